@@ -1,0 +1,159 @@
+// gwang sim replay: a batch workload through the scheduler, in virtual time.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/json.h"
+#include "sim/replay.h"
+#include "trace/swf.h"
+#include "trace/swf_loader.h"
+
+namespace gwang::cli {
+
+namespace {
+
+void metrics_json(Json& j, const sim::ReplayMetrics& m) {
+  j.field("jobs", m.jobs)
+      .field("avg_wait_s", m.avg_wait_s)
+      .field("avg_turnaround_s", m.avg_turnaround_s)
+      .field("max_turnaround_s", m.max_turnaround_s)
+      .field("avg_bounded_slowdown", m.avg_bounded_slowdown)
+      .field("max_bounded_slowdown", m.max_bounded_slowdown)
+      .field("utilization", m.utilization)
+      .field("makespan_s", m.makespan_s);
+}
+
+void metrics_text(const sim::ReplayMetrics& m) {
+  std::printf("jobs                  %zu\n", m.jobs);
+  std::printf("avg wait              %.2f s\n", m.avg_wait_s);
+  std::printf("avg turnaround        %.2f s (max %.0f s)\n", m.avg_turnaround_s, m.max_turnaround_s);
+  std::printf("avg bounded slowdown  %.6f (max %.1f)\n", m.avg_bounded_slowdown, m.max_bounded_slowdown);
+  std::printf("utilization           %.2f %%\n", m.utilization * 100);
+  std::printf("makespan              %.0f s\n", m.makespan_s);
+}
+
+}  // namespace
+
+int run_replay(const ReplayArgs& args) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto policy = sim::parse_batch_policy(args.policy);
+  auto estimate = sim::parse_estimate(args.estimate);
+  auto loader = trace::parse_swf_loader(args.loader);
+  for (const auto* err : {policy ? nullptr : &policy.error(), estimate ? nullptr : &estimate.error(),
+                          loader ? nullptr : &loader.error()}) {
+    if (err) {
+      std::fprintf(stderr, "gwang: %s\n", err->message.c_str());
+      return 2;
+    }
+  }
+  std::vector<std::int64_t> window_starts;
+  if (!args.windows.empty()) {
+    std::string error;
+    if (!parse_int_list(args.windows, window_starts, error)) {
+      std::fprintf(stderr, "gwang: --windows: %s\n", error.c_str());
+      return 2;
+    }
+  }
+
+  auto trace = trace::read_swf(args.trace);
+  if (!trace) {
+    std::fprintf(stderr, "gwang: %s\n", trace.error().message.c_str());
+    return 2;
+  }
+  auto workload = trace::load_swf(*trace, *loader);
+  if (!workload) {
+    std::fprintf(stderr, "gwang: %s\n", workload.error().message.c_str());
+    return 2;
+  }
+  if (workload->jobs.empty()) {
+    std::fprintf(stderr, "gwang: %s: no job to replay (%zu records, %zu dropped by the %s loader)\n",
+                 args.trace.c_str(), trace->records.size(), workload->dropped, args.loader.c_str());
+    return 2;
+  }
+  std::vector<sim::BatchJob> jobs;
+  jobs.reserve(workload->jobs.size());
+  for (const auto& j : workload->jobs) {
+    // The scheduler needs a positive limit: a job without a usable requested time is planned with
+    // its run time.
+    const std::int64_t requested = j.requested_time > 0 ? j.requested_time : j.run;
+    jobs.push_back({j.id, j.submit, j.run, j.procs, requested});
+  }
+
+  sim::ReplayOptions options;
+  options.policy = *policy;
+  options.estimate = *estimate;
+  options.machine_procs = args.procs > 0 ? args.procs : workload->machine_procs;
+  options.log = !args.log.empty();
+
+  Json j;
+  j.begin_object();
+  j.field("trace", args.trace).field("loader", args.loader).field("policy", args.policy);
+  j.field("estimate", args.estimate).field("machine_procs", options.machine_procs);
+  j.field("dropped", workload->dropped);
+
+  if (!window_starts.empty()) {
+    std::vector<std::size_t> starts(window_starts.begin(), window_starts.end());
+    Progress progress(args.quiet || args.json, 1);
+    progress.step("replaying " + std::to_string(starts.size()) + " windows");
+    auto windows = sim::replay_windows(jobs, starts, args.window_jobs, options);
+    progress.done();
+    if (!windows) {
+      std::fprintf(stderr, "gwang: %s: %s\n", args.trace.c_str(), windows.error().message.c_str());
+      return 2;
+    }
+    double mean = 0;
+    for (const auto& w : *windows) mean += w.metrics.avg_bounded_slowdown;
+    mean /= static_cast<double>(windows->size());
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (args.json) {
+      j.field("window_jobs", args.window_jobs).field("jobs", windows->size() * args.window_jobs);
+      j.field("avg_bounded_slowdown", mean);
+      j.key("windows").begin_array();
+      for (const auto& w : *windows) {
+        j.begin_object().field("first", w.first);
+        metrics_json(j, w.metrics);
+        j.end_object();
+      }
+      j.end_array().field("wall_s", wall).end_object();
+      std::printf("%s\n", j.str().c_str());
+    } else {
+      for (const auto& w : *windows) {
+        std::printf("window at %-7zu avg bounded slowdown %.4f\n", w.first, w.metrics.avg_bounded_slowdown);
+      }
+      std::printf("mean of %zu windows:   %.4f\n", windows->size(), mean);
+    }
+    return 0;
+  }
+
+  auto result = sim::replay(jobs, options);
+  if (!result) {
+    std::fprintf(stderr, "gwang: %s: %s\n", args.trace.c_str(), result.error().message.c_str());
+    return 2;
+  }
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!args.log.empty()) {
+    std::ofstream out(args.log);
+    for (const auto& line : result->log) out << line << '\n';
+    if (!out) {
+      std::fprintf(stderr, "gwang: cannot write %s\n", args.log.c_str());
+      return 1;
+    }
+  }
+  if (args.json) {
+    metrics_json(j, result->metrics);
+    j.field("unsatisfiable", result->metrics.unsatisfiable).field("wall_s", wall).end_object();
+    std::printf("%s\n", j.str().c_str());
+  } else {
+    std::printf("%s, %s loader, policy %s, estimate %s, %lld processors\n", args.trace.c_str(),
+                args.loader.c_str(), args.policy.c_str(), args.estimate.c_str(),
+                static_cast<long long>(options.machine_procs));
+    metrics_text(result->metrics);
+    if (result->metrics.unsatisfiable) std::printf("unsatisfiable         %zu\n", result->metrics.unsatisfiable);
+    std::printf("wall                  %.3f s\n", wall);
+  }
+  return 0;
+}
+
+}  // namespace gwang::cli

@@ -1,0 +1,53 @@
+// Jobs: what was asked, and what became of it.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/cluster.h"
+
+namespace gwang::core {
+
+enum class JobState : std::uint8_t { Pending, Running, Finished, Cancelled, Failed, TimedOut };
+
+// Why a job is not running yet (or, for a failed one, why it never ran).
+enum class PendingReason : std::uint8_t {
+  None,           // not pending
+  Priority,       // jobs ahead of it in the queue go first
+  Resources,      // at the head of the queue, waiting for resources to free up
+  Reserved,       // resources are reserved for it at `Job::reserved_at`
+  NodesUnavailable,  // it could run on nodes that exist, but they are drained or down
+  Unsatisfiable,  // no node of the cluster can ever hold it
+};
+
+std::string_view to_string(JobState state);
+std::string_view to_string(PendingReason reason);
+
+struct JobSpec {
+  JobId id;
+  Time submit = 0;
+  TaskRequest task;          // what each task needs
+  int tasks = 1;             // a gang: all tasks start together or none does
+  Time time_limit = 0;       // seconds (> 0): the job is ended when it runs this long
+  Time estimate = 0;         // seconds planned for reservations and backfilling; 0: the time limit
+  std::int64_t priority = 0; // larger first, under the priority queue order
+  std::string user;
+  std::string project;
+
+  Time planned_runtime() const { return estimate > 0 ? estimate : time_limit; }
+};
+
+struct Job {
+  JobSpec spec;
+  JobState state = JobState::Pending;
+  PendingReason reason = PendingReason::Priority;
+  Time start = -1;
+  Time end = -1;
+  Time reserved_at = -1;                  // when reason == Reserved
+  std::vector<TaskPlacement> placement;   // one per task while running (kept after it ends)
+
+  Time expected_end() const { return start + spec.planned_runtime(); }
+};
+
+}  // namespace gwang::core

@@ -1,0 +1,85 @@
+// Resource kinds, amounts and requests.
+//
+// A cluster declares its resource kinds by name. "cpu" (milli-cores) and "memory" (milli-MiB) always
+// exist; accelerator kinds are named "<family>:<model>" (gpu:V100, gpu:T4, npu:...) and are counted
+// in milli-devices. Kinds are interned into dense ids once; nothing on the scheduling path compares
+// strings.
+#pragma once
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/types.h"
+
+namespace gwang::core {
+
+class ResourceRegistry {
+ public:
+  static constexpr ResourceKind kCpu{0};
+  static constexpr ResourceKind kMemory{1};
+
+  ResourceRegistry();
+
+  // The kind with this name, created on first use. A name with a ':' is an accelerator model.
+  ResourceKind intern(std::string_view name);
+  std::optional<ResourceKind> find(std::string_view name) const;
+  const std::string& name(ResourceKind kind) const { return names_[kind.value]; }
+  bool is_accelerator(ResourceKind kind) const { return accelerator_[kind.value]; }
+  std::size_t size() const { return names_.size(); }
+
+ private:
+  std::vector<std::string> names_;
+  std::vector<bool> accelerator_;
+};
+
+// Amounts per resource kind, dense by kind id. Entries past the end are zero, so vectors built
+// before a kind was interned stay valid.
+class ResourceVector {
+ public:
+  ResourceVector() = default;
+
+  Milli get(ResourceKind kind) const {
+    return kind.value < amounts_.size() ? amounts_[kind.value] : 0;
+  }
+  void set(ResourceKind kind, Milli amount);
+  void add(ResourceKind kind, Milli amount) { set(kind, get(kind) + amount); }
+
+  // True when every amount of *this is at most the same kind's amount in `other`.
+  bool fits_in(const ResourceVector& other) const;
+  ResourceVector& operator+=(const ResourceVector& other);
+  ResourceVector& operator-=(const ResourceVector& other);
+  ResourceVector scaled(std::int64_t factor) const;
+  bool empty() const;
+  bool operator==(const ResourceVector& other) const;
+
+  std::size_t width() const { return amounts_.size(); }
+
+ private:
+  std::vector<Milli> amounts_;
+};
+
+// What one task asks of accelerators: `count` devices, each with at least `per_device` milli free.
+// per_device < 1000 asks for a share of one device (count must then be 1). `models` lists the
+// accelerator kinds allowed; empty allows any.
+struct AcceleratorRequest {
+  int count = 0;
+  Milli per_device = kMilli;
+  std::vector<ResourceKind> models;
+
+  bool allows(ResourceKind model) const {
+    return models.empty() || std::find(models.begin(), models.end(), model) != models.end();
+  }
+  bool shared() const { return count == 1 && per_device < kMilli; }
+  Milli total() const { return count * per_device; }
+};
+
+// What one task of a job needs: scalar resources (cpu, memory, ...) and accelerators.
+struct TaskRequest {
+  ResourceVector scalars;
+  AcceleratorRequest accel;
+};
+
+}  // namespace gwang::core

@@ -1,0 +1,377 @@
+#include "core/scheduler.h"
+
+#include <algorithm>
+#include <cassert>
+#include <limits>
+#include <string>
+
+namespace gwang::core {
+
+namespace {
+
+template <class E, std::size_t N>
+Result<E> parse_named(std::string_view what, std::string_view name,
+                      const std::pair<E, std::string_view> (&table)[N]) {
+  std::string valid;
+  for (const auto& [value, text] : table) {
+    if (text == name) return value;
+    valid += valid.empty() ? "" : ", ";
+    valid += text;
+  }
+  return fail("unknown " + std::string(what) + " '" + std::string(name) + "' (valid: " + valid + ")");
+}
+
+template <class E, std::size_t N>
+std::string_view name_of(E value, const std::pair<E, std::string_view> (&table)[N]) {
+  for (const auto& [v, text] : table) {
+    if (v == value) return text;
+  }
+  return "?";
+}
+
+constexpr std::pair<QueueOrder, std::string_view> kOrders[] = {
+    {QueueOrder::Fcfs, "fcfs"}, {QueueOrder::Sjf, "sjf"}, {QueueOrder::Priority, "priority"}};
+constexpr std::pair<Backfill, std::string_view> kBackfills[] = {
+    {Backfill::None, "none"}, {Backfill::Easy, "easy"}, {Backfill::EasySjbf, "easy-sjbf"}};
+constexpr std::pair<JobState, std::string_view> kStates[] = {
+    {JobState::Pending, "pending"},     {JobState::Running, "running"},
+    {JobState::Finished, "finished"},   {JobState::Cancelled, "cancelled"},
+    {JobState::Failed, "failed"},       {JobState::TimedOut, "timed_out"}};
+constexpr std::pair<PendingReason, std::string_view> kReasons[] = {
+    {PendingReason::None, "none"},
+    {PendingReason::Priority, "priority"},
+    {PendingReason::Resources, "resources"},
+    {PendingReason::Reserved, "reserved"},
+    {PendingReason::NodesUnavailable, "nodes_unavailable"},
+    {PendingReason::Unsatisfiable, "unsatisfiable"}};
+
+// Resources free now and also free in the planned future: what a backfilled job that outlives the
+// reservation may use. Element-wise minimum of two states of the same cluster.
+void min_into(NodeFree& out, const NodeFree& now, const NodeFree& later) {
+  out = now;
+  const std::size_t width = std::max(now.scalars.width(), later.scalars.width());
+  for (std::size_t k = 0; k < width; ++k) {
+    const ResourceKind kind{static_cast<std::uint16_t>(k)};
+    out.scalars.set(kind, std::min(now.scalars.get(kind), later.scalars.get(kind)));
+  }
+  for (std::size_t i = 0; i < out.devices.size(); ++i) {
+    out.devices[i] = std::min(now.devices[i], later.devices[i]);
+  }
+}
+
+// How many tasks like `task` fit on a node of capacity `info` when it is empty.
+std::int64_t capacity_in_tasks(const NodeInfo& info, const TaskRequest& task) {
+  std::int64_t n = std::numeric_limits<std::int64_t>::max();
+  for (std::size_t k = 0; k < task.scalars.width(); ++k) {
+    const ResourceKind kind{static_cast<std::uint16_t>(k)};
+    const Milli need = task.scalars.get(kind);
+    if (need > 0) n = std::min(n, info.capacity.get(kind) / need);
+  }
+  if (task.accel.count > 0) {
+    std::int64_t devices = 0;
+    for (ResourceKind m : info.device_models) devices += task.accel.allows(m) ? 1 : 0;
+    const std::int64_t per_device = task.accel.shared() ? kMilli / task.accel.per_device : 1;
+    n = std::min(n, devices * per_device / task.accel.count);
+  }
+  return n;
+}
+
+}  // namespace
+
+Result<QueueOrder> parse_queue_order(std::string_view name) {
+  return parse_named("queue order", name, kOrders);
+}
+Result<Backfill> parse_backfill(std::string_view name) {
+  return parse_named("backfill", name, kBackfills);
+}
+std::string_view to_string(QueueOrder order) { return name_of(order, kOrders); }
+std::string_view to_string(Backfill backfill) { return name_of(backfill, kBackfills); }
+std::string_view to_string(JobState state) { return name_of(state, kStates); }
+std::string_view to_string(PendingReason reason) { return name_of(reason, kReasons); }
+
+Scheduler::Scheduler(Cluster cluster, SchedulerOptions options)
+    : cluster_(std::move(cluster)),
+      options_(std::move(options)),
+      placement_(make_placement(options_.placement, options_.placement_options)),
+      rng_(options_.seed) {}
+
+Scheduler::QueueKey Scheduler::queue_key(Slot slot) const {
+  const JobSpec& s = jobs_[slot].spec;
+  switch (options_.order) {
+    case QueueOrder::Fcfs: return {s.submit, s.id.value, 0, slot};
+    case QueueOrder::Sjf: return {s.planned_runtime(), s.submit, s.id.value, slot};
+    case QueueOrder::Priority: return {-s.priority, s.submit, s.id.value, slot};
+  }
+  return {0, 0, 0, slot};
+}
+
+Scheduler::Slot Scheduler::slot_of(JobId id) const {
+  auto it = index_.find(id);
+  assert(it != index_.end());
+  return it->second;
+}
+
+const Job* Scheduler::find(JobId id) const {
+  auto it = index_.find(id);
+  return it == index_.end() ? nullptr : &jobs_[it->second];
+}
+
+const Job& Scheduler::job(JobId id) const { return jobs_[slot_of(id)]; }
+
+std::vector<JobId> Scheduler::queue() const {
+  std::vector<JobId> out;
+  out.reserve(queue_.size());
+  for (const QueueKey& k : queue_) out.push_back(jobs_[k.slot].spec.id);
+  return out;
+}
+
+bool Scheduler::satisfiable(const JobSpec& spec) const {
+  std::int64_t tasks = 0;
+  for (std::size_t i = 0; i < cluster_.size() && tasks < spec.tasks; ++i) {
+    tasks += capacity_in_tasks(cluster_.node(NodeId{static_cast<std::uint32_t>(i)}), spec.task);
+  }
+  return tasks >= spec.tasks;
+}
+
+Result<SubmitStatus> Scheduler::submit(JobSpec spec, Time now) {
+  const std::string who = "job " + std::to_string(spec.id.value);
+  if (index_.contains(spec.id)) return fail(who + ": id already used");
+  if (spec.tasks < 1) return fail(who + ": tasks must be at least 1");
+  if (spec.time_limit <= 0) return fail(who + ": time limit must be positive");
+  if (spec.estimate < 0) return fail(who + ": estimate must not be negative");
+  const AcceleratorRequest& a = spec.task.accel;
+  if (a.count < 0) return fail(who + ": accelerator count must not be negative");
+  if (a.count > 0) {
+    if (a.per_device < 1 || a.per_device > kMilli)
+      return fail(who + ": accelerator share must be within 1..1000 milli");
+    if (a.per_device < kMilli && a.count != 1)
+      return fail(who + ": a share of a device must ask for exactly one device");
+    for (ResourceKind m : a.models) {
+      if (m.value >= cluster_.registry().size() || !cluster_.registry().is_accelerator(m))
+        return fail(who + ": allowed models must be accelerator kinds");
+    }
+  }
+  for (std::size_t k = 0; k < spec.task.scalars.width(); ++k) {
+    const ResourceKind kind{static_cast<std::uint16_t>(k)};
+    if (spec.task.scalars.get(kind) < 0) return fail(who + ": resource amounts must not be negative");
+    if (spec.task.scalars.get(kind) > 0 && k < cluster_.registry().size() &&
+        cluster_.registry().is_accelerator(kind))
+      return fail(who + ": accelerators are requested by count, not as scalar amounts");
+  }
+  if (spec.task.scalars.empty() && a.count == 0) return fail(who + ": a task must request something");
+
+  const Slot slot = static_cast<Slot>(jobs_.size());
+  index_.emplace(spec.id, slot);
+  Job& job = jobs_.emplace_back();
+  job.spec = std::move(spec);
+  if (!satisfiable(job.spec)) {
+    job.state = JobState::Failed;
+    job.reason = PendingReason::Unsatisfiable;
+    job.end = now;
+    return SubmitStatus::Unsatisfiable;
+  }
+  queue_.insert(queue_key(slot));
+  return SubmitStatus::Queued;
+}
+
+std::optional<std::vector<TaskPlacement>> Scheduler::place_all(FreeState& free,
+                                                                const JobSpec& spec) const {
+  std::vector<TaskPlacement> out;
+  out.reserve(spec.tasks);
+  const PlacementContext ctx{cluster_, free, rng_};
+  for (int t = 0; t < spec.tasks; ++t) {
+    auto where = placement_->place(ctx, spec.task);
+    if (!where) {
+      for (const TaskPlacement& p : out) cluster_.release(free, p, spec.task);
+      return std::nullopt;
+    }
+    cluster_.allocate(free, *where, spec.task);
+    out.push_back(std::move(*where));
+  }
+  return out;
+}
+
+bool Scheduler::fits(const FreeState& free, const JobSpec& spec) const {
+  if (spec.tasks == 1) return placement_->place({cluster_, free, rng_}, spec.task).has_value();
+  FreeState scratch = free;
+  return place_all(scratch, spec).has_value();
+}
+
+bool Scheduler::fits_now(JobId id) const { return fits(cluster_.free(), job(id).spec); }
+
+void Scheduler::start(Slot slot, std::vector<TaskPlacement> placement, Time now,
+                      std::vector<Decision>& out) {
+  Job& job = jobs_[slot];
+  job.state = JobState::Running;
+  job.reason = PendingReason::None;
+  job.reserved_at = -1;
+  job.start = now;
+  job.placement = placement;
+  running_.insert({job.expected_end(), slot});
+  out.push_back({Action::Start, job.spec.id, std::move(placement)});
+}
+
+void Scheduler::end_running(Slot slot, Time now, JobState outcome) {
+  Job& job = jobs_[slot];
+  assert(job.state == JobState::Running);
+  for (const TaskPlacement& p : job.placement) cluster_.release(cluster_.free(), p, job.spec.task);
+  running_.erase({job.expected_end(), slot});
+  job.state = outcome;
+  job.end = now;
+}
+
+bool Scheduler::finish(JobId id, Time now, JobState outcome) {
+  assert(outcome == JobState::Finished || outcome == JobState::Failed ||
+         outcome == JobState::TimedOut);
+  auto it = index_.find(id);
+  if (it == index_.end() || jobs_[it->second].state != JobState::Running) return false;
+  end_running(it->second, now, outcome);
+  return true;
+}
+
+bool Scheduler::cancel(JobId id, Time now) {
+  auto it = index_.find(id);
+  if (it == index_.end()) return false;
+  Job& job = jobs_[it->second];
+  if (job.state == JobState::Running) {
+    end_running(it->second, now, JobState::Cancelled);
+    return true;
+  }
+  if (job.state != JobState::Pending) return false;
+  queue_.erase(queue_key(it->second));
+  job.state = JobState::Cancelled;
+  job.reason = PendingReason::None;
+  job.end = now;
+  return true;
+}
+
+std::vector<JobId> Scheduler::expire(Time now) {
+  std::vector<Slot> due;
+  for (const EndKey& k : running_) {
+    const Job& job = jobs_[k.slot];
+    if (job.start + job.spec.time_limit <= now) due.push_back(k.slot);
+  }
+  std::sort(due.begin(), due.end(), [this](Slot a, Slot b) { return jobs_[a].spec.id < jobs_[b].spec.id; });
+  std::vector<JobId> out;
+  for (Slot s : due) {
+    end_running(s, now, JobState::TimedOut);
+    out.push_back(jobs_[s].spec.id);
+  }
+  return out;
+}
+
+NodeId Scheduler::add_node(const NodeSpec& spec) { return cluster_.add_node(spec); }
+
+std::vector<JobId> Scheduler::set_node_state(NodeId node, NodeState state, Time now) {
+  cluster_.set_state(node, state);
+  std::vector<JobId> failed;
+  if (state != NodeState::Down) return failed;
+  std::vector<Slot> hit;
+  for (const EndKey& k : running_) {
+    const auto& placement = jobs_[k.slot].placement;
+    if (std::any_of(placement.begin(), placement.end(),
+                    [node](const TaskPlacement& p) { return p.node == node; }))
+      hit.push_back(k.slot);
+  }
+  std::sort(hit.begin(), hit.end(), [this](Slot a, Slot b) { return jobs_[a].spec.id < jobs_[b].spec.id; });
+  for (Slot s : hit) {
+    end_running(s, now, JobState::Failed);
+    failed.push_back(jobs_[s].spec.id);
+  }
+  return failed;
+}
+
+std::vector<Decision> Scheduler::schedule(Time now) {
+  std::vector<Decision> out;
+  // Start jobs from the head of the queue while they fit.
+  while (!queue_.empty()) {
+    const Slot head = queue_.begin()->slot;
+    auto placement = place_all(cluster_.free(), jobs_[head].spec);
+    if (!placement) break;
+    queue_.erase(queue_.begin());
+    start(head, std::move(*placement), now, out);
+  }
+  if (queue_.empty()) return out;
+  const Slot head = queue_.begin()->slot;
+  if (options_.backfill == Backfill::None) {
+    jobs_[head].reason = PendingReason::Resources;
+    return out;
+  }
+  backfill(head, now, out);
+  return out;
+}
+
+std::optional<Time> Scheduler::reserve(Slot head, Time now, FreeState& shadow) const {
+  shadow = cluster_.free();
+  const JobSpec& spec = jobs_[head].spec;
+  auto it = running_.begin();
+  while (it != running_.end()) {
+    const Time at = std::max(it->end, now);
+    // Every job planned to end by `at` gives its resources back, then the head tries to fit.
+    for (; it != running_.end() && std::max(it->end, now) == at; ++it) {
+      const Job& job = jobs_[it->slot];
+      for (const TaskPlacement& p : job.placement) cluster_.release(shadow, p, job.spec.task);
+    }
+    if (place_all(shadow, spec)) return at;
+  }
+  return std::nullopt;
+}
+
+void Scheduler::backfill(Slot head, Time now, std::vector<Decision>& out) {
+  FreeState shadow;
+  const std::optional<Time> shadow_time = reserve(head, now, shadow);
+  Job& head_job = jobs_[head];
+  head_job.reason = shadow_time ? PendingReason::Reserved : PendingReason::NodesUnavailable;
+  head_job.reserved_at = shadow_time.value_or(-1);
+
+  std::vector<Slot> candidates;
+  candidates.reserve(queue_.size());
+  for (auto it = std::next(queue_.begin()); it != queue_.end(); ++it) candidates.push_back(it->slot);
+  if (options_.backfill == Backfill::EasySjbf) {
+    std::stable_sort(candidates.begin(), candidates.end(), [this](Slot a, Slot b) {
+      return jobs_[a].spec.planned_runtime() < jobs_[b].spec.planned_runtime();
+    });
+  }
+
+  // `both`: what is free now and stays free past the reservation.
+  FreeState both;
+  if (shadow_time) {
+    both = cluster_.free();
+    for (std::size_t n = 0; n < both.nodes.size(); ++n) {
+      min_into(both.nodes[n], cluster_.free().nodes[n], shadow.nodes[n]);
+    }
+  }
+  FreeState& live = cluster_.free();
+  for (Slot slot : candidates) {
+    Job& job = jobs_[slot];
+    const bool outlives = shadow_time && now + job.spec.planned_runtime() > *shadow_time;
+    std::optional<std::vector<TaskPlacement>> placement;
+    if (!outlives) {
+      placement = place_all(live, job.spec);
+      if (!placement) {
+        job.reason = PendingReason::Resources;
+        continue;
+      }
+      if (shadow_time) {
+        for (const TaskPlacement& p : *placement) {
+          min_into(both[p.node], live[p.node], shadow[p.node]);
+        }
+      }
+    } else {
+      placement = place_all(both, job.spec);
+      if (!placement) {
+        // Fits now but would take what the reservation needs, or does not fit at all.
+        job.reason = fits(live, job.spec) ? PendingReason::Priority : PendingReason::Resources;
+        continue;
+      }
+      for (const TaskPlacement& p : *placement) {
+        cluster_.allocate(live, p, job.spec.task);
+        cluster_.allocate(shadow, p, job.spec.task);
+      }
+    }
+    queue_.erase(queue_key(slot));
+    start(slot, std::move(*placement), now, out);
+  }
+}
+
+}  // namespace gwang::core

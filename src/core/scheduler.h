@@ -1,0 +1,138 @@
+// The scheduler: events in, decisions out.
+//
+// A driver (the live controller, or the simulator in virtual time) tells the scheduler what
+// happened (submit, finish, cancel, node changes) and, when it wants decisions, asks for a
+// scheduling pass with schedule(now). State changes and passes are separate calls so that the
+// driver decides when passes run; the scheduler never reads a clock and draws randomness only from
+// the generator seeded in its options. The same calls give the same decisions, bit for bit.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "core/job.h"
+#include "core/placement.h"
+#include "core/result.h"
+#include "core/rng.h"
+
+namespace gwang::core {
+
+// Who goes next.
+enum class QueueOrder { Fcfs, Sjf, Priority };
+// What may pass the job at the head of the queue.
+enum class Backfill {
+  None,      // nothing: the head waits until it fits, and everyone waits behind it
+  Easy,      // EASY: the head gets a reservation; later jobs start if they do not delay it
+  EasySjbf,  // EASY, trying backfill candidates shortest estimate first
+};
+
+Result<QueueOrder> parse_queue_order(std::string_view name);  // "fcfs", "sjf", "priority"
+Result<Backfill> parse_backfill(std::string_view name);       // "none", "easy", "easy-sjbf"
+std::string_view to_string(QueueOrder order);
+std::string_view to_string(Backfill backfill);
+
+struct SchedulerOptions {
+  QueueOrder order = QueueOrder::Fcfs;
+  Backfill backfill = Backfill::Easy;
+  PlacementKind placement = PlacementKind::FirstFit;
+  PlacementOptions placement_options;
+  std::uint64_t seed = 1;
+};
+
+enum class Action : std::uint8_t { Start };
+
+struct Decision {
+  Action action;
+  JobId job;
+  std::vector<TaskPlacement> placement;  // for Start: one entry per task
+};
+
+enum class SubmitStatus : std::uint8_t { Queued, Unsatisfiable };
+
+class Scheduler {
+ public:
+  Scheduler(Cluster cluster, SchedulerOptions options);
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // --- events
+
+  // Accepts a job into the queue, or records it as unsatisfiable (state Failed) when no node of the
+  // cluster can ever hold its tasks. A malformed spec (no tasks, no time limit, a bad accelerator
+  // request, a duplicate id) is an error and changes nothing.
+  Result<SubmitStatus> submit(JobSpec spec, Time now);
+  // A running job ended with `outcome` (Finished, Failed or TimedOut); its resources are free again.
+  // Returns false (and changes nothing) if the job is not running.
+  bool finish(JobId id, Time now, JobState outcome = JobState::Finished);
+  // Cancels a pending or running job. Returns false if it had already ended or is unknown.
+  bool cancel(JobId id, Time now);
+  // Ends every running job that has reached its time limit; returns them (state TimedOut).
+  std::vector<JobId> expire(Time now);
+  // Node changes. A node going Down fails the jobs running on it (returned).
+  NodeId add_node(const NodeSpec& spec);
+  std::vector<JobId> set_node_state(NodeId node, NodeState state, Time now);
+
+  // --- decisions
+
+  // One scheduling pass at time `now`: starts what the queue order, backfilling and placement
+  // policies allow, and updates the pending reasons.
+  std::vector<Decision> schedule(Time now);
+
+  // --- queries
+
+  // Whether the job, if it were at the head of the queue, could start now.
+  bool fits_now(JobId id) const;
+  const Job* find(JobId id) const;
+  const Job& job(JobId id) const;
+  const Cluster& cluster() const { return cluster_; }
+  std::size_t pending_count() const { return queue_.size(); }
+  std::size_t running_count() const { return running_.size(); }
+  // Pending jobs in queue order.
+  std::vector<JobId> queue() const;
+  const SchedulerOptions& options() const { return options_; }
+
+ private:
+  using Slot = std::uint32_t;
+  struct QueueKey {
+    std::int64_t a, b, c;
+    Slot slot;
+    auto operator<=>(const QueueKey&) const = default;
+  };
+  struct EndKey {
+    Time end;
+    Slot slot;
+    auto operator<=>(const EndKey&) const = default;
+  };
+
+  QueueKey queue_key(Slot slot) const;
+  Slot slot_of(JobId id) const;
+  bool satisfiable(const JobSpec& spec) const;
+
+  // Places every task of the job in `free`, all or none; allocates there on success.
+  std::optional<std::vector<TaskPlacement>> place_all(FreeState& free, const JobSpec& spec) const;
+  // Whether the job could be placed on `free`; changes nothing but the random generator's state.
+  bool fits(const FreeState& free, const JobSpec& spec) const;
+  void start(Slot slot, std::vector<TaskPlacement> placement, Time now, std::vector<Decision>& out);
+  void end_running(Slot slot, Time now, JobState outcome);
+
+  // EASY: the earliest time the head fits, planned on a copy of the free state in which running
+  // jobs end at their expected ends; on success `shadow` holds that future state with the head in it.
+  std::optional<Time> reserve(Slot head, Time now, FreeState& shadow) const;
+  void backfill(Slot head, Time now, std::vector<Decision>& out);
+
+  Cluster cluster_;
+  SchedulerOptions options_;
+  std::unique_ptr<PlacementPolicy> placement_;
+  mutable Rng rng_;
+
+  std::vector<Job> jobs_;
+  std::unordered_map<JobId, Slot> index_;
+  std::set<QueueKey> queue_;
+  std::set<EndKey> running_;  // by expected end
+};
+
+}  // namespace gwang::core

@@ -1,0 +1,207 @@
+#include "sim/replay.h"
+
+#include <algorithm>
+#include <cassert>
+#include <queue>
+#include <string>
+
+namespace gwang::sim {
+
+using core::Time;
+
+namespace {
+
+constexpr std::pair<std::string_view, BatchPolicy> kPolicies[] = {
+    {"fcfs", {core::QueueOrder::Fcfs, core::Backfill::None}},
+    {"sjf", {core::QueueOrder::Sjf, core::Backfill::None}},
+    {"easy", {core::QueueOrder::Fcfs, core::Backfill::Easy}},
+    {"easy-sjbf", {core::QueueOrder::Fcfs, core::Backfill::EasySjbf}},
+    {"sjf-easy", {core::QueueOrder::Sjf, core::Backfill::Easy}},
+};
+
+enum class EventKind : std::uint8_t { Submit = 0, End = 1 };
+
+struct Event {
+  Time time;
+  EventKind kind;
+  std::uint64_t seq;  // creation order
+  std::uint32_t job;  // index into the input
+  bool operator>(const Event& o) const {
+    if (time != o.time) return time > o.time;
+    if (kind != o.kind) return kind > o.kind;
+    return seq > o.seq;
+  }
+};
+
+struct PlannedEnd {
+  Time end;
+  std::uint32_t job;
+  bool operator>(const PlannedEnd& o) const { return end != o.end ? end > o.end : job > o.job; }
+};
+
+template <class T>
+using MinHeap = std::priority_queue<T, std::vector<T>, std::greater<T>>;
+
+}  // namespace
+
+Result<BatchPolicy> parse_batch_policy(std::string_view name) {
+  std::string valid;
+  for (const auto& [text, policy] : kPolicies) {
+    if (text == name) return policy;
+    valid += valid.empty() ? "" : ", ";
+    valid += text;
+  }
+  return fail("unknown policy '" + std::string(name) + "' (valid: " + valid + ")");
+}
+
+Result<Estimate> parse_estimate(std::string_view name) {
+  if (name == "requested") return Estimate::Requested;
+  if (name == "actual") return Estimate::Actual;
+  return fail("unknown estimate '" + std::string(name) + "' (valid: requested, actual)");
+}
+
+double bounded_slowdown(Time wait, Time run) {
+  const double turnaround = static_cast<double>(wait + run);
+  return std::max(1.0, turnaround / static_cast<double>(std::max<Time>(10, run)));
+}
+
+ReplayMetrics summarize(std::span<const JobResult> jobs, std::int64_t machine_procs) {
+  ReplayMetrics m;
+  m.jobs = jobs.size();
+  if (jobs.empty()) return m;
+  double wait = 0, turnaround = 0, bsld = 0, work = 0;
+  Time first_submit = jobs.front().submit, last_end = 0;
+  for (const JobResult& j : jobs) {
+    const Time w = j.start - j.submit;
+    wait += static_cast<double>(w);
+    turnaround += static_cast<double>(w + j.run);
+    m.max_turnaround_s = std::max(m.max_turnaround_s, static_cast<double>(w + j.run));
+    const double b = bounded_slowdown(w, j.run);
+    bsld += b;
+    m.max_bounded_slowdown = std::max(m.max_bounded_slowdown, b);
+    work += static_cast<double>(j.run) * static_cast<double>(j.procs);
+    first_submit = std::min(first_submit, j.submit);
+    last_end = std::max(last_end, j.start + j.run);
+  }
+  const double n = static_cast<double>(jobs.size());
+  m.avg_wait_s = wait / n;
+  m.avg_turnaround_s = turnaround / n;
+  m.avg_bounded_slowdown = bsld / n;
+  m.makespan_s = static_cast<double>(last_end - first_submit);
+  if (m.makespan_s > 0 && machine_procs > 0) {
+    m.utilization = work / (static_cast<double>(machine_procs) * m.makespan_s);
+  }
+  return m;
+}
+
+Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions& options) {
+  if (options.machine_procs <= 0) return fail("machine size must be positive");
+  for (const BatchJob& j : jobs) {
+    if (j.procs <= 0 || j.run <= 0 || j.requested <= 0) {
+      return fail("job " + std::to_string(j.id) + ": width, run time and requested time must be positive");
+    }
+  }
+
+  core::Cluster cluster;
+  core::NodeSpec pool{"pool", {}, {}};
+  pool.scalars.set(core::ResourceRegistry::kCpu, options.machine_procs * core::kMilli);
+  cluster.add_node(pool);
+  core::SchedulerOptions sched;
+  sched.order = options.policy.order;
+  sched.backfill = options.policy.backfill;
+  sched.placement = core::PlacementKind::FirstFit;
+  core::Scheduler scheduler(std::move(cluster), std::move(sched));
+
+  ReplayResult result;
+  std::vector<Time> start(jobs.size(), -1);
+  std::vector<bool> ended(jobs.size(), false);
+  MinHeap<Event> events;
+  MinHeap<PlannedEnd> planned;
+  std::uint64_t seq = 0;
+  for (std::uint32_t i = 0; i < jobs.size(); ++i) events.push({jobs[i].submit, EventKind::Submit, seq++, i});
+
+  auto planned_run = [&](const BatchJob& j) {
+    return options.estimate == Estimate::Actual ? j.run : j.requested;
+  };
+  auto note = [&](Time t, std::string_view what, std::uint32_t i) {
+    if (options.log) result.log.push_back(std::to_string(t) + " " + std::string(what) + " " + std::to_string(jobs[i].id));
+  };
+  auto end_job = [&](std::uint32_t i, Time t) {
+    const bool was_running = scheduler.finish(core::JobId{i}, t);
+    assert(was_running);
+    (void)was_running;
+    ended[i] = true;
+    note(t, "end", i);
+  };
+  auto run_pass = [&](Time t) {
+    for (const core::Decision& d : scheduler.schedule(t)) {
+      const auto i = static_cast<std::uint32_t>(d.job.value);
+      start[i] = t;
+      note(t, "start", i);
+      events.push({t + jobs[i].run, EventKind::End, seq++, i});
+      planned.push({t + planned_run(jobs[i]), i});
+    }
+  };
+
+  Time now = 0;
+  while (!events.empty()) {
+    const Event e = events.top();
+    events.pop();
+    now = e.time;
+    // A job that ends exactly at its planned end has ended, for planning, from the first event at
+    // that instant, whether or not its own termination event has been handled. (A job planned to
+    // end earlier than it does keeps its resources until its termination.)
+    while (!planned.empty() && planned.top().end <= now) {
+      const PlannedEnd p = planned.top();
+      planned.pop();
+      if (!ended[p.job] && start[p.job] + jobs[p.job].run == now) end_job(p.job, now);
+    }
+    const BatchJob& j = jobs[e.job];
+    if (e.kind == EventKind::Submit) {
+      core::JobSpec spec;
+      spec.id = core::JobId{e.job};
+      spec.submit = j.submit;
+      spec.tasks = 1;
+      spec.task.scalars.set(core::ResourceRegistry::kCpu, j.procs * core::kMilli);
+      spec.time_limit = j.requested;
+      spec.estimate = planned_run(j);
+      auto status = scheduler.submit(std::move(spec), now);
+      if (!status) return fail(status.error().message);
+      note(now, "submit", e.job);
+      if (*status == core::SubmitStatus::Unsatisfiable) {
+        ++result.metrics.unsatisfiable;
+        continue;
+      }
+      if (scheduler.fits_now(core::JobId{e.job})) run_pass(now);
+    } else {
+      if (!ended[e.job]) end_job(e.job, now);
+      run_pass(now);
+    }
+  }
+
+  for (std::uint32_t i = 0; i < jobs.size(); ++i) {
+    if (start[i] >= 0) result.jobs.push_back({jobs[i].id, jobs[i].submit, start[i], jobs[i].run, jobs[i].procs});
+  }
+  const std::size_t unsatisfiable = result.metrics.unsatisfiable;
+  result.metrics = summarize(result.jobs, options.machine_procs);
+  result.metrics.unsatisfiable = unsatisfiable;
+  return result;
+}
+
+Result<std::vector<WindowResult>> replay_windows(std::span<const BatchJob> jobs,
+                                                 std::span<const std::size_t> starts,
+                                                 std::size_t size, const ReplayOptions& options) {
+  std::vector<WindowResult> out;
+  for (std::size_t first : starts) {
+    if (size == 0 || first + size > jobs.size()) {
+      return fail("window at " + std::to_string(first) + " of " + std::to_string(size) +
+                  " jobs does not fit in the " + std::to_string(jobs.size()) + " jobs of the trace");
+    }
+    auto r = replay(jobs.subspan(first, size), options);
+    if (!r) return tl::unexpected(r.error());
+    out.push_back({first, r->metrics});
+  }
+  return out;
+}
+
+}  // namespace gwang::sim

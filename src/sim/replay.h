@@ -1,0 +1,93 @@
+// Time-driven replay of a batch workload (SWF) through the scheduler core, in virtual time.
+//
+// Event semantics (they decide the digits of published results):
+//  - one scheduling pass per event, not one per timestamp;
+//  - at equal timestamps, submissions are handled before terminations, each on its own, in the
+//    order the events were created (submissions in trace order, terminations in start order);
+//  - a running job holds its resources for planning until its estimated end or until its
+//    termination is handled, whichever comes first: a job that ends exactly at its estimated end is
+//    seen as ended from the first event at that instant;
+//  - on a submission, a pass runs only if the new job fits in the free resources now.
+// The machine is a pool of processors (one node, no topology); a job asks for `procs` of them.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "core/scheduler.h"
+
+namespace gwang::sim {
+
+struct BatchJob {
+  std::int64_t id;
+  core::Time submit;
+  core::Time run;        // actual run time (> 0)
+  std::int64_t procs;    // width (> 0)
+  core::Time requested;  // requested time: the time limit (> 0)
+};
+
+// A replay policy: queue order and backfilling, by name ("fcfs", "sjf", "easy", "easy-sjbf",
+// "sjf-easy"); the error lists the valid names.
+struct BatchPolicy {
+  core::QueueOrder order = core::QueueOrder::Fcfs;
+  core::Backfill backfill = core::Backfill::Easy;
+};
+Result<BatchPolicy> parse_batch_policy(std::string_view name);
+
+enum class Estimate { Requested, Actual };
+Result<Estimate> parse_estimate(std::string_view name);  // "requested", "actual"
+
+struct ReplayOptions {
+  BatchPolicy policy;
+  Estimate estimate = Estimate::Requested;
+  std::int64_t machine_procs = 0;
+  bool log = false;  // record the decision log
+};
+
+struct JobResult {
+  std::int64_t id;
+  core::Time submit, start, run;
+  std::int64_t procs;
+};
+
+struct ReplayMetrics {
+  std::size_t jobs = 0;          // jobs that ran
+  std::size_t unsatisfiable = 0; // jobs that could never run (wider than the machine)
+  double avg_wait_s = 0;
+  double avg_turnaround_s = 0;
+  double max_turnaround_s = 0;
+  double avg_bounded_slowdown = 0;
+  double max_bounded_slowdown = 0;
+  double utilization = 0;        // processor-seconds used / (procs x makespan)
+  double makespan_s = 0;         // last end - first submission
+};
+
+struct ReplayResult {
+  ReplayMetrics metrics;
+  std::vector<JobResult> jobs;   // in trace order, jobs that ran
+  std::vector<std::string> log;  // "<time> <event> <job>" lines, when asked for
+};
+
+// Bounded slowdown with the customary 10 s threshold: max(1, turnaround / max(10, run)).
+double bounded_slowdown(core::Time wait, core::Time run);
+
+// Replays `jobs` (in trace order) on an empty machine. Fails on a malformed job (non-positive
+// width, run or requested time) naming its id.
+Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions& options);
+
+ReplayMetrics summarize(std::span<const JobResult> jobs, std::int64_t machine_procs);
+
+// Windows of `size` consecutive jobs, starting at the given 0-based indices, each replayed alone
+// on an empty machine.
+struct WindowResult {
+  std::size_t first;
+  ReplayMetrics metrics;
+};
+Result<std::vector<WindowResult>> replay_windows(std::span<const BatchJob> jobs,
+                                                 std::span<const std::size_t> starts,
+                                                 std::size_t size, const ReplayOptions& options);
+
+}  // namespace gwang::sim
