@@ -21,24 +21,27 @@ Result<std::string> gunzip(std::string_view bytes, const std::string& source_nam
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
     return fail(source_name + ": cannot start gzip decompression");
   }
-  std::string out;
-  out.reserve(bytes.size() * 4);
-  char buffer[1 << 16];
+  // Inflate straight into the result, growing it as needed (SWF text compresses about 5:1).
+  std::string out(std::max<size_t>(bytes.size() * 6, 1 << 16), '\0');
+  size_t produced = 0;
   auto next = reinterpret_cast<const Bytef*>(bytes.data());
   size_t left = bytes.size();
+  constexpr size_t kChunk = size_t{1} << 30;  // uInt-sized pieces of input and output
   int rc = Z_OK;
   while (true) {
     if (zs.avail_in == 0 && left > 0) {
-      const auto chunk = static_cast<uInt>(std::min<size_t>(left, std::numeric_limits<uInt>::max()));
+      const auto chunk = static_cast<uInt>(std::min(left, kChunk));
       zs.next_in = const_cast<Bytef*>(next);
       zs.avail_in = chunk;
       next += chunk;
       left -= chunk;
     }
-    zs.next_out = reinterpret_cast<Bytef*>(buffer);
-    zs.avail_out = sizeof buffer;
+    if (produced == out.size()) out.resize(out.size() * 2);
+    const size_t room = std::min(out.size() - produced, kChunk);
+    zs.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
+    zs.avail_out = static_cast<uInt>(room);
     rc = inflate(&zs, Z_NO_FLUSH);
-    out.append(buffer, sizeof buffer - zs.avail_out);
+    produced += room - zs.avail_out;
     if (rc == Z_STREAM_END) {
       if (zs.avail_in == 0 && left == 0) break;
       // Another gzip member follows.
@@ -46,13 +49,14 @@ Result<std::string> gunzip(std::string_view bytes, const std::string& source_nam
       continue;
     }
     if (rc == Z_BUF_ERROR && zs.avail_in == 0 && left == 0) break;  // input ended early
-    if (rc != Z_OK) break;
+    if (rc != Z_OK && rc != Z_BUF_ERROR) break;
   }
   const std::string why = zs.msg != nullptr ? zs.msg : "";
   inflateEnd(&zs);
   if (rc != Z_STREAM_END) {
     return fail(source_name + ": corrupt or truncated gzip data" + (why.empty() ? "" : " (" + why + ")"));
   }
+  out.resize(produced);
   return out;
 }
 

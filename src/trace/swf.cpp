@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <system_error>
 
 #include "trace/file.h"
@@ -50,6 +51,24 @@ void add_header_field(std::string_view body, SwfHeader& header) {
   header.fields.emplace_back(std::string(body.substr(0, i)), std::string(detail::trim(body.substr(i + 1))));
 }
 
+// Fast path for the common token: an optional '-' and at most 15 digits, which a double holds exactly.
+// Returns false (leaving `value` alone) for anything else, which then goes through std::from_chars.
+bool parse_small_integer(std::string_view token, double& value) {
+  size_t i = 0;
+  const bool negative = !token.empty() && token[0] == '-';
+  if (negative) i = 1;
+  const size_t digits = token.size() - i;
+  if (digits == 0 || digits > 15) return false;
+  int64_t n = 0;
+  for (; i < token.size(); ++i) {
+    const unsigned d = static_cast<unsigned char>(token[i]) - static_cast<unsigned>('0');
+    if (d > 9) return false;
+    n = n * 10 + static_cast<int64_t>(d);
+  }
+  value = static_cast<double>(negative ? -n : n);
+  return true;
+}
+
 std::string where(const std::string& source, int line) {
   return source + ":" + std::to_string(line) + ": ";
 }
@@ -86,6 +105,12 @@ std::optional<int64_t> SwfHeader::get_int(std::string_view label) const {
 Result<SwfTrace> parse_swf(std::string_view text, std::string source_name) {
   SwfTrace trace;
   trace.source = std::move(source_name);
+  // One record per line, roughly: reserving up front avoids regrowing a large vector.
+  size_t newlines = 0;
+  for (const char* p = text.data(); (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(text.data() + text.size() - p)))) != nullptr; ++p) {
+    ++newlines;
+  }
+  trace.records.reserve(newlines + 1);
   detail::Lines lines(text);
   std::string_view line;
   std::array<std::string_view, kSwfFields> tokens;
@@ -114,6 +139,10 @@ Result<SwfTrace> parse_swf(std::string_view text, std::string source_name) {
     for (int f = 0; f < kSwfFields; ++f) {
       const std::string_view token = tokens[static_cast<size_t>(f)];
       double value = 0;
+      if (parse_small_integer(token, value)) {
+        record.*kMembers[static_cast<size_t>(f)] = value;
+        continue;
+      }
       const auto [ptr, ec] =
           std::from_chars(token.data(), token.data() + token.size(), value, std::chars_format::general);
       if (ec == std::errc::result_out_of_range) {

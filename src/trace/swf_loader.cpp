@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
+#include <charconv>
+#include <system_error>
 #include <optional>
 #include <string>
 
@@ -17,10 +18,11 @@ std::string field_where(const SwfTrace& trace, const SwfRecord& r, int field) {
          std::string(swf_field_name(field)) + "): ";
 }
 
+// Shortest text that reads back as `v` ("30.7", "1e+300").
 std::string number_text(double v) {
   char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.17g", v);
-  return buffer;
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
+  return ec == std::errc() ? std::string(buffer, end) : std::string("?");
 }
 
 Result<double> in_range(const SwfTrace& trace, const SwfRecord& r, int field) {
