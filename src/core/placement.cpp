@@ -55,7 +55,8 @@ class FirstFit final : public PlacementPolicy {
   }
 };
 
-// --- random: one available node, drawn uniformly.
+// --- random: one available node, drawn uniformly; a shared task also gets a device drawn
+// uniformly among those with room (the FGD study's Random baseline selects GPUs this way too).
 class RandomFit final : public PlacementPolicy {
  public:
   std::string_view name() const override { return "random"; }
@@ -65,7 +66,20 @@ class RandomFit final : public PlacementPolicy {
       if (ctx.cluster.available_on(ctx.free, id, task)) candidates_.push_back(id);
     }
     if (candidates_.empty()) return std::nullopt;
-    return placement_on(ctx, candidates_[ctx.rng.below(candidates_.size())], -1, task);
+    const NodeId node = candidates_[ctx.rng.below(candidates_.size())];
+    int device = -1;
+    if (task.accel.count > 0 && task.accel.shared()) {
+      const NodeInfo& info = ctx.cluster.node(node);
+      const NodeFree& free = ctx.free[node];
+      std::vector<int> fitting;
+      for (std::size_t i = 0; i < free.devices.size(); ++i) {
+        if (free.devices[i] >= task.accel.per_device && task.accel.allows(info.device_models[i])) {
+          fitting.push_back(static_cast<int>(i));
+        }
+      }
+      device = fitting[ctx.rng.below(fitting.size())];
+    }
+    return placement_on(ctx, node, device, task);
   }
 
  private:
