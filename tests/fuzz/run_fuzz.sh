@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Builds and runs one gwang_trace fuzz target for a while.
+#
+#   tests/fuzz/run_fuzz.sh TARGET SECONDS [BUILD_DIR]
+#
+# TARGET is swf or alibaba (tests/fuzz/fuzz_TARGET.cpp). The target and the trace sources are compiled
+# with clang++-14 and libFuzzer + AddressSanitizer + UndefinedBehaviorSanitizer into BUILD_DIR/TARGET
+# (BUILD_DIR defaults to $GWANG_FUZZ_BUILD, else build-fuzz/ in the repository), rebuilt only when a
+# source changed. The corpus there is seeded from tests/trace/data fixtures and kept between runs.
+# Exits non-zero when the build fails or the fuzzer finds a crash, a leak or undefined behaviour;
+# the input that did it is left in BUILD_DIR/TARGET/artifacts/.
+set -euo pipefail
+
+if [ $# -lt 2 ]; then
+  echo "usage: $0 swf|alibaba SECONDS [BUILD_DIR]" >&2
+  exit 2
+fi
+target=$1
+seconds=$2
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${3:-${GWANG_FUZZ_BUILD:-$root/build-fuzz}}
+cxx=${GWANG_FUZZ_CXX:-clang++-14}
+
+case $target in
+  swf) seeds=("$root"/tests/trace/data/*.swf) ;;
+  alibaba) seeds=("$root"/tests/trace/data/*.csv) ;;
+  *) echo "$0: unknown target '$target' (swf or alibaba)" >&2; exit 2 ;;
+esac
+
+dir=$build/$target
+mkdir -p "$dir/corpus" "$dir/artifacts"
+binary=$dir/fuzz_$target
+sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root"/src/trace/*.cpp)
+headers=("$root"/src/trace/*.h "$root/src/core/result.h")
+
+stale=0
+if [ ! -x "$binary" ]; then
+  stale=1
+else
+  for f in "${sources[@]}" "${headers[@]}" "$0"; do
+    if [ "$f" -nt "$binary" ]; then stale=1; break; fi
+  done
+fi
+if [ $stale = 1 ]; then
+  echo "fuzz_$target: building with $cxx" >&2
+  "$cxx" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+    -Wall -Wextra -Wpedantic -I "$root/src" "${sources[@]}" -lz -o "$binary.tmp"
+  mv "$binary.tmp" "$binary"
+fi
+
+# Seed the corpus: the fixtures whole, and each of their lines alone.
+for seed in "${seeds[@]}"; do
+  name=$(basename "$seed")
+  cp "$seed" "$dir/corpus/seed_$name"
+  n=0
+  while IFS= read -r line || [ -n "$line" ]; do
+    n=$((n + 1))
+    if [ "$target" = alibaba ]; then
+      printf '\001%s\n' "$line" > "$dir/corpus/seed_${name}_$n"  # first byte 1: header added
+    else
+      printf '%s\n' "$line" > "$dir/corpus/seed_${name}_$n"
+    fi
+  done < "$seed"
+done
+
+cd "$dir"
+exec "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
+  -print_final_stats=1 -artifact_prefix="$dir/artifacts/" "$dir/corpus"
