@@ -25,16 +25,20 @@ enum class SwfLoader {
   //  3. drop if run time (4) <= 0, requested time (9) <= 0 or submit time (2) < 0;
   //  4. if requested time < run time, run time = requested time.
   // procs = field 8, requested_time = field 9.
-  // Numbers: pyss reads field 4 with float() and every other field with int(), which refuses a
-  // fractional text ("12.5"); it then makes the run time an integer with int(), truncating toward
-  // zero, and raises a run time below 1 to 1. Here likewise: a fractional value in fields 1, 2, 5, 8
-  // or 9 is an Error, and field 4 is compared as written, then truncated (a run in (0,1) becomes 1 s).
+  // Numbers: pyss's parser (simulation/pyss/src/base/workload_parser.py, JobInput) reads field 4 with
+  // float() and every other field with int(), which refuses a fractional text ("12.5") with a
+  // ValueError; base/prototype.py's _job_input_to_job then makes the run time an integer with int(),
+  // truncating toward zero, and raises a run time below 1 to 1. Here likewise: a fractional value in
+  // fields 1, 2, 5, 8 or 9 is an Error, and field 4 is compared as written, then truncated (a run
+  // time in (0,1) becomes 1 s). Fields the filter does not read may hold any number.
   Predictsim,
   // RLScheduler (DIR-LAB/deep-batch-scheduler, SC'20), job.py's Workloads, references.md section 2.
   //  procs = max(field 5, field 8); requested_time = field 9, or field 4 as written if field 9 is -1;
   //  a negative run time becomes 10 (after requested_time was taken); keep jobs with run time > 0;
   //  stable sort by job id. Submit times are kept as written (no shift to 0).
-  // Numbers: job.py reads these fields with int(), which refuses fractional text: here an Error.
+  // Numbers: job.py's Job reads every field but 6 (float) with int() on the text, which refuses a
+  // fractional value: here a fractional value in a field this loader reads (1, 2, 4, 5, 8, 9) is an
+  // Error. job.py changes nothing else: submit times stay as written.
   // procs may be <= 0 and requested_time may be -1 or below the run time: kept as RLScheduler has them.
   Rlscheduler,
   // Every record as written, in file order: procs = field 8 if > 0 else field 5; requested_time =
