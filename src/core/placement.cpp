@@ -250,16 +250,39 @@ class Fgd final : public ScoringPolicy {
   std::string_view name() const override { return "fgd"; }
 
  protected:
-  void prepare(const PlacementContext& ctx, const TaskRequest&) override {
+  void prepare(const PlacementContext& ctx, const TaskRequest& task) override {
     if (cache_.size() != ctx.cluster.size()) cache_.assign(ctx.cluster.size(), {});
+    // Tasks of one shape (CPU, accelerators) score alike on nodes in the same state: give the
+    // shape a small id so that each node can remember its scores until its state changes.
+    std::vector<std::uint16_t> models;
+    for (ResourceKind m : task.accel.models) models.push_back(m.value);
+    const ShapeKey key{cpu_of(task), task.accel.count, task.accel.per_device, std::move(models)};
+    auto [it, inserted] = shape_ids_.try_emplace(key, static_cast<int>(shape_ids_.size()));
+    shape_ = it->second;
   }
 
   Score score(const PlacementContext& ctx, NodeId node, const TaskRequest& task) override {
     const NodeInfo& info = ctx.cluster.node(node);
     const NodeFree& f = ctx.free[node];
     const Milli cpu_free = f.scalars.get(ResourceRegistry::kCpu);
-    const double before = fragmentation_cached(node, info, cpu_free, f.devices);
-    const Milli cpu_after = cpu_free - cpu_of(task);
+    Cached& c = cache_[node.value];
+    if (c.cpu_free != cpu_free || c.devices != f.devices) {
+      c.cpu_free = cpu_free;
+      c.devices = f.devices;
+      c.before = node_fragmentation(info, cpu_free, f.devices, shapes_);
+      c.scores.clear();
+    }
+    for (const auto& [shape, s] : c.scores) {
+      if (shape == shape_) return s;
+    }
+    const Score s = compute(info, f, c.before, task);
+    c.scores.emplace_back(shape_, s);
+    return s;
+  }
+
+ private:
+  Score compute(const NodeInfo& info, const NodeFree& f, double before, const TaskRequest& task) {
+    const Milli cpu_after = f.scalars.get(ResourceRegistry::kCpu) - cpu_of(task);
     scratch_.assign(f.devices.begin(), f.devices.end());
     if (task.accel.count == 0) {
       return {to_score(before - node_fragmentation(info, cpu_after, scratch_, shapes_))};
@@ -271,7 +294,8 @@ class Fgd final : public ScoringPolicy {
       return {to_score(before - node_fragmentation(info, cpu_after, scratch_, shapes_))};
     }
     // A share: try each device with room (devices with equal free milli give equal results, so
-    // each distinct amount is tried once, on its lowest-indexed device).
+    // each distinct amount is tried once, on its lowest-indexed device); the least fragmentation
+    // after placement wins, the lowest index among equals.
     double best_after = 0;
     int best_device = -1;
     for (std::size_t i = 0; i < f.devices.size(); ++i) {
@@ -293,30 +317,23 @@ class Fgd final : public ScoringPolicy {
     return {to_score(before - best_after), best_device};
   }
 
- private:
   static int to_score(double delta) {
     const double sigmoid = 1.0 / (1.0 + std::exp(-delta / 1000.0));
     return std::clamp(static_cast<int>(100.0 * sigmoid), 0, 100);
   }
 
-  // A node's fragmentation only changes when its free amounts do: remember the last answer.
+  using ShapeKey = std::tuple<Milli, int, Milli, std::vector<std::uint16_t>>;
+  // What a node's state gave last time: its fragmentation, and the score of each shape tried.
   struct Cached {
     Milli cpu_free = -1;
     std::vector<Milli> devices;
-    double value = 0;
+    double before = 0;
+    std::vector<std::pair<int, Score>> scores;
   };
-  double fragmentation_cached(NodeId node, const NodeInfo& info, Milli cpu_free,
-                              const std::vector<Milli>& devices) {
-    Cached& c = cache_[node.value];
-    if (c.cpu_free != cpu_free || c.devices != devices) {
-      c.cpu_free = cpu_free;
-      c.devices = devices;
-      c.value = node_fragmentation(info, cpu_free, devices, shapes_);
-    }
-    return c.value;
-  }
 
   std::vector<TypicalShape> shapes_;
+  std::map<ShapeKey, int> shape_ids_;
+  int shape_ = 0;
   std::vector<Cached> cache_;
   std::vector<Milli> scratch_;
 };
