@@ -2,7 +2,7 @@
 // a large synthetic cluster with a deep queue. No I/O inside the measured region.
 //
 //   build/bench/core_bench [--nodes 6250] [--jobs 100000] [--backfill none|easy] [--placement P]
-//                          [--rounds 200] [--seed 1]
+//                          [--depth N] [--rounds 200] [--seed 1]
 //
 // The cluster: nodes of 8 devices, each node one of four accelerator models (three GPU generations
 // and an NPU), 128 CPUs and 1 TiB each. The queue: jobs of mixed shapes (shares of one GPU, 1 to 8
@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   int nodes = 6250, jobs = 100000, rounds = 200;
   std::uint64_t seed = 1;
   std::string backfill = "none", placement = "first-fit";
+  std::size_t depth = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--nodes") nodes = std::atoi(argv[i + 1]);
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
     else if (a == "--seed") seed = std::strtoull(argv[i + 1], nullptr, 10);
     else if (a == "--backfill") backfill = argv[i + 1];
     else if (a == "--placement") placement = argv[i + 1];
+    else if (a == "--depth") depth = std::strtoull(argv[i + 1], nullptr, 10);
     else {
       std::fprintf(stderr, "core_bench: unknown option %s\n", a.c_str());
       return 2;
@@ -54,13 +56,8 @@ int main(int argc, char** argv) {
     spec.scalars.set(ResourceRegistry::kMemory, 1024 * 1024 * kMilli);
     cluster.add_node(spec);
   }
-  SchedulerOptions options;
-  options.backfill = *bf;
-  options.placement = *pl;
-  options.seed = seed;
-  Scheduler scheduler(std::move(cluster), options);
-
   Rng rng(seed);
+  std::vector<JobSpec> specs;
   for (int j = 0; j < jobs; ++j) {
     JobSpec spec;
     spec.id = JobId{j};
@@ -77,6 +74,19 @@ int main(int argc, char** argv) {
       spec.task.accel = {8, kMilli, {}};
     }
     if (spec.task.accel.count > 0 && rng.below(10) < 7) spec.task.accel.models = {models[rng.below(4)]};
+    specs.push_back(std::move(spec));
+  }
+
+  SchedulerOptions options;
+  options.backfill = *bf;
+  options.placement = *pl;
+  options.seed = seed;
+  options.backfill_depth = depth;
+  std::vector<TaskRequest> tasks;
+  for (const JobSpec& spec : specs) tasks.push_back(spec.task);
+  options.placement_options.typical_shapes = typical_shapes(tasks);
+  Scheduler scheduler(std::move(cluster), options);
+  for (JobSpec& spec : specs) {
     if (!scheduler.submit(std::move(spec), 0)) return 1;
   }
 
@@ -115,8 +125,8 @@ int main(int argc, char** argv) {
   std::vector<double> sorted = pass_s;
   std::sort(sorted.begin(), sorted.end());
   auto pct = [&](double p) { return sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(p * sorted.size()))]; };
-  std::printf("nodes %d x 8 devices, %d jobs, backfill %s, placement %s\n", nodes, jobs, backfill.c_str(),
-              placement.c_str());
+  std::printf("nodes %d x 8 devices, %d jobs, backfill %s (depth %zu), placement %s\n", nodes, jobs,
+              backfill.c_str(), depth, placement.c_str());
   std::printf("first pass: %zu decisions in %.3f s (%.0f decisions/s)\n", first_decisions, first_pass,
               static_cast<double>(first_decisions) / first_pass);
   std::printf("all %zu passes: %zu decisions in %.3f s (%.0f decisions/s)\n", pass_s.size(), decisions, total,

@@ -35,7 +35,105 @@ NodeId Cluster::add_node(const NodeSpec& spec) {
   nodes_.push_back(std::move(info));
   free_.nodes.push_back(std::move(free));
   scan_order_.push_back(id);
+  rebuild_layout();
   return id;
+}
+
+// --- the free-capacity index
+
+namespace {
+constexpr int kShareBuckets = 11;  // b = free milli / 100, 0..10
+}
+
+std::size_t Cluster::bit_slot(int kind_slot, int slot) const {
+  const int per_kind = max_devices_ + 1 + kShareBuckets;
+  return (static_cast<std::size_t>(kind_slot) * per_kind + slot) * words_;
+}
+
+Cluster::DeviceSummary Cluster::summarize(const NodeFree& free, NodeId id, int kind_slot) const {
+  DeviceSummary s;
+  const ResourceKind kind = indexed_kinds_[kind_slot];
+  const auto& models = nodes_[id.value].device_models;
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    if (models[i] != kind) continue;
+    s.whole += free.devices[i] == kMilli ? 1 : 0;
+    s.max_free = std::max<int>(s.max_free, static_cast<int>(free.devices[i]));
+  }
+  return s;
+}
+
+void Cluster::index_node(FreeState& free, NodeId id, bool set) const {
+  const std::uint32_t pos = position_[id.value];
+  const std::uint64_t bit = std::uint64_t{1} << (pos % 64);
+  const int per_kind = max_devices_ + 1 + kShareBuckets;
+  std::vector<ResourceKind> seen;
+  for (ResourceKind kind : nodes_[id.value].device_models) {
+    if (std::find(seen.begin(), seen.end(), kind) != seen.end()) continue;
+    seen.push_back(kind);
+    const int ks = kind_slot_[kind.value];
+    if (!set) {
+      // Clear the node from every bucket of the kind: no need to know where it was.
+      for (int slot = 0; slot < per_kind; ++slot) free.index[bit_slot(ks, slot) + pos / 64] &= ~bit;
+      continue;
+    }
+    const DeviceSummary s = summarize(free[id], id, ks);
+    for (int slot : {s.whole, max_devices_ + 1 + s.max_free / 100}) {
+      free.index[bit_slot(ks, slot) + pos / 64] |= bit;
+    }
+  }
+}
+
+void Cluster::reindex(FreeState& free, NodeId id) const {
+  index_node(free, id, false);
+  index_node(free, id, true);
+}
+
+void Cluster::rebuild_layout() {
+  kind_slot_.assign(registry_.size(), -1);
+  indexed_kinds_.clear();
+  for (const NodeInfo& n : nodes_) {
+    for (ResourceKind m : n.device_models) {
+      if (kind_slot_[m.value] < 0) {
+        kind_slot_[m.value] = static_cast<int>(indexed_kinds_.size());
+        indexed_kinds_.push_back(m);
+      }
+    }
+  }
+  position_.assign(nodes_.size(), 0);
+  for (std::size_t p = 0; p < scan_order_.size(); ++p) position_[scan_order_[p].value] = static_cast<std::uint32_t>(p);
+  words_ = (nodes_.size() + 63) / 64;
+  reindex(free_);
+}
+
+void Cluster::reindex(FreeState& free) const {
+  free.index.assign(indexed_kinds_.size() * (max_devices_ + 1 + kShareBuckets) * words_, 0);
+  for (std::size_t i = 0; i < nodes_.size(); ++i) index_node(free, NodeId{static_cast<std::uint32_t>(i)}, true);
+}
+
+bool Cluster::candidates(const FreeState& free, const AcceleratorRequest& accel, NodeBits& out) const {
+  if (accel.count == 0) return false;
+  out.assign(words_, 0);
+  auto merge = [&](int ks) {
+    if (accel.shared()) {
+      for (int b = static_cast<int>(accel.per_device / 100); b < kShareBuckets; ++b) {
+        const std::uint64_t* src = &free.index[bit_slot(ks, max_devices_ + 1 + b)];
+        for (std::size_t w = 0; w < words_; ++w) out[w] |= src[w];
+      }
+    } else {
+      for (int j = accel.count; j <= max_devices_; ++j) {
+        const std::uint64_t* src = &free.index[bit_slot(ks, j)];
+        for (std::size_t w = 0; w < words_; ++w) out[w] |= src[w];
+      }
+    }
+  };
+  if (accel.models.empty()) {
+    for (std::size_t ks = 0; ks < indexed_kinds_.size(); ++ks) merge(static_cast<int>(ks));
+  } else {
+    for (ResourceKind m : accel.models) {
+      if (m.value < kind_slot_.size() && kind_slot_[m.value] >= 0) merge(kind_slot_[m.value]);
+    }
+  }
+  return true;
 }
 
 std::optional<NodeId> Cluster::find(std::string_view name) const {
@@ -48,6 +146,7 @@ std::optional<NodeId> Cluster::find(std::string_view name) const {
 void Cluster::set_scan_order(std::vector<NodeId> order) {
   assert(order.size() == nodes_.size());
   scan_order_ = std::move(order);
+  rebuild_layout();
 }
 
 Milli Cluster::max_scalar(ResourceKind kind) const {
@@ -92,6 +191,7 @@ bool Cluster::available_on(const FreeState& free, NodeId id, const TaskRequest& 
 }
 
 void Cluster::allocate(FreeState& free, const TaskPlacement& where, const TaskRequest& task) const {
+  if (!where.devices.empty()) index_node(free, where.node, false);
   NodeFree& nf = free[where.node];
   nf.scalars -= task.scalars;
   for (const DeviceShare& d : where.devices) {
@@ -109,9 +209,11 @@ void Cluster::allocate(FreeState& free, const TaskPlacement& where, const TaskRe
       nf.accel_classes.insert(it, {cls, 1});
     }
   }
+  if (!where.devices.empty()) index_node(free, where.node, true);
 }
 
 void Cluster::release(FreeState& free, const TaskPlacement& where, const TaskRequest& task) const {
+  if (!where.devices.empty()) index_node(free, where.node, false);
   NodeFree& nf = free[where.node];
   nf.scalars += task.scalars;
   for (const DeviceShare& d : where.devices) {
@@ -127,6 +229,7 @@ void Cluster::release(FreeState& free, const TaskPlacement& where, const TaskReq
     assert(it != nf.accel_classes.end() && it->first == cls);
     if (--it->second == 0) nf.accel_classes.erase(it);
   }
+  if (!where.devices.empty()) index_node(free, where.node, true);
 }
 
 std::optional<std::vector<DeviceShare>> pick_devices_best_fit(const NodeInfo& info,

@@ -64,7 +64,16 @@ class FreeState {
   std::vector<NodeFree> nodes;
   const NodeFree& operator[](NodeId id) const { return nodes[id.value]; }
   NodeFree& operator[](NodeId id) { return nodes[id.value]; }
+
+  // The free-capacity index, kept by Cluster: for each accelerator kind present on some node,
+  // bitsets over scan positions of the nodes that have exactly j whole free devices of that kind
+  // (j = 0..max devices), and of the nodes whose freest device of that kind has b hundred milli
+  // free (b = 0..10). Placement reads it to visit only nodes that may hold a task.
+  std::vector<std::uint64_t> index;
 };
+
+// Scan positions of the nodes that may hold a task, as a bitset (see Cluster::candidates).
+using NodeBits = std::vector<std::uint64_t>;
 
 class Cluster {
  public:
@@ -101,7 +110,30 @@ class Cluster {
   void allocate(FreeState& free, const TaskPlacement& where, const TaskRequest& task) const;
   void release(FreeState& free, const TaskPlacement& where, const TaskRequest& task) const;
 
+  // Rebuilds the index of `free` (of one node of it) after its nodes were changed directly.
+  void reindex(FreeState& free) const;
+  void reindex(FreeState& free, NodeId id) const;
+  // Nodes that may hold the accelerators of `task` now, as a bitset over scan positions; a superset
+  // of the nodes where it is available. False when the task needs no accelerator (every node may).
+  bool candidates(const FreeState& free, const AcceleratorRequest& accel, NodeBits& out) const;
+  // The node at a scan position.
+  NodeId at_position(std::size_t position) const { return scan_order_[position]; }
+
  private:
+  struct DeviceSummary {
+    int whole = 0;     // devices of the kind with all 1000 milli free
+    int max_free = -1; // the most milli free on one device of the kind; -1: the node has none
+  };
+  DeviceSummary summarize(const NodeFree& free, NodeId id, int kind_slot) const;
+  void index_node(FreeState& free, NodeId id, bool set) const;
+  std::size_t bit_slot(int kind_slot, int slot) const;
+  void rebuild_layout();
+
+  std::vector<int> kind_slot_;              // accelerator kind id -> dense slot, -1 if on no node
+  std::vector<ResourceKind> indexed_kinds_; // dense slot -> kind
+  std::vector<std::uint32_t> position_;     // node id -> scan position
+  std::size_t words_ = 0;                   // 64-bit words per bitset
+
   ResourceRegistry registry_;
   std::vector<NodeInfo> nodes_;
   std::vector<NodeId> scan_order_;

@@ -43,16 +43,41 @@ std::optional<TaskPlacement> placement_on(const PlacementContext& ctx, NodeId no
   return TaskPlacement{node, std::move(*devices)};
 }
 
+// Visits, in scan order, the nodes where `task` is available now, until `fn` returns false. The
+// free-capacity index narrows the walk to nodes with room for the task's accelerators.
+template <class Fn>
+void for_each_available(const PlacementContext& ctx, const TaskRequest& task, NodeBits& bits, Fn&& fn) {
+  const Cluster& cluster = ctx.cluster;
+  if (!cluster.candidates(ctx.free, task.accel, bits)) {
+    for (NodeId id : cluster.scan_order()) {
+      if (cluster.available_on(ctx.free, id, task) && !fn(id)) return;
+    }
+    return;
+  }
+  for (std::size_t w = 0; w < bits.size(); ++w) {
+    for (std::uint64_t word = bits[w]; word != 0; word &= word - 1) {
+      const NodeId id = cluster.at_position(w * 64 + static_cast<std::size_t>(__builtin_ctzll(word)));
+      if (cluster.available_on(ctx.free, id, task) && !fn(id)) return;
+    }
+  }
+}
+
 // --- first fit: the first available node in scan order.
 class FirstFit final : public PlacementPolicy {
  public:
   std::string_view name() const override { return "first-fit"; }
   std::optional<TaskPlacement> place(const PlacementContext& ctx, const TaskRequest& task) override {
-    for (NodeId id : ctx.cluster.scan_order()) {
-      if (ctx.cluster.available_on(ctx.free, id, task)) return placement_on(ctx, id, -1, task);
-    }
-    return std::nullopt;
+    std::optional<NodeId> found;
+    for_each_available(ctx, task, bits_, [&](NodeId id) {
+      found = id;
+      return false;
+    });
+    if (!found) return std::nullopt;
+    return placement_on(ctx, *found, -1, task);
   }
+
+ private:
+  NodeBits bits_;
 };
 
 // --- random: one available node, drawn uniformly; a shared task also gets a device drawn
@@ -62,9 +87,10 @@ class RandomFit final : public PlacementPolicy {
   std::string_view name() const override { return "random"; }
   std::optional<TaskPlacement> place(const PlacementContext& ctx, const TaskRequest& task) override {
     candidates_.clear();
-    for (NodeId id : ctx.cluster.scan_order()) {
-      if (ctx.cluster.available_on(ctx.free, id, task)) candidates_.push_back(id);
-    }
+    for_each_available(ctx, task, bits_, [&](NodeId id) {
+      candidates_.push_back(id);
+      return true;
+    });
     if (candidates_.empty()) return std::nullopt;
     const NodeId node = candidates_[ctx.rng.below(candidates_.size())];
     int device = -1;
@@ -84,6 +110,7 @@ class RandomFit final : public PlacementPolicy {
 
  private:
   std::vector<NodeId> candidates_;
+  NodeBits bits_;
 };
 
 // --- filter, score, pick.
@@ -99,8 +126,7 @@ class ScoringPolicy : public PlacementPolicy {
     int best = -1;
     NodeId best_node{};
     int best_device = -1;
-    for (NodeId id : ctx.cluster.scan_order()) {
-      if (!ctx.cluster.available_on(ctx.free, id, task)) continue;
+    for_each_available(ctx, task, bits_, [&](NodeId id) {
       const Score s = score(ctx, id, task);
       assert(s.value >= 0 && s.value <= 100);
       if (s.value > best) {
@@ -108,7 +134,8 @@ class ScoringPolicy : public PlacementPolicy {
         best_node = id;
         best_device = s.device;
       }
-    }
+      return best < 100 || !stops_at_full_score();
+    });
     if (best < 0) return std::nullopt;
     return placement_on(ctx, best_node, best_device, task);
   }
@@ -117,6 +144,11 @@ class ScoringPolicy : public PlacementPolicy {
   // Work that depends only on the task, done once per placement.
   virtual void prepare(const PlacementContext&, const TaskRequest&) {}
   virtual Score score(const PlacementContext& ctx, NodeId node, const TaskRequest& task) = 0;
+  // True when no node can beat a score of 100, so the first node scoring 100 wins at once.
+  virtual bool stops_at_full_score() const { return true; }
+
+ private:
+  NodeBits bits_;
 };
 
 // Normalisers: the largest node's CPU and accelerator capacity.

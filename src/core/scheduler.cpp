@@ -326,7 +326,10 @@ void Scheduler::backfill(Slot head, Time now, std::vector<Decision>& out) {
 
   std::vector<Slot> candidates;
   candidates.reserve(queue_.size());
-  for (auto it = std::next(queue_.begin()); it != queue_.end(); ++it) candidates.push_back(it->slot);
+  const std::size_t depth = options_.backfill_depth > 0 ? options_.backfill_depth : queue_.size();
+  for (auto it = std::next(queue_.begin()); it != queue_.end() && candidates.size() < depth; ++it) {
+    candidates.push_back(it->slot);
+  }
   if (options_.backfill == Backfill::EasySjbf) {
     std::stable_sort(candidates.begin(), candidates.end(), [this](Slot a, Slot b) {
       return jobs_[a].spec.planned_runtime() < jobs_[b].spec.planned_runtime();
@@ -340,6 +343,7 @@ void Scheduler::backfill(Slot head, Time now, std::vector<Decision>& out) {
     for (std::size_t n = 0; n < both.nodes.size(); ++n) {
       min_into(both.nodes[n], cluster_.free().nodes[n], shadow.nodes[n]);
     }
+    cluster_.reindex(both);
   }
   FreeState& live = cluster_.free();
   for (Slot slot : candidates) {
@@ -355,6 +359,7 @@ void Scheduler::backfill(Slot head, Time now, std::vector<Decision>& out) {
       if (shadow_time) {
         for (const TaskPlacement& p : *placement) {
           min_into(both[p.node], live[p.node], shadow[p.node]);
+          cluster_.reindex(both, p.node);
         }
       }
     } else {

@@ -41,6 +41,10 @@ struct SchedulerOptions {
   PlacementKind placement = PlacementKind::FirstFit;
   PlacementOptions placement_options;
   std::uint64_t seed = 1;
+  // The most queued jobs a backfill scan tries per pass (after the head); 0: the whole queue.
+  // Deep queues make an exhaustive scan the cost of every pass; production schedulers bound it
+  // (Slurm's bf_max_job_test). The replay of published results scans the whole queue.
+  std::size_t backfill_depth = 0;
 };
 
 enum class Action : std::uint8_t { Start };
