@@ -1,0 +1,531 @@
+// Unit tests of Scheduler: submission, queue orders, backfilling, pending reasons, gangs and events.
+#include <gtest/gtest.h>
+
+#include <limits>
+
+#include "core_helpers.h"
+
+namespace gwang::core {
+namespace {
+
+using namespace gwang::core::testing;
+
+SchedulerOptions make_options(QueueOrder order, Backfill backfill,
+                              PlacementKind placement = PlacementKind::FirstFit, std::uint64_t seed = 1) {
+  SchedulerOptions o;
+  o.order = order;
+  o.backfill = backfill;
+  o.placement = placement;
+  o.seed = seed;
+  return o;
+}
+
+// A cluster of `nodes` nodes, each with 8000 milli-CPU and `gpus_per_node` V100s.
+Cluster gpu_cluster(int nodes, int gpus_per_node) {
+  Cluster c = make_cluster();
+  for (int i = 0; i < nodes; ++i) make_node(c, 8000, gpus(gpus_per_node, v100(c)));
+  return c;
+}
+
+// Submits and expects the job to be queued.
+void queue_job(Scheduler& s, JobSpec spec, Time now) {
+  const auto id = spec.id.value;
+  auto r = s.submit(std::move(spec), now);
+  ASSERT_TRUE(r.has_value()) << "job " << id << ": " << r.error().message;
+  ASSERT_EQ(*r, SubmitStatus::Queued) << "job " << id;
+}
+
+// --- submission
+
+// Malformed specs are errors naming the job, and leave queue, jobs and free state as they were.
+TEST(SchedulerSubmit, MalformedSpecsChangeNothing) {
+  Cluster c = gpu_cluster(1, 4);
+  const ResourceKind v = v100(c);
+  Scheduler s(std::move(c), make_options(QueueOrder::Fcfs, Backfill::Easy));
+  queue_job(s, make_job(1, make_task(1000, 1)), 0);
+
+  std::vector<JobSpec> bad;
+  bad.push_back(make_job(1, make_task(500), {.time_limit = 999}));         // duplicate id
+  bad.push_back(make_job(2, make_task(1000), {.tasks = 0}));               // zero tasks
+  bad.push_back(make_job(3, make_task(1000), {.time_limit = 0}));          // no time limit
+  bad.push_back(make_job(4, make_task(1000), {.estimate = -1}));           // negative estimate
+  bad.push_back(make_job(5, make_task(1000, 2, 500)));                     // share with count 2
+  bad.push_back(make_job(6, make_task(1000, 1, 0)));                       // per_device 0
+  bad.push_back(make_job(7, make_task(1000, 1, 1001)));                    // per_device > 1000
+  bad.push_back(make_job(8, make_task(0)));                                // empty request
+  bad.push_back(make_job(9, make_task(1000, -1)));                         // negative count
+  bad.push_back(make_job(10, make_task(1000, 1, kMilli, {R::kCpu})));      // model not an accelerator
+  bad.push_back(make_job(11, make_task(1000, 1, kMilli, {ResourceKind{50}})));  // unknown kind id
+  TaskRequest negative = make_task(1000);
+  negative.scalars.set(R::kMemory, -1);
+  bad.push_back(make_job(12, negative));                                   // negative amount
+  TaskRequest scalar_gpu = make_task(1000);
+  scalar_gpu.scalars.set(v, 1000);
+  bad.push_back(make_job(13, scalar_gpu));                                 // accelerator as scalar
+
+  const FreeState before = s.cluster().free();
+  for (JobSpec& spec : bad) {
+    const std::int64_t id = spec.id.value;
+    auto r = s.submit(spec, 5);
+    ASSERT_FALSE(r.has_value()) << "job " << id << " was accepted";
+    EXPECT_NE(r.error().message.find("job " + std::to_string(id)), std::string::npos)
+        << r.error().message;
+    if (id != 1) {
+      EXPECT_EQ(s.find(jid(id)), nullptr) << id;
+    }
+    EXPECT_EQ(s.pending_count(), 1u);
+    EXPECT_EQ(ids(s.queue()), (std::vector<std::int64_t>{1}));
+    EXPECT_TRUE(same_free(s.cluster().free(), before));
+  }
+  EXPECT_EQ(s.job(jid(1)).spec.time_limit, 100);  // the duplicate did not overwrite job 1
+  EXPECT_EQ(started(s.schedule(5)), (std::vector<std::int64_t>{1}));
+}
+
+// A share needs a share of 1..999 milli of exactly one device; a whole device is per_device 1000.
+TEST(SchedulerSubmit, AcceptsWellFormedAcceleratorRequests) {
+  Scheduler s(gpu_cluster(1, 4), make_options(QueueOrder::Fcfs, Backfill::Easy));
+  queue_job(s, make_job(1, make_shared_task(0, 1)), 0);
+  queue_job(s, make_job(2, make_shared_task(0, 999)), 0);
+  queue_job(s, make_job(3, make_task(0, 4)), 0);
+  queue_job(s, make_job(4, make_task(100, 0, 0)), 0);  // no accelerators: per_device is not checked
+  EXPECT_EQ(s.pending_count(), 4u);
+}
+
+// Requests no node can ever hold fail at submission: state Failed, reason Unsatisfiable, not queued.
+TEST(SchedulerSubmit, ImpossibleRequestsAreUnsatisfiable) {
+  Cluster c = gpu_cluster(2, 4);
+  const ResourceKind t = c.registry().intern("gpu:T4");  // known kind, no node has one
+  Scheduler s(std::move(c), make_options(QueueOrder::Fcfs, Backfill::Easy));
+  struct Case {
+    JobSpec spec;
+    SubmitStatus want;
+  };
+  std::vector<Case> cases{
+      {make_job(1, make_task(0, 5)), SubmitStatus::Unsatisfiable},             // 5 GPUs > 4 per node
+      {make_job(2, make_task(0, 1, kMilli, {t})), SubmitStatus::Unsatisfiable},  // model nobody has
+      {make_job(3, make_task(8001)), SubmitStatus::Unsatisfiable},             // more CPU than a node
+      {make_job(4, make_task(0, 4), {.tasks = 3}), SubmitStatus::Unsatisfiable},  // 3 x 4 GPUs on 2 nodes
+      {make_job(5, make_task(0, 4), {.tasks = 2}), SubmitStatus::Queued},
+      // shares of 300: 3 per GPU, 8 GPUs -> 24 tasks at most
+      {make_job(6, make_shared_task(0, 300), {.tasks = 25}), SubmitStatus::Unsatisfiable},
+      {make_job(7, make_shared_task(0, 300), {.tasks = 24}), SubmitStatus::Queued},
+      // 3000 CPU each: 2 per node -> 4 tasks at most
+      {make_job(8, make_task(3000), {.tasks = 5}), SubmitStatus::Unsatisfiable},
+      {make_job(9, make_task(3000), {.tasks = 4}), SubmitStatus::Queued},
+  };
+  for (Case& k : cases) {
+    const JobId id = k.spec.id;
+    auto r = s.submit(k.spec, 7);
+    ASSERT_TRUE(r.has_value()) << id.value;
+    EXPECT_EQ(*r, k.want) << id.value;
+    if (k.want == SubmitStatus::Unsatisfiable) {
+      EXPECT_EQ(s.job(id).state, JobState::Failed) << id.value;
+      EXPECT_EQ(s.job(id).reason, PendingReason::Unsatisfiable) << id.value;
+      EXPECT_EQ(s.job(id).end, 7) << id.value;
+    } else {
+      EXPECT_EQ(s.job(id).state, JobState::Pending) << id.value;
+    }
+  }
+  EXPECT_EQ(ids(s.queue()), (std::vector<std::int64_t>{5, 7, 9}));
+  // The id of an unsatisfiable job stays taken.
+  EXPECT_FALSE(s.submit(make_job(1, make_task(100)), 8).has_value());
+}
+
+// A drained node still counts for satisfiability (it may come back).
+TEST(SchedulerSubmit, DrainedNodesStillMakeJobsSatisfiable) {
+  Scheduler s(gpu_cluster(1, 4), make_options(QueueOrder::Fcfs, Backfill::Easy));
+  s.set_node_state(nid(0), NodeState::Drained, 0);
+  EXPECT_EQ(s.submit(make_job(1, make_task(0, 4)), 0), SubmitStatus::Queued);
+  EXPECT_TRUE(s.schedule(0).empty());
+  EXPECT_EQ(s.job(jid(1)).reason, PendingReason::NodesUnavailable);
+  EXPECT_EQ(s.job(jid(1)).reserved_at, -1);
+  s.set_node_state(nid(0), NodeState::Up, 1);
+  EXPECT_EQ(started(s.schedule(1)), (std::vector<std::int64_t>{1}));
+}
+
+// --- queue orders
+
+// One 1-GPU node kept busy by job 1; jobs 2..5 wait. Returns the queue, then what starts first
+// when job 1 ends.
+std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> order_run(QueueOrder order) {
+  Scheduler s(gpu_cluster(1, 1), make_options(order, Backfill::None));
+  queue_job(s, make_job(1, make_task(100, 1), {.submit = 0, .time_limit = 1000}), 0);
+  s.schedule(0);
+  queue_job(s, make_job(2, make_task(100, 1), {.submit = 10, .time_limit = 300, .priority = 0}), 10);
+  queue_job(s, make_job(3, make_task(100, 1), {.submit = 11, .time_limit = 100, .priority = 5}), 11);
+  queue_job(s, make_job(4, make_task(100, 1), {.submit = 12, .time_limit = 200, .priority = 9}), 12);
+  queue_job(s, make_job(5, make_task(100, 1), {.submit = 12, .time_limit = 900, .estimate = 100,
+                                               .priority = 5}), 12);
+  auto queue = ids(s.queue());
+  s.finish(jid(1), 20);
+  return {queue, started(s.schedule(20))};
+}
+
+// FCFS orders by submit time, then id.
+TEST(QueueOrder, FcfsBySubmitTime) {
+  auto [queue, first] = order_run(QueueOrder::Fcfs);
+  EXPECT_EQ(queue, (std::vector<std::int64_t>{2, 3, 4, 5}));
+  EXPECT_EQ(first, (std::vector<std::int64_t>{2}));
+}
+
+// SJF orders by planned runtime (the estimate when given), then submit time.
+TEST(QueueOrder, SjfByPlannedRuntime) {
+  auto [queue, first] = order_run(QueueOrder::Sjf);
+  // 3: 100 (submit 11), 5: estimate 100 (submit 12), 4: 200, 2: 300
+  EXPECT_EQ(queue, (std::vector<std::int64_t>{3, 5, 4, 2}));
+  EXPECT_EQ(first, (std::vector<std::int64_t>{3}));
+}
+
+// Priority orders by priority, larger first, then submit time.
+TEST(QueueOrder, PriorityLargerFirst) {
+  auto [queue, first] = order_run(QueueOrder::Priority);
+  EXPECT_EQ(queue, (std::vector<std::int64_t>{4, 3, 5, 2}));
+  EXPECT_EQ(first, (std::vector<std::int64_t>{4}));
+}
+
+// Names of queue orders and backfills round-trip; unknown names list the valid ones.
+TEST(ParseQueueOrder, NamesAndErrors) {
+  for (auto o : {QueueOrder::Fcfs, QueueOrder::Sjf, QueueOrder::Priority}) {
+    EXPECT_EQ(parse_queue_order(to_string(o)), o);
+  }
+  auto r = parse_queue_order("lifo");
+  ASSERT_FALSE(r.has_value());
+  for (const char* n : {"'lifo'", "fcfs", "sjf", "priority"}) {
+    EXPECT_NE(r.error().message.find(n), std::string::npos) << r.error().message;
+  }
+}
+
+// Backfill names round-trip; the error lists none, easy and easy-sjbf.
+TEST(ParseBackfill, NamesAndErrors) {
+  for (auto b : {Backfill::None, Backfill::Easy, Backfill::EasySjbf}) {
+    EXPECT_EQ(parse_backfill(to_string(b)), b);
+  }
+  auto r = parse_backfill("conservative");
+  ASSERT_FALSE(r.has_value());
+  for (const char* n : {"'conservative'", "none", "easy", "easy-sjbf"}) {
+    EXPECT_NE(r.error().message.find(n), std::string::npos) << r.error().message;
+  }
+}
+
+// --- backfilling and pending reasons
+
+// One node, 8000 CPU, 4 GPUs. Job 1 (2 GPUs, 100 s) runs from 0. At 3: job 2 (head, 4 GPUs) can
+// start at 100; job 3 (2 GPUs, 200 s) would delay it; job 4 (2 GPUs, 50 s) ends by 53; job 5 (CPU
+// only, 1000 s) outlives the reservation but takes nothing the head needs.
+struct EasyScenario {
+  Scheduler s;
+  std::vector<Decision> at3;
+  explicit EasyScenario(Backfill backfill, QueueOrder order = QueueOrder::Fcfs)
+      : s(gpu_cluster(1, 4), make_options(order, backfill)) {
+    queue_job(s, make_job(1, make_task(1000, 2), {.submit = 0, .time_limit = 100}), 0);
+    EXPECT_EQ(started(s.schedule(0)), (std::vector<std::int64_t>{1}));
+    queue_job(s, make_job(2, make_task(1000, 4), {.submit = 1, .time_limit = 100}), 1);
+    queue_job(s, make_job(3, make_task(1000, 2), {.submit = 2, .time_limit = 200}), 2);
+    queue_job(s, make_job(4, make_task(1000, 2), {.submit = 3, .time_limit = 50}), 3);
+    queue_job(s, make_job(5, make_task(1000), {.submit = 3, .time_limit = 1000}), 3);
+    at3 = s.schedule(3);
+  }
+};
+
+// EASY starts the short job and the non-conflicting long one, not the one that would delay the head.
+TEST(EasyBackfill, BackfillsOnlyWhatKeepsTheReservation) {
+  EasyScenario e(Backfill::Easy);
+  EXPECT_EQ(started(e.at3), (std::vector<std::int64_t>{4, 5}));
+  EXPECT_EQ(e.at3[0].placement, (std::vector<TaskPlacement>{{nid(0), {{2, 1000}, {3, 1000}}}}));
+  EXPECT_EQ(e.s.job(jid(2)).reason, PendingReason::Reserved);
+  EXPECT_EQ(e.s.job(jid(2)).reserved_at, 100);
+  EXPECT_EQ(e.s.job(jid(3)).reason, PendingReason::Priority);  // fits now, would delay the head
+  EXPECT_EQ(ids(e.s.queue()), (std::vector<std::int64_t>{2, 3}));
+  // The reservation holds: when jobs 4 and 1 end, the head starts at 100.
+  EXPECT_TRUE(e.s.finish(jid(4), 53));
+  EXPECT_TRUE(e.s.schedule(53).empty());
+  EXPECT_TRUE(e.s.finish(jid(1), 100));
+  EXPECT_EQ(started(e.s.schedule(100)), (std::vector<std::int64_t>{2}));
+}
+
+// Without backfilling nothing passes the head: it waits for Resources, the others for Priority.
+TEST(NoBackfill, HeadWaitsForResourcesOthersForPriority) {
+  EasyScenario e(Backfill::None);
+  EXPECT_TRUE(e.at3.empty());
+  EXPECT_EQ(e.s.job(jid(2)).reason, PendingReason::Resources);
+  EXPECT_EQ(e.s.job(jid(2)).reserved_at, -1);
+  for (std::int64_t id : {3, 4, 5}) EXPECT_EQ(e.s.job(jid(id)).reason, PendingReason::Priority) << id;
+  EXPECT_EQ(ids(e.s.queue()), (std::vector<std::int64_t>{2, 3, 4, 5}));
+}
+
+// A job demoted from the head by a higher-priority arrival waits for Priority, not Resources.
+TEST(NoBackfill, DISABLED_DemotedHeadReasonBecomesPriority) {
+  // BUG: with Backfill::None schedule() only sets the head's reason; other jobs keep stale reasons.
+  Scheduler s(gpu_cluster(1, 1), make_options(QueueOrder::Priority, Backfill::None));
+  queue_job(s, make_job(1, make_task(100, 1)), 0);
+  s.schedule(0);
+  queue_job(s, make_job(2, make_task(100, 1), {.submit = 1, .priority = 1}), 1);
+  s.schedule(1);
+  EXPECT_EQ(s.job(jid(2)).reason, PendingReason::Resources);
+  queue_job(s, make_job(3, make_task(100, 1), {.submit = 2, .priority = 5}), 2);
+  s.schedule(2);
+  EXPECT_EQ(s.job(jid(3)).reason, PendingReason::Resources);
+  EXPECT_EQ(s.job(jid(2)).reason, PendingReason::Priority);
+}
+
+// EASY-SJBF tries the shortest candidate first; plain EASY takes queue order.
+// Job 1 holds 2 of 4 GPUs until 100; head job 2 wants 4. Jobs 3 (80 s) and 4 (40 s) each want the
+// 2 free GPUs and both end before 100: only one can start.
+TEST(EasySjbf, ShortestCandidateFirst) {
+  for (Backfill b : {Backfill::Easy, Backfill::EasySjbf}) {
+    Scheduler s(gpu_cluster(1, 4), make_options(QueueOrder::Fcfs, b));
+    queue_job(s, make_job(1, make_task(100, 2), {.submit = 0, .time_limit = 100}), 0);
+    s.schedule(0);
+    queue_job(s, make_job(2, make_task(100, 4), {.submit = 1}), 1);
+    queue_job(s, make_job(3, make_task(100, 2), {.submit = 2, .time_limit = 80}), 2);
+    queue_job(s, make_job(4, make_task(100, 2), {.submit = 3, .time_limit = 500, .estimate = 40}), 3);
+    const auto got = started(s.schedule(3));
+    if (b == Backfill::Easy) {
+      EXPECT_EQ(got, (std::vector<std::int64_t>{3}));
+      EXPECT_EQ(s.job(jid(4)).reason, PendingReason::Resources);
+    } else {
+      EXPECT_EQ(got, (std::vector<std::int64_t>{4}));
+      EXPECT_EQ(s.job(jid(3)).reason, PendingReason::Resources);
+    }
+    EXPECT_EQ(s.job(jid(2)).reserved_at, 100);
+  }
+}
+
+// The reservation is planned from estimates: a job whose estimate ends by the reservation backfills
+// even when its time limit is longer.
+TEST(EasyBackfill, UsesEstimatesForThePlan) {
+  Scheduler s(gpu_cluster(1, 2), make_options(QueueOrder::Fcfs, Backfill::Easy));
+  queue_job(s, make_job(1, make_task(100, 1), {.time_limit = 1000, .estimate = 60}), 0);
+  s.schedule(0);
+  queue_job(s, make_job(2, make_task(100, 2)), 0);
+  queue_job(s, make_job(3, make_task(100, 1), {.time_limit = 1000, .estimate = 60}), 0);
+  EXPECT_EQ(started(s.schedule(0)), (std::vector<std::int64_t>{3}));
+  EXPECT_EQ(s.job(jid(2)).reserved_at, 60);
+}
+
+// The head starts as soon as it fits; jobs behind it start in order while they fit.
+TEST(Schedule, StartsFromTheHeadWhileJobsFit) {
+  Scheduler s(gpu_cluster(2, 2), make_options(QueueOrder::Fcfs, Backfill::None));
+  for (int id = 1; id <= 5; ++id) queue_job(s, make_job(id, make_task(100, 1), {.submit = id}), id);
+  const auto d = s.schedule(10);
+  EXPECT_EQ(started(d), (std::vector<std::int64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(d[2].placement, (std::vector<TaskPlacement>{{nid(1), {{0, 1000}}}}));
+  EXPECT_EQ(s.job(jid(3)).start, 10);
+  EXPECT_EQ(s.job(jid(3)).state, JobState::Running);
+  EXPECT_EQ(s.job(jid(3)).reason, PendingReason::None);
+  EXPECT_EQ(s.running_count(), 4u);
+  EXPECT_EQ(s.pending_count(), 1u);
+  EXPECT_FALSE(s.fits_now(jid(5)));
+  s.finish(jid(2), 11);
+  EXPECT_TRUE(s.fits_now(jid(5)));
+}
+
+// --- gangs
+
+// A gang of 3 one-GPU tasks starts all together or not at all.
+TEST(Gang, StartsAllOrNone) {
+  Scheduler s(gpu_cluster(2, 2), make_options(QueueOrder::Fcfs, Backfill::None));
+  queue_job(s, make_job(1, make_task(100, 2)), 0);
+  EXPECT_EQ(started(s.schedule(0)), (std::vector<std::int64_t>{1}));  // node 0, both GPUs
+  queue_job(s, make_job(2, make_task(100, 1), {.submit = 1, .tasks = 3}), 1);
+  const FreeState before = s.cluster().free();
+  EXPECT_TRUE(s.schedule(1).empty());
+  EXPECT_TRUE(same_free(s.cluster().free(), before));  // no task of the gang holds anything
+  EXPECT_EQ(s.job(jid(2)).state, JobState::Pending);
+  EXPECT_TRUE(s.job(jid(2)).placement.empty());
+
+  s.finish(jid(1), 5);
+  const auto d = s.schedule(5);
+  ASSERT_EQ(started(d), (std::vector<std::int64_t>{2}));
+  EXPECT_EQ(d[0].placement, (std::vector<TaskPlacement>{{nid(0), {{0, 1000}}},
+                                                         {nid(0), {{1, 1000}}},
+                                                         {nid(1), {{0, 1000}}}}));
+  EXPECT_EQ(s.job(jid(2)).placement, d[0].placement);
+  EXPECT_EQ(s.cluster().free()[nid(0)].devices, (std::vector<Milli>{0, 0}));
+  EXPECT_EQ(s.cluster().free()[nid(1)].devices, (std::vector<Milli>{0, 1000}));
+  EXPECT_EQ(s.cluster().free()[nid(0)].tasks, 2);
+  EXPECT_EQ(s.cluster().free()[nid(0)].scalars.get(R::kCpu), 8000 - 200);
+  // Ending the gang frees every task's share.
+  s.finish(jid(2), 6);
+  EXPECT_EQ(s.cluster().free()[nid(0)].devices, (std::vector<Milli>{1000, 1000}));
+  EXPECT_EQ(s.cluster().free()[nid(1)].tasks, 0);
+}
+
+// --- ending jobs
+
+// finish frees the job's resources once; it keeps its placement; unknown or ended jobs give false.
+TEST(SchedulerFinish, FreesResourcesOnce) {
+  Scheduler s(gpu_cluster(1, 2), make_options(QueueOrder::Fcfs, Backfill::Easy));
+  const FreeState idle = s.cluster().free();
+  queue_job(s, make_job(1, make_shared_task(1500, 400)), 0);
+  s.schedule(0);
+  EXPECT_EQ(s.cluster().free()[nid(0)].devices, (std::vector<Milli>{600, 1000}));
+  EXPECT_EQ(s.cluster().free()[nid(0)].scalars.get(R::kCpu), 6500);
+  EXPECT_TRUE(s.finish(jid(1), 50));
+  EXPECT_TRUE(same_free(s.cluster().free(), idle));
+  EXPECT_EQ(s.job(jid(1)).state, JobState::Finished);
+  EXPECT_EQ(s.job(jid(1)).end, 50);
+  EXPECT_EQ(s.job(jid(1)).placement.size(), 1u);
+  EXPECT_FALSE(s.finish(jid(1), 51));
+  EXPECT_FALSE(s.finish(jid(99), 51));
+  EXPECT_EQ(s.running_count(), 0u);
+}
+
+// finish records the outcome it is given; a pending job cannot be finished.
+TEST(SchedulerFinish, RecordsOutcomeAndRejectsPending) {
+  Scheduler s(gpu_cluster(1, 1), make_options(QueueOrder::Fcfs, Backfill::Easy));
+  queue_job(s, make_job(1, make_task(100, 1)), 0);
+  queue_job(s, make_job(2, make_task(100, 1)), 0);
+  s.schedule(0);
+  EXPECT_FALSE(s.finish(jid(2), 1));
+  EXPECT_EQ(s.job(jid(2)).state, JobState::Pending);
+  EXPECT_TRUE(s.finish(jid(1), 2, JobState::Failed));
+  EXPECT_EQ(s.job(jid(1)).state, JobState::Failed);
+}
+
+// cancel ends pending and running jobs (freeing the latter), and nothing else.
+TEST(SchedulerCancel, PendingAndRunning) {
+  Scheduler s(gpu_cluster(1, 1), make_options(QueueOrder::Fcfs, Backfill::Easy));
+  const FreeState idle = s.cluster().free();
+  queue_job(s, make_job(1, make_task(100, 1)), 0);
+  queue_job(s, make_job(2, make_task(100, 1)), 0);
+  queue_job(s, make_job(3, make_task(100, 1)), 0);
+  s.schedule(0);
+  EXPECT_TRUE(s.cancel(jid(2), 4));
+  EXPECT_EQ(s.job(jid(2)).state, JobState::Cancelled);
+  EXPECT_EQ(s.job(jid(2)).reason, PendingReason::None);
+  EXPECT_EQ(s.job(jid(2)).end, 4);
+  EXPECT_EQ(ids(s.queue()), (std::vector<std::int64_t>{3}));
+  EXPECT_FALSE(s.cancel(jid(2), 5));
+
+  EXPECT_TRUE(s.cancel(jid(1), 6));
+  EXPECT_EQ(s.job(jid(1)).state, JobState::Cancelled);
+  EXPECT_TRUE(same_free(s.cluster().free(), idle));
+  EXPECT_FALSE(s.cancel(jid(1), 7));
+  EXPECT_FALSE(s.cancel(jid(42), 7));
+  EXPECT_EQ(started(s.schedule(8)), (std::vector<std::int64_t>{3}));
+}
+
+// expire ends running jobs whose time limit (not estimate) has passed, in id order, freeing them.
+TEST(SchedulerExpire, EndsJobsAtTheirTimeLimit) {
+  Scheduler s(gpu_cluster(1, 4), make_options(QueueOrder::Fcfs, Backfill::Easy));
+  queue_job(s, make_job(3, make_task(100, 1), {.time_limit = 100, .estimate = 10}), 0);
+  queue_job(s, make_job(1, make_task(100, 1), {.time_limit = 100}), 0);
+  queue_job(s, make_job(2, make_task(100, 1), {.time_limit = 200}), 0);
+  s.schedule(0);
+  EXPECT_TRUE(s.expire(99).empty());
+  EXPECT_EQ(ids(s.expire(100)), (std::vector<std::int64_t>{1, 3}));
+  EXPECT_EQ(s.job(jid(1)).state, JobState::TimedOut);
+  EXPECT_EQ(s.job(jid(3)).end, 100);
+  EXPECT_EQ(s.job(jid(2)).state, JobState::Running);
+  EXPECT_EQ(s.cluster().free()[nid(0)].whole_free_devices(), 3);
+  EXPECT_TRUE(s.expire(150).empty());
+  EXPECT_EQ(ids(s.expire(250)), (std::vector<std::int64_t>{2}));
+  EXPECT_EQ(s.running_count(), 0u);
+}
+
+// --- node events
+
+// A node going Down fails the jobs with a task on it (id order) and frees their resources; a Drained
+// node keeps its jobs but takes no new ones.
+TEST(NodeEvents, DownFailsRunningJobsDrainedKeepsThem) {
+  Scheduler s(gpu_cluster(2, 2), make_options(QueueOrder::Fcfs, Backfill::Easy));
+  queue_job(s, make_job(1, make_task(100, 1)), 0);                // node 0 GPU 0
+  queue_job(s, make_job(2, make_task(100, 1), {.tasks = 2}), 0);  // node 0 GPU 1, node 1 GPU 0
+  queue_job(s, make_job(3, make_task(100, 1)), 0);                // node 1 GPU 1
+  ASSERT_EQ(started(s.schedule(0)), (std::vector<std::int64_t>{1, 2, 3}));
+
+  EXPECT_EQ(ids(s.set_node_state(nid(0), NodeState::Down, 10)), (std::vector<std::int64_t>{1, 2}));
+  for (std::int64_t id : {1, 2}) {
+    EXPECT_EQ(s.job(jid(id)).state, JobState::Failed) << id;
+    EXPECT_EQ(s.job(jid(id)).end, 10) << id;
+  }
+  EXPECT_EQ(s.job(jid(3)).state, JobState::Running);
+  EXPECT_EQ(s.cluster().free()[nid(0)].devices, (std::vector<Milli>{1000, 1000}));
+  EXPECT_EQ(s.cluster().free()[nid(1)].devices, (std::vector<Milli>{1000, 0}));
+  EXPECT_EQ(s.cluster().node(nid(0)).state, NodeState::Down);
+
+  queue_job(s, make_job(4, make_task(100, 1)), 11);
+  queue_job(s, make_job(5, make_task(100, 1)), 11);
+  const auto d = s.schedule(11);
+  ASSERT_EQ(started(d), (std::vector<std::int64_t>{4}));  // only node 1 GPU 0; node 0 is down
+  EXPECT_EQ(d[0].placement[0].node, nid(1));
+
+  EXPECT_TRUE(s.set_node_state(nid(1), NodeState::Drained, 12).empty());
+  EXPECT_EQ(s.job(jid(3)).state, JobState::Running);
+  s.set_node_state(nid(0), NodeState::Up, 13);
+  EXPECT_EQ(started(s.schedule(13)), (std::vector<std::int64_t>{5}));
+  EXPECT_EQ(s.job(jid(5)).placement[0].node, nid(0));
+}
+
+// A node added to a running scheduler takes work at the next pass.
+TEST(NodeEvents, AddedNodeTakesWork) {
+  Scheduler s(gpu_cluster(1, 1), make_options(QueueOrder::Fcfs, Backfill::Easy));
+  queue_job(s, make_job(1, make_task(100, 1)), 0);
+  queue_job(s, make_job(2, make_task(100, 1)), 0);
+  s.schedule(0);
+  NodeSpec spec;
+  spec.name = "late";
+  spec.scalars.set(R::kCpu, 1000);
+  spec.devices = {*s.cluster().registry().find("gpu:V100")};
+  EXPECT_EQ(s.add_node(spec), nid(1));
+  EXPECT_EQ(started(s.schedule(1)), (std::vector<std::int64_t>{2}));
+  EXPECT_EQ(s.job(jid(2)).placement[0].node, nid(1));
+}
+
+// --- determinism
+
+// Drives a scheduler with random placement through a fixed mix of events; returns every decision.
+std::vector<Decision> drive(std::uint64_t seed) {
+  Scheduler s(gpu_cluster(4, 4), make_options(QueueOrder::Sjf, Backfill::EasySjbf,
+                                              PlacementKind::Random, seed));
+  std::vector<Decision> all;
+  for (int i = 1; i <= 40; ++i) {
+    const Time now = i * 5;
+    TaskRequest t = i % 3 == 0 ? make_shared_task(500, 100 * (i % 9 + 1))
+                               : make_task(1000 * (i % 4), i % 4 == 0 ? 0 : i % 4);
+    if (t.scalars.empty() && t.accel.count == 0) t = make_task(700);
+    queue_job(s, make_job(i, t, {.submit = now, .tasks = 1 + i % 2, .time_limit = 20 + 7 * (i % 5)}),
+              now);
+    s.expire(now);
+    if (i % 7 == 0) s.cancel(jid(i - 3), now);
+    auto d = s.schedule(now);
+    all.insert(all.end(), d.begin(), d.end());
+  }
+  return all;
+}
+
+// Two schedulers fed the same events with the same seed decide identically.
+TEST(Determinism, SameEventsSameSeedSameDecisions) {
+  const auto a = drive(12345);
+  const auto b = drive(12345);
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_FALSE(a.empty());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].job, b[i].job) << i;
+    EXPECT_EQ(a[i].placement, b[i].placement) << i;
+  }
+}
+
+// A job of 4 whole devices of any model, on an idle node of 2 V100s and 2 T4s, starts.
+TEST(SchedulerSubmit, DISABLED_AnyModelJobStartsOnMixedNode) {
+  // BUG: Cluster::candidates counts whole free devices per model: accepted as satisfiable, never started.
+  Cluster c = make_cluster();
+  make_node(c, 8000, {v100(c), v100(c), t4(c), t4(c)});
+  Scheduler s(std::move(c), make_options(QueueOrder::Fcfs, Backfill::Easy));
+  queue_job(s, make_job(1, make_task(1000, 4)), 0);
+  EXPECT_EQ(started(s.schedule(0)), (std::vector<std::int64_t>{1}));
+  EXPECT_EQ(s.job(jid(1)).state, JobState::Running);
+}
+
+// Under the priority order, the lowest possible priority still goes last.
+TEST(QueueOrder, DISABLED_PriorityMinimumGoesLast) {
+  // BUG: queue_key negates the priority; -INT64_MIN overflows (undefined, wraps to INT64_MIN first).
+  Scheduler s(gpu_cluster(1, 1), make_options(QueueOrder::Priority, Backfill::None));
+  queue_job(s, make_job(1, make_task(100, 1), {.priority = std::numeric_limits<std::int64_t>::min()}), 0);
+  queue_job(s, make_job(2, make_task(100, 1), {.priority = 0}), 0);
+  EXPECT_EQ(ids(s.queue()), (std::vector<std::int64_t>{2, 1}));
+}
+
+}  // namespace
+}  // namespace gwang::core
