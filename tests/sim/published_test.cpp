@@ -3,6 +3,7 @@
 // authors' own result files in the shared data.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -117,22 +118,24 @@ INSTANTIATE_TEST_SUITE_P(DeepBatchScheduler, RlschedulerFcfs,
 
 // --- FGD (ATC'23): the authors' cached results, 10 seeds per workload and policy.
 
+// One policy's published curves: allocated GPU % at arrived 0..130 %, one row per seed.
 struct Published {
-  std::vector<double> at100, at130;
-  double mean(const std::vector<double>& v) const {
+  std::vector<std::vector<double>> runs;
+  double mean(int at) const {
     double s = 0;
-    for (double x : v) s += x;
-    return s / static_cast<double>(v.size());
+    for (const auto& r : runs) s += r[at];
+    return s / static_cast<double>(runs.size());
   }
-  double sd(const std::vector<double>& v) const {
-    const double m = mean(v);
+  double sd(int at) const {
+    const double m = mean(at);
     double s = 0;
-    for (double x : v) s += (x - m) * (x - m);
-    return std::sqrt(s / static_cast<double>(v.size() - 1));
+    for (const auto& r : runs) s += (r[at] - m) * (r[at] - m);
+    return std::sqrt(s / static_cast<double>(runs.size() - 1));
   }
+  double tolerance(int at) const { return std::max(0.3, 2 * sd(at)); }
 };
 
-// Published allocation at arrived 100 % and 130 %, per policy (our names), for one workload.
+// Published curves per policy (our names) for one workload.
 std::map<std::string, Published> published(const std::string& workload) {
   const std::map<std::string, std::string> names{{"01-Random", "random"},       {"02-DotProd", "dot-product"},
                                                  {"03-GpuClustering", "gpu-clustering"},
@@ -148,19 +151,21 @@ std::map<std::string, Published> published(const std::string& workload) {
     std::stringstream ss(line);
     for (std::string c; std::getline(ss, c, ',');) cols.push_back(c);
     if (cols.size() != 5 + 131 || cols[0] != workload) continue;
-    Published& p = out[names.at(cols[1])];
-    p.at100.push_back(std::stod(cols[5 + 100]));
-    p.at130.push_back(std::stod(cols[5 + 130]));
+    std::vector<double> curve;
+    for (std::size_t i = 5; i < cols.size(); ++i) curve.push_back(std::stod(cols[i]));
+    out[names.at(cols[1])].runs.push_back(std::move(curve));
   }
   return out;
 }
 
-struct Ours {
-  double at100 = 0, at130 = 0;
-  double worst_diagonal_gap = 0;  // below 90 % arrived
-};
-
-void check_workload(const std::string& workload) {
+// Runs the six policies over seeds 42..51 on one workload and compares with the published curves:
+// the mean at every arrived % from 2 to 130 within max(0.3, 2 sd) of the published mean (the first
+// two points are left out: the published curves start from a coarser first sample); for the default
+// workload also the curve within 0.1 of the diagonal below 90 % for all but random. Ranking at
+// 100 % and 130 %: with `strict_ranking` every pair keeps its published order; otherwise only pairs
+// whose published means lie further apart than their tolerance (closer, the data cannot tell them
+// apart).
+void check_workload(const std::string& workload, bool strict_ranking) {
   auto nodes = trace::read_alibaba_nodes(kData + "/alibaba-gpu-v2023/csv/openb_node_list_gpu_node.csv");
   ASSERT_TRUE(nodes) << nodes.error().message;
   auto pods = trace::read_alibaba_pods(kData + "/alibaba-gpu-v2023/csv/" + workload + ".csv");
@@ -170,42 +175,51 @@ void check_workload(const std::string& workload) {
   const auto expected = published(workload);
   ASSERT_EQ(expected.size(), 6u);
 
-  std::map<std::string, Ours> ours;
+  std::map<std::string, std::vector<double>> ours;
   for (const auto& [name, pub] : expected) {
-    ASSERT_EQ(pub.at100.size(), 10u) << name;
+    ASSERT_EQ(pub.runs.size(), 10u) << name;
     const core::PlacementKind kind = *core::parse_placement(name);
-    Ours& o = ours[name];
+    std::vector<double>& mean = ours[name];
+    mean.assign(kPackMaxArrivedPct + 1, 0.0);
+    double diagonal_gap = 0;
     for (std::uint64_t seed = 42; seed <= 51; ++seed) {
       const PackRun run = experiment->run({kind, seed, 1.3});
-      o.at100 += run.alloc_pct[100] / 10.0;
-      o.at130 += run.alloc_pct[130] / 10.0;
-      for (int p = 0; p < 90; ++p) {
-        o.worst_diagonal_gap = std::max(o.worst_diagonal_gap, std::abs(run.alloc_pct[p] - p));
-      }
+      for (int p = 0; p <= kPackMaxArrivedPct; ++p) mean[p] += run.alloc_pct[p] / 10.0;
+      for (int p = 0; p < 90; ++p) diagonal_gap = std::max(diagonal_gap, std::abs(run.alloc_pct[p] - p));
     }
-    const double tol100 = std::max(0.3, 2 * pub.sd(pub.at100));
-    const double tol130 = std::max(0.3, 2 * pub.sd(pub.at130));
-    EXPECT_NEAR(o.at100, pub.mean(pub.at100), tol100) << workload << " " << name << " at 100 %";
-    EXPECT_NEAR(o.at130, pub.mean(pub.at130), tol130) << workload << " " << name << " at 130 %";
-    if (name != "random") {
-      EXPECT_LE(o.worst_diagonal_gap, 0.1) << workload << " " << name;
+    for (int p = 2; p <= kPackMaxArrivedPct; ++p) {
+      EXPECT_NEAR(mean[p], pub.mean(p), pub.tolerance(p)) << workload << " " << name << " at " << p << " %";
+    }
+    if (workload == "openb_pod_list_default" && name != "random") {
+      EXPECT_LE(diagonal_gap, 0.1) << workload << " " << name;
     }
   }
-  // The same ranking of policies as published, at 100 % and 130 % arrived.
-  for (const auto& [a, pa] : expected) {
-    for (const auto& [b, pb] : expected) {
-      if (pa.mean(pa.at100) < pb.mean(pb.at100)) {
-        EXPECT_LT(ours[a].at100, ours[b].at100) << workload << ": " << a << " below " << b << " at 100 %";
-      }
-      if (pa.mean(pa.at130) < pb.mean(pb.at130)) {
-        EXPECT_LT(ours[a].at130, ours[b].at130) << workload << ": " << a << " below " << b << " at 130 %";
+  for (int at : {100, 130}) {
+    for (const auto& [a, pa] : expected) {
+      for (const auto& [b, pb] : expected) {
+        if (pa.mean(at) >= pb.mean(at)) continue;
+        const bool apart =
+            std::abs(pa.mean(at) - pb.mean(at)) > std::max(pa.tolerance(at), pb.tolerance(at));
+        if (strict_ranking || apart) {
+          EXPECT_LT(ours[a][at], ours[b][at]) << workload << ": " << a << " below " << b << " at " << at << " %";
+        }
       }
     }
   }
 }
 
 // The six placement policies on the default workload match the published curves and ranking.
-TEST(FgdPublished, DefaultWorkload) { check_workload("openb_pod_list_default"); }
+TEST(FgdPublished, DefaultWorkload) { check_workload("openb_pod_list_default", true); }
+
+class FgdWorkloads : public ::testing::TestWithParam<std::string> {};
+
+// The other workloads of the published results (more CPU-only pods, more GPU sharing).
+TEST_P(FgdWorkloads, MatchPublishedCurves) { check_workload("openb_pod_list_" + GetParam(), false); }
+
+INSTANTIATE_TEST_SUITE_P(Published, FgdWorkloads,
+                         ::testing::Values("cpu050", "cpu100", "cpu200", "cpu250", "gpushare40", "gpushare60",
+                                           "gpushare80", "gpushare100"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace gwang::sim
