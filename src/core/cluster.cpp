@@ -45,6 +45,8 @@ namespace {
 constexpr int kShareBuckets = 11;  // b = free milli / 100, 0..10
 }
 
+// Kind slots 0..n-1 are the accelerator kinds present on nodes; slot n ("any") summarises all of a
+// node's devices whatever their kind, for tasks that accept any accelerator.
 std::size_t Cluster::bit_slot(int kind_slot, int slot) const {
   const int per_kind = max_devices_ + 1 + kShareBuckets;
   return (static_cast<std::size_t>(kind_slot) * per_kind + slot) * words_;
@@ -52,10 +54,10 @@ std::size_t Cluster::bit_slot(int kind_slot, int slot) const {
 
 Cluster::DeviceSummary Cluster::summarize(const NodeFree& free, NodeId id, int kind_slot) const {
   DeviceSummary s;
-  const ResourceKind kind = indexed_kinds_[kind_slot];
+  const bool any = kind_slot == static_cast<int>(indexed_kinds_.size());
   const auto& models = nodes_[id.value].device_models;
   for (std::size_t i = 0; i < models.size(); ++i) {
-    if (models[i] != kind) continue;
+    if (!any && models[i] != indexed_kinds_[kind_slot]) continue;
     s.whole += free.devices[i] == kMilli ? 1 : 0;
     s.max_free = std::max<int>(s.max_free, static_cast<int>(free.devices[i]));
   }
@@ -66,11 +68,14 @@ void Cluster::index_node(FreeState& free, NodeId id, bool set) const {
   const std::uint32_t pos = position_[id.value];
   const std::uint64_t bit = std::uint64_t{1} << (pos % 64);
   const int per_kind = max_devices_ + 1 + kShareBuckets;
-  std::vector<ResourceKind> seen;
+  if (nodes_[id.value].device_models.empty()) return;
+  std::vector<int> slots{static_cast<int>(indexed_kinds_.size())};
   for (ResourceKind kind : nodes_[id.value].device_models) {
-    if (std::find(seen.begin(), seen.end(), kind) != seen.end()) continue;
-    seen.push_back(kind);
-    const int ks = kind_slot_[kind.value];
+    if (std::find(slots.begin(), slots.end(), kind_slot_[kind.value]) == slots.end()) {
+      slots.push_back(kind_slot_[kind.value]);
+    }
+  }
+  for (int ks : slots) {
     if (!set) {
       // Clear the node from every bucket of the kind: no need to know where it was.
       for (int slot = 0; slot < per_kind; ++slot) free.index[bit_slot(ks, slot) + pos / 64] &= ~bit;
@@ -106,32 +111,38 @@ void Cluster::rebuild_layout() {
 }
 
 void Cluster::reindex(FreeState& free) const {
-  free.index.assign(indexed_kinds_.size() * (max_devices_ + 1 + kShareBuckets) * words_, 0);
+  free.index.assign((indexed_kinds_.size() + 1) * (max_devices_ + 1 + kShareBuckets) * words_, 0);
   for (std::size_t i = 0; i < nodes_.size(); ++i) index_node(free, NodeId{static_cast<std::uint32_t>(i)}, true);
 }
 
 bool Cluster::candidates(const FreeState& free, const AcceleratorRequest& accel, NodeBits& out) const {
   if (accel.count == 0) return false;
   out.assign(words_, 0);
-  auto merge = [&](int ks) {
+  // `whole`: at least this many fully free devices of the kind slot.
+  auto merge = [&](int ks, int whole) {
     if (accel.shared()) {
       for (int b = static_cast<int>(accel.per_device / 100); b < kShareBuckets; ++b) {
         const std::uint64_t* src = &free.index[bit_slot(ks, max_devices_ + 1 + b)];
         for (std::size_t w = 0; w < words_; ++w) out[w] |= src[w];
       }
     } else {
-      for (int j = accel.count; j <= max_devices_; ++j) {
+      for (int j = whole; j <= max_devices_; ++j) {
         const std::uint64_t* src = &free.index[bit_slot(ks, j)];
         for (std::size_t w = 0; w < words_; ++w) out[w] |= src[w];
       }
     }
   };
+  std::vector<int> allowed;
+  for (ResourceKind m : accel.models) {
+    if (m.value < kind_slot_.size() && kind_slot_[m.value] >= 0) allowed.push_back(kind_slot_[m.value]);
+  }
   if (accel.models.empty()) {
-    for (std::size_t ks = 0; ks < indexed_kinds_.size(); ++ks) merge(static_cast<int>(ks));
+    merge(static_cast<int>(indexed_kinds_.size()), accel.count);  // any accelerator: all devices count
+  } else if (allowed.size() == 1) {
+    merge(allowed.front(), accel.count);
   } else {
-    for (ResourceKind m : accel.models) {
-      if (m.value < kind_slot_.size() && kind_slot_[m.value] >= 0) merge(kind_slot_[m.value]);
-    }
+    // Several allowed kinds may add up on one node: any node with a free device of one of them.
+    for (int ks : allowed) merge(ks, 1);
   }
   return true;
 }

@@ -15,7 +15,7 @@ enum class JobState : std::uint8_t { Pending, Running, Finished, Cancelled, Fail
 enum class PendingReason : std::uint8_t {
   None,           // not pending
   Priority,       // jobs ahead of it in the queue go first
-  Resources,      // at the head of the queue, waiting for resources to free up
+  Resources,      // not enough free resources now (for the head: waiting for them to free up)
   Reserved,       // resources are reserved for it at `Job::reserved_at`
   NodesUnavailable,  // it could run on nodes that exist, but they are drained or down
   Unsatisfiable,  // no node of the cluster can ever hold it

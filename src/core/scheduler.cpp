@@ -100,7 +100,7 @@ Scheduler::QueueKey Scheduler::queue_key(Slot slot) const {
   switch (options_.order) {
     case QueueOrder::Fcfs: return {s.submit, s.id.value, 0, slot};
     case QueueOrder::Sjf: return {s.planned_runtime(), s.submit, s.id.value, slot};
-    case QueueOrder::Priority: return {-s.priority, s.submit, s.id.value, slot};
+    case QueueOrder::Priority: return {~s.priority, s.submit, s.id.value, slot};  // ~p: -p - 1, no overflow
   }
   return {0, 0, 0, slot};
 }
@@ -293,6 +293,12 @@ std::vector<Decision> Scheduler::schedule(Time now) {
   }
   if (queue_.empty()) return out;
   const Slot head = queue_.begin()->slot;
+  // A job that was at the head and has been overtaken now waits behind others.
+  if (last_head_ && *last_head_ != head && jobs_[*last_head_].state == JobState::Pending) {
+    jobs_[*last_head_].reason = PendingReason::Priority;
+    jobs_[*last_head_].reserved_at = -1;
+  }
+  last_head_ = head;
   if (options_.backfill == Backfill::None) {
     jobs_[head].reason = PendingReason::Resources;
     return out;

@@ -137,6 +137,7 @@ class Scheduler {
   std::unordered_map<JobId, Slot> index_;
   std::set<QueueKey> queue_;
   std::set<EndKey> running_;  // by expected end
+  std::optional<Slot> last_head_;  // the head of the queue at the end of the last pass
 };
 
 }  // namespace gwang::core

@@ -33,7 +33,7 @@ Cluster gen_cluster() {
 }
 
 // A random job shape: CPU, then nothing / a share / whole devices, maybe restricted to one model.
-// `whole_one_model`: whole-device tasks always name exactly one model (see the DISABLED_ property
+// `whole_one_model`: whole-device tasks always name exactly one model (see the  property
 // below for why the enabled properties need it).
 JobSpec gen_template(const Cluster& c, bool whole_one_model) {
   const std::size_t models = c.registry().size() - 2;  // kinds 2.. are the accelerator models
@@ -416,9 +416,7 @@ TEST_P(SchedulerProperty, BooksBalanceAfterEveryEvent) {
 
 // The same with whole-device tasks that allow any model or several: on an idle cluster the head
 // must start (drain_and_check_head_starts).
-// BUG: Cluster::candidates counts whole free devices per model, so a node whose free devices span
-// several allowed models is skipped when no single model has enough (the job waits forever).
-TEST_P(SchedulerProperty, DISABLED_BooksBalanceWithMixedModelWholeDevices) {
+TEST_P(SchedulerProperty, BooksBalanceWithMixedModelWholeDevices) {
   const PlacementKind placement = GetParam();
   EXPECT_TRUE(rc::check("books balance, mixed models", [placement] { books_balance(placement, false); }));
 }
@@ -430,9 +428,8 @@ TEST_P(SchedulerProperty, EasyNeverDelaysTheReservation) {
   EXPECT_TRUE(rc::check("easy keeps reservations", [placement] { easy_keeps_reservations(placement, true); }));
 }
 
-// The same with whole-device tasks that allow any model or several (same BUG as above: jobs whose
-// devices must span models never start).
-TEST_P(SchedulerProperty, DISABLED_EasyNeverDelaysTheReservationMixedModels) {
+// The same with whole-device tasks that allow any model or several.
+TEST_P(SchedulerProperty, EasyNeverDelaysTheReservationMixedModels) {
   const PlacementKind placement = GetParam();
   EXPECT_TRUE(rc::check("easy keeps reservations, mixed models",
                         [placement] { easy_keeps_reservations(placement, false); }));

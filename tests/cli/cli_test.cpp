@@ -1,0 +1,154 @@
+// The gwang command end to end: bad arguments and bad input files give exit status 2 and a message
+// that says what is wrong and where; good runs print what the README promises.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace {
+
+struct Outcome {
+  int status;
+  std::string output;  // stdout and stderr together
+};
+
+Outcome gwang(const std::string& args) {
+  const std::string cmd = std::string(GWANG_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  EXPECT_NE(pipe, nullptr);
+  std::string out;
+  std::array<char, 4096> buf;
+  while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
+  const int rc = pclose(pipe);
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::temp_directory_path() / ("gwang_cli_test_" + name);
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+const std::string kData = GWANG_DATA_DIR;
+const std::string kNodes = kData + "/alibaba-gpu-v2023/csv/openb_node_list_gpu_node.csv";
+const std::string kPods = kData + "/alibaba-gpu-v2023/csv/openb_pod_list_default.csv";
+
+// An unknown replay policy is refused with the valid names.
+TEST(Cli, UnknownReplayPolicyListsValidOnes) {
+  const Outcome r = gwang("sim replay " + kData + "/swf/lublin_256.swf --policy conservative");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("unknown policy 'conservative' (valid: fcfs, sjf, easy, easy-sjbf, sjf-easy)"),
+            std::string::npos)
+      << r.output;
+}
+
+// An unknown loader and an unknown estimate are refused with the valid names.
+TEST(Cli, UnknownLoaderAndEstimate) {
+  Outcome r = gwang("sim replay " + kData + "/swf/lublin_256.swf --loader pyss");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("predictsim, rlscheduler, none"), std::string::npos) << r.output;
+  r = gwang("sim replay " + kData + "/swf/lublin_256.swf --estimate oracle");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("requested, actual"), std::string::npos) << r.output;
+}
+
+// An unknown placement policy is refused with the valid names.
+TEST(Cli, UnknownPackPolicyListsValidOnes) {
+  const Outcome r = gwang("sim pack --nodes " + kNodes + " --pods " + kPods + " --policy fgd,tetris");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("unknown placement policy 'tetris'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("gpu-clustering"), std::string::npos) << r.output;
+}
+
+// Malformed seeds and windows name the bad part.
+TEST(Cli, BadSeedsAndWindows) {
+  Outcome r = gwang("sim pack --nodes " + kNodes + " --pods " + kPods + " --seeds 42-x");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("--seeds: '42-x'"), std::string::npos) << r.output;
+  r = gwang("sim replay " + kData + "/swf/lublin_256.swf --loader rlscheduler --windows 10,abc");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("--windows: 'abc'"), std::string::npos) << r.output;
+  r = gwang("sim replay " + kData + "/swf/lublin_256.swf --loader rlscheduler --windows 99999");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("window at 99999"), std::string::npos) << r.output;
+}
+
+// A malformed SWF line is reported with file:line and the field.
+TEST(Cli, MalformedSwfLineNamesFileLineAndField) {
+  const std::string path = write_temp("bad.swf",
+                                      "; MaxProcs: 4\n"
+                                      "1 0 -1 10 2 -1 -1 2 10 -1 1 1 1 -1 -1 -1 -1 -1\n"
+                                      "2 0 -1 ten 2 -1 -1 2 10 -1 1 1 1 -1 -1 -1 -1 -1\n");
+  const Outcome r = gwang("sim replay " + path);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("bad.swf:3: field 4 (run time)"), std::string::npos) << r.output;
+}
+
+// A trace with no usable job says so instead of printing empty metrics.
+TEST(Cli, EmptyTrace) {
+  const std::string path = write_temp("empty.swf", "; MaxProcs: 4\n");
+  const Outcome r = gwang("sim replay " + path);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("no job to replay"), std::string::npos) << r.output;
+}
+
+// A malformed pod line is reported with file:line and the column.
+TEST(Cli, MalformedPodLineNamesFileLineAndColumn) {
+  const std::string path = write_temp("bad_pods.csv",
+                                      "name,cpu_milli,memory_mib,num_gpu,gpu_milli\n"
+                                      "p0,1000,1024,1,500\n"
+                                      "p1,1000,1024,1,1500\n");
+  const Outcome r = gwang("sim pack --nodes " + kNodes + " --pods " + path);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("bad_pods.csv:3: column 'gpu_milli'"), std::string::npos) << r.output;
+}
+
+// A missing file is named.
+TEST(Cli, MissingFile) {
+  const Outcome r = gwang("sim replay /nonexistent/trace.swf");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("/nonexistent/trace.swf"), std::string::npos) << r.output;
+}
+
+// Unknown options and missing subcommands are usage errors.
+TEST(Cli, UsageErrors) {
+  EXPECT_EQ(gwang("").status, 2);
+  EXPECT_EQ(gwang("sim replay").status, 2);
+  EXPECT_EQ(gwang("sim replay x.swf --frobnicate").status, 2);
+  EXPECT_EQ(gwang("--help").status, 0);
+}
+
+// --json output carries the fields the README promises, and the windows' mean.
+TEST(Cli, ReplayJsonFields) {
+  const Outcome r = gwang("sim replay " + kData +
+                      "/swf/lublin_256.swf --loader rlscheduler --policy fcfs --windows 1981,2756 --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* key : {"\"jobs\":2048", "\"avg_bounded_slowdown\":", "\"windows\":[", "\"max_turnaround_s\":",
+                          "\"utilization\":", "\"makespan_s\":", "\"wall_s\":"}) {
+    EXPECT_NE(r.output.find(key), std::string::npos) << key << " in " << r.output;
+  }
+}
+
+// pack --json keys curves by arrived %, and --chart writes an SVG picture.
+TEST(Cli, PackJsonAndChart) {
+  const std::string svg = (std::filesystem::temp_directory_path() / "gwang_cli_test_chart.svg").string();
+  std::filesystem::remove(svg);
+  const Outcome r = gwang("sim pack --nodes " + kNodes + " --pods " + kPods + " --policy best-fit --seeds 42 --json --chart " +
+                      svg);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("\"best-fit\":{\"alloc_pct_mean\":{\"0\":0,"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"130\":"), std::string::npos);
+  EXPECT_NE(r.output.find("\"alloc_pct_sd\":"), std::string::npos);
+  EXPECT_NE(r.output.find("\"frag_pct_mean\":"), std::string::npos);
+  std::ifstream in(svg);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.rfind("<svg", 0), 0u);
+  EXPECT_NE(text.find("best-fit"), std::string::npos);
+}
+
+}  // namespace
