@@ -31,11 +31,21 @@ NodeId Cluster::add_node(const NodeSpec& spec) {
   info.device_models = spec.devices;
   free.scalars = info.capacity;
   free.devices.assign(spec.devices.size(), kMilli);
+  const bool new_kind = std::any_of(spec.devices.begin(), spec.devices.end(), [&](ResourceKind m) {
+    return m.value >= kind_slot_.size() || kind_slot_[m.value] < 0;
+  });
+  const bool relayout = new_kind || static_cast<int>(spec.devices.size()) > max_devices_ ||
+                        (nodes_.size() + 1 + 63) / 64 != words_;
   max_devices_ = std::max(max_devices_, static_cast<int>(spec.devices.size()));
   nodes_.push_back(std::move(info));
   free_.nodes.push_back(std::move(free));
   scan_order_.push_back(id);
-  rebuild_layout();
+  if (relayout) {
+    rebuild_layout();
+  } else {
+    position_.push_back(static_cast<std::uint32_t>(scan_order_.size() - 1));
+    index_node(free_, id, true);
+  }
   return id;
 }
 

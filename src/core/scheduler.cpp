@@ -307,25 +307,46 @@ std::vector<Decision> Scheduler::schedule(Time now) {
   return out;
 }
 
-std::optional<Time> Scheduler::reserve(Slot head, Time now, FreeState& shadow) const {
+std::optional<Time> Scheduler::reserve(Slot head, Time now, FreeState& shadow,
+                                       std::vector<NodeId>& touched) const {
   shadow = cluster_.free();
+  touched.clear();
   const JobSpec& spec = jobs_[head].spec;
+  std::vector<NodeId> released;
   auto it = running_.begin();
   while (it != running_.end()) {
     const Time at = std::max(it->end, now);
     // Every job planned to end by `at` gives its resources back, then the head tries to fit.
+    released.clear();
     for (; it != running_.end() && std::max(it->end, now) == at; ++it) {
       const Job& job = jobs_[it->slot];
-      for (const TaskPlacement& p : job.placement) cluster_.release(shadow, p, job.spec.task);
+      for (const TaskPlacement& p : job.placement) {
+        cluster_.release(shadow, p, job.spec.task);
+        released.push_back(p.node);
+      }
     }
-    if (place_all(shadow, spec)) return at;
+    touched.insert(touched.end(), released.begin(), released.end());
+    // A single task that did not fit before can only fit now on a node that just gained room.
+    if (spec.tasks == 1 && std::none_of(released.begin(), released.end(), [&](NodeId n) {
+          return cluster_.available_on(shadow, n, spec.task);
+        })) {
+      continue;
+    }
+    if (auto placement = place_all(shadow, spec)) {
+      for (const TaskPlacement& p : *placement) touched.push_back(p.node);
+      return at;
+    }
   }
   return std::nullopt;
 }
 
 void Scheduler::backfill(Slot head, Time now, std::vector<Decision>& out) {
-  FreeState shadow;
-  const std::optional<Time> shadow_time = reserve(head, now, shadow);
+  // The planned future and the what-stays-free states are members so that their storage is reused
+  // from pass to pass (copy-assignment keeps the nodes' buffers).
+  FreeState& shadow = shadow_;
+  FreeState& both = both_;
+  std::vector<NodeId>& touched = touched_;  // the nodes where the planned future differs from now
+  const std::optional<Time> shadow_time = reserve(head, now, shadow, touched);
   Job& head_job = jobs_[head];
   head_job.reason = shadow_time ? PendingReason::Reserved : PendingReason::NodesUnavailable;
   head_job.reserved_at = shadow_time.value_or(-1);
@@ -343,18 +364,39 @@ void Scheduler::backfill(Slot head, Time now, std::vector<Decision>& out) {
   }
 
   // `both`: what is free now and stays free past the reservation.
-  FreeState both;
   if (shadow_time) {
     both = cluster_.free();
-    for (std::size_t n = 0; n < both.nodes.size(); ++n) {
-      min_into(both.nodes[n], cluster_.free().nodes[n], shadow.nodes[n]);
+    std::sort(touched.begin(), touched.end());
+    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+    for (NodeId n : touched) {
+      min_into(both[n], cluster_.free()[n], shadow[n]);
+      cluster_.reindex(both, n);
     }
-    cluster_.reindex(both);
   }
   FreeState& live = cluster_.free();
+  // During the scan the states only shrink: an accelerator request that no node of a state can
+  // serve stays unservable there for the rest of the pass, whatever the rest of the job asks.
+  no_room_live_.clear();
+  no_room_both_.clear();
+  auto known_no_room = [](const std::vector<AcceleratorRequest>& memo, const AcceleratorRequest& a) {
+    return a.count > 0 && std::any_of(memo.begin(), memo.end(), [&](const AcceleratorRequest& m) {
+             return m.count == a.count && m.per_device == a.per_device && m.models == a.models;
+           });
+  };
+  auto no_room = [&](const FreeState& state, std::vector<AcceleratorRequest>& memo, const AcceleratorRequest& a) {
+    if (known_no_room(memo, a)) return true;
+    if (!cluster_.candidates(state, a, bits_)) return false;
+    if (std::any_of(bits_.begin(), bits_.end(), [](std::uint64_t w) { return w != 0; })) return false;
+    memo.push_back(a);
+    return true;
+  };
   for (Slot slot : candidates) {
     Job& job = jobs_[slot];
     const bool outlives = shadow_time && now + job.spec.planned_runtime() > *shadow_time;
+    if (no_room(live, no_room_live_, job.spec.task.accel)) {
+      job.reason = PendingReason::Resources;
+      continue;
+    }
     std::optional<std::vector<TaskPlacement>> placement;
     if (!outlives) {
       placement = place_all(live, job.spec);
@@ -369,7 +411,7 @@ void Scheduler::backfill(Slot head, Time now, std::vector<Decision>& out) {
         }
       }
     } else {
-      placement = place_all(both, job.spec);
+      if (!no_room(both, no_room_both_, job.spec.task.accel)) placement = place_all(both, job.spec);
       if (!placement) {
         // Fits now but would take what the reservation needs, or does not fit at all.
         job.reason = fits(live, job.spec) ? PendingReason::Priority : PendingReason::Resources;

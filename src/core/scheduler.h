@@ -125,7 +125,8 @@ class Scheduler {
 
   // EASY: the earliest time the head fits, planned on a copy of the free state in which running
   // jobs end at their expected ends; on success `shadow` holds that future state with the head in it.
-  std::optional<Time> reserve(Slot head, Time now, FreeState& shadow) const;
+  // `touched` gets the nodes where `shadow` differs from the live state.
+  std::optional<Time> reserve(Slot head, Time now, FreeState& shadow, std::vector<NodeId>& touched) const;
   void backfill(Slot head, Time now, std::vector<Decision>& out);
 
   Cluster cluster_;
@@ -138,6 +139,10 @@ class Scheduler {
   std::set<QueueKey> queue_;
   std::set<EndKey> running_;  // by expected end
   std::optional<Slot> last_head_;  // the head of the queue at the end of the last pass
+  FreeState shadow_, both_;        // scratch states of the backfill pass
+  std::vector<NodeId> touched_;
+  std::vector<AcceleratorRequest> no_room_live_, no_room_both_;
+  NodeBits bits_;
 };
 
 }  // namespace gwang::core
