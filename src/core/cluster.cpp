@@ -37,6 +37,10 @@ NodeId Cluster::add_node(const NodeSpec& spec) {
   const bool relayout = new_kind || static_cast<int>(spec.devices.size()) > max_devices_ ||
                         (nodes_.size() + 1 + 63) / 64 != words_;
   max_devices_ = std::max(max_devices_, static_cast<int>(spec.devices.size()));
+  for (std::size_t k = 0; k < info.capacity.width(); ++k) {
+    const ResourceKind kind{static_cast<std::uint16_t>(k)};
+    max_capacity_.set(kind, std::max(max_capacity_.get(kind), info.capacity.get(kind)));
+  }
   nodes_.push_back(std::move(info));
   free_.nodes.push_back(std::move(free));
   scan_order_.push_back(id);
@@ -170,11 +174,7 @@ void Cluster::set_scan_order(std::vector<NodeId> order) {
   rebuild_layout();
 }
 
-Milli Cluster::max_scalar(ResourceKind kind) const {
-  Milli best = 0;
-  for (const auto& n : nodes_) best = std::max(best, n.capacity.get(kind));
-  return best;
-}
+Milli Cluster::max_scalar(ResourceKind kind) const { return max_capacity_.get(kind); }
 
 namespace {
 

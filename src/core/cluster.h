@@ -139,6 +139,7 @@ class Cluster {
   std::vector<NodeId> scan_order_;
   FreeState free_;
   int max_devices_ = 0;
+  ResourceVector max_capacity_;  // per kind, the largest node's capacity
 };
 
 // Device choices inside one node. Each returns nullopt when the node cannot serve the request.

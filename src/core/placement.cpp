@@ -163,15 +163,21 @@ struct Scale {
   }
 };
 
+// A scoring policy that measures CPU and accelerators against the largest node's capacity.
+class ScaledScoring : public ScoringPolicy {
+ protected:
+  void prepare(const PlacementContext& ctx, const TaskRequest&) override { scale_.from(ctx.cluster); }
+  Scale scale_;
+};
+
 // --- best fit: least leftover CPU and accelerator, each weighted one half. The linear rescaling of
 // all candidates' scores to 0..100 that the reference scheduler applies keeps the winner (scores are
 // integers within 0..100, so the map is strictly increasing), and is therefore not repeated here.
-class BestFit final : public ScoringPolicy {
+class BestFit final : public ScaledScoring {
  public:
   std::string_view name() const override { return "best-fit"; }
 
  protected:
-  void prepare(const PlacementContext& ctx, const TaskRequest&) override { scale_.from(ctx.cluster); }
   Score score(const PlacementContext& ctx, NodeId node, const TaskRequest& task) override {
     const NodeFree& f = ctx.free[node];
     const double cpu_left = static_cast<double>(f.scalars.get(ResourceRegistry::kCpu) - cpu_of(task));
@@ -179,18 +185,14 @@ class BestFit final : public ScoringPolicy {
     const double leftover = 0.5 * cpu_left / scale_.cpu + 0.5 * gpu_left / scale_.gpu;
     return {std::clamp(static_cast<int>(100.0 * (1.0 - leftover)), 0, 100)};
   }
-
- private:
-  Scale scale_;
 };
 
 // --- dot product: the node whose free (CPU, accelerator) vector aligns least with the request.
-class DotProduct final : public ScoringPolicy {
+class DotProduct final : public ScaledScoring {
  public:
   std::string_view name() const override { return "dot-product"; }
 
  protected:
-  void prepare(const PlacementContext& ctx, const TaskRequest&) override { scale_.from(ctx.cluster); }
   Score score(const PlacementContext& ctx, NodeId node, const TaskRequest& task) override {
     const NodeFree& f = ctx.free[node];
     const double dot =
@@ -200,18 +202,14 @@ class DotProduct final : public ScoringPolicy {
             (static_cast<double>(task.accel.total()) / scale_.gpu);
     return {std::clamp(static_cast<int>(100.0 * (1.0 - dot / 2.0)), 0, 100)};
   }
-
- private:
-  Scale scale_;
 };
 
 // --- GPU clustering: put accelerator tasks of one class together.
-class GpuClustering final : public ScoringPolicy {
+class GpuClustering final : public ScaledScoring {
  public:
   std::string_view name() const override { return "gpu-clustering"; }
 
  protected:
-  void prepare(const PlacementContext& ctx, const TaskRequest&) override { scale_.from(ctx.cluster); }
   Score score(const PlacementContext& ctx, NodeId node, const TaskRequest& task) override {
     if (task.accel.count == 0) return {0};
     const NodeFree& f = ctx.free[node];
@@ -225,9 +223,6 @@ class GpuClustering final : public ScoringPolicy {
     if (has) return {base + 50};
     return {base};
   }
-
- private:
-  Scale scale_;
 };
 
 // --- GPU packing: fill partly used devices first, then partly used nodes, then empty nodes.
