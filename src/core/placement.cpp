@@ -248,32 +248,9 @@ class GpuPacking final : public ScoringPolicy {
 };
 
 // --- fragmentation gradient descent.
-Milli shape_fragment(const NodeInfo& info, Milli cpu_free, std::span<const Milli> devices,
-                     Milli device_free, const TypicalShape& t) {
-  if (t.accel.count == 0) return device_free;
-  if (!info.device_models.empty() && !t.accel.allows(info.device_models.front())) {
-    // Nodes carry one accelerator model in practice; a node with several is judged per device below.
-    bool any = false;
-    for (ResourceKind m : info.device_models) any = any || t.accel.allows(m);
-    if (!any) return device_free;
-  }
-  if (cpu_free < t.cpu) return device_free;
-  int fitting = 0;
-  Milli stranded = 0;
-  for (std::size_t i = 0; i < devices.size(); ++i) {
-    const bool allowed = t.accel.allows(info.device_models[i]);
-    if (allowed && devices[i] >= t.accel.per_device) {
-      ++fitting;
-    } else {
-      stranded += devices[i];
-    }
-  }
-  return fitting < t.accel.count ? device_free : stranded;
-}
-
 class Fgd final : public ScoringPolicy {
  public:
-  explicit Fgd(std::vector<TypicalShape> shapes) : shapes_(std::move(shapes)) {}
+  explicit Fgd(const std::vector<TypicalShape>& shapes) : model_(shapes) {}
   std::string_view name() const override { return "fgd"; }
 
  protected:
@@ -296,7 +273,7 @@ class Fgd final : public ScoringPolicy {
     if (c.cpu_free != cpu_free || c.devices != f.devices) {
       c.cpu_free = cpu_free;
       c.devices = f.devices;
-      c.before = node_fragmentation(info, cpu_free, f.devices, shapes_);
+      c.before = model_.of(info, cpu_free, f.devices);
       c.scores.clear();
     }
     for (const auto& [shape, s] : c.scores) {
@@ -312,13 +289,13 @@ class Fgd final : public ScoringPolicy {
     const Milli cpu_after = f.scalars.get(ResourceRegistry::kCpu) - cpu_of(task);
     scratch_.assign(f.devices.begin(), f.devices.end());
     if (task.accel.count == 0) {
-      return {to_score(before - node_fragmentation(info, cpu_after, scratch_, shapes_))};
+      return {to_score(before - model_.of(info, cpu_after, scratch_))};
     }
     if (!task.accel.shared()) {
       auto chosen = pick_devices_best_fit(info, f, task.accel);
       assert(chosen);
       for (const DeviceShare& d : *chosen) scratch_[d.index] -= d.milli;
-      return {to_score(before - node_fragmentation(info, cpu_after, scratch_, shapes_))};
+      return {to_score(before - model_.of(info, cpu_after, scratch_))};
     }
     // A share: try each device with room (devices with equal free milli give equal results, so
     // each distinct amount is tried once, on its lowest-indexed device); the least fragmentation
@@ -333,7 +310,7 @@ class Fgd final : public ScoringPolicy {
       }
       if (seen) continue;
       scratch_[i] -= task.accel.per_device;
-      const double after = node_fragmentation(info, cpu_after, scratch_, shapes_);
+      const double after = model_.of(info, cpu_after, scratch_);
       scratch_[i] += task.accel.per_device;
       if (best_device < 0 || after < best_after) {
         best_after = after;
@@ -358,7 +335,7 @@ class Fgd final : public ScoringPolicy {
     std::vector<std::pair<int, Score>> scores;
   };
 
-  std::vector<TypicalShape> shapes_;
+  FragmentationModel model_;
   std::map<ShapeKey, int> shape_ids_;
   int shape_ = 0;
   std::vector<Cached> cache_;
@@ -386,15 +363,67 @@ std::string_view to_string(PlacementKind kind) {
 
 std::span<const PlacementKind> all_placements() { return kAllPlacements; }
 
-double node_fragmentation(const NodeInfo& info, Milli cpu_free, std::span<const Milli> devices,
-                          std::span<const TypicalShape> shapes) {
+FragmentationModel::FragmentationModel(std::span<const TypicalShape> shapes) {
+  for (const TypicalShape& t : shapes) {
+    auto same = [&](const Group& g) {
+      return g.accel.count == t.accel.count && g.accel.per_device == t.accel.per_device &&
+             g.accel.models == t.accel.models;
+    };
+    auto it = std::find_if(groups_.begin(), groups_.end(), same);
+    if (it == groups_.end()) it = groups_.insert(groups_.end(), Group{t.accel, {}, {}});
+    it->cpu.push_back(t.cpu);
+    it->cum_freq.push_back(t.frequency);
+  }
+  for (Group& g : groups_) {
+    std::vector<std::size_t> order(g.cpu.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return g.cpu[x] < g.cpu[y]; });
+    std::vector<Milli> cpu;
+    std::vector<double> cum;
+    double running = 0;
+    for (std::size_t i : order) {
+      running += g.cum_freq[i];
+      cpu.push_back(g.cpu[i]);
+      cum.push_back(running);
+    }
+    g.cpu = std::move(cpu);
+    g.cum_freq = std::move(cum);
+  }
+}
+
+double FragmentationModel::of(const NodeInfo& info, Milli cpu_free, std::span<const Milli> devices) const {
   Milli device_free = 0;
   for (Milli m : devices) device_free += m;
   double total = 0;
-  for (const TypicalShape& t : shapes) {
-    total += t.frequency * static_cast<double>(shape_fragment(info, cpu_free, devices, device_free, t));
+  for (const Group& g : groups_) {
+    // The shapes of the group that the node's CPU can take...
+    const std::size_t fit = static_cast<std::size_t>(
+        std::upper_bound(g.cpu.begin(), g.cpu.end(), cpu_free) - g.cpu.begin());
+    const double all = g.cum_freq.back();
+    const double with_cpu = fit == 0 ? 0.0 : g.cum_freq[fit - 1];
+    // ...strand the free milli of the devices they cannot use (all of it if they cannot run here);
+    // the others strand all of it.
+    Milli stranded = device_free;
+    if (g.accel.count > 0 && with_cpu > 0) {
+      int fitting = 0;
+      Milli unusable = 0;
+      for (std::size_t i = 0; i < devices.size(); ++i) {
+        if (g.accel.allows(info.device_models[i]) && devices[i] >= g.accel.per_device) {
+          ++fitting;
+        } else {
+          unusable += devices[i];
+        }
+      }
+      if (fitting >= g.accel.count) stranded = unusable;
+    }
+    total += with_cpu * static_cast<double>(stranded) + (all - with_cpu) * static_cast<double>(device_free);
   }
   return total;
+}
+
+double node_fragmentation(const NodeInfo& info, Milli cpu_free, std::span<const Milli> devices,
+                          std::span<const TypicalShape> shapes) {
+  return FragmentationModel(shapes).of(info, cpu_free, devices);
 }
 
 std::vector<TypicalShape> typical_shapes(std::span<const TaskRequest> tasks, double coverage) {
@@ -437,7 +466,7 @@ std::unique_ptr<PlacementPolicy> make_placement(PlacementKind kind, PlacementOpt
     case PlacementKind::DotProduct: return std::make_unique<DotProduct>();
     case PlacementKind::GpuClustering: return std::make_unique<GpuClustering>();
     case PlacementKind::GpuPacking: return std::make_unique<GpuPacking>();
-    case PlacementKind::Fgd: return std::make_unique<Fgd>(std::move(options.typical_shapes));
+    case PlacementKind::Fgd: return std::make_unique<Fgd>(options.typical_shapes);
   }
   return nullptr;
 }

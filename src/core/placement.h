@@ -61,7 +61,25 @@ struct PlacementOptions {
 
 std::unique_ptr<PlacementPolicy> make_placement(PlacementKind kind, PlacementOptions options = {});
 
-// FGD's measure: a node's fragmentation, in milli-devices, against the typical shapes.
+// FGD's measure: a node's fragmentation, in milli-devices, against the typical shapes: the sum over
+// shapes of frequency x the free accelerator milli that a task of that shape could not use there.
+class FragmentationModel {
+ public:
+  explicit FragmentationModel(std::span<const TypicalShape> shapes);
+  double of(const NodeInfo& info, Milli cpu_free, std::span<const Milli> devices) const;
+
+ private:
+  // Shapes that ask for the same accelerators differ only in CPU, which decides just whether the
+  // node can take them at all: such shapes form one group, with their CPU needs sorted and the
+  // frequency of the shapes needing at most each of them.
+  struct Group {
+    AcceleratorRequest accel;
+    std::vector<Milli> cpu;        // ascending
+    std::vector<double> cum_freq;  // cum_freq[i]: frequency of the shapes with cpu <= cpu[i]
+  };
+  std::vector<Group> groups_;
+};
+
 double node_fragmentation(const NodeInfo& info, Milli cpu_free, std::span<const Milli> devices,
                           std::span<const TypicalShape> shapes);
 

@@ -96,10 +96,10 @@ PackRun PackExperiment::run(const PackOptions& options) const {
   // Fragmentation is tracked per node and summed; a placement changes one node.
   std::vector<double> node_frag(cluster.size());
   double frag_total = 0;
+  const core::FragmentationModel fragmentation(shapes_);
   auto frag_of = [&](core::NodeId id) {
     const core::NodeFree& f = free[id];
-    return core::node_fragmentation(cluster.node(id), f.scalars.get(core::ResourceRegistry::kCpu),
-                                    f.devices, shapes_);
+    return fragmentation.of(cluster.node(id), f.scalars.get(core::ResourceRegistry::kCpu), f.devices);
   };
   for (std::size_t i = 0; i < cluster.size(); ++i) {
     node_frag[i] = frag_of(core::NodeId{static_cast<std::uint32_t>(i)});
