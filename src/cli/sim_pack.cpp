@@ -1,4 +1,5 @@
 // gwang sim pack: the placement-only fill experiment, several policies over several seeds.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <unistd.h>
@@ -145,8 +146,24 @@ int run_pack(const PackArgs& args) {
     o.title = "GPU allocated as requests arrive (" + std::to_string(seeds.size()) + " seeds, mean +- sd)";
     o.x_label = "GPU requested so far, % of cluster capacity";
     o.y_label = "GPU allocated, % of cluster capacity";
-    o.x_min = 0, o.x_max = sim::kPackMaxArrivedPct, o.y_min = 0, o.y_max = 100;
     o.diagonal = true;
+    // The whole run, then the region where the policies part: from where the first one leaves the
+    // diagonal, with the allocation axis from just below the lowest final value.
+    double first_gap = sim::kPackMaxArrivedPct, low = 100;
+    for (const auto& s : summaries) {
+      for (int p = 0; p <= sim::kPackMaxArrivedPct; ++p) {
+        if (p - s.alloc_mean[p] > 0.5) {
+          first_gap = std::min(first_gap, static_cast<double>(p));
+          break;
+        }
+      }
+      low = std::min(low, s.alloc_mean.back() - s.alloc_sd.back());
+    }
+    const double zoom_y = std::clamp(std::floor(low) - 2, 0.0, 98.0);
+    const double zoom_x =
+        std::clamp(std::floor(std::max(first_gap, zoom_y) / 5) * 5 - 5, 0.0, sim::kPackMaxArrivedPct - 10.0);
+    o.panels = {{"whole run", 0, sim::kPackMaxArrivedPct, 0, 100},
+                {"where the policies part", zoom_x, sim::kPackMaxArrivedPct, zoom_y, 100}};
     std::ofstream out(args.chart);
     out << sim::line_chart_svg(series, o);
     if (!out) {

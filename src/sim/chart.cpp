@@ -8,8 +8,6 @@ namespace gwang::sim {
 
 namespace {
 
-constexpr double kWidth = 880, kHeight = 560;
-constexpr double kLeft = 70, kRight = 190, kTop = 50, kBottom = 60;
 constexpr const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
                                    "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
 
@@ -33,6 +31,17 @@ std::string escape(const std::string& s) {
   return out;
 }
 
+// An axis label: whole numbers without decimals, others with one.
+std::string label(double v) {
+  char buf[32];
+  if (std::abs(v - std::round(v)) < 1e-9) {
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+  }
+  return buf;
+}
+
 double nice_step(double span) {
   const double raw = span / 8;
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
@@ -44,44 +53,44 @@ double nice_step(double span) {
 
 }  // namespace
 
-std::string line_chart_svg(const std::vector<Series>& series, const ChartOptions& o) {
-  const double pw = kWidth - kLeft - kRight, ph = kHeight - kTop - kBottom;
-  auto sx = [&](double x) { return kLeft + (x - o.x_min) / (o.x_max - o.x_min) * pw; };
-  auto sy = [&](double y) {
-    y = std::clamp(y, o.y_min, o.y_max);
-    return kTop + ph - (y - o.y_min) / (o.y_max - o.y_min) * ph;
-  };
+namespace {
+
+// One panel of the chart at (left, top), `pw` x `ph` for the plot area.
+std::string panel_svg(const std::vector<Series>& series, const ChartOptions& o, const Panel& p, double left,
+                      double top, double pw, double ph) {
+  auto sx = [&](double x) { return left + (x - p.x_min) / (p.x_max - p.x_min) * pw; };
+  auto sy = [&](double y) { return top + ph - (y - p.y_min) / (p.y_max - p.y_min) * ph; };
   std::string s;
-  s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(kWidth) + "\" height=\"" + num(kHeight) +
-       "\" font-family=\"sans-serif\" font-size=\"13\">\n";
-  s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  s += "<text x=\"" + num(kLeft) + "\" y=\"28\" font-size=\"17\" font-weight=\"bold\">" + escape(o.title) + "</text>\n";
-  // Grid and axes.
-  const double xs = nice_step(o.x_max - o.x_min), ys = nice_step(o.y_max - o.y_min);
-  for (double x = std::ceil(o.x_min / xs) * xs; x <= o.x_max + 1e-9; x += xs) {
-    s += "<line x1=\"" + num(sx(x)) + "\" y1=\"" + num(kTop) + "\" x2=\"" + num(sx(x)) + "\" y2=\"" +
-         num(kTop + ph) + "\" stroke=\"#e5e5e5\"/>\n";
-    s += "<text x=\"" + num(sx(x)) + "\" y=\"" + num(kTop + ph + 18) + "\" text-anchor=\"middle\">" +
-         num(x).substr(0, num(x).find('.')) + "</text>\n";
+  s += "<text x=\"" + num(left) + "\" y=\"" + num(top - 8) + "\" font-weight=\"bold\">" + escape(p.title) + "</text>\n";
+  const double xs = nice_step(p.x_max - p.x_min), ys = nice_step(p.y_max - p.y_min);
+  for (double x = std::ceil(p.x_min / xs) * xs; x <= p.x_max + 1e-9; x += xs) {
+    s += "<line x1=\"" + num(sx(x)) + "\" y1=\"" + num(top) + "\" x2=\"" + num(sx(x)) + "\" y2=\"" + num(top + ph) +
+         "\" stroke=\"#e5e5e5\"/>\n";
+    s += "<text x=\"" + num(sx(x)) + "\" y=\"" + num(top + ph + 18) + "\" text-anchor=\"middle\">" + label(x) + "</text>\n";
   }
-  for (double y = std::ceil(o.y_min / ys) * ys; y <= o.y_max + 1e-9; y += ys) {
-    s += "<line x1=\"" + num(kLeft) + "\" y1=\"" + num(sy(y)) + "\" x2=\"" + num(kLeft + pw) + "\" y2=\"" +
-         num(sy(y)) + "\" stroke=\"#e5e5e5\"/>\n";
-    s += "<text x=\"" + num(kLeft - 8) + "\" y=\"" + num(sy(y) + 4) + "\" text-anchor=\"end\">" +
-         num(y).substr(0, num(y).find('.')) + "</text>\n";
+  for (double y = std::ceil(p.y_min / ys) * ys; y <= p.y_max + 1e-9; y += ys) {
+    s += "<line x1=\"" + num(left) + "\" y1=\"" + num(sy(y)) + "\" x2=\"" + num(left + pw) + "\" y2=\"" + num(sy(y)) +
+         "\" stroke=\"#e5e5e5\"/>\n";
+    s += "<text x=\"" + num(left - 8) + "\" y=\"" + num(sy(y) + 4) + "\" text-anchor=\"end\">" + label(y) + "</text>\n";
   }
-  s += "<rect x=\"" + num(kLeft) + "\" y=\"" + num(kTop) + "\" width=\"" + num(pw) + "\" height=\"" + num(ph) +
+  s += "<rect x=\"" + num(left) + "\" y=\"" + num(top) + "\" width=\"" + num(pw) + "\" height=\"" + num(ph) +
        "\" fill=\"none\" stroke=\"#333\"/>\n";
-  s += "<text x=\"" + num(kLeft + pw / 2) + "\" y=\"" + num(kHeight - 15) + "\" text-anchor=\"middle\">" +
+  s += "<text x=\"" + num(left + pw / 2) + "\" y=\"" + num(top + ph + 42) + "\" text-anchor=\"middle\">" +
        escape(o.x_label) + "</text>\n";
-  s += "<text transform=\"translate(18," + num(kTop + ph / 2) + ") rotate(-90)\" text-anchor=\"middle\">" +
-       escape(o.y_label) + "</text>\n";
+  s += "<text transform=\"translate(" + num(left - 48) + "," + num(top + ph / 2) +
+       ") rotate(-90)\" text-anchor=\"middle\">" + escape(o.y_label) + "</text>\n";
+  // Clip the lines to the plot area.
+  static int clip_id = 0;
+  const std::string clip = "clip" + std::to_string(++clip_id);
+  s += "<clipPath id=\"" + clip + "\"><rect x=\"" + num(left) + "\" y=\"" + num(top) + "\" width=\"" + num(pw) +
+       "\" height=\"" + num(ph) + "\"/></clipPath>\n<g clip-path=\"url(#" + clip + ")\">\n";
   if (o.diagonal) {
-    const double lo = std::max(o.x_min, o.y_min), hi = std::min(o.x_max, o.y_max);
-    s += "<line x1=\"" + num(sx(lo)) + "\" y1=\"" + num(sy(lo)) + "\" x2=\"" + num(sx(hi)) + "\" y2=\"" +
-         num(sy(hi)) + "\" stroke=\"#999\" stroke-dasharray=\"5,4\"/>\n";
+    const double lo = std::max(p.x_min, p.y_min), hi = std::min(p.x_max, p.y_max);
+    if (hi > lo) {
+      s += "<line x1=\"" + num(sx(lo)) + "\" y1=\"" + num(sy(lo)) + "\" x2=\"" + num(sx(hi)) + "\" y2=\"" +
+           num(sy(hi)) + "\" stroke=\"#999\" stroke-dasharray=\"5,4\"/>\n";
+    }
   }
-  // Series: a band of +- one sd, then the line; the legend on the right.
   for (std::size_t k = 0; k < series.size(); ++k) {
     const Series& se = series[k];
     const std::string color = kColors[k % (sizeof kColors / sizeof *kColors)];
@@ -94,10 +103,34 @@ std::string line_chart_svg(const std::vector<Series>& series, const ChartOptions
     std::string line;
     for (std::size_t i = 0; i < se.x.size(); ++i) line += num(sx(se.x[i])) + "," + num(sy(se.y[i])) + " ";
     s += "<polyline points=\"" + line + "\" fill=\"none\" stroke=\"" + color + "\" stroke-width=\"2\"/>\n";
+  }
+  s += "</g>\n";
+  return s;
+}
+
+}  // namespace
+
+std::string line_chart_svg(const std::vector<Series>& series, const ChartOptions& o) {
+  constexpr double kPanelW = 520, kPanelH = 400, kLeft = 80, kGap = 100, kTop = 80, kLegend = 190;
+  const std::size_t n = std::max<std::size_t>(1, o.panels.size());
+  const double width = kLeft + static_cast<double>(n) * kPanelW + static_cast<double>(n - 1) * kGap + kLegend;
+  const double height = kTop + kPanelH + 70;
+  std::string s;
+  s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(width) + "\" height=\"" + num(height) +
+       "\" font-family=\"sans-serif\" font-size=\"13\">\n";
+  s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  s += "<text x=\"" + num(kLeft) + "\" y=\"30\" font-size=\"17\" font-weight=\"bold\">" + escape(o.title) + "</text>\n";
+  const std::vector<Panel> panels = o.panels.empty() ? std::vector<Panel>{Panel{}} : o.panels;
+  for (std::size_t i = 0; i < panels.size(); ++i) {
+    s += panel_svg(series, o, panels[i], kLeft + static_cast<double>(i) * (kPanelW + kGap), kTop, kPanelW, kPanelH);
+  }
+  const double lx = kLeft + static_cast<double>(n) * kPanelW + static_cast<double>(n - 1) * kGap + 20;
+  for (std::size_t k = 0; k < series.size(); ++k) {
+    const std::string color = kColors[k % (sizeof kColors / sizeof *kColors)];
     const double ly = kTop + 10 + 22 * static_cast<double>(k);
-    s += "<line x1=\"" + num(kLeft + pw + 15) + "\" y1=\"" + num(ly) + "\" x2=\"" + num(kLeft + pw + 40) +
-         "\" y2=\"" + num(ly) + "\" stroke=\"" + color + "\" stroke-width=\"3\"/>\n";
-    s += "<text x=\"" + num(kLeft + pw + 46) + "\" y=\"" + num(ly + 4) + "\">" + escape(se.name) + "</text>\n";
+    s += "<line x1=\"" + num(lx) + "\" y1=\"" + num(ly) + "\" x2=\"" + num(lx + 25) + "\" y2=\"" + num(ly) +
+         "\" stroke=\"" + color + "\" stroke-width=\"3\"/>\n";
+    s += "<text x=\"" + num(lx + 31) + "\" y=\"" + num(ly + 4) + "\">" + escape(series[k].name) + "</text>\n";
   }
   s += "</svg>\n";
   return s;

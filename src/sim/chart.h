@@ -12,11 +12,16 @@ struct Series {
   std::vector<double> y_sd;  // optional band of +- one standard deviation
 };
 
+struct Panel {
+  std::string title;
+  double x_min = 0, x_max = 100, y_min = 0, y_max = 100;
+};
+
 struct ChartOptions {
   std::string title;
   std::string x_label, y_label;
-  double x_min = 0, x_max = 100, y_min = 0, y_max = 100;
-  bool diagonal = false;  // draw y = x for reference
+  std::vector<Panel> panels;  // side by side, sharing the series and the legend (at least one)
+  bool diagonal = false;      // draw y = x for reference
 };
 
 // A complete SVG document.
