@@ -68,7 +68,9 @@ int run_replay(const ReplayArgs& args) {
     return 2;
   }
   if (workload->jobs.empty()) {
-    std::fprintf(stderr, "gwang: %s: no job to replay (%zu records, %zu dropped by the %s loader)\n",
+    std::fprintf(stderr,
+                 "gwang: %s: no job to replay (%zu records, %zu dropped by the %s loader; "
+                 "another --loader may keep them)\n",
                  args.trace.c_str(), trace->records.size(), workload->dropped, args.loader.c_str());
     return 2;
   }

@@ -197,6 +197,13 @@ bool Scheduler::fits(const FreeState& free, const JobSpec& spec) const {
   return place_all(scratch, spec).has_value();
 }
 
+bool Scheduler::probe(FreeState& free, const JobSpec& spec) const {
+  auto placement = place_all(free, spec);
+  if (!placement) return false;
+  for (const TaskPlacement& p : *placement) cluster_.release(free, p, spec.task);
+  return true;
+}
+
 bool Scheduler::fits_now(JobId id) const { return fits(cluster_.free(), job(id).spec); }
 
 void Scheduler::start(Slot slot, std::vector<TaskPlacement> placement, Time now,
@@ -414,7 +421,7 @@ void Scheduler::backfill(Slot head, Time now, std::vector<Decision>& out) {
       if (!no_room(both, no_room_both_, job.spec.task.accel)) placement = place_all(both, job.spec);
       if (!placement) {
         // Fits now but would take what the reservation needs, or does not fit at all.
-        job.reason = fits(live, job.spec) ? PendingReason::Priority : PendingReason::Resources;
+        job.reason = probe(live, job.spec) ? PendingReason::Priority : PendingReason::Resources;
         continue;
       }
       for (const TaskPlacement& p : *placement) {

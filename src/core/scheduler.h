@@ -120,6 +120,8 @@ class Scheduler {
   std::optional<std::vector<TaskPlacement>> place_all(FreeState& free, const JobSpec& spec) const;
   // Whether the job could be placed on `free`; changes nothing but the random generator's state.
   bool fits(const FreeState& free, const JobSpec& spec) const;
+  // The same on a state that may be changed in between (placed, then given back): no copy.
+  bool probe(FreeState& free, const JobSpec& spec) const;
   void start(Slot slot, std::vector<TaskPlacement> placement, Time now, std::vector<Decision>& out);
   void end_running(Slot slot, Time now, JobState outcome);
 
