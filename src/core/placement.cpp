@@ -25,10 +25,11 @@ constexpr std::array<NamedPlacement, 7> kPlacements{{
     {PlacementKind::GpuPacking, "gpu-packing"},
     {PlacementKind::Fgd, "fgd"},
 }};
-constexpr std::array<PlacementKind, 7> kAllPlacements{
-    PlacementKind::FirstFit,      PlacementKind::BestFit,    PlacementKind::Random,
-    PlacementKind::DotProduct,    PlacementKind::GpuClustering, PlacementKind::GpuPacking,
-    PlacementKind::Fgd};
+constexpr std::array<PlacementKind, kPlacements.size()> kAllPlacements = [] {
+  std::array<PlacementKind, kPlacements.size()> kinds{};
+  for (std::size_t i = 0; i < kPlacements.size(); ++i) kinds[i] = kPlacements[i].kind;
+  return kinds;
+}();
 
 Milli cpu_of(const TaskRequest& task) { return task.scalars.get(ResourceRegistry::kCpu); }
 

@@ -359,8 +359,8 @@ void Scheduler::backfill(Slot head, Time now, std::vector<Decision>& out) {
   head_job.reserved_at = shadow_time.value_or(-1);
 
   std::vector<Slot> candidates;
-  candidates.reserve(queue_.size());
   const std::size_t depth = options_.backfill_depth > 0 ? options_.backfill_depth : queue_.size();
+  candidates.reserve(std::min(depth, queue_.size()));
   for (auto it = std::next(queue_.begin()); it != queue_.end() && candidates.size() < depth; ++it) {
     candidates.push_back(it->slot);
   }
