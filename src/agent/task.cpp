@@ -1,0 +1,233 @@
+#include "agent/task.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace gwang::agent {
+
+namespace {
+
+// What the child reports through the pipe when it cannot exec: the step and errno.
+struct ChildFailure {
+  int step;
+  int error;
+};
+enum Step { kJoin = 1, kSession, kStdio, kWorkdir, kGroups, kGid, kUid, kExec };
+
+const char* step_text(int step) {
+  switch (step) {
+    case kJoin: return "joining the task's process group";
+    case kSession: return "starting a session";
+    case kStdio: return "redirecting output";
+    case kWorkdir: return "entering the working directory";
+    case kGroups: return "setting supplementary groups";
+    case kGid: return "setting the group id";
+    case kUid: return "setting the user id";
+    case kExec: return "executing the program";
+  }
+  return "starting";
+}
+
+std::string env_value(const TaskSpec& spec, const std::string& key) {
+  for (const auto& [k, v] : spec.env) {
+    if (k == key) return v;
+  }
+  return "";
+}
+
+// The program to execute: argv[0] if it has a '/', else the first executable match in PATH.
+Result<std::string> resolve_program(const TaskSpec& spec) {
+  const std::string& prog = spec.argv.front();
+  if (prog.find('/') != std::string::npos) return prog;
+  std::string path = env_value(spec, "PATH");
+  if (path.empty()) path = "/usr/local/bin:/usr/bin:/bin";
+  std::size_t pos = 0;
+  while (pos <= path.size()) {
+    const std::size_t colon = path.find(':', pos);
+    const std::string dir = path.substr(pos, colon == std::string::npos ? std::string::npos : colon - pos);
+    const std::string candidate = (dir.empty() ? "." : dir) + "/" + prog;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (colon == std::string::npos) break;
+    pos = colon + 1;
+  }
+  return fail("program '" + prog + "' not found in PATH (" + path + ")");
+}
+
+Result<int> open_output(const std::string& path, uid_t uid, gid_t gid) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) return fail("cannot open " + path + ": " + std::strerror(errno));
+  if (::fchown(fd, uid, gid) != 0 && errno != EPERM) {
+    ::close(fd);
+    return fail("cannot give " + path + " to uid " + std::to_string(uid) + ": " + std::strerror(errno));
+  }
+  return fd;
+}
+
+}  // namespace
+
+std::string_view to_string(TaskEnd end) {
+  switch (end) {
+    case TaskEnd::Exited: return "exited";
+    case TaskEnd::Signaled: return "signaled";
+    case TaskEnd::TimedOut: return "timed_out";
+    case TaskEnd::Cancelled: return "cancelled";
+    case TaskEnd::OutOfMemory: return "out_of_memory";
+  }
+  return "?";
+}
+
+Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking& tracking) {
+  if (spec.argv.empty()) return fail("task " + spec.name + ": no program to run");
+  auto program = resolve_program(spec);
+  if (!program) return tl::unexpected(program.error());
+  auto out_fd = open_output(spec.stdout_path, spec.uid, spec.gid);
+  if (!out_fd) return tl::unexpected(out_fd.error());
+  auto err_fd = open_output(spec.stderr_path, spec.uid, spec.gid);
+  if (!err_fd) {
+    ::close(*out_fd);
+    return tl::unexpected(err_fd.error());
+  }
+  auto tracker = tracking.create(spec.name, spec.memory_limit_bytes);
+  if (!tracker) {
+    ::close(*out_fd);
+    ::close(*err_fd);
+    return tl::unexpected(tracker.error());
+  }
+
+  // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
+  std::vector<std::string> env_text;
+  for (const auto& [k, v] : spec.env) env_text.push_back(k + "=" + v);
+  std::vector<char*> argv, envp;
+  for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (auto& e : env_text) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) return fail(std::string("pipe: ") + std::strerror(errno));
+
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    const int e = errno;
+    ::close(report[0]);
+    ::close(report[1]);
+    ::close(*out_fd);
+    ::close(*err_fd);
+    (*tracker)->remove();
+    return fail(std::string("fork: ") + std::strerror(e));
+  }
+  if (pid == 0) {
+    auto die = [&](int step) {
+      const ChildFailure f{step, errno};
+      (void)!::write(report[1], &f, sizeof f);
+      ::_exit(127);
+    };
+    if (!(*tracker)->join_from_child()) die(kJoin);
+    if (::setsid() < 0) die(kSession);
+    if (::dup2(*out_fd, STDOUT_FILENO) < 0 || ::dup2(*err_fd, STDERR_FILENO) < 0) die(kStdio);
+    const int null_fd = ::open("/dev/null", O_RDONLY);
+    if (null_fd < 0 || ::dup2(null_fd, STDIN_FILENO) < 0) die(kStdio);
+    // Signals the agent may block or ignore must not stay so in the task.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD}) ::signal(sig, SIG_DFL);
+    if (::chdir(spec.workdir.empty() ? "/" : spec.workdir.c_str()) != 0) die(kWorkdir);
+    if (::getuid() == 0) {
+      if (::setgroups(spec.groups.size(), spec.groups.data()) != 0) die(kGroups);
+      if (::setgid(spec.gid) != 0) die(kGid);
+      if (::setuid(spec.uid) != 0) die(kUid);
+    } else if (::getuid() != spec.uid) {
+      errno = EPERM;
+      die(kUid);
+    }
+    ::execve(program->c_str(), argv.data(), envp.data());
+    die(kExec);
+  }
+
+  ::close(report[1]);
+  ::close(*out_fd);
+  ::close(*err_fd);
+  auto task = std::unique_ptr<Task>(new Task());
+  task->name_ = spec.name;
+  task->pid_ = pid;
+  task->tracker_ = std::move(*tracker);
+  task->tracker_->started(pid);
+  ChildFailure failure{};
+  ssize_t n;
+  do {
+    n = ::read(report[0], &failure, sizeof failure);
+  } while (n < 0 && errno == EINTR);
+  ::close(report[0]);
+  if (n == static_cast<ssize_t>(sizeof failure)) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    task->tracker_->remove();
+    task->pid_ = -1;
+    return fail("task " + spec.name + ": " + step_text(failure.step) + " failed: " + std::strerror(failure.error));
+  }
+  return task;
+}
+
+Task::~Task() {
+  if (pid_ > 0 && !final_) {
+    // Never leave a task behind: end it now.
+    tracker_->signal_all(SIGKILL);
+    if (!wait_status_) {
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+    for (int i = 0; i < 200 && !tracker_->empty(); ++i) {
+      tracker_->signal_all(SIGKILL);
+      ::usleep(5000);
+    }
+    tracker_->remove();
+  }
+}
+
+void Task::terminate(TaskEnd why, Clock::duration grace, Clock::time_point now) {
+  if (final_ || requested_) return;
+  requested_ = why;
+  kill_at_ = now + grace;
+  tracker_->signal_all(SIGTERM);
+}
+
+std::optional<TaskStatus> Task::poll(Clock::time_point now) {
+  if (final_) return final_;
+  if (!wait_status_) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) wait_status_ = status;
+  }
+  if (kill_at_ && now >= *kill_at_) tracker_->signal_all(SIGKILL);
+  if (!wait_status_) return std::nullopt;
+  // The main process is gone: what is left of the task goes with it.
+  if (!tracker_->empty()) {
+    tracker_->signal_all(SIGKILL);
+    if (!tracker_->empty()) return std::nullopt;
+  }
+  TaskStatus s;
+  const int status = *wait_status_;
+  if (WIFSIGNALED(status)) s.signal = WTERMSIG(status);
+  if (WIFEXITED(status)) s.exit_code = WEXITSTATUS(status);
+  if (requested_) {
+    s.end = *requested_;
+  } else if (s.signal == SIGKILL && tracker_->oom_kills() > 0) {
+    s.end = TaskEnd::OutOfMemory;
+  } else if (WIFSIGNALED(status)) {
+    s.end = TaskEnd::Signaled;
+  } else {
+    s.end = TaskEnd::Exited;
+  }
+  tracker_->remove();
+  final_ = s;
+  return final_;
+}
+
+}  // namespace gwang::agent

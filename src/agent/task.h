@@ -1,0 +1,84 @@
+// One task of a job on this node: a process tree started as the job owner's account, its output in
+// files, tracked as a whole, ended by its own exit, a time limit or a cancel.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/tracker.h"
+#include "core/result.h"
+
+namespace gwang::agent {
+
+using Clock = std::chrono::steady_clock;
+
+struct TaskSpec {
+  std::string name;                                        // unique on the node, e.g. "job-42.0"
+  std::vector<std::string> argv;                           // argv[0] is looked up in the env's PATH
+  std::vector<std::pair<std::string, std::string>> env;    // the whole environment: nothing is inherited
+  std::string workdir;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;                               // supplementary groups
+  std::string stdout_path, stderr_path;                    // created (owned by uid) or appended to
+  long long memory_limit_bytes = 0;                        // 0: no limit
+};
+
+enum class TaskEnd {
+  Exited,       // the main process exited by itself (see exit_code)
+  Signaled,     // the main process died of a signal nobody here sent (see signal)
+  TimedOut,     // ended by the agent at the time limit
+  Cancelled,    // ended by the agent on request
+  OutOfMemory,  // killed by the kernel at the task's memory limit
+};
+
+std::string_view to_string(TaskEnd end);
+
+struct TaskStatus {
+  TaskEnd end = TaskEnd::Exited;
+  int exit_code = 0;  // for Exited
+  int signal = 0;     // the signal that ended the main process, if one did
+};
+
+class Task {
+ public:
+  // Starts the task. Fails, with the reason, when the program cannot be found or executed, the
+  // account or working directory is unusable, or the output files cannot be opened; nothing is
+  // left running then.
+  static Result<std::unique_ptr<Task>> launch(const TaskSpec& spec, const Tracking& tracking);
+
+  ~Task();
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+
+  pid_t pid() const { return pid_; }
+  const std::string& name() const { return name_; }
+
+  // Asks the task to end: SIGTERM to all its processes now, SIGKILL to what is left after `grace`.
+  // `why` is TimedOut or Cancelled. A second call keeps the first reason and deadline.
+  void terminate(TaskEnd why, Clock::duration grace, Clock::time_point now);
+
+  // Non-blocking. Reaps the main process if it has exited; then ends whatever of the task is still
+  // running (no process of a task outlives it) and, once nothing is left, returns the final status.
+  // Until then nullopt. Call it regularly, and at the kill deadline.
+  std::optional<TaskStatus> poll(Clock::time_point now);
+
+ private:
+  Task() = default;
+
+  std::string name_;
+  pid_t pid_ = -1;
+  std::unique_ptr<ProcessTracker> tracker_;
+  std::optional<int> wait_status_;                // of the main process, once reaped
+  std::optional<TaskEnd> requested_;              // why the agent is ending it
+  std::optional<Clock::time_point> kill_at_;      // SIGKILL deadline
+  std::optional<TaskStatus> final_;
+};
+
+}  // namespace gwang::agent

@@ -1,0 +1,223 @@
+#include "agent/tracker.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace gwang::agent {
+
+namespace {
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+bool make_dir(const std::string& path) { return ::mkdir(path.c_str(), 0755) == 0 || errno == EEXIST; }
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool write_file(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  return ok;
+}
+
+std::vector<pid_t> read_pids(const std::string& procs) {
+  std::vector<pid_t> pids;
+  std::istringstream in(read_file(procs));
+  for (long pid; in >> pid;) pids.push_back(static_cast<pid_t>(pid));
+  return pids;
+}
+
+// This process's cgroup path in the hierarchy whose line in /proc/self/cgroup matches `controller`
+// ("" for the v2 line "0::/path").
+std::string own_cgroup(const std::string& controller) {
+  std::istringstream in(read_file("/proc/self/cgroup"));
+  for (std::string line; std::getline(in, line);) {
+    const auto a = line.find(':');
+    const auto b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    const std::string controllers = line.substr(a + 1, b - a - 1);
+    bool match = controller.empty() ? controllers.empty() : false;
+    std::istringstream list(controllers);
+    for (std::string c; !controller.empty() && std::getline(list, c, ',');) match = match || c == controller;
+    if (match) return line.substr(b + 1);
+  }
+  return "";
+}
+
+// A root is usable when a group can be made and removed under it; `file` tells whether such a
+// group has that control file.
+bool usable_root(const std::string& root, const char* file = "cgroup.procs", bool* has_file = nullptr) {
+  if (root.empty() || !make_dir(root)) return false;
+  const std::string probe = root + "/probe-" + std::to_string(::getpid());
+  if (!make_dir(probe)) return false;
+  const bool ok = exists(probe + "/cgroup.procs");
+  if (has_file) *has_file = exists(probe + "/" + file);
+  ::rmdir(probe.c_str());
+  return ok;
+}
+
+long read_counter(const std::string& path, const std::string& key) {
+  std::istringstream in(read_file(path));
+  for (std::string k; in >> k;) {
+    long v = 0;
+    if (!(in >> v)) break;
+    if (k == key) return v;
+  }
+  return 0;
+}
+
+// Writes the decimal pid of the calling process to `fd`: async-signal-safe.
+bool write_own_pid(int fd) noexcept {
+  char buf[24];
+  int n = 0;
+  long pid = ::getpid();
+  char digits[24];
+  int d = 0;
+  do {
+    digits[d++] = static_cast<char>('0' + pid % 10);
+    pid /= 10;
+  } while (pid > 0);
+  while (d > 0) buf[n++] = digits[--d];
+  return ::write(fd, buf, static_cast<size_t>(n)) == n;
+}
+
+class GroupTracker final : public ProcessTracker {
+ public:
+  GroupTracker(std::string v2_dir, std::string v1_dir) : v2_dir_(std::move(v2_dir)), v1_dir_(std::move(v1_dir)) {
+    for (const std::string* dir : {&v2_dir_, &v1_dir_}) {
+      if (!dir->empty()) fds_.push_back(::open((*dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+    }
+  }
+  ~GroupTracker() override {
+    for (int fd : fds_) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+
+  bool join_from_child() noexcept override {
+    for (int fd : fds_) {
+      if (fd < 0 || !write_own_pid(fd)) return false;
+    }
+    return true;
+  }
+
+  void started(pid_t leader) override { leader_ = leader; }
+
+  int signal_all(int sig) override {
+    const std::string& dir = !v2_dir_.empty() ? v2_dir_ : v1_dir_;
+    if (dir.empty()) {
+      // Process group only: the leader's group.
+      return leader_ > 0 && ::killpg(leader_, sig) == 0 ? 1 : 0;
+    }
+    const std::vector<pid_t> pids = read_pids(dir + "/cgroup.procs");
+    if (pids.empty()) return 0;
+    if (sig == SIGKILL && !v2_dir_.empty() && write_file(v2_dir_ + "/cgroup.kill", "1")) {
+      return static_cast<int>(pids.size());
+    }
+    int n = 0;
+    for (pid_t pid : pids) n += ::kill(pid, sig) == 0 ? 1 : 0;
+    // Also the leader's group, for processes that a host without tracking would miss.
+    if (leader_ > 0) ::killpg(leader_, sig);
+    return n;
+  }
+
+  bool empty() override {
+    const std::string& dir = !v2_dir_.empty() ? v2_dir_ : v1_dir_;
+    if (!dir.empty()) return read_pids(dir + "/cgroup.procs").empty();
+    return leader_ <= 0 || (::kill(-leader_, 0) != 0 && errno == ESRCH);
+  }
+
+  long oom_kills() override {
+    if (!v1_dir_.empty()) return read_counter(v1_dir_ + "/memory.oom_control", "oom_kill");
+    if (!v2_dir_.empty() && exists(v2_dir_ + "/memory.events")) {
+      return read_counter(v2_dir_ + "/memory.events", "oom_kill");
+    }
+    return 0;
+  }
+
+  void remove() override {
+    for (const std::string* dir : {&v2_dir_, &v1_dir_}) {
+      if (dir->empty()) continue;
+      // A group empties a moment after its last process is reaped.
+      for (int i = 0; i < 100 && ::rmdir(dir->c_str()) != 0 && errno == EBUSY; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+  }
+
+ private:
+  std::string v2_dir_, v1_dir_;
+  std::vector<int> fds_;
+  pid_t leader_ = -1;
+};
+
+}  // namespace
+
+Tracking Tracking::detect(const TrackingOptions& options) {
+  Tracking t;
+  if (!options.allow_cgroups) return t;
+  std::string v2 = options.cgroup_v2_root;
+  if (v2.empty()) {
+    const std::string base = exists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified";
+    if (exists(base + "/cgroup.procs")) v2 = base + own_cgroup("") + "/gwang";
+  }
+  if (usable_root(v2, "memory.max", &t.v2_memory_)) t.v2_root_ = v2;
+  std::string v1 = options.cgroup_v1_memory_root;
+  if (v1.empty() && exists("/sys/fs/cgroup/memory/memory.limit_in_bytes")) {
+    v1 = "/sys/fs/cgroup/memory" + own_cgroup("memory") + "/gwang";
+  }
+  if (usable_root(v1) && exists(v1 + "/memory.limit_in_bytes")) t.v1_memory_root_ = v1;
+  return t;
+}
+
+Result<std::unique_ptr<ProcessTracker>> Tracking::create(const std::string& name, long long memory_limit_bytes) const {
+  std::string v2_dir, v1_dir;
+  if (!v2_root_.empty()) {
+    v2_dir = v2_root_ + "/" + name;
+    if (!make_dir(v2_dir)) return fail("cannot create " + v2_dir + ": " + std::strerror(errno));
+    if (memory_limit_bytes > 0 && exists(v2_dir + "/memory.max")) {
+      write_file(v2_dir + "/memory.max", std::to_string(memory_limit_bytes));
+    }
+  }
+  if (!v1_memory_root_.empty()) {
+    v1_dir = v1_memory_root_ + "/" + name;
+    if (!make_dir(v1_dir)) return fail("cannot create " + v1_dir + ": " + std::strerror(errno));
+    if (memory_limit_bytes > 0) {
+      if (!write_file(v1_dir + "/memory.limit_in_bytes", std::to_string(memory_limit_bytes))) {
+        return fail("cannot set the memory limit in " + v1_dir + ": " + std::strerror(errno));
+      }
+      // Without swap accounting set too, a task could spill past its limit into swap.
+      if (exists(v1_dir + "/memory.memsw.limit_in_bytes")) {
+        write_file(v1_dir + "/memory.memsw.limit_in_bytes", std::to_string(memory_limit_bytes));
+      }
+    }
+  }
+  return std::unique_ptr<ProcessTracker>(std::make_unique<GroupTracker>(v2_dir, v1_dir));
+}
+
+std::string Tracking::describe() const {
+  std::string out;
+  if (!v2_root_.empty()) out += "cgroup v2 (" + v2_root_ + (v2_memory_ ? ", memory limits" : "") + ")";
+  if (!v1_memory_root_.empty()) out += std::string(out.empty() ? "" : " + ") + "cgroup v1 memory (" + v1_memory_root_ + ")";
+  if (out.empty()) out = "process groups (no cgroup: children that leave the task's session escape)";
+  return out;
+}
+
+}  // namespace gwang::agent

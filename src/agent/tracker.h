@@ -1,0 +1,68 @@
+// Process tracking for the tasks an agent runs: every process a task starts, however it forks,
+// belongs to one group that the agent can signal as a whole and watch until it is empty, so that no
+// process of a job outlives it.
+//
+// Backends, best first (the machines gwang runs on differ, see docs/agent.md):
+//  - cgroup v2: a directory per task in the unified hierarchy; cgroup.kill ends all at once;
+//  - cgroup v1 memory: a directory per task in the memory hierarchy, which also enforces the task's
+//    memory limit (memory.limit_in_bytes);
+//  - process group: the task leads a new session; children that stay in it are reached by killpg.
+// A task's tracker combines what the host offers: v2 for tracking where it works, v1 memory for limits.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace gwang::agent {
+
+class ProcessTracker {
+ public:
+  virtual ~ProcessTracker() = default;
+  // Called in the child between fork and exec: moves the calling process into the task's group(s).
+  // Async-signal-safe; returns false if that failed.
+  virtual bool join_from_child() noexcept = 0;
+  // Called in the parent once the child exists (its pid leads the task's process group).
+  virtual void started(pid_t leader) = 0;
+  // Sends `sig` to every process of the task. Returns how many were signalled (0: none left).
+  virtual int signal_all(int sig) = 0;
+  // True when no process of the task is alive.
+  virtual bool empty() = 0;
+  // How many times the kernel's out-of-memory killer struck in this task (0 when unknown).
+  virtual long oom_kills() { return 0; }
+  // Frees what the tracker holds (cgroup directories). The task must be empty.
+  virtual void remove() = 0;
+};
+
+struct TrackingOptions {
+  // Where to make per-task cgroups; empty: look for them (see detect_tracking).
+  std::string cgroup_v2_root;      // e.g. /sys/fs/cgroup/gwang or /sys/fs/cgroup/unified/gwang
+  std::string cgroup_v1_memory_root;
+  bool allow_cgroups = true;       // false: process groups only
+};
+
+// What this host offers, decided once at agent start.
+class Tracking {
+ public:
+  // Probes the host: creates (and removes) a test group under each candidate root.
+  static Tracking detect(const TrackingOptions& options = {});
+
+  // A tracker for one task. `memory_limit_bytes` 0: no limit.
+  Result<std::unique_ptr<ProcessTracker>> create(const std::string& name, long long memory_limit_bytes) const;
+
+  bool tracks_with_cgroups() const { return !v2_root_.empty(); }
+  bool enforces_memory() const { return !v1_memory_root_.empty() || v2_memory_; }
+  // One line for logs and `gwang nodes`: "cgroup v2 (/sys/fs/cgroup/unified/gwang) + cgroup v1 memory (...)".
+  std::string describe() const;
+
+ private:
+  std::string v2_root_;
+  std::string v1_memory_root_;
+  bool v2_memory_ = false;  // the v2 groups have memory.max
+};
+
+}  // namespace gwang::agent

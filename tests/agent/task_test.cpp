@@ -1,0 +1,212 @@
+// Tasks on this node: launched as the job's account with a clean environment, output in files,
+// tracked as a whole, ended by exit, time limit, cancel or the memory limit. These tests start real
+// processes; they need root (as the agent does) for the account switch and the cgroups.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "agent/task.h"
+
+namespace gwang::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+class TaskTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("gwang_task_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    fs::permissions(dir_, fs::perms::all);  // the unprivileged account writes here too
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  TaskSpec spec(std::vector<std::string> argv) {
+    TaskSpec s;
+    s.name = "test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++);
+    s.argv = std::move(argv);
+    s.env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"GWANG_JOB_ID", "7"}};
+    s.workdir = dir_.string();
+    s.stdout_path = (dir_ / "out").string();
+    s.stderr_path = (dir_ / "err").string();
+    return s;
+  }
+  static std::string slurp(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  // Polls until the task ends (or `limit` passes: a failure).
+  static TaskStatus wait_end(Task& task, Clock::duration limit = 20s) {
+    const auto deadline = Clock::now() + limit;
+    while (Clock::now() < deadline) {
+      if (auto s = task.poll(Clock::now())) return *s;
+      std::this_thread::sleep_for(5ms);
+    }
+    ADD_FAILURE() << "task did not end within the limit";
+    task.terminate(TaskEnd::Cancelled, 0s, Clock::now());
+    for (int i = 0; i < 1000; ++i) {
+      if (auto s = task.poll(Clock::now())) return *s;
+      std::this_thread::sleep_for(5ms);
+    }
+    return {};
+  }
+  // True when no live process has this pid (a zombie left to init counts as gone).
+  static bool gone(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    if (!stat) return true;
+    std::string line;
+    std::getline(stat, line);
+    const auto close = line.rfind(')');
+    return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
+  }
+
+  fs::path dir_;
+  int counter_ = 0;
+  Tracking tracking_ = Tracking::detect();
+};
+
+// A task's output goes to its files and its exit code comes back.
+TEST_F(TaskTest, OutputFilesAndExitCode) {
+  auto task = Task::launch(spec({"sh", "-c", "echo to-out; echo to-err >&2; exit 3"}), tracking_);
+  ASSERT_TRUE(task) << task.error().message;
+  const TaskStatus s = wait_end(**task);
+  EXPECT_EQ(s.end, TaskEnd::Exited);
+  EXPECT_EQ(s.exit_code, 3);
+  EXPECT_EQ(slurp(dir_ / "out"), "to-out\n");
+  EXPECT_EQ(slurp(dir_ / "err"), "to-err\n");
+}
+
+// The task sees exactly the environment it was given, and starts in its working directory.
+TEST_F(TaskTest, CleanEnvironmentAndWorkdir) {
+  auto task = Task::launch(spec({"sh", "-c", "env | sort; pwd"}), tracking_);
+  ASSERT_TRUE(task) << task.error().message;
+  EXPECT_EQ(wait_end(**task).exit_code, 0);
+  const std::string out = slurp(dir_ / "out");
+  // sh itself adds PWD (and may add SHLVL); nothing of the agent's environment leaks in.
+  EXPECT_NE(out.find("GWANG_JOB_ID=7\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("PATH=/usr/local/bin:/usr/bin:/bin\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("HOME="), std::string::npos) << out;
+  EXPECT_NE(out.find("\n" + dir_.string() + "\n"), std::string::npos) << out;
+}
+
+// A task runs as its owner's account (here nobody), and its output files belong to it.
+TEST_F(TaskTest, RunsAsTheOwnersAccount) {
+  ASSERT_EQ(::getuid(), 0u) << "the agent, and this test, run as root";
+  TaskSpec s = spec({"sh", "-c", "id -u; id -g; id -G"});
+  s.uid = 65534;
+  s.gid = 65534;
+  s.groups = {65534};
+  auto task = Task::launch(s, tracking_);
+  ASSERT_TRUE(task) << task.error().message;
+  EXPECT_EQ(wait_end(**task).exit_code, 0);
+  EXPECT_EQ(slurp(dir_ / "out"), "65534\n65534\n65534\n");
+  struct stat st;
+  ASSERT_EQ(::stat((dir_ / "out").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);
+}
+
+// A program that does not exist, or a working directory that does not, is refused with the reason.
+TEST_F(TaskTest, LaunchFailuresSayWhy) {
+  auto missing = Task::launch(spec({"no-such-program-gwang"}), tracking_);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("program 'no-such-program-gwang' not found in PATH"), std::string::npos)
+      << missing.error().message;
+  TaskSpec s = spec({"true"});
+  s.workdir = (dir_ / "nowhere").string();
+  auto bad_dir = Task::launch(s, tracking_);
+  ASSERT_FALSE(bad_dir);
+  EXPECT_NE(bad_dir.error().message.find("entering the working directory failed: No such file or directory"),
+            std::string::npos)
+      << bad_dir.error().message;
+}
+
+// Cancel: SIGTERM first; a task that ignores it gets SIGKILL when the grace runs out.
+TEST_F(TaskTest, CancelEscalatesToKillAfterGrace) {
+  auto task = Task::launch(spec({"sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done"}), tracking_);
+  ASSERT_TRUE(task) << task.error().message;
+  while (slurp(dir_ / "out").empty()) std::this_thread::sleep_for(5ms);
+  const auto t0 = Clock::now();
+  (*task)->terminate(TaskEnd::Cancelled, 300ms, t0);
+  const TaskStatus s = wait_end(**task);
+  EXPECT_GE(Clock::now() - t0, 300ms);
+  EXPECT_EQ(s.end, TaskEnd::Cancelled);
+  EXPECT_EQ(s.signal, SIGKILL);
+}
+
+// Time limit: a task that honours SIGTERM ends with it, and is reported timed out.
+TEST_F(TaskTest, TimeLimitEndsWithSigterm) {
+  auto task = Task::launch(spec({"sleep", "100"}), tracking_);
+  ASSERT_TRUE(task) << task.error().message;
+  (*task)->terminate(TaskEnd::TimedOut, 10s, Clock::now());
+  const TaskStatus s = wait_end(**task, 5s);
+  EXPECT_EQ(s.end, TaskEnd::TimedOut);
+  EXPECT_EQ(s.signal, SIGTERM);
+}
+
+// No process of a task outlives it: children left behind when the main process exits are ended,
+// also one that started its own session (cgroup tracking), where the host can track it.
+TEST_F(TaskTest, NoChildOutlivesTheTask) {
+  auto task = Task::launch(spec({"sh", "-c",
+                                 "sleep 1000 & echo $! > child; setsid sleep 1000 & echo $! > escaped; "
+                                 "sleep 0.2; exit 0"}),
+                           tracking_);
+  ASSERT_TRUE(task) << task.error().message;
+  const TaskStatus s = wait_end(**task);
+  EXPECT_EQ(s.end, TaskEnd::Exited);
+  const pid_t child = std::stoi(slurp(dir_ / "child"));
+  const pid_t escaped = std::stoi(slurp(dir_ / "escaped"));
+  for (int i = 0; i < 100 && !gone(child); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(gone(child));
+  if (tracking_.tracks_with_cgroups() || tracking_.enforces_memory()) {
+    for (int i = 0; i < 100 && !gone(escaped); ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_TRUE(gone(escaped)) << tracking_.describe();
+  } else {
+    // Without cgroups a process that leaves the session cannot be found: the agent says so.
+    EXPECT_NE(tracking_.describe().find("escape"), std::string::npos);
+    ::kill(escaped, SIGKILL);
+  }
+}
+
+// The memory limit is enforced where the host allows it: the task is killed and reported so.
+TEST_F(TaskTest, MemoryLimit) {
+  TaskSpec s = spec({"awk", "BEGIN { s = \"x\"; for (;;) s = s s }"});  // doubles a string until stopped
+  s.memory_limit_bytes = 64ll << 20;
+  auto task = Task::launch(s, tracking_);
+  ASSERT_TRUE(task) << task.error().message;
+  if (tracking_.enforces_memory()) {
+    const TaskStatus st = wait_end(**task, 30s);
+    EXPECT_EQ(st.end, TaskEnd::OutOfMemory) << tracking_.describe();
+    EXPECT_EQ(st.signal, SIGKILL);
+  } else {
+    // Nothing to enforce it with: the task runs until it ends by itself or is ended.
+    std::this_thread::sleep_for(200ms);
+    EXPECT_FALSE((*task)->poll(Clock::now()).has_value());
+    (*task)->terminate(TaskEnd::Cancelled, 0s, Clock::now());
+    EXPECT_EQ(wait_end(**task).end, TaskEnd::Cancelled);
+  }
+}
+
+// The host's tracking is described for operators.
+TEST(Tracking, DescribesWhatTheHostOffers) {
+  const Tracking t = Tracking::detect();
+  EXPECT_FALSE(t.describe().empty());
+  const Tracking none = Tracking::detect({.allow_cgroups = false});
+  EXPECT_FALSE(none.tracks_with_cgroups());
+  EXPECT_FALSE(none.enforces_memory());
+  EXPECT_NE(none.describe().find("process groups"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gwang::agent
