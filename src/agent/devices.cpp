@@ -1,0 +1,141 @@
+#include "agent/devices.h"
+
+#include <dlfcn.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace gwang::agent {
+
+namespace {
+
+// The few NVML entry points gwang uses, declared here: no NVIDIA header is installed.
+using nvmlReturn_t = int;
+using nvmlDevice_t = void*;
+struct nvmlMemory_t {
+  unsigned long long total, free, used;
+};
+constexpr nvmlReturn_t NVML_SUCCESS = 0;
+
+struct Nvml {
+  void* handle = nullptr;
+  nvmlReturn_t (*init)() = nullptr;
+  nvmlReturn_t (*shutdown)() = nullptr;
+  nvmlReturn_t (*count)(unsigned int*) = nullptr;
+  nvmlReturn_t (*by_index)(unsigned int, nvmlDevice_t*) = nullptr;
+  nvmlReturn_t (*name)(nvmlDevice_t, char*, unsigned int) = nullptr;
+  nvmlReturn_t (*uuid)(nvmlDevice_t, char*, unsigned int) = nullptr;
+  nvmlReturn_t (*memory)(nvmlDevice_t, nvmlMemory_t*) = nullptr;
+  const char* (*error)(nvmlReturn_t) = nullptr;
+
+  ~Nvml() {
+    if (handle) ::dlclose(handle);
+  }
+  template <class F>
+  bool bind(F& f, const char* symbol) {
+    f = reinterpret_cast<F>(::dlsym(handle, symbol));
+    return f != nullptr;
+  }
+  std::string why(nvmlReturn_t r) const { return error ? error(r) : "error " + std::to_string(r); }
+};
+
+}  // namespace
+
+std::string nvidia_model(const std::string& product_name) {
+  std::istringstream in(product_name);
+  std::vector<std::string> words;
+  for (std::string w; in >> w;) {
+    if (w == "NVIDIA" || w == "Tesla" || w == "GeForce" || w == "Quadro") continue;
+    words.push_back(w);
+  }
+  if (words.empty()) return "unknown";
+  std::string model = words[0];
+  if ((model == "RTX" || model == "GTX" || model == "TITAN") && words.size() > 1) model += words[1];
+  const auto dash = model.find('-');
+  if (dash != std::string::npos && dash > 0) model = model.substr(0, dash);
+  return model;
+}
+
+Result<void> validate_kind(const std::string& kind) {
+  const auto colon = kind.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == kind.size()) {
+    return fail("device kind '" + kind + "': expected family:model, e.g. npu:ascend910");
+  }
+  for (std::size_t i = 0; i < kind.size(); ++i) {
+    const char c = kind[i];
+    if (i == colon) continue;
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+      return fail("device kind '" + kind + "': character '" + std::string(1, c) + "' is not allowed");
+    }
+  }
+  return {};
+}
+
+Result<std::vector<Device>> discover_nvidia(const std::string& library, std::string* status) {
+  Nvml nvml;
+  nvml.handle = ::dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!nvml.handle) {
+    if (status) *status = "no NVIDIA driver (" + library + " not loaded)";
+    return std::vector<Device>{};
+  }
+  const bool bound = nvml.bind(nvml.init, "nvmlInit_v2") && nvml.bind(nvml.shutdown, "nvmlShutdown") &&
+                     nvml.bind(nvml.count, "nvmlDeviceGetCount_v2") &&
+                     nvml.bind(nvml.by_index, "nvmlDeviceGetHandleByIndex_v2") &&
+                     nvml.bind(nvml.name, "nvmlDeviceGetName") && nvml.bind(nvml.uuid, "nvmlDeviceGetUUID") &&
+                     nvml.bind(nvml.memory, "nvmlDeviceGetMemoryInfo");
+  nvml.bind(nvml.error, "nvmlErrorString");
+  if (!bound) return fail(library + ": an NVML entry point is missing: " + ::dlerror());
+  if (const nvmlReturn_t r = nvml.init(); r != NVML_SUCCESS) {
+    return fail(library + ": nvmlInit failed: " + nvml.why(r));
+  }
+  std::vector<Device> out;
+  unsigned int count = 0;
+  nvmlReturn_t r = nvml.count(&count);
+  for (unsigned int i = 0; r == NVML_SUCCESS && i < count; ++i) {
+    nvmlDevice_t dev = nullptr;
+    char name[96] = {}, uuid[96] = {};
+    nvmlMemory_t mem{};
+    if ((r = nvml.by_index(i, &dev)) != NVML_SUCCESS || (r = nvml.name(dev, name, sizeof name)) != NVML_SUCCESS ||
+        (r = nvml.uuid(dev, uuid, sizeof uuid)) != NVML_SUCCESS || (r = nvml.memory(dev, &mem)) != NVML_SUCCESS) {
+      break;
+    }
+    out.push_back({"gpu:" + nvidia_model(name), name, uuid, static_cast<int>(i),
+                   static_cast<std::int64_t>(mem.total), false});
+  }
+  nvml.shutdown();
+  if (r != NVML_SUCCESS) return fail(library + ": reading the GPUs failed: " + nvml.why(r));
+  if (status) *status = std::to_string(out.size()) + " NVIDIA GPU(s) through " + library;
+  return out;
+}
+
+Result<HostResources> discover_host(const std::vector<DeclaredDevices>& declared, const std::string& nvml_library) {
+  HostResources host;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  host.cpus = ::sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                             : static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
+  host.memory_bytes = static_cast<std::int64_t>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
+  if (!nvml_library.empty()) {
+    auto gpus = discover_nvidia(nvml_library, &host.nvml_status);
+    if (!gpus) return tl::unexpected(gpus.error());
+    host.devices = std::move(*gpus);
+  } else {
+    host.nvml_status = "NVML discovery off";
+  }
+  std::map<std::string, int> next;
+  for (const DeclaredDevices& d : declared) {
+    if (auto ok = validate_kind(d.kind); !ok) return tl::unexpected(ok.error());
+    if (d.count < 0) return fail("device kind '" + d.kind + "': count must not be negative");
+    for (int i = 0; i < d.count; ++i) {
+      const int index = next[d.kind]++;
+      host.devices.push_back({d.kind, d.kind, d.kind + "-" + std::to_string(index), index, d.memory_bytes, true});
+    }
+  }
+  return host;
+}
+
+}  // namespace gwang::agent
