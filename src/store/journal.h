@@ -1,0 +1,78 @@
+// The controller's durable state: a journal of events plus snapshots.
+//
+// The store knows records, not their meaning: each record is a kind ("job.submitted", ...) and a
+// payload that the controller encodes. A batch of records is written in one transaction and is
+// durable when append returns (the controller groups concurrent requests into one batch, so one
+// disk flush acknowledges many). Recovery is the latest snapshot plus the records after it.
+//
+// Behind the narrow Journal interface: SqliteJournal (the embedded default), MemoryJournal (tests),
+// FaultyJournal (wraps another and fails on command, for failure tests).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace gwang::store {
+
+struct Record {
+  std::int64_t seq = 0;   // assigned by the journal: 1, 2, 3, ... without gaps
+  std::int64_t time = 0;  // the controller's clock when the event happened (seconds)
+  std::string kind;
+  std::string payload;
+};
+
+struct Snapshot {
+  std::int64_t seq = 0;   // the state after every record up to and including this one
+  std::string state;
+};
+
+struct Recovered {
+  std::optional<Snapshot> snapshot;
+  std::vector<Record> records;  // after the snapshot, in order
+};
+
+class Journal {
+ public:
+  virtual ~Journal() = default;
+  // Appends the batch atomically (all or nothing) and durably; assigns and returns the sequence
+  // number of the first record (the others follow without gaps).
+  virtual Result<std::int64_t> append(std::vector<Record>& batch) = 0;
+  // Stores a snapshot of the state after record `seq`, then drops the records it covers.
+  virtual Result<void> snapshot(const Snapshot& snapshot) = 0;
+  // The latest snapshot and every record after it.
+  virtual Result<Recovered> load() = 0;
+  // The sequence number of the last record appended (0 when none).
+  virtual std::int64_t last_seq() const = 0;
+};
+
+// SQLite in WAL mode with full synchronous commits, STRICT tables. Opening creates the schema, or
+// checks the version of an existing one.
+Result<std::unique_ptr<Journal>> open_sqlite_journal(const std::string& path);
+
+std::unique_ptr<Journal> make_memory_journal();
+
+// Wraps `inner`; after `ok_calls` more successful calls to append or snapshot, those calls fail
+// (without touching `inner`) until reset.
+class FaultyJournal final : public Journal {
+ public:
+  explicit FaultyJournal(std::unique_ptr<Journal> inner) : inner_(std::move(inner)) {}
+  void fail_after(int ok_calls) { remaining_ = ok_calls; }
+  void reset() { remaining_ = -1; }
+
+  Result<std::int64_t> append(std::vector<Record>& batch) override;
+  Result<void> snapshot(const Snapshot& snapshot) override;
+  Result<Recovered> load() override { return inner_->load(); }
+  std::int64_t last_seq() const override { return inner_->last_seq(); }
+
+ private:
+  bool trip();
+  std::unique_ptr<Journal> inner_;
+  int remaining_ = -1;  // -1: never fail
+};
+
+}  // namespace gwang::store

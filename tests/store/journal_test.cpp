@@ -1,0 +1,222 @@
+// The journal: one contract for every implementation, then SQLite's own promises (durability across
+// reopening and SIGKILL, schema checks) and the fault-injecting wrapper.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+#include <random>
+#include <thread>
+
+#include "store/journal.h"
+
+namespace gwang::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path temp_db(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("gwang_store_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path p = dir / (name + ".db");
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(p.string() + suffix);
+  return p;
+}
+
+std::vector<Record> batch(std::initializer_list<const char*> kinds, std::int64_t time = 100) {
+  std::vector<Record> out;
+  for (const char* k : kinds) out.push_back({0, time, k, std::string("payload of ") + k});
+  return out;
+}
+
+using Factory = std::function<std::unique_ptr<Journal>()>;
+
+class JournalContract : public ::testing::TestWithParam<std::pair<std::string, Factory>> {
+ protected:
+  std::unique_ptr<Journal> make() { return GetParam().second(); }
+};
+
+// Batches get gap-free sequence numbers from 1, and load returns every record as appended.
+TEST_P(JournalContract, AppendAssignsSequenceAndLoadReturnsAll) {
+  auto j = make();
+  EXPECT_EQ(j->last_seq(), 0);
+  auto b1 = batch({"job.submitted", "job.submitted"});
+  auto first = j->append(b1);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(*first, 1);
+  EXPECT_EQ(b1[0].seq, 1);
+  EXPECT_EQ(b1[1].seq, 2);
+  auto b2 = batch({"job.started"}, 105);
+  EXPECT_EQ(*j->append(b2), 3);
+  EXPECT_EQ(j->last_seq(), 3);
+  auto loaded = j->load();
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_FALSE(loaded->snapshot);
+  ASSERT_EQ(loaded->records.size(), 3u);
+  EXPECT_EQ(loaded->records[2].seq, 3);
+  EXPECT_EQ(loaded->records[2].time, 105);
+  EXPECT_EQ(loaded->records[2].kind, "job.started");
+  EXPECT_EQ(loaded->records[2].payload, "payload of job.started");
+}
+
+// A snapshot replaces the records it covers; load gives it and the records after it.
+TEST_P(JournalContract, SnapshotCompacts) {
+  auto j = make();
+  auto b = batch({"a", "b", "c", "d"});
+  ASSERT_TRUE(j->append(b));
+  ASSERT_TRUE(j->snapshot({3, "state after 3"}));
+  auto loaded = j->load();
+  ASSERT_TRUE(loaded);
+  ASSERT_TRUE(loaded->snapshot);
+  EXPECT_EQ(loaded->snapshot->seq, 3);
+  EXPECT_EQ(loaded->snapshot->state, "state after 3");
+  ASSERT_EQ(loaded->records.size(), 1u);
+  EXPECT_EQ(loaded->records[0].kind, "d");
+  auto more = batch({"e"});
+  EXPECT_EQ(*j->append(more), 5);
+  auto past = j->snapshot({9, "too far"});
+  ASSERT_FALSE(past);
+  EXPECT_NE(past.error().message.find("past the last record"), std::string::npos);
+}
+
+// Binary payloads (zero bytes included) come back unchanged.
+TEST_P(JournalContract, BinaryPayloads) {
+  auto j = make();
+  std::vector<Record> b{{0, 1, "bin", std::string("a\0b\xff", 4)}};
+  ASSERT_TRUE(j->append(b));
+  auto loaded = j->load();
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->records.at(0).payload, std::string("a\0b\xff", 4));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, JournalContract,
+    ::testing::Values(std::make_pair(std::string("memory"), Factory([] { return make_memory_journal(); })),
+                      std::make_pair(std::string("sqlite"), Factory([] {
+                                       auto j = open_sqlite_journal(temp_db(std::to_string(std::random_device{}())).string());
+                                       EXPECT_TRUE(j) << j.error().message;
+                                       return std::move(*j);
+                                     }))),
+    [](const auto& info) { return info.param.first; });
+
+// What was appended is there after reopening, and numbering continues.
+TEST(SqliteJournal, SurvivesReopening) {
+  const fs::path db = temp_db("reopen");
+  {
+    auto j = open_sqlite_journal(db.string());
+    ASSERT_TRUE(j);
+    auto b = batch({"a", "b"});
+    ASSERT_TRUE((*j)->append(b));
+    ASSERT_TRUE((*j)->snapshot({1, "s1"}));
+  }
+  auto j = open_sqlite_journal(db.string());
+  ASSERT_TRUE(j) << j.error().message;
+  EXPECT_EQ((*j)->last_seq(), 2);
+  auto c = batch({"c"});
+  EXPECT_EQ(*(*j)->append(c), 3);
+  auto loaded = (*j)->load();
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->snapshot->state, "s1");
+  ASSERT_EQ(loaded->records.size(), 2u);
+  EXPECT_EQ(loaded->records[1].kind, "c");
+}
+
+// A store written by another schema version is refused, naming both versions.
+TEST(SqliteJournal, RefusesOtherSchemaVersion) {
+  const fs::path db = temp_db("version");
+  ASSERT_TRUE(open_sqlite_journal(db.string()));
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "UPDATE meta SET value = 99 WHERE key = 'schema'", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  auto j = open_sqlite_journal(db.string());
+  ASSERT_FALSE(j);
+  EXPECT_NE(j.error().message.find("store schema version 99, this gwang reads version 1"), std::string::npos)
+      << j.error().message;
+}
+
+// A path that cannot be opened is an error naming it.
+TEST(SqliteJournal, UnopenablePath) {
+  auto j = open_sqlite_journal("/nonexistent-dir/gwang.db");
+  ASSERT_FALSE(j);
+  EXPECT_NE(j.error().message.find("/nonexistent-dir/gwang.db"), std::string::npos);
+}
+
+// A writer killed with SIGKILL at random moments never loses an acknowledged batch, and never
+// leaves a partial one: after each kill the journal holds every acknowledged record, gap-free, and
+// only whole batches.
+TEST(SqliteJournal, AcknowledgedBatchesSurviveSigkill) {
+  const fs::path db = temp_db("crash");
+  std::mt19937 rng(12345);
+  std::int64_t acknowledged = 0;
+  for (int round = 0; round < 8; ++round) {
+    int pipefd[2];
+    ASSERT_EQ(::pipe(pipefd), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      ::close(pipefd[0]);
+      auto j = open_sqlite_journal(db.string());
+      if (!j) ::_exit(2);
+      for (;;) {
+        std::vector<Record> b;
+        for (int i = 0; i < 3; ++i) b.push_back({0, 1, "batch3", "x"});
+        if (!(*j)->append(b)) ::_exit(3);
+        const std::int64_t last = b.back().seq;
+        if (::write(pipefd[1], &last, sizeof last) != sizeof last) ::_exit(4);
+      }
+    }
+    ::close(pipefd[1]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 80));
+    ::kill(child, SIGKILL);
+    std::int64_t v;
+    while (::read(pipefd[0], &v, sizeof v) == sizeof v) acknowledged = std::max(acknowledged, v);
+    ::close(pipefd[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the writer stopped by itself: " << status;
+
+    auto j = open_sqlite_journal(db.string());
+    ASSERT_TRUE(j) << j.error().message;
+    auto loaded = (*j)->load();
+    ASSERT_TRUE(loaded) << loaded.error().message;
+    const std::int64_t last = (*j)->last_seq();
+    EXPECT_GE(last, acknowledged) << "round " << round;
+    EXPECT_EQ(last % 3, 0) << "a partial batch in round " << round;
+    EXPECT_EQ(static_cast<std::int64_t>(loaded->records.size()), last);
+    acknowledged = last;
+  }
+  EXPECT_GT(acknowledged, 0);
+}
+
+// The fault-injecting wrapper fails on command and leaves the inner journal untouched.
+TEST(FaultyJournal, FailsAfterTheGivenCalls) {
+  FaultyJournal j(make_memory_journal());
+  j.fail_after(1);
+  auto a = batch({"a"});
+  ASSERT_TRUE(j.append(a));
+  auto b = batch({"b"});
+  auto r = j.append(b);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "injected failure: append");
+  EXPECT_FALSE(j.snapshot({1, "s"}));
+  EXPECT_EQ(j.last_seq(), 1);
+  j.reset();
+  EXPECT_EQ(*j.append(b), 2);
+}
+
+// Removes this process's scratch databases at the end.
+class CleanUp : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    fs::remove_all(fs::temp_directory_path() / ("gwang_store_test_" + std::to_string(::getpid())));
+  }
+};
+const auto* const kCleanUp = ::testing::AddGlobalTestEnvironment(new CleanUp);
+
+}  // namespace
+}  // namespace gwang::store
