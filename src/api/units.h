@@ -1,0 +1,31 @@
+// Parsing the amounts people type: durations, memory sizes, GPU requests. Shared by the command
+// line and the HTTP API so that both accept, and refuse, the same things with the same words.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace gwang::api {
+
+// Seconds. Slurm's forms: "M", "M:S", "H:M:S", "D-H", "D-H:M", "D-H:M:S" (a bare number is
+// minutes), and unit forms: "90s", "30m", "2h", "1d", "1h30m". At most 365 days.
+Result<std::int64_t> parse_duration(std::string_view text);
+std::string format_duration(std::int64_t seconds);  // "1-02:03:04" or "02:03:04"
+
+// Bytes. A number with an optional binary unit: K, M, G, T (also KiB, MB, ...); a bare number is
+// MiB, as in Slurm. At most 1 PiB.
+Result<std::int64_t> parse_memory(std::string_view text);
+std::string format_memory(std::int64_t bytes);  // "16G", "512M", "1.5G"
+
+// "N" or "N:MODEL[,MODEL...]": N whole GPUs, of any model or of one of those listed.
+struct GpuRequest {
+  int count = 0;
+  std::vector<std::string> models;
+};
+Result<GpuRequest> parse_gpus(std::string_view text);
+
+}  // namespace gwang::api
