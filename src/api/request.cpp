@@ -1,0 +1,162 @@
+#include "api/request.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+namespace gwang::api {
+
+using nlohmann::json;
+
+namespace {
+
+Result<void> field_error(const std::string& field, const std::string& what) {
+  return fail("field '" + field + "': " + what);
+}
+
+}  // namespace
+
+Result<SubmitRequest> parse_submit(const std::string& body) {
+  json j;
+  try {
+    j = json::parse(body);
+  } catch (const json::parse_error& e) {
+    return fail("malformed JSON at byte " + std::to_string(e.byte) + ": " +
+                std::string(e.what()).substr(std::string(e.what()).find("] ") + 2));
+  }
+  if (!j.is_object()) return fail("expected a JSON object");
+  SubmitRequest r;
+  static const char* kFields[] = {"name", "command", "workdir", "env",  "cpus",
+                                  "mem",  "gpus",    "gpu_share", "nodes", "time"};
+  for (const auto& [key, value] : j.items()) {
+    if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
+      return fail("unknown field '" + key + "'");
+    }
+  }
+  if (j.contains("name")) {
+    if (!j["name"].is_string()) return tl::unexpected(field_error("name", "must be a string").error());
+    r.name = j["name"].get<std::string>();
+    if (r.name.size() > 200) return tl::unexpected(field_error("name", "longer than 200 characters").error());
+  }
+  if (!j.contains("command")) return tl::unexpected(field_error("command", "required").error());
+  if (!j["command"].is_array() || j["command"].empty()) {
+    return tl::unexpected(field_error("command", "must be a non-empty array of strings").error());
+  }
+  for (const auto& a : j["command"]) {
+    if (!a.is_string()) return tl::unexpected(field_error("command", "must be a non-empty array of strings").error());
+    r.command.push_back(a.get<std::string>());
+  }
+  if (r.command.front().empty()) return tl::unexpected(field_error("command", "the program name is empty").error());
+  if (j.contains("workdir")) {
+    if (!j["workdir"].is_string() || j["workdir"].get<std::string>().empty() ||
+        j["workdir"].get<std::string>().front() != '/') {
+      return tl::unexpected(field_error("workdir", "must be an absolute path").error());
+    }
+    r.workdir = j["workdir"].get<std::string>();
+  }
+  if (j.contains("env")) {
+    if (!j["env"].is_object()) return tl::unexpected(field_error("env", "must be an object of strings").error());
+    for (const auto& [k, v] : j["env"].items()) {
+      if (!v.is_string()) return tl::unexpected(field_error("env." + k, "must be a string").error());
+      if (k.empty() || k.find('=') != std::string::npos) {
+        return tl::unexpected(field_error("env", "bad variable name '" + k + "'").error());
+      }
+      r.env.emplace_back(k, v.get<std::string>());
+    }
+  }
+  auto integer = [&](const char* field, int lo, int hi, int& out) -> Result<void> {
+    if (!j.contains(field)) return {};
+    const json& v = j[field];
+    if (!v.is_number_integer() || v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi) {
+      return field_error(field, "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+    }
+    out = v.get<int>();
+    return {};
+  };
+  if (auto e = integer("cpus", 1, 4096, r.cpus); !e) return tl::unexpected(e.error());
+  if (auto e = integer("nodes", 1, 10000, r.nodes); !e) return tl::unexpected(e.error());
+  if (j.contains("mem")) {
+    const json& v = j["mem"];
+    if (v.is_number_integer()) {
+      if (v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > (1LL << 50)) {
+        return tl::unexpected(field_error("mem", "bytes must be from 1 to 1 PiB").error());
+      }
+      r.mem_bytes = v.get<std::int64_t>();
+    } else if (v.is_string()) {
+      auto m = parse_memory(v.get<std::string>());
+      if (!m) return tl::unexpected(field_error("mem", m.error().message).error());
+      r.mem_bytes = *m;
+    } else {
+      return tl::unexpected(field_error("mem", "must be a size such as \"16G\" or a number of bytes").error());
+    }
+  }
+  if (j.contains("time")) {
+    const json& v = j["time"];
+    if (v.is_number_integer()) {
+      if (v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > 365LL * 86400) {
+        return tl::unexpected(field_error("time", "seconds must be from 1 to 365 days").error());
+      }
+      r.time_s = v.get<std::int64_t>();
+    } else if (v.is_string()) {
+      auto t = parse_duration(v.get<std::string>());
+      if (!t) return tl::unexpected(field_error("time", t.error().message).error());
+      r.time_s = *t;
+    } else {
+      return tl::unexpected(field_error("time", "must be a duration such as \"2h\" or a number of seconds").error());
+    }
+  }
+  if (j.contains("gpus")) {
+    const json& v = j["gpus"];
+    if (v.is_string()) {
+      auto g = parse_gpus(v.get<std::string>());
+      if (!g) return tl::unexpected(field_error("gpus", g.error().message).error());
+      r.gpus = *g;
+    } else if (v.is_number_integer()) {
+      auto g = parse_gpus(std::to_string(v.get<std::int64_t>()));
+      if (!g) return tl::unexpected(field_error("gpus", g.error().message).error());
+      r.gpus = *g;
+    } else {
+      return tl::unexpected(field_error("gpus", "must be \"N\" or \"N:MODEL[,MODEL...]\"").error());
+    }
+  }
+  if (j.contains("gpu_share")) {
+    const json& v = j["gpu_share"];
+    if (!v.is_number() || v.get<double>() <= 0 || v.get<double>() >= 1) {
+      return tl::unexpected(field_error("gpu_share", "must be a number between 0 and 1 (exclusive)").error());
+    }
+    if (r.gpus.count > 1) {
+      return tl::unexpected(field_error("gpu_share", "a share is of one GPU: gpus must be absent or 1").error());
+    }
+    r.gpu_share = v.get<double>();
+  }
+  if (r.name.empty()) {
+    const std::string& prog = r.command.front();
+    r.name = prog.substr(prog.find_last_of('/') + 1);
+  }
+  return r;
+}
+
+std::string to_json(const SubmitRequest& r) {
+  json j;
+  j["name"] = r.name;
+  j["command"] = r.command;
+  if (!r.workdir.empty()) j["workdir"] = r.workdir;
+  if (!r.env.empty()) {
+    json env = json::object();
+    for (const auto& [k, v] : r.env) env[k] = v;
+    j["env"] = env;
+  }
+  j["cpus"] = r.cpus;
+  j["mem"] = r.mem_bytes;
+  if (r.gpus.count > 0) {
+    std::string g = std::to_string(r.gpus.count);
+    for (std::size_t i = 0; i < r.gpus.models.size(); ++i) g += (i == 0 ? ":" : ",") + r.gpus.models[i];
+    j["gpus"] = g;
+  }
+  if (r.gpu_share > 0) j["gpu_share"] = r.gpu_share;
+  j["nodes"] = r.nodes;
+  j["time"] = r.time_s;
+  return j.dump();
+}
+
+}  // namespace gwang::api

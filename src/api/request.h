@@ -1,0 +1,34 @@
+// The body of a job submission (POST /api/v1/jobs), parsed and checked field by field.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/units.h"
+#include "core/result.h"
+
+namespace gwang::api {
+
+struct SubmitRequest {
+  std::string name;                                      // default: the program's base name
+  std::vector<std::string> command;                      // required, argv
+  std::string workdir;                                   // default: the user's home directory
+  std::vector<std::pair<std::string, std::string>> env;  // added to the job's environment
+  int cpus = 1;                                          // per task
+  std::int64_t mem_bytes = 1LL << 30;                    // per task
+  GpuRequest gpus;                                       // per task, whole GPUs
+  double gpu_share = 0;                                  // 0 < share < 1: a share of one GPU instead
+  int nodes = 1;                                         // tasks, one per node
+  std::int64_t time_s = 3600;                            // time limit
+};
+
+// Parses a JSON object. Errors name the field: "field 'cpus': must be an integer from 1 to 4096",
+// "unknown field 'cpu'", "malformed JSON at byte 12: ...". Memory, time and GPUs take the same
+// strings as the command line ("16G", "2h", "2:H100"); memory and time also take plain numbers
+// (bytes, seconds).
+Result<SubmitRequest> parse_submit(const std::string& body);
+std::string to_json(const SubmitRequest& request);
+
+}  // namespace gwang::api

@@ -1,0 +1,101 @@
+// Submission bodies: what is accepted, and the exact error for each kind of bad input.
+#include <gtest/gtest.h>
+
+#include "api/request.h"
+
+namespace gwang::api {
+namespace {
+
+std::string error_of(const std::string& body) {
+  auto r = parse_submit(body);
+  EXPECT_FALSE(r) << body;
+  return r ? "" : r.error().message;
+}
+
+// A full body is read field by field; strings take the command line's forms.
+TEST(ParseSubmit, FullBody) {
+  auto r = parse_submit(R"({"name":"train","command":["python3","train.py","--lr","0.1"],"workdir":"/data",
+    "env":{"SEED":"1"},"cpus":8,"mem":"32G","gpus":"2:H100,A100","nodes":2,"time":"1-00:00"})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->name, "train");
+  EXPECT_EQ(r->command.size(), 4u);
+  EXPECT_EQ(r->workdir, "/data");
+  EXPECT_EQ(r->env.at(0), (std::pair<std::string, std::string>{"SEED", "1"}));
+  EXPECT_EQ(r->cpus, 8);
+  EXPECT_EQ(r->mem_bytes, 32LL << 30);
+  EXPECT_EQ(r->gpus.count, 2);
+  EXPECT_EQ(r->gpus.models, (std::vector<std::string>{"H100", "A100"}));
+  EXPECT_EQ(r->nodes, 2);
+  EXPECT_EQ(r->time_s, 86400);
+}
+
+// Only the command is required; the name defaults to the program's base name.
+TEST(ParseSubmit, Defaults) {
+  auto r = parse_submit(R"({"command":["/usr/bin/env"]})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->name, "env");
+  EXPECT_EQ(r->cpus, 1);
+  EXPECT_EQ(r->nodes, 1);
+  EXPECT_EQ(r->gpus.count, 0);
+  EXPECT_EQ(r->time_s, 3600);
+}
+
+// Malformed JSON, wrong shapes and unknown fields are refused with the exact reason.
+TEST(ParseSubmit, MalformedAndUnknown) {
+  // 17 bytes, cut short: the parser stops one past the end.
+  EXPECT_EQ(error_of(R"({"command":["x"],)").substr(0, 25), "malformed JSON at byte 18");
+  EXPECT_EQ(error_of("[1,2]"), "expected a JSON object");
+  EXPECT_EQ(error_of(R"({"command":["x"],"cpu":2})"), "unknown field 'cpu'");
+  EXPECT_EQ(error_of(R"({"cpus":2})"), "field 'command': required");
+  EXPECT_EQ(error_of(R"({"command":[]})"), "field 'command': must be a non-empty array of strings");
+  EXPECT_EQ(error_of(R"({"command":[1]})"), "field 'command': must be a non-empty array of strings");
+  EXPECT_EQ(error_of(R"({"command":["x"],"workdir":"rel/dir"})"), "field 'workdir': must be an absolute path");
+  EXPECT_EQ(error_of(R"({"command":["x"],"env":{"A":1}})"), "field 'env.A': must be a string");
+  EXPECT_EQ(error_of(R"({"command":["x"],"env":{"A=B":"1"}})"), "field 'env': bad variable name 'A=B'");
+}
+
+// Negative or absurd resources, and bad sizes, times and GPU strings.
+TEST(ParseSubmit, BadResources) {
+  EXPECT_EQ(error_of(R"({"command":["x"],"cpus":-1})"), "field 'cpus': must be an integer from 1 to 4096");
+  EXPECT_EQ(error_of(R"({"command":["x"],"cpus":100000})"), "field 'cpus': must be an integer from 1 to 4096");
+  EXPECT_EQ(error_of(R"({"command":["x"],"cpus":1.5})"), "field 'cpus': must be an integer from 1 to 4096");
+  EXPECT_EQ(error_of(R"({"command":["x"],"nodes":0})"), "field 'nodes': must be an integer from 1 to 10000");
+  EXPECT_EQ(error_of(R"({"command":["x"],"mem":"16Q"})"), "field 'mem': memory '16Q': unknown unit 'Q' (K, M, G or T)");
+  EXPECT_EQ(error_of(R"({"command":["x"],"mem":-5})"), "field 'mem': bytes must be from 1 to 1 PiB");
+  EXPECT_EQ(error_of(R"({"command":["x"],"time":"forever"})"),
+            "field 'time': time 'forever': expected minutes, M:S, H:M:S, D-H[:M[:S]] or a number with a unit (90s, "
+            "30m, 2h, 1d)");
+  EXPECT_EQ(error_of(R"({"command":["x"],"time":0})"), "field 'time': seconds must be from 1 to 365 days");
+  EXPECT_EQ(error_of(R"({"command":["x"],"gpus":"-2"})"),
+            "field 'gpus': gpus '-2': expected N or N:MODEL[,MODEL...] with N from 1 to 1024");
+  EXPECT_EQ(error_of(R"({"command":["x"],"gpu_share":1.5})"),
+            "field 'gpu_share': must be a number between 0 and 1 (exclusive)");
+  EXPECT_EQ(error_of(R"({"command":["x"],"gpus":"2","gpu_share":0.5})"),
+            "field 'gpu_share': a share is of one GPU: gpus must be absent or 1");
+}
+
+// What to_json writes, parse_submit reads back the same.
+TEST(ParseSubmit, RoundTrip) {
+  SubmitRequest r;
+  r.name = "n";
+  r.command = {"sh", "-c", "echo hi"};
+  r.workdir = "/tmp";
+  r.env = {{"A", "b"}};
+  r.cpus = 3;
+  r.mem_bytes = 5LL << 30;
+  r.gpus = {1, {"T4"}};
+  r.gpu_share = 0.25;
+  r.nodes = 1;
+  r.time_s = 600;
+  auto back = parse_submit(to_json(r));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->command, r.command);
+  EXPECT_EQ(back->env, r.env);
+  EXPECT_EQ(back->mem_bytes, r.mem_bytes);
+  EXPECT_EQ(back->gpus.models, r.gpus.models);
+  EXPECT_DOUBLE_EQ(back->gpu_share, 0.25);
+  EXPECT_EQ(back->time_s, 600);
+}
+
+}  // namespace
+}  // namespace gwang::api
