@@ -29,6 +29,7 @@ struct JobSpec {
   Time submit = 0;
   TaskRequest task;          // what each task needs
   int tasks = 1;             // a gang: all tasks start together or none does
+  bool spread = false;       // each task on a different node (multi-node jobs)
   Time time_limit = 0;       // seconds (> 0): the job is ended when it runs this long
   Time estimate = 0;         // seconds planned for reservations and backfilling; 0: the time limit
   std::int64_t priority = 0; // larger first, under the priority queue order

@@ -49,16 +49,20 @@ std::optional<TaskPlacement> placement_on(const PlacementContext& ctx, NodeId no
 template <class Fn>
 void for_each_available(const PlacementContext& ctx, const TaskRequest& task, NodeBits& bits, Fn&& fn) {
   const Cluster& cluster = ctx.cluster;
+  auto usable = [&](NodeId id) {
+    return cluster.available_on(ctx.free, id, task) &&
+           std::find(ctx.exclude.begin(), ctx.exclude.end(), id) == ctx.exclude.end();
+  };
   if (!cluster.candidates(ctx.free, task.accel, bits)) {
     for (NodeId id : cluster.scan_order()) {
-      if (cluster.available_on(ctx.free, id, task) && !fn(id)) return;
+      if (usable(id) && !fn(id)) return;
     }
     return;
   }
   for (std::size_t w = 0; w < bits.size(); ++w) {
     for (std::uint64_t word = bits[w]; word != 0; word &= word - 1) {
       const NodeId id = cluster.at_position(w * 64 + static_cast<std::size_t>(__builtin_ctzll(word)));
-      if (cluster.available_on(ctx.free, id, task) && !fn(id)) return;
+      if (usable(id) && !fn(id)) return;
     }
   }
 }

@@ -23,6 +23,7 @@ struct PlacementContext {
   const Cluster& cluster;
   const FreeState& free;
   Rng& rng;
+  std::span<const NodeId> exclude = {};  // nodes not to use (the other tasks of a spread job)
 };
 
 class PlacementPolicy {

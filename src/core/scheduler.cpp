@@ -128,7 +128,8 @@ std::vector<JobId> Scheduler::queue() const {
 bool Scheduler::satisfiable(const JobSpec& spec) const {
   std::int64_t tasks = 0;
   for (std::size_t i = 0; i < cluster_.size() && tasks < spec.tasks; ++i) {
-    tasks += capacity_in_tasks(cluster_.node(NodeId{static_cast<std::uint32_t>(i)}), spec.task);
+    const std::int64_t fit = capacity_in_tasks(cluster_.node(NodeId{static_cast<std::uint32_t>(i)}), spec.task);
+    tasks += spec.spread ? std::min<std::int64_t>(fit, 1) : fit;
   }
   return tasks >= spec.tasks;
 }
@@ -177,15 +178,16 @@ Result<SubmitStatus> Scheduler::submit(JobSpec spec, Time now) {
 std::optional<std::vector<TaskPlacement>> Scheduler::place_all(FreeState& free,
                                                                 const JobSpec& spec) const {
   std::vector<TaskPlacement> out;
-  out.reserve(spec.tasks);
-  const PlacementContext ctx{cluster_, free, rng_};
+  std::vector<NodeId> used;
   for (int t = 0; t < spec.tasks; ++t) {
+    const PlacementContext ctx{cluster_, free, rng_, spec.spread ? std::span<const NodeId>(used) : std::span<const NodeId>()};
     auto where = placement_->place(ctx, spec.task);
     if (!where) {
       for (const TaskPlacement& p : out) cluster_.release(free, p, spec.task);
       return std::nullopt;
     }
     cluster_.allocate(free, *where, spec.task);
+    if (spec.spread) used.push_back(where->node);
     out.push_back(std::move(*where));
   }
   return out;

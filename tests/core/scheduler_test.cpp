@@ -526,3 +526,26 @@ TEST(QueueOrder, PriorityMinimumGoesLast) {
 
 }  // namespace
 }  // namespace gwang::core
+
+namespace gwang::core {
+namespace {
+
+// A spread job puts each task on its own node: on one node it can never run; on two it takes both.
+TEST(Spread, EachTaskOnItsOwnNode) {
+  Scheduler one(gpu_cluster(1, 4), make_options(QueueOrder::Fcfs, Backfill::Easy));
+  JobSpec spec = make_job(1, make_task(1000, 1), {.tasks = 2});
+  spec.spread = true;
+  auto r = one.submit(spec, 0);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, SubmitStatus::Unsatisfiable);  // without spread the node would hold both tasks
+
+  Scheduler two(gpu_cluster(2, 4), make_options(QueueOrder::Fcfs, Backfill::Easy));
+  queue_job(two, spec, 0);
+  const auto d = two.schedule(0);
+  ASSERT_EQ(d.size(), 1u);
+  ASSERT_EQ(d[0].placement.size(), 2u);
+  EXPECT_NE(d[0].placement[0].node, d[0].placement[1].node);
+}
+
+}  // namespace
+}  // namespace gwang::core
