@@ -158,7 +158,8 @@ Result<GpuRequest> parse_gpus(std::string_view text) {
     for (std::string_view model : split(text.substr(colon + 1), ',')) {
       if (model.empty()) return fail("gpus " + quoted + ": an empty model name");
       for (char c : model) {
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+        // ':' allows a family: "npu:ascend910" (a bare model is a GPU).
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':')) {
           return fail("gpus " + quoted + ": character '" + std::string(1, c) + "' in a model name");
         }
       }

@@ -21,7 +21,8 @@ std::string format_duration(std::int64_t seconds);  // "1-02:03:04" or "02:03:04
 Result<std::int64_t> parse_memory(std::string_view text);
 std::string format_memory(std::int64_t bytes);  // "16G", "512M", "1.5G"
 
-// "N" or "N:MODEL[,MODEL...]": N whole GPUs, of any model or of one of those listed.
+// "N" or "N:MODEL[,MODEL...]": N whole devices, of any GPU model or of one of those listed. A model
+// is a GPU model ("H100") or an accelerator kind with its family ("npu:ascend910").
 struct GpuRequest {
   int count = 0;
   std::vector<std::string> models;

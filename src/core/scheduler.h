@@ -90,6 +90,9 @@ class Scheduler {
 
   // Whether the job, if it were at the head of the queue, could start now.
   bool fits_now(JobId id) const;
+  // Whether some state of the cluster (all of it free) could hold the job: false means submit would
+  // record it as unsatisfiable.
+  bool would_ever_fit(const JobSpec& spec) const { return satisfiable(spec); }
   const Job* find(JobId id) const;
   const Job& job(JobId id) const;
   const Cluster& cluster() const { return cluster_; }

@@ -1,0 +1,198 @@
+// The controller in one process with its local node: jobs run for real, as their owners, and the
+// journal brings the state back after a restart.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "controller/controller.h"
+
+namespace gwang::controller {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("gwang_controller_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    fs::permissions(dir_, fs::perms::all);
+    auto nobody = lookup_account("nobody");
+    ASSERT_TRUE(nobody) << nobody.error().message;
+    nobody_ = *nobody;
+    nobody_.home = dir_.string();  // nobody's home (/nonexistent) does not exist
+  }
+  void TearDown() override {
+    controller_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void open() {
+    ControllerOptions o;
+    o.data_dir = (dir_ / "data").string();
+    o.node_name = "local";
+    o.host.cpus = 4;
+    o.host.memory_bytes = 8LL << 30;
+    o.host.devices = {{"npu:ascend910", "npu:ascend910", "npu:ascend910-0", 0, 0, true},
+                      {"npu:ascend910", "npu:ascend910", "npu:ascend910-1", 1, 0, true}};
+    o.kill_grace = 200ms;
+    auto c = Controller::open(o, now_);
+    ASSERT_TRUE(c) << c.error().message;
+    controller_ = std::move(*c);
+  }
+
+  api::SubmitRequest request(std::vector<std::string> command) {
+    api::SubmitRequest r;
+    r.command = std::move(command);
+    r.name = "test";
+    r.mem_bytes = 256LL << 20;
+    r.time_s = 600;
+    return r;
+  }
+
+  // Runs the control loop until the job ends, or fails after `limit`.
+  JobRecord run_until_ended(std::int64_t id, std::chrono::seconds limit = 20s) {
+    const auto deadline = agent::Clock::now() + limit;
+    while (agent::Clock::now() < deadline) {
+      controller_->step(agent::Clock::now(), now_);
+      auto job = controller_->job(id);
+      if (job && job->ended()) return *job;
+      std::this_thread::sleep_for(5ms);
+    }
+    ADD_FAILURE() << "job " << id << " did not end";
+    return {};
+  }
+
+  std::string output(std::int64_t id) {
+    std::ifstream in(controller_->log_path(id, false));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  fs::path dir_;
+  Account nobody_;
+  std::int64_t now_ = 1'700'000'000;
+  std::unique_ptr<Controller> controller_;
+};
+
+// A job runs as its owner, with its devices in the environment, and completes.
+TEST_F(ControllerTest, JobRunsAsItsOwnerAndCompletes) {
+  open();
+  api::SubmitRequest r = request({"sh", "-c", "id -un; echo $GWANG_JOB_ID $GWANG_DEVICES $WORLD_SIZE $RANK"});
+  r.gpus = {1, {"npu:ascend910"}};
+  auto job = controller_->submit(r, nobody_, now_);
+  ASSERT_TRUE(job) << job.error().message;
+  EXPECT_EQ(job->state, kPending);
+  const JobRecord done = run_until_ended(job->id);
+  EXPECT_EQ(done.state, kCompleted) << done.reason;
+  EXPECT_EQ(done.exit_code, 0);
+  EXPECT_EQ(done.devices, (std::vector<std::string>{"npu:ascend910-0"}));
+  EXPECT_EQ(output(job->id), "nobody\n" + std::to_string(job->id) + " npu:ascend910-0 1 0\n");
+}
+
+// Exit codes come back; a failing job is FAILED.
+TEST_F(ControllerTest, ExitCodeAndFailure) {
+  open();
+  auto job = controller_->submit(request({"sh", "-c", "exit 7"}), nobody_, now_);
+  ASSERT_TRUE(job);
+  const JobRecord done = run_until_ended(job->id);
+  EXPECT_EQ(done.state, kFailed);
+  EXPECT_EQ(done.exit_code, 7);
+}
+
+// Requests no node can ever hold are refused at submission, saying why.
+TEST_F(ControllerTest, ImpossibleRequestsAreRefused) {
+  open();
+  api::SubmitRequest big = request({"true"});
+  big.cpus = 64;
+  auto r = controller_->submit(big, nobody_, now_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("no node can ever hold this job: each of its 1 task(s) needs 64 CPUs"),
+            std::string::npos)
+      << r.error().message;
+  api::SubmitRequest unknown = request({"true"});
+  unknown.gpus = {1, {"H100"}};
+  auto u = controller_->submit(unknown, nobody_, now_);
+  ASSERT_FALSE(u);
+  EXPECT_EQ(u.error().message, "no node has accelerator model 'H100'");
+  api::SubmitRequest two_nodes = request({"true"});
+  two_nodes.nodes = 2;
+  EXPECT_FALSE(controller_->submit(two_nodes, nobody_, now_));
+  EXPECT_TRUE(controller_->jobs(true).empty());
+}
+
+// A waiting job says why; cancelling it ends it at once.
+TEST_F(ControllerTest, PendingReasonAndCancel) {
+  open();
+  ASSERT_TRUE(controller_->set_node_state("local", "drained", now_));
+  auto job = controller_->submit(request({"true"}), nobody_, now_);
+  ASSERT_TRUE(job);
+  controller_->step(agent::Clock::now(), now_);
+  auto waiting = controller_->job(job->id);
+  EXPECT_EQ(waiting->state, kPending);
+  EXPECT_NE(waiting->reason.find("NodesUnavailable"), std::string::npos) << waiting->reason;
+  auto other = controller_->cancel(job->id, "someone-else", false, now_);
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().message, "job " + std::to_string(job->id) + " not found");
+  auto cancelled = controller_->cancel(job->id, "nobody", false, now_);
+  ASSERT_TRUE(cancelled);
+  EXPECT_EQ(cancelled->state, kCancelled);
+  EXPECT_FALSE(controller_->cancel(job->id, "nobody", false, now_));
+}
+
+// A running job that is cancelled ends as CANCELLED; one that overruns its limit as TIMEOUT.
+TEST_F(ControllerTest, CancelAndTimeLimit) {
+  open();
+  auto long_job = controller_->submit(request({"sleep", "100"}), nobody_, now_);
+  ASSERT_TRUE(long_job);
+  controller_->step(agent::Clock::now(), now_);
+  ASSERT_EQ(controller_->job(long_job->id)->state, kRunning);
+  ASSERT_TRUE(controller_->cancel(long_job->id, "nobody", false, now_));
+  EXPECT_EQ(run_until_ended(long_job->id).state, kCancelled);
+
+  api::SubmitRequest limited = request({"sleep", "100"});
+  limited.time_s = 60;
+  auto timed = controller_->submit(limited, nobody_, now_);
+  ASSERT_TRUE(timed);
+  controller_->step(agent::Clock::now(), now_);
+  ASSERT_EQ(controller_->job(timed->id)->state, kRunning);
+  now_ += 61;  // the wall clock passes the limit
+  EXPECT_EQ(run_until_ended(timed->id).state, kTimeout);
+}
+
+// After a restart: ended jobs are remembered, pending ones wait again, and a job that was running
+// when the controller stopped is NODE_FAIL; numbering continues.
+TEST_F(ControllerTest, RecoversFromTheJournal) {
+  open();
+  auto done = controller_->submit(request({"true"}), nobody_, now_);
+  ASSERT_TRUE(done);
+  run_until_ended(done->id);
+  auto running = controller_->submit(request({"sleep", "100"}), nobody_, now_);
+  ASSERT_TRUE(running);
+  controller_->step(agent::Clock::now(), now_);
+  ASSERT_EQ(controller_->job(running->id)->state, kRunning);
+  ASSERT_TRUE(controller_->set_node_state("local", "drained", now_));
+  auto pending = controller_->submit(request({"true"}), nobody_, now_);
+  ASSERT_TRUE(pending);
+  controller_.reset();  // the controller stops (its tasks end with it)
+
+  open();
+  EXPECT_EQ(controller_->job(done->id)->state, kCompleted);
+  EXPECT_EQ(controller_->job(running->id)->state, kNodeFail);
+  EXPECT_EQ(controller_->job(pending->id)->state, kPending);
+  auto next = controller_->submit(request({"true"}), nobody_, now_);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->id, pending->id + 1);
+}
+
+}  // namespace
+}  // namespace gwang::controller
