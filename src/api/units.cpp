@@ -129,6 +129,7 @@ Result<std::int64_t> parse_memory(std::string_view text) {
 }
 
 std::string format_memory(std::int64_t bytes) {
+  if (bytes == 0) return "0";
   const char* units[] = {"K", "M", "G", "T"};
   double v = static_cast<double>(bytes) / 1024;
   int u = 0;

@@ -52,3 +52,47 @@ class Progress {
 bool parse_int_list(const std::string& text, std::vector<std::int64_t>& out, std::string& error);
 
 }  // namespace gwang::cli
+
+namespace gwang::cli {
+
+// Where the controller is and who we are; empty: from the environment or `gwang up`'s files.
+struct ClientArgs {
+  std::string url;
+  std::string token;
+  bool json = false;
+};
+
+struct UpArgs {
+  std::string data;              // default: default_data_dir()
+  std::string listen = "127.0.0.1:8686";
+  std::string user;              // the account the local token's jobs run as; default: the caller
+  bool allow_root = false;
+  std::vector<std::string> declare;  // "npu:ascend910=2"
+  bool no_nvml = false;
+  bool demo = false;             // submit a first job once up
+};
+int run_up(const UpArgs& args);
+
+struct SubmitArgs {
+  ClientArgs client;
+  int cpus = 1;
+  std::string mem = "1G";
+  std::string gpus;
+  double gpu_share = 0;
+  int nodes = 1;
+  std::string time = "1h";
+  std::string name;
+  std::string workdir;
+  std::vector<std::string> env;  // K=V
+  std::vector<std::string> command;
+};
+int run_submit(const SubmitArgs& args);
+
+int run_queue(const ClientArgs& client, bool all);
+int run_show(const ClientArgs& client, const std::string& job);
+int run_cancel(const ClientArgs& client, const std::string& job);
+int run_logs(const ClientArgs& client, const std::string& job, bool stderr_stream, bool follow);
+int run_nodes(const ClientArgs& client);
+int run_node_state(const ClientArgs& client, const std::string& node, bool drain);
+
+}  // namespace gwang::cli

@@ -40,6 +40,62 @@ int main(int argc, char** argv) {
   p->add_flag("--json", pack.json, "print one JSON object");
   p->add_flag("--quiet", pack.quiet, "no progress on stderr");
 
+  // --- the live system
+  UpArgs up;
+  CLI::App* u = app.add_subcommand("up", "Run the controller and this machine's agent in one process");
+  u->add_option("--data", up.data, "state directory (default: /var/lib/gwang for root, else ~/.local/state/gwang)");
+  u->add_option("--listen", up.listen, "address to serve the API on, HOST:PORT (port 0: any free one)")->capture_default_str();
+  u->add_option("--user", up.user, "the account the local token's jobs run as (default: yours)");
+  u->add_flag("--allow-root", up.allow_root, "allow jobs to run as root");
+  u->add_option("--declare", up.declare, "declare devices the agent cannot discover, KIND=COUNT (npu:ascend910=8)");
+  u->add_flag("--no-nvml", up.no_nvml, "do not look for NVIDIA GPUs");
+  u->add_flag("--demo", up.demo, "submit a first job once up");
+
+  auto client_options = [](CLI::App* c, ClientArgs& a) {
+    c->add_option("--url", a.url, "controller URL (default: $GWANG_URL, then the local 'gwang up')");
+    c->add_option("--token", a.token, "API token (default: $GWANG_TOKEN, then the local 'gwang up')");
+    c->add_flag("--json", a.json, "print JSON");
+  };
+  SubmitArgs submit;
+  CLI::App* sb = app.add_subcommand("submit", "Submit a job: gwang submit [options] -- COMMAND ARGS, or a SCRIPT");
+  client_options(sb, submit.client);
+  sb->add_option("--cpus", submit.cpus, "CPUs per task")->capture_default_str();
+  sb->add_option("--mem", submit.mem, "memory per task (16G, 512M)")->capture_default_str();
+  sb->add_option("--gpus", submit.gpus, "whole GPUs per task: N or N:MODEL[,MODEL]");
+  sb->add_option("--gpu-share", submit.gpu_share, "a share of one GPU, between 0 and 1");
+  sb->add_option("--nodes", submit.nodes, "nodes (one task on each)")->capture_default_str();
+  sb->add_option("--time", submit.time, "time limit (2h, 30m, 1-00:00:00, minutes)")->capture_default_str();
+  sb->add_option("--name", submit.name, "job name (default: the program's name)");
+  sb->add_option("--workdir", submit.workdir, "working directory (default: the current one)");
+  sb->add_option("--env", submit.env, "extra environment, NAME=VALUE (repeatable)");
+  sb->add_option("command", submit.command, "the command and its arguments, or a script")->required()->expected(-1);
+
+  ClientArgs client;
+  bool all = false, stderr_stream = false, follow = false;
+  std::string job_arg, node_arg;
+  CLI::App* q = app.add_subcommand("queue", "List jobs that have not ended (with --all, also those that have)");
+  client_options(q, client);
+  q->add_flag("--all", all, "include ended jobs");
+  CLI::App* sh = app.add_subcommand("show", "Show one job");
+  client_options(sh, client);
+  sh->add_option("job", job_arg, "job id")->required();
+  CLI::App* ca = app.add_subcommand("cancel", "Cancel a job");
+  client_options(ca, client);
+  ca->add_option("job", job_arg, "job id")->required();
+  CLI::App* lg = app.add_subcommand("logs", "Print a job's output");
+  client_options(lg, client);
+  lg->add_option("job", job_arg, "job id")->required();
+  lg->add_flag("--stderr", stderr_stream, "the error stream instead of the output");
+  lg->add_flag("--follow,-f", follow, "keep printing until the job ends");
+  CLI::App* nd = app.add_subcommand("nodes", "List nodes");
+  client_options(nd, client);
+  CLI::App* dr = app.add_subcommand("drain", "Stop placing new jobs on a node");
+  client_options(dr, client);
+  dr->add_option("node", node_arg, "node name")->required();
+  CLI::App* rs = app.add_subcommand("resume", "Place jobs on a drained node again");
+  client_options(rs, client);
+  rs->add_option("node", node_arg, "node name")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -48,5 +104,14 @@ int main(int argc, char** argv) {
   }
   if (r->parsed()) return run_replay(replay);
   if (p->parsed()) return run_pack(pack);
+  if (u->parsed()) return run_up(up);
+  if (sb->parsed()) return run_submit(submit);
+  if (q->parsed()) return run_queue(client, all);
+  if (sh->parsed()) return run_show(client, job_arg);
+  if (ca->parsed()) return run_cancel(client, job_arg);
+  if (lg->parsed()) return run_logs(client, job_arg, stderr_stream, follow);
+  if (nd->parsed()) return run_nodes(client);
+  if (dr->parsed()) return run_node_state(client, node_arg, true);
+  if (rs->parsed()) return run_node_state(client, node_arg, false);
   return 2;
 }

@@ -209,6 +209,10 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
   if (!status) return tl::unexpected(status.error());  // validated above: a broken invariant otherwise
   accounts_[job.id] = owner;
   jobs_[job.id] = job;
+  // A job that can start now starts now, not at the next round of the control loop.
+  if (scheduler_->fits_now(spec->id)) {
+    for (const core::Decision& d : scheduler_->schedule(now)) start(d, now);
+  }
   refresh_reasons();
   return jobs_[job.id];
 }

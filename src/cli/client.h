@@ -1,0 +1,34 @@
+// The command line's side of the HTTP API: where the controller is, who we are, and the calls.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+
+namespace gwang::cli {
+
+struct Endpoint {
+  std::string url;    // http://host:port
+  std::string token;
+};
+
+// The local `gwang up` state directory: $GWANG_DATA, else /var/lib/gwang for root, else
+// $XDG_STATE_HOME/gwang, else ~/.local/state/gwang.
+std::string default_data_dir();
+
+// Server and token from the flags, then GWANG_URL / GWANG_TOKEN, then the files `gwang up` leaves
+// in its data directory. The error says what is missing and how to give it.
+Result<Endpoint> resolve_endpoint(const std::string& url_flag, const std::string& token_flag);
+
+struct Response {
+  int status = 0;
+  std::string body;
+  std::string next_offset, job_state;  // for logs
+};
+
+// One request; a connection failure is an Error naming the URL.
+Result<Response> call(const Endpoint& endpoint, const std::string& method, const std::string& path,
+                      const std::string& body = "");
+
+}  // namespace gwang::cli

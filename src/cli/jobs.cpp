@@ -1,0 +1,231 @@
+// gwang submit, queue, show, cancel, logs, nodes, drain, resume: clients of the HTTP API.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "api/request.h"
+#include "api/units.h"
+#include "cli/client.h"
+#include "cli/commands.h"
+
+namespace gwang::cli {
+
+using nlohmann::json;
+
+namespace {
+
+// Runs a call and returns the parsed JSON body of a 2xx answer; prints the error otherwise.
+std::optional<json> request(const ClientArgs& args, const std::string& method, const std::string& path,
+                            const std::string& body, int* exit_code) {
+  auto endpoint = resolve_endpoint(args.url, args.token);
+  if (!endpoint) {
+    std::fprintf(stderr, "gwang: %s\n", endpoint.error().message.c_str());
+    *exit_code = 2;
+    return std::nullopt;
+  }
+  auto r = call(*endpoint, method, path, body);
+  if (!r) {
+    std::fprintf(stderr, "gwang: %s\n", r.error().message.c_str());
+    *exit_code = 1;
+    return std::nullopt;
+  }
+  json j = json::parse(r->body, nullptr, false);
+  if (r->status < 200 || r->status >= 300) {
+    const std::string msg = j.is_object() && j.contains("error") ? j["error"].get<std::string>() : r->body;
+    std::fprintf(stderr, "gwang: %s\n", msg.c_str());
+    *exit_code = r->status == 400 || r->status == 422 ? 2 : 1;
+    return std::nullopt;
+  }
+  return j;
+}
+
+bool job_id_ok(const std::string& job) {
+  return !job.empty() && job.size() <= 18 && job.find_first_not_of("0123456789") == std::string::npos;
+}
+
+std::string elapsed(const json& j) {
+  if (j["start_time"].is_null()) return "0:00";
+  const std::int64_t end = j["end_time"].is_null() ? static_cast<std::int64_t>(std::time(nullptr)) : j["end_time"].get<std::int64_t>();
+  const std::int64_t s = std::max<std::int64_t>(0, end - j["start_time"].get<std::int64_t>());
+  return api::format_duration(s);
+}
+
+}  // namespace
+
+int run_submit(const SubmitArgs& a) {
+  api::SubmitRequest r;
+  r.name = a.name;
+  r.command = a.command;
+  if (r.command.size() == 1 && std::filesystem::is_regular_file(r.command[0]) && r.command[0].find('/') == std::string::npos) {
+    r.command[0] = "./" + r.command[0];  // a script in the current directory
+  }
+  std::error_code ec;
+  r.workdir = a.workdir.empty() ? std::filesystem::current_path(ec).string() : a.workdir;
+  for (const std::string& kv : a.env) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::fprintf(stderr, "gwang: --env '%s': expected NAME=VALUE\n", kv.c_str());
+      return 2;
+    }
+    r.env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  r.cpus = a.cpus;
+  r.nodes = a.nodes;
+  r.gpu_share = a.gpu_share;
+  // The same checks as the server, here for a message before any network call.
+  auto mem = api::parse_memory(a.mem);
+  auto time = api::parse_duration(a.time);
+  for (const Error* e : {mem ? nullptr : &mem.error(), time ? nullptr : &time.error()}) {
+    if (e) {
+      std::fprintf(stderr, "gwang: %s\n", e->message.c_str());
+      return 2;
+    }
+  }
+  r.mem_bytes = *mem;
+  r.time_s = *time;
+  if (!a.gpus.empty()) {
+    auto g = api::parse_gpus(a.gpus);
+    if (!g) {
+      std::fprintf(stderr, "gwang: %s\n", g.error().message.c_str());
+      return 2;
+    }
+    r.gpus = *g;
+  }
+  int rc = 0;
+  auto job = request(a.client, "POST", "/api/v1/jobs", api::to_json(r), &rc);
+  if (!job) return rc;
+  if (a.client.json) {
+    std::printf("%s\n", job->dump().c_str());
+  } else {
+    std::printf("Submitted job %lld\n", static_cast<long long>((*job)["id"].get<std::int64_t>()));
+  }
+  return 0;
+}
+
+int run_queue(const ClientArgs& a, bool all) {
+  int rc = 0;
+  auto body = request(a, "GET", all ? "/api/v1/jobs?all=1" : "/api/v1/jobs", "", &rc);
+  if (!body) return rc;
+  if (a.json) {
+    std::printf("%s\n", body->dump().c_str());
+    return 0;
+  }
+  std::printf("%8s %-16s %-10s %-13s %11s %-10s %s\n", "JOBID", "NAME", "USER", "STATE", "TIME", "NODE", "REASON");
+  for (const json& j : (*body)["jobs"]) {
+    std::printf("%8lld %-16.16s %-10.10s %-13s %11s %-10.10s %s\n", static_cast<long long>(j["id"].get<std::int64_t>()),
+                j["name"].get<std::string>().c_str(), j["user"].get<std::string>().c_str(),
+                j["state"].get<std::string>().c_str(), elapsed(j).c_str(), j["node"].get<std::string>().c_str(),
+                j["reason"].get<std::string>().c_str());
+  }
+  return 0;
+}
+
+int run_show(const ClientArgs& a, const std::string& job) {
+  if (!job_id_ok(job)) {
+    std::fprintf(stderr, "gwang: '%s' is not a job id\n", job.c_str());
+    return 2;
+  }
+  int rc = 0;
+  auto j = request(a, "GET", "/api/v1/jobs/" + job, "", &rc);
+  if (!j) return rc;
+  if (a.json) {
+    std::printf("%s\n", j->dump().c_str());
+    return 0;
+  }
+  std::string command;
+  for (const auto& arg : (*j)["command"]) command += (command.empty() ? "" : " ") + arg.get<std::string>();
+  std::printf("JobId=%lld Name=%s User=%s\n", static_cast<long long>((*j)["id"].get<std::int64_t>()),
+              (*j)["name"].get<std::string>().c_str(), (*j)["user"].get<std::string>().c_str());
+  std::printf("   State=%s ExitCode=%d Reason=%s\n", (*j)["state"].get<std::string>().c_str(), (*j)["exit_code"].get<int>(),
+              (*j)["reason"].get<std::string>().c_str());
+  std::printf("   RunTime=%s TimeLimit=%s\n", elapsed(*j).c_str(), api::format_duration((*j)["time_limit"].get<std::int64_t>()).c_str());
+  std::printf("   NumNodes=%d CPUs/Task=%d Mem/Task=%s Node=%s Devices=%s\n", (*j)["nodes"].get<int>(), (*j)["cpus"].get<int>(),
+              api::format_memory((*j)["mem"].get<std::int64_t>()).c_str(), (*j)["node"].get<std::string>().c_str(),
+              (*j)["devices"].dump().c_str());
+  std::printf("   Command=%s\n   WorkDir=%s\n", command.c_str(), (*j)["workdir"].get<std::string>().c_str());
+  return 0;
+}
+
+int run_cancel(const ClientArgs& a, const std::string& job) {
+  if (!job_id_ok(job)) {
+    std::fprintf(stderr, "gwang: '%s' is not a job id\n", job.c_str());
+    return 2;
+  }
+  int rc = 0;
+  auto j = request(a, "POST", "/api/v1/jobs/" + job + "/cancel", "", &rc);
+  if (!j) return rc;
+  if (a.json) std::printf("%s\n", j->dump().c_str());
+  return 0;
+}
+
+int run_logs(const ClientArgs& a, const std::string& job, bool stderr_stream, bool follow) {
+  if (!job_id_ok(job)) {
+    std::fprintf(stderr, "gwang: '%s' is not a job id\n", job.c_str());
+    return 2;
+  }
+  auto endpoint = resolve_endpoint(a.url, a.token);
+  if (!endpoint) {
+    std::fprintf(stderr, "gwang: %s\n", endpoint.error().message.c_str());
+    return 2;
+  }
+  std::string offset = "0";
+  while (true) {
+    auto r = call(*endpoint, "GET", "/api/v1/jobs/" + job + "/logs?stream=" + (stderr_stream ? "stderr" : "stdout") +
+                                        "&offset=" + offset);
+    if (!r) {
+      std::fprintf(stderr, "gwang: %s\n", r.error().message.c_str());
+      return 1;
+    }
+    if (r->status != 200) {
+      json j = json::parse(r->body, nullptr, false);
+      std::fprintf(stderr, "gwang: %s\n", j.is_object() && j.contains("error") ? j["error"].get<std::string>().c_str() : r->body.c_str());
+      return 1;
+    }
+    std::fwrite(r->body.data(), 1, r->body.size(), stdout);
+    std::fflush(stdout);
+    offset = r->next_offset;
+    const bool ended = r->job_state != "PENDING" && r->job_state != "RUNNING";
+    if (!follow || (ended && r->body.empty())) return 0;
+    if (r->body.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+}
+
+int run_nodes(const ClientArgs& a) {
+  int rc = 0;
+  auto body = request(a, "GET", "/api/v1/nodes", "", &rc);
+  if (!body) return rc;
+  if (a.json) {
+    std::printf("%s\n", body->dump().c_str());
+    return 0;
+  }
+  std::printf("%-16s %-8s %9s %15s  %s\n", "NODE", "STATE", "CPUS", "MEMORY", "DEVICES");
+  for (const json& n : (*body)["nodes"]) {
+    std::map<std::string, int> kinds;
+    for (const json& d : n["devices"]) ++kinds[d["kind"].get<std::string>()];
+    std::string devices;
+    for (const auto& [k, c] : kinds) devices += (devices.empty() ? "" : ", ") + std::to_string(c) + "x " + k;
+    const std::string cpus = std::to_string(n["cpus_used"].get<int>()) + "/" + std::to_string(n["cpus"].get<int>());
+    const std::string mem = api::format_memory(n["memory_used"].get<std::int64_t>()) + "/" +
+                            api::format_memory(n["memory"].get<std::int64_t>());
+    std::printf("%-16s %-8s %9s %15s  %s\n", n["name"].get<std::string>().c_str(), n["state"].get<std::string>().c_str(),
+                cpus.c_str(), mem.c_str(), devices.empty() ? "-" : devices.c_str());
+  }
+  return 0;
+}
+
+int run_node_state(const ClientArgs& a, const std::string& node, bool drain) {
+  int rc = 0;
+  auto body = request(a, "POST", "/api/v1/nodes/" + node + (drain ? "/drain" : "/resume"), "", &rc);
+  if (!body) return rc;
+  if (a.json) std::printf("%s\n", body->dump().c_str());
+  return 0;
+}
+
+}  // namespace gwang::cli

@@ -1,0 +1,81 @@
+#include "controller/auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace gwang::controller {
+
+namespace {
+
+std::string hex(const unsigned char* data, std::size_t n) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) {
+    out += digits[data[i] >> 4];
+    out += digits[data[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string sha256_hex(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(data.data(), data.size(), digest, &n, EVP_sha256(), nullptr);
+  return hex(digest, n);
+}
+
+std::string random_token() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) std::abort();  // no randomness: nothing safe to do
+  return hex(bytes, sizeof bytes);
+}
+
+Result<TokenStore> TokenStore::load(const std::string& path) {
+  TokenStore s;
+  s.path_ = path;
+  std::ifstream in(path);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty()) continue;
+    std::istringstream fields(line);
+    std::string hash, user, role;
+    if (!(fields >> hash >> user >> role) || hash.size() != 64 || (role != "operator" && role != "user")) {
+      return fail(path + ":" + std::to_string(n) + ": expected '<sha256-hex> <user> <operator|user>'");
+    }
+    s.by_hash_[hash] = {user, role == "operator"};
+  }
+  return s;
+}
+
+Result<std::string> TokenStore::issue(const std::string& user, bool is_operator) {
+  const std::string token = random_token();
+  const std::string hash = sha256_hex(token);
+  const mode_t old = ::umask(077);
+  std::ofstream out(path_, std::ios::app);
+  out << hash << ' ' << user << ' ' << (is_operator ? "operator" : "user") << '\n';
+  out.close();
+  ::umask(old);
+  if (!out) return fail(path_ + ": cannot write");
+  by_hash_[hash] = {user, is_operator};
+  return token;
+}
+
+std::optional<Principal> TokenStore::check(const std::string& token) const {
+  const std::string hash = sha256_hex(token);
+  std::optional<Principal> found;
+  for (const auto& [h, p] : by_hash_) {
+    if (CRYPTO_memcmp(h.data(), hash.data(), hash.size()) == 0) found = p;
+  }
+  return found;
+}
+
+}  // namespace gwang::controller

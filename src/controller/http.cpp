@@ -1,0 +1,219 @@
+#include "controller/http.h"
+
+#include <httplib.h>
+
+#include <ctime>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "api/units.h"
+
+namespace gwang::controller {
+
+using nlohmann::json;
+
+namespace {
+
+json job_json(const JobRecord& j) {
+  const auto& r = j.request;
+  json out{{"id", j.id},
+           {"name", r.name},
+           {"user", j.user},
+           {"state", j.state},
+           {"reason", j.reason},
+           {"submit_time", j.submit},
+           {"command", r.command},
+           {"workdir", r.workdir},
+           {"cpus", r.cpus},
+           {"mem", r.mem_bytes},
+           {"nodes", r.nodes},
+           {"time_limit", r.time_s},
+           {"exit_code", j.exit_code},
+           {"node", j.node},
+           {"devices", j.devices}};
+  out["start_time"] = j.start >= 0 ? json(j.start) : json(nullptr);
+  out["end_time"] = j.end >= 0 ? json(j.end) : json(nullptr);
+  if (r.gpus.count > 0) out["gpus"] = json{{"count", r.gpus.count}, {"models", r.gpus.models}};
+  if (r.gpu_share > 0) out["gpu_share"] = r.gpu_share;
+  return out;
+}
+
+json node_json(const NodeRecord& n) {
+  json devices = json::array();
+  for (const auto& d : n.devices) {
+    devices.push_back({{"kind", d.kind}, {"name", d.name}, {"uuid", d.uuid}, {"index", d.index},
+                       {"memory", d.memory_bytes}, {"declared", d.declared}});
+  }
+  return {{"name", n.name},         {"state", n.state},       {"cpus", n.cpus},     {"cpus_used", n.cpus_used},
+          {"memory", n.memory_bytes}, {"memory_used", n.memory_used}, {"devices", devices},
+          {"jobs", n.jobs},         {"tracking", n.tracking}};
+}
+
+void reply(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void error(httplib::Response& res, int status, const std::string& message) {
+  reply(res, status, json{{"error", message}});
+}
+
+std::int64_t wall_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+}  // namespace
+
+const std::vector<std::string>& api_routes() {
+  static const std::vector<std::string> routes{
+      "POST /api/v1/jobs",
+      "GET /api/v1/jobs",
+      "GET /api/v1/jobs/{id}",
+      "POST /api/v1/jobs/{id}/cancel",
+      "GET /api/v1/jobs/{id}/logs",
+      "GET /api/v1/nodes",
+      "POST /api/v1/nodes/{name}/drain",
+      "POST /api/v1/nodes/{name}/resume",
+  };
+  return routes;
+}
+
+struct ApiServer::Impl {
+  Controller& controller;
+  TokenStore& tokens;
+  httplib::Server server;
+
+  // The caller, or a 401 already written.
+  std::optional<Principal> authenticate(const httplib::Request& req, httplib::Response& res) {
+    const std::string header = req.get_header_value("Authorization");
+    const std::string prefix = "Bearer ";
+    if (header.rfind(prefix, 0) != 0) {
+      error(res, 401, "missing bearer token (Authorization: Bearer <token>)");
+      return std::nullopt;
+    }
+    auto who = tokens.check(header.substr(prefix.size()));
+    if (!who) error(res, 401, "invalid token");
+    return who;
+  }
+
+  // The job if the caller may see it; else a 404 already written (another user's job looks absent).
+  std::optional<JobRecord> visible_job(const httplib::Request& req, httplib::Response& res, const Principal& who) {
+    const std::int64_t id = std::stoll(req.matches[1]);
+    auto job = controller.job(id);
+    if (!job || (!who.is_operator && job->user != who.user)) {
+      error(res, 404, "job " + std::to_string(id) + " not found");
+      return std::nullopt;
+    }
+    return job;
+  }
+
+  void routes() {
+    server.Post("/api/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+      auto who = authenticate(req, res);
+      if (!who) return;
+      auto request = api::parse_submit(req.body);
+      if (!request) return error(res, 400, request.error().message);
+      auto account = lookup_account(who->user);
+      if (!account) return error(res, 403, account.error().message);
+      auto job = controller.submit(*request, *account, wall_now());
+      if (!job) return error(res, 422, job.error().message);
+      reply(res, 201, job_json(*job));
+    });
+    server.Get("/api/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+      auto who = authenticate(req, res);
+      if (!who) return;
+      const bool all = req.get_param_value("all") == "1" || req.get_param_value("all") == "true";
+      json out = json::array();
+      for (const JobRecord& j : controller.jobs(all)) {
+        if (who->is_operator || j.user == who->user) out.push_back(job_json(j));
+      }
+      reply(res, 200, json{{"jobs", out}});
+    });
+    server.Get(R"(/api/v1/jobs/(\d{1,18}))", [this](const httplib::Request& req, httplib::Response& res) {
+      auto who = authenticate(req, res);
+      if (!who) return;
+      if (auto job = visible_job(req, res, *who)) reply(res, 200, job_json(*job));
+    });
+    server.Post(R"(/api/v1/jobs/(\d{1,18})/cancel)", [this](const httplib::Request& req, httplib::Response& res) {
+      auto who = authenticate(req, res);
+      if (!who) return;
+      auto job = visible_job(req, res, *who);
+      if (!job) return;
+      auto r = controller.cancel(job->id, who->user, who->is_operator, wall_now());
+      if (!r) return error(res, 409, r.error().message);
+      reply(res, 200, job_json(*r));
+    });
+    server.Get(R"(/api/v1/jobs/(\d{1,18})/logs)", [this](const httplib::Request& req, httplib::Response& res) {
+      auto who = authenticate(req, res);
+      if (!who) return;
+      auto job = visible_job(req, res, *who);
+      if (!job) return;
+      const std::string stream = req.has_param("stream") ? req.get_param_value("stream") : "stdout";
+      if (stream != "stdout" && stream != "stderr") {
+        return error(res, 400, "parameter 'stream': expected stdout or stderr");
+      }
+      std::int64_t offset = 0;
+      if (req.has_param("offset")) {
+        const std::string text = req.get_param_value("offset");
+        if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
+          return error(res, 400, "parameter 'offset': expected a byte offset");
+        }
+        offset = std::stoll(text);
+      }
+      std::ifstream in(controller.log_path(job->id, stream == "stderr"), std::ios::binary);
+      std::string data;
+      if (in) {
+        in.seekg(offset);
+        data.assign(std::istreambuf_iterator<char>(in), {});
+        if (data.size() > (8u << 20)) data.resize(8u << 20);
+      }
+      res.set_header("X-Gwang-Next-Offset", std::to_string(offset + static_cast<std::int64_t>(data.size())));
+      res.set_header("X-Gwang-Job-State", job->state);
+      res.status = 200;
+      res.set_content(data, "text/plain");
+    });
+    server.Get("/api/v1/nodes", [this](const httplib::Request& req, httplib::Response& res) {
+      auto who = authenticate(req, res);
+      if (!who) return;
+      json out = json::array();
+      for (const NodeRecord& n : controller.nodes()) out.push_back(node_json(n));
+      reply(res, 200, json{{"nodes", out}});
+    });
+    auto node_state = [this](const std::string& state) {
+      return [this, state](const httplib::Request& req, httplib::Response& res) {
+        auto who = authenticate(req, res);
+        if (!who) return;
+        if (!who->is_operator) return error(res, 403, "only operators change node states");
+        auto r = controller.set_node_state(req.matches[1], state, wall_now());
+        if (!r) return error(res, 404, r.error().message);
+        for (const NodeRecord& n : controller.nodes()) {
+          if (n.name == req.matches[1]) return reply(res, 200, node_json(n));
+        }
+      };
+    };
+    server.Post(R"(/api/v1/nodes/([A-Za-z0-9._-]{1,64})/drain)", node_state("drained"));
+    server.Post(R"(/api/v1/nodes/([A-Za-z0-9._-]{1,64})/resume)", node_state("up"));
+    server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+      if (res.body.empty()) error(res, res.status, "no such route: " + req.method + " " + req.path);
+    });
+    server.set_tcp_nodelay(true);
+    server.set_keep_alive_max_count(100);
+  }
+};
+
+ApiServer::ApiServer(Controller& controller, TokenStore& tokens) : impl_(new Impl{controller, tokens, {}}) {
+  impl_->routes();
+}
+
+ApiServer::~ApiServer() = default;
+
+Result<int> ApiServer::bind(const std::string& host, int port) {
+  const int bound = port == 0 ? impl_->server.bind_to_any_port(host) : (impl_->server.bind_to_port(host, port) ? port : -1);
+  if (bound < 0) return fail("cannot listen on " + host + ":" + std::to_string(port));
+  return bound;
+}
+
+void ApiServer::serve() { impl_->server.listen_after_bind(); }
+
+void ApiServer::stop() { impl_->server.stop(); }
+
+}  // namespace gwang::controller

@@ -1,0 +1,32 @@
+// The HTTP API (/api/v1/...): thin handlers that authenticate, convert the wire format, call the
+// controller and map its errors. docs/api/openapi.yaml describes every route.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "controller/auth.h"
+#include "controller/controller.h"
+
+namespace gwang::controller {
+
+class ApiServer {
+ public:
+  ApiServer(Controller& controller, TokenStore& tokens);
+  ~ApiServer();
+  // Binds `host:port` (port 0: any free one); returns the port bound.
+  Result<int> bind(const std::string& host, int port);
+  // Serves until stop(); blocks.
+  void serve();
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Every route the server answers, as "METHOD /path" with {id} and {name} placeholders, in the order
+// docs/api/openapi.yaml lists them.
+const std::vector<std::string>& api_routes();
+
+}  // namespace gwang::controller

@@ -1,0 +1,179 @@
+// End to end: a real `gwang up` process and the `gwang` command against it, as a user would.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+struct Outcome {
+  int status;
+  std::string output;
+};
+
+class Up : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("gwang_e2e_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "work");
+    fs::permissions(dir_, fs::perms::all);
+    fs::permissions(dir_ / "work", fs::perms::all);
+    start();
+  }
+  void TearDown() override {
+    stop();
+    fs::remove_all(dir_);
+  }
+
+  void start() {
+    fs::remove(dir_ / "data" / "url");
+    server_ = ::fork();
+    ASSERT_GE(server_, 0);
+    if (server_ == 0) {
+      const std::string log = (dir_ / "up.log").string();
+      if (!std::freopen(log.c_str(), "a", stdout) || !std::freopen(log.c_str(), "a", stderr)) ::_exit(3);
+      ::execl(GWANG_BINARY, GWANG_BINARY, "up", "--data", (dir_ / "data").c_str(), "--listen", "127.0.0.1:0", "--user",
+              "nobody", "--declare", "npu:test=2", "--no-nvml", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    for (int i = 0; i < 500 && !fs::exists(dir_ / "data" / "url"); ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(fs::exists(dir_ / "data" / "url")) << slurp(dir_ / "up.log");
+  }
+  void stop() {
+    if (server_ <= 0) return;
+    ::kill(server_, SIGTERM);
+    int status = 0;
+    ::waitpid(server_, &status, 0);
+    server_ = -1;
+  }
+
+  static std::string slurp(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  Outcome gwang(const std::string& args) {
+    const std::string cmd = "cd " + (dir_ / "work").string() + " && GWANG_DATA=" + (dir_ / "data").string() + " " +
+                            GWANG_BINARY + " " + args + " 2>&1";
+    FILE* pipe = ::popen(cmd.c_str(), "r");
+    std::string out;
+    std::array<char, 4096> buf;
+    while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
+    const int rc = ::pclose(pipe);
+    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+  }
+
+  std::string submit(const std::string& args) {
+    const Outcome r = gwang("submit " + args);
+    EXPECT_EQ(r.status, 0) << r.output;
+    const std::string prefix = "Submitted job ";
+    EXPECT_EQ(r.output.rfind(prefix, 0), 0u) << r.output;
+    return r.output.substr(prefix.size(), r.output.find('\n') - prefix.size());
+  }
+
+  // Waits until `gwang show ID` reports an ended state; returns the show output.
+  std::string wait_ended(const std::string& id, std::chrono::seconds limit = 20s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    std::string out;
+    while (std::chrono::steady_clock::now() < deadline) {
+      out = gwang("show " + id).output;
+      if (out.find("State=PENDING") == std::string::npos && out.find("State=RUNNING") == std::string::npos) return out;
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << "job " << id << " did not end: " << out;
+    return out;
+  }
+
+  fs::path dir_;
+  pid_t server_ = -1;
+};
+
+// Submit, run as the job's account, read its output and its exit code.
+TEST_F(Up, SubmitRunLogsAndExitCode) {
+  const std::string ok = submit("-- sh -c 'echo hello; id -un; pwd'");
+  EXPECT_NE(wait_ended(ok).find("State=COMPLETED ExitCode=0"), std::string::npos);
+  EXPECT_EQ(gwang("logs " + ok).output, "hello\nnobody\n" + (dir_ / "work").string() + "\n");
+  const std::string bad = submit("-- sh -c 'echo oops >&2; exit 3'");
+  EXPECT_NE(wait_ended(bad).find("State=FAILED ExitCode=3"), std::string::npos);
+  EXPECT_EQ(gwang("logs --stderr " + bad).output, "oops\n");
+  const Outcome q = gwang("queue --all");
+  EXPECT_NE(q.output.find("COMPLETED"), std::string::npos) << q.output;
+  EXPECT_NE(q.output.find("FAILED"), std::string::npos) << q.output;
+}
+
+// A job sees only the devices it was given.
+TEST_F(Up, DeclaredDevicesAreAssigned) {
+  const std::string a = submit("--gpus 1:npu:test -- sh -c 'echo $GWANG_DEVICES; sleep 2'");
+  const std::string b = submit("--gpus 1:npu:test -- sh -c 'echo $GWANG_DEVICES'");
+  wait_ended(a);
+  wait_ended(b);
+  const std::string da = gwang("logs " + a).output, db = gwang("logs " + b).output;
+  EXPECT_NE(da, db);
+  EXPECT_TRUE(da == "npu:test-0\n" || da == "npu:test-1\n") << da;
+  EXPECT_TRUE(db == "npu:test-0\n" || db == "npu:test-1\n") << db;
+}
+
+// Cancel and time limit end jobs, and a job's children do not outlive it.
+TEST_F(Up, CancelTimeLimitAndChildren) {
+  const std::string sleeper = submit("-- sh -c 'sleep 300 & echo $! > child; wait'");
+  for (int i = 0; i < 200 && !fs::exists(dir_ / "work" / "child"); ++i) std::this_thread::sleep_for(10ms);
+  const pid_t child = std::stoi(slurp(dir_ / "work" / "child"));
+  EXPECT_EQ(gwang("cancel " + sleeper).status, 0);
+  EXPECT_NE(wait_ended(sleeper).find("State=CANCELLED"), std::string::npos);
+  std::this_thread::sleep_for(100ms);
+  std::ifstream stat("/proc/" + std::to_string(child) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  EXPECT_TRUE(!stat || line.find(") Z ") != std::string::npos) << "child " << child << " survived: " << line;
+
+  const std::string limited = submit("--time 2s -- sleep 300");
+  EXPECT_NE(wait_ended(limited, 30s).find("State=TIMEOUT"), std::string::npos);
+}
+
+// Bad input and bad tokens get exact errors; another user's job looks absent.
+TEST_F(Up, BadInputAndTokens) {
+  Outcome r = gwang("submit --mem 16X -- true");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.output, "gwang: memory '16X': unknown unit 'X' (K, M, G or T)\n");
+  r = gwang("submit --time forever -- true");
+  EXPECT_EQ(r.status, 2);
+  r = gwang("submit --gpus 1:H100 -- true");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.output, "gwang: no node has accelerator model 'H100'\n");
+  r = gwang("queue --token not-a-token");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.output, "gwang: invalid token\n");
+  r = gwang("show 12345");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.output, "gwang: job 12345 not found\n");
+  r = gwang("show abc");
+  EXPECT_EQ(r.status, 2);
+}
+
+// After the controller restarts, its jobs are still there and new ones continue the numbering.
+TEST_F(Up, RestartKeepsJobs) {
+  const std::string first = submit("-- echo before");
+  wait_ended(first);
+  stop();
+  start();
+  EXPECT_NE(gwang("show " + first).output.find("State=COMPLETED"), std::string::npos);
+  EXPECT_EQ(gwang("logs " + first).output, "before\n");
+  EXPECT_EQ(std::stoll(submit("-- true")), std::stoll(first) + 1);
+}
+
+}  // namespace
