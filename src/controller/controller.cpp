@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -70,6 +71,7 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
   auto c = std::unique_ptr<Controller>(new Controller(std::move(options)));
   c->journal_ = std::move(*journal);
   c->tracking_ = agent::Tracking::detect(c->options_.tracking);
+  c->instance_ = std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<std::uintptr_t>(c.get()) % 100000);
 
   core::Cluster cluster;
   core::NodeSpec node{c->options_.node_name, {}, {}};
@@ -326,7 +328,8 @@ void Controller::start(const core::Decision& d, std::int64_t now) {
     // The output files are opened by the agent and given to the owner: the directory can stay root's.
   }
   agent::TaskSpec task;
-  task.name = "job-" + std::to_string(job.id);
+  // Unique on the host, also across controllers that share it (tests, a second `gwang up`).
+  task.name = "job-" + std::to_string(job.id) + "." + instance_;
   task.argv = job.request.command;
   task.workdir = job.request.workdir;
   task.uid = owner.uid;

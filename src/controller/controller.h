@@ -114,6 +114,7 @@ class Controller {
   std::map<std::int64_t, std::unique_ptr<agent::Task>> tasks_;
   std::int64_t next_id_ = 1;
   std::string node_state_ = "up";
+  std::string instance_;  // tells this controller's task groups from others' on the host
 };
 
 }  // namespace gwang::controller
