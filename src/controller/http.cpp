@@ -63,24 +63,21 @@ std::int64_t wall_now() { return static_cast<std::int64_t>(std::time(nullptr)); 
 
 }  // namespace
 
-const std::vector<std::string>& api_routes() {
-  static const std::vector<std::string> routes{
-      "POST /api/v1/jobs",
-      "GET /api/v1/jobs",
-      "GET /api/v1/jobs/{id}",
-      "POST /api/v1/jobs/{id}/cancel",
-      "GET /api/v1/jobs/{id}/logs",
-      "GET /api/v1/nodes",
-      "POST /api/v1/nodes/{name}/drain",
-      "POST /api/v1/nodes/{name}/resume",
-  };
-  return routes;
-}
-
 struct ApiServer::Impl {
   Controller& controller;
   TokenStore& tokens;
   httplib::Server server;
+  std::vector<std::string> documented;  // "METHOD /path" of every route, as the API document names it
+
+  // Registers a handler; `path` is the route as documented, `pattern` the regex that serves it.
+  void add(const std::string& method, const std::string& path, const std::string& pattern, httplib::Server::Handler h) {
+    documented.push_back(method + " " + path);
+    if (method == "GET") {
+      server.Get(pattern, std::move(h));
+    } else {
+      server.Post(pattern, std::move(h));
+    }
+  }
 
   // The caller, or a 401 already written.
   std::optional<Principal> authenticate(const httplib::Request& req, httplib::Response& res) {
@@ -107,7 +104,7 @@ struct ApiServer::Impl {
   }
 
   void routes() {
-    server.Post("/api/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+    add("POST", "/api/v1/jobs", "/api/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {
       auto who = authenticate(req, res);
       if (!who) return;
       auto request = api::parse_submit(req.body);
@@ -118,7 +115,7 @@ struct ApiServer::Impl {
       if (!job) return error(res, 422, job.error().message);
       reply(res, 201, job_json(*job));
     });
-    server.Get("/api/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+    add("GET", "/api/v1/jobs", "/api/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {
       auto who = authenticate(req, res);
       if (!who) return;
       const bool all = req.get_param_value("all") == "1" || req.get_param_value("all") == "true";
@@ -128,12 +125,12 @@ struct ApiServer::Impl {
       }
       reply(res, 200, json{{"jobs", out}});
     });
-    server.Get(R"(/api/v1/jobs/(\d{1,18}))", [this](const httplib::Request& req, httplib::Response& res) {
+    add("GET", "/api/v1/jobs/{id}", R"(/api/v1/jobs/(\d{1,18}))", [this](const httplib::Request& req, httplib::Response& res) {
       auto who = authenticate(req, res);
       if (!who) return;
       if (auto job = visible_job(req, res, *who)) reply(res, 200, job_json(*job));
     });
-    server.Post(R"(/api/v1/jobs/(\d{1,18})/cancel)", [this](const httplib::Request& req, httplib::Response& res) {
+    add("POST", "/api/v1/jobs/{id}/cancel", R"(/api/v1/jobs/(\d{1,18})/cancel)", [this](const httplib::Request& req, httplib::Response& res) {
       auto who = authenticate(req, res);
       if (!who) return;
       auto job = visible_job(req, res, *who);
@@ -142,7 +139,7 @@ struct ApiServer::Impl {
       if (!r) return error(res, 409, r.error().message);
       reply(res, 200, job_json(*r));
     });
-    server.Get(R"(/api/v1/jobs/(\d{1,18})/logs)", [this](const httplib::Request& req, httplib::Response& res) {
+    add("GET", "/api/v1/jobs/{id}/logs", R"(/api/v1/jobs/(\d{1,18})/logs)", [this](const httplib::Request& req, httplib::Response& res) {
       auto who = authenticate(req, res);
       if (!who) return;
       auto job = visible_job(req, res, *who);
@@ -171,7 +168,7 @@ struct ApiServer::Impl {
       res.status = 200;
       res.set_content(data, "text/plain");
     });
-    server.Get("/api/v1/nodes", [this](const httplib::Request& req, httplib::Response& res) {
+    add("GET", "/api/v1/nodes", "/api/v1/nodes", [this](const httplib::Request& req, httplib::Response& res) {
       auto who = authenticate(req, res);
       if (!who) return;
       json out = json::array();
@@ -190,8 +187,8 @@ struct ApiServer::Impl {
         }
       };
     };
-    server.Post(R"(/api/v1/nodes/([A-Za-z0-9._-]{1,64})/drain)", node_state("drained"));
-    server.Post(R"(/api/v1/nodes/([A-Za-z0-9._-]{1,64})/resume)", node_state("up"));
+    add("POST", "/api/v1/nodes/{name}/drain", R"(/api/v1/nodes/([A-Za-z0-9._-]{1,64})/drain)", node_state("drained"));
+    add("POST", "/api/v1/nodes/{name}/resume", R"(/api/v1/nodes/([A-Za-z0-9._-]{1,64})/resume)", node_state("up"));
     server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (res.body.empty()) error(res, res.status, "no such route: " + req.method + " " + req.path);
     });
@@ -205,6 +202,8 @@ ApiServer::ApiServer(Controller& controller, TokenStore& tokens) : impl_(new Imp
 }
 
 ApiServer::~ApiServer() = default;
+
+const std::vector<std::string>& ApiServer::routes() const { return impl_->documented; }
 
 Result<int> ApiServer::bind(const std::string& host, int port) {
   const int bound = port == 0 ? impl_->server.bind_to_any_port(host) : (impl_->server.bind_to_port(host, port) ? port : -1);

@@ -19,14 +19,13 @@ class ApiServer {
   // Serves until stop(); blocks.
   void serve();
   void stop();
+  // Every route served, as "METHOD /path" with {id} and {name} placeholders as the API document
+  // (docs/api/openapi.yaml) writes them.
+  const std::vector<std::string>& routes() const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// Every route the server answers, as "METHOD /path" with {id} and {name} placeholders, in the order
-// docs/api/openapi.yaml lists them.
-const std::vector<std::string>& api_routes();
 
 }  // namespace gwang::controller
