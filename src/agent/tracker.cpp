@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -210,6 +212,34 @@ Result<std::unique_ptr<ProcessTracker>> Tracking::create(const std::string& name
     }
   }
   return std::unique_ptr<ProcessTracker>(std::make_unique<GroupTracker>(v2_dir, v1_dir));
+}
+
+int Tracking::end_groups(const std::string& suffix) const {
+  int groups = 0;
+  std::vector<std::string> names;
+  for (const std::string* root : {&v2_root_, &v1_memory_root_}) {
+    if (root->empty()) continue;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(*root, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (entry.is_directory() && name.size() > suffix.size() &&
+          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+          std::find(names.begin(), names.end(), name) == names.end()) {
+        names.push_back(name);
+      }
+    }
+  }
+  for (const std::string& name : names) {
+    auto tracker = create(name, 0);
+    if (!tracker) continue;
+    ++groups;
+    for (int i = 0; i < 200 && !(*tracker)->empty(); ++i) {
+      (*tracker)->signal_all(SIGKILL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    (*tracker)->remove();
+  }
+  return groups;
 }
 
 std::string Tracking::describe() const {

@@ -56,6 +56,10 @@ class Tracking {
 
   bool tracks_with_cgroups() const { return !v2_root_.empty(); }
   bool enforces_memory() const { return !v1_memory_root_.empty() || v2_memory_; }
+  // Ends every process in the task groups whose names end with `suffix` and removes the groups:
+  // what a previous run of this agent left behind. Returns how many groups there were.
+  int end_groups(const std::string& suffix) const;
+
   // One line for logs and `gwang nodes`: "cgroup v2 (/sys/fs/cgroup/unified/gwang) + cgroup v1 memory (...)".
   std::string describe() const;
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -72,6 +73,19 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
   c->journal_ = std::move(*journal);
   c->tracking_ = agent::Tracking::detect(c->options_.tracking);
   c->instance_ = std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<std::uintptr_t>(c.get()) % 100000);
+  // Tasks of a previous run that stopped without ending them (killed, crashed) end now: a job that
+  // was running then is over (NODE_FAIL after recovery), and so must be every process of it.
+  const fs::path instance_file = fs::path(c->options_.data_dir) / "instance";
+  if (std::ifstream in(instance_file); in) {
+    std::string previous;
+    std::getline(in, previous);
+    if (!previous.empty()) c->tracking_.end_groups("." + previous);
+  }
+  {
+    std::ofstream out(instance_file, std::ios::trunc);
+    out << c->instance_ << '\n';
+    if (!out) return fail(instance_file.string() + ": cannot write");
+  }
 
   core::Cluster cluster;
   core::NodeSpec node{c->options_.node_name, {}, {}};

@@ -5,7 +5,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include <array>
+#include <atomic>
+#include <map>
+#include <random>
+#include <regex>
+#include <set>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -174,6 +181,63 @@ TEST_F(Up, RestartKeepsJobs) {
   EXPECT_NE(gwang("show " + first).output.find("State=COMPLETED"), std::string::npos);
   EXPECT_EQ(gwang("logs " + first).output, "before\n");
   EXPECT_EQ(std::stoll(submit("-- true")), std::stoll(first) + 1);
+}
+
+// The controller killed with SIGKILL at random moments during a stream of submissions and
+// completions: afterwards every acknowledged job exists, and ends exactly once.
+TEST_F(Up, SigkillDuringAStreamLosesNothing) {
+  std::set<long long> acked;
+  std::mt19937 rng(20261126);
+  for (int round = 0; round < 5; ++round) {
+    std::atomic<bool> go{true};
+    std::thread submitter([&] {
+      while (go) {
+        const Outcome r = gwang("submit -- sh -c 'sleep 0.05'");
+        if (r.status == 0 && r.output.rfind("Submitted job ", 0) == 0) acked.insert(std::stoll(r.output.substr(14)));
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(150 + rng() % 500));
+    ::kill(server_, SIGKILL);
+    int status = 0;
+    ::waitpid(server_, &status, 0);
+    server_ = -1;
+    go = false;
+    submitter.join();
+    start();
+  }
+  ASSERT_GT(acked.size(), 10u);
+  // Let what is left run out.
+  for (int i = 0; i < 400 && gwang("queue").output.find('\n') != gwang("queue").output.rfind('\n'); ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  for (long long id : acked) {
+    const std::string show = gwang("show " + std::to_string(id)).output;
+    EXPECT_TRUE(show.find("State=COMPLETED") != std::string::npos || show.find("State=NODE_FAIL") != std::string::npos)
+        << "job " << id << ": " << show;
+  }
+  // Exactly one end per job in the journal.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((dir_ / "data" / "state.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT kind, payload FROM journal", -1, &st, nullptr), SQLITE_OK);
+  std::map<long long, int> submitted, ended;
+  const std::regex id_re(R"re("id":(\d+))re");
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const std::string kind = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    const std::string payload(static_cast<const char*>(sqlite3_column_blob(st, 1)), sqlite3_column_bytes(st, 1));
+    std::smatch m;
+    if (!std::regex_search(payload, m, id_re)) continue;
+    const long long id = std::stoll(m[1]);
+    if (kind == "job.submitted") ++submitted[id];
+    if (kind == "job.ended") ++ended[id];
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  for (long long id : acked) {
+    EXPECT_EQ(submitted[id], 1) << "job " << id;
+    EXPECT_EQ(ended[id], 1) << "job " << id;
+  }
+  for (const auto& [id, n] : ended) EXPECT_EQ(n, 1) << "job " << id << " ended " << n << " times";
 }
 
 }  // namespace
