@@ -61,7 +61,8 @@ Result<std::string> resolve_program(const TaskSpec& spec) {
 }
 
 Result<int> open_output(const std::string& path, uid_t uid, gid_t gid) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  // O_NOFOLLOW: the agent, as root, never writes through a link someone placed at the path.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
   if (fd < 0) return fail("cannot open " + path + ": " + std::strerror(errno));
   if (::fchown(fd, uid, gid) != 0 && errno != EPERM) {
     ::close(fd);
@@ -138,7 +139,6 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD}) ::signal(sig, SIG_DFL);
-    if (::chdir(spec.workdir.empty() ? "/" : spec.workdir.c_str()) != 0) die(kWorkdir);
     if (::getuid() == 0) {
       if (::setgroups(spec.groups.size(), spec.groups.data()) != 0) die(kGroups);
       if (::setgid(spec.gid) != 0) die(kGid);
@@ -147,6 +147,8 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
       errno = EPERM;
       die(kUid);
     }
+    // Only as the owner: a directory the owner may not enter stays closed to the task.
+    if (::chdir(spec.workdir.empty() ? "/" : spec.workdir.c_str()) != 0) die(kWorkdir);
     ::execve(program->c_str(), argv.data(), envp.data());
     die(kExec);
   }

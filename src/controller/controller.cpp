@@ -338,9 +338,6 @@ void Controller::start(const core::Decision& d, std::int64_t now) {
   const fs::path dir = fs::path(options_.data_dir) / "jobs" / std::to_string(job.id);
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (::chown(dir.c_str(), owner.uid, owner.gid) != 0) {
-    // The output files are opened by the agent and given to the owner: the directory can stay root's.
-  }
   agent::TaskSpec task;
   // Unique on the host, also across controllers that share it (tests, a second `gwang up`).
   task.name = "job-" + std::to_string(job.id) + "." + instance_;

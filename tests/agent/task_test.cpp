@@ -132,6 +132,31 @@ TEST_F(TaskTest, LaunchFailuresSayWhy) {
       << bad_dir.error().message;
 }
 
+// The working directory is entered as the owner: one the owner may not enter is refused.
+TEST_F(TaskTest, WorkdirIsEnteredAsTheOwner) {
+  const auto closed = dir_ / "closed";
+  fs::create_directories(closed);
+  fs::permissions(closed, fs::perms::owner_all);  // root only
+  TaskSpec s = spec({"pwd"});
+  s.uid = 65534;
+  s.gid = 65534;
+  s.groups = {65534};
+  s.workdir = closed.string();
+  auto task = Task::launch(s, tracking_);
+  ASSERT_FALSE(task);
+  EXPECT_NE(task.error().message.find("entering the working directory failed: Permission denied"), std::string::npos)
+      << task.error().message;
+}
+
+// Output is never written through a link placed where the output file goes.
+TEST_F(TaskTest, OutputPathMayNotBeALink) {
+  fs::create_symlink(dir_ / "elsewhere", dir_ / "out");
+  auto task = Task::launch(spec({"true"}), tracking_);
+  ASSERT_FALSE(task);
+  EXPECT_NE(task.error().message.find("cannot open " + (dir_ / "out").string()), std::string::npos) << task.error().message;
+  EXPECT_FALSE(fs::exists(dir_ / "elsewhere"));
+}
+
 // Cancel: SIGTERM first; a task that ignores it gets SIGKILL when the grace runs out.
 TEST_F(TaskTest, CancelEscalatesToKillAfterGrace) {
   auto task = Task::launch(spec({"sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done"}), tracking_);
