@@ -71,6 +71,7 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
 
   auto c = std::unique_ptr<Controller>(new Controller(std::move(options)));
   c->journal_ = std::move(*journal);
+  c->committer_ = std::make_unique<store::GroupCommitter>(*c->journal_);
   c->tracking_ = agent::Tracking::detect(c->options_.tracking);
   c->instance_ = std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<std::uintptr_t>(c.get()) % 100000);
   // Tasks of a previous run that stopped without ending them (killed, crashed) end now: a job that
@@ -103,8 +104,7 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
 }
 
 Result<void> Controller::journal(const std::string& kind, const std::string& payload, std::int64_t now) {
-  std::vector<store::Record> batch{{0, now, kind, payload}};
-  auto r = journal_->append(batch);
+  auto r = committer_->append_and_wait({0, now, kind, payload});
   if (!r) return tl::unexpected(r.error());
   return {};
 }
@@ -200,27 +200,34 @@ Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
 }
 
 Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Account& owner, std::int64_t now) {
-  std::lock_guard lock(mu_);
   JobRecord job;
-  job.id = next_id_;
-  job.user = owner.name;
-  job.request = request;
-  job.submit = now;
-  if (job.request.workdir.empty()) job.request.workdir = owner.home;
-  auto spec = to_spec(job);
-  if (!spec) return tl::unexpected(spec.error());
-  if (!scheduler_->would_ever_fit(*spec)) {
-    const auto& node = options_.host;
-    return fail("no node can ever hold this job: each of its " + std::to_string(request.nodes) + " task(s) needs " +
-                std::to_string(request.cpus) + " CPUs, " + api::format_memory(request.mem_bytes) + " of memory" +
-                (spec->task.accel.count > 0 ? " and " + std::to_string(spec->task.accel.count) + " accelerator(s)" : "") +
-                " on a node of its own; the largest node has " + std::to_string(node.cpus) + " CPUs, " +
-                api::format_memory(node.memory_bytes) + " and " + std::to_string(node.devices.size()) +
-                " accelerator(s), and there are " + std::to_string(scheduler_->cluster().size()) + " node(s)");
+  std::optional<core::JobSpec> spec;
+  {
+    std::lock_guard lock(mu_);
+    job.id = next_id_;
+    job.user = owner.name;
+    job.request = request;
+    job.submit = now;
+    if (job.request.workdir.empty()) job.request.workdir = owner.home;
+    auto s = to_spec(job);
+    if (!s) return tl::unexpected(s.error());
+    if (!scheduler_->would_ever_fit(*s)) {
+      const auto& node = options_.host;
+      return fail("no node can ever hold this job: each of its " + std::to_string(request.nodes) + " task(s) needs " +
+                  std::to_string(request.cpus) + " CPUs, " + api::format_memory(request.mem_bytes) + " of memory" +
+                  (s->task.accel.count > 0 ? " and " + std::to_string(s->task.accel.count) + " accelerator(s)" : "") +
+                  " on a node of its own; the largest node has " + std::to_string(node.cpus) + " CPUs, " +
+                  api::format_memory(node.memory_bytes) + " and " + std::to_string(node.devices.size()) +
+                  " accelerator(s), and there are " + std::to_string(scheduler_->cluster().size()) + " node(s)");
+    }
+    spec = std::move(*s);
+    ++next_id_;
   }
+  // Durable before anything else happens to it; concurrent submissions share one disk flush.
   json p{{"id", job.id}, {"user", job.user}, {"request", request_json(job.request)}};
   if (auto r = journal("job.submitted", p.dump(), now); !r) return tl::unexpected(r.error());
-  ++next_id_;
+
+  std::lock_guard lock(mu_);
   auto status = scheduler_->submit(*spec, now);
   if (!status) return tl::unexpected(status.error());  // validated above: a broken invariant otherwise
   accounts_[job.id] = owner;

@@ -17,6 +17,7 @@
 #include "agent/task.h"
 #include "api/request.h"
 #include "core/scheduler.h"
+#include "store/committer.h"
 #include "store/journal.h"
 
 namespace gwang::controller {
@@ -107,6 +108,7 @@ class Controller {
   ControllerOptions options_;
   mutable std::mutex mu_;
   std::unique_ptr<store::Journal> journal_;
+  std::unique_ptr<store::GroupCommitter> committer_;  // every write to the journal goes through it
   std::unique_ptr<core::Scheduler> scheduler_;
   agent::Tracking tracking_;
   std::map<std::int64_t, JobRecord> jobs_;

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "store/journal.h"
@@ -217,6 +218,57 @@ class CleanUp : public ::testing::Environment {
   }
 };
 const auto* const kCleanUp = ::testing::AddGlobalTestEnvironment(new CleanUp);
+
+}  // namespace
+}  // namespace gwang::store
+
+#include "store/committer.h"
+
+namespace gwang::store {
+namespace {
+
+// Concurrent appends through the group committer all become durable, each exactly once, in fewer
+// transactions than records.
+TEST(GroupCommitter, GathersConcurrentAppendsIntoBatches) {
+  const fs::path db = temp_db("group");
+  auto j = open_sqlite_journal(db.string());
+  ASSERT_TRUE(j);
+  std::vector<std::int64_t> seqs(8 * 25);
+  std::uint64_t batches = 0;
+  {
+    GroupCommitter committer(**j);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 25; ++i) {
+          auto r = committer.append_and_wait({0, 1, "k", std::to_string(t * 25 + i)});
+          seqs[t * 25 + i] = r ? *r : -1;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    batches = committer.batches();
+  }
+  std::set<std::int64_t> distinct(seqs.begin(), seqs.end());
+  EXPECT_EQ(distinct.size(), seqs.size());
+  EXPECT_EQ(*distinct.begin(), 1);
+  EXPECT_EQ(*distinct.rbegin(), 200);
+  EXPECT_LT(batches, 200u);
+  auto loaded = (*j)->load();
+  ASSERT_TRUE(loaded);
+  ASSERT_EQ(loaded->records.size(), 200u);
+  for (const Record& r : loaded->records) EXPECT_EQ(seqs[std::stoi(r.payload)], r.seq);
+}
+
+// A batch that fails reaches every waiter of that batch as the error.
+TEST(GroupCommitter, FailuresReachTheWaiters) {
+  FaultyJournal j(make_memory_journal());
+  j.fail_after(0);
+  GroupCommitter committer(j);
+  auto r = committer.append_and_wait({0, 1, "k", "x"});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "injected failure: append");
+}
 
 }  // namespace
 }  // namespace gwang::store

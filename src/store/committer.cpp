@@ -1,0 +1,51 @@
+#include "store/committer.h"
+
+namespace gwang::store {
+
+GroupCommitter::GroupCommitter(Journal& journal) : journal_(journal), writer_([this] { run(); }) {}
+
+GroupCommitter::~GroupCommitter() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  writer_.join();
+}
+
+std::future<Result<std::int64_t>> GroupCommitter::append(Record record) {
+  Pending p{std::move(record), {}};
+  auto future = p.done.get_future();
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(p));
+  }
+  cv_.notify_one();
+  return future;
+}
+
+void GroupCommitter::run() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, nothing left
+    std::deque<Pending> taken;
+    taken.swap(queue_);
+    lock.unlock();
+    std::vector<Record> batch;
+    batch.reserve(taken.size());
+    for (Pending& p : taken) batch.push_back(std::move(p.record));
+    auto first = journal_.append(batch);
+    ++batches_;
+    for (std::size_t i = 0; i < taken.size(); ++i) {
+      if (first) {
+        taken[i].done.set_value(*first + static_cast<std::int64_t>(i));
+      } else {
+        taken[i].done.set_value(tl::unexpected(first.error()));
+      }
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace gwang::store

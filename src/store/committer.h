@@ -1,0 +1,48 @@
+// Group commit: many threads hand records to one writer, which appends whatever has gathered as one
+// batch (one transaction, one disk flush) and tells each waiter when its record is durable.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "store/journal.h"
+
+namespace gwang::store {
+
+class GroupCommitter {
+ public:
+  explicit GroupCommitter(Journal& journal);
+  // Writes what is queued, then stops.
+  ~GroupCommitter();
+  GroupCommitter(const GroupCommitter&) = delete;
+  GroupCommitter& operator=(const GroupCommitter&) = delete;
+
+  // Queues a record. The future gives its sequence number once the batch holding it is durable,
+  // or the error that kept the batch from the disk (then none of that batch was written).
+  std::future<Result<std::int64_t>> append(Record record);
+  // The same, waiting for the outcome.
+  Result<std::int64_t> append_and_wait(Record record) { return append(std::move(record)).get(); }
+
+  std::uint64_t batches() const { return batches_; }  // how many transactions so far
+
+ private:
+  struct Pending {
+    Record record;
+    std::promise<Result<std::int64_t>> done;
+  };
+  void run();
+
+  Journal& journal_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  std::atomic<std::uint64_t> batches_{0};
+  std::thread writer_;
+};
+
+}  // namespace gwang::store
