@@ -98,6 +98,7 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
   sched.order = core::QueueOrder::Fcfs;
   sched.backfill = core::Backfill::Easy;
   sched.placement = core::PlacementKind::BestFit;
+  sched.backfill_depth = 1000;  // a pass tries at most this many queued jobs, like Slurm's bf_max_job_test
   c->scheduler_ = std::make_unique<core::Scheduler>(std::move(cluster), sched);
   if (auto r = c->recover(now); !r) return tl::unexpected(r.error());
   return c;
@@ -236,8 +237,7 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
   if (scheduler_->fits_now(spec->id)) {
     for (const core::Decision& d : scheduler_->schedule(now)) start(d, now);
   }
-  refresh_reasons();
-  return jobs_[job.id];
+  return with_reason(jobs_[job.id]);
 }
 
 Result<JobRecord> Controller::cancel(std::int64_t id, const std::string& user, bool operator_rights, std::int64_t now) {
@@ -262,14 +262,14 @@ std::optional<JobRecord> Controller::job(std::int64_t id) const {
   std::lock_guard lock(mu_);
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return std::nullopt;
-  return it->second;
+  return with_reason(it->second);
 }
 
 std::vector<JobRecord> Controller::jobs(bool all) const {
   std::lock_guard lock(mu_);
   std::vector<JobRecord> out;
   for (const auto& [id, job] : jobs_) {
-    if (all || !job.ended()) out.push_back(job);
+    if (all || !job.ended()) out.push_back(with_reason(job));
   }
   return out;
 }
@@ -408,24 +408,21 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
     }
   }
   for (const core::Decision& d : scheduler_->schedule(now)) start(d, now);
-  refresh_reasons();
 }
 
-void Controller::refresh_reasons() {
-  for (auto& [id, job] : jobs_) {
-    if (job.state != kPending) continue;
-    const core::Job* j = scheduler_->find(core::JobId{id});
-    if (!j) continue;
-    switch (j->reason) {
-      case core::PendingReason::Priority: job.reason = "Priority: jobs ahead of it go first"; break;
-      case core::PendingReason::Resources: job.reason = "Resources: waiting for resources to free up"; break;
-      case core::PendingReason::Reserved:
-        job.reason = "Reserved: resources are reserved for it, expected start at " + std::to_string(j->reserved_at);
-        break;
-      case core::PendingReason::NodesUnavailable: job.reason = "NodesUnavailable: the nodes it fits are drained or down"; break;
-      default: job.reason = "Priority: waiting for the next scheduling pass";
-    }
+JobRecord Controller::with_reason(JobRecord job) const {
+  if (job.state != kPending) return job;
+  const core::Job* j = scheduler_->find(core::JobId{job.id});
+  if (!j) return job;
+  switch (j->reason) {
+    case core::PendingReason::Resources: job.reason = "Resources: waiting for resources to free up"; break;
+    case core::PendingReason::Reserved:
+      job.reason = "Reserved: resources are reserved for it, expected start at " + std::to_string(j->reserved_at);
+      break;
+    case core::PendingReason::NodesUnavailable: job.reason = "NodesUnavailable: the nodes it fits are drained or down"; break;
+    default: job.reason = "Priority: jobs ahead of it go first";
   }
+  return job;
 }
 
 }  // namespace gwang::controller

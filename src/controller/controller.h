@@ -103,7 +103,8 @@ class Controller {
   Result<core::JobSpec> to_spec(const JobRecord& job) const;
   void start(const core::Decision& d, std::int64_t now);
   void end(JobRecord& job, const std::string& state, int exit_code, const std::string& reason, std::int64_t now);
-  void refresh_reasons();
+  // The job with the reason it waits, as the scheduler sees it now (pending jobs).
+  JobRecord with_reason(JobRecord job) const;
 
   ControllerOptions options_;
   mutable std::mutex mu_;
