@@ -75,35 +75,33 @@ Result<SubmitRequest> parse_submit(const std::string& body) {
   };
   if (auto e = integer("cpus", 1, 4096, r.cpus); !e) return tl::unexpected(e.error());
   if (auto e = integer("nodes", 1, 10000, r.nodes); !e) return tl::unexpected(e.error());
-  if (j.contains("mem")) {
-    const json& v = j["mem"];
+  // An amount given as a number (in `unit`s, within lo..hi) or as text that `parse` reads.
+  auto amount = [&](const char* field, std::int64_t lo, std::int64_t hi, const std::string& range,
+                    Result<std::int64_t> (*parse)(std::string_view), const std::string& shape,
+                    std::int64_t& out) -> Result<void> {
+    if (!j.contains(field)) return {};
+    const json& v = j[field];
     if (v.is_number_integer()) {
-      if (v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > (1LL << 50)) {
-        return tl::unexpected(field_error("mem", "bytes must be from 1 to 1 PiB").error());
-      }
-      r.mem_bytes = v.get<std::int64_t>();
+      if (v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi) return field_error(field, range);
+      out = v.get<std::int64_t>();
     } else if (v.is_string()) {
-      auto m = parse_memory(v.get<std::string>());
-      if (!m) return tl::unexpected(field_error("mem", m.error().message).error());
-      r.mem_bytes = *m;
+      auto parsed = parse(v.get<std::string>());
+      if (!parsed) return field_error(field, parsed.error().message);
+      out = *parsed;
     } else {
-      return tl::unexpected(field_error("mem", "must be a size such as \"16G\" or a number of bytes").error());
+      return field_error(field, shape);
     }
+    return {};
+  };
+  if (auto e = amount("mem", 1, 1LL << 50, "bytes must be from 1 to 1 PiB", parse_memory,
+                      "must be a size such as \"16G\" or a number of bytes", r.mem_bytes);
+      !e) {
+    return tl::unexpected(e.error());
   }
-  if (j.contains("time")) {
-    const json& v = j["time"];
-    if (v.is_number_integer()) {
-      if (v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > 365LL * 86400) {
-        return tl::unexpected(field_error("time", "seconds must be from 1 to 365 days").error());
-      }
-      r.time_s = v.get<std::int64_t>();
-    } else if (v.is_string()) {
-      auto t = parse_duration(v.get<std::string>());
-      if (!t) return tl::unexpected(field_error("time", t.error().message).error());
-      r.time_s = *t;
-    } else {
-      return tl::unexpected(field_error("time", "must be a duration such as \"2h\" or a number of seconds").error());
-    }
+  if (auto e = amount("time", 1, 365LL * 86400, "seconds must be from 1 to 365 days", parse_duration,
+                      "must be a duration such as \"2h\" or a number of seconds", r.time_s);
+      !e) {
+    return tl::unexpected(e.error());
   }
   if (j.contains("gpus")) {
     const json& v = j["gpus"];
