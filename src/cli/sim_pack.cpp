@@ -9,12 +9,14 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "cli/json.h"
+#include "api/json_writer.h"
 #include "sim/chart.h"
 #include "sim/pack.h"
 #include "trace/alibaba.h"
 
 namespace gwang::cli {
+
+using api::Json;
 
 namespace {
 

@@ -5,12 +5,14 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "cli/json.h"
+#include "api/json_writer.h"
 #include "sim/replay.h"
 #include "trace/swf.h"
 #include "trace/swf_loader.h"
 
 namespace gwang::cli {
+
+using api::Json;
 
 namespace {
 

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/json_writer.h"
 #include "api/units.h"
 
 namespace gwang::controller {
@@ -15,28 +16,34 @@ using nlohmann::json;
 
 namespace {
 
-json job_json(const JobRecord& j) {
+// Jobs are written straight as text: the job list is the API's largest and most frequent answer.
+void write_job(api::Json& w, const JobRecord& j) {
   const auto& r = j.request;
-  json out{{"id", j.id},
-           {"name", r.name},
-           {"user", j.user},
-           {"state", j.state},
-           {"reason", j.reason},
-           {"submit_time", j.submit},
-           {"command", r.command},
-           {"workdir", r.workdir},
-           {"cpus", r.cpus},
-           {"mem", r.mem_bytes},
-           {"nodes", r.nodes},
-           {"time_limit", r.time_s},
-           {"exit_code", j.exit_code},
-           {"node", j.node},
-           {"devices", j.devices}};
-  out["start_time"] = j.start >= 0 ? json(j.start) : json(nullptr);
-  out["end_time"] = j.end >= 0 ? json(j.end) : json(nullptr);
-  if (r.gpus.count > 0) out["gpus"] = json{{"count", r.gpus.count}, {"models", r.gpus.models}};
-  if (r.gpu_share > 0) out["gpu_share"] = r.gpu_share;
-  return out;
+  w.begin_object();
+  w.field("id", j.id).field("name", r.name).field("user", j.user).field("state", j.state);
+  w.field("reason", j.reason).field("submit_time", j.submit);
+  w.key("start_time");
+  j.start >= 0 ? w.value(j.start) : w.null();
+  w.key("end_time");
+  j.end >= 0 ? w.value(j.end) : w.null();
+  w.key("command").strings(r.command);
+  w.field("workdir", r.workdir).field("cpus", r.cpus).field("mem", r.mem_bytes).field("nodes", r.nodes);
+  w.field("time_limit", r.time_s).field("exit_code", j.exit_code).field("node", j.node);
+  w.key("devices").strings(j.devices);
+  if (r.gpus.count > 0) {
+    w.key("gpus").begin_object().field("count", r.gpus.count);
+    w.key("models").strings(r.gpus.models);
+    w.end_object();
+  }
+  if (r.gpu_share > 0) w.field("gpu_share", r.gpu_share);
+  w.end_object();
+}
+
+void reply_job(httplib::Response& res, int status, const JobRecord& j) {
+  api::Json w;
+  write_job(w, j);
+  res.status = status;
+  res.set_content(w.str(), "application/json");
 }
 
 json node_json(const NodeRecord& n) {
@@ -113,22 +120,27 @@ struct ApiServer::Impl {
       if (!account) return error(res, 403, account.error().message);
       auto job = controller.submit(*request, *account, wall_now());
       if (!job) return error(res, 422, job.error().message);
-      reply(res, 201, job_json(*job));
+      reply_job(res, 201, *job);
     });
     add("GET", "/api/v1/jobs", "/api/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {
       auto who = authenticate(req, res);
       if (!who) return;
       const bool all = req.get_param_value("all") == "1" || req.get_param_value("all") == "true";
-      json out = json::array();
-      for (const JobRecord& j : controller.jobs(all)) {
-        if (who->is_operator || j.user == who->user) out.push_back(job_json(j));
+      const std::vector<JobRecord> jobs = controller.jobs(all);
+      api::Json w;
+      w.reserve(jobs.size() * 400);
+      w.begin_object().key("jobs").begin_array();
+      for (const JobRecord& j : jobs) {
+        if (who->is_operator || j.user == who->user) write_job(w, j);
       }
-      reply(res, 200, json{{"jobs", out}});
+      w.end_array().end_object();
+      res.status = 200;
+      res.set_content(w.str(), "application/json");
     });
     add("GET", "/api/v1/jobs/{id}", R"(/api/v1/jobs/(\d{1,18}))", [this](const httplib::Request& req, httplib::Response& res) {
       auto who = authenticate(req, res);
       if (!who) return;
-      if (auto job = visible_job(req, res, *who)) reply(res, 200, job_json(*job));
+      if (auto job = visible_job(req, res, *who)) reply_job(res, 200, *job);
     });
     add("POST", "/api/v1/jobs/{id}/cancel", R"(/api/v1/jobs/(\d{1,18})/cancel)", [this](const httplib::Request& req, httplib::Response& res) {
       auto who = authenticate(req, res);
@@ -137,7 +149,7 @@ struct ApiServer::Impl {
       if (!job) return;
       auto r = controller.cancel(job->id, who->user, who->is_operator, wall_now());
       if (!r) return error(res, 409, r.error().message);
-      reply(res, 200, job_json(*r));
+      reply_job(res, 200, *r);
     });
     add("GET", "/api/v1/jobs/{id}/logs", R"(/api/v1/jobs/(\d{1,18})/logs)", [this](const httplib::Request& req, httplib::Response& res) {
       auto who = authenticate(req, res);

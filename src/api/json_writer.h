@@ -1,13 +1,15 @@
-// A small streaming JSON writer for the command line's --json output.
+// A small streaming JSON writer: output built as text, no document in memory. Used where output is
+// large or frequent (the job list, --json reports).
 #pragma once
 
 #include <charconv>
+#include <cstdio>
 #include <cmath>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace gwang::cli {
+namespace gwang::api {
 
 class Json {
  public:
@@ -26,6 +28,13 @@ class Json {
   Json& value(std::string_view s) { value_prefix(); string_literal(s); return *this; }
   Json& value(const char* s) { return value(std::string_view(s)); }
   Json& value(bool b) { value_prefix(); out_ += b ? "true" : "false"; return *this; }
+  Json& null() { value_prefix(); out_ += "null"; return *this; }
+  // An array of strings.
+  Json& strings(const std::vector<std::string>& items) {
+    begin_array();
+    for (const auto& s : items) value(s);
+    return end_array();
+  }
   Json& value(double d) {
     value_prefix();
     if (!std::isfinite(d)) {
@@ -48,6 +57,7 @@ class Json {
   Json& field(std::string_view k, const T& v) { key(k); return value(v); }
 
   const std::string& str() const { return out_; }
+  void reserve(std::size_t n) { out_.reserve(n); }
 
  private:
   void comma() {
@@ -89,4 +99,4 @@ class Json {
   bool after_key_ = false;
 };
 
-}  // namespace gwang::cli
+}  // namespace gwang::api
