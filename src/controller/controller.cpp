@@ -363,6 +363,8 @@ void Controller::start(const core::Decision& d, std::int64_t now) {
               {"GWANG_JOB_ID", std::to_string(job.id)},
               {"GWANG_JOB_NAME", job.request.name},
               {"GWANG_NODELIST", options_.node_name},
+              {"MASTER_ADDR", options_.node_name},
+              {"MASTER_PORT", std::to_string(20000 + job.id % 20000)},
               {"WORLD_SIZE", "1"},
               {"RANK", "0"},
               {"LOCAL_RANK", "0"}};

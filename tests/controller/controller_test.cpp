@@ -87,7 +87,8 @@ class ControllerTest : public ::testing::Test {
 // A job runs as its owner, with its devices in the environment, and completes.
 TEST_F(ControllerTest, JobRunsAsItsOwnerAndCompletes) {
   open();
-  api::SubmitRequest r = request({"sh", "-c", "id -un; echo $GWANG_JOB_ID $GWANG_DEVICES $WORLD_SIZE $RANK"});
+  api::SubmitRequest r =
+      request({"sh", "-c", "id -un; echo $GWANG_JOB_ID $GWANG_DEVICES $WORLD_SIZE $RANK $MASTER_ADDR $MASTER_PORT"});
   r.gpus = {1, {"npu:ascend910"}};
   auto job = controller_->submit(r, nobody_, now_);
   ASSERT_TRUE(job) << job.error().message;
@@ -96,7 +97,8 @@ TEST_F(ControllerTest, JobRunsAsItsOwnerAndCompletes) {
   EXPECT_EQ(done.state, kCompleted) << done.reason;
   EXPECT_EQ(done.exit_code, 0);
   EXPECT_EQ(done.devices, (std::vector<std::string>{"npu:ascend910-0"}));
-  EXPECT_EQ(output(job->id), "nobody\n" + std::to_string(job->id) + " npu:ascend910-0 1 0\n");
+  EXPECT_EQ(output(job->id), "nobody\n" + std::to_string(job->id) + " npu:ascend910-0 1 0 local " +
+                                 std::to_string(20000 + job->id) + "\n");
 }
 
 // Exit codes come back; a failing job is FAILED.
