@@ -171,9 +171,11 @@ struct ApiServer::Impl {
       std::ifstream in(controller.log_path(job->id, stream == "stderr"), std::ios::binary);
       std::string data;
       if (in) {
+        constexpr std::size_t kChunk = 8u << 20;  // at most this much per answer
         in.seekg(offset);
-        data.assign(std::istreambuf_iterator<char>(in), {});
-        if (data.size() > (8u << 20)) data.resize(8u << 20);
+        data.resize(kChunk);
+        in.read(data.data(), static_cast<std::streamsize>(kChunk));
+        data.resize(static_cast<std::size_t>(std::max<std::streamsize>(0, in.gcount())));
       }
       res.set_header("X-Gwang-Next-Offset", std::to_string(offset + static_cast<std::int64_t>(data.size())));
       res.set_header("X-Gwang-Job-State", job->state);
