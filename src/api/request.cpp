@@ -24,6 +24,11 @@ Result<SubmitRequest> parse_submit(const std::string& body) {
     return fail("malformed JSON at byte " + std::to_string(e.byte) + ": " +
                 std::string(e.what()).substr(std::string(e.what()).find("] ") + 2));
   }
+  return parse_submit(j);
+}
+
+Result<SubmitRequest> parse_submit(const json& value) {
+  const json& j = value;  // every j["field"] below comes after j.contains("field")
   if (!j.is_object()) return fail("expected a JSON object");
   SubmitRequest r;
   static const char* kFields[] = {"name", "command", "workdir", "env",  "cpus",

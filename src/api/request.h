@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "api/units.h"
 #include "core/result.h"
 
@@ -29,6 +31,8 @@ struct SubmitRequest {
 // strings as the command line ("16G", "2h", "2:H100"); memory and time also take plain numbers
 // (bytes, seconds).
 Result<SubmitRequest> parse_submit(const std::string& body);
+// The same from a parsed JSON value (the controller's journal holds requests inside its records).
+Result<SubmitRequest> parse_submit(const nlohmann::json& value);
 std::string to_json(const SubmitRequest& request);
 
 }  // namespace gwang::api

@@ -122,7 +122,7 @@ Result<void> Controller::recover(std::int64_t now) {
     }
     const std::int64_t id = p.value("id", std::int64_t{0});
     if (rec.kind == "job.submitted") {
-      auto request = api::parse_submit(p["request"].dump());
+      auto request = api::parse_submit(p["request"]);
       if (!request) return fail("journal record " + std::to_string(rec.seq) + ": " + request.error().message);
       JobRecord job;
       job.id = id;
@@ -151,13 +151,16 @@ Result<void> Controller::recover(std::int64_t now) {
     scheduler_->set_node_state(core::NodeId{0}, core::NodeState::Drained, now);
   }
   // Pending jobs wait again; running ones ran here and ended with the controller that ran them.
+  std::map<std::string, Result<Account>> accounts;  // one look-up per user, not per job
   for (auto& [id, job] : jobs_) {
     if (job.state == kRunning) {
       end(job, kNodeFail, 0, "the controller stopped while the job ran", now);
       continue;
     }
     if (job.state != kPending) continue;
-    auto account = lookup_account(job.user);
+    auto found = accounts.find(job.user);
+    if (found == accounts.end()) found = accounts.emplace(job.user, lookup_account(job.user)).first;
+    const Result<Account>& account = found->second;
     auto spec = to_spec(job);
     if (!account || !spec) {
       end(job, kFailed, 0, !account ? account.error().message : spec.error().message, now);
