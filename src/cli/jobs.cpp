@@ -46,8 +46,11 @@ std::optional<json> request(const ClientArgs& args, const std::string& method, c
   return j;
 }
 
+// A job id as typed; says so on stderr when it is not one.
 bool job_id_ok(const std::string& job) {
-  return !job.empty() && job.size() <= 18 && job.find_first_not_of("0123456789") == std::string::npos;
+  if (!job.empty() && job.size() <= 18 && job.find_first_not_of("0123456789") == std::string::npos) return true;
+  std::fprintf(stderr, "gwang: '%s' is not a job id\n", job.c_str());
+  return false;
 }
 
 std::string elapsed(const json& j) {
@@ -128,10 +131,7 @@ int run_queue(const ClientArgs& a, bool all) {
 }
 
 int run_show(const ClientArgs& a, const std::string& job) {
-  if (!job_id_ok(job)) {
-    std::fprintf(stderr, "gwang: '%s' is not a job id\n", job.c_str());
-    return 2;
-  }
+  if (!job_id_ok(job)) return 2;
   int rc = 0;
   auto j = request(a, "GET", "/api/v1/jobs/" + job, "", &rc);
   if (!j) return rc;
@@ -154,10 +154,7 @@ int run_show(const ClientArgs& a, const std::string& job) {
 }
 
 int run_cancel(const ClientArgs& a, const std::string& job) {
-  if (!job_id_ok(job)) {
-    std::fprintf(stderr, "gwang: '%s' is not a job id\n", job.c_str());
-    return 2;
-  }
+  if (!job_id_ok(job)) return 2;
   int rc = 0;
   auto j = request(a, "POST", "/api/v1/jobs/" + job + "/cancel", "", &rc);
   if (!j) return rc;
@@ -166,10 +163,7 @@ int run_cancel(const ClientArgs& a, const std::string& job) {
 }
 
 int run_logs(const ClientArgs& a, const std::string& job, bool stderr_stream, bool follow) {
-  if (!job_id_ok(job)) {
-    std::fprintf(stderr, "gwang: '%s' is not a job id\n", job.c_str());
-    return 2;
-  }
+  if (!job_id_ok(job)) return 2;
   auto endpoint = resolve_endpoint(a.url, a.token);
   if (!endpoint) {
     std::fprintf(stderr, "gwang: %s\n", endpoint.error().message.c_str());

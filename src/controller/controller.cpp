@@ -254,6 +254,7 @@ Result<JobRecord> Controller::cancel(std::int64_t id, const std::string& user, b
   if (job.state == kPending) {
     scheduler_->cancel(core::JobId{id}, now);
     end(job, kCancelled, 0, "cancelled by " + user, now);
+    pass_due_ = true;  // the jobs behind it may now go
   } else if (auto t = tasks_.find(id); t != tasks_.end()) {
     t->second->terminate(agent::TaskEnd::Cancelled, options_.kill_grace, agent::Clock::now());
     job.reason = "cancelling (asked by " + user + ")";
@@ -302,6 +303,7 @@ Result<void> Controller::set_node_state(const std::string& node, const std::stri
   if (auto r = journal("node.state", json{{"node", node}, {"state", state}}.dump(), now); !r) return r;
   node_state_ = state;
   scheduler_->set_node_state(core::NodeId{0}, state == "up" ? core::NodeState::Up : core::NodeState::Drained, now);
+  pass_due_ = true;
   return {};
 }
 
@@ -381,6 +383,7 @@ void Controller::start(const core::Decision& d, std::int64_t now) {
   if (!launched) {
     scheduler_->finish(d.job, now, core::JobState::Failed);
     end(job, kFailed, 127, launched.error().message, now);
+    pass_due_ = true;
     return;
   }
   tasks_[job.id] = std::move(*launched);
@@ -407,12 +410,19 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
         scheduler_->finish(core::JobId{job.id}, now, outcome);
       }
       end(job, state, status->exit_code, reason, now);
+      pass_due_ = true;
       it = tasks_.erase(it);
     } else {
       ++it;
     }
   }
-  for (const core::Decision& d : scheduler_->schedule(now)) start(d, now);
+  // A pass can only decide something new after resources were freed or nodes changed; otherwise
+  // once a second, for jobs that run past their estimates and move reservations.
+  if (pass_due_ || now != last_pass_) {
+    pass_due_ = false;
+    last_pass_ = now;
+    for (const core::Decision& d : scheduler_->schedule(now)) start(d, now);
+  }
 }
 
 JobRecord Controller::with_reason(JobRecord job) const {

@@ -117,7 +117,9 @@ class Controller {
   std::map<std::int64_t, std::unique_ptr<agent::Task>> tasks_;
   std::int64_t next_id_ = 1;
   std::string node_state_ = "up";
-  std::string instance_;  // tells this controller's task groups from others' on the host
+  std::string instance_;
+  bool pass_due_ = true;          // resources were freed or nodes changed since the last pass
+  std::int64_t last_pass_ = -1;   // wall-clock second of the last pass  // tells this controller's task groups from others' on the host
 };
 
 }  // namespace gwang::controller
