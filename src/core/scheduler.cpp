@@ -254,6 +254,54 @@ bool Scheduler::cancel(JobId id, Time now) {
   return true;
 }
 
+bool Scheduler::requeue(JobId id, Time now) {
+  (void)now;
+  auto it = index_.find(id);
+  if (it == index_.end()) return false;
+  Job& job = jobs_[it->second];
+  if (job.state == JobState::Pending || job.state == JobState::Running) return false;
+  job.state = JobState::Pending;
+  job.reason = PendingReason::Priority;
+  job.start = job.end = job.reserved_at = -1;
+  job.placement.clear();
+  queue_.insert(queue_key(it->second));
+  return true;
+}
+
+Result<void> Scheduler::adopt(JobId id, std::vector<TaskPlacement> placement, Time start) {
+  const std::string who = "job " + std::to_string(id.value);
+  auto it = index_.find(id);
+  if (it == index_.end()) return fail(who + ": unknown");
+  Job& job = jobs_[it->second];
+  if (job.state != JobState::Pending) return fail(who + ": not pending");
+  if (placement.size() != static_cast<std::size_t>(job.spec.tasks))
+    return fail(who + ": " + std::to_string(placement.size()) + " places for " + std::to_string(job.spec.tasks) + " tasks");
+  // Checked on a copy: all or nothing.
+  FreeState trial = cluster_.free();
+  const AcceleratorRequest& a = job.spec.task.accel;
+  for (const TaskPlacement& p : placement) {
+    if (p.node.value >= cluster_.size()) return fail(who + ": no node " + std::to_string(p.node.value));
+    const NodeInfo& node = cluster_.node(p.node);
+    const std::string& name = node.name;
+    if (!cluster_.feasible_on(p.node, job.spec.task)) return fail(who + ": does not fit node " + name);
+    if (p.devices.size() != static_cast<std::size_t>(a.count)) return fail(who + ": wrong device count on " + name);
+    NodeFree& nf = trial[p.node];
+    if (!job.spec.task.scalars.fits_in(nf.scalars)) return fail(who + ": not enough free on " + name);
+    for (const DeviceShare& d : p.devices) {
+      if (d.index >= nf.devices.size() || d.milli != a.per_device || nf.devices[d.index] < d.milli)
+        return fail(who + ": device " + std::to_string(d.index) + " of " + name + " is not free");
+      if (!a.models.empty() && std::find(a.models.begin(), a.models.end(), node.device_models[d.index]) == a.models.end())
+        return fail(who + ": device " + std::to_string(d.index) + " of " + name + " is not an allowed model");
+    }
+    cluster_.allocate(trial, p, job.spec.task);
+  }
+  for (const TaskPlacement& p : placement) cluster_.allocate(cluster_.free(), p, job.spec.task);
+  queue_.erase(queue_key(it->second));
+  std::vector<Decision> ignored;
+  this->start(it->second, std::move(placement), start, ignored);
+  return {};
+}
+
 std::vector<JobId> Scheduler::expire(Time now) {
   std::vector<Slot> due;
   for (const EndKey& k : running_) {

@@ -74,6 +74,13 @@ class Scheduler {
   bool finish(JobId id, Time now, JobState outcome = JobState::Finished);
   // Cancels a pending or running job. Returns false if it had already ended or is unknown.
   bool cancel(JobId id, Time now);
+  // Puts a job that has ended (failed with its node, say) back in the queue with its spec, its
+  // submit time and so its place in the queue order. Returns false if it is pending or running.
+  bool requeue(JobId id, Time now);
+  // Marks a pending job as running since `start` on `placement`, which a driver learnt from the
+  // outside (a restarted controller re-adopting what its agents still run). Fails, changing
+  // nothing, when the placement does not name one available place per task.
+  Result<void> adopt(JobId id, std::vector<TaskPlacement> placement, Time start);
   // Ends every running job that has reached its time limit; returns them (state TimedOut).
   std::vector<JobId> expire(Time now);
   // Node changes. A node going Down fails the jobs running on it (returned).

@@ -549,3 +549,70 @@ TEST(Spread, EachTaskOnItsOwnNode) {
 
 }  // namespace
 }  // namespace gwang::core
+
+// --- requeue and adopt (driver events of the live controller)
+
+namespace gwang::core {
+namespace {
+
+using namespace gwang::core::testing;
+
+TEST(SchedulerRequeue, FailedJobWaitsAgainInItsPlaceAndRunsAgain) {
+  Cluster c = make_cluster();
+  make_node(c, 4000, gpus(2, v100(c)));
+  make_node(c, 4000, gpus(2, v100(c)));
+  SchedulerOptions o;
+  o.backfill = Backfill::Easy;
+  Scheduler s(std::move(c), o);
+  ASSERT_TRUE(s.submit(make_job(1, make_task(4000, 2)), 0));
+  ASSERT_TRUE(s.submit(make_job(2, make_task(4000, 2), {.submit = 1}), 1));
+  ASSERT_TRUE(s.submit(make_job(3, make_task(4000, 2), {.submit = 2}), 2));
+  auto d = s.schedule(2);
+  ASSERT_EQ(d.size(), 2u);
+  const NodeId node_of_1 = s.job(jid(1)).placement.front().node;
+  EXPECT_EQ(s.set_node_state(node_of_1, NodeState::Down, 5), std::vector<JobId>{jid(1)});
+  EXPECT_FALSE(s.requeue(jid(2), 5)) << "a running job is not requeued";
+  ASSERT_TRUE(s.requeue(jid(1), 5));
+  EXPECT_FALSE(s.requeue(jid(1), 5)) << "a pending job is not requeued twice";
+  EXPECT_EQ(s.job(jid(1)).state, JobState::Pending);
+  EXPECT_TRUE(s.job(jid(1)).placement.empty());
+  // Job 1 keeps its submit time: it is ahead of job 3 in the queue.
+  EXPECT_EQ(ids(s.queue()), (std::vector<std::int64_t>{1, 3}));
+  EXPECT_TRUE(s.finish(jid(2), 10));
+  d = s.schedule(10);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].job, jid(1));
+  EXPECT_NE(d[0].placement.front().node, node_of_1) << "the down node takes no work";
+}
+
+TEST(SchedulerAdopt, RunningJobIsRestoredOnItsPlacementAllOrNothing) {
+  Cluster c = make_cluster();
+  make_node(c, 4000, gpus(2, v100(c)));
+  make_node(c, 4000, gpus(2, t4(c)));
+  const ResourceKind v = v100(c);
+  Scheduler s(std::move(c), SchedulerOptions{});
+  ASSERT_TRUE(s.submit(make_job(1, make_task(2000, 1, kMilli, {v}), {.tasks = 2}), 0));
+  ASSERT_TRUE(s.submit(make_job(2, make_task(4000, 0)), 0));
+  // One place per task is required, on devices of an allowed model that are free.
+  EXPECT_FALSE(s.adopt(jid(1), {{nid(0), {{0, kMilli}}}}, 3));
+  EXPECT_FALSE(s.adopt(jid(1), {{nid(0), {{0, kMilli}}}, {nid(1), {{0, kMilli}}}}, 3)) << "T4 is not allowed";
+  EXPECT_FALSE(s.adopt(jid(1), {{nid(0), {{0, kMilli}}}, {nid(0), {{0, kMilli}}}}, 3)) << "the same device twice";
+  EXPECT_FALSE(s.adopt(jid(1), {{nid(0), {{7, kMilli}}}, {nid(0), {{0, kMilli}}}}, 3)) << "no device 7";
+  EXPECT_EQ(s.cluster().free()[nid(0)].devices, (std::vector<Milli>{kMilli, kMilli})) << "failures change nothing";
+  auto ok = s.adopt(jid(1), {{nid(0), {{0, kMilli}}}, {nid(0), {{1, kMilli}}}}, 3);
+  ASSERT_TRUE(ok) << ok.error().message;
+  const Job& j = s.job(jid(1));
+  EXPECT_EQ(j.state, JobState::Running);
+  EXPECT_EQ(j.start, 3);
+  EXPECT_EQ(s.cluster().free()[nid(0)].devices, (std::vector<Milli>{0, 0}));
+  EXPECT_EQ(s.cluster().free()[nid(0)].scalars.get(R::kCpu), 0);
+  EXPECT_FALSE(s.adopt(jid(1), {{nid(1), {}}}, 3)) << "only a pending job is adopted";
+  EXPECT_FALSE(s.adopt(jid(2), {{nid(0), {}}}, 3)) << "node 0's CPUs are taken";
+  // The adopted job ends like any other and gives its resources back.
+  EXPECT_TRUE(s.finish(jid(1), 9));
+  EXPECT_EQ(s.cluster().free()[nid(0)].devices, (std::vector<Milli>{kMilli, kMilli}));
+  EXPECT_EQ(ids(s.queue()), (std::vector<std::int64_t>{2}));
+}
+
+}  // namespace
+}  // namespace gwang::core
