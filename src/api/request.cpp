@@ -32,7 +32,7 @@ Result<SubmitRequest> parse_submit(const json& value) {
   if (!j.is_object()) return fail("expected a JSON object");
   SubmitRequest r;
   static const char* kFields[] = {"name", "command", "workdir", "env",  "cpus",
-                                  "mem",  "gpus",    "gpu_share", "nodes", "time"};
+                                  "mem",  "gpus",    "gpu_share", "nodes", "time", "requeue"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -132,6 +132,10 @@ Result<SubmitRequest> parse_submit(const json& value) {
     }
     r.gpu_share = v.get<double>();
   }
+  if (j.contains("requeue")) {
+    if (!j["requeue"].is_boolean()) return tl::unexpected(field_error("requeue", "must be true or false").error());
+    r.requeue = j["requeue"].get<bool>();
+  }
   if (r.name.empty()) {
     const std::string& prog = r.command.front();
     r.name = prog.substr(prog.find_last_of('/') + 1);
@@ -159,6 +163,7 @@ std::string to_json(const SubmitRequest& r) {
   if (r.gpu_share > 0) j["gpu_share"] = r.gpu_share;
   j["nodes"] = r.nodes;
   j["time"] = r.time_s;
+  if (!r.requeue) j["requeue"] = false;
   return j.dump();
 }
 

@@ -24,6 +24,7 @@ struct SubmitRequest {
   double gpu_share = 0;                                  // 0 < share < 1: a share of one GPU instead
   int nodes = 1;                                         // tasks, one per node
   std::int64_t time_s = 3600;                            // time limit
+  bool requeue = true;                                   // run again (once) if its node fails under it
 };
 
 // Parses a JSON object. Errors name the field: "field 'cpus': must be an integer from 1 to 4096",

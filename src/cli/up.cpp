@@ -95,7 +95,8 @@ int run_up(const UpArgs& args) {
   ::gethostname(hostname, sizeof hostname - 1);
   controller::ControllerOptions options;
   options.data_dir = data;
-  options.node_name = hostname;
+  options.local_node = hostname;
+  options.allow_root = args.allow_root;
   options.host = *hostres;
   const auto now = [] { return static_cast<std::int64_t>(std::time(nullptr)); };
   auto ctl = controller::Controller::open(options, now());

@@ -1,7 +1,5 @@
 #include "controller/controller.h"
 
-#include <grp.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,25 +13,7 @@ namespace gwang::controller {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-Result<Account> lookup_account(const std::string& name) {
-  struct passwd pw;
-  struct passwd* found = nullptr;
-  std::vector<char> buf(16384);
-  if (::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found) {
-    return fail("no account named '" + name + "' on this host");
-  }
-  Account a{pw.pw_name, pw.pw_uid, pw.pw_gid, {}, pw.pw_dir};
-  int n = 64;
-  std::vector<gid_t> groups(n);
-  if (::getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &n) < 0) {
-    groups.resize(n);
-    ::getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &n);
-  }
-  groups.resize(n);
-  a.groups = std::move(groups);
-  return a;
-}
+namespace proto = agent::protocol;
 
 namespace {
 
@@ -52,13 +32,52 @@ std::string state_for(agent::TaskEnd end, int exit_code) {
   return kFailed;
 }
 
+json devices_json(const std::vector<agent::Device>& devices) {
+  json out = json::array();
+  for (const auto& d : devices) {
+    out.push_back({{"kind", d.kind}, {"name", d.name}, {"uuid", d.uuid}, {"index", d.index},
+                   {"memory", d.memory_bytes}, {"declared", d.declared}});
+  }
+  return out;
+}
+
+std::vector<agent::Device> devices_from(const json& a) {
+  std::vector<agent::Device> out;
+  for (const json& d : a) {
+    out.push_back({d.at("kind").get<std::string>(), d.value("name", ""), d.at("uuid").get<std::string>(),
+                   d.at("index").get<int>(), d.value("memory", std::int64_t{0}), d.value("declared", false)});
+  }
+  return out;
+}
+
+// What differs between the resources a node was registered with and what its agent reports now.
+std::string resource_change(const agent::HostResources& was, const agent::HostResources& now) {
+  if (was.cpus != now.cpus) return std::to_string(was.cpus) + " CPUs, now " + std::to_string(now.cpus);
+  if (was.memory_bytes != now.memory_bytes)
+    return api::format_memory(was.memory_bytes) + " of memory, now " + api::format_memory(now.memory_bytes);
+  if (was.devices.size() != now.devices.size())
+    return std::to_string(was.devices.size()) + " devices, now " + std::to_string(now.devices.size());
+  for (std::size_t i = 0; i < was.devices.size(); ++i) {
+    if (was.devices[i].uuid != now.devices[i].uuid || was.devices[i].kind != now.devices[i].kind)
+      return "device " + was.devices[i].uuid + " (" + was.devices[i].kind + "), now " + now.devices[i].uuid + " (" +
+             now.devices[i].kind + ")";
+  }
+  return "";
+}
+
 }  // namespace
+
+std::string JobRecord::nodelist() const {
+  std::string out;
+  for (const TaskRecord& t : tasks) out += (out.empty() ? "" : ",") + t.node;
+  return out;
+}
 
 Controller::Controller(ControllerOptions options) : options_(std::move(options)) {}
 
 Controller::~Controller() {
   std::lock_guard lock(mu_);
-  tasks_.clear();  // a task's destructor ends what is left of it
+  local_.reset();  // ends what is left of the local tasks
 }
 
 Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, std::int64_t now) {
@@ -72,34 +91,40 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
   auto c = std::unique_ptr<Controller>(new Controller(std::move(options)));
   c->journal_ = std::move(*journal);
   c->committer_ = std::make_unique<store::GroupCommitter>(*c->journal_);
-  c->tracking_ = agent::Tracking::detect(c->options_.tracking);
+  c->started_ = agent::Clock::now();
   c->instance_ = std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<std::uintptr_t>(c.get()) % 100000);
-  // Tasks of a previous run that stopped without ending them (killed, crashed) end now: a job that
-  // was running then is over (NODE_FAIL after recovery), and so must be every process of it.
-  const fs::path instance_file = fs::path(c->options_.data_dir) / "instance";
-  if (std::ifstream in(instance_file); in) {
-    std::string previous;
-    std::getline(in, previous);
-    if (!previous.empty()) c->tracking_.end_groups("." + previous);
-  }
-  {
-    std::ofstream out(instance_file, std::ios::trunc);
-    out << c->instance_ << '\n';
-    if (!out) return fail(instance_file.string() + ": cannot write");
-  }
 
-  core::Cluster cluster;
-  core::NodeSpec node{c->options_.node_name, {}, {}};
-  node.scalars.set(core::ResourceRegistry::kCpu, c->options_.host.cpus * core::kMilli);
-  node.scalars.set(core::ResourceRegistry::kMemory, c->options_.host.memory_bytes / kMiB * core::kMilli);
-  for (const agent::Device& d : c->options_.host.devices) node.devices.push_back(cluster.registry().intern(d.kind));
-  cluster.add_node(node);
   core::SchedulerOptions sched;
   sched.order = core::QueueOrder::Fcfs;
   sched.backfill = core::Backfill::Easy;
   sched.placement = core::PlacementKind::BestFit;
   sched.backfill_depth = 1000;  // a pass tries at most this many queued jobs, like Slurm's bf_max_job_test
-  c->scheduler_ = std::make_unique<core::Scheduler>(std::move(cluster), sched);
+  c->scheduler_ = std::make_unique<core::Scheduler>(core::Cluster{}, sched);
+
+  if (!c->options_.local_node.empty()) {
+    agent::NodeAgentOptions a;
+    a.log_dir = (fs::path(c->options_.data_dir) / "jobs").string();
+    a.host = c->options_.host;
+    a.tracking = c->options_.tracking;
+    a.kill_grace = c->options_.kill_grace;
+    a.allow_root = c->options_.allow_root;
+    a.group_suffix = "." + c->instance_;
+    c->local_ = std::make_unique<agent::NodeAgent>(std::move(a));
+    // Tasks of a previous run that stopped without ending them (killed, crashed) end now: a job that
+    // was running then is over (NODE_FAIL after recovery), and so must be every process of it.
+    const fs::path instance_file = fs::path(c->options_.data_dir) / "instance";
+    if (std::ifstream in(instance_file); in) {
+      std::string previous;
+      std::getline(in, previous);
+      if (!previous.empty()) c->local_->tracking().end_groups("." + previous);
+    }
+    std::ofstream out(instance_file, std::ios::trunc);
+    out << c->instance_ << '\n';
+    if (!out) return fail(instance_file.string() + ": cannot write");
+    Node& local = c->add_node(c->options_.local_node, c->options_.host, true);
+    local.address = "127.0.0.1";
+    local.tracking = c->local_->tracking().describe();
+  }
   if (auto r = c->recover(now); !r) return tl::unexpected(r.error());
   return c;
 }
@@ -110,54 +135,132 @@ Result<void> Controller::journal(const std::string& kind, const std::string& pay
   return {};
 }
 
+Controller::Node* Controller::find_node(const std::string& name) {
+  auto it = nodes_.find(name);
+  return it == nodes_.end() ? nullptr : it->second.get();
+}
+
+Controller::Node& Controller::add_node(const std::string& name, const agent::HostResources& host, bool local) {
+  core::NodeSpec spec{name, {}, {}};
+  spec.scalars.set(core::ResourceRegistry::kCpu, host.cpus * core::kMilli);
+  spec.scalars.set(core::ResourceRegistry::kMemory, host.memory_bytes / kMiB * core::kMilli);
+  for (const agent::Device& d : host.devices) spec.devices.push_back(scheduler_->intern_kind(d.kind));
+  auto node = std::make_unique<Node>();
+  node->name = name;
+  node->id = scheduler_->add_node(spec);
+  node->local = local;
+  node->host = host;
+  node->drained = drained_names_.contains(name);
+  Node& n = *node;
+  by_id_.push_back(&n);
+  nodes_[name] = std::move(node);
+  return n;
+}
+
+void Controller::apply_node_state(Node& node, std::int64_t now) {
+  if (node.down) return;  // set by node_down, which also ends the node's jobs
+  const bool takes_work = node.heard && !node.drained;
+  scheduler_->set_node_state(node.id, takes_work ? core::NodeState::Up : core::NodeState::Drained, now);
+  pass_due_ = true;
+}
+
 Result<void> Controller::recover(std::int64_t now) {
   auto loaded = journal_->load();
   if (!loaded) return tl::unexpected(loaded.error());
+  std::map<std::int64_t, std::map<int, Failure>> rank_ends;  // of running multi-rank jobs
   for (const store::Record& rec : loaded->records) {
+    const std::string where = "journal record " + std::to_string(rec.seq) + " (" + rec.kind + ")";
     json p;
     try {
       p = json::parse(rec.payload);
+      const std::int64_t id = p.value("id", std::int64_t{0});
+      if (rec.kind == "job.submitted") {
+        auto request = api::parse_submit(p["request"]);
+        if (!request) return fail(where + ": " + request.error().message);
+        JobRecord job;
+        job.id = id;
+        job.user = p["user"].get<std::string>();
+        job.request = *request;
+        job.submit = rec.time;
+        jobs_[id] = std::move(job);
+        next_id_ = std::max(next_id_, id + 1);
+        continue;
+      }
+      if (rec.kind == "node.registered") {
+        const std::string name = p.at("node").get<std::string>();
+        Node* node = find_node(name);
+        agent::HostResources host;
+        host.cpus = p.at("cpus").get<int>();
+        host.memory_bytes = p.at("memory").get<std::int64_t>();
+        host.devices = devices_from(p.at("devices"));
+        if (!node) {
+          node = &add_node(name, host, false);
+        } else if (!node->local) {
+          node->host = host;  // a change is refused while a node is known; kept as journalled
+        }
+        node->instance = p.value("instance", "");
+        node->address = p.value("address", "");
+        node->heard = false;  // until its agent calls this controller
+        continue;
+      }
+      if (rec.kind == "node.state") {
+        const std::string name = p.at("node").get<std::string>();
+        const bool drained = p.at("state").get<std::string>() != "up";
+        drained ? (void)drained_names_.insert(name) : (void)drained_names_.erase(name);
+        if (Node* node = find_node(name)) node->drained = drained;
+        continue;
+      }
+      auto it = jobs_.find(id);
+      if (it == jobs_.end()) return fail(where + " names unknown job " + std::to_string(id));
+      JobRecord& job = it->second;
+      if (rec.kind == "job.started") {
+        job.state = kRunning;
+        job.start = rec.time;
+        job.attempt = p.value("attempt", 0);
+        job.tasks.clear();
+        for (const json& t : p.at("tasks")) {
+          TaskRecord task;
+          task.node = t.at("node").get<std::string>();
+          task.devices = t.at("devices").get<std::vector<std::string>>();
+          for (const json& s : t.at("shares")) {
+            task.shares.push_back({s.at(0).get<std::uint16_t>(), s.at(1).get<core::Milli>()});
+          }
+          job.tasks.push_back(std::move(task));
+        }
+      } else if (rec.kind == "job.rank_ended") {
+        const int rank = p.at("rank").get<int>();
+        if (p.at("attempt").get<int>() == job.attempt && rank >= 0 && rank < static_cast<int>(job.tasks.size())) {
+          job.tasks[rank].done = true;
+          rank_ends[id][rank] = {p.at("state").get<std::string>(), p.at("exit_code").get<int>(),
+                                 p.at("reason").get<std::string>()};
+        }
+      } else if (rec.kind == "job.requeued") {
+        job.state = kPending;
+        job.attempt = p.at("attempt").get<int>();
+        job.reason = p.at("reason").get<std::string>();
+        job.start = -1;
+        job.tasks.clear();
+        rank_ends.erase(id);
+      } else if (rec.kind == "job.ended") {
+        job.state = p.at("state").get<std::string>();
+        job.exit_code = p.at("exit_code").get<int>();
+        job.reason = p.at("reason").get<std::string>();
+        job.end = rec.time;
+        rank_ends.erase(id);
+      }
     } catch (const json::exception& e) {
-      return fail("journal record " + std::to_string(rec.seq) + " (" + rec.kind + "): " + e.what());
-    }
-    const std::int64_t id = p.value("id", std::int64_t{0});
-    if (rec.kind == "job.submitted") {
-      auto request = api::parse_submit(p["request"]);
-      if (!request) return fail("journal record " + std::to_string(rec.seq) + ": " + request.error().message);
-      JobRecord job;
-      job.id = id;
-      job.user = p["user"].get<std::string>();
-      job.request = *request;
-      job.submit = rec.time;
-      jobs_[id] = std::move(job);
-      next_id_ = std::max(next_id_, id + 1);
-    } else if (rec.kind == "node.state") {
-      if (p["node"].get<std::string>() == options_.node_name) node_state_ = p["state"].get<std::string>();
-    } else if (auto it = jobs_.find(id); it == jobs_.end()) {
-      return fail("journal record " + std::to_string(rec.seq) + " (" + rec.kind + ") names unknown job " + std::to_string(id));
-    } else if (rec.kind == "job.started") {
-      it->second.state = kRunning;
-      it->second.start = rec.time;
-      it->second.node = p["node"].get<std::string>();
-      it->second.devices = p["devices"].get<std::vector<std::string>>();
-    } else if (rec.kind == "job.ended") {
-      it->second.state = p["state"].get<std::string>();
-      it->second.exit_code = p["exit_code"].get<int>();
-      it->second.reason = p["reason"].get<std::string>();
-      it->second.end = rec.time;
+      return fail(where + ": " + e.what());
     }
   }
-  if (node_state_ != "up") {
-    scheduler_->set_node_state(core::NodeId{0}, core::NodeState::Drained, now);
+  for (auto& [name, node] : nodes_) {
+    if (!node->local) apply_node_state(*node, now);
+    else if (node->drained) apply_node_state(*node, now);
   }
-  // Pending jobs wait again; running ones ran here and ended with the controller that ran them.
+  // Pending jobs wait again. Running ones go on where their agents still run them; those of the
+  // local node ended with the process that ran them.
   std::map<std::string, Result<Account>> accounts;  // one look-up per user, not per job
   for (auto& [id, job] : jobs_) {
-    if (job.state == kRunning) {
-      end(job, kNodeFail, 0, "the controller stopped while the job ran", now);
-      continue;
-    }
-    if (job.state != kPending) continue;
+    if (job.ended()) continue;
     auto found = accounts.find(job.user);
     if (found == accounts.end()) found = accounts.emplace(job.user, lookup_account(job.user)).first;
     const Result<Account>& account = found->second;
@@ -166,10 +269,68 @@ Result<void> Controller::recover(std::int64_t now) {
       end(job, kFailed, 0, !account ? account.error().message : spec.error().message, now);
       continue;
     }
-    accounts_[id] = *account;
     auto status = scheduler_->submit(*spec, now);
     if (!status || *status == core::SubmitStatus::Unsatisfiable) {
-      end(job, kFailed, 0, "no node can hold it any more", now);
+      end(job, job.state == kRunning ? kNodeFail : kFailed, 0, "no node can hold it any more", now);
+      continue;
+    }
+    accounts_[id] = *account;
+    if (job.state != kRunning) continue;
+    std::vector<core::TaskPlacement> placement;
+    std::string lost;
+    for (const TaskRecord& t : job.tasks) {
+      Node* node = find_node(t.node);
+      if (!node || node->local) {
+        lost = node ? "the controller stopped while the job ran" : "its node " + t.node + " is gone";
+        break;
+      }
+      placement.push_back({node->id, t.shares});
+    }
+    if (lost.empty()) {
+      if (auto r = scheduler_->adopt(core::JobId{id}, placement, job.start); !r) lost = r.error().message;
+    }
+    if (!lost.empty()) {
+      scheduler_->cancel(core::JobId{id}, now);
+      end(job, kNodeFail, 0, lost, now);
+      continue;
+    }
+    running_.insert(id);
+    if (auto r = rank_ends.find(id); r != rank_ends.end()) {
+      for (const auto& [rank, f] : r->second) {
+        if (f.state != kCompleted && !failures_.contains(id)) failures_[id] = f;
+      }
+    }
+    // The agents say what they still run; a launch they never got is sent again.
+    for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
+      if (job.tasks[rank].done) continue;
+      Node& node = *find_node(job.tasks[rank].node);
+      const std::string t = agent::task_id(id, job.attempt, static_cast<int>(rank));
+      node.tasks.insert(t);
+      node.launches[t] = {t, id, job.attempt, static_cast<int>(rank)};  // completed below
+    }
+  }
+  // Launch orders of recovered tasks, in full.
+  for (auto& [name, node] : nodes_) {
+    for (auto& [t, l] : node->launches) {
+      const JobRecord& job = jobs_.at(l.job);
+      const int rank = l.rank;
+      std::vector<std::string> devices = job.tasks[rank].devices;
+      // Rebuilt exactly as start() built it.
+      l.user = job.user;
+      l.argv = job.request.command;
+      l.workdir = job.request.workdir;
+      l.devices = devices;
+      l.memory_limit_bytes = job.request.mem_bytes;
+      const Node* master = find_node(job.tasks.front().node);
+      l.env = {{"GWANG_JOB_ID", std::to_string(job.id)},
+               {"GWANG_JOB_NAME", job.request.name},
+               {"GWANG_NODELIST", job.nodelist()},
+               {"MASTER_ADDR", master->address.empty() ? master->name : master->address},
+               {"MASTER_PORT", std::to_string(20000 + job.id % 20000)},
+               {"WORLD_SIZE", std::to_string(job.tasks.size())},
+               {"RANK", std::to_string(rank)},
+               {"LOCAL_RANK", "0"}};
+      for (const auto& kv : job.request.env) l.env.push_back(kv);
     }
   }
   return {};
@@ -216,13 +377,20 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
     auto s = to_spec(job);
     if (!s) return tl::unexpected(s.error());
     if (!scheduler_->would_ever_fit(*s)) {
-      const auto& node = options_.host;
+      int cpus = 0;
+      std::int64_t memory = 0;
+      std::size_t devices = 0;
+      for (const auto& [name, node] : nodes_) {
+        cpus = std::max(cpus, node->host.cpus);
+        memory = std::max(memory, node->host.memory_bytes);
+        devices = std::max(devices, node->host.devices.size());
+      }
       return fail("no node can ever hold this job: each of its " + std::to_string(request.nodes) + " task(s) needs " +
                   std::to_string(request.cpus) + " CPUs, " + api::format_memory(request.mem_bytes) + " of memory" +
                   (s->task.accel.count > 0 ? " and " + std::to_string(s->task.accel.count) + " accelerator(s)" : "") +
-                  " on a node of its own; the largest node has " + std::to_string(node.cpus) + " CPUs, " +
-                  api::format_memory(node.memory_bytes) + " and " + std::to_string(node.devices.size()) +
-                  " accelerator(s), and there are " + std::to_string(scheduler_->cluster().size()) + " node(s)");
+                  " on a node of its own; the largest node has " + std::to_string(cpus) + " CPUs, " +
+                  api::format_memory(memory) + " and " + std::to_string(devices) + " accelerator(s), and there are " +
+                  std::to_string(scheduler_->cluster().size()) + " node(s)");
     }
     spec = std::move(*s);
     ++next_id_;
@@ -255,8 +423,8 @@ Result<JobRecord> Controller::cancel(std::int64_t id, const std::string& user, b
     scheduler_->cancel(core::JobId{id}, now);
     end(job, kCancelled, 0, "cancelled by " + user, now);
     pass_due_ = true;  // the jobs behind it may now go
-  } else if (auto t = tasks_.find(id); t != tasks_.end()) {
-    t->second->terminate(agent::TaskEnd::Cancelled, options_.kill_grace, agent::Clock::now());
+  } else {
+    stop_tasks(job, agent::TaskEnd::Cancelled, "cancelled by " + user);
     job.reason = "cancelling (asked by " + user + ")";
   }
   return job;
@@ -280,35 +448,51 @@ std::vector<JobRecord> Controller::jobs(bool all) const {
 
 std::vector<NodeRecord> Controller::nodes() const {
   std::lock_guard lock(mu_);
-  NodeRecord n;
-  n.name = options_.node_name;
-  n.state = node_state_;
-  n.cpus = options_.host.cpus;
-  n.memory_bytes = options_.host.memory_bytes;
-  n.devices = options_.host.devices;
-  n.tracking = tracking_.describe();
-  for (const auto& [id, job] : jobs_) {
-    if (job.state != kRunning) continue;
-    n.jobs.push_back(id);
-    n.cpus_used += job.request.cpus;
-    n.memory_used += job.request.mem_bytes;
+  std::vector<NodeRecord> out;
+  std::map<std::string, std::size_t> at;
+  for (const Node* n : by_id_) {
+    NodeRecord r;
+    r.name = n->name;
+    r.state = n->down ? (n->drained ? "drained+down" : "down")
+              : !n->heard ? "unknown"
+              : n->drained ? "drained"
+                           : "up";
+    r.cpus = n->host.cpus;
+    r.memory_bytes = n->host.memory_bytes;
+    r.devices = n->host.devices;
+    r.tracking = n->tracking;
+    r.address = n->address;
+    r.local = n->local;
+    r.last_seen = n->last_seen_wall;
+    at[n->name] = out.size();
+    out.push_back(std::move(r));
   }
-  return {n};
+  for (std::int64_t id : running_) {
+    const JobRecord& job = jobs_.at(id);
+    for (const TaskRecord& t : job.tasks) {
+      if (t.done) continue;
+      NodeRecord& r = out[at.at(t.node)];
+      if (r.jobs.empty() || r.jobs.back() != id) r.jobs.push_back(id);
+      r.cpus_used += job.request.cpus;
+      r.memory_used += job.request.mem_bytes;
+    }
+  }
+  return out;
 }
 
-Result<void> Controller::set_node_state(const std::string& node, const std::string& state, std::int64_t now) {
+Result<void> Controller::set_node_state(const std::string& name, const std::string& state, std::int64_t now) {
   std::lock_guard lock(mu_);
-  if (node != options_.node_name) return fail("node '" + node + "' not found");
+  Node* node = find_node(name);
+  if (!node) return fail("node '" + name + "' not found");
   if (state != "up" && state != "drained") return fail("node state '" + state + "': expected up or drained");
-  if (auto r = journal("node.state", json{{"node", node}, {"state", state}}.dump(), now); !r) return r;
-  node_state_ = state;
-  scheduler_->set_node_state(core::NodeId{0}, state == "up" ? core::NodeState::Up : core::NodeState::Drained, now);
-  pass_due_ = true;
+  if (auto r = journal("node.state", json{{"node", name}, {"state", state}}.dump(), now); !r) return r;
+  node->drained = state == "drained";
+  apply_node_state(*node, now);
   return {};
 }
 
-std::string Controller::log_path(std::int64_t id, bool stderr_stream) const {
-  return (fs::path(options_.data_dir) / "jobs" / std::to_string(id) / (stderr_stream ? "stderr" : "stdout")).string();
+std::string Controller::log_path(const JobRecord& job, int rank, bool stderr_stream) const {
+  return (fs::path(options_.data_dir) / "jobs" / agent::log_name(job.id, job.attempt, rank, stderr_stream)).string();
 }
 
 void Controller::end(JobRecord& job, const std::string& state, int exit_code, const std::string& reason,
@@ -322,98 +506,316 @@ void Controller::end(JobRecord& job, const std::string& state, int exit_code, co
   job.reason = reason;
   job.end = now;
   accounts_.erase(job.id);
+  running_.erase(job.id);
+  failures_.erase(job.id);
+  stopping_.erase(job.id);
 }
 
 void Controller::start(const core::Decision& d, std::int64_t now) {
   JobRecord& job = jobs_.at(d.job.value);
   const Account& owner = accounts_.at(job.id);
-  std::vector<std::string> uuids;
-  std::string cuda, declared;
-  for (const core::DeviceShare& share : d.placement.front().devices) {
-    const agent::Device& dev = options_.host.devices.at(share.index);
-    uuids.push_back(dev.uuid);
-    std::string& list = dev.declared ? declared : cuda;
-    list += (list.empty() ? "" : ",") + (dev.declared ? dev.uuid : std::to_string(dev.index));
+  std::vector<TaskRecord> tasks;
+  json placed = json::array();
+  for (const core::TaskPlacement& p : d.placement) {
+    Node& node = *by_id_.at(p.node.value);
+    TaskRecord t;
+    t.node = node.name;
+    t.shares = p.devices;
+    json shares = json::array();
+    for (const core::DeviceShare& share : p.devices) {
+      t.devices.push_back(node.host.devices.at(share.index).uuid);
+      shares.push_back({share.index, share.milli});
+    }
+    placed.push_back({{"node", t.node}, {"devices", t.devices}, {"shares", shares}});
+    tasks.push_back(std::move(t));
   }
-  json p{{"id", job.id}, {"node", options_.node_name}, {"devices", uuids}};
+  json p{{"id", job.id}, {"attempt", job.attempt}, {"tasks", placed}};
   if (auto r = journal("job.started", p.dump(), now); !r) {
     scheduler_->finish(d.job, now, core::JobState::Failed);
     end(job, kFailed, 0, "could not record the start: " + r.error().message, now);
+    pass_due_ = true;
     return;
   }
   job.state = kRunning;
   job.start = now;
-  job.node = options_.node_name;
-  job.devices = uuids;
+  job.tasks = std::move(tasks);
   job.reason.clear();
+  running_.insert(job.id);
 
-  const fs::path dir = fs::path(options_.data_dir) / "jobs" / std::to_string(job.id);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  agent::TaskSpec task;
-  // Unique on the host, also across controllers that share it (tests, a second `gwang up`).
-  task.name = "job-" + std::to_string(job.id) + "." + instance_;
-  task.argv = job.request.command;
-  task.workdir = job.request.workdir;
-  task.uid = owner.uid;
-  task.gid = owner.gid;
-  task.groups = owner.groups;
-  task.stdout_path = (dir / "stdout").string();
-  task.stderr_path = (dir / "stderr").string();
-  task.memory_limit_bytes = job.request.mem_bytes;
-  task.env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
-              {"HOME", owner.home},
-              {"USER", owner.name},
-              {"LOGNAME", owner.name},
-              {"GWANG_JOB_ID", std::to_string(job.id)},
-              {"GWANG_JOB_NAME", job.request.name},
-              {"GWANG_NODELIST", options_.node_name},
-              {"MASTER_ADDR", options_.node_name},
-              {"MASTER_PORT", std::to_string(20000 + job.id % 20000)},
-              {"WORLD_SIZE", "1"},
-              {"RANK", "0"},
-              {"LOCAL_RANK", "0"}};
-  if (!cuda.empty()) task.env.emplace_back("CUDA_VISIBLE_DEVICES", cuda);
-  if (!declared.empty()) task.env.emplace_back("GWANG_DEVICES", declared);
-  for (const auto& kv : job.request.env) {
-    std::erase_if(task.env, [&](const auto& e) { return e.first == kv.first; });
-    task.env.push_back(kv);
+  const Node& master = *find_node(job.tasks.front().node);
+  const std::string nodelist = job.nodelist();
+  bool remote = false;
+  for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
+    Node& node = *find_node(job.tasks[rank].node);
+    agent::Launch l;
+    l.task = agent::task_id(job.id, job.attempt, static_cast<int>(rank));
+    l.job = job.id;
+    l.attempt = job.attempt;
+    l.rank = static_cast<int>(rank);
+    l.user = owner.name;
+    l.argv = job.request.command;
+    l.workdir = job.request.workdir;
+    l.devices = job.tasks[rank].devices;
+    l.memory_limit_bytes = job.request.mem_bytes;
+    l.env = {{"GWANG_JOB_ID", std::to_string(job.id)},
+             {"GWANG_JOB_NAME", job.request.name},
+             {"GWANG_NODELIST", nodelist},
+             {"MASTER_ADDR", master.address.empty() ? master.name : master.address},
+             {"MASTER_PORT", std::to_string(20000 + job.id % 20000)},
+             {"WORLD_SIZE", std::to_string(job.tasks.size())},
+             {"RANK", std::to_string(rank)},
+             {"LOCAL_RANK", "0"}};
+    for (const auto& kv : job.request.env) l.env.push_back(kv);
+    node.tasks.insert(l.task);
+    if (node.local) {
+      local_->launch(l, agent::Clock::now());
+    } else {
+      node.launches[l.task] = std::move(l);
+      remote = true;
+    }
   }
-  auto launched = agent::Task::launch(task, tracking_);
-  if (!launched) {
-    scheduler_->finish(d.job, now, core::JobState::Failed);
-    end(job, kFailed, 127, launched.error().message, now);
+  if (remote) orders_cv_.notify_all();
+}
+
+void Controller::stop_tasks(JobRecord& job, agent::TaskEnd why, const std::string& message) {
+  if (!stopping_.emplace(job.id, std::make_pair(why, message)).second) return;
+  for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
+    if (job.tasks[rank].done) continue;
+    Node* node = find_node(job.tasks[rank].node);
+    if (node && node->local) {
+      local_->terminate(agent::task_id(job.id, job.attempt, static_cast<int>(rank)), why, agent::Clock::now(), message);
+    }
+  }
+  orders_cv_.notify_all();  // remote agents get the order with their next answer
+}
+
+void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t now) {
+  node.tasks.erase(f.task);
+  node.launches.erase(f.task);
+  std::int64_t id = 0;
+  int attempt = 0, rank = 0;
+  if (!agent::parse_task_id(f.task, id, attempt, rank)) return;
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  JobRecord& job = it->second;
+  if (job.state != kRunning || job.attempt != attempt || rank >= static_cast<int>(job.tasks.size()) ||
+      job.tasks[rank].done || job.tasks[rank].node != node.name) {
+    return;  // a report about an attempt that is over: the job ended or was requeued meanwhile
+  }
+  job.tasks[rank].done = true;
+  const std::string state = f.fenced ? kNodeFail : state_for(f.status.end, f.status.exit_code);
+  std::string reason = f.message.empty() ? std::string(agent::to_string(f.status.end)) : f.message;
+  if (f.status.signal) reason += " (signal " + std::to_string(f.status.signal) + ")";
+  if (job.tasks.size() > 1) reason = "rank " + std::to_string(rank) + " on " + node.name + ": " + reason;
+  if (state != kCompleted && !failures_.contains(id)) failures_[id] = {state, f.status.exit_code, reason};
+  const bool all_done = std::all_of(job.tasks.begin(), job.tasks.end(), [](const TaskRecord& t) { return t.done; });
+  if (!all_done) {
+    json p{{"id", id}, {"attempt", attempt}, {"rank", rank}, {"state", state}, {"exit_code", f.status.exit_code},
+           {"reason", reason}};
+    (void)journal("job.rank_ended", p.dump(), now);
+    // One rank failing fails the job: the others would wait for it forever (a PyTorch group does).
+    if (state != kCompleted) stop_tasks(job, agent::TaskEnd::Cancelled, "rank " + std::to_string(rank) + " ended " + state);
+    return;
+  }
+  Failure final{kCompleted, 0, reason};
+  if (auto fl = failures_.find(id); fl != failures_.end()) final = fl->second;
+  pass_due_ = true;
+  if (final.state == kNodeFail) {
+    scheduler_->finish(core::JobId{id}, now, core::JobState::Failed);
+    node_failed(job, final.reason, now);
+    return;
+  }
+  const core::JobState outcome = final.state == kCompleted ? core::JobState::Finished
+                                 : final.state == kTimeout ? core::JobState::TimedOut
+                                                           : core::JobState::Failed;
+  if (final.state == kCancelled) {
+    scheduler_->cancel(core::JobId{id}, now);
+  } else {
+    scheduler_->finish(core::JobId{id}, now, outcome);
+  }
+  end(job, final.state, final.exit_code, final.reason, now);
+}
+
+void Controller::node_failed(JobRecord& job, const std::string& why, std::int64_t now) {
+  // The ranks still running elsewhere belong to an attempt that is over: they are ended (directly
+  // on the local node; remote agents are told when they next list them).
+  for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
+    if (job.tasks[rank].done) continue;
+    Node* node = find_node(job.tasks[rank].node);
+    if (!node) continue;
+    const std::string t = agent::task_id(job.id, job.attempt, static_cast<int>(rank));
+    node->tasks.erase(t);
+    node->launches.erase(t);
+    if (node->local) local_->terminate(t, agent::TaskEnd::Cancelled, agent::Clock::now(), why);
+  }
+  orders_cv_.notify_all();
+  running_.erase(job.id);
+  failures_.erase(job.id);
+  stopping_.erase(job.id);
+  if (job.request.requeue && job.attempt < options_.requeue_limit) {
+    const std::string reason = "requeued after NODE_FAIL: " + why;
+    (void)journal("job.requeued", json{{"id", job.id}, {"attempt", job.attempt + 1}, {"reason", reason}}.dump(), now);
+    ++job.attempt;
+    job.state = kPending;
+    job.reason = reason;
+    job.start = -1;
+    job.tasks.clear();
+    scheduler_->requeue(core::JobId{job.id}, now);
     pass_due_ = true;
     return;
   }
-  tasks_[job.id] = std::move(*launched);
+  end(job, kNodeFail, 0, why, now);
+}
+
+void Controller::node_down(Node& node, const std::string& why, std::int64_t now) {
+  node.down = true;
+  node.launches.clear();
+  node.tasks.clear();
+  const std::vector<core::JobId> failed = scheduler_->set_node_state(node.id, core::NodeState::Down, now);
+  for (core::JobId id : failed) node_failed(jobs_.at(id.value), why, now);
+  pass_due_ = true;
+}
+
+proto::SyncResponse Controller::orders(Node& node, const std::set<std::string>& listed) {
+  proto::SyncResponse out;
+  out.node_timeout_ms = options_.node_timeout.count();
+  for (auto it = node.launches.begin(); it != node.launches.end();) {
+    if (listed.contains(it->first)) {
+      it = node.launches.erase(it);  // the agent has it
+      continue;
+    }
+    if (!stopping_.contains(it->second.job)) out.launch.push_back(it->second);
+    ++it;
+  }
+  for (const std::string& t : listed) {
+    if (!node.tasks.contains(t)) {
+      out.terminate.push_back({t, agent::TaskEnd::Cancelled, "not this node's to run any more"});
+      continue;
+    }
+    std::int64_t id = 0;
+    int attempt = 0, rank = 0;
+    if (!agent::parse_task_id(t, id, attempt, rank)) continue;
+    if (auto s = stopping_.find(id); s != stopping_.end()) out.terminate.push_back({t, s->second.first, s->second.second});
+  }
+  return out;
+}
+
+Result<proto::SyncResponse> Controller::sync(const proto::SyncRequest& request, const std::string& peer,
+                                             std::int64_t now) {
+  std::unique_lock lock(mu_);
+  Node* node = find_node(request.node);
+  if (node && node->local) return fail("node '" + request.node + "' is the controller's own node");
+  const std::string address = request.address.empty() ? peer : request.address;
+  if (node) {
+    if (const std::string change = resource_change(node->host, request.host); !change.empty()) {
+      return fail("node '" + request.node + "' was registered with " + change +
+                  "; a node keeps its resources while the controller knows it");
+    }
+  }
+  const bool restarted = node && !node->instance.empty() && node->instance != request.instance;
+  if (!node || node->instance != request.instance || node->address != address) {
+    json p{{"node", request.node}, {"instance", request.instance}, {"address", address},
+           {"cpus", request.host.cpus}, {"memory", request.host.memory_bytes}, {"devices", devices_json(request.host.devices)}};
+    if (auto r = journal("node.registered", p.dump(), now); !r) return tl::unexpected(r.error());
+    if (!node) node = &add_node(request.node, request.host, false);
+    node->instance = request.instance;
+    node->address = address;
+  }
+  node->tracking = request.tracking;
+  node->last_seen = agent::Clock::now();
+  node->last_seen_wall = now;
+  if (!node->heard || node->down) {
+    node->heard = true;
+    node->down = false;
+    apply_node_state(*node, now);
+  }
+
+  proto::SyncResponse out;
+  // Output first, so that a job that has ended has all of it.
+  for (const proto::LogChunk& c : request.logs) {
+    std::int64_t id = 0;
+    int attempt = 0, rank = 0;
+    if (!agent::parse_task_id(c.task, id, attempt, rank) || !jobs_.contains(id)) continue;
+    const fs::path path = fs::path(options_.data_dir) / "jobs" / agent::log_name(id, attempt, rank, c.stderr_stream);
+    std::error_code ec;
+    std::int64_t have = fs::exists(path, ec) ? static_cast<std::int64_t>(fs::file_size(path, ec)) : 0;
+    if (c.offset <= have && c.offset + static_cast<std::int64_t>(c.data.size()) > have) {
+      fs::create_directories(path.parent_path(), ec);
+      std::ofstream f(path, std::ios::binary | std::ios::app);
+      f.write(c.data.data() + (have - c.offset), static_cast<std::streamsize>(c.offset + c.data.size() - have));
+      f.close();
+      if (f) have = c.offset + static_cast<std::int64_t>(c.data.size());
+    }
+    out.log_offsets[c.task + (c.stderr_stream ? ".stderr" : ".stdout")] = have;
+  }
+  std::set<std::string> reported;
+  for (const agent::Finished& f : request.finished) {
+    task_ended(*node, f, now);
+    reported.insert(f.task);
+    out.acked.push_back(f.task);
+  }
+  const std::set<std::string> listed(request.running.begin(), request.running.end());
+  // Tasks that should run there and that the agent does not have: not yet launched (sent again),
+  // or lost (the agent restarted, or never will start it: the job is being ended).
+  std::vector<std::string> lost;
+  for (const std::string& t : node->tasks) {
+    if (listed.contains(t) || reported.contains(t)) continue;
+    std::int64_t id = 0;
+    int attempt = 0, rank = 0;
+    agent::parse_task_id(t, id, attempt, rank);
+    if (restarted || !node->launches.contains(t) || stopping_.contains(id)) lost.push_back(t);
+  }
+  for (const std::string& t : lost) {
+    std::int64_t id = 0;
+    int attempt = 0, rank = 0;
+    agent::parse_task_id(t, id, attempt, rank);
+    agent::Finished f;
+    f.task = t;
+    if (stopping_.contains(id) && !restarted) {
+      f.status.end = stopping_.at(id).first;
+      f.message = stopping_.at(id).second + " before it started";
+    } else {
+      f.fenced = true;
+      f.message = restarted ? "the agent on " + node->name + " restarted" : "the agent on " + node->name + " lost it";
+    }
+    task_ended(*node, f, now);
+  }
+
+  proto::SyncResponse o = orders(*node, listed);
+  if (o.launch.empty() && o.terminate.empty() && out.acked.empty() && request.wait_ms > 0) {
+    const std::string name = node->name;
+    orders_cv_.wait_for(lock, std::chrono::milliseconds(request.wait_ms), [&] {
+      Node* n = find_node(name);
+      if (!n || n->down) return true;
+      proto::SyncResponse probe = orders(*n, listed);
+      return !probe.launch.empty() || !probe.terminate.empty();
+    });
+    if (Node* n = find_node(name); n && !n->down) o = orders(*n, listed);
+  }
+  out.launch = std::move(o.launch);
+  out.terminate = std::move(o.terminate);
+  out.node_timeout_ms = o.node_timeout_ms;
+  return out;
 }
 
 void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
   std::lock_guard lock(mu_);
-  for (auto it = tasks_.begin(); it != tasks_.end();) {
-    JobRecord& job = jobs_.at(it->first);
-    if (now >= job.start + job.request.time_s) {
-      it->second->terminate(agent::TaskEnd::TimedOut, options_.kill_grace, mono);
+  if (local_) {
+    Node* local = find_node(options_.local_node);
+    for (const agent::Finished& f : local_->poll(mono)) task_ended(*local, f, now);
+  }
+  for (std::int64_t id : std::vector<std::int64_t>(running_.begin(), running_.end())) {
+    JobRecord& job = jobs_.at(id);
+    if (now >= job.start + job.request.time_s && !stopping_.contains(id)) {
+      stop_tasks(job, agent::TaskEnd::TimedOut, "time limit reached");
     }
-    if (auto status = it->second->poll(mono)) {
-      const std::string state = state_for(status->end, status->exit_code);
-      std::string reason = std::string(agent::to_string(status->end));
-      if (status->signal) reason += " (signal " + std::to_string(status->signal) + ")";
-      const core::JobState outcome = state == kCompleted ? core::JobState::Finished
-                                     : state == kTimeout ? core::JobState::TimedOut
-                                     : state == kCancelled ? core::JobState::Cancelled
-                                                           : core::JobState::Failed;
-      if (outcome == core::JobState::Cancelled) {
-        scheduler_->cancel(core::JobId{job.id}, now);
-      } else {
-        scheduler_->finish(core::JobId{job.id}, now, outcome);
-      }
-      end(job, state, status->exit_code, reason, now);
-      pass_due_ = true;
-      it = tasks_.erase(it);
-    } else {
-      ++it;
+  }
+  for (Node* node : by_id_) {
+    if (node->local || node->down) continue;
+    const auto since = node->heard ? node->last_seen : started_;
+    if (mono - since > options_.node_timeout) {
+      node_down(*node, "node " + node->name + " went silent (no word from its agent for " +
+                           std::to_string(options_.node_timeout.count() / 1000) + " s)", now);
     }
   }
   // A pass can only decide something new after resources were freed or nodes changed; otherwise
@@ -429,6 +831,7 @@ JobRecord Controller::with_reason(JobRecord job) const {
   if (job.state != kPending) return job;
   const core::Job* j = scheduler_->find(core::JobId{job.id});
   if (!j) return job;
+  const std::string requeued = job.attempt > 0 ? " (" + job.reason + ")" : "";
   switch (j->reason) {
     case core::PendingReason::Resources: job.reason = "Resources: waiting for resources to free up"; break;
     case core::PendingReason::Reserved:
@@ -437,6 +840,7 @@ JobRecord Controller::with_reason(JobRecord job) const {
     case core::PendingReason::NodesUnavailable: job.reason = "NodesUnavailable: the nodes it fits are drained or down"; break;
     default: job.reason = "Priority: jobs ahead of it go first";
   }
+  job.reason += requeued;
   return job;
 }
 

@@ -1,20 +1,26 @@
-// The controller: the scheduler core's live driver. It keeps the jobs, journals every change before
-// acknowledging it, drives the core with the wall clock, and runs the local node's tasks through the
-// agent library. Thread-safe: the HTTP handlers and the control loop call it concurrently.
+// The controller: the scheduler core's live driver. It keeps the jobs and the nodes, journals every
+// change before acknowledging it, drives the core with the wall clock, and has the nodes' agents
+// run what the core decides: its own node's agent in this process (`gwang up`), remote agents over
+// the agent protocol (agent/protocol.h). Thread-safe: the HTTP handlers and the control loop call
+// it concurrently.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "agent/account.h"
 #include "agent/devices.h"
-#include "agent/task.h"
+#include "agent/node.h"
+#include "agent/protocol.h"
 #include "api/request.h"
 #include "core/scheduler.h"
 #include "store/committer.h"
@@ -22,15 +28,8 @@
 
 namespace gwang::controller {
 
-// A Unix account jobs run as.
-struct Account {
-  std::string name;
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::vector<gid_t> groups;
-  std::string home;
-};
-Result<Account> lookup_account(const std::string& name);
+using agent::Account;
+using agent::lookup_account;
 
 // Job states as Slurm names them.
 inline constexpr const char* kPending = "PENDING";
@@ -42,6 +41,14 @@ inline constexpr const char* kTimeout = "TIMEOUT";
 inline constexpr const char* kOutOfMemory = "OUT_OF_MEMORY";
 inline constexpr const char* kNodeFail = "NODE_FAIL";
 
+// One task (rank) of a running job.
+struct TaskRecord {
+  std::string node;
+  std::vector<std::string> devices;       // UUIDs of the devices it got
+  std::vector<core::DeviceShare> shares;  // the same as the core placed them
+  bool done = false;
+};
+
 struct JobRecord {
   std::int64_t id = 0;
   std::string user;
@@ -50,33 +57,43 @@ struct JobRecord {
   std::string reason;            // why it waits, or how it ended
   std::int64_t submit = 0, start = -1, end = -1;  // Unix seconds
   int exit_code = 0;
-  std::string node;
-  std::vector<std::string> devices;  // the devices it got on its node (UUIDs)
+  int attempt = 0;               // how many times it was requeued
+  std::vector<TaskRecord> tasks; // while running (and after): one per rank
   bool ended() const { return state != kPending && state != kRunning; }
+  std::string nodelist() const;  // "n1,n2"
 };
 
 struct NodeRecord {
   std::string name;
-  std::string state;             // "up", "drained", "down"
+  std::string state;             // "up", "drained", "down" (an agent that went silent), "drained+down"
   int cpus = 0, cpus_used = 0;
   std::int64_t memory_bytes = 0, memory_used = 0;
   std::vector<agent::Device> devices;
   std::vector<std::int64_t> jobs;
   std::string tracking;          // how the agent tracks tasks there
+  std::string address;
+  bool local = false;            // run by the controller's own process
+  std::int64_t last_seen = -1;   // Unix seconds of the agent's last call (remote nodes)
 };
 
 struct ControllerOptions {
   std::string data_dir;
-  std::string node_name;
-  agent::HostResources host;
+  // The node this process runs itself (`gwang up`); empty: none, every node is a remote agent.
+  std::string local_node;
+  agent::HostResources host;     // the local node's resources
+  bool allow_root = false;       // whether the local node may run jobs as root
   std::chrono::milliseconds kill_grace{10000};
   agent::TrackingOptions tracking;
+  // A remote node whose agent has not called for this long is DOWN; its jobs end as NODE_FAIL.
+  std::chrono::milliseconds node_timeout{60000};
+  int requeue_limit = 1;         // how many times a job that allows it is requeued after NODE_FAIL
 };
 
 class Controller {
  public:
-  // Opens (or creates) the state in data_dir and recovers it: jobs that were pending wait again;
-  // jobs that were running on this node when the controller stopped ended with it (NODE_FAIL).
+  // Opens (or creates) the state in data_dir and recovers it: pending jobs wait again; jobs that
+  // ran on the local node ended with the process that ran them (NODE_FAIL); jobs on remote nodes
+  // are running still, until their agents say otherwise or stay silent past the node timeout.
   static Result<std::unique_ptr<Controller>> open(ControllerOptions options, std::int64_t now);
   ~Controller();
 
@@ -90,36 +107,78 @@ class Controller {
   std::vector<JobRecord> jobs(bool all) const;
   std::vector<NodeRecord> nodes() const;
   Result<void> set_node_state(const std::string& node, const std::string& state, std::int64_t now);
-  std::string log_path(std::int64_t id, bool stderr_stream) const;
+  // The file of a rank's output stream (of the job's latest attempt).
+  std::string log_path(const JobRecord& job, int rank, bool stderr_stream) const;
 
-  // One round of the control loop: collects ended tasks, enforces time limits, runs a scheduling
-  // pass and starts what it decided. `mono` drives kill deadlines; `now` is the wall clock.
+  // An agent's call (agent/protocol.h): records its report, then answers with its orders, waiting
+  // up to the request's wait_ms for some. Errors: the node cannot be accepted (with why).
+  Result<agent::protocol::SyncResponse> sync(const agent::protocol::SyncRequest& request, const std::string& peer,
+                                             std::int64_t now);
+
+  // One round of the control loop: collects the local node's ended tasks, enforces time limits,
+  // marks silent nodes DOWN, runs a scheduling pass and starts what it decided. `mono` drives kill
+  // deadlines and node timeouts; `now` is the wall clock.
   void step(agent::Clock::time_point mono, std::int64_t now);
 
  private:
+  struct Node {
+    std::string name;
+    core::NodeId id;
+    bool local = false;
+    agent::HostResources host;
+    std::string address, tracking, instance;
+    bool drained = false;                   // by an operator (journalled)
+    bool heard = true;                      // its agent has called since this controller started
+    bool down = false;                      // silent past the node timeout
+    agent::Clock::time_point last_seen{};
+    std::int64_t last_seen_wall = -1;
+    std::set<std::string> tasks;            // task ids that should run there now
+    std::map<std::string, agent::Launch> launches;  // sent (again) until the agent lists them
+  };
+
   explicit Controller(ControllerOptions options);
   Result<void> recover(std::int64_t now);
   Result<void> journal(const std::string& kind, const std::string& payload, std::int64_t now);
   Result<core::JobSpec> to_spec(const JobRecord& job) const;
+  Node* find_node(const std::string& name);
+  Node& add_node(const std::string& name, const agent::HostResources& host, bool local);
+  void apply_node_state(Node& node, std::int64_t now);
   void start(const core::Decision& d, std::int64_t now);
+  // A task (rank) ended on `node`. Ignored when it is not the job's current attempt (a stale report).
+  void task_ended(Node& node, const agent::Finished& f, std::int64_t now);
+  // Ends the tasks of the job still running (the agents report them ended).
+  void stop_tasks(JobRecord& job, agent::TaskEnd why, const std::string& message);
+  // The core has ended a running job because its node failed: requeue it, or end it as NODE_FAIL.
+  void node_failed(JobRecord& job, const std::string& why, std::int64_t now);
   void end(JobRecord& job, const std::string& state, int exit_code, const std::string& reason, std::int64_t now);
+  void node_down(Node& node, const std::string& why, std::int64_t now);
   // The job with the reason it waits, as the scheduler sees it now (pending jobs).
   JobRecord with_reason(JobRecord job) const;
+  agent::protocol::SyncResponse orders(Node& node, const std::set<std::string>& listed);
 
   ControllerOptions options_;
   mutable std::mutex mu_;
+  std::condition_variable orders_cv_;     // new orders for remote agents
   std::unique_ptr<store::Journal> journal_;
   std::unique_ptr<store::GroupCommitter> committer_;  // every write to the journal goes through it
   std::unique_ptr<core::Scheduler> scheduler_;
-  agent::Tracking tracking_;
+  std::unique_ptr<agent::NodeAgent> local_;  // the local node's agent, if there is a local node
   std::map<std::int64_t, JobRecord> jobs_;
   std::map<std::int64_t, Account> accounts_;  // the owner of each unfinished job
-  std::map<std::int64_t, std::unique_ptr<agent::Task>> tasks_;
+  std::map<std::string, std::unique_ptr<Node>> nodes_;
+  std::vector<Node*> by_id_;                  // nodes by core::NodeId
+  // Ranks that ended, of jobs with some ranks still running: (first failure) state, exit code, reason.
+  struct Failure { std::string state; int exit_code = 0; std::string reason; };
+  std::map<std::int64_t, Failure> failures_;
+  // Running jobs being ended (cancel, time limit, a failed rank): how and why.
+  std::map<std::int64_t, std::pair<agent::TaskEnd, std::string>> stopping_;
+  std::set<std::int64_t> running_;           // ids of running jobs
+  std::set<std::string> drained_names_;      // nodes drained before they registered (recovery)
   std::int64_t next_id_ = 1;
-  std::string node_state_ = "up";
-  std::string instance_;
+  std::string instance_;      // tells this controller's local task groups from others' on the host
+  agent::Clock::time_point started_;
   bool pass_due_ = true;          // resources were freed or nodes changed since the last pass
-  std::int64_t last_pass_ = -1;   // wall-clock second of the last pass  // tells this controller's task groups from others' on the host
+  std::int64_t last_pass_ = -1;   // wall-clock second of the last pass
 };
 
 }  // namespace gwang::controller

@@ -13,6 +13,7 @@
 namespace gwang::controller {
 
 using nlohmann::json;
+namespace proto = agent::protocol;
 
 namespace {
 
@@ -28,8 +29,11 @@ void write_job(api::Json& w, const JobRecord& j) {
   j.end >= 0 ? w.value(j.end) : w.null();
   w.key("command").strings(r.command);
   w.field("workdir", r.workdir).field("cpus", r.cpus).field("mem", r.mem_bytes).field("nodes", r.nodes);
-  w.field("time_limit", r.time_s).field("exit_code", j.exit_code).field("node", j.node);
-  w.key("devices").strings(j.devices);
+  w.field("time_limit", r.time_s).field("exit_code", j.exit_code).field("node", j.nodelist());
+  w.field("attempt", j.attempt).field("requeue", r.requeue);
+  std::vector<std::string> devices;
+  for (const TaskRecord& t : j.tasks) devices.insert(devices.end(), t.devices.begin(), t.devices.end());
+  w.key("devices").strings(devices);
   if (r.gpus.count > 0) {
     w.key("gpus").begin_object().field("count", r.gpus.count);
     w.key("models").strings(r.gpus.models);
@@ -54,7 +58,8 @@ json node_json(const NodeRecord& n) {
   }
   return {{"name", n.name},         {"state", n.state},       {"cpus", n.cpus},     {"cpus_used", n.cpus_used},
           {"memory", n.memory_bytes}, {"memory_used", n.memory_used}, {"devices", devices},
-          {"jobs", n.jobs},         {"tracking", n.tracking}};
+          {"jobs", n.jobs},         {"tracking", n.tracking}, {"address", n.address}, {"local", n.local},
+          {"last_seen", n.last_seen >= 0 ? json(n.last_seen) : json(nullptr)}};
 }
 
 void reply(httplib::Response& res, int status, const json& body) {
@@ -73,6 +78,7 @@ std::int64_t wall_now() { return static_cast<std::int64_t>(std::time(nullptr)); 
 struct ApiServer::Impl {
   Controller& controller;
   TokenStore& tokens;
+  std::string secret;
   httplib::Server server;
   std::vector<std::string> documented;  // "METHOD /path" of every route, as the API document names it
 
@@ -168,7 +174,16 @@ struct ApiServer::Impl {
         }
         offset = std::stoll(text);
       }
-      std::ifstream in(controller.log_path(job->id, stream == "stderr"), std::ios::binary);
+      int rank = 0;
+      if (req.has_param("rank")) {
+        const std::string text = req.get_param_value("rank");
+        if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos ||
+            std::stoi(text) >= std::max(1, job->request.nodes)) {
+          return error(res, 400, "parameter 'rank': expected a rank from 0 to " + std::to_string(job->request.nodes - 1));
+        }
+        rank = std::stoi(text);
+      }
+      std::ifstream in(controller.log_path(*job, rank, stream == "stderr"), std::ios::binary);
       std::string data;
       if (in) {
         constexpr std::size_t kChunk = 8u << 20;  // at most this much per answer
@@ -203,15 +218,47 @@ struct ApiServer::Impl {
     };
     add("POST", "/api/v1/nodes/{name}/drain", R"(/api/v1/nodes/([A-Za-z0-9._-]{1,64})/drain)", node_state("drained"));
     add("POST", "/api/v1/nodes/{name}/resume", R"(/api/v1/nodes/([A-Za-z0-9._-]{1,64})/resume)", node_state("up"));
+    // The agent protocol (agent/protocol.h): signed with the cluster secret, not a user token.
+    add("POST", "/api/v1/agent/sync", proto::kSyncPath, [this](const httplib::Request& req, httplib::Response& res) {
+      if (secret.empty()) return error(res, 403, "this controller takes no remote agents (no cluster secret configured)");
+      const std::string node = req.get_header_value("X-Gwang-Node");
+      const std::string date = req.get_header_value("X-Gwang-Date");
+      const std::string signature = req.get_header_value("X-Gwang-Signature");
+      const std::string expected = proto::sign_request(secret, req.method, req.path, date, node, req.body);
+      if (signature.empty() || !proto::same_signature(signature, expected)) {
+        return error(res, 401, "bad agent signature (is the cluster secret the same on both sides?)");
+      }
+      std::int64_t sent = 0;
+      try {
+        sent = std::stoll(date);
+      } catch (...) {
+        return error(res, 401, "header 'X-Gwang-Date': expected Unix seconds");
+      }
+      if (std::llabs(sent - wall_now()) > proto::kMaxClockSkew) {
+        return error(res, 401, "header 'X-Gwang-Date': more than 5 minutes from the controller's clock");
+      }
+      auto request = proto::decode_request(req.body);
+      if (!request) return error(res, 400, request.error().message);
+      if (request->node != node) return error(res, 400, "field 'node': differs from the signed X-Gwang-Node header");
+      auto answer = controller.sync(*request, req.remote_addr, wall_now());
+      if (!answer) return error(res, 409, answer.error().message);
+      const std::string body = proto::encode(*answer);
+      res.set_header("X-Gwang-Signature", proto::sign_response(secret, signature, body));
+      res.status = 200;
+      res.set_content(body, "application/json");
+    });
     server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (res.body.empty()) error(res, res.status, "no such route: " + req.method + " " + req.path);
     });
     server.set_tcp_nodelay(true);
+    // Agents hold a connection while they long-poll: room for them beside the users' requests.
+    server.new_task_queue = [] { return new httplib::ThreadPool(64); };
     server.set_keep_alive_max_count(100);
   }
 };
 
-ApiServer::ApiServer(Controller& controller, TokenStore& tokens) : impl_(new Impl{controller, tokens, {}}) {
+ApiServer::ApiServer(Controller& controller, TokenStore& tokens, std::string cluster_secret)
+    : impl_(new Impl{controller, tokens, std::move(cluster_secret), {}, {}}) {
   impl_->routes();
 }
 

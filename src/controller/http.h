@@ -12,7 +12,8 @@ namespace gwang::controller {
 
 class ApiServer {
  public:
-  ApiServer(Controller& controller, TokenStore& tokens);
+  // `cluster_secret` signs the agent protocol; empty: this controller takes no remote agents.
+  ApiServer(Controller& controller, TokenStore& tokens, std::string cluster_secret = "");
   ~ApiServer();
   // Binds `host:port` (port 0: any free one); returns the port bound.
   Result<int> bind(const std::string& host, int port);

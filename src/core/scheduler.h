@@ -85,6 +85,8 @@ class Scheduler {
   std::vector<JobId> expire(Time now);
   // Node changes. A node going Down fails the jobs running on it (returned).
   NodeId add_node(const NodeSpec& spec);
+  // The id of a resource kind, interned if new (before adding a node with a new device model).
+  ResourceKind intern_kind(std::string_view name) { return cluster_.registry().intern(name); }
   std::vector<JobId> set_node_state(NodeId node, NodeState state, Time now);
 
   // --- decisions

@@ -38,7 +38,7 @@ class ControllerTest : public ::testing::Test {
   void open() {
     ControllerOptions o;
     o.data_dir = (dir_ / "data").string();
-    o.node_name = "local";
+    o.local_node = "local";
     o.host.cpus = 4;
     o.host.memory_bytes = 8LL << 30;
     o.host.devices = {{"npu:ascend910", "npu:ascend910", "npu:ascend910-0", 0, 0, true},
@@ -72,7 +72,7 @@ class ControllerTest : public ::testing::Test {
   }
 
   std::string output(std::int64_t id) {
-    std::ifstream in(controller_->log_path(id, false));
+    std::ifstream in(controller_->log_path(*controller_->job(id), 0, false));
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
@@ -96,8 +96,8 @@ TEST_F(ControllerTest, JobRunsAsItsOwnerAndCompletes) {
   const JobRecord done = run_until_ended(job->id);
   EXPECT_EQ(done.state, kCompleted) << done.reason;
   EXPECT_EQ(done.exit_code, 0);
-  EXPECT_EQ(done.devices, (std::vector<std::string>{"npu:ascend910-0"}));
-  EXPECT_EQ(output(job->id), "nobody\n" + std::to_string(job->id) + " npu:ascend910-0 1 0 local " +
+  EXPECT_EQ(done.tasks.at(0).devices, (std::vector<std::string>{"npu:ascend910-0"}));
+  EXPECT_EQ(output(job->id), "nobody\n" + std::to_string(job->id) + " npu:ascend910-0 1 0 127.0.0.1 " +
                                  std::to_string(20000 + job->id) + "\n");
 }
 

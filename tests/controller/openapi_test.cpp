@@ -44,7 +44,7 @@ TEST(OpenApi, RoutesMatchTheDocument) {
   const auto dir = std::filesystem::temp_directory_path() / ("gwang_openapi_test_" + std::to_string(::getpid()));
   ControllerOptions options;
   options.data_dir = dir.string();
-  options.node_name = "n";
+  options.local_node = "n";
   options.host.cpus = 1;
   options.host.memory_bytes = 1LL << 30;
   auto controller = Controller::open(options, 0);

@@ -1,0 +1,123 @@
+#include "agent/node.h"
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+
+#include "agent/account.h"
+
+namespace gwang::agent {
+
+namespace fs = std::filesystem;
+
+std::string log_name(std::int64_t job, int attempt, int rank, bool stderr_stream) {
+  return std::to_string(job) + "/" + std::to_string(attempt) + "." + std::to_string(rank) +
+         (stderr_stream ? ".stderr" : ".stdout");
+}
+
+std::string task_id(std::int64_t job, int attempt, int rank) {
+  return std::to_string(job) + "." + std::to_string(attempt) + "." + std::to_string(rank);
+}
+
+bool parse_task_id(const std::string& task, std::int64_t& job, int& attempt, int& rank) {
+  const char* p = task.data();
+  const char* end = p + task.size();
+  auto r = std::from_chars(p, end, job);
+  if (r.ec != std::errc() || r.ptr == end || *r.ptr != '.') return false;
+  r = std::from_chars(r.ptr + 1, end, attempt);
+  if (r.ec != std::errc() || r.ptr == end || *r.ptr != '.') return false;
+  r = std::from_chars(r.ptr + 1, end, rank);
+  return r.ec == std::errc() && r.ptr == end && job > 0 && attempt >= 0 && rank >= 0;
+}
+
+NodeAgent::NodeAgent(NodeAgentOptions options) : options_(std::move(options)) {
+  tracking_ = Tracking::detect(options_.tracking);
+}
+
+NodeAgent::~NodeAgent() { tasks_.clear(); }  // a task's destructor ends what is left of it
+
+void NodeAgent::launch(const Launch& l, Clock::time_point) {
+  if (!seen_.insert(l.task).second) return;
+  auto refuse = [&](const std::string& why) {
+    failed_to_start_.push_back({l.task, TaskStatus{TaskEnd::Exited, 127, 0}, why, false});
+  };
+  auto owner = lookup_account(l.user);
+  if (!owner) return refuse(owner.error().message);
+  if (owner->uid == 0 && !options_.allow_root) return refuse("jobs may not run as root on this node");
+
+  std::string cuda, declared;
+  for (const std::string& uuid : l.devices) {
+    auto it = std::find_if(options_.host.devices.begin(), options_.host.devices.end(),
+                           [&](const Device& d) { return d.uuid == uuid; });
+    if (it == options_.host.devices.end()) return refuse("this node has no device " + uuid);
+    std::string& list = it->declared ? declared : cuda;
+    list += (list.empty() ? "" : ",") + (it->declared ? it->uuid : std::to_string(it->index));
+  }
+  TaskSpec spec;
+  // Unique on the host, also across agents and controllers that share it.
+  spec.name = "job-" + l.task + options_.group_suffix;
+  spec.argv = l.argv;
+  spec.workdir = l.workdir.empty() ? owner->home : l.workdir;
+  spec.uid = owner->uid;
+  spec.gid = owner->gid;
+  spec.groups = owner->groups;
+  const fs::path out = fs::path(options_.log_dir) / log_name(l.job, l.attempt, l.rank, false);
+  std::error_code ec;
+  fs::create_directories(out.parent_path(), ec);
+  spec.stdout_path = out.string();
+  spec.stderr_path = (fs::path(options_.log_dir) / log_name(l.job, l.attempt, l.rank, true)).string();
+  spec.memory_limit_bytes = l.memory_limit_bytes;
+  spec.env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
+              {"HOME", owner->home},
+              {"USER", owner->name},
+              {"LOGNAME", owner->name}};
+  for (const auto& kv : l.env) {
+    std::erase_if(spec.env, [&](const auto& e) { return e.first == kv.first; });
+    spec.env.push_back(kv);
+  }
+  // The devices are the node's to say, whatever the job's environment asked for.
+  std::erase_if(spec.env, [](const auto& e) { return e.first == "CUDA_VISIBLE_DEVICES" || e.first == "GWANG_DEVICES"; });
+  if (!cuda.empty()) spec.env.emplace_back("CUDA_VISIBLE_DEVICES", cuda);
+  if (!declared.empty()) spec.env.emplace_back("GWANG_DEVICES", declared);
+  auto task = Task::launch(spec, tracking_);
+  if (!task) return refuse(task.error().message);
+  tasks_[l.task] = Running{std::move(*task), "", false};
+}
+
+void NodeAgent::terminate(const std::string& task, TaskEnd why, Clock::time_point now, const std::string& message) {
+  auto it = tasks_.find(task);
+  if (it == tasks_.end()) return;
+  if (it->second.message.empty()) it->second.message = message;
+  it->second.task->terminate(why, options_.kill_grace, now);
+}
+
+void NodeAgent::terminate_all(TaskEnd why, Clock::time_point now, const std::string& message, bool fenced) {
+  for (auto& [id, r] : tasks_) {
+    if (r.message.empty()) r.message = message;
+    r.fenced = r.fenced || fenced;
+    r.task->terminate(why, options_.kill_grace, now);
+  }
+}
+
+std::vector<Finished> NodeAgent::poll(Clock::time_point now) {
+  std::vector<Finished> out = std::move(failed_to_start_);
+  failed_to_start_.clear();
+  for (auto it = tasks_.begin(); it != tasks_.end();) {
+    if (auto status = it->second.task->poll(now)) {
+      out.push_back({it->first, *status, it->second.message, it->second.fenced});
+      it = tasks_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> NodeAgent::running() const {
+  std::vector<std::string> out;
+  out.reserve(tasks_.size());
+  for (const auto& [id, r] : tasks_) out.push_back(id);
+  return out;
+}
+
+}  // namespace gwang::agent

@@ -1,0 +1,94 @@
+// A node's agent: runs the tasks the controller assigns to the node and reports how they ended.
+// The same class serves the controller's own node (in process, `gwang up`) and a remote node
+// (`gwang agent`, which talks to the controller over the agent protocol). Not thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/devices.h"
+#include "agent/task.h"
+#include "agent/tracker.h"
+
+namespace gwang::agent {
+
+// One task of a job, as the controller asks a node to run it.
+struct Launch {
+  std::string task;          // "JOB.ATTEMPT.RANK": unique in the cluster, also across requeues
+  std::int64_t job = 0;
+  int attempt = 0;
+  int rank = 0;
+  std::string user;          // the account it runs as, looked up on the node
+  std::vector<std::string> argv;
+  std::string workdir;       // empty: the account's home
+  // The job's environment (GWANG_*, the rank variables, the user's own); the agent adds PATH,
+  // HOME, USER, LOGNAME and the device variables.
+  std::vector<std::pair<std::string, std::string>> env;
+  std::vector<std::string> devices;  // UUIDs of the node's devices it gets
+  std::int64_t memory_limit_bytes = 0;
+};
+
+// A task that has ended, as the node saw it.
+struct Finished {
+  std::string task;
+  TaskStatus status;
+  std::string message;       // why it could not start, or how it was ended
+  bool fenced = false;       // ended by the agent itself when the controller could not be reached
+};
+
+// The log file of a task's stream under a log directory: "JOB/ATTEMPT.RANK.stdout".
+std::string log_name(std::int64_t job, int attempt, int rank, bool stderr_stream);
+// Splits "JOB.ATTEMPT.RANK"; false when malformed.
+bool parse_task_id(const std::string& task, std::int64_t& job, int& attempt, int& rank);
+std::string task_id(std::int64_t job, int attempt, int rank);
+
+struct NodeAgentOptions {
+  std::string log_dir;               // task output goes to log_dir/log_name(...)
+  HostResources host;
+  TrackingOptions tracking;
+  std::chrono::milliseconds kill_grace{10000};
+  bool allow_root = false;           // whether tasks may run as root
+  std::string group_suffix;          // appended to task group names: tells this agent's tasks from others'
+};
+
+class NodeAgent {
+ public:
+  explicit NodeAgent(NodeAgentOptions options);
+  ~NodeAgent();  // ends every task still running
+
+  const HostResources& host() const { return options_.host; }
+  const Tracking& tracking() const { return tracking_; }
+
+  // Starts a task. A task id seen before is ignored (the controller may send a launch twice). A
+  // task that cannot start is reported by the next poll, with the reason and exit code 127.
+  void launch(const Launch& launch, Clock::time_point now);
+  // Asks a task to end: SIGTERM now, SIGKILL after the grace. Unknown or ended tasks: nothing.
+  void terminate(const std::string& task, TaskEnd why, Clock::time_point now, const std::string& message = "");
+  // Ends every task; `fenced` marks them as ended because the controller was out of reach.
+  void terminate_all(TaskEnd why, Clock::time_point now, const std::string& message, bool fenced);
+  // Tasks that have ended since the last call.
+  std::vector<Finished> poll(Clock::time_point now);
+  // Tasks running now (including those being ended).
+  std::vector<std::string> running() const;
+  bool knows(const std::string& task) const { return seen_.contains(task); }
+
+ private:
+  struct Running {
+    std::unique_ptr<Task> task;
+    std::string message;
+    bool fenced = false;
+  };
+  NodeAgentOptions options_;
+  Tracking tracking_;
+  std::map<std::string, Running> tasks_;
+  std::vector<Finished> failed_to_start_;
+  std::set<std::string> seen_;
+};
+
+}  // namespace gwang::agent

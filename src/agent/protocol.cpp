@@ -1,0 +1,252 @@
+#include "agent/protocol.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+namespace gwang::agent::protocol {
+
+using nlohmann::json;
+
+namespace {
+
+const char* end_name(TaskEnd e) {
+  switch (e) {
+    case TaskEnd::Exited: return "exited";
+    case TaskEnd::Signaled: return "signaled";
+    case TaskEnd::TimedOut: return "timed-out";
+    case TaskEnd::Cancelled: return "cancelled";
+    case TaskEnd::OutOfMemory: return "out-of-memory";
+  }
+  return "exited";
+}
+
+bool end_from(const std::string& s, TaskEnd& out) {
+  for (TaskEnd e : {TaskEnd::Exited, TaskEnd::Signaled, TaskEnd::TimedOut, TaskEnd::Cancelled, TaskEnd::OutOfMemory}) {
+    if (s == end_name(e)) {
+      out = e;
+      return true;
+    }
+  }
+  return false;
+}
+
+json env_json(const std::vector<std::pair<std::string, std::string>>& env) {
+  json out = json::array();
+  for (const auto& [k, v] : env) out.push_back({k, v});
+  return out;
+}
+
+std::string hmac_hex(const std::string& secret, const std::string& text) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(text.data()),
+       text.size(), mac, &len);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += hex[mac[i] >> 4];
+    out += hex[mac[i] & 15];
+  }
+  return out;
+}
+
+// Reads a field of the expected type; the error names it.
+template <typename T>
+Result<T> field(const json& o, const char* name, const std::string& where) {
+  auto it = o.find(name);
+  if (it == o.end()) return fail(where + "field '" + name + "' is missing");
+  try {
+    return it->template get<T>();
+  } catch (const json::exception&) {
+    return fail(where + "field '" + name + "' has the wrong type");
+  }
+}
+
+}  // namespace
+
+std::string base64(const std::string& bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+Result<std::string> unbase64(const std::string& text) {
+  if (text.size() % 4 != 0) return fail("base64 text of a length not a multiple of 4");
+  std::string out(3 * text.size() / 4 + 1, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return fail("malformed base64 text");
+  std::size_t len = static_cast<std::size_t>(n);
+  if (!text.empty() && text.back() == '=') --len;
+  if (text.size() > 1 && text[text.size() - 2] == '=') --len;
+  out.resize(len);
+  return out;
+}
+
+std::string encode(const SyncRequest& r) {
+  json devices = json::array();
+  for (const Device& d : r.host.devices) {
+    devices.push_back({{"kind", d.kind}, {"name", d.name}, {"uuid", d.uuid}, {"index", d.index},
+                       {"memory", d.memory_bytes}, {"declared", d.declared}});
+  }
+  json finished = json::array();
+  for (const Finished& f : r.finished) {
+    finished.push_back({{"task", f.task}, {"end", end_name(f.status.end)}, {"exit_code", f.status.exit_code},
+                        {"signal", f.status.signal}, {"message", f.message}, {"fenced", f.fenced}});
+  }
+  json logs = json::array();
+  for (const LogChunk& c : r.logs) {
+    logs.push_back({{"task", c.task}, {"stream", c.stderr_stream ? "stderr" : "stdout"}, {"offset", c.offset},
+                    {"data", base64(c.data)}});
+  }
+  return json{{"node", r.node},         {"instance", r.instance}, {"address", r.address},
+              {"cpus", r.host.cpus},    {"memory", r.host.memory_bytes}, {"devices", devices},
+              {"tracking", r.tracking}, {"running", r.running},   {"finished", finished},
+              {"logs", logs},           {"wait_ms", r.wait_ms}}
+      .dump();
+}
+
+Result<SyncRequest> decode_request(const std::string& body) {
+  json o;
+  try {
+    o = json::parse(body);
+  } catch (const json::exception& e) {
+    return fail(std::string("malformed JSON: ") + e.what());
+  }
+  if (!o.is_object()) return fail("expected a JSON object");
+  SyncRequest r;
+  auto node = field<std::string>(o, "node", "");
+  if (!node) return tl::unexpected(node.error());
+  r.node = *node;
+  if (r.node.empty() || r.node.size() > 64 || r.node.find_first_not_of(
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos)
+    return fail("field 'node': expected 1 to 64 letters, digits, '.', '_' or '-'");
+  try {
+    r.instance = o.at("instance").get<std::string>();
+    r.address = o.value("address", "");
+    r.host.cpus = o.at("cpus").get<int>();
+    r.host.memory_bytes = o.at("memory").get<std::int64_t>();
+    for (const json& d : o.at("devices")) {
+      r.host.devices.push_back({d.at("kind").get<std::string>(), d.value("name", ""), d.at("uuid").get<std::string>(),
+                                d.at("index").get<int>(), d.value("memory", std::int64_t{0}), d.value("declared", false)});
+    }
+    r.tracking = o.value("tracking", "");
+    r.running = o.at("running").get<std::vector<std::string>>();
+    for (const json& f : o.at("finished")) {
+      Finished x;
+      x.task = f.at("task").get<std::string>();
+      if (!end_from(f.at("end").get<std::string>(), x.status.end)) return fail("field 'finished.end': unknown end");
+      x.status.exit_code = f.at("exit_code").get<int>();
+      x.status.signal = f.value("signal", 0);
+      x.message = f.value("message", "");
+      x.fenced = f.value("fenced", false);
+      r.finished.push_back(std::move(x));
+    }
+    for (const json& c : o.at("logs")) {
+      LogChunk x;
+      x.task = c.at("task").get<std::string>();
+      const std::string stream = c.at("stream").get<std::string>();
+      if (stream != "stdout" && stream != "stderr") return fail("field 'logs.stream': expected stdout or stderr");
+      x.stderr_stream = stream == "stderr";
+      x.offset = c.at("offset").get<std::int64_t>();
+      auto data = unbase64(c.at("data").get<std::string>());
+      if (!data) return fail("field 'logs.data': " + data.error().message);
+      x.data = std::move(*data);
+      r.logs.push_back(std::move(x));
+    }
+    r.wait_ms = o.value("wait_ms", 0);
+  } catch (const json::exception& e) {
+    return fail(std::string("malformed sync request: ") + e.what());
+  }
+  if (r.host.cpus < 1 || r.host.memory_bytes < 1) return fail("field 'cpus'/'memory': a node needs CPUs and memory");
+  if (r.wait_ms < 0 || r.wait_ms > 60000) return fail("field 'wait_ms': expected 0 to 60000");
+  return r;
+}
+
+std::string encode(const SyncResponse& r) {
+  json launch = json::array();
+  for (const Launch& l : r.launch) {
+    launch.push_back({{"task", l.task},     {"job", l.job},         {"attempt", l.attempt}, {"rank", l.rank},
+                      {"user", l.user},     {"argv", l.argv},       {"workdir", l.workdir}, {"env", env_json(l.env)},
+                      {"devices", l.devices}, {"memory_limit", l.memory_limit_bytes}});
+  }
+  json terminate = json::array();
+  for (const Terminate& t : r.terminate) {
+    terminate.push_back({{"task", t.task}, {"why", end_name(t.why)}, {"message", t.message}});
+  }
+  return json{{"launch", launch},
+              {"terminate", terminate},
+              {"acked", r.acked},
+              {"log_offsets", r.log_offsets},
+              {"node_timeout_ms", r.node_timeout_ms}}
+      .dump();
+}
+
+Result<SyncResponse> decode_response(const std::string& body) {
+  SyncResponse r;
+  try {
+    const json o = json::parse(body);
+    for (const json& l : o.at("launch")) {
+      Launch x;
+      x.task = l.at("task").get<std::string>();
+      x.job = l.at("job").get<std::int64_t>();
+      x.attempt = l.at("attempt").get<int>();
+      x.rank = l.at("rank").get<int>();
+      x.user = l.at("user").get<std::string>();
+      x.argv = l.at("argv").get<std::vector<std::string>>();
+      x.workdir = l.at("workdir").get<std::string>();
+      for (const json& kv : l.at("env")) x.env.emplace_back(kv.at(0).get<std::string>(), kv.at(1).get<std::string>());
+      x.devices = l.at("devices").get<std::vector<std::string>>();
+      x.memory_limit_bytes = l.at("memory_limit").get<std::int64_t>();
+      r.launch.push_back(std::move(x));
+    }
+    for (const json& t : o.at("terminate")) {
+      Terminate x;
+      x.task = t.at("task").get<std::string>();
+      if (!end_from(t.at("why").get<std::string>(), x.why)) return fail("field 'terminate.why': unknown reason");
+      x.message = t.value("message", "");
+      r.terminate.push_back(std::move(x));
+    }
+    r.acked = o.at("acked").get<std::vector<std::string>>();
+    r.log_offsets = o.at("log_offsets").get<std::map<std::string, std::int64_t>>();
+    r.node_timeout_ms = o.at("node_timeout_ms").get<std::int64_t>();
+  } catch (const json::exception& e) {
+    return fail(std::string("malformed sync answer: ") + e.what());
+  }
+  return r;
+}
+
+std::string sign_request(const std::string& secret, const std::string& method, const std::string& path,
+                         const std::string& date, const std::string& node, const std::string& body) {
+  return hmac_hex(secret, "gwang-agent-v1\n" + method + "\n" + path + "\n" + date + "\n" + node + "\n" + body);
+}
+
+std::string sign_response(const std::string& secret, const std::string& request_signature, const std::string& body) {
+  return hmac_hex(secret, "gwang-controller-v1\n" + request_signature + "\n" + body);
+}
+
+bool same_signature(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+Result<std::string> read_secret(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return fail(path + ": cannot read the cluster secret");
+  if (st.st_mode & (S_IRWXG | S_IRWXO)) return fail(path + ": the cluster secret must not be readable by group or others (chmod 600)");
+  std::ifstream in(path);
+  std::string secret;
+  std::getline(in, secret);
+  while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
+  if (secret.size() < 16) return fail(path + ": the cluster secret must be at least 16 characters");
+  return secret;
+}
+
+}  // namespace gwang::agent::protocol

@@ -1,0 +1,85 @@
+// The agent protocol: how a node's agent and the controller talk.
+//
+// The agent calls the controller (POST /api/v1/agent/sync); the controller never calls the agent,
+// so agents need no open port. Each call reports the node (resources, running tasks, tasks that
+// ended, new output) and returns the controller's orders (tasks to start, tasks to end, reports it
+// has recorded). Orders are level-triggered: the controller repeats a launch until the agent lists
+// the task and an end until the agent stops listing it, so a lost answer loses nothing. The call
+// doubles as the heartbeat; it is long-polled (the controller answers at once when it has orders,
+// else after `wait_ms`).
+//
+// Both directions are signed with the cluster secret: HMAC-SHA256 over the method, path, date,
+// node and body of a request, and over the request's signature and the body of the answer, so an
+// answer cannot be replayed to another request. Requests more than five minutes from the
+// controller's clock are refused.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "agent/devices.h"
+#include "agent/node.h"
+#include "core/result.h"
+
+namespace gwang::agent::protocol {
+
+inline constexpr const char* kSyncPath = "/api/v1/agent/sync";
+inline constexpr std::int64_t kMaxClockSkew = 300;  // seconds
+
+// New bytes of a task's output, from `offset` on.
+struct LogChunk {
+  std::string task;
+  bool stderr_stream = false;
+  std::int64_t offset = 0;
+  std::string data;
+};
+
+struct SyncRequest {
+  std::string node;
+  std::string instance;          // changes when the agent restarts
+  std::string address;           // where the node's tasks can reach each other (MASTER_ADDR); empty: the caller's
+  HostResources host;
+  std::string tracking;
+  std::vector<std::string> running;
+  std::vector<Finished> finished;
+  std::vector<LogChunk> logs;
+  int wait_ms = 0;
+};
+
+struct Terminate {
+  std::string task;
+  TaskEnd why = TaskEnd::Cancelled;
+  std::string message;
+};
+
+struct SyncResponse {
+  std::vector<Launch> launch;
+  std::vector<Terminate> terminate;
+  std::vector<std::string> acked;                   // ended tasks the controller has recorded
+  std::map<std::string, std::int64_t> log_offsets;  // "TASK.stdout"/"TASK.stderr": bytes the controller has
+  std::int64_t node_timeout_ms = 0;                 // silent longer than this, the node is DOWN
+};
+
+std::string encode(const SyncRequest& r);
+std::string encode(const SyncResponse& r);
+// Errors name the field that is wrong.
+Result<SyncRequest> decode_request(const std::string& body);
+Result<SyncResponse> decode_response(const std::string& body);
+
+std::string base64(const std::string& bytes);
+Result<std::string> unbase64(const std::string& text);
+
+// Hex HMAC-SHA256 of a request.
+std::string sign_request(const std::string& secret, const std::string& method, const std::string& path,
+                         const std::string& date, const std::string& node, const std::string& body);
+// Hex HMAC-SHA256 of an answer to the request that had `request_signature`.
+std::string sign_response(const std::string& secret, const std::string& request_signature, const std::string& body);
+// Constant-time comparison of two signatures.
+bool same_signature(const std::string& a, const std::string& b);
+
+// The secret in a file (its first line, at least 16 bytes, the file not readable by others).
+Result<std::string> read_secret(const std::string& path);
+
+}  // namespace gwang::agent::protocol
