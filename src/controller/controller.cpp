@@ -701,7 +701,7 @@ proto::SyncResponse Controller::orders(Node& node, const std::set<std::string>& 
 }
 
 Result<proto::SyncResponse> Controller::sync(const proto::SyncRequest& request, const std::string& peer,
-                                             std::int64_t now) {
+                                             agent::Clock::time_point mono, std::int64_t now) {
   std::unique_lock lock(mu_);
   Node* node = find_node(request.node);
   if (node && node->local) return fail("node '" + request.node + "' is the controller's own node");
@@ -722,7 +722,7 @@ Result<proto::SyncResponse> Controller::sync(const proto::SyncRequest& request, 
     node->address = address;
   }
   node->tracking = request.tracking;
-  node->last_seen = agent::Clock::now();
+  node->last_seen = mono;
   node->last_seen_wall = now;
   if (!node->heard || node->down) {
     node->heard = true;

@@ -112,8 +112,9 @@ class Controller {
 
   // An agent's call (agent/protocol.h): records its report, then answers with its orders, waiting
   // up to the request's wait_ms for some. Errors: the node cannot be accepted (with why).
+  // `mono` is when it called (node timeouts), `now` the wall clock.
   Result<agent::protocol::SyncResponse> sync(const agent::protocol::SyncRequest& request, const std::string& peer,
-                                             std::int64_t now);
+                                             agent::Clock::time_point mono, std::int64_t now);
 
   // One round of the control loop: collects the local node's ended tasks, enforces time limits,
   // marks silent nodes DOWN, runs a scheduling pass and starts what it decided. `mono` drives kill

@@ -240,7 +240,7 @@ struct ApiServer::Impl {
       auto request = proto::decode_request(req.body);
       if (!request) return error(res, 400, request.error().message);
       if (request->node != node) return error(res, 400, "field 'node': differs from the signed X-Gwang-Node header");
-      auto answer = controller.sync(*request, req.remote_addr, wall_now());
+      auto answer = controller.sync(*request, req.remote_addr, agent::Clock::now(), wall_now());
       if (!answer) return error(res, 409, answer.error().message);
       const std::string body = proto::encode(*answer);
       res.set_header("X-Gwang-Signature", proto::sign_response(secret, signature, body));

@@ -1,0 +1,344 @@
+// The controller with remote agents, driven through the agent protocol's calls in process: nodes
+// register by calling, multi-node jobs get their rank environment, silent nodes go DOWN and their
+// jobs are requeued once, a restarted controller re-adopts what agents still run, and stale or
+// repeated reports change nothing.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "controller/controller.h"
+
+namespace gwang::controller {
+namespace {
+
+namespace fs = std::filesystem;
+namespace proto = agent::protocol;
+using namespace std::chrono_literals;
+
+std::string env_of(const agent::Launch& l, const std::string& key) {
+  for (const auto& [k, v] : l.env) {
+    if (k == key) return v;
+  }
+  return "<unset>";
+}
+
+// An agent as the controller sees it: what it runs and what it reports.
+struct FakeAgent {
+  std::string name, instance = "i1", address;
+  agent::HostResources host;
+  std::map<std::string, agent::Launch> running;
+  std::vector<agent::Finished> finished;
+  std::vector<proto::LogChunk> logs;
+  std::vector<agent::Launch> launched;          // every launch order it got
+  std::vector<proto::Terminate> terminated;     // every end order it got
+
+  Result<proto::SyncResponse> call(Controller& c, std::int64_t now, agent::Clock::time_point mono = agent::Clock::now()) {
+    proto::SyncRequest r;
+    r.node = name;
+    r.instance = instance;
+    r.address = address;
+    r.host = host;
+    for (const auto& [t, l] : running) r.running.push_back(t);
+    r.finished = finished;
+    r.logs = logs;
+    auto answer = c.sync(r, "10.0.0.99", mono, now);
+    if (!answer) return answer;
+    for (const std::string& t : answer->acked) {
+      std::erase_if(finished, [&](const agent::Finished& f) { return f.task == t; });
+    }
+    logs.clear();
+    for (const agent::Launch& l : answer->launch) {
+      launched.push_back(l);
+      running.emplace(l.task, l);
+    }
+    for (const proto::Terminate& t : answer->terminate) {
+      terminated.push_back(t);
+      if (running.erase(t.task)) finished.push_back({t.task, {t.why, 0, 0}, t.message, false});
+    }
+    return answer;
+  }
+  void exit(const std::string& task, int code) {
+    ASSERT_TRUE(running.erase(task)) << name << " does not run " << task;
+    finished.push_back({task, {agent::TaskEnd::Exited, code, 0}, "", false});
+  }
+};
+
+class AgentsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("gwang_agents_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    auto nobody = lookup_account("nobody");
+    ASSERT_TRUE(nobody) << nobody.error().message;
+    nobody_ = *nobody;
+    nobody_.home = "/tmp";
+    for (int i = 1; i <= 3; ++i) {
+      FakeAgent a;
+      a.name = "n" + std::to_string(i);
+      a.address = "10.0.0." + std::to_string(i);
+      a.host.cpus = 4;
+      a.host.memory_bytes = 8LL << 30;
+      a.host.devices = {{"npu:x", "x", a.name + "-npu0", 0, 0, true}};
+      agents_.push_back(a);
+    }
+  }
+  void TearDown() override {
+    controller_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void open(std::chrono::milliseconds timeout = 60s) {
+    controller_.reset();
+    ControllerOptions o;
+    o.data_dir = dir_.string();
+    o.node_timeout = timeout;
+    auto c = Controller::open(o, now_);
+    ASSERT_TRUE(c) << c.error().message;
+    controller_ = std::move(*c);
+  }
+  // Every agent calls once.
+  void call_all() {
+    for (FakeAgent& a : agents_) ASSERT_TRUE(a.call(*controller_, now_)) << a.name;
+  }
+  void step(std::chrono::seconds ahead = 0s) { controller_->step(agent::Clock::now() + ahead, now_); }
+
+  api::SubmitRequest request(int nodes) {
+    api::SubmitRequest r;
+    r.command = {"train.py"};
+    r.name = "train";
+    r.nodes = nodes;
+    r.cpus = 4;  // a whole node each
+    r.mem_bytes = 1LL << 30;
+    r.time_s = 3600;
+    return r;
+  }
+  JobRecord job(std::int64_t id) { return *controller_->job(id); }
+
+  fs::path dir_;
+  Account nobody_;
+  std::int64_t now_ = 1'700'000'000;
+  std::vector<FakeAgent> agents_;
+  std::unique_ptr<Controller> controller_;
+};
+
+TEST_F(AgentsTest, NodesRegisterByCallingAndAreListed) {
+  open();
+  call_all();
+  const auto nodes = controller_->nodes();
+  ASSERT_EQ(nodes.size(), 3u);
+  EXPECT_EQ(nodes[0].name, "n1");
+  EXPECT_EQ(nodes[0].state, "up");
+  EXPECT_EQ(nodes[0].address, "10.0.0.1");
+  EXPECT_EQ(nodes[0].last_seen, now_);
+  EXPECT_FALSE(nodes[0].local);
+  // A node keeps its resources while the controller knows it.
+  agents_[1].host.cpus = 8;
+  auto r = agents_[1].call(*controller_, now_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "node 'n2' was registered with 4 CPUs, now 8; a node keeps its resources while the controller knows it");
+}
+
+TEST_F(AgentsTest, TwoNodeJobGetsItsRankEnvironmentAndCompletes) {
+  open();
+  call_all();
+  auto submitted = controller_->submit(request(2), nobody_, now_);
+  ASSERT_TRUE(submitted) << submitted.error().message;
+  EXPECT_EQ(submitted->state, kRunning);
+  const std::int64_t id = submitted->id;
+  call_all();
+  std::vector<agent::Launch> launches;
+  for (const FakeAgent& a : agents_) launches.insert(launches.end(), a.launched.begin(), a.launched.end());
+  ASSERT_EQ(launches.size(), 2u);
+  const JobRecord running = job(id);
+  ASSERT_EQ(running.tasks.size(), 2u);
+  const std::string master = running.tasks[0].node;
+  for (const agent::Launch& l : launches) {
+    EXPECT_EQ(env_of(l, "WORLD_SIZE"), "2");
+    EXPECT_EQ(env_of(l, "RANK"), std::to_string(l.rank));
+    EXPECT_EQ(env_of(l, "LOCAL_RANK"), "0");
+    EXPECT_EQ(env_of(l, "MASTER_ADDR"), "10.0.0." + master.substr(1));
+    EXPECT_EQ(env_of(l, "GWANG_NODELIST"), running.nodelist());
+    EXPECT_EQ(l.user, "nobody");
+    EXPECT_EQ(l.devices, std::vector<std::string>{});
+    EXPECT_EQ(l.task, agent::task_id(id, 0, l.rank));
+  }
+  EXPECT_NE(running.tasks[0].node, running.tasks[1].node);
+  // A launch the agent already lists is not sent again.
+  call_all();
+  std::size_t again = 0;
+  for (const FakeAgent& a : agents_) again += a.launched.size();
+  EXPECT_EQ(again, 2u);
+
+  // Output arrives with the reports; a chunk sent twice is written once.
+  FakeAgent& rank0 = agents_[std::stoi(running.tasks[0].node.substr(1)) - 1];
+  FakeAgent& rank1 = agents_[std::stoi(running.tasks[1].node.substr(1)) - 1];
+  const std::string t0 = agent::task_id(id, 0, 0);
+  rank0.logs = {{t0, false, 0, "hello "}, {t0, false, 0, "hello "}, {t0, false, 6, "world\n"}};
+  auto answer = rank0.call(*controller_, now_);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->log_offsets.at(t0 + ".stdout"), 12);
+  rank0.exit(t0, 0);
+  ASSERT_TRUE(rank0.call(*controller_, now_));
+  EXPECT_EQ(job(id).state, kRunning) << "rank 1 still runs";
+  rank1.exit(agent::task_id(id, 0, 1), 0);
+  ASSERT_TRUE(rank1.call(*controller_, now_));
+  const JobRecord done = job(id);
+  EXPECT_EQ(done.state, kCompleted) << done.reason;
+  std::ifstream in(controller_->log_path(done, 0, false));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(), "hello world\n");
+  // A report repeated after its acknowledgement changes nothing.
+  rank1.finished.push_back({agent::task_id(id, 0, 1), {agent::TaskEnd::Exited, 9, 0}, "", false});
+  ASSERT_TRUE(rank1.call(*controller_, now_));
+  EXPECT_EQ(job(id).state, kCompleted);
+  EXPECT_EQ(job(id).exit_code, 0);
+}
+
+TEST_F(AgentsTest, ARankThatFailsEndsTheOthersAndTheJobFails) {
+  open();
+  call_all();
+  const std::int64_t id = controller_->submit(request(2), nobody_, now_)->id;
+  call_all();
+  const JobRecord running = job(id);
+  FakeAgent& rank0 = agents_[std::stoi(running.tasks[0].node.substr(1)) - 1];
+  FakeAgent& rank1 = agents_[std::stoi(running.tasks[1].node.substr(1)) - 1];
+  rank1.exit(agent::task_id(id, 0, 1), 3);
+  ASSERT_TRUE(rank1.call(*controller_, now_));
+  ASSERT_TRUE(rank0.call(*controller_, now_));  // gets the order to end rank 0
+  ASSERT_EQ(rank0.terminated.size(), 1u);
+  EXPECT_EQ(rank0.terminated[0].task, agent::task_id(id, 0, 0));
+  ASSERT_TRUE(rank0.call(*controller_, now_));  // reports it ended
+  const JobRecord done = job(id);
+  EXPECT_EQ(done.state, kFailed);
+  EXPECT_EQ(done.exit_code, 3);
+  EXPECT_EQ(done.reason, "rank 1 on " + running.tasks[1].node + ": exited");
+}
+
+TEST_F(AgentsTest, SilentNodeGoesDownAndItsJobIsRequeuedOnceThenNodeFail) {
+  open(5s);
+  const auto t0 = agent::Clock::now();
+  for (FakeAgent& a : agents_) ASSERT_TRUE(a.call(*controller_, now_, t0));
+  const std::int64_t id = controller_->submit(request(1), nobody_, now_)->id;
+  const std::string first = job(id).tasks.at(0).node;
+  FakeAgent& silent = agents_[std::stoi(first.substr(1)) - 1];
+  ASSERT_TRUE(silent.call(*controller_, now_, t0));  // it gets the job, then falls silent
+  ASSERT_EQ(silent.running.size(), 1u);
+  // The others keep calling; `silent` does not.
+  for (FakeAgent& a : agents_) {
+    if (&a != &silent) ASSERT_TRUE(a.call(*controller_, now_, t0 + 4s));
+  }
+  controller_->step(t0 + 4s, now_);
+  EXPECT_EQ(job(id).state, kRunning) << "not silent long enough yet";
+  EXPECT_EQ(job(id).attempt, 0);
+  controller_->step(t0 + 6s, now_);
+  const JobRecord requeued = job(id);
+  EXPECT_EQ(requeued.state, kRunning) << "requeued and started at once elsewhere: " << requeued.reason;
+  EXPECT_EQ(requeued.attempt, 1);
+  ASSERT_EQ(requeued.tasks.size(), 1u);
+  EXPECT_NE(requeued.tasks[0].node, first);
+  for (const NodeRecord& n : controller_->nodes()) EXPECT_EQ(n.state, n.name == first ? "down" : "up") << n.name;
+
+  // The silent agent comes back still running the old attempt: it is told to end it, and its
+  // report of that changes nothing.
+  ASSERT_TRUE(silent.call(*controller_, now_, t0 + 6s));
+  ASSERT_EQ(silent.terminated.size(), 1u);
+  EXPECT_EQ(silent.terminated[0].task, agent::task_id(id, 0, 0));
+  ASSERT_TRUE(silent.call(*controller_, now_, t0 + 6s));
+  EXPECT_EQ(job(id).state, kRunning);
+  EXPECT_EQ(job(id).attempt, 1);
+  for (const NodeRecord& n : controller_->nodes()) EXPECT_EQ(n.state, "up") << n.name;
+
+  // The second node goes silent too: the job has used its one requeue and ends as NODE_FAIL.
+  const std::string second = requeued.tasks[0].node;
+  for (FakeAgent& a : agents_) {
+    if (a.name != second) ASSERT_TRUE(a.call(*controller_, now_, t0 + 10s));
+  }
+  controller_->step(t0 + 10s, now_);
+  const JobRecord ended = job(id);
+  EXPECT_EQ(ended.state, kNodeFail);
+  EXPECT_EQ(ended.reason, "node " + second + " went silent (no word from its agent for 5 s)");
+}
+
+TEST_F(AgentsTest, JobThatDoesNotAllowRequeueEndsAsNodeFail) {
+  open(5s);
+  call_all();
+  api::SubmitRequest r = request(1);
+  r.requeue = false;
+  const std::int64_t id = controller_->submit(r, nobody_, now_)->id;
+  step(6s);  // every node is silent by then
+  EXPECT_EQ(job(id).state, kNodeFail);
+  EXPECT_EQ(job(id).attempt, 0);
+}
+
+TEST_F(AgentsTest, RestartedControllerReadoptsWhatAgentsStillRun) {
+  open(5s);
+  call_all();
+  const std::int64_t a = controller_->submit(request(2), nobody_, now_)->id;
+  const std::int64_t b = controller_->submit(request(1), nobody_, now_)->id;
+  const std::int64_t c = controller_->submit(request(1), nobody_, now_)->id;  // waits: 3 nodes, 3 tasks
+  EXPECT_EQ(job(c).state, kPending);
+  // The agents of a's ranks get their launches; b's agent never hears of b before the restart.
+  const std::string b_node = job(b).tasks[0].node;
+  for (FakeAgent& x : agents_) {
+    if (x.name != b_node) ASSERT_TRUE(x.call(*controller_, now_));
+  }
+
+  open(5s);  // kill and restart
+  EXPECT_EQ(job(a).state, kRunning);
+  EXPECT_EQ(job(b).state, kRunning);
+  EXPECT_EQ(job(c).state, kPending);
+  for (const NodeRecord& n : controller_->nodes()) EXPECT_EQ(n.state, "unknown") << n.name;
+  // The agents call: a's ranks go on untouched, b's launch is sent now, nothing starts twice.
+  call_all();
+  std::size_t launches = 0;
+  for (const FakeAgent& x : agents_) {
+    launches += x.launched.size();
+    EXPECT_TRUE(x.terminated.empty()) << x.name;
+  }
+  EXPECT_EQ(launches, 3u);
+  for (const NodeRecord& n : controller_->nodes()) EXPECT_EQ(n.state, "up") << n.name;
+  // They end; c runs next.
+  for (FakeAgent& x : agents_) {
+    for (const auto& [t, l] : std::map<std::string, agent::Launch>(x.running)) x.exit(t, 0);
+  }
+  call_all();
+  EXPECT_EQ(job(a).state, kCompleted);
+  EXPECT_EQ(job(b).state, kCompleted);
+  step();
+  EXPECT_EQ(job(c).state, kRunning);
+}
+
+TEST_F(AgentsTest, RestartedAgentLosesItsTasks) {
+  open(5s);
+  call_all();
+  const std::int64_t id = controller_->submit(request(1), nobody_, now_)->id;
+  call_all();
+  FakeAgent& x = agents_[std::stoi(job(id).tasks[0].node.substr(1)) - 1];
+  x.instance = "i2";
+  x.running.clear();  // a restarted agent has ended its predecessor's tasks
+  ASSERT_TRUE(x.call(*controller_, now_));
+  const JobRecord j = job(id);
+  EXPECT_EQ(j.attempt, 1) << "requeued";
+  EXPECT_NE(j.reason.find("restarted"), std::string::npos) << j.reason;
+}
+
+TEST_F(AgentsTest, CancelReachesTheAgentAndEndsTheJob) {
+  open();
+  call_all();
+  const std::int64_t id = controller_->submit(request(1), nobody_, now_)->id;
+  call_all();
+  ASSERT_TRUE(controller_->cancel(id, "nobody", false, now_));
+  EXPECT_EQ(job(id).state, kRunning) << "until the agent says it has ended";
+  call_all();  // the order
+  call_all();  // the report
+  EXPECT_EQ(job(id).state, kCancelled);
+}
+
+}  // namespace
+}  // namespace gwang::controller
