@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <signal.h>
+
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "agent/account.h"
 
@@ -28,6 +33,55 @@ bool parse_task_id(const std::string& task, std::int64_t& job, int& attempt, int
   if (r.ec != std::errc() || r.ptr == end || *r.ptr != '.') return false;
   r = std::from_chars(r.ptr + 1, end, rank);
   return r.ec == std::errc() && r.ptr == end && job > 0 && attempt >= 0 && rank >= 0;
+}
+
+namespace {
+
+// The start time of a process (clock ticks since boot, /proc/PID/stat field 22); -1 if it is gone.
+long long start_time(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return -1;
+  const auto paren = stat.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+    if (i == 22) return std::stoll(field);
+  }
+  return -1;
+}
+
+}  // namespace
+
+int end_leftovers(const Tracking& tracking, const std::string& previous_suffix, const std::string& state_file) {
+  int ended = previous_suffix.empty() ? 0 : tracking.end_groups(previous_suffix);
+  if (state_file.empty()) return ended;
+  std::ifstream in(state_file);
+  std::string task;
+  long long pid = 0, started = 0;
+  while (in >> task >> pid >> started) {
+    if (pid <= 1 || start_time(static_cast<pid_t>(pid)) != started) continue;
+    ++ended;
+    for (int i = 0; i < 200 && ::kill(-static_cast<pid_t>(pid), 0) == 0; ++i) {
+      ::kill(-static_cast<pid_t>(pid), SIGKILL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove(state_file, ec);
+  return ended;
+}
+
+void NodeAgent::save() const {
+  if (options_.state_file.empty()) return;
+  const std::string tmp = options_.state_file + ".new";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const auto& [id, r] : tasks_) out << id << ' ' << r.task->pid() << ' ' << start_time(r.task->pid()) << '\n';
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, options_.state_file, ec);
 }
 
 NodeAgent::NodeAgent(NodeAgentOptions options) : options_(std::move(options)) {
@@ -82,6 +136,7 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
   auto task = Task::launch(spec, tracking_);
   if (!task) return refuse(task.error().message);
   tasks_[l.task] = Running{std::move(*task), "", false};
+  save();
 }
 
 void NodeAgent::terminate(const std::string& task, TaskEnd why, Clock::time_point now, const std::string& message) {
@@ -102,6 +157,7 @@ void NodeAgent::terminate_all(TaskEnd why, Clock::time_point now, const std::str
 std::vector<Finished> NodeAgent::poll(Clock::time_point now) {
   std::vector<Finished> out = std::move(failed_to_start_);
   failed_to_start_.clear();
+  const std::size_t before = tasks_.size();
   for (auto it = tasks_.begin(); it != tasks_.end();) {
     if (auto status = it->second.task->poll(now)) {
       out.push_back({it->first, *status, it->second.message, it->second.fenced});
@@ -110,6 +166,7 @@ std::vector<Finished> NodeAgent::poll(Clock::time_point now) {
       ++it;
     }
   }
+  if (tasks_.size() != before) save();
   return out;
 }
 

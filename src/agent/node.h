@@ -55,7 +55,15 @@ struct NodeAgentOptions {
   std::chrono::milliseconds kill_grace{10000};
   bool allow_root = false;           // whether tasks may run as root
   std::string group_suffix;          // appended to task group names: tells this agent's tasks from others'
+  // Where the running tasks' process groups are listed (task, pid, start time), so that a later
+  // agent can end what this one leaves behind when it is killed. Empty: not kept.
+  std::string state_file;
 };
+
+// Ends every task a previous agent left running: the task groups (cgroups) named with its suffix,
+// and the process groups its state file lists (checked against their start times, so that a
+// reused pid is never hit). Returns how many it ended.
+int end_leftovers(const Tracking& tracking, const std::string& previous_suffix, const std::string& state_file);
 
 class NodeAgent {
  public:
@@ -87,6 +95,7 @@ class NodeAgent {
   NodeAgentOptions options_;
   Tracking tracking_;
   std::map<std::string, Running> tasks_;
+  void save() const;  // the state file
   std::vector<Finished> failed_to_start_;
   std::set<std::string> seen_;
 };

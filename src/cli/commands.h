@@ -73,6 +73,14 @@ struct UpArgs {
 };
 int run_up(const UpArgs& args);
 
+// gwang controller / gwang agent
+struct DaemonArgs {
+  std::string config;
+  bool check = false;  // check the configuration, print what it says, and exit
+};
+int run_controller(const DaemonArgs& args);
+int run_agent(const DaemonArgs& args);
+
 struct SubmitArgs {
   ClientArgs client;
   int cpus = 1;
@@ -91,7 +99,7 @@ int run_submit(const SubmitArgs& args);
 int run_queue(const ClientArgs& client, bool all);
 int run_show(const ClientArgs& client, const std::string& job);
 int run_cancel(const ClientArgs& client, const std::string& job);
-int run_logs(const ClientArgs& client, const std::string& job, bool stderr_stream, bool follow);
+int run_logs(const ClientArgs& client, const std::string& job, bool stderr_stream, bool follow, int rank);
 int run_nodes(const ClientArgs& client);
 int run_node_state(const ClientArgs& client, const std::string& node, bool drain);
 

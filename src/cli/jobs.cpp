@@ -162,7 +162,7 @@ int run_cancel(const ClientArgs& a, const std::string& job) {
   return 0;
 }
 
-int run_logs(const ClientArgs& a, const std::string& job, bool stderr_stream, bool follow) {
+int run_logs(const ClientArgs& a, const std::string& job, bool stderr_stream, bool follow, int rank) {
   if (!job_id_ok(job)) return 2;
   auto endpoint = resolve_endpoint(a.url, a.token);
   if (!endpoint) {
@@ -172,7 +172,7 @@ int run_logs(const ClientArgs& a, const std::string& job, bool stderr_stream, bo
   std::string offset = "0";
   while (true) {
     auto r = call(*endpoint, "GET", "/api/v1/jobs/" + job + "/logs?stream=" + (stderr_stream ? "stderr" : "stdout") +
-                                        "&offset=" + offset);
+                                        "&offset=" + offset + (rank > 0 ? "&rank=" + std::to_string(rank) : ""));
     if (!r) {
       std::fprintf(stderr, "gwang: %s\n", r.error().message.c_str());
       return 1;

@@ -51,6 +51,14 @@ int main(int argc, char** argv) {
   u->add_flag("--no-nvml", up.no_nvml, "do not look for NVIDIA GPUs");
   u->add_flag("--demo", up.demo, "submit a first job once up");
 
+  DaemonArgs controller_args, agent_args;
+  CLI::App* ctl = app.add_subcommand("controller", "Run the controller of a cluster whose nodes run 'gwang agent'");
+  ctl->add_option("--config", controller_args.config, "configuration file (TOML; see etc/controller.toml)")->required();
+  ctl->add_flag("--check", controller_args.check, "check the configuration and exit");
+  CLI::App* agt = app.add_subcommand("agent", "Run a node's agent: it registers with the controller and runs its tasks");
+  agt->add_option("--config", agent_args.config, "configuration file (TOML; see etc/agent.toml)")->required();
+  agt->add_flag("--check", agent_args.check, "check the configuration and exit");
+
   auto client_options = [](CLI::App* c, ClientArgs& a) {
     c->add_option("--url", a.url, "controller URL (default: $GWANG_URL, then the local 'gwang up')");
     c->add_option("--token", a.token, "API token (default: $GWANG_TOKEN, then the local 'gwang up')");
@@ -72,6 +80,7 @@ int main(int argc, char** argv) {
 
   ClientArgs client;
   bool all = false, stderr_stream = false, follow = false;
+  int rank = 0;
   std::string job_arg, node_arg;
   CLI::App* q = app.add_subcommand("queue", "List jobs that have not ended (with --all, also those that have)");
   client_options(q, client);
@@ -87,6 +96,7 @@ int main(int argc, char** argv) {
   lg->add_option("job", job_arg, "job id")->required();
   lg->add_flag("--stderr", stderr_stream, "the error stream instead of the output");
   lg->add_flag("--follow,-f", follow, "keep printing until the job ends");
+  lg->add_option("--rank", rank, "the task of a multi-node job (default 0)")->check(CLI::NonNegativeNumber);
   CLI::App* nd = app.add_subcommand("nodes", "List nodes");
   client_options(nd, client);
   CLI::App* dr = app.add_subcommand("drain", "Stop placing new jobs on a node");
@@ -105,11 +115,13 @@ int main(int argc, char** argv) {
   if (r->parsed()) return run_replay(replay);
   if (p->parsed()) return run_pack(pack);
   if (u->parsed()) return run_up(up);
+  if (ctl->parsed()) return run_controller(controller_args);
+  if (agt->parsed()) return run_agent(agent_args);
   if (sb->parsed()) return run_submit(submit);
   if (q->parsed()) return run_queue(client, all);
   if (sh->parsed()) return run_show(client, job_arg);
   if (ca->parsed()) return run_cancel(client, job_arg);
-  if (lg->parsed()) return run_logs(client, job_arg, stderr_stream, follow);
+  if (lg->parsed()) return run_logs(client, job_arg, stderr_stream, follow, rank);
   if (nd->parsed()) return run_nodes(client);
   if (dr->parsed()) return run_node_state(client, node_arg, true);
   if (rs->parsed()) return run_node_state(client, node_arg, false);

@@ -15,40 +15,20 @@
 #include "api/units.h"
 #include "cli/client.h"
 #include "cli/commands.h"
-#include "controller/http.h"
+#include "cli/serve.h"
 
 namespace gwang::cli {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-bool write_private(const fs::path& path, const std::string& text) {
-  const mode_t old = ::umask(077);
-  std::ofstream out(path, std::ios::trunc);
-  out << text << '\n';
-  out.close();
-  ::umask(old);
-  return static_cast<bool>(out);
-}
-
-}  // namespace
-
 int run_up(const UpArgs& args) {
   const std::string data = args.data.empty() ? default_data_dir() : args.data;
-  const auto colon = args.listen.rfind(':');
-  int port = -1;
-  if (colon != std::string::npos) {
-    try {
-      port = std::stoi(args.listen.substr(colon + 1));
-    } catch (...) {
-    }
-  }
-  if (colon == std::string::npos || port < 0 || port > 65535) {
-    std::fprintf(stderr, "gwang: --listen '%s': expected HOST:PORT\n", args.listen.c_str());
+  auto listen = parse_listen(args.listen);
+  if (!listen) {
+    std::fprintf(stderr, "gwang: --listen %s\n", listen.error().message.c_str());
     return 2;
   }
-  const std::string host = args.listen.substr(0, colon);
+  const auto& [host, port] = *listen;
 
   // The account the local token's jobs run as.
   std::string user = args.user;
@@ -110,50 +90,12 @@ int run_up(const UpArgs& args) {
     return 1;
   }
   const fs::path token_file = fs::path(data) / "token";
-  std::string token;
-  if (std::ifstream in(token_file); in) std::getline(in, token);
-  auto who = tokens->check(token);
-  if (!who || who->user != account->name) {
-    auto issued = tokens->issue(account->name, true);
-    if (!issued || !write_private(token_file, *issued)) {
-      std::fprintf(stderr, "gwang: cannot write %s\n", token_file.c_str());
-      return 1;
-    }
-    token = *issued;
-  }
-
-  // Signals: SIGINT and SIGTERM stop the server; every thread leaves them to the waiting one.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-
-  controller::ApiServer server(**ctl, *tokens);
-  auto bound = server.bind(host, port);
-  if (!bound) {
-    std::fprintf(stderr, "gwang: %s\n", bound.error().message.c_str());
+  auto token = operator_token(*tokens, data, account->name);
+  if (!token) {
+    std::fprintf(stderr, "gwang: %s\n", token.error().message.c_str());
     return 1;
   }
-  const std::string url = "http://" + host + ":" + std::to_string(*bound);
-  write_private(fs::path(data) / "url", url);
-
-  std::atomic<bool> running{true};
-  std::thread loop([&] {
-    while (running) {
-      (*ctl)->step(agent::Clock::now(), now());
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  });
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    running = false;
-    server.stop();
-  });
-  waiter.detach();
-
+  return serve(**ctl, *tokens, "", host, port, data, [&](const std::string& url) {
   const auto& h = *hostres;
   std::string devices;
   for (const auto& d : h.devices) devices += (devices.empty() ? "" : ", ") + d.kind;
@@ -173,12 +115,7 @@ int run_up(const UpArgs& args) {
     auto job = (*ctl)->submit(demo, *account, now());
     if (job) std::printf("  submitted demo job %lld: gwang logs %lld\n", static_cast<long long>(job->id), static_cast<long long>(job->id));
   }
-  std::fflush(stdout);
-  server.serve();
-  running = false;
-  loop.join();
-  std::printf("gwang stopped\n");
-  return 0;
+  });
 }
 
 }  // namespace gwang::cli

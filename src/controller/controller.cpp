@@ -109,15 +109,15 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
     a.kill_grace = c->options_.kill_grace;
     a.allow_root = c->options_.allow_root;
     a.group_suffix = "." + c->instance_;
+    a.state_file = (fs::path(c->options_.data_dir) / "local-tasks").string();
+    const std::string state_file = a.state_file;
     c->local_ = std::make_unique<agent::NodeAgent>(std::move(a));
     // Tasks of a previous run that stopped without ending them (killed, crashed) end now: a job that
     // was running then is over (NODE_FAIL after recovery), and so must be every process of it.
     const fs::path instance_file = fs::path(c->options_.data_dir) / "instance";
-    if (std::ifstream in(instance_file); in) {
-      std::string previous;
-      std::getline(in, previous);
-      if (!previous.empty()) c->local_->tracking().end_groups("." + previous);
-    }
+    std::string previous;
+    if (std::ifstream in(instance_file); in) std::getline(in, previous);
+    agent::end_leftovers(c->local_->tracking(), previous.empty() ? "" : "." + previous, state_file);
     std::ofstream out(instance_file, std::ios::trunc);
     out << c->instance_ << '\n';
     if (!out) return fail(instance_file.string() + ": cannot write");
@@ -539,7 +539,7 @@ void Controller::start(const core::Decision& d, std::int64_t now) {
   job.state = kRunning;
   job.start = now;
   job.tasks = std::move(tasks);
-  job.reason.clear();
+  if (job.attempt == 0) job.reason.clear();  // a requeued job keeps saying why it runs again
   running_.insert(job.id);
 
   const Node& master = *find_node(job.tasks.front().node);

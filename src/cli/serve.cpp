@@ -1,0 +1,93 @@
+#include "cli/serve.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "controller/http.h"
+
+namespace gwang::cli {
+
+namespace fs = std::filesystem;
+
+bool write_private(const std::string& path, const std::string& text) {
+  const mode_t old = ::umask(077);
+  std::ofstream out(path, std::ios::trunc);
+  out << text << '\n';
+  out.close();
+  ::umask(old);
+  return static_cast<bool>(out);
+}
+
+Result<std::pair<std::string, int>> parse_listen(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  int port = -1;
+  if (colon != std::string::npos && colon + 1 < listen.size() && listen.size() - colon <= 6 &&
+      listen.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
+    port = std::stoi(listen.substr(colon + 1));
+  }
+  if (port < 0 || port > 65535) return fail("'" + listen + "': expected HOST:PORT");
+  return std::make_pair(listen.substr(0, colon), port);
+}
+
+Result<std::string> operator_token(controller::TokenStore& tokens, const std::string& data, const std::string& account) {
+  const fs::path token_file = fs::path(data) / "token";
+  std::string token;
+  if (std::ifstream in(token_file); in) std::getline(in, token);
+  auto who = tokens.check(token);
+  if (who && who->user == account && who->is_operator) return token;
+  auto issued = tokens.issue(account, true);
+  if (!issued || !write_private(token_file.string(), *issued)) return fail("cannot write " + token_file.string());
+  return *issued;
+}
+
+int serve(controller::Controller& ctl, controller::TokenStore& tokens, const std::string& secret,
+          const std::string& host, int port, const std::string& data, const std::function<void(const std::string&)>& up) {
+  // Signals: SIGINT and SIGTERM stop the server; every thread leaves them to the waiting one.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  controller::ApiServer server(ctl, tokens, secret);
+  auto bound = server.bind(host, port);
+  if (!bound) {
+    std::fprintf(stderr, "gwang: %s\n", bound.error().message.c_str());
+    return 1;
+  }
+  const std::string url = "http://" + (host == "0.0.0.0" ? std::string("127.0.0.1") : host) + ":" + std::to_string(*bound);
+  write_private((fs::path(data) / "url").string(), url);
+
+  std::atomic<bool> running{true};
+  std::thread loop([&] {
+    while (running) {
+      ctl.step(agent::Clock::now(), static_cast<std::int64_t>(std::time(nullptr)));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    running = false;
+    server.stop();
+  });
+  waiter.detach();
+  up(url);
+  std::fflush(stdout);
+  server.serve();
+  running = false;
+  loop.join();
+  std::printf("gwang stopped\n");
+  return 0;
+}
+
+}  // namespace gwang::cli

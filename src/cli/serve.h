@@ -1,0 +1,27 @@
+// What `gwang up` and `gwang controller` share: the operator's token, the HTTP server and the
+// control loop, and stopping on SIGINT or SIGTERM.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "controller/auth.h"
+#include "controller/controller.h"
+
+namespace gwang::cli {
+
+// Writes a file only its owner can read.
+bool write_private(const std::string& path, const std::string& text);
+
+// "HOST:PORT" (port 0: any free one). Error: the form is wrong.
+Result<std::pair<std::string, int>> parse_listen(const std::string& listen);
+
+// The token in data/token if it stands for `account`; else a new operator token for it, written there.
+Result<std::string> operator_token(controller::TokenStore& tokens, const std::string& data, const std::string& account);
+
+// Serves the API on host:port and runs the control loop until SIGINT or SIGTERM; writes the URL
+// to data/url and calls `up(url)` once serving. Returns the process's exit code.
+int serve(controller::Controller& ctl, controller::TokenStore& tokens, const std::string& secret,
+          const std::string& host, int port, const std::string& data, const std::function<void(const std::string&)>& up);
+
+}  // namespace gwang::cli

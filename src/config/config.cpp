@@ -1,0 +1,192 @@
+#include "config/config.h"
+
+#include <toml++/toml.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <set>
+
+#include "api/units.h"
+
+namespace gwang::config {
+
+namespace {
+
+// Reads the keys of one table, remembering which were seen; errors say file:line and key.
+class Reader {
+ public:
+  Reader(std::string path, const toml::table& table, std::string prefix = "")
+      : path_(std::move(path)), table_(table), prefix_(std::move(prefix)) {}
+
+  std::string where(const toml::node* n) const {
+    const auto& src = n ? n->source() : table_.source();
+    return path_ + ":" + std::to_string(src.begin.line);
+  }
+  Error error(const std::string& key, const std::string& what) const {
+    return Error{where(table_.get(key)) + ": '" + prefix_ + key + "': " + what};
+  }
+
+  Result<void> string(const char* key, std::string& out, bool required = false) {
+    seen_.insert(key);
+    const toml::node* n = table_.get(key);
+    if (!n) return required ? tl::unexpected(error(key, "required")) : Result<void>{};
+    auto v = n->value<std::string>();
+    if (!v || !n->is_string()) return tl::unexpected(error(key, "expected a string"));
+    out = *v;
+    return {};
+  }
+  Result<void> boolean(const char* key, bool& out) {
+    seen_.insert(key);
+    const toml::node* n = table_.get(key);
+    if (!n) return {};
+    if (!n->is_boolean()) return tl::unexpected(error(key, "expected true or false"));
+    out = *n->value<bool>();
+    return {};
+  }
+  Result<void> integer(const char* key, int& out, int lo, int hi) {
+    seen_.insert(key);
+    const toml::node* n = table_.get(key);
+    if (!n) return {};
+    if (!n->is_integer() || *n->value<std::int64_t>() < lo || *n->value<std::int64_t>() > hi)
+      return tl::unexpected(error(key, "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi)));
+    out = static_cast<int>(*n->value<std::int64_t>());
+    return {};
+  }
+  Result<void> duration(const char* key, std::chrono::seconds& out, std::int64_t lo, std::int64_t hi) {
+    std::string text;
+    seen_.insert(key);
+    const toml::node* n = table_.get(key);
+    if (!n) return {};
+    if (!n->is_string()) return tl::unexpected(error(key, "expected a duration in quotes, e.g. \"30s\" or \"2m\""));
+    auto d = api::parse_duration(*n->value<std::string>());
+    if (!d) return tl::unexpected(error(key, d.error().message));
+    if (*d < lo || *d > hi)
+      return tl::unexpected(error(key, "expected from " + std::to_string(lo) + " to " + std::to_string(hi) + " seconds"));
+    out = std::chrono::seconds(*d);
+    return {};
+  }
+  Result<std::int64_t> memory(const char* key) {
+    seen_.insert(key);
+    const toml::node* n = table_.get(key);
+    if (!n) return std::int64_t{0};
+    if (!n->is_string()) return tl::unexpected(error(key, "expected an amount in quotes, e.g. \"64G\""));
+    auto m = api::parse_memory(*n->value<std::string>());
+    if (!m) return tl::unexpected(error(key, m.error().message));
+    return *m;
+  }
+  void skip(const char* key) { seen_.insert(key); }
+  // Any key not read is a mistake (a typo, a key of the other program's file).
+  Result<void> no_others() const {
+    for (const auto& [key, node] : table_) {
+      if (!seen_.contains(std::string(key.str()))) {
+        return tl::unexpected(Error{where(&node) + ": unknown key '" + prefix_ + std::string(key.str()) + "'"});
+      }
+    }
+    return {};
+  }
+
+ private:
+  std::string path_;
+  const toml::table& table_;
+  std::string prefix_;
+  std::set<std::string> seen_;
+};
+
+Result<toml::table> parse(const std::string& path) {
+  if (std::FILE* f = std::fopen(path.c_str(), "r")) {
+    std::fclose(f);
+  } else {
+    return fail(path + ": cannot read: " + std::strerror(errno));
+  }
+  try {
+    return toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto& src = e.source();
+    if (!src.path && src.begin.line == 0) return fail(path + ": " + std::string(e.description()));
+    return fail(path + ":" + std::to_string(src.begin.line) + ":" + std::to_string(src.begin.column) + ": " +
+                std::string(e.description()));
+  }
+}
+
+#define GWANG_TRY(expr)                                     \
+  do {                                                      \
+    if (auto r_ = (expr); !r_) return tl::unexpected(r_.error()); \
+  } while (0)
+
+Result<void> check_listen(const Reader& r, const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen.size() ||
+      listen.find_first_not_of("0123456789", colon + 1) != std::string::npos || listen.size() - colon > 6 ||
+      std::stoi(listen.substr(colon + 1)) > 65535)
+    return tl::unexpected(r.error("listen", "expected HOST:PORT, e.g. \"0.0.0.0:8686\""));
+  return {};
+}
+
+}  // namespace
+
+Result<ControllerConfig> load_controller_config(const std::string& path) {
+  auto t = parse(path);
+  if (!t) return tl::unexpected(t.error());
+  ControllerConfig c;
+  Reader r(path, *t);
+  GWANG_TRY(r.string("listen", c.listen));
+  GWANG_TRY(check_listen(r, c.listen));
+  GWANG_TRY(r.string("data_dir", c.data_dir));
+  GWANG_TRY(r.string("cluster_secret_file", c.cluster_secret_file, true));
+  GWANG_TRY(r.string("operator", c.operator_account));
+  GWANG_TRY(r.duration("node_timeout", c.node_timeout, 2, 3600));
+  GWANG_TRY(r.duration("kill_grace", c.kill_grace, 1, 600));
+  GWANG_TRY(r.integer("requeue_limit", c.requeue_limit, 0, 100));
+  GWANG_TRY(r.no_others());
+  if (c.data_dir.empty() || c.data_dir.front() != '/') return tl::unexpected(r.error("data_dir", "expected an absolute path"));
+  return c;
+}
+
+Result<AgentConfig> load_agent_config(const std::string& path) {
+  auto t = parse(path);
+  if (!t) return tl::unexpected(t.error());
+  AgentConfig c;
+  Reader r(path, *t);
+  GWANG_TRY(r.string("controller", c.controller, true));
+  if (c.controller.rfind("http://", 0) != 0 && c.controller.rfind("https://", 0) != 0)
+    return tl::unexpected(r.error("controller", "expected a URL, http://HOST:PORT"));
+  GWANG_TRY(r.string("node_name", c.node_name));
+  if (!c.node_name.empty() && (c.node_name.size() > 64 || c.node_name.find_first_not_of(
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos))
+    return tl::unexpected(r.error("node_name", "expected 1 to 64 letters, digits, '.', '_' or '-'"));
+  GWANG_TRY(r.string("address", c.address));
+  GWANG_TRY(r.string("data_dir", c.data_dir));
+  if (c.data_dir.empty() || c.data_dir.front() != '/') return tl::unexpected(r.error("data_dir", "expected an absolute path"));
+  GWANG_TRY(r.string("cluster_secret_file", c.cluster_secret_file, true));
+  GWANG_TRY(r.duration("kill_grace", c.kill_grace, 1, 600));
+  GWANG_TRY(r.duration("sync_wait", c.sync_wait, 1, 30));
+  GWANG_TRY(r.boolean("allow_root", c.allow_root));
+  GWANG_TRY(r.boolean("nvml", c.nvml));
+  r.skip("devices");
+  if (const toml::node* d = t->get("devices")) {
+    const toml::array* list = d->as_array();
+    if (!list || !list->is_array_of_tables()) {
+      return tl::unexpected(r.error("devices", "expected [[devices]] tables with kind, count and memory"));
+    }
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const toml::table& entry = *list->get(i)->as_table();
+      Reader e(path, entry, "devices[" + std::to_string(i) + "].");
+      agent::DeclaredDevices dev;
+      GWANG_TRY(e.string("kind", dev.kind, true));
+      if (auto v = agent::validate_kind(dev.kind); !v) return tl::unexpected(e.error("kind", v.error().message));
+      dev.count = 0;
+      GWANG_TRY(e.integer("count", dev.count, 1, 1024));
+      if (dev.count == 0) return tl::unexpected(e.error("count", "required"));
+      auto m = e.memory("memory");
+      if (!m) return tl::unexpected(m.error());
+      dev.memory_bytes = *m;
+      GWANG_TRY(e.no_others());
+      c.devices.push_back(dev);
+    }
+  }
+  GWANG_TRY(r.no_others());
+  return c;
+}
+
+}  // namespace gwang::config

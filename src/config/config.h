@@ -1,0 +1,40 @@
+// The configuration files of `gwang controller` and `gwang agent` (TOML). Every key is checked:
+// an unknown key, a wrong type or a bad value is an error naming the file, line and key.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "agent/devices.h"
+#include "core/result.h"
+
+namespace gwang::config {
+
+struct ControllerConfig {
+  std::string listen = "0.0.0.0:8686";            // HOST:PORT of the API
+  std::string data_dir = "/var/lib/gwang";         // the store, job output, the operator's token
+  std::string cluster_secret_file;                 // required: signs the agent protocol
+  std::string operator_account = "root";           // the account of the operator token in data_dir/token
+  std::chrono::seconds node_timeout{60};           // a node silent this long is DOWN
+  std::chrono::seconds kill_grace{10};             // SIGTERM to SIGKILL (the local node's, if any)
+  int requeue_limit = 1;                           // requeues of a job after NODE_FAIL
+};
+
+struct AgentConfig {
+  std::string controller;                          // required: the controller's URL, http://HOST:PORT
+  std::string node_name;                           // default: the host name
+  std::string address;                             // where tasks reach this node; default: as the controller sees it
+  std::string data_dir = "/var/lib/gwang-agent";   // task output until the controller has it
+  std::string cluster_secret_file;                 // required: the controller's secret
+  std::chrono::seconds kill_grace{10};
+  std::chrono::seconds sync_wait{1};               // how long a call waits for orders (the heartbeat)
+  bool allow_root = false;                         // whether jobs may run as root here
+  bool nvml = true;                                // look for NVIDIA GPUs
+  std::vector<agent::DeclaredDevices> devices;     // [[devices]] kind, count, memory
+};
+
+Result<ControllerConfig> load_controller_config(const std::string& path);
+Result<AgentConfig> load_agent_config(const std::string& path);
+
+}  // namespace gwang::config

@@ -1,0 +1,113 @@
+// The configuration files: the samples in etc/ load as documented, and every kind of mistake is
+// an error naming the file, the line and the key.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "config/config.h"
+
+namespace gwang::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kEtc = std::string(GWANG_TEST_DIR) + "/../../etc/";
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = (fs::temp_directory_path() / ("gwang_config_test_" + std::to_string(::getpid()) + ".toml")).string();
+  }
+  void TearDown() override { fs::remove(path_); }
+  const std::string& write(const std::string& text) {
+    std::ofstream(path_) << text;
+    return path_;
+  }
+  std::string controller_error(const std::string& text) {
+    auto c = load_controller_config(write(text));
+    EXPECT_FALSE(c) << text;
+    return c ? "" : c.error().message;
+  }
+  std::string agent_error(const std::string& text) {
+    auto c = load_agent_config(write(text));
+    EXPECT_FALSE(c) << text;
+    return c ? "" : c.error().message;
+  }
+  std::string path_;
+};
+
+TEST_F(ConfigTest, SampleControllerConfigLoads) {
+  auto c = load_controller_config(kEtc + "controller.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->listen, "0.0.0.0:8686");
+  EXPECT_EQ(c->data_dir, "/var/lib/gwang");
+  EXPECT_EQ(c->cluster_secret_file, "/etc/gwang/cluster.secret");
+  EXPECT_EQ(c->operator_account, "root");
+  EXPECT_EQ(c->node_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(c->kill_grace, std::chrono::seconds(10));
+  EXPECT_EQ(c->requeue_limit, 1);
+}
+
+TEST_F(ConfigTest, SampleAgentConfigLoads) {
+  auto c = load_agent_config(kEtc + "agent.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->controller, "http://gwang-controller:8686");
+  EXPECT_EQ(c->node_name, "");
+  EXPECT_EQ(c->data_dir, "/var/lib/gwang-agent");
+  EXPECT_FALSE(c->allow_root);
+  EXPECT_TRUE(c->nvml);
+  EXPECT_EQ(c->sync_wait, std::chrono::seconds(1));
+  EXPECT_TRUE(c->devices.empty());
+}
+
+TEST_F(ConfigTest, DeclaredDevices) {
+  auto c = load_agent_config(write(
+      "controller = \"http://c:1\"\ncluster_secret_file = \"/s\"\n"
+      "[[devices]]\nkind = \"npu:ascend910\"\ncount = 8\nmemory = \"64G\"\n[[devices]]\nkind = \"gpu:L4\"\ncount = 1\n"));
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->devices.size(), 2u);
+  EXPECT_EQ(c->devices[0].kind, "npu:ascend910");
+  EXPECT_EQ(c->devices[0].count, 8);
+  EXPECT_EQ(c->devices[0].memory_bytes, 64LL << 30);
+  EXPECT_EQ(c->devices[1].kind, "gpu:L4");
+  EXPECT_EQ(c->devices[1].memory_bytes, 0);
+}
+
+TEST_F(ConfigTest, MistakesNameFileLineAndKey) {
+  const std::string secret = "cluster_secret_file = \"/s\"\n";
+  EXPECT_EQ(controller_error(secret + "listen = \"0.0.0.0:8686\"\nnode_timout = \"30s\"\n"),
+            path_ + ":3: unknown key 'node_timout'");
+  EXPECT_EQ(controller_error("listen = \"0.0.0.0:8686\"\n"), path_ + ":1: 'cluster_secret_file': required");
+  EXPECT_EQ(controller_error(secret + "node_timeout = 30\n"),
+            path_ + ":2: 'node_timeout': expected a duration in quotes, e.g. \"30s\" or \"2m\"");
+  EXPECT_EQ(controller_error(secret + "node_timeout = \"soon\"\n").rfind(path_ + ":2: 'node_timeout': ", 0), 0u);
+  EXPECT_EQ(controller_error(secret + "node_timeout = \"1s\"\n"), path_ + ":2: 'node_timeout': expected from 2 to 3600 seconds");
+  EXPECT_EQ(controller_error(secret + "listen = \"0.0.0.0\"\n"), path_ + ":2: 'listen': expected HOST:PORT, e.g. \"0.0.0.0:8686\"");
+  EXPECT_EQ(controller_error(secret + "requeue_limit = -1\n"), path_ + ":2: 'requeue_limit': expected an integer from 0 to 100");
+  EXPECT_EQ(controller_error(secret + "data_dir = \"relative\"\n"), path_ + ":2: 'data_dir': expected an absolute path");
+  EXPECT_EQ(controller_error(secret + "listen = \n"), path_ + ":2:10: Error while parsing key-value pair: expected value, saw '\\n'");
+
+  const std::string agent = "controller = \"http://c:1\"\n" + secret;
+  EXPECT_EQ(agent_error(secret), path_ + ":1: 'controller': required");
+  EXPECT_EQ(agent_error("controller = \"c:1\"\n" + secret), path_ + ":1: 'controller': expected a URL, http://HOST:PORT");
+  EXPECT_EQ(agent_error(agent + "allow_root = \"yes\"\n"), path_ + ":3: 'allow_root': expected true or false");
+  EXPECT_EQ(agent_error(agent + "node_name = \"a b\"\n"), path_ + ":3: 'node_name': expected 1 to 64 letters, digits, '.', '_' or '-'");
+  EXPECT_EQ(agent_error(agent + "[[devices]]\nkind = \"npu:x\"\n"), path_ + ":3: 'devices[0].count': required");
+  EXPECT_EQ(agent_error(agent + "[[devices]]\nkind = \"npu:x\"\ncount = 2\ncolour = \"red\"\n"),
+            path_ + ":6: unknown key 'devices[0].colour'");
+  EXPECT_EQ(agent_error(agent + "[[devices]]\nkind = \"npu:x\"\ncount = 2\nmemory = \"lots\"\n").rfind(path_ + ":6: 'devices[0].memory': ", 0), 0u);
+  EXPECT_EQ(agent_error(agent + "devices = 3\n"), path_ + ":3: 'devices': expected [[devices]] tables with kind, count and memory");
+  EXPECT_EQ(agent_error(agent + "listen = \"x\"\n"), path_ + ":3: unknown key 'listen'") << "a key of the other program's file";
+}
+
+TEST_F(ConfigTest, MissingFile) {
+  auto c = load_agent_config("/nonexistent/agent.toml");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message, "/nonexistent/agent.toml: cannot read: No such file or directory");
+}
+
+}  // namespace
+}  // namespace gwang::config

@@ -1,0 +1,280 @@
+// Several hosts on one machine: a controller and three agents, each in its own network namespace,
+// joined by veth pairs on a bridge (set up and torn down by each test). Real `gwang controller` and
+// `gwang agent` processes; the command line runs in the controller's namespace. Needs root.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+struct Outcome {
+  int status;
+  std::string output;
+};
+
+Outcome sh(const std::string& cmd) {
+  FILE* pipe = ::popen((cmd + " 2>&1").c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
+  const int rc = ::pclose(pipe);
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class MultiHost : public ::testing::Test {
+ protected:
+  static constexpr int kAgents = 3;
+
+  void SetUp() override {
+    ASSERT_EQ(::geteuid(), 0u) << "multi-host tests need root (network namespaces)";
+    tag_ = std::to_string(::getpid() % 100000);
+    dir_ = fs::temp_directory_path() / ("gwang_multihost_" + tag_ + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    fs::permissions(dir_, fs::perms::all);  // jobs (as nobody) write their marks here
+    // The network: a bridge in this namespace; one namespace per host with a veth into the bridge.
+    run("ip link add " + bridge() + " type bridge");
+    run("ip link set " + bridge() + " up");
+    for (int h = 0; h <= kAgents; ++h) {
+      run("ip netns add " + ns(h));
+      run("ip link add " + veth(h) + " type veth peer name eth0 netns " + ns(h));
+      run("ip link set " + veth(h) + " master " + bridge() + " up");
+      run("ip -n " + ns(h) + " addr add " + ip(h) + "/24 dev eth0");
+      run("ip -n " + ns(h) + " link set eth0 up");
+      run("ip -n " + ns(h) + " link set lo up");
+    }
+    // The secret and the configurations.
+    write(dir_ / "secret", "multihost-test-secret-0123456789\n");
+    fs::permissions(dir_ / "secret", fs::perms::owner_read | fs::perms::owner_write);
+    write(dir_ / "controller.toml", "listen = \"" + ip(0) + ":8686\"\ndata_dir = \"" + (dir_ / "ctl").string() +
+                                        "\"\ncluster_secret_file = \"" + (dir_ / "secret").string() +
+                                        "\"\noperator = \"nobody\"\nnode_timeout = \"6s\"\nkill_grace = \"1s\"\n");
+    for (int h = 1; h <= kAgents; ++h) {
+      write(dir_ / ("agent" + std::to_string(h) + ".toml"),
+            "controller = \"http://" + ip(0) + ":8686\"\nnode_name = \"" + node(h) + "\"\ndata_dir = \"" +
+                (dir_ / node(h)).string() + "\"\ncluster_secret_file = \"" + (dir_ / "secret").string() +
+                "\"\nkill_grace = \"1s\"\nsync_wait = \"1s\"\nnvml = false\n[[devices]]\nkind = \"npu:test\"\ncount = 1\n");
+    }
+    pids_[0] = spawn(0, "controller", dir_ / "controller.toml");
+    for (int i = 0; i < 500 && !fs::exists(dir_ / "ctl" / "token"); ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(fs::exists(dir_ / "ctl" / "token")) << slurp(dir_ / "h0.log");
+    std::ifstream in(dir_ / "ctl" / "token");
+    std::getline(in, token_);
+    for (int h = 1; h <= kAgents; ++h) pids_[h] = spawn(h, "agent", dir_ / ("agent" + std::to_string(h) + ".toml"));
+    wait_for("three nodes up", [&] { return up_nodes() == kAgents; });
+  }
+
+  void TearDown() override {
+    for (auto& [h, pid] : pids_) {
+      if (pid > 0) {
+        ::kill(pid, SIGTERM);
+        ::waitpid(pid, nullptr, 0);
+      }
+    }
+    for (int h = 0; h <= kAgents; ++h) {
+      sh("ip netns del " + ns(h));
+      sh("ip link del " + veth(h));
+    }
+    sh("ip link del " + bridge());
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  std::string bridge() const { return "gwb" + tag_; }
+  std::string ns(int h) const { return "gwang-" + tag_ + "-h" + std::to_string(h); }
+  std::string veth(int h) const { return "gwv" + tag_ + "h" + std::to_string(h); }
+  static std::string ip(int h) { return "10.77.0." + std::to_string(h + 1); }
+  static std::string node(int h) { return "host" + std::to_string(h); }
+
+  void run(const std::string& cmd) {
+    const Outcome o = sh(cmd);
+    ASSERT_EQ(o.status, 0) << cmd << ": " << o.output;
+  }
+  static void write(const fs::path& p, const std::string& text) {
+    std::ofstream out(p);
+    out << text;
+  }
+
+  // Starts `gwang ROLE --config FILE` in host h's namespace; output to dir/hH.log.
+  pid_t spawn(int h, const std::string& role, const fs::path& config) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      const std::string log = (dir_ / ("h" + std::to_string(h) + ".log")).string();
+      if (!std::freopen(log.c_str(), "a", stdout) || !std::freopen(log.c_str(), "a", stderr)) ::_exit(3);
+      ::execlp("ip", "ip", "netns", "exec", ns(h).c_str(), GWANG_BINARY, role.c_str(), "--config", config.c_str(),
+               static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    return pid;
+  }
+
+  // The command line, in the controller's namespace.
+  Outcome gwang(const std::string& args) {
+    return sh("cd " + dir_.string() + " && GWANG_URL=http://" + ip(0) + ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " +
+              ns(0) + " " + GWANG_BINARY + " " + args);
+  }
+  json gwang_json(const std::string& args) {
+    const Outcome o = gwang(args.substr(0, args.find(' ')) + " --json" + (args.find(' ') == std::string::npos ? "" : args.substr(args.find(' '))));
+    EXPECT_EQ(o.status, 0) << args << ": " << o.output;
+    json j = json::parse(o.output, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << o.output;
+    return j;
+  }
+  std::string submit(const std::string& args) {
+    const Outcome o = gwang("submit " + args);
+    EXPECT_EQ(o.status, 0) << o.output;
+    const std::string prefix = "Submitted job ";
+    EXPECT_EQ(o.output.rfind(prefix, 0), 0u) << o.output;
+    return o.output.substr(prefix.size(), o.output.find('\n') - prefix.size());
+  }
+  json job(const std::string& id) { return gwang_json("show " + id); }
+  std::map<std::string, std::string> node_states() {
+    std::map<std::string, std::string> out;
+    json j = gwang_json("nodes");
+    for (const json& n : j["nodes"]) out[n["name"]] = n["state"];
+    return out;
+  }
+  int up_nodes() {
+    int n = 0;
+    for (const auto& [name, state] : node_states()) n += state == "up";
+    return n;
+  }
+  template <typename F>
+  void wait_for(const std::string& what, F done, std::chrono::seconds limit = 30s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done()) return;
+      std::this_thread::sleep_for(100ms);
+    }
+    FAIL() << "timed out waiting for " << what << "\ncontroller:\n" << slurp(dir_ / "h0.log");
+  }
+  bool ended(const json& j) { return j["state"] != "PENDING" && j["state"] != "RUNNING"; }
+  int host_of(const std::string& node_name) { return std::stoi(node_name.substr(4)); }
+
+  std::string tag_;
+  fs::path dir_;
+  std::string token_;
+  std::map<int, pid_t> pids_;
+};
+
+TEST_F(MultiHost, TwoNodeJobPrintsItsRankEnvironment) {
+  const std::string id = submit(
+      "--nodes 2 --cpus 1 --mem 64M --gpus 1 --workdir / -- sh -c "
+      "'echo rank=$RANK world=$WORLD_SIZE local=$LOCAL_RANK master=$MASTER_ADDR:$MASTER_PORT nodes=$GWANG_NODELIST "
+      "devices=$GWANG_DEVICES; id -un'");
+  json j;
+  wait_for("the job to end", [&] { return ended(j = job(id)); });
+  ASSERT_EQ(j["state"], "COMPLETED") << j.dump();
+  const std::string nodes = j["node"];
+  const auto comma = nodes.find(',');
+  ASSERT_NE(comma, std::string::npos) << nodes;
+  const std::string rank0 = nodes.substr(0, comma), rank1 = nodes.substr(comma + 1);
+  EXPECT_NE(rank0, rank1);
+  const std::string port = std::to_string(20000 + std::stoi(id) % 20000);
+  for (int rank = 0; rank < 2; ++rank) {
+    const Outcome logs = gwang("logs " + id + " --rank " + std::to_string(rank));
+    EXPECT_EQ(logs.output, "rank=" + std::to_string(rank) + " world=2 local=0 master=" + ip(host_of(rank0)) + ":" + port +
+                               " nodes=" + nodes + " devices=npu:test-0\nnobody\n");
+  }
+  // The agents keep no output the controller has.
+  for (int h = 1; h <= kAgents; ++h) {
+    EXPECT_TRUE(fs::is_empty(dir_ / node(h) / "jobs")) << node(h);
+  }
+}
+
+TEST_F(MultiHost, KilledAgentsNodeGoesDownAndItsJobIsRequeued) {
+  // How many processes of the job run, on any host (they all share this machine's process table).
+  auto copies = [] {
+    const Outcome o = sh("pgrep -c -f 'killed-agent-[m]ark'");
+    return std::stoi(o.output);
+  };
+  const std::string id =
+      submit("--cpus 1 --mem 64M --workdir / -- sh -c 'echo ran on $GWANG_NODELIST; sleep 60' killed-agent-mark");
+  json j;
+  wait_for("the job to start", [&] { return (j = job(id))["state"] == "RUNNING" && copies() == 1; });
+  const std::string first = j["node"];
+  const int h = host_of(first);
+  ::kill(pids_[h], SIGKILL);
+  ::waitpid(pids_[h], nullptr, 0);
+  pids_[h] = -1;
+  wait_for("the node to go down", [&] { return node_states()[first] == "down"; });
+  wait_for("the job to run again", [&] { return (j = job(id))["state"] == "RUNNING" && j["attempt"] == 1; });
+  const std::string second = j["node"];
+  EXPECT_NE(second, first);
+  EXPECT_NE(j["reason"].get<std::string>().find("NODE_FAIL"), std::string::npos) << j.dump();
+  // The agent comes back: its node is up again, and what its predecessor left running has ended.
+  pids_[h] = spawn(h, "agent", dir_ / ("agent" + std::to_string(h) + ".toml"));
+  wait_for("the node to be up again", [&] { return node_states()[first] == "up"; });
+  wait_for("one copy of the job", [&] { return copies() == 1; });
+  wait_for("its output", [&] { return gwang("logs " + id).output == "ran on " + second + "\n"; });
+  EXPECT_EQ(gwang("cancel " + id).status, 0);
+  wait_for("the job to end", [&] { return ended(j = job(id)); });
+  EXPECT_EQ(j["state"], "CANCELLED");
+  EXPECT_EQ(copies(), 0);
+}
+
+TEST_F(MultiHost, CutOffAgentEndsItsTasksAndTheJobRunsOnceElsewhere) {
+  // Each run writes when it starts and when it stops, with the time.
+  const std::string marks = (dir_ / "marks").string();
+  write(marks, "");
+  fs::permissions(marks, fs::perms::all);
+  const std::string id = submit(
+      "--cpus 1 --mem 64M --workdir / -- sh -c '"
+      "trap \"echo stop $GWANG_NODELIST $(date +%s.%N) >> " + marks + "; exit 143\" TERM; "
+      "echo start $GWANG_NODELIST $(date +%s.%N) >> " + marks + "; sleep 8 & wait; "
+      "echo end $GWANG_NODELIST $(date +%s.%N) >> " + marks + "'");
+  json j;
+  wait_for("the job to start", [&] { return (j = job(id))["state"] == "RUNNING"; });
+  const std::string first = j["node"];
+  const int h = host_of(first);
+  wait_for("the first run to start", [&] { return slurp(marks).find("start") != std::string::npos; });
+  run("ip link set " + veth(h) + " down");
+  wait_for("the node to go down", [&] { return node_states()[first] == "down"; });
+  wait_for("the job to run again", [&] { return (j = job(id))["state"] == "RUNNING" && j["attempt"] == 1; });
+  run("ip link set " + veth(h) + " up");
+  wait_for("the cut-off node to be up again", [&] { return node_states()[first] == "up"; });
+  wait_for("the job to end", [&] { return ended(j = job(id)); });
+  EXPECT_EQ(j["state"], "COMPLETED") << j.dump();
+  EXPECT_NE(j["node"], first);
+  // The marks: the first run stopped (ended by its own node) before the second started, and only
+  // the second ran to its end.
+  std::istringstream in(slurp(marks));
+  std::vector<std::tuple<std::string, std::string, double>> lines;
+  std::string what, where;
+  double at = 0;
+  while (in >> what >> where >> at) lines.emplace_back(what, where, at);
+  ASSERT_EQ(lines.size(), 4u) << slurp(marks);
+  EXPECT_EQ(std::get<0>(lines[0]), "start");
+  EXPECT_EQ(std::get<1>(lines[0]), first);
+  EXPECT_EQ(std::get<0>(lines[1]), "stop");
+  EXPECT_EQ(std::get<1>(lines[1]), first);
+  EXPECT_EQ(std::get<0>(lines[2]), "start");
+  EXPECT_EQ(std::get<1>(lines[2]), j["node"]);
+  EXPECT_EQ(std::get<0>(lines[3]), "end");
+  EXPECT_LT(std::get<2>(lines[1]), std::get<2>(lines[2])) << "the two runs overlapped";
+}
+
+}  // namespace
