@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   CLI::App* u = app.add_subcommand("up", "Run the controller and this machine's agent in one process");
   u->add_option("--data", up.data, "state directory (default: /var/lib/gwang for root, else ~/.local/state/gwang)");
   u->add_option("--listen", up.listen, "address to serve the API on, HOST:PORT (port 0: any free one)")->capture_default_str();
-  u->add_option("--user", up.user, "the account the local token's jobs run as (default: yours)");
+  u->add_option("--user", up.user, "the account the local token's jobs run as (default: yours; for root, nobody)");
   u->add_flag("--allow-root", up.allow_root, "allow jobs to run as root");
   u->add_option("--declare", up.declare, "declare devices the agent cannot discover, KIND=COUNT (npu:ascend910=8)");
   u->add_flag("--no-nvml", up.no_nvml, "do not look for NVIDIA GPUs");

@@ -31,7 +31,9 @@ int run_up(const UpArgs& args) {
   const auto& [host, port] = *listen;
 
   // The account the local token's jobs run as.
+  // Root's jobs run as an unprivileged account unless root asks otherwise.
   std::string user = args.user;
+  if (user.empty() && ::getuid() == 0 && !args.allow_root) user = "nobody";
   if (user.empty()) {
     struct passwd* pw = ::getpwuid(::getuid());
     user = pw ? pw->pw_name : "";
@@ -42,7 +44,7 @@ int run_up(const UpArgs& args) {
     return 2;
   }
   if (account->uid == 0 && !args.allow_root) {
-    std::fprintf(stderr, "gwang: jobs would run as root: give --user ACCOUNT (e.g. --user nobody) or --allow-root\n");
+    std::fprintf(stderr, "gwang: jobs would run as root: give --user ACCOUNT, or --allow-root\n");
     return 2;
   }
   if (account->uid != ::getuid() && ::getuid() != 0) {
