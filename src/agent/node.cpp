@@ -37,55 +37,85 @@ bool parse_task_id(const std::string& task, std::int64_t& job, int& attempt, int
 
 namespace {
 
-// The start time of a process (clock ticks since boot, /proc/PID/stat field 22); -1 if it is gone.
-long long start_time(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  if (!std::getline(in, stat)) return -1;
-  const auto paren = stat.rfind(')');
-  if (paren == std::string::npos) return -1;
-  std::istringstream fields(stat.substr(paren + 2));
-  std::string field;
-  for (int i = 3; i <= 22 && fields >> field; ++i) {
-    if (i == 22) return std::stoll(field);
+struct Entry {
+  std::string task;
+  pid_t pid = -1;
+  long long started = -1;
+  std::string group;
+};
+
+std::vector<Entry> read_entries(const std::string& state_dir) {
+  std::vector<Entry> out;
+  std::ifstream in(state_dir + "/tasks");
+  Entry e;
+  long long pid = 0;
+  while (in >> e.task >> pid >> e.started >> e.group) {
+    e.pid = static_cast<pid_t>(pid);
+    out.push_back(e);
   }
-  return -1;
+  return out;
 }
 
 }  // namespace
 
-int end_leftovers(const Tracking& tracking, const std::string& previous_suffix, const std::string& state_file) {
+int end_leftovers(const Tracking& tracking, const std::string& previous_suffix, const std::string& state_dir) {
   int ended = previous_suffix.empty() ? 0 : tracking.end_groups(previous_suffix);
-  if (state_file.empty()) return ended;
-  std::ifstream in(state_file);
-  std::string task;
-  long long pid = 0, started = 0;
-  while (in >> task >> pid >> started) {
-    if (pid <= 1 || start_time(static_cast<pid_t>(pid)) != started) continue;
+  if (state_dir.empty()) return ended;
+  for (const Entry& e : read_entries(state_dir)) {
+    if (e.pid <= 1 || Task::start_time(e.pid) != e.started) continue;
     ++ended;
-    for (int i = 0; i < 200 && ::kill(-static_cast<pid_t>(pid), 0) == 0; ++i) {
-      ::kill(-static_cast<pid_t>(pid), SIGKILL);
+    for (int i = 0; i < 200 && ::kill(-e.pid, 0) == 0; ++i) {
+      ::kill(-e.pid, SIGKILL);
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
   std::error_code ec;
-  std::filesystem::remove(state_file, ec);
+  std::filesystem::remove_all(state_dir, ec);
   return ended;
 }
 
 void NodeAgent::save() const {
-  if (options_.state_file.empty()) return;
-  const std::string tmp = options_.state_file + ".new";
+  if (options_.state_dir.empty()) return;
+  const std::string path = options_.state_dir + "/tasks";
   {
-    std::ofstream out(tmp, std::ios::trunc);
-    for (const auto& [id, r] : tasks_) out << id << ' ' << r.task->pid() << ' ' << start_time(r.task->pid()) << '\n';
+    std::ofstream out(path + ".new", std::ios::trunc);
+    for (const auto& [id, r] : tasks_) out << id << ' ' << r.task->pid() << ' ' << r.started << ' ' << r.group << '\n';
+    for (const auto& [id, d] : done_) out << id << ' ' << d.pid << ' ' << d.started << ' ' << d.group << '\n';
   }
   std::error_code ec;
-  std::filesystem::rename(tmp, options_.state_file, ec);
+  std::filesystem::rename(path + ".new", path, ec);
+}
+
+std::vector<std::string> NodeAgent::adopt_recorded() {
+  std::vector<std::string> out;
+  if (options_.state_dir.empty()) return out;
+  for (const Entry& e : read_entries(options_.state_dir)) {
+    auto task = Task::adopt(e.group, e.pid, e.started, options_.state_dir + "/status/" + e.task, tracking_);
+    if (!task) {
+      failed_to_start_.push_back({e.task, TaskStatus{TaskEnd::Signaled, 0, SIGKILL}, "lost when its agent restarted: " + task.error().message, false});
+    } else {
+      tasks_[e.task] = Running{std::move(*task), "", false, e.group, e.started};
+    }
+    seen_.insert(e.task);
+    out.push_back(e.task);
+  }
+  save();
+  return out;
+}
+
+void NodeAgent::acknowledge(const std::string& task) {
+  if (done_.erase(task) == 0) return;
+  std::error_code ec;
+  if (!options_.state_dir.empty()) std::filesystem::remove(options_.state_dir + "/status/" + task, ec);
+  save();
 }
 
 NodeAgent::NodeAgent(NodeAgentOptions options) : options_(std::move(options)) {
   tracking_ = Tracking::detect(options_.tracking);
+  if (!options_.state_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options_.state_dir + "/status", ec);
+  }
 }
 
 NodeAgent::~NodeAgent() { tasks_.clear(); }  // a task's destructor ends what is left of it
@@ -121,6 +151,7 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
   spec.stdout_path = out.string();
   spec.stderr_path = (fs::path(options_.log_dir) / log_name(l.job, l.attempt, l.rank, true)).string();
   spec.memory_limit_bytes = l.memory_limit_bytes;
+  if (!options_.state_dir.empty()) spec.status_path = options_.state_dir + "/status/" + l.task;
   spec.env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
               {"HOME", owner->home},
               {"USER", owner->name},
@@ -135,7 +166,8 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
   if (!declared.empty()) spec.env.emplace_back("GWANG_DEVICES", declared);
   auto task = Task::launch(spec, tracking_);
   if (!task) return refuse(task.error().message);
-  tasks_[l.task] = Running{std::move(*task), "", false};
+  const long long started = Task::start_time((*task)->pid());
+  tasks_[l.task] = Running{std::move(*task), "", false, spec.name, started};
   save();
 }
 
@@ -161,6 +193,7 @@ std::vector<Finished> NodeAgent::poll(Clock::time_point now) {
   for (auto it = tasks_.begin(); it != tasks_.end();) {
     if (auto status = it->second.task->poll(now)) {
       out.push_back({it->first, *status, it->second.message, it->second.fenced});
+      done_[it->first] = Done{it->second.task->pid(), it->second.started, it->second.group};
       it = tasks_.erase(it);
     } else {
       ++it;

@@ -55,15 +55,16 @@ struct NodeAgentOptions {
   std::chrono::milliseconds kill_grace{10000};
   bool allow_root = false;           // whether tasks may run as root
   std::string group_suffix;          // appended to task group names: tells this agent's tasks from others'
-  // Where the running tasks' process groups are listed (task, pid, start time), so that a later
-  // agent can end what this one leaves behind when it is killed. Empty: not kept.
-  std::string state_file;
+  // Where the agent keeps its tasks (the file `tasks`: task, keeper pid, start time, group) and
+  // their exit statuses (`status/TASK`) until the controller has them, so that a restarted agent
+  // adopts what still runs and reports what ended meanwhile. Empty: kept in memory only.
+  std::string state_dir;
 };
 
 // Ends every task a previous agent left running: the task groups (cgroups) named with its suffix,
-// and the process groups its state file lists (checked against their start times, so that a
-// reused pid is never hit). Returns how many it ended.
-int end_leftovers(const Tracking& tracking, const std::string& previous_suffix, const std::string& state_file);
+// and the process groups its state directory lists (checked against their start times, so that a
+// reused pid is never hit), and forgets them. Returns how many it ended.
+int end_leftovers(const Tracking& tracking, const std::string& previous_suffix, const std::string& state_dir);
 
 class NodeAgent {
  public:
@@ -84,6 +85,12 @@ class NodeAgent {
   std::vector<Finished> poll(Clock::time_point now);
   // Tasks running now (including those being ended).
   std::vector<std::string> running() const;
+  // The controller has recorded that the task ended: its status is no longer kept.
+  void acknowledge(const std::string& task);
+  // Adopts the tasks a previous agent with the same state directory left: those still running
+  // go on under this agent; those that ended meanwhile are reported by the next poll. Returns
+  // the tasks, running or ended.
+  std::vector<std::string> adopt_recorded();
   bool knows(const std::string& task) const { return seen_.contains(task); }
 
  private:
@@ -91,10 +98,18 @@ class NodeAgent {
     std::unique_ptr<Task> task;
     std::string message;
     bool fenced = false;
+    std::string group;   // the task group's name
+    long long started = -1;
+  };
+  struct Done {
+    pid_t pid = -1;
+    long long started = -1;
+    std::string group;
   };
   NodeAgentOptions options_;
   Tracking tracking_;
   std::map<std::string, Running> tasks_;
+  std::map<std::string, Done> done_;  // ended, until acknowledged
   void save() const;  // the state file
   std::vector<Finished> failed_to_start_;
   std::set<std::string> seen_;

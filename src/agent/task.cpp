@@ -9,6 +9,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace gwang::agent {
 
@@ -110,6 +112,16 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
   argv.push_back(nullptr);
   for (auto& e : env_text) envp.push_back(e.data());
   envp.push_back(nullptr);
+  int status_fd = -1;
+  if (!spec.status_path.empty()) {
+    status_fd = ::open(spec.status_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (status_fd < 0) {
+      ::close(*out_fd);
+      ::close(*err_fd);
+      (*tracker)->remove();
+      return fail("cannot open " + spec.status_path + ": " + std::strerror(errno));
+    }
+  }
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) return fail(std::string("pipe: ") + std::strerror(errno));
 
@@ -139,6 +151,41 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD}) ::signal(sig, SIG_DFL);
+    if (status_fd >= 0) {
+      // The keeper: runs the task as a child, waits for it, writes its status, and ends the same
+      // way. It ignores the SIGTERM the task gets (SIGKILL still ends it).
+      const pid_t task = ::fork();
+      if (task < 0) die(kSession);
+      if (task > 0) {
+        ::close(report[1]);  // the agent reads EOF once the task has exec'd
+        ::signal(SIGTERM, SIG_IGN);
+        ::signal(SIGINT, SIG_IGN);
+        ::signal(SIGHUP, SIG_IGN);
+        int status = 0;
+        while (::waitpid(task, &status, 0) < 0 && errno == EINTR) {
+        }
+        char text[32] = "exit ";
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? WTERMSIG(status) : 1;
+        if (WIFSIGNALED(status)) std::memcpy(text, "sig  ", 5);
+        char digits[12];
+        int n = 0;
+        do {
+          digits[n++] = static_cast<char>('0' + code % 10);
+          code /= 10;
+        } while (code > 0);
+        int len = 5;
+        while (n > 0) text[len++] = digits[--n];
+        text[len++] = '\n';
+        (void)!::write(status_fd, text, static_cast<std::size_t>(len));
+        ::close(status_fd);
+        if (WIFSIGNALED(status)) {
+          ::signal(WTERMSIG(status), SIG_DFL);
+          ::raise(WTERMSIG(status));
+        }
+        ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128);
+      }
+      ::close(status_fd);
+    }
     if (::getuid() == 0) {
       if (::setgroups(spec.groups.size(), spec.groups.data()) != 0) die(kGroups);
       if (::setgid(spec.gid) != 0) die(kGid);
@@ -156,9 +203,12 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
   ::close(report[1]);
   ::close(*out_fd);
   ::close(*err_fd);
+  if (status_fd >= 0) ::close(status_fd);
   auto task = std::unique_ptr<Task>(new Task());
   task->name_ = spec.name;
   task->pid_ = pid;
+  task->status_path_ = spec.status_path;
+  task->start_time_ = start_time(pid);
   task->tracker_ = std::move(*tracker);
   task->tracker_->started(pid);
   ChildFailure failure{};
@@ -177,11 +227,44 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
   return task;
 }
 
+long long Task::start_time(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return -1;
+  const auto paren = stat.rfind(')');
+  if (paren == std::string::npos || paren + 2 > stat.size()) return -1;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+    // A zombie has ended: where nobody reaps it (a container's init may not), it must not look alive.
+    if (i == 3 && (field == "Z" || field == "X")) return -1;
+    if (i == 22) return std::stoll(field);
+  }
+  return -1;
+}
+
+Result<std::unique_ptr<Task>> Task::adopt(const std::string& name, pid_t pid, long long start_time,
+                                          const std::string& status_path, const Tracking& tracking) {
+  auto tracker = tracking.create(name, 0);  // the task's existing group
+  if (!tracker) return tl::unexpected(tracker.error());
+  auto task = std::unique_ptr<Task>(new Task());
+  task->name_ = name;
+  task->pid_ = pid;
+  task->adopted_ = true;
+  task->start_time_ = start_time;
+  task->status_path_ = status_path;
+  task->tracker_ = std::move(*tracker);
+  if (Task::start_time(pid) == start_time) task->tracker_->started(pid);
+  return task;
+}
+
 Task::~Task() {
   if (pid_ > 0 && !final_) {
     // Never leave a task behind: end it now.
     tracker_->signal_all(SIGKILL);
-    if (!wait_status_) {
+    if (adopted_) {
+      if (start_time(pid_) == start_time_) ::kill(pid_, SIGKILL);
+    } else if (!wait_status_) {
       int status = 0;
       ::waitpid(pid_, &status, 0);
     }
@@ -202,12 +285,26 @@ void Task::terminate(TaskEnd why, Clock::duration grace, Clock::time_point now) 
 
 std::optional<TaskStatus> Task::poll(Clock::time_point now) {
   if (final_) return final_;
-  if (!wait_status_) {
+  if (!wait_status_ && !adopted_) {
     int status = 0;
     const pid_t r = ::waitpid(pid_, &status, WNOHANG);
     if (r == pid_) wait_status_ = status;
+  } else if (!wait_status_ && start_time(pid_) != start_time_) {
+    // Not our child: the keeper is gone, and its file says how the task ended. No file: the
+    // keeper itself was killed (SIGKILL), as a task that ignores SIGTERM is at its deadline.
+    std::ifstream in(status_path_);
+    std::string kind;
+    int value = 0;
+    if (in >> kind >> value && kind == "exit") {
+      wait_status_ = W_EXITCODE(value & 0xff, 0);
+    } else {
+      wait_status_ = W_EXITCODE(0, kind == "sig" && value > 0 ? value : SIGKILL);
+    }
   }
-  if (kill_at_ && now >= *kill_at_) tracker_->signal_all(SIGKILL);
+  if (kill_at_ && now >= *kill_at_) {
+    tracker_->signal_all(SIGKILL);
+    if (adopted_ && start_time(pid_) == start_time_) ::kill(pid_, SIGKILL);
+  }
   if (!wait_status_) return std::nullopt;
   // The main process is gone: what is left of the task goes with it.
   if (!tracker_->empty()) {

@@ -28,6 +28,9 @@ struct TaskSpec {
   std::vector<gid_t> groups;                               // supplementary groups
   std::string stdout_path, stderr_path;                    // created (owned by uid) or appended to
   long long memory_limit_bytes = 0;                        // 0: no limit
+  // Non-empty: the task runs under a small keeper process that waits for it and writes its exit
+  // status here, so that an agent that restarts can adopt the task and still learn how it ended.
+  std::string status_path;
 };
 
 enum class TaskEnd {
@@ -53,11 +56,19 @@ class Task {
   // left running then.
   static Result<std::unique_ptr<Task>> launch(const TaskSpec& spec, const Tracking& tracking);
 
+  // Takes over a task a previous agent launched with a status path: `pid` is its keeper, checked
+  // against `start_time` (a reused pid is not the task). The task may have ended meanwhile; poll
+  // then reports how, from the status file.
+  static Result<std::unique_ptr<Task>> adopt(const std::string& name, pid_t pid, long long start_time,
+                                             const std::string& status_path, const Tracking& tracking);
+
   ~Task();
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
 
   pid_t pid() const { return pid_; }
+  // The kernel's start time of a process, in clock ticks since boot; -1 if it is gone or a zombie.
+  static long long start_time(pid_t pid);
   const std::string& name() const { return name_; }
 
   // Asks the task to end: SIGTERM to all its processes now, SIGKILL to what is left after `grace`.
@@ -79,6 +90,9 @@ class Task {
   std::optional<TaskEnd> requested_;              // why the agent is ending it
   std::optional<Clock::time_point> kill_at_;      // SIGKILL deadline
   std::optional<TaskStatus> final_;
+  bool adopted_ = false;                          // not our child: its status comes from the file
+  long long start_time_ = -1;
+  std::string status_path_;
 };
 
 }  // namespace gwang::agent

@@ -139,26 +139,33 @@ int run_agent(const DaemonArgs& args) {
   fs::permissions(cfg->data_dir, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
   fs::permissions(jobs, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
 
-  const std::string instance = controller::random_token().substr(0, 16);
+  // The agent's identity outlives its restarts: the tasks it runs are kept under data_dir and
+  // adopted again. A new identity (data_dir lost) tells the controller that its tasks are gone.
+  const fs::path instance_file = fs::path(cfg->data_dir) / "instance";
+  std::string instance;
+  if (std::ifstream in(instance_file); in) std::getline(in, instance);
+  if (instance.size() != 16 || instance.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    instance = controller::random_token().substr(0, 16);
+    if (!write_private(instance_file.string(), instance)) {
+      std::fprintf(stderr, "gwang: cannot write %s\n", instance_file.c_str());
+      return 1;
+    }
+  }
   agent::NodeAgentOptions options;
   options.log_dir = jobs.string();
   options.host = *host;
   options.kill_grace = cfg->kill_grace;
   options.allow_root = cfg->allow_root;
   options.group_suffix = "." + instance;
-  options.state_file = (fs::path(cfg->data_dir) / "tasks").string();
-  // Tasks a previous agent left (it was killed or crashed) are ended: the controller, seeing a new
-  // instance, ends them as NODE_FAIL and requeues them.
-  const fs::path instance_file = fs::path(cfg->data_dir) / "instance";
-  std::string previous;
-  if (std::ifstream in(instance_file); in) std::getline(in, previous);
+  options.state_dir = (fs::path(cfg->data_dir) / "state").string();
   agent::NodeAgent node_agent(options);
-  const int left = agent::end_leftovers(node_agent.tracking(), previous.empty() ? "" : "." + previous, options.state_file);
-  if (left > 0) std::printf("gwang agent: ended %d task(s) a previous agent left running\n", left);
-  if (!write_private(instance_file.string(), instance)) {
-    std::fprintf(stderr, "gwang: cannot write %s\n", instance_file.c_str());
-    return 1;
+  std::map<std::string, Output> outputs;  // by task
+  for (const std::string& task : node_agent.adopt_recorded()) {
+    Output out;
+    agent::parse_task_id(task, out.job, out.attempt, out.rank);
+    outputs[task] = out;
   }
+  if (!outputs.empty()) std::printf("gwang agent: adopted %zu task(s) of its previous run\n", outputs.size());
 
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -185,7 +192,6 @@ int run_agent(const DaemonArgs& args) {
   std::fflush(stdout);
 
   std::vector<agent::Finished> finished;
-  std::map<std::string, Output> outputs;  // by task
   auto last_ok = agent::Clock::now();
   std::chrono::milliseconds node_timeout{60000};
   bool fenced = false, warned = false;
@@ -277,6 +283,7 @@ int run_agent(const DaemonArgs& args) {
     }
     for (const std::string& t : answer->acked) {
       std::erase_if(finished, [&](const agent::Finished& f) { return f.task == t; });
+      node_agent.acknowledge(t);
       if (auto it = outputs.find(t); it != outputs.end()) {
         // The controller has all of it: the node's copy goes.
         for (int s = 0; s < 2; ++s) fs::remove(jobs / agent::log_name(it->second.job, it->second.attempt, it->second.rank, s == 1), ec);

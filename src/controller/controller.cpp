@@ -109,15 +109,15 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
     a.kill_grace = c->options_.kill_grace;
     a.allow_root = c->options_.allow_root;
     a.group_suffix = "." + c->instance_;
-    a.state_file = (fs::path(c->options_.data_dir) / "local-tasks").string();
-    const std::string state_file = a.state_file;
-    c->local_ = std::make_unique<agent::NodeAgent>(std::move(a));
+    a.state_dir = (fs::path(c->options_.data_dir) / "local").string();
+    const std::string state_dir = a.state_dir;
     // Tasks of a previous run that stopped without ending them (killed, crashed) end now: a job that
     // was running then is over (NODE_FAIL after recovery), and so must be every process of it.
     const fs::path instance_file = fs::path(c->options_.data_dir) / "instance";
     std::string previous;
     if (std::ifstream in(instance_file); in) std::getline(in, previous);
-    agent::end_leftovers(c->local_->tracking(), previous.empty() ? "" : "." + previous, state_file);
+    agent::end_leftovers(agent::Tracking::detect(a.tracking), previous.empty() ? "" : "." + previous, state_dir);
+    c->local_ = std::make_unique<agent::NodeAgent>(std::move(a));
     std::ofstream out(instance_file, std::ios::trunc);
     out << c->instance_ << '\n';
     if (!out) return fail(instance_file.string() + ": cannot write");
@@ -802,7 +802,10 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
   std::lock_guard lock(mu_);
   if (local_) {
     Node* local = find_node(options_.local_node);
-    for (const agent::Finished& f : local_->poll(mono)) task_ended(*local, f, now);
+    for (const agent::Finished& f : local_->poll(mono)) {
+      task_ended(*local, f, now);
+      local_->acknowledge(f.task);
+    }
   }
   for (std::int64_t id : std::vector<std::int64_t>(running_.begin(), running_.end())) {
     JobRecord& job = jobs_.at(id);

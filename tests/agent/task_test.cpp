@@ -235,3 +235,72 @@ TEST(Tracking, DescribesWhatTheHostOffers) {
 
 }  // namespace
 }  // namespace gwang::agent
+
+namespace gwang::agent {
+namespace {
+
+// A task with a status file runs under a keeper: the exit code and the signal that ended it reach
+// the agent as before, and the file holds them for an agent that adopts the task later.
+TEST(TaskKeeper, StatusFileHoldsHowTheTaskEnded) {
+  const Tracking tracking = Tracking::detect();
+  const std::string dir = ::testing::TempDir() + "gwang_keeper_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  auto spec = [&](const std::string& name, std::vector<std::string> argv) {
+    TaskSpec s;
+    s.name = name + "." + std::to_string(::getpid());
+    s.argv = std::move(argv);
+    s.env = {{"PATH", "/usr/bin:/bin"}};
+    s.uid = ::getuid();
+    s.gid = ::getgid();
+    s.stdout_path = dir + "/" + name + ".out";
+    s.stderr_path = dir + "/" + name + ".err";
+    s.status_path = dir + "/" + name + ".status";
+    return s;
+  };
+  auto wait = [](Task& t) {
+    for (int i = 0; i < 2000; ++i) {
+      if (auto s = t.poll(Clock::now())) return *s;
+      ::usleep(2000);
+    }
+    ADD_FAILURE() << "task did not end";
+    return TaskStatus{};
+  };
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  auto exits = Task::launch(spec("exits", {"sh", "-c", "echo out; exit 7"}), tracking);
+  ASSERT_TRUE(exits) << exits.error().message;
+  TaskStatus s = wait(**exits);
+  EXPECT_EQ(s.end, TaskEnd::Exited);
+  EXPECT_EQ(s.exit_code, 7);
+  EXPECT_EQ(slurp(dir + "/exits.status"), "exit 7\n");
+  EXPECT_EQ(slurp(dir + "/exits.out"), "out\n");
+
+  auto killed = Task::launch(spec("killed", {"sh", "-c", "kill -SEGV $$"}), tracking);
+  ASSERT_TRUE(killed) << killed.error().message;
+  s = wait(**killed);
+  EXPECT_EQ(s.end, TaskEnd::Signaled);
+  EXPECT_EQ(s.signal, SIGSEGV);
+  EXPECT_EQ(slurp(dir + "/killed.status"), "sig  11\n");
+
+  // Cancelled: the keeper ignores the SIGTERM, the task does not.
+  auto cancelled = Task::launch(spec("cancelled", {"sleep", "30"}), tracking);
+  ASSERT_TRUE(cancelled) << cancelled.error().message;
+  (*cancelled)->terminate(TaskEnd::Cancelled, std::chrono::seconds(5), Clock::now());
+  s = wait(**cancelled);
+  EXPECT_EQ(s.end, TaskEnd::Cancelled);
+  EXPECT_EQ(s.signal, SIGTERM);
+  EXPECT_EQ(slurp(dir + "/cancelled.status"), "sig  15\n");
+
+  // A program that cannot run fails the launch, as without a keeper.
+  auto missing = Task::launch(spec("missing", {"/nonexistent/program"}), tracking);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("executing the program failed"), std::string::npos) << missing.error().message;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace gwang::agent

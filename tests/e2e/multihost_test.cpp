@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -234,6 +235,32 @@ TEST_F(MultiHost, KilledAgentsNodeGoesDownAndItsJobIsRequeued) {
   wait_for("the job to end", [&] { return ended(j = job(id)); });
   EXPECT_EQ(j["state"], "CANCELLED");
   EXPECT_EQ(copies(), 0);
+}
+
+TEST_F(MultiHost, RestartedAgentAdoptsWhatRunsAndReportsWhatEndedMeanwhile) {
+  // One job outlives the agent's restart; the other ends while no agent watches it.
+  const std::string a = submit("--cpus 1 --mem 64M --workdir / -- sh -c 'echo a started; sleep 4; echo a done'");
+  json ja;
+  wait_for("job a to start", [&] { return (ja = job(a))["state"] == "RUNNING"; });
+  const int h = host_of(ja["node"]);
+  const std::string b = submit("--cpus 1 --mem 64M --workdir / -- sh -c 'sleep 1; echo b exits 3; exit 3'");
+  json jb;
+  wait_for("job b to start", [&] { return (jb = job(b))["state"] == "RUNNING"; });
+  const int hb = host_of(jb["node"]);
+  for (int x : std::set<int>{h, hb}) {
+    ::kill(pids_[x], SIGKILL);
+    ::waitpid(pids_[x], nullptr, 0);
+  }
+  std::this_thread::sleep_for(2s);  // b ends meanwhile; well within the node timeout
+  for (int x : std::set<int>{h, hb}) pids_[x] = spawn(x, "agent", dir_ / ("agent" + std::to_string(x) + ".toml"));
+  wait_for("both jobs to end", [&] { return ended(ja = job(a)) && ended(jb = job(b)); });
+  EXPECT_EQ(ja["state"], "COMPLETED") << ja.dump();
+  EXPECT_EQ(ja["attempt"], 0) << "ran once, not requeued";
+  EXPECT_EQ(gwang("logs " + a).output, "a started\na done\n");
+  EXPECT_EQ(jb["state"], "FAILED") << jb.dump();
+  EXPECT_EQ(jb["exit_code"], 3);
+  EXPECT_EQ(jb["attempt"], 0);
+  EXPECT_EQ(gwang("logs " + b).output, "b exits 3\n");
 }
 
 TEST_F(MultiHost, CutOffAgentEndsItsTasksAndTheJobRunsOnceElsewhere) {
