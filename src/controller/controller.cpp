@@ -164,11 +164,9 @@ void Controller::apply_node_state(Node& node, std::int64_t now) {
   pass_due_ = true;
 }
 
-Result<void> Controller::recover(std::int64_t now) {
-  auto loaded = journal_->load();
-  if (!loaded) return tl::unexpected(loaded.error());
-  std::map<std::int64_t, std::map<int, Failure>> rank_ends;  // of running multi-rank jobs
-  for (const store::Record& rec : loaded->records) {
+Result<void> Controller::apply(const store::Record& rec) {
+  auto& rank_ends = rank_ends_;
+  {
     const std::string where = "journal record " + std::to_string(rec.seq) + " (" + rec.kind + ")";
     json p;
     try {
@@ -184,7 +182,7 @@ Result<void> Controller::recover(std::int64_t now) {
         job.submit = rec.time;
         jobs_[id] = std::move(job);
         next_id_ = std::max(next_id_, id + 1);
-        continue;
+        return {};
       }
       if (rec.kind == "node.registered") {
         const std::string name = p.at("node").get<std::string>();
@@ -201,14 +199,14 @@ Result<void> Controller::recover(std::int64_t now) {
         node->instance = p.value("instance", "");
         node->address = p.value("address", "");
         node->heard = false;  // until its agent calls this controller
-        continue;
+        return {};
       }
       if (rec.kind == "node.state") {
         const std::string name = p.at("node").get<std::string>();
         const bool drained = p.at("state").get<std::string>() != "up";
         drained ? (void)drained_names_.insert(name) : (void)drained_names_.erase(name);
         if (Node* node = find_node(name)) node->drained = drained;
-        continue;
+        return {};
       }
       auto it = jobs_.find(id);
       if (it == jobs_.end()) return fail(where + " names unknown job " + std::to_string(id));
@@ -252,6 +250,123 @@ Result<void> Controller::recover(std::int64_t now) {
       return fail(where + ": " + e.what());
     }
   }
+  return {};
+}
+
+std::string Controller::snapshot_state() const {
+  json nodes = json::array();
+  for (const Node* n : by_id_) {
+    if (n->local) continue;  // the local node is this process's, found again at start
+    nodes.push_back({{"node", n->name}, {"instance", n->instance}, {"address", n->address}, {"cpus", n->host.cpus},
+                     {"memory", n->host.memory_bytes}, {"devices", devices_json(n->host.devices)}});
+  }
+  json jobs = json::array();
+  for (const auto& [id, j] : jobs_) {
+    json tasks = json::array();
+    for (const TaskRecord& t : j.tasks) {
+      json shares = json::array();
+      for (const core::DeviceShare& d : t.shares) shares.push_back({d.index, d.milli});
+      tasks.push_back({{"node", t.node}, {"devices", t.devices}, {"shares", shares}, {"done", t.done}});
+    }
+    json o{{"id", id},       {"user", j.user},          {"request", request_json(j.request)}, {"state", j.state},
+           {"reason", j.reason}, {"submit", j.submit}, {"start", j.start}, {"end", j.end},
+           {"exit_code", j.exit_code}, {"attempt", j.attempt}, {"tasks", tasks}};
+    if (auto f = failures_.find(id); f != failures_.end()) {
+      o["failure"] = {{"state", f->second.state}, {"exit_code", f->second.exit_code}, {"reason", f->second.reason}};
+    }
+    jobs.push_back(std::move(o));
+  }
+  std::set<std::string> drained = drained_names_;  // also of nodes not registered (yet)
+  for (const Node* n : by_id_) {
+    if (n->drained) drained.insert(n->name);
+  }
+  return json{{"version", 1}, {"next_id", next_id_}, {"drained", drained}, {"nodes", nodes}, {"jobs", jobs}}.dump();
+}
+
+Result<void> Controller::restore(const std::string& state) {
+  try {
+    const json s = json::parse(state);
+    if (s.at("version").get<int>() != 1) return fail("unknown snapshot version " + s.at("version").dump());
+    next_id_ = s.at("next_id").get<std::int64_t>();
+    for (const std::string& name : s.at("drained")) {
+      drained_names_.insert(name);
+      if (Node* node = find_node(name)) node->drained = true;  // the local node exists already
+    }
+    for (const json& n : s.at("nodes")) {
+      agent::HostResources host;
+      host.cpus = n.at("cpus").get<int>();
+      host.memory_bytes = n.at("memory").get<std::int64_t>();
+      host.devices = devices_from(n.at("devices"));
+      const std::string name = n.at("node").get<std::string>();
+      Node* node = find_node(name);
+      if (!node) node = &add_node(name, host, false);
+      node->instance = n.at("instance").get<std::string>();
+      node->address = n.at("address").get<std::string>();
+      node->heard = false;
+    }
+    for (const json& o : s.at("jobs")) {
+      JobRecord j;
+      j.id = o.at("id").get<std::int64_t>();
+      auto request = api::parse_submit(o.at("request"));
+      if (!request) return fail("job " + std::to_string(j.id) + ": " + request.error().message);
+      j.request = *request;
+      j.user = o.at("user").get<std::string>();
+      j.state = o.at("state").get<std::string>();
+      j.reason = o.at("reason").get<std::string>();
+      j.submit = o.at("submit").get<std::int64_t>();
+      j.start = o.at("start").get<std::int64_t>();
+      j.end = o.at("end").get<std::int64_t>();
+      j.exit_code = o.at("exit_code").get<int>();
+      j.attempt = o.at("attempt").get<int>();
+      for (const json& t : o.at("tasks")) {
+        TaskRecord task;
+        task.node = t.at("node").get<std::string>();
+        task.devices = t.at("devices").get<std::vector<std::string>>();
+        for (const json& d : t.at("shares")) task.shares.push_back({d.at(0).get<std::uint16_t>(), d.at(1).get<core::Milli>()});
+        task.done = t.at("done").get<bool>();
+        j.tasks.push_back(std::move(task));
+      }
+      if (o.contains("failure")) {
+        const json& f = o["failure"];
+        rank_ends_[j.id][-1] = {f.at("state").get<std::string>(), f.at("exit_code").get<int>(), f.at("reason").get<std::string>()};
+      }
+      jobs_[j.id] = std::move(j);
+    }
+  } catch (const json::exception& e) {
+    return fail(e.what());
+  }
+  return {};
+}
+
+Result<void> Controller::checkpoint(std::int64_t now) {
+  std::lock_guard lock(mu_);
+  return checkpoint_locked(now);
+}
+
+Result<void> Controller::checkpoint_locked(std::int64_t) {
+  // Under the lock with no submission half-way, every journalled record is applied in memory, and
+  // no other thread uses the journal until the lock is released.
+  if (inflight_ > 0) return {};
+  const std::int64_t seq = journal_->last_seq();
+  if (seq <= snapshot_seq_) return {};
+  if (auto r = journal_->snapshot({seq, snapshot_state()}); !r) return r;
+  snapshot_seq_ = seq;
+  return {};
+}
+
+Result<void> Controller::recover(std::int64_t now) {
+  auto loaded = journal_->load();
+  if (!loaded) return tl::unexpected(loaded.error());
+  if (loaded->snapshot) {
+    if (auto r = restore(loaded->snapshot->state); !r) {
+      return fail("snapshot at record " + std::to_string(loaded->snapshot->seq) + ": " + r.error().message);
+    }
+    snapshot_seq_ = loaded->snapshot->seq;
+  }
+  for (const store::Record& rec : loaded->records) {
+    if (auto r = apply(rec); !r) return r;
+  }
+  auto& rank_ends = rank_ends_;
   for (auto& [name, node] : nodes_) {
     if (!node->local) apply_node_state(*node, now);
     else if (node->drained) apply_node_state(*node, now);
@@ -394,12 +509,14 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
     }
     spec = std::move(*s);
     ++next_id_;
+    ++inflight_;
   }
   // Durable before anything else happens to it; concurrent submissions share one disk flush.
   json p{{"id", job.id}, {"user", job.user}, {"request", request_json(job.request)}};
-  if (auto r = journal("job.submitted", p.dump(), now); !r) return tl::unexpected(r.error());
-
+  auto journalled = journal("job.submitted", p.dump(), now);
   std::lock_guard lock(mu_);
+  --inflight_;
+  if (!journalled) return tl::unexpected(journalled.error());
   auto status = scheduler_->submit(*spec, now);
   if (!status) return tl::unexpected(status.error());  // validated above: a broken invariant otherwise
   accounts_[job.id] = owner;
@@ -487,6 +604,7 @@ Result<void> Controller::set_node_state(const std::string& name, const std::stri
   if (state != "up" && state != "drained") return fail("node state '" + state + "': expected up or drained");
   if (auto r = journal("node.state", json{{"node", name}, {"state", state}}.dump(), now); !r) return r;
   node->drained = state == "drained";
+  node->drained ? (void)drained_names_.insert(name) : (void)drained_names_.erase(name);
   apply_node_state(*node, now);
   return {};
 }
@@ -821,6 +939,7 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
                            std::to_string(options_.node_timeout.count() / 1000) + " s)", now);
     }
   }
+  if (inflight_ == 0 && journal_->last_seq() - snapshot_seq_ >= options_.snapshot_every) (void)checkpoint_locked(now);
   // A pass can only decide something new after resources were freed or nodes changed; otherwise
   // once a second, for jobs that run past their estimates and move reservations.
   if (pass_due_ || now != last_pass_) {

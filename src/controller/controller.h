@@ -87,6 +87,9 @@ struct ControllerOptions {
   // A remote node whose agent has not called for this long is DOWN; its jobs end as NODE_FAIL.
   std::chrono::milliseconds node_timeout{60000};
   int requeue_limit = 1;         // how many times a job that allows it is requeued after NODE_FAIL
+  // A snapshot of the whole state is stored once this many records follow the last one (and at a
+  // clean stop), so that recovery reads one snapshot and a short tail of records.
+  std::int64_t snapshot_every = 100000;
 };
 
 class Controller {
@@ -116,6 +119,10 @@ class Controller {
   Result<agent::protocol::SyncResponse> sync(const agent::protocol::SyncRequest& request, const std::string& peer,
                                              agent::Clock::time_point mono, std::int64_t now);
 
+  // Stores a snapshot of the state now (the records it covers are dropped). Cheap to call often:
+  // nothing happens when no record follows the last snapshot or a submission is half-way.
+  Result<void> checkpoint(std::int64_t now);
+
   // One round of the control loop: collects the local node's ended tasks, enforces time limits,
   // marks silent nodes DOWN, runs a scheduling pass and starts what it decided. `mono` drives kill
   // deadlines and node timeouts; `now` is the wall clock.
@@ -139,6 +146,11 @@ class Controller {
 
   explicit Controller(ControllerOptions options);
   Result<void> recover(std::int64_t now);
+  // Applies one journal record (or the snapshot) to the records in memory, during recovery.
+  Result<void> apply(const store::Record& rec);
+  Result<void> restore(const std::string& snapshot);
+  std::string snapshot_state() const;
+  Result<void> checkpoint_locked(std::int64_t now);
   Result<void> journal(const std::string& kind, const std::string& payload, std::int64_t now);
   Result<core::JobSpec> to_spec(const JobRecord& job) const;
   Node* find_node(const std::string& name);
@@ -175,7 +187,10 @@ class Controller {
   std::map<std::int64_t, std::pair<agent::TaskEnd, std::string>> stopping_;
   std::set<std::int64_t> running_;           // ids of running jobs
   std::set<std::string> drained_names_;      // nodes drained before they registered (recovery)
+  std::map<std::int64_t, std::map<int, Failure>> rank_ends_;  // recovery only: ranks ended before a restart
   std::int64_t next_id_ = 1;
+  int inflight_ = 0;                 // submissions journalled (or being journalled) but not applied yet
+  std::int64_t snapshot_seq_ = 0;    // the record the last snapshot covers
   std::string instance_;      // tells this controller's local task groups from others' on the host
   agent::Clock::time_point started_;
   bool pass_due_ = true;          // resources were freed or nodes changed since the last pass

@@ -97,6 +97,7 @@ class AgentsTest : public ::testing::Test {
     ControllerOptions o;
     o.data_dir = dir_.string();
     o.node_timeout = timeout;
+    o.snapshot_every = snapshot_every_;
     auto c = Controller::open(o, now_);
     ASSERT_TRUE(c) << c.error().message;
     controller_ = std::move(*c);
@@ -124,6 +125,9 @@ class AgentsTest : public ::testing::Test {
   std::int64_t now_ = 1'700'000'000;
   std::vector<FakeAgent> agents_;
   std::unique_ptr<Controller> controller_;
+  std::int64_t snapshot_every_ = 100000;
+  bool snapshot_ = false;
+  void readopt_after_restart();
 };
 
 TEST_F(AgentsTest, NodesRegisterByCallingAndAreListed) {
@@ -276,7 +280,7 @@ TEST_F(AgentsTest, JobThatDoesNotAllowRequeueEndsAsNodeFail) {
   EXPECT_EQ(job(id).attempt, 0);
 }
 
-TEST_F(AgentsTest, RestartedControllerReadoptsWhatAgentsStillRun) {
+void AgentsTest::readopt_after_restart() {
   open(5s);
   call_all();
   const std::int64_t a = controller_->submit(request(2), nobody_, now_)->id;
@@ -289,6 +293,7 @@ TEST_F(AgentsTest, RestartedControllerReadoptsWhatAgentsStillRun) {
     if (x.name != b_node) ASSERT_TRUE(x.call(*controller_, now_));
   }
 
+  if (snapshot_) ASSERT_TRUE(controller_->checkpoint(now_));  // recovery reads the snapshot
   open(5s);  // kill and restart
   EXPECT_EQ(job(a).state, kRunning);
   EXPECT_EQ(job(b).state, kRunning);
@@ -312,6 +317,13 @@ TEST_F(AgentsTest, RestartedControllerReadoptsWhatAgentsStillRun) {
   EXPECT_EQ(job(b).state, kCompleted);
   step();
   EXPECT_EQ(job(c).state, kRunning);
+}
+
+TEST_F(AgentsTest, RestartedControllerReadoptsWhatAgentsStillRun) { readopt_after_restart(); }
+
+TEST_F(AgentsTest, RestartedControllerReadoptsFromASnapshot) {
+  snapshot_ = true;
+  readopt_after_restart();
 }
 
 TEST_F(AgentsTest, RestartedAgentLosesItsTasks) {
