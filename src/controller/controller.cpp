@@ -945,8 +945,40 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
   if (pass_due_ || now != last_pass_) {
     pass_due_ = false;
     last_pass_ = now;
-    for (const core::Decision& d : scheduler_->schedule(now)) start(d, now);
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::vector<core::Decision> decisions = scheduler_->schedule(now);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (pass_ms_.size() < 1000) {
+      pass_ms_.push_back(ms);
+    } else {
+      pass_ms_[passes_ % 1000] = ms;
+    }
+    ++passes_;
+    for (const core::Decision& d : decisions) start(d, now);
   }
+}
+
+Status Controller::status() const {
+  std::lock_guard lock(mu_);
+  Status s;
+  s.jobs = static_cast<std::int64_t>(jobs_.size());
+  s.pending = static_cast<std::int64_t>(scheduler_->pending_count());
+  s.running = static_cast<std::int64_t>(running_.size());
+  s.nodes = static_cast<std::int64_t>(by_id_.size());
+  for (const Node* n : by_id_) s.nodes_up += n->heard && !n->down && !n->drained;
+  s.passes = passes_;
+  if (!pass_ms_.empty()) {
+    s.pass_ms_last = pass_ms_[(passes_ - 1) % 1000];
+    std::vector<double> sorted = pass_ms_;
+    std::sort(sorted.begin(), sorted.end());
+    auto at = [&](double q) { return sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(q * sorted.size()))]; };
+    s.pass_ms_p50 = at(0.5);
+    s.pass_ms_p99 = at(0.99);
+    s.pass_ms_max = sorted.back();
+  }
+  if (inflight_ == 0) s.journal_seq = journal_->last_seq();
+  s.snapshot_seq = snapshot_seq_;
+  return s;
 }
 
 JobRecord Controller::with_reason(JobRecord job) const {

@@ -76,6 +76,15 @@ struct NodeRecord {
   std::int64_t last_seen = -1;   // Unix seconds of the agent's last call (remote nodes)
 };
 
+// The controller's own figures: what it holds and how long its scheduling passes take.
+struct Status {
+  std::int64_t pending = 0, running = 0, jobs = 0;
+  std::int64_t nodes = 0, nodes_up = 0;
+  std::int64_t passes = 0;                          // since start
+  double pass_ms_last = 0, pass_ms_p50 = 0, pass_ms_p99 = 0, pass_ms_max = 0;  // over the last 1,000 passes
+  std::int64_t journal_seq = 0, snapshot_seq = 0;
+};
+
 struct ControllerOptions {
   std::string data_dir;
   // The node this process runs itself (`gwang up`); empty: none, every node is a remote agent.
@@ -118,6 +127,8 @@ class Controller {
   // `mono` is when it called (node timeouts), `now` the wall clock.
   Result<agent::protocol::SyncResponse> sync(const agent::protocol::SyncRequest& request, const std::string& peer,
                                              agent::Clock::time_point mono, std::int64_t now);
+
+  Status status() const;
 
   // Stores a snapshot of the state now (the records it covers are dropped). Cheap to call often:
   // nothing happens when no record follows the last snapshot or a submission is half-way.
@@ -189,6 +200,8 @@ class Controller {
   std::set<std::string> drained_names_;      // nodes drained before they registered (recovery)
   std::map<std::int64_t, std::map<int, Failure>> rank_ends_;  // recovery only: ranks ended before a restart
   std::int64_t next_id_ = 1;
+  std::int64_t passes_ = 0;
+  std::vector<double> pass_ms_;      // the last 1,000 passes' durations, a ring
   int inflight_ = 0;                 // submissions journalled (or being journalled) but not applied yet
   std::int64_t snapshot_seq_ = 0;    // the record the last snapshot covers
   std::string instance_;      // tells this controller's local task groups from others' on the host

@@ -218,6 +218,16 @@ struct ApiServer::Impl {
     };
     add("POST", "/api/v1/nodes/{name}/drain", R"(/api/v1/nodes/([A-Za-z0-9._-]{1,64})/drain)", node_state("drained"));
     add("POST", "/api/v1/nodes/{name}/resume", R"(/api/v1/nodes/([A-Za-z0-9._-]{1,64})/resume)", node_state("up"));
+    add("GET", "/api/v1/status", "/api/v1/status", [this](const httplib::Request& req, httplib::Response& res) {
+      auto who = authenticate(req, res);
+      if (!who) return;
+      const Status s = controller.status();
+      reply(res, 200, json{{"jobs", {{"pending", s.pending}, {"running", s.running}, {"total", s.jobs}}},
+                           {"nodes", {{"total", s.nodes}, {"up", s.nodes_up}}},
+                           {"passes", {{"count", s.passes}, {"last_ms", s.pass_ms_last}, {"p50_ms", s.pass_ms_p50},
+                                       {"p99_ms", s.pass_ms_p99}, {"max_ms", s.pass_ms_max}}},
+                           {"journal", {{"seq", s.journal_seq}, {"snapshot_seq", s.snapshot_seq}}}});
+    });
     // The agent protocol (agent/protocol.h): signed with the cluster secret, not a user token.
     add("POST", "/api/v1/agent/sync", proto::kSyncPath, [this](const httplib::Request& req, httplib::Response& res) {
       if (secret.empty()) return error(res, 403, "this controller takes no remote agents (no cluster secret configured)");

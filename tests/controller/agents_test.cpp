@@ -140,6 +140,17 @@ TEST_F(AgentsTest, NodesRegisterByCallingAndAreListed) {
   EXPECT_EQ(nodes[0].address, "10.0.0.1");
   EXPECT_EQ(nodes[0].last_seen, now_);
   EXPECT_FALSE(nodes[0].local);
+  ASSERT_TRUE(controller_->submit(request(1), nobody_, now_));
+  ASSERT_TRUE(controller_->submit(request(3), nobody_, now_));  // waits for the first
+  step();
+  const Status st = controller_->status();
+  EXPECT_EQ(st.nodes, 3);
+  EXPECT_EQ(st.nodes_up, 3);
+  EXPECT_EQ(st.running, 1);
+  EXPECT_EQ(st.pending, 1);
+  EXPECT_EQ(st.jobs, 2);
+  EXPECT_GE(st.passes, 1);
+  EXPECT_GE(st.pass_ms_max, st.pass_ms_p50);
   // A node keeps its resources while the controller knows it.
   agents_[1].host.cpus = 8;
   auto r = agents_[1].call(*controller_, now_);
