@@ -48,6 +48,7 @@ Result<Response> call(const Endpoint& endpoint, const std::string& method, const
   httplib::Client client(endpoint.url);
   client.set_connection_timeout(5);
   client.set_read_timeout(30);
+  client.set_tcp_nodelay(true);  // headers and body go in two writes: no waiting for a delayed ACK between them
   client.set_bearer_token_auth(endpoint.token);
   httplib::Result r = method == "POST" ? client.Post(path, body, "application/json") : client.Get(path);
   if (!r) return fail("cannot reach the controller at " + endpoint.url + ": " + httplib::to_string(r.error()));

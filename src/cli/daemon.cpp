@@ -187,6 +187,7 @@ int run_agent(const DaemonArgs& args) {
   client.set_read_timeout(static_cast<time_t>(cfg->sync_wait.count() + 1), 0);
   client.set_write_timeout(2, 0);
   client.set_keep_alive(true);
+  client.set_tcp_nodelay(true);
 
   std::printf("gwang agent: node %s (%s), controller %s\n", node.c_str(), describe(*host).c_str(), cfg->controller.c_str());
   std::fflush(stdout);

@@ -958,7 +958,7 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
   }
 }
 
-Status Controller::status() const {
+Status Controller::status(int window) const {
   std::lock_guard lock(mu_);
   Status s;
   s.jobs = static_cast<std::int64_t>(jobs_.size());
@@ -968,8 +968,10 @@ Status Controller::status() const {
   for (const Node* n : by_id_) s.nodes_up += n->heard && !n->down && !n->drained;
   s.passes = passes_;
   if (!pass_ms_.empty()) {
-    s.pass_ms_last = pass_ms_[(passes_ - 1) % 1000];
-    std::vector<double> sorted = pass_ms_;
+    s.pass_ms_last = pass_ms_[(passes_ - 1) % pass_ms_.size()];
+    const std::size_t n = std::clamp<std::size_t>(static_cast<std::size_t>(std::max(window, 1)), 1, pass_ms_.size());
+    std::vector<double> sorted;
+    for (std::size_t i = 0; i < n; ++i) sorted.push_back(pass_ms_[(passes_ - 1 - i) % pass_ms_.size()]);
     std::sort(sorted.begin(), sorted.end());
     auto at = [&](double q) { return sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(q * sorted.size()))]; };
     s.pass_ms_p50 = at(0.5);

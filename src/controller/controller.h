@@ -128,7 +128,8 @@ class Controller {
   Result<agent::protocol::SyncResponse> sync(const agent::protocol::SyncRequest& request, const std::string& peer,
                                              agent::Clock::time_point mono, std::int64_t now);
 
-  Status status() const;
+  // Pass figures over the last `window` passes (at most 1,000).
+  Status status(int window = 1000) const;
 
   // Stores a snapshot of the state now (the records it covers are dropped). Cheap to call often:
   // nothing happens when no record follows the last snapshot or a submission is half-way.

@@ -221,7 +221,15 @@ struct ApiServer::Impl {
     add("GET", "/api/v1/status", "/api/v1/status", [this](const httplib::Request& req, httplib::Response& res) {
       auto who = authenticate(req, res);
       if (!who) return;
-      const Status s = controller.status();
+      int window = 1000;
+      if (req.has_param("window")) {
+        const std::string text = req.get_param_value("window");
+        if (text.empty() || text.size() > 4 || text.find_first_not_of("0123456789") != std::string::npos || std::stoi(text) < 1) {
+          return error(res, 400, "parameter 'window': expected a number of passes from 1 to 1000");
+        }
+        window = std::stoi(text);
+      }
+      const Status s = controller.status(window);
       reply(res, 200, json{{"jobs", {{"pending", s.pending}, {"running", s.running}, {"total", s.jobs}}},
                            {"nodes", {{"total", s.nodes}, {"up", s.nodes_up}}},
                            {"passes", {{"count", s.passes}, {"last_ms", s.pass_ms_last}, {"p50_ms", s.pass_ms_p50},
