@@ -298,6 +298,19 @@ int run_agent(const DaemonArgs& args) {
       node_agent.launch(l, agent::Clock::now());
     }
     for (const proto::Terminate& t : answer->terminate) node_agent.terminate(t.task, t.why, agent::Clock::now(), t.message);
+    // An answer with nothing in it that came before the wait was up (the controller had no room
+    // to hold the call): the next call waits out the rest, so that calls stay a heartbeat apart.
+    if (req.wait_ms > 0 && answer->launch.empty() && answer->terminate.empty()) {
+      const auto due = mono + std::chrono::milliseconds(req.wait_ms);
+      while (running && agent::Clock::now() < due && node_agent.running().size() == req.running.size()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        for (agent::Finished& f : node_agent.poll(agent::Clock::now())) {
+          if (auto it = outputs.find(f.task); it != outputs.end()) it->second.ended = true;
+          finished.push_back(std::move(f));
+        }
+        if (!finished.empty()) break;
+      }
+    }
   }
   std::printf("gwang agent stopped\n");
   return 0;

@@ -900,14 +900,17 @@ Result<proto::SyncResponse> Controller::sync(const proto::SyncRequest& request, 
   }
 
   proto::SyncResponse o = orders(*node, listed);
-  if (o.launch.empty() && o.terminate.empty() && out.acked.empty() && request.wait_ms > 0) {
+  if (o.launch.empty() && o.terminate.empty() && out.acked.empty() && request.wait_ms > 0 &&
+      waiting_ < options_.max_waiting_agents) {
     const std::string name = node->name;
+    ++waiting_;
     orders_cv_.wait_for(lock, std::chrono::milliseconds(request.wait_ms), [&] {
       Node* n = find_node(name);
       if (!n || n->down) return true;
       proto::SyncResponse probe = orders(*n, listed);
       return !probe.launch.empty() || !probe.terminate.empty();
     });
+    --waiting_;
     if (Node* n = find_node(name); n && !n->down) o = orders(*n, listed);
   }
   out.launch = std::move(o.launch);

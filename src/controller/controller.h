@@ -99,6 +99,9 @@ struct ControllerOptions {
   // A snapshot of the whole state is stored once this many records follow the last one (and at a
   // clean stop), so that recovery reads one snapshot and a short tail of records.
   std::int64_t snapshot_every = 100000;
+  // At most this many agent calls wait for orders at once; the others are answered at once (each
+  // waiting call holds one of the HTTP server's threads).
+  int max_waiting_agents = 32;
 };
 
 class Controller {
@@ -203,6 +206,7 @@ class Controller {
   std::int64_t next_id_ = 1;
   std::int64_t passes_ = 0;
   std::vector<double> pass_ms_;      // the last 1,000 passes' durations, a ring
+  int waiting_ = 0;                  // agents' calls waiting for orders (each holds a server thread)
   int inflight_ = 0;                 // submissions journalled (or being journalled) but not applied yet
   std::int64_t snapshot_seq_ = 0;    // the record the last snapshot covers
   std::string instance_;      // tells this controller's local task groups from others' on the host
