@@ -3,8 +3,9 @@
 #
 #   bench/live_vs_slurm.sh
 #
-# gwang: `gwang up` with its state in a fresh directory, driven through the `gwang` command (as a
-# user would, one process per call, like Slurm's commands) and through its HTTP API (wrk). Slurm:
+# gwang: `gwang up` with its state in a fresh directory and 64 CPUs offered (as the Slurm node
+# claims), driven through the `gwang` command (as a user would, one process per call, like Slurm's
+# commands) and through its HTTP API (wrk). Slurm:
 # Debian's slurm-wlm on a single host, measured by ../shared/anchors/slurm/run.sh (without
 # accounting, as gwang here). Prints `name: value` lines, then the comparison table with ratios.
 # Knobs (environment): N_SEQ (2000), N_PEND (10000), N_RESTART (100000), QREPS (5), SLURM (1: run
@@ -42,7 +43,7 @@ export GWANG_DATA=$DATA
 UP=
 start_up() {
   rm -f "$DATA/url"
-  "$G" up --data "$DATA" --listen 127.0.0.1:0 --user nobody --no-nvml >>"$OUT/up.log" 2>&1 &
+  "$G" up --data "$DATA" --listen 127.0.0.1:0 --user nobody --no-nvml --cpus 64 >>"$OUT/up.log" 2>&1 &
   UP=$!
   for _ in $(seq 1000); do [ -s "$DATA/url" ] && return 0; sleep 0.005; done
   echo "gwang up did not start" >&2; exit 1

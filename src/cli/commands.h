@@ -69,6 +69,7 @@ struct UpArgs {
   bool allow_root = false;
   std::vector<std::string> declare;  // "npu:ascend910=2"
   bool no_nvml = false;
+  int cpus = 0;                  // the CPUs the node offers; 0: this host's
   bool demo = false;             // submit a first job once up
 };
 int run_up(const UpArgs& args);

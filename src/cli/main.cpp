@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   u->add_flag("--allow-root", up.allow_root, "allow jobs to run as root");
   u->add_option("--declare", up.declare, "declare devices the agent cannot discover, KIND=COUNT (npu:ascend910=8)");
   u->add_flag("--no-nvml", up.no_nvml, "do not look for NVIDIA GPUs");
+  u->add_option("--cpus", up.cpus, "the CPUs the node offers to jobs (default: this host's)")->check(CLI::Range(1, 65536));
   u->add_flag("--demo", up.demo, "submit a first job once up");
 
   DaemonArgs controller_args, agent_args;

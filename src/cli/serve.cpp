@@ -49,7 +49,8 @@ Result<std::string> operator_token(controller::TokenStore& tokens, const std::st
 }
 
 int serve(controller::Controller& ctl, controller::TokenStore& tokens, const std::string& secret,
-          const std::string& host, int port, const std::string& data, const std::function<void(const std::string&)>& up) {
+          const std::string& host, int port, const std::string& data, std::chrono::milliseconds period,
+          const std::function<void(const std::string&)>& up) {
   // Signals: SIGINT and SIGTERM stop the server; every thread leaves them to the waiting one.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -71,7 +72,7 @@ int serve(controller::Controller& ctl, controller::TokenStore& tokens, const std
   std::thread loop([&] {
     while (running) {
       ctl.step(agent::Clock::now(), static_cast<std::int64_t>(std::time(nullptr)));
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::this_thread::sleep_for(period);
     }
   });
   std::thread waiter([&] {

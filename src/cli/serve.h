@@ -2,6 +2,7 @@
 // control loop, and stopping on SIGINT or SIGTERM.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -21,7 +22,9 @@ Result<std::string> operator_token(controller::TokenStore& tokens, const std::st
 
 // Serves the API on host:port and runs the control loop until SIGINT or SIGTERM; writes the URL
 // to data/url and calls `up(url)` once serving. Returns the process's exit code.
+// `period` is the control loop's: how soon an ended task or a freed node is noticed.
 int serve(controller::Controller& ctl, controller::TokenStore& tokens, const std::string& secret,
-          const std::string& host, int port, const std::string& data, const std::function<void(const std::string&)>& up);
+          const std::string& host, int port, const std::string& data, std::chrono::milliseconds period,
+          const std::function<void(const std::string&)>& up);
 
 }  // namespace gwang::cli

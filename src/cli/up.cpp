@@ -73,6 +73,7 @@ int run_up(const UpArgs& args) {
     return 2;
   }
 
+  if (args.cpus > 0) hostres->cpus = args.cpus;
   char hostname[256] = "localhost";
   ::gethostname(hostname, sizeof hostname - 1);
   controller::ControllerOptions options;
@@ -97,7 +98,9 @@ int run_up(const UpArgs& args) {
     std::fprintf(stderr, "gwang: %s\n", token.error().message.c_str());
     return 1;
   }
-  return serve(**ctl, *tokens, "", host, port, data, [&](const std::string& url) {
+  // The local node's tasks are polled by the control loop: every 10 ms, so that a short job's slot
+  // is free again at once.
+  return serve(**ctl, *tokens, "", host, port, data, std::chrono::milliseconds(10), [&](const std::string& url) {
   const auto& h = *hostres;
   std::string devices;
   for (const auto& d : h.devices) devices += (devices.empty() ? "" : ", ") + d.kind;

@@ -347,6 +347,7 @@ Result<void> Controller::checkpoint_locked(std::int64_t) {
   // Under the lock with no submission half-way, every journalled record is applied in memory, and
   // no other thread uses the journal until the lock is released.
   if (inflight_ > 0) return {};
+  if (auto r = flush(); !r) return r;
   const std::int64_t seq = journal_->last_seq();
   if (seq <= snapshot_seq_) return {};
   if (auto r = journal_->snapshot({seq, snapshot_state()}); !r) return r;
@@ -521,10 +522,9 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
   if (!status) return tl::unexpected(status.error());  // validated above: a broken invariant otherwise
   accounts_[job.id] = owner;
   jobs_[job.id] = job;
-  // A job that can start now starts now, not at the next round of the control loop.
-  if (scheduler_->fits_now(spec->id)) {
-    for (const core::Decision& d : scheduler_->schedule(now)) start(d, now);
-  }
+  // A job that can start now starts at the next round of the control loop (milliseconds away),
+  // with the other starts of that pass: the answer does not wait for it.
+  if (scheduler_->fits_now(spec->id)) pass_due_ = true;
   return with_reason(jobs_[job.id]);
 }
 
@@ -618,7 +618,7 @@ void Controller::end(JobRecord& job, const std::string& state, int exit_code, co
   json p{{"id", job.id}, {"state", state}, {"exit_code", exit_code}, {"reason", reason}};
   // An end that cannot be journalled is still an end here; recovery would see the job as running
   // and end it as NODE_FAIL, which is the truth as the store knows it.
-  (void)journal("job.ended", p.dump(), now);
+  journal_async("job.ended", p.dump(), now);
   job.state = state;
   job.exit_code = exit_code;
   job.reason = reason;
@@ -629,9 +629,41 @@ void Controller::end(JobRecord& job, const std::string& state, int exit_code, co
   stopping_.erase(job.id);
 }
 
-void Controller::start(const core::Decision& d, std::int64_t now) {
+void Controller::start_all(const std::vector<core::Decision>& decisions, std::int64_t now) {
+  if (decisions.empty()) return;
+  for (const core::Decision& d : decisions) begin(d, now);
+  // One transaction records every start of the pass; a task starts only once its start is durable
+  // (else a restart could start it a second time).
+  auto durable = flush();
+  for (const core::Decision& d : decisions) {
+    JobRecord& job = jobs_.at(d.job.value);
+    if (durable) {
+      launch(job);
+      continue;
+    }
+    scheduler_->finish(d.job, now, core::JobState::Failed);
+    job.state = kFailed;  // not begun as far as the store knows
+    end(job, kFailed, 0, "could not record the start: " + durable.error().message, now);
+    pass_due_ = true;
+  }
+}
+
+Result<void> Controller::flush() {
+  Result<void> out;
+  for (auto& f : unflushed_) {
+    auto r = f.get();
+    if (!r && out) out = tl::unexpected(r.error());
+  }
+  unflushed_.clear();
+  return out;
+}
+
+void Controller::journal_async(const std::string& kind, const std::string& payload, std::int64_t now) {
+  unflushed_.push_back(committer_->append({0, now, kind, payload}));
+}
+
+void Controller::begin(const core::Decision& d, std::int64_t now) {
   JobRecord& job = jobs_.at(d.job.value);
-  const Account& owner = accounts_.at(job.id);
   std::vector<TaskRecord> tasks;
   json placed = json::array();
   for (const core::TaskPlacement& p : d.placement) {
@@ -647,19 +679,16 @@ void Controller::start(const core::Decision& d, std::int64_t now) {
     placed.push_back({{"node", t.node}, {"devices", t.devices}, {"shares", shares}});
     tasks.push_back(std::move(t));
   }
-  json p{{"id", job.id}, {"attempt", job.attempt}, {"tasks", placed}};
-  if (auto r = journal("job.started", p.dump(), now); !r) {
-    scheduler_->finish(d.job, now, core::JobState::Failed);
-    end(job, kFailed, 0, "could not record the start: " + r.error().message, now);
-    pass_due_ = true;
-    return;
-  }
+  journal_async("job.started", json{{"id", job.id}, {"attempt", job.attempt}, {"tasks", placed}}.dump(), now);
   job.state = kRunning;
   job.start = now;
   job.tasks = std::move(tasks);
   if (job.attempt == 0) job.reason.clear();  // a requeued job keeps saying why it runs again
   running_.insert(job.id);
+}
 
+void Controller::launch(JobRecord& job) {
+  const Account& owner = accounts_.at(job.id);
   const Node& master = *find_node(job.tasks.front().node);
   const std::string nodelist = job.nodelist();
   bool remote = false;
@@ -730,7 +759,7 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
   if (!all_done) {
     json p{{"id", id}, {"attempt", attempt}, {"rank", rank}, {"state", state}, {"exit_code", f.status.exit_code},
            {"reason", reason}};
-    (void)journal("job.rank_ended", p.dump(), now);
+    journal_async("job.rank_ended", p.dump(), now);
     // One rank failing fails the job: the others would wait for it forever (a PyTorch group does).
     if (state != kCompleted) stop_tasks(job, agent::TaskEnd::Cancelled, "rank " + std::to_string(rank) + " ended " + state);
     return;
@@ -772,7 +801,7 @@ void Controller::node_failed(JobRecord& job, const std::string& why, std::int64_
   stopping_.erase(job.id);
   if (job.request.requeue && job.attempt < options_.requeue_limit) {
     const std::string reason = "requeued after NODE_FAIL: " + why;
-    (void)journal("job.requeued", json{{"id", job.id}, {"attempt", job.attempt + 1}, {"reason", reason}}.dump(), now);
+    journal_async("job.requeued", json{{"id", job.id}, {"attempt", job.attempt + 1}, {"reason", reason}}.dump(), now);
     ++job.attempt;
     job.state = kPending;
     job.reason = reason;
@@ -872,6 +901,10 @@ Result<proto::SyncResponse> Controller::sync(const proto::SyncRequest& request, 
     reported.insert(f.task);
     out.acked.push_back(f.task);
   }
+  // An agent forgets what it was acknowledged: it must be durable here first.
+  if (!out.acked.empty()) {
+    if (auto r = flush(); !r) return tl::unexpected(r.error());
+  }
   const std::set<std::string> listed(request.running.begin(), request.running.end());
   // Tasks that should run there and that the agent does not have: not yet launched (sent again),
   // or lost (the agent restarted, or never will start it: the job is being ended).
@@ -942,7 +975,10 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
                            std::to_string(options_.node_timeout.count() / 1000) + " s)", now);
     }
   }
-  if (inflight_ == 0 && journal_->last_seq() - snapshot_seq_ >= options_.snapshot_every) (void)checkpoint_locked(now);
+  if (inflight_ == 0) {
+    (void)flush();  // what this round journalled (ends) is durable before the next round
+    if (journal_->last_seq() - snapshot_seq_ >= options_.snapshot_every) (void)checkpoint_locked(now);
+  }
   // A pass can only decide something new after resources were freed or nodes changed; otherwise
   // once a second, for jobs that run past their estimates and move reservations.
   if (pass_due_ || now != last_pass_) {
@@ -957,7 +993,7 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
       pass_ms_[passes_ % 1000] = ms;
     }
     ++passes_;
-    for (const core::Decision& d : decisions) start(d, now);
+    start_all(decisions, now);
   }
 }
 
@@ -981,7 +1017,7 @@ Status Controller::status(int window) const {
     s.pass_ms_p99 = at(0.99);
     s.pass_ms_max = sorted.back();
   }
-  if (inflight_ == 0) s.journal_seq = journal_->last_seq();
+  if (inflight_ == 0 && unflushed_.empty()) s.journal_seq = journal_->last_seq();
   s.snapshot_seq = snapshot_seq_;
   return s;
 }

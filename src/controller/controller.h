@@ -171,7 +171,13 @@ class Controller {
   Node* find_node(const std::string& name);
   Node& add_node(const std::string& name, const agent::HostResources& host, bool local);
   void apply_node_state(Node& node, std::int64_t now);
-  void start(const core::Decision& d, std::int64_t now);
+  // Starts what a pass decided: records every start (one transaction), then launches the tasks.
+  void start_all(const std::vector<core::Decision>& decisions, std::int64_t now);
+  void begin(const core::Decision& d, std::int64_t now);
+  void launch(JobRecord& job);
+  // Queues a record without waiting; flush() waits until everything queued is durable.
+  void journal_async(const std::string& kind, const std::string& payload, std::int64_t now);
+  Result<void> flush();
   // A task (rank) ended on `node`. Ignored when it is not the job's current attempt (a stale report).
   void task_ended(Node& node, const agent::Finished& f, std::int64_t now);
   // Ends the tasks of the job still running (the agents report them ended).
@@ -206,6 +212,7 @@ class Controller {
   std::int64_t next_id_ = 1;
   std::int64_t passes_ = 0;
   std::vector<double> pass_ms_;      // the last 1,000 passes' durations, a ring
+  std::vector<std::future<Result<std::int64_t>>> unflushed_;  // journal_async's records, until flushed
   int waiting_ = 0;                  // agents' calls waiting for orders (each holds a server thread)
   int inflight_ = 0;                 // submissions journalled (or being journalled) but not applied yet
   std::int64_t snapshot_seq_ = 0;    // the record the last snapshot covers

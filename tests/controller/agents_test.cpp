@@ -119,6 +119,13 @@ class AgentsTest : public ::testing::Test {
     return r;
   }
   JobRecord job(std::int64_t id) { return *controller_->job(id); }
+  // Submits as the API does, then runs a round of the control loop (which starts what fits).
+  Result<JobRecord> submit(const api::SubmitRequest& r) {
+    auto j = controller_->submit(r, nobody_, now_);
+    if (!j) return j;
+    step();
+    return job(j->id);
+  }
 
   fs::path dir_;
   Account nobody_;
@@ -140,8 +147,8 @@ TEST_F(AgentsTest, NodesRegisterByCallingAndAreListed) {
   EXPECT_EQ(nodes[0].address, "10.0.0.1");
   EXPECT_EQ(nodes[0].last_seen, now_);
   EXPECT_FALSE(nodes[0].local);
-  ASSERT_TRUE(controller_->submit(request(1), nobody_, now_));
-  ASSERT_TRUE(controller_->submit(request(3), nobody_, now_));  // waits for the first
+  ASSERT_TRUE(submit(request(1)));
+  ASSERT_TRUE(submit(request(3)));  // waits for the first
   step();
   const Status st = controller_->status();
   EXPECT_EQ(st.nodes, 3);
@@ -161,7 +168,7 @@ TEST_F(AgentsTest, NodesRegisterByCallingAndAreListed) {
 TEST_F(AgentsTest, TwoNodeJobGetsItsRankEnvironmentAndCompletes) {
   open();
   call_all();
-  auto submitted = controller_->submit(request(2), nobody_, now_);
+  auto submitted = submit(request(2));
   ASSERT_TRUE(submitted) << submitted.error().message;
   EXPECT_EQ(submitted->state, kRunning);
   const std::int64_t id = submitted->id;
@@ -218,7 +225,7 @@ TEST_F(AgentsTest, TwoNodeJobGetsItsRankEnvironmentAndCompletes) {
 TEST_F(AgentsTest, ARankThatFailsEndsTheOthersAndTheJobFails) {
   open();
   call_all();
-  const std::int64_t id = controller_->submit(request(2), nobody_, now_)->id;
+  const std::int64_t id = submit(request(2))->id;
   call_all();
   const JobRecord running = job(id);
   FakeAgent& rank0 = agents_[std::stoi(running.tasks[0].node.substr(1)) - 1];
@@ -239,7 +246,7 @@ TEST_F(AgentsTest, SilentNodeGoesDownAndItsJobIsRequeuedOnceThenNodeFail) {
   open(5s);
   const auto t0 = agent::Clock::now();
   for (FakeAgent& a : agents_) ASSERT_TRUE(a.call(*controller_, now_, t0));
-  const std::int64_t id = controller_->submit(request(1), nobody_, now_)->id;
+  const std::int64_t id = submit(request(1))->id;
   const std::string first = job(id).tasks.at(0).node;
   FakeAgent& silent = agents_[std::stoi(first.substr(1)) - 1];
   ASSERT_TRUE(silent.call(*controller_, now_, t0));  // it gets the job, then falls silent
@@ -285,7 +292,7 @@ TEST_F(AgentsTest, JobThatDoesNotAllowRequeueEndsAsNodeFail) {
   call_all();
   api::SubmitRequest r = request(1);
   r.requeue = false;
-  const std::int64_t id = controller_->submit(r, nobody_, now_)->id;
+  const std::int64_t id = submit(r)->id;
   step(6s);  // every node is silent by then
   EXPECT_EQ(job(id).state, kNodeFail);
   EXPECT_EQ(job(id).attempt, 0);
@@ -294,9 +301,9 @@ TEST_F(AgentsTest, JobThatDoesNotAllowRequeueEndsAsNodeFail) {
 void AgentsTest::readopt_after_restart() {
   open(5s);
   call_all();
-  const std::int64_t a = controller_->submit(request(2), nobody_, now_)->id;
-  const std::int64_t b = controller_->submit(request(1), nobody_, now_)->id;
-  const std::int64_t c = controller_->submit(request(1), nobody_, now_)->id;  // waits: 3 nodes, 3 tasks
+  const std::int64_t a = submit(request(2))->id;
+  const std::int64_t b = submit(request(1))->id;
+  const std::int64_t c = submit(request(1))->id;  // waits: 3 nodes, 3 tasks
   EXPECT_EQ(job(c).state, kPending);
   // The agents of a's ranks get their launches; b's agent never hears of b before the restart.
   const std::string b_node = job(b).tasks[0].node;
@@ -340,7 +347,7 @@ TEST_F(AgentsTest, RestartedControllerReadoptsFromASnapshot) {
 TEST_F(AgentsTest, RestartedAgentLosesItsTasks) {
   open(5s);
   call_all();
-  const std::int64_t id = controller_->submit(request(1), nobody_, now_)->id;
+  const std::int64_t id = submit(request(1))->id;
   call_all();
   FakeAgent& x = agents_[std::stoi(job(id).tasks[0].node.substr(1)) - 1];
   x.instance = "i2";
@@ -354,7 +361,7 @@ TEST_F(AgentsTest, RestartedAgentLosesItsTasks) {
 TEST_F(AgentsTest, CancelReachesTheAgentAndEndsTheJob) {
   open();
   call_all();
-  const std::int64_t id = controller_->submit(request(1), nobody_, now_)->id;
+  const std::int64_t id = submit(request(1))->id;
   call_all();
   ASSERT_TRUE(controller_->cancel(id, "nobody", false, now_));
   EXPECT_EQ(job(id).state, kRunning) << "until the agent says it has ended";

@@ -93,7 +93,9 @@ TEST_F(ControllerTest, JobRunsAsItsOwnerAndCompletes) {
   r.gpus = {1, {"npu:ascend910"}};
   auto job = controller_->submit(r, nobody_, now_);
   ASSERT_TRUE(job) << job.error().message;
-  EXPECT_EQ(job->state, kRunning);  // an idle node takes it at once
+  EXPECT_EQ(job->state, kPending) << "the answer does not wait for the start";
+  controller_->step(agent::Clock::now(), now_);
+  EXPECT_EQ(controller_->job(job->id)->state, kRunning);  // an idle node takes it at the next round
   const JobRecord done = run_until_ended(job->id);
   EXPECT_EQ(done.state, kCompleted) << done.reason;
   EXPECT_EQ(done.exit_code, 0);
