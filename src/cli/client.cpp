@@ -1,9 +1,18 @@
 #include "cli/client.h"
 
-#include <httplib.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 namespace gwang::cli {
@@ -20,6 +29,64 @@ std::string read_first_line(const std::string& path) {
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v && *v ? v : fallback;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+class Socket {
+ public:
+  explicit Socket(int fd) : fd_(fd) {}
+  ~Socket() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Connects to host:port within `timeout_ms`; -1 and errno on failure.
+int connect_to(const std::string& host, const std::string& port, int timeout_ms, std::string& why) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+    why = ::gai_strerror(rc);
+    return -1;
+  }
+  int fd = -1;
+  for (addrinfo* a = found; a; a = a->ai_next) {
+    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+    if (fd < 0) continue;
+    int rc = ::connect(fd, a->ai_addr, a->ai_addrlen);
+    if (rc != 0 && errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      rc = ::poll(&p, 1, timeout_ms) == 1 ? 0 : -1;
+      int err = rc == 0 ? 0 : ETIMEDOUT;
+      socklen_t len = sizeof err;
+      if (rc == 0) ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) {
+        errno = err;
+        rc = -1;
+      }
+    }
+    if (rc == 0) break;
+    why = std::strerror(errno);
+    ::close(fd);
+    fd = -1;
+  }
+  ::freeaddrinfo(found);
+  if (fd >= 0) {
+    const int flags = 0;
+    ::fcntl(fd, F_SETFL, flags);  // blocking from now on, with timeouts
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  return fd;
 }
 
 }  // namespace
@@ -43,16 +110,94 @@ Result<Endpoint> resolve_endpoint(const std::string& url_flag, const std::string
   return e;
 }
 
+// A plain HTTP/1.1 exchange, one request per connection: the command makes one or two calls per
+// run, and a small client of its own keeps the command quick to start (no TLS or compression
+// libraries to load and bind).
 Result<Response> call(const Endpoint& endpoint, const std::string& method, const std::string& path,
                       const std::string& body) {
-  httplib::Client client(endpoint.url);
-  client.set_connection_timeout(5);
-  client.set_read_timeout(30);
-  client.set_tcp_nodelay(true);  // headers and body go in two writes: no waiting for a delayed ACK between them
-  client.set_bearer_token_auth(endpoint.token);
-  httplib::Result r = method == "POST" ? client.Post(path, body, "application/json") : client.Get(path);
-  if (!r) return fail("cannot reach the controller at " + endpoint.url + ": " + httplib::to_string(r.error()));
-  Response out{r->status, r->body, r->get_header_value("X-Gwang-Next-Offset"), r->get_header_value("X-Gwang-Job-State")};
+  const std::string& url = endpoint.url;
+  if (url.rfind("http://", 0) != 0) return fail("controller URL '" + url + "': expected http://HOST:PORT");
+  std::string authority = url.substr(7);
+  authority = authority.substr(0, authority.find('/'));
+  std::string host = authority, port = "80";
+  if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
+    const auto close = authority.find(']');
+    if (close == std::string::npos) return fail("controller URL '" + url + "': unclosed '['");
+    host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size() && authority[close + 1] == ':') port = authority.substr(close + 2);
+  } else if (const auto colon = authority.rfind(':'); colon != std::string::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty() || port.empty() || port.find_first_not_of("0123456789") != std::string::npos) {
+    return fail("controller URL '" + url + "': expected http://HOST:PORT");
+  }
+  std::string why;
+  Socket sock(connect_to(host, port, 5000, why));
+  if (sock.fd() < 0) return fail("cannot reach the controller at " + url + ": " + why);
+  timeval timeout{30, 0};
+  ::setsockopt(sock.fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ::setsockopt(sock.fd(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+
+  std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + authority +
+                        "\r\nAuthorization: Bearer " + endpoint.token + "\r\nConnection: close\r\n";
+  if (method == "POST") {
+    request += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  request += "\r\n" + body;
+  for (std::size_t sent = 0; sent < request.size();) {
+    const ssize_t n = ::send(sock.fd(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail("cannot send to the controller at " + url + ": " + std::strerror(errno));
+    sent += static_cast<std::size_t>(n);
+  }
+  std::string reply;
+  char buf[65536];
+  while (true) {
+    const ssize_t n = ::recv(sock.fd(), buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail("no answer from the controller at " + url + ": " + std::strerror(errno));
+    if (n == 0) break;
+    reply.append(buf, static_cast<std::size_t>(n));
+  }
+  // Status line, headers, body.
+  const auto head_end = reply.find("\r\n\r\n");
+  if (reply.rfind("HTTP/1.", 0) != 0 || head_end == std::string::npos || reply.size() < 12) {
+    return fail("the controller at " + url + " answered something that is not HTTP");
+  }
+  Response out;
+  out.status = std::atoi(reply.c_str() + 9);
+  bool chunked = false;
+  long long length = -1;
+  std::size_t line = reply.find("\r\n") + 2;
+  while (line < head_end) {
+    const std::size_t next = reply.find("\r\n", line);
+    const std::string header = reply.substr(line, next - line);
+    line = next + 2;
+    const auto colon = header.find(':');
+    if (colon == std::string::npos) continue;
+    const std::string name = lower(header.substr(0, colon));
+    std::string value = header.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    if (name == "content-length") length = std::atoll(value.c_str());
+    if (name == "transfer-encoding") chunked = lower(value).find("chunked") != std::string::npos;
+    if (name == "x-gwang-next-offset") out.next_offset = value;
+    if (name == "x-gwang-job-state") out.job_state = value;
+  }
+  std::string rest = reply.substr(head_end + 4);
+  if (chunked) {
+    std::size_t at = 0;
+    while (at < rest.size()) {
+      const std::size_t eol = rest.find("\r\n", at);
+      if (eol == std::string::npos) break;
+      const long long size = std::strtoll(rest.c_str() + at, nullptr, 16);
+      if (size <= 0) break;
+      out.body.append(rest, eol + 2, static_cast<std::size_t>(size));
+      at = eol + 2 + static_cast<std::size_t>(size) + 2;
+    }
+  } else {
+    out.body = length >= 0 ? rest.substr(0, static_cast<std::size_t>(length)) : rest;
+  }
   return out;
 }
 

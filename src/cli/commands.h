@@ -81,6 +81,8 @@ struct DaemonArgs {
 };
 int run_controller(const DaemonArgs& args);
 int run_agent(const DaemonArgs& args);
+// The `gwang` command hands up, controller and agent to gwang-server (same arguments).
+int exec_server(char** argv);
 
 struct SubmitArgs {
   ClientArgs client;

@@ -22,8 +22,9 @@ using nlohmann::json;
 namespace {
 
 // Runs a call and returns the parsed JSON body of a 2xx answer; prints the error otherwise.
+// `raw`: the body is returned as text in a JSON string, unparsed (for --json, printed as it came).
 std::optional<json> request(const ClientArgs& args, const std::string& method, const std::string& path,
-                            const std::string& body, int* exit_code) {
+                            const std::string& body, int* exit_code, bool raw = false) {
   auto endpoint = resolve_endpoint(args.url, args.token);
   if (!endpoint) {
     std::fprintf(stderr, "gwang: %s\n", endpoint.error().message.c_str());
@@ -36,6 +37,7 @@ std::optional<json> request(const ClientArgs& args, const std::string& method, c
     *exit_code = 1;
     return std::nullopt;
   }
+  if (raw && r->status >= 200 && r->status < 300) return json(r->body);
   json j = json::parse(r->body, nullptr, false);
   if (r->status < 200 || r->status >= 300) {
     const std::string msg = j.is_object() && j.contains("error") ? j["error"].get<std::string>() : r->body;
@@ -114,12 +116,15 @@ int run_submit(const SubmitArgs& a) {
 
 int run_queue(const ClientArgs& a, bool all) {
   int rc = 0;
-  auto body = request(a, "GET", all ? "/api/v1/jobs?all=1" : "/api/v1/jobs", "", &rc);
-  if (!body) return rc;
-  if (a.json) {
-    std::printf("%s\n", body->dump().c_str());
+  if (a.json) {  // the whole records, as they came
+    auto text = request(a, "GET", all ? "/api/v1/jobs?all=1" : "/api/v1/jobs", "", &rc, true);
+    if (!text) return rc;
+    std::printf("%s\n", text->get_ref<const std::string&>().c_str());
     return 0;
   }
+  // The table needs only a few fields of each job.
+  auto body = request(a, "GET", all ? "/api/v1/jobs?all=1&view=summary" : "/api/v1/jobs?view=summary", "", &rc);
+  if (!body) return rc;
   std::printf("%8s %-16s %-10s %-13s %11s %-10s %s\n", "JOBID", "NAME", "USER", "STATE", "TIME", "NODE", "REASON");
   for (const json& j : (*body)["jobs"]) {
     std::printf("%8lld %-16.16s %-10.10s %-13s %11s %-10.10s %s\n", static_cast<long long>(j["id"].get<std::int64_t>()),

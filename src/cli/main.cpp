@@ -115,9 +115,13 @@ int main(int argc, char** argv) {
   }
   if (r->parsed()) return run_replay(replay);
   if (p->parsed()) return run_pack(pack);
+#ifdef GWANG_SERVER
   if (u->parsed()) return run_up(up);
   if (ctl->parsed()) return run_controller(controller_args);
   if (agt->parsed()) return run_agent(agent_args);
+#else
+  if (u->parsed() || ctl->parsed() || agt->parsed()) return exec_server(argv);
+#endif
   if (sb->parsed()) return run_submit(submit);
   if (q->parsed()) return run_queue(client, all);
   if (sh->parsed()) return run_show(client, job_arg);

@@ -132,12 +132,27 @@ struct ApiServer::Impl {
       auto who = authenticate(req, res);
       if (!who) return;
       const bool all = req.get_param_value("all") == "1" || req.get_param_value("all") == "true";
+      const std::string view = req.has_param("view") ? req.get_param_value("view") : "full";
+      if (view != "full" && view != "summary") return error(res, 400, "parameter 'view': expected full or summary");
       const std::vector<JobRecord> jobs = controller.jobs(all);
       api::Json w;
-      w.reserve(jobs.size() * 400);
+      w.reserve(jobs.size() * (view == "full" ? 400 : 160));
       w.begin_object().key("jobs").begin_array();
       for (const JobRecord& j : jobs) {
-        if (who->is_operator || j.user == who->user) write_job(w, j);
+        if (!who->is_operator && j.user != who->user) continue;
+        if (view == "full") {
+          write_job(w, j);
+          continue;
+        }
+        w.begin_object();
+        w.field("id", j.id).field("name", j.request.name).field("user", j.user).field("state", j.state);
+        w.field("reason", j.reason).field("submit_time", j.submit);
+        w.key("start_time");
+        j.start >= 0 ? w.value(j.start) : w.null();
+        w.key("end_time");
+        j.end >= 0 ? w.value(j.end) : w.null();
+        w.field("node", j.nodelist());
+        w.end_object();
       }
       w.end_array().end_object();
       res.status = 200;
