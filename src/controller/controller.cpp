@@ -629,25 +629,6 @@ void Controller::end(JobRecord& job, const std::string& state, int exit_code, co
   stopping_.erase(job.id);
 }
 
-void Controller::start_all(const std::vector<core::Decision>& decisions, std::int64_t now) {
-  if (decisions.empty()) return;
-  for (const core::Decision& d : decisions) begin(d, now);
-  // One transaction records every start of the pass; a task starts only once its start is durable
-  // (else a restart could start it a second time).
-  auto durable = flush();
-  for (const core::Decision& d : decisions) {
-    JobRecord& job = jobs_.at(d.job.value);
-    if (durable) {
-      launch(job);
-      continue;
-    }
-    scheduler_->finish(d.job, now, core::JobState::Failed);
-    job.state = kFailed;  // not begun as far as the store knows
-    end(job, kFailed, 0, "could not record the start: " + durable.error().message, now);
-    pass_due_ = true;
-  }
-}
-
 Result<void> Controller::flush() {
   Result<void> out;
   for (auto& f : unflushed_) {
@@ -687,7 +668,7 @@ void Controller::begin(const core::Decision& d, std::int64_t now) {
   running_.insert(job.id);
 }
 
-void Controller::launch(JobRecord& job) {
+void Controller::launch(JobRecord& job, std::int64_t now) {
   const Account& owner = accounts_.at(job.id);
   const Node& master = *find_node(job.tasks.front().node);
   const std::string nodelist = job.nodelist();
@@ -714,7 +695,14 @@ void Controller::launch(JobRecord& job) {
              {"LOCAL_RANK", "0"}};
     for (const auto& kv : job.request.env) l.env.push_back(kv);
     node.tasks.insert(l.task);
-    if (node.local) {
+    if (node.local && stopping_.contains(job.id)) {
+      // Cancelled (or out of time) between its start being decided and being durable: it never runs.
+      agent::Finished f;
+      f.task = l.task;
+      f.status.end = stopping_.at(job.id).first;
+      f.message = stopping_.at(job.id).second + " before it started";
+      task_ended(node, f, now);
+    } else if (node.local) {
       local_->launch(l, agent::Clock::now());
     } else {
       node.launches[l.task] = std::move(l);
@@ -953,47 +941,78 @@ Result<proto::SyncResponse> Controller::sync(const proto::SyncRequest& request, 
 }
 
 void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
+  std::vector<std::pair<std::int64_t, int>> begun;  // jobs (and attempts) this round starts
+  std::vector<std::future<Result<std::int64_t>>> pending;
+  {
+    std::lock_guard lock(mu_);
+    if (local_) {
+      Node* local = find_node(options_.local_node);
+      for (const agent::Finished& f : local_->poll(mono)) {
+        task_ended(*local, f, now);
+        local_->acknowledge(f.task);
+      }
+    }
+    for (std::int64_t id : std::vector<std::int64_t>(running_.begin(), running_.end())) {
+      JobRecord& job = jobs_.at(id);
+      if (now >= job.start + job.request.time_s && !stopping_.contains(id)) {
+        stop_tasks(job, agent::TaskEnd::TimedOut, "time limit reached");
+      }
+    }
+    for (Node* node : by_id_) {
+      if (node->local || node->down) continue;
+      const auto since = node->heard ? node->last_seen : started_;
+      if (mono - since > options_.node_timeout) {
+        node_down(*node, "node " + node->name + " went silent (no word from its agent for " +
+                             std::to_string(options_.node_timeout.count() / 1000) + " s)", now);
+      }
+    }
+    // Nothing is being written now (no submission half-way, nothing queued): the journal's
+    // position is exact, and a snapshot may be due.
+    if (inflight_ == 0 && unflushed_.empty() && journal_->last_seq() - snapshot_seq_ >= options_.snapshot_every) {
+      (void)checkpoint_locked(now);
+    }
+    // A pass can only decide something new after resources were freed or nodes changed; otherwise
+    // once a second, for jobs that run past their estimates and move reservations.
+    if (pass_due_ || now != last_pass_) {
+      pass_due_ = false;
+      last_pass_ = now;
+      const auto t0 = std::chrono::steady_clock::now();
+      const std::vector<core::Decision> decisions = scheduler_->schedule(now);
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      if (pass_ms_.size() < 1000) {
+        pass_ms_.push_back(ms);
+      } else {
+        pass_ms_[passes_ % 1000] = ms;
+      }
+      ++passes_;
+      for (const core::Decision& d : decisions) {
+        begin(d, now);
+        begun.emplace_back(d.job.value, jobs_.at(d.job.value).attempt);
+      }
+    }
+    pending = std::move(unflushed_);
+    unflushed_.clear();
+  }
+  // What this round recorded (its ends, its starts: one transaction) becomes durable without
+  // holding the lock, so that requests go on meanwhile. A task starts only once its start is
+  // durable (else a restart could start it a second time).
+  Result<void> durable;
+  for (auto& f : pending) {
+    auto r = f.get();
+    if (!r && durable) durable = tl::unexpected(r.error());
+  }
+  if (begun.empty()) return;
   std::lock_guard lock(mu_);
-  if (local_) {
-    Node* local = find_node(options_.local_node);
-    for (const agent::Finished& f : local_->poll(mono)) {
-      task_ended(*local, f, now);
-      local_->acknowledge(f.task);
-    }
-  }
-  for (std::int64_t id : std::vector<std::int64_t>(running_.begin(), running_.end())) {
+  for (const auto& [id, attempt] : begun) {
     JobRecord& job = jobs_.at(id);
-    if (now >= job.start + job.request.time_s && !stopping_.contains(id)) {
-      stop_tasks(job, agent::TaskEnd::TimedOut, "time limit reached");
+    if (job.state != kRunning || job.attempt != attempt) continue;  // ended meanwhile (its node failed)
+    if (durable) {
+      launch(job, now);
+      continue;
     }
-  }
-  for (Node* node : by_id_) {
-    if (node->local || node->down) continue;
-    const auto since = node->heard ? node->last_seen : started_;
-    if (mono - since > options_.node_timeout) {
-      node_down(*node, "node " + node->name + " went silent (no word from its agent for " +
-                           std::to_string(options_.node_timeout.count() / 1000) + " s)", now);
-    }
-  }
-  if (inflight_ == 0) {
-    (void)flush();  // what this round journalled (ends) is durable before the next round
-    if (journal_->last_seq() - snapshot_seq_ >= options_.snapshot_every) (void)checkpoint_locked(now);
-  }
-  // A pass can only decide something new after resources were freed or nodes changed; otherwise
-  // once a second, for jobs that run past their estimates and move reservations.
-  if (pass_due_ || now != last_pass_) {
-    pass_due_ = false;
-    last_pass_ = now;
-    const auto t0 = std::chrono::steady_clock::now();
-    const std::vector<core::Decision> decisions = scheduler_->schedule(now);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    if (pass_ms_.size() < 1000) {
-      pass_ms_.push_back(ms);
-    } else {
-      pass_ms_[passes_ % 1000] = ms;
-    }
-    ++passes_;
-    start_all(decisions, now);
+    scheduler_->finish(core::JobId{id}, now, core::JobState::Failed);
+    end(job, kFailed, 0, "could not record the start: " + durable.error().message, now);
+    pass_due_ = true;
   }
 }
 

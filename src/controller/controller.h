@@ -171,10 +171,9 @@ class Controller {
   Node* find_node(const std::string& name);
   Node& add_node(const std::string& name, const agent::HostResources& host, bool local);
   void apply_node_state(Node& node, std::int64_t now);
-  // Starts what a pass decided: records every start (one transaction), then launches the tasks.
-  void start_all(const std::vector<core::Decision>& decisions, std::int64_t now);
+  // A start the pass decided: recorded (queued to the journal), launched once durable.
   void begin(const core::Decision& d, std::int64_t now);
-  void launch(JobRecord& job);
+  void launch(JobRecord& job, std::int64_t now);
   // Queues a record without waiting; flush() waits until everything queued is durable.
   void journal_async(const std::string& kind, const std::string& payload, std::int64_t now);
   Result<void> flush();
