@@ -50,7 +50,9 @@ class Json {
     requires std::is_integral_v<I> && (!std::is_same_v<I, bool>)
   Json& value(I i) {
     value_prefix();
-    out_ += std::to_string(i);
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, i);
+    out_.append(buf, end);
     return *this;
   }
   template <class T>

@@ -1041,21 +1041,33 @@ Status Controller::status(int window) const {
   return s;
 }
 
-JobRecord Controller::with_reason(JobRecord job) const {
-  if (job.state != kPending) return job;
+std::string Controller::reason_of(const JobRecord& job) const {
+  if (job.state != kPending) return job.reason;
   const core::Job* j = scheduler_->find(core::JobId{job.id});
-  if (!j) return job;
-  const std::string requeued = job.attempt > 0 ? " (" + job.reason + ")" : "";
+  if (!j) return job.reason;
+  std::string reason;
   switch (j->reason) {
-    case core::PendingReason::Resources: job.reason = "Resources: waiting for resources to free up"; break;
+    case core::PendingReason::Resources: reason = "Resources: waiting for resources to free up"; break;
     case core::PendingReason::Reserved:
-      job.reason = "Reserved: resources are reserved for it, expected start at " + std::to_string(j->reserved_at);
+      reason = "Reserved: resources are reserved for it, expected start at " + std::to_string(j->reserved_at);
       break;
-    case core::PendingReason::NodesUnavailable: job.reason = "NodesUnavailable: the nodes it fits are drained or down"; break;
-    default: job.reason = "Priority: jobs ahead of it go first";
+    case core::PendingReason::NodesUnavailable: reason = "NodesUnavailable: the nodes it fits are drained or down"; break;
+    default: reason = "Priority: jobs ahead of it go first";
   }
-  job.reason += requeued;
+  if (job.attempt > 0) reason += " (" + job.reason + ")";
+  return reason;
+}
+
+JobRecord Controller::with_reason(JobRecord job) const {
+  job.reason = reason_of(job);
   return job;
+}
+
+void Controller::for_each_job(bool all, const std::function<void(const JobRecord&, const std::string&)>& visit) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [id, job] : jobs_) {
+    if (all || !job.ended()) visit(job, reason_of(job));
+  }
 }
 
 }  // namespace gwang::controller

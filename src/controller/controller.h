@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -120,6 +121,9 @@ class Controller {
   std::optional<JobRecord> job(std::int64_t id) const;
   // Jobs that have not ended, plus with `all` the ended ones, by id.
   std::vector<JobRecord> jobs(bool all) const;
+  // The same without copies: `visit` gets each job and the reason to show, under the controller's
+  // lock (it must not call the controller).
+  void for_each_job(bool all, const std::function<void(const JobRecord&, const std::string& reason)>& visit) const;
   std::vector<NodeRecord> nodes() const;
   Result<void> set_node_state(const std::string& node, const std::string& state, std::int64_t now);
   // The file of a rank's output stream (of the job's latest attempt).
@@ -187,6 +191,7 @@ class Controller {
   void node_down(Node& node, const std::string& why, std::int64_t now);
   // The job with the reason it waits, as the scheduler sees it now (pending jobs).
   JobRecord with_reason(JobRecord job) const;
+  std::string reason_of(const JobRecord& job) const;
   agent::protocol::SyncResponse orders(Node& node, const std::set<std::string>& listed);
 
   ControllerOptions options_;

@@ -18,11 +18,11 @@ namespace proto = agent::protocol;
 namespace {
 
 // Jobs are written straight as text: the job list is the API's largest and most frequent answer.
-void write_job(api::Json& w, const JobRecord& j) {
+void write_job(api::Json& w, const JobRecord& j, const std::string& reason) {
   const auto& r = j.request;
   w.begin_object();
   w.field("id", j.id).field("name", r.name).field("user", j.user).field("state", j.state);
-  w.field("reason", j.reason).field("submit_time", j.submit);
+  w.field("reason", reason).field("submit_time", j.submit);
   w.key("start_time");
   j.start >= 0 ? w.value(j.start) : w.null();
   w.key("end_time");
@@ -45,7 +45,7 @@ void write_job(api::Json& w, const JobRecord& j) {
 
 void reply_job(httplib::Response& res, int status, const JobRecord& j) {
   api::Json w;
-  write_job(w, j);
+  write_job(w, j, j.reason);
   res.status = status;
   res.set_content(w.str(), "application/json");
 }
@@ -134,26 +134,23 @@ struct ApiServer::Impl {
       const bool all = req.get_param_value("all") == "1" || req.get_param_value("all") == "true";
       const std::string view = req.has_param("view") ? req.get_param_value("view") : "full";
       if (view != "full" && view != "summary") return error(res, 400, "parameter 'view': expected full or summary");
-      const std::vector<JobRecord> jobs = controller.jobs(all);
       api::Json w;
-      w.reserve(jobs.size() * (view == "full" ? 400 : 160));
+      w.reserve(64 << 10);
       w.begin_object().key("jobs").begin_array();
-      for (const JobRecord& j : jobs) {
-        if (!who->is_operator && j.user != who->user) continue;
-        if (view == "full") {
-          write_job(w, j);
-          continue;
-        }
+      const bool full = view == "full";
+      controller.for_each_job(all, [&](const JobRecord& j, const std::string& reason) {
+        if (!who->is_operator && j.user != who->user) return;
+        if (full) return write_job(w, j, reason);
         w.begin_object();
         w.field("id", j.id).field("name", j.request.name).field("user", j.user).field("state", j.state);
-        w.field("reason", j.reason).field("submit_time", j.submit);
+        w.field("reason", reason).field("submit_time", j.submit);
         w.key("start_time");
         j.start >= 0 ? w.value(j.start) : w.null();
         w.key("end_time");
         j.end >= 0 ? w.value(j.end) : w.null();
         w.field("node", j.nodelist());
         w.end_object();
-      }
+      });
       w.end_array().end_object();
       res.status = 200;
       res.set_content(w.str(), "application/json");
