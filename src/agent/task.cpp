@@ -21,7 +21,7 @@ struct ChildFailure {
   int step;
   int error;
 };
-enum Step { kJoin = 1, kSession, kStdio, kWorkdir, kGroups, kGid, kUid, kExec };
+enum Step { kJoin = 1, kSession, kStdio, kWorkdir, kGroups, kGid, kUid, kExec, kKeeper };
 
 const char* step_text(int step) {
   switch (step) {
@@ -33,6 +33,7 @@ const char* step_text(int step) {
     case kGid: return "setting the group id";
     case kUid: return "setting the user id";
     case kExec: return "executing the program";
+    case kKeeper: return "starting the task under its keeper";
   }
   return "starting";
 }
@@ -155,7 +156,7 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
       // The keeper: runs the task as a child, waits for it, writes its status, and ends the same
       // way. It ignores the SIGTERM the task gets (SIGKILL still ends it).
       const pid_t task = ::fork();
-      if (task < 0) die(kSession);
+      if (task < 0) die(kKeeper);
       if (task > 0) {
         ::close(report[1]);  // the agent reads EOF once the task has exec'd
         ::signal(SIGTERM, SIG_IGN);
