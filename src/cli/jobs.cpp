@@ -122,16 +122,34 @@ int run_queue(const ClientArgs& a, bool all) {
     std::printf("%s\n", text->get_ref<const std::string&>().c_str());
     return 0;
   }
-  // The table needs only a few fields of each job.
-  auto body = request(a, "GET", all ? "/api/v1/jobs?all=1&view=summary" : "/api/v1/jobs?view=summary", "", &rc);
+  // The table view: rows of numbers and indices into the strings they share.
+  auto body = request(a, "GET", all ? "/api/v1/jobs?all=1&view=table" : "/api/v1/jobs?view=table", "", &rc);
   if (!body) return rc;
-  std::printf("%8s %-16s %-10s %-13s %11s %-10s %s\n", "JOBID", "NAME", "USER", "STATE", "TIME", "NODE", "REASON");
-  for (const json& j : (*body)["jobs"]) {
-    std::printf("%8lld %-16.16s %-10.10s %-13s %11s %-10.10s %s\n", static_cast<long long>(j["id"].get<std::int64_t>()),
-                j["name"].get<std::string>().c_str(), j["user"].get<std::string>().c_str(),
-                j["state"].get<std::string>().c_str(), elapsed(j).c_str(), j["node"].get<std::string>().c_str(),
-                j["reason"].get<std::string>().c_str());
+  std::vector<std::string> strings;
+  for (const json& t : (*body)["strings"]) strings.push_back(t.get<std::string>());
+  auto text = [&](const json& i) -> const char* {
+    const auto k = i.get<std::size_t>();
+    return k < strings.size() ? strings[k].c_str() : "?";
+  };
+  const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+  std::string out;
+  out.reserve(64 << 10);
+  char line[512];
+  std::snprintf(line, sizeof line, "%8s %-16s %-10s %-13s %11s %-10s %s\n", "JOBID", "NAME", "USER", "STATE", "TIME", "NODE", "REASON");
+  out += line;
+  for (const json& r : (*body)["rows"]) {
+    std::string time = "0:00";
+    if (!r[5].is_null()) {
+      const std::int64_t end = r[6].is_null() ? now : r[6].get<std::int64_t>();
+      time = api::format_duration(std::max<std::int64_t>(0, end - r[5].get<std::int64_t>()));
+    }
+    std::snprintf(line, sizeof line, "%8lld %-16.16s %-10.10s %-13s %11s %-10.10s ", static_cast<long long>(r[0].get<std::int64_t>()),
+                  text(r[1]), text(r[2]), text(r[3]), time.c_str(), r[7].get_ref<const std::string&>().c_str());
+    out += line;
+    out += text(r[4]);
+    out += '\n';
   }
+  std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include <ctime>
 #include <fstream>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -133,7 +134,43 @@ struct ApiServer::Impl {
       if (!who) return;
       const bool all = req.get_param_value("all") == "1" || req.get_param_value("all") == "true";
       const std::string view = req.has_param("view") ? req.get_param_value("view") : "full";
-      if (view != "full" && view != "summary") return error(res, 400, "parameter 'view': expected full or summary");
+      if (view != "full" && view != "summary" && view != "table") {
+        return error(res, 400, "parameter 'view': expected full, summary or table");
+      }
+      if (view == "table") {
+        // Rows of [id, name, user, state, reason, start_time, end_time, node], where name, user,
+        // state and reason are indices into "strings": a queue repeats them, and the table is what
+        // `gwang queue` prints, so it is sent small.
+        std::unordered_map<std::string, int> index;
+        std::vector<const std::string*> strings;
+        auto intern = [&](const std::string& text) {
+          auto [it, added] = index.emplace(text, static_cast<int>(strings.size()));
+          if (added) strings.push_back(&it->first);
+          return it->second;
+        };
+        api::Json rows;
+        rows.reserve(64 << 10);
+        rows.begin_array();
+        controller.for_each_job(all, [&](const JobRecord& j, const std::string& reason) {
+          if (!who->is_operator && j.user != who->user) return;
+          rows.begin_array().value(j.id).value(intern(j.request.name)).value(intern(j.user)).value(intern(j.state));
+          rows.value(intern(reason));
+          j.start >= 0 ? rows.value(j.start) : rows.null();
+          j.end >= 0 ? rows.value(j.end) : rows.null();
+          rows.value(j.tasks.empty() ? std::string() : j.nodelist());
+          rows.end_array();
+        });
+        rows.end_array();
+        api::Json w;
+        w.reserve(rows.str().size() + 4096);
+        w.begin_object().key("strings").begin_array();
+        for (const std::string* t : strings) w.value(*t);
+        w.end_array();
+        std::string body = w.str() + ",\"rows\":" + rows.str() + "}";
+        res.status = 200;
+        res.set_content(std::move(body), "application/json");
+        return;
+      }
       api::Json w;
       w.reserve(64 << 10);
       w.begin_object().key("jobs").begin_array();

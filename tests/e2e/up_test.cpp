@@ -119,8 +119,21 @@ TEST_F(Up, SubmitRunLogsAndExitCode) {
   EXPECT_NE(wait_ended(bad).find("State=FAILED ExitCode=3"), std::string::npos);
   EXPECT_EQ(gwang("logs --stderr " + bad).output, "oops\n");
   const Outcome q = gwang("queue --all");
-  EXPECT_NE(q.output.find("COMPLETED"), std::string::npos) << q.output;
-  EXPECT_NE(q.output.find("FAILED"), std::string::npos) << q.output;
+  // One row per job: id, name, owner, state, time, node, and how it ended.
+  EXPECT_TRUE(std::regex_search(q.output, std::regex("\n +" + ok + " sh +nobody +COMPLETED +\\S+ +\\S+ +exited\n"))) << q.output;
+  EXPECT_TRUE(std::regex_search(q.output, std::regex("\n +" + bad + " sh +nobody +FAILED +\\S+ +\\S+ +exited\n"))) << q.output;
+  // A job that waits says why.
+  char host[256] = "";
+  ::gethostname(host, sizeof host - 1);  // gwang up's node is this host
+  ASSERT_EQ(gwang(std::string("drain ") + host).status, 0);
+  const std::string waiting = submit("-- true");
+  std::string out;
+  for (int i = 0; i < 200 && out.find("NodesUnavailable") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(10ms);
+    out = gwang("queue").output;
+  }
+  EXPECT_TRUE(std::regex_search(out, std::regex("\n +" + waiting + " true +nobody +PENDING +0:00 + NodesUnavailable: the nodes it fits are drained or down\n"))) << out;
+  EXPECT_EQ(out.find(" " + ok + " "), std::string::npos) << "ended jobs only with --all";
 }
 
 // A job sees only the devices it was given.
