@@ -346,7 +346,7 @@ Result<void> Controller::checkpoint(std::int64_t now) {
 Result<void> Controller::checkpoint_locked(std::int64_t) {
   // Under the lock with no submission half-way, every journalled record is applied in memory, and
   // no other thread uses the journal until the lock is released.
-  if (inflight_ > 0) return {};
+  if (inflight_ > 0 || awaiting_) return {};
   if (auto r = flush(); !r) return r;
   const std::int64_t seq = journal_->last_seq();
   if (seq <= snapshot_seq_) return {};
@@ -992,6 +992,7 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
     }
     pending = std::move(unflushed_);
     unflushed_.clear();
+    awaiting_ = !pending.empty();
   }
   // What this round recorded (its ends, its starts: one transaction) becomes durable without
   // holding the lock, so that requests go on meanwhile. A task starts only once its start is
@@ -1001,8 +1002,8 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
     auto r = f.get();
     if (!r && durable) durable = tl::unexpected(r.error());
   }
-  if (begun.empty()) return;
   std::lock_guard lock(mu_);
+  awaiting_ = false;
   for (const auto& [id, attempt] : begun) {
     JobRecord& job = jobs_.at(id);
     if (job.state != kRunning || job.attempt != attempt) continue;  // ended meanwhile (its node failed)
@@ -1036,7 +1037,7 @@ Status Controller::status(int window) const {
     s.pass_ms_p99 = at(0.99);
     s.pass_ms_max = sorted.back();
   }
-  if (inflight_ == 0 && unflushed_.empty()) s.journal_seq = journal_->last_seq();
+  if (inflight_ == 0 && unflushed_.empty() && !awaiting_) s.journal_seq = journal_->last_seq();
   s.snapshot_seq = snapshot_seq_;
   return s;
 }

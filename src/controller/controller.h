@@ -217,6 +217,7 @@ class Controller {
   std::int64_t passes_ = 0;
   std::vector<double> pass_ms_;      // the last 1,000 passes' durations, a ring
   std::vector<std::future<Result<std::int64_t>>> unflushed_;  // journal_async's records, until flushed
+  bool awaiting_ = false;            // the control loop waits for the journal outside the lock
   int waiting_ = 0;                  // agents' calls waiting for orders (each holds a server thread)
   int inflight_ = 0;                 // submissions journalled (or being journalled) but not applied yet
   std::int64_t snapshot_seq_ = 0;    // the record the last snapshot covers
