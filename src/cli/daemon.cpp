@@ -167,18 +167,8 @@ int run_agent(const DaemonArgs& args) {
   }
   if (!outputs.empty()) std::printf("gwang agent: adopted %zu task(s) of its previous run\n", outputs.size());
 
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
   std::atomic<bool> running{true};
-  std::thread([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    running = false;
-  }).detach();
+  stop_on_signal(block_stop_signals(), [&] { running = false; });
 
   httplib::Client client(cfg->controller);
   // The controller answers a call within its wait; a call that takes longer has met a network

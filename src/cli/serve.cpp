@@ -17,6 +17,24 @@ namespace gwang::cli {
 
 namespace fs = std::filesystem;
 
+sigset_t block_stop_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  return signals;
+}
+
+void stop_on_signal(sigset_t signals, std::function<void()> stop) {
+  std::thread([signals, stop = std::move(stop)] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    stop();
+  }).detach();
+}
+
 bool write_private(const std::string& path, const std::string& text) {
   const mode_t old = ::umask(077);
   std::ofstream out(path, std::ios::trunc);
@@ -52,12 +70,7 @@ int serve(controller::Controller& ctl, controller::TokenStore& tokens, const std
           const std::string& host, int port, const std::string& data, std::chrono::milliseconds period,
           const std::function<void(const std::string&)>& up) {
   // Signals: SIGINT and SIGTERM stop the server; every thread leaves them to the waiting one.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  const sigset_t stop_signals = block_stop_signals();
 
   controller::ApiServer server(ctl, tokens, secret);
   auto bound = server.bind(host, port);
@@ -75,13 +88,10 @@ int serve(controller::Controller& ctl, controller::TokenStore& tokens, const std
       std::this_thread::sleep_for(period);
     }
   });
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
+  stop_on_signal(stop_signals, [&] {
     running = false;
     server.stop();
   });
-  waiter.detach();
   up(url);
   std::fflush(stdout);
   server.serve();

@@ -2,6 +2,8 @@
 // control loop, and stopping on SIGINT or SIGTERM.
 #pragma once
 
+#include <signal.h>
+
 #include <chrono>
 #include <functional>
 #include <string>
@@ -10,6 +12,12 @@
 #include "controller/controller.h"
 
 namespace gwang::cli {
+
+// Blocks SIGINT and SIGTERM in the calling thread and the threads it starts later, and ignores
+// SIGPIPE; call it before starting any thread. Then stop_on_signal(set, stop) calls `stop`, on a
+// thread of its own, when one of them arrives.
+sigset_t block_stop_signals();
+void stop_on_signal(sigset_t signals, std::function<void()> stop);
 
 // Writes a file only its owner can read.
 bool write_private(const std::string& path, const std::string& text);

@@ -422,31 +422,7 @@ Result<void> Controller::recover(std::int64_t now) {
       Node& node = *find_node(job.tasks[rank].node);
       const std::string t = agent::task_id(id, job.attempt, static_cast<int>(rank));
       node.tasks.insert(t);
-      node.launches[t] = {t, id, job.attempt, static_cast<int>(rank)};  // completed below
-    }
-  }
-  // Launch orders of recovered tasks, in full.
-  for (auto& [name, node] : nodes_) {
-    for (auto& [t, l] : node->launches) {
-      const JobRecord& job = jobs_.at(l.job);
-      const int rank = l.rank;
-      std::vector<std::string> devices = job.tasks[rank].devices;
-      // Rebuilt exactly as start() built it.
-      l.user = job.user;
-      l.argv = job.request.command;
-      l.workdir = job.request.workdir;
-      l.devices = devices;
-      l.memory_limit_bytes = job.request.mem_bytes;
-      const Node* master = find_node(job.tasks.front().node);
-      l.env = {{"GWANG_JOB_ID", std::to_string(job.id)},
-               {"GWANG_JOB_NAME", job.request.name},
-               {"GWANG_NODELIST", job.nodelist()},
-               {"MASTER_ADDR", master->address.empty() ? master->name : master->address},
-               {"MASTER_PORT", std::to_string(20000 + job.id % 20000)},
-               {"WORLD_SIZE", std::to_string(job.tasks.size())},
-               {"RANK", std::to_string(rank)},
-               {"LOCAL_RANK", "0"}};
-      for (const auto& kv : job.request.env) l.env.push_back(kv);
+      node.launches[t] = make_launch(job, static_cast<int>(rank));
     }
   }
   return {};
@@ -668,32 +644,35 @@ void Controller::begin(const core::Decision& d, std::int64_t now) {
   running_.insert(job.id);
 }
 
+agent::Launch Controller::make_launch(const JobRecord& job, int rank) const {
+  const Node& master = *nodes_.at(job.tasks.front().node);
+  agent::Launch l;
+  l.task = agent::task_id(job.id, job.attempt, rank);
+  l.job = job.id;
+  l.attempt = job.attempt;
+  l.rank = rank;
+  l.user = job.user;
+  l.argv = job.request.command;
+  l.workdir = job.request.workdir;
+  l.devices = job.tasks[static_cast<std::size_t>(rank)].devices;
+  l.memory_limit_bytes = job.request.mem_bytes;
+  l.env = {{"GWANG_JOB_ID", std::to_string(job.id)},
+           {"GWANG_JOB_NAME", job.request.name},
+           {"GWANG_NODELIST", job.nodelist()},
+           {"MASTER_ADDR", master.address.empty() ? master.name : master.address},
+           {"MASTER_PORT", std::to_string(20000 + job.id % 20000)},
+           {"WORLD_SIZE", std::to_string(job.tasks.size())},
+           {"RANK", std::to_string(rank)},
+           {"LOCAL_RANK", "0"}};
+  for (const auto& kv : job.request.env) l.env.push_back(kv);
+  return l;
+}
+
 void Controller::launch(JobRecord& job, std::int64_t now) {
-  const Account& owner = accounts_.at(job.id);
-  const Node& master = *find_node(job.tasks.front().node);
-  const std::string nodelist = job.nodelist();
   bool remote = false;
   for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
     Node& node = *find_node(job.tasks[rank].node);
-    agent::Launch l;
-    l.task = agent::task_id(job.id, job.attempt, static_cast<int>(rank));
-    l.job = job.id;
-    l.attempt = job.attempt;
-    l.rank = static_cast<int>(rank);
-    l.user = owner.name;
-    l.argv = job.request.command;
-    l.workdir = job.request.workdir;
-    l.devices = job.tasks[rank].devices;
-    l.memory_limit_bytes = job.request.mem_bytes;
-    l.env = {{"GWANG_JOB_ID", std::to_string(job.id)},
-             {"GWANG_JOB_NAME", job.request.name},
-             {"GWANG_NODELIST", nodelist},
-             {"MASTER_ADDR", master.address.empty() ? master.name : master.address},
-             {"MASTER_PORT", std::to_string(20000 + job.id % 20000)},
-             {"WORLD_SIZE", std::to_string(job.tasks.size())},
-             {"RANK", std::to_string(rank)},
-             {"LOCAL_RANK", "0"}};
-    for (const auto& kv : job.request.env) l.env.push_back(kv);
+    agent::Launch l = make_launch(job, static_cast<int>(rank));
     node.tasks.insert(l.task);
     if (node.local && stopping_.contains(job.id)) {
       // Cancelled (or out of time) between its start being decided and being durable: it never runs.

@@ -178,6 +178,8 @@ class Controller {
   // A start the pass decided: recorded (queued to the journal), launched once durable.
   void begin(const core::Decision& d, std::int64_t now);
   void launch(JobRecord& job, std::int64_t now);
+  // What a rank's node is asked to run: the same at the start and when recovery sends it again.
+  agent::Launch make_launch(const JobRecord& job, int rank) const;
   // Queues a record without waiting; flush() waits until everything queued is durable.
   void journal_async(const std::string& kind, const std::string& payload, std::int64_t now);
   Result<void> flush();
