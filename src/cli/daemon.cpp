@@ -10,6 +10,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "agent/node.h"
@@ -49,17 +50,23 @@ struct Output {
   bool ended = false;
 };
 
+// The cluster secret a configuration names; nullopt (and what is wrong, on stderr) if unusable.
+std::optional<std::string> read_secret(const std::string& config, const std::string& path) {
+  auto secret = proto::read_secret(path);
+  if (!secret) {
+    std::fprintf(stderr, "gwang: %s: cluster_secret_file: %s\n", config.c_str(), secret.error().message.c_str());
+    return std::nullopt;
+  }
+  return *secret;
+}
+
 }  // namespace
 
 int run_controller(const DaemonArgs& args) {
   auto cfg = config::load_controller_config(args.config);
-  if (!cfg) {
-    std::fprintf(stderr, "gwang: %s\n", cfg.error().message.c_str());
-    return 2;
-  }
-  auto secret = proto::read_secret(cfg->cluster_secret_file);
-  if (!secret) {
-    std::fprintf(stderr, "gwang: %s: cluster_secret_file: %s\n", args.config.c_str(), secret.error().message.c_str());
+  auto secret = cfg ? read_secret(args.config, cfg->cluster_secret_file) : std::nullopt;
+  if (!cfg || !secret) {
+    if (!cfg) std::fprintf(stderr, "gwang: %s\n", cfg.error().message.c_str());
     return 2;
   }
   auto account = controller::lookup_account(cfg->operator_account);
@@ -109,13 +116,9 @@ int run_controller(const DaemonArgs& args) {
 
 int run_agent(const DaemonArgs& args) {
   auto cfg = config::load_agent_config(args.config);
-  if (!cfg) {
-    std::fprintf(stderr, "gwang: %s\n", cfg.error().message.c_str());
-    return 2;
-  }
-  auto secret = proto::read_secret(cfg->cluster_secret_file);
-  if (!secret) {
-    std::fprintf(stderr, "gwang: %s: cluster_secret_file: %s\n", args.config.c_str(), secret.error().message.c_str());
+  auto secret = cfg ? read_secret(args.config, cfg->cluster_secret_file) : std::nullopt;
+  if (!cfg || !secret) {
+    if (!cfg) std::fprintf(stderr, "gwang: %s\n", cfg.error().message.c_str());
     return 2;
   }
   const std::string node = cfg->node_name.empty() ? hostname() : cfg->node_name;

@@ -152,3 +152,41 @@ TEST(Cli, PackJsonAndChart) {
 }
 
 }  // namespace
+
+namespace {
+
+// gwang controller and gwang agent: a bad configuration or secret stops them at once with the
+// file, line and key; --check says what a good file means.
+TEST(Cli, DaemonConfigurationErrors) {
+  const std::string secret = write_temp("secret", "0123456789abcdef0123456789\n");
+  std::filesystem::permissions(secret, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const std::string shared = write_temp("shared_secret", "0123456789abcdef0123456789\n");
+  std::filesystem::permissions(shared, std::filesystem::perms::owner_read | std::filesystem::perms::group_read);
+  const std::string good = write_temp("controller.toml", "listen = \"127.0.0.1:8686\"\ndata_dir = \"/tmp/gwang-cli-test\"\n"
+                                                         "cluster_secret_file = \"" + secret + "\"\n");
+  Outcome r = gwang("controller --config " + good + " --check");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output, good + ": a controller listening on 127.0.0.1:8686, state in /tmp/gwang-cli-test, nodes DOWN after 60 s of silence\n");
+
+  const std::string typo = write_temp("typo.toml", "listen = \"127.0.0.1:8686\"\ncluster_secret_file = \"" + secret +
+                                                       "\"\nnode_timout = \"30s\"\n");
+  r = gwang("controller --config " + typo);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.output, "gwang: " + typo + ":3: unknown key 'node_timout'\n");
+
+  const std::string readable = write_temp("readable.toml", "cluster_secret_file = \"" + shared + "\"\n");
+  r = gwang("controller --config " + readable);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.output, "gwang: " + readable + ": cluster_secret_file: " + shared +
+                          ": the cluster secret must not be readable by group or others (chmod 600)\n");
+
+  const std::string agent = write_temp("agent.toml", "controller = \"127.0.0.1:8686\"\ncluster_secret_file = \"" + secret + "\"\n");
+  r = gwang("agent --config " + agent);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.output, "gwang: " + agent + ":1: 'controller': expected a URL, http://HOST:PORT\n");
+  r = gwang("agent --config /nonexistent/agent.toml");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.output, "gwang: /nonexistent/agent.toml: cannot read: No such file or directory\n");
+}
+
+}  // namespace
