@@ -63,6 +63,7 @@ std::optional<std::string> read_secret(const std::string& config, const std::str
 }  // namespace
 
 int run_controller(const DaemonArgs& args) {
+  block_stop_signals();  // before any thread starts: the clean stop handles SIGINT and SIGTERM
   auto cfg = config::load_controller_config(args.config);
   auto secret = cfg ? read_secret(args.config, cfg->cluster_secret_file) : std::nullopt;
   if (!cfg || !secret) {

@@ -22,6 +22,9 @@ namespace gwang::cli {
 namespace fs = std::filesystem;
 
 int run_up(const UpArgs& args) {
+  // Before any thread starts (the journal's writer starts with the controller): SIGINT and SIGTERM
+  // are left to the thread that stops the server cleanly.
+  block_stop_signals();
   const std::string data = args.data.empty() ? default_data_dir() : args.data;
   auto listen = parse_listen(args.listen);
   if (!listen) {

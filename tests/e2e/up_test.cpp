@@ -65,6 +65,8 @@ class Up : public ::testing::Test {
     int status = 0;
     ::waitpid(server_, &status, 0);
     server_ = -1;
+    // SIGTERM is a clean stop (a snapshot, then exit 0), not a death by signal.
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << "\n" << slurp(dir_ / "up.log");
   }
 
   static std::string slurp(const fs::path& p) {
