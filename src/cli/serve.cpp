@@ -36,12 +36,17 @@ void stop_on_signal(sigset_t signals, std::function<void()> stop) {
 }
 
 bool write_private(const std::string& path, const std::string& text) {
+  // Written aside and renamed: whoever waits for the file (the command, a script) never reads it
+  // half-written.
+  const std::string aside = path + ".new";
   const mode_t old = ::umask(077);
-  std::ofstream out(path, std::ios::trunc);
+  std::ofstream out(aside, std::ios::trunc);
   out << text << '\n';
   out.close();
   ::umask(old);
-  return static_cast<bool>(out);
+  std::error_code ec;
+  if (out) fs::rename(aside, path, ec);
+  return out && !ec;
 }
 
 Result<std::pair<std::string, int>> parse_listen(const std::string& listen) {

@@ -19,7 +19,7 @@ namespace gwang::cli {
 sigset_t block_stop_signals();
 void stop_on_signal(sigset_t signals, std::function<void()> stop);
 
-// Writes a file only its owner can read.
+// Writes a file only its owner can read, whole or not at all.
 bool write_private(const std::string& path, const std::string& text);
 
 // "HOST:PORT" (port 0: any free one). Error: the form is wrong.
