@@ -165,90 +165,87 @@ void Controller::apply_node_state(Node& node, std::int64_t now) {
 }
 
 Result<void> Controller::apply(const store::Record& rec) {
-  auto& rank_ends = rank_ends_;
-  {
-    const std::string where = "journal record " + std::to_string(rec.seq) + " (" + rec.kind + ")";
-    json p;
-    try {
-      p = json::parse(rec.payload);
-      const std::int64_t id = p.value("id", std::int64_t{0});
-      if (rec.kind == "job.submitted") {
-        auto request = api::parse_submit(p["request"]);
-        if (!request) return fail(where + ": " + request.error().message);
-        JobRecord job;
-        job.id = id;
-        job.user = p["user"].get<std::string>();
-        job.request = *request;
-        job.submit = rec.time;
-        jobs_[id] = std::move(job);
-        next_id_ = std::max(next_id_, id + 1);
-        return {};
-      }
-      if (rec.kind == "node.registered") {
-        const std::string name = p.at("node").get<std::string>();
-        Node* node = find_node(name);
-        agent::HostResources host;
-        host.cpus = p.at("cpus").get<int>();
-        host.memory_bytes = p.at("memory").get<std::int64_t>();
-        host.devices = devices_from(p.at("devices"));
-        if (!node) {
-          node = &add_node(name, host, false);
-        } else if (!node->local) {
-          node->host = host;  // a change is refused while a node is known; kept as journalled
-        }
-        node->instance = p.value("instance", "");
-        node->address = p.value("address", "");
-        node->heard = false;  // until its agent calls this controller
-        return {};
-      }
-      if (rec.kind == "node.state") {
-        const std::string name = p.at("node").get<std::string>();
-        const bool drained = p.at("state").get<std::string>() != "up";
-        drained ? (void)drained_names_.insert(name) : (void)drained_names_.erase(name);
-        if (Node* node = find_node(name)) node->drained = drained;
-        return {};
-      }
-      auto it = jobs_.find(id);
-      if (it == jobs_.end()) return fail(where + " names unknown job " + std::to_string(id));
-      JobRecord& job = it->second;
-      if (rec.kind == "job.started") {
-        job.state = kRunning;
-        job.start = rec.time;
-        job.attempt = p.value("attempt", 0);
-        job.tasks.clear();
-        for (const json& t : p.at("tasks")) {
-          TaskRecord task;
-          task.node = t.at("node").get<std::string>();
-          task.devices = t.at("devices").get<std::vector<std::string>>();
-          for (const json& s : t.at("shares")) {
-            task.shares.push_back({s.at(0).get<std::uint16_t>(), s.at(1).get<core::Milli>()});
-          }
-          job.tasks.push_back(std::move(task));
-        }
-      } else if (rec.kind == "job.rank_ended") {
-        const int rank = p.at("rank").get<int>();
-        if (p.at("attempt").get<int>() == job.attempt && rank >= 0 && rank < static_cast<int>(job.tasks.size())) {
-          job.tasks[rank].done = true;
-          rank_ends[id][rank] = {p.at("state").get<std::string>(), p.at("exit_code").get<int>(),
-                                 p.at("reason").get<std::string>()};
-        }
-      } else if (rec.kind == "job.requeued") {
-        job.state = kPending;
-        job.attempt = p.at("attempt").get<int>();
-        job.reason = p.at("reason").get<std::string>();
-        job.start = -1;
-        job.tasks.clear();
-        rank_ends.erase(id);
-      } else if (rec.kind == "job.ended") {
-        job.state = p.at("state").get<std::string>();
-        job.exit_code = p.at("exit_code").get<int>();
-        job.reason = p.at("reason").get<std::string>();
-        job.end = rec.time;
-        rank_ends.erase(id);
-      }
-    } catch (const json::exception& e) {
-      return fail(where + ": " + e.what());
+  const std::string where = "journal record " + std::to_string(rec.seq) + " (" + rec.kind + ")";
+  json p;
+  try {
+    p = json::parse(rec.payload);
+    const std::int64_t id = p.value("id", std::int64_t{0});
+    if (rec.kind == "job.submitted") {
+      auto request = api::parse_submit(p["request"]);
+      if (!request) return fail(where + ": " + request.error().message);
+      JobRecord job;
+      job.id = id;
+      job.user = p["user"].get<std::string>();
+      job.request = *request;
+      job.submit = rec.time;
+      jobs_[id] = std::move(job);
+      next_id_ = std::max(next_id_, id + 1);
+      return {};
     }
+    if (rec.kind == "node.registered") {
+      const std::string name = p.at("node").get<std::string>();
+      Node* node = find_node(name);
+      agent::HostResources host;
+      host.cpus = p.at("cpus").get<int>();
+      host.memory_bytes = p.at("memory").get<std::int64_t>();
+      host.devices = devices_from(p.at("devices"));
+      if (!node) {
+        node = &add_node(name, host, false);
+      } else if (!node->local) {
+        node->host = host;  // a change is refused while a node is known; kept as journalled
+      }
+      node->instance = p.value("instance", "");
+      node->address = p.value("address", "");
+      node->heard = false;  // until its agent calls this controller
+      return {};
+    }
+    if (rec.kind == "node.state") {
+      const std::string name = p.at("node").get<std::string>();
+      const bool drained = p.at("state").get<std::string>() != "up";
+      drained ? (void)drained_names_.insert(name) : (void)drained_names_.erase(name);
+      if (Node* node = find_node(name)) node->drained = drained;
+      return {};
+    }
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return fail(where + " names unknown job " + std::to_string(id));
+    JobRecord& job = it->second;
+    if (rec.kind == "job.started") {
+      job.state = kRunning;
+      job.start = rec.time;
+      job.attempt = p.value("attempt", 0);
+      job.tasks.clear();
+      for (const json& t : p.at("tasks")) {
+        TaskRecord task;
+        task.node = t.at("node").get<std::string>();
+        task.devices = t.at("devices").get<std::vector<std::string>>();
+        for (const json& s : t.at("shares")) {
+          task.shares.push_back({s.at(0).get<std::uint16_t>(), s.at(1).get<core::Milli>()});
+        }
+        job.tasks.push_back(std::move(task));
+      }
+    } else if (rec.kind == "job.rank_ended") {
+      const int rank = p.at("rank").get<int>();
+      if (p.at("attempt").get<int>() == job.attempt && rank >= 0 && rank < static_cast<int>(job.tasks.size())) {
+        job.tasks[rank].done = true;
+        rank_ends_[id][rank] = {p.at("state").get<std::string>(), p.at("exit_code").get<int>(),
+                               p.at("reason").get<std::string>()};
+      }
+    } else if (rec.kind == "job.requeued") {
+      job.state = kPending;
+      job.attempt = p.at("attempt").get<int>();
+      job.reason = p.at("reason").get<std::string>();
+      job.start = -1;
+      job.tasks.clear();
+      rank_ends_.erase(id);
+    } else if (rec.kind == "job.ended") {
+      job.state = p.at("state").get<std::string>();
+      job.exit_code = p.at("exit_code").get<int>();
+      job.reason = p.at("reason").get<std::string>();
+      job.end = rec.time;
+      rank_ends_.erase(id);
+    }
+  } catch (const json::exception& e) {
+    return fail(where + ": " + e.what());
   }
   return {};
 }
@@ -367,7 +364,6 @@ Result<void> Controller::recover(std::int64_t now) {
   for (const store::Record& rec : loaded->records) {
     if (auto r = apply(rec); !r) return r;
   }
-  auto& rank_ends = rank_ends_;
   for (auto& [name, node] : nodes_) {
     if (!node->local) apply_node_state(*node, now);
     else if (node->drained) apply_node_state(*node, now);
@@ -411,7 +407,7 @@ Result<void> Controller::recover(std::int64_t now) {
       continue;
     }
     running_.insert(id);
-    if (auto r = rank_ends.find(id); r != rank_ends.end()) {
+    if (auto r = rank_ends_.find(id); r != rank_ends_.end()) {
       for (const auto& [rank, f] : r->second) {
         if (f.state != kCompleted && !failures_.contains(id)) failures_[id] = f;
       }
