@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "agent/decimal.h"
+
 namespace gwang::agent {
 
 namespace {
@@ -166,16 +168,9 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
         while (::waitpid(task, &status, 0) < 0 && errno == EINTR) {
         }
         char text[32] = "exit ";
-        int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? WTERMSIG(status) : 1;
+        const int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? WTERMSIG(status) : 1;
         if (WIFSIGNALED(status)) std::memcpy(text, "sig  ", 5);
-        char digits[12];
-        int n = 0;
-        do {
-          digits[n++] = static_cast<char>('0' + code % 10);
-          code /= 10;
-        } while (code > 0);
-        int len = 5;
-        while (n > 0) text[len++] = digits[--n];
+        int len = 5 + format_decimal(code, text + 5);
         text[len++] = '\n';
         (void)!::write(status_fd, text, static_cast<std::size_t>(len));
         ::close(status_fd);

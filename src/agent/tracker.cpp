@@ -1,5 +1,7 @@
 #include "agent/tracker.h"
 
+#include "agent/decimal.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -87,16 +89,8 @@ long read_counter(const std::string& path, const std::string& key) {
 
 // Writes the decimal pid of the calling process to `fd`: async-signal-safe.
 bool write_own_pid(int fd) noexcept {
-  char buf[24];
-  int n = 0;
-  long pid = ::getpid();
-  char digits[24];
-  int d = 0;
-  do {
-    digits[d++] = static_cast<char>('0' + pid % 10);
-    pid /= 10;
-  } while (pid > 0);
-  while (d > 0) buf[n++] = digits[--d];
+  char buf[20];
+  const int n = format_decimal(::getpid(), buf);
   return ::write(fd, buf, static_cast<size_t>(n)) == n;
 }
 
