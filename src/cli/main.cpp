@@ -1,5 +1,7 @@
 // gwang: the command line of the gwang scheduler.
 #include <CLI/CLI.hpp>
+#include <cstring>
+#include <initializer_list>
 
 #include "cli/commands.h"
 
@@ -8,57 +10,81 @@ int main(int argc, char** argv) {
   CLI::App app{"gwang: scheduler, simulator and operations tool of an AI computing centre"};
   app.require_subcommand(1);
 
-  CLI::App* sim = app.add_subcommand("sim", "Replay workloads through the scheduler in virtual time");
-  sim->require_subcommand(1);
+  // Only the subcommand named is built: setting up every option of every subcommand costs more
+  // than most commands' own work. An unknown first word (or --help) builds them all.
+  bool every = true;
+  if (argc > 1) {
+    for (const char* name :
+         {"sim", "up", "controller", "agent", "submit", "queue", "show", "cancel", "logs", "nodes", "drain", "resume"})
+      if (std::strcmp(argv[1], name) == 0) every = false;
+  }
+  auto wanted = [&](const char* name) { return every || std::strcmp(argv[1], name) == 0; };
+  auto parsed = [](const CLI::App* c) { return c != nullptr && c->parsed(); };
 
+  CLI::App *r = nullptr, *p = nullptr, *u = nullptr, *ctl = nullptr, *agt = nullptr, *sb = nullptr, *q = nullptr,
+           *sh = nullptr, *ca = nullptr, *lg = nullptr, *nd = nullptr, *dr = nullptr, *rs = nullptr;
   ReplayArgs replay;
-  CLI::App* r = sim->add_subcommand("replay", "Replay a batch workload (SWF trace) on a processor pool");
-  r->add_option("trace", replay.trace, "SWF trace file (plain or gzip)")->required();
-  r->add_option("--policy", replay.policy, "fcfs, sjf, easy, easy-sjbf or sjf-easy")->capture_default_str();
-  r->add_option("--estimate", replay.estimate, "runtime estimate for planning: requested or actual")
-      ->capture_default_str();
-  r->add_option("--loader", replay.loader, "trace cleaning: predictsim, rlscheduler or none")->capture_default_str();
-  r->add_option("--windows", replay.windows, "replay windows starting at these 0-based job indices (I,J,...)");
-  r->add_option("--window-jobs", replay.window_jobs, "jobs per window")->capture_default_str();
-  r->add_option("--procs", replay.procs, "machine size in processors (default: the trace header's MaxProcs)");
-  r->add_option("--log", replay.log, "write the decision log (time, event, job) to this file");
-  r->add_flag("--json", replay.json, "print one JSON object");
-  r->add_flag("--quiet", replay.quiet, "no progress on stderr");
-
   PackArgs pack;
-  CLI::App* p = sim->add_subcommand("pack", "Placement-only fill experiment on a GPU cluster (Alibaba 2023 trace)");
-  p->add_option("--nodes", pack.nodes, "node list CSV")->required();
-  p->add_option("--pods", pack.pods, "pod list CSV")->required();
-  p->add_option("--policy", pack.policy,
-                "placement policies, comma separated, or 'all' (random, dot-product, gpu-clustering, "
-                "gpu-packing, best-fit, fgd; also first-fit)")
-      ->capture_default_str();
-  p->add_option("--seeds", pack.seeds, "seeds: N, N-M or N,M,...")->capture_default_str();
-  p->add_option("--tune", pack.tune, "arrivals as a multiple of the cluster's GPU capacity")->capture_default_str();
-  p->add_option("--curve", pack.curve, "write the curves (per policy and arrived %) to this CSV file");
-  p->add_option("--chart", pack.chart, "draw the allocation curves to this SVG file");
-  p->add_flag("--json", pack.json, "print one JSON object");
-  p->add_flag("--quiet", pack.quiet, "no progress on stderr");
+  if (wanted("sim")) {
+    CLI::App* sim = app.add_subcommand("sim", "Replay workloads through the scheduler in virtual time");
+    sim->require_subcommand(1);
+
+    r = sim->add_subcommand("replay", "Replay a batch workload (SWF trace) on a processor pool");
+    r->add_option("trace", replay.trace, "SWF trace file (plain or gzip)")->required();
+    r->add_option("--policy", replay.policy, "fcfs, sjf, easy, easy-sjbf or sjf-easy")->capture_default_str();
+    r->add_option("--estimate", replay.estimate, "runtime estimate for planning: requested or actual")
+        ->capture_default_str();
+    r->add_option("--loader", replay.loader, "trace cleaning: predictsim, rlscheduler or none")->capture_default_str();
+    r->add_option("--windows", replay.windows, "replay windows starting at these 0-based job indices (I,J,...)");
+    r->add_option("--window-jobs", replay.window_jobs, "jobs per window")->capture_default_str();
+    r->add_option("--procs", replay.procs, "machine size in processors (default: the trace header's MaxProcs)");
+    r->add_option("--log", replay.log, "write the decision log (time, event, job) to this file");
+    r->add_flag("--json", replay.json, "print one JSON object");
+    r->add_flag("--quiet", replay.quiet, "no progress on stderr");
+
+    p = sim->add_subcommand("pack", "Placement-only fill experiment on a GPU cluster (Alibaba 2023 trace)");
+    p->add_option("--nodes", pack.nodes, "node list CSV")->required();
+    p->add_option("--pods", pack.pods, "pod list CSV")->required();
+    p->add_option("--policy", pack.policy,
+                  "placement policies, comma separated, or 'all' (random, dot-product, gpu-clustering, "
+                  "gpu-packing, best-fit, fgd; also first-fit)")
+        ->capture_default_str();
+    p->add_option("--seeds", pack.seeds, "seeds: N, N-M or N,M,...")->capture_default_str();
+    p->add_option("--tune", pack.tune, "arrivals as a multiple of the cluster's GPU capacity")->capture_default_str();
+    p->add_option("--curve", pack.curve, "write the curves (per policy and arrived %) to this CSV file");
+    p->add_option("--chart", pack.chart, "draw the allocation curves to this SVG file");
+    p->add_flag("--json", pack.json, "print one JSON object");
+    p->add_flag("--quiet", pack.quiet, "no progress on stderr");
+  }
 
   // --- the live system
   UpArgs up;
-  CLI::App* u = app.add_subcommand("up", "Run the controller and this machine's agent in one process");
-  u->add_option("--data", up.data, "state directory (default: /var/lib/gwang for root, else ~/.local/state/gwang)");
-  u->add_option("--listen", up.listen, "address to serve the API on, HOST:PORT (port 0: any free one)")->capture_default_str();
-  u->add_option("--user", up.user, "the account the local token's jobs run as (default: yours; for root, nobody)");
-  u->add_flag("--allow-root", up.allow_root, "allow jobs to run as root");
-  u->add_option("--declare", up.declare, "declare devices the agent cannot discover, KIND=COUNT (npu:ascend910=8)");
-  u->add_flag("--no-nvml", up.no_nvml, "do not look for NVIDIA GPUs");
-  u->add_option("--cpus", up.cpus, "the CPUs the node offers to jobs (default: this host's)")->check(CLI::Range(1, 65536));
-  u->add_flag("--demo", up.demo, "submit a first job once up");
+  if (wanted("up")) {
+    u = app.add_subcommand("up", "Run the controller and this machine's agent in one process");
+    u->add_option("--data", up.data, "state directory (default: /var/lib/gwang for root, else ~/.local/state/gwang)");
+    u->add_option("--listen", up.listen, "address to serve the API on, HOST:PORT (port 0: any free one)")
+        ->capture_default_str();
+    u->add_option("--user", up.user, "the account the local token's jobs run as (default: yours; for root, nobody)");
+    u->add_flag("--allow-root", up.allow_root, "allow jobs to run as root");
+    u->add_option("--declare", up.declare, "declare devices the agent cannot discover, KIND=COUNT (npu:ascend910=8)");
+    u->add_flag("--no-nvml", up.no_nvml, "do not look for NVIDIA GPUs");
+    u->add_option("--cpus", up.cpus, "the CPUs the node offers to jobs (default: this host's)")
+        ->check(CLI::Range(1, 65536));
+    u->add_flag("--demo", up.demo, "submit a first job once up");
+  }
 
   DaemonArgs controller_args, agent_args;
-  CLI::App* ctl = app.add_subcommand("controller", "Run the controller of a cluster whose nodes run 'gwang agent'");
-  ctl->add_option("--config", controller_args.config, "configuration file (TOML; see etc/controller.toml)")->required();
-  ctl->add_flag("--check", controller_args.check, "check the configuration and exit");
-  CLI::App* agt = app.add_subcommand("agent", "Run a node's agent: it registers with the controller and runs its tasks");
-  agt->add_option("--config", agent_args.config, "configuration file (TOML; see etc/agent.toml)")->required();
-  agt->add_flag("--check", agent_args.check, "check the configuration and exit");
+  if (wanted("controller")) {
+    ctl = app.add_subcommand("controller", "Run the controller of a cluster whose nodes run 'gwang agent'");
+    ctl->add_option("--config", controller_args.config, "configuration file (TOML; see etc/controller.toml)")
+        ->required();
+    ctl->add_flag("--check", controller_args.check, "check the configuration and exit");
+  }
+  if (wanted("agent")) {
+    agt = app.add_subcommand("agent", "Run a node's agent: it registers with the controller and runs its tasks");
+    agt->add_option("--config", agent_args.config, "configuration file (TOML; see etc/agent.toml)")->required();
+    agt->add_flag("--check", agent_args.check, "check the configuration and exit");
+  }
 
   auto client_options = [](CLI::App* c, ClientArgs& a) {
     c->add_option("--url", a.url, "controller URL (default: $GWANG_URL, then the local 'gwang up')");
@@ -66,46 +92,62 @@ int main(int argc, char** argv) {
     c->add_flag("--json", a.json, "print JSON");
   };
   SubmitArgs submit;
-  CLI::App* sb = app.add_subcommand("submit", "Submit a job: gwang submit [options] -- COMMAND ARGS, or a SCRIPT");
-  client_options(sb, submit.client);
-  sb->add_option("--cpus", submit.cpus, "CPUs per task")->capture_default_str();
-  sb->add_option("--mem", submit.mem, "memory per task (16G, 512M)")->capture_default_str();
-  sb->add_option("--gpus", submit.gpus, "whole GPUs per task: N or N:MODEL[,MODEL]");
-  sb->add_option("--gpu-share", submit.gpu_share, "a share of one GPU, between 0 and 1");
-  sb->add_option("--nodes", submit.nodes, "nodes (one task on each)")->capture_default_str();
-  sb->add_option("--time", submit.time, "time limit (2h, 30m, 1-00:00:00, minutes)")->capture_default_str();
-  sb->add_option("--name", submit.name, "job name (default: the program's name)");
-  sb->add_option("--workdir", submit.workdir, "working directory (default: the current one)");
-  sb->add_option("--env", submit.env, "extra environment, NAME=VALUE (repeatable)");
-  sb->add_option("command", submit.command, "the command and its arguments, or a script")->required()->expected(-1);
+  if (wanted("submit")) {
+    sb = app.add_subcommand("submit", "Submit a job: gwang submit [options] -- COMMAND ARGS, or a SCRIPT");
+    client_options(sb, submit.client);
+    sb->add_option("--cpus", submit.cpus, "CPUs per task")->capture_default_str();
+    sb->add_option("--mem", submit.mem, "memory per task (16G, 512M)")->capture_default_str();
+    sb->add_option("--gpus", submit.gpus, "whole GPUs per task: N or N:MODEL[,MODEL]");
+    sb->add_option("--gpu-share", submit.gpu_share, "a share of one GPU, between 0 and 1");
+    sb->add_option("--nodes", submit.nodes, "nodes (one task on each)")->capture_default_str();
+    sb->add_option("--time", submit.time, "time limit (2h, 30m, 1-00:00:00, minutes)")->capture_default_str();
+    sb->add_option("--name", submit.name, "job name (default: the program's name)");
+    sb->add_option("--workdir", submit.workdir, "working directory (default: the current one)");
+    sb->add_option("--env", submit.env, "extra environment, NAME=VALUE (repeatable)");
+    sb->add_option("command", submit.command, "the command and its arguments, or a script")->required()->expected(-1);
+  }
 
   ClientArgs client;
   bool all = false, stderr_stream = false, follow = false;
   int rank = 0;
   std::string job_arg, node_arg;
-  CLI::App* q = app.add_subcommand("queue", "List jobs that have not ended (with --all, also those that have)");
-  client_options(q, client);
-  q->add_flag("--all", all, "include ended jobs");
-  CLI::App* sh = app.add_subcommand("show", "Show one job");
-  client_options(sh, client);
-  sh->add_option("job", job_arg, "job id")->required();
-  CLI::App* ca = app.add_subcommand("cancel", "Cancel a job");
-  client_options(ca, client);
-  ca->add_option("job", job_arg, "job id")->required();
-  CLI::App* lg = app.add_subcommand("logs", "Print a job's output");
-  client_options(lg, client);
-  lg->add_option("job", job_arg, "job id")->required();
-  lg->add_flag("--stderr", stderr_stream, "the error stream instead of the output");
-  lg->add_flag("--follow,-f", follow, "keep printing until the job ends");
-  lg->add_option("--rank", rank, "the task of a multi-node job (default 0)")->check(CLI::NonNegativeNumber);
-  CLI::App* nd = app.add_subcommand("nodes", "List nodes");
-  client_options(nd, client);
-  CLI::App* dr = app.add_subcommand("drain", "Stop placing new jobs on a node");
-  client_options(dr, client);
-  dr->add_option("node", node_arg, "node name")->required();
-  CLI::App* rs = app.add_subcommand("resume", "Place jobs on a drained node again");
-  client_options(rs, client);
-  rs->add_option("node", node_arg, "node name")->required();
+  if (wanted("queue")) {
+    q = app.add_subcommand("queue", "List jobs that have not ended (with --all, also those that have)");
+    client_options(q, client);
+    q->add_flag("--all", all, "include ended jobs");
+  }
+  if (wanted("show")) {
+    sh = app.add_subcommand("show", "Show one job");
+    client_options(sh, client);
+    sh->add_option("job", job_arg, "job id")->required();
+  }
+  if (wanted("cancel")) {
+    ca = app.add_subcommand("cancel", "Cancel a job");
+    client_options(ca, client);
+    ca->add_option("job", job_arg, "job id")->required();
+  }
+  if (wanted("logs")) {
+    lg = app.add_subcommand("logs", "Print a job's output");
+    client_options(lg, client);
+    lg->add_option("job", job_arg, "job id")->required();
+    lg->add_flag("--stderr", stderr_stream, "the error stream instead of the output");
+    lg->add_flag("--follow,-f", follow, "keep printing until the job ends");
+    lg->add_option("--rank", rank, "the task of a multi-node job (default 0)")->check(CLI::NonNegativeNumber);
+  }
+  if (wanted("nodes")) {
+    nd = app.add_subcommand("nodes", "List nodes");
+    client_options(nd, client);
+  }
+  if (wanted("drain")) {
+    dr = app.add_subcommand("drain", "Stop placing new jobs on a node");
+    client_options(dr, client);
+    dr->add_option("node", node_arg, "node name")->required();
+  }
+  if (wanted("resume")) {
+    rs = app.add_subcommand("resume", "Place jobs on a drained node again");
+    client_options(rs, client);
+    rs->add_option("node", node_arg, "node name")->required();
+  }
 
   try {
     app.parse(argc, argv);
@@ -113,22 +155,22 @@ int main(int argc, char** argv) {
     const int rc = app.exit(e);  // prints help or the error
     return rc == 0 ? 0 : 2;
   }
-  if (r->parsed()) return run_replay(replay);
-  if (p->parsed()) return run_pack(pack);
+  if (parsed(r)) return run_replay(replay);
+  if (parsed(p)) return run_pack(pack);
 #ifdef GWANG_SERVER
-  if (u->parsed()) return run_up(up);
-  if (ctl->parsed()) return run_controller(controller_args);
-  if (agt->parsed()) return run_agent(agent_args);
+  if (parsed(u)) return run_up(up);
+  if (parsed(ctl)) return run_controller(controller_args);
+  if (parsed(agt)) return run_agent(agent_args);
 #else
-  if (u->parsed() || ctl->parsed() || agt->parsed()) return exec_server(argv);
+  if (parsed(u) || parsed(ctl) || parsed(agt)) return exec_server(argv);
 #endif
-  if (sb->parsed()) return run_submit(submit);
-  if (q->parsed()) return run_queue(client, all);
-  if (sh->parsed()) return run_show(client, job_arg);
-  if (ca->parsed()) return run_cancel(client, job_arg);
-  if (lg->parsed()) return run_logs(client, job_arg, stderr_stream, follow, rank);
-  if (nd->parsed()) return run_nodes(client);
-  if (dr->parsed()) return run_node_state(client, node_arg, true);
-  if (rs->parsed()) return run_node_state(client, node_arg, false);
+  if (parsed(sb)) return run_submit(submit);
+  if (parsed(q)) return run_queue(client, all);
+  if (parsed(sh)) return run_show(client, job_arg);
+  if (parsed(ca)) return run_cancel(client, job_arg);
+  if (parsed(lg)) return run_logs(client, job_arg, stderr_stream, follow, rank);
+  if (parsed(nd)) return run_nodes(client);
+  if (parsed(dr)) return run_node_state(client, node_arg, true);
+  if (parsed(rs)) return run_node_state(client, node_arg, false);
   return 2;
 }
