@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -44,13 +46,32 @@ struct Entry {
   std::string group;
 };
 
+// The state file is a record of changes, appended to: "+ TASK PID START GROUP" when a task
+// starts, "- TASK" once its end is acknowledged. A line cut short by a crash is ignored (the
+// change it carried was not complete); a line without a sign is a whole entry (a compacted file).
 std::vector<Entry> read_entries(const std::string& state_dir) {
   std::vector<Entry> out;
   std::ifstream in(state_dir + "/tasks");
-  Entry e;
-  long long pid = 0;
-  while (in >> e.task >> pid >> e.started >> e.group) {
+  for (std::string line; std::getline(in, line);) {
+    if (in.eof()) break;  // no newline: cut short
+    std::istringstream fields(line);
+    std::string first;
+    fields >> first;
+    if (first == "-") {
+      std::string task;
+      if (fields >> task) std::erase_if(out, [&](const Entry& e) { return e.task == task; });
+      continue;
+    }
+    Entry e;
+    long long pid = 0;
+    if (first == "+") {
+      fields >> e.task;
+    } else {
+      e.task = first;
+    }
+    if (!(fields >> pid >> e.started >> e.group)) continue;
     e.pid = static_cast<pid_t>(pid);
+    std::erase_if(out, [&](const Entry& x) { return x.task == e.task; });
     out.push_back(e);
   }
   return out;
@@ -74,7 +95,7 @@ int end_leftovers(const Tracking& tracking, const std::string& previous_suffix, 
   return ended;
 }
 
-void NodeAgent::save() const {
+void NodeAgent::save() {
   if (options_.state_dir.empty()) return;
   const std::string path = options_.state_dir + "/tasks";
   {
@@ -84,6 +105,17 @@ void NodeAgent::save() const {
   }
   std::error_code ec;
   std::filesystem::rename(path + ".new", path, ec);
+  if (state_fd_ >= 0) ::close(state_fd_);
+  state_fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  appended_ = 0;
+}
+
+void NodeAgent::append(const std::string& line) {
+  if (options_.state_dir.empty()) return;
+  // Rewritten whole once the record has grown well past what it describes.
+  if (state_fd_ < 0 || appended_ > 1000 + 4 * (tasks_.size() + done_.size())) return save();
+  if (::write(state_fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) return save();
+  ++appended_;
 }
 
 std::vector<std::string> NodeAgent::adopt_recorded() {
@@ -107,7 +139,7 @@ void NodeAgent::acknowledge(const std::string& task) {
   if (done_.erase(task) == 0) return;
   std::error_code ec;
   if (!options_.state_dir.empty()) std::filesystem::remove(options_.state_dir + "/status/" + task, ec);
-  save();
+  append("- " + task + "\n");
 }
 
 NodeAgent::NodeAgent(NodeAgentOptions options) : options_(std::move(options)) {
@@ -118,7 +150,10 @@ NodeAgent::NodeAgent(NodeAgentOptions options) : options_(std::move(options)) {
   }
 }
 
-NodeAgent::~NodeAgent() { tasks_.clear(); }  // a task's destructor ends what is left of it
+NodeAgent::~NodeAgent() {
+  tasks_.clear();  // a task's destructor ends what is left of it
+  if (state_fd_ >= 0) ::close(state_fd_);
+}
 
 void NodeAgent::launch(const Launch& l, Clock::time_point) {
   if (!seen_.insert(l.task).second) return;
@@ -166,9 +201,10 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
   if (!declared.empty()) spec.env.emplace_back("GWANG_DEVICES", declared);
   auto task = Task::launch(spec, tracking_);
   if (!task) return refuse(task.error().message);
-  const long long started = Task::start_time((*task)->pid());
+  const long long started = (*task)->started();
+  const pid_t pid = (*task)->pid();
   tasks_[l.task] = Running{std::move(*task), "", false, spec.name, started};
-  save();
+  append("+ " + l.task + " " + std::to_string(pid) + " " + std::to_string(started) + " " + spec.name + "\n");
 }
 
 void NodeAgent::terminate(const std::string& task, TaskEnd why, Clock::time_point now, const std::string& message) {
@@ -189,17 +225,18 @@ void NodeAgent::terminate_all(TaskEnd why, Clock::time_point now, const std::str
 std::vector<Finished> NodeAgent::poll(Clock::time_point now) {
   std::vector<Finished> out = std::move(failed_to_start_);
   failed_to_start_.clear();
-  const std::size_t before = tasks_.size();
+  std::erase_if(unremoved_, [](const std::unique_ptr<Task>& t) { return t->cleaned(); });
   for (auto it = tasks_.begin(); it != tasks_.end();) {
     if (auto status = it->second.task->poll(now)) {
-      out.push_back({it->first, *status, it->second.message, it->second.fenced});
+      const std::string& failure = it->second.task->failure();
+      out.push_back({it->first, *status, failure.empty() ? it->second.message : failure, it->second.fenced});
       done_[it->first] = Done{it->second.task->pid(), it->second.started, it->second.group};
+      if (!it->second.task->cleaned()) unremoved_.push_back(std::move(it->second.task));
       it = tasks_.erase(it);
     } else {
       ++it;
     }
   }
-  if (tasks_.size() != before) save();
   return out;
 }
 

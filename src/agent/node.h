@@ -110,8 +110,12 @@ class NodeAgent {
   Tracking tracking_;
   std::map<std::string, Running> tasks_;
   std::map<std::string, Done> done_;  // ended, until acknowledged
-  void save() const;  // the state file
+  void save();                            // rewrites the state file whole
+  void append(const std::string& line);  // adds a change to it
+  int state_fd_ = -1;
+  std::size_t appended_ = 0;             // changes appended since it was last rewritten
   std::vector<Finished> failed_to_start_;
+  std::vector<std::unique_ptr<Task>> unremoved_;  // ended tasks whose groups the kernel still holds
   std::set<std::string> seen_;
 };
 

@@ -121,12 +121,19 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
     if (status_fd < 0) {
       ::close(*out_fd);
       ::close(*err_fd);
-      (*tracker)->remove();
+      (*tracker)->remove_waiting();
       return fail("cannot open " + spec.status_path + ": " + std::strerror(errno));
     }
   }
   int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0) return fail(std::string("pipe: ") + std::strerror(errno));
+  if (::pipe2(report, O_CLOEXEC) != 0) {
+    const int e = errno;
+    ::close(*out_fd);
+    ::close(*err_fd);
+    if (status_fd >= 0) ::close(status_fd);
+    (*tracker)->remove_waiting();
+    return fail(std::string("pipe: ") + std::strerror(e));
+  }
 
   const pid_t pid = ::fork();
   if (pid < 0) {
@@ -135,7 +142,8 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
     ::close(report[1]);
     ::close(*out_fd);
     ::close(*err_fd);
-    (*tracker)->remove();
+    if (status_fd >= 0) ::close(status_fd);
+    (*tracker)->remove_waiting();
     return fail(std::string("fork: ") + std::strerror(e));
   }
   if (pid == 0) {
@@ -200,27 +208,34 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
   ::close(*out_fd);
   ::close(*err_fd);
   if (status_fd >= 0) ::close(status_fd);
+  // Whether the program was executed is read later, by poll: the caller does not wait for the
+  // child to set itself up (a move into a cgroup can take tens of milliseconds).
+  (void)::fcntl(report[0], F_SETFL, O_NONBLOCK);
   auto task = std::unique_ptr<Task>(new Task());
   task->name_ = spec.name;
   task->pid_ = pid;
+  task->report_fd_ = report[0];
   task->status_path_ = spec.status_path;
   task->start_time_ = start_time(pid);
   task->tracker_ = std::move(*tracker);
   task->tracker_->started(pid);
+  return task;
+}
+
+bool Task::read_report() {
+  if (report_fd_ < 0) return true;
   ChildFailure failure{};
   ssize_t n;
   do {
-    n = ::read(report[0], &failure, sizeof failure);
+    n = ::read(report_fd_, &failure, sizeof failure);
   } while (n < 0 && errno == EINTR);
-  ::close(report[0]);
+  if (n < 0 && errno == EAGAIN) return false;
   if (n == static_cast<ssize_t>(sizeof failure)) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    task->tracker_->remove();
-    task->pid_ = -1;
-    return fail("task " + spec.name + ": " + step_text(failure.step) + " failed: " + std::strerror(failure.error));
+    failure_ = "task " + name_ + ": " + step_text(failure.step) + " failed: " + std::strerror(failure.error);
   }
-  return task;
+  ::close(report_fd_);  // end of file: the program was executed (or the report was all there is)
+  report_fd_ = -1;
+  return true;
 }
 
 long long Task::start_time(pid_t pid) {
@@ -255,6 +270,7 @@ Result<std::unique_ptr<Task>> Task::adopt(const std::string& name, pid_t pid, lo
 }
 
 Task::~Task() {
+  if (report_fd_ >= 0) ::close(report_fd_);
   if (pid_ > 0 && !final_) {
     // Never leave a task behind: end it now.
     tracker_->signal_all(SIGKILL);
@@ -268,23 +284,45 @@ Task::~Task() {
       tracker_->signal_all(SIGKILL);
       ::usleep(5000);
     }
-    tracker_->remove();
+    tracker_->remove_waiting();
+  } else if (final_ && !removed_) {
+    tracker_->remove_waiting();
   }
+}
+
+bool Task::cleaned() {
+  if (!removed_) removed_ = tracker_->remove();
+  return removed_;
 }
 
 void Task::terminate(TaskEnd why, Clock::duration grace, Clock::time_point now) {
   if (final_ || requested_) return;
   requested_ = why;
   kill_at_ = now + grace;
+  // A child still setting itself up may not be in its group yet: the signal waits until the
+  // program runs (poll sends it then), and the deadline holds either way.
+  if (!read_report()) {
+    term_deferred_ = true;
+    return;
+  }
   tracker_->signal_all(SIGTERM);
 }
 
 std::optional<TaskStatus> Task::poll(Clock::time_point now) {
   if (final_) return final_;
+  if (read_report() && term_deferred_) {
+    term_deferred_ = false;
+    tracker_->signal_all(SIGTERM);
+  }
   if (!wait_status_ && !adopted_) {
     int status = 0;
     const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) wait_status_ = status;
+    if (r == pid_) {
+      wait_status_ = status;
+      // A failure is written before the process that met it exits, and the main process exits
+      // after any other: what the report holds now is complete.
+      (void)read_report();
+    }
   } else if (!wait_status_ && start_time(pid_) != start_time_) {
     // Not our child: the keeper is gone, and its file says how the task ended. No file: the
     // keeper itself was killed (SIGKILL), as a task that ignores SIGTERM is at its deadline.
@@ -299,6 +337,7 @@ std::optional<TaskStatus> Task::poll(Clock::time_point now) {
   }
   if (kill_at_ && now >= *kill_at_) {
     tracker_->signal_all(SIGKILL);
+    if (!adopted_ && !wait_status_) ::kill(pid_, SIGKILL);  // our child, not reaped: still that process
     if (adopted_ && start_time(pid_) == start_time_) ::kill(pid_, SIGKILL);
   }
   if (!wait_status_) return std::nullopt;
@@ -320,7 +359,7 @@ std::optional<TaskStatus> Task::poll(Clock::time_point now) {
   } else {
     s.end = TaskEnd::Exited;
   }
-  tracker_->remove();
+  removed_ = tracker_->remove();
   final_ = s;
   return final_;
 }

@@ -51,9 +51,10 @@ struct TaskStatus {
 
 class Task {
  public:
-  // Starts the task. Fails, with the reason, when the program cannot be found or executed, the
-  // account or working directory is unusable, or the output files cannot be opened; nothing is
-  // left running then.
+  // Starts the task and returns at once. Fails, with the reason, when the program cannot be found
+  // or the output files cannot be opened; nothing is left running then. What fails in the child
+  // (the account, the working directory, executing the program) ends the task with exit code 127,
+  // and failure() then says why.
   static Result<std::unique_ptr<Task>> launch(const TaskSpec& spec, const Tracking& tracking);
 
   // Takes over a task a previous agent launched with a status path: `pid` is its keeper, checked
@@ -69,7 +70,10 @@ class Task {
   pid_t pid() const { return pid_; }
   // The kernel's start time of a process, in clock ticks since boot; -1 if it is gone or a zombie.
   static long long start_time(pid_t pid);
+  long long started() const { return start_time_; }  // start_time(pid()) when it was launched
   const std::string& name() const { return name_; }
+  // Why the task could not start (empty if it did, or if that is not known yet).
+  const std::string& failure() const { return failure_; }
 
   // Asks the task to end: SIGTERM to all its processes now, SIGKILL to what is left after `grace`.
   // `why` is TimedOut or Cancelled. A second call keeps the first reason and deadline.
@@ -80,8 +84,16 @@ class Task {
   // Until then nullopt. Call it regularly, and at the kill deadline.
   std::optional<TaskStatus> poll(Clock::time_point now);
 
+  // After the final status: true once the task's groups are removed too (asks again each call;
+  // the kernel may keep a group busy a moment after its last process). The destructor waits for
+  // what is still there.
+  bool cleaned();
+
  private:
   Task() = default;
+  // Reads the child's report without waiting: true once it is known whether the program was
+  // executed (failure_ says what went wrong, if anything did).
+  bool read_report();
 
   std::string name_;
   pid_t pid_ = -1;
@@ -93,6 +105,10 @@ class Task {
   bool adopted_ = false;                          // not our child: its status comes from the file
   long long start_time_ = -1;
   std::string status_path_;
+  bool removed_ = false;        // the tracker's groups are gone
+  bool term_deferred_ = false;  // SIGTERM is due once the program runs
+  int report_fd_ = -1;   // the child's report: a failure, or end of file once it executed
+  std::string failure_;
 };
 
 }  // namespace gwang::agent

@@ -148,14 +148,19 @@ class GroupTracker final : public ProcessTracker {
     return 0;
   }
 
-  void remove() override {
-    for (const std::string* dir : {&v2_dir_, &v1_dir_}) {
+  bool remove() override {
+    bool done = true;
+    for (std::string* dir : {&v2_dir_, &v1_dir_}) {
       if (dir->empty()) continue;
-      // A group empties a moment after its last process is reaped.
-      for (int i = 0; i < 100 && ::rmdir(dir->c_str()) != 0 && errno == EBUSY; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      if (::rmdir(dir->c_str()) == 0 || errno == ENOENT) {
+        dir->clear();
+      } else if (errno == EBUSY) {
+        done = false;  // not empty yet in the kernel's eyes: later
+      } else {
+        dir->clear();  // cannot be removed at all (permissions): nothing to wait for
       }
     }
+    return done;
   }
 
  private:
@@ -231,9 +236,17 @@ int Tracking::end_groups(const std::string& suffix) const {
       (*tracker)->signal_all(SIGKILL);
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    (*tracker)->remove();
+    (*tracker)->remove_waiting();
   }
   return groups;
+}
+
+bool ProcessTracker::remove_waiting() {
+  for (int i = 0; i < 100; ++i) {
+    if (remove()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
 }
 
 std::string Tracking::describe() const {

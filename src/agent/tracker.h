@@ -34,8 +34,12 @@ class ProcessTracker {
   virtual bool empty() = 0;
   // How many times the kernel's out-of-memory killer struck in this task (0 when unknown).
   virtual long oom_kills() { return 0; }
-  // Frees what the tracker holds (cgroup directories). The task must be empty.
-  virtual void remove() = 0;
+  // Frees what the tracker holds (cgroup directories), without waiting: true once all of it is
+  // gone. The task must be empty; a group may stay busy a moment after its last process is reaped,
+  // so a false answer is asked again later.
+  virtual bool remove() = 0;
+  // The same, waiting up to a second for busy groups: for the paths that cannot come back later.
+  bool remove_waiting();
 };
 
 struct TrackingOptions {

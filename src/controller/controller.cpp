@@ -285,7 +285,8 @@ Result<void> Controller::restore(const std::string& state) {
     const json s = json::parse(state);
     if (s.at("version").get<int>() != 1) return fail("unknown snapshot version " + s.at("version").dump());
     next_id_ = s.at("next_id").get<std::int64_t>();
-    for (const std::string& name : s.at("drained")) {
+    for (const json& entry : s.at("drained")) {
+      const std::string name = entry.get<std::string>();
       drained_names_.insert(name);
       if (Node* node = find_node(name)) node->drained = true;  // the local node exists already
     }

@@ -117,7 +117,8 @@ TEST_F(TaskTest, RunsAsTheOwnersAccount) {
   EXPECT_EQ(st.st_uid, 65534u);
 }
 
-// A program that does not exist, or a working directory that does not, is refused with the reason.
+// A program that does not exist is refused at launch; a working directory that does not exist
+// ends the task with 127, and the task says why.
 TEST_F(TaskTest, LaunchFailuresSayWhy) {
   auto missing = Task::launch(spec({"no-such-program-gwang"}), tracking_);
   ASSERT_FALSE(missing);
@@ -126,10 +127,14 @@ TEST_F(TaskTest, LaunchFailuresSayWhy) {
   TaskSpec s = spec({"true"});
   s.workdir = (dir_ / "nowhere").string();
   auto bad_dir = Task::launch(s, tracking_);
-  ASSERT_FALSE(bad_dir);
-  EXPECT_NE(bad_dir.error().message.find("entering the working directory failed: No such file or directory"),
+  ASSERT_TRUE(bad_dir) << bad_dir.error().message;
+  EXPECT_EQ((*bad_dir)->failure(), "");  // not known before the child reports
+  const TaskStatus status = wait_end(**bad_dir);
+  EXPECT_EQ(status.end, TaskEnd::Exited);
+  EXPECT_EQ(status.exit_code, 127);
+  EXPECT_NE((*bad_dir)->failure().find("entering the working directory failed: No such file or directory"),
             std::string::npos)
-      << bad_dir.error().message;
+      << (*bad_dir)->failure();
 }
 
 // The working directory is entered as the owner: one the owner may not enter is refused.
@@ -143,9 +148,11 @@ TEST_F(TaskTest, WorkdirIsEnteredAsTheOwner) {
   s.groups = {65534};
   s.workdir = closed.string();
   auto task = Task::launch(s, tracking_);
-  ASSERT_FALSE(task);
-  EXPECT_NE(task.error().message.find("entering the working directory failed: Permission denied"), std::string::npos)
-      << task.error().message;
+  ASSERT_TRUE(task) << task.error().message;
+  EXPECT_EQ(wait_end(**task).exit_code, 127);
+  EXPECT_NE((*task)->failure().find("entering the working directory failed: Permission denied"), std::string::npos)
+      << (*task)->failure();
+  EXPECT_EQ(slurp(dir_ / "out"), "");  // pwd never ran
 }
 
 // Output is never written through a link placed where the output file goes.
@@ -178,6 +185,20 @@ TEST_F(TaskTest, TimeLimitEndsWithSigterm) {
   const TaskStatus s = wait_end(**task, 5s);
   EXPECT_EQ(s.end, TaskEnd::TimedOut);
   EXPECT_EQ(s.signal, SIGTERM);
+}
+
+// A task's groups are removed once it has ended, without the caller waiting on a busy group.
+TEST_F(TaskTest, GroupsAreRemovedAfterTheEnd) {
+  TaskSpec s = spec({"sh", "-c", "sleep 0.1 & exit 0"});
+  s.name += "-cleanup";
+  auto task = Task::launch(s, tracking_);
+  ASSERT_TRUE(task) << task.error().message;
+  EXPECT_EQ(wait_end(**task).exit_code, 0);
+  bool cleaned = false;
+  for (int i = 0; i < 200 && !(cleaned = (*task)->cleaned()); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(cleaned);
+  EXPECT_EQ(tracking_.end_groups(std::to_string(::getpid()) + "-" + std::to_string(counter_ - 1) + "-cleanup"), 0)
+      << tracking_.describe();
 }
 
 // No process of a task outlives it: children left behind when the main process exits are ended,
@@ -295,10 +316,14 @@ TEST(TaskKeeper, StatusFileHoldsHowTheTaskEnded) {
   EXPECT_EQ(s.signal, SIGTERM);
   EXPECT_EQ(slurp(dir + "/cancelled.status"), "sig  15\n");
 
-  // A program that cannot run fails the launch, as without a keeper.
+  // A program that cannot run ends the task with 127 and says why, as without a keeper.
   auto missing = Task::launch(spec("missing", {"/nonexistent/program"}), tracking);
-  ASSERT_FALSE(missing);
-  EXPECT_NE(missing.error().message.find("executing the program failed"), std::string::npos) << missing.error().message;
+  ASSERT_TRUE(missing) << missing.error().message;
+  s = wait(**missing);
+  EXPECT_EQ(s.end, TaskEnd::Exited);
+  EXPECT_EQ(s.exit_code, 127);
+  EXPECT_NE((*missing)->failure().find("executing the program failed"), std::string::npos) << (*missing)->failure();
+  EXPECT_EQ(slurp(dir + "/missing.status"), "exit 127\n");
   std::filesystem::remove_all(dir);
 }
 

@@ -1,0 +1,127 @@
+// The node agent's record of its tasks: what a restarted agent learns from it. These tests start
+// real processes as `nobody` (they need root, as the agent does).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "agent/node.h"
+
+namespace gwang::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+class NodeAgentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("gwang_node_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "logs");
+    fs::permissions(dir_, fs::perms::all);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  NodeAgentOptions options() const {
+    NodeAgentOptions o;
+    o.log_dir = (dir_ / "logs").string();
+    o.state_dir = (dir_ / "state").string();
+    o.group_suffix = "-nodetest" + std::to_string(::getpid());
+    o.kill_grace = 1s;
+    return o;
+  }
+  static Launch launch(std::int64_t job, std::vector<std::string> argv) {
+    Launch l;
+    l.task = task_id(job, 0, 0);
+    l.job = job;
+    l.user = "nobody";
+    l.argv = std::move(argv);
+    l.workdir = "/";
+    return l;
+  }
+  // Polls until `n` tasks have ended.
+  static std::vector<Finished> ended(NodeAgent& agent, std::size_t n) {
+    std::vector<Finished> out;
+    for (int i = 0; i < 2000 && out.size() < n; ++i) {
+      for (Finished& f : agent.poll(Clock::now())) out.push_back(std::move(f));
+      if (out.size() < n) std::this_thread::sleep_for(5ms);
+    }
+    return out;
+  }
+
+  fs::path dir_;
+};
+
+// Ends that the controller has not acknowledged are reported again by the next agent on the same
+// state directory; acknowledged ones are forgotten.
+TEST_F(NodeAgentTest, UnacknowledgedEndsSurviveARestart) {
+  {
+    NodeAgent agent(options());
+    agent.launch(launch(1, {"sh", "-c", "exit 3"}), Clock::now());
+    agent.launch(launch(2, {"sh", "-c", "exit 4"}), Clock::now());
+    const std::vector<Finished> done = ended(agent, 2);
+    ASSERT_EQ(done.size(), 2u);
+    agent.acknowledge(task_id(1, 0, 0));
+  }
+  NodeAgent again(options());
+  const std::vector<std::string> adopted = again.adopt_recorded();
+  EXPECT_EQ(adopted, std::vector<std::string>{task_id(2, 0, 0)});
+  const std::vector<Finished> reported = ended(again, 1);
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0].task, task_id(2, 0, 0));
+  EXPECT_EQ(reported[0].status.exit_code, 4);
+}
+
+// A line cut short (the agent died while writing it) is not taken for a task; the lines before it
+// are.
+TEST_F(NodeAgentTest, ALineCutShortIsIgnored) {
+  {
+    NodeAgent agent(options());
+    agent.launch(launch(5, {"sh", "-c", "exit 0"}), Clock::now());
+    ASSERT_EQ(ended(agent, 1).size(), 1u);
+  }
+  {
+    std::ofstream out(dir_ / "state" / "tasks", std::ios::app);
+    out << "+ 6.0.0 12 345 job-6.0.0";  // every field, but no end of line
+  }
+  NodeAgent again(options());
+  EXPECT_EQ(again.adopt_recorded(), std::vector<std::string>{task_id(5, 0, 0)});
+}
+
+// A task that cannot start is reported by a poll, with exit code 127 and the step that failed.
+TEST_F(NodeAgentTest, AFailedStartIsReportedWithItsReason) {
+  NodeAgent agent(options());
+  Launch l = launch(7, {"true"});
+  l.workdir = (dir_ / "missing").string();
+  agent.launch(l, Clock::now());
+  const std::vector<Finished> done = ended(agent, 1);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].status.exit_code, 127);
+  EXPECT_NE(done[0].message.find("entering the working directory failed"), std::string::npos) << done[0].message;
+}
+
+// The record is rewritten whole once it has grown well past what it describes.
+TEST_F(NodeAgentTest, TheRecordStaysSmall) {
+  NodeAgent agent(options());
+  for (std::int64_t round = 0; round < 24; ++round) {
+    for (std::int64_t job = round * 50 + 1; job <= round * 50 + 50; ++job) {
+      agent.launch(launch(job, {"true"}), Clock::now());
+    }
+    const std::vector<Finished> done = ended(agent, 50);
+    ASSERT_EQ(done.size(), 50u) << round;
+    for (const Finished& f : done) agent.acknowledge(f.task);
+  }
+  std::ifstream in(dir_ / "state" / "tasks");
+  int lines = 0;
+  for (std::string line; std::getline(in, line);) ++lines;
+  EXPECT_LT(lines, 1100);
+  NodeAgent again(options());
+  EXPECT_TRUE(again.adopt_recorded().empty());
+}
+
+}  // namespace
+}  // namespace gwang::agent
