@@ -23,11 +23,13 @@ struct ChildFailure {
   int step;
   int error;
 };
-enum Step { kJoin = 1, kSession, kStdio, kWorkdir, kGroups, kGid, kUid, kExec, kKeeper };
+enum Step { kJoin = 1, kSession, kStdio, kWorkdir, kGroups, kGid, kUid, kExec, kKeeper, kCreateGroup, kLimit };
 
 const char* step_text(int step) {
   switch (step) {
     case kJoin: return "joining the task's process group";
+    case kCreateGroup: return "creating the task's cgroup";
+    case kLimit: return "setting the task's memory limit";
     case kSession: return "starting a session";
     case kStdio: return "redirecting output";
     case kWorkdir: return "entering the working directory";
@@ -101,11 +103,6 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
     return tl::unexpected(err_fd.error());
   }
   auto tracker = tracking.create(spec.name, spec.memory_limit_bytes);
-  if (!tracker) {
-    ::close(*out_fd);
-    ::close(*err_fd);
-    return tl::unexpected(tracker.error());
-  }
 
   // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
   std::vector<std::string> env_text;
@@ -121,7 +118,7 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
     if (status_fd < 0) {
       ::close(*out_fd);
       ::close(*err_fd);
-      (*tracker)->remove_waiting();
+      tracker->remove_waiting();
       return fail("cannot open " + spec.status_path + ": " + std::strerror(errno));
     }
   }
@@ -131,7 +128,7 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
     ::close(*out_fd);
     ::close(*err_fd);
     if (status_fd >= 0) ::close(status_fd);
-    (*tracker)->remove_waiting();
+    tracker->remove_waiting();
     return fail(std::string("pipe: ") + std::strerror(e));
   }
 
@@ -143,7 +140,7 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
     ::close(*out_fd);
     ::close(*err_fd);
     if (status_fd >= 0) ::close(status_fd);
-    (*tracker)->remove_waiting();
+    tracker->remove_waiting();
     return fail(std::string("fork: ") + std::strerror(e));
   }
   if (pid == 0) {
@@ -152,7 +149,10 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
       (void)!::write(report[1], &f, sizeof f);
       ::_exit(127);
     };
-    if (!(*tracker)->join_from_child()) die(kJoin);
+    const ProcessTracker::JoinFailure joined = tracker->join_from_child();
+    if (joined == ProcessTracker::kCreateFailed) die(kCreateGroup);
+    if (joined == ProcessTracker::kLimitFailed) die(kLimit);
+    if (joined == ProcessTracker::kMoveFailed) die(kJoin);
     if (::setsid() < 0) die(kSession);
     if (::dup2(*out_fd, STDOUT_FILENO) < 0 || ::dup2(*err_fd, STDERR_FILENO) < 0) die(kStdio);
     const int null_fd = ::open("/dev/null", O_RDONLY);
@@ -217,7 +217,7 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
   task->report_fd_ = report[0];
   task->status_path_ = spec.status_path;
   task->start_time_ = start_time(pid);
-  task->tracker_ = std::move(*tracker);
+  task->tracker_ = std::move(tracker);
   task->tracker_->started(pid);
   return task;
 }
@@ -257,14 +257,13 @@ long long Task::start_time(pid_t pid) {
 Result<std::unique_ptr<Task>> Task::adopt(const std::string& name, pid_t pid, long long start_time,
                                           const std::string& status_path, const Tracking& tracking) {
   auto tracker = tracking.create(name, 0);  // the task's existing group
-  if (!tracker) return tl::unexpected(tracker.error());
   auto task = std::unique_ptr<Task>(new Task());
   task->name_ = name;
   task->pid_ = pid;
   task->adopted_ = true;
   task->start_time_ = start_time;
   task->status_path_ = status_path;
-  task->tracker_ = std::move(*tracker);
+  task->tracker_ = std::move(tracker);
   if (Task::start_time(pid) == start_time) task->tracker_->started(pid);
   return task;
 }

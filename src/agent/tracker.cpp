@@ -96,22 +96,40 @@ bool write_own_pid(int fd) noexcept {
 
 class GroupTracker final : public ProcessTracker {
  public:
-  GroupTracker(std::string v2_dir, std::string v1_dir) : v2_dir_(std::move(v2_dir)), v1_dir_(std::move(v1_dir)) {
-    for (const std::string* dir : {&v2_dir_, &v1_dir_}) {
-      if (!dir->empty()) fds_.push_back(::open((*dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+  GroupTracker(std::string v2_dir, std::string v1_dir, long long memory_limit_bytes, bool v2_memory)
+      : v2_dir_(std::move(v2_dir)), v1_dir_(std::move(v1_dir)) {
+    // Everything the child needs is prepared here: after the fork, only system calls.
+    const std::string limit = memory_limit_bytes > 0 ? std::to_string(memory_limit_bytes) : "";
+    if (!v2_dir_.empty()) {
+      steps_.push_back({v2_dir_, v2_memory && !limit.empty() ? v2_dir_ + "/memory.max" : "", "", false});
     }
-  }
-  ~GroupTracker() override {
-    for (int fd : fds_) {
-      if (fd >= 0) ::close(fd);
+    if (!v1_dir_.empty()) {
+      steps_.push_back({v1_dir_, limit.empty() ? "" : v1_dir_ + "/memory.limit_in_bytes",
+                        limit.empty() ? "" : v1_dir_ + "/memory.memsw.limit_in_bytes", true});
     }
+    for (Step& step : steps_) step.procs = step.dir + "/cgroup.procs";
+    limit_ = limit;
   }
 
-  bool join_from_child() noexcept override {
-    for (int fd : fds_) {
-      if (fd < 0 || !write_own_pid(fd)) return false;
+  JoinFailure join_from_child() noexcept override {
+    for (const Step& step : steps_) {
+      if (::mkdir(step.dir.c_str(), 0755) != 0 && errno != EEXIST) return kCreateFailed;
+      if (!step.limit.empty()) {
+        // v1 must take the limit; v2's memory.max is set where the controller is enabled.
+        if (!write_text(step.limit.c_str(), limit_) && step.limit_required) return kLimitFailed;
+        // Without swap accounting set too, a task could spill past its limit into swap (the file
+        // exists only where swap accounting is on).
+        if (!step.swap_limit.empty()) (void)write_text(step.swap_limit.c_str(), limit_);
+      }
+      const int fd = ::open(step.procs.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0) return kMoveFailed;
+      const bool moved = write_own_pid(fd);
+      const int e = errno;
+      ::close(fd);
+      errno = e;
+      if (!moved) return kMoveFailed;
     }
-    return true;
+    return kJoined;
   }
 
   void started(pid_t leader) override { leader_ = leader; }
@@ -164,8 +182,25 @@ class GroupTracker final : public ProcessTracker {
   }
 
  private:
+  struct Step {
+    std::string dir, limit, swap_limit;
+    bool limit_required = false;
+    std::string procs;
+  };
+  // Writes `text` to the file at `path`: async-signal-safe.
+  static bool write_text(const char* path, const std::string& text) noexcept {
+    const int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    const int e = errno;
+    ::close(fd);
+    errno = e;
+    return ok;
+  }
+
   std::string v2_dir_, v1_dir_;
-  std::vector<int> fds_;
+  std::vector<Step> steps_;
+  std::string limit_;
   pid_t leader_ = -1;
 };
 
@@ -188,29 +223,10 @@ Tracking Tracking::detect(const TrackingOptions& options) {
   return t;
 }
 
-Result<std::unique_ptr<ProcessTracker>> Tracking::create(const std::string& name, long long memory_limit_bytes) const {
-  std::string v2_dir, v1_dir;
-  if (!v2_root_.empty()) {
-    v2_dir = v2_root_ + "/" + name;
-    if (!make_dir(v2_dir)) return fail("cannot create " + v2_dir + ": " + std::strerror(errno));
-    if (memory_limit_bytes > 0 && exists(v2_dir + "/memory.max")) {
-      write_file(v2_dir + "/memory.max", std::to_string(memory_limit_bytes));
-    }
-  }
-  if (!v1_memory_root_.empty()) {
-    v1_dir = v1_memory_root_ + "/" + name;
-    if (!make_dir(v1_dir)) return fail("cannot create " + v1_dir + ": " + std::strerror(errno));
-    if (memory_limit_bytes > 0) {
-      if (!write_file(v1_dir + "/memory.limit_in_bytes", std::to_string(memory_limit_bytes))) {
-        return fail("cannot set the memory limit in " + v1_dir + ": " + std::strerror(errno));
-      }
-      // Without swap accounting set too, a task could spill past its limit into swap.
-      if (exists(v1_dir + "/memory.memsw.limit_in_bytes")) {
-        write_file(v1_dir + "/memory.memsw.limit_in_bytes", std::to_string(memory_limit_bytes));
-      }
-    }
-  }
-  return std::unique_ptr<ProcessTracker>(std::make_unique<GroupTracker>(v2_dir, v1_dir));
+std::unique_ptr<ProcessTracker> Tracking::create(const std::string& name, long long memory_limit_bytes) const {
+  return std::make_unique<GroupTracker>(v2_root_.empty() ? "" : v2_root_ + "/" + name,
+                                        v1_memory_root_.empty() ? "" : v1_memory_root_ + "/" + name,
+                                        memory_limit_bytes, v2_memory_);
 }
 
 int Tracking::end_groups(const std::string& suffix) const {
@@ -230,13 +246,12 @@ int Tracking::end_groups(const std::string& suffix) const {
   }
   for (const std::string& name : names) {
     auto tracker = create(name, 0);
-    if (!tracker) continue;
     ++groups;
-    for (int i = 0; i < 200 && !(*tracker)->empty(); ++i) {
-      (*tracker)->signal_all(SIGKILL);
+    for (int i = 0; i < 200 && !tracker->empty(); ++i) {
+      tracker->signal_all(SIGKILL);
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    (*tracker)->remove_waiting();
+    tracker->remove_waiting();
   }
   return groups;
 }

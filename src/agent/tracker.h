@@ -23,9 +23,12 @@ namespace gwang::agent {
 class ProcessTracker {
  public:
   virtual ~ProcessTracker() = default;
-  // Called in the child between fork and exec: moves the calling process into the task's group(s).
-  // Async-signal-safe; returns false if that failed.
-  virtual bool join_from_child() noexcept = 0;
+  // What join_from_child did not manage.
+  enum JoinFailure { kJoined = 0, kCreateFailed, kLimitFailed, kMoveFailed };
+  // Called in the child between fork and exec: creates the task's group(s), sets the memory limit
+  // and moves the calling process into them (done there, not in the agent, because creating and
+  // joining a cgroup can take milliseconds). Async-signal-safe; errno tells why on failure.
+  virtual JoinFailure join_from_child() noexcept = 0;
   // Called in the parent once the child exists (its pid leads the task's process group).
   virtual void started(pid_t leader) = 0;
   // Sends `sig` to every process of the task. Returns how many were signalled (0: none left).
@@ -55,8 +58,9 @@ class Tracking {
   // Probes the host: creates (and removes) a test group under each candidate root.
   static Tracking detect(const TrackingOptions& options = {});
 
-  // A tracker for one task. `memory_limit_bytes` 0: no limit.
-  Result<std::unique_ptr<ProcessTracker>> create(const std::string& name, long long memory_limit_bytes) const;
+  // A tracker for one task (its groups are made by join_from_child, in the task's first process),
+  // or for the existing groups of that name. `memory_limit_bytes` 0: no limit.
+  std::unique_ptr<ProcessTracker> create(const std::string& name, long long memory_limit_bytes) const;
 
   bool tracks_with_cgroups() const { return !v2_root_.empty(); }
   bool enforces_memory() const { return !v1_memory_root_.empty() || v2_memory_; }

@@ -253,7 +253,9 @@ TEST_F(AgentsTest, SilentNodeGoesDownAndItsJobIsRequeuedOnceThenNodeFail) {
   ASSERT_EQ(silent.running.size(), 1u);
   // The others keep calling; `silent` does not.
   for (FakeAgent& a : agents_) {
-    if (&a != &silent) ASSERT_TRUE(a.call(*controller_, now_, t0 + 4s));
+    if (&a != &silent) {
+      ASSERT_TRUE(a.call(*controller_, now_, t0 + 4s));
+    }
   }
   controller_->step(t0 + 4s, now_);
   EXPECT_EQ(job(id).state, kRunning) << "not silent long enough yet";
@@ -279,7 +281,9 @@ TEST_F(AgentsTest, SilentNodeGoesDownAndItsJobIsRequeuedOnceThenNodeFail) {
   // The second node goes silent too: the job has used its one requeue and ends as NODE_FAIL.
   const std::string second = requeued.tasks[0].node;
   for (FakeAgent& a : agents_) {
-    if (a.name != second) ASSERT_TRUE(a.call(*controller_, now_, t0 + 10s));
+    if (a.name != second) {
+      ASSERT_TRUE(a.call(*controller_, now_, t0 + 10s));
+    }
   }
   controller_->step(t0 + 10s, now_);
   const JobRecord ended = job(id);
@@ -308,10 +312,14 @@ void AgentsTest::readopt_after_restart() {
   // The agents of a's ranks get their launches; b's agent never hears of b before the restart.
   const std::string b_node = job(b).tasks[0].node;
   for (FakeAgent& x : agents_) {
-    if (x.name != b_node) ASSERT_TRUE(x.call(*controller_, now_));
+    if (x.name != b_node) {
+      ASSERT_TRUE(x.call(*controller_, now_));
+    }
   }
 
-  if (snapshot_) ASSERT_TRUE(controller_->checkpoint(now_));  // recovery reads the snapshot
+  if (snapshot_) {
+    ASSERT_TRUE(controller_->checkpoint(now_));  // recovery reads the snapshot
+  }
   open(5s);  // kill and restart
   EXPECT_EQ(job(a).state, kRunning);
   EXPECT_EQ(job(b).state, kRunning);
