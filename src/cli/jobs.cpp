@@ -1,6 +1,7 @@
 // gwang submit, queue, show, cancel, logs, nodes, drain, resume: clients of the HTTP API.
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -10,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/job_table.h"
 #include "api/request.h"
 #include "api/units.h"
 #include "cli/client.h"
@@ -60,6 +62,19 @@ std::string elapsed(const json& j) {
   const std::int64_t end = j["end_time"].is_null() ? static_cast<std::int64_t>(std::time(nullptr)) : j["end_time"].get<std::int64_t>();
   const std::int64_t s = std::max<std::int64_t>(0, end - j["start_time"].get<std::int64_t>());
   return api::format_duration(s);
+}
+
+// Appends `text` cut to `width` bytes and padded to it on the right (printf's %-W.Ws), or, with
+// `cut` false, padded only (%-Ws).
+void left(std::string& out, std::string_view text, std::size_t width, bool cut = true) {
+  if (cut && text.size() > width) text = text.substr(0, width);
+  out.append(text);
+  if (text.size() < width) out.append(width - text.size(), ' ');
+}
+// Appends `text` padded to `width` on the left (printf's %Ws).
+void right(std::string& out, std::string_view text, std::size_t width) {
+  if (text.size() < width) out.append(width - text.size(), ' ');
+  out.append(text);
 }
 
 }  // namespace
@@ -123,30 +138,33 @@ int run_queue(const ClientArgs& a, bool all) {
     return 0;
   }
   // The table view: rows of numbers and indices into the strings they share.
-  auto body = request(a, "GET", all ? "/api/v1/jobs?all=1&view=table" : "/api/v1/jobs?view=table", "", &rc);
-  if (!body) return rc;
-  std::vector<std::string> strings;
-  for (const json& t : (*body)["strings"]) strings.push_back(t.get<std::string>());
-  auto text = [&](const json& i) -> const char* {
-    const auto k = i.get<std::size_t>();
-    return k < strings.size() ? strings[k].c_str() : "?";
-  };
+  auto raw = request(a, "GET", all ? "/api/v1/jobs?all=1&view=table" : "/api/v1/jobs?view=table", "", &rc, true);
+  if (!raw) return rc;
+  auto table = api::read_job_table(raw->get_ref<const std::string&>());
+  if (!table) {
+    std::fprintf(stderr, "gwang: the controller's answer could not be read: %s\n", table.error().message.c_str());
+    return 1;
+  }
   const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
   std::string out;
-  out.reserve(64 << 10);
-  char line[512];
-  std::snprintf(line, sizeof line, "%8s %-16s %-10s %-13s %11s %-10s %s\n", "JOBID", "NAME", "USER", "STATE", "TIME", "NODE", "REASON");
-  out += line;
-  for (const json& r : (*body)["rows"]) {
-    std::string time = "0:00";
-    if (!r[5].is_null()) {
-      const std::int64_t end = r[6].is_null() ? now : r[6].get<std::int64_t>();
-      time = api::format_duration(std::max<std::int64_t>(0, end - r[5].get<std::int64_t>()));
-    }
-    std::snprintf(line, sizeof line, "%8lld %-16.16s %-10.10s %-13s %11s %-10.10s ", static_cast<long long>(r[0].get<std::int64_t>()),
-                  text(r[1]), text(r[2]), text(r[3]), time.c_str(), r[7].get_ref<const std::string&>().c_str());
-    out += line;
-    out += text(r[4]);
+  out.reserve(112 * (table->rows.size() + 1));
+  out += "   JOBID NAME             USER       STATE                TIME NODE       REASON\n";
+  char id[24];
+  for (const api::JobTable::Row& r : table->rows) {
+    const auto n = std::to_chars(id, id + sizeof id, r.id).ptr - id;
+    right(out, std::string_view(id, static_cast<std::size_t>(n)), 8);
+    out += ' ';
+    left(out, table->text(r.name), 16);
+    out += ' ';
+    left(out, table->text(r.user), 10);
+    out += ' ';
+    left(out, table->text(r.state), 13, false);
+    out += ' ';
+    right(out, r.start < 0 ? "0:00" : api::format_duration(std::max<std::int64_t>(0, (r.end >= 0 ? r.end : now) - r.start)), 11);
+    out += ' ';
+    left(out, r.node, 10);
+    out += ' ';
+    out += table->text(r.reason);
     out += '\n';
   }
   std::fwrite(out.data(), 1, out.size(), stdout);

@@ -1018,32 +1018,36 @@ Status Controller::status(int window) const {
   return s;
 }
 
-std::string Controller::reason_of(const JobRecord& job) const {
+std::string_view Controller::reason_of(const JobRecord& job, std::string& scratch) const {
   if (job.state != kPending) return job.reason;
   const core::Job* j = scheduler_->find(core::JobId{job.id});
   if (!j) return job.reason;
-  std::string reason;
+  std::string_view reason;
   switch (j->reason) {
     case core::PendingReason::Resources: reason = "Resources: waiting for resources to free up"; break;
     case core::PendingReason::Reserved:
-      reason = "Reserved: resources are reserved for it, expected start at " + std::to_string(j->reserved_at);
+      scratch = "Reserved: resources are reserved for it, expected start at " + std::to_string(j->reserved_at);
+      reason = scratch;
       break;
     case core::PendingReason::NodesUnavailable: reason = "NodesUnavailable: the nodes it fits are drained or down"; break;
     default: reason = "Priority: jobs ahead of it go first";
   }
-  if (job.attempt > 0) reason += " (" + job.reason + ")";
-  return reason;
+  if (job.attempt == 0) return reason;
+  scratch = std::string(reason) + " (" + job.reason + ")";
+  return scratch;
 }
 
 JobRecord Controller::with_reason(JobRecord job) const {
-  job.reason = reason_of(job);
+  std::string scratch;
+  job.reason = std::string(reason_of(job, scratch));
   return job;
 }
 
-void Controller::for_each_job(bool all, const std::function<void(const JobRecord&, const std::string&)>& visit) const {
+void Controller::for_each_job(bool all, const std::function<void(const JobRecord&, std::string_view)>& visit) const {
   std::lock_guard lock(mu_);
+  std::string scratch;
   for (const auto& [id, job] : jobs_) {
-    if (all || !job.ended()) visit(job, reason_of(job));
+    if (all || !job.ended()) visit(job, reason_of(job, scratch));
   }
 }
 

@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/account.h"
@@ -123,7 +124,8 @@ class Controller {
   std::vector<JobRecord> jobs(bool all) const;
   // The same without copies: `visit` gets each job and the reason to show, under the controller's
   // lock (it must not call the controller).
-  void for_each_job(bool all, const std::function<void(const JobRecord&, const std::string& reason)>& visit) const;
+  // Under the lock: what the visitor is given is valid during its call only.
+  void for_each_job(bool all, const std::function<void(const JobRecord&, std::string_view reason)>& visit) const;
   std::vector<NodeRecord> nodes() const;
   Result<void> set_node_state(const std::string& node, const std::string& state, std::int64_t now);
   // The file of a rank's output stream (of the job's latest attempt).
@@ -193,7 +195,8 @@ class Controller {
   void node_down(Node& node, const std::string& why, std::int64_t now);
   // The job with the reason it waits, as the scheduler sees it now (pending jobs).
   JobRecord with_reason(JobRecord job) const;
-  std::string reason_of(const JobRecord& job) const;
+  // Why a job waits (or how it ended): a fixed text, the record's own, or one made in `scratch`.
+  std::string_view reason_of(const JobRecord& job, std::string& scratch) const;
   agent::protocol::SyncResponse orders(Node& node, const std::set<std::string>& listed);
 
   ControllerOptions options_;

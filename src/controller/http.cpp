@@ -4,6 +4,7 @@
 
 #include <ctime>
 #include <fstream>
+#include <deque>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -19,7 +20,7 @@ namespace proto = agent::protocol;
 namespace {
 
 // Jobs are written straight as text: the job list is the API's largest and most frequent answer.
-void write_job(api::Json& w, const JobRecord& j, const std::string& reason) {
+void write_job(api::Json& w, const JobRecord& j, std::string_view reason) {
   const auto& r = j.request;
   w.begin_object();
   w.field("id", j.id).field("name", r.name).field("user", j.user).field("state", j.state);
@@ -141,20 +142,25 @@ struct ApiServer::Impl {
         // Rows of [id, name, user, state, reason, start_time, end_time, node], where name, user,
         // state and reason are indices into "strings": a queue repeats them, and the table is what
         // `gwang queue` prints, so it is sent small.
-        std::unordered_map<std::string, int> index;
-        std::vector<const std::string*> strings;
-        auto intern = [&](const std::string& text) {
-          auto [it, added] = index.emplace(text, static_cast<int>(strings.size()));
-          if (added) strings.push_back(&it->first);
-          return it->second;
+        // Keys are views of the jobs' own strings (stable while the visit holds the lock) or of
+        // copies kept in `made`, for reasons made on the fly.
+        std::unordered_map<std::string_view, int> index;
+        std::vector<std::string_view> strings;
+        std::deque<std::string> made;
+        auto intern = [&](std::string_view text, bool stable) {
+          auto it = index.find(text);
+          if (it != index.end()) return it->second;
+          if (!stable) text = made.emplace_back(text);
+          strings.push_back(text);
+          return index.emplace(text, static_cast<int>(strings.size() - 1)).first->second;
         };
         api::Json rows;
         rows.reserve(64 << 10);
         rows.begin_array();
-        controller.for_each_job(all, [&](const JobRecord& j, const std::string& reason) {
+        controller.for_each_job(all, [&](const JobRecord& j, std::string_view reason) {
           if (!who->is_operator && j.user != who->user) return;
-          rows.begin_array().value(j.id).value(intern(j.request.name)).value(intern(j.user)).value(intern(j.state));
-          rows.value(intern(reason));
+          rows.begin_array().value(j.id).value(intern(j.request.name, true)).value(intern(j.user, true));
+          rows.value(intern(j.state, true)).value(intern(reason, false));
           j.start >= 0 ? rows.value(j.start) : rows.null();
           j.end >= 0 ? rows.value(j.end) : rows.null();
           rows.value(j.tasks.empty() ? std::string() : j.nodelist());
@@ -164,7 +170,7 @@ struct ApiServer::Impl {
         api::Json w;
         w.reserve(rows.str().size() + 4096);
         w.begin_object().key("strings").begin_array();
-        for (const std::string* t : strings) w.value(*t);
+        for (std::string_view t : strings) w.value(t);
         w.end_array();
         std::string body = w.str() + ",\"rows\":" + rows.str() + "}";
         res.status = 200;
@@ -175,7 +181,7 @@ struct ApiServer::Impl {
       w.reserve(64 << 10);
       w.begin_object().key("jobs").begin_array();
       const bool full = view == "full";
-      controller.for_each_job(all, [&](const JobRecord& j, const std::string& reason) {
+      controller.for_each_job(all, [&](const JobRecord& j, std::string_view reason) {
         if (!who->is_operator && j.user != who->user) return;
         if (full) return write_job(w, j, reason);
         w.begin_object();

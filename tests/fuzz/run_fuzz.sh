@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# Builds and runs one gwang_trace fuzz target for a while.
+# Builds and runs one fuzz target for a while.
 #
 #   tests/fuzz/run_fuzz.sh TARGET SECONDS [BUILD_DIR]
 #
-# TARGET is swf or alibaba (tests/fuzz/fuzz_TARGET.cpp). The target and the trace sources are compiled
+# TARGET is swf, alibaba or job_table (tests/fuzz/fuzz_TARGET.cpp). The target and the sources it reads are compiled
 # with clang++-14 and libFuzzer + AddressSanitizer + UndefinedBehaviorSanitizer into BUILD_DIR/TARGET
 # (BUILD_DIR defaults to $GWANG_FUZZ_BUILD, else build-fuzz/ in the repository), rebuilt only when a
-# source changed. The corpus there is seeded from tests/trace/data fixtures and kept between runs.
+# source changed. The corpus there is seeded from fixtures and kept between runs.
 # Exits non-zero when the build fails or the fuzzer finds a crash, a leak or undefined behaviour;
 # the input that did it is left in BUILD_DIR/TARGET/artifacts/.
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
-  echo "usage: $0 swf|alibaba SECONDS [BUILD_DIR]" >&2
+  echo "usage: $0 swf|alibaba|job_table SECONDS [BUILD_DIR]" >&2
   exit 2
 fi
 target=$1
@@ -24,14 +24,20 @@ cxx=${GWANG_FUZZ_CXX:-clang++-14}
 case $target in
   swf) seeds=("$root"/tests/trace/data/*.swf) ;;
   alibaba) seeds=("$root"/tests/trace/data/*.csv) ;;
-  *) echo "$0: unknown target '$target' (swf or alibaba)" >&2; exit 2 ;;
+  job_table) seeds=("$root"/tests/fuzz/seeds/job_table*.json) ;;
+  *) echo "$0: unknown target '$target' (swf, alibaba or job_table)" >&2; exit 2 ;;
 esac
 
 dir=$build/$target
 mkdir -p "$dir/corpus" "$dir/artifacts"
 binary=$dir/fuzz_$target
-sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root"/src/trace/*.cpp)
-headers=("$root"/src/trace/*.h "$root/src/core/result.h")
+if [ "$target" = job_table ]; then
+  sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/api/job_table.cpp")
+  headers=("$root/src/api/job_table.h" "$root/src/api/json_writer.h" "$root/src/core/result.h")
+else
+  sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root"/src/trace/*.cpp)
+  headers=("$root"/src/trace/*.h "$root/src/core/result.h")
+fi
 
 stale=0
 if [ ! -x "$binary" ]; then
@@ -48,10 +54,11 @@ if [ $stale = 1 ]; then
   mv "$binary.tmp" "$binary"
 fi
 
-# Seed the corpus: the fixtures whole, and each of their lines alone.
+# Seed the corpus: the fixtures whole, and (traces) each of their lines alone.
 for seed in "${seeds[@]}"; do
   name=$(basename "$seed")
   cp "$seed" "$dir/corpus/seed_$name"
+  [ "$target" = job_table ] && continue
   n=0
   while IFS= read -r line || [ -n "$line" ]; do
     n=$((n + 1))
