@@ -1,5 +1,7 @@
 #include "controller/controller.h"
 
+#include "controller/codec.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -250,37 +252,186 @@ Result<void> Controller::apply(const store::Record& rec) {
   return {};
 }
 
+// Snapshots are binary (see codec.h): the first version, JSON, is still read.
+constexpr std::string_view kSnapshotMagic = "gwang snapshot 2\n";
+
 std::string Controller::snapshot_state() const {
-  json nodes = json::array();
-  for (const Node* n : by_id_) {
-    if (n->local) continue;  // the local node is this process's, found again at start
-    nodes.push_back({{"node", n->name}, {"instance", n->instance}, {"address", n->address}, {"cpus", n->host.cpus},
-                     {"memory", n->host.memory_bytes}, {"devices", devices_json(n->host.devices)}});
-  }
-  json jobs = json::array();
-  for (const auto& [id, j] : jobs_) {
-    json tasks = json::array();
-    for (const TaskRecord& t : j.tasks) {
-      json shares = json::array();
-      for (const core::DeviceShare& d : t.shares) shares.push_back({d.index, d.milli});
-      tasks.push_back({{"node", t.node}, {"devices", t.devices}, {"shares", shares}, {"done", t.done}});
-    }
-    json o{{"id", id},       {"user", j.user},          {"request", request_json(j.request)}, {"state", j.state},
-           {"reason", j.reason}, {"submit", j.submit}, {"start", j.start}, {"end", j.end},
-           {"exit_code", j.exit_code}, {"attempt", j.attempt}, {"tasks", tasks}};
-    if (auto f = failures_.find(id); f != failures_.end()) {
-      o["failure"] = {{"state", f->second.state}, {"exit_code", f->second.exit_code}, {"reason", f->second.reason}};
-    }
-    jobs.push_back(std::move(o));
-  }
+  Encoder e;
+  e.u(static_cast<std::uint64_t>(next_id_));
   std::set<std::string> drained = drained_names_;  // also of nodes not registered (yet)
   for (const Node* n : by_id_) {
     if (n->drained) drained.insert(n->name);
   }
-  return json{{"version", 1}, {"next_id", next_id_}, {"drained", drained}, {"nodes", nodes}, {"jobs", jobs}}.dump();
+  e.u(drained.size());
+  for (const std::string& name : drained) e.s(name);
+  std::vector<const Node*> remote;
+  for (const Node* n : by_id_) {
+    if (!n->local) remote.push_back(n);  // the local node is this process's, found again at start
+  }
+  e.u(remote.size());
+  for (const Node* n : remote) {
+    e.s(n->name);
+    e.s(n->instance);
+    e.s(n->address);
+    e.i(n->host.cpus);
+    e.i(n->host.memory_bytes);
+    e.u(n->host.devices.size());
+    for (const agent::Device& d : n->host.devices) {
+      e.s(d.kind);
+      e.s(d.name);
+      e.s(d.uuid);
+      e.i(d.index);
+      e.i(d.memory_bytes);
+      e.u(d.declared);
+    }
+  }
+  e.u(jobs_.size());
+  for (const auto& [id, j] : jobs_) {
+    const api::SubmitRequest& r = j.request;
+    e.i(id);
+    e.s(j.user);
+    e.s(r.name);
+    e.u(r.command.size());
+    for (const std::string& arg : r.command) e.s(arg);
+    e.s(r.workdir);
+    e.u(r.env.size());
+    for (const auto& [k, v] : r.env) {
+      e.s(k);
+      e.s(v);
+    }
+    e.i(r.cpus);
+    e.i(r.mem_bytes);
+    e.i(r.gpus.count);
+    e.u(r.gpus.models.size());
+    for (const std::string& m : r.gpus.models) e.s(m);
+    e.f(r.gpu_share);
+    e.i(r.nodes);
+    e.i(r.time_s);
+    e.u(r.requeue);
+    e.s(j.state);
+    e.s(j.reason);
+    e.i(j.submit);
+    e.i(j.start);
+    e.i(j.end);
+    e.i(j.exit_code);
+    e.i(j.attempt);
+    e.u(j.tasks.size());
+    for (const TaskRecord& t : j.tasks) {
+      e.s(t.node);
+      e.u(t.devices.size());
+      for (const std::string& uuid : t.devices) e.s(uuid);
+      e.u(t.shares.size());
+      for (const core::DeviceShare& d : t.shares) {
+        e.u(d.index);
+        e.i(d.milli);
+      }
+      e.u(t.done);
+    }
+    const auto f = failures_.find(id);
+    e.u(f != failures_.end());
+    if (f != failures_.end()) {
+      e.s(f->second.state);
+      e.i(f->second.exit_code);
+      e.s(f->second.reason);
+    }
+  }
+  return e.finish(kSnapshotMagic);
 }
 
 Result<void> Controller::restore(const std::string& state) {
+  if (state.starts_with("{")) return restore_json(state);
+  Decoder d(state, kSnapshotMagic);
+  auto text = [&] { return std::string(d.s()); };
+  auto small = [&] { return static_cast<int>(d.i()); };
+  next_id_ = static_cast<std::int64_t>(d.u());
+  for (std::size_t n = d.count(); d.ok() && n > 0; --n) {
+    const std::string name = text();
+    drained_names_.insert(name);
+    if (Node* node = find_node(name)) node->drained = true;  // the local node exists already
+  }
+  for (std::size_t n = d.count(); d.ok() && n > 0; --n) {
+    const std::string name = text();
+    const std::string instance = text();
+    const std::string address = text();
+    agent::HostResources host;
+    host.cpus = small();
+    host.memory_bytes = d.i();
+    for (std::size_t k = d.count(); d.ok() && k > 0; --k) {
+      agent::Device dev;
+      dev.kind = text();
+      dev.name = text();
+      dev.uuid = text();
+      dev.index = small();
+      dev.memory_bytes = d.i();
+      dev.declared = d.u(1) != 0;
+      host.devices.push_back(std::move(dev));
+    }
+    if (!d.ok()) break;
+    Node* node = find_node(name);
+    if (!node) node = &add_node(name, host, false);
+    node->instance = instance;
+    node->address = address;
+    node->heard = false;
+  }
+  for (std::size_t n = d.count(); d.ok() && n > 0; --n) {
+    JobRecord j;
+    api::SubmitRequest& r = j.request;
+    j.id = d.i();
+    j.user = text();
+    r.name = text();
+    r.command.resize(d.count());
+    for (std::string& arg : r.command) arg = text();
+    r.workdir = text();
+    r.env.resize(d.count());
+    for (auto& [k, v] : r.env) {
+      k = text();
+      v = text();
+    }
+    r.cpus = small();
+    r.mem_bytes = d.i();
+    r.gpus.count = small();
+    r.gpus.models.resize(d.count());
+    for (std::string& m : r.gpus.models) m = text();
+    r.gpu_share = d.f();
+    r.nodes = small();
+    r.time_s = d.i();
+    r.requeue = d.u(1) != 0;
+    j.state = text();
+    j.reason = text();
+    j.submit = d.i();
+    j.start = d.i();
+    j.end = d.i();
+    j.exit_code = small();
+    j.attempt = small();
+    j.tasks.resize(d.count());
+    for (TaskRecord& t : j.tasks) {
+      t.node = text();
+      t.devices.resize(d.count());
+      for (std::string& uuid : t.devices) uuid = text();
+      t.shares.resize(d.count());
+      for (core::DeviceShare& share : t.shares) {
+        share.index = static_cast<std::uint16_t>(d.u(0xFFFF));
+        share.milli = static_cast<core::Milli>(d.i());
+      }
+      t.done = d.u(1) != 0;
+    }
+    if (d.u(1) != 0) {
+      Failure f;
+      f.state = text();
+      f.exit_code = small();
+      f.reason = text();
+      if (d.ok()) rank_ends_[j.id][-1] = std::move(f);
+    }
+    if (!d.ok()) break;
+    const std::int64_t id = j.id;
+    jobs_[id] = std::move(j);
+  }
+  if (d.ok() && !d.at_end()) return fail("byte " + std::to_string(d.offset()) + ": data after the last job");
+  if (!d.ok()) return fail(d.error());
+  return {};
+}
+
+Result<void> Controller::restore_json(const std::string& state) {
   try {
     const json s = json::parse(state);
     if (s.at("version").get<int>() != 1) return fail("unknown snapshot version " + s.at("version").dump());
@@ -372,6 +523,9 @@ Result<void> Controller::recover(std::int64_t now) {
   // Pending jobs wait again. Running ones go on where their agents still run them; those of the
   // local node ended with the process that ran them.
   std::map<std::string, Result<Account>> accounts;  // one look-up per user, not per job
+  std::size_t unfinished = 0;
+  for (const auto& [id, job] : jobs_) unfinished += job.ended() ? 0 : 1;
+  scheduler_->reserve_jobs(unfinished);
   for (auto& [id, job] : jobs_) {
     if (job.ended()) continue;
     auto found = accounts.find(job.user);
@@ -387,7 +541,6 @@ Result<void> Controller::recover(std::int64_t now) {
       end(job, job.state == kRunning ? kNodeFail : kFailed, 0, "no node can hold it any more", now);
       continue;
     }
-    accounts_[id] = *account;
     if (job.state != kRunning) continue;
     std::vector<core::TaskPlacement> placement;
     std::string lost;
@@ -493,7 +646,6 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
   if (!journalled) return tl::unexpected(journalled.error());
   auto status = scheduler_->submit(*spec, now);
   if (!status) return tl::unexpected(status.error());  // validated above: a broken invariant otherwise
-  accounts_[job.id] = owner;
   jobs_[job.id] = job;
   // A job that can start now starts at the next round of the control loop (milliseconds away),
   // with the other starts of that pass: the answer does not wait for it.
@@ -596,7 +748,6 @@ void Controller::end(JobRecord& job, const std::string& state, int exit_code, co
   job.exit_code = exit_code;
   job.reason = reason;
   job.end = now;
-  accounts_.erase(job.id);
   running_.erase(job.id);
   failures_.erase(job.id);
   stopping_.erase(job.id);

@@ -169,8 +169,9 @@ class Controller {
   Result<void> recover(std::int64_t now);
   // Applies one journal record (or the snapshot) to the records in memory, during recovery.
   Result<void> apply(const store::Record& rec);
-  Result<void> restore(const std::string& snapshot);
-  std::string snapshot_state() const;
+  Result<void> restore(const std::string& snapshot);       // either format
+  Result<void> restore_json(const std::string& snapshot);  // the first format, JSON
+  std::string snapshot_state() const;                      // binary (codec.h)
   Result<void> checkpoint_locked(std::int64_t now);
   Result<void> journal(const std::string& kind, const std::string& payload, std::int64_t now);
   Result<core::JobSpec> to_spec(const JobRecord& job) const;
@@ -207,7 +208,6 @@ class Controller {
   std::unique_ptr<core::Scheduler> scheduler_;
   std::unique_ptr<agent::NodeAgent> local_;  // the local node's agent, if there is a local node
   std::map<std::int64_t, JobRecord> jobs_;
-  std::map<std::int64_t, Account> accounts_;  // the owner of each unfinished job
   std::map<std::string, std::unique_ptr<Node>> nodes_;
   std::vector<Node*> by_id_;                  // nodes by core::NodeId
   // Ranks that ended, of jobs with some ranks still running: (first failure) state, exit code, reason.

@@ -69,6 +69,8 @@ class Scheduler {
   // cluster can ever hold its tasks. A malformed spec (no tasks, no time limit, a bad accelerator
   // request, a duplicate id) is an error and changes nothing.
   Result<SubmitStatus> submit(JobSpec spec, Time now);
+  // Room for `jobs` jobs in all, so that a recovery submitting many at once does not regrow.
+  void reserve_jobs(std::size_t jobs) { jobs_.reserve(jobs); }
   // A running job ended with `outcome` (Finished, Failed or TimedOut); its resources are free again.
   // Returns false (and changes nothing) if the job is not running.
   bool finish(JobId id, Time now, JobState outcome = JobState::Finished);

@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <random>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "controller/controller.h"
+#include "store/journal.h"
 
 namespace gwang::controller {
 namespace {
@@ -240,6 +242,169 @@ TEST_F(ControllerTest, SnapshotAndTailRecoverTheSameState) {
   auto next = controller_->submit(request({"true"}), nobody_, now_);
   ASSERT_TRUE(next);
   EXPECT_EQ(next->id, 5);
+}
+
+
+// Every field of a job comes back from a snapshot: the request, the state, the tasks and their
+// devices, and how a rank failed.
+TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
+  open();
+  api::SubmitRequest r = request({"sh", "-c", "echo \"$GREETING\"; exit 4"});
+  r.name = "fields \u00e9";
+  r.workdir = dir_.string();
+  r.env = {{"GREETING", "hello"}, {"EMPTY", ""}};
+  r.cpus = 2;
+  r.gpus = {1, {"npu:ascend910"}};
+  r.time_s = 1234;
+  r.requeue = false;
+  auto ended = controller_->submit(r, nobody_, now_);
+  ASSERT_TRUE(ended);
+  run_until_ended(ended->id);
+  api::SubmitRequest shared = request({"sleep", "100"});
+  shared.gpu_share = 0.25;
+  auto running = controller_->submit(shared, nobody_, now_);
+  ASSERT_TRUE(running);
+  for (int i = 0; i < 100 && controller_->job(running->id)->state != kRunning; ++i) {
+    controller_->step(agent::Clock::now(), now_);
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(controller_->job(running->id)->state, kRunning);
+  const std::vector<JobRecord> before = controller_->jobs(true);
+  ASSERT_TRUE(controller_->checkpoint(now_));
+  controller_.reset();
+  open();
+  const std::vector<JobRecord> after = controller_->jobs(true);
+  ASSERT_EQ(after.size(), before.size());
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    const JobRecord &a = before[i], &b = after[i];
+    SCOPED_TRACE("job " + std::to_string(a.id));
+    EXPECT_EQ(b.id, a.id);
+    EXPECT_EQ(b.user, a.user);
+    EXPECT_EQ(b.request.name, a.request.name);
+    EXPECT_EQ(b.request.command, a.request.command);
+    EXPECT_EQ(b.request.workdir, a.request.workdir);
+    EXPECT_EQ(b.request.env, a.request.env);
+    EXPECT_EQ(b.request.cpus, a.request.cpus);
+    EXPECT_EQ(b.request.mem_bytes, a.request.mem_bytes);
+    EXPECT_EQ(b.request.gpus.count, a.request.gpus.count);
+    EXPECT_EQ(b.request.gpus.models, a.request.gpus.models);
+    EXPECT_EQ(b.request.gpu_share, a.request.gpu_share);
+    EXPECT_EQ(b.request.nodes, a.request.nodes);
+    EXPECT_EQ(b.request.time_s, a.request.time_s);
+    EXPECT_EQ(b.request.requeue, a.request.requeue);
+    EXPECT_EQ(b.submit, a.submit);
+    EXPECT_EQ(b.start, a.start);
+    EXPECT_EQ(b.attempt, a.attempt);
+    ASSERT_EQ(b.tasks.size(), a.tasks.size());
+    for (std::size_t t = 0; t < a.tasks.size(); ++t) {
+      EXPECT_EQ(b.tasks[t].node, a.tasks[t].node);
+      EXPECT_EQ(b.tasks[t].devices, a.tasks[t].devices);
+      ASSERT_EQ(b.tasks[t].shares.size(), a.tasks[t].shares.size());
+      for (std::size_t k = 0; k < a.tasks[t].shares.size(); ++k) {
+        EXPECT_EQ(b.tasks[t].shares[k].index, a.tasks[t].shares[k].index);
+        EXPECT_EQ(b.tasks[t].shares[k].milli, a.tasks[t].shares[k].milli);
+      }
+    }
+  }
+  // The job that ended keeps its end; the running one ran in the process that was closed, so it
+  // ends now as its node's jobs do when the local agent is gone.
+  EXPECT_EQ(after[0].state, kFailed);
+  EXPECT_EQ(after[0].exit_code, 4);
+  EXPECT_EQ(after[0].end, before[0].end);
+  EXPECT_EQ(after[0].tasks.at(0).devices, (std::vector<std::string>{"npu:ascend910-0"}));
+  ASSERT_EQ(before[1].tasks.at(0).shares.size(), 1u);
+  EXPECT_EQ(before[1].tasks.at(0).shares[0].milli, 250);
+}
+
+// A store whose snapshot was written in the first format (JSON) is still read.
+TEST_F(ControllerTest, TheFirstSnapshotFormatIsStillRead) {
+  open();
+  ASSERT_TRUE(controller_->submit(request({"true"}), nobody_, now_));
+  controller_.reset();
+  {
+    auto journal = store::open_sqlite_journal((dir_ / "data" / "state.db").string());
+    ASSERT_TRUE(journal) << journal.error().message;
+    const std::string v1 = R"({"version":1,"next_id":8,"drained":["gone"],"nodes":[],"jobs":[)"
+                           R"({"id":7,"user":"nobody","request":{"command":["echo","hi"],"name":"old","workdir":"/tmp",)"
+                           R"("cpus":2,"mem":"1G","time":"1h","requeue":false},"state":"COMPLETED","reason":"",)"
+                           R"("submit":100,"start":101,"end":102,"exit_code":0,"attempt":0,"tasks":[]}]})";
+    ASSERT_TRUE((*journal)->snapshot({(*journal)->last_seq(), v1}));
+  }
+  open();
+  auto old = controller_->job(7);
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->state, kCompleted);
+  EXPECT_EQ(old->request.name, "old");
+  EXPECT_EQ(old->request.command, (std::vector<std::string>{"echo", "hi"}));
+  EXPECT_EQ(old->request.cpus, 2);
+  EXPECT_EQ(old->request.mem_bytes, 1LL << 30);
+  EXPECT_EQ(old->request.time_s, 3600);
+  EXPECT_FALSE(old->request.requeue);
+  EXPECT_EQ(old->end, 102);
+  auto next = controller_->submit(request({"true"}), nobody_, now_);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->id, 8);
+  // The next snapshot is written in the current format and read back the same.
+  ASSERT_TRUE(controller_->checkpoint(now_));
+  controller_.reset();
+  open();
+  ASSERT_TRUE(controller_->job(7));
+  EXPECT_EQ(controller_->job(7)->request.command, (std::vector<std::string>{"echo", "hi"}));
+}
+
+// A damaged snapshot stops the start with where it is damaged; it never crashes the controller.
+TEST_F(ControllerTest, ADamagedSnapshotIsAnErrorNamingTheByte) {
+  open();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(controller_->submit(request({"echo", std::to_string(i)}), nobody_, now_));
+  ASSERT_TRUE(controller_->checkpoint(now_));
+  controller_.reset();
+  const std::string db = (dir_ / "data" / "state.db").string();
+  std::string good;
+  std::int64_t seq = 0;
+  {
+    auto journal = store::open_sqlite_journal(db);
+    ASSERT_TRUE(journal);
+    auto loaded = (*journal)->load();
+    ASSERT_TRUE(loaded && loaded->snapshot);
+    good = loaded->snapshot->state;
+    seq = loaded->snapshot->seq;
+  }
+  auto try_open = [&](const std::string& state) -> Result<std::unique_ptr<Controller>> {
+    {
+      auto journal = store::open_sqlite_journal(db);
+      EXPECT_TRUE(journal);
+      EXPECT_TRUE((*journal)->snapshot({seq, state}));
+    }
+    ControllerOptions o;
+    o.data_dir = (dir_ / "data").string();
+    o.local_node = "local";
+    o.host.cpus = 4;
+    o.host.memory_bytes = 8LL << 30;
+    return Controller::open(o, now_);
+  };
+  auto cut = try_open(good.substr(0, good.size() - 3));
+  ASSERT_FALSE(cut);
+  EXPECT_NE(cut.error().message.find("snapshot at record " + std::to_string(seq) + ": byte "), std::string::npos)
+      << cut.error().message;
+  auto extra = try_open(good + "x");
+  ASSERT_FALSE(extra);
+  EXPECT_NE(extra.error().message.find("data after the last job"), std::string::npos) << extra.error().message;
+  // Every cut, and damaged bytes anywhere: an error or a state, never a crash.
+  for (std::size_t n = 0; n < good.size(); n += 3) {
+    auto c = try_open(good.substr(0, n));
+    EXPECT_FALSE(c) << n;
+  }
+  std::mt19937 rng(11);
+  for (int i = 0; i < 60; ++i) {
+    std::string bad = good;
+    bad[rng() % bad.size()] = static_cast<char>(rng());
+    auto c = try_open(bad);
+    if (!c) {  // the snapshot's damage, or a record after it that no longer fits it
+      EXPECT_TRUE(c.error().message.starts_with("snapshot at record") ||
+                  c.error().message.starts_with("journal record"))
+          << c.error().message;
+    }
+  }
 }
 
 }  // namespace

@@ -1,0 +1,130 @@
+// A compact binary encoding for the controller's snapshots: unsigned and zigzag varints, and
+// strings written once and then referred to by number (a centre's jobs repeat their users, states,
+// reasons, working directories and commands). Reading checks every length and reference against
+// what is there: a damaged snapshot is an error with the byte offset, never a crash.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace gwang::controller {
+
+class Encoder {
+ public:
+  void u(std::uint64_t v) {
+    while (v >= 0x80) {
+      body_ += static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    body_ += static_cast<char>(v);
+  }
+  void i(std::int64_t v) { u((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63)); }
+  void f(double v) {
+    char raw[sizeof v];
+    std::memcpy(raw, &v, sizeof v);
+    body_.append(raw, sizeof v);
+  }
+  // A string, as a reference into the table.
+  void s(std::string_view text) {
+    auto [it, added] = index_.try_emplace(std::string(text), table_.size());
+    if (added) table_.push_back(&it->first);
+    u(it->second);
+  }
+  // `magic`, the string table, then what was written: the whole encoding.
+  std::string finish(std::string_view magic) const {
+    Encoder head;
+    head.body_.append(magic);
+    head.u(table_.size());
+    for (const std::string* t : table_) {
+      head.u(t->size());
+      head.body_ += *t;
+    }
+    return head.body_ + body_;
+  }
+
+ private:
+  std::string body_;
+  std::unordered_map<std::string, std::uint64_t> index_;
+  std::vector<const std::string*> table_;
+};
+
+class Decoder {
+ public:
+  // Reads the magic and the string table; ok() is false if they are not there.
+  Decoder(std::string_view data, std::string_view magic) : d_(data) {
+    if (d_.substr(0, magic.size()) != magic) {
+      fail("not a snapshot of this format");
+      return;
+    }
+    at_ = magic.size();
+    const std::uint64_t n = u();
+    if (n > d_.size()) fail("a string table larger than the snapshot");
+    for (std::uint64_t k = 0; ok() && k < n; ++k) {
+      const std::uint64_t len = u();
+      if (!ok()) break;
+      if (len > d_.size() - at_) {
+        fail("a string past the end");
+        break;
+      }
+      table_.emplace_back(d_.substr(at_, len));
+      at_ += len;
+    }
+  }
+
+  bool ok() const { return error_.empty(); }
+  bool at_end() const { return at_ == d_.size(); }
+  const std::string& error() const { return error_; }
+  std::size_t offset() const { return at_; }
+
+  std::uint64_t u() {
+    std::uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (at_ >= d_.size()) return fail("the end of the data in a number"), 0;
+      const auto byte = static_cast<unsigned char>(d_[at_++]);
+      v |= static_cast<std::uint64_t>(byte & 0x7F) << shift;
+      if (!(byte & 0x80)) return v;
+    }
+    return fail("a number longer than 64 bits"), 0;
+  }
+  std::int64_t i() {
+    const std::uint64_t z = u();
+    return static_cast<std::int64_t>(z >> 1) ^ -static_cast<std::int64_t>(z & 1);
+  }
+  // An unsigned number no larger than `max` (a count, an int field).
+  std::uint64_t u(std::uint64_t max) {
+    const std::uint64_t v = u();
+    if (v > max) return fail("a value out of range"), 0;
+    return v;
+  }
+  double f() {
+    double v = 0;
+    if (d_.size() - at_ < sizeof v) return fail("the end of the data in a number"), 0;
+    std::memcpy(&v, d_.data() + at_, sizeof v);
+    at_ += sizeof v;
+    return v;
+  }
+  std::string_view s() {
+    const std::uint64_t k = u();
+    if (!ok()) return {};
+    if (k >= table_.size()) return fail("a reference to no string"), std::string_view();
+    return table_[k];
+  }
+  // A count of things that each take at least one byte: no larger than what is left.
+  std::size_t count() { return static_cast<std::size_t>(u(d_.size() - at_)); }
+
+ private:
+  void fail(const std::string& what) {
+    if (error_.empty()) error_ = "byte " + std::to_string(at_) + ": " + what;
+  }
+
+  std::string_view d_;
+  std::size_t at_ = 0;
+  std::vector<std::string_view> table_;
+  std::string error_;
+};
+
+}  // namespace gwang::controller
