@@ -31,6 +31,7 @@ Result<AccountId> FairShare::add(AccountId parent, std::string name, double shar
   if (auto ok = check_shares(shares); !ok) return fail("account '" + name + "': " + ok.error().message);
   if (find(parent, name)) return fail("account '" + name + "' exists already there");
   const AccountId id{static_cast<std::uint32_t>(nodes_.size())};
+  children_.emplace(std::make_pair(parent.value, name), id);
   nodes_.push_back(Node{std::move(name), parent, shares, 0, 0, 0});
   nodes_[parent.value].children_shares += shares;
   return id;
@@ -46,10 +47,9 @@ Result<void> FairShare::set_shares(AccountId account, double shares) {
 }
 
 std::optional<AccountId> FairShare::find(AccountId parent, std::string_view name) const {
-  for (std::uint32_t i = 1; i < nodes_.size(); ++i) {
-    if (nodes_[i].parent == parent && nodes_[i].name == name) return AccountId{i};
-  }
-  return std::nullopt;
+  auto it = children_.find(std::make_pair(parent.value, std::string(name)));
+  if (it == children_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::optional<AccountId> FairShare::find_path(const std::vector<std::string>& path) const {

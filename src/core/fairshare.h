@@ -9,10 +9,12 @@
 //                            siblings: an account inherits part of how much its parent has used
 //                            (an institution's heavy use weighs on all its projects), the more the
 //                            larger its share among its siblings. For institutions, UE = U.
-// 1.0: nothing used; 0.5: used exactly its entitlement; toward 0: far over it.
+// 1.0: nothing used; 0.5: used exactly its entitlement; toward 0: far over it (down to 0 itself,
+// where the exponent underflows: an account far over a tiny share).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,6 +81,7 @@ class FairShare {
 
   FairShareOptions options_;
   std::vector<Node> nodes_;
+  std::map<std::pair<std::uint32_t, std::string>, AccountId, std::less<>> children_;  // (parent, name)
 };
 
 // The multifactor priority of a waiting job: each factor in [0, 1], times its weight, summed.

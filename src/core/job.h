@@ -35,6 +35,8 @@ struct JobSpec {
   std::int64_t priority = 0; // larger first, under the priority queue order
   std::string user;
   std::string project;
+  std::string institution;         // with project and user: the job's fair-share account
+  double programme_priority = 0;   // the programme's priority factor, 0 to 1 (multifactor order)
 
   Time planned_runtime() const { return estimate > 0 ? estimate : time_limit; }
 };
@@ -46,6 +48,9 @@ struct Job {
   Time start = -1;
   Time end = -1;
   Time reserved_at = -1;                  // when reason == Reserved
+  std::int64_t rank = 0;                  // the multifactor priority it is queued by
+  std::uint32_t account = 0;              // its fair-share account (0: none)
+  Time charged_until = -1;                // while running: usage charged to fair share up to here
   std::vector<TaskPlacement> placement;   // one per task while running (kept after it ends)
 
   Time expected_end() const { return start + spec.planned_runtime(); }

@@ -30,7 +30,10 @@ std::string_view name_of(E value, const std::pair<E, std::string_view> (&table)[
 }
 
 constexpr std::pair<QueueOrder, std::string_view> kOrders[] = {
-    {QueueOrder::Fcfs, "fcfs"}, {QueueOrder::Sjf, "sjf"}, {QueueOrder::Priority, "priority"}};
+    {QueueOrder::Fcfs, "fcfs"},
+    {QueueOrder::Sjf, "sjf"},
+    {QueueOrder::Priority, "priority"},
+    {QueueOrder::Multifactor, "multifactor"}};
 constexpr std::pair<Backfill, std::string_view> kBackfills[] = {
     {Backfill::None, "none"}, {Backfill::Easy, "easy"}, {Backfill::EasySjbf, "easy-sjbf"}};
 constexpr std::pair<JobState, std::string_view> kStates[] = {
@@ -93,7 +96,14 @@ Scheduler::Scheduler(Cluster cluster, SchedulerOptions options)
     : cluster_(std::move(cluster)),
       options_(std::move(options)),
       placement_(make_placement(options_.placement, options_.placement_options)),
-      rng_(options_.seed) {}
+      rng_(options_.seed),
+      fairshare_(options_.fairshare) {
+  for (std::size_t n = 0; n < cluster_.size(); ++n) {
+    const NodeInfo& info = cluster_.node(NodeId{static_cast<std::uint32_t>(n)});
+    total_accel_ += static_cast<Milli>(info.device_models.size()) * kMilli;
+    total_cpu_ += info.capacity.get(ResourceRegistry::kCpu);
+  }
+}
 
 Scheduler::QueueKey Scheduler::queue_key(Slot slot) const {
   const JobSpec& s = jobs_[slot].spec;
@@ -101,6 +111,7 @@ Scheduler::QueueKey Scheduler::queue_key(Slot slot) const {
     case QueueOrder::Fcfs: return {s.submit, s.id.value, 0, slot};
     case QueueOrder::Sjf: return {s.planned_runtime(), s.submit, s.id.value, slot};
     case QueueOrder::Priority: return {~s.priority, s.submit, s.id.value, slot};  // ~p: -p - 1, no overflow
+    case QueueOrder::Multifactor: return {~jobs_[slot].rank, s.submit, s.id.value, slot};
   }
   return {0, 0, 0, slot};
 }
@@ -171,6 +182,10 @@ Result<SubmitStatus> Scheduler::submit(JobSpec spec, Time now) {
     job.end = now;
     return SubmitStatus::Unsatisfiable;
   }
+  if (options_.order == QueueOrder::Multifactor) {
+    job.account = account_of(job.spec).value;
+    job.rank = terms_of(job, now, fairshare_.factor(AccountId{job.account}, now)).total;
+  }
   queue_.insert(queue_key(slot));
   return SubmitStatus::Queued;
 }
@@ -215,6 +230,7 @@ void Scheduler::start(Slot slot, std::vector<TaskPlacement> placement, Time now,
   job.reason = PendingReason::None;
   job.reserved_at = -1;
   job.start = now;
+  job.charged_until = now;
   job.placement = placement;
   running_.insert({job.expected_end(), slot});
   out.push_back({Action::Start, job.spec.id, std::move(placement)});
@@ -223,6 +239,7 @@ void Scheduler::start(Slot slot, std::vector<TaskPlacement> placement, Time now,
 void Scheduler::end_running(Slot slot, Time now, JobState outcome) {
   Job& job = jobs_[slot];
   assert(job.state == JobState::Running);
+  charge_running(slot, now);
   for (const TaskPlacement& p : job.placement) cluster_.release(cluster_.free(), p, job.spec.task);
   running_.erase({job.expected_end(), slot});
   job.state = outcome;
@@ -264,6 +281,9 @@ bool Scheduler::requeue(JobId id, Time now) {
   job.reason = PendingReason::Priority;
   job.start = job.end = job.reserved_at = -1;
   job.placement.clear();
+  if (options_.order == QueueOrder::Multifactor) {
+    job.rank = terms_of(job, now, fairshare_.factor(AccountId{job.account}, now)).total;
+  }
   queue_.insert(queue_key(it->second));
   return true;
 }
@@ -317,7 +337,12 @@ std::vector<JobId> Scheduler::expire(Time now) {
   return out;
 }
 
-NodeId Scheduler::add_node(const NodeSpec& spec) { return cluster_.add_node(spec); }
+NodeId Scheduler::add_node(const NodeSpec& spec) {
+  const NodeId id = cluster_.add_node(spec);
+  total_accel_ += static_cast<Milli>(cluster_.node(id).device_models.size()) * kMilli;
+  total_cpu_ += cluster_.node(id).capacity.get(ResourceRegistry::kCpu);
+  return id;
+}
 
 std::vector<JobId> Scheduler::set_node_state(NodeId node, NodeState state, Time now) {
   cluster_.set_state(node, state);
@@ -340,6 +365,9 @@ std::vector<JobId> Scheduler::set_node_state(NodeId node, NodeState state, Time 
 
 std::vector<Decision> Scheduler::schedule(Time now) {
   std::vector<Decision> out;
+  if (options_.order == QueueOrder::Multifactor && (ranked_at_ < 0 || now - ranked_at_ >= options_.reprioritize_every)) {
+    reprioritize(now);
+  }
   // Start jobs from the head of the queue while they fit.
   while (!queue_.empty()) {
     const Slot head = queue_.begin()->slot;
@@ -362,6 +390,72 @@ std::vector<Decision> Scheduler::schedule(Time now) {
   }
   backfill(head, now, out);
   return out;
+}
+
+AccountId Scheduler::account_of(const JobSpec& spec) {
+  AccountId at = FairShare::root();
+  for (const std::string* part : {&spec.institution, &spec.project, &spec.user}) {
+    const std::string name = part->empty() ? "(none)" : *part;
+    auto found = fairshare_.find(at, name);
+    at = found ? *found : *fairshare_.add(at, name, 1);  // a name and a share of 1 are always valid
+  }
+  return at;
+}
+
+void Scheduler::charge_running(Slot slot, Time now) {
+  Job& job = jobs_[slot];
+  if (job.account == 0 || job.charged_until < 0 || now <= job.charged_until) return;
+  const double seconds = static_cast<double>(now - job.charged_until);
+  job.charged_until = now;
+  double rate = 0;
+  bool devices = false;
+  for (const TaskPlacement& p : job.placement) {
+    const NodeInfo& node = cluster_.node(p.node);
+    for (const DeviceShare& d : p.devices) {
+      devices = true;
+      const auto w = options_.usage_weights.find(cluster_.registry().name(node.device_models[d.index]));
+      rate += static_cast<double>(d.milli) / kMilli * (w == options_.usage_weights.end() ? 1.0 : w->second);
+    }
+  }
+  if (!devices) {
+    rate = static_cast<double>(job.spec.tasks) * static_cast<double>(job.spec.task.scalars.get(ResourceRegistry::kCpu)) /
+           kMilli * options_.cpu_usage_weight;
+  }
+  if (rate > 0) fairshare_.charge(AccountId{job.account}, rate * seconds, now);
+}
+
+PriorityTerms Scheduler::terms_of(const Job& job, Time now, double fairshare_factor) const {
+  const JobSpec& s = job.spec;
+  double size = 0;
+  if (s.task.accel.count > 0 && total_accel_ > 0) {
+    size = static_cast<double>(s.tasks) * static_cast<double>(s.task.accel.total()) / static_cast<double>(total_accel_);
+  } else if (total_cpu_ > 0) {
+    size = static_cast<double>(s.tasks) * static_cast<double>(s.task.scalars.get(ResourceRegistry::kCpu)) /
+           static_cast<double>(total_cpu_);
+  }
+  return multifactor(options_.priority, s.submit, now, fairshare_factor, size, s.programme_priority);
+}
+
+PriorityTerms Scheduler::priority_terms(JobId id, Time now) const {
+  const Job& j = job(id);
+  return terms_of(j, now, j.account ? fairshare_.factor(AccountId{j.account}, now) : 1.0);
+}
+
+void Scheduler::reprioritize(Time now) {
+  ranked_at_ = now;
+  for (const EndKey& r : running_) charge_running(r.slot, now);
+  std::vector<Slot> waiting;
+  waiting.reserve(queue_.size());
+  for (const QueueKey& k : queue_) waiting.push_back(k.slot);
+  queue_.clear();
+  std::unordered_map<std::uint32_t, double> factors;  // one per account this ranking
+  for (Slot slot : waiting) {
+    Job& job = jobs_[slot];
+    auto f = factors.find(job.account);
+    if (f == factors.end()) f = factors.emplace(job.account, fairshare_.factor(AccountId{job.account}, now)).first;
+    job.rank = terms_of(job, now, f->second).total;
+    queue_.insert(queue_key(slot));
+  }
 }
 
 std::optional<Time> Scheduler::reserve(Slot head, Time now, FreeState& shadow,

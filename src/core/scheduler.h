@@ -7,6 +7,7 @@
 // the generator seeded in its options. The same calls give the same decisions, bit for bit.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -14,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/fairshare.h"
 #include "core/job.h"
 #include "core/placement.h"
 #include "core/result.h"
@@ -21,8 +23,9 @@
 
 namespace gwang::core {
 
-// Who goes next.
-enum class QueueOrder { Fcfs, Sjf, Priority };
+// Who goes next. Multifactor: the priority of fairshare.h (age, fair share, size, programme),
+// computed at submission and again for every waiting job every `reprioritize_every` seconds.
+enum class QueueOrder { Fcfs, Sjf, Priority, Multifactor };
 // What may pass the job at the head of the queue.
 enum class Backfill {
   None,      // nothing: the head waits until it fits, and everyone waits behind it
@@ -30,7 +33,7 @@ enum class Backfill {
   EasySjbf,  // EASY, trying backfill candidates shortest estimate first
 };
 
-Result<QueueOrder> parse_queue_order(std::string_view name);  // "fcfs", "sjf", "priority"
+Result<QueueOrder> parse_queue_order(std::string_view name);  // "fcfs", "sjf", "priority", "multifactor"
 Result<Backfill> parse_backfill(std::string_view name);       // "none", "easy", "easy-sjbf"
 std::string_view to_string(QueueOrder order);
 std::string_view to_string(Backfill backfill);
@@ -45,6 +48,17 @@ struct SchedulerOptions {
   // Deep queues make an exhaustive scan the cost of every pass; production schedulers bound it
   // (Slurm's bf_max_job_test). The replay of published results scans the whole queue.
   std::size_t backfill_depth = 0;
+
+  // The multifactor order: the weights of its terms, fair share's half-life, and how often the
+  // waiting jobs are ranked again. Fair-share usage is accelerator-seconds, each device weighted
+  // by its model (`usage_weights`, by kind name: "gpu:H100" = 1.0; 1.0 for a model not listed);
+  // jobs without accelerators use CPU-seconds times `cpu_usage_weight`. Running jobs are charged
+  // as they run (at each ranking) and at their end.
+  PriorityWeights priority;
+  FairShareOptions fairshare;
+  Time reprioritize_every = 300;
+  std::map<std::string, double> usage_weights;
+  double cpu_usage_weight = 0;
 };
 
 enum class Action : std::uint8_t { Start };
@@ -113,6 +127,13 @@ class Scheduler {
   std::vector<JobId> queue() const;
   const SchedulerOptions& options() const { return options_; }
 
+  // Fair share: the accounts (institution -> project -> user, each made with 1 share when a job
+  // first names it) and their usage. Shares are the driver's to set.
+  FairShare& fairshare() { return fairshare_; }
+  const FairShare& fairshare() const { return fairshare_; }
+  // A job's multifactor priority at `now`, term by term (what `show` explains).
+  PriorityTerms priority_terms(JobId id, Time now) const;
+
  private:
   using Slot = std::uint32_t;
   struct QueueKey {
@@ -138,6 +159,11 @@ class Scheduler {
   bool probe(FreeState& free, const JobSpec& spec) const;
   void start(Slot slot, std::vector<TaskPlacement> placement, Time now, std::vector<Decision>& out);
   void end_running(Slot slot, Time now, JobState outcome);
+  // Fair share.
+  AccountId account_of(const JobSpec& spec);  // made if new
+  void charge_running(Slot slot, Time now);  // the usage since charged_until
+  void reprioritize(Time now);               // ranks every waiting job again
+  PriorityTerms terms_of(const Job& job, Time now, double fairshare_factor) const;
 
   // EASY: the earliest time the head fits, planned on a copy of the free state in which running
   // jobs end at their expected ends; on success `shadow` holds that future state with the head in it.
@@ -158,6 +184,9 @@ class Scheduler {
   FreeState shadow_, both_;        // scratch states of the backfill pass
   std::vector<NodeId> touched_;
   std::vector<AcceleratorRequest> no_room_live_, no_room_both_;
+  FairShare fairshare_;
+  Time ranked_at_ = -1;                           // the last reprioritize
+  Milli total_accel_ = 0, total_cpu_ = 0;         // the cluster's capacity, for the size factor
   NodeBits bits_;
 };
 

@@ -3,6 +3,10 @@
 #include "core/fairshare.h"
 
 #include <gtest/gtest.h>
+
+#include <memory>
+
+#include "core_helpers.h"
 #include <rapidcheck/gtest.h>
 
 #include <cmath>
@@ -135,7 +139,8 @@ TEST(FairShare, ChangingSharesMovesTheEntitlement) {
   EXPECT_DOUBLE_EQ(fs.factor(b, kT0), 0.5);
 }
 
-// Factors stay in (0, 1]; more usage never raises an account's factor.
+// Factors stay in [0, 1] (an account far over a tiny share underflows to 0); more usage never raises
+// an account's factor.
 RC_GTEST_PROP(FairShareProperty, FactorsAreBoundedAndMonotone, ()) {
   FairShare fs({.half_life = 1 + *rc::gen::inRange<Time>(0, 30 * kDay)});
   std::vector<AccountId> accounts{FairShare::root()};
@@ -155,7 +160,7 @@ RC_GTEST_PROP(FairShareProperty, FactorsAreBoundedAndMonotone, ()) {
   }
   for (std::size_t i = 1; i < accounts.size(); ++i) {
     const double f = fs.factor(accounts[i], now);
-    RC_ASSERT(f > 0.0);
+    RC_ASSERT(f >= 0.0);
     RC_ASSERT(f <= 1.0);
   }
   // Charging one account more lowers (or keeps) its factor.
@@ -193,6 +198,138 @@ TEST(Multifactor, FairShareOutweighsAgeUntilTheWaitIsLong) {
   const auto old_over = multifactor(w, now - 10 * kDay, now, fs.factor(over, now), 0, 0);
   EXPECT_GT(old_over.total, late_under.total);
 }
+
+
+// --- the scheduler's multifactor order
+
+namespace multifactor_order {
+
+using namespace gwang::core::testing;
+
+// One node of 4 V100s and 4 T4s; the multifactor order with fair share dominant.
+struct Fixture {
+  Fixture(Time reprioritize_every = 300) {
+    Cluster c = make_cluster();
+    v100_ = v100(c);
+    t4_ = t4(c);
+    make_node(c, 64 * kMilli, {v100_, v100_, v100_, v100_, t4_, t4_, t4_, t4_});
+    SchedulerOptions o;
+    o.order = QueueOrder::Multifactor;
+    o.backfill = Backfill::None;
+    o.priority = {.age = 1000, .fairshare = 100000, .size = 0, .programme = 0, .max_age = 7 * kDay};
+    o.fairshare = {.half_life = 7 * kDay};
+    o.reprioritize_every = reprioritize_every;
+    o.usage_weights = {{"gpu:V100", 1.0}, {"gpu:T4", 0.25}};
+    s = std::make_unique<Scheduler>(std::move(c), o);
+  }
+  JobSpec job(std::int64_t id, const std::string& project, int gpus, ResourceKind model, Time submit, Time limit = kDay) {
+    JobSpec j = make_job(id, make_task(kMilli, gpus, kMilli, {model}), {.submit = submit, .time_limit = limit});
+    j.institution = "kaist";
+    j.project = project;
+    j.user = project + "-user";
+    return j;
+  }
+  std::unique_ptr<Scheduler> s;
+  ResourceKind v100_, t4_;
+};
+
+std::vector<std::int64_t> started(const std::vector<Decision>& d) {
+  std::vector<std::int64_t> out;
+  for (const Decision& x : d) out.push_back(x.job.value);
+  return out;
+}
+
+// A project that has used the machine waits behind one that has not, though it asked first.
+TEST(MultifactorOrder, FairShareGoesBeforeFirstCome) {
+  Fixture f;
+  ASSERT_TRUE(f.s->submit(f.job(1, "busy", 4, f.v100_, kT0), kT0));
+  EXPECT_EQ(started(f.s->schedule(kT0)), std::vector<std::int64_t>{1});
+  ASSERT_TRUE(f.s->finish(jid(1), kT0 + kDay));  // 4 V100-days charged to busy
+  ASSERT_TRUE(f.s->submit(f.job(2, "busy", 4, f.v100_, kT0 + kDay), kT0 + kDay));
+  ASSERT_TRUE(f.s->submit(f.job(3, "idle", 4, f.v100_, kT0 + kDay + 60), kT0 + kDay + 60));
+  // The T4s are free but neither job may use them: 3 goes first on the V100s, 2 waits for them.
+  EXPECT_EQ(started(f.s->schedule(kT0 + kDay + 60)), std::vector<std::int64_t>{3});
+  const AccountId busy = *f.s->fairshare().find_path({"kaist", "busy", "busy-user"});
+  EXPECT_DOUBLE_EQ(f.s->fairshare().usage(busy, kT0 + kDay), 4.0 * kDay);
+  const PriorityTerms t2 = f.s->priority_terms(jid(2), kT0 + kDay + 60);
+  const PriorityTerms t3 = f.s->priority_terms(jid(3), kT0 + kDay + 60);
+  EXPECT_LT(t2.fairshare, t3.fairshare);
+  EXPECT_GT(t2.age, t3.age);
+}
+
+// Usage is weighted by model: a T4-day counts a quarter of a V100-day.
+TEST(MultifactorOrder, UsageIsWeightedByModel) {
+  Fixture f;
+  ASSERT_TRUE(f.s->submit(f.job(1, "on-v100", 1, f.v100_, kT0), kT0));
+  ASSERT_TRUE(f.s->submit(f.job(2, "on-t4", 1, f.t4_, kT0), kT0));
+  EXPECT_EQ(started(f.s->schedule(kT0)).size(), 2u);
+  f.s->finish(jid(1), kT0 + kDay);
+  f.s->finish(jid(2), kT0 + kDay);
+  const FairShare& fs = f.s->fairshare();
+  EXPECT_DOUBLE_EQ(fs.usage(*fs.find_path({"kaist", "on-v100"}), kT0 + kDay), 1.0 * kDay);
+  EXPECT_DOUBLE_EQ(fs.usage(*fs.find_path({"kaist", "on-t4"}), kT0 + kDay), 0.25 * kDay);
+}
+
+// A job that runs for days is charged while it runs, at each ranking: its project falls behind
+// before the job ends.
+TEST(MultifactorOrder, RunningJobsAreChargedAsTheyRun) {
+  Fixture f(3600);
+  ASSERT_TRUE(f.s->submit(f.job(1, "long", 4, f.v100_, kT0, 10 * kDay), kT0));
+  EXPECT_EQ(started(f.s->schedule(kT0)), std::vector<std::int64_t>{1});
+  f.s->schedule(kT0 + 2 * kDay);  // a ranking: two days of 4 V100s charged
+  const AccountId long_user = *f.s->fairshare().find_path({"kaist", "long", "long-user"});
+  EXPECT_DOUBLE_EQ(f.s->fairshare().usage(long_user, kT0 + 2 * kDay), 8.0 * kDay);
+  f.s->finish(jid(1), kT0 + 3 * kDay);  // the rest at the end, not twice
+  EXPECT_NEAR(f.s->fairshare().usage(long_user, kT0 + 3 * kDay), 8.0 * kDay * std::exp2(-1.0 / 7) + 4.0 * kDay, 1e-6);
+}
+
+// Waiting jobs are ranked again as time passes: usage decays and age grows, and a job held back
+// by its project's past use gets its turn once that use is forgotten enough.
+TEST(MultifactorOrder, RankingsChangeAsUsageDecays) {
+  Fixture f(kDay);
+  // busy used the machine for a week; idle used a tenth of that.
+  ASSERT_TRUE(f.s->submit(f.job(1, "busy", 4, f.v100_, kT0, 7 * kDay), kT0));
+  ASSERT_TRUE(f.s->submit(f.job(2, "idle", 4, f.t4_, kT0, 7 * kDay), kT0));
+  f.s->schedule(kT0);
+  f.s->finish(jid(1), kT0 + 7 * kDay);
+  f.s->finish(jid(2), kT0 + 7 * kDay / 10 * 4);  // T4s weigh a quarter: 0.1 of busy's usage
+  // A blocker holds the V100s while busy and idle each queue a job for them.
+  ASSERT_TRUE(f.s->submit(f.job(3, "other", 4, f.v100_, kT0 + 7 * kDay, 30 * kDay), kT0 + 7 * kDay));
+  EXPECT_EQ(started(f.s->schedule(kT0 + 7 * kDay)), std::vector<std::int64_t>{3});
+  ASSERT_TRUE(f.s->submit(f.job(4, "busy", 4, f.v100_, kT0 + 7 * kDay), kT0 + 7 * kDay));
+  ASSERT_TRUE(f.s->submit(f.job(5, "idle", 4, f.v100_, kT0 + 7 * kDay + 1), kT0 + 7 * kDay + 1));
+  f.s->schedule(kT0 + 8 * kDay);
+  EXPECT_EQ(ids(f.s->queue()), (std::vector<std::int64_t>{5, 4}));
+  const double gap_then = f.s->priority_terms(jid(5), kT0 + 8 * kDay).fairshare -
+                          f.s->priority_terms(jid(4), kT0 + 8 * kDay).fairshare;
+  // A month on, while "other" keeps running, busy's week is mostly forgotten: the gap narrows.
+  f.s->schedule(kT0 + 38 * kDay);
+  const double gap_now = f.s->priority_terms(jid(5), kT0 + 38 * kDay).fairshare -
+                         f.s->priority_terms(jid(4), kT0 + 38 * kDay).fairshare;
+  EXPECT_GT(gap_then, 0);
+  EXPECT_GT(gap_now, 0);
+  EXPECT_LT(gap_now, gap_then / 4);
+}
+
+// The same calls give the same decisions, bit for bit.
+TEST(MultifactorOrder, Deterministic) {
+  auto run = []() -> std::vector<std::int64_t> {
+    Fixture f(600);
+    std::vector<std::int64_t> log;
+    Time now = kT0;
+    for (std::int64_t id = 1; id <= 60; ++id) {
+      now += 300;
+      const char* projects[] = {"a", "b", "c"};
+      EXPECT_TRUE(f.s->submit(f.job(id, projects[id % 3], 1 + id % 4, id % 2 ? f.v100_ : f.t4_, now, 3600 * (1 + id % 5)), now));
+      for (JobId done : f.s->expire(now)) log.push_back(-done.value);
+      for (std::int64_t s : started(f.s->schedule(now))) log.push_back(s);
+    }
+    return log;
+  };
+  EXPECT_EQ(run(), run());
+}
+
+}  // namespace multifactor_order
 
 }  // namespace
 }  // namespace gwang::core
