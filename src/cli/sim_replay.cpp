@@ -82,7 +82,7 @@ int run_replay(const ReplayArgs& args) {
     // The scheduler needs a positive limit: a job without a usable requested time is planned with
     // its run time.
     const std::int64_t requested = j.requested_time > 0 ? j.requested_time : j.run;
-    jobs.push_back({j.id, j.submit, j.run, j.procs, requested});
+    jobs.push_back({j.id, j.submit, j.run, j.procs, requested, j.user, j.group});
   }
 
   sim::ReplayOptions options;

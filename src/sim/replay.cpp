@@ -17,6 +17,7 @@ constexpr std::pair<std::string_view, BatchPolicy> kPolicies[] = {
     {"easy", {core::QueueOrder::Fcfs, core::Backfill::Easy}},
     {"easy-sjbf", {core::QueueOrder::Fcfs, core::Backfill::EasySjbf}},
     {"sjf-easy", {core::QueueOrder::Sjf, core::Backfill::Easy}},
+    {"multifactor-easy", {core::QueueOrder::Multifactor, core::Backfill::Easy}},
 };
 
 enum class EventKind : std::uint8_t { Submit = 0, End = 1 };
@@ -110,6 +111,7 @@ Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions&
   sched.order = options.policy.order;
   sched.backfill = options.policy.backfill;
   sched.placement = core::PlacementKind::FirstFit;
+  sched.cpu_usage_weight = 1;  // fair-share usage in processor-seconds: a batch machine has no accelerators
   core::Scheduler scheduler(std::move(cluster), std::move(sched));
 
   ReplayResult result;
@@ -165,6 +167,8 @@ Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions&
       spec.task.scalars.set(core::ResourceRegistry::kCpu, j.procs * core::kMilli);
       spec.time_limit = j.requested;
       spec.estimate = planned_run(j);
+      spec.project = j.group >= 0 ? "g" + std::to_string(j.group) : "";
+      spec.user = j.user >= 0 ? "u" + std::to_string(j.user) : "";
       auto status = scheduler.submit(std::move(spec), now);
       if (!status) return fail(status.error().message);
       note(now, "submit", e.job);

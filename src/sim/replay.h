@@ -27,10 +27,14 @@ struct BatchJob {
   core::Time run;        // actual run time (> 0)
   std::int64_t procs;    // width (> 0)
   core::Time requested;  // requested time: the time limit (> 0)
+  std::int64_t user = -1;   // the trace's user and group ids (-1: unknown): under the multifactor
+  std::int64_t group = -1;  // order, the fair-share accounts (a group is a project)
 };
 
 // A replay policy: queue order and backfilling, by name ("fcfs", "sjf", "easy", "easy-sjbf",
-// "sjf-easy"); the error lists the valid names.
+// "sjf-easy", "multifactor-easy"); the error lists the valid names. multifactor-easy ranks the
+// queue by fair share between the trace's groups (projects) and users, age and size (see
+// docs/policies.md; usage in processor-seconds, half-life 7 days), with EASY backfilling.
 struct BatchPolicy {
   core::QueueOrder order = core::QueueOrder::Fcfs;
   core::Backfill backfill = core::Backfill::Easy;

@@ -10,6 +10,13 @@
 namespace gwang::trace {
 namespace {
 
+// A user or group id as written; -1 where unknown or not a whole number in range.
+int64_t id_field(double v) {
+  if (!(v >= 0 && v <= 9007199254740992.0) || v != static_cast<double>(static_cast<int64_t>(v))) return -1;
+  return static_cast<int64_t>(v);
+}
+
+
 // Beyond 2^53 a double no longer holds every integer; no trace has such values.
 constexpr double kMaxMagnitude = 9007199254740992.0;
 
@@ -91,7 +98,7 @@ Result<std::optional<SwfJob>> predictsim_job(const SwfTrace& trace, const SwfRec
   } else {
     run = std::max<int64_t>(1, static_cast<int64_t>(run_f));
   }
-  return std::optional<SwfJob>(SwfJob{id, submit, run, procs, req_time, r.line});
+  return std::optional<SwfJob>(SwfJob{id, submit, run, procs, req_time, r.line, id_field(r.user), id_field(r.group)});
 }
 
 Result<std::optional<SwfJob>> rlscheduler_job(const SwfTrace& trace, const SwfRecord& r) {
@@ -106,7 +113,7 @@ Result<std::optional<SwfJob>> rlscheduler_job(const SwfTrace& trace, const SwfRe
   const int64_t req_time = req_time_written == -1 ? run_written : req_time_written;
   const int64_t run = run_written < 0 ? 10 : run_written;
   if (run <= 0) return std::optional<SwfJob>();
-  return std::optional<SwfJob>(SwfJob{id, submit, run, procs, req_time, r.line});
+  return std::optional<SwfJob>(SwfJob{id, submit, run, procs, req_time, r.line, id_field(r.user), id_field(r.group)});
 }
 
 Result<std::optional<SwfJob>> plain_job(const SwfTrace& trace, const SwfRecord& r) {
@@ -119,7 +126,7 @@ Result<std::optional<SwfJob>> plain_job(const SwfTrace& trace, const SwfRecord& 
   const int64_t procs = req_procs > 0 ? req_procs : alloc;
   const int64_t req_time = req_time_written > 0 ? req_time_written : run;
   if (procs <= 0 || run <= 0) return std::optional<SwfJob>();
-  return std::optional<SwfJob>(SwfJob{id, submit, run, procs, req_time, r.line});
+  return std::optional<SwfJob>(SwfJob{id, submit, run, procs, req_time, r.line, id_field(r.user), id_field(r.group)});
 }
 
 #undef GWANG_TRY

@@ -59,6 +59,8 @@ struct SwfJob {
   int64_t procs;           // processors
   int64_t requested_time;  // seconds (the user's estimate / limit)
   int line;                // line of the record in the file
+  int64_t user = -1;       // field 12 (user id), -1: unknown
+  int64_t group = -1;      // field 13 (group id), -1: unknown
 };
 
 struct SwfWorkload {

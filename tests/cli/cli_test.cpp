@@ -42,7 +42,7 @@ const std::string kPods = kData + "/alibaba-gpu-v2023/csv/openb_pod_list_default
 TEST(Cli, UnknownReplayPolicyListsValidOnes) {
   const Outcome r = gwang("sim replay " + kData + "/swf/lublin_256.swf --policy conservative");
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.output.find("unknown policy 'conservative' (valid: fcfs, sjf, easy, easy-sjbf, sjf-easy)"),
+  EXPECT_NE(r.output.find("unknown policy 'conservative' (valid: fcfs, sjf, easy, easy-sjbf, sjf-easy, multifactor-easy)"),
             std::string::npos)
       << r.output;
 }

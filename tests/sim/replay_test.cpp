@@ -32,7 +32,7 @@ TEST(ReplayPolicy, UnknownNameListsValidOnes) {
   auto p = parse_batch_policy("backfill");
   ASSERT_FALSE(p);
   EXPECT_NE(p.error().message.find("'backfill'"), std::string::npos);
-  EXPECT_NE(p.error().message.find("fcfs, sjf, easy, easy-sjbf, sjf-easy"), std::string::npos);
+  EXPECT_NE(p.error().message.find("fcfs, sjf, easy, easy-sjbf, sjf-easy, multifactor-easy"), std::string::npos);
   auto e = parse_estimate("guess");
   ASSERT_FALSE(e);
   EXPECT_NE(e.error().message.find("requested, actual"), std::string::npos);
@@ -78,6 +78,35 @@ TEST(Replay, MetricsByHand) {
   EXPECT_DOUBLE_EQ(r->metrics.avg_bounded_slowdown, 1.9);    // (1 + 140/50) / 2
   EXPECT_DOUBLE_EQ(r->metrics.makespan_s, 150.0);
   EXPECT_DOUBLE_EQ(r->metrics.utilization, 600.0 / 600.0);  // 4x100 + 4x50 over 4x150
+}
+
+// Under multifactor-easy, a group that has used the machine waits behind one that has not, where
+// FCFS with EASY serves them in arrival order.
+TEST(Replay, MultifactorServesTheGroupThatUsedLessFirst) {
+  // Group 1 runs the whole machine for a day; then, while a blocker of group 3 holds it, group 1
+  // and group 2 each queue a job (group 1's first).
+  const std::vector<BatchJob> jobs{
+      {1, 0, 86400, 4, 86400, 10, 1},
+      {2, 86400, 3600, 4, 3600, 30, 3},
+      {3, 86401, 600, 4, 600, 10, 1},
+      {4, 86402, 600, 4, 600, 20, 2},
+  };
+  auto easy = replay(jobs, options_for("easy", 4));
+  auto fair = replay(jobs, options_for("multifactor-easy", 4));
+  ASSERT_TRUE(easy && fair);
+  auto start_of = [](const ReplayResult& r, std::int64_t id) {
+    for (const JobResult& j : r.jobs) {
+      if (j.id == id) return j.start;
+    }
+    return core::Time{-1};
+  };
+  EXPECT_LT(start_of(*easy, 3), start_of(*easy, 4));
+  EXPECT_GT(start_of(*fair, 3), start_of(*fair, 4));
+  EXPECT_EQ(start_of(*fair, 4), 86400 + 3600);
+  // The same replay twice gives the same decisions.
+  auto again = replay(jobs, options_for("multifactor-easy", 4));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->log, fair->log);
 }
 
 // A window that runs past the end of the trace is an error.
