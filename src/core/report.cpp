@@ -1,0 +1,86 @@
+#include "core/report.h"
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <set>
+#include <utility>
+
+namespace gwang::core {
+
+namespace {
+
+constexpr std::array<std::pair<ReportBy, std::string_view>, 7> kBy{{
+    {ReportBy::Programme, "programme"},
+    {ReportBy::Institution, "institution"},
+    {ReportBy::InstitutionType, "institution-type"},
+    {ReportBy::Sector, "sector"},
+    {ReportBy::Project, "project"},
+    {ReportBy::User, "user"},
+    {ReportBy::Model, "model"},
+}};
+
+const std::string kNone = "(none)";
+
+}  // namespace
+
+Result<ReportBy> parse_report_by(std::string_view text) {
+  std::string all;
+  for (std::size_t i = 0; i < kBy.size(); ++i) {
+    if (kBy[i].second == text) return kBy[i].first;
+    all += std::string(i == 0 ? "" : i + 1 == kBy.size() ? " or " : ", ") + std::string(kBy[i].second);
+  }
+  return fail("report by '" + std::string(text) + "': expected " + all);
+}
+
+std::string_view to_string(ReportBy by) {
+  for (const auto& [b, name] : kBy) {
+    if (b == by) return name;
+  }
+  return "?";
+}
+
+std::vector<ReportRow> report(std::span<const Usage> usage, ReportBy by, Time from, Time to, const Tenancy& tenancy,
+                              const Grants& grants) {
+  auto key_of = [&](const Usage& u) -> std::string {
+    auto or_none = [](const std::string& s) { return s.empty() ? kNone : s; };
+    const Institution* inst = tenancy.institution(tenancy.institution_of(u.project));
+    switch (by) {
+      case ReportBy::Programme: {
+        const Grant* g = u.grant ? grants.find(*u.grant) : nullptr;
+        return g ? g->programme : kNone;
+      }
+      case ReportBy::Institution: return inst ? inst->name : kNone;
+      case ReportBy::InstitutionType: return inst ? std::string(to_string(inst->type)) : kNone;
+      case ReportBy::Sector: return inst ? std::string(to_string(inst->sector)) : kNone;
+      case ReportBy::Project: return or_none(u.project);
+      case ReportBy::User: return or_none(u.user);
+      case ReportBy::Model: return or_none(u.model);
+    }
+    return kNone;
+  };
+  std::map<std::string, ReportRow> rows;
+  std::map<std::string, std::set<std::int64_t>> jobs;
+  for (const Usage& u : usage) {
+    if (u.time < from || u.time >= to) continue;
+    const std::string key = key_of(u);
+    ReportRow& r = rows[key];
+    r.key = key;
+    r.accelerator_hours += u.accelerator_seconds / 3600.0;
+    r.cpu_hours += u.cpu_seconds / 3600.0;
+    r.charge += u.charge;
+    jobs[key].insert(u.job.value);
+  }
+  std::vector<ReportRow> out;
+  out.reserve(rows.size());
+  for (auto& [key, row] : rows) {
+    row.jobs = jobs[key].size();
+    out.push_back(std::move(row));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const ReportRow& a, const ReportRow& b) {
+    return a.charge != b.charge ? a.charge > b.charge : a.key < b.key;
+  });
+  return out;
+}
+
+}  // namespace gwang::core
