@@ -18,6 +18,8 @@ struct ReplayArgs {
   std::size_t window_jobs = 1024;
   std::int64_t procs = 0;        // machine size; 0: from the trace header
   std::string log;               // file for the decision log
+  std::size_t by_group = 0;      // also show the N groups that used the most
+  std::size_t by_user = 0;       // ... and users
   bool json = false;
   bool quiet = false;
 };

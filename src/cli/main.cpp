@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
     r->add_option("--window-jobs", replay.window_jobs, "jobs per window")->capture_default_str();
     r->add_option("--procs", replay.procs, "machine size in processors (default: the trace header's MaxProcs)");
     r->add_option("--log", replay.log, "write the decision log (time, event, job) to this file");
+    r->add_option("--by-group", replay.by_group, "also show the N groups that used the most: share, wait, slowdown");
+    r->add_option("--by-user", replay.by_user, "the same for the N users that used the most");
     r->add_flag("--json", replay.json, "print one JSON object");
     r->add_flag("--quiet", replay.quiet, "no progress on stderr");
 

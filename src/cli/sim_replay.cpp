@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <tuple>
 #include <string>
 
 #include "cli/commands.h"
@@ -145,9 +146,29 @@ int run_replay(const ReplayArgs& args) {
       return 1;
     }
   }
+  auto top = [&](sim::GroupBy by, std::size_t n) {
+    std::vector<sim::GroupMetrics> out;
+    if (n == 0) return out;
+    out = sim::by_group(result->jobs, by);
+    if (out.size() > n) out.resize(n);
+    return out;
+  };
+  const std::vector<sim::GroupMetrics> groups = top(sim::GroupBy::Group, args.by_group);
+  const std::vector<sim::GroupMetrics> users = top(sim::GroupBy::User, args.by_user);
   if (args.json) {
     metrics_json(j, result->metrics);
-    j.field("unsatisfiable", result->metrics.unsatisfiable).field("wall_s", wall).end_object();
+    j.field("unsatisfiable", result->metrics.unsatisfiable).field("wall_s", wall);
+    for (const auto& [name, list, n] : {std::tuple{"groups", &groups, args.by_group}, std::tuple{"users", &users, args.by_user}}) {
+      if (n == 0) continue;
+      j.key(name).begin_array();
+      for (const sim::GroupMetrics& g : *list) {
+        j.begin_object().field("id", g.group).field("jobs", g.jobs).field("processor_hours", g.processor_hours);
+        j.field("share", g.share).field("avg_wait_s", g.avg_wait_s).field("avg_bounded_slowdown", g.avg_bounded_slowdown);
+        j.end_object();
+      }
+      j.end_array();
+    }
+    j.end_object();
     std::printf("%s\n", j.str().c_str());
   } else {
     std::printf("%s, %s loader, policy %s, estimate %s, %lld processors\n", args.trace.c_str(),
@@ -156,6 +177,14 @@ int run_replay(const ReplayArgs& args) {
     metrics_text(result->metrics);
     if (result->metrics.unsatisfiable) std::printf("unsatisfiable         %zu\n", result->metrics.unsatisfiable);
     std::printf("wall                  %.3f s\n", wall);
+    for (const auto& [title, list] : {std::pair{"GROUP", &groups}, std::pair{"USER", &users}}) {
+      if (list->empty()) continue;
+      std::printf("\n%8s %8s %14s %7s %12s %10s\n", title, "JOBS", "PROC-HOURS", "SHARE", "AVG WAIT", "AVG BSLD");
+      for (const sim::GroupMetrics& g : *list) {
+        std::printf("%8lld %8zu %14.1f %6.2f%% %10.0f s %10.2f\n", static_cast<long long>(g.group), g.jobs,
+                    g.processor_hours, 100 * g.share, g.avg_wait_s, g.avg_bounded_slowdown);
+      }
+    }
   }
   return 0;
 }

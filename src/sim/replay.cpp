@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <map>
 #include <queue>
 #include <string>
 
@@ -95,6 +96,33 @@ ReplayMetrics summarize(std::span<const JobResult> jobs, std::int64_t machine_pr
   return m;
 }
 
+std::vector<GroupMetrics> by_group(std::span<const JobResult> jobs, GroupBy by) {
+  std::map<std::int64_t, GroupMetrics> groups;
+  double total = 0;
+  for (const JobResult& j : jobs) {
+    const std::int64_t id = by == GroupBy::Group ? j.group : j.user;
+    GroupMetrics& g = groups[id];
+    g.group = id;
+    ++g.jobs;
+    const double hours = static_cast<double>(j.run) * static_cast<double>(j.procs) / 3600.0;
+    g.processor_hours += hours;
+    total += hours;
+    g.avg_wait_s += static_cast<double>(j.start - j.submit);
+    g.avg_bounded_slowdown += bounded_slowdown(j.start - j.submit, j.run);
+  }
+  std::vector<GroupMetrics> out;
+  out.reserve(groups.size());
+  for (auto& [id, g] : groups) {
+    g.share = total > 0 ? g.processor_hours / total : 0;
+    g.avg_wait_s /= static_cast<double>(g.jobs);
+    g.avg_bounded_slowdown /= static_cast<double>(g.jobs);
+    out.push_back(g);
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const GroupMetrics& a, const GroupMetrics& b) { return a.processor_hours > b.processor_hours; });
+  return out;
+}
+
 Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions& options) {
   if (options.machine_procs <= 0) return fail("machine size must be positive");
   for (const BatchJob& j : jobs) {
@@ -184,7 +212,9 @@ Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions&
   }
 
   for (std::uint32_t i = 0; i < jobs.size(); ++i) {
-    if (start[i] >= 0) result.jobs.push_back({jobs[i].id, jobs[i].submit, start[i], jobs[i].run, jobs[i].procs});
+    if (start[i] >= 0) {
+      result.jobs.push_back({jobs[i].id, jobs[i].submit, start[i], jobs[i].run, jobs[i].procs, jobs[i].user, jobs[i].group});
+    }
   }
   const std::size_t unsatisfiable = result.metrics.unsatisfiable;
   result.metrics = summarize(result.jobs, options.machine_procs);

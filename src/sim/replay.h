@@ -55,6 +55,8 @@ struct JobResult {
   std::int64_t id;
   core::Time submit, start, run;
   std::int64_t procs;
+  std::int64_t user = -1;   // the trace's user and group ids (-1: unknown)
+  std::int64_t group = -1;
 };
 
 struct ReplayMetrics {
@@ -83,6 +85,19 @@ double bounded_slowdown(core::Time wait, core::Time run);
 Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions& options);
 
 ReplayMetrics summarize(std::span<const JobResult> jobs, std::int64_t machine_procs);
+
+// How each group (or user) of the trace fared: what share of the processor-hours it got, and how
+// long its jobs waited. Largest share first (ties by id).
+struct GroupMetrics {
+  std::int64_t group = -1;  // the group's or user's id
+  std::size_t jobs = 0;
+  double processor_hours = 0;
+  double share = 0;  // of all the processor-hours the jobs used
+  double avg_wait_s = 0;
+  double avg_bounded_slowdown = 0;
+};
+enum class GroupBy { Group, User };
+std::vector<GroupMetrics> by_group(std::span<const JobResult> jobs, GroupBy by = GroupBy::Group);
 
 // Windows of `size` consecutive jobs, starting at the given 0-based indices, each replayed alone
 // on an empty machine.

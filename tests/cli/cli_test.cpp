@@ -47,6 +47,27 @@ TEST(Cli, UnknownReplayPolicyListsValidOnes) {
       << r.output;
 }
 
+// A replay shows how the users that used the most fared, in the table and in JSON.
+TEST(Cli, ReplayByUser) {
+  const std::string trace = write_temp("by_user.swf",
+                                       "; MaxProcs: 4\n"
+                                       "1 0 -1 3600 4 -1 -1 4 3600 -1 1 7 3 -1 -1 -1 -1 -1\n"
+                                       "2 10 -1 600 2 -1 -1 2 600 -1 1 8 3 -1 -1 -1 -1 -1\n"
+                                       "3 20 -1 600 2 -1 -1 2 600 -1 1 8 3 -1 -1 -1 -1 -1\n");
+  Outcome r = gwang("sim replay " + trace + " --loader none --policy multifactor-easy --by-user 1 --by-group 5 --quiet");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("    USER     JOBS     PROC-HOURS   SHARE     AVG WAIT   AVG BSLD\n"
+                          "       7        1            4.0  85.71%          0 s       1.00\n"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("       3        3            4.7 100.00%"), std::string::npos) << r.output;
+  r = gwang("sim replay " + trace + " --loader none --by-user 5 --json --quiet");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("\"users\":[{\"id\":7,\"jobs\":1,\"processor_hours\":4,\"share\":0.857142"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("\"groups\""), std::string::npos) << r.output;
+}
+
 // An unknown loader and an unknown estimate are refused with the valid names.
 TEST(Cli, UnknownLoaderAndEstimate) {
   Outcome r = gwang("sim replay " + kData + "/swf/lublin_256.swf --loader pyss");

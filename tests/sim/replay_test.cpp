@@ -109,6 +109,30 @@ TEST(Replay, MultifactorServesTheGroupThatUsedLessFirst) {
   EXPECT_EQ(again->log, fair->log);
 }
 
+// How each group and each user fared, by hand.
+TEST(Replay, ByGroupAndUser) {
+  const std::vector<JobResult> jobs{
+      {1, 0, 0, 3600, 4, 10, 1},     // group 1: 4 processor-hours, no wait
+      {2, 0, 100, 1800, 4, 11, 1},   // group 1: 2, waited 100 s
+      {3, 0, 300, 3600, 2, 10, 2},   // group 2: 2, waited 300 s
+  };
+  const auto groups = by_group(jobs);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].group, 1);
+  EXPECT_EQ(groups[0].jobs, 2u);
+  EXPECT_DOUBLE_EQ(groups[0].processor_hours, 6.0);
+  EXPECT_DOUBLE_EQ(groups[0].share, 0.75);
+  EXPECT_DOUBLE_EQ(groups[0].avg_wait_s, 50.0);
+  EXPECT_DOUBLE_EQ(groups[0].avg_bounded_slowdown, (1.0 + 1900.0 / 1800.0) / 2);
+  EXPECT_EQ(groups[1].group, 2);
+  EXPECT_DOUBLE_EQ(groups[1].share, 0.25);
+  const auto users = by_group(jobs, GroupBy::User);
+  ASSERT_EQ(users.size(), 2u);
+  EXPECT_EQ(users[0].group, 10);  // users 10 (6 processor-hours) and 11 (2)
+  EXPECT_DOUBLE_EQ(users[0].processor_hours, 6.0);
+  EXPECT_DOUBLE_EQ(users[0].avg_wait_s, 150.0);
+}
+
 // A window that runs past the end of the trace is an error.
 TEST(ReplayWindows, OutOfRange) {
   const std::vector<BatchJob> jobs{{1, 0, 10, 1, 10}, {2, 0, 10, 1, 10}};
