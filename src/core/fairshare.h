@@ -81,7 +81,7 @@ class FairShare {
 
   FairShareOptions options_;
   std::vector<Node> nodes_;
-  std::map<std::pair<std::uint32_t, std::string>, AccountId, std::less<>> children_;  // (parent, name)
+  std::map<std::pair<std::uint32_t, std::string>, AccountId> children_;  // by (parent, name)
 };
 
 // The multifactor priority of a waiting job: each factor in [0, 1], times its weight, summed.

@@ -1,5 +1,7 @@
 #include "core/report.h"
 
+#include "core/names.h"
+
 #include <algorithm>
 #include <array>
 #include <map>
@@ -25,20 +27,11 @@ const std::string kNone = "(none)";
 }  // namespace
 
 Result<ReportBy> parse_report_by(std::string_view text) {
-  std::string all;
-  for (std::size_t i = 0; i < kBy.size(); ++i) {
-    if (kBy[i].second == text) return kBy[i].first;
-    all += std::string(i == 0 ? "" : i + 1 == kBy.size() ? " or " : ", ") + std::string(kBy[i].second);
-  }
-  return fail("report by '" + std::string(text) + "': expected " + all);
+  if (auto v = names::value_of<ReportBy>(text, kBy)) return *v;
+  return fail("report by '" + std::string(text) + "': expected " + names::list(kBy, ", ", " or "));
 }
 
-std::string_view to_string(ReportBy by) {
-  for (const auto& [b, name] : kBy) {
-    if (b == by) return name;
-  }
-  return "?";
-}
+std::string_view to_string(ReportBy by) { return names::name_of(by, kBy); }
 
 std::vector<ReportRow> report(std::span<const Usage> usage, ReportBy by, Time from, Time to, const Tenancy& tenancy,
                               const Grants& grants) {

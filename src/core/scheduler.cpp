@@ -1,5 +1,7 @@
 #include "core/scheduler.h"
 
+#include "core/names.h"
+
 #include <algorithm>
 #include <cassert>
 #include <limits>
@@ -9,24 +11,11 @@ namespace gwang::core {
 
 namespace {
 
-template <class E, std::size_t N>
-Result<E> parse_named(std::string_view what, std::string_view name,
-                      const std::pair<E, std::string_view> (&table)[N]) {
-  std::string valid;
-  for (const auto& [value, text] : table) {
-    if (text == name) return value;
-    valid += valid.empty() ? "" : ", ";
-    valid += text;
-  }
-  return fail("unknown " + std::string(what) + " '" + std::string(name) + "' (valid: " + valid + ")");
-}
-
-template <class E, std::size_t N>
-std::string_view name_of(E value, const std::pair<E, std::string_view> (&table)[N]) {
-  for (const auto& [v, text] : table) {
-    if (v == value) return text;
-  }
-  return "?";
+template <class E, class Table>
+Result<E> parse_named(std::string_view what, std::string_view name, const Table& table) {
+  if (auto v = names::value_of<E>(name, table)) return *v;
+  return fail("unknown " + std::string(what) + " '" + std::string(name) + "' (valid: " + names::list(table, ", ", ", ") +
+              ")");
 }
 
 constexpr std::pair<QueueOrder, std::string_view> kOrders[] = {
@@ -82,15 +71,15 @@ std::int64_t capacity_in_tasks(const NodeInfo& info, const TaskRequest& task) {
 }  // namespace
 
 Result<QueueOrder> parse_queue_order(std::string_view name) {
-  return parse_named("queue order", name, kOrders);
+  return parse_named<QueueOrder>("queue order", name, kOrders);
 }
 Result<Backfill> parse_backfill(std::string_view name) {
-  return parse_named("backfill", name, kBackfills);
+  return parse_named<Backfill>("backfill", name, kBackfills);
 }
-std::string_view to_string(QueueOrder order) { return name_of(order, kOrders); }
-std::string_view to_string(Backfill backfill) { return name_of(backfill, kBackfills); }
-std::string_view to_string(JobState state) { return name_of(state, kStates); }
-std::string_view to_string(PendingReason reason) { return name_of(reason, kReasons); }
+std::string_view to_string(QueueOrder order) { return names::name_of(order, kOrders); }
+std::string_view to_string(Backfill backfill) { return names::name_of(backfill, kBackfills); }
+std::string_view to_string(JobState state) { return names::name_of(state, kStates); }
+std::string_view to_string(PendingReason reason) { return names::name_of(reason, kReasons); }
 
 Scheduler::Scheduler(Cluster cluster, SchedulerOptions options)
     : cluster_(std::move(cluster)),

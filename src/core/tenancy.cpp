@@ -1,5 +1,7 @@
 #include "core/tenancy.h"
 
+#include "core/names.h"
+
 #include <array>
 #include <utility>
 
@@ -23,17 +25,6 @@ constexpr std::array<std::pair<Sector, std::string_view>, 5> kSectors{{
     {Sector::Other, "other"},
 }};
 
-template <class E, std::size_t N>
-Result<E> parse_enum(const std::array<std::pair<E, std::string_view>, N>& table, std::string_view text,
-                     const char* what) {
-  std::string all;
-  for (std::size_t i = 0; i < N; ++i) {
-    if (table[i].second == text) return table[i].first;
-    all += std::string(i == 0 ? "" : i + 1 == N ? " or " : ", ") + std::string(table[i].second);
-  }
-  return fail(std::string(what) + " '" + std::string(text) + "': expected " + all);
-}
-
 // Names go into URLs, command lines and reports: letters, digits, '.', '-' and '_', 1 to 64 of them.
 Result<void> check_name(std::string_view name, const char* what) {
   bool ok = !name.empty() && name.size() <= 64;
@@ -49,24 +40,17 @@ Result<void> check_name(std::string_view name, const char* what) {
 
 }  // namespace
 
-std::string_view to_string(InstitutionType type) {
-  for (const auto& [t, name] : kTypes) {
-    if (t == type) return name;
-  }
-  return "?";
-}
-
-std::string_view to_string(Sector sector) {
-  for (const auto& [s, name] : kSectors) {
-    if (s == sector) return name;
-  }
-  return "?";
-}
+std::string_view to_string(InstitutionType type) { return names::name_of(type, kTypes); }
+std::string_view to_string(Sector sector) { return names::name_of(sector, kSectors); }
 
 Result<InstitutionType> parse_institution_type(std::string_view text) {
-  return parse_enum(kTypes, text, "institution type");
+  if (auto v = names::value_of<InstitutionType>(text, kTypes)) return *v;
+  return fail("institution type '" + std::string(text) + "': expected " + names::list(kTypes, ", ", " or "));
 }
-Result<Sector> parse_sector(std::string_view text) { return parse_enum(kSectors, text, "sector"); }
+Result<Sector> parse_sector(std::string_view text) {
+  if (auto v = names::value_of<Sector>(text, kSectors)) return *v;
+  return fail("sector '" + std::string(text) + "': expected " + names::list(kSectors, ", ", " or "));
+}
 
 Result<void> Tenancy::add_institution(Institution institution) {
   if (auto ok = check_name(institution.name, "institution"); !ok) return ok;
