@@ -87,11 +87,13 @@ Scheduler::Scheduler(Cluster cluster, SchedulerOptions options)
       placement_(make_placement(options_.placement, options_.placement_options)),
       rng_(options_.seed),
       fairshare_(options_.fairshare) {
-  for (std::size_t n = 0; n < cluster_.size(); ++n) {
-    const NodeInfo& info = cluster_.node(NodeId{static_cast<std::uint32_t>(n)});
-    total_accel_ += static_cast<Milli>(info.device_models.size()) * kMilli;
-    total_cpu_ += info.capacity.get(ResourceRegistry::kCpu);
-  }
+  for (std::size_t n = 0; n < cluster_.size(); ++n) count_capacity(NodeId{static_cast<std::uint32_t>(n)});
+}
+
+void Scheduler::count_capacity(NodeId node) {
+  const NodeInfo& info = cluster_.node(node);
+  total_accel_ += static_cast<Milli>(info.device_models.size()) * kMilli;
+  total_cpu_ += info.capacity.get(ResourceRegistry::kCpu);
 }
 
 Scheduler::QueueKey Scheduler::queue_key(Slot slot) const {
@@ -173,7 +175,7 @@ Result<SubmitStatus> Scheduler::submit(JobSpec spec, Time now) {
   }
   if (options_.order == QueueOrder::Multifactor) {
     job.account = account_of(job.spec).value;
-    job.rank = terms_of(job, now, fairshare_.factor(AccountId{job.account}, now)).total;
+    job.rank = priority_terms(job.spec.id, now).total;
   }
   queue_.insert(queue_key(slot));
   return SubmitStatus::Queued;
@@ -261,7 +263,6 @@ bool Scheduler::cancel(JobId id, Time now) {
 }
 
 bool Scheduler::requeue(JobId id, Time now) {
-  (void)now;
   auto it = index_.find(id);
   if (it == index_.end()) return false;
   Job& job = jobs_[it->second];
@@ -270,9 +271,7 @@ bool Scheduler::requeue(JobId id, Time now) {
   job.reason = PendingReason::Priority;
   job.start = job.end = job.reserved_at = -1;
   job.placement.clear();
-  if (options_.order == QueueOrder::Multifactor) {
-    job.rank = terms_of(job, now, fairshare_.factor(AccountId{job.account}, now)).total;
-  }
+  if (options_.order == QueueOrder::Multifactor) job.rank = priority_terms(id, now).total;
   queue_.insert(queue_key(it->second));
   return true;
 }
@@ -328,8 +327,7 @@ std::vector<JobId> Scheduler::expire(Time now) {
 
 NodeId Scheduler::add_node(const NodeSpec& spec) {
   const NodeId id = cluster_.add_node(spec);
-  total_accel_ += static_cast<Milli>(cluster_.node(id).device_models.size()) * kMilli;
-  total_cpu_ += cluster_.node(id).capacity.get(ResourceRegistry::kCpu);
+  count_capacity(id);
   return id;
 }
 

@@ -161,6 +161,7 @@ class Scheduler {
   void end_running(Slot slot, Time now, JobState outcome);
   // Fair share.
   AccountId account_of(const JobSpec& spec);  // made if new
+  void count_capacity(NodeId node);           // adds the node to total_accel_ and total_cpu_
   void charge_running(Slot slot, Time now);  // the usage since charged_until
   void reprioritize(Time now);               // ranks every waiting job again
   PriorityTerms terms_of(const Job& job, Time now, double fairshare_factor) const;
