@@ -33,11 +33,15 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-bool write_file(const std::string& path, const std::string& text) {
+// Writes `text` to the file at `path`, keeping the errno of a failed write: async-signal-safe (no
+// allocation), so that a forked child may call it too.
+bool write_file(const std::string& path, const std::string& text) noexcept {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return false;
   const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  const int e = errno;
   ::close(fd);
+  errno = e;
   return ok;
 }
 
@@ -116,10 +120,10 @@ class GroupTracker final : public ProcessTracker {
       if (::mkdir(step.dir.c_str(), 0755) != 0 && errno != EEXIST) return kCreateFailed;
       if (!step.limit.empty()) {
         // v1 must take the limit; v2's memory.max is set where the controller is enabled.
-        if (!write_text(step.limit.c_str(), limit_) && step.limit_required) return kLimitFailed;
+        if (!write_file(step.limit, limit_) && step.limit_required) return kLimitFailed;
         // Without swap accounting set too, a task could spill past its limit into swap (the file
         // exists only where swap accounting is on).
-        if (!step.swap_limit.empty()) (void)write_text(step.swap_limit.c_str(), limit_);
+        if (!step.swap_limit.empty()) (void)write_file(step.swap_limit, limit_);
       }
       const int fd = ::open(step.procs.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd < 0) return kMoveFailed;
@@ -187,16 +191,6 @@ class GroupTracker final : public ProcessTracker {
     bool limit_required = false;
     std::string procs;
   };
-  // Writes `text` to the file at `path`: async-signal-safe.
-  static bool write_text(const char* path, const std::string& text) noexcept {
-    const int fd = ::open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    const int e = errno;
-    ::close(fd);
-    errno = e;
-    return ok;
-  }
 
   std::string v2_dir_, v1_dir_;
   std::vector<Step> steps_;
