@@ -32,7 +32,8 @@ Result<SubmitRequest> parse_submit(const json& value) {
   if (!j.is_object()) return fail("expected a JSON object");
   SubmitRequest r;
   static const char* kFields[] = {"name", "command", "workdir", "env",  "cpus",
-                                  "mem",  "gpus",    "gpu_share", "nodes", "time", "requeue"};
+                                  "mem",  "gpus",    "gpu_share", "nodes", "time", "requeue",
+                                  "project", "preemptible"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -136,6 +137,17 @@ Result<SubmitRequest> parse_submit(const json& value) {
     if (!j["requeue"].is_boolean()) return tl::unexpected(field_error("requeue", "must be true or false").error());
     r.requeue = j["requeue"].get<bool>();
   }
+  if (j.contains("project")) {
+    const json& v = j["project"];
+    if (!v.is_string() || v.get<std::string>().empty() || v.get<std::string>().size() > 64) {
+      return tl::unexpected(field_error("project", "must be a project name (1 to 64 characters)").error());
+    }
+    r.project = v.get<std::string>();
+  }
+  if (j.contains("preemptible")) {
+    if (!j["preemptible"].is_boolean()) return tl::unexpected(field_error("preemptible", "must be true or false").error());
+    r.preemptible = j["preemptible"].get<bool>();
+  }
   if (r.name.empty()) {
     const std::string& prog = r.command.front();
     r.name = prog.substr(prog.find_last_of('/') + 1);
@@ -164,6 +176,8 @@ std::string to_json(const SubmitRequest& r) {
   j["nodes"] = r.nodes;
   j["time"] = r.time_s;
   if (!r.requeue) j["requeue"] = false;
+  if (!r.project.empty()) j["project"] = r.project;
+  if (r.preemptible) j["preemptible"] = true;
   return j.dump();
 }
 

@@ -25,6 +25,8 @@ struct SubmitRequest {
   int nodes = 1;                                         // tasks, one per node
   std::int64_t time_s = 3600;                            // time limit
   bool requeue = true;                                   // run again (once) if its node fails under it
+  std::string project;                                   // charged to; default: the user's default project
+  bool preemptible = false;  // may borrow idle capacity beyond quotas; may be preempted (SIGTERM, grace, kill, requeue)
 };
 
 // Parses a JSON object. Errors name the field: "field 'cpus': must be an integer from 1 to 4096",

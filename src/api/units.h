@@ -21,6 +21,11 @@ std::string format_duration(std::int64_t seconds);  // "1-02:03:04" or "02:03:04
 Result<std::int64_t> parse_memory(std::string_view text);
 std::string format_memory(std::int64_t bytes);  // "16G", "512M", "1.5G"
 
+// Unix seconds, UTC. "2026-03-01", "2026-03-01T08:30", "2026-03-01T08:30:00" (with "T" or a space,
+// an optional trailing "Z"), or a plain number of Unix seconds. Years 1970 to 9999.
+Result<std::int64_t> parse_date(std::string_view text);
+std::string format_date(std::int64_t seconds);  // "2026-03-01T08:30:00Z"
+
 // "N" or "N:MODEL[,MODEL...]": N whole devices, of any GPU model or of one of those listed. A model
 // is a GPU model ("H100") or an accelerator kind with its family ("npu:ascend910").
 struct GpuRequest {

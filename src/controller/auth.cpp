@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -57,6 +58,7 @@ Result<TokenStore> TokenStore::load(const std::string& path) {
 }
 
 Result<std::string> TokenStore::issue(const std::string& user, bool is_operator) {
+  std::lock_guard lock(*mu_);
   const std::string token = random_token();
   const std::string hash = sha256_hex(token);
   const mode_t old = ::umask(077);
@@ -71,11 +73,40 @@ Result<std::string> TokenStore::issue(const std::string& user, bool is_operator)
 
 std::optional<Principal> TokenStore::check(const std::string& token) const {
   const std::string hash = sha256_hex(token);
+  std::lock_guard lock(*mu_);
   std::optional<Principal> found;
   for (const auto& [h, p] : by_hash_) {
     if (CRYPTO_memcmp(h.data(), hash.data(), hash.size()) == 0) found = p;
   }
   return found;
+}
+
+std::vector<TokenInfo> TokenStore::list(const std::string& user) const {
+  std::lock_guard lock(*mu_);
+  std::vector<TokenInfo> out;
+  for (const auto& [hash, p] : by_hash_) {
+    if (user.empty() || p.user == user) out.push_back({hash.substr(0, 12), p.user, p.is_operator});
+  }
+  return out;
+}
+
+Result<TokenInfo> TokenStore::revoke(const std::string& id) {
+  std::lock_guard lock(*mu_);
+  if (id.size() != 12) return fail("token '" + id + "' not found (a token id has 12 hex digits)");
+  auto it = by_hash_.lower_bound(id);
+  if (it == by_hash_.end() || it->first.compare(0, 12, id) != 0) return fail("token '" + id + "' not found");
+  const TokenInfo gone{id, it->second.user, it->second.is_operator};
+  std::map<std::string, Principal> kept = by_hash_;
+  kept.erase(it->first);
+  const std::string aside = path_ + ".new";
+  const mode_t old = ::umask(077);
+  std::ofstream out(aside, std::ios::trunc);
+  for (const auto& [hash, p] : kept) out << hash << ' ' << p.user << ' ' << (p.is_operator ? "operator" : "user") << '\n';
+  out.close();
+  ::umask(old);
+  if (!out || std::rename(aside.c_str(), path_.c_str()) != 0) return fail(path_ + ": cannot write");
+  by_hash_ = std::move(kept);
+  return gone;
 }
 
 }  // namespace gwang::controller

@@ -71,6 +71,10 @@ class Decoder {
         break;
       }
       table_.emplace_back(d_.substr(at_, len));
+      if (!utf8(table_.back())) {
+        fail("a string that is not UTF-8");  // everything stored came in as JSON, which is UTF-8
+        break;
+      }
       at_ += len;
     }
   }
@@ -117,6 +121,25 @@ class Decoder {
   std::size_t count() { return static_cast<std::size_t>(u(d_.size() - at_)); }
 
  private:
+  static bool utf8(std::string_view t) {
+    for (std::size_t i = 0; i < t.size();) {
+      const auto c = static_cast<unsigned char>(t[i]);
+      const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+      if (n == 0 || i + n > t.size()) return false;
+      for (std::size_t k = 1; k < n; ++k) {
+        if ((static_cast<unsigned char>(t[i + k]) & 0xC0) != 0x80) return false;
+      }
+      if (n > 1) {
+        std::uint32_t cp = c & (0x7F >> n);
+        for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(t[i + k]) & 0x3F);
+        static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+      }
+      i += n;
+    }
+    return true;
+  }
+
   void fail(const std::string& what) {
     if (error_.empty()) error_ = "byte " + std::to_string(at_) + ": " + what;
   }

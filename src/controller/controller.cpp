@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <filesystem>
 #include <fstream>
 
@@ -75,7 +76,7 @@ std::string JobRecord::nodelist() const {
   return out;
 }
 
-Controller::Controller(ControllerOptions options) : options_(std::move(options)) {}
+Controller::Controller(ControllerOptions options) : options_(std::move(options)), books_(options_.accounting) {}
 
 Controller::~Controller() {
   std::lock_guard lock(mu_);
@@ -171,6 +172,10 @@ Result<void> Controller::apply(const store::Record& rec) {
   json p;
   try {
     p = json::parse(rec.payload);
+    if (Accounting::handles(rec.kind)) {
+      if (auto r = books_.apply(rec.kind, p, rec.time); !r) return fail(where + ": " + r.error().message);
+      return {};
+    }
     const std::int64_t id = p.value("id", std::int64_t{0});
     if (rec.kind == "job.submitted") {
       auto request = api::parse_submit(p["request"]);
@@ -178,6 +183,8 @@ Result<void> Controller::apply(const store::Record& rec) {
       JobRecord job;
       job.id = id;
       job.user = p["user"].get<std::string>();
+      job.project = p.value("project", "");
+      job.preemptible = p.value("preemptible", false);
       job.request = *request;
       job.submit = rec.time;
       jobs_[id] = std::move(job);
@@ -240,6 +247,7 @@ Result<void> Controller::apply(const store::Record& rec) {
       job.tasks.clear();
       rank_ends_.erase(id);
     } else if (rec.kind == "job.ended") {
+      books_.forget(id);
       job.state = p.at("state").get<std::string>();
       job.exit_code = p.at("exit_code").get<int>();
       job.reason = p.at("reason").get<std::string>();
@@ -253,7 +261,9 @@ Result<void> Controller::apply(const store::Record& rec) {
 }
 
 // Snapshots are binary (see codec.h): the first version, JSON, is still read.
-constexpr std::string_view kSnapshotMagic = "gwang snapshot 2\n";
+// Version 3 adds each job's project and preemptibility, and the books (accounting.h).
+constexpr std::string_view kSnapshotMagic = "gwang snapshot 3\n";
+constexpr std::string_view kSnapshotMagic2 = "gwang snapshot 2\n";
 
 std::string Controller::snapshot_state() const {
   Encoder e;
@@ -334,13 +344,17 @@ std::string Controller::snapshot_state() const {
       e.i(f->second.exit_code);
       e.s(f->second.reason);
     }
+    e.s(j.project);
+    e.u(j.preemptible);
   }
+  books_.encode(e);
   return e.finish(kSnapshotMagic);
 }
 
 Result<void> Controller::restore(const std::string& state) {
   if (state.starts_with("{")) return restore_json(state);
-  Decoder d(state, kSnapshotMagic);
+  const bool v2 = state.starts_with(kSnapshotMagic2);
+  Decoder d(state, v2 ? kSnapshotMagic2 : kSnapshotMagic);
   auto text = [&] { return std::string(d.s()); };
   auto small = [&] { return static_cast<int>(d.i()); };
   next_id_ = static_cast<std::int64_t>(d.u());
@@ -422,9 +436,16 @@ Result<void> Controller::restore(const std::string& state) {
       f.reason = text();
       if (d.ok()) rank_ends_[j.id][-1] = std::move(f);
     }
+    if (!v2) {
+      j.project = text();
+      j.preemptible = d.u(1) != 0;
+    }
     if (!d.ok()) break;
     const std::int64_t id = j.id;
     jobs_[id] = std::move(j);
+  }
+  if (!v2 && d.ok()) {
+    if (auto r = books_.decode(d); !r) return r;
   }
   if (d.ok() && !d.at_end()) return fail("byte " + std::to_string(d.offset()) + ": data after the last job");
   if (!d.ok()) return fail(d.error());
@@ -587,6 +608,16 @@ Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
   spec.spread = r.nodes > 1;
   spec.time_limit = r.time_s;
   spec.user = job.user;
+  spec.project = job.project;
+  spec.institution = books_.tenancy().institution_of(job.project);
+  if (!job.project.empty()) {
+    const auto valid = books_.grants().valid(job.project, job.submit);
+    if (!valid.empty()) {
+      if (const core::Programme* p = books_.grants().programme(valid.front()->programme)) {
+        spec.programme_priority = p->priority;
+      }
+    }
+  }
   spec.task.scalars.set(core::ResourceRegistry::kCpu, r.cpus * core::kMilli);
   spec.task.scalars.set(core::ResourceRegistry::kMemory, (r.mem_bytes + kMiB - 1) / kMiB * core::kMilli);
   if (r.gpu_share > 0) {
@@ -615,6 +646,11 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
     job.user = owner.name;
     job.request = request;
     job.submit = now;
+    auto admitted = books_.admit(owner.name, request.project, request.preemptible, now);
+    if (!admitted) return tl::unexpected(admitted.error());
+    job.project = admitted->project;
+    job.preemptible = admitted->preemptible;
+    if (!admitted->note.empty()) job.reason = admitted->note;
     if (job.request.workdir.empty()) job.request.workdir = owner.home;
     auto s = to_spec(job);
     if (!s) return tl::unexpected(s.error());
@@ -640,6 +676,8 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
   }
   // Durable before anything else happens to it; concurrent submissions share one disk flush.
   json p{{"id", job.id}, {"user", job.user}, {"request", request_json(job.request)}};
+  if (!job.project.empty()) p["project"] = job.project;
+  if (job.preemptible) p["preemptible"] = true;
   auto journalled = journal("job.submitted", p.dump(), now);
   std::lock_guard lock(mu_);
   --inflight_;
@@ -738,8 +776,44 @@ std::string Controller::log_path(const JobRecord& job, int rank, bool stderr_str
   return (fs::path(options_.data_dir) / "jobs" / agent::log_name(job.id, job.attempt, rank, stderr_stream)).string();
 }
 
+void Controller::charge(const JobRecord& job, std::int64_t now) {
+  if (job.state != kRunning || job.start < 0) return;
+  const std::int64_t from = std::max(books_.charged_until(job.id), job.start);
+  if (now <= from) return;
+  std::vector<TaskUse> use;
+  for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
+    const TaskRecord& t = job.tasks[rank];
+    if (t.done) continue;  // charged up to its end when it ended
+    std::map<std::string, core::Milli> by_model;
+    const Node* node = find_node(t.node);
+    for (const core::DeviceShare& share : t.shares) {
+      if (node && share.index < node->host.devices.size()) by_model[node->host.devices[share.index].kind] += share.milli;
+    }
+    TaskUse u{static_cast<int>(rank), "", 0, job.request.cpus, job.request.mem_bytes};
+    if (by_model.empty()) {
+      use.push_back(u);
+      continue;
+    }
+    for (const auto& [model, milli] : by_model) {
+      u.model = model;
+      u.milli = milli;
+      use.push_back(u);
+      u.cpus = 0;  // a task's CPUs and memory are counted once, with its first model
+      u.mem_bytes = 0;
+    }
+  }
+  if (use.empty()) return;
+  const json record = books_.usage_record(job.id, job.user, job.project, from, now, use);
+  journal_async("usage.charged", record.dump(), now);
+  auto applied = books_.apply("usage.charged", record, now);
+  assert(applied);  // made here from valid parts
+  (void)applied;
+}
+
 void Controller::end(JobRecord& job, const std::string& state, int exit_code, const std::string& reason,
                      std::int64_t now) {
+  charge(job, now);
+  books_.forget(job.id);
   json p{{"id", job.id}, {"state", state}, {"exit_code", exit_code}, {"reason", reason}};
   // An end that cannot be journalled is still an end here; recovery would see the job as running
   // and end it as NODE_FAIL, which is the truth as the store knows it.
@@ -864,6 +938,7 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
       job.tasks[rank].done || job.tasks[rank].node != node.name) {
     return;  // a report about an attempt that is over: the job ended or was requeued meanwhile
   }
+  charge(job, now);  // every rank's use up to now, this one's for the last time
   job.tasks[rank].done = true;
   const std::string state = f.fenced ? kNodeFail : state_for(f.status.end, f.status.exit_code);
   std::string reason = f.message.empty() ? std::string(agent::to_string(f.status.end)) : f.message;
@@ -899,6 +974,7 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
 }
 
 void Controller::node_failed(JobRecord& job, const std::string& why, std::int64_t now) {
+  charge(job, now);  // the core has ended it: its use is charged up to now all the same
   // The ranks still running elsewhere belong to an attempt that is over: they are ended (directly
   // on the local node; remote agents are told when they next list them).
   for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
@@ -1084,6 +1160,8 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
       if (now >= job.start + job.request.time_s && !stopping_.contains(id)) {
         stop_tasks(job, agent::TaskEnd::TimedOut, "time limit reached");
       }
+      // Grants burn down while jobs run, not only when they end.
+      if (now - std::max(books_.charged_until(id), job.start) >= books_.options().charge_every) charge(job, now);
     }
     for (Node* node : by_id_) {
       if (node->local || node->down) continue;
@@ -1142,6 +1220,21 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
     end(job, kFailed, 0, "could not record the start: " + durable.error().message, now);
     pass_due_ = true;
   }
+}
+
+Result<void> Controller::administer(const std::string& kind, const json& payload, std::int64_t now) {
+  std::lock_guard lock(mu_);
+  if (!Accounting::handles(kind) || kind == "usage.charged") return fail("not a change of the books: " + kind);
+  if (auto ok = books_.check(kind, payload); !ok) return ok;
+  if (auto r = journal(kind, payload.dump(), now); !r) return r;
+  auto applied = books_.apply(kind, payload, now);
+  assert(applied);  // checked above, under the same lock
+  return applied;
+}
+
+void Controller::read_books(const std::function<void(const Accounting&)>& read) const {
+  std::lock_guard lock(mu_);
+  read(books_);
 }
 
 Status Controller::status(int window) const {

@@ -24,6 +24,7 @@
 #include "agent/node.h"
 #include "agent/protocol.h"
 #include "api/request.h"
+#include "controller/accounting.h"
 #include "core/scheduler.h"
 #include "store/committer.h"
 #include "store/journal.h"
@@ -54,6 +55,8 @@ struct TaskRecord {
 struct JobRecord {
   std::int64_t id = 0;
   std::string user;
+  std::string project;           // charged to ("" where the centre requires none)
+  bool preemptible = false;      // asked for, or made so because the project's grants are spent
   api::SubmitRequest request;
   std::string state = kPending;
   std::string reason;            // why it waits, or how it ended
@@ -104,6 +107,8 @@ struct ControllerOptions {
   // At most this many agent calls wait for orders at once; the others are answered at once (each
   // waiting call holds one of the HTTP server's threads).
   int max_waiting_agents = 32;
+  // Tenancy, grants and charging (accounting.h).
+  AccountingOptions accounting;
 };
 
 class Controller {
@@ -136,6 +141,12 @@ class Controller {
   // `mono` is when it called (node timeouts), `now` the wall clock.
   Result<agent::protocol::SyncResponse> sync(const agent::protocol::SyncRequest& request, const std::string& peer,
                                              agent::Clock::time_point mono, std::int64_t now);
+
+  // The books (tenancy, grants, ledger): a change is checked, journalled, then applied, all or
+  // nothing. Errors: what the check found (a field, an unknown name), or the journal's failure.
+  Result<void> administer(const std::string& kind, const nlohmann::json& payload, std::int64_t now);
+  // Reads the books under the controller's lock (`read` must not call the controller).
+  void read_books(const std::function<void(const Accounting&)>& read) const;
 
   // Pass figures over the last `window` passes (at most 1,000).
   Status status(int window = 1000) const;
@@ -193,6 +204,8 @@ class Controller {
   // The core has ended a running job because its node failed: requeue it, or end it as NODE_FAIL.
   void node_failed(JobRecord& job, const std::string& why, std::int64_t now);
   void end(JobRecord& job, const std::string& state, int exit_code, const std::string& reason, std::int64_t now);
+  // Charges a running job's use since it was last charged, up to `now` (a usage record, queued).
+  void charge(const JobRecord& job, std::int64_t now);
   void node_down(Node& node, const std::string& why, std::int64_t now);
   // The job with the reason it waits, as the scheduler sees it now (pending jobs).
   JobRecord with_reason(JobRecord job) const;
@@ -207,6 +220,7 @@ class Controller {
   std::unique_ptr<store::GroupCommitter> committer_;  // every write to the journal goes through it
   std::unique_ptr<core::Scheduler> scheduler_;
   std::unique_ptr<agent::NodeAgent> local_;  // the local node's agent, if there is a local node
+  Accounting books_;
   std::map<std::int64_t, JobRecord> jobs_;
   std::map<std::string, std::unique_ptr<Node>> nodes_;
   std::vector<Node*> by_id_;                  // nodes by core::NodeId

@@ -1,6 +1,6 @@
 #include "controller/http.h"
 
-#include <httplib.h>
+#include "controller/http_impl.h"
 
 #include <ctime>
 #include <fstream>
@@ -33,6 +33,7 @@ void write_job(api::Json& w, const JobRecord& j, std::string_view reason) {
   w.field("workdir", r.workdir).field("cpus", r.cpus).field("mem", r.mem_bytes).field("nodes", r.nodes);
   w.field("time_limit", r.time_s).field("exit_code", j.exit_code).field("node", j.nodelist());
   w.field("attempt", j.attempt).field("requeue", r.requeue);
+  w.field("project", j.project).field("preemptible", j.preemptible);
   std::vector<std::string> devices;
   for (const TaskRecord& t : j.tasks) devices.insert(devices.end(), t.devices.begin(), t.devices.end());
   w.key("devices").strings(devices);
@@ -64,6 +65,8 @@ json node_json(const NodeRecord& n) {
           {"last_seen", n.last_seen >= 0 ? json(n.last_seen) : json(nullptr)}};
 }
 
+}  // namespace
+
 void reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(body.dump(), "application/json");
@@ -75,55 +78,83 @@ void error(httplib::Response& res, int status, const std::string& message) {
 
 std::int64_t wall_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-}  // namespace
-
-struct ApiServer::Impl {
-  Controller& controller;
-  TokenStore& tokens;
-  std::string secret;
-  httplib::Server server;
-  std::vector<std::string> documented;  // "METHOD /path" of every route, as the API document names it
-
-  // Registers a handler; `path` is the route as documented, `pattern` the regex that serves it.
-  void add(const std::string& method, const std::string& path, const std::string& pattern, httplib::Server::Handler h) {
-    documented.push_back(method + " " + path);
-    if (method == "GET") {
-      server.Get(pattern, std::move(h));
-    } else {
-      server.Post(pattern, std::move(h));
-    }
+void ApiServer::Impl::add(const std::string& method, const std::string& path, const std::string& pattern,
+                          httplib::Server::Handler h) {
+  documented.push_back(method + " " + path);
+  if (method == "GET") {
+    server.Get(pattern, std::move(h));
+  } else {
+    server.Post(pattern, std::move(h));
   }
+}
 
-  // The caller, or a 401 already written.
-  std::optional<Principal> authenticate(const httplib::Request& req, httplib::Response& res) {
-    const std::string header = req.get_header_value("Authorization");
-    const std::string prefix = "Bearer ";
-    if (header.rfind(prefix, 0) != 0) {
-      error(res, 401, "missing bearer token (Authorization: Bearer <token>)");
-      return std::nullopt;
-    }
-    auto who = tokens.check(header.substr(prefix.size()));
-    if (!who) error(res, 401, "invalid token");
-    return who;
+std::optional<Scope> ApiServer::Impl::authenticate(const httplib::Request& req, httplib::Response& res) {
+  const std::string header = req.get_header_value("Authorization");
+  const std::string prefix = "Bearer ";
+  if (header.rfind(prefix, 0) != 0) {
+    error(res, 401, "missing bearer token (Authorization: Bearer <token>)");
+    return std::nullopt;
   }
-
-  // The job if the caller may see it; else a 404 already written (another user's job looks absent).
-  std::optional<JobRecord> visible_job(const httplib::Request& req, httplib::Response& res, const Principal& who) {
-    const std::int64_t id = std::stoll(req.matches[1]);
-    auto job = controller.job(id);
-    if (!job || (!who.is_operator && job->user != who.user)) {
-      error(res, 404, "job " + std::to_string(id) + " not found");
-      return std::nullopt;
-    }
-    return job;
+  auto who = tokens.check(header.substr(prefix.size()));
+  if (!who) {
+    error(res, 401, "invalid token");
+    return std::nullopt;
   }
+  Scope scope;
+  scope.user = who->user;
+  scope.is_operator = who->is_operator;
+  controller.read_books([&](const Accounting& books) {
+    const core::Tenancy& t = books.tenancy();
+    const core::User* u = t.user(scope.user);
+    if (!u) return;
+    scope.is_operator = scope.is_operator || u->is_operator;
+    scope.projects = u->projects;
+    scope.institutions = u->admin_of;
+    for (const auto& [name, project] : t.projects()) {
+      if (u->admin_of.contains(project.institution)) scope.managed.insert(name);
+    }
+  });
+  return scope;
+}
 
-  void routes() {
+std::optional<JobRecord> ApiServer::Impl::visible_job(const httplib::Request& req, httplib::Response& res,
+                                                      const Scope& who) {
+  const std::int64_t id = std::stoll(req.matches[1]);
+  auto job = controller.job(id);
+  if (!job || !who.sees(job->project, job->user)) {
+    error(res, 404, "job " + std::to_string(id) + " not found");
+    return std::nullopt;
+  }
+  return job;
+}
+
+std::optional<json> ApiServer::Impl::body_object(const httplib::Request& req, httplib::Response& res) {
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    error(res, 400, "expected a JSON object in the request body");
+    return std::nullopt;
+  }
+  return body;
+}
+
+bool ApiServer::Impl::change(httplib::Response& res, const std::string& kind, const json& payload) {
+  auto r = controller.administer(kind, payload, wall_now());
+  if (!r) {
+    error(res, r.error().message.starts_with("journal") ? 500 : 422, r.error().message);
+    return false;
+  }
+  return true;
+}
+
+void ApiServer::Impl::routes() {
     add("POST", "/api/v1/jobs", "/api/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {
       auto who = authenticate(req, res);
       if (!who) return;
       auto request = api::parse_submit(req.body);
       if (!request) return error(res, 400, request.error().message);
+      if (!request->project.empty() && !who->projects.contains(request->project)) {
+        return error(res, 403, "field 'project': " + who->user + " is not a member of project '" + request->project + "'");
+      }
       auto account = lookup_account(who->user);
       if (!account) return error(res, 403, account.error().message);
       auto job = controller.submit(*request, *account, wall_now());
@@ -158,7 +189,7 @@ struct ApiServer::Impl {
         rows.reserve(64 << 10);
         rows.begin_array();
         controller.for_each_job(all, [&](const JobRecord& j, std::string_view reason) {
-          if (!who->is_operator && j.user != who->user) return;
+          if (!who->sees(j.project, j.user)) return;
           rows.begin_array().value(j.id).value(intern(j.request.name, true)).value(intern(j.user, true));
           rows.value(intern(j.state, true)).value(intern(reason, false));
           j.start >= 0 ? rows.value(j.start) : rows.null();
@@ -182,7 +213,7 @@ struct ApiServer::Impl {
       w.begin_object().key("jobs").begin_array();
       const bool full = view == "full";
       controller.for_each_job(all, [&](const JobRecord& j, std::string_view reason) {
-        if (!who->is_operator && j.user != who->user) return;
+        if (!who->sees(j.project, j.user)) return;
         if (full) return write_job(w, j, reason);
         w.begin_object();
         w.field("id", j.id).field("name", j.request.name).field("user", j.user).field("state", j.state);
@@ -208,7 +239,11 @@ struct ApiServer::Impl {
       if (!who) return;
       auto job = visible_job(req, res, *who);
       if (!job) return;
-      auto r = controller.cancel(job->id, who->user, who->is_operator, wall_now());
+      if (!who->cancels(job->project, job->user)) {
+        return error(res, 403, "job " + std::to_string(job->id) + " is not yours to cancel (its owner, its institution's "
+                               "admins and operators may)");
+      }
+      auto r = controller.cancel(job->id, who->user, true, wall_now());
       if (!r) return error(res, 409, r.error().message);
       reply_job(res, 200, *r);
     });
@@ -327,8 +362,8 @@ struct ApiServer::Impl {
     // Agents hold a connection while they long-poll: room for them beside the users' requests.
     server.new_task_queue = [] { return new httplib::ThreadPool(64); };
     server.set_keep_alive_max_count(100);
-  }
-};
+    book_routes();
+}
 
 ApiServer::ApiServer(Controller& controller, TokenStore& tokens, std::string cluster_secret)
     : impl_(new Impl{controller, tokens, std::move(cluster_secret), {}, {}}) {

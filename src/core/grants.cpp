@@ -27,12 +27,17 @@ double ChargeRates::charge(const std::string& kind, Milli count, Time seconds) c
   return rate * (static_cast<double>(count) / kMilli) * (static_cast<double>(seconds) / 3600.0);
 }
 
-Result<void> Grants::add_programme(Programme p) {
+Result<void> Grants::check_programme(const Programme& p) const {
   if (p.name.empty()) return fail("a programme needs a name");
   if (!std::isfinite(p.priority) || p.priority < 0 || p.priority > 1) {
     return fail("programme '" + p.name + "': priority must be between 0 and 1");
   }
   if (programmes_.contains(p.name)) return fail("programme '" + p.name + "' exists already");
+  return {};
+}
+
+Result<void> Grants::add_programme(Programme p) {
+  if (auto ok = check_programme(p); !ok) return ok;
   std::string name = p.name;
   programmes_.emplace(std::move(name), std::move(p));
   return {};
@@ -43,14 +48,20 @@ const Programme* Grants::programme(const std::string& name) const {
   return it == programmes_.end() ? nullptr : &it->second;
 }
 
-Result<GrantId> Grants::grant(const std::string& project, const std::string& programme, double amount, Time start,
-                              Time end, Time now, const std::string& who) {
+Result<void> Grants::check_grant(const std::string& project, const std::string& programme, double amount, Time start,
+                                 Time end) const {
   if (project.empty()) return fail("a grant needs a project");
   if (!programmes_.contains(programme)) return fail("no programme '" + programme + "'");
   if (!std::isfinite(amount) || amount <= 0) return fail("amount must be above 0");
   if (end <= start) {
     return fail("the grant ends (" + std::to_string(end) + ") before it starts (" + std::to_string(start) + ")");
   }
+  return {};
+}
+
+Result<GrantId> Grants::grant(const std::string& project, const std::string& programme, double amount, Time start,
+                              Time end, Time now, const std::string& who) {
+  if (auto ok = check_grant(project, programme, amount, start, end); !ok) return tl::unexpected(ok.error());
   Grant g;
   g.id = GrantId{static_cast<std::uint32_t>(grants_.size() + 1)};
   g.project = project;
@@ -72,10 +83,15 @@ Grant* Grants::find_mutable(GrantId id) {
 
 const Grant* Grants::find(GrantId id) const { return const_cast<Grants*>(this)->find_mutable(id); }
 
-Result<void> Grants::top_up(GrantId id, double amount, Time now, const std::string& who) {
-  Grant* g = find_mutable(id);
-  if (!g) return fail("no grant " + std::to_string(id.value));
+Result<void> Grants::check_top_up(GrantId id, double amount) const {
+  if (!find(id)) return fail("no grant " + std::to_string(id.value));
   if (!std::isfinite(amount) || amount <= 0) return fail("a top-up must be above 0");
+  return {};
+}
+
+Result<void> Grants::top_up(GrantId id, double amount, Time now, const std::string& who) {
+  if (auto ok = check_top_up(id, amount); !ok) return ok;
+  Grant* g = find_mutable(id);
   g->amount += amount;
   // Marks passed before are passed no more if the top-up lifts the grant below them.
   if (g->used < 0.8 * g->amount) g->warned_80 = false;
@@ -84,12 +100,18 @@ Result<void> Grants::top_up(GrantId id, double amount, Time now, const std::stri
   return {};
 }
 
-Result<void> Grants::extend(GrantId id, Time end, Time now, const std::string& who) {
-  Grant* g = find_mutable(id);
+Result<void> Grants::check_extend(GrantId id, Time end) const {
+  const Grant* g = find(id);
   if (!g) return fail("no grant " + std::to_string(id.value));
   if (end <= g->start) {
     return fail("the grant would end (" + std::to_string(end) + ") before it starts (" + std::to_string(g->start) + ")");
   }
+  return {};
+}
+
+Result<void> Grants::extend(GrantId id, Time end, Time now, const std::string& who) {
+  if (auto ok = check_extend(id, end); !ok) return ok;
+  Grant* g = find_mutable(id);
   audit_.push_back({now, id, who, "end moved from " + std::to_string(g->end) + " to " + std::to_string(end)});
   g->end = end;
   return {};

@@ -87,6 +87,14 @@ struct AuditEntry {
 
 class Grants {
  public:
+  // Each change has a check that says, without changing anything, whether it would succeed: a
+  // driver checks, makes the change durable, then applies it.
+  Result<void> check_programme(const Programme& programme) const;
+  Result<void> check_grant(const std::string& project, const std::string& programme, double amount, Time start,
+                           Time end) const;
+  Result<void> check_top_up(GrantId id, double amount) const;
+  Result<void> check_extend(GrantId id, Time end) const;
+
   Result<void> add_programme(Programme programme);
   const Programme* programme(const std::string& name) const;
 
@@ -106,6 +114,8 @@ class Grants {
   // The valid grants of a project at `now`, the one that expires first first.
   std::vector<const Grant*> valid(const std::string& project, Time now) const;
   const Grant* find(GrantId id) const;
+  const std::vector<Grant>& all() const { return grants_; }
+  const std::map<std::string, Programme>& programmes() const { return programmes_; }
 
   const std::vector<LedgerEntry>& ledger() const { return ledger_; }
   const std::vector<AuditEntry>& audit() const { return audit_; }

@@ -33,6 +33,8 @@ struct Usage {
   double cpu_seconds = 0;
   double charge = 0;             // normalised accelerator-hours
   std::optional<GrantId> grant;  // the grant charged, if any held it
+  int task = 0;                  // the job's task (rank)
+  double memory_gib_seconds = 0;
 };
 
 struct ReportRow {

@@ -154,21 +154,21 @@ Result<std::string> Tenancy::project_for(const std::string& user, const std::str
   return requested;
 }
 
-bool Tenancy::allowed(const std::string& user, Action action, const Target& target) const {
+bool Tenancy::allowed(const std::string& user, Operation op, const Target& target) const {
   const User* u = this->user(user);
   if (!u) return false;
   if (u->is_operator) return true;
   const bool member = u->projects.contains(target.project);
   const std::string& home = institution_of(target.project);
   const bool admin = !home.empty() && u->admin_of.contains(home);
-  switch (action) {
-    case Action::Submit: return member;
-    case Action::SeeJob:
-    case Action::ReadLogs: return member || admin || (!target.owner.empty() && target.owner == user);
-    case Action::CancelJob: return admin || (!target.owner.empty() && target.owner == user);
-    case Action::ManageProject: return admin;
-    case Action::ManageInstitution: return u->admin_of.contains(target.institution);
-    case Action::ManageGrants: return false;
+  switch (op) {
+    case Operation::Submit: return member;
+    case Operation::SeeJob:
+    case Operation::ReadLogs: return member || admin || (!target.owner.empty() && target.owner == user);
+    case Operation::CancelJob: return admin || (!target.owner.empty() && target.owner == user);
+    case Operation::ManageProject: return admin;
+    case Operation::ManageInstitution: return u->admin_of.contains(target.institution);
+    case Operation::ManageGrants: return false;
   }
   return false;
 }

@@ -49,7 +49,7 @@ struct User {
 };
 
 // What a user asks to do, and to what.
-enum class Action {
+enum class Operation {
   Submit,             // a job to a project
   SeeJob,             // a job's record
   CancelJob,
@@ -82,11 +82,15 @@ class Tenancy {
   // The institution a project belongs to ("" for an unknown project).
   const std::string& institution_of(std::string_view project) const;
 
+  const std::map<std::string, Institution, std::less<>>& institutions() const { return institutions_; }
+  const std::map<std::string, Project, std::less<>>& projects() const { return projects_; }
+  const std::map<std::string, User, std::less<>>& users() const { return users_; }
+
   // The project a job is charged to: `requested`, or the user's default. Errors say why not.
   Result<std::string> project_for(const std::string& user, const std::string& requested) const;
 
   // Whether `user` may do `action` on `target`. An unknown user may do nothing.
-  bool allowed(const std::string& user, Action action, const Target& target) const;
+  bool allowed(const std::string& user, Operation op, const Target& target) const;
 
  private:
   std::map<std::string, Institution, std::less<>> institutions_;

@@ -30,7 +30,7 @@ class TenancyTest : public ::testing::Test {
 // Each row: who, what, on which project (owned by whom), allowed or not.
 struct Case {
   const char* user;
-  Action action;
+  Operation action;
   const char* project;
   const char* owner;
   bool allowed;
@@ -39,67 +39,67 @@ struct Case {
 TEST_F(TenancyTest, RoleActionOwnerMatrix) {
   const Case cases[] = {
       // the operator: everything
-      {"root", Action::Submit, "llm", "", true},
-      {"root", Action::SeeJob, "bio", "choi", true},
-      {"root", Action::CancelJob, "llm", "kim", true},
-      {"root", Action::ReadLogs, "vision", "park", true},
-      {"root", Action::ManageProject, "bio", "", true},
-      {"root", Action::ManageGrants, "", "", true},
+      {"root", Operation::Submit, "llm", "", true},
+      {"root", Operation::SeeJob, "bio", "choi", true},
+      {"root", Operation::CancelJob, "llm", "kim", true},
+      {"root", Operation::ReadLogs, "vision", "park", true},
+      {"root", Operation::ManageProject, "bio", "", true},
+      {"root", Operation::ManageGrants, "", "", true},
       // kaist's admin: kaist's projects and jobs, nothing of snu's, no grants, no submitting where not a member
-      {"admin", Action::SeeJob, "llm", "kim", true},
-      {"admin", Action::SeeJob, "vision", "park", true},
-      {"admin", Action::CancelJob, "llm", "kim", true},
-      {"admin", Action::ReadLogs, "vision", "park", true},
-      {"admin", Action::ManageProject, "llm", "", true},
-      {"admin", Action::ManageProject, "vision", "", true},
-      {"admin", Action::SeeJob, "bio", "choi", false},
-      {"admin", Action::CancelJob, "bio", "choi", false},
-      {"admin", Action::ReadLogs, "bio", "choi", false},
-      {"admin", Action::ManageProject, "bio", "", false},
-      {"admin", Action::ManageGrants, "", "", false},
-      {"admin", Action::Submit, "llm", "", false},
+      {"admin", Operation::SeeJob, "llm", "kim", true},
+      {"admin", Operation::SeeJob, "vision", "park", true},
+      {"admin", Operation::CancelJob, "llm", "kim", true},
+      {"admin", Operation::ReadLogs, "vision", "park", true},
+      {"admin", Operation::ManageProject, "llm", "", true},
+      {"admin", Operation::ManageProject, "vision", "", true},
+      {"admin", Operation::SeeJob, "bio", "choi", false},
+      {"admin", Operation::CancelJob, "bio", "choi", false},
+      {"admin", Operation::ReadLogs, "bio", "choi", false},
+      {"admin", Operation::ManageProject, "bio", "", false},
+      {"admin", Operation::ManageGrants, "", "", false},
+      {"admin", Operation::Submit, "llm", "", false},
       // kim, a member of llm: its jobs, its own cancels only
-      {"kim", Action::Submit, "llm", "", true},
-      {"kim", Action::SeeJob, "llm", "kim", true},
-      {"kim", Action::SeeJob, "llm", "lee", true},
-      {"kim", Action::ReadLogs, "llm", "lee", true},
-      {"kim", Action::CancelJob, "llm", "kim", true},
-      {"kim", Action::CancelJob, "llm", "lee", false},
-      {"kim", Action::Submit, "vision", "", false},
-      {"kim", Action::SeeJob, "vision", "park", false},
-      {"kim", Action::ReadLogs, "vision", "park", false},
-      {"kim", Action::CancelJob, "vision", "park", false},
-      {"kim", Action::SeeJob, "bio", "choi", false},
-      {"kim", Action::ReadLogs, "bio", "choi", false},
-      {"kim", Action::ManageProject, "llm", "", false},
-      {"kim", Action::ManageGrants, "", "", false},
+      {"kim", Operation::Submit, "llm", "", true},
+      {"kim", Operation::SeeJob, "llm", "kim", true},
+      {"kim", Operation::SeeJob, "llm", "lee", true},
+      {"kim", Operation::ReadLogs, "llm", "lee", true},
+      {"kim", Operation::CancelJob, "llm", "kim", true},
+      {"kim", Operation::CancelJob, "llm", "lee", false},
+      {"kim", Operation::Submit, "vision", "", false},
+      {"kim", Operation::SeeJob, "vision", "park", false},
+      {"kim", Operation::ReadLogs, "vision", "park", false},
+      {"kim", Operation::CancelJob, "vision", "park", false},
+      {"kim", Operation::SeeJob, "bio", "choi", false},
+      {"kim", Operation::ReadLogs, "bio", "choi", false},
+      {"kim", Operation::ManageProject, "llm", "", false},
+      {"kim", Operation::ManageGrants, "", "", false},
       // park, of vision, the same institution: still nothing of llm's
-      {"park", Action::SeeJob, "llm", "kim", false},
-      {"park", Action::CancelJob, "llm", "kim", false},
-      {"park", Action::ReadLogs, "llm", "kim", false},
-      {"park", Action::Submit, "llm", "", false},
-      {"park", Action::Submit, "vision", "", true},
+      {"park", Operation::SeeJob, "llm", "kim", false},
+      {"park", Operation::CancelJob, "llm", "kim", false},
+      {"park", Operation::ReadLogs, "llm", "kim", false},
+      {"park", Operation::Submit, "llm", "", false},
+      {"park", Operation::Submit, "vision", "", true},
       // choi, of another institution
-      {"choi", Action::SeeJob, "llm", "kim", false},
-      {"choi", Action::ReadLogs, "vision", "park", false},
-      {"choi", Action::CancelJob, "bio", "choi", true},
-      {"choi", Action::ManageProject, "bio", "", false},
+      {"choi", Operation::SeeJob, "llm", "kim", false},
+      {"choi", Operation::ReadLogs, "vision", "park", false},
+      {"choi", Operation::CancelJob, "bio", "choi", true},
+      {"choi", Operation::ManageProject, "bio", "", false},
       // someone unknown: nothing
-      {"stranger", Action::SeeJob, "llm", "kim", false},
-      {"stranger", Action::Submit, "llm", "", false},
+      {"stranger", Operation::SeeJob, "llm", "kim", false},
+      {"stranger", Operation::Submit, "llm", "", false},
       // a job that belongs to no known project: only the operator and its owner
-      {"kim", Action::SeeJob, "gone", "kim", true},
-      {"admin", Action::SeeJob, "gone", "kim", false},
-      {"lee", Action::SeeJob, "gone", "kim", false},
+      {"kim", Operation::SeeJob, "gone", "kim", true},
+      {"admin", Operation::SeeJob, "gone", "kim", false},
+      {"lee", Operation::SeeJob, "gone", "kim", false},
   };
   static_assert(std::size(cases) >= 40);
   for (const Case& c : cases) {
     EXPECT_EQ(t_.allowed(c.user, c.action, {c.project, c.owner, ""}), c.allowed)
         << c.user << " action " << static_cast<int>(c.action) << " on " << c.project << " owned by " << c.owner;
   }
-  EXPECT_TRUE(t_.allowed("admin", Action::ManageInstitution, {"", "", "kaist"}));
-  EXPECT_FALSE(t_.allowed("admin", Action::ManageInstitution, {"", "", "snu"}));
-  EXPECT_FALSE(t_.allowed("kim", Action::ManageInstitution, {"", "", "kaist"}));
+  EXPECT_TRUE(t_.allowed("admin", Operation::ManageInstitution, {"", "", "kaist"}));
+  EXPECT_FALSE(t_.allowed("admin", Operation::ManageInstitution, {"", "", "snu"}));
+  EXPECT_FALSE(t_.allowed("kim", Operation::ManageInstitution, {"", "", "kaist"}));
 }
 
 TEST_F(TenancyTest, AJobIsChargedToTheProjectAskedForOrTheDefault) {

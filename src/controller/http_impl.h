@@ -1,0 +1,68 @@
+// The HTTP API's internals, shared by its route files (http.cpp: jobs, nodes, agents;
+// http_books.cpp: tenancy, tokens, programmes, grants, reports).
+#pragma once
+
+#include <httplib.h>
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "controller/http.h"
+
+namespace gwang::controller {
+
+void reply(httplib::Response& res, int status, const nlohmann::json& body);
+void error(httplib::Response& res, int status, const std::string& message);
+std::int64_t wall_now();
+
+// Who calls, and what the tenancy lets them reach, as it stands at the call. An operator (by the
+// token's role or the tenancy's) reaches everything.
+struct Scope {
+  std::string user;
+  bool is_operator = false;
+  std::set<std::string> projects;      // member of
+  std::set<std::string> institutions;  // admin of
+  std::set<std::string> managed;       // the projects of those institutions
+
+  // A job's record and logs: its owner, its project's members, its institution's admins.
+  bool sees(const std::string& project, const std::string& owner) const {
+    return is_operator || owner == user || (!project.empty() && (projects.contains(project) || managed.contains(project)));
+  }
+  // Cancelling a job: its owner and its institution's admins.
+  bool cancels(const std::string& project, const std::string& owner) const {
+    return is_operator || owner == user || (!project.empty() && managed.contains(project));
+  }
+  bool sees_project(const std::string& project) const {
+    return is_operator || projects.contains(project) || managed.contains(project);
+  }
+};
+
+struct ApiServer::Impl {
+  Controller& controller;
+  TokenStore& tokens;
+  std::string secret;
+  httplib::Server server;
+  std::vector<std::string> documented;  // "METHOD /path" of every route, as the API document names it
+
+  // Registers a handler; `path` is the route as documented, `pattern` the regex that serves it.
+  void add(const std::string& method, const std::string& path, const std::string& pattern, httplib::Server::Handler h);
+  // The caller, or a 401 already written.
+  std::optional<Scope> authenticate(const httplib::Request& req, httplib::Response& res);
+  // The job if the caller may see it; else a 404 already written (a job out of reach looks absent).
+  std::optional<JobRecord> visible_job(const httplib::Request& req, httplib::Response& res, const Scope& who);
+  // The JSON object of a request's body, or a 400 already written.
+  std::optional<nlohmann::json> body_object(const httplib::Request& req, httplib::Response& res);
+  // Applies a change of the books and answers 200 with `answer`, or the error: 422 for what the
+  // check refused (the message names the field or the unknown name), 500 for the journal.
+  bool change(httplib::Response& res, const std::string& kind, const nlohmann::json& payload);
+
+  void routes();       // http.cpp
+  void book_routes();  // http_books.cpp
+};
+
+}  // namespace gwang::controller
