@@ -225,6 +225,10 @@ Result<JobAdmission> Accounting::admit(const std::string& user, const std::strin
     const core::User* u = tenancy_.user(user);
     if (!u || u->default_project.empty()) return a;  // not charged to any project
   }
+  if (!tenancy_.user(user)) {
+    return fail("user '" + user + "' is in no project, and every job here is charged to one (an admin of your "
+                "institution adds you to a project)");
+  }
   auto charged = tenancy_.project_for(user, project);
   if (!charged) return tl::unexpected(charged.error());
   a.project = *charged;

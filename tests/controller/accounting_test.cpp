@@ -1,0 +1,317 @@
+// Grants in the live controller, with the wall clock injected: months of virtual time go by while
+// real processes run. Grants burn down while jobs run and at their end, warn at 80 % and 100 %,
+// expire, and are topped up and extended; a project without a valid grant is refused or made
+// preemptible as its programme says; the ledger adds up to the usage measured; all of it survives
+// a restart, from the journal and from a snapshot.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <numeric>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "controller/controller.h"
+
+namespace gwang::controller {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr std::int64_t kHour = 3600, kDay = 86400;
+constexpr std::int64_t kT0 = 1'798'761'600;  // 2027-01-01
+
+class AccountingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("gwang_accounting_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    fs::permissions(dir_, fs::perms::all);
+    auto nobody = lookup_account("nobody");
+    ASSERT_TRUE(nobody);
+    nobody_ = *nobody;
+    nobody_.home = dir_.string();
+    open();
+    admin("tenancy.institution", {{"name", "uni"}, {"type", "university"}, {"sector", "other"}});
+    admin("tenancy.project", {{"name", "p"}, {"institution", "uni"}});
+    admin("tenancy.user", {{"name", "nobody"}});
+    admin("tenancy.member", {{"user", "nobody"}, {"project", "p"}, {"member", true}});
+    admin("grant.programme", {{"name", "voucher"}, {"when_exhausted", "refuse"}, {"priority", 0.5}});
+    admin("grant.programme", {{"name", "rnd"}, {"when_exhausted", "preemptible"}, {"priority", 0.2}});
+  }
+  void TearDown() override {
+    controller_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void open(std::int64_t snapshot_every = 100000) {
+    controller_.reset();
+    ControllerOptions o;
+    o.snapshot_every = snapshot_every;
+    o.data_dir = (dir_ / "data").string();
+    o.local_node = "local";
+    o.host.cpus = 4;
+    o.host.memory_bytes = 8LL << 30;
+    o.host.devices = {{"npu:ascend910", "npu:ascend910", "npu:ascend910-0", 0, 0, true},
+                      {"npu:ascend910", "npu:ascend910", "npu:ascend910-1", 1, 0, true}};
+    o.kill_grace = 200ms;
+    o.accounting.rates.per_accelerator_hour["npu:ascend910"] = 0.5;  // an NPU-hour is half a normalised hour
+    o.accounting.rates.per_cpu_hour = 0.01;
+    o.accounting.charge_every = kHour;
+    auto c = Controller::open(o, now_);
+    ASSERT_TRUE(c) << c.error().message;
+    controller_ = std::move(*c);
+  }
+
+  void admin(const std::string& kind, const json& payload) {
+    auto r = controller_->administer(kind, payload, now_);
+    ASSERT_TRUE(r) << kind << ": " << r.error().message;
+  }
+
+  // A job holding `npus` NPUs (0: CPU only), running until cancelled.
+  Result<JobRecord> submit(int npus, bool preemptible = false) {
+    api::SubmitRequest r;
+    r.command = {"sleep", "1000"};
+    r.name = "hold";
+    r.mem_bytes = 64LL << 20;
+    r.time_s = 365 * kDay;
+    r.preemptible = preemptible;
+    if (npus > 0) r.gpus = {npus, {"npu:ascend910"}};
+    return controller_->submit(r, nobody_, now_);
+  }
+
+  void step() { controller_->step(agent::Clock::now(), now_); }
+
+  // Cancels a running job at the current virtual time and waits until it has ended.
+  void finish(std::int64_t id) {
+    ASSERT_TRUE(controller_->cancel(id, "nobody", true, now_));
+    const auto deadline = agent::Clock::now() + 20s;
+    while (agent::Clock::now() < deadline && !controller_->job(id)->ended()) {
+      step();
+      std::this_thread::sleep_for(5ms);
+    }
+    ASSERT_TRUE(controller_->job(id)->ended());
+  }
+
+  struct Books {
+    std::vector<core::Grant> grants;
+    std::vector<core::Usage> ledger;
+    std::vector<GrantWarning> warnings;
+  };
+  Books books() const {
+    Books b;
+    controller_->read_books([&](const Accounting& a) {
+      b.grants = a.grants().all();
+      b.ledger = a.ledger();
+      b.warnings = a.warnings();
+    });
+    return b;
+  }
+
+  fs::path dir_;
+  Account nobody_;
+  std::int64_t now_ = kT0;
+  std::unique_ptr<Controller> controller_;
+};
+
+// A running job burns its grant down every charge period, not only at its end; the 80 % and 100 %
+// marks warn once each; usage past the grant is still recorded, against no grant.
+TEST_F(AccountingTest, GrantsBurnDownWhileJobsRunAndWarnOnce) {
+  admin("grant.granted", {{"project", "p"}, {"programme", "voucher"}, {"amount", 20.0}, {"start", kT0},
+                          {"end", kT0 + 90 * kDay}, {"who", "op"}});
+  auto job = submit(2);  // 2 NPUs at 0.5: 1.0 per hour
+  ASSERT_TRUE(job) << job.error().message;
+  EXPECT_EQ(job->project, "p");
+  step();
+  ASSERT_EQ(controller_->job(job->id)->state, kRunning);
+  for (int h = 1; h <= 10; ++h) {
+    now_ = kT0 + h * kHour;
+    step();
+  }
+  EXPECT_NEAR(books().grants[0].used, 10.0, 1e-9) << "charged while it runs";
+  EXPECT_TRUE(books().warnings.empty());
+  now_ = kT0 + 17 * kHour;
+  step();
+  ASSERT_EQ(books().warnings.size(), 1u);
+  EXPECT_EQ(books().warnings[0].event.percent, 80);
+  now_ = kT0 + 25 * kHour;
+  step();
+  finish(job->id);
+  const Books b = books();
+  EXPECT_NEAR(b.grants[0].used, 20.0, 1e-9);
+  ASSERT_EQ(b.warnings.size(), 2u);
+  EXPECT_EQ(b.warnings[1].event.percent, 100);
+  double to_grant = 0, to_none = 0, npu_seconds = 0;
+  for (const core::Usage& u : b.ledger) {
+    (u.grant ? to_grant : to_none) += u.charge;
+    npu_seconds += u.accelerator_seconds;
+  }
+  EXPECT_NEAR(to_grant, 20.0, 1e-9);
+  EXPECT_NEAR(to_none, 5.0, 1e-9) << "the 5 hours past the grant are recorded against no grant";
+  EXPECT_NEAR(npu_seconds, 2.0 * 25 * kHour, 1e-6) << "the ledger adds up to the usage measured";
+}
+
+// Refuse: a spent grant refuses new jobs until it is topped up; an expired one until extended; one
+// that has not started refuses as well.
+TEST_F(AccountingTest, ExhaustionUnderARefusingProgramme) {
+  admin("grant.granted", {{"project", "p"}, {"programme", "voucher"}, {"amount", 2.0}, {"start", kT0},
+                          {"end", kT0 + 30 * kDay}, {"who", "op"}});
+  auto job = submit(2);
+  ASSERT_TRUE(job);
+  step();
+  now_ += 3 * kHour;
+  step();
+  finish(job->id);
+  auto refused = submit(1);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("grant 1 (voucher) is spent: new jobs are refused"), std::string::npos)
+      << refused.error().message;
+  admin("grant.topped_up", {{"grant", 1}, {"amount", 10.0}, {"who", "op"}});
+  ASSERT_TRUE(submit(0));
+  now_ = kT0 + 31 * kDay;
+  auto expired = submit(0);
+  ASSERT_FALSE(expired);
+  EXPECT_NE(expired.error().message.find("has expired"), std::string::npos) << expired.error().message;
+  admin("grant.extended", {{"grant", 1}, {"end", kT0 + 60 * kDay}, {"who", "op"}});
+  EXPECT_TRUE(submit(0));
+  // The audit trail says who did what.
+  const Books b = books();
+  ASSERT_EQ(b.grants.size(), 1u);
+  controller_->read_books([](const Accounting& a) {
+    ASSERT_EQ(a.grants().audit().size(), 3u);
+    EXPECT_NE(a.grants().audit()[1].what.find("topped up by 10"), std::string::npos);
+    EXPECT_NE(a.grants().audit()[2].what.find("end moved"), std::string::npos);
+  });
+  // A grant that starts later does not let jobs in now.
+  admin("tenancy.project", {{"name", "later"}, {"institution", "uni"}});
+  admin("tenancy.member", {{"user", "nobody"}, {"project", "later"}, {"member", true}});
+  admin("grant.granted", {{"project", "later"}, {"programme", "voucher"}, {"amount", 5.0},
+                          {"start", now_ + 10 * kDay}, {"end", now_ + 20 * kDay}, {"who", "op"}});
+  api::SubmitRequest r;
+  r.command = {"true"};
+  r.project = "later";
+  auto early = controller_->submit(r, nobody_, now_);
+  ASSERT_FALSE(early);
+  EXPECT_NE(early.error().message.find("has not started"), std::string::npos) << early.error().message;
+}
+
+// Preemptible: with the grant spent, new jobs still run, but only as preemptible work.
+TEST_F(AccountingTest, ExhaustionUnderAPreemptibleProgramme) {
+  admin("grant.granted", {{"project", "p"}, {"programme", "rnd"}, {"amount", 1.0}, {"start", kT0},
+                          {"end", kT0 + 30 * kDay}, {"who", "op"}});
+  auto before = submit(0);
+  ASSERT_TRUE(before);
+  EXPECT_FALSE(before->preemptible);
+  auto job = submit(2);
+  ASSERT_TRUE(job);
+  step();
+  now_ += 2 * kHour;
+  step();
+  finish(job->id);
+  auto after = submit(1);
+  ASSERT_TRUE(after) << after.error().message;
+  EXPECT_TRUE(after->preemptible);
+  EXPECT_EQ(after->project, "p");
+}
+
+// A project holding two grants is charged to the one that expires first, then to the next.
+TEST_F(AccountingTest, TheGrantThatExpiresFirstIsChargedFirst) {
+  admin("grant.granted", {{"project", "p"}, {"programme", "voucher"}, {"amount", 100.0}, {"start", kT0},
+                          {"end", kT0 + 300 * kDay}, {"who", "op"}});
+  admin("grant.granted", {{"project", "p"}, {"programme", "rnd"}, {"amount", 3.0}, {"start", kT0},
+                          {"end", kT0 + 30 * kDay}, {"who", "op"}});
+  auto job = submit(2);
+  ASSERT_TRUE(job);
+  step();
+  now_ += 5 * kHour;
+  step();
+  finish(job->id);
+  const Books b = books();
+  EXPECT_NEAR(b.grants[1].used, 3.0, 1e-9) << "the earlier-expiring grant first";
+  EXPECT_NEAR(b.grants[0].used, 2.0, 1e-9) << "then the other";
+  // The charge that straddled them is split, its measures in proportion.
+  double charge = 0, seconds = 0;
+  for (const core::Usage& u : b.ledger) {
+    charge += u.charge;
+    seconds += u.accelerator_seconds;
+  }
+  EXPECT_NEAR(charge, 5.0, 1e-9);
+  EXPECT_NEAR(seconds, 2.0 * 5 * kHour, 1e-6);
+}
+
+// The books come back the same after a restart: from the journal alone, and from a snapshot.
+TEST_F(AccountingTest, TheBooksSurviveARestart) {
+  admin("grant.granted", {{"project", "p"}, {"programme", "voucher"}, {"amount", 4.0}, {"start", kT0},
+                          {"end", kT0 + 30 * kDay}, {"who", "op"}});
+  auto job = submit(1);
+  ASSERT_TRUE(job);
+  step();
+  now_ += 10 * kHour;
+  step();
+  finish(job->id);
+  admin("grant.topped_up", {{"grant", 1}, {"amount", 1.5}, {"who", "op"}});
+  const Books before = books();
+  ASSERT_FALSE(before.ledger.empty());
+  ASSERT_FALSE(before.warnings.empty());
+  auto same = [&](const Books& after) {
+    ASSERT_EQ(after.grants.size(), before.grants.size());
+    EXPECT_EQ(after.grants[0].used, before.grants[0].used);
+    EXPECT_EQ(after.grants[0].amount, before.grants[0].amount);
+    ASSERT_EQ(after.ledger.size(), before.ledger.size());
+    for (std::size_t i = 0; i < after.ledger.size(); ++i) {
+      EXPECT_EQ(after.ledger[i].charge, before.ledger[i].charge);
+      EXPECT_EQ(after.ledger[i].time, before.ledger[i].time);
+      EXPECT_EQ(after.ledger[i].grant, before.ledger[i].grant);
+    }
+    EXPECT_EQ(after.warnings.size(), before.warnings.size());
+  };
+  open();
+  same(books());
+  ASSERT_TRUE(controller_->checkpoint(now_));
+  open();
+  same(books());
+  auto refused = submit(0);  // 5 of 5.5 used: still room
+  EXPECT_TRUE(refused) << refused.error().message;
+}
+
+// A user outside every project may still run where the centre does not require one; where it
+// does, the job is refused and says why.
+TEST_F(AccountingTest, ProjectsAreRequiredWhereTheCentreSaysSo) {
+  auto stranger = lookup_account("daemon");
+  ASSERT_TRUE(stranger);
+  api::SubmitRequest r;
+  r.command = {"true"};
+  auto free_job = controller_->submit(r, *stranger, now_);
+  ASSERT_TRUE(free_job) << free_job.error().message;
+  EXPECT_EQ(free_job->project, "");
+  auto p_job = controller_->submit(r, nobody_, now_);  // p holds no grant, and none is required
+  ASSERT_TRUE(p_job) << p_job.error().message;
+  EXPECT_EQ(p_job->project, "p");
+  controller_.reset();
+  ControllerOptions o;
+  o.data_dir = (dir_ / "data").string();
+  o.local_node = "local";
+  o.host.cpus = 4;
+  o.host.memory_bytes = 8LL << 30;
+  o.accounting.require_project = true;
+  o.accounting.require_grant = true;
+  auto c = Controller::open(o, now_);
+  ASSERT_TRUE(c);
+  controller_ = std::move(*c);
+  auto no_project = controller_->submit(r, *stranger, now_);
+  ASSERT_FALSE(no_project);
+  EXPECT_NE(no_project.error().message.find("user 'daemon' is in no project"), std::string::npos) << no_project.error().message;
+  auto no_grant = controller_->submit(r, nobody_, now_);
+  ASSERT_FALSE(no_grant);
+  EXPECT_NE(no_grant.error().message.find("project p holds no grant"), std::string::npos) << no_grant.error().message;
+}
+
+}  // namespace
+}  // namespace gwang::controller
