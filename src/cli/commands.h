@@ -97,6 +97,8 @@ struct SubmitArgs {
   std::string name;
   std::string workdir;
   std::vector<std::string> env;  // K=V
+  std::string project;
+  bool preemptible = false;
   std::vector<std::string> command;
 };
 int run_submit(const SubmitArgs& args);

@@ -91,6 +91,12 @@ int run_controller(const DaemonArgs& args) {
   options.node_timeout = cfg->node_timeout;
   options.kill_grace = cfg->kill_grace;
   options.requeue_limit = cfg->requeue_limit;
+  options.queue_order = cfg->queue_order == "multifactor" ? core::QueueOrder::Multifactor : core::QueueOrder::Fcfs;
+  options.accounting.require_project = cfg->require_project;
+  options.accounting.require_grant = cfg->require_grant;
+  options.accounting.charge_every = cfg->charge_every.count();
+  options.accounting.rates.per_cpu_hour = cfg->cpu_hour;
+  options.accounting.rates.per_accelerator_hour = cfg->rates;
   auto ctl = controller::Controller::open(options, wall_now());
   if (!ctl) {
     std::fprintf(stderr, "gwang: %s\n", ctl.error().message.c_str());

@@ -14,6 +14,7 @@
 #include "api/job_table.h"
 #include "api/request.h"
 #include "api/units.h"
+#include "cli/api_call.h"
 #include "cli/client.h"
 #include "cli/commands.h"
 
@@ -21,12 +22,8 @@ namespace gwang::cli {
 
 using nlohmann::json;
 
-namespace {
-
-// Runs a call and returns the parsed JSON body of a 2xx answer; prints the error otherwise.
-// `raw`: the body is returned as text in a JSON string, unparsed (for --json, printed as it came).
 std::optional<json> request(const ClientArgs& args, const std::string& method, const std::string& path,
-                            const std::string& body, int* exit_code, bool raw = false) {
+                            const std::string& body, int* exit_code, bool raw) {
   auto endpoint = resolve_endpoint(args.url, args.token);
   if (!endpoint) {
     std::fprintf(stderr, "gwang: %s\n", endpoint.error().message.c_str());
@@ -49,6 +46,8 @@ std::optional<json> request(const ClientArgs& args, const std::string& method, c
   }
   return j;
 }
+
+namespace {
 
 // A job id as typed; says so on stderr when it is not one.
 bool job_id_ok(const std::string& job) {
@@ -98,6 +97,8 @@ int run_submit(const SubmitArgs& a) {
   }
   r.cpus = a.cpus;
   r.nodes = a.nodes;
+  r.project = a.project;
+  r.preemptible = a.preemptible;
   r.gpu_share = a.gpu_share;
   // The same checks as the server, here for a message before any network call.
   auto mem = api::parse_memory(a.mem);
@@ -190,6 +191,7 @@ int run_show(const ClientArgs& a, const std::string& job) {
   std::printf("   NumNodes=%d CPUs/Task=%d Mem/Task=%s Node=%s Devices=%s\n", (*j)["nodes"].get<int>(), (*j)["cpus"].get<int>(),
               api::format_memory((*j)["mem"].get<std::int64_t>()).c_str(), (*j)["node"].get<std::string>().c_str(),
               (*j)["devices"].dump().c_str());
+  std::printf("   Project=%s Preemptible=%s\n", j->value("project", "").c_str(), j->value("preemptible", false) ? "yes" : "no");
   std::printf("   Command=%s\n   WorkDir=%s\n", command.c_str(), (*j)["workdir"].get<std::string>().c_str());
   return 0;
 }

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <initializer_list>
 
+#include "cli/books.h"
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
@@ -15,7 +16,8 @@ int main(int argc, char** argv) {
   bool every = true;
   if (argc > 1) {
     for (const char* name :
-         {"sim", "up", "controller", "agent", "submit", "queue", "show", "cancel", "logs", "nodes", "drain", "resume"})
+         {"sim", "up", "controller", "agent", "submit", "queue", "show", "cancel", "logs", "nodes", "drain", "resume",
+          "user", "token", "admin", "grants", "events", "report"})
       if (std::strcmp(argv[1], name) == 0) every = false;
   }
   auto wanted = [&](const char* name) { return every || std::strcmp(argv[1], name) == 0; };
@@ -106,6 +108,9 @@ int main(int argc, char** argv) {
     sb->add_option("--name", submit.name, "job name (default: the program's name)");
     sb->add_option("--workdir", submit.workdir, "working directory (default: the current one)");
     sb->add_option("--env", submit.env, "extra environment, NAME=VALUE (repeatable)");
+    sb->add_option("--project", submit.project, "the project charged (default: your default project)");
+    sb->add_flag("--preemptible", submit.preemptible,
+                 "may borrow idle capacity beyond quotas; preempted (SIGTERM, grace, kill, requeued) when it is needed back");
     sb->add_option("command", submit.command, "the command and its arguments, or a script")->required()->expected(-1);
   }
 
@@ -151,12 +156,16 @@ int main(int argc, char** argv) {
     rs->add_option("node", node_arg, "node name")->required();
   }
 
+  BookCommands books;
+  books.add(app, wanted);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);  // prints help or the error
     return rc == 0 ? 0 : 2;
   }
+  if (books.action()) return books.action()();
   if (parsed(r)) return run_replay(replay);
   if (parsed(p)) return run_pack(pack);
 #ifdef GWANG_SERVER

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <set>
+#include <sstream>
 
 #include "api/units.h"
 
@@ -51,6 +52,19 @@ class Reader {
     if (!n->is_integer() || *n->value<std::int64_t>() < lo || *n->value<std::int64_t>() > hi)
       return tl::unexpected(error(key, "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi)));
     out = static_cast<int>(*n->value<std::int64_t>());
+    return {};
+  }
+  Result<void> number(const char* key, double& out, double lo, double hi) {
+    seen_.insert(key);
+    const toml::node* n = table_.get(key);
+    if (!n) return {};
+    const std::optional<double> v = n->value<double>();
+    if ((!n->is_floating_point() && !n->is_integer()) || !v || !(*v >= lo && *v <= hi)) {
+      std::ostringstream range;
+      range << "expected a number from " << lo << " to " << hi;
+      return tl::unexpected(error(key, range.str()));
+    }
+    out = *v;
     return {};
   }
   Result<void> duration(const char* key, std::chrono::seconds& out, std::int64_t lo, std::int64_t hi) {
@@ -138,6 +152,36 @@ Result<ControllerConfig> load_controller_config(const std::string& path) {
   GWANG_TRY(r.duration("node_timeout", c.node_timeout, 2, 3600));
   GWANG_TRY(r.duration("kill_grace", c.kill_grace, 1, 600));
   GWANG_TRY(r.integer("requeue_limit", c.requeue_limit, 0, 100));
+  GWANG_TRY(r.string("queue_order", c.queue_order));
+  if (c.queue_order != "fcfs" && c.queue_order != "multifactor") {
+    return tl::unexpected(r.error("queue_order", "expected \"fcfs\" or \"multifactor\""));
+  }
+  r.skip("accounting");
+  if (const toml::node* node = t->get("accounting")) {
+    const toml::table* acc = node->as_table();
+    if (!acc) return tl::unexpected(r.error("accounting", "expected a table: [accounting]"));
+    Reader a(path, *acc, "accounting.");
+    GWANG_TRY(a.boolean("require_project", c.require_project));
+    GWANG_TRY(a.boolean("require_grant", c.require_grant));
+    GWANG_TRY(a.duration("charge_every", c.charge_every, 10, 86400));
+    GWANG_TRY(a.number("cpu_hour", c.cpu_hour, 0, 1000));
+    a.skip("rates");
+    if (const toml::node* rn = acc->get("rates")) {
+      const toml::table* rates = rn->as_table();
+      if (!rates) return tl::unexpected(a.error("rates", "expected a table: [accounting.rates]"));
+      Reader rr(path, *rates, "accounting.rates.");
+      for (const auto& [key, value] : *rates) {
+        const std::string model(key.str());
+        if (auto v = agent::validate_kind(model); !v || model.find(':') == std::string::npos) {
+          return tl::unexpected(rr.error(model.c_str(), "expected an accelerator model with its family, e.g. \"gpu:H100\""));
+        }
+        double rate = 0;
+        GWANG_TRY(rr.number(model.c_str(), rate, 0, 1000));
+        c.rates[model] = rate;
+      }
+    }
+    GWANG_TRY(a.no_others());
+  }
   GWANG_TRY(r.no_others());
   if (c.data_dir.empty() || c.data_dir.front() != '/') return tl::unexpected(r.error("data_dir", "expected an absolute path"));
   return c;

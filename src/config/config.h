@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,13 @@ struct ControllerConfig {
   std::chrono::seconds node_timeout{60};           // a node silent this long is DOWN
   std::chrono::seconds kill_grace{10};             // SIGTERM to SIGKILL (the local node's, if any)
   int requeue_limit = 1;                           // requeues of a job after NODE_FAIL
+  std::string queue_order = "fcfs";                // fcfs or multifactor (age, fair share, size, programme)
+  // [accounting]
+  bool require_project = false;                    // every job is charged to a project of its owner
+  bool require_grant = false;                      // a project that never held a grant runs nothing
+  std::chrono::seconds charge_every{600};          // running jobs are charged at least this often
+  double cpu_hour = 0;                             // normalised hours per CPU-hour of work without accelerators
+  std::map<std::string, double> rates;             // [accounting.rates] normalised hours per device-hour, by model
 };
 
 struct AgentConfig {

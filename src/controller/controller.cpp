@@ -98,7 +98,9 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
   c->instance_ = std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<std::uintptr_t>(c.get()) % 100000);
 
   core::SchedulerOptions sched;
-  sched.order = core::QueueOrder::Fcfs;
+  sched.order = c->options_.queue_order;
+  sched.usage_weights = c->options_.accounting.rates.per_accelerator_hour;
+  sched.cpu_usage_weight = c->options_.accounting.rates.per_cpu_hour;
   sched.backfill = core::Backfill::Easy;
   sched.placement = core::PlacementKind::BestFit;
   sched.backfill_depth = 1000;  // a pass tries at most this many queued jobs, like Slurm's bf_max_job_test

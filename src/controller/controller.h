@@ -109,6 +109,9 @@ struct ControllerOptions {
   int max_waiting_agents = 32;
   // Tenancy, grants and charging (accounting.h).
   AccountingOptions accounting;
+  // The queue order: first come first served, or multifactor (age, fair share over institution ->
+  // project -> user with usage weighted by the accounting rates, job size, programme priority).
+  core::QueueOrder queue_order = core::QueueOrder::Fcfs;
 };
 
 class Controller {

@@ -49,6 +49,32 @@ TEST_F(ConfigTest, SampleControllerConfigLoads) {
   EXPECT_EQ(c->node_timeout, std::chrono::seconds(60));
   EXPECT_EQ(c->kill_grace, std::chrono::seconds(10));
   EXPECT_EQ(c->requeue_limit, 1);
+  EXPECT_EQ(c->queue_order, "multifactor");
+  EXPECT_TRUE(c->require_project);
+  EXPECT_TRUE(c->require_grant);
+  EXPECT_EQ(c->charge_every, std::chrono::seconds(600));
+  EXPECT_DOUBLE_EQ(c->cpu_hour, 0.01);
+  EXPECT_DOUBLE_EQ(c->rates.at("gpu:H100"), 1.0);
+  EXPECT_DOUBLE_EQ(c->rates.at("gpu:V100"), 0.3);
+}
+
+// The accounting table: each mistake names the file, the line and the key.
+TEST_F(ConfigTest, AccountingMistakes) {
+  const std::string secret = "cluster_secret_file = \"/s\"\n";
+  EXPECT_EQ(controller_error(secret + "queue_order = \"lifo\"\n"),
+            path_ + ":2: 'queue_order': expected \"fcfs\" or \"multifactor\"");
+  EXPECT_EQ(controller_error(secret + "[accounting]\nrequire_grant = 1\n"),
+            path_ + ":3: 'accounting.require_grant': expected true or false");
+  EXPECT_EQ(controller_error(secret + "[accounting]\ncpu_hour = -1\n"),
+            path_ + ":3: 'accounting.cpu_hour': expected a number from 0 to 1000");
+  EXPECT_EQ(controller_error(secret + "[accounting]\ncharge_every = \"1s\"\n"),
+            path_ + ":3: 'accounting.charge_every': expected from 10 to 86400 seconds");
+  EXPECT_EQ(controller_error(secret + "[accounting.rates]\n\"gpu:H100\" = \"high\"\n"),
+            path_ + ":3: 'accounting.rates.gpu:H100': expected a number from 0 to 1000");
+  EXPECT_EQ(controller_error(secret + "[accounting.rates]\nH100 = 1.0\n"),
+            path_ + ":3: 'accounting.rates.H100': expected an accelerator model with its family, e.g. \"gpu:H100\"");
+  EXPECT_EQ(controller_error(secret + "[accounting]\nrequire_projects = true\n"),
+            path_ + ":3: unknown key 'accounting.require_projects'");
 }
 
 TEST_F(ConfigTest, SampleAgentConfigLoads) {

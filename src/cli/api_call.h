@@ -1,0 +1,19 @@
+// One call of the HTTP API from a command: its JSON answer, or the error printed.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+
+namespace gwang::cli {
+
+// Runs a call and returns the parsed JSON body of a 2xx answer; prints the error otherwise and sets
+// `*exit_code` (2: a request the server found bad; 1: refused, not found, or unreachable).
+// `raw`: the body is returned as text in a JSON string, unparsed (for --json, printed as it came).
+std::optional<nlohmann::json> request(const ClientArgs& args, const std::string& method, const std::string& path,
+                                      const std::string& body, int* exit_code, bool raw = false);
+
+}  // namespace gwang::cli
