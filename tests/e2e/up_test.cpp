@@ -187,6 +187,67 @@ TEST_F(Up, BadInputAndTokens) {
   EXPECT_EQ(r.status, 2);
 }
 
+// The books from the command line: an institution, a project, a programme and a grant; a job
+// burns the grant down, its end warns, the next job is refused; reports and tokens; bad input.
+TEST_F(Up, BooksFromTheCommandLine) {
+  auto ok = [&](const std::string& args) {
+    const Outcome r = gwang(args);
+    EXPECT_EQ(r.status, 0) << args << ": " << r.output;
+    return r.output;
+  };
+  ok("admin institution add kaist --type university --sector energy");
+  ok("admin project add llm --institution kaist");
+  ok("admin project add-member llm nobody");
+  ok("admin programme add voucher --when-exhausted refuse --priority 0.5");
+  EXPECT_NE(ok("admin grant add llm --programme voucher --amount 0.0001 --start 2020-01-01 --end 2040-01-01")
+                .find("active"),
+            std::string::npos);
+  const std::string id = submit("--gpus 1 -- sleep 1");
+  EXPECT_NE(wait_ended(id).find("Project=llm"), std::string::npos);
+  EXPECT_NE(ok("grants").find("spent"), std::string::npos);
+  const std::string events = ok("events");
+  EXPECT_NE(events.find("is 80% used"), std::string::npos) << events;
+  EXPECT_NE(events.find("is spent"), std::string::npos) << events;
+  Outcome r = gwang("submit -- true");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.output, "gwang: grant 1 (voucher) is spent: new jobs are refused\n");
+  ok("admin grant top-up 1 10");
+  submit("-- true");
+  const std::string csv = ok("report usage --by institution-type --format csv");
+  EXPECT_EQ(csv.rfind("INSTITUTION-TYPE,JOBS,ACCEL_HOURS,CPU_HOURS,CHARGE\nuniversity,", 0), 0u) << csv;
+  EXPECT_NE(ok("report usage --by model").find("npu:test"), std::string::npos);
+  EXPECT_NE(ok("grants 1").find("topped up by 10"), std::string::npos);
+  // Tokens: made for another account, used, revoked.
+  const std::string made = ok("token create --user daemon");
+  const std::string token = made.substr(made.rfind(':') + 2, 64);
+  EXPECT_EQ(gwang("queue --token " + token).status, 0);
+  ok("token revoke " + made.substr(6, 12));
+  r = gwang("queue --token " + token);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.output, "gwang: invalid token\n");
+  // Bad input: what is wrong, and nothing written.
+  r = gwang("admin grant add llm --programme voucher --amount 5 --start 2026-05-01 --end 2026-04-01");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("before it starts"), std::string::npos) << r.output;
+  r = gwang("admin grant add llm --programme voucher --amount -5 --start 2026-05-01 --end 2026-06-01");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.output, "gwang: amount must be above 0\n");
+  r = gwang("admin grant add nope --programme voucher --amount 5 --start 2026-05-01 --end 2026-06-01");
+  EXPECT_EQ(r.output, "gwang: no project 'nope'\n");
+  r = gwang("submit --project other -- true");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.output, "gwang: field 'project': nobody is not a member of project 'other'\n");
+  r = gwang("report usage --by colour");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("parameter 'by'"), std::string::npos) << r.output;
+  EXPECT_EQ(ok("grants").find("\n2 "), std::string::npos) << "no second grant was written";
+  // All of it after a restart.
+  stop();
+  start();
+  EXPECT_NE(ok("grants 1").find("topped up by 10"), std::string::npos);
+  EXPECT_NE(ok("admin project list").find("nobody"), std::string::npos);
+}
+
 // After the controller restarts, its jobs are still there and new ones continue the numbering.
 TEST_F(Up, RestartKeepsJobs) {
   const std::string first = submit("-- echo before");
