@@ -4,6 +4,8 @@
 #include <cassert>
 #include <cmath>
 
+#include "core/calendar.h"
+
 namespace gwang::core {
 
 namespace {
@@ -54,7 +56,7 @@ Result<void> Grants::check_grant(const std::string& project, const std::string& 
   if (!programmes_.contains(programme)) return fail("no programme '" + programme + "'");
   if (!std::isfinite(amount) || amount <= 0) return fail("amount must be above 0");
   if (end <= start) {
-    return fail("the grant ends (" + std::to_string(end) + ") before it starts (" + std::to_string(start) + ")");
+    return fail("the grant's end (" + format_utc(end) + ") is not after its start (" + format_utc(start) + ")");
   }
   return {};
 }
@@ -72,7 +74,7 @@ Result<GrantId> Grants::grant(const std::string& project, const std::string& pro
   grants_.push_back(g);
   audit_.push_back({now, g.id, who,
                     "granted " + number(amount) + " to " + project + " under " + programme + ", valid from " +
-                        std::to_string(start) + " to " + std::to_string(end)});
+                        format_utc(start) + " to " + format_utc(end)});
   return g.id;
 }
 
@@ -104,7 +106,7 @@ Result<void> Grants::check_extend(GrantId id, Time end) const {
   const Grant* g = find(id);
   if (!g) return fail("no grant " + std::to_string(id.value));
   if (end <= g->start) {
-    return fail("the grant would end (" + std::to_string(end) + ") before it starts (" + std::to_string(g->start) + ")");
+    return fail("the new end (" + format_utc(end) + ") is not after the grant's start (" + format_utc(g->start) + ")");
   }
   return {};
 }
@@ -112,7 +114,7 @@ Result<void> Grants::check_extend(GrantId id, Time end) const {
 Result<void> Grants::extend(GrantId id, Time end, Time now, const std::string& who) {
   if (auto ok = check_extend(id, end); !ok) return ok;
   Grant* g = find_mutable(id);
-  audit_.push_back({now, id, who, "end moved from " + std::to_string(g->end) + " to " + std::to_string(end)});
+  audit_.push_back({now, id, who, "end moved from " + format_utc(g->end) + " to " + format_utc(end)});
   g->end = end;
   return {};
 }

@@ -284,7 +284,7 @@ TEST_F(Isolation, BadChangesSayWhatIsWrongAndWriteNothing) {
   };
   const std::vector<Bad> bad = {
       {"/api/v1/grants", {{"project", "a1"}, {"programme", "voucher"}, {"amount", 10}, {"start", "2026-05-01"},
-                          {"end", "2026-04-01"}}, 422, "before it starts"},
+                          {"end", "2026-04-01"}}, 422, "is not after its start"},
       {"/api/v1/grants", {{"project", "a1"}, {"programme", "voucher"}, {"amount", -5}, {"start", 0}, {"end", 9}},
        422, "amount must be above 0"},
       {"/api/v1/grants", {{"project", "nope"}, {"programme", "voucher"}, {"amount", 5}, {"start", 0}, {"end", 9}},
@@ -296,7 +296,7 @@ TEST_F(Isolation, BadChangesSayWhatIsWrongAndWriteNothing) {
       {"/api/v1/grants", {{"project", "a1"}, {"programme", "voucher"}, {"amount", 5}, {"start", "2026-02-30"},
                           {"end", 9}}, 400, "field 'start'"},
       {"/api/v1/grants/1/top-up", {{"amount", 0}}, 422, "above 0"},
-      {"/api/v1/grants/1/extend", {{"end", "1999-01-01"}}, 422, "before it starts"},
+      {"/api/v1/grants/1/extend", {{"end", "1999-01-01"}}, 422, "is not after the grant's start"},
       {"/api/v1/grants/99/top-up", {{"amount", 1}}, 404, "grant 99 not found"},
       {"/api/v1/institutions", {{"name", "x"}, {"type", "guild"}}, 422, "institution type 'guild'"},
       {"/api/v1/institutions", {{"name", "uni-a"}, {"type", "university"}}, 422, "exists already"},

@@ -105,17 +105,17 @@ TEST_F(GrantsTest, TopUpAndExtensionAreAudited) {
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].percent, 80);
   ASSERT_EQ(g_.audit().size(), 3u);
-  EXPECT_EQ(g_.audit()[0].what, "granted 10 to p under voucher, valid from 1767225600 to 1769817600");
+  EXPECT_EQ(g_.audit()[0].what, "granted 10 to p under voucher, valid from 2026-01-01T00:00:00Z to 2026-01-31T00:00:00Z");
   EXPECT_EQ(g_.audit()[1].what, "topped up by 40 to 50");
   EXPECT_EQ(g_.audit()[1].who, "kim");
-  EXPECT_EQ(g_.audit()[2].what, "end moved from 1769817600 to 1772409600");
+  EXPECT_EQ(g_.audit()[2].what, "end moved from 2026-01-31T00:00:00Z to 2026-03-02T00:00:00Z");
 }
 
 TEST_F(GrantsTest, BadGrantsAreRefusedAndNothingIsWritten) {
   EXPECT_EQ(g_.grant("p", "voucher", 10, kT0 + kDay, kT0, kT0, "op").error().message,
-            "the grant ends (1767225600) before it starts (1767312000)");
+            "the grant's end (2026-01-01T00:00:00Z) is not after its start (2026-01-02T00:00:00Z)");
   EXPECT_EQ(g_.grant("p", "voucher", 10, kT0, kT0, kT0, "op").error().message,
-            "the grant ends (1767225600) before it starts (1767225600)");
+            "the grant's end (2026-01-01T00:00:00Z) is not after its start (2026-01-01T00:00:00Z)");
   EXPECT_EQ(g_.grant("p", "voucher", -5, kT0, kT0 + kDay, kT0, "op").error().message, "amount must be above 0");
   EXPECT_EQ(g_.grant("p", "voucher", NAN, kT0, kT0 + kDay, kT0, "op").error().message, "amount must be above 0");
   EXPECT_EQ(g_.grant("p", "unknown", 5, kT0, kT0 + kDay, kT0, "op").error().message, "no programme 'unknown'");
@@ -125,7 +125,7 @@ TEST_F(GrantsTest, BadGrantsAreRefusedAndNothingIsWritten) {
   const GrantId id = *g_.grant("p", "voucher", 10, kT0, kT0 + kDay, kT0, "op");
   EXPECT_EQ(g_.top_up(id, 0, kT0, "op").error().message, "a top-up must be above 0");
   EXPECT_EQ(g_.extend(id, kT0 - 1, kT0, "op").error().message,
-            "the grant would end (1767225599) before it starts (1767225600)");
+            "the new end (2025-12-31T23:59:59Z) is not after the grant's start (2026-01-01T00:00:00Z)");
   EXPECT_EQ(g_.audit().size(), 1u);
   EXPECT_EQ(g_.add_programme({"voucher", ExhaustedRule::Refuse, 0}).error().message, "programme 'voucher' exists already");
   EXPECT_EQ(g_.add_programme({"x", ExhaustedRule::Refuse, 2}).error().message, "programme 'x': priority must be between 0 and 1");

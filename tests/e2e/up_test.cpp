@@ -228,7 +228,7 @@ TEST_F(Up, BooksFromTheCommandLine) {
   // Bad input: what is wrong, and nothing written.
   r = gwang("admin grant add llm --programme voucher --amount 5 --start 2026-05-01 --end 2026-04-01");
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.output.find("before it starts"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("is not after its start"), std::string::npos) << r.output;
   r = gwang("admin grant add llm --programme voucher --amount -5 --start 2026-05-01 --end 2026-06-01");
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.output, "gwang: amount must be above 0\n");
