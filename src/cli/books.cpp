@@ -119,7 +119,7 @@ void user_line(const json& u) {
 struct BookCommands::Args {
   ClientArgs client;
   std::string name, user, project, institution, type, sector = "other", programme, rule = "refuse";
-  std::string start, end, from, to, by = "project", format = "table", id;
+  std::string start, end, from, to, by = "project", format = "table", id, step = "1d";
   double amount = 0, priority = 0;
   bool revoke = false;
   std::int64_t since = 0;
@@ -385,6 +385,28 @@ void BookCommands::add(CLI::App& app, const std::function<bool(const char*)>& wa
         print_table(header, rows);
       });
     });
+    CLI::App* ut = leaf(r, "utilisation", "How busy each accelerator model was, step by step (operators)", [&cl, &a] {
+      std::string path = "/api/v1/reports/utilisation?step=" + query_escape(a.step);
+      if (!a.from.empty()) path += "&from=" + query_escape(a.from);
+      if (!a.to.empty()) path += "&to=" + query_escape(a.to);
+      ClientArgs c = cl;
+      c.json = c.json || a.format == "json";
+      return call_and_show(c, "GET", path, {}, [&a](const json& j) {
+        std::vector<std::vector<std::string>> rows;
+        for (const json& cell : j["cells"]) {
+          rows.push_back({api::format_date(cell["start"]), cell["model"], num(cell["used_hours"]),
+                          num(cell["capacity_hours"]), num(cell["percent"], 1)});
+        }
+        const std::vector<std::string> header = {"START", "MODEL", "USED_HOURS", "CAPACITY_HOURS", "PERCENT"};
+        a.format == "csv" ? print_csv(header, rows) : print_table(header, rows);
+      });
+    });
+    ut->add_option("--from", a.from, "first day (default: a week before --to)");
+    ut->add_option("--to", a.to, "the end (default: now)");
+    ut->add_option("--step", a.step, "one row per model per step (1h, 1d)")->capture_default_str();
+    ut->add_option("--format", a.format, "table, csv or json")
+        ->check(CLI::IsMember({"table", "csv", "json"}))
+        ->capture_default_str();
     u->add_option("--from", a.from, "first day (2026-01-01, UTC; default: the beginning)");
     u->add_option("--to", a.to, "the day after the last (default: now)");
     u->add_option("--by", a.by, "programme, institution, institution-type, sector, project, user or model")

@@ -151,6 +151,7 @@ Result<void> Accounting::apply_usage(const json& p, bool dry) {
     if (charge < 0 || milli < 0 || cpus < 0 || mem < 0) return fail("field 'parts': a negative amount");
     core::Usage u;
     u.time = to;
+    u.from = from;
     u.job = core::JobId{job};
     u.task = static_cast<int>(rank);
     u.user = user;

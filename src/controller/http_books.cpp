@@ -532,6 +532,37 @@ void ApiServer::Impl::book_routes() {
     });
     reply(res, 200, json{{"from", *from}, {"to", *to}, {"by", core::to_string(*by)}, {"rows", rows}, {"total", total}});
   });
+
+  add("GET", "/api/v1/reports/utilisation", "/api/v1/reports/utilisation", [this](const Req& req, Res& res) {
+    auto who = authenticate(req, res);
+    if (!who) return;
+    if (!who->is_operator) return error(res, 403, "the centre's utilisation is for operators");
+    const std::int64_t now = wall_now();
+    auto to = date_param(req, "to", now, res);
+    if (!to) return;
+    auto from = date_param(req, "from", *to - 7 * 86400, res);
+    if (!from) return;
+    std::int64_t step = 86400;
+    if (req.has_param("step")) {
+      auto d = api::parse_duration(req.get_param_value("step"));
+      if (!d || *d < 60) return error(res, 400, "parameter 'step': expected a duration of a minute or more (1h, 1d)");
+      step = *d;
+    }
+    if (*to <= *from) return error(res, 400, "parameter 'to': not after 'from'");
+    if ((*to - *from) / step > 10000) return error(res, 400, "parameter 'step': more than 10,000 steps in the period");
+    std::map<std::string, int> capacity;  // the devices registered now, by model
+    for (const NodeRecord& n : controller.nodes()) {
+      for (const agent::Device& d : n.devices) ++capacity[d.kind];
+    }
+    json cells = json::array();
+    controller.read_books([&](const Accounting& books) {
+      for (const core::UtilisationCell& c : core::utilisation(books.ledger(), capacity, *from, *to, step)) {
+        cells.push_back({{"start", c.start}, {"model", c.model}, {"used_hours", c.used_hours},
+                         {"capacity_hours", c.capacity_hours}, {"percent", c.percent()}});
+      }
+    });
+    reply(res, 200, json{{"from", *from}, {"to", *to}, {"step", step}, {"cells", cells}});
+  });
 }
 
 }  // namespace gwang::controller

@@ -3,6 +3,7 @@
 #include "core/names.h"
 
 #include <algorithm>
+#include <cassert>
 #include <array>
 #include <map>
 #include <set>
@@ -73,6 +74,47 @@ std::vector<ReportRow> report(std::span<const Usage> usage, ReportBy by, Time fr
   std::stable_sort(out.begin(), out.end(), [](const ReportRow& a, const ReportRow& b) {
     return a.charge != b.charge ? a.charge > b.charge : a.key < b.key;
   });
+  return out;
+}
+
+std::vector<UtilisationCell> utilisation(std::span<const Usage> usage, const std::map<std::string, int>& capacity,
+                                         Time from, Time to, Time step) {
+  assert(step > 0 && to >= from);
+  const std::size_t steps = static_cast<std::size_t>((to - from + step - 1) / step);
+  std::set<std::string> models;
+  for (const auto& [model, n] : capacity) models.insert(model);
+  for (const Usage& u : usage) {
+    if (!u.model.empty()) models.insert(u.model);
+  }
+  std::map<std::string, std::vector<double>> used;  // device-seconds per step
+  for (const std::string& m : models) used[m].assign(steps, 0.0);
+  for (const Usage& u : usage) {
+    if (u.model.empty() || u.accelerator_seconds <= 0) continue;
+    const Time begin = u.from >= 0 && u.from < u.time ? u.from : u.time;
+    std::vector<double>& row = used[u.model];
+    if (begin == u.time) {  // a point: all of it in the step that holds it
+      if (u.time >= from && u.time < to) row[static_cast<std::size_t>((u.time - from) / step)] += u.accelerator_seconds;
+      continue;
+    }
+    const double per_second = u.accelerator_seconds / static_cast<double>(u.time - begin);
+    for (Time t = std::max(begin, from); t < std::min(u.time, to);) {
+      const std::size_t k = static_cast<std::size_t>((t - from) / step);
+      const Time step_end = std::min(from + static_cast<Time>(k + 1) * step, std::min(u.time, to));
+      row[k] += per_second * static_cast<double>(step_end - t);
+      t = step_end;
+    }
+  }
+  std::vector<UtilisationCell> out;
+  out.reserve(steps * models.size());
+  for (std::size_t k = 0; k < steps; ++k) {
+    const Time start = from + static_cast<Time>(k) * step;
+    const Time length = std::min(start + step, to) - start;
+    for (const std::string& m : models) {
+      auto c = capacity.find(m);
+      const double devices = c == capacity.end() ? 0 : c->second;
+      out.push_back({start, m, used[m][k] / 3600.0, devices * static_cast<double>(length) / 3600.0});
+    }
+  }
   return out;
 }
 

@@ -3,6 +3,7 @@
 // model. Pure: the controller and the simulator give it their records.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -35,6 +36,7 @@ struct Usage {
   std::optional<GrantId> grant;  // the grant charged, if any held it
   int task = 0;                  // the job's task (rank)
   double memory_gib_seconds = 0;
+  Time from = -1;                // the start of the interval measured (-1: `time` alone)
 };
 
 struct ReportRow {
@@ -47,5 +49,18 @@ struct ReportRow {
 // Every record in the period lands in exactly one row: the rows add up to the period's usage.
 std::vector<ReportRow> report(std::span<const Usage> usage, ReportBy by, Time from, Time to, const Tenancy& tenancy,
                               const Grants& grants);
+
+// How busy each accelerator model was in each step of [from, to): device-hours used against
+// device-hours there were. A usage record's device-seconds are spread evenly over the interval it
+// measured, [from, time]. `capacity` is the number of devices of each model.
+struct UtilisationCell {
+  Time start = 0;                 // of the step
+  std::string model;
+  double used_hours = 0, capacity_hours = 0;
+  double percent() const { return capacity_hours > 0 ? 100.0 * used_hours / capacity_hours : 0; }
+};
+// Steps in order, models by name within a step; every model of `capacity` or of the usage appears.
+std::vector<UtilisationCell> utilisation(std::span<const Usage> usage, const std::map<std::string, int>& capacity,
+                                         Time from, Time to, Time step);
 
 }  // namespace gwang::core

@@ -140,3 +140,57 @@ RC_GTEST_PROP(ReportProperty, RowsAddUpInEveryDimension, ()) {
 
 }  // namespace
 }  // namespace gwang::core
+
+namespace gwang::core {
+namespace {
+
+// A record measured over an interval is spread over the steps it covers; capacity is per step.
+TEST(Utilisation, SpreadsUsageOverTheStepsItCovers) {
+  Usage u;
+  u.model = "gpu:H100";
+  u.from = kT0 + 12 * 3600;        // noon of day 0
+  u.time = kT0 + kDay + 12 * 3600;  // to noon of day 1
+  u.accelerator_seconds = 2.0 * kDay;  // two devices all the time
+  const std::vector<Usage> usage{u};
+  const auto cells = utilisation(usage, {{"gpu:H100", 4}, {"gpu:V100", 2}}, kT0, kT0 + 3 * kDay, kDay);
+  ASSERT_EQ(cells.size(), 6u);  // 3 days x 2 models, models by name within a day
+  EXPECT_EQ(cells[0].model, "gpu:H100");
+  EXPECT_EQ(cells[0].start, kT0);
+  EXPECT_DOUBLE_EQ(cells[0].used_hours, 24.0);      // 2 devices x 12 h
+  EXPECT_DOUBLE_EQ(cells[0].capacity_hours, 96.0);  // 4 devices x 24 h
+  EXPECT_DOUBLE_EQ(cells[0].percent(), 25.0);
+  EXPECT_DOUBLE_EQ(cells[2].used_hours, 24.0);
+  EXPECT_DOUBLE_EQ(cells[4].used_hours, 0.0);
+  EXPECT_EQ(cells[1].model, "gpu:V100");
+  EXPECT_DOUBLE_EQ(cells[1].capacity_hours, 48.0);
+  EXPECT_DOUBLE_EQ(cells[1].used_hours, 0.0);
+}
+
+// Whatever the records, the steps add up to the usage that falls inside the period.
+RC_GTEST_PROP(UtilisationProperty, StepsAddUpToTheUsageInThePeriod, ()) {
+  std::vector<Usage> usage;
+  double inside = 0;
+  const Time from = kT0, to = kT0 + 5 * kDay;
+  const int n = *rc::gen::inRange(0, 40);
+  for (int i = 0; i < n; ++i) {
+    Usage u;
+    u.model = *rc::gen::element<std::string>("gpu:H100", "npu:x");
+    u.from = kT0 + *rc::gen::inRange<Time>(-kDay, 6 * kDay);
+    u.time = u.from + *rc::gen::inRange<Time>(0, 2 * kDay);
+    u.accelerator_seconds = *rc::gen::inRange(0, 1000000);
+    usage.push_back(u);
+    if (u.time == u.from) {
+      if (u.time >= from && u.time < to) inside += u.accelerator_seconds;
+      continue;
+    }
+    const Time a = std::max(u.from, from), b = std::min(u.time, to);
+    if (b > a) inside += u.accelerator_seconds * static_cast<double>(b - a) / static_cast<double>(u.time - u.from);
+  }
+  const Time step = *rc::gen::inRange<Time>(3600, 3 * kDay);
+  double total = 0;
+  for (const UtilisationCell& c : utilisation(usage, {{"gpu:H100", 8}}, from, to, step)) total += c.used_hours * 3600;
+  RC_ASSERT(std::abs(total - inside) < 1e-3);
+}
+
+}  // namespace
+}  // namespace gwang::core

@@ -216,6 +216,9 @@ TEST_F(Up, BooksFromTheCommandLine) {
   const std::string csv = ok("report usage --by institution-type --format csv");
   EXPECT_EQ(csv.rfind("INSTITUTION-TYPE,JOBS,ACCEL_HOURS,CPU_HOURS,CHARGE\nuniversity,", 0), 0u) << csv;
   EXPECT_NE(ok("report usage --by model").find("npu:test"), std::string::npos);
+  const std::string util = ok("report utilisation --step 1h --format csv");
+  EXPECT_EQ(util.rfind("START,MODEL,USED_HOURS,CAPACITY_HOURS,PERCENT\n", 0), 0u) << util;
+  EXPECT_NE(util.find(",npu:test,0.00,2.00,"), std::string::npos) << "2 devices for an hour: " << util;
   EXPECT_NE(ok("grants 1").find("topped up by 10"), std::string::npos);
   // Tokens: made for another account, used, revoked.
   const std::string made = ok("token create --user daemon");
