@@ -38,6 +38,13 @@ struct PackArgs {
 };
 int run_pack(const PackArgs& args);
 
+struct TenantsArgs {
+  std::string scenario;              // JSON file (docs/simulator.md)
+  std::string policy = "both";       // multifactor, fcfs or both
+  bool json = false;
+};
+int run_tenants_sim(const TenantsArgs& args);
+
 // Shows progress on stderr when it is a terminal and not silenced.
 class Progress {
  public:

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
            *sh = nullptr, *ca = nullptr, *lg = nullptr, *nd = nullptr, *dr = nullptr, *rs = nullptr;
   ReplayArgs replay;
   PackArgs pack;
+  TenantsArgs tenants;
+  CLI::App* tn = nullptr;
   if (wanted("sim")) {
     CLI::App* sim = app.add_subcommand("sim", "Replay workloads through the scheduler in virtual time");
     sim->require_subcommand(1);
@@ -59,6 +61,13 @@ int main(int argc, char** argv) {
     p->add_option("--chart", pack.chart, "draw the allocation curves to this SVG file");
     p->add_flag("--json", pack.json, "print one JSON object");
     p->add_flag("--quiet", pack.quiet, "no progress on stderr");
+
+    tn = sim->add_subcommand("tenants", "Institutions sharing a GPU cluster under grants (a JSON scenario)");
+    tn->add_option("scenario", tenants.scenario, "scenario file (see docs/simulator.md)")->required();
+    tn->add_option("--policy", tenants.policy, "multifactor, fcfs, or both side by side")
+        ->check(CLI::IsMember({"multifactor", "fcfs", "both"}))
+        ->capture_default_str();
+    tn->add_flag("--json", tenants.json, "print JSON");
   }
 
   // --- the live system
@@ -168,6 +177,7 @@ int main(int argc, char** argv) {
   if (books.action()) return books.action()();
   if (parsed(r)) return run_replay(replay);
   if (parsed(p)) return run_pack(pack);
+  if (parsed(tn)) return run_tenants_sim(tenants);
 #ifdef GWANG_SERVER
   if (parsed(u)) return run_up(up);
   if (parsed(ctl)) return run_controller(controller_args);

@@ -100,6 +100,7 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
   core::SchedulerOptions sched;
   sched.order = c->options_.queue_order;
   sched.usage_weights = c->options_.accounting.rates.per_accelerator_hour;
+  sched.fairshare.algorithm = core::FairShareAlgorithm::FairTree;
   sched.cpu_usage_weight = c->options_.accounting.rates.per_cpu_hour;
   sched.backfill = core::Backfill::Easy;
   sched.placement = core::PlacementKind::BestFit;

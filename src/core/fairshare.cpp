@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <limits>
 
 namespace gwang::core {
 
@@ -115,6 +116,85 @@ FairShareTerms FairShare::terms(AccountId account, Time now) const {
   t.effective_usage = std::max(0.0, effective);
   t.factor = std::exp2(-t.effective_usage / t.normalized_shares);
   return t;
+}
+
+double FairShare::factor(AccountId account, Time now) const {
+  if (options_.algorithm == FairShareAlgorithm::Classic) return terms(account, now).factor;
+  return fair_tree(now)[account.value];
+}
+
+std::vector<double> FairShare::factors(Time now) const {
+  if (options_.algorithm == FairShareAlgorithm::FairTree) return fair_tree(now);
+  std::vector<double> out(nodes_.size());
+  for (std::uint32_t i = 0; i < nodes_.size(); ++i) out[i] = terms(AccountId{i}, now).factor;
+  return out;
+}
+
+std::vector<double> FairShare::fair_tree(Time now) const {
+  const std::size_t n = nodes_.size();
+  std::vector<std::vector<std::uint32_t>> kids(n);
+  std::vector<double> used(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    used[i] = decayed(nodes_[i], now);
+    if (i > 0) kids[nodes_[i].parent.value].push_back(i);
+  }
+  // Depth first from the root, siblings by level fair share (best first; by name on a tie). Leaves
+  // are numbered in visit order; a leaf that ties with the one before it under the same parent
+  // shares its rank.
+  std::vector<std::uint32_t> rank(n, 0);
+  std::uint32_t leaves = 0, next_rank = 0;
+  std::vector<std::pair<std::uint32_t, std::size_t>> stack{{0, 0}};
+  std::vector<std::vector<std::uint32_t>> sorted(n);
+  std::vector<double> level(n, 0);
+  auto sort_children = [&](std::uint32_t parent) {
+    std::vector<std::uint32_t>& k = sorted[parent];
+    k = kids[parent];
+    double siblings_usage = 0;
+    for (std::uint32_t c : k) siblings_usage += used[c];
+    for (std::uint32_t c : k) {
+      const double s = nodes_[c].shares / nodes_[parent].children_shares;
+      const double u = siblings_usage > 0 ? used[c] / siblings_usage : 0;
+      level[c] = u > 0 ? s / u : std::numeric_limits<double>::infinity();
+    }
+    std::sort(k.begin(), k.end(), [&](std::uint32_t a, std::uint32_t b) {
+      if (level[a] != level[b]) return level[a] > level[b];
+      return nodes_[a].name < nodes_[b].name;
+    });
+  };
+  sort_children(0);
+  std::uint32_t previous_leaf = 0;
+  bool any_leaf = false;
+  while (!stack.empty()) {
+    auto& [at, i] = stack.back();
+    if (i == sorted[at].size()) {
+      stack.pop_back();
+      continue;
+    }
+    const std::uint32_t c = sorted[at][i++];
+    if (kids[c].empty()) {
+      const bool tie = any_leaf && nodes_[previous_leaf].parent.value == at && level[previous_leaf] == level[c];
+      rank[c] = tie ? rank[previous_leaf] : next_rank;
+      ++next_rank;
+      ++leaves;
+      previous_leaf = c;
+      any_leaf = true;
+    } else {
+      sort_children(c);
+      stack.push_back({c, 0});
+    }
+  }
+  std::vector<double> out(n, 0);
+  for (std::uint32_t i = 1; i < n; ++i) {
+    if (kids[i].empty()) out[i] = static_cast<double>(leaves - rank[i]) / static_cast<double>(leaves);
+  }
+  // Inner accounts: their best leaf's factor (what a job charged to the account itself would get).
+  for (std::uint32_t i = static_cast<std::uint32_t>(n); i-- > 1;) {
+    if (!kids[i].empty()) {
+      for (std::uint32_t c : kids[i]) out[i] = std::max(out[i], out[c]);
+    }
+  }
+  out[0] = 1;
+  return out;
 }
 
 PriorityTerms multifactor(const PriorityWeights& w, Time submit, Time now, double fairshare_factor,

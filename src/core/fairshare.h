@@ -27,8 +27,22 @@ namespace gwang::core {
 
 using AccountId = TypedId<struct AccountIdTag, std::uint32_t>;
 
+// How accounts' factors come from their shares and usage.
+enum class FairShareAlgorithm {
+  // 2^(-UE/S) per account (below). Cheap, but an institution with several projects gets less than
+  // its share against one with a single project: its projects' S multiply, their UE does not.
+  Classic,
+  // Fair Tree, as Slurm has it: siblings are ranked by their level fair share, (share among
+  // siblings) / (usage among siblings), from the root down, depth first; every user (leaf) of a
+  // better-placed account ranks above every user of a worse-placed one, and the factor is the
+  // user's rank, from 1 (first) down to 1/N. An institution under its entitlement goes first, all
+  // of it, whatever its projects and users: its share converges to its entitlement.
+  FairTree,
+};
+
 struct FairShareOptions {
   Time half_life = 7 * 86400;  // seconds after which past usage counts half (> 0)
+  FairShareAlgorithm algorithm = FairShareAlgorithm::Classic;
 };
 
 // How an account's factor comes about: what `gwang show` explains.
@@ -65,7 +79,13 @@ class FairShare {
   // the latest charge, usage reads as if decayed backwards from it).
   double usage(AccountId account, Time now) const;
   FairShareTerms terms(AccountId account, Time now) const;
-  double factor(AccountId account, Time now) const { return terms(account, now).factor; }
+  // The factor of `account` under the configured algorithm. Under Fair Tree this ranks the whole
+  // tree: when many accounts are wanted at once, factors() does it once.
+  double factor(AccountId account, Time now) const;
+  // Every account's factor at `now`, by account id (Fair Tree: leaves ranked; inner accounts get
+  // the factor of their best-ranked leaf).
+  std::vector<double> factors(Time now) const;
+  const FairShareOptions& options() const { return options_; }
 
  private:
   struct Node {
@@ -77,6 +97,7 @@ class FairShare {
     Time as_of = 0;
   };
   double decayed(const Node& n, Time now) const;
+  std::vector<double> fair_tree(Time now) const;
   const Node& node(AccountId id) const;
 
   FairShareOptions options_;

@@ -435,12 +435,21 @@ void Scheduler::reprioritize(Time now) {
   waiting.reserve(queue_.size());
   for (const QueueKey& k : queue_) waiting.push_back(k.slot);
   queue_.clear();
+  // Fair Tree ranks the whole tree at once; the classic factor is computed per account, once.
+  const bool tree = options_.fairshare.algorithm == FairShareAlgorithm::FairTree;
+  const std::vector<double> all = tree ? fairshare_.factors(now) : std::vector<double>{};
   std::unordered_map<std::uint32_t, double> factors;  // one per account this ranking
   for (Slot slot : waiting) {
     Job& job = jobs_[slot];
-    auto f = factors.find(job.account);
-    if (f == factors.end()) f = factors.emplace(job.account, fairshare_.factor(AccountId{job.account}, now)).first;
-    job.rank = terms_of(job, now, f->second).total;
+    double factor = 0;
+    if (tree) {
+      factor = all[job.account];
+    } else {
+      auto f = factors.find(job.account);
+      if (f == factors.end()) f = factors.emplace(job.account, fairshare_.factor(AccountId{job.account}, now)).first;
+      factor = f->second;
+    }
+    job.rank = terms_of(job, now, factor).total;
     queue_.insert(queue_key(slot));
   }
 }

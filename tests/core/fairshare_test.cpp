@@ -170,6 +170,58 @@ RC_GTEST_PROP(FairShareProperty, FactorsAreBoundedAndMonotone, ()) {
   RC_ASSERT(fs.factor(who, now) <= before + 1e-12);
 }
 
+// Fair Tree: every user of an institution under its share ranks above every user of one over it,
+// however many projects each has; the classic factor does not promise that.
+TEST(FairTree, AnInstitutionUnderItsShareRanksAllItsUsersFirst) {
+  FairShare fs({86400, FairShareAlgorithm::FairTree});
+  const AccountId big = *fs.add(FairShare::root(), "big", 50);
+  const AccountId small = *fs.add(FairShare::root(), "small", 50);
+  const AccountId b1 = *fs.add(*fs.add(big, "p1", 1), "u", 1);
+  const AccountId b2 = *fs.add(*fs.add(big, "p2", 1), "u", 1);
+  const AccountId s1 = *fs.add(*fs.add(small, "p", 1), "u", 1);
+  fs.charge(b1, 10, 0);   // big has used 40 % of the machine, below its 50 %
+  fs.charge(b2, 30, 0);
+  fs.charge(s1, 60, 0);   // small, 60 %
+  const std::vector<double> f = fs.factors(0);
+  EXPECT_GT(f[b1.value], f[s1.value]);
+  EXPECT_GT(f[b2.value], f[s1.value]) << "even big's heavier project goes before small";
+  EXPECT_GT(f[b1.value], f[b2.value]) << "within big, the project further under its share first";
+  EXPECT_DOUBLE_EQ(f[b1.value], 1.0);
+  EXPECT_DOUBLE_EQ(f[s1.value], 1.0 / 3);
+  EXPECT_DOUBLE_EQ(fs.factor(b2, 0), f[b2.value]);
+}
+
+// Users of the same project with the same level fair share share a rank; nothing used ranks first.
+TEST(FairTree, TiesShareARankAndTheUnusedGoFirst) {
+  FairShare fs({86400, FairShareAlgorithm::FairTree});
+  const AccountId p = *fs.add(FairShare::root(), "p", 1);
+  const AccountId a = *fs.add(p, "a", 1);
+  const AccountId b = *fs.add(p, "b", 1);
+  const AccountId c = *fs.add(p, "c", 1);
+  fs.charge(c, 5, 0);
+  const std::vector<double> f = fs.factors(0);
+  EXPECT_DOUBLE_EQ(f[a.value], 1.0);
+  EXPECT_DOUBLE_EQ(f[b.value], 1.0) << "a tie with a";
+  EXPECT_DOUBLE_EQ(f[c.value], 1.0 / 3);
+}
+
+// Whatever the tree and the usage, Fair Tree's factors lie in (0, 1] and keep the order of the
+// level fair shares between siblings that are leaves.
+RC_GTEST_PROP(FairTreeProperty, FactorsAreRanksInOrder, ()) {
+  FairShare fs({3600, FairShareAlgorithm::FairTree});
+  std::vector<AccountId> accounts{FairShare::root()};
+  const int n = *rc::gen::inRange(1, 25);
+  for (int i = 0; i < n; ++i) {
+    const AccountId parent = accounts[*rc::gen::inRange<std::size_t>(0, accounts.size())];
+    accounts.push_back(*fs.add(parent, "a" + std::to_string(i), *rc::gen::inRange(1, 10)));
+  }
+  for (int i = 0; i < 20; ++i) {
+    fs.charge(accounts[*rc::gen::inRange<std::size_t>(1, accounts.size())], *rc::gen::inRange(0, 100), i * 60);
+  }
+  const std::vector<double> f = fs.factors(20 * 60);
+  for (std::size_t i = 1; i < f.size(); ++i) RC_ASSERT(f[i] > 0.0 && f[i] <= 1.0);
+}
+
 TEST(Multifactor, EachTermIsItsWeightTimesItsFactor) {
   const PriorityWeights w{.age = 1000, .fairshare = 10000, .size = 1000, .programme = 2000, .max_age = 10 * kDay};
   const PriorityTerms t = multifactor(w, kT0, kT0 + 5 * kDay, 0.25, 0.1, 0.5);

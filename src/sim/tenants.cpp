@@ -1,0 +1,383 @@
+#include "sim/tenants.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <queue>
+
+#include <nlohmann/json.hpp>
+
+#include "core/rng.h"
+
+namespace gwang::sim {
+
+using core::Time;
+using nlohmann::json;
+
+namespace {
+
+// Field readers naming the field's path on error.
+struct Fields {
+  const json& j;
+  std::string where;  // "projects[2]."
+
+  Result<void> known(std::initializer_list<const char*> names) const {
+    for (const auto& [key, value] : j.items()) {
+      if (std::none_of(names.begin(), names.end(), [&](const char* n) { return key == n; })) {
+        return fail("unknown field '" + where + key + "'");
+      }
+    }
+    return {};
+  }
+  template <class T>
+  Result<void> number(const char* name, T& out, double lo, double hi, bool required = false) const {
+    if (!j.contains(name)) return required ? fail("field '" + where + name + "': required") : Result<void>{};
+    const json& v = j[name];
+    if (!v.is_number() || !(v.get<double>() >= lo && v.get<double>() <= hi) ||
+        (std::is_integral_v<T> && !v.is_number_integer())) {
+      std::string range = std::to_string(lo), top = std::to_string(hi);
+      for (std::string* s : {&range, &top}) {
+        s->erase(s->find_last_not_of('0') + 1);
+        if (s->back() == '.') s->pop_back();
+      }
+      return fail("field '" + where + name + "': expected " + (std::is_integral_v<T> ? "an integer" : "a number") +
+                  " from " + range + " to " + top);
+    }
+    out = v.get<T>();
+    return {};
+  }
+  Result<void> text(const char* name, std::string& out, bool required = false) const {
+    if (!j.contains(name)) return required ? fail("field '" + where + name + "': required") : Result<void>{};
+    if (!j[name].is_string() || j[name].get<std::string>().empty()) {
+      return fail("field '" + where + name + "': expected a non-empty string");
+    }
+    out = j[name].get<std::string>();
+    return {};
+  }
+};
+
+#define GWANG_TRY(expr)                                              \
+  do {                                                               \
+    if (auto r_ = (expr); !r_) return tl::unexpected(r_.error());    \
+  } while (0)
+
+// An exponential draw with mean `mean` from the core's generator.
+double exponential(core::Rng& rng, double mean) {
+  const double u = (static_cast<double>(rng.next() >> 11) + 0.5) / 9007199254740992.0;  // (0, 1)
+  return -std::log(u) * mean;
+}
+
+}  // namespace
+
+Result<TenantScenario> parse_tenant_scenario(const std::string& text) {
+  json root;
+  try {
+    root = json::parse(text);
+  } catch (const json::parse_error& e) {
+    return fail("malformed JSON at byte " + std::to_string(e.byte) + ": " +
+                std::string(e.what()).substr(std::string(e.what()).find("] ") + 2));
+  }
+  if (!root.is_object()) return fail("expected a JSON object");
+  TenantScenario s;
+  const Fields top{root, ""};
+  GWANG_TRY(top.known({"nodes", "gpus_per_node", "model", "days", "half_life_days", "period_days", "seed",
+                       "programmes", "institutions", "projects"}));
+  GWANG_TRY(top.number("nodes", s.nodes, 1, 10000));
+  GWANG_TRY(top.number("gpus_per_node", s.gpus_per_node, 1, 64));
+  GWANG_TRY(top.text("model", s.model));
+  if (s.model.find(':') == std::string::npos) return fail("field 'model': expected a model with its family, gpu:H100");
+  GWANG_TRY(top.number("days", s.days, 1, 3650));
+  double half_life = 7, period = 7;
+  GWANG_TRY(top.number("half_life_days", half_life, 0.01, 3650));
+  GWANG_TRY(top.number("period_days", period, 1, 3650));
+  s.half_life = static_cast<Time>(half_life * 86400);
+  s.period = static_cast<Time>(period * 86400);
+  GWANG_TRY(top.number("seed", s.seed, 0, 1e18));
+  auto list = [&](const char* name) -> Result<const json*> {
+    if (!root.contains(name)) return fail(std::string("field '") + name + "': required");
+    if (!root[name].is_array()) return fail(std::string("field '") + name + "': expected an array");
+    return &root[name];
+  };
+  core::Grants check;  // the programmes, checked as the live system checks them
+  if (root.contains("programmes")) {
+    auto programmes = list("programmes");
+    if (!programmes) return tl::unexpected(programmes.error());
+    for (std::size_t i = 0; i < (*programmes)->size(); ++i) {
+      const Fields f{(**programmes)[i], "programmes[" + std::to_string(i) + "]."};
+      if (!f.j.is_object()) return fail("field 'programmes[" + std::to_string(i) + "]': expected an object");
+      GWANG_TRY(f.known({"name", "when_exhausted", "priority"}));
+      core::Programme p;
+      std::string rule = "refuse";
+      GWANG_TRY(f.text("name", p.name, true));
+      GWANG_TRY(f.text("when_exhausted", rule));
+      if (rule != "refuse" && rule != "preemptible") {
+        return fail("field '" + f.where + "when_exhausted': expected refuse or preemptible");
+      }
+      p.when_exhausted = rule == "refuse" ? core::ExhaustedRule::Refuse : core::ExhaustedRule::Preemptible;
+      GWANG_TRY(f.number("priority", p.priority, 0, 1));
+      if (auto ok = check.add_programme(p); !ok) return fail("field '" + f.where + "name': " + ok.error().message);
+      s.programmes.push_back(std::move(p));
+    }
+  }
+  auto institutions = list("institutions");
+  if (!institutions) return tl::unexpected(institutions.error());
+  core::Tenancy tenancy;
+  for (std::size_t i = 0; i < (*institutions)->size(); ++i) {
+    const Fields f{(**institutions)[i], "institutions[" + std::to_string(i) + "]."};
+    if (!f.j.is_object()) return fail("field 'institutions[" + std::to_string(i) + "]': expected an object");
+    GWANG_TRY(f.known({"name", "type", "sector", "shares"}));
+    TenantInstitution inst;
+    std::string type = "university", sector = "other";
+    GWANG_TRY(f.text("name", inst.institution.name, true));
+    GWANG_TRY(f.text("type", type));
+    GWANG_TRY(f.text("sector", sector));
+    auto t = core::parse_institution_type(type);
+    if (!t) return fail("field '" + f.where + "type': " + t.error().message);
+    auto sec = core::parse_sector(sector);
+    if (!sec) return fail("field '" + f.where + "sector': " + sec.error().message);
+    inst.institution.type = *t;
+    inst.institution.sector = *sec;
+    GWANG_TRY(f.number("shares", inst.shares, 1e-6, 1e9));
+    if (auto ok = tenancy.add_institution(inst.institution); !ok) {
+      return fail("field '" + f.where + "name': " + ok.error().message);
+    }
+    s.institutions.push_back(std::move(inst));
+  }
+  auto projects = list("projects");
+  if (!projects) return tl::unexpected(projects.error());
+  for (std::size_t i = 0; i < (*projects)->size(); ++i) {
+    const Fields f{(**projects)[i], "projects[" + std::to_string(i) + "]."};
+    if (!f.j.is_object()) return fail("field 'projects[" + std::to_string(i) + "]': expected an object");
+    GWANG_TRY(f.known({"name", "institution", "shares", "jobs_per_hour", "max_gpus", "mean_run_hours",
+                       "time_limit_hours", "backlog", "grant", "programme"}));
+    TenantProject p;
+    GWANG_TRY(f.text("name", p.name, true));
+    GWANG_TRY(f.text("institution", p.institution, true));
+    if (auto ok = tenancy.add_project({p.name, p.institution}); !ok) {
+      return fail("field '" + f.where + (tenancy.institution(p.institution) ? "name" : "institution") +
+                  "': " + ok.error().message);
+    }
+    GWANG_TRY(f.number("shares", p.shares, 1e-6, 1e9));
+    GWANG_TRY(f.number("jobs_per_hour", p.jobs_per_hour, 0, 1e4));
+    GWANG_TRY(f.number("max_gpus", p.max_gpus, 1, s.gpus_per_node));
+    double mean = 4, limit = 24;
+    GWANG_TRY(f.number("mean_run_hours", mean, 0.01, 1e4));
+    GWANG_TRY(f.number("time_limit_hours", limit, 0.01, 1e4));
+    p.mean_run = static_cast<Time>(mean * 3600);
+    p.time_limit = static_cast<Time>(limit * 3600);
+    GWANG_TRY(f.number("backlog", p.backlog, 1, 100000));
+    GWANG_TRY(f.number("grant", p.grant, 0, 1e12));
+    GWANG_TRY(f.text("programme", p.programme));
+    if (p.grant > 0 && !check.programme(p.programme)) {
+      return fail("field '" + f.where + "programme': " + (p.programme.empty() ? std::string("required with a grant")
+                                                                              : "no programme '" + p.programme + "'"));
+    }
+    s.projects.push_back(std::move(p));
+  }
+  if (s.institutions.empty()) return fail("field 'institutions': at least one");
+  if (s.projects.empty()) return fail("field 'projects': at least one");
+  return s;
+}
+
+TenantOutcome run_tenants(const TenantScenario& sc, core::QueueOrder order) {
+  using core::JobId;
+  TenantOutcome out;
+  out.policy = std::string(core::to_string(order));
+
+  // The machine.
+  core::Cluster cluster;
+  const core::ResourceKind model = cluster.registry().intern(sc.model);
+  for (int n = 0; n < sc.nodes; ++n) {
+    core::NodeSpec spec{"n" + std::to_string(n), {}, {}};
+    spec.scalars.set(core::ResourceRegistry::kCpu, 64 * core::kMilli);
+    spec.scalars.set(core::ResourceRegistry::kMemory, 1024 * 1024 * core::kMilli);
+    spec.devices.assign(static_cast<std::size_t>(sc.gpus_per_node), model);
+    cluster.add_node(spec);
+  }
+  core::SchedulerOptions options;
+  options.order = order;
+  options.backfill = core::Backfill::Easy;
+  options.placement = core::PlacementKind::BestFit;
+  options.backfill_depth = 1000;
+  options.fairshare.half_life = sc.half_life;
+  options.fairshare.algorithm = core::FairShareAlgorithm::FairTree;
+  options.usage_weights[sc.model] = 1.0;
+  options.seed = sc.seed;
+  core::Scheduler scheduler(std::move(cluster), options);
+
+  // Tenants, entitlements and grants.
+  core::Tenancy tenancy;
+  core::Grants grants;
+  double total_shares = 0;
+  for (const TenantInstitution& i : sc.institutions) total_shares += i.shares;
+  for (const core::Programme& p : sc.programmes) (void)grants.add_programme(p);
+  for (const TenantInstitution& i : sc.institutions) {
+    (void)tenancy.add_institution(i.institution);
+    out.entitlement[i.institution.name] = i.shares / total_shares;
+    (void)scheduler.fairshare().add(core::FairShare::root(), i.institution.name, i.shares);
+  }
+  const Time end = sc.days * 86400;
+  for (const TenantProject& p : sc.projects) {
+    (void)tenancy.add_project({p.name, p.institution});
+    auto inst = scheduler.fairshare().find(core::FairShare::root(), p.institution);
+    assert(inst);
+    (void)scheduler.fairshare().add(*inst, p.name, p.shares);
+    if (p.grant > 0) (void)grants.grant(p.name, p.programme, p.grant, 0, end, 0, "scenario");
+  }
+
+  // Arrivals, drawn up front per project from the scenario's seed: the same for every policy.
+  struct Arrival {
+    Time time;
+    std::size_t project;
+    int gpus;
+    Time run;
+  };
+  std::vector<Arrival> arrivals;
+  core::Rng rng(sc.seed);
+  for (std::size_t k = 0; k < sc.projects.size(); ++k) {
+    const TenantProject& p = sc.projects[k];
+    if (p.jobs_per_hour <= 0) continue;
+    int sizes = 0;
+    while ((1 << (sizes + 1)) <= p.max_gpus) ++sizes;
+    for (double t = exponential(rng, 3600.0 / p.jobs_per_hour); t < static_cast<double>(end);
+         t += exponential(rng, 3600.0 / p.jobs_per_hour)) {
+      const int gpus = 1 << static_cast<int>(rng.below(static_cast<std::uint64_t>(sizes + 1)));
+      const Time run = std::clamp<Time>(static_cast<Time>(exponential(rng, static_cast<double>(p.mean_run))), 60,
+                                        p.time_limit);
+      arrivals.push_back({static_cast<Time>(t), k, gpus, run});
+    }
+  }
+  std::stable_sort(arrivals.begin(), arrivals.end(), [](const Arrival& a, const Arrival& b) { return a.time < b.time; });
+
+  // The run: events in time order; a pass after each instant's events.
+  struct Running {
+    std::size_t project;
+    int gpus;
+    Time start, charged, end;
+  };
+  std::map<std::int64_t, Running> running;
+  std::map<std::int64_t, std::size_t> waiting_project;
+  std::vector<int> backlog(sc.projects.size(), 0);
+  std::vector<core::Usage> usage;
+  std::map<std::string, double> wait_sum;
+  using EndEvent = std::pair<Time, std::int64_t>;
+  std::priority_queue<EndEvent, std::vector<EndEvent>, std::greater<>> ends;
+  std::int64_t next_id = 1;
+  double gpu_seconds = 0;
+
+  auto charge = [&](std::int64_t id, Running& r, Time now) {
+    if (now <= r.charged) return;
+    const TenantProject& p = sc.projects[r.project];
+    const double seconds = static_cast<double>(now - r.charged);
+    const double amount = r.gpus * seconds / 3600.0;
+    gpu_seconds += r.gpus * seconds;
+    std::vector<core::LedgerEntry> entries = grants.charge(p.name, JobId{id}, amount, now);
+    for (const core::LedgerEntry& e : entries) {
+      core::Usage u;
+      u.time = now;
+      u.from = r.charged;
+      u.job = JobId{id};
+      u.user = "u-" + p.name;
+      u.project = p.name;
+      u.model = sc.model;
+      u.accelerator_seconds = r.gpus * seconds * (e.amount / amount);
+      u.charge = e.amount;
+      u.grant = e.grant;
+      usage.push_back(std::move(u));
+    }
+    r.charged = now;
+  };
+  auto pass = [&](Time now) {
+    for (const core::Decision& d : scheduler.schedule(now)) {
+      if (d.action != core::Action::Start) continue;
+      const std::int64_t id = d.job.value;
+      const std::size_t k = waiting_project.at(id);
+      waiting_project.erase(id);
+      --backlog[k];
+      const TenantProject& p = sc.projects[k];
+      const core::Job& job = scheduler.job(d.job);
+      Running r{k, job.spec.task.accel.count, now, now, now + static_cast<Time>(job.spec.estimate)};
+      wait_sum[p.institution] += static_cast<double>(now - job.spec.submit) / 3600.0;
+      ++out.jobs[p.institution];
+      running.emplace(id, r);
+      ends.push({r.end, id});
+    }
+  };
+  std::size_t next_arrival = 0;
+  Time next_charge = 3600;
+  while (true) {
+    Time now = end;
+    if (next_arrival < arrivals.size()) now = std::min(now, arrivals[next_arrival].time);
+    if (!ends.empty()) now = std::min(now, ends.top().first);
+    now = std::min(now, next_charge);
+    if (now >= end) break;
+    while (!ends.empty() && ends.top().first == now) {
+      const std::int64_t id = ends.top().second;
+      ends.pop();
+      Running& r = running.at(id);
+      charge(id, r, now);
+      scheduler.finish(JobId{id}, now);
+      running.erase(id);
+    }
+    while (next_arrival < arrivals.size() && arrivals[next_arrival].time == now) {
+      const Arrival& a = arrivals[next_arrival++];
+      const TenantProject& p = sc.projects[a.project];
+      if (backlog[a.project] >= p.backlog) {
+        ++out.dropped[p.institution];
+        continue;
+      }
+      const core::Admission admitted = grants.admit(p.name, now);
+      const bool granted_ever = p.grant > 0;
+      if (granted_ever && admitted.kind == core::Admission::Refused) {
+        ++out.refused[p.institution];
+        continue;
+      }
+      core::JobSpec spec;
+      spec.id = JobId{next_id++};
+      spec.submit = now;
+      spec.task.scalars.set(core::ResourceRegistry::kCpu, 8 * core::kMilli);
+      spec.task.accel.count = a.gpus;
+      spec.time_limit = p.time_limit;
+      spec.estimate = a.run;  // the simulated job runs exactly this long; planning knows it (an oracle)
+      spec.user = "u-" + p.name;
+      spec.project = p.name;
+      spec.institution = p.institution;
+      if (const auto valid = grants.valid(p.name, now); !valid.empty()) {
+        spec.programme_priority = grants.programme(valid.front()->programme)->priority;
+      }
+      auto status = scheduler.submit(std::move(spec), now);
+      assert(status && *status == core::SubmitStatus::Queued);
+      (void)status;
+      waiting_project[next_id - 1] = a.project;
+      ++backlog[a.project];
+    }
+    if (now == next_charge) {
+      for (auto& [id, r] : running) charge(id, r, now);
+      next_charge += 3600;
+    }
+    pass(now);
+  }
+  for (auto& [id, r] : running) charge(id, r, end);
+
+  // What each institution got, period by period, with the reports the controller serves.
+  for (Time start = 0; start < end; start += sc.period) {
+    TenantPeriod period{start, {}};
+    for (const TenantInstitution& i : sc.institutions) period.gpu_hours[i.institution.name] = 0;
+    // Half-open periods; the last one also holds the charges made at the very end.
+    const Time to = start + sc.period >= end ? end + 1 : start + sc.period;
+    for (const core::ReportRow& row : core::report(usage, core::ReportBy::Institution, start, to, tenancy, grants)) {
+      period.gpu_hours[row.key] = row.accelerator_hours;
+    }
+    out.periods.push_back(std::move(period));
+  }
+  out.by_institution = core::report(usage, core::ReportBy::Institution, 0, end + 1, tenancy, grants);
+  for (const auto& [inst, n] : out.jobs) out.wait_h[inst] = n > 0 ? wait_sum[inst] / static_cast<double>(n) : 0;
+  out.grants = grants.all();
+  for (const core::GrantEvent& e : grants.take_events()) {
+    if (e.percent == 100) out.spent_at[e.grant.value] = e.time;
+  }
+  out.utilisation = gpu_seconds / (static_cast<double>(sc.nodes) * sc.gpus_per_node * static_cast<double>(end));
+  return out;
+}
+
+}  // namespace gwang::sim
