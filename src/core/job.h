@@ -37,6 +37,8 @@ struct JobSpec {
   std::string project;
   std::string institution;         // with project and user: the job's fair-share account
   double programme_priority = 0;   // the programme's priority factor, 0 to 1 (multifactor order)
+  // Borrows idle capacity: queued after every job that is not preemptible.
+  bool preemptible = false;
 
   Time planned_runtime() const { return estimate > 0 ? estimate : time_limit; }
 };

@@ -98,13 +98,14 @@ void Scheduler::count_capacity(NodeId node) {
 
 Scheduler::QueueKey Scheduler::queue_key(Slot slot) const {
   const JobSpec& s = jobs_[slot].spec;
+  const bool last = s.preemptible;
   switch (options_.order) {
-    case QueueOrder::Fcfs: return {s.submit, s.id.value, 0, slot};
-    case QueueOrder::Sjf: return {s.planned_runtime(), s.submit, s.id.value, slot};
-    case QueueOrder::Priority: return {~s.priority, s.submit, s.id.value, slot};  // ~p: -p - 1, no overflow
-    case QueueOrder::Multifactor: return {~jobs_[slot].rank, s.submit, s.id.value, slot};
+    case QueueOrder::Fcfs: return {last, s.submit, s.id.value, 0, slot};
+    case QueueOrder::Sjf: return {last, s.planned_runtime(), s.submit, s.id.value, slot};
+    case QueueOrder::Priority: return {last, ~s.priority, s.submit, s.id.value, slot};  // ~p: -p - 1, no overflow
+    case QueueOrder::Multifactor: return {last, ~jobs_[slot].rank, s.submit, s.id.value, slot};
   }
-  return {0, 0, 0, slot};
+  return {last, 0, 0, 0, slot};
 }
 
 Scheduler::Slot Scheduler::slot_of(JobId id) const {

@@ -25,6 +25,7 @@ namespace gwang::core {
 
 // Who goes next. Multifactor: the priority of fairshare.h (age, fair share, size, programme),
 // computed at submission and again for every waiting job every `reprioritize_every` seconds.
+// Under every order, preemptible jobs come after all the others (in that order among themselves).
 enum class QueueOrder { Fcfs, Sjf, Priority, Multifactor };
 // What may pass the job at the head of the queue.
 enum class Backfill {
@@ -137,6 +138,7 @@ class Scheduler {
  private:
   using Slot = std::uint32_t;
   struct QueueKey {
+    bool preemptible;  // preemptible jobs queue last
     std::int64_t a, b, c;
     Slot slot;
     auto operator<=>(const QueueKey&) const = default;

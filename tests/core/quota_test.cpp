@@ -1,10 +1,52 @@
-// Quotas: the quota table.
+// Quotas and preemptible jobs: the quota table, and where preemptible jobs queue.
 #include <gtest/gtest.h>
 
 #include "core/quota.h"
+#include "core_helpers.h"
 
 namespace gwang::core {
 namespace {
+
+using namespace gwang::core::testing;
+
+SchedulerOptions options(Backfill backfill = Backfill::Easy, QueueOrder order = QueueOrder::Fcfs) {
+  SchedulerOptions o;
+  o.order = order;
+  o.backfill = backfill;
+  return o;
+}
+
+// A job of `project` (institution "inst"), not preemptible.
+JobSpec of(std::string project, std::int64_t id, TaskRequest task, JobArgs a = {}) {
+  JobSpec s = make_job(id, std::move(task), a);
+  s.project = std::move(project);
+  s.institution = "inst";
+  return s;
+}
+
+// The same, preemptible.
+JobSpec borrowing(std::string project, std::int64_t id, TaskRequest task, JobArgs a = {}) {
+  JobSpec s = of(std::move(project), id, std::move(task), a);
+  s.preemptible = true;
+  return s;
+}
+
+void queue_job(Scheduler& s, JobSpec spec, Time now) {
+  const auto id = spec.id.value;
+  auto r = s.submit(std::move(spec), now);
+  ASSERT_TRUE(r.has_value()) << "job " << id << ": " << r.error().message;
+  ASSERT_EQ(*r, SubmitStatus::Queued) << "job " << id;
+}
+
+using Ids = std::vector<std::int64_t>;
+
+// A node of `n` V100s, and one of `n` T4s.
+Cluster two_models(int n) {
+  Cluster c = make_cluster();
+  make_node(c, 16000, gpus(n, v100(c)));
+  make_node(c, 16000, gpus(n, t4(c)));
+  return c;
+}
 
 // --- the table
 
@@ -49,6 +91,20 @@ TEST(QuotaTable, AllowsAndCountsByModel) {
   EXPECT_EQ(t.used(QuotaScope::Project, "p", "gpu:V100"), 0);
   EXPECT_EQ(parse_quota_scope("institution"), QuotaScope::Institution);
   EXPECT_FALSE(parse_quota_scope("user").has_value());
+}
+
+// --- preemptible jobs in the queue
+
+// Under every order, preemptible jobs queue after all the others, in that order among themselves.
+TEST(PreemptibleQueue, QueuesLastUnderEveryOrder) {
+  for (QueueOrder order : {QueueOrder::Fcfs, QueueOrder::Sjf, QueueOrder::Priority, QueueOrder::Multifactor}) {
+    Scheduler s(two_models(1), options(Backfill::Easy, order));
+    queue_job(s, borrowing("p", 1, make_task(100, 1), {.submit = 0, .time_limit = 10, .priority = 9}), 0);
+    queue_job(s, borrowing("p", 2, make_task(100, 1), {.submit = 1, .time_limit = 20, .priority = 5}), 1);
+    queue_job(s, of("p", 3, make_task(100, 1), {.submit = 2, .time_limit = 300, .priority = 0}), 2);
+    queue_job(s, of("p", 4, make_task(100, 1), {.submit = 3, .time_limit = 400, .priority = 0}), 3);
+    EXPECT_EQ(ids(s.queue()), (Ids{3, 4, 1, 2})) << to_string(order);
+  }
 }
 
 }  // namespace
