@@ -13,12 +13,13 @@ enum class JobState : std::uint8_t { Pending, Running, Finished, Cancelled, Fail
 
 // Why a job is not running yet (or, for a failed one, why it never ran).
 enum class PendingReason : std::uint8_t {
-  None,           // not pending
-  Priority,       // jobs ahead of it in the queue go first
-  Resources,      // not enough free resources now (for the head: waiting for them to free up)
-  Reserved,       // resources are reserved for it at `Job::reserved_at`
+  None,              // not pending
+  Priority,          // jobs ahead of it in the queue go first
+  Resources,         // not enough free resources now (for the head: waiting for them to free up)
+  Reserved,          // resources are reserved for it at `Job::reserved_at`
   NodesUnavailable,  // it could run on nodes that exist, but they are drained or down
-  Unsatisfiable,  // no node of the cluster can ever hold it
+  Unsatisfiable,     // no node of the cluster can ever hold it
+  QuotaReached,      // starting it would take a quota of its project or institution over: passed over
 };
 
 std::string_view to_string(JobState state);
@@ -37,7 +38,7 @@ struct JobSpec {
   std::string project;
   std::string institution;         // with project and user: the job's fair-share account
   double programme_priority = 0;   // the programme's priority factor, 0 to 1 (multifactor order)
-  // Borrows idle capacity: queued after every job that is not preemptible.
+  // Borrows idle capacity: queued after every job that is not preemptible, and not held to quotas.
   bool preemptible = false;
 
   Time planned_runtime() const { return estimate > 0 ? estimate : time_limit; }

@@ -18,6 +18,7 @@
 #include "core/fairshare.h"
 #include "core/job.h"
 #include "core/placement.h"
+#include "core/quota.h"
 #include "core/result.h"
 #include "core/rng.h"
 
@@ -85,7 +86,10 @@ class Scheduler {
   // request, a duplicate id) is an error and changes nothing.
   Result<SubmitStatus> submit(JobSpec spec, Time now);
   // Room for `jobs` jobs in all, so that a recovery submitting many at once does not regrow.
-  void reserve_jobs(std::size_t jobs) { jobs_.reserve(jobs); }
+  void reserve_jobs(std::size_t jobs) {
+    jobs_.reserve(jobs);
+    owners_.reserve(jobs);
+  }
   // A running job ended with `outcome` (Finished, Failed or TimedOut); its resources are free again.
   // Returns false (and changes nothing) if the job is not running.
   bool finish(JobId id, Time now, JobState outcome = JobState::Finished);
@@ -96,7 +100,8 @@ class Scheduler {
   bool requeue(JobId id, Time now);
   // Marks a pending job as running since `start` on `placement`, which a driver learnt from the
   // outside (a restarted controller re-adopting what its agents still run). Fails, changing
-  // nothing, when the placement does not name one available place per task.
+  // nothing, when the placement does not name one available place per task. Quotas do not stop it
+  // (it records what runs), but it counts toward them from then on.
   Result<void> adopt(JobId id, std::vector<TaskPlacement> placement, Time start);
   // Ends every running job that has reached its time limit; returns them (state TimedOut).
   std::vector<JobId> expire(Time now);
@@ -108,13 +113,40 @@ class Scheduler {
 
   // --- decisions
 
-  // One scheduling pass at time `now`: starts what the queue order, backfilling and placement
-  // policies allow, and updates the pending reasons.
+  // One scheduling pass at time `now`: starts what the queue order, backfilling, placement policies
+  // and quotas allow, and updates the pending reasons.
+  //  - Jobs start from the front of the queue while they fit. A job that a quota holds back
+  //    (QuotaReached) is passed over: it blocks nobody, gets no reservation and is not the head.
+  //    The head is the first job that is neither started nor held back.
+  //  - Quotas are checked against the place a job is given: a job that allows several models and
+  //    would take a per-model quota over where placement put it waits (QuotaReached) for this pass,
+  //    even though another model might have taken it.
+  //  - EASY keeps the head's quotas as it keeps its resources: a backfilled job that would still
+  //    run at the reservation may not take a quota over once counted with what the head holds in
+  //    the plan.
   std::vector<Decision> schedule(Time now);
+
+  // --- quotas
+
+  // Sets the most accelerators (milli-devices) that the running jobs of a project or institution
+  // may hold at once, of one model or ("") of all models together; replaces an earlier limit of the
+  // same scope, name and model. Only running jobs that are not preemptible count. Errors: an empty
+  // name, a negative limit, a model that is not an accelerator kind ("family:model"); a model no
+  // node has yet is interned. A limit below what is in use now stops no running job: it holds back
+  // new starts until usage drops under it.
+  Result<void> set_quota(const Quota& quota);
+  // Removes a limit; an error when there is none.
+  Result<void> remove_quota(QuotaScope scope, const std::string& name, const std::string& model);
+  // Every limit: projects first, then institutions, each by name, then by model ("" first).
+  std::vector<Quota> quotas() const;
+  // What the running jobs that are not preemptible hold now (milli-devices) for a project or
+  // institution, of a model or ("") of all models, whether or not a limit is set for it.
+  Milli quota_used(QuotaScope scope, const std::string& name, const std::string& model) const;
 
   // --- queries
 
-  // Whether the job, if it were at the head of the queue, could start now.
+  // Whether the job, if it were at the head of the queue, could start now (on its resources; quotas
+  // are not considered).
   bool fits_now(JobId id) const;
   // Whether some state of the cluster (all of it free) could hold the job: false means submit would
   // record it as unsatisfiable.
@@ -143,6 +175,7 @@ class Scheduler {
     Slot slot;
     auto operator<=>(const QueueKey&) const = default;
   };
+  using Queue = std::set<QueueKey>;
   struct EndKey {
     Time end;
     Slot slot;
@@ -159,8 +192,28 @@ class Scheduler {
   bool fits(const FreeState& free, const JobSpec& spec) const;
   // The same on a state that may be changed in between (placed, then given back): no copy.
   bool probe(FreeState& free, const JobSpec& spec) const;
+  void give_back(FreeState& free, const std::vector<TaskPlacement>& placement, const JobSpec& spec) const;
   void start(Slot slot, std::vector<TaskPlacement> placement, Time now, std::vector<Decision>& out);
   void end_running(Slot slot, Time now, JobState outcome);
+  // The first phase of a pass: starts jobs from the front of the queue while they fit, passing over
+  // those held back by a quota. Returns the head: the first job that does not fit (or the end).
+  Queue::iterator start_from_front(Time now, std::vector<Decision>& out);
+
+  // Quotas. They bind jobs that are not preemptible and ask for accelerators; with no quota set,
+  // every check returns at once.
+  bool bound_by_quotas(const JobSpec& spec) const;
+  // Whether the job's request alone takes a quota over: all of it counts toward all-model quotas,
+  // and toward a model's quota when that is the only model it allows.
+  bool over_quota(Slot slot) const;
+  // Whether holding `placement` would take a quota of the job over.
+  bool over_quota(Slot slot, const std::vector<TaskPlacement>& placement) const;
+  void hold_for_quota(Job& job);           // reason QuotaReached
+  void count_quotas(Slot slot, int sign);  // adds (+1) or takes back (-1) what it holds
+  std::vector<ModelAmount> held(const std::vector<TaskPlacement>& placement) const;
+  // What running jobs that are not preemptible hold, counted from scratch (no model: all models).
+  Milli usage_of(QuotaScope scope, const std::string& name, std::optional<ResourceKind> model) const;
+  Result<std::optional<ResourceKind>> quota_kind(const std::string& model);  // interned if new
+
   // Fair share.
   AccountId account_of(const JobSpec& spec);  // made if new
   void count_capacity(NodeId node);           // adds the node to total_accel_ and total_cpu_
@@ -170,9 +223,10 @@ class Scheduler {
 
   // EASY: the earliest time the head fits, planned on a copy of the free state in which running
   // jobs end at their expected ends; on success `shadow` holds that future state with the head in it.
-  // `touched` gets the nodes where `shadow` differs from the live state.
-  std::optional<Time> reserve(Slot head, Time now, FreeState& shadow, std::vector<NodeId>& touched) const;
-  void backfill(Slot head, Time now, std::vector<Decision>& out);
+  // `touched` gets the nodes where `shadow` differs from the live state, `plan` the head's place there.
+  std::optional<Time> reserve(Slot head, Time now, FreeState& shadow, std::vector<NodeId>& touched,
+                              std::vector<TaskPlacement>& plan) const;
+  void backfill(Queue::iterator head, Time now, std::vector<Decision>& out);
 
   Cluster cluster_;
   SchedulerOptions options_;
@@ -181,16 +235,19 @@ class Scheduler {
 
   std::vector<Job> jobs_;
   std::unordered_map<JobId, Slot> index_;
-  std::set<QueueKey> queue_;
+  Queue queue_;
   std::set<EndKey> running_;  // by expected end
   std::optional<Slot> last_head_;  // the head of the queue at the end of the last pass
   FreeState shadow_, both_;        // scratch states of the backfill pass
   std::vector<NodeId> touched_;
+  std::vector<TaskPlacement> head_plan_;
   std::vector<AcceleratorRequest> no_room_live_, no_room_both_;
   FairShare fairshare_;
   Time ranked_at_ = -1;                           // the last reprioritize
   Milli total_accel_ = 0, total_cpu_ = 0;         // the cluster's capacity, for the size factor
   NodeBits bits_;
+  QuotaTable quotas_;
+  std::vector<QuotaTable::Owner> owners_;  // by slot: each job's project and institution, interned
 };
 
 }  // namespace gwang::core

@@ -1,4 +1,5 @@
-// Quotas and preemptible jobs: the quota table, and where preemptible jobs queue.
+// Quotas and preemptible jobs: the quota table, where preemptible jobs queue, and the scheduler's
+// quota checks in every phase of a pass.
 #include <gtest/gtest.h>
 
 #include "core/quota.h"
@@ -36,6 +37,19 @@ void queue_job(Scheduler& s, JobSpec spec, Time now) {
   auto r = s.submit(std::move(spec), now);
   ASSERT_TRUE(r.has_value()) << "job " << id << ": " << r.error().message;
   ASSERT_EQ(*r, SubmitStatus::Queued) << "job " << id;
+}
+
+void set(Scheduler& s, Quota q) {
+  auto r = s.set_quota(q);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+}
+
+std::vector<std::int64_t> started_ids(const std::vector<Decision>& v) {
+  std::vector<std::int64_t> out;
+  for (const Decision& d : v) {
+    if (d.action == Action::Start) out.push_back(d.job.value);
+  }
+  return out;
 }
 
 using Ids = std::vector<std::int64_t>;
@@ -91,6 +105,188 @@ TEST(QuotaTable, AllowsAndCountsByModel) {
   EXPECT_EQ(t.used(QuotaScope::Project, "p", "gpu:V100"), 0);
   EXPECT_EQ(parse_quota_scope("institution"), QuotaScope::Institution);
   EXPECT_FALSE(parse_quota_scope("user").has_value());
+}
+
+// --- the scheduler's quota API
+
+// set_quota refuses an empty name, a negative limit and models that are not accelerator kinds;
+// it interns a model no node has; remove_quota refuses a limit that does not exist.
+TEST(SchedulerQuota, SetAndRemoveValidate) {
+  Scheduler s(two_models(2), options());
+  EXPECT_FALSE(s.set_quota({QuotaScope::Project, "", "", 1000}).has_value());
+  EXPECT_FALSE(s.set_quota({QuotaScope::Project, "p", "", -1}).has_value());
+  EXPECT_FALSE(s.set_quota({QuotaScope::Project, "p", "cpu", 1000}).has_value());
+  EXPECT_FALSE(s.set_quota({QuotaScope::Project, "p", "V100", 1000}).has_value());
+  EXPECT_TRUE(s.quotas().empty());
+  set(s, {QuotaScope::Project, "p", "gpu:H100", 0});
+  EXPECT_TRUE(s.cluster().registry().find("gpu:H100").has_value());
+  set(s, {QuotaScope::Institution, "i", "", 2000});
+  set(s, {QuotaScope::Project, "p", "gpu:H100", 3000});
+  EXPECT_EQ(s.quotas(), (std::vector<Quota>{{QuotaScope::Project, "p", "gpu:H100", 3000},
+                                            {QuotaScope::Institution, "i", "", 2000}}));
+  EXPECT_FALSE(s.remove_quota(QuotaScope::Project, "p", "").has_value());
+  EXPECT_TRUE(s.remove_quota(QuotaScope::Project, "p", "gpu:H100").has_value());
+  EXPECT_EQ(s.quotas().size(), 1u);
+  EXPECT_EQ(to_string(PendingReason::QuotaReached), "quota_reached");
+}
+
+// A project quota for all models caps its running accelerators; the held-back job does not block
+// another project's job behind it, and starts once usage drops.
+TEST(SchedulerQuota, ProjectQuotaForAllModels) {
+  for (Backfill b : {Backfill::None, Backfill::Easy}) {
+    Scheduler s(two_models(4), options(b));
+    set(s, {QuotaScope::Project, "p", "", 2000});
+    queue_job(s, of("p", 1, make_task(100, 1)), 0);
+    queue_job(s, of("p", 2, make_task(100, 1, kMilli, {t4(s.cluster())})), 0);
+    queue_job(s, of("p", 3, make_task(100, 1)), 0);
+    queue_job(s, of("q", 4, make_task(100, 1)), 0);
+    EXPECT_EQ(started_ids(s.schedule(0)), (Ids{1, 2, 4})) << to_string(b);
+    EXPECT_EQ(s.job(jid(3)).reason, PendingReason::QuotaReached);
+    EXPECT_EQ(s.job(jid(3)).reserved_at, -1);
+    EXPECT_EQ(s.quota_used(QuotaScope::Project, "p", ""), 2000);
+    EXPECT_EQ(s.quota_used(QuotaScope::Project, "p", "gpu:T4"), 1000);  // no limit: counted from scratch
+    EXPECT_EQ(s.quota_used(QuotaScope::Project, "q", ""), 1000);
+    EXPECT_TRUE(s.schedule(1).empty());
+    EXPECT_TRUE(s.finish(jid(1), 2));
+    EXPECT_EQ(s.quota_used(QuotaScope::Project, "p", ""), 1000);
+    EXPECT_EQ(started_ids(s.schedule(2)), (Ids{3}));
+  }
+}
+
+// A per-model quota counts only that model: a job restricted to it waits, one on another model
+// starts, and a job that allows any model waits when placement puts it on the capped model.
+TEST(SchedulerQuota, PerModelQuota) {
+  Scheduler s(two_models(2), options());
+  const ResourceKind v = v100(s.cluster()), k = t4(s.cluster());
+  set(s, {QuotaScope::Project, "p", "gpu:V100", 1000});
+  queue_job(s, of("p", 1, make_task(100, 1, kMilli, {v})), 0);
+  queue_job(s, of("p", 2, make_task(100, 1, kMilli, {v})), 0);
+  queue_job(s, of("p", 3, make_task(100, 1, kMilli, {k})), 0);
+  queue_job(s, of("p", 4, make_task(100, 1)), 0);  // any model: first fit offers node 0's V100
+  EXPECT_EQ(started_ids(s.schedule(0)), (Ids{1, 3}));
+  EXPECT_EQ(s.job(jid(2)).reason, PendingReason::QuotaReached);
+  EXPECT_EQ(s.job(jid(4)).reason, PendingReason::QuotaReached);  // though a T4 is free (documented)
+  EXPECT_EQ(s.quota_used(QuotaScope::Project, "p", "gpu:V100"), 1000);
+  EXPECT_EQ(s.quota_used(QuotaScope::Project, "p", ""), 2000);
+  EXPECT_EQ(s.cluster().free()[nid(0)].devices, (std::vector<Milli>{0, kMilli}));  // nothing left held
+}
+
+// An institution quota binds its projects together.
+TEST(SchedulerQuota, InstitutionQuota) {
+  Scheduler s(two_models(4), options());
+  set(s, {QuotaScope::Institution, "inst", "", 3000});
+  queue_job(s, of("p", 1, make_task(100, 2)), 0);
+  queue_job(s, of("q", 2, make_task(100, 2)), 0);
+  JobSpec other = of("q", 3, make_task(100, 2));
+  other.institution = "elsewhere";
+  queue_job(s, other, 0);
+  queue_job(s, of("q", 4, make_task(100, 1)), 0);
+  EXPECT_EQ(started_ids(s.schedule(0)), (Ids{1, 3, 4}));
+  EXPECT_EQ(s.job(jid(2)).reason, PendingReason::QuotaReached);
+  EXPECT_EQ(s.quota_used(QuotaScope::Institution, "inst", ""), 3000);
+}
+
+// Shares of a device count in milli: 400 + 400 fit a limit of 1000, another 400 does not, 200 does.
+TEST(SchedulerQuota, SharedFractionsCountInMilli) {
+  Scheduler s(two_models(2), options());
+  set(s, {QuotaScope::Project, "p", "", 1000});
+  for (int id = 1; id <= 3; ++id) queue_job(s, of("p", id, make_shared_task(100, 400)), 0);
+  queue_job(s, of("p", 4, make_shared_task(100, 200)), 0);
+  EXPECT_EQ(started_ids(s.schedule(0)), (Ids{1, 2, 4}));
+  EXPECT_EQ(s.job(jid(3)).reason, PendingReason::QuotaReached);
+  EXPECT_EQ(s.quota_used(QuotaScope::Project, "p", ""), 1000);
+}
+
+// Preemptible jobs borrow past a quota (even a zero one) and do not count toward it.
+TEST(SchedulerQuota, PreemptibleJobsIgnoreQuotas) {
+  Scheduler s(two_models(2), options());
+  set(s, {QuotaScope::Project, "p", "", 0});
+  queue_job(s, borrowing("p", 1, make_task(100, 2)), 0);
+  queue_job(s, of("p", 2, make_task(100, 1)), 0);
+  queue_job(s, of("p", 3, make_task(100)), 0);  // no accelerators: quotas do not apply
+  EXPECT_EQ(started_ids(s.schedule(0)), (Ids{3, 1}));
+  EXPECT_EQ(s.job(jid(2)).reason, PendingReason::QuotaReached);
+  EXPECT_EQ(s.quota_used(QuotaScope::Project, "p", ""), 0);
+}
+
+// Under EASY, a job held back ahead of the head gets no reservation; the head is the next job that
+// does not fit, and backfilling goes on behind it.
+TEST(SchedulerQuota, HeldBackJobIsNotTheHead) {
+  Scheduler s(two_models(4), options());
+  set(s, {QuotaScope::Project, "p", "", 2000});
+  const ResourceKind v = v100(s.cluster());
+  queue_job(s, of("p", 1, make_task(100, 2, kMilli, {v}), {.time_limit = 100}), 0);
+  ASSERT_EQ(started_ids(s.schedule(0)), (Ids{1}));
+  queue_job(s, of("p", 2, make_task(100, 1, kMilli, {v}), {.submit = 1}), 1);                    // over quota
+  queue_job(s, of("q", 3, make_task(100, 4, kMilli, {v}), {.submit = 2}), 2);                    // the head
+  queue_job(s, of("q", 4, make_task(100, 1, kMilli, {v}), {.submit = 3, .time_limit = 50}), 3);  // backfills
+  queue_job(s, of("p", 5, make_task(100, 1, kMilli, {v}), {.submit = 4, .time_limit = 50}), 4);  // over quota
+  EXPECT_EQ(started_ids(s.schedule(5)), (Ids{4}));
+  EXPECT_EQ(s.job(jid(2)).reason, PendingReason::QuotaReached);
+  EXPECT_EQ(s.job(jid(2)).reserved_at, -1);
+  EXPECT_EQ(s.job(jid(3)).reason, PendingReason::Reserved);
+  EXPECT_EQ(s.job(jid(3)).reserved_at, 100);
+  EXPECT_EQ(s.job(jid(5)).reason, PendingReason::QuotaReached);  // checked in backfilling too
+}
+
+// Under EASY, a job that would still run at the head's reservation may not take the quota share the
+// head holds in the plan; one that ends before it may, and other projects are not concerned.
+TEST(SchedulerQuota, BackfillKeepsTheHeadsQuota) {
+  Scheduler s(two_models(4), options());
+  set(s, {QuotaScope::Project, "p", "", 3000});
+  const ResourceKind v = v100(s.cluster()), k = t4(s.cluster());
+  queue_job(s, of("q", 1, make_task(100, 2, kMilli, {v}), {.time_limit = 100}), 0);
+  ASSERT_EQ(started_ids(s.schedule(0)), (Ids{1}));
+  queue_job(s, of("p", 2, make_task(100, 3, kMilli, {v})), 1);                                     // the head
+  queue_job(s, of("p", 3, make_task(100, 1, kMilli, {v}), {.submit = 1, .time_limit = 10}), 1);    // ends first
+  queue_job(s, of("p", 4, make_task(100, 1, kMilli, {k}), {.submit = 1, .time_limit = 1000}), 1);  // outlives
+  queue_job(s, of("q", 5, make_task(100, 1, kMilli, {k}), {.submit = 1, .time_limit = 1000}), 1);
+  EXPECT_EQ(started_ids(s.schedule(1)), (Ids{3, 5}));
+  EXPECT_EQ(s.job(jid(2)).reserved_at, 100);
+  EXPECT_EQ(s.job(jid(4)).reason, PendingReason::QuotaReached);
+  EXPECT_EQ(s.quota_used(QuotaScope::Project, "p", ""), 1000) << "the head's share is not left counted";
+}
+
+// adopt records what runs even over a quota, and counts it; usage drops with every way a job ends.
+TEST(SchedulerQuota, AdoptCountsAndEveryEndUncounts) {
+  Scheduler s(two_models(4), options());
+  set(s, {QuotaScope::Project, "p", "", 1000});
+  queue_job(s, of("p", 1, make_task(100, 2)), 0);
+  ASSERT_TRUE(s.adopt(jid(1), {{nid(0), {{0, kMilli}, {1, kMilli}}}}, 0).has_value());
+  EXPECT_EQ(s.quota_used(QuotaScope::Project, "p", ""), 2000);
+  set(s, {QuotaScope::Project, "p", "", 8000});
+  queue_job(s, of("p", 2, make_task(100, 1), {.time_limit = 10}), 0);
+  queue_job(s, of("p", 3, make_task(100, 1)), 0);
+  queue_job(s, of("p", 4, make_task(100, 1)), 0);
+  queue_job(s, of("p", 5, make_task(100, 1, kMilli, {t4(s.cluster())})), 0);
+  EXPECT_EQ(started_ids(s.schedule(0)), (Ids{2, 3, 4, 5}));
+  EXPECT_EQ(s.quota_used(QuotaScope::Project, "p", ""), 6000);
+  EXPECT_EQ(ids(s.expire(10)), (Ids{2}));
+  EXPECT_EQ(s.quota_used(QuotaScope::Project, "p", ""), 5000);
+  EXPECT_TRUE(s.cancel(jid(3), 11));
+  EXPECT_EQ(s.quota_used(QuotaScope::Project, "p", ""), 4000);
+  EXPECT_EQ(ids(s.set_node_state(nid(1), NodeState::Down, 12)), (Ids{4, 5}));  // the T4 node
+  EXPECT_EQ(s.quota_used(QuotaScope::Project, "p", ""), 2000);
+  EXPECT_TRUE(s.finish(jid(1), 13));
+  EXPECT_EQ(s.quota_used(QuotaScope::Project, "p", ""), 0);
+}
+
+// A limit set while jobs run starts from what they hold; set below it, it stops no running job but
+// holds back new ones until usage drops under it.
+TEST(SchedulerQuota, LimitSetWhileJobsRun) {
+  Scheduler s(two_models(4), options());
+  queue_job(s, of("p", 1, make_task(100, 2)), 0);
+  queue_job(s, of("p", 2, make_task(100, 1)), 0);
+  ASSERT_EQ(started_ids(s.schedule(0)), (Ids{1, 2}));
+  set(s, {QuotaScope::Project, "p", "gpu:V100", 2000});
+  EXPECT_EQ(s.quota_used(QuotaScope::Project, "p", "gpu:V100"), 3000);
+  queue_job(s, of("p", 3, make_task(100, 1, kMilli, {v100(s.cluster())})), 1);
+  EXPECT_TRUE(s.schedule(1).empty());
+  EXPECT_EQ(s.job(jid(2)).state, JobState::Running);
+  EXPECT_EQ(s.job(jid(3)).reason, PendingReason::QuotaReached);
+  EXPECT_TRUE(s.finish(jid(1), 2));
+  EXPECT_EQ(started_ids(s.schedule(2)), (Ids{3}));
+  EXPECT_EQ(s.quota_used(QuotaScope::Project, "p", "gpu:V100"), 2000);
 }
 
 // --- preemptible jobs in the queue
