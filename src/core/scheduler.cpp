@@ -36,7 +36,8 @@ constexpr std::pair<PendingReason, std::string_view> kReasons[] = {
     {PendingReason::Reserved, "reserved"},
     {PendingReason::NodesUnavailable, "nodes_unavailable"},
     {PendingReason::Unsatisfiable, "unsatisfiable"},
-    {PendingReason::QuotaReached, "quota_reached"}};
+    {PendingReason::QuotaReached, "quota_reached"},
+    {PendingReason::Preempting, "preempting"}};
 
 // Resources free now and also free in the planned future: what a backfilled job that outlives the
 // reservation may use. Element-wise minimum of two states of the same cluster.
@@ -231,6 +232,7 @@ void Scheduler::start(Slot slot, std::vector<TaskPlacement> placement, Time now,
   job.charged_until = now;
   job.placement = placement;
   running_.insert({job.expected_end(), slot});
+  if (job.spec.preemptible) ++running_preemptible_;
   count_quotas(slot, +1);
   out.push_back({Action::Start, job.spec.id, std::move(placement)});
 }
@@ -242,8 +244,23 @@ void Scheduler::end_running(Slot slot, Time now, JobState outcome) {
   count_quotas(slot, -1);
   give_back(cluster_.free(), job.placement, job.spec);
   running_.erase({job.expected_end(), slot});
+  if (job.spec.preemptible) --running_preemptible_;
+  if (job.preempting) {
+    --preempting_;
+    job.preempting = false;
+  }
   job.state = outcome;
   job.end = now;
+}
+
+void Scheduler::enqueue_again(Slot slot, Time now) {
+  Job& job = jobs_[slot];
+  job.state = JobState::Pending;
+  job.reason = PendingReason::Priority;
+  job.start = job.end = job.reserved_at = job.preempt_at = -1;
+  job.placement.clear();
+  if (options_.order == QueueOrder::Multifactor) job.rank = priority_terms(job.spec.id, now).total;
+  queue_.insert(queue_key(slot));
 }
 
 bool Scheduler::finish(JobId id, Time now, JobState outcome) {
@@ -276,12 +293,15 @@ bool Scheduler::requeue(JobId id, Time now) {
   if (it == index_.end()) return false;
   Job& job = jobs_[it->second];
   if (job.state == JobState::Pending || job.state == JobState::Running) return false;
-  job.state = JobState::Pending;
-  job.reason = PendingReason::Priority;
-  job.start = job.end = job.reserved_at = -1;
-  job.placement.clear();
-  if (options_.order == QueueOrder::Multifactor) job.rank = priority_terms(id, now).total;
-  queue_.insert(queue_key(it->second));
+  enqueue_again(it->second, now);
+  return true;
+}
+
+bool Scheduler::preempted(JobId id, Time now) {
+  auto it = index_.find(id);
+  if (it == index_.end() || jobs_[it->second].state != JobState::Running) return false;
+  end_running(it->second, now, JobState::Cancelled);  // the outcome lasts no time: it waits again
+  enqueue_again(it->second, now);
   return true;
 }
 
@@ -400,11 +420,13 @@ std::vector<Decision> Scheduler::schedule(Time now) {
     last->reserved_at = -1;
   }
   last_head_ = head;
+  preempt_for(head, now, out);
   if (options_.backfill == Backfill::None) {
     jobs_[head].reason = PendingReason::Resources;
   } else {
     backfill(head_at, now, out);
   }
+  if (preempting_ > 0 && preemptor_ == head) jobs_[head].reason = PendingReason::Preempting;
   return out;
 }
 
@@ -501,6 +523,77 @@ Milli Scheduler::quota_used(QuotaScope scope, const std::string& name, const std
   return kind ? usage_of(scope, name, *kind) : 0;
 }
 
+// --- preemption
+
+void Scheduler::preempt_for(Slot head, Time now, std::vector<Decision>& out) {
+  const JobSpec& spec = jobs_[head].spec;
+  if (spec.preemptible || preempting_ > 0 || running_preemptible_ == 0) return;
+  const std::vector<Slot> victims = pick_victims(spec, trial_);
+  if (victims.empty()) return;
+  if (bound_by_quotas(spec)) {
+    // Within its quotas where it would go: its models are known only now.
+    auto placement = place_all(trial_, spec);
+    if (!placement || over_quota(head, *placement)) return;
+  }
+  for (Slot v : victims) {
+    mark_victim(v, now);
+    out.push_back({Action::Preempt, jobs_[v].spec.id, {}});
+  }
+  preemptor_ = head;
+}
+
+std::vector<Scheduler::Slot> Scheduler::pick_victims(const JobSpec& spec, FreeState& trial) const {
+  std::vector<Slot> pool;
+  for (const EndKey& k : running_) {
+    const Job& job = jobs_[k.slot];
+    if (job.spec.preemptible && !job.preempting) pool.push_back(k.slot);
+  }
+  std::sort(pool.begin(), pool.end(), [this](Slot a, Slot b) {
+    const Job& x = jobs_[a];
+    const Job& y = jobs_[b];
+    return x.start != y.start ? x.start > y.start : x.spec.id > y.spec.id;
+  });
+  auto stop = [&](Slot s) { give_back(trial, jobs_[s].placement, jobs_[s].spec); };
+  // Cheap refusal first: with all of them gone, would it fit at all?
+  trial = cluster_.free();
+  for (Slot s : pool) stop(s);
+  if (!probe(trial, spec)) return {};
+
+  trial = cluster_.free();
+  std::vector<Slot> victims;
+  bool fits = false;
+  for (Slot s : pool) {
+    stop(s);
+    victims.push_back(s);
+    // A single task that did not fit before can only fit now on a node that just gained room.
+    const auto& gained = jobs_[s].placement;
+    if (spec.tasks == 1 && std::none_of(gained.begin(), gained.end(), [&](const TaskPlacement& p) {
+          return cluster_.available_on(trial, p.node, spec.task);
+        })) {
+      continue;
+    }
+    if ((fits = probe(trial, spec))) break;
+  }
+  if (!fits) return {};
+  // Keep running, oldest first, each victim the job fits without.
+  std::vector<Slot> needed;
+  for (auto it = victims.rbegin(); it != victims.rend(); ++it) {
+    for (const TaskPlacement& p : jobs_[*it].placement) cluster_.allocate(trial, p, jobs_[*it].spec.task);
+    if (probe(trial, spec)) continue;
+    stop(*it);
+    needed.push_back(*it);
+  }
+  std::reverse(needed.begin(), needed.end());
+  return needed;
+}
+
+void Scheduler::mark_victim(Slot slot, Time now) {
+  Job& job = jobs_[slot];
+  job.preempting = true;
+  job.preempt_at = now;
+  ++preempting_;
+}
+
 AccountId Scheduler::account_of(const JobSpec& spec) {
   AccountId at = FairShare::root();
   for (const std::string* part : {&spec.institution, &spec.project, &spec.user}) {
@@ -594,13 +687,22 @@ std::optional<Time> Scheduler::reserve(Slot head, Time now, FreeState& shadow, s
     plan = std::move(*placement);
     return true;
   };
+  // Jobs being preempted give their resources back first, and on their own: the job they make room
+  // for is planned on what they free, as it was when they were chosen, not on what jobs running
+  // past their estimates might free.
+  if (preempting_ > 0) {
+    for (const EndKey& k : running_) {
+      if (jobs_[k.slot].preempting) release(jobs_[k.slot]);
+    }
+    if (head_fits()) return now;
+  }
   auto it = running_.begin();
   while (it != running_.end()) {
     const Time at = std::max(it->end, now);
     // Every job planned to end by `at` gives its resources back, then the head tries to fit.
     released.clear();
     for (; it != running_.end() && std::max(it->end, now) == at; ++it) {
-      release(jobs_[it->slot]);
+      if (!jobs_[it->slot].preempting) release(jobs_[it->slot]);
     }
     if (head_fits()) return at;
   }

@@ -63,12 +63,14 @@ struct SchedulerOptions {
   double cpu_usage_weight = 0;
 };
 
-enum class Action : std::uint8_t { Start };
+// Start: run the job on `placement`. Preempt: stop the running job (a preemptible one) to make room,
+// then report it with Scheduler::preempted; it keeps its resources until then.
+enum class Action : std::uint8_t { Start, Preempt };
 
 struct Decision {
   Action action;
   JobId job;
-  std::vector<TaskPlacement> placement;  // for Start: one entry per task
+  std::vector<TaskPlacement> placement;  // for Start: one entry per task; empty for Preempt
 };
 
 enum class SubmitStatus : std::uint8_t { Queued, Unsatisfiable };
@@ -98,6 +100,11 @@ class Scheduler {
   // Puts a job that has ended (failed with its node, say) back in the queue with its spec, its
   // submit time and so its place in the queue order. Returns false if it is pending or running.
   bool requeue(JobId id, Time now);
+  // A running job was stopped to make room (after a Preempt decision: the driver signals it, waits
+  // its grace period, kills it, then calls this). Ends the run as `finish` does (fair share is
+  // charged up to `now`, its resources are free), then puts it back in the queue as `requeue` does:
+  // pending, with its spec and submit time. Returns false (and changes nothing) if it is not running.
+  bool preempted(JobId id, Time now);
   // Marks a pending job as running since `start` on `placement`, which a driver learnt from the
   // outside (a restarted controller re-adopting what its agents still run). Fails, changing
   // nothing, when the placement does not name one available place per task. Quotas do not stop it
@@ -114,7 +121,8 @@ class Scheduler {
   // --- decisions
 
   // One scheduling pass at time `now`: starts what the queue order, backfilling, placement policies
-  // and quotas allow, and updates the pending reasons.
+  // and quotas allow, asks preemptible jobs to stop when the head needs their room, and updates the
+  // pending reasons.
   //  - Jobs start from the front of the queue while they fit. A job that a quota holds back
   //    (QuotaReached) is passed over: it blocks nobody, gets no reservation and is not the head.
   //    The head is the first job that is neither started nor held back.
@@ -124,6 +132,15 @@ class Scheduler {
   //  - EASY keeps the head's quotas as it keeps its resources: a backfilled job that would still
   //    run at the reservation may not take a quota over once counted with what the head holds in
   //    the plan.
+  //  - Preemption: when the head is not preemptible and does not fit now, but would with some
+  //    running preemptible jobs gone, those jobs are chosen as victims (Preempt decisions, in this
+  //    order): most recently started first, then larger id first, released one by one on a copy of
+  //    the free state until the head fits there; then each is kept running, oldest first, if the
+  //    head fits without it. The head must also stay within its quotas on the place it would get.
+  //    Victims keep running and hold their resources until preempted(); the head's reservation is
+  //    planned on what they free, at `now`, so backfilling keeps off it. While any victim is still
+  //    running no new victims are chosen (for any job); the head they make room for waits with
+  //    reason Preempting. Preemptible jobs never preempt; a job that fits never does.
   std::vector<Decision> schedule(Time now);
 
   // --- quotas
@@ -146,7 +163,7 @@ class Scheduler {
   // --- queries
 
   // Whether the job, if it were at the head of the queue, could start now (on its resources; quotas
-  // are not considered).
+  // and preemption are not considered).
   bool fits_now(JobId id) const;
   // Whether some state of the cluster (all of it free) could hold the job: false means submit would
   // record it as unsatisfiable.
@@ -195,6 +212,7 @@ class Scheduler {
   void give_back(FreeState& free, const std::vector<TaskPlacement>& placement, const JobSpec& spec) const;
   void start(Slot slot, std::vector<TaskPlacement> placement, Time now, std::vector<Decision>& out);
   void end_running(Slot slot, Time now, JobState outcome);
+  void enqueue_again(Slot slot, Time now);  // an ended job waits again (requeue, preempted)
   // The first phase of a pass: starts jobs from the front of the queue while they fit, passing over
   // those held back by a quota. Returns the head: the first job that does not fit (or the end).
   Queue::iterator start_from_front(Time now, std::vector<Decision>& out);
@@ -214,6 +232,12 @@ class Scheduler {
   Milli usage_of(QuotaScope scope, const std::string& name, std::optional<ResourceKind> model) const;
   Result<std::optional<ResourceKind>> quota_kind(const std::string& model);  // interned if new
 
+  // Preemption (see schedule()): asks victims to stop for `head` when that makes it fit.
+  void preempt_for(Slot head, Time now, std::vector<Decision>& out);
+  // The victims that make room for `spec`, most recently started first (empty: none would); `trial`
+  // ends as the live state with them gone.
+  std::vector<Slot> pick_victims(const JobSpec& spec, FreeState& trial) const;
+  void mark_victim(Slot slot, Time now);
   // Fair share.
   AccountId account_of(const JobSpec& spec);  // made if new
   void count_capacity(NodeId node);           // adds the node to total_accel_ and total_cpu_
@@ -224,6 +248,7 @@ class Scheduler {
   // EASY: the earliest time the head fits, planned on a copy of the free state in which running
   // jobs end at their expected ends; on success `shadow` holds that future state with the head in it.
   // `touched` gets the nodes where `shadow` differs from the live state, `plan` the head's place there.
+  // Jobs being preempted give their resources back first, on their own, at `now`.
   std::optional<Time> reserve(Slot head, Time now, FreeState& shadow, std::vector<NodeId>& touched,
                               std::vector<TaskPlacement>& plan) const;
   void backfill(Queue::iterator head, Time now, std::vector<Decision>& out);
@@ -239,6 +264,7 @@ class Scheduler {
   std::set<EndKey> running_;  // by expected end
   std::optional<Slot> last_head_;  // the head of the queue at the end of the last pass
   FreeState shadow_, both_;        // scratch states of the backfill pass
+  FreeState trial_;                // scratch state of preemption
   std::vector<NodeId> touched_;
   std::vector<TaskPlacement> head_plan_;
   std::vector<AcceleratorRequest> no_room_live_, no_room_both_;
@@ -248,6 +274,9 @@ class Scheduler {
   NodeBits bits_;
   QuotaTable quotas_;
   std::vector<QuotaTable::Owner> owners_;  // by slot: each job's project and institution, interned
+  std::size_t running_preemptible_ = 0;    // running jobs that are preemptible
+  std::size_t preempting_ = 0;             // of them, those asked to stop (Job::preempting)
+  std::optional<Slot> preemptor_;          // the job the latest victims make room for
 };
 
 }  // namespace gwang::core

@@ -1,5 +1,5 @@
-// Quotas and preemptible jobs: the quota table, where preemptible jobs queue, and the scheduler's
-// quota checks in every phase of a pass.
+// Quotas, preemptible jobs and preemption: the quota table, where preemptible jobs queue, the
+// scheduler's quota checks in every phase of a pass, and the choice of victims.
 #include <gtest/gtest.h>
 
 #include "core/quota.h"
@@ -42,6 +42,14 @@ void queue_job(Scheduler& s, JobSpec spec, Time now) {
 void set(Scheduler& s, Quota q) {
   auto r = s.set_quota(q);
   ASSERT_TRUE(r.has_value()) << r.error().message;
+}
+
+std::vector<std::int64_t> preempted_ids(const std::vector<Decision>& v) {
+  std::vector<std::int64_t> out;
+  for (const Decision& d : v) {
+    if (d.action == Action::Preempt) out.push_back(d.job.value);
+  }
+  return out;
 }
 
 std::vector<std::int64_t> started_ids(const std::vector<Decision>& v) {
@@ -128,6 +136,7 @@ TEST(SchedulerQuota, SetAndRemoveValidate) {
   EXPECT_TRUE(s.remove_quota(QuotaScope::Project, "p", "gpu:H100").has_value());
   EXPECT_EQ(s.quotas().size(), 1u);
   EXPECT_EQ(to_string(PendingReason::QuotaReached), "quota_reached");
+  EXPECT_EQ(to_string(PendingReason::Preempting), "preempting");
 }
 
 // A project quota for all models caps its running accelerators; the held-back job does not block
@@ -301,6 +310,134 @@ TEST(PreemptibleQueue, QueuesLastUnderEveryOrder) {
     queue_job(s, of("p", 4, make_task(100, 1), {.submit = 3, .time_limit = 400, .priority = 0}), 3);
     EXPECT_EQ(ids(s.queue()), (Ids{3, 4, 1, 2})) << to_string(order);
   }
+}
+
+// --- preemption
+
+// A node of 4 V100s. Borrowers 1 (2 GPUs, from 0) and 2 (2 GPUs, from 1) fill it; job 3 (2 GPUs)
+// arrives at 5.
+struct Borrowed {
+  Scheduler s{two_models(4), options()};
+  std::vector<Decision> at5;
+  Borrowed() {
+    const ResourceKind v = v100(s.cluster());
+    queue_job(s, borrowing("b", 1, make_task(100, 2, kMilli, {v}), {.time_limit = 1000}), 0);
+    EXPECT_EQ(started_ids(s.schedule(0)), (Ids{1}));
+    queue_job(s, borrowing("b", 2, make_task(100, 2, kMilli, {v}), {.submit = 1, .time_limit = 1000}), 1);
+    EXPECT_EQ(started_ids(s.schedule(1)), (Ids{2}));
+    queue_job(s, of("p", 3, make_task(100, 2, kMilli, {v}), {.submit = 5}), 5);
+    at5 = s.schedule(5);
+  }
+};
+
+// The most recent borrower alone is asked to stop; it runs on until preempted(), then waits again;
+// the job it made room for starts at the next pass, and the borrower again when room frees.
+TEST(Preemption, ReclaimsBorrowedCapacity) {
+  Borrowed b;
+  Scheduler& s = b.s;
+  EXPECT_EQ(preempted_ids(b.at5), (Ids{2}));
+  EXPECT_TRUE(started_ids(b.at5).empty());
+  EXPECT_TRUE(b.at5[0].placement.empty());
+  EXPECT_EQ(s.job(jid(2)).state, JobState::Running);
+  EXPECT_TRUE(s.job(jid(2)).preempting);
+  EXPECT_EQ(s.job(jid(2)).preempt_at, 5);
+  EXPECT_EQ(s.job(jid(3)).reason, PendingReason::Preempting);
+  EXPECT_EQ(s.job(jid(3)).reserved_at, 5);
+  EXPECT_FALSE(s.preempted(jid(3), 6)) << "not running";
+
+  EXPECT_TRUE(s.schedule(6).empty()) << "no second round while the first victim is still running";
+  EXPECT_EQ(s.job(jid(3)).reason, PendingReason::Preempting);
+  EXPECT_TRUE(s.preempted(jid(2), 8));
+  EXPECT_EQ(s.job(jid(2)).state, JobState::Pending);
+  EXPECT_FALSE(s.job(jid(2)).preempting);
+  EXPECT_TRUE(s.job(jid(2)).placement.empty());
+  EXPECT_EQ(ids(s.queue()), (Ids{3, 2}));
+  EXPECT_FALSE(s.preempted(jid(2), 8));
+
+  EXPECT_EQ(started_ids(s.schedule(8)), (Ids{3}));
+  EXPECT_EQ(s.job(jid(2)).reason, PendingReason::Reserved) << "waits for the next end, not preempting anyone";
+  EXPECT_TRUE(s.finish(jid(1), 20));
+  EXPECT_EQ(started_ids(s.schedule(20)), (Ids{2}));
+  EXPECT_EQ(s.job(jid(2)).start, 20);
+}
+
+// Victims: most recent first, ties by larger id, then only those needed. 4 GPUs: borrower 1 holds 2
+// (from 0), borrowers 2 and 3 hold 1 each (both from 1). A 1-GPU job takes 3, not 2. Once 2 has
+// ended, a 3-GPU job would stop 3 and then 1 in that order, but needs only 1 (2 GPUs and the free one).
+TEST(Preemption, VictimsMostRecentFirstAndOnlyThoseNeeded) {
+  auto setup = [](Scheduler& s) {
+    const ResourceKind v = v100(s.cluster());
+    queue_job(s, borrowing("b", 1, make_task(100, 2, kMilli, {v}), {.time_limit = 1000}), 0);
+    s.schedule(0);
+    queue_job(s, borrowing("b", 2, make_task(100, 1, kMilli, {v}), {.submit = 1, .time_limit = 1000}), 1);
+    queue_job(s, borrowing("b", 3, make_task(100, 1, kMilli, {v}), {.submit = 1, .time_limit = 1000}), 1);
+    EXPECT_EQ(started_ids(s.schedule(1)), (Ids{2, 3}));
+  };
+  Scheduler one(two_models(4), options());
+  setup(one);
+  queue_job(one, of("p", 4, make_task(100, 1, kMilli, {v100(one.cluster())})), 5);
+  EXPECT_EQ(preempted_ids(one.schedule(5)), (Ids{3}));
+
+  Scheduler three(two_models(4), options());
+  setup(three);
+  ASSERT_TRUE(three.finish(jid(2), 4));
+  queue_job(three, of("p", 4, make_task(100, 3, kMilli, {v100(three.cluster())})), 5);
+  EXPECT_EQ(preempted_ids(three.schedule(5)), (Ids{1}));
+  EXPECT_FALSE(three.job(jid(3)).preempting);
+}
+
+// No preemption when the job fits, when stopping every borrower would not make room, when the
+// waiting job is itself preemptible, or when it is over its quota.
+TEST(Preemption, OnlyWhenItHelpsAJobWithinItsQuotas) {
+  Scheduler s(two_models(4), options());
+  const ResourceKind v = v100(s.cluster());
+  queue_job(s, borrowing("b", 1, make_task(100, 2, kMilli, {v}), {.time_limit = 1000}), 0);
+  queue_job(s, of("p", 2, make_task(100, 2, kMilli, {v}), {.time_limit = 1000}), 0);
+  EXPECT_EQ(started_ids(s.schedule(0)), (Ids{2, 1}));
+  queue_job(s, of("p", 3, make_task(100, 2)), 1);  // fits on the T4s
+  EXPECT_EQ(started_ids(s.schedule(1)), (Ids{3}));
+  queue_job(s, of("q", 4, make_task(100, 4, kMilli, {v})), 2);  // p's job 2 holds the rest
+  queue_job(s, borrowing("b", 5, make_task(100, 2, kMilli, {v})), 2);
+  EXPECT_TRUE(preempted_ids(s.schedule(2)).empty());
+  EXPECT_TRUE(s.cancel(jid(4), 3));
+  EXPECT_TRUE(preempted_ids(s.schedule(3)).empty()) << "a borrower does not preempt";
+  set(s, {QuotaScope::Project, "p", "", 4000});
+  queue_job(s, of("p", 6, make_task(100, 2, kMilli, {v})), 4);
+  EXPECT_TRUE(preempted_ids(s.schedule(4)).empty());
+  EXPECT_EQ(s.job(jid(6)).reason, PendingReason::QuotaReached);
+}
+
+// While victims end, backfilling keeps off what the waiting job will need: a short job that would
+// have fitted before the borrower's planned end does not take the free GPU.
+TEST(Preemption, BackfillKeepsOffTheReclaimedRoom) {
+  Scheduler s(two_models(4), options());
+  const ResourceKind v = v100(s.cluster());
+  queue_job(s, borrowing("b", 1, make_task(100, 3, kMilli, {v}), {.time_limit = 1000}), 0);
+  s.schedule(0);
+  queue_job(s, of("p", 2, make_task(100, 4, kMilli, {v})), 1);
+  queue_job(s, of("p", 3, make_task(100, 1, kMilli, {v}), {.submit = 1, .time_limit = 10}), 1);
+  const auto d = s.schedule(1);
+  EXPECT_EQ(preempted_ids(d), (Ids{1}));
+  EXPECT_TRUE(started_ids(d).empty());
+  EXPECT_EQ(s.job(jid(3)).reason, PendingReason::Priority);
+  EXPECT_TRUE(s.preempted(jid(1), 3));
+  EXPECT_EQ(started_ids(s.schedule(3)), (Ids{2}));
+}
+
+// A victim that ends another way (finishes, or is cancelled) also ends the round: a later head may
+// preempt again.
+TEST(Preemption, RoundEndsHoweverTheVictimEnds) {
+  Borrowed b;
+  Scheduler& s = b.s;
+  ASSERT_EQ(preempted_ids(b.at5), (Ids{2}));
+  EXPECT_TRUE(s.finish(jid(2), 6));
+  EXPECT_EQ(started_ids(s.schedule(6)), (Ids{3}));
+  queue_job(s, of("p", 4, make_task(100, 2, kMilli, {v100(s.cluster())})), 7);
+  EXPECT_EQ(preempted_ids(s.schedule(7)), (Ids{1}));
+  EXPECT_TRUE(s.cancel(jid(1), 8));
+  EXPECT_EQ(s.job(jid(1)).state, JobState::Cancelled);
+  EXPECT_FALSE(s.job(jid(1)).preempting);
+  EXPECT_EQ(started_ids(s.schedule(8)), (Ids{4}));
 }
 
 }  // namespace
