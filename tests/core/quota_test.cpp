@@ -1,6 +1,11 @@
 // Quotas, preemptible jobs and preemption: the quota table, where preemptible jobs queue, the
-// scheduler's quota checks in every phase of a pass, and the choice of victims.
+// scheduler's quota checks in every phase of a pass, the choice of victims, and a property test of
+// both over random event sequences.
 #include <gtest/gtest.h>
+#include <rapidcheck.h>
+
+#include <algorithm>
+#include <set>
 
 #include "core/quota.h"
 #include "core_helpers.h"
@@ -438,6 +443,277 @@ TEST(Preemption, RoundEndsHoweverTheVictimEnds) {
   EXPECT_EQ(s.job(jid(1)).state, JobState::Cancelled);
   EXPECT_FALSE(s.job(jid(1)).preempting);
   EXPECT_EQ(started_ids(s.schedule(8)), (Ids{4}));
+}
+
+// --- property
+
+const std::vector<std::string> kProjects{"a", "b", "c"};
+const std::vector<std::string> kInstitutions{"x", "y"};
+const std::vector<std::string> kModels{"gpu:M0", "gpu:M1"};
+
+// A random cluster: 1-4 nodes of 4000-16000 milli-CPU and 0-6 devices of gpu:M0 or gpu:M1.
+Cluster gen_cluster() {
+  Cluster c;
+  std::vector<ResourceKind> kinds;
+  for (const std::string& m : kModels) kinds.push_back(c.registry().intern(m));
+  const int nodes = *rc::gen::inRange(1, 5);
+  for (int n = 0; n < nodes; ++n) {
+    std::vector<ResourceKind> devices;
+    const int count = *rc::gen::inRange(0, 7);
+    for (int d = 0; d < count; ++d) devices.push_back(kinds[*rc::gen::inRange<std::size_t>(0, kinds.size())]);
+    make_node(c, *rc::gen::inRange(4, 17) * Milli{1000}, std::move(devices));
+  }
+  return c;
+}
+
+// A random job: CPU only, a share or 1-3 whole devices, any model or one; one or two tasks; a random
+// project and institution; preemptible one time in three.
+JobSpec gen_job(const Cluster& c, std::int64_t id, Time now) {
+  TaskRequest t = make_task(*rc::gen::inRange(1, 5) * Milli{500});
+  const int kind = *rc::gen::inRange(0, 3);
+  if (kind == 1) t = make_shared_task(t.scalars.get(R::kCpu), *rc::gen::inRange(1, 10) * Milli{100});
+  if (kind == 2) t.accel.count = *rc::gen::inRange(1, 4);
+  if (kind > 0 && *rc::gen::inRange(0, 2) == 1) {
+    t.accel.models.push_back(*c.registry().find(kModels[*rc::gen::inRange<std::size_t>(0, kModels.size())]));
+  }
+  const Time limit = *rc::gen::inRange(1, 21) * Time{10};
+  JobSpec s = make_job(id, std::move(t),
+                       {.submit = now,
+                        .tasks = *rc::gen::inRange(1, 3),
+                        .time_limit = limit,
+                        .estimate = *rc::gen::inRange<Time>(0, limit + 1),
+                        .priority = *rc::gen::inRange(0, 4)});
+  s.project = *rc::gen::elementOf(kProjects);
+  s.institution = *rc::gen::elementOf(kInstitutions);
+  s.preemptible = *rc::gen::inRange(0, 3) == 0;
+  return s;
+}
+
+// A random quota with a limit of 0 to 4 devices, in half devices.
+Quota gen_quota() {
+  Quota q;
+  q.scope = *rc::gen::element(QuotaScope::Project, QuotaScope::Institution);
+  q.name = *rc::gen::elementOf(q.scope == QuotaScope::Project ? kProjects : kInstitutions);
+  q.model = *rc::gen::element(std::string(), kModels[0], kModels[1]);
+  q.limit = *rc::gen::inRange(0, 9) * Milli{500};
+  return q;
+}
+
+// A scheduler with quotas and preemptible jobs, a twin fed the same events, and checks recomputed
+// from the jobs themselves.
+class QuotaWorld {
+ public:
+  QuotaWorld(const Cluster& c, const SchedulerOptions& o)
+      : s_(c, o), twin_(c, o), random_(o.placement == PlacementKind::Random) {}
+
+  void set_quota(Quota q, bool keep_invariant) {
+    // Mid-run, a limit is never set below what is in use: then no start may take it over.
+    if (keep_invariant) q.limit = std::max(q.limit, recount(q.scope, q.name, q.model));
+    RC_ASSERT(s_.set_quota(q).has_value());
+    RC_ASSERT(twin_.set_quota(q).has_value());
+  }
+
+  void remove_quota(std::size_t pick) {
+    const auto all = s_.quotas();
+    if (all.empty()) return;
+    const Quota& q = all[pick % all.size()];
+    RC_ASSERT(s_.remove_quota(q.scope, q.name, q.model).has_value());
+    RC_ASSERT(twin_.remove_quota(q.scope, q.name, q.model).has_value());
+  }
+
+  void submit() {
+    const JobSpec spec = gen_job(s_.cluster(), next_id_++, now_);
+    const auto r = s_.submit(spec, now_);
+    const auto twin = twin_.submit(spec, now_);
+    RC_ASSERT(r.has_value() && twin.has_value() && *twin == *r);
+    ids_.push_back(spec.id);
+  }
+
+  // A pass. Victims were running, preemptible and not yet asked to stop, and none are chosen while
+  // earlier ones run. With `at_once`, the victims are reported stopped at once and, placement being
+  // deterministic, the job they made room for starts in a pass at the same time.
+  void pass(Time dt, bool at_once) {
+    now_ += dt;
+    const std::vector<JobId> ending = preempting();
+    const auto d = decide();
+    std::vector<JobId> victims;
+    for (const Decision& x : d) {
+      if (x.action != Action::Preempt) continue;
+      const Job& v = s_.job(x.job);
+      RC_ASSERT(ending.empty());
+      RC_ASSERT(v.state == JobState::Running && v.spec.preemptible && v.preempting && v.preempt_at == now_);
+      RC_ASSERT(x.placement.empty());
+      victims.push_back(x.job);
+    }
+    if (victims.empty()) return;
+    std::vector<JobId> waiting;
+    for (JobId id : s_.queue()) {
+      if (s_.job(id).reason == PendingReason::Preempting) waiting.push_back(id);
+    }
+    RC_ASSERT(waiting.size() == 1u);
+    RC_ASSERT(!s_.job(waiting.front()).spec.preemptible);
+    if (!at_once) return;
+    // A job ahead that a per-model quota held back where placement put it may fit elsewhere now.
+    bool held_by_placement = false;
+    for (JobId id : s_.queue()) {
+      if (id == waiting.front()) break;
+      const Job& j = s_.job(id);
+      held_by_placement |= j.reason == PendingReason::QuotaReached && j.spec.task.accel.models.size() != 1;
+    }
+    for (JobId v : victims) {
+      RC_ASSERT(s_.preempted(v, now_));
+      RC_ASSERT(twin_.preempted(v, now_));
+      RC_ASSERT(s_.job(v).state == JobState::Pending);
+    }
+    check();
+    decide();
+    if (!random_ && !held_by_placement) RC_ASSERT(s_.job(waiting.front()).state == JobState::Running);
+  }
+
+  // Ends a job: finishes, cancels or reports preempted a random one (preferring victims).
+  void end(std::size_t pick, int how) {
+    std::vector<JobId> pool = how == 2 ? preempting() : std::vector<JobId>();
+    if (pool.empty()) pool = ids_;
+    if (pool.empty()) return;
+    const JobId id = pool[pick % pool.size()];
+    const JobState before = s_.job(id).state;
+    bool done = false;
+    if (how == 0) done = s_.finish(id, now_) && twin_.finish(id, now_);
+    if (how == 1) done = s_.cancel(id, now_) && twin_.cancel(id, now_);
+    if (how == 2) done = s_.preempted(id, now_) && twin_.preempted(id, now_);
+    RC_ASSERT(done == (before == JobState::Running || (how == 1 && before == JobState::Pending)));
+  }
+
+  void expire(Time dt) {
+    now_ += dt;
+    RC_ASSERT(s_.expire(now_) == twin_.expire(now_));
+  }
+
+  // After every event: for every quota, what the running jobs that are not preemptible hold,
+  // recounted from their placements, is within the limit and is what quota_used says (also where
+  // no limit is set); no pending job holds anything; free devices are capacity minus placements.
+  void check() const {
+    for (const Quota& q : s_.quotas()) {
+      const Milli used = recount(q.scope, q.name, q.model);
+      RC_ASSERT(used <= q.limit);
+      RC_ASSERT(s_.quota_used(q.scope, q.name, q.model) == used);
+    }
+    for (const std::string& model : {std::string(), kModels[0], kModels[1]}) {
+      for (const std::string& p : kProjects)
+        RC_ASSERT(s_.quota_used(QuotaScope::Project, p, model) == recount(QuotaScope::Project, p, model));
+      for (const std::string& i : kInstitutions)
+        RC_ASSERT(s_.quota_used(QuotaScope::Institution, i, model) == recount(QuotaScope::Institution, i, model));
+    }
+    const Cluster& c = s_.cluster();
+    std::vector<std::vector<Milli>> used(c.size());
+    for (std::uint32_t n = 0; n < c.size(); ++n) used[n].assign(c.node(nid(n)).device_models.size(), 0);
+    const auto queued = ids(s_.queue());
+    std::set<std::int64_t> pending;
+    for (JobId id : ids_) {
+      const Job& j = s_.job(id);
+      RC_ASSERT(!j.preempting || (j.state == JobState::Running && j.spec.preemptible));
+      RC_ASSERT(j.reason != PendingReason::QuotaReached || j.state == JobState::Pending);
+      if (j.state == JobState::Pending) {
+        RC_ASSERT(j.placement.empty());
+        pending.insert(id.value);
+      }
+      if (j.state != JobState::Running) continue;
+      RC_ASSERT(static_cast<int>(j.placement.size()) == j.spec.tasks);
+      for (const TaskPlacement& p : j.placement) {
+        for (const DeviceShare& d : p.devices) used[p.node.value][d.index] += d.milli;
+      }
+    }
+    RC_ASSERT(pending == std::set<std::int64_t>(queued.begin(), queued.end()));
+    for (std::uint32_t n = 0; n < c.size(); ++n) {
+      for (std::size_t d = 0; d < used[n].size(); ++d) RC_ASSERT(c.free()[nid(n)].devices[d] == kMilli - used[n][d]);
+    }
+  }
+
+ private:
+  std::vector<Decision> decide() {
+    const auto d = s_.schedule(now_);
+    const auto t = twin_.schedule(now_);
+    RC_ASSERT(d.size() == t.size());
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      RC_ASSERT(d[i].action == t[i].action && d[i].job == t[i].job && d[i].placement == t[i].placement);
+      if (d[i].action == Action::Start)
+        RC_ASSERT(s_.job(d[i].job).state == JobState::Running && s_.job(d[i].job).start == now_);
+    }
+    return d;
+  }
+
+  std::vector<JobId> preempting() const {
+    std::vector<JobId> out;
+    for (JobId id : ids_) {
+      if (s_.job(id).preempting) out.push_back(id);
+    }
+    return out;
+  }
+
+  Milli recount(QuotaScope scope, const std::string& name, const std::string& model) const {
+    const Cluster& c = s_.cluster();
+    Milli sum = 0;
+    for (JobId id : ids_) {
+      const Job* j = s_.find(id);
+      if (j->state != JobState::Running || j->spec.preemptible) continue;
+      if ((scope == QuotaScope::Project ? j->spec.project : j->spec.institution) != name) continue;
+      for (const TaskPlacement& p : j->placement) {
+        for (const DeviceShare& d : p.devices) {
+          if (model.empty() || c.registry().name(c.node(p.node).device_models[d.index]) == model) sum += d.milli;
+        }
+      }
+    }
+    return sum;
+  }
+
+  Scheduler s_;
+  Scheduler twin_;
+  bool random_;
+  std::vector<JobId> ids_;
+  std::int64_t next_id_ = 1;
+  Time now_ = 0;
+};
+
+void quotas_hold() {
+  const Cluster c = gen_cluster();
+  SchedulerOptions o;
+  o.order = *rc::gen::element(QueueOrder::Fcfs, QueueOrder::Sjf, QueueOrder::Priority, QueueOrder::Multifactor);
+  o.backfill = *rc::gen::element(Backfill::None, Backfill::Easy, Backfill::EasySjbf);
+  o.placement = *rc::gen::element(PlacementKind::FirstFit, PlacementKind::BestFit, PlacementKind::Random,
+                                  PlacementKind::DotProduct, PlacementKind::GpuClustering, PlacementKind::GpuPacking);
+  o.seed = *rc::gen::inRange<std::uint64_t>(1, 1000);
+  RC_TAG(std::string(to_string(o.placement)));
+  QuotaWorld w(c, o);
+  const int quotas = *rc::gen::inRange(0, 5);
+  for (int i = 0; i < quotas; ++i) w.set_quota(gen_quota(), false);
+  const int events = *rc::gen::inRange(0, 80);
+  for (int e = 0; e < events; ++e) {
+    const int kind = *rc::gen::inRange(0, 16);
+    if (kind < 6) {
+      w.submit();
+    } else if (kind < 10) {
+      w.pass(*rc::gen::inRange<Time>(0, 20), *rc::gen::inRange(0, 2) == 1);
+    } else if (kind < 13) {
+      w.end(*rc::gen::inRange<std::size_t>(0, 100), *rc::gen::inRange(0, 3));
+    } else if (kind == 13) {
+      w.expire(*rc::gen::inRange<Time>(0, 60));
+    } else if (kind == 14) {
+      w.set_quota(gen_quota(), true);
+    } else {
+      w.remove_quota(*rc::gen::inRange<std::size_t>(0, 8));
+    }
+    w.check();
+  }
+}
+
+// Over random clusters, jobs (some preemptible), quotas and events (passes, finishes, cancels,
+// expiries, preempted reports, quota changes that keep within usage), under every queue order and
+// backfill and several placements: no quota is ever exceeded (recounted from placements), usage
+// queries agree with the recount, no pending job holds resources, victims are running preemptible
+// jobs chosen one round at a time, reporting them stopped lets the waiting job start, and a twin
+// scheduler decides the same.
+TEST(QuotaProperty, QuotasHoldAndPreemptionMakesRoom) {
+  EXPECT_TRUE(rc::check("quotas hold", [] { quotas_hold(); }));
 }
 
 }  // namespace
