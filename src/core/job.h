@@ -13,12 +13,14 @@ enum class JobState : std::uint8_t { Pending, Running, Finished, Cancelled, Fail
 
 // Why a job is not running yet (or, for a failed one, why it never ran).
 enum class PendingReason : std::uint8_t {
-  None,           // not pending
-  Priority,       // jobs ahead of it in the queue go first
-  Resources,      // not enough free resources now (for the head: waiting for them to free up)
-  Reserved,       // resources are reserved for it at `Job::reserved_at`
+  None,              // not pending
+  Priority,          // jobs ahead of it in the queue go first
+  Resources,         // not enough free resources now (for the head: waiting for them to free up)
+  Reserved,          // resources are reserved for it at `Job::reserved_at`
   NodesUnavailable,  // it could run on nodes that exist, but they are drained or down
-  Unsatisfiable,  // no node of the cluster can ever hold it
+  Unsatisfiable,     // no node of the cluster can ever hold it
+  QuotaReached,      // starting it would take a quota of its project or institution over: passed over
+  Preempting,        // preemptible jobs are being stopped to make room for it (see Scheduler::preempted)
 };
 
 std::string_view to_string(JobState state);
@@ -37,6 +39,9 @@ struct JobSpec {
   std::string project;
   std::string institution;         // with project and user: the job's fair-share account
   double programme_priority = 0;   // the programme's priority factor, 0 to 1 (multifactor order)
+  // Borrows idle capacity: queued after every job that is not preemptible, not held to quotas, and
+  // stopped (preempted) when a job that is not preemptible needs what it holds.
+  bool preemptible = false;
 
   Time planned_runtime() const { return estimate > 0 ? estimate : time_limit; }
 };
@@ -47,11 +52,13 @@ struct Job {
   PendingReason reason = PendingReason::Priority;
   Time start = -1;
   Time end = -1;
-  Time reserved_at = -1;                  // when reason == Reserved
+  Time reserved_at = -1;                  // when reason == Reserved (or Preempting)
   std::int64_t rank = 0;                  // the multifactor priority it is queued by
   std::uint32_t account = 0;              // its fair-share account (0: none)
   Time charged_until = -1;                // while running: usage charged to fair share up to here
   std::vector<TaskPlacement> placement;   // one per task while running (kept after it ends)
+  bool preempting = false;                // running, and asked to stop to make room (a Preempt decision)
+  Time preempt_at = -1;                   // when it was asked to stop (kept after it ends)
 
   Time expected_end() const { return start + spec.planned_runtime(); }
 };

@@ -35,7 +35,9 @@ constexpr std::pair<PendingReason, std::string_view> kReasons[] = {
     {PendingReason::Resources, "resources"},
     {PendingReason::Reserved, "reserved"},
     {PendingReason::NodesUnavailable, "nodes_unavailable"},
-    {PendingReason::Unsatisfiable, "unsatisfiable"}};
+    {PendingReason::Unsatisfiable, "unsatisfiable"},
+    {PendingReason::QuotaReached, "quota_reached"},
+    {PendingReason::Preempting, "preempting"}};
 
 // Resources free now and also free in the planned future: what a backfilled job that outlives the
 // reservation may use. Element-wise minimum of two states of the same cluster.
@@ -98,13 +100,14 @@ void Scheduler::count_capacity(NodeId node) {
 
 Scheduler::QueueKey Scheduler::queue_key(Slot slot) const {
   const JobSpec& s = jobs_[slot].spec;
+  const bool last = s.preemptible;
   switch (options_.order) {
-    case QueueOrder::Fcfs: return {s.submit, s.id.value, 0, slot};
-    case QueueOrder::Sjf: return {s.planned_runtime(), s.submit, s.id.value, slot};
-    case QueueOrder::Priority: return {~s.priority, s.submit, s.id.value, slot};  // ~p: -p - 1, no overflow
-    case QueueOrder::Multifactor: return {~jobs_[slot].rank, s.submit, s.id.value, slot};
+    case QueueOrder::Fcfs: return {last, s.submit, s.id.value, 0, slot};
+    case QueueOrder::Sjf: return {last, s.planned_runtime(), s.submit, s.id.value, slot};
+    case QueueOrder::Priority: return {last, ~s.priority, s.submit, s.id.value, slot};  // ~p: -p - 1, no overflow
+    case QueueOrder::Multifactor: return {last, ~jobs_[slot].rank, s.submit, s.id.value, slot};
   }
-  return {0, 0, 0, slot};
+  return {last, 0, 0, 0, slot};
 }
 
 Scheduler::Slot Scheduler::slot_of(JobId id) const {
@@ -167,6 +170,7 @@ Result<SubmitStatus> Scheduler::submit(JobSpec spec, Time now) {
   index_.emplace(spec.id, slot);
   Job& job = jobs_.emplace_back();
   job.spec = std::move(spec);
+  owners_.push_back(quotas_.owner(job.spec.project, job.spec.institution));
   if (!satisfiable(job.spec)) {
     job.state = JobState::Failed;
     job.reason = PendingReason::Unsatisfiable;
@@ -214,6 +218,10 @@ bool Scheduler::probe(FreeState& free, const JobSpec& spec) const {
 
 bool Scheduler::fits_now(JobId id) const { return fits(cluster_.free(), job(id).spec); }
 
+void Scheduler::give_back(FreeState& free, const std::vector<TaskPlacement>& placement, const JobSpec& spec) const {
+  for (const TaskPlacement& p : placement) cluster_.release(free, p, spec.task);
+}
+
 void Scheduler::start(Slot slot, std::vector<TaskPlacement> placement, Time now,
                       std::vector<Decision>& out) {
   Job& job = jobs_[slot];
@@ -224,6 +232,8 @@ void Scheduler::start(Slot slot, std::vector<TaskPlacement> placement, Time now,
   job.charged_until = now;
   job.placement = placement;
   running_.insert({job.expected_end(), slot});
+  if (job.spec.preemptible) ++running_preemptible_;
+  count_quotas(slot, +1);
   out.push_back({Action::Start, job.spec.id, std::move(placement)});
 }
 
@@ -231,10 +241,26 @@ void Scheduler::end_running(Slot slot, Time now, JobState outcome) {
   Job& job = jobs_[slot];
   assert(job.state == JobState::Running);
   charge_running(slot, now);
-  for (const TaskPlacement& p : job.placement) cluster_.release(cluster_.free(), p, job.spec.task);
+  count_quotas(slot, -1);
+  give_back(cluster_.free(), job.placement, job.spec);
   running_.erase({job.expected_end(), slot});
+  if (job.spec.preemptible) --running_preemptible_;
+  if (job.preempting) {
+    --preempting_;
+    job.preempting = false;
+  }
   job.state = outcome;
   job.end = now;
+}
+
+void Scheduler::enqueue_again(Slot slot, Time now) {
+  Job& job = jobs_[slot];
+  job.state = JobState::Pending;
+  job.reason = PendingReason::Priority;
+  job.start = job.end = job.reserved_at = job.preempt_at = -1;
+  job.placement.clear();
+  if (options_.order == QueueOrder::Multifactor) job.rank = priority_terms(job.spec.id, now).total;
+  queue_.insert(queue_key(slot));
 }
 
 bool Scheduler::finish(JobId id, Time now, JobState outcome) {
@@ -267,12 +293,15 @@ bool Scheduler::requeue(JobId id, Time now) {
   if (it == index_.end()) return false;
   Job& job = jobs_[it->second];
   if (job.state == JobState::Pending || job.state == JobState::Running) return false;
-  job.state = JobState::Pending;
-  job.reason = PendingReason::Priority;
-  job.start = job.end = job.reserved_at = -1;
-  job.placement.clear();
-  if (options_.order == QueueOrder::Multifactor) job.rank = priority_terms(id, now).total;
-  queue_.insert(queue_key(it->second));
+  enqueue_again(it->second, now);
+  return true;
+}
+
+bool Scheduler::preempted(JobId id, Time now) {
+  auto it = index_.find(id);
+  if (it == index_.end() || jobs_[it->second].state != JobState::Running) return false;
+  end_running(it->second, now, JobState::Cancelled);  // the outcome lasts no time: it waits again
+  enqueue_again(it->second, now);
   return true;
 }
 
@@ -350,33 +379,219 @@ std::vector<JobId> Scheduler::set_node_state(NodeId node, NodeState state, Time 
   return failed;
 }
 
+Scheduler::Queue::iterator Scheduler::start_from_front(Time now, std::vector<Decision>& out) {
+  FreeState& live = cluster_.free();
+  auto it = queue_.begin();
+  while (it != queue_.end()) {
+    const Slot slot = it->slot;
+    Job& job = jobs_[slot];
+    if (over_quota(slot)) {
+      hold_for_quota(job);
+      ++it;
+      continue;
+    }
+    auto placement = place_all(live, job.spec);
+    if (!placement) break;
+    if (over_quota(slot, *placement)) {
+      give_back(live, *placement, job.spec);
+      hold_for_quota(job);
+      ++it;
+      continue;
+    }
+    it = queue_.erase(it);
+    start(slot, std::move(*placement), now, out);
+  }
+  return it;
+}
+
 std::vector<Decision> Scheduler::schedule(Time now) {
   std::vector<Decision> out;
   if (options_.order == QueueOrder::Multifactor && (ranked_at_ < 0 || now - ranked_at_ >= options_.reprioritize_every)) {
     reprioritize(now);
   }
-  // Start jobs from the head of the queue while they fit.
-  while (!queue_.empty()) {
-    const Slot head = queue_.begin()->slot;
-    auto placement = place_all(cluster_.free(), jobs_[head].spec);
-    if (!placement) break;
-    queue_.erase(queue_.begin());
-    start(head, std::move(*placement), now, out);
-  }
-  if (queue_.empty()) return out;
-  const Slot head = queue_.begin()->slot;
-  // A job that was at the head and has been overtaken now waits behind others.
-  if (last_head_ && *last_head_ != head && jobs_[*last_head_].state == JobState::Pending) {
-    jobs_[*last_head_].reason = PendingReason::Priority;
-    jobs_[*last_head_].reserved_at = -1;
+  const Queue::iterator head_at = start_from_front(now, out);
+  if (head_at == queue_.end()) return out;
+  const Slot head = head_at->slot;
+  // A job that was at the head and has been overtaken now waits behind others (unless this pass
+  // passed it over for a quota).
+  Job* last = last_head_ ? &jobs_[*last_head_] : nullptr;
+  if (last && *last_head_ != head && last->state == JobState::Pending && last->reason != PendingReason::QuotaReached) {
+    last->reason = PendingReason::Priority;
+    last->reserved_at = -1;
   }
   last_head_ = head;
+  preempt_for(head, now, out);
   if (options_.backfill == Backfill::None) {
     jobs_[head].reason = PendingReason::Resources;
-    return out;
+  } else {
+    backfill(head_at, now, out);
   }
-  backfill(head, now, out);
+  if (preempting_ > 0 && preemptor_ == head) jobs_[head].reason = PendingReason::Preempting;
   return out;
+}
+
+// --- quotas
+
+bool Scheduler::bound_by_quotas(const JobSpec& spec) const {
+  return !quotas_.empty() && !spec.preemptible && spec.task.accel.count > 0;
+}
+
+bool Scheduler::over_quota(Slot slot) const {
+  const JobSpec& spec = jobs_[slot].spec;
+  if (!bound_by_quotas(spec)) return false;
+  const AcceleratorRequest& a = spec.task.accel;
+  const ModelAmount asked{a.models.size() == 1 ? std::optional(a.models.front()) : std::nullopt,
+                          spec.tasks * a.total()};
+  return !quotas_.allows(owners_[slot], std::span(&asked, 1));
+}
+
+bool Scheduler::over_quota(Slot slot, const std::vector<TaskPlacement>& placement) const {
+  return bound_by_quotas(jobs_[slot].spec) && !quotas_.allows(owners_[slot], held(placement));
+}
+
+void Scheduler::hold_for_quota(Job& job) {
+  job.reason = PendingReason::QuotaReached;
+  job.reserved_at = -1;
+}
+
+void Scheduler::count_quotas(Slot slot, int sign) {
+  const Job& job = jobs_[slot];
+  if (bound_by_quotas(job.spec)) quotas_.count(owners_[slot], held(job.placement), sign);
+}
+
+std::vector<ModelAmount> Scheduler::held(const std::vector<TaskPlacement>& placement) const {
+  std::vector<ModelAmount> out;
+  for (const TaskPlacement& p : placement) {
+    const NodeInfo& node = cluster_.node(p.node);
+    for (const DeviceShare& d : p.devices) {
+      const ResourceKind model = node.device_models[d.index];
+      auto it = std::find_if(out.begin(), out.end(), [&](const ModelAmount& a) { return a.model == model; });
+      if (it == out.end()) {
+        out.push_back({model, d.milli});
+      } else {
+        it->milli += d.milli;
+      }
+    }
+  }
+  return out;
+}
+
+Milli Scheduler::usage_of(QuotaScope scope, const std::string& name, std::optional<ResourceKind> model) const {
+  Milli sum = 0;
+  for (const EndKey& k : running_) {
+    const JobSpec& spec = jobs_[k.slot].spec;
+    if (spec.preemptible || (scope == QuotaScope::Project ? spec.project : spec.institution) != name) continue;
+    for (const ModelAmount& a : held(jobs_[k.slot].placement)) {
+      if (!model || a.model == model) sum += a.milli;
+    }
+  }
+  return sum;
+}
+
+Result<std::optional<ResourceKind>> Scheduler::quota_kind(const std::string& model) {
+  if (model.empty()) return std::optional<ResourceKind>();
+  ResourceRegistry& registry = cluster_.registry();
+  const auto known = registry.find(model);
+  if ((known && !registry.is_accelerator(*known)) || (!known && model.find(':') == std::string::npos)) {
+    return fail("quota: '" + model + "' is not an accelerator model (family:model, as gpu:A100)");
+  }
+  return std::optional<ResourceKind>(known ? *known : registry.intern(model));
+}
+
+Result<void> Scheduler::set_quota(const Quota& quota) {
+  const std::string scope(to_string(quota.scope));
+  if (quota.name.empty()) return fail("quota: the " + scope + " name must not be empty");
+  if (quota.limit < 0) return fail("quota of " + scope + " '" + quota.name + "': the limit must not be negative");
+  auto kind = quota_kind(quota.model);
+  if (!kind) return tl::unexpected(kind.error());
+  quotas_.set(quota, *kind, usage_of(quota.scope, quota.name, *kind));
+  return {};
+}
+
+Result<void> Scheduler::remove_quota(QuotaScope scope, const std::string& name, const std::string& model) {
+  if (quotas_.remove(scope, name, model)) return {};
+  return fail("no quota of " + std::string(to_string(scope)) + " '" + name + "'" +
+              (model.empty() ? std::string(" for all models") : " for " + model));
+}
+
+std::vector<Quota> Scheduler::quotas() const { return quotas_.list(); }
+
+Milli Scheduler::quota_used(QuotaScope scope, const std::string& name, const std::string& model) const {
+  if (auto counted = quotas_.used(scope, name, model)) return *counted;
+  if (model.empty()) return usage_of(scope, name, std::nullopt);
+  const auto kind = cluster_.registry().find(model);
+  return kind ? usage_of(scope, name, *kind) : 0;
+}
+
+// --- preemption
+
+void Scheduler::preempt_for(Slot head, Time now, std::vector<Decision>& out) {
+  const JobSpec& spec = jobs_[head].spec;
+  if (spec.preemptible || preempting_ > 0 || running_preemptible_ == 0) return;
+  const std::vector<Slot> victims = pick_victims(spec, trial_);
+  if (victims.empty()) return;
+  if (bound_by_quotas(spec)) {
+    // Within its quotas where it would go: its models are known only now.
+    auto placement = place_all(trial_, spec);
+    if (!placement || over_quota(head, *placement)) return;
+  }
+  for (Slot v : victims) {
+    mark_victim(v, now);
+    out.push_back({Action::Preempt, jobs_[v].spec.id, {}});
+  }
+  preemptor_ = head;
+}
+
+std::vector<Scheduler::Slot> Scheduler::pick_victims(const JobSpec& spec, FreeState& trial) const {
+  std::vector<Slot> pool;
+  for (const EndKey& k : running_) {
+    const Job& job = jobs_[k.slot];
+    if (job.spec.preemptible && !job.preempting) pool.push_back(k.slot);
+  }
+  std::sort(pool.begin(), pool.end(), [this](Slot a, Slot b) {
+    const Job& x = jobs_[a];
+    const Job& y = jobs_[b];
+    return x.start != y.start ? x.start > y.start : x.spec.id > y.spec.id;
+  });
+  auto stop = [&](Slot s) { give_back(trial, jobs_[s].placement, jobs_[s].spec); };
+  // Cheap refusal first: with all of them gone, would it fit at all?
+  trial = cluster_.free();
+  for (Slot s : pool) stop(s);
+  if (!probe(trial, spec)) return {};
+
+  trial = cluster_.free();
+  std::vector<Slot> victims;
+  bool fits = false;
+  for (Slot s : pool) {
+    stop(s);
+    victims.push_back(s);
+    // A single task that did not fit before can only fit now on a node that just gained room.
+    const auto& gained = jobs_[s].placement;
+    if (spec.tasks == 1 && std::none_of(gained.begin(), gained.end(), [&](const TaskPlacement& p) {
+          return cluster_.available_on(trial, p.node, spec.task);
+        })) {
+      continue;
+    }
+    if ((fits = probe(trial, spec))) break;
+  }
+  if (!fits) return {};
+  // Keep running, oldest first, each victim the job fits without.
+  std::vector<Slot> needed;
+  for (auto it = victims.rbegin(); it != victims.rend(); ++it) {
+    for (const TaskPlacement& p : jobs_[*it].placement) cluster_.allocate(trial, p, jobs_[*it].spec.task);
+    if (probe(trial, spec)) continue;
+    stop(*it);
+    needed.push_back(*it);
+  }
+  std::reverse(needed.begin(), needed.end());
+  return needed;
+}
+
+void Scheduler::mark_victim(Slot slot, Time now) {
+  Job& job = jobs_[slot];
+  job.preempting = true;
+  job.preempt_at = now;
+  ++preempting_;
 }
 
 AccountId Scheduler::account_of(const JobSpec& spec) {
@@ -454,46 +669,63 @@ void Scheduler::reprioritize(Time now) {
   }
 }
 
-std::optional<Time> Scheduler::reserve(Slot head, Time now, FreeState& shadow,
-                                       std::vector<NodeId>& touched) const {
+std::optional<Time> Scheduler::reserve(Slot head, Time now, FreeState& shadow, std::vector<NodeId>& touched,
+                                       std::vector<TaskPlacement>& plan) const {
   shadow = cluster_.free();
   touched.clear();
   const JobSpec& spec = jobs_[head].spec;
   std::vector<NodeId> released;
+  auto release = [&](const Job& job) {
+    for (const TaskPlacement& p : job.placement) {
+      cluster_.release(shadow, p, job.spec.task);
+      released.push_back(p.node);
+    }
+  };
+  // After a group of jobs gave their resources back: whether the head fits (then it is placed).
+  auto head_fits = [&] {
+    touched.insert(touched.end(), released.begin(), released.end());
+    // A single task that did not fit before can only fit now on a node that just gained room.
+    if (spec.tasks == 1 && std::none_of(released.begin(), released.end(), [&](NodeId n) {
+          return cluster_.available_on(shadow, n, spec.task);
+        })) {
+      return false;
+    }
+    auto placement = place_all(shadow, spec);
+    if (!placement) return false;
+    for (const TaskPlacement& p : *placement) touched.push_back(p.node);
+    plan = std::move(*placement);
+    return true;
+  };
+  // Jobs being preempted give their resources back first, and on their own: the job they make room
+  // for is planned on what they free, as it was when they were chosen, not on what jobs running
+  // past their estimates might free.
+  if (preempting_ > 0) {
+    for (const EndKey& k : running_) {
+      if (jobs_[k.slot].preempting) release(jobs_[k.slot]);
+    }
+    if (head_fits()) return now;
+  }
   auto it = running_.begin();
   while (it != running_.end()) {
     const Time at = std::max(it->end, now);
     // Every job planned to end by `at` gives its resources back, then the head tries to fit.
     released.clear();
     for (; it != running_.end() && std::max(it->end, now) == at; ++it) {
-      const Job& job = jobs_[it->slot];
-      for (const TaskPlacement& p : job.placement) {
-        cluster_.release(shadow, p, job.spec.task);
-        released.push_back(p.node);
-      }
+      if (!jobs_[it->slot].preempting) release(jobs_[it->slot]);
     }
-    touched.insert(touched.end(), released.begin(), released.end());
-    // A single task that did not fit before can only fit now on a node that just gained room.
-    if (spec.tasks == 1 && std::none_of(released.begin(), released.end(), [&](NodeId n) {
-          return cluster_.available_on(shadow, n, spec.task);
-        })) {
-      continue;
-    }
-    if (auto placement = place_all(shadow, spec)) {
-      for (const TaskPlacement& p : *placement) touched.push_back(p.node);
-      return at;
-    }
+    if (head_fits()) return at;
   }
   return std::nullopt;
 }
 
-void Scheduler::backfill(Slot head, Time now, std::vector<Decision>& out) {
+void Scheduler::backfill(Queue::iterator head_at, Time now, std::vector<Decision>& out) {
+  const Slot head = head_at->slot;
   // The planned future and the what-stays-free states are members so that their storage is reused
   // from pass to pass (copy-assignment keeps the nodes' buffers).
   FreeState& shadow = shadow_;
   FreeState& both = both_;
   std::vector<NodeId>& touched = touched_;  // the nodes where the planned future differs from now
-  const std::optional<Time> shadow_time = reserve(head, now, shadow, touched);
+  const std::optional<Time> shadow_time = reserve(head, now, shadow, touched, head_plan_);
   Job& head_job = jobs_[head];
   head_job.reason = shadow_time ? PendingReason::Reserved : PendingReason::NodesUnavailable;
   head_job.reserved_at = shadow_time.value_or(-1);
@@ -501,7 +733,7 @@ void Scheduler::backfill(Slot head, Time now, std::vector<Decision>& out) {
   std::vector<Slot> candidates;
   const std::size_t depth = options_.backfill_depth > 0 ? options_.backfill_depth : queue_.size();
   candidates.reserve(std::min(depth, queue_.size()));
-  for (auto it = std::next(queue_.begin()); it != queue_.end() && candidates.size() < depth; ++it) {
+  for (auto it = std::next(head_at); it != queue_.end() && candidates.size() < depth; ++it) {
     candidates.push_back(it->slot);
   }
   if (options_.backfill == Backfill::EasySjbf) {
@@ -537,9 +769,25 @@ void Scheduler::backfill(Slot head, Time now, std::vector<Decision>& out) {
     memo.push_back(a);
     return true;
   };
+  // The head's part of its quotas is kept for it as its resources are: a job that would still run
+  // at the reservation may not take what the head holds in the plan.
+  const JobSpec& head_spec = jobs_[head].spec;
+  const std::vector<ModelAmount> head_part =
+      shadow_time && bound_by_quotas(head_spec) ? held(head_plan_) : std::vector<ModelAmount>();
+  auto over_quota_beside_head = [&](Slot slot, const std::vector<TaskPlacement>& placement) {
+    if (head_part.empty() || !bound_by_quotas(jobs_[slot].spec)) return over_quota(slot, placement);
+    quotas_.count(owners_[head], head_part, +1);
+    const bool over = over_quota(slot, placement);
+    quotas_.count(owners_[head], head_part, -1);
+    return over;
+  };
   for (Slot slot : candidates) {
     Job& job = jobs_[slot];
     const bool outlives = shadow_time && now + job.spec.planned_runtime() > *shadow_time;
+    if (over_quota(slot)) {
+      hold_for_quota(job);
+      continue;
+    }
     if (no_room(live, no_room_live_, job.spec.task.accel)) {
       job.reason = PendingReason::Resources;
       continue;
@@ -549,6 +797,11 @@ void Scheduler::backfill(Slot head, Time now, std::vector<Decision>& out) {
       placement = place_all(live, job.spec);
       if (!placement) {
         job.reason = PendingReason::Resources;
+        continue;
+      }
+      if (over_quota(slot, *placement)) {
+        give_back(live, *placement, job.spec);
+        hold_for_quota(job);
         continue;
       }
       if (shadow_time) {
@@ -562,6 +815,11 @@ void Scheduler::backfill(Slot head, Time now, std::vector<Decision>& out) {
       if (!placement) {
         // Fits now but would take what the reservation needs, or does not fit at all.
         job.reason = probe(live, job.spec) ? PendingReason::Priority : PendingReason::Resources;
+        continue;
+      }
+      if (over_quota_beside_head(slot, *placement)) {
+        give_back(both, *placement, job.spec);
+        hold_for_quota(job);
         continue;
       }
       for (const TaskPlacement& p : *placement) {

@@ -18,6 +18,7 @@
 #include "core/fairshare.h"
 #include "core/job.h"
 #include "core/placement.h"
+#include "core/quota.h"
 #include "core/result.h"
 #include "core/rng.h"
 
@@ -25,6 +26,7 @@ namespace gwang::core {
 
 // Who goes next. Multifactor: the priority of fairshare.h (age, fair share, size, programme),
 // computed at submission and again for every waiting job every `reprioritize_every` seconds.
+// Under every order, preemptible jobs come after all the others (in that order among themselves).
 enum class QueueOrder { Fcfs, Sjf, Priority, Multifactor };
 // What may pass the job at the head of the queue.
 enum class Backfill {
@@ -61,12 +63,14 @@ struct SchedulerOptions {
   double cpu_usage_weight = 0;
 };
 
-enum class Action : std::uint8_t { Start };
+// Start: run the job on `placement`. Preempt: stop the running job (a preemptible one) to make room,
+// then report it with Scheduler::preempted; it keeps its resources until then.
+enum class Action : std::uint8_t { Start, Preempt };
 
 struct Decision {
   Action action;
   JobId job;
-  std::vector<TaskPlacement> placement;  // for Start: one entry per task
+  std::vector<TaskPlacement> placement;  // for Start: one entry per task; empty for Preempt
 };
 
 enum class SubmitStatus : std::uint8_t { Queued, Unsatisfiable };
@@ -84,7 +88,10 @@ class Scheduler {
   // request, a duplicate id) is an error and changes nothing.
   Result<SubmitStatus> submit(JobSpec spec, Time now);
   // Room for `jobs` jobs in all, so that a recovery submitting many at once does not regrow.
-  void reserve_jobs(std::size_t jobs) { jobs_.reserve(jobs); }
+  void reserve_jobs(std::size_t jobs) {
+    jobs_.reserve(jobs);
+    owners_.reserve(jobs);
+  }
   // A running job ended with `outcome` (Finished, Failed or TimedOut); its resources are free again.
   // Returns false (and changes nothing) if the job is not running.
   bool finish(JobId id, Time now, JobState outcome = JobState::Finished);
@@ -93,9 +100,15 @@ class Scheduler {
   // Puts a job that has ended (failed with its node, say) back in the queue with its spec, its
   // submit time and so its place in the queue order. Returns false if it is pending or running.
   bool requeue(JobId id, Time now);
+  // A running job was stopped to make room (after a Preempt decision: the driver signals it, waits
+  // its grace period, kills it, then calls this). Ends the run as `finish` does (fair share is
+  // charged up to `now`, its resources are free), then puts it back in the queue as `requeue` does:
+  // pending, with its spec and submit time. Returns false (and changes nothing) if it is not running.
+  bool preempted(JobId id, Time now);
   // Marks a pending job as running since `start` on `placement`, which a driver learnt from the
   // outside (a restarted controller re-adopting what its agents still run). Fails, changing
-  // nothing, when the placement does not name one available place per task.
+  // nothing, when the placement does not name one available place per task. Quotas do not stop it
+  // (it records what runs), but it counts toward them from then on.
   Result<void> adopt(JobId id, std::vector<TaskPlacement> placement, Time start);
   // Ends every running job that has reached its time limit; returns them (state TimedOut).
   std::vector<JobId> expire(Time now);
@@ -107,13 +120,50 @@ class Scheduler {
 
   // --- decisions
 
-  // One scheduling pass at time `now`: starts what the queue order, backfilling and placement
-  // policies allow, and updates the pending reasons.
+  // One scheduling pass at time `now`: starts what the queue order, backfilling, placement policies
+  // and quotas allow, asks preemptible jobs to stop when the head needs their room, and updates the
+  // pending reasons.
+  //  - Jobs start from the front of the queue while they fit. A job that a quota holds back
+  //    (QuotaReached) is passed over: it blocks nobody, gets no reservation and is not the head.
+  //    The head is the first job that is neither started nor held back.
+  //  - Quotas are checked against the place a job is given: a job that allows several models and
+  //    would take a per-model quota over where placement put it waits (QuotaReached) for this pass,
+  //    even though another model might have taken it.
+  //  - EASY keeps the head's quotas as it keeps its resources: a backfilled job that would still
+  //    run at the reservation may not take a quota over once counted with what the head holds in
+  //    the plan.
+  //  - Preemption: when the head is not preemptible and does not fit now, but would with some
+  //    running preemptible jobs gone, those jobs are chosen as victims (Preempt decisions, in this
+  //    order): most recently started first, then larger id first, released one by one on a copy of
+  //    the free state until the head fits there; then each is kept running, oldest first, if the
+  //    head fits without it. The head must also stay within its quotas on the place it would get.
+  //    Victims keep running and hold their resources until preempted(); the head's reservation is
+  //    planned on what they free, at `now`, so backfilling keeps off it. While any victim is still
+  //    running no new victims are chosen (for any job); the head they make room for waits with
+  //    reason Preempting. Preemptible jobs never preempt; a job that fits never does.
   std::vector<Decision> schedule(Time now);
+
+  // --- quotas
+
+  // Sets the most accelerators (milli-devices) that the running jobs of a project or institution
+  // may hold at once, of one model or ("") of all models together; replaces an earlier limit of the
+  // same scope, name and model. Only running jobs that are not preemptible count. Errors: an empty
+  // name, a negative limit, a model that is not an accelerator kind ("family:model"); a model no
+  // node has yet is interned. A limit below what is in use now stops no running job: it holds back
+  // new starts until usage drops under it.
+  Result<void> set_quota(const Quota& quota);
+  // Removes a limit; an error when there is none.
+  Result<void> remove_quota(QuotaScope scope, const std::string& name, const std::string& model);
+  // Every limit: projects first, then institutions, each by name, then by model ("" first).
+  std::vector<Quota> quotas() const;
+  // What the running jobs that are not preemptible hold now (milli-devices) for a project or
+  // institution, of a model or ("") of all models, whether or not a limit is set for it.
+  Milli quota_used(QuotaScope scope, const std::string& name, const std::string& model) const;
 
   // --- queries
 
-  // Whether the job, if it were at the head of the queue, could start now.
+  // Whether the job, if it were at the head of the queue, could start now (on its resources; quotas
+  // and preemption are not considered).
   bool fits_now(JobId id) const;
   // Whether some state of the cluster (all of it free) could hold the job: false means submit would
   // record it as unsatisfiable.
@@ -137,10 +187,12 @@ class Scheduler {
  private:
   using Slot = std::uint32_t;
   struct QueueKey {
+    bool preemptible;  // preemptible jobs queue last
     std::int64_t a, b, c;
     Slot slot;
     auto operator<=>(const QueueKey&) const = default;
   };
+  using Queue = std::set<QueueKey>;
   struct EndKey {
     Time end;
     Slot slot;
@@ -157,8 +209,35 @@ class Scheduler {
   bool fits(const FreeState& free, const JobSpec& spec) const;
   // The same on a state that may be changed in between (placed, then given back): no copy.
   bool probe(FreeState& free, const JobSpec& spec) const;
+  void give_back(FreeState& free, const std::vector<TaskPlacement>& placement, const JobSpec& spec) const;
   void start(Slot slot, std::vector<TaskPlacement> placement, Time now, std::vector<Decision>& out);
   void end_running(Slot slot, Time now, JobState outcome);
+  void enqueue_again(Slot slot, Time now);  // an ended job waits again (requeue, preempted)
+  // The first phase of a pass: starts jobs from the front of the queue while they fit, passing over
+  // those held back by a quota. Returns the head: the first job that does not fit (or the end).
+  Queue::iterator start_from_front(Time now, std::vector<Decision>& out);
+
+  // Quotas. They bind jobs that are not preemptible and ask for accelerators; with no quota set,
+  // every check returns at once.
+  bool bound_by_quotas(const JobSpec& spec) const;
+  // Whether the job's request alone takes a quota over: all of it counts toward all-model quotas,
+  // and toward a model's quota when that is the only model it allows.
+  bool over_quota(Slot slot) const;
+  // Whether holding `placement` would take a quota of the job over.
+  bool over_quota(Slot slot, const std::vector<TaskPlacement>& placement) const;
+  void hold_for_quota(Job& job);           // reason QuotaReached
+  void count_quotas(Slot slot, int sign);  // adds (+1) or takes back (-1) what it holds
+  std::vector<ModelAmount> held(const std::vector<TaskPlacement>& placement) const;
+  // What running jobs that are not preemptible hold, counted from scratch (no model: all models).
+  Milli usage_of(QuotaScope scope, const std::string& name, std::optional<ResourceKind> model) const;
+  Result<std::optional<ResourceKind>> quota_kind(const std::string& model);  // interned if new
+
+  // Preemption (see schedule()): asks victims to stop for `head` when that makes it fit.
+  void preempt_for(Slot head, Time now, std::vector<Decision>& out);
+  // The victims that make room for `spec`, most recently started first (empty: none would); `trial`
+  // ends as the live state with them gone.
+  std::vector<Slot> pick_victims(const JobSpec& spec, FreeState& trial) const;
+  void mark_victim(Slot slot, Time now);
   // Fair share.
   AccountId account_of(const JobSpec& spec);  // made if new
   void count_capacity(NodeId node);           // adds the node to total_accel_ and total_cpu_
@@ -168,9 +247,11 @@ class Scheduler {
 
   // EASY: the earliest time the head fits, planned on a copy of the free state in which running
   // jobs end at their expected ends; on success `shadow` holds that future state with the head in it.
-  // `touched` gets the nodes where `shadow` differs from the live state.
-  std::optional<Time> reserve(Slot head, Time now, FreeState& shadow, std::vector<NodeId>& touched) const;
-  void backfill(Slot head, Time now, std::vector<Decision>& out);
+  // `touched` gets the nodes where `shadow` differs from the live state, `plan` the head's place there.
+  // Jobs being preempted give their resources back first, on their own, at `now`.
+  std::optional<Time> reserve(Slot head, Time now, FreeState& shadow, std::vector<NodeId>& touched,
+                              std::vector<TaskPlacement>& plan) const;
+  void backfill(Queue::iterator head, Time now, std::vector<Decision>& out);
 
   Cluster cluster_;
   SchedulerOptions options_;
@@ -179,16 +260,23 @@ class Scheduler {
 
   std::vector<Job> jobs_;
   std::unordered_map<JobId, Slot> index_;
-  std::set<QueueKey> queue_;
+  Queue queue_;
   std::set<EndKey> running_;  // by expected end
   std::optional<Slot> last_head_;  // the head of the queue at the end of the last pass
   FreeState shadow_, both_;        // scratch states of the backfill pass
+  FreeState trial_;                // scratch state of preemption
   std::vector<NodeId> touched_;
+  std::vector<TaskPlacement> head_plan_;
   std::vector<AcceleratorRequest> no_room_live_, no_room_both_;
   FairShare fairshare_;
   Time ranked_at_ = -1;                           // the last reprioritize
   Milli total_accel_ = 0, total_cpu_ = 0;         // the cluster's capacity, for the size factor
   NodeBits bits_;
+  QuotaTable quotas_;
+  std::vector<QuotaTable::Owner> owners_;  // by slot: each job's project and institution, interned
+  std::size_t running_preemptible_ = 0;    // running jobs that are preemptible
+  std::size_t preempting_ = 0;             // of them, those asked to stop (Job::preempting)
+  std::optional<Slot> preemptor_;          // the job the latest victims make room for
 };
 
 }  // namespace gwang::core

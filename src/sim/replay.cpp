@@ -28,6 +28,7 @@ struct Event {
   EventKind kind;
   std::uint64_t seq;  // creation order
   std::uint32_t job;  // index into the input
+  std::uint32_t run = 0;  // for End: which run of the job (a preempted job runs again)
   bool operator>(const Event& o) const {
     if (time != o.time) return time > o.time;
     if (kind != o.kind) return kind > o.kind;
@@ -38,6 +39,7 @@ struct Event {
 struct PlannedEnd {
   Time end;
   std::uint32_t job;
+  std::uint32_t run = 0;
   bool operator>(const PlannedEnd& o) const { return end != o.end ? end > o.end : job > o.job; }
 };
 
@@ -145,6 +147,7 @@ Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions&
   ReplayResult result;
   std::vector<Time> start(jobs.size(), -1);
   std::vector<bool> ended(jobs.size(), false);
+  std::vector<std::uint32_t> runs(jobs.size(), 0);  // runs cut short by preemption, per job
   MinHeap<Event> events;
   MinHeap<PlannedEnd> planned;
   std::uint64_t seq = 0;
@@ -163,13 +166,31 @@ Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions&
     ended[i] = true;
     note(t, "end", i);
   };
+  // A job asked to stop (Preempt) stops at once, with no grace period in virtual time, and waits
+  // again; then another pass runs at the same instant, until one asks nothing to stop. That ends:
+  // each such pass starts the job the previous one made room for, which is not preemptible.
+  // (A batch trace has no preemptible jobs: today no pass asks anything to stop.)
   auto run_pass = [&](Time t) {
-    for (const core::Decision& d : scheduler.schedule(t)) {
-      const auto i = static_cast<std::uint32_t>(d.job.value);
-      start[i] = t;
-      note(t, "start", i);
-      events.push({t + jobs[i].run, EventKind::End, seq++, i});
-      planned.push({t + planned_run(jobs[i]), i});
+    bool again = true;
+    while (again) {
+      again = false;
+      for (const core::Decision& d : scheduler.schedule(t)) {
+        const auto i = static_cast<std::uint32_t>(d.job.value);
+        if (d.action == core::Action::Preempt) {
+          const bool was_running = scheduler.preempted(d.job, t);
+          assert(was_running);
+          (void)was_running;
+          start[i] = -1;
+          ++runs[i];
+          note(t, "preempt", i);
+          again = true;
+          continue;
+        }
+        start[i] = t;
+        note(t, "start", i);
+        events.push({t + jobs[i].run, EventKind::End, seq++, i, runs[i]});
+        planned.push({t + planned_run(jobs[i]), i, runs[i]});
+      }
     }
   };
 
@@ -184,7 +205,7 @@ Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions&
     while (!planned.empty() && planned.top().end <= now) {
       const PlannedEnd p = planned.top();
       planned.pop();
-      if (!ended[p.job] && start[p.job] + jobs[p.job].run == now) end_job(p.job, now);
+      if (p.run == runs[p.job] && !ended[p.job] && start[p.job] + jobs[p.job].run == now) end_job(p.job, now);
     }
     const BatchJob& j = jobs[e.job];
     if (e.kind == EventKind::Submit) {
@@ -206,6 +227,7 @@ Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions&
       }
       if (scheduler.fits_now(core::JobId{e.job})) run_pass(now);
     } else {
+      if (e.run != runs[e.job]) continue;  // the end of a run cut short by preemption
       if (!ended[e.job]) end_job(e.job, now);
       run_pass(now);
     }

@@ -7,7 +7,10 @@
 //  - a running job holds its resources for planning until its estimated end or until its
 //    termination is handled, whichever comes first: a job that ends exactly at its estimated end is
 //    seen as ended from the first event at that instant;
-//  - on a submission, a pass runs only if the new job fits in the free resources now.
+//  - on a submission, a pass runs only if the new job fits in the free resources now;
+//  - a job a pass asks to stop (Action::Preempt) is reported stopped at once, at the same time (no
+//    grace period in virtual time), and waits again; another pass then runs at that time. Batch
+//    traces have no preemptible jobs, so today no pass asks that.
 // The machine is a pool of processors (one node, no topology); a job asks for `procs` of them.
 #pragma once
 
