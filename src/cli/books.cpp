@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <optional>
 #include <ctime>
 
 #include "api/units.h"
@@ -119,7 +120,7 @@ void user_line(const json& u) {
 struct BookCommands::Args {
   ClientArgs client;
   std::string name, user, project, institution, type, sector = "other", programme, rule = "refuse";
-  std::string start, end, from, to, by = "project", format = "table", id, step = "1d";
+  std::string start, end, from, to, by = "project", format = "table", id, step = "1d", model;
   double amount = 0, priority = 0;
   bool revoke = false;
   std::int64_t since = 0;
@@ -310,6 +311,51 @@ void BookCommands::add(CLI::App& app, const std::function<bool(const char*)>& wa
     });
     ge->add_option("id", a.id, "grant id")->required();
     ge->add_option("end", a.end, "the new end (2026-12-31)")->required();
+  }
+
+  if (wanted("admin")) {
+    CLI::App* ad = app.get_subcommand("admin");
+    CLI::App* qu = ad->add_subcommand("quota", "Quotas: the most accelerators a project's or institution's jobs hold at once");
+    qu->require_subcommand(1);
+    auto scope_body = [&a]() -> std::optional<json> {
+      if (a.project.empty() == a.institution.empty()) {
+        std::fprintf(stderr, "gwang: name one of --project and --institution\n");
+        return std::nullopt;
+      }
+      return json{{"scope", a.project.empty() ? "institution" : "project"},
+                  {"name", a.project.empty() ? a.institution : a.project}, {"model", a.model}};
+    };
+    CLI::App* qs = leaf(qu, "set", "Set a quota (operators)", [&cl, &a, scope_body] {
+      auto body = scope_body();
+      if (!body) return 2;
+      (*body)["limit"] = a.amount;
+      return call_and_show(cl, "POST", "/api/v1/quotas", *body, [&](const json& j) {
+        say("Quota of " + text_of(j["scope"]) + " " + text_of(j["name"]) + " for " +
+            (a.model.empty() ? std::string("all models") : a.model) + ": " + num(a.amount, 3) + " devices");
+      });
+    });
+    qs->add_option("--project", a.project, "the project's quota");
+    qs->add_option("--institution", a.institution, "the institution's quota");
+    qs->add_option("--model", a.model, "one accelerator model (gpu:H100); default: all together");
+    qs->add_option("--max", a.amount, "devices at once (a half share of one counts 0.5)")->required();
+    CLI::App* qr = leaf(qu, "remove", "Remove a quota (operators)", [&cl, &a, scope_body] {
+      auto body = scope_body();
+      if (!body) return 2;
+      return call_and_show(cl, "POST", "/api/v1/quotas/remove", *body, [](const json&) { say("Removed"); });
+    });
+    qr->add_option("--project", a.project, "the project's quota");
+    qr->add_option("--institution", a.institution, "the institution's quota");
+    qr->add_option("--model", a.model, "its model (default: the all-models quota)");
+    leaf(qu, "list", "Quotas, with what is held now", [&cl] {
+      return call_and_show(cl, "GET", "/api/v1/quotas", {}, [](const json& j) {
+        std::vector<std::vector<std::string>> rows;
+        for (const json& q : j["quotas"]) {
+          const std::string model = q["model"].get<std::string>();
+          rows.push_back({q["scope"], q["name"], model.empty() ? "(all)" : model, num(q["limit"], 3), num(q["used"], 3)});
+        }
+        print_table({"SCOPE", "NAME", "MODEL", "LIMIT", "USED"}, rows);
+      });
+    });
   }
 
   if (wanted("grants")) {

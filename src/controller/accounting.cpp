@@ -1,5 +1,6 @@
 #include "controller/accounting.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
@@ -46,7 +47,8 @@ constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 Accounting::Accounting(AccountingOptions options) : options_(std::move(options)) {}
 
 bool Accounting::handles(std::string_view kind) {
-  return kind.starts_with("tenancy.") || kind.starts_with("grant.") || kind.starts_with("usage.");
+  return kind.starts_with("tenancy.") || kind.starts_with("grant.") || kind.starts_with("usage.") ||
+         kind.starts_with("quota.");
 }
 
 Result<void> Accounting::apply_tenancy(core::Tenancy& t, const std::string& kind, const json& p) const {
@@ -192,6 +194,39 @@ Result<void> Accounting::apply_usage(const json& p, bool dry) {
   return {};
 }
 
+Result<void> Accounting::apply_quota(const std::string& kind, const json& p, bool dry) {
+  GWANG_TRY(scope_name, text(p, "scope"));
+  GWANG_TRY(scope, core::parse_quota_scope(scope_name));
+  GWANG_TRY(name, text(p, "name"));
+  GWANG_TRY(model, text(p, "model"));
+  if (!model.empty() && (model.find(':') == std::string::npos || model.starts_with("cpu"))) {
+    return fail("field 'model': expected an accelerator model with its family (gpu:H100), or none for all models");
+  }
+  const bool project = scope == core::QuotaScope::Project;
+  if (project ? !tenancy_.project(name) : !tenancy_.institution(name)) {
+    return fail(std::string("no ") + (project ? "project" : "institution") + " '" + name + "'");
+  }
+  auto same = [&](const core::Quota& q) { return q.scope == scope && q.name == name && q.model == model; };
+  auto it = std::find_if(quotas_.begin(), quotas_.end(), same);
+  if (kind == "quota.removed") {
+    if (it == quotas_.end()) {
+      return fail("no quota of " + scope_name + " " + name + (model.empty() ? "" : " for " + model));
+    }
+    if (!dry) quotas_.erase(it);
+    return {};
+  }
+  if (kind != "quota.set") return fail("unknown record kind '" + kind + "'");
+  GWANG_TRY(limit, integer(p, "limit"));
+  if (limit < 0) return fail("field 'limit': must not be negative");
+  if (dry) return {};
+  if (it != quotas_.end()) {
+    it->limit = limit;
+  } else {
+    quotas_.push_back({scope, name, model, limit});
+  }
+  return {};
+}
+
 Result<void> Accounting::check(const std::string& kind, const json& payload) const {
   if (!payload.is_object()) return fail("expected a JSON object");
   if (kind.starts_with("tenancy.")) {
@@ -201,6 +236,7 @@ Result<void> Accounting::check(const std::string& kind, const json& payload) con
   auto* self = const_cast<Accounting*>(this);  // a dry run changes nothing
   if (kind.starts_with("grant.")) return self->apply_grant(kind, payload, 0, true);
   if (kind == "usage.charged") return self->apply_usage(payload, true);
+  if (kind.starts_with("quota.")) return self->apply_quota(kind, payload, true);
   return fail("unknown record kind '" + kind + "'");
 }
 
@@ -211,6 +247,8 @@ Result<void> Accounting::apply(const std::string& kind, const json& payload, std
     done = apply_tenancy(tenancy_, kind, payload);
   } else if (kind.starts_with("grant.")) {
     done = apply_grant(kind, payload, time, false);
+  } else if (kind.starts_with("quota.")) {
+    done = apply_quota(kind, payload, false);
   } else {
     done = apply_usage(payload, false);
   }

@@ -17,6 +17,9 @@
 //   grant.topped_up         {grant, amount, who}
 //   grant.extended          {grant, end, who}
 //   usage.charged           {job, user, project, from, to, parts: [{rank, model, milli, cpus, mem, charge}]}
+//   quota.set               {scope, name, model, limit}        scope: "project" | "institution";
+//                                                              model "" = all; limit in milli-devices
+//   quota.removed           {scope, name, model}
 // A usage record carries its charge, computed with the rates in force when it was made: a later
 // change of rates never rewrites the ledger.
 #pragma once
@@ -32,6 +35,7 @@
 
 #include "controller/codec.h"
 #include "core/grants.h"
+#include "core/quota.h"
 #include "core/report.h"
 #include "core/result.h"
 #include "core/tenancy.h"
@@ -75,7 +79,7 @@ class Accounting {
  public:
   explicit Accounting(AccountingOptions options);
 
-  static bool handles(std::string_view kind);  // tenancy.*, grant.*, usage.*
+  static bool handles(std::string_view kind);  // tenancy.*, grant.*, usage.*, quota.*
 
   // Whether the record would apply; changes nothing. Errors name the field or say what is wrong.
   Result<void> check(const std::string& kind, const nlohmann::json& payload) const;
@@ -100,6 +104,8 @@ class Accounting {
   const core::Grants& grants() const { return grants_; }
   const std::vector<core::Usage>& ledger() const { return ledger_; }
   const std::vector<GrantWarning>& warnings() const { return warnings_; }
+  // The quotas in force (the scheduler enforces them; the controller gives them to it).
+  const std::vector<core::Quota>& quotas() const { return quotas_; }
 
   // Snapshots: the records applied so far, in order (applying them again rebuilds the books).
   void encode(Encoder& e) const;
@@ -109,12 +115,14 @@ class Accounting {
   Result<void> apply_tenancy(core::Tenancy& t, const std::string& kind, const nlohmann::json& p) const;
   Result<void> apply_grant(const std::string& kind, const nlohmann::json& p, std::int64_t time, bool dry);
   Result<void> apply_usage(const nlohmann::json& p, bool dry);
+  Result<void> apply_quota(const std::string& kind, const nlohmann::json& p, bool dry);
 
   AccountingOptions options_;
   core::Tenancy tenancy_;
   core::Grants grants_;
   std::vector<core::Usage> ledger_;
   std::vector<GrantWarning> warnings_;
+  std::vector<core::Quota> quotas_;
   std::map<std::int64_t, std::int64_t> charged_until_;  // running (and recently ended) jobs
   struct Logged {
     std::string kind;

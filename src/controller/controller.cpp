@@ -544,6 +544,7 @@ Result<void> Controller::recover(std::int64_t now) {
     if (!node->local) apply_node_state(*node, now);
     else if (node->drained) apply_node_state(*node, now);
   }
+  sync_quotas();
   // Pending jobs wait again. Running ones go on where their agents still run them; those of the
   // local node ended with the process that ran them.
   std::map<std::string, Result<Account>> accounts;  // one look-up per user, not per job
@@ -612,6 +613,7 @@ Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
   spec.time_limit = r.time_s;
   spec.user = job.user;
   spec.project = job.project;
+  spec.preemptible = job.preemptible;
   spec.institution = books_.tenancy().institution_of(job.project);
   if (!job.project.empty()) {
     const auto valid = books_.grants().valid(job.project, job.submit);
@@ -828,6 +830,7 @@ void Controller::end(JobRecord& job, const std::string& state, int exit_code, co
   running_.erase(job.id);
   failures_.erase(job.id);
   stopping_.erase(job.id);
+  preempting_.erase(job.id);
 }
 
 Result<void> Controller::flush() {
@@ -888,7 +891,9 @@ agent::Launch Controller::make_launch(const JobRecord& job, int rank) const {
            {"MASTER_PORT", std::to_string(20000 + job.id % 20000)},
            {"WORLD_SIZE", std::to_string(job.tasks.size())},
            {"RANK", std::to_string(rank)},
-           {"LOCAL_RANK", "0"}};
+           {"LOCAL_RANK", "0"},
+           {"GWANG_RESTART_COUNT", std::to_string(job.attempt)},
+           {"GWANG_PREEMPTIBLE", job.preemptible ? "1" : "0"}};
   for (const auto& kv : job.request.env) l.env.push_back(kv);
   return l;
 }
@@ -960,6 +965,12 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
   Failure final{kCompleted, 0, reason};
   if (auto fl = failures_.find(id); fl != failures_.end()) final = fl->second;
   pass_due_ = true;
+  if (preempting_.contains(id) && final.state != kCompleted && final.state != kNodeFail) {
+    // Stopped to make room: it waits again (and starts over; it had the grace period to checkpoint).
+    scheduler_->preempted(core::JobId{id}, now);
+    requeued(job, "requeued after preemption (it borrowed capacity that was needed back)", now);
+    return;
+  }
   if (final.state == kNodeFail) {
     scheduler_->finish(core::JobId{id}, now, core::JobState::Failed);
     node_failed(job, final.reason, now);
@@ -994,18 +1005,41 @@ void Controller::node_failed(JobRecord& job, const std::string& why, std::int64_
   failures_.erase(job.id);
   stopping_.erase(job.id);
   if (job.request.requeue && job.attempt < options_.requeue_limit) {
-    const std::string reason = "requeued after NODE_FAIL: " + why;
-    journal_async("job.requeued", json{{"id", job.id}, {"attempt", job.attempt + 1}, {"reason", reason}}.dump(), now);
-    ++job.attempt;
-    job.state = kPending;
-    job.reason = reason;
-    job.start = -1;
-    job.tasks.clear();
     scheduler_->requeue(core::JobId{job.id}, now);
-    pass_due_ = true;
+    requeued(job, "requeued after NODE_FAIL: " + why, now);
     return;
   }
   end(job, kNodeFail, 0, why, now);
+}
+
+void Controller::requeued(JobRecord& job, const std::string& reason, std::int64_t now) {
+  journal_async("job.requeued", json{{"id", job.id}, {"attempt", job.attempt + 1}, {"reason", reason}}.dump(), now);
+  ++job.attempt;
+  job.state = kPending;
+  job.reason = reason;
+  job.start = -1;
+  job.tasks.clear();
+  running_.erase(job.id);
+  failures_.erase(job.id);
+  stopping_.erase(job.id);
+  preempting_.erase(job.id);
+  pass_due_ = true;
+}
+
+void Controller::sync_quotas() {
+  const std::vector<core::Quota>& want = books_.quotas();
+  for (const core::Quota& q : scheduler_->quotas()) {
+    const bool kept = std::any_of(want.begin(), want.end(), [&](const core::Quota& w) {
+      return w.scope == q.scope && w.name == q.name && w.model == q.model;
+    });
+    if (!kept) (void)scheduler_->remove_quota(q.scope, q.name, q.model);
+  }
+  for (const core::Quota& q : want) {
+    auto r = scheduler_->set_quota(q);
+    assert(r);  // the books checked it
+    (void)r;
+  }
+  pass_due_ = true;
 }
 
 void Controller::node_down(Node& node, const std::string& why, std::int64_t now) {
@@ -1194,6 +1228,13 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
       }
       ++passes_;
       for (const core::Decision& d : decisions) {
+        if (d.action == core::Action::Preempt) {
+          // SIGTERM now, SIGKILL after the grace period; requeued once its tasks have ended.
+          JobRecord& victim = jobs_.at(d.job.value);
+          preempting_.insert(victim.id);
+          stop_tasks(victim, agent::TaskEnd::Cancelled, "preempted: its capacity is needed back");
+          continue;
+        }
         begin(d, now);
         begun.emplace_back(d.job.value, jobs_.at(d.job.value).attempt);
       }
@@ -1232,7 +1273,15 @@ Result<void> Controller::administer(const std::string& kind, const json& payload
   if (auto r = journal(kind, payload.dump(), now); !r) return r;
   auto applied = books_.apply(kind, payload, now);
   assert(applied);  // checked above, under the same lock
+  if (kind.starts_with("quota.")) sync_quotas();
   return applied;
+}
+
+std::vector<std::pair<core::Quota, core::Milli>> Controller::quotas() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<core::Quota, core::Milli>> out;
+  for (const core::Quota& q : scheduler_->quotas()) out.emplace_back(q, scheduler_->quota_used(q.scope, q.name, q.model));
+  return out;
 }
 
 void Controller::read_books(const std::function<void(const Accounting&)>& read) const {
@@ -1277,6 +1326,12 @@ std::string_view Controller::reason_of(const JobRecord& job, std::string& scratc
       reason = scratch;
       break;
     case core::PendingReason::NodesUnavailable: reason = "NodesUnavailable: the nodes it fits are drained or down"; break;
+    case core::PendingReason::QuotaReached:
+      reason = "QuotaReached: its project's or institution's accelerators are all in use";
+      break;
+    case core::PendingReason::Preempting:
+      reason = "Preempting: preemptible jobs are stopping to make room for it";
+      break;
     default: reason = "Priority: jobs ahead of it go first";
   }
   if (job.attempt == 0) return reason;

@@ -150,6 +150,8 @@ class Controller {
   Result<void> administer(const std::string& kind, const nlohmann::json& payload, std::int64_t now);
   // Reads the books under the controller's lock (`read` must not call the controller).
   void read_books(const std::function<void(const Accounting&)>& read) const;
+  // The quotas in force, each with what the running jobs that count hold of it (milli-devices).
+  std::vector<std::pair<core::Quota, core::Milli>> quotas() const;
 
   // Pass figures over the last `window` passes (at most 1,000).
   Status status(int window = 1000) const;
@@ -206,6 +208,10 @@ class Controller {
   void stop_tasks(JobRecord& job, agent::TaskEnd why, const std::string& message);
   // The core has ended a running job because its node failed: requeue it, or end it as NODE_FAIL.
   void node_failed(JobRecord& job, const std::string& why, std::int64_t now);
+  // The job waits again, as attempt + 1, saying why (journalled); the core has requeued it.
+  void requeued(JobRecord& job, const std::string& reason, std::int64_t now);
+  // Gives the core the quotas of the books (after a change, and at recovery).
+  void sync_quotas();
   void end(JobRecord& job, const std::string& state, int exit_code, const std::string& reason, std::int64_t now);
   // Charges a running job's use since it was last charged, up to `now` (a usage record, queued).
   void charge(const JobRecord& job, std::int64_t now);
@@ -233,6 +239,7 @@ class Controller {
   // Running jobs being ended (cancel, time limit, a failed rank): how and why.
   std::map<std::int64_t, std::pair<agent::TaskEnd, std::string>> stopping_;
   std::set<std::int64_t> running_;           // ids of running jobs
+  std::set<std::int64_t> preempting_;        // running jobs the core asked to stop to make room
   std::set<std::string> drained_names_;      // nodes drained before they registered (recovery)
   std::map<std::int64_t, std::map<int, Failure>> rank_ends_;  // recovery only: ranks ended before a restart
   std::int64_t next_id_ = 1;

@@ -4,6 +4,7 @@
 // (checked, journalled, applied); a refusal by the rules is 403, a request that names something
 // unknown or breaks a rule of the books is 422 with what is wrong.
 #include <algorithm>
+#include <cmath>
 
 #include "api/units.h"
 #include "controller/http_impl.h"
@@ -563,6 +564,54 @@ void ApiServer::Impl::book_routes() {
     });
     reply(res, 200, json{{"from", *from}, {"to", *to}, {"step", step}, {"cells", cells}});
   });
+
+
+  // --- quotas
+  add("GET", "/api/v1/quotas", "/api/v1/quotas", [this](const Req& req, Res& res) {
+    auto who = authenticate(req, res);
+    if (!who) return;
+    json out = json::array();
+    for (const auto& [q, used] : controller.quotas()) {
+      const bool project = q.scope == core::QuotaScope::Project;
+      if (!who->is_operator && !(project ? who->sees_project(q.name) : who->institutions.contains(q.name))) {
+        bool member = false;  // a member sees the quota of its projects' institution
+        controller.read_books([&](const Accounting& books) {
+          for (const std::string& p : who->projects) member = member || books.tenancy().institution_of(p) == q.name;
+        });
+        if (project || !member) continue;
+      }
+      out.push_back({{"scope", core::to_string(q.scope)}, {"name", q.name}, {"model", q.model},
+                     {"limit", static_cast<double>(q.limit) / 1000.0}, {"used", static_cast<double>(used) / 1000.0}});
+    }
+    reply(res, 200, json{{"quotas", out}});
+  });
+  auto quota_change = [this](bool set) {
+    return [this, set](const Req& req, Res& res) {
+      auto who = authenticate(req, res);
+      if (!who) return;
+      if (!who->is_operator) return error(res, 403, "only operators set quotas");
+      auto body = body_object(req, res);
+      if (!body) return;
+      auto scope = string_field(*body, "scope", res);
+      if (!scope) return;
+      auto name = string_field(*body, "name", res);
+      if (!name) return;
+      const json model = body->contains("model") ? (*body)["model"] : json("");
+      if (!model.is_string()) return error(res, 400, "field 'model': expected a string");
+      json payload{{"scope", *scope}, {"name", *name}, {"model", model}};
+      if (set) {
+        auto limit = number_field(*body, "limit", res);
+        if (!limit) return;
+        if (!std::isfinite(*limit) || *limit < 0 || *limit > 1e9) {
+          return error(res, 422, "field 'limit': expected a number of devices, 0 or more");
+        }
+        payload["limit"] = static_cast<std::int64_t>(std::llround(*limit * 1000));
+      }
+      if (change(res, set ? "quota.set" : "quota.removed", payload)) reply(res, 200, payload);
+    };
+  };
+  add("POST", "/api/v1/quotas", "/api/v1/quotas", quota_change(true));
+  add("POST", "/api/v1/quotas/remove", "/api/v1/quotas/remove", quota_change(false));
 }
 
 }  // namespace gwang::controller

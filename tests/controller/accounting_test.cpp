@@ -10,6 +10,9 @@
 #include <cmath>
 #include <filesystem>
 #include <numeric>
+#include <fstream>
+#include <functional>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -279,6 +282,88 @@ TEST_F(AccountingTest, TheBooksSurviveARestart) {
   same(books());
   auto refused = submit(0);  // 5 of 5.5 used: still room
   EXPECT_TRUE(refused) << refused.error().message;
+}
+
+// Quotas cap what a project's non-preemptible jobs hold; a preemptible job borrows the idle device
+// and is preempted (SIGTERM, which it catches to checkpoint) when another project needs it, then
+// waits again as its next attempt.
+TEST_F(AccountingTest, QuotasCapAndPreemptionReclaimsBorrowedDevices) {
+  admin("tenancy.project", {{"name", "q"}, {"institution", "uni"}});
+  admin("tenancy.member", {{"user", "nobody"}, {"project", "q"}, {"member", true}});
+  admin("quota.set", {{"scope", "project"}, {"name", "p"}, {"model", "npu:ascend910"}, {"limit", 1000}});
+  auto job = [&](const std::string& project, bool preemptible, std::vector<std::string> command) {
+    api::SubmitRequest r;
+    r.command = std::move(command);
+    r.name = project;
+    r.mem_bytes = 64LL << 20;
+    r.time_s = kDay;
+    r.project = project;
+    r.preemptible = preemptible;
+    r.gpus = {1, {"npu:ascend910"}};
+    auto j = controller_->submit(r, nobody_, now_);
+    EXPECT_TRUE(j) << j.error().message;
+    return j ? j->id : 0;
+  };
+  auto until = [&](const std::function<bool()>& done) {
+    const auto deadline = agent::Clock::now() + 20s;
+    while (agent::Clock::now() < deadline && !done()) {
+      ++now_;  // a pass runs at least once a (virtual) second
+      step();
+      std::this_thread::sleep_for(5ms);
+    }
+    return done();
+  };
+  auto state = [&](std::int64_t id) { return controller_->job(id)->state; };
+  const std::vector<std::string> hold = {"sleep", "1000"};
+  const std::int64_t a = job("p", false, hold);
+  ASSERT_TRUE(until([&] { return state(a) == kRunning; }));
+  const std::int64_t b = job("p", false, hold);
+  step();
+  EXPECT_EQ(state(b), kPending);
+  EXPECT_EQ(controller_->job(b)->reason.rfind("QuotaReached", 0), 0u) << controller_->job(b)->reason;
+  const std::int64_t c = job("p", true, {"sh", "-c",
+      "trap 'echo checkpoint; exit 0' TERM; echo start $GWANG_RESTART_COUNT $GWANG_PREEMPTIBLE; "
+      "while :; do sleep 0.05; done"});
+  ASSERT_TRUE(until([&] { return state(c) == kRunning; })) << "a preemptible job borrows past the quota";
+  ASSERT_TRUE(until([&] { return fs::exists(dir_ / "data" / "jobs" / agent::log_name(c, 0, 0, false)) &&
+                                 fs::file_size(dir_ / "data" / "jobs" / agent::log_name(c, 0, 0, false)) > 0; }));
+  const std::int64_t d = job("q", false, hold);
+  ASSERT_TRUE(until([&] { return state(d) == kRunning; })) << controller_->job(d)->reason;
+  const JobRecord victim = *controller_->job(c);
+  EXPECT_EQ(victim.state, kPending);
+  EXPECT_EQ(victim.attempt, 1);
+  EXPECT_NE(victim.reason.find("requeued after preemption"), std::string::npos) << victim.reason;
+  std::ifstream log(dir_ / "data" / "jobs" / agent::log_name(c, 0, 0, false));
+  std::stringstream out;
+  out << log.rdbuf();
+  EXPECT_EQ(out.str(), "start 0 1\ncheckpoint\n") << "it caught SIGTERM and could checkpoint";
+  EXPECT_EQ(state(b), kPending);
+  // The quota frees when the project's running job ends: the held-back job goes before the victim.
+  finish(a);
+  ASSERT_TRUE(until([&] { return state(b) == kRunning; }));
+  EXPECT_EQ(state(c), kPending);
+  auto quotas = controller_->quotas();
+  ASSERT_EQ(quotas.size(), 1u);
+  EXPECT_EQ(quotas[0].second, 1000) << "b holds the project's one device";
+  // Quotas survive a restart (jobs of the local node end with it; the quota is in the books).
+  open();
+  ASSERT_EQ(controller_->quotas().size(), 1u);
+  EXPECT_EQ(controller_->quotas()[0].first.limit, 1000);
+}
+
+// Bad quotas: unknown project, bad model, negative limit, removing none; nothing is written.
+TEST_F(AccountingTest, BadQuotasAreRefused) {
+  auto bad = [&](const std::string& kind, const json& p, const std::string& says) {
+    auto r = controller_->administer(kind, p, now_);
+    ASSERT_FALSE(r) << p.dump();
+    EXPECT_NE(r.error().message.find(says), std::string::npos) << r.error().message;
+  };
+  bad("quota.set", {{"scope", "project"}, {"name", "nope"}, {"model", ""}, {"limit", 1000}}, "no project 'nope'");
+  bad("quota.set", {{"scope", "team"}, {"name", "p"}, {"model", ""}, {"limit", 1000}}, "team");
+  bad("quota.set", {{"scope", "project"}, {"name", "p"}, {"model", "H100"}, {"limit", 1000}}, "field 'model'");
+  bad("quota.set", {{"scope", "project"}, {"name", "p"}, {"model", ""}, {"limit", -1}}, "must not be negative");
+  bad("quota.removed", {{"scope", "institution"}, {"name", "uni"}, {"model", ""}}, "no quota of institution uni");
+  EXPECT_TRUE(controller_->quotas().empty());
 }
 
 // A user outside every project may still run where the centre does not require one; where it

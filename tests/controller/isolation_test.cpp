@@ -195,6 +195,10 @@ TEST_F(Isolation, RoleActionOwnerMatrix) {
       {"admin_a", "GET", "/api/v1/grants/3", {}, 200},
       {"alice", "GET", "/api/v1/grants/3", {}, 404},
       {"op", "POST", "/api/v1/grants/1/top-up", {{"amount", 5}}, 200},
+      // quotas: operators set them
+      {"admin_a", "POST", "/api/v1/quotas", {{"scope", "project"}, {"name", "a1"}, {"limit", 2}}, 403},
+      {"alice", "POST", "/api/v1/quotas/remove", {{"scope", "project"}, {"name", "a1"}}, 403},
+      {"op", "POST", "/api/v1/quotas", {{"scope", "project"}, {"name", "a1"}, {"model", "gpu:H100"}, {"limit", 2}}, 200},
       // tokens: one's own; an admin for the members of their projects; operators for anyone
       {"alice", "POST", "/api/v1/tokens", {{"user", "man"}}, 403},
       {"admin_a", "POST", "/api/v1/tokens", {{"user", "bin"}}, 201},
