@@ -192,6 +192,12 @@ int run_show(const ClientArgs& a, const std::string& job) {
               api::format_memory((*j)["mem"].get<std::int64_t>()).c_str(), (*j)["node"].get<std::string>().c_str(),
               (*j)["devices"].dump().c_str());
   std::printf("   Project=%s Preemptible=%s\n", j->value("project", "").c_str(), j->value("preemptible", false) ? "yes" : "no");
+  if (j->contains("priority")) {
+    const json& p = (*j)["priority"];
+    std::printf("   Priority=%lld (age %.0f + fair share %.0f + size %.0f + programme %.0f)\n",
+                static_cast<long long>(p["total"].get<std::int64_t>()), p["age"].get<double>(),
+                p["fairshare"].get<double>(), p["size"].get<double>(), p["programme"].get<double>());
+  }
   std::printf("   Command=%s\n   WorkDir=%s\n", command.c_str(), (*j)["workdir"].get<std::string>().c_str());
   return 0;
 }

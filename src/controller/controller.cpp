@@ -719,7 +719,13 @@ std::optional<JobRecord> Controller::job(std::int64_t id) const {
   std::lock_guard lock(mu_);
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return std::nullopt;
-  return with_reason(it->second);
+  JobRecord out = with_reason(it->second);
+  if (out.state == kPending && options_.queue_order == core::QueueOrder::Multifactor) {
+    if (scheduler_->find(core::JobId{id})) {
+      out.priority = scheduler_->priority_terms(core::JobId{id}, std::max(last_pass_, out.submit));
+    }
+  }
+  return out;
 }
 
 std::vector<JobRecord> Controller::jobs(bool all) const {

@@ -64,6 +64,8 @@ struct JobRecord {
   int exit_code = 0;
   int attempt = 0;               // how many times it was requeued
   std::vector<TaskRecord> tasks; // while running (and after): one per rank
+  // Pending under the multifactor order (job() only): its priority, term by term, as last ranked.
+  std::optional<core::PriorityTerms> priority;
   bool ended() const { return state != kPending && state != kRunning; }
   std::string nodelist() const;  // "n1,n2"
 };

@@ -35,6 +35,7 @@ Result<AccountId> FairShare::add(AccountId parent, std::string name, double shar
   children_.emplace(std::make_pair(parent.value, name), id);
   nodes_.push_back(Node{std::move(name), parent, shares, 0, 0, 0});
   nodes_[parent.value].children_shares += shares;
+  ++generation_;
   return id;
 }
 
@@ -44,6 +45,7 @@ Result<void> FairShare::set_shares(AccountId account, double shares) {
   Node& n = nodes_[account.value];
   nodes_[n.parent.value].children_shares += shares - n.shares;
   n.shares = shares;
+  ++generation_;
   return {};
 }
 
@@ -75,6 +77,7 @@ void FairShare::charge(AccountId account, double amount, Time now) {
   assert(account.value < nodes_.size());
   assert(std::isfinite(amount) && amount >= 0);
   if (amount == 0) return;
+  ++generation_;
   for (AccountId at = account;; at = nodes_[at.value].parent) {
     Node& n = nodes_[at.value];
     if (n.usage == 0 || now >= n.as_of) {
@@ -120,11 +123,20 @@ FairShareTerms FairShare::terms(AccountId account, Time now) const {
 
 double FairShare::factor(AccountId account, Time now) const {
   if (options_.algorithm == FairShareAlgorithm::Classic) return terms(account, now).factor;
-  return fair_tree(now)[account.value];
+  return ranked(now)[account.value];
+}
+
+const std::vector<double>& FairShare::ranked(Time now) const {
+  if (ranked_generation_ != generation_ || ranked_at_ != now) {
+    ranked_ = fair_tree(now);
+    ranked_generation_ = generation_;
+    ranked_at_ = now;
+  }
+  return ranked_;
 }
 
 std::vector<double> FairShare::factors(Time now) const {
-  if (options_.algorithm == FairShareAlgorithm::FairTree) return fair_tree(now);
+  if (options_.algorithm == FairShareAlgorithm::FairTree) return ranked(now);
   std::vector<double> out(nodes_.size());
   for (std::uint32_t i = 0; i < nodes_.size(); ++i) out[i] = terms(AccountId{i}, now).factor;
   return out;

@@ -98,11 +98,18 @@ class FairShare {
   };
   double decayed(const Node& n, Time now) const;
   std::vector<double> fair_tree(Time now) const;
+  const std::vector<double>& ranked(Time now) const;  // fair_tree, kept while nothing changes
   const Node& node(AccountId id) const;
 
   FairShareOptions options_;
   std::vector<Node> nodes_;
   std::map<std::pair<std::uint32_t, std::string>, AccountId> children_;  // by (parent, name)
+  // Fair Tree ranks the whole tree: the last ranking is kept until the tree, its usage or the time
+  // asked for changes (submissions in a burst then rank once).
+  std::uint64_t generation_ = 0;  // bumped by every change
+  mutable std::vector<double> ranked_;
+  mutable std::uint64_t ranked_generation_ = ~std::uint64_t{0};
+  mutable Time ranked_at_ = 0;
 };
 
 // The multifactor priority of a waiting job: each factor in [0, 1], times its weight, summed.

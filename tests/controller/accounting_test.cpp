@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cmath>
+
+#include "core/scheduler.h"
 #include <filesystem>
 #include <numeric>
 #include <fstream>
@@ -54,9 +56,10 @@ class AccountingTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  void open(std::int64_t snapshot_every = 100000) {
+  void open(std::int64_t snapshot_every = 100000, core::QueueOrder order = core::QueueOrder::Fcfs) {
     controller_.reset();
     ControllerOptions o;
+    o.queue_order = order;
     o.snapshot_every = snapshot_every;
     o.data_dir = (dir_ / "data").string();
     o.local_node = "local";
@@ -364,6 +367,46 @@ TEST_F(AccountingTest, BadQuotasAreRefused) {
   bad("quota.set", {{"scope", "project"}, {"name", "p"}, {"model", ""}, {"limit", -1}}, "must not be negative");
   bad("quota.removed", {{"scope", "institution"}, {"name", "uni"}, {"model", ""}}, "no quota of institution uni");
   EXPECT_TRUE(controller_->quotas().empty());
+}
+
+// Under the multifactor order a waiting job's priority is explained term by term; the project that
+// has used the machine ranks below the one that has not (Fair Tree).
+TEST_F(AccountingTest, PriorityTermsExplainTheOrder) {
+  open(100000, core::QueueOrder::Multifactor);
+  admin("tenancy.project", {{"name", "q"}, {"institution", "uni"}});
+  admin("tenancy.member", {{"user", "nobody"}, {"project", "q"}, {"member", true}});
+  auto submit_to = [&](const std::string& project) {
+    api::SubmitRequest r;
+    r.command = {"sleep", "1000"};
+    r.mem_bytes = 64LL << 20;
+    r.time_s = kDay;
+    r.project = project;
+    r.gpus = {2, {"npu:ascend910"}};
+    auto j = controller_->submit(r, nobody_, now_);
+    EXPECT_TRUE(j) << j.error().message;
+    return j ? j->id : 0;
+  };
+  const std::int64_t busy = submit_to("p");
+  step();
+  ASSERT_EQ(controller_->job(busy)->state, kRunning);
+  const std::int64_t from_p = submit_to("p");
+  const std::int64_t from_q = submit_to("q");
+  for (int i = 0; i < 4; ++i) {
+    now_ += 600;  // p's running job is charged to fair share at each ranking
+    step();
+  }
+  const JobRecord jp = *controller_->job(from_p), jq = *controller_->job(from_q);
+  ASSERT_TRUE(jp.priority && jq.priority);
+  EXPECT_GT(jq.priority->fairshare, jp.priority->fairshare);
+  EXPECT_GT(jq.priority->total, jp.priority->total);
+  EXPECT_GT(jp.priority->age, 0) << "both have waited 40 minutes";
+  EXPECT_EQ(jp.priority->total,
+            std::llround(jp.priority->age + jp.priority->fairshare + jp.priority->size + jp.priority->programme));
+  finish(busy);
+  ++now_;
+  step();
+  EXPECT_EQ(controller_->job(from_q)->state, kRunning) << "q goes first though it came second";
+  EXPECT_EQ(controller_->job(from_p)->state, kPending);
 }
 
 // A user outside every project may still run where the centre does not require one; where it
