@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace gwang::core {
 
@@ -19,6 +20,7 @@ Result<void> check_shares(double shares) {
 FairShare::FairShare(FairShareOptions options) : options_(options) {
   assert(options_.half_life > 0);
   nodes_.push_back(Node{"", root(), 1, 0, 0, 0});
+  kids_.emplace_back();
 }
 
 const FairShare::Node& FairShare::node(AccountId id) const {
@@ -34,8 +36,9 @@ Result<AccountId> FairShare::add(AccountId parent, std::string name, double shar
   const AccountId id{static_cast<std::uint32_t>(nodes_.size())};
   children_.emplace(std::make_pair(parent.value, name), id);
   nodes_.push_back(Node{std::move(name), parent, shares, 0, 0, 0});
+  kids_.emplace_back();
+  kids_[parent.value].push_back(id.value);
   nodes_[parent.value].children_shares += shares;
-  ++generation_;
   return id;
 }
 
@@ -45,7 +48,6 @@ Result<void> FairShare::set_shares(AccountId account, double shares) {
   Node& n = nodes_[account.value];
   nodes_[n.parent.value].children_shares += shares - n.shares;
   n.shares = shares;
-  ++generation_;
   return {};
 }
 
@@ -77,7 +79,6 @@ void FairShare::charge(AccountId account, double amount, Time now) {
   assert(account.value < nodes_.size());
   assert(std::isfinite(amount) && amount >= 0);
   if (amount == 0) return;
-  ++generation_;
   for (AccountId at = account;; at = nodes_[at.value].parent) {
     Node& n = nodes_[at.value];
     if (n.usage == 0 || now >= n.as_of) {
@@ -123,20 +124,16 @@ FairShareTerms FairShare::terms(AccountId account, Time now) const {
 
 double FairShare::factor(AccountId account, Time now) const {
   if (options_.algorithm == FairShareAlgorithm::Classic) return terms(account, now).factor;
-  return ranked(now)[account.value];
-}
-
-const std::vector<double>& FairShare::ranked(Time now) const {
-  if (ranked_generation_ != generation_ || ranked_at_ != now) {
-    ranked_ = fair_tree(now);
-    ranked_generation_ = generation_;
-    ranked_at_ = now;
-  }
-  return ranked_;
+  // The last ranking, as the queue was ordered by it; ranked anew only for an account it lacks.
+  if (account.value >= ranked_.size()) ranked_ = fair_tree(now);
+  return ranked_[account.value];
 }
 
 std::vector<double> FairShare::factors(Time now) const {
-  if (options_.algorithm == FairShareAlgorithm::FairTree) return ranked(now);
+  if (options_.algorithm == FairShareAlgorithm::FairTree) {
+    ranked_ = fair_tree(now);
+    return ranked_;
+  }
   std::vector<double> out(nodes_.size());
   for (std::uint32_t i = 0; i < nodes_.size(); ++i) out[i] = terms(AccountId{i}, now).factor;
   return out;
@@ -144,66 +141,62 @@ std::vector<double> FairShare::factors(Time now) const {
 
 std::vector<double> FairShare::fair_tree(Time now) const {
   const std::size_t n = nodes_.size();
-  std::vector<std::vector<std::uint32_t>> kids(n);
-  std::vector<double> used(n);
-  for (std::uint32_t i = 0; i < n; ++i) {
-    used[i] = decayed(nodes_[i], now);
-    if (i > 0) kids[nodes_[i].parent.value].push_back(i);
-  }
-  // Depth first from the root, siblings by level fair share (best first; by name on a tie). Leaves
-  // are numbered in visit order; a leaf that ties with the one before it under the same parent
-  // shares its rank.
-  std::vector<std::uint32_t> rank(n, 0);
-  std::uint32_t leaves = 0, next_rank = 0;
-  std::vector<std::pair<std::uint32_t, std::size_t>> stack{{0, 0}};
-  std::vector<std::vector<std::uint32_t>> sorted(n);
-  std::vector<double> level(n, 0);
-  auto sort_children = [&](std::uint32_t parent) {
-    std::vector<std::uint32_t>& k = sorted[parent];
-    k = kids[parent];
+  std::vector<double> used(n), level(n, 0);
+  for (std::size_t i = 0; i < n; ++i) used[i] = decayed(nodes_[i], now);
+  // Depth first from the root, siblings by level fair share (best first; on a tie, the account made
+  // first). The children of the accounts on the path are kept sorted in one buffer, a segment per
+  // account, dropped when the account is done. Leaves are numbered in visit order; a leaf that ties
+  // with the one before it under the same parent shares its rank.
+  std::vector<std::uint32_t> buffer;
+  buffer.reserve(n);
+  struct Frame {
+    std::uint32_t begin, end, next;
+  };
+  std::vector<Frame> stack;
+  auto descend = [&](std::uint32_t parent) {
+    const auto begin = static_cast<std::uint32_t>(buffer.size());
     double siblings_usage = 0;
-    for (std::uint32_t c : k) siblings_usage += used[c];
-    for (std::uint32_t c : k) {
+    for (std::uint32_t c : kids_[parent]) siblings_usage += used[c];
+    for (std::uint32_t c : kids_[parent]) {
       const double s = nodes_[c].shares / nodes_[parent].children_shares;
       const double u = siblings_usage > 0 ? used[c] / siblings_usage : 0;
       level[c] = u > 0 ? s / u : std::numeric_limits<double>::infinity();
+      buffer.push_back(c);
     }
-    std::sort(k.begin(), k.end(), [&](std::uint32_t a, std::uint32_t b) {
-      if (level[a] != level[b]) return level[a] > level[b];
-      return nodes_[a].name < nodes_[b].name;
+    std::sort(buffer.begin() + begin, buffer.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return level[a] != level[b] ? level[a] > level[b] : a < b;
     });
+    stack.push_back({begin, static_cast<std::uint32_t>(buffer.size()), begin});
   };
-  sort_children(0);
-  std::uint32_t previous_leaf = 0;
-  bool any_leaf = false;
+  std::vector<std::uint32_t> rank(n, 0);
+  std::uint32_t leaves = 0;
+  std::optional<std::uint32_t> previous;
+  descend(0);
   while (!stack.empty()) {
-    auto& [at, i] = stack.back();
-    if (i == sorted[at].size()) {
+    Frame& f = stack.back();
+    if (f.next == f.end) {
+      buffer.resize(f.begin);
       stack.pop_back();
       continue;
     }
-    const std::uint32_t c = sorted[at][i++];
-    if (kids[c].empty()) {
-      const bool tie = any_leaf && nodes_[previous_leaf].parent.value == at && level[previous_leaf] == level[c];
-      rank[c] = tie ? rank[previous_leaf] : next_rank;
-      ++next_rank;
-      ++leaves;
-      previous_leaf = c;
-      any_leaf = true;
-    } else {
-      sort_children(c);
-      stack.push_back({c, 0});
+    const std::uint32_t c = buffer[f.next++];
+    if (!kids_[c].empty()) {
+      descend(c);  // invalidates `f`
+      continue;
     }
+    const bool tie = previous && nodes_[*previous].parent == nodes_[c].parent && level[*previous] == level[c];
+    rank[c] = tie ? rank[*previous] : leaves;
+    ++leaves;
+    previous = c;
   }
   std::vector<double> out(n, 0);
-  for (std::uint32_t i = 1; i < n; ++i) {
-    if (kids[i].empty()) out[i] = static_cast<double>(leaves - rank[i]) / static_cast<double>(leaves);
+  for (std::size_t i = 1; i < n; ++i) {
+    if (kids_[i].empty()) out[i] = static_cast<double>(leaves - rank[i]) / static_cast<double>(leaves);
   }
   // Inner accounts: their best leaf's factor (what a job charged to the account itself would get).
-  for (std::uint32_t i = static_cast<std::uint32_t>(n); i-- > 1;) {
-    if (!kids[i].empty()) {
-      for (std::uint32_t c : kids[i]) out[i] = std::max(out[i], out[c]);
-    }
+  // Children are made after their parents, so going down the ids sees children first.
+  for (std::size_t i = n; i-- > 1;) {
+    for (std::uint32_t c : kids_[i]) out[i] = std::max(out[i], out[c]);
   }
   out[0] = 1;
   return out;

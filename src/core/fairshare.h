@@ -79,11 +79,12 @@ class FairShare {
   // the latest charge, usage reads as if decayed backwards from it).
   double usage(AccountId account, Time now) const;
   FairShareTerms terms(AccountId account, Time now) const;
-  // The factor of `account` under the configured algorithm. Under Fair Tree this ranks the whole
-  // tree: when many accounts are wanted at once, factors() does it once.
+  // The factor of `account` under the configured algorithm. Fair Tree ranks the whole tree at
+  // once: this answers from the last ranking (factors()), ranking anew only for an account made
+  // since, as Slurm recomputes fair share once per period rather than per job.
   double factor(AccountId account, Time now) const;
   // Every account's factor at `now`, by account id (Fair Tree: leaves ranked; inner accounts get
-  // the factor of their best-ranked leaf).
+  // the factor of their best-ranked leaf); under Fair Tree, also the ranking factor() answers from.
   std::vector<double> factors(Time now) const;
   const FairShareOptions& options() const { return options_; }
 
@@ -98,18 +99,13 @@ class FairShare {
   };
   double decayed(const Node& n, Time now) const;
   std::vector<double> fair_tree(Time now) const;
-  const std::vector<double>& ranked(Time now) const;  // fair_tree, kept while nothing changes
   const Node& node(AccountId id) const;
 
   FairShareOptions options_;
   std::vector<Node> nodes_;
+  std::vector<std::vector<std::uint32_t>> kids_;  // children by parent, in the order made
   std::map<std::pair<std::uint32_t, std::string>, AccountId> children_;  // by (parent, name)
-  // Fair Tree ranks the whole tree: the last ranking is kept until the tree, its usage or the time
-  // asked for changes (submissions in a burst then rank once).
-  std::uint64_t generation_ = 0;  // bumped by every change
-  mutable std::vector<double> ranked_;
-  mutable std::uint64_t ranked_generation_ = ~std::uint64_t{0};
-  mutable Time ranked_at_ = 0;
+  mutable std::vector<double> ranked_;  // Fair Tree's last ranking, by account id
 };
 
 // The multifactor priority of a waiting job: each factor in [0, 1], times its weight, summed.

@@ -646,15 +646,17 @@ PriorityTerms Scheduler::priority_terms(JobId id, Time now) const {
 void Scheduler::reprioritize(Time now) {
   ranked_at_ = now;
   for (const EndKey& r : running_) charge_running(r.slot, now);
-  std::vector<Slot> waiting;
+  // The queue's nodes are taken out, given their new keys, sorted and put back at the end: no node
+  // is freed or allocated, and each insertion is constant time with the hint.
+  std::vector<decltype(queue_)::node_type> waiting;
   waiting.reserve(queue_.size());
-  for (const QueueKey& k : queue_) waiting.push_back(k.slot);
-  queue_.clear();
+  while (!queue_.empty()) waiting.push_back(queue_.extract(queue_.begin()));
   // Fair Tree ranks the whole tree at once; the classic factor is computed per account, once.
   const bool tree = options_.fairshare.algorithm == FairShareAlgorithm::FairTree;
   const std::vector<double> all = tree ? fairshare_.factors(now) : std::vector<double>{};
   std::unordered_map<std::uint32_t, double> factors;  // one per account this ranking
-  for (Slot slot : waiting) {
+  for (auto& node : waiting) {
+    const Slot slot = node.value().slot;
     Job& job = jobs_[slot];
     double factor = 0;
     if (tree) {
@@ -665,8 +667,10 @@ void Scheduler::reprioritize(Time now) {
       factor = f->second;
     }
     job.rank = terms_of(job, now, factor).total;
-    queue_.insert(queue_key(slot));
+    node.value() = queue_key(slot);
   }
+  std::sort(waiting.begin(), waiting.end(), [](const auto& a, const auto& b) { return a.value() < b.value(); });
+  for (auto& node : waiting) queue_.insert(queue_.end(), std::move(node));
 }
 
 std::optional<Time> Scheduler::reserve(Slot head, Time now, FreeState& shadow, std::vector<NodeId>& touched,
