@@ -408,13 +408,18 @@ void BookCommands::add(CLI::App& app, const std::function<bool(const char*)>& wa
   if (wanted("report")) {
     CLI::App* r = app.add_subcommand("report", "Reports for the centre and the people who fund it");
     r->require_subcommand(1);
-    CLI::App* u = leaf(r, "usage", "Usage charged over a period, by programme, institution, ..., model", [&cl, &a] {
-      std::string path = "/api/v1/reports/usage?by=" + query_escape(a.by);
-      if (!a.from.empty()) path += "&from=" + query_escape(a.from);
-      if (!a.to.empty()) path += "&to=" + query_escape(a.to);
+    // A report's query (its own parameter, then the period) and the client's options (--format json
+    // is --json).
+    auto report_call = [&cl, &a](const std::string& path, const std::function<void(const json&)>& show) {
+      std::string query = path;
+      if (!a.from.empty()) query += "&from=" + query_escape(a.from);
+      if (!a.to.empty()) query += "&to=" + query_escape(a.to);
       ClientArgs c = cl;
       c.json = c.json || a.format == "json";
-      return call_and_show(c, "GET", path, {}, [&a](const json& j) {
+      return call_and_show(c, "GET", query, {}, show);
+    };
+    CLI::App* u = leaf(r, "usage", "Usage charged over a period, by programme, institution, ..., model", [&a, report_call] {
+      return report_call("/api/v1/reports/usage?by=" + query_escape(a.by), [&a](const json& j) {
         std::vector<std::vector<std::string>> rows;
         for (const json& row : j["rows"]) {
           rows.push_back({row["key"], std::to_string(row["jobs"].get<std::int64_t>()), num(row["accelerator_hours"]),
@@ -431,13 +436,8 @@ void BookCommands::add(CLI::App& app, const std::function<bool(const char*)>& wa
         print_table(header, rows);
       });
     });
-    CLI::App* ut = leaf(r, "utilisation", "How busy each accelerator model was, step by step (operators)", [&cl, &a] {
-      std::string path = "/api/v1/reports/utilisation?step=" + query_escape(a.step);
-      if (!a.from.empty()) path += "&from=" + query_escape(a.from);
-      if (!a.to.empty()) path += "&to=" + query_escape(a.to);
-      ClientArgs c = cl;
-      c.json = c.json || a.format == "json";
-      return call_and_show(c, "GET", path, {}, [&a](const json& j) {
+    CLI::App* ut = leaf(r, "utilisation", "How busy each accelerator model was, step by step (operators)", [&a, report_call] {
+      return report_call("/api/v1/reports/utilisation?step=" + query_escape(a.step), [&a](const json& j) {
         std::vector<std::vector<std::string>> rows;
         for (const json& cell : j["cells"]) {
           rows.push_back({api::format_date(cell["start"]), cell["model"], num(cell["used_hours"]),
