@@ -1,10 +1,9 @@
 // One call of the HTTP API from a command: its JSON answer, or the error printed.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 

@@ -1,14 +1,14 @@
 // gwang user, token, admin, grants, events and report: the centre's books from the command line.
 // Each command is one call of the HTTP API (docs/api/openapi.yaml); the server decides who may.
-#include <CLI/CLI.hpp>
+#include "cli/books.h"
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
-#include <optional>
 #include <ctime>
+#include <optional>
 
 #include "api/units.h"
 #include "cli/api_call.h"
-#include "cli/books.h"
 
 namespace gwang::cli {
 
@@ -146,15 +146,18 @@ void BookCommands::add(CLI::App& app, const std::function<bool(const char*)>& wa
   const ClientArgs& cl = a.client;
 
   if (wanted("user")) {
-    CLI::App* u = app.add_subcommand("user", "Who you are; users of the centre (gwang user list, add, default-project)");
+    CLI::App* u =
+        app.add_subcommand("user", "Who you are; users of the centre (gwang user list, add, default-project)");
     client(u);
     u->callback([this, &cl] {
       if (!action_) {
-        action_ = [&cl] { return call_and_show(cl, "GET", "/api/v1/whoami", {}, [](const json& j) {
-          json u = j;
-          u["name"] = j["user"];
-          user_line(u);
-        }); };
+        action_ = [&cl] {
+          return call_and_show(cl, "GET", "/api/v1/whoami", {}, [](const json& j) {
+            json u = j;
+            u["name"] = j["user"];
+            user_line(u);
+          });
+        };
       }
     });
     leaf(u, "list", "Users you reach (yourself; the members of projects you manage; all, for operators)", [&cl] {
@@ -162,9 +165,13 @@ void BookCommands::add(CLI::App& app, const std::function<bool(const char*)>& wa
         for (const json& u : j["users"]) user_line(u);
       });
     });
-    leaf(u, "add", "Add a user (operators)", [&cl, &a] {
-      return call_and_show(cl, "POST", "/api/v1/users", {{"name", a.name}}, [&a](const json&) { say("Added user " + a.name); });
-    })->add_option("name", a.name, "user (an account name)")->required();
+    leaf(u, "add", "Add a user (operators)",
+         [&cl, &a] {
+           return call_and_show(cl, "POST", "/api/v1/users", {{"name", a.name}},
+                                [&a](const json&) { say("Added user " + a.name); });
+         })
+        ->add_option("name", a.name, "user (an account name)")
+        ->required();
     CLI::App* d = leaf(u, "default-project", "The project your jobs are charged to when they name none", [&cl, &a] {
       std::string who = a.user;
       if (who.empty()) {
@@ -173,8 +180,9 @@ void BookCommands::add(CLI::App& app, const std::function<bool(const char*)>& wa
         if (!me) return rc;
         who = (*me)["user"];
       }
-      return call_and_show(cl, "POST", "/api/v1/users/" + who + "/default-project", {{"project", a.project}},
-                           [&](const json&) { say("Jobs of " + who + " are now charged to " + a.project + " by default"); });
+      return call_and_show(
+          cl, "POST", "/api/v1/users/" + who + "/default-project", {{"project", a.project}},
+          [&](const json&) { say("Jobs of " + who + " are now charged to " + a.project + " by default"); });
     });
     d->add_option("project", a.project, "project")->required();
     d->add_option("--user", a.user, "another user's (operators)");
@@ -194,14 +202,18 @@ void BookCommands::add(CLI::App& app, const std::function<bool(const char*)>& wa
     leaf(t, "list", "Tokens you may manage (never the tokens themselves)", [&cl] {
       return call_and_show(cl, "GET", "/api/v1/tokens", {}, [](const json& j) {
         std::vector<std::vector<std::string>> rows;
-        for (const json& t : j["tokens"]) rows.push_back({t["id"], t["user"], t["operator"].get<bool>() ? "operator" : "user"});
+        for (const json& t : j["tokens"])
+          rows.push_back({t["id"], t["user"], t["operator"].get<bool>() ? "operator" : "user"});
         print_table({"ID", "USER", "ROLE"}, rows);
       });
     });
-    leaf(t, "revoke", "Revoke a token: it stops working at once", [&cl, &a] {
-      return call_and_show(cl, "POST", "/api/v1/tokens/" + a.id + "/revoke", json::object(),
-                           [&a](const json& j) { say("Revoked token " + a.id + " of " + text_of(j["user"])); });
-    })->add_option("id", a.id, "token id (gwang token list)")->required();
+    leaf(t, "revoke", "Revoke a token: it stops working at once",
+         [&cl, &a] {
+           return call_and_show(cl, "POST", "/api/v1/tokens/" + a.id + "/revoke", json::object(),
+                                [&a](const json& j) { say("Revoked token " + a.id + " of " + text_of(j["user"])); });
+         })
+        ->add_option("id", a.id, "token id (gwang token list)")
+        ->required();
   }
 
   if (wanted("admin")) {
@@ -210,17 +222,19 @@ void BookCommands::add(CLI::App& app, const std::function<bool(const char*)>& wa
     CLI::App* inst = ad->add_subcommand("institution", "Institutions");
     inst->require_subcommand(1);
     CLI::App* ia = leaf(inst, "add", "Add an institution (operators)", [&cl, &a] {
-      return call_and_show(cl, "POST", "/api/v1/institutions", {{"name", a.name}, {"type", a.type}, {"sector", a.sector}},
+      return call_and_show(cl, "POST", "/api/v1/institutions",
+                           {{"name", a.name}, {"type", a.type}, {"sector", a.sector}},
                            [&a](const json&) { say("Added institution " + a.name); });
     });
     ia->add_option("name", a.name, "institution name")->required();
-    ia->add_option("--type", a.type,
-                   "startup, sme, large-company, university, research-institute or public-body")->required();
+    ia->add_option("--type", a.type, "startup, sme, large-company, university, research-institute or public-body")
+        ->required();
     ia->add_option("--sector", a.sector, "energy, mobility, healthcare, manufacturing or other")->capture_default_str();
     leaf(inst, "list", "Institutions you reach", [&cl] {
       return call_and_show(cl, "GET", "/api/v1/institutions", {}, [](const json& j) {
         std::vector<std::vector<std::string>> rows;
-        for (const json& i : j["institutions"]) rows.push_back({i["name"], i["type"], i["sector"], text_of(i["projects"])});
+        for (const json& i : j["institutions"])
+          rows.push_back({i["name"], i["type"], i["sector"], text_of(i["projects"])});
         print_table({"NAME", "TYPE", "SECTOR", "PROJECTS"}, rows);
       });
     });
@@ -254,14 +268,16 @@ void BookCommands::add(CLI::App& app, const std::function<bool(const char*)>& wa
     ma->add_option("user", a.user, "user")->required();
     CLI::App* mr = leaf(proj, "remove-member", "Remove a member from a project", [&cl, &a] {
       return call_and_show(cl, "POST", "/api/v1/projects/" + a.project + "/members/" + a.user + "/remove",
-                           json::object(), [&a](const json&) { say(a.user + " is no longer a member of " + a.project); });
+                           json::object(),
+                           [&a](const json&) { say(a.user + " is no longer a member of " + a.project); });
     });
     mr->add_option("project", a.project, "project")->required();
     mr->add_option("user", a.user, "user")->required();
 
     CLI::App* op = leaf(ad, "operator", "Make a user an operator (with --revoke: no longer one)", [&cl, &a] {
-      return call_and_show(cl, "POST", "/api/v1/users/" + a.user + "/operator", {{"operator", !a.revoke}},
-                           [&a](const json&) { say(a.user + (a.revoke ? " is no longer an operator" : " is now an operator")); });
+      return call_and_show(
+          cl, "POST", "/api/v1/users/" + a.user + "/operator", {{"operator", !a.revoke}},
+          [&a](const json&) { say(a.user + (a.revoke ? " is no longer an operator" : " is now an operator")); });
     });
     op->add_option("user", a.user, "user")->required();
     op->add_flag("--revoke", a.revoke, "take the role away");
@@ -290,7 +306,10 @@ void BookCommands::add(CLI::App& app, const std::function<bool(const char*)>& wa
     gr->require_subcommand(1);
     CLI::App* ga = leaf(gr, "add", "Grant a project an amount for a period (operators)", [&cl, &a] {
       return call_and_show(cl, "POST", "/api/v1/grants",
-                           {{"project", a.project}, {"programme", a.programme}, {"amount", a.amount}, {"start", a.start},
+                           {{"project", a.project},
+                            {"programme", a.programme},
+                            {"amount", a.amount},
+                            {"start", a.start},
                             {"end", a.end}},
                            [](const json& g) { grants_table(json::array({g})); });
     });
@@ -315,7 +334,8 @@ void BookCommands::add(CLI::App& app, const std::function<bool(const char*)>& wa
 
   if (wanted("admin")) {
     CLI::App* ad = app.get_subcommand("admin");
-    CLI::App* qu = ad->add_subcommand("quota", "Quotas: the most accelerators a project's or institution's jobs hold at once");
+    CLI::App* qu =
+        ad->add_subcommand("quota", "Quotas: the most accelerators a project's or institution's jobs hold at once");
     qu->require_subcommand(1);
     auto scope_body = [&a]() -> std::optional<json> {
       if (a.project.empty() == a.institution.empty()) {
@@ -323,7 +343,8 @@ void BookCommands::add(CLI::App& app, const std::function<bool(const char*)>& wa
         return std::nullopt;
       }
       return json{{"scope", a.project.empty() ? "institution" : "project"},
-                  {"name", a.project.empty() ? a.institution : a.project}, {"model", a.model}};
+                  {"name", a.project.empty() ? a.institution : a.project},
+                  {"model", a.model}};
     };
     CLI::App* qs = leaf(qu, "set", "Set a quota (operators)", [&cl, &a, scope_body] {
       auto body = scope_body();
@@ -351,7 +372,8 @@ void BookCommands::add(CLI::App& app, const std::function<bool(const char*)>& wa
         std::vector<std::vector<std::string>> rows;
         for (const json& q : j["quotas"]) {
           const std::string model = q["model"].get<std::string>();
-          rows.push_back({q["scope"], q["name"], model.empty() ? "(all)" : model, num(q["limit"], 3), num(q["used"], 3)});
+          rows.push_back(
+              {q["scope"], q["name"], model.empty() ? "(all)" : model, num(q["limit"], 3), num(q["used"], 3)});
         }
         print_table({"SCOPE", "NAME", "MODEL", "LIMIT", "USED"}, rows);
       });
@@ -359,7 +381,8 @@ void BookCommands::add(CLI::App& app, const std::function<bool(const char*)>& wa
   }
 
   if (wanted("grants")) {
-    CLI::App* g = app.add_subcommand("grants", "Grants of your projects (all, for operators); with an id, its audit trail");
+    CLI::App* g =
+        app.add_subcommand("grants", "Grants of your projects (all, for operators); with an id, its audit trail");
     client(g);
     g->add_option("id", a.id, "one grant: its audit trail and burn-down");
     g->add_option("--project", a.project, "only this project's");
@@ -418,35 +441,38 @@ void BookCommands::add(CLI::App& app, const std::function<bool(const char*)>& wa
       c.json = c.json || a.format == "json";
       return call_and_show(c, "GET", query, {}, show);
     };
-    CLI::App* u = leaf(r, "usage", "Usage charged over a period, by programme, institution, ..., model", [&a, report_call] {
-      return report_call("/api/v1/reports/usage?by=" + query_escape(a.by), [&a](const json& j) {
-        std::vector<std::vector<std::string>> rows;
-        for (const json& row : j["rows"]) {
-          rows.push_back({row["key"], std::to_string(row["jobs"].get<std::int64_t>()), num(row["accelerator_hours"]),
-                          num(row["cpu_hours"]), num(row["charge"])});
-        }
-        const json& t = j["total"];
-        std::string by = text_of(j["by"]);
-        for (char& ch : by) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-        const std::vector<std::string> header = {by, "JOBS", "ACCEL_HOURS", "CPU_HOURS", "CHARGE"};
-        if (a.format == "csv") return print_csv(header, rows);
-        rows.push_back({"(total)", std::to_string(t["jobs"].get<std::int64_t>()), num(t["accelerator_hours"]),
-                        num(t["cpu_hours"]), num(t["charge"])});
-        std::printf("Usage from %s to %s\n", api::format_date(j["from"]).c_str(), api::format_date(j["to"]).c_str());
-        print_table(header, rows);
-      });
-    });
-    CLI::App* ut = leaf(r, "utilisation", "How busy each accelerator model was, step by step (operators)", [&a, report_call] {
-      return report_call("/api/v1/reports/utilisation?step=" + query_escape(a.step), [&a](const json& j) {
-        std::vector<std::vector<std::string>> rows;
-        for (const json& cell : j["cells"]) {
-          rows.push_back({api::format_date(cell["start"]), cell["model"], num(cell["used_hours"]),
-                          num(cell["capacity_hours"]), num(cell["percent"], 1)});
-        }
-        const std::vector<std::string> header = {"START", "MODEL", "USED_HOURS", "CAPACITY_HOURS", "PERCENT"};
-        a.format == "csv" ? print_csv(header, rows) : print_table(header, rows);
-      });
-    });
+    CLI::App* u =
+        leaf(r, "usage", "Usage charged over a period, by programme, institution, ..., model", [&a, report_call] {
+          return report_call("/api/v1/reports/usage?by=" + query_escape(a.by), [&a](const json& j) {
+            std::vector<std::vector<std::string>> rows;
+            for (const json& row : j["rows"]) {
+              rows.push_back({row["key"], std::to_string(row["jobs"].get<std::int64_t>()),
+                              num(row["accelerator_hours"]), num(row["cpu_hours"]), num(row["charge"])});
+            }
+            const json& t = j["total"];
+            std::string by = text_of(j["by"]);
+            for (char& ch : by) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+            const std::vector<std::string> header = {by, "JOBS", "ACCEL_HOURS", "CPU_HOURS", "CHARGE"};
+            if (a.format == "csv") return print_csv(header, rows);
+            rows.push_back({"(total)", std::to_string(t["jobs"].get<std::int64_t>()), num(t["accelerator_hours"]),
+                            num(t["cpu_hours"]), num(t["charge"])});
+            std::printf("Usage from %s to %s\n", api::format_date(j["from"]).c_str(),
+                        api::format_date(j["to"]).c_str());
+            print_table(header, rows);
+          });
+        });
+    CLI::App* ut =
+        leaf(r, "utilisation", "How busy each accelerator model was, step by step (operators)", [&a, report_call] {
+          return report_call("/api/v1/reports/utilisation?step=" + query_escape(a.step), [&a](const json& j) {
+            std::vector<std::vector<std::string>> rows;
+            for (const json& cell : j["cells"]) {
+              rows.push_back({api::format_date(cell["start"]), cell["model"], num(cell["used_hours"]),
+                              num(cell["capacity_hours"]), num(cell["percent"], 1)});
+            }
+            const std::vector<std::string> header = {"START", "MODEL", "USED_HOURS", "CAPACITY_HOURS", "PERCENT"};
+            a.format == "csv" ? print_csv(header, rows) : print_table(header, rows);
+          });
+        });
     ut->add_option("--from", a.from, "first day (default: a week before --to)");
     ut->add_option("--to", a.to, "the end (default: now)");
     ut->add_option("--step", a.step, "one row per model per step (1h, 1d)")->capture_default_str();

@@ -1,9 +1,8 @@
 // gwang sim tenants: institutions sharing a GPU cluster under grants, in virtual time.
 #include <cstdio>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "cli/commands.h"
 #include "sim/tenants.h"
@@ -16,22 +15,27 @@ namespace {
 
 json outcome_json(const sim::TenantScenario& sc, const sim::TenantOutcome& o) {
   json periods = json::array();
-  for (const sim::TenantPeriod& p : o.periods) periods.push_back({{"start_day", p.start / 86400}, {"gpu_hours", p.gpu_hours}});
+  for (const sim::TenantPeriod& p : o.periods)
+    periods.push_back({{"start_day", p.start / 86400}, {"gpu_hours", p.gpu_hours}});
   json grants = json::array();
   for (const core::Grant& g : o.grants) {
     auto spent = o.spent_at.find(g.id.value);
-    grants.push_back({{"project", g.project}, {"programme", g.programme}, {"amount", g.amount}, {"used", g.used},
+    grants.push_back({{"project", g.project},
+                      {"programme", g.programme},
+                      {"amount", g.amount},
+                      {"used", g.used},
                       {"spent_day", spent == o.spent_at.end() ? json(nullptr) : json(spent->second / 86400.0)}});
   }
   json inst = json::object();
   for (const auto& [name, share] : o.entitlement) {
-    inst[name] = {{"entitlement", share}, {"jobs", o.jobs.contains(name) ? o.jobs.at(name) : 0},
+    inst[name] = {{"entitlement", share},
+                  {"jobs", o.jobs.contains(name) ? o.jobs.at(name) : 0},
                   {"mean_wait_h", o.wait_h.contains(name) ? o.wait_h.at(name) : 0.0},
                   {"refused", o.refused.contains(name) ? o.refused.at(name) : 0},
                   {"dropped", o.dropped.contains(name) ? o.dropped.at(name) : 0}};
   }
-  return {{"policy", o.policy}, {"days", sc.days}, {"utilisation", o.utilisation}, {"institutions", inst},
-          {"periods", periods}, {"grants", grants}};
+  return {{"policy", o.policy},   {"days", sc.days},    {"utilisation", o.utilisation},
+          {"institutions", inst}, {"periods", periods}, {"grants", grants}};
 }
 
 void outcome_text(const sim::TenantScenario& sc, const sim::TenantOutcome& o) {
@@ -55,8 +59,8 @@ void outcome_text(const sim::TenantScenario& sc, const sim::TenantOutcome& o) {
   std::printf("\n\n%-16s %8s %12s %9s %9s\n", "institution", "jobs", "mean wait h", "refused", "dropped");
   for (const auto& [name, e] : o.entitlement) {
     auto get = [&](const std::map<std::string, std::size_t>& m) { return m.contains(name) ? m.at(name) : 0; };
-    std::printf("%-16s %8zu %12.1f %9zu %9zu\n", name.c_str(), get(o.jobs), o.wait_h.contains(name) ? o.wait_h.at(name) : 0.0,
-                get(o.refused), get(o.dropped));
+    std::printf("%-16s %8zu %12.1f %9zu %9zu\n", name.c_str(), get(o.jobs),
+                o.wait_h.contains(name) ? o.wait_h.at(name) : 0.0, get(o.refused), get(o.dropped));
   }
   if (!o.grants.empty()) {
     std::printf("\n%-16s %-12s %10s %10s %10s\n", "grant project", "programme", "amount", "used", "spent day");

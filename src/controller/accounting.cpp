@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-
 #include <nlohmann/json.hpp>
 
 namespace gwang::controller {
@@ -35,9 +34,9 @@ Result<bool> boolean(const json& p, const char* field) {
   return it->get<bool>();
 }
 
-#define GWANG_TRY(var, expr)                                      \
-  auto var##_r = (expr);                                          \
-  if (!var##_r) return tl::unexpected(var##_r.error());           \
+#define GWANG_TRY(var, expr)                            \
+  auto var##_r = (expr);                                \
+  if (!var##_r) return tl::unexpected(var##_r.error()); \
   auto var = std::move(*var##_r)
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
@@ -265,7 +264,8 @@ Result<JobAdmission> Accounting::admit(const std::string& user, const std::strin
     if (!u || u->default_project.empty()) return a;  // not charged to any project
   }
   if (!tenancy_.user(user)) {
-    return fail("user '" + user + "' is in no project, and every job here is charged to one (an admin of your "
+    return fail("user '" + user +
+                "' is in no project, and every job here is charged to one (an admin of your "
                 "institution adds you to a project)");
   }
   auto charged = tenancy_.project_for(user, project);
@@ -289,8 +289,8 @@ Result<JobAdmission> Accounting::admit(const std::string& user, const std::strin
   return a;
 }
 
-json Accounting::usage_record(std::int64_t job, const std::string& user, const std::string& project,
-                              std::int64_t from, std::int64_t to, const std::vector<TaskUse>& use) const {
+json Accounting::usage_record(std::int64_t job, const std::string& user, const std::string& project, std::int64_t from,
+                              std::int64_t to, const std::vector<TaskUse>& use) const {
   json parts = json::array();
   const std::int64_t seconds = to - from;
   for (const TaskUse& t : use) {
@@ -303,8 +303,12 @@ json Accounting::usage_record(std::int64_t job, const std::string& user, const s
     } else {
       charge = options_.rates.charge("cpu", static_cast<core::Milli>(t.cpus) * 1000, seconds);
     }
-    parts.push_back({{"rank", t.rank}, {"model", t.model}, {"milli", t.milli}, {"cpus", t.cpus},
-                     {"mem", t.mem_bytes}, {"charge", charge}});
+    parts.push_back({{"rank", t.rank},
+                     {"model", t.model},
+                     {"milli", t.milli},
+                     {"cpus", t.cpus},
+                     {"mem", t.mem_bytes},
+                     {"charge", charge}});
   }
   return json{{"job", job}, {"user", user}, {"project", project}, {"from", from}, {"to", to}, {"parts", parts}};
 }

@@ -26,12 +26,11 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "controller/codec.h"
 #include "core/grants.h"
@@ -46,8 +45,8 @@ struct AccountingOptions {
   // Normalised accelerator-hours per device-hour of each model ("gpu:H100" = 1.0), and per CPU-hour
   // of work without accelerators. A model not listed is charged 1.0 per device-hour.
   core::ChargeRates rates;
-  bool require_project = false;  // every job is charged to a project its owner is a member of
-  bool require_grant = false;    // a project that has never held a grant runs nothing
+  bool require_project = false;     // every job is charged to a project its owner is a member of
+  bool require_grant = false;       // a project that has never held a grant runs nothing
   std::int64_t charge_every = 600;  // running jobs are charged at least this often (seconds)
 };
 
@@ -62,15 +61,15 @@ struct JobAdmission {
   std::string project;      // charged to ("" where the centre does not require a project)
   std::string institution;  // the project's
   bool preemptible = false;
-  std::string note;         // why it was made preemptible, if it was
+  std::string note;  // why it was made preemptible, if it was
   double programme_priority = 0;
 };
 
 // One piece of a running task's use since it was last charged, as the controller measures it.
 struct TaskUse {
   int rank = 0;
-  std::string model;     // accelerator model ("gpu:H100"); empty for the CPU part
-  core::Milli milli = 0; // devices of the model, in thousandths
+  std::string model;      // accelerator model ("gpu:H100"); empty for the CPU part
+  core::Milli milli = 0;  // devices of the model, in thousandths
   int cpus = 0;
   std::int64_t mem_bytes = 0;
 };
@@ -92,8 +91,8 @@ class Accounting {
                              std::int64_t now) const;
 
   // The usage record of a job's use over (from, to]: the charge of each part at the current rates.
-  nlohmann::json usage_record(std::int64_t job, const std::string& user, const std::string& project,
-                              std::int64_t from, std::int64_t to, const std::vector<TaskUse>& use) const;
+  nlohmann::json usage_record(std::int64_t job, const std::string& user, const std::string& project, std::int64_t from,
+                              std::int64_t to, const std::vector<TaskUse>& use) const;
   // Up to when a job's use has been charged (-1: never).
   std::int64_t charged_until(std::int64_t job) const;
   void forget(std::int64_t job) { charged_until_.erase(job); }

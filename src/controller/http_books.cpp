@@ -81,10 +81,17 @@ json grant_json(const core::Grants& grants, const core::Grant& g, std::int64_t n
   for (const core::AuditEntry& a : grants.audit()) {
     if (a.grant == g.id) audit.push_back({{"time", a.time}, {"who", a.who}, {"what", a.what}});
   }
-  return {{"id", g.id.value},        {"project", g.project}, {"programme", g.programme},
-          {"amount", g.amount},      {"used", g.used},       {"remaining", g.remaining()},
-          {"start", g.start},        {"end", g.end},         {"state", grant_state(g, now)},
-          {"percent_used", g.amount > 0 ? 100.0 * g.used / g.amount : 0.0}, {"audit", audit}};
+  return {{"id", g.id.value},
+          {"project", g.project},
+          {"programme", g.programme},
+          {"amount", g.amount},
+          {"used", g.used},
+          {"remaining", g.remaining()},
+          {"start", g.start},
+          {"end", g.end},
+          {"state", grant_state(g, now)},
+          {"percent_used", g.amount > 0 ? 100.0 * g.used / g.amount : 0.0},
+          {"audit", audit}};
 }
 
 }  // namespace
@@ -96,8 +103,11 @@ void ApiServer::Impl::book_routes() {
   add("GET", "/api/v1/whoami", "/api/v1/whoami", [this](const Req& req, Res& res) {
     auto who = authenticate(req, res);
     if (!who) return;
-    json out{{"user", who->user}, {"operator", who->is_operator}, {"projects", who->projects},
-             {"admin_of", who->institutions}, {"default_project", ""}};
+    json out{{"user", who->user},
+             {"operator", who->is_operator},
+             {"projects", who->projects},
+             {"admin_of", who->institutions},
+             {"default_project", ""}};
     controller.read_books([&](const Accounting& books) {
       if (const core::User* u = books.tenancy().user(who->user)) out["default_project"] = u->default_project;
     });
@@ -119,7 +129,9 @@ void ApiServer::Impl::book_routes() {
         for (const auto& [pname, p] : t.projects()) {
           if (p.institution == name) projects.push_back(pname);
         }
-        out.push_back({{"name", name}, {"type", core::to_string(inst.type)}, {"sector", core::to_string(inst.sector)},
+        out.push_back({{"name", name},
+                       {"type", core::to_string(inst.type)},
+                       {"sector", core::to_string(inst.sector)},
                        {"projects", projects}});
       }
     });
@@ -317,15 +329,15 @@ void ApiServer::Impl::book_routes() {
       if (!u) return;
       user = *u;
     }
-    if (user.size() > 64 || user.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
-                                std::string::npos) {
+    if (user.size() > 64 ||
+        user.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+            std::string::npos) {
       return error(res, 400, "field 'user': expected a user name (letters, digits, '.', '_', '-')");
     }
     if (!token_rights(*who, user)) return error(res, 403, "tokens of " + user + " are not yours to make");
     auto token = tokens.issue(user, false);
     if (!token) return error(res, 500, token.error().message);
-    reply(res, 201, json{{"id", sha256_hex(*token).substr(0, 12)}, {"user", user},
-                         {"token", *token}});
+    reply(res, 201, json{{"id", sha256_hex(*token).substr(0, 12)}, {"user", user}, {"token", *token}});
   });
   add("POST", "/api/v1/tokens/{id}/revoke", R"(/api/v1/tokens/([0-9a-f]{12})/revoke)",
       [this, token_rights](const Req& req, Res& res) {
@@ -401,8 +413,12 @@ void ApiServer::Impl::book_routes() {
     auto end = date_field(*body, "end", res);
     if (!end) return;
     if (!change(res, "grant.granted",
-                {{"project", *project}, {"programme", *programme}, {"amount", *amount}, {"start", *start},
-                 {"end", *end}, {"who", who->user}})) {
+                {{"project", *project},
+                 {"programme", *programme},
+                 {"amount", *amount},
+                 {"start", *start},
+                 {"end", *end},
+                 {"who", who->user}})) {
       return;
     }
     controller.read_books([&](const Accounting& books) {
@@ -518,8 +534,11 @@ void ApiServer::Impl::book_routes() {
       std::size_t jobs = 0;
       double accel = 0, cpu = 0, charge = 0;
       for (const core::ReportRow& r : core::report(*usage, *by, *from, *to, books.tenancy(), books.grants())) {
-        rows.push_back({{"key", r.key}, {"jobs", r.jobs}, {"accelerator_hours", r.accelerator_hours},
-                        {"cpu_hours", r.cpu_hours}, {"charge", r.charge}});
+        rows.push_back({{"key", r.key},
+                        {"jobs", r.jobs},
+                        {"accelerator_hours", r.accelerator_hours},
+                        {"cpu_hours", r.cpu_hours},
+                        {"charge", r.charge}});
         accel += r.accelerator_hours;
         cpu += r.cpu_hours;
         charge += r.charge;
@@ -558,13 +577,15 @@ void ApiServer::Impl::book_routes() {
     json cells = json::array();
     controller.read_books([&](const Accounting& books) {
       for (const core::UtilisationCell& c : core::utilisation(books.ledger(), capacity, *from, *to, step)) {
-        cells.push_back({{"start", c.start}, {"model", c.model}, {"used_hours", c.used_hours},
-                         {"capacity_hours", c.capacity_hours}, {"percent", c.percent()}});
+        cells.push_back({{"start", c.start},
+                         {"model", c.model},
+                         {"used_hours", c.used_hours},
+                         {"capacity_hours", c.capacity_hours},
+                         {"percent", c.percent()}});
       }
     });
     reply(res, 200, json{{"from", *from}, {"to", *to}, {"step", step}, {"cells", cells}});
   });
-
 
   // --- quotas
   add("GET", "/api/v1/quotas", "/api/v1/quotas", [this](const Req& req, Res& res) {
@@ -580,8 +601,11 @@ void ApiServer::Impl::book_routes() {
         });
         if (project || !member) continue;
       }
-      out.push_back({{"scope", core::to_string(q.scope)}, {"name", q.name}, {"model", q.model},
-                     {"limit", static_cast<double>(q.limit) / 1000.0}, {"used", static_cast<double>(used) / 1000.0}});
+      out.push_back({{"scope", core::to_string(q.scope)},
+                     {"name", q.name},
+                     {"model", q.model},
+                     {"limit", static_cast<double>(q.limit) / 1000.0},
+                     {"used", static_cast<double>(used) / 1000.0}});
     }
     reply(res, 200, json{{"quotas", out}});
   });

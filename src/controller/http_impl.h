@@ -5,12 +5,11 @@
 #include <httplib.h>
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "controller/http.h"
 
@@ -31,7 +30,8 @@ struct Scope {
 
   // A job's record and logs: its owner, its project's members, its institution's admins.
   bool sees(const std::string& project, const std::string& owner) const {
-    return is_operator || owner == user || (!project.empty() && (projects.contains(project) || managed.contains(project)));
+    return is_operator || owner == user ||
+           (!project.empty() && (projects.contains(project) || managed.contains(project)));
   }
   // Cancelling a job: its owner and its institution's admins.
   bool cancels(const std::string& project, const std::string& owner) const {

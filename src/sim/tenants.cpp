@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
-#include <queue>
-
 #include <nlohmann/json.hpp>
+#include <queue>
 
 #include "core/rng.h"
 
@@ -56,9 +55,9 @@ struct Fields {
   }
 };
 
-#define GWANG_TRY(expr)                                              \
-  do {                                                               \
-    if (auto r_ = (expr); !r_) return tl::unexpected(r_.error());    \
+#define GWANG_TRY(expr)                                           \
+  do {                                                            \
+    if (auto r_ = (expr); !r_) return tl::unexpected(r_.error()); \
   } while (0)
 
 // An exponential draw with mean `mean` from the core's generator.
@@ -80,8 +79,8 @@ Result<TenantScenario> parse_tenant_scenario(const std::string& text) {
   if (!root.is_object()) return fail("expected a JSON object");
   TenantScenario s;
   const Fields top{root, ""};
-  GWANG_TRY(top.known({"nodes", "gpus_per_node", "model", "days", "half_life_days", "period_days", "seed",
-                       "programmes", "institutions", "projects"}));
+  GWANG_TRY(top.known({"nodes", "gpus_per_node", "model", "days", "half_life_days", "period_days", "seed", "programmes",
+                       "institutions", "projects"}));
   GWANG_TRY(top.number("nodes", s.nodes, 1, 10000));
   GWANG_TRY(top.number("gpus_per_node", s.gpus_per_node, 1, 64));
   GWANG_TRY(top.text("model", s.model));
@@ -169,8 +168,8 @@ Result<TenantScenario> parse_tenant_scenario(const std::string& text) {
     GWANG_TRY(f.number("grant", p.grant, 0, 1e12));
     GWANG_TRY(f.text("programme", p.programme));
     if (p.grant > 0 && !check.programme(p.programme)) {
-      return fail("field '" + f.where + "programme': " + (p.programme.empty() ? std::string("required with a grant")
-                                                                              : "no programme '" + p.programme + "'"));
+      return fail("field '" + f.where + "programme': " +
+                  (p.programme.empty() ? std::string("required with a grant") : "no programme '" + p.programme + "'"));
     }
     s.projects.push_back(std::move(p));
   }
@@ -242,12 +241,13 @@ TenantOutcome run_tenants(const TenantScenario& sc, core::QueueOrder order) {
     for (double t = exponential(rng, 3600.0 / p.jobs_per_hour); t < static_cast<double>(end);
          t += exponential(rng, 3600.0 / p.jobs_per_hour)) {
       const int gpus = 1 << static_cast<int>(rng.below(static_cast<std::uint64_t>(sizes + 1)));
-      const Time run = std::clamp<Time>(static_cast<Time>(exponential(rng, static_cast<double>(p.mean_run))), 60,
-                                        p.time_limit);
+      const Time run =
+          std::clamp<Time>(static_cast<Time>(exponential(rng, static_cast<double>(p.mean_run))), 60, p.time_limit);
       arrivals.push_back({static_cast<Time>(t), k, gpus, run});
     }
   }
-  std::stable_sort(arrivals.begin(), arrivals.end(), [](const Arrival& a, const Arrival& b) { return a.time < b.time; });
+  std::stable_sort(arrivals.begin(), arrivals.end(),
+                   [](const Arrival& a, const Arrival& b) { return a.time < b.time; });
 
   // The run: events in time order; a pass after each instant's events.
   struct Running {

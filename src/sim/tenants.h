@@ -30,19 +30,19 @@ struct TenantInstitution {
 
 struct TenantProject {
   std::string name, institution;
-  double shares = 1;                 // within its institution
-  double jobs_per_hour = 1;          // Poisson arrivals
-  int max_gpus = 8;                  // each job takes 1, 2, 4, ... up to this many GPUs (one node)
-  core::Time mean_run = 4 * 3600;    // exponential, capped at time_limit
+  double shares = 1;               // within its institution
+  double jobs_per_hour = 1;        // Poisson arrivals
+  int max_gpus = 8;                // each job takes 1, 2, 4, ... up to this many GPUs (one node)
+  core::Time mean_run = 4 * 3600;  // exponential, capped at time_limit
   core::Time time_limit = 24 * 3600;
-  int backlog = 20;                  // at most this many waiting jobs
-  double grant = 0;                  // normalised GPU-hours (0: no grant)
-  std::string programme;             // the grant's programme
+  int backlog = 20;       // at most this many waiting jobs
+  double grant = 0;       // normalised GPU-hours (0: no grant)
+  std::string programme;  // the grant's programme
 };
 
 struct TenantScenario {
   int nodes = 8, gpus_per_node = 8;
-  std::string model = "gpu:H100";    // charged 1.0 per GPU-hour
+  std::string model = "gpu:H100";  // charged 1.0 per GPU-hour
   core::Time days = 84;
   core::Time half_life = 7 * 86400;  // fair share's
   core::Time period = 7 * 86400;     // report shares per period
@@ -61,15 +61,15 @@ struct TenantPeriod {
 };
 
 struct TenantOutcome {
-  std::string policy;                        // "multifactor" or "fcfs"
+  std::string policy;  // "multifactor" or "fcfs"
   std::vector<TenantPeriod> periods;
-  std::map<std::string, double> entitlement; // institution -> its share of the machine (0..1)
-  std::map<std::string, double> wait_h;      // institution -> mean wait of its jobs that started (h)
+  std::map<std::string, double> entitlement;                  // institution -> its share of the machine (0..1)
+  std::map<std::string, double> wait_h;                       // institution -> mean wait of its jobs that started (h)
   std::map<std::string, std::size_t> jobs, refused, dropped;  // by institution
-  std::vector<core::Grant> grants;           // at the end
-  std::map<std::uint32_t, core::Time> spent_at;  // grant -> when it reached 100 % (if it did)
-  std::vector<core::ReportRow> by_institution;   // the whole run, core::report's rows
-  double utilisation = 0;                    // GPU-hours used / GPU-hours there were
+  std::vector<core::Grant> grants;                            // at the end
+  std::map<std::uint32_t, core::Time> spent_at;               // grant -> when it reached 100 % (if it did)
+  std::vector<core::ReportRow> by_institution;                // the whole run, core::report's rows
+  double utilisation = 0;                                     // GPU-hours used / GPU-hours there were
 };
 
 // Runs the scenario under `order` (Multifactor: fair share over institution -> project -> user with

@@ -4,22 +4,19 @@
 // preemptible as its programme says; the ledger adds up to the usage measured; all of it survives
 // a restart, from the journal and from a snapshot.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cmath>
-
-#include "core/scheduler.h"
 #include <filesystem>
-#include <numeric>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
+#include <numeric>
 #include <sstream>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
 #include "controller/controller.h"
+#include "core/scheduler.h"
 
 namespace gwang::controller {
 namespace {
@@ -130,8 +127,12 @@ class AccountingTest : public ::testing::Test {
 // A running job burns its grant down every charge period, not only at its end; the 80 % and 100 %
 // marks warn once each; usage past the grant is still recorded, against no grant.
 TEST_F(AccountingTest, GrantsBurnDownWhileJobsRunAndWarnOnce) {
-  admin("grant.granted", {{"project", "p"}, {"programme", "voucher"}, {"amount", 20.0}, {"start", kT0},
-                          {"end", kT0 + 90 * kDay}, {"who", "op"}});
+  admin("grant.granted", {{"project", "p"},
+                          {"programme", "voucher"},
+                          {"amount", 20.0},
+                          {"start", kT0},
+                          {"end", kT0 + 90 * kDay},
+                          {"who", "op"}});
   auto job = submit(2);  // 2 NPUs at 0.5: 1.0 per hour
   ASSERT_TRUE(job) << job.error().message;
   EXPECT_EQ(job->project, "p");
@@ -167,8 +168,12 @@ TEST_F(AccountingTest, GrantsBurnDownWhileJobsRunAndWarnOnce) {
 // Refuse: a spent grant refuses new jobs until it is topped up; an expired one until extended; one
 // that has not started refuses as well.
 TEST_F(AccountingTest, ExhaustionUnderARefusingProgramme) {
-  admin("grant.granted", {{"project", "p"}, {"programme", "voucher"}, {"amount", 2.0}, {"start", kT0},
-                          {"end", kT0 + 30 * kDay}, {"who", "op"}});
+  admin("grant.granted", {{"project", "p"},
+                          {"programme", "voucher"},
+                          {"amount", 2.0},
+                          {"start", kT0},
+                          {"end", kT0 + 30 * kDay},
+                          {"who", "op"}});
   auto job = submit(2);
   ASSERT_TRUE(job);
   step();
@@ -198,8 +203,12 @@ TEST_F(AccountingTest, ExhaustionUnderARefusingProgramme) {
   // A grant that starts later does not let jobs in now.
   admin("tenancy.project", {{"name", "later"}, {"institution", "uni"}});
   admin("tenancy.member", {{"user", "nobody"}, {"project", "later"}, {"member", true}});
-  admin("grant.granted", {{"project", "later"}, {"programme", "voucher"}, {"amount", 5.0},
-                          {"start", now_ + 10 * kDay}, {"end", now_ + 20 * kDay}, {"who", "op"}});
+  admin("grant.granted", {{"project", "later"},
+                          {"programme", "voucher"},
+                          {"amount", 5.0},
+                          {"start", now_ + 10 * kDay},
+                          {"end", now_ + 20 * kDay},
+                          {"who", "op"}});
   api::SubmitRequest r;
   r.command = {"true"};
   r.project = "later";
@@ -210,8 +219,12 @@ TEST_F(AccountingTest, ExhaustionUnderARefusingProgramme) {
 
 // Preemptible: with the grant spent, new jobs still run, but only as preemptible work.
 TEST_F(AccountingTest, ExhaustionUnderAPreemptibleProgramme) {
-  admin("grant.granted", {{"project", "p"}, {"programme", "rnd"}, {"amount", 1.0}, {"start", kT0},
-                          {"end", kT0 + 30 * kDay}, {"who", "op"}});
+  admin("grant.granted", {{"project", "p"},
+                          {"programme", "rnd"},
+                          {"amount", 1.0},
+                          {"start", kT0},
+                          {"end", kT0 + 30 * kDay},
+                          {"who", "op"}});
   auto before = submit(0);
   ASSERT_TRUE(before);
   EXPECT_FALSE(before->preemptible);
@@ -229,10 +242,18 @@ TEST_F(AccountingTest, ExhaustionUnderAPreemptibleProgramme) {
 
 // A project holding two grants is charged to the one that expires first, then to the next.
 TEST_F(AccountingTest, TheGrantThatExpiresFirstIsChargedFirst) {
-  admin("grant.granted", {{"project", "p"}, {"programme", "voucher"}, {"amount", 100.0}, {"start", kT0},
-                          {"end", kT0 + 300 * kDay}, {"who", "op"}});
-  admin("grant.granted", {{"project", "p"}, {"programme", "rnd"}, {"amount", 3.0}, {"start", kT0},
-                          {"end", kT0 + 30 * kDay}, {"who", "op"}});
+  admin("grant.granted", {{"project", "p"},
+                          {"programme", "voucher"},
+                          {"amount", 100.0},
+                          {"start", kT0},
+                          {"end", kT0 + 300 * kDay},
+                          {"who", "op"}});
+  admin("grant.granted", {{"project", "p"},
+                          {"programme", "rnd"},
+                          {"amount", 3.0},
+                          {"start", kT0},
+                          {"end", kT0 + 30 * kDay},
+                          {"who", "op"}});
   auto job = submit(2);
   ASSERT_TRUE(job);
   step();
@@ -254,8 +275,12 @@ TEST_F(AccountingTest, TheGrantThatExpiresFirstIsChargedFirst) {
 
 // The books come back the same after a restart: from the journal alone, and from a snapshot.
 TEST_F(AccountingTest, TheBooksSurviveARestart) {
-  admin("grant.granted", {{"project", "p"}, {"programme", "voucher"}, {"amount", 4.0}, {"start", kT0},
-                          {"end", kT0 + 30 * kDay}, {"who", "op"}});
+  admin("grant.granted", {{"project", "p"},
+                          {"programme", "voucher"},
+                          {"amount", 4.0},
+                          {"start", kT0},
+                          {"end", kT0 + 30 * kDay},
+                          {"who", "op"}});
   auto job = submit(1);
   ASSERT_TRUE(job);
   step();
@@ -324,12 +349,16 @@ TEST_F(AccountingTest, QuotasCapAndPreemptionReclaimsBorrowedDevices) {
   step();
   EXPECT_EQ(state(b), kPending);
   EXPECT_EQ(controller_->job(b)->reason.rfind("QuotaReached", 0), 0u) << controller_->job(b)->reason;
-  const std::int64_t c = job("p", true, {"sh", "-c",
-      "trap 'echo checkpoint; exit 0' TERM; echo start $GWANG_RESTART_COUNT $GWANG_PREEMPTIBLE; "
-      "while :; do sleep 0.05; done"});
+  const std::int64_t c =
+      job("p", true,
+          {"sh", "-c",
+           "trap 'echo checkpoint; exit 0' TERM; echo start $GWANG_RESTART_COUNT $GWANG_PREEMPTIBLE; "
+           "while :; do sleep 0.05; done"});
   ASSERT_TRUE(until([&] { return state(c) == kRunning; })) << "a preemptible job borrows past the quota";
-  ASSERT_TRUE(until([&] { return fs::exists(dir_ / "data" / "jobs" / agent::log_name(c, 0, 0, false)) &&
-                                 fs::file_size(dir_ / "data" / "jobs" / agent::log_name(c, 0, 0, false)) > 0; }));
+  ASSERT_TRUE(until([&] {
+    return fs::exists(dir_ / "data" / "jobs" / agent::log_name(c, 0, 0, false)) &&
+           fs::file_size(dir_ / "data" / "jobs" / agent::log_name(c, 0, 0, false)) > 0;
+  }));
   const std::int64_t d = job("q", false, hold);
   ASSERT_TRUE(until([&] { return state(d) == kRunning; })) << controller_->job(d)->reason;
   const JobRecord victim = *controller_->job(c);
@@ -435,7 +464,8 @@ TEST_F(AccountingTest, ProjectsAreRequiredWhereTheCentreSaysSo) {
   controller_ = std::move(*c);
   auto no_project = controller_->submit(r, *stranger, now_);
   ASSERT_FALSE(no_project);
-  EXPECT_NE(no_project.error().message.find("user 'daemon' is in no project"), std::string::npos) << no_project.error().message;
+  EXPECT_NE(no_project.error().message.find("user 'daemon' is in no project"), std::string::npos)
+      << no_project.error().message;
   auto no_grant = controller_->submit(r, nobody_, now_);
   ASSERT_FALSE(no_grant);
   EXPECT_NE(no_grant.error().message.find("project p holds no grant"), std::string::npos) << no_grant.error().message;

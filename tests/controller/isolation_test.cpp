@@ -9,10 +9,9 @@
 
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "controller/http.h"
 
@@ -51,8 +50,8 @@ class Isolation : public ::testing::Test {
     thread_ = std::thread([this] { server_->serve(); });
     token_["op"] = *tokens_->issue("root", true);
     // Accounts of this machine, by role.
-    user_ = {{"op", "root"},     {"admin_a", "daemon"}, {"alice", "bin"}, {"amy", "sys"},
-             {"carl", "games"},  {"bob", "man"},        {"loner", "lp"}};
+    user_ = {{"op", "root"},    {"admin_a", "daemon"}, {"alice", "bin"}, {"amy", "sys"},
+             {"carl", "games"}, {"bob", "man"},        {"loner", "lp"}};
     for (const auto& [role, user] : user_) {
       if (role != "op") token_[role] = *tokens_->issue(user, false);
     }
@@ -69,8 +68,9 @@ class Isolation : public ::testing::Test {
   Answer call(const std::string& role, const std::string& method, const std::string& path, const json& body = {}) {
     httplib::Client client("127.0.0.1", port_);
     httplib::Headers headers{{"Authorization", "Bearer " + (token_.contains(role) ? token_[role] : role)}};
-    httplib::Result r = method == "GET" ? client.Get(path, headers)
-                                        : client.Post(path, headers, body.is_null() ? "{}" : body.dump(), "application/json");
+    httplib::Result r = method == "GET"
+                            ? client.Get(path, headers)
+                            : client.Post(path, headers, body.is_null() ? "{}" : body.dump(), "application/json");
     EXPECT_TRUE(r) << method << " " << path;
     if (!r) return {};
     Answer a{r->status, json::parse(r->body, nullptr, false)};
@@ -78,8 +78,8 @@ class Isolation : public ::testing::Test {
   }
   void ok(const std::string& role, const std::string& method, const std::string& path, const json& body = {}) {
     const Answer a = call(role, method, path, body);
-    ASSERT_TRUE(a.status == 200 || a.status == 201) << role << " " << method << " " << path << ": " << a.status << " "
-                                                    << a.body.dump();
+    ASSERT_TRUE(a.status == 200 || a.status == 201)
+        << role << " " << method << " " << path << ": " << a.status << " " << a.body.dump();
   }
   std::int64_t submit(const std::string& role, const std::string& project) {
     const Answer a = call(role, "POST", "/api/v1/jobs",
@@ -183,10 +183,16 @@ TEST_F(Isolation, RoleActionOwnerMatrix) {
       {"alice", "POST", "/api/v1/users/bin/default-project", {{"project", "a1"}}, 200},
       {"op", "POST", "/api/v1/institutions", {{"name", "c"}, {"type", "sme"}}, 201},
       // grants: operators change them; members and admins see their projects' only
-      {"alice", "POST", "/api/v1/grants",
-       {{"project", "a1"}, {"programme", "voucher"}, {"amount", 1}, {"start", 0}, {"end", 9}}, 403},
-      {"admin_a", "POST", "/api/v1/grants",
-       {{"project", "a1"}, {"programme", "voucher"}, {"amount", 1}, {"start", 0}, {"end", 9}}, 403},
+      {"alice",
+       "POST",
+       "/api/v1/grants",
+       {{"project", "a1"}, {"programme", "voucher"}, {"amount", 1}, {"start", 0}, {"end", 9}},
+       403},
+      {"admin_a",
+       "POST",
+       "/api/v1/grants",
+       {{"project", "a1"}, {"programme", "voucher"}, {"amount", 1}, {"start", 0}, {"end", 9}},
+       403},
       {"admin_a", "POST", "/api/v1/grants/1/top-up", {{"amount", 5}}, 403},
       {"alice", "POST", "/api/v1/programmes", {{"name", "mine"}}, 403},
       {"alice", "GET", "/api/v1/grants/1", {}, 200},
@@ -198,7 +204,11 @@ TEST_F(Isolation, RoleActionOwnerMatrix) {
       // quotas: operators set them
       {"admin_a", "POST", "/api/v1/quotas", {{"scope", "project"}, {"name", "a1"}, {"limit", 2}}, 403},
       {"alice", "POST", "/api/v1/quotas/remove", {{"scope", "project"}, {"name", "a1"}}, 403},
-      {"op", "POST", "/api/v1/quotas", {{"scope", "project"}, {"name", "a1"}, {"model", "gpu:H100"}, {"limit", 2}}, 200},
+      {"op",
+       "POST",
+       "/api/v1/quotas",
+       {{"scope", "project"}, {"name", "a1"}, {"model", "gpu:H100"}, {"limit", 2}},
+       200},
       // tokens: one's own; an admin for the members of their projects; operators for anyone
       {"alice", "POST", "/api/v1/tokens", {{"user", "man"}}, 403},
       {"admin_a", "POST", "/api/v1/tokens", {{"user", "bin"}}, 201},
@@ -287,18 +297,30 @@ TEST_F(Isolation, BadChangesSayWhatIsWrongAndWriteNothing) {
     std::string says;
   };
   const std::vector<Bad> bad = {
-      {"/api/v1/grants", {{"project", "a1"}, {"programme", "voucher"}, {"amount", 10}, {"start", "2026-05-01"},
-                          {"end", "2026-04-01"}}, 422, "is not after its start"},
-      {"/api/v1/grants", {{"project", "a1"}, {"programme", "voucher"}, {"amount", -5}, {"start", 0}, {"end", 9}},
-       422, "amount must be above 0"},
-      {"/api/v1/grants", {{"project", "nope"}, {"programme", "voucher"}, {"amount", 5}, {"start", 0}, {"end", 9}},
-       422, "no project 'nope'"},
-      {"/api/v1/grants", {{"project", "a1"}, {"programme", "nope"}, {"amount", 5}, {"start", 0}, {"end", 9}}, 422,
+      {"/api/v1/grants",
+       {{"project", "a1"}, {"programme", "voucher"}, {"amount", 10}, {"start", "2026-05-01"}, {"end", "2026-04-01"}},
+       422,
+       "is not after its start"},
+      {"/api/v1/grants",
+       {{"project", "a1"}, {"programme", "voucher"}, {"amount", -5}, {"start", 0}, {"end", 9}},
+       422,
+       "amount must be above 0"},
+      {"/api/v1/grants",
+       {{"project", "nope"}, {"programme", "voucher"}, {"amount", 5}, {"start", 0}, {"end", 9}},
+       422,
+       "no project 'nope'"},
+      {"/api/v1/grants",
+       {{"project", "a1"}, {"programme", "nope"}, {"amount", 5}, {"start", 0}, {"end", 9}},
+       422,
        "no programme 'nope'"},
-      {"/api/v1/grants", {{"project", "a1"}, {"programme", "voucher"}, {"amount", "5"}, {"start", 0}, {"end", 9}},
-       400, "field 'amount'"},
-      {"/api/v1/grants", {{"project", "a1"}, {"programme", "voucher"}, {"amount", 5}, {"start", "2026-02-30"},
-                          {"end", 9}}, 400, "field 'start'"},
+      {"/api/v1/grants",
+       {{"project", "a1"}, {"programme", "voucher"}, {"amount", "5"}, {"start", 0}, {"end", 9}},
+       400,
+       "field 'amount'"},
+      {"/api/v1/grants",
+       {{"project", "a1"}, {"programme", "voucher"}, {"amount", 5}, {"start", "2026-02-30"}, {"end", 9}},
+       400,
+       "field 'start'"},
       {"/api/v1/grants/1/top-up", {{"amount", 0}}, 422, "above 0"},
       {"/api/v1/grants/1/extend", {{"end", "1999-01-01"}}, 422, "is not after the grant's start"},
       {"/api/v1/grants/99/top-up", {{"amount", 1}}, 404, "grant 99 not found"},

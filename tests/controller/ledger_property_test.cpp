@@ -5,7 +5,6 @@
 #include <rapidcheck/gtest.h>
 
 #include <cmath>
-
 #include <nlohmann/json.hpp>
 
 #include "controller/accounting.h"
@@ -37,9 +36,14 @@ RC_GTEST_PROP(LedgerProperty, ChargesAddUpToTheUsageMeasured, ()) {
     switch (*rc::gen::inRange(0, 5)) {
       case 0:
         if (!project.empty()) {
-          apply("grant.granted", {{"project", project}, {"programme", "v"}, {"amount", *rc::gen::inRange(1, 50)},
-                                  {"start", t - *rc::gen::inRange(0, 50000)}, {"end", t + *rc::gen::inRange(1, 200000)},
-                                  {"who", "op"}}, t);
+          apply("grant.granted",
+                {{"project", project},
+                 {"programme", "v"},
+                 {"amount", *rc::gen::inRange(1, 50)},
+                 {"start", t - *rc::gen::inRange(0, 50000)},
+                 {"end", t + *rc::gen::inRange(1, 200000)},
+                 {"who", "op"}},
+                t);
         }
         break;
       case 1:
