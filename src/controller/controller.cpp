@@ -816,7 +816,9 @@ void Controller::charge(const JobRecord& job, std::int64_t now) {
   if (use.empty()) return;
   const json record = books_.usage_record(job.id, job.user, job.project, from, now, use);
   journal_async("usage.charged", record.dump(), now);
+  const std::size_t warnings = books_.warnings().size();
   auto applied = books_.apply("usage.charged", record, now);
+  if (books_.warnings().size() != warnings) readmit_due_ = true;  // a grant may be spent
   assert(applied);  // made here from valid parts
   (void)applied;
 }
@@ -837,6 +839,7 @@ void Controller::end(JobRecord& job, const std::string& state, int exit_code, co
   failures_.erase(job.id);
   stopping_.erase(job.id);
   preempting_.erase(job.id);
+  held_.erase(job.id);
 }
 
 Result<void> Controller::flush() {
@@ -1032,6 +1035,35 @@ void Controller::requeued(JobRecord& job, const std::string& reason, std::int64_
   pass_due_ = true;
 }
 
+void Controller::readmit(std::int64_t now) {
+  readmit_due_ = false;
+  next_readmit_ = now + 60;
+  if (books_.grants().all().empty() && held_.empty()) return;
+  std::map<std::pair<std::string, std::string>, Result<JobAdmission>> verdicts;  // by (user, project)
+  for (auto& [id, job] : jobs_) {
+    if (job.state != kPending || job.project.empty()) continue;
+    auto v = verdicts.find({job.user, job.project});
+    if (v == verdicts.end()) {
+      v = verdicts.emplace(std::make_pair(job.user, job.project), books_.admit(job.user, job.project, false, now)).first;
+    }
+    const core::JobId jid{id};
+    if (!v->second) {
+      held_[id] = "Held: " + v->second.error().message;
+      scheduler_->hold(jid);
+      continue;
+    }
+    if (held_.erase(id) > 0) {
+      scheduler_->release(jid, now);
+      pass_due_ = true;
+    }
+    const bool preemptible = job.request.preemptible || v->second->preemptible;
+    if (preemptible != job.preemptible && scheduler_->set_preemptible(jid, preemptible)) {
+      job.preemptible = preemptible;
+      pass_due_ = true;
+    }
+  }
+}
+
 void Controller::sync_quotas() {
   const std::vector<core::Quota>& want = books_.quotas();
   for (const core::Quota& q : scheduler_->quotas()) {
@@ -1219,6 +1251,7 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
     if (inflight_ == 0 && unflushed_.empty() && journal_->last_seq() - snapshot_seq_ >= options_.snapshot_every) {
       (void)checkpoint_locked(now);
     }
+    if (readmit_due_ || now >= next_readmit_) readmit(now);
     // A pass can only decide something new after resources were freed or nodes changed; otherwise
     // once a second, for jobs that run past their estimates and move reservations.
     if (pass_due_ || now != last_pass_) {
@@ -1280,6 +1313,7 @@ Result<void> Controller::administer(const std::string& kind, const json& payload
   auto applied = books_.apply(kind, payload, now);
   assert(applied);  // checked above, under the same lock
   if (kind.starts_with("quota.")) sync_quotas();
+  readmit_due_ = true;
   return applied;
 }
 
@@ -1337,6 +1371,9 @@ std::string_view Controller::reason_of(const JobRecord& job, std::string& scratc
       break;
     case core::PendingReason::Preempting:
       reason = "Preempting: preemptible jobs are stopping to make room for it";
+      break;
+    case core::PendingReason::Held:
+      if (auto h = held_.find(job.id); h != held_.end()) reason = h->second;
       break;
     default: reason = "Priority: jobs ahead of it go first";
   }

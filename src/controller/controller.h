@@ -214,6 +214,10 @@ class Controller {
   void requeued(JobRecord& job, const std::string& reason, std::int64_t now);
   // Gives the core the quotas of the books (after a change, and at recovery).
   void sync_quotas();
+  // Admits the waiting jobs again, as their projects' grants stand at `now`: a job whose project
+  // may no longer run it is held (its reason says why) until a grant lets it in again; one that
+  // may run only as preemptible work becomes preemptible, and goes back when a grant allows.
+  void readmit(std::int64_t now);
   void end(JobRecord& job, const std::string& state, int exit_code, const std::string& reason, std::int64_t now);
   // Charges a running job's use since it was last charged, up to `now` (a usage record, queued).
   void charge(const JobRecord& job, std::int64_t now);
@@ -242,6 +246,9 @@ class Controller {
   std::map<std::int64_t, std::pair<agent::TaskEnd, std::string>> stopping_;
   std::set<std::int64_t> running_;           // ids of running jobs
   std::set<std::int64_t> preempting_;        // running jobs the core asked to stop to make room
+  std::map<std::int64_t, std::string> held_; // waiting jobs held by their project's grants, and why
+  bool readmit_due_ = true;                  // the books changed: admit the waiting jobs again
+  std::int64_t next_readmit_ = 0;            // and at least once a minute (grants start and expire)
   std::set<std::string> drained_names_;      // nodes drained before they registered (recovery)
   std::map<std::int64_t, std::map<int, Failure>> rank_ends_;  // recovery only: ranks ended before a restart
   std::int64_t next_id_ = 1;

@@ -21,6 +21,7 @@ enum class PendingReason : std::uint8_t {
   Unsatisfiable,     // no node of the cluster can ever hold it
   QuotaReached,      // starting it would take a quota of its project or institution over: passed over
   Preempting,        // preemptible jobs are being stopped to make room for it (see Scheduler::preempted)
+  Held,              // held by the driver (Scheduler::hold): out of the queue until released
 };
 
 std::string_view to_string(JobState state);
@@ -58,6 +59,7 @@ struct Job {
   Time charged_until = -1;                // while running: usage charged to fair share up to here
   std::vector<TaskPlacement> placement;   // one per task while running (kept after it ends)
   bool preempting = false;                // running, and asked to stop to make room (a Preempt decision)
+  bool held = false;                      // pending, out of the queue (Scheduler::hold)
   Time preempt_at = -1;                   // when it was asked to stop (kept after it ends)
 
   Time expected_end() const { return start + spec.planned_runtime(); }

@@ -37,7 +37,8 @@ constexpr std::pair<PendingReason, std::string_view> kReasons[] = {
     {PendingReason::NodesUnavailable, "nodes_unavailable"},
     {PendingReason::Unsatisfiable, "unsatisfiable"},
     {PendingReason::QuotaReached, "quota_reached"},
-    {PendingReason::Preempting, "preempting"}};
+    {PendingReason::Preempting, "preempting"},
+    {PendingReason::Held, "held"}};
 
 // Resources free now and also free in the planned future: what a backfilled job that outlives the
 // reservation may use. Element-wise minimum of two states of the same cluster.
@@ -281,7 +282,12 @@ bool Scheduler::cancel(JobId id, Time now) {
     return true;
   }
   if (job.state != JobState::Pending) return false;
-  queue_.erase(queue_key(it->second));
+  if (job.held) {
+    job.held = false;
+    --held_;
+  } else {
+    queue_.erase(queue_key(it->second));
+  }
   job.state = JobState::Cancelled;
   job.reason = PendingReason::None;
   job.end = now;
@@ -294,6 +300,43 @@ bool Scheduler::requeue(JobId id, Time now) {
   Job& job = jobs_[it->second];
   if (job.state == JobState::Pending || job.state == JobState::Running) return false;
   enqueue_again(it->second, now);
+  return true;
+}
+
+bool Scheduler::hold(JobId id) {
+  auto it = index_.find(id);
+  if (it == index_.end()) return false;
+  Job& job = jobs_[it->second];
+  if (job.state != JobState::Pending || job.held) return false;
+  queue_.erase(queue_key(it->second));
+  job.held = true;
+  job.reason = PendingReason::Held;
+  job.reserved_at = -1;
+  if (last_head_ == it->second) last_head_.reset();
+  ++held_;
+  return true;
+}
+
+bool Scheduler::release(JobId id, Time now) {
+  auto it = index_.find(id);
+  if (it == index_.end() || !jobs_[it->second].held) return false;
+  Job& job = jobs_[it->second];
+  job.held = false;
+  --held_;
+  job.reason = PendingReason::Priority;
+  if (options_.order == QueueOrder::Multifactor) job.rank = priority_terms(id, now).total;
+  queue_.insert(queue_key(it->second));
+  return true;
+}
+
+bool Scheduler::set_preemptible(JobId id, bool preemptible) {
+  auto it = index_.find(id);
+  if (it == index_.end() || jobs_[it->second].state != JobState::Pending) return false;
+  Job& job = jobs_[it->second];
+  if (job.spec.preemptible == preemptible) return true;
+  if (!job.held) queue_.erase(queue_key(it->second));
+  job.spec.preemptible = preemptible;
+  if (!job.held) queue_.insert(queue_key(it->second));
   return true;
 }
 

@@ -100,6 +100,15 @@ class Scheduler {
   // Puts a job that has ended (failed with its node, say) back in the queue with its spec, its
   // submit time and so its place in the queue order. Returns false if it is pending or running.
   bool requeue(JobId id, Time now);
+  // Holds a pending job: it stays pending, out of the queue (reason Held), until released; a held
+  // job may be cancelled. Returns false (changing nothing) when it is not pending or already held.
+  bool hold(JobId id);
+  // Puts a held job back into the queue in its place (its submission time, its priority at `now`).
+  // Returns false when it is not held.
+  bool release(JobId id, Time now);
+  // Whether a pending (or held) job is preemptible work; it moves in the queue accordingly. Returns
+  // false, changing nothing, for a job that is not pending.
+  bool set_preemptible(JobId id, bool preemptible);
   // A running job was stopped to make room (after a Preempt decision: the driver signals it, waits
   // its grace period, kills it, then calls this). Ends the run as `finish` does (fair share is
   // charged up to `now`, its resources are free), then puts it back in the queue as `requeue` does:
@@ -171,7 +180,7 @@ class Scheduler {
   const Job* find(JobId id) const;
   const Job& job(JobId id) const;
   const Cluster& cluster() const { return cluster_; }
-  std::size_t pending_count() const { return queue_.size(); }
+  std::size_t pending_count() const { return queue_.size() + held_; }  // held ones included
   std::size_t running_count() const { return running_.size(); }
   // Pending jobs in queue order.
   std::vector<JobId> queue() const;
@@ -262,6 +271,7 @@ class Scheduler {
   std::unordered_map<JobId, Slot> index_;
   Queue queue_;
   std::set<EndKey> running_;  // by expected end
+  std::size_t held_ = 0;           // pending jobs held out of the queue
   std::optional<Slot> last_head_;  // the head of the queue at the end of the last pass
   FreeState shadow_, both_;        // scratch states of the backfill pass
   FreeState trial_;                // scratch state of preemption

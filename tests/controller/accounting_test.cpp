@@ -240,6 +240,61 @@ TEST_F(AccountingTest, ExhaustionUnderAPreemptibleProgramme) {
   EXPECT_EQ(after->project, "p");
 }
 
+// Jobs already waiting when their project's grant runs out: held under a refusing programme until a
+// top-up lets them in; made preemptible under a preemptible one.
+TEST_F(AccountingTest, WaitingJobsFollowTheGrantAsItRunsOut) {
+  admin("grant.granted", {{"project", "p"}, {"programme", "voucher"}, {"amount", 2.0}, {"start", kT0},
+                          {"end", kT0 + 30 * kDay}, {"who", "op"}});
+  auto a = submit(2);
+  ASSERT_TRUE(a);
+  step();
+  auto b = submit(2);  // waits for a's NPUs
+  ASSERT_TRUE(b);
+  now_ += 3 * kHour;
+  step();  // a is charged 3.0: the grant is spent
+  JobRecord waiting = *controller_->job(b->id);
+  EXPECT_EQ(waiting.state, kPending);
+  EXPECT_EQ(waiting.reason, "Held: grant 1 (voucher) is spent: new jobs are refused");
+  finish(a->id);
+  for (int i = 0; i < 5; ++i) {
+    ++now_;
+    step();
+  }
+  EXPECT_EQ(controller_->job(b->id)->state, kPending) << "held, though the NPUs are free";
+  admin("grant.topped_up", {{"grant", 1}, {"amount", 10.0}, {"who", "op"}});
+  ++now_;
+  step();
+  EXPECT_EQ(controller_->job(b->id)->state, kRunning);
+  finish(b->id);
+  // Under a preemptible programme the waiting job is made preemptible instead, and runs as such.
+  admin("tenancy.project", {{"name", "r"}, {"institution", "uni"}});
+  admin("tenancy.member", {{"user", "nobody"}, {"project", "r"}, {"member", true}});
+  admin("grant.granted", {{"project", "r"}, {"programme", "rnd"}, {"amount", 1.0}, {"start", kT0},
+                          {"end", kT0 + 30 * kDay}, {"who", "op"}});
+  api::SubmitRequest req;
+  req.command = {"sleep", "1000"};
+  req.mem_bytes = 64LL << 20;
+  req.time_s = kDay;
+  req.project = "r";
+  req.gpus = {2, {"npu:ascend910"}};
+  auto c = controller_->submit(req, nobody_, now_);
+  ASSERT_TRUE(c);
+  ++now_;
+  step();
+  ASSERT_EQ(controller_->job(c->id)->state, kRunning);
+  auto d = controller_->submit(req, nobody_, now_);
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->preemptible);
+  now_ += 2 * kHour;
+  step();
+  EXPECT_TRUE(controller_->job(d->id)->preemptible) << controller_->job(d->id)->reason;
+  finish(c->id);
+  ++now_;
+  step();
+  EXPECT_EQ(controller_->job(d->id)->state, kRunning);
+  EXPECT_TRUE(controller_->job(d->id)->preemptible);
+}
+
 // A project holding two grants is charged to the one that expires first, then to the next.
 TEST_F(AccountingTest, TheGrantThatExpiresFirstIsChargedFirst) {
   admin("grant.granted", {{"project", "p"},

@@ -718,3 +718,52 @@ TEST(QuotaProperty, QuotasHoldAndPreemptionMakesRoom) {
 
 }  // namespace
 }  // namespace gwang::core
+
+namespace gwang::core {
+namespace {
+
+// A held job leaves the queue and blocks nobody; released, it takes its place again; a pending job
+// made preemptible moves behind the others; a held job can be cancelled.
+TEST(SchedulerHold, HoldReleaseAndPreemptibleWhilePending) {
+  Cluster cluster;
+  NodeSpec spec{"n", {}, {}};
+  spec.scalars.set(ResourceRegistry::kCpu, 2 * kMilli);
+  cluster.add_node(spec);
+  SchedulerOptions options;
+  Scheduler s(std::move(cluster), options);
+  auto job = [](std::int64_t id, Time submit) {
+    JobSpec j;
+    j.id = JobId{id};
+    j.submit = submit;
+    j.time_limit = 100;
+    j.task.scalars.set(ResourceRegistry::kCpu, 2 * kMilli);
+    return j;
+  };
+  ASSERT_TRUE(s.submit(job(1, 0), 0));
+  ASSERT_TRUE(s.submit(job(2, 1), 1));
+  ASSERT_TRUE(s.submit(job(3, 2), 2));
+  EXPECT_TRUE(s.hold(JobId{1}));
+  EXPECT_FALSE(s.hold(JobId{1})) << "already held";
+  EXPECT_EQ(s.job(JobId{1}).reason, PendingReason::Held);
+  EXPECT_EQ(s.pending_count(), 3u);
+  EXPECT_EQ(s.queue(), (std::vector<JobId>{JobId{2}, JobId{3}}));
+  auto d = s.schedule(3);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].job, JobId{2}) << "the held job blocks nobody";
+  EXPECT_TRUE(s.set_preemptible(JobId{3}, true));
+  EXPECT_TRUE(s.release(JobId{1}, 4));
+  EXPECT_FALSE(s.release(JobId{1}, 4));
+  EXPECT_EQ(s.queue(), (std::vector<JobId>{JobId{1}, JobId{3}})) << "back in its place, before preemptible work";
+  EXPECT_TRUE(s.set_preemptible(JobId{3}, false));
+  EXPECT_TRUE(s.hold(JobId{3}));
+  EXPECT_TRUE(s.cancel(JobId{3}, 5));
+  EXPECT_EQ(s.pending_count(), 1u);
+  EXPECT_FALSE(s.set_preemptible(JobId{2}, true)) << "running: no longer pending";
+  s.finish(JobId{2}, 10);
+  d = s.schedule(10);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].job, JobId{1});
+}
+
+}  // namespace
+}  // namespace gwang::core
