@@ -32,7 +32,8 @@ json outcome_json(const sim::TenantScenario& sc, const sim::TenantOutcome& o) {
                   {"jobs", o.jobs.contains(name) ? o.jobs.at(name) : 0},
                   {"mean_wait_h", o.wait_h.contains(name) ? o.wait_h.at(name) : 0.0},
                   {"refused", o.refused.contains(name) ? o.refused.at(name) : 0},
-                  {"dropped", o.dropped.contains(name) ? o.dropped.at(name) : 0}};
+                  {"dropped", o.dropped.contains(name) ? o.dropped.at(name) : 0},
+                  {"preempted", o.preempted.contains(name) ? o.preempted.at(name) : 0}};
   }
   return {{"policy", o.policy},   {"days", sc.days},    {"utilisation", o.utilisation},
           {"institutions", inst}, {"periods", periods}, {"grants", grants}};
@@ -56,11 +57,12 @@ void outcome_text(const sim::TenantScenario& sc, const sim::TenantOutcome& o) {
   }
   std::printf("%-8s", "entitled");
   for (const auto& [name, e] : o.entitlement) std::printf(" %13.1f%%", 100 * e);
-  std::printf("\n\n%-16s %8s %12s %9s %9s\n", "institution", "jobs", "mean wait h", "refused", "dropped");
+  std::printf("\n\n%-16s %8s %12s %9s %9s %10s\n", "institution", "jobs", "mean wait h", "refused", "dropped",
+              "preempted");
   for (const auto& [name, e] : o.entitlement) {
     auto get = [&](const std::map<std::string, std::size_t>& m) { return m.contains(name) ? m.at(name) : 0; };
-    std::printf("%-16s %8zu %12.1f %9zu %9zu\n", name.c_str(), get(o.jobs),
-                o.wait_h.contains(name) ? o.wait_h.at(name) : 0.0, get(o.refused), get(o.dropped));
+    std::printf("%-16s %8zu %12.1f %9zu %9zu %10zu\n", name.c_str(), get(o.jobs),
+                o.wait_h.contains(name) ? o.wait_h.at(name) : 0.0, get(o.refused), get(o.dropped), get(o.preempted));
   }
   if (!o.grants.empty()) {
     std::printf("\n%-16s %-12s %10s %10s %10s\n", "grant project", "programme", "amount", "used", "spent day");

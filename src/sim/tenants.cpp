@@ -5,6 +5,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <queue>
+#include <set>
 
 #include "core/rng.h"
 
@@ -287,10 +288,23 @@ TenantOutcome run_tenants(const TenantScenario& sc, core::QueueOrder order) {
     }
     r.charged = now;
   };
+  std::set<std::int64_t> held;
   auto pass = [&](Time now) {
     for (const core::Decision& d : scheduler.schedule(now)) {
-      if (d.action != core::Action::Start) continue;
       const std::int64_t id = d.job.value;
+      if (d.action == core::Action::Preempt) {
+        // Stopped at once, at the same virtual time; it waits again (and will start over).
+        auto r = running.find(id);
+        assert(r != running.end());
+        charge(id, r->second, now);
+        const std::size_t k = r->second.project;
+        running.erase(r);
+        scheduler.preempted(d.job, now);
+        waiting_project[id] = k;
+        ++backlog[k];
+        ++out.preempted[sc.projects[k].institution];
+        continue;
+      }
       const std::size_t k = waiting_project.at(id);
       waiting_project.erase(id);
       --backlog[k];
@@ -314,7 +328,9 @@ TenantOutcome run_tenants(const TenantScenario& sc, core::QueueOrder order) {
     while (!ends.empty() && ends.top().first == now) {
       const std::int64_t id = ends.top().second;
       ends.pop();
-      Running& r = running.at(id);
+      auto found = running.find(id);
+      if (found == running.end() || found->second.end != now) continue;  // a run cut short by preemption
+      Running& r = found->second;
       charge(id, r, now);
       scheduler.finish(JobId{id}, now);
       running.erase(id);
@@ -332,6 +348,7 @@ TenantOutcome run_tenants(const TenantScenario& sc, core::QueueOrder order) {
         ++out.refused[p.institution];
         continue;
       }
+      const bool preemptible = granted_ever && admitted.kind == core::Admission::PreemptibleOnly;
       core::JobSpec spec;
       spec.id = JobId{next_id++};
       spec.submit = now;
@@ -342,6 +359,7 @@ TenantOutcome run_tenants(const TenantScenario& sc, core::QueueOrder order) {
       spec.user = "u-" + p.name;
       spec.project = p.name;
       spec.institution = p.institution;
+      spec.preemptible = preemptible;
       if (const auto valid = grants.valid(p.name, now); !valid.empty()) {
         spec.programme_priority = grants.programme(valid.front()->programme)->priority;
       }
@@ -354,6 +372,20 @@ TenantOutcome run_tenants(const TenantScenario& sc, core::QueueOrder order) {
     if (now == next_charge) {
       for (auto& [id, r] : running) charge(id, r, now);
       next_charge += 3600;
+      // The waiting jobs follow their projects' grants, as in the live controller: held while the
+      // programme refuses, preemptible while it says so.
+      for (const auto& [id, k] : waiting_project) {
+        const TenantProject& p = sc.projects[k];
+        if (p.grant <= 0) continue;
+        const core::Admission verdict = grants.admit(p.name, now);
+        const JobId jid{id};
+        if (verdict.kind == core::Admission::Refused) {
+          if (held.insert(id).second) scheduler.hold(jid);
+          continue;
+        }
+        if (held.erase(id) > 0) scheduler.release(jid, now);
+        scheduler.set_preemptible(jid, verdict.kind == core::Admission::PreemptibleOnly);
+      }
     }
     pass(now);
   }

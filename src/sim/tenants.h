@@ -66,6 +66,7 @@ struct TenantOutcome {
   std::map<std::string, double> entitlement;                  // institution -> its share of the machine (0..1)
   std::map<std::string, double> wait_h;                       // institution -> mean wait of its jobs that started (h)
   std::map<std::string, std::size_t> jobs, refused, dropped;  // by institution
+  std::map<std::string, std::size_t> preempted;  // runs stopped to make room, by institution
   std::vector<core::Grant> grants;                            // at the end
   std::map<std::uint32_t, core::Time> spent_at;               // grant -> when it reached 100 % (if it did)
   std::vector<core::ReportRow> by_institution;                // the whole run, core::report's rows

@@ -89,6 +89,28 @@ TEST(Tenants, Deterministic) {
   for (std::size_t w = 0; w < a.periods.size(); ++w) EXPECT_EQ(a.periods[w].gpu_hours, b.periods[w].gpu_hours);
 }
 
+// Under a preemptible programme a spent grant does not refuse: the project's work runs as
+// preemptible, borrows what the other institution leaves idle and is preempted when it is needed.
+TEST(Tenants, SpentGrantsUnderAPreemptibleProgrammeBorrowAndArePreempted) {
+  auto sc = parse_tenant_scenario(R"({
+    "nodes": 2, "gpus_per_node": 8, "days": 14, "seed": 3,
+    "programmes": [{"name": "rnd", "when_exhausted": "preemptible"}],
+    "institutions": [{"name": "a", "shares": 50}, {"name": "b", "shares": 50}],
+    "projects": [
+      {"name": "pa", "institution": "a", "jobs_per_hour": 2, "max_gpus": 4, "mean_run_hours": 3,
+       "grant": 100, "programme": "rnd"},
+      {"name": "pb", "institution": "b", "jobs_per_hour": 0.4, "max_gpus": 8, "mean_run_hours": 4}
+    ]
+  })");
+  ASSERT_TRUE(sc) << sc.error().message;
+  const TenantOutcome o = run_tenants(*sc, core::QueueOrder::Multifactor);
+  EXPECT_EQ(o.refused.count("a"), 0u) << "nothing is refused under a preemptible programme";
+  ASSERT_TRUE(o.preempted.contains("a"));
+  EXPECT_GT(o.preempted.at("a"), 0u);
+  EXPECT_EQ(o.preempted.count("b"), 0u) << "b's work is never preemptible";
+  EXPECT_GT(o.jobs.at("a"), 100u) << "a keeps running past its grant, on borrowed GPUs";
+}
+
 // Bad scenarios: the error names the field.
 TEST(Tenants, BadScenariosNameTheField) {
   struct Bad {
