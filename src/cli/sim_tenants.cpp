@@ -1,5 +1,6 @@
 // gwang sim tenants: institutions sharing a GPU cluster under grants, in virtual time.
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -88,6 +89,21 @@ int run_tenants_sim(const TenantsArgs& args) {
   if (!sc) {
     std::fprintf(stderr, "gwang: %s: %s\n", args.scenario.c_str(), sc.error().message.c_str());
     return 2;
+  }
+  if (!sc->trace.empty()) {
+    // A relative path is relative to the scenario's own directory.
+    const std::filesystem::path trace = std::filesystem::path(args.scenario).parent_path() / sc->trace;
+    std::ifstream csv(sc->trace.front() == '/' ? std::filesystem::path(sc->trace) : trace);
+    if (!csv) {
+      std::fprintf(stderr, "gwang: %s: trace '%s': cannot read\n", args.scenario.c_str(), sc->trace.c_str());
+      return 2;
+    }
+    std::stringstream rows;
+    rows << csv.rdbuf();
+    if (auto r = sim::load_tenant_trace(*sc, rows.str(), sc->trace); !r) {
+      std::fprintf(stderr, "gwang: %s\n", r.error().message.c_str());
+      return 2;
+    }
   }
   std::vector<core::QueueOrder> orders;
   if (args.policy == "multifactor" || args.policy == "both") orders.push_back(core::QueueOrder::Multifactor);

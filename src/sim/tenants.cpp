@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <queue>
 #include <set>
@@ -81,7 +82,8 @@ Result<TenantScenario> parse_tenant_scenario(const std::string& text) {
   TenantScenario s;
   const Fields top{root, ""};
   GWANG_TRY(top.known({"nodes", "gpus_per_node", "model", "days", "half_life_days", "period_days", "seed", "programmes",
-                       "institutions", "projects"}));
+                       "institutions", "projects", "trace"}));
+  GWANG_TRY(top.text("trace", s.trace));
   GWANG_TRY(top.number("nodes", s.nodes, 1, 10000));
   GWANG_TRY(top.number("gpus_per_node", s.gpus_per_node, 1, 64));
   GWANG_TRY(top.text("model", s.model));
@@ -179,6 +181,57 @@ Result<TenantScenario> parse_tenant_scenario(const std::string& text) {
   return s;
 }
 
+Result<void> load_tenant_trace(TenantScenario& sc, const std::string& text, const std::string& name) {
+  std::vector<TenantScenario::RecordedJob> jobs;
+  std::size_t at = 0, line = 0;
+  auto number = [](const std::string& cell, double& out) {
+    char* end = nullptr;
+    out = std::strtod(cell.c_str(), &end);
+    return !cell.empty() && end == cell.c_str() + cell.size() && std::isfinite(out);
+  };
+  while (at < text.size()) {
+    std::size_t eol = text.find('\n', at);
+    if (eol == std::string::npos) eol = text.size();
+    std::string row = text.substr(at, eol - at);
+    at = eol + 1;
+    ++line;
+    if (!row.empty() && row.back() == '\r') row.pop_back();
+    const std::string where = name + ":" + std::to_string(line) + ": ";
+    if (line == 1) {
+      if (row != "submit_hours,project,gpus,run_hours") {
+        return fail(where + "expected the header submit_hours,project,gpus,run_hours");
+      }
+      continue;
+    }
+    if (row.empty()) continue;
+    std::vector<std::string> cells;
+    for (std::size_t from = 0;;) {
+      const std::size_t comma = row.find(',', from);
+      cells.push_back(row.substr(from, comma == std::string::npos ? std::string::npos : comma - from));
+      if (comma == std::string::npos) break;
+      from = comma + 1;
+    }
+    if (cells.size() != 4) return fail(where + "expected 4 columns, found " + std::to_string(cells.size()));
+    double submit = 0, gpus = 0, run = 0;
+    if (!number(cells[0], submit) || submit < 0 || submit > static_cast<double>(sc.days) * 24) {
+      return fail(where + "submit_hours: expected hours from 0 to the scenario's end");
+    }
+    auto project = std::find_if(sc.projects.begin(), sc.projects.end(),
+                                [&](const TenantProject& p) { return p.name == cells[1]; });
+    if (project == sc.projects.end()) return fail(where + "project: no project '" + cells[1] + "' in the scenario");
+    if (!number(cells[2], gpus) || gpus < 1 || gpus > sc.gpus_per_node || gpus != std::floor(gpus)) {
+      return fail(where + "gpus: expected a whole number from 1 to " + std::to_string(sc.gpus_per_node));
+    }
+    if (!number(cells[3], run) || run <= 0) return fail(where + "run_hours: expected hours above 0");
+    const auto k = static_cast<std::size_t>(project - sc.projects.begin());
+    jobs.push_back({static_cast<Time>(submit * 3600), k, static_cast<int>(gpus),
+                    std::clamp<Time>(static_cast<Time>(run * 3600), 1, sc.projects[k].time_limit)});
+  }
+  if (line == 0) return fail(name + ":1: expected the header submit_hours,project,gpus,run_hours");
+  sc.recorded.insert(sc.recorded.end(), jobs.begin(), jobs.end());
+  return {};
+}
+
 TenantOutcome run_tenants(const TenantScenario& sc, core::QueueOrder order) {
   using core::JobId;
   TenantOutcome out;
@@ -246,6 +299,9 @@ TenantOutcome run_tenants(const TenantScenario& sc, core::QueueOrder order) {
           std::clamp<Time>(static_cast<Time>(exponential(rng, static_cast<double>(p.mean_run))), 60, p.time_limit);
       arrivals.push_back({static_cast<Time>(t), k, gpus, run});
     }
+  }
+  for (const TenantScenario::RecordedJob& j : sc.recorded) {
+    if (j.submit < end) arrivals.push_back({j.submit, j.project, j.gpus, j.run});
   }
   std::stable_sort(arrivals.begin(), arrivals.end(),
                    [](const Arrival& a, const Arrival& b) { return a.time < b.time; });

@@ -50,10 +50,25 @@ struct TenantScenario {
   std::vector<core::Programme> programmes;
   std::vector<TenantInstitution> institutions;
   std::vector<TenantProject> projects;
+  // A recorded workload that carries its tenants: each job names its project (read by
+  // load_tenant_trace from the CSV file the scenario's "trace" names). It runs beside the Poisson
+  // streams, which a project without jobs_per_hour does not have.
+  struct RecordedJob {
+    core::Time submit = 0;
+    std::size_t project = 0;  // index into projects
+    int gpus = 1;
+    core::Time run = 0;
+  };
+  std::string trace;  // the file, as the scenario names it
+  std::vector<RecordedJob> recorded;
 };
 
 // Reads a scenario (JSON; docs/simulator.md). Errors name the field ("projects[2].shares").
 Result<TenantScenario> parse_tenant_scenario(const std::string& json_text);
+// Reads a recorded workload into `scenario.recorded`: CSV with the header
+// "submit_hours,project,gpus,run_hours", one job per line (run capped at its project's time limit).
+// Errors name `name`:line and the column; nothing is added on error.
+Result<void> load_tenant_trace(TenantScenario& scenario, const std::string& csv_text, const std::string& name);
 
 struct TenantPeriod {
   core::Time start = 0;

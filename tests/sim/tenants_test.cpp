@@ -111,6 +111,51 @@ TEST(Tenants, SpentGrantsUnderAPreemptibleProgrammeBorrowAndArePreempted) {
   EXPECT_GT(o.jobs.at("a"), 100u) << "a keeps running past its grant, on borrowed GPUs";
 }
 
+// A recorded workload carries its tenants: its jobs run as their projects', charged and ranked the
+// same; bad rows name the file, the line and the column, and add nothing.
+TEST(Tenants, RecordedWorkloadsCarryTheirTenants) {
+  auto sc = parse_tenant_scenario(R"({
+    "nodes": 1, "gpus_per_node": 8, "days": 2, "trace": "jobs.csv",
+    "programmes": [{"name": "v"}],
+    "institutions": [{"name": "a"}, {"name": "b"}],
+    "projects": [{"name": "pa", "institution": "a", "jobs_per_hour": 0, "grant": 20, "programme": "v"},
+                 {"name": "pb", "institution": "b", "jobs_per_hour": 0}]
+  })");
+  ASSERT_TRUE(sc) << sc.error().message;
+  EXPECT_EQ(sc->trace, "jobs.csv");
+  ASSERT_TRUE(
+      load_tenant_trace(*sc, "submit_hours,project,gpus,run_hours\n0,pa,8,2\n0.5,pb,4,3\n1,pa,4,10\n", "jobs.csv"));
+  ASSERT_EQ(sc->recorded.size(), 3u);
+  const TenantOutcome o = run_tenants(*sc, core::QueueOrder::Multifactor);
+  EXPECT_EQ(o.jobs.at("a"), 2u);
+  EXPECT_EQ(o.jobs.at("b"), 1u);
+  double a = 0, b = 0;
+  for (const TenantPeriod& p : o.periods) {
+    a += p.gpu_hours.at("a");
+    b += p.gpu_hours.at("b");
+  }
+  EXPECT_NEAR(a, 8 * 2 + 4 * 10, 1e-9);
+  EXPECT_NEAR(b, 4 * 3, 1e-9);
+  EXPECT_DOUBLE_EQ(o.grants.at(0).used, 20) << "pa's grant is spent by its recorded jobs";
+
+  const std::pair<const char*, const char*> bad[] = {
+      {"submit,project\n", "jobs.csv:1: expected the header"},
+      {"submit_hours,project,gpus,run_hours\n0,pc,1,1\n", "jobs.csv:2: project: no project 'pc'"},
+      {"submit_hours,project,gpus,run_hours\n0,pa,1,1\n0,pa,9,1\n",
+       "jobs.csv:3: gpus: expected a whole number from 1 to 8"},
+      {"submit_hours,project,gpus,run_hours\n-1,pa,1,1\n", "jobs.csv:2: submit_hours"},
+      {"submit_hours,project,gpus,run_hours\n0,pa,1,0\n", "jobs.csv:2: run_hours"},
+      {"submit_hours,project,gpus,run_hours\n0,pa,1\n", "jobs.csv:2: expected 4 columns, found 3"},
+  };
+  for (const auto& [text, says] : bad) {
+    const std::size_t before = sc->recorded.size();
+    auto r = load_tenant_trace(*sc, text, "jobs.csv");
+    ASSERT_FALSE(r) << text;
+    EXPECT_NE(r.error().message.find(says), std::string::npos) << r.error().message;
+    EXPECT_EQ(sc->recorded.size(), before);
+  }
+}
+
 // Bad scenarios: the error names the field.
 TEST(Tenants, BadScenariosNameTheField) {
   struct Bad {
