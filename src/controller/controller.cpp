@@ -874,6 +874,8 @@ void Controller::begin(const core::Decision& d, std::int64_t now) {
     tasks.push_back(std::move(t));
   }
   journal_async("job.started", json{{"id", job.id}, {"attempt", job.attempt}, {"tasks", placed}}.dump(), now);
+  ++started_total_;
+  wait_seconds_.observe(static_cast<double>(std::max<std::int64_t>(0, now - job.submit)));
   job.state = kRunning;
   job.start = now;
   job.tasks = std::move(tasks);
@@ -1260,6 +1262,7 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
       const auto t0 = std::chrono::steady_clock::now();
       const std::vector<core::Decision> decisions = scheduler_->schedule(now);
       const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      pass_seconds_.observe(ms / 1000.0);
       if (pass_ms_.size() < 1000) {
         pass_ms_.push_back(ms);
       } else {
@@ -1270,6 +1273,7 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
         if (d.action == core::Action::Preempt) {
           // SIGTERM now, SIGKILL after the grace period; requeued once its tasks have ended.
           JobRecord& victim = jobs_.at(d.job.value);
+          ++preempted_total_;
           preempting_.insert(victim.id);
           stop_tasks(victim, agent::TaskEnd::Cancelled, "preempted: its capacity is needed back");
           continue;
@@ -1327,6 +1331,81 @@ std::vector<std::pair<core::Quota, core::Milli>> Controller::quotas() const {
 void Controller::read_books(const std::function<void(const Accounting&)>& read) const {
   std::lock_guard lock(mu_);
   read(books_);
+}
+
+void Controller::write_metrics(std::string& out) const {
+  namespace m = metrics;
+  std::lock_guard lock(mu_);
+  std::map<std::string, std::int64_t> by_state;
+  for (const char* state : {kPending, kRunning, kCompleted, kFailed, kCancelled, kTimeout, kOutOfMemory, kNodeFail}) {
+    by_state[state] = 0;
+  }
+  for (const auto& [id, job] : jobs_) ++by_state[job.state];
+  m::family(out, "gwang_jobs", "gauge", "Jobs the controller holds, by state");
+  for (const auto& [state, n] : by_state) m::sample(out, "gwang_jobs", m::labels({{"state", state}}), n);
+  m::family(out, "gwang_queue_length", "gauge", "Jobs waiting to start (held ones included)");
+  m::sample(out, "gwang_queue_length", "", static_cast<double>(scheduler_->pending_count()));
+  m::family(out, "gwang_jobs_held", "gauge", "Waiting jobs held because their project's grants do not let them run");
+  m::sample(out, "gwang_jobs_held", "", static_cast<double>(held_.size()));
+  m::family(out, "gwang_job_wait_seconds", "histogram", "Time from submission to start, observed at each start");
+  wait_seconds_.write(out, "gwang_job_wait_seconds");
+  m::family(out, "gwang_scheduling_pass_duration_seconds", "histogram", "Duration of the scheduler's passes");
+  pass_seconds_.write(out, "gwang_scheduling_pass_duration_seconds");
+  m::family(out, "gwang_scheduler_decisions_total", "counter", "Decisions of the scheduler, by action");
+  m::sample(out, "gwang_scheduler_decisions_total", m::labels({{"action", "start"}}), static_cast<double>(started_total_));
+  m::sample(out, "gwang_scheduler_decisions_total", m::labels({{"action", "preempt"}}),
+            static_cast<double>(preempted_total_));
+
+  // Nodes, and devices by model and state: free, shared (part of it in use), busy, unavailable (on a
+  // node that takes no work).
+  std::map<std::string, std::int64_t> nodes{{"up", 0}, {"drained", 0}, {"down", 0}, {"unknown", 0}};
+  std::map<std::pair<std::string, int>, core::Milli> used;  // (node, device index) -> milli in use
+  for (std::int64_t id : running_) {
+    for (const TaskRecord& t : jobs_.at(id).tasks) {
+      if (t.done) continue;
+      for (const core::DeviceShare& d : t.shares) used[{t.node, d.index}] += d.milli;
+    }
+  }
+  std::map<std::pair<std::string, std::string>, std::int64_t> devices;  // (model, state)
+  std::map<std::string, std::pair<double, double>> utilisation;        // model -> (used, total) in devices
+  for (const Node* n : by_id_) {
+    const bool usable = n->heard && !n->down && !n->drained;
+    ++nodes[n->down ? "down" : !n->heard ? "unknown" : n->drained ? "drained" : "up"];
+    for (std::size_t i = 0; i < n->host.devices.size(); ++i) {
+      const std::string& model = n->host.devices[i].kind;
+      auto u = used.find({n->name, static_cast<int>(i)});
+      const core::Milli milli = u == used.end() ? 0 : u->second;
+      const char* state = !usable ? "unavailable" : milli == 0 ? "free" : milli >= core::kMilli ? "busy" : "shared";
+      for (const char* s : {"free", "shared", "busy", "unavailable"}) devices.try_emplace({model, s}, 0);
+      ++devices[{model, state}];
+      utilisation[model].first += static_cast<double>(milli) / core::kMilli;
+      utilisation[model].second += 1;
+    }
+  }
+  m::family(out, "gwang_nodes", "gauge", "Nodes by state");
+  for (const auto& [state, n] : nodes) m::sample(out, "gwang_nodes", m::labels({{"state", state}}), n);
+  m::family(out, "gwang_devices", "gauge", "Accelerator devices by model and state");
+  for (const auto& [key, n] : devices) {
+    m::sample(out, "gwang_devices", m::labels({{"model", key.first}, {"state", key.second}}), n);
+  }
+  m::family(out, "gwang_accelerator_utilisation_ratio", "gauge",
+            "Share of each accelerator model's devices in use now (shares counted by their part)");
+  for (const auto& [model, u] : utilisation) {
+    m::sample(out, "gwang_accelerator_utilisation_ratio", m::labels({{"model", model}}),
+              u.second > 0 ? u.first / u.second : 0);
+  }
+  m::family(out, "gwang_grant_remaining_hours", "gauge", "Normalised accelerator-hours left in each grant");
+  for (const core::Grant& g : books_.grants().all()) {
+    const std::string id = std::to_string(g.id.value);
+    m::sample(out, "gwang_grant_remaining_hours",
+              m::labels({{"grant", id}, {"project", g.project}, {"programme", g.programme}}), g.remaining());
+  }
+  m::family(out, "gwang_grant_used_hours", "gauge", "Normalised accelerator-hours charged to each grant");
+  for (const core::Grant& g : books_.grants().all()) {
+    const std::string id = std::to_string(g.id.value);
+    m::sample(out, "gwang_grant_used_hours", m::labels({{"grant", id}, {"project", g.project}, {"programme", g.programme}}),
+              g.used);
+  }
 }
 
 Status Controller::status(int window) const {

@@ -25,6 +25,7 @@
 #include "agent/protocol.h"
 #include "api/request.h"
 #include "controller/accounting.h"
+#include "controller/metrics.h"
 #include "core/scheduler.h"
 #include "store/committer.h"
 #include "store/journal.h"
@@ -155,6 +156,10 @@ class Controller {
   // The quotas in force, each with what the running jobs that count hold of it (milli-devices).
   std::vector<std::pair<core::Quota, core::Milli>> quotas() const;
 
+  // The controller's metrics in the Prometheus text format (docs/metrics.md): jobs, the queue,
+  // waits, passes and decisions, nodes and devices by state, utilisation per model, grants.
+  void write_metrics(std::string& out) const;
+
   // Pass figures over the last `window` passes (at most 1,000).
   Status status(int window = 1000) const;
 
@@ -254,6 +259,9 @@ class Controller {
   std::int64_t next_id_ = 1;
   std::int64_t passes_ = 0;
   std::vector<double> pass_ms_;      // the last 1,000 passes' durations, a ring
+  metrics::Histogram pass_seconds_{metrics::short_seconds()};
+  metrics::Histogram wait_seconds_{metrics::long_seconds()};  // submission (or requeue) to start
+  std::uint64_t started_total_ = 0, preempted_total_ = 0;       // decisions
   std::vector<std::future<Result<std::int64_t>>> unflushed_;  // journal_async's records, until flushed
   bool awaiting_ = false;            // the control loop waits for the journal outside the lock
   int waiting_ = 0;                  // agents' calls waiting for orders (each holds a server thread)

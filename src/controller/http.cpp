@@ -2,7 +2,9 @@
 
 #include "controller/http_impl.h"
 
+#include <chrono>
 #include <ctime>
+#include <set>
 #include <fstream>
 #include <deque>
 #include <unordered_map>
@@ -83,9 +85,68 @@ void error(httplib::Response& res, int status, const std::string& message) {
 
 std::int64_t wall_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
+namespace {
+thread_local std::chrono::steady_clock::time_point request_started;  // of the request this thread serves
+}
+
+namespace {
+
+// A path with the segment after each collection replaced by {}: /api/v1/jobs/12/logs ->
+// /api/v1/jobs/{}/logs. Documented routes and requested paths meet in this shape.
+std::string shape_of(std::string_view path) {
+  static const std::set<std::string_view> kCollections = {"jobs",     "nodes",  "institutions", "projects",
+                                                          "users",    "tokens", "grants",       "members"};
+  std::string out;
+  bool after_collection = false;
+  std::size_t at = 0;
+  while (at < path.size()) {
+    std::size_t next = path.find('/', at + 1);
+    if (next == std::string_view::npos) next = path.size();
+    const std::string_view segment = path.substr(at + 1, next - at - 1);  // without its '/'
+    out += '/';
+    out += after_collection ? std::string_view("{}") : segment;
+    after_collection = !after_collection && kCollections.contains(segment);
+    at = next;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string ApiServer::Impl::route_of(const std::string& path) {
+  auto it = api.routes.find(shape_of(path));
+  return it == api.routes.end() ? "other" : it->second;
+}
+
+void ApiServer::Impl::write_api_metrics(std::string& out) {
+  namespace m = metrics;
+  std::lock_guard lock(api.mu);
+  m::family(out, "gwang_api_requests_total", "counter", "API requests served, by method, route and status");
+  for (const auto& [key, n] : api.requests) {
+    const auto& [method, route, code] = key;
+    const std::string status = std::to_string(code);
+    m::sample(out, "gwang_api_requests_total", m::labels({{"method", method}, {"route", route}, {"code", status}}),
+              static_cast<double>(n));
+  }
+  m::family(out, "gwang_api_request_duration_seconds", "histogram", "Time to serve an API request, by route");
+  for (const auto& [route, h] : api.seconds) h.write(out, "gwang_api_request_duration_seconds", m::labels({{"route", route}}));
+}
+
 void ApiServer::Impl::add(const std::string& method, const std::string& path, const std::string& pattern,
                           httplib::Server::Handler h) {
   documented.push_back(method + " " + path);
+  {
+    std::string shape;  // {id}, {name}, ... -> {}
+    for (std::size_t i = 0; i < path.size(); ++i) {
+      if (path[i] == '{') {
+        shape += "{}";
+        i = path.find('}', i);
+      } else {
+        shape += path[i];
+      }
+    }
+    api.routes[shape] = path;
+  }
   if (method == "GET") {
     server.Get(pattern, std::move(h));
   } else {
@@ -362,6 +423,31 @@ void ApiServer::Impl::routes() {
     });
     server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (res.body.empty()) error(res, res.status, "no such route: " + req.method + " " + req.path);
+    });
+    add("GET", "/metrics", "/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+      auto who = authenticate(req, res);
+      if (!who) return;
+      if (!who->is_operator) return error(res, 403, "metrics are for operators (scrape with an operator's token)");
+      std::string out;
+      out.reserve(16 << 10);
+      controller.write_metrics(out);
+      write_api_metrics(out);
+      res.status = 200;
+      res.set_content(out, "text/plain; version=0.0.4; charset=utf-8");
+    });
+    // Every request's route, status and duration (the logger runs on the serving thread, after the
+    // handler).
+    server.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+      request_started = std::chrono::steady_clock::now();
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - request_started).count();
+      const std::string route = route_of(req.path);
+      std::lock_guard lock(api.mu);
+      ++api.requests[{req.method, route, res.status}];
+      api.seconds.try_emplace(route, metrics::short_seconds()).first->second.observe(seconds);
     });
     server.set_tcp_nodelay(true);
     // Agents hold a connection while they long-poll: room for them beside the users' requests.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "controller/http.h"
+#include "controller/metrics.h"
 
 namespace gwang::controller {
 
@@ -63,6 +64,17 @@ struct ApiServer::Impl {
 
   void routes();       // http.cpp
   void book_routes();  // http_books.cpp
+
+  // Requests served, by method, route (as documented; "other" for no route) and status, and their
+  // durations by route: for /metrics.
+  struct ApiMetrics {
+    std::mutex mu;
+    std::map<std::string, std::string> routes;  // a path's shape ("/api/v1/jobs/{}") -> the documented route
+    std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests;
+    std::map<std::string, metrics::Histogram> seconds;
+  } api;
+  std::string route_of(const std::string& path);  // the documented route a path is served by, or "other"
+  void write_api_metrics(std::string& out);
 };
 
 }  // namespace gwang::controller
