@@ -217,6 +217,55 @@ bool Scheduler::probe(FreeState& free, const JobSpec& spec) const {
   return true;
 }
 
+std::vector<std::pair<JobId, Time>> Scheduler::planned_starts(Time now, std::size_t limit) const {
+  const Rng saved = rng_;
+  FreeState free = cluster_.free();
+  struct Release {
+    Time at;
+    const JobSpec* spec;
+    std::vector<TaskPlacement> placement;
+  };
+  auto later = [](const Release& a, const Release& b) { return a.at > b.at; };
+  std::vector<Release> releases;  // a min-heap by time
+  for (const EndKey& k : running_) {
+    const Job& job = jobs_[k.slot];
+    releases.push_back({std::max(job.expected_end(), now), &job.spec, job.placement});
+  }
+  std::make_heap(releases.begin(), releases.end(), later);
+  auto release_until = [&](Time t) {
+    while (!releases.empty() && releases.front().at <= t) {
+      std::pop_heap(releases.begin(), releases.end(), later);
+      const Release& r = releases.back();
+      for (const TaskPlacement& p : r.placement) cluster_.release(free, p, r.spec->task);
+      releases.pop_back();
+    }
+  };
+  std::vector<std::pair<JobId, Time>> out;
+  Time t = now;
+  for (const QueueKey& k : queue_) {
+    if (limit > 0 && out.size() >= limit) break;
+    const Job& job = jobs_[k.slot];
+    Time start = -1;
+    const Time from = t;
+    while (true) {
+      release_until(t);
+      if (auto placement = place_all(free, job.spec)) {
+        start = t;
+        releases.push_back({t + job.spec.planned_runtime(), &job.spec, std::move(*placement)});
+        std::push_heap(releases.begin(), releases.end(), later);
+        break;
+      }
+      if (releases.empty()) break;  // nothing will ever free what it needs
+      t = std::max(t, releases.front().at);
+    }
+    if (start >= 0 && job.reason == PendingReason::Reserved && job.reserved_at >= start) start = job.reserved_at;
+    out.emplace_back(job.spec.id, start);
+    if (start < 0) t = from;  // the jobs behind it are planned as if it were not there
+  }
+  rng_ = saved;
+  return out;
+}
+
 bool Scheduler::fits_now(JobId id) const { return fits(cluster_.free(), job(id).spec); }
 
 void Scheduler::give_back(FreeState& free, const std::vector<TaskPlacement>& placement, const JobSpec& spec) const {

@@ -174,6 +174,14 @@ class Scheduler {
   // Whether the job, if it were at the head of the queue, could start now (on its resources; quotas
   // and preemption are not considered).
   bool fits_now(JobId id) const;
+  // When each of the first `limit` waiting jobs (queue order; 0: all) is expected to start, planned
+  // from now: running jobs end at their expected ends, and the waiting ones start in queue order,
+  // each at the earliest time from the previous one's start on when it fits, holding its resources
+  // for its planned runtime. The head keeps its EASY reservation. With exact runtime estimates and
+  // no backfilling this is when they start; backfilling may start them earlier (or, for jobs behind
+  // the head, later). -1: no start can be planned (it fits no node that is up). Quotas are not
+  // planned. Changes nothing (the random generator's state is restored).
+  std::vector<std::pair<JobId, Time>> planned_starts(Time now, std::size_t limit) const;
   // Whether some state of the cluster (all of it free) could hold the job: false means submit would
   // record it as unsatisfiable.
   bool would_ever_fit(const JobSpec& spec) const { return satisfiable(spec); }
