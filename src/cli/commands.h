@@ -110,7 +110,7 @@ struct SubmitArgs {
 };
 int run_submit(const SubmitArgs& args);
 
-int run_queue(const ClientArgs& client, bool all);
+int run_queue(const ClientArgs& client, bool all, bool start = false);
 int run_show(const ClientArgs& client, const std::string& job);
 int run_cancel(const ClientArgs& client, const std::string& job);
 int run_logs(const ClientArgs& client, const std::string& job, bool stderr_stream, bool follow, int rank);

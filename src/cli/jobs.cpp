@@ -130,10 +130,24 @@ int run_submit(const SubmitArgs& a) {
   return 0;
 }
 
-int run_queue(const ClientArgs& a, bool all) {
+int run_queue(const ClientArgs& a, bool all, bool start) {
   int rc = 0;
+  if (start && !a.json) {  // squeue --start: the waiting jobs and when they are expected to start
+    auto j = request(a, "GET", "/api/v1/jobs?view=summary&start=1", "", &rc);
+    if (!j) return rc;
+    std::printf("   JOBID NAME             USER       START_TIME            REASON\n");
+    for (const json& job : (*j)["jobs"]) {
+      if (job["state"] != "PENDING") continue;
+      const std::string at = job["estimated_start"].is_null() ? "N/A" : api::format_date(job["estimated_start"]);
+      std::printf("%8lld %-16.16s %-10.10s %-21s %s\n", static_cast<long long>(job["id"].get<std::int64_t>()),
+                  job["name"].get<std::string>().c_str(), job["user"].get<std::string>().c_str(), at.c_str(),
+                  job["reason"].get<std::string>().c_str());
+    }
+    return 0;
+  }
   if (a.json) {  // the whole records, as they came
-    auto text = request(a, "GET", all ? "/api/v1/jobs?all=1" : "/api/v1/jobs", "", &rc, true);
+    const std::string path = std::string("/api/v1/jobs?view=") + (start ? "summary&start=1" : "full") + (all ? "&all=1" : "");
+    auto text = request(a, "GET", path, "", &rc, true);
     if (!text) return rc;
     std::printf("%s\n", text->get_ref<const std::string&>().c_str());
     return 0;

@@ -124,13 +124,14 @@ int main(int argc, char** argv) {
   }
 
   ClientArgs client;
-  bool all = false, stderr_stream = false, follow = false;
+  bool all = false, stderr_stream = false, follow = false, start = false;
   int rank = 0;
   std::string job_arg, node_arg;
   if (wanted("queue")) {
     q = app.add_subcommand("queue", "List jobs that have not ended (with --all, also those that have)");
     client_options(q, client);
     q->add_flag("--all", all, "include ended jobs");
+    q->add_flag("--start", start, "the waiting jobs, with when each is expected to start (as squeue --start)");
   }
   if (wanted("show")) {
     sh = app.add_subcommand("show", "Show one job");
@@ -186,7 +187,7 @@ int main(int argc, char** argv) {
   if (parsed(u) || parsed(ctl) || parsed(agt)) return exec_server(argv);
 #endif
   if (parsed(sb)) return run_submit(submit);
-  if (parsed(q)) return run_queue(client, all);
+  if (parsed(q)) return run_queue(client, all, start);
   if (parsed(sh)) return run_show(client, job_arg);
   if (parsed(ca)) return run_cancel(client, job_arg);
   if (parsed(lg)) return run_logs(client, job_arg, stderr_stream, follow, rank);

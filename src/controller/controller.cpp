@@ -1333,6 +1333,13 @@ void Controller::read_books(const std::function<void(const Accounting&)>& read) 
   read(books_);
 }
 
+std::map<std::int64_t, std::int64_t> Controller::planned_starts(std::int64_t now, std::size_t limit) const {
+  std::lock_guard lock(mu_);
+  std::map<std::int64_t, std::int64_t> out;
+  for (const auto& [id, at] : scheduler_->planned_starts(now, limit)) out[id.value] = at;
+  return out;
+}
+
 void Controller::write_metrics(std::string& out) const {
   namespace m = metrics;
   std::lock_guard lock(mu_);

@@ -156,6 +156,10 @@ class Controller {
   // The quotas in force, each with what the running jobs that count hold of it (milli-devices).
   std::vector<std::pair<core::Quota, core::Milli>> quotas() const;
 
+  // When the first `limit` waiting jobs are expected to start, planned at `now` (core's
+  // planned_starts): job id -> Unix seconds, -1 where no start can be planned.
+  std::map<std::int64_t, std::int64_t> planned_starts(std::int64_t now, std::size_t limit) const;
+
   // The controller's metrics in the Prometheus text format (docs/metrics.md): jobs, the queue,
   // waits, passes and decisions, nodes and devices by state, utilisation per model, grants.
   void write_metrics(std::string& out) const;

@@ -278,6 +278,10 @@ void ApiServer::Impl::routes() {
       w.reserve(64 << 10);
       w.begin_object().key("jobs").begin_array();
       const bool full = view == "full";
+      // ?start=1: the waiting jobs' planned starts (the first 1,000 in queue order; others null).
+      const bool starts = req.get_param_value("start") == "1" || req.get_param_value("start") == "true";
+      const std::map<std::int64_t, std::int64_t> planned =
+          starts ? controller.planned_starts(wall_now(), 1000) : std::map<std::int64_t, std::int64_t>{};
       controller.for_each_job(all, [&](const JobRecord& j, std::string_view reason) {
         if (!who->sees(j.project, j.user)) return;
         if (full) return write_job(w, j, reason);
@@ -289,6 +293,11 @@ void ApiServer::Impl::routes() {
         w.key("end_time");
         j.end >= 0 ? w.value(j.end) : w.null();
         w.field("node", j.nodelist());
+        if (starts) {
+          auto p = planned.find(j.id);
+          w.key("estimated_start");
+          p != planned.end() && p->second >= 0 ? w.value(p->second) : w.null();
+        }
         w.end_object();
       });
       w.end_array().end_object();

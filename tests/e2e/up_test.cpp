@@ -1,6 +1,10 @@
 // End to end: a real `gwang up` process and the `gwang` command against it, as a user would.
 #include <gtest/gtest.h>
 
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -185,6 +189,31 @@ TEST_F(Up, BadInputAndTokens) {
   EXPECT_EQ(r.output, "gwang: job 12345 not found\n");
   r = gwang("show abc");
   EXPECT_EQ(r.status, 2);
+}
+
+// gwang queue --start: a waiting job's expected start is when the running one reaches its time
+// limit (the planned runtime without an estimate).
+TEST_F(Up, QueueStartShowsWhenWaitingJobsAreExpectedToStart) {
+  const std::string first = submit("--gpus 2 --time 10m -- sleep 30");
+  for (int i = 0; i < 100 && gwang("show " + first).output.find("State=RUNNING") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  const std::string second = submit("--gpus 2 --time 5m -- true");
+  const std::string listed = gwang("queue --start").output;
+  EXPECT_EQ(listed.rfind("   JOBID NAME             USER       START_TIME            REASON\n", 0), 0u) << listed;
+  const auto line = listed.find("\n" + std::string(8 - second.size(), ' ') + second + " ");
+  ASSERT_NE(line, std::string::npos) << listed;
+  const std::string row = listed.substr(line + 1, listed.find('\n', line + 1) - line - 1);
+  EXPECT_EQ(row.find("N/A"), std::string::npos) << row;
+  // Ten minutes after the first started, to the second (UTC).
+  const Outcome shown = gwang("show " + first + " --json");
+  const auto start = nlohmann::json::parse(shown.output)["start_time"].get<std::int64_t>();
+  const std::time_t expected = static_cast<std::time_t>(start + 600);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&expected));
+  EXPECT_NE(row.find(text), std::string::npos) << row << " expected " << text;
+  EXPECT_EQ(gwang("cancel " + first).status, 0);
+  wait_ended(first);
 }
 
 // The books from the command line: an institution, a project, a programme and a grant; a job
