@@ -5,13 +5,13 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "controller/http.h"
 
@@ -91,11 +91,11 @@ class MetricsTest : public ::testing::Test {
 // API requests as they are served. Operators only.
 TEST_F(MetricsTest, FamiliesChangeWhenTheyShould) {
   const std::string before = scrape();
-  for (const char* family : {"gwang_jobs", "gwang_queue_length", "gwang_jobs_held", "gwang_job_wait_seconds",
-                             "gwang_scheduling_pass_duration_seconds", "gwang_scheduler_decisions_total",
-                             "gwang_nodes", "gwang_devices", "gwang_accelerator_utilisation_ratio",
-                             "gwang_grant_remaining_hours", "gwang_grant_used_hours", "gwang_api_requests_total",
-                             "gwang_api_request_duration_seconds"}) {
+  for (const char* family :
+       {"gwang_jobs", "gwang_queue_length", "gwang_jobs_held", "gwang_job_wait_seconds",
+        "gwang_scheduling_pass_duration_seconds", "gwang_scheduler_decisions_total", "gwang_nodes", "gwang_devices",
+        "gwang_accelerator_utilisation_ratio", "gwang_grant_remaining_hours", "gwang_grant_used_hours",
+        "gwang_api_requests_total", "gwang_api_request_duration_seconds"}) {
     EXPECT_NE(before.find("# TYPE " + std::string(family) + " "), std::string::npos) << family;
   }
   EXPECT_EQ(value(before, "gwang_jobs{state=\"PENDING\"}"), 0);
@@ -103,15 +103,18 @@ TEST_F(MetricsTest, FamiliesChangeWhenTheyShould) {
   EXPECT_EQ(value(before, "gwang_nodes{state=\"up\"}"), 1);
   EXPECT_EQ(call(user_, "GET", "/metrics")->status, 403);
 
-  ASSERT_TRUE(controller_->administer("tenancy.institution", {{"name", "i"}, {"type", "sme"}, {"sector", "other"}}, now_));
+  ASSERT_TRUE(
+      controller_->administer("tenancy.institution", {{"name", "i"}, {"type", "sme"}, {"sector", "other"}}, now_));
   ASSERT_TRUE(controller_->administer("tenancy.project", {{"name", "p"}, {"institution", "i"}}, now_));
   ASSERT_TRUE(controller_->administer("tenancy.user", {{"name", "nobody"}}, now_));
-  ASSERT_TRUE(controller_->administer("tenancy.member", {{"user", "nobody"}, {"project", "p"}, {"member", true}}, now_));
-  ASSERT_TRUE(controller_->administer("grant.programme", {{"name", "v"}, {"when_exhausted", "refuse"}, {"priority", 0}},
-                                      now_));
+  ASSERT_TRUE(
+      controller_->administer("tenancy.member", {{"user", "nobody"}, {"project", "p"}, {"member", true}}, now_));
+  ASSERT_TRUE(
+      controller_->administer("grant.programme", {{"name", "v"}, {"when_exhausted", "refuse"}, {"priority", 0}}, now_));
   ASSERT_TRUE(controller_->administer(
-      "grant.granted", {{"project", "p"}, {"programme", "v"}, {"amount", 10.0}, {"start", 0}, {"end", now_ + 86400},
-                        {"who", "op"}}, now_));
+      "grant.granted",
+      {{"project", "p"}, {"programme", "v"}, {"amount", 10.0}, {"start", 0}, {"end", now_ + 86400}, {"who", "op"}},
+      now_));
   auto submitted = call(user_, "POST", "/api/v1/jobs",
                         json{{"command", {"sleep", "100"}}, {"gpus", "1"}, {"mem", "64M"}, {"time", 600}}.dump());
   ASSERT_TRUE(submitted && submitted->status == 201) << (submitted ? submitted->body : "");
@@ -163,13 +166,41 @@ TEST_F(MetricsTest, PromtoolAcceptsTheExposition) {
   const fs::path file = dir_ / "metrics.txt";
   std::ofstream(file) << scrape();
   ASSERT_EQ(std::system("command -v promtool >/dev/null"), 0) << "promtool is missing: scripts/build installs it";
-  const std::string cmd = "promtool check metrics < " + file.string() + " > " + (dir_ / "promtool.out").string() + " 2>&1";
+  const std::string cmd =
+      "promtool check metrics < " + file.string() + " > " + (dir_ / "promtool.out").string() + " 2>&1";
   const int rc = std::system(cmd.c_str());
   std::ifstream out(dir_ / "promtool.out");
   std::stringstream said;
   said << out.rdbuf();
   EXPECT_EQ(rc, 0) << said.str();
   EXPECT_EQ(said.str(), "") << "promtool's lint findings";
+}
+
+// The Grafana dashboard in etc/grafana asks only for families the controller exposes.
+TEST_F(MetricsTest, TheGrafanaDashboardUsesOnlyExposedFamilies) {
+  std::ifstream in(std::string(GWANG_TEST_DIR) + "/../../etc/grafana/gwang.json");
+  ASSERT_TRUE(in.good());
+  const json dashboard = json::parse(in);
+  const std::string exposed = scrape();
+  const std::regex family(R"(gwang_[a-z_]+)");
+  std::size_t checked = 0;
+  for (const json& panel : dashboard.at("panels")) {
+    for (const json& target : panel.at("targets")) {
+      const std::string expr = target.at("expr");
+      for (std::sregex_iterator it(expr.begin(), expr.end(), family), end; it != end; ++it) {
+        std::string name = it->str();
+        for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+          if (name.ends_with(suffix) && exposed.find("# TYPE " + name.substr(0, name.size() - std::strlen(suffix)) +
+                                                     " histogram") != std::string::npos) {
+            name = name.substr(0, name.size() - std::strlen(suffix));
+          }
+        }
+        EXPECT_NE(exposed.find("# TYPE " + name + " "), std::string::npos) << panel.at("title") << ": " << name;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GE(checked, 10u);
 }
 
 }  // namespace
