@@ -1,6 +1,7 @@
 #include "controller/controller.h"
 
 #include "controller/codec.h"
+#include "core/calendar.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -1448,7 +1449,7 @@ std::string_view Controller::reason_of(const JobRecord& job, std::string& scratc
   switch (j->reason) {
     case core::PendingReason::Resources: reason = "Resources: waiting for resources to free up"; break;
     case core::PendingReason::Reserved:
-      scratch = "Reserved: resources are reserved for it, expected start at " + std::to_string(j->reserved_at);
+      scratch = "Reserved: resources are reserved for it, expected start at " + core::format_utc(j->reserved_at);
       reason = scratch;
       break;
     case core::PendingReason::NodesUnavailable: reason = "NodesUnavailable: the nodes it fits are drained or down"; break;
