@@ -276,6 +276,10 @@ Task::~Task() {
     if (adopted_) {
       if (start_time(pid_) == start_time_) ::kill(pid_, SIGKILL);
     } else if (!wait_status_) {
+      // Our own child, not reaped: still that process. It may not have joined its group yet (it
+      // joins after the fork, and the group's signal missed it), so it is killed by its pid too;
+      // whatever it started after joining is in the group and ends below.
+      ::kill(pid_, SIGKILL);
       int status = 0;
       ::waitpid(pid_, &status, 0);
     }
