@@ -1233,7 +1233,10 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
         local_->acknowledge(f.task);
       }
     }
-    for (std::int64_t id : std::vector<std::int64_t>(running_.begin(), running_.end())) {
+    // Time limits and charges move with the wall clock's seconds: the running jobs are looked at
+    // once per second, not at every round of the loop.
+    for (std::int64_t id : now == scanned_at_ ? std::vector<std::int64_t>{}
+                                              : std::vector<std::int64_t>(running_.begin(), running_.end())) {
       JobRecord& job = jobs_.at(id);
       if (now >= job.start + job.request.time_s && !stopping_.contains(id)) {
         stop_tasks(job, agent::TaskEnd::TimedOut, "time limit reached");
@@ -1241,6 +1244,7 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
       // Grants burn down while jobs run, not only when they end.
       if (now - std::max(books_.charged_until(id), job.start) >= books_.options().charge_every) charge(job, now);
     }
+    scanned_at_ = now;
     for (Node* node : by_id_) {
       if (node->local || node->down) continue;
       const auto since = node->heard ? node->last_seen : started_;

@@ -275,6 +275,7 @@ class Controller {
   agent::Clock::time_point started_;
   bool pass_due_ = true;          // resources were freed or nodes changed since the last pass
   std::int64_t last_pass_ = -1;   // wall-clock second of the last pass
+  std::int64_t scanned_at_ = -1;  // wall-clock second the running jobs were last looked at
 };
 
 }  // namespace gwang::controller

@@ -176,6 +176,7 @@ std::optional<Scope> ApiServer::Impl::authenticate(const httplib::Request& req, 
     scope.is_operator = scope.is_operator || u->is_operator;
     scope.projects = u->projects;
     scope.institutions = u->admin_of;
+    if (u->admin_of.empty()) return;  // most callers: no walk over the centre's projects
     for (const auto& [name, project] : t.projects()) {
       if (u->admin_of.contains(project.institution)) scope.managed.insert(name);
     }
