@@ -80,6 +80,8 @@ struct UpArgs {
   bool no_nvml = false;
   int cpus = 0;                  // the CPUs the node offers; 0: this host's
   bool demo = false;             // submit a first job once up
+  std::string web;               // the dashboard's directory (default: found beside the program)
+  std::string queue_order = "fcfs";  // or "multifactor"
 };
 int run_up(const UpArgs& args);
 

@@ -113,7 +113,8 @@ int run_controller(const DaemonArgs& args) {
     return 1;
   }
   const auto& [host, port] = *listen;
-  return serve(**ctl, *tokens, *secret, host, port, cfg->data_dir, std::chrono::milliseconds(100), [&](const std::string& url) {
+  return serve(**ctl, *tokens, *secret, host, port, cfg->data_dir, std::chrono::milliseconds(100),
+               find_web_dir(cfg->web_dir), [&](const std::string& url) {
     std::printf("gwang controller is up at %s\n", url.c_str());
     std::printf("  state in %s; the operator token (%s) is in %s/token\n", cfg->data_dir.c_str(),
                 account->name.c_str(), cfg->data_dir.c_str());

@@ -84,6 +84,10 @@ int main(int argc, char** argv) {
     u->add_option("--cpus", up.cpus, "the CPUs the node offers to jobs (default: this host's)")
         ->check(CLI::Range(1, 65536));
     u->add_flag("--demo", up.demo, "submit a first job once up");
+    u->add_option("--queue-order", up.queue_order, "who goes first: fcfs, or multifactor (age, fair share, size, programme)")
+        ->check(CLI::IsMember({"fcfs", "multifactor"}))
+        ->capture_default_str();
+    u->add_option("--web", up.web, "the dashboard's built files (default: web/ beside the program, then share/gwang/web)");
   }
 
   DaemonArgs controller_args, agent_args;

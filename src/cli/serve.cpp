@@ -60,6 +60,22 @@ Result<std::pair<std::string, int>> parse_listen(const std::string& listen) {
   return std::make_pair(listen.substr(0, colon), port);
 }
 
+std::string find_web_dir(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  std::vector<fs::path> candidates;
+  if (!ec) {
+    candidates.push_back(exe.parent_path() / "web");
+    candidates.push_back(exe.parent_path() / ".." / "share" / "gwang" / "web");
+  }
+  candidates.emplace_back("/usr/share/gwang/web");
+  for (const fs::path& dir : candidates) {
+    if (fs::is_regular_file(dir / "index.html", ec)) return fs::weakly_canonical(dir, ec).string();
+  }
+  return "";
+}
+
 Result<std::string> operator_token(controller::TokenStore& tokens, const std::string& data, const std::string& account) {
   const fs::path token_file = fs::path(data) / "token";
   std::string token;
@@ -73,11 +89,12 @@ Result<std::string> operator_token(controller::TokenStore& tokens, const std::st
 
 int serve(controller::Controller& ctl, controller::TokenStore& tokens, const std::string& secret,
           const std::string& host, int port, const std::string& data, std::chrono::milliseconds period,
-          const std::function<void(const std::string&)>& up) {
+          const std::string& web, const std::function<void(const std::string&)>& up) {
   // Signals: SIGINT and SIGTERM stop the server; every thread leaves them to the waiting one.
   const sigset_t stop_signals = block_stop_signals();
 
   controller::ApiServer server(ctl, tokens, secret);
+  server.serve_dashboard(web);
   auto bound = server.bind(host, port);
   if (!bound) {
     std::fprintf(stderr, "gwang: %s\n", bound.error().message.c_str());

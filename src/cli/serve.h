@@ -31,8 +31,14 @@ Result<std::string> operator_token(controller::TokenStore& tokens, const std::st
 // Serves the API on host:port and runs the control loop until SIGINT or SIGTERM; writes the URL
 // to data/url and calls `up(url)` once serving. Returns the process's exit code.
 // `period` is the control loop's: how soon an ended task or a freed node is noticed.
+// `web` is the dashboard's directory ("": none; see find_web_dir).
 int serve(controller::Controller& ctl, controller::TokenStore& tokens, const std::string& secret,
           const std::string& host, int port, const std::string& data, std::chrono::milliseconds period,
-          const std::function<void(const std::string&)>& up);
+          const std::string& web, const std::function<void(const std::string&)>& up);
+
+// The dashboard's built files: `configured` if given; else `web/` beside this program (a build
+// tree), then ../share/gwang/web beside it and /usr/share/gwang/web (installed); "" if none holds
+// an index.html.
+std::string find_web_dir(const std::string& configured);
 
 }  // namespace gwang::cli

@@ -84,6 +84,7 @@ int run_up(const UpArgs& args) {
   options.local_node = hostname;
   options.allow_root = args.allow_root;
   options.host = *hostres;
+  options.queue_order = args.queue_order == "multifactor" ? core::QueueOrder::Multifactor : core::QueueOrder::Fcfs;
   const auto now = [] { return static_cast<std::int64_t>(std::time(nullptr)); };
   auto ctl = controller::Controller::open(options, now());
   if (!ctl) {
@@ -103,7 +104,7 @@ int run_up(const UpArgs& args) {
   }
   // The local node's tasks are polled by the control loop: every 10 ms, so that a short job's slot
   // is free again at once.
-  return serve(**ctl, *tokens, "", host, port, data, std::chrono::milliseconds(10), [&](const std::string& url) {
+  return serve(**ctl, *tokens, "", host, port, data, std::chrono::milliseconds(10), find_web_dir(args.web), [&](const std::string& url) {
   const auto& h = *hostres;
   std::string devices;
   for (const auto& d : h.devices) devices += (devices.empty() ? "" : ", ") + d.kind;

@@ -752,6 +752,7 @@ std::vector<NodeRecord> Controller::nodes() const {
     r.cpus = n->host.cpus;
     r.memory_bytes = n->host.memory_bytes;
     r.devices = n->host.devices;
+    r.device_used.assign(r.devices.size(), 0);
     r.tracking = n->tracking;
     r.address = n->address;
     r.local = n->local;
@@ -767,6 +768,9 @@ std::vector<NodeRecord> Controller::nodes() const {
       if (r.jobs.empty() || r.jobs.back() != id) r.jobs.push_back(id);
       r.cpus_used += job.request.cpus;
       r.memory_used += job.request.mem_bytes;
+      for (const core::DeviceShare& d : t.shares) {
+        if (d.index < r.device_used.size()) r.device_used[d.index] += static_cast<int>(d.milli);
+      }
     }
   }
   return out;
@@ -1418,6 +1422,23 @@ void Controller::write_metrics(std::string& out) const {
     m::sample(out, "gwang_grant_used_hours", m::labels({{"grant", id}, {"project", g.project}, {"programme", g.programme}}),
               g.used);
   }
+}
+
+std::vector<Controller::FairShareRow> Controller::fair_share(std::int64_t now) const {
+  std::lock_guard lock(mu_);
+  const core::FairShare& fs = scheduler_->fairshare();
+  const std::vector<double> factors = fs.factors(now);
+  std::vector<FairShareRow> out;
+  out.reserve(fs.size());
+  for (std::uint32_t i = 1; i < fs.size(); ++i) {  // 0 is the centre itself
+    FairShareRow row;
+    for (core::AccountId a{i}; a != core::FairShare::root(); a = fs.parent(a)) row.path.push_back(fs.name(a));
+    std::reverse(row.path.begin(), row.path.end());
+    row.terms = fs.terms(core::AccountId{i}, now);
+    row.factor = i < factors.size() ? factors[i] : row.terms.factor;
+    out.push_back(std::move(row));
+  }
+  return out;
 }
 
 Status Controller::status(int window) const {

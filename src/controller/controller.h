@@ -77,6 +77,7 @@ struct NodeRecord {
   int cpus = 0, cpus_used = 0;
   std::int64_t memory_bytes = 0, memory_used = 0;
   std::vector<agent::Device> devices;
+  std::vector<int> device_used;  // per device: the milli-devices the running tasks hold of it
   std::vector<std::int64_t> jobs;
   std::string tracking;          // how the agent tracks tasks there
   std::string address;
@@ -163,6 +164,15 @@ class Controller {
   // The controller's metrics in the Prometheus text format (docs/metrics.md): jobs, the queue,
   // waits, passes and decisions, nodes and devices by state, utilisation per model, grants.
   void write_metrics(std::string& out) const;
+
+  // Every fair-share account (institution, project, user) at `now`, parents before children:
+  // its path from the centre down, its terms and its factor under the configured algorithm.
+  struct FairShareRow {
+    std::vector<std::string> path;
+    core::FairShareTerms terms;
+    double factor = 1;
+  };
+  std::vector<FairShareRow> fair_share(std::int64_t now) const;
 
   // Pass figures over the last `window` passes (at most 1,000).
   Status status(int window = 1000) const;

@@ -85,6 +85,63 @@ void error(httplib::Response& res, int status, const std::string& message) {
 
 std::int64_t wall_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
+std::optional<std::int64_t> int_param(const httplib::Request& req, const char* name, std::int64_t min,
+                                      std::int64_t max, std::int64_t fallback, httplib::Response& res) {
+  if (!req.has_param(name)) return fallback;
+  const std::string text = req.get_param_value(name);
+  std::int64_t v = 0;
+  const bool digits = !text.empty() && text.size() <= 18 && text.find_first_not_of("0123456789") == std::string::npos;
+  if (digits) v = std::stoll(text);
+  if (!digits || v < min || v > max) {
+    error(res, 400, std::string("parameter '") + name + "': expected a whole number from " + std::to_string(min) +
+                        " to " + std::to_string(max));
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<JobFilter> job_filter(const httplib::Request& req, httplib::Response& res) {
+  static const std::set<std::string> kStates = {kPending,   kRunning, kCompleted,    kFailed,
+                                                kCancelled, kTimeout, kOutOfMemory, kNodeFail};
+  JobFilter f;
+  auto list = [&](const char* name) {
+    std::set<std::string> out;
+    if (!req.has_param(name)) return out;
+    const std::string text = req.get_param_value(name);
+    for (std::size_t at = 0; at <= text.size();) {
+      std::size_t comma = text.find(',', at);
+      if (comma == std::string::npos) comma = text.size();
+      if (comma > at) out.insert(text.substr(at, comma - at));
+      at = comma + 1;
+    }
+    return out;
+  };
+  f.states = list("state");
+  for (const std::string& s : f.states) {
+    if (!kStates.contains(s)) {
+      error(res, 400, "parameter 'state': '" + s + "' is not a job state (PENDING, RUNNING, COMPLETED, FAILED, "
+                      "CANCELLED, TIMEOUT, OUT_OF_MEMORY, NODE_FAIL)");
+      return std::nullopt;
+    }
+    f.wants_ended = f.wants_ended || (s != kPending && s != kRunning);
+  }
+  f.projects = list("project");
+  f.users = list("user");
+  const std::string order = req.has_param("order") ? req.get_param_value("order") : "asc";
+  if (order != "asc" && order != "desc") {
+    error(res, 400, "parameter 'order': expected asc or desc");
+    return std::nullopt;
+  }
+  f.descending = order == "desc";
+  auto offset = int_param(req, "offset", 0, std::numeric_limits<std::int64_t>::max() / 2, 0, res);
+  if (!offset) return std::nullopt;
+  auto limit = int_param(req, "limit", 1, 10000, f.limit, res);
+  if (!limit) return std::nullopt;
+  f.offset = *offset;
+  f.limit = *limit;
+  return f;
+}
+
 namespace {
 thread_local std::chrono::steady_clock::time_point request_started;  // of the request this thread serves
 }
@@ -275,16 +332,16 @@ void ApiServer::Impl::routes() {
         res.set_content(std::move(body), "application/json");
         return;
       }
-      api::Json w;
-      w.reserve(64 << 10);
-      w.begin_object().key("jobs").begin_array();
+      // Filters (state, project, user: comma-separated lists) and a page (offset, limit; order
+      // asc by id, or desc: newest first); "total" counts every job that matches.
+      auto filter = job_filter(req, res);
+      if (!filter) return;
       const bool full = view == "full";
       // ?start=1: the waiting jobs' planned starts (the first 1,000 in queue order; others null).
       const bool starts = req.get_param_value("start") == "1" || req.get_param_value("start") == "true";
       const std::map<std::int64_t, std::int64_t> planned =
           starts ? controller.planned_starts(wall_now(), 1000) : std::map<std::int64_t, std::int64_t>{};
-      controller.for_each_job(all, [&](const JobRecord& j, std::string_view reason) {
-        if (!who->sees(j.project, j.user)) return;
+      auto write_one = [&](api::Json& w, const JobRecord& j, std::string_view reason) {
         if (full) return write_job(w, j, reason);
         w.begin_object();
         w.field("id", j.id).field("name", j.request.name).field("user", j.user).field("state", j.state);
@@ -293,17 +350,53 @@ void ApiServer::Impl::routes() {
         j.start >= 0 ? w.value(j.start) : w.null();
         w.key("end_time");
         j.end >= 0 ? w.value(j.end) : w.null();
-        w.field("node", j.nodelist());
+        w.field("node", j.nodelist()).field("project", j.project);
         if (starts) {
           auto p = planned.find(j.id);
           w.key("estimated_start");
           p != planned.end() && p->second >= 0 ? w.value(p->second) : w.null();
         }
         w.end_object();
+      };
+      // Two passes over the jobs when a page is asked for newest first: one counts, one writes.
+      std::int64_t total = 0;
+      if (filter->descending) {
+        controller.for_each_job(all || filter->wants_ended, [&](const JobRecord& j, std::string_view) {
+          if (who->sees(j.project, j.user) && filter->matches(j)) ++total;
+        });
+      }
+      std::vector<std::string> page;
+      api::Json w;
+      w.reserve(64 << 10);
+      w.begin_array();
+      std::int64_t seen = 0;
+      controller.for_each_job(all || filter->wants_ended, [&](const JobRecord& j, std::string_view reason) {
+        if (!who->sees(j.project, j.user) || !filter->matches(j)) return;
+        const std::int64_t rank = filter->descending ? total - 1 - seen : seen;
+        ++seen;
+        if (rank < filter->offset || rank >= filter->offset + filter->limit) return;
+        if (!filter->descending) return write_one(w, j, reason);
+        api::Json one;
+        write_one(one, j, reason);
+        page.push_back(one.str());
       });
-      w.end_array().end_object();
+      if (!filter->descending) total = seen;
+      w.end_array();
+      std::string body = "{\"total\":" + std::to_string(total) + ",\"offset\":" + std::to_string(filter->offset) +
+                         ",\"jobs\":";
+      if (filter->descending) {
+        body += '[';
+        for (auto it = page.rbegin(); it != page.rend(); ++it) {
+          if (it != page.rbegin()) body += ',';
+          body += *it;
+        }
+        body += ']';
+      } else {
+        body += w.str();
+      }
+      body += "}";
       res.status = 200;
-      res.set_content(w.str(), "application/json");
+      res.set_content(std::move(body), "application/json");
     });
     add("GET", "/api/v1/jobs/{id}", R"(/api/v1/jobs/(\d{1,18}))", [this](const httplib::Request& req, httplib::Response& res) {
       auto who = authenticate(req, res);
@@ -349,8 +442,24 @@ void ApiServer::Impl::routes() {
         }
         rank = std::stoi(text);
       }
+      // ?tail=BYTES: the last BYTES of the stream (from a line's start), instead of from `offset`.
+      auto tail = int_param(req, "tail", 1, 8 << 20, 0, res);
+      if (!tail) return;
       std::ifstream in(controller.log_path(*job, rank, stream == "stderr"), std::ios::binary);
       std::string data;
+      if (in && *tail > 0) {
+        in.seekg(0, std::ios::end);
+        const std::int64_t size = static_cast<std::int64_t>(in.tellg());
+        offset = std::max<std::int64_t>(0, size - *tail);
+        if (offset > 0) {  // start after the first newline in the window, so no line is cut
+          std::string window(static_cast<std::size_t>(size - offset), '\0');
+          in.seekg(offset);
+          in.read(window.data(), static_cast<std::streamsize>(window.size()));
+          const std::size_t nl = window.find('\n');
+          if (nl != std::string::npos && nl + 1 < window.size()) offset += static_cast<std::int64_t>(nl + 1);
+        }
+        in.clear();
+      }
       if (in) {
         constexpr std::size_t kChunk = 8u << 20;  // at most this much per answer
         in.seekg(offset);
@@ -464,6 +573,7 @@ void ApiServer::Impl::routes() {
     server.new_task_queue = [] { return new httplib::ThreadPool(64); };
     server.set_keep_alive_max_count(100);
     book_routes();
+    dashboard_routes();
 }
 
 ApiServer::ApiServer(Controller& controller, TokenStore& tokens, std::string cluster_secret)

@@ -20,6 +20,9 @@ class ApiServer {
   // Serves until stop(); blocks.
   void serve();
   void stop();
+  // Serves the web dashboard's built files from `dir` at / (before serve()); where `dir` is empty
+  // or holds no index.html, / answers a page saying so.
+  void serve_dashboard(const std::string& dir);
   // Every route served, as "METHOD /path" with {id} and {name} placeholders as the API document
   // (docs/api/openapi.yaml) writes them.
   const std::vector<std::string>& routes() const;

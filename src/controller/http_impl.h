@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -43,6 +44,24 @@ struct Scope {
   }
 };
 
+// The filters and page of a job list (GET /api/v1/jobs).
+struct JobFilter {
+  std::set<std::string> states, projects, users;  // empty: any
+  bool wants_ended = false;  // a state asked for is an ended one: ended jobs are looked at
+  bool descending = false;   // newest first
+  std::int64_t offset = 0;
+  std::int64_t limit = std::numeric_limits<std::int64_t>::max();
+  bool matches(const JobRecord& j) const {
+    return (states.empty() || states.contains(j.state)) && (projects.empty() || projects.contains(j.project)) &&
+           (users.empty() || users.contains(j.user));
+  }
+};
+// The job list's filters from a request's parameters, or a 400 already written.
+std::optional<JobFilter> job_filter(const httplib::Request& req, httplib::Response& res);
+// A whole-number parameter in [min, max], `fallback` when absent; nullopt: a 400 already written.
+std::optional<std::int64_t> int_param(const httplib::Request& req, const char* name, std::int64_t min,
+                                      std::int64_t max, std::int64_t fallback, httplib::Response& res);
+
 struct ApiServer::Impl {
   Controller& controller;
   TokenStore& tokens;
@@ -64,6 +83,7 @@ struct ApiServer::Impl {
 
   void routes();       // http.cpp
   void book_routes();  // http_books.cpp
+  void dashboard_routes();  // http_dashboard.cpp
 
   // Requests served, by method, route (as documented; "other" for no route) and status, and their
   // durations by route: for /metrics.

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "controller/http.h"
+#include "live_api.h"
 
 namespace gwang::controller {
 namespace {
@@ -22,48 +23,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-class MetricsTest : public ::testing::Test {
+class MetricsTest : public LiveApi {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("gwang_metrics_test_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    fs::permissions(dir_, fs::perms::all);
-    ControllerOptions o;
-    o.data_dir = (dir_ / "data").string();
-    o.local_node = "n";
-    o.host.cpus = 2;
-    o.host.memory_bytes = 4LL << 30;
-    o.host.devices = {{"npu:x", "npu:x", "npu:x-0", 0, 0, true}, {"npu:x", "npu:x", "npu:x-1", 1, 0, true}};
-    o.kill_grace = 200ms;
-    auto c = Controller::open(o, now_);
-    ASSERT_TRUE(c) << c.error().message;
-    controller_ = std::move(*c);
-    auto t = TokenStore::load((dir_ / "tokens").string());
-    ASSERT_TRUE(t);
-    tokens_ = std::make_unique<TokenStore>(std::move(*t));
-    op_ = *tokens_->issue("root", true);
-    user_ = *tokens_->issue("nobody", false);
-    server_ = std::make_unique<ApiServer>(*controller_, *tokens_);
-    auto port = server_->bind("127.0.0.1", 0);
-    ASSERT_TRUE(port);
-    port_ = *port;
-    thread_ = std::thread([this] { server_->serve(); });
-  }
-  void TearDown() override {
-    server_->stop();
-    thread_.join();
-    server_.reset();
-    controller_.reset();
-    fs::remove_all(dir_);
-  }
-
-  httplib::Result call(const std::string& token, const std::string& method, const std::string& path,
-                       const std::string& body = "{}") {
-    httplib::Client client("127.0.0.1", port_);
-    httplib::Headers h{{"Authorization", "Bearer " + token}};
-    return method == "GET" ? client.Get(path, h) : client.Post(path, h, body, "application/json");
-  }
   std::string scrape() {
     auto r = call(op_, "GET", "/metrics");
     EXPECT_TRUE(r && r->status == 200);
@@ -87,14 +48,6 @@ class MetricsTest : public ::testing::Test {
     return std::stod(text.substr(at + sample.size() + 2));
   }
 
-  fs::path dir_;
-  std::int64_t now_ = static_cast<std::int64_t>(std::time(nullptr));  // the API's submissions use the wall clock
-  std::unique_ptr<Controller> controller_;
-  std::unique_ptr<TokenStore> tokens_;
-  std::unique_ptr<ApiServer> server_;
-  std::thread thread_;
-  int port_ = 0;
-  std::string op_, user_;
 };
 
 // Each family changes when it should: jobs and the queue at submission; passes, decisions and waits

@@ -1,0 +1,241 @@
+// What the dashboard reads, through the real HTTP API: the cluster map and its fragmentation, the
+// job list's filters and pages, a job's usage, a log's tail, fair-share standing by role, and the
+// dashboard's own files at /.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "live_api.h"
+
+namespace gwang::controller {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+class DashboardApi : public LiveApi {
+ protected:
+  void configure(ControllerOptions& o) override { o.queue_order = core::QueueOrder::Multifactor; }
+  json get(const std::string& token, const std::string& path, int status = 200) {
+    auto r = call(token, "GET", path);
+    EXPECT_TRUE(r) << path;
+    if (!r) return {};
+    EXPECT_EQ(r->status, status) << path << ": " << r->body;
+    return json::parse(r->body, nullptr, false);
+  }
+  std::int64_t submit(const std::string& token, const json& request) {
+    auto r = call(token, "POST", "/api/v1/jobs", request.dump());
+    EXPECT_TRUE(r && r->status == 201) << (r ? r->body : "");
+    return r ? json::parse(r->body).value("id", std::int64_t{0}) : 0;
+  }
+  void books() {
+    auto ok = [&](const std::string& kind, const json& payload) {
+      auto r = controller_->administer(kind, payload, now_);
+      ASSERT_TRUE(r) << kind << ": " << r.error().message;
+    };
+    ok("tenancy.institution", {{"name", "i"}, {"type", "sme"}, {"sector", "other"}});
+    ok("tenancy.institution", {{"name", "j"}, {"type", "startup"}, {"sector", "other"}});
+    ok("tenancy.project", {{"name", "p"}, {"institution", "i"}});
+    ok("tenancy.project", {{"name", "q"}, {"institution", "j"}});
+    ok("tenancy.user", {{"name", "nobody"}});
+    ok("tenancy.member", {{"user", "nobody"}, {"project", "p"}, {"member", true}});
+    ok("tenancy.user", {{"name", "root"}});
+    ok("tenancy.member", {{"user", "root"}, {"project", "q"}, {"member", true}});
+    ok("grant.programme", {{"name", "v"}, {"when_exhausted", "refuse"}, {"priority", 0}});
+    ok("grant.granted",
+       {{"project", "p"}, {"programme", "v"}, {"amount", 10.0}, {"start", 0}, {"end", now_ + 86400}, {"who", "op"}});
+    ok("grant.granted",
+       {{"project", "q"}, {"programme", "v"}, {"amount", 10.0}, {"start", 0}, {"end", now_ + 86400}, {"who", "op"}});
+  }
+};
+
+// One device of two busy: the map shows which, the job on the node, and the free device stranded
+// for jobs of 2, 4 and 8; a drained node's devices are unavailable and strand nothing.
+TEST_F(DashboardApi, ClusterMapShowsUseAndFragmentation) {
+  json empty = get(user_, "/api/v1/cluster");
+  ASSERT_EQ(empty["nodes"].size(), 1u);
+  EXPECT_EQ(empty["by_model"][0]["free"], 2);
+  EXPECT_EQ(empty["by_model"][0]["stranded"], (json{{"2", 0}, {"4", 2}, {"8", 2}}));
+
+  const std::int64_t id = submit(user_, {{"command", {"sleep", "100"}}, {"gpus", "1"}, {"mem", "64M"}, {"time", 600}});
+  step();
+  json map = get(user_, "/api/v1/cluster");
+  const json& node = map["nodes"][0];
+  EXPECT_EQ(node[0], "n");
+  EXPECT_EQ(node[1], "up");
+  EXPECT_EQ(node[6], json::array({id}));
+  ASSERT_EQ(node[7].size(), 2u);
+  EXPECT_EQ(node[7][0][1].get<int>() + node[7][1][1].get<int>(), 1000);  // one whole device in use
+  EXPECT_EQ(map["models"], json::array({"npu:x"}));
+  const json& m = map["by_model"][0];
+  EXPECT_EQ(m["busy"], 1);
+  EXPECT_EQ(m["free"], 1);
+  EXPECT_DOUBLE_EQ(m["in_use"].get<double>(), 1.0);
+  EXPECT_EQ(m["stranded"], (json{{"2", 1}, {"4", 1}, {"8", 1}}));
+
+  ASSERT_EQ(call(op_, "POST", "/api/v1/nodes/n/drain")->status, 200);
+  map = get(user_, "/api/v1/cluster");
+  EXPECT_EQ(map["nodes"][0][1], "drained");
+  EXPECT_EQ(map["by_model"][0]["unavailable"], 2);
+  EXPECT_EQ(map["by_model"][0]["stranded"], (json{{"2", 0}, {"4", 0}, {"8", 0}}));
+  get("not-a-token", "/api/v1/cluster", 401);
+}
+
+// Filters by state, project and user; pages newest first with the total; the caller's scope
+// applies before the filters; bad parameters are named.
+TEST_F(DashboardApi, JobListFiltersAndPages) {
+  books();
+  std::vector<std::int64_t> mine, theirs;
+  for (int i = 0; i < 5; ++i) {
+    mine.push_back(submit(user_, {{"command", {"sleep", "100"}}, {"project", "p"}, {"mem", "64M"}, {"time", 600}}));
+  }
+  theirs.push_back(submit(op_, {{"command", {"sleep", "100"}}, {"project", "q"}, {"mem", "64M"}, {"time", 600}}));
+  step();  // two 1-CPU jobs start on the 2-CPU node
+
+  json page = get(op_, "/api/v1/jobs?view=summary&order=desc&limit=2&offset=1");
+  EXPECT_EQ(page["total"], 6);
+  EXPECT_EQ(page["offset"], 1);
+  ASSERT_EQ(page["jobs"].size(), 2u);
+  EXPECT_EQ(page["jobs"][0]["id"], mine[4]);  // newest first, after skipping one
+  EXPECT_EQ(page["jobs"][1]["id"], mine[3]);
+
+  page = get(op_, "/api/v1/jobs?view=summary&state=RUNNING");
+  EXPECT_EQ(page["total"], 2);
+  for (const json& j : page["jobs"]) EXPECT_EQ(j["state"], "RUNNING");
+  page = get(op_, "/api/v1/jobs?view=summary&project=q");
+  ASSERT_EQ(page["total"], 1);
+  EXPECT_EQ(page["jobs"][0]["id"], theirs[0]);
+  EXPECT_EQ(page["jobs"][0]["project"], "q");
+  page = get(op_, "/api/v1/jobs?view=summary&user=nobody&state=PENDING,RUNNING&order=asc&limit=3");
+  EXPECT_EQ(page["total"], 5);
+  ASSERT_EQ(page["jobs"].size(), 3u);
+  EXPECT_EQ(page["jobs"][0]["id"], mine[0]);
+
+  // A member of p sees nothing of q's, whatever the filter asks for.
+  EXPECT_EQ(get(user_, "/api/v1/jobs?view=summary&project=q")["total"], 0);
+  EXPECT_EQ(get(user_, "/api/v1/jobs?view=summary")["total"], 5);
+
+  // Ended jobs are looked at when an ended state is asked for.
+  ASSERT_EQ(call(op_, "POST", "/api/v1/jobs/" + std::to_string(mine[4]) + "/cancel")->status, 200);
+  page = get(op_, "/api/v1/jobs?view=summary&state=CANCELLED");
+  ASSERT_EQ(page["total"], 1);
+  EXPECT_EQ(page["jobs"][0]["id"], mine[4]);
+
+  EXPECT_NE(get(op_, "/api/v1/jobs?state=DONE", 400)["error"].get<std::string>().find("parameter 'state'"),
+            std::string::npos);
+  EXPECT_NE(get(op_, "/api/v1/jobs?limit=0", 400)["error"].get<std::string>().find("parameter 'limit'"),
+            std::string::npos);
+  EXPECT_NE(get(op_, "/api/v1/jobs?offset=-1", 400)["error"].get<std::string>().find("parameter 'offset'"),
+            std::string::npos);
+  EXPECT_NE(get(op_, "/api/v1/jobs?order=up", 400)["error"].get<std::string>().find("parameter 'order'"),
+            std::string::npos);
+}
+
+// A job's usage, record by record and in total, seen by those who see the job; its log's tail
+// starts at a whole line and ends at the end.
+TEST_F(DashboardApi, JobUsageAndLogTail) {
+  books();
+  const std::int64_t id =
+      submit(user_, {{"command", {"/bin/sh", "-c", "i=1; while [ $i -le 2000 ]; do echo line $i; i=$((i+1)); done"}},
+                     {"project", "p"},
+                     {"workdir", "/tmp"},
+                     {"gpus", "1"},
+                     {"mem", "64M"},
+                     {"time", 600}});
+  step();
+  const std::string path = "/api/v1/jobs/" + std::to_string(id);
+  for (int i = 0; i < 200 && get(user_, path)["state"] == "RUNNING"; ++i) {
+    std::this_thread::sleep_for(20ms);
+    now_ += 30;  // the job's time, on the injected clock: it is charged for it
+    step();
+  }
+  ASSERT_EQ(get(user_, path)["state"], "COMPLETED");
+
+  json usage = get(user_, path + "/usage");
+  EXPECT_EQ(usage["job"], id);
+  ASSERT_FALSE(usage["records"].empty());
+  EXPECT_EQ(usage["records"][0]["model"], "npu:x");
+  EXPECT_EQ(usage["records"][0]["grant"], 1);
+  double charge = 0;
+  for (const json& r : usage["records"]) charge += r["charge"].get<double>();
+  EXPECT_DOUBLE_EQ(usage["total"]["charge"].get<double>(), charge);
+  EXPECT_TRUE(usage["total"]["accelerator_hours"].contains("npu:x"));
+  get(op_, path + "/usage");
+  auto hidden = call(*tokens_->issue("daemon", false), "GET", path + "/usage");
+  EXPECT_EQ(hidden->status, 404);  // not daemon's job, nor of daemon's projects
+
+  auto whole = call(user_, "GET", path + "/logs");
+  ASSERT_EQ(whole->status, 200);
+  auto tail = call(user_, "GET", path + "/logs?tail=100");
+  ASSERT_EQ(tail->status, 200);
+  EXPECT_LE(tail->body.size(), 100u);
+  EXPECT_EQ(tail->body.rfind("line ", 0), 0u) << tail->body;  // starts at a whole line
+  EXPECT_TRUE(tail->body.ends_with("line 2000\n"));
+  EXPECT_EQ(whole->body.substr(whole->body.size() - tail->body.size()), tail->body);
+  EXPECT_EQ(tail->get_header_value("X-Gwang-Next-Offset"), std::to_string(whole->body.size()));
+  EXPECT_EQ(call(user_, "GET", path + "/logs?tail=0")->status, 400);
+}
+
+// Fair-share standing: an operator sees every account; a member sees their institution, their
+// project and their own user, and nothing of another institution's.
+TEST_F(DashboardApi, FairShareStandingFollowsRoles) {
+  books();
+  submit(user_, {{"command", {"sleep", "100"}}, {"project", "p"}, {"mem", "64M"}, {"time", 600}});
+  submit(op_, {{"command", {"sleep", "100"}}, {"project", "q"}, {"mem", "64M"}, {"time", 600}});
+  auto paths = [&](const std::string& token) {
+    std::set<std::string> out;
+    const json answer = get(token, "/api/v1/fairshare");
+    for (const json& a : answer["accounts"]) {
+      std::string p;
+      for (const json& part : a["path"]) p += (p.empty() ? "" : "/") + part.get<std::string>();
+      out.insert(p);
+      EXPECT_GT(a["factor"].get<double>(), 0);
+    }
+    return out;
+  };
+  EXPECT_EQ(paths(op_), (std::set<std::string>{"i", "i/p", "i/p/nobody", "j", "j/q", "j/q/root"}));
+  EXPECT_EQ(paths(user_), (std::set<std::string>{"i", "i/p", "i/p/nobody"}));
+}
+
+// Without the dashboard's files, / says so and where to build them; with them, / serves them.
+TEST_F(DashboardApi, ServesTheDashboardOrSaysItIsMissing) {
+  ApiServer bare(*controller_, *tokens_);
+  bare.serve_dashboard((dir_ / "nothing").string());
+  auto bare_port = bare.bind("127.0.0.1", 0);
+  ASSERT_TRUE(bare_port);
+  std::thread bare_thread([&] { bare.serve(); });
+  httplib::Client client("127.0.0.1", *bare_port);
+  auto missing = client.Get("/");
+  bare.stop();
+  bare_thread.join();
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 200);
+  EXPECT_NE(missing->body.find("The dashboard is not installed"), std::string::npos);
+
+  const auto web = dir_ / "web";
+  std::filesystem::create_directories(web / "assets");
+  std::ofstream(web / "index.html") << "<!doctype html><title>gwang</title>dashboard";
+  std::ofstream(web / "assets" / "app-1234.js") << "console.log(1)";
+  ApiServer other(*controller_, *tokens_);
+  other.serve_dashboard(web.string());
+  auto port = other.bind("127.0.0.1", 0);
+  ASSERT_TRUE(port);
+  std::thread t([&] { other.serve(); });
+  httplib::Client c2("127.0.0.1", *port);
+  auto index = c2.Get("/");
+  auto asset = c2.Get("/assets/app-1234.js");
+  auto api = c2.Get("/api/v1/cluster");
+  other.stop();
+  t.join();
+  ASSERT_TRUE(index && asset && api);
+  EXPECT_EQ(index->status, 200);
+  EXPECT_NE(index->body.find("dashboard"), std::string::npos);
+  EXPECT_EQ(asset->status, 200);
+  EXPECT_NE(asset->get_header_value("Cache-Control").find("immutable"), std::string::npos);
+  EXPECT_EQ(api->status, 401);  // the API is still the API
+}
+
+}  // namespace
+}  // namespace gwang::controller
