@@ -32,7 +32,7 @@ url="http://127.0.0.1:$port"
   --nodes 6250 --pending 100000 --settle 600 > "$work/cluster_bench.log" 2>&1 &
 bench=$!
 echo "dashboard bench: filling the controller (about two minutes)" >&2
-until [ "$(curl -s -H "Authorization: Bearer $token" "$url/api/v1/status" | sed -n 's/.*"total":\([0-9]*\).*/\1/p')" -ge 106250 ] 2>/dev/null; do
+until [ "$(curl -s -H "Authorization: Bearer $token" "$url/api/v1/status" | sed -n 's/.*"jobs":{[^}]*"total":\([0-9]*\).*/\1/p')" -ge 106250 ] 2>/dev/null; do
   kill -0 $bench 2>/dev/null || { cat "$work/cluster_bench.log" >&2; exit 1; }
   sleep 2
 done

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
+#include <zlib.h>
 
 #include "api/json_writer.h"
 #include "api/units.h"
@@ -143,6 +144,33 @@ std::optional<JobFilter> job_filter(const httplib::Request& req, httplib::Respon
 }
 
 namespace {
+
+// JSON answers of 1 KiB or more go out gzipped (at zlib's fastest level) to clients that accept
+// it (every route's handler ends with it). Left to itself, the HTTP library would pick Brotli at its slowest, best level: 6 s for the
+// 800 KB cluster map of 6,250 nodes on a busy 2-core machine, against 5 ms here. The content type
+// gains a charset, which the library does not compress again.
+void gzip_json(const httplib::Request& req, httplib::Response& res) {
+  if (res.body.size() < 1024 || res.has_header("Content-Encoding")) return;
+  if (res.get_header_value("Content-Type") != "application/json") return;
+  if (req.get_header_value("Accept-Encoding").find("gzip") == std::string::npos) return;
+  z_stream z{};
+  if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return;
+  std::string out(deflateBound(&z, static_cast<uLong>(res.body.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(res.body.data());
+  z.avail_in = static_cast<uInt>(res.body.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) return;
+  res.body = std::move(out);
+  res.headers.erase("Content-Type");
+  res.set_header("Content-Type", "application/json; charset=utf-8");
+  res.set_header("Content-Encoding", "gzip");
+  res.set_header("Vary", "Accept-Encoding");
+}
+
 thread_local std::chrono::steady_clock::time_point request_started;  // of the request this thread serves
 }
 
@@ -204,10 +232,14 @@ void ApiServer::Impl::add(const std::string& method, const std::string& path, co
     }
     api.routes[shape] = path;
   }
+  auto then_gzip = [h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
+    h(req, res);
+    gzip_json(req, res);
+  };
   if (method == "GET") {
-    server.Get(pattern, std::move(h));
+    server.Get(pattern, std::move(then_gzip));
   } else {
-    server.Post(pattern, std::move(h));
+    server.Post(pattern, std::move(then_gzip));
   }
 }
 

@@ -123,6 +123,13 @@ TEST_F(DashboardApi, JobListFiltersAndPages) {
   ASSERT_EQ(page["total"], 1);
   EXPECT_EQ(page["jobs"][0]["id"], mine[4]);
 
+  // Large JSON answers go out gzipped to clients that accept it.
+  httplib::Client raw("127.0.0.1", port_);
+  raw.set_decompress(false);
+  auto zipped = raw.Get("/api/v1/jobs", {{"Authorization", "Bearer " + op_}, {"Accept-Encoding", "gzip, br"}});
+  ASSERT_TRUE(zipped);
+  EXPECT_EQ(zipped->get_header_value("Content-Encoding"), "gzip");
+  EXPECT_EQ(zipped->body.substr(0, 2), "\x1f\x8b");
   EXPECT_NE(get(op_, "/api/v1/jobs?state=DONE", 400)["error"].get<std::string>().find("parameter 'state'"),
             std::string::npos);
   EXPECT_NE(get(op_, "/api/v1/jobs?limit=0", 400)["error"].get<std::string>().find("parameter 'limit'"),
