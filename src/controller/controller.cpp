@@ -1391,7 +1391,7 @@ void Controller::write_metrics(std::string& out) const {
       const std::string& model = n->host.devices[i].kind;
       auto u = used.find({n->name, static_cast<int>(i)});
       const core::Milli milli = u == used.end() ? 0 : u->second;
-      const char* state = !usable ? "unavailable" : milli == 0 ? "free" : milli >= core::kMilli ? "busy" : "shared";
+      const char* state = device_state(usable, milli);
       for (const char* s : {"free", "shared", "busy", "unavailable"}) devices.try_emplace({model, s}, 0);
       ++devices[{model, state}];
       utilisation[model].first += static_cast<double>(milli) / core::kMilli;

@@ -71,6 +71,12 @@ struct JobRecord {
   std::string nodelist() const;  // "n1,n2"
 };
 
+// How a device shows, in metrics and on the dashboard's map: "unavailable" on a node that takes no
+// work, else "free", "shared" (part of it in use) or "busy", by the milli-devices in use.
+inline const char* device_state(bool node_usable, std::int64_t milli_used) {
+  return !node_usable ? "unavailable" : milli_used <= 0 ? "free" : milli_used >= core::kMilli ? "busy" : "shared";
+}
+
 struct NodeRecord {
   std::string name;
   std::string state;             // "up", "drained", "down" (an agent that went silent), "drained+down"

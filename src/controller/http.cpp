@@ -457,23 +457,12 @@ void ApiServer::Impl::routes() {
       if (stream != "stdout" && stream != "stderr") {
         return error(res, 400, "parameter 'stream': expected stdout or stderr");
       }
-      std::int64_t offset = 0;
-      if (req.has_param("offset")) {
-        const std::string text = req.get_param_value("offset");
-        if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
-          return error(res, 400, "parameter 'offset': expected a byte offset");
-        }
-        offset = std::stoll(text);
-      }
-      int rank = 0;
-      if (req.has_param("rank")) {
-        const std::string text = req.get_param_value("rank");
-        if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos ||
-            std::stoi(text) >= std::max(1, job->request.nodes)) {
-          return error(res, 400, "parameter 'rank': expected a rank from 0 to " + std::to_string(job->request.nodes - 1));
-        }
-        rank = std::stoi(text);
-      }
+      auto from = int_param(req, "offset", 0, std::numeric_limits<std::int64_t>::max() / 2, 0, res);
+      if (!from) return;
+      std::int64_t offset = *from;
+      auto rank_param = int_param(req, "rank", 0, std::max(1, job->request.nodes) - 1, 0, res);
+      if (!rank_param) return;
+      const int rank = static_cast<int>(*rank_param);
       // ?tail=BYTES: the last BYTES of the stream (from a line's start), instead of from `offset`.
       auto tail = int_param(req, "tail", 1, 8 << 20, 0, res);
       if (!tail) return;

@@ -64,12 +64,13 @@ void ApiServer::Impl::dashboard_routes() {
         PerModel& m = per_model[model];
         ++m.devices;
         m.in_use += used / 1000.0;
-        if (!usable) {
+        const std::string_view state = device_state(usable, used);
+        if (state == "unavailable") {
           ++m.unavailable;
-        } else if (used == 0) {
+        } else if (state == "free") {
           ++m.free;
           ++free_here[model];
-        } else if (used >= 1000) {
+        } else if (state == "busy") {
           ++m.busy;
         } else {
           ++m.shared;
