@@ -22,6 +22,7 @@ struct ReplayArgs {
   std::size_t by_user = 0;       // ... and users
   bool json = false;
   bool quiet = false;
+  bool eta = false;              // measure the start estimates given at submission
 };
 int run_replay(const ReplayArgs& args);
 

@@ -35,7 +35,9 @@ int main(int argc, char** argv) {
 
     r = sim->add_subcommand("replay", "Replay a batch workload (SWF trace) on a processor pool");
     r->add_option("trace", replay.trace, "SWF trace file (plain or gzip)")->required();
-    r->add_option("--policy", replay.policy, "fcfs, sjf, easy, easy-sjbf, sjf-easy or multifactor-easy")->capture_default_str();
+    r->add_option("--policy", replay.policy, "fcfs, sjf, easy, easy-sjbf, sjf-easy, multifactor-easy or conservative")
+        ->capture_default_str();
+    r->add_flag("--eta", replay.eta, "compare each waiting job's start, planned when it was submitted, with its start");
     r->add_option("--estimate", replay.estimate, "runtime estimate for planning: requested or actual")
         ->capture_default_str();
     r->add_option("--loader", replay.loader, "trace cleaning: predictsim, rlscheduler or none")->capture_default_str();

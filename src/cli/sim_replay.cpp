@@ -2,11 +2,11 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <tuple>
 #include <string>
+#include <tuple>
 
-#include "cli/commands.h"
 #include "api/json_writer.h"
+#include "cli/commands.h"
 #include "sim/replay.h"
 #include "trace/swf.h"
 #include "trace/swf_loader.h"
@@ -26,6 +26,18 @@ void metrics_json(Json& j, const sim::ReplayMetrics& m) {
       .field("max_bounded_slowdown", m.max_bounded_slowdown)
       .field("utilization", m.utilization)
       .field("makespan_s", m.makespan_s);
+  if (m.eta_planned > 0) {
+    j.field("eta_planned", m.eta_planned).field("eta_met", m.eta_met).field("eta_exact", m.eta_exact);
+    j.field("eta_late_avg_s", m.eta_late_avg_s);
+  }
+}
+
+void eta_text(std::size_t planned, std::size_t met, std::size_t exact, double late_s) {
+  if (planned == 0) return;
+  std::printf("start estimates       %zu of %zu waiting jobs met or beaten (%.2f %%), %zu exactly", met, planned,
+              100.0 * static_cast<double>(met) / static_cast<double>(planned), exact);
+  if (met < planned) std::printf("; the late ones %.0f s late on average", late_s);
+  std::printf("\n");
 }
 
 void metrics_text(const sim::ReplayMetrics& m) {
@@ -35,6 +47,7 @@ void metrics_text(const sim::ReplayMetrics& m) {
   std::printf("avg bounded slowdown  %.6f (max %.1f)\n", m.avg_bounded_slowdown, m.max_bounded_slowdown);
   std::printf("utilization           %.2f %%\n", m.utilization * 100);
   std::printf("makespan              %.0f s\n", m.makespan_s);
+  eta_text(m.eta_planned, m.eta_met, m.eta_exact, m.eta_late_avg_s);
 }
 
 }  // namespace
@@ -91,6 +104,7 @@ int run_replay(const ReplayArgs& args) {
   options.estimate = *estimate;
   options.machine_procs = args.procs > 0 ? args.procs : workload->machine_procs;
   options.log = !args.log.empty();
+  options.eta = args.eta;
 
   Json j;
   j.begin_object();
@@ -128,6 +142,15 @@ int run_replay(const ReplayArgs& args) {
         std::printf("window at %-7zu avg bounded slowdown %.4f\n", w.first, w.metrics.avg_bounded_slowdown);
       }
       std::printf("mean of %zu windows:   %.4f\n", windows->size(), mean);
+      std::size_t planned = 0, met = 0, exact = 0;
+      double late_s = 0;
+      for (const auto& w : *windows) {
+        planned += w.metrics.eta_planned;
+        met += w.metrics.eta_met;
+        exact += w.metrics.eta_exact;
+        late_s += w.metrics.eta_late_avg_s * static_cast<double>(w.metrics.eta_planned - w.metrics.eta_met);
+      }
+      eta_text(planned, met, exact, planned > met ? late_s / static_cast<double>(planned - met) : 0);
     }
     return 0;
   }
@@ -158,12 +181,15 @@ int run_replay(const ReplayArgs& args) {
   if (args.json) {
     metrics_json(j, result->metrics);
     j.field("unsatisfiable", result->metrics.unsatisfiable).field("wall_s", wall);
-    for (const auto& [name, list, n] : {std::tuple{"groups", &groups, args.by_group}, std::tuple{"users", &users, args.by_user}}) {
+    for (const auto& [name, list, n] :
+         {std::tuple{"groups", &groups, args.by_group}, std::tuple{"users", &users, args.by_user}}) {
       if (n == 0) continue;
       j.key(name).begin_array();
       for (const sim::GroupMetrics& g : *list) {
         j.begin_object().field("id", g.group).field("jobs", g.jobs).field("processor_hours", g.processor_hours);
-        j.field("share", g.share).field("avg_wait_s", g.avg_wait_s).field("avg_bounded_slowdown", g.avg_bounded_slowdown);
+        j.field("share", g.share)
+            .field("avg_wait_s", g.avg_wait_s)
+            .field("avg_bounded_slowdown", g.avg_bounded_slowdown);
         j.end_object();
       }
       j.end_array();
@@ -171,9 +197,8 @@ int run_replay(const ReplayArgs& args) {
     j.end_object();
     std::printf("%s\n", j.str().c_str());
   } else {
-    std::printf("%s, %s loader, policy %s, estimate %s, %lld processors\n", args.trace.c_str(),
-                args.loader.c_str(), args.policy.c_str(), args.estimate.c_str(),
-                static_cast<long long>(options.machine_procs));
+    std::printf("%s, %s loader, policy %s, estimate %s, %lld processors\n", args.trace.c_str(), args.loader.c_str(),
+                args.policy.c_str(), args.estimate.c_str(), static_cast<long long>(options.machine_procs));
     metrics_text(result->metrics);
     if (result->metrics.unsatisfiable) std::printf("unsatisfiable         %zu\n", result->metrics.unsatisfiable);
     std::printf("wall                  %.3f s\n", wall);

@@ -1,11 +1,11 @@
 #include "core/scheduler.h"
 
-#include "core/names.h"
-
 #include <algorithm>
 #include <cassert>
 #include <limits>
 #include <string>
+
+#include "core/names.h"
 
 namespace gwang::core {
 
@@ -14,21 +14,21 @@ namespace {
 template <class E, class Table>
 Result<E> parse_named(std::string_view what, std::string_view name, const Table& table) {
   if (auto v = names::value_of<E>(name, table)) return *v;
-  return fail("unknown " + std::string(what) + " '" + std::string(name) + "' (valid: " + names::list(table, ", ", ", ") +
-              ")");
+  return fail("unknown " + std::string(what) + " '" + std::string(name) +
+              "' (valid: " + names::list(table, ", ", ", ") + ")");
 }
 
-constexpr std::pair<QueueOrder, std::string_view> kOrders[] = {
-    {QueueOrder::Fcfs, "fcfs"},
-    {QueueOrder::Sjf, "sjf"},
-    {QueueOrder::Priority, "priority"},
-    {QueueOrder::Multifactor, "multifactor"}};
-constexpr std::pair<Backfill, std::string_view> kBackfills[] = {
-    {Backfill::None, "none"}, {Backfill::Easy, "easy"}, {Backfill::EasySjbf, "easy-sjbf"}};
+constexpr std::pair<QueueOrder, std::string_view> kOrders[] = {{QueueOrder::Fcfs, "fcfs"},
+                                                               {QueueOrder::Sjf, "sjf"},
+                                                               {QueueOrder::Priority, "priority"},
+                                                               {QueueOrder::Multifactor, "multifactor"}};
+constexpr std::pair<Backfill, std::string_view> kBackfills[] = {{Backfill::None, "none"},
+                                                                {Backfill::Easy, "easy"},
+                                                                {Backfill::EasySjbf, "easy-sjbf"},
+                                                                {Backfill::Conservative, "conservative"}};
 constexpr std::pair<JobState, std::string_view> kStates[] = {
-    {JobState::Pending, "pending"},     {JobState::Running, "running"},
-    {JobState::Finished, "finished"},   {JobState::Cancelled, "cancelled"},
-    {JobState::Failed, "failed"},       {JobState::TimedOut, "timed_out"}};
+    {JobState::Pending, "pending"},     {JobState::Running, "running"}, {JobState::Finished, "finished"},
+    {JobState::Cancelled, "cancelled"}, {JobState::Failed, "failed"},   {JobState::TimedOut, "timed_out"}};
 constexpr std::pair<PendingReason, std::string_view> kReasons[] = {
     {PendingReason::None, "none"},
     {PendingReason::Priority, "priority"},
@@ -76,9 +76,7 @@ std::int64_t capacity_in_tasks(const NodeInfo& info, const TaskRequest& task) {
 Result<QueueOrder> parse_queue_order(std::string_view name) {
   return parse_named<QueueOrder>("queue order", name, kOrders);
 }
-Result<Backfill> parse_backfill(std::string_view name) {
-  return parse_named<Backfill>("backfill", name, kBackfills);
-}
+Result<Backfill> parse_backfill(std::string_view name) { return parse_named<Backfill>("backfill", name, kBackfills); }
 std::string_view to_string(QueueOrder order) { return names::name_of(order, kOrders); }
 std::string_view to_string(Backfill backfill) { return names::name_of(backfill, kBackfills); }
 std::string_view to_string(JobState state) { return names::name_of(state, kStates); }
@@ -103,10 +101,14 @@ Scheduler::QueueKey Scheduler::queue_key(Slot slot) const {
   const JobSpec& s = jobs_[slot].spec;
   const bool last = s.preemptible;
   switch (options_.order) {
-    case QueueOrder::Fcfs: return {last, s.submit, s.id.value, 0, slot};
-    case QueueOrder::Sjf: return {last, s.planned_runtime(), s.submit, s.id.value, slot};
-    case QueueOrder::Priority: return {last, ~s.priority, s.submit, s.id.value, slot};  // ~p: -p - 1, no overflow
-    case QueueOrder::Multifactor: return {last, ~jobs_[slot].rank, s.submit, s.id.value, slot};
+    case QueueOrder::Fcfs:
+      return {last, s.submit, s.id.value, 0, slot};
+    case QueueOrder::Sjf:
+      return {last, s.planned_runtime(), s.submit, s.id.value, slot};
+    case QueueOrder::Priority:
+      return {last, ~s.priority, s.submit, s.id.value, slot};  // ~p: -p - 1, no overflow
+    case QueueOrder::Multifactor:
+      return {last, ~jobs_[slot].rank, s.submit, s.id.value, slot};
   }
   return {last, 0, 0, 0, slot};
 }
@@ -161,8 +163,7 @@ Result<SubmitStatus> Scheduler::submit(JobSpec spec, Time now) {
   for (std::size_t k = 0; k < spec.task.scalars.width(); ++k) {
     const ResourceKind kind{static_cast<std::uint16_t>(k)};
     if (spec.task.scalars.get(kind) < 0) return fail(who + ": resource amounts must not be negative");
-    if (spec.task.scalars.get(kind) > 0 && k < cluster_.registry().size() &&
-        cluster_.registry().is_accelerator(kind))
+    if (spec.task.scalars.get(kind) > 0 && k < cluster_.registry().size() && cluster_.registry().is_accelerator(kind))
       return fail(who + ": accelerators are requested by count, not as scalar amounts");
   }
   if (spec.task.scalars.empty() && a.count == 0) return fail(who + ": a task must request something");
@@ -186,12 +187,12 @@ Result<SubmitStatus> Scheduler::submit(JobSpec spec, Time now) {
   return SubmitStatus::Queued;
 }
 
-std::optional<std::vector<TaskPlacement>> Scheduler::place_all(FreeState& free,
-                                                                const JobSpec& spec) const {
+std::optional<std::vector<TaskPlacement>> Scheduler::place_all(FreeState& free, const JobSpec& spec) const {
   std::vector<TaskPlacement> out;
   std::vector<NodeId> used;
   for (int t = 0; t < spec.tasks; ++t) {
-    const PlacementContext ctx{cluster_, free, rng_, spec.spread ? std::span<const NodeId>(used) : std::span<const NodeId>()};
+    const PlacementContext ctx{cluster_, free, rng_,
+                               spec.spread ? std::span<const NodeId>(used) : std::span<const NodeId>()};
     auto where = placement_->place(ctx, spec.task);
     if (!where) {
       for (const TaskPlacement& p : out) cluster_.release(free, p, spec.task);
@@ -219,6 +220,13 @@ bool Scheduler::probe(FreeState& free, const JobSpec& spec) const {
 
 std::vector<std::pair<JobId, Time>> Scheduler::planned_starts(Time now, std::size_t limit) const {
   const Rng saved = rng_;
+  if (options_.backfill == Backfill::Conservative) {  // the reservations themselves
+    std::vector<std::pair<JobId, Time>> out;
+    for (const Planned& p : plan_reservations(queue_.begin(), now, limit))
+      out.emplace_back(jobs_[p.slot].spec.id, p.start);
+    rng_ = saved;
+    return out;
+  }
   FreeState free = cluster_.free();
   struct Release {
     Time at;
@@ -272,8 +280,7 @@ void Scheduler::give_back(FreeState& free, const std::vector<TaskPlacement>& pla
   for (const TaskPlacement& p : placement) cluster_.release(free, p, spec.task);
 }
 
-void Scheduler::start(Slot slot, std::vector<TaskPlacement> placement, Time now,
-                      std::vector<Decision>& out) {
+void Scheduler::start(Slot slot, std::vector<TaskPlacement> placement, Time now, std::vector<Decision>& out) {
   Job& job = jobs_[slot];
   job.state = JobState::Running;
   job.reason = PendingReason::None;
@@ -314,8 +321,7 @@ void Scheduler::enqueue_again(Slot slot, Time now) {
 }
 
 bool Scheduler::finish(JobId id, Time now, JobState outcome) {
-  assert(outcome == JobState::Finished || outcome == JobState::Failed ||
-         outcome == JobState::TimedOut);
+  assert(outcome == JobState::Finished || outcome == JobState::Failed || outcome == JobState::TimedOut);
   auto it = index_.find(id);
   if (it == index_.end() || jobs_[it->second].state != JobState::Running) return false;
   end_running(it->second, now, outcome);
@@ -404,7 +410,8 @@ Result<void> Scheduler::adopt(JobId id, std::vector<TaskPlacement> placement, Ti
   Job& job = jobs_[it->second];
   if (job.state != JobState::Pending) return fail(who + ": not pending");
   if (placement.size() != static_cast<std::size_t>(job.spec.tasks))
-    return fail(who + ": " + std::to_string(placement.size()) + " places for " + std::to_string(job.spec.tasks) + " tasks");
+    return fail(who + ": " + std::to_string(placement.size()) + " places for " + std::to_string(job.spec.tasks) +
+                " tasks");
   // Checked on a copy: all or nothing.
   FreeState trial = cluster_.free();
   const AcceleratorRequest& a = job.spec.task.accel;
@@ -419,7 +426,8 @@ Result<void> Scheduler::adopt(JobId id, std::vector<TaskPlacement> placement, Ti
     for (const DeviceShare& d : p.devices) {
       if (d.index >= nf.devices.size() || d.milli != a.per_device || nf.devices[d.index] < d.milli)
         return fail(who + ": device " + std::to_string(d.index) + " of " + name + " is not free");
-      if (!a.models.empty() && std::find(a.models.begin(), a.models.end(), node.device_models[d.index]) == a.models.end())
+      if (!a.models.empty() &&
+          std::find(a.models.begin(), a.models.end(), node.device_models[d.index]) == a.models.end())
         return fail(who + ": device " + std::to_string(d.index) + " of " + name + " is not an allowed model");
     }
     cluster_.allocate(trial, p, job.spec.task);
@@ -459,8 +467,7 @@ std::vector<JobId> Scheduler::set_node_state(NodeId node, NodeState state, Time 
   std::vector<Slot> hit;
   for (const EndKey& k : running_) {
     const auto& placement = jobs_[k.slot].placement;
-    if (std::any_of(placement.begin(), placement.end(),
-                    [node](const TaskPlacement& p) { return p.node == node; }))
+    if (std::any_of(placement.begin(), placement.end(), [node](const TaskPlacement& p) { return p.node == node; }))
       hit.push_back(k.slot);
   }
   std::sort(hit.begin(), hit.end(), [this](Slot a, Slot b) { return jobs_[a].spec.id < jobs_[b].spec.id; });
@@ -498,7 +505,8 @@ Scheduler::Queue::iterator Scheduler::start_from_front(Time now, std::vector<Dec
 
 std::vector<Decision> Scheduler::schedule(Time now) {
   std::vector<Decision> out;
-  if (options_.order == QueueOrder::Multifactor && (ranked_at_ < 0 || now - ranked_at_ >= options_.reprioritize_every)) {
+  if (options_.order == QueueOrder::Multifactor &&
+      (ranked_at_ < 0 || now - ranked_at_ >= options_.reprioritize_every)) {
     reprioritize(now);
   }
   const Queue::iterator head_at = start_from_front(now, out);
@@ -515,6 +523,8 @@ std::vector<Decision> Scheduler::schedule(Time now) {
   preempt_for(head, now, out);
   if (options_.backfill == Backfill::None) {
     jobs_[head].reason = PendingReason::Resources;
+  } else if (options_.backfill == Backfill::Conservative) {
+    conservative(head_at, now, out);
   } else {
     backfill(head_at, now, out);
   }
@@ -712,8 +722,8 @@ void Scheduler::charge_running(Slot slot, Time now) {
     }
   }
   if (!devices) {
-    rate = static_cast<double>(job.spec.tasks) * static_cast<double>(job.spec.task.scalars.get(ResourceRegistry::kCpu)) /
-           kMilli * options_.cpu_usage_weight;
+    rate = static_cast<double>(job.spec.tasks) *
+           static_cast<double>(job.spec.task.scalars.get(ResourceRegistry::kCpu)) / kMilli * options_.cpu_usage_weight;
   }
   if (rate > 0) fairshare_.charge(AccountId{job.account}, rate * seconds, now);
 }
@@ -781,9 +791,8 @@ std::optional<Time> Scheduler::reserve(Slot head, Time now, FreeState& shadow, s
   auto head_fits = [&] {
     touched.insert(touched.end(), released.begin(), released.end());
     // A single task that did not fit before can only fit now on a node that just gained room.
-    if (spec.tasks == 1 && std::none_of(released.begin(), released.end(), [&](NodeId n) {
-          return cluster_.available_on(shadow, n, spec.task);
-        })) {
+    if (spec.tasks == 1 && std::none_of(released.begin(), released.end(),
+                                        [&](NodeId n) { return cluster_.available_on(shadow, n, spec.task); })) {
       return false;
     }
     auto placement = place_all(shadow, spec);
@@ -925,6 +934,100 @@ void Scheduler::backfill(Queue::iterator head_at, Time now, std::vector<Decision
     }
     queue_.erase(queue_key(slot));
     start(slot, std::move(*placement), now, out);
+  }
+}
+
+std::vector<Scheduler::Planned> Scheduler::plan_reservations(Queue::const_iterator from, Time now,
+                                                             std::size_t limit) const {
+  // The planned future as steps: steps[i] is the free room from its time until the next step's.
+  // The first step is the live state: whatever runs now holds its room now. Running jobs give it
+  // back at their expected ends, and those past their ends or being preempted at the next second;
+  // each reservation takes its room over [start, start + planned runtime).
+  struct Step {
+    Time at;
+    FreeState free;
+  };
+  std::vector<Step> steps{{now, cluster_.free()}};
+  if (preempting_ > 0) {
+    steps.push_back({now + 1, cluster_.free()});
+    for (const EndKey& k : running_) {
+      const Job& job = jobs_[k.slot];
+      if (job.preempting) give_back(steps.back().free, job.placement, job.spec);
+    }
+  }
+  for (auto it = running_.begin(); it != running_.end();) {
+    const Time at = std::max(it->end, now + 1);
+    if (at > steps.back().at) steps.push_back({at, steps.back().free});
+    for (; it != running_.end() && std::max(it->end, now + 1) == at; ++it) {
+      const Job& job = jobs_[it->slot];
+      if (!job.preempting) give_back(steps.back().free, job.placement, job.spec);
+    }
+  }
+  // The index of the step that starts at `t`, made by splitting the one that holds it.
+  auto split = [&](Time t) {
+    auto it = std::upper_bound(steps.begin(), steps.end(), t, [](Time x, const Step& s) { return x < s.at; });
+    const auto i = static_cast<std::size_t>(it - steps.begin()) - 1;  // steps[0].at == now <= t
+    if (steps[i].at == t) return i;
+    steps.insert(steps.begin() + static_cast<std::ptrdiff_t>(i) + 1, Step{t, steps[i].free});
+    return i + 1;
+  };
+  std::vector<Planned> out;
+  FreeState low;
+  const std::size_t depth = options_.backfill_depth > 0 ? options_.backfill_depth : queue_.size();
+  const std::size_t most = limit > 0 ? std::min(limit, depth) : depth;
+  for (auto it = from; it != queue_.end() && out.size() < most; ++it) {
+    const Job& job = jobs_[it->slot];
+    const Time runtime = job.spec.planned_runtime();
+    Planned plan{it->slot, -1, {}};
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      // The least free room over [t, t + runtime), step by step; a step it does not fit in alone
+      // rules its start out at once.
+      const Time t = steps[i].at;
+      if (!fits(steps[i].free, job.spec)) continue;
+      low = steps[i].free;
+      bool narrowed = false;
+      for (std::size_t j = i + 1; j < steps.size() && steps[j].at < t + runtime; ++j) {
+        for (std::size_t n = 0; n < low.nodes.size(); ++n) min_into(low.nodes[n], low.nodes[n], steps[j].free.nodes[n]);
+        narrowed = true;
+      }
+      if (narrowed) cluster_.reindex(low);
+      if (auto placement = place_all(low, job.spec)) {
+        plan.start = t;
+        plan.placement = std::move(*placement);
+        break;
+      }
+    }
+    if (plan.start >= 0) {
+      const std::size_t first = split(plan.start);
+      const std::size_t last = split(plan.start + runtime);  // the step after the reservation
+      for (std::size_t k = first; k < last; ++k) {
+        for (const TaskPlacement& p : plan.placement) cluster_.allocate(steps[k].free, p, job.spec.task);
+      }
+    }
+    out.push_back(std::move(plan));
+  }
+  return out;
+}
+
+void Scheduler::conservative(Queue::iterator head_at, Time now, std::vector<Decision>& out) {
+  const Rng saved = rng_;
+  std::vector<Planned> plan = plan_reservations(head_at, now, 0);
+  rng_ = saved;  // placement draws for the plan are not decisions
+  for (Planned& p : plan) {
+    Job& job = jobs_[p.slot];
+    if (p.start < 0) {
+      job.reason = PendingReason::NodesUnavailable;
+      job.reserved_at = -1;
+    } else if (p.start > now) {
+      job.reason = PendingReason::Reserved;
+      job.reserved_at = p.start;
+    } else if (over_quota(p.slot, p.placement)) {
+      hold_for_quota(job);
+    } else {
+      for (const TaskPlacement& t : p.placement) cluster_.allocate(cluster_.free(), t, job.spec.task);
+      queue_.erase(queue_key(p.slot));
+      start(p.slot, std::move(p.placement), now, out);
+    }
   }
 }
 

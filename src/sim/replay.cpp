@@ -19,6 +19,7 @@ constexpr std::pair<std::string_view, BatchPolicy> kPolicies[] = {
     {"easy-sjbf", {core::QueueOrder::Fcfs, core::Backfill::EasySjbf}},
     {"sjf-easy", {core::QueueOrder::Sjf, core::Backfill::Easy}},
     {"multifactor-easy", {core::QueueOrder::Multifactor, core::Backfill::Easy}},
+    {"conservative", {core::QueueOrder::Fcfs, core::Backfill::Conservative}},
 };
 
 enum class EventKind : std::uint8_t { Submit = 0, End = 1 };
@@ -26,8 +27,8 @@ enum class EventKind : std::uint8_t { Submit = 0, End = 1 };
 struct Event {
   Time time;
   EventKind kind;
-  std::uint64_t seq;  // creation order
-  std::uint32_t job;  // index into the input
+  std::uint64_t seq;      // creation order
+  std::uint32_t job;      // index into the input
   std::uint32_t run = 0;  // for End: which run of the job (a preempted job runs again)
   bool operator>(const Event& o) const {
     if (time != o.time) return time > o.time;
@@ -148,16 +149,16 @@ Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions&
   std::vector<Time> start(jobs.size(), -1);
   std::vector<bool> ended(jobs.size(), false);
   std::vector<std::uint32_t> runs(jobs.size(), 0);  // runs cut short by preemption, per job
+  std::vector<Time> promised(jobs.size(), -1);      // with options.eta: the start planned at submission
   MinHeap<Event> events;
   MinHeap<PlannedEnd> planned;
   std::uint64_t seq = 0;
   for (std::uint32_t i = 0; i < jobs.size(); ++i) events.push({jobs[i].submit, EventKind::Submit, seq++, i});
 
-  auto planned_run = [&](const BatchJob& j) {
-    return options.estimate == Estimate::Actual ? j.run : j.requested;
-  };
+  auto planned_run = [&](const BatchJob& j) { return options.estimate == Estimate::Actual ? j.run : j.requested; };
   auto note = [&](Time t, std::string_view what, std::uint32_t i) {
-    if (options.log) result.log.push_back(std::to_string(t) + " " + std::string(what) + " " + std::to_string(jobs[i].id));
+    if (options.log)
+      result.log.push_back(std::to_string(t) + " " + std::string(what) + " " + std::to_string(jobs[i].id));
   };
   auto end_job = [&](std::uint32_t i, Time t) {
     const bool was_running = scheduler.finish(core::JobId{i}, t);
@@ -226,6 +227,11 @@ Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions&
         continue;
       }
       if (scheduler.fits_now(core::JobId{e.job})) run_pass(now);
+      if (options.eta && start[e.job] < 0) {
+        for (const auto& [id, at] : scheduler.planned_starts(now, 0)) {
+          if (id.value == e.job) promised[e.job] = at;
+        }
+      }
     } else {
       if (e.run != runs[e.job]) continue;  // the end of a run cut short by preemption
       if (!ended[e.job]) end_job(e.job, now);
@@ -235,23 +241,33 @@ Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions&
 
   for (std::uint32_t i = 0; i < jobs.size(); ++i) {
     if (start[i] >= 0) {
-      result.jobs.push_back({jobs[i].id, jobs[i].submit, start[i], jobs[i].run, jobs[i].procs, jobs[i].user, jobs[i].group});
+      result.jobs.push_back(
+          {jobs[i].id, jobs[i].submit, start[i], jobs[i].run, jobs[i].procs, jobs[i].user, jobs[i].group});
     }
   }
   const std::size_t unsatisfiable = result.metrics.unsatisfiable;
   result.metrics = summarize(result.jobs, options.machine_procs);
   result.metrics.unsatisfiable = unsatisfiable;
+  double late_s = 0;
+  for (std::uint32_t i = 0; i < jobs.size(); ++i) {
+    if (promised[i] < 0 || start[i] < 0) continue;
+    ++result.metrics.eta_planned;
+    result.metrics.eta_met += start[i] <= promised[i];
+    result.metrics.eta_exact += start[i] == promised[i];
+    if (start[i] > promised[i]) late_s += static_cast<double>(start[i] - promised[i]);
+  }
+  const std::size_t late = result.metrics.eta_planned - result.metrics.eta_met;
+  result.metrics.eta_late_avg_s = late > 0 ? late_s / static_cast<double>(late) : 0;
   return result;
 }
 
-Result<std::vector<WindowResult>> replay_windows(std::span<const BatchJob> jobs,
-                                                 std::span<const std::size_t> starts,
+Result<std::vector<WindowResult>> replay_windows(std::span<const BatchJob> jobs, std::span<const std::size_t> starts,
                                                  std::size_t size, const ReplayOptions& options) {
   std::vector<WindowResult> out;
   for (std::size_t first : starts) {
     if (size == 0 || first + size > jobs.size()) {
-      return fail("window at " + std::to_string(first) + " of " + std::to_string(size) +
-                  " jobs does not fit in the " + std::to_string(jobs.size()) + " jobs of the trace");
+      return fail("window at " + std::to_string(first) + " of " + std::to_string(size) + " jobs does not fit in the " +
+                  std::to_string(jobs.size()) + " jobs of the trace");
     }
     auto r = replay(jobs.subspan(first, size), options);
     if (!r) return tl::unexpected(r.error());

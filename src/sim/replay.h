@@ -27,9 +27,9 @@ namespace gwang::sim {
 struct BatchJob {
   std::int64_t id;
   core::Time submit;
-  core::Time run;        // actual run time (> 0)
-  std::int64_t procs;    // width (> 0)
-  core::Time requested;  // requested time: the time limit (> 0)
+  core::Time run;           // actual run time (> 0)
+  std::int64_t procs;       // width (> 0)
+  core::Time requested;     // requested time: the time limit (> 0)
   std::int64_t user = -1;   // the trace's user and group ids (-1: unknown): under the multifactor
   std::int64_t group = -1;  // order, the fair-share accounts (a group is a project)
 };
@@ -52,26 +52,33 @@ struct ReplayOptions {
   Estimate estimate = Estimate::Requested;
   std::int64_t machine_procs = 0;
   bool log = false;  // record the decision log
+  // Record, for each job that does not start when submitted, the start the scheduler plans for it
+  // then (Scheduler::planned_starts), to compare with when it starts.
+  bool eta = false;
 };
 
 struct JobResult {
   std::int64_t id;
   core::Time submit, start, run;
   std::int64_t procs;
-  std::int64_t user = -1;   // the trace's user and group ids (-1: unknown)
+  std::int64_t user = -1;  // the trace's user and group ids (-1: unknown)
   std::int64_t group = -1;
 };
 
 struct ReplayMetrics {
-  std::size_t jobs = 0;          // jobs that ran
-  std::size_t unsatisfiable = 0; // jobs that could never run (wider than the machine)
+  std::size_t jobs = 0;           // jobs that ran
+  std::size_t unsatisfiable = 0;  // jobs that could never run (wider than the machine)
   double avg_wait_s = 0;
   double avg_turnaround_s = 0;
   double max_turnaround_s = 0;
   double avg_bounded_slowdown = 0;
   double max_bounded_slowdown = 0;
-  double utilization = 0;        // processor-seconds used / (procs x makespan)
-  double makespan_s = 0;         // last end - first submission
+  double utilization = 0;  // processor-seconds used / (procs x makespan)
+  double makespan_s = 0;   // last end - first submission
+  // With ReplayOptions::eta: of the jobs that waited, those given a planned start at submission,
+  // how many started by it (met or beaten) and exactly at it, and by how much the late ones were.
+  std::size_t eta_planned = 0, eta_met = 0, eta_exact = 0;
+  double eta_late_avg_s = 0;
 };
 
 struct ReplayResult {
@@ -108,8 +115,7 @@ struct WindowResult {
   std::size_t first;
   ReplayMetrics metrics;
 };
-Result<std::vector<WindowResult>> replay_windows(std::span<const BatchJob> jobs,
-                                                 std::span<const std::size_t> starts,
+Result<std::vector<WindowResult>> replay_windows(std::span<const BatchJob> jobs, std::span<const std::size_t> starts,
                                                  std::size_t size, const ReplayOptions& options);
 
 }  // namespace gwang::sim

@@ -40,9 +40,10 @@ const std::string kPods = kData + "/alibaba-gpu-v2023/csv/openb_pod_list_default
 
 // An unknown replay policy is refused with the valid names.
 TEST(Cli, UnknownReplayPolicyListsValidOnes) {
-  const Outcome r = gwang("sim replay " + kData + "/swf/lublin_256.swf --policy conservative");
+  const Outcome r = gwang("sim replay " + kData + "/swf/lublin_256.swf --policy aggressive");
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.output.find("unknown policy 'conservative' (valid: fcfs, sjf, easy, easy-sjbf, sjf-easy, multifactor-easy)"),
+  EXPECT_NE(r.output.find("unknown policy 'aggressive' (valid: fcfs, sjf, easy, easy-sjbf, sjf-easy, multifactor-easy, "
+                          "conservative)"),
             std::string::npos)
       << r.output;
 }

@@ -195,14 +195,14 @@ TEST(ParseQueueOrder, NamesAndErrors) {
   }
 }
 
-// Backfill names round-trip; the error lists none, easy and easy-sjbf.
+// Backfill names round-trip; the error lists none, easy, easy-sjbf and conservative.
 TEST(ParseBackfill, NamesAndErrors) {
-  for (auto b : {Backfill::None, Backfill::Easy, Backfill::EasySjbf}) {
+  for (auto b : {Backfill::None, Backfill::Easy, Backfill::EasySjbf, Backfill::Conservative}) {
     EXPECT_EQ(parse_backfill(to_string(b)), b);
   }
-  auto r = parse_backfill("conservative");
+  auto r = parse_backfill("aggressive");
   ASSERT_FALSE(r.has_value());
-  for (const char* n : {"'conservative'", "none", "easy", "easy-sjbf"}) {
+  for (const char* n : {"'aggressive'", "none", "easy", "easy-sjbf", "conservative"}) {
     EXPECT_NE(r.error().message.find(n), std::string::npos) << r.error().message;
   }
 }

@@ -34,6 +34,31 @@ std::vector<BatchJob> load(const std::string& file, trace::SwfLoader loader, std
   return jobs;
 }
 
+// Start estimates on a real trace (KTH-SP2) with exact runtime estimates: the start planned for each
+// waiting job when it was submitted. Conservative backfilling keeps every one; EASY, whose only
+// promise is the head's, breaks some of them (a backfilled job may delay a job behind the head).
+TEST(KthStartEstimates, MetOrBeatenUnderConservativeBackfilling) {
+  std::int64_t procs = 0;
+  const auto jobs = load("KTH-SP2-1996-2.predictsim-log.swf.gz", trace::SwfLoader::Predictsim, &procs);
+  ReplayOptions options;
+  options.estimate = Estimate::Actual;
+  options.machine_procs = procs;
+  options.eta = true;
+  options.policy = *parse_batch_policy("conservative");
+  auto conservative = replay(jobs, options);
+  ASSERT_TRUE(conservative) << conservative.error().message;
+  EXPECT_EQ(conservative->metrics.jobs, 28481u);
+  EXPECT_GT(conservative->metrics.eta_planned, 10000u);  // jobs that waited, each with a plan
+  EXPECT_EQ(conservative->metrics.eta_met, conservative->metrics.eta_planned);
+
+  options.policy = *parse_batch_policy("easy");
+  auto easy = replay(jobs, options);
+  ASSERT_TRUE(easy) << easy.error().message;
+  EXPECT_GT(easy->metrics.eta_planned, 10000u);
+  EXPECT_LT(easy->metrics.eta_met, easy->metrics.eta_planned);
+  EXPECT_GT(easy->metrics.eta_met, easy->metrics.eta_planned * 9 / 10);
+}
+
 struct EasyCase {
   std::string policy;
   Estimate estimate;
