@@ -1478,6 +1478,19 @@ std::string_view Controller::reason_of(const JobRecord& job, std::string& scratc
       reason = scratch;
       break;
     case core::PendingReason::NodesUnavailable: reason = "NodesUnavailable: the nodes it fits are drained or down"; break;
+    case core::PendingReason::ReservedForOther: {
+      const core::Job* other = scheduler_->find(j->blocker);
+      scratch = "ReservedForJob: it fits now, but in room reserved for job " + std::to_string(j->blocker.value);
+      if (other && other->reason == core::PendingReason::Reserved && other->reserved_at >= 0) {
+        scratch += " (expected to start at " + core::format_utc(other->reserved_at) + ")";
+      }
+      reason = scratch;
+      break;
+    }
+    case core::PendingReason::GangNodes:
+      scratch = "Gang: waiting for room for all its " + std::to_string(j->spec.tasks) + " tasks at once, one per node";
+      reason = scratch;
+      break;
     case core::PendingReason::QuotaReached:
       reason = "QuotaReached: its project's or institution's accelerators are all in use";
       break;

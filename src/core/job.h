@@ -22,6 +22,8 @@ enum class PendingReason : std::uint8_t {
   QuotaReached,      // starting it would take a quota of its project or institution over: passed over
   Preempting,        // preemptible jobs are being stopped to make room for it (see Scheduler::preempted)
   Held,              // held by the driver (Scheduler::hold): out of the queue until released
+  ReservedForOther,  // it fits now, but in room reserved for another job (Job::blocker), the head
+  GangNodes,         // a gang: not enough room for all its tasks at once (Resources, for a gang)
 };
 
 std::string_view to_string(JobState state);
@@ -54,6 +56,7 @@ struct Job {
   Time start = -1;
   Time end = -1;
   Time reserved_at = -1;                  // when reason == Reserved (or Preempting)
+  JobId blocker{};                        // when reason == ReservedForOther: the job the room is reserved for
   std::int64_t rank = 0;                  // the multifactor priority it is queued by
   std::uint32_t account = 0;              // its fair-share account (0: none)
   Time charged_until = -1;                // while running: usage charged to fair share up to here

@@ -38,7 +38,14 @@ constexpr std::pair<PendingReason, std::string_view> kReasons[] = {
     {PendingReason::Unsatisfiable, "unsatisfiable"},
     {PendingReason::QuotaReached, "quota_reached"},
     {PendingReason::Preempting, "preempting"},
-    {PendingReason::Held, "held"}};
+    {PendingReason::Held, "held"},
+    {PendingReason::ReservedForOther, "reserved_for_other"},
+    {PendingReason::GangNodes, "gang_nodes"}};
+
+// Why a job that does not fit waits: for room, or, for a gang, for room for all its tasks at once.
+PendingReason lacks_room(const JobSpec& spec) {
+  return spec.tasks > 1 ? PendingReason::GangNodes : PendingReason::Resources;
+}
 
 // Resources free now and also free in the planned future: what a backfilled job that outlives the
 // reservation may use. Element-wise minimum of two states of the same cluster.
@@ -522,7 +529,7 @@ std::vector<Decision> Scheduler::schedule(Time now) {
   last_head_ = head;
   preempt_for(head, now, out);
   if (options_.backfill == Backfill::None) {
-    jobs_[head].reason = PendingReason::Resources;
+    jobs_[head].reason = lacks_room(jobs_[head].spec);
   } else if (options_.backfill == Backfill::Conservative) {
     conservative(head_at, now, out);
   } else {
@@ -894,14 +901,14 @@ void Scheduler::backfill(Queue::iterator head_at, Time now, std::vector<Decision
       continue;
     }
     if (no_room(live, no_room_live_, job.spec.task.accel)) {
-      job.reason = PendingReason::Resources;
+      job.reason = lacks_room(job.spec);
       continue;
     }
     std::optional<std::vector<TaskPlacement>> placement;
     if (!outlives) {
       placement = place_all(live, job.spec);
       if (!placement) {
-        job.reason = PendingReason::Resources;
+        job.reason = lacks_room(job.spec);
         continue;
       }
       if (over_quota(slot, *placement)) {
@@ -919,7 +926,12 @@ void Scheduler::backfill(Queue::iterator head_at, Time now, std::vector<Decision
       if (!no_room(both, no_room_both_, job.spec.task.accel)) placement = place_all(both, job.spec);
       if (!placement) {
         // Fits now but would take what the reservation needs, or does not fit at all.
-        job.reason = probe(live, job.spec) ? PendingReason::Priority : PendingReason::Resources;
+        if (probe(live, job.spec)) {
+          job.reason = PendingReason::ReservedForOther;
+          job.blocker = head_job.spec.id;
+        } else {
+          job.reason = lacks_room(job.spec);
+        }
         continue;
       }
       if (over_quota_beside_head(slot, *placement)) {

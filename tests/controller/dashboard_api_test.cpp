@@ -185,6 +185,34 @@ TEST_F(DashboardApi, JobUsageAndLogTail) {
   EXPECT_EQ(call(user_, "GET", path + "/logs?tail=0")->status, 400);
 }
 
+// The same under the FCFS order.
+class FcfsApi : public DashboardApi {
+ protected:
+  void configure(ControllerOptions& o) override { o.queue_order = core::QueueOrder::Fcfs; }
+};
+
+// A job that fits now but in room reserved for the head says so, naming the head and when it is
+// expected to start.
+TEST_F(FcfsApi, ReasonNamesTheJobTheRoomIsReservedFor) {
+  const std::int64_t running =
+      submit(user_, {{"command", {"sleep", "100"}}, {"gpus", "1"}, {"mem", "64M"}, {"time", 600}});
+  step();
+  const std::int64_t head =
+      submit(user_, {{"command", {"sleep", "100"}}, {"gpus", "2"}, {"mem", "64M"}, {"time", 600}});
+  const std::int64_t late =
+      submit(user_, {{"command", {"sleep", "100"}}, {"gpus", "1"}, {"mem", "64M"}, {"time", 6000}});
+  step();
+  EXPECT_EQ(get(user_, "/api/v1/jobs/" + std::to_string(running))["state"], "RUNNING");
+  const std::string head_reason = get(user_, "/api/v1/jobs/" + std::to_string(head))["reason"];
+  EXPECT_EQ(head_reason.rfind("Reserved: resources are reserved for it, expected start at ", 0), 0u) << head_reason;
+  const std::string reason = get(user_, "/api/v1/jobs/" + std::to_string(late))["reason"];
+  EXPECT_EQ(reason.rfind("ReservedForJob: it fits now, but in room reserved for job " + std::to_string(head) +
+                             " (expected to start at ",
+                         0),
+            0u)
+      << reason;
+}
+
 // Fair-share standing: an operator sees every account; a member sees their institution, their
 // project and their own user, and nothing of another institution's.
 TEST_F(DashboardApi, FairShareStandingFollowsRoles) {

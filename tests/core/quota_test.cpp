@@ -424,7 +424,8 @@ TEST(Preemption, BackfillKeepsOffTheReclaimedRoom) {
   const auto d = s.schedule(1);
   EXPECT_EQ(preempted_ids(d), (Ids{1}));
   EXPECT_TRUE(started_ids(d).empty());
-  EXPECT_EQ(s.job(jid(3)).reason, PendingReason::Priority);
+  EXPECT_EQ(s.job(jid(3)).reason, PendingReason::ReservedForOther);
+  EXPECT_EQ(s.job(jid(3)).blocker, jid(2));
   EXPECT_TRUE(s.preempted(jid(1), 3));
   EXPECT_EQ(started_ids(s.schedule(3)), (Ids{2}));
 }

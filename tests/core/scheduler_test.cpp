@@ -234,7 +234,8 @@ TEST(EasyBackfill, BackfillsOnlyWhatKeepsTheReservation) {
   EXPECT_EQ(e.at3[0].placement, (std::vector<TaskPlacement>{{nid(0), {{2, 1000}, {3, 1000}}}}));
   EXPECT_EQ(e.s.job(jid(2)).reason, PendingReason::Reserved);
   EXPECT_EQ(e.s.job(jid(2)).reserved_at, 100);
-  EXPECT_EQ(e.s.job(jid(3)).reason, PendingReason::Priority);  // fits now, would delay the head
+  EXPECT_EQ(e.s.job(jid(3)).reason, PendingReason::ReservedForOther);  // fits now, would delay the head
+  EXPECT_EQ(e.s.job(jid(3)).blocker, jid(2));
   EXPECT_EQ(ids(e.s.queue()), (std::vector<std::int64_t>{2, 3}));
   // The reservation holds: when jobs 4 and 1 end, the head starts at 100.
   EXPECT_TRUE(e.s.finish(jid(4), 53));
@@ -251,6 +252,35 @@ TEST(NoBackfill, HeadWaitsForResourcesOthersForPriority) {
   EXPECT_EQ(e.s.job(jid(2)).reserved_at, -1);
   for (std::int64_t id : {3, 4, 5}) EXPECT_EQ(e.s.job(jid(id)).reason, PendingReason::Priority) << id;
   EXPECT_EQ(ids(e.s.queue()), (std::vector<std::int64_t>{2, 3, 4, 5}));
+}
+
+// A gang that does not fit waits for room for all its tasks at once (GangNodes), at the head and
+// behind it; a single task that does not fit waits for Resources.
+TEST(PendingReasons, GangsWaitForAllTheirNodes) {
+  for (Backfill b : {Backfill::None, Backfill::Easy}) {
+    Scheduler s(gpu_cluster(2, 4), make_options(QueueOrder::Fcfs, b));
+    queue_job(s, make_job(1, make_task(100, 3), {.submit = 0, .time_limit = 100}), 0);
+    EXPECT_EQ(started(s.schedule(0)), (std::vector<std::int64_t>{1}));
+    JobSpec gang = make_job(2, make_task(100, 2), {.submit = 1, .time_limit = 100});
+    gang.tasks = 2;
+    gang.spread = true;
+    queue_job(s, gang, 1);
+    queue_job(s, make_job(3, make_task(100, 4), {.submit = 1, .time_limit = 500}), 1);
+    JobSpec behind = make_job(4, make_task(100, 2), {.submit = 2, .time_limit = 10});
+    behind.tasks = 2;
+    behind.spread = true;
+    queue_job(s, behind, 2);
+    EXPECT_TRUE(started(s.schedule(2)).empty()) << to_string(b);
+    // Node 0 has 1 GPU free, node 1 has 4: a 2-GPU task fits on one node only.
+    EXPECT_EQ(s.job(jid(2)).reason, b == Backfill::None ? PendingReason::GangNodes : PendingReason::Reserved);
+    if (b == Backfill::Easy) {
+      // Job 3 (4 GPUs on one node, past the reservation) fits on node 1 now, in room planned for
+      // the head; the gang behind, short enough to backfill, has no node for its second task.
+      EXPECT_EQ(s.job(jid(3)).reason, PendingReason::ReservedForOther);
+      EXPECT_EQ(s.job(jid(3)).blocker, jid(2));
+      EXPECT_EQ(s.job(jid(4)).reason, PendingReason::GangNodes);
+    }
+  }
 }
 
 // A job demoted from the head by a higher-priority arrival waits for Priority, not Resources.
