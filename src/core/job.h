@@ -57,6 +57,7 @@ struct Job {
   Time end = -1;
   Time reserved_at = -1;                  // when reason == Reserved (or Preempting)
   JobId blocker{};                        // when reason == ReservedForOther: the job the room is reserved for
+  std::vector<TaskPlacement> reserved_place;  // conservative backfilling: where its reservation is
   std::int64_t rank = 0;                  // the multifactor priority it is queued by
   std::uint32_t account = 0;              // its fair-share account (0: none)
   Time charged_until = -1;                // while running: usage charged to fair share up to here

@@ -229,7 +229,7 @@ std::vector<std::pair<JobId, Time>> Scheduler::planned_starts(Time now, std::siz
   const Rng saved = rng_;
   if (options_.backfill == Backfill::Conservative) {  // the reservations themselves
     std::vector<std::pair<JobId, Time>> out;
-    for (const Planned& p : plan_reservations(queue_.begin(), now, limit))
+    for (const Planned& p : plan_reservations(queue_.begin(), now, limit, !replan_))
       out.emplace_back(jobs_[p.slot].spec.id, p.start);
     rng_ = saved;
     return out;
@@ -292,6 +292,7 @@ void Scheduler::start(Slot slot, std::vector<TaskPlacement> placement, Time now,
   job.state = JobState::Running;
   job.reason = PendingReason::None;
   job.reserved_at = -1;
+  job.reserved_place.clear();
   job.start = now;
   job.charged_until = now;
   job.placement = placement;
@@ -303,6 +304,7 @@ void Scheduler::start(Slot slot, std::vector<TaskPlacement> placement, Time now,
 
 void Scheduler::end_running(Slot slot, Time now, JobState outcome) {
   Job& job = jobs_[slot];
+  if (now != job.expected_end()) replan_ = true;  // the plan's estimate of it was wrong
   assert(job.state == JobState::Running);
   charge_running(slot, now);
   count_quotas(slot, -1);
@@ -318,6 +320,7 @@ void Scheduler::end_running(Slot slot, Time now, JobState outcome) {
 }
 
 void Scheduler::enqueue_again(Slot slot, Time now) {
+  replan_ = true;
   Job& job = jobs_[slot];
   job.state = JobState::Pending;
   job.reason = PendingReason::Priority;
@@ -336,6 +339,7 @@ bool Scheduler::finish(JobId id, Time now, JobState outcome) {
 }
 
 bool Scheduler::cancel(JobId id, Time now) {
+  replan_ = true;
   auto it = index_.find(id);
   if (it == index_.end()) return false;
   Job& job = jobs_[it->second];
@@ -366,6 +370,7 @@ bool Scheduler::requeue(JobId id, Time now) {
 }
 
 bool Scheduler::hold(JobId id) {
+  replan_ = true;
   auto it = index_.find(id);
   if (it == index_.end()) return false;
   Job& job = jobs_[it->second];
@@ -380,6 +385,7 @@ bool Scheduler::hold(JobId id) {
 }
 
 bool Scheduler::release(JobId id, Time now) {
+  replan_ = true;
   auto it = index_.find(id);
   if (it == index_.end() || !jobs_[it->second].held) return false;
   Job& job = jobs_[it->second];
@@ -468,6 +474,7 @@ NodeId Scheduler::add_node(const NodeSpec& spec) {
 }
 
 std::vector<JobId> Scheduler::set_node_state(NodeId node, NodeState state, Time now) {
+  replan_ = true;
   cluster_.set_state(node, state);
   std::vector<JobId> failed;
   if (state != NodeState::Down) return failed;
@@ -516,6 +523,12 @@ std::vector<Decision> Scheduler::schedule(Time now) {
       (ranked_at_ < 0 || now - ranked_at_ >= options_.reprioritize_every)) {
     reprioritize(now);
   }
+  if (options_.backfill == Backfill::Conservative) {
+    // Every start follows the plan, in the place planned: a job started elsewhere could take the
+    // room a later reservation was planned in.
+    if (!queue_.empty()) conservative(queue_.begin(), now, out);
+    return out;
+  }
   const Queue::iterator head_at = start_from_front(now, out);
   if (head_at == queue_.end()) return out;
   const Slot head = head_at->slot;
@@ -530,8 +543,6 @@ std::vector<Decision> Scheduler::schedule(Time now) {
   preempt_for(head, now, out);
   if (options_.backfill == Backfill::None) {
     jobs_[head].reason = lacks_room(jobs_[head].spec);
-  } else if (options_.backfill == Backfill::Conservative) {
-    conservative(head_at, now, out);
   } else {
     backfill(head_at, now, out);
   }
@@ -949,8 +960,8 @@ void Scheduler::backfill(Queue::iterator head_at, Time now, std::vector<Decision
   }
 }
 
-std::vector<Scheduler::Planned> Scheduler::plan_reservations(Queue::const_iterator from, Time now,
-                                                             std::size_t limit) const {
+std::vector<Scheduler::Planned> Scheduler::plan_reservations(Queue::const_iterator from, Time now, std::size_t limit,
+                                                             bool keep) const {
   // The planned future as steps: steps[i] is the free room from its time until the next step's.
   // The first step is the live state: whatever runs now holds its room now. Running jobs give it
   // back at their expected ends, and those past their ends or being preempted at the next second;
@@ -983,39 +994,81 @@ std::vector<Scheduler::Planned> Scheduler::plan_reservations(Queue::const_iterat
     steps.insert(steps.begin() + static_cast<std::ptrdiff_t>(i) + 1, Step{t, steps[i].free});
     return i + 1;
   };
-  std::vector<Planned> out;
+  // A reservation's room over [from, to), taken (+1) or given back (-1).
+  auto hold = [&](Time from, Time to, const std::vector<TaskPlacement>& placement, const TaskRequest& task, int sign) {
+    const std::size_t first = split(from);
+    const std::size_t last = split(to);
+    for (std::size_t k = first; k < last; ++k) {
+      for (const TaskPlacement& p : placement) {
+        if (sign > 0)
+          cluster_.allocate(steps[k].free, p, task);
+        else
+          cluster_.release(steps[k].free, p, task);
+      }
+    }
+  };
   FreeState low;
+  // The least free room over [t, t + runtime), from step i on.
+  auto least_room = [&](std::size_t i, Time runtime) -> FreeState& {
+    low = steps[i].free;
+    bool narrowed = false;
+    for (std::size_t j = i + 1; j < steps.size() && steps[j].at < steps[i].at + runtime; ++j) {
+      for (std::size_t n = 0; n < low.nodes.size(); ++n) min_into(low.nodes[n], low.nodes[n], steps[j].free.nodes[n]);
+      narrowed = true;
+    }
+    if (narrowed) cluster_.reindex(low);
+    return low;
+  };
   const std::size_t depth = options_.backfill_depth > 0 ? options_.backfill_depth : queue_.size();
   const std::size_t most = limit > 0 ? std::min(limit, depth) : depth;
-  for (auto it = from; it != queue_.end() && out.size() < most; ++it) {
-    const Job& job = jobs_[it->slot];
+  std::vector<Planned> out;
+  std::vector<const Job*> considered;
+  for (auto it = from; it != queue_.end() && considered.size() < most; ++it) considered.push_back(&jobs_[it->slot]);
+  // With `keep`, the reservations of earlier passes stay in the plan while their room is still
+  // there: a job moves only to an earlier start that fits beside all of them, so no reservation is
+  // pushed later by another. Without it (the estimates proved wrong, a job was cancelled, held or
+  // requeued, a node changed) the plan is made anew in queue order.
+  std::vector<bool> kept(considered.size(), false);
+  for (std::size_t k = 0; k < considered.size(); ++k) {
+    const Job& job = *considered[k];
+    if (!keep || job.reason != PendingReason::Reserved || job.reserved_place.empty() || job.reserved_at < now) {
+      continue;
+    }
     const Time runtime = job.spec.planned_runtime();
-    Planned plan{it->slot, -1, {}};
-    for (std::size_t i = 0; i < steps.size(); ++i) {
-      // The least free room over [t, t + runtime), step by step; a step it does not fit in alone
-      // rules its start out at once.
-      const Time t = steps[i].at;
+    const std::size_t i = split(job.reserved_at);
+    FreeState& room = least_room(i, runtime);
+    bool fits_there = true;
+    for (const TaskPlacement& p : job.reserved_place) {
+      fits_there = fits_there && cluster_.available_on(room, p.node, job.spec.task) &&
+                   std::all_of(p.devices.begin(), p.devices.end(),
+                               [&](const DeviceShare& d) { return room[p.node].devices[d.index] >= d.milli; });
+      if (fits_there) cluster_.allocate(room, p, job.spec.task);
+    }
+    if (!fits_there) continue;
+    hold(job.reserved_at, job.reserved_at + runtime, job.reserved_place, job.spec.task, +1);
+    kept[k] = true;
+  }
+  for (std::size_t k = 0; k < considered.size(); ++k) {
+    const Job& job = *considered[k];
+    const Time runtime = job.spec.planned_runtime();
+    Planned plan{index_.at(job.spec.id), -1, {}};
+    Time until = std::numeric_limits<Time>::max();  // a kept reservation: only an earlier start moves it
+    if (kept[k]) {
+      hold(job.reserved_at, job.reserved_at + runtime, job.reserved_place, job.spec.task, -1);
+      until = job.reserved_at;
+      plan.start = job.reserved_at;
+      plan.placement = job.reserved_place;
+    }
+    for (std::size_t i = 0; i < steps.size() && steps[i].at < until; ++i) {
+      // A step it does not fit in alone rules its start out at once.
       if (!fits(steps[i].free, job.spec)) continue;
-      low = steps[i].free;
-      bool narrowed = false;
-      for (std::size_t j = i + 1; j < steps.size() && steps[j].at < t + runtime; ++j) {
-        for (std::size_t n = 0; n < low.nodes.size(); ++n) min_into(low.nodes[n], low.nodes[n], steps[j].free.nodes[n]);
-        narrowed = true;
-      }
-      if (narrowed) cluster_.reindex(low);
-      if (auto placement = place_all(low, job.spec)) {
-        plan.start = t;
+      if (auto placement = place_all(least_room(i, runtime), job.spec)) {
+        plan.start = steps[i].at;
         plan.placement = std::move(*placement);
         break;
       }
     }
-    if (plan.start >= 0) {
-      const std::size_t first = split(plan.start);
-      const std::size_t last = split(plan.start + runtime);  // the step after the reservation
-      for (std::size_t k = first; k < last; ++k) {
-        for (const TaskPlacement& p : plan.placement) cluster_.allocate(steps[k].free, p, job.spec.task);
-      }
-    }
+    if (plan.start >= 0) hold(plan.start, plan.start + runtime, plan.placement, job.spec.task, +1);
     out.push_back(std::move(plan));
   }
   return out;
@@ -1023,7 +1076,8 @@ std::vector<Scheduler::Planned> Scheduler::plan_reservations(Queue::const_iterat
 
 void Scheduler::conservative(Queue::iterator head_at, Time now, std::vector<Decision>& out) {
   const Rng saved = rng_;
-  std::vector<Planned> plan = plan_reservations(head_at, now, 0);
+  std::vector<Planned> plan = plan_reservations(head_at, now, 0, !replan_);
+  replan_ = false;
   rng_ = saved;  // placement draws for the plan are not decisions
   for (Planned& p : plan) {
     Job& job = jobs_[p.slot];
@@ -1033,6 +1087,7 @@ void Scheduler::conservative(Queue::iterator head_at, Time now, std::vector<Deci
     } else if (p.start > now) {
       job.reason = PendingReason::Reserved;
       job.reserved_at = p.start;
+      job.reserved_place = std::move(p.placement);
     } else if (over_quota(p.slot, p.placement)) {
       hold_for_quota(job);
     } else {
@@ -1041,6 +1096,71 @@ void Scheduler::conservative(Queue::iterator head_at, Time now, std::vector<Deci
       start(p.slot, std::move(p.placement), now, out);
     }
   }
+}
+
+Time Scheduler::earliest_fit(const JobSpec& spec, Time now) const {
+  FreeState free = cluster_.free();
+  if (place_all(free, spec)) return now;
+  for (auto it = running_.begin(); it != running_.end();) {
+    const Time at = std::max(it->end, now + 1);
+    for (; it != running_.end() && std::max(it->end, now + 1) == at; ++it) {
+      give_back(free, jobs_[it->slot].placement, jobs_[it->slot].spec);
+    }
+    if (auto placement = place_all(free, spec)) return at;
+  }
+  return -1;
+}
+
+WhatIf Scheduler::what_if(JobId id, Time now) const {
+  WhatIf out;
+  const Job* job = find(id);
+  if (!job || job->state != JobState::Pending) return out;
+  const Rng saved = rng_;
+  const JobSpec& spec = job->spec;
+  out.start = earliest_fit(spec, now);
+  auto sooner = [&](Time t) { return t >= 0 && (out.start < 0 || t < out.start); };
+  const AcceleratorRequest& accel = spec.task.accel;
+  // Fewer whole devices per task: the most that start it sooner.
+  for (int count = accel.count - 1; accel.per_device == kMilli && count >= 1; --count) {
+    JobSpec fewer = spec;
+    fewer.task.accel.count = count;
+    if (const Time t = earliest_fit(fewer, now); sooner(t)) {
+      out.hints.push_back({Hint::Change::FewerDevices, count, {}, t});
+      break;
+    }
+  }
+  // Another model, as many devices.
+  if (accel.count > 0) {
+    std::set<ResourceKind> models;
+    for (std::size_t n = 0; n < cluster_.size(); ++n) {
+      for (ResourceKind m : cluster_.node(NodeId{static_cast<std::uint32_t>(n)}).device_models) {
+        if (!accel.allows(m)) models.insert(m);
+      }
+    }
+    for (ResourceKind m : models) {
+      JobSpec other = spec;
+      other.task.accel.models = {m};
+      if (const Time t = earliest_fit(other, now); sooner(t)) out.hints.push_back({Hint::Change::OtherModel, 0, m, t});
+    }
+  }
+  // Fewer tasks of a gang: the most that start it sooner.
+  for (int tasks = spec.tasks - 1; tasks >= 1; --tasks) {
+    JobSpec fewer = spec;
+    fewer.tasks = tasks;
+    if (const Time t = earliest_fit(fewer, now); sooner(t)) {
+      out.hints.push_back({Hint::Change::FewerTasks, tasks, {}, t});
+      break;
+    }
+  }
+  // It fits now, in room reserved for the head: a run that ends by the reservation backfills.
+  if (job->reason == PendingReason::ReservedForOther) {
+    const Job* head = find(job->blocker);
+    if (head && head->reason == PendingReason::Reserved && head->reserved_at > now) {
+      out.hints.push_back({Hint::Change::ShorterLimit, head->reserved_at - now, {}, now});
+    }
+  }
+  rng_ = saved;
+  return out;
 }
 
 }  // namespace gwang::core

@@ -36,9 +36,13 @@ enum class Backfill {
   // Conservative: every waiting job (up to backfill_depth) gets a reservation, the earliest time its
   // whole planned run fits beside the running jobs and the reservations of the jobs before it; a
   // job starts when its reservation is now. No job delays an earlier one's reservation, so with
-  // exact runtime estimates every reservation is met or beaten. Each pass plans every reservation
-  // anew: its cost grows with the queue, the distinct end times and the nodes, for the simulator
-  // and small clusters rather than 6,250 nodes.
+  // exact runtime estimates every reservation is met or beaten. A reservation keeps its time and
+  // place from pass to pass, moving only earlier, beside all the others; when what happened differs
+  // from the plan (a job ended off its estimate, a cancel, a hold, a node change) the next pass
+  // plans afresh in queue order. Each pass walks the queue over the planned steps: its cost grows
+  // with the queue, the distinct end times and the nodes, for the simulator and small clusters
+  // rather than 6,250 nodes. Jobs start only where the plan places them, and nothing is preempted
+  // for a reservation.
   Conservative,
 };
 
@@ -46,6 +50,27 @@ Result<QueueOrder> parse_queue_order(std::string_view name);  // "fcfs", "sjf", 
 Result<Backfill> parse_backfill(std::string_view name);       // "none", "easy", "easy-sjbf", "conservative"
 std::string_view to_string(QueueOrder order);
 std::string_view to_string(Backfill backfill);
+
+// A change of a waiting job's request that would let it start sooner (Scheduler::what_if).
+struct Hint {
+  enum class Change {
+    FewerDevices,  // `value` devices per task instead of its count
+    OtherModel,    // `model` instead of the models it allows, as many devices
+    FewerTasks,    // `value` tasks (nodes of a gang) instead of its count
+    ShorterLimit,  // a time limit (estimate) of at most `value` seconds: it backfills now
+  };
+  Change change;
+  std::int64_t value = 0;
+  ResourceKind model{};
+  Time start = -1;  // the earliest start with the change, ignoring the jobs queued before it
+};
+
+// What would let a waiting job start sooner: when it could start as asked, ignoring the jobs queued
+// before it (-1: never, on the nodes that are up), and the nearest changes that start it earlier.
+struct WhatIf {
+  Time start = -1;
+  std::vector<Hint> hints;
+};
 
 struct SchedulerOptions {
   QueueOrder order = QueueOrder::Fcfs;
@@ -191,6 +216,12 @@ class Scheduler {
   // backfill_depth; the jobs behind get no plan). Changes nothing (the random generator's state is
   // restored).
   std::vector<std::pair<JobId, Time>> planned_starts(Time now, std::size_t limit) const;
+  // The nearest changes of a waiting job's request that let it start sooner than as asked: the
+  // most devices per task, the fewest fewer tasks, each other accelerator model that would; and
+  // when it fits now but in room reserved for the head, the longest time limit that backfills it
+  // now. Starts are planned as the head's reservation is (running jobs end at their estimates),
+  // ignoring the jobs queued before it. Empty for a job that is not waiting. Changes nothing.
+  WhatIf what_if(JobId id, Time now) const;
   // Whether some state of the cluster (all of it free) could hold the job: false means submit would
   // record it as unsatisfiable.
   bool would_ever_fit(const JobSpec& spec) const { return satisfiable(spec); }
@@ -286,8 +317,12 @@ class Scheduler {
     Time start = -1;
     std::vector<TaskPlacement> placement;
   };
-  std::vector<Planned> plan_reservations(Queue::const_iterator from, Time now, std::size_t limit) const;
+  // With `keep`, the reservations of the last pass are kept where they still fit (see replan_).
+  std::vector<Planned> plan_reservations(Queue::const_iterator from, Time now, std::size_t limit, bool keep) const;
   void conservative(Queue::iterator head, Time now, std::vector<Decision>& out);
+  // The earliest time `spec` fits, running jobs ending at their expected ends and nothing else
+  // planned; -1: never, on the nodes that are up.
+  Time earliest_fit(const JobSpec& spec, Time now) const;
 
   Cluster cluster_;
   SchedulerOptions options_;
@@ -314,6 +349,10 @@ class Scheduler {
   std::size_t running_preemptible_ = 0;    // running jobs that are preemptible
   std::size_t preempting_ = 0;             // of them, those asked to stop (Job::preempting)
   std::optional<Slot> preemptor_;          // the job the latest victims make room for
+  // Conservative backfilling: the next plan starts afresh, not from the last pass's reservations,
+  // because what happened since differs from what it planned (a job ended off its estimate, a job
+  // was cancelled, held, released or requeued, a node changed state).
+  bool replan_ = true;
 };
 
 }  // namespace gwang::core

@@ -435,12 +435,9 @@ TEST_P(SchedulerProperty, EasyNeverDelaysTheReservationMixedModels) {
 }
 
 // Conservative backfilling with exact estimates: no job starts after the first reservation it was
-// given. Each pass plans anew, so the promise needs placements that decide from free room alone:
-// not random placement (it draws differently from pass to pass), nor gpu-clustering (it reads which
-// classes of job hold a node, which a planned future does not track).
+// given, under every placement policy (a reservation keeps its place from pass to pass).
 TEST(ConservativeProperty, KeepsEveryReservation) {
-  for (PlacementKind placement : {PlacementKind::FirstFit, PlacementKind::BestFit, PlacementKind::DotProduct,
-                                  PlacementKind::GpuPacking, PlacementKind::Fgd}) {
+  for (PlacementKind placement : all_placements()) {
     EXPECT_TRUE(rc::check("conservative keeps reservations", [placement] {
       easy_keeps_reservations(placement, *rc::gen::arbitrary<bool>(), true);
     })) << to_string(placement);

@@ -10,8 +10,8 @@ namespace {
 
 using namespace gwang::core::testing;
 
-SchedulerOptions make_options(QueueOrder order, Backfill backfill,
-                              PlacementKind placement = PlacementKind::FirstFit, std::uint64_t seed = 1) {
+SchedulerOptions make_options(QueueOrder order, Backfill backfill, PlacementKind placement = PlacementKind::FirstFit,
+                              std::uint64_t seed = 1) {
   SchedulerOptions o;
   o.order = order;
   o.backfill = backfill;
@@ -45,31 +45,30 @@ TEST(SchedulerSubmit, MalformedSpecsChangeNothing) {
   queue_job(s, make_job(1, make_task(1000, 1)), 0);
 
   std::vector<JobSpec> bad;
-  bad.push_back(make_job(1, make_task(500), {.time_limit = 999}));         // duplicate id
-  bad.push_back(make_job(2, make_task(1000), {.tasks = 0}));               // zero tasks
-  bad.push_back(make_job(3, make_task(1000), {.time_limit = 0}));          // no time limit
-  bad.push_back(make_job(4, make_task(1000), {.estimate = -1}));           // negative estimate
-  bad.push_back(make_job(5, make_task(1000, 2, 500)));                     // share with count 2
-  bad.push_back(make_job(6, make_task(1000, 1, 0)));                       // per_device 0
-  bad.push_back(make_job(7, make_task(1000, 1, 1001)));                    // per_device > 1000
-  bad.push_back(make_job(8, make_task(0)));                                // empty request
-  bad.push_back(make_job(9, make_task(1000, -1)));                         // negative count
-  bad.push_back(make_job(10, make_task(1000, 1, kMilli, {R::kCpu})));      // model not an accelerator
+  bad.push_back(make_job(1, make_task(500), {.time_limit = 999}));              // duplicate id
+  bad.push_back(make_job(2, make_task(1000), {.tasks = 0}));                    // zero tasks
+  bad.push_back(make_job(3, make_task(1000), {.time_limit = 0}));               // no time limit
+  bad.push_back(make_job(4, make_task(1000), {.estimate = -1}));                // negative estimate
+  bad.push_back(make_job(5, make_task(1000, 2, 500)));                          // share with count 2
+  bad.push_back(make_job(6, make_task(1000, 1, 0)));                            // per_device 0
+  bad.push_back(make_job(7, make_task(1000, 1, 1001)));                         // per_device > 1000
+  bad.push_back(make_job(8, make_task(0)));                                     // empty request
+  bad.push_back(make_job(9, make_task(1000, -1)));                              // negative count
+  bad.push_back(make_job(10, make_task(1000, 1, kMilli, {R::kCpu})));           // model not an accelerator
   bad.push_back(make_job(11, make_task(1000, 1, kMilli, {ResourceKind{50}})));  // unknown kind id
   TaskRequest negative = make_task(1000);
   negative.scalars.set(R::kMemory, -1);
-  bad.push_back(make_job(12, negative));                                   // negative amount
+  bad.push_back(make_job(12, negative));  // negative amount
   TaskRequest scalar_gpu = make_task(1000);
   scalar_gpu.scalars.set(v, 1000);
-  bad.push_back(make_job(13, scalar_gpu));                                 // accelerator as scalar
+  bad.push_back(make_job(13, scalar_gpu));  // accelerator as scalar
 
   const FreeState before = s.cluster().free();
   for (JobSpec& spec : bad) {
     const std::int64_t id = spec.id.value;
     auto r = s.submit(spec, 5);
     ASSERT_FALSE(r.has_value()) << "job " << id << " was accepted";
-    EXPECT_NE(r.error().message.find("job " + std::to_string(id)), std::string::npos)
-        << r.error().message;
+    EXPECT_NE(r.error().message.find("job " + std::to_string(id)), std::string::npos) << r.error().message;
     if (id != 1) {
       EXPECT_EQ(s.find(jid(id)), nullptr) << id;
     }
@@ -101,9 +100,9 @@ TEST(SchedulerSubmit, ImpossibleRequestsAreUnsatisfiable) {
     SubmitStatus want;
   };
   std::vector<Case> cases{
-      {make_job(1, make_task(0, 5)), SubmitStatus::Unsatisfiable},             // 5 GPUs > 4 per node
-      {make_job(2, make_task(0, 1, kMilli, {t})), SubmitStatus::Unsatisfiable},  // model nobody has
-      {make_job(3, make_task(8001)), SubmitStatus::Unsatisfiable},             // more CPU than a node
+      {make_job(1, make_task(0, 5)), SubmitStatus::Unsatisfiable},                // 5 GPUs > 4 per node
+      {make_job(2, make_task(0, 1, kMilli, {t})), SubmitStatus::Unsatisfiable},   // model nobody has
+      {make_job(3, make_task(8001)), SubmitStatus::Unsatisfiable},                // more CPU than a node
       {make_job(4, make_task(0, 4), {.tasks = 3}), SubmitStatus::Unsatisfiable},  // 3 x 4 GPUs on 2 nodes
       {make_job(5, make_task(0, 4), {.tasks = 2}), SubmitStatus::Queued},
       // shares of 300: 3 per GPU, 8 GPUs -> 24 tasks at most
@@ -154,8 +153,7 @@ std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> order_run(QueueO
   queue_job(s, make_job(2, make_task(100, 1), {.submit = 10, .time_limit = 300, .priority = 0}), 10);
   queue_job(s, make_job(3, make_task(100, 1), {.submit = 11, .time_limit = 100, .priority = 5}), 11);
   queue_job(s, make_job(4, make_task(100, 1), {.submit = 12, .time_limit = 200, .priority = 9}), 12);
-  queue_job(s, make_job(5, make_task(100, 1), {.submit = 12, .time_limit = 900, .estimate = 100,
-                                               .priority = 5}), 12);
+  queue_job(s, make_job(5, make_task(100, 1), {.submit = 12, .time_limit = 900, .estimate = 100, .priority = 5}), 12);
   auto queue = ids(s.queue());
   s.finish(jid(1), 20);
   return {queue, started(s.schedule(20))};
@@ -283,6 +281,55 @@ TEST(PendingReasons, GangsWaitForAllTheirNodes) {
   }
 }
 
+// What would let a waiting job start sooner. One node of 4 V100 and one of 2 T4; job 1 holds 3 V100
+// until 100 and job 2 both T4 until 50. The head, job 3 (4 V100), could start at 100: with 1 V100
+// now, or on the T4 node at 50 if it asked for 2 (not 4: no T4 hint). Job 4 (1 V100 for 500 s)
+// fits now in the head's room: a limit of 99 s would start it now. A job that is not waiting gets
+// nothing.
+TEST(WhatIf, NearestChangesThatStartSooner) {
+  Cluster c = make_cluster();
+  make_node(c, 8000, gpus(4, v100(c)));
+  make_node(c, 8000, gpus(2, t4(c)));
+  const ResourceKind v = v100(c), t = t4(c);
+  Scheduler s(std::move(c), make_options(QueueOrder::Fcfs, Backfill::Easy));
+  queue_job(s, make_job(1, make_task(100, 3, kMilli, {v}), {.submit = 0, .time_limit = 100}), 0);
+  queue_job(s, make_job(2, make_task(100, 2, kMilli, {t}), {.submit = 0, .time_limit = 50}), 0);
+  EXPECT_EQ(started(s.schedule(0)), (std::vector<std::int64_t>{1, 2}));
+  queue_job(s, make_job(3, make_task(100, 4, kMilli, {v}), {.submit = 1, .time_limit = 100}), 1);
+  queue_job(s, make_job(4, make_task(100, 1, kMilli, {v}), {.submit = 1, .time_limit = 500}), 1);
+  EXPECT_TRUE(started(s.schedule(1)).empty());
+  ASSERT_EQ(s.job(jid(4)).reason, PendingReason::ReservedForOther);
+
+  const WhatIf head = s.what_if(jid(3), 1);
+  EXPECT_EQ(head.start, 100);
+  ASSERT_EQ(head.hints.size(), 1u);
+  EXPECT_EQ(head.hints[0].change, Hint::Change::FewerDevices);
+  EXPECT_EQ(head.hints[0].value, 1);
+  EXPECT_EQ(head.hints[0].start, 1);
+
+  // Asking for 2 V100: the T4 node frees at 50, before the V100 ones.
+  queue_job(s, make_job(5, make_task(100, 2, kMilli, {v}), {.submit = 2, .time_limit = 500}), 2);
+  const WhatIf two = s.what_if(jid(5), 2);
+  EXPECT_EQ(two.start, 100);
+  ASSERT_EQ(two.hints.size(), 2u);
+  EXPECT_EQ(two.hints[0].change, Hint::Change::FewerDevices);
+  EXPECT_EQ(two.hints[0].value, 1);
+  EXPECT_EQ(two.hints[1].change, Hint::Change::OtherModel);
+  EXPECT_EQ(two.hints[1].model, t);
+  EXPECT_EQ(two.hints[1].start, 50);
+
+  const WhatIf blocked = s.what_if(jid(4), 1);
+  EXPECT_EQ(blocked.start, 1);  // it fits now, as asked
+  ASSERT_EQ(blocked.hints.size(), 1u);
+  EXPECT_EQ(blocked.hints[0].change, Hint::Change::ShorterLimit);
+  EXPECT_EQ(blocked.hints[0].value, 99);
+  EXPECT_EQ(blocked.hints[0].start, 1);
+
+  EXPECT_TRUE(s.what_if(jid(1), 1).hints.empty());
+  EXPECT_EQ(s.what_if(jid(1), 1).start, -1);
+  EXPECT_EQ(s.what_if(jid(99), 1).start, -1);
+}
+
 // A job demoted from the head by a higher-priority arrival waits for Priority, not Resources.
 TEST(NoBackfill, DemotedHeadReasonBecomesPriority) {
   Scheduler s(gpu_cluster(1, 1), make_options(QueueOrder::Priority, Backfill::None));
@@ -366,9 +413,8 @@ TEST(Gang, StartsAllOrNone) {
   s.finish(jid(1), 5);
   const auto d = s.schedule(5);
   ASSERT_EQ(started(d), (std::vector<std::int64_t>{2}));
-  EXPECT_EQ(d[0].placement, (std::vector<TaskPlacement>{{nid(0), {{0, 1000}}},
-                                                         {nid(0), {{1, 1000}}},
-                                                         {nid(1), {{0, 1000}}}}));
+  EXPECT_EQ(d[0].placement,
+            (std::vector<TaskPlacement>{{nid(0), {{0, 1000}}}, {nid(0), {{1, 1000}}}, {nid(1), {{0, 1000}}}}));
   EXPECT_EQ(s.job(jid(2)).placement, d[0].placement);
   EXPECT_EQ(s.cluster().free()[nid(0)].devices, (std::vector<Milli>{0, 0}));
   EXPECT_EQ(s.cluster().free()[nid(1)].devices, (std::vector<Milli>{0, 1000}));
@@ -506,16 +552,14 @@ TEST(NodeEvents, AddedNodeTakesWork) {
 
 // Drives a scheduler with random placement through a fixed mix of events; returns every decision.
 std::vector<Decision> drive(std::uint64_t seed) {
-  Scheduler s(gpu_cluster(4, 4), make_options(QueueOrder::Sjf, Backfill::EasySjbf,
-                                              PlacementKind::Random, seed));
+  Scheduler s(gpu_cluster(4, 4), make_options(QueueOrder::Sjf, Backfill::EasySjbf, PlacementKind::Random, seed));
   std::vector<Decision> all;
   for (int i = 1; i <= 40; ++i) {
     const Time now = i * 5;
-    TaskRequest t = i % 3 == 0 ? make_shared_task(500, 100 * (i % 9 + 1))
-                               : make_task(1000 * (i % 4), i % 4 == 0 ? 0 : i % 4);
+    TaskRequest t =
+        i % 3 == 0 ? make_shared_task(500, 100 * (i % 9 + 1)) : make_task(1000 * (i % 4), i % 4 == 0 ? 0 : i % 4);
     if (t.scalars.empty() && t.accel.count == 0) t = make_task(700);
-    queue_job(s, make_job(i, t, {.submit = now, .tasks = 1 + i % 2, .time_limit = 20 + 7 * (i % 5)}),
-              now);
+    queue_job(s, make_job(i, t, {.submit = now, .tasks = 1 + i % 2, .time_limit = 20 + 7 * (i % 5)}), now);
     s.expire(now);
     if (i % 7 == 0) s.cancel(jid(i - 3), now);
     auto d = s.schedule(now);
