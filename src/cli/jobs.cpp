@@ -17,6 +17,7 @@
 #include "cli/api_call.h"
 #include "cli/client.h"
 #include "cli/commands.h"
+#include "core/calendar.h"
 
 namespace gwang::cli {
 
@@ -213,6 +214,17 @@ int run_show(const ClientArgs& a, const std::string& job) {
                 p["fairshare"].get<double>(), p["size"].get<double>(), p["programme"].get<double>());
   }
   std::printf("   Command=%s\n   WorkDir=%s\n", command.c_str(), (*j)["workdir"].get<std::string>().c_str());
+  if ((*j)["state"] == "PENDING") {
+    // What would start it sooner; a job may have started meanwhile (then nothing is said).
+    int hint_rc = 0;
+    auto h = request(a, "GET", "/api/v1/jobs/" + job + "/hints", "", &hint_rc);
+    if (h && h->value("waiting", false)) {
+      for (const json& x : (*h)["hints"]) {
+        std::printf("   StartsSooner=%s (at %s)\n", x["text"].get<std::string>().c_str(),
+                    core::format_utc(x["start"].get<std::int64_t>()).c_str());
+      }
+    }
+  }
   return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "controller/controller.h"
 
 #include "controller/codec.h"
+#include "api/units.h"
 #include "core/calendar.h"
 
 #include <sys/stat.h>
@@ -1422,6 +1423,48 @@ void Controller::write_metrics(std::string& out) const {
     m::sample(out, "gwang_grant_used_hours", m::labels({{"grant", id}, {"project", g.project}, {"programme", g.programme}}),
               g.used);
   }
+}
+
+Controller::StartHints Controller::start_hints(std::int64_t id, std::int64_t now) const {
+  std::lock_guard lock(mu_);
+  StartHints out;
+  const core::Job* job = scheduler_->find(core::JobId{id});
+  if (!job || job->state != core::JobState::Pending) return out;
+  out.waiting = true;
+  const core::WhatIf what = scheduler_->what_if(core::JobId{id}, now);
+  out.start = what.start;
+  const core::JobSpec& spec = job->spec;
+  auto plural = [](std::int64_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
+  for (const core::Hint& h : what.hints) {
+    StartHint hint;
+    hint.value = h.value;
+    hint.start = h.start;
+    switch (h.change) {
+      case core::Hint::Change::FewerDevices:
+        hint.change = "gpus";
+        hint.text = "with " + plural(h.value, "accelerator", "accelerators") + " per task instead of " +
+                    std::to_string(spec.task.accel.count);
+        break;
+      case core::Hint::Change::OtherModel:
+        hint.change = "model";
+        hint.model = scheduler_->cluster().registry().name(h.model);
+        hint.text = "on " + hint.model + " instead";
+        break;
+      case core::Hint::Change::FewerTasks:
+        hint.change = "nodes";
+        hint.text = "on " + plural(h.value, "node", "nodes") + " instead of " + std::to_string(spec.tasks);
+        break;
+      case core::Hint::Change::ShorterLimit:
+        hint.change = "time_limit";
+        hint.text = "with a time limit of at most " + api::format_duration(h.value) +
+                    ": it would run before the reserved job starts";
+        break;
+    }
+    out.hints.push_back(std::move(hint));
+  }
+  return out;
 }
 
 std::vector<Controller::FairShareRow> Controller::fair_share(std::int64_t now) const {

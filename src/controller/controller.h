@@ -171,6 +171,23 @@ class Controller {
   // waits, passes and decisions, nodes and devices by state, utilisation per model, grants.
   void write_metrics(std::string& out) const;
 
+  // What would let a waiting job start sooner (core's what_if), each change said in words: when it
+  // could start as asked, ignoring the jobs queued before it (-1: never on the nodes up now), and
+  // the nearest changes with the start each would give. Nothing for a job that is not waiting.
+  struct StartHint {
+    std::string change;  // "gpus", "model", "nodes" or "time_limit"
+    std::int64_t value = 0;
+    std::string model;   // for "model"
+    std::int64_t start = -1;
+    std::string text;    // "with 1 GPU per task instead of 4"
+  };
+  struct StartHints {
+    bool waiting = false;
+    std::int64_t start = -1;
+    std::vector<StartHint> hints;
+  };
+  StartHints start_hints(std::int64_t id, std::int64_t now) const;
+
   // Every fair-share account (institution, project, user) at `now`, parents before children:
   // its path from the centre down, its terms and its factor under the configured algorithm.
   struct FairShareRow {

@@ -135,6 +135,26 @@ void ApiServer::Impl::dashboard_routes() {
                {"total", {{"accelerator_hours", accel}, {"cpu_hours", cpu}, {"charge", charge}}}});
   });
 
+  // What would let a waiting job start sooner.
+  add("GET", "/api/v1/jobs/{id}/hints", R"(/api/v1/jobs/(\d{1,18})/hints)", [this](const Req& req, Res& res) {
+    auto who = authenticate(req, res);
+    if (!who) return;
+    auto job = visible_job(req, res, *who);
+    if (!job) return;
+    const Controller::StartHints h = controller.start_hints(job->id, wall_now());
+    json hints = json::array();
+    for (const Controller::StartHint& x : h.hints) {
+      json one{{"change", x.change}, {"value", x.value}, {"start", x.start}, {"text", x.text}};
+      if (!x.model.empty()) one["model"] = x.model;
+      hints.push_back(std::move(one));
+    }
+    reply(res, 200,
+          json{{"job", job->id},
+               {"waiting", h.waiting},
+               {"start_as_asked", h.start >= 0 ? json(h.start) : json(nullptr)},
+               {"hints", hints}});
+  });
+
   // Fair-share standing: every institution, project and user account the caller may see, with
   // its decayed usage, shares and factor.
   add("GET", "/api/v1/fairshare", "/api/v1/fairshare", [this](const Req& req, Res& res) {

@@ -211,6 +211,25 @@ TEST_F(FcfsApi, ReasonNamesTheJobTheRoomIsReservedFor) {
                          0),
             0u)
       << reason;
+
+  // What would start them sooner: the head with 1 device (1 is free now); the late one with a
+  // time limit that ends before the head's reservation (the running job's 600 s, less the time
+  // since it started). A running job has no hints.
+  const json head_hints = get(user_, "/api/v1/jobs/" + std::to_string(head) + "/hints");
+  EXPECT_TRUE(head_hints["waiting"]);
+  ASSERT_EQ(head_hints["hints"].size(), 1u) << head_hints.dump();
+  EXPECT_EQ(head_hints["hints"][0]["change"], "gpus");
+  EXPECT_EQ(head_hints["hints"][0]["value"], 1);
+  EXPECT_EQ(head_hints["hints"][0]["text"], "with 1 accelerator per task instead of 2");
+  EXPECT_LT(head_hints["hints"][0]["start"].get<std::int64_t>(), head_hints["start_as_asked"].get<std::int64_t>());
+  const json late_hints = get(user_, "/api/v1/jobs/" + std::to_string(late) + "/hints");
+  ASSERT_EQ(late_hints["hints"].size(), 1u) << late_hints.dump();
+  EXPECT_EQ(late_hints["hints"][0]["change"], "time_limit");
+  EXPECT_GT(late_hints["hints"][0]["value"].get<std::int64_t>(), 500);
+  EXPECT_LE(late_hints["hints"][0]["value"].get<std::int64_t>(), 600);
+  const json none = get(user_, "/api/v1/jobs/" + std::to_string(running) + "/hints");
+  EXPECT_FALSE(none["waiting"]);
+  EXPECT_TRUE(none["hints"].empty());
 }
 
 // Fair-share standing: an operator sees every account; a member sees their institution, their

@@ -1,25 +1,21 @@
 // End to end: a real `gwang up` process and the `gwang` command against it, as a user would.
 #include <gtest/gtest.h>
-
-#include <ctime>
-
-#include <nlohmann/json.hpp>
-
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
 #include <set>
-#include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -126,8 +122,10 @@ TEST_F(Up, SubmitRunLogsAndExitCode) {
   EXPECT_EQ(gwang("logs --stderr " + bad).output, "oops\n");
   const Outcome q = gwang("queue --all");
   // One row per job: id, name, owner, state, time, node, and how it ended.
-  EXPECT_TRUE(std::regex_search(q.output, std::regex("\n +" + ok + " sh +nobody +COMPLETED +\\S+ +\\S+ +exited\n"))) << q.output;
-  EXPECT_TRUE(std::regex_search(q.output, std::regex("\n +" + bad + " sh +nobody +FAILED +\\S+ +\\S+ +exited\n"))) << q.output;
+  EXPECT_TRUE(std::regex_search(q.output, std::regex("\n +" + ok + " sh +nobody +COMPLETED +\\S+ +\\S+ +exited\n")))
+      << q.output;
+  EXPECT_TRUE(std::regex_search(q.output, std::regex("\n +" + bad + " sh +nobody +FAILED +\\S+ +\\S+ +exited\n")))
+      << q.output;
   // A job that waits says why.
   char host[256] = "";
   ::gethostname(host, sizeof host - 1);  // gwang up's node is this host
@@ -138,7 +136,10 @@ TEST_F(Up, SubmitRunLogsAndExitCode) {
     std::this_thread::sleep_for(10ms);
     out = gwang("queue").output;
   }
-  EXPECT_TRUE(std::regex_search(out, std::regex("\n +" + waiting + " true +nobody +PENDING +0:00 + NodesUnavailable: the nodes it fits are drained or down\n"))) << out;
+  EXPECT_TRUE(std::regex_search(
+      out, std::regex("\n +" + waiting +
+                      " true +nobody +PENDING +0:00 + NodesUnavailable: the nodes it fits are drained or down\n")))
+      << out;
   EXPECT_EQ(out.find(" " + ok + " "), std::string::npos) << "ended jobs only with --all";
 }
 
@@ -193,6 +194,27 @@ TEST_F(Up, BadInputAndTokens) {
 
 // gwang queue --start: a waiting job's expected start is when the running one reaches its time
 // limit (the planned runtime without an estimate).
+// `gwang show` of a waiting job says what would start it sooner: here, one device instead of two
+// (one is free now).
+TEST_F(Up, ShowSaysWhatWouldStartAWaitingJobSooner) {
+  const std::string first = submit("--gpus 1 --time 10m -- sleep 30");
+  for (int i = 0; i < 100 && gwang("show " + first).output.find("State=RUNNING") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  const std::string second = submit("--gpus 2 --time 5m -- true");
+  std::string shown;
+  for (int i = 0; i < 100; ++i) {
+    shown = gwang("show " + second).output;
+    if (shown.find("StartsSooner=") != std::string::npos) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_NE(shown.find("State=PENDING"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("StartsSooner=with 1 accelerator per task instead of 2 (at "), std::string::npos) << shown;
+  EXPECT_EQ(gwang("cancel " + second).status, 0);
+  EXPECT_EQ(gwang("cancel " + first).status, 0);
+  wait_ended(first);
+}
+
 TEST_F(Up, QueueStartShowsWhenWaitingJobsAreExpectedToStart) {
   const std::string first = submit("--gpus 2 --time 10m -- sleep 30");
   for (int i = 0; i < 100 && gwang("show " + first).output.find("State=RUNNING") == std::string::npos; ++i) {
@@ -228,9 +250,9 @@ TEST_F(Up, BooksFromTheCommandLine) {
   ok("admin project add llm --institution kaist");
   ok("admin project add-member llm nobody");
   ok("admin programme add voucher --when-exhausted refuse --priority 0.5");
-  EXPECT_NE(ok("admin grant add llm --programme voucher --amount 0.0001 --start 2020-01-01 --end 2040-01-01")
-                .find("active"),
-            std::string::npos);
+  EXPECT_NE(
+      ok("admin grant add llm --programme voucher --amount 0.0001 --start 2020-01-01 --end 2040-01-01").find("active"),
+      std::string::npos);
   const std::string id = submit("--gpus 1 -- sleep 1");
   EXPECT_NE(wait_ended(id).find("Project=llm"), std::string::npos);
   EXPECT_NE(ok("grants").find("spent"), std::string::npos);

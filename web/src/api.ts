@@ -195,6 +195,13 @@ export interface UtilisationReport {
   cells: UtilisationCell[];
 }
 
+export interface StartHints {
+  job: number;
+  waiting: boolean;
+  start_as_asked: number | null;
+  hints: { change: string; value: number; model?: string; start: number; text: string }[];
+}
+
 export interface JobUsage {
   job: number;
   records: {

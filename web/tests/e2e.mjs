@@ -154,6 +154,11 @@ try {
     const reason = await op.textContent(`tr[data-job="${waiting}"] td.reason`);
     expect(reason.length > 10, `the waiting job shows why it waits (${row})`);
     expect(/20\d\d-\d\d-\d\d \d\d:\d\d/.test(row), `the waiting job shows an expected start (${row})`);
+    // Its page says what would start it sooner (3 of the 4 devices are free).
+    await op.click(`tr[data-job="${waiting}"] a`);
+    await op.waitForFunction(() => document.querySelector("#hints")?.textContent?.includes("with 3 accelerators per task instead of 4"));
+    await op.goto(url + "/#/queue");
+    await op.waitForSelector("#filter-state");
     await op.selectOption("#filter-state", "all");
     await op.fill("#filter-user", "daemon");
     await op.waitForFunction((id) => document.querySelectorAll("#queue tbody tr").length === 1 &&

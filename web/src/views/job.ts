@@ -1,6 +1,6 @@
 // One job: its request, how it went (state history), its devices, a live tail of its output, its
 // usage and charge, and a cancel button for those allowed to.
-import { get, logs, post, type Job, type JobUsage } from "../api";
+import { get, logs, post, type Job, type JobUsage, type StartHints } from "../api";
 import type { Context } from "../main";
 import { bytes, clear, duration, h, message, notice, num, poll, time } from "../dom";
 
@@ -22,10 +22,12 @@ export const renderJob = (root: HTMLElement, _ctx: Context, arg: string): (() =>
   const rank = h("input", { id: "log-rank", type: "number", min: 0, value: 0, size: 4 });
   const log = h("pre", { id: "log", class: "log" });
   const actions = h("div", { class: "actions" });
+  const sooner = h("div", { id: "hints" });
   root.append(
     status,
     head,
     actions,
+    sooner,
     h("div", { class: "columns" }, spec, history),
     h("h3", {}, "Output ", stream, " rank ", rank),
     log,
@@ -168,9 +170,28 @@ export const renderJob = (root: HTMLElement, _ctx: Context, arg: string): (() =>
     );
   };
 
+  // For a waiting job: what would start it sooner.
+  const readHints = async (j: Job) => {
+    clear(sooner);
+    if (j.state !== "PENDING") return;
+    const hints = await get<StartHints>(`/api/v1/jobs/${j.id}/hints`);
+    if (!hints.waiting || hints.hints.length === 0) return;
+    sooner.append(
+      h(
+        "div",
+        { class: "panel" },
+        h("b", {}, "What would start it sooner"),
+        ` (as asked, it could start at ${hints.start_as_asked === null ? "no time yet: it fits no node that is up" : time(hints.start_as_asked)}, leaving aside the jobs queued before it):`,
+        h("ul", {}, ...hints.hints.map((x) => h("li", {}, `${x.text}: at ${time(x.start)}`))),
+        h("p", { class: "hint" }, "Submit it again with the change to use it."),
+      ),
+    );
+  };
+
   let last = "";
   const refresh = async () => {
     job = await get<Job>(`/api/v1/jobs/${id}`);
+    await readHints(job);
     const key = JSON.stringify(job);
     if (key !== last) {
       last = key;
