@@ -83,6 +83,7 @@ struct UpArgs {
   bool demo = false;             // submit a first job once up
   std::string web;               // the dashboard's directory (default: found beside the program)
   std::string queue_order = "fcfs";  // or "multifactor"
+  std::string backfill = "easy";     // or "conservative"
 };
 int run_up(const UpArgs& args);
 

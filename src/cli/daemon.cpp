@@ -92,6 +92,7 @@ int run_controller(const DaemonArgs& args) {
   options.kill_grace = cfg->kill_grace;
   options.requeue_limit = cfg->requeue_limit;
   options.queue_order = cfg->queue_order == "multifactor" ? core::QueueOrder::Multifactor : core::QueueOrder::Fcfs;
+  options.backfill = cfg->backfill == "conservative" ? core::Backfill::Conservative : core::Backfill::Easy;
   options.accounting.require_project = cfg->require_project;
   options.accounting.require_grant = cfg->require_grant;
   options.accounting.charge_every = cfg->charge_every.count();

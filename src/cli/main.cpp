@@ -89,6 +89,9 @@ int main(int argc, char** argv) {
     u->add_option("--queue-order", up.queue_order, "who goes first: fcfs, or multifactor (age, fair share, size, programme)")
         ->check(CLI::IsMember({"fcfs", "multifactor"}))
         ->capture_default_str();
+    u->add_option("--backfill", up.backfill, "easy, or conservative (every waiting job keeps a reservation)")
+        ->check(CLI::IsMember({"easy", "conservative"}))
+        ->capture_default_str();
     u->add_option("--web", up.web, "the dashboard's built files (default: web/ beside the program, then share/gwang/web)");
   }
 

@@ -85,6 +85,7 @@ int run_up(const UpArgs& args) {
   options.allow_root = args.allow_root;
   options.host = *hostres;
   options.queue_order = args.queue_order == "multifactor" ? core::QueueOrder::Multifactor : core::QueueOrder::Fcfs;
+  options.backfill = args.backfill == "conservative" ? core::Backfill::Conservative : core::Backfill::Easy;
   const auto now = [] { return static_cast<std::int64_t>(std::time(nullptr)); };
   auto ctl = controller::Controller::open(options, now());
   if (!ctl) {

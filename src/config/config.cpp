@@ -157,6 +157,10 @@ Result<ControllerConfig> load_controller_config(const std::string& path) {
   if (c.queue_order != "fcfs" && c.queue_order != "multifactor") {
     return tl::unexpected(r.error("queue_order", "expected \"fcfs\" or \"multifactor\""));
   }
+  GWANG_TRY(r.string("backfill", c.backfill));
+  if (c.backfill != "easy" && c.backfill != "conservative") {
+    return tl::unexpected(r.error("backfill", "expected \"easy\" or \"conservative\""));
+  }
   r.skip("accounting");
   if (const toml::node* node = t->get("accounting")) {
     const toml::table* acc = node->as_table();

@@ -22,6 +22,7 @@ struct ControllerConfig {
   std::chrono::seconds kill_grace{10};             // SIGTERM to SIGKILL (the local node's, if any)
   int requeue_limit = 1;                           // requeues of a job after NODE_FAIL
   std::string queue_order = "fcfs";                // fcfs or multifactor (age, fair share, size, programme)
+  std::string backfill = "easy";                   // easy, or conservative (every waiting job keeps a reservation)
   // [accounting]
   bool require_project = false;                    // every job is charged to a project of its owner
   bool require_grant = false;                      // a project that never held a grant runs nothing

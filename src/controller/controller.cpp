@@ -104,7 +104,7 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
   sched.usage_weights = c->options_.accounting.rates.per_accelerator_hour;
   sched.fairshare.algorithm = core::FairShareAlgorithm::FairTree;
   sched.cpu_usage_weight = c->options_.accounting.rates.per_cpu_hour;
-  sched.backfill = core::Backfill::Easy;
+  sched.backfill = c->options_.backfill;
   sched.placement = core::PlacementKind::BestFit;
   sched.backfill_depth = 1000;  // a pass tries at most this many queued jobs, like Slurm's bf_max_job_test
   c->scheduler_ = std::make_unique<core::Scheduler>(core::Cluster{}, sched);

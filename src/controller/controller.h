@@ -122,6 +122,10 @@ struct ControllerOptions {
   // The queue order: first come first served, or multifactor (age, fair share over institution ->
   // project -> user with usage weighted by the accounting rates, job size, programme priority).
   core::QueueOrder queue_order = core::QueueOrder::Fcfs;
+  // EASY (the head keeps a reservation; preemption makes room for it), or conservative (every
+  // waiting job among the first 1,000 keeps one; nothing is preempted). Conservative's pass cost
+  // grows with the planned future: for partitions of tens of nodes (docs/simulator.md).
+  core::Backfill backfill = core::Backfill::Easy;
 };
 
 class Controller {

@@ -50,6 +50,7 @@ TEST_F(ConfigTest, SampleControllerConfigLoads) {
   EXPECT_EQ(c->kill_grace, std::chrono::seconds(10));
   EXPECT_EQ(c->requeue_limit, 1);
   EXPECT_EQ(c->queue_order, "multifactor");
+  EXPECT_EQ(c->backfill, "easy");
   EXPECT_TRUE(c->require_project);
   EXPECT_TRUE(c->require_grant);
   EXPECT_EQ(c->charge_every, std::chrono::seconds(600));
@@ -63,6 +64,8 @@ TEST_F(ConfigTest, AccountingMistakes) {
   const std::string secret = "cluster_secret_file = \"/s\"\n";
   EXPECT_EQ(controller_error(secret + "queue_order = \"lifo\"\n"),
             path_ + ":2: 'queue_order': expected \"fcfs\" or \"multifactor\"");
+  EXPECT_EQ(controller_error(secret + "backfill = \"aggressive\"\n"),
+            path_ + ":2: 'backfill': expected \"easy\" or \"conservative\"");
   EXPECT_EQ(controller_error(secret + "[accounting]\nrequire_grant = 1\n"),
             path_ + ":3: 'accounting.require_grant': expected true or false");
   EXPECT_EQ(controller_error(secret + "[accounting]\ncpu_hour = -1\n"),

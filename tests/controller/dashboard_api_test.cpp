@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -230,6 +231,34 @@ TEST_F(FcfsApi, ReasonNamesTheJobTheRoomIsReservedFor) {
   const json none = get(user_, "/api/v1/jobs/" + std::to_string(running) + "/hints");
   EXPECT_FALSE(none["waiting"]);
   EXPECT_TRUE(none["hints"].empty());
+}
+
+// Under conservative backfilling every waiting job holds a reservation: the job that would fit now
+// in the head's room is planned after the head, and its expected start is that reservation.
+class ConservativeApi : public DashboardApi {
+ protected:
+  void configure(ControllerOptions& o) override {
+    o.queue_order = core::QueueOrder::Fcfs;
+    o.backfill = core::Backfill::Conservative;
+  }
+};
+
+TEST_F(ConservativeApi, EveryWaitingJobHasAReservation) {
+  submit(user_, {{"command", {"sleep", "100"}}, {"gpus", "1"}, {"mem", "64M"}, {"time", 600}});
+  step();
+  const std::int64_t head =
+      submit(user_, {{"command", {"sleep", "100"}}, {"gpus", "2"}, {"mem", "64M"}, {"time", 600}});
+  const std::int64_t late =
+      submit(user_, {{"command", {"sleep", "100"}}, {"gpus", "1"}, {"mem", "64M"}, {"time", 6000}});
+  step();
+  const json page = get(user_, "/api/v1/jobs?view=summary&state=PENDING&start=1");
+  ASSERT_EQ(page["jobs"].size(), 2u) << page.dump();
+  std::map<std::int64_t, std::int64_t> eta;
+  for (const json& j : page["jobs"]) {
+    EXPECT_EQ(j["reason"].get<std::string>().rfind("Reserved: ", 0), 0u) << j.dump();
+    eta[j["id"]] = j["estimated_start"];
+  }
+  EXPECT_EQ(eta.at(late), eta.at(head) + 600);  // after the head's 600 s
 }
 
 // Fair-share standing: an operator sees every account; a member sees their institution, their
