@@ -644,6 +644,35 @@ Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
   return spec;
 }
 
+std::string Controller::nearest_fit(const core::JobSpec& spec) const {
+  std::vector<std::string> changes;
+  for (int count = spec.task.accel.count - 1; count >= 1; --count) {
+    core::JobSpec fewer = spec;
+    fewer.task.accel.count = count;
+    if (scheduler_->would_ever_fit(fewer)) {
+      changes.push_back("at most " + std::to_string(count) + " accelerator(s) per task");
+      break;
+    }
+  }
+  if (spec.task.accel.count > 0 && !spec.task.accel.models.empty()) {
+    core::JobSpec any = spec;
+    any.task.accel.models.clear();
+    if (scheduler_->would_ever_fit(any)) changes.push_back("any accelerator model");
+  }
+  for (int tasks = spec.tasks - 1; tasks >= 1; --tasks) {
+    core::JobSpec fewer = spec;
+    fewer.tasks = tasks;
+    if (scheduler_->would_ever_fit(fewer)) {
+      changes.push_back("at most " + std::to_string(tasks) + " node(s)");
+      break;
+    }
+  }
+  if (changes.empty()) return "";
+  std::string out = "; it could run with ";
+  for (std::size_t i = 0; i < changes.size(); ++i) out += (i == 0 ? "" : ", or ") + changes[i];
+  return out;
+}
+
 Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Account& owner, std::int64_t now) {
   JobRecord job;
   std::optional<core::JobSpec> spec;
@@ -675,7 +704,7 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
                   (s->task.accel.count > 0 ? " and " + std::to_string(s->task.accel.count) + " accelerator(s)" : "") +
                   " on a node of its own; the largest node has " + std::to_string(cpus) + " CPUs, " +
                   api::format_memory(memory) + " and " + std::to_string(devices) + " accelerator(s), and there are " +
-                  std::to_string(scheduler_->cluster().size()) + " node(s)");
+                  std::to_string(scheduler_->cluster().size()) + " node(s)" + nearest_fit(*s));
     }
     spec = std::move(*s);
     ++next_id_;

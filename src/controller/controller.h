@@ -239,6 +239,9 @@ class Controller {
   Result<void> checkpoint_locked(std::int64_t now);
   Result<void> journal(const std::string& kind, const std::string& payload, std::int64_t now);
   Result<core::JobSpec> to_spec(const JobRecord& job) const;
+  // For a job no node can ever hold: the nearest requests that one could ("; it could run with at
+  // most 2 accelerator(s) per task"), or "".
+  std::string nearest_fit(const core::JobSpec& spec) const;
   Node* find_node(const std::string& name);
   Node& add_node(const std::string& name, const agent::HostResources& host, bool local);
   void apply_node_state(Node& node, std::int64_t now);

@@ -133,7 +133,10 @@ TEST_F(ControllerTest, ImpossibleRequestsAreRefused) {
   EXPECT_EQ(u.error().message, "no node has accelerator model 'H100'");
   api::SubmitRequest two_nodes = request({"true"});
   two_nodes.nodes = 2;
-  EXPECT_FALSE(controller_->submit(two_nodes, nobody_, now_));
+  auto t = controller_->submit(two_nodes, nobody_, now_);
+  ASSERT_FALSE(t);
+  // The refusal names the nearest request that could run.
+  EXPECT_TRUE(t.error().message.ends_with("; it could run with at most 1 node(s)")) << t.error().message;
   EXPECT_TRUE(controller_->jobs(true).empty());
 }
 

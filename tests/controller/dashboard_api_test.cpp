@@ -233,6 +233,16 @@ TEST_F(FcfsApi, ReasonNamesTheJobTheRoomIsReservedFor) {
   EXPECT_TRUE(none["hints"].empty());
 }
 
+// A request no node can ever hold is refused with the nearest one that could run.
+TEST_F(FcfsApi, RefusalSaysTheNearestRequestThatFits) {
+  auto r = call(user_, "POST", "/api/v1/jobs",
+                json{{"command", {"true"}}, {"gpus", "3"}, {"mem", "64M"}, {"time", 60}}.dump());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 422);
+  const std::string message = json::parse(r->body)["error"];
+  EXPECT_TRUE(message.ends_with("; it could run with at most 2 accelerator(s) per task")) << message;
+}
+
 // Under conservative backfilling every waiting job holds a reservation: the job that would fit now
 // in the head's room is planned after the head, and its expected start is that reservation.
 class ConservativeApi : public DashboardApi {
