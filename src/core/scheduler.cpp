@@ -1074,9 +1074,9 @@ std::vector<Scheduler::Planned> Scheduler::plan_reservations(Queue::const_iterat
   return out;
 }
 
-void Scheduler::conservative(Queue::iterator head_at, Time now, std::vector<Decision>& out) {
+void Scheduler::conservative(Queue::iterator from, Time now, std::vector<Decision>& out) {
   const Rng saved = rng_;
-  std::vector<Planned> plan = plan_reservations(head_at, now, 0, !replan_);
+  std::vector<Planned> plan = plan_reservations(from, now, 0, !replan_);
   replan_ = false;
   rng_ = saved;  // placement draws for the plan are not decisions
   for (Planned& p : plan) {

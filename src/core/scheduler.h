@@ -319,7 +319,7 @@ class Scheduler {
   };
   // With `keep`, the reservations of the last pass are kept where they still fit (see replan_).
   std::vector<Planned> plan_reservations(Queue::const_iterator from, Time now, std::size_t limit, bool keep) const;
-  void conservative(Queue::iterator head, Time now, std::vector<Decision>& out);
+  void conservative(Queue::iterator from, Time now, std::vector<Decision>& out);  // plans and starts from `from` on
   // The earliest time `spec` fits, running jobs ending at their expected ends and nothing else
   // planned; -1: never, on the nodes that are up.
   Time earliest_fit(const JobSpec& spec, Time now) const;
