@@ -90,6 +90,7 @@ int run_up(const UpArgs& args);
 // gwang controller / gwang agent
 struct DaemonArgs {
   std::string config;
+  std::string store;   // the controller's store, over the configuration's (postgresql://...)
   bool check = false;  // check the configuration, print what it says, and exit
 };
 int run_controller(const DaemonArgs& args);

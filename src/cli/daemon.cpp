@@ -88,6 +88,7 @@ int run_controller(const DaemonArgs& args) {
   }
   controller::ControllerOptions options;
   options.data_dir = cfg->data_dir;
+  options.store = args.store.empty() ? cfg->store : args.store;
   options.node_timeout = cfg->node_timeout;
   options.kill_grace = cfg->kill_grace;
   options.requeue_limit = cfg->requeue_limit;

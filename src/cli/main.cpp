@@ -101,6 +101,8 @@ int main(int argc, char** argv) {
     ctl->add_option("--config", controller_args.config, "configuration file (TOML; see etc/controller.toml)")
         ->required();
     ctl->add_flag("--check", controller_args.check, "check the configuration and exit");
+    ctl->add_option("--store", controller_args.store,
+                    "the journal's store, over the configuration's: postgresql://USER@HOST/DB (default: SQLite in data_dir)");
   }
   if (wanted("agent")) {
     agt = app.add_subcommand("agent", "Run a node's agent: it registers with the controller and runs its tasks");

@@ -150,6 +150,12 @@ Result<ControllerConfig> load_controller_config(const std::string& path) {
   GWANG_TRY(r.string("cluster_secret_file", c.cluster_secret_file, true));
   GWANG_TRY(r.string("operator", c.operator_account));
   GWANG_TRY(r.string("web_dir", c.web_dir));
+  GWANG_TRY(r.string("store", c.store));
+  if (!c.store.empty() && !c.store.starts_with("postgresql://") && !c.store.starts_with("postgres://") &&
+      c.store.find('=') == std::string::npos) {
+    return tl::unexpected(r.error("store", "expected a PostgreSQL URI (postgresql://...) or connection string "
+                                           "(host=... dbname=...), or nothing for the embedded SQLite store"));
+  }
   GWANG_TRY(r.duration("node_timeout", c.node_timeout, 2, 3600));
   GWANG_TRY(r.duration("kill_grace", c.kill_grace, 1, 600));
   GWANG_TRY(r.integer("requeue_limit", c.requeue_limit, 0, 100));

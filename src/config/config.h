@@ -18,6 +18,7 @@ struct ControllerConfig {
   std::string cluster_secret_file;                 // required: signs the agent protocol
   std::string operator_account = "root";           // the account of the operator token in data_dir/token
   std::string web_dir;                             // the dashboard's files ("": found beside the program)
+  std::string store;                               // "": SQLite in data_dir; else PostgreSQL (postgresql://...)
   std::chrono::seconds node_timeout{60};           // a node silent this long is DOWN
   std::chrono::seconds kill_grace{10};             // SIGTERM to SIGKILL (the local node's, if any)
   int requeue_limit = 1;                           // requeues of a job after NODE_FAIL

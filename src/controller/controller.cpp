@@ -90,7 +90,8 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
   fs::create_directories(fs::path(options.data_dir) / "jobs", ec);
   if (ec) return fail(options.data_dir + ": cannot create: " + ec.message());
   fs::permissions(fs::path(options.data_dir) / "jobs", fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
-  auto journal = store::open_sqlite_journal((fs::path(options.data_dir) / "state.db").string());
+  auto journal = options.store.empty() ? store::open_sqlite_journal((fs::path(options.data_dir) / "state.db").string())
+                                       : store::open_postgres_journal(options.store);
   if (!journal) return tl::unexpected(journal.error());
 
   auto c = std::unique_ptr<Controller>(new Controller(std::move(options)));

@@ -102,6 +102,9 @@ struct Status {
 
 struct ControllerOptions {
   std::string data_dir;
+  // Where the journal and snapshots live: "" for SQLite in data_dir/state.db; a PostgreSQL
+  // connection string or URI (postgresql://...) for a database server. Job output stays in data_dir.
+  std::string store;
   // The node this process runs itself (`gwang up`); empty: none, every node is a remote agent.
   std::string local_node;
   agent::HostResources host;     // the local node's resources

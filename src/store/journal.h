@@ -5,7 +5,8 @@
 // durable when append returns (the controller groups concurrent requests into one batch, so one
 // disk flush acknowledges many). Recovery is the latest snapshot plus the records after it.
 //
-// Behind the narrow Journal interface: SqliteJournal (the embedded default), MemoryJournal (tests),
+// Behind the narrow Journal interface: SqliteJournal (the embedded default), PostgresJournal
+// (postgres.cpp, for centres that run a database server), MemoryJournal (tests),
 // FaultyJournal (wraps another and fails on command, for failure tests).
 #pragma once
 
@@ -53,6 +54,12 @@ class Journal {
 // SQLite in WAL mode with full synchronous commits, STRICT tables. Opening creates the schema, or
 // checks the version of an existing one.
 Result<std::unique_ptr<Journal>> open_sqlite_journal(const std::string& path);
+
+// PostgreSQL through libpq: `conninfo` is a libpq connection string or URI
+// ("postgresql://gwang@db1/gwang", "host=/run/postgresql dbname=gwang"). Opening applies the
+// schema's migrations (under an advisory lock) or refuses a newer schema. A lost connection is made
+// again at the next call, which fails if the store no longer ends where this journal left it.
+Result<std::unique_ptr<Journal>> open_postgres_journal(const std::string& conninfo);
 
 std::unique_ptr<Journal> make_memory_journal();
 

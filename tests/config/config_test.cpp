@@ -64,6 +64,9 @@ TEST_F(ConfigTest, AccountingMistakes) {
   const std::string secret = "cluster_secret_file = \"/s\"\n";
   EXPECT_EQ(controller_error(secret + "queue_order = \"lifo\"\n"),
             path_ + ":2: 'queue_order': expected \"fcfs\" or \"multifactor\"");
+  EXPECT_EQ(controller_error(secret + "store = \"mysql://db/gwang\"\n"),
+            path_ + ":2: 'store': expected a PostgreSQL URI (postgresql://...) or connection string (host=... "
+                    "dbname=...), or nothing for the embedded SQLite store");
   EXPECT_EQ(controller_error(secret + "backfill = \"aggressive\"\n"),
             path_ + ":2: 'backfill': expected \"easy\" or \"conservative\"");
   EXPECT_EQ(controller_error(secret + "[accounting]\nrequire_grant = 1\n"),

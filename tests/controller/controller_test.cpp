@@ -1,16 +1,17 @@
 // The controller in one process with its local node: jobs run for real, as their owners, and the
 // journal brings the state back after a restart.
-#include <gtest/gtest.h>
+#include "controller/controller.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <random>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
-#include "controller/controller.h"
+#include "../store/pg_server.h"
 #include "store/journal.h"
 
 namespace gwang::controller {
@@ -41,6 +42,7 @@ class ControllerTest : public ::testing::Test {
     ControllerOptions o;
     o.snapshot_every = snapshot_every;
     o.data_dir = (dir_ / "data").string();
+    o.store = store_;
     o.local_node = "local";
     o.host.cpus = 4;
     o.host.memory_bytes = 8LL << 30;
@@ -81,6 +83,9 @@ class ControllerTest : public ::testing::Test {
     return ss.str();
   }
 
+  void recovers_from_the_journal();  // the bodies of tests run on both stores
+  void snapshot_and_tail();
+  std::string store_;  // "": SQLite in data_dir
   fs::path dir_;
   Account nobody_;
   std::int64_t now_ = 1'700'000'000;
@@ -181,7 +186,17 @@ TEST_F(ControllerTest, CancelAndTimeLimit) {
 
 // After a restart: ended jobs are remembered, pending ones wait again, and a job that was running
 // when the controller stopped is NODE_FAIL; numbering continues.
-TEST_F(ControllerTest, RecoversFromTheJournal) {
+TEST_F(ControllerTest, RecoversFromTheJournal) { recovers_from_the_journal(); }
+
+// The same on PostgreSQL.
+TEST_F(ControllerTest, RecoversFromThePostgresStore) {
+  auto& pg = store::testing::PgServer::get();
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  store_ = pg.fresh_database();
+  recovers_from_the_journal();
+}
+
+void ControllerTest::recovers_from_the_journal() {
   open();
   auto done = controller_->submit(request({"true"}), nobody_, now_);
   ASSERT_TRUE(done);
@@ -205,7 +220,17 @@ TEST_F(ControllerTest, RecoversFromTheJournal) {
 }
 
 // A snapshot plus the records after it give back exactly the state the records alone give.
-TEST_F(ControllerTest, SnapshotAndTailRecoverTheSameState) {
+TEST_F(ControllerTest, SnapshotAndTailRecoverTheSameState) { snapshot_and_tail(); }
+
+// The same on PostgreSQL.
+TEST_F(ControllerTest, SnapshotAndTailRecoverTheSameStateOnPostgres) {
+  auto& pg = store::testing::PgServer::get();
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  store_ = pg.fresh_database();
+  snapshot_and_tail();
+}
+
+void ControllerTest::snapshot_and_tail() {
   auto describe = [&] {
     controller_->step(agent::Clock::now(), now_);  // pending reasons as a pass sees them
     std::string out;
@@ -246,7 +271,6 @@ TEST_F(ControllerTest, SnapshotAndTailRecoverTheSameState) {
   ASSERT_TRUE(next);
   EXPECT_EQ(next->id, 5);
 }
-
 
 // Every field of a job comes back from a snapshot: the request, the state, the tasks and their
 // devices, and how a rank failed.
@@ -327,10 +351,11 @@ TEST_F(ControllerTest, TheFirstSnapshotFormatIsStillRead) {
   {
     auto journal = store::open_sqlite_journal((dir_ / "data" / "state.db").string());
     ASSERT_TRUE(journal) << journal.error().message;
-    const std::string v1 = R"({"version":1,"next_id":8,"drained":["gone"],"nodes":[],"jobs":[)"
-                           R"({"id":7,"user":"nobody","request":{"command":["echo","hi"],"name":"old","workdir":"/tmp",)"
-                           R"("cpus":2,"mem":"1G","time":"1h","requeue":false},"state":"COMPLETED","reason":"",)"
-                           R"("submit":100,"start":101,"end":102,"exit_code":0,"attempt":0,"tasks":[]}]})";
+    const std::string v1 =
+        R"({"version":1,"next_id":8,"drained":["gone"],"nodes":[],"jobs":[)"
+        R"({"id":7,"user":"nobody","request":{"command":["echo","hi"],"name":"old","workdir":"/tmp",)"
+        R"("cpus":2,"mem":"1G","time":"1h","requeue":false},"state":"COMPLETED","reason":"",)"
+        R"("submit":100,"start":101,"end":102,"exit_code":0,"attempt":0,"tasks":[]}]})";
     ASSERT_TRUE((*journal)->snapshot({(*journal)->last_seq(), v1}));
   }
   open();

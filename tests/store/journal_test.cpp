@@ -1,7 +1,8 @@
 // The journal: one contract for every implementation, then SQLite's own promises (durability across
 // reopening and SIGKILL, schema checks) and the fault-injecting wrapper.
-#include <gtest/gtest.h>
+#include "store/journal.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -13,7 +14,7 @@
 #include <set>
 #include <thread>
 
-#include "store/journal.h"
+#include "pg_server.h"
 
 namespace gwang::store {
 namespace {
@@ -98,11 +99,99 @@ INSTANTIATE_TEST_SUITE_P(
     All, JournalContract,
     ::testing::Values(std::make_pair(std::string("memory"), Factory([] { return make_memory_journal(); })),
                       std::make_pair(std::string("sqlite"), Factory([] {
-                                       auto j = open_sqlite_journal(temp_db(std::to_string(std::random_device{}())).string());
+                                       auto j = open_sqlite_journal(
+                                           temp_db(std::to_string(std::random_device{}())).string());
                                        EXPECT_TRUE(j) << j.error().message;
                                        return std::move(*j);
+                                     })),
+                      std::make_pair(std::string("postgres"), Factory([]() -> std::unique_ptr<Journal> {
+                                       auto& pg = testing::PgServer::get();
+                                       if (!pg.ok()) {
+                                         ADD_FAILURE() << pg.error();
+                                         return make_memory_journal();
+                                       }
+                                       auto j = open_postgres_journal(pg.fresh_database());
+                                       EXPECT_TRUE(j) << j.error().message;
+                                       return j ? std::move(*j) : make_memory_journal();
                                      }))),
     [](const auto& info) { return info.param.first; });
+
+// PostgreSQL: what was appended is there through a new connection, numbering continues, and the
+// schema's version is checked.
+TEST(PostgresJournal, SurvivesReconnectingAndChecksTheSchema) {
+  auto& pg = testing::PgServer::get();
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  const std::string db = pg.fresh_database();
+  {
+    auto j = open_postgres_journal(db);
+    ASSERT_TRUE(j) << j.error().message;
+    auto b = batch({"a", "b"});
+    ASSERT_TRUE((*j)->append(b));
+    ASSERT_TRUE((*j)->snapshot({1, std::string("state\0bytes", 11)}));
+  }
+  auto again = open_postgres_journal(db);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ((*again)->last_seq(), 2);
+  auto loaded = (*again)->load();
+  ASSERT_TRUE(loaded);
+  ASSERT_TRUE(loaded->snapshot);
+  EXPECT_EQ(loaded->snapshot->state, std::string("state\0bytes", 11));
+  ASSERT_EQ(loaded->records.size(), 1u);
+  EXPECT_EQ(loaded->records[0].kind, "b");
+  auto c = batch({"c"});
+  EXPECT_EQ(*(*again)->append(c), 3);
+
+  const std::string name = db.substr(db.find("dbname=") + 7);
+  ASSERT_TRUE(pg.sql(name, "UPDATE gwang_schema SET version = 99"));
+  auto newer = open_postgres_journal(db);
+  ASSERT_FALSE(newer);
+  EXPECT_NE(newer.error().message.find("schema is version 99, newer than this gwang's (1)"), std::string::npos)
+      << newer.error().message;
+  auto nowhere = open_postgres_journal("host=/nonexistent port=1 dbname=x");
+  ASSERT_FALSE(nowhere);
+  EXPECT_NE(nowhere.error().message.find("postgres: cannot connect"), std::string::npos) << nowhere.error().message;
+}
+
+// Two writers on one store: the second to append at a point the first already used fails, and
+// writes nothing.
+TEST(PostgresJournal, ASecondWriterCannotOverwrite) {
+  auto& pg = testing::PgServer::get();
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  const std::string db = pg.fresh_database();
+  auto first = open_postgres_journal(db);
+  auto second = open_postgres_journal(db);
+  ASSERT_TRUE(first && second);
+  auto a = batch({"from first"});
+  ASSERT_TRUE((*first)->append(a));
+  auto b = batch({"from second"});
+  auto r = (*second)->append(b);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("postgres: appending 1 record(s)"), std::string::npos) << r.error().message;
+  auto loaded = (*first)->load();
+  ASSERT_TRUE(loaded);
+  ASSERT_EQ(loaded->records.size(), 1u);
+  EXPECT_EQ(loaded->records[0].kind, "from first");
+}
+
+// A restart of the server: the journal connects again at its next call and goes on.
+TEST(PostgresJournal, ReconnectsAfterTheServerRestarts) {
+  auto& pg = testing::PgServer::get();
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  auto j = open_postgres_journal(pg.fresh_database());
+  ASSERT_TRUE(j) << j.error().message;
+  auto a = batch({"before"});
+  ASSERT_TRUE((*j)->append(a));
+  ASSERT_TRUE(pg.restart());
+  auto b = batch({"after"});
+  auto r = (*j)->append(b);
+  if (!r) r = (*j)->append(b);  // the first call may only find the connection broken
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(*r, 2);
+  auto loaded = (*j)->load();
+  ASSERT_TRUE(loaded);
+  ASSERT_EQ(loaded->records.size(), 2u);
+  EXPECT_EQ(loaded->records[1].kind, "after");
+}
 
 // What was appended is there after reopening, and numbering continues.
 TEST(SqliteJournal, SurvivesReopening) {

@@ -1,0 +1,259 @@
+// The journal in PostgreSQL (libpq), with the semantics of the SQLite one: a batch is one
+// transaction, durable when append returns (synchronous commit), sequence numbers without gaps; a
+// snapshot replaces the previous one and drops the records it covers, in one transaction.
+//
+// The schema is versioned (table gwang_schema); opening applies the migrations this build knows,
+// under a transaction-scoped advisory lock so that controllers starting together apply each once,
+// and refuses a schema newer than this build. The journal's primary key on seq means that of two
+// writers appending at the same point, only one succeeds.
+#include <endian.h>
+#include <libpq-fe.h>
+
+#include <cstring>
+
+#include "store/journal.h"
+
+namespace gwang::store {
+
+namespace {
+
+// Each migration takes the schema from version i to i + 1.
+constexpr const char* kMigrations[] = {
+    "CREATE TABLE journal (seq bigint PRIMARY KEY, time bigint NOT NULL, kind text NOT NULL, payload bytea NOT NULL);"
+    "CREATE TABLE snapshot (id integer PRIMARY KEY CHECK (id = 1), seq bigint NOT NULL, state bytea NOT NULL);",
+};
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+constexpr std::int64_t kMigrationLock = 0x6777616e67;  // "gwang": the advisory lock id of migrations
+
+// A query's result, freed when it goes.
+class Res {
+ public:
+  explicit Res(PGresult* r) : r_(r) {}
+  ~Res() { PQclear(r_); }
+  Res(const Res&) = delete;
+  Res& operator=(const Res&) = delete;
+  PGresult* get() const { return r_; }
+  bool ok() const {
+    const ExecStatusType s = PQresultStatus(r_);
+    return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+  }
+  int rows() const { return PQntuples(r_); }
+  // A binary bigint column.
+  std::int64_t int64(int row, int col) const {
+    std::uint64_t v = 0;
+    std::memcpy(&v, PQgetvalue(r_, row, col), sizeof v);
+    return static_cast<std::int64_t>(be64toh(v));
+  }
+  std::string bytes(int row, int col) const {
+    return std::string(PQgetvalue(r_, row, col), static_cast<std::size_t>(PQgetlength(r_, row, col)));
+  }
+
+ private:
+  PGresult* r_;
+};
+
+class PostgresJournal final : public Journal {
+ public:
+  explicit PostgresJournal(PGconn* conn) : conn_(conn) {}
+  ~PostgresJournal() override { PQfinish(conn_); }
+
+  Result<void> open() {
+    if (auto r = exec("BEGIN"); !r) return r;
+    auto migrated = migrate();
+    if (!migrated) {
+      exec("ROLLBACK");
+      return migrated;
+    }
+    if (auto r = exec("COMMIT"); !r) return r;
+    auto last = read_last();
+    if (!last) return tl::unexpected(last.error());
+    last_ = *last;
+    return {};
+  }
+
+  // The last sequence number in the store.
+  Result<std::int64_t> read_last() {
+    Res last(PQexecParams(conn_,
+                          "SELECT GREATEST((SELECT COALESCE(MAX(seq), 0) FROM journal),"
+                          " (SELECT COALESCE(MAX(seq), 0) FROM snapshot))::bigint",
+                          0, nullptr, nullptr, nullptr, nullptr, 1));
+    if (!last.ok()) return failure("reading the last record");
+    return last.int64(0, 0);
+  }
+
+  // A connection that was lost (the server restarted, say) is made again; the store must then
+  // still end where this journal left it, or another writer has been at it and nothing is written.
+  Result<void> ready() {
+    if (PQstatus(conn_) == CONNECTION_OK) return {};
+    PQreset(conn_);
+    if (PQstatus(conn_) != CONNECTION_OK) return failure("reconnecting");
+    auto last = read_last();
+    if (!last) return tl::unexpected(last.error());
+    if (*last != last_) {
+      return fail("postgres: the store ends at record " + std::to_string(*last) + ", not at " + std::to_string(last_) +
+                  " as this controller wrote it: another writer has been at it");
+    }
+    return {};
+  }
+
+  Result<std::int64_t> append(std::vector<Record>& batch) override {
+    if (batch.empty()) return last_ + 1;
+    if (auto r = ready(); !r) return tl::unexpected(r.error());
+    if (auto r = exec("BEGIN"); !r) return tl::unexpected(r.error());
+    std::int64_t seq = last_;
+    // At most 10,000 records a statement (4 parameters each: PostgreSQL takes 65,535).
+    constexpr std::size_t kChunk = 10000;
+    for (std::size_t at = 0; at < batch.size(); at += kChunk) {
+      const std::size_t n = std::min(kChunk, batch.size() - at);
+      std::string sql = "INSERT INTO journal (seq, time, kind, payload) VALUES ";
+      std::vector<std::string> numbers;  // the text of seq and time, kept while the call reads them
+      numbers.reserve(2 * n);
+      std::vector<const char*> values;
+      std::vector<int> lengths, formats;
+      for (std::size_t i = 0; i < n; ++i) {
+        const Record& r = batch[at + i];
+        const std::size_t p = 4 * i;
+        sql += (i ? ",($" : "($") + std::to_string(p + 1) + "::bigint,$" + std::to_string(p + 2) + "::bigint,$" +
+               std::to_string(p + 3) + ",$" + std::to_string(p + 4) + "::bytea)";
+        numbers.push_back(std::to_string(seq + 1 + static_cast<std::int64_t>(at + i)));
+        numbers.push_back(std::to_string(r.time));
+        values.insert(values.end(),
+                      {numbers[numbers.size() - 2].c_str(), numbers.back().c_str(), r.kind.c_str(), r.payload.data()});
+        lengths.insert(lengths.end(), {0, 0, 0, static_cast<int>(r.payload.size())});
+        formats.insert(formats.end(), {0, 0, 0, 1});
+      }
+      Res res(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), lengths.data(),
+                           formats.data(), 0));
+      if (!res.ok()) {
+        auto why = failure("appending " + std::to_string(batch.size()) + " record(s)");
+        exec("ROLLBACK");
+        return why;
+      }
+    }
+    if (auto r = exec("COMMIT"); !r) return tl::unexpected(r.error());
+    for (Record& r : batch) r.seq = ++seq;
+    const std::int64_t first = last_ + 1;
+    last_ = seq;
+    return first;
+  }
+
+  Result<void> snapshot(const Snapshot& s) override {
+    if (s.seq > last_) return fail("snapshot at " + std::to_string(s.seq) + " is past the last record");
+    if (auto r = ready(); !r) return r;
+    if (auto r = exec("BEGIN"); !r) return r;
+    const std::string seq = std::to_string(s.seq);
+    const char* values[] = {seq.c_str(), s.state.data()};
+    const int lengths[] = {0, static_cast<int>(s.state.size())};
+    const int formats[] = {0, 1};
+    Res put(PQexecParams(conn_,
+                         "INSERT INTO snapshot (id, seq, state) VALUES (1, $1::bigint, $2::bytea) "
+                         "ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, state = EXCLUDED.state",
+                         2, nullptr, values, lengths, formats, 0));
+    Res drop(put.ok() ? PQexecParams(conn_, "DELETE FROM journal WHERE seq <= $1::bigint", 1, nullptr, values, lengths,
+                                     formats, 0)
+                      : nullptr);
+    if (!put.ok() || !drop.ok()) {
+      auto why = failure("storing the snapshot at " + seq);
+      exec("ROLLBACK");
+      return why;
+    }
+    return exec("COMMIT");
+  }
+
+  Result<Recovered> load() override {
+    Recovered out;
+    if (auto r = ready(); !r) return tl::unexpected(r.error());
+    // One transaction: the snapshot and the records after it are read as of one moment.
+    if (auto r = exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !r) return tl::unexpected(r.error());
+    Res snap(
+        PQexecParams(conn_, "SELECT seq, state FROM snapshot WHERE id = 1", 0, nullptr, nullptr, nullptr, nullptr, 1));
+    if (!snap.ok()) {
+      auto why = failure("reading the snapshot");
+      exec("ROLLBACK");
+      return why;
+    }
+    std::int64_t after = 0;
+    if (snap.rows() == 1) {
+      out.snapshot = Snapshot{snap.int64(0, 0), snap.bytes(0, 1)};
+      after = out.snapshot->seq;
+    }
+    const std::string from = std::to_string(after);
+    const char* values[] = {from.c_str()};
+    Res rows(PQexecParams(conn_, "SELECT seq, time, kind, payload FROM journal WHERE seq > $1::bigint ORDER BY seq", 1,
+                          nullptr, values, nullptr, nullptr, 1));
+    if (!rows.ok()) {
+      auto why = failure("reading the journal");
+      exec("ROLLBACK");
+      return why;
+    }
+    out.records.reserve(static_cast<std::size_t>(rows.rows()));
+    for (int i = 0; i < rows.rows(); ++i) {
+      out.records.push_back({rows.int64(i, 0), rows.int64(i, 1), rows.bytes(i, 2), rows.bytes(i, 3)});
+    }
+    if (auto r = exec("COMMIT"); !r) return tl::unexpected(r.error());
+    return out;
+  }
+
+  std::int64_t last_seq() const override { return last_; }
+
+ private:
+  // Brings the schema to kSchemaVersion, inside the caller's transaction.
+  Result<void> migrate() {
+    const std::string lock = "SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLock) + ")";
+    if (auto r = exec(lock.c_str()); !r) return r;
+    if (auto r = exec("CREATE TABLE IF NOT EXISTS gwang_schema (version integer NOT NULL)"); !r) return r;
+    Res v(PQexecParams(conn_, "SELECT COALESCE(MAX(version), 0)::bigint FROM gwang_schema", 0, nullptr, nullptr,
+                       nullptr, nullptr, 1));
+    if (!v.ok()) return failure("reading the schema version");
+    const std::int64_t version = v.int64(0, 0);
+    if (version > kSchemaVersion) {
+      return fail("the store's schema is version " + std::to_string(version) + ", newer than this gwang's (" +
+                  std::to_string(kSchemaVersion) + "): use a gwang at least as new as the one that wrote it");
+    }
+    for (std::int64_t i = version; i < kSchemaVersion; ++i) {
+      if (auto r = exec(kMigrations[i]); !r) return r;
+    }
+    if (version < kSchemaVersion) {
+      if (auto r = exec("DELETE FROM gwang_schema"); !r) return r;
+      const std::string set = "INSERT INTO gwang_schema (version) VALUES (" + std::to_string(kSchemaVersion) + ")";
+      if (auto r = exec(set.c_str()); !r) return r;
+    }
+    return {};
+  }
+
+  Result<void> exec(const char* sql) {
+    Res r(PQexec(conn_, sql));
+    if (!r.ok()) return failure(sql);
+    return {};
+  }
+
+  tl::unexpected<Error> failure(const std::string& what) const {
+    std::string message = PQerrorMessage(conn_);
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    return fail("postgres: " + what + ": " + message);
+  }
+
+  PGconn* conn_;
+  std::int64_t last_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Journal>> open_postgres_journal(const std::string& conninfo) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  if (!conn) return fail("postgres: out of memory connecting");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string message = PQerrorMessage(conn);
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    PQfinish(conn);
+    return fail("postgres: cannot connect: " + message);
+  }
+  // The server's notices ("relation already exists, skipping") say nothing a controller acts on.
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
+  auto journal = std::make_unique<PostgresJournal>(conn);
+  if (auto r = journal->open(); !r) return tl::unexpected(r.error());
+  return std::unique_ptr<Journal>(std::move(journal));
+}
+
+}  // namespace gwang::store
