@@ -94,6 +94,12 @@ struct DaemonArgs {
   bool check = false;  // check the configuration, print what it says, and exit
 };
 int run_controller(const DaemonArgs& args);
+// gwang admin migrate-store: copies a controller's embedded store (data/state.db) into PostgreSQL.
+struct MigrateArgs {
+  std::string data;  // the controller's data_dir
+  std::string to;    // the PostgreSQL store
+};
+int run_migrate_store(const MigrateArgs& args);
 int run_agent(const DaemonArgs& args);
 // The `gwang` command hands up, controller and agent to gwang-server (same arguments).
 int exec_server(char** argv);

@@ -19,6 +19,7 @@
 #include "cli/commands.h"
 #include "cli/serve.h"
 #include "config/config.h"
+#include "store/journal.h"
 
 namespace gwang::cli {
 
@@ -61,6 +62,33 @@ std::optional<std::string> read_secret(const std::string& config, const std::str
 }
 
 }  // namespace
+
+int run_migrate_store(const MigrateArgs& args) {
+  const std::string db = (std::filesystem::path(args.data) / "state.db").string();
+  if (!std::filesystem::exists(db)) {
+    std::fprintf(stderr, "gwang: %s: no embedded store there (--data is the controller's data_dir)\n", db.c_str());
+    return 2;
+  }
+  auto from = store::open_sqlite_journal(db);
+  if (!from) {
+    std::fprintf(stderr, "gwang: %s\n", from.error().message.c_str());
+    return 1;
+  }
+  auto to = store::open_postgres_journal(args.to);
+  if (!to) {
+    std::fprintf(stderr, "gwang: --to: %s\n", to.error().message.c_str());
+    return 1;
+  }
+  auto copied = store::copy_store(**from, **to);
+  if (!copied) {
+    std::fprintf(stderr, "gwang: %s\n", copied.error().message.c_str());
+    return 1;
+  }
+  std::printf("copied %s into PostgreSQL up to record %lld (%zu record(s) after the last snapshot), read back and "
+              "compared; start the controller with store set to that address\n",
+              db.c_str(), static_cast<long long>((*to)->last_seq()), *copied);
+  return 0;
+}
 
 int run_controller(const DaemonArgs& args) {
   block_stop_signals();  // before any thread starts: the clean stop handles SIGINT and SIGTERM

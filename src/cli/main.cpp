@@ -179,6 +179,14 @@ int main(int argc, char** argv) {
 
   BookCommands books;
   books.add(app, wanted);
+  MigrateArgs migrate;
+  CLI::App* mig = nullptr;
+  if (wanted("admin")) {
+    mig = app.get_subcommand("admin")->add_subcommand(
+        "migrate-store", "Copy a stopped controller's embedded store into PostgreSQL, and check the copy");
+    mig->add_option("--data", migrate.data, "the controller's data_dir (it holds state.db)")->required();
+    mig->add_option("--to", migrate.to, "the PostgreSQL store: postgresql://USER@HOST/DB (an empty one)")->required();
+  }
 
   try {
     app.parse(argc, argv);
@@ -186,6 +194,11 @@ int main(int argc, char** argv) {
     const int rc = app.exit(e);  // prints help or the error
     return rc == 0 ? 0 : 2;
   }
+#ifdef GWANG_SERVER
+  if (parsed(mig)) return run_migrate_store(migrate);
+#else
+  if (parsed(mig)) return exec_server(argv);
+#endif
   if (books.action()) return books.action()();
   if (parsed(r)) return run_replay(replay);
   if (parsed(p)) return run_pack(pack);

@@ -28,6 +28,14 @@ class MemoryJournal final : public Journal {
   }
   Result<Recovered> load() override { return Recovered{snapshot_, records_}; }
   std::int64_t last_seq() const override { return last_; }
+  Result<void> restore(const Recovered& state) override {
+    if (last_ != 0 || snapshot_) return fail("the store is not empty");
+    if (auto r = check_sequence(state); !r) return r;
+    snapshot_ = state.snapshot;
+    records_ = state.records;
+    last_ = records_.empty() ? (snapshot_ ? snapshot_->seq : 0) : records_.back().seq;
+    return {};
+  }
 
  private:
   std::int64_t last_ = 0;
@@ -39,7 +47,9 @@ class MemoryJournal final : public Journal {
 
 class Statement {
  public:
-  Statement(sqlite3* db, const char* sql) { sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr); }
+  Statement(sqlite3* db, const char* sql) {
+    sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
+  }
   ~Statement() { sqlite3_finalize(stmt_); }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
@@ -164,15 +174,49 @@ class SqliteJournal final : public Journal {
 
   std::int64_t last_seq() const override { return last_; }
 
+  Result<void> restore(const Recovered& state) override {
+    if (last_ != 0 || scalar("SELECT COUNT(*) FROM snapshot") != 0) return fail(path_ + ": the store is not empty");
+    if (auto r = check_sequence(state); !r) return r;
+    if (auto r = exec("BEGIN IMMEDIATE"); !r) return r;
+    if (state.snapshot) {
+      Statement put(db_, "INSERT INTO snapshot(id, seq, state) VALUES(1, ?, ?)");
+      sqlite3_bind_int64(put.get(), 1, state.snapshot->seq);
+      sqlite3_bind_blob(put.get(), 2, state.snapshot->state.data(), static_cast<int>(state.snapshot->state.size()),
+                        SQLITE_STATIC);
+      if (sqlite3_step(put.get()) != SQLITE_DONE) {
+        auto err = error("writing the snapshot");
+        exec("ROLLBACK");
+        return err;
+      }
+    }
+    for (const Record& rec : state.records) {
+      sqlite3_stmt* st = insert_->get();
+      sqlite3_reset(st);
+      sqlite3_bind_int64(st, 1, rec.seq);
+      sqlite3_bind_int64(st, 2, rec.time);
+      sqlite3_bind_text(st, 3, rec.kind.data(), static_cast<int>(rec.kind.size()), SQLITE_STATIC);
+      sqlite3_bind_blob(st, 4, rec.payload.data(), static_cast<int>(rec.payload.size()), SQLITE_STATIC);
+      if (sqlite3_step(st) != SQLITE_DONE) {
+        auto err = error("writing record " + std::to_string(rec.seq));
+        exec("ROLLBACK");
+        return err;
+      }
+    }
+    if (auto r = exec("COMMIT"); !r) {
+      exec("ROLLBACK");
+      return r;
+    }
+    last_ = state.records.empty() ? (state.snapshot ? state.snapshot->seq : 0) : state.records.back().seq;
+    return {};
+  }
+
  private:
   static std::string column_bytes(sqlite3_stmt* st, int col) {
     const void* data = sqlite3_column_blob(st, col);
     const int n = sqlite3_column_bytes(st, col);
     return data ? std::string(static_cast<const char*>(data), static_cast<std::size_t>(n)) : std::string();
   }
-  Result<void> error(const std::string& what) const {
-    return fail(path_ + ": " + what + ": " + sqlite3_errmsg(db_));
-  }
+  Result<void> error(const std::string& what) const { return fail(path_ + ": " + what + ": " + sqlite3_errmsg(db_)); }
   Result<void> exec(const std::string& sql) {
     char* msg = nullptr;
     if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
@@ -226,6 +270,41 @@ Result<std::int64_t> FaultyJournal::append(std::vector<Record>& batch) {
 Result<void> FaultyJournal::snapshot(const Snapshot& s) {
   if (trip()) return fail("injected failure: snapshot");
   return inner_->snapshot(s);
+}
+
+Result<void> check_sequence(const Recovered& state) {
+  std::int64_t expect = state.snapshot ? state.snapshot->seq + 1 : 1;
+  for (const Record& r : state.records) {
+    if (r.seq != expect) {
+      return fail("journal record " + std::to_string(expect) + " is missing (found " + std::to_string(r.seq) + ")");
+    }
+    ++expect;
+  }
+  return {};
+}
+
+Result<std::size_t> copy_store(Journal& from, Journal& to) {
+  auto state = from.load();
+  if (!state) return tl::unexpected(state.error());
+  if (auto r = to.restore(*state); !r) return tl::unexpected(r.error());
+  auto copied = to.load();
+  if (!copied) return tl::unexpected(copied.error());
+  const bool same_snapshot = state->snapshot.has_value() == copied->snapshot.has_value() &&
+                             (!state->snapshot || (state->snapshot->seq == copied->snapshot->seq &&
+                                                   state->snapshot->state == copied->snapshot->state));
+  if (!same_snapshot) return fail("the copy's snapshot differs from the original's");
+  if (copied->records.size() != state->records.size()) {
+    return fail("the copy holds " + std::to_string(copied->records.size()) + " records, the original " +
+                std::to_string(state->records.size()));
+  }
+  for (std::size_t i = 0; i < state->records.size(); ++i) {
+    const Record& a = state->records[i];
+    const Record& b = copied->records[i];
+    if (a.seq != b.seq || a.time != b.time || a.kind != b.kind || a.payload != b.payload) {
+      return fail("the copy's record " + std::to_string(b.seq) + " differs from the original's");
+    }
+  }
+  return state->records.size();
 }
 
 }  // namespace gwang::store

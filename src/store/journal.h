@@ -49,7 +49,19 @@ class Journal {
   virtual Result<Recovered> load() = 0;
   // The sequence number of the last record appended (0 when none).
   virtual std::int64_t last_seq() const = 0;
+  // Into an empty store, in one transaction: the snapshot and the records after it, keeping their
+  // sequence numbers (a store moved to another engine). Errors: the store is not empty; the
+  // records do not follow the snapshot without gaps.
+  virtual Result<void> restore(const Recovered& state) = 0;
 };
+
+// Whether `state`'s records follow its snapshot (or 1) without gaps; the error names the first
+// missing one.
+Result<void> check_sequence(const Recovered& state);
+
+// Copies `from` into the empty `to` (restore), then reads `to` back and compares every record and
+// the snapshot with `from`. Returns how many records were copied.
+Result<std::size_t> copy_store(Journal& from, Journal& to);
 
 // SQLite in WAL mode with full synchronous commits, STRICT tables. Opening creates the schema, or
 // checks the version of an existing one.
@@ -75,6 +87,7 @@ class FaultyJournal final : public Journal {
   Result<void> snapshot(const Snapshot& snapshot) override;
   Result<Recovered> load() override { return inner_->load(); }
   std::int64_t last_seq() const override { return inner_->last_seq(); }
+  Result<void> restore(const Recovered& state) override { return inner_->restore(state); }
 
  private:
   bool trip();

@@ -101,34 +101,9 @@ class PostgresJournal final : public Journal {
     if (auto r = ready(); !r) return tl::unexpected(r.error());
     if (auto r = exec("BEGIN"); !r) return tl::unexpected(r.error());
     std::int64_t seq = last_;
-    // At most 10,000 records a statement (4 parameters each: PostgreSQL takes 65,535).
-    constexpr std::size_t kChunk = 10000;
-    for (std::size_t at = 0; at < batch.size(); at += kChunk) {
-      const std::size_t n = std::min(kChunk, batch.size() - at);
-      std::string sql = "INSERT INTO journal (seq, time, kind, payload) VALUES ";
-      std::vector<std::string> numbers;  // the text of seq and time, kept while the call reads them
-      numbers.reserve(2 * n);
-      std::vector<const char*> values;
-      std::vector<int> lengths, formats;
-      for (std::size_t i = 0; i < n; ++i) {
-        const Record& r = batch[at + i];
-        const std::size_t p = 4 * i;
-        sql += (i ? ",($" : "($") + std::to_string(p + 1) + "::bigint,$" + std::to_string(p + 2) + "::bigint,$" +
-               std::to_string(p + 3) + ",$" + std::to_string(p + 4) + "::bytea)";
-        numbers.push_back(std::to_string(seq + 1 + static_cast<std::int64_t>(at + i)));
-        numbers.push_back(std::to_string(r.time));
-        values.insert(values.end(),
-                      {numbers[numbers.size() - 2].c_str(), numbers.back().c_str(), r.kind.c_str(), r.payload.data()});
-        lengths.insert(lengths.end(), {0, 0, 0, static_cast<int>(r.payload.size())});
-        formats.insert(formats.end(), {0, 0, 0, 1});
-      }
-      Res res(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), lengths.data(),
-                           formats.data(), 0));
-      if (!res.ok()) {
-        auto why = failure("appending " + std::to_string(batch.size()) + " record(s)");
-        exec("ROLLBACK");
-        return why;
-      }
+    if (auto r = insert_records(batch, seq + 1); !r) {
+      exec("ROLLBACK");
+      return tl::unexpected(r.error());
     }
     if (auto r = exec("COMMIT"); !r) return tl::unexpected(r.error());
     for (Record& r : batch) r.seq = ++seq;
@@ -191,12 +166,79 @@ class PostgresJournal final : public Journal {
       out.records.push_back({rows.int64(i, 0), rows.int64(i, 1), rows.bytes(i, 2), rows.bytes(i, 3)});
     }
     if (auto r = exec("COMMIT"); !r) return tl::unexpected(r.error());
+    // The journal never has gaps: a gap means a damaged store, which must not be papered over.
+    if (auto r = check_sequence(out); !r) return tl::unexpected(r.error());
     return out;
   }
 
   std::int64_t last_seq() const override { return last_; }
 
+  Result<void> restore(const Recovered& state) override {
+    if (auto r = ready(); !r) return r;
+    if (last_ != 0) return fail("postgres: the store is not empty");
+    if (auto r = check_sequence(state); !r) return r;
+    if (auto r = exec("BEGIN"); !r) return r;
+    Res empty(PQexecParams(conn_, "SELECT (SELECT COUNT(*) FROM journal) + (SELECT COUNT(*) FROM snapshot)", 0, nullptr,
+                           nullptr, nullptr, nullptr, 1));
+    if (!empty.ok() || empty.int64(0, 0) != 0) {
+      exec("ROLLBACK");
+      return fail("postgres: the store is not empty");
+    }
+    if (state.snapshot) {
+      const std::string seq = std::to_string(state.snapshot->seq);
+      const char* values[] = {seq.c_str(), state.snapshot->state.data()};
+      const int lengths[] = {0, static_cast<int>(state.snapshot->state.size())};
+      const int formats[] = {0, 1};
+      Res put(PQexecParams(conn_, "INSERT INTO snapshot (id, seq, state) VALUES (1, $1::bigint, $2::bytea)", 2, nullptr,
+                           values, lengths, formats, 0));
+      if (!put.ok()) {
+        auto why = failure("writing the snapshot");
+        exec("ROLLBACK");
+        return why;
+      }
+    }
+    if (!state.records.empty()) {
+      if (auto r = insert_records(state.records, state.records.front().seq); !r) {
+        exec("ROLLBACK");
+        return r;
+      }
+    }
+    if (auto r = exec("COMMIT"); !r) return r;
+    last_ = state.records.empty() ? (state.snapshot ? state.snapshot->seq : 0) : state.records.back().seq;
+    return {};
+  }
+
  private:
+  // Inserts `records` numbered from `first` on, inside the caller's transaction; at most 10,000 a
+  // statement (4 parameters each: PostgreSQL takes 65,535).
+  Result<void> insert_records(const std::vector<Record>& records, std::int64_t first) {
+    constexpr std::size_t kChunk = 10000;
+    for (std::size_t at = 0; at < records.size(); at += kChunk) {
+      const std::size_t n = std::min(kChunk, records.size() - at);
+      std::string sql = "INSERT INTO journal (seq, time, kind, payload) VALUES ";
+      std::vector<std::string> numbers;  // the text of seq and time, kept while the call reads them
+      numbers.reserve(2 * n);
+      std::vector<const char*> values;
+      std::vector<int> lengths, formats;
+      for (std::size_t i = 0; i < n; ++i) {
+        const Record& r = records[at + i];
+        const std::size_t p = 4 * i;
+        sql += (i ? ",($" : "($") + std::to_string(p + 1) + "::bigint,$" + std::to_string(p + 2) + "::bigint,$" +
+               std::to_string(p + 3) + ",$" + std::to_string(p + 4) + "::bytea)";
+        numbers.push_back(std::to_string(first + static_cast<std::int64_t>(at + i)));
+        numbers.push_back(std::to_string(r.time));
+        values.insert(values.end(),
+                      {numbers[numbers.size() - 2].c_str(), numbers.back().c_str(), r.kind.c_str(), r.payload.data()});
+        lengths.insert(lengths.end(), {0, 0, 0, static_cast<int>(r.payload.size())});
+        formats.insert(formats.end(), {0, 0, 0, 1});
+      }
+      Res res(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), lengths.data(),
+                           formats.data(), 0));
+      if (!res.ok()) return failure("appending " + std::to_string(records.size()) + " record(s)");
+    }
+    return {};
+  }
+
   // Brings the schema to kSchemaVersion, inside the caller's transaction.
   Result<void> migrate() {
     const std::string lock = "SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLock) + ")";

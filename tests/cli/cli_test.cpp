@@ -39,6 +39,16 @@ const std::string kNodes = kData + "/alibaba-gpu-v2023/csv/openb_node_list_gpu_n
 const std::string kPods = kData + "/alibaba-gpu-v2023/csv/openb_pod_list_default.csv";
 
 // An unknown replay policy is refused with the valid names.
+// migrate-store says what is wrong with its arguments.
+TEST(Cli, MigrateStoreNamesWhatIsMissing) {
+  const Outcome none = gwang("admin migrate-store --data /nonexistent --to postgresql://nowhere/x");
+  EXPECT_EQ(none.status, 2);
+  EXPECT_NE(none.output.find("/nonexistent/state.db: no embedded store there"), std::string::npos) << none.output;
+  const Outcome missing = gwang("admin migrate-store --data /tmp");
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_NE(missing.output.find("--to is required"), std::string::npos) << missing.output;
+}
+
 TEST(Cli, UnknownReplayPolicyListsValidOnes) {
   const Outcome r = gwang("sim replay " + kData + "/swf/lublin_256.swf --policy aggressive");
   EXPECT_EQ(r.status, 2);

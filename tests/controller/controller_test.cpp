@@ -196,6 +196,44 @@ TEST_F(ControllerTest, RecoversFromThePostgresStore) {
   recovers_from_the_journal();
 }
 
+// An embedded store copied into PostgreSQL (what `gwang admin migrate-store` does): the controller
+// opened on the copy has every job and the same next id.
+TEST_F(ControllerTest, AStoreCopiedIntoPostgresKeepsEveryJob) {
+  auto& pg = store::testing::PgServer::get();
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  open(3);  // a snapshot every 3 records: the copy holds one and the records after it
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto j = controller_->submit(request({"true"}), nobody_, now_);
+    ASSERT_TRUE(j);
+    ids.push_back(j->id);
+    run_until_ended(j->id);
+  }
+  auto waiting = controller_->submit(request({"true"}), nobody_, now_);
+  ASSERT_TRUE(waiting);
+  const std::size_t jobs = controller_->jobs(true).size();
+  controller_.reset();
+
+  auto from = store::open_sqlite_journal((dir_ / "data" / "state.db").string());
+  ASSERT_TRUE(from) << from.error().message;
+  const std::string to_db = pg.fresh_database();
+  {
+    auto to = store::open_postgres_journal(to_db);
+    ASSERT_TRUE(to) << to.error().message;
+    auto copied = store::copy_store(**from, **to);
+    ASSERT_TRUE(copied) << copied.error().message;
+    EXPECT_EQ((*to)->last_seq(), (*from)->last_seq());
+  }
+  store_ = to_db;
+  open();
+  EXPECT_EQ(controller_->jobs(true).size(), jobs);
+  for (std::int64_t id : ids) EXPECT_EQ(controller_->job(id)->state, kCompleted) << id;
+  EXPECT_EQ(controller_->job(waiting->id)->state, kPending);
+  auto next = controller_->submit(request({"true"}), nobody_, now_);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->id, waiting->id + 1);
+}
+
 void ControllerTest::recovers_from_the_journal() {
   open();
   auto done = controller_->submit(request({"true"}), nobody_, now_);

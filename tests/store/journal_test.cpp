@@ -95,6 +95,31 @@ TEST_P(JournalContract, BinaryPayloads) {
   EXPECT_EQ(loaded->records.at(0).payload, std::string("a\0b\xff", 4));
 }
 
+// A store moved from another engine keeps its numbers: the copy reads back the same, numbering goes
+// on from there, and nothing is restored into a store that is not empty.
+TEST_P(JournalContract, RestoreKeepsSequenceNumbers) {
+  auto from = make_memory_journal();
+  auto b = batch({"a", "b", "c", "d"});
+  ASSERT_TRUE(from->append(b));
+  ASSERT_TRUE(from->snapshot({2, std::string("state\0", 6)}));
+  auto to = make();
+  auto copied = copy_store(*from, *to);
+  ASSERT_TRUE(copied) << copied.error().message;
+  EXPECT_EQ(*copied, 2u);
+  EXPECT_EQ(to->last_seq(), 4);
+  auto next = batch({"e"});
+  EXPECT_EQ(*to->append(next), 5);
+  auto again = copy_store(*from, *to);
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().message.find("the store is not empty"), std::string::npos) << again.error().message;
+  Recovered gap;
+  gap.records = {{1, 0, "a", ""}, {3, 0, "c", ""}};
+  auto other = make();
+  auto r = other->restore(gap);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "journal record 2 is missing (found 3)");
+}
+
 INSTANTIATE_TEST_SUITE_P(
     All, JournalContract,
     ::testing::Values(std::make_pair(std::string("memory"), Factory([] { return make_memory_journal(); })),
