@@ -1,7 +1,6 @@
 #include "api/request.h"
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 namespace gwang::api {
@@ -23,6 +22,12 @@ Result<SubmitRequest> parse_submit(const std::string& body) {
   } catch (const json::parse_error& e) {
     return fail("malformed JSON at byte " + std::to_string(e.byte) + ": " +
                 std::string(e.what()).substr(std::string(e.what()).find("] ") + 2));
+  } catch (const json::exception& e) {  // a number too large for a double: "... parsing '1e999'"
+    const std::string what = std::string(e.what()).substr(std::string(e.what()).find("] ") + 2);
+    const auto open = what.find('\''), close = what.rfind('\'');
+    const auto at = open < close ? body.find(what.substr(open + 1, close - open - 1)) : std::string::npos;
+    return fail("malformed JSON at byte " + std::to_string(at == std::string::npos ? body.size() : at + 1) + ": " +
+                what);
   }
   return parse_submit(j);
 }
@@ -31,9 +36,8 @@ Result<SubmitRequest> parse_submit(const json& value) {
   const json& j = value;  // every j["field"] below comes after j.contains("field")
   if (!j.is_object()) return fail("expected a JSON object");
   SubmitRequest r;
-  static const char* kFields[] = {"name", "command", "workdir", "env",  "cpus",
-                                  "mem",  "gpus",    "gpu_share", "nodes", "time", "requeue",
-                                  "project", "preemptible"};
+  static const char* kFields[] = {"name",      "command", "workdir", "env",     "cpus",    "mem",        "gpus",
+                                  "gpu_share", "nodes",   "time",    "requeue", "project", "preemptible"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -145,12 +149,20 @@ Result<SubmitRequest> parse_submit(const json& value) {
     r.project = v.get<std::string>();
   }
   if (j.contains("preemptible")) {
-    if (!j["preemptible"].is_boolean()) return tl::unexpected(field_error("preemptible", "must be true or false").error());
+    if (!j["preemptible"].is_boolean())
+      return tl::unexpected(field_error("preemptible", "must be true or false").error());
     r.preemptible = j["preemptible"].get<bool>();
   }
   if (r.name.empty()) {
+    // The program's base name, cut to the 200 bytes a name may have (at a character's start, so
+    // that it stays UTF-8): the request must read back from the journal as it was accepted.
     const std::string& prog = r.command.front();
     r.name = prog.substr(prog.find_last_of('/') + 1);
+    if (r.name.size() > 200) {
+      std::size_t cut = 200;
+      while (cut > 0 && (static_cast<unsigned char>(r.name[cut]) & 0xC0) == 0x80) --cut;
+      r.name.resize(cut);
+    }
   }
   return r;
 }

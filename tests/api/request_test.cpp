@@ -1,7 +1,7 @@
 // Submission bodies: what is accepted, and the exact error for each kind of bad input.
-#include <gtest/gtest.h>
-
 #include "api/request.h"
+
+#include <gtest/gtest.h>
 
 namespace gwang::api {
 namespace {
@@ -44,6 +44,20 @@ TEST(ParseSubmit, Defaults) {
 TEST(ParseSubmit, MalformedAndUnknown) {
   // 17 bytes, cut short: the parser stops one past the end.
   EXPECT_EQ(error_of(R"({"command":["x"],)").substr(0, 25), "malformed JSON at byte 18");
+  // A program name longer than a name may be: the default name is cut to 200 bytes at a character's
+  // start, and the request reads back from its JSON (found by fuzzing: the journal could not be
+  // read back).
+  std::string prog = "/bin/" + std::string(199, 'x') + "\xc3\xa9tude";
+  auto long_name = parse_submit(std::string("{\"command\":[\"") + prog + "\"]}");
+  ASSERT_TRUE(long_name) << long_name.error().message;
+  EXPECT_EQ(long_name->name, std::string(199, 'x'));
+  auto back = parse_submit(to_json(*long_name));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->name, long_name->name);
+  EXPECT_EQ(back->command, long_name->command);
+  // A number too large for a double is malformed too, named where it starts (found by fuzzing).
+  EXPECT_EQ(error_of(R"({"command":["x"],"cpus":1e99999})"),
+            "malformed JSON at byte 25: number overflow parsing '1e99999'");
   EXPECT_EQ(error_of("[1,2]"), "expected a JSON object");
   EXPECT_EQ(error_of(R"({"command":["x"],"cpu":2})"), "unknown field 'cpu'");
   EXPECT_EQ(error_of(R"({"cpus":2})"), "field 'command': required");

@@ -3,7 +3,7 @@
 #
 #   tests/fuzz/run_fuzz.sh TARGET SECONDS [BUILD_DIR]
 #
-# TARGET is swf, alibaba or job_table (tests/fuzz/fuzz_TARGET.cpp). The target and the sources it reads are compiled
+# TARGET is swf, alibaba, job_table or submit (tests/fuzz/fuzz_TARGET.cpp). The target and the sources it reads are compiled
 # with clang++-14 and libFuzzer + AddressSanitizer + UndefinedBehaviorSanitizer into BUILD_DIR/TARGET
 # (BUILD_DIR defaults to $GWANG_FUZZ_BUILD, else build-fuzz/ in the repository), rebuilt only when a
 # source changed. The corpus there is seeded from fixtures and kept between runs.
@@ -12,7 +12,7 @@
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
-  echo "usage: $0 swf|alibaba|job_table SECONDS [BUILD_DIR]" >&2
+  echo "usage: $0 swf|alibaba|job_table|submit SECONDS [BUILD_DIR]" >&2
   exit 2
 fi
 target=$1
@@ -25,7 +25,8 @@ case $target in
   swf) seeds=("$root"/tests/trace/data/*.swf) ;;
   alibaba) seeds=("$root"/tests/trace/data/*.csv) ;;
   job_table) seeds=("$root"/tests/fuzz/seeds/job_table*.json) ;;
-  *) echo "$0: unknown target '$target' (swf, alibaba or job_table)" >&2; exit 2 ;;
+  submit) seeds=("$root"/tests/fuzz/seeds/submit*.json) ;;
+  *) echo "$0: unknown target '$target' (swf, alibaba, job_table or submit)" >&2; exit 2 ;;
 esac
 
 dir=$build/$target
@@ -34,6 +35,10 @@ binary=$dir/fuzz_$target
 if [ "$target" = job_table ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/api/job_table.cpp")
   headers=("$root/src/api/job_table.h" "$root/src/api/json_writer.h" "$root/src/core/result.h")
+elif [ "$target" = submit ]; then
+  sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/api/request.cpp" "$root/src/api/units.cpp"
+           "$root/src/core/calendar.cpp")
+  headers=("$root/src/api/request.h" "$root/src/api/units.h" "$root/src/core/calendar.h" "$root/src/core/result.h")
 else
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root"/src/trace/*.cpp)
   headers=("$root"/src/trace/*.h "$root/src/core/result.h")
@@ -58,7 +63,7 @@ fi
 for seed in "${seeds[@]}"; do
   name=$(basename "$seed")
   cp "$seed" "$dir/corpus/seed_$name"
-  [ "$target" = job_table ] && continue
+  [ "$target" = job_table ] || [ "$target" = submit ] && continue
   n=0
   while IFS= read -r line || [ -n "$line" ]; do
     n=$((n + 1))
