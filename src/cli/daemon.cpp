@@ -20,6 +20,7 @@
 #include "cli/serve.h"
 #include "config/config.h"
 #include "store/journal.h"
+#include "store/postgres.h"
 
 namespace gwang::cli {
 

@@ -3,6 +3,7 @@
 #include "controller/codec.h"
 #include "api/units.h"
 #include "core/calendar.h"
+#include "store/postgres.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -91,7 +92,7 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
   if (ec) return fail(options.data_dir + ": cannot create: " + ec.message());
   fs::permissions(fs::path(options.data_dir) / "jobs", fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
   auto journal = options.store.empty() ? store::open_sqlite_journal((fs::path(options.data_dir) / "state.db").string())
-                                       : store::open_postgres_journal(options.store);
+                                       : store::open_postgres_journal(options.store, options.postgres);
   if (!journal) return tl::unexpected(journal.error());
 
   auto c = std::unique_ptr<Controller>(new Controller(std::move(options)));

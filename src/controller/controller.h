@@ -29,6 +29,7 @@
 #include "core/scheduler.h"
 #include "store/committer.h"
 #include "store/journal.h"
+#include "store/postgres.h"
 
 namespace gwang::controller {
 
@@ -105,6 +106,8 @@ struct ControllerOptions {
   // Where the journal and snapshots live: "" for SQLite in data_dir/state.db; a PostgreSQL
   // connection string or URI (postgresql://...) for a database server. Job output stays in data_dir.
   std::string store;
+  // With PostgreSQL: the fencing of a controller that leads among several (store/postgres.h).
+  store::PostgresOptions postgres;
   // The node this process runs itself (`gwang up`); empty: none, every node is a remote agent.
   std::string local_node;
   agent::HostResources host;     // the local node's resources

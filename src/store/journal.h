@@ -67,11 +67,7 @@ Result<std::size_t> copy_store(Journal& from, Journal& to);
 // checks the version of an existing one.
 Result<std::unique_ptr<Journal>> open_sqlite_journal(const std::string& path);
 
-// PostgreSQL through libpq: `conninfo` is a libpq connection string or URI
-// ("postgresql://gwang@db1/gwang", "host=/run/postgresql dbname=gwang"). Opening applies the
-// schema's migrations (under an advisory lock) or refuses a newer schema. A lost connection is made
-// again at the next call, which fails if the store no longer ends where this journal left it.
-Result<std::unique_ptr<Journal>> open_postgres_journal(const std::string& conninfo);
+// PostgreSQL: open_postgres_journal in postgres.h.
 
 std::unique_ptr<Journal> make_memory_journal();
 

@@ -6,14 +6,13 @@
 // under a transaction-scoped advisory lock so that controllers starting together apply each once,
 // and refuses a schema newer than this build. The journal's primary key on seq means that of two
 // writers appending at the same point, only one succeeds.
-#include <endian.h>
-#include <libpq-fe.h>
+#include "store/postgres.h"
 
-#include <cstring>
-
-#include "store/journal.h"
+#include "store/pg.h"
 
 namespace gwang::store {
+
+namespace pg {
 
 namespace {
 
@@ -21,50 +20,95 @@ namespace {
 constexpr const char* kMigrations[] = {
     "CREATE TABLE journal (seq bigint PRIMARY KEY, time bigint NOT NULL, kind text NOT NULL, payload bytea NOT NULL);"
     "CREATE TABLE snapshot (id integer PRIMARY KEY CHECK (id = 1), seq bigint NOT NULL, state bytea NOT NULL);",
+    // Failover: the leader's lease (one row; the epoch grows at each change of leader and fences the
+    // journal's writers), and the API's tokens, which every controller of the store must know.
+    "CREATE TABLE leader (id integer PRIMARY KEY CHECK (id = 1), epoch bigint NOT NULL, holder text NOT NULL,"
+    " address text NOT NULL, expires timestamptz NOT NULL);"
+    "INSERT INTO leader VALUES (1, 0, '', '', '-infinity');"
+    "CREATE TABLE tokens (hash text PRIMARY KEY, account text NOT NULL, operator boolean NOT NULL);",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 constexpr std::int64_t kMigrationLock = 0x6777616e67;  // "gwang": the advisory lock id of migrations
 
-// A query's result, freed when it goes.
-class Res {
- public:
-  explicit Res(PGresult* r) : r_(r) {}
-  ~Res() { PQclear(r_); }
-  Res(const Res&) = delete;
-  Res& operator=(const Res&) = delete;
-  PGresult* get() const { return r_; }
-  bool ok() const {
-    const ExecStatusType s = PQresultStatus(r_);
-    return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
-  }
-  int rows() const { return PQntuples(r_); }
-  // A binary bigint column.
-  std::int64_t int64(int row, int col) const {
-    std::uint64_t v = 0;
-    std::memcpy(&v, PQgetvalue(r_, row, col), sizeof v);
-    return static_cast<std::int64_t>(be64toh(v));
-  }
-  std::string bytes(int row, int col) const {
-    return std::string(PQgetvalue(r_, row, col), static_cast<std::size_t>(PQgetlength(r_, row, col)));
-  }
+std::string trimmed(std::string message) {
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  return message;
+}
 
- private:
-  PGresult* r_;
-};
+}  // namespace
+
+Result<void> Conn::connect(const std::string& conninfo) {
+  conn_ = PQconnectdb(conninfo.c_str());
+  if (!conn_) return fail("postgres: out of memory connecting");
+  if (PQstatus(conn_) != CONNECTION_OK) return fail("postgres: cannot connect: " + trimmed(PQerrorMessage(conn_)));
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
+  return {};
+}
+
+Result<void> Conn::ready() {
+  reconnected_ = false;
+  if (PQstatus(conn_) == CONNECTION_OK) return {};
+  PQreset(conn_);
+  if (PQstatus(conn_) != CONNECTION_OK) return failure("reconnecting");
+  reconnected_ = true;
+  return {};
+}
+
+Result<void> Conn::exec(const char* sql) {
+  Res r(PQexec(conn_, sql));
+  if (!r.ok()) return failure(sql);
+  return {};
+}
+
+PGresult* Conn::query(const char* sql, std::initializer_list<const char*> params) {
+  return PQexecParams(conn_, sql, static_cast<int>(params.size()), nullptr, params.begin(), nullptr, nullptr, 1);
+}
+
+tl::unexpected<Error> Conn::failure(const std::string& what) const {
+  return fail("postgres: " + what + ": " + trimmed(PQerrorMessage(conn_)));
+}
+
+Result<void> migrate(Conn& conn) {
+  if (auto r = conn.exec("BEGIN"); !r) return r;
+  auto rollback = [&](Result<void> why) {
+    conn.exec("ROLLBACK");
+    return why;
+  };
+  const std::string lock = "SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLock) + ")";
+  if (auto r = conn.exec(lock.c_str()); !r) return rollback(r);
+  if (auto r = conn.exec("CREATE TABLE IF NOT EXISTS gwang_schema (version integer NOT NULL)"); !r) return rollback(r);
+  Res v(conn.query("SELECT COALESCE(MAX(version), 0)::bigint FROM gwang_schema"));
+  if (!v.ok()) return rollback(conn.failure("reading the schema version"));
+  const std::int64_t version = v.int64(0, 0);
+  if (version > kSchemaVersion) {
+    return rollback(fail("the store's schema is version " + std::to_string(version) + ", newer than this gwang's (" +
+                         std::to_string(kSchemaVersion) + "): use a gwang at least as new as the one that wrote it"));
+  }
+  for (std::int64_t i = version; i < kSchemaVersion; ++i) {
+    if (auto r = conn.exec(kMigrations[i]); !r) return rollback(r);
+  }
+  if (version < kSchemaVersion) {
+    if (auto r = conn.exec("DELETE FROM gwang_schema"); !r) return rollback(r);
+    const std::string set = "INSERT INTO gwang_schema (version) VALUES (" + std::to_string(kSchemaVersion) + ")";
+    if (auto r = conn.exec(set.c_str()); !r) return rollback(r);
+  }
+  return conn.exec("COMMIT");
+}
+
+}  // namespace pg
+
+namespace {
+
+using pg::Res;
 
 class PostgresJournal final : public Journal {
  public:
-  explicit PostgresJournal(PGconn* conn) : conn_(conn) {}
-  ~PostgresJournal() override { PQfinish(conn_); }
+  explicit PostgresJournal(PostgresOptions options) : options_(std::move(options)) {}
 
-  Result<void> open() {
-    if (auto r = exec("BEGIN"); !r) return r;
-    auto migrated = migrate();
-    if (!migrated) {
-      exec("ROLLBACK");
-      return migrated;
-    }
-    if (auto r = exec("COMMIT"); !r) return r;
+  Result<void> open(const std::string& conninfo) {
+    if (auto r = conn_.connect(conninfo); !r) return r;
+    if (auto r = pg::migrate(conn_); !r) return r;
     auto last = read_last();
     if (!last) return tl::unexpected(last.error());
     last_ = *last;
@@ -73,20 +117,17 @@ class PostgresJournal final : public Journal {
 
   // The last sequence number in the store.
   Result<std::int64_t> read_last() {
-    Res last(PQexecParams(conn_,
-                          "SELECT GREATEST((SELECT COALESCE(MAX(seq), 0) FROM journal),"
-                          " (SELECT COALESCE(MAX(seq), 0) FROM snapshot))::bigint",
-                          0, nullptr, nullptr, nullptr, nullptr, 1));
-    if (!last.ok()) return failure("reading the last record");
+    Res last(
+        conn_.query("SELECT GREATEST((SELECT COALESCE(MAX(seq), 0) FROM journal),"
+                    " (SELECT COALESCE(MAX(seq), 0) FROM snapshot))::bigint"));
+    if (!last.ok()) return conn_.failure("reading the last record");
     return last.int64(0, 0);
   }
 
   // A connection that was lost (the server restarted, say) is made again; the store must then
   // still end where this journal left it, or another writer has been at it and nothing is written.
   Result<void> ready() {
-    if (PQstatus(conn_) == CONNECTION_OK) return {};
-    PQreset(conn_);
-    if (PQstatus(conn_) != CONNECTION_OK) return failure("reconnecting");
+    if (auto r = conn_.ready(); !r || !conn_.reconnected()) return r;
     auto last = read_last();
     if (!last) return tl::unexpected(last.error());
     if (*last != last_) {
@@ -96,16 +137,35 @@ class PostgresJournal final : public Journal {
     return {};
   }
 
+  // Opens a write transaction; fenced, it first checks (under a share lock on the leader's row, which
+  // a change of leader must wait for) that this controller's epoch still leads.
+  Result<void> begin_write() {
+    if (auto r = ready(); !r) return r;
+    if (auto r = conn_.exec("BEGIN"); !r) return r;
+    if (options_.fence_epoch == 0) return {};
+    Res lead(conn_.query("SELECT epoch FROM leader WHERE id = 1 FOR SHARE"));
+    if (!lead.ok() || lead.rows() != 1) {
+      auto why = conn_.failure("reading the leader's epoch");
+      conn_.exec("ROLLBACK");
+      return why;
+    }
+    const std::int64_t epoch = lead.int64(0, 0);
+    if (epoch == options_.fence_epoch) return {};
+    conn_.exec("ROLLBACK");
+    if (options_.on_fenced) options_.on_fenced(epoch);
+    return fail("postgres: fenced: another controller leads the store now (epoch " + std::to_string(epoch) +
+                "; this one led in epoch " + std::to_string(options_.fence_epoch) + "), so this one writes nothing");
+  }
+
   Result<std::int64_t> append(std::vector<Record>& batch) override {
     if (batch.empty()) return last_ + 1;
-    if (auto r = ready(); !r) return tl::unexpected(r.error());
-    if (auto r = exec("BEGIN"); !r) return tl::unexpected(r.error());
+    if (auto r = begin_write(); !r) return tl::unexpected(r.error());
     std::int64_t seq = last_;
     if (auto r = insert_records(batch, seq + 1); !r) {
-      exec("ROLLBACK");
+      conn_.exec("ROLLBACK");
       return tl::unexpected(r.error());
     }
-    if (auto r = exec("COMMIT"); !r) return tl::unexpected(r.error());
+    if (auto r = conn_.exec("COMMIT"); !r) return tl::unexpected(r.error());
     for (Record& r : batch) r.seq = ++seq;
     const std::int64_t first = last_ + 1;
     last_ = seq;
@@ -114,74 +174,68 @@ class PostgresJournal final : public Journal {
 
   Result<void> snapshot(const Snapshot& s) override {
     if (s.seq > last_) return fail("snapshot at " + std::to_string(s.seq) + " is past the last record");
-    if (auto r = ready(); !r) return r;
-    if (auto r = exec("BEGIN"); !r) return r;
+    if (auto r = begin_write(); !r) return r;
     const std::string seq = std::to_string(s.seq);
     const char* values[] = {seq.c_str(), s.state.data()};
     const int lengths[] = {0, static_cast<int>(s.state.size())};
     const int formats[] = {0, 1};
-    Res put(PQexecParams(conn_,
+    Res put(PQexecParams(conn_.get(),
                          "INSERT INTO snapshot (id, seq, state) VALUES (1, $1::bigint, $2::bytea) "
                          "ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, state = EXCLUDED.state",
                          2, nullptr, values, lengths, formats, 0));
-    Res drop(put.ok() ? PQexecParams(conn_, "DELETE FROM journal WHERE seq <= $1::bigint", 1, nullptr, values, lengths,
-                                     formats, 0)
+    Res drop(put.ok() ? PQexecParams(conn_.get(), "DELETE FROM journal WHERE seq <= $1::bigint", 1, nullptr, values,
+                                     lengths, formats, 0)
                       : nullptr);
     if (!put.ok() || !drop.ok()) {
-      auto why = failure("storing the snapshot at " + seq);
-      exec("ROLLBACK");
+      auto why = conn_.failure("storing the snapshot at " + seq);
+      conn_.exec("ROLLBACK");
       return why;
     }
-    return exec("COMMIT");
+    return conn_.exec("COMMIT");
   }
 
   Result<Recovered> load() override {
     Recovered out;
     if (auto r = ready(); !r) return tl::unexpected(r.error());
     // One transaction: the snapshot and the records after it are read as of one moment.
-    if (auto r = exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !r) return tl::unexpected(r.error());
-    Res snap(
-        PQexecParams(conn_, "SELECT seq, state FROM snapshot WHERE id = 1", 0, nullptr, nullptr, nullptr, nullptr, 1));
-    if (!snap.ok()) {
-      auto why = failure("reading the snapshot");
-      exec("ROLLBACK");
+    if (auto r = conn_.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !r) return tl::unexpected(r.error());
+    auto rollback = [&](const std::string& what) {
+      auto why = conn_.failure(what);
+      conn_.exec("ROLLBACK");
       return why;
-    }
+    };
+    Res snap(conn_.query("SELECT seq, state FROM snapshot WHERE id = 1"));
+    if (!snap.ok()) return rollback("reading the snapshot");
     std::int64_t after = 0;
     if (snap.rows() == 1) {
       out.snapshot = Snapshot{snap.int64(0, 0), snap.bytes(0, 1)};
       after = out.snapshot->seq;
     }
     const std::string from = std::to_string(after);
-    const char* values[] = {from.c_str()};
-    Res rows(PQexecParams(conn_, "SELECT seq, time, kind, payload FROM journal WHERE seq > $1::bigint ORDER BY seq", 1,
-                          nullptr, values, nullptr, nullptr, 1));
-    if (!rows.ok()) {
-      auto why = failure("reading the journal");
-      exec("ROLLBACK");
-      return why;
-    }
+    Res rows(conn_.query("SELECT seq, time, kind, payload FROM journal WHERE seq > $1::bigint ORDER BY seq",
+                         {from.c_str()}));
+    if (!rows.ok()) return rollback("reading the journal");
     out.records.reserve(static_cast<std::size_t>(rows.rows()));
     for (int i = 0; i < rows.rows(); ++i) {
       out.records.push_back({rows.int64(i, 0), rows.int64(i, 1), rows.bytes(i, 2), rows.bytes(i, 3)});
     }
-    if (auto r = exec("COMMIT"); !r) return tl::unexpected(r.error());
+    if (auto r = conn_.exec("COMMIT"); !r) return tl::unexpected(r.error());
     // The journal never has gaps: a gap means a damaged store, which must not be papered over.
     if (auto r = check_sequence(out); !r) return tl::unexpected(r.error());
+    // What this journal appends next follows what it read (another leader may have written since open).
+    last_ = out.records.empty() ? (out.snapshot ? out.snapshot->seq : 0) : out.records.back().seq;
     return out;
   }
 
   std::int64_t last_seq() const override { return last_; }
 
   Result<void> restore(const Recovered& state) override {
-    if (auto r = ready(); !r) return r;
     if (last_ != 0) return fail("postgres: the store is not empty");
     if (auto r = check_sequence(state); !r) return r;
-    if (auto r = exec("BEGIN"); !r) return r;
-    Res empty(PQexecParams(conn_, "SELECT (SELECT COUNT(*) FROM journal) + (SELECT COUNT(*) FROM snapshot)", 0, nullptr,
-                           nullptr, nullptr, nullptr, 1));
+    if (auto r = begin_write(); !r) return r;
+    Res empty(conn_.query("SELECT ((SELECT COUNT(*) FROM journal) + (SELECT COUNT(*) FROM snapshot))::bigint"));
     if (!empty.ok() || empty.int64(0, 0) != 0) {
-      exec("ROLLBACK");
+      conn_.exec("ROLLBACK");
       return fail("postgres: the store is not empty");
     }
     if (state.snapshot) {
@@ -189,21 +243,21 @@ class PostgresJournal final : public Journal {
       const char* values[] = {seq.c_str(), state.snapshot->state.data()};
       const int lengths[] = {0, static_cast<int>(state.snapshot->state.size())};
       const int formats[] = {0, 1};
-      Res put(PQexecParams(conn_, "INSERT INTO snapshot (id, seq, state) VALUES (1, $1::bigint, $2::bytea)", 2, nullptr,
-                           values, lengths, formats, 0));
+      Res put(PQexecParams(conn_.get(), "INSERT INTO snapshot (id, seq, state) VALUES (1, $1::bigint, $2::bytea)", 2,
+                           nullptr, values, lengths, formats, 0));
       if (!put.ok()) {
-        auto why = failure("writing the snapshot");
-        exec("ROLLBACK");
+        auto why = conn_.failure("writing the snapshot");
+        conn_.exec("ROLLBACK");
         return why;
       }
     }
     if (!state.records.empty()) {
       if (auto r = insert_records(state.records, state.records.front().seq); !r) {
-        exec("ROLLBACK");
+        conn_.exec("ROLLBACK");
         return r;
       }
     }
-    if (auto r = exec("COMMIT"); !r) return r;
+    if (auto r = conn_.exec("COMMIT"); !r) return r;
     last_ = state.records.empty() ? (state.snapshot ? state.snapshot->seq : 0) : state.records.back().seq;
     return {};
   }
@@ -232,69 +286,23 @@ class PostgresJournal final : public Journal {
         lengths.insert(lengths.end(), {0, 0, 0, static_cast<int>(r.payload.size())});
         formats.insert(formats.end(), {0, 0, 0, 1});
       }
-      Res res(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), lengths.data(),
-                           formats.data(), 0));
-      if (!res.ok()) return failure("appending " + std::to_string(records.size()) + " record(s)");
+      Res res(PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                           lengths.data(), formats.data(), 0));
+      if (!res.ok()) return conn_.failure("appending " + std::to_string(records.size()) + " record(s)");
     }
     return {};
   }
 
-  // Brings the schema to kSchemaVersion, inside the caller's transaction.
-  Result<void> migrate() {
-    const std::string lock = "SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLock) + ")";
-    if (auto r = exec(lock.c_str()); !r) return r;
-    if (auto r = exec("CREATE TABLE IF NOT EXISTS gwang_schema (version integer NOT NULL)"); !r) return r;
-    Res v(PQexecParams(conn_, "SELECT COALESCE(MAX(version), 0)::bigint FROM gwang_schema", 0, nullptr, nullptr,
-                       nullptr, nullptr, 1));
-    if (!v.ok()) return failure("reading the schema version");
-    const std::int64_t version = v.int64(0, 0);
-    if (version > kSchemaVersion) {
-      return fail("the store's schema is version " + std::to_string(version) + ", newer than this gwang's (" +
-                  std::to_string(kSchemaVersion) + "): use a gwang at least as new as the one that wrote it");
-    }
-    for (std::int64_t i = version; i < kSchemaVersion; ++i) {
-      if (auto r = exec(kMigrations[i]); !r) return r;
-    }
-    if (version < kSchemaVersion) {
-      if (auto r = exec("DELETE FROM gwang_schema"); !r) return r;
-      const std::string set = "INSERT INTO gwang_schema (version) VALUES (" + std::to_string(kSchemaVersion) + ")";
-      if (auto r = exec(set.c_str()); !r) return r;
-    }
-    return {};
-  }
-
-  Result<void> exec(const char* sql) {
-    Res r(PQexec(conn_, sql));
-    if (!r.ok()) return failure(sql);
-    return {};
-  }
-
-  tl::unexpected<Error> failure(const std::string& what) const {
-    std::string message = PQerrorMessage(conn_);
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-    return fail("postgres: " + what + ": " + message);
-  }
-
-  PGconn* conn_;
+  PostgresOptions options_;
+  pg::Conn conn_;
   std::int64_t last_ = 0;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Journal>> open_postgres_journal(const std::string& conninfo) {
-  PGconn* conn = PQconnectdb(conninfo.c_str());
-  if (!conn) return fail("postgres: out of memory connecting");
-  if (PQstatus(conn) != CONNECTION_OK) {
-    std::string message = PQerrorMessage(conn);
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-    PQfinish(conn);
-    return fail("postgres: cannot connect: " + message);
-  }
-  // The server's notices ("relation already exists, skipping") say nothing a controller acts on.
-  PQsetNoticeProcessor(
-      conn, [](void*, const char*) {}, nullptr);
-  auto journal = std::make_unique<PostgresJournal>(conn);
-  if (auto r = journal->open(); !r) return tl::unexpected(r.error());
+Result<std::unique_ptr<Journal>> open_postgres_journal(const std::string& conninfo, PostgresOptions options) {
+  auto journal = std::make_unique<PostgresJournal>(std::move(options));
+  if (auto r = journal->open(conninfo); !r) return tl::unexpected(r.error());
   return std::unique_ptr<Journal>(std::move(journal));
 }
 

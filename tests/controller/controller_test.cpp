@@ -13,6 +13,7 @@
 
 #include "../store/pg_server.h"
 #include "store/journal.h"
+#include "store/postgres.h"
 
 namespace gwang::controller {
 namespace {

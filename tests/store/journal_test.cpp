@@ -1,6 +1,7 @@
 // The journal: one contract for every implementation, then SQLite's own promises (durability across
 // reopening and SIGKILL, schema checks) and the fault-injecting wrapper.
 #include "store/journal.h"
+#include "store/postgres.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <random>
@@ -170,7 +172,7 @@ TEST(PostgresJournal, SurvivesReconnectingAndChecksTheSchema) {
   ASSERT_TRUE(pg.sql(name, "UPDATE gwang_schema SET version = 99"));
   auto newer = open_postgres_journal(db);
   ASSERT_FALSE(newer);
-  EXPECT_NE(newer.error().message.find("schema is version 99, newer than this gwang's (1)"), std::string::npos)
+  EXPECT_NE(newer.error().message.find("schema is version 99, newer than this gwang's (2)"), std::string::npos)
       << newer.error().message;
   auto nowhere = open_postgres_journal("host=/nonexistent port=1 dbname=x");
   ASSERT_FALSE(nowhere);
@@ -216,6 +218,165 @@ TEST(PostgresJournal, ReconnectsAfterTheServerRestarts) {
   ASSERT_TRUE(loaded);
   ASSERT_EQ(loaded->records.size(), 2u);
   EXPECT_EQ(loaded->records[1].kind, "after");
+}
+
+// The lease: one holder at a time; a standby takes it once it is given up or has expired, with a
+// new epoch; the old holder's renewal then fails, naming who leads.
+TEST(PostgresLease, OneHolderAtATimeAndEachTakeoverANewEpoch) {
+  auto& pg = testing::PgServer::get();
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  const std::string db = pg.fresh_database();
+  auto a = Lease::open(db, "ctl-a", "http://10.0.0.1:8686", std::chrono::milliseconds(400));
+  auto b = Lease::open(db, "ctl-b", "http://10.0.0.2:8686", std::chrono::milliseconds(400));
+  ASSERT_TRUE(a && b) << (a ? b.error().message : a.error().message);
+  auto none = (*a)->state();
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->epoch, 0);
+  EXPECT_FALSE(none->live);
+
+  auto won = (*a)->acquire();
+  ASSERT_TRUE(won && *won);
+  EXPECT_EQ(**won, 1);
+  auto lost = (*b)->acquire();
+  ASSERT_TRUE(lost);
+  EXPECT_FALSE(*lost) << "a live lease was taken";
+  auto seen = (*b)->state();
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->holder, "ctl-a");
+  EXPECT_EQ(seen->address, "http://10.0.0.1:8686");
+  EXPECT_TRUE(seen->live);
+  EXPECT_GT(seen->expires_in_ms, 0);
+  EXPECT_LE(seen->expires_in_ms, 400);
+
+  // Renewed, it stays; left alone, it expires and the standby takes it.
+  for (int i = 0; i < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    ASSERT_TRUE((*a)->renew());
+    auto try_b = (*b)->acquire();
+    ASSERT_TRUE(try_b);
+    EXPECT_FALSE(*try_b) << "taken while renewed";
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto taken = (*b)->acquire();
+  ASSERT_TRUE(taken && *taken);
+  EXPECT_EQ(**taken, 2);
+  auto renewed = (*a)->renew();
+  ASSERT_FALSE(renewed);
+  EXPECT_NE(renewed.error().message.find("lost the lease of epoch 1: ctl-b (http://10.0.0.2:8686) leads in epoch 2"),
+            std::string::npos)
+      << renewed.error().message;
+  EXPECT_EQ((*a)->epoch(), 0);
+
+  // Given up at a clean stop, it is free at once.
+  (*b)->release();
+  auto back = (*a)->acquire();
+  ASSERT_TRUE(back && *back);
+  EXPECT_EQ(**back, 3);
+}
+
+// Fencing: a journal that leads in an old epoch writes nothing once another controller holds the
+// lease, and says so; the new leader's journal reads all the old one wrote and goes on after it.
+TEST(PostgresLease, AStaleLeaderCannotWrite) {
+  auto& pg = testing::PgServer::get();
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  const std::string db = pg.fresh_database();
+  auto a = Lease::open(db, "ctl-a", "http://a:1", std::chrono::milliseconds(200));
+  auto b = Lease::open(db, "ctl-b", "http://b:1", std::chrono::milliseconds(200));
+  ASSERT_TRUE(a && b);
+  auto ea = (*a)->acquire();
+  ASSERT_TRUE(ea && *ea);
+  std::int64_t fenced_by = -1;
+  auto ja = open_postgres_journal(db, {**ea, [&](std::int64_t e) { fenced_by = e; }});
+  ASSERT_TRUE(ja) << ja.error().message;
+  auto first = batch({"a1", "a2"});
+  ASSERT_TRUE((*ja)->append(first));
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a's lease runs out, unrenewed
+  auto eb = (*b)->acquire();
+  ASSERT_TRUE(eb && *eb);
+  auto late = batch({"a3"});
+  auto refused = (*ja)->append(late);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("fenced: another controller leads the store now (epoch 2; this one led in epoch 1)"),
+            std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(fenced_by, 2);
+  EXPECT_FALSE((*ja)->snapshot({2, "state"}));
+
+  auto jb = open_postgres_journal(db, {**eb, nullptr});
+  ASSERT_TRUE(jb);
+  auto loaded = (*jb)->load();
+  ASSERT_TRUE(loaded);
+  ASSERT_EQ(loaded->records.size(), 2u);
+  EXPECT_EQ(loaded->records[1].kind, "a2");
+  auto next = batch({"b1"});
+  auto at = (*jb)->append(next);
+  ASSERT_TRUE(at) << at.error().message;
+  EXPECT_EQ(*at, 3);
+}
+
+// A write that is under way when a standby takes over: the takeover waits for it (it holds a share
+// lock on the leader's row), so the new leader reads it; nothing of the old leader lands after.
+TEST(PostgresLease, TakeoverWaitsForTheWriteUnderWay) {
+  auto& pg = testing::PgServer::get();
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  const std::string db = pg.fresh_database();
+  auto a = Lease::open(db, "ctl-a", "http://a:1", std::chrono::milliseconds(100));
+  auto b = Lease::open(db, "ctl-b", "http://b:1", std::chrono::milliseconds(100));
+  ASSERT_TRUE(a && b);
+  auto ea = (*a)->acquire();
+  ASSERT_TRUE(ea && *ea);
+  auto ja = open_postgres_journal(db, {**ea, nullptr});
+  ASSERT_TRUE(ja);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  // Many small writes race one takeover: each lands before it (and is read by the new leader) or
+  // fails after it.
+  std::atomic<bool> stop{false};
+  std::int64_t landed = 0;
+  std::thread writer([&] {
+    while (!stop) {
+      auto one = batch({"a"});
+      if (!(*ja)->append(one)) break;
+      ++landed;
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto eb = (*b)->acquire();
+  ASSERT_TRUE(eb && *eb);
+  stop = true;
+  writer.join();
+  auto jb = open_postgres_journal(db, {**eb, nullptr});
+  ASSERT_TRUE(jb);
+  auto loaded = (*jb)->load();
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(static_cast<std::int64_t>(loaded->records.size()), landed);
+  auto again = batch({"a"});
+  EXPECT_FALSE((*ja)->append(again));
+}
+
+// The API's tokens, shared by the controllers of one store.
+TEST(PostgresTokens, AddLoadRemove) {
+  auto& pg = testing::PgServer::get();
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  const std::string db = pg.fresh_database();
+  auto t = TokenTable::open(db);
+  ASSERT_TRUE(t) << t.error().message;
+  ASSERT_TRUE((*t)->add({std::string(64, 'a'), "alice", false}));
+  ASSERT_TRUE((*t)->add({std::string(64, 'b'), "root", true}));
+  EXPECT_FALSE((*t)->add({std::string(64, 'a'), "mallory", true})) << "a hash is stored once";
+  auto other = TokenTable::open(db);
+  ASSERT_TRUE(other);
+  auto rows = (*other)->load();
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].account, "alice");
+  EXPECT_FALSE((*rows)[0].is_operator);
+  EXPECT_EQ((*rows)[1].account, "root");
+  EXPECT_TRUE((*rows)[1].is_operator);
+  ASSERT_TRUE((*other)->remove(std::string(64, 'a')));
+  rows = (*t)->load();
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u);
 }
 
 // What was appended is there after reopening, and numbering continues.
