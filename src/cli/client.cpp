@@ -1,5 +1,6 @@
 #include "cli/client.h"
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -7,13 +8,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <fcntl.h>
-
-#include <cerrno>
 #include <cctype>
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 namespace gwang::cli {
 
@@ -110,12 +111,15 @@ Result<Endpoint> resolve_endpoint(const std::string& url_flag, const std::string
   return e;
 }
 
+namespace {
+
 // A plain HTTP/1.1 exchange, one request per connection: the command makes one or two calls per
 // run, and a small client of its own keeps the command quick to start (no TLS or compression
-// libraries to load and bind).
-Result<Response> call(const Endpoint& endpoint, const std::string& method, const std::string& path,
-                      const std::string& body) {
-  const std::string& url = endpoint.url;
+// libraries to load and bind). `sent`: whether the request left whole (the controller may have
+// acted on it even when no answer came).
+Result<Response> call_one(const std::string& url, const std::string& token, const std::string& method,
+                          const std::string& path, const std::string& body, bool& sent) {
+  sent = false;
   if (url.rfind("http://", 0) != 0) return fail("controller URL '" + url + "': expected http://HOST:PORT");
   std::string authority = url.substr(7);
   authority = authority.substr(0, authority.find('/'));
@@ -139,18 +143,19 @@ Result<Response> call(const Endpoint& endpoint, const std::string& method, const
   ::setsockopt(sock.fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   ::setsockopt(sock.fd(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
 
-  std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + authority +
-                        "\r\nAuthorization: Bearer " + endpoint.token + "\r\nConnection: close\r\n";
+  std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + authority + "\r\nAuthorization: Bearer " + token +
+                        "\r\nConnection: close\r\n";
   if (method == "POST") {
     request += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   }
   request += "\r\n" + body;
-  for (std::size_t sent = 0; sent < request.size();) {
-    const ssize_t n = ::send(sock.fd(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+  for (std::size_t done = 0; done < request.size();) {
+    const ssize_t n = ::send(sock.fd(), request.data() + done, request.size() - done, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return fail("cannot send to the controller at " + url + ": " + std::strerror(errno));
-    sent += static_cast<std::size_t>(n);
+    done += static_cast<std::size_t>(n);
   }
+  sent = true;
   std::string reply;
   char buf[65536];
   while (true) {
@@ -183,6 +188,8 @@ Result<Response> call(const Endpoint& endpoint, const std::string& method, const
     if (name == "transfer-encoding") chunked = lower(value).find("chunked") != std::string::npos;
     if (name == "x-gwang-next-offset") out.next_offset = value;
     if (name == "x-gwang-job-state") out.job_state = value;
+    if (name == "x-gwang-standby") out.standby = true;
+    if (name == "x-gwang-leader") out.leader = value;
   }
   std::string rest = reply.substr(head_end + 4);
   if (chunked) {
@@ -199,6 +206,64 @@ Result<Response> call(const Endpoint& endpoint, const std::string& method, const
     out.body = length >= 0 ? rest.substr(0, static_cast<std::size_t>(length)) : rest;
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<std::string> controller_urls(const std::string& list) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  while (at <= list.size()) {
+    std::size_t comma = list.find(',', at);
+    if (comma == std::string::npos) comma = list.size();
+    std::string url = list.substr(at, comma - at);
+    url.erase(0, url.find_first_not_of(' '));
+    url.erase(url.find_last_not_of(' ') + 1);
+    if (!url.empty()) out.push_back(url);
+    at = comma + 1;
+  }
+  return out;
+}
+
+Result<Response> call(const Endpoint& endpoint, const std::string& method, const std::string& path,
+                      const std::string& body) {
+  std::vector<std::string> urls = controller_urls(endpoint.url);
+  if (urls.empty()) return fail("no controller URL given");
+  // Several controllers take turns leading: one that stands by names the leader, and one that
+  // cannot be reached sends the call on to the next. While none leads (a standby is taking over),
+  // rounds are tried again for up to 20 s. A call that reached a controller which then failed to
+  // answer is repeated only when it reads (GET): a submission may have been carried out.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::size_t next = 0;
+  Error last{""};
+  bool standing_by = false;
+  for (int tries = 0;; ++tries) {
+    const std::string url = urls[next % urls.size()];
+    ++next;
+    bool sent = false;
+    auto r = call_one(url, endpoint.token, method, path, body, sent);
+    if (r && !r->standby) return r;
+    if (r) {
+      standing_by = true;
+      last = Error{"the controller at " + url + " stands by" +
+                   (r->leader.empty() ? "" : "; the leader is at " + r->leader)};
+      if (!r->leader.empty() && r->leader != url) {
+        // Straight to the leader it names, whether or not it was given.
+        bool sent_there = false;
+        auto there = call_one(r->leader, endpoint.token, method, path, body, sent_there);
+        if (there && !there->standby) return there;
+        if (!there && sent_there && method != "GET") return there;
+      }
+    } else {
+      if (sent && method != "GET") return r;
+      last = r.error();
+    }
+    if (urls.size() == 1 && !standing_by) return tl::unexpected(last);
+    if (next % urls.size() == 0) {
+      if (!standing_by || std::chrono::steady_clock::now() > deadline) return tl::unexpected(last);
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
 }
 
 }  // namespace gwang::cli

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 
@@ -25,9 +26,15 @@ struct Response {
   int status = 0;
   std::string body;
   std::string next_offset, job_state;  // for logs
+  bool standby = false;                // the controller stands by (503)
+  std::string leader;                  // the leader a standby names
 };
 
-// One request; a connection failure is an Error naming the URL.
+// The URLs of a comma-separated list ("http://ctl1:8686,http://ctl2:8686").
+std::vector<std::string> controller_urls(const std::string& list);
+
+// One request; a connection failure is an Error naming the URL. `endpoint.url` may list several
+// controllers, separated by commas: the call goes to the one that leads.
 Result<Response> call(const Endpoint& endpoint, const std::string& method, const std::string& path,
                       const std::string& body = "");
 

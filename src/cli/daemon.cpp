@@ -4,12 +4,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 
@@ -19,6 +24,7 @@
 #include "cli/commands.h"
 #include "cli/serve.h"
 #include "config/config.h"
+#include "controller/auth.h"
 #include "store/journal.h"
 #include "store/postgres.h"
 
@@ -30,6 +36,12 @@ namespace proto = agent::protocol;
 namespace {
 
 std::int64_t wall_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+std::string join(const std::vector<std::string>& list) {
+  std::string out;
+  for (const std::string& s : list) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
 
 std::string hostname() {
   char name[256] = "localhost";
@@ -62,6 +74,172 @@ std::optional<std::string> read_secret(const std::string& config, const std::str
   return *secret;
 }
 
+bool store_is_postgres(const std::string& store) { return !store.empty(); }
+
+// What a controller that stands by answers every request with: 503, saying so, and naming the
+// leader when one holds the lease; agents and the command line go on to it.
+class StandbyServer {
+ public:
+  Result<int> bind(const std::string& host, int port) {
+    server_.set_keep_alive_max_count(1);
+    auto answer = [this](const httplib::Request&, httplib::Response& res) {
+      std::lock_guard lock(mu_);
+      nlohmann::json body = {{"error", leader_.empty() ? "this controller stands by, and no controller leads now: "
+                                                         "one will within the lease's time"
+                                                       : "this controller stands by; the leader is at " + leader_},
+                             {"standby", true}};
+      if (!leader_.empty()) {
+        body["leader"] = leader_;
+        res.set_header("X-Gwang-Leader", leader_);
+      }
+      res.set_header("X-Gwang-Standby", "1");
+      res.set_header("Retry-After", "1");
+      res.status = 503;
+      res.set_content(body.dump(), "application/json");
+    };
+    server_.Get(".*", answer);
+    server_.Post(".*", answer);
+    server_.Put(".*", answer);
+    server_.Delete(".*", answer);
+    server_.Patch(".*", answer);
+    const int bound = port == 0 ? server_.bind_to_any_port(host) : (server_.bind_to_port(host, port) ? port : -1);
+    if (bound < 0) return fail("cannot listen on " + host + ":" + std::to_string(port));
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    return bound;
+  }
+  void set_leader(const std::string& address) {
+    std::lock_guard lock(mu_);
+    leader_ = address;
+  }
+  void stop() {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  ~StandbyServer() { stop(); }
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::string leader_;
+};
+
+// Several controllers of one PostgreSQL store take turns: each stands by until the leader's lease
+// is free, takes it, then leads (`lead`) while a thread renews the lease. A controller that loses the
+// lease, or cannot renew it before it could expire, stops at once (exit code 75) so that it can never
+// act beside the new leader; its service manager starts it again, as a standby.
+int take_turns(controller::ControllerOptions& options, const std::string& host, int port, std::string advertise,
+               std::chrono::seconds ttl, const std::function<int(store::Lease&)>& lead) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  StandbyServer standby;
+  auto bound = standby.bind(host, port);
+  if (!bound) {
+    std::fprintf(stderr, "gwang: %s\n", bound.error().message.c_str());
+    return 1;
+  }
+  if (advertise.empty()) {
+    advertise = "http://" + (host.empty() || host == "0.0.0.0" ? hostname() : host) + ":" + std::to_string(*bound);
+  }
+  const std::string holder = hostname() + ":" + std::to_string(*bound) + "/" + controller::random_token().substr(0, 8);
+  auto lease = store::Lease::open(options.store, holder, advertise, ttl);
+  if (!lease) {
+    std::fprintf(stderr, "gwang: %s\n", lease.error().message.c_str());
+    return 1;
+  }
+  std::printf("gwang controller %s stands by at %s until it can lead\n", holder.c_str(), advertise.c_str());
+  std::fflush(stdout);
+  // Stands by: tries for the lease five times per lease time, and stops on SIGINT or SIGTERM.
+  const auto poll = std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 5;
+  std::int64_t epoch = 0;
+  auto taken_at = std::chrono::steady_clock::now();
+  std::string seen, problem;
+  while (epoch == 0) {
+    taken_at = std::chrono::steady_clock::now();
+    auto won = (*lease)->acquire();
+    if (won && *won) {
+      epoch = **won;
+      break;
+    }
+    std::string now_problem, leader;
+    if (!won) {
+      now_problem = won.error().message;
+    } else if (auto state = (*lease)->state(); state && state->live) {
+      leader = state->address;
+    }
+    if (now_problem != problem && !now_problem.empty()) std::fprintf(stderr, "gwang: %s\n", now_problem.c_str());
+    problem = now_problem;
+    if (leader != seen && !leader.empty()) std::printf("gwang controller: %s leads\n", leader.c_str());
+    seen = leader;
+    standby.set_leader(leader);
+    std::fflush(stdout);
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(poll).count();
+    const timespec wait{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+    if (::sigtimedwait(&stop_signals, nullptr, &wait) > 0) {
+      std::printf("gwang stopped (standing by)\n");
+      return 0;
+    }
+  }
+  standby.stop();
+  std::printf("gwang controller %s leads the store in epoch %lld\n", holder.c_str(), static_cast<long long>(epoch));
+  std::fflush(stdout);
+  options.postgres.fence_epoch = epoch;
+  options.postgres.on_fenced = [](std::int64_t newer) {
+    std::fprintf(stderr, "gwang: another controller leads the store in epoch %lld: this one stops\n",
+                 static_cast<long long>(newer));
+    std::fflush(stderr);
+    ::_exit(75);
+  };
+
+  // Renews the lease four times per lease time. The lease could expire ttl after the last renewal
+  // that went through was sent; this controller stops well before that (at three quarters).
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  std::thread renewer([&, last_ok = taken_at]() mutable {
+    std::unique_lock lock(mu);
+    std::string problem;
+    while (!cv.wait_for(lock, ttl / 4, [&] { return stopping; })) {
+      const auto sent = std::chrono::steady_clock::now();
+      auto r = (*lease)->renew();
+      if (r) {
+        last_ok = sent;
+        if (!problem.empty()) std::fprintf(stderr, "gwang: the lease is renewed again\n");
+        problem.clear();
+        continue;
+      }
+      if ((*lease)->epoch() == 0) {  // lost: another leads
+        std::fprintf(stderr, "gwang: %s: this controller stops\n", r.error().message.c_str());
+        std::fflush(stderr);
+        ::_exit(75);
+      }
+      if (problem.empty()) std::fprintf(stderr, "gwang: %s\n", r.error().message.c_str());
+      problem = r.error().message;
+      if (std::chrono::steady_clock::now() - last_ok > ttl * 3 / 4) {
+        std::fprintf(stderr,
+                     "gwang: could not renew the lease for %lld ms: this controller stops before it "
+                     "could expire\n",
+                     static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::steady_clock::now() - last_ok)
+                                                .count()));
+        std::fflush(stderr);
+        ::_exit(75);
+      }
+    }
+  });
+  const int rc = lead(**lease);
+  {
+    std::lock_guard lock(mu);
+    stopping = true;
+  }
+  cv.notify_all();
+  renewer.join();
+  (*lease)->release();  // a standby leads at once
+  return rc;
+}
+
 }  // namespace
 
 int run_migrate_store(const MigrateArgs& args) {
@@ -85,9 +263,10 @@ int run_migrate_store(const MigrateArgs& args) {
     std::fprintf(stderr, "gwang: %s\n", copied.error().message.c_str());
     return 1;
   }
-  std::printf("copied %s into PostgreSQL up to record %lld (%zu record(s) after the last snapshot), read back and "
-              "compared; start the controller with store set to that address\n",
-              db.c_str(), static_cast<long long>((*to)->last_seq()), *copied);
+  std::printf(
+      "copied %s into PostgreSQL up to record %lld (%zu record(s) after the last snapshot), read back and "
+      "compared; start the controller with store set to that address\n",
+      db.c_str(), static_cast<long long>((*to)->last_seq()), *copied);
   return 0;
 }
 
@@ -128,28 +307,49 @@ int run_controller(const DaemonArgs& args) {
   options.accounting.charge_every = cfg->charge_every.count();
   options.accounting.rates.per_cpu_hour = cfg->cpu_hour;
   options.accounting.rates.per_accelerator_hour = cfg->rates;
-  auto ctl = controller::Controller::open(options, wall_now());
-  if (!ctl) {
-    std::fprintf(stderr, "gwang: %s\n", ctl.error().message.c_str());
-    return 1;
-  }
-  auto tokens = controller::TokenStore::load((fs::path(cfg->data_dir) / "tokens").string());
-  if (!tokens) {
-    std::fprintf(stderr, "gwang: %s\n", tokens.error().message.c_str());
-    return 1;
-  }
-  auto token = operator_token(*tokens, cfg->data_dir, account->name);
-  if (!token) {
-    std::fprintf(stderr, "gwang: %s\n", token.error().message.c_str());
-    return 1;
-  }
   const auto& [host, port] = *listen;
-  return serve(**ctl, *tokens, *secret, host, port, cfg->data_dir, std::chrono::milliseconds(100),
-               find_web_dir(cfg->web_dir), [&](const std::string& url) {
-    std::printf("gwang controller is up at %s\n", url.c_str());
-    std::printf("  state in %s; the operator token (%s) is in %s/token\n", cfg->data_dir.c_str(),
-                account->name.c_str(), cfg->data_dir.c_str());
-    std::printf("  agents: gwang agent --config agent.toml, with controller = \"http://<this host>:%d\"\n", port);
+
+  // Leads: recovers the state from the store, then serves until stopped.
+  auto lead = [&](controller::TokenStore& tokens) {
+    auto ctl = controller::Controller::open(options, wall_now());
+    if (!ctl) {
+      std::fprintf(stderr, "gwang: %s\n", ctl.error().message.c_str());
+      return 1;
+    }
+    auto token = operator_token(tokens, cfg->data_dir, account->name);
+    if (!token) {
+      std::fprintf(stderr, "gwang: %s\n", token.error().message.c_str());
+      return 1;
+    }
+    return serve(
+        **ctl, tokens, *secret, host, port, cfg->data_dir, std::chrono::milliseconds(100), find_web_dir(cfg->web_dir),
+        [&](const std::string& url) {
+          std::printf("gwang controller is up at %s\n", url.c_str());
+          std::printf("  state in %s; the operator token (%s) is in %s/token\n", cfg->data_dir.c_str(),
+                      account->name.c_str(), cfg->data_dir.c_str());
+          std::printf("  agents: gwang agent --config agent.toml, with controller = \"http://<this host>:%d\"\n", port);
+        });
+  };
+  if (!store_is_postgres(options.store)) {
+    auto tokens = controller::TokenStore::load((fs::path(cfg->data_dir) / "tokens").string());
+    if (!tokens) {
+      std::fprintf(stderr, "gwang: %s\n", tokens.error().message.c_str());
+      return 1;
+    }
+    return lead(*tokens);
+  }
+  return take_turns(options, host, port, cfg->advertise, cfg->lease, [&](store::Lease&) {
+    auto table = store::TokenTable::open(options.store);
+    Result<controller::TokenStore> tokens = fail("");
+    if (table)
+      tokens = controller::TokenStore::load(std::shared_ptr<store::TokenTable>(std::move(*table)));
+    else
+      tokens = tl::unexpected(table.error());
+    if (!tokens) {
+      std::fprintf(stderr, "gwang: %s\n", tokens.error().message.c_str());
+      return 1;
+    }
+    return lead(*tokens);
   });
 }
 
@@ -168,7 +368,7 @@ int run_agent(const DaemonArgs& args) {
   }
   if (args.check) {
     std::printf("%s: node %s (%s), controller %s\n", args.config.c_str(), node.c_str(), describe(*host).c_str(),
-                cfg->controller.c_str());
+                join(cfg->controllers).c_str());
     return 0;
   }
   std::error_code ec;
@@ -212,22 +412,30 @@ int run_agent(const DaemonArgs& args) {
   std::atomic<bool> running{true};
   stop_on_signal(block_stop_signals(), [&] { running = false; });
 
-  httplib::Client client(cfg->controller);
-  // The controller answers a call within its wait; a call that takes longer has met a network
-  // problem, and must not keep the agent from noticing that it is cut off (see the fencing below).
-  client.set_connection_timeout(2, 0);
-  client.set_read_timeout(static_cast<time_t>(cfg->sync_wait.count() + 1), 0);
-  client.set_write_timeout(2, 0);
-  client.set_keep_alive(true);
-  client.set_tcp_nodelay(true);
+  // One client per controller; calls go to the one that led last. One that cannot be reached, or
+  // that stands by, sends the agent on to the next (or straight to the leader it names).
+  std::vector<std::unique_ptr<httplib::Client>> clients;
+  for (const std::string& url : cfg->controllers) {
+    auto& client = clients.emplace_back(std::make_unique<httplib::Client>(url));
+    // The controller answers a call within its wait; a call that takes longer has met a network
+    // problem, and must not keep the agent from noticing that it is cut off (see the fencing below).
+    client->set_connection_timeout(2, 0);
+    client->set_read_timeout(static_cast<time_t>(cfg->sync_wait.count() + 1), 0);
+    client->set_write_timeout(2, 0);
+    client->set_keep_alive(true);
+    client->set_tcp_nodelay(true);
+  }
+  std::size_t current = 0;  // the controller called
 
-  std::printf("gwang agent: node %s (%s), controller %s\n", node.c_str(), describe(*host).c_str(), cfg->controller.c_str());
+  std::printf("gwang agent: node %s (%s), controller %s\n", node.c_str(), describe(*host).c_str(),
+              join(cfg->controllers).c_str());
   std::fflush(stdout);
 
   std::vector<agent::Finished> finished;
   auto last_ok = agent::Clock::now();
   std::chrono::milliseconds node_timeout{60000};
   bool fenced = false, warned = false;
+  std::string reached = cfg->controllers.front();  // the controller that answered last
   constexpr std::int64_t kChunk = 1 << 20;
   while (running) {
     const auto mono = agent::Clock::now();
@@ -258,41 +466,56 @@ int run_agent(const DaemonArgs& args) {
         if (out.sent[s] + static_cast<std::int64_t>(data.size()) < size) all = false;
         req.logs.push_back({task, s == 1, out.sent[s], std::move(data)});
       }
-      if (all) complete.insert(task);
-      else more = true;
+      if (all)
+        complete.insert(task);
+      else
+        more = true;
     }
     for (const agent::Finished& f : finished) {
       if (!outputs.contains(f.task) || complete.contains(f.task)) req.finished.push_back(f);
     }
     req.wait_ms = (more || !req.finished.empty() || !req.logs.empty() || fenced)
-                      ? 0 : static_cast<int>(std::chrono::milliseconds(cfg->sync_wait).count());
+                      ? 0
+                      : static_cast<int>(std::chrono::milliseconds(cfg->sync_wait).count());
     const std::string body = proto::encode(req);
     const std::string date = std::to_string(wall_now());
     const std::string signature = proto::sign_request(*secret, "POST", proto::kSyncPath, date, node, body);
     httplib::Headers headers{{"X-Gwang-Node", node}, {"X-Gwang-Date", date}, {"X-Gwang-Signature", signature}};
-    auto res = client.Post(proto::kSyncPath, headers, body, "application/json");
+    const std::string& url = cfg->controllers[current];
+    auto res = clients[current]->Post(proto::kSyncPath, headers, body, "application/json");
     std::string problem;
+    bool standby = false;
     Result<proto::SyncResponse> answer = fail("");
     if (!res) {
-      problem = "cannot reach " + cfg->controller + ": " + httplib::to_string(res.error());
+      problem = "cannot reach " + url + ": " + httplib::to_string(res.error());
+    } else if (res->status == 503 && res->has_header("X-Gwang-Standby")) {
+      problem = url + " stands by";
+      standby = true;
     } else if (res->status != 200) {
-      problem = cfg->controller + " answered " + std::to_string(res->status) + ": " + res->body;
+      problem = url + " answered " + std::to_string(res->status) + ": " + res->body;
     } else if (!proto::same_signature(res->get_header_value("X-Gwang-Signature"),
                                       proto::sign_response(*secret, signature, res->body))) {
-      problem = cfg->controller + ": the answer's signature is wrong; ignored";
+      problem = url + ": the answer's signature is wrong; ignored";
     } else if (answer = proto::decode_response(res->body); !answer) {
-      problem = cfg->controller + ": " + answer.error().message;
+      problem = url + ": " + answer.error().message;
     }
     if (!problem.empty()) {
-      if (!warned) std::fprintf(stderr, "gwang agent: %s\n", problem.c_str());
-      warned = true;
+      if (!warned && !standby) std::fprintf(stderr, "gwang agent: %s\n", problem.c_str());
+      warned = warned || !standby;
+      // On to the leader the standby names, if this agent knows it, else the next controller.
+      const std::string leader = standby ? res->get_header_value("X-Gwang-Leader") : "";
+      const auto named = std::find(cfg->controllers.begin(), cfg->controllers.end(), leader);
+      current = named != cfg->controllers.end() ? static_cast<std::size_t>(named - cfg->controllers.begin())
+                                                : (current + 1) % clients.size();
+      if (standby && named != cfg->controllers.end() && leader != url) continue;
       // Without the controller for half its node timeout, this node ends its tasks itself: by the
       // time the controller declares it DOWN and runs the jobs elsewhere, nothing of them runs here.
       if (!fenced && agent::Clock::now() - last_ok > node_timeout / 2) {
-        std::fprintf(stderr, "gwang agent: no controller for %lld s: ending every task here\n",
-                     static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(node_timeout / 2).count()));
-        node_agent.terminate_all(agent::TaskEnd::Cancelled, agent::Clock::now(), "ended by its node: the controller was out of reach",
-                                 true);
+        std::fprintf(
+            stderr, "gwang agent: no controller for %lld s: ending every task here\n",
+            static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(node_timeout / 2).count()));
+        node_agent.terminate_all(agent::TaskEnd::Cancelled, agent::Clock::now(),
+                                 "ended by its node: the controller was out of reach", true);
         fenced = true;
       }
       for (int i = 0; i < 10 && running; ++i) {
@@ -304,7 +527,8 @@ int run_agent(const DaemonArgs& args) {
       }
       continue;
     }
-    if (warned) std::fprintf(stderr, "gwang agent: %s reached again\n", cfg->controller.c_str());
+    if (warned || url != reached) std::fprintf(stderr, "gwang agent: following the controller at %s\n", url.c_str());
+    reached = url;
     warned = false;
     fenced = false;
     last_ok = agent::Clock::now();
@@ -319,7 +543,8 @@ int run_agent(const DaemonArgs& args) {
       node_agent.acknowledge(t);
       if (auto it = outputs.find(t); it != outputs.end()) {
         // The controller has all of it: the node's copy goes.
-        for (int s = 0; s < 2; ++s) fs::remove(jobs / agent::log_name(it->second.job, it->second.attempt, it->second.rank, s == 1), ec);
+        for (int s = 0; s < 2; ++s)
+          fs::remove(jobs / agent::log_name(it->second.job, it->second.attempt, it->second.rank, s == 1), ec);
         fs::remove(jobs / std::to_string(it->second.job), ec);  // when empty
         outputs.erase(it);
       }
@@ -329,7 +554,8 @@ int run_agent(const DaemonArgs& args) {
       outputs[l.task] = Output{l.job, l.attempt, l.rank, {0, 0}, false};
       node_agent.launch(l, agent::Clock::now());
     }
-    for (const proto::Terminate& t : answer->terminate) node_agent.terminate(t.task, t.why, agent::Clock::now(), t.message);
+    for (const proto::Terminate& t : answer->terminate)
+      node_agent.terminate(t.task, t.why, agent::Clock::now(), t.message);
     // An answer with nothing in it that came before the wait was up (the controller had no room
     // to hold the call): the next call waits out the rest, so that calls stay a heartbeat apart.
     if (req.wait_ms > 0 && answer->launch.empty() && answer->terminate.empty()) {

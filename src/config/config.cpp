@@ -37,6 +37,24 @@ class Reader {
     out = *v;
     return {};
   }
+  // A string, or an array of strings.
+  Result<void> strings(const char* key, std::vector<std::string>& out, bool required = false) {
+    seen_.insert(key);
+    const toml::node* n = table_.get(key);
+    if (!n) return required ? tl::unexpected(error(key, "required")) : Result<void>{};
+    if (n->is_string()) {
+      out = {*n->value<std::string>()};
+      return {};
+    }
+    const toml::array* list = n->as_array();
+    if (!list) return tl::unexpected(error(key, "expected a string or an array of strings"));
+    out.clear();
+    for (const toml::node& e : *list) {
+      if (!e.is_string()) return tl::unexpected(error(key, "expected a string or an array of strings"));
+      out.push_back(*e.value<std::string>());
+    }
+    return {};
+  }
   Result<void> boolean(const char* key, bool& out) {
     seen_.insert(key);
     const toml::node* n = table_.get(key);
@@ -156,6 +174,10 @@ Result<ControllerConfig> load_controller_config(const std::string& path) {
     return tl::unexpected(r.error("store", "expected a PostgreSQL URI (postgresql://...) or connection string "
                                            "(host=... dbname=...), or nothing for the embedded SQLite store"));
   }
+  GWANG_TRY(r.string("advertise", c.advertise));
+  if (!c.advertise.empty() && !c.advertise.starts_with("http://"))
+    return tl::unexpected(r.error("advertise", "expected a URL, http://HOST:PORT"));
+  GWANG_TRY(r.duration("lease", c.lease, 2, 300));
   GWANG_TRY(r.duration("node_timeout", c.node_timeout, 2, 3600));
   GWANG_TRY(r.duration("kill_grace", c.kill_grace, 1, 600));
   GWANG_TRY(r.integer("requeue_limit", c.requeue_limit, 0, 100));
@@ -203,9 +225,12 @@ Result<AgentConfig> load_agent_config(const std::string& path) {
   if (!t) return tl::unexpected(t.error());
   AgentConfig c;
   Reader r(path, *t);
-  GWANG_TRY(r.string("controller", c.controller, true));
-  if (c.controller.rfind("http://", 0) != 0 && c.controller.rfind("https://", 0) != 0)
-    return tl::unexpected(r.error("controller", "expected a URL, http://HOST:PORT"));
+  GWANG_TRY(r.strings("controller", c.controllers, true));
+  if (c.controllers.empty()) return tl::unexpected(r.error("controller", "expected at least one URL"));
+  for (const std::string& url : c.controllers) {
+    if (!url.starts_with("http://") || url.size() == 7)
+      return tl::unexpected(r.error("controller", "'" + url + "': expected a URL, http://HOST:PORT"));
+  }
   GWANG_TRY(r.string("node_name", c.node_name));
   if (!c.node_name.empty() && (c.node_name.size() > 64 || c.node_name.find_first_not_of(
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos))

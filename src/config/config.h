@@ -19,6 +19,9 @@ struct ControllerConfig {
   std::string operator_account = "root";           // the account of the operator token in data_dir/token
   std::string web_dir;                             // the dashboard's files ("": found beside the program)
   std::string store;                               // "": SQLite in data_dir; else PostgreSQL (postgresql://...)
+  // With PostgreSQL, controllers take turns leading (one leads, the others stand by):
+  std::string advertise;                           // where clients reach this one ("": http://<host name>:<port>)
+  std::chrono::seconds lease{5};                   // the leader's lease: a standby leads this soon after it dies
   std::chrono::seconds node_timeout{60};           // a node silent this long is DOWN
   std::chrono::seconds kill_grace{10};             // SIGTERM to SIGKILL (the local node's, if any)
   int requeue_limit = 1;                           // requeues of a job after NODE_FAIL
@@ -33,7 +36,8 @@ struct ControllerConfig {
 };
 
 struct AgentConfig {
-  std::string controller;                          // required: the controller's URL, http://HOST:PORT
+  std::vector<std::string> controllers;            // required: the controllers' URLs, http://HOST:PORT (the
+                                                   // key `controller`: one, or a list where several take turns)
   std::string node_name;                           // default: the host name
   std::string address;                             // where tasks reach this node; default: as the controller sees it
   std::string data_dir = "/var/lib/gwang-agent";   // task output until the controller has it

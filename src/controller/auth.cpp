@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "store/postgres.h"
+
 namespace gwang::controller {
 
 namespace {
@@ -57,10 +59,24 @@ Result<TokenStore> TokenStore::load(const std::string& path) {
   return s;
 }
 
+Result<TokenStore> TokenStore::load(std::shared_ptr<store::TokenTable> table) {
+  TokenStore s;
+  auto rows = table->load();
+  if (!rows) return tl::unexpected(rows.error());
+  for (const store::TokenRow& row : *rows) s.by_hash_[row.hash] = {row.account, row.is_operator};
+  s.table_ = std::move(table);
+  return s;
+}
+
 Result<std::string> TokenStore::issue(const std::string& user, bool is_operator) {
   std::lock_guard lock(*mu_);
   const std::string token = random_token();
   const std::string hash = sha256_hex(token);
+  if (table_) {
+    if (auto r = table_->add({hash, user, is_operator}); !r) return tl::unexpected(r.error());
+    by_hash_[hash] = {user, is_operator};
+    return token;
+  }
   const mode_t old = ::umask(077);
   std::ofstream out(path_, std::ios::app);
   out << hash << ' ' << user << ' ' << (is_operator ? "operator" : "user") << '\n';
@@ -96,12 +112,18 @@ Result<TokenInfo> TokenStore::revoke(const std::string& id) {
   auto it = by_hash_.lower_bound(id);
   if (it == by_hash_.end() || it->first.compare(0, 12, id) != 0) return fail("token '" + id + "' not found");
   const TokenInfo gone{id, it->second.user, it->second.is_operator};
+  if (table_) {
+    if (auto r = table_->remove(it->first); !r) return tl::unexpected(r.error());
+    by_hash_.erase(it);
+    return gone;
+  }
   std::map<std::string, Principal> kept = by_hash_;
   kept.erase(it->first);
   const std::string aside = path_ + ".new";
   const mode_t old = ::umask(077);
   std::ofstream out(aside, std::ios::trunc);
-  for (const auto& [hash, p] : kept) out << hash << ' ' << p.user << ' ' << (p.is_operator ? "operator" : "user") << '\n';
+  for (const auto& [hash, p] : kept)
+    out << hash << ' ' << p.user << ' ' << (p.is_operator ? "operator" : "user") << '\n';
   out.close();
   ::umask(old);
   if (!out || std::rename(aside.c_str(), path_.c_str()) != 0) return fail(path_ + ": cannot write");

@@ -10,6 +10,10 @@
 
 #include "core/result.h"
 
+namespace gwang::store {
+class TokenTable;
+}
+
 namespace gwang::controller {
 
 struct Principal {
@@ -29,7 +33,9 @@ class TokenStore {
  public:
   // Loads `path` ("<sha256-hex> <user> <operator|user>" per line); a missing file is empty.
   static Result<TokenStore> load(const std::string& path);
-  // Creates a token for `user`, stores its hash in the file, and returns the token itself.
+  // The tokens in a PostgreSQL store (store/postgres.h), which every controller of it shares.
+  static Result<TokenStore> load(std::shared_ptr<store::TokenTable> table);
+  // Creates a token for `user`, stores its hash in the file (or table), and returns the token itself.
   Result<std::string> issue(const std::string& user, bool is_operator);
   // The principal a presented token stands for, compared in constant time per stored hash.
   std::optional<Principal> check(const std::string& token) const;
@@ -40,6 +46,7 @@ class TokenStore {
 
  private:
   std::string path_;
+  std::shared_ptr<store::TokenTable> table_;  // or the shared table
   std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();
   std::map<std::string, Principal> by_hash_;
 };

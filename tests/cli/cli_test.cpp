@@ -215,7 +215,7 @@ TEST(Cli, DaemonConfigurationErrors) {
   const std::string agent = write_temp("agent.toml", "controller = \"127.0.0.1:8686\"\ncluster_secret_file = \"" + secret + "\"\n");
   r = gwang("agent --config " + agent);
   EXPECT_EQ(r.status, 2);
-  EXPECT_EQ(r.output, "gwang: " + agent + ":1: 'controller': expected a URL, http://HOST:PORT\n");
+  EXPECT_EQ(r.output, "gwang: " + agent + ":1: 'controller': '127.0.0.1:8686': expected a URL, http://HOST:PORT\n");
   r = gwang("agent --config /nonexistent/agent.toml");
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.output, "gwang: /nonexistent/agent.toml: cannot read: No such file or directory\n");

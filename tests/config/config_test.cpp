@@ -86,13 +86,28 @@ TEST_F(ConfigTest, AccountingMistakes) {
 TEST_F(ConfigTest, SampleAgentConfigLoads) {
   auto c = load_agent_config(kEtc + "agent.toml");
   ASSERT_TRUE(c) << c.error().message;
-  EXPECT_EQ(c->controller, "http://gwang-controller:8686");
+  EXPECT_EQ(c->controllers, std::vector<std::string>{"http://gwang-controller:8686"});
   EXPECT_EQ(c->node_name, "");
   EXPECT_EQ(c->data_dir, "/var/lib/gwang-agent");
   EXPECT_FALSE(c->allow_root);
   EXPECT_TRUE(c->nvml);
   EXPECT_EQ(c->sync_wait, std::chrono::seconds(1));
   EXPECT_TRUE(c->devices.empty());
+}
+
+// Controllers that take turns: the agent knows them all; each controller says where it serves.
+TEST_F(ConfigTest, SeveralControllers) {
+  auto a = load_agent_config(write("controller = [\"http://ctl1:8686\", \"http://ctl2:8686\"]\ncluster_secret_file = \"/s\"\n"));
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->controllers, (std::vector<std::string>{"http://ctl1:8686", "http://ctl2:8686"}));
+  auto c = load_controller_config(write("cluster_secret_file = \"/s\"\nstore = \"postgresql://db/gwang\"\n"
+                                        "advertise = \"http://ctl1:8686\"\nlease = \"8s\"\n"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->advertise, "http://ctl1:8686");
+  EXPECT_EQ(c->lease, std::chrono::seconds(8));
+  auto d = load_controller_config(write("cluster_secret_file = \"/s\"\n"));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->lease, std::chrono::seconds(5));
 }
 
 TEST_F(ConfigTest, DeclaredDevices) {
@@ -124,7 +139,12 @@ TEST_F(ConfigTest, MistakesNameFileLineAndKey) {
 
   const std::string agent = "controller = \"http://c:1\"\n" + secret;
   EXPECT_EQ(agent_error(secret), path_ + ":1: 'controller': required");
-  EXPECT_EQ(agent_error("controller = \"c:1\"\n" + secret), path_ + ":1: 'controller': expected a URL, http://HOST:PORT");
+  EXPECT_EQ(agent_error("controller = \"c:1\"\n" + secret), path_ + ":1: 'controller': 'c:1': expected a URL, http://HOST:PORT");
+  EXPECT_EQ(agent_error("controller = [\"http://a:1\", 2]\n" + secret),
+            path_ + ":1: 'controller': expected a string or an array of strings");
+  EXPECT_EQ(agent_error("controller = []\n" + secret), path_ + ":1: 'controller': expected at least one URL");
+  EXPECT_EQ(controller_error(secret + "advertise = \"ctl1:8686\"\n"), path_ + ":2: 'advertise': expected a URL, http://HOST:PORT");
+  EXPECT_EQ(controller_error(secret + "lease = \"1s\"\n"), path_ + ":2: 'lease': expected from 2 to 300 seconds");
   EXPECT_EQ(agent_error(agent + "allow_root = \"yes\"\n"), path_ + ":3: 'allow_root': expected true or false");
   EXPECT_EQ(agent_error(agent + "node_name = \"a b\"\n"), path_ + ":3: 'node_name': expected 1 to 64 letters, digits, '.', '_' or '-'");
   EXPECT_EQ(agent_error(agent + "[[devices]]\nkind = \"npu:x\"\n"), path_ + ":3: 'devices[0].count': required");
