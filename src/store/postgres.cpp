@@ -8,6 +8,9 @@
 // writers appending at the same point, only one succeeds.
 #include "store/postgres.h"
 
+#include <chrono>
+#include <thread>
+
 #include "store/pg.h"
 
 namespace gwang::store {
@@ -152,24 +155,32 @@ class PostgresJournal final : public Journal {
     const std::int64_t epoch = lead.int64(0, 0);
     if (epoch == options_.fence_epoch) return {};
     conn_.exec("ROLLBACK");
+    fenced_ = true;
     if (options_.on_fenced) options_.on_fenced(epoch);
     return fail("postgres: fenced: another controller leads the store now (epoch " + std::to_string(epoch) +
                 "; this one led in epoch " + std::to_string(options_.fence_epoch) + "), so this one writes nothing");
   }
 
+  // A batch that meets a lost connection (the server restarting, a failover of the database) is
+  // tried again on a new connection for up to options_.retry_for. When the connection went during
+  // COMMIT, the batch may have landed: the records after last_ are read back and compared, so that it
+  // is neither lost nor written twice.
   Result<std::int64_t> append(std::vector<Record>& batch) override {
     if (batch.empty()) return last_ + 1;
-    if (auto r = begin_write(); !r) return tl::unexpected(r.error());
-    std::int64_t seq = last_;
-    if (auto r = insert_records(batch, seq + 1); !r) {
-      conn_.exec("ROLLBACK");
-      return tl::unexpected(r.error());
+    const auto deadline = std::chrono::steady_clock::now() + options_.retry_for;
+    for (int attempt = 0;; ++attempt) {
+      auto r = append_once(batch);
+      if (r || fenced_ || PQstatus(conn_.get()) == CONNECTION_OK) return r;
+      // The connection is gone: wait for the server, then find out whether the batch landed.
+      while (true) {
+        if (std::chrono::steady_clock::now() >= deadline) return r;
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(50 << std::min(attempt, 3), 400)));
+        if (conn_.ready()) break;
+      }
+      auto landed = landed_already(batch);
+      if (!landed) return tl::unexpected(landed.error());
+      if (*landed) return accept(batch);
     }
-    if (auto r = conn_.exec("COMMIT"); !r) return tl::unexpected(r.error());
-    for (Record& r : batch) r.seq = ++seq;
-    const std::int64_t first = last_ + 1;
-    last_ = seq;
-    return first;
   }
 
   Result<void> snapshot(const Snapshot& s) override {
@@ -228,6 +239,55 @@ class PostgresJournal final : public Journal {
   }
 
   std::int64_t last_seq() const override { return last_; }
+
+  // One try: BEGIN (fenced), the records, COMMIT.
+  Result<std::int64_t> append_once(std::vector<Record>& batch) {
+    if (auto r = begin_write(); !r) return tl::unexpected(r.error());
+    if (auto r = insert_records(batch, last_ + 1); !r) {
+      conn_.exec("ROLLBACK");
+      return tl::unexpected(r.error());
+    }
+    if (!options_.after_commit_sent) {
+      if (auto r = conn_.exec("COMMIT"); !r) return tl::unexpected(r.error());
+      return accept(batch);
+    }
+    // The same, with the tests' hook between sending COMMIT and reading its answer.
+    if (!PQsendQuery(conn_.get(), "COMMIT")) return conn_.failure("COMMIT");
+    options_.after_commit_sent(PQsocket(conn_.get()));
+    bool ok = true;
+    while (PGresult* r = PQgetResult(conn_.get())) {
+      ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
+      PQclear(r);
+    }
+    if (!ok) return conn_.failure("COMMIT");
+    return accept(batch);
+  }
+
+  // The batch is in the store: its records take their numbers.
+  std::int64_t accept(std::vector<Record>& batch) {
+    const std::int64_t first = last_ + 1;
+    for (Record& r : batch) r.seq = ++last_;
+    return first;
+  }
+
+  // After a lost connection: whether the store holds `batch` right after last_ (its COMMIT went
+  // through), or ends at last_ (it did not). Anything else: another writer has been at the store.
+  Result<bool> landed_already(const std::vector<Record>& batch) {
+    const std::string after = std::to_string(last_);
+    const std::string limit = std::to_string(batch.size() + 1);
+    Res rows(conn_.query("SELECT seq, kind, payload FROM journal WHERE seq > $1::bigint ORDER BY seq LIMIT $2::bigint",
+                         {after.c_str(), limit.c_str()}));
+    if (!rows.ok()) return conn_.failure("reading back a batch whose commit was cut off");
+    if (rows.rows() == 0) return false;
+    bool same = static_cast<std::size_t>(rows.rows()) == batch.size();
+    for (int i = 0; same && i < rows.rows(); ++i) {
+      const Record& r = batch[static_cast<std::size_t>(i)];
+      same = rows.int64(i, 0) == last_ + 1 + i && rows.bytes(i, 1) == r.kind && rows.bytes(i, 2) == r.payload;
+    }
+    if (same) return true;
+    return fail("postgres: the store goes on past record " + after +
+                " with records this controller did not write: another writer has been at it");
+  }
 
   Result<void> restore(const Recovered& state) override {
     if (last_ != 0) return fail("postgres: the store is not empty");
@@ -294,6 +354,7 @@ class PostgresJournal final : public Journal {
   }
 
   PostgresOptions options_;
+  bool fenced_ = false;
   pg::Conn conn_;
   std::int64_t last_ = 0;
 };

@@ -31,6 +31,11 @@ struct PostgresOptions {
   // leads in: a write when the lease has another epoch fails, and on_fenced is called first with it.
   std::int64_t fence_epoch = 0;
   std::function<void(std::int64_t epoch)> on_fenced;
+  // How long an append that lost its connection keeps trying on new ones (the server restarting).
+  std::chrono::milliseconds retry_for{10000};
+  // Tests only: called with the connection's socket after COMMIT is sent, before its answer is read
+  // (to cut the connection at the moment when the batch's fate is unknown).
+  std::function<void(int socket)> after_commit_sent;
 };
 
 // `conninfo`: a libpq connection string or URI ("postgresql://gwang@db1/gwang",
