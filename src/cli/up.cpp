@@ -82,6 +82,7 @@ int run_up(const UpArgs& args) {
   controller::ControllerOptions options;
   options.data_dir = data;
   options.local_node = hostname;
+  options.on_store_failure = controller::stop_on_store_failure;
   options.allow_root = args.allow_root;
   options.host = *hostres;
   options.queue_order = args.queue_order == "multifactor" ? core::QueueOrder::Multifactor : core::QueueOrder::Fcfs;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cassert>
 #include <filesystem>
 #include <fstream>
@@ -886,7 +887,15 @@ Result<void> Controller::flush() {
     if (!r && out) out = tl::unexpected(r.error());
   }
   unflushed_.clear();
+  if (!out && options_.on_store_failure) options_.on_store_failure(out.error());
   return out;
+}
+
+void stop_on_store_failure(const Error& error) {
+  std::fprintf(stderr, "gwang: the store refused a change this controller has made: %s; stopping, to start again "
+                       "from what the store holds\n", error.message.c_str());
+  std::fflush(stderr);
+  ::_exit(75);
 }
 
 void Controller::journal_async(const std::string& kind, const std::string& payload, std::int64_t now) {
@@ -1337,6 +1346,7 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
   }
   std::lock_guard lock(mu_);
   awaiting_ = false;
+  if (!durable && options_.on_store_failure) options_.on_store_failure(durable.error());
   for (const auto& [id, attempt] : begun) {
     JobRecord& job = jobs_.at(id);
     if (job.state != kRunning || job.attempt != attempt) continue;  // ended meanwhile (its node failed)

@@ -132,7 +132,16 @@ struct ControllerOptions {
   // waiting job among the first 1,000 keeps one; nothing is preempted). Conservative's pass cost
   // grows with the planned future: for partitions of tens of nodes (docs/simulator.md).
   core::Backfill backfill = core::Backfill::Easy;
+  // The store refused a record of a change already made in memory (a start, an end, a charge): the
+  // state in memory is ahead of the store's. Called with the error, under the controller's lock.
+  // The programs stop (stop_on_store_failure) so that a restart, or a standby, recovers a state
+  // that agrees with the store. Unset, the controller goes on (the starts refused fail their jobs).
+  std::function<void(const Error&)> on_store_failure;
 };
+
+// What `gwang controller` and `gwang up` do when the store refuses a record: say so, and exit at
+// once with code 75 (EX_TEMPFAIL), with nothing more written.
+void stop_on_store_failure(const Error& error);
 
 class Controller {
  public:

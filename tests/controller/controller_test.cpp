@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -50,6 +51,7 @@ class ControllerTest : public ::testing::Test {
     o.host.devices = {{"npu:ascend910", "npu:ascend910", "npu:ascend910-0", 0, 0, true},
                       {"npu:ascend910", "npu:ascend910", "npu:ascend910-1", 1, 0, true}};
     o.kill_grace = 200ms;
+    if (tweak_) tweak_(o);
     auto c = Controller::open(o, now_);
     ASSERT_TRUE(c) << c.error().message;
     controller_ = std::move(*c);
@@ -91,6 +93,7 @@ class ControllerTest : public ::testing::Test {
   Account nobody_;
   std::int64_t now_ = 1'700'000'000;
   std::unique_ptr<Controller> controller_;
+  std::function<void(ControllerOptions&)> tweak_;  // changes to the options open() uses
 };
 
 // A job runs as its owner, with its devices in the environment, and completes.
@@ -233,6 +236,39 @@ TEST_F(ControllerTest, AStoreCopiedIntoPostgresKeepsEveryJob) {
   auto next = controller_->submit(request({"true"}), nobody_, now_);
   ASSERT_TRUE(next);
   EXPECT_EQ(next->id, waiting->id + 1);
+}
+
+// The store out of reach when the control loop records a start: the start is refused and the
+// controller says so through on_store_failure (the programs stop there, to recover from the store);
+// a submission meanwhile is refused and leaves nothing behind. The store, back, holds the job as
+// waiting: what it holds and what a new controller recovers agree.
+TEST_F(ControllerTest, AStoreThatRefusesARecordIsReported) {
+  auto& pg = store::testing::PgServer::get();
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  store_ = pg.fresh_database();
+  std::vector<std::string> failures;
+  tweak_ = [&](ControllerOptions& o) {
+    o.postgres.retry_for = 300ms;
+    o.on_store_failure = [&](const Error& e) { failures.push_back(e.message); };
+  };
+  open();
+  auto job = controller_->submit(request({"true"}), nobody_, now_);
+  ASSERT_TRUE(job);
+  ASSERT_TRUE(pg.stop());
+  controller_->step(agent::Clock::now(), now_);
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_NE(failures[0].find("postgres:"), std::string::npos) << failures[0];
+  auto refused = controller_->submit(request({"true"}), nobody_, now_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(controller_->jobs(true).size(), 1u) << "the refused submission left a job behind";
+  ASSERT_TRUE(pg.start());
+  controller_.reset();
+  tweak_ = nullptr;
+  open();
+  auto recovered = controller_->job(job->id);
+  ASSERT_TRUE(recovered);
+  EXPECT_EQ(recovered->state, kPending);
+  EXPECT_EQ(controller_->jobs(true).size(), 1u);
 }
 
 void ControllerTest::recovers_from_the_journal() {

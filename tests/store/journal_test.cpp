@@ -1,7 +1,6 @@
 // The journal: one contract for every implementation, then SQLite's own promises (durability across
 // reopening and SIGKILL, schema checks) and the fault-injecting wrapper.
 #include "store/journal.h"
-#include "store/postgres.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -18,6 +17,7 @@
 #include <thread>
 
 #include "pg_server.h"
+#include "store/postgres.h"
 
 namespace gwang::store {
 namespace {
@@ -271,7 +271,7 @@ TEST(PostgresJournal, ABatchWhoseCommitWasCutOffIsFoundNotRepeated) {
   options.after_commit_sent = [&](int socket) {
     if (cuts++ > 0) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the server has committed
-    char answer[4096];  // its answer is lost on the way
+    char answer[4096];                                            // its answer is lost on the way
     while (::recv(socket, answer, sizeof answer, MSG_DONTWAIT) > 0) {
     }
     ::shutdown(socket, SHUT_RDWR);
@@ -373,8 +373,9 @@ TEST(PostgresLease, AStaleLeaderCannotWrite) {
   auto late = batch({"a3"});
   auto refused = (*ja)->append(late);
   ASSERT_FALSE(refused);
-  EXPECT_NE(refused.error().message.find("fenced: another controller leads the store now (epoch 2; this one led in epoch 1)"),
-            std::string::npos)
+  EXPECT_NE(
+      refused.error().message.find("fenced: another controller leads the store now (epoch 2; this one led in epoch 1)"),
+      std::string::npos)
       << refused.error().message;
   EXPECT_EQ(fenced_by, 2);
   EXPECT_FALSE((*ja)->snapshot({2, "state"}));

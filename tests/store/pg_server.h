@@ -33,6 +33,9 @@ class PgServer {
   }
   // Restarts the server (fast shutdown), for tests of a lost connection.
   bool restart() { return run(as_postgres(ctl() + " -m fast restart -w -o '" + options() + "'")); }
+  // Stops the server (fast shutdown) and starts it again: the time between is a database out of reach.
+  bool stop() { return run(as_postgres(ctl() + " -m fast stop -w")); }
+  bool start() { return run(as_postgres(ctl() + " -w -o '" + options() + "' start")); }
   // Runs SQL against the given database as the superuser.
   bool sql(const std::string& db, const std::string& statement) { return run(psql(statement, db)); }
 
