@@ -167,6 +167,11 @@ Result<Response> call_one(const std::string& url, const std::string& token, cons
   }
   // Status line, headers, body.
   const auto head_end = reply.find("\r\n\r\n");
+  if (reply.empty()) {
+    return fail(
+        "the controller at " + url + " closed the connection without answering" +
+        (method == "GET" ? std::string() : " (it may have stopped): the request may or may not have been carried out"));
+  }
   if (reply.rfind("HTTP/1.", 0) != 0 || head_end == std::string::npos || reply.size() < 12) {
     return fail("the controller at " + url + " answered something that is not HTTP");
   }

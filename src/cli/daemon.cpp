@@ -355,6 +355,11 @@ int run_controller(const DaemonArgs& args) {
 }
 
 int run_agent(const DaemonArgs& args) {
+  // SIGCHLD (a task's keeper ended) is taken by a thread of its own (below); every thread leaves it.
+  sigset_t child_signal;
+  sigemptyset(&child_signal);
+  sigaddset(&child_signal, SIGCHLD);
+  pthread_sigmask(SIG_BLOCK, &child_signal, nullptr);
   auto cfg = config::load_agent_config(args.config);
   auto secret = cfg ? read_secret(args.config, cfg->cluster_secret_file) : std::nullopt;
   if (!cfg || !secret) {
@@ -426,7 +431,20 @@ int run_agent(const DaemonArgs& args) {
     client->set_keep_alive(true);
     client->set_tcp_nodelay(true);
   }
-  std::size_t current = 0;  // the controller called
+  std::atomic<std::size_t> current{0};  // the controller called
+
+  // A task that ends while a call waits for orders cuts the call short (the controller's answer is
+  // sent again on the next call, and what this one reported is reported again): its end reaches the
+  // controller at once, and its devices go to the next job, instead of after the rest of the wait.
+  std::atomic<bool> waiting_call{false}, cut_short{false};
+  std::thread watcher([&] {
+    const timespec tick{0, 200 * 1000 * 1000};
+    while (running) {
+      if (::sigtimedwait(&child_signal, nullptr, &tick) != SIGCHLD || !waiting_call) continue;
+      cut_short = true;
+      clients[current]->stop();
+    }
+  });
 
   std::printf("gwang agent: node %s (%s), controller %s\n", node.c_str(), describe(*host).c_str(),
               join(cfg->controllers).c_str());
@@ -483,7 +501,11 @@ int run_agent(const DaemonArgs& args) {
     const std::string signature = proto::sign_request(*secret, "POST", proto::kSyncPath, date, node, body);
     httplib::Headers headers{{"X-Gwang-Node", node}, {"X-Gwang-Date", date}, {"X-Gwang-Signature", signature}};
     const std::string& url = cfg->controllers[current];
+    cut_short = false;
+    waiting_call = req.wait_ms > 0;
     auto res = clients[current]->Post(proto::kSyncPath, headers, body, "application/json");
+    waiting_call = false;
+    if (!res && cut_short) continue;
     std::string problem;
     bool standby = false;
     Result<proto::SyncResponse> answer = fail("");
@@ -571,6 +593,7 @@ int run_agent(const DaemonArgs& args) {
       }
     }
   }
+  watcher.join();
   std::printf("gwang agent stopped\n");
   return 0;
 }

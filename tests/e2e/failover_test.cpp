@@ -1,17 +1,24 @@
-// Failover: two controllers on one PostgreSQL store, three agents that know both, and a stream of
-// jobs submitted through the command line, which knows both too. The leader is killed with SIGKILL
-// in the middle of the stream; the standby must lead within 10 s, and afterwards:
-//   - every job the command line acknowledged is there and ended exactly once (one run, COMPLETED);
-//   - no device was ever given to two jobs at once (each run marks its start and end, with its node
-//     and devices, in a file of its own);
-//   - the ledger balances: the grant's use is the sum of its charges, and the usage charged is the
-//     accelerator-time the jobs ran.
-// Real `gwang controller` and `gwang agent` processes on loopback, and a throwaway PostgreSQL.
+// Failover and faults, on a cluster of real processes: two `gwang controller`s on one throwaway
+// PostgreSQL store, and agents, each host in its own network namespace joined by veth pairs on a
+// bridge (this process reaches every host through the bridge). Agents and the command line know
+// both controllers. Jobs run as nobody and mark, each run in a file of its own, when they start and
+// when they end or are stopped, with their node and devices. After the faults, every job must have
+// ended and the invariants hold:
+//   - every job the command line acknowledged is there and ended once (a terminal state);
+//   - no two runs of one job overlapped, and every run that started ended or was stopped;
+//   - no device was ever held by two runs at once;
+//   - the ledger balances: each job was charged for each second of its last run once, in records
+//     that never overlap, and the grant's use is the sum of every charge.
+// Needs root (network namespaces).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -60,88 +67,160 @@ void write(const fs::path& p, const std::string& text) {
   out << text;
 }
 
-class Failover : public ::testing::Test {
- protected:
-  static constexpr int kAgents = 3;
-  static constexpr int kDevicesPerAgent = 2;
+// GET http://ip:port/path with a bearer token; the status and body ("" on a connection failure).
+std::pair<int, std::string> http_get(const std::string& ip, int port, const std::string& token,
+                                     const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return {0, ""};
+  }
+  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + ip + "\r\nAuthorization: Bearer " + token +
+                              "\r\nConnection: close\r\n\r\n";
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string reply;
+  char buf[65536];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  const auto head = reply.find("\r\n\r\n");
+  if (reply.size() < 12 || head == std::string::npos) return {0, ""};
+  return {std::atoi(reply.c_str() + 9), reply.substr(head + 4)};
+}
 
-  void SetUp() override {
+class Cluster : public ::testing::Test {
+ protected:
+  static constexpr int kControllers = 2;
+
+  struct Options {
+    int agents = 3;
+    int devices = 2;  // per agent
+    std::string lease = "3s";
+    std::string node_timeout = "30s";
+  };
+
+  // Host h: 0 and 1 the controllers, 2.. the agents.
+  void start(const Options& o) {
+    o_ = o;
+    ASSERT_EQ(::geteuid(), 0u) << "these tests need root (network namespaces)";
     auto& pg = gwang::store::testing::PgServer::get();
     ASSERT_TRUE(pg.ok()) << pg.error();
     store_ = pg.fresh_database();
-    const int base = 30000 + static_cast<int>(::getpid() % 10000) * 3;
-    dir_ = fs::temp_directory_path() / ("gwang_failover_" + std::to_string(::getpid()));
+    tag_ = std::to_string(::getpid() % 100000);
+    // A subnet per test: ctest may run two of them at once, each with its own bridge.
+    subnet_ = static_cast<int>(
+        std::hash<std::string>{}(::testing::UnitTest::GetInstance()->current_test_info()->name()) % 200);
+    dir_ = fs::temp_directory_path() /
+           ("gwang_cluster_" + tag_ + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "marks");
     fs::permissions(dir_, fs::perms::all);
     fs::permissions(dir_ / "marks", fs::perms::all);  // jobs (as nobody) write their marks here
-    write(dir_ / "secret", "failover-test-secret-0123456789\n");
+    // The network: a bridge with an address of its own (this process's way in), a namespace per host.
+    run("ip link add " + bridge() + " type bridge");
+    run("ip addr add " + ip(253) + "/24 dev " + bridge());
+    run("ip link set " + bridge() + " up");
+    for (int h = 0; h < kControllers + o.agents; ++h) {
+      run("ip netns add " + ns(h));
+      run("ip link add " + veth(h) + " type veth peer name eth0 netns " + ns(h));
+      run("ip link set " + veth(h) + " master " + bridge() + " up");
+      run("ip -n " + ns(h) + " addr add " + ip(h) + "/24 dev eth0");
+      run("ip -n " + ns(h) + " link set eth0 up");
+      run("ip -n " + ns(h) + " link set lo up");
+    }
+    write(dir_ / "secret", "cluster-test-secret-0123456789\n");
     fs::permissions(dir_ / "secret", fs::perms::owner_read | fs::perms::owner_write);
-    for (int c = 0; c < 2; ++c) {
-      url_[c] = "http://127.0.0.1:" + std::to_string(base + c);
-      write(dir_ / ("ctl" + std::to_string(c) + ".toml"),
-            "listen = \"127.0.0.1:" + std::to_string(base + c) + "\"\ndata_dir = \"" +
-                (dir_ / ("ctl" + std::to_string(c))).string() + "\"\ncluster_secret_file = \"" +
-                (dir_ / "secret").string() + "\"\nstore = \"" + store_ +
-                "\"\nlease = \"3s\"\noperator = \"nobody\"\nnode_timeout = \"30s\"\nkill_grace = \"1s\"\n"
+    for (int c = 0; c < kControllers; ++c) {
+      write(dir_ / (name(c) + ".toml"),
+            "listen = \"" + ip(c) + ":8686\"\ndata_dir = \"" + (dir_ / name(c)).string() +
+                "\"\ncluster_secret_file = \"" + (dir_ / "secret").string() + "\"\nstore = \"" + store_ +
+                "\"\nlease = \"" + o.lease + "\"\noperator = \"nobody\"\nnode_timeout = \"" + o.node_timeout +
+                "\"\nkill_grace = \"1s\"\n"
                 "[accounting]\ncharge_every = \"10s\"\n[accounting.rates]\n\"npu:test\" = 1.0\n");
     }
-    for (int h = 1; h <= kAgents; ++h) {
-      write(dir_ / ("agent" + std::to_string(h) + ".toml"),
-            "controller = [\"" + url_[0] + "\", \"" + url_[1] + "\"]\nnode_name = \"host" + std::to_string(h) +
-                "\"\ndata_dir = \"" + (dir_ / ("host" + std::to_string(h))).string() + "\"\ncluster_secret_file = \"" +
-                (dir_ / "secret").string() +
-                "\"\nkill_grace = \"1s\"\nsync_wait = \"1s\"\nnvml = false\n"
-                "[[devices]]\nkind = \"npu:test\"\ncount = " +
-                std::to_string(kDevicesPerAgent) + "\n");
+    for (int h = kControllers; h < kControllers + o.agents; ++h) {
+      write(
+          dir_ / (name(h) + ".toml"),
+          "controller = [\"" + url(0) + "\", \"" + url(1) + "\"]\nnode_name = \"" + name(h) + "\"\ndata_dir = \"" +
+              (dir_ / name(h)).string() + "\"\ncluster_secret_file = \"" + (dir_ / "secret").string() +
+              "\"\nkill_grace = \"1s\"\nsync_wait = \"1s\"\nnvml = false\n[[devices]]\nkind = \"npu:test\"\ncount = " +
+              std::to_string(o.devices) + "\n");
     }
     // The first controller leads (the lease is free); the second stands by.
-    pids_["ctl0"] = spawn("ctl0", "controller", dir_ / "ctl0.toml");
-    wait_for("the first controller to lead", [&] { return fs::exists(dir_ / "ctl0" / "token"); });
-    std::ifstream in(dir_ / "ctl0" / "token");
+    spawn(0);
+    wait_for("the first controller to lead", [&] { return fs::exists(dir_ / name(0) / "token"); });
+    std::ifstream in(dir_ / name(0) / "token");
     std::getline(in, token_);
-    pids_["ctl1"] = spawn("ctl1", "controller", dir_ / "ctl1.toml");
+    spawn(1);
     wait_for("the second controller to stand by",
-             [&] { return slurp(dir_ / "ctl1.log").find("stands by") != std::string::npos; });
-    for (int h = 1; h <= kAgents; ++h) {
-      pids_["host" + std::to_string(h)] =
-          spawn("host" + std::to_string(h), "agent", dir_ / ("agent" + std::to_string(h) + ".toml"));
-    }
-    wait_for("the nodes up", [&] {
-      const Outcome o = gwang("nodes --json");
-      json j = json::parse(o.output, nullptr, false);
-      if (o.status != 0 || j.is_discarded()) return false;
-      int up = 0;
-      for (const json& n : j["nodes"]) up += n["state"] == "up";
-      return up == kAgents;
-    });
+             [&] { return slurp(dir_ / (name(1) + ".log")).find("stands by") != std::string::npos; });
+    for (int h = kControllers; h < kControllers + o.agents; ++h) spawn(h);
+    wait_for("the nodes up", [&] { return up_nodes() == o.agents; });
   }
 
   void TearDown() override {
-    for (auto& [name, pid] : pids_) {
+    for (auto& [h, pid] : pids_) {
       if (pid > 0) {
         ::kill(pid, SIGTERM);
         ::waitpid(pid, nullptr, 0);
       }
     }
+    for (int h = 0; h < kControllers + o_.agents; ++h) {
+      sh("ip netns del " + ns(h));
+      sh("ip link del " + veth(h));
+    }
+    sh("ip link del " + bridge());
     if (!HasFailure()) fs::remove_all(dir_);
   }
 
-  pid_t spawn(const std::string& name, const std::string& role, const fs::path& config) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      const std::string log = (dir_ / (name + ".log")).string();
-      if (!std::freopen(log.c_str(), "a", stdout) || !std::freopen(log.c_str(), "a", stderr)) ::_exit(3);
-      ::execl(GWANG_BINARY, GWANG_BINARY, role.c_str(), "--config", config.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    return pid;
+  std::string bridge() const { return "gwc" + tag_; }
+  std::string ns(int h) const { return "gwang-" + tag_ + "-c" + std::to_string(h); }
+  std::string veth(int h) const { return "gwc" + tag_ + "h" + std::to_string(h); }
+  std::string ip(int h) const { return "10.78." + std::to_string(subnet_) + "." + std::to_string(h + 1); }
+  std::string url(int c) const { return "http://" + ip(c) + ":8686"; }
+  static std::string name(int h) { return h < kControllers ? "ctl" + std::to_string(h) : "host" + std::to_string(h); }
+
+  void run(const std::string& cmd) {
+    const Outcome o = sh(cmd);
+    ASSERT_EQ(o.status, 0) << cmd << ": " << o.output;
   }
 
-  // The command line, with both controllers (or those given).
-  Outcome gwang(const std::string& args, const std::string& urls = "") {
-    return sh("cd " + dir_.string() + " && GWANG_URL=" + (urls.empty() ? url_[0] + "," + url_[1] : urls) +
-              " GWANG_TOKEN=" + token_ + " " + GWANG_BINARY + " " + args);
+  // Starts host h's program in its namespace; output to dir/NAME.log.
+  void spawn(int h) {
+    const std::string role = h < kControllers ? "controller" : "agent";
+    const std::string config = (dir_ / (name(h) + ".toml")).string();
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      const std::string log = (dir_ / (name(h) + ".log")).string();
+      if (!std::freopen(log.c_str(), "a", stdout) || !std::freopen(log.c_str(), "a", stderr)) ::_exit(3);
+      ::execlp("ip", "ip", "netns", "exec", ns(h).c_str(), GWANG_BINARY, role.c_str(), "--config", config.c_str(),
+               static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    pids_[h] = pid;
+  }
+  void kill_host(int h) {
+    ::kill(pids_[h], SIGKILL);
+    ::waitpid(pids_[h], nullptr, 0);
+    pids_[h] = -1;
+  }
+  // The controller that leads now (-1: none).
+  int leader() {
+    for (int c = 0; c < kControllers; ++c) {
+      if (pids_[c] > 0 && http_get(ip(c), 8686, token_, "/api/v1/status").first == 200) return c;
+    }
+    return -1;
+  }
+
+  // The command line, knowing both controllers.
+  Outcome gwang(const std::string& args) {
+    return sh("cd " + dir_.string() + " && GWANG_URL=" + url(0) + "," + url(1) + " GWANG_TOKEN=" + token_ + " " +
+              GWANG_BINARY + " " + args);
   }
   json gwang_json(const std::string& args) {
     const Outcome o = gwang(args);
@@ -154,10 +233,27 @@ class Failover : public ::testing::Test {
     const Outcome o = gwang(args);
     ASSERT_EQ(o.status, 0) << args << ": " << o.output;
   }
+  int up_nodes() {
+    const Outcome o = gwang("nodes --json");
+    json j = json::parse(o.output, nullptr, false);
+    if (o.status != 0 || j.is_discarded()) return -1;
+    int up = 0;
+    for (const json& n : j["nodes"]) up += n["state"] == "up";
+    return up;
+  }
+  int running_jobs() {
+    const Outcome o = gwang("queue --json");
+    json j = json::parse(o.output, nullptr, false);
+    if (o.status != 0 || j.is_discarded()) return -1;
+    int running = 0;
+    for (const json& job : j["jobs"]) running += job["state"] == "RUNNING";
+    return running;
+  }
   std::string logs() const {
     std::string out;
-    for (const char* name : {"ctl0", "ctl1", "host1", "host2", "host3"}) {
-      out += std::string("--- ") + name + ":\n" + slurp(dir_ / (std::string(name) + ".log"));
+    for (int h = 0; h < kControllers + o_.agents; ++h) {
+      const std::string text = slurp(dir_ / (name(h) + ".log"));
+      out += "--- " + name(h) + ":\n" + (text.size() > 3000 ? "..." + text.substr(text.size() - 3000) : text);
     }
     return out;
   }
@@ -171,151 +267,313 @@ class Failover : public ::testing::Test {
     FAIL() << "timed out waiting for " << what << "\n" << logs();
   }
 
-  std::string store_, token_;
-  std::string url_[2];
+  // The books the jobs are charged to: one project with one grant.
+  void books() {
+    ok("admin institution add gist --type university --sector energy");
+    ok("admin project add p --institution gist");
+    ok("admin project add-member p nobody");
+    ok("admin programme add national --when-exhausted refuse --priority 0");
+    ok("admin grant add p --programme national --amount 100000 --start 2020-01-01 --end 2099-01-01");
+  }
+
+  // Submits `count` one-device jobs of 0.2 to 0.9 s from `threads` threads, in the background.
+  struct Stream {
+    std::mutex mu;
+    std::vector<std::int64_t> acknowledged;
+    std::vector<std::string> refused;
+    std::atomic<int> submitted{0};
+    std::vector<std::thread> threads;
+    void join() {
+      for (std::thread& t : threads) t.join();
+    }
+  };
+  void submit_stream(Stream& s, int count, int threads, std::chrono::milliseconds pause) {
+    const std::string marks = (dir_ / "marks").string();
+    for (int t = 0; t < threads; ++t) {
+      s.threads.emplace_back([this, &s, count, threads, t, pause, marks] {
+        for (int i = t; i < count; i += threads) {
+          const std::string sleep = "0." + std::to_string(2 + (i * 7) % 8);
+          const Outcome o = gwang(
+              "submit --project p --gpus 1 --cpus 1 --mem 32M --workdir / -- sh -c '"
+              "f=" +
+              marks +
+              "/$GWANG_JOB_ID.$GWANG_RESTART_COUNT; "
+              "trap \"echo stop $GWANG_NODELIST $GWANG_DEVICES $(date +%s.%N) >> $f; exit 143\" TERM; "
+              "echo start $GWANG_NODELIST $GWANG_DEVICES $(date +%s.%N) >> $f; sleep " +
+              sleep +
+              " & wait; "
+              "echo end $GWANG_NODELIST $GWANG_DEVICES $(date +%s.%N) >> $f'");
+          {
+            std::lock_guard lock(s.mu);
+            if (o.status == 0 && o.output.rfind("Submitted job ", 0) == 0) {
+              s.acknowledged.push_back(std::stoll(o.output.substr(14)));
+            } else {
+              s.refused.push_back(o.output);
+            }
+          }
+          ++s.submitted;
+          std::this_thread::sleep_for(pause);
+        }
+      });
+    }
+  }
+
+  struct Findings {
+    std::map<std::string, int> states;  // jobs by how they ended
+    int runs = 0, completed_twice = 0;
+    double charged_seconds = 0;
+  };
+
+  // Waits for every job to end, then checks the invariants (see the top of the file).
+  Findings check_invariants(const std::vector<std::int64_t>& acknowledged, std::chrono::seconds limit) {
+    Findings f;
+    json all;
+    wait_for(
+        "every job to end",
+        [&] {
+          all = gwang_json("queue --all --json");
+          for (const json& j : all["jobs"]) {
+            if (j["state"] == "PENDING" || j["state"] == "RUNNING") return false;
+          }
+          return !all["jobs"].empty();
+        },
+        limit);
+    std::map<std::int64_t, json> jobs;
+    for (const json& j : all["jobs"]) jobs[j["id"].get<std::int64_t>()] = j;
+    for (std::int64_t id : acknowledged) {
+      EXPECT_TRUE(jobs.contains(id)) << "acknowledged job " << id << " is lost";
+    }
+
+    // The runs, from the marks.
+    struct Run {
+      std::int64_t job = 0;
+      int attempt = 0;
+      std::string device;  // "node device"
+      double start = 0, end = -1;
+      bool completed = false;
+    };
+    std::vector<Run> runs;
+    for (const auto& entry : fs::directory_iterator(dir_ / "marks")) {
+      const std::string file = entry.path().filename().string();
+      Run r;
+      r.job = std::stoll(file.substr(0, file.find('.')));
+      r.attempt = std::stoi(file.substr(file.find('.') + 1));
+      std::istringstream in(slurp(entry.path()));
+      std::string what, node, device;
+      double at = 0;
+      std::vector<std::string> seen;
+      while (in >> what >> node >> device >> at) {
+        seen.push_back(what);
+        if (what == "start") {
+          r.start = at;
+          r.device = node + " " + device;
+        } else {
+          r.end = at;
+          r.completed = what == "end";
+        }
+      }
+      EXPECT_TRUE(seen == std::vector<std::string>({"start", "end"}) ||
+                  seen == std::vector<std::string>({"start", "stop"}))
+          << "job " << r.job << " attempt " << r.attempt << " ran as: " << slurp(entry.path());
+      runs.push_back(r);
+    }
+    f.runs = static_cast<int>(runs.size());
+    // Each job: its runs one after the other, its end once.
+    std::map<std::int64_t, std::vector<Run>> by_job;
+    for (const Run& r : runs) by_job[r.job].push_back(r);
+    for (auto& [id, list] : by_job) {
+      EXPECT_TRUE(jobs.contains(id)) << "job " << id << " ran but is unknown";
+      std::sort(list.begin(), list.end(), [](const Run& a, const Run& b) { return a.attempt < b.attempt; });
+      int completed = 0;
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        completed += list[i].completed;
+        if (i > 0) {
+          EXPECT_LE(list[i - 1].end, list[i].start)
+              << "job " << id << " ran attempts " << list[i - 1].attempt << " and " << list[i].attempt << " at once";
+        }
+      }
+      f.completed_twice += completed > 1;
+      if (jobs[id]["state"] == "COMPLETED") {
+        EXPECT_TRUE(list.back().completed) << "job " << id << " is COMPLETED, but its last run did not end";
+        EXPECT_EQ(list.back().attempt, jobs[id]["attempt"]) << jobs[id].dump();
+      }
+    }
+    for (const auto& [id, j] : jobs) {
+      ++f.states[j["state"].get<std::string>()];
+      if (j["state"] == "COMPLETED") {
+        EXPECT_TRUE(by_job.contains(id)) << "job " << id << " COMPLETED without running";
+      }
+    }
+    // Devices: never two runs at once.
+    std::map<std::string, std::vector<Run>> by_device;
+    for (const Run& r : runs) by_device[r.device].push_back(r);
+    for (auto& [device, list] : by_device) {
+      std::sort(list.begin(), list.end(), [](const Run& a, const Run& b) { return a.start < b.start; });
+      for (std::size_t i = 1; i < list.size(); ++i) {
+        EXPECT_LE(list[i - 1].end, list[i].start)
+            << device << " was held by jobs " << list[i - 1].job << "." << list[i - 1].attempt << " and " << list[i].job
+            << "." << list[i].attempt << " at once";
+      }
+    }
+
+    // The ledger, job by job: its last run charged second by second once, no record overlapping another.
+    const int lead = leader();
+    EXPECT_GE(lead, 0) << "no controller leads";
+    double charges = 0;
+    for (const auto& [id, j] : jobs) {
+      const auto [status, body] = http_get(ip(lead), 8686, token_, "/api/v1/jobs/" + std::to_string(id) + "/usage");
+      EXPECT_EQ(status, 200) << body;
+      const json usage = json::parse(body, nullptr, false);
+      if (status != 200 || usage.is_discarded()) return f;
+      std::vector<std::pair<std::int64_t, std::int64_t>> spans;  // [from, to)
+      for (const json& r : usage["records"]) {
+        spans.emplace_back(r["from"].get<std::int64_t>(), r["time"].get<std::int64_t>());
+        EXPECT_NEAR(r["accelerator_hours"].get<double>() * 3600,
+                    static_cast<double>(spans.back().second - spans.back().first), 1e-6)
+            << "job " << id << ": " << r.dump();
+        charges += r["charge"].get<double>();
+        f.charged_seconds += r["accelerator_hours"].get<double>() * 3600;
+      }
+      std::sort(spans.begin(), spans.end());
+      for (std::size_t i = 1; i < spans.size(); ++i) {
+        EXPECT_LE(spans[i - 1].second, spans[i].first)
+            << "job " << id << " was charged twice for a second: " << usage.dump();
+      }
+      if (j["start_time"].is_null()) {
+        EXPECT_TRUE(spans.empty()) << "job " << id << " never started but was charged";
+        continue;
+      }
+      const std::int64_t start = j["start_time"], end = j["end_time"];
+      std::int64_t covered = start;
+      for (const auto& [from, to] : spans) {
+        if (from < start) continue;  // an earlier attempt's
+        EXPECT_EQ(from, covered) << "job " << id
+                                 << ": a gap or an overlap in the charges of its last run: " << usage.dump();
+        covered = to;
+      }
+      EXPECT_EQ(covered, end) << "job " << id << ": its last run charged up to " << covered << ", not its end " << end
+                              << ": " << usage.dump();
+    }
+    const json grants = gwang_json("grants --json");
+    EXPECT_EQ(grants["grants"].size(), 1u);
+    EXPECT_NEAR(grants["grants"][0]["used"].get<double>(), charges, 1e-6) << grants.dump();
+    return f;
+  }
+
+  Options o_;
+  int subnet_ = 0;
+  std::string store_, token_, tag_;
   fs::path dir_;
-  std::map<std::string, pid_t> pids_;
+  std::map<int, pid_t> pids_;
 };
 
-TEST_F(Failover, LeaderKilledUnderLoadStandbyLeadsAndNothingIsLostOrRunTwice) {
+// The leader gets SIGKILL in the middle of a stream of submissions: the standby leads within 10 s,
+// the command line's submissions go through, and the invariants hold.
+TEST_F(Cluster, LeaderKilledUnderLoadStandbyLeadsAndNothingIsLostOrRunTwice) {
+  start({});
   // A standby answers with the leader's address: the command line given only the standby follows it.
-  const Outcome via_standby = gwang("nodes", url_[1]);
+  const Outcome via_standby = sh("GWANG_URL=" + url(1) + " GWANG_TOKEN=" + token_ + " " + GWANG_BINARY + " nodes");
   EXPECT_EQ(via_standby.status, 0) << via_standby.output;
-  EXPECT_NE(via_standby.output.find("host1"), std::string::npos) << via_standby.output;
+  EXPECT_NE(via_standby.output.find("host2"), std::string::npos) << via_standby.output;
+  books();
 
-  // The books: the jobs are charged to a project's grant.
-  ok("admin institution add gist --type university --sector energy");
-  ok("admin project add p --institution gist");
-  ok("admin project add-member p nobody");
-  ok("admin programme add national --when-exhausted refuse --priority 0");
-  ok("admin grant add p --programme national --amount 1000 --start 2020-01-01 --end 2099-01-01");
-
-  // The stream: jobs of one device each, 0.2 to 1 s long, each marking its start and end.
   constexpr int kJobs = 150;
-  const std::string marks = (dir_ / "marks").string();
-  std::mutex mu;
-  std::vector<std::int64_t> acknowledged;
-  std::vector<std::string> refused;
-  std::atomic<int> submitted{0};
-  std::thread submitter([&] {
-    for (int i = 0; i < kJobs; ++i) {
-      const std::string pause = "0." + std::to_string(2 + (i * 7) % 8);
-      const Outcome o = gwang(
-          "submit --project p --gpus 1 --cpus 1 --mem 32M --workdir / -- sh -c '"
-          "echo start $GWANG_NODELIST $GWANG_DEVICES $(date +%s.%N) >> " +
-          marks +
-          "/$GWANG_JOB_ID; "
-          "sleep " +
-          pause +
-          "; "
-          "echo end $GWANG_NODELIST $GWANG_DEVICES $(date +%s.%N) >> " +
-          marks + "/$GWANG_JOB_ID'");
-      std::lock_guard lock(mu);
-      if (o.status == 0 && o.output.rfind("Submitted job ", 0) == 0) {
-        acknowledged.push_back(std::stoll(o.output.substr(14)));
-      } else {
-        refused.push_back(o.output);
-      }
-      ++submitted;
-      std::this_thread::sleep_for(40ms);
-    }
-  });
-
-  // A third of the way in, with jobs running, the leader dies.
-  wait_for("a third of the jobs submitted, and some running", [&] {
-    if (submitted < kJobs / 3) return false;
-    const Outcome o = gwang("queue --json");
-    json j = json::parse(o.output, nullptr, false);
-    if (o.status != 0 || j.is_discarded()) return false;
-    int running = 0;
-    for (const json& job : j["jobs"]) running += job["state"] == "RUNNING";
-    return running >= 2;
-  });
+  Stream stream;
+  submit_stream(stream, kJobs, 1, 40ms);
+  wait_for("a third of the jobs submitted, and some running",
+           [&] { return stream.submitted >= kJobs / 3 && running_jobs() >= 2; });
   const auto killed = Clock::now();
-  ::kill(pids_["ctl0"], SIGKILL);
-  ::waitpid(pids_["ctl0"], nullptr, 0);
-  pids_["ctl0"] = -1;
+  kill_host(0);
   wait_for(
       "the standby to lead", [&] { return slurp(dir_ / "ctl1.log").find("is up at") != std::string::npos; }, 20s);
   const double takeover = std::chrono::duration<double>(Clock::now() - killed).count();
   EXPECT_LT(takeover, 10.0) << "the standby led " << takeover << " s after the leader died\n" << logs();
-  RecordProperty("takeover_seconds", std::to_string(takeover));
-  std::printf("the standby led %.2f s after the leader was killed\n", takeover);
+  stream.join();
+  EXPECT_EQ(stream.acknowledged.size(), static_cast<std::size_t>(kJobs))
+      << "the command line waits for the new leader:\n"
+      << (stream.refused.empty() ? "" : stream.refused[0]);
 
-  submitter.join();
-  std::printf("%zu submissions acknowledged, %zu refused\n", acknowledged.size(), refused.size());
-  for (const std::string& r : refused) std::printf("  refused: %s", r.c_str());
-  EXPECT_GE(acknowledged.size(), static_cast<std::size_t>(kJobs * 9 / 10))
-      << "most submissions go through the failover (the command line retries while none leads)";
+  const Findings f = check_invariants(stream.acknowledged, 120s);
+  EXPECT_EQ(f.states.at("COMPLETED"), kJobs);
+  EXPECT_EQ(f.runs, kJobs) << "a job ran twice";
+  std::printf(
+      "takeover %.2f s after SIGKILL; %zu of %d submissions acknowledged; %d runs; %.0f device-seconds "
+      "charged\n",
+      takeover, stream.acknowledged.size(), kJobs, f.runs, f.charged_seconds);
+}
 
-  // Every job ends.
-  json all;
-  wait_for(
-      "every job to end",
-      [&] {
-        all = gwang_json("queue --all --json");
-        for (const json& j : all["jobs"]) {
-          if (j["state"] == "PENDING" || j["state"] == "RUNNING") return false;
-        }
-        return true;
-      },
-      120s);
-
-  // Every acknowledged job is there, ran once, and completed.
-  std::map<std::int64_t, json> by_id;
-  for (const json& j : all["jobs"]) by_id[j["id"].get<std::int64_t>()] = j;
-  for (std::int64_t id : acknowledged) {
-    ASSERT_TRUE(by_id.contains(id)) << "acknowledged job " << id << " is lost\n" << logs();
-    const json& j = by_id[id];
-    EXPECT_EQ(j["state"], "COMPLETED") << j.dump();
-    EXPECT_EQ(j["attempt"], 0) << j.dump();
-  }
-  // Each run of any job (acknowledged or not: a submission the leader took just before it died
-  // may have gone unanswered) started once and ended once; no device held by two at once.
-  struct Run {
-    double start = 0, end = 0;
-    std::int64_t job = 0;
+// The fault harness: a stream of 2,000 jobs on four agents while the leader is killed (twice: each
+// controller once), an agent is killed and started again, an agent is cut off for a minute and
+// healed, and PostgreSQL restarts. Then the invariants.
+TEST_F(Cluster, FaultHarness) {
+  Options o;
+  o.agents = 4;
+  o.devices = 4;
+  o.lease = "4s";
+  o.node_timeout = "20s";
+  start(o);
+  books();
+  constexpr int kJobs = 2000;
+  Stream stream;
+  const auto began = Clock::now();
+  submit_stream(stream, kJobs, 2, 20ms);
+  auto at = [&](std::chrono::seconds when, const std::string& what) {
+    std::this_thread::sleep_until(began + when);
+    std::printf("%5.1f s  %s\n", std::chrono::duration<double>(Clock::now() - began).count(), what.c_str());
+    std::fflush(stdout);
   };
-  std::map<std::string, std::vector<Run>> by_device;  // "host1 npu:test-0" -> runs
-  int runs = 0;
-  for (const auto& [id, j] : by_id) {
-    if (j["state"] != "COMPLETED") continue;
-    std::istringstream in(slurp(dir_ / "marks" / std::to_string(id)));
-    std::string what, node, device;
-    double at = 0;
-    std::vector<std::tuple<std::string, std::string, std::string, double>> lines;
-    while (in >> what >> node >> device >> at) lines.emplace_back(what, node, device, at);
-    ASSERT_EQ(lines.size(), 2u) << "job " << id << " ran other than once:\n"
-                                << slurp(dir_ / "marks" / std::to_string(id));
-    EXPECT_EQ(std::get<0>(lines[0]), "start");
-    EXPECT_EQ(std::get<0>(lines[1]), "end");
-    by_device[std::get<1>(lines[0]) + " " + std::get<2>(lines[0])].push_back(
-        {std::get<3>(lines[0]), std::get<3>(lines[1]), id});
-    ++runs;
-  }
-  EXPECT_EQ(runs, static_cast<int>(by_id.size()));
-  EXPECT_EQ(by_device.size(), static_cast<std::size_t>(kAgents * kDevicesPerAgent)) << "every device was used";
-  for (auto& [device, list] : by_device) {
-    std::sort(list.begin(), list.end(), [](const Run& a, const Run& b) { return a.start < b.start; });
-    for (std::size_t i = 1; i < list.size(); ++i) {
-      EXPECT_LE(list[i - 1].end, list[i].start)
-          << device << " was held by jobs " << list[i - 1].job << " and " << list[i].job << " at once";
-    }
-  }
+  std::vector<std::string> faults;
+  at(8s, "the leader (ctl0) gets SIGKILL");
+  kill_host(0);
+  wait_for(
+      "ctl1 to lead", [&] { return leader() == 1; }, 20s);
+  spawn(0);  // back, as a standby
+  faults.push_back("leader killed (ctl0)");
 
-  // The ledger balances: the grant's use is what its charges add up to, and the usage charged is
-  // the accelerator-time the jobs ran (one device each, at 1 hour per device-hour).
-  const json grants = gwang_json("grants --json");
-  ASSERT_EQ(grants["grants"].size(), 1u) << grants.dump();
-  const json usage = gwang_json("report usage --by project --json");
-  double ran_seconds = 0;
-  for (const auto& [id, j] : by_id) ran_seconds += j["end_time"].get<double>() - j["start_time"].get<double>();
-  EXPECT_NEAR(usage["total"]["accelerator_hours"].get<double>(), ran_seconds / 3600, 1e-9) << usage.dump();
-  EXPECT_NEAR(grants["grants"][0]["used"].get<double>(), usage["total"]["charge"].get<double>(), 1e-9) << grants.dump();
-  EXPECT_EQ(usage["total"]["jobs"], by_id.size()) << usage.dump();
-  EXPECT_GT(ran_seconds, 0.2 * static_cast<double>(by_id.size()));
-  std::printf("%zu jobs ran once each on %zu devices, %.0f device-seconds charged\n", by_id.size(), by_device.size(),
-              ran_seconds);
+  at(16s, "agent host2 gets SIGKILL; started again 3 s later");
+  kill_host(2);
+  std::this_thread::sleep_for(3s);
+  spawn(2);
+  faults.push_back("agent killed and restarted (host2)");
+
+  at(24s, "agent host3 is cut off (its link down) for 60 s");
+  run("ip link set " + veth(3) + " down");
+  faults.push_back("agent partitioned for 60 s (host3)");
+
+  at(34s, "PostgreSQL restarts");
+  ASSERT_TRUE(gwang::store::testing::PgServer::get().restart());
+  faults.push_back("PostgreSQL restarted");
+
+  at(46s, "the leader (ctl1) gets SIGKILL");
+  ASSERT_EQ(leader(), 1);
+  kill_host(1);
+  wait_for(
+      "ctl0 to lead", [&] { return leader() == 0; }, 20s);
+  spawn(1);
+  faults.push_back("leader killed (ctl1)");
+
+  at(84s, "host3's link is up again");
+  run("ip link set " + veth(3) + " up");
+  faults.push_back("partition healed (host3)");
+  wait_for(
+      "host3 up again", [&] { return up_nodes() == o.agents; }, 60s);
+
+  stream.join();
+  Findings f = check_invariants(stream.acknowledged, 300s);
+  const double took = std::chrono::duration<double>(Clock::now() - began).count();
+  std::string states;
+  for (const auto& [state, n] : f.states) states += " " + state + "=" + std::to_string(n);
+  std::printf(
+      "%.0f s: %zu of %d submissions acknowledged (%zu refused), %d runs, jobs by end:%s; %d job(s) ran to "
+      "their end twice (their node was cut off); %.0f device-seconds charged\n",
+      took, stream.acknowledged.size(), kJobs, stream.refused.size(), f.runs, states.c_str(), f.completed_twice,
+      f.charged_seconds);
+  for (const std::string& fault : faults) std::printf("  fault: %s\n", fault.c_str());
+  for (std::size_t i = 0; i < std::min<std::size_t>(stream.refused.size(), 5); ++i) {
+    std::printf("  refused: %s", stream.refused[i].c_str());
+  }
+  EXPECT_GE(stream.acknowledged.size(), static_cast<std::size_t>(kJobs * 95 / 100));
+  EXPECT_GT(f.states["COMPLETED"], kJobs * 9 / 10);
 }
 
 }  // namespace
