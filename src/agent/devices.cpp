@@ -2,9 +2,13 @@
 
 #include <dlfcn.h>
 #include <sched.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -30,6 +34,7 @@ struct Nvml {
   nvmlReturn_t (*name)(nvmlDevice_t, char*, unsigned int) = nullptr;
   nvmlReturn_t (*uuid)(nvmlDevice_t, char*, unsigned int) = nullptr;
   nvmlReturn_t (*memory)(nvmlDevice_t, nvmlMemory_t*) = nullptr;
+  nvmlReturn_t (*minor_number)(nvmlDevice_t, unsigned int*) = nullptr;  // optional
   const char* (*error)(nvmlReturn_t) = nullptr;
 
   ~Nvml() {
@@ -88,6 +93,7 @@ Result<std::vector<Device>> discover_nvidia(const std::string& library, std::str
                      nvml.bind(nvml.name, "nvmlDeviceGetName") && nvml.bind(nvml.uuid, "nvmlDeviceGetUUID") &&
                      nvml.bind(nvml.memory, "nvmlDeviceGetMemoryInfo");
   nvml.bind(nvml.error, "nvmlErrorString");
+  nvml.bind(nvml.minor_number, "nvmlDeviceGetMinorNumber");
   if (!bound) return fail(library + ": an NVML entry point is missing: " + ::dlerror());
   if (const nvmlReturn_t r = nvml.init(); r != NVML_SUCCESS) {
     return fail(library + ": nvmlInit failed: " + nvml.why(r));
@@ -103,8 +109,13 @@ Result<std::vector<Device>> discover_nvidia(const std::string& library, std::str
         (r = nvml.uuid(dev, uuid, sizeof uuid)) != NVML_SUCCESS || (r = nvml.memory(dev, &mem)) != NVML_SUCCESS) {
       break;
     }
-    out.push_back({"gpu:" + nvidia_model(name), name, uuid, static_cast<int>(i),
-                   static_cast<std::int64_t>(mem.total), false});
+    out.push_back(
+        {"gpu:" + nvidia_model(name), name, uuid, static_cast<int>(i), static_cast<std::int64_t>(mem.total), false});
+    // Its device file, /dev/nvidia<minor>, where this host shows it (a container may not).
+    unsigned int number = 0;
+    if (nvml.minor_number && nvml.minor_number(dev, &number) == NVML_SUCCESS) {
+      (void)set_device_file(out.back(), "/dev/nvidia" + std::to_string(number));
+    }
   }
   nvml.shutdown();
   if (r != NVML_SUCCESS) return fail(library + ": reading the GPUs failed: " + nvml.why(r));
@@ -112,12 +123,29 @@ Result<std::vector<Device>> discover_nvidia(const std::string& library, std::str
   return out;
 }
 
+Result<void> set_device_file(Device& device, const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return fail(path + ": " + std::strerror(errno));
+  if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) return fail(path + ": not a device file");
+  device.file = path;
+  device.file_type = S_ISCHR(st.st_mode) ? 'c' : 'b';
+  device.major = static_cast<int>(major(st.st_rdev));
+  device.minor = static_cast<int>(minor(st.st_rdev));
+  return {};
+}
+
+std::string deny_rule(const Device& device) {
+  if (device.major < 0) return "";
+  return std::string(1, device.file_type) + " " + std::to_string(device.major) + ":" + std::to_string(device.minor) +
+         " rwm";
+}
+
 Result<HostResources> discover_host(const std::vector<DeclaredDevices>& declared, const std::string& nvml_library) {
   HostResources host;
   cpu_set_t set;
   CPU_ZERO(&set);
   host.cpus = ::sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
-                                                             : static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
+                                                            : static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
   host.memory_bytes = static_cast<std::int64_t>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
   if (!nvml_library.empty()) {
     auto gpus = discover_nvidia(nvml_library, &host.nvml_status);
@@ -130,9 +158,18 @@ Result<HostResources> discover_host(const std::vector<DeclaredDevices>& declared
   for (const DeclaredDevices& d : declared) {
     if (auto ok = validate_kind(d.kind); !ok) return tl::unexpected(ok.error());
     if (d.count < 0) return fail("device kind '" + d.kind + "': count must not be negative");
+    if (!d.files.empty() && static_cast<int>(d.files.size()) != d.count) {
+      return fail("device kind '" + d.kind + "': " + std::to_string(d.files.size()) + " file(s) for " +
+                  std::to_string(d.count) + " device(s)");
+    }
     for (int i = 0; i < d.count; ++i) {
       const int index = next[d.kind]++;
       host.devices.push_back({d.kind, d.kind, d.kind + "-" + std::to_string(index), index, d.memory_bytes, true});
+      if (!d.files.empty()) {
+        if (auto r = set_device_file(host.devices.back(), d.files[static_cast<std::size_t>(i)]); !r) {
+          return fail("device kind '" + d.kind + "': " + r.error().message);
+        }
+      }
     }
   }
   return host;

@@ -20,13 +20,25 @@ struct Device {
   int index = 0;          // the vendor's index on this node (CUDA_VISIBLE_DEVICES uses it)
   std::int64_t memory_bytes = 0;
   bool declared = false;  // from the configuration rather than discovered
+  // The device file jobs use it through ("/dev/nvidia0") and its number: a job that was not given
+  // the device is kept from that file (the cgroup devices controller). Unknown: "" and -1.
+  std::string file;
+  char file_type = 'c';   // 'c' (character) or 'b' (block)
+  int major = -1, minor = -1;
 };
 
 struct DeclaredDevices {
   std::string kind;       // "npu:ascend910"; "family:model" with a family of letters, digits, '-' or '_'
   int count = 0;
   std::int64_t memory_bytes = 0;
+  std::vector<std::string> files;  // the device file of each ("/dev/davinci0", ...), or none
 };
+
+// Sets a device's file and number from the device file at `path`. Errors: it does not exist, or is
+// not a device file.
+Result<void> set_device_file(Device& device, const std::string& path);
+// The cgroup rule that keeps a task from a device: "c 195:1 rwm"; "" when its file is unknown.
+std::string deny_rule(const Device& device);
 
 struct HostResources {
   int cpus = 0;

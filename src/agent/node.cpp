@@ -1,11 +1,11 @@
 #include "agent/node.h"
 
-#include <algorithm>
-#include <charconv>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -124,7 +124,8 @@ std::vector<std::string> NodeAgent::adopt_recorded() {
   for (const Entry& e : read_entries(options_.state_dir)) {
     auto task = Task::adopt(e.group, e.pid, e.started, options_.state_dir + "/status/" + e.task, tracking_);
     if (!task) {
-      failed_to_start_.push_back({e.task, TaskStatus{TaskEnd::Signaled, 0, SIGKILL}, "lost when its agent restarted: " + task.error().message, false});
+      failed_to_start_.push_back({e.task, TaskStatus{TaskEnd::Signaled, 0, SIGKILL},
+                                  "lost when its agent restarted: " + task.error().message, false});
     } else {
       tasks_[e.task] = Running{std::move(*task), "", false, e.group, e.started};
     }
@@ -187,18 +188,24 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
   spec.stderr_path = (fs::path(options_.log_dir) / log_name(l.job, l.attempt, l.rank, true)).string();
   spec.memory_limit_bytes = l.memory_limit_bytes;
   if (!options_.state_dir.empty()) spec.status_path = options_.state_dir + "/status/" + l.task;
-  spec.env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
-              {"HOME", owner->home},
-              {"USER", owner->name},
-              {"LOGNAME", owner->name}};
+  spec.env = {
+      {"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", owner->home}, {"USER", owner->name}, {"LOGNAME", owner->name}};
   for (const auto& kv : l.env) {
     std::erase_if(spec.env, [&](const auto& e) { return e.first == kv.first; });
     spec.env.push_back(kv);
   }
   // The devices are the node's to say, whatever the job's environment asked for.
-  std::erase_if(spec.env, [](const auto& e) { return e.first == "CUDA_VISIBLE_DEVICES" || e.first == "GWANG_DEVICES"; });
+  std::erase_if(spec.env,
+                [](const auto& e) { return e.first == "CUDA_VISIBLE_DEVICES" || e.first == "GWANG_DEVICES"; });
   if (!cuda.empty()) spec.env.emplace_back("CUDA_VISIBLE_DEVICES", cuda);
   if (!declared.empty()) spec.env.emplace_back("GWANG_DEVICES", declared);
+  // The node's other devices stay closed to it, not only unnamed in its environment.
+  for (const Device& d : options_.host.devices) {
+    const std::string rule = deny_rule(d);
+    if (!rule.empty() && std::find(l.devices.begin(), l.devices.end(), d.uuid) == l.devices.end()) {
+      spec.denied_devices.push_back(rule);
+    }
+  }
   auto task = Task::launch(spec, tracking_);
   if (!task) return refuse(task.error().message);
   const long long started = (*task)->started();

@@ -23,13 +23,14 @@ struct ChildFailure {
   int step;
   int error;
 };
-enum Step { kJoin = 1, kSession, kStdio, kWorkdir, kGroups, kGid, kUid, kExec, kKeeper, kCreateGroup, kLimit };
+enum Step { kJoin = 1, kSession, kStdio, kWorkdir, kGroups, kGid, kUid, kExec, kKeeper, kCreateGroup, kLimit, kDevices };
 
 const char* step_text(int step) {
   switch (step) {
     case kJoin: return "joining the task's process group";
     case kCreateGroup: return "creating the task's cgroup";
     case kLimit: return "setting the task's memory limit";
+    case kDevices: return "keeping the task from the node's other devices";
     case kSession: return "starting a session";
     case kStdio: return "redirecting output";
     case kWorkdir: return "entering the working directory";
@@ -102,7 +103,7 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
     ::close(*out_fd);
     return tl::unexpected(err_fd.error());
   }
-  auto tracker = tracking.create(spec.name, spec.memory_limit_bytes);
+  auto tracker = tracking.create(spec.name, spec.memory_limit_bytes, spec.denied_devices);
 
   // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
   std::vector<std::string> env_text;
@@ -152,6 +153,7 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
     const ProcessTracker::JoinFailure joined = tracker->join_from_child();
     if (joined == ProcessTracker::kCreateFailed) die(kCreateGroup);
     if (joined == ProcessTracker::kLimitFailed) die(kLimit);
+    if (joined == ProcessTracker::kDevicesFailed) die(kDevices);
     if (joined == ProcessTracker::kMoveFailed) die(kJoin);
     if (::setsid() < 0) die(kSession);
     if (::dup2(*out_fd, STDOUT_FILENO) < 0 || ::dup2(*err_fd, STDERR_FILENO) < 0) die(kStdio);

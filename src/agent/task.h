@@ -28,6 +28,9 @@ struct TaskSpec {
   std::vector<gid_t> groups;                               // supplementary groups
   std::string stdout_path, stderr_path;                    // created (owned by uid) or appended to
   long long memory_limit_bytes = 0;                        // 0: no limit
+  // Devices of the node the task may not use, as cgroup rules ("c 195:1 rwm"): enforced where the
+  // host has the cgroup v1 devices controller (Tracking::enforces_devices).
+  std::vector<std::string> denied_devices;
   // Non-empty: the task runs under a small keeper process that waits for it and writes its exit
   // status here, so that an agent that restarts can adopt the task and still learn how it ended.
   std::string status_path;

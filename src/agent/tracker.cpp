@@ -1,19 +1,19 @@
 #include "agent/tracker.h"
 
-#include "agent/decimal.h"
-
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include "agent/decimal.h"
 
 namespace gwang::agent {
 
@@ -100,8 +100,9 @@ bool write_own_pid(int fd) noexcept {
 
 class GroupTracker final : public ProcessTracker {
  public:
-  GroupTracker(std::string v2_dir, std::string v1_dir, long long memory_limit_bytes, bool v2_memory)
-      : v2_dir_(std::move(v2_dir)), v1_dir_(std::move(v1_dir)) {
+  GroupTracker(std::string v2_dir, std::string v1_dir, std::string devices_dir, long long memory_limit_bytes,
+               bool v2_memory, const std::vector<std::string>& denied)
+      : v2_dir_(std::move(v2_dir)), v1_dir_(std::move(v1_dir)), devices_dir_(std::move(devices_dir)) {
     // Everything the child needs is prepared here: after the fork, only system calls.
     const std::string limit = memory_limit_bytes > 0 ? std::to_string(memory_limit_bytes) : "";
     if (!v2_dir_.empty()) {
@@ -110,6 +111,13 @@ class GroupTracker final : public ProcessTracker {
     if (!v1_dir_.empty()) {
       steps_.push_back({v1_dir_, limit.empty() ? "" : v1_dir_ + "/memory.limit_in_bytes",
                         limit.empty() ? "" : v1_dir_ + "/memory.memsw.limit_in_bytes", true});
+    }
+    // The devices group only where there is something to deny (and for an existing group, to end it).
+    if (!devices_dir_.empty() && !denied.empty()) {
+      Step step{devices_dir_, "", "", false, ""};
+      step.deny = denied;
+      step.deny_file = devices_dir_ + "/devices.deny";
+      steps_.push_back(step);
     }
     for (Step& step : steps_) step.procs = step.dir + "/cgroup.procs";
     limit_ = limit;
@@ -124,6 +132,9 @@ class GroupTracker final : public ProcessTracker {
         // Without swap accounting set too, a task could spill past its limit into swap (the file
         // exists only where swap accounting is on).
         if (!step.swap_limit.empty()) (void)write_file(step.swap_limit, limit_);
+      }
+      for (const std::string& rule : step.deny) {
+        if (!write_file(step.deny_file, rule)) return kDevicesFailed;
       }
       const int fd = ::open(step.procs.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd < 0) return kMoveFailed;
@@ -172,7 +183,7 @@ class GroupTracker final : public ProcessTracker {
 
   bool remove() override {
     bool done = true;
-    for (std::string* dir : {&v2_dir_, &v1_dir_}) {
+    for (std::string* dir : {&v2_dir_, &v1_dir_, &devices_dir_}) {
       if (dir->empty()) continue;
       if (::rmdir(dir->c_str()) == 0 || errno == ENOENT) {
         dir->clear();
@@ -190,9 +201,11 @@ class GroupTracker final : public ProcessTracker {
     std::string dir, limit, swap_limit;
     bool limit_required = false;
     std::string procs;
+    std::vector<std::string> deny;  // devices.deny rules, written one by one
+    std::string deny_file;
   };
 
-  std::string v2_dir_, v1_dir_;
+  std::string v2_dir_, v1_dir_, devices_dir_;
   std::vector<Step> steps_;
   std::string limit_;
   pid_t leader_ = -1;
@@ -214,19 +227,25 @@ Tracking Tracking::detect(const TrackingOptions& options) {
     v1 = "/sys/fs/cgroup/memory" + own_cgroup("memory") + "/gwang";
   }
   if (usable_root(v1) && exists(v1 + "/memory.limit_in_bytes")) t.v1_memory_root_ = v1;
+  std::string devices = options.cgroup_v1_devices_root;
+  if (devices.empty() && exists("/sys/fs/cgroup/devices/devices.deny")) {
+    devices = "/sys/fs/cgroup/devices" + own_cgroup("devices") + "/gwang";
+  }
+  if (usable_root(devices) && exists(devices + "/devices.deny")) t.v1_devices_root_ = devices;
   return t;
 }
 
-std::unique_ptr<ProcessTracker> Tracking::create(const std::string& name, long long memory_limit_bytes) const {
-  return std::make_unique<GroupTracker>(v2_root_.empty() ? "" : v2_root_ + "/" + name,
-                                        v1_memory_root_.empty() ? "" : v1_memory_root_ + "/" + name,
-                                        memory_limit_bytes, v2_memory_);
+std::unique_ptr<ProcessTracker> Tracking::create(const std::string& name, long long memory_limit_bytes,
+                                                 const std::vector<std::string>& denied_devices) const {
+  return std::make_unique<GroupTracker>(
+      v2_root_.empty() ? "" : v2_root_ + "/" + name, v1_memory_root_.empty() ? "" : v1_memory_root_ + "/" + name,
+      v1_devices_root_.empty() ? "" : v1_devices_root_ + "/" + name, memory_limit_bytes, v2_memory_, denied_devices);
 }
 
 int Tracking::end_groups(const std::string& suffix) const {
   int groups = 0;
   std::vector<std::string> names;
-  for (const std::string* root : {&v2_root_, &v1_memory_root_}) {
+  for (const std::string* root : {&v2_root_, &v1_memory_root_, &v1_devices_root_}) {
     if (root->empty()) continue;
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(*root, ec)) {
@@ -261,7 +280,10 @@ bool ProcessTracker::remove_waiting() {
 std::string Tracking::describe() const {
   std::string out;
   if (!v2_root_.empty()) out += "cgroup v2 (" + v2_root_ + (v2_memory_ ? ", memory limits" : "") + ")";
-  if (!v1_memory_root_.empty()) out += std::string(out.empty() ? "" : " + ") + "cgroup v1 memory (" + v1_memory_root_ + ")";
+  if (!v1_memory_root_.empty())
+    out += std::string(out.empty() ? "" : " + ") + "cgroup v1 memory (" + v1_memory_root_ + ")";
+  if (!v1_devices_root_.empty())
+    out += std::string(out.empty() ? "" : " + ") + "cgroup v1 devices (" + v1_devices_root_ + ")";
   if (out.empty()) out = "process groups (no cgroup: children that leave the task's session escape)";
   return out;
 }

@@ -6,6 +6,8 @@
 //  - cgroup v2: a directory per task in the unified hierarchy; cgroup.kill ends all at once;
 //  - cgroup v1 memory: a directory per task in the memory hierarchy, which also enforces the task's
 //    memory limit (memory.limit_in_bytes);
+//  - cgroup v1 devices: a directory per task in the devices hierarchy, denying the device files of
+//    the node's devices that the task was not given (devices.deny);
 //  - process group: the task leads a new session; children that stay in it are reached by killpg.
 // A task's tracker combines what the host offers: v2 for tracking where it works, v1 memory for limits.
 #pragma once
@@ -24,7 +26,7 @@ class ProcessTracker {
  public:
   virtual ~ProcessTracker() = default;
   // What join_from_child did not manage.
-  enum JoinFailure { kJoined = 0, kCreateFailed, kLimitFailed, kMoveFailed };
+  enum JoinFailure { kJoined = 0, kCreateFailed, kLimitFailed, kMoveFailed, kDevicesFailed };
   // Called in the child between fork and exec: creates the task's group(s), sets the memory limit
   // and moves the calling process into them (done there, not in the agent, because creating and
   // joining a cgroup can take milliseconds). Async-signal-safe; errno tells why on failure.
@@ -49,6 +51,7 @@ struct TrackingOptions {
   // Where to make per-task cgroups; empty: look for them (see detect_tracking).
   std::string cgroup_v2_root;      // e.g. /sys/fs/cgroup/gwang or /sys/fs/cgroup/unified/gwang
   std::string cgroup_v1_memory_root;
+  std::string cgroup_v1_devices_root;
   bool allow_cgroups = true;       // false: process groups only
 };
 
@@ -59,11 +62,15 @@ class Tracking {
   static Tracking detect(const TrackingOptions& options = {});
 
   // A tracker for one task (its groups are made by join_from_child, in the task's first process),
-  // or for the existing groups of that name. `memory_limit_bytes` 0: no limit.
-  std::unique_ptr<ProcessTracker> create(const std::string& name, long long memory_limit_bytes) const;
+  // or for the existing groups of that name. `memory_limit_bytes` 0: no limit. `denied_devices`:
+  // cgroup rules ("c 195:1 rwm") for the devices the task may not open, applied where the host has
+  // the cgroup v1 devices controller.
+  std::unique_ptr<ProcessTracker> create(const std::string& name, long long memory_limit_bytes,
+                                         const std::vector<std::string>& denied_devices = {}) const;
 
   bool tracks_with_cgroups() const { return !v2_root_.empty(); }
   bool enforces_memory() const { return !v1_memory_root_.empty() || v2_memory_; }
+  bool enforces_devices() const { return !v1_devices_root_.empty(); }
   // Ends every process in the task groups whose names end with `suffix` and removes the groups:
   // what a previous run of this agent left behind. Returns how many groups there were.
   int end_groups(const std::string& suffix) const;
@@ -74,6 +81,7 @@ class Tracking {
  private:
   std::string v2_root_;
   std::string v1_memory_root_;
+  std::string v1_devices_root_;
   bool v2_memory_ = false;  // the v2 groups have memory.max
 };
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/devices.h"
@@ -51,5 +52,8 @@ struct AgentConfig {
 
 Result<ControllerConfig> load_controller_config(const std::string& path);
 Result<AgentConfig> load_agent_config(const std::string& path);
+// The same from a file's text; errors name `path`.
+Result<ControllerConfig> parse_controller_config(std::string_view text, const std::string& path);
+Result<AgentConfig> parse_agent_config(std::string_view text, const std::string& path);
 
 }  // namespace gwang::config

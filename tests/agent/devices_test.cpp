@@ -85,6 +85,20 @@ TEST(DiscoverHost, DeclaredDevicesAndHostSize) {
   auto negative = discover_host({{"npu:x", -1, 0}}, "");
   ASSERT_FALSE(negative);
   EXPECT_NE(negative.error().message.find("count must not be negative"), std::string::npos);
+  // Declared device files: one per device, each a device file; /dev/null is one (c 1:3).
+  auto with_files = discover_host({{"npu:x", 1, 0, {"/dev/null"}}}, "");
+  ASSERT_TRUE(with_files) << with_files.error().message;
+  EXPECT_EQ(with_files->devices[0].file, "/dev/null");
+  EXPECT_EQ(deny_rule(with_files->devices[0]), "c 1:3 rwm");
+  auto too_few = discover_host({{"npu:x", 2, 0, {"/dev/null"}}}, "");
+  ASSERT_FALSE(too_few);
+  EXPECT_EQ(too_few.error().message, "device kind 'npu:x': 1 file(s) for 2 device(s)");
+  auto not_device = discover_host({{"npu:x", 1, 0, {"/etc/passwd"}}}, "");
+  ASSERT_FALSE(not_device);
+  EXPECT_EQ(not_device.error().message, "device kind 'npu:x': /etc/passwd: not a device file");
+  auto missing = discover_host({{"npu:x", 1, 0, {"/dev/gwang-none"}}}, "");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message, "device kind 'npu:x': /dev/gwang-none: No such file or directory");
 }
 
 }  // namespace

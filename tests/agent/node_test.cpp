@@ -1,13 +1,17 @@
 // The node agent's record of its tasks: what a restarted agent learns from it. These tests start
 // real processes as `nobody` (they need root, as the agent does).
+#include "agent/node.h"
+
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
-
-#include "agent/node.h"
 
 namespace gwang::agent {
 namespace {
@@ -121,6 +125,41 @@ TEST_F(NodeAgentTest, TheRecordStaysSmall) {
   EXPECT_LT(lines, 1100);
   NodeAgent again(options());
   EXPECT_TRUE(again.adopt_recorded().empty());
+}
+
+// A task can open the device files of the devices it was given, and not those of the node's other
+// devices (cgroup v1 devices controller): the file of its own device answers as a device without a
+// driver does (ENXIO), the other's is refused (EPERM). The files are made here with mknod, with a
+// major number reserved for local use, so no driver answers either.
+TEST_F(NodeAgentTest, ATaskCannotOpenTheNodesOtherDevices) {
+  ASSERT_TRUE(Tracking::detect().enforces_devices())
+      << "this host has no cgroup v1 devices hierarchy: jobs would see every device file";
+  std::vector<Device> devices;
+  for (int i = 0; i < 2; ++i) {
+    const std::string file = (dir_ / ("dev" + std::to_string(i))).string();
+    ASSERT_EQ(::mknod(file.c_str(), S_IFCHR | 0666, ::makedev(240, 10 + i)), 0) << std::strerror(errno);
+    ::chmod(file.c_str(), 0666);
+    Device d{"npu:test", "npu:test", "npu:test-" + std::to_string(i), i, 0, true};
+    ASSERT_TRUE(set_device_file(d, file));
+    EXPECT_EQ(deny_rule(d), "c 240:" + std::to_string(10 + i) + " rwm");
+    devices.push_back(d);
+  }
+  NodeAgentOptions o = options();
+  o.host.cpus = 1;
+  o.host.memory_bytes = 1LL << 30;
+  o.host.devices = devices;
+  NodeAgent agent(o);
+  Launch l =
+      launch(31, {"sh", "-c", "cat " + (dir_ / "dev0").string() + "; cat " + (dir_ / "dev1").string() + "; true"});
+  l.devices = {"npu:test-0"};
+  agent.launch(l, Clock::now());
+  const auto done = ended(agent, 1);
+  ASSERT_EQ(done.size(), 1u);
+  std::ifstream in(dir_ / "logs" / log_name(31, 0, 0, true));
+  std::stringstream err;
+  err << in.rdbuf();
+  EXPECT_NE(err.str().find("dev0: No such device or address"), std::string::npos) << err.str();
+  EXPECT_NE(err.str().find("dev1: Operation not permitted"), std::string::npos) << err.str();
 }
 
 }  // namespace

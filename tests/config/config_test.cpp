@@ -151,6 +151,10 @@ TEST_F(ConfigTest, MistakesNameFileLineAndKey) {
   EXPECT_EQ(agent_error(agent + "[[devices]]\nkind = \"npu:x\"\ncount = 2\ncolour = \"red\"\n"),
             path_ + ":6: unknown key 'devices[0].colour'");
   EXPECT_EQ(agent_error(agent + "[[devices]]\nkind = \"npu:x\"\ncount = 2\nmemory = \"lots\"\n").rfind(path_ + ":6: 'devices[0].memory': ", 0), 0u);
+  EXPECT_EQ(agent_error(agent + "[[devices]]\nkind = \"npu:x\"\ncount = 2\nfiles = [\"/dev/a\"]\n"),
+            path_ + ":6: 'devices[0].files': expected one device file per device (2)");
+  EXPECT_EQ(agent_error(agent + "[[devices]]\nkind = \"npu:x\"\ncount = 1\nfiles = [\"dev/a\"]\n"),
+            path_ + ":6: 'devices[0].files': 'dev/a': expected an absolute path");
   EXPECT_EQ(agent_error(agent + "devices = 3\n"), path_ + ":3: 'devices': expected [[devices]] tables with kind, count and memory");
   EXPECT_EQ(agent_error(agent + "listen = \"x\"\n"), path_ + ":3: unknown key 'listen'") << "a key of the other program's file";
 }
