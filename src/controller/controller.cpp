@@ -1,20 +1,19 @@
 #include "controller/controller.h"
 
-#include "controller/codec.h"
-#include "api/units.h"
-#include "core/calendar.h"
-#include "store/postgres.h"
-
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cassert>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
+
+#include "api/units.h"
+#include "controller/codec.h"
+#include "core/calendar.h"
+#include "store/postgres.h"
 
 namespace gwang::controller {
 
@@ -30,11 +29,16 @@ json request_json(const api::SubmitRequest& r) { return json::parse(api::to_json
 
 std::string state_for(agent::TaskEnd end, int exit_code) {
   switch (end) {
-    case agent::TaskEnd::Exited: return exit_code == 0 ? kCompleted : kFailed;
-    case agent::TaskEnd::Signaled: return kFailed;
-    case agent::TaskEnd::TimedOut: return kTimeout;
-    case agent::TaskEnd::Cancelled: return kCancelled;
-    case agent::TaskEnd::OutOfMemory: return kOutOfMemory;
+    case agent::TaskEnd::Exited:
+      return exit_code == 0 ? kCompleted : kFailed;
+    case agent::TaskEnd::Signaled:
+      return kFailed;
+    case agent::TaskEnd::TimedOut:
+      return kTimeout;
+    case agent::TaskEnd::Cancelled:
+      return kCancelled;
+    case agent::TaskEnd::OutOfMemory:
+      return kOutOfMemory;
   }
   return kFailed;
 }
@@ -42,8 +46,12 @@ std::string state_for(agent::TaskEnd end, int exit_code) {
 json devices_json(const std::vector<agent::Device>& devices) {
   json out = json::array();
   for (const auto& d : devices) {
-    out.push_back({{"kind", d.kind}, {"name", d.name}, {"uuid", d.uuid}, {"index", d.index},
-                   {"memory", d.memory_bytes}, {"declared", d.declared}});
+    out.push_back({{"kind", d.kind},
+                   {"name", d.name},
+                   {"uuid", d.uuid},
+                   {"index", d.index},
+                   {"memory", d.memory_bytes},
+                   {"declared", d.declared}});
   }
   return out;
 }
@@ -91,7 +99,8 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
   std::error_code ec;
   fs::create_directories(fs::path(options.data_dir) / "jobs", ec);
   if (ec) return fail(options.data_dir + ": cannot create: " + ec.message());
-  fs::permissions(fs::path(options.data_dir) / "jobs", fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
+  fs::permissions(fs::path(options.data_dir) / "jobs",
+                  fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
   auto journal = options.store.empty() ? store::open_sqlite_journal((fs::path(options.data_dir) / "state.db").string())
                                        : store::open_postgres_journal(options.store, options.postgres);
   if (!journal) return tl::unexpected(journal.error());
@@ -245,7 +254,7 @@ Result<void> Controller::apply(const store::Record& rec) {
       if (p.at("attempt").get<int>() == job.attempt && rank >= 0 && rank < static_cast<int>(job.tasks.size())) {
         job.tasks[rank].done = true;
         rank_ends_[id][rank] = {p.at("state").get<std::string>(), p.at("exit_code").get<int>(),
-                               p.at("reason").get<std::string>()};
+                                p.at("reason").get<std::string>()};
       }
     } else if (rec.kind == "job.requeued") {
       job.state = kPending;
@@ -500,13 +509,15 @@ Result<void> Controller::restore_json(const std::string& state) {
         TaskRecord task;
         task.node = t.at("node").get<std::string>();
         task.devices = t.at("devices").get<std::vector<std::string>>();
-        for (const json& d : t.at("shares")) task.shares.push_back({d.at(0).get<std::uint16_t>(), d.at(1).get<core::Milli>()});
+        for (const json& d : t.at("shares"))
+          task.shares.push_back({d.at(0).get<std::uint16_t>(), d.at(1).get<core::Milli>()});
         task.done = t.at("done").get<bool>();
         j.tasks.push_back(std::move(task));
       }
       if (o.contains("failure")) {
         const json& f = o["failure"];
-        rank_ends_[j.id][-1] = {f.at("state").get<std::string>(), f.at("exit_code").get<int>(), f.at("reason").get<std::string>()};
+        rank_ends_[j.id][-1] = {f.at("state").get<std::string>(), f.at("exit_code").get<int>(),
+                                f.at("reason").get<std::string>()};
       }
       jobs_[j.id] = std::move(j);
     }
@@ -546,8 +557,10 @@ Result<void> Controller::recover(std::int64_t now) {
     if (auto r = apply(rec); !r) return r;
   }
   for (auto& [name, node] : nodes_) {
-    if (!node->local) apply_node_state(*node, now);
-    else if (node->drained) apply_node_state(*node, now);
+    if (!node->local)
+      apply_node_state(*node, now);
+    else if (node->drained)
+      apply_node_state(*node, now);
   }
   sync_quotas();
   // Pending jobs wait again. Running ones go on where their agents still run them; those of the
@@ -778,10 +791,7 @@ std::vector<NodeRecord> Controller::nodes() const {
   for (const Node* n : by_id_) {
     NodeRecord r;
     r.name = n->name;
-    r.state = n->down ? (n->drained ? "drained+down" : "down")
-              : !n->heard ? "unknown"
-              : n->drained ? "drained"
-                           : "up";
+    r.state = n->down ? (n->drained ? "drained+down" : "down") : !n->heard ? "unknown" : n->drained ? "drained" : "up";
     r.cpus = n->host.cpus;
     r.memory_bytes = n->host.memory_bytes;
     r.devices = n->host.devices;
@@ -836,7 +846,8 @@ void Controller::charge(const JobRecord& job, std::int64_t now) {
     std::map<std::string, core::Milli> by_model;
     const Node* node = find_node(t.node);
     for (const core::DeviceShare& share : t.shares) {
-      if (node && share.index < node->host.devices.size()) by_model[node->host.devices[share.index].kind] += share.milli;
+      if (node && share.index < node->host.devices.size())
+        by_model[node->host.devices[share.index].kind] += share.milli;
     }
     TaskUse u{static_cast<int>(rank), "", 0, job.request.cpus, job.request.mem_bytes};
     if (by_model.empty()) {
@@ -857,7 +868,7 @@ void Controller::charge(const JobRecord& job, std::int64_t now) {
   const std::size_t warnings = books_.warnings().size();
   auto applied = books_.apply("usage.charged", record, now);
   if (books_.warnings().size() != warnings) readmit_due_ = true;  // a grant may be spent
-  assert(applied);  // made here from valid parts
+  assert(applied);                                                // made here from valid parts
   (void)applied;
 }
 
@@ -892,8 +903,10 @@ Result<void> Controller::flush() {
 }
 
 void stop_on_store_failure(const Error& error) {
-  std::fprintf(stderr, "gwang: the store refused a change this controller has made: %s; stopping, to start again "
-                       "from what the store holds\n", error.message.c_str());
+  std::fprintf(stderr,
+               "gwang: the store refused a change this controller has made: %s; stopping, to start again "
+               "from what the store holds\n",
+               error.message.c_str());
   std::fflush(stderr);
   ::_exit(75);
 }
@@ -1012,11 +1025,12 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
   if (state != kCompleted && !failures_.contains(id)) failures_[id] = {state, f.status.exit_code, reason};
   const bool all_done = std::all_of(job.tasks.begin(), job.tasks.end(), [](const TaskRecord& t) { return t.done; });
   if (!all_done) {
-    json p{{"id", id}, {"attempt", attempt}, {"rank", rank}, {"state", state}, {"exit_code", f.status.exit_code},
+    json p{{"id", id},        {"attempt", attempt}, {"rank", rank}, {"state", state}, {"exit_code", f.status.exit_code},
            {"reason", reason}};
     journal_async("job.rank_ended", p.dump(), now);
     // One rank failing fails the job: the others would wait for it forever (a PyTorch group does).
-    if (state != kCompleted) stop_tasks(job, agent::TaskEnd::Cancelled, "rank " + std::to_string(rank) + " ended " + state);
+    if (state != kCompleted)
+      stop_tasks(job, agent::TaskEnd::Cancelled, "rank " + std::to_string(rank) + " ended " + state);
     return;
   }
   Failure final{kCompleted, 0, reason};
@@ -1092,7 +1106,8 @@ void Controller::readmit(std::int64_t now) {
     if (job.state != kPending || job.project.empty()) continue;
     auto v = verdicts.find({job.user, job.project});
     if (v == verdicts.end()) {
-      v = verdicts.emplace(std::make_pair(job.user, job.project), books_.admit(job.user, job.project, false, now)).first;
+      v = verdicts.emplace(std::make_pair(job.user, job.project), books_.admit(job.user, job.project, false, now))
+              .first;
     }
     const core::JobId jid{id};
     if (!v->second) {
@@ -1156,7 +1171,8 @@ proto::SyncResponse Controller::orders(Node& node, const std::set<std::string>& 
     std::int64_t id = 0;
     int attempt = 0, rank = 0;
     if (!agent::parse_task_id(t, id, attempt, rank)) continue;
-    if (auto s = stopping_.find(id); s != stopping_.end()) out.terminate.push_back({t, s->second.first, s->second.second});
+    if (auto s = stopping_.find(id); s != stopping_.end())
+      out.terminate.push_back({t, s->second.first, s->second.second});
   }
   return out;
 }
@@ -1175,8 +1191,12 @@ Result<proto::SyncResponse> Controller::sync(const proto::SyncRequest& request, 
   }
   const bool restarted = node && !node->instance.empty() && node->instance != request.instance;
   if (!node || node->instance != request.instance || node->address != address) {
-    json p{{"node", request.node}, {"instance", request.instance}, {"address", address},
-           {"cpus", request.host.cpus}, {"memory", request.host.memory_bytes}, {"devices", devices_json(request.host.devices)}};
+    json p{{"node", request.node},
+           {"instance", request.instance},
+           {"address", address},
+           {"cpus", request.host.cpus},
+           {"memory", request.host.memory_bytes},
+           {"devices", devices_json(request.host.devices)}};
     if (auto r = journal("node.registered", p.dump(), now); !r) return tl::unexpected(r.error());
     if (!node) node = &add_node(request.node, request.host, false);
     node->instance = request.instance;
@@ -1294,8 +1314,10 @@ void Controller::step(agent::Clock::time_point mono, std::int64_t now) {
       if (node->local || node->down) continue;
       const auto since = node->heard ? node->last_seen : started_;
       if (mono - since > options_.node_timeout) {
-        node_down(*node, "node " + node->name + " went silent (no word from its agent for " +
-                             std::to_string(options_.node_timeout.count() / 1000) + " s)", now);
+        node_down(*node,
+                  "node " + node->name + " went silent (no word from its agent for " +
+                      std::to_string(options_.node_timeout.count() / 1000) + " s)",
+                  now);
       }
     }
     // Nothing is being written now (no submission half-way, nothing queued): the journal's
@@ -1375,7 +1397,8 @@ Result<void> Controller::administer(const std::string& kind, const json& payload
 std::vector<std::pair<core::Quota, core::Milli>> Controller::quotas() const {
   std::lock_guard lock(mu_);
   std::vector<std::pair<core::Quota, core::Milli>> out;
-  for (const core::Quota& q : scheduler_->quotas()) out.emplace_back(q, scheduler_->quota_used(q.scope, q.name, q.model));
+  for (const core::Quota& q : scheduler_->quotas())
+    out.emplace_back(q, scheduler_->quota_used(q.scope, q.name, q.model));
   return out;
 }
 
@@ -1410,7 +1433,8 @@ void Controller::write_metrics(std::string& out) const {
   m::family(out, "gwang_scheduling_pass_duration_seconds", "histogram", "Duration of the scheduler's passes");
   pass_seconds_.write(out, "gwang_scheduling_pass_duration_seconds");
   m::family(out, "gwang_scheduler_decisions_total", "counter", "Decisions of the scheduler, by action");
-  m::sample(out, "gwang_scheduler_decisions_total", m::labels({{"action", "start"}}), static_cast<double>(started_total_));
+  m::sample(out, "gwang_scheduler_decisions_total", m::labels({{"action", "start"}}),
+            static_cast<double>(started_total_));
   m::sample(out, "gwang_scheduler_decisions_total", m::labels({{"action", "preempt"}}),
             static_cast<double>(preempted_total_));
 
@@ -1425,7 +1449,7 @@ void Controller::write_metrics(std::string& out) const {
     }
   }
   std::map<std::pair<std::string, std::string>, std::int64_t> devices;  // (model, state)
-  std::map<std::string, std::pair<double, double>> utilisation;        // model -> (used, total) in devices
+  std::map<std::string, std::pair<double, double>> utilisation;         // model -> (used, total) in devices
   for (const Node* n : by_id_) {
     const bool usable = n->heard && !n->down && !n->drained;
     ++nodes[n->down ? "down" : !n->heard ? "unknown" : n->drained ? "drained" : "up"];
@@ -1461,8 +1485,8 @@ void Controller::write_metrics(std::string& out) const {
   m::family(out, "gwang_grant_used_hours", "gauge", "Normalised accelerator-hours charged to each grant");
   for (const core::Grant& g : books_.grants().all()) {
     const std::string id = std::to_string(g.id.value);
-    m::sample(out, "gwang_grant_used_hours", m::labels({{"grant", id}, {"project", g.project}, {"programme", g.programme}}),
-              g.used);
+    m::sample(out, "gwang_grant_used_hours",
+              m::labels({{"grant", id}, {"project", g.project}, {"programme", g.programme}}), g.used);
   }
 }
 
@@ -1540,7 +1564,9 @@ Status Controller::status(int window) const {
     std::vector<double> sorted;
     for (std::size_t i = 0; i < n; ++i) sorted.push_back(pass_ms_[(passes_ - 1 - i) % pass_ms_.size()]);
     std::sort(sorted.begin(), sorted.end());
-    auto at = [&](double q) { return sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(q * sorted.size()))]; };
+    auto at = [&](double q) {
+      return sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(q * sorted.size()))];
+    };
     s.pass_ms_p50 = at(0.5);
     s.pass_ms_p99 = at(0.99);
     s.pass_ms_max = sorted.back();
@@ -1556,12 +1582,16 @@ std::string_view Controller::reason_of(const JobRecord& job, std::string& scratc
   if (!j) return job.reason;
   std::string_view reason;
   switch (j->reason) {
-    case core::PendingReason::Resources: reason = "Resources: waiting for resources to free up"; break;
+    case core::PendingReason::Resources:
+      reason = "Resources: waiting for resources to free up";
+      break;
     case core::PendingReason::Reserved:
       scratch = "Reserved: resources are reserved for it, expected start at " + core::format_utc(j->reserved_at);
       reason = scratch;
       break;
-    case core::PendingReason::NodesUnavailable: reason = "NodesUnavailable: the nodes it fits are drained or down"; break;
+    case core::PendingReason::NodesUnavailable:
+      reason = "NodesUnavailable: the nodes it fits are drained or down";
+      break;
     case core::PendingReason::ReservedForOther: {
       const core::Job* other = scheduler_->find(j->blocker);
       scratch = "ReservedForJob: it fits now, but in room reserved for job " + std::to_string(j->blocker.value);
@@ -1584,7 +1614,8 @@ std::string_view Controller::reason_of(const JobRecord& job, std::string& scratc
     case core::PendingReason::Held:
       if (auto h = held_.find(job.id); h != held_.end()) reason = h->second;
       break;
-    default: reason = "Priority: jobs ahead of it go first";
+    default:
+      reason = "Priority: jobs ahead of it go first";
   }
   if (job.attempt == 0) return reason;
   scratch = std::string(reason) + " (" + job.reason + ")";
@@ -1602,6 +1633,23 @@ void Controller::for_each_job(bool all, const std::function<void(const JobRecord
   std::string scratch;
   for (const auto& [id, job] : jobs_) {
     if (all || !job.ended()) visit(job, reason_of(job, scratch));
+  }
+}
+
+void Controller::scan_jobs(bool all, bool newest_first,
+                           const std::function<bool(const JobRecord&, const Reasons&)>& visit) const {
+  std::lock_guard lock(mu_);
+  std::string scratch;
+  const Reasons reasons(*this, scratch);
+  auto one = [&](const JobRecord& job) { return !(all || !job.ended()) || visit(job, reasons); };
+  if (newest_first) {
+    for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it) {
+      if (!one(it->second)) return;
+    }
+  } else {
+    for (const auto& [id, job] : jobs_) {
+      if (!one(job)) return;
+    }
   }
 }
 

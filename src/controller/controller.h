@@ -163,6 +163,20 @@ class Controller {
   // lock (it must not call the controller).
   // Under the lock: what the visitor is given is valid during its call only.
   void for_each_job(bool all, const std::function<void(const JobRecord&, std::string_view reason)>& visit) const;
+  // The reason a job shows, made when asked (scan_jobs); valid during the visit that got it.
+  class Reasons {
+   public:
+    std::string_view operator()(const JobRecord& job) const { return controller_.reason_of(job, scratch_); }
+
+   private:
+    friend class Controller;
+    Reasons(const Controller& controller, std::string& scratch) : controller_(controller), scratch_(scratch) {}
+    const Controller& controller_;
+    std::string& scratch_;
+  };
+  // The same, oldest or newest first, the reason made only for the jobs that ask for it; `visit`
+  // returns false to stop. For pages of a long queue: the jobs not on the page cost a filter only.
+  void scan_jobs(bool all, bool newest_first, const std::function<bool(const JobRecord&, const Reasons&)>& visit) const;
   std::vector<NodeRecord> nodes() const;
   Result<void> set_node_state(const std::string& node, const std::string& state, std::int64_t now);
   // The file of a rank's output stream (of the job's latest attempt).

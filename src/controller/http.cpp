@@ -1,19 +1,18 @@
 #include "controller/http.h"
 
-#include "controller/http_impl.h"
+#include <zlib.h>
 
 #include <chrono>
 #include <ctime>
-#include <set>
-#include <fstream>
 #include <deque>
-#include <unordered_map>
-
+#include <fstream>
 #include <nlohmann/json.hpp>
-#include <zlib.h>
+#include <set>
+#include <unordered_map>
 
 #include "api/json_writer.h"
 #include "api/units.h"
+#include "controller/http_impl.h"
 
 namespace gwang::controller {
 
@@ -64,13 +63,19 @@ void reply_job(httplib::Response& res, int status, const JobRecord& j) {
 json node_json(const NodeRecord& n) {
   json devices = json::array();
   for (const auto& d : n.devices) {
-    devices.push_back({{"kind", d.kind}, {"name", d.name}, {"uuid", d.uuid}, {"index", d.index},
-                       {"memory", d.memory_bytes}, {"declared", d.declared}});
+    devices.push_back({{"kind", d.kind},
+                       {"name", d.name},
+                       {"uuid", d.uuid},
+                       {"index", d.index},
+                       {"memory", d.memory_bytes},
+                       {"declared", d.declared}});
   }
-  return {{"name", n.name},         {"state", n.state},       {"cpus", n.cpus},     {"cpus_used", n.cpus_used},
-          {"memory", n.memory_bytes}, {"memory_used", n.memory_used}, {"devices", devices},
-          {"jobs", n.jobs},         {"tracking", n.tracking}, {"address", n.address}, {"local", n.local},
-          {"last_seen", n.last_seen >= 0 ? json(n.last_seen) : json(nullptr)}};
+  return {{"name", n.name},           {"state", n.state},
+          {"cpus", n.cpus},           {"cpus_used", n.cpus_used},
+          {"memory", n.memory_bytes}, {"memory_used", n.memory_used},
+          {"devices", devices},       {"jobs", n.jobs},
+          {"tracking", n.tracking},   {"address", n.address},
+          {"local", n.local},         {"last_seen", n.last_seen >= 0 ? json(n.last_seen) : json(nullptr)}};
 }
 
 }  // namespace
@@ -86,23 +91,24 @@ void error(httplib::Response& res, int status, const std::string& message) {
 
 std::int64_t wall_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-std::optional<std::int64_t> int_param(const httplib::Request& req, const char* name, std::int64_t min,
-                                      std::int64_t max, std::int64_t fallback, httplib::Response& res) {
+std::optional<std::int64_t> int_param(const httplib::Request& req, const char* name, std::int64_t min, std::int64_t max,
+                                      std::int64_t fallback, httplib::Response& res) {
   if (!req.has_param(name)) return fallback;
   const std::string text = req.get_param_value(name);
   std::int64_t v = 0;
   const bool digits = !text.empty() && text.size() <= 18 && text.find_first_not_of("0123456789") == std::string::npos;
   if (digits) v = std::stoll(text);
   if (!digits || v < min || v > max) {
-    error(res, 400, std::string("parameter '") + name + "': expected a whole number from " + std::to_string(min) +
-                        " to " + std::to_string(max));
+    error(res, 400,
+          std::string("parameter '") + name + "': expected a whole number from " + std::to_string(min) + " to " +
+              std::to_string(max));
     return std::nullopt;
   }
   return v;
 }
 
 std::optional<JobFilter> job_filter(const httplib::Request& req, httplib::Response& res) {
-  static const std::set<std::string> kStates = {kPending,   kRunning, kCompleted,    kFailed,
+  static const std::set<std::string> kStates = {kPending,   kRunning, kCompleted,   kFailed,
                                                 kCancelled, kTimeout, kOutOfMemory, kNodeFail};
   JobFilter f;
   auto list = [&](const char* name) {
@@ -120,8 +126,10 @@ std::optional<JobFilter> job_filter(const httplib::Request& req, httplib::Respon
   f.states = list("state");
   for (const std::string& s : f.states) {
     if (!kStates.contains(s)) {
-      error(res, 400, "parameter 'state': '" + s + "' is not a job state (PENDING, RUNNING, COMPLETED, FAILED, "
-                      "CANCELLED, TIMEOUT, OUT_OF_MEMORY, NODE_FAIL)");
+      error(res, 400,
+            "parameter 'state': '" + s +
+                "' is not a job state (PENDING, RUNNING, COMPLETED, FAILED, "
+                "CANCELLED, TIMEOUT, OUT_OF_MEMORY, NODE_FAIL)");
       return std::nullopt;
     }
     f.wants_ended = f.wants_ended || (s != kPending && s != kRunning);
@@ -146,8 +154,8 @@ std::optional<JobFilter> job_filter(const httplib::Request& req, httplib::Respon
 namespace {
 
 // JSON answers of 1 KiB or more go out gzipped (at zlib's fastest level) to clients that accept
-// it (every route's handler ends with it). Left to itself, the HTTP library would pick Brotli at its slowest, best level: 6 s for the
-// 800 KB cluster map of 6,250 nodes on a busy 2-core machine, against 5 ms here. The content type
+// it (every route's handler ends with it). Left to itself, the HTTP library would pick Brotli at its slowest, best
+// level: 6 s for the 800 KB cluster map of 6,250 nodes on a busy 2-core machine, against 5 ms here. The content type
 // gains a charset, which the library does not compress again.
 void gzip_json(const httplib::Request& req, httplib::Response& res) {
   if (res.body.size() < 1024 || res.has_header("Content-Encoding")) return;
@@ -172,15 +180,15 @@ void gzip_json(const httplib::Request& req, httplib::Response& res) {
 }
 
 thread_local std::chrono::steady_clock::time_point request_started;  // of the request this thread serves
-}
+}  // namespace
 
 namespace {
 
 // A path with the segment after each collection replaced by {}: /api/v1/jobs/12/logs ->
 // /api/v1/jobs/{}/logs. Documented routes and requested paths meet in this shape.
 std::string shape_of(std::string_view path) {
-  static const std::set<std::string_view> kCollections = {"jobs",     "nodes",  "institutions", "projects",
-                                                          "users",    "tokens", "grants",       "members"};
+  static const std::set<std::string_view> kCollections = {"jobs",  "nodes",  "institutions", "projects",
+                                                          "users", "tokens", "grants",       "members"};
   std::string out;
   bool after_collection = false;
   std::size_t at = 0;
@@ -214,7 +222,8 @@ void ApiServer::Impl::write_api_metrics(std::string& out) {
               static_cast<double>(n));
   }
   m::family(out, "gwang_api_request_duration_seconds", "histogram", "Time to serve an API request, by route");
-  for (const auto& [route, h] : api.seconds) h.write(out, "gwang_api_request_duration_seconds", m::labels({{"route", route}}));
+  for (const auto& [route, h] : api.seconds)
+    h.write(out, "gwang_api_request_duration_seconds", m::labels({{"route", route}}));
 }
 
 void ApiServer::Impl::add(const std::string& method, const std::string& path, const std::string& pattern,
@@ -303,298 +312,291 @@ bool ApiServer::Impl::change(httplib::Response& res, const std::string& kind, co
 }
 
 void ApiServer::Impl::routes() {
-    add("POST", "/api/v1/jobs", "/api/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {
-      auto who = authenticate(req, res);
-      if (!who) return;
-      auto request = api::parse_submit(req.body);
-      if (!request) return error(res, 400, request.error().message);
-      if (!request->project.empty() && !who->projects.contains(request->project)) {
-        return error(res, 403, "field 'project': " + who->user + " is not a member of project '" + request->project + "'");
-      }
-      auto account = lookup_account(who->user);
-      if (!account) return error(res, 403, account.error().message);
-      auto job = controller.submit(*request, *account, wall_now());
-      if (!job) return error(res, 422, job.error().message);
-      reply_job(res, 201, *job);
-    });
-    add("GET", "/api/v1/jobs", "/api/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {
-      auto who = authenticate(req, res);
-      if (!who) return;
-      const bool all = req.get_param_value("all") == "1" || req.get_param_value("all") == "true";
-      const std::string view = req.has_param("view") ? req.get_param_value("view") : "full";
-      if (view != "full" && view != "summary" && view != "table") {
-        return error(res, 400, "parameter 'view': expected full, summary or table");
-      }
-      if (view == "table") {
-        // Rows of [id, name, user, state, reason, start_time, end_time, node], where name, user,
-        // state and reason are indices into "strings": a queue repeats them, and the table is what
-        // `gwang queue` prints, so it is sent small.
-        // Keys are views of the jobs' own strings (stable while the visit holds the lock) or of
-        // copies kept in `made`, for reasons made on the fly.
-        std::unordered_map<std::string_view, int> index;
-        std::vector<std::string_view> strings;
-        std::deque<std::string> made;
-        auto intern = [&](std::string_view text, bool stable) {
-          auto it = index.find(text);
-          if (it != index.end()) return it->second;
-          if (!stable) text = made.emplace_back(text);
-          strings.push_back(text);
-          return index.emplace(text, static_cast<int>(strings.size() - 1)).first->second;
-        };
-        api::Json rows;
-        rows.reserve(64 << 10);
-        rows.begin_array();
-        controller.for_each_job(all, [&](const JobRecord& j, std::string_view reason) {
-          if (!who->sees(j.project, j.user)) return;
-          rows.begin_array().value(j.id).value(intern(j.request.name, true)).value(intern(j.user, true));
-          rows.value(intern(j.state, true)).value(intern(reason, false));
-          j.start >= 0 ? rows.value(j.start) : rows.null();
-          j.end >= 0 ? rows.value(j.end) : rows.null();
-          rows.value(j.tasks.empty() ? std::string() : j.nodelist());
-          rows.end_array();
-        });
-        rows.end_array();
-        api::Json w;
-        w.reserve(rows.str().size() + 4096);
-        w.begin_object().key("strings").begin_array();
-        for (std::string_view t : strings) w.value(t);
-        w.end_array();
-        std::string body = w.str() + ",\"rows\":" + rows.str() + "}";
-        res.status = 200;
-        res.set_content(std::move(body), "application/json");
-        return;
-      }
-      // Filters (state, project, user: comma-separated lists) and a page (offset, limit; order
-      // asc by id, or desc: newest first); "total" counts every job that matches.
-      auto filter = job_filter(req, res);
-      if (!filter) return;
-      const bool full = view == "full";
-      // ?start=1: the waiting jobs' planned starts (the first 1,000 in queue order; others null).
-      const bool starts = req.get_param_value("start") == "1" || req.get_param_value("start") == "true";
-      const std::map<std::int64_t, std::int64_t> planned =
-          starts ? controller.planned_starts(wall_now(), 1000) : std::map<std::int64_t, std::int64_t>{};
-      auto write_one = [&](api::Json& w, const JobRecord& j, std::string_view reason) {
-        if (full) return write_job(w, j, reason);
-        w.begin_object();
-        w.field("id", j.id).field("name", j.request.name).field("user", j.user).field("state", j.state);
-        w.field("reason", reason).field("submit_time", j.submit);
-        w.key("start_time");
-        j.start >= 0 ? w.value(j.start) : w.null();
-        w.key("end_time");
-        j.end >= 0 ? w.value(j.end) : w.null();
-        w.field("node", j.nodelist()).field("project", j.project);
-        if (starts) {
-          auto p = planned.find(j.id);
-          w.key("estimated_start");
-          p != planned.end() && p->second >= 0 ? w.value(p->second) : w.null();
-        }
-        w.end_object();
+  add("POST", "/api/v1/jobs", "/api/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+    auto who = authenticate(req, res);
+    if (!who) return;
+    auto request = api::parse_submit(req.body);
+    if (!request) return error(res, 400, request.error().message);
+    if (!request->project.empty() && !who->projects.contains(request->project)) {
+      return error(res, 403,
+                   "field 'project': " + who->user + " is not a member of project '" + request->project + "'");
+    }
+    auto account = lookup_account(who->user);
+    if (!account) return error(res, 403, account.error().message);
+    auto job = controller.submit(*request, *account, wall_now());
+    if (!job) return error(res, 422, job.error().message);
+    reply_job(res, 201, *job);
+  });
+  add("GET", "/api/v1/jobs", "/api/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+    auto who = authenticate(req, res);
+    if (!who) return;
+    const bool all = req.get_param_value("all") == "1" || req.get_param_value("all") == "true";
+    const std::string view = req.has_param("view") ? req.get_param_value("view") : "full";
+    if (view != "full" && view != "summary" && view != "table") {
+      return error(res, 400, "parameter 'view': expected full, summary or table");
+    }
+    if (view == "table") {
+      // Rows of [id, name, user, state, reason, start_time, end_time, node], where name, user,
+      // state and reason are indices into "strings": a queue repeats them, and the table is what
+      // `gwang queue` prints, so it is sent small.
+      // Keys are views of the jobs' own strings (stable while the visit holds the lock) or of
+      // copies kept in `made`, for reasons made on the fly.
+      std::unordered_map<std::string_view, int> index;
+      std::vector<std::string_view> strings;
+      std::deque<std::string> made;
+      auto intern = [&](std::string_view text, bool stable) {
+        auto it = index.find(text);
+        if (it != index.end()) return it->second;
+        if (!stable) text = made.emplace_back(text);
+        strings.push_back(text);
+        return index.emplace(text, static_cast<int>(strings.size() - 1)).first->second;
       };
-      // Two passes over the jobs when a page is asked for newest first: one counts, one writes.
-      std::int64_t total = 0;
-      if (filter->descending) {
-        controller.for_each_job(all || filter->wants_ended, [&](const JobRecord& j, std::string_view) {
-          if (who->sees(j.project, j.user) && filter->matches(j)) ++total;
-        });
-      }
-      std::vector<std::string> page;
-      api::Json w;
-      w.reserve(64 << 10);
-      w.begin_array();
-      std::int64_t seen = 0;
-      controller.for_each_job(all || filter->wants_ended, [&](const JobRecord& j, std::string_view reason) {
-        if (!who->sees(j.project, j.user) || !filter->matches(j)) return;
-        const std::int64_t rank = filter->descending ? total - 1 - seen : seen;
-        ++seen;
-        if (rank < filter->offset || rank >= filter->offset + filter->limit) return;
-        if (!filter->descending) return write_one(w, j, reason);
-        api::Json one;
-        write_one(one, j, reason);
-        page.push_back(one.str());
+      api::Json rows;
+      rows.reserve(64 << 10);
+      rows.begin_array();
+      controller.for_each_job(all, [&](const JobRecord& j, std::string_view reason) {
+        if (!who->sees(j.project, j.user)) return;
+        rows.begin_array().value(j.id).value(intern(j.request.name, true)).value(intern(j.user, true));
+        rows.value(intern(j.state, true)).value(intern(reason, false));
+        j.start >= 0 ? rows.value(j.start) : rows.null();
+        j.end >= 0 ? rows.value(j.end) : rows.null();
+        rows.value(j.tasks.empty() ? std::string() : j.nodelist());
+        rows.end_array();
       });
-      if (!filter->descending) total = seen;
+      rows.end_array();
+      api::Json w;
+      w.reserve(rows.str().size() + 4096);
+      w.begin_object().key("strings").begin_array();
+      for (std::string_view t : strings) w.value(t);
       w.end_array();
-      std::string body = "{\"total\":" + std::to_string(total) + ",\"offset\":" + std::to_string(filter->offset) +
-                         ",\"jobs\":";
-      if (filter->descending) {
-        body += '[';
-        for (auto it = page.rbegin(); it != page.rend(); ++it) {
-          if (it != page.rbegin()) body += ',';
-          body += *it;
-        }
-        body += ']';
-      } else {
-        body += w.str();
-      }
-      body += "}";
+      std::string body = w.str() + ",\"rows\":" + rows.str() + "}";
       res.status = 200;
       res.set_content(std::move(body), "application/json");
-    });
-    add("GET", "/api/v1/jobs/{id}", R"(/api/v1/jobs/(\d{1,18}))", [this](const httplib::Request& req, httplib::Response& res) {
-      auto who = authenticate(req, res);
-      if (!who) return;
-      if (auto job = visible_job(req, res, *who)) reply_job(res, 200, *job);
-    });
-    add("POST", "/api/v1/jobs/{id}/cancel", R"(/api/v1/jobs/(\d{1,18})/cancel)", [this](const httplib::Request& req, httplib::Response& res) {
-      auto who = authenticate(req, res);
-      if (!who) return;
-      auto job = visible_job(req, res, *who);
-      if (!job) return;
-      if (!who->cancels(job->project, job->user)) {
-        return error(res, 403, "job " + std::to_string(job->id) + " is not yours to cancel (its owner, its institution's "
-                               "admins and operators may)");
+      return;
+    }
+    // Filters (state, project, user: comma-separated lists) and a page (offset, limit; order
+    // asc by id, or desc: newest first); "total" counts every job that matches.
+    auto filter = job_filter(req, res);
+    if (!filter) return;
+    const bool full = view == "full";
+    // ?start=1: the waiting jobs' planned starts (the first 1,000 in queue order; others null).
+    const bool starts = req.get_param_value("start") == "1" || req.get_param_value("start") == "true";
+    const std::map<std::int64_t, std::int64_t> planned =
+        starts ? controller.planned_starts(wall_now(), 1000) : std::map<std::int64_t, std::int64_t>{};
+    auto write_one = [&](api::Json& w, const JobRecord& j, std::string_view reason) {
+      if (full) return write_job(w, j, reason);
+      w.begin_object();
+      w.field("id", j.id).field("name", j.request.name).field("user", j.user).field("state", j.state);
+      w.field("reason", reason).field("submit_time", j.submit);
+      w.key("start_time");
+      j.start >= 0 ? w.value(j.start) : w.null();
+      w.key("end_time");
+      j.end >= 0 ? w.value(j.end) : w.null();
+      w.field("node", j.nodelist()).field("project", j.project);
+      if (starts) {
+        auto p = planned.find(j.id);
+        w.key("estimated_start");
+        p != planned.end() && p->second >= 0 ? w.value(p->second) : w.null();
       }
-      auto r = controller.cancel(job->id, who->user, true, wall_now());
-      if (!r) return error(res, 409, r.error().message);
-      reply_job(res, 200, *r);
-    });
-    add("GET", "/api/v1/jobs/{id}/logs", R"(/api/v1/jobs/(\d{1,18})/logs)", [this](const httplib::Request& req, httplib::Response& res) {
-      auto who = authenticate(req, res);
-      if (!who) return;
-      auto job = visible_job(req, res, *who);
-      if (!job) return;
-      const std::string stream = req.has_param("stream") ? req.get_param_value("stream") : "stdout";
-      if (stream != "stdout" && stream != "stderr") {
-        return error(res, 400, "parameter 'stream': expected stdout or stderr");
-      }
-      auto from = int_param(req, "offset", 0, std::numeric_limits<std::int64_t>::max() / 2, 0, res);
-      if (!from) return;
-      std::int64_t offset = *from;
-      auto rank_param = int_param(req, "rank", 0, std::max(1, job->request.nodes) - 1, 0, res);
-      if (!rank_param) return;
-      const int rank = static_cast<int>(*rank_param);
-      // ?tail=BYTES: the last BYTES of the stream (from a line's start), instead of from `offset`.
-      auto tail = int_param(req, "tail", 1, 8 << 20, 0, res);
-      if (!tail) return;
-      std::ifstream in(controller.log_path(*job, rank, stream == "stderr"), std::ios::binary);
-      std::string data;
-      if (in && *tail > 0) {
-        in.seekg(0, std::ios::end);
-        const std::int64_t size = static_cast<std::int64_t>(in.tellg());
-        offset = std::max<std::int64_t>(0, size - *tail);
-        if (offset > 0) {  // start after the first newline in the window, so no line is cut
-          std::string window(static_cast<std::size_t>(size - offset), '\0');
-          in.seekg(offset);
-          in.read(window.data(), static_cast<std::streamsize>(window.size()));
-          const std::size_t nl = window.find('\n');
-          if (nl != std::string::npos && nl + 1 < window.size()) offset += static_cast<std::int64_t>(nl + 1);
-        }
-        in.clear();
-      }
-      if (in) {
-        constexpr std::size_t kChunk = 8u << 20;  // at most this much per answer
-        in.seekg(offset);
-        data.resize(kChunk);
-        in.read(data.data(), static_cast<std::streamsize>(kChunk));
-        data.resize(static_cast<std::size_t>(std::max<std::streamsize>(0, in.gcount())));
-      }
-      res.set_header("X-Gwang-Next-Offset", std::to_string(offset + static_cast<std::int64_t>(data.size())));
-      res.set_header("X-Gwang-Job-State", job->state);
-      res.status = 200;
-      res.set_content(data, "text/plain");
-    });
-    add("GET", "/api/v1/nodes", "/api/v1/nodes", [this](const httplib::Request& req, httplib::Response& res) {
-      auto who = authenticate(req, res);
-      if (!who) return;
-      json out = json::array();
-      for (const NodeRecord& n : controller.nodes()) out.push_back(node_json(n));
-      reply(res, 200, json{{"nodes", out}});
-    });
-    auto node_state = [this](const std::string& state) {
-      return [this, state](const httplib::Request& req, httplib::Response& res) {
+      w.end_object();
+    };
+    // One pass, in the page's order: every matching job is counted, the page's are written (and
+    // only theirs get their reasons made).
+    std::int64_t total = 0;
+    api::Json w;
+    w.reserve(64 << 10);
+    w.begin_array();
+    controller.scan_jobs(all || filter->wants_ended, filter->descending,
+                         [&](const JobRecord& j, const Controller::Reasons& reason) {
+                           if (!who->sees(j.project, j.user) || !filter->matches(j)) return true;
+                           const std::int64_t rank = total++;
+                           if (rank >= filter->offset && rank < filter->offset + filter->limit) {
+                             write_one(w, j, reason(j));
+                           }
+                           return true;
+                         });
+    w.end_array();
+    std::string body = "{\"total\":" + std::to_string(total) + ",\"offset\":" + std::to_string(filter->offset) +
+                       ",\"jobs\":" + w.str();
+    body += "}";
+    res.status = 200;
+    res.set_content(std::move(body), "application/json");
+  });
+  add("GET", "/api/v1/jobs/{id}", R"(/api/v1/jobs/(\d{1,18}))",
+      [this](const httplib::Request& req, httplib::Response& res) {
         auto who = authenticate(req, res);
         if (!who) return;
-        if (!who->is_operator) return error(res, 403, "only operators change node states");
-        auto r = controller.set_node_state(req.matches[1], state, wall_now());
-        if (!r) return error(res, 404, r.error().message);
-        for (const NodeRecord& n : controller.nodes()) {
-          if (n.name == req.matches[1]) return reply(res, 200, node_json(n));
+        if (auto job = visible_job(req, res, *who)) reply_job(res, 200, *job);
+      });
+  add("POST", "/api/v1/jobs/{id}/cancel", R"(/api/v1/jobs/(\d{1,18})/cancel)",
+      [this](const httplib::Request& req, httplib::Response& res) {
+        auto who = authenticate(req, res);
+        if (!who) return;
+        auto job = visible_job(req, res, *who);
+        if (!job) return;
+        if (!who->cancels(job->project, job->user)) {
+          return error(res, 403,
+                       "job " + std::to_string(job->id) +
+                           " is not yours to cancel (its owner, its institution's "
+                           "admins and operators may)");
         }
-      };
+        auto r = controller.cancel(job->id, who->user, true, wall_now());
+        if (!r) return error(res, 409, r.error().message);
+        reply_job(res, 200, *r);
+      });
+  add("GET", "/api/v1/jobs/{id}/logs", R"(/api/v1/jobs/(\d{1,18})/logs)",
+      [this](const httplib::Request& req, httplib::Response& res) {
+        auto who = authenticate(req, res);
+        if (!who) return;
+        auto job = visible_job(req, res, *who);
+        if (!job) return;
+        const std::string stream = req.has_param("stream") ? req.get_param_value("stream") : "stdout";
+        if (stream != "stdout" && stream != "stderr") {
+          return error(res, 400, "parameter 'stream': expected stdout or stderr");
+        }
+        auto from = int_param(req, "offset", 0, std::numeric_limits<std::int64_t>::max() / 2, 0, res);
+        if (!from) return;
+        std::int64_t offset = *from;
+        auto rank_param = int_param(req, "rank", 0, std::max(1, job->request.nodes) - 1, 0, res);
+        if (!rank_param) return;
+        const int rank = static_cast<int>(*rank_param);
+        // ?tail=BYTES: the last BYTES of the stream (from a line's start), instead of from `offset`.
+        auto tail = int_param(req, "tail", 1, 8 << 20, 0, res);
+        if (!tail) return;
+        std::ifstream in(controller.log_path(*job, rank, stream == "stderr"), std::ios::binary);
+        std::string data;
+        if (in && *tail > 0) {
+          in.seekg(0, std::ios::end);
+          const std::int64_t size = static_cast<std::int64_t>(in.tellg());
+          offset = std::max<std::int64_t>(0, size - *tail);
+          if (offset > 0) {  // start after the first newline in the window, so no line is cut
+            std::string window(static_cast<std::size_t>(size - offset), '\0');
+            in.seekg(offset);
+            in.read(window.data(), static_cast<std::streamsize>(window.size()));
+            const std::size_t nl = window.find('\n');
+            if (nl != std::string::npos && nl + 1 < window.size()) offset += static_cast<std::int64_t>(nl + 1);
+          }
+          in.clear();
+        }
+        if (in) {
+          constexpr std::size_t kChunk = 8u << 20;  // at most this much per answer
+          in.seekg(offset);
+          data.resize(kChunk);
+          in.read(data.data(), static_cast<std::streamsize>(kChunk));
+          data.resize(static_cast<std::size_t>(std::max<std::streamsize>(0, in.gcount())));
+        }
+        res.set_header("X-Gwang-Next-Offset", std::to_string(offset + static_cast<std::int64_t>(data.size())));
+        res.set_header("X-Gwang-Job-State", job->state);
+        res.status = 200;
+        res.set_content(data, "text/plain");
+      });
+  add("GET", "/api/v1/nodes", "/api/v1/nodes", [this](const httplib::Request& req, httplib::Response& res) {
+    auto who = authenticate(req, res);
+    if (!who) return;
+    json out = json::array();
+    for (const NodeRecord& n : controller.nodes()) out.push_back(node_json(n));
+    reply(res, 200, json{{"nodes", out}});
+  });
+  auto node_state = [this](const std::string& state) {
+    return [this, state](const httplib::Request& req, httplib::Response& res) {
+      auto who = authenticate(req, res);
+      if (!who) return;
+      if (!who->is_operator) return error(res, 403, "only operators change node states");
+      auto r = controller.set_node_state(req.matches[1], state, wall_now());
+      if (!r) return error(res, 404, r.error().message);
+      for (const NodeRecord& n : controller.nodes()) {
+        if (n.name == req.matches[1]) return reply(res, 200, node_json(n));
+      }
     };
-    add("POST", "/api/v1/nodes/{name}/drain", R"(/api/v1/nodes/([A-Za-z0-9._-]{1,64})/drain)", node_state("drained"));
-    add("POST", "/api/v1/nodes/{name}/resume", R"(/api/v1/nodes/([A-Za-z0-9._-]{1,64})/resume)", node_state("up"));
-    add("GET", "/api/v1/status", "/api/v1/status", [this](const httplib::Request& req, httplib::Response& res) {
-      auto who = authenticate(req, res);
-      if (!who) return;
-      int window = 1000;
-      if (req.has_param("window")) {
-        const std::string text = req.get_param_value("window");
-        if (text.empty() || text.size() > 4 || text.find_first_not_of("0123456789") != std::string::npos || std::stoi(text) < 1) {
-          return error(res, 400, "parameter 'window': expected a number of passes from 1 to 1000");
-        }
-        window = std::stoi(text);
+  };
+  add("POST", "/api/v1/nodes/{name}/drain", R"(/api/v1/nodes/([A-Za-z0-9._-]{1,64})/drain)", node_state("drained"));
+  add("POST", "/api/v1/nodes/{name}/resume", R"(/api/v1/nodes/([A-Za-z0-9._-]{1,64})/resume)", node_state("up"));
+  add("GET", "/api/v1/status", "/api/v1/status", [this](const httplib::Request& req, httplib::Response& res) {
+    auto who = authenticate(req, res);
+    if (!who) return;
+    int window = 1000;
+    if (req.has_param("window")) {
+      const std::string text = req.get_param_value("window");
+      if (text.empty() || text.size() > 4 || text.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(text) < 1) {
+        return error(res, 400, "parameter 'window': expected a number of passes from 1 to 1000");
       }
-      const Status s = controller.status(window);
-      reply(res, 200, json{{"jobs", {{"pending", s.pending}, {"running", s.running}, {"total", s.jobs}}},
-                           {"nodes", {{"total", s.nodes}, {"up", s.nodes_up}}},
-                           {"passes", {{"count", s.passes}, {"last_ms", s.pass_ms_last}, {"p50_ms", s.pass_ms_p50},
-                                       {"p99_ms", s.pass_ms_p99}, {"max_ms", s.pass_ms_max}}},
-                           {"journal", {{"seq", s.journal_seq}, {"snapshot_seq", s.snapshot_seq}}}});
-    });
-    // The agent protocol (agent/protocol.h): signed with the cluster secret, not a user token.
-    add("POST", "/api/v1/agent/sync", proto::kSyncPath, [this](const httplib::Request& req, httplib::Response& res) {
-      if (secret.empty()) return error(res, 403, "this controller takes no remote agents (no cluster secret configured)");
-      const std::string node = req.get_header_value("X-Gwang-Node");
-      const std::string date = req.get_header_value("X-Gwang-Date");
-      const std::string signature = req.get_header_value("X-Gwang-Signature");
-      const std::string expected = proto::sign_request(secret, req.method, req.path, date, node, req.body);
-      if (signature.empty() || !proto::same_signature(signature, expected)) {
-        return error(res, 401, "bad agent signature (is the cluster secret the same on both sides?)");
-      }
-      std::int64_t sent = 0;
-      try {
-        sent = std::stoll(date);
-      } catch (...) {
-        return error(res, 401, "header 'X-Gwang-Date': expected Unix seconds");
-      }
-      if (std::llabs(sent - wall_now()) > proto::kMaxClockSkew) {
-        return error(res, 401, "header 'X-Gwang-Date': more than 5 minutes from the controller's clock");
-      }
-      auto request = proto::decode_request(req.body);
-      if (!request) return error(res, 400, request.error().message);
-      if (request->node != node) return error(res, 400, "field 'node': differs from the signed X-Gwang-Node header");
-      auto answer = controller.sync(*request, req.remote_addr, agent::Clock::now(), wall_now());
-      if (!answer) return error(res, 409, answer.error().message);
-      const std::string body = proto::encode(*answer);
-      res.set_header("X-Gwang-Signature", proto::sign_response(secret, signature, body));
-      res.status = 200;
-      res.set_content(body, "application/json");
-    });
-    server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-      if (res.body.empty()) error(res, res.status, "no such route: " + req.method + " " + req.path);
-    });
-    add("GET", "/metrics", "/metrics", [this](const httplib::Request& req, httplib::Response& res) {
-      auto who = authenticate(req, res);
-      if (!who) return;
-      if (!who->is_operator) return error(res, 403, "metrics are for operators (scrape with an operator's token)");
-      std::string out;
-      out.reserve(16 << 10);
-      controller.write_metrics(out);
-      write_api_metrics(out);
-      res.status = 200;
-      res.set_content(out, "text/plain; version=0.0.4; charset=utf-8");
-    });
-    // Every request's route, status and duration (the logger runs on the serving thread, after the
-    // handler).
-    server.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-      request_started = std::chrono::steady_clock::now();
-      return httplib::Server::HandlerResponse::Unhandled;
-    });
-    server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - request_started).count();
-      const std::string route = route_of(req.path);
-      std::lock_guard lock(api.mu);
-      ++api.requests[{req.method, route, res.status}];
-      api.seconds.try_emplace(route, metrics::short_seconds()).first->second.observe(seconds);
-    });
-    server.set_tcp_nodelay(true);
-    // Agents hold a connection while they long-poll: room for them beside the users' requests.
-    server.new_task_queue = [] { return new httplib::ThreadPool(64); };
-    server.set_keep_alive_max_count(100);
-    book_routes();
-    dashboard_routes();
+      window = std::stoi(text);
+    }
+    const Status s = controller.status(window);
+    reply(res, 200,
+          json{{"jobs", {{"pending", s.pending}, {"running", s.running}, {"total", s.jobs}}},
+               {"nodes", {{"total", s.nodes}, {"up", s.nodes_up}}},
+               {"passes",
+                {{"count", s.passes},
+                 {"last_ms", s.pass_ms_last},
+                 {"p50_ms", s.pass_ms_p50},
+                 {"p99_ms", s.pass_ms_p99},
+                 {"max_ms", s.pass_ms_max}}},
+               {"journal", {{"seq", s.journal_seq}, {"snapshot_seq", s.snapshot_seq}}}});
+  });
+  // The agent protocol (agent/protocol.h): signed with the cluster secret, not a user token.
+  add("POST", "/api/v1/agent/sync", proto::kSyncPath, [this](const httplib::Request& req, httplib::Response& res) {
+    if (secret.empty()) return error(res, 403, "this controller takes no remote agents (no cluster secret configured)");
+    const std::string node = req.get_header_value("X-Gwang-Node");
+    const std::string date = req.get_header_value("X-Gwang-Date");
+    const std::string signature = req.get_header_value("X-Gwang-Signature");
+    const std::string expected = proto::sign_request(secret, req.method, req.path, date, node, req.body);
+    if (signature.empty() || !proto::same_signature(signature, expected)) {
+      return error(res, 401, "bad agent signature (is the cluster secret the same on both sides?)");
+    }
+    std::int64_t sent = 0;
+    try {
+      sent = std::stoll(date);
+    } catch (...) {
+      return error(res, 401, "header 'X-Gwang-Date': expected Unix seconds");
+    }
+    if (std::llabs(sent - wall_now()) > proto::kMaxClockSkew) {
+      return error(res, 401, "header 'X-Gwang-Date': more than 5 minutes from the controller's clock");
+    }
+    auto request = proto::decode_request(req.body);
+    if (!request) return error(res, 400, request.error().message);
+    if (request->node != node) return error(res, 400, "field 'node': differs from the signed X-Gwang-Node header");
+    auto answer = controller.sync(*request, req.remote_addr, agent::Clock::now(), wall_now());
+    if (!answer) return error(res, 409, answer.error().message);
+    const std::string body = proto::encode(*answer);
+    res.set_header("X-Gwang-Signature", proto::sign_response(secret, signature, body));
+    res.status = 200;
+    res.set_content(body, "application/json");
+  });
+  server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (res.body.empty()) error(res, res.status, "no such route: " + req.method + " " + req.path);
+  });
+  add("GET", "/metrics", "/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    auto who = authenticate(req, res);
+    if (!who) return;
+    if (!who->is_operator) return error(res, 403, "metrics are for operators (scrape with an operator's token)");
+    std::string out;
+    out.reserve(16 << 10);
+    controller.write_metrics(out);
+    write_api_metrics(out);
+    res.status = 200;
+    res.set_content(out, "text/plain; version=0.0.4; charset=utf-8");
+  });
+  // Every request's route, status and duration (the logger runs on the serving thread, after the
+  // handler).
+  server.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    request_started = std::chrono::steady_clock::now();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - request_started).count();
+    const std::string route = route_of(req.path);
+    std::lock_guard lock(api.mu);
+    ++api.requests[{req.method, route, res.status}];
+    api.seconds.try_emplace(route, metrics::short_seconds()).first->second.observe(seconds);
+  });
+  server.set_tcp_nodelay(true);
+  // Agents hold a connection while they long-poll: room for them beside the users' requests.
+  server.new_task_queue = [] { return new httplib::ThreadPool(64); };
+  server.set_keep_alive_max_count(100);
+  book_routes();
+  dashboard_routes();
 }
 
 ApiServer::ApiServer(Controller& controller, TokenStore& tokens, std::string cluster_secret)
@@ -607,7 +609,8 @@ ApiServer::~ApiServer() = default;
 const std::vector<std::string>& ApiServer::routes() const { return impl_->documented; }
 
 Result<int> ApiServer::bind(const std::string& host, int port) {
-  const int bound = port == 0 ? impl_->server.bind_to_any_port(host) : (impl_->server.bind_to_port(host, port) ? port : -1);
+  const int bound =
+      port == 0 ? impl_->server.bind_to_any_port(host) : (impl_->server.bind_to_port(host, port) ? port : -1);
   if (bound < 0) return fail("cannot listen on " + host + ":" + std::to_string(port));
   return bound;
 }
