@@ -94,7 +94,8 @@ class Reader {
     auto d = api::parse_duration(*n->value<std::string>());
     if (!d) return tl::unexpected(error(key, d.error().message));
     if (*d < lo || *d > hi)
-      return tl::unexpected(error(key, "expected from " + std::to_string(lo) + " to " + std::to_string(hi) + " seconds"));
+      return tl::unexpected(
+          error(key, "expected from " + std::to_string(lo) + " to " + std::to_string(hi) + " seconds"));
     out = std::chrono::seconds(*d);
     return {};
   }
@@ -125,24 +126,32 @@ class Reader {
   std::set<std::string> seen_;
 };
 
-Result<toml::table> parse(const std::string& path) {
-  if (std::FILE* f = std::fopen(path.c_str(), "r")) {
-    std::fclose(f);
-  } else {
-    return fail(path + ": cannot read: " + std::strerror(errno));
-  }
+// The text of a file; errors name it.
+Result<std::string> read_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return fail(path + ": cannot read: " + std::strerror(errno));
+  std::string text;
+  char buf[65536];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  const bool failed = std::ferror(f);
+  std::fclose(f);
+  if (failed) return fail(path + ": cannot read");
+  return text;
+}
+
+Result<toml::table> parse(std::string_view text, const std::string& path) {
   try {
-    return toml::parse_file(path);
+    return toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     const auto& src = e.source();
-    if (!src.path && src.begin.line == 0) return fail(path + ": " + std::string(e.description()));
+    if (src.begin.line == 0) return fail(path + ": " + std::string(e.description()));
     return fail(path + ":" + std::to_string(src.begin.line) + ":" + std::to_string(src.begin.column) + ": " +
                 std::string(e.description()));
   }
 }
 
-#define GWANG_TRY(expr)                                     \
-  do {                                                      \
+#define GWANG_TRY(expr)                                           \
+  do {                                                            \
     if (auto r_ = (expr); !r_) return tl::unexpected(r_.error()); \
   } while (0)
 
@@ -158,7 +167,19 @@ Result<void> check_listen(const Reader& r, const std::string& listen) {
 }  // namespace
 
 Result<ControllerConfig> load_controller_config(const std::string& path) {
-  auto t = parse(path);
+  auto text = read_file(path);
+  if (!text) return tl::unexpected(text.error());
+  return parse_controller_config(*text, path);
+}
+
+Result<AgentConfig> load_agent_config(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return tl::unexpected(text.error());
+  return parse_agent_config(*text, path);
+}
+
+Result<ControllerConfig> parse_controller_config(std::string_view text, const std::string& path) {
+  auto t = parse(text, path);
   if (!t) return tl::unexpected(t.error());
   ControllerConfig c;
   Reader r(path, *t);
@@ -171,8 +192,9 @@ Result<ControllerConfig> load_controller_config(const std::string& path) {
   GWANG_TRY(r.string("store", c.store));
   if (!c.store.empty() && !c.store.starts_with("postgresql://") && !c.store.starts_with("postgres://") &&
       c.store.find('=') == std::string::npos) {
-    return tl::unexpected(r.error("store", "expected a PostgreSQL URI (postgresql://...) or connection string "
-                                           "(host=... dbname=...), or nothing for the embedded SQLite store"));
+    return tl::unexpected(r.error("store",
+                                  "expected a PostgreSQL URI (postgresql://...) or connection string "
+                                  "(host=... dbname=...), or nothing for the embedded SQLite store"));
   }
   GWANG_TRY(r.string("advertise", c.advertise));
   if (!c.advertise.empty() && !c.advertise.starts_with("http://"))
@@ -206,7 +228,8 @@ Result<ControllerConfig> load_controller_config(const std::string& path) {
       for (const auto& [key, value] : *rates) {
         const std::string model(key.str());
         if (auto v = agent::validate_kind(model); !v || model.find(':') == std::string::npos) {
-          return tl::unexpected(rr.error(model.c_str(), "expected an accelerator model with its family, e.g. \"gpu:H100\""));
+          return tl::unexpected(
+              rr.error(model.c_str(), "expected an accelerator model with its family, e.g. \"gpu:H100\""));
         }
         double rate = 0;
         GWANG_TRY(rr.number(model.c_str(), rate, 0, 1000));
@@ -216,12 +239,13 @@ Result<ControllerConfig> load_controller_config(const std::string& path) {
     GWANG_TRY(a.no_others());
   }
   GWANG_TRY(r.no_others());
-  if (c.data_dir.empty() || c.data_dir.front() != '/') return tl::unexpected(r.error("data_dir", "expected an absolute path"));
+  if (c.data_dir.empty() || c.data_dir.front() != '/')
+    return tl::unexpected(r.error("data_dir", "expected an absolute path"));
   return c;
 }
 
-Result<AgentConfig> load_agent_config(const std::string& path) {
-  auto t = parse(path);
+Result<AgentConfig> parse_agent_config(std::string_view text, const std::string& path) {
+  auto t = parse(text, path);
   if (!t) return tl::unexpected(t.error());
   AgentConfig c;
   Reader r(path, *t);
@@ -232,12 +256,15 @@ Result<AgentConfig> load_agent_config(const std::string& path) {
       return tl::unexpected(r.error("controller", "'" + url + "': expected a URL, http://HOST:PORT"));
   }
   GWANG_TRY(r.string("node_name", c.node_name));
-  if (!c.node_name.empty() && (c.node_name.size() > 64 || c.node_name.find_first_not_of(
-      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos))
+  if (!c.node_name.empty() &&
+      (c.node_name.size() > 64 ||
+       c.node_name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+           std::string::npos))
     return tl::unexpected(r.error("node_name", "expected 1 to 64 letters, digits, '.', '_' or '-'"));
   GWANG_TRY(r.string("address", c.address));
   GWANG_TRY(r.string("data_dir", c.data_dir));
-  if (c.data_dir.empty() || c.data_dir.front() != '/') return tl::unexpected(r.error("data_dir", "expected an absolute path"));
+  if (c.data_dir.empty() || c.data_dir.front() != '/')
+    return tl::unexpected(r.error("data_dir", "expected an absolute path"));
   GWANG_TRY(r.string("cluster_secret_file", c.cluster_secret_file, true));
   GWANG_TRY(r.duration("kill_grace", c.kill_grace, 1, 600));
   GWANG_TRY(r.duration("sync_wait", c.sync_wait, 1, 30));
@@ -261,6 +288,14 @@ Result<AgentConfig> load_agent_config(const std::string& path) {
       auto m = e.memory("memory");
       if (!m) return tl::unexpected(m.error());
       dev.memory_bytes = *m;
+      GWANG_TRY(e.strings("files", dev.files));
+      if (!dev.files.empty() && static_cast<int>(dev.files.size()) != dev.count) {
+        return tl::unexpected(
+            e.error("files", "expected one device file per device (" + std::to_string(dev.count) + ")"));
+      }
+      for (const std::string& f : dev.files) {
+        if (f.empty() || f[0] != '/') return tl::unexpected(e.error("files", "'" + f + "': expected an absolute path"));
+      }
       GWANG_TRY(e.no_others());
       c.devices.push_back(dev);
     }

@@ -3,16 +3,17 @@
 #
 #   tests/fuzz/run_fuzz.sh TARGET SECONDS [BUILD_DIR]
 #
-# TARGET is swf, alibaba, job_table or submit (tests/fuzz/fuzz_TARGET.cpp). The target and the sources it reads are compiled
+# TARGET is swf, alibaba, job_table, submit or config (tests/fuzz/fuzz_TARGET.cpp). The target and the sources it reads are compiled
 # with clang++-14 and libFuzzer + AddressSanitizer + UndefinedBehaviorSanitizer into BUILD_DIR/TARGET
 # (BUILD_DIR defaults to $GWANG_FUZZ_BUILD, else build-fuzz/ in the repository), rebuilt only when a
 # source changed. The corpus there is seeded from fixtures and kept between runs.
+# GWANG_FUZZ_RUNS=N stops after N executions (SECONDS still bounds the run).
 # Exits non-zero when the build fails or the fuzzer finds a crash, a leak or undefined behaviour;
 # the input that did it is left in BUILD_DIR/TARGET/artifacts/.
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
-  echo "usage: $0 swf|alibaba|job_table|submit SECONDS [BUILD_DIR]" >&2
+  echo "usage: $0 swf|alibaba|job_table|submit|config SECONDS [BUILD_DIR]" >&2
   exit 2
 fi
 target=$1
@@ -26,7 +27,8 @@ case $target in
   alibaba) seeds=("$root"/tests/trace/data/*.csv) ;;
   job_table) seeds=("$root"/tests/fuzz/seeds/job_table*.json) ;;
   submit) seeds=("$root"/tests/fuzz/seeds/submit*.json) ;;
-  *) echo "$0: unknown target '$target' (swf, alibaba, job_table or submit)" >&2; exit 2 ;;
+  config) seeds=("$root"/tests/fuzz/seeds/config*.toml) ;;
+  *) echo "$0: unknown target '$target' (swf, alibaba, job_table, submit or config)" >&2; exit 2 ;;
 esac
 
 dir=$build/$target
@@ -39,6 +41,11 @@ elif [ "$target" = submit ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/api/request.cpp" "$root/src/api/units.cpp"
            "$root/src/core/calendar.cpp")
   headers=("$root/src/api/request.h" "$root/src/api/units.h" "$root/src/core/calendar.h" "$root/src/core/result.h")
+elif [ "$target" = config ]; then
+  sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/config/config.cpp" "$root/src/agent/devices.cpp"
+           "$root/src/api/units.cpp" "$root/src/core/calendar.cpp")
+  headers=("$root/src/config/config.h" "$root/src/agent/devices.h" "$root/src/api/units.h" "$root/src/core/calendar.h"
+           "$root/src/core/result.h")
 else
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root"/src/trace/*.cpp)
   headers=("$root"/src/trace/*.h "$root/src/core/result.h")
@@ -55,7 +62,7 @@ fi
 if [ $stale = 1 ]; then
   echo "fuzz_$target: building with $cxx" >&2
   "$cxx" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-    -Wall -Wextra -Wpedantic -I "$root/src" "${sources[@]}" -lz -o "$binary.tmp"
+    -Wall -Wextra -Wpedantic -I "$root/src" "${sources[@]}" -lz -ldl -o "$binary.tmp"
   mv "$binary.tmp" "$binary"
 fi
 
@@ -63,7 +70,7 @@ fi
 for seed in "${seeds[@]}"; do
   name=$(basename "$seed")
   cp "$seed" "$dir/corpus/seed_$name"
-  [ "$target" = job_table ] || [ "$target" = submit ] && continue
+  [ "$target" = job_table ] || [ "$target" = submit ] || [ "$target" = config ] && continue
   n=0
   while IFS= read -r line || [ -n "$line" ]; do
     n=$((n + 1))
@@ -76,5 +83,8 @@ for seed in "${seeds[@]}"; do
 done
 
 cd "$dir"
-exec "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
+# GWANG_FUZZ_RUNS=N: stop after N executions instead (SECONDS still bounds the run).
+runs=()
+[ -n "${GWANG_FUZZ_RUNS:-}" ] && runs=(-runs="$GWANG_FUZZ_RUNS")
+exec "$binary" -max_total_time="$seconds" "${runs[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
   -print_final_stats=1 -artifact_prefix="$dir/artifacts/" "$dir/corpus"
