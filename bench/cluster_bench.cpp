@@ -4,24 +4,33 @@
 // Prints how long registration and submission took and the controller's scheduling pass durations
 // while it holds the M pending jobs (GET /api/v1/status).
 //
+// With --pid, the controller's CPU time and memory are sampled: its CPU while only the heartbeats
+// run, and its memory per pending job. With --load-seconds, a sustained open-loop load follows:
+// submissions and queries at --load-rate requests per second, each timed from when it was due (so
+// that a slow answer delays the clock, not the measurement), with latency percentiles per kind.
+//
 //   cluster_bench --url http://127.0.0.1:8686 --token TOKEN --secret-file SECRET [--nodes 6250]
-//                 [--pending 100000] [--threads 8] [--settle 60]
+//                 [--pending 100000] [--threads 8] [--settle 60] [--pid PID] [--beat-seconds 20]
+//                 [--load-seconds 0] [--load-rate 400]
 #include <httplib.h>
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include "agent/protocol.h"
 
@@ -40,6 +49,47 @@ struct SimNode {
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
+// A process's CPU time (user + system, seconds) and resident memory (bytes), from /proc.
+struct ProcSample {
+  double cpu_s = 0;
+  long rss = 0;
+};
+ProcSample sample(int pid) {
+  ProcSample out;
+  if (pid <= 0) return out;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');
+  if (close != std::string::npos) {
+    std::istringstream fields(text.substr(close + 2));
+    std::string f;
+    long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> f; ++i) {
+      if (i == 14) utime = std::stol(f);
+      if (i == 15) stime = std::stol(f);
+    }
+    out.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) out.rss = std::stol(line.substr(6)) * 1024;
+  }
+  return out;
+}
+
+// p50, p99 and max of latencies in milliseconds, as text.
+std::string percentiles(std::vector<double> ms) {
+  if (ms.empty()) return "none";
+  std::sort(ms.begin(), ms.end());
+  auto at = [&](double q) {
+    return ms[std::min(ms.size() - 1, static_cast<std::size_t>(q * static_cast<double>(ms.size())))];
+  };
+  char out[128];
+  std::snprintf(out, sizeof out, "p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu requests)", at(0.50), at(0.99), ms.back(),
+                ms.size());
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -54,6 +104,14 @@ int main(int argc, char** argv) {
   app.add_option("--pending", pending)->capture_default_str();
   app.add_option("--threads", threads)->capture_default_str();
   app.add_option("--settle", settle, "seconds of passes measured with the whole queue")->capture_default_str();
+  int pid = 0, beat_seconds = 20, load_seconds = 0, load_rate = 400;
+  app.add_option("--pid", pid, "the controller's process id: its CPU and memory are sampled");
+  app.add_option("--beat-seconds", beat_seconds, "seconds of heartbeats alone, for the controller's CPU")
+      ->capture_default_str();
+  app.add_option("--load-seconds", load_seconds, "seconds of sustained submissions and queries (0: none)")
+      ->capture_default_str();
+  app.add_option("--load-rate", load_rate, "requests per second of that load, half of them submissions")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   auto secret = proto::read_secret(secret_file);
   if (!secret) {
@@ -70,7 +128,8 @@ int main(int argc, char** argv) {
     n.host.cpus = 64;
     n.host.memory_bytes = 512LL << 30;
     for (int d = 0; d < 8; ++d) {
-      n.host.devices.push_back({"gpu:H100", "H100 (simulated)", n.name + "-gpu" + std::to_string(d), d, 80LL << 30, true});
+      n.host.devices.push_back(
+          {"gpu:H100", "H100 (simulated)", n.name + "-gpu" + std::to_string(d), d, 80LL << 30, true});
     }
   }
   std::vector<std::mutex> locks(sim.size());
@@ -91,10 +150,11 @@ int main(int argc, char** argv) {
     const std::string body = proto::encode(r);
     const std::string date = std::to_string(std::time(nullptr));
     const std::string sig = proto::sign_request(*secret, "POST", proto::kSyncPath, date, r.node, body);
-    auto res = c.Post(proto::kSyncPath, {{"X-Gwang-Node", r.node}, {"X-Gwang-Date", date}, {"X-Gwang-Signature", sig}}, body,
-                      "application/json");
+    auto res = c.Post(proto::kSyncPath, {{"X-Gwang-Node", r.node}, {"X-Gwang-Date", date}, {"X-Gwang-Signature", sig}},
+                      body, "application/json");
     if (!res || res->status != 200) {
-      std::fprintf(stderr, "cluster_bench: %s: %s\n", r.node.c_str(), res ? res->body.c_str() : httplib::to_string(res.error()).c_str());
+      std::fprintf(stderr, "cluster_bench: %s: %s\n", r.node.c_str(),
+                   res ? res->body.c_str() : httplib::to_string(res.error()).c_str());
       return false;
     }
     auto orders = proto::decode_response(res->body);
@@ -141,33 +201,44 @@ int main(int argc, char** argv) {
     hearts.emplace_back([&, t] {
       auto c = client();
       const int n = std::max(1, threads / 2);
+      // A round through its nodes per second at most: each node calls about once a second, as
+      // `gwang agent` does with its default sync_wait.
       while (beating) {
+        const auto round = Clock::now();
         for (std::size_t i = static_cast<std::size_t>(t); i < sim.size() && beating; i += static_cast<std::size_t>(n)) {
           call(*c, i);
           ++beats;
         }
+        std::this_thread::sleep_until(round + std::chrono::seconds(1));
       }
     });
   }
 
   // 2. Submissions: one whole-node job per node (they run), then the pending ones.
+  std::vector<double> submit_ms;  // the latest submit_all's latencies
   auto submit_all = [&](long count, auto make_body) {
     std::atomic<long> next{0}, failed{0};
     std::vector<std::thread> pool;
+    std::vector<std::vector<double>> ms(static_cast<std::size_t>(threads));
     for (int t = 0; t < threads; ++t) {
       pool.emplace_back([&, t] {
         auto c = client();
         std::mt19937_64 rng(static_cast<std::uint64_t>(t) + 1);
         const httplib::Headers auth{{"Authorization", "Bearer " + token}};
         for (long i; (i = next++) < count;) {
+          const auto sent = Clock::now();
           auto res = c->Post("/api/v1/jobs", auth, make_body(rng, i), "application/json");
+          ms[static_cast<std::size_t>(t)].push_back(seconds_since(sent) * 1000);
           if (!res || res->status != 201) {
-            if (failed++ == 0) std::fprintf(stderr, "cluster_bench: submit: %s\n", res ? res->body.c_str() : "no answer");
+            if (failed++ == 0)
+              std::fprintf(stderr, "cluster_bench: submit: %s\n", res ? res->body.c_str() : "no answer");
           }
         }
       });
     }
     for (auto& th : pool) th.join();
+    submit_ms.clear();
+    for (const auto& v : ms) submit_ms.insert(submit_ms.end(), v.begin(), v.end());
     return failed.load();
   };
   t0 = Clock::now();
@@ -175,19 +246,44 @@ int main(int argc, char** argv) {
     return std::string(R"({"command":["sleep","1d"],"cpus":64,"mem":"500G","gpus":"8","time":"2d"})");
   });
   std::printf("fill: %d whole-node jobs in %.2f s (%ld failed)\n", nodes, seconds_since(t0), failed);
+
+  // The heartbeats alone: the controller's CPU while every node calls about once a second.
+  if (pid > 0 && beat_seconds > 0) {
+    const long beats0 = beats;
+    const ProcSample before = sample(pid);
+    t0 = Clock::now();
+    std::this_thread::sleep_for(std::chrono::seconds(beat_seconds));
+    const ProcSample after = sample(pid);
+    const double wall = seconds_since(t0);
+    std::printf("heartbeats alone: %.0f calls/s from %d nodes; controller CPU %.1f%% of one core\n",
+                static_cast<double>(beats - beats0) / wall, nodes, 100 * (after.cpu_s - before.cpu_s) / wall);
+  }
+  const ProcSample before_pending = sample(pid);
   t0 = Clock::now();
   failed = submit_all(pending, [](std::mt19937_64& rng, long) {
     static const int gpus[] = {1, 1, 2, 4, 8};
     const int g = gpus[rng() % 5];
     const bool gang = rng() % 5 == 0;  // a fifth are multi-node, whole nodes each
     const int hours = 1 + static_cast<int>(rng() % 24);
-    json j{{"command", {"python3", "train.py"}}, {"cpus", gang ? 64 : 8 * g}, {"mem", gang ? "500G" : std::to_string(60 * g) + "G"},
-           {"gpus", std::to_string(gang ? 8 : g)}, {"nodes", gang ? 2 + static_cast<int>(rng() % 3) : 1},
+    json j{{"command", {"python3", "train.py"}},
+           {"cpus", gang ? 64 : 8 * g},
+           {"mem", gang ? "500G" : std::to_string(60 * g) + "G"},
+           {"gpus", std::to_string(gang ? 8 : g)},
+           {"nodes", gang ? 2 + static_cast<int>(rng() % 3) : 1},
            {"time", std::to_string(hours) + "h"}};
     return j.dump();
   });
   const double submit_s = seconds_since(t0);
-  std::printf("pending: %ld jobs submitted in %.2f s (%.0f/s, %ld failed)\n", pending, submit_s, pending / submit_s, failed);
+  std::printf("pending: %ld jobs submitted in %.2f s (%.0f/s, %ld failed)\n", pending, submit_s, pending / submit_s,
+              failed);
+  std::printf("submission latency (%d threads back to back): %s\n", threads, percentiles(submit_ms).c_str());
+  if (pid > 0) {
+    const ProcSample after_pending = sample(pid);
+    std::printf(
+        "controller memory: %.0f MiB with %d running and %ld pending jobs; %.0f bytes per pending job\n",
+        static_cast<double>(after_pending.rss) / (1 << 20), nodes, pending,
+        static_cast<double>(after_pending.rss - before_pending.rss) / static_cast<double>(std::max(1L, pending)));
+  }
 
   // 3. Passes with the whole queue.
   auto status = [&](int window) {
@@ -200,9 +296,66 @@ int main(int argc, char** argv) {
   json s = status(1);
   const long passes = s["passes"]["count"].get<long>() - passes0;
   s = status(static_cast<int>(std::clamp(passes, 1L, 1000L)));
+  std::printf("status: %s\n", s.dump().c_str());
+
+  // 4. Sustained load, open loop: request k of thread t is due at t0 + (k * threads + t) / rate.
+  if (load_seconds > 0 && load_rate > 0) {
+    std::vector<std::vector<double>> sub(static_cast<std::size_t>(threads)), list(sub.size()), one(sub.size());
+    std::atomic<long> load_failed{0};
+    std::vector<std::thread> pool;
+    const auto start = Clock::now();
+    const long total = static_cast<long>(load_seconds) * load_rate;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        auto c = client();
+        const httplib::Headers auth{{"Authorization", "Bearer " + token}};
+        std::mt19937_64 rng(static_cast<std::uint64_t>(t) + 100);
+        for (long k = 0;; ++k) {
+          const long n = k * threads + t;
+          if (n >= total) break;
+          const auto due = start + std::chrono::microseconds(n * 1000000 / load_rate);
+          std::this_thread::sleep_until(due);
+          std::vector<double>* into = nullptr;
+          int expect = 200;
+          auto send = [&]() -> httplib::Result {
+            if (n % 2 == 0)
+              return c->Post("/api/v1/jobs", auth,
+                             R"({"command":["python3","train.py"],"cpus":8,"mem":"60G","gpus":"1","time":"4h"})",
+                             "application/json");
+            if (n % 4 == 1) return c->Get("/api/v1/jobs?state=PENDING&limit=50", auth);
+            return c->Get(
+                "/api/v1/jobs/" +
+                    std::to_string(1 + static_cast<long>(rng() % static_cast<std::uint64_t>(nodes + pending))),
+                auth);
+          };
+          into = n % 2 == 0   ? &sub[static_cast<std::size_t>(t)]
+                 : n % 4 == 1 ? &list[static_cast<std::size_t>(t)]
+                              : &one[static_cast<std::size_t>(t)];
+          expect = n % 2 == 0 ? 201 : 200;
+          auto res = send();
+          into->push_back(std::chrono::duration<double, std::milli>(Clock::now() - due).count());
+          if (!res || res->status != expect) {
+            if (load_failed++ == 0)
+              std::fprintf(stderr, "cluster_bench: load: %s\n", res ? res->body.c_str() : "no answer");
+          }
+        }
+      });
+    }
+    for (auto& th : pool) th.join();
+    const double wall = seconds_since(start);
+    auto merged = [](const std::vector<std::vector<double>>& v) {
+      std::vector<double> out;
+      for (const auto& x : v) out.insert(out.end(), x.begin(), x.end());
+      return out;
+    };
+    std::printf("load: %ld requests in %.1f s (%.0f/s offered at %d/s), %ld failed\n", total, wall,
+                static_cast<double>(total) / wall, load_rate, load_failed.load());
+    std::printf("load submissions: %s\n", percentiles(merged(sub)).c_str());
+    std::printf("load queue pages (50 pending jobs): %s\n", percentiles(merged(list)).c_str());
+    std::printf("load single jobs: %s\n", percentiles(merged(one)).c_str());
+  }
   beating = false;
   for (auto& th : hearts) th.join();
-  std::printf("status: %s\n", s.dump().c_str());
   std::printf("passes with %ld pending on %d nodes: %ld in %d s, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
               s["jobs"]["pending"].get<long>(), nodes, passes, settle, s["passes"]["p50_ms"].get<double>(),
               s["passes"]["p99_ms"].get<double>(), s["passes"]["max_ms"].get<double>());

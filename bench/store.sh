@@ -2,16 +2,20 @@
 # The controller's submission rate on each store, side by side on this machine (as root, after
 # scripts/build; PostgreSQL from Debian's postgresql package):
 #
-#   bench/store.sh [NODES] [PENDING]        # default 500 nodes, 20,000 submissions
+#   bench/store.sh [NODES] [PENDING] [LOAD_RATE]   # default 500 nodes, 20,000 submissions, 400/s
 #
 # For each store (SQLite in the data directory; PostgreSQL in a throwaway cluster on a Unix socket,
 # with its default synchronous commit and fsync on), starts a controller, registers NODES simulated
-# agents that keep calling, fills them, then submits PENDING jobs through the API from 8 threads
-# (bench/cluster_bench), and prints what cluster_bench measured.
+# agents that call about once a second, fills them, measures the controller's CPU with the
+# heartbeats alone, submits PENDING jobs through the API from 8 threads (rate, latency, memory per
+# pending job), then offers 60 s of sustained load at LOAD_RATE requests/s, half submissions and
+# half queries, with latency percentiles (bench/cluster_bench), and prints what it measured.
+# `bench/store.sh 6250 100000` is the centre-sized run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 nodes="${1:-500}"
 pending="${2:-20000}"
+rate="${3:-400}"
 work="$(mktemp -d)"
 pgbin=/usr/lib/postgresql/15/bin
 ctl=""
@@ -48,7 +52,8 @@ TOML
   for _ in $(seq 100); do [ -s "$data/token" ] && break; sleep 0.1; done
   echo "== store: $1"
   "$root/build/bench/cluster_bench" --url "http://127.0.0.1:$3" --token "$(cat "$data/token")" \
-    --secret-file "$work/secret" --nodes "$nodes" --pending "$pending" --settle 5 | grep -E "^(nodes|fill|pending|passes):"
+    --secret-file "$work/secret" --nodes "$nodes" --pending "$pending" --settle 5 --pid "$ctl" \
+    --load-seconds 60 --load-rate "$rate" | grep -Ev "^status:"
   kill "$ctl"
   wait "$ctl" 2>/dev/null || true
   ctl=""
