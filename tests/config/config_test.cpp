@@ -1,13 +1,12 @@
 // The configuration files: the samples in etc/ load as documented, and every kind of mistake is
 // an error naming the file, the line and the key.
-#include <gtest/gtest.h>
+#include "config/config.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include "config/config.h"
 
 namespace gwang::config {
 namespace {
@@ -65,8 +64,9 @@ TEST_F(ConfigTest, AccountingMistakes) {
   EXPECT_EQ(controller_error(secret + "queue_order = \"lifo\"\n"),
             path_ + ":2: 'queue_order': expected \"fcfs\" or \"multifactor\"");
   EXPECT_EQ(controller_error(secret + "store = \"mysql://db/gwang\"\n"),
-            path_ + ":2: 'store': expected a PostgreSQL URI (postgresql://...) or connection string (host=... "
-                    "dbname=...), or nothing for the embedded SQLite store");
+            path_ +
+                ":2: 'store': expected a PostgreSQL URI (postgresql://...) or connection string (host=... "
+                "dbname=...), or nothing for the embedded SQLite store");
   EXPECT_EQ(controller_error(secret + "backfill = \"aggressive\"\n"),
             path_ + ":2: 'backfill': expected \"easy\" or \"conservative\"");
   EXPECT_EQ(controller_error(secret + "[accounting]\nrequire_grant = 1\n"),
@@ -97,11 +97,13 @@ TEST_F(ConfigTest, SampleAgentConfigLoads) {
 
 // Controllers that take turns: the agent knows them all; each controller says where it serves.
 TEST_F(ConfigTest, SeveralControllers) {
-  auto a = load_agent_config(write("controller = [\"http://ctl1:8686\", \"http://ctl2:8686\"]\ncluster_secret_file = \"/s\"\n"));
+  auto a = load_agent_config(
+      write("controller = [\"http://ctl1:8686\", \"http://ctl2:8686\"]\ncluster_secret_file = \"/s\"\n"));
   ASSERT_TRUE(a) << a.error().message;
   EXPECT_EQ(a->controllers, (std::vector<std::string>{"http://ctl1:8686", "http://ctl2:8686"}));
-  auto c = load_controller_config(write("cluster_secret_file = \"/s\"\nstore = \"postgresql://db/gwang\"\n"
-                                        "advertise = \"http://ctl1:8686\"\nlease = \"8s\"\n"));
+  auto c =
+      load_controller_config(write("cluster_secret_file = \"/s\"\nstore = \"postgresql://db/gwang\"\n"
+                                   "advertise = \"http://ctl1:8686\"\nlease = \"8s\"\n"));
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->advertise, "http://ctl1:8686");
   EXPECT_EQ(c->lease, std::chrono::seconds(8));
@@ -110,10 +112,21 @@ TEST_F(ConfigTest, SeveralControllers) {
   EXPECT_EQ(d->lease, std::chrono::seconds(5));
 }
 
+// Characters beyond ASCII are welcome in comments and strings: an operator's notes in Korean.
+TEST_F(ConfigTest, KoreanInCommentsAndStrings) {
+  auto c = load_controller_config(
+      write("# 광주 AI 데이터센터 \u3131\u024c\ncluster_secret_file = \"/s\" # 비밀\n"
+            "data_dir = \"/var/lib/게이트-\u3131\u0416\u00e9\u3001\u2f00\ufe30\"\nweb_dir = '/srv/웹'\n"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->data_dir, "/var/lib/게이트-\u3131\u0416\u00e9\u3001\u2f00\ufe30");
+  EXPECT_EQ(c->web_dir, "/srv/웹");
+}
+
 TEST_F(ConfigTest, DeclaredDevices) {
-  auto c = load_agent_config(write(
-      "controller = \"http://c:1\"\ncluster_secret_file = \"/s\"\n"
-      "[[devices]]\nkind = \"npu:ascend910\"\ncount = 8\nmemory = \"64G\"\n[[devices]]\nkind = \"gpu:L4\"\ncount = 1\n"));
+  auto c =
+      load_agent_config(write("controller = \"http://c:1\"\ncluster_secret_file = \"/s\"\n"
+                              "[[devices]]\nkind = \"npu:ascend910\"\ncount = 8\nmemory = \"64G\"\n[[devices]]\nkind = "
+                              "\"gpu:L4\"\ncount = 1\n"));
   ASSERT_TRUE(c) << c.error().message;
   ASSERT_EQ(c->devices.size(), 2u);
   EXPECT_EQ(c->devices[0].kind, "npu:ascend910");
@@ -131,32 +144,51 @@ TEST_F(ConfigTest, MistakesNameFileLineAndKey) {
   EXPECT_EQ(controller_error(secret + "node_timeout = 30\n"),
             path_ + ":2: 'node_timeout': expected a duration in quotes, e.g. \"30s\" or \"2m\"");
   EXPECT_EQ(controller_error(secret + "node_timeout = \"soon\"\n").rfind(path_ + ":2: 'node_timeout': ", 0), 0u);
-  EXPECT_EQ(controller_error(secret + "node_timeout = \"1s\"\n"), path_ + ":2: 'node_timeout': expected from 2 to 3600 seconds");
-  EXPECT_EQ(controller_error(secret + "listen = \"0.0.0.0\"\n"), path_ + ":2: 'listen': expected HOST:PORT, e.g. \"0.0.0.0:8686\"");
-  EXPECT_EQ(controller_error(secret + "requeue_limit = -1\n"), path_ + ":2: 'requeue_limit': expected an integer from 0 to 100");
-  EXPECT_EQ(controller_error(secret + "data_dir = \"relative\"\n"), path_ + ":2: 'data_dir': expected an absolute path");
-  EXPECT_EQ(controller_error(secret + "listen = \n"), path_ + ":2:10: Error while parsing key-value pair: expected value, saw '\\n'");
+  EXPECT_EQ(controller_error(secret + "node_timeout = \"1s\"\n"),
+            path_ + ":2: 'node_timeout': expected from 2 to 3600 seconds");
+  EXPECT_EQ(controller_error(secret + "listen = \"0.0.0.0\"\n"),
+            path_ + ":2: 'listen': expected HOST:PORT, e.g. \"0.0.0.0:8686\"");
+  EXPECT_EQ(controller_error(secret + "requeue_limit = -1\n"),
+            path_ + ":2: 'requeue_limit': expected an integer from 0 to 100");
+  EXPECT_EQ(controller_error(secret + "data_dir = \"relative\"\n"),
+            path_ + ":2: 'data_dir': expected an absolute path");
+  EXPECT_EQ(controller_error(secret + "[+]\n"),
+            path_ + ":2:2: Error while parsing key: expected bare key starting character or string delimiter, saw '+'");
+  EXPECT_EQ(controller_error(secret + "a\u024c = 1\n"),
+            path_ + ":2:2: Error while parsing key-value pair: expected '=', saw '\u024c'");
+  EXPECT_EQ(controller_error(secret + "\"\u3131\u0416\" = 1\n"), path_ + ":2: unknown key '\u3131\u0416'");
+  EXPECT_EQ(controller_error(secret + "web_dir = \"\U000F0001\"\n"),
+            path_ + ":2:12: a private-use character of U+F0000 to U+F0FFF is not allowed");
+  EXPECT_EQ(controller_error(secret + "listen = \n"),
+            path_ + ":2:10: Error while parsing key-value pair: expected value, saw '\\n'");
 
   const std::string agent = "controller = \"http://c:1\"\n" + secret;
   EXPECT_EQ(agent_error(secret), path_ + ":1: 'controller': required");
-  EXPECT_EQ(agent_error("controller = \"c:1\"\n" + secret), path_ + ":1: 'controller': 'c:1': expected a URL, http://HOST:PORT");
+  EXPECT_EQ(agent_error("controller = \"c:1\"\n" + secret),
+            path_ + ":1: 'controller': 'c:1': expected a URL, http://HOST:PORT");
   EXPECT_EQ(agent_error("controller = [\"http://a:1\", 2]\n" + secret),
             path_ + ":1: 'controller': expected a string or an array of strings");
   EXPECT_EQ(agent_error("controller = []\n" + secret), path_ + ":1: 'controller': expected at least one URL");
-  EXPECT_EQ(controller_error(secret + "advertise = \"ctl1:8686\"\n"), path_ + ":2: 'advertise': expected a URL, http://HOST:PORT");
+  EXPECT_EQ(controller_error(secret + "advertise = \"ctl1:8686\"\n"),
+            path_ + ":2: 'advertise': expected a URL, http://HOST:PORT");
   EXPECT_EQ(controller_error(secret + "lease = \"1s\"\n"), path_ + ":2: 'lease': expected from 2 to 300 seconds");
   EXPECT_EQ(agent_error(agent + "allow_root = \"yes\"\n"), path_ + ":3: 'allow_root': expected true or false");
-  EXPECT_EQ(agent_error(agent + "node_name = \"a b\"\n"), path_ + ":3: 'node_name': expected 1 to 64 letters, digits, '.', '_' or '-'");
+  EXPECT_EQ(agent_error(agent + "node_name = \"a b\"\n"),
+            path_ + ":3: 'node_name': expected 1 to 64 letters, digits, '.', '_' or '-'");
   EXPECT_EQ(agent_error(agent + "[[devices]]\nkind = \"npu:x\"\n"), path_ + ":3: 'devices[0].count': required");
   EXPECT_EQ(agent_error(agent + "[[devices]]\nkind = \"npu:x\"\ncount = 2\ncolour = \"red\"\n"),
             path_ + ":6: unknown key 'devices[0].colour'");
-  EXPECT_EQ(agent_error(agent + "[[devices]]\nkind = \"npu:x\"\ncount = 2\nmemory = \"lots\"\n").rfind(path_ + ":6: 'devices[0].memory': ", 0), 0u);
+  EXPECT_EQ(agent_error(agent + "[[devices]]\nkind = \"npu:x\"\ncount = 2\nmemory = \"lots\"\n")
+                .rfind(path_ + ":6: 'devices[0].memory': ", 0),
+            0u);
   EXPECT_EQ(agent_error(agent + "[[devices]]\nkind = \"npu:x\"\ncount = 2\nfiles = [\"/dev/a\"]\n"),
             path_ + ":6: 'devices[0].files': expected one device file per device (2)");
   EXPECT_EQ(agent_error(agent + "[[devices]]\nkind = \"npu:x\"\ncount = 1\nfiles = [\"dev/a\"]\n"),
             path_ + ":6: 'devices[0].files': 'dev/a': expected an absolute path");
-  EXPECT_EQ(agent_error(agent + "devices = 3\n"), path_ + ":3: 'devices': expected [[devices]] tables with kind, count and memory");
-  EXPECT_EQ(agent_error(agent + "listen = \"x\"\n"), path_ + ":3: unknown key 'listen'") << "a key of the other program's file";
+  EXPECT_EQ(agent_error(agent + "devices = 3\n"),
+            path_ + ":3: 'devices': expected [[devices]] tables with kind, count and memory");
+  EXPECT_EQ(agent_error(agent + "listen = \"x\"\n"), path_ + ":3: unknown key 'listen'")
+      << "a key of the other program's file";
 }
 
 TEST_F(ConfigTest, MissingFile) {
