@@ -2,7 +2,8 @@
 # The controller's submission rate on each store, side by side on this machine (as root, after
 # scripts/build; PostgreSQL from Debian's postgresql package):
 #
-#   bench/store.sh [NODES] [PENDING] [LOAD_RATE]   # default 500 nodes, 20,000 submissions, 400/s
+#   bench/store.sh [NODES] [PENDING] [LOAD_RATE] [STORES]
+#                  # default 500 nodes, 20,000 submissions, 400/s, "sqlite postgres"
 #
 # For each store (SQLite in the data directory; PostgreSQL in a throwaway cluster on a Unix socket,
 # with its default synchronous commit and fsync on), starts a controller, registers NODES simulated
@@ -16,6 +17,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 nodes="${1:-500}"
 pending="${2:-20000}"
 rate="${3:-400}"
+stores="${4:-sqlite postgres}"
 work="$(mktemp -d)"
 pgbin=/usr/lib/postgresql/15/bin
 ctl=""
@@ -58,5 +60,10 @@ TOML
   wait "$ctl" 2>/dev/null || true
   ctl=""
 }
-run sqlite "" 18701
-run postgres "host=$work/pgsock port=5499 user=postgres dbname=gwang" 18702
+for store in $stores; do
+  case $store in
+    sqlite) run sqlite "" 18701 ;;
+    postgres) run postgres "host=$work/pgsock port=5499 user=postgres dbname=gwang" 18702 ;;
+    *) echo "bench/store.sh: unknown store '$store' (sqlite or postgres)" >&2; exit 2 ;;
+  esac
+done
