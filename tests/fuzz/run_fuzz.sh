@@ -3,7 +3,7 @@
 #
 #   tests/fuzz/run_fuzz.sh TARGET SECONDS [BUILD_DIR]
 #
-# TARGET is swf, alibaba, job_table, submit or config (tests/fuzz/fuzz_TARGET.cpp). The target and the sources it reads are compiled
+# TARGET is swf, alibaba, job_table, submit, config or protocol (tests/fuzz/fuzz_TARGET.cpp). The target and the sources it reads are compiled
 # with clang++-14 and libFuzzer + AddressSanitizer + UndefinedBehaviorSanitizer into BUILD_DIR/TARGET
 # (BUILD_DIR defaults to $GWANG_FUZZ_BUILD, else build-fuzz/ in the repository), rebuilt only when a
 # source changed. The corpus there is seeded from fixtures and kept between runs.
@@ -13,7 +13,7 @@
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
-  echo "usage: $0 swf|alibaba|job_table|submit|config SECONDS [BUILD_DIR]" >&2
+  echo "usage: $0 swf|alibaba|job_table|submit|config|protocol SECONDS [BUILD_DIR]" >&2
   exit 2
 fi
 target=$1
@@ -28,12 +28,14 @@ case $target in
   job_table) seeds=("$root"/tests/fuzz/seeds/job_table*.json) ;;
   submit) seeds=("$root"/tests/fuzz/seeds/submit*.json) ;;
   config) seeds=("$root"/tests/fuzz/seeds/config*.toml) ;;
-  *) echo "$0: unknown target '$target' (swf, alibaba, job_table, submit or config)" >&2; exit 2 ;;
+  protocol) seeds=("$root"/tests/fuzz/seeds/protocol*.json) ;;
+  *) echo "$0: unknown target '$target' (swf, alibaba, job_table, submit, config or protocol)" >&2; exit 2 ;;
 esac
 
 dir=$build/$target
 mkdir -p "$dir/corpus" "$dir/artifacts"
 binary=$dir/fuzz_$target
+libs=()
 if [ "$target" = job_table ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/api/job_table.cpp")
   headers=("$root/src/api/job_table.h" "$root/src/api/json_writer.h" "$root/src/core/result.h")
@@ -46,6 +48,12 @@ elif [ "$target" = config ]; then
            "$root/src/api/units.cpp" "$root/src/core/calendar.cpp")
   headers=("$root/src/config/config.h" "$root/src/agent/devices.h" "$root/src/api/units.h" "$root/src/core/calendar.h"
            "$root/src/core/result.h")
+elif [ "$target" = protocol ]; then
+  sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/agent/protocol.cpp" "$root/src/agent/task.cpp"
+           "$root/src/agent/tracker.cpp" "$root/src/agent/node.cpp" "$root/src/agent/devices.cpp"
+           "$root/src/agent/account.cpp")
+  headers=("$root"/src/agent/*.h "$root/src/core/result.h")
+  libs=(-lcrypto)
 else
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root"/src/trace/*.cpp)
   headers=("$root"/src/trace/*.h "$root/src/core/result.h")
@@ -62,7 +70,7 @@ fi
 if [ $stale = 1 ]; then
   echo "fuzz_$target: building with $cxx" >&2
   "$cxx" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-    -Wall -Wextra -Wpedantic -I "$root/src" "${sources[@]}" -lz -ldl -o "$binary.tmp"
+    -Wall -Wextra -Wpedantic -I "$root/src" "${sources[@]}" -lz -ldl "${libs[@]}" -o "$binary.tmp"
   mv "$binary.tmp" "$binary"
 fi
 
@@ -70,7 +78,7 @@ fi
 for seed in "${seeds[@]}"; do
   name=$(basename "$seed")
   cp "$seed" "$dir/corpus/seed_$name"
-  [ "$target" = job_table ] || [ "$target" = submit ] || [ "$target" = config ] && continue
+  [ "$target" = job_table ] || [ "$target" = submit ] || [ "$target" = config ] || [ "$target" = protocol ] && continue
   n=0
   while IFS= read -r line || [ -n "$line" ]; do
     n=$((n + 1))
