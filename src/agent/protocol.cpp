@@ -1,13 +1,13 @@
 #include "agent/protocol.h"
 
-#include <sys/stat.h>
-
-#include <fstream>
-
-#include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
 
 namespace gwang::agent::protocol {
 
@@ -17,11 +17,16 @@ namespace {
 
 const char* end_name(TaskEnd e) {
   switch (e) {
-    case TaskEnd::Exited: return "exited";
-    case TaskEnd::Signaled: return "signaled";
-    case TaskEnd::TimedOut: return "timed-out";
-    case TaskEnd::Cancelled: return "cancelled";
-    case TaskEnd::OutOfMemory: return "out-of-memory";
+    case TaskEnd::Exited:
+      return "exited";
+    case TaskEnd::Signaled:
+      return "signaled";
+    case TaskEnd::TimedOut:
+      return "timed-out";
+    case TaskEnd::Cancelled:
+      return "cancelled";
+    case TaskEnd::OutOfMemory:
+      return "out-of-memory";
   }
   return "exited";
 }
@@ -45,8 +50,8 @@ json env_json(const std::vector<std::pair<std::string, std::string>>& env) {
 std::string hmac_hex(const std::string& secret, const std::string& text) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(text.data()),
-       text.size(), mac, &len);
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(text.data()), text.size(), mac, &len);
   static const char* hex = "0123456789abcdef";
   std::string out;
   for (unsigned i = 0; i < len; ++i) {
@@ -54,6 +59,31 @@ std::string hmac_hex(const std::string& secret, const std::string& text) {
     out += hex[mac[i] & 15];
   }
   return out;
+}
+
+// An integer of type T, refused (as json::exception, like nlohmann's own type errors) when the value
+// is not an integer or does not fit: nlohmann's get<int>() on a number like 1e300 is undefined
+// behaviour (found by fuzz_protocol).
+class NotAnInteger : public json::exception {
+ public:
+  NotAnInteger() : json::exception(302, "expected an integer in range") {}
+};
+template <typename T>
+T integer(const json& v) {
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) throw NotAnInteger();
+    return static_cast<T>(u);
+  }
+  if (!v.is_number_integer()) throw NotAnInteger();
+  const auto i = v.get<std::int64_t>();
+  if (i < std::numeric_limits<T>::min() || i > std::numeric_limits<T>::max()) throw NotAnInteger();
+  return static_cast<T>(i);
+}
+template <typename T>
+T integer_or(const json& o, const char* key, T fallback) {
+  auto it = o.find(key);
+  return it == o.end() ? fallback : integer<T>(*it);
 }
 
 // Reads a field of the expected type; the error names it.
@@ -94,22 +124,32 @@ Result<std::string> unbase64(const std::string& text) {
 std::string encode(const SyncRequest& r) {
   json devices = json::array();
   for (const Device& d : r.host.devices) {
-    devices.push_back({{"kind", d.kind}, {"name", d.name}, {"uuid", d.uuid}, {"index", d.index},
-                       {"memory", d.memory_bytes}, {"declared", d.declared}});
+    devices.push_back({{"kind", d.kind},
+                       {"name", d.name},
+                       {"uuid", d.uuid},
+                       {"index", d.index},
+                       {"memory", d.memory_bytes},
+                       {"declared", d.declared}});
   }
   json finished = json::array();
   for (const Finished& f : r.finished) {
-    finished.push_back({{"task", f.task}, {"end", end_name(f.status.end)}, {"exit_code", f.status.exit_code},
-                        {"signal", f.status.signal}, {"message", f.message}, {"fenced", f.fenced}});
+    finished.push_back({{"task", f.task},
+                        {"end", end_name(f.status.end)},
+                        {"exit_code", f.status.exit_code},
+                        {"signal", f.status.signal},
+                        {"message", f.message},
+                        {"fenced", f.fenced}});
   }
   json logs = json::array();
   for (const LogChunk& c : r.logs) {
-    logs.push_back({{"task", c.task}, {"stream", c.stderr_stream ? "stderr" : "stdout"}, {"offset", c.offset},
+    logs.push_back({{"task", c.task},
+                    {"stream", c.stderr_stream ? "stderr" : "stdout"},
+                    {"offset", c.offset},
                     {"data", base64(c.data)}});
   }
-  return json{{"node", r.node},         {"instance", r.instance}, {"address", r.address},
+  return json{{"node", r.node},         {"instance", r.instance},        {"address", r.address},
               {"cpus", r.host.cpus},    {"memory", r.host.memory_bytes}, {"devices", devices},
-              {"tracking", r.tracking}, {"running", r.running},   {"finished", finished},
+              {"tracking", r.tracking}, {"running", r.running},          {"finished", finished},
               {"logs", logs},           {"wait_ms", r.wait_ms}}
       .dump();
 }
@@ -126,17 +166,19 @@ Result<SyncRequest> decode_request(const std::string& body) {
   auto node = field<std::string>(o, "node", "");
   if (!node) return tl::unexpected(node.error());
   r.node = *node;
-  if (r.node.empty() || r.node.size() > 64 || r.node.find_first_not_of(
-      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos)
+  if (r.node.empty() || r.node.size() > 64 ||
+      r.node.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+          std::string::npos)
     return fail("field 'node': expected 1 to 64 letters, digits, '.', '_' or '-'");
   try {
     r.instance = o.at("instance").get<std::string>();
     r.address = o.value("address", "");
-    r.host.cpus = o.at("cpus").get<int>();
-    r.host.memory_bytes = o.at("memory").get<std::int64_t>();
+    r.host.cpus = integer<int>(o.at("cpus"));
+    r.host.memory_bytes = integer<std::int64_t>(o.at("memory"));
     for (const json& d : o.at("devices")) {
       r.host.devices.push_back({d.at("kind").get<std::string>(), d.value("name", ""), d.at("uuid").get<std::string>(),
-                                d.at("index").get<int>(), d.value("memory", std::int64_t{0}), d.value("declared", false)});
+                                integer<int>(d.at("index")), integer_or<std::int64_t>(d, "memory", 0),
+                                d.value("declared", false)});
     }
     r.tracking = o.value("tracking", "");
     r.running = o.at("running").get<std::vector<std::string>>();
@@ -144,8 +186,8 @@ Result<SyncRequest> decode_request(const std::string& body) {
       Finished x;
       x.task = f.at("task").get<std::string>();
       if (!end_from(f.at("end").get<std::string>(), x.status.end)) return fail("field 'finished.end': unknown end");
-      x.status.exit_code = f.at("exit_code").get<int>();
-      x.status.signal = f.value("signal", 0);
+      x.status.exit_code = integer<int>(f.at("exit_code"));
+      x.status.signal = integer_or<int>(f, "signal", 0);
       x.message = f.value("message", "");
       x.fenced = f.value("fenced", false);
       r.finished.push_back(std::move(x));
@@ -156,13 +198,13 @@ Result<SyncRequest> decode_request(const std::string& body) {
       const std::string stream = c.at("stream").get<std::string>();
       if (stream != "stdout" && stream != "stderr") return fail("field 'logs.stream': expected stdout or stderr");
       x.stderr_stream = stream == "stderr";
-      x.offset = c.at("offset").get<std::int64_t>();
+      x.offset = integer<std::int64_t>(c.at("offset"));
       auto data = unbase64(c.at("data").get<std::string>());
       if (!data) return fail("field 'logs.data': " + data.error().message);
       x.data = std::move(*data);
       r.logs.push_back(std::move(x));
     }
-    r.wait_ms = o.value("wait_ms", 0);
+    r.wait_ms = integer_or<int>(o, "wait_ms", 0);
   } catch (const json::exception& e) {
     return fail(std::string("malformed sync request: ") + e.what());
   }
@@ -174,9 +216,16 @@ Result<SyncRequest> decode_request(const std::string& body) {
 std::string encode(const SyncResponse& r) {
   json launch = json::array();
   for (const Launch& l : r.launch) {
-    launch.push_back({{"task", l.task},     {"job", l.job},         {"attempt", l.attempt}, {"rank", l.rank},
-                      {"user", l.user},     {"argv", l.argv},       {"workdir", l.workdir}, {"env", env_json(l.env)},
-                      {"devices", l.devices}, {"memory_limit", l.memory_limit_bytes}});
+    launch.push_back({{"task", l.task},
+                      {"job", l.job},
+                      {"attempt", l.attempt},
+                      {"rank", l.rank},
+                      {"user", l.user},
+                      {"argv", l.argv},
+                      {"workdir", l.workdir},
+                      {"env", env_json(l.env)},
+                      {"devices", l.devices},
+                      {"memory_limit", l.memory_limit_bytes}});
   }
   json terminate = json::array();
   for (const Terminate& t : r.terminate) {
@@ -197,15 +246,15 @@ Result<SyncResponse> decode_response(const std::string& body) {
     for (const json& l : o.at("launch")) {
       Launch x;
       x.task = l.at("task").get<std::string>();
-      x.job = l.at("job").get<std::int64_t>();
-      x.attempt = l.at("attempt").get<int>();
-      x.rank = l.at("rank").get<int>();
+      x.job = integer<std::int64_t>(l.at("job"));
+      x.attempt = integer<int>(l.at("attempt"));
+      x.rank = integer<int>(l.at("rank"));
       x.user = l.at("user").get<std::string>();
       x.argv = l.at("argv").get<std::vector<std::string>>();
       x.workdir = l.at("workdir").get<std::string>();
       for (const json& kv : l.at("env")) x.env.emplace_back(kv.at(0).get<std::string>(), kv.at(1).get<std::string>());
       x.devices = l.at("devices").get<std::vector<std::string>>();
-      x.memory_limit_bytes = l.at("memory_limit").get<std::int64_t>();
+      x.memory_limit_bytes = integer<std::int64_t>(l.at("memory_limit"));
       r.launch.push_back(std::move(x));
     }
     for (const json& t : o.at("terminate")) {
@@ -216,8 +265,8 @@ Result<SyncResponse> decode_response(const std::string& body) {
       r.terminate.push_back(std::move(x));
     }
     r.acked = o.at("acked").get<std::vector<std::string>>();
-    r.log_offsets = o.at("log_offsets").get<std::map<std::string, std::int64_t>>();
-    r.node_timeout_ms = o.at("node_timeout_ms").get<std::int64_t>();
+    for (const auto& [key, offset] : o.at("log_offsets").items()) r.log_offsets[key] = integer<std::int64_t>(offset);
+    r.node_timeout_ms = integer<std::int64_t>(o.at("node_timeout_ms"));
   } catch (const json::exception& e) {
     return fail(std::string("malformed sync answer: ") + e.what());
   }
@@ -240,7 +289,8 @@ bool same_signature(const std::string& a, const std::string& b) {
 Result<std::string> read_secret(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return fail(path + ": cannot read the cluster secret");
-  if (st.st_mode & (S_IRWXG | S_IRWXO)) return fail(path + ": the cluster secret must not be readable by group or others (chmod 600)");
+  if (st.st_mode & (S_IRWXG | S_IRWXO))
+    return fail(path + ": the cluster secret must not be readable by group or others (chmod 600)");
   std::ifstream in(path);
   std::string secret;
   std::getline(in, secret);
