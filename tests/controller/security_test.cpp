@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -41,6 +43,9 @@ class Security : public ::testing::Test {
     ASSERT_TRUE(port);
     port_ = *port;
     thread_ = std::thread([this] { server_->serve(); });
+    // Serving before any test goes on: a stop that came before the server listened would be lost.
+    httplib::Client client("127.0.0.1", port_);
+    for (int i = 0; i < 500 && !client.Get("/api/v1/status"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   void TearDown() override {
     server_->stop();
