@@ -28,6 +28,8 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+
+#include "shell.h"
 #include <set>
 #include <sstream>
 #include <thread>
@@ -41,26 +43,9 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-struct Outcome {
-  int status;
-  std::string output;
-};
-
-Outcome sh(const std::string& cmd) {
-  FILE* pipe = ::popen((cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
-  const int rc = ::pclose(pipe);
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using gwang::testing::Outcome;
+using gwang::testing::sh;
+using gwang::testing::slurp;
 
 void write(const fs::path& p, const std::string& text) {
   std::ofstream out(p);

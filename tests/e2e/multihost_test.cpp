@@ -18,32 +18,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "shell.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-struct Outcome {
-  int status;
-  std::string output;
-};
-
-Outcome sh(const std::string& cmd) {
-  FILE* pipe = ::popen((cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
-  const int rc = ::pclose(pipe);
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using gwang::testing::Outcome;
+using gwang::testing::sh;
+using gwang::testing::slurp;
 
 class MultiHost : public ::testing::Test {
  protected:
