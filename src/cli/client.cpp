@@ -161,7 +161,10 @@ Result<Response> call_one(const std::string& url, const std::string& token, cons
   while (true) {
     const ssize_t n = ::recv(sock.fd(), buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail("no answer from the controller at " + url + ": " + std::strerror(errno));
+    if (n < 0) {
+      return fail("no answer from the controller at " + url + ": " + std::strerror(errno) +
+                  (method == "GET" ? std::string() : " (the request may or may not have been carried out)"));
+    }
     if (n == 0) break;
     reply.append(buf, static_cast<std::size_t>(n));
   }
