@@ -245,7 +245,7 @@ Result<Response> call(const Endpoint& endpoint, const std::string& method, const
   std::size_t next = 0;
   Error last{""};
   bool standing_by = false;
-  for (int tries = 0;; ++tries) {
+  while (true) {
     const std::string url = urls[next % urls.size()];
     ++next;
     bool sent = false;
