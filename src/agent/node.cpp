@@ -83,7 +83,7 @@ int end_leftovers(const Tracking& tracking, const std::string& previous_suffix, 
   int ended = previous_suffix.empty() ? 0 : tracking.end_groups(previous_suffix);
   if (state_dir.empty()) return ended;
   for (const Entry& e : read_entries(state_dir)) {
-    if (e.pid <= 1 || Task::start_time(e.pid) != e.started) continue;
+    if (!Task::same_process(e.pid, e.started)) continue;
     ++ended;
     for (int i = 0; i < 200 && ::kill(-e.pid, 0) == 0; ++i) {
       ::kill(-e.pid, SIGKILL);

@@ -23,22 +23,47 @@ struct ChildFailure {
   int step;
   int error;
 };
-enum Step { kJoin = 1, kSession, kStdio, kWorkdir, kGroups, kGid, kUid, kExec, kKeeper, kCreateGroup, kLimit, kDevices };
+enum Step {
+  kJoin = 1,
+  kSession,
+  kStdio,
+  kWorkdir,
+  kGroups,
+  kGid,
+  kUid,
+  kExec,
+  kKeeper,
+  kCreateGroup,
+  kLimit,
+  kDevices
+};
 
 const char* step_text(int step) {
   switch (step) {
-    case kJoin: return "joining the task's process group";
-    case kCreateGroup: return "creating the task's cgroup";
-    case kLimit: return "setting the task's memory limit";
-    case kDevices: return "keeping the task from the node's other devices";
-    case kSession: return "starting a session";
-    case kStdio: return "redirecting output";
-    case kWorkdir: return "entering the working directory";
-    case kGroups: return "setting supplementary groups";
-    case kGid: return "setting the group id";
-    case kUid: return "setting the user id";
-    case kExec: return "executing the program";
-    case kKeeper: return "starting the task under its keeper";
+    case kJoin:
+      return "joining the task's process group";
+    case kCreateGroup:
+      return "creating the task's cgroup";
+    case kLimit:
+      return "setting the task's memory limit";
+    case kDevices:
+      return "keeping the task from the node's other devices";
+    case kSession:
+      return "starting a session";
+    case kStdio:
+      return "redirecting output";
+    case kWorkdir:
+      return "entering the working directory";
+    case kGroups:
+      return "setting supplementary groups";
+    case kGid:
+      return "setting the group id";
+    case kUid:
+      return "setting the user id";
+    case kExec:
+      return "executing the program";
+    case kKeeper:
+      return "starting the task under its keeper";
   }
   return "starting";
 }
@@ -83,11 +108,16 @@ Result<int> open_output(const std::string& path, uid_t uid, gid_t gid) {
 
 std::string_view to_string(TaskEnd end) {
   switch (end) {
-    case TaskEnd::Exited: return "exited";
-    case TaskEnd::Signaled: return "signaled";
-    case TaskEnd::TimedOut: return "timed_out";
-    case TaskEnd::Cancelled: return "cancelled";
-    case TaskEnd::OutOfMemory: return "out_of_memory";
+    case TaskEnd::Exited:
+      return "exited";
+    case TaskEnd::Signaled:
+      return "signaled";
+    case TaskEnd::TimedOut:
+      return "timed_out";
+    case TaskEnd::Cancelled:
+      return "cancelled";
+    case TaskEnd::OutOfMemory:
+      return "out_of_memory";
   }
   return "?";
 }
@@ -218,7 +248,8 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
   task->pid_ = pid;
   task->report_fd_ = report[0];
   task->status_path_ = spec.status_path;
-  task->start_time_ = start_time(pid);
+  // Our child, not reaped yet: its start time is readable even if it has already ended.
+  task->start_time_ = start_time(pid, true);
   task->tracker_ = std::move(tracker);
   task->tracker_->started(pid);
   return task;
@@ -240,7 +271,7 @@ bool Task::read_report() {
   return true;
 }
 
-long long Task::start_time(pid_t pid) {
+long long Task::start_time(pid_t pid, bool zombies) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat;
   if (!std::getline(in, stat)) return -1;
@@ -250,10 +281,15 @@ long long Task::start_time(pid_t pid) {
   std::string field;
   for (int i = 3; i <= 22 && fields >> field; ++i) {
     // A zombie has ended: where nobody reaps it (a container's init may not), it must not look alive.
-    if (i == 3 && (field == "Z" || field == "X")) return -1;
+    if (i == 3 && !zombies && (field == "Z" || field == "X")) return -1;
     if (i == 22) return std::stoll(field);
   }
   return -1;
+}
+
+bool Task::same_process(pid_t pid, long long start_time) {
+  // An unknown start time (-1) matches no process: a record without one must not keep a task alive.
+  return pid > 1 && start_time >= 0 && Task::start_time(pid) == start_time;
 }
 
 Result<std::unique_ptr<Task>> Task::adopt(const std::string& name, pid_t pid, long long start_time,
@@ -266,7 +302,7 @@ Result<std::unique_ptr<Task>> Task::adopt(const std::string& name, pid_t pid, lo
   task->start_time_ = start_time;
   task->status_path_ = status_path;
   task->tracker_ = std::move(tracker);
-  if (Task::start_time(pid) == start_time) task->tracker_->started(pid);
+  if (same_process(pid, start_time)) task->tracker_->started(pid);
   return task;
 }
 
@@ -276,7 +312,7 @@ Task::~Task() {
     // Never leave a task behind: end it now.
     tracker_->signal_all(SIGKILL);
     if (adopted_) {
-      if (start_time(pid_) == start_time_) ::kill(pid_, SIGKILL);
+      if (same_process(pid_, start_time_)) ::kill(pid_, SIGKILL);
     } else if (!wait_status_) {
       // Our own child, not reaped: still that process. It may not have joined its group yet (it
       // joins after the fork, and the group's signal missed it), so it is killed by its pid too;
@@ -328,7 +364,7 @@ std::optional<TaskStatus> Task::poll(Clock::time_point now) {
       // after any other: what the report holds now is complete.
       (void)read_report();
     }
-  } else if (!wait_status_ && start_time(pid_) != start_time_) {
+  } else if (!wait_status_ && !same_process(pid_, start_time_)) {
     // Not our child: the keeper is gone, and its file says how the task ended. No file: the
     // keeper itself was killed (SIGKILL), as a task that ignores SIGTERM is at its deadline.
     std::ifstream in(status_path_);
@@ -343,7 +379,7 @@ std::optional<TaskStatus> Task::poll(Clock::time_point now) {
   if (kill_at_ && now >= *kill_at_) {
     tracker_->signal_all(SIGKILL);
     if (!adopted_ && !wait_status_) ::kill(pid_, SIGKILL);  // our child, not reaped: still that process
-    if (adopted_ && start_time(pid_) == start_time_) ::kill(pid_, SIGKILL);
+    if (adopted_ && same_process(pid_, start_time_)) ::kill(pid_, SIGKILL);
   }
   if (!wait_status_) return std::nullopt;
   // The main process is gone: what is left of the task goes with it.

@@ -19,15 +19,15 @@ namespace gwang::agent {
 using Clock = std::chrono::steady_clock;
 
 struct TaskSpec {
-  std::string name;                                        // unique on the node, e.g. "job-42.0"
-  std::vector<std::string> argv;                           // argv[0] is looked up in the env's PATH
-  std::vector<std::pair<std::string, std::string>> env;    // the whole environment: nothing is inherited
+  std::string name;                                      // unique on the node, e.g. "job-42.0"
+  std::vector<std::string> argv;                         // argv[0] is looked up in the env's PATH
+  std::vector<std::pair<std::string, std::string>> env;  // the whole environment: nothing is inherited
   std::string workdir;
   uid_t uid = 0;
   gid_t gid = 0;
-  std::vector<gid_t> groups;                               // supplementary groups
-  std::string stdout_path, stderr_path;                    // created (owned by uid) or appended to
-  long long memory_limit_bytes = 0;                        // 0: no limit
+  std::vector<gid_t> groups;             // supplementary groups
+  std::string stdout_path, stderr_path;  // created (owned by uid) or appended to
+  long long memory_limit_bytes = 0;      // 0: no limit
   // Devices of the node the task may not use, as cgroup rules ("c 195:1 rwm"): enforced where the
   // host has the cgroup v1 devices controller (Tracking::enforces_devices).
   std::vector<std::string> denied_devices;
@@ -71,8 +71,11 @@ class Task {
   Task& operator=(const Task&) = delete;
 
   pid_t pid() const { return pid_; }
-  // The kernel's start time of a process, in clock ticks since boot; -1 if it is gone or a zombie.
-  static long long start_time(pid_t pid);
+  // The kernel's start time of a process, in clock ticks since boot; -1 if it is gone, or if it is
+  // a zombie and `zombies` is false.
+  static long long start_time(pid_t pid, bool zombies = false);
+  // Whether `pid` is still the live process that started at `start_time` (never for -1).
+  static bool same_process(pid_t pid, long long start_time);
   long long started() const { return start_time_; }  // start_time(pid()) when it was launched
   const std::string& name() const { return name_; }
   // Why the task could not start (empty if it did, or if that is not known yet).
@@ -101,16 +104,16 @@ class Task {
   std::string name_;
   pid_t pid_ = -1;
   std::unique_ptr<ProcessTracker> tracker_;
-  std::optional<int> wait_status_;                // of the main process, once reaped
-  std::optional<TaskEnd> requested_;              // why the agent is ending it
-  std::optional<Clock::time_point> kill_at_;      // SIGKILL deadline
+  std::optional<int> wait_status_;            // of the main process, once reaped
+  std::optional<TaskEnd> requested_;          // why the agent is ending it
+  std::optional<Clock::time_point> kill_at_;  // SIGKILL deadline
   std::optional<TaskStatus> final_;
-  bool adopted_ = false;                          // not our child: its status comes from the file
+  bool adopted_ = false;  // not our child: its status comes from the file
   long long start_time_ = -1;
   std::string status_path_;
   bool removed_ = false;        // the tracker's groups are gone
   bool term_deferred_ = false;  // SIGTERM is due once the program runs
-  int report_fd_ = -1;   // the child's report: a failure, or end of file once it executed
+  int report_fd_ = -1;          // the child's report: a failure, or end of file once it executed
   std::string failure_;
 };
 

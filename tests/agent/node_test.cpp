@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -94,6 +95,26 @@ TEST_F(NodeAgentTest, ALineCutShortIsIgnored) {
   }
   NodeAgent again(options());
   EXPECT_EQ(again.adopt_recorded(), std::vector<std::string>{task_id(5, 0, 0)});
+}
+
+// A record whose start time is unknown (-1: an agent that read it after the task had ended) is not
+// taken for a live process: the task is reported ended at once, not waited on for ever.
+TEST_F(NodeAgentTest, ARecordWithoutAStartTimeIsNotALiveTask) {
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);  // a pid that is gone
+  fs::create_directories(dir_ / "state");
+  {
+    std::ofstream out(dir_ / "state" / "tasks");
+    out << "+ 8.0.0 " << child << " -1 job-8.0.0" << options().group_suffix << "\n";
+  }
+  NodeAgent again(options());
+  EXPECT_EQ(again.adopt_recorded(), std::vector<std::string>{task_id(8, 0, 0)});
+  const std::vector<Finished> reported = ended(again, 1);
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0].task, task_id(8, 0, 0));
 }
 
 // A task that cannot start is reported by a poll, with exit code 127 and the step that failed.

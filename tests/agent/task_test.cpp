@@ -1,18 +1,18 @@
 // Tasks on this node: launched as the job's account with a clean environment, output in files,
 // tracked as a whole, ended by exit, time limit, cancel or the memory limit. These tests start real
 // processes; they need root (as the agent does) for the account switch and the cgroups.
-#include <gtest/gtest.h>
+#include "agent/task.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
-
-#include "agent/task.h"
 
 namespace gwang::agent {
 namespace {
@@ -160,7 +160,8 @@ TEST_F(TaskTest, OutputPathMayNotBeALink) {
   fs::create_symlink(dir_ / "elsewhere", dir_ / "out");
   auto task = Task::launch(spec({"true"}), tracking_);
   ASSERT_FALSE(task);
-  EXPECT_NE(task.error().message.find("cannot open " + (dir_ / "out").string()), std::string::npos) << task.error().message;
+  EXPECT_NE(task.error().message.find("cannot open " + (dir_ / "out").string()), std::string::npos)
+      << task.error().message;
   EXPECT_FALSE(fs::exists(dir_ / "elsewhere"));
 }
 
@@ -325,6 +326,36 @@ TEST(TaskKeeper, StatusFileHoldsHowTheTaskEnded) {
   EXPECT_NE((*missing)->failure().find("executing the program failed"), std::string::npos) << (*missing)->failure();
   EXPECT_EQ(slurp(dir + "/missing.status"), "exit 127\n");
   std::filesystem::remove_all(dir);
+}
+
+// A process that has ended but is not reaped keeps its start time for the one who asks for
+// zombies (the agent, right after it forks a task that may end at once), and reads as gone for
+// everyone else.
+TEST(TaskStartTime, AZombieKeepsItsStartTimeOnlyWhenAskedFor) {
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    char c;
+    (void)::read(ready[0], &c, 1);
+    ::_exit(0);
+  }
+  const long long alive = Task::start_time(child);
+  EXPECT_GT(alive, 0);
+  EXPECT_TRUE(Task::same_process(child, alive));
+  EXPECT_FALSE(Task::same_process(child, -1));
+  ASSERT_EQ(::write(ready[1], "x", 1), 1);
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, child, &info, WEXITED | WNOWAIT), 0);  // ended, not reaped
+  EXPECT_EQ(Task::start_time(child), -1);
+  EXPECT_EQ(Task::start_time(child, true), alive);
+  EXPECT_FALSE(Task::same_process(child, alive));
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_EQ(Task::start_time(child, true), -1);
+  ::close(ready[0]);
+  ::close(ready[1]);
 }
 
 }  // namespace
