@@ -26,15 +26,15 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-
-#include "shell.h"
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "../store/pg_server.h"
+#include "shell.h"
 
 namespace {
 
@@ -107,17 +107,10 @@ class Cluster : public ::testing::Test {
     fs::permissions(dir_, fs::perms::all);
     fs::permissions(dir_ / "marks", fs::perms::all);  // jobs (as nobody) write their marks here
     // The network: a bridge with an address of its own (this process's way in), a namespace per host.
-    run("ip link add " + bridge() + " type bridge");
-    run("ip addr add " + ip(253) + "/24 dev " + bridge());
-    run("ip link set " + bridge() + " up");
-    for (int h = 0; h < kControllers + o.agents; ++h) {
-      run("ip netns add " + ns(h));
-      run("ip link add " + veth(h) + " type veth peer name eth0 netns " + ns(h));
-      run("ip link set " + veth(h) + " master " + bridge() + " up");
-      run("ip -n " + ns(h) + " addr add " + ip(h) + "/24 dev eth0");
-      run("ip -n " + ns(h) + " link set eth0 up");
-      run("ip -n " + ns(h) + " link set lo up");
-    }
+    net_ = std::make_unique<gwang::testing::Network>("gwc", tag_, "10.78." + std::to_string(subnet_),
+                                                     kControllers + o.agents, 253);
+    const std::string failed = net_->up();
+    ASSERT_EQ(failed, "");
     write(dir_ / "secret", "cluster-test-secret-0123456789\n");
     fs::permissions(dir_ / "secret", fs::perms::owner_read | fs::perms::owner_write);
     for (int c = 0; c < kControllers; ++c) {
@@ -155,18 +148,13 @@ class Cluster : public ::testing::Test {
         ::waitpid(pid, nullptr, 0);
       }
     }
-    for (int h = 0; h < kControllers + o_.agents; ++h) {
-      sh("ip netns del " + ns(h));
-      sh("ip link del " + veth(h));
-    }
-    sh("ip link del " + bridge());
+    net_.reset();
     if (!HasFailure()) fs::remove_all(dir_);
   }
 
-  std::string bridge() const { return "gwc" + tag_; }
-  std::string ns(int h) const { return "gwang-" + tag_ + "-c" + std::to_string(h); }
-  std::string veth(int h) const { return "gwc" + tag_ + "h" + std::to_string(h); }
-  std::string ip(int h) const { return "10.78." + std::to_string(subnet_) + "." + std::to_string(h + 1); }
+  std::string ns(int h) const { return net_->ns(h); }
+  std::string veth(int h) const { return net_->veth(h); }
+  std::string ip(int h) const { return net_->ip(h); }
   std::string url(int c) const { return "http://" + ip(c) + ":8686"; }
   static std::string name(int h) { return h < kControllers ? "ctl" + std::to_string(h) : "host" + std::to_string(h); }
 
@@ -179,14 +167,7 @@ class Cluster : public ::testing::Test {
   void spawn(int h) {
     const std::string role = h < kControllers ? "controller" : "agent";
     const std::string config = (dir_ / (name(h) + ".toml")).string();
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      const std::string log = (dir_ / (name(h) + ".log")).string();
-      if (!std::freopen(log.c_str(), "a", stdout) || !std::freopen(log.c_str(), "a", stderr)) ::_exit(3);
-      ::execlp("ip", "ip", "netns", "exec", ns(h).c_str(), GWANG_BINARY, role.c_str(), "--config", config.c_str(),
-               static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
+    const pid_t pid = gwang::testing::spawn_in(ns(h), GWANG_BINARY, role, config, (dir_ / (name(h) + ".log")).string());
     pids_[h] = pid;
   }
   void kill_host(int h) {
@@ -448,6 +429,7 @@ class Cluster : public ::testing::Test {
   Options o_;
   int subnet_ = 0;
   std::string store_, token_, tag_;
+  std::unique_ptr<gwang::testing::Network> net_;
   fs::path dir_;
   std::map<int, pid_t> pids_;
 };

@@ -2,7 +2,6 @@
 // joined by veth pairs on a bridge (set up and torn down by each test). Real `gwang controller` and
 // `gwang agent` processes; the command line runs in the controller's namespace. Needs root.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,11 +11,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "shell.h"
 
@@ -37,22 +36,15 @@ class MultiHost : public ::testing::Test {
   void SetUp() override {
     ASSERT_EQ(::geteuid(), 0u) << "multi-host tests need root (network namespaces)";
     tag_ = std::to_string(::getpid() % 100000);
-    dir_ = fs::temp_directory_path() / ("gwang_multihost_" + tag_ + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("gwang_multihost_" + tag_ + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     fs::permissions(dir_, fs::perms::all);  // jobs (as nobody) write their marks here
     // The network: a bridge in this namespace; one namespace per host with a veth into the bridge.
-    run("ip link add " + bridge() + " type bridge");
-    run("ip link set " + bridge() + " up");
-    for (int h = 0; h <= kAgents; ++h) {
-      run("ip netns add " + ns(h));
-      run("ip link add " + veth(h) + " type veth peer name eth0 netns " + ns(h));
-      run("ip link set " + veth(h) + " master " + bridge() + " up");
-      run("ip -n " + ns(h) + " addr add " + ip(h) + "/24 dev eth0");
-      run("ip -n " + ns(h) + " link set eth0 up");
-      run("ip -n " + ns(h) + " link set lo up");
-    }
+    net_ = std::make_unique<gwang::testing::Network>("gwb", tag_, "10.77.0", kAgents + 1);
+    const std::string failed = net_->up();
+    ASSERT_EQ(failed, "");
     // The secret and the configurations.
     write(dir_ / "secret", "multihost-test-secret-0123456789\n");
     fs::permissions(dir_ / "secret", fs::perms::owner_read | fs::perms::owner_write);
@@ -63,7 +55,8 @@ class MultiHost : public ::testing::Test {
       write(dir_ / ("agent" + std::to_string(h) + ".toml"),
             "controller = \"http://" + ip(0) + ":8686\"\nnode_name = \"" + node(h) + "\"\ndata_dir = \"" +
                 (dir_ / node(h)).string() + "\"\ncluster_secret_file = \"" + (dir_ / "secret").string() +
-                "\"\nkill_grace = \"1s\"\nsync_wait = \"1s\"\nnvml = false\n[[devices]]\nkind = \"npu:test\"\ncount = 1\n");
+                "\"\nkill_grace = \"1s\"\nsync_wait = \"1s\"\nnvml = false\n[[devices]]\nkind = \"npu:test\"\ncount = "
+                "1\n");
     }
     pids_[0] = spawn(0, "controller", dir_ / "controller.toml");
     for (int i = 0; i < 500 && !fs::exists(dir_ / "ctl" / "token"); ++i) std::this_thread::sleep_for(10ms);
@@ -81,18 +74,13 @@ class MultiHost : public ::testing::Test {
         ::waitpid(pid, nullptr, 0);
       }
     }
-    for (int h = 0; h <= kAgents; ++h) {
-      sh("ip netns del " + ns(h));
-      sh("ip link del " + veth(h));
-    }
-    sh("ip link del " + bridge());
+    net_.reset();
     if (!HasFailure()) fs::remove_all(dir_);
   }
 
-  std::string bridge() const { return "gwb" + tag_; }
-  std::string ns(int h) const { return "gwang-" + tag_ + "-h" + std::to_string(h); }
-  std::string veth(int h) const { return "gwv" + tag_ + "h" + std::to_string(h); }
-  static std::string ip(int h) { return "10.77.0." + std::to_string(h + 1); }
+  std::string ns(int h) const { return net_->ns(h); }
+  std::string veth(int h) const { return net_->veth(h); }
+  std::string ip(int h) const { return net_->ip(h); }
   static std::string node(int h) { return "host" + std::to_string(h); }
 
   void run(const std::string& cmd) {
@@ -106,24 +94,18 @@ class MultiHost : public ::testing::Test {
 
   // Starts `gwang ROLE --config FILE` in host h's namespace; output to dir/hH.log.
   pid_t spawn(int h, const std::string& role, const fs::path& config) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      const std::string log = (dir_ / ("h" + std::to_string(h) + ".log")).string();
-      if (!std::freopen(log.c_str(), "a", stdout) || !std::freopen(log.c_str(), "a", stderr)) ::_exit(3);
-      ::execlp("ip", "ip", "netns", "exec", ns(h).c_str(), GWANG_BINARY, role.c_str(), "--config", config.c_str(),
-               static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    return pid;
+    return gwang::testing::spawn_in(ns(h), GWANG_BINARY, role, config.string(),
+                                    (dir_ / ("h" + std::to_string(h) + ".log")).string());
   }
 
   // The command line, in the controller's namespace.
   Outcome gwang(const std::string& args) {
-    return sh("cd " + dir_.string() + " && GWANG_URL=http://" + ip(0) + ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " +
-              ns(0) + " " + GWANG_BINARY + " " + args);
+    return sh("cd " + dir_.string() + " && GWANG_URL=http://" + ip(0) + ":8686 GWANG_TOKEN=" + token_ +
+              " ip netns exec " + ns(0) + " " + GWANG_BINARY + " " + args);
   }
   json gwang_json(const std::string& args) {
-    const Outcome o = gwang(args.substr(0, args.find(' ')) + " --json" + (args.find(' ') == std::string::npos ? "" : args.substr(args.find(' '))));
+    const Outcome o = gwang(args.substr(0, args.find(' ')) + " --json" +
+                            (args.find(' ') == std::string::npos ? "" : args.substr(args.find(' '))));
     EXPECT_EQ(o.status, 0) << args << ": " << o.output;
     json j = json::parse(o.output, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << o.output;
@@ -161,6 +143,7 @@ class MultiHost : public ::testing::Test {
   int host_of(const std::string& node_name) { return std::stoi(node_name.substr(4)); }
 
   std::string tag_;
+  std::unique_ptr<gwang::testing::Network> net_;
   fs::path dir_;
   std::string token_;
   std::map<int, pid_t> pids_;
@@ -182,8 +165,8 @@ TEST_F(MultiHost, TwoNodeJobPrintsItsRankEnvironment) {
   const std::string port = std::to_string(20000 + std::stoi(id) % 20000);
   for (int rank = 0; rank < 2; ++rank) {
     const Outcome logs = gwang("logs " + id + " --rank " + std::to_string(rank));
-    EXPECT_EQ(logs.output, "rank=" + std::to_string(rank) + " world=2 local=0 master=" + ip(host_of(rank0)) + ":" + port +
-                               " nodes=" + nodes + " devices=npu:test-0\nnobody\n");
+    EXPECT_EQ(logs.output, "rank=" + std::to_string(rank) + " world=2 local=0 master=" + ip(host_of(rank0)) + ":" +
+                               port + " nodes=" + nodes + " devices=npu:test-0\nnobody\n");
   }
   // The agents keep no output the controller has.
   for (int h = 1; h <= kAgents; ++h) {
@@ -255,9 +238,14 @@ TEST_F(MultiHost, CutOffAgentEndsItsTasksAndTheJobRunsOnceElsewhere) {
   fs::permissions(marks, fs::perms::all);
   const std::string id = submit(
       "--cpus 1 --mem 64M --workdir / -- sh -c '"
-      "trap \"echo stop $GWANG_NODELIST $(date +%s.%N) >> " + marks + "; exit 143\" TERM; "
-      "echo start $GWANG_NODELIST $(date +%s.%N) >> " + marks + "; sleep 8 & wait; "
-      "echo end $GWANG_NODELIST $(date +%s.%N) >> " + marks + "'");
+      "trap \"echo stop $GWANG_NODELIST $(date +%s.%N) >> " +
+      marks +
+      "; exit 143\" TERM; "
+      "echo start $GWANG_NODELIST $(date +%s.%N) >> " +
+      marks +
+      "; sleep 8 & wait; "
+      "echo end $GWANG_NODELIST $(date +%s.%N) >> " +
+      marks + "'");
   json j;
   wait_for("the job to start", [&] { return (j = job(id))["state"] == "RUNNING"; });
   const std::string first = j["node"];

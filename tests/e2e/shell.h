@@ -1,7 +1,9 @@
-// What the end-to-end tests of several processes share: a shell command's outcome, a file's text.
+// What the end-to-end tests of several processes share: a shell command's outcome, a network of
+// hosts in namespaces, a program started in one, a file's text.
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -9,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace gwang::testing {
 
@@ -25,6 +29,78 @@ inline Outcome sh(const std::string& cmd) {
   while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
   const int rc = ::pclose(pipe);
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+}
+
+// Hosts for a test, each in its own network namespace with an eth0 on one bridge:
+// host h is namespace ns(h) with address ip(h) in subnet `prefix`.0/24. With `bridge_host`, the
+// bridge itself has address ip(bridge_host) and this process reaches every host through it.
+// Names carry `tag` (this process's id, say) so that tests running at once do not meet.
+class Network {
+ public:
+  Network(std::string name, std::string tag, std::string prefix, int hosts, int bridge_host = -1)
+      : name_(std::move(name)),
+        tag_(std::move(tag)),
+        prefix_(std::move(prefix)),
+        hosts_(hosts),
+        bridge_host_(bridge_host) {}
+  Network(const Network&) = delete;
+  Network& operator=(const Network&) = delete;
+  ~Network() { down(); }
+
+  // Makes the bridge and the hosts; the first command that fails and its output, or "".
+  std::string up() {
+    std::vector<std::string> cmds{"ip link add " + bridge() + " type bridge"};
+    if (bridge_host_ >= 0) cmds.push_back("ip addr add " + ip(bridge_host_) + "/24 dev " + bridge());
+    cmds.push_back("ip link set " + bridge() + " up");
+    for (int h = 0; h < hosts_; ++h) {
+      cmds.push_back("ip netns add " + ns(h));
+      cmds.push_back("ip link add " + veth(h) + " type veth peer name eth0 netns " + ns(h));
+      cmds.push_back("ip link set " + veth(h) + " master " + bridge() + " up");
+      cmds.push_back("ip -n " + ns(h) + " addr add " + ip(h) + "/24 dev eth0");
+      cmds.push_back("ip -n " + ns(h) + " link set eth0 up");
+      cmds.push_back("ip -n " + ns(h) + " link set lo up");
+    }
+    made_ = true;
+    for (const std::string& cmd : cmds) {
+      const Outcome o = sh(cmd);
+      if (o.status != 0) return cmd + ": " + o.output;
+    }
+    return "";
+  }
+  void down() {
+    if (!made_) return;
+    made_ = false;
+    for (int h = 0; h < hosts_; ++h) {
+      sh("ip netns del " + ns(h));
+      sh("ip link del " + veth(h));
+    }
+    sh("ip link del " + bridge());
+  }
+
+  std::string bridge() const { return name_ + tag_; }
+  std::string ns(int h) const { return "gwang-" + name_ + tag_ + "-h" + std::to_string(h); }
+  // The host's end of the link, on the bridge: set it down to cut the host off.
+  std::string veth(int h) const { return name_ + tag_ + "h" + std::to_string(h); }
+  std::string ip(int h) const { return prefix_ + "." + std::to_string(h + 1); }
+
+ private:
+  std::string name_, tag_, prefix_;
+  int hosts_;
+  int bridge_host_;
+  bool made_ = false;
+};
+
+// Starts `binary ROLE --config CONFIG` in network namespace `ns`, its output appended to `log`.
+inline pid_t spawn_in(const std::string& ns, const std::string& binary, const std::string& role,
+                      const std::string& config, const std::string& log) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (!std::freopen(log.c_str(), "a", stdout) || !std::freopen(log.c_str(), "a", stderr)) ::_exit(3);
+    ::execlp("ip", "ip", "netns", "exec", ns.c_str(), binary.c_str(), role.c_str(), "--config", config.c_str(),
+             static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
 }
 
 inline std::string slurp(const std::filesystem::path& p) {
