@@ -1,0 +1,453 @@
+#include "slurm/sbatch.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace gwang::slurm {
+
+namespace {
+
+enum class Arg { None, Required, Optional };
+
+struct OptionDef {
+  const char* name;
+  char letter;  // 0: none
+  Arg arg;
+  bool supported;
+};
+
+// sbatch 22.05's options, in its man page's order (and --ntasks-per-tres, which it also takes).
+constexpr OptionDef kOptions[] = {
+    {"account", 'A', Arg::Required, true},
+    {"acctg-freq", 0, Arg::Required, false},
+    {"array", 'a', Arg::Required, true},
+    {"batch", 0, Arg::Required, false},
+    {"bb", 0, Arg::Required, false},
+    {"bbf", 0, Arg::Required, false},
+    {"begin", 'b', Arg::Required, true},
+    {"chdir", 'D', Arg::Required, true},
+    {"cluster-constraint", 0, Arg::Required, false},
+    {"clusters", 'M', Arg::Required, false},
+    {"comment", 0, Arg::Required, true},
+    {"constraint", 'C', Arg::Required, false},
+    {"container", 0, Arg::Required, false},
+    {"contiguous", 0, Arg::None, false},
+    {"core-spec", 'S', Arg::Required, false},
+    {"cores-per-socket", 0, Arg::Required, false},
+    {"cpu-freq", 0, Arg::Required, false},
+    {"cpus-per-gpu", 0, Arg::Required, false},
+    {"cpus-per-task", 'c', Arg::Required, true},
+    {"deadline", 0, Arg::Required, false},
+    {"delay-boot", 0, Arg::Required, false},
+    {"dependency", 'd', Arg::Required, true},
+    {"distribution", 'm', Arg::Required, false},
+    {"error", 'e', Arg::Required, true},
+    {"exclude", 'x', Arg::Required, false},
+    {"exclusive", 0, Arg::Optional, false},
+    {"export", 0, Arg::Required, true},
+    {"export-file", 0, Arg::Required, false},
+    {"extra-node-info", 'B', Arg::Required, false},
+    {"get-user-env", 0, Arg::Optional, false},
+    {"gid", 0, Arg::Required, false},
+    {"gpu-bind", 0, Arg::Required, false},
+    {"gpu-freq", 0, Arg::Required, false},
+    {"gpus", 'G', Arg::Required, true},
+    {"gpus-per-node", 0, Arg::Required, true},
+    {"gpus-per-socket", 0, Arg::Required, false},
+    {"gpus-per-task", 0, Arg::Required, true},
+    {"gres", 0, Arg::Required, true},
+    {"gres-flags", 0, Arg::Required, false},
+    {"help", 'h', Arg::None, true},
+    {"hint", 0, Arg::Required, false},
+    {"hold", 'H', Arg::None, true},
+    {"ignore-pbs", 0, Arg::None, false},
+    {"input", 'i', Arg::Required, true},
+    {"job-name", 'J', Arg::Required, true},
+    {"kill-on-invalid-dep", 0, Arg::Required, false},
+    {"licenses", 'L', Arg::Required, false},
+    {"mail-type", 0, Arg::Required, false},
+    {"mail-user", 0, Arg::Required, false},
+    {"mcs-label", 0, Arg::Required, false},
+    {"mem", 0, Arg::Required, true},
+    {"mem-bind", 0, Arg::Required, false},
+    {"mem-per-cpu", 0, Arg::Required, true},
+    {"mem-per-gpu", 0, Arg::Required, false},
+    {"mincpus", 0, Arg::Required, false},
+    {"network", 0, Arg::Required, false},
+    {"nice", 0, Arg::Optional, false},
+    {"no-kill", 'k', Arg::Optional, false},
+    {"no-requeue", 0, Arg::None, true},
+    {"nodefile", 'F', Arg::Required, false},
+    {"nodelist", 'w', Arg::Required, false},
+    {"nodes", 'N', Arg::Required, true},
+    {"ntasks", 'n', Arg::Required, true},
+    {"ntasks-per-core", 0, Arg::Required, false},
+    {"ntasks-per-gpu", 0, Arg::Required, false},
+    {"ntasks-per-node", 0, Arg::Required, true},
+    {"ntasks-per-socket", 0, Arg::Required, false},
+    {"ntasks-per-tres", 0, Arg::Required, false},
+    {"open-mode", 0, Arg::Required, true},
+    {"output", 'o', Arg::Required, true},
+    {"overcommit", 'O', Arg::None, false},
+    {"oversubscribe", 's', Arg::None, false},
+    {"parsable", 0, Arg::None, true},
+    {"partition", 'p', Arg::Required, true},
+    {"power", 0, Arg::Required, false},
+    {"prefer", 0, Arg::Required, false},
+    {"priority", 0, Arg::Required, false},
+    {"profile", 0, Arg::Required, false},
+    {"propagate", 0, Arg::Optional, false},
+    {"qos", 'q', Arg::Required, true},
+    {"quiet", 'Q', Arg::None, true},
+    {"reboot", 0, Arg::None, false},
+    {"requeue", 0, Arg::None, true},
+    {"reservation", 0, Arg::Required, false},
+    {"signal", 0, Arg::Required, false},
+    {"sockets-per-node", 0, Arg::Required, false},
+    {"spread-job", 0, Arg::None, false},
+    {"switches", 0, Arg::Required, false},
+    {"test-only", 0, Arg::None, true},
+    {"thread-spec", 0, Arg::Required, false},
+    {"threads-per-core", 0, Arg::Required, false},
+    {"time", 't', Arg::Required, true},
+    {"time-min", 0, Arg::Required, false},
+    {"tmp", 0, Arg::Required, false},
+    {"uid", 0, Arg::Required, false},
+    {"usage", 'u', Arg::None, true},
+    {"use-min-nodes", 0, Arg::None, false},
+    {"verbose", 'v', Arg::None, true},
+    {"version", 'V', Arg::None, true},
+    {"wait", 'W', Arg::None, true},
+    {"wait-all-nodes", 0, Arg::Required, false},
+    {"wckey", 0, Arg::Required, false},
+    {"wrap", 0, Arg::Required, true},
+};
+
+const OptionDef* by_letter(char c) {
+  for (const OptionDef& o : kOptions) {
+    if (o.letter == c) return &o;
+  }
+  return nullptr;
+}
+
+// getopt_long's matching: an exact name, else the one name it begins.
+Result<const OptionDef*> by_name(std::string_view name) {
+  std::vector<const OptionDef*> matches;
+  if (name.empty()) return fail("unrecognized option '--'");
+  for (const OptionDef& o : kOptions) {
+    if (name == o.name) return &o;
+    if (std::string_view(o.name).starts_with(name)) matches.push_back(&o);
+  }
+  if (matches.size() == 1) return matches.front();
+  if (matches.empty()) return fail("unrecognized option '--" + std::string(name) + "'");
+  std::string list;
+  for (const OptionDef* o : matches) list += " '--" + std::string(o->name) + "'";
+  return fail("option '--" + std::string(name) + "' is ambiguous; possibilities:" + list);
+}
+
+// One option's value into `o`.
+Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<std::string>& value,
+                   const Reader& reader) {
+  const std::string name = def.name;
+  if (!def.supported) return fail("option '--" + name + "' is not supported by gwang");
+  const std::string v = value.value_or("");
+  auto text = [&](std::optional<std::string>& field) -> Result<void> {
+    if (v.empty()) return fail("--" + name + " needs a value");
+    field = v;
+    return {};
+  };
+  auto with = [&](auto parsed, auto& field) -> Result<void> {
+    if (!parsed) return fail("--" + name + ": " + parsed.error().message);
+    field = std::move(*parsed);
+    return {};
+  };
+  if (name == "account") return text(o.account);
+  if (name == "array") return with(parse_array(v, reader.max_array_size), o.array);
+  if (name == "begin") return with(parse_begin(v, reader.clock), o.begin);
+  if (name == "chdir") return text(o.chdir);
+  if (name == "comment") return text(o.comment);
+  if (name == "cpus-per-task") return with(parse_count(v, "--cpus-per-task", 4096), o.cpus_per_task);
+  if (name == "dependency") return with(parse_dependency(v), o.dependency);
+  if (name == "error") return text(o.error);
+  if (name == "export") return with(parse_export(v), o.export_env);
+  if (name == "gpus") return with(parse_gpu_counts(v), o.gpus);
+  if (name == "gpus-per-node") return with(parse_gpu_counts(v), o.gpus_per_node);
+  if (name == "gpus-per-task") return with(parse_gpu_counts(v), o.gpus_per_task);
+  if (name == "gres") {
+    if (v == "help") return fail("--gres=help: gwang's generic resources are gpu[:MODEL] and npu[:FAMILY]");
+    return with(parse_gres(v), o.gres);
+  }
+  if (name == "help") return o.help = true, Result<void>{};
+  if (name == "hold") return o.hold = true, Result<void>{};
+  if (name == "input") return text(o.input);
+  if (name == "job-name") return text(o.job_name);
+  if (name == "mem") {
+    auto r = with(parse_slurm_memory(v), o.mem_per_node);
+    if (r) o.mem_per_cpu.reset();
+    return r;
+  }
+  if (name == "mem-per-cpu") {
+    auto r = with(parse_slurm_memory(v), o.mem_per_cpu);
+    if (r) o.mem_per_node.reset();
+    return r;
+  }
+  if (name == "no-requeue") return o.requeue = false, Result<void>{};
+  if (name == "nodes") return with(parse_node_range(v), o.nodes);
+  if (name == "ntasks") return with(parse_count(v, "--ntasks"), o.ntasks);
+  if (name == "ntasks-per-node") return with(parse_count(v, "--ntasks-per-node", 4096), o.ntasks_per_node);
+  if (name == "open-mode") {
+    if (v != "append" && v != "truncate" && v != "a" && v != "t") {
+      return fail("--open-mode: '" + v + "' is neither append nor truncate");
+    }
+    o.open_mode = v.front() == 'a' ? "append" : "truncate";
+    return {};
+  }
+  if (name == "output") return text(o.output);
+  if (name == "parsable") return o.parsable = true, Result<void>{};
+  if (name == "partition") return text(o.partition);
+  if (name == "qos") return text(o.qos);
+  if (name == "quiet") return o.quiet = true, Result<void>{};
+  if (name == "requeue") return o.requeue = true, Result<void>{};
+  if (name == "test-only") return o.test_only = true, Result<void>{};
+  if (name == "time") return with(parse_time_limit(v), o.time);
+  if (name == "usage") return o.usage = true, Result<void>{};
+  if (name == "verbose") return ++o.verbose, Result<void>{};
+  if (name == "version") return o.version = true, Result<void>{};
+  if (name == "wait") return o.wait = true, Result<void>{};
+  if (name == "wrap") return text(o.wrap);
+  return fail("option '--" + name + "' is not supported by gwang");
+}
+
+// getopt_long over `args` from `start`; stops at the first argument that is not an option when
+// `stop_at_operand` (sbatch's "+"), else refuses it. Returns the index where it stopped.
+Result<std::size_t> read_options(const std::vector<std::string>& args, SbatchOptions& into, const Reader& reader,
+                                 bool stop_at_operand, std::size_t* failed_at = nullptr) {
+  std::size_t i = 0;
+  while (i < args.size()) {
+    if (failed_at) *failed_at = i;
+    const std::string& a = args[i];
+    if (a == "--") return i + 1;
+    if (a.size() < 2 || a[0] != '-') {
+      if (stop_at_operand) return i;
+      return fail("invalid directive '" + a + "': expected an option such as --time=10");
+    }
+    ++i;
+    if (a[1] == '-') {
+      const std::size_t eq = a.find('=');
+      auto def = by_name(std::string_view(a).substr(2, eq == std::string::npos ? std::string::npos : eq - 2));
+      if (!def) return tl::unexpected(def.error());
+      std::optional<std::string> value;
+      if (eq != std::string::npos) {
+        if ((*def)->arg == Arg::None)
+          return fail("option '--" + std::string((*def)->name) + "' doesn't allow an argument");
+        value = a.substr(eq + 1);
+      } else if ((*def)->arg == Arg::Required) {
+        if (i == args.size()) return fail("option '--" + std::string((*def)->name) + "' requires an argument");
+        value = args[i++];
+      }
+      if (auto r = apply(into, **def, value, reader); !r) return tl::unexpected(r.error());
+      continue;
+    }
+    // Short options, possibly run together: "-HQ", "-N2", "-t 10".
+    for (std::size_t k = 1; k < a.size(); ++k) {
+      const OptionDef* def = by_letter(a[k]);
+      if (!def) return fail(std::string("invalid option -- '") + a[k] + "'");
+      std::optional<std::string> value;
+      if (def->arg != Arg::None) {
+        if (k + 1 < a.size()) {
+          value = a.substr(k + 1);
+        } else if (def->arg == Arg::Required) {
+          if (i == args.size()) return fail(std::string("option requires an argument -- '") + a[k] + "'");
+          value = args[i++];
+        }
+        k = a.size();
+      }
+      if (auto r = apply(into, *def, value, reader); !r) return tl::unexpected(r.error());
+    }
+  }
+  return i;
+}
+
+// sbatch's splitting of a directive line: white space separates, quotes group (and go), and a
+// '#' outside quotes ends the line. A backslash is an ordinary character, as in sbatch.
+Result<std::vector<std::string>> split_directive(std::string_view line) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  for (;;) {
+    while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+    if (i == line.size()) return out;
+    std::string arg;
+    char quote = 0;
+    bool comment = false;
+    for (; i < line.size() && (quote || !std::isspace(static_cast<unsigned char>(line[i]))); ++i) {
+      const char c = line[i];
+      if (quote) {
+        if (c == quote) {
+          quote = 0;
+        } else {
+          arg += c;
+        }
+      } else if (c == '"' || c == '\'') {
+        quote = c;
+      } else if (c == '#') {
+        comment = true;
+        break;
+      } else {
+        arg += c;
+      }
+    }
+    if (quote) return fail(std::string("unmatched ") + quote);
+    if (!arg.empty()) out.push_back(std::move(arg));
+    if (comment) return out;
+  }
+}
+
+}  // namespace
+
+void SbatchOptions::merge(const SbatchOptions& over) {
+  auto take = [](auto& mine, const auto& theirs) {
+    if (theirs) mine = theirs;
+  };
+  take(account, over.account);
+  take(array, over.array);
+  take(begin, over.begin);
+  take(chdir, over.chdir);
+  take(comment, over.comment);
+  take(cpus_per_task, over.cpus_per_task);
+  take(dependency, over.dependency);
+  take(error, over.error);
+  take(export_env, over.export_env);
+  take(gpus, over.gpus);
+  take(gpus_per_node, over.gpus_per_node);
+  take(gpus_per_task, over.gpus_per_task);
+  take(gres, over.gres);
+  take(hold, over.hold);
+  take(input, over.input);
+  take(job_name, over.job_name);
+  if (over.mem_per_node || over.mem_per_cpu) {  // one of the two, whichever the later source gave
+    mem_per_node = over.mem_per_node;
+    mem_per_cpu = over.mem_per_cpu;
+  }
+  take(nodes, over.nodes);
+  take(ntasks, over.ntasks);
+  take(ntasks_per_node, over.ntasks_per_node);
+  take(open_mode, over.open_mode);
+  take(output, over.output);
+  take(partition, over.partition);
+  take(qos, over.qos);
+  take(requeue, over.requeue);
+  take(time, over.time);
+  take(wrap, over.wrap);
+  take(parsable, over.parsable);
+  take(test_only, over.test_only);
+  take(quiet, over.quiet);
+  take(wait, over.wait);
+  take(help, over.help);
+  take(usage, over.usage);
+  take(version, over.version);
+  verbose += over.verbose;
+}
+
+Result<CommandLine> parse_command_line(const std::vector<std::string>& args, const Reader& reader) {
+  CommandLine out;
+  auto stop = read_options(args, out.options, reader, true);
+  if (!stop) return tl::unexpected(stop.error());
+  out.rest.assign(args.begin() + static_cast<std::ptrdiff_t>(*stop), args.end());
+  return out;
+}
+
+Result<SbatchOptions> parse_environment(const std::map<std::string, std::string>& env, const Reader& reader) {
+  static const std::pair<const char*, const char*> kVars[] = {
+      {"SBATCH_ACCOUNT", "account"},
+      {"SBATCH_ARRAY_INX", "array"},
+      {"SBATCH_ERROR", "error"},
+      {"SBATCH_EXPORT", "export"},
+      {"SBATCH_GPUS", "gpus"},
+      {"SBATCH_GPUS_PER_NODE", "gpus-per-node"},
+      {"SBATCH_GPUS_PER_TASK", "gpus-per-task"},
+      {"SBATCH_GRES", "gres"},
+      {"SBATCH_INPUT", "input"},
+      {"SBATCH_JOB_NAME", "job-name"},
+      {"SBATCH_MEM_PER_CPU", "mem-per-cpu"},
+      {"SBATCH_MEM_PER_NODE", "mem"},
+      {"SBATCH_NO_REQUEUE", "no-requeue"},
+      {"SBATCH_OPEN_MODE", "open-mode"},
+      {"SBATCH_OUTPUT", "output"},
+      {"SBATCH_PARTITION", "partition"},
+      {"SBATCH_QOS", "qos"},
+      {"SBATCH_REQUEUE", "requeue"},
+      {"SBATCH_TIMELIMIT", "time"},
+      {"SBATCH_WAIT", "wait"},
+      {"SBATCH_DEBUG", "verbose"},
+  };
+  SbatchOptions out;
+  for (const auto& [var, option] : kVars) {
+    auto it = env.find(var);
+    if (it == env.end()) continue;
+    auto def = by_name(option);
+    std::optional<std::string> value;
+    if ((*def)->arg != Arg::None) value = it->second;
+    if (auto r = apply(out, **def, value, reader); !r) return fail(std::string(var) + ": " + r.error().message);
+  }
+  return out;
+}
+
+Result<SbatchOptions> parse_script(std::string_view script, std::string_view file, const Reader& reader) {
+  const std::string name(file);
+  if (script.empty()) return fail(name + ": the batch script is empty");
+  if (script.find('\0') != std::string_view::npos) {
+    return fail(name + ": the batch script holds a NUL character ('\\0')");
+  }
+  if (script.find("\r\n") != std::string_view::npos) {
+    return fail(name + ": the batch script has DOS line breaks (\\r\\n) instead of UNIX line breaks (\\n)");
+  }
+  if (!script.starts_with("#!")) {
+    return fail(name +
+                ": this does not look like a batch script: the first line must start with #! followed by the path "
+                "to an interpreter, for instance #!/bin/sh");
+  }
+  // Every directive's words make one argument list, as sbatch reads them ("#SBATCH --time" and
+  // "#SBATCH 10" on the next line are --time=10); each word keeps its line for messages.
+  std::vector<std::string> words;
+  std::vector<int> lines;
+  std::size_t pos = 0;
+  for (int line_no = 1; pos < script.size(); ++line_no) {
+    const std::size_t end = std::min(script.find('\n', pos), script.size());
+    const std::string_view line = script.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.starts_with("#SBATCH")) {
+      const std::string where = name + ":" + std::to_string(line_no) + ": ";
+      auto args = split_directive(line.substr(7));
+      if (!args) return fail(where + args.error().message + " in '" + std::string(line) + "'");
+      if (!args->empty() && (args->front() == "hetjob" || args->front() == "packjob")) {
+        return fail(where + "heterogeneous jobs (#SBATCH " + args->front() + ") are not supported by gwang");
+      }
+      for (std::string& a : *args) {
+        words.push_back(std::move(a));
+        lines.push_back(line_no);
+      }
+      continue;
+    }
+    // The first line that is neither blank nor a comment ends the directives.
+    const auto first =
+        std::find_if(line.begin(), line.end(), [](char c) { return !std::isspace(static_cast<unsigned char>(c)); });
+    if (first != line.end() && *first != '#') break;
+  }
+  SbatchOptions out;
+  std::size_t failed_at = 0;
+  auto read = read_options(words, out, reader, false, &failed_at);
+  if (!read) return fail(name + ":" + std::to_string(lines.at(failed_at)) + ": " + read.error().message);
+  return out;
+}
+
+std::string wrap_script(std::string_view command) {
+  return "#!/bin/sh\n# This script was created by sbatch --wrap.\n\n" + std::string(command) + "\n";
+}
+
+std::vector<std::string> sbatch_option_names() {
+  std::vector<std::string> out;
+  for (const OptionDef& o : kOptions) out.emplace_back(o.name);
+  return out;
+}
+
+}  // namespace gwang::slurm

@@ -1,0 +1,87 @@
+// sbatch's options, from its command line, the SBATCH_* environment and a job script's #SBATCH
+// directives, read as Slurm 22.05 reads them (getopt_long: "--time=10", "--time 10", "-t10",
+// "-t 10", unique prefixes of long names, flags run together, "--" to end) and merged with its
+// precedence: command line over environment over script. Every value is checked here; an option
+// sbatch has but gwang does not carry out is refused by name, never ignored.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "slurm/specs.h"
+
+namespace gwang::slurm {
+
+struct SbatchOptions {
+  std::optional<std::string> account;                     // -A
+  std::optional<ArraySpec> array;                         // -a
+  std::optional<std::int64_t> begin;                      // -b, Unix seconds
+  std::optional<std::string> chdir;                       // -D
+  std::optional<std::string> comment;                     // --comment
+  std::optional<std::int64_t> cpus_per_task;              // -c
+  std::optional<DependencySpec> dependency;               // -d
+  std::optional<std::string> error;                       // -e pattern
+  std::optional<ExportSpec> export_env;                   // --export
+  std::optional<std::vector<DeviceCount>> gpus;           // -G, per job
+  std::optional<std::vector<DeviceCount>> gpus_per_node;  // --gpus-per-node
+  std::optional<std::vector<DeviceCount>> gpus_per_task;  // --gpus-per-task
+  std::optional<std::vector<DeviceCount>> gres;           // --gres, per node
+  std::optional<bool> hold;                               // -H
+  std::optional<std::string> input;                       // -i pattern
+  std::optional<std::string> job_name;                    // -J
+  std::optional<std::int64_t> mem_per_node;               // --mem, bytes (0: all of the node's)
+  std::optional<std::int64_t> mem_per_cpu;                // --mem-per-cpu, bytes
+  std::optional<NodeRange> nodes;                         // -N
+  std::optional<std::int64_t> ntasks;                     // -n
+  std::optional<std::int64_t> ntasks_per_node;            // --ntasks-per-node
+  std::optional<std::string> open_mode;                   // --open-mode: append or truncate
+  std::optional<std::string> output;                      // -o pattern
+  std::optional<std::string> partition;                   // -p
+  std::optional<std::string> qos;                         // -q
+  std::optional<bool> requeue;                            // --requeue / --no-requeue
+  std::optional<TimeLimit> time;                          // -t
+  std::optional<std::string> wrap;                        // --wrap
+  // How sbatch itself behaves.
+  std::optional<bool> parsable, test_only, quiet, wait, help, usage, version;
+  int verbose = 0;
+
+  // Sets what `over` sets (the later source wins).
+  void merge(const SbatchOptions& over);
+};
+
+// Where options came from, for messages: "job.sh:3", "SBATCH_TIMELIMIT", "" for the command line.
+struct Reader {
+  Clock clock;  // for --begin
+  std::int64_t max_array_size = 1001;
+};
+
+// The command line: options up to the first argument that is not one (the script) and the
+// arguments from there on. Errors read as sbatch's: "unrecognized option '--foo'",
+// "option '--mem-per' is ambiguous; possibilities: '--mem-per-cpu' '--mem-per-gpu'".
+struct CommandLine {
+  SbatchOptions options;
+  std::vector<std::string> rest;  // the script and its arguments
+};
+Result<CommandLine> parse_command_line(const std::vector<std::string>& args, const Reader& reader);
+
+// SBATCH_ACCOUNT, SBATCH_TIMELIMIT, ...: the variables sbatch(1) lists for the options gwang has.
+Result<SbatchOptions> parse_environment(const std::map<std::string, std::string>& env, const Reader& reader);
+
+// A job script: it must not be empty, must start with "#!", may not hold NUL bytes or DOS line
+// ends. Its #SBATCH lines before the first command are split as sbatch splits them (quotes,
+// backslashes, '#' starting a comment) and read as options. `file` names the script in messages
+// ("job.sh:4: ...").
+Result<SbatchOptions> parse_script(std::string_view script, std::string_view file, const Reader& reader);
+
+// The script that --wrap makes: "#!/bin/sh\n# This script was created by sbatch --wrap.\n\nCMD\n".
+std::string wrap_script(std::string_view command);
+
+// The long names of sbatch's options (all of them, also those gwang refuses), for --help and tests.
+std::vector<std::string> sbatch_option_names();
+
+}  // namespace gwang::slurm
