@@ -55,7 +55,7 @@ Result<TimeLimit> parse_time_limit(std::string_view text) {
   const std::size_t dash = text.find('-');
   if (dash != std::string_view::npos) {
     auto d = number(text.substr(0, dash));
-    if (!d) return bad();
+    if (!d || *d > 1'000'000) return bad();
     days = *d;
     rest = text.substr(dash + 1);
   }
@@ -78,6 +78,7 @@ Result<TimeLimit> parse_time_limit(std::string_view text) {
     seconds = v[0] * 3600 + v[1] * 60 + v[2];  // hours:minutes:seconds
   }
   if (seconds == 0) return TimeLimit{true, 0};  // "0": no limit
+  if (seconds > 60LL * 1'000'000'000) return bad();
   return TimeLimit{false, (seconds + 59) / 60};
 }
 

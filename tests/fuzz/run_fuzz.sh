@@ -3,7 +3,7 @@
 #
 #   tests/fuzz/run_fuzz.sh TARGET SECONDS [BUILD_DIR]
 #
-# TARGET is swf, alibaba, job_table, submit, config, protocol or books (tests/fuzz/fuzz_TARGET.cpp). The target and the sources it reads are compiled
+# TARGET is swf, alibaba, job_table, submit, config, protocol, books or script (tests/fuzz/fuzz_TARGET.cpp). The target and the sources it reads are compiled
 # with clang++-14 and libFuzzer + AddressSanitizer + UndefinedBehaviorSanitizer into BUILD_DIR/TARGET
 # (BUILD_DIR defaults to $GWANG_FUZZ_BUILD, else build-fuzz/ in the repository), rebuilt only when a
 # source changed. The corpus there is seeded from fixtures and kept between runs.
@@ -13,7 +13,7 @@
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
-  echo "usage: $0 swf|alibaba|job_table|submit|config|protocol|books SECONDS [BUILD_DIR]" >&2
+  echo "usage: $0 swf|alibaba|job_table|submit|config|protocol|books|script SECONDS [BUILD_DIR]" >&2
   exit 2
 fi
 target=$1
@@ -30,7 +30,8 @@ case $target in
   config) seeds=("$root"/tests/fuzz/seeds/config*.toml) ;;
   protocol) seeds=("$root"/tests/fuzz/seeds/protocol*.json) ;;
   books) seeds=("$root"/tests/fuzz/seeds/books*.txt) ;;
-  *) echo "$0: unknown target '$target' (swf, alibaba, job_table, submit, config, protocol or books)" >&2; exit 2 ;;
+  script) seeds=("$root"/tests/fuzz/seeds/script*.txt) ;;
+  *) echo "$0: unknown target '$target' (swf, alibaba, job_table, submit, config, protocol, books or script)" >&2; exit 2 ;;
 esac
 
 dir=$build/$target
@@ -58,6 +59,9 @@ elif [ "$target" = protocol ]; then
 elif [ "$target" = books ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/controller/accounting.cpp" "$root"/src/core/*.cpp)
   headers=("$root/src/controller/accounting.h" "$root/src/controller/codec.h" "$root"/src/core/*.h)
+elif [ "$target" = script ]; then
+  sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root"/src/slurm/*.cpp)
+  headers=("$root"/src/slurm/*.h "$root/src/core/result.h")
 else
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root"/src/trace/*.cpp)
   headers=("$root"/src/trace/*.h "$root/src/core/result.h")
@@ -82,7 +86,7 @@ fi
 for seed in "${seeds[@]}"; do
   name=$(basename "$seed")
   cp "$seed" "$dir/corpus/seed_$name"
-  [ "$target" = job_table ] || [ "$target" = submit ] || [ "$target" = config ] || [ "$target" = protocol ] || [ "$target" = books ] && continue
+  [ "$target" = job_table ] || [ "$target" = submit ] || [ "$target" = config ] || [ "$target" = protocol ] || [ "$target" = books ] || [ "$target" = script ] && continue
   n=0
   while IFS= read -r line || [ -n "$line" ]; do
     n=$((n + 1))

@@ -44,6 +44,10 @@ TEST(HostList, CompressesAsSlurmDoes) {
   EXPECT_EQ(compressed("a[1-2],a"), "a[1-2],a");
   EXPECT_EQ(compressed("a[0-65535]"), "a[0-65535]");
   EXPECT_EQ(compressed(""), "");
+  // A prefix that ends in a digit stays the prefix of its brackets, and is a number once printed.
+  EXPECT_EQ(compressed("a1[2-3]"), "a1[2-3]");
+  EXPECT_EQ(compressed("a4,a1[0]"), "a4,a10");
+  EXPECT_EQ(compressed("a4,a10"), "a[4,10]");
 }
 
 TEST(HostList, ExpandsWithTheirWidths) {

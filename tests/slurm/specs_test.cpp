@@ -27,7 +27,8 @@ TEST(TimeLimit, EverySlurmFormRoundsUpToMinutes) {
   EXPECT_EQ(minutes("-1"), -1);
   EXPECT_EQ(minutes("UNLIMITED"), -1);
   EXPECT_EQ(minutes("infinite"), -1);
-  for (const char* bad : {"2h", "1:2:3:4", "", " 5", "5 ", "1-", "-5", "a", "1:", "1-2:3:4:5"}) {
+  for (const char* bad :
+       {"2h", "1:2:3:4", "", " 5", "5 ", "1-", "-5", "a", "1:", "1-2:3:4:5", "5-1663436334", "1000001-0"}) {
     EXPECT_EQ(minutes(bad), -2) << bad;
   }
   EXPECT_EQ(error_of(parse_time_limit("2h")),
