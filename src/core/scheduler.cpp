@@ -40,7 +40,11 @@ constexpr std::pair<PendingReason, std::string_view> kReasons[] = {
     {PendingReason::Preempting, "preempting"},
     {PendingReason::Held, "held"},
     {PendingReason::ReservedForOther, "reserved_for_other"},
-    {PendingReason::GangNodes, "gang_nodes"}};
+    {PendingReason::GangNodes, "gang_nodes"},
+    {PendingReason::BeginTime, "begin_time"},
+    {PendingReason::Dependency, "dependency"},
+    {PendingReason::DependencyNeverSatisfied, "dependency_never_satisfied"},
+    {PendingReason::ArrayTaskLimit, "array_task_limit"}};
 
 // Why a job that does not fit waits: for room, or, for a gang, for room for all its tasks at once.
 PendingReason lacks_room(const JobSpec& spec) {
@@ -174,24 +178,205 @@ Result<SubmitStatus> Scheduler::submit(JobSpec spec, Time now) {
       return fail(who + ": accelerators are requested by count, not as scalar amounts");
   }
   if (spec.task.scalars.empty() && a.count == 0) return fail(who + ": a task must request something");
+  if (spec.begin < 0) return fail(who + ": begin time must not be negative");
+  if (spec.array_limit < 0) return fail(who + ": array limit must not be negative");
+  if (spec.in_array() && spec.array_job.value <= 0) return fail(who + ": an array task needs its array job id");
+  for (const JobDependency& d : spec.depends) {
+    if (d.kind == DependencyKind::Singleton) continue;
+    if (d.job == spec.id) return fail(who + ": depends on itself");
+    if (!index_.contains(d.job) && !arrays_.contains(d.job)) {
+      return fail(who + ": depends on job " + std::to_string(d.job.value) + ", which does not exist");
+    }
+    if (d.delay < 0) return fail(who + ": dependency delay must not be negative");
+    if (d.kind == DependencyKind::AfterCorr && !spec.in_array()) {
+      return fail(who + ": aftercorr is for the tasks of an array");
+    }
+  }
 
   const Slot slot = static_cast<Slot>(jobs_.size());
   index_.emplace(spec.id, slot);
   Job& job = jobs_.emplace_back();
   job.spec = std::move(spec);
   owners_.push_back(quotas_.owner(job.spec.project, job.spec.institution));
+  if (job.spec.in_array()) arrays_[job.spec.array_job].push_back(slot);
+  if (auto n = named_.find(name_key(job.spec)); n != named_.end()) n->second.push_back(slot);
   if (!satisfiable(job.spec)) {
     job.state = JobState::Failed;
     job.reason = PendingReason::Unsatisfiable;
     job.end = now;
+    conditions_changed_ = true;  // jobs that depend on it learn how it ended
     return SubmitStatus::Unsatisfiable;
   }
-  if (options_.order == QueueOrder::Multifactor) {
-    job.account = account_of(job.spec).value;
-    job.rank = priority_terms(job.spec.id, now).total;
+  if (options_.order == QueueOrder::Multifactor) job.account = account_of(job.spec).value;
+  for (const JobDependency& d : job.spec.depends) {
+    if (d.kind == DependencyKind::Singleton) track_name(slot);
   }
-  queue_.insert(queue_key(slot));
+  enter(slot, now);
   return SubmitStatus::Queued;
+}
+
+// ---- conditions ------------------------------------------------------------------------------
+
+void Scheduler::enter(Slot slot, Time now) {
+  Job& job = jobs_[slot];
+  if (job.spec.conditional()) {
+    job.waiting = true;
+    waiting_.insert(slot);
+    conditions_changed_ = true;
+    Time wake = -1;
+    job.reason = condition(slot, now, wake);
+    if (job.reason == PendingReason::None) job.reason = PendingReason::Priority;  // joins at the next pass
+    return;
+  }
+  join_queue(slot, now);
+}
+
+void Scheduler::join_queue(Slot slot, Time now) {
+  Job& job = jobs_[slot];
+  job.waiting = false;
+  job.reason = PendingReason::Priority;
+  if (options_.order == QueueOrder::Multifactor) job.rank = priority_terms(job.spec.id, now).total;
+  queue_.insert(queue_key(slot));
+  if (job.spec.in_array()) ++array_active_[job.spec.array_job];
+}
+
+void Scheduler::leave_queue(Slot slot) {
+  const Job& job = jobs_[slot];
+  queue_.erase(queue_key(slot));
+  if (job.spec.in_array()) --array_active_[job.spec.array_job];
+}
+
+void Scheduler::track_name(Slot slot) {
+  const std::string key = name_key(jobs_[slot].spec);
+  if (named_.contains(key)) return;
+  std::vector<Slot>& slots = named_[key];
+  for (Slot s = 0; s < jobs_.size(); ++s) {
+    if (name_key(jobs_[s].spec) == key) slots.push_back(s);
+  }
+}
+
+Scheduler::Holds Scheduler::holds_on(DependencyKind kind, const Job& target, Time delay, Time now, Time& wake) const {
+  const bool ended = target.state != JobState::Pending && target.state != JobState::Running;
+  const bool ok = target.state == JobState::Finished;
+  switch (kind) {
+    case DependencyKind::After:
+      if (target.state == JobState::Cancelled && target.start < 0) return Holds::Yes;
+      if (target.start < 0) return Holds::NotYet;
+      if (target.start + delay <= now) return Holds::Yes;
+      wake = wake < 0 ? target.start + delay : std::min(wake, target.start + delay);
+      return Holds::NotYet;
+    case DependencyKind::AfterAny:
+      return ended ? Holds::Yes : Holds::NotYet;
+    case DependencyKind::AfterOk:
+    case DependencyKind::AfterCorr:
+      return !ended ? Holds::NotYet : ok ? Holds::Yes : Holds::Never;
+    case DependencyKind::AfterNotOk:
+      return !ended ? Holds::NotYet : ok ? Holds::Never : Holds::Yes;
+    case DependencyKind::Singleton:
+      break;
+  }
+  return Holds::Yes;
+}
+
+Scheduler::Holds Scheduler::holds(const JobDependency& d, Slot slot, Time now, Time& wake) const {
+  const JobSpec& spec = jobs_[slot].spec;
+  if (d.kind == DependencyKind::Singleton) {
+    auto n = named_.find(name_key(spec));
+    if (n == named_.end()) return Holds::Yes;
+    for (Slot other : n->second) {
+      if (other >= slot) break;
+      const JobState st = jobs_[other].state;
+      if (st == JobState::Pending || st == JobState::Running) return Holds::NotYet;
+    }
+    return Holds::Yes;
+  }
+  // One job, one task of an array, or all of an array's tasks.
+  auto array = arrays_.find(d.job);
+  std::int64_t task = d.task;
+  if (d.kind == DependencyKind::AfterCorr) task = spec.array_task;
+  if (array == arrays_.end()) {
+    auto it = index_.find(d.job);
+    if (it == index_.end()) return Holds::Never;
+    return holds_on(d.kind, jobs_[it->second], d.delay, now, wake);
+  }
+  if (task >= 0) {
+    for (Slot t : array->second) {
+      if (jobs_[t].spec.array_task == task) return holds_on(d.kind, jobs_[t], d.delay, now, wake);
+    }
+    // No such task: nothing to wait for under aftercorr; a named task that does not exist never ends.
+    return d.kind == DependencyKind::AfterCorr ? Holds::Yes : Holds::Never;
+  }
+  if (d.kind == DependencyKind::AfterNotOk) {  // all ended, and one of them not completed
+    bool failed = false;
+    for (Slot t : array->second) {
+      const JobState st = jobs_[t].state;
+      if (st == JobState::Pending || st == JobState::Running) return Holds::NotYet;
+      failed = failed || st != JobState::Finished;
+    }
+    return failed ? Holds::Yes : Holds::Never;
+  }
+  Holds all = Holds::Yes;
+  for (Slot t : array->second) {
+    const Holds h = holds_on(d.kind, jobs_[t], d.delay, now, wake);
+    if (h == Holds::Never) return Holds::Never;
+    if (h == Holds::NotYet) all = Holds::NotYet;
+  }
+  return all;
+}
+
+PendingReason Scheduler::condition(Slot slot, Time now, Time& wake) {
+  Job& job = jobs_[slot];
+  const JobSpec& spec = job.spec;
+  if (spec.begin > now) {
+    wake = wake < 0 ? spec.begin : std::min(wake, spec.begin);
+    return PendingReason::BeginTime;
+  }
+  if (job.never) return PendingReason::DependencyNeverSatisfied;
+  if (!spec.depends.empty()) {
+    bool any = false, all = true, never_all = true;
+    for (const JobDependency& d : spec.depends) {
+      const Holds h = holds(d, slot, now, wake);
+      any = any || h == Holds::Yes;
+      all = all && h == Holds::Yes;
+      never_all = never_all && h == Holds::Never;
+      if (h == Holds::Never && !spec.depends_any) {
+        job.never = true;
+        return PendingReason::DependencyNeverSatisfied;
+      }
+    }
+    if (spec.depends_any && never_all) {
+      job.never = true;
+      return PendingReason::DependencyNeverSatisfied;
+    }
+    if (spec.depends_any ? !any : !all) return PendingReason::Dependency;
+  }
+  if (spec.array_limit > 0) {
+    auto a = array_active_.find(spec.array_job);
+    if (a != array_active_.end() && a->second >= spec.array_limit) return PendingReason::ArrayTaskLimit;
+  }
+  return PendingReason::None;
+}
+
+void Scheduler::admit(Time now, bool join) {
+  conditions_changed_ = false;
+  Time wake = -1;
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    const Slot slot = *it;
+    const PendingReason why = condition(slot, now, wake);
+    if (why == PendingReason::None && !join) {
+      wake = now;  // it joins at the next pass
+      jobs_[slot].reason = PendingReason::Priority;
+      ++it;
+    } else if (why == PendingReason::None) {
+      it = waiting_.erase(it);
+      join_queue(slot, now);
+      replan_ = true;
+    } else {
+      jobs_[slot].reason = why;
+      ++it;
+    }
+  }
+  next_wake_ = wake;
 }
 
 std::optional<std::vector<TaskPlacement>> Scheduler::place_all(FreeState& free, const JobSpec& spec) const {
@@ -299,6 +484,7 @@ void Scheduler::start(Slot slot, std::vector<TaskPlacement> placement, Time now,
   running_.insert({job.expected_end(), slot});
   if (job.spec.preemptible) ++running_preemptible_;
   count_quotas(slot, +1);
+  conditions_changed_ = true;  // `after` dependencies on it may hold now
   out.push_back({Action::Start, job.spec.id, std::move(placement)});
 }
 
@@ -317,6 +503,8 @@ void Scheduler::end_running(Slot slot, Time now, JobState outcome) {
   }
   job.state = outcome;
   job.end = now;
+  conditions_changed_ = true;
+  if (job.spec.in_array()) --array_active_[job.spec.array_job];
 }
 
 void Scheduler::enqueue_again(Slot slot, Time now) {
@@ -326,8 +514,11 @@ void Scheduler::enqueue_again(Slot slot, Time now) {
   job.reason = PendingReason::Priority;
   job.start = job.end = job.reserved_at = job.preempt_at = -1;
   job.placement.clear();
-  if (options_.order == QueueOrder::Multifactor) job.rank = priority_terms(job.spec.id, now).total;
-  queue_.insert(queue_key(slot));
+  if (auto n = named_.find(name_key(job.spec));
+      n != named_.end() && std::find(n->second.begin(), n->second.end(), slot) == n->second.end()) {
+    n->second.insert(std::upper_bound(n->second.begin(), n->second.end(), slot), slot);
+  }
+  enter(slot, now);
 }
 
 bool Scheduler::finish(JobId id, Time now, JobState outcome) {
@@ -351,9 +542,13 @@ bool Scheduler::cancel(JobId id, Time now) {
   if (job.held) {
     job.held = false;
     --held_;
+  } else if (job.waiting) {
+    job.waiting = false;
+    waiting_.erase(it->second);
   } else {
-    queue_.erase(queue_key(it->second));
+    leave_queue(it->second);
   }
+  conditions_changed_ = true;
   job.state = JobState::Cancelled;
   job.reason = PendingReason::None;
   job.end = now;
@@ -375,7 +570,13 @@ bool Scheduler::hold(JobId id) {
   if (it == index_.end()) return false;
   Job& job = jobs_[it->second];
   if (job.state != JobState::Pending || job.held) return false;
-  queue_.erase(queue_key(it->second));
+  if (job.waiting) {
+    job.waiting = false;
+    waiting_.erase(it->second);
+  } else {
+    leave_queue(it->second);
+    conditions_changed_ = true;  // an array's task left: another may take its turn
+  }
   job.held = true;
   job.reason = PendingReason::Held;
   job.reserved_at = -1;
@@ -391,9 +592,7 @@ bool Scheduler::release(JobId id, Time now) {
   Job& job = jobs_[it->second];
   job.held = false;
   --held_;
-  job.reason = PendingReason::Priority;
-  if (options_.order == QueueOrder::Multifactor) job.rank = priority_terms(id, now).total;
-  queue_.insert(queue_key(it->second));
+  enter(it->second, now);
   return true;
 }
 
@@ -402,9 +601,10 @@ bool Scheduler::set_preemptible(JobId id, bool preemptible) {
   if (it == index_.end() || jobs_[it->second].state != JobState::Pending) return false;
   Job& job = jobs_[it->second];
   if (job.spec.preemptible == preemptible) return true;
-  if (!job.held) queue_.erase(queue_key(it->second));
+  const bool queued = !job.held && !job.waiting;
+  if (queued) queue_.erase(queue_key(it->second));
   job.spec.preemptible = preemptible;
-  if (!job.held) queue_.insert(queue_key(it->second));
+  if (queued) queue_.insert(queue_key(it->second));
   return true;
 }
 
@@ -446,7 +646,17 @@ Result<void> Scheduler::adopt(JobId id, std::vector<TaskPlacement> placement, Ti
     cluster_.allocate(trial, p, job.spec.task);
   }
   for (const TaskPlacement& p : placement) cluster_.allocate(cluster_.free(), p, job.spec.task);
-  queue_.erase(queue_key(it->second));
+  if (job.held) {
+    job.held = false;
+    --held_;
+    if (job.spec.in_array()) ++array_active_[job.spec.array_job];
+  } else if (job.waiting) {
+    job.waiting = false;
+    waiting_.erase(it->second);
+    if (job.spec.in_array()) ++array_active_[job.spec.array_job];
+  } else {
+    queue_.erase(queue_key(it->second));
+  }
   std::vector<Decision> ignored;
   this->start(it->second, std::move(placement), start, ignored);
   return {};
@@ -519,6 +729,18 @@ Scheduler::Queue::iterator Scheduler::start_from_front(Time now, std::vector<Dec
 
 std::vector<Decision> Scheduler::schedule(Time now) {
   std::vector<Decision> out;
+  if (!waiting_.empty() && (conditions_changed_ || (next_wake_ >= 0 && now >= next_wake_))) admit(now, true);
+  schedule_queue(now, out);
+  // What this pass started may change what the waiting jobs wait for: their reasons and the next
+  // wake (now, when one may join at the next pass).
+  if (!waiting_.empty() && conditions_changed_) {
+    admit(now, false);
+    conditions_changed_ = true;
+  }
+  return out;
+}
+
+void Scheduler::schedule_queue(Time now, std::vector<Decision>& out) {
   if (options_.order == QueueOrder::Multifactor &&
       (ranked_at_ < 0 || now - ranked_at_ >= options_.reprioritize_every)) {
     reprioritize(now);
@@ -527,10 +749,10 @@ std::vector<Decision> Scheduler::schedule(Time now) {
     // Every start follows the plan, in the place planned: a job started elsewhere could take the
     // room a later reservation was planned in.
     if (!queue_.empty()) conservative(queue_.begin(), now, out);
-    return out;
+    return;
   }
   const Queue::iterator head_at = start_from_front(now, out);
-  if (head_at == queue_.end()) return out;
+  if (head_at == queue_.end()) return;
   const Slot head = head_at->slot;
   // A job that was at the head and has been overtaken now waits behind others (unless this pass
   // passed it over for a quota).
@@ -547,7 +769,6 @@ std::vector<Decision> Scheduler::schedule(Time now) {
     backfill(head_at, now, out);
   }
   if (preempting_ > 0 && preemptor_ == head) jobs_[head].reason = PendingReason::Preempting;
-  return out;
 }
 
 // --- quotas

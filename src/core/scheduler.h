@@ -133,7 +133,8 @@ class Scheduler {
   // submit time and so its place in the queue order. Returns false if it is pending or running.
   bool requeue(JobId id, Time now);
   // Holds a pending job: it stays pending, out of the queue (reason Held), until released; a held
-  // job may be cancelled. Returns false (changing nothing) when it is not pending or already held.
+  // job may be cancelled. A job waiting for its conditions (begin time, dependencies) may be held
+  // too; released, it waits for them again. Returns false (changing nothing) when it is not pending or already held.
   bool hold(JobId id);
   // Puts a held job back into the queue in its place (its submission time, its priority at `now`).
   // Returns false when it is not held.
@@ -161,9 +162,17 @@ class Scheduler {
 
   // --- decisions
 
-  // One scheduling pass at time `now`: starts what the queue order, backfilling, placement policies
-  // and quotas allow, asks preemptible jobs to stop when the head needs their room, and updates the
-  // pending reasons.
+  // One scheduling pass at time `now`: first the waiting jobs whose conditions hold join the queue
+  // (in submission order; an array's tasks up to its limit); then it starts what the queue order,
+  // backfilling, placement policies and quotas allow, asks preemptible jobs to stop when the head
+  // needs their room, and updates the pending reasons.
+  //  - Conditions (JobSpec): the begin time has come; the dependencies hold, all of them or
+  //    (depends_any) one: after (started, or cancelled before it did, `delay` ago), afterany
+  //    (ended), afterok (Finished), afternotok (ended otherwise), aftercorr (the task of the same
+  //    index of the array, Finished), singleton (no job of the same user and name submitted before
+  //    is pending or running). A dependency on an array is on all its tasks (afternotok: all ended,
+  //    one not Finished). One that can no longer hold leaves the job waiting for good, reason
+  //    DependencyNeverSatisfied, until it is cancelled (as Slurm does).
   //  - Jobs start from the front of the queue while they fit. A job that a quota holds back
   //    (QuotaReached) is passed over: it blocks nobody, gets no reservation and is not the head.
   //    The head is the first job that is neither started nor held back.
@@ -228,7 +237,13 @@ class Scheduler {
   const Job* find(JobId id) const;
   const Job& job(JobId id) const;
   const Cluster& cluster() const { return cluster_; }
-  std::size_t pending_count() const { return queue_.size() + held_; }  // held ones included
+  std::size_t pending_count() const { return queue_.size() + held_ + waiting_.size(); }  // held and waiting included
+  // Pending jobs out of the queue until their conditions hold (begin time, dependencies, array limit).
+  std::size_t waiting_count() const { return waiting_.size(); }
+  // The earliest time a waiting job's conditions may come to hold by time alone (its begin time,
+  // an `after` dependency's delay): a driver that passes only on events passes then as well. -1:
+  // none. Known after a pass.
+  Time next_wake() const { return waiting_.empty() ? -1 : next_wake_; }
   std::size_t running_count() const { return running_.size(); }
   // Pending jobs in queue order.
   std::vector<JobId> queue() const;
@@ -273,6 +288,23 @@ class Scheduler {
   // The first phase of a pass: starts jobs from the front of the queue while they fit, passing over
   // those held back by a quota. Returns the head: the first job that does not fit (or the end).
   Queue::iterator start_from_front(Time now, std::vector<Decision>& out);
+
+  // Conditions (JobSpec::conditional). A pending job that is not held enters: it joins the queue,
+  // or, with conditions, waits out of it; admit moves those whose conditions hold into the queue.
+  void enter(Slot slot, Time now);
+  void join_queue(Slot slot, Time now);
+  void leave_queue(Slot slot);  // a cancel or a hold: out of the queue, not started
+  // Checks every waiting job's conditions: those that hold join the queue (with `join`), the
+  // others get their reason; sets next_wake_.
+  void admit(Time now, bool join);
+  void schedule_queue(Time now, std::vector<Decision>& out);  // the pass over the queue
+  enum class Holds : std::uint8_t { Yes, NotYet, Never };
+  // Why the job still waits (None: it may queue); `wake` is lowered to when time alone may change that.
+  PendingReason condition(Slot slot, Time now, Time& wake);
+  Holds holds(const JobDependency& d, Slot slot, Time now, Time& wake) const;
+  Holds holds_on(DependencyKind kind, const Job& target, Time delay, Time now, Time& wake) const;
+  void track_name(Slot slot);  // a singleton's user and name: its jobs are followed from now on
+  static std::string name_key(const JobSpec& spec) { return spec.user + '\0' + spec.name; }
 
   // Quotas. They bind jobs that are not preemptible and ask for accelerators; with no quota set,
   // every check returns at once.
@@ -353,6 +385,13 @@ class Scheduler {
   // because what happened since differs from what it planned (a job ended off its estimate, a job
   // was cancelled, held, released or requeued, a node changed state).
   bool replan_ = true;
+
+  std::set<Slot> waiting_;           // pending jobs waiting for their conditions, in submission order
+  bool conditions_changed_ = false;  // a job started, ended or entered since the last admit
+  Time next_wake_ = -1;              // see next_wake(); -1: none
+  std::unordered_map<JobId, std::vector<Slot>> arrays_;       // an array's tasks, by array job id
+  std::unordered_map<JobId, int> array_active_;               // of them, those queued or running
+  std::unordered_map<std::string, std::vector<Slot>> named_;  // jobs by user and name, for singletons
 };
 
 }  // namespace gwang::core
