@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "slurm/specs.h"
+
 namespace gwang::api {
 
 using nlohmann::json;
@@ -36,8 +38,9 @@ Result<SubmitRequest> parse_submit(const json& value) {
   const json& j = value;  // every j["field"] below comes after j.contains("field")
   if (!j.is_object()) return fail("expected a JSON object");
   SubmitRequest r;
-  static const char* kFields[] = {"name",      "command", "workdir", "env",     "cpus",    "mem",        "gpus",
-                                  "gpu_share", "nodes",   "time",    "requeue", "project", "preemptible"};
+  static const char* kFields[] = {"name",    "command", "workdir",     "env",   "cpus",
+                                  "mem",     "gpus",    "gpu_share",   "nodes", "time",
+                                  "requeue", "project", "preemptible", "begin", "dependency"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -153,6 +156,21 @@ Result<SubmitRequest> parse_submit(const json& value) {
       return tl::unexpected(field_error("preemptible", "must be true or false").error());
     r.preemptible = j["preemptible"].get<bool>();
   }
+  if (auto e = amount("begin", 0, 253402300799, "Unix seconds must be from 0 to the year 9999", parse_date,
+                      "must be a date such as \"2026-03-01T08:30\" or Unix seconds", r.begin);
+      !e) {
+    return tl::unexpected(e.error());
+  }
+  if (j.contains("dependency")) {
+    const json& v = j["dependency"];
+    if (!v.is_string())
+      return tl::unexpected(field_error("dependency", "must be a string such as \"afterok:12\"").error());
+    if (!v.get<std::string>().empty()) {
+      auto d = slurm::parse_dependency(v.get<std::string>());
+      if (!d) return tl::unexpected(field_error("dependency", d.error().message).error());
+      r.dependency = slurm::format_dependency(*d);
+    }
+  }
   if (r.name.empty()) {
     // The program's base name, cut to the 200 bytes a name may have (at a character's start, so
     // that it stays UTF-8): the request must read back from the journal as it was accepted.
@@ -190,6 +208,8 @@ std::string to_json(const SubmitRequest& r) {
   if (!r.requeue) j["requeue"] = false;
   if (!r.project.empty()) j["project"] = r.project;
   if (r.preemptible) j["preemptible"] = true;
+  if (r.begin > 0) j["begin"] = r.begin;
+  if (!r.dependency.empty()) j["dependency"] = r.dependency;
   return j.dump();
 }
 

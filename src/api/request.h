@@ -2,11 +2,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "api/units.h"
 #include "core/result.h"
@@ -27,12 +26,15 @@ struct SubmitRequest {
   bool requeue = true;                                   // run again (once) if its node fails under it
   std::string project;                                   // charged to; default: the user's default project
   bool preemptible = false;  // may borrow idle capacity beyond quotas; may be preempted (SIGTERM, grace, kill, requeue)
+  std::int64_t begin = 0;    // Unix seconds: not eligible before (0: at once)
+  std::string dependency;    // Slurm's syntax: "afterok:12:13", "afterany:12?afternotok:14", "singleton"
 };
 
 // Parses a JSON object. Errors name the field: "field 'cpus': must be an integer from 1 to 4096",
 // "unknown field 'cpu'", "malformed JSON at byte 12: ...". Memory, time and GPUs take the same
 // strings as the command line ("16G", "2h", "2:H100"); memory and time also take plain numbers
-// (bytes, seconds).
+// (bytes, seconds). "begin" takes a date ("2026-03-01T08:30") or Unix seconds; "dependency" Slurm's
+// dependency syntax, checked here for its form (the jobs it names are the controller's to check).
 Result<SubmitRequest> parse_submit(const std::string& body);
 // The same from a parsed JSON value (the controller's journal holds requests inside its records).
 Result<SubmitRequest> parse_submit(const nlohmann::json& value);

@@ -13,9 +13,39 @@
 #include "api/units.h"
 #include "controller/codec.h"
 #include "core/calendar.h"
+#include "slurm/specs.h"
 #include "store/postgres.h"
 
 namespace gwang::controller {
+
+namespace {
+
+core::DependencyKind core_kind(slurm::Dependency::Kind k) {
+  switch (k) {
+    case slurm::Dependency::Kind::After:
+      return core::DependencyKind::After;
+    case slurm::Dependency::Kind::AfterAny:
+      return core::DependencyKind::AfterAny;
+    case slurm::Dependency::Kind::AfterOk:
+      return core::DependencyKind::AfterOk;
+    case slurm::Dependency::Kind::AfterNotOk:
+      return core::DependencyKind::AfterNotOk;
+    case slurm::Dependency::Kind::AfterCorr:
+      return core::DependencyKind::AfterCorr;
+    case slurm::Dependency::Kind::Singleton:
+      return core::DependencyKind::Singleton;
+  }
+  return core::DependencyKind::AfterAny;
+}
+
+core::JobState core_outcome(const std::string& state) {
+  if (state == kCompleted) return core::JobState::Finished;
+  if (state == kCancelled) return core::JobState::Cancelled;
+  if (state == kTimeout) return core::JobState::TimedOut;
+  return core::JobState::Failed;
+}
+
+}  // namespace
 
 using nlohmann::json;
 namespace fs = std::filesystem;
@@ -278,8 +308,10 @@ Result<void> Controller::apply(const store::Record& rec) {
 }
 
 // Snapshots are binary (see codec.h): the first version, JSON, is still read.
-// Version 3 adds each job's project and preemptibility, and the books (accounting.h).
-constexpr std::string_view kSnapshotMagic = "gwang snapshot 3\n";
+// Version 3 adds each job's project and preemptibility, and the books (accounting.h); version 4
+// each job's begin time and dependency.
+constexpr std::string_view kSnapshotMagic = "gwang snapshot 4\n";
+constexpr std::string_view kSnapshotMagic3 = "gwang snapshot 3\n";
 constexpr std::string_view kSnapshotMagic2 = "gwang snapshot 2\n";
 
 std::string Controller::snapshot_state() const {
@@ -363,6 +395,8 @@ std::string Controller::snapshot_state() const {
     }
     e.s(j.project);
     e.u(j.preemptible);
+    e.i(r.begin);
+    e.s(r.dependency);
   }
   books_.encode(e);
   return e.finish(kSnapshotMagic);
@@ -371,7 +405,8 @@ std::string Controller::snapshot_state() const {
 Result<void> Controller::restore(const std::string& state) {
   if (state.starts_with("{")) return restore_json(state);
   const bool v2 = state.starts_with(kSnapshotMagic2);
-  Decoder d(state, v2 ? kSnapshotMagic2 : kSnapshotMagic);
+  const bool v3 = state.starts_with(kSnapshotMagic3);
+  Decoder d(state, v2 ? kSnapshotMagic2 : v3 ? kSnapshotMagic3 : kSnapshotMagic);
   auto text = [&] { return std::string(d.s()); };
   auto small = [&] { return static_cast<int>(d.i()); };
   next_id_ = static_cast<std::int64_t>(d.u());
@@ -456,6 +491,10 @@ Result<void> Controller::restore(const std::string& state) {
     if (!v2) {
       j.project = text();
       j.preemptible = d.u(1) != 0;
+    }
+    if (!v2 && !v3) {
+      r.begin = d.i();
+      r.dependency = text();
     }
     if (!d.ok()) break;
     const std::int64_t id = j.id;
@@ -569,6 +608,30 @@ Result<void> Controller::recover(std::int64_t now) {
   std::size_t unfinished = 0;
   for (const auto& [id, job] : jobs_) unfinished += job.ended() ? 0 : 1;
   scheduler_->reserve_jobs(unfinished);
+  // Jobs that ended before the restart are not scheduled again; those that waiting jobs depend on
+  // are remembered, with how they ended.
+  std::set<std::int64_t> targets;
+  for (const auto& [id, job] : jobs_) {
+    if (job.ended() || job.request.dependency.empty()) continue;
+    if (auto d = slurm::parse_dependency(job.request.dependency)) {
+      for (const slurm::Dependency& dep : d->all) {
+        for (const slurm::Dependency::Target& t : dep.targets) targets.insert(t.job);
+      }
+    }
+  }
+  for (std::int64_t t : targets) {
+    auto it = jobs_.find(t);
+    if (it == jobs_.end() || !it->second.ended()) continue;
+    core::JobSpec spec;
+    spec.id = core::JobId{t};
+    spec.user = it->second.user;
+    spec.name = it->second.request.name;
+    if (auto r =
+            scheduler_->remember(std::move(spec), core_outcome(it->second.state), it->second.start, it->second.end);
+        !r) {
+      return r;
+    }
+  }
   for (auto& [id, job] : jobs_) {
     if (job.ended()) continue;
     auto found = accounts.find(job.user);
@@ -657,6 +720,20 @@ Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
     if (!k || !registry.is_accelerator(*k)) return fail("no node has accelerator model '" + model + "'");
     spec.task.accel.models.push_back(*k);
   }
+  spec.name = r.name;
+  spec.begin = r.begin;
+  if (!r.dependency.empty()) {
+    auto d = slurm::parse_dependency(r.dependency);
+    if (!d) return fail("dependency: " + d.error().message);
+    spec.depends_any = d->any;
+    for (const slurm::Dependency& dep : d->all) {
+      const core::DependencyKind kind = core_kind(dep.kind);
+      if (dep.targets.empty()) spec.depends.push_back({kind, core::JobId{}, -1, 0});
+      for (const slurm::Dependency::Target& t : dep.targets) {
+        spec.depends.push_back({kind, core::JobId{t.job}, t.task.value_or(-1), t.delay_minutes * 60});
+      }
+    }
+  }
   return spec;
 }
 
@@ -706,6 +783,13 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
     if (job.request.workdir.empty()) job.request.workdir = owner.home;
     auto s = to_spec(job);
     if (!s) return tl::unexpected(s.error());
+    for (const core::JobDependency& d : s->depends) {
+      if (d.kind != core::DependencyKind::Singleton && !scheduler_->find(d.job)) {
+        return fail("dependency: job " + std::to_string(d.job.value) + " does not exist");
+      }
+      if (d.kind == core::DependencyKind::AfterCorr)
+        return fail("dependency: aftercorr is for the tasks of job arrays");
+    }
     if (!scheduler_->would_ever_fit(*s)) {
       int cpus = 0;
       std::int64_t memory = 0;
@@ -1613,6 +1697,22 @@ std::string_view Controller::reason_of(const JobRecord& job, std::string& scratc
       break;
     case core::PendingReason::Held:
       if (auto h = held_.find(job.id); h != held_.end()) reason = h->second;
+      break;
+    case core::PendingReason::BeginTime:
+      scratch = "BeginTime: not before " + core::format_utc(j->spec.begin);
+      reason = scratch;
+      break;
+    case core::PendingReason::Dependency:
+      scratch = "Dependency: waiting for " + job.request.dependency;
+      reason = scratch;
+      break;
+    case core::PendingReason::DependencyNeverSatisfied:
+      scratch =
+          "DependencyNeverSatisfied: " + job.request.dependency + " can no longer hold; it will not run (cancel it)";
+      reason = scratch;
+      break;
+    case core::PendingReason::ArrayTaskLimit:
+      reason = "JobArrayTaskLimit: its array runs as many tasks at once as it allows";
       break;
     default:
       reason = "Priority: jobs ahead of it go first";

@@ -215,6 +215,26 @@ Result<SubmitStatus> Scheduler::submit(JobSpec spec, Time now) {
   return SubmitStatus::Queued;
 }
 
+Result<void> Scheduler::remember(JobSpec spec, JobState outcome, Time start, Time end) {
+  if (outcome == JobState::Pending || outcome == JobState::Running) {
+    return fail("job " + std::to_string(spec.id.value) + ": remembered jobs have ended");
+  }
+  if (index_.contains(spec.id)) return fail("job " + std::to_string(spec.id.value) + ": id already used");
+  const Slot slot = static_cast<Slot>(jobs_.size());
+  index_.emplace(spec.id, slot);
+  Job& job = jobs_.emplace_back();
+  job.spec = std::move(spec);
+  job.state = outcome;
+  job.reason = PendingReason::None;
+  job.start = start;
+  job.end = end;
+  owners_.push_back(quotas_.owner(job.spec.project, job.spec.institution));
+  if (job.spec.in_array()) arrays_[job.spec.array_job].push_back(slot);
+  if (auto n = named_.find(name_key(job.spec)); n != named_.end()) n->second.push_back(slot);
+  conditions_changed_ = true;
+  return {};
+}
+
 // ---- conditions ------------------------------------------------------------------------------
 
 void Scheduler::enter(Slot slot, Time now) {

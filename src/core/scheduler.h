@@ -119,6 +119,9 @@ class Scheduler {
   // cluster can ever hold its tasks. A malformed spec (no tasks, no time limit, a bad accelerator
   // request, a duplicate id) is an error and changes nothing.
   Result<SubmitStatus> submit(JobSpec spec, Time now);
+  // Records a job that ended before this scheduler was made (a restarted controller's history),
+  // so that the dependencies of waiting jobs on it can be judged; it never queues. Errors as submit.
+  Result<void> remember(JobSpec spec, JobState outcome, Time start, Time end);
   // Room for `jobs` jobs in all, so that a recovery submitting many at once does not regrow.
   void reserve_jobs(std::size_t jobs) {
     jobs_.reserve(jobs);

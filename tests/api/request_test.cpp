@@ -111,5 +111,27 @@ TEST(ParseSubmit, RoundTrip) {
   EXPECT_EQ(back->time_s, 600);
 }
 
+// A begin time (a date or Unix seconds) and a dependency in Slurm's syntax, written back normalized.
+TEST(ParseSubmit, BeginAndDependency) {
+  auto r = parse_submit(R"({"command":["true"],"begin":"2026-03-01T08:30","dependency":"afterok:12:13?afterany:14"})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->begin, 1772353800);
+  EXPECT_EQ(r->dependency, "afterok:12:13?afterany:14");
+  auto bare = parse_submit(R"({"command":["true"],"begin":1772353800,"dependency":"12"})");
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->dependency, "afterany:12");
+  auto back = parse_submit(to_json(*r));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->begin, r->begin);
+  EXPECT_EQ(back->dependency, r->dependency);
+  EXPECT_EQ(error_of(R"({"command":["true"],"dependency":"afterok"})"),
+            "field 'dependency': invalid dependency 'afterok': afterok needs at least one job id (afterok:JOBID)");
+  EXPECT_EQ(error_of(R"({"command":["true"],"dependency":3})"),
+            "field 'dependency': must be a string such as \"afterok:12\"");
+  EXPECT_EQ(error_of(R"({"command":["true"],"begin":"soon"})").rfind("field 'begin': ", 0), 0u);
+  EXPECT_EQ(error_of(R"({"command":["true"],"begin":-1})"),
+            "field 'begin': Unix seconds must be from 0 to the year 9999");
+}
+
 }  // namespace
 }  // namespace gwang::api

@@ -188,6 +188,56 @@ TEST_F(ControllerTest, CancelAndTimeLimit) {
   EXPECT_EQ(run_until_ended(timed->id).state, kTimeout);
 }
 
+// Dependencies in Slurm's syntax and begin times hold jobs back until they hold; they survive a
+// restart, also when the job depended on ended before it.
+TEST_F(ControllerTest, DependenciesAndBeginTimes) {
+  open();
+  auto first = controller_->submit(request({"sh", "-c", "exit 3"}), nobody_, now_);
+  ASSERT_TRUE(first);
+  const std::string a = std::to_string(first->id);
+  api::SubmitRequest ok = request({"true"});
+  ok.dependency = "afterok:" + a;
+  auto on_ok = controller_->submit(ok, nobody_, now_);
+  api::SubmitRequest not_ok = request({"true"});
+  not_ok.dependency = "afternotok:" + a;
+  auto on_not_ok = controller_->submit(not_ok, nobody_, now_);
+  api::SubmitRequest later = request({"true"});
+  later.dependency = "afterany:" + a;
+  later.begin = now_ + 100;
+  auto on_later = controller_->submit(later, nobody_, now_);
+  ASSERT_TRUE(on_ok && on_not_ok && on_later);
+  EXPECT_EQ(controller_->job(on_ok->id)->reason, "Dependency: waiting for afterok:" + a);
+  EXPECT_EQ(controller_->job(on_later->id)->reason, "BeginTime: not before 2023-11-14T22:15:00Z");
+
+  EXPECT_EQ(run_until_ended(first->id).state, kFailed);
+  EXPECT_EQ(run_until_ended(on_not_ok->id).state, kCompleted);
+  controller_->step(agent::Clock::now(), now_);
+  EXPECT_EQ(controller_->job(on_ok->id)->reason,
+            "DependencyNeverSatisfied: afterok:" + a + " can no longer hold; it will not run (cancel it)");
+  EXPECT_EQ(controller_->job(on_later->id)->state, kPending);
+
+  // A restart: the job they depend on ended before it, and is remembered with how it ended.
+  controller_.reset();
+  open();
+  controller_->step(agent::Clock::now(), now_);
+  EXPECT_EQ(controller_->job(on_ok->id)->request.dependency, "afterok:" + a);
+  EXPECT_EQ(controller_->job(on_ok->id)->reason.rfind("DependencyNeverSatisfied: ", 0), 0u);
+  EXPECT_EQ(controller_->job(on_later->id)->request.begin, now_ + 100);
+  ASSERT_TRUE(controller_->checkpoint(now_));  // and from a snapshot
+  controller_.reset();
+  open();
+  EXPECT_EQ(controller_->job(on_later->id)->request.begin, now_ + 100);
+  now_ += 101;
+  EXPECT_EQ(run_until_ended(on_later->id).state, kCompleted);
+
+  api::SubmitRequest unknown = request({"true"});
+  unknown.dependency = "afterok:9999";
+  auto refused = controller_->submit(unknown, nobody_, now_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message, "dependency: job 9999 does not exist");
+  EXPECT_TRUE(controller_->cancel(on_ok->id, "nobody", false, now_));
+}
+
 // After a restart: ended jobs are remembered, pending ones wait again, and a job that was running
 // when the controller stopped is NODE_FAIL; numbering continues.
 TEST_F(ControllerTest, RecoversFromTheJournal) { recovers_from_the_journal(); }
