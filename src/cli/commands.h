@@ -14,34 +14,34 @@ struct ReplayArgs {
   std::string policy = "easy";
   std::string estimate = "requested";
   std::string loader = "predictsim";
-  std::string windows;           // "I,J,..." 0-based first job of each window
+  std::string windows;  // "I,J,..." 0-based first job of each window
   std::size_t window_jobs = 1024;
-  std::int64_t procs = 0;        // machine size; 0: from the trace header
-  std::string log;               // file for the decision log
-  std::size_t by_group = 0;      // also show the N groups that used the most
-  std::size_t by_user = 0;       // ... and users
+  std::int64_t procs = 0;    // machine size; 0: from the trace header
+  std::string log;           // file for the decision log
+  std::size_t by_group = 0;  // also show the N groups that used the most
+  std::size_t by_user = 0;   // ... and users
   bool json = false;
   bool quiet = false;
-  bool eta = false;              // measure the start estimates given at submission
+  bool eta = false;  // measure the start estimates given at submission
 };
 int run_replay(const ReplayArgs& args);
 
 struct PackArgs {
   std::string nodes;
   std::string pods;
-  std::string policy = "fgd";    // one name, a comma list, or "all"
-  std::string seeds = "42";      // "42", "42-51", "42,45"
+  std::string policy = "fgd";  // one name, a comma list, or "all"
+  std::string seeds = "42";    // "42", "42-51", "42,45"
   double tune = 1.3;
-  std::string curve;             // CSV file of the curves
-  std::string chart;             // SVG file of the allocation curves
+  std::string curve;  // CSV file of the curves
+  std::string chart;  // SVG file of the allocation curves
   bool json = false;
   bool quiet = false;
 };
 int run_pack(const PackArgs& args);
 
 struct TenantsArgs {
-  std::string scenario;              // JSON file (docs/simulator.md)
-  std::string policy = "both";       // multifactor, fcfs or both
+  std::string scenario;         // JSON file (docs/simulator.md)
+  std::string policy = "both";  // multifactor, fcfs or both
   bool json = false;
 };
 int run_tenants_sim(const TenantsArgs& args);
@@ -73,15 +73,15 @@ struct ClientArgs {
 };
 
 struct UpArgs {
-  std::string data;              // default: default_data_dir()
+  std::string data;  // default: default_data_dir()
   std::string listen = "127.0.0.1:8686";
-  std::string user;              // the account the local token's jobs run as; default: the caller
+  std::string user;  // the account the local token's jobs run as; default: the caller
   bool allow_root = false;
   std::vector<std::string> declare;  // "npu:ascend910=2"
   bool no_nvml = false;
-  int cpus = 0;                  // the CPUs the node offers; 0: this host's
-  bool demo = false;             // submit a first job once up
-  std::string web;               // the dashboard's directory (default: found beside the program)
+  int cpus = 0;                      // the CPUs the node offers; 0: this host's
+  bool demo = false;                 // submit a first job once up
+  std::string web;                   // the dashboard's directory (default: found beside the program)
   std::string queue_order = "fcfs";  // or "multifactor"
   std::string backfill = "easy";     // or "conservative"
 };
@@ -117,6 +117,8 @@ struct SubmitArgs {
   std::vector<std::string> env;  // K=V
   std::string project;
   bool preemptible = false;
+  std::string begin;       // sbatch --begin's forms
+  std::string dependency;  // Slurm's dependency syntax
   std::vector<std::string> command;
 };
 int run_submit(const SubmitArgs& args);

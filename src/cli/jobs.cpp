@@ -7,9 +7,8 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "api/job_table.h"
 #include "api/request.h"
@@ -18,6 +17,7 @@
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "core/calendar.h"
+#include "slurm/specs.h"
 
 namespace gwang::cli {
 
@@ -59,7 +59,8 @@ bool job_id_ok(const std::string& job) {
 
 std::string elapsed(const json& j) {
   if (j["start_time"].is_null()) return "0:00";
-  const std::int64_t end = j["end_time"].is_null() ? static_cast<std::int64_t>(std::time(nullptr)) : j["end_time"].get<std::int64_t>();
+  const std::int64_t end =
+      j["end_time"].is_null() ? static_cast<std::int64_t>(std::time(nullptr)) : j["end_time"].get<std::int64_t>();
   const std::int64_t s = std::max<std::int64_t>(0, end - j["start_time"].get<std::int64_t>());
   return api::format_duration(s);
 }
@@ -83,7 +84,8 @@ int run_submit(const SubmitArgs& a) {
   api::SubmitRequest r;
   r.name = a.name;
   r.command = a.command;
-  if (r.command.size() == 1 && std::filesystem::is_regular_file(r.command[0]) && r.command[0].find('/') == std::string::npos) {
+  if (r.command.size() == 1 && std::filesystem::is_regular_file(r.command[0]) &&
+      r.command[0].find('/') == std::string::npos) {
     r.command[0] = "./" + r.command[0];  // a script in the current directory
   }
   std::error_code ec;
@@ -101,6 +103,22 @@ int run_submit(const SubmitArgs& a) {
   r.project = a.project;
   r.preemptible = a.preemptible;
   r.gpu_share = a.gpu_share;
+  if (!a.begin.empty()) {
+    auto begin = slurm::parse_begin(a.begin, slurm::local_clock(static_cast<std::int64_t>(std::time(nullptr))));
+    if (!begin) {
+      std::fprintf(stderr, "gwang: --begin: %s\n", begin.error().message.c_str());
+      return 2;
+    }
+    r.begin = *begin;
+  }
+  if (!a.dependency.empty()) {
+    auto d = slurm::parse_dependency(a.dependency);
+    if (!d) {
+      std::fprintf(stderr, "gwang: --dependency: %s\n", d.error().message.c_str());
+      return 2;
+    }
+    r.dependency = slurm::format_dependency(*d);
+  }
   // The same checks as the server, here for a message before any network call.
   auto mem = api::parse_memory(a.mem);
   auto time = api::parse_duration(a.time);
@@ -147,7 +165,8 @@ int run_queue(const ClientArgs& a, bool all, bool start) {
     return 0;
   }
   if (a.json) {  // the whole records, as they came
-    const std::string path = std::string("/api/v1/jobs?view=") + (start ? "summary&start=1" : "full") + (all ? "&all=1" : "");
+    const std::string path =
+        std::string("/api/v1/jobs?view=") + (start ? "summary&start=1" : "full") + (all ? "&all=1" : "");
     auto text = request(a, "GET", path, "", &rc, true);
     if (!text) return rc;
     std::printf("%s\n", text->get_ref<const std::string&>().c_str());
@@ -176,7 +195,9 @@ int run_queue(const ClientArgs& a, bool all, bool start) {
     out += ' ';
     left(out, table->text(r.state), 13, false);
     out += ' ';
-    right(out, r.start < 0 ? "0:00" : api::format_duration(std::max<std::int64_t>(0, (r.end >= 0 ? r.end : now) - r.start)), 11);
+    right(out,
+          r.start < 0 ? "0:00" : api::format_duration(std::max<std::int64_t>(0, (r.end >= 0 ? r.end : now) - r.start)),
+          11);
     out += ' ';
     left(out, r.node, 10);
     out += ' ';
@@ -200,13 +221,20 @@ int run_show(const ClientArgs& a, const std::string& job) {
   for (const auto& arg : (*j)["command"]) command += (command.empty() ? "" : " ") + arg.get<std::string>();
   std::printf("JobId=%lld Name=%s User=%s\n", static_cast<long long>((*j)["id"].get<std::int64_t>()),
               (*j)["name"].get<std::string>().c_str(), (*j)["user"].get<std::string>().c_str());
-  std::printf("   State=%s ExitCode=%d Reason=%s\n", (*j)["state"].get<std::string>().c_str(), (*j)["exit_code"].get<int>(),
-              (*j)["reason"].get<std::string>().c_str());
-  std::printf("   RunTime=%s TimeLimit=%s\n", elapsed(*j).c_str(), api::format_duration((*j)["time_limit"].get<std::int64_t>()).c_str());
-  std::printf("   NumNodes=%d CPUs/Task=%d Mem/Task=%s Node=%s Devices=%s\n", (*j)["nodes"].get<int>(), (*j)["cpus"].get<int>(),
-              api::format_memory((*j)["mem"].get<std::int64_t>()).c_str(), (*j)["node"].get<std::string>().c_str(),
-              (*j)["devices"].dump().c_str());
-  std::printf("   Project=%s Preemptible=%s\n", j->value("project", "").c_str(), j->value("preemptible", false) ? "yes" : "no");
+  std::printf("   State=%s ExitCode=%d Reason=%s\n", (*j)["state"].get<std::string>().c_str(),
+              (*j)["exit_code"].get<int>(), (*j)["reason"].get<std::string>().c_str());
+  std::printf("   RunTime=%s TimeLimit=%s\n", elapsed(*j).c_str(),
+              api::format_duration((*j)["time_limit"].get<std::int64_t>()).c_str());
+  std::printf("   NumNodes=%d CPUs/Task=%d Mem/Task=%s Node=%s Devices=%s\n", (*j)["nodes"].get<int>(),
+              (*j)["cpus"].get<int>(), api::format_memory((*j)["mem"].get<std::int64_t>()).c_str(),
+              (*j)["node"].get<std::string>().c_str(), (*j)["devices"].dump().c_str());
+  std::printf("   Project=%s Preemptible=%s\n", j->value("project", "").c_str(),
+              j->value("preemptible", false) ? "yes" : "no");
+  if (j->contains("begin") || j->contains("dependency")) {
+    std::printf("   BeginTime=%s Dependency=%s\n",
+                j->contains("begin") ? api::format_date((*j)["begin"].get<std::int64_t>()).c_str() : "None",
+                j->value("dependency", "(null)").c_str());
+  }
   if (j->contains("priority")) {
     const json& p = (*j)["priority"];
     std::printf("   Priority=%lld (age %.0f + fair share %.0f + size %.0f + programme %.0f)\n",
@@ -246,15 +274,17 @@ int run_logs(const ClientArgs& a, const std::string& job, bool stderr_stream, bo
   }
   std::string offset = "0";
   while (true) {
-    auto r = call(*endpoint, "GET", "/api/v1/jobs/" + job + "/logs?stream=" + (stderr_stream ? "stderr" : "stdout") +
-                                        "&offset=" + offset + (rank > 0 ? "&rank=" + std::to_string(rank) : ""));
+    auto r = call(*endpoint, "GET",
+                  "/api/v1/jobs/" + job + "/logs?stream=" + (stderr_stream ? "stderr" : "stdout") +
+                      "&offset=" + offset + (rank > 0 ? "&rank=" + std::to_string(rank) : ""));
     if (!r) {
       std::fprintf(stderr, "gwang: %s\n", r.error().message.c_str());
       return 1;
     }
     if (r->status != 200) {
       json j = json::parse(r->body, nullptr, false);
-      std::fprintf(stderr, "gwang: %s\n", j.is_object() && j.contains("error") ? j["error"].get<std::string>().c_str() : r->body.c_str());
+      std::fprintf(stderr, "gwang: %s\n",
+                   j.is_object() && j.contains("error") ? j["error"].get<std::string>().c_str() : r->body.c_str());
       return 1;
     }
     std::fwrite(r->body.data(), 1, r->body.size(), stdout);
@@ -283,8 +313,9 @@ int run_nodes(const ClientArgs& a) {
     const std::string cpus = std::to_string(n["cpus_used"].get<int>()) + "/" + std::to_string(n["cpus"].get<int>());
     const std::string mem = api::format_memory(n["memory_used"].get<std::int64_t>()) + "/" +
                             api::format_memory(n["memory"].get<std::int64_t>());
-    std::printf("%-16s %-8s %9s %15s  %s\n", n["name"].get<std::string>().c_str(), n["state"].get<std::string>().c_str(),
-                cpus.c_str(), mem.c_str(), devices.empty() ? "-" : devices.c_str());
+    std::printf("%-16s %-8s %9s %15s  %s\n", n["name"].get<std::string>().c_str(),
+                n["state"].get<std::string>().c_str(), cpus.c_str(), mem.c_str(),
+                devices.empty() ? "-" : devices.c_str());
   }
   return 0;
 }

@@ -15,9 +15,8 @@ int main(int argc, char** argv) {
   // than most commands' own work. An unknown first word (or --help) builds them all.
   bool every = true;
   if (argc > 1) {
-    for (const char* name :
-         {"sim", "up", "controller", "agent", "submit", "queue", "show", "cancel", "logs", "nodes", "drain", "resume",
-          "user", "token", "admin", "grants", "events", "report"})
+    for (const char* name : {"sim", "up", "controller", "agent", "submit", "queue", "show", "cancel", "logs", "nodes",
+                             "drain", "resume", "user", "token", "admin", "grants", "events", "report"})
       if (std::strcmp(argv[1], name) == 0) every = false;
   }
   auto wanted = [&](const char* name) { return every || std::strcmp(argv[1], name) == 0; };
@@ -86,13 +85,15 @@ int main(int argc, char** argv) {
     u->add_option("--cpus", up.cpus, "the CPUs the node offers to jobs (default: this host's)")
         ->check(CLI::Range(1, 65536));
     u->add_flag("--demo", up.demo, "submit a first job once up");
-    u->add_option("--queue-order", up.queue_order, "who goes first: fcfs, or multifactor (age, fair share, size, programme)")
+    u->add_option("--queue-order", up.queue_order,
+                  "who goes first: fcfs, or multifactor (age, fair share, size, programme)")
         ->check(CLI::IsMember({"fcfs", "multifactor"}))
         ->capture_default_str();
     u->add_option("--backfill", up.backfill, "easy, or conservative (every waiting job keeps a reservation)")
         ->check(CLI::IsMember({"easy", "conservative"}))
         ->capture_default_str();
-    u->add_option("--web", up.web, "the dashboard's built files (default: web/ beside the program, then share/gwang/web)");
+    u->add_option("--web", up.web,
+                  "the dashboard's built files (default: web/ beside the program, then share/gwang/web)");
   }
 
   DaemonArgs controller_args, agent_args;
@@ -101,8 +102,9 @@ int main(int argc, char** argv) {
     ctl->add_option("--config", controller_args.config, "configuration file (TOML; see etc/controller.toml)")
         ->required();
     ctl->add_flag("--check", controller_args.check, "check the configuration and exit");
-    ctl->add_option("--store", controller_args.store,
-                    "the journal's store, over the configuration's: postgresql://USER@HOST/DB (default: SQLite in data_dir)");
+    ctl->add_option(
+        "--store", controller_args.store,
+        "the journal's store, over the configuration's: postgresql://USER@HOST/DB (default: SQLite in data_dir)");
   }
   if (wanted("agent")) {
     agt = app.add_subcommand("agent", "Run a node's agent: it registers with the controller and runs its tasks");
@@ -129,8 +131,12 @@ int main(int argc, char** argv) {
     sb->add_option("--workdir", submit.workdir, "working directory (default: the current one)");
     sb->add_option("--env", submit.env, "extra environment, NAME=VALUE (repeatable)");
     sb->add_option("--project", submit.project, "the project charged (default: your default project)");
-    sb->add_flag("--preemptible", submit.preemptible,
-                 "may borrow idle capacity beyond quotas; preempted (SIGTERM, grace, kill, requeued) when it is needed back");
+    sb->add_flag(
+        "--preemptible", submit.preemptible,
+        "may borrow idle capacity beyond quotas; preempted (SIGTERM, grace, kill, requeued) when it is needed back");
+    sb->add_option("--begin", submit.begin, "not before this time (16:00, now+1hour, tomorrow, 2026-03-01T08:30)");
+    sb->add_option("--dependency", submit.dependency,
+                   "wait for other jobs: afterok:ID[:ID], afterany:ID, singleton, ...");
     sb->add_option("command", submit.command, "the command and its arguments, or a script")->required()->expected(-1);
   }
 

@@ -45,6 +45,8 @@ void write_job(api::Json& w, const JobRecord& j, std::string_view reason) {
     w.end_object();
   }
   if (r.gpu_share > 0) w.field("gpu_share", r.gpu_share);
+  if (r.begin > 0) w.field("begin", r.begin);
+  if (!r.dependency.empty()) w.field("dependency", r.dependency);
   if (j.priority) {
     w.key("priority").begin_object().field("total", j.priority->total).field("age", j.priority->age);
     w.field("fairshare", j.priority->fairshare).field("size", j.priority->size);

@@ -156,6 +156,19 @@ TEST(Cli, UsageErrors) {
 }
 
 // --json output carries the fields the README promises, and the windows' mean.
+// A bad --begin or --dependency is refused before any call to a controller, saying what is wrong.
+TEST(Cli, SubmitRefusesBadBeginAndDependency) {
+  const Outcome begin = gwang("submit --begin soon true");
+  EXPECT_EQ(begin.status, 2);
+  EXPECT_NE(begin.output.find("gwang: --begin: invalid begin time 'soon': unknown word 'soon'"), std::string::npos)
+      << begin.output;
+  const Outcome dep = gwang("submit --dependency afterok true");
+  EXPECT_EQ(dep.status, 2);
+  EXPECT_NE(dep.output.find("gwang: --dependency: invalid dependency 'afterok': afterok needs at least one job id"),
+            std::string::npos)
+      << dep.output;
+}
+
 TEST(Cli, ReplayJsonFields) {
   const Outcome r = gwang("sim replay " + kData +
                       "/swf/lublin_256.swf --loader rlscheduler --policy fcfs --windows 1981,2756 --json");
