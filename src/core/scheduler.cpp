@@ -1355,7 +1355,8 @@ Time Scheduler::earliest_fit(const JobSpec& spec, Time now) const {
 WhatIf Scheduler::what_if(JobId id, Time now) const {
   WhatIf out;
   const Job* job = find(id);
-  if (!job || job->state != JobState::Pending) return out;
+  // A job waiting for its conditions waits for them, not for room: no change of its request helps.
+  if (!job || job->state != JobState::Pending || job->waiting) return out;
   const Rng saved = rng_;
   const JobSpec& spec = job->spec;
   out.start = earliest_fit(spec, now);

@@ -232,7 +232,8 @@ class Scheduler {
   // most devices per task, the fewest fewer tasks, each other accelerator model that would; and
   // when it fits now but in room reserved for the head, the longest time limit that backfills it
   // now. Starts are planned as the head's reservation is (running jobs end at their estimates),
-  // ignoring the jobs queued before it. Empty for a job that is not waiting. Changes nothing.
+  // ignoring the jobs queued before it. Empty for a job that is not waiting, or that waits for its
+  // conditions (a begin time, dependencies). Changes nothing.
   WhatIf what_if(JobId id, Time now) const;
   // Whether some state of the cluster (all of it free) could hold the job: false means submit would
   // record it as unsatisfiable.

@@ -104,6 +104,8 @@ TEST_F(Conditions, BeginTime) {
   j.begin = 100;
   submit(j);
   EXPECT_EQ(reason(1), PendingReason::BeginTime);
+  EXPECT_TRUE(s.what_if(jid(1), 0).hints.empty());  // no change of its request starts it sooner
+  EXPECT_EQ(s.what_if(jid(1), 0).start, -1);
   EXPECT_TRUE(pass(0).empty());
   EXPECT_EQ(s.next_wake(), 100);
   EXPECT_TRUE(pass(99).empty());
