@@ -38,9 +38,9 @@ Result<SubmitRequest> parse_submit(const json& value) {
   const json& j = value;  // every j["field"] below comes after j.contains("field")
   if (!j.is_object()) return fail("expected a JSON object");
   SubmitRequest r;
-  static const char* kFields[] = {"name",    "command", "workdir",     "env",   "cpus",
-                                  "mem",     "gpus",    "gpu_share",   "nodes", "time",
-                                  "requeue", "project", "preemptible", "begin", "dependency"};
+  static const char* kFields[] = {"name",        "command",   "workdir",    "env",  "cpus",    "mem",
+                                  "gpus",        "gpu_share", "nodes",      "time", "requeue", "project",
+                                  "preemptible", "begin",     "dependency", "array"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -171,6 +171,15 @@ Result<SubmitRequest> parse_submit(const json& value) {
       r.dependency = slurm::format_dependency(*d);
     }
   }
+  if (j.contains("array")) {
+    const json& v = j["array"];
+    if (!v.is_string()) return tl::unexpected(field_error("array", "must be a string such as \"0-15%4\"").error());
+    if (!v.get<std::string>().empty()) {
+      auto a = slurm::parse_array(v.get<std::string>(), kMaxArrayIndex + 1);
+      if (!a) return tl::unexpected(field_error("array", a.error().message).error());
+      r.array = slurm::format_array(*a);
+    }
+  }
   if (r.name.empty()) {
     // The program's base name, cut to the 200 bytes a name may have (at a character's start, so
     // that it stays UTF-8): the request must read back from the journal as it was accepted.
@@ -210,6 +219,7 @@ std::string to_json(const SubmitRequest& r) {
   if (r.preemptible) j["preemptible"] = true;
   if (r.begin > 0) j["begin"] = r.begin;
   if (!r.dependency.empty()) j["dependency"] = r.dependency;
+  if (!r.array.empty()) j["array"] = r.array;
   return j.dump();
 }
 

@@ -12,6 +12,9 @@
 
 namespace gwang::api {
 
+// The largest array index any request may name; a controller allows less (max_array_size).
+inline constexpr std::int64_t kMaxArrayIndex = 10'000'000;
+
 struct SubmitRequest {
   std::string name;                                      // default: the program's base name
   std::vector<std::string> command;                      // required, argv
@@ -28,13 +31,15 @@ struct SubmitRequest {
   bool preemptible = false;  // may borrow idle capacity beyond quotas; may be preempted (SIGTERM, grace, kill, requeue)
   std::int64_t begin = 0;    // Unix seconds: not eligible before (0: at once)
   std::string dependency;    // Slurm's syntax: "afterok:12:13", "afterany:12?afternotok:14", "singleton"
+  std::string array;         // Slurm's syntax: "0-15%4", "1,3,5-7": one job per index (a job array)
 };
 
 // Parses a JSON object. Errors name the field: "field 'cpus': must be an integer from 1 to 4096",
 // "unknown field 'cpu'", "malformed JSON at byte 12: ...". Memory, time and GPUs take the same
 // strings as the command line ("16G", "2h", "2:H100"); memory and time also take plain numbers
 // (bytes, seconds). "begin" takes a date ("2026-03-01T08:30") or Unix seconds; "dependency" Slurm's
-// dependency syntax, checked here for its form (the jobs it names are the controller's to check).
+// dependency syntax, checked here for its form (the jobs it names are the controller's to check);
+// "array" Slurm's array syntax (its largest index is the controller's to check).
 Result<SubmitRequest> parse_submit(const std::string& body);
 // The same from a parsed JSON value (the controller's journal holds requests inside its records).
 Result<SubmitRequest> parse_submit(const nlohmann::json& value);

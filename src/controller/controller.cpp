@@ -238,6 +238,25 @@ Result<void> Controller::apply(const store::Record& rec) {
       next_id_ = std::max(next_id_, id + 1);
       return {};
     }
+    if (rec.kind == "job.array_submitted") {
+      auto request = api::parse_submit(p["request"]);
+      if (!request) return fail(where + ": " + request.error().message);
+      std::int64_t task_id = id;
+      for (const json& index : p.at("tasks")) {
+        JobRecord job;
+        job.id = task_id++;
+        job.user = p["user"].get<std::string>();
+        job.project = p.value("project", "");
+        job.preemptible = p.value("preemptible", false);
+        job.request = *request;
+        job.submit = rec.time;
+        job.array_job = id;
+        job.array_task = index.get<std::int64_t>();
+        jobs_[job.id] = std::move(job);
+      }
+      next_id_ = std::max(next_id_, task_id);
+      return {};
+    }
     if (rec.kind == "node.registered") {
       const std::string name = p.at("node").get<std::string>();
       Node* node = find_node(name);
@@ -309,7 +328,7 @@ Result<void> Controller::apply(const store::Record& rec) {
 
 // Snapshots are binary (see codec.h): the first version, JSON, is still read.
 // Version 3 adds each job's project and preemptibility, and the books (accounting.h); version 4
-// each job's begin time and dependency.
+// each job's begin time, dependency and array.
 constexpr std::string_view kSnapshotMagic = "gwang snapshot 4\n";
 constexpr std::string_view kSnapshotMagic3 = "gwang snapshot 3\n";
 constexpr std::string_view kSnapshotMagic2 = "gwang snapshot 2\n";
@@ -397,6 +416,9 @@ std::string Controller::snapshot_state() const {
     e.u(j.preemptible);
     e.i(r.begin);
     e.s(r.dependency);
+    e.s(r.array);
+    e.i(j.array_job);
+    e.i(j.array_task);
   }
   books_.encode(e);
   return e.finish(kSnapshotMagic);
@@ -495,6 +517,9 @@ Result<void> Controller::restore(const std::string& state) {
     if (!v2 && !v3) {
       r.begin = d.i();
       r.dependency = text();
+      r.array = text();
+      j.array_job = d.i();
+      j.array_task = d.i();
     }
     if (!d.ok()) break;
     const std::int64_t id = j.id;
@@ -621,15 +646,23 @@ Result<void> Controller::recover(std::int64_t now) {
   }
   for (std::int64_t t : targets) {
     auto it = jobs_.find(t);
-    if (it == jobs_.end() || !it->second.ended()) continue;
-    core::JobSpec spec;
-    spec.id = core::JobId{t};
-    spec.user = it->second.user;
-    spec.name = it->second.request.name;
-    if (auto r =
-            scheduler_->remember(std::move(spec), core_outcome(it->second.state), it->second.start, it->second.end);
-        !r) {
-      return r;
+    if (it == jobs_.end()) continue;
+    // A job, or every task of the array it is the id of.
+    const bool array = it->second.in_array() && it->second.array_job == t;
+    for (; it != jobs_.end() && (it->first == t || (array && it->second.array_job == t)); ++it) {
+      const JobRecord& ended = it->second;
+      if (!ended.ended()) continue;
+      core::JobSpec spec;
+      spec.id = core::JobId{ended.id};
+      spec.user = ended.user;
+      spec.name = ended.request.name;
+      if (ended.in_array()) {
+        spec.array_job = core::JobId{ended.array_job};
+        spec.array_task = ended.array_task;
+      }
+      if (auto r = scheduler_->remember(std::move(spec), core_outcome(ended.state), ended.start, ended.end); !r) {
+        return r;
+      }
     }
   }
   for (auto& [id, job] : jobs_) {
@@ -722,6 +755,13 @@ Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
   }
   spec.name = r.name;
   spec.begin = r.begin;
+  if (job.in_array()) {
+    spec.array_job = core::JobId{job.array_job};
+    spec.array_task = job.array_task;
+    auto a = slurm::parse_array(r.array, api::kMaxArrayIndex + 1);
+    if (!a) return fail("array: " + a.error().message);
+    spec.array_limit = static_cast<int>(a->max_running.value_or(0));
+  }
   if (!r.dependency.empty()) {
     auto d = slurm::parse_dependency(r.dependency);
     if (!d) return fail("dependency: " + d.error().message);
@@ -769,6 +809,7 @@ std::string Controller::nearest_fit(const core::JobSpec& spec) const {
 Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Account& owner, std::int64_t now) {
   JobRecord job;
   std::optional<core::JobSpec> spec;
+  std::vector<std::int64_t> indices;  // a job array's
   {
     std::lock_guard lock(mu_);
     job.id = next_id_;
@@ -781,6 +822,13 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
     job.preemptible = admitted->preemptible;
     if (!admitted->note.empty()) job.reason = admitted->note;
     if (job.request.workdir.empty()) job.request.workdir = owner.home;
+    if (!request.array.empty()) {
+      auto a = slurm::parse_array(request.array, options_.max_array_size);
+      if (!a) return fail("array: " + a.error().message + " (max_array_size)");
+      indices = std::move(a->indices);
+      job.array_job = job.id;
+      job.array_task = indices.front();
+    }
     auto s = to_spec(job);
     if (!s) return tl::unexpected(s.error());
     for (const core::JobDependency& d : s->depends) {
@@ -807,20 +855,30 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
                   std::to_string(scheduler_->cluster().size()) + " node(s)" + nearest_fit(*s));
     }
     spec = std::move(*s);
-    ++next_id_;
+    next_id_ += indices.empty() ? 1 : static_cast<std::int64_t>(indices.size());
     ++inflight_;
   }
-  // Durable before anything else happens to it; concurrent submissions share one disk flush.
+  // Durable before anything else happens to it; concurrent submissions share one disk flush. An
+  // array is one record, however many tasks it has.
   json p{{"id", job.id}, {"user", job.user}, {"request", request_json(job.request)}};
   if (!job.project.empty()) p["project"] = job.project;
   if (job.preemptible) p["preemptible"] = true;
-  auto journalled = journal("job.submitted", p.dump(), now);
+  if (!indices.empty()) p["tasks"] = indices;
+  auto journalled = journal(indices.empty() ? "job.submitted" : "job.array_submitted", p.dump(), now);
   std::lock_guard lock(mu_);
   --inflight_;
   if (!journalled) return tl::unexpected(journalled.error());
-  auto status = scheduler_->submit(*spec, now);
-  if (!status) return tl::unexpected(status.error());  // validated above: a broken invariant otherwise
-  jobs_[job.id] = job;
+  const std::size_t count = indices.empty() ? 1 : indices.size();
+  for (std::size_t k = 0; k < count; ++k) {
+    JobRecord task = job;
+    core::JobSpec task_spec = *spec;
+    task.id = job.id + static_cast<std::int64_t>(k);
+    task_spec.id = core::JobId{task.id};
+    if (!indices.empty()) task.array_task = task_spec.array_task = indices[k];
+    auto status = scheduler_->submit(std::move(task_spec), now);
+    if (!status) return tl::unexpected(status.error());  // validated above: a broken invariant otherwise
+    jobs_[task.id] = std::move(task);
+  }
   // A job that can start now starts at the next round of the control loop (milliseconds away),
   // with the other starts of that pass: the answer does not wait for it.
   if (scheduler_->fits_now(spec->id)) pass_due_ = true;
@@ -833,8 +891,25 @@ Result<JobRecord> Controller::cancel(std::int64_t id, const std::string& user, b
   if (it == jobs_.end() || (!operator_rights && it->second.user != user)) {
     return fail("job " + std::to_string(id) + " not found");
   }
+  if (it->second.in_array() && it->second.array_job == id) {
+    // The array: every task not ended yet.
+    bool any = false;
+    for (auto t = it; t != jobs_.end() && t->second.array_job == id; ++t) {
+      if (t->second.ended()) continue;
+      any = true;
+      cancel_one(t->second, user, now);
+    }
+    if (!any) return fail("job array " + std::to_string(id) + " has already ended");
+    return it->second;
+  }
   JobRecord& job = it->second;
   if (job.ended()) return fail("job " + std::to_string(id) + " has already ended (" + job.state + ")");
+  cancel_one(job, user, now);
+  return job;
+}
+
+void Controller::cancel_one(JobRecord& job, const std::string& user, std::int64_t now) {
+  const std::int64_t id = job.id;
   if (job.state == kPending) {
     scheduler_->cancel(core::JobId{id}, now);
     end(job, kCancelled, 0, "cancelled by " + user, now);
@@ -843,7 +918,6 @@ Result<JobRecord> Controller::cancel(std::int64_t id, const std::string& user, b
     stop_tasks(job, agent::TaskEnd::Cancelled, "cancelled by " + user);
     job.reason = "cancelling (asked by " + user + ")";
   }
-  return job;
 }
 
 std::optional<JobRecord> Controller::job(std::int64_t id) const {
@@ -1048,6 +1122,12 @@ agent::Launch Controller::make_launch(const JobRecord& job, int rank) const {
            {"LOCAL_RANK", "0"},
            {"GWANG_RESTART_COUNT", std::to_string(job.attempt)},
            {"GWANG_PREEMPTIBLE", job.preemptible ? "1" : "0"}};
+  if (job.in_array()) {
+    for (const char* prefix : {"GWANG", "SLURM"}) {
+      l.env.emplace_back(std::string(prefix) + "_ARRAY_JOB_ID", std::to_string(job.array_job));
+      l.env.emplace_back(std::string(prefix) + "_ARRAY_TASK_ID", std::to_string(job.array_task));
+    }
+  }
   for (const auto& kv : job.request.env) l.env.push_back(kv);
   return l;
 }

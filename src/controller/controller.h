@@ -57,15 +57,18 @@ struct TaskRecord {
 struct JobRecord {
   std::int64_t id = 0;
   std::string user;
-  std::string project;           // charged to ("" where the centre requires none)
-  bool preemptible = false;      // asked for, or made so because the project's grants are spent
+  std::string project;       // charged to ("" where the centre requires none)
+  bool preemptible = false;  // asked for, or made so because the project's grants are spent
   api::SubmitRequest request;
   std::string state = kPending;
-  std::string reason;            // why it waits, or how it ended
+  std::string reason;                             // why it waits, or how it ended
   std::int64_t submit = 0, start = -1, end = -1;  // Unix seconds
   int exit_code = 0;
-  int attempt = 0;               // how many times it was requeued
-  std::vector<TaskRecord> tasks; // while running (and after): one per rank
+  int attempt = 0;                // how many times it was requeued
+  std::vector<TaskRecord> tasks;  // while running (and after): one per rank
+  std::int64_t array_job = 0;     // a task of a job array: the array's id (its first task's id) ...
+  std::int64_t array_task = -1;   // ... and its index
+  bool in_array() const { return array_task >= 0; }
   // Pending under the multifactor order (job() only): its priority, term by term, as last ranked.
   std::optional<core::PriorityTerms> priority;
   bool ended() const { return state != kPending && state != kRunning; }
@@ -80,23 +83,23 @@ inline const char* device_state(bool node_usable, std::int64_t milli_used) {
 
 struct NodeRecord {
   std::string name;
-  std::string state;             // "up", "drained", "down" (an agent that went silent), "drained+down"
+  std::string state;  // "up", "drained", "down" (an agent that went silent), "drained+down"
   int cpus = 0, cpus_used = 0;
   std::int64_t memory_bytes = 0, memory_used = 0;
   std::vector<agent::Device> devices;
   std::vector<int> device_used;  // per device: the milli-devices the running tasks hold of it
   std::vector<std::int64_t> jobs;
-  std::string tracking;          // how the agent tracks tasks there
+  std::string tracking;  // how the agent tracks tasks there
   std::string address;
-  bool local = false;            // run by the controller's own process
-  std::int64_t last_seen = -1;   // Unix seconds of the agent's last call (remote nodes)
+  bool local = false;           // run by the controller's own process
+  std::int64_t last_seen = -1;  // Unix seconds of the agent's last call (remote nodes)
 };
 
 // The controller's own figures: what it holds and how long its scheduling passes take.
 struct Status {
   std::int64_t pending = 0, running = 0, jobs = 0;
   std::int64_t nodes = 0, nodes_up = 0;
-  std::int64_t passes = 0;                          // since start
+  std::int64_t passes = 0;                                                     // since start
   double pass_ms_last = 0, pass_ms_p50 = 0, pass_ms_p99 = 0, pass_ms_max = 0;  // over the last 1,000 passes
   std::int64_t journal_seq = 0, snapshot_seq = 0;
 };
@@ -110,16 +113,18 @@ struct ControllerOptions {
   store::PostgresOptions postgres;
   // The node this process runs itself (`gwang up`); empty: none, every node is a remote agent.
   std::string local_node;
-  agent::HostResources host;     // the local node's resources
-  bool allow_root = false;       // whether the local node may run jobs as root
+  agent::HostResources host;  // the local node's resources
+  bool allow_root = false;    // whether the local node may run jobs as root
   std::chrono::milliseconds kill_grace{10000};
   agent::TrackingOptions tracking;
   // A remote node whose agent has not called for this long is DOWN; its jobs end as NODE_FAIL.
   std::chrono::milliseconds node_timeout{60000};
-  int requeue_limit = 1;         // how many times a job that allows it is requeued after NODE_FAIL
+  int requeue_limit = 1;  // how many times a job that allows it is requeued after NODE_FAIL
   // A snapshot of the whole state is stored once this many records follow the last one (and at a
   // clean stop), so that recovery reads one snapshot and a short tail of records.
   std::int64_t snapshot_every = 100000;
+  // Job arrays: indices from 0 to max_array_size - 1 (Slurm's MaxArraySize).
+  std::int64_t max_array_size = 1001;
   // At most this many agent calls wait for orders at once; the others are answered at once (each
   // waiting call holds one of the HTTP server's threads).
   int max_waiting_agents = 32;
@@ -151,10 +156,14 @@ class Controller {
   static Result<std::unique_ptr<Controller>> open(ControllerOptions options, std::int64_t now);
   ~Controller();
 
-  // Journals and queues a job; returns it. Errors: a request no node can ever satisfy (with why).
+  // Journals and queues a job; returns it. Errors: a request no node can ever satisfy (with why), a
+  // dependency on a job that does not exist, an array index past max_array_size. A request with an
+  // array is one job per index, with consecutive ids, journalled as one record; the array's id is
+  // its first task's, and that task is returned.
   Result<JobRecord> submit(const api::SubmitRequest& request, const Account& owner, std::int64_t now);
-  // Ends a pending job at once, or asks a running one to end (it shows CANCELLED when it has).
-  // Errors: no such job of this user ("not found"); already ended.
+  // Ends a pending job at once, or asks a running one to end (it shows CANCELLED when it has). The id
+  // of a job array is every task of it not ended yet. Errors: no such job of this user ("not
+  // found"); already ended.
   Result<JobRecord> cancel(std::int64_t id, const std::string& user, bool operator_rights, std::int64_t now);
   std::optional<JobRecord> job(std::int64_t id) const;
   // Jobs that have not ended, plus with `all` the ended ones, by id.
@@ -210,9 +219,9 @@ class Controller {
   struct StartHint {
     std::string change;  // "gpus", "model", "nodes" or "time_limit"
     std::int64_t value = 0;
-    std::string model;   // for "model"
+    std::string model;  // for "model"
     std::int64_t start = -1;
-    std::string text;    // "with 1 GPU per task instead of 4"
+    std::string text;  // "with 1 GPU per task instead of 4"
   };
   struct StartHints {
     bool waiting = false;
@@ -249,12 +258,12 @@ class Controller {
     bool local = false;
     agent::HostResources host;
     std::string address, tracking, instance;
-    bool drained = false;                   // by an operator (journalled)
-    bool heard = true;                      // its agent has called since this controller started
-    bool down = false;                      // silent past the node timeout
+    bool drained = false;  // by an operator (journalled)
+    bool heard = true;     // its agent has called since this controller started
+    bool down = false;     // silent past the node timeout
     agent::Clock::time_point last_seen{};
     std::int64_t last_seen_wall = -1;
-    std::set<std::string> tasks;            // task ids that should run there now
+    std::set<std::string> tasks;                    // task ids that should run there now
     std::map<std::string, agent::Launch> launches;  // sent (again) until the agent lists them
   };
 
@@ -268,6 +277,7 @@ class Controller {
   Result<void> checkpoint_locked(std::int64_t now);
   Result<void> journal(const std::string& kind, const std::string& payload, std::int64_t now);
   Result<core::JobSpec> to_spec(const JobRecord& job) const;
+  void cancel_one(JobRecord& job, const std::string& user, std::int64_t now);  // under the lock
   // For a job no node can ever hold: the nearest requests that one could ("; it could run with at
   // most 2 accelerator(s) per task"), or "".
   std::string nearest_fit(const core::JobSpec& spec) const;
@@ -308,7 +318,7 @@ class Controller {
 
   ControllerOptions options_;
   mutable std::mutex mu_;
-  std::condition_variable orders_cv_;     // new orders for remote agents
+  std::condition_variable orders_cv_;  // new orders for remote agents
   std::unique_ptr<store::Journal> journal_;
   std::unique_ptr<store::GroupCommitter> committer_;  // every write to the journal goes through it
   std::unique_ptr<core::Scheduler> scheduler_;
@@ -316,31 +326,35 @@ class Controller {
   Accounting books_;
   std::map<std::int64_t, JobRecord> jobs_;
   std::map<std::string, std::unique_ptr<Node>> nodes_;
-  std::vector<Node*> by_id_;                  // nodes by core::NodeId
+  std::vector<Node*> by_id_;  // nodes by core::NodeId
   // Ranks that ended, of jobs with some ranks still running: (first failure) state, exit code, reason.
-  struct Failure { std::string state; int exit_code = 0; std::string reason; };
+  struct Failure {
+    std::string state;
+    int exit_code = 0;
+    std::string reason;
+  };
   std::map<std::int64_t, Failure> failures_;
   // Running jobs being ended (cancel, time limit, a failed rank): how and why.
   std::map<std::int64_t, std::pair<agent::TaskEnd, std::string>> stopping_;
-  std::set<std::int64_t> running_;           // ids of running jobs
-  std::set<std::int64_t> preempting_;        // running jobs the core asked to stop to make room
-  std::map<std::int64_t, std::string> held_; // waiting jobs held by their project's grants, and why
-  bool readmit_due_ = true;                  // the books changed: admit the waiting jobs again
-  std::int64_t next_readmit_ = 0;            // and at least once a minute (grants start and expire)
-  std::set<std::string> drained_names_;      // nodes drained before they registered (recovery)
+  std::set<std::int64_t> running_;                            // ids of running jobs
+  std::set<std::int64_t> preempting_;                         // running jobs the core asked to stop to make room
+  std::map<std::int64_t, std::string> held_;                  // waiting jobs held by their project's grants, and why
+  bool readmit_due_ = true;                                   // the books changed: admit the waiting jobs again
+  std::int64_t next_readmit_ = 0;                             // and at least once a minute (grants start and expire)
+  std::set<std::string> drained_names_;                       // nodes drained before they registered (recovery)
   std::map<std::int64_t, std::map<int, Failure>> rank_ends_;  // recovery only: ranks ended before a restart
   std::int64_t next_id_ = 1;
   std::int64_t passes_ = 0;
-  std::vector<double> pass_ms_;      // the last 1,000 passes' durations, a ring
+  std::vector<double> pass_ms_;  // the last 1,000 passes' durations, a ring
   metrics::Histogram pass_seconds_{metrics::short_seconds()};
   metrics::Histogram wait_seconds_{metrics::long_seconds()};  // submission (or requeue) to start
-  std::uint64_t started_total_ = 0, preempted_total_ = 0;       // decisions
+  std::uint64_t started_total_ = 0, preempted_total_ = 0;     // decisions
   std::vector<std::future<Result<std::int64_t>>> unflushed_;  // journal_async's records, until flushed
-  bool awaiting_ = false;            // the control loop waits for the journal outside the lock
-  int waiting_ = 0;                  // agents' calls waiting for orders (each holds a server thread)
-  int inflight_ = 0;                 // submissions journalled (or being journalled) but not applied yet
-  std::int64_t snapshot_seq_ = 0;    // the record the last snapshot covers
-  std::string instance_;      // tells this controller's local task groups from others' on the host
+  bool awaiting_ = false;                                     // the control loop waits for the journal outside the lock
+  int waiting_ = 0;                // agents' calls waiting for orders (each holds a server thread)
+  int inflight_ = 0;               // submissions journalled (or being journalled) but not applied yet
+  std::int64_t snapshot_seq_ = 0;  // the record the last snapshot covers
+  std::string instance_;           // tells this controller's local task groups from others' on the host
   agent::Clock::time_point started_;
   bool pass_due_ = true;          // resources were freed or nodes changed since the last pass
   std::int64_t last_pass_ = -1;   // wall-clock second of the last pass

@@ -47,6 +47,9 @@ void write_job(api::Json& w, const JobRecord& j, std::string_view reason) {
   if (r.gpu_share > 0) w.field("gpu_share", r.gpu_share);
   if (r.begin > 0) w.field("begin", r.begin);
   if (!r.dependency.empty()) w.field("dependency", r.dependency);
+  if (j.in_array()) {
+    w.field("array", r.array).field("array_job_id", j.array_job).field("array_task_id", j.array_task);
+  }
   if (j.priority) {
     w.key("priority").begin_object().field("total", j.priority->total).field("age", j.priority->age);
     w.field("fairshare", j.priority->fairshare).field("size", j.priority->size);

@@ -133,5 +133,15 @@ TEST(ParseSubmit, BeginAndDependency) {
             "field 'begin': Unix seconds must be from 0 to the year 9999");
 }
 
+TEST(ParseSubmit, Array) {
+  auto r = parse_submit(R"({"command":["true"],"array":"0-15:4,20%3"})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->array, "0-12:4,20%3");
+  EXPECT_EQ(parse_submit(to_json(*r))->array, r->array);
+  EXPECT_EQ(error_of(R"({"command":["true"],"array":"5-1"})"),
+            "field 'array': invalid job array specification '5-1': range '5-1' ends before it starts");
+  EXPECT_EQ(error_of(R"({"command":["true"],"array":[1]})"), "field 'array': must be a string such as \"0-15%4\"");
+}
+
 }  // namespace
 }  // namespace gwang::api

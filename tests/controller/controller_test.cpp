@@ -238,6 +238,58 @@ TEST_F(ControllerTest, DependenciesAndBeginTimes) {
   EXPECT_TRUE(controller_->cancel(on_ok->id, "nobody", false, now_));
 }
 
+// A job array: one job per index with consecutive ids, at most `%N` at once, its index in the
+// environment; cancelling the array's id cancels what is left of it; it survives a restart.
+TEST_F(ControllerTest, JobArrays) {
+  open();
+  api::SubmitRequest r = request({"sh", "-c", "echo $SLURM_ARRAY_JOB_ID $SLURM_ARRAY_TASK_ID $GWANG_ARRAY_TASK_ID"});
+  r.array = "1-7:2%2";  // 1, 3, 5, 7, two at a time
+  auto first = controller_->submit(r, nobody_, now_);
+  ASSERT_TRUE(first) << first.error().message;
+  const std::int64_t a = first->id;
+  EXPECT_EQ(first->array_job, a);
+  EXPECT_EQ(first->array_task, 1);
+  ASSERT_EQ(controller_->jobs(true).size(), 4u);
+  EXPECT_EQ(controller_->job(a + 3)->array_task, 7);
+  controller_->step(agent::Clock::now(), now_);
+  int running = 0;
+  for (const JobRecord& j : controller_->jobs(true)) running += j.state == kRunning;
+  EXPECT_LE(running, 2);
+  EXPECT_EQ(controller_->job(a + 3)->reason, "JobArrayTaskLimit: its array runs as many tasks at once as it allows");
+  for (std::int64_t k = 0; k < 4; ++k) EXPECT_EQ(run_until_ended(a + k).state, kCompleted);
+  EXPECT_EQ(output(a + 2), std::to_string(a) + " 5 5\n");
+
+  // A dependency on the array is on all its tasks.
+  api::SubmitRequest after = request({"true"});
+  after.dependency = "afterok:" + std::to_string(a);
+  auto on_array = controller_->submit(after, nobody_, now_);
+  ASSERT_TRUE(on_array);
+  EXPECT_EQ(run_until_ended(on_array->id).state, kCompleted);
+
+  api::SubmitRequest slow = request({"sleep", "100"});
+  slow.array = "0-2";
+  auto second = controller_->submit(slow, nobody_, now_);
+  ASSERT_TRUE(second);
+  controller_.reset();  // the array comes back from the journal, one record
+  open();
+  ASSERT_EQ(controller_->job(second->id + 2)->array_task, 2);
+  ASSERT_TRUE(controller_->checkpoint(now_));  // and from a snapshot
+  controller_.reset();
+  open();
+  EXPECT_EQ(controller_->job(second->id + 2)->array_job, second->id);
+  EXPECT_EQ(controller_->job(second->id + 2)->request.array, "0-2");
+  ASSERT_TRUE(controller_->cancel(second->id, "nobody", false, now_));
+  for (std::int64_t k = 0; k < 3; ++k) EXPECT_EQ(run_until_ended(second->id + k).state, kCancelled);
+
+  api::SubmitRequest big = request({"true"});
+  big.array = "0-1001";
+  auto refused = controller_->submit(big, nobody_, now_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message,
+            "array: invalid job array specification '0-1001': index 1001 is above the largest allowed, 1000 "
+            "(max_array_size)");
+}
+
 // After a restart: ended jobs are remembered, pending ones wait again, and a job that was running
 // when the controller stopped is NODE_FAIL; numbering continues.
 TEST_F(ControllerTest, RecoversFromTheJournal) { recovers_from_the_journal(); }

@@ -22,7 +22,8 @@ bool same(const gwang::api::SubmitRequest& a, const gwang::api::SubmitRequest& b
   return a.name == b.name && a.command == b.command && a.workdir == b.workdir && a.env == b.env && a.cpus == b.cpus &&
          a.mem_bytes == b.mem_bytes && a.gpus.count == b.gpus.count && a.gpus.models == b.gpus.models &&
          a.gpu_share == b.gpu_share && a.nodes == b.nodes && a.time_s == b.time_s && a.requeue == b.requeue &&
-         a.project == b.project && a.preemptible == b.preemptible && a.begin == b.begin && a.dependency == b.dependency;
+         a.project == b.project && a.preemptible == b.preemptible && a.begin == b.begin &&
+         a.dependency == b.dependency && a.array == b.array;
 }
 
 }  // namespace
