@@ -300,6 +300,7 @@ int run_controller(const DaemonArgs& args) {
   options.node_timeout = cfg->node_timeout;
   options.kill_grace = cfg->kill_grace;
   options.requeue_limit = cfg->requeue_limit;
+  options.max_array_size = cfg->max_array_size;
   options.on_store_failure = controller::stop_on_store_failure;
   options.queue_order = cfg->queue_order == "multifactor" ? core::QueueOrder::Multifactor : core::QueueOrder::Fcfs;
   options.backfill = cfg->backfill == "conservative" ? core::Backfill::Conservative : core::Backfill::Easy;

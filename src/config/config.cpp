@@ -312,6 +312,7 @@ Result<ControllerConfig> parse_controller_config(std::string_view text, const st
   GWANG_TRY(r.duration("node_timeout", c.node_timeout, 2, 3600));
   GWANG_TRY(r.duration("kill_grace", c.kill_grace, 1, 600));
   GWANG_TRY(r.integer("requeue_limit", c.requeue_limit, 0, 100));
+  GWANG_TRY(r.integer("max_array_size", c.max_array_size, 1, 4'000'001));
   GWANG_TRY(r.string("queue_order", c.queue_order));
   if (c.queue_order != "fcfs" && c.queue_order != "multifactor") {
     return tl::unexpected(r.error("queue_order", "expected \"fcfs\" or \"multifactor\""));

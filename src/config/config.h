@@ -14,40 +14,41 @@
 namespace gwang::config {
 
 struct ControllerConfig {
-  std::string listen = "0.0.0.0:8686";            // HOST:PORT of the API
-  std::string data_dir = "/var/lib/gwang";         // the store, job output, the operator's token
-  std::string cluster_secret_file;                 // required: signs the agent protocol
-  std::string operator_account = "root";           // the account of the operator token in data_dir/token
-  std::string web_dir;                             // the dashboard's files ("": found beside the program)
-  std::string store;                               // "": SQLite in data_dir; else PostgreSQL (postgresql://...)
+  std::string listen = "0.0.0.0:8686";      // HOST:PORT of the API
+  std::string data_dir = "/var/lib/gwang";  // the store, job output, the operator's token
+  std::string cluster_secret_file;          // required: signs the agent protocol
+  std::string operator_account = "root";    // the account of the operator token in data_dir/token
+  std::string web_dir;                      // the dashboard's files ("": found beside the program)
+  std::string store;                        // "": SQLite in data_dir; else PostgreSQL (postgresql://...)
   // With PostgreSQL, controllers take turns leading (one leads, the others stand by):
-  std::string advertise;                           // where clients reach this one ("": http://<host name>:<port>)
-  std::chrono::seconds lease{5};                   // the leader's lease: a standby leads this soon after it dies
-  std::chrono::seconds node_timeout{60};           // a node silent this long is DOWN
-  std::chrono::seconds kill_grace{10};             // SIGTERM to SIGKILL (the local node's, if any)
-  int requeue_limit = 1;                           // requeues of a job after NODE_FAIL
-  std::string queue_order = "fcfs";                // fcfs or multifactor (age, fair share, size, programme)
-  std::string backfill = "easy";                   // easy, or conservative (every waiting job keeps a reservation)
+  std::string advertise;                  // where clients reach this one ("": http://<host name>:<port>)
+  std::chrono::seconds lease{5};          // the leader's lease: a standby leads this soon after it dies
+  std::chrono::seconds node_timeout{60};  // a node silent this long is DOWN
+  std::chrono::seconds kill_grace{10};    // SIGTERM to SIGKILL (the local node's, if any)
+  int requeue_limit = 1;                  // requeues of a job after NODE_FAIL
+  int max_array_size = 1001;              // job arrays' indices go up to this - 1 (Slurm's MaxArraySize)
+  std::string queue_order = "fcfs";       // fcfs or multifactor (age, fair share, size, programme)
+  std::string backfill = "easy";          // easy, or conservative (every waiting job keeps a reservation)
   // [accounting]
-  bool require_project = false;                    // every job is charged to a project of its owner
-  bool require_grant = false;                      // a project that never held a grant runs nothing
-  std::chrono::seconds charge_every{600};          // running jobs are charged at least this often
-  double cpu_hour = 0;                             // normalised hours per CPU-hour of work without accelerators
-  std::map<std::string, double> rates;             // [accounting.rates] normalised hours per device-hour, by model
+  bool require_project = false;            // every job is charged to a project of its owner
+  bool require_grant = false;              // a project that never held a grant runs nothing
+  std::chrono::seconds charge_every{600};  // running jobs are charged at least this often
+  double cpu_hour = 0;                     // normalised hours per CPU-hour of work without accelerators
+  std::map<std::string, double> rates;     // [accounting.rates] normalised hours per device-hour, by model
 };
 
 struct AgentConfig {
-  std::vector<std::string> controllers;            // required: the controllers' URLs, http://HOST:PORT (the
-                                                   // key `controller`: one, or a list where several take turns)
-  std::string node_name;                           // default: the host name
-  std::string address;                             // where tasks reach this node; default: as the controller sees it
-  std::string data_dir = "/var/lib/gwang-agent";   // task output until the controller has it
-  std::string cluster_secret_file;                 // required: the controller's secret
+  std::vector<std::string> controllers;           // required: the controllers' URLs, http://HOST:PORT (the
+                                                  // key `controller`: one, or a list where several take turns)
+  std::string node_name;                          // default: the host name
+  std::string address;                            // where tasks reach this node; default: as the controller sees it
+  std::string data_dir = "/var/lib/gwang-agent";  // task output until the controller has it
+  std::string cluster_secret_file;                // required: the controller's secret
   std::chrono::seconds kill_grace{10};
-  std::chrono::seconds sync_wait{1};               // how long a call waits for orders (the heartbeat)
-  bool allow_root = false;                         // whether jobs may run as root here
-  bool nvml = true;                                // look for NVIDIA GPUs
-  std::vector<agent::DeclaredDevices> devices;     // [[devices]] kind, count, memory
+  std::chrono::seconds sync_wait{1};            // how long a call waits for orders (the heartbeat)
+  bool allow_root = false;                      // whether jobs may run as root here
+  bool nvml = true;                             // look for NVIDIA GPUs
+  std::vector<agent::DeclaredDevices> devices;  // [[devices]] kind, count, memory
 };
 
 Result<ControllerConfig> load_controller_config(const std::string& path);

@@ -48,6 +48,7 @@ TEST_F(ConfigTest, SampleControllerConfigLoads) {
   EXPECT_EQ(c->node_timeout, std::chrono::seconds(60));
   EXPECT_EQ(c->kill_grace, std::chrono::seconds(10));
   EXPECT_EQ(c->requeue_limit, 1);
+  EXPECT_EQ(c->max_array_size, 1001);
   EXPECT_EQ(c->queue_order, "multifactor");
   EXPECT_EQ(c->backfill, "easy");
   EXPECT_TRUE(c->require_project);
@@ -150,6 +151,8 @@ TEST_F(ConfigTest, MistakesNameFileLineAndKey) {
             path_ + ":2: 'listen': expected HOST:PORT, e.g. \"0.0.0.0:8686\"");
   EXPECT_EQ(controller_error(secret + "requeue_limit = -1\n"),
             path_ + ":2: 'requeue_limit': expected an integer from 0 to 100");
+  EXPECT_EQ(controller_error(secret + "max_array_size = 0\n"),
+            path_ + ":2: 'max_array_size': expected an integer from 1 to 4000001");
   EXPECT_EQ(controller_error(secret + "data_dir = \"relative\"\n"),
             path_ + ":2: 'data_dir': expected an absolute path");
   EXPECT_EQ(controller_error(secret + "[+]\n"),
