@@ -119,6 +119,7 @@ struct SubmitArgs {
   bool preemptible = false;
   std::string begin;       // sbatch --begin's forms
   std::string dependency;  // Slurm's dependency syntax
+  std::string array;       // Slurm's array syntax
   std::vector<std::string> command;
 };
 int run_submit(const SubmitArgs& args);

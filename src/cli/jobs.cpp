@@ -119,6 +119,14 @@ int run_submit(const SubmitArgs& a) {
     }
     r.dependency = slurm::format_dependency(*d);
   }
+  if (!a.array.empty()) {
+    auto arr = slurm::parse_array(a.array, api::kMaxArrayIndex + 1);
+    if (!arr) {
+      std::fprintf(stderr, "gwang: --array: %s\n", arr.error().message.c_str());
+      return 2;
+    }
+    r.array = slurm::format_array(*arr);
+  }
   // The same checks as the server, here for a message before any network call.
   auto mem = api::parse_memory(a.mem);
   auto time = api::parse_duration(a.time);
@@ -144,7 +152,8 @@ int run_submit(const SubmitArgs& a) {
   if (a.client.json) {
     std::printf("%s\n", job->dump().c_str());
   } else {
-    std::printf("Submitted job %lld\n", static_cast<long long>((*job)["id"].get<std::int64_t>()));
+    std::printf("Submitted %s %lld\n", r.array.empty() ? "job" : "job array",
+                static_cast<long long>((*job)["id"].get<std::int64_t>()));
   }
   return 0;
 }

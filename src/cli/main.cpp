@@ -137,6 +137,7 @@ int main(int argc, char** argv) {
     sb->add_option("--begin", submit.begin, "not before this time (16:00, now+1hour, tomorrow, 2026-03-01T08:30)");
     sb->add_option("--dependency", submit.dependency,
                    "wait for other jobs: afterok:ID[:ID], afterany:ID, singleton, ...");
+    sb->add_option("--array", submit.array, "a job array: one job per index (0-15, 1,3,5-7, 0-15:4, %N at once)");
     sb->add_option("command", submit.command, "the command and its arguments, or a script")->required()->expected(-1);
   }
 

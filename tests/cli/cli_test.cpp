@@ -1,7 +1,6 @@
 // The gwang command end to end: bad arguments and bad input files give exit status 2 and a message
 // that says what is wrong and where; good runs print what the README promises.
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
 
 #include <array>
@@ -65,7 +64,8 @@ TEST(Cli, ReplayByUser) {
                                        "1 0 -1 3600 4 -1 -1 4 3600 -1 1 7 3 -1 -1 -1 -1 -1\n"
                                        "2 10 -1 600 2 -1 -1 2 600 -1 1 8 3 -1 -1 -1 -1 -1\n"
                                        "3 20 -1 600 2 -1 -1 2 600 -1 1 8 3 -1 -1 -1 -1 -1\n");
-  Outcome r = gwang("sim replay " + trace + " --loader none --policy multifactor-easy --by-user 1 --by-group 5 --quiet");
+  Outcome r =
+      gwang("sim replay " + trace + " --loader none --policy multifactor-easy --by-user 1 --by-group 5 --quiet");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("    USER     JOBS     PROC-HOURS   SHARE     AVG WAIT   AVG BSLD\n"
                           "       7        1            4.0  85.71%          0 s       1.00\n"),
@@ -74,7 +74,8 @@ TEST(Cli, ReplayByUser) {
   EXPECT_NE(r.output.find("       3        3            4.7 100.00%"), std::string::npos) << r.output;
   r = gwang("sim replay " + trace + " --loader none --by-user 5 --json --quiet");
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("\"users\":[{\"id\":7,\"jobs\":1,\"processor_hours\":4,\"share\":0.857142"), std::string::npos)
+  EXPECT_NE(r.output.find("\"users\":[{\"id\":7,\"jobs\":1,\"processor_hours\":4,\"share\":0.857142"),
+            std::string::npos)
       << r.output;
   EXPECT_EQ(r.output.find("\"groups\""), std::string::npos) << r.output;
 }
@@ -167,14 +168,20 @@ TEST(Cli, SubmitRefusesBadBeginAndDependency) {
   EXPECT_NE(dep.output.find("gwang: --dependency: invalid dependency 'afterok': afterok needs at least one job id"),
             std::string::npos)
       << dep.output;
+  const Outcome array = gwang("submit --array 5-1 true");
+  EXPECT_EQ(array.status, 2);
+  EXPECT_NE(
+      array.output.find("gwang: --array: invalid job array specification '5-1': range '5-1' ends before it starts"),
+      std::string::npos)
+      << array.output;
 }
 
 TEST(Cli, ReplayJsonFields) {
   const Outcome r = gwang("sim replay " + kData +
-                      "/swf/lublin_256.swf --loader rlscheduler --policy fcfs --windows 1981,2756 --json");
+                          "/swf/lublin_256.swf --loader rlscheduler --policy fcfs --windows 1981,2756 --json");
   ASSERT_EQ(r.status, 0) << r.output;
-  for (const char* key : {"\"jobs\":2048", "\"avg_bounded_slowdown\":", "\"windows\":[", "\"max_turnaround_s\":",
-                          "\"utilization\":", "\"makespan_s\":", "\"wall_s\":"}) {
+  for (const char* key : {"\"jobs\":2048", "\"avg_bounded_slowdown\":", "\"windows\":[",
+                          "\"max_turnaround_s\":", "\"utilization\":", "\"makespan_s\":", "\"wall_s\":"}) {
     EXPECT_NE(r.output.find(key), std::string::npos) << key << " in " << r.output;
   }
 }
@@ -183,8 +190,8 @@ TEST(Cli, ReplayJsonFields) {
 TEST(Cli, PackJsonAndChart) {
   const std::string svg = (std::filesystem::temp_directory_path() / "gwang_cli_test_chart.svg").string();
   std::filesystem::remove(svg);
-  const Outcome r = gwang("sim pack --nodes " + kNodes + " --pods " + kPods + " --policy best-fit --seeds 42 --json --chart " +
-                      svg);
+  const Outcome r =
+      gwang("sim pack --nodes " + kNodes + " --pods " + kPods + " --policy best-fit --seeds 42 --json --chart " + svg);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("\"best-fit\":{\"alloc_pct_mean\":{\"0\":0,"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("\"130\":"), std::string::npos);
@@ -207,14 +214,18 @@ TEST(Cli, DaemonConfigurationErrors) {
   std::filesystem::permissions(secret, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   const std::string shared = write_temp("shared_secret", "0123456789abcdef0123456789\n");
   std::filesystem::permissions(shared, std::filesystem::perms::owner_read | std::filesystem::perms::group_read);
-  const std::string good = write_temp("controller.toml", "listen = \"127.0.0.1:8686\"\ndata_dir = \"/tmp/gwang-cli-test\"\n"
-                                                         "cluster_secret_file = \"" + secret + "\"\n");
+  const std::string good = write_temp("controller.toml",
+                                      "listen = \"127.0.0.1:8686\"\ndata_dir = \"/tmp/gwang-cli-test\"\n"
+                                      "cluster_secret_file = \"" +
+                                          secret + "\"\n");
   Outcome r = gwang("controller --config " + good + " --check");
   EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_EQ(r.output, good + ": a controller listening on 127.0.0.1:8686, state in /tmp/gwang-cli-test, nodes DOWN after 60 s of silence\n");
+  EXPECT_EQ(r.output, good +
+                          ": a controller listening on 127.0.0.1:8686, state in /tmp/gwang-cli-test, nodes DOWN after "
+                          "60 s of silence\n");
 
-  const std::string typo = write_temp("typo.toml", "listen = \"127.0.0.1:8686\"\ncluster_secret_file = \"" + secret +
-                                                       "\"\nnode_timout = \"30s\"\n");
+  const std::string typo = write_temp(
+      "typo.toml", "listen = \"127.0.0.1:8686\"\ncluster_secret_file = \"" + secret + "\"\nnode_timout = \"30s\"\n");
   r = gwang("controller --config " + typo);
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.output, "gwang: " + typo + ":3: unknown key 'node_timout'\n");
@@ -225,7 +236,8 @@ TEST(Cli, DaemonConfigurationErrors) {
   EXPECT_EQ(r.output, "gwang: " + readable + ": cluster_secret_file: " + shared +
                           ": the cluster secret must not be readable by group or others (chmod 600)\n");
 
-  const std::string agent = write_temp("agent.toml", "controller = \"127.0.0.1:8686\"\ncluster_secret_file = \"" + secret + "\"\n");
+  const std::string agent =
+      write_temp("agent.toml", "controller = \"127.0.0.1:8686\"\ncluster_secret_file = \"" + secret + "\"\n");
   r = gwang("agent --config " + agent);
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.output, "gwang: " + agent + ":1: 'controller': '127.0.0.1:8686': expected a URL, http://HOST:PORT\n");
