@@ -677,7 +677,8 @@ Result<void> Controller::recover(std::int64_t now) {
     }
     auto status = scheduler_->submit(*spec, now);
     if (!status || *status == core::SubmitStatus::Unsatisfiable) {
-      end(job, job.state == kRunning ? kNodeFail : kFailed, 0, "no node can hold it any more", now);
+      end(job, job.state == kRunning ? kNodeFail : kFailed, 0,
+          !status ? status.error().message : "no node can hold it any more", now);
       continue;
     }
     if (job.state != kRunning) continue;
