@@ -103,28 +103,24 @@ int run_submit(const SubmitArgs& a) {
   r.project = a.project;
   r.preemptible = a.preemptible;
   r.gpu_share = a.gpu_share;
+  // Slurm's forms, checked here for a message before any network call.
+  auto refused = [](const char* option, const Error& e) {
+    std::fprintf(stderr, "gwang: %s: %s\n", option, e.message.c_str());
+    return 2;
+  };
   if (!a.begin.empty()) {
     auto begin = slurm::parse_begin(a.begin, slurm::local_clock(static_cast<std::int64_t>(std::time(nullptr))));
-    if (!begin) {
-      std::fprintf(stderr, "gwang: --begin: %s\n", begin.error().message.c_str());
-      return 2;
-    }
+    if (!begin) return refused("--begin", begin.error());
     r.begin = *begin;
   }
   if (!a.dependency.empty()) {
     auto d = slurm::parse_dependency(a.dependency);
-    if (!d) {
-      std::fprintf(stderr, "gwang: --dependency: %s\n", d.error().message.c_str());
-      return 2;
-    }
+    if (!d) return refused("--dependency", d.error());
     r.dependency = slurm::format_dependency(*d);
   }
   if (!a.array.empty()) {
     auto arr = slurm::parse_array(a.array, api::kMaxArrayIndex + 1);
-    if (!arr) {
-      std::fprintf(stderr, "gwang: --array: %s\n", arr.error().message.c_str());
-      return 2;
-    }
+    if (!arr) return refused("--array", arr.error());
     r.array = slurm::format_array(*arr);
   }
   // The same checks as the server, here for a message before any network call.

@@ -678,7 +678,7 @@ Result<ExportSpec> parse_export(std::string_view text) {
 // ---- file name patterns --------------------------------------------------------------------
 
 std::string expand_pattern(std::string_view pattern, const PatternContext& ctx) {
-  if (pattern.find("\\\\") != std::string_view::npos || pattern.find('\\') != std::string_view::npos) {
+  if (pattern.find('\\') != std::string_view::npos) {
     std::string out;
     for (char c : pattern) {
       if (c != '\\') out += c;
