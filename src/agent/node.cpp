@@ -1,11 +1,13 @@
 #include "agent/node.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -37,7 +39,41 @@ bool parse_task_id(const std::string& task, std::int64_t& job, int& attempt, int
   return r.ec == std::errc() && r.ptr == end && job > 0 && attempt >= 0 && rank >= 0;
 }
 
+std::string script_path(const std::string& log_dir, const std::string& task) {
+  return (fs::path(log_dir) / "scripts" / task / "script").string();
+}
+
 namespace {
+
+// Writes a batch script where script_path says, in a directory only its user may enter.
+Result<void> write_script(const std::string& path, const std::string& text, uid_t uid, gid_t gid) {
+  const fs::path dir = fs::path(path).parent_path();
+  std::error_code ec;
+  fs::create_directories(dir.parent_path(), ec);
+  fs::permissions(dir.parent_path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
+  fs::remove_all(dir, ec);  // what an earlier agent may have left under the same task id
+  if (::mkdir(dir.c_str(), 0700) != 0) return fail("cannot create " + dir.string() + ": " + std::strerror(errno));
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0700);
+  if (fd < 0) return fail("cannot write the batch script " + path + ": " + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int e = errno;
+      ::close(fd);
+      return fail("cannot write the batch script " + path + ": " + std::strerror(e));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  // Given to the user last: the agent (root) has written everything before the user owns it.
+  if ((::chown(path.c_str(), uid, gid) != 0 || ::chown(dir.c_str(), uid, gid) != 0) && errno != EPERM) {
+    return fail("cannot give " + dir.string() + " to uid " + std::to_string(uid) + ": " + std::strerror(errno));
+  }
+  return {};
+}
+
 
 struct Entry {
   std::string task;
@@ -139,6 +175,7 @@ std::vector<std::string> NodeAgent::adopt_recorded() {
 void NodeAgent::acknowledge(const std::string& task) {
   if (done_.erase(task) == 0) return;
   std::error_code ec;
+  fs::remove_all(fs::path(script_path(options_.log_dir, task)).parent_path(), ec);
   if (!options_.state_dir.empty()) std::filesystem::remove(options_.state_dir + "/status/" + task, ec);
   append("- " + task + "\n");
 }
@@ -177,6 +214,15 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
   // Unique on the host, also across agents and controllers that share it.
   spec.name = "job-" + l.task + options_.group_suffix;
   spec.argv = l.argv;
+  if (!l.script.empty()) {
+    const std::string path = script_path(options_.log_dir, l.task);
+    if (auto w = write_script(path, l.script, owner->uid, owner->gid); !w) return refuse(w.error().message);
+    spec.argv.insert(spec.argv.begin(), path);
+  }
+  if (spec.argv.empty()) return refuse("no program to run");
+  spec.output = l.output;
+  spec.output_error = l.error;
+  spec.output_append = l.output_append;
   spec.workdir = l.workdir.empty() ? owner->home : l.workdir;
   spec.uid = owner->uid;
   spec.gid = owner->gid;
@@ -207,7 +253,10 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
     }
   }
   auto task = Task::launch(spec, tracking_);
-  if (!task) return refuse(task.error().message);
+  if (!task) {
+    if (!l.script.empty()) fs::remove_all(fs::path(script_path(options_.log_dir, l.task)).parent_path(), ec);
+    return refuse(task.error().message);
+  }
   const long long started = (*task)->started();
   const pid_t pid = (*task)->pid();
   tasks_[l.task] = Running{std::move(*task), "", false, spec.name, started};

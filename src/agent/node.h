@@ -32,7 +32,17 @@ struct Launch {
   std::vector<std::pair<std::string, std::string>> env;
   std::vector<std::string> devices;  // UUIDs of the node's devices it gets
   std::int64_t memory_limit_bytes = 0;
+  // A batch script: written to a file of the task's user on the node and run with argv as its
+  // arguments (argv may then be empty).
+  std::string script;
+  // The job's own output files (sbatch's -o, -e), relative to workdir, opened as the user:
+  // TaskSpec::output. Empty: the task's output goes to the agent's log files.
+  std::string output, error;
+  bool output_append = false;  // appended to (a requeued job's second run), else truncated
 };
+
+// Where a node keeps the batch script of a task: log_dir/scripts/TASK/script.
+std::string script_path(const std::string& log_dir, const std::string& task);
 
 // A task that has ended, as the node saw it.
 struct Finished {

@@ -35,7 +35,9 @@ enum Step {
   kKeeper,
   kCreateGroup,
   kLimit,
-  kDevices
+  kDevices,
+  kOutput,
+  kError
 };
 
 const char* step_text(int step) {
@@ -64,6 +66,10 @@ const char* step_text(int step) {
       return "executing the program";
     case kKeeper:
       return "starting the task under its keeper";
+    case kOutput:
+      return "opening its output file";
+    case kError:
+      return "opening its error file";
   }
   return "starting";
 }
@@ -232,6 +238,22 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
     }
     // Only as the owner: a directory the owner may not enter stays closed to the task.
     if (::chdir(spec.workdir.empty() ? "/" : spec.workdir.c_str()) != 0) die(kWorkdir);
+    if (!spec.output.empty() || !spec.output_error.empty()) {
+      const int flags = O_WRONLY | O_CREAT | (spec.output_append ? O_APPEND : O_TRUNC);
+      int out = -1, err = -1;
+      if (!spec.output.empty()) {
+        out = ::open(spec.output.c_str(), flags, 0644);
+        if (out < 0 || ::dup2(out, STDOUT_FILENO) < 0) die(kOutput);
+      }
+      if (!spec.output_error.empty() && spec.output_error != spec.output) {
+        err = ::open(spec.output_error.c_str(), flags, 0644);
+        if (err < 0 || ::dup2(err, STDERR_FILENO) < 0) die(kError);
+      } else if (::dup2(out, STDERR_FILENO) < 0) {
+        die(kStdio);
+      }
+      if (out > STDERR_FILENO) ::close(out);
+      if (err > STDERR_FILENO) ::close(err);
+    }
     ::execve(program->c_str(), argv.data(), envp.data());
     die(kExec);
   }
@@ -248,6 +270,8 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
   task->pid_ = pid;
   task->report_fd_ = report[0];
   task->status_path_ = spec.status_path;
+  task->output_ = spec.output;
+  task->error_ = spec.output_error.empty() ? spec.output : spec.output_error;
   // Our child, not reaped yet: its start time is readable even if it has already ended.
   task->start_time_ = start_time(pid, true);
   task->tracker_ = std::move(tracker);
@@ -264,7 +288,9 @@ bool Task::read_report() {
   } while (n < 0 && errno == EINTR);
   if (n < 0 && errno == EAGAIN) return false;
   if (n == static_cast<ssize_t>(sizeof failure)) {
-    failure_ = "task " + name_ + ": " + step_text(failure.step) + " failed: " + std::strerror(failure.error);
+    failure_ = "task " + name_ + ": " + step_text(failure.step);
+    if (failure.step == kOutput || failure.step == kError) failure_ += " " + (failure.step == kOutput ? output_ : error_);
+    failure_ += std::string(" failed: ") + std::strerror(failure.error);
   }
   ::close(report_fd_);  // end of file: the program was executed (or the report was all there is)
   report_fd_ = -1;

@@ -27,6 +27,12 @@ struct TaskSpec {
   gid_t gid = 0;
   std::vector<gid_t> groups;             // supplementary groups
   std::string stdout_path, stderr_path;  // created (owned by uid) or appended to
+  // The job's own output files (sbatch's -o and -e), opened by the task itself once it runs as
+  // its user and is in its working directory, so that it writes only where its user may. Empty:
+  // the stream stays on stdout_path (stderr_path). An empty output_error with a non-empty output
+  // sends both streams to output. With output_append false they are truncated.
+  std::string output, output_error;
+  bool output_append = false;
   long long memory_limit_bytes = 0;      // 0: no limit
   // Devices of the node the task may not use, as cgroup rules ("c 195:1 rwm"): enforced where the
   // host has the cgroup v1 devices controller (Tracking::enforces_devices).
@@ -115,6 +121,7 @@ class Task {
   bool term_deferred_ = false;  // SIGTERM is due once the program runs
   int report_fd_ = -1;          // the child's report: a failure, or end of file once it executed
   std::string failure_;
+  std::string output_, error_;  // the job's own output files, for failure_
 };
 
 }  // namespace gwang::agent

@@ -40,7 +40,7 @@ Result<SubmitRequest> parse_submit(const json& value) {
   SubmitRequest r;
   static const char* kFields[] = {"name",        "command",   "workdir",    "env",  "cpus",    "mem",
                                   "gpus",        "gpu_share", "nodes",      "time", "requeue", "project",
-                                  "preemptible", "begin",     "dependency", "array"};
+                                  "preemptible", "begin",     "dependency", "array", "script", "output", "error"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -51,15 +51,39 @@ Result<SubmitRequest> parse_submit(const json& value) {
     r.name = j["name"].get<std::string>();
     if (r.name.size() > 200) return tl::unexpected(field_error("name", "longer than 200 characters").error());
   }
-  if (!j.contains("command")) return tl::unexpected(field_error("command", "required").error());
-  if (!j["command"].is_array() || j["command"].empty()) {
-    return tl::unexpected(field_error("command", "must be a non-empty array of strings").error());
+  if (j.contains("script")) {
+    const json& v = j["script"];
+    if (!v.is_string()) return tl::unexpected(field_error("script", "must be a string").error());
+    r.script = v.get<std::string>();
+    if (r.script.compare(0, 2, "#!") != 0)
+      return tl::unexpected(field_error("script", "must start with \"#!\" (an interpreter line)").error());
+    if (r.script.size() > kMaxScriptBytes)
+      return tl::unexpected(field_error("script", "larger than 4 MiB").error());
+    if (r.script.find('\0') != std::string::npos)
+      return tl::unexpected(field_error("script", "contains a NUL byte").error());
   }
-  for (const auto& a : j["command"]) {
-    if (!a.is_string()) return tl::unexpected(field_error("command", "must be a non-empty array of strings").error());
-    r.command.push_back(a.get<std::string>());
+  if (!j.contains("command") && r.script.empty())
+    return tl::unexpected(field_error("command", "required").error());
+  if (j.contains("command")) {
+    const char* shape = r.script.empty() ? "must be a non-empty array of strings" : "must be an array of strings";
+    if (!j["command"].is_array() || (j["command"].empty() && r.script.empty()))
+      return tl::unexpected(field_error("command", shape).error());
+    for (const auto& a : j["command"]) {
+      if (!a.is_string()) return tl::unexpected(field_error("command", shape).error());
+      r.command.push_back(a.get<std::string>());
+    }
+    if (r.script.empty() && r.command.front().empty())
+      return tl::unexpected(field_error("command", "the program name is empty").error());
   }
-  if (r.command.front().empty()) return tl::unexpected(field_error("command", "the program name is empty").error());
+  for (const char* field : {"output", "error"}) {
+    if (!j.contains(field)) continue;
+    const json& v = j[field];
+    if (!v.is_string() || v.get<std::string>().empty() || v.get<std::string>().size() > 4096 ||
+        v.get<std::string>().find('\0') != std::string::npos) {
+      return tl::unexpected(field_error(field, "must be a file name pattern (1 to 4096 bytes, no NUL)").error());
+    }
+    (std::string_view(field) == "output" ? r.output : r.error) = v.get<std::string>();
+  }
   if (j.contains("workdir")) {
     if (!j["workdir"].is_string() || j["workdir"].get<std::string>().empty() ||
         j["workdir"].get<std::string>().front() != '/') {
@@ -180,6 +204,7 @@ Result<SubmitRequest> parse_submit(const json& value) {
       r.array = slurm::format_array(*a);
     }
   }
+  if (r.name.empty() && !r.script.empty()) r.name = "sbatch";  // as sbatch names a script read from stdin
   if (r.name.empty()) {
     // The program's base name, cut to the 200 bytes a name may have (at a character's start, so
     // that it stays UTF-8): the request must read back from the journal as it was accepted.
@@ -220,6 +245,9 @@ std::string to_json(const SubmitRequest& r) {
   if (r.begin > 0) j["begin"] = r.begin;
   if (!r.dependency.empty()) j["dependency"] = r.dependency;
   if (!r.array.empty()) j["array"] = r.array;
+  if (!r.script.empty()) j["script"] = r.script;
+  if (!r.output.empty()) j["output"] = r.output;
+  if (!r.error.empty()) j["error"] = r.error;
   return j.dump();
 }
 

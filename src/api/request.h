@@ -32,14 +32,24 @@ struct SubmitRequest {
   std::int64_t begin = 0;    // Unix seconds: not eligible before (0: at once)
   std::string dependency;    // Slurm's syntax: "afterok:12:13", "afterany:12?afternotok:14", "singleton"
   std::string array;         // Slurm's syntax: "0-15%4", "1,3,5-7": one job per index (a job array)
+  // A batch script (sbatch's): it runs once, on the job's first node, with `command` as its
+  // arguments (then optional); the job's other nodes are its to use (srun). Starts with "#!".
+  std::string script;
+  // Files the job's output and error go to, relative to workdir, as sbatch's -o and -e patterns
+  // (%j, %A, %a, %x, %u, %N, ...). Empty output: the controller keeps the output (gwang logs);
+  // empty error: errors go with the output.
+  std::string output, error;
 };
+
+inline constexpr std::size_t kMaxScriptBytes = 4 << 20;  // Slurm's default max_script_size
 
 // Parses a JSON object. Errors name the field: "field 'cpus': must be an integer from 1 to 4096",
 // "unknown field 'cpu'", "malformed JSON at byte 12: ...". Memory, time and GPUs take the same
 // strings as the command line ("16G", "2h", "2:H100"); memory and time also take plain numbers
 // (bytes, seconds). "begin" takes a date ("2026-03-01T08:30") or Unix seconds; "dependency" Slurm's
 // dependency syntax, checked here for its form (the jobs it names are the controller's to check);
-// "array" Slurm's array syntax (its largest index is the controller's to check).
+// "array" Slurm's array syntax (its largest index is the controller's to check). "command" is
+// required unless there is a "script".
 Result<SubmitRequest> parse_submit(const std::string& body);
 // The same from a parsed JSON value (the controller's journal holds requests inside its records).
 Result<SubmitRequest> parse_submit(const nlohmann::json& value);

@@ -13,6 +13,7 @@
 #include "api/units.h"
 #include "controller/codec.h"
 #include "core/calendar.h"
+#include "slurm/hostlist.h"
 #include "slurm/specs.h"
 #include "store/postgres.h"
 
@@ -329,7 +330,8 @@ Result<void> Controller::apply(const store::Record& rec) {
 // Snapshots are binary (see codec.h): the first version, JSON, is still read.
 // Version 3 adds each job's project and preemptibility, and the books (accounting.h); version 4
 // each job's begin time, dependency and array.
-constexpr std::string_view kSnapshotMagic = "gwang snapshot 4\n";
+constexpr std::string_view kSnapshotMagic = "gwang snapshot 5\n";
+constexpr std::string_view kSnapshotMagic4 = "gwang snapshot 4\n";
 constexpr std::string_view kSnapshotMagic3 = "gwang snapshot 3\n";
 constexpr std::string_view kSnapshotMagic2 = "gwang snapshot 2\n";
 
@@ -419,6 +421,9 @@ std::string Controller::snapshot_state() const {
     e.s(r.array);
     e.i(j.array_job);
     e.i(j.array_task);
+    e.s(r.script);
+    e.s(r.output);
+    e.s(r.error);
   }
   books_.encode(e);
   return e.finish(kSnapshotMagic);
@@ -428,7 +433,8 @@ Result<void> Controller::restore(const std::string& state) {
   if (state.starts_with("{")) return restore_json(state);
   const bool v2 = state.starts_with(kSnapshotMagic2);
   const bool v3 = state.starts_with(kSnapshotMagic3);
-  Decoder d(state, v2 ? kSnapshotMagic2 : v3 ? kSnapshotMagic3 : kSnapshotMagic);
+  const bool v4 = state.starts_with(kSnapshotMagic4);
+  Decoder d(state, v2 ? kSnapshotMagic2 : v3 ? kSnapshotMagic3 : v4 ? kSnapshotMagic4 : kSnapshotMagic);
   auto text = [&] { return std::string(d.s()); };
   auto small = [&] { return static_cast<int>(d.i()); };
   next_id_ = static_cast<std::int64_t>(d.u());
@@ -520,6 +526,11 @@ Result<void> Controller::restore(const std::string& state) {
       r.array = text();
       j.array_job = d.i();
       j.array_task = d.i();
+    }
+    if (!v2 && !v3 && !v4) {
+      r.script = text();
+      r.output = text();
+      r.error = text();
     }
     if (!d.ok()) break;
     const std::int64_t id = j.id;
@@ -708,7 +719,7 @@ Result<void> Controller::recover(std::int64_t now) {
     }
     // The agents say what they still run; a launch they never got is sent again.
     for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
-      if (job.tasks[rank].done) continue;
+      if (job.tasks[rank].done || !job.runs_rank(rank)) continue;
       Node& node = *find_node(job.tasks[rank].node);
       const std::string t = agent::task_id(id, job.attempt, static_cast<int>(rank));
       node.tasks.insert(t);
@@ -1103,6 +1114,7 @@ void Controller::begin(const core::Decision& d, std::int64_t now) {
 
 agent::Launch Controller::make_launch(const JobRecord& job, int rank) const {
   const Node& master = *nodes_.at(job.tasks.front().node);
+  const TaskRecord& task = job.tasks[static_cast<std::size_t>(rank)];
   agent::Launch l;
   l.task = agent::task_id(job.id, job.attempt, rank);
   l.job = job.id;
@@ -1110,32 +1122,90 @@ agent::Launch Controller::make_launch(const JobRecord& job, int rank) const {
   l.rank = rank;
   l.user = job.user;
   l.argv = job.request.command;
+  l.script = job.request.script;
   l.workdir = job.request.workdir;
-  l.devices = job.tasks[static_cast<std::size_t>(rank)].devices;
+  l.devices = task.devices;
   l.memory_limit_bytes = job.request.mem_bytes;
-  l.env = {{"GWANG_JOB_ID", std::to_string(job.id)},
-           {"GWANG_JOB_NAME", job.request.name},
-           {"GWANG_NODELIST", job.nodelist()},
-           {"MASTER_ADDR", master.address.empty() ? master.name : master.address},
+  const std::string nodes = std::to_string(job.tasks.size());
+  // What a job may set for itself (a port of its choosing), then what it asked for, then what
+  // says who and where it is: the job's identity is the controller's to say.
+  l.env = {{"MASTER_ADDR", master.address.empty() ? master.name : master.address},
            {"MASTER_PORT", std::to_string(20000 + job.id % 20000)},
-           {"WORLD_SIZE", std::to_string(job.tasks.size())},
+           {"WORLD_SIZE", nodes},
            {"RANK", std::to_string(rank)},
-           {"LOCAL_RANK", "0"},
-           {"GWANG_RESTART_COUNT", std::to_string(job.attempt)},
-           {"GWANG_PREEMPTIBLE", job.preemptible ? "1" : "0"}};
+           {"LOCAL_RANK", "0"}};
+  for (const auto& kv : job.request.env) l.env.push_back(kv);
+  std::vector<std::string> hosts;
+  for (const TaskRecord& t : job.tasks) hosts.push_back(t.node);
+  const std::string id = std::to_string(job.id);
+  auto set = [&](std::string key, std::string value) { l.env.emplace_back(std::move(key), std::move(value)); };
+  set("GWANG_JOB_ID", id);
+  set("GWANG_JOB_NAME", job.request.name);
+  set("GWANG_NODELIST", job.nodelist());
+  set("GWANG_RESTART_COUNT", std::to_string(job.attempt));
+  set("GWANG_PREEMPTIBLE", job.preemptible ? "1" : "0");
+  // Slurm's, for the scripts and frameworks that read them (sbatch(1), "OUTPUT ENVIRONMENT
+  // VARIABLES"). A batch job's task counts come with its request, from sbatch's options.
+  for (const char* key : {"SLURM_JOB_ID", "SLURM_JOBID"}) set(key, id);
+  set("SLURM_JOB_NAME", job.request.name);
+  set("SLURM_JOB_USER", job.user);
+  if (!job.project.empty()) set("SLURM_JOB_ACCOUNT", job.project);
+  for (const char* key : {"SLURM_JOB_NODELIST", "SLURM_NODELIST"}) set(key, slurm::compress_hosts(hosts));
+  for (const char* key : {"SLURM_JOB_NUM_NODES", "SLURM_NNODES"}) set(key, nodes);
+  if (!job.batch()) {
+    for (const char* key : {"SLURM_NTASKS", "SLURM_NPROCS"}) set(key, nodes);
+  }
+  set("SLURM_NODEID", std::to_string(rank));
+  set("SLURM_PROCID", std::to_string(rank));
+  set("SLURM_LOCALID", "0");
+  set("SLURMD_NODENAME", task.node);
+  set("SLURM_CPUS_ON_NODE", std::to_string(job.request.cpus));
+  set("SLURM_JOB_CPUS_PER_NODE",
+      std::to_string(job.request.cpus) + (job.tasks.size() > 1 ? "(x" + nodes + ")" : std::string()));
+  if (!task.shares.empty()) {
+    std::string indices;
+    for (const core::DeviceShare& d : task.shares) indices += (indices.empty() ? "" : ",") + std::to_string(d.index);
+    set("SLURM_JOB_GPUS", indices);
+    set("SLURM_GPUS_ON_NODE", std::to_string(task.shares.size()));
+  }
+  if (job.attempt > 0) set("SLURM_RESTART_COUNT", std::to_string(job.attempt));
   if (job.in_array()) {
     for (const char* prefix : {"GWANG", "SLURM"}) {
-      l.env.emplace_back(std::string(prefix) + "_ARRAY_JOB_ID", std::to_string(job.array_job));
-      l.env.emplace_back(std::string(prefix) + "_ARRAY_TASK_ID", std::to_string(job.array_task));
+      set(std::string(prefix) + "_ARRAY_JOB_ID", std::to_string(job.array_job));
+      set(std::string(prefix) + "_ARRAY_TASK_ID", std::to_string(job.array_task));
+    }
+    if (auto a = slurm::parse_array(job.request.array, api::kMaxArrayIndex + 1); a && !a->indices.empty()) {
+      const auto& ix = a->indices;
+      set("SLURM_ARRAY_TASK_COUNT", std::to_string(ix.size()));
+      set("SLURM_ARRAY_TASK_MIN", std::to_string(ix.front()));
+      set("SLURM_ARRAY_TASK_MAX", std::to_string(ix.back()));
+      const std::int64_t step = ix.size() > 1 ? ix[1] - ix[0] : 1;
+      bool even = true;
+      for (std::size_t i = 1; i < ix.size() && even; ++i) even = ix[i] - ix[i - 1] == step;
+      if (even) set("SLURM_ARRAY_TASK_STEP", std::to_string(step));
     }
   }
-  for (const auto& kv : job.request.env) l.env.push_back(kv);
+  if (!job.request.output.empty() || !job.request.error.empty()) {
+    slurm::PatternContext p;
+    p.job_id = job.id;
+    p.array_job_id = job.in_array() ? job.array_job : job.id;
+    if (job.in_array()) p.array_task = job.array_task;
+    p.node = task.node.substr(0, task.node.find('.'));
+    p.node_index = rank;
+    p.task = rank;
+    p.user = job.user;
+    p.job_name = job.request.name;
+    if (!job.request.output.empty()) l.output = slurm::expand_pattern(job.request.output, p);
+    if (!job.request.error.empty()) l.error = slurm::expand_pattern(job.request.error, p);
+    l.output_append = job.attempt > 0;  // a requeued job's output follows its first run's
+  }
   return l;
 }
 
 void Controller::launch(JobRecord& job, std::int64_t now) {
   bool remote = false;
   for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
+    if (!job.runs_rank(rank)) continue;
     Node& node = *find_node(job.tasks[rank].node);
     agent::Launch l = make_launch(job, static_cast<int>(rank));
     node.tasks.insert(l.task);
@@ -1183,10 +1253,13 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
   }
   charge(job, now);  // every rank's use up to now, this one's for the last time
   job.tasks[rank].done = true;
+  if (job.batch()) {
+    for (TaskRecord& t : job.tasks) t.done = true;  // the script's end is the job's
+  }
   const std::string state = f.fenced ? kNodeFail : state_for(f.status.end, f.status.exit_code);
   std::string reason = f.message.empty() ? std::string(agent::to_string(f.status.end)) : f.message;
   if (f.status.signal) reason += " (signal " + std::to_string(f.status.signal) + ")";
-  if (job.tasks.size() > 1) reason = "rank " + std::to_string(rank) + " on " + node.name + ": " + reason;
+  if (job.tasks.size() > 1 && !job.batch()) reason = "rank " + std::to_string(rank) + " on " + node.name + ": " + reason;
   if (state != kCompleted && !failures_.contains(id)) failures_[id] = {state, f.status.exit_code, reason};
   const bool all_done = std::all_of(job.tasks.begin(), job.tasks.end(), [](const TaskRecord& t) { return t.done; });
   if (!all_done) {

@@ -73,6 +73,10 @@ struct JobRecord {
   std::optional<core::PriorityTerms> priority;
   bool ended() const { return state != kPending && state != kRunning; }
   std::string nodelist() const;  // "n1,n2"
+  // A batch job runs its script on its first node only; its other nodes are held for the steps
+  // the script starts. Other jobs run their command on every node.
+  bool batch() const { return !request.script.empty(); }
+  bool runs_rank(std::size_t rank) const { return rank == 0 || !batch(); }
 };
 
 // How a device shows, in metrics and on the dashboard's map: "unavailable" on a node that takes no

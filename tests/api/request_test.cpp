@@ -143,5 +143,31 @@ TEST(ParseSubmit, Array) {
   EXPECT_EQ(error_of(R"({"command":["true"],"array":[1]})"), "field 'array': must be a string such as \"0-15%4\"");
 }
 
+TEST(ParseSubmit, BatchScriptAndOutputFiles) {
+  auto r = parse_submit(R"({"script":"#!/bin/sh\necho hi\n","output":"slurm-%j.out","error":"e-%A_%a"})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->command.empty()) << "a script needs no command";
+  EXPECT_EQ(r->name, "sbatch");
+  EXPECT_EQ(r->output, "slurm-%j.out");
+  auto back = parse_submit(to_json(*r));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->script, r->script);
+  EXPECT_EQ(back->error, "e-%A_%a");
+  auto args = parse_submit(R"({"script":"#!/bin/sh\n","command":["a",""]})");
+  ASSERT_TRUE(args);
+  EXPECT_EQ(args->command, (std::vector<std::string>{"a", ""})) << "the script's arguments";
+  EXPECT_EQ(error_of(R"({"script":"echo hi"})"), "field 'script': must start with \"#!\" (an interpreter line)");
+  EXPECT_EQ(error_of(R"({"script":"#!/bin/sh\u0000"})"), "field 'script': contains a NUL byte");
+  EXPECT_EQ(error_of(R"({"script":1})"), "field 'script': must be a string");
+  EXPECT_EQ(error_of(R"({"script":"#!/bin/sh","command":"x"})"), "field 'command': must be an array of strings");
+  EXPECT_EQ(error_of(R"({"command":[]})"), "field 'command': must be a non-empty array of strings");
+  EXPECT_EQ(error_of(R"({"command":["true"],"output":""})"),
+            "field 'output': must be a file name pattern (1 to 4096 bytes, no NUL)");
+  EXPECT_EQ(error_of(R"({"command":["true"],"error":7})"),
+            "field 'error': must be a file name pattern (1 to 4096 bytes, no NUL)");
+  const std::string big = R"({"script":"#!)" + std::string(kMaxScriptBytes, 'x') + R"("})";
+  EXPECT_EQ(error_of(big), "field 'script': larger than 4 MiB");
+}
+
 }  // namespace
 }  // namespace gwang::api

@@ -242,6 +242,77 @@ TEST_F(AgentsTest, ARankThatFailsEndsTheOthersAndTheJobFails) {
   EXPECT_EQ(done.reason, "rank 1 on " + running.tasks[1].node + ": exited");
 }
 
+// A batch job runs its script once, on its first node, with Slurm's variables; its other nodes
+// are held for it, and the script's end is the job's.
+TEST_F(AgentsTest, ABatchScriptRunsOnceOnTheFirstNode) {
+  open();
+  call_all();
+  api::SubmitRequest r = request(3);
+  r.script = "#!/bin/sh\nsrun hostname\n";
+  r.command = {"--epochs", "3"};
+  r.output = "slurm-%j-%N.out";
+  r.project = "";
+  const std::int64_t id = submit(r)->id;
+  call_all();
+  std::vector<agent::Launch> launches;
+  for (const FakeAgent& a : agents_) launches.insert(launches.end(), a.launched.begin(), a.launched.end());
+  ASSERT_EQ(launches.size(), 1u);
+  const agent::Launch& l = launches[0];
+  const JobRecord running = job(id);
+  EXPECT_EQ(l.rank, 0);
+  EXPECT_EQ(l.script, r.script);
+  EXPECT_EQ(l.argv, r.command);
+  EXPECT_EQ(l.output, "slurm-" + std::to_string(id) + "-" + running.tasks[0].node + ".out");
+  EXPECT_EQ(l.error, "");
+  EXPECT_FALSE(l.output_append);
+  EXPECT_EQ(env_of(l, "SLURM_JOB_ID"), std::to_string(id));
+  EXPECT_EQ(env_of(l, "SLURM_JOBID"), std::to_string(id));
+  EXPECT_EQ(env_of(l, "SLURM_JOB_NAME"), "train");
+  EXPECT_EQ(env_of(l, "SLURM_JOB_USER"), "nobody");
+  EXPECT_EQ(env_of(l, "SLURM_JOB_NODELIST"), "n[1-3]");
+  EXPECT_EQ(env_of(l, "SLURM_NODELIST"), "n[1-3]");
+  EXPECT_EQ(env_of(l, "SLURM_JOB_NUM_NODES"), "3");
+  EXPECT_EQ(env_of(l, "SLURM_NODEID"), "0");
+  EXPECT_EQ(env_of(l, "SLURM_PROCID"), "0");
+  EXPECT_EQ(env_of(l, "SLURM_LOCALID"), "0");
+  EXPECT_EQ(env_of(l, "SLURMD_NODENAME"), running.tasks[0].node);
+  EXPECT_EQ(env_of(l, "SLURM_JOB_CPUS_PER_NODE"), "4(x3)");
+  EXPECT_EQ(env_of(l, "SLURM_NTASKS"), "<unset>") << "a batch job's task count is sbatch's to say";
+  // The whole allocation is the job's while the script runs.
+  for (const NodeRecord& n : controller_->nodes()) EXPECT_EQ(n.jobs, std::vector<std::int64_t>{id}) << n.name;
+  FakeAgent& first = agents_[std::stoi(running.tasks[0].node.substr(1)) - 1];
+  first.exit(l.task, 0);
+  ASSERT_TRUE(first.call(*controller_, now_));
+  const JobRecord done = job(id);
+  EXPECT_EQ(done.state, kCompleted) << done.reason;
+  for (const NodeRecord& n : controller_->nodes()) EXPECT_TRUE(n.jobs.empty()) << n.name;
+}
+
+// The job's own variables win over those it brings along (sbatch exports the caller's whole
+// environment, which may hold another job's SLURM_JOB_ID); a port of its choosing stays.
+TEST_F(AgentsTest, AJobsIdentityVariablesAreTheControllers) {
+  open();
+  call_all();
+  api::SubmitRequest r = request(1);
+  r.env = {{"SLURM_JOB_ID", "1"}, {"GWANG_JOB_ID", "1"}, {"MASTER_PORT", "29500"}, {"SLURM_NTASKS", "8"}};
+  const std::int64_t id = submit(r)->id;
+  call_all();
+  std::vector<agent::Launch> launches;
+  for (const FakeAgent& a : agents_) launches.insert(launches.end(), a.launched.begin(), a.launched.end());
+  ASSERT_EQ(launches.size(), 1u);
+  // The agent keeps the last of a name; what it would see:
+  auto last = [&](const std::string& key) {
+    std::string v = "<unset>";
+    for (const auto& [k, value] : launches[0].env)
+      if (k == key) v = value;
+    return v;
+  };
+  EXPECT_EQ(last("SLURM_JOB_ID"), std::to_string(id));
+  EXPECT_EQ(last("GWANG_JOB_ID"), std::to_string(id));
+  EXPECT_EQ(last("MASTER_PORT"), "29500");
+  EXPECT_EQ(last("SLURM_NTASKS"), "1") << "a job that is not a batch script is one task per node";
+}
+
 TEST_F(AgentsTest, SilentNodeGoesDownAndItsJobIsRequeuedOnceThenNodeFail) {
   open(5s);
   const auto t0 = agent::Clock::now();

@@ -3,6 +3,7 @@
 #include "controller/controller.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -290,6 +291,60 @@ TEST_F(ControllerTest, JobArrays) {
             "(max_array_size)");
 }
 
+// A batch script runs as its owner with its arguments; its output goes to the files its patterns
+// name, created by the job's user; what the user may not write ends the job with the reason.
+TEST_F(ControllerTest, BatchScriptsAndTheirOutputFiles) {
+  open();
+  api::SubmitRequest r = request({"first arg", "2"});
+  r.command = {"first arg", "2"};
+  r.script = "#!/bin/sh\necho \"$1|$2|$SLURM_JOB_NAME|$SLURM_JOB_NODELIST|$(id -un)\"\necho oops >&2\n";
+  r.workdir = dir_.string();
+  r.output = "out-%j-%x.txt";
+  auto one = controller_->submit(r, nobody_, now_);
+  ASSERT_TRUE(one) << one.error().message;
+  EXPECT_EQ(run_until_ended(one->id).state, kCompleted);
+  const fs::path file = dir_ / ("out-" + std::to_string(one->id) + "-test.txt");
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), "first arg|2|test|local|nobody\noops\n");
+  struct stat st{};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, nobody_.uid);
+  EXPECT_EQ(output(one->id), "") << "the output went to the job's file";
+  EXPECT_FALSE(fs::exists(dir_ / "data" / "jobs" / "scripts" / agent::task_id(one->id, 0, 0)))
+      << "the node keeps a script only while its task runs";
+
+  // Errors apart, in an array: one file per task.
+  r.output = "o-%A_%a";
+  r.error = "e-%A_%a";
+  r.array = "3-4";
+  auto two = controller_->submit(r, nobody_, now_);
+  ASSERT_TRUE(two);
+  for (int k = 0; k < 2; ++k) EXPECT_EQ(run_until_ended(two->id + k).state, kCompleted);
+  for (const char* index : {"3", "4"}) {
+    std::ifstream err(dir_ / ("e-" + std::to_string(two->id) + "_" + index));
+    std::string line;
+    EXPECT_TRUE(std::getline(err, line));
+    EXPECT_EQ(line, "oops");
+  }
+
+  // A directory nobody may write to.
+  if (::getuid() == 0) {
+    fs::create_directories(dir_ / "closed");
+    fs::permissions(dir_ / "closed", fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read);
+    r.array.clear();
+    r.error.clear();
+    r.output = "closed/out";
+    auto three = controller_->submit(r, nobody_, now_);
+    ASSERT_TRUE(three);
+    const JobRecord failed = run_until_ended(three->id);
+    EXPECT_EQ(failed.state, kFailed);
+    EXPECT_NE(failed.reason.find("opening its output file closed/out failed: Permission denied"), std::string::npos)
+        << failed.reason;
+  }
+}
+
 // After a restart: ended jobs are remembered, pending ones wait again, and a job that was running
 // when the controller stopped is NODE_FAIL; numbering continues.
 TEST_F(ControllerTest, RecoversFromTheJournal) { recovers_from_the_journal(); }
@@ -473,6 +528,14 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     std::this_thread::sleep_for(5ms);
   }
   ASSERT_EQ(controller_->job(running->id)->state, kRunning);
+  api::SubmitRequest later = request({"a", "b"});
+  later.script = "#!/bin/bash\necho $1\n";
+  later.output = "o-%j";
+  later.error = "e-%j";
+  later.begin = now_ + 86400;
+  later.array = "1-2";
+  later.dependency = "afterany:" + std::to_string(ended->id);
+  ASSERT_TRUE(controller_->submit(later, nobody_, now_));
   const std::vector<JobRecord> before = controller_->jobs(true);
   ASSERT_TRUE(controller_->checkpoint(now_));
   controller_.reset();
@@ -496,6 +559,14 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     EXPECT_EQ(b.request.nodes, a.request.nodes);
     EXPECT_EQ(b.request.time_s, a.request.time_s);
     EXPECT_EQ(b.request.requeue, a.request.requeue);
+    EXPECT_EQ(b.request.begin, a.request.begin);
+    EXPECT_EQ(b.request.dependency, a.request.dependency);
+    EXPECT_EQ(b.request.array, a.request.array);
+    EXPECT_EQ(b.request.script, a.request.script);
+    EXPECT_EQ(b.request.output, a.request.output);
+    EXPECT_EQ(b.request.error, a.request.error);
+    EXPECT_EQ(b.array_job, a.array_job);
+    EXPECT_EQ(b.array_task, a.array_task);
     EXPECT_EQ(b.submit, a.submit);
     EXPECT_EQ(b.start, a.start);
     EXPECT_EQ(b.attempt, a.attempt);
