@@ -1,8 +1,8 @@
 #include "agent/node.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -73,7 +73,6 @@ Result<void> write_script(const std::string& path, const std::string& text, uid_
   }
   return {};
 }
-
 
 struct Entry {
   std::string task;
@@ -223,6 +222,7 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
   spec.output = l.output;
   spec.output_error = l.error;
   spec.output_append = l.output_append;
+  spec.input = l.input;
   spec.workdir = l.workdir.empty() ? owner->home : l.workdir;
   spec.uid = owner->uid;
   spec.gid = owner->gid;

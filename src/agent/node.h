@@ -20,13 +20,13 @@ namespace gwang::agent {
 
 // One task of a job, as the controller asks a node to run it.
 struct Launch {
-  std::string task;          // "JOB.ATTEMPT.RANK": unique in the cluster, also across requeues
+  std::string task;  // "JOB.ATTEMPT.RANK": unique in the cluster, also across requeues
   std::int64_t job = 0;
   int attempt = 0;
   int rank = 0;
-  std::string user;          // the account it runs as, looked up on the node
+  std::string user;  // the account it runs as, looked up on the node
   std::vector<std::string> argv;
-  std::string workdir;       // empty: the account's home
+  std::string workdir;  // empty: the account's home
   // The job's environment (GWANG_*, the rank variables, the user's own); the agent adds PATH,
   // HOME, USER, LOGNAME and the device variables.
   std::vector<std::pair<std::string, std::string>> env;
@@ -38,7 +38,8 @@ struct Launch {
   // The job's own output files (sbatch's -o, -e), relative to workdir, opened as the user:
   // TaskSpec::output. Empty: the task's output goes to the agent's log files.
   std::string output, error;
-  bool output_append = false;  // appended to (a requeued job's second run), else truncated
+  bool output_append = false;  // appended to (a requeued job's second run, --open-mode), else truncated
+  std::string input;           // likewise the file its standard input comes from (default /dev/null)
 };
 
 // Where a node keeps the batch script of a task: log_dir/scripts/TASK/script.
@@ -48,8 +49,8 @@ std::string script_path(const std::string& log_dir, const std::string& task);
 struct Finished {
   std::string task;
   TaskStatus status;
-  std::string message;       // why it could not start, or how it was ended
-  bool fenced = false;       // ended by the agent itself when the controller could not be reached
+  std::string message;  // why it could not start, or how it was ended
+  bool fenced = false;  // ended by the agent itself when the controller could not be reached
 };
 
 // The log file of a task's stream under a log directory: "JOB/ATTEMPT.RANK.stdout".
@@ -59,12 +60,12 @@ bool parse_task_id(const std::string& task, std::int64_t& job, int& attempt, int
 std::string task_id(std::int64_t job, int attempt, int rank);
 
 struct NodeAgentOptions {
-  std::string log_dir;               // task output goes to log_dir/log_name(...)
+  std::string log_dir;  // task output goes to log_dir/log_name(...)
   HostResources host;
   TrackingOptions tracking;
   std::chrono::milliseconds kill_grace{10000};
-  bool allow_root = false;           // whether tasks may run as root
-  std::string group_suffix;          // appended to task group names: tells this agent's tasks from others'
+  bool allow_root = false;   // whether tasks may run as root
+  std::string group_suffix;  // appended to task group names: tells this agent's tasks from others'
   // Where the agent keeps its tasks (the file `tasks`: task, keeper pid, start time, group) and
   // their exit statuses (`status/TASK`) until the controller has them, so that a restarted agent
   // adopts what still runs and reports what ended meanwhile. Empty: kept in memory only.
@@ -108,7 +109,7 @@ class NodeAgent {
     std::unique_ptr<Task> task;
     std::string message;
     bool fenced = false;
-    std::string group;   // the task group's name
+    std::string group;  // the task group's name
     long long started = -1;
   };
   struct Done {
@@ -119,11 +120,11 @@ class NodeAgent {
   NodeAgentOptions options_;
   Tracking tracking_;
   std::map<std::string, Running> tasks_;
-  std::map<std::string, Done> done_;  // ended, until acknowledged
-  void save();                            // rewrites the state file whole
+  std::map<std::string, Done> done_;     // ended, until acknowledged
+  void save();                           // rewrites the state file whole
   void append(const std::string& line);  // adds a change to it
   int state_fd_ = -1;
-  std::size_t appended_ = 0;             // changes appended since it was last rewritten
+  std::size_t appended_ = 0;  // changes appended since it was last rewritten
   std::vector<Finished> failed_to_start_;
   std::vector<std::unique_ptr<Task>> unremoved_;  // ended tasks whose groups the kernel still holds
   std::set<std::string> seen_;

@@ -216,21 +216,17 @@ Result<SyncRequest> decode_request(const std::string& body) {
 std::string encode(const SyncResponse& r) {
   json launch = json::array();
   for (const Launch& l : r.launch) {
-    json one{{"task", l.task},
-             {"job", l.job},
-             {"attempt", l.attempt},
-             {"rank", l.rank},
-             {"user", l.user},
-             {"argv", l.argv},
-             {"workdir", l.workdir},
-             {"env", env_json(l.env)},
-             {"devices", l.devices},
-             {"memory_limit", l.memory_limit_bytes}};
+    json one{{"task", l.task},       {"job", l.job},
+             {"attempt", l.attempt}, {"rank", l.rank},
+             {"user", l.user},       {"argv", l.argv},
+             {"workdir", l.workdir}, {"env", env_json(l.env)},
+             {"devices", l.devices}, {"memory_limit", l.memory_limit_bytes}};
     // Only when set, so that an agent of the previous version still reads plain launches.
     if (!l.script.empty()) one["script"] = l.script;
     if (!l.output.empty()) one["output"] = l.output;
     if (!l.error.empty()) one["error"] = l.error;
     if (l.output_append) one["output_append"] = true;
+    if (!l.input.empty()) one["input"] = l.input;
     launch.push_back(std::move(one));
   }
   json terminate = json::array();
@@ -265,6 +261,7 @@ Result<SyncResponse> decode_response(const std::string& body) {
       x.output = l.value("output", "");
       x.error = l.value("error", "");
       x.output_append = l.value("output_append", false);
+      x.input = l.value("input", "");
       r.launch.push_back(std::move(x));
     }
     for (const json& t : o.at("terminate")) {

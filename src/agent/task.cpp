@@ -37,7 +37,8 @@ enum Step {
   kLimit,
   kDevices,
   kOutput,
-  kError
+  kError,
+  kInput
 };
 
 const char* step_text(int step) {
@@ -70,6 +71,8 @@ const char* step_text(int step) {
       return "opening its output file";
     case kError:
       return "opening its error file";
+    case kInput:
+      return "opening its input file";
   }
   return "starting";
 }
@@ -254,6 +257,11 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
       if (out > STDERR_FILENO) ::close(out);
       if (err > STDERR_FILENO) ::close(err);
     }
+    if (!spec.input.empty()) {
+      const int in = ::open(spec.input.c_str(), O_RDONLY);
+      if (in < 0 || ::dup2(in, STDIN_FILENO) < 0) die(kInput);
+      if (in > STDERR_FILENO) ::close(in);
+    }
     ::execve(program->c_str(), argv.data(), envp.data());
     die(kExec);
   }
@@ -272,6 +280,7 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
   task->status_path_ = spec.status_path;
   task->output_ = spec.output;
   task->error_ = spec.output_error.empty() ? spec.output : spec.output_error;
+  task->input_ = spec.input;
   // Our child, not reaped yet: its start time is readable even if it has already ended.
   task->start_time_ = start_time(pid, true);
   task->tracker_ = std::move(tracker);
@@ -289,7 +298,9 @@ bool Task::read_report() {
   if (n < 0 && errno == EAGAIN) return false;
   if (n == static_cast<ssize_t>(sizeof failure)) {
     failure_ = "task " + name_ + ": " + step_text(failure.step);
-    if (failure.step == kOutput || failure.step == kError) failure_ += " " + (failure.step == kOutput ? output_ : error_);
+    if (failure.step == kOutput) failure_ += " " + output_;
+    if (failure.step == kError) failure_ += " " + error_;
+    if (failure.step == kInput) failure_ += " " + input_;
     failure_ += std::string(" failed: ") + std::strerror(failure.error);
   }
   ::close(report_fd_);  // end of file: the program was executed (or the report was all there is)

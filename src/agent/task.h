@@ -33,7 +33,8 @@ struct TaskSpec {
   // sends both streams to output. With output_append false they are truncated.
   std::string output, output_error;
   bool output_append = false;
-  long long memory_limit_bytes = 0;      // 0: no limit
+  std::string input;                 // likewise, the job's standard input (sbatch's -i); empty: /dev/null
+  long long memory_limit_bytes = 0;  // 0: no limit
   // Devices of the node the task may not use, as cgroup rules ("c 195:1 rwm"): enforced where the
   // host has the cgroup v1 devices controller (Tracking::enforces_devices).
   std::vector<std::string> denied_devices;
@@ -121,7 +122,7 @@ class Task {
   bool term_deferred_ = false;  // SIGTERM is due once the program runs
   int report_fd_ = -1;          // the child's report: a failure, or end of file once it executed
   std::string failure_;
-  std::string output_, error_;  // the job's own output files, for failure_
+  std::string output_, error_, input_;  // the job's own files, for failure_
 };
 
 }  // namespace gwang::agent

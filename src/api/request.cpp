@@ -38,9 +38,10 @@ Result<SubmitRequest> parse_submit(const json& value) {
   const json& j = value;  // every j["field"] below comes after j.contains("field")
   if (!j.is_object()) return fail("expected a JSON object");
   SubmitRequest r;
-  static const char* kFields[] = {"name",        "command",   "workdir",    "env",  "cpus",    "mem",
-                                  "gpus",        "gpu_share", "nodes",      "time", "requeue", "project",
-                                  "preemptible", "begin",     "dependency", "array", "script", "output", "error"};
+  static const char* kFields[] = {"name",        "command",   "workdir",     "env",    "cpus",    "mem",
+                                  "gpus",        "gpu_share", "nodes",       "time",   "requeue", "project",
+                                  "preemptible", "begin",     "dependency",  "array",  "script",  "output",
+                                  "error",       "input",     "open_append", "comment"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -57,13 +58,11 @@ Result<SubmitRequest> parse_submit(const json& value) {
     r.script = v.get<std::string>();
     if (r.script.compare(0, 2, "#!") != 0)
       return tl::unexpected(field_error("script", "must start with \"#!\" (an interpreter line)").error());
-    if (r.script.size() > kMaxScriptBytes)
-      return tl::unexpected(field_error("script", "larger than 4 MiB").error());
+    if (r.script.size() > kMaxScriptBytes) return tl::unexpected(field_error("script", "larger than 4 MiB").error());
     if (r.script.find('\0') != std::string::npos)
       return tl::unexpected(field_error("script", "contains a NUL byte").error());
   }
-  if (!j.contains("command") && r.script.empty())
-    return tl::unexpected(field_error("command", "required").error());
+  if (!j.contains("command") && r.script.empty()) return tl::unexpected(field_error("command", "required").error());
   if (j.contains("command")) {
     const char* shape = r.script.empty() ? "must be a non-empty array of strings" : "must be an array of strings";
     if (!j["command"].is_array() || (j["command"].empty() && r.script.empty()))
@@ -75,14 +74,26 @@ Result<SubmitRequest> parse_submit(const json& value) {
     if (r.script.empty() && r.command.front().empty())
       return tl::unexpected(field_error("command", "the program name is empty").error());
   }
-  for (const char* field : {"output", "error"}) {
+  for (const char* field : {"output", "error", "input"}) {
     if (!j.contains(field)) continue;
     const json& v = j[field];
     if (!v.is_string() || v.get<std::string>().empty() || v.get<std::string>().size() > 4096 ||
         v.get<std::string>().find('\0') != std::string::npos) {
       return tl::unexpected(field_error(field, "must be a file name pattern (1 to 4096 bytes, no NUL)").error());
     }
-    (std::string_view(field) == "output" ? r.output : r.error) = v.get<std::string>();
+    const std::string_view f = field;
+    (f == "output" ? r.output : f == "error" ? r.error : r.input) = v.get<std::string>();
+  }
+  if (j.contains("open_append")) {
+    if (!j["open_append"].is_boolean())
+      return tl::unexpected(field_error("open_append", "must be true or false").error());
+    r.open_append = j["open_append"].get<bool>();
+  }
+  if (j.contains("comment")) {
+    const json& v = j["comment"];
+    if (!v.is_string() || v.get<std::string>().size() > 1024)
+      return tl::unexpected(field_error("comment", "must be a string of at most 1,024 bytes").error());
+    r.comment = v.get<std::string>();
   }
   if (j.contains("workdir")) {
     if (!j["workdir"].is_string() || j["workdir"].get<std::string>().empty() ||
@@ -248,6 +259,9 @@ std::string to_json(const SubmitRequest& r) {
   if (!r.script.empty()) j["script"] = r.script;
   if (!r.output.empty()) j["output"] = r.output;
   if (!r.error.empty()) j["error"] = r.error;
+  if (!r.input.empty()) j["input"] = r.input;
+  if (r.open_append) j["open_append"] = true;
+  if (!r.comment.empty()) j["comment"] = r.comment;
   return j.dump();
 }
 

@@ -39,6 +39,9 @@ struct SubmitRequest {
   // (%j, %A, %a, %x, %u, %N, ...). Empty output: the controller keeps the output (gwang logs);
   // empty error: errors go with the output.
   std::string output, error;
+  std::string input;         // a file the job reads as its standard input (default /dev/null)
+  bool open_append = false;  // output and error are appended to, not truncated (sbatch --open-mode)
+  std::string comment;       // the submitter's note, kept with the job (up to 1,024 bytes)
 };
 
 inline constexpr std::size_t kMaxScriptBytes = 4 << 20;  // Slurm's default max_script_size

@@ -12,6 +12,10 @@ namespace gwang::cli {
 // Runs a call and returns the parsed JSON body of a 2xx answer; prints the error otherwise and sets
 // `*exit_code` (2: a request the server found bad; 1: refused, not found, or unreachable).
 // `raw`: the body is returned as text in a JSON string, unparsed (for --json, printed as it came).
+// What the error messages of request() start with: "gwang: " unless a command says otherwise
+// ("sbatch: error: Batch job submission failed: ").
+void set_error_prefix(std::string prefix);
+
 std::optional<nlohmann::json> request(const ClientArgs& args, const std::string& method, const std::string& path,
                                       const std::string& body, int* exit_code, bool raw = false);
 

@@ -131,4 +131,7 @@ int run_logs(const ClientArgs& client, const std::string& job, bool stderr_strea
 int run_nodes(const ClientArgs& client);
 int run_node_state(const ClientArgs& client, const std::string& node, bool drain);
 
+// Slurm's commands (docs/slurm.md), each given its arguments after the command's name.
+int run_sbatch(const std::vector<std::string>& args);
+
 }  // namespace gwang::cli

@@ -23,17 +23,26 @@ namespace gwang::cli {
 
 using nlohmann::json;
 
+namespace {
+std::string& error_prefix() {
+  static std::string prefix = "gwang: ";
+  return prefix;
+}
+}  // namespace
+
+void set_error_prefix(std::string prefix) { error_prefix() = std::move(prefix); }
+
 std::optional<json> request(const ClientArgs& args, const std::string& method, const std::string& path,
                             const std::string& body, int* exit_code, bool raw) {
   auto endpoint = resolve_endpoint(args.url, args.token);
   if (!endpoint) {
-    std::fprintf(stderr, "gwang: %s\n", endpoint.error().message.c_str());
+    std::fprintf(stderr, "%s%s\n", error_prefix().c_str(), endpoint.error().message.c_str());
     *exit_code = 2;
     return std::nullopt;
   }
   auto r = call(*endpoint, method, path, body);
   if (!r) {
-    std::fprintf(stderr, "gwang: %s\n", r.error().message.c_str());
+    std::fprintf(stderr, "%s%s\n", error_prefix().c_str(), r.error().message.c_str());
     *exit_code = 1;
     return std::nullopt;
   }
@@ -41,7 +50,7 @@ std::optional<json> request(const ClientArgs& args, const std::string& method, c
   json j = json::parse(r->body, nullptr, false);
   if (r->status < 200 || r->status >= 300) {
     const std::string msg = j.is_object() && j.contains("error") ? j["error"].get<std::string>() : r->body;
-    std::fprintf(stderr, "gwang: %s\n", msg.c_str());
+    std::fprintf(stderr, "%s%s\n", error_prefix().c_str(), msg.c_str());
     *exit_code = r->status == 400 || r->status == 422 ? 2 : 1;
     return std::nullopt;
   }

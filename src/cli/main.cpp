@@ -2,12 +2,22 @@
 #include <CLI/CLI.hpp>
 #include <cstring>
 #include <initializer_list>
+#include <string_view>
 
 #include "cli/books.h"
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
   using namespace gwang::cli;
+  // Slurm's commands: by the program's name (a link named sbatch), or as gwang's first word.
+  {
+    std::string_view program = argv[0];
+    program = program.substr(program.find_last_of('/') + 1);
+    const bool named = program == "sbatch";
+    if (named || (argc > 1 && std::strcmp(argv[1], "sbatch") == 0)) {
+      return run_sbatch(std::vector<std::string>(argv + (named ? 1 : 2), argv + argc));
+    }
+  }
   CLI::App app{"gwang: scheduler, simulator and operations tool of an AI computing centre"};
   app.require_subcommand(1);
 

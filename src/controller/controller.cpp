@@ -330,10 +330,10 @@ Result<void> Controller::apply(const store::Record& rec) {
 // Snapshots are binary (see codec.h): the first version, JSON, is still read.
 // Version 3 adds each job's project and preemptibility, and the books (accounting.h); version 4
 // each job's begin time, dependency and array.
-constexpr std::string_view kSnapshotMagic = "gwang snapshot 5\n";
-constexpr std::string_view kSnapshotMagic4 = "gwang snapshot 4\n";
-constexpr std::string_view kSnapshotMagic3 = "gwang snapshot 3\n";
-constexpr std::string_view kSnapshotMagic2 = "gwang snapshot 2\n";
+// The binary snapshot's formats: "gwang snapshot N\n", then its fields. Each format adds fields at
+// the end of a job's record (and 3 the books); every earlier one is still read.
+constexpr int kSnapshotFormat = 6;
+std::string snapshot_magic(int format) { return "gwang snapshot " + std::to_string(format) + "\n"; }
 
 std::string Controller::snapshot_state() const {
   Encoder e;
@@ -424,17 +424,21 @@ std::string Controller::snapshot_state() const {
     e.s(r.script);
     e.s(r.output);
     e.s(r.error);
+    e.s(r.input);
+    e.u(r.open_append);
+    e.s(r.comment);
   }
   books_.encode(e);
-  return e.finish(kSnapshotMagic);
+  return e.finish(snapshot_magic(kSnapshotFormat));
 }
 
 Result<void> Controller::restore(const std::string& state) {
   if (state.starts_with("{")) return restore_json(state);
-  const bool v2 = state.starts_with(kSnapshotMagic2);
-  const bool v3 = state.starts_with(kSnapshotMagic3);
-  const bool v4 = state.starts_with(kSnapshotMagic4);
-  Decoder d(state, v2 ? kSnapshotMagic2 : v3 ? kSnapshotMagic3 : v4 ? kSnapshotMagic4 : kSnapshotMagic);
+  int format = kSnapshotFormat;
+  for (int f = 2; f < kSnapshotFormat; ++f) {
+    if (state.starts_with(snapshot_magic(f))) format = f;
+  }
+  Decoder d(state, snapshot_magic(format));
   auto text = [&] { return std::string(d.s()); };
   auto small = [&] { return static_cast<int>(d.i()); };
   next_id_ = static_cast<std::int64_t>(d.u());
@@ -516,27 +520,32 @@ Result<void> Controller::restore(const std::string& state) {
       f.reason = text();
       if (d.ok()) rank_ends_[j.id][-1] = std::move(f);
     }
-    if (!v2) {
+    if (format >= 3) {
       j.project = text();
       j.preemptible = d.u(1) != 0;
     }
-    if (!v2 && !v3) {
+    if (format >= 4) {
       r.begin = d.i();
       r.dependency = text();
       r.array = text();
       j.array_job = d.i();
       j.array_task = d.i();
     }
-    if (!v2 && !v3 && !v4) {
+    if (format >= 5) {
       r.script = text();
       r.output = text();
       r.error = text();
+    }
+    if (format >= 6) {
+      r.input = text();
+      r.open_append = d.u(1) != 0;
+      r.comment = text();
     }
     if (!d.ok()) break;
     const std::int64_t id = j.id;
     jobs_[id] = std::move(j);
   }
-  if (!v2 && d.ok()) {
+  if (format >= 3 && d.ok()) {
     if (auto r = books_.decode(d); !r) return r;
   }
   if (d.ok() && !d.at_end()) return fail("byte " + std::to_string(d.offset()) + ": data after the last job");
@@ -1185,7 +1194,7 @@ agent::Launch Controller::make_launch(const JobRecord& job, int rank) const {
       if (even) set("SLURM_ARRAY_TASK_STEP", std::to_string(step));
     }
   }
-  if (!job.request.output.empty() || !job.request.error.empty()) {
+  if (!job.request.output.empty() || !job.request.error.empty() || !job.request.input.empty()) {
     slurm::PatternContext p;
     p.job_id = job.id;
     p.array_job_id = job.in_array() ? job.array_job : job.id;
@@ -1197,7 +1206,9 @@ agent::Launch Controller::make_launch(const JobRecord& job, int rank) const {
     p.job_name = job.request.name;
     if (!job.request.output.empty()) l.output = slurm::expand_pattern(job.request.output, p);
     if (!job.request.error.empty()) l.error = slurm::expand_pattern(job.request.error, p);
-    l.output_append = job.attempt > 0;  // a requeued job's output follows its first run's
+    if (!job.request.input.empty()) l.input = slurm::expand_pattern(job.request.input, p);
+    // A requeued job's output follows its first run's.
+    l.output_append = job.request.open_append || job.attempt > 0;
   }
   return l;
 }
@@ -1259,7 +1270,8 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
   const std::string state = f.fenced ? kNodeFail : state_for(f.status.end, f.status.exit_code);
   std::string reason = f.message.empty() ? std::string(agent::to_string(f.status.end)) : f.message;
   if (f.status.signal) reason += " (signal " + std::to_string(f.status.signal) + ")";
-  if (job.tasks.size() > 1 && !job.batch()) reason = "rank " + std::to_string(rank) + " on " + node.name + ": " + reason;
+  if (job.tasks.size() > 1 && !job.batch())
+    reason = "rank " + std::to_string(rank) + " on " + node.name + ": " + reason;
   if (state != kCompleted && !failures_.contains(id)) failures_[id] = {state, f.status.exit_code, reason};
   const bool all_done = std::all_of(job.tasks.begin(), job.tasks.end(), [](const TaskRecord& t) { return t.done; });
   if (!all_done) {

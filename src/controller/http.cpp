@@ -47,6 +47,12 @@ void write_job(api::Json& w, const JobRecord& j, std::string_view reason) {
   if (r.gpu_share > 0) w.field("gpu_share", r.gpu_share);
   if (r.begin > 0) w.field("begin", r.begin);
   if (!r.dependency.empty()) w.field("dependency", r.dependency);
+  if (j.batch()) w.field("batch", true);  // the script itself is not repeated in listings
+  if (!r.output.empty()) w.field("output", r.output);
+  if (!r.error.empty()) w.field("error", r.error);
+  if (!r.input.empty()) w.field("input", r.input);
+  if (r.open_append) w.field("open_append", true);
+  if (!r.comment.empty()) w.field("comment", r.comment);
   if (j.in_array()) {
     w.field("array", r.array).field("array_job_id", j.array_job).field("array_task_id", j.array_task);
   }

@@ -76,9 +76,11 @@ class Up : public ::testing::Test {
     return ss.str();
   }
 
-  Outcome gwang(const std::string& args) {
+  Outcome gwang(const std::string& args) { return gwang_as(GWANG_BINARY, args); }
+  // The command run under another name (a link to gwang named sbatch).
+  Outcome gwang_as(const std::string& program, const std::string& args) {
     const std::string cmd = "cd " + (dir_ / "work").string() + " && GWANG_DATA=" + (dir_ / "data").string() + " " +
-                            GWANG_BINARY + " " + args + " 2>&1";
+                            program + " " + args + " 2>&1";
     FILE* pipe = ::popen(cmd.c_str(), "r");
     std::string out;
     std::array<char, 4096> buf;
@@ -141,6 +143,48 @@ TEST_F(Up, SubmitRunLogsAndExitCode) {
                       " true +nobody +PENDING +0:00 + NodesUnavailable: the nodes it fits are drained or down\n")))
       << out;
   EXPECT_EQ(out.find(" " + ok + " "), std::string::npos) << "ended jobs only with --all";
+}
+
+// sbatch, as gwang's word and as a program of that name: the script runs as its user in the
+// directory it was submitted from, its output in slurm-JOBID.out, with Slurm's variables.
+TEST_F(Up, SbatchRunsAScriptAsSlurmWould) {
+  std::ofstream(dir_ / "work" / "job.sh") << "#!/bin/bash\n"
+                                             "#SBATCH -J hello --ntasks-per-node=2 -c 1 --time=5\n"
+                                             "#SBATCH --export=ALL,GREETING=hi\n"
+                                             "echo \"$GREETING $1 $SLURM_JOB_NAME $SLURM_NTASKS $SLURM_CPUS_ON_NODE "
+                                             "$(id -un) $(pwd) $SLURM_SUBMIT_DIR\"\n"
+                                             "echo to-stderr >&2\n";
+  const Outcome submitted = gwang("sbatch job.sh world");
+  ASSERT_EQ(submitted.status, 0) << submitted.output;
+  const std::string prefix = "Submitted batch job ";
+  ASSERT_EQ(submitted.output.rfind(prefix, 0), 0u) << submitted.output;
+  const std::string id = submitted.output.substr(prefix.size(), submitted.output.find('\n') - prefix.size());
+  EXPECT_NE(wait_ended(id).find("State=COMPLETED ExitCode=0"), std::string::npos);
+  const std::string work = (dir_ / "work").string();
+  EXPECT_EQ(slurp(dir_ / "work" / ("slurm-" + id + ".out")),
+            "hi world hello 2 2 nobody " + work + " " + work + "\nto-stderr\n");
+
+  // Named sbatch, --parsable, --wrap, and --wait with the job's exit code.
+  fs::create_symlink(GWANG_BINARY, dir_ / "sbatch");
+  const std::string sbatch = (dir_ / "sbatch").string();
+  const Outcome wrapped = gwang_as(sbatch, "--parsable --wait -o wrapped.txt --wrap 'echo wrapped; exit 3'");
+  EXPECT_EQ(wrapped.status, 3) << wrapped.output;
+  EXPECT_TRUE(std::regex_match(wrapped.output, std::regex("[0-9]+\n"))) << wrapped.output;
+  EXPECT_EQ(slurp(dir_ / "work" / "wrapped.txt"), "wrapped\n");
+
+  // What sbatch would refuse, said as sbatch says it.
+  const Outcome unknown = gwang_as(sbatch, "--frobnicate job.sh");
+  EXPECT_EQ(unknown.status, 1);
+  EXPECT_EQ(unknown.output, "sbatch: error: unrecognized option '--frobnicate'\n");
+  std::ofstream(dir_ / "work" / "bad.sh") << "#!/bin/sh\n#SBATCH --time=soon\ntrue\n";
+  const Outcome bad = gwang_as(sbatch, "bad.sh");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_EQ(bad.output.rfind("sbatch: error: bad.sh:2: ", 0), 0u) << bad.output;
+  const Outcome missing = gwang_as(sbatch, "nothere.sh");
+  EXPECT_EQ(missing.output, "sbatch: error: Unable to open file nothere.sh\n");
+  const Outcome refused = gwang("sbatch --gres=gpu:h100:1 job.sh");
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_EQ(refused.output, "sbatch: error: Batch job submission failed: no node has accelerator model 'h100'\n");
 }
 
 // A job sees only the devices it was given.

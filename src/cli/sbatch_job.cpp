@@ -1,0 +1,253 @@
+#include "cli/sbatch_job.h"
+
+#include <algorithm>
+#include <filesystem>
+
+namespace gwang::cli {
+
+namespace {
+
+constexpr std::int64_t kMaxTimeSeconds = 365LL * 86400;  // the API's longest time limit
+constexpr std::int64_t kMiB = 1 << 20;
+
+// The devices of one node, from one of sbatch's ways of asking.
+struct NodeDevices {
+  std::string option;  // "--gres", for messages
+  slurm::DeviceCount device;
+};
+
+Result<api::GpuRequest> gpu_request(const NodeDevices& d) {
+  const std::string what = d.option + ": ";
+  const slurm::DeviceCount& c = d.device;
+  if (c.name != "gpu" && c.name != "npu")
+    return fail(what + "'" + c.name + "' is not a device gwang schedules (gpu or npu)");
+  if (c.count < 1 || c.count > 1024) return fail(what + "from 1 to 1024 " + c.name + "s per node");
+  api::GpuRequest g;
+  g.count = static_cast<int>(c.count);
+  if (c.name == "npu") {
+    if (c.type.empty()) return fail(what + "name the NPU model (npu:MODEL:COUNT)");
+    g.models.push_back("npu:" + c.type);
+  } else if (!c.type.empty()) {
+    g.models.push_back(c.type);
+  }
+  return g;
+}
+
+std::string base_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
+}  // namespace
+
+bool valid_utf8(std::string_view text, std::size_t* bad) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    // The bytes that follow a lead byte, and the range the first of them must be in (which rules
+    // out overlong forms, surrogates and code points past U+10FFFF).
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c < 0x80) {
+      n = 0;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      n = 4;  // never valid
+    }
+    bool ok = n < 4 && n < text.size() - i;
+    for (std::size_t k = 1; ok && k <= n; ++k) {
+      const auto b = static_cast<unsigned char>(text[i + k]);
+      ok = k == 1 ? b >= lo && b <= hi : (b & 0xC0) == 0x80;
+    }
+    if (!ok) {
+      if (bad) *bad = i;
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchContext& c) {
+  SbatchJob out;
+  api::SubmitRequest& r = out.request;
+  auto refuse = [](const std::string& option) { return fail("option '" + option + "' is not supported by gwang"); };
+
+  // The script and what it is called.
+  r.script = c.script;
+  r.command = c.args;
+  r.name = o.job_name ? *o.job_name : c.wrapped ? "wrap" : c.script_file.empty() ? "sbatch" : base_name(c.script_file);
+  if (r.name.size() > 200) return fail("--job-name: longer than 200 bytes");
+  std::size_t bad = 0;
+  if (!valid_utf8(r.script, &bad)) return fail("the script is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+  if (r.script.size() > api::kMaxScriptBytes) return fail("the script is larger than 4 MiB");
+
+  // Where it runs and what it reads and writes.
+  if (o.chdir) {
+    if (o.chdir->empty()) return fail("--chdir: an empty directory name");
+    r.workdir = o.chdir->front() == '/' ? *o.chdir : (std::filesystem::path(c.cwd) / *o.chdir).string();
+  } else {
+    r.workdir = c.cwd;
+  }
+  if (r.workdir.empty() || r.workdir.front() != '/') return fail("the working directory is not known");
+  const bool array = o.array.has_value();
+  r.output = o.output ? *o.output : array ? "slurm-%A_%a.out" : "slurm-%j.out";
+  if (o.error) r.error = *o.error;
+  if (o.input) r.input = *o.input;
+  for (const std::string* f : {&r.output, &r.error, &r.input}) {
+    if (f->size() > 4096) return fail("a file name pattern longer than 4096 bytes");
+  }
+  r.open_append = o.open_mode && *o.open_mode == "append";
+  if (o.comment) {
+    if (o.comment->size() > 1024) return fail("--comment: longer than 1,024 bytes");
+    r.comment = *o.comment;
+  }
+
+  // Time.
+  if (o.time) {
+    if (o.time->unlimited || o.time->minutes == 0) {
+      r.time_s = kMaxTimeSeconds;  // a time limit of 0 is none, as UNLIMITED: gwang's longest
+    } else if (o.time->minutes > kMaxTimeSeconds / 60) {
+      return fail("--time: " + slurm::format_time_limit(*o.time) + " is longer than gwang's longest, 365-00:00:00");
+    } else {
+      r.time_s = o.time->minutes * 60;
+    }
+  }
+
+  // Nodes, tasks and CPUs.
+  if (o.nodes && o.nodes->min != o.nodes->max) {
+    out.warnings.push_back("a node count range (" + std::to_string(o.nodes->min) + "-" + std::to_string(o.nodes->max) +
+                           "): gwang allocates the least, " + std::to_string(o.nodes->min));
+  }
+  std::int64_t nodes = o.nodes ? o.nodes->min : 1;
+  if (!o.nodes && o.ntasks && o.ntasks_per_node) nodes = (*o.ntasks + *o.ntasks_per_node - 1) / *o.ntasks_per_node;
+  if (o.ntasks && *o.ntasks < nodes) {
+    out.warnings.push_back("can't run " + std::to_string(*o.ntasks) + " processes on " + std::to_string(nodes) +
+                           " nodes, setting nnodes to " + std::to_string(*o.ntasks));
+    nodes = *o.ntasks;
+  }
+  if (nodes < 1 || nodes > 10000) return fail("--nodes: from 1 to 10000 nodes");
+  const std::int64_t per_node = o.ntasks_per_node ? *o.ntasks_per_node : o.ntasks ? (*o.ntasks + nodes - 1) / nodes : 1;
+  const std::int64_t cpus_per_task = o.cpus_per_task.value_or(1);
+  const std::int64_t cpus = per_node * cpus_per_task;
+  if (cpus > 4096) {
+    return fail(std::to_string(per_node) + " task(s) of " + std::to_string(cpus_per_task) +
+                " CPU(s) on one node: more than 4096 CPUs per node");
+  }
+  r.nodes = static_cast<int>(nodes);
+  r.cpus = static_cast<int>(cpus);
+  std::optional<std::int64_t> ntasks = o.ntasks;
+  if (!ntasks && o.ntasks_per_node) ntasks = nodes * *o.ntasks_per_node;
+
+  // Memory, per node.
+  if (o.mem_per_node) {
+    if (*o.mem_per_node == 0) return fail("--mem=0 (all of a node's memory) is not supported by gwang; give an amount");
+    r.mem_bytes = *o.mem_per_node;
+  } else if (o.mem_per_cpu) {
+    r.mem_bytes = *o.mem_per_cpu * cpus;
+  }
+  if (r.mem_bytes > (1LL << 50)) return fail("--mem: more than 1 PiB per node");
+
+  // Accelerators, per node.
+  std::vector<NodeDevices> devices;
+  int ways = 0;
+  if (o.gres) {
+    ++ways;
+    for (const slurm::DeviceCount& d : *o.gres) devices.push_back({"--gres", d});
+  }
+  if (o.gpus_per_node) {
+    ++ways;
+    for (const slurm::DeviceCount& d : *o.gpus_per_node) devices.push_back({"--gpus-per-node", d});
+  }
+  if (o.gpus_per_task) {
+    ++ways;
+    for (slurm::DeviceCount d : *o.gpus_per_task) {
+      d.count *= per_node;
+      devices.push_back({"--gpus-per-task", d});
+    }
+  }
+  if (o.gpus) {
+    ++ways;
+    for (slurm::DeviceCount d : *o.gpus) {
+      if (d.count % nodes != 0) {
+        return fail("--gpus: " + std::to_string(d.count) + " GPUs do not split evenly over " + std::to_string(nodes) +
+                    " nodes (gwang gives each node as many); use --gpus-per-node");
+      }
+      d.count /= nodes;
+      devices.push_back({"--gpus", d});
+    }
+  }
+  if (ways > 1) return fail("ask for GPUs one way: --gres, --gpus-per-node, --gpus-per-task or --gpus");
+  if (devices.size() > 1) return fail(devices.front().option + ": one kind of device per job");
+  if (!devices.empty()) {
+    auto g = gpu_request(devices.front());
+    if (!g) return tl::unexpected(g.error());
+    r.gpus = *g;
+  }
+
+  // Who pays, and in which queue.
+  if (o.account) r.project = *o.account;
+  if (o.partition) return refuse("--partition");
+  if (o.qos) return refuse("--qos");
+  if (o.hold && *o.hold) return refuse("--hold");
+  if (o.requeue) r.requeue = *o.requeue;
+
+  // When.
+  if (o.begin) r.begin = *o.begin;
+  if (o.dependency) r.dependency = slurm::format_dependency(*o.dependency);
+  if (o.array) r.array = slurm::format_array(*o.array);
+
+  // The environment: the submitter's (or what --export names), without another job's SLURM_*
+  // variables, then sbatch's own.
+  const slurm::ExportSpec exports = o.export_env.value_or(slurm::ExportSpec{});
+  auto set = [&](const std::string& name, const std::string& value) {
+    std::erase_if(r.env, [&](const auto& kv) { return kv.first == name; });
+    r.env.emplace_back(name, value);
+  };
+  auto lookup = [&](const std::string& name) -> const std::string* {
+    for (const auto& [k, v] : c.environment)
+      if (k == name) return &v;
+    return nullptr;
+  };
+  if (exports.all) {
+    for (const auto& [k, v] : c.environment) {
+      if (k.starts_with("SLURM_") || k.empty()) continue;
+      if (!valid_utf8(k) || !valid_utf8(v)) {
+        return fail("environment variable " + (valid_utf8(k) ? k : std::string("(name not UTF-8)")) +
+                    ": not valid UTF-8 (leave it out with --export)");
+      }
+      set(k, v);
+    }
+  }
+  for (const auto& [name, value] : exports.vars) {
+    const std::string* v = value ? &*value : lookup(name);
+    if (!v) continue;
+    if (!valid_utf8(*v)) return fail("--export: " + name + " is not valid UTF-8");
+    set(name, *v);
+  }
+  set("SLURM_SUBMIT_DIR", c.cwd);
+  set("SLURM_SUBMIT_HOST", c.host);
+  if (ntasks) {
+    set("SLURM_NTASKS", std::to_string(*ntasks));
+    set("SLURM_NPROCS", std::to_string(*ntasks));
+  }
+  if (o.ntasks_per_node) set("SLURM_NTASKS_PER_NODE", std::to_string(*o.ntasks_per_node));
+  if (o.cpus_per_task) set("SLURM_CPUS_PER_TASK", std::to_string(*o.cpus_per_task));
+  if (o.mem_per_node) set("SLURM_MEM_PER_NODE", std::to_string((*o.mem_per_node + kMiB - 1) / kMiB));
+  if (o.mem_per_cpu) set("SLURM_MEM_PER_CPU", std::to_string((*o.mem_per_cpu + kMiB - 1) / kMiB));
+  if (r.gpus.count > 0) set("SLURM_GPUS_ON_NODE", std::to_string(r.gpus.count));
+  if (o.export_env) {
+    std::string text = exports.all ? "ALL" : exports.vars.empty() ? "NONE" : "";
+    for (const auto& [name, value] : exports.vars) text += (text.empty() ? "" : ",") + name;
+    set("SLURM_EXPORT_ENV", text);
+  }
+  return out;
+}
+
+}  // namespace gwang::cli

@@ -1,0 +1,46 @@
+// From sbatch's options and a job script to a gwang job submission.
+//
+// gwang runs a job as tasks of equal size, one per node; sbatch speaks of nodes, tasks and CPUs
+// per task. A job gets, on each of its nodes, the CPUs of the tasks it runs there
+// (--ntasks-per-node, or -n spread evenly over -N nodes) times --cpus-per-task; --mem is per node
+// and --mem-per-cpu per CPU; GPUs are per node (--gres, --gpus-per-node), per task
+// (--gpus-per-task) or per job (--gpus, split evenly over the nodes). Without -N a job has one
+// node, or as many as -n and --ntasks-per-node make. Partitions name node pools, accounts
+// projects. What has no equivalent is refused with the option's name.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/request.h"
+#include "core/result.h"
+#include "slurm/sbatch.h"
+
+namespace gwang::cli {
+
+// Where a submission comes from.
+struct SbatchContext {
+  std::string script;                                            // the script's text
+  std::string script_file;                                       // as named; "" when read from stdin
+  bool wrapped = false;                                          // made by --wrap
+  std::vector<std::string> args;                                 // the script's arguments
+  std::string cwd;                                               // the submitter's working directory
+  std::vector<std::pair<std::string, std::string>> environment;  // the submitter's, in order
+  std::string host;                                              // the submitting host (SLURM_SUBMIT_HOST)
+};
+
+struct SbatchJob {
+  api::SubmitRequest request;
+  std::vector<std::string> warnings;  // what sbatch would warn of ("setting nodes to 1")
+};
+
+// The request for the options (already merged: command line over environment over script).
+// Errors say which option is wrong and why.
+Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& options, const SbatchContext& context);
+
+// Whether text is valid UTF-8 (what the API can carry); `bad` gets the offset of the first byte
+// that is not.
+bool valid_utf8(std::string_view text, std::size_t* bad = nullptr);
+
+}  // namespace gwang::cli
