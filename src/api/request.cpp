@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "api/partition.h"
 #include "slurm/specs.h"
 
 namespace gwang::api {
@@ -38,10 +39,10 @@ Result<SubmitRequest> parse_submit(const json& value) {
   const json& j = value;  // every j["field"] below comes after j.contains("field")
   if (!j.is_object()) return fail("expected a JSON object");
   SubmitRequest r;
-  static const char* kFields[] = {"name",        "command",   "workdir",     "env",    "cpus",    "mem",
-                                  "gpus",        "gpu_share", "nodes",       "time",   "requeue", "project",
-                                  "preemptible", "begin",     "dependency",  "array",  "script",  "output",
-                                  "error",       "input",     "open_append", "comment"};
+  static const char* kFields[] = {"name",        "command",   "workdir",     "env",     "cpus",      "mem",
+                                  "gpus",        "gpu_share", "nodes",       "time",    "requeue",   "project",
+                                  "preemptible", "begin",     "dependency",  "array",   "script",    "output",
+                                  "error",       "input",     "open_append", "comment", "partition", "hold"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -88,6 +89,17 @@ Result<SubmitRequest> parse_submit(const json& value) {
     if (!j["open_append"].is_boolean())
       return tl::unexpected(field_error("open_append", "must be true or false").error());
     r.open_append = j["open_append"].get<bool>();
+  }
+  if (j.contains("partition")) {
+    const json& v = j["partition"];
+    if (!v.is_string() || !partition_name_ok(v.get<std::string>()))
+      return tl::unexpected(
+          field_error("partition", "must be a partition's name (1 to 64 letters, digits, '.', '_' or '-')").error());
+    r.partition = v.get<std::string>();
+  }
+  if (j.contains("hold")) {
+    if (!j["hold"].is_boolean()) return tl::unexpected(field_error("hold", "must be true or false").error());
+    r.hold = j["hold"].get<bool>();
   }
   if (j.contains("comment")) {
     const json& v = j["comment"];
@@ -262,6 +274,8 @@ std::string to_json(const SubmitRequest& r) {
   if (!r.input.empty()) j["input"] = r.input;
   if (r.open_append) j["open_append"] = true;
   if (!r.comment.empty()) j["comment"] = r.comment;
+  if (!r.partition.empty()) j["partition"] = r.partition;
+  if (r.hold) j["hold"] = true;
   return j.dump();
 }
 

@@ -42,6 +42,8 @@ struct SubmitRequest {
   std::string input;         // a file the job reads as its standard input (default /dev/null)
   bool open_append = false;  // output and error are appended to, not truncated (sbatch --open-mode)
   std::string comment;       // the submitter's note, kept with the job (up to 1,024 bytes)
+  std::string partition;     // the node pool it runs in (default: the cluster's default partition)
+  bool hold = false;         // submitted held (JobHeldUser) until released
 };
 
 inline constexpr std::size_t kMaxScriptBytes = 4 << 20;  // Slurm's default max_script_size

@@ -120,13 +120,16 @@ struct SubmitArgs {
   std::string begin;       // sbatch --begin's forms
   std::string dependency;  // Slurm's dependency syntax
   std::string array;       // Slurm's array syntax
+  std::string partition;
+  bool hold = false;
   std::vector<std::string> command;
 };
 int run_submit(const SubmitArgs& args);
 
 int run_queue(const ClientArgs& client, bool all, bool start = false);
 int run_show(const ClientArgs& client, const std::string& job);
-int run_cancel(const ClientArgs& client, const std::string& job);
+// POSTs the action (cancel, hold, release) to the job.
+int run_cancel(const ClientArgs& client, const std::string& job, const char* action = "cancel");
 int run_logs(const ClientArgs& client, const std::string& job, bool stderr_stream, bool follow, int rank);
 int run_nodes(const ClientArgs& client);
 int run_node_state(const ClientArgs& client, const std::string& node, bool drain);

@@ -292,6 +292,10 @@ int run_controller(const DaemonArgs& args) {
     std::printf("%s: a controller listening on %s, state in %s, nodes DOWN after %lld s of silence\n",
                 args.config.c_str(), cfg->listen.c_str(), cfg->data_dir.c_str(),
                 static_cast<long long>(cfg->node_timeout.count()));
+    for (const api::Partition& p : cfg->partitions) {
+      std::printf("  partition %s: nodes %s%s%s\n", p.name.c_str(), p.nodes.c_str(), p.is_default ? ", the default" : "",
+                  p.max_time_s > 0 ? (", time limits up to " + std::to_string(p.max_time_s / 60) + " min").c_str() : "");
+    }
     return 0;
   }
   controller::ControllerOptions options;
@@ -301,6 +305,7 @@ int run_controller(const DaemonArgs& args) {
   options.kill_grace = cfg->kill_grace;
   options.requeue_limit = cfg->requeue_limit;
   options.max_array_size = cfg->max_array_size;
+  options.partitions = cfg->partitions;
   options.on_store_failure = controller::stop_on_store_failure;
   options.queue_order = cfg->queue_order == "multifactor" ? core::QueueOrder::Multifactor : core::QueueOrder::Fcfs;
   options.backfill = cfg->backfill == "conservative" ? core::Backfill::Conservative : core::Backfill::Easy;

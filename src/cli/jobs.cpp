@@ -112,6 +112,8 @@ int run_submit(const SubmitArgs& a) {
   r.project = a.project;
   r.preemptible = a.preemptible;
   r.gpu_share = a.gpu_share;
+  r.partition = a.partition;
+  r.hold = a.hold;
   // Slurm's forms, checked here for a message before any network call.
   auto refused = [](const char* option, const Error& e) {
     std::fprintf(stderr, "gwang: %s: %s\n", option, e.message.c_str());
@@ -242,8 +244,8 @@ int run_show(const ClientArgs& a, const std::string& job) {
   std::printf("   NumNodes=%d CPUs/Task=%d Mem/Task=%s Node=%s Devices=%s\n", (*j)["nodes"].get<int>(),
               (*j)["cpus"].get<int>(), api::format_memory((*j)["mem"].get<std::int64_t>()).c_str(),
               (*j)["node"].get<std::string>().c_str(), (*j)["devices"].dump().c_str());
-  std::printf("   Project=%s Preemptible=%s\n", j->value("project", "").c_str(),
-              j->value("preemptible", false) ? "yes" : "no");
+  std::printf("   Partition=%s Project=%s Preemptible=%s\n", j->value("partition", "(null)").c_str(),
+              j->value("project", "").c_str(), j->value("preemptible", false) ? "yes" : "no");
   if (j->contains("begin") || j->contains("dependency")) {
     std::printf("   BeginTime=%s Dependency=%s\n",
                 j->contains("begin") ? api::format_date((*j)["begin"].get<std::int64_t>()).c_str() : "None",
@@ -255,7 +257,13 @@ int run_show(const ClientArgs& a, const std::string& job) {
                 static_cast<long long>(p["total"].get<std::int64_t>()), p["age"].get<double>(),
                 p["fairshare"].get<double>(), p["size"].get<double>(), p["programme"].get<double>());
   }
-  std::printf("   Command=%s\n   WorkDir=%s\n", command.c_str(), (*j)["workdir"].get<std::string>().c_str());
+  std::printf("   %s=%s\n   WorkDir=%s\n", j->value("batch", false) ? "BatchScriptArgs" : "Command", command.c_str(),
+              (*j)["workdir"].get<std::string>().c_str());
+  if (j->contains("output") || j->contains("error") || j->contains("input")) {
+    std::printf("   StdOut=%s StdErr=%s StdIn=%s\n", j->value("output", "(controller)").c_str(),
+                j->value("error", j->value("output", "(controller)")).c_str(), j->value("input", "/dev/null").c_str());
+  }
+  if (j->contains("comment")) std::printf("   Comment=%s\n", (*j)["comment"].get<std::string>().c_str());
   if ((*j)["state"] == "PENDING") {
     // What would start it sooner; a job may have started meanwhile (then nothing is said).
     int hint_rc = 0;
@@ -270,10 +278,10 @@ int run_show(const ClientArgs& a, const std::string& job) {
   return 0;
 }
 
-int run_cancel(const ClientArgs& a, const std::string& job) {
+int run_cancel(const ClientArgs& a, const std::string& job, const char* action) {
   if (!job_id_ok(job)) return 2;
   int rc = 0;
-  auto j = request(a, "POST", "/api/v1/jobs/" + job + "/cancel", "", &rc);
+  auto j = request(a, "POST", "/api/v1/jobs/" + job + "/" + action, "", &rc);
   if (!j) return rc;
   if (a.json) std::printf("%s\n", j->dump().c_str());
   return 0;

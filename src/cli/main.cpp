@@ -25,15 +25,17 @@ int main(int argc, char** argv) {
   // than most commands' own work. An unknown first word (or --help) builds them all.
   bool every = true;
   if (argc > 1) {
-    for (const char* name : {"sim", "up", "controller", "agent", "submit", "queue", "show", "cancel", "logs", "nodes",
-                             "drain", "resume", "user", "token", "admin", "grants", "events", "report"})
+    for (const char* name :
+         {"sim",  "up",    "controller", "agent",  "submit", "queue", "show",  "cancel", "hold",   "release",
+          "logs", "nodes", "drain",      "resume", "user",   "token", "admin", "grants", "events", "report"})
       if (std::strcmp(argv[1], name) == 0) every = false;
   }
   auto wanted = [&](const char* name) { return every || std::strcmp(argv[1], name) == 0; };
   auto parsed = [](const CLI::App* c) { return c != nullptr && c->parsed(); };
 
   CLI::App *r = nullptr, *p = nullptr, *u = nullptr, *ctl = nullptr, *agt = nullptr, *sb = nullptr, *q = nullptr,
-           *sh = nullptr, *ca = nullptr, *lg = nullptr, *nd = nullptr, *dr = nullptr, *rs = nullptr;
+           *sh = nullptr, *ca = nullptr, *lg = nullptr, *nd = nullptr, *dr = nullptr, *rs = nullptr, *ho = nullptr,
+           *rl = nullptr;
   ReplayArgs replay;
   PackArgs pack;
   TenantsArgs tenants;
@@ -148,6 +150,8 @@ int main(int argc, char** argv) {
     sb->add_option("--dependency", submit.dependency,
                    "wait for other jobs: afterok:ID[:ID], afterany:ID, singleton, ...");
     sb->add_option("--array", submit.array, "a job array: one job per index (0-15, 1,3,5-7, 0-15:4, %N at once)");
+    sb->add_option("--partition", submit.partition, "the partition (node pool) it runs in (default: the default one)");
+    sb->add_flag("--hold", submit.hold, "submit it held: it waits until released (gwang release)");
     sb->add_option("command", submit.command, "the command and its arguments, or a script")->required()->expected(-1);
   }
 
@@ -170,6 +174,16 @@ int main(int argc, char** argv) {
     ca = app.add_subcommand("cancel", "Cancel a job");
     client_options(ca, client);
     ca->add_option("job", job_arg, "job id")->required();
+  }
+  if (wanted("hold")) {
+    ho = app.add_subcommand("hold", "Hold a pending job (or every pending task of an array) until released");
+    client_options(ho, client);
+    ho->add_option("job", job_arg, "job id")->required();
+  }
+  if (wanted("release")) {
+    rl = app.add_subcommand("release", "Release a held job");
+    client_options(rl, client);
+    rl->add_option("job", job_arg, "job id")->required();
   }
   if (wanted("logs")) {
     lg = app.add_subcommand("logs", "Print a job's output");
@@ -231,6 +245,8 @@ int main(int argc, char** argv) {
   if (parsed(q)) return run_queue(client, all, start);
   if (parsed(sh)) return run_show(client, job_arg);
   if (parsed(ca)) return run_cancel(client, job_arg);
+  if (parsed(ho)) return run_cancel(client, job_arg, "hold");
+  if (parsed(rl)) return run_cancel(client, job_arg, "release");
   if (parsed(lg)) return run_logs(client, job_arg, stderr_stream, follow, rank);
   if (parsed(nd)) return run_nodes(client);
   if (parsed(dr)) return run_node_state(client, node_arg, true);

@@ -193,9 +193,13 @@ Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchCont
 
   // Who pays, and in which queue.
   if (o.account) r.project = *o.account;
-  if (o.partition) return refuse("--partition");
+  if (o.partition) {
+    if (o.partition->find(',') != std::string::npos)
+      return fail("--partition: gwang runs a job in one partition ('" + *o.partition + "' names several)");
+    r.partition = *o.partition;
+  }
   if (o.qos) return refuse("--qos");
-  if (o.hold && *o.hold) return refuse("--hold");
+  if (o.hold) r.hold = *o.hold;
   if (o.requeue) r.requeue = *o.requeue;
 
   // When.

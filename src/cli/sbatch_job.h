@@ -5,8 +5,8 @@
 // (--ntasks-per-node, or -n spread evenly over -N nodes) times --cpus-per-task; --mem is per node
 // and --mem-per-cpu per CPU; GPUs are per node (--gres, --gpus-per-node), per task
 // (--gpus-per-task) or per job (--gpus, split evenly over the nodes). Without -N a job has one
-// node, or as many as -n and --ntasks-per-node make. Partitions name node pools, accounts
-// projects. What has no equivalent is refused with the option's name.
+// node, or as many as -n and --ntasks-per-node make. Partitions are gwang's node pools of the
+// same name, accounts projects. What has no equivalent is refused with the option's name.
 #pragma once
 
 #include <string>

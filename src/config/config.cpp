@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "api/units.h"
+#include "slurm/hostlist.h"
 
 namespace gwang::config {
 
@@ -320,6 +321,39 @@ Result<ControllerConfig> parse_controller_config(std::string_view text, const st
   GWANG_TRY(r.string("backfill", c.backfill));
   if (c.backfill != "easy" && c.backfill != "conservative") {
     return tl::unexpected(r.error("backfill", "expected \"easy\" or \"conservative\""));
+  }
+  r.skip("partitions");
+  if (const toml::node* node = t->get("partitions")) {
+    const toml::array* list = node->as_array();
+    if (!list || !list->is_array_of_tables())
+      return tl::unexpected(r.error("partitions", "expected [[partitions]] tables with name and nodes"));
+    if (list->size() > 64) return tl::unexpected(r.error("partitions", "at most 64 partitions"));
+    int defaults = 0;
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const toml::table& entry = *list->get(i)->as_table();
+      Reader e(path, entry, "partitions[" + std::to_string(i) + "].");
+      api::Partition p;
+      p.nodes.clear();
+      GWANG_TRY(e.string("name", p.name, true));
+      if (!api::partition_name_ok(p.name))
+        return tl::unexpected(e.error("name", "expected 1 to 64 letters, digits, '.', '_' or '-'"));
+      for (const api::Partition& before : c.partitions) {
+        if (before.name == p.name) return tl::unexpected(e.error("name", "'" + p.name + "' is named twice"));
+      }
+      GWANG_TRY(e.string("nodes", p.nodes, true));
+      if (p.nodes != "ALL") {
+        if (auto hosts = slurm::HostList::parse(p.nodes); !hosts)
+          return tl::unexpected(e.error("nodes", hosts.error().message));
+      }
+      GWANG_TRY(e.boolean("default", p.is_default));
+      defaults += p.is_default ? 1 : 0;
+      if (defaults > 1) return tl::unexpected(e.error("default", "another partition is the default already"));
+      std::chrono::seconds max_time{0};
+      GWANG_TRY(e.duration("max_time", max_time, 60, 365LL * 86400));
+      p.max_time_s = max_time.count();
+      GWANG_TRY(e.no_others());
+      c.partitions.push_back(std::move(p));
+    }
   }
   r.skip("accounting");
   if (const toml::node* node = t->get("accounting")) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/devices.h"
+#include "api/partition.h"
 #include "core/result.h"
 
 namespace gwang::config {
@@ -21,14 +22,15 @@ struct ControllerConfig {
   std::string web_dir;                      // the dashboard's files ("": found beside the program)
   std::string store;                        // "": SQLite in data_dir; else PostgreSQL (postgresql://...)
   // With PostgreSQL, controllers take turns leading (one leads, the others stand by):
-  std::string advertise;                  // where clients reach this one ("": http://<host name>:<port>)
-  std::chrono::seconds lease{5};          // the leader's lease: a standby leads this soon after it dies
-  std::chrono::seconds node_timeout{60};  // a node silent this long is DOWN
-  std::chrono::seconds kill_grace{10};    // SIGTERM to SIGKILL (the local node's, if any)
-  int requeue_limit = 1;                  // requeues of a job after NODE_FAIL
-  int max_array_size = 1001;              // job arrays' indices go up to this - 1 (Slurm's MaxArraySize)
-  std::string queue_order = "fcfs";       // fcfs or multifactor (age, fair share, size, programme)
-  std::string backfill = "easy";          // easy, or conservative (every waiting job keeps a reservation)
+  std::string advertise;                   // where clients reach this one ("": http://<host name>:<port>)
+  std::chrono::seconds lease{5};           // the leader's lease: a standby leads this soon after it dies
+  std::chrono::seconds node_timeout{60};   // a node silent this long is DOWN
+  std::chrono::seconds kill_grace{10};     // SIGTERM to SIGKILL (the local node's, if any)
+  int requeue_limit = 1;                   // requeues of a job after NODE_FAIL
+  int max_array_size = 1001;               // job arrays' indices go up to this - 1 (Slurm's MaxArraySize)
+  std::string queue_order = "fcfs";        // fcfs or multifactor (age, fair share, size, programme)
+  std::string backfill = "easy";           // easy, or conservative (every waiting job keeps a reservation)
+  std::vector<api::Partition> partitions;  // [[partitions]] name, nodes, default, max_time
   // [accounting]
   bool require_project = false;            // every job is charged to a project of its owner
   bool require_grant = false;              // a project that never held a grant runs nothing

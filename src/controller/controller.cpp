@@ -152,6 +152,21 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
   sched.backfill_depth = 1000;  // a pass tries at most this many queued jobs, like Slurm's bf_max_job_test
   c->scheduler_ = std::make_unique<core::Scheduler>(core::Cluster{}, sched);
 
+  std::vector<api::Partition> partitions = c->options_.partitions;
+  if (partitions.empty()) partitions.push_back(api::implicit_partition());
+  if (partitions.size() > static_cast<std::size_t>(core::kMaxPools)) return fail("more than 64 partitions");
+  for (const api::Partition& p : partitions) {
+    PartitionNodes n;
+    n.spec = p;
+    n.all = p.nodes == "ALL";
+    if (!n.all) {
+      auto hosts = slurm::HostList::parse(p.nodes);
+      if (!hosts) return fail("partition " + p.name + ": nodes: " + hosts.error().message);
+      for (std::string& h : hosts->expand()) n.names.insert(std::move(h));
+    }
+    c->partitions_.push_back(std::move(n));
+  }
+
   if (!c->options_.local_node.empty()) {
     agent::NodeAgentOptions a;
     a.log_dir = (fs::path(c->options_.data_dir) / "jobs").string();
@@ -192,7 +207,7 @@ Controller::Node* Controller::find_node(const std::string& name) {
 }
 
 Controller::Node& Controller::add_node(const std::string& name, const agent::HostResources& host, bool local) {
-  core::NodeSpec spec{name, {}, {}};
+  core::NodeSpec spec{name, {}, {}, pools_of(name)};
   spec.scalars.set(core::ResourceRegistry::kCpu, host.cpus * core::kMilli);
   spec.scalars.set(core::ResourceRegistry::kMemory, host.memory_bytes / kMiB * core::kMilli);
   for (const agent::Device& d : host.devices) spec.devices.push_back(scheduler_->intern_kind(d.kind));
@@ -206,6 +221,34 @@ Controller::Node& Controller::add_node(const std::string& name, const agent::Hos
   by_id_.push_back(&n);
   nodes_[name] = std::move(node);
   return n;
+}
+
+core::PoolSet Controller::pools_of(const std::string& node) const {
+  core::PoolSet pools = 0;
+  for (std::size_t k = 0; k < partitions_.size(); ++k) {
+    if (partitions_[k].all || partitions_[k].names.contains(node)) pools |= core::PoolSet{1} << k;
+  }
+  return pools;
+}
+
+int Controller::pool_of(const std::string& partition) const {
+  for (std::size_t k = 0; k < partitions_.size(); ++k) {
+    if (partitions_[k].spec.name == partition) return static_cast<int>(k) + 1;
+  }
+  return 0;
+}
+
+std::vector<Controller::PartitionRecord> Controller::partitions() const {
+  std::lock_guard lock(mu_);
+  std::vector<PartitionRecord> out;
+  for (const PartitionNodes& p : partitions_) {
+    PartitionRecord r{p.spec, {}};
+    for (const Node* n : by_id_) {
+      if (p.all || p.names.contains(n->name)) r.nodes.push_back(n->name);
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 void Controller::apply_node_state(Node& node, std::int64_t now) {
@@ -235,6 +278,7 @@ Result<void> Controller::apply(const store::Record& rec) {
       job.preemptible = p.value("preemptible", false);
       job.request = *request;
       job.submit = rec.time;
+      if (job.request.hold) job.hold = "user";
       jobs_[id] = std::move(job);
       next_id_ = std::max(next_id_, id + 1);
       return {};
@@ -253,6 +297,7 @@ Result<void> Controller::apply(const store::Record& rec) {
         job.submit = rec.time;
         job.array_job = id;
         job.array_task = index.get<std::int64_t>();
+        if (job.request.hold) job.hold = "user";
         jobs_[job.id] = std::move(job);
       }
       next_id_ = std::max(next_id_, task_id);
@@ -273,6 +318,15 @@ Result<void> Controller::apply(const store::Record& rec) {
       node->instance = p.value("instance", "");
       node->address = p.value("address", "");
       node->heard = false;  // until its agent calls this controller
+      return {};
+    }
+    if (rec.kind == "job.hold") {
+      const std::string hold = p.at("hold").get<std::string>();
+      for (const json& each : p.at("ids")) {
+        auto it = jobs_.find(each.get<std::int64_t>());
+        if (it == jobs_.end()) return fail(where + " names unknown job " + each.dump());
+        it->second.hold = hold;
+      }
       return {};
     }
     if (rec.kind == "node.state") {
@@ -328,11 +382,11 @@ Result<void> Controller::apply(const store::Record& rec) {
 }
 
 // Snapshots are binary (see codec.h): the first version, JSON, is still read.
-// Version 3 adds each job's project and preemptibility, and the books (accounting.h); version 4
-// each job's begin time, dependency and array.
 // The binary snapshot's formats: "gwang snapshot N\n", then its fields. Each format adds fields at
-// the end of a job's record (and 3 the books); every earlier one is still read.
-constexpr int kSnapshotFormat = 6;
+// the end of a job's record, and every earlier one is still read: 3 each job's project and
+// preemptibility, and the books (accounting.h); 4 begin time, dependency and array; 5 the batch
+// script and output files; 6 input file, open mode and comment; 7 partition and holds.
+constexpr int kSnapshotFormat = 7;
 std::string snapshot_magic(int format) { return "gwang snapshot " + std::to_string(format) + "\n"; }
 
 std::string Controller::snapshot_state() const {
@@ -427,6 +481,9 @@ std::string Controller::snapshot_state() const {
     e.s(r.input);
     e.u(r.open_append);
     e.s(r.comment);
+    e.s(r.partition);
+    e.u(r.hold);
+    e.s(j.hold);
   }
   books_.encode(e);
   return e.finish(snapshot_magic(kSnapshotFormat));
@@ -540,6 +597,11 @@ Result<void> Controller::restore(const std::string& state) {
       r.input = text();
       r.open_append = d.u(1) != 0;
       r.comment = text();
+    }
+    if (format >= 7) {
+      r.partition = text();
+      r.hold = d.u(1) != 0;
+      j.hold = text();
     }
     if (!d.ok()) break;
     const std::int64_t id = j.id;
@@ -701,6 +763,7 @@ Result<void> Controller::recover(std::int64_t now) {
           !status ? status.error().message : "no node can hold it any more", now);
       continue;
     }
+    if (job.state == kPending && !job.hold.empty()) scheduler_->hold(core::JobId{id});
     if (job.state != kRunning) continue;
     std::vector<core::TaskPlacement> placement;
     std::string lost;
@@ -774,6 +837,14 @@ Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
     if (!k || !registry.is_accelerator(*k)) return fail("no node has accelerator model '" + model + "'");
     spec.task.accel.models.push_back(*k);
   }
+  if (!r.partition.empty()) {
+    spec.task.pool = pool_of(r.partition);
+    if (spec.task.pool == 0) {
+      std::string names;
+      for (const PartitionNodes& p : partitions_) names += (names.empty() ? "" : ", ") + p.spec.name;
+      return fail("invalid partition name '" + r.partition + "' (this cluster's: " + names + ")");
+    }
+  }
   spec.name = r.name;
   spec.begin = r.begin;
   if (job.in_array()) {
@@ -843,6 +914,20 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
     job.preemptible = admitted->preemptible;
     if (!admitted->note.empty()) job.reason = admitted->note;
     if (job.request.workdir.empty()) job.request.workdir = owner.home;
+    if (job.request.partition.empty()) {
+      const auto d = std::find_if(partitions_.begin(), partitions_.end(),
+                                  [](const PartitionNodes& p) { return p.spec.is_default; });
+      job.request.partition = (d == partitions_.end() ? partitions_.front() : *d).spec.name;
+    }
+    if (const int pool = pool_of(job.request.partition); pool > 0) {
+      const api::Partition& part = partitions_[static_cast<std::size_t>(pool - 1)].spec;
+      if (part.max_time_s > 0 && job.request.time_s > part.max_time_s) {
+        return fail("time limit " + slurm::format_time_limit({false, (job.request.time_s + 59) / 60}) +
+                    " is above partition " + part.name + "'s MaxTime of " +
+                    slurm::format_time_limit({false, part.max_time_s / 60}));
+      }
+    }
+    if (request.hold) job.hold = "user";
     if (!request.array.empty()) {
       auto a = slurm::parse_array(request.array, options_.max_array_size);
       if (!a) return fail("array: " + a.error().message + " (max_array_size)");
@@ -898,6 +983,7 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
     if (!indices.empty()) task.array_task = task_spec.array_task = indices[k];
     auto status = scheduler_->submit(std::move(task_spec), now);
     if (!status) return tl::unexpected(status.error());  // validated above: a broken invariant otherwise
+    if (!task.hold.empty()) scheduler_->hold(core::JobId{task.id});
     jobs_[task.id] = std::move(task);
   }
   // A job that can start now starts at the next round of the control loop (milliseconds away),
@@ -941,6 +1027,50 @@ void Controller::cancel_one(JobRecord& job, const std::string& user, std::int64_
   }
 }
 
+Result<JobRecord> Controller::set_hold(std::int64_t id, bool hold, const std::string& user, bool operator_rights,
+                                       std::int64_t now) {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || (!operator_rights && it->second.user != user)) {
+    return fail("job " + std::to_string(id) + " not found");
+  }
+  const bool array = it->second.in_array() && it->second.array_job == id;
+  std::vector<JobRecord*> jobs;
+  for (auto t = it; t != jobs_.end() && (t == it || (array && t->second.array_job == id)); ++t) {
+    JobRecord& j = t->second;
+    if (j.state != kPending || hold != j.hold.empty()) continue;  // not pending, or as asked already
+    if (!hold && j.hold == "admin" && !operator_rights) {
+      return fail("job " + std::to_string(j.id) + " is held by an operator: only an operator may release it");
+    }
+    jobs.push_back(&j);
+  }
+  const std::string what = array ? "job array " + std::to_string(id) : "job " + std::to_string(id);
+  if (jobs.empty()) {
+    if (!array && it->second.state == kPending) return fail(what + (hold ? " is held already" : " is not held"));
+    return fail(what + " is not pending" + (array ? "" : " (" + it->second.state + ")"));
+  }
+  // An operator's hold of someone else's job is the operator's to lift (Slurm's admin hold).
+  const std::string kind = !hold ? "" : operator_rights && it->second.user != user ? "admin" : "user";
+  json ids = json::array();
+  for (const JobRecord* j : jobs) ids.push_back(j->id);
+  if (auto r = journal("job.hold", json{{"ids", ids}, {"hold", kind}, {"by", user}}.dump(), now); !r) {
+    return tl::unexpected(r.error());
+  }
+  for (JobRecord* j : jobs) apply_hold(*j, kind, now);
+  return with_reason(it->second);
+}
+
+void Controller::apply_hold(JobRecord& job, const std::string& hold, std::int64_t now) {
+  job.hold = hold;
+  const core::JobId jid{job.id};
+  if (!hold.empty()) {
+    scheduler_->hold(jid);  // false when its grants hold it already: it stays held, for both reasons
+  } else if (!held_.contains(job.id)) {
+    scheduler_->release(jid, now);
+  }
+  pass_due_ = true;
+}
+
 std::optional<JobRecord> Controller::job(std::int64_t id) const {
   std::lock_guard lock(mu_);
   auto it = jobs_.find(id);
@@ -976,6 +1106,9 @@ std::vector<NodeRecord> Controller::nodes() const {
     r.devices = n->host.devices;
     r.device_used.assign(r.devices.size(), 0);
     r.tracking = n->tracking;
+    for (const PartitionNodes& p : partitions_) {
+      if (p.all || p.names.contains(n->name)) r.partitions.push_back(p.spec.name);
+    }
     r.address = n->address;
     r.local = n->local;
     r.last_seen = n->last_seen_wall;
@@ -1159,6 +1292,7 @@ agent::Launch Controller::make_launch(const JobRecord& job, int rank) const {
   set("SLURM_JOB_NAME", job.request.name);
   set("SLURM_JOB_USER", job.user);
   if (!job.project.empty()) set("SLURM_JOB_ACCOUNT", job.project);
+  if (!job.request.partition.empty()) set("SLURM_JOB_PARTITION", job.request.partition);
   for (const char* key : {"SLURM_JOB_NODELIST", "SLURM_NODELIST"}) set(key, slurm::compress_hosts(hosts));
   for (const char* key : {"SLURM_JOB_NUM_NODES", "SLURM_NNODES"}) set(key, nodes);
   if (!job.batch()) {
@@ -1365,7 +1499,7 @@ void Controller::readmit(std::int64_t now) {
       scheduler_->hold(jid);
       continue;
     }
-    if (held_.erase(id) > 0) {
+    if (held_.erase(id) > 0 && job.hold.empty()) {
       scheduler_->release(jid, now);
       pass_due_ = true;
     }
@@ -1862,7 +1996,13 @@ std::string_view Controller::reason_of(const JobRecord& job, std::string& scratc
       reason = "Preempting: preemptible jobs are stopping to make room for it";
       break;
     case core::PendingReason::Held:
-      if (auto h = held_.find(job.id); h != held_.end()) reason = h->second;
+      if (job.hold == "admin") {
+        reason = "JobHeldAdmin: held by an operator until an operator releases it";
+      } else if (job.hold == "user") {
+        reason = "JobHeldUser: held by its owner until released (scontrol release, gwang release)";
+      } else if (auto h = held_.find(job.id); h != held_.end()) {
+        reason = h->second;
+      }
       break;
     case core::PendingReason::BeginTime:
       scratch = "BeginTime: not before " + core::format_utc(j->spec.begin);

@@ -23,6 +23,7 @@
 #include "agent/devices.h"
 #include "agent/node.h"
 #include "agent/protocol.h"
+#include "api/partition.h"
 #include "api/request.h"
 #include "controller/accounting.h"
 #include "controller/metrics.h"
@@ -71,6 +72,9 @@ struct JobRecord {
   bool in_array() const { return array_task >= 0; }
   // Pending under the multifactor order (job() only): its priority, term by term, as last ranked.
   std::optional<core::PriorityTerms> priority;
+  // Held until released (scontrol hold): "user" by its owner (JobHeldUser), "admin" by an
+  // operator (JobHeldAdmin, which only an operator releases); "" not held.
+  std::string hold;
   bool ended() const { return state != kPending && state != kRunning; }
   std::string nodelist() const;  // "n1,n2"
   // A batch job runs its script on its first node only; its other nodes are held for the steps
@@ -93,7 +97,8 @@ struct NodeRecord {
   std::vector<agent::Device> devices;
   std::vector<int> device_used;  // per device: the milli-devices the running tasks hold of it
   std::vector<std::int64_t> jobs;
-  std::string tracking;  // how the agent tracks tasks there
+  std::vector<std::string> partitions;  // the partitions it is in
+  std::string tracking;                 // how the agent tracks tasks there
   std::string address;
   bool local = false;           // run by the controller's own process
   std::int64_t last_seen = -1;  // Unix seconds of the agent's last call (remote nodes)
@@ -129,6 +134,9 @@ struct ControllerOptions {
   std::int64_t snapshot_every = 100000;
   // Job arrays: indices from 0 to max_array_size - 1 (Slurm's MaxArraySize).
   std::int64_t max_array_size = 1001;
+  // The node pools jobs ask for by name (Slurm's partitions), at most 64. None: one partition,
+  // api::implicit_partition(), of every node.
+  std::vector<api::Partition> partitions;
   // At most this many agent calls wait for orders at once; the others are answered at once (each
   // waiting call holds one of the HTTP server's threads).
   int max_waiting_agents = 32;
@@ -169,6 +177,18 @@ class Controller {
   // of a job array is every task of it not ended yet. Errors: no such job of this user ("not
   // found"); already ended.
   Result<JobRecord> cancel(std::int64_t id, const std::string& user, bool operator_rights, std::int64_t now);
+  // Holds a pending job (`hold`), or releases it: held, it stays pending and out of the queue
+  // until released. A user holds and releases their own jobs; an operator's hold of another's
+  // job only an operator releases. The id of a job array is every pending task of it. Errors:
+  // not found, not pending, not held, held by an operator.
+  Result<JobRecord> set_hold(std::int64_t id, bool hold, const std::string& user, bool operator_rights,
+                             std::int64_t now);
+  // The partitions, as configured (or the implicit one), with the nodes now in each.
+  struct PartitionRecord {
+    api::Partition spec;
+    std::vector<std::string> nodes;
+  };
+  std::vector<PartitionRecord> partitions() const;
   std::optional<JobRecord> job(std::int64_t id) const;
   // Jobs that have not ended, plus with `all` the ended ones, by id.
   std::vector<JobRecord> jobs(bool all) const;
@@ -287,6 +307,9 @@ class Controller {
   std::string nearest_fit(const core::JobSpec& spec) const;
   Node* find_node(const std::string& name);
   Node& add_node(const std::string& name, const agent::HostResources& host, bool local);
+  core::PoolSet pools_of(const std::string& node) const;  // the partitions a node is in
+  int pool_of(const std::string& partition) const;        // 1..64, or 0 when there is none of that name
+  void apply_hold(JobRecord& job, const std::string& hold, std::int64_t now);  // to the record and the core
   void apply_node_state(Node& node, std::int64_t now);
   // A start the pass decided: recorded (queued to the journal), launched once durable.
   void begin(const core::Decision& d, std::int64_t now);
@@ -340,9 +363,17 @@ class Controller {
   std::map<std::int64_t, Failure> failures_;
   // Running jobs being ended (cancel, time limit, a failed rank): how and why.
   std::map<std::int64_t, std::pair<agent::TaskEnd, std::string>> stopping_;
-  std::set<std::int64_t> running_;                            // ids of running jobs
-  std::set<std::int64_t> preempting_;                         // running jobs the core asked to stop to make room
-  std::map<std::int64_t, std::string> held_;                  // waiting jobs held by their project's grants, and why
+  std::set<std::int64_t> running_;            // ids of running jobs
+  std::set<std::int64_t> preempting_;         // running jobs the core asked to stop to make room
+  std::map<std::int64_t, std::string> held_;  // waiting jobs held by their project's grants, and why
+  // The partitions (options_.partitions, or the implicit one) and the nodes of each: a set of
+  // names, or every node.
+  struct PartitionNodes {
+    api::Partition spec;
+    bool all = false;
+    std::set<std::string> names;
+  };
+  std::vector<PartitionNodes> partitions_;
   bool readmit_due_ = true;                                   // the books changed: admit the waiting jobs again
   std::int64_t next_readmit_ = 0;                             // and at least once a minute (grants start and expire)
   std::set<std::string> drained_names_;                       // nodes drained before they registered (recovery)

@@ -22,7 +22,8 @@ namespace proto = agent::protocol;
 namespace {
 
 // Jobs are written straight as text: the job list is the API's largest and most frequent answer.
-void write_job(api::Json& w, const JobRecord& j, std::string_view reason) {
+// `estimate`: the planned start of a waiting job (?start=1), written as estimated_start.
+void write_job(api::Json& w, const JobRecord& j, std::string_view reason, const std::int64_t* estimate = nullptr) {
   const auto& r = j.request;
   w.begin_object();
   w.field("id", j.id).field("name", r.name).field("user", j.user).field("state", j.state);
@@ -53,8 +54,14 @@ void write_job(api::Json& w, const JobRecord& j, std::string_view reason) {
   if (!r.input.empty()) w.field("input", r.input);
   if (r.open_append) w.field("open_append", true);
   if (!r.comment.empty()) w.field("comment", r.comment);
+  if (!r.partition.empty()) w.field("partition", r.partition);
+  if (!j.hold.empty()) w.field("hold", j.hold);
   if (j.in_array()) {
     w.field("array", r.array).field("array_job_id", j.array_job).field("array_task_id", j.array_task);
+  }
+  if (estimate) {
+    w.key("estimated_start");
+    *estimate >= 0 ? w.value(*estimate) : w.null();
   }
   if (j.priority) {
     w.key("priority").begin_object().field("total", j.priority->total).field("age", j.priority->age);
@@ -81,12 +88,19 @@ json node_json(const NodeRecord& n) {
                        {"memory", d.memory_bytes},
                        {"declared", d.declared}});
   }
-  return {{"name", n.name},           {"state", n.state},
-          {"cpus", n.cpus},           {"cpus_used", n.cpus_used},
-          {"memory", n.memory_bytes}, {"memory_used", n.memory_used},
-          {"devices", devices},       {"jobs", n.jobs},
-          {"tracking", n.tracking},   {"address", n.address},
-          {"local", n.local},         {"last_seen", n.last_seen >= 0 ? json(n.last_seen) : json(nullptr)}};
+  return {{"name", n.name},
+          {"state", n.state},
+          {"cpus", n.cpus},
+          {"cpus_used", n.cpus_used},
+          {"memory", n.memory_bytes},
+          {"memory_used", n.memory_used},
+          {"devices", devices},
+          {"jobs", n.jobs},
+          {"tracking", n.tracking},
+          {"address", n.address},
+          {"partitions", n.partitions},
+          {"local", n.local},
+          {"last_seen", n.last_seen >= 0 ? json(n.last_seen) : json(nullptr)}};
 }
 
 }  // namespace
@@ -395,7 +409,11 @@ void ApiServer::Impl::routes() {
     const std::map<std::int64_t, std::int64_t> planned =
         starts ? controller.planned_starts(wall_now(), 1000) : std::map<std::int64_t, std::int64_t>{};
     auto write_one = [&](api::Json& w, const JobRecord& j, std::string_view reason) {
-      if (full) return write_job(w, j, reason);
+      if (full) {
+        const auto p = planned.find(j.id);
+        const std::int64_t none = -1;
+        return write_job(w, j, reason, !starts ? nullptr : p != planned.end() ? &p->second : &none);
+      }
       w.begin_object();
       w.field("id", j.id).field("name", j.request.name).field("user", j.user).field("state", j.state);
       w.field("reason", reason).field("submit_time", j.submit);
@@ -455,6 +473,38 @@ void ApiServer::Impl::routes() {
         if (!r) return error(res, 409, r.error().message);
         reply_job(res, 200, *r);
       });
+  // Holds and releases: the owner, the institution's admins and operators, as for a cancel. A hold
+  // by someone other than the owner is theirs to release (JobHeldAdmin).
+  auto hold = [this](bool on) {
+    return [this, on](const httplib::Request& req, httplib::Response& res) {
+      auto who = authenticate(req, res);
+      if (!who) return;
+      auto job = visible_job(req, res, *who);
+      if (!job) return;
+      if (!who->cancels(job->project, job->user)) {
+        return error(res, 403,
+                     "job " + std::to_string(job->id) + " is not yours to " + (on ? "hold" : "release") +
+                         " (its owner, its institution's admins and operators may)");
+      }
+      auto r = controller.set_hold(job->id, on, who->user, who->user != job->user || who->is_operator, wall_now());
+      if (!r) return error(res, 409, r.error().message);
+      reply_job(res, 200, *r);
+    };
+  };
+  add("POST", "/api/v1/jobs/{id}/hold", R"(/api/v1/jobs/(\d{1,18})/hold)", hold(true));
+  add("POST", "/api/v1/jobs/{id}/release", R"(/api/v1/jobs/(\d{1,18})/release)", hold(false));
+  add("GET", "/api/v1/partitions", "/api/v1/partitions", [this](const httplib::Request& req, httplib::Response& res) {
+    auto who = authenticate(req, res);
+    if (!who) return;
+    json out = json::array();
+    for (const Controller::PartitionRecord& p : controller.partitions()) {
+      out.push_back({{"name", p.spec.name},
+                     {"default", p.spec.is_default},
+                     {"max_time", p.spec.max_time_s > 0 ? json(p.spec.max_time_s) : json(nullptr)},
+                     {"nodes", p.nodes}});
+    }
+    reply(res, 200, json{{"partitions", out}});
+  });
   add("GET", "/api/v1/jobs/{id}/logs", R"(/api/v1/jobs/(\d{1,18})/logs)",
       [this](const httplib::Request& req, httplib::Response& res) {
         auto who = authenticate(req, res);

@@ -29,13 +29,14 @@ NodeId Cluster::add_node(const NodeSpec& spec) {
     info.capacity.add(model, kMilli);
   }
   info.device_models = spec.devices;
+  info.pools = spec.pools;
   free.scalars = info.capacity;
   free.devices.assign(spec.devices.size(), kMilli);
   const bool new_kind = std::any_of(spec.devices.begin(), spec.devices.end(), [&](ResourceKind m) {
     return m.value >= kind_slot_.size() || kind_slot_[m.value] < 0;
   });
-  const bool relayout = new_kind || static_cast<int>(spec.devices.size()) > max_devices_ ||
-                        (nodes_.size() + 1 + 63) / 64 != words_;
+  const bool relayout =
+      new_kind || static_cast<int>(spec.devices.size()) > max_devices_ || (nodes_.size() + 1 + 63) / 64 != words_;
   max_devices_ = std::max(max_devices_, static_cast<int>(spec.devices.size()));
   for (std::size_t k = 0; k < info.capacity.width(); ++k) {
     const ResourceKind kind{static_cast<std::uint16_t>(k)};
@@ -179,8 +180,7 @@ Milli Cluster::max_scalar(ResourceKind kind) const { return max_capacity_.get(ki
 namespace {
 
 // Devices of an allowed model with at least `per_device` milli free.
-int count_fitting_devices(const NodeInfo& info, const std::vector<Milli>& free,
-                          const AcceleratorRequest& req) {
+int count_fitting_devices(const NodeInfo& info, const std::vector<Milli>& free, const AcceleratorRequest& req) {
   int n = 0;
   for (std::size_t i = 0; i < free.size(); ++i) {
     if (free[i] >= req.per_device && req.allows(info.device_models[i])) ++n;
@@ -188,15 +188,13 @@ int count_fitting_devices(const NodeInfo& info, const std::vector<Milli>& free,
   return n;
 }
 
-bool scalars_fit(const TaskRequest& task, const ResourceVector& have) {
-  return task.scalars.fits_in(have);
-}
+bool scalars_fit(const TaskRequest& task, const ResourceVector& have) { return task.scalars.fits_in(have); }
 
 }  // namespace
 
 bool Cluster::feasible_on(NodeId id, const TaskRequest& task) const {
   const NodeInfo& info = nodes_[id.value];
-  if (!scalars_fit(task, info.capacity)) return false;
+  if (!info.in_pool(task.pool) || !scalars_fit(task, info.capacity)) return false;
   if (task.accel.count == 0) return true;
   const std::vector<Milli> all_free(info.device_models.size(), kMilli);
   return count_fitting_devices(info, all_free, task.accel) >= task.accel.count;
@@ -204,7 +202,7 @@ bool Cluster::feasible_on(NodeId id, const TaskRequest& task) const {
 
 bool Cluster::available_on(const FreeState& free, NodeId id, const TaskRequest& task) const {
   const NodeInfo& info = nodes_[id.value];
-  if (info.state != NodeState::Up) return false;
+  if (info.state != NodeState::Up || !info.in_pool(task.pool)) return false;
   const NodeFree& nf = free[id];
   if (!scalars_fit(task, nf.scalars)) return false;
   if (task.accel.count == 0) return true;
@@ -222,8 +220,7 @@ void Cluster::allocate(FreeState& free, const TaskPlacement& where, const TaskRe
   ++nf.tasks;
   if (task.accel.count > 0) {
     const int cls = accel_class(task.accel);
-    auto it = std::lower_bound(nf.accel_classes.begin(), nf.accel_classes.end(),
-                               std::pair<int, int>{cls, 0});
+    auto it = std::lower_bound(nf.accel_classes.begin(), nf.accel_classes.end(), std::pair<int, int>{cls, 0});
     if (it != nf.accel_classes.end() && it->first == cls) {
       ++it->second;
     } else {
@@ -245,16 +242,14 @@ void Cluster::release(FreeState& free, const TaskPlacement& where, const TaskReq
   --nf.tasks;
   if (task.accel.count > 0) {
     const int cls = accel_class(task.accel);
-    auto it = std::lower_bound(nf.accel_classes.begin(), nf.accel_classes.end(),
-                               std::pair<int, int>{cls, 0});
+    auto it = std::lower_bound(nf.accel_classes.begin(), nf.accel_classes.end(), std::pair<int, int>{cls, 0});
     assert(it != nf.accel_classes.end() && it->first == cls);
     if (--it->second == 0) nf.accel_classes.erase(it);
   }
   if (!where.devices.empty()) index_node(free, where.node, true);
 }
 
-std::optional<std::vector<DeviceShare>> pick_devices_best_fit(const NodeInfo& info,
-                                                              const NodeFree& free,
+std::optional<std::vector<DeviceShare>> pick_devices_best_fit(const NodeInfo& info, const NodeFree& free,
                                                               const AcceleratorRequest& req) {
   std::vector<DeviceShare> out;
   if (req.count == 0) return out;

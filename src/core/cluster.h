@@ -19,15 +19,18 @@ enum class NodeState : std::uint8_t { Up, Drained, Down };
 
 struct NodeSpec {
   std::string name;
-  ResourceVector scalars;               // cpu, memory, ... (accelerator kinds are ignored here)
-  std::vector<ResourceKind> devices;    // the model of each accelerator device, by device index
+  ResourceVector scalars;             // cpu, memory, ... (accelerator kinds are ignored here)
+  std::vector<ResourceKind> devices;  // the model of each accelerator device, by device index
+  PoolSet pools = 0;                  // the node pools it belongs to (TaskRequest::pool)
 };
 
 struct NodeInfo {
   std::string name;
-  ResourceVector capacity;              // scalars, plus per accelerator model the sum of its devices
+  ResourceVector capacity;  // scalars, plus per accelerator model the sum of its devices
   std::vector<ResourceKind> device_models;
   NodeState state = NodeState::Up;
+  PoolSet pools = 0;
+  bool in_pool(int pool) const { return pool == 0 || (pools >> (pool - 1) & 1) != 0; }
 };
 
 // One device given to a task: its index on the node and the milli of it the task holds.
@@ -51,9 +54,9 @@ inline int accel_class(const AcceleratorRequest& a) { return a.shared() ? 0 : a.
 // What is free on one node.
 struct NodeFree {
   ResourceVector scalars;
-  std::vector<Milli> devices;                           // free milli per device
-  std::vector<std::pair<int, int>> accel_classes;       // (accel_class, running tasks), sorted by class
-  int tasks = 0;                                        // tasks placed on the node
+  std::vector<Milli> devices;                      // free milli per device
+  std::vector<std::pair<int, int>> accel_classes;  // (accel_class, running tasks), sorted by class
+  int tasks = 0;                                   // tasks placed on the node
 
   Milli device_free_total() const;
   int whole_free_devices() const;
@@ -101,7 +104,7 @@ class Cluster {
   Milli max_scalar(ResourceKind kind) const;
   int max_devices() const { return max_devices_; }
 
-  // Fits the node's capacity, ignoring what is in use and the node's state.
+  // Fits the node's capacity and is in the task's pool, ignoring what is in use and the node's state.
   bool feasible_on(NodeId id, const TaskRequest& task) const;
   // Fits what `free` says is free on the node now, and the node takes new work (state Up).
   bool available_on(const FreeState& free, NodeId id, const TaskRequest& task) const;
@@ -121,18 +124,18 @@ class Cluster {
 
  private:
   struct DeviceSummary {
-    int whole = 0;     // devices of the kind with all 1000 milli free
-    int max_free = -1; // the most milli free on one device of the kind; -1: the node has none
+    int whole = 0;      // devices of the kind with all 1000 milli free
+    int max_free = -1;  // the most milli free on one device of the kind; -1: the node has none
   };
   DeviceSummary summarize(const NodeFree& free, NodeId id, int kind_slot) const;
   void index_node(FreeState& free, NodeId id, bool set) const;
   std::size_t bit_slot(int kind_slot, int slot) const;
   void rebuild_layout();
 
-  std::vector<int> kind_slot_;              // accelerator kind id -> dense slot, -1 if on no node
-  std::vector<ResourceKind> indexed_kinds_; // dense slot -> kind
-  std::vector<std::uint32_t> position_;     // node id -> scan position
-  std::size_t words_ = 0;                   // 64-bit words per bitset
+  std::vector<int> kind_slot_;               // accelerator kind id -> dense slot, -1 if on no node
+  std::vector<ResourceKind> indexed_kinds_;  // dense slot -> kind
+  std::vector<std::uint32_t> position_;      // node id -> scan position
+  std::size_t words_ = 0;                    // 64-bit words per bitset
 
   ResourceRegistry registry_;
   std::vector<NodeInfo> nodes_;
@@ -145,8 +148,7 @@ class Cluster {
 // Device choices inside one node. Each returns nullopt when the node cannot serve the request.
 // Best fit: a shared task gets the device with the least free milli that still fits (lowest index
 // among equals); a whole-device task gets the lowest-indexed fully free devices.
-std::optional<std::vector<DeviceShare>> pick_devices_best_fit(const NodeInfo& info,
-                                                              const NodeFree& free,
+std::optional<std::vector<DeviceShare>> pick_devices_best_fit(const NodeInfo& info, const NodeFree& free,
                                                               const AcceleratorRequest& req);
 
 }  // namespace gwang::core

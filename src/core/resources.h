@@ -41,9 +41,7 @@ class ResourceVector {
  public:
   ResourceVector() = default;
 
-  Milli get(ResourceKind kind) const {
-    return kind.value < amounts_.size() ? amounts_[kind.value] : 0;
-  }
+  Milli get(ResourceKind kind) const { return kind.value < amounts_.size() ? amounts_[kind.value] : 0; }
   void set(ResourceKind kind, Milli amount);
   void add(ResourceKind kind, Milli amount) { set(kind, get(kind) + amount); }
 
@@ -76,10 +74,17 @@ struct AcceleratorRequest {
   Milli total() const { return count * per_device; }
 };
 
-// What one task of a job needs: scalar resources (cpu, memory, ...) and accelerators.
+// Node pools (Slurm's partitions): named sets of nodes, numbered 1 to 64 by the driver. A node
+// may be in several; a task may ask for the nodes of one.
+using PoolSet = std::uint64_t;  // bit k - 1: pool k
+inline constexpr int kMaxPools = 64;
+
+// What one task of a job needs: scalar resources (cpu, memory, ...) and accelerators, on a node
+// of `pool` (0: any node).
 struct TaskRequest {
   ResourceVector scalars;
   AcceleratorRequest accel;
+  int pool = 0;
 };
 
 }  // namespace gwang::core

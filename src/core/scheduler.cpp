@@ -67,6 +67,7 @@ void min_into(NodeFree& out, const NodeFree& now, const NodeFree& later) {
 
 // How many tasks like `task` fit on a node of capacity `info` when it is empty.
 std::int64_t capacity_in_tasks(const NodeInfo& info, const TaskRequest& task) {
+  if (!info.in_pool(task.pool)) return 0;
   std::int64_t n = std::numeric_limits<std::int64_t>::max();
   for (std::size_t k = 0; k < task.scalars.width(); ++k) {
     const ResourceKind kind{static_cast<std::uint16_t>(k)};
@@ -178,6 +179,7 @@ Result<SubmitStatus> Scheduler::submit(JobSpec spec, Time now) {
       return fail(who + ": accelerators are requested by count, not as scalar amounts");
   }
   if (spec.task.scalars.empty() && a.count == 0) return fail(who + ": a task must request something");
+  if (spec.task.pool < 0 || spec.task.pool > kMaxPools) return fail(who + ": node pools are numbered 1 to 64");
   if (spec.begin < 0) return fail(who + ": begin time must not be negative");
   if (spec.array_limit < 0) return fail(who + ": array limit must not be negative");
   if (spec.in_array() && spec.array_job.value <= 0) return fail(who + ": an array task needs its array job id");

@@ -169,5 +169,23 @@ TEST(ParseSubmit, BatchScriptAndOutputFiles) {
   EXPECT_EQ(error_of(big), "field 'script': larger than 4 MiB");
 }
 
+TEST(ParseSubmit, PartitionHoldAndTheRestOfSbatchsFields) {
+  auto r = parse_submit(
+      R"({"command":["x"],"partition":"gpu","hold":true,"input":"in.txt","open_append":true,"comment":"c"})");
+  ASSERT_TRUE(r) << r.error().message;
+  auto back = parse_submit(to_json(*r));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->partition, "gpu");
+  EXPECT_TRUE(back->hold);
+  EXPECT_EQ(back->input, "in.txt");
+  EXPECT_TRUE(back->open_append);
+  EXPECT_EQ(back->comment, "c");
+  EXPECT_EQ(error_of(R"({"command":["x"],"partition":"a b"})"),
+            "field 'partition': must be a partition's name (1 to 64 letters, digits, '.', '_' or '-')");
+  EXPECT_EQ(error_of(R"({"command":["x"],"hold":1})"), "field 'hold': must be true or false");
+  EXPECT_EQ(error_of(R"({"command":["x"],"open_append":"yes"})"), "field 'open_append': must be true or false");
+  EXPECT_EQ(error_of(R"({"command":["x"],"comment":7})"), "field 'comment': must be a string of at most 1,024 bytes");
+}
+
 }  // namespace
 }  // namespace gwang::api

@@ -205,9 +205,17 @@ TEST(SbatchRequest, NamesAndScripts) {
   EXPECT_EQ(bad.error().message, "the script is not valid UTF-8 (byte 15)");
 }
 
+TEST(SbatchRequest, PartitionAndHold) {
+  auto a = job("#SBATCH -p gpu -H\n");
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->request.partition, "gpu");
+  EXPECT_TRUE(a->request.hold);
+  EXPECT_EQ(error_of("#SBATCH -p gpu,cpu\n"),
+            "--partition: gwang runs a job in one partition ('gpu,cpu' names several)");
+}
+
 TEST(SbatchRequest, WhatGwangDoesNotCarryOutIsRefusedByName) {
   EXPECT_EQ(error_of("#SBATCH -q high\n"), "option '--qos' is not supported by gwang");
-  EXPECT_EQ(error_of("#SBATCH -H\n"), "option '--hold' is not supported by gwang");
 }
 
 TEST(ValidUtf8, RefusesWhatIsNot) {

@@ -57,6 +57,36 @@ TEST_F(ConfigTest, SampleControllerConfigLoads) {
   EXPECT_DOUBLE_EQ(c->cpu_hour, 0.01);
   EXPECT_DOUBLE_EQ(c->rates.at("gpu:H100"), 1.0);
   EXPECT_DOUBLE_EQ(c->rates.at("gpu:V100"), 0.3);
+  ASSERT_EQ(c->partitions.size(), 3u);
+  EXPECT_EQ(c->partitions[0].name, "gpu");
+  EXPECT_EQ(c->partitions[0].nodes, "gpu[01-16]");
+  EXPECT_TRUE(c->partitions[0].is_default);
+  EXPECT_EQ(c->partitions[0].max_time_s, 2 * 86400);
+  EXPECT_FALSE(c->partitions[1].is_default);
+  EXPECT_EQ(c->partitions[1].max_time_s, 0);
+  EXPECT_EQ(c->partitions[2].nodes, "ALL");
+  EXPECT_EQ(c->partitions[2].max_time_s, 1800);
+}
+
+// Partitions: each mistake names the file, the line and the key.
+TEST_F(ConfigTest, PartitionMistakes) {
+  const std::string secret = "cluster_secret_file = \"/s\"\n";
+  EXPECT_EQ(controller_error(secret + "[[partitions]]\nname = \"gpu\"\n"),
+            path_ + ":2: 'partitions[0].nodes': required");
+  EXPECT_EQ(controller_error(secret + "[[partitions]]\nname = \"a b\"\nnodes = \"ALL\"\n"),
+            path_ + ":3: 'partitions[0].name': expected 1 to 64 letters, digits, '.', '_' or '-'");
+  EXPECT_EQ(controller_error(secret + "[[partitions]]\nname = \"g\"\nnodes = \"gpu[01-\"\n"),
+            path_ + ":4: 'partitions[0].nodes': no ']' closes the '[' of 'gpu[01-' (at character 1)");
+  EXPECT_EQ(controller_error(secret + "[[partitions]]\nname = \"a\"\nnodes = \"ALL\"\ndefault = true\n"
+                                      "[[partitions]]\nname = \"b\"\nnodes = \"ALL\"\ndefault = true\n"),
+            path_ + ":9: 'partitions[1].default': another partition is the default already");
+  EXPECT_EQ(controller_error(secret + "[[partitions]]\nname = \"a\"\nnodes = \"ALL\"\n"
+                                      "[[partitions]]\nname = \"a\"\nnodes = \"x\"\n"),
+            path_ + ":6: 'partitions[1].name': 'a' is named twice");
+  EXPECT_EQ(controller_error(secret + "[[partitions]]\nname = \"a\"\nnodes = \"ALL\"\nmax_time = \"10s\"\n"),
+            path_ + ":5: 'partitions[0].max_time': expected from 60 to 31536000 seconds");
+  EXPECT_EQ(controller_error(secret + "[[partitions]]\nname = \"a\"\nnodes = \"ALL\"\nmaxtime = \"1h\"\n"),
+            path_ + ":5: unknown key 'partitions[0].maxtime'");
 }
 
 // The accounting table: each mistake names the file, the line and the key.

@@ -345,6 +345,104 @@ TEST_F(ControllerTest, BatchScriptsAndTheirOutputFiles) {
   }
 }
 
+// Partitions: a job runs on its partition's nodes only, the default one when it names none, and
+// within the partition's longest time limit; an unknown name is refused with the cluster's.
+TEST_F(ControllerTest, Partitions) {
+  tweak_ = [](ControllerOptions& o) {
+    o.partitions = {{"gpu", "local", true, 3600}, {"cpu", "cpu[1-2]", false, 0}, {"all", "ALL", false, 0}};
+  };
+  open();
+  api::SubmitRequest r = request({"sh", "-c", "echo $SLURM_JOB_PARTITION"});
+  auto in_default = controller_->submit(r, nobody_, now_);
+  ASSERT_TRUE(in_default) << in_default.error().message;
+  EXPECT_EQ(in_default->request.partition, "gpu");
+  EXPECT_EQ(run_until_ended(in_default->id).state, kCompleted);
+  EXPECT_EQ(output(in_default->id), "gpu\n");
+  r.partition = "all";
+  auto in_all = controller_->submit(r, nobody_, now_);
+  ASSERT_TRUE(in_all);
+  EXPECT_EQ(run_until_ended(in_all->id).state, kCompleted);
+
+  r.partition = "cpu";  // no node of it has registered
+  auto nowhere = controller_->submit(r, nobody_, now_);
+  ASSERT_FALSE(nowhere);
+  EXPECT_EQ(nowhere.error().message.rfind("no node can ever hold this job", 0), 0u) << nowhere.error().message;
+  r.partition = "huge";
+  auto unknown = controller_->submit(r, nobody_, now_);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().message, "invalid partition name 'huge' (this cluster's: gpu, cpu, all)");
+  r.partition.clear();
+  r.time_s = 7200;
+  auto too_long = controller_->submit(r, nobody_, now_);
+  ASSERT_FALSE(too_long);
+  EXPECT_EQ(too_long.error().message, "time limit 02:00:00 is above partition gpu's MaxTime of 01:00:00");
+
+  const auto parts = controller_->partitions();
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[0].nodes, std::vector<std::string>{"local"});
+  EXPECT_TRUE(parts[1].nodes.empty());
+  EXPECT_EQ(controller_->nodes().at(0).partitions, (std::vector<std::string>{"gpu", "all"}));
+}
+
+// Holds: a job submitted held waits until released; an operator's hold of another's job only an
+// operator lifts; holds outlive a restart, from the journal and from a snapshot.
+TEST_F(ControllerTest, HoldsAndReleases) {
+  open();
+  api::SubmitRequest r = request({"true"});
+  r.hold = true;
+  auto held = controller_->submit(r, nobody_, now_);
+  ASSERT_TRUE(held);
+  controller_->step(agent::Clock::now(), now_);
+  EXPECT_EQ(controller_->job(held->id)->state, kPending);
+  EXPECT_EQ(controller_->job(held->id)->reason,
+            "JobHeldUser: held by its owner until released (scontrol release, gwang release)");
+  auto again = controller_->set_hold(held->id, true, "nobody", false, now_);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().message, "job " + std::to_string(held->id) + " is held already");
+  controller_.reset();
+  open();  // from the journal
+  EXPECT_EQ(controller_->job(held->id)->hold, "user");
+  controller_->step(agent::Clock::now(), now_);
+  EXPECT_EQ(controller_->job(held->id)->state, kPending);
+  ASSERT_TRUE(controller_->set_hold(held->id, false, "nobody", false, now_));
+  EXPECT_EQ(run_until_ended(held->id).state, kCompleted);
+  auto not_held = controller_->set_hold(held->id, false, "nobody", false, now_);
+  ASSERT_FALSE(not_held);
+  EXPECT_EQ(not_held.error().message, "job " + std::to_string(held->id) + " is not pending (COMPLETED)");
+
+  // An operator's hold.
+  r.hold = false;
+  r.begin = now_ + 3600;  // waits for its begin time meanwhile
+  auto other = controller_->submit(r, nobody_, now_);
+  ASSERT_TRUE(other);
+  ASSERT_TRUE(controller_->set_hold(other->id, true, "root", true, now_));
+  EXPECT_EQ(controller_->job(other->id)->hold, "admin");
+  EXPECT_EQ(controller_->job(other->id)->reason, "JobHeldAdmin: held by an operator until an operator releases it");
+  auto by_owner = controller_->set_hold(other->id, false, "nobody", false, now_);
+  ASSERT_FALSE(by_owner);
+  EXPECT_EQ(by_owner.error().message,
+            "job " + std::to_string(other->id) + " is held by an operator: only an operator may release it");
+  ASSERT_TRUE(controller_->checkpoint(now_));
+  controller_.reset();
+  open();  // from the snapshot
+  EXPECT_EQ(controller_->job(other->id)->hold, "admin");
+  ASSERT_TRUE(controller_->set_hold(other->id, false, "root", true, now_));
+  EXPECT_EQ(controller_->job(other->id)->reason.rfind("BeginTime", 0), 0u) << controller_->job(other->id)->reason;
+
+  // An array's id holds every pending task.
+  r.begin = 0;
+  r.hold = false;
+  r.array = "0-2";
+  r.command = {"sleep", "100"};
+  auto arr = controller_->submit(r, nobody_, now_);
+  ASSERT_TRUE(arr);
+  ASSERT_TRUE(controller_->set_hold(arr->id, true, "nobody", false, now_));
+  for (int k = 0; k < 3; ++k) EXPECT_EQ(controller_->job(arr->id + k)->hold, "user");
+  controller_->step(agent::Clock::now(), now_);
+  for (int k = 0; k < 3; ++k) EXPECT_EQ(controller_->job(arr->id + k)->state, kPending);
+  ASSERT_TRUE(controller_->cancel(arr->id, "nobody", false, now_));
+}
+
 // After a restart: ended jobs are remembered, pending ones wait again, and a job that was running
 // when the controller stopped is NODE_FAIL; numbering continues.
 TEST_F(ControllerTest, RecoversFromTheJournal) { recovers_from_the_journal(); }

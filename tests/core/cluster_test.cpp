@@ -66,6 +66,31 @@ TEST(Cluster, FeasibleIgnoresStateAvailableDoesNot) {
   EXPECT_TRUE(c.available_on(c.free(), n, t));
 }
 
+// A task of a pool fits only the pool's nodes; a task of pool 0 fits any node.
+TEST(Cluster, PoolsRestrictWhereATaskFits) {
+  Cluster c = make_cluster();
+  NodeSpec gpu_node;
+  gpu_node.name = "g";
+  gpu_node.scalars.set(R::kCpu, 4000);
+  gpu_node.devices = gpus(2, v100(c));
+  gpu_node.pools = 0b011;  // pools 1 and 2
+  const NodeId g = c.add_node(gpu_node);
+  NodeSpec cpu_node = gpu_node;
+  cpu_node.name = "c";
+  cpu_node.devices.clear();
+  cpu_node.pools = 0b100;  // pool 3
+  const NodeId n = c.add_node(cpu_node);
+  TaskRequest t = make_task(1000);
+  for (int pool : {0, 1, 2, 3, 4}) {
+    t.pool = pool;
+    SCOPED_TRACE(pool);
+    EXPECT_EQ(c.feasible_on(g, t), pool <= 2);
+    EXPECT_EQ(c.available_on(c.free(), g, t), pool <= 2);
+    EXPECT_EQ(c.feasible_on(n, t), pool == 0 || pool == 3);
+    EXPECT_EQ(c.available_on(c.free(), n, t), pool == 0 || pool == 3);
+  }
+}
+
 // Model lists restrict which devices count; scalars and device counts are checked against capacity.
 TEST(Cluster, FeasibleChecksModelsCountsAndScalars) {
   Cluster c = make_cluster();
@@ -203,10 +228,8 @@ TEST(PickDevicesBestFit, WholeDevicesLowestIndexedFree) {
             (std::vector<DeviceShare>{{0, 1000}, {2, 1000}}));
   EXPECT_EQ(p.pick({1000, 1000, 1000, 1000}, {.count = 1, .per_device = kMilli, .models = {t}}),
             (std::vector<DeviceShare>{{1, 1000}}));
-  EXPECT_EQ(p.pick({999, 1000, 1000, 1000}, {.count = 2, .per_device = kMilli, .models = {v}}),
-            std::nullopt);
-  EXPECT_EQ(p.pick({1000, 1000, 1000, 1000}, {.count = 5, .per_device = kMilli, .models = {}}),
-            std::nullopt);
+  EXPECT_EQ(p.pick({999, 1000, 1000, 1000}, {.count = 2, .per_device = kMilli, .models = {v}}), std::nullopt);
+  EXPECT_EQ(p.pick({1000, 1000, 1000, 1000}, {.count = 5, .per_device = kMilli, .models = {}}), std::nullopt);
 }
 
 // No accelerators asked: an empty device list, never nullopt.

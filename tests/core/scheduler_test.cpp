@@ -130,6 +130,40 @@ TEST(SchedulerSubmit, ImpossibleRequestsAreUnsatisfiable) {
   EXPECT_FALSE(s.submit(make_job(1, make_task(100)), 8).has_value());
 }
 
+// A job of a node pool starts only on the pool's nodes, waits for them while others are free,
+// and is unsatisfiable when its pool cannot hold it.
+TEST(SchedulerSubmit, PoolsKeepJobsToTheirNodes) {
+  Cluster c = make_cluster();
+  for (int i = 0; i < 4; ++i) {
+    NodeSpec spec;
+    spec.name = "n" + std::to_string(i);
+    spec.scalars.set(R::kCpu, 8000);
+    spec.pools = i < 2 ? 0b01 : 0b10;  // n0, n1 in pool 1; n2, n3 in pool 2
+    c.add_node(spec);
+  }
+  Scheduler s(std::move(c), make_options(QueueOrder::Fcfs, Backfill::Easy));
+  auto in_pool = [](std::int64_t id, int pool, int tasks) {
+    JobSpec j = make_job(id, make_task(8000), {.tasks = tasks});
+    j.task.pool = pool;
+    return j;
+  };
+  EXPECT_EQ(*s.submit(in_pool(1, 1, 3), 0), SubmitStatus::Unsatisfiable) << "three nodes of a pool of two";
+  EXPECT_EQ(*s.submit(in_pool(9, 3, 1), 0), SubmitStatus::Unsatisfiable) << "a pool without nodes";
+  EXPECT_FALSE(s.submit(in_pool(10, 65, 1), 0).has_value());
+  queue_job(s, in_pool(2, 1, 2), 0);
+  queue_job(s, in_pool(3, 1, 1), 0);  // waits for pool 1 while pool 2 is idle
+  queue_job(s, in_pool(4, 0, 1), 0);  // any node
+  const auto started = s.schedule(0);
+  std::vector<std::string> where;
+  for (const Decision& d : started) {
+    if (d.action != Action::Start) continue;
+    for (const TaskPlacement& p : d.placement)
+      where.push_back(std::to_string(d.job.value) + "@" + s.cluster().node(p.node).name);
+  }
+  EXPECT_EQ(where, (std::vector<std::string>{"2@n0", "2@n1", "4@n2"}));
+  EXPECT_EQ(s.job(jid(3)).state, JobState::Pending);
+}
+
 // A drained node still counts for satisfiability (it may come back).
 TEST(SchedulerSubmit, DrainedNodesStillMakeJobsSatisfiable) {
   Scheduler s(gpu_cluster(1, 4), make_options(QueueOrder::Fcfs, Backfill::Easy));

@@ -172,6 +172,16 @@ TEST_F(Up, SbatchRunsAScriptAsSlurmWould) {
   EXPECT_TRUE(std::regex_match(wrapped.output, std::regex("[0-9]+\n"))) << wrapped.output;
   EXPECT_EQ(slurp(dir_ / "work" / "wrapped.txt"), "wrapped\n");
 
+  // Held at submission, in the one partition gwang up has, until released.
+  const Outcome held = gwang_as(sbatch, "--parsable -H -p main --wrap true");
+  ASSERT_EQ(held.status, 0) << held.output;
+  const std::string held_id = held.output.substr(0, held.output.find('\n'));
+  EXPECT_NE(gwang("show " + held_id).output.find("Reason=JobHeldUser"), std::string::npos);
+  ASSERT_EQ(gwang("release " + held_id).status, 0);
+  EXPECT_NE(wait_ended(held_id).find("State=COMPLETED"), std::string::npos);
+  EXPECT_EQ(gwang_as(sbatch, "-p gpu --wrap true").output,
+            "sbatch: error: Batch job submission failed: invalid partition name 'gpu' (this cluster's: main)\n");
+
   // What sbatch would refuse, said as sbatch says it.
   const Outcome unknown = gwang_as(sbatch, "--frobnicate job.sh");
   EXPECT_EQ(unknown.status, 1);
