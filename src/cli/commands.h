@@ -136,5 +136,7 @@ int run_node_state(const ClientArgs& client, const std::string& node, bool drain
 
 // Slurm's commands (docs/slurm.md), each given its arguments after the command's name.
 int run_sbatch(const std::vector<std::string>& args);
+int run_squeue(const std::vector<std::string>& args);
+int run_scancel(const std::vector<std::string>& args);
 
 }  // namespace gwang::cli

@@ -992,13 +992,14 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
   return with_reason(jobs_[job.id]);
 }
 
-Result<JobRecord> Controller::cancel(std::int64_t id, const std::string& user, bool operator_rights, std::int64_t now) {
+Result<JobRecord> Controller::cancel(std::int64_t id, const std::string& user, bool operator_rights, std::int64_t now,
+                                     bool task_only) {
   std::lock_guard lock(mu_);
   auto it = jobs_.find(id);
   if (it == jobs_.end() || (!operator_rights && it->second.user != user)) {
     return fail("job " + std::to_string(id) + " not found");
   }
-  if (it->second.in_array() && it->second.array_job == id) {
+  if (it->second.in_array() && it->second.array_job == id && !task_only) {
     // The array: every task not ended yet.
     bool any = false;
     for (auto t = it; t != jobs_.end() && t->second.array_job == id; ++t) {
@@ -1028,13 +1029,13 @@ void Controller::cancel_one(JobRecord& job, const std::string& user, std::int64_
 }
 
 Result<JobRecord> Controller::set_hold(std::int64_t id, bool hold, const std::string& user, bool operator_rights,
-                                       std::int64_t now) {
+                                       std::int64_t now, bool task_only) {
   std::lock_guard lock(mu_);
   auto it = jobs_.find(id);
   if (it == jobs_.end() || (!operator_rights && it->second.user != user)) {
     return fail("job " + std::to_string(id) + " not found");
   }
-  const bool array = it->second.in_array() && it->second.array_job == id;
+  const bool array = it->second.in_array() && it->second.array_job == id && !task_only;
   std::vector<JobRecord*> jobs;
   for (auto t = it; t != jobs_.end() && (t == it || (array && t->second.array_job == id)); ++t) {
     JobRecord& j = t->second;

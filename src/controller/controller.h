@@ -176,13 +176,15 @@ class Controller {
   // Ends a pending job at once, or asks a running one to end (it shows CANCELLED when it has). The id
   // of a job array is every task of it not ended yet. Errors: no such job of this user ("not
   // found"); already ended.
-  Result<JobRecord> cancel(std::int64_t id, const std::string& user, bool operator_rights, std::int64_t now);
+  // With `task_only`, an array's id is its first task alone (Slurm's ID_INDEX).
+  Result<JobRecord> cancel(std::int64_t id, const std::string& user, bool operator_rights, std::int64_t now,
+                           bool task_only = false);
   // Holds a pending job (`hold`), or releases it: held, it stays pending and out of the queue
   // until released. A user holds and releases their own jobs; an operator's hold of another's
   // job only an operator releases. The id of a job array is every pending task of it. Errors:
   // not found, not pending, not held, held by an operator.
   Result<JobRecord> set_hold(std::int64_t id, bool hold, const std::string& user, bool operator_rights,
-                             std::int64_t now);
+                             std::int64_t now, bool task_only = false);
   // The partitions, as configured (or the implicit one), with the nodes now in each.
   struct PartitionRecord {
     api::Partition spec;

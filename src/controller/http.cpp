@@ -469,7 +469,7 @@ void ApiServer::Impl::routes() {
                            " is not yours to cancel (its owner, its institution's "
                            "admins and operators may)");
         }
-        auto r = controller.cancel(job->id, who->user, true, wall_now());
+        auto r = controller.cancel(job->id, who->user, true, wall_now(), req.get_param_value("task_only") == "1");
         if (!r) return error(res, 409, r.error().message);
         reply_job(res, 200, *r);
       });
@@ -486,7 +486,8 @@ void ApiServer::Impl::routes() {
                      "job " + std::to_string(job->id) + " is not yours to " + (on ? "hold" : "release") +
                          " (its owner, its institution's admins and operators may)");
       }
-      auto r = controller.set_hold(job->id, on, who->user, who->user != job->user || who->is_operator, wall_now());
+      auto r = controller.set_hold(job->id, on, who->user, who->user != job->user || who->is_operator, wall_now(),
+                                   req.get_param_value("task_only") == "1");
       if (!r) return error(res, 409, r.error().message);
       reply_job(res, 200, *r);
     };

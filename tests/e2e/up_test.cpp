@@ -197,6 +197,64 @@ TEST_F(Up, SbatchRunsAScriptAsSlurmWould) {
   EXPECT_EQ(refused.output, "sbatch: error: Batch job submission failed: no node has accelerator model 'h100'\n");
 }
 
+// squeue's tables and scancel, as Slurm prints and takes them: the default table, -o fields, an
+// array's pending tasks on one line, and the ids of array tasks.
+TEST_F(Up, SqueueAndScancel) {
+  auto sbatch = [&](const std::string& args) {
+    const Outcome o = gwang("sbatch --parsable " + args);
+    EXPECT_EQ(o.status, 0) << o.output;
+    return o.output.substr(0, o.output.find('\n'));
+  };
+  const std::string run = sbatch("-J runner -t 10 --wrap 'sleep 60'");
+  const std::string arr = sbatch("-a 0-3%1 -J sweep -t 1:00:00 --wrap 'sleep 60'");
+  const std::string held = sbatch("-H -J later --wrap true");
+  // Both the runner and the array's first task run (gwang up's node has the host's CPUs).
+  for (int i = 0; i < 200; ++i) {
+    if (gwang("squeue -h -t R -o %i").output.find(arr + "_0") != std::string::npos) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  const std::string table = gwang("squeue").output;
+  EXPECT_EQ(table.substr(0, table.find('\n') + 1),
+            "             JOBID PARTITION     NAME     USER ST       TIME  NODES NODELIST(REASON)\n");
+  EXPECT_NE(table.find(std::string(18 - (arr.size() + 8), ' ') + arr +
+                       "_[1-3%1]      main    sweep   nobody PD       0:00      1 (JobArrayTaskLimit)\n"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find(std::string(18 - held.size(), ' ') + held +
+                       "      main    later   nobody PD       0:00      1 (JobHeldUser)\n"),
+            std::string::npos)
+      << table;
+  EXPECT_TRUE(std::regex_search(table, std::regex(" " + run + "      main   runner   nobody  R       0:0[0-9]      1 \\S+\n")))
+      << table;
+  const Outcome fields = gwang("squeue -h -r -o '%i|%F|%K|%t|%r|%l|%D|%j' -n sweep");
+  // Pending first, as Slurm's default order has it.
+  EXPECT_EQ(fields.output, arr + "_1|" + arr + "|1|PD|JobArrayTaskLimit|1:00:00|1|sweep\n" +  //
+                               arr + "_2|" + arr + "|2|PD|JobArrayTaskLimit|1:00:00|1|sweep\n" +
+                               arr + "_3|" + arr + "|3|PD|JobArrayTaskLimit|1:00:00|1|sweep\n" +
+                               arr + "_0|" + arr + "|0|R|None|1:00:00|1|sweep\n");
+  const Outcome bad_format = gwang("squeue -o '%i %Q'");
+  EXPECT_EQ(bad_format.status, 1);
+  EXPECT_EQ(bad_format.output, "squeue: error: format '%i %Q': invalid field '%Q'\n");
+
+  // scancel: an array task by its Slurm id, then what a filter names, then what is not there.
+  ASSERT_EQ(gwang("scancel " + arr + "_2").status, 0);
+  EXPECT_EQ(gwang("squeue -h -r -o %i -n sweep -t PD").output, arr + "_1\n" + arr + "_3\n");
+  ASSERT_EQ(gwang("scancel " + arr + "_0").status, 0);  // the first task alone, not the array its id names
+  for (int i = 0; i < 200 && gwang("squeue -h -o %i -t R -n sweep").output == arr + "_0\n"; ++i)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_NE(gwang("squeue -h -r -o %i -n sweep").output.find(arr + "_3\n"), std::string::npos);
+  ASSERT_EQ(gwang("scancel -n sweep").status, 0);
+  ASSERT_EQ(gwang("scancel -t PD -u nobody").status, 0);
+  for (int i = 0; i < 200 && !gwang("squeue -h -o %i -n sweep").output.empty(); ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(gwang("squeue -h -o %i").output, run + "\n");
+  const Outcome missing = gwang("scancel 99999 12x");
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_EQ(missing.output,
+            "scancel: error: Kill job error on job id 99999: Invalid job id specified\n"
+            "scancel: error: Invalid job id 12x\n");
+  ASSERT_EQ(gwang("scancel " + run).status, 0);
+}
+
 // A job sees only the devices it was given.
 TEST_F(Up, DeclaredDevicesAreAssigned) {
   const std::string a = submit("--gpus 1:npu:test -- sh -c 'echo $GWANG_DEVICES; sleep 2'");

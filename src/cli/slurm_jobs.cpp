@@ -1,0 +1,99 @@
+#include "cli/slurm_jobs.h"
+
+#include <nlohmann/json.hpp>
+
+#include "slurm/hostlist.h"
+
+namespace gwang::cli {
+
+using nlohmann::json;
+
+std::string SlurmJob::job_id() const {
+  return array_job > 0 ? std::to_string(array_job) + "_" + std::to_string(array_task) : std::to_string(id);
+}
+
+SlurmJob slurm_job(const json& j) {
+  SlurmJob s;
+  auto time = [&](const char* key) {
+    return j.contains(key) && j[key].is_number_integer() ? j[key].get<std::int64_t>() : std::int64_t{-1};
+  };
+  s.id = j.at("id").get<std::int64_t>();
+  s.array_job = j.value("array_job_id", std::int64_t{0});
+  s.array_task = j.value("array_task_id", std::int64_t{-1});
+  s.array = j.value("array", "");
+  s.name = j.value("name", "");
+  s.user = j.value("user", "");
+  s.state = j.value("state", "");
+  s.reason = j.value("reason", "");
+  s.partition = j.value("partition", "");
+  s.project = j.value("project", "");
+  s.workdir = j.value("workdir", "");
+  s.dependency = j.value("dependency", "");
+  s.comment = j.value("comment", "");
+  s.nodelist = j.value("node", "");
+  s.command = j.value("command", std::vector<std::string>{});
+  s.submit = j.value("submit_time", std::int64_t{0});
+  s.start = time("start_time");
+  s.end = time("end_time");
+  s.begin = j.value("begin", std::int64_t{0});
+  s.estimated_start = time("estimated_start");
+  s.time_limit = j.value("time_limit", std::int64_t{0});
+  s.nodes = j.value("nodes", 1);
+  s.cpus = j.value("cpus", 1);
+  s.exit_code = j.value("exit_code", 0);
+  s.attempt = j.value("attempt", 0);
+  s.mem = j.value("mem", std::int64_t{0});
+  s.hold = j.value("hold", "");
+  s.batch = j.value("batch", false);
+  return s;
+}
+
+std::string state_code(const std::string& state) {
+  if (state == "PENDING") return "PD";
+  if (state == "RUNNING") return "R";
+  if (state == "COMPLETED") return "CD";
+  if (state == "FAILED") return "F";
+  if (state == "CANCELLED") return "CA";
+  if (state == "TIMEOUT") return "TO";
+  if (state == "OUT_OF_MEMORY") return "OOM";
+  if (state == "NODE_FAIL") return "NF";
+  return state;
+}
+
+int state_rank(const std::string& state) {
+  static const char* kOrder[] = {"PENDING", "RUNNING",   "SUSPENDED", "COMPLETED", "CANCELLED", "FAILED",
+                                 "TIMEOUT", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE",  "OUT_OF_MEMORY"};
+  for (int i = 0; i < static_cast<int>(std::size(kOrder)); ++i) {
+    if (state == kOrder[i]) return i;
+  }
+  return 99;
+}
+
+std::string reason_code(const SlurmJob& job) {
+  if (!job.pending()) return "None";
+  const std::string token = job.reason.substr(0, job.reason.find_first_of(": ("));
+  if (token == "Gang" || token == "Reserved" || token == "Preempting") return "Resources";
+  if (token == "ReservedForJob") return "Priority";
+  if (token == "NodesUnavailable") return "ReqNodeNotAvail";
+  if (token == "QuotaReached") return "AssocGrpGRES";
+  if (token == "Held") return "AssocGrpBillingMinutes";  // its project's grants do not let it run
+  for (const char* same : {"Priority", "Resources", "BeginTime", "Dependency", "DependencyNeverSatisfied",
+                           "JobHeldUser", "JobHeldAdmin", "JobArrayTaskLimit"}) {
+    if (token == same) return token;
+  }
+  return "None";
+}
+
+std::string compressed_nodes(const SlurmJob& job) {
+  if (job.nodelist.empty()) return "";
+  std::vector<std::string> hosts;
+  for (std::size_t at = 0; at <= job.nodelist.size();) {
+    std::size_t comma = job.nodelist.find(',', at);
+    if (comma == std::string::npos) comma = job.nodelist.size();
+    hosts.push_back(job.nodelist.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return slurm::compress_hosts(hosts);
+}
+
+}  // namespace gwang::cli

@@ -1,0 +1,44 @@
+// gwang's jobs as Slurm's commands show them: states, reasons, ids of array tasks, exit codes.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+namespace gwang::cli {
+
+// One job as the API's full view gives it, with what Slurm's commands print of it.
+struct SlurmJob {
+  std::int64_t id = 0;
+  std::int64_t array_job = 0;  // 0: not in an array
+  std::int64_t array_task = -1;
+  std::string array;  // the array's spec ("0-15%4"), for its limit
+  std::string name, user, state, reason, partition, project, workdir, dependency, comment, nodelist;
+  std::vector<std::string> command;
+  std::int64_t submit = 0, start = -1, end = -1, begin = 0, estimated_start = -1;
+  std::int64_t time_limit = 0;  // seconds
+  int nodes = 1, cpus = 1, exit_code = 0, attempt = 0;
+  std::int64_t mem = 0;  // bytes per node
+  std::string hold;
+  bool batch = false;
+
+  bool pending() const { return state == "PENDING"; }
+  bool ended() const { return state != "PENDING" && state != "RUNNING"; }
+  // "123", or "100_4" for a task of an array.
+  std::string job_id() const;
+};
+
+SlurmJob slurm_job(const nlohmann::json& j);
+
+// Slurm's compact state codes: PD, R, CD, F, CA, TO, OOM, NF.
+std::string state_code(const std::string& state);
+// The reason code squeue shows for a pending job ("Priority", "Resources", "Dependency",
+// "JobHeldUser", ...), from gwang's reason; "None" for a job that is not pending.
+std::string reason_code(const SlurmJob& job);
+// The nodes, compressed as Slurm writes them ("gpu[01-04]").
+std::string compressed_nodes(const SlurmJob& job);
+// Slurm's rank of a state, for squeue's default order (PENDING first).
+int state_rank(const std::string& state);
+
+}  // namespace gwang::cli

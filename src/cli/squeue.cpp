@@ -1,0 +1,682 @@
+// squeue and scancel, as Slurm 22.05's man pages describe them, on gwang's API.
+#include <getopt.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "cli/api_call.h"
+#include "cli/commands.h"
+#include "cli/slurm_jobs.h"
+#include "slurm/format.h"
+#include "slurm/specs.h"
+
+namespace gwang::cli {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::int64_t kMinJobAge = 300;  // ended jobs stay visible this long (Slurm's MinJobAge)
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at <= text.size();) {
+    std::size_t comma = text.find(',', at);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > at) out.push_back(text.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
+}
+
+std::string upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The long names of squeue -O, and the %-letter each is.
+const std::vector<std::pair<std::string, char>>& long_fields() {
+  static const std::vector<std::pair<std::string, char>> kFields = {
+      {"Account", 'a'},    {"ArrayJobID", 'F'},   {"ArrayTaskID", 'K'}, {"Command", 'o'},    {"Comment", 'k'},
+      {"Dependency", 'E'}, {"EndTime", 'e'},      {"JobArrayID", 'i'},  {"JobID", 'A'},      {"MinCpus", 'c'},
+      {"MinMemory", 'm'},  {"Name", 'j'},         {"NodeList", 'N'},    {"NumCPUs", 'C'},    {"NumNodes", 'D'},
+      {"Partition", 'P'},  {"Reason", 'r'},       {"ReasonList", 'R'},  {"SchedNodes", 'Y'}, {"StartTime", 'S'},
+      {"State", 'T'},      {"StateCompact", 't'}, {"SubmitTime", 'V'},  {"TimeLeft", 'L'},   {"TimeLimit", 'l'},
+      {"TimeUsed", 'M'},   {"UserID", 'U'},       {"UserName", 'u'},    {"WorkDir", 'Z'}};
+  return kFields;
+}
+
+const char* header_of(char type) {
+  switch (type) {
+    case 'a':
+      return "ACCOUNT";
+    case 'A':
+      return "JOBID";
+    case 'c':
+      return "MIN_CPUS";
+    case 'C':
+      return "CPUS";
+    case 'D':
+      return "NODES";
+    case 'e':
+      return "END_TIME";
+    case 'E':
+      return "DEPENDENCY";
+    case 'F':
+      return "ARRAY_JOB_ID";
+    case 'i':
+      return "JOBID";
+    case 'j':
+      return "NAME";
+    case 'k':
+      return "COMMENT";
+    case 'K':
+      return "ARRAY_TASK_ID";
+    case 'l':
+      return "TIME_LIMIT";
+    case 'L':
+      return "TIME_LEFT";
+    case 'm':
+      return "MIN_MEMORY";
+    case 'M':
+      return "TIME";
+    case 'N':
+      return "NODELIST";
+    case 'o':
+      return "COMMAND";
+    case 'P':
+      return "PARTITION";
+    case 'r':
+      return "REASON";
+    case 'R':
+      return "NODELIST(REASON)";
+    case 'S':
+      return "START_TIME";
+    case 't':
+      return "ST";
+    case 'T':
+      return "STATE";
+    case 'u':
+      return "USER";
+    case 'U':
+      return "UID";
+    case 'V':
+      return "SUBMIT_TIME";
+    case 'Y':
+      return "SCHEDNODES";
+    case 'Z':
+      return "WORK_DIR";
+  }
+  return "?";
+}
+constexpr std::string_view kLetters = "aAcCDeEFijkKlLmMNoPrRStTuUVYZ";
+
+std::string uid_of(const std::string& user) {
+  if (const passwd* pw = ::getpwnam(user.c_str())) return std::to_string(pw->pw_uid);
+  return "4294967294";
+}
+
+std::string memory_text(std::int64_t bytes) {
+  const std::int64_t mib = (bytes + (1 << 20) - 1) >> 20;
+  if (mib > 0 && mib % (1024 * 1024) == 0) return std::to_string(mib >> 20) + "T";
+  if (mib > 0 && mib % 1024 == 0) return std::to_string(mib >> 10) + "G";
+  return std::to_string(mib) + "M";
+}
+
+// A row: one job, or the pending tasks of an array together ("12_[3-9%2]").
+struct Row {
+  SlurmJob job;
+  std::string id;    // %i
+  std::string task;  // %K
+};
+
+// Indices as Slurm lists them: "1-3,7,9-10".
+std::string index_ranges(const std::vector<std::int64_t>& ix) {
+  std::string out;
+  for (std::size_t i = 0; i < ix.size();) {
+    std::size_t j = i;
+    while (j + 1 < ix.size() && ix[j + 1] == ix[j] + 1) ++j;
+    out += (out.empty() ? "" : ",") + std::to_string(ix[i]);
+    if (j > i) out += "-" + std::to_string(ix[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
+std::string field(const Row& row, char type, std::int64_t now) {
+  const SlurmJob& j = row.job;
+  const std::int64_t limit_min = j.time_limit / 60;
+  const std::int64_t used = j.start < 0 ? 0 : (j.end >= 0 ? j.end : now) - j.start;
+  switch (type) {
+    case 'a':
+      return j.project.empty() ? "(null)" : j.project;
+    case 'A':
+      return std::to_string(j.id);
+    case 'c':
+      return std::to_string(j.cpus);
+    case 'C':
+      return std::to_string(static_cast<std::int64_t>(j.cpus) * j.nodes);
+    case 'D':
+      return std::to_string(j.nodes);
+    case 'e':
+      if (j.end >= 0) return slurm::format_slurm_date(j.end);
+      if (j.start >= 0) return slurm::format_slurm_date(j.start + j.time_limit);
+      if (j.estimated_start >= 0) return slurm::format_slurm_date(j.estimated_start + j.time_limit);
+      return "N/A";
+    case 'E':
+      return j.pending() && !j.dependency.empty() ? j.dependency : "(null)";
+    case 'F':
+      return std::to_string(j.array_job > 0 ? j.array_job : j.id);
+    case 'i':
+      return row.id;
+    case 'j':
+      return j.name;
+    case 'k':
+      return j.comment.empty() ? "(null)" : j.comment;
+    case 'K':
+      return row.task;
+    case 'l':
+      return slurm::format_minutes(limit_min);
+    case 'L':
+      return slurm::format_elapsed(std::max<std::int64_t>(0, j.time_limit - used));
+    case 'm':
+      return memory_text(j.mem);
+    case 'M':
+      return slurm::format_elapsed(used);
+    case 'N':
+      return compressed_nodes(j);
+    case 'o': {
+      if (j.batch || j.command.empty()) return j.name;
+      std::string c;
+      for (const std::string& a : j.command) c += (c.empty() ? "" : " ") + a;
+      return c;
+    }
+    case 'P':
+      return j.partition;
+    case 'r':
+      return reason_code(j);
+    case 'R':
+      return j.pending() ? "(" + reason_code(j) + ")" : compressed_nodes(j);
+    case 'S':
+      if (j.start >= 0) return slurm::format_slurm_date(j.start);
+      return j.estimated_start >= 0 ? slurm::format_slurm_date(j.estimated_start) : "N/A";
+    case 't':
+      return state_code(j.state);
+    case 'T':
+      return j.state;
+    case 'u':
+      return j.user;
+    case 'U':
+      return uid_of(j.user);
+    case 'V':
+      return slurm::format_slurm_date(j.submit);
+    case 'Y':
+      return "(null)";
+    case 'Z':
+      return j.workdir;
+  }
+  return "";
+}
+
+int squeue_error(const std::string& message) {
+  std::fprintf(stderr, "squeue: error: %s\n", message.c_str());
+  return 1;
+}
+
+const char* kSqueueUsage =
+    "Usage: squeue [-A account] [--clusters names] [-i seconds] [--job jobid]\n"
+    "              [-n name] [-o format] [-O format] [-p partitions]\n"
+    "              [--qos qos] [--reservation reservation] [--sort fields] [--start]\n"
+    "              [--step step_id] [-t states] [-u user_name] [--usage]\n"
+    "              [-L licenses] [-w nodes] [--federation] [--local] [--sibling]\n"
+    "              [--json] [--yaml] [-ahjlrsv]\n";
+
+}  // namespace
+
+int run_squeue(const std::vector<std::string>& args) {
+  std::vector<std::string> argv_text = {"squeue"};
+  argv_text.insert(argv_text.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_text) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  static const option kLong[] = {{"account", required_argument, nullptr, 'A'},
+                                 {"all", no_argument, nullptr, 'a'},
+                                 {"array", no_argument, nullptr, 'r'},
+                                 {"format", required_argument, nullptr, 'o'},
+                                 {"Format", required_argument, nullptr, 'O'},
+                                 {"help", no_argument, nullptr, 'H' + 256},
+                                 {"hide", no_argument, nullptr, 'h' + 256},
+                                 {"iterate", required_argument, nullptr, 'i'},
+                                 {"jobs", optional_argument, nullptr, 'j'},
+                                 {"long", no_argument, nullptr, 'l'},
+                                 {"me", no_argument, nullptr, 'm' + 256},
+                                 {"name", required_argument, nullptr, 'n'},
+                                 {"noheader", no_argument, nullptr, 'h'},
+                                 {"partition", required_argument, nullptr, 'p'},
+                                 {"start", no_argument, nullptr, 's' + 256},
+                                 {"states", required_argument, nullptr, 't'},
+                                 {"usage", no_argument, nullptr, 'u' + 256},
+                                 {"user", required_argument, nullptr, 'u'},
+                                 {"verbose", no_argument, nullptr, 'v'},
+                                 {"version", no_argument, nullptr, 'V'},
+                                 {nullptr, 0, nullptr, 0}};
+  std::string format = "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R", long_format;
+  bool header = true, expand_arrays = false, start_view = false, me = false;
+  int iterate = 0;
+  std::set<std::string> accounts, jobs, names, partitions, states, users;
+  ::optind = 0;
+  ::opterr = 0;
+  for (;;) {
+    int index = 0;
+    const int c =
+        ::getopt_long(static_cast<int>(argv.size() - 1), argv.data(), ":A:ahi:j::ln:o:O:p:rt:u:vV", kLong, &index);
+    if (c == -1) break;
+    const std::string value = ::optarg ? ::optarg : "";
+    auto add = [&](std::set<std::string>& to) {
+      for (std::string& v : split_list(value)) to.insert(std::move(v));
+    };
+    switch (c) {
+      case 'A':
+        add(accounts);
+        break;
+      case 'a':
+        break;  // every partition is shown already
+      case 'h':
+        header = false;
+        break;
+      case 'i':
+        iterate = std::atoi(value.c_str());
+        if (iterate < 1) return squeue_error("--iterate: expected a number of seconds");
+        break;
+      case 'j':
+        if (value.empty() && ::optind < static_cast<int>(argv.size() - 1) && argv[::optind][0] != '-') {
+          for (std::string& v : split_list(argv[::optind++])) jobs.insert(std::move(v));
+        } else {
+          add(jobs);
+        }
+        break;
+      case 'l':
+        format = "%.18i %.9P %.8j %.8u %.8T %.10M %.9l %.6D %R";
+        break;
+      case 'n':
+        add(names);
+        break;
+      case 'o':
+        format = value;
+        break;
+      case 'O':
+        long_format = value;
+        break;
+      case 'p':
+        add(partitions);
+        break;
+      case 'r':
+        expand_arrays = true;
+        break;
+      case 't':
+        add(states);
+        break;
+      case 'u':
+        add(users);
+        break;
+      case 'v':
+        break;
+      case 'V':
+        std::printf("gwang squeue (options of slurm 22.05)\n");
+        return 0;
+      case 'H' + 256:
+      case 'u' + 256:
+        std::printf("%s", kSqueueUsage);
+        return 0;
+      case 'h' + 256:
+        break;
+      case 'm' + 256:
+        me = true;
+        break;
+      case 's' + 256:
+        start_view = true;
+        format = "%.18i %.9P %.8j %.8u %.2t %.19S %.6D %20Y %R";
+        break;
+      case ':':
+        return squeue_error("option '" + std::string(argv[::optind - 1]) + "' requires an argument");
+      default: {
+        const std::string bad = ::optopt ? "-" + std::string(1, static_cast<char>(::optopt)) : argv[::optind - 1];
+        std::fprintf(stderr, "squeue: unrecognized option '%s'\n%s", bad.c_str(), kSqueueUsage);
+        return 1;
+      }
+    }
+  }
+  if (::optind < static_cast<int>(argv.size() - 1))
+    return squeue_error("unexpected argument '" + std::string(argv[::optind]) + "'");
+  if (me) {
+    const passwd* pw = ::getpwuid(::getuid());
+    if (pw) users.insert(pw->pw_name);
+  }
+  std::vector<slurm::FormatItem> items;
+  if (!long_format.empty()) {
+    std::vector<std::string> names_only;
+    for (const auto& [name, letter] : long_fields()) names_only.push_back(name);
+    auto parsed = slurm::parse_long_format(long_format, names_only);
+    if (!parsed) return squeue_error(parsed.error().message);
+    items = std::move(*parsed);
+    for (slurm::FormatItem& f : items) {
+      for (const auto& [name, letter] : long_fields())
+        if (name == f.field) f.field = std::string(1, letter);
+    }
+  } else {
+    auto parsed = slurm::parse_percent_format(format, kLetters);
+    if (!parsed) return squeue_error(parsed.error().message);
+    items = std::move(*parsed);
+  }
+  // States: Slurm's names or codes; "all" is every one.
+  std::set<std::string> wanted_states;
+  bool all_states = false;
+  for (const std::string& s : states) {
+    const std::string u = upper(s);
+    if (u == "ALL") {
+      all_states = true;
+      continue;
+    }
+    bool known = false;
+    for (const char* name : {"PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY",
+                             "NODE_FAIL", "COMPLETING", "SUSPENDED", "PREEMPTED", "BOOT_FAIL", "DEADLINE"}) {
+      if (u == name || u == state_code(name)) {
+        wanted_states.insert(name);
+        known = true;
+      }
+    }
+    if (u == "CG") wanted_states.insert("COMPLETING"), known = true;
+    if (!known) return squeue_error("Invalid job state specified: " + s);
+  }
+  bool ended_wanted = all_states;
+  for (const std::string& s : wanted_states) ended_wanted = ended_wanted || (s != "PENDING" && s != "RUNNING");
+  bool needs_estimates = start_view;
+  for (const slurm::FormatItem& f : items) needs_estimates = needs_estimates || f.field == "S" || f.field == "e";
+
+  ClientArgs client;
+  set_error_prefix("squeue: error: ");
+  for (;;) {
+    int rc = 0;
+    std::string path = "/api/v1/jobs?view=full";
+    if (ended_wanted) path += "&all=1";
+    if (needs_estimates) path += "&start=1";
+    auto answer = request(client, "GET", path, "", &rc);
+    if (!answer) return 1;
+    const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+    std::vector<SlurmJob> all;
+    for (const json& j : (*answer)["jobs"]) all.push_back(slurm_job(j));
+    auto selected = [&](const SlurmJob& j) {
+      if (j.ended() && j.end < now - kMinJobAge) return false;
+      if (!all_states) {
+        if (wanted_states.empty() ? j.ended() : !wanted_states.contains(j.state)) return false;
+      }
+      if (start_view && !j.pending()) return false;
+      if (!users.empty() && !users.contains(j.user)) return false;
+      if (!accounts.empty() && !accounts.contains(j.project)) return false;
+      if (!names.empty() && !names.contains(j.name)) return false;
+      if (!partitions.empty() && !partitions.contains(j.partition)) return false;
+      if (!jobs.empty() && !jobs.contains(std::to_string(j.id)) && !jobs.contains(j.job_id()) &&
+          !(j.array_job > 0 && jobs.contains(std::to_string(j.array_job)))) {
+        return false;
+      }
+      return true;
+    };
+    // Rows: every job, but an array's pending tasks on one line, as Slurm keeps them in one record
+    // until a task starts (tasks held apart from the others are lines of their own). The line
+    // shows the reason of its first task.
+    std::vector<Row> rows;
+    std::map<std::pair<std::int64_t, std::string>, std::size_t> grouped;  // (array, reason) -> row
+    std::map<std::size_t, std::vector<std::int64_t>> indices;
+    for (const SlurmJob& j : all) {
+      if (!selected(j)) continue;
+      if (j.array_job > 0 && j.pending() && !expand_arrays) {
+        const auto key = std::make_pair(j.array_job, j.hold);
+        auto [it, fresh] = grouped.emplace(key, rows.size());
+        if (fresh) rows.push_back({j, "", ""});
+        indices[it->second].push_back(j.array_task);
+        continue;
+      }
+      rows.push_back({j, j.job_id(), j.array_job > 0 ? std::to_string(j.array_task) : "N/A"});
+    }
+    for (auto& [at, ix] : indices) {
+      Row& row = rows[at];
+      std::string list = index_ranges(ix);
+      if (auto spec = slurm::parse_array(row.job.array, 10'000'001); spec && spec->max_running) {
+        list += "%" + std::to_string(*spec->max_running);
+      }
+      row.task = list;
+      row.id =
+          std::to_string(row.job.array_job) +
+          (ix.size() > 1 || list.find('%') != std::string::npos ? "_[" + list + "]" : "_" + std::to_string(ix.front()));
+    }
+    // Slurm's default order: partition, then state (pending first), then priority: gwang's queue
+    // order, which the ids follow for jobs of equal priority.
+    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+      if (a.job.partition != b.job.partition) return a.job.partition < b.job.partition;
+      if (state_rank(a.job.state) != state_rank(b.job.state)) return state_rank(a.job.state) < state_rank(b.job.state);
+      return a.job.id < b.job.id;
+    });
+    std::string out;
+    if (iterate > 0) {
+      const std::time_t t = static_cast<std::time_t>(now);
+      char when[64];
+      std::strftime(when, sizeof when, "%a %b %d %H:%M:%S %Y", std::localtime(&t));
+      out += std::string(when) + "\n";
+    }
+    if (header) {
+      out += slurm::render(items, [](const slurm::FormatItem& f) { return std::string(header_of(f.field[0])); });
+      out += '\n';
+    }
+    for (const Row& row : rows) {
+      out += slurm::render(items, [&](const slurm::FormatItem& f) { return field(row, f.field[0], now); });
+      out += '\n';
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fflush(stdout);
+    if (iterate <= 0) return 0;
+    std::this_thread::sleep_for(std::chrono::seconds(iterate));
+    std::printf("\n");
+  }
+}
+
+namespace {
+
+int scancel_error(const std::string& message) {
+  std::fprintf(stderr, "scancel: error: %s\n", message.c_str());
+  return 1;
+}
+
+const char* kScancelUsage =
+    "Usage: scancel [-A account] [--batch] [--interactive] [-n job_name]\n"
+    "               [-p partition] [-Q] [-q qos] [-R reservation] [-s signal | integer]\n"
+    "               [-t PENDING | RUNNING | SUSPENDED] [--usage] [-u user_name]\n"
+    "               [-V] [-v] [-w hosts...] [--wckey=wckey] [job_id[_array_id][.step_id]]\n";
+
+// A job id as scancel takes it: "12", "12_3", "12_[1-3,7]"; what it names among `jobs`.
+Result<std::vector<std::int64_t>> resolve(const std::string& text, const std::vector<SlurmJob>& jobs) {
+  const auto bad = [&] { return fail("Invalid job id " + text); };
+  const std::size_t under = text.find('_');
+  const std::string base = text.substr(0, under);
+  if (base.empty() || base.size() > 18 || base.find_first_not_of("0123456789") != std::string::npos) return bad();
+  const std::int64_t id = std::stoll(base);
+  std::vector<std::int64_t> out;
+  if (under == std::string::npos) {
+    out.push_back(id);  // a job, or an array by its id: the controller cancels every task
+    return out;
+  }
+  std::string list = text.substr(under + 1);
+  if (list.size() > 2 && list.front() == '[' && list.back() == ']') list = list.substr(1, list.size() - 2);
+  auto spec = slurm::parse_array(list, 10'000'001);
+  if (!spec || spec->max_running) return bad();
+  for (std::int64_t index : spec->indices) {
+    auto it = std::find_if(jobs.begin(), jobs.end(),
+                           [&](const SlurmJob& j) { return j.array_job == id && j.array_task == index; });
+    if (it == jobs.end())
+      return fail("Kill job error on job id " + base + "_" + std::to_string(index) + ": Invalid job id specified");
+    out.push_back(it->id);
+  }
+  return out;
+}
+
+}  // namespace
+
+int run_scancel(const std::vector<std::string>& args) {
+  std::vector<std::string> argv_text = {"scancel"};
+  argv_text.insert(argv_text.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_text) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  static const option kLong[] = {{"account", required_argument, nullptr, 'A'},
+                                 {"help", no_argument, nullptr, 'h'},
+                                 {"me", no_argument, nullptr, 'm' + 256},
+                                 {"name", required_argument, nullptr, 'n'},
+                                 {"partition", required_argument, nullptr, 'p'},
+                                 {"quiet", no_argument, nullptr, 'Q'},
+                                 {"signal", required_argument, nullptr, 's'},
+                                 {"state", required_argument, nullptr, 't'},
+                                 {"usage", no_argument, nullptr, 'h'},
+                                 {"user", required_argument, nullptr, 'u'},
+                                 {"verbose", no_argument, nullptr, 'v'},
+                                 {"version", no_argument, nullptr, 'V'},
+                                 {nullptr, 0, nullptr, 0}};
+  std::set<std::string> accounts, names, partitions, states, users;
+  bool quiet = false, verbose = false;
+  ::optind = 0;
+  ::opterr = 0;
+  for (;;) {
+    int index = 0;
+    const int c = ::getopt_long(static_cast<int>(argv.size() - 1), argv.data(), ":A:hn:p:Qs:t:u:vV", kLong, &index);
+    if (c == -1) break;
+    const std::string value = ::optarg ? ::optarg : "";
+    auto add = [&](std::set<std::string>& to) {
+      for (std::string& v : split_list(value)) to.insert(std::move(v));
+    };
+    switch (c) {
+      case 'A':
+        add(accounts);
+        break;
+      case 'h':
+        std::printf("%s", kScancelUsage);
+        return 0;
+      case 'm' + 256: {
+        if (const passwd* pw = ::getpwuid(::getuid())) users.insert(pw->pw_name);
+        break;
+      }
+      case 'n':
+        add(names);
+        break;
+      case 'p':
+        add(partitions);
+        break;
+      case 'Q':
+        quiet = true;
+        break;
+      case 's':
+        // A job is ended with SIGTERM, then SIGKILL after the grace; other signals gwang does not send.
+        if (upper(value) != "TERM" && upper(value) != "SIGTERM" && upper(value) != "KILL" &&
+            upper(value) != "SIGKILL" && value != "15" && value != "9") {
+          return scancel_error("--signal=" + value +
+                               ": gwang ends jobs (TERM, then KILL); other signals are not supported");
+        }
+        break;
+      case 't':
+        for (std::string& v : split_list(value)) {
+          const std::string u = upper(v);
+          if (u == "PENDING" || u == "PD")
+            states.insert("PENDING");
+          else if (u == "RUNNING" || u == "R")
+            states.insert("RUNNING");
+          else
+            return scancel_error("Invalid job state specified: " + v);
+        }
+        break;
+      case 'u':
+        add(users);
+        break;
+      case 'v':
+        verbose = true;
+        break;
+      case 'V':
+        std::printf("gwang scancel (options of slurm 22.05)\n");
+        return 0;
+      case ':':
+        return scancel_error("option '" + std::string(argv[::optind - 1]) + "' requires an argument");
+      default: {
+        const std::string bad = ::optopt ? "-" + std::string(1, static_cast<char>(::optopt)) : argv[::optind - 1];
+        std::fprintf(stderr, "scancel: unrecognized option '%s'\n%s", bad.c_str(), kScancelUsage);
+        return 1;
+      }
+    }
+  }
+  std::vector<std::string> ids(argv_text.begin() + ::optind, argv_text.end());
+  const bool filtered = !accounts.empty() || !names.empty() || !partitions.empty() || !states.empty() || !users.empty();
+  if (ids.empty() && !filtered) return scancel_error("No job identification provided");
+  ClientArgs client;
+  set_error_prefix("scancel: error: ");
+  int rc = 0;
+  auto answer = request(client, "GET", std::string("/api/v1/jobs?view=full") + (ids.empty() ? "" : "&all=1"), "", &rc);
+  if (!answer) return 1;
+  std::vector<SlurmJob> jobs;
+  for (const json& j : (*answer)["jobs"]) jobs.push_back(slurm_job(j));
+  auto matches = [&](const SlurmJob& j) {
+    if (j.ended()) return false;
+    return (accounts.empty() || accounts.contains(j.project)) && (names.empty() || names.contains(j.name)) &&
+           (partitions.empty() || partitions.contains(j.partition)) && (states.empty() || states.contains(j.state)) &&
+           (users.empty() || users.contains(j.user));
+  };
+  std::vector<std::pair<std::int64_t, bool>> targets;  // id, and whether it is an array's id meaning all of it
+  int status = 0;
+  if (ids.empty()) {
+    for (const SlurmJob& j : jobs) {
+      if (matches(j)) targets.emplace_back(j.id, false);
+    }
+  } else {
+    for (const std::string& text : ids) {
+      auto r = resolve(text, jobs);
+      if (!r) {
+        if (!quiet) std::fprintf(stderr, "scancel: error: %s\n", r.error().message.c_str());
+        status = 1;
+        continue;
+      }
+      for (std::int64_t id : *r) {
+        auto it = std::find_if(jobs.begin(), jobs.end(), [&](const SlurmJob& j) { return j.id == id; });
+        const bool array = it != jobs.end() && it->array_job == id;
+        std::string why;
+        if (it == jobs.end()) {
+          why = "Invalid job id specified";
+        } else if (it->ended() && !(array && std::any_of(jobs.begin(), jobs.end(), [&](const SlurmJob& j) {
+                                      return j.array_job == id && !j.ended();
+                                    }))) {
+          why = "Job/step already completing or completed";
+        }
+        if (!why.empty()) {
+          if (!quiet)
+            std::fprintf(stderr, "scancel: error: Kill job error on job id %s: %s\n", text.c_str(), why.c_str());
+          status = 1;
+          continue;
+        }
+        // Filters narrow the ids given, as in Slurm.
+        if (filtered && !array && !matches(*it)) continue;
+        targets.emplace_back(id, array && text.find('_') == std::string::npos);
+      }
+    }
+  }
+  set_error_prefix("scancel: error: Kill job error: ");
+  for (const auto& [id, whole] : targets) {
+    if (verbose) std::fprintf(stderr, "scancel: Terminating job %lld\n", static_cast<long long>(id));
+    int code = 0;
+    const std::string path = "/api/v1/jobs/" + std::to_string(id) + "/cancel" + (whole ? "" : "?task_only=1");
+    if (!request(client, "POST", path, "", &code)) status = 1;
+  }
+  return status;
+}
+
+}  // namespace gwang::cli
