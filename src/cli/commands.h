@@ -138,5 +138,10 @@ int run_node_state(const ClientArgs& client, const std::string& node, bool drain
 int run_sbatch(const std::vector<std::string>& args);
 int run_squeue(const std::vector<std::string>& args);
 int run_scancel(const std::vector<std::string>& args);
+int run_sacct(const std::vector<std::string>& args);
+int run_sinfo(const std::vector<std::string>& args);
+int run_scontrol(const std::vector<std::string>& args);
+// Links named after each of them to this program in `dir`.
+int run_slurm_install(const std::string& dir);
 
 }  // namespace gwang::cli

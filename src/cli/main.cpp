@@ -12,8 +12,9 @@ int main(int argc, char** argv) {
   // Slurm's commands: by the program's name (a link named sbatch), or as gwang's first word.
   {
     using Command = int (*)(const std::vector<std::string>&);
-    static const std::pair<const char*, Command> kSlurm[] = {
-        {"sbatch", run_sbatch}, {"squeue", run_squeue}, {"scancel", run_scancel}};
+    static const std::pair<const char*, Command> kSlurm[] = {{"sbatch", run_sbatch},   {"squeue", run_squeue},
+                                                             {"scancel", run_scancel}, {"sacct", run_sacct},
+                                                             {"sinfo", run_sinfo},     {"scontrol", run_scontrol}};
     std::string_view program = argv[0];
     program = program.substr(program.find_last_of('/') + 1);
     for (const auto& [name, run] : kSlurm) {
@@ -211,6 +212,15 @@ int main(int argc, char** argv) {
     rs->add_option("node", node_arg, "node name")->required();
   }
 
+  std::string slurm_dir;
+  CLI::App* si = nullptr;
+  if (wanted("slurm")) {
+    CLI::App* sl = app.add_subcommand("slurm", "Slurm's commands (sbatch, squeue, scancel, sacct, sinfo, scontrol)");
+    sl->require_subcommand(1);
+    si = sl->add_subcommand("install", "Make links named sbatch, squeue, ... to gwang in a directory (on PATH)");
+    si->add_option("dir", slurm_dir, "the directory, e.g. /usr/local/bin")->required();
+  }
+
   BookCommands books;
   books.add(app, wanted);
   MigrateArgs migrate;
@@ -245,6 +255,7 @@ int main(int argc, char** argv) {
   if (parsed(u) || parsed(ctl) || parsed(agt)) return exec_server(argv);
 #endif
   if (parsed(sb)) return run_submit(submit);
+  if (parsed(si)) return run_slurm_install(slurm_dir);
   if (parsed(q)) return run_queue(client, all, start);
   if (parsed(sh)) return run_show(client, job_arg);
   if (parsed(ca)) return run_cancel(client, job_arg);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -79,6 +80,41 @@ int wait_for(const ClientArgs& client, std::int64_t first, std::size_t tasks) {
 }
 
 }  // namespace
+
+int run_slurm_install(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) {
+    std::fprintf(stderr, "gwang: cannot tell where this program is: %s\n", ec.message().c_str());
+    return 1;
+  }
+  if (!fs::is_directory(dir, ec)) {
+    std::fprintf(stderr, "gwang: slurm install: %s is not a directory\n", dir.c_str());
+    return 2;
+  }
+  int status = 0;
+  for (const char* name : {"sbatch", "squeue", "scancel", "sacct", "sinfo", "scontrol"}) {
+    const fs::path link = fs::path(dir) / name;
+    if (fs::is_symlink(link, ec)) {
+      if (fs::read_symlink(link, ec) == self) continue;  // installed already
+    }
+    if (fs::exists(fs::symlink_status(link, ec))) {
+      std::fprintf(stderr, "gwang: slurm install: %s exists and is not a link to %s; left as it is\n", link.c_str(),
+                   self.c_str());
+      status = 1;
+      continue;
+    }
+    fs::create_symlink(self, link, ec);
+    if (ec) {
+      std::fprintf(stderr, "gwang: slurm install: %s: %s\n", link.c_str(), ec.message().c_str());
+      status = 1;
+      continue;
+    }
+    std::printf("%s -> %s\n", link.c_str(), self.c_str());
+  }
+  return status;
+}
 
 int run_sbatch(const std::vector<std::string>& args) {
   const auto env = environment();

@@ -349,6 +349,11 @@ int run_squeue(const std::vector<std::string>& args) {
         return squeue_error("option '" + std::string(argv[::optind - 1]) + "' requires an argument");
       default: {
         const std::string bad = ::optopt ? "-" + std::string(1, static_cast<char>(::optopt)) : argv[::optind - 1];
+        const std::string name = bad.substr(0, bad.find('='));
+        for (const char* known : {"--json", "--yaml", "--sort", "-S", "--steps", "-s", "--qos", "-q", "--clusters",
+                                  "-M", "--reservation", "-R", "--nodelist", "-w", "--licenses", "-L"}) {
+          if (name == known) return squeue_error("option '" + name + "' is not supported by gwang");
+        }
         std::fprintf(stderr, "squeue: unrecognized option '%s'\n%s", bad.c_str(), kSqueueUsage);
         return 1;
       }

@@ -173,6 +173,18 @@ std::string format_elapsed(std::int64_t seconds) {
   return buf;
 }
 
+std::string format_clock(std::int64_t seconds) {
+  if (seconds < 0) seconds = 0;
+  char buf[48];
+  const long long d = seconds / 86400, h = seconds / 3600 % 24, m = seconds / 60 % 60, s = seconds % 60;
+  if (d > 0) {
+    std::snprintf(buf, sizeof buf, "%lld-%02lld:%02lld:%02lld", d, h, m, s);
+  } else {
+    std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld", h, m, s);
+  }
+  return buf;
+}
+
 std::string format_minutes(std::int64_t minutes, bool unlimited) {
   if (unlimited) return "UNLIMITED";
   return format_elapsed(minutes * 60);

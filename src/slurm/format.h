@@ -41,6 +41,8 @@ std::string render(const std::vector<FormatItem>& items, const std::function<std
 
 // A duration as squeue's TIME: "M:SS", "H:MM:SS", "D-HH:MM:SS".
 std::string format_elapsed(std::int64_t seconds);
+// A duration as sacct and scontrol write it (Slurm's secs2time_str): "00:01:05", "1-00:00:00".
+std::string format_clock(std::int64_t seconds);
 // A time limit in minutes as squeue's TIME_LIMIT and sacct's Timelimit: "30:00", "1:00:00",
 // "1-00:00:00"; "UNLIMITED" when `unlimited`.
 std::string format_minutes(std::int64_t minutes, bool unlimited = false);

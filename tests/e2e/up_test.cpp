@@ -1,5 +1,6 @@
 // End to end: a real `gwang up` process and the `gwang` command against it, as a user would.
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -23,6 +24,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+
+// A value left-justified in a field of sacct's, as it pads them.
+std::string slurm_fit(const std::string& v, std::size_t width) {
+  return v.size() >= width ? v : v + std::string(width - v.size(), ' ');
+}
 
 struct Outcome {
   int status;
@@ -253,6 +259,63 @@ TEST_F(Up, SqueueAndScancel) {
             "scancel: error: Kill job error on job id 99999: Invalid job id specified\n"
             "scancel: error: Invalid job id 12x\n");
   ASSERT_EQ(gwang("scancel " + run).status, 0);
+}
+
+// The commands installed as links by their names; sacct's accounting of ended jobs (with the batch
+// step, exit codes and who cancelled), sinfo's partitions and scontrol's views.
+TEST_F(Up, SacctSinfoScontrolUnderTheirNames) {
+  const fs::path bin = dir_ / "bin";
+  fs::create_directories(bin);
+  const Outcome installed = gwang("slurm install " + bin.string());
+  ASSERT_EQ(installed.status, 0) << installed.output;
+  EXPECT_EQ(gwang("slurm install " + bin.string()).status, 0) << "installing again changes nothing";
+  std::ofstream(dir_ / "bin" / "stray") << "x";
+  for (const char* name : {"sbatch", "squeue", "scancel", "sacct", "sinfo", "scontrol"})
+    EXPECT_TRUE(fs::is_symlink(bin / name)) << name;
+  auto run = [&](const std::string& command) { return gwang_as((bin / command.substr(0, command.find(' '))).string(),
+                                                               command.substr(command.find(' ') + 1)); };
+  std::string ok = run("sbatch --parsable -J ok --wrap true").output;
+  ok = ok.substr(0, ok.find('\n'));
+  std::string bad = run("sbatch --parsable -J bad --wrap 'exit 3'").output;
+  bad = bad.substr(0, bad.find('\n'));
+  std::string cancelled = run("sbatch --parsable -H -J never --wrap true").output;
+  cancelled = cancelled.substr(0, cancelled.find('\n'));
+  const Outcome scancel = run("scancel " + cancelled);
+  ASSERT_EQ(scancel.status, 0) << scancel.output;
+  wait_ended(bad);
+  wait_ended(ok);
+  const Outcome acct = run("sacct -a -X -P -o JobID,JobName,State,ExitCode,AllocCPUS");
+  ASSERT_EQ(acct.status, 0) << acct.output;
+  const passwd* nobody = ::getpwnam("nobody");  // gwang up's token stands for nobody: the canceller
+  ASSERT_NE(nobody, nullptr);
+  const std::string uid = std::to_string(nobody->pw_uid);
+  EXPECT_NE(acct.output.find("JobID|JobName|State|ExitCode|AllocCPUS\n"), std::string::npos) << acct.output;
+  EXPECT_NE(acct.output.find("\n" + ok + "|ok|COMPLETED|0:0|1\n"), std::string::npos) << acct.output;
+  EXPECT_NE(acct.output.find("\n" + bad + "|bad|FAILED|3:0|1\n"), std::string::npos) << acct.output;
+  EXPECT_NE(acct.output.find("\n" + cancelled + "|never|CANCELLED by " + uid + "|0:0|0\n"), std::string::npos)
+      << acct.output;
+  const Outcome steps = run("sacct -a -j " + bad + " -o jobid,jobname,state");
+  EXPECT_EQ(steps.output,
+            "JobID           JobName      State \n"
+            "------------ ---------- ---------- \n" +
+                slurm_fit(bad, 12) + "        bad     FAILED \n" + slurm_fit(bad + ".batch", 12) +
+                "      batch     FAILED \n");
+  const Outcome unknown = run("sacct -o JobID,Nope");
+  EXPECT_EQ(unknown.status, 1);
+  EXPECT_EQ(unknown.output, "sacct: error: Invalid field requested: \"Nope\"\n");
+
+  char host[256] = "";
+  ::gethostname(host, sizeof host - 1);
+  EXPECT_EQ(run("sinfo -h").output, std::string("main*        up   infinite      1   idle ") + host + "\n");
+  EXPECT_EQ(run("scontrol show hostnames n[1-3]").output, "n1\nn2\nn3\n");
+  const Outcome job = run("scontrol show job " + bad);
+  EXPECT_NE(job.output.find("JobId=" + bad + " JobName=bad\n"), std::string::npos) << job.output;
+  EXPECT_NE(job.output.find("   JobState=FAILED Reason=None Dependency=(null)\n"), std::string::npos) << job.output;
+  EXPECT_NE(run("scontrol show node").output.find(std::string("NodeName=") + host + "\n"), std::string::npos);
+  const Outcome held = run("sbatch --parsable --wrap true -H");
+  const std::string held_id = held.output.substr(0, held.output.find('\n'));
+  ASSERT_EQ(run("scontrol release " + held_id).status, 0);
+  EXPECT_NE(wait_ended(held_id).find("State=COMPLETED"), std::string::npos);
 }
 
 // A job sees only the devices it was given.

@@ -1,0 +1,393 @@
+// sacct and sinfo, as Slurm 22.05's man pages describe them, on gwang's API.
+#include <getopt.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "cli/api_call.h"
+#include "cli/commands.h"
+#include "cli/slurm_jobs.h"
+#include "slurm/format.h"
+#include "slurm/hostlist.h"
+#include "slurm/specs.h"
+
+namespace gwang::cli {
+
+using nlohmann::json;
+
+namespace {
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at <= text.size();) {
+    std::size_t comma = text.find(',', at);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > at) out.push_back(text.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
+}
+
+std::string upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string uid_of(const std::string& user) {
+  if (const passwd* pw = ::getpwnam(user.c_str())) return std::to_string(pw->pw_uid);
+  return "4294967294";
+}
+
+// sacct's fields and their widths (negative: left-justified), as its --helpformat lists them.
+const std::vector<std::pair<std::string, int>>& sacct_fields() {
+  static const std::vector<std::pair<std::string, int>> kFields = {
+      {"Account", 10},      {"AllocCPUS", 10}, {"AllocNodes", 10}, {"Comment", 15},  {"CPUTime", 10},
+      {"CPUTimeRAW", 10},   {"Elapsed", 10},   {"ElapsedRaw", 10}, {"Eligible", 19}, {"End", 19},
+      {"ExitCode", 8},      {"JobID", -12},    {"JobIDRaw", -12},  {"JobName", 10},  {"NNodes", 8},
+      {"NodeList", 15},     {"Partition", 10}, {"Reason", 20},     {"ReqCPUS", 8},   {"ReqMem", 10},
+      {"ReqNodes", 8},      {"Start", 19},     {"State", 10},      {"Submit", 19},   {"Timelimit", 10},
+      {"TimelimitRaw", 10}, {"UID", 6},        {"User", 9},        {"WorkDir", 15}};
+  return kFields;
+}
+
+// One line of sacct: a job, or the batch step of one.
+struct Line {
+  SlurmJob job;
+  bool step = false;
+};
+
+// "CANCELLED by 1000", as sacct says who cancelled.
+std::string sacct_state(const SlurmJob& j) {
+  if (j.state != "CANCELLED") return j.state;
+  const std::string by = "cancelled by ";
+  const auto at = j.reason.find(by);
+  if (at == std::string::npos) return j.state;
+  std::string user = j.reason.substr(at + by.size());
+  user = user.substr(0, user.find_first_of(" )"));
+  return "CANCELLED by " + uid_of(user);
+}
+
+// "exit:signal".
+std::string exit_code(const SlurmJob& j, bool step) {
+  int signal = 0;
+  if (const auto at = j.reason.find("(signal "); at != std::string::npos) signal = std::atoi(j.reason.c_str() + at + 8);
+  if (j.state == "CANCELLED" && j.start >= 0 && signal == 0) signal = 15;
+  if (j.state == "TIMEOUT" && step) signal = 15;
+  if (j.state == "OUT_OF_MEMORY") signal = 125;
+  return std::to_string(signal ? 0 : j.exit_code) + ":" + std::to_string(signal);
+}
+
+std::string sacct_field(const Line& line, const std::string& name, std::int64_t now) {
+  const SlurmJob& j = line.job;
+  const bool started = j.start >= 0;
+  const std::int64_t elapsed = !started ? 0 : (j.end >= 0 ? j.end : now) - j.start;
+  const std::int64_t alloc = started ? static_cast<std::int64_t>(j.cpus) * (line.step ? 1 : j.nodes) : 0;
+  if (name == "Account") return j.project;
+  if (name == "AllocCPUS") return std::to_string(alloc);
+  if (name == "AllocNodes") return std::to_string(started ? (line.step ? 1 : j.nodes) : 0);
+  if (name == "Comment") return line.step ? "" : j.comment;
+  if (name == "CPUTime") return slurm::format_clock(elapsed * alloc);
+  if (name == "CPUTimeRAW") return std::to_string(elapsed * alloc);
+  if (name == "Elapsed") return slurm::format_clock(elapsed);
+  if (name == "ElapsedRaw") return std::to_string(elapsed);
+  if (name == "Eligible") return slurm::format_slurm_date(std::max(j.submit, j.begin));
+  if (name == "End") return j.end >= 0 ? slurm::format_slurm_date(j.end) : "Unknown";
+  if (name == "ExitCode") return exit_code(j, line.step);
+  if (name == "JobID") return j.job_id() + (line.step ? ".batch" : "");
+  if (name == "JobIDRaw") return std::to_string(j.id) + (line.step ? ".batch" : "");
+  if (name == "JobName") return line.step ? "batch" : j.name;
+  if (name == "NNodes") return std::to_string(line.step ? 1 : j.nodes);
+  if (name == "NodeList") {
+    if (!started) return "None assigned";
+    const std::string all = compressed_nodes(j);
+    return line.step ? j.nodelist.substr(0, j.nodelist.find(',')) : all;
+  }
+  if (name == "Partition") return line.step ? "" : j.partition;
+  if (name == "Reason") return j.pending() ? reason_code(j) : "None";
+  if (name == "ReqCPUS") return std::to_string(static_cast<std::int64_t>(j.cpus) * j.nodes);
+  if (name == "ReqMem") {
+    const std::int64_t mib = (j.mem + (1 << 20) - 1) >> 20;
+    return mib % 1024 == 0 ? std::to_string(mib / 1024) + "G" : std::to_string(mib) + "M";
+  }
+  if (name == "ReqNodes") return std::to_string(j.nodes);
+  if (name == "Start") return started ? slurm::format_slurm_date(j.start) : "Unknown";
+  if (name == "State") return line.step && j.state == "TIMEOUT" ? "CANCELLED" : sacct_state(j);
+  if (name == "Submit") return slurm::format_slurm_date(j.submit);
+  if (name == "Timelimit") return line.step ? "" : slurm::format_clock(j.time_limit);
+  if (name == "TimelimitRaw") return line.step ? "" : std::to_string(j.time_limit / 60);
+  if (name == "UID") return uid_of(j.user);
+  if (name == "User") return line.step ? "" : j.user;
+  if (name == "WorkDir") return j.workdir;
+  return "";
+}
+
+// sacct's text for a time option: "2026-11-27", "2026-11-27T08:00[:00]", "now", "now-1days",
+// "midnight", "noon", "today", "MMDD[YY]", "MM/DD[/YY]": sbatch --begin's forms, which Slurm
+// shares with it.
+Result<std::int64_t> sacct_time(const std::string& text, std::int64_t now) {
+  std::string t = text;
+  if (t.starts_with("now-")) {
+    // now-N[units], back in time
+    std::string rest = t.substr(4);
+    std::size_t digits = 0;
+    while (digits < rest.size() && std::isdigit(static_cast<unsigned char>(rest[digits]))) ++digits;
+    if (digits == 0) return fail("invalid time '" + text + "'");
+    const std::int64_t n = std::stoll(rest.substr(0, digits));
+    const std::string unit = rest.substr(digits);
+    std::int64_t scale = 1;
+    if (unit.starts_with("minute"))
+      scale = 60;
+    else if (unit.starts_with("hour"))
+      scale = 3600;
+    else if (unit.starts_with("day"))
+      scale = 86400;
+    else if (unit.starts_with("week"))
+      scale = 7 * 86400;
+    else if (!unit.empty() && !unit.starts_with("second"))
+      return fail("invalid time '" + text + "'");
+    return now - n * scale;
+  }
+  auto at = slurm::parse_begin(t, slurm::local_clock(now));
+  if (!at) return fail("invalid time '" + text + "'");
+  // --begin moves a past time of day to tomorrow; a start time stays in the past.
+  if (*at > now && t.find('-') == std::string::npos && t.find('/') == std::string::npos && t != "now") {
+    return *at - 86400;
+  }
+  return *at;
+}
+
+int sacct_error(const std::string& message) {
+  std::fprintf(stderr, "sacct: error: %s\n", message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int run_sacct(const std::vector<std::string>& args) {
+  std::vector<std::string> argv_text = {"sacct"};
+  argv_text.insert(argv_text.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_text) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  static const option kLong[] = {{"allusers", no_argument, nullptr, 'a'},
+                                 {"accounts", required_argument, nullptr, 'A'},
+                                 {"allocations", no_argument, nullptr, 'X'},
+                                 {"brief", no_argument, nullptr, 'b'},
+                                 {"endtime", required_argument, nullptr, 'E'},
+                                 {"format", required_argument, nullptr, 'o'},
+                                 {"help", no_argument, nullptr, 'h'},
+                                 {"helpformat", no_argument, nullptr, 'e'},
+                                 {"jobs", required_argument, nullptr, 'j'},
+                                 {"name", required_argument, nullptr, 'n' + 256},
+                                 {"noheader", no_argument, nullptr, 'n'},
+                                 {"parsable", no_argument, nullptr, 'p'},
+                                 {"parsable2", no_argument, nullptr, 'P'},
+                                 {"partition", required_argument, nullptr, 'r'},
+                                 {"starttime", required_argument, nullptr, 'S'},
+                                 {"state", required_argument, nullptr, 's'},
+                                 {"usage", no_argument, nullptr, 'h'},
+                                 {"user", required_argument, nullptr, 'u'},
+                                 {"verbose", no_argument, nullptr, 'v'},
+                                 {"version", no_argument, nullptr, 'V'},
+                                 {nullptr, 0, nullptr, 0}};
+  std::string format = "JobID,JobName,Partition,Account,AllocCPUS,State,ExitCode";
+  bool header = true, all_users = ::getuid() == 0, allocations = false;
+  int parsable = 0;  // 1: -p (a '|' after every field), 2: -P (between fields)
+  std::set<std::string> accounts, jobs, names, partitions, states, users;
+  std::string start_text, end_text;
+  ::optind = 0;
+  ::opterr = 0;
+  for (;;) {
+    int index = 0;
+    const int c =
+        ::getopt_long(static_cast<int>(argv.size() - 1), argv.data(), ":aA:bE:ehj:no:pPr:S:s:u:vVX", kLong, &index);
+    if (c == -1) break;
+    const std::string value = ::optarg ? ::optarg : "";
+    auto add = [&](std::set<std::string>& to) {
+      for (std::string& v : split_list(value)) to.insert(std::move(v));
+    };
+    switch (c) {
+      case 'a':
+        all_users = true;
+        break;
+      case 'A':
+        add(accounts);
+        break;
+      case 'b':
+        format = "JobID,State,ExitCode";
+        break;
+      case 'E':
+        end_text = value;
+        break;
+      case 'e': {
+        std::string line;
+        int n = 0;
+        for (const auto& [name, width] : sacct_fields()) {
+          line += slurm::fit(name, 20, false);
+          if (++n % 4 == 0) {
+            while (!line.empty() && line.back() == ' ') line.pop_back();
+            std::printf("%s\n", line.c_str());
+            line.clear();
+          }
+        }
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        if (!line.empty()) std::printf("%s\n", line.c_str());
+        return 0;
+      }
+      case 'h':
+        std::printf(
+            "Usage: sacct [options]\n  (see sacct(1); gwang carries out -a -A -b -E -e -j -n -o -p -P -r -S -s -u "
+            "-X)\n");
+        return 0;
+      case 'j':
+        add(jobs);
+        break;
+      case 'n':
+        header = false;
+        break;
+      case 'n' + 256:
+        add(names);
+        break;
+      case 'o':
+        format = value;
+        break;
+      case 'p':
+        parsable = 1;
+        break;
+      case 'P':
+        parsable = 2;
+        break;
+      case 'r':
+        add(partitions);
+        break;
+      case 'S':
+        start_text = value;
+        break;
+      case 's':
+        for (std::string& v : split_list(value)) {
+          const std::string u = upper(v);
+          std::string name;
+          for (const char* s :
+               {"PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL"}) {
+            if (u == s || u == state_code(s)) name = s;
+          }
+          if (name.empty()) return sacct_error("Invalid job state specified: " + v);
+          states.insert(name);
+        }
+        break;
+      case 'u':
+        add(users);
+        break;
+      case 'v':
+        break;
+      case 'V':
+        std::printf("gwang sacct (options of slurm 22.05)\n");
+        return 0;
+      case 'X':
+        allocations = true;
+        break;
+      case ':':
+        return sacct_error("option '" + std::string(argv[::optind - 1]) + "' requires an argument");
+      default: {
+        const std::string bad = ::optopt ? "-" + std::string(1, static_cast<char>(::optopt)) : argv[::optind - 1];
+        const std::string name = bad.substr(0, bad.find('='));
+        for (const char* known : {"--json", "--yaml", "--long", "-l", "--duplicates", "-D", "--clusters", "-M", "--qos",
+                                  "-q", "--nodelist", "-N", "--units", "--delimiter", "--array", "-T"}) {
+          if (name == known) return sacct_error("option '" + name + "' is not supported by gwang");
+        }
+        std::fprintf(stderr, "sacct: unrecognized option '%s'\nTry \"sacct --help\" for more information\n",
+                     bad.c_str());
+        return 1;
+      }
+    }
+  }
+  std::vector<std::string> names_only;
+  for (const auto& [name, width] : sacct_fields()) names_only.push_back(name);
+  auto items = slurm::parse_sacct_format(format, names_only, [](const std::string& name) {
+    for (const auto& [n, w] : sacct_fields())
+      if (n == name) return w;
+    return 10;
+  });
+  if (!items) return sacct_error(items.error().message);
+  for (slurm::FormatItem& f : *items) {
+    // A field keeps its side (JobID left, the others right) whatever width is given ("%30").
+    for (const auto& [n, w] : sacct_fields())
+      if (n == f.field) f.right = w > 0;
+    f.width = std::abs(f.width);
+  }
+  const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+  std::int64_t from = 0, to = now;
+  if (!start_text.empty()) {
+    auto t = sacct_time(start_text, now);
+    if (!t) return sacct_error(t.error().message);
+    from = *t;
+  } else if (jobs.empty()) {
+    std::time_t t = static_cast<std::time_t>(now);
+    std::tm tm{};
+    ::localtime_r(&t, &tm);
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    from = static_cast<std::int64_t>(std::mktime(&tm));  // midnight today, as sacct's default
+  }
+  if (!end_text.empty()) {
+    auto t = sacct_time(end_text, now);
+    if (!t) return sacct_error(t.error().message);
+    to = *t;
+  }
+  if (!all_users && users.empty()) {
+    if (const passwd* pw = ::getpwuid(::getuid())) users.insert(pw->pw_name);
+  }
+
+  ClientArgs client;
+  set_error_prefix("sacct: error: ");
+  int rc = 0;
+  auto answer = request(client, "GET", "/api/v1/jobs?view=full&all=1", "", &rc);
+  if (!answer) return 1;
+  std::vector<Line> lines;
+  for (const json& each : (*answer)["jobs"]) {
+    SlurmJob j = slurm_job(each);
+    if (!users.empty() && !users.contains(j.user)) continue;
+    if (!accounts.empty() && !accounts.contains(j.project)) continue;
+    if (!names.empty() && !names.contains(j.name)) continue;
+    if (!partitions.empty() && !partitions.contains(j.partition)) continue;
+    if (!states.empty() && !states.contains(j.state)) continue;
+    if (!jobs.empty() && !jobs.contains(std::to_string(j.id)) && !jobs.contains(j.job_id()) &&
+        !(j.array_job > 0 && jobs.contains(std::to_string(j.array_job)))) {
+      continue;
+    }
+    if (j.submit > to || (j.end >= 0 && j.end < from)) continue;  // not in the window
+    const bool step = j.batch && j.start >= 0 && !allocations;
+    lines.push_back({j, false});
+    if (step) lines.push_back({std::move(j), true});
+  }
+  std::string out;
+  auto row = [&](const std::function<std::string(const slurm::FormatItem&)>& value) {
+    for (std::size_t i = 0; i < items->size(); ++i) {
+      const slurm::FormatItem& f = (*items)[i];
+      std::string v = value(f);
+      if (parsable > 0) {
+        out += v;
+        if (parsable == 1 || i + 1 < items->size()) out += '|';
+        continue;
+      }
+      if (static_cast<int>(v.size()) > f.width && f.width > 0) v = v.substr(0, f.width - 1) + "+";
+      out += slurm::fit(v, f.width, f.right);
+      out += ' ';
+    }
+    out += '\n';
+  };
+  if (header) {
+    row([](const slurm::FormatItem& f) { return f.field; });
+    if (parsable == 0) row([](const slurm::FormatItem& f) { return std::string(f.width, '-'); });
+  }
+  for (const Line& line : lines) row([&](const slurm::FormatItem& f) { return sacct_field(line, f.field, now); });
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+}  // namespace gwang::cli
