@@ -87,7 +87,8 @@ std::string sacct_field(const Line& line, const std::string& name, std::int64_t 
   const SlurmJob& j = line.job;
   const bool started = j.start >= 0;
   const std::int64_t elapsed = !started ? 0 : (j.end >= 0 ? j.end : now) - j.start;
-  const std::int64_t alloc = started ? static_cast<std::int64_t>(j.cpus) * (line.step ? 1 : j.nodes) : 0;
+  // As Slurm's records have it: what the job asked for, also when it never ran.
+  const std::int64_t alloc = static_cast<std::int64_t>(j.cpus) * (line.step ? 1 : j.nodes);
   if (name == "Account") return j.project;
   if (name == "AllocCPUS") return std::to_string(alloc);
   if (name == "AllocNodes") return std::to_string(started ? (line.step ? 1 : j.nodes) : 0);
@@ -119,7 +120,10 @@ std::string sacct_field(const Line& line, const std::string& name, std::int64_t 
   if (name == "Start") return started ? slurm::format_slurm_date(j.start) : "Unknown";
   if (name == "State") return line.step && j.state == "TIMEOUT" ? "CANCELLED" : sacct_state(j);
   if (name == "Submit") return slurm::format_slurm_date(j.submit);
-  if (name == "Timelimit") return line.step ? "" : slurm::format_clock(j.time_limit);
+  if (name == "Timelimit") {
+    if (line.step) return "";
+    return j.time_limit >= kUnlimited ? "UNLIMITED" : slurm::format_clock(j.time_limit);
+  }
   if (name == "TimelimitRaw") return line.step ? "" : std::to_string(j.time_limit / 60);
   if (name == "UID") return uid_of(j.user);
   if (name == "User") return line.step ? "" : j.user;

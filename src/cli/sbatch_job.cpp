@@ -110,6 +110,7 @@ Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchCont
   }
 
   // Time.
+  out.partition_time = !o.time.has_value();
   if (o.time) {
     if (o.time->unlimited || o.time->minutes == 0) {
       r.time_s = kMaxTimeSeconds;  // a time limit of 0 is none, as UNLIMITED: gwang's longest

@@ -32,6 +32,9 @@ struct SbatchContext {
 
 struct SbatchJob {
   api::SubmitRequest request;
+  // No -t: the partition's longest time limit applies, or none (UNLIMITED), as in Slurm; the
+  // caller sets request.time_s once it knows the partition's.
+  bool partition_time = false;
   std::vector<std::string> warnings;  // what sbatch would warn of ("setting nodes to 1")
 };
 

@@ -346,7 +346,7 @@ void show_job(const SlurmJob& j, std::int64_t now) {
               j.pending() ? reason_code(j).c_str() : "None", j.dependency.empty() ? "(null)" : j.dependency.c_str());
   std::printf("   Restarts=%d BatchFlag=%d ExitCode=%d:0\n", j.attempt, j.batch ? 1 : 0, j.exit_code);
   std::printf("   RunTime=%s TimeLimit=%s\n", slurm::format_clock(run).c_str(),
-              slurm::format_clock(j.time_limit / 60 * 60).c_str());
+              j.time_limit >= kUnlimited ? "UNLIMITED" : slurm::format_clock(j.time_limit / 60 * 60).c_str());
   std::printf("   SubmitTime=%s EligibleTime=%s\n", date(j.submit).c_str(), date(std::max(j.submit, j.begin)).c_str());
   std::printf("   StartTime=%s EndTime=%s\n", date(j.start >= 0 ? j.start : j.estimated_start).c_str(),
               date(j.end >= 0     ? j.end

@@ -15,6 +15,7 @@
 #include "cli/api_call.h"
 #include "cli/commands.h"
 #include "cli/sbatch_job.h"
+#include "cli/slurm_jobs.h"
 #include "slurm/sbatch.h"
 
 extern char** environ;
@@ -37,6 +38,21 @@ std::vector<std::pair<std::string, std::string>> environment() {
 int sbatch_error(const std::string& message) {
   std::fprintf(stderr, "sbatch: error: %s\n", message.c_str());
   return 1;
+}
+
+// A mistake in the options, said as sbatch says it: getopt's own mistakes ("unrecognized option",
+// "option ... is ambiguous") with a pointer to --help, the others as errors; sbatch exits 255.
+int option_error(const std::string& message) {
+  const bool getopt =
+      message.starts_with("unrecognized option") || message.starts_with("invalid option") ||
+      (message.starts_with("option '") && message.find("not supported by gwang") == std::string::npos) ||
+      message.starts_with("option requires");
+  if (getopt) {
+    std::fprintf(stderr, "sbatch: %s\nTry \"sbatch --help\" for more information\n", message.c_str());
+  } else {
+    std::fprintf(stderr, "sbatch: error: %s\n", message.c_str());
+  }
+  return 255;
 }
 
 void sbatch_usage(std::FILE* to) {
@@ -120,7 +136,7 @@ int run_sbatch(const std::vector<std::string>& args) {
   const auto env = environment();
   slurm::Reader reader{slurm::local_clock(static_cast<std::int64_t>(std::time(nullptr))), api::kMaxArrayIndex + 1};
   auto command_line = slurm::parse_command_line(args, reader);
-  if (!command_line) return sbatch_error(command_line.error().message);
+  if (!command_line) return option_error(command_line.error().message);
   const slurm::SbatchOptions& given = command_line->options;
   if (given.help || given.usage) {
     sbatch_usage(stdout);
@@ -132,7 +148,7 @@ int run_sbatch(const std::vector<std::string>& args) {
   }
   std::map<std::string, std::string> env_map(env.begin(), env.end());
   auto from_env = slurm::parse_environment(env_map, reader);
-  if (!from_env) return sbatch_error(from_env.error().message);
+  if (!from_env) return option_error(from_env.error().message);
 
   SbatchContext c;
   c.environment = env;
@@ -154,7 +170,7 @@ int run_sbatch(const std::vector<std::string>& args) {
     c.args.assign(rest.begin() + 1, rest.end());
   }
   auto from_script = slurm::parse_script(c.script, c.script_file.empty() ? "(stdin)" : c.script_file, reader);
-  if (!from_script) return sbatch_error(from_script.error().message);
+  if (!from_script) return option_error(from_script.error().message);
   slurm::SbatchOptions options = *from_script;
   options.merge(*from_env);
   options.merge(given);
@@ -167,7 +183,7 @@ int run_sbatch(const std::vector<std::string>& args) {
   if (ec) return sbatch_error("the current directory is not known: " + ec.message());
 
   auto job = sbatch_request(options, c);
-  if (!job) return sbatch_error(job.error().message);
+  if (!job) return option_error(job.error().message);
   const bool quiet = options.quiet.value_or(false);
   if (!quiet) {
     for (const std::string& w : job->warnings) std::fprintf(stderr, "sbatch: warning: %s\n", w.c_str());
@@ -177,6 +193,18 @@ int run_sbatch(const std::vector<std::string>& args) {
   ClientArgs client;
   set_error_prefix("sbatch: error: Batch job submission failed: ");
   int rc = 0;
+  if (job->partition_time) {
+    // No -t: the partition's MaxTime, as Slurm gives a job without one (gwang's partitions have no
+    // separate default); none is UNLIMITED, gwang's longest.
+    auto parts = request(client, "GET", "/api/v1/partitions", "", &rc);
+    if (!parts) return 1;
+    job->request.time_s = kUnlimited;
+    for (const auto& p : (*parts)["partitions"]) {
+      const bool mine =
+          job->request.partition.empty() ? p.value("default", false) : p.value("name", "") == job->request.partition;
+      if (mine && p["max_time"].is_number()) job->request.time_s = p["max_time"].get<std::int64_t>();
+    }
+  }
   auto answer = request(client, "POST", "/api/v1/jobs", api::to_json(job->request), &rc);
   if (!answer) return 1;
   const std::int64_t id = (*answer)["id"].get<std::int64_t>();

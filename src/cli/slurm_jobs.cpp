@@ -1,8 +1,12 @@
 #include "cli/slurm_jobs.h"
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
+#include "slurm/format.h"
 #include "slurm/hostlist.h"
+#include "slurm/specs.h"
 
 namespace gwang::cli {
 
@@ -71,6 +75,7 @@ int state_rank(const std::string& state) {
 
 std::string reason_code(const SlurmJob& job) {
   if (!job.pending()) return "None";
+  if (!job.slurm_reason.empty()) return job.slurm_reason;
   const std::string token = job.reason.substr(0, job.reason.find_first_of(": ("));
   if (token == "Gang" || token == "Reserved" || token == "Preempting") return "Resources";
   if (token == "ReservedForJob") return "Priority";
@@ -82,6 +87,52 @@ std::string reason_code(const SlurmJob& job) {
     if (token == same) return token;
   }
   return "None";
+}
+
+std::string time_limit_text(std::int64_t seconds) {
+  return seconds >= kUnlimited ? "UNLIMITED" : slurm::format_minutes(seconds / 60);
+}
+
+std::string dependency_text(const SlurmJob& job) {
+  if (!job.pending() || job.dependency.empty()) return "(null)";
+  const std::string token = job.reason.substr(0, job.reason.find(':'));
+  const char* status = token == "DependencyNeverSatisfied" ? "(failed)" : "(unfulfilled)";
+  std::string out;
+  std::size_t at = 0;
+  while (at <= job.dependency.size()) {
+    std::size_t sep = job.dependency.find_first_of(",?", at);
+    if (sep == std::string::npos) sep = job.dependency.size();
+    out += job.dependency.substr(at, sep - at) + status;
+    if (sep < job.dependency.size()) out += job.dependency[sep];
+    at = sep + 1;
+  }
+  return out;
+}
+
+void slurm_reasons(std::vector<SlurmJob*>& jobs, const std::vector<SlurmJob>& all) {
+  std::map<std::int64_t, int> running;               // array -> tasks running
+  std::map<std::int64_t, std::string> first_queued;  // array -> the reason of its first queued task
+  for (const SlurmJob& j : all) {
+    if (j.array_job > 0 && j.state == "RUNNING") ++running[j.array_job];
+  }
+  for (const SlurmJob& j : all) {
+    if (j.array_job == 0 || !j.pending() || first_queued.contains(j.array_job)) continue;
+    const std::string r = reason_code(j);
+    if (r != "JobArrayTaskLimit") first_queued[j.array_job] = r;
+  }
+  std::set<std::string> waiting_for_resources;  // partitions whose first blocked job is seen
+  for (SlurmJob* j : jobs) {
+    if (!j->pending()) continue;
+    std::string r = reason_code(*j);
+    if (r == "JobArrayTaskLimit") {
+      const auto spec = slurm::parse_array(j->array, 10'000'001);
+      const std::int64_t limit = spec && spec->max_running ? *spec->max_running : 0;
+      if (running[j->array_job] < limit)
+        r = first_queued.contains(j->array_job) ? first_queued[j->array_job] : "Priority";
+    }
+    if (r == "Resources" && !waiting_for_resources.insert(j->partition).second) r = "Priority";
+    j->slurm_reason = r;
+  }
 }
 
 std::string compressed_nodes(const SlurmJob& job) {

@@ -8,6 +8,9 @@
 
 namespace gwang::cli {
 
+// gwang's longest time limit, 365 days: what sbatch's UNLIMITED asks for, and shows as UNLIMITED.
+inline constexpr std::int64_t kUnlimited = 365LL * 86400;
+
 // One job as the API's full view gives it, with what Slurm's commands print of it.
 struct SlurmJob {
   std::int64_t id = 0;
@@ -22,6 +25,7 @@ struct SlurmJob {
   std::int64_t mem = 0;  // bytes per node
   std::string hold;
   bool batch = false;
+  std::string slurm_reason;  // set by slurm_reasons(); empty: reason_code(*this)
 
   bool pending() const { return state == "PENDING"; }
   bool ended() const { return state != "PENDING" && state != "RUNNING"; }
@@ -40,5 +44,16 @@ std::string reason_code(const SlurmJob& job);
 std::string compressed_nodes(const SlurmJob& job);
 // Slurm's rank of a state, for squeue's default order (PENDING first).
 int state_rank(const std::string& state);
+// A time limit as squeue writes it ("1:00:00", "UNLIMITED").
+std::string time_limit_text(std::int64_t seconds);
+// What a pending job still waits for, as squeue's %E writes it: each dependency
+// "(unfulfilled)", or "(failed)" when it can no longer hold; "(null)" when none.
+std::string dependency_text(const SlurmJob& job);
+
+// Slurm's reasons over a whole queue (`jobs` in squeue's order): the first job of a partition
+// that waits for resources says Resources, those behind it Priority; a task that waits for its
+// array's limit while the array runs fewer tasks than the limit allows says what the array's
+// first queued task says.
+void slurm_reasons(std::vector<SlurmJob*>& jobs, const std::vector<SlurmJob>& all);
 
 }  // namespace gwang::cli

@@ -153,7 +153,6 @@ std::string index_ranges(const std::vector<std::int64_t>& ix) {
 
 std::string field(const Row& row, char type, std::int64_t now) {
   const SlurmJob& j = row.job;
-  const std::int64_t limit_min = j.time_limit / 60;
   const std::int64_t used = j.start < 0 ? 0 : (j.end >= 0 ? j.end : now) - j.start;
   switch (type) {
     case 'a':
@@ -172,7 +171,7 @@ std::string field(const Row& row, char type, std::int64_t now) {
       if (j.estimated_start >= 0) return slurm::format_slurm_date(j.estimated_start + j.time_limit);
       return "N/A";
     case 'E':
-      return j.pending() && !j.dependency.empty() ? j.dependency : "(null)";
+      return dependency_text(j);
     case 'F':
       return std::to_string(j.array_job > 0 ? j.array_job : j.id);
     case 'i':
@@ -184,9 +183,10 @@ std::string field(const Row& row, char type, std::int64_t now) {
     case 'K':
       return row.task;
     case 'l':
-      return slurm::format_minutes(limit_min);
+      return time_limit_text(j.time_limit);
     case 'L':
-      return slurm::format_elapsed(std::max<std::int64_t>(0, j.time_limit - used));
+      return j.time_limit >= kUnlimited ? "UNLIMITED"
+                                        : slurm::format_elapsed(std::max<std::int64_t>(0, j.time_limit - used));
     case 'm':
       return memory_text(j.mem);
     case 'M':
@@ -354,7 +354,8 @@ int run_squeue(const std::vector<std::string>& args) {
                                   "-M", "--reservation", "-R", "--nodelist", "-w", "--licenses", "-L"}) {
           if (name == known) return squeue_error("option '" + name + "' is not supported by gwang");
         }
-        std::fprintf(stderr, "squeue: unrecognized option '%s'\n%s", bad.c_str(), kSqueueUsage);
+        std::fprintf(stderr, "squeue: unrecognized option '%s'\nTry \"squeue --help\" for more information\n",
+                     bad.c_str());
         return 1;
       }
     }
@@ -380,6 +381,10 @@ int run_squeue(const std::vector<std::string>& args) {
     auto parsed = slurm::parse_percent_format(format, kLetters);
     if (!parsed) return squeue_error(parsed.error().message);
     items = std::move(*parsed);
+  }
+  // Slurm prints times whole, whatever their field's width.
+  for (slurm::FormatItem& f : items) {
+    if (f.field.size() == 1 && std::string_view("lLMSeV").find(f.field[0]) != std::string_view::npos) f.cut = false;
   }
   // States: Slurm's names or codes; "all" is every one.
   std::set<std::string> wanted_states;
@@ -434,13 +439,32 @@ int run_squeue(const std::vector<std::string>& args) {
       }
       return true;
     };
+    // Slurm's order: partition, then state (pending first), then priority: held jobs (priority
+    // 0) last, the others in queue order, which their ids follow. --start orders by start time.
+    std::vector<SlurmJob*> order;
+    for (SlurmJob& j : all) order.push_back(&j);
+    auto held = [](const SlurmJob* j) { return !j->hold.empty(); };
+    std::stable_sort(order.begin(), order.end(), [&](const SlurmJob* a, const SlurmJob* b) {
+      if (a->partition != b->partition) return a->partition < b->partition;
+      if (state_rank(a->state) != state_rank(b->state)) return state_rank(a->state) < state_rank(b->state);
+      if (start_view) {  // by expected start; the jobs without one after, by id
+        const bool ka = a->estimated_start >= 0, kb = b->estimated_start >= 0;
+        if (ka != kb) return ka;
+        if (ka && a->estimated_start != b->estimated_start) return a->estimated_start < b->estimated_start;
+        return a->id < b->id;
+      }
+      if (held(a) != held(b)) return held(b);
+      return a->id < b->id;
+    });
+    slurm_reasons(order, all);
     // Rows: every job, but an array's pending tasks on one line, as Slurm keeps them in one record
     // until a task starts (tasks held apart from the others are lines of their own). The line
     // shows the reason of its first task.
     std::vector<Row> rows;
     std::map<std::pair<std::int64_t, std::string>, std::size_t> grouped;  // (array, reason) -> row
     std::map<std::size_t, std::vector<std::int64_t>> indices;
-    for (const SlurmJob& j : all) {
+    for (const SlurmJob* each : order) {
+      const SlurmJob& j = *each;
       if (!selected(j)) continue;
       if (j.array_job > 0 && j.pending() && !expand_arrays) {
         const auto key = std::make_pair(j.array_job, j.hold);
@@ -462,13 +486,6 @@ int run_squeue(const std::vector<std::string>& args) {
           std::to_string(row.job.array_job) +
           (ix.size() > 1 || list.find('%') != std::string::npos ? "_[" + list + "]" : "_" + std::to_string(ix.front()));
     }
-    // Slurm's default order: partition, then state (pending first), then priority: gwang's queue
-    // order, which the ids follow for jobs of equal priority.
-    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-      if (a.job.partition != b.job.partition) return a.job.partition < b.job.partition;
-      if (state_rank(a.job.state) != state_rank(b.job.state)) return state_rank(a.job.state) < state_rank(b.job.state);
-      return a.job.id < b.job.id;
-    });
     std::string out;
     if (iterate > 0) {
       const std::time_t t = static_cast<std::time_t>(now);
@@ -477,7 +494,9 @@ int run_squeue(const std::vector<std::string>& args) {
       out += std::string(when) + "\n";
     }
     if (header) {
-      out += slurm::render(items, [](const slurm::FormatItem& f) { return std::string(header_of(f.field[0])); });
+      std::vector<slurm::FormatItem> cut = items;  // headers are cut to their fields, values of times are not
+      for (slurm::FormatItem& f : cut) f.cut = true;
+      out += slurm::render(cut, [](const slurm::FormatItem& f) { return std::string(header_of(f.field[0])); });
       out += '\n';
     }
     for (const Row& row : rows) {
@@ -616,7 +635,8 @@ int run_scancel(const std::vector<std::string>& args) {
         return scancel_error("option '" + std::string(argv[::optind - 1]) + "' requires an argument");
       default: {
         const std::string bad = ::optopt ? "-" + std::string(1, static_cast<char>(::optopt)) : argv[::optind - 1];
-        std::fprintf(stderr, "scancel: unrecognized option '%s'\n%s", bad.c_str(), kScancelUsage);
+        std::fprintf(stderr, "scancel: unrecognized option '%s'\nTry \"scancel --help\" for more information\n",
+                     bad.c_str());
         return 1;
       }
     }

@@ -150,7 +150,9 @@ std::string render(const std::vector<FormatItem>& items, const std::function<std
       out += f.literal;
       continue;
     }
-    out += fit(value(f), f.width, f.right);
+    const std::string v = value(f);
+    const int width = f.cut ? f.width : std::max(f.width, static_cast<int>(v.size()));
+    out += fit(v, width, f.right);
     out += f.suffix;
   }
   return out;

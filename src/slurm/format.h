@@ -21,6 +21,7 @@ struct FormatItem {
   int width = 0;
   bool right = false;
   std::string suffix;
+  bool cut = true;  // a value wider than the field is cut to it (Slurm prints times whole)
 };
 
 // squeue's and sinfo's -o: "%[[.]size]type[suffix]"; "%%" is a '%'. `types` lists the letters
@@ -36,7 +37,7 @@ Result<std::vector<FormatItem>> parse_sacct_format(std::string_view text, const 
 
 // A value in its field: cut to the width and padded (Slurm cuts what does not fit).
 std::string fit(std::string_view value, int width, bool right);
-// A line: each item's value (value(field) for fields), fitted.
+// A line: each item's value (value(field) for fields), fitted (cut only where the item says).
 std::string render(const std::vector<FormatItem>& items, const std::function<std::string(const FormatItem&)>& value);
 
 // A duration as squeue's TIME: "M:SS", "H:MM:SS", "D-HH:MM:SS".

@@ -50,7 +50,7 @@ TEST(SbatchRequest, AScriptWithNoOptions) {
   EXPECT_EQ(r.error, "");
   EXPECT_EQ(r.nodes, 1);
   EXPECT_EQ(r.cpus, 1);
-  EXPECT_EQ(r.time_s, 3600) << "gwang's default time limit";
+  EXPECT_TRUE(j->partition_time) << "without -t, the partition's longest time limit (set by the caller)";
   EXPECT_EQ(env_of(r, "PATH"), "/usr/bin");
   EXPECT_EQ(env_of(r, "SLURM_JOB_ID"), "<unset>") << "another job's variables are not carried over";
   EXPECT_EQ(env_of(r, "SLURM_SUBMIT_DIR"), "/home/ana/proj");
@@ -152,6 +152,7 @@ TEST(SbatchRequest, FilesTimeAndConditions) {
   EXPECT_EQ(r.input, "in.txt");
   EXPECT_TRUE(r.open_append);
   EXPECT_EQ(r.time_s, 2 * 86400);
+  EXPECT_FALSE(a->partition_time);
   EXPECT_EQ(r.array, "0-9%2");
   EXPECT_EQ(r.dependency, "afterok:12");
   EXPECT_EQ(r.begin, 1'700'000'000 + 3600);

@@ -190,13 +190,15 @@ TEST_F(Up, SbatchRunsAScriptAsSlurmWould) {
 
   // What sbatch would refuse, said as sbatch says it.
   const Outcome unknown = gwang_as(sbatch, "--frobnicate job.sh");
-  EXPECT_EQ(unknown.status, 1);
-  EXPECT_EQ(unknown.output, "sbatch: error: unrecognized option '--frobnicate'\n");
+  EXPECT_EQ(unknown.status, 255);
+  EXPECT_EQ(unknown.output,
+            "sbatch: unrecognized option '--frobnicate'\nTry \"sbatch --help\" for more information\n");
   std::ofstream(dir_ / "work" / "bad.sh") << "#!/bin/sh\n#SBATCH --time=soon\ntrue\n";
   const Outcome bad = gwang_as(sbatch, "bad.sh");
-  EXPECT_EQ(bad.status, 1);
+  EXPECT_EQ(bad.status, 255);
   EXPECT_EQ(bad.output.rfind("sbatch: error: bad.sh:2: ", 0), 0u) << bad.output;
   const Outcome missing = gwang_as(sbatch, "nothere.sh");
+  EXPECT_EQ(missing.status, 1);
   EXPECT_EQ(missing.output, "sbatch: error: Unable to open file nothere.sh\n");
   const Outcome refused = gwang("sbatch --gres=gpu:h100:1 job.sh");
   EXPECT_EQ(refused.status, 1);

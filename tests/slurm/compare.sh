@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# gwang's Slurm commands side by side with Slurm itself (Debian's slurm-wlm, 22.05) on this machine.
+#
+# Starts a one-node Slurm cluster (munged, MariaDB, slurmdbd, slurmctld, slurmd) under
+# $BASE/slurm and a `gwang up` under $BASE/gwang, both with one node of this host's name, 2 CPUs
+# and a default partition named main. It submits the same jobs to both in the same order (job
+# ids agree), runs the same commands against each, and compares what they print. It stops only
+# the processes it started.
+#
+# Usage (as root; installs slurm-wlm, slurmdbd and mariadb-server from Debian if missing):
+#   tests/slurm/compare.sh [BUILD_DIR]        (default: build)
+# Prints one line per comparison, "same" or "DIFFERENT" with both outputs, and a count; exits 1
+# when any differs. Ports 26817-26820 must be free.
+set -u
+export LC_ALL=C
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${1:-$ROOT/build}
+GWANG_BIN=$(cd "$BUILD" && pwd)/gwang
+BASE=${BASE:-/tmp/gwang-slurm-compare}
+HOST=$(hostname -s)
+CTLD_PORT=26817 SLURMD_PORT=26818 DBD_PORT=26819 DB_PORT=26820
+PIDS=()
+
+note() { printf '# %s\n' "$*" >&2; }
+die() { note "$*"; exit 2; }
+[ "$(id -u)" = 0 ] || die "run as root (slurmd runs as root, and packages may need installing)"
+[ -x "$GWANG_BIN" ] || die "$GWANG_BIN: build gwang first (scripts/build)"
+
+cleanup() {
+  trap - EXIT INT TERM
+  if [ -n "${SLURM_CONF:-}" ]; then timeout 20 scancel --quiet --user=root >/dev/null 2>&1; fi
+  local i
+  for (( i = ${#PIDS[@]} - 1; i >= 0; i-- )); do
+    kill -TERM "${PIDS[$i]}" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "${PIDS[$i]}" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "${PIDS[$i]}" 2>/dev/null
+  done
+}
+trap cleanup EXIT
+trap 'exit 2' INT TERM
+
+# ------------------------------------------------------------------ Slurm
+need="slurmctld slurmd slurmdbd sbatch squeue sacct sacctmgr scontrol munged mungekey mariadbd mariadb-install-db mariadb"
+missing=""
+for c in $need; do command -v "$c" >/dev/null 2>&1 || missing="$missing $c"; done
+if [ -n "$missing" ]; then
+  note "installing slurm-wlm, slurmdbd, mariadb-server (missing:$missing)"
+  timeout 600 apt-get update -qq >&2 || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get install -y -qq --no-install-recommends \
+    slurm-wlm slurmctld slurmd slurm-client munge slurmdbd mariadb-server >&2 || die "apt-get install failed"
+fi
+for p in $CTLD_PORT $SLURMD_PORT $DBD_PORT $DB_PORT; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then die "port $p is in use"; fi
+done
+rm -rf "$BASE"
+S=$BASE/slurm
+mkdir -p "$S"/{etc,state,spool,log,run,munge,msock,db} "$BASE/gwang" "$BASE/work"
+chmod 755 "$BASE" "$S" "$S/msock" "$BASE/work"
+chmod 700 "$S/munge"
+DB_PASS=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+cat >"$S/etc/slurm.conf" <<EOF
+ClusterName=compare
+SlurmctldHost=$HOST(127.0.0.1)
+SlurmctldPort=$CTLD_PORT
+SlurmdPort=$SLURMD_PORT
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$S/msock/munge.sock
+StateSaveLocation=$S/state
+SlurmdSpoolDir=$S/spool
+SlurmctldPidFile=$S/run/slurmctld.pidfile
+SlurmdPidFile=$S/run/slurmd.pidfile
+SlurmctldLogFile=$S/log/slurmctld.log
+SlurmdLogFile=$S/log/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+MpiDefault=none
+SwitchType=switch/none
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+DefMemPerNode=1024
+SlurmdParameters=config_overrides
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=127.0.0.1
+AccountingStoragePort=$DBD_PORT
+AccountingStoragePass=$S/msock/munge.sock
+JobAcctGatherType=jobacct_gather/none
+MaxArraySize=1001
+ReturnToService=2
+MinJobAge=300
+NodeName=$HOST NodeAddr=127.0.0.1 CPUs=2 RealMemory=8192 State=UNKNOWN
+PartitionName=main Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
+EOF
+( umask 077; cat >"$S/etc/slurmdbd.conf" <<EOF
+AuthType=auth/munge
+AuthInfo=socket=$S/msock/munge.sock
+DbdHost=$HOST
+DbdAddr=127.0.0.1
+DbdPort=$DBD_PORT
+SlurmUser=root
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=$DB_PORT
+StorageUser=slurm
+StoragePass=$DB_PASS
+StorageLoc=slurm_acct_db
+LogFile=$S/log/slurmdbd.log
+PidFile=$S/run/slurmdbd.pidfile
+EOF
+)
+export SLURM_CONF=$S/etc/slurm.conf
+unset SLURM_JOB_ID SLURM_JOBID SBATCH_ACCOUNT
+
+start() { # name, then the command: runs it in the background, remembers its pid
+  local name=$1; shift
+  "$@" >"$S/log/$name.out" 2>&1 &
+  PIDS+=($!)
+}
+wait_for() { # seconds, then a command that succeeds once ready
+  local end=$(( SECONDS + $1 )); shift
+  while [ $SECONDS -lt $end ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  return 1
+}
+note "starting Slurm under $S"
+mungekey --create --keyfile="$S/munge/munge.key" >&2 || die "mungekey failed"
+start munged munged -F --key-file="$S/munge/munge.key" --socket="$S/msock/munge.sock" \
+  --pid-file="$S/msock/munged.pid" --log-file="$S/log/munged.log" --seed-file="$S/munge/munged.seed"
+wait_for 20 sh -c "munge -n -S $S/msock/munge.sock | unmunge -S $S/msock/munge.sock" || die "munged did not start"
+timeout 120 mariadb-install-db --no-defaults --datadir="$S/db/data" --user=root \
+  --auth-root-authentication-method=normal --skip-test-db >"$S/log/mariadb-install.log" 2>&1 || die "mariadb-install-db failed"
+start mariadbd mariadbd --no-defaults --datadir="$S/db/data" --socket="$S/db/mysql.sock" --port=$DB_PORT \
+  --bind-address=127.0.0.1 --user=root --pid-file="$S/db/mariadbd.pid" --log-error="$S/log/mariadbd.err"
+wait_for 60 mariadb --no-defaults -S "$S/db/mysql.sock" -u root -e 'SELECT 1' || die "mariadbd did not start"
+mariadb --no-defaults -S "$S/db/mysql.sock" -u root -e \
+  "CREATE USER 'slurm'@'127.0.0.1' IDENTIFIED BY '$DB_PASS'; CREATE USER 'slurm'@'localhost' IDENTIFIED BY '$DB_PASS';
+   GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1'; GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost';" ||
+  die "could not make the database user"
+SLURM_CONF_DBD=$S/etc/slurmdbd.conf
+start slurmdbd env SLURM_CONF="$SLURM_CONF" slurmdbd -D -s
+wait_for 60 sacctmgr -n list cluster || die "slurmdbd did not start (see $S/log)"
+timeout 30 sacctmgr -i add cluster compare >/dev/null || die "sacctmgr add cluster failed"
+start slurmctld slurmctld -D -f "$SLURM_CONF"
+wait_for 60 squeue -h || die "slurmctld did not start (see $S/log)"
+start slurmd slurmd -D -f "$SLURM_CONF"
+wait_for 60 sh -c "sinfo -h -o %T | grep -qx idle" || die "the Slurm node did not come up (see $S/log)"
+: "$SLURM_CONF_DBD"
+
+# ------------------------------------------------------------------ gwang
+note "starting gwang up under $BASE/gwang"
+start gwang "$GWANG_BIN" up --data "$BASE/gwang" --listen 127.0.0.1:0 --user root --allow-root --no-nvml --cpus 2
+wait_for 30 test -s "$BASE/gwang/url" || die "gwang up did not start (see $S/log/gwang.out)"
+G=$BASE/gbin
+mkdir -p "$G"
+"$GWANG_BIN" slurm install "$G" >/dev/null || die "gwang slurm install failed"
+
+# ------------------------------------------------------------------ the comparisons
+cd "$BASE/work" || exit 2
+same=0 different=0
+both() { # label, command (a Slurm command line): runs it with Slurm's programs and with gwang's
+  local label=$1 cmd=$2 theirs ours
+  theirs=$(PATH=/usr/bin:/usr/sbin:/bin bash -c "$cmd" 2>&1)
+  ours=$(GWANG_DATA=$BASE/gwang PATH=$G:/usr/bin:/usr/sbin:/bin bash -c "$cmd" 2>&1)
+  if [ "$theirs" == "$ours" ]; then
+    same=$((same + 1))
+    printf 'same       %s\n' "$label"
+  else
+    different=$((different + 1))
+    printf 'DIFFERENT  %s: %s\n--- slurm\n%s\n--- gwang\n%s\n---\n' "$label" "$cmd" "$theirs" "$ours"
+  fi
+}
+
+# Host lists (scontrol needs no controller for these).
+# (gwang refuses a name with two bracketed ranges, 'x[1-3]y[1-2]', which Slurm expands as a product.)
+for list in 'gpu[01-04,07]' 'a9,a10,a11' 'a09,a10' 'a009,a10' 'n1,n3,n2,m[5-6]' 'rack1-n[1-3],rack2-n[1-2]'; do
+  both "hostnames $list" "scontrol show hostnames '$list'"
+  both "hostlist $list" "scontrol show hostlist '$(scontrol show hostnames "$list" | paste -sd,)'"
+  both "hostlistsorted $list" "scontrol show hostlistsorted '$(scontrol show hostnames "$list" | paste -sd,)'"
+done
+
+# Options sbatch refuses before it calls the controller.
+both "sbatch unknown option" "sbatch --frobnicate --wrap true; echo rc=\$?"
+both "sbatch missing script" "sbatch nothere.sh; echo rc=\$?"
+
+# Accounting of jobs that ended: completed, failed, cancelled while pending. First, so that the
+# ids agree (an array takes one id in Slurm, one per task in gwang).
+acct_jobs() {
+  sbatch --parsable -J ok --wrap true
+  sbatch --parsable -J bad --wrap 'exit 3'
+  sbatch --parsable -J never -H --wrap true
+}
+both "sbatch --parsable (ids)" "acct_jobs() { $(declare -f acct_jobs | sed 1,2d | sed '$d'); }; acct_jobs"
+scancel 3 2>/dev/null; GWANG_DATA=$BASE/gwang "$G/scancel" 3 2>/dev/null
+wait_for 60 sh -c 'test "$(squeue -h | wc -l)" = 0' || note "Slurm's jobs did not all end"
+wait_for 60 sh -c "test \"\$(GWANG_DATA=$BASE/gwang $G/squeue -h | wc -l)\" = 0" || note "gwang's jobs did not all end"
+sleep 2  # slurmdbd takes the ends in
+both "sacct -X --parsable2" "sacct -X -P -j 1,2,3 -o JobID,JobName,Partition,State,ExitCode,NNodes,AllocCPUS"
+both "sacct with steps" "sacct -P -j 1,2 -o JobID,JobName,State,ExitCode"
+both "sacct default table" "sacct -j 1,2,3 -o JobID,JobName,Partition,State,ExitCode"
+both "sacct unknown field" "sacct -o JobID,Nope; echo rc=\$?"
+
+# A queue: a job that fills the node, one waiting for resources, a held job, one waiting on a
+# dependency, and (last) an array with a limit.
+queue_jobs() {
+  sbatch --parsable -J fill -c 2 -t 30 --wrap 'sleep 120'
+  sbatch --parsable -J waiter -c 1 -t 10 --wrap true
+  sbatch --parsable -J later -H --wrap true
+  sbatch --parsable -J after -d afterok:4 -t 2-00:00:00 --wrap true
+  sbatch --parsable -J sweep -a 1-4%2 -t 1:00:00 --wrap 'sleep 1'
+}
+both "sbatch --parsable (a queue)" "queue_jobs() { $(declare -f queue_jobs | sed 1,2d | sed '$d'); }; queue_jobs"
+sleep "${SETTLE:-35}"  # Slurm's backfilling pass (every 30 s) sets the reasons of the jobs it tries
+both "squeue" "squeue | sed -E 's/ +[0-9]+:[0-9]{2}( +[0-9]+ [^ ]+)\$/ TIME\\1/'"
+both "squeue -o pending" "squeue -h -t PD -o '%.18i %.9P %.8j %.8u %.2t %.6D %R'"
+both "squeue -r fields" "squeue -h -r -t PD -o '%i|%F|%K|%j|%t|%T|%r|%l|%D|%C|%P|%E'"
+both "squeue -l pending" "squeue -h -l -t PD | sed -E 's/ +[0-9:]+( +[^ ]+ +[0-9]+ +\\()/ TIME\\1/'"
+both "squeue --start columns" "squeue --start -h -o '%.18i %.9P %.8j %.2t %.6D %R'"
+both "squeue -O" "squeue -h -t PD -O 'JobArrayID:12,Name:8,StateCompact:.4,ReasonList'"
+both "squeue running" "squeue -h -t R -o '%i|%j|%t|%D|%C|%P|%N|%r|%l'"
+both "squeue -j an array" "squeue -h -r -j 8 -o '%i %K %t'"
+both "squeue -u -n filters" "squeue -h -u root -n sweep,later -o '%i %j'"
+both "sinfo" "sinfo"
+both "sinfo -o" "sinfo -h -o '%P|%R|%a|%l|%D|%t|%T|%N|%c'"
+both "scancel an array task" "scancel 8_3; squeue -h -r -j 8 -o '%i %t'"
+both "squeue unknown option" "squeue --frob; echo rc=\$?"
+
+printf '%d same, %d different\n' "$same" "$different"
+[ "$different" = 0 ]
