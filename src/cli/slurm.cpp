@@ -16,6 +16,8 @@
 #include "cli/commands.h"
 #include "cli/sbatch_job.h"
 #include "cli/slurm_jobs.h"
+#include "slurm/format.h"
+#include "slurm/hostlist.h"
 #include "slurm/sbatch.h"
 
 extern char** environ;
@@ -188,7 +190,6 @@ int run_sbatch(const std::vector<std::string>& args) {
   if (!quiet) {
     for (const std::string& w : job->warnings) std::fprintf(stderr, "sbatch: warning: %s\n", w.c_str());
   }
-  if (options.test_only.value_or(false)) return sbatch_error("option '--test-only' is not supported by gwang");
 
   ClientArgs client;
   set_error_prefix("sbatch: error: Batch job submission failed: ");
@@ -204,6 +205,18 @@ int run_sbatch(const std::vector<std::string>& args) {
           job->request.partition.empty() ? p.value("default", false) : p.value("name", "") == job->request.partition;
       if (mine && p["max_time"].is_number()) job->request.time_s = p["max_time"].get<std::int64_t>();
     }
+  }
+  if (options.test_only.value_or(false)) {
+    auto t = request(client, "POST", "/api/v1/jobs?test_only=1", api::to_json(job->request), &rc);
+    if (!t) return 1;
+    if ((*t)["start"].is_null())
+      return sbatch_error("Job violates accounting/QOS policy or no nodes that are up can hold it");
+    std::vector<std::string> nodes = (*t)["nodes"].get<std::vector<std::string>>();
+    std::fprintf(stderr, "sbatch: Job %lld to start at %s using %d processors on nodes %s in partition %s\n",
+                 static_cast<long long>((*t)["id"].get<std::int64_t>()),
+                 slurm::format_slurm_date((*t)["start"].get<std::int64_t>()).c_str(), (*t)["cpus"].get<int>(),
+                 slurm::compress_hosts(nodes).c_str(), (*t)["partition"].get<std::string>().c_str());
+    return 0;
   }
   auto answer = request(client, "POST", "/api/v1/jobs", api::to_json(job->request), &rc);
   if (!answer) return 1;

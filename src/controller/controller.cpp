@@ -898,69 +898,97 @@ std::string Controller::nearest_fit(const core::JobSpec& spec) const {
   return out;
 }
 
+Result<Controller::Prepared> Controller::prepare(const api::SubmitRequest& request, const Account& owner,
+                                                 std::int64_t now) {
+  Prepared out;
+  JobRecord& job = out.job;
+  std::vector<std::int64_t>& indices = out.indices;
+  job.id = next_id_;
+  job.user = owner.name;
+  job.request = request;
+  job.submit = now;
+  auto admitted = books_.admit(owner.name, request.project, request.preemptible, now);
+  if (!admitted) return tl::unexpected(admitted.error());
+  job.project = admitted->project;
+  job.preemptible = admitted->preemptible;
+  if (!admitted->note.empty()) job.reason = admitted->note;
+  if (job.request.workdir.empty()) job.request.workdir = owner.home;
+  if (job.request.partition.empty()) {
+    const auto d =
+        std::find_if(partitions_.begin(), partitions_.end(), [](const PartitionNodes& p) { return p.spec.is_default; });
+    job.request.partition = (d == partitions_.end() ? partitions_.front() : *d).spec.name;
+  }
+  if (const int pool = pool_of(job.request.partition); pool > 0) {
+    const api::Partition& part = partitions_[static_cast<std::size_t>(pool - 1)].spec;
+    if (part.max_time_s > 0 && job.request.time_s > part.max_time_s) {
+      return fail("time limit " + slurm::format_time_limit({false, (job.request.time_s + 59) / 60}) +
+                  " is above partition " + part.name + "'s MaxTime of " +
+                  slurm::format_time_limit({false, part.max_time_s / 60}));
+    }
+  }
+  if (request.hold) job.hold = "user";
+  if (!request.array.empty()) {
+    auto a = slurm::parse_array(request.array, options_.max_array_size);
+    if (!a) return fail("array: " + a.error().message + " (max_array_size)");
+    indices = std::move(a->indices);
+    job.array_job = job.id;
+    job.array_task = indices.front();
+  }
+  auto s = to_spec(job);
+  if (!s) return tl::unexpected(s.error());
+  for (const core::JobDependency& d : s->depends) {
+    if (d.kind != core::DependencyKind::Singleton && !scheduler_->find(d.job)) {
+      return fail("dependency: job " + std::to_string(d.job.value) + " does not exist");
+    }
+    if (d.kind == core::DependencyKind::AfterCorr) return fail("dependency: aftercorr is for the tasks of job arrays");
+  }
+  if (!scheduler_->would_ever_fit(*s)) {
+    int cpus = 0;
+    std::int64_t memory = 0;
+    std::size_t devices = 0;
+    for (const auto& [name, node] : nodes_) {
+      cpus = std::max(cpus, node->host.cpus);
+      memory = std::max(memory, node->host.memory_bytes);
+      devices = std::max(devices, node->host.devices.size());
+    }
+    return fail("no node can ever hold this job: each of its " + std::to_string(request.nodes) + " task(s) needs " +
+                std::to_string(request.cpus) + " CPUs, " + api::format_memory(request.mem_bytes) + " of memory" +
+                (s->task.accel.count > 0 ? " and " + std::to_string(s->task.accel.count) + " accelerator(s)" : "") +
+                " on a node of its own; the largest node has " + std::to_string(cpus) + " CPUs, " +
+                api::format_memory(memory) + " and " + std::to_string(devices) + " accelerator(s), and there are " +
+                std::to_string(scheduler_->cluster().size()) + " node(s)" + nearest_fit(*s));
+  }
+  out.spec = std::move(*s);
+  return out;
+}
+
+Result<Controller::TestOnly> Controller::test_only(const api::SubmitRequest& request, const Account& owner,
+                                                   std::int64_t now) {
+  std::lock_guard lock(mu_);
+  auto prepared = prepare(request, owner, now);
+  if (!prepared) return tl::unexpected(prepared.error());
+  TestOnly out;
+  out.id = prepared->job.id;
+  ++next_id_;  // as in Slurm, the id a test names is not given again
+  out.partition = prepared->job.request.partition;
+  out.cpus = request.cpus * request.nodes;
+  const auto planned = scheduler_->plan_submission(prepared->spec, now);
+  out.start = planned.start;
+  for (const core::TaskPlacement& p : planned.placement) out.nodes.push_back(by_id_.at(p.node.value)->name);
+  return out;
+}
+
 Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Account& owner, std::int64_t now) {
   JobRecord job;
   std::optional<core::JobSpec> spec;
   std::vector<std::int64_t> indices;  // a job array's
   {
     std::lock_guard lock(mu_);
-    job.id = next_id_;
-    job.user = owner.name;
-    job.request = request;
-    job.submit = now;
-    auto admitted = books_.admit(owner.name, request.project, request.preemptible, now);
-    if (!admitted) return tl::unexpected(admitted.error());
-    job.project = admitted->project;
-    job.preemptible = admitted->preemptible;
-    if (!admitted->note.empty()) job.reason = admitted->note;
-    if (job.request.workdir.empty()) job.request.workdir = owner.home;
-    if (job.request.partition.empty()) {
-      const auto d = std::find_if(partitions_.begin(), partitions_.end(),
-                                  [](const PartitionNodes& p) { return p.spec.is_default; });
-      job.request.partition = (d == partitions_.end() ? partitions_.front() : *d).spec.name;
-    }
-    if (const int pool = pool_of(job.request.partition); pool > 0) {
-      const api::Partition& part = partitions_[static_cast<std::size_t>(pool - 1)].spec;
-      if (part.max_time_s > 0 && job.request.time_s > part.max_time_s) {
-        return fail("time limit " + slurm::format_time_limit({false, (job.request.time_s + 59) / 60}) +
-                    " is above partition " + part.name + "'s MaxTime of " +
-                    slurm::format_time_limit({false, part.max_time_s / 60}));
-      }
-    }
-    if (request.hold) job.hold = "user";
-    if (!request.array.empty()) {
-      auto a = slurm::parse_array(request.array, options_.max_array_size);
-      if (!a) return fail("array: " + a.error().message + " (max_array_size)");
-      indices = std::move(a->indices);
-      job.array_job = job.id;
-      job.array_task = indices.front();
-    }
-    auto s = to_spec(job);
-    if (!s) return tl::unexpected(s.error());
-    for (const core::JobDependency& d : s->depends) {
-      if (d.kind != core::DependencyKind::Singleton && !scheduler_->find(d.job)) {
-        return fail("dependency: job " + std::to_string(d.job.value) + " does not exist");
-      }
-      if (d.kind == core::DependencyKind::AfterCorr)
-        return fail("dependency: aftercorr is for the tasks of job arrays");
-    }
-    if (!scheduler_->would_ever_fit(*s)) {
-      int cpus = 0;
-      std::int64_t memory = 0;
-      std::size_t devices = 0;
-      for (const auto& [name, node] : nodes_) {
-        cpus = std::max(cpus, node->host.cpus);
-        memory = std::max(memory, node->host.memory_bytes);
-        devices = std::max(devices, node->host.devices.size());
-      }
-      return fail("no node can ever hold this job: each of its " + std::to_string(request.nodes) + " task(s) needs " +
-                  std::to_string(request.cpus) + " CPUs, " + api::format_memory(request.mem_bytes) + " of memory" +
-                  (s->task.accel.count > 0 ? " and " + std::to_string(s->task.accel.count) + " accelerator(s)" : "") +
-                  " on a node of its own; the largest node has " + std::to_string(cpus) + " CPUs, " +
-                  api::format_memory(memory) + " and " + std::to_string(devices) + " accelerator(s), and there are " +
-                  std::to_string(scheduler_->cluster().size()) + " node(s)" + nearest_fit(*s));
-    }
-    spec = std::move(*s);
+    auto prepared = prepare(request, owner, now);
+    if (!prepared) return tl::unexpected(prepared.error());
+    job = std::move(prepared->job);
+    indices = std::move(prepared->indices);
+    spec = std::move(prepared->spec);
     next_id_ += indices.empty() ? 1 : static_cast<std::int64_t>(indices.size());
     ++inflight_;
   }

@@ -173,6 +173,16 @@ class Controller {
   // array is one job per index, with consecutive ids, journalled as one record; the array's id is
   // its first task's, and that task is returned.
   Result<JobRecord> submit(const api::SubmitRequest& request, const Account& owner, std::int64_t now);
+  // sbatch --test-only: checks the request as submit does, and says when and where it would start,
+  // planned behind the waiting jobs (Scheduler::plan_submission), without submitting it.
+  struct TestOnly {
+    std::int64_t id = 0;      // the id it would have got (not given again, as in Slurm)
+    std::int64_t start = -1;  // Unix seconds; -1: no node that is up can hold it
+    std::vector<std::string> nodes;
+    std::string partition;
+    int cpus = 0;  // in all
+  };
+  Result<TestOnly> test_only(const api::SubmitRequest& request, const Account& owner, std::int64_t now);
   // Ends a pending job at once, or asks a running one to end (it shows CANCELLED when it has). The id
   // of a job array is every task of it not ended yet. Errors: no such job of this user ("not
   // found"); already ended.
@@ -303,6 +313,13 @@ class Controller {
   Result<void> checkpoint_locked(std::int64_t now);
   Result<void> journal(const std::string& kind, const std::string& payload, std::int64_t now);
   Result<core::JobSpec> to_spec(const JobRecord& job) const;
+  // A request checked and made into a job (not yet submitted), under the lock.
+  struct Prepared {
+    JobRecord job;
+    core::JobSpec spec;
+    std::vector<std::int64_t> indices;  // a job array's
+  };
+  Result<Prepared> prepare(const api::SubmitRequest& request, const Account& owner, std::int64_t now);
   void cancel_one(JobRecord& job, const std::string& user, std::int64_t now);  // under the lock
   // For a job no node can ever hold: the nearest requests that one could ("; it could run with at
   // most 2 accelerator(s) per task"), or "".

@@ -348,6 +348,16 @@ void ApiServer::Impl::routes() {
     }
     auto account = lookup_account(who->user);
     if (!account) return error(res, 403, account.error().message);
+    if (req.get_param_value("test_only") == "1") {  // sbatch --test-only: checked and planned, not submitted
+      auto t = controller.test_only(*request, *account, wall_now());
+      if (!t) return error(res, 422, t.error().message);
+      return reply(res, 200,
+                   json{{"id", t->id},
+                        {"start", t->start >= 0 ? json(t->start) : json(nullptr)},
+                        {"nodes", t->nodes},
+                        {"partition", t->partition},
+                        {"cpus", t->cpus}});
+    }
     auto job = controller.submit(*request, *account, wall_now());
     if (!job) return error(res, 422, job.error().message);
     reply_job(res, 201, *job);

@@ -441,6 +441,21 @@ std::vector<std::pair<JobId, Time>> Scheduler::planned_starts(Time now, std::siz
     rng_ = saved;
     return out;
   }
+  auto out = plan_queue(now, limit, nullptr, nullptr);
+  rng_ = saved;
+  return out;
+}
+
+Scheduler::PlannedStart Scheduler::plan_submission(const JobSpec& spec, Time now) const {
+  const Rng saved = rng_;
+  PlannedStart out;
+  plan_queue(now, 0, &spec, &out);
+  rng_ = saved;
+  return out;
+}
+
+std::vector<std::pair<JobId, Time>> Scheduler::plan_queue(Time now, std::size_t limit, const JobSpec* extra,
+                                                          PlannedStart* extra_start) const {
   FreeState free = cluster_.free();
   struct Release {
     Time at;
@@ -464,27 +479,36 @@ std::vector<std::pair<JobId, Time>> Scheduler::planned_starts(Time now, std::siz
   };
   std::vector<std::pair<JobId, Time>> out;
   Time t = now;
-  for (const QueueKey& k : queue_) {
-    if (limit > 0 && out.size() >= limit) break;
-    const Job& job = jobs_[k.slot];
+  // The earliest time from t on when `spec` fits, holding its resources from then (-1: never).
+  auto plan = [&](const JobSpec& spec, std::vector<TaskPlacement>* where) {
     Time start = -1;
-    const Time from = t;
     while (true) {
       release_until(t);
-      if (auto placement = place_all(free, job.spec)) {
+      if (auto placement = place_all(free, spec)) {
         start = t;
-        releases.push_back({t + job.spec.planned_runtime(), &job.spec, std::move(*placement)});
+        if (where) *where = *placement;
+        releases.push_back({t + spec.planned_runtime(), &spec, std::move(*placement)});
         std::push_heap(releases.begin(), releases.end(), later);
         break;
       }
       if (releases.empty()) break;  // nothing will ever free what it needs
       t = std::max(t, releases.front().at);
     }
+    return start;
+  };
+  for (const QueueKey& k : queue_) {
+    if (limit > 0 && out.size() >= limit) break;
+    const Job& job = jobs_[k.slot];
+    const Time from = t;
+    Time start = plan(job.spec, nullptr);
     if (start >= 0 && job.reason == PendingReason::Reserved && job.reserved_at >= start) start = job.reserved_at;
     out.emplace_back(job.spec.id, start);
     if (start < 0) t = from;  // the jobs behind it are planned as if it were not there
   }
-  rng_ = saved;
+  if (extra) {
+    t = std::max(t, extra->begin);
+    extra_start->start = plan(*extra, &extra_start->placement);
+  }
   return out;
 }
 

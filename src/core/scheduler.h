@@ -228,6 +228,14 @@ class Scheduler {
   // backfill_depth; the jobs behind get no plan). Changes nothing (the random generator's state is
   // restored).
   std::vector<std::pair<JobId, Time>> planned_starts(Time now, std::size_t limit) const;
+  // When and where a job submitted now would start, planned as planned_starts plans the queue
+  // (under either backfilling), with the job last in it and not before its begin time; its
+  // dependencies are not planned. start -1: it fits no node that is up. Changes nothing.
+  struct PlannedStart {
+    Time start = -1;
+    std::vector<TaskPlacement> placement;
+  };
+  PlannedStart plan_submission(const JobSpec& spec, Time now) const;
   // The nearest changes of a waiting job's request that let it start sooner than as asked: the
   // most devices per task, the fewest fewer tasks, each other accelerator model that would; and
   // when it fits now but in room reserved for the head, the longest time limit that backfills it
@@ -261,6 +269,9 @@ class Scheduler {
   PriorityTerms priority_terms(JobId id, Time now) const;
 
  private:
+  // planned_starts' plan of the queue; with `extra`, also the start of that job after them.
+  std::vector<std::pair<JobId, Time>> plan_queue(Time now, std::size_t limit, const JobSpec* extra,
+                                                 PlannedStart* extra_start) const;
   using Slot = std::uint32_t;
   struct QueueKey {
     bool preemptible;  // preemptible jobs queue last

@@ -49,6 +49,7 @@ class Network {
 
   // Makes the bridge and the hosts; the first command that fails and its output, or "".
   std::string up() {
+    clear_stale();
     std::vector<std::string> cmds{"ip link add " + bridge() + " type bridge"};
     if (bridge_host_ >= 0) cmds.push_back("ip addr add " + ip(bridge_host_) + "/24 dev " + bridge());
     cmds.push_back("ip link set " + bridge() + " up");
@@ -75,6 +76,16 @@ class Network {
       sh("ip link del " + veth(h));
     }
     sh("ip link del " + bridge());
+  }
+
+  // Removes what runs of the same network left when they were killed before they could (a bridge
+  // named NAME<pid> whose process is gone): its hosts' namespaces, the processes still running in
+  // them, and the bridge. Those share this network's addresses and would answer in its place.
+  void clear_stale() const {
+    sh("for br in $(ip -o link show type bridge | awk -F': ' '{print $2}' | grep -E '^" + name_ +
+       "[0-9]+$'); do [ -d /proc/${br#" + name_ + "} ] && continue; " +
+       "for n in $(ip netns list | awk '{print $1}' | grep \"^gwang-$br-h\"); do "
+       "ip netns pids $n | xargs -r kill -9; ip netns del $n; done; ip link del $br; done");
   }
 
   std::string bridge() const { return name_ + tag_; }

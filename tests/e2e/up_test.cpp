@@ -188,11 +188,23 @@ TEST_F(Up, SbatchRunsAScriptAsSlurmWould) {
   EXPECT_EQ(gwang_as(sbatch, "-p gpu --wrap true").output,
             "sbatch: error: Batch job submission failed: invalid partition name 'gpu' (this cluster's: main)\n");
 
+  // --test-only: when and where, and nothing submitted.
+  const std::string before = gwang("squeue -h -t all -o %i").output;
+  const Outcome test = gwang_as(sbatch, "--test-only -c 2 --wrap true");
+  EXPECT_EQ(test.status, 0) << test.output;
+  char host[256] = "";
+  ::gethostname(host, sizeof host - 1);
+  EXPECT_TRUE(std::regex_match(test.output, std::regex("sbatch: Job [0-9]+ to start at 20[0-9-]+T[0-9:]+ using 2 "
+                                                       "processors on nodes " +
+                                                       std::string(host) + " in partition main\n")))
+      << test.output;
+  EXPECT_EQ(gwang("squeue -h -t all -o %i").output, before);
+  EXPECT_EQ(gwang_as(sbatch, "--test-only -c 4000 --wrap true").status, 1);
+
   // What sbatch would refuse, said as sbatch says it.
   const Outcome unknown = gwang_as(sbatch, "--frobnicate job.sh");
   EXPECT_EQ(unknown.status, 255);
-  EXPECT_EQ(unknown.output,
-            "sbatch: unrecognized option '--frobnicate'\nTry \"sbatch --help\" for more information\n");
+  EXPECT_EQ(unknown.output, "sbatch: unrecognized option '--frobnicate'\nTry \"sbatch --help\" for more information\n");
   std::ofstream(dir_ / "work" / "bad.sh") << "#!/bin/sh\n#SBATCH --time=soon\ntrue\n";
   const Outcome bad = gwang_as(sbatch, "bad.sh");
   EXPECT_EQ(bad.status, 255);
@@ -232,14 +244,15 @@ TEST_F(Up, SqueueAndScancel) {
                        "      main    later   nobody PD       0:00      1 (JobHeldUser)\n"),
             std::string::npos)
       << table;
-  EXPECT_TRUE(std::regex_search(table, std::regex(" " + run + "      main   runner   nobody  R       0:0[0-9]      1 \\S+\n")))
+  EXPECT_TRUE(
+      std::regex_search(table, std::regex(" " + run + "      main   runner   nobody  R       0:0[0-9]      1 \\S+\n")))
       << table;
   const Outcome fields = gwang("squeue -h -r -o '%i|%F|%K|%t|%r|%l|%D|%j' -n sweep");
   // Pending first, as Slurm's default order has it.
   EXPECT_EQ(fields.output, arr + "_1|" + arr + "|1|PD|JobArrayTaskLimit|1:00:00|1|sweep\n" +  //
-                               arr + "_2|" + arr + "|2|PD|JobArrayTaskLimit|1:00:00|1|sweep\n" +
-                               arr + "_3|" + arr + "|3|PD|JobArrayTaskLimit|1:00:00|1|sweep\n" +
-                               arr + "_0|" + arr + "|0|R|None|1:00:00|1|sweep\n");
+                               arr + "_2|" + arr + "|2|PD|JobArrayTaskLimit|1:00:00|1|sweep\n" + arr + "_3|" + arr +
+                               "|3|PD|JobArrayTaskLimit|1:00:00|1|sweep\n" + arr + "_0|" + arr +
+                               "|0|R|None|1:00:00|1|sweep\n");
   const Outcome bad_format = gwang("squeue -o '%i %Q'");
   EXPECT_EQ(bad_format.status, 1);
   EXPECT_EQ(bad_format.output, "squeue: error: format '%i %Q': invalid field '%Q'\n");
@@ -274,8 +287,9 @@ TEST_F(Up, SacctSinfoScontrolUnderTheirNames) {
   std::ofstream(dir_ / "bin" / "stray") << "x";
   for (const char* name : {"sbatch", "squeue", "scancel", "sacct", "sinfo", "scontrol"})
     EXPECT_TRUE(fs::is_symlink(bin / name)) << name;
-  auto run = [&](const std::string& command) { return gwang_as((bin / command.substr(0, command.find(' '))).string(),
-                                                               command.substr(command.find(' ') + 1)); };
+  auto run = [&](const std::string& command) {
+    return gwang_as((bin / command.substr(0, command.find(' '))).string(), command.substr(command.find(' ') + 1));
+  };
   std::string ok = run("sbatch --parsable -J ok --wrap true").output;
   ok = ok.substr(0, ok.find('\n'));
   std::string bad = run("sbatch --parsable -J bad --wrap 'exit 3'").output;
@@ -294,7 +308,7 @@ TEST_F(Up, SacctSinfoScontrolUnderTheirNames) {
   EXPECT_NE(acct.output.find("JobID|JobName|State|ExitCode|AllocCPUS\n"), std::string::npos) << acct.output;
   EXPECT_NE(acct.output.find("\n" + ok + "|ok|COMPLETED|0:0|1\n"), std::string::npos) << acct.output;
   EXPECT_NE(acct.output.find("\n" + bad + "|bad|FAILED|3:0|1\n"), std::string::npos) << acct.output;
-  EXPECT_NE(acct.output.find("\n" + cancelled + "|never|CANCELLED by " + uid + "|0:0|0\n"), std::string::npos)
+  EXPECT_NE(acct.output.find("\n" + cancelled + "|never|CANCELLED by " + uid + "|0:0|1\n"), std::string::npos)
       << acct.output;
   const Outcome steps = run("sacct -a -j " + bad + " -o jobid,jobname,state");
   EXPECT_EQ(steps.output,

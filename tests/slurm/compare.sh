@@ -180,6 +180,9 @@ for list in 'gpu[01-04,07]' 'a9,a10,a11' 'a09,a10' 'a009,a10' 'n1,n3,n2,m[5-6]' 
   both "hostlistsorted $list" "scontrol show hostlistsorted '$(scontrol show hostnames "$list" | paste -sd,)'"
 done
 
+# sbatch --test-only on an idle node: it would start now (the seconds masked), here, in main.
+both "sbatch --test-only" "sbatch --test-only -c 2 -t 10 --wrap true 2>&1 | sed -E 's/T[0-9:]+ using/T(now) using/'"
+
 # Options sbatch refuses before it calls the controller.
 both "sbatch unknown option" "sbatch --frobnicate --wrap true; echo rc=\$?"
 both "sbatch missing script" "sbatch nothere.sh; echo rc=\$?"
@@ -192,13 +195,14 @@ acct_jobs() {
   sbatch --parsable -J never -H --wrap true
 }
 both "sbatch --parsable (ids)" "acct_jobs() { $(declare -f acct_jobs | sed 1,2d | sed '$d'); }; acct_jobs"
-scancel 3 2>/dev/null; GWANG_DATA=$BASE/gwang "$G/scancel" 3 2>/dev/null
+# (--test-only took id 1 in both, as Slurm does.)
+scancel 4 2>/dev/null; GWANG_DATA=$BASE/gwang "$G/scancel" 4 2>/dev/null
 wait_for 60 sh -c 'test "$(squeue -h | wc -l)" = 0' || note "Slurm's jobs did not all end"
 wait_for 60 sh -c "test \"\$(GWANG_DATA=$BASE/gwang $G/squeue -h | wc -l)\" = 0" || note "gwang's jobs did not all end"
 sleep 2  # slurmdbd takes the ends in
-both "sacct -X --parsable2" "sacct -X -P -j 1,2,3 -o JobID,JobName,Partition,State,ExitCode,NNodes,AllocCPUS"
-both "sacct with steps" "sacct -P -j 1,2 -o JobID,JobName,State,ExitCode"
-both "sacct default table" "sacct -j 1,2,3 -o JobID,JobName,Partition,State,ExitCode"
+both "sacct -X --parsable2" "sacct -X -P -j 2,3,4 -o JobID,JobName,Partition,State,ExitCode,NNodes,AllocCPUS"
+both "sacct with steps" "sacct -P -j 2,3 -o JobID,JobName,State,ExitCode"
+both "sacct default table" "sacct -j 2,3,4 -o JobID,JobName,Partition,State,ExitCode"
 both "sacct unknown field" "sacct -o JobID,Nope; echo rc=\$?"
 
 # A queue: a job that fills the node, one waiting for resources, a held job, one waiting on a
@@ -207,7 +211,7 @@ queue_jobs() {
   sbatch --parsable -J fill -c 2 -t 30 --wrap 'sleep 120'
   sbatch --parsable -J waiter -c 1 -t 10 --wrap true
   sbatch --parsable -J later -H --wrap true
-  sbatch --parsable -J after -d afterok:4 -t 2-00:00:00 --wrap true
+  sbatch --parsable -J after -d afterok:5 -t 2-00:00:00 --wrap true
   sbatch --parsable -J sweep -a 1-4%2 -t 1:00:00 --wrap 'sleep 1'
 }
 both "sbatch --parsable (a queue)" "queue_jobs() { $(declare -f queue_jobs | sed 1,2d | sed '$d'); }; queue_jobs"
@@ -219,11 +223,11 @@ both "squeue -l pending" "squeue -h -l -t PD | sed -E 's/ +[0-9:]+( +[^ ]+ +[0-9
 both "squeue --start columns" "squeue --start -h -o '%.18i %.9P %.8j %.2t %.6D %R'"
 both "squeue -O" "squeue -h -t PD -O 'JobArrayID:12,Name:8,StateCompact:.4,ReasonList'"
 both "squeue running" "squeue -h -t R -o '%i|%j|%t|%D|%C|%P|%N|%r|%l'"
-both "squeue -j an array" "squeue -h -r -j 8 -o '%i %K %t'"
+both "squeue -j an array" "squeue -h -r -j 9 -o '%i %K %t'"
 both "squeue -u -n filters" "squeue -h -u root -n sweep,later -o '%i %j'"
 both "sinfo" "sinfo"
 both "sinfo -o" "sinfo -h -o '%P|%R|%a|%l|%D|%t|%T|%N|%c'"
-both "scancel an array task" "scancel 8_3; squeue -h -r -j 8 -o '%i %t'"
+both "scancel an array task" "scancel 9_3; squeue -h -r -j 9 -o '%i %t'"
 both "squeue unknown option" "squeue --frob; echo rc=\$?"
 
 printf '%d same, %d different\n' "$same" "$different"
