@@ -159,5 +159,39 @@ TEST(PlannedStarts, PlanningChangesNothing) {
   }
 }
 
+// A job not submitted yet is planned behind the waiting ones, not before its begin time, on the
+// node where it would fit; one no node can hold has no start.
+TEST(PlannedStarts, OfAJobNotYetSubmitted) {
+  Cluster c;
+  NodeSpec spec{"n0", {}, {}};
+  spec.scalars.set(ResourceRegistry::kCpu, 4 * kMilli);
+  spec.pools = 0b1;
+  c.add_node(spec);
+  SchedulerOptions options;
+  options.backfill = Backfill::None;
+  Scheduler s(std::move(c), options);
+  auto cpus = [](std::int64_t id, int n, Time limit) {
+    JobSpec j;
+    j.id = JobId{id};
+    j.time_limit = limit;
+    j.task.scalars.set(ResourceRegistry::kCpu, n * kMilli);
+    return j;
+  };
+  ASSERT_TRUE(s.submit(cpus(1, 4, 100), 0));
+  ASSERT_EQ(s.schedule(0).size(), 1u);  // the node is full until 100
+  JobSpec next = cpus(9, 1, 10);
+  auto p = s.plan_submission(next, 10);
+  EXPECT_EQ(p.start, 100);
+  ASSERT_EQ(p.placement.size(), 1u);
+  EXPECT_EQ(p.placement[0].node, NodeId{0});
+  ASSERT_TRUE(s.submit(cpus(2, 4, 50), 10));  // waits: runs 100 to 150
+  EXPECT_EQ(s.plan_submission(next, 10).start, 150);
+  next.begin = 200;
+  EXPECT_EQ(s.plan_submission(next, 10).start, 200);
+  next.task.pool = 2;  // a pool without nodes
+  EXPECT_EQ(s.plan_submission(next, 10).start, -1);
+  EXPECT_EQ(s.pending_count(), 1u) << "planning submits nothing";
+}
+
 }  // namespace
 }  // namespace gwang::core
