@@ -334,6 +334,90 @@ TEST_F(Up, SacctSinfoScontrolUnderTheirNames) {
   EXPECT_NE(wait_ended(held_id).find("State=COMPLETED"), std::string::npos);
 }
 
+// The corpus (tests/slurm/corpus): realistic batch scripts, each checking from inside that it got
+// what Slurm would give it (its variables, limits, directory, files, devices), submitted with
+// gwang's sbatch as a user would, with their pipelines, holds and failures.
+TEST_F(Up, TheCorpusOfBatchScriptsRunsAsUnderSlurm) {
+  const fs::path bin = dir_ / "bin", work = dir_ / "work";
+  fs::create_directories(bin);
+  ASSERT_EQ(gwang("slurm install " + bin.string()).status, 0);
+  const std::string corpus = std::string(GWANG_TEST_DIR) + "/../slurm/corpus";
+  std::vector<std::string> scripts;
+  for (const auto& e : fs::directory_iterator(corpus)) {
+    fs::copy_file(e.path(), work / e.path().filename());
+    scripts.push_back(e.path().filename().string());
+  }
+  std::sort(scripts.begin(), scripts.end());
+  ASSERT_GE(scripts.size(), 28u);
+  for (const char* d : {"rundir", "sweep"}) {  // made beforehand, as with Slurm (it creates no directory)
+    fs::create_directories(work / d);
+    fs::permissions(work / d, fs::perms::all);
+  }
+  std::ofstream(work / "appended.out") << "written before\n";
+  fs::permissions(work / "appended.out", fs::perms::all);
+  // The jobs call squeue, scontrol and sacct: they get the links and the controller with the
+  // environment sbatch sends along.
+  std::string url = slurp(dir_ / "data" / "url"), token = slurp(dir_ / "data" / "token");
+  url = url.substr(0, url.find('\n'));
+  token = token.substr(0, token.find('\n'));
+  const std::string env =
+      "PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=" + url + " GWANG_TOKEN=" + token + " CORPUS_SECRET=s3cret ";
+  auto sbatch = [&](const std::string& args) {
+    const Outcome o = gwang_as("env " + env + (bin / "sbatch").string(), "--parsable " + args);
+    EXPECT_EQ(o.status, 0) << args << ": " << o.output;
+    return o.output.substr(0, o.output.find_first_of(";\n"));
+  };
+  std::map<std::string, std::string> ids;
+  const std::string prepare = sbatch("chain_prepare.sh");
+  const std::string train = sbatch("--dependency=afterok:" + prepare + " chain_train.sh");
+  sbatch("-d afterok:" + train + " chain_evaluate.sh");
+  const std::string fails = sbatch("fails.sh");
+  sbatch("--dependency=afternotok:" + fails + " on_failure.sh " + fails);
+  sbatch("nightly.sh");
+  sbatch("nightly.sh");
+  const std::string held = sbatch("held.sh");
+  sbatch("train.py --epochs 2");
+  for (const std::string& s : scripts) {
+    if (s.starts_with("chain_") || s == "fails.sh" || s == "on_failure.sh" || s == "nightly.sh" || s == "held.sh" ||
+        s == "train.py")
+      continue;
+    ids[s] = sbatch(s);
+  }
+  EXPECT_NE(gwang("squeue -h -j " + held + " -o %r").output.find("JobHeldUser"), std::string::npos);
+  ASSERT_EQ(gwang_as("env " + env + (bin / "scontrol").string(), "release " + held).status, 0);
+  // Everything ends (the arrays run a few tasks at a time on this node).
+  const auto deadline = std::chrono::steady_clock::now() + 180s;
+  while (std::chrono::steady_clock::now() < deadline && !gwang("squeue -h -o %i").output.empty())
+    std::this_thread::sleep_for(200ms);
+  ASSERT_EQ(gwang("squeue -h -o '%i %j %T %r'").output, "") << "jobs still queued or running";
+  const Outcome acct = gwang("sacct -a -X -P -n -S 2000-01-01 -o JobID,JobName,State,ExitCode");
+  std::size_t jobs = 0;
+  for (std::size_t at = 0; at < acct.output.size();) {
+    const std::size_t end = acct.output.find('\n', at);
+    const std::string line = acct.output.substr(at, end - at);
+    at = end + 1;
+    ++jobs;
+    if (line.find("|fails|") != std::string::npos) {
+      EXPECT_NE(line.find("|FAILED|3:0"), std::string::npos) << line;
+    } else {
+      EXPECT_NE(line.find("|COMPLETED|0:0"), std::string::npos)
+          << line << "\n"
+          << gwang_as("", "tail -n 3 *.out */*.out rundir/*.out 2>/dev/null").output;
+    }
+  }
+  EXPECT_EQ(jobs,
+            scripts.size() + 1 /* nightly twice */ + 9 /* array_limit */ + 4 /* array_step */ + 2 /* array_list */);
+  // And each said so, from inside.
+  const std::string said = gwang_as("", "grep -rh '^corpus ok: ' . | sort -u").output;
+  for (const std::string& s : scripts) {
+    if (s.starts_with("array_")) continue;
+    const std::string name = s.ends_with(".sh") ? s.substr(0, s.size() - 3) : s;
+    EXPECT_NE(said.find("corpus ok: " + name), std::string::npos) << s << "\n" << said;
+  }
+  for (const std::string& line : {"corpus ok: array_limit 9", "corpus ok: array_step 20", "corpus ok: array_list 7"})
+    EXPECT_NE(said.find(line), std::string::npos) << said;
+}
+
 // A job sees only the devices it was given.
 TEST_F(Up, DeclaredDevicesAreAssigned) {
   const std::string a = submit("--gpus 1:npu:test -- sh -c 'echo $GWANG_DEVICES; sleep 2'");

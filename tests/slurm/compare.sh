@@ -231,4 +231,36 @@ both "scancel an array task" "scancel 9_3; squeue -h -r -j 9 -o '%i %t'"
 both "squeue unknown option" "squeue --frob; echo rc=\$?"
 
 printf '%d same, %d different\n' "$same" "$different"
-[ "$different" = 0 ]
+
+# The corpus under Slurm itself: the scripts check from the inside what they got, and must pass
+# there as they do under gwang (the NPU scripts aside: this Slurm has no NPUs).
+scancel --user=root 2>/dev/null
+wait_for 120 sh -c 'test "$(squeue -h | wc -l)" = 0' || note "Slurm's queue did not empty"
+C=$BASE/corpus
+mkdir -p "$C/rundir" "$C/sweep"
+cp "$ROOT"/tests/slurm/corpus/* "$C/"
+rm -f "$C"/train_npu.sh "$C"/train_two_npus.sh
+echo "written before" >"$C/appended.out"
+corpus_ok=0 corpus_all=0
+(
+  cd "$C" || exit 2
+  export CORPUS_SECRET=s3cret
+  p=$(sbatch --parsable chain_prepare.sh); t=$(sbatch --parsable -d "afterok:$p" chain_train.sh)
+  sbatch --parsable -d "afterok:$t" chain_evaluate.sh >/dev/null
+  f=$(sbatch --parsable fails.sh); sbatch --parsable -d "afternotok:$f" on_failure.sh "$f" >/dev/null
+  sbatch --parsable nightly.sh >/dev/null; sbatch --parsable nightly.sh >/dev/null
+  h=$(sbatch --parsable held.sh); sbatch --parsable train.py --epochs 2 >/dev/null
+  for s in *.sh; do
+    case $s in chain_*|fails.sh|on_failure.sh|nightly.sh|held.sh) continue ;; esac
+    sbatch --parsable "$s" >/dev/null
+  done
+  scontrol release "$h"
+)
+wait_for 300 sh -c 'test "$(squeue -h | wc -l)" = 0' || note "Slurm's corpus jobs did not all end"
+for s in "$C"/*.sh "$C"/train.py; do
+  name=$(basename "$s"); name=${name%.sh}
+  corpus_all=$((corpus_all + 1))
+  if grep -rqh "^corpus ok: $name" "$C"; then corpus_ok=$((corpus_ok + 1)); else printf 'slurm corpus: %s did not say ok\n' "$name"; fi
+done
+printf 'slurm corpus: %d of %d scripts ok\n' "$corpus_ok" "$corpus_all"
+[ "$different" = 0 ] && [ "$corpus_ok" = "$corpus_all" ]
