@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "api/utf8.h"
+
 namespace gwang::api {
 
 namespace {
@@ -65,14 +67,30 @@ class Scanner {
       if (i_ >= s_.size()) return expected("an escape");
       const char e = s_[i_++];
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           std::uint32_t cp = 0;
           if (!hex4(cp)) return false;
@@ -88,7 +106,9 @@ class Scanner {
           utf8(cp, out);
           break;
         }
-        default: --i_; return expected("an escape");
+        default:
+          --i_;
+          return expected("an escape");
       }
     }
   }
@@ -164,28 +184,9 @@ class Scanner {
         ++i_;
         continue;
       }
-      // The byte ranges of well-formed UTF-8 (Unicode 15, table 3-7).
-      std::size_t n = 0;
-      unsigned char lo = 0x80, hi = 0xBF;
-      if (c >= 0xC2 && c <= 0xDF) {
-        n = 1;
-      } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 2;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-      } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 3;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-      } else {
-        return expected("UTF-8");
-      }
-      if (i_ + n >= s_.size()) return expected("UTF-8");
-      for (std::size_t k = 1; k <= n; ++k) {
-        const auto d = static_cast<unsigned char>(s_[i_ + k]);
-        if (d < (k == 1 ? lo : 0x80) || d > (k == 1 ? hi : 0xBF)) return expected("UTF-8");
-      }
-      i_ += n + 1;
+      const std::size_t n = utf8_sequence(s_, i_);
+      if (n == 0) return expected("UTF-8");
+      i_ += n;
     }
     return true;
   }

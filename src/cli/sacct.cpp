@@ -23,27 +23,6 @@ using nlohmann::json;
 
 namespace {
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  for (std::size_t at = 0; at <= text.size();) {
-    std::size_t comma = text.find(',', at);
-    if (comma == std::string::npos) comma = text.size();
-    if (comma > at) out.push_back(text.substr(at, comma - at));
-    at = comma + 1;
-  }
-  return out;
-}
-
-std::string upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string uid_of(const std::string& user) {
-  if (const passwd* pw = ::getpwnam(user.c_str())) return std::to_string(pw->pw_uid);
-  return "4294967294";
-}
-
 // sacct's fields and their widths (negative: left-justified), as its --helpformat lists them.
 const std::vector<std::pair<std::string, int>>& sacct_fields() {
   static const std::vector<std::pair<std::string, int>> kFields = {
@@ -174,11 +153,7 @@ int sacct_error(const std::string& message) {
 }  // namespace
 
 int run_sacct(const std::vector<std::string>& args) {
-  std::vector<std::string> argv_text = {"sacct"};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  Argv argv("sacct", args);
   static const option kLong[] = {{"allusers", no_argument, nullptr, 'a'},
                                  {"accounts", required_argument, nullptr, 'A'},
                                  {"allocations", no_argument, nullptr, 'X'},
@@ -209,8 +184,7 @@ int run_sacct(const std::vector<std::string>& args) {
   ::opterr = 0;
   for (;;) {
     int index = 0;
-    const int c =
-        ::getopt_long(static_cast<int>(argv.size() - 1), argv.data(), ":aA:bE:ehj:no:pPr:S:s:u:vVX", kLong, &index);
+    const int c = ::getopt_long(argv.argc(), argv.argv(), ":aA:bE:ehj:no:pPr:S:s:u:vVX", kLong, &index);
     if (c == -1) break;
     const std::string value = ::optarg ? ::optarg : "";
     auto add = [&](std::set<std::string>& to) {
@@ -296,19 +270,10 @@ int run_sacct(const std::vector<std::string>& args) {
       case 'X':
         allocations = true;
         break;
-      case ':':
-        return sacct_error("option '" + std::string(argv[::optind - 1]) + "' requires an argument");
-      default: {
-        const std::string bad = ::optopt ? "-" + std::string(1, static_cast<char>(::optopt)) : argv[::optind - 1];
-        const std::string name = bad.substr(0, bad.find('='));
-        for (const char* known : {"--json", "--yaml", "--long", "-l", "--duplicates", "-D", "--clusters", "-M", "--qos",
-                                  "-q", "--nodelist", "-N", "--units", "--delimiter", "--array", "-T"}) {
-          if (name == known) return sacct_error("option '" + name + "' is not supported by gwang");
-        }
-        std::fprintf(stderr, "sacct: unrecognized option '%s'\nTry \"sacct --help\" for more information\n",
-                     bad.c_str());
-        return 1;
-      }
+      default:
+        return option_complaint("sacct", c, argv,
+                                {"--json", "--yaml", "--long", "-l", "--duplicates", "-D", "--clusters", "-M", "--qos",
+                                 "-q", "--nodelist", "-N", "--units", "--delimiter", "--array", "-T"});
     }
   }
   std::vector<std::string> names_only;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "api/utf8.h"
+
 namespace gwang::cli {
 
 namespace {
@@ -37,43 +39,6 @@ std::string base_name(const std::string& path) { return std::filesystem::path(pa
 
 }  // namespace
 
-bool valid_utf8(std::string_view text, std::size_t* bad) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    // The bytes that follow a lead byte, and the range the first of them must be in (which rules
-    // out overlong forms, surrogates and code points past U+10FFFF).
-    std::size_t n = 0;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c < 0x80) {
-      n = 0;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      n = 4;  // never valid
-    }
-    bool ok = n < 4 && n < text.size() - i;
-    for (std::size_t k = 1; ok && k <= n; ++k) {
-      const auto b = static_cast<unsigned char>(text[i + k]);
-      ok = k == 1 ? b >= lo && b <= hi : (b & 0xC0) == 0x80;
-    }
-    if (!ok) {
-      if (bad) *bad = i;
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
-
 Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchContext& c) {
   SbatchJob out;
   api::SubmitRequest& r = out.request;
@@ -85,7 +50,7 @@ Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchCont
   r.name = o.job_name ? *o.job_name : c.wrapped ? "wrap" : c.script_file.empty() ? "sbatch" : base_name(c.script_file);
   if (r.name.size() > 200) return fail("--job-name: longer than 200 bytes");
   std::size_t bad = 0;
-  if (!valid_utf8(r.script, &bad)) return fail("the script is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+  if (!api::valid_utf8(r.script, &bad)) return fail("the script is not valid UTF-8 (byte " + std::to_string(bad) + ")");
   if (r.script.size() > api::kMaxScriptBytes) return fail("the script is larger than 4 MiB");
 
   // Where it runs and what it reads and writes.
@@ -223,8 +188,8 @@ Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchCont
   if (exports.all) {
     for (const auto& [k, v] : c.environment) {
       if (k.starts_with("SLURM_") || k.empty()) continue;
-      if (!valid_utf8(k) || !valid_utf8(v)) {
-        return fail("environment variable " + (valid_utf8(k) ? k : std::string("(name not UTF-8)")) +
+      if (!api::valid_utf8(k) || !api::valid_utf8(v)) {
+        return fail("environment variable " + (api::valid_utf8(k) ? k : std::string("(name not UTF-8)")) +
                     ": not valid UTF-8 (leave it out with --export)");
       }
       set(k, v);
@@ -233,7 +198,7 @@ Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchCont
   for (const auto& [name, value] : exports.vars) {
     const std::string* v = value ? &*value : lookup(name);
     if (!v) continue;
-    if (!valid_utf8(*v)) return fail("--export: " + name + " is not valid UTF-8");
+    if (!api::valid_utf8(*v)) return fail("--export: " + name + " is not valid UTF-8");
     set(name, *v);
   }
   set("SLURM_SUBMIT_DIR", c.cwd);

@@ -42,8 +42,4 @@ struct SbatchJob {
 // Errors say which option is wrong and why.
 Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& options, const SbatchContext& context);
 
-// Whether text is valid UTF-8 (what the API can carry); `bad` gets the offset of the first byte
-// that is not.
-bool valid_utf8(std::string_view text, std::size_t* bad = nullptr);
-
 }  // namespace gwang::cli

@@ -24,17 +24,6 @@ using nlohmann::json;
 
 namespace {
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  for (std::size_t at = 0; at <= text.size();) {
-    std::size_t comma = text.find(',', at);
-    if (comma == std::string::npos) comma = text.size();
-    if (comma > at) out.push_back(text.substr(at, comma - at));
-    at = comma + 1;
-  }
-  return out;
-}
-
 struct NodeView {
   std::string name, state;  // state as sinfo says it: idle, mix, alloc, drain, drng, down, unk
   int cpus = 0, cpus_used = 0;
@@ -180,11 +169,7 @@ const char* sinfo_header(char type) {
 }  // namespace
 
 int run_sinfo(const std::vector<std::string>& args) {
-  std::vector<std::string> argv_text = {"sinfo"};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  Argv argv("sinfo", args);
   static const option kLong[] = {{"format", required_argument, nullptr, 'o'},
                                  {"help", no_argument, nullptr, 'H' + 256},
                                  {"long", no_argument, nullptr, 'l'},
@@ -203,7 +188,7 @@ int run_sinfo(const std::vector<std::string>& args) {
   ::opterr = 0;
   for (;;) {
     int index = 0;
-    const int c = ::getopt_long(static_cast<int>(argv.size() - 1), argv.data(), ":hlNo:p:st:V", kLong, &index);
+    const int c = ::getopt_long(argv.argc(), argv.argv(), ":hlNo:p:st:V", kLong, &index);
     if (c == -1) break;
     const std::string value = ::optarg ? ::optarg : "";
     switch (c) {
@@ -234,14 +219,8 @@ int run_sinfo(const std::vector<std::string>& args) {
       case 'H' + 256:
         std::printf("Usage: sinfo [-hlNs] [-o format] [-p partitions] [-t states]\n");
         return 0;
-      case ':':
-        return sinfo_error("option '" + std::string(argv[::optind - 1]) + "' requires an argument");
-      default: {
-        const std::string bad = ::optopt ? "-" + std::string(1, static_cast<char>(::optopt)) : argv[::optind - 1];
-        std::fprintf(stderr, "sinfo: unrecognized option '%s'\nTry \"sinfo --help\" for more information\n",
-                     bad.c_str());
-        return 1;
-      }
+      default:
+        return option_complaint("sinfo", c, argv);
     }
   }
   if (format.find("%.10s") != std::string::npos || format.find("%.4r") != std::string::npos) {

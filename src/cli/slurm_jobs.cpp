@@ -1,5 +1,9 @@
 #include "cli/slurm_jobs.h"
 
+#include <getopt.h>
+#include <pwd.h>
+
+#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -145,6 +149,53 @@ std::string compressed_nodes(const SlurmJob& job) {
     at = comma + 1;
   }
   return slurm::compress_hosts(hosts);
+}
+
+Argv::Argv(const char* program, const std::vector<std::string>& args) {
+  text_.push_back(program);
+  text_.insert(text_.end(), args.begin(), args.end());
+  for (std::string& a : text_) pointers_.push_back(a.data());
+  pointers_.push_back(nullptr);
+}
+
+int option_complaint(const char* program, int c, Argv& args, std::initializer_list<const char*> unsupported) {
+  const std::string bad =
+      ::optopt && c != ':' ? "-" + std::string(1, static_cast<char>(::optopt)) : args.argv()[::optind - 1];
+  if (c == ':') {
+    std::fprintf(stderr, "%s: error: option '%s' requires an argument\n", program, bad.c_str());
+    return 1;
+  }
+  const std::string name = bad.substr(0, bad.find('='));
+  for (const char* known : unsupported) {
+    if (name == known) {
+      std::fprintf(stderr, "%s: error: option '%s' is not supported by gwang\n", program, name.c_str());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "%s: unrecognized option '%s'\nTry \"%s --help\" for more information\n", program, bad.c_str(),
+               program);
+  return 1;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at <= text.size();) {
+    std::size_t comma = text.find(',', at);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > at) out.push_back(text.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
+}
+
+std::string upper(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
+}
+
+std::string uid_of(const std::string& user) {
+  if (const passwd* pw = ::getpwnam(user.c_str())) return std::to_string(pw->pw_uid);
+  return "4294967294";
 }
 
 }  // namespace gwang::cli

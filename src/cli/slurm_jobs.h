@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
@@ -55,5 +56,29 @@ std::string dependency_text(const SlurmJob& job);
 // array's limit while the array runs fewer tasks than the limit allows says what the array's
 // first queued task says.
 void slurm_reasons(std::vector<SlurmJob*>& jobs, const std::vector<SlurmJob>& all);
+
+// --- what the commands share in reading their arguments
+
+// A command's arguments as getopt_long takes them: its name, then the arguments.
+class Argv {
+ public:
+  Argv(const char* program, const std::vector<std::string>& args);
+  int argc() const { return static_cast<int>(text_.size()); }
+  char** argv() { return pointers_.data(); }
+  const std::vector<std::string>& text() const { return text_; }
+
+ private:
+  std::vector<std::string> text_;
+  std::vector<char*> pointers_;
+};
+
+// What getopt_long has just refused (c is ':' for a missing argument, else '?'), said as the Slurm
+// command says it: "squeue: unrecognized option '--frob'" and a pointer to --help. Options of the
+// command that gwang does not carry out, `unsupported`, are refused by name. Returns 1, the exit status.
+int option_complaint(const char* program, int c, Argv& args, std::initializer_list<const char*> unsupported = {});
+
+std::vector<std::string> split_list(const std::string& text);  // "a,b,,c": a, b, c
+std::string upper(std::string text);
+std::string uid_of(const std::string& user);  // the account's uid, or Slurm's NO_VAL (4294967294)
 
 }  // namespace gwang::cli

@@ -26,22 +26,6 @@ namespace {
 
 constexpr std::int64_t kMinJobAge = 300;  // ended jobs stay visible this long (Slurm's MinJobAge)
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  for (std::size_t at = 0; at <= text.size();) {
-    std::size_t comma = text.find(',', at);
-    if (comma == std::string::npos) comma = text.size();
-    if (comma > at) out.push_back(text.substr(at, comma - at));
-    at = comma + 1;
-  }
-  return out;
-}
-
-std::string upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // The long names of squeue -O, and the %-letter each is.
 const std::vector<std::pair<std::string, char>>& long_fields() {
   static const std::vector<std::pair<std::string, char>> kFields = {
@@ -118,11 +102,6 @@ const char* header_of(char type) {
   return "?";
 }
 constexpr std::string_view kLetters = "aAcCDeEFijkKlLmMNoPrRStTuUVYZ";
-
-std::string uid_of(const std::string& user) {
-  if (const passwd* pw = ::getpwnam(user.c_str())) return std::to_string(pw->pw_uid);
-  return "4294967294";
-}
 
 std::string memory_text(std::int64_t bytes) {
   const std::int64_t mib = (bytes + (1 << 20) - 1) >> 20;
@@ -242,11 +221,7 @@ const char* kSqueueUsage =
 }  // namespace
 
 int run_squeue(const std::vector<std::string>& args) {
-  std::vector<std::string> argv_text = {"squeue"};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  Argv argv("squeue", args);
   static const option kLong[] = {{"account", required_argument, nullptr, 'A'},
                                  {"all", no_argument, nullptr, 'a'},
                                  {"array", no_argument, nullptr, 'r'},
@@ -276,8 +251,7 @@ int run_squeue(const std::vector<std::string>& args) {
   ::opterr = 0;
   for (;;) {
     int index = 0;
-    const int c =
-        ::getopt_long(static_cast<int>(argv.size() - 1), argv.data(), ":A:ahi:j::ln:o:O:p:rt:u:vV", kLong, &index);
+    const int c = ::getopt_long(argv.argc(), argv.argv(), ":A:ahi:j::ln:o:O:p:rt:u:vV", kLong, &index);
     if (c == -1) break;
     const std::string value = ::optarg ? ::optarg : "";
     auto add = [&](std::set<std::string>& to) {
@@ -297,8 +271,8 @@ int run_squeue(const std::vector<std::string>& args) {
         if (iterate < 1) return squeue_error("--iterate: expected a number of seconds");
         break;
       case 'j':
-        if (value.empty() && ::optind < static_cast<int>(argv.size() - 1) && argv[::optind][0] != '-') {
-          for (std::string& v : split_list(argv[::optind++])) jobs.insert(std::move(v));
+        if (value.empty() && ::optind < argv.argc() && argv.argv()[::optind][0] != '-') {
+          for (std::string& v : split_list(argv.argv()[::optind++])) jobs.insert(std::move(v));
         } else {
           add(jobs);
         }
@@ -345,23 +319,13 @@ int run_squeue(const std::vector<std::string>& args) {
         start_view = true;
         format = "%.18i %.9P %.8j %.8u %.2t %.19S %.6D %20Y %R";
         break;
-      case ':':
-        return squeue_error("option '" + std::string(argv[::optind - 1]) + "' requires an argument");
-      default: {
-        const std::string bad = ::optopt ? "-" + std::string(1, static_cast<char>(::optopt)) : argv[::optind - 1];
-        const std::string name = bad.substr(0, bad.find('='));
-        for (const char* known : {"--json", "--yaml", "--sort", "-S", "--steps", "-s", "--qos", "-q", "--clusters",
-                                  "-M", "--reservation", "-R", "--nodelist", "-w", "--licenses", "-L"}) {
-          if (name == known) return squeue_error("option '" + name + "' is not supported by gwang");
-        }
-        std::fprintf(stderr, "squeue: unrecognized option '%s'\nTry \"squeue --help\" for more information\n",
-                     bad.c_str());
-        return 1;
-      }
+      default:
+        return option_complaint("squeue", c, argv,
+                                {"--json", "--yaml", "--sort", "-S", "--steps", "-s", "--qos", "-q", "--clusters", "-M",
+                                 "--reservation", "-R", "--nodelist", "-w", "--licenses", "-L"});
     }
   }
-  if (::optind < static_cast<int>(argv.size() - 1))
-    return squeue_error("unexpected argument '" + std::string(argv[::optind]) + "'");
+  if (::optind < argv.argc()) return squeue_error("unexpected argument '" + std::string(argv.argv()[::optind]) + "'");
   if (me) {
     const passwd* pw = ::getpwuid(::getuid());
     if (pw) users.insert(pw->pw_name);
@@ -553,11 +517,7 @@ Result<std::vector<std::int64_t>> resolve(const std::string& text, const std::ve
 }  // namespace
 
 int run_scancel(const std::vector<std::string>& args) {
-  std::vector<std::string> argv_text = {"scancel"};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  Argv argv("scancel", args);
   static const option kLong[] = {{"account", required_argument, nullptr, 'A'},
                                  {"help", no_argument, nullptr, 'h'},
                                  {"me", no_argument, nullptr, 'm' + 256},
@@ -577,7 +537,7 @@ int run_scancel(const std::vector<std::string>& args) {
   ::opterr = 0;
   for (;;) {
     int index = 0;
-    const int c = ::getopt_long(static_cast<int>(argv.size() - 1), argv.data(), ":A:hn:p:Qs:t:u:vV", kLong, &index);
+    const int c = ::getopt_long(argv.argc(), argv.argv(), ":A:hn:p:Qs:t:u:vV", kLong, &index);
     if (c == -1) break;
     const std::string value = ::optarg ? ::optarg : "";
     auto add = [&](std::set<std::string>& to) {
@@ -631,17 +591,11 @@ int run_scancel(const std::vector<std::string>& args) {
       case 'V':
         std::printf("gwang scancel (options of slurm 22.05)\n");
         return 0;
-      case ':':
-        return scancel_error("option '" + std::string(argv[::optind - 1]) + "' requires an argument");
-      default: {
-        const std::string bad = ::optopt ? "-" + std::string(1, static_cast<char>(::optopt)) : argv[::optind - 1];
-        std::fprintf(stderr, "scancel: unrecognized option '%s'\nTry \"scancel --help\" for more information\n",
-                     bad.c_str());
-        return 1;
-      }
+      default:
+        return option_complaint("scancel", c, argv);
     }
   }
-  std::vector<std::string> ids(argv_text.begin() + ::optind, argv_text.end());
+  std::vector<std::string> ids(argv.text().begin() + ::optind, argv.text().end());
   const bool filtered = !accounts.empty() || !names.empty() || !partitions.empty() || !states.empty() || !users.empty();
   if (ids.empty() && !filtered) return scancel_error("No job identification provided");
   ClientArgs client;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "api/utf8.h"
+
 namespace gwang::cli {
 namespace {
 
@@ -221,10 +223,10 @@ TEST(SbatchRequest, WhatGwangDoesNotCarryOutIsRefusedByName) {
 
 TEST(ValidUtf8, RefusesWhatIsNot) {
   std::size_t at = 0;
-  EXPECT_TRUE(valid_utf8("plain \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_TRUE(api::valid_utf8("plain \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
   for (const char* bad : {"\x80", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",
                           "\xc3", "\xe2\x82"}) {
-    EXPECT_FALSE(valid_utf8(std::string("ok") + bad, &at)) << bad;
+    EXPECT_FALSE(api::valid_utf8(std::string("ok") + bad, &at)) << bad;
     EXPECT_EQ(at, 2u);
   }
 }

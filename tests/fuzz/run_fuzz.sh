@@ -40,7 +40,7 @@ binary=$dir/fuzz_$target
 libs=()
 if [ "$target" = job_table ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/api/job_table.cpp")
-  headers=("$root/src/api/job_table.h" "$root/src/api/json_writer.h" "$root/src/core/result.h")
+  headers=("$root/src/api/job_table.h" "$root/src/api/json_writer.h" "$root/src/api/utf8.h" "$root/src/core/result.h")
 elif [ "$target" = submit ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/api/request.cpp" "$root/src/api/units.cpp"
            "$root/src/core/calendar.cpp" "$root/src/slurm/specs.cpp")
