@@ -136,36 +136,77 @@ Result<HostList> HostList::parse(std::string_view text, std::size_t max_hosts) {
     }
     const std::size_t close = token.find(']', open);
     if (close == std::string_view::npos) return fail("no ']' closes the '[' of " + where);
-    if (close + 1 != token.size()) return fail("text after ']' in " + where);
-    if (token.find('[', open + 1) != std::string_view::npos ||
-        token.substr(0, open).find(']') != std::string_view::npos) {
-      return fail("more than one bracket in " + where);
-    }
+    if (token.substr(0, open).find(']') != std::string_view::npos) return fail("']' without '[' in " + where);
+    // The numbers of one bracket: "1-3,7" -> (lo, hi, width) ranges.
+    struct Span {
+      std::uint64_t lo, hi;
+      int width;
+    };
+    auto spans = [&](std::string_view ranges) -> Result<std::vector<Span>> {
+      std::vector<Span> out;
+      for (;;) {
+        const std::size_t comma = ranges.find(',');
+        const std::string_view one = ranges.substr(0, comma);
+        const std::size_t dash = one.find('-');
+        const std::string_view lo_text = one.substr(0, dash);
+        auto lo = parse_number(lo_text, token);
+        if (!lo) return fail(lo.error().message + " (at character " + std::to_string(start + 1) + ")");
+        std::uint64_t hi = *lo;
+        if (dash != std::string_view::npos) {
+          auto h = parse_number(one.substr(dash + 1), token);
+          if (!h) return fail(h.error().message + " (at character " + std::to_string(start + 1) + ")");
+          hi = *h;
+        }
+        if (hi < *lo) return fail("backward range '" + std::string(one) + "' in " + where);
+        if (hi - *lo + 1 > kMaxRange) {
+          return fail("too many names in range '" + std::string(one) + "' of " + where + ": at most " +
+                      std::to_string(kMaxRange));
+        }
+        out.push_back({*lo, hi, static_cast<int>(lo_text.size())});
+        if (comma == std::string_view::npos) return out;
+        ranges.remove_prefix(comma + 1);
+      }
+    };
     const std::string prefix(token.substr(0, open));
-    std::string_view ranges = token.substr(open + 1, close - open - 1);
-    for (;;) {
-      const std::size_t comma = ranges.find(',');
-      const std::string_view one = ranges.substr(0, comma);
-      const std::size_t dash = one.find('-');
-      const std::string_view lo_text = one.substr(0, dash);
-      auto lo = parse_number(lo_text, token);
-      if (!lo) return fail(lo.error().message + " (at character " + std::to_string(start + 1) + ")");
-      std::uint64_t hi = *lo;
-      if (dash != std::string_view::npos) {
-        auto h = parse_number(one.substr(dash + 1), token);
-        if (!h) return fail(h.error().message + " (at character " + std::to_string(start + 1) + ")");
-        hi = *h;
+    auto first = spans(token.substr(open + 1, close - open - 1));
+    if (!first) return tl::unexpected(first.error());
+    if (close + 1 == token.size()) {
+      for (const Span& sp : *first) {
+        total += sp.hi - sp.lo + 1;
+        if (total > max_hosts) return fail("more than " + std::to_string(max_hosts) + " names");
+        out.push(Range{prefix, sp.lo, sp.hi, sp.width, false});
       }
-      if (hi < *lo) return fail("backward range '" + std::string(one) + "' in " + where);
-      if (hi - *lo + 1 > kMaxRange) {
-        return fail("too many names in range '" + std::string(one) + "' of " + where + ": at most " +
-                    std::to_string(kMaxRange));
+      continue;
+    }
+    // Two brackets, "rack[1-2]-n[01-04]": every name of the first with every one of the second,
+    // the first's the outer loop (as Slurm expands them). Text after the last bracket, or a third
+    // bracket, is refused, as Slurm refuses "x[1-3]y".
+    const std::size_t open2 = token.find('[', close + 1), close2 = token.find(']', close + 1);
+    if (open2 == std::string_view::npos || close2 == std::string_view::npos || close2 < open2) {
+      return fail("text after ']' in " + where);
+    }
+    if (token.find('[', open2 + 1) != std::string_view::npos) {
+      return fail("more than two brackets in " + where + " (gwang takes one or two)");
+    }
+    if (close2 + 1 != token.size()) return fail("text after the second ']' in " + where);
+    const std::string middle(token.substr(close + 1, open2 - close - 1));
+    auto second = spans(token.substr(open2 + 1, close2 - open2 - 1));
+    if (!second) return tl::unexpected(second.error());
+    auto number = [](std::uint64_t n, int width) {
+      std::string digits = std::to_string(n);
+      if (static_cast<int>(digits.size()) < width)
+        digits.insert(0, static_cast<std::size_t>(width) - digits.size(), '0');
+      return digits;
+    };
+    std::uint64_t inner = 0;
+    for (const Span& b : *second) inner += b.hi - b.lo + 1;
+    for (const Span& a : *first) {
+      for (std::uint64_t x = a.lo; x <= a.hi; ++x) {
+        total += inner;
+        if (total > max_hosts) return fail("more than " + std::to_string(max_hosts) + " names");
+        // The second bracket stays a range of its own (Slurm prints "a1[3-4]", not "a[13-14]").
+        for (const Span& b : *second) out.push(Range{prefix + number(x, a.width) + middle, b.lo, b.hi, b.width, false});
       }
-      total += hi - *lo + 1;
-      if (total > max_hosts) return fail("more than " + std::to_string(max_hosts) + " names");
-      out.push(Range{prefix, *lo, hi, static_cast<int>(lo_text.size()), false});
-      if (comma == std::string_view::npos) break;
-      ranges.remove_prefix(comma + 1);
     }
   }
   return out;

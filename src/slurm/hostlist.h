@@ -15,9 +15,11 @@ namespace gwang::slurm {
 
 class HostList {
  public:
-  // Parses a list: names and bracketed ranges, separated by commas or white space. Refused, with
-  // what and where: an unclosed or stray bracket, text after ']', an empty or backward range, a
-  // range of more than 65,536 names (Slurm's limit), more than `max_hosts` names in all.
+  // Parses a list: names and bracketed ranges, separated by commas or white space; a name may hold
+  // two brackets ("rack[1-2]-n[01-04]": every name of the first with every one of the second, as
+  // Slurm expands them). Refused, with what and where: an unclosed or stray bracket, text after
+  // the last ']', a third bracket, an empty or backward range, a range of more than 65,536 names
+  // (Slurm's limit), more than `max_hosts` names in all.
   static Result<HostList> parse(std::string_view text, std::size_t max_hosts = 1 << 20);
 
   // Appends one name, joining it to the last range where Slurm would.

@@ -173,10 +173,12 @@ both() { # label, command (a Slurm command line): runs it with Slurm's programs 
 }
 
 # Host lists (scontrol needs no controller for these).
-# (gwang refuses a name with two bracketed ranges, 'x[1-3]y[1-2]', which Slurm expands as a product.)
-for list in 'gpu[01-04,07]' 'a9,a10,a11' 'a09,a10' 'a009,a10' 'n1,n3,n2,m[5-6]' 'rack1-n[1-3],rack2-n[1-2]'; do
+# (A name with three bracketed ranges, which Slurm expands in an order of its own, gwang refuses.)
+for list in 'gpu[01-04,07]' 'a9,a10,a11' 'a09,a10' 'a009,a10' 'n1,n3,n2,m[5-6]' 'rack1-n[1-3],rack2-n[1-2]' \
+    'x[1-3]y[1-2]' 'rack[1-2]-n[01-03]' 'a[1-2][3-4]' 'x[1,3]y[2,4],z[1-2]'; do
   both "hostnames $list" "scontrol show hostnames '$list'"
-  both "hostlist $list" "scontrol show hostlist '$(scontrol show hostnames "$list" | paste -sd,)'"
+  both "hostlist $list" "scontrol show hostlist '$list'"
+  both "hostlist of names $list" "scontrol show hostlist '$(scontrol show hostnames "$list" | paste -sd,)'"
   both "hostlistsorted $list" "scontrol show hostlistsorted '$(scontrol show hostnames "$list" | paste -sd,)'"
 done
 

@@ -86,10 +86,39 @@ TEST(HostList, RefusesMalformedListsSayingWhere) {
   EXPECT_EQ(error("a[1-3"), "no ']' closes the '[' of 'a[1-3' (at character 1)");
   EXPECT_EQ(error("a[1-3]],b"), "']' without '[' in 'a[1-3]' (at character 1)");
   EXPECT_EQ(error("node[1-3]-ib"), "text after ']' in 'node[1-3]-ib' (at character 1)");
-  EXPECT_EQ(error("a[1-2][3-4]"), "text after ']' in 'a[1-2][3-4]' (at character 1)");
+  EXPECT_EQ(error("x[1-3]y"), "text after ']' in 'x[1-3]y' (at character 1)");  // Slurm: invalid too
+  EXPECT_EQ(error("a[1]b[2]c"), "text after the second ']' in 'a[1]b[2]c' (at character 1)");
+  EXPECT_EQ(error("a[1]b[2]c[3]"),
+            "more than two brackets in 'a[1]b[2]c[3]' (at character 1) (gwang takes one or two)");
   EXPECT_EQ(error("a[0-65536]"), "too many names in range '0-65536' of 'a[0-65536]' (at character 1): at most 65536");
   EXPECT_EQ(error("a[1-9999999999999999999]"), "number too large in 'a[1-9999999999999999999]' (at character 1)");
   auto many = HostList::parse("a[1-60000],b[1-60000]", 100000);
+  ASSERT_FALSE(many);
+  EXPECT_EQ(many.error().message, "more than 100000 names");
+}
+
+// Two brackets in one name: every name of the first with every one of the second, the first the
+// outer loop. Expected values are scontrol's (Slurm 22.05) for the same lists.
+TEST(HostList, TwoBracketsInOneName) {
+  struct Case {
+    const char* text;
+    const char* names;
+    const char* compressed;
+  };
+  for (const Case& c : {Case{"x[1-3]y[1-2]", "x1y1,x1y2,x2y1,x2y2,x3y1,x3y2", "x1y[1-2],x2y[1-2],x3y[1-2]"},
+                        Case{"rack[1-2]-n[01-03]", "rack1-n01,rack1-n02,rack1-n03,rack2-n01,rack2-n02,rack2-n03",
+                             "rack1-n[01-03],rack2-n[01-03]"},
+                        Case{"a[1-2][3-4]", "a13,a14,a23,a24", "a1[3-4],a2[3-4]"},
+                        Case{"a[9-10]b[1-2]", "a9b1,a9b2,a10b1,a10b2", "a9b[1-2],a10b[1-2]"},
+                        Case{"x[1,3]y[2,4],z[1-2]", "x1y2,x1y4,x3y2,x3y4,z1,z2", "x1y[2,4],x3y[2,4],z[1-2]"}}) {
+    auto h = HostList::parse(c.text);
+    ASSERT_TRUE(h) << c.text << ": " << h.error().message;
+    std::string names;
+    for (const std::string& n : h->expand()) names += (names.empty() ? "" : ",") + n;
+    EXPECT_EQ(names, c.names) << c.text;
+    EXPECT_EQ(h->str(), c.compressed) << c.text;
+  }
+  auto many = HostList::parse("a[1-400]b[1-400]", 100000);
   ASSERT_FALSE(many);
   EXPECT_EQ(many.error().message, "more than 100000 names");
 }
