@@ -6,6 +6,7 @@
 #include <ctime>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
@@ -467,43 +468,37 @@ void ApiServer::Impl::routes() {
         if (!who) return;
         if (auto job = visible_job(req, res, *who)) reply_job(res, 200, *job);
       });
-  add("POST", "/api/v1/jobs/{id}/cancel", R"(/api/v1/jobs/(\d{1,18})/cancel)",
-      [this](const httplib::Request& req, httplib::Response& res) {
-        auto who = authenticate(req, res);
-        if (!who) return;
-        auto job = visible_job(req, res, *who);
-        if (!job) return;
-        if (!who->cancels(job->project, job->user)) {
-          return error(res, 403,
-                       "job " + std::to_string(job->id) +
-                           " is not yours to cancel (its owner, its institution's "
-                           "admins and operators may)");
-        }
-        auto r = controller.cancel(job->id, who->user, true, wall_now(), req.get_param_value("task_only") == "1");
-        if (!r) return error(res, 409, r.error().message);
-        reply_job(res, 200, *r);
-      });
-  // Holds and releases: the owner, the institution's admins and operators, as for a cancel. A hold
-  // by someone other than the owner is theirs to release (JobHeldAdmin).
-  auto hold = [this](bool on) {
-    return [this, on](const httplib::Request& req, httplib::Response& res) {
+  // Cancels, holds and releases: the owner, the institution's admins and operators may. A hold by
+  // someone other than the owner is theirs to release (JobHeldAdmin). ?task_only=1: an array's id
+  // names its first task alone.
+  using Action = std::function<Result<JobRecord>(const Scope&, const JobRecord&, bool task_only)>;
+  auto job_action = [this](std::string verb, Action act) {
+    return [this, verb, act](const httplib::Request& req, httplib::Response& res) {
       auto who = authenticate(req, res);
       if (!who) return;
       auto job = visible_job(req, res, *who);
       if (!job) return;
       if (!who->cancels(job->project, job->user)) {
         return error(res, 403,
-                     "job " + std::to_string(job->id) + " is not yours to " + (on ? "hold" : "release") +
+                     "job " + std::to_string(job->id) + " is not yours to " + verb +
                          " (its owner, its institution's admins and operators may)");
       }
-      auto r = controller.set_hold(job->id, on, who->user, who->user != job->user || who->is_operator, wall_now(),
-                                   req.get_param_value("task_only") == "1");
+      auto r = act(*who, *job, req.get_param_value("task_only") == "1");
       if (!r) return error(res, 409, r.error().message);
       reply_job(res, 200, *r);
     };
   };
-  add("POST", "/api/v1/jobs/{id}/hold", R"(/api/v1/jobs/(\d{1,18})/hold)", hold(true));
-  add("POST", "/api/v1/jobs/{id}/release", R"(/api/v1/jobs/(\d{1,18})/release)", hold(false));
+  add("POST", "/api/v1/jobs/{id}/cancel", R"(/api/v1/jobs/(\d{1,18})/cancel)",
+      job_action("cancel", [this](const Scope& who, const JobRecord& job, bool task_only) {
+        return controller.cancel(job.id, who.user, true, wall_now(), task_only);
+      }));
+  auto hold = [this](bool on) {
+    return [this, on](const Scope& who, const JobRecord& job, bool task_only) {
+      return controller.set_hold(job.id, on, who.user, who.user != job.user || who.is_operator, wall_now(), task_only);
+    };
+  };
+  add("POST", "/api/v1/jobs/{id}/hold", R"(/api/v1/jobs/(\d{1,18})/hold)", job_action("hold", hold(true)));
+  add("POST", "/api/v1/jobs/{id}/release", R"(/api/v1/jobs/(\d{1,18})/release)", job_action("release", hold(false)));
   add("GET", "/api/v1/partitions", "/api/v1/partitions", [this](const httplib::Request& req, httplib::Response& res) {
     auto who = authenticate(req, res);
     if (!who) return;
