@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
@@ -19,24 +20,37 @@ namespace gwang::agent {
 
 namespace fs = std::filesystem;
 
-std::string log_name(std::int64_t job, int attempt, int rank, bool stderr_stream) {
-  return std::to_string(job) + "/" + std::to_string(attempt) + "." + std::to_string(rank) +
-         (stderr_stream ? ".stderr" : ".stdout");
-}
-
 std::string task_id(std::int64_t job, int attempt, int rank) {
   return std::to_string(job) + "." + std::to_string(attempt) + "." + std::to_string(rank);
 }
 
-bool parse_task_id(const std::string& task, std::int64_t& job, int& attempt, int& rank) {
+std::string step_task_id(std::int64_t job, int attempt, int step, int rank) {
+  return std::to_string(job) + "." + std::to_string(attempt) + ".s" + std::to_string(step) + "." + std::to_string(rank);
+}
+
+std::optional<TaskRef> parse_task_id(const std::string& task) {
+  TaskRef t;
   const char* p = task.data();
   const char* end = p + task.size();
-  auto r = std::from_chars(p, end, job);
-  if (r.ec != std::errc() || r.ptr == end || *r.ptr != '.') return false;
-  r = std::from_chars(r.ptr + 1, end, attempt);
-  if (r.ec != std::errc() || r.ptr == end || *r.ptr != '.') return false;
-  r = std::from_chars(r.ptr + 1, end, rank);
-  return r.ec == std::errc() && r.ptr == end && job > 0 && attempt >= 0 && rank >= 0;
+  auto r = std::from_chars(p, end, t.job);
+  if (r.ec != std::errc() || r.ptr == end || *r.ptr != '.') return std::nullopt;
+  r = std::from_chars(r.ptr + 1, end, t.attempt);
+  if (r.ec != std::errc() || r.ptr == end || *r.ptr != '.') return std::nullopt;
+  p = r.ptr + 1;
+  if (p != end && *p == 's') {
+    r = std::from_chars(p + 1, end, t.step);
+    if (r.ec != std::errc() || r.ptr == end || *r.ptr != '.' || t.step < 0) return std::nullopt;
+    p = r.ptr + 1;
+  }
+  r = std::from_chars(p, end, t.rank);
+  if (r.ec != std::errc() || r.ptr != end || t.job <= 0 || t.attempt < 0 || t.rank < 0) return std::nullopt;
+  return t;
+}
+
+std::string log_name(const std::string& task, bool stderr_stream) {
+  const std::size_t dot = task.find('.');
+  assert(dot != std::string::npos && "log_name of a malformed task id");
+  return task.substr(0, dot) + "/" + task.substr(dot + 1) + (stderr_stream ? ".stderr" : ".stdout");
 }
 
 std::string script_path(const std::string& log_dir, const std::string& task) {
@@ -227,11 +241,11 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
   spec.uid = owner->uid;
   spec.gid = owner->gid;
   spec.groups = owner->groups;
-  const fs::path out = fs::path(options_.log_dir) / log_name(l.job, l.attempt, l.rank, false);
+  const fs::path out = fs::path(options_.log_dir) / log_name(l.task, false);
   std::error_code ec;
   fs::create_directories(out.parent_path(), ec);
   spec.stdout_path = out.string();
-  spec.stderr_path = (fs::path(options_.log_dir) / log_name(l.job, l.attempt, l.rank, true)).string();
+  spec.stderr_path = (fs::path(options_.log_dir) / log_name(l.task, true)).string();
   spec.memory_limit_bytes = l.memory_limit_bytes;
   if (!options_.state_dir.empty()) spec.status_path = options_.state_dir + "/status/" + l.task;
   spec.env = {
@@ -239,6 +253,10 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
   for (const auto& kv : l.env) {
     std::erase_if(spec.env, [&](const auto& e) { return e.first == kv.first; });
     spec.env.push_back(kv);
+  }
+  if (!options_.controller_url.empty()) {
+    std::erase_if(spec.env, [](const auto& e) { return e.first == "GWANG_URL"; });
+    spec.env.emplace_back("GWANG_URL", options_.controller_url);
   }
   // The devices are the node's to say, whatever the job's environment asked for.
   std::erase_if(spec.env,

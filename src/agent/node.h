@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -20,10 +21,13 @@ namespace gwang::agent {
 
 // One task of a job, as the controller asks a node to run it.
 struct Launch {
-  std::string task;  // "JOB.ATTEMPT.RANK": unique in the cluster, also across requeues
+  // "JOB.ATTEMPT.RANK", or "JOB.ATTEMPT.sSTEP.RANK" for a task of a job step (srun inside a job):
+  // unique in the cluster, also across requeues.
+  std::string task;
   std::int64_t job = 0;
   int attempt = 0;
-  int rank = 0;
+  int rank = 0;      // the job's rank, or the step's task (SLURM_PROCID)
+  int step = -1;     // the job step it belongs to; -1: the job's own task
   std::string user;  // the account it runs as, looked up on the node
   std::vector<std::string> argv;
   std::string workdir;  // empty: the account's home
@@ -53,11 +57,20 @@ struct Finished {
   bool fenced = false;  // ended by the agent itself when the controller could not be reached
 };
 
-// The log file of a task's stream under a log directory: "JOB/ATTEMPT.RANK.stdout".
-std::string log_name(std::int64_t job, int attempt, int rank, bool stderr_stream);
-// Splits "JOB.ATTEMPT.RANK"; false when malformed.
-bool parse_task_id(const std::string& task, std::int64_t& job, int& attempt, int& rank);
+// What a task id names: a rank of a job's attempt, or a task of one of its steps.
+struct TaskRef {
+  std::int64_t job = 0;
+  int attempt = 0;
+  int step = -1;  // -1: the job's own task
+  int rank = 0;
+};
+// Splits "JOB.ATTEMPT.RANK" and "JOB.ATTEMPT.sSTEP.RANK"; nullopt when malformed.
+std::optional<TaskRef> parse_task_id(const std::string& task);
 std::string task_id(std::int64_t job, int attempt, int rank);
+std::string step_task_id(std::int64_t job, int attempt, int step, int rank);
+// The log file of a task's stream under a log directory: "JOB/ATTEMPT.RANK.stdout" (for a step's
+// task "JOB/ATTEMPT.sSTEP.RANK.stdout"). The task id must be well formed.
+std::string log_name(const std::string& task, bool stderr_stream);
 
 struct NodeAgentOptions {
   std::string log_dir;  // task output goes to log_dir/log_name(...)
@@ -70,6 +83,9 @@ struct NodeAgentOptions {
   // their exit statuses (`status/TASK`) until the controller has them, so that a restarted agent
   // adopts what still runs and reports what ended meanwhile. Empty: kept in memory only.
   std::string state_dir;
+  // Where tasks reach the controller (one URL or several, comma-separated): their GWANG_URL, so
+  // that the commands inside a job find it. Empty: not set.
+  std::string controller_url;
 };
 
 // Ends every task a previous agent left running: the task groups (cgroups) named with its suffix,
@@ -103,6 +119,7 @@ class NodeAgent {
   // the tasks, running or ended.
   std::vector<std::string> adopt_recorded();
   bool knows(const std::string& task) const { return seen_.contains(task); }
+  void set_controller_url(const std::string& url) { options_.controller_url = url; }
 
  private:
   struct Running {

@@ -9,6 +9,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "api/base64.h"
+
 namespace gwang::agent::protocol {
 
 using nlohmann::json;
@@ -100,27 +102,6 @@ Result<T> field(const json& o, const char* name, const std::string& where) {
 
 }  // namespace
 
-std::string base64(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-Result<std::string> unbase64(const std::string& text) {
-  if (text.size() % 4 != 0) return fail("base64 text of a length not a multiple of 4");
-  std::string out(3 * text.size() / 4 + 1, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (n < 0) return fail("malformed base64 text");
-  std::size_t len = static_cast<std::size_t>(n);
-  if (!text.empty() && text.back() == '=') --len;
-  if (text.size() > 1 && text[text.size() - 2] == '=') --len;
-  out.resize(len);
-  return out;
-}
-
 std::string encode(const SyncRequest& r) {
   json devices = json::array();
   for (const Device& d : r.host.devices) {
@@ -145,7 +126,7 @@ std::string encode(const SyncRequest& r) {
     logs.push_back({{"task", c.task},
                     {"stream", c.stderr_stream ? "stderr" : "stdout"},
                     {"offset", c.offset},
-                    {"data", base64(c.data)}});
+                    {"data", api::base64(c.data)}});
   }
   return json{{"node", r.node},         {"instance", r.instance},        {"address", r.address},
               {"cpus", r.host.cpus},    {"memory", r.host.memory_bytes}, {"devices", devices},
@@ -199,7 +180,7 @@ Result<SyncRequest> decode_request(const std::string& body) {
       if (stream != "stdout" && stream != "stderr") return fail("field 'logs.stream': expected stdout or stderr");
       x.stderr_stream = stream == "stderr";
       x.offset = integer<std::int64_t>(c.at("offset"));
-      auto data = unbase64(c.at("data").get<std::string>());
+      auto data = api::unbase64(c.at("data").get<std::string>());
       if (!data) return fail("field 'logs.data': " + data.error().message);
       x.data = std::move(*data);
       r.logs.push_back(std::move(x));
@@ -227,6 +208,7 @@ std::string encode(const SyncResponse& r) {
     if (!l.error.empty()) one["error"] = l.error;
     if (l.output_append) one["output_append"] = true;
     if (!l.input.empty()) one["input"] = l.input;
+    if (l.step >= 0) one["step"] = l.step;
     launch.push_back(std::move(one));
   }
   json terminate = json::array();
@@ -248,7 +230,11 @@ Result<SyncResponse> decode_response(const std::string& body) {
     for (const json& l : o.at("launch")) {
       Launch x;
       x.task = l.at("task").get<std::string>();
+      const auto ref = parse_task_id(x.task);
+      if (!ref) return fail("field 'launch[].task': malformed task id '" + x.task + "'");
       x.job = integer<std::int64_t>(l.at("job"));
+      x.step = l.contains("step") ? integer<int>(l.at("step")) : -1;
+      if (x.step != ref->step) return fail("field 'launch[].step': not the step of task " + x.task);
       x.attempt = integer<int>(l.at("attempt"));
       x.rank = integer<int>(l.at("rank"));
       x.user = l.at("user").get<std::string>();

@@ -38,8 +38,8 @@ struct LogChunk {
 
 struct SyncRequest {
   std::string node;
-  std::string instance;          // changes when the agent restarts
-  std::string address;           // where the node's tasks can reach each other (MASTER_ADDR); empty: the caller's
+  std::string instance;  // changes when the agent restarts
+  std::string address;   // where the node's tasks can reach each other (MASTER_ADDR); empty: the caller's
   HostResources host;
   std::string tracking;
   std::vector<std::string> running;
@@ -67,9 +67,6 @@ std::string encode(const SyncResponse& r);
 // Errors name the field that is wrong.
 Result<SyncRequest> decode_request(const std::string& body);
 Result<SyncResponse> decode_response(const std::string& body);
-
-std::string base64(const std::string& bytes);
-Result<std::string> unbase64(const std::string& text);
 
 // Hex HMAC-SHA256 of a request.
 std::string sign_request(const std::string& secret, const std::string& method, const std::string& path,

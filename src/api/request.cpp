@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "api/partition.h"
 #include "slurm/specs.h"
@@ -277,6 +278,75 @@ std::string to_json(const SubmitRequest& r) {
   if (!r.partition.empty()) j["partition"] = r.partition;
   if (r.hold) j["hold"] = true;
   return j.dump();
+}
+
+Result<StepRequest> parse_step(const std::string& body) {
+  json j;
+  try {
+    j = json::parse(body);
+  } catch (const json::exception& e) {
+    return fail(std::string("malformed JSON: ") + (std::string(e.what()).substr(std::string(e.what()).find("] ") + 2)));
+  }
+  if (!j.is_object()) return fail("expected a JSON object");
+  StepRequest r;
+  static const char* kFields[] = {"name",  "command",         "workdir",       "env",          "ntasks",
+                                  "nodes", "ntasks_per_node", "cpus_per_task", "distribution", "kill_on_bad_exit"};
+  for (const auto& [key, value] : j.items()) {
+    if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
+      return fail("unknown field '" + key + "'");
+    }
+  }
+  auto bad = [](const std::string& field, const std::string& what) {
+    return tl::unexpected(field_error(field, what).error());
+  };
+  if (!j.contains("command") || !j["command"].is_array() || j["command"].empty())
+    return bad("command", "must be a non-empty array of strings");
+  for (const json& a : j["command"]) {
+    if (!a.is_string() || a.get<std::string>().find('\0') != std::string::npos)
+      return bad("command", "must be a non-empty array of strings");
+    r.command.push_back(a.get<std::string>());
+  }
+  if (r.command.front().empty()) return bad("command", "the program name is empty");
+  if (j.contains("name")) {
+    if (!j["name"].is_string() || j["name"].get<std::string>().size() > 200)
+      return bad("name", "must be a string of at most 200 bytes");
+    r.name = j["name"].get<std::string>();
+  }
+  if (j.contains("workdir")) {
+    if (!j["workdir"].is_string() || !j["workdir"].get<std::string>().starts_with('/'))
+      return bad("workdir", "must be an absolute path");
+    r.workdir = j["workdir"].get<std::string>();
+  }
+  if (j.contains("env")) {
+    if (!j["env"].is_object()) return bad("env", "must be an object of strings");
+    for (const auto& [k, v] : j["env"].items()) {
+      if (!v.is_string()) return bad("env." + k, "must be a string");
+      if (k.empty() || k.find('=') != std::string::npos) return bad("env", "bad variable name '" + k + "'");
+      r.env.emplace_back(k, v.get<std::string>());
+    }
+  }
+  for (auto [field, out, hi] : {std::tuple{"ntasks", &r.ntasks, 100000}, std::tuple{"nodes", &r.nodes, 10000},
+                                std::tuple{"ntasks_per_node", &r.ntasks_per_node, 100000},
+                                std::tuple{"cpus_per_task", &r.cpus_per_task, 4096}}) {
+    if (!j.contains(field)) continue;
+    const json& v = j[field];
+    if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > hi)
+      return bad(field, "must be an integer from 1 to " + std::to_string(hi));
+    *out = v.get<int>();
+  }
+  if (j.contains("distribution")) {
+    const json& v = j["distribution"];
+    if (!v.is_string() || (v.get<std::string>() != "block" && v.get<std::string>() != "cyclic"))
+      return bad("distribution", "must be \"block\" or \"cyclic\"");
+    r.cyclic = v.get<std::string>() == "cyclic";
+  }
+  if (j.contains("kill_on_bad_exit")) {
+    if (!j["kill_on_bad_exit"].is_boolean()) return bad("kill_on_bad_exit", "must be true or false");
+    r.kill_on_bad_exit = j["kill_on_bad_exit"].get<bool>();
+  }
+  if (r.nodes > 0 && r.ntasks > 0 && r.nodes > r.ntasks)
+    return bad("nodes", "more nodes (" + std::to_string(r.nodes) + ") than tasks (" + std::to_string(r.ntasks) + ")");
+  return r;
 }
 
 }  // namespace gwang::api

@@ -60,4 +60,21 @@ Result<SubmitRequest> parse_submit(const std::string& body);
 Result<SubmitRequest> parse_submit(const nlohmann::json& value);
 std::string to_json(const SubmitRequest& request);
 
+// A job step (POST /api/v1/jobs/{id}/steps; srun inside a job): a command run as tasks spread over
+// the nodes of a running job's allocation. Counts left 0 take the defaults the controller says.
+struct StepRequest {
+  std::string name;                                      // default: the program's base name
+  std::vector<std::string> command;                      // required, argv
+  std::string workdir;                                   // default: the job's
+  std::vector<std::pair<std::string, std::string>> env;  // the tasks' environment (srun's own)
+  int ntasks = 0;                                        // default: one per node
+  int nodes = 0;                                         // default: every node of the job
+  int ntasks_per_node = 0;                               // at most this many on a node (0: as CPUs allow)
+  int cpus_per_task = 0;                                 // default 1
+  bool cyclic = false;                                   // task ids round-robin over the nodes, not in blocks
+  bool kill_on_bad_exit = false;                         // a task that fails ends the step's others
+};
+// Errors name the field, as parse_submit's.
+Result<StepRequest> parse_step(const std::string& body);
+
 }  // namespace gwang::api

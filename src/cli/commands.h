@@ -141,6 +141,7 @@ int run_scancel(const std::vector<std::string>& args);
 int run_sacct(const std::vector<std::string>& args);
 int run_sinfo(const std::vector<std::string>& args);
 int run_scontrol(const std::vector<std::string>& args);
+int run_srun(const std::vector<std::string>& args);  // inside a job's allocation: a job step
 // Links named after each of them to this program in `dir`.
 int run_slurm_install(const std::string& dir);
 

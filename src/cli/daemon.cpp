@@ -59,7 +59,6 @@ std::string describe(const agent::HostResources& h) {
 // What an agent keeps about a task's output: how much the controller has of each stream.
 struct Output {
   std::int64_t job = 0;
-  int attempt = 0, rank = 0;
   std::int64_t sent[2] = {0, 0};  // stdout, stderr
   bool ended = false;
 };
@@ -293,8 +292,9 @@ int run_controller(const DaemonArgs& args) {
                 args.config.c_str(), cfg->listen.c_str(), cfg->data_dir.c_str(),
                 static_cast<long long>(cfg->node_timeout.count()));
     for (const api::Partition& p : cfg->partitions) {
-      std::printf("  partition %s: nodes %s%s%s\n", p.name.c_str(), p.nodes.c_str(), p.is_default ? ", the default" : "",
-                  p.max_time_s > 0 ? (", time limits up to " + std::to_string(p.max_time_s / 60) + " min").c_str() : "");
+      std::printf(
+          "  partition %s: nodes %s%s%s\n", p.name.c_str(), p.nodes.c_str(), p.is_default ? ", the default" : "",
+          p.max_time_s > 0 ? (", time limits up to " + std::to_string(p.max_time_s / 60) + " min").c_str() : "");
     }
     return 0;
   }
@@ -412,11 +412,15 @@ int run_agent(const DaemonArgs& args) {
   options.allow_root = cfg->allow_root;
   options.group_suffix = "." + instance;
   options.state_dir = (fs::path(cfg->data_dir) / "state").string();
+  for (const std::string& url : cfg->controllers)
+    options.controller_url += (options.controller_url.empty() ? "" : ",") + url;
   agent::NodeAgent node_agent(options);
   std::map<std::string, Output> outputs;  // by task
   for (const std::string& task : node_agent.adopt_recorded()) {
+    const auto ref = agent::parse_task_id(task);
+    if (!ref) continue;  // the agent's own state file: never malformed
     Output out;
-    agent::parse_task_id(task, out.job, out.attempt, out.rank);
+    out.job = ref->job;
     outputs[task] = out;
   }
   if (!outputs.empty()) std::printf("gwang agent: adopted %zu task(s) of its previous run\n", outputs.size());
@@ -480,7 +484,7 @@ int run_agent(const DaemonArgs& args) {
     for (auto& [task, out] : outputs) {
       bool all = true;
       for (int s = 0; s < 2; ++s) {
-        const fs::path path = jobs / agent::log_name(out.job, out.attempt, out.rank, s == 1);
+        const fs::path path = jobs / agent::log_name(task, s == 1);
         const std::int64_t size = fs::exists(path, ec) ? static_cast<std::int64_t>(fs::file_size(path, ec)) : 0;
         if (size <= out.sent[s]) continue;
         std::ifstream in(path, std::ios::binary);
@@ -572,15 +576,14 @@ int run_agent(const DaemonArgs& args) {
       node_agent.acknowledge(t);
       if (auto it = outputs.find(t); it != outputs.end()) {
         // The controller has all of it: the node's copy goes.
-        for (int s = 0; s < 2; ++s)
-          fs::remove(jobs / agent::log_name(it->second.job, it->second.attempt, it->second.rank, s == 1), ec);
+        for (int s = 0; s < 2; ++s) fs::remove(jobs / agent::log_name(t, s == 1), ec);
         fs::remove(jobs / std::to_string(it->second.job), ec);  // when empty
         outputs.erase(it);
       }
     }
     for (const agent::Launch& l : answer->launch) {
       if (node_agent.knows(l.task)) continue;
-      outputs[l.task] = Output{l.job, l.attempt, l.rank, {0, 0}, false};
+      outputs[l.task] = Output{l.job, {0, 0}, false};
       node_agent.launch(l, agent::Clock::now());
     }
     for (const proto::Terminate& t : answer->terminate)

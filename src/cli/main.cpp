@@ -12,9 +12,9 @@ int main(int argc, char** argv) {
   // Slurm's commands: by the program's name (a link named sbatch), or as gwang's first word.
   {
     using Command = int (*)(const std::vector<std::string>&);
-    static const std::pair<const char*, Command> kSlurm[] = {{"sbatch", run_sbatch},   {"squeue", run_squeue},
-                                                             {"scancel", run_scancel}, {"sacct", run_sacct},
-                                                             {"sinfo", run_sinfo},     {"scontrol", run_scontrol}};
+    static const std::pair<const char*, Command> kSlurm[] = {
+        {"sbatch", run_sbatch}, {"squeue", run_squeue},     {"scancel", run_scancel}, {"sacct", run_sacct},
+        {"sinfo", run_sinfo},   {"scontrol", run_scontrol}, {"srun", run_srun}};
     std::string_view program = argv[0];
     program = program.substr(program.find_last_of('/') + 1);
     for (const auto& [name, run] : kSlurm) {
@@ -215,7 +215,8 @@ int main(int argc, char** argv) {
   std::string slurm_dir;
   CLI::App* si = nullptr;
   if (wanted("slurm")) {
-    CLI::App* sl = app.add_subcommand("slurm", "Slurm's commands (sbatch, squeue, scancel, sacct, sinfo, scontrol)");
+    CLI::App* sl =
+        app.add_subcommand("slurm", "Slurm's commands (sbatch, squeue, scancel, sacct, sinfo, scontrol, srun)");
     sl->require_subcommand(1);
     si = sl->add_subcommand("install", "Make links named sbatch, squeue, ... to gwang in a directory (on PATH)");
     si->add_option("dir", slurm_dir, "the directory, e.g. /usr/local/bin")->required();

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "cli/api_call.h"
@@ -35,11 +36,36 @@ const std::vector<std::pair<std::string, int>>& sacct_fields() {
   return kFields;
 }
 
-// One line of sacct: a job, or the batch step of one.
+// One line of sacct: a job, the batch step of one, or another of its steps (srun's).
 struct Line {
   SlurmJob job;
   bool step = false;
+  int job_step = -1;  // an index into job.steps
 };
+
+// A field of a step that srun started, where it differs from the batch step's.
+std::optional<std::string> step_field(const Line& line, const std::string& name, std::int64_t now) {
+  const SlurmJob& j = line.job;
+  const SlurmStep& s = j.steps[static_cast<std::size_t>(line.job_step)];
+  const std::int64_t elapsed = s.start < 0 ? 0 : (s.end >= 0 ? s.end : now) - s.start;
+  const std::int64_t alloc = static_cast<std::int64_t>(s.ntasks) * s.cpus_per_task;
+  const std::string id = std::to_string(s.id);
+  if (name == "AllocCPUS") return std::to_string(alloc);
+  if (name == "AllocNodes" || name == "NNodes") return std::to_string(s.nodes.size());
+  if (name == "CPUTime") return slurm::format_clock(elapsed * alloc);
+  if (name == "CPUTimeRAW") return std::to_string(elapsed * alloc);
+  if (name == "Elapsed") return slurm::format_clock(elapsed);
+  if (name == "ElapsedRaw") return std::to_string(elapsed);
+  if (name == "End") return s.end >= 0 ? slurm::format_slurm_date(s.end) : "Unknown";
+  if (name == "ExitCode") return std::to_string(s.signal ? 0 : s.exit_code) + ":" + std::to_string(s.signal);
+  if (name == "JobID") return j.job_id() + "." + id;
+  if (name == "JobIDRaw") return std::to_string(j.id) + "." + id;
+  if (name == "JobName") return s.name;
+  if (name == "NodeList") return slurm::compress_hosts(s.nodes);
+  if (name == "Start") return s.start >= 0 ? slurm::format_slurm_date(s.start) : "Unknown";
+  if (name == "State") return s.state;
+  return std::nullopt;
+}
 
 // "CANCELLED by 1000", as sacct says who cancelled.
 std::string sacct_state(const SlurmJob& j) {
@@ -63,6 +89,9 @@ std::string exit_code(const SlurmJob& j, bool step) {
 }
 
 std::string sacct_field(const Line& line, const std::string& name, std::int64_t now) {
+  if (line.job_step >= 0) {
+    if (auto v = step_field(line, name, now)) return *v;
+  }
   const SlurmJob& j = line.job;
   const bool started = j.start >= 0;
   const std::int64_t elapsed = !started ? 0 : (j.end >= 0 ? j.end : now) - j.start;
@@ -332,7 +361,10 @@ int run_sacct(const std::vector<std::string>& args) {
     if (j.submit > to || (j.end >= 0 && j.end < from)) continue;  // not in the window
     const bool step = j.batch && j.start >= 0 && !allocations;
     lines.push_back({j, false});
-    if (step) lines.push_back({std::move(j), true});
+    if (!step) continue;
+    lines.push_back({j, true});
+    // The steps srun started, after the batch step.
+    for (std::size_t k = 0; k < j.steps.size(); ++k) lines.push_back({j, true, static_cast<int>(k)});
   }
   std::string out;
   auto row = [&](const std::function<std::string(const slurm::FormatItem&)>& value) {

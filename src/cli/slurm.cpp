@@ -112,7 +112,7 @@ int run_slurm_install(const std::string& dir) {
     return 2;
   }
   int status = 0;
-  for (const char* name : {"sbatch", "squeue", "scancel", "sacct", "sinfo", "scontrol"}) {
+  for (const char* name : {"sbatch", "squeue", "scancel", "sacct", "sinfo", "scontrol", "srun"}) {
     const fs::path link = fs::path(dir) / name;
     if (fs::is_symlink(link, ec)) {
       if (fs::read_symlink(link, ec) == self) continue;  // installed already

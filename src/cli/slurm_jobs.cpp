@@ -53,6 +53,23 @@ SlurmJob slurm_job(const json& j) {
   s.mem = j.value("mem", std::int64_t{0});
   s.hold = j.value("hold", "");
   s.batch = j.value("batch", false);
+  if (j.contains("steps")) {
+    for (const json& st : j["steps"]) {
+      SlurmStep one;
+      one.id = st.value("id", 0);
+      one.name = st.value("name", "");
+      one.state = st.value("state", "");
+      one.exit_code = st.value("exit_code", 0);
+      one.signal = st.value("signal", 0);
+      one.ntasks = st.value("ntasks", 0);
+      one.cpus_per_task = st.value("cpus_per_task", 1);
+      one.start =
+          st.contains("start_time") && st["start_time"].is_number_integer() ? st["start_time"].get<std::int64_t>() : -1;
+      one.end = st.contains("end_time") && st["end_time"].is_number_integer() ? st["end_time"].get<std::int64_t>() : -1;
+      one.nodes = st.value("nodes", std::vector<std::string>{});
+      s.steps.push_back(std::move(one));
+    }
+  }
   return s;
 }
 

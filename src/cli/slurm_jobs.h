@@ -13,6 +13,15 @@ namespace gwang::cli {
 inline constexpr std::int64_t kUnlimited = 365LL * 86400;
 
 // One job as the API's full view gives it, with what Slurm's commands print of it.
+// A step of a job (srun inside it).
+struct SlurmStep {
+  int id = 0;
+  std::string name, state;
+  int exit_code = 0, signal = 0, ntasks = 0, cpus_per_task = 1;
+  std::int64_t start = -1, end = -1;
+  std::vector<std::string> nodes;
+};
+
 struct SlurmJob {
   std::int64_t id = 0;
   std::int64_t array_job = 0;  // 0: not in an array
@@ -26,6 +35,7 @@ struct SlurmJob {
   std::int64_t mem = 0;  // bytes per node
   std::string hold;
   bool batch = false;
+  std::vector<SlurmStep> steps;
   std::string slurm_reason;  // set by slurm_reasons(); empty: reason_code(*this)
 
   bool pending() const { return state == "PENDING"; }

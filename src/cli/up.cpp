@@ -106,27 +106,32 @@ int run_up(const UpArgs& args) {
   }
   // The local node's tasks are polled by the control loop: every 10 ms, so that a short job's slot
   // is free again at once.
-  return serve(**ctl, *tokens, "", host, port, data, std::chrono::milliseconds(10), find_web_dir(args.web), [&](const std::string& url) {
-  const auto& h = *hostres;
-  std::string devices;
-  for (const auto& d : h.devices) devices += (devices.empty() ? "" : ", ") + d.kind;
-  std::printf("gwang is up at %s\n", url.c_str());
-  std::printf("  node %s: %d CPUs, %s, devices: %s (%s)\n", hostname, h.cpus, api::format_memory(h.memory_bytes).c_str(),
-              devices.empty() ? "none" : devices.c_str(), h.nvml_status.c_str());
-  std::printf("  state in %s; the operator token is in %s (jobs run as %s)\n", data.c_str(), token_file.c_str(),
-              account->name.c_str());
-  std::printf("  in another terminal: gwang submit -- echo hello; gwang queue; gwang logs JOBID\n");
-  if (args.demo) {
-    api::SubmitRequest demo;
-    demo.name = "hello";
-    demo.command = {"sh", "-c", "echo \"hello from gwang job $GWANG_JOB_ID on $GWANG_NODELIST\""};
-    demo.workdir = "/";
-    demo.mem_bytes = 64LL << 20;
-    demo.time_s = 60;
-    auto job = (*ctl)->submit(demo, *account, now());
-    if (job) std::printf("  submitted demo job %lld: gwang logs %lld\n", static_cast<long long>(job->id), static_cast<long long>(job->id));
-  }
-  });
+  return serve(**ctl, *tokens, "", host, port, data, std::chrono::milliseconds(10), find_web_dir(args.web),
+               [&](const std::string& url) {
+                 const auto& h = *hostres;
+                 std::string devices;
+                 for (const auto& d : h.devices) devices += (devices.empty() ? "" : ", ") + d.kind;
+                 (*ctl)->set_api_url(url);
+                 std::printf("gwang is up at %s\n", url.c_str());
+                 std::printf("  node %s: %d CPUs, %s, devices: %s (%s)\n", hostname, h.cpus,
+                             api::format_memory(h.memory_bytes).c_str(), devices.empty() ? "none" : devices.c_str(),
+                             h.nvml_status.c_str());
+                 std::printf("  state in %s; the operator token is in %s (jobs run as %s)\n", data.c_str(),
+                             token_file.c_str(), account->name.c_str());
+                 std::printf("  in another terminal: gwang submit -- echo hello; gwang queue; gwang logs JOBID\n");
+                 if (args.demo) {
+                   api::SubmitRequest demo;
+                   demo.name = "hello";
+                   demo.command = {"sh", "-c", "echo \"hello from gwang job $GWANG_JOB_ID on $GWANG_NODELIST\""};
+                   demo.workdir = "/";
+                   demo.mem_bytes = 64LL << 20;
+                   demo.time_s = 60;
+                   auto job = (*ctl)->submit(demo, *account, now());
+                   if (job)
+                     std::printf("  submitted demo job %lld: gwang logs %lld\n", static_cast<long long>(job->id),
+                                 static_cast<long long>(job->id));
+                 }
+               });
 }
 
 }  // namespace gwang::cli

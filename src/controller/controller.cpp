@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <cassert>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "api/units.h"
+#include "controller/auth.h"
 #include "controller/codec.h"
 #include "core/calendar.h"
 #include "slurm/hostlist.h"
@@ -112,6 +114,15 @@ std::string resource_change(const agent::HostResources& was, const agent::HostRe
 }
 
 }  // namespace
+
+std::vector<int> StepRecord::nodes() const {
+  std::vector<int> out;
+  for (const StepTaskRecord& t : tasks) {
+    if (std::find(out.begin(), out.end(), t.node) == out.end()) out.push_back(t.node);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 std::string JobRecord::nodelist() const {
   std::string out;
@@ -343,6 +354,7 @@ Result<void> Controller::apply(const store::Record& rec) {
       job.state = kRunning;
       job.start = rec.time;
       job.attempt = p.value("attempt", 0);
+      job.credential = p.value("credential", "");
       job.tasks.clear();
       for (const json& t : p.at("tasks")) {
         TaskRecord task;
@@ -360,14 +372,51 @@ Result<void> Controller::apply(const store::Record& rec) {
         rank_ends_[id][rank] = {p.at("state").get<std::string>(), p.at("exit_code").get<int>(),
                                 p.at("reason").get<std::string>()};
       }
+    } else if (rec.kind == "job.step") {
+      if (p.at("attempt").get<int>() != job.attempt || p.at("step").get<int>() != static_cast<int>(job.steps.size()))
+        return fail(where + ": step " + p.at("step").dump() + " is not the job's next");
+      StepRecord step;
+      step.id = p.at("step").get<int>();
+      step.name = p.at("name").get<std::string>();
+      step.argv = p.at("argv").get<std::vector<std::string>>();
+      step.workdir = p.at("workdir").get<std::string>();
+      for (const json& kv : p.at("env"))
+        step.env.emplace_back(kv.at(0).get<std::string>(), kv.at(1).get<std::string>());
+      const int cpt = p.at("cpus_per_task").get<int>();
+      step.cpus_per_task = std::max(1, cpt);
+      step.cpus_per_task_given = cpt > 0;
+      step.kill_on_bad_exit = p.at("kill_on_bad_exit").get<bool>();
+      step.start = rec.time;
+      for (const json& n : p.at("tasks")) {
+        StepTaskRecord t;
+        t.node = n.get<int>();
+        if (t.node < 0 || t.node >= static_cast<int>(job.tasks.size()))
+          return fail(where + ": a task on node " + n.dump() + " of a job of " + std::to_string(job.tasks.size()));
+        step.tasks.push_back(t);
+      }
+      job.steps.push_back(std::move(step));
+    } else if (rec.kind == "job.step_task" || rec.kind == "job.step_stop") {
+      const int sid = p.at("step").get<int>();
+      if (p.at("attempt").get<int>() == job.attempt && sid >= 0 && sid < static_cast<int>(job.steps.size())) {
+        StepRecord& step = job.steps[static_cast<std::size_t>(sid)];
+        if (rec.kind == "job.step_stop") {
+          step.stopping = p.at("why").get<std::string>();
+          step.cancelled = p.at("cancel").get<bool>();
+        } else {
+          step_task_ended(step, p.at("task").get<int>(), p.at("state").get<std::string>(), p.at("exit_code").get<int>(),
+                          p.at("signal").get<int>(), rec.time);
+        }
+      }
     } else if (rec.kind == "job.requeued") {
       job.state = kPending;
       job.attempt = p.at("attempt").get<int>();
       job.reason = p.at("reason").get<std::string>();
       job.start = -1;
       job.tasks.clear();
+      job.steps.clear();
       rank_ends_.erase(id);
     } else if (rec.kind == "job.ended") {
+      close_steps(job, rec.time, false);
       books_.forget(id);
       job.state = p.at("state").get<std::string>();
       job.exit_code = p.at("exit_code").get<int>();
@@ -385,8 +434,8 @@ Result<void> Controller::apply(const store::Record& rec) {
 // The binary snapshot's formats: "gwang snapshot N\n", then its fields. Each format adds fields at
 // the end of a job's record, and every earlier one is still read: 3 each job's project and
 // preemptibility, and the books (accounting.h); 4 begin time, dependency and array; 5 the batch
-// script and output files; 6 input file, open mode and comment; 7 partition and holds.
-constexpr int kSnapshotFormat = 7;
+// script and output files; 6 input file, open mode and comment; 7 partition and holds; 8 steps.
+constexpr int kSnapshotFormat = 8;
 std::string snapshot_magic(int format) { return "gwang snapshot " + std::to_string(format) + "\n"; }
 
 std::string Controller::snapshot_state() const {
@@ -484,6 +533,38 @@ std::string Controller::snapshot_state() const {
     e.s(r.partition);
     e.u(r.hold);
     e.s(j.hold);
+    e.s(j.credential);
+    e.u(j.steps.size());
+    for (const StepRecord& st : j.steps) {
+      e.i(st.id);
+      e.s(st.name);
+      e.u(st.argv.size());
+      for (const std::string& arg : st.argv) e.s(arg);
+      e.s(st.workdir);
+      e.u(st.env.size());
+      for (const auto& [k, v] : st.env) {
+        e.s(k);
+        e.s(v);
+      }
+      e.i(st.cpus_per_task);
+      e.u(st.cpus_per_task_given);
+      e.u(st.kill_on_bad_exit);
+      e.s(st.state);
+      e.s(st.failure);
+      e.u(st.cancelled);
+      e.i(st.exit_code);
+      e.i(st.signal);
+      e.i(st.start);
+      e.i(st.end);
+      e.s(st.stopping);
+      e.u(st.tasks.size());
+      for (const StepTaskRecord& t : st.tasks) {
+        e.i(t.node);
+        e.s(t.state);
+        e.i(t.exit_code);
+        e.i(t.signal);
+      }
+    }
   }
   books_.encode(e);
   return e.finish(snapshot_magic(kSnapshotFormat));
@@ -602,6 +683,43 @@ Result<void> Controller::restore(const std::string& state) {
       r.partition = text();
       r.hold = d.u(1) != 0;
       j.hold = text();
+    }
+    if (format >= 8) {
+      j.credential = text();
+      j.steps.resize(d.count());
+      for (StepRecord& st : j.steps) {
+        st.id = small();
+        st.name = text();
+        st.argv.resize(d.count());
+        for (std::string& arg : st.argv) arg = text();
+        st.workdir = text();
+        st.env.resize(d.count());
+        for (auto& [k, v] : st.env) {
+          k = text();
+          v = text();
+        }
+        st.cpus_per_task = small();
+        st.cpus_per_task_given = d.u(1) != 0;
+        st.kill_on_bad_exit = d.u(1) != 0;
+        st.state = text();
+        st.failure = text();
+        st.cancelled = d.u(1) != 0;
+        st.exit_code = small();
+        st.signal = small();
+        st.start = d.i();
+        st.end = d.i();
+        st.stopping = text();
+        st.tasks.resize(d.count());
+        for (StepTaskRecord& t : st.tasks) {
+          t.node = small();
+          t.state = text();
+          t.exit_code = small();
+          t.signal = small();
+          if (d.ok() && (t.node < 0 || t.node >= static_cast<int>(j.tasks.size())))
+            return fail("job " + std::to_string(j.id) + " step " + std::to_string(st.id) + ": a task on node " +
+                        std::to_string(t.node) + " of " + std::to_string(j.tasks.size()));
+        }
+      }
     }
     if (!d.ok()) break;
     const std::int64_t id = j.id;
@@ -796,6 +914,16 @@ Result<void> Controller::recover(std::int64_t now) {
       const std::string t = agent::task_id(id, job.attempt, static_cast<int>(rank));
       node.tasks.insert(t);
       node.launches[t] = make_launch(job, static_cast<int>(rank));
+    }
+    for (const StepRecord& step : job.steps) {
+      if (step.ended()) continue;
+      for (std::size_t k = 0; k < step.tasks.size(); ++k) {
+        if (step.tasks[k].done()) continue;
+        Node& node = *find_node(job.tasks[static_cast<std::size_t>(step.tasks[k].node)].node);
+        agent::Launch l = make_step_launch(job, step, static_cast<int>(k));
+        node.tasks.insert(l.task);
+        node.launches[l.task] = std::move(l);
+      }
     }
   }
   return {};
@@ -1173,7 +1301,39 @@ Result<void> Controller::set_node_state(const std::string& name, const std::stri
 }
 
 std::string Controller::log_path(const JobRecord& job, int rank, bool stderr_stream) const {
-  return (fs::path(options_.data_dir) / "jobs" / agent::log_name(job.id, job.attempt, rank, stderr_stream)).string();
+  return (fs::path(options_.data_dir) / "jobs" /
+          agent::log_name(agent::task_id(job.id, job.attempt, rank), stderr_stream))
+      .string();
+}
+
+std::optional<std::string> Controller::job_credential_user(const std::string& token) const {
+  if (!token.starts_with("gwj.")) return std::nullopt;
+  const std::size_t dot = token.find('.', 4);
+  if (dot == std::string::npos) return std::nullopt;
+  std::int64_t id = 0;
+  const auto [end, ec] = std::from_chars(token.data() + 4, token.data() + dot, id);
+  if (ec != std::errc() || end != token.data() + dot) return std::nullopt;
+  const std::string presented = token.substr(dot + 1);
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || it->second.state != kRunning || it->second.credential.empty()) return std::nullopt;
+  const std::string& want = it->second.credential;
+  if (presented.size() != want.size()) return std::nullopt;
+  unsigned char diff = 0;  // compared in constant time
+  for (std::size_t i = 0; i < want.size(); ++i) diff |= static_cast<unsigned char>(presented[i] ^ want[i]);
+  if (diff != 0) return std::nullopt;
+  return it->second.user;
+}
+
+void Controller::set_api_url(const std::string& url) {
+  std::lock_guard lock(mu_);
+  if (local_) local_->set_controller_url(url);
+}
+
+std::string Controller::step_log_path(const JobRecord& job, int step, int task, bool stderr_stream) const {
+  return (fs::path(options_.data_dir) / "jobs" /
+          agent::log_name(agent::step_task_id(job.id, job.attempt, step, task), stderr_stream))
+      .string();
 }
 
 void Controller::charge(const JobRecord& job, std::int64_t now) {
@@ -1221,6 +1381,7 @@ void Controller::end(JobRecord& job, const std::string& state, int exit_code, co
   // An end that cannot be journalled is still an end here; recovery would see the job as running
   // and end it as NODE_FAIL, which is the truth as the store knows it.
   journal_async("job.ended", p.dump(), now);
+  close_steps(job, now, true);
   job.state = state;
   job.exit_code = exit_code;
   job.reason = reason;
@@ -1273,7 +1434,10 @@ void Controller::begin(const core::Decision& d, std::int64_t now) {
     placed.push_back({{"node", t.node}, {"devices", t.devices}, {"shares", shares}});
     tasks.push_back(std::move(t));
   }
-  journal_async("job.started", json{{"id", job.id}, {"attempt", job.attempt}, {"tasks", placed}}.dump(), now);
+  job.credential = random_token().substr(0, 32);
+  journal_async(
+      "job.started",
+      json{{"id", job.id}, {"attempt", job.attempt}, {"tasks", placed}, {"credential", job.credential}}.dump(), now);
   ++started_total_;
   wait_seconds_.observe(static_cast<double>(std::max<std::int64_t>(0, now - job.submit)));
   job.state = kRunning;
@@ -1283,34 +1447,16 @@ void Controller::begin(const core::Decision& d, std::int64_t now) {
   running_.insert(job.id);
 }
 
-agent::Launch Controller::make_launch(const JobRecord& job, int rank) const {
-  const Node& master = *nodes_.at(job.tasks.front().node);
+void Controller::identity_env(const JobRecord& job, int rank,
+                              std::vector<std::pair<std::string, std::string>>& env) const {
   const TaskRecord& task = job.tasks[static_cast<std::size_t>(rank)];
-  agent::Launch l;
-  l.task = agent::task_id(job.id, job.attempt, rank);
-  l.job = job.id;
-  l.attempt = job.attempt;
-  l.rank = rank;
-  l.user = job.user;
-  l.argv = job.request.command;
-  l.script = job.request.script;
-  l.workdir = job.request.workdir;
-  l.devices = task.devices;
-  l.memory_limit_bytes = job.request.mem_bytes;
   const std::string nodes = std::to_string(job.tasks.size());
-  // What a job may set for itself (a port of its choosing), then what it asked for, then what
-  // says who and where it is: the job's identity is the controller's to say.
-  l.env = {{"MASTER_ADDR", master.address.empty() ? master.name : master.address},
-           {"MASTER_PORT", std::to_string(20000 + job.id % 20000)},
-           {"WORLD_SIZE", nodes},
-           {"RANK", std::to_string(rank)},
-           {"LOCAL_RANK", "0"}};
-  for (const auto& kv : job.request.env) l.env.push_back(kv);
   std::vector<std::string> hosts;
   for (const TaskRecord& t : job.tasks) hosts.push_back(t.node);
   const std::string id = std::to_string(job.id);
-  auto set = [&](std::string key, std::string value) { l.env.emplace_back(std::move(key), std::move(value)); };
+  auto set = [&](std::string key, std::string value) { env.emplace_back(std::move(key), std::move(value)); };
   set("GWANG_JOB_ID", id);
+  if (!job.credential.empty()) set("GWANG_TOKEN", "gwj." + id + "." + job.credential);
   set("GWANG_JOB_NAME", job.request.name);
   set("GWANG_NODELIST", job.nodelist());
   set("GWANG_RESTART_COUNT", std::to_string(job.attempt));
@@ -1357,6 +1503,32 @@ agent::Launch Controller::make_launch(const JobRecord& job, int rank) const {
       if (even) set("SLURM_ARRAY_TASK_STEP", std::to_string(step));
     }
   }
+}
+
+agent::Launch Controller::make_launch(const JobRecord& job, int rank) const {
+  const Node& master = *nodes_.at(job.tasks.front().node);
+  const TaskRecord& task = job.tasks[static_cast<std::size_t>(rank)];
+  agent::Launch l;
+  l.task = agent::task_id(job.id, job.attempt, rank);
+  l.job = job.id;
+  l.attempt = job.attempt;
+  l.rank = rank;
+  l.user = job.user;
+  l.argv = job.request.command;
+  l.script = job.request.script;
+  l.workdir = job.request.workdir;
+  l.devices = task.devices;
+  l.memory_limit_bytes = job.request.mem_bytes;
+  const std::string nodes = std::to_string(job.tasks.size());
+  // What a job may set for itself (a port of its choosing), then what it asked for, then what
+  // says who and where it is: the job's identity is the controller's to say.
+  l.env = {{"MASTER_ADDR", master.address.empty() ? master.name : master.address},
+           {"MASTER_PORT", std::to_string(20000 + job.id % 20000)},
+           {"WORLD_SIZE", nodes},
+           {"RANK", std::to_string(rank)},
+           {"LOCAL_RANK", "0"}};
+  for (const auto& kv : job.request.env) l.env.push_back(kv);
+  identity_env(job, rank, l.env);
   if (!job.request.output.empty() || !job.request.error.empty() || !job.request.input.empty()) {
     slurm::PatternContext p;
     p.job_id = job.id;
@@ -1400,6 +1572,281 @@ void Controller::launch(JobRecord& job, std::int64_t now) {
   if (remote) orders_cv_.notify_all();
 }
 
+namespace {
+
+// SLURM_TASKS_PER_NODE's form: counts in node order, repeats folded ("2(x3),1").
+std::string tasks_per_node_text(const std::vector<int>& counts) {
+  std::string out;
+  for (std::size_t i = 0; i < counts.size();) {
+    std::size_t j = i;
+    while (j < counts.size() && counts[j] == counts[i]) ++j;
+    out += (out.empty() ? "" : ",") + std::to_string(counts[i]);
+    if (j - i > 1) out += "(x" + std::to_string(j - i) + ")";
+    i = j;
+  }
+  return out;
+}
+
+}  // namespace
+
+agent::Launch Controller::make_step_launch(const JobRecord& job, const StepRecord& step, int task) const {
+  const StepTaskRecord& me = step.tasks[static_cast<std::size_t>(task)];
+  const TaskRecord& where = job.tasks[static_cast<std::size_t>(me.node)];
+  agent::Launch l;
+  l.task = agent::step_task_id(job.id, job.attempt, step.id, task);
+  l.job = job.id;
+  l.attempt = job.attempt;
+  l.rank = task;
+  l.step = step.id;
+  l.user = job.user;
+  l.argv = step.argv;
+  l.workdir = step.workdir.empty() ? job.request.workdir : step.workdir;
+  // The job's devices and memory on the node: every task of the step there gets them (as Slurm
+  // gives a step all of the job's generic resources unless asked otherwise).
+  l.devices = where.devices;
+  l.memory_limit_bytes = job.request.mem_bytes;
+  // The asker's environment, then who and where the job is, then the task's place in the step.
+  l.env = step.env;
+  identity_env(job, me.node, l.env);
+  const std::vector<int> nodes = step.nodes();
+  std::vector<int> counts;
+  std::vector<std::string> hosts;
+  int local = 0, node_index = 0;
+  std::string gtids;
+  for (std::size_t n = 0; n < nodes.size(); ++n) {
+    int count = 0;
+    for (std::size_t t = 0; t < step.tasks.size(); ++t) {
+      if (step.tasks[t].node != nodes[n]) continue;
+      if (nodes[n] == me.node) {
+        if (static_cast<int>(t) < task) ++local;
+        gtids += (gtids.empty() ? "" : ",") + std::to_string(t);
+        node_index = static_cast<int>(n);
+      }
+      ++count;
+    }
+    counts.push_back(count);
+    hosts.push_back(job.tasks[static_cast<std::size_t>(nodes[n])].node);
+  }
+  auto set = [&](std::string key, std::string value) { l.env.emplace_back(std::move(key), std::move(value)); };
+  const std::string ntasks = std::to_string(step.tasks.size());
+  const std::string step_id = std::to_string(step.id);
+  set("GWANG_STEP_ID", step_id);
+  for (const char* key : {"SLURM_STEP_ID", "SLURM_STEPID"}) set(key, step_id);
+  for (const char* key : {"SLURM_NTASKS", "SLURM_NPROCS", "SLURM_STEP_NUM_TASKS"}) set(key, ntasks);
+  for (const char* key : {"SLURM_NNODES", "SLURM_STEP_NUM_NODES"}) set(key, std::to_string(nodes.size()));
+  for (const char* key : {"SLURM_NODELIST", "SLURM_STEP_NODELIST"}) set(key, slurm::compress_hosts(hosts));
+  for (const char* key : {"SLURM_TASKS_PER_NODE", "SLURM_STEP_TASKS_PER_NODE"}) set(key, tasks_per_node_text(counts));
+  set("SLURM_PROCID", std::to_string(task));
+  set("SLURM_LOCALID", std::to_string(local));
+  set("SLURM_NODEID", std::to_string(node_index));
+  set("SLURM_GTIDS", gtids);
+  if (step.cpus_per_task_given) set("SLURM_CPUS_PER_TASK", std::to_string(step.cpus_per_task));
+  // torch.distributed's names, for the task's place in the step.
+  set("RANK", std::to_string(task));
+  set("LOCAL_RANK", std::to_string(local));
+  set("WORLD_SIZE", ntasks);
+  set("LOCAL_WORLD_SIZE", std::to_string(counts[static_cast<std::size_t>(node_index)]));
+  return l;
+}
+
+void Controller::launch_step(JobRecord& job, const StepRecord& step) {
+  bool remote = false;
+  for (std::size_t t = 0; t < step.tasks.size(); ++t) {
+    if (step.tasks[t].done()) continue;
+    Node* node = find_node(job.tasks[static_cast<std::size_t>(step.tasks[t].node)].node);
+    if (!node) continue;  // gone: the job is failing with it
+    agent::Launch l = make_step_launch(job, step, static_cast<int>(t));
+    node->tasks.insert(l.task);
+    if (node->local) {
+      local_->launch(l, agent::Clock::now());
+    } else {
+      node->launches[l.task] = std::move(l);
+      remote = true;
+    }
+  }
+  if (remote) orders_cv_.notify_all();
+}
+
+Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepRequest& r, const std::string& user,
+                                          bool operator_rights, std::int64_t now) {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || (!operator_rights && it->second.user != user)) {
+    return fail("job " + std::to_string(id) + " not found");
+  }
+  JobRecord& job = it->second;
+  if (job.state != kRunning || stopping_.contains(id)) {
+    return fail("job " + std::to_string(id) +
+                (job.ended()             ? " has ended (" + job.state + ")"
+                 : job.state == kPending ? " is not running yet"
+                                         : " is ending"));
+  }
+  const int have = static_cast<int>(job.tasks.size());
+  const int cpt = r.cpus_per_task > 0 ? r.cpus_per_task : 1;
+  // Every node of the job unless fewer are asked for, or fewer tasks than nodes.
+  int nodes = r.nodes > 0 ? r.nodes : have;
+  if (nodes > have) {
+    return fail("the step asks for " + std::to_string(nodes) + " nodes; job " + std::to_string(id) + " has " +
+                std::to_string(have));
+  }
+  int ntasks = r.ntasks > 0 ? r.ntasks : r.ntasks_per_node > 0 ? nodes * r.ntasks_per_node : nodes;
+  if (r.nodes == 0) nodes = std::min(nodes, ntasks);
+  if (ntasks < nodes) {
+    return fail("cannot run " + std::to_string(ntasks) + " task(s) on " + std::to_string(nodes) + " nodes");
+  }
+  // As many tasks on a node as its CPUs hold (and at most ntasks_per_node), counted round-robin
+  // over the nodes (Slurm's step layout), then numbered in blocks or round-robin.
+  const int per_node = job.request.cpus / cpt;
+  const int cap = r.ntasks_per_node > 0 ? std::min(per_node, r.ntasks_per_node) : per_node;
+  if (per_node < 1) {
+    return fail("more processors requested than permitted: " + std::to_string(cpt) +
+                " CPUs per task, and the job has " + std::to_string(job.request.cpus) + " on a node");
+  }
+  if (static_cast<std::int64_t>(cap) * nodes < ntasks) {
+    return fail("more processors requested than permitted: " + std::to_string(ntasks) + " task(s) of " +
+                std::to_string(cpt) + " CPU(s) on " + std::to_string(nodes) + " node(s) of " +
+                std::to_string(job.request.cpus) + " CPU(s) (at most " + std::to_string(cap) + " task(s) a node)");
+  }
+  std::vector<int> counts(static_cast<std::size_t>(nodes), 0);
+  for (int placed = 0, round = 0; placed < ntasks; ++round) {
+    for (int n = 0; n < nodes && placed < ntasks; ++n) {
+      if (round < cap) {
+        ++counts[static_cast<std::size_t>(n)];
+        ++placed;
+      }
+    }
+  }
+  StepRecord step;
+  step.id = static_cast<int>(job.steps.size());
+  step.argv = r.command;
+  step.name = r.name.empty() ? fs::path(r.command.front()).filename().string() : r.name;
+  step.workdir = r.workdir;
+  step.env = r.env;
+  step.cpus_per_task = cpt;
+  step.cpus_per_task_given = r.cpus_per_task > 0;
+  step.kill_on_bad_exit = r.kill_on_bad_exit;
+  step.start = now;
+  step.tasks.resize(static_cast<std::size_t>(ntasks));
+  if (r.cyclic) {
+    std::vector<int> left = counts;
+    for (int t = 0, n = 0; t < ntasks; n = (n + 1) % nodes) {
+      if (left[static_cast<std::size_t>(n)] == 0) continue;
+      --left[static_cast<std::size_t>(n)];
+      step.tasks[static_cast<std::size_t>(t++)].node = n;
+    }
+  } else {
+    for (int n = 0, t = 0; n < nodes; ++n) {
+      for (int k = 0; k < counts[static_cast<std::size_t>(n)]; ++k) step.tasks[static_cast<std::size_t>(t++)].node = n;
+    }
+  }
+  json placed = json::array();
+  for (const StepTaskRecord& t : step.tasks) placed.push_back(t.node);
+  json env = json::array();
+  for (const auto& [k, v] : step.env) env.push_back({k, v});
+  json p{{"id", id},
+         {"attempt", job.attempt},
+         {"step", step.id},
+         {"name", step.name},
+         {"argv", step.argv},
+         {"workdir", step.workdir},
+         {"env", env},
+         {"cpus_per_task", step.cpus_per_task_given ? cpt : 0},
+         {"kill_on_bad_exit", step.kill_on_bad_exit},
+         {"tasks", placed}};
+  if (auto w = journal("job.step", p.dump(), now); !w) return tl::unexpected(w.error());
+  job.steps.push_back(std::move(step));
+  launch_step(job, job.steps.back());
+  return job.steps.back();
+}
+
+Result<StepRecord> Controller::cancel_step(std::int64_t id, int step_id, const std::string& user, bool operator_rights,
+                                           std::int64_t now) {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || (!operator_rights && it->second.user != user) || step_id < 0 ||
+      step_id >= static_cast<int>(it->second.steps.size())) {
+    return fail("step " + std::to_string(id) + "." + std::to_string(step_id) + " not found");
+  }
+  StepRecord& step = it->second.steps[static_cast<std::size_t>(step_id)];
+  if (step.ended()) {
+    return fail("step " + std::to_string(id) + "." + std::to_string(step_id) + " has already ended (" + step.state +
+                ")");
+  }
+  stop_step(it->second, step, "cancelled by " + user, true, now);
+  return step;
+}
+
+void Controller::stop_step(JobRecord& job, StepRecord& step, const std::string& why, bool cancel, std::int64_t now) {
+  if (!step.stopping.empty()) {
+    if (cancel && !step.cancelled) step.cancelled = true;
+    return;
+  }
+  journal_async(
+      "job.step_stop",
+      json{{"id", job.id}, {"attempt", job.attempt}, {"step", step.id}, {"why", why}, {"cancel", cancel}}.dump(), now);
+  step.stopping = why;
+  step.cancelled = cancel;
+  for (std::size_t t = 0; t < step.tasks.size(); ++t) {
+    if (step.tasks[t].done()) continue;
+    Node* node = find_node(job.tasks[static_cast<std::size_t>(step.tasks[t].node)].node);
+    if (node && node->local) {
+      local_->terminate(agent::step_task_id(job.id, job.attempt, step.id, static_cast<int>(t)),
+                        agent::TaskEnd::Cancelled, agent::Clock::now(), why);
+    }
+  }
+  orders_cv_.notify_all();
+}
+
+void Controller::step_task_ended(StepRecord& step, int task, const std::string& state, int exit_code, int signal,
+                                 std::int64_t time) {
+  if (task < 0 || task >= static_cast<int>(step.tasks.size())) return;
+  StepTaskRecord& t = step.tasks[static_cast<std::size_t>(task)];
+  if (t.done()) return;
+  t.state = state;
+  t.exit_code = exit_code;
+  t.signal = signal;
+  // A task ended by the step's own stop says nothing of how the step went.
+  if (state != kCompleted && step.failure.empty() && !(state == kCancelled && !step.stopping.empty()))
+    step.failure = state;
+  step.exit_code = std::max(step.exit_code, exit_code);
+  step.signal = std::max(step.signal, signal);
+  if (!std::all_of(step.tasks.begin(), step.tasks.end(), [](const StepTaskRecord& x) { return x.done(); })) return;
+  step.state = step.cancelled ? kCancelled : step.failure.empty() ? kCompleted : step.failure;
+  step.end = time;
+}
+
+void Controller::close_steps(JobRecord& job, std::int64_t time, bool nodes) {
+  for (StepRecord& step : job.steps) {
+    if (step.ended()) continue;
+    if (step.stopping.empty()) step.stopping = "the job ended";
+    for (std::size_t t = 0; t < step.tasks.size(); ++t) {
+      if (step.tasks[t].done()) continue;
+      if (nodes) {
+        const std::string task = agent::step_task_id(job.id, job.attempt, step.id, static_cast<int>(t));
+        if (Node* node = find_node(job.tasks[static_cast<std::size_t>(step.tasks[t].node)].node)) {
+          node->tasks.erase(task);
+          node->launches.erase(task);
+          if (node->local) local_->terminate(task, agent::TaskEnd::Cancelled, agent::Clock::now(), step.stopping);
+        }
+      }
+      step_task_ended(step, static_cast<int>(t), kCancelled, 0, 0, time);
+    }
+    step.state = kCancelled;  // the job's end ended it, whatever its tasks did
+  }
+  if (nodes) orders_cv_.notify_all();  // remote agents are told to end what they still run of it
+}
+
+std::optional<std::pair<agent::TaskEnd, std::string>> Controller::stop_of(const agent::TaskRef& task) const {
+  if (auto s = stopping_.find(task.job); s != stopping_.end()) return s->second;
+  if (task.step < 0) return std::nullopt;
+  auto it = jobs_.find(task.job);
+  if (it == jobs_.end() || it->second.attempt != task.attempt || task.step >= static_cast<int>(it->second.steps.size()))
+    return std::nullopt;
+  const StepRecord& step = it->second.steps[static_cast<std::size_t>(task.step)];
+  if (step.stopping.empty()) return std::nullopt;
+  return std::make_pair(agent::TaskEnd::Cancelled, step.stopping);
+}
+
 void Controller::stop_tasks(JobRecord& job, agent::TaskEnd why, const std::string& message) {
   if (!stopping_.emplace(job.id, std::make_pair(why, message)).second) return;
   for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
@@ -1409,18 +1856,53 @@ void Controller::stop_tasks(JobRecord& job, agent::TaskEnd why, const std::strin
       local_->terminate(agent::task_id(job.id, job.attempt, static_cast<int>(rank)), why, agent::Clock::now(), message);
     }
   }
+  for (const StepRecord& step : job.steps) {
+    for (std::size_t t = 0; t < step.tasks.size(); ++t) {
+      if (step.tasks[t].done()) continue;
+      Node* node = find_node(job.tasks[static_cast<std::size_t>(step.tasks[t].node)].node);
+      if (node && node->local) {
+        local_->terminate(agent::step_task_id(job.id, job.attempt, step.id, static_cast<int>(t)), why,
+                          agent::Clock::now(), message);
+      }
+    }
+  }
   orders_cv_.notify_all();  // remote agents get the order with their next answer
 }
 
 void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t now) {
   node.tasks.erase(f.task);
   node.launches.erase(f.task);
-  std::int64_t id = 0;
-  int attempt = 0, rank = 0;
-  if (!agent::parse_task_id(f.task, id, attempt, rank)) return;
+  const auto ref = agent::parse_task_id(f.task);
+  if (!ref) return;
+  const std::int64_t id = ref->job;
+  const int attempt = ref->attempt, rank = ref->rank;
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return;
   JobRecord& job = it->second;
+  if (ref->step >= 0) {
+    if (job.state != kRunning || job.attempt != attempt || ref->step >= static_cast<int>(job.steps.size())) return;
+    StepRecord& step = job.steps[static_cast<std::size_t>(ref->step)];
+    if (rank >= static_cast<int>(step.tasks.size()) || step.tasks[static_cast<std::size_t>(rank)].done() ||
+        job.tasks[static_cast<std::size_t>(step.tasks[static_cast<std::size_t>(rank)].node)].node != node.name) {
+      return;
+    }
+    const std::string state = f.fenced ? kNodeFail : state_for(f.status.end, f.status.exit_code);
+    journal_async("job.step_task",
+                  json{{"id", id},
+                       {"attempt", attempt},
+                       {"step", step.id},
+                       {"task", rank},
+                       {"state", state},
+                       {"exit_code", f.status.exit_code},
+                       {"signal", f.status.signal}}
+                      .dump(),
+                  now);
+    step_task_ended(step, rank, state, f.status.exit_code, f.status.signal, now);
+    if (step.kill_on_bad_exit && state != kCompleted && !step.ended() && step.stopping.empty()) {
+      stop_step(job, step, "task " + std::to_string(rank) + " ended " + state + " (--kill-on-bad-exit)", false, now);
+    }
+    return;
+  }
   if (job.state != kRunning || job.attempt != attempt || rank >= static_cast<int>(job.tasks.size()) ||
       job.tasks[rank].done || job.tasks[rank].node != node.name) {
     return;  // a report about an attempt that is over: the job ended or was requeued meanwhile
@@ -1473,6 +1955,7 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
 
 void Controller::node_failed(JobRecord& job, const std::string& why, std::int64_t now) {
   charge(job, now);  // the core has ended it: its use is charged up to now all the same
+  close_steps(job, now, true);
   // The ranks still running elsewhere belong to an attempt that is over: they are ended (directly
   // on the local node; remote agents are told when they next list them).
   for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
@@ -1498,11 +1981,13 @@ void Controller::node_failed(JobRecord& job, const std::string& why, std::int64_
 
 void Controller::requeued(JobRecord& job, const std::string& reason, std::int64_t now) {
   journal_async("job.requeued", json{{"id", job.id}, {"attempt", job.attempt + 1}, {"reason", reason}}.dump(), now);
+  close_steps(job, now, true);
   ++job.attempt;
   job.state = kPending;
   job.reason = reason;
   job.start = -1;
   job.tasks.clear();
+  job.steps.clear();
   running_.erase(job.id);
   failures_.erase(job.id);
   stopping_.erase(job.id);
@@ -1573,7 +2058,8 @@ proto::SyncResponse Controller::orders(Node& node, const std::set<std::string>& 
       it = node.launches.erase(it);  // the agent has it
       continue;
     }
-    if (!stopping_.contains(it->second.job)) out.launch.push_back(it->second);
+    const auto ref = agent::parse_task_id(it->first);
+    if (ref && !stop_of(*ref)) out.launch.push_back(it->second);
     ++it;
   }
   for (const std::string& t : listed) {
@@ -1581,11 +2067,9 @@ proto::SyncResponse Controller::orders(Node& node, const std::set<std::string>& 
       out.terminate.push_back({t, agent::TaskEnd::Cancelled, "not this node's to run any more"});
       continue;
     }
-    std::int64_t id = 0;
-    int attempt = 0, rank = 0;
-    if (!agent::parse_task_id(t, id, attempt, rank)) continue;
-    if (auto s = stopping_.find(id); s != stopping_.end())
-      out.terminate.push_back({t, s->second.first, s->second.second});
+    const auto ref = agent::parse_task_id(t);
+    if (!ref) continue;
+    if (auto stop = stop_of(*ref)) out.terminate.push_back({t, stop->first, stop->second});
   }
   return out;
 }
@@ -1627,10 +2111,9 @@ Result<proto::SyncResponse> Controller::sync(const proto::SyncRequest& request, 
   proto::SyncResponse out;
   // Output first, so that a job that has ended has all of it.
   for (const proto::LogChunk& c : request.logs) {
-    std::int64_t id = 0;
-    int attempt = 0, rank = 0;
-    if (!agent::parse_task_id(c.task, id, attempt, rank) || !jobs_.contains(id)) continue;
-    const fs::path path = fs::path(options_.data_dir) / "jobs" / agent::log_name(id, attempt, rank, c.stderr_stream);
+    const auto ref = agent::parse_task_id(c.task);
+    if (!ref || !jobs_.contains(ref->job)) continue;
+    const fs::path path = fs::path(options_.data_dir) / "jobs" / agent::log_name(c.task, c.stderr_stream);
     std::error_code ec;
     std::int64_t have = fs::exists(path, ec) ? static_cast<std::int64_t>(fs::file_size(path, ec)) : 0;
     if (c.offset <= have && c.offset + static_cast<std::int64_t>(c.data.size()) > have) {
@@ -1658,20 +2141,17 @@ Result<proto::SyncResponse> Controller::sync(const proto::SyncRequest& request, 
   std::vector<std::string> lost;
   for (const std::string& t : node->tasks) {
     if (listed.contains(t) || reported.contains(t)) continue;
-    std::int64_t id = 0;
-    int attempt = 0, rank = 0;
-    agent::parse_task_id(t, id, attempt, rank);
-    if (restarted || !node->launches.contains(t) || stopping_.contains(id)) lost.push_back(t);
+    const auto ref = agent::parse_task_id(t);
+    if (restarted || !node->launches.contains(t) || (ref && stop_of(*ref))) lost.push_back(t);
   }
   for (const std::string& t : lost) {
-    std::int64_t id = 0;
-    int attempt = 0, rank = 0;
-    agent::parse_task_id(t, id, attempt, rank);
+    const auto ref = agent::parse_task_id(t);
+    const auto stop = ref ? stop_of(*ref) : std::nullopt;
     agent::Finished f;
     f.task = t;
-    if (stopping_.contains(id) && !restarted) {
-      f.status.end = stopping_.at(id).first;
-      f.message = stopping_.at(id).second + " before it started";
+    if (stop && !restarted) {
+      f.status.end = stop->first;
+      f.message = stop->second + " before it started";
     } else {
       f.fenced = true;
       f.message = restarted ? "the agent on " + node->name + " restarted" : "the agent on " + node->name + " lost it";

@@ -55,6 +55,37 @@ struct TaskRecord {
   bool done = false;
 };
 
+// One task of a job step.
+struct StepTaskRecord {
+  int node = 0;       // the job's node it runs on: an index into JobRecord::tasks
+  std::string state;  // how it ended (COMPLETED, FAILED, CANCELLED, OUT_OF_MEMORY, NODE_FAIL); "" running
+  int exit_code = 0, signal = 0;
+  bool done() const { return !state.empty(); }
+};
+
+// A job step: a command a running job has its nodes run as tasks (srun inside the job). Its tasks
+// share the job's allocation on each node: its devices and memory, within its CPUs.
+struct StepRecord {
+  int id = 0;
+  std::string name;  // the program's base name unless asked otherwise
+  std::vector<std::string> argv;
+  std::string workdir;
+  std::vector<std::pair<std::string, std::string>> env;  // the asker's; each task's own are added to it
+  int cpus_per_task = 1;
+  bool cpus_per_task_given = false;  // SLURM_CPUS_PER_TASK is set only when asked for
+  bool kill_on_bad_exit = false;
+  std::vector<StepTaskRecord> tasks;  // by task id (SLURM_PROCID)
+  std::string state = "RUNNING";
+  std::string failure;     // the state of the first task that failed ("" none)
+  bool cancelled = false;  // ended by a cancel: CANCELLED, whatever its tasks did
+  int exit_code = 0;       // the highest of its tasks' exit codes ...
+  int signal = 0;          // ... and of the signals that ended them
+  std::int64_t start = -1, end = -1;
+  std::string stopping;  // being ended, and why ("" not)
+  bool ended() const { return state != "RUNNING"; }
+  std::vector<int> nodes() const;  // the job's nodes it runs on (indices), in order
+};
+
 struct JobRecord {
   std::int64_t id = 0;
   std::string user;
@@ -75,6 +106,10 @@ struct JobRecord {
   // Held until released (scontrol hold): "user" by its owner (JobHeldUser), "admin" by an
   // operator (JobHeldAdmin, which only an operator releases); "" not held.
   std::string hold;
+  std::vector<StepRecord> steps;  // of the current attempt, by id
+  // The job's own credential while it runs (random, made at each start): its tasks' GWANG_TOKEN,
+  // with which the commands inside the job (srun, squeue, ...) act as its user.
+  std::string credential;
   bool ended() const { return state != kPending && state != kRunning; }
   std::string nodelist() const;  // "n1,n2"
   // A batch job runs its script on its first node only; its other nodes are held for the steps
@@ -195,6 +230,14 @@ class Controller {
   // not found, not pending, not held, held by an operator.
   Result<JobRecord> set_hold(std::int64_t id, bool hold, const std::string& user, bool operator_rights,
                              std::int64_t now, bool task_only = false);
+  // Starts a job step (srun inside the job): its tasks laid out over the job's first nodes as Slurm
+  // lays them out (block or cyclic), each node holding as many as the job's CPUs there allow.
+  // Errors: not found (not the user's), the job not running, a layout the allocation cannot hold.
+  Result<StepRecord> start_step(std::int64_t job, const api::StepRequest& request, const std::string& user,
+                                bool operator_rights, std::int64_t now);
+  // Asks a running step's tasks to end; it shows CANCELLED when they have. Errors: not found, ended.
+  Result<StepRecord> cancel_step(std::int64_t job, int step, const std::string& user, bool operator_rights,
+                                 std::int64_t now);
   // The partitions, as configured (or the implicit one), with the nodes now in each.
   struct PartitionRecord {
     api::Partition spec;
@@ -223,9 +266,16 @@ class Controller {
   // returns false to stop. For pages of a long queue: the jobs not on the page cost a filter only.
   void scan_jobs(bool all, bool newest_first, const std::function<bool(const JobRecord&, const Reasons&)>& visit) const;
   std::vector<NodeRecord> nodes() const;
+  // The user a job's credential ("gwj.JOB.SECRET", its tasks' GWANG_TOKEN) stands for, while the
+  // job runs; nullopt for any other token.
+  std::optional<std::string> job_credential_user(const std::string& token) const;
+  // Where the API is served, as the local node's tasks reach it (their GWANG_URL).
+  void set_api_url(const std::string& url);
   Result<void> set_node_state(const std::string& node, const std::string& state, std::int64_t now);
   // The file of a rank's output stream (of the job's latest attempt).
   std::string log_path(const JobRecord& job, int rank, bool stderr_stream) const;
+  // The file of a step task's output stream.
+  std::string step_log_path(const JobRecord& job, int step, int task, bool stderr_stream) const;
 
   // An agent's call (agent/protocol.h): records its report, then answers with its orders, waiting
   // up to the request's wait_ms for some. Errors: the node cannot be accepted (with why).
@@ -335,6 +385,21 @@ class Controller {
   void launch(JobRecord& job, std::int64_t now);
   // What a rank's node is asked to run: the same at the start and when recovery sends it again.
   agent::Launch make_launch(const JobRecord& job, int rank) const;
+  // Who and where a job's task on its node `rank` is, in its environment (GWANG_*, SLURM_*).
+  void identity_env(const JobRecord& job, int rank, std::vector<std::pair<std::string, std::string>>& env) const;
+  agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int task) const;
+  // Sends a step's launches (or starts them here, on the local node).
+  void launch_step(JobRecord& job, const StepRecord& step);
+  // A step's task ended (or never started); `time` is when. The same live and in recovery.
+  static void step_task_ended(StepRecord& step, int task, const std::string& state, int exit_code, int signal,
+                              std::int64_t time);
+  // A job has ended or runs again: its steps' tasks still running are ended, their steps CANCELLED
+  // (steps are of one attempt). `nodes`: also order the nodes to end them.
+  void close_steps(JobRecord& job, std::int64_t time, bool nodes);
+  // Why a task is being ended, if it is (its job's stop or its step's); nullopt if not.
+  std::optional<std::pair<agent::TaskEnd, std::string>> stop_of(const agent::TaskRef& task) const;
+  // Ends a step's tasks (a cancel, or a failed task under kill-on-bad-exit); journalled.
+  void stop_step(JobRecord& job, StepRecord& step, const std::string& why, bool cancel, std::int64_t now);
   // Queues a record without waiting; flush() waits until everything queued is durable.
   void journal_async(const std::string& kind, const std::string& payload, std::int64_t now);
   Result<void> flush();

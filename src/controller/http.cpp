@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <array>
 #include <chrono>
 #include <ctime>
 #include <deque>
@@ -11,6 +12,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "api/base64.h"
 #include "api/json_writer.h"
 #include "api/units.h"
 #include "controller/http_impl.h"
@@ -21,6 +23,32 @@ using nlohmann::json;
 namespace proto = agent::protocol;
 
 namespace {
+
+// A job step: with `tasks`, each task's node and end too.
+void write_step(api::Json& w, const JobRecord& j, const StepRecord& st, bool tasks) {
+  w.begin_object().field("id", st.id).field("name", st.name).field("state", st.state);
+  w.field("exit_code", st.exit_code).field("signal", st.signal);
+  w.key("start_time");
+  st.start >= 0 ? w.value(st.start) : w.null();
+  w.key("end_time");
+  st.end >= 0 ? w.value(st.end) : w.null();
+  w.field("ntasks", static_cast<std::int64_t>(st.tasks.size())).field("cpus_per_task", st.cpus_per_task);
+  std::vector<std::string> nodes;
+  for (int n : st.nodes()) nodes.push_back(j.tasks[static_cast<std::size_t>(n)].node);
+  w.key("nodes").strings(nodes);
+  w.key("command").strings(st.argv);
+  if (!st.stopping.empty() && !st.ended()) w.field("stopping", st.stopping);
+  if (tasks) {
+    w.key("tasks").begin_array();
+    for (const StepTaskRecord& t : st.tasks) {
+      w.begin_object().field("node", j.tasks[static_cast<std::size_t>(t.node)].node);
+      w.field("state", t.done() ? t.state : std::string(kRunning));
+      w.field("exit_code", t.exit_code).field("signal", t.signal).end_object();
+    }
+    w.end_array();
+  }
+  w.end_object();
+}
 
 // Jobs are written straight as text: the job list is the API's largest and most frequent answer.
 // `estimate`: the planned start of a waiting job (?start=1), written as estimated_start.
@@ -59,6 +87,11 @@ void write_job(api::Json& w, const JobRecord& j, std::string_view reason, const 
   if (!j.hold.empty()) w.field("hold", j.hold);
   if (j.in_array()) {
     w.field("array", r.array).field("array_job_id", j.array_job).field("array_task_id", j.array_task);
+  }
+  if (!j.steps.empty()) {
+    w.key("steps").begin_array();
+    for (const StepRecord& st : j.steps) write_step(w, j, st, false);
+    w.end_array();
   }
   if (estimate) {
     w.key("estimated_start");
@@ -285,7 +318,11 @@ std::optional<Scope> ApiServer::Impl::authenticate(const httplib::Request& req, 
     error(res, 401, "missing bearer token (Authorization: Bearer <token>)");
     return std::nullopt;
   }
-  auto who = tokens.check(header.substr(prefix.size()));
+  const std::string token = header.substr(prefix.size());
+  auto who = tokens.check(token);
+  if (!who) {
+    if (auto user = controller.job_credential_user(token)) who = Principal{*user, false};
+  }
   if (!who) {
     error(res, 401, "invalid token");
     return std::nullopt;
@@ -556,6 +593,120 @@ void ApiServer::Impl::routes() {
         res.set_header("X-Gwang-Job-State", job->state);
         res.status = 200;
         res.set_content(data, "text/plain");
+      });
+  // Job steps (srun inside a job): started by the job's owner alone, since its tasks run as the
+  // owner; seen by whoever sees the job; cancelled by whoever may cancel it.
+  add("POST", "/api/v1/jobs/{id}/steps", R"(/api/v1/jobs/(\d{1,18})/steps)",
+      [this](const httplib::Request& req, httplib::Response& res) {
+        auto who = authenticate(req, res);
+        if (!who) return;
+        auto job = visible_job(req, res, *who);
+        if (!job) return;
+        if (job->user != who->user) {
+          return error(res, 403,
+                       "job " + std::to_string(job->id) + " is " + job->user + "'s: only its owner starts steps in it");
+        }
+        auto request = api::parse_step(req.body);
+        if (!request) return error(res, 400, request.error().message);
+        auto step = controller.start_step(job->id, *request, who->user, false, wall_now());
+        if (!step) return error(res, 409, step.error().message);
+        auto now = controller.job(job->id);
+        api::Json w;
+        write_step(w, now ? *now : *job, *step, true);
+        res.status = 201;
+        res.set_content(w.str(), "application/json");
+      });
+  auto step_of = [](const JobRecord& job, const std::string& text) -> const StepRecord* {
+    const std::int64_t id = std::stoll(text);
+    return id < static_cast<std::int64_t>(job.steps.size()) ? &job.steps[static_cast<std::size_t>(id)] : nullptr;
+  };
+  // A step, with its tasks and their new output: ?offsets=OUT:ERR,... (bytes already read of each
+  // task's stdout and stderr, in task order; missing ones are 0). At most 1 MiB of a stream and
+  // 4 MiB in all per answer; a task's output is all there once the step shows ended.
+  add("GET", "/api/v1/jobs/{id}/steps/{step}", R"(/api/v1/jobs/(\d{1,18})/steps/(\d{1,6}))",
+      [this, step_of](const httplib::Request& req, httplib::Response& res) {
+        auto who = authenticate(req, res);
+        if (!who) return;
+        auto job = visible_job(req, res, *who);
+        if (!job) return;
+        const StepRecord* step = step_of(*job, req.matches[2]);
+        if (!step)
+          return error(res, 404, "step " + std::to_string(job->id) + "." + std::string(req.matches[2]) + " not found");
+        std::vector<std::array<std::int64_t, 2>> offsets(step->tasks.size(), {0, 0});
+        if (req.has_param("offsets")) {
+          const std::string text = req.get_param_value("offsets");
+          std::size_t at = 0, task = 0;
+          while (at < text.size()) {
+            const std::size_t comma = std::min(text.find(',', at), text.size());
+            const std::string one = text.substr(at, comma - at);
+            const std::size_t colon = one.find(':');
+            std::int64_t out = -1, err = -1;
+            try {
+              std::size_t used = 0;
+              if (colon != std::string::npos) {
+                out = std::stoll(one.substr(0, colon), &used);
+                if (used != colon) out = -1;
+                err = std::stoll(one.substr(colon + 1), &used);
+                if (used != one.size() - colon - 1) err = -1;
+              }
+            } catch (const std::exception&) {
+              out = -1;
+            }
+            if (out < 0 || err < 0 || task >= offsets.size()) {
+              return error(res, 400,
+                           "parameter 'offsets': expected OUT:ERR byte counts for each of the step's " +
+                               std::to_string(offsets.size()) + " task(s), separated by commas (at '" + one + "')");
+            }
+            offsets[task++] = {out, err};
+            at = comma + 1;
+          }
+        }
+        api::Json w;
+        w.begin_object().key("step");
+        write_step(w, *job, *step, true);
+        w.key("output").begin_array();
+        constexpr std::int64_t kStream = 1 << 20, kAll = 4 << 20;
+        std::int64_t budget = kAll;
+        for (std::size_t t = 0; t < step->tasks.size() && budget > 0; ++t) {
+          std::string data[2];
+          for (int s = 0; s < 2; ++s) {
+            std::ifstream in(controller.step_log_path(*job, step->id, static_cast<int>(t), s == 1), std::ios::binary);
+            if (!in) continue;
+            in.seekg(offsets[t][static_cast<std::size_t>(s)]);
+            data[s].resize(static_cast<std::size_t>(std::min(kStream, budget)));
+            in.read(data[s].data(), static_cast<std::streamsize>(data[s].size()));
+            data[s].resize(static_cast<std::size_t>(std::max<std::streamsize>(0, in.gcount())));
+            budget -= static_cast<std::int64_t>(data[s].size());
+          }
+          if (data[0].empty() && data[1].empty()) continue;
+          w.begin_object().field("task", static_cast<std::int64_t>(t));
+          w.field("stdout", api::base64(data[0])).field("stderr", api::base64(data[1]));
+          w.field("stdout_offset", offsets[t][0] + static_cast<std::int64_t>(data[0].size()));
+          w.field("stderr_offset", offsets[t][1] + static_cast<std::int64_t>(data[1].size()));
+          w.end_object();
+        }
+        w.end_array();
+        w.field("more", budget <= 0).end_object();
+        res.status = 200;
+        res.set_content(w.str(), "application/json");
+      });
+  add("POST", "/api/v1/jobs/{id}/steps/{step}/cancel", R"(/api/v1/jobs/(\d{1,18})/steps/(\d{1,6})/cancel)",
+      [this](const httplib::Request& req, httplib::Response& res) {
+        auto who = authenticate(req, res);
+        if (!who) return;
+        auto job = visible_job(req, res, *who);
+        if (!job) return;
+        if (!who->cancels(job->project, job->user)) {
+          return error(res, 403,
+                       "job " + std::to_string(job->id) +
+                           " is not yours to cancel (its owner, its institution's admins and operators may)");
+        }
+        auto step = controller.cancel_step(job->id, std::stoi(req.matches[2]), who->user, true, wall_now());
+        if (!step) return error(res, 409, step.error().message);
+        api::Json w;
+        write_step(w, *job, *step, true);
+        res.status = 200;
+        res.set_content(w.str(), "application/json");
       });
   add("GET", "/api/v1/nodes", "/api/v1/nodes", [this](const httplib::Request& req, httplib::Response& res) {
     auto who = authenticate(req, res);

@@ -176,7 +176,7 @@ TEST_F(NodeAgentTest, ATaskCannotOpenTheNodesOtherDevices) {
   agent.launch(l, Clock::now());
   const auto done = ended(agent, 1);
   ASSERT_EQ(done.size(), 1u);
-  std::ifstream in(dir_ / "logs" / log_name(31, 0, 0, true));
+  std::ifstream in(dir_ / "logs" / log_name(task_id(31, 0, 0), true));
   std::stringstream err;
   err << in.rdbuf();
   EXPECT_NE(err.str().find("dev0: No such device or address"), std::string::npos) << err.str();

@@ -243,8 +243,12 @@ TEST_F(AccountingTest, ExhaustionUnderAPreemptibleProgramme) {
 // Jobs already waiting when their project's grant runs out: held under a refusing programme until a
 // top-up lets them in; made preemptible under a preemptible one.
 TEST_F(AccountingTest, WaitingJobsFollowTheGrantAsItRunsOut) {
-  admin("grant.granted", {{"project", "p"}, {"programme", "voucher"}, {"amount", 2.0}, {"start", kT0},
-                          {"end", kT0 + 30 * kDay}, {"who", "op"}});
+  admin("grant.granted", {{"project", "p"},
+                          {"programme", "voucher"},
+                          {"amount", 2.0},
+                          {"start", kT0},
+                          {"end", kT0 + 30 * kDay},
+                          {"who", "op"}});
   auto a = submit(2);
   ASSERT_TRUE(a);
   step();
@@ -269,8 +273,12 @@ TEST_F(AccountingTest, WaitingJobsFollowTheGrantAsItRunsOut) {
   // Under a preemptible programme the waiting job is made preemptible instead, and runs as such.
   admin("tenancy.project", {{"name", "r"}, {"institution", "uni"}});
   admin("tenancy.member", {{"user", "nobody"}, {"project", "r"}, {"member", true}});
-  admin("grant.granted", {{"project", "r"}, {"programme", "rnd"}, {"amount", 1.0}, {"start", kT0},
-                          {"end", kT0 + 30 * kDay}, {"who", "op"}});
+  admin("grant.granted", {{"project", "r"},
+                          {"programme", "rnd"},
+                          {"amount", 1.0},
+                          {"start", kT0},
+                          {"end", kT0 + 30 * kDay},
+                          {"who", "op"}});
   api::SubmitRequest req;
   req.command = {"sleep", "1000"};
   req.mem_bytes = 64LL << 20;
@@ -411,8 +419,8 @@ TEST_F(AccountingTest, QuotasCapAndPreemptionReclaimsBorrowedDevices) {
            "while :; do sleep 0.05; done"});
   ASSERT_TRUE(until([&] { return state(c) == kRunning; })) << "a preemptible job borrows past the quota";
   ASSERT_TRUE(until([&] {
-    return fs::exists(dir_ / "data" / "jobs" / agent::log_name(c, 0, 0, false)) &&
-           fs::file_size(dir_ / "data" / "jobs" / agent::log_name(c, 0, 0, false)) > 0;
+    return fs::exists(dir_ / "data" / "jobs" / agent::log_name(agent::task_id(c, 0, 0), false)) &&
+           fs::file_size(dir_ / "data" / "jobs" / agent::log_name(agent::task_id(c, 0, 0), false)) > 0;
   }));
   const std::int64_t d = job("q", false, hold);
   ASSERT_TRUE(until([&] { return state(d) == kRunning; })) << controller_->job(d)->reason;
@@ -420,7 +428,7 @@ TEST_F(AccountingTest, QuotasCapAndPreemptionReclaimsBorrowedDevices) {
   EXPECT_EQ(victim.state, kPending);
   EXPECT_EQ(victim.attempt, 1);
   EXPECT_NE(victim.reason.find("requeued after preemption"), std::string::npos) << victim.reason;
-  std::ifstream log(dir_ / "data" / "jobs" / agent::log_name(c, 0, 0, false));
+  std::ifstream log(dir_ / "data" / "jobs" / agent::log_name(agent::task_id(c, 0, 0), false));
   std::stringstream out;
   out << log.rdbuf();
   EXPECT_EQ(out.str(), "start 0 1\ncheckpoint\n") << "it caught SIGTERM and could checkpoint";

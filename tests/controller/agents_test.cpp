@@ -3,11 +3,11 @@
 // jobs are requeued once, a restarted controller re-adopts what agents still run, and stale or
 // repeated reports change nothing.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "controller/controller.h"
@@ -33,10 +33,11 @@ struct FakeAgent {
   std::map<std::string, agent::Launch> running;
   std::vector<agent::Finished> finished;
   std::vector<proto::LogChunk> logs;
-  std::vector<agent::Launch> launched;          // every launch order it got
-  std::vector<proto::Terminate> terminated;     // every end order it got
+  std::vector<agent::Launch> launched;       // every launch order it got
+  std::vector<proto::Terminate> terminated;  // every end order it got
 
-  Result<proto::SyncResponse> call(Controller& c, std::int64_t now, agent::Clock::time_point mono = agent::Clock::now()) {
+  Result<proto::SyncResponse> call(Controller& c, std::int64_t now,
+                                   agent::Clock::time_point mono = agent::Clock::now()) {
     proto::SyncRequest r;
     r.node = name;
     r.instance = instance;
@@ -162,7 +163,8 @@ TEST_F(AgentsTest, NodesRegisterByCallingAndAreListed) {
   agents_[1].host.cpus = 8;
   auto r = agents_[1].call(*controller_, now_);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().message, "node 'n2' was registered with 4 CPUs, now 8; a node keeps its resources while the controller knows it");
+  EXPECT_EQ(r.error().message,
+            "node 'n2' was registered with 4 CPUs, now 8; a node keeps its resources while the controller knows it");
 }
 
 TEST_F(AgentsTest, TwoNodeJobGetsItsRankEnvironmentAndCompletes) {
@@ -311,6 +313,205 @@ TEST_F(AgentsTest, AJobsIdentityVariablesAreTheControllers) {
   EXPECT_EQ(last("GWANG_JOB_ID"), std::to_string(id));
   EXPECT_EQ(last("MASTER_PORT"), "29500");
   EXPECT_EQ(last("SLURM_NTASKS"), "1") << "a job that is not a batch script is one task per node";
+}
+
+// What the agent would see of a name: the last value of it.
+std::string last_env(const agent::Launch& l, const std::string& key) {
+  std::string v = "<unset>";
+  for (const auto& [k, value] : l.env)
+    if (k == key) v = value;
+  return v;
+}
+
+// srun inside a batch job: a step's tasks are laid out over the job's nodes as Slurm lays them
+// out, each with its place in the step; the step ends as its tasks did, and the job goes on.
+TEST_F(AgentsTest, StepsSpreadTheirTasksOverTheJobsNodes) {
+  open();
+  call_all();
+  api::SubmitRequest r = request(2);
+  r.script = "#!/bin/sh\nsrun hostname\n";
+  const std::int64_t id = submit(r)->id;
+  call_all();
+  const JobRecord running = job(id);
+  ASSERT_EQ(running.state, kRunning);
+  FakeAgent& first = agents_[std::stoi(running.tasks[0].node.substr(1)) - 1];
+  FakeAgent& second = agents_[std::stoi(running.tasks[1].node.substr(1)) - 1];
+  const std::string batch_task = agent::task_id(id, 0, 0);
+  ASSERT_TRUE(first.running.contains(batch_task));
+  const std::string token = last_env(first.running.at(batch_task), "GWANG_TOKEN");
+  EXPECT_EQ(controller_->job_credential_user(token), "nobody") << token;
+  EXPECT_EQ(controller_->job_credential_user(token + "0"), std::nullopt);
+  EXPECT_EQ(controller_->job_credential_user("gwj." + std::to_string(id) + ".x"), std::nullopt);
+
+  // Six tasks on two nodes of 4 CPUs: three each, numbered in blocks.
+  api::StepRequest s;
+  s.command = {"python", "train.py"};
+  s.ntasks = 6;
+  s.env = {{"RANK", "99"}, {"MY_SETTING", "on"}, {"MASTER_ADDR", "chosen"}};
+  auto step = controller_->start_step(id, s, "nobody", false, now_);
+  ASSERT_TRUE(step) << step.error().message;
+  EXPECT_EQ(step->id, 0);
+  EXPECT_EQ(step->name, "python");
+  ASSERT_EQ(step->tasks.size(), 6u);
+  for (int t = 0; t < 6; ++t) EXPECT_EQ(step->tasks[static_cast<std::size_t>(t)].node, t < 3 ? 0 : 1) << t;
+  call_all();
+  std::map<int, agent::Launch> tasks;  // by task id
+  for (const FakeAgent* a : {&first, &second}) {
+    for (const auto& [t, l] : a->running) {
+      if (l.step == 0) tasks[l.rank] = l;
+    }
+  }
+  ASSERT_EQ(tasks.size(), 6u);
+  const std::string nodelist =
+      running.tasks[0].node < running.tasks[1].node
+          ? "n[" + running.tasks[0].node.substr(1) + "-" + running.tasks[1].node.substr(1) + "]"
+          : "";
+  for (const auto& [t, l] : tasks) {
+    const bool on_first = t < 3;
+    EXPECT_EQ(l.task, agent::step_task_id(id, 0, 0, t));
+    EXPECT_TRUE((on_first ? first : second).running.contains(l.task)) << l.task;
+    EXPECT_EQ(l.argv, s.command);
+    EXPECT_EQ(l.user, "nobody");
+    EXPECT_EQ(l.devices, running.tasks[on_first ? 0 : 1].devices);
+    EXPECT_EQ(last_env(l, "SLURM_STEP_ID"), "0");
+    EXPECT_EQ(last_env(l, "SLURM_PROCID"), std::to_string(t));
+    EXPECT_EQ(last_env(l, "SLURM_LOCALID"), std::to_string(t % 3));
+    EXPECT_EQ(last_env(l, "SLURM_NODEID"), on_first ? "0" : "1");
+    EXPECT_EQ(last_env(l, "SLURM_NTASKS"), "6");
+    EXPECT_EQ(last_env(l, "SLURM_STEP_NUM_NODES"), "2");
+    EXPECT_EQ(last_env(l, "SLURM_TASKS_PER_NODE"), "3(x2)");
+    EXPECT_EQ(last_env(l, "SLURM_GTIDS"), on_first ? "0,1,2" : "3,4,5");
+    if (!nodelist.empty()) EXPECT_EQ(last_env(l, "SLURM_STEP_NODELIST"), nodelist);
+    EXPECT_EQ(last_env(l, "SLURM_JOB_ID"), std::to_string(id));
+    EXPECT_EQ(last_env(l, "SLURMD_NODENAME"), running.tasks[on_first ? 0 : 1].node);
+    EXPECT_EQ(last_env(l, "SLURM_CPUS_PER_TASK"), "<unset>") << "only when asked for";
+    EXPECT_EQ(last_env(l, "RANK"), std::to_string(t)) << "the task's place, not what the asker had";
+    EXPECT_EQ(last_env(l, "LOCAL_RANK"), std::to_string(t % 3));
+    EXPECT_EQ(last_env(l, "WORLD_SIZE"), "6");
+    EXPECT_EQ(last_env(l, "MY_SETTING"), "on");
+    EXPECT_EQ(last_env(l, "MASTER_ADDR"), "chosen") << "what the script set stays";
+    EXPECT_EQ(last_env(l, "GWANG_TOKEN"), token);
+  }
+
+  // Round-robin: 0 and 2 on the first node, 1 on the second.
+  s.ntasks = 3;
+  s.cyclic = true;
+  s.cpus_per_task = 2;
+  s.name = "eval";
+  auto cyclic = controller_->start_step(id, s, "nobody", false, now_);
+  ASSERT_TRUE(cyclic) << cyclic.error().message;
+  EXPECT_EQ(cyclic->id, 1);
+  EXPECT_EQ(cyclic->name, "eval");
+  ASSERT_EQ(cyclic->tasks.size(), 3u);
+  EXPECT_EQ(cyclic->tasks[0].node, 0);
+  EXPECT_EQ(cyclic->tasks[1].node, 1);
+  EXPECT_EQ(cyclic->tasks[2].node, 0);
+
+  // What the allocation cannot hold, and who may not.
+  auto refused = [&](api::StepRequest q, const std::string& user = "nobody") {
+    auto x = controller_->start_step(id, q, user, false, now_);
+    return x ? std::string("accepted") : x.error().message;
+  };
+  api::StepRequest q;
+  q.command = {"true"};
+  q.ntasks = 9;
+  EXPECT_EQ(refused(q),
+            "more processors requested than permitted: 9 task(s) of 1 CPU(s) on 2 node(s) of 4 CPU(s) (at most 4 "
+            "task(s) a node)");
+  q.ntasks = 0;
+  q.nodes = 3;
+  EXPECT_EQ(refused(q), "the step asks for 3 nodes; job " + std::to_string(id) + " has 2");
+  q.nodes = 0;
+  q.cpus_per_task = 5;
+  EXPECT_EQ(refused(q), "more processors requested than permitted: 5 CPUs per task, and the job has 4 on a node");
+  q.cpus_per_task = 0;
+  EXPECT_EQ(refused(q, "root"), "job " + std::to_string(id) + " not found");
+  q.ntasks_per_node = 1;
+  q.ntasks = 3;
+  EXPECT_NE(refused(q).find("more processors requested than permitted"), std::string::npos);
+
+  // Step 0: a task fails; the others finish; the step is FAILED with its code, the job runs on.
+  for (const auto& [t, l] : tasks) (t < 3 ? first : second).exit(l.task, t == 4 ? 2 : 0);
+  ASSERT_TRUE(first.call(*controller_, now_));
+  ASSERT_TRUE(second.call(*controller_, now_));
+  JobRecord now = job(id);
+  EXPECT_EQ(now.state, kRunning);
+  ASSERT_EQ(now.steps.size(), 2u);
+  EXPECT_EQ(now.steps[0].state, kFailed);
+  EXPECT_EQ(now.steps[0].exit_code, 2);
+  EXPECT_EQ(now.steps[0].tasks[4].state, kFailed);
+  EXPECT_EQ(now.steps[0].tasks[3].state, kCompleted);
+  EXPECT_EQ(now.steps[0].end, now_);
+  EXPECT_EQ(now.steps[1].state, "RUNNING");
+
+  // Step 1 is cancelled: its tasks are told to end, and it shows CANCELLED once they have.
+  auto cancelled = controller_->cancel_step(id, 1, "nobody", false, now_);
+  ASSERT_TRUE(cancelled) << cancelled.error().message;
+  call_all();
+  call_all();
+  now = job(id);
+  EXPECT_EQ(now.steps[1].state, kCancelled);
+  EXPECT_EQ(now.state, kRunning);
+  EXPECT_EQ(controller_->cancel_step(id, 1, "nobody", false, now_).error().message,
+            "step " + std::to_string(id) + ".1 has already ended (CANCELLED)");
+
+  // Under --kill-on-bad-exit, a failed task ends the others; the step is FAILED, not CANCELLED.
+  api::StepRequest k;
+  k.command = {"worker"};
+  k.ntasks = 2;
+  k.kill_on_bad_exit = true;
+  auto killing = controller_->start_step(id, k, "nobody", false, now_);
+  ASSERT_TRUE(killing);
+  call_all();
+  first.exit(agent::step_task_id(id, 0, 2, 0), 1);
+  ASSERT_TRUE(first.call(*controller_, now_));
+  ASSERT_TRUE(second.call(*controller_, now_));  // told to end task 1
+  ASSERT_TRUE(second.call(*controller_, now_));  // reports it ended
+  now = job(id);
+  EXPECT_EQ(now.steps[2].state, kFailed);
+  EXPECT_EQ(now.steps[2].tasks[1].state, kCancelled);
+
+  // A step still running, and restarts: the steps are kept (from the journal, then from a
+  // snapshot), and the running one's tasks go on where the agents run them.
+  api::StepRequest last;
+  last.command = {"sleep", "100"};
+  last.ntasks = 2;
+  ASSERT_TRUE(controller_->start_step(id, last, "nobody", false, now_));
+  call_all();
+  for (bool snapshot : {false, true}) {
+    if (snapshot) ASSERT_TRUE(controller_->checkpoint(now_));
+    open();
+    call_all();
+    now = job(id);
+    EXPECT_EQ(now.state, kRunning) << now.reason;
+    ASSERT_EQ(now.steps.size(), 4u);
+    EXPECT_EQ(now.steps[0].state, kFailed);
+    EXPECT_EQ(now.steps[0].exit_code, 2);
+    EXPECT_EQ(now.steps[0].name, "python");
+    EXPECT_EQ(now.steps[0].env, s.env);
+    EXPECT_EQ(now.steps[1].state, kCancelled);
+    EXPECT_EQ(now.steps[1].cpus_per_task, 2);
+    EXPECT_EQ(now.steps[2].state, kFailed);
+    EXPECT_TRUE(now.steps[2].kill_on_bad_exit);
+    EXPECT_EQ(now.steps[3].state, "RUNNING");
+    EXPECT_EQ(controller_->job_credential_user(token), "nobody");
+    EXPECT_TRUE(first.running.contains(agent::step_task_id(id, 0, 3, 0)));
+  }
+  // The script ends while step 3 runs: its tasks are ended, the step CANCELLED, and the job's
+  // credential no longer opens anything.
+  first.exit(batch_task, 0);
+  ASSERT_TRUE(first.call(*controller_, now_));
+  now = job(id);
+  EXPECT_EQ(now.state, kCompleted);
+  EXPECT_EQ(now.steps[3].state, kCancelled);
+  call_all();
+  for (const FakeAgent* a : {&first, &second}) {
+    for (const auto& [t, l] : a->running) ADD_FAILURE() << a->name << " still runs " << t;
+  }
+  EXPECT_EQ(controller_->job_credential_user(token), std::nullopt);
+  EXPECT_EQ(refused(last), "job " + std::to_string(id) + " has ended (COMPLETED)");
+  open();
+  EXPECT_EQ(job(id).steps[3].state, kCancelled);
 }
 
 TEST_F(AgentsTest, SilentNodeGoesDownAndItsJobIsRequeuedOnceThenNodeFail) {

@@ -54,8 +54,8 @@ elif [ "$target" = config ]; then
 elif [ "$target" = protocol ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/agent/protocol.cpp" "$root/src/agent/task.cpp"
            "$root/src/agent/tracker.cpp" "$root/src/agent/node.cpp" "$root/src/agent/devices.cpp"
-           "$root/src/agent/account.cpp")
-  headers=("$root"/src/agent/*.h "$root/src/core/result.h")
+           "$root/src/agent/account.cpp" "$root/src/api/base64.cpp")
+  headers=("$root"/src/agent/*.h "$root/src/core/result.h" "$root/src/api/base64.h")
   libs=(-lcrypto)
 elif [ "$target" = books ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/controller/accounting.cpp" "$root"/src/core/*.cpp)
