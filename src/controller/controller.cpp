@@ -1808,8 +1808,11 @@ void Controller::step_task_ended(StepRecord& step, int task, const std::string& 
   // A task ended by the step's own stop says nothing of how the step went.
   if (state != kCompleted && step.failure.empty() && !(state == kCancelled && !step.stopping.empty()))
     step.failure = state;
-  step.exit_code = std::max(step.exit_code, exit_code);
-  step.signal = std::max(step.signal, signal);
+  // The step's code is its tasks' highest wait status (as Slurm's): an exit code over a signal.
+  if (exit_code * 256 + signal > step.exit_code * 256 + step.signal) {
+    step.exit_code = exit_code;
+    step.signal = signal;
+  }
   if (!std::all_of(step.tasks.begin(), step.tasks.end(), [](const StepTaskRecord& x) { return x.done(); })) return;
   step.state = step.cancelled ? kCancelled : step.failure.empty() ? kCompleted : step.failure;
   step.end = time;

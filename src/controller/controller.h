@@ -78,8 +78,8 @@ struct StepRecord {
   std::string state = "RUNNING";
   std::string failure;     // the state of the first task that failed ("" none)
   bool cancelled = false;  // ended by a cancel: CANCELLED, whatever its tasks did
-  int exit_code = 0;       // the highest of its tasks' exit codes ...
-  int signal = 0;          // ... and of the signals that ended them
+  // Its tasks' highest wait status (an exit code over a signal), as sacct shows it.
+  int exit_code = 0, signal = 0;
   std::int64_t start = -1, end = -1;
   std::string stopping;  // being ended, and why ("" not)
   bool ended() const { return state != "RUNNING"; }

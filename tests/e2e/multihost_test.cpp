@@ -278,3 +278,53 @@ TEST_F(MultiHost, CutOffAgentEndsItsTasksAndTheJobRunsOnceElsewhere) {
 }
 
 }  // namespace
+
+// The corpus's multi-node scripts (tests/slurm/corpus/multinode), submitted with gwang's sbatch:
+// srun spreads their steps over two hosts (a data-parallel rendezvous over TCP among them), and
+// each script checks from inside what Slurm would have given it.
+TEST_F(MultiHost, TheMultiNodeCorpusRunsItsStepsAcrossHosts) {
+  const fs::path bin = dir_ / "bin";
+  fs::create_directories(bin);
+  run(std::string(GWANG_BINARY) + " slurm install " + bin.string());
+  const std::string corpus = std::string(GWANG_TEST_DIR) + "/../slurm/corpus/multinode";
+  std::vector<std::string> scripts;
+  for (const auto& e : fs::directory_iterator(corpus)) {
+    fs::copy_file(e.path(), dir_ / e.path().filename());
+    fs::permissions(dir_ / e.path().filename(), fs::perms::all);
+    if (e.path().extension() == ".sh") scripts.push_back(e.path().stem().string());
+  }
+  std::sort(scripts.begin(), scripts.end());
+  ASSERT_GE(scripts.size(), 3u);
+  // The jobs find srun and scontrol on the PATH sbatch sends along; the controller and their
+  // credential they are given.
+  std::map<std::string, std::string> ids;
+  for (const std::string& s : scripts) {
+    const Outcome o = sh("cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" +
+                         ip(0) + ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " " +
+                         (bin / "sbatch").string() + " --parsable " + s + ".sh");
+    ASSERT_EQ(o.status, 0) << s << ": " << o.output;
+    ids[s] = o.output.substr(0, o.output.find('\n'));
+  }
+  for (const auto& [s, id] : ids) {
+    json j;
+    wait_for(
+        s + " to end", [&] { return ended(j = job(id)); }, 90s);
+    const std::string out = slurp(dir_ / (s == "ddp" ? "ddp-" + id + ".out" : "slurm-" + id + ".out"));
+    EXPECT_EQ(j["state"], "COMPLETED") << s << ": " << j.dump() << "\n" << out;
+    EXPECT_NE(out.find("corpus ok: " + s), std::string::npos) << out;
+    ASSERT_TRUE(j.contains("steps")) << j.dump();
+    // The first step ran on both hosts of the job.
+    EXPECT_EQ(j["steps"][0]["nodes"].size(), 2u) << j.dump();
+  }
+  // Every rank met the others, on two hosts.
+  const std::string ddp = slurp(dir_ / ("ddp-" + ids["ddp"] + ".out"));
+  for (int rank = 0; rank < 4; ++rank) {
+    EXPECT_NE(ddp.find("rank " + std::to_string(rank) + " of 4 on node " + std::to_string(rank / 2) + ": sum 6"),
+              std::string::npos)
+        << ddp;
+  }
+  // sacct has the steps, as Slurm lists them: the one that failed under -K with its code.
+  const Outcome acct = gwang("sacct -j " + ids["kill_bad_exit"] + " -P -n -o JobID,JobName,State,ExitCode,NNodes");
+  EXPECT_NE(acct.output.find(ids["kill_bad_exit"] + ".0|bash|FAILED|4:0|2\n"), std::string::npos) << acct.output;
+  EXPECT_NE(acct.output.find(ids["kill_bad_exit"] + ".1|true|COMPLETED|0:0|2\n"), std::string::npos) << acct.output;
+}
