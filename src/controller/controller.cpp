@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cassert>
 #include <charconv>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -1832,7 +1833,7 @@ void Controller::close_steps(JobRecord& job, std::int64_t time, bool nodes) {
           if (node->local) local_->terminate(task, agent::TaskEnd::Cancelled, agent::Clock::now(), step.stopping);
         }
       }
-      step_task_ended(step, static_cast<int>(t), kCancelled, 0, 0, time);
+      step_task_ended(step, static_cast<int>(t), kCancelled, 0, SIGTERM, time);  // what it is sent
     }
     step.state = kCancelled;  // the job's end ended it, whatever its tasks did
   }

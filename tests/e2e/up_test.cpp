@@ -217,6 +217,64 @@ TEST_F(Up, SbatchRunsAScriptAsSlurmWould) {
   EXPECT_EQ(refused.output, "sbatch: error: Batch job submission failed: no node has accelerator model 'h100'\n");
 }
 
+// srun inside a batch job: its tasks' output comes back through it, labelled with -l; an
+// interrupted srun ends its step and the script goes on; cancelling the job ends the step it
+// runs. Outside a job, and with options gwang does not carry out, srun says so.
+TEST_F(Up, SrunRunsStepsInsideAJob) {
+  const fs::path bin = dir_ / "bin";
+  fs::create_directories(bin);
+  ASSERT_EQ(gwang("slurm install " + bin.string()).status, 0);
+  const std::string srun = (bin / "srun").string(), sbatch = (bin / "sbatch").string();
+  Outcome o = gwang_as("env -u SLURM_JOB_ID " + srun, "hostname");
+  EXPECT_EQ(o.status, 1);
+  EXPECT_EQ(o.output,
+            "srun: error: gwang's srun runs inside a job's allocation, and SLURM_JOB_ID is not set: submit the work "
+            "with sbatch (or give --jobid)\n");
+  o = gwang_as(srun, "--frobnicate hostname");
+  EXPECT_EQ(o.status, 1);
+  EXPECT_EQ(o.output, "srun: unrecognized option '--frobnicate'\nTry \"srun --help\" for more information\n");
+  o = gwang_as(srun, "--mem=1G hostname");
+  EXPECT_EQ(o.status, 1);
+  EXPECT_NE(o.output.find("--mem"), std::string::npos) << o.output;
+  o = gwang_as(srun, "-n x hostname");
+  EXPECT_EQ(o.output, "srun: error: invalid --ntasks value: 'x' (a positive integer)\n");
+  o = gwang_as(srun, "--jobid 999 true");
+  EXPECT_EQ(o.output, "srun: error: Unable to create step for job 999: job 999 not found\n");
+
+  // Output of both streams, labelled, into the job's output file; an interrupted step.
+  std::ofstream(dir_ / "work" / "steps.sh") << "#!/bin/bash\n"
+                                               "#SBATCH -n 2 -t 5\n"
+                                               "srun -l sh -c 'echo out $SLURM_PROCID; echo err $SLURM_PROCID >&2'\n"
+                                               "srun -n1 sh -c 'sleep 300; echo srun-interrupted-mark'\n"
+                                               "echo \"srun exited $?\"\n"
+                                               "srun -n1 sh -c 'sleep 300; echo srun-cancelled-mark'\n";
+  o = gwang_as("env PATH=" + bin.string() + ":/usr/bin:/bin " + sbatch, "--parsable steps.sh");
+  ASSERT_EQ(o.status, 0) << o.output;
+  const std::string id = o.output.substr(0, o.output.find('\n'));
+  auto wait_for_process = [&](const std::string& mark) {
+    for (int i = 0; i < 200; ++i) {
+      if (gwang_as("", "pgrep -f '" + mark + "'").status == 0) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_for_process("echo srun-[i]nterrupted-mark")) << slurp(dir_ / "work" / ("slurm-" + id + ".out"));
+  // Interrupted (as a terminal's Ctrl-C would): srun ends its step, and the script goes on.
+  ASSERT_EQ(gwang_as("", "pkill -INT -f 'srun -n1 sh -c sleep 300; echo srun-[i]nterrupted-mark'").status, 0);
+  ASSERT_TRUE(wait_for_process("echo srun-[c]ancelled-mark")) << slurp(dir_ / "work" / ("slurm-" + id + ".out"));
+  EXPECT_EQ(gwang("scancel " + id).status, 0);
+  EXPECT_NE(wait_ended(id).find("State=CANCELLED"), std::string::npos);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_NE(gwang_as("", "pgrep -f 'echo srun-[c]ancelled-mark'").status, 0) << "the step's task outlived its job";
+  const std::string out = slurp(dir_ / "work" / ("slurm-" + id + ".out"));
+  for (const char* line : {"0: out 0\n", "1: out 1\n", "0: err 0\n", "1: err 1\n", "srun exited 143\n"})
+    EXPECT_NE(out.find(line), std::string::npos) << line << " in:\n" << out;
+  const std::string acct = gwang("sacct -j " + id + " -P -n -o JobID,JobName,State,ExitCode").output;
+  EXPECT_NE(acct.find(id + ".0|sh|COMPLETED|0:0\n"), std::string::npos) << acct;
+  EXPECT_NE(acct.find(id + ".1|sh|CANCELLED|0:15\n"), std::string::npos) << acct;
+  EXPECT_NE(acct.find(id + ".2|sh|CANCELLED|0:15\n"), std::string::npos) << acct;
+}
+
 // squeue's tables and scancel, as Slurm prints and takes them: the default table, -o fields, an
 // array's pending tasks on one line, and the ids of array tasks.
 TEST_F(Up, SqueueAndScancel) {
