@@ -200,13 +200,14 @@ int run_srun(const std::vector<std::string>& args) {
       case 'V':
         std::printf("gwang srun (options of slurm 22.05)\n");
         return 0;
-      default:
-        return option_complaint(
-            "srun", c, argv,
-            {"--mem",       "--mem-per-cpu", "--gres",     "--gpus",       "--gpus-per-node", "--gpus-per-task",
-             "--output",    "--error",       "--input",    "--exclusive",  "--pty",           "--time",
-             "--partition", "--account",     "--qos",      "--dependency", "--begin",         "--array",
-             "--het-group", "--multi-prog",  "--cpu-bind", "--mem-bind",   "--exact",         "--overcommit"});
+      default:  // a mistake in srun's options exits 255, as in Slurm
+        return 254 +
+               option_complaint(
+                   "srun", c, argv,
+                   {"--mem",       "--mem-per-cpu", "--gres",     "--gpus",       "--gpus-per-node", "--gpus-per-task",
+                    "--output",    "--error",       "--input",    "--exclusive",  "--pty",           "--time",
+                    "--partition", "--account",     "--qos",      "--dependency", "--begin",         "--array",
+                    "--het-group", "--multi-prog",  "--cpu-bind", "--mem-bind",   "--exact",         "--overcommit"});
     }
   }
   std::vector<std::string> command(argv.text().begin() + ::optind, argv.text().end());
@@ -237,6 +238,25 @@ int run_srun(const std::vector<std::string>& args) {
                    *ntasks);
     }
     body["nodes"] = *ntasks;
+    nodes = ntasks;
+  }
+  // A task count per node that the counts given cannot honour is dropped, as Slurm's srun drops
+  // it: with a warning when it came from the job (SLURM_NTASKS_PER_NODE), silently when given
+  // here and too small for the tasks.
+  if (auto it = given.find("ntasks_per_node");
+      it != given.end() && body.contains("ntasks_per_node") && ntasks && nodes) {
+    const int per_node = body["ntasks_per_node"].get<int>();
+    const bool inherited = it->second.from.starts_with("SLURM_");
+    if (*ntasks > *nodes * per_node || (inherited && *ntasks % *nodes != 0)) {
+      if (inherited && !quiet) {
+        std::fprintf(
+            stderr,
+            "srun: Warning: can't honor --ntasks-per-node set to %d which doesn't match the requested tasks %d "
+            "with the number of requested nodes %d. Ignoring --ntasks-per-node.\n",
+            per_node, *ntasks, *nodes);
+      }
+      body.erase("ntasks_per_node");
+    }
   }
   if (auto it = given.find("distribution"); it != given.end()) {
     const std::string d = it->second.text.substr(0, it->second.text.find(':'));
@@ -429,6 +449,10 @@ int run_srun(const std::vector<std::string>& args) {
   for (const auto& [where, ids] : said) {
     std::fprintf(stderr, "srun: error: %s: task%s %s: %s\n", where.first.c_str(), ids.size() > 1 ? "s" : "",
                  id_ranges(ids).c_str(), where.second.c_str());
+  }
+  // A task killed outright ends the step as killed (CANCELLED), and srun says so, as Slurm's does.
+  if (last["state"] == "CANCELLED" && !cancelled) {
+    std::fprintf(stderr, "srun: Force Terminated StepId=%s.%lld\n", id.c_str(), static_cast<long long>(step_id));
   }
   if (cancelled && status == 0) status = 128 + SIGTERM;
   return status;

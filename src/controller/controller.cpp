@@ -1420,9 +1420,27 @@ void Controller::journal_async(const std::string& kind, const std::string& paylo
 
 void Controller::begin(const core::Decision& d, std::int64_t now) {
   JobRecord& job = jobs_.at(d.job.value);
+  // Ranks go in the nodes' order, as Slurm orders a job's nodes: rank 0 (a batch job's script,
+  // a step's first tasks) on the first of them.
+  std::vector<core::TaskPlacement> placement;
+  {
+    slurm::HostList order;
+    for (const core::TaskPlacement& p : d.placement) order.push(by_id_.at(p.node.value)->name);
+    order.sort();
+    std::vector<bool> taken(d.placement.size(), false);
+    for (const std::string& name : order.expand()) {
+      for (std::size_t i = 0; i < d.placement.size(); ++i) {
+        if (taken[i] || by_id_.at(d.placement[i].node.value)->name != name) continue;
+        taken[i] = true;
+        placement.push_back(d.placement[i]);
+        break;
+      }
+    }
+    assert(placement.size() == d.placement.size());
+  }
   std::vector<TaskRecord> tasks;
   json placed = json::array();
-  for (const core::TaskPlacement& p : d.placement) {
+  for (const core::TaskPlacement& p : placement) {
     Node& node = *by_id_.at(p.node.value);
     TaskRecord t;
     t.node = node.name;
@@ -1806,9 +1824,10 @@ void Controller::step_task_ended(StepRecord& step, int task, const std::string& 
   t.state = state;
   t.exit_code = exit_code;
   t.signal = signal;
-  // A task ended by the step's own stop says nothing of how the step went.
+  // A task ended by the step's own stop says nothing of how the step went; one killed outright
+  // (SIGKILL) ends it as killed, CANCELLED, as Slurm has it.
   if (state != kCompleted && step.failure.empty() && !(state == kCancelled && !step.stopping.empty()))
-    step.failure = state;
+    step.failure = state == kFailed && signal == SIGKILL ? kCancelled : state;
   // The step's code is its tasks' highest wait status (as Slurm's): an exit code over a signal.
   if (exit_code * 256 + signal > step.exit_code * 256 + step.signal) {
     step.exit_code = exit_code;

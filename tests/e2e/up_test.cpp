@@ -231,10 +231,10 @@ TEST_F(Up, SrunRunsStepsInsideAJob) {
             "srun: error: gwang's srun runs inside a job's allocation, and SLURM_JOB_ID is not set: submit the work "
             "with sbatch (or give --jobid)\n");
   o = gwang_as(srun, "--frobnicate hostname");
-  EXPECT_EQ(o.status, 1);
+  EXPECT_EQ(o.status, 255);
   EXPECT_EQ(o.output, "srun: unrecognized option '--frobnicate'\nTry \"srun --help\" for more information\n");
   o = gwang_as(srun, "--mem=1G hostname");
-  EXPECT_EQ(o.status, 1);
+  EXPECT_EQ(o.status, 255);
   EXPECT_NE(o.output.find("--mem"), std::string::npos) << o.output;
   o = gwang_as(srun, "-n x hostname");
   EXPECT_EQ(o.output, "srun: error: invalid --ntasks value: 'x' (a positive integer)\n");

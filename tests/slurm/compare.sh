@@ -10,7 +10,7 @@
 # Usage (as root; installs slurm-wlm, slurmdbd and mariadb-server from Debian if missing):
 #   tests/slurm/compare.sh [BUILD_DIR]        (default: build)
 # Prints one line per comparison, "same" or "DIFFERENT" with both outputs, and a count; exits 1
-# when any differs. Ports 26817-26820 must be free.
+# when any differs. Ports 26817-26824 must be free.
 set -u
 export LC_ALL=C
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -18,7 +18,8 @@ BUILD=${1:-$ROOT/build}
 GWANG_BIN=$(cd "$BUILD" && pwd)/gwang
 BASE=${BASE:-/tmp/gwang-slurm-compare}
 HOST=$(hostname -s)
-CTLD_PORT=26817 SLURMD_PORT=26818 DBD_PORT=26819 DB_PORT=26820
+CTLD_PORT=26817 SLURMD_PORT=26818 DBD_PORT=26819 DB_PORT=26820 CTLD2_PORT=26821 N1_PORT=26822 N2_PORT=26823
+GCTL_PORT=26824
 PIDS=()
 
 note() { printf '# %s\n' "$*" >&2; }
@@ -49,7 +50,7 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get install -y -qq --no-install-recommends \
     slurm-wlm slurmctld slurmd slurm-client munge slurmdbd mariadb-server >&2 || die "apt-get install failed"
 fi
-for p in $CTLD_PORT $SLURMD_PORT $DBD_PORT $DB_PORT; do
+for p in $CTLD_PORT $SLURMD_PORT $DBD_PORT $DB_PORT $CTLD2_PORT $N1_PORT $N2_PORT $GCTL_PORT; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then die "port $p is in use"; fi
 done
 rm -rf "$BASE"
@@ -232,6 +233,91 @@ both "sinfo -o" "sinfo -h -o '%P|%R|%a|%l|%D|%t|%T|%N|%c'"
 both "scancel an array task" "scancel 9_3; squeue -h -r -j 9 -o '%i %t'"
 both "squeue unknown option" "squeue --frob; echo rc=\$?"
 
+# srun inside batch jobs, on the emptied node (the job ids differ from here on: the array took
+# one in Slurm and four in gwang): what the tasks get, what srun relays and says, and the steps
+# as sacct lists them.
+scancel --user=root 2>/dev/null; GWANG_DATA=$BASE/gwang "$G/scancel" --user=root 2>/dev/null
+wait_for 120 sh -c 'test "$(squeue -h | wc -l)" = 0' || note "Slurm's queue did not empty"
+wait_for 60 sh -c "test \"\$(GWANG_DATA=$BASE/gwang $G/squeue -h | wc -l)\" = 0" || note "gwang's queue did not empty"
+cat >steps.sh <<'EOF_STEPS'
+#!/bin/bash
+#SBATCH -n 2 -t 5 -o steps.out
+srun bash -c 'echo $SLURM_PROCID $SLURM_LOCALID $SLURM_NODEID $SLURM_NTASKS $SLURM_STEP_NUM_TASKS $SLURM_STEP_NUM_NODES $SLURM_TASKS_PER_NODE $SLURM_STEP_TASKS_PER_NODE $SLURM_STEP_ID $SLURM_GTIDS' | sort
+srun -l bash -c 'echo out $SLURM_PROCID' | sort
+srun -l bash -c 'echo err $SLURM_PROCID >&2' 2>&1 | sort
+srun -n1 -c2 printenv SLURM_CPUS_PER_TASK
+srun bash -c 'exit $((SLURM_PROCID * 3))'; echo "rc=$?"
+srun -n1 bash -c 'kill -9 $$'; echo "rc=$?"
+srun -n3 true 2>/dev/null; echo "rc=$?"
+srun -n1 -J named true; echo "rc=$?"
+EOF_STEPS
+steps() { id=$(sbatch --parsable --wait steps.sh); sed "s/=$id\./=ID./" steps.out; sleep 3; sacct -j "$id" -P -n -o JobID,JobName,State,ExitCode,NNodes | sed "s/^$id/ID/"; }
+both "srun in a batch job" "$(declare -f steps); steps"
+both "srun outside a job" "env -u SLURM_JOB_ID srun --frob true; echo rc=\$?"
+
+# ------------------------------------------------------------------ two nodes
+# A second Slurm, of two nodes n1 and n2 (two slurmd on this host, no accounting), next to a
+# gwang controller with two agents of the same names: srun's layouts, variables, warnings and
+# ends on two nodes, in both.
+S2=$BASE/slurm2
+mkdir -p "$S2"/{etc,state,spool,log,run} "$BASE/gctl" "$BASE/gn1" "$BASE/gn2"
+sed -e "s|^ClusterName=.*|ClusterName=two|; s|^SlurmctldPort=.*|SlurmctldPort=$CTLD2_PORT|" \
+    -e "s|^StateSaveLocation=.*|StateSaveLocation=$S2/state|; s|^SlurmdSpoolDir=.*|SlurmdSpoolDir=$S2/spool/%n|" \
+    -e "s|^SlurmctldPidFile=.*|SlurmctldPidFile=$S2/run/slurmctld.pid|; s|^SlurmdPidFile=.*|SlurmdPidFile=$S2/run/slurmd-%n.pid|" \
+    -e "s|^SlurmctldLogFile=.*|SlurmctldLogFile=$S2/log/slurmctld.log|; s|^SlurmdLogFile=.*|SlurmdLogFile=$S2/log/slurmd-%n.log|" \
+    -e "/^Accounting/d; /^NodeName=/d; /^PartitionName=/d" "$SLURM_CONF" >"$S2/etc/slurm.conf"
+{
+  echo "NodeName=n1 NodeHostname=$HOST NodeAddr=127.0.0.1 Port=$N1_PORT CPUs=2 RealMemory=4096 State=UNKNOWN"
+  echo "NodeName=n2 NodeHostname=$HOST NodeAddr=127.0.0.1 Port=$N2_PORT CPUs=2 RealMemory=4096 State=UNKNOWN"
+  echo "PartitionName=main Nodes=n[1-2] Default=YES MaxTime=INFINITE State=UP"
+} >>"$S2/etc/slurm.conf"
+start slurmctld2 slurmctld -D -f "$S2/etc/slurm.conf"
+wait_for 60 env SLURM_CONF="$S2/etc/slurm.conf" squeue -h || die "the second slurmctld did not start (see $S2/log)"
+start slurmd-n1 slurmd -D -N n1 -f "$S2/etc/slurm.conf"
+start slurmd-n2 slurmd -D -N n2 -f "$S2/etc/slurm.conf"
+wait_for 60 sh -c "SLURM_CONF=$S2/etc/slurm.conf sinfo -h -o '%D %T' | grep -qx '2 idle'" || die "n1 and n2 did not come up"
+od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$BASE/gsecret"
+chmod 600 "$BASE/gsecret"
+printf 'listen = "127.0.0.1:%s"\ndata_dir = "%s"\ncluster_secret_file = "%s"\noperator = "root"\nkill_grace = "1s"\n' \
+  "$GCTL_PORT" "$BASE/gctl" "$BASE/gsecret" >"$BASE/gctl.toml"
+start gwang-controller "$GWANG_BIN" controller --config "$BASE/gctl.toml"
+wait_for 30 test -s "$BASE/gctl/token" || die "gwang controller did not start (see $S/log/gwang-controller.out)"
+for n in n1 n2; do
+  printf 'controller = "http://127.0.0.1:%s"\nnode_name = "%s"\ndata_dir = "%s"\ncluster_secret_file = "%s"\n' \
+    "$GCTL_PORT" "$n" "$BASE/g$n" "$BASE/gsecret" >"$BASE/g$n.toml"
+  printf 'allow_root = true\nnvml = false\nkill_grace = "1s"\nsync_wait = "1s"\n' >>"$BASE/g$n.toml"
+  start "gwang-agent-$n" "$GWANG_BIN" agent --config "$BASE/g$n.toml"
+done
+GCTL="GWANG_URL=http://127.0.0.1:$GCTL_PORT GWANG_TOKEN=$(cat "$BASE/gctl/token")"
+wait_for 30 sh -c "env $GCTL $G/sinfo -h -o '%D' | grep -qx 2" || die "gwang's agents did not come up"
+both2() { # as both(), on the two-node clusters
+  local label=$1 cmd=$2 theirs ours
+  theirs=$(SLURM_CONF=$S2/etc/slurm.conf PATH=/usr/bin:/usr/sbin:/bin bash -c "$cmd" 2>&1)
+  ours=$(env $GCTL PATH=$G:/usr/bin:/usr/sbin:/bin bash -c "$cmd" 2>&1)
+  if [ "$theirs" == "$ours" ]; then
+    same=$((same + 1))
+    printf 'same       %s\n' "$label"
+  else
+    different=$((different + 1))
+    printf 'DIFFERENT  %s: %s\n--- slurm\n%s\n--- gwang\n%s\n---\n' "$label" "$cmd" "$theirs" "$ours"
+  fi
+}
+cat >two.sh <<'TWO'
+#!/bin/bash
+#SBATCH -N 2 --ntasks-per-node=2 -t 5 -o two.out
+for args in "" "-n 3" "-m cyclic" "-n 3 -m cyclic" "-n 2 --ntasks-per-node=1" "-N 1 -n 1" "-N 1 -n 2" "-n 1" \
+    "-N 2 -n 3 --ntasks-per-node=1"; do
+  echo "== srun $args"
+  srun $args bash -c 'echo $SLURM_PROCID $SLURM_NODEID $SLURM_LOCALID $SLURMD_NODENAME $SLURM_STEP_NODELIST $SLURM_STEP_NUM_NODES $SLURM_TASKS_PER_NODE $SLURM_GTIDS $SLURM_NTASKS' 2>&1 | sort
+done
+for args in "-c 2" "-N 1 -n 3" "-N 2 -n 6" "-c 3 -n 1"; do  # refused (in words of gwang's own)
+  echo "== srun $args"; srun $args true 2>&1 | grep -v 'Unable to create step'; echo "rc=${PIPESTATUS[0]}"
+done
+srun -l bash -c 'echo $SLURM_PROCID $SLURMD_NODENAME' | sort
+srun bash -c 'exit $SLURM_NODEID'; echo "rc=$?"
+TWO
+both2 "srun on two nodes" "sbatch --wait two.sh >/dev/null; cat two.out"
+
 printf '%d same, %d different\n' "$same" "$different"
 
 # The corpus under Slurm itself: the scripts check from the inside what they got, and must pass
@@ -240,7 +326,7 @@ scancel --user=root 2>/dev/null
 wait_for 120 sh -c 'test "$(squeue -h | wc -l)" = 0' || note "Slurm's queue did not empty"
 C=$BASE/corpus
 mkdir -p "$C/rundir" "$C/sweep"
-cp "$ROOT"/tests/slurm/corpus/* "$C/"
+cp "$ROOT"/tests/slurm/corpus/*.sh "$ROOT"/tests/slurm/corpus/train.py "$C/"
 rm -f "$C"/train_npu.sh "$C"/train_two_npus.sh
 echo "written before" >"$C/appended.out"
 corpus_ok=0 corpus_all=0
@@ -258,8 +344,15 @@ corpus_ok=0 corpus_all=0
   done
   scontrol release "$h"
 )
+# The multi-node scripts, on the two-node Slurm. Its nodes' names do not resolve on this one host:
+# the rendezvous is given its address, as gwang gives it to every job.
+M=$C/multinode
+mkdir -p "$M"
+cp "$ROOT"/tests/slurm/corpus/multinode/* "$M/"
+(cd "$M" && for s in *.sh; do SLURM_CONF=$S2/etc/slurm.conf MASTER_ADDR=127.0.0.1 sbatch --parsable "$s" >/dev/null; done)
 wait_for 300 sh -c 'test "$(squeue -h | wc -l)" = 0' || note "Slurm's corpus jobs did not all end"
-for s in "$C"/*.sh "$C"/train.py; do
+wait_for 120 sh -c "test \"\$(SLURM_CONF=$S2/etc/slurm.conf squeue -h | wc -l)\" = 0" || note "the multi-node jobs did not all end"
+for s in "$C"/*.sh "$C"/train.py "$M"/*.sh; do
   name=$(basename "$s"); name=${name%.sh}
   corpus_all=$((corpus_all + 1))
   if grep -rqh "^corpus ok: $name" "$C"; then corpus_ok=$((corpus_ok + 1)); else printf 'slurm corpus: %s did not say ok\n' "$name"; fi
