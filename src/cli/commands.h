@@ -14,7 +14,8 @@ struct ReplayArgs {
   std::string policy = "easy";
   std::string estimate = "requested";
   std::string loader = "predictsim";
-  std::string windows;  // "I,J,..." 0-based first job of each window
+  std::string format = "swf";  // or "sbatch" (sim/sbatch_workload.h)
+  std::string windows;         // "I,J,..." 0-based first job of each window
   std::size_t window_jobs = 1024;
   std::int64_t procs = 0;    // machine size; 0: from the trace header
   std::string log;           // file for the decision log

@@ -56,6 +56,11 @@ int main(int argc, char** argv) {
     r->add_option("--estimate", replay.estimate, "runtime estimate for planning: requested or actual")
         ->capture_default_str();
     r->add_option("--loader", replay.loader, "trace cleaning: predictsim, rlscheduler or none")->capture_default_str();
+    r->add_option("--format", replay.format,
+                  "swf, or sbatch: one submission a line, SUBMIT RUN EXIT USER sbatch-options (arrays, "
+                  "dependencies, begin times; needs --procs)")
+        ->check(CLI::IsMember({"swf", "sbatch"}))
+        ->capture_default_str();
     r->add_option("--windows", replay.windows, "replay windows starting at these 0-based job indices (I,J,...)");
     r->add_option("--window-jobs", replay.window_jobs, "jobs per window")->capture_default_str();
     r->add_option("--procs", replay.procs, "machine size in processors (default: the trace header's MaxProcs)");

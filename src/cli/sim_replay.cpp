@@ -8,6 +8,8 @@
 #include "api/json_writer.h"
 #include "cli/commands.h"
 #include "sim/replay.h"
+#include "sim/sbatch_workload.h"
+#include "trace/file.h"
 #include "trace/swf.h"
 #include "trace/swf_loader.h"
 
@@ -73,44 +75,69 @@ int run_replay(const ReplayArgs& args) {
     }
   }
 
-  auto trace = trace::read_swf(args.trace);
-  if (!trace) {
-    std::fprintf(stderr, "gwang: %s\n", trace.error().message.c_str());
-    return 2;
-  }
-  auto workload = trace::load_swf(*trace, *loader);
-  if (!workload) {
-    std::fprintf(stderr, "gwang: %s\n", workload.error().message.c_str());
-    return 2;
-  }
-  if (workload->jobs.empty()) {
-    std::fprintf(stderr,
-                 "gwang: %s: no job to replay (%zu records, %zu dropped by the %s loader; "
-                 "another --loader may keep them)\n",
-                 args.trace.c_str(), trace->records.size(), workload->dropped, args.loader.c_str());
-    return 2;
-  }
   std::vector<sim::BatchJob> jobs;
-  jobs.reserve(workload->jobs.size());
-  for (const auto& j : workload->jobs) {
-    // The scheduler needs a positive limit: a job without a usable requested time is planned with
-    // its run time.
-    const std::int64_t requested = j.requested_time > 0 ? j.requested_time : j.run;
-    jobs.push_back({j.id, j.submit, j.run, j.procs, requested, j.user, j.group});
+  std::int64_t machine_procs = 0;
+  std::size_t dropped = 0;
+  if (args.format == "sbatch") {
+    // Submissions in sbatch's terms, with their conditions; the machine is --procs.
+    if (args.procs <= 0) {
+      std::fprintf(stderr, "gwang: --format sbatch: give the machine's size with --procs\n");
+      return 2;
+    }
+    auto text = trace::read_text_file(args.trace);
+    if (!text) {
+      std::fprintf(stderr, "gwang: %s\n", text.error().message.c_str());
+      return 2;
+    }
+    auto read = sim::read_sbatch_workload(*text, args.trace);
+    if (!read) {
+      std::fprintf(stderr, "gwang: %s\n", read.error().message.c_str());
+      return 2;
+    }
+    jobs = std::move(*read);
+  } else {
+    auto trace = trace::read_swf(args.trace);
+    if (!trace) {
+      std::fprintf(stderr, "gwang: %s\n", trace.error().message.c_str());
+      return 2;
+    }
+    auto workload = trace::load_swf(*trace, *loader);
+    if (!workload) {
+      std::fprintf(stderr, "gwang: %s\n", workload.error().message.c_str());
+      return 2;
+    }
+    if (workload->jobs.empty()) {
+      std::fprintf(stderr,
+                   "gwang: %s: no job to replay (%zu records, %zu dropped by the %s loader; "
+                   "another --loader may keep them)\n",
+                   args.trace.c_str(), trace->records.size(), workload->dropped, args.loader.c_str());
+      return 2;
+    }
+    jobs.reserve(workload->jobs.size());
+    for (const auto& j : workload->jobs) {
+      // The scheduler needs a positive limit: a job without a usable requested time is planned with
+      // its run time.
+      const std::int64_t requested = j.requested_time > 0 ? j.requested_time : j.run;
+      jobs.push_back({j.id, j.submit, j.run, j.procs, requested, j.user, j.group});
+    }
+    machine_procs = workload->machine_procs;
+    dropped = workload->dropped;
   }
 
   sim::ReplayOptions options;
   options.policy = *policy;
   options.estimate = *estimate;
-  options.machine_procs = args.procs > 0 ? args.procs : workload->machine_procs;
+  options.machine_procs = args.procs > 0 ? args.procs : machine_procs;
   options.log = !args.log.empty();
   options.eta = args.eta;
 
   Json j;
   j.begin_object();
-  j.field("trace", args.trace).field("loader", args.loader).field("policy", args.policy);
+  j.field("trace", args.trace).field("format", args.format);
+  if (args.format == "swf") j.field("loader", args.loader);
+  j.field("policy", args.policy);
   j.field("estimate", args.estimate).field("machine_procs", options.machine_procs);
-  j.field("dropped", workload->dropped);
+  j.field("dropped", dropped);
 
   if (!window_starts.empty()) {
     std::vector<std::size_t> starts(window_starts.begin(), window_starts.end());
@@ -180,7 +207,8 @@ int run_replay(const ReplayArgs& args) {
   const std::vector<sim::GroupMetrics> users = top(sim::GroupBy::User, args.by_user);
   if (args.json) {
     metrics_json(j, result->metrics);
-    j.field("unsatisfiable", result->metrics.unsatisfiable).field("wall_s", wall);
+    j.field("unsatisfiable", result->metrics.unsatisfiable).field("never", result->metrics.never);
+    j.field("wall_s", wall);
     for (const auto& [name, list, n] :
          {std::tuple{"groups", &groups, args.by_group}, std::tuple{"users", &users, args.by_user}}) {
       if (n == 0) continue;
@@ -197,10 +225,14 @@ int run_replay(const ReplayArgs& args) {
     j.end_object();
     std::printf("%s\n", j.str().c_str());
   } else {
-    std::printf("%s, %s loader, policy %s, estimate %s, %lld processors\n", args.trace.c_str(), args.loader.c_str(),
+    const std::string input = args.format == "sbatch" ? "sbatch workload" : args.loader + " loader";
+    std::printf("%s, %s, policy %s, estimate %s, %lld processors\n", args.trace.c_str(), input.c_str(),
                 args.policy.c_str(), args.estimate.c_str(), static_cast<long long>(options.machine_procs));
     metrics_text(result->metrics);
     if (result->metrics.unsatisfiable) std::printf("unsatisfiable         %zu\n", result->metrics.unsatisfiable);
+    if (result->metrics.never) {
+      std::printf("never started         %zu (a dependency that can no longer hold)\n", result->metrics.never);
+    }
     std::printf("wall                  %.3f s\n", wall);
     for (const auto& [title, list] : {std::pair{"GROUP", &groups}, std::pair{"USER", &users}}) {
       if (list->empty()) continue;

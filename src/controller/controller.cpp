@@ -16,6 +16,7 @@
 #include "controller/auth.h"
 #include "controller/codec.h"
 #include "core/calendar.h"
+#include "slurm/core_dependencies.h"
 #include "slurm/hostlist.h"
 #include "slurm/specs.h"
 #include "store/postgres.h"
@@ -23,24 +24,6 @@
 namespace gwang::controller {
 
 namespace {
-
-core::DependencyKind core_kind(slurm::Dependency::Kind k) {
-  switch (k) {
-    case slurm::Dependency::Kind::After:
-      return core::DependencyKind::After;
-    case slurm::Dependency::Kind::AfterAny:
-      return core::DependencyKind::AfterAny;
-    case slurm::Dependency::Kind::AfterOk:
-      return core::DependencyKind::AfterOk;
-    case slurm::Dependency::Kind::AfterNotOk:
-      return core::DependencyKind::AfterNotOk;
-    case slurm::Dependency::Kind::AfterCorr:
-      return core::DependencyKind::AfterCorr;
-    case slurm::Dependency::Kind::Singleton:
-      return core::DependencyKind::Singleton;
-  }
-  return core::DependencyKind::AfterAny;
-}
 
 core::JobState core_outcome(const std::string& state) {
   if (state == kCompleted) return core::JobState::Finished;
@@ -986,14 +969,7 @@ Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
   if (!r.dependency.empty()) {
     auto d = slurm::parse_dependency(r.dependency);
     if (!d) return fail("dependency: " + d.error().message);
-    spec.depends_any = d->any;
-    for (const slurm::Dependency& dep : d->all) {
-      const core::DependencyKind kind = core_kind(dep.kind);
-      if (dep.targets.empty()) spec.depends.push_back({kind, core::JobId{}, -1, 0});
-      for (const slurm::Dependency::Target& t : dep.targets) {
-        spec.depends.push_back({kind, core::JobId{t.job}, t.task.value_or(-1), t.delay_minutes * 60});
-      }
-    }
+    slurm::set_core_dependencies(*d, spec);
   }
   return spec;
 }

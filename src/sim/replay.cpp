@@ -22,7 +22,9 @@ constexpr std::pair<std::string_view, BatchPolicy> kPolicies[] = {
     {"conservative", {core::QueueOrder::Fcfs, core::Backfill::Conservative}},
 };
 
-enum class EventKind : std::uint8_t { Submit = 0, End = 1 };
+// At one instant: submissions, then terminations, then a wake-up (a begin time or a dependency's
+// delay that comes due with no other event).
+enum class EventKind : std::uint8_t { Submit = 0, End = 1, Wake = 2 };
 
 struct Event {
   Time time;
@@ -43,6 +45,9 @@ struct PlannedEnd {
   std::uint32_t run = 0;
   bool operator>(const PlannedEnd& o) const { return end != o.end ? end > o.end : job > o.job; }
 };
+
+// The core's id of the job at an index of the input (ids start at 1: 0 is no job).
+core::JobId core_id(std::int64_t index) { return core::JobId{index + 1}; }
 
 template <class T>
 using MinHeap = std::priority_queue<T, std::vector<T>, std::greater<T>>;
@@ -161,7 +166,8 @@ Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions&
       result.log.push_back(std::to_string(t) + " " + std::string(what) + " " + std::to_string(jobs[i].id));
   };
   auto end_job = [&](std::uint32_t i, Time t) {
-    const bool was_running = scheduler.finish(core::JobId{i}, t);
+    const bool was_running =
+        scheduler.finish(core_id(i), t, jobs[i].fails ? core::JobState::Failed : core::JobState::Finished);
     assert(was_running);
     (void)was_running;
     ended[i] = true;
@@ -176,7 +182,7 @@ Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions&
     while (again) {
       again = false;
       for (const core::Decision& d : scheduler.schedule(t)) {
-        const auto i = static_cast<std::uint32_t>(d.job.value);
+        const auto i = static_cast<std::uint32_t>(d.job.value - 1);
         if (d.action == core::Action::Preempt) {
           const bool was_running = scheduler.preempted(d.job, t);
           assert(was_running);
@@ -195,6 +201,15 @@ Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions&
     }
   };
 
+  // The core names the next instant a waiting job's conditions may hold by time alone; a pass runs
+  // then, once per instant.
+  std::vector<Time> wakes;  // those asked for, not yet due
+  auto wake = [&](Time t) {
+    const Time w = scheduler.next_wake();
+    if (w <= t || std::find(wakes.begin(), wakes.end(), w) != wakes.end()) return;
+    wakes.push_back(w);
+    events.push({w, EventKind::Wake, seq++, 0});
+  };
   Time now = 0;
   while (!events.empty()) {
     const Event e = events.top();
@@ -211,7 +226,7 @@ Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions&
     const BatchJob& j = jobs[e.job];
     if (e.kind == EventKind::Submit) {
       core::JobSpec spec;
-      spec.id = core::JobId{e.job};
+      spec.id = core_id(e.job);
       spec.submit = j.submit;
       spec.tasks = 1;
       spec.task.scalars.set(core::ResourceRegistry::kCpu, j.procs * core::kMilli);
@@ -219,6 +234,18 @@ Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions&
       spec.estimate = planned_run(j);
       spec.project = j.group >= 0 ? "g" + std::to_string(j.group) : "";
       spec.user = j.user >= 0 ? "u" + std::to_string(j.user) : "";
+      spec.name = j.name;
+      spec.begin = j.begin;
+      spec.depends = j.depends;
+      for (core::JobDependency& d : spec.depends) {
+        if (d.kind != core::DependencyKind::Singleton) d.job = core_id(d.job.value);
+      }
+      spec.depends_any = j.depends_any;
+      if (j.array_first >= 0) {
+        spec.array_job = core_id(j.array_first);
+        spec.array_task = j.array_task;
+        spec.array_limit = j.array_limit;
+      }
       auto status = scheduler.submit(std::move(spec), now);
       if (!status) return fail(status.error().message);
       note(now, "submit", e.job);
@@ -226,16 +253,22 @@ Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions&
         ++result.metrics.unsatisfiable;
         continue;
       }
-      if (scheduler.fits_now(core::JobId{e.job})) run_pass(now);
+      if (scheduler.fits_now(core_id(e.job))) run_pass(now);
+      wake(now);
       if (options.eta && start[e.job] < 0) {
         for (const auto& [id, at] : scheduler.planned_starts(now, 0)) {
-          if (id.value == e.job) promised[e.job] = at;
+          if (id == core_id(e.job)) promised[e.job] = at;
         }
       }
+    } else if (e.kind == EventKind::Wake) {
+      std::erase(wakes, now);
+      run_pass(now);
+      wake(now);
     } else {
       if (e.run != runs[e.job]) continue;  // the end of a run cut short by preemption
       if (!ended[e.job]) end_job(e.job, now);
       run_pass(now);
+      wake(now);
     }
   }
 
@@ -248,6 +281,7 @@ Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions&
   const std::size_t unsatisfiable = result.metrics.unsatisfiable;
   result.metrics = summarize(result.jobs, options.machine_procs);
   result.metrics.unsatisfiable = unsatisfiable;
+  result.metrics.never = jobs.size() - result.jobs.size() - unsatisfiable;
   double late_s = 0;
   for (std::uint32_t i = 0; i < jobs.size(); ++i) {
     if (promised[i] < 0 || start[i] < 0) continue;

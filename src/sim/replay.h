@@ -32,6 +32,17 @@ struct BatchJob {
   core::Time requested;     // requested time: the time limit (> 0)
   std::int64_t user = -1;   // the trace's user and group ids (-1: unknown): under the multifactor
   std::int64_t group = -1;  // order, the fair-share accounts (a group is a project)
+  // Conditions, as the live system's (core::JobSpec): SWF logs have none; an sbatch workload
+  // (sbatch_workload.h) has Slurm's. A job waits out of the queue until they hold.
+  core::Time begin = 0;  // not eligible before
+  std::string name;      // with the user: what a singleton dependency is about
+  // On other jobs of the workload, by their index in it (core::JobDependency::job).
+  std::vector<core::JobDependency> depends;
+  bool depends_any = false;
+  std::int64_t array_first = -1;  // a task of an array: the index of the array's first task ...
+  std::int64_t array_task = -1;   // ... and this task's index in the array
+  int array_limit = 0;            // at most this many of its tasks queued or running (0: any)
+  bool fails = false;             // it ends FAILED (what afterok and afternotok look at)
 };
 
 // A replay policy: queue order and backfilling, by name ("fcfs", "sjf", "easy", "easy-sjbf",
@@ -68,6 +79,7 @@ struct JobResult {
 struct ReplayMetrics {
   std::size_t jobs = 0;           // jobs that ran
   std::size_t unsatisfiable = 0;  // jobs that could never run (wider than the machine)
+  std::size_t never = 0;          // jobs whose conditions never held (a dependency that failed)
   double avg_wait_s = 0;
   double avg_turnaround_s = 0;
   double max_turnaround_s = 0;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 namespace {
@@ -78,6 +79,40 @@ TEST(Cli, ReplayByUser) {
             std::string::npos)
       << r.output;
   EXPECT_EQ(r.output.find("\"groups\""), std::string::npos) << r.output;
+}
+
+// A workload in sbatch's terms: its conditions hold in the replay, and its mistakes name the line.
+TEST(Cli, ReplayOfAnSbatchWorkload) {
+  const std::string workload = write_temp("pipeline.sbatch",
+                                          "# SUBMIT RUN EXIT USER sbatch options\n"
+                                          "0  600 0 alice -n 4 -t 20 -J prep\n"
+                                          "0 3600 0 alice -n 8 -t 2:00:00 -J train -d afterok:1\n"
+                                          "10 100 3 bob -t 5 -J flaky\n"
+                                          "40  60 0 bob -t 5 -J never -d afterok:3\n"
+                                          "50  60 0 carol -t 5 -a 0-3%2 --begin=now+2hours\n");
+  Outcome r = gwang("sim replay " + workload + " --format sbatch --procs 8 --log " + workload + ".log --quiet");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(
+      r.output.find(", sbatch workload, policy easy, estimate requested, 8 processors\njobs                  7\n"),
+      std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("never started         1 (a dependency that can no longer hold)\n"), std::string::npos)
+      << r.output;
+  std::ifstream log(workload + ".log");
+  std::stringstream text;
+  text << log.rdbuf();
+  EXPECT_NE(text.str().find("600 start 2\n"), std::string::npos) << text.str();
+  // The array waits for its begin time, long after the machine is free, two tasks at a time.
+  EXPECT_NE(text.str().find("4200 end 2\n7250 start 5\n7250 start 6\n7310 end 5\n7310 start 7\n"), std::string::npos)
+      << text.str();
+  EXPECT_EQ(text.str().find(" start 4\n"), std::string::npos) << text.str();
+  r = gwang("sim replay " + workload + " --format sbatch --quiet");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.output, "gwang: --format sbatch: give the machine's size with --procs\n");
+  const std::string bad = write_temp("bad.sbatch", "0 60 0 u -t 5\n0 60 0 u --gres=gpu:2\n");
+  r = gwang("sim replay " + bad + " --format sbatch --procs 8 --quiet");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.output, "gwang: " + bad + ":2: option --gpus/--gres (the replay has processors only) is not replayed\n");
 }
 
 // An unknown loader and an unknown estimate are refused with the valid names.
