@@ -40,10 +40,10 @@ Result<SubmitRequest> parse_submit(const json& value) {
   const json& j = value;  // every j["field"] below comes after j.contains("field")
   if (!j.is_object()) return fail("expected a JSON object");
   SubmitRequest r;
-  static const char* kFields[] = {"name",        "command",   "workdir",     "env",     "cpus",      "mem",
-                                  "gpus",        "gpu_share", "nodes",       "time",    "requeue",   "project",
-                                  "preemptible", "begin",     "dependency",  "array",   "script",    "output",
-                                  "error",       "input",     "open_append", "comment", "partition", "hold"};
+  static const char* kFields[] = {
+      "name",  "command", "workdir",     "env",         "cpus",      "mem",        "gpus",  "gpu_share", "nodes",
+      "time",  "requeue", "project",     "preemptible", "begin",     "dependency", "array", "script",    "output",
+      "error", "input",   "open_append", "comment",     "partition", "hold",       "qos"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -199,6 +199,13 @@ Result<SubmitRequest> parse_submit(const json& value) {
     }
     r.project = v.get<std::string>();
   }
+  if (j.contains("qos")) {
+    const json& v = j["qos"];
+    if (!v.is_string() || v.get<std::string>().empty() || v.get<std::string>().size() > 64) {
+      return tl::unexpected(field_error("qos", "must be an allocation programme's name (1 to 64 characters)").error());
+    }
+    r.qos = v.get<std::string>();
+  }
   if (j.contains("preemptible")) {
     if (!j["preemptible"].is_boolean())
       return tl::unexpected(field_error("preemptible", "must be true or false").error());
@@ -277,6 +284,7 @@ std::string to_json(const SubmitRequest& r) {
   if (!r.comment.empty()) j["comment"] = r.comment;
   if (!r.partition.empty()) j["partition"] = r.partition;
   if (r.hold) j["hold"] = true;
+  if (!r.qos.empty()) j["qos"] = r.qos;
   return j.dump();
 }
 

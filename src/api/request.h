@@ -44,6 +44,9 @@ struct SubmitRequest {
   std::string comment;       // the submitter's note, kept with the job (up to 1,024 bytes)
   std::string partition;     // the node pool it runs in (default: the cluster's default partition)
   bool hold = false;         // submitted held (JobHeldUser) until released
+  // The allocation programme it runs under (Slurm's QOS): its priority, and its grants charged
+  // first. The project must hold a valid grant of it. Empty: the project's first valid grant's.
+  std::string qos;
 };
 
 inline constexpr std::size_t kMaxScriptBytes = 4 << 20;  // Slurm's default max_script_size

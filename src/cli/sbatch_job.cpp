@@ -42,7 +42,6 @@ std::string base_name(const std::string& path) { return std::filesystem::path(pa
 Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchContext& c) {
   SbatchJob out;
   api::SubmitRequest& r = out.request;
-  auto refuse = [](const std::string& option) { return fail("option '" + option + "' is not supported by gwang"); };
 
   // The script and what it is called.
   r.script = c.script;
@@ -164,7 +163,7 @@ Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchCont
       return fail("--partition: gwang runs a job in one partition ('" + *o.partition + "' names several)");
     r.partition = *o.partition;
   }
-  if (o.qos) return refuse("--qos");
+  if (o.qos) r.qos = *o.qos;  // an allocation programme of the project's grants
   if (o.hold) r.hold = *o.hold;
   if (o.requeue) r.requeue = *o.requeue;
 

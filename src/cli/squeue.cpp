@@ -611,7 +611,8 @@ int run_scancel(const std::vector<std::string>& args) {
            (partitions.empty() || partitions.contains(j.partition)) && (states.empty() || states.contains(j.state)) &&
            (users.empty() || users.contains(j.user));
   };
-  std::vector<std::pair<std::int64_t, bool>> targets;  // id, and whether it is an array's id meaning all of it
+  std::vector<std::pair<std::int64_t, bool>> targets;       // id, and whether it is an array's id meaning all of it
+  std::vector<std::pair<std::int64_t, std::string>> steps;  // JOB.STEP: a step of a job alone
   int status = 0;
   if (ids.empty()) {
     for (const SlurmJob& j : jobs) {
@@ -619,6 +620,18 @@ int run_scancel(const std::vector<std::string>& args) {
     }
   } else {
     for (const std::string& text : ids) {
+      if (const std::size_t dot = text.find('.'); dot != std::string::npos) {
+        const std::string step = text.substr(dot + 1);
+        auto r = resolve(text.substr(0, dot), jobs);
+        if (step.empty() || step.size() > 6 || step.find_first_not_of("0123456789") != std::string::npos || !r ||
+            r->size() != 1) {
+          if (!quiet) std::fprintf(stderr, "scancel: error: Invalid job id %s\n", text.c_str());
+          status = 1;
+          continue;
+        }
+        steps.emplace_back(r->front(), step);
+        continue;
+      }
       auto r = resolve(text, jobs);
       if (!r) {
         if (!quiet) std::fprintf(stderr, "scancel: error: %s\n", r.error().message.c_str());
@@ -654,6 +667,12 @@ int run_scancel(const std::vector<std::string>& args) {
     int code = 0;
     const std::string path = "/api/v1/jobs/" + std::to_string(id) + "/cancel" + (whole ? "" : "?task_only=1");
     if (!request(client, "POST", path, "", &code)) status = 1;
+  }
+  for (const auto& [id, step] : steps) {
+    if (verbose) std::fprintf(stderr, "scancel: Terminating step %lld.%s\n", static_cast<long long>(id), step.c_str());
+    int code = 0;
+    if (!request(client, "POST", "/api/v1/jobs/" + std::to_string(id) + "/steps/" + step + "/cancel", "", &code))
+      status = 1;
   }
   return status;
 }

@@ -138,6 +138,11 @@ Result<void> Accounting::apply_usage(const json& p, bool dry) {
   GWANG_TRY(from, integer(p, "from"));
   GWANG_TRY(to, integer(p, "to"));
   if (to < from) return fail("field 'to': before 'from'");
+  std::string programme;  // the job's (--qos): its grants are charged first
+  if (p.contains("programme")) {
+    GWANG_TRY(named, text(p, "programme"));
+    programme = named;
+  }
   auto parts = p.find("parts");
   if (parts == p.end() || !parts->is_array()) return fail("field 'parts': expected an array");
   std::vector<core::Usage> made;
@@ -169,7 +174,7 @@ Result<void> Accounting::apply_usage(const json& p, bool dry) {
   // spans two grants (the first one ran out) is split between them, its measures in proportion.
   for (core::Usage& u : made) {
     const std::vector<core::LedgerEntry> entries =
-        project.empty() ? std::vector<core::LedgerEntry>{} : grants_.charge(project, u.job, u.charge, to);
+        project.empty() ? std::vector<core::LedgerEntry>{} : grants_.charge(project, u.job, u.charge, to, programme);
     if (entries.size() <= 1) {
       if (entries.size() == 1) u.grant = entries.front().grant;
       ledger_.push_back(std::move(u));
@@ -290,7 +295,7 @@ Result<JobAdmission> Accounting::admit(const std::string& user, const std::strin
 }
 
 json Accounting::usage_record(std::int64_t job, const std::string& user, const std::string& project, std::int64_t from,
-                              std::int64_t to, const std::vector<TaskUse>& use) const {
+                              std::int64_t to, const std::vector<TaskUse>& use, const std::string& programme) const {
   json parts = json::array();
   const std::int64_t seconds = to - from;
   for (const TaskUse& t : use) {
@@ -310,7 +315,9 @@ json Accounting::usage_record(std::int64_t job, const std::string& user, const s
                      {"mem", t.mem_bytes},
                      {"charge", charge}});
   }
-  return json{{"job", job}, {"user", user}, {"project", project}, {"from", from}, {"to", to}, {"parts", parts}};
+  json record{{"job", job}, {"user", user}, {"project", project}, {"from", from}, {"to", to}, {"parts", parts}};
+  if (!programme.empty()) record["programme"] = programme;
+  return record;
 }
 
 std::int64_t Accounting::charged_until(std::int64_t job) const {

@@ -90,9 +90,11 @@ class Accounting {
   Result<JobAdmission> admit(const std::string& user, const std::string& project, bool preemptible,
                              std::int64_t now) const;
 
-  // The usage record of a job's use over (from, to]: the charge of each part at the current rates.
+  // The usage record of a job's use over (from, to]: the charge of each part at the current rates;
+  // `programme` (the job's --qos), whose grants it is charged to first.
   nlohmann::json usage_record(std::int64_t job, const std::string& user, const std::string& project, std::int64_t from,
-                              std::int64_t to, const std::vector<TaskUse>& use) const;
+                              std::int64_t to, const std::vector<TaskUse>& use,
+                              const std::string& programme = "") const;
   // Up to when a job's use has been charged (-1: never).
   std::int64_t charged_until(std::int64_t job) const;
   void forget(std::int64_t job) { charged_until_.erase(job); }

@@ -418,8 +418,9 @@ Result<void> Controller::apply(const store::Record& rec) {
 // The binary snapshot's formats: "gwang snapshot N\n", then its fields. Each format adds fields at
 // the end of a job's record, and every earlier one is still read: 3 each job's project and
 // preemptibility, and the books (accounting.h); 4 begin time, dependency and array; 5 the batch
-// script and output files; 6 input file, open mode and comment; 7 partition and holds; 8 steps.
-constexpr int kSnapshotFormat = 8;
+// script and output files; 6 input file, open mode and comment; 7 partition and holds; 8 steps;
+// 9 the programme (QOS).
+constexpr int kSnapshotFormat = 9;
 std::string snapshot_magic(int format) { return "gwang snapshot " + std::to_string(format) + "\n"; }
 
 std::string Controller::snapshot_state() const {
@@ -518,6 +519,7 @@ std::string Controller::snapshot_state() const {
     e.u(r.hold);
     e.s(j.hold);
     e.s(j.credential);
+    e.s(r.qos);
     e.u(j.steps.size());
     for (const StepRecord& st : j.steps) {
       e.i(st.id);
@@ -670,6 +672,7 @@ Result<void> Controller::restore(const std::string& state) {
     }
     if (format >= 8) {
       j.credential = text();
+      if (format >= 9) r.qos = text();
       j.steps.resize(d.count());
       for (StepRecord& st : j.steps) {
         st.id = small();
@@ -926,12 +929,10 @@ Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
   spec.preemptible = job.preemptible;
   spec.institution = books_.tenancy().institution_of(job.project);
   if (!job.project.empty()) {
+    // Its programme's priority: the one it runs under (--qos), else its project's first valid grant's.
     const auto valid = books_.grants().valid(job.project, job.submit);
-    if (!valid.empty()) {
-      if (const core::Programme* p = books_.grants().programme(valid.front()->programme)) {
-        spec.programme_priority = p->priority;
-      }
-    }
+    const std::string programme = !r.qos.empty() ? r.qos : valid.empty() ? "" : valid.front()->programme;
+    if (const core::Programme* p = books_.grants().programme(programme)) spec.programme_priority = p->priority;
   }
   spec.task.scalars.set(core::ResourceRegistry::kCpu, r.cpus * core::kMilli);
   spec.task.scalars.set(core::ResourceRegistry::kMemory, (r.mem_bytes + kMiB - 1) / kMiB * core::kMilli);
@@ -1017,6 +1018,21 @@ Result<Controller::Prepared> Controller::prepare(const api::SubmitRequest& reque
   job.project = admitted->project;
   job.preemptible = admitted->preemptible;
   if (!admitted->note.empty()) job.reason = admitted->note;
+  if (!request.qos.empty()) {
+    // Slurm's QOS is a programme of the project's grants: one it holds, valid now.
+    std::string names;
+    for (const auto& [name, p] : books_.grants().programmes()) names += (names.empty() ? "" : ", ") + name;
+    if (!books_.grants().programme(request.qos)) {
+      return fail("qos '" + request.qos + "': no allocation programme of that name (the centre's: " +
+                  (names.empty() ? std::string("none") : names) + ")");
+    }
+    const auto valid = books_.grants().valid(job.project, now);
+    if (job.project.empty() ||
+        std::none_of(valid.begin(), valid.end(), [&](const core::Grant* g) { return g->programme == request.qos; })) {
+      return fail("qos '" + request.qos + "': project " + (job.project.empty() ? "(none)" : job.project) +
+                  " holds no valid grant of that programme");
+    }
+  }
   if (job.request.workdir.empty()) job.request.workdir = owner.home;
   if (job.request.partition.empty()) {
     const auto d =
@@ -1341,7 +1357,7 @@ void Controller::charge(const JobRecord& job, std::int64_t now) {
     }
   }
   if (use.empty()) return;
-  const json record = books_.usage_record(job.id, job.user, job.project, from, now, use);
+  const json record = books_.usage_record(job.id, job.user, job.project, from, now, use, job.request.qos);
   journal_async("usage.charged", record.dump(), now);
   const std::size_t warnings = books_.warnings().size();
   auto applied = books_.apply("usage.charged", record, now);

@@ -139,7 +139,8 @@ void Grants::mark(Grant& g, Time now) {
   }
 }
 
-std::vector<LedgerEntry> Grants::charge(const std::string& project, JobId job, double amount, Time now) {
+std::vector<LedgerEntry> Grants::charge(const std::string& project, JobId job, double amount, Time now,
+                                        const std::string& programme) {
   assert(std::isfinite(amount) && amount >= 0);
   std::vector<LedgerEntry> made;
   if (amount == 0) return made;
@@ -149,7 +150,11 @@ std::vector<LedgerEntry> Grants::charge(const std::string& project, JobId job, d
     ledger_.push_back(e);
     made.push_back(e);
   };
-  for (const Grant* v : valid(project, now)) {
+  std::vector<const Grant*> order = valid(project, now);
+  if (!programme.empty()) {
+    std::stable_partition(order.begin(), order.end(), [&](const Grant* g) { return g->programme == programme; });
+  }
+  for (const Grant* v : order) {
     if (left <= 0) break;
     Grant& g = *find_mutable(v->id);
     const double part = std::min(left, g.remaining());
@@ -175,7 +180,9 @@ Admission Grants::admit(const std::string& project, Time now) const {
   if (!latest) return {Admission::Refused, "project " + project + " holds no grant"};
   const Programme& p = programmes_.at(latest->programme);
   const std::string why = "grant " + std::to_string(latest->id.value) + " (" + latest->programme + ") " +
-                          (latest->valid_at(now) ? "is spent" : now < latest->start ? "has not started" : "has expired");
+                          (latest->valid_at(now) ? "is spent"
+                           : now < latest->start ? "has not started"
+                                                 : "has expired");
   if (p.when_exhausted == ExhaustedRule::Preemptible) {
     return {Admission::PreemptibleOnly, why + ": new jobs run as preemptible work"};
   }

@@ -36,8 +36,8 @@ struct Grant {
   GrantId id;
   std::string project;
   std::string programme;
-  double amount = 0;  // normalised accelerator-hours granted (top-ups included)
-  double used = 0;    // charged so far
+  double amount = 0;        // normalised accelerator-hours granted (top-ups included)
+  double used = 0;          // charged so far
   Time start = 0, end = 0;  // valid in [start, end)
   bool warned_80 = false, warned_100 = false;
 
@@ -56,11 +56,11 @@ struct ChargeRates {
 };
 
 struct LedgerEntry {
-  std::int64_t seq = 0;           // 1, 2, 3, ...: the ledger only grows
+  std::int64_t seq = 0;  // 1, 2, 3, ...: the ledger only grows
   Time time = 0;
   JobId job;
   std::string project;
-  std::optional<GrantId> grant;   // none: no valid grant held it
+  std::optional<GrantId> grant;  // none: no valid grant held it
   double amount = 0;
 };
 
@@ -107,7 +107,10 @@ class Grants {
 
   // Charges `amount` (>= 0) of a job's usage at `now` to the project's valid grants, the one that
   // expires first first. Returns the ledger entries made (their amounts add up to `amount`).
-  std::vector<LedgerEntry> charge(const std::string& project, JobId job, double amount, Time now);
+  // `programme`: the grants of that programme are charged before the project's others (a job
+  // submitted under it, Slurm's --qos).
+  std::vector<LedgerEntry> charge(const std::string& project, JobId job, double amount, Time now,
+                                  const std::string& programme = "");
 
   // What a project may run now.
   Admission admit(const std::string& project, Time now) const;

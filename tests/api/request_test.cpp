@@ -171,7 +171,7 @@ TEST(ParseSubmit, BatchScriptAndOutputFiles) {
 
 TEST(ParseSubmit, PartitionHoldAndTheRestOfSbatchsFields) {
   auto r = parse_submit(
-      R"({"command":["x"],"partition":"gpu","hold":true,"input":"in.txt","open_append":true,"comment":"c"})");
+      R"({"command":["x"],"partition":"gpu","hold":true,"input":"in.txt","open_append":true,"comment":"c","qos":"rnd"})");
   ASSERT_TRUE(r) << r.error().message;
   auto back = parse_submit(to_json(*r));
   ASSERT_TRUE(back) << back.error().message;
@@ -180,11 +180,44 @@ TEST(ParseSubmit, PartitionHoldAndTheRestOfSbatchsFields) {
   EXPECT_EQ(back->input, "in.txt");
   EXPECT_TRUE(back->open_append);
   EXPECT_EQ(back->comment, "c");
+  EXPECT_EQ(back->qos, "rnd");
+  EXPECT_EQ(error_of(R"({"command":["x"],"qos":""})"),
+            "field 'qos': must be an allocation programme's name (1 to 64 characters)");
   EXPECT_EQ(error_of(R"({"command":["x"],"partition":"a b"})"),
             "field 'partition': must be a partition's name (1 to 64 letters, digits, '.', '_' or '-')");
   EXPECT_EQ(error_of(R"({"command":["x"],"hold":1})"), "field 'hold': must be true or false");
   EXPECT_EQ(error_of(R"({"command":["x"],"open_append":"yes"})"), "field 'open_append': must be true or false");
   EXPECT_EQ(error_of(R"({"command":["x"],"comment":7})"), "field 'comment': must be a string of at most 1,024 bytes");
+}
+
+// A job step's request (srun): its fields, and a mistake in each named.
+TEST(ParseStep, FieldsAndMistakes) {
+  auto r = parse_step(R"({"command":["python","t.py"],"ntasks":4,"nodes":2,"ntasks_per_node":2,"cpus_per_task":3,)"
+                      R"("distribution":"cyclic","kill_on_bad_exit":true,"name":"n","workdir":"/w","env":{"A":"1"}})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->command, (std::vector<std::string>{"python", "t.py"}));
+  EXPECT_EQ(r->ntasks, 4);
+  EXPECT_EQ(r->nodes, 2);
+  EXPECT_EQ(r->ntasks_per_node, 2);
+  EXPECT_EQ(r->cpus_per_task, 3);
+  EXPECT_TRUE(r->cyclic);
+  EXPECT_TRUE(r->kill_on_bad_exit);
+  EXPECT_EQ(r->name, "n");
+  EXPECT_EQ(r->workdir, "/w");
+  EXPECT_EQ(r->env, (std::vector<std::pair<std::string, std::string>>{{"A", "1"}}));
+  auto step_error = [](const std::string& body) {
+    auto x = parse_step(body);
+    return x ? std::string("accepted") : x.error().message;
+  };
+  EXPECT_EQ(step_error(R"({})"), "field 'command': must be a non-empty array of strings");
+  EXPECT_EQ(step_error(R"({"command":[""]})"), "field 'command': the program name is empty");
+  EXPECT_EQ(step_error(R"({"command":["x"],"ntasks":0})"), "field 'ntasks': must be an integer from 1 to 100000");
+  EXPECT_EQ(step_error(R"({"command":["x"],"distribution":"plane"})"),
+            "field 'distribution': must be \"block\" or \"cyclic\"");
+  EXPECT_EQ(step_error(R"({"command":["x"],"workdir":"rel"})"), "field 'workdir': must be an absolute path");
+  EXPECT_EQ(step_error(R"({"command":["x"],"ntasks":1,"nodes":2})"), "field 'nodes': more nodes (2) than tasks (1)");
+  EXPECT_EQ(step_error(R"({"command":["x"],"frob":1})"), "unknown field 'frob'");
+  EXPECT_EQ(step_error("{").rfind("malformed JSON: ", 0), 0u) << step_error("{");
 }
 
 }  // namespace

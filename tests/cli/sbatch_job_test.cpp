@@ -217,8 +217,12 @@ TEST(SbatchRequest, PartitionAndHold) {
             "--partition: gwang runs a job in one partition ('gpu,cpu' names several)");
 }
 
-TEST(SbatchRequest, WhatGwangDoesNotCarryOutIsRefusedByName) {
-  EXPECT_EQ(error_of("#SBATCH -q high\n"), "option '--qos' is not supported by gwang");
+// A QOS is an allocation programme of the project's grants (the controller checks the name).
+TEST(SbatchRequest, QosIsTheProgramme) {
+  auto a = job("#SBATCH -q voucher -A p\n");
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->request.qos, "voucher");
+  EXPECT_EQ(a->request.project, "p");
 }
 
 TEST(ValidUtf8, RefusesWhatIsNot) {

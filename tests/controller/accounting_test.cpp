@@ -336,6 +336,56 @@ TEST_F(AccountingTest, TheGrantThatExpiresFirstIsChargedFirst) {
   EXPECT_NEAR(seconds, 2.0 * 5 * kHour, 1e-6);
 }
 
+// Slurm's QOS names the programme a job runs under: that programme's grant is charged first (not
+// the one that expires first), its priority is the job's, and it survives a restart; a programme
+// the project holds no valid grant of, or that does not exist, is refused with why.
+TEST_F(AccountingTest, AJobsQosIsTheProgrammeItIsChargedTo) {
+  admin("grant.granted", {{"project", "p"},
+                          {"programme", "voucher"},
+                          {"amount", 100.0},
+                          {"start", kT0},
+                          {"end", kT0 + 300 * kDay},
+                          {"who", "op"}});
+  admin("grant.granted", {{"project", "p"},
+                          {"programme", "rnd"},
+                          {"amount", 30.0},
+                          {"start", kT0},
+                          {"end", kT0 + 30 * kDay},
+                          {"who", "op"}});
+  api::SubmitRequest r;
+  r.command = {"sleep", "1000"};
+  r.mem_bytes = 64LL << 20;
+  r.time_s = 365 * kDay;
+  r.gpus = {2, {"npu:ascend910"}};
+  r.qos = "voucher";
+  auto job = controller_->submit(r, nobody_, now_);
+  ASSERT_TRUE(job) << job.error().message;
+  step();
+  now_ += 5 * kHour;
+  step();
+  finish(job->id);
+  for (bool snapshot : {false, true}) {  // the same after a restart, from the journal and a snapshot
+    if (snapshot) ASSERT_TRUE(controller_->checkpoint(now_));
+    open();
+    EXPECT_EQ(controller_->job(job->id)->request.qos, "voucher");
+    const Books b = books();
+    EXPECT_NEAR(b.grants[0].used, 5.0, 1e-9) << "the programme it named, though the other expires first";
+    EXPECT_NEAR(b.grants[1].used, 0.0, 1e-9);
+  }
+
+  auto refused = [&](const std::string& qos) {
+    api::SubmitRequest q = r;
+    q.qos = qos;
+    auto x = controller_->submit(q, nobody_, now_);
+    return x ? std::string("accepted") : x.error().message;
+  };
+  EXPECT_EQ(refused("gold"), "qos 'gold': no allocation programme of that name (the centre's: rnd, voucher)");
+  admin("grant.programme", {{"name", "startup"}, {"when_exhausted", "refuse"}, {"priority", 0.9}});
+  EXPECT_EQ(refused("startup"), "qos 'startup': project p holds no valid grant of that programme");
+  now_ += 40 * kDay;  // the rnd grant has expired
+  EXPECT_EQ(refused("rnd"), "qos 'rnd': project p holds no valid grant of that programme");
+}
+
 // The books come back the same after a restart: from the journal alone, and from a snapshot.
 TEST_F(AccountingTest, TheBooksSurviveARestart) {
   admin("grant.granted", {{"project", "p"},

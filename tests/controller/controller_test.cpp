@@ -308,7 +308,7 @@ TEST_F(ControllerTest, BatchScriptsAndTheirOutputFiles) {
   std::stringstream text;
   text << in.rdbuf();
   EXPECT_EQ(text.str(), "first arg|2|test|local|nobody\noops\n");
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(file.c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, nobody_.uid);
   EXPECT_EQ(output(one->id), "") << "the output went to the job's file";
@@ -663,6 +663,8 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     EXPECT_EQ(b.request.script, a.request.script);
     EXPECT_EQ(b.request.output, a.request.output);
     EXPECT_EQ(b.request.error, a.request.error);
+    EXPECT_EQ(b.request.qos, a.request.qos);
+    EXPECT_EQ(b.credential, a.credential);
     EXPECT_EQ(b.array_job, a.array_job);
     EXPECT_EQ(b.array_task, a.array_task);
     EXPECT_EQ(b.submit, a.submit);

@@ -247,6 +247,8 @@ TEST_F(Up, SrunRunsStepsInsideAJob) {
                                                "srun -l sh -c 'echo out $SLURM_PROCID; echo err $SLURM_PROCID >&2'\n"
                                                "srun -n1 sh -c 'sleep 300; echo srun-interrupted-mark'\n"
                                                "echo \"srun exited $?\"\n"
+                                               "srun -n1 sh -c 'sleep 300; echo srun-scancelled-mark'\n"
+                                               "echo \"srun exited $?\"\n"
                                                "srun -n1 sh -c 'sleep 300; echo srun-cancelled-mark'\n";
   o = gwang_as("env PATH=" + bin.string() + ":/usr/bin:/bin " + sbatch, "--parsable steps.sh");
   ASSERT_EQ(o.status, 0) << o.output;
@@ -261,7 +263,15 @@ TEST_F(Up, SrunRunsStepsInsideAJob) {
   ASSERT_TRUE(wait_for_process("echo srun-[i]nterrupted-mark")) << slurp(dir_ / "work" / ("slurm-" + id + ".out"));
   // Interrupted (as a terminal's Ctrl-C would): srun ends its step, and the script goes on.
   ASSERT_EQ(gwang_as("", "pkill -INT -f 'srun -n1 sh -c sleep 300; echo srun-[i]nterrupted-mark'").status, 0);
+  // Cancelled by its id, JOB.STEP: the step ends, the script goes on.
+  ASSERT_TRUE(wait_for_process("echo srun-[s]cancelled-mark")) << slurp(dir_ / "work" / ("slurm-" + id + ".out"));
+  o = gwang("scancel " + id + ".2");
+  EXPECT_EQ(o.status, 0) << o.output;
+  EXPECT_EQ(gwang("scancel " + id + ".x").output, "scancel: error: Invalid job id " + id + ".x\n");
   ASSERT_TRUE(wait_for_process("echo srun-[c]ancelled-mark")) << slurp(dir_ / "work" / ("slurm-" + id + ".out"));
+  o = gwang("scancel " + id + ".2");
+  EXPECT_EQ(o.status, 1);
+  EXPECT_EQ(o.output, "scancel: error: Kill job error: step " + id + ".2 has already ended (CANCELLED)\n");
   EXPECT_EQ(gwang("scancel " + id).status, 0);
   EXPECT_NE(wait_ended(id).find("State=CANCELLED"), std::string::npos);
   std::this_thread::sleep_for(200ms);
@@ -269,10 +279,13 @@ TEST_F(Up, SrunRunsStepsInsideAJob) {
   const std::string out = slurp(dir_ / "work" / ("slurm-" + id + ".out"));
   for (const char* line : {"0: out 0\n", "1: out 1\n", "0: err 0\n", "1: err 1\n", "srun exited 143\n"})
     EXPECT_NE(out.find(line), std::string::npos) << line << " in:\n" << out;
+  const std::size_t first = out.find("srun exited 143\n");
+  EXPECT_NE(out.find("srun exited 143\n", first + 1), std::string::npos) << "both ended steps said so:\n" << out;
   const std::string acct = gwang("sacct -j " + id + " -P -n -o JobID,JobName,State,ExitCode").output;
   EXPECT_NE(acct.find(id + ".0|sh|COMPLETED|0:0\n"), std::string::npos) << acct;
   EXPECT_NE(acct.find(id + ".1|sh|CANCELLED|0:15\n"), std::string::npos) << acct;
   EXPECT_NE(acct.find(id + ".2|sh|CANCELLED|0:15\n"), std::string::npos) << acct;
+  EXPECT_NE(acct.find(id + ".3|sh|CANCELLED|0:15\n"), std::string::npos) << acct;
 }
 
 // squeue's tables and scancel, as Slurm prints and takes them: the default table, -o fields, an
