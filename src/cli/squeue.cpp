@@ -117,6 +117,69 @@ struct Row {
   std::string task;  // %K
 };
 
+// What squeue --json says of its version: the format (Slurm 22.05's OpenAPI v0.0.38) and the
+// release whose fields it carries.
+json slurm_meta() {
+  return {{"plugin", {{"type", "openapi/v0.0.38"}, {"name", "Slurm OpenAPI v0.0.38 (gwang)"}}},
+          {"Slurm", {{"version", {{"major", 22}, {"micro", 8}, {"minor", 5}}}, {"release", "22.05.8"}}}};
+}
+
+// A line of squeue as squeue --json has it (Slurm 22.05's field names and types), with the fields
+// gwang keeps: a pending array's tasks in one record (`grouped`), with their indices in
+// array_task_string, as Slurm keeps them until a task starts.
+json job_json(const Row& row, bool grouped) {
+  const SlurmJob& j = row.job;
+  json o;
+  o["account"] = j.project;
+  o["array_job_id"] = j.array_job;
+  o["array_task_id"] = j.array_job > 0 && !grouped ? json(j.array_task) : json(nullptr);
+  o["array_task_string"] = grouped ? row.task : "";
+  std::int64_t limit = 0;
+  if (j.array_job > 0) {
+    if (auto spec = slurm::parse_array(j.array, 10'000'001); spec && spec->max_running) limit = *spec->max_running;
+  }
+  o["array_max_tasks"] = limit;
+  o["batch_flag"] = j.batch;
+  std::string command;
+  for (const std::string& a : j.command) command += (command.empty() ? "" : " ") + a;
+  o["command"] = j.batch ? "" : command;
+  o["comment"] = j.comment;
+  // A job that ended without running was given no CPUs.
+  o["cpus"] = j.ended() && j.start < 0 ? json(nullptr) : json(static_cast<std::int64_t>(j.cpus) * j.nodes);
+  o["current_working_directory"] = j.workdir;
+  o["dependency"] = j.dependency;
+  o["eligible_time"] = j.hold.empty() ? std::max(j.submit, j.begin) : 0;
+  o["end_time"] = j.end >= 0 ? j.end : 0;
+  o["exit_code"] = j.exit_code * 256;  // a wait status
+  o["job_id"] = grouped ? j.array_job : j.id;
+  o["job_state"] = j.state;
+  o["memory_per_node"] = (j.mem + (1 << 20) - 1) >> 20;
+  o["name"] = j.name;
+  o["node_count"] = j.nodes;
+  o["nodes"] = j.start >= 0 ? compressed_nodes(j) : "";
+  o["partition"] = j.partition;
+  o["restart_cnt"] = j.attempt;
+  o["start_time"] = j.start >= 0 ? j.start : 0;
+  // An ended job keeps the reason it ended with (or waited with, when cancelled waiting).
+  std::string reason = "None";
+  if (j.pending()) {
+    reason = j.slurm_reason.empty() ? reason_code(j) : j.slurm_reason;
+  } else if (j.state == "FAILED") {
+    reason = "NonZeroExitCode";
+  } else if (j.state == "TIMEOUT") {
+    reason = "TimeLimit";
+  } else if (j.state == "CANCELLED" && j.start < 0 && !j.hold.empty()) {
+    reason = j.hold == "admin" ? "JobHeldAdmin" : "JobHeldUser";
+  }
+  o["state_reason"] = reason;
+  o["submit_time"] = j.submit;
+  o["time_limit"] = j.time_limit >= kUnlimited ? json(nullptr) : json((j.time_limit + 59) / 60);
+  const std::string uid = uid_of(j.user);
+  o["user_id"] = std::stoll(uid);
+  o["user_name"] = j.user;
+  return o;
+}
+
 // Indices as Slurm lists them: "1-3,7,9-10".
 std::string index_ranges(const std::vector<std::int64_t>& ix) {
   std::string out;
@@ -231,6 +294,7 @@ int run_squeue(const std::vector<std::string>& args) {
                                  {"hide", no_argument, nullptr, 'h' + 256},
                                  {"iterate", required_argument, nullptr, 'i'},
                                  {"jobs", optional_argument, nullptr, 'j'},
+                                 {"json", no_argument, nullptr, 'J' + 256},
                                  {"long", no_argument, nullptr, 'l'},
                                  {"me", no_argument, nullptr, 'm' + 256},
                                  {"name", required_argument, nullptr, 'n'},
@@ -244,7 +308,7 @@ int run_squeue(const std::vector<std::string>& args) {
                                  {"version", no_argument, nullptr, 'V'},
                                  {nullptr, 0, nullptr, 0}};
   std::string format = "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R", long_format;
-  bool header = true, expand_arrays = false, start_view = false, me = false;
+  bool header = true, expand_arrays = false, start_view = false, me = false, json_out = false;
   int iterate = 0;
   std::set<std::string> accounts, jobs, names, partitions, states, users;
   ::optind = 0;
@@ -315,13 +379,16 @@ int run_squeue(const std::vector<std::string>& args) {
       case 'm' + 256:
         me = true;
         break;
+      case 'J' + 256:
+        json_out = true;
+        break;
       case 's' + 256:
         start_view = true;
         format = "%.18i %.9P %.8j %.8u %.2t %.19S %.6D %20Y %R";
         break;
       default:
         return option_complaint("squeue", c, argv,
-                                {"--json", "--yaml", "--sort", "-S", "--steps", "-s", "--qos", "-q", "--clusters", "-M",
+                                {"--yaml", "--sort", "-S", "--steps", "-s", "--qos", "-q", "--clusters", "-M",
                                  "--reservation", "-R", "--nodelist", "-w", "--licenses", "-L"});
     }
   }
@@ -370,6 +437,8 @@ int run_squeue(const std::vector<std::string>& args) {
     if (u == "CG") wanted_states.insert("COMPLETING"), known = true;
     if (!known) return squeue_error("Invalid job state specified: " + s);
   }
+  // --json lists every job the controller shows, the recently ended ones too, as Slurm's does.
+  if (json_out && wanted_states.empty()) all_states = true;
   bool ended_wanted = all_states;
   for (const std::string& s : wanted_states) ended_wanted = ended_wanted || (s != "PENDING" && s != "RUNNING");
   bool needs_estimates = start_view;
@@ -449,6 +518,15 @@ int run_squeue(const std::vector<std::string>& args) {
       row.id =
           std::to_string(row.job.array_job) +
           (ix.size() > 1 || list.find('%') != std::string::npos ? "_[" + list + "]" : "_" + std::to_string(ix.front()));
+    }
+    if (json_out) {
+      std::set<std::size_t> grouped_rows;
+      for (const auto& [at, ix] : indices) grouped_rows.insert(at);
+      json list = json::array();
+      for (std::size_t r = 0; r < rows.size(); ++r) list.push_back(job_json(rows[r], grouped_rows.contains(r)));
+      const std::string text = json{{"meta", slurm_meta()}, {"errors", json::array()}, {"jobs", list}}.dump(2);
+      std::printf("%s\n", text.c_str());
+      return 0;
     }
     std::string out;
     if (iterate > 0) {

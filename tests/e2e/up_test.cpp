@@ -328,6 +328,38 @@ TEST_F(Up, SqueueAndScancel) {
   EXPECT_EQ(bad_format.status, 1);
   EXPECT_EQ(bad_format.output, "squeue: error: format '%i %Q': invalid field '%Q'\n");
 
+  // --json: Slurm 22.05's shape and field names; a pending array's tasks in one record.
+  for (int i = 0; i < 200 && gwang("squeue -h -o %i -t R -n sweep").output.empty(); ++i)
+    std::this_thread::sleep_for(20ms);
+  const Outcome listed = gwang("squeue --json");
+  ASSERT_EQ(listed.status, 0) << listed.output;
+  const nlohmann::json doc = nlohmann::json::parse(listed.output, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << listed.output;
+  EXPECT_EQ(doc["meta"]["plugin"]["type"], "openapi/v0.0.38");
+  EXPECT_TRUE(doc["errors"].empty());
+  std::map<std::string, nlohmann::json> by_key;  // "ID" or "ARRAY_[TASKS]"
+  for (const nlohmann::json& j : doc["jobs"]) {
+    const std::string tasks = j["array_task_string"];
+    by_key[std::to_string(j["job_id"].get<std::int64_t>()) + (tasks.empty() ? "" : "_[" + tasks + "]")] = j;
+  }
+  ASSERT_TRUE(by_key.contains(run)) << listed.output;
+  const nlohmann::json& running = by_key[run];
+  EXPECT_EQ(running["name"], "runner");
+  EXPECT_EQ(running["job_state"], "RUNNING");
+  EXPECT_EQ(running["state_reason"], "None");
+  EXPECT_EQ(running["time_limit"], 10);
+  EXPECT_EQ(running["user_name"], "nobody");
+  EXPECT_EQ(running["partition"], "main");
+  EXPECT_TRUE(running["batch_flag"].get<bool>());
+  EXPECT_TRUE(running["array_task_id"].is_null());
+  ASSERT_TRUE(by_key.contains(arr + "_[1-3%1]")) << listed.output;
+  const nlohmann::json& waiting = by_key[arr + "_[1-3%1]"];
+  EXPECT_EQ(waiting["job_state"], "PENDING");
+  EXPECT_EQ(waiting["state_reason"], "JobArrayTaskLimit");
+  EXPECT_EQ(waiting["array_job_id"].get<std::int64_t>(), std::stoll(arr));
+  EXPECT_EQ(waiting["array_max_tasks"], 1);
+  EXPECT_TRUE(waiting["array_task_id"].is_null());
+
   // scancel: an array task by its Slurm id, then what a filter names, then what is not there.
   ASSERT_EQ(gwang("scancel " + arr + "_2").status, 0);
   EXPECT_EQ(gwang("squeue -h -r -o %i -n sweep -t PD").output, arr + "_1\n" + arr + "_3\n");

@@ -226,6 +226,20 @@ both "squeue -l pending" "squeue -h -l -t PD | sed -E 's/ +[0-9:]+( +[^ ]+ +[0-9
 both "squeue --start columns" "squeue --start -h -o '%.18i %.9P %.8j %.2t %.6D %R'"
 both "squeue -O" "squeue -h -t PD -O 'JobArrayID:12,Name:8,StateCompact:.4,ReasonList'"
 both "squeue running" "squeue -h -t R -o '%i|%j|%t|%D|%C|%P|%N|%r|%l'"
+# squeue --json: the fields gwang fills, job by job (an array's running tasks by array and index:
+# their own ids differ). Not the account: Slurm shows the user's default account, gwang the
+# project charged, none here.
+cat >"$BASE/squeue_json.py" <<'PY'
+import json, sys
+keys = ["name", "job_state", "state_reason", "partition", "user_name", "user_id", "node_count", "cpus",
+        "time_limit", "array_task_string", "array_max_tasks", "batch_flag", "command", "restart_cnt", "exit_code"]
+doc = json.load(sys.stdin)
+print(doc["meta"]["plugin"]["type"], doc["errors"])
+for j in sorted(doc["jobs"], key=lambda j: (j["array_job_id"] or j["job_id"], j["array_task_id"] or -1)):
+    who = "%s_%s" % (j["array_job_id"], j["array_task_id"]) if j["array_task_id"] is not None else str(j["job_id"])
+    print(who, " ".join("%s=%s" % (k, json.dumps(j[k])) for k in keys))
+PY
+both "squeue --json" "squeue --json | python3 $BASE/squeue_json.py"
 both "squeue -j an array" "squeue -h -r -j 9 -o '%i %K %t'"
 both "squeue -u -n filters" "squeue -h -u root -n sweep,later -o '%i %j'"
 both "sinfo" "sinfo"
