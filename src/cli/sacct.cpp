@@ -1,10 +1,12 @@
 // sacct and sinfo, as Slurm 22.05's man pages describe them, on gwang's API.
 #include <getopt.h>
+#include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -67,6 +69,105 @@ std::optional<std::string> step_field(const Line& line, const std::string& name,
   return std::nullopt;
 }
 
+// How a job (or its batch step) ended, as sacct says it: the exit code, and the signal (0: none).
+std::pair<int, int> exit_and_signal(const SlurmJob& j, bool step) {
+  int signal = 0;
+  if (const auto at = j.reason.find("(signal "); at != std::string::npos) signal = std::atoi(j.reason.c_str() + at + 8);
+  if (j.state == "CANCELLED" && j.start >= 0 && signal == 0) signal = 15;
+  if (j.state == "TIMEOUT" && step) signal = 15;
+  if (j.state == "OUT_OF_MEMORY") signal = 125;
+  return {signal ? 0 : j.exit_code, signal};
+}
+
+// "exit:signal".
+std::string exit_code(const SlurmJob& j, bool step) {
+  const auto [code, signal] = exit_and_signal(j, step);
+  return std::to_string(code) + ":" + std::to_string(signal);
+}
+
+// An exit status as sacct --json writes one: SUCCESS, FAILED with its code, or SIGNALED.
+json exit_json(int exit_code, int signal) {
+  if (signal > 0) {
+    const char* name = sigabbrev_np(signal);
+    return {
+        {"status", "SIGNALED"}, {"return_code", 0}, {"signal", {{"signal_id", signal}, {"name", name ? name : ""}}}};
+  }
+  return {{"status", exit_code == 0 ? "SUCCESS" : "FAILED"}, {"return_code", exit_code}};
+}
+
+// A job as sacct --json has it (Slurm 22.05's "DB v0.0.38" field names), with what gwang keeps:
+// its steps (the batch step, then srun's) unless `allocations`. Fields gwang has no value for
+// (CPU times and statistics, TRES, associations' ids, ...) are left out rather than made up.
+json sacct_json(const SlurmJob& j, bool allocations) {
+  json o;
+  o["account"] = j.project;
+  o["allocation_nodes"] = j.start >= 0 ? j.nodes : 0;
+  std::int64_t limit = 0;
+  if (j.array_job > 0) {
+    if (auto spec = slurm::parse_array(j.array, 10'000'001); spec && spec->max_running) limit = *spec->max_running;
+  }
+  o["array"] = {{"job_id", j.array_job},
+                {"limits", {{"max", {{"running", {{"tasks", limit}}}}}}},
+                {"task", nullptr},
+                {"task_id", j.array_job > 0 ? json(j.array_task) : json(nullptr)}};
+  o["association"] = {{"account", j.project}, {"partition", nullptr}, {"user", j.user}};
+  o["comment"] = {
+      {"administrator", nullptr}, {"job", j.comment.empty() ? json(nullptr) : json(j.comment)}, {"system", nullptr}};
+  o["derived_exit_code"] = exit_json(0, 0);
+  const auto [code, signal] = exit_and_signal(j, false);
+  o["exit_code"] = exit_json(code, signal);
+  if (const passwd* pw = ::getpwnam(j.user.c_str())) {
+    if (const group* g = ::getgrgid(pw->pw_gid)) o["group"] = g->gr_name;
+  }
+  o["job_id"] = j.id;
+  o["name"] = j.name;
+  o["nodes"] = j.start >= 0 ? compressed_nodes(j) : "None assigned";
+  o["partition"] = j.partition;
+  o["qos"] = j.qos;
+  o["required"] = {{"CPUs", static_cast<std::int64_t>(j.cpus) * j.nodes}, {"memory", (j.mem + (1 << 20) - 1) >> 20}};
+  o["state"] = {{"current", j.state}, {"reason", j.pending() ? reason_code(j) : "None"}};
+  // A job that ended without running started and ended when it ended, as Slurm records it.
+  const std::int64_t start = j.start >= 0 ? j.start : j.ended() ? j.end : 0;
+  const std::int64_t end = j.end >= 0 ? j.end : 0;
+  o["time"] = {
+      {"elapsed", j.start >= 0 ? (j.end >= 0 ? j.end : static_cast<std::int64_t>(std::time(nullptr))) - j.start : 0},
+      {"eligible", j.hold.empty() ? std::max(j.submit, j.begin) : 0},
+      {"end", end},
+      {"start", start},
+      {"submission", j.submit},
+      {"suspended", 0},
+      {"limit", j.time_limit >= kUnlimited ? json(nullptr) : json((j.time_limit + 59) / 60)}};
+  o["user"] = j.user;
+  o["working_directory"] = j.workdir;
+  json steps = json::array();
+  auto step = [&](const std::string& id, const std::string& name, const std::string& state, int exit_code, int sig,
+                  std::int64_t s_start, std::int64_t s_end, const std::vector<std::string>& nodes, int tasks) {
+    steps.push_back(
+        {{"step", {{"job_id", j.id}, {"id", id}, {"name", name}}},
+         {"state", state},
+         {"exit_code", exit_json(exit_code, sig)},
+         {"nodes", {{"list", nodes}, {"count", nodes.size()}, {"range", slurm::compress_hosts(nodes)}}},
+         {"tasks", {{"count", tasks}}},
+         {"time",
+          {{"elapsed",
+            s_start >= 0 ? (s_end >= 0 ? s_end : static_cast<std::int64_t>(std::time(nullptr))) - s_start : 0},
+           {"end", s_end >= 0 ? s_end : 0},
+           {"start", s_start >= 0 ? s_start : 0},
+           {"suspended", 0}}}});
+  };
+  if (!allocations && j.batch && j.start >= 0) {
+    const std::string first = j.nodelist.substr(0, j.nodelist.find(','));
+    const auto [batch_code, batch_signal] = exit_and_signal(j, true);
+    step("batch", "batch", j.state == "TIMEOUT" ? "CANCELLED" : j.state, batch_code, batch_signal, j.start, j.end,
+         {first}, 1);
+    for (const SlurmStep& s : j.steps) {
+      step(std::to_string(s.id), s.name, s.state, s.exit_code, s.signal, s.start, s.end, s.nodes, s.ntasks);
+    }
+  }
+  o["steps"] = std::move(steps);
+  return o;
+}
+
 // "CANCELLED by 1000", as sacct says who cancelled.
 std::string sacct_state(const SlurmJob& j) {
   if (j.state != "CANCELLED") return j.state;
@@ -76,16 +177,6 @@ std::string sacct_state(const SlurmJob& j) {
   std::string user = j.reason.substr(at + by.size());
   user = user.substr(0, user.find_first_of(" )"));
   return "CANCELLED by " + uid_of(user);
-}
-
-// "exit:signal".
-std::string exit_code(const SlurmJob& j, bool step) {
-  int signal = 0;
-  if (const auto at = j.reason.find("(signal "); at != std::string::npos) signal = std::atoi(j.reason.c_str() + at + 8);
-  if (j.state == "CANCELLED" && j.start >= 0 && signal == 0) signal = 15;
-  if (j.state == "TIMEOUT" && step) signal = 15;
-  if (j.state == "OUT_OF_MEMORY") signal = 125;
-  return std::to_string(signal ? 0 : j.exit_code) + ":" + std::to_string(signal);
 }
 
 std::string sacct_field(const Line& line, const std::string& name, std::int64_t now) {
@@ -192,6 +283,7 @@ int run_sacct(const std::vector<std::string>& args) {
                                  {"help", no_argument, nullptr, 'h'},
                                  {"helpformat", no_argument, nullptr, 'e'},
                                  {"jobs", required_argument, nullptr, 'j'},
+                                 {"json", no_argument, nullptr, 'J' + 256},
                                  {"name", required_argument, nullptr, 'n' + 256},
                                  {"noheader", no_argument, nullptr, 'n'},
                                  {"parsable", no_argument, nullptr, 'p'},
@@ -205,7 +297,7 @@ int run_sacct(const std::vector<std::string>& args) {
                                  {"version", no_argument, nullptr, 'V'},
                                  {nullptr, 0, nullptr, 0}};
   std::string format = "JobID,JobName,Partition,Account,AllocCPUS,State,ExitCode";
-  bool header = true, all_users = ::getuid() == 0, allocations = false;
+  bool header = true, all_users = ::getuid() == 0, allocations = false, json_out = false;
   int parsable = 0;  // 1: -p (a '|' after every field), 2: -P (between fields)
   std::set<std::string> accounts, jobs, names, partitions, states, users;
   std::string start_text, end_text;
@@ -299,10 +391,13 @@ int run_sacct(const std::vector<std::string>& args) {
       case 'X':
         allocations = true;
         break;
+      case 'J' + 256:
+        json_out = true;
+        break;
       default:
         return option_complaint("sacct", c, argv,
-                                {"--json", "--yaml", "--long", "-l", "--duplicates", "-D", "--clusters", "-M", "--qos",
-                                 "-q", "--nodelist", "-N", "--units", "--delimiter", "--array", "-T"});
+                                {"--yaml", "--long", "-l", "--duplicates", "-D", "--clusters", "-M", "--qos", "-q",
+                                 "--nodelist", "-N", "--units", "--delimiter", "--array", "-T"});
     }
   }
   std::vector<std::string> names_only;
@@ -365,6 +460,16 @@ int run_sacct(const std::vector<std::string>& args) {
     lines.push_back({j, true});
     // The steps srun started, after the batch step.
     for (std::size_t k = 0; k < j.steps.size(); ++k) lines.push_back({j, true, static_cast<int>(k)});
+  }
+  if (json_out) {
+    json list = json::array();
+    for (const Line& line : lines) {
+      if (!line.step) list.push_back(sacct_json(line.job, allocations));
+    }
+    json meta{{"plugin", {{"type", "openapi/dbv0.0.38"}, {"name", "Slurm OpenAPI DB v0.0.38 (gwang)"}}},
+              {"Slurm", {{"version", {{"major", 22}, {"micro", 8}, {"minor", 5}}}, {"release", "22.05.8"}}}};
+    std::printf("%s\n", json{{"meta", meta}, {"errors", json::array()}, {"jobs", list}}.dump(2).c_str());
+    return 0;
   }
   std::string out;
   auto row = [&](const std::function<std::string(const slurm::FormatItem&)>& value) {

@@ -52,6 +52,7 @@ SlurmJob slurm_job(const json& j) {
   s.attempt = j.value("attempt", 0);
   s.mem = j.value("mem", std::int64_t{0});
   s.hold = j.value("hold", "");
+  s.qos = j.value("qos", "");
   s.batch = j.value("batch", false);
   if (j.contains("steps")) {
     for (const json& st : j["steps"]) {

@@ -34,6 +34,7 @@ struct SlurmJob {
   int nodes = 1, cpus = 1, exit_code = 0, attempt = 0;
   std::int64_t mem = 0;  // bytes per node
   std::string hold;
+  std::string qos;  // the allocation programme it runs under, when named
   bool batch = false;
   std::vector<SlurmStep> steps;
   std::string slurm_reason;  // set by slurm_reasons(); empty: reason_code(*this)

@@ -85,6 +85,7 @@ void write_job(api::Json& w, const JobRecord& j, std::string_view reason, const 
   if (!r.comment.empty()) w.field("comment", r.comment);
   if (!r.partition.empty()) w.field("partition", r.partition);
   if (!j.hold.empty()) w.field("hold", j.hold);
+  if (!r.qos.empty()) w.field("qos", r.qos);
   if (j.in_array()) {
     w.field("array", r.array).field("array_job_id", j.array_job).field("array_task_id", j.array_task);
   }

@@ -286,6 +286,27 @@ TEST_F(Up, SrunRunsStepsInsideAJob) {
   EXPECT_NE(acct.find(id + ".1|sh|CANCELLED|0:15\n"), std::string::npos) << acct;
   EXPECT_NE(acct.find(id + ".2|sh|CANCELLED|0:15\n"), std::string::npos) << acct;
   EXPECT_NE(acct.find(id + ".3|sh|CANCELLED|0:15\n"), std::string::npos) << acct;
+  // sacct --json: Slurm 22.05's document, the job with its batch step and srun's steps.
+  const Outcome js = gwang("sacct --json -j " + id);
+  ASSERT_EQ(js.status, 0) << js.output;
+  const nlohmann::json doc = nlohmann::json::parse(js.output, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << js.output;
+  EXPECT_EQ(doc["meta"]["plugin"]["type"], "openapi/dbv0.0.38");
+  ASSERT_EQ(doc["jobs"].size(), 1u) << js.output;
+  const nlohmann::json& job = doc["jobs"][0];
+  EXPECT_EQ(job["job_id"].get<std::int64_t>(), std::stoll(id));
+  EXPECT_EQ(job["state"]["current"], "CANCELLED");
+  EXPECT_EQ(job["exit_code"]["status"], "SIGNALED");
+  EXPECT_EQ(job["exit_code"]["signal"]["name"], "TERM");
+  EXPECT_EQ(job["required"]["CPUs"], 2);
+  ASSERT_EQ(job["steps"].size(), 5u) << js.output;
+  EXPECT_EQ(job["steps"][0]["step"]["id"], "batch");
+  EXPECT_EQ(job["steps"][1]["step"]["id"], "0");
+  EXPECT_EQ(job["steps"][1]["state"], "COMPLETED");
+  EXPECT_EQ(job["steps"][1]["tasks"]["count"], 2);
+  EXPECT_EQ(job["steps"][1]["exit_code"]["status"], "SUCCESS");
+  EXPECT_EQ(job["steps"][2]["state"], "CANCELLED");
+  EXPECT_EQ(job["steps"][2]["exit_code"]["signal"]["signal_id"], 15);
 }
 
 // squeue's tables and scancel, as Slurm prints and takes them: the default table, -o fields, an

@@ -207,6 +207,21 @@ both "sacct -X --parsable2" "sacct -X -P -j 2,3,4 -o JobID,JobName,Partition,Sta
 both "sacct with steps" "sacct -P -j 2,3 -o JobID,JobName,State,ExitCode"
 both "sacct default table" "sacct -j 2,3,4 -o JobID,JobName,Partition,State,ExitCode"
 both "sacct unknown field" "sacct -o JobID,Nope; echo rc=\$?"
+# sacct --json: the fields gwang fills, job by job and step by step. Not the account and QOS (the
+# user's defaults in Slurm, the project and programme in gwang), and not exit_code: Slurm 22.05.8
+# writes SUCCESS with return code 0 there even for the job that failed 3:0 (gwang: FAILED, 3).
+cat >"$BASE/sacct_json.py" <<'PY'
+import json, sys
+doc = json.load(sys.stdin)
+print(doc["meta"]["plugin"]["type"], doc["errors"])
+for j in doc["jobs"]:
+    print(j["job_id"], j["name"], j["state"], j["nodes"], j["allocation_nodes"], j["required"], j["partition"],
+          j["user"], j["group"], j["working_directory"], j["time"]["limit"], j["array"]["job_id"], j["array"]["task_id"],
+          j["comment"]["job"], j["time"]["end"] >= j["time"]["start"] >= j["time"]["submission"] > 0)
+    for s in j["steps"]:
+        print("  ", s["step"]["id"], s["step"]["name"], s["state"], s["nodes"]["range"], s["nodes"]["count"], s["tasks"])
+PY
+both "sacct --json" "sacct --json -j 2,3,4 | python3 $BASE/sacct_json.py"
 
 # A queue: a job that fills the node, one waiting for resources, a held job, one waiting on a
 # dependency, and (last) an array with a limit.
