@@ -102,12 +102,8 @@ json sacct_json(const SlurmJob& j, bool allocations) {
   json o;
   o["account"] = j.project;
   o["allocation_nodes"] = j.start >= 0 ? j.nodes : 0;
-  std::int64_t limit = 0;
-  if (j.array_job > 0) {
-    if (auto spec = slurm::parse_array(j.array, 10'000'001); spec && spec->max_running) limit = *spec->max_running;
-  }
   o["array"] = {{"job_id", j.array_job},
-                {"limits", {{"max", {{"running", {{"tasks", limit}}}}}}},
+                {"limits", {{"max", {{"running", {{"tasks", j.array_limit()}}}}}}},
                 {"task", nullptr},
                 {"task_id", j.array_job > 0 ? json(j.array_task) : json(nullptr)}};
   o["association"] = {{"account", j.project}, {"partition", nullptr}, {"user", j.user}};
@@ -466,8 +462,7 @@ int run_sacct(const std::vector<std::string>& args) {
     for (const Line& line : lines) {
       if (!line.step) list.push_back(sacct_json(line.job, allocations));
     }
-    json meta{{"plugin", {{"type", "openapi/dbv0.0.38"}, {"name", "Slurm OpenAPI DB v0.0.38 (gwang)"}}},
-              {"Slurm", {{"version", {{"major", 22}, {"micro", 8}, {"minor", 5}}}, {"release", "22.05.8"}}}};
+    const json meta = slurm_json_meta("openapi/dbv0.0.38", "Slurm OpenAPI DB v0.0.38");
     std::printf("%s\n", json{{"meta", meta}, {"errors", json::array()}, {"jobs", list}}.dump(2).c_str());
     return 0;
   }

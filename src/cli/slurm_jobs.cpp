@@ -74,6 +74,17 @@ SlurmJob slurm_job(const json& j) {
   return s;
 }
 
+std::int64_t SlurmJob::array_limit() const {
+  if (array_job <= 0) return 0;
+  const auto spec = slurm::parse_array(array, 10'000'001);
+  return spec && spec->max_running ? *spec->max_running : 0;
+}
+
+json slurm_json_meta(const std::string& type, const std::string& name) {
+  return {{"plugin", {{"type", type}, {"name", name + " (gwang)"}}},
+          {"Slurm", {{"version", {{"major", 22}, {"micro", 8}, {"minor", 5}}}, {"release", "22.05.8"}}}};
+}
+
 std::string state_code(const std::string& state) {
   if (state == "PENDING") return "PD";
   if (state == "RUNNING") return "R";
@@ -147,9 +158,7 @@ void slurm_reasons(std::vector<SlurmJob*>& jobs, const std::vector<SlurmJob>& al
     if (!j->pending()) continue;
     std::string r = reason_code(*j);
     if (r == "JobArrayTaskLimit") {
-      const auto spec = slurm::parse_array(j->array, 10'000'001);
-      const std::int64_t limit = spec && spec->max_running ? *spec->max_running : 0;
-      if (running[j->array_job] < limit)
+      if (running[j->array_job] < j->array_limit())
         r = first_queued.contains(j->array_job) ? first_queued[j->array_job] : "Priority";
     }
     if (r == "Resources" && !waiting_for_resources.insert(j->partition).second) r = "Priority";

@@ -40,12 +40,18 @@ struct SlurmJob {
   std::string slurm_reason;  // set by slurm_reasons(); empty: reason_code(*this)
 
   bool pending() const { return state == "PENDING"; }
+  // An array's limit of tasks at once (its "%N"), 0 when it has none or is not an array.
+  std::int64_t array_limit() const;
   bool ended() const { return state != "PENDING" && state != "RUNNING"; }
   // "123", or "100_4" for a task of an array.
   std::string job_id() const;
 };
 
 SlurmJob slurm_job(const nlohmann::json& j);
+
+// The "meta" of a document of Slurm 22.05's --json output: its format (`type`, "openapi/v0.0.38"
+// for squeue, "openapi/dbv0.0.38" for sacct) and the release whose fields it carries.
+nlohmann::json slurm_json_meta(const std::string& type, const std::string& name);
 
 // Slurm's compact state codes: PD, R, CD, F, CA, TO, OOM, NF.
 std::string state_code(const std::string& state);

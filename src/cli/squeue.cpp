@@ -117,13 +117,6 @@ struct Row {
   std::string task;  // %K
 };
 
-// What squeue --json says of its version: the format (Slurm 22.05's OpenAPI v0.0.38) and the
-// release whose fields it carries.
-json slurm_meta() {
-  return {{"plugin", {{"type", "openapi/v0.0.38"}, {"name", "Slurm OpenAPI v0.0.38 (gwang)"}}},
-          {"Slurm", {{"version", {{"major", 22}, {"micro", 8}, {"minor", 5}}}, {"release", "22.05.8"}}}};
-}
-
 // A line of squeue as squeue --json has it (Slurm 22.05's field names and types), with the fields
 // gwang keeps: a pending array's tasks in one record (`grouped`), with their indices in
 // array_task_string, as Slurm keeps them until a task starts.
@@ -134,11 +127,7 @@ json job_json(const Row& row, bool grouped) {
   o["array_job_id"] = j.array_job;
   o["array_task_id"] = j.array_job > 0 && !grouped ? json(j.array_task) : json(nullptr);
   o["array_task_string"] = grouped ? row.task : "";
-  std::int64_t limit = 0;
-  if (j.array_job > 0) {
-    if (auto spec = slurm::parse_array(j.array, 10'000'001); spec && spec->max_running) limit = *spec->max_running;
-  }
-  o["array_max_tasks"] = limit;
+  o["array_max_tasks"] = j.array_limit();
   o["batch_flag"] = j.batch;
   std::string command;
   for (const std::string& a : j.command) command += (command.empty() ? "" : " ") + a;
@@ -524,7 +513,10 @@ int run_squeue(const std::vector<std::string>& args) {
       for (const auto& [at, ix] : indices) grouped_rows.insert(at);
       json list = json::array();
       for (std::size_t r = 0; r < rows.size(); ++r) list.push_back(job_json(rows[r], grouped_rows.contains(r)));
-      const std::string text = json{{"meta", slurm_meta()}, {"errors", json::array()}, {"jobs", list}}.dump(2);
+      const std::string text = json{
+          {"meta", slurm_json_meta("openapi/v0.0.38", "Slurm OpenAPI v0.0.38")},
+          {"errors", json::array()},
+          {"jobs", list}}.dump(2);
       std::printf("%s\n", text.c_str());
       return 0;
     }
