@@ -1970,7 +1970,6 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
 
 void Controller::node_failed(JobRecord& job, const std::string& why, std::int64_t now) {
   charge(job, now);  // the core has ended it: its use is charged up to now all the same
-  close_steps(job, now, true);
   // The ranks still running elsewhere belong to an attempt that is over: they are ended (directly
   // on the local node; remote agents are told when they next list them).
   for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {

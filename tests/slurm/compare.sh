@@ -160,10 +160,12 @@ mkdir -p "$G"
 # ------------------------------------------------------------------ the comparisons
 cd "$BASE/work" || exit 2
 same=0 different=0
+# Where each side's commands go: the one-node clusters, unless both2 says otherwise.
+SLURM_ENV="SLURM_CONF=$SLURM_CONF" GWANG_ENV="GWANG_DATA=$BASE/gwang"
 both() { # label, command (a Slurm command line): runs it with Slurm's programs and with gwang's
   local label=$1 cmd=$2 theirs ours
-  theirs=$(PATH=/usr/bin:/usr/sbin:/bin bash -c "$cmd" 2>&1)
-  ours=$(GWANG_DATA=$BASE/gwang PATH=$G:/usr/bin:/usr/sbin:/bin bash -c "$cmd" 2>&1)
+  theirs=$(env $SLURM_ENV PATH=/usr/bin:/usr/sbin:/bin bash -c "$cmd" 2>&1)
+  ours=$(env $GWANG_ENV PATH=$G:/usr/bin:/usr/sbin:/bin bash -c "$cmd" 2>&1)
   if [ "$theirs" == "$ours" ]; then
     same=$((same + 1))
     printf 'same       %s\n' "$label"
@@ -319,18 +321,7 @@ for n in n1 n2; do
 done
 GCTL="GWANG_URL=http://127.0.0.1:$GCTL_PORT GWANG_TOKEN=$(cat "$BASE/gctl/token")"
 wait_for 30 sh -c "env $GCTL $G/sinfo -h -o '%D' | grep -qx 2" || die "gwang's agents did not come up"
-both2() { # as both(), on the two-node clusters
-  local label=$1 cmd=$2 theirs ours
-  theirs=$(SLURM_CONF=$S2/etc/slurm.conf PATH=/usr/bin:/usr/sbin:/bin bash -c "$cmd" 2>&1)
-  ours=$(env $GCTL PATH=$G:/usr/bin:/usr/sbin:/bin bash -c "$cmd" 2>&1)
-  if [ "$theirs" == "$ours" ]; then
-    same=$((same + 1))
-    printf 'same       %s\n' "$label"
-  else
-    different=$((different + 1))
-    printf 'DIFFERENT  %s: %s\n--- slurm\n%s\n--- gwang\n%s\n---\n' "$label" "$cmd" "$theirs" "$ours"
-  fi
-}
+both2() { SLURM_ENV="SLURM_CONF=$S2/etc/slurm.conf" GWANG_ENV="$GCTL" both "$@"; }  # on the two-node clusters
 cat >two.sh <<'TWO'
 #!/bin/bash
 #SBATCH -N 2 --ntasks-per-node=2 -t 5 -o two.out
