@@ -106,7 +106,7 @@ int serve(controller::Controller& ctl, controller::TokenStore& tokens, const std
   std::atomic<bool> running{true};
   std::thread loop([&] {
     while (running) {
-      ctl.step(agent::Clock::now(), static_cast<std::int64_t>(std::time(nullptr)));
+      ctl.round(agent::Clock::now(), static_cast<std::int64_t>(std::time(nullptr)));
       std::this_thread::sleep_for(period);
     }
   });

@@ -26,7 +26,9 @@
 #include "api/partition.h"
 #include "api/request.h"
 #include "controller/accounting.h"
+#include "controller/events.h"
 #include "controller/metrics.h"
+#include "controller/records.h"
 #include "core/scheduler.h"
 #include "store/committer.h"
 #include "store/journal.h"
@@ -37,116 +39,6 @@ namespace gwang::controller {
 using agent::Account;
 using agent::lookup_account;
 
-// Job states as Slurm names them.
-inline constexpr const char* kPending = "PENDING";
-inline constexpr const char* kRunning = "RUNNING";
-inline constexpr const char* kCompleted = "COMPLETED";
-inline constexpr const char* kFailed = "FAILED";
-inline constexpr const char* kCancelled = "CANCELLED";
-inline constexpr const char* kTimeout = "TIMEOUT";
-inline constexpr const char* kOutOfMemory = "OUT_OF_MEMORY";
-inline constexpr const char* kNodeFail = "NODE_FAIL";
-
-// One task (rank) of a running job.
-struct TaskRecord {
-  std::string node;
-  std::vector<std::string> devices;       // UUIDs of the devices it got
-  std::vector<core::DeviceShare> shares;  // the same as the core placed them
-  bool done = false;
-};
-
-// One task of a job step.
-struct StepTaskRecord {
-  int node = 0;       // the job's node it runs on: an index into JobRecord::tasks
-  std::string state;  // how it ended (COMPLETED, FAILED, CANCELLED, OUT_OF_MEMORY, NODE_FAIL); "" running
-  int exit_code = 0, signal = 0;
-  bool done() const { return !state.empty(); }
-};
-
-// A job step: a command a running job has its nodes run as tasks (srun inside the job). Its tasks
-// share the job's allocation on each node: its devices and memory, within its CPUs.
-struct StepRecord {
-  int id = 0;
-  std::string name;  // the program's base name unless asked otherwise
-  std::vector<std::string> argv;
-  std::string workdir;
-  std::vector<std::pair<std::string, std::string>> env;  // the asker's; each task's own are added to it
-  int cpus_per_task = 1;
-  bool cpus_per_task_given = false;  // SLURM_CPUS_PER_TASK is set only when asked for
-  bool kill_on_bad_exit = false;
-  std::vector<StepTaskRecord> tasks;  // by task id (SLURM_PROCID)
-  std::string state = "RUNNING";
-  std::string failure;     // the state of the first task that failed ("" none)
-  bool cancelled = false;  // ended by a cancel: CANCELLED, whatever its tasks did
-  // Its tasks' highest wait status (an exit code over a signal), as sacct shows it.
-  int exit_code = 0, signal = 0;
-  std::int64_t start = -1, end = -1;
-  std::string stopping;  // being ended, and why ("" not)
-  bool ended() const { return state != "RUNNING"; }
-  std::vector<int> nodes() const;  // the job's nodes it runs on (indices), in order
-};
-
-struct JobRecord {
-  std::int64_t id = 0;
-  std::string user;
-  std::string project;       // charged to ("" where the centre requires none)
-  bool preemptible = false;  // asked for, or made so because the project's grants are spent
-  api::SubmitRequest request;
-  std::string state = kPending;
-  std::string reason;                             // why it waits, or how it ended
-  std::int64_t submit = 0, start = -1, end = -1;  // Unix seconds
-  int exit_code = 0;
-  int attempt = 0;                // how many times it was requeued
-  std::vector<TaskRecord> tasks;  // while running (and after): one per rank
-  std::int64_t array_job = 0;     // a task of a job array: the array's id (its first task's id) ...
-  std::int64_t array_task = -1;   // ... and its index
-  bool in_array() const { return array_task >= 0; }
-  // Pending under the multifactor order (job() only): its priority, term by term, as last ranked.
-  std::optional<core::PriorityTerms> priority;
-  // Held until released (scontrol hold): "user" by its owner (JobHeldUser), "admin" by an
-  // operator (JobHeldAdmin, which only an operator releases); "" not held.
-  std::string hold;
-  std::vector<StepRecord> steps;  // of the current attempt, by id
-  // The job's own credential while it runs (random, made at each start): its tasks' GWANG_TOKEN,
-  // with which the commands inside the job (srun, squeue, ...) act as its user.
-  std::string credential;
-  bool ended() const { return state != kPending && state != kRunning; }
-  std::string nodelist() const;  // "n1,n2"
-  // A batch job runs its script on its first node only; its other nodes are held for the steps
-  // the script starts. Other jobs run their command on every node.
-  bool batch() const { return !request.script.empty(); }
-  bool runs_rank(std::size_t rank) const { return rank == 0 || !batch(); }
-};
-
-// How a device shows, in metrics and on the dashboard's map: "unavailable" on a node that takes no
-// work, else "free", "shared" (part of it in use) or "busy", by the milli-devices in use.
-inline const char* device_state(bool node_usable, std::int64_t milli_used) {
-  return !node_usable ? "unavailable" : milli_used <= 0 ? "free" : milli_used >= core::kMilli ? "busy" : "shared";
-}
-
-struct NodeRecord {
-  std::string name;
-  std::string state;  // "up", "drained", "down" (an agent that went silent), "drained+down"
-  int cpus = 0, cpus_used = 0;
-  std::int64_t memory_bytes = 0, memory_used = 0;
-  std::vector<agent::Device> devices;
-  std::vector<int> device_used;  // per device: the milli-devices the running tasks hold of it
-  std::vector<std::int64_t> jobs;
-  std::vector<std::string> partitions;  // the partitions it is in
-  std::string tracking;                 // how the agent tracks tasks there
-  std::string address;
-  bool local = false;           // run by the controller's own process
-  std::int64_t last_seen = -1;  // Unix seconds of the agent's last call (remote nodes)
-};
-
-// The controller's own figures: what it holds and how long its scheduling passes take.
-struct Status {
-  std::int64_t pending = 0, running = 0, jobs = 0;
-  std::int64_t nodes = 0, nodes_up = 0;
-  std::int64_t passes = 0;                                                     // since start
-  double pass_ms_last = 0, pass_ms_p50 = 0, pass_ms_p99 = 0, pass_ms_max = 0;  // over the last 1,000 passes
-  std::int64_t journal_seq = 0, snapshot_seq = 0;
-};
 
 struct ControllerOptions {
   std::string data_dir;
@@ -335,7 +227,7 @@ class Controller {
   // One round of the control loop: collects the local node's ended tasks, enforces time limits,
   // marks silent nodes DOWN, runs a scheduling pass and starts what it decided. `mono` drives kill
   // deadlines and node timeouts; `now` is the wall clock.
-  void step(agent::Clock::time_point mono, std::int64_t now);
+  void round(agent::Clock::time_point mono, std::int64_t now);
 
  private:
   struct Node {
@@ -355,13 +247,38 @@ class Controller {
 
   explicit Controller(ControllerOptions options);
   Result<void> recover(std::int64_t now);
-  // Applies one journal record (or the snapshot) to the records in memory, during recovery.
+  // Applies one journal record to the state in memory, during recovery: the books' records to the
+  // books, the others as events.
   Result<void> apply(const store::Record& rec);
+  // An event applied to the records in memory (not to the core, the nodes or the books' charges),
+  // the same for a change made live, once journalled, and in recovery (apply.cpp). Errors: it
+  // names a job that does not exist, or a step that is not the job's next.
+  Result<void> apply(const events::Event& event, std::int64_t time);
+  Result<void> apply(const events::Submitted& e, std::int64_t time);
+  Result<void> apply(const events::Started& e, std::int64_t time);
+  Result<void> apply(const events::RankEnded& e, std::int64_t time);
+  Result<void> apply(const events::StepStarted& e, std::int64_t time);
+  Result<void> apply(const events::StepTaskEnded& e, std::int64_t time);
+  Result<void> apply(const events::StepStopping& e, std::int64_t time);
+  Result<void> apply(const events::Requeued& e, std::int64_t time);
+  Result<void> apply(const events::Ended& e, std::int64_t time);
+  Result<void> apply(const events::Held& e, std::int64_t time);
+  Result<void> apply(const events::NodeRegistered& e, std::int64_t time);
+  Result<void> apply(const events::NodeState& e, std::int64_t time);
+  // The step of a job's `attempt`; nullptr when that attempt is over or has no such step.
+  static StepRecord* step_of(JobRecord& job, int attempt, int step);
+  // Recovery: the ended jobs that waiting jobs depend on, told to the core with how they ended.
+  Result<void> remember_targets();
+  // Recovery: a running job the core takes back where its agents still run it (their launches
+  // sent again where they never got them), or ended as NODE_FAIL where it cannot be.
+  void adopt(JobRecord& job, std::int64_t now);
   Result<void> restore(const std::string& snapshot);       // either format
   Result<void> restore_json(const std::string& snapshot);  // the first format, JSON
   std::string snapshot_state() const;                      // binary (codec.h)
   Result<void> checkpoint_locked(std::int64_t now);
+  // Journals a record and waits until it is durable.
   Result<void> journal(const std::string& kind, const std::string& payload, std::int64_t now);
+  Result<void> journal(const events::Event& event, std::int64_t now);
   Result<core::JobSpec> to_spec(const JobRecord& job) const;
   // A request checked and made into a job (not yet submitted), under the lock.
   struct Prepared {
@@ -378,16 +295,13 @@ class Controller {
   Node& add_node(const std::string& name, const agent::HostResources& host, bool local);
   core::PoolSet pools_of(const std::string& node) const;  // the partitions a node is in
   int pool_of(const std::string& partition) const;        // 1..64, or 0 when there is none of that name
-  void apply_hold(JobRecord& job, const std::string& hold, std::int64_t now);  // to the record and the core
+  void hold_in_core(const JobRecord& job, std::int64_t now);  // holds or releases it there, as its record says
   void apply_node_state(Node& node, std::int64_t now);
   // A start the pass decided: recorded (queued to the journal), launched once durable.
   void begin(const core::Decision& d, std::int64_t now);
   void launch(JobRecord& job, std::int64_t now);
-  // What a rank's node is asked to run: the same at the start and when recovery sends it again.
-  agent::Launch make_launch(const JobRecord& job, int rank) const;
-  // Who and where a job's task on its node `rank` is, in its environment (GWANG_*, SLURM_*).
-  void identity_env(const JobRecord& job, int rank, std::vector<std::pair<std::string, std::string>>& env) const;
-  agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int task) const;
+  // Where a job's first node is reached (its tasks' MASTER_ADDR).
+  std::string master_address(const JobRecord& job) const;
   // Sends a step's launches (or starts them here, on the local node).
   void launch_step(JobRecord& job, const StepRecord& step);
   // A step's task ended (or never started); `time` is when. The same live and in recovery.
@@ -402,6 +316,7 @@ class Controller {
   void stop_step(JobRecord& job, StepRecord& step, const std::string& why, bool cancel, std::int64_t now);
   // Queues a record without waiting; flush() waits until everything queued is durable.
   void journal_async(const std::string& kind, const std::string& payload, std::int64_t now);
+  void journal_async(const events::Event& event, std::int64_t now);
   Result<void> flush();
   // A task (rank) ended on `node`. Ignored when it is not the job's current attempt (a stale report).
   void task_ended(Node& node, const agent::Finished& f, std::int64_t now);
@@ -439,11 +354,6 @@ class Controller {
   std::map<std::string, std::unique_ptr<Node>> nodes_;
   std::vector<Node*> by_id_;  // nodes by core::NodeId
   // Ranks that ended, of jobs with some ranks still running: (first failure) state, exit code, reason.
-  struct Failure {
-    std::string state;
-    int exit_code = 0;
-    std::string reason;
-  };
   std::map<std::int64_t, Failure> failures_;
   // Running jobs being ended (cancel, time limit, a failed rank): how and why.
   std::map<std::int64_t, std::pair<agent::TaskEnd, std::string>> stopping_;

@@ -90,14 +90,14 @@ class AccountingTest : public ::testing::Test {
     return controller_->submit(r, nobody_, now_);
   }
 
-  void step() { controller_->step(agent::Clock::now(), now_); }
+  void round() { controller_->round(agent::Clock::now(), now_); }
 
   // Cancels a running job at the current virtual time and waits until it has ended.
   void finish(std::int64_t id) {
     ASSERT_TRUE(controller_->cancel(id, "nobody", true, now_));
     const auto deadline = agent::Clock::now() + 20s;
     while (agent::Clock::now() < deadline && !controller_->job(id)->ended()) {
-      step();
+      round();
       std::this_thread::sleep_for(5ms);
     }
     ASSERT_TRUE(controller_->job(id)->ended());
@@ -136,20 +136,20 @@ TEST_F(AccountingTest, GrantsBurnDownWhileJobsRunAndWarnOnce) {
   auto job = submit(2);  // 2 NPUs at 0.5: 1.0 per hour
   ASSERT_TRUE(job) << job.error().message;
   EXPECT_EQ(job->project, "p");
-  step();
+  round();
   ASSERT_EQ(controller_->job(job->id)->state, kRunning);
   for (int h = 1; h <= 10; ++h) {
     now_ = kT0 + h * kHour;
-    step();
+    round();
   }
   EXPECT_NEAR(books().grants[0].used, 10.0, 1e-9) << "charged while it runs";
   EXPECT_TRUE(books().warnings.empty());
   now_ = kT0 + 17 * kHour;
-  step();
+  round();
   ASSERT_EQ(books().warnings.size(), 1u);
   EXPECT_EQ(books().warnings[0].event.percent, 80);
   now_ = kT0 + 25 * kHour;
-  step();
+  round();
   finish(job->id);
   const Books b = books();
   EXPECT_NEAR(b.grants[0].used, 20.0, 1e-9);
@@ -176,9 +176,9 @@ TEST_F(AccountingTest, ExhaustionUnderARefusingProgramme) {
                           {"who", "op"}});
   auto job = submit(2);
   ASSERT_TRUE(job);
-  step();
+  round();
   now_ += 3 * kHour;
-  step();
+  round();
   finish(job->id);
   auto refused = submit(1);
   ASSERT_FALSE(refused);
@@ -230,9 +230,9 @@ TEST_F(AccountingTest, ExhaustionUnderAPreemptibleProgramme) {
   EXPECT_FALSE(before->preemptible);
   auto job = submit(2);
   ASSERT_TRUE(job);
-  step();
+  round();
   now_ += 2 * kHour;
-  step();
+  round();
   finish(job->id);
   auto after = submit(1);
   ASSERT_TRUE(after) << after.error().message;
@@ -251,23 +251,23 @@ TEST_F(AccountingTest, WaitingJobsFollowTheGrantAsItRunsOut) {
                           {"who", "op"}});
   auto a = submit(2);
   ASSERT_TRUE(a);
-  step();
+  round();
   auto b = submit(2);  // waits for a's NPUs
   ASSERT_TRUE(b);
   now_ += 3 * kHour;
-  step();  // a is charged 3.0: the grant is spent
+  round();  // a is charged 3.0: the grant is spent
   JobRecord waiting = *controller_->job(b->id);
   EXPECT_EQ(waiting.state, kPending);
   EXPECT_EQ(waiting.reason, "Held: grant 1 (voucher) is spent: new jobs are refused");
   finish(a->id);
   for (int i = 0; i < 5; ++i) {
     ++now_;
-    step();
+    round();
   }
   EXPECT_EQ(controller_->job(b->id)->state, kPending) << "held, though the NPUs are free";
   admin("grant.topped_up", {{"grant", 1}, {"amount", 10.0}, {"who", "op"}});
   ++now_;
-  step();
+  round();
   EXPECT_EQ(controller_->job(b->id)->state, kRunning);
   finish(b->id);
   // Under a preemptible programme the waiting job is made preemptible instead, and runs as such.
@@ -288,17 +288,17 @@ TEST_F(AccountingTest, WaitingJobsFollowTheGrantAsItRunsOut) {
   auto c = controller_->submit(req, nobody_, now_);
   ASSERT_TRUE(c);
   ++now_;
-  step();
+  round();
   ASSERT_EQ(controller_->job(c->id)->state, kRunning);
   auto d = controller_->submit(req, nobody_, now_);
   ASSERT_TRUE(d);
   EXPECT_FALSE(d->preemptible);
   now_ += 2 * kHour;
-  step();
+  round();
   EXPECT_TRUE(controller_->job(d->id)->preemptible) << controller_->job(d->id)->reason;
   finish(c->id);
   ++now_;
-  step();
+  round();
   EXPECT_EQ(controller_->job(d->id)->state, kRunning);
   EXPECT_TRUE(controller_->job(d->id)->preemptible);
 }
@@ -319,9 +319,9 @@ TEST_F(AccountingTest, TheGrantThatExpiresFirstIsChargedFirst) {
                           {"who", "op"}});
   auto job = submit(2);
   ASSERT_TRUE(job);
-  step();
+  round();
   now_ += 5 * kHour;
-  step();
+  round();
   finish(job->id);
   const Books b = books();
   EXPECT_NEAR(b.grants[1].used, 3.0, 1e-9) << "the earlier-expiring grant first";
@@ -360,9 +360,9 @@ TEST_F(AccountingTest, AJobsQosIsTheProgrammeItIsChargedTo) {
   r.qos = "voucher";
   auto job = controller_->submit(r, nobody_, now_);
   ASSERT_TRUE(job) << job.error().message;
-  step();
+  round();
   now_ += 5 * kHour;
-  step();
+  round();
   finish(job->id);
   for (bool snapshot : {false, true}) {  // the same after a restart, from the journal and a snapshot
     if (snapshot) ASSERT_TRUE(controller_->checkpoint(now_));
@@ -396,9 +396,9 @@ TEST_F(AccountingTest, TheBooksSurviveARestart) {
                           {"who", "op"}});
   auto job = submit(1);
   ASSERT_TRUE(job);
-  step();
+  round();
   now_ += 10 * kHour;
-  step();
+  round();
   finish(job->id);
   admin("grant.topped_up", {{"grant", 1}, {"amount", 1.5}, {"who", "op"}});
   const Books before = books();
@@ -449,7 +449,7 @@ TEST_F(AccountingTest, QuotasCapAndPreemptionReclaimsBorrowedDevices) {
     const auto deadline = agent::Clock::now() + 20s;
     while (agent::Clock::now() < deadline && !done()) {
       ++now_;  // a pass runs at least once a (virtual) second
-      step();
+      round();
       std::this_thread::sleep_for(5ms);
     }
     return done();
@@ -459,7 +459,7 @@ TEST_F(AccountingTest, QuotasCapAndPreemptionReclaimsBorrowedDevices) {
   const std::int64_t a = job("p", false, hold);
   ASSERT_TRUE(until([&] { return state(a) == kRunning; }));
   const std::int64_t b = job("p", false, hold);
-  step();
+  round();
   EXPECT_EQ(state(b), kPending);
   EXPECT_EQ(controller_->job(b)->reason.rfind("QuotaReached", 0), 0u) << controller_->job(b)->reason;
   const std::int64_t c =
@@ -529,13 +529,13 @@ TEST_F(AccountingTest, PriorityTermsExplainTheOrder) {
     return j ? j->id : 0;
   };
   const std::int64_t busy = submit_to("p");
-  step();
+  round();
   ASSERT_EQ(controller_->job(busy)->state, kRunning);
   const std::int64_t from_p = submit_to("p");
   const std::int64_t from_q = submit_to("q");
   for (int i = 0; i < 4; ++i) {
     now_ += 600;  // p's running job is charged to fair share at each ranking
-    step();
+    round();
   }
   const JobRecord jp = *controller_->job(from_p), jq = *controller_->job(from_q);
   ASSERT_TRUE(jp.priority && jq.priority);
@@ -546,7 +546,7 @@ TEST_F(AccountingTest, PriorityTermsExplainTheOrder) {
             std::llround(jp.priority->age + jp.priority->fairshare + jp.priority->size + jp.priority->programme));
   finish(busy);
   ++now_;
-  step();
+  round();
   EXPECT_EQ(controller_->job(from_q)->state, kRunning) << "q goes first though it came second";
   EXPECT_EQ(controller_->job(from_p)->state, kPending);
 }

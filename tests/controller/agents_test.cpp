@@ -107,7 +107,7 @@ class AgentsTest : public ::testing::Test {
   void call_all() {
     for (FakeAgent& a : agents_) ASSERT_TRUE(a.call(*controller_, now_)) << a.name;
   }
-  void step(std::chrono::seconds ahead = 0s) { controller_->step(agent::Clock::now() + ahead, now_); }
+  void round(std::chrono::seconds ahead = 0s) { controller_->round(agent::Clock::now() + ahead, now_); }
 
   api::SubmitRequest request(int nodes) {
     api::SubmitRequest r;
@@ -124,7 +124,7 @@ class AgentsTest : public ::testing::Test {
   Result<JobRecord> submit(const api::SubmitRequest& r) {
     auto j = controller_->submit(r, nobody_, now_);
     if (!j) return j;
-    step();
+    round();
     return job(j->id);
   }
 
@@ -150,7 +150,7 @@ TEST_F(AgentsTest, NodesRegisterByCallingAndAreListed) {
   EXPECT_FALSE(nodes[0].local);
   ASSERT_TRUE(submit(request(1)));
   ASSERT_TRUE(submit(request(3)));  // waits for the first
-  step();
+  round();
   const Status st = controller_->status();
   EXPECT_EQ(st.nodes, 3);
   EXPECT_EQ(st.nodes_up, 3);
@@ -529,10 +529,10 @@ TEST_F(AgentsTest, SilentNodeGoesDownAndItsJobIsRequeuedOnceThenNodeFail) {
       ASSERT_TRUE(a.call(*controller_, now_, t0 + 4s));
     }
   }
-  controller_->step(t0 + 4s, now_);
+  controller_->round(t0 + 4s, now_);
   EXPECT_EQ(job(id).state, kRunning) << "not silent long enough yet";
   EXPECT_EQ(job(id).attempt, 0);
-  controller_->step(t0 + 6s, now_);
+  controller_->round(t0 + 6s, now_);
   const JobRecord requeued = job(id);
   EXPECT_EQ(requeued.state, kRunning) << "requeued and started at once elsewhere: " << requeued.reason;
   EXPECT_EQ(requeued.attempt, 1);
@@ -557,7 +557,7 @@ TEST_F(AgentsTest, SilentNodeGoesDownAndItsJobIsRequeuedOnceThenNodeFail) {
       ASSERT_TRUE(a.call(*controller_, now_, t0 + 10s));
     }
   }
-  controller_->step(t0 + 10s, now_);
+  controller_->round(t0 + 10s, now_);
   const JobRecord ended = job(id);
   EXPECT_EQ(ended.state, kNodeFail);
   EXPECT_EQ(ended.reason, "node " + second + " went silent (no word from its agent for 5 s)");
@@ -569,7 +569,7 @@ TEST_F(AgentsTest, JobThatDoesNotAllowRequeueEndsAsNodeFail) {
   api::SubmitRequest r = request(1);
   r.requeue = false;
   const std::int64_t id = submit(r)->id;
-  step(6s);  // every node is silent by then
+  round(6s);  // every node is silent by then
   EXPECT_EQ(job(id).state, kNodeFail);
   EXPECT_EQ(job(id).attempt, 0);
 }
@@ -613,7 +613,7 @@ void AgentsTest::readopt_after_restart() {
   call_all();
   EXPECT_EQ(job(a).state, kCompleted);
   EXPECT_EQ(job(b).state, kCompleted);
-  step();
+  round();
   EXPECT_EQ(job(c).state, kRunning);
 }
 

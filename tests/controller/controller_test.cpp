@@ -71,7 +71,7 @@ class ControllerTest : public ::testing::Test {
   JobRecord run_until_ended(std::int64_t id, std::chrono::seconds limit = 20s) {
     const auto deadline = agent::Clock::now() + limit;
     while (agent::Clock::now() < deadline) {
-      controller_->step(agent::Clock::now(), now_);
+      controller_->round(agent::Clock::now(), now_);
       auto job = controller_->job(id);
       if (job && job->ended()) return *job;
       std::this_thread::sleep_for(5ms);
@@ -106,7 +106,7 @@ TEST_F(ControllerTest, JobRunsAsItsOwnerAndCompletes) {
   auto job = controller_->submit(r, nobody_, now_);
   ASSERT_TRUE(job) << job.error().message;
   EXPECT_EQ(job->state, kPending) << "the answer does not wait for the start";
-  controller_->step(agent::Clock::now(), now_);
+  controller_->round(agent::Clock::now(), now_);
   EXPECT_EQ(controller_->job(job->id)->state, kRunning);  // an idle node takes it at the next round
   const JobRecord done = run_until_ended(job->id);
   EXPECT_EQ(done.state, kCompleted) << done.reason;
@@ -156,7 +156,7 @@ TEST_F(ControllerTest, PendingReasonAndCancel) {
   ASSERT_TRUE(controller_->set_node_state("local", "drained", now_));
   auto job = controller_->submit(request({"true"}), nobody_, now_);
   ASSERT_TRUE(job);
-  controller_->step(agent::Clock::now(), now_);
+  controller_->round(agent::Clock::now(), now_);
   auto waiting = controller_->job(job->id);
   EXPECT_EQ(waiting->state, kPending);
   EXPECT_NE(waiting->reason.find("NodesUnavailable"), std::string::npos) << waiting->reason;
@@ -174,7 +174,7 @@ TEST_F(ControllerTest, CancelAndTimeLimit) {
   open();
   auto long_job = controller_->submit(request({"sleep", "100"}), nobody_, now_);
   ASSERT_TRUE(long_job);
-  controller_->step(agent::Clock::now(), now_);
+  controller_->round(agent::Clock::now(), now_);
   ASSERT_EQ(controller_->job(long_job->id)->state, kRunning);
   ASSERT_TRUE(controller_->cancel(long_job->id, "nobody", false, now_));
   EXPECT_EQ(run_until_ended(long_job->id).state, kCancelled);
@@ -183,7 +183,7 @@ TEST_F(ControllerTest, CancelAndTimeLimit) {
   limited.time_s = 60;
   auto timed = controller_->submit(limited, nobody_, now_);
   ASSERT_TRUE(timed);
-  controller_->step(agent::Clock::now(), now_);
+  controller_->round(agent::Clock::now(), now_);
   ASSERT_EQ(controller_->job(timed->id)->state, kRunning);
   now_ += 61;  // the wall clock passes the limit
   EXPECT_EQ(run_until_ended(timed->id).state, kTimeout);
@@ -212,7 +212,7 @@ TEST_F(ControllerTest, DependenciesAndBeginTimes) {
 
   EXPECT_EQ(run_until_ended(first->id).state, kFailed);
   EXPECT_EQ(run_until_ended(on_not_ok->id).state, kCompleted);
-  controller_->step(agent::Clock::now(), now_);
+  controller_->round(agent::Clock::now(), now_);
   EXPECT_EQ(controller_->job(on_ok->id)->reason,
             "DependencyNeverSatisfied: afterok:" + a + " can no longer hold; it will not run (cancel it)");
   EXPECT_EQ(controller_->job(on_later->id)->state, kPending);
@@ -220,7 +220,7 @@ TEST_F(ControllerTest, DependenciesAndBeginTimes) {
   // A restart: the job they depend on ended before it, and is remembered with how it ended.
   controller_.reset();
   open();
-  controller_->step(agent::Clock::now(), now_);
+  controller_->round(agent::Clock::now(), now_);
   EXPECT_EQ(controller_->job(on_ok->id)->request.dependency, "afterok:" + a);
   EXPECT_EQ(controller_->job(on_ok->id)->reason.rfind("DependencyNeverSatisfied: ", 0), 0u);
   EXPECT_EQ(controller_->job(on_later->id)->request.begin, now_ + 100);
@@ -252,7 +252,7 @@ TEST_F(ControllerTest, JobArrays) {
   EXPECT_EQ(first->array_task, 1);
   ASSERT_EQ(controller_->jobs(true).size(), 4u);
   EXPECT_EQ(controller_->job(a + 3)->array_task, 7);
-  controller_->step(agent::Clock::now(), now_);
+  controller_->round(agent::Clock::now(), now_);
   int running = 0;
   for (const JobRecord& j : controller_->jobs(true)) running += j.state == kRunning;
   EXPECT_LE(running, 2);
@@ -392,7 +392,7 @@ TEST_F(ControllerTest, HoldsAndReleases) {
   r.hold = true;
   auto held = controller_->submit(r, nobody_, now_);
   ASSERT_TRUE(held);
-  controller_->step(agent::Clock::now(), now_);
+  controller_->round(agent::Clock::now(), now_);
   EXPECT_EQ(controller_->job(held->id)->state, kPending);
   EXPECT_EQ(controller_->job(held->id)->reason,
             "JobHeldUser: held by its owner until released (scontrol release, gwang release)");
@@ -402,7 +402,7 @@ TEST_F(ControllerTest, HoldsAndReleases) {
   controller_.reset();
   open();  // from the journal
   EXPECT_EQ(controller_->job(held->id)->hold, "user");
-  controller_->step(agent::Clock::now(), now_);
+  controller_->round(agent::Clock::now(), now_);
   EXPECT_EQ(controller_->job(held->id)->state, kPending);
   ASSERT_TRUE(controller_->set_hold(held->id, false, "nobody", false, now_));
   EXPECT_EQ(run_until_ended(held->id).state, kCompleted);
@@ -438,7 +438,7 @@ TEST_F(ControllerTest, HoldsAndReleases) {
   ASSERT_TRUE(arr);
   ASSERT_TRUE(controller_->set_hold(arr->id, true, "nobody", false, now_));
   for (int k = 0; k < 3; ++k) EXPECT_EQ(controller_->job(arr->id + k)->hold, "user");
-  controller_->step(agent::Clock::now(), now_);
+  controller_->round(agent::Clock::now(), now_);
   for (int k = 0; k < 3; ++k) EXPECT_EQ(controller_->job(arr->id + k)->state, kPending);
   ASSERT_TRUE(controller_->cancel(arr->id, "nobody", false, now_));
 }
@@ -510,7 +510,7 @@ TEST_F(ControllerTest, AStoreThatRefusesARecordIsReported) {
   auto job = controller_->submit(request({"true"}), nobody_, now_);
   ASSERT_TRUE(job);
   ASSERT_TRUE(pg.stop());
-  controller_->step(agent::Clock::now(), now_);
+  controller_->round(agent::Clock::now(), now_);
   ASSERT_EQ(failures.size(), 1u);
   EXPECT_NE(failures[0].find("postgres:"), std::string::npos) << failures[0];
   auto refused = controller_->submit(request({"true"}), nobody_, now_);
@@ -533,7 +533,7 @@ void ControllerTest::recovers_from_the_journal() {
   run_until_ended(done->id);
   auto running = controller_->submit(request({"sleep", "100"}), nobody_, now_);
   ASSERT_TRUE(running);
-  controller_->step(agent::Clock::now(), now_);
+  controller_->round(agent::Clock::now(), now_);
   ASSERT_EQ(controller_->job(running->id)->state, kRunning);
   ASSERT_TRUE(controller_->set_node_state("local", "drained", now_));
   auto pending = controller_->submit(request({"true"}), nobody_, now_);
@@ -562,7 +562,7 @@ TEST_F(ControllerTest, SnapshotAndTailRecoverTheSameStateOnPostgres) {
 
 void ControllerTest::snapshot_and_tail() {
   auto describe = [&] {
-    controller_->step(agent::Clock::now(), now_);  // pending reasons as a pass sees them
+    controller_->round(agent::Clock::now(), now_);  // pending reasons as a pass sees them
     std::string out;
     for (const JobRecord& j : controller_->jobs(true)) {
       out += std::to_string(j.id) + " " + j.state + " " + std::to_string(j.exit_code) + " " + j.request.name + " " +
@@ -592,7 +592,7 @@ void ControllerTest::snapshot_and_tail() {
   // A snapshot at every record: the same again.
   controller_.reset();
   open(1);
-  controller_->step(agent::Clock::now(), now_);
+  controller_->round(agent::Clock::now(), now_);
   EXPECT_EQ(describe(), before);
   controller_.reset();
   open();
@@ -622,7 +622,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   auto running = controller_->submit(shared, nobody_, now_);
   ASSERT_TRUE(running);
   for (int i = 0; i < 100 && controller_->job(running->id)->state != kRunning; ++i) {
-    controller_->step(agent::Clock::now(), now_);
+    controller_->round(agent::Clock::now(), now_);
     std::this_thread::sleep_for(5ms);
   }
   ASSERT_EQ(controller_->job(running->id)->state, kRunning);
@@ -689,6 +689,99 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   EXPECT_EQ(after[0].tasks.at(0).devices, (std::vector<std::string>{"npu:ascend910-0"}));
   ASSERT_EQ(before[1].tasks.at(0).shares.size(), 1u);
   EXPECT_EQ(before[1].tasks.at(0).shares[0].milli, 250);
+}
+
+// A journal whose records are of the first form (JSON), as written before the records were
+// binary, recovers: every kind of record, in a job's whole life.
+TEST_F(ControllerTest, AJournalOfTheFirstFormStillRecovers) {
+  fs::create_directories(dir_ / "data");
+  {
+    auto journal = store::open_sqlite_journal((dir_ / "data" / "state.db").string());
+    ASSERT_TRUE(journal) << journal.error().message;
+    const std::string request = R"({"command":["true"],"cpus":1,"mem":"256M","name":"old","time":"10m",)"
+                                R"("workdir":"/tmp"})";
+    const std::string array = R"({"command":["true"],"array":"0-1","mem":"256M","time":"10m","workdir":"/tmp"})";
+    const std::vector<std::pair<std::string, std::string>> records = {
+        {"node.registered", R"({"node":"n1","instance":"7-1","address":"127.0.0.9","cpus":8,"memory":17179869184,)"
+                            R"("devices":[{"kind":"gpu:H100","name":"H100","uuid":"GPU-1","index":0,"memory":0,)"
+                            R"("declared":true}]})"},
+        {"job.submitted", R"({"id":1,"user":"nobody","request":)" + request + "}"},
+        {"job.started", R"({"id":1,"attempt":0,"credential":"abc","tasks":[{"node":"n1","devices":["GPU-1"],)"
+                        R"("shares":[[0,1000]]}]})"},
+        {"job.ended", R"({"id":1,"state":"COMPLETED","exit_code":0,"reason":"exited"})"},
+        {"job.array_submitted", R"({"id":2,"user":"nobody","tasks":[0,1],"request":)" + array + "}"},
+        {"job.hold", R"({"ids":[2,3],"hold":"admin","by":"root"})"},
+        {"job.submitted", R"({"id":4,"user":"nobody","request":)" + request + "}"},
+        {"job.started", R"({"id":4,"attempt":0,"tasks":[{"node":"n1","devices":[],"shares":[]}]})"},
+        {"job.step", R"({"id":4,"attempt":0,"step":0,"name":"true","argv":["true"],"workdir":"","env":[],)"
+                     R"("cpus_per_task":0,"kill_on_bad_exit":false,"tasks":[0]})"},
+        {"job.step_task", R"({"id":4,"attempt":0,"step":0,"task":0,"state":"COMPLETED","exit_code":0,"signal":0})"},
+        {"job.requeued", R"({"id":4,"attempt":1,"reason":"requeued after NODE_FAIL: n1 went silent"})"},
+        {"job.submitted", R"({"id":5,"user":"nobody","request":)" + request + "}"},
+        {"job.started", R"({"id":5,"attempt":0,"credential":"def","tasks":[{"node":"n1","devices":[],)"
+                        R"("shares":[]}]})"},
+        {"job.step", R"({"id":5,"attempt":0,"step":0,"name":"sleep","argv":["sleep","60"],"workdir":"/tmp",)"
+                     R"("env":[["A","1"]],"cpus_per_task":1,"kill_on_bad_exit":true,"tasks":[0]})"},
+        {"job.step_stop", R"({"id":5,"attempt":0,"step":0,"why":"cancelled by nobody","cancel":true})"},
+        {"node.state", R"({"node":"n1","state":"drained"})"},
+    };
+    std::vector<store::Record> batch;
+    for (const auto& [kind, payload] : records) batch.push_back({0, 100 + static_cast<std::int64_t>(batch.size()), kind, payload});
+    ASSERT_TRUE((*journal)->append(batch));
+  }
+  open();
+  auto done = controller_->job(1);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->state, kCompleted);
+  EXPECT_EQ(done->start, 102);
+  EXPECT_EQ(done->end, 103);
+  EXPECT_EQ(done->nodelist(), "n1");
+  ASSERT_EQ(done->tasks.size(), 1u);
+  EXPECT_EQ(done->tasks[0].devices, (std::vector<std::string>{"GPU-1"}));
+  for (std::int64_t id : {2, 3}) {
+    auto task = controller_->job(id);
+    ASSERT_TRUE(task);
+    EXPECT_EQ(task->state, kPending);
+    EXPECT_EQ(task->hold, "admin");
+    EXPECT_EQ(task->array_job, 2);
+    EXPECT_EQ(task->array_task, id - 2);
+    EXPECT_TRUE(task->reason.starts_with("JobHeldAdmin")) << task->reason;
+  }
+  auto requeued = controller_->job(4);
+  ASSERT_TRUE(requeued);
+  EXPECT_EQ(requeued->state, kPending);
+  EXPECT_EQ(requeued->attempt, 1);
+  EXPECT_TRUE(requeued->steps.empty());
+  EXPECT_NE(requeued->reason.find("requeued after NODE_FAIL: n1 went silent"), std::string::npos) << requeued->reason;
+  auto running = controller_->job(5);  // its node's agent has not called yet: it runs there still
+  ASSERT_TRUE(running);
+  EXPECT_EQ(running->state, kRunning);
+  ASSERT_EQ(running->steps.size(), 1u);
+  EXPECT_EQ(running->steps[0].argv, (std::vector<std::string>{"sleep", "60"}));
+  EXPECT_EQ(running->steps[0].env, (std::vector<std::pair<std::string, std::string>>{{"A", "1"}}));
+  EXPECT_TRUE(running->steps[0].kill_on_bad_exit);
+  EXPECT_TRUE(running->steps[0].cpus_per_task_given);
+  EXPECT_EQ(running->steps[0].stopping, "cancelled by nobody");
+  EXPECT_TRUE(running->steps[0].cancelled);
+  EXPECT_TRUE(controller_->job_credential_user("gwj.5.def"));
+  const auto nodes = controller_->nodes();
+  const auto n1 = std::find_if(nodes.begin(), nodes.end(), [](const NodeRecord& n) { return n.name == "n1"; });
+  ASSERT_NE(n1, nodes.end());
+  EXPECT_EQ(n1->address, "127.0.0.9");
+  EXPECT_EQ(n1->cpus, 8);
+  ASSERT_EQ(n1->devices.size(), 1u);
+  EXPECT_EQ(n1->devices[0].kind, "gpu:H100");
+  // New records follow in the binary form, and the whole journal recovers again.
+  auto next = controller_->submit(request({"true"}), nobody_, now_);
+  ASSERT_TRUE(next) << next.error().message;
+  EXPECT_EQ(next->id, 6);
+  ASSERT_TRUE(controller_->set_hold(2, false, "root", true, now_, true));  // the first task alone
+  controller_.reset();
+  open();
+  EXPECT_EQ(controller_->job(2)->hold, "");
+  EXPECT_EQ(controller_->job(3)->hold, "admin");
+  EXPECT_EQ(controller_->job(6)->state, kPending);
+  EXPECT_EQ(controller_->job(5)->steps.at(0).stopping, "cancelled by nobody");
 }
 
 // A store whose snapshot was written in the first format (JSON) is still read.

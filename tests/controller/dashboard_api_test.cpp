@@ -64,7 +64,7 @@ TEST_F(DashboardApi, ClusterMapShowsUseAndFragmentation) {
   EXPECT_EQ(empty["by_model"][0]["stranded"], (json{{"2", 0}, {"4", 2}, {"8", 2}}));
 
   const std::int64_t id = submit(user_, {{"command", {"sleep", "100"}}, {"gpus", "1"}, {"mem", "64M"}, {"time", 600}});
-  step();
+  round();
   json map = get(user_, "/api/v1/cluster");
   const json& node = map["nodes"][0];
   EXPECT_EQ(node[0], "n");
@@ -96,7 +96,7 @@ TEST_F(DashboardApi, JobListFiltersAndPages) {
     mine.push_back(submit(user_, {{"command", {"sleep", "100"}}, {"project", "p"}, {"mem", "64M"}, {"time", 600}}));
   }
   theirs.push_back(submit(op_, {{"command", {"sleep", "100"}}, {"project", "q"}, {"mem", "64M"}, {"time", 600}}));
-  step();  // two 1-CPU jobs start on the 2-CPU node
+  round();  // two 1-CPU jobs start on the 2-CPU node
 
   json page = get(op_, "/api/v1/jobs?view=summary&order=desc&limit=2&offset=1");
   EXPECT_EQ(page["total"], 6);
@@ -155,12 +155,12 @@ TEST_F(DashboardApi, JobUsageAndLogTail) {
                      {"gpus", "1"},
                      {"mem", "64M"},
                      {"time", 600}});
-  step();
+  round();
   const std::string path = "/api/v1/jobs/" + std::to_string(id);
   for (int i = 0; i < 200 && get(user_, path)["state"] == "RUNNING"; ++i) {
     std::this_thread::sleep_for(20ms);
     now_ += 30;  // the job's time, on the injected clock: it is charged for it
-    step();
+    round();
   }
   ASSERT_EQ(get(user_, path)["state"], "COMPLETED");
 
@@ -200,12 +200,12 @@ class FcfsApi : public DashboardApi {
 TEST_F(FcfsApi, ReasonNamesTheJobTheRoomIsReservedFor) {
   const std::int64_t running =
       submit(user_, {{"command", {"sleep", "100"}}, {"gpus", "1"}, {"mem", "64M"}, {"time", 600}});
-  step();
+  round();
   const std::int64_t head =
       submit(user_, {{"command", {"sleep", "100"}}, {"gpus", "2"}, {"mem", "64M"}, {"time", 600}});
   const std::int64_t late =
       submit(user_, {{"command", {"sleep", "100"}}, {"gpus", "1"}, {"mem", "64M"}, {"time", 6000}});
-  step();
+  round();
   EXPECT_EQ(get(user_, "/api/v1/jobs/" + std::to_string(running))["state"], "RUNNING");
   const std::string head_reason = get(user_, "/api/v1/jobs/" + std::to_string(head))["reason"];
   EXPECT_EQ(head_reason.rfind("Reserved: resources are reserved for it, expected start at ", 0), 0u) << head_reason;
@@ -258,12 +258,12 @@ class ConservativeApi : public DashboardApi {
 
 TEST_F(ConservativeApi, EveryWaitingJobHasAReservation) {
   submit(user_, {{"command", {"sleep", "100"}}, {"gpus", "1"}, {"mem", "64M"}, {"time", 600}});
-  step();
+  round();
   const std::int64_t head =
       submit(user_, {{"command", {"sleep", "100"}}, {"gpus", "2"}, {"mem", "64M"}, {"time", 600}});
   const std::int64_t late =
       submit(user_, {{"command", {"sleep", "100"}}, {"gpus", "1"}, {"mem", "64M"}, {"time", 6000}});
-  step();
+  round();
   const json page = get(user_, "/api/v1/jobs?view=summary&state=PENDING&start=1");
   ASSERT_EQ(page["jobs"].size(), 2u) << page.dump();
   std::map<std::int64_t, std::int64_t> eta;

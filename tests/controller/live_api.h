@@ -1,6 +1,6 @@
 // A controller and its real HTTP API on a free port of this machine, for tests of the API: one
 // node "n" with 2 CPUs, 4 GiB and two declared devices (npu:x), an operator token (root) and a
-// user's (nobody). The control loop runs only when a test calls step().
+// user's (nobody). The control loop runs only when a test calls round().
 #pragma once
 
 #include <gtest/gtest.h>
@@ -63,7 +63,7 @@ class LiveApi : public ::testing::Test {
     httplib::Headers h{{"Authorization", "Bearer " + token}};
     return method == "GET" ? client.Get(path, h) : client.Post(path, h, body, "application/json");
   }
-  void step() { controller_->step(agent::Clock::now(), now_); }
+  void round() { controller_->round(agent::Clock::now(), now_); }
 
   std::filesystem::path dir_;
   std::int64_t now_ = static_cast<std::int64_t>(std::time(nullptr));  // the API's submissions use the wall clock

@@ -92,7 +92,7 @@ TEST_F(MetricsTest, FamiliesChangeWhenTheyShould) {
 
   const double passes = value(queued, "gwang_scheduling_pass_duration_seconds_count");
   now_ += 30;  // waited 30 s
-  controller_->step(agent::Clock::now(), now_);
+  controller_->round(agent::Clock::now(), now_);
   const std::string running = scrape();
   EXPECT_EQ(value(running, "gwang_jobs{state=\"RUNNING\"}"), 1);
   EXPECT_EQ(value(running, "gwang_scheduling_pass_duration_seconds_count"), passes + 1);
@@ -106,7 +106,7 @@ TEST_F(MetricsTest, FamiliesChangeWhenTheyShould) {
 
   // Two hours later the job is charged (1 NPU, 2 h at 1.0): the grant shows it.
   now_ += 7200;
-  controller_->step(agent::Clock::now(), now_);
+  controller_->round(agent::Clock::now(), now_);
   const std::string charged = scrape();
   EXPECT_NEAR(value(charged, "gwang_grant_used_hours{grant=\"1\",project=\"p\",programme=\"v\"}"), 2.0, 1e-6);
   auto drained = call(op_, "POST", "/api/v1/nodes/n/drain");
@@ -126,7 +126,7 @@ TEST_F(MetricsTest, FamiliesChangeWhenTheyShould) {
 // scripts/build installs).
 TEST_F(MetricsTest, PromtoolAcceptsTheExposition) {
   call(user_, "POST", "/api/v1/jobs", json{{"command", {"true"}}}.dump());
-  controller_->step(agent::Clock::now(), now_);
+  controller_->round(agent::Clock::now(), now_);
   const fs::path file = dir_ / "metrics.txt";
   std::ofstream(file) << scrape();
   ASSERT_EQ(std::system("command -v promtool >/dev/null"), 0) << "promtool is missing: scripts/build installs it";

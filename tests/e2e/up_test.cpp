@@ -20,6 +20,8 @@
 #include <sstream>
 #include <thread>
 
+#include "controller/events.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -555,7 +557,10 @@ TEST_F(Up, DeclaredDevicesAreAssigned) {
 // Cancel and time limit end jobs, and a job's children do not outlive it.
 TEST_F(Up, CancelTimeLimitAndChildren) {
   const std::string sleeper = submit("-- sh -c 'sleep 300 & echo $! > child; wait'");
-  for (int i = 0; i < 200 && !fs::exists(dir_ / "work" / "child"); ++i) std::this_thread::sleep_for(10ms);
+  // The file exists as soon as the shell opens it; the pid is there once its line is.
+  auto written = [&] { return fs::exists(dir_ / "work" / "child") && slurp(dir_ / "work" / "child").ends_with("\n"); };
+  for (int i = 0; i < 200 && !written(); ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(written());
   const pid_t child = std::stoi(slurp(dir_ / "work" / "child"));
   EXPECT_EQ(gwang("cancel " + sleeper).status, 0);
   EXPECT_NE(wait_ended(sleeper).find("State=CANCELLED"), std::string::npos);
@@ -751,15 +756,14 @@ TEST_F(Up, SigkillDuringAStreamLosesNothing) {
   sqlite3_stmt* st = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT kind, payload FROM journal", -1, &st, nullptr), SQLITE_OK);
   std::map<long long, int> submitted, ended;
-  const std::regex id_re(R"re("id":(\d+))re");
   while (sqlite3_step(st) == SQLITE_ROW) {
     const std::string kind = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    if (kind != "job.submitted" && kind != "job.ended") continue;
     const std::string payload(static_cast<const char*>(sqlite3_column_blob(st, 1)), sqlite3_column_bytes(st, 1));
-    std::smatch m;
-    if (!std::regex_search(payload, m, id_re)) continue;
-    const long long id = std::stoll(m[1]);
-    if (kind == "job.submitted") ++submitted[id];
-    if (kind == "job.ended") ++ended[id];
+    auto event = gwang::controller::events::decode(kind, payload);
+    ASSERT_TRUE(event) << kind << ": " << event.error().message;
+    if (const auto* s = std::get_if<gwang::controller::events::Submitted>(&*event)) ++submitted[s->id];
+    if (const auto* e = std::get_if<gwang::controller::events::Ended>(&*event)) ++ended[e->id];
   }
   sqlite3_finalize(st);
   sqlite3_close(db);

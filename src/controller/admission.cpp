@@ -1,0 +1,318 @@
+// Admission: a request checked and made into jobs (or an array of them), journalled, then queued;
+// test submissions; cancels and holds of what waits.
+
+#include "controller/controller.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "api/units.h"
+#include "slurm/core_dependencies.h"
+#include "slurm/specs.h"
+
+namespace gwang::controller {
+
+
+
+Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
+  const api::SubmitRequest& r = job.request;
+  core::JobSpec spec;
+  spec.id = core::JobId{job.id};
+  spec.submit = job.submit;
+  spec.tasks = r.nodes;
+  spec.spread = r.nodes > 1;
+  spec.time_limit = r.time_s;
+  spec.user = job.user;
+  spec.project = job.project;
+  spec.preemptible = job.preemptible;
+  spec.institution = books_.tenancy().institution_of(job.project);
+  if (!job.project.empty()) {
+    // Its programme's priority: the one it runs under (--qos), else its project's first valid grant's.
+    const auto valid = books_.grants().valid(job.project, job.submit);
+    const std::string programme = !r.qos.empty() ? r.qos : valid.empty() ? "" : valid.front()->programme;
+    if (const core::Programme* p = books_.grants().programme(programme)) spec.programme_priority = p->priority;
+  }
+  spec.task.scalars.set(core::ResourceRegistry::kCpu, r.cpus * core::kMilli);
+  spec.task.scalars.set(core::ResourceRegistry::kMemory, (r.mem_bytes + kMiB - 1) / kMiB * core::kMilli);
+  if (r.gpu_share > 0) {
+    spec.task.accel.count = 1;
+    spec.task.accel.per_device = std::clamp<core::Milli>(static_cast<core::Milli>(r.gpu_share * 1000 + 0.5), 1, 999);
+  } else {
+    spec.task.accel.count = r.gpus.count;
+  }
+  const auto& registry = scheduler_->cluster().registry();
+  for (const std::string& model : r.gpus.models) {
+    // A model may be named bare ("H100": a GPU) or with its family ("npu:ascend910").
+    const std::string kind = model.find(':') == std::string::npos ? "gpu:" + model : model;
+    auto k = registry.find(kind);
+    if (!k || !registry.is_accelerator(*k)) return fail("no node has accelerator model '" + model + "'");
+    spec.task.accel.models.push_back(*k);
+  }
+  if (!r.partition.empty()) {
+    spec.task.pool = pool_of(r.partition);
+    if (spec.task.pool == 0) {
+      std::string names;
+      for (const PartitionNodes& p : partitions_) names += (names.empty() ? "" : ", ") + p.spec.name;
+      return fail("invalid partition name '" + r.partition + "' (this cluster's: " + names + ")");
+    }
+  }
+  spec.name = r.name;
+  spec.begin = r.begin;
+  if (job.in_array()) {
+    spec.array_job = core::JobId{job.array_job};
+    spec.array_task = job.array_task;
+    auto a = slurm::parse_array(r.array, api::kMaxArrayIndex + 1);
+    if (!a) return fail("array: " + a.error().message);
+    spec.array_limit = static_cast<int>(a->max_running.value_or(0));
+  }
+  if (!r.dependency.empty()) {
+    auto d = slurm::parse_dependency(r.dependency);
+    if (!d) return fail("dependency: " + d.error().message);
+    slurm::set_core_dependencies(*d, spec);
+  }
+  return spec;
+}
+
+std::string Controller::nearest_fit(const core::JobSpec& spec) const {
+  std::vector<std::string> changes;
+  for (int count = spec.task.accel.count - 1; count >= 1; --count) {
+    core::JobSpec fewer = spec;
+    fewer.task.accel.count = count;
+    if (scheduler_->would_ever_fit(fewer)) {
+      changes.push_back("at most " + std::to_string(count) + " accelerator(s) per task");
+      break;
+    }
+  }
+  if (spec.task.accel.count > 0 && !spec.task.accel.models.empty()) {
+    core::JobSpec any = spec;
+    any.task.accel.models.clear();
+    if (scheduler_->would_ever_fit(any)) changes.push_back("any accelerator model");
+  }
+  for (int tasks = spec.tasks - 1; tasks >= 1; --tasks) {
+    core::JobSpec fewer = spec;
+    fewer.tasks = tasks;
+    if (scheduler_->would_ever_fit(fewer)) {
+      changes.push_back("at most " + std::to_string(tasks) + " node(s)");
+      break;
+    }
+  }
+  if (changes.empty()) return "";
+  std::string out = "; it could run with ";
+  for (std::size_t i = 0; i < changes.size(); ++i) out += (i == 0 ? "" : ", or ") + changes[i];
+  return out;
+}
+
+Result<Controller::Prepared> Controller::prepare(const api::SubmitRequest& request, const Account& owner,
+                                                 std::int64_t now) {
+  Prepared out;
+  JobRecord& job = out.job;
+  std::vector<std::int64_t>& indices = out.indices;
+  job.id = next_id_;
+  job.user = owner.name;
+  job.request = request;
+  job.submit = now;
+  auto admitted = books_.admit(owner.name, request.project, request.preemptible, now);
+  if (!admitted) return tl::unexpected(admitted.error());
+  job.project = admitted->project;
+  job.preemptible = admitted->preemptible;
+  if (!admitted->note.empty()) job.reason = admitted->note;
+  if (!request.qos.empty()) {
+    // Slurm's QOS is a programme of the project's grants: one it holds, valid now.
+    std::string names;
+    for (const auto& [name, p] : books_.grants().programmes()) names += (names.empty() ? "" : ", ") + name;
+    if (!books_.grants().programme(request.qos)) {
+      return fail("qos '" + request.qos + "': no allocation programme of that name (the centre's: " +
+                  (names.empty() ? std::string("none") : names) + ")");
+    }
+    const auto valid = books_.grants().valid(job.project, now);
+    if (job.project.empty() ||
+        std::none_of(valid.begin(), valid.end(), [&](const core::Grant* g) { return g->programme == request.qos; })) {
+      return fail("qos '" + request.qos + "': project " + (job.project.empty() ? "(none)" : job.project) +
+                  " holds no valid grant of that programme");
+    }
+  }
+  if (job.request.workdir.empty()) job.request.workdir = owner.home;
+  if (job.request.partition.empty()) {
+    const auto d =
+        std::find_if(partitions_.begin(), partitions_.end(), [](const PartitionNodes& p) { return p.spec.is_default; });
+    job.request.partition = (d == partitions_.end() ? partitions_.front() : *d).spec.name;
+  }
+  if (const int pool = pool_of(job.request.partition); pool > 0) {
+    const api::Partition& part = partitions_[static_cast<std::size_t>(pool - 1)].spec;
+    if (part.max_time_s > 0 && job.request.time_s > part.max_time_s) {
+      return fail("time limit " + slurm::format_time_limit({false, (job.request.time_s + 59) / 60}) +
+                  " is above partition " + part.name + "'s MaxTime of " +
+                  slurm::format_time_limit({false, part.max_time_s / 60}));
+    }
+  }
+  if (request.hold) job.hold = "user";
+  if (!request.array.empty()) {
+    auto a = slurm::parse_array(request.array, options_.max_array_size);
+    if (!a) return fail("array: " + a.error().message + " (max_array_size)");
+    indices = std::move(a->indices);
+    job.array_job = job.id;
+    job.array_task = indices.front();
+  }
+  auto s = to_spec(job);
+  if (!s) return tl::unexpected(s.error());
+  for (const core::JobDependency& d : s->depends) {
+    if (d.kind != core::DependencyKind::Singleton && !scheduler_->find(d.job)) {
+      return fail("dependency: job " + std::to_string(d.job.value) + " does not exist");
+    }
+    if (d.kind == core::DependencyKind::AfterCorr) return fail("dependency: aftercorr is for the tasks of job arrays");
+  }
+  if (!scheduler_->would_ever_fit(*s)) {
+    int cpus = 0;
+    std::int64_t memory = 0;
+    std::size_t devices = 0;
+    for (const auto& [name, node] : nodes_) {
+      cpus = std::max(cpus, node->host.cpus);
+      memory = std::max(memory, node->host.memory_bytes);
+      devices = std::max(devices, node->host.devices.size());
+    }
+    return fail("no node can ever hold this job: each of its " + std::to_string(request.nodes) + " task(s) needs " +
+                std::to_string(request.cpus) + " CPUs, " + api::format_memory(request.mem_bytes) + " of memory" +
+                (s->task.accel.count > 0 ? " and " + std::to_string(s->task.accel.count) + " accelerator(s)" : "") +
+                " on a node of its own; the largest node has " + std::to_string(cpus) + " CPUs, " +
+                api::format_memory(memory) + " and " + std::to_string(devices) + " accelerator(s), and there are " +
+                std::to_string(scheduler_->cluster().size()) + " node(s)" + nearest_fit(*s));
+  }
+  out.spec = std::move(*s);
+  return out;
+}
+
+Result<Controller::TestOnly> Controller::test_only(const api::SubmitRequest& request, const Account& owner,
+                                                   std::int64_t now) {
+  std::lock_guard lock(mu_);
+  auto prepared = prepare(request, owner, now);
+  if (!prepared) return tl::unexpected(prepared.error());
+  TestOnly out;
+  out.id = prepared->job.id;
+  ++next_id_;  // as in Slurm, the id a test names is not given again
+  out.partition = prepared->job.request.partition;
+  out.cpus = request.cpus * request.nodes;
+  const auto planned = scheduler_->plan_submission(prepared->spec, now);
+  out.start = planned.start;
+  for (const core::TaskPlacement& p : planned.placement) out.nodes.push_back(by_id_.at(p.node.value)->name);
+  return out;
+}
+
+Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Account& owner, std::int64_t now) {
+  JobRecord job;
+  std::optional<core::JobSpec> spec;
+  std::vector<std::int64_t> indices;  // a job array's
+  {
+    std::lock_guard lock(mu_);
+    auto prepared = prepare(request, owner, now);
+    if (!prepared) return tl::unexpected(prepared.error());
+    job = std::move(prepared->job);
+    indices = std::move(prepared->indices);
+    spec = std::move(prepared->spec);
+    next_id_ += indices.empty() ? 1 : static_cast<std::int64_t>(indices.size());
+    ++inflight_;
+  }
+  // Durable before anything else happens to it; concurrent submissions share one disk flush. An
+  // array is one record, however many tasks it has.
+  auto journalled = journal(events::Submitted{job.id, job.user, job.project, job.preemptible, job.request, indices}, now);
+  std::lock_guard lock(mu_);
+  --inflight_;
+  if (!journalled) return tl::unexpected(journalled.error());
+  const std::size_t count = indices.empty() ? 1 : indices.size();
+  for (std::size_t k = 0; k < count; ++k) {
+    JobRecord task = job;
+    core::JobSpec task_spec = *spec;
+    task.id = job.id + static_cast<std::int64_t>(k);
+    task_spec.id = core::JobId{task.id};
+    if (!indices.empty()) task.array_task = task_spec.array_task = indices[k];
+    auto status = scheduler_->submit(std::move(task_spec), now);
+    if (!status) return tl::unexpected(status.error());  // validated above: a broken invariant otherwise
+    if (!task.hold.empty()) scheduler_->hold(core::JobId{task.id});
+    jobs_[task.id] = std::move(task);
+  }
+  // A job that can start now starts at the next round of the control loop (milliseconds away),
+  // with the other starts of that pass: the answer does not wait for it.
+  if (scheduler_->fits_now(spec->id)) pass_due_ = true;
+  return with_reason(jobs_[job.id]);
+}
+
+Result<JobRecord> Controller::cancel(std::int64_t id, const std::string& user, bool operator_rights, std::int64_t now,
+                                     bool task_only) {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || (!operator_rights && it->second.user != user)) {
+    return fail("job " + std::to_string(id) + " not found");
+  }
+  if (it->second.in_array() && it->second.array_job == id && !task_only) {
+    // The array: every task not ended yet.
+    bool any = false;
+    for (auto t = it; t != jobs_.end() && t->second.array_job == id; ++t) {
+      if (t->second.ended()) continue;
+      any = true;
+      cancel_one(t->second, user, now);
+    }
+    if (!any) return fail("job array " + std::to_string(id) + " has already ended");
+    return it->second;
+  }
+  JobRecord& job = it->second;
+  if (job.ended()) return fail("job " + std::to_string(id) + " has already ended (" + job.state + ")");
+  cancel_one(job, user, now);
+  return job;
+}
+
+void Controller::cancel_one(JobRecord& job, const std::string& user, std::int64_t now) {
+  const std::int64_t id = job.id;
+  if (job.state == kPending) {
+    scheduler_->cancel(core::JobId{id}, now);
+    end(job, kCancelled, 0, "cancelled by " + user, now);
+    pass_due_ = true;  // the jobs behind it may now go
+  } else {
+    stop_tasks(job, agent::TaskEnd::Cancelled, "cancelled by " + user);
+    job.reason = "cancelling (asked by " + user + ")";
+  }
+}
+
+Result<JobRecord> Controller::set_hold(std::int64_t id, bool hold, const std::string& user, bool operator_rights,
+                                       std::int64_t now, bool task_only) {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || (!operator_rights && it->second.user != user)) {
+    return fail("job " + std::to_string(id) + " not found");
+  }
+  const bool array = it->second.in_array() && it->second.array_job == id && !task_only;
+  std::vector<JobRecord*> jobs;
+  for (auto t = it; t != jobs_.end() && (t == it || (array && t->second.array_job == id)); ++t) {
+    JobRecord& j = t->second;
+    if (j.state != kPending || hold != j.hold.empty()) continue;  // not pending, or as asked already
+    if (!hold && j.hold == "admin" && !operator_rights) {
+      return fail("job " + std::to_string(j.id) + " is held by an operator: only an operator may release it");
+    }
+    jobs.push_back(&j);
+  }
+  const std::string what = array ? "job array " + std::to_string(id) : "job " + std::to_string(id);
+  if (jobs.empty()) {
+    if (!array && it->second.state == kPending) return fail(what + (hold ? " is held already" : " is not held"));
+    return fail(what + " is not pending" + (array ? "" : " (" + it->second.state + ")"));
+  }
+  // An operator's hold of someone else's job is the operator's to lift (Slurm's admin hold).
+  const std::string kind = !hold ? "" : operator_rights && it->second.user != user ? "admin" : "user";
+  events::Held held{{}, kind, user};
+  for (const JobRecord* j : jobs) held.ids.push_back(j->id);
+  if (auto r = journal(held, now); !r) return tl::unexpected(r.error());
+  auto applied = apply(held, now);
+  assert(applied);  // of jobs found above, under the same lock
+  (void)applied;
+  for (JobRecord* j : jobs) hold_in_core(*j, now);
+  return with_reason(it->second);
+}
+
+void Controller::hold_in_core(const JobRecord& job, std::int64_t now) {
+  const core::JobId jid{job.id};
+  if (!job.hold.empty()) {
+    scheduler_->hold(jid);  // false when its grants hold it already: it stays held, for both reasons
+  } else if (!held_.contains(job.id)) {
+    scheduler_->release(jid, now);
+  }
+  pass_due_ = true;
+}
+
+}  // namespace gwang::controller

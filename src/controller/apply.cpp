@@ -1,0 +1,173 @@
+// Events applied to the records in memory: one function per kind of event, the same for a change
+// the controller makes live (once journalled) and for recovery. What an event means for the core,
+// the nodes and the books' running charges is the caller's: these change the records only.
+
+#include "controller/controller.h"
+
+#include <algorithm>
+
+namespace gwang::controller {
+
+namespace {
+
+std::string unknown_job(std::int64_t id) { return "names unknown job " + std::to_string(id); }
+
+}  // namespace
+
+Result<void> Controller::apply(const events::Event& event, std::int64_t time) {
+  return std::visit([&](const auto& e) { return apply(e, time); }, event);
+}
+
+Result<void> Controller::apply(const events::Submitted& e, std::int64_t time) {
+  const std::size_t count = e.array_tasks.empty() ? 1 : e.array_tasks.size();
+  for (std::size_t k = 0; k < count; ++k) {
+    JobRecord job;
+    job.id = e.id + static_cast<std::int64_t>(k);
+    job.user = e.user;
+    job.project = e.project;
+    job.preemptible = e.preemptible;
+    job.request = e.request;
+    job.submit = time;
+    if (!e.array_tasks.empty()) {
+      job.array_job = e.id;
+      job.array_task = e.array_tasks[k];
+    }
+    if (job.request.hold) job.hold = "user";
+    jobs_[job.id] = std::move(job);
+  }
+  next_id_ = std::max(next_id_, e.id + static_cast<std::int64_t>(count));
+  return {};
+}
+
+Result<void> Controller::apply(const events::Started& e, std::int64_t time) {
+  auto it = jobs_.find(e.id);
+  if (it == jobs_.end()) return fail(unknown_job(e.id));
+  JobRecord& job = it->second;
+  job.state = kRunning;
+  job.start = time;
+  job.attempt = e.attempt;
+  job.credential = e.credential;
+  job.tasks = e.tasks;
+  return {};
+}
+
+Result<void> Controller::apply(const events::RankEnded& e, std::int64_t) {
+  auto it = jobs_.find(e.id);
+  if (it == jobs_.end()) return fail(unknown_job(e.id));
+  JobRecord& job = it->second;
+  if (e.attempt == job.attempt && e.rank >= 0 && e.rank < static_cast<int>(job.tasks.size())) {
+    job.tasks[static_cast<std::size_t>(e.rank)].done = true;
+    rank_ends_[e.id][e.rank] = {e.state, e.exit_code, e.reason};
+  }
+  return {};
+}
+
+Result<void> Controller::apply(const events::StepStarted& e, std::int64_t time) {
+  auto it = jobs_.find(e.id);
+  if (it == jobs_.end()) return fail(unknown_job(e.id));
+  JobRecord& job = it->second;
+  if (e.attempt != job.attempt || e.step != static_cast<int>(job.steps.size()))
+    return fail("step " + std::to_string(e.step) + " is not the job's next");
+  StepRecord step;
+  step.id = e.step;
+  step.name = e.name;
+  step.argv = e.argv;
+  step.workdir = e.workdir;
+  step.env = e.env;
+  step.cpus_per_task = std::max(1, e.cpus_per_task);
+  step.cpus_per_task_given = e.cpus_per_task > 0;
+  step.kill_on_bad_exit = e.kill_on_bad_exit;
+  step.start = time;
+  for (int node : e.task_nodes) {
+    if (node < 0 || node >= static_cast<int>(job.tasks.size()))
+      return fail("a task on node " + std::to_string(node) + " of a job of " + std::to_string(job.tasks.size()));
+    step.tasks.push_back({node, "", 0, 0});
+  }
+  job.steps.push_back(std::move(step));
+  return {};
+}
+
+// The step an event names, of the job's current attempt; nullptr for an attempt that is over.
+StepRecord* Controller::step_of(JobRecord& job, int attempt, int step) {
+  if (attempt != job.attempt || step < 0 || step >= static_cast<int>(job.steps.size())) return nullptr;
+  return &job.steps[static_cast<std::size_t>(step)];
+}
+
+Result<void> Controller::apply(const events::StepTaskEnded& e, std::int64_t time) {
+  auto it = jobs_.find(e.id);
+  if (it == jobs_.end()) return fail(unknown_job(e.id));
+  if (StepRecord* step = step_of(it->second, e.attempt, e.step))
+    step_task_ended(*step, e.task, e.state, e.exit_code, e.signal, time);
+  return {};
+}
+
+Result<void> Controller::apply(const events::StepStopping& e, std::int64_t) {
+  auto it = jobs_.find(e.id);
+  if (it == jobs_.end()) return fail(unknown_job(e.id));
+  if (StepRecord* step = step_of(it->second, e.attempt, e.step)) {
+    step->stopping = e.why;
+    step->cancelled = e.cancel;
+  }
+  return {};
+}
+
+Result<void> Controller::apply(const events::Requeued& e, std::int64_t) {
+  auto it = jobs_.find(e.id);
+  if (it == jobs_.end()) return fail(unknown_job(e.id));
+  JobRecord& job = it->second;
+  job.state = kPending;
+  job.attempt = e.attempt;
+  job.reason = e.reason;
+  job.start = -1;
+  job.tasks.clear();
+  job.steps.clear();
+  rank_ends_.erase(e.id);
+  return {};
+}
+
+Result<void> Controller::apply(const events::Ended& e, std::int64_t time) {
+  auto it = jobs_.find(e.id);
+  if (it == jobs_.end()) return fail(unknown_job(e.id));
+  JobRecord& job = it->second;
+  close_steps(job, time, false);
+  books_.forget(e.id);
+  job.state = e.state;
+  job.exit_code = e.exit_code;
+  job.reason = e.reason;
+  job.end = time;
+  rank_ends_.erase(e.id);
+  return {};
+}
+
+Result<void> Controller::apply(const events::Held& e, std::int64_t) {
+  for (std::int64_t id : e.ids) {
+    if (!jobs_.contains(id)) return fail(unknown_job(id));
+  }
+  for (std::int64_t id : e.ids) jobs_.at(id).hold = e.hold;
+  return {};
+}
+
+Result<void> Controller::apply(const events::NodeRegistered& e, std::int64_t) {
+  agent::HostResources host;
+  host.cpus = e.cpus;
+  host.memory_bytes = e.memory_bytes;
+  host.devices = e.devices;
+  Node* node = find_node(e.node);
+  if (!node) {
+    node = &add_node(e.node, host, false);
+  } else if (!node->local) {
+    node->host = host;  // a change is refused while a node is known; kept as journalled
+  }
+  node->instance = e.instance;
+  node->address = e.address;
+  return {};
+}
+
+Result<void> Controller::apply(const events::NodeState& e, std::int64_t) {
+  const bool drained = e.state != "up";
+  drained ? (void)drained_names_.insert(e.node) : (void)drained_names_.erase(e.node);
+  if (Node* node = find_node(e.node)) node->drained = drained;
+  return {};
+}
+
+}  // namespace gwang::controller

@@ -1,0 +1,169 @@
+// Ends: a task reported ended, a job's tasks told to stop, and a job that ended, was requeued or
+// lost its node.
+
+#include "controller/controller.h"
+
+#include <algorithm>
+
+namespace gwang::controller {
+
+
+void Controller::stop_tasks(JobRecord& job, agent::TaskEnd why, const std::string& message) {
+  if (!stopping_.emplace(job.id, std::make_pair(why, message)).second) return;
+  for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
+    if (job.tasks[rank].done) continue;
+    Node* node = find_node(job.tasks[rank].node);
+    if (node && node->local) {
+      local_->terminate(agent::task_id(job.id, job.attempt, static_cast<int>(rank)), why, agent::Clock::now(), message);
+    }
+  }
+  for (const StepRecord& step : job.steps) {
+    for (std::size_t t = 0; t < step.tasks.size(); ++t) {
+      if (step.tasks[t].done()) continue;
+      Node* node = find_node(job.tasks[static_cast<std::size_t>(step.tasks[t].node)].node);
+      if (node && node->local) {
+        local_->terminate(agent::step_task_id(job.id, job.attempt, step.id, static_cast<int>(t)), why,
+                          agent::Clock::now(), message);
+      }
+    }
+  }
+  orders_cv_.notify_all();  // remote agents get the order with their next answer
+}
+
+void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t now) {
+  node.tasks.erase(f.task);
+  node.launches.erase(f.task);
+  const auto ref = agent::parse_task_id(f.task);
+  if (!ref) return;
+  const std::int64_t id = ref->job;
+  const int attempt = ref->attempt, rank = ref->rank;
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  JobRecord& job = it->second;
+  if (ref->step >= 0) {
+    if (job.state != kRunning || job.attempt != attempt || ref->step >= static_cast<int>(job.steps.size())) return;
+    StepRecord& step = job.steps[static_cast<std::size_t>(ref->step)];
+    if (rank >= static_cast<int>(step.tasks.size()) || step.tasks[static_cast<std::size_t>(rank)].done() ||
+        job.tasks[static_cast<std::size_t>(step.tasks[static_cast<std::size_t>(rank)].node)].node != node.name) {
+      return;
+    }
+    const std::string state = f.fenced ? kNodeFail : state_for(f.status.end, f.status.exit_code);
+    const events::StepTaskEnded ended{id, attempt, step.id, rank, state, f.status.exit_code, f.status.signal};
+    journal_async(ended, now);
+    (void)apply(ended, now);  // of the job found above: cannot fail
+    if (step.kill_on_bad_exit && state != kCompleted && !step.ended() && step.stopping.empty()) {
+      stop_step(job, step, "task " + std::to_string(rank) + " ended " + state + " (--kill-on-bad-exit)", false, now);
+    }
+    return;
+  }
+  if (job.state != kRunning || job.attempt != attempt || rank >= static_cast<int>(job.tasks.size()) ||
+      job.tasks[rank].done || job.tasks[rank].node != node.name) {
+    return;  // a report about an attempt that is over: the job ended or was requeued meanwhile
+  }
+  charge(job, now);  // every rank's use up to now, this one's for the last time
+  job.tasks[rank].done = true;
+  if (job.batch()) {
+    for (TaskRecord& t : job.tasks) t.done = true;  // the script's end is the job's
+  }
+  const std::string state = f.fenced ? kNodeFail : state_for(f.status.end, f.status.exit_code);
+  std::string reason = f.message.empty() ? std::string(agent::to_string(f.status.end)) : f.message;
+  if (f.status.signal) reason += " (signal " + std::to_string(f.status.signal) + ")";
+  if (job.tasks.size() > 1 && !job.batch())
+    reason = "rank " + std::to_string(rank) + " on " + node.name + ": " + reason;
+  if (state != kCompleted && !failures_.contains(id)) failures_[id] = {state, f.status.exit_code, reason};
+  const bool all_done = std::all_of(job.tasks.begin(), job.tasks.end(), [](const TaskRecord& t) { return t.done; });
+  if (!all_done) {
+    journal_async(events::RankEnded{id, attempt, rank, state, f.status.exit_code, reason}, now);
+    // One rank failing fails the job: the others would wait for it forever (a PyTorch group does).
+    if (state != kCompleted)
+      stop_tasks(job, agent::TaskEnd::Cancelled, "rank " + std::to_string(rank) + " ended " + state);
+    return;
+  }
+  Failure final{kCompleted, 0, reason};
+  if (auto fl = failures_.find(id); fl != failures_.end()) final = fl->second;
+  pass_due_ = true;
+  if (preempting_.contains(id) && final.state != kCompleted && final.state != kNodeFail) {
+    // Stopped to make room: it waits again (and starts over; it had the grace period to checkpoint).
+    scheduler_->preempted(core::JobId{id}, now);
+    requeued(job, "requeued after preemption (it borrowed capacity that was needed back)", now);
+    return;
+  }
+  if (final.state == kNodeFail) {
+    scheduler_->finish(core::JobId{id}, now, core::JobState::Failed);
+    node_failed(job, final.reason, now);
+    return;
+  }
+  const core::JobState outcome = final.state == kCompleted ? core::JobState::Finished
+                                 : final.state == kTimeout ? core::JobState::TimedOut
+                                                           : core::JobState::Failed;
+  if (final.state == kCancelled) {
+    scheduler_->cancel(core::JobId{id}, now);
+  } else {
+    scheduler_->finish(core::JobId{id}, now, outcome);
+  }
+  end(job, final.state, final.exit_code, final.reason, now);
+}
+
+void Controller::node_failed(JobRecord& job, const std::string& why, std::int64_t now) {
+  charge(job, now);  // the core has ended it: its use is charged up to now all the same
+  // The ranks still running elsewhere belong to an attempt that is over: they are ended (directly
+  // on the local node; remote agents are told when they next list them).
+  for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
+    if (job.tasks[rank].done) continue;
+    Node* node = find_node(job.tasks[rank].node);
+    if (!node) continue;
+    const std::string t = agent::task_id(job.id, job.attempt, static_cast<int>(rank));
+    node->tasks.erase(t);
+    node->launches.erase(t);
+    if (node->local) local_->terminate(t, agent::TaskEnd::Cancelled, agent::Clock::now(), why);
+  }
+  orders_cv_.notify_all();
+  running_.erase(job.id);
+  failures_.erase(job.id);
+  stopping_.erase(job.id);
+  if (job.request.requeue && job.attempt < options_.requeue_limit) {
+    scheduler_->requeue(core::JobId{job.id}, now);
+    requeued(job, "requeued after NODE_FAIL: " + why, now);
+    return;
+  }
+  end(job, kNodeFail, 0, why, now);
+}
+
+void Controller::requeued(JobRecord& job, const std::string& reason, std::int64_t now) {
+  const events::Requeued requeue{job.id, job.attempt + 1, reason};
+  journal_async(requeue, now);
+  close_steps(job, now, true);
+  (void)apply(requeue, now);  // of a job the caller has: cannot fail
+  running_.erase(job.id);
+  failures_.erase(job.id);
+  stopping_.erase(job.id);
+  preempting_.erase(job.id);
+  pass_due_ = true;
+}
+
+void Controller::end(JobRecord& job, const std::string& state, int exit_code, const std::string& reason,
+                     std::int64_t now) {
+  charge(job, now);
+  const events::Ended ended{job.id, state, exit_code, reason};
+  // An end that cannot be journalled is still an end here; recovery would see the job as running
+  // and end it as NODE_FAIL, which is the truth as the store knows it.
+  journal_async(ended, now);
+  close_steps(job, now, true);
+  (void)apply(ended, now);  // of a job the caller has: cannot fail (its charges forgotten)
+  running_.erase(job.id);
+  failures_.erase(job.id);
+  stopping_.erase(job.id);
+  preempting_.erase(job.id);
+  held_.erase(job.id);
+}
+
+void Controller::node_down(Node& node, const std::string& why, std::int64_t now) {
+  node.down = true;
+  node.launches.clear();
+  node.tasks.clear();
+  const std::vector<core::JobId> failed = scheduler_->set_node_state(node.id, core::NodeState::Down, now);
+  for (core::JobId id : failed) node_failed(jobs_.at(id.value), why, now);
+  pass_due_ = true;
+}
+
+}  // namespace gwang::controller

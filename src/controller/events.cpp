@@ -1,0 +1,326 @@
+// The journal's records of jobs and nodes: each event's binary encoding beside its decoding, and
+// the first form of the records, JSON, read into the same types.
+
+#include "controller/events.h"
+
+#include "controller/record_codec.h"
+
+namespace gwang::controller::events {
+
+namespace {
+
+// A binary payload starts with this byte; a JSON one with '{'.
+constexpr std::string_view kMagic = "\x01";
+
+std::string text(Decoder& d) { return std::string(d.s()); }
+int small(Decoder& d) { return static_cast<int>(d.i()); }
+bool flag(Decoder& d) { return d.u(1) != 0; }
+
+void put_strings(Encoder& e, const std::vector<std::string>& list) {
+  e.u(list.size());
+  for (const std::string& s : list) e.s(s);
+}
+
+std::vector<std::string> get_strings(Decoder& d) {
+  std::vector<std::string> out;
+  for (std::size_t n = d.count(); d.ok() && n > 0; --n) out.push_back(text(d));
+  return out;
+}
+
+void put_env(Encoder& e, const std::vector<std::pair<std::string, std::string>>& env) {
+  e.u(env.size());
+  for (const auto& [k, v] : env) {
+    e.s(k);
+    e.s(v);
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> get_env(Decoder& d) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (std::size_t n = d.count(); d.ok() && n > 0; --n) {
+    std::string k = text(d);
+    out.emplace_back(std::move(k), text(d));
+  }
+  return out;
+}
+
+void put_request(Encoder& e, const api::SubmitRequest& r) {
+  e.s(r.name);
+  put_strings(e, r.command);
+  e.s(r.workdir);
+  put_env(e, r.env);
+  e.i(r.cpus);
+  e.i(r.mem_bytes);
+  e.i(r.gpus.count);
+  put_strings(e, r.gpus.models);
+  e.f(r.gpu_share);
+  e.i(r.nodes);
+  e.i(r.time_s);
+  e.u(r.requeue);
+  e.s(r.project);
+  e.u(r.preemptible);
+  e.i(r.begin);
+  e.s(r.dependency);
+  e.s(r.array);
+  e.s(r.script);
+  e.s(r.output);
+  e.s(r.error);
+  e.s(r.input);
+  e.u(r.open_append);
+  e.s(r.comment);
+  e.s(r.partition);
+  e.u(r.hold);
+  e.s(r.qos);
+}
+
+api::SubmitRequest get_request(Decoder& d) {
+  api::SubmitRequest r;
+  r.name = text(d);
+  r.command = get_strings(d);
+  r.workdir = text(d);
+  r.env = get_env(d);
+  r.cpus = small(d);
+  r.mem_bytes = d.i();
+  r.gpus.count = small(d);
+  r.gpus.models = get_strings(d);
+  r.gpu_share = d.f();
+  r.nodes = small(d);
+  r.time_s = d.i();
+  r.requeue = flag(d);
+  r.project = text(d);
+  r.preemptible = flag(d);
+  r.begin = d.i();
+  r.dependency = text(d);
+  r.array = text(d);
+  r.script = text(d);
+  r.output = text(d);
+  r.error = text(d);
+  r.input = text(d);
+  r.open_append = flag(d);
+  r.comment = text(d);
+  r.partition = text(d);
+  r.hold = flag(d);
+  r.qos = text(d);
+  return r;
+}
+
+// Each event's fields, written and read in the same order.
+void put(Encoder& e, const Submitted& v) {
+  e.i(v.id);
+  e.s(v.user);
+  e.s(v.project);
+  e.u(v.preemptible);
+  put_request(e, v.request);
+  e.u(v.array_tasks.size());
+  for (std::int64_t t : v.array_tasks) e.i(t);
+}
+void get(Decoder& d, Submitted& v) {
+  v.id = d.i();
+  v.user = text(d);
+  v.project = text(d);
+  v.preemptible = flag(d);
+  v.request = get_request(d);
+  for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.array_tasks.push_back(d.i());
+}
+
+void put(Encoder& e, const Started& v) {
+  e.i(v.id);
+  e.i(v.attempt);
+  e.s(v.credential);
+  e.u(v.tasks.size());
+  for (const TaskRecord& t : v.tasks) encode_task(e, t);
+}
+void get(Decoder& d, Started& v) {
+  v.id = d.i();
+  v.attempt = small(d);
+  v.credential = text(d);
+  for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.tasks.push_back(decode_task(d));
+}
+
+void put(Encoder& e, const RankEnded& v) {
+  e.i(v.id);
+  e.i(v.attempt);
+  e.i(v.rank);
+  e.s(v.state);
+  e.i(v.exit_code);
+  e.s(v.reason);
+}
+void get(Decoder& d, RankEnded& v) {
+  v.id = d.i();
+  v.attempt = small(d);
+  v.rank = small(d);
+  v.state = text(d);
+  v.exit_code = small(d);
+  v.reason = text(d);
+}
+
+void put(Encoder& e, const StepStarted& v) {
+  e.i(v.id);
+  e.i(v.attempt);
+  e.i(v.step);
+  e.s(v.name);
+  put_strings(e, v.argv);
+  e.s(v.workdir);
+  put_env(e, v.env);
+  e.i(v.cpus_per_task);
+  e.u(v.kill_on_bad_exit);
+  e.u(v.task_nodes.size());
+  for (int n : v.task_nodes) e.i(n);
+}
+void get(Decoder& d, StepStarted& v) {
+  v.id = d.i();
+  v.attempt = small(d);
+  v.step = small(d);
+  v.name = text(d);
+  v.argv = get_strings(d);
+  v.workdir = text(d);
+  v.env = get_env(d);
+  v.cpus_per_task = small(d);
+  v.kill_on_bad_exit = flag(d);
+  for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.task_nodes.push_back(small(d));
+}
+
+void put(Encoder& e, const StepTaskEnded& v) {
+  e.i(v.id);
+  e.i(v.attempt);
+  e.i(v.step);
+  e.i(v.task);
+  e.s(v.state);
+  e.i(v.exit_code);
+  e.i(v.signal);
+}
+void get(Decoder& d, StepTaskEnded& v) {
+  v.id = d.i();
+  v.attempt = small(d);
+  v.step = small(d);
+  v.task = small(d);
+  v.state = text(d);
+  v.exit_code = small(d);
+  v.signal = small(d);
+}
+
+void put(Encoder& e, const StepStopping& v) {
+  e.i(v.id);
+  e.i(v.attempt);
+  e.i(v.step);
+  e.s(v.why);
+  e.u(v.cancel);
+}
+void get(Decoder& d, StepStopping& v) {
+  v.id = d.i();
+  v.attempt = small(d);
+  v.step = small(d);
+  v.why = text(d);
+  v.cancel = flag(d);
+}
+
+void put(Encoder& e, const Requeued& v) {
+  e.i(v.id);
+  e.i(v.attempt);
+  e.s(v.reason);
+}
+void get(Decoder& d, Requeued& v) {
+  v.id = d.i();
+  v.attempt = small(d);
+  v.reason = text(d);
+}
+
+void put(Encoder& e, const Ended& v) {
+  e.i(v.id);
+  e.s(v.state);
+  e.i(v.exit_code);
+  e.s(v.reason);
+}
+void get(Decoder& d, Ended& v) {
+  v.id = d.i();
+  v.state = text(d);
+  v.exit_code = small(d);
+  v.reason = text(d);
+}
+
+void put(Encoder& e, const Held& v) {
+  e.u(v.ids.size());
+  for (std::int64_t id : v.ids) e.i(id);
+  e.s(v.hold);
+  e.s(v.by);
+}
+void get(Decoder& d, Held& v) {
+  for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.ids.push_back(d.i());
+  v.hold = text(d);
+  v.by = text(d);
+}
+
+void put(Encoder& e, const NodeRegistered& v) {
+  e.s(v.node);
+  e.s(v.instance);
+  e.s(v.address);
+  e.i(v.cpus);
+  e.i(v.memory_bytes);
+  encode_devices(e, v.devices);
+}
+void get(Decoder& d, NodeRegistered& v) {
+  v.node = text(d);
+  v.instance = text(d);
+  v.address = text(d);
+  v.cpus = small(d);
+  v.memory_bytes = d.i();
+  v.devices = decode_devices(d);
+}
+
+void put(Encoder& e, const NodeState& v) {
+  e.s(v.node);
+  e.s(v.state);
+}
+void get(Decoder& d, NodeState& v) {
+  v.node = text(d);
+  v.state = text(d);
+}
+
+// The kinds, by the variant's index. A job array's submission has a kind of its own.
+constexpr std::string_view kKinds[] = {"job.submitted", "job.started",   "job.rank_ended", "job.step",
+                                       "job.step_task", "job.step_stop", "job.requeued",   "job.ended",
+                                       "job.hold",      "node.registered", "node.state"};
+static_assert(std::size(kKinds) == std::variant_size_v<Event>);
+constexpr std::string_view kArraySubmitted = "job.array_submitted";
+
+// An empty event of the kind's type, or nullopt.
+std::optional<Event> blank(std::string_view kind) {
+  if (kind == kArraySubmitted) return Submitted{};
+  std::optional<Event> out;
+  auto make = [&]<std::size_t... I>(std::index_sequence<I...>) {
+    ((kind == kKinds[I] ? (void)(out = Event(std::in_place_index<I>)) : (void)0), ...);
+  };
+  make(std::make_index_sequence<std::variant_size_v<Event>>{});
+  return out;
+}
+
+}  // namespace
+
+std::string_view kind_of(const Event& event) {
+  if (const auto* s = std::get_if<Submitted>(&event); s && !s->array_tasks.empty()) return kArraySubmitted;
+  return kKinds[event.index()];
+}
+
+bool handles(std::string_view kind) { return blank(kind).has_value(); }
+
+std::string encode(const Event& event) {
+  Encoder e;
+  std::visit([&](const auto& v) { put(e, v); }, event);
+  return e.finish(kMagic);
+}
+
+Result<Event> decode(std::string_view kind, std::string_view payload) {
+  std::optional<Event> event = blank(kind);
+  if (!event) return fail("not a record of a job or a node: " + std::string(kind));
+  if (payload.starts_with("{")) return decode_json(kind, payload, std::move(*event));
+  Decoder d(payload, kMagic);
+  std::visit([&](auto& v) { get(d, v); }, *event);
+  if (d.ok() && !d.at_end()) return fail("byte " + std::to_string(d.offset()) + ": data after the record's fields");
+  if (!d.ok()) return fail(d.error());
+  if (kind == kArraySubmitted && std::get<Submitted>(*event).array_tasks.empty()) {
+    return fail("a job array's submission without its tasks");
+  }
+  return *event;
+}
+
+}  // namespace gwang::controller::events

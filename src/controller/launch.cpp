@@ -1,0 +1,184 @@
+// What a node is asked to run for a job's rank or a step's task: the command, its devices and
+// limits, and the task's environment (GWANG_*, SLURM_*, torch.distributed's), as pure functions of
+// the job's record.
+
+#include "controller/launch.h"
+
+#include "api/request.h"
+#include "slurm/hostlist.h"
+#include "slurm/specs.h"
+
+namespace gwang::controller {
+
+void add_identity_env(const JobRecord& job, int rank, Env& env) {
+  const TaskRecord& task = job.tasks[static_cast<std::size_t>(rank)];
+  const std::string nodes = std::to_string(job.tasks.size());
+  std::vector<std::string> hosts;
+  for (const TaskRecord& t : job.tasks) hosts.push_back(t.node);
+  const std::string id = std::to_string(job.id);
+  auto set = [&](std::string key, std::string value) { env.emplace_back(std::move(key), std::move(value)); };
+  set("GWANG_JOB_ID", id);
+  if (!job.credential.empty()) set("GWANG_TOKEN", "gwj." + id + "." + job.credential);
+  set("GWANG_JOB_NAME", job.request.name);
+  set("GWANG_NODELIST", job.nodelist());
+  set("GWANG_RESTART_COUNT", std::to_string(job.attempt));
+  set("GWANG_PREEMPTIBLE", job.preemptible ? "1" : "0");
+  // Slurm's, for the scripts and frameworks that read them (sbatch(1), "OUTPUT ENVIRONMENT
+  // VARIABLES"). A batch job's task counts come with its request, from sbatch's options.
+  for (const char* key : {"SLURM_JOB_ID", "SLURM_JOBID"}) set(key, id);
+  set("SLURM_JOB_NAME", job.request.name);
+  set("SLURM_JOB_USER", job.user);
+  if (!job.project.empty()) set("SLURM_JOB_ACCOUNT", job.project);
+  if (!job.request.partition.empty()) set("SLURM_JOB_PARTITION", job.request.partition);
+  for (const char* key : {"SLURM_JOB_NODELIST", "SLURM_NODELIST"}) set(key, slurm::compress_hosts(hosts));
+  for (const char* key : {"SLURM_JOB_NUM_NODES", "SLURM_NNODES"}) set(key, nodes);
+  if (!job.batch()) {
+    for (const char* key : {"SLURM_NTASKS", "SLURM_NPROCS"}) set(key, nodes);
+  }
+  set("SLURM_NODEID", std::to_string(rank));
+  set("SLURM_PROCID", std::to_string(rank));
+  set("SLURM_LOCALID", "0");
+  set("SLURMD_NODENAME", task.node);
+  set("SLURM_CPUS_ON_NODE", std::to_string(job.request.cpus));
+  set("SLURM_JOB_CPUS_PER_NODE",
+      std::to_string(job.request.cpus) + (job.tasks.size() > 1 ? "(x" + nodes + ")" : std::string()));
+  if (!task.shares.empty()) {
+    std::string indices;
+    for (const core::DeviceShare& d : task.shares) indices += (indices.empty() ? "" : ",") + std::to_string(d.index);
+    set("SLURM_JOB_GPUS", indices);
+    set("SLURM_GPUS_ON_NODE", std::to_string(task.shares.size()));
+  }
+  if (job.attempt > 0) set("SLURM_RESTART_COUNT", std::to_string(job.attempt));
+  if (job.in_array()) {
+    for (const char* prefix : {"GWANG", "SLURM"}) {
+      set(std::string(prefix) + "_ARRAY_JOB_ID", std::to_string(job.array_job));
+      set(std::string(prefix) + "_ARRAY_TASK_ID", std::to_string(job.array_task));
+    }
+    if (auto a = slurm::parse_array(job.request.array, api::kMaxArrayIndex + 1); a && !a->indices.empty()) {
+      const auto& ix = a->indices;
+      set("SLURM_ARRAY_TASK_COUNT", std::to_string(ix.size()));
+      set("SLURM_ARRAY_TASK_MIN", std::to_string(ix.front()));
+      set("SLURM_ARRAY_TASK_MAX", std::to_string(ix.back()));
+      const std::int64_t step = ix.size() > 1 ? ix[1] - ix[0] : 1;
+      bool even = true;
+      for (std::size_t i = 1; i < ix.size() && even; ++i) even = ix[i] - ix[i - 1] == step;
+      if (even) set("SLURM_ARRAY_TASK_STEP", std::to_string(step));
+    }
+  }
+}
+
+agent::Launch make_launch(const JobRecord& job, int rank, const std::string& master_address) {
+  const TaskRecord& task = job.tasks[static_cast<std::size_t>(rank)];
+  agent::Launch l;
+  l.task = agent::task_id(job.id, job.attempt, rank);
+  l.job = job.id;
+  l.attempt = job.attempt;
+  l.rank = rank;
+  l.user = job.user;
+  l.argv = job.request.command;
+  l.script = job.request.script;
+  l.workdir = job.request.workdir;
+  l.devices = task.devices;
+  l.memory_limit_bytes = job.request.mem_bytes;
+  const std::string nodes = std::to_string(job.tasks.size());
+  // What a job may set for itself (a port of its choosing), then what it asked for, then what
+  // says who and where it is: the job's identity is the controller's to say.
+  l.env = {{"MASTER_ADDR", master_address},
+           {"MASTER_PORT", std::to_string(20000 + job.id % 20000)},
+           {"WORLD_SIZE", nodes},
+           {"RANK", std::to_string(rank)},
+           {"LOCAL_RANK", "0"}};
+  for (const auto& kv : job.request.env) l.env.push_back(kv);
+  add_identity_env(job, rank, l.env);
+  if (!job.request.output.empty() || !job.request.error.empty() || !job.request.input.empty()) {
+    slurm::PatternContext p;
+    p.job_id = job.id;
+    p.array_job_id = job.in_array() ? job.array_job : job.id;
+    if (job.in_array()) p.array_task = job.array_task;
+    p.node = task.node.substr(0, task.node.find('.'));
+    p.node_index = rank;
+    p.task = rank;
+    p.user = job.user;
+    p.job_name = job.request.name;
+    if (!job.request.output.empty()) l.output = slurm::expand_pattern(job.request.output, p);
+    if (!job.request.error.empty()) l.error = slurm::expand_pattern(job.request.error, p);
+    if (!job.request.input.empty()) l.input = slurm::expand_pattern(job.request.input, p);
+    // A requeued job's output follows its first run's.
+    l.output_append = job.request.open_append || job.attempt > 0;
+  }
+  return l;
+}
+
+std::string tasks_per_node_text(const std::vector<int>& counts) {
+  std::string out;
+  for (std::size_t i = 0; i < counts.size();) {
+    std::size_t j = i;
+    while (j < counts.size() && counts[j] == counts[i]) ++j;
+    out += (out.empty() ? "" : ",") + std::to_string(counts[i]);
+    if (j - i > 1) out += "(x" + std::to_string(j - i) + ")";
+    i = j;
+  }
+  return out;
+}
+
+agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int task) {
+  const StepTaskRecord& me = step.tasks[static_cast<std::size_t>(task)];
+  const TaskRecord& where = job.tasks[static_cast<std::size_t>(me.node)];
+  agent::Launch l;
+  l.task = agent::step_task_id(job.id, job.attempt, step.id, task);
+  l.job = job.id;
+  l.attempt = job.attempt;
+  l.rank = task;
+  l.step = step.id;
+  l.user = job.user;
+  l.argv = step.argv;
+  l.workdir = step.workdir.empty() ? job.request.workdir : step.workdir;
+  // The job's devices and memory on the node: every task of the step there gets them (as Slurm
+  // gives a step all of the job's generic resources unless asked otherwise).
+  l.devices = where.devices;
+  l.memory_limit_bytes = job.request.mem_bytes;
+  // The asker's environment, then who and where the job is, then the task's place in the step.
+  l.env = step.env;
+  add_identity_env(job, me.node, l.env);
+  const std::vector<int> nodes = step.nodes();
+  std::vector<int> counts;
+  std::vector<std::string> hosts;
+  int local = 0, node_index = 0;
+  std::string gtids;
+  for (std::size_t n = 0; n < nodes.size(); ++n) {
+    int count = 0;
+    for (std::size_t t = 0; t < step.tasks.size(); ++t) {
+      if (step.tasks[t].node != nodes[n]) continue;
+      if (nodes[n] == me.node) {
+        if (static_cast<int>(t) < task) ++local;
+        gtids += (gtids.empty() ? "" : ",") + std::to_string(t);
+        node_index = static_cast<int>(n);
+      }
+      ++count;
+    }
+    counts.push_back(count);
+    hosts.push_back(job.tasks[static_cast<std::size_t>(nodes[n])].node);
+  }
+  auto set = [&](std::string key, std::string value) { l.env.emplace_back(std::move(key), std::move(value)); };
+  const std::string ntasks = std::to_string(step.tasks.size());
+  const std::string step_id = std::to_string(step.id);
+  set("GWANG_STEP_ID", step_id);
+  for (const char* key : {"SLURM_STEP_ID", "SLURM_STEPID"}) set(key, step_id);
+  for (const char* key : {"SLURM_NTASKS", "SLURM_NPROCS", "SLURM_STEP_NUM_TASKS"}) set(key, ntasks);
+  for (const char* key : {"SLURM_NNODES", "SLURM_STEP_NUM_NODES"}) set(key, std::to_string(nodes.size()));
+  for (const char* key : {"SLURM_NODELIST", "SLURM_STEP_NODELIST"}) set(key, slurm::compress_hosts(hosts));
+  for (const char* key : {"SLURM_TASKS_PER_NODE", "SLURM_STEP_TASKS_PER_NODE"}) set(key, tasks_per_node_text(counts));
+  set("SLURM_PROCID", std::to_string(task));
+  set("SLURM_LOCALID", std::to_string(local));
+  set("SLURM_NODEID", std::to_string(node_index));
+  set("SLURM_GTIDS", gtids);
+  if (step.cpus_per_task_given) set("SLURM_CPUS_PER_TASK", std::to_string(step.cpus_per_task));
+  // torch.distributed's names, for the task's place in the step.
+  set("RANK", std::to_string(task));
+  set("LOCAL_RANK", std::to_string(local));
+  set("WORLD_SIZE", ntasks);
+  set("LOCAL_WORLD_SIZE", std::to_string(counts[static_cast<std::size_t>(node_index)]));
+  return l;
+}
+
+}  // namespace gwang::controller

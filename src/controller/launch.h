@@ -1,0 +1,32 @@
+// What a node is asked to run for a job's rank or a step's task: the command, its devices and
+// limits, and the task's environment (GWANG_*, SLURM_*, torch.distributed's), as pure functions of
+// the job's record. The same at a start and when recovery sends a launch again.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/node.h"
+#include "controller/records.h"
+
+namespace gwang::controller {
+
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+// Appends who and where the job's task on its node `rank` is (GWANG_*, SLURM_*) to `env`.
+// Requires: the job has started (rank < job.tasks.size()).
+void add_identity_env(const JobRecord& job, int rank, Env& env);
+
+// What the node of `rank` is asked to run. `master_address`: where its first node is reached
+// (MASTER_ADDR).
+agent::Launch make_launch(const JobRecord& job, int rank, const std::string& master_address);
+
+// What the node of a step's task is asked to run: the job's devices and memory there, the asker's
+// environment, the job's identity, then the task's place in the step.
+agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int task);
+
+// SLURM_TASKS_PER_NODE's form: counts in node order, repeats folded ("2(x3),1").
+std::string tasks_per_node_text(const std::vector<int>& counts);
+
+}  // namespace gwang::controller

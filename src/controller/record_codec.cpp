@@ -1,0 +1,288 @@
+// The records' parts in the binary encoding of codec.h, each encoder beside its decoder.
+
+#include "controller/record_codec.h"
+
+#include <string>
+
+namespace gwang::controller {
+
+namespace {
+
+std::string text(Decoder& d) { return std::string(d.s()); }
+int small(Decoder& d) { return static_cast<int>(d.i()); }
+bool flag(Decoder& d) { return d.u(1) != 0; }
+
+void encode_strings(Encoder& e, const std::vector<std::string>& list) {
+  e.u(list.size());
+  for (const std::string& s : list) e.s(s);
+}
+
+std::vector<std::string> decode_strings(Decoder& d) {
+  std::vector<std::string> out(d.count());
+  for (std::string& s : out) s = text(d);
+  return out;
+}
+
+void encode_env(Encoder& e, const std::vector<std::pair<std::string, std::string>>& env) {
+  e.u(env.size());
+  for (const auto& [k, v] : env) {
+    e.s(k);
+    e.s(v);
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> decode_env(Decoder& d) {
+  std::vector<std::pair<std::string, std::string>> out(d.count());
+  for (auto& [k, v] : out) {
+    k = text(d);
+    v = text(d);
+  }
+  return out;
+}
+
+}  // namespace
+
+void encode_devices(Encoder& e, const std::vector<agent::Device>& devices) {
+  e.u(devices.size());
+  for (const agent::Device& dev : devices) {
+    e.s(dev.kind);
+    e.s(dev.name);
+    e.s(dev.uuid);
+    e.i(dev.index);
+    e.i(dev.memory_bytes);
+    e.u(dev.declared);
+  }
+}
+
+std::vector<agent::Device> decode_devices(Decoder& d) {
+  std::vector<agent::Device> out;
+  for (std::size_t k = d.count(); d.ok() && k > 0; --k) {
+    agent::Device dev;
+    dev.kind = text(d);
+    dev.name = text(d);
+    dev.uuid = text(d);
+    dev.index = small(d);
+    dev.memory_bytes = d.i();
+    dev.declared = flag(d);
+    out.push_back(std::move(dev));
+  }
+  return out;
+}
+
+void encode_task(Encoder& e, const TaskRecord& t) {
+  e.s(t.node);
+  encode_strings(e, t.devices);
+  e.u(t.shares.size());
+  for (const core::DeviceShare& share : t.shares) {
+    e.u(share.index);
+    e.i(share.milli);
+  }
+  e.u(t.done);
+}
+
+TaskRecord decode_task(Decoder& d) {
+  TaskRecord t;
+  t.node = text(d);
+  t.devices = decode_strings(d);
+  t.shares.resize(d.count());
+  for (core::DeviceShare& share : t.shares) {
+    share.index = static_cast<std::uint16_t>(d.u(0xFFFF));
+    share.milli = static_cast<core::Milli>(d.i());
+  }
+  t.done = flag(d);
+  return t;
+}
+
+void encode_step(Encoder& e, const StepRecord& st) {
+  e.i(st.id);
+  e.s(st.name);
+  encode_strings(e, st.argv);
+  e.s(st.workdir);
+  encode_env(e, st.env);
+  e.i(st.cpus_per_task);
+  e.u(st.cpus_per_task_given);
+  e.u(st.kill_on_bad_exit);
+  e.s(st.state);
+  e.s(st.failure);
+  e.u(st.cancelled);
+  e.i(st.exit_code);
+  e.i(st.signal);
+  e.i(st.start);
+  e.i(st.end);
+  e.s(st.stopping);
+  e.u(st.tasks.size());
+  for (const StepTaskRecord& t : st.tasks) {
+    e.i(t.node);
+    e.s(t.state);
+    e.i(t.exit_code);
+    e.i(t.signal);
+  }
+}
+
+Result<StepRecord> decode_step(Decoder& d, std::size_t job_tasks) {
+  StepRecord st;
+  st.id = small(d);
+  st.name = text(d);
+  st.argv = decode_strings(d);
+  st.workdir = text(d);
+  st.env = decode_env(d);
+  st.cpus_per_task = small(d);
+  st.cpus_per_task_given = flag(d);
+  st.kill_on_bad_exit = flag(d);
+  st.state = text(d);
+  st.failure = text(d);
+  st.cancelled = flag(d);
+  st.exit_code = small(d);
+  st.signal = small(d);
+  st.start = d.i();
+  st.end = d.i();
+  st.stopping = text(d);
+  st.tasks.resize(d.count());
+  for (StepTaskRecord& t : st.tasks) {
+    t.node = small(d);
+    t.state = text(d);
+    t.exit_code = small(d);
+    t.signal = small(d);
+    if (d.ok() && (t.node < 0 || static_cast<std::size_t>(t.node) >= job_tasks))
+      return fail("step " + std::to_string(st.id) + ": a task on node " + std::to_string(t.node) + " of " +
+                  std::to_string(job_tasks));
+  }
+  return st;
+}
+
+void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
+  const api::SubmitRequest& r = j.request;
+  e.i(j.id);
+  e.s(j.user);
+  e.s(r.name);
+  encode_strings(e, r.command);
+  e.s(r.workdir);
+  encode_env(e, r.env);
+  e.i(r.cpus);
+  e.i(r.mem_bytes);
+  e.i(r.gpus.count);
+  encode_strings(e, r.gpus.models);
+  e.f(r.gpu_share);
+  e.i(r.nodes);
+  e.i(r.time_s);
+  e.u(r.requeue);
+  e.s(j.state);
+  e.s(j.reason);
+  e.i(j.submit);
+  e.i(j.start);
+  e.i(j.end);
+  e.i(j.exit_code);
+  e.i(j.attempt);
+  e.u(j.tasks.size());
+  for (const TaskRecord& t : j.tasks) encode_task(e, t);
+  e.u(failure != nullptr);
+  if (failure) {
+    e.s(failure->state);
+    e.i(failure->exit_code);
+    e.s(failure->reason);
+  }
+  // Format 3 on.
+  e.s(j.project);
+  e.u(j.preemptible);
+  e.i(r.begin);
+  e.s(r.dependency);
+  e.s(r.array);
+  e.i(j.array_job);
+  e.i(j.array_task);
+  e.s(r.script);
+  e.s(r.output);
+  e.s(r.error);
+  e.s(r.input);
+  e.u(r.open_append);
+  e.s(r.comment);
+  e.s(r.partition);
+  e.u(r.hold);
+  e.s(j.hold);
+  e.s(j.credential);
+  e.s(r.qos);
+  e.u(j.steps.size());
+  for (const StepRecord& st : j.steps) encode_step(e, st);
+}
+
+namespace {
+
+// The fields formats 3 to 9 added at the end of a job's record.
+Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
+  api::SubmitRequest& r = j.request;
+  if (format >= 3) {
+    j.project = text(d);
+    j.preemptible = flag(d);
+  }
+  if (format >= 4) {
+    r.begin = d.i();
+    r.dependency = text(d);
+    r.array = text(d);
+    j.array_job = d.i();
+    j.array_task = d.i();
+  }
+  if (format >= 5) {
+    r.script = text(d);
+    r.output = text(d);
+    r.error = text(d);
+  }
+  if (format >= 6) {
+    r.input = text(d);
+    r.open_append = flag(d);
+    r.comment = text(d);
+  }
+  if (format >= 7) {
+    r.partition = text(d);
+    r.hold = flag(d);
+    j.hold = text(d);
+  }
+  if (format < 8) return {};
+  j.credential = text(d);
+  if (format >= 9) r.qos = text(d);
+  for (std::size_t n = d.count(); d.ok() && n > 0; --n) {
+    auto st = decode_step(d, j.tasks.size());
+    if (!st) return fail("job " + std::to_string(j.id) + " " + st.error().message);
+    j.steps.push_back(std::move(*st));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<JobRecord> decode_job(Decoder& d, int format, std::optional<Failure>& failure) {
+  JobRecord j;
+  api::SubmitRequest& r = j.request;
+  j.id = d.i();
+  j.user = text(d);
+  r.name = text(d);
+  r.command = decode_strings(d);
+  r.workdir = text(d);
+  r.env = decode_env(d);
+  r.cpus = small(d);
+  r.mem_bytes = d.i();
+  r.gpus.count = small(d);
+  r.gpus.models = decode_strings(d);
+  r.gpu_share = d.f();
+  r.nodes = small(d);
+  r.time_s = d.i();
+  r.requeue = flag(d);
+  j.state = text(d);
+  j.reason = text(d);
+  j.submit = d.i();
+  j.start = d.i();
+  j.end = d.i();
+  j.exit_code = small(d);
+  j.attempt = small(d);
+  for (std::size_t n = d.count(); d.ok() && n > 0; --n) j.tasks.push_back(decode_task(d));
+  failure.reset();
+  if (flag(d)) {
+    Failure f;
+    f.state = text(d);
+    f.exit_code = small(d);
+    f.reason = text(d);
+    failure = std::move(f);
+  }
+  if (auto tail = decode_job_tail(d, format, j); !tail) return tl::unexpected(tail.error());
+  return j;
+}
+
+}  // namespace gwang::controller

@@ -1,0 +1,32 @@
+// The records' parts in the binary encoding of codec.h, each encoder beside its decoder: devices,
+// a job's tasks and steps, and a whole job as the snapshot lays it out (each snapshot format from
+// 2 on). Decoders read what the encoders write; a damaged input leaves the Decoder failed (with
+// the byte offset), or returns an error naming what is wrong.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "controller/codec.h"
+#include "controller/records.h"
+#include "core/result.h"
+
+namespace gwang::controller {
+
+void encode_devices(Encoder& e, const std::vector<agent::Device>& devices);
+std::vector<agent::Device> decode_devices(Decoder& d);
+
+void encode_task(Encoder& e, const TaskRecord& t);
+TaskRecord decode_task(Decoder& d);
+
+void encode_step(Encoder& e, const StepRecord& st);
+// Errors: a task on a node the job does not have (of `job_tasks`).
+Result<StepRecord> decode_step(Decoder& d, std::size_t job_tasks);
+
+// The snapshot's layout of a job, with the first failure of its ranks if one is kept.
+void encode_job(Encoder& e, const JobRecord& j, const Failure* failure);
+// Reads a job written in snapshot format `format` (2 to the latest); `failure` gets its ranks'
+// first failure if it was kept.
+Result<JobRecord> decode_job(Decoder& d, int format, std::optional<Failure>& failure);
+
+}  // namespace gwang::controller

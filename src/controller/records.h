@@ -1,0 +1,144 @@
+// The controller's records of jobs, their tasks and steps, and nodes, as it keeps them in memory,
+// journals and snapshots them, and shows them; and the states they pass through.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/devices.h"
+#include "agent/task.h"
+#include "api/request.h"
+#include "core/scheduler.h"
+
+namespace gwang::controller {
+// Job states as Slurm names them.
+inline constexpr const char* kPending = "PENDING";
+inline constexpr const char* kRunning = "RUNNING";
+inline constexpr const char* kCompleted = "COMPLETED";
+inline constexpr const char* kFailed = "FAILED";
+inline constexpr const char* kCancelled = "CANCELLED";
+inline constexpr const char* kTimeout = "TIMEOUT";
+inline constexpr const char* kOutOfMemory = "OUT_OF_MEMORY";
+inline constexpr const char* kNodeFail = "NODE_FAIL";
+
+// One task (rank) of a running job.
+struct TaskRecord {
+  std::string node;
+  std::vector<std::string> devices;       // UUIDs of the devices it got
+  std::vector<core::DeviceShare> shares;  // the same as the core placed them
+  bool done = false;
+  bool operator==(const TaskRecord&) const = default;
+};
+
+// One task of a job step.
+struct StepTaskRecord {
+  int node = 0;       // the job's node it runs on: an index into JobRecord::tasks
+  std::string state;  // how it ended (COMPLETED, FAILED, CANCELLED, OUT_OF_MEMORY, NODE_FAIL); "" running
+  int exit_code = 0, signal = 0;
+  bool done() const { return !state.empty(); }
+};
+
+// A job step: a command a running job has its nodes run as tasks (srun inside the job). Its tasks
+// share the job's allocation on each node: its devices and memory, within its CPUs.
+struct StepRecord {
+  int id = 0;
+  std::string name;  // the program's base name unless asked otherwise
+  std::vector<std::string> argv;
+  std::string workdir;
+  std::vector<std::pair<std::string, std::string>> env;  // the asker's; each task's own are added to it
+  int cpus_per_task = 1;
+  bool cpus_per_task_given = false;  // SLURM_CPUS_PER_TASK is set only when asked for
+  bool kill_on_bad_exit = false;
+  std::vector<StepTaskRecord> tasks;  // by task id (SLURM_PROCID)
+  std::string state = "RUNNING";
+  std::string failure;     // the state of the first task that failed ("" none)
+  bool cancelled = false;  // ended by a cancel: CANCELLED, whatever its tasks did
+  // Its tasks' highest wait status (an exit code over a signal), as sacct shows it.
+  int exit_code = 0, signal = 0;
+  std::int64_t start = -1, end = -1;
+  std::string stopping;  // being ended, and why ("" not)
+  bool ended() const { return state != "RUNNING"; }
+  std::vector<int> nodes() const;  // the job's nodes it runs on (indices), in order
+};
+
+struct JobRecord {
+  std::int64_t id = 0;
+  std::string user;
+  std::string project;       // charged to ("" where the centre requires none)
+  bool preemptible = false;  // asked for, or made so because the project's grants are spent
+  api::SubmitRequest request;
+  std::string state = kPending;
+  std::string reason;                             // why it waits, or how it ended
+  std::int64_t submit = 0, start = -1, end = -1;  // Unix seconds
+  int exit_code = 0;
+  int attempt = 0;                // how many times it was requeued
+  std::vector<TaskRecord> tasks;  // while running (and after): one per rank
+  std::int64_t array_job = 0;     // a task of a job array: the array's id (its first task's id) ...
+  std::int64_t array_task = -1;   // ... and its index
+  bool in_array() const { return array_task >= 0; }
+  // Pending under the multifactor order (job() only): its priority, term by term, as last ranked.
+  std::optional<core::PriorityTerms> priority;
+  // Held until released (scontrol hold): "user" by its owner (JobHeldUser), "admin" by an
+  // operator (JobHeldAdmin, which only an operator releases); "" not held.
+  std::string hold;
+  std::vector<StepRecord> steps;  // of the current attempt, by id
+  // The job's own credential while it runs (random, made at each start): its tasks' GWANG_TOKEN,
+  // with which the commands inside the job (srun, squeue, ...) act as its user.
+  std::string credential;
+  bool ended() const { return state != kPending && state != kRunning; }
+  std::string nodelist() const;  // "n1,n2"
+  // A batch job runs its script on its first node only; its other nodes are held for the steps
+  // the script starts. Other jobs run their command on every node.
+  bool batch() const { return !request.script.empty(); }
+  bool runs_rank(std::size_t rank) const { return rank == 0 || !batch(); }
+};
+
+// How a device shows, in metrics and on the dashboard's map: "unavailable" on a node that takes no
+// work, else "free", "shared" (part of it in use) or "busy", by the milli-devices in use.
+inline const char* device_state(bool node_usable, std::int64_t milli_used) {
+  return !node_usable ? "unavailable" : milli_used <= 0 ? "free" : milli_used >= core::kMilli ? "busy" : "shared";
+}
+
+struct NodeRecord {
+  std::string name;
+  std::string state;  // "up", "drained", "down" (an agent that went silent), "drained+down"
+  int cpus = 0, cpus_used = 0;
+  std::int64_t memory_bytes = 0, memory_used = 0;
+  std::vector<agent::Device> devices;
+  std::vector<int> device_used;  // per device: the milli-devices the running tasks hold of it
+  std::vector<std::int64_t> jobs;
+  std::vector<std::string> partitions;  // the partitions it is in
+  std::string tracking;                 // how the agent tracks tasks there
+  std::string address;
+  bool local = false;           // run by the controller's own process
+  std::int64_t last_seen = -1;  // Unix seconds of the agent's last call (remote nodes)
+};
+
+// The controller's own figures: what it holds and how long its scheduling passes take.
+struct Status {
+  std::int64_t pending = 0, running = 0, jobs = 0;
+  std::int64_t nodes = 0, nodes_up = 0;
+  std::int64_t passes = 0;                                                     // since start
+  double pass_ms_last = 0, pass_ms_p50 = 0, pass_ms_p99 = 0, pass_ms_max = 0;  // over the last 1,000 passes
+  std::int64_t journal_seq = 0, snapshot_seq = 0;
+};
+
+// How a job's rank ended when it decides how the job ends (its first failure), or how a rank ended.
+struct Failure {
+  std::string state;
+  int exit_code = 0;
+  std::string reason;
+};
+
+// The core counts memory in MiB.
+inline constexpr core::Milli kMiB = 1LL << 20;
+
+// The state a task's end gives it (and its job, when it is the one that decides).
+std::string state_for(agent::TaskEnd end, int exit_code);
+// How the core sees a job that ended in `state`.
+core::JobState core_outcome(const std::string& state);
+
+}  // namespace gwang::controller

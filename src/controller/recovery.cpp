@@ -1,0 +1,167 @@
+// Recovery: the journal's records applied, in order, to the state in memory (after the snapshot),
+// then every job that has not ended handed back to the core: waiting again, or adopted where its
+// agents still run it.
+
+#include "controller/controller.h"
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "controller/launch.h"
+#include "slurm/specs.h"
+
+namespace gwang::controller {
+
+using nlohmann::json;
+
+Result<void> Controller::apply(const store::Record& rec) {
+  const std::string where = "journal record " + std::to_string(rec.seq) + " (" + rec.kind + ")";
+  if (Accounting::handles(rec.kind)) {
+    try {
+      if (auto r = books_.apply(rec.kind, json::parse(rec.payload), rec.time); !r)
+        return fail(where + ": " + r.error().message);
+    } catch (const json::exception& e) {
+      return fail(where + ": " + e.what());
+    }
+    return {};
+  }
+  auto event = events::decode(rec.kind, rec.payload);
+  if (!event) return fail(where + ": " + event.error().message);
+  if (auto r = apply(*event, rec.time); !r) return fail(where + ": " + r.error().message);
+  return {};
+}
+
+Result<void> Controller::remember_targets() {
+  // Jobs that ended before the restart are not scheduled again; those that waiting jobs depend on
+  // are remembered, with how they ended.
+  std::set<std::int64_t> targets;
+  for (const auto& [id, job] : jobs_) {
+    if (job.ended() || job.request.dependency.empty()) continue;
+    if (auto d = slurm::parse_dependency(job.request.dependency)) {
+      for (const slurm::Dependency& dep : d->all) {
+        for (const slurm::Dependency::Target& t : dep.targets) targets.insert(t.job);
+      }
+    }
+  }
+  for (std::int64_t t : targets) {
+    auto it = jobs_.find(t);
+    if (it == jobs_.end()) continue;
+    // A job, or every task of the array it is the id of.
+    const bool array = it->second.in_array() && it->second.array_job == t;
+    for (; it != jobs_.end() && (it->first == t || (array && it->second.array_job == t)); ++it) {
+      const JobRecord& ended = it->second;
+      if (!ended.ended()) continue;
+      core::JobSpec spec;
+      spec.id = core::JobId{ended.id};
+      spec.user = ended.user;
+      spec.name = ended.request.name;
+      if (ended.in_array()) {
+        spec.array_job = core::JobId{ended.array_job};
+        spec.array_task = ended.array_task;
+      }
+      if (auto r = scheduler_->remember(std::move(spec), core_outcome(ended.state), ended.start, ended.end); !r) {
+        return r;
+      }
+    }
+  }
+  return {};
+}
+
+void Controller::adopt(JobRecord& job, std::int64_t now) {
+  const std::int64_t id = job.id;
+  std::vector<core::TaskPlacement> placement;
+  std::string lost;
+  for (const TaskRecord& t : job.tasks) {
+    Node* node = find_node(t.node);
+    if (!node || node->local) {
+      lost = node ? "the controller stopped while the job ran" : "its node " + t.node + " is gone";
+      break;
+    }
+    placement.push_back({node->id, t.shares});
+  }
+  if (lost.empty()) {
+    if (auto r = scheduler_->adopt(core::JobId{id}, placement, job.start); !r) lost = r.error().message;
+  }
+  if (!lost.empty()) {
+    scheduler_->cancel(core::JobId{id}, now);
+    end(job, kNodeFail, 0, lost, now);
+    return;
+  }
+  running_.insert(id);
+  if (auto r = rank_ends_.find(id); r != rank_ends_.end()) {
+    for (const auto& [rank, f] : r->second) {
+      if (f.state != kCompleted && !failures_.contains(id)) failures_[id] = f;
+    }
+  }
+  // The agents say what they still run; a launch they never got is sent again.
+  for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
+    if (job.tasks[rank].done || !job.runs_rank(rank)) continue;
+    Node& node = *find_node(job.tasks[rank].node);
+    const std::string t = agent::task_id(id, job.attempt, static_cast<int>(rank));
+    node.tasks.insert(t);
+    node.launches[t] = make_launch(job, static_cast<int>(rank), master_address(job));
+  }
+  for (const StepRecord& step : job.steps) {
+    if (step.ended()) continue;
+    for (std::size_t k = 0; k < step.tasks.size(); ++k) {
+      if (step.tasks[k].done()) continue;
+      Node& node = *find_node(job.tasks[static_cast<std::size_t>(step.tasks[k].node)].node);
+      agent::Launch l = make_step_launch(job, step, static_cast<int>(k));
+      node.tasks.insert(l.task);
+      node.launches[l.task] = std::move(l);
+    }
+  }
+}
+
+Result<void> Controller::recover(std::int64_t now) {
+  auto loaded = journal_->load();
+  if (!loaded) return tl::unexpected(loaded.error());
+  if (loaded->snapshot) {
+    if (auto r = restore(loaded->snapshot->state); !r) {
+      return fail("snapshot at record " + std::to_string(loaded->snapshot->seq) + ": " + r.error().message);
+    }
+    snapshot_seq_ = loaded->snapshot->seq;
+  }
+  for (const store::Record& rec : loaded->records) {
+    if (auto r = apply(rec); !r) return r;
+  }
+  for (auto& [name, node] : nodes_) node->heard = node->local;  // until its agent calls this controller
+  for (auto& [name, node] : nodes_) {
+    if (!node->local)
+      apply_node_state(*node, now);
+    else if (node->drained)
+      apply_node_state(*node, now);
+  }
+  sync_quotas();
+  // Pending jobs wait again. Running ones go on where their agents still run them; those of the
+  // local node ended with the process that ran them.
+  std::map<std::string, Result<Account>> accounts;  // one look-up per user, not per job
+  std::size_t unfinished = 0;
+  for (const auto& [id, job] : jobs_) unfinished += job.ended() ? 0 : 1;
+  scheduler_->reserve_jobs(unfinished);
+  if (auto r = remember_targets(); !r) return r;
+  for (auto& [id, job] : jobs_) {
+    if (job.ended()) continue;
+    auto found = accounts.find(job.user);
+    if (found == accounts.end()) found = accounts.emplace(job.user, lookup_account(job.user)).first;
+    const Result<Account>& account = found->second;
+    auto spec = to_spec(job);
+    if (!account || !spec) {
+      end(job, kFailed, 0, !account ? account.error().message : spec.error().message, now);
+      continue;
+    }
+    auto status = scheduler_->submit(*spec, now);
+    if (!status || *status == core::SubmitStatus::Unsatisfiable) {
+      end(job, job.state == kRunning ? kNodeFail : kFailed, 0,
+          !status ? status.error().message : "no node can hold it any more", now);
+      continue;
+    }
+    if (job.state == kPending && !job.hold.empty()) scheduler_->hold(core::JobId{id});
+    if (job.state != kRunning) continue;
+    adopt(job, now);
+  }
+  return {};
+}
+
+}  // namespace gwang::controller

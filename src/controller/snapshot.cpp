@@ -1,0 +1,178 @@
+// Snapshots: the whole state in the binary format of codec.h (each format of it, and the first
+// one, JSON, still read back), and when one is taken.
+
+#include "controller/controller.h"
+
+#include <nlohmann/json.hpp>
+
+#include "controller/record_codec.h"
+
+namespace gwang::controller {
+
+using nlohmann::json;
+
+namespace {
+
+// Snapshots are binary (see codec.h): the first version, JSON, is still read.
+// The binary snapshot's formats: "gwang snapshot N\n", then its fields. Each format adds fields at
+// the end of a job's record, and every earlier one is still read: 3 each job's project and
+// preemptibility, and the books (accounting.h); 4 begin time, dependency and array; 5 the batch
+// script and output files; 6 input file, open mode and comment; 7 partition and holds; 8 steps;
+// 9 the programme (QOS).
+constexpr int kSnapshotFormat = 9;
+std::string snapshot_magic(int format) { return "gwang snapshot " + std::to_string(format) + "\n"; }
+
+}  // namespace
+
+std::string Controller::snapshot_state() const {
+  Encoder e;
+  e.u(static_cast<std::uint64_t>(next_id_));
+  std::set<std::string> drained = drained_names_;  // also of nodes not registered (yet)
+  for (const Node* n : by_id_) {
+    if (n->drained) drained.insert(n->name);
+  }
+  e.u(drained.size());
+  for (const std::string& name : drained) e.s(name);
+  std::vector<const Node*> remote;
+  for (const Node* n : by_id_) {
+    if (!n->local) remote.push_back(n);  // the local node is this process's, found again at start
+  }
+  e.u(remote.size());
+  for (const Node* n : remote) {
+    e.s(n->name);
+    e.s(n->instance);
+    e.s(n->address);
+    e.i(n->host.cpus);
+    e.i(n->host.memory_bytes);
+    encode_devices(e, n->host.devices);
+  }
+  e.u(jobs_.size());
+  for (const auto& [id, j] : jobs_) {
+    const auto f = failures_.find(id);
+    encode_job(e, j, f == failures_.end() ? nullptr : &f->second);
+  }
+  books_.encode(e);
+  return e.finish(snapshot_magic(kSnapshotFormat));
+}
+
+Result<void> Controller::restore(const std::string& state) {
+  if (state.starts_with("{")) return restore_json(state);
+  int format = kSnapshotFormat;
+  for (int f = 2; f < kSnapshotFormat; ++f) {
+    if (state.starts_with(snapshot_magic(f))) format = f;
+  }
+  Decoder d(state, snapshot_magic(format));
+  next_id_ = static_cast<std::int64_t>(d.u());
+  for (std::size_t n = d.count(); d.ok() && n > 0; --n) {
+    const std::string name(d.s());
+    drained_names_.insert(name);
+    if (Node* node = find_node(name)) node->drained = true;  // the local node exists already
+  }
+  for (std::size_t n = d.count(); d.ok() && n > 0; --n) {
+    const std::string name(d.s());
+    const std::string instance(d.s());
+    const std::string address(d.s());
+    agent::HostResources host;
+    host.cpus = static_cast<int>(d.i());
+    host.memory_bytes = d.i();
+    host.devices = decode_devices(d);
+    if (!d.ok()) break;
+    Node* node = find_node(name);
+    if (!node) node = &add_node(name, host, false);
+    node->instance = instance;
+    node->address = address;
+    node->heard = false;
+  }
+  for (std::size_t n = d.count(); d.ok() && n > 0; --n) {
+    std::optional<Failure> failure;
+    auto j = decode_job(d, format, failure);
+    if (!j) return tl::unexpected(j.error());
+    if (!d.ok()) break;
+    if (failure) rank_ends_[j->id][-1] = std::move(*failure);
+    const std::int64_t id = j->id;
+    jobs_[id] = std::move(*j);
+  }
+  if (format >= 3 && d.ok()) {
+    if (auto r = books_.decode(d); !r) return r;
+  }
+  if (d.ok() && !d.at_end()) return fail("byte " + std::to_string(d.offset()) + ": data after the last job");
+  if (!d.ok()) return fail(d.error());
+  return {};
+}
+
+Result<void> Controller::restore_json(const std::string& state) {
+  try {
+    const json s = json::parse(state);
+    if (s.at("version").get<int>() != 1) return fail("unknown snapshot version " + s.at("version").dump());
+    next_id_ = s.at("next_id").get<std::int64_t>();
+    for (const json& entry : s.at("drained")) {
+      const std::string name = entry.get<std::string>();
+      drained_names_.insert(name);
+      if (Node* node = find_node(name)) node->drained = true;  // the local node exists already
+    }
+    for (const json& n : s.at("nodes")) {
+      agent::HostResources host;
+      host.cpus = n.at("cpus").get<int>();
+      host.memory_bytes = n.at("memory").get<std::int64_t>();
+      host.devices = events::devices_from(n.at("devices"));
+      const std::string name = n.at("node").get<std::string>();
+      Node* node = find_node(name);
+      if (!node) node = &add_node(name, host, false);
+      node->instance = n.at("instance").get<std::string>();
+      node->address = n.at("address").get<std::string>();
+      node->heard = false;
+    }
+    for (const json& o : s.at("jobs")) {
+      JobRecord j;
+      j.id = o.at("id").get<std::int64_t>();
+      auto request = api::parse_submit(o.at("request"));
+      if (!request) return fail("job " + std::to_string(j.id) + ": " + request.error().message);
+      j.request = *request;
+      j.user = o.at("user").get<std::string>();
+      j.state = o.at("state").get<std::string>();
+      j.reason = o.at("reason").get<std::string>();
+      j.submit = o.at("submit").get<std::int64_t>();
+      j.start = o.at("start").get<std::int64_t>();
+      j.end = o.at("end").get<std::int64_t>();
+      j.exit_code = o.at("exit_code").get<int>();
+      j.attempt = o.at("attempt").get<int>();
+      for (const json& t : o.at("tasks")) {
+        TaskRecord task;
+        task.node = t.at("node").get<std::string>();
+        task.devices = t.at("devices").get<std::vector<std::string>>();
+        for (const json& d : t.at("shares"))
+          task.shares.push_back({d.at(0).get<std::uint16_t>(), d.at(1).get<core::Milli>()});
+        task.done = t.at("done").get<bool>();
+        j.tasks.push_back(std::move(task));
+      }
+      if (o.contains("failure")) {
+        const json& f = o["failure"];
+        rank_ends_[j.id][-1] = {f.at("state").get<std::string>(), f.at("exit_code").get<int>(),
+                                f.at("reason").get<std::string>()};
+      }
+      jobs_[j.id] = std::move(j);
+    }
+  } catch (const json::exception& e) {
+    return fail(e.what());
+  }
+  return {};
+}
+
+Result<void> Controller::checkpoint(std::int64_t now) {
+  std::lock_guard lock(mu_);
+  return checkpoint_locked(now);
+}
+
+Result<void> Controller::checkpoint_locked(std::int64_t) {
+  // Under the lock with no submission half-way, every journalled record is applied in memory, and
+  // no other thread uses the journal until the lock is released.
+  if (inflight_ > 0 || awaiting_) return {};
+  if (auto r = flush(); !r) return r;
+  const std::int64_t seq = journal_->last_seq();
+  if (seq <= snapshot_seq_) return {};
+  if (auto r = journal_->snapshot({seq, snapshot_state()}); !r) return r;
+  snapshot_seq_ = seq;
+  return {};
+}
+
+}  // namespace gwang::controller

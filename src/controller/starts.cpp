@@ -1,0 +1,98 @@
+// Starts: a start the pass decided, recorded with its ranks in the nodes' order, then sent to its
+// nodes (or run here) once durable; a step's tasks sent the same way.
+
+#include "controller/controller.h"
+
+#include <cassert>
+
+#include "controller/auth.h"
+#include "controller/launch.h"
+#include "slurm/hostlist.h"
+
+namespace gwang::controller {
+
+void Controller::begin(const core::Decision& d, std::int64_t now) {
+  JobRecord& job = jobs_.at(d.job.value);
+  // Ranks go in the nodes' order, as Slurm orders a job's nodes: rank 0 (a batch job's script,
+  // a step's first tasks) on the first of them.
+  std::vector<core::TaskPlacement> placement;
+  {
+    slurm::HostList order;
+    for (const core::TaskPlacement& p : d.placement) order.push(by_id_.at(p.node.value)->name);
+    order.sort();
+    std::vector<bool> taken(d.placement.size(), false);
+    for (const std::string& name : order.expand()) {
+      for (std::size_t i = 0; i < d.placement.size(); ++i) {
+        if (taken[i] || by_id_.at(d.placement[i].node.value)->name != name) continue;
+        taken[i] = true;
+        placement.push_back(d.placement[i]);
+        break;
+      }
+    }
+    assert(placement.size() == d.placement.size());
+  }
+  events::Started started{job.id, job.attempt, random_token().substr(0, 32), {}};
+  for (const core::TaskPlacement& p : placement) {
+    Node& node = *by_id_.at(p.node.value);
+    TaskRecord t;
+    t.node = node.name;
+    t.shares = p.devices;
+    for (const core::DeviceShare& share : p.devices) t.devices.push_back(node.host.devices.at(share.index).uuid);
+    started.tasks.push_back(std::move(t));
+  }
+  journal_async(started, now);
+  ++started_total_;
+  wait_seconds_.observe(static_cast<double>(std::max<std::int64_t>(0, now - job.submit)));
+  (void)apply(started, now);  // of the job the pass decided: cannot fail
+  if (job.attempt == 0) job.reason.clear();  // a requeued job keeps saying why it runs again
+  running_.insert(job.id);
+}
+
+void Controller::launch(JobRecord& job, std::int64_t now) {
+  bool remote = false;
+  for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
+    if (!job.runs_rank(rank)) continue;
+    Node& node = *find_node(job.tasks[rank].node);
+    agent::Launch l = make_launch(job, static_cast<int>(rank), master_address(job));
+    node.tasks.insert(l.task);
+    if (node.local && stopping_.contains(job.id)) {
+      // Cancelled (or out of time) between its start being decided and being durable: it never runs.
+      agent::Finished f;
+      f.task = l.task;
+      f.status.end = stopping_.at(job.id).first;
+      f.message = stopping_.at(job.id).second + " before it started";
+      task_ended(node, f, now);
+    } else if (node.local) {
+      local_->launch(l, agent::Clock::now());
+    } else {
+      node.launches[l.task] = std::move(l);
+      remote = true;
+    }
+  }
+  if (remote) orders_cv_.notify_all();
+}
+
+void Controller::launch_step(JobRecord& job, const StepRecord& step) {
+  bool remote = false;
+  for (std::size_t t = 0; t < step.tasks.size(); ++t) {
+    if (step.tasks[t].done()) continue;
+    Node* node = find_node(job.tasks[static_cast<std::size_t>(step.tasks[t].node)].node);
+    if (!node) continue;  // gone: the job is failing with it
+    agent::Launch l = make_step_launch(job, step, static_cast<int>(t));
+    node->tasks.insert(l.task);
+    if (node->local) {
+      local_->launch(l, agent::Clock::now());
+    } else {
+      node->launches[l.task] = std::move(l);
+      remote = true;
+    }
+  }
+  if (remote) orders_cv_.notify_all();
+}
+
+std::string Controller::master_address(const JobRecord& job) const {
+  const Node& master = *nodes_.at(job.tasks.front().node);
+  return master.address.empty() ? master.name : master.address;
+}
+
+}  // namespace gwang::controller

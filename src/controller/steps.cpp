@@ -1,0 +1,196 @@
+// Job steps (srun inside a job): a step laid out over the job's nodes as Slurm lays it out,
+// journalled and started; steps cancelled, their tasks' ends, and steps closed with their job.
+
+#include "controller/controller.h"
+
+#include <algorithm>
+#include <cassert>
+#include <csignal>
+#include <filesystem>
+
+namespace gwang::controller {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Which of the job's nodes (indices) each task of a step runs on: as many tasks on a node as its
+// CPUs hold (and at most ntasks_per_node), counted round-robin over the nodes (Slurm's step
+// layout), then numbered in blocks or round-robin. `have`: the job's nodes; `cpus`: its CPUs on each.
+Result<std::vector<int>> lay_out_step(const api::StepRequest& r, std::int64_t job, int have, int cpus) {
+  const int cpt = r.cpus_per_task > 0 ? r.cpus_per_task : 1;
+  // Every node of the job unless fewer are asked for, or fewer tasks than nodes.
+  int nodes = r.nodes > 0 ? r.nodes : have;
+  if (nodes > have) {
+    return fail("the step asks for " + std::to_string(nodes) + " nodes; job " + std::to_string(job) + " has " +
+                std::to_string(have));
+  }
+  const int ntasks = r.ntasks > 0 ? r.ntasks : r.ntasks_per_node > 0 ? nodes * r.ntasks_per_node : nodes;
+  if (r.nodes == 0) nodes = std::min(nodes, ntasks);
+  if (ntasks < nodes) {
+    return fail("cannot run " + std::to_string(ntasks) + " task(s) on " + std::to_string(nodes) + " nodes");
+  }
+  const int per_node = cpus / cpt;
+  const int cap = r.ntasks_per_node > 0 ? std::min(per_node, r.ntasks_per_node) : per_node;
+  if (per_node < 1) {
+    return fail("more processors requested than permitted: " + std::to_string(cpt) +
+                " CPUs per task, and the job has " + std::to_string(cpus) + " on a node");
+  }
+  if (static_cast<std::int64_t>(cap) * nodes < ntasks) {
+    return fail("more processors requested than permitted: " + std::to_string(ntasks) + " task(s) of " +
+                std::to_string(cpt) + " CPU(s) on " + std::to_string(nodes) + " node(s) of " + std::to_string(cpus) +
+                " CPU(s) (at most " + std::to_string(cap) + " task(s) a node)");
+  }
+  std::vector<int> counts(static_cast<std::size_t>(nodes), 0);
+  for (int placed = 0, round = 0; placed < ntasks; ++round) {
+    for (int n = 0; n < nodes && placed < ntasks; ++n) {
+      if (round < cap) {
+        ++counts[static_cast<std::size_t>(n)];
+        ++placed;
+      }
+    }
+  }
+  std::vector<int> out(static_cast<std::size_t>(ntasks), 0);
+  if (r.cyclic) {
+    std::vector<int> left = counts;
+    for (int t = 0, n = 0; t < ntasks; n = (n + 1) % nodes) {
+      if (left[static_cast<std::size_t>(n)] == 0) continue;
+      --left[static_cast<std::size_t>(n)];
+      out[static_cast<std::size_t>(t++)] = n;
+    }
+  } else {
+    for (int n = 0, t = 0; n < nodes; ++n) {
+      for (int k = 0; k < counts[static_cast<std::size_t>(n)]; ++k) out[static_cast<std::size_t>(t++)] = n;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepRequest& r, const std::string& user,
+                                          bool operator_rights, std::int64_t now) {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || (!operator_rights && it->second.user != user)) {
+    return fail("job " + std::to_string(id) + " not found");
+  }
+  JobRecord& job = it->second;
+  if (job.state != kRunning || stopping_.contains(id)) {
+    return fail("job " + std::to_string(id) +
+                (job.ended()             ? " has ended (" + job.state + ")"
+                 : job.state == kPending ? " is not running yet"
+                                         : " is ending"));
+  }
+  auto layout = lay_out_step(r, id, static_cast<int>(job.tasks.size()), job.request.cpus);
+  if (!layout) return tl::unexpected(layout.error());
+  events::StepStarted started;
+  started.id = id;
+  started.attempt = job.attempt;
+  started.step = static_cast<int>(job.steps.size());
+  started.name = r.name.empty() ? fs::path(r.command.front()).filename().string() : r.name;
+  started.argv = r.command;
+  started.workdir = r.workdir;
+  started.env = r.env;
+  started.cpus_per_task = r.cpus_per_task > 0 ? r.cpus_per_task : 0;
+  started.kill_on_bad_exit = r.kill_on_bad_exit;
+  started.task_nodes = std::move(*layout);
+  if (auto w = journal(started, now); !w) return tl::unexpected(w.error());
+  auto applied = apply(started, now);
+  assert(applied);  // the job's next step, laid out on its nodes
+  (void)applied;
+  launch_step(job, job.steps.back());
+  return job.steps.back();
+}
+
+Result<StepRecord> Controller::cancel_step(std::int64_t id, int step_id, const std::string& user, bool operator_rights,
+                                           std::int64_t now) {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || (!operator_rights && it->second.user != user) || step_id < 0 ||
+      step_id >= static_cast<int>(it->second.steps.size())) {
+    return fail("step " + std::to_string(id) + "." + std::to_string(step_id) + " not found");
+  }
+  StepRecord& step = it->second.steps[static_cast<std::size_t>(step_id)];
+  if (step.ended()) {
+    return fail("step " + std::to_string(id) + "." + std::to_string(step_id) + " has already ended (" + step.state +
+                ")");
+  }
+  stop_step(it->second, step, "cancelled by " + user, true, now);
+  return step;
+}
+
+void Controller::stop_step(JobRecord& job, StepRecord& step, const std::string& why, bool cancel, std::int64_t now) {
+  if (!step.stopping.empty()) {
+    if (cancel && !step.cancelled) step.cancelled = true;
+    return;
+  }
+  const events::StepStopping stopping{job.id, job.attempt, step.id, why, cancel};
+  journal_async(stopping, now);
+  (void)apply(stopping, now);  // of a step of the job's attempt: cannot fail
+  for (std::size_t t = 0; t < step.tasks.size(); ++t) {
+    if (step.tasks[t].done()) continue;
+    Node* node = find_node(job.tasks[static_cast<std::size_t>(step.tasks[t].node)].node);
+    if (node && node->local) {
+      local_->terminate(agent::step_task_id(job.id, job.attempt, step.id, static_cast<int>(t)),
+                        agent::TaskEnd::Cancelled, agent::Clock::now(), why);
+    }
+  }
+  orders_cv_.notify_all();
+}
+
+void Controller::step_task_ended(StepRecord& step, int task, const std::string& state, int exit_code, int signal,
+                                 std::int64_t time) {
+  if (task < 0 || task >= static_cast<int>(step.tasks.size())) return;
+  StepTaskRecord& t = step.tasks[static_cast<std::size_t>(task)];
+  if (t.done()) return;
+  t.state = state;
+  t.exit_code = exit_code;
+  t.signal = signal;
+  // A task ended by the step's own stop says nothing of how the step went; one killed outright
+  // (SIGKILL) ends it as killed, CANCELLED, as Slurm has it.
+  if (state != kCompleted && step.failure.empty() && !(state == kCancelled && !step.stopping.empty()))
+    step.failure = state == kFailed && signal == SIGKILL ? kCancelled : state;
+  // The step's code is its tasks' highest wait status (as Slurm's): an exit code over a signal.
+  if (exit_code * 256 + signal > step.exit_code * 256 + step.signal) {
+    step.exit_code = exit_code;
+    step.signal = signal;
+  }
+  if (!std::all_of(step.tasks.begin(), step.tasks.end(), [](const StepTaskRecord& x) { return x.done(); })) return;
+  step.state = step.cancelled ? kCancelled : step.failure.empty() ? kCompleted : step.failure;
+  step.end = time;
+}
+
+void Controller::close_steps(JobRecord& job, std::int64_t time, bool nodes) {
+  for (StepRecord& step : job.steps) {
+    if (step.ended()) continue;
+    if (step.stopping.empty()) step.stopping = "the job ended";
+    for (std::size_t t = 0; t < step.tasks.size(); ++t) {
+      if (step.tasks[t].done()) continue;
+      if (nodes) {
+        const std::string task = agent::step_task_id(job.id, job.attempt, step.id, static_cast<int>(t));
+        if (Node* node = find_node(job.tasks[static_cast<std::size_t>(step.tasks[t].node)].node)) {
+          node->tasks.erase(task);
+          node->launches.erase(task);
+          if (node->local) local_->terminate(task, agent::TaskEnd::Cancelled, agent::Clock::now(), step.stopping);
+        }
+      }
+      step_task_ended(step, static_cast<int>(t), kCancelled, 0, SIGTERM, time);  // what it is sent
+    }
+    step.state = kCancelled;  // the job's end ended it, whatever its tasks did
+  }
+  if (nodes) orders_cv_.notify_all();  // remote agents are told to end what they still run of it
+}
+
+std::optional<std::pair<agent::TaskEnd, std::string>> Controller::stop_of(const agent::TaskRef& task) const {
+  if (auto s = stopping_.find(task.job); s != stopping_.end()) return s->second;
+  if (task.step < 0) return std::nullopt;
+  auto it = jobs_.find(task.job);
+  if (it == jobs_.end() || it->second.attempt != task.attempt || task.step >= static_cast<int>(it->second.steps.size()))
+    return std::nullopt;
+  const StepRecord& step = it->second.steps[static_cast<std::size_t>(task.step)];
+  if (step.stopping.empty()) return std::nullopt;
+  return std::make_pair(agent::TaskEnd::Cancelled, step.stopping);
+}
+
+}  // namespace gwang::controller
