@@ -200,18 +200,31 @@ Result<Response> call_one(const std::string& url, const std::string& token, cons
     if (name == "x-gwang-leader") out.leader = value;
   }
   std::string rest = reply.substr(head_end + 4);
+  // A controller that stops while it answers leaves the body short: that is no answer.
+  bool whole = !chunked;
   if (chunked) {
     std::size_t at = 0;
     while (at < rest.size()) {
       const std::size_t eol = rest.find("\r\n", at);
       if (eol == std::string::npos) break;
       const long long size = std::strtoll(rest.c_str() + at, nullptr, 16);
-      if (size <= 0) break;
+      if (size <= 0) {
+        whole = size == 0;
+        break;
+      }
+      if (eol + 2 + static_cast<std::size_t>(size) > rest.size()) break;
       out.body.append(rest, eol + 2, static_cast<std::size_t>(size));
       at = eol + 2 + static_cast<std::size_t>(size) + 2;
     }
+  } else if (length >= 0) {
+    whole = rest.size() >= static_cast<std::size_t>(length);
+    out.body = rest.substr(0, static_cast<std::size_t>(length));
   } else {
-    out.body = length >= 0 ? rest.substr(0, static_cast<std::size_t>(length)) : rest;
+    out.body = rest;
+  }
+  if (!whole) {
+    return fail("the controller at " + url + " stopped in the middle of its answer" +
+                (method == "GET" ? std::string() : ": the request may or may not have been carried out"));
   }
   return out;
 }

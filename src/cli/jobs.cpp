@@ -48,6 +48,11 @@ std::optional<json> request(const ClientArgs& args, const std::string& method, c
   }
   if (raw && r->status >= 200 && r->status < 300) return json(r->body);
   json j = json::parse(r->body, nullptr, false);
+  if (r->status >= 200 && r->status < 300 && j.is_discarded()) {
+    std::fprintf(stderr, "%sthe controller's answer is not JSON: %s\n", error_prefix().c_str(), r->body.c_str());
+    *exit_code = 1;
+    return std::nullopt;
+  }
   if (r->status < 200 || r->status >= 300) {
     const std::string msg = j.is_object() && j.contains("error") ? j["error"].get<std::string>() : r->body;
     std::fprintf(stderr, "%s%s\n", error_prefix().c_str(), msg.c_str());
