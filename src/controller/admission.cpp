@@ -145,7 +145,7 @@ Result<Controller::Prepared> Controller::prepare(const api::SubmitRequest& reque
                   slurm::format_time_limit({false, part.max_time_s / 60}));
     }
   }
-  if (request.hold) job.hold = "user";
+  if (request.hold) job.hold = Hold::User;
   if (!request.array.empty()) {
     auto a = slurm::parse_array(request.array, options_.max_array_size);
     if (!a) return fail("array: " + a.error().message + " (max_array_size)");
@@ -226,7 +226,7 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
     if (!indices.empty()) task.array_task = task_spec.array_task = indices[k];
     auto status = scheduler_->submit(std::move(task_spec), now);
     if (!status) return tl::unexpected(status.error());  // validated above: a broken invariant otherwise
-    if (!task.hold.empty()) scheduler_->hold(core::JobId{task.id});
+    if (task.hold != Hold::None) scheduler_->hold(core::JobId{task.id});
     jobs_[task.id] = std::move(task);
   }
   // A job that can start now starts at the next round of the control loop (milliseconds away),
@@ -254,16 +254,16 @@ Result<JobRecord> Controller::cancel(std::int64_t id, const std::string& user, b
     return it->second;
   }
   JobRecord& job = it->second;
-  if (job.ended()) return fail("job " + std::to_string(id) + " has already ended (" + job.state + ")");
+  if (job.ended()) return fail("job " + std::to_string(id) + " has already ended (" + std::string(to_string(job.state)) + ")");
   cancel_one(job, user, now);
   return job;
 }
 
 void Controller::cancel_one(JobRecord& job, const std::string& user, std::int64_t now) {
   const std::int64_t id = job.id;
-  if (job.state == kPending) {
+  if (job.state == JobState::Pending) {
     scheduler_->cancel(core::JobId{id}, now);
-    end(job, kCancelled, 0, "cancelled by " + user, now);
+    end(job, JobState::Cancelled, 0, "cancelled by " + user, now);
     pass_due_ = true;  // the jobs behind it may now go
   } else {
     stop_tasks(job, agent::TaskEnd::Cancelled, "cancelled by " + user);
@@ -282,19 +282,19 @@ Result<JobRecord> Controller::set_hold(std::int64_t id, bool hold, const std::st
   std::vector<JobRecord*> jobs;
   for (auto t = it; t != jobs_.end() && (t == it || (array && t->second.array_job == id)); ++t) {
     JobRecord& j = t->second;
-    if (j.state != kPending || hold != j.hold.empty()) continue;  // not pending, or as asked already
-    if (!hold && j.hold == "admin" && !operator_rights) {
+    if (j.state != JobState::Pending || hold != (j.hold == Hold::None)) continue;  // not pending, or as asked already
+    if (!hold && j.hold == Hold::Admin && !operator_rights) {
       return fail("job " + std::to_string(j.id) + " is held by an operator: only an operator may release it");
     }
     jobs.push_back(&j);
   }
   const std::string what = array ? "job array " + std::to_string(id) : "job " + std::to_string(id);
   if (jobs.empty()) {
-    if (!array && it->second.state == kPending) return fail(what + (hold ? " is held already" : " is not held"));
-    return fail(what + " is not pending" + (array ? "" : " (" + it->second.state + ")"));
+    if (!array && it->second.state == JobState::Pending) return fail(what + (hold ? " is held already" : " is not held"));
+    return fail(what + " is not pending" + (array ? "" : " (" + std::string(to_string(it->second.state)) + ")"));
   }
   // An operator's hold of someone else's job is the operator's to lift (Slurm's admin hold).
-  const std::string kind = !hold ? "" : operator_rights && it->second.user != user ? "admin" : "user";
+  const Hold kind = !hold ? Hold::None : operator_rights && it->second.user != user ? Hold::Admin : Hold::User;
   events::Held held{{}, kind, user};
   for (const JobRecord* j : jobs) held.ids.push_back(j->id);
   if (auto r = journal(held, now); !r) return tl::unexpected(r.error());
@@ -307,7 +307,7 @@ Result<JobRecord> Controller::set_hold(std::int64_t id, bool hold, const std::st
 
 void Controller::hold_in_core(const JobRecord& job, std::int64_t now) {
   const core::JobId jid{job.id};
-  if (!job.hold.empty()) {
+  if (job.hold != Hold::None) {
     scheduler_->hold(jid);  // false when its grants hold it already: it stays held, for both reasons
   } else if (!held_.contains(job.id)) {
     scheduler_->release(jid, now);

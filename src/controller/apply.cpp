@@ -32,7 +32,7 @@ Result<void> Controller::apply(const events::Submitted& e, std::int64_t time) {
       job.array_job = e.id;
       job.array_task = e.array_tasks[k];
     }
-    if (job.request.hold) job.hold = "user";
+    if (job.request.hold) job.hold = Hold::User;
     jobs_[job.id] = std::move(job);
   }
   next_id_ = std::max(next_id_, e.id + static_cast<std::int64_t>(count));
@@ -43,7 +43,7 @@ Result<void> Controller::apply(const events::Started& e, std::int64_t time) {
   auto it = jobs_.find(e.id);
   if (it == jobs_.end()) return fail(unknown_job(e.id));
   JobRecord& job = it->second;
-  job.state = kRunning;
+  job.state = JobState::Running;
   job.start = time;
   job.attempt = e.attempt;
   job.credential = e.credential;
@@ -81,7 +81,7 @@ Result<void> Controller::apply(const events::StepStarted& e, std::int64_t time) 
   for (int node : e.task_nodes) {
     if (node < 0 || node >= static_cast<int>(job.tasks.size()))
       return fail("a task on node " + std::to_string(node) + " of a job of " + std::to_string(job.tasks.size()));
-    step.tasks.push_back({node, "", 0, 0});
+    step.tasks.push_back({node, JobState::Running, 0, 0});
   }
   job.steps.push_back(std::move(step));
   return {};
@@ -115,7 +115,7 @@ Result<void> Controller::apply(const events::Requeued& e, std::int64_t) {
   auto it = jobs_.find(e.id);
   if (it == jobs_.end()) return fail(unknown_job(e.id));
   JobRecord& job = it->second;
-  job.state = kPending;
+  job.state = JobState::Pending;
   job.attempt = e.attempt;
   job.reason = e.reason;
   job.start = -1;

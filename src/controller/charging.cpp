@@ -12,7 +12,7 @@ namespace gwang::controller {
 using nlohmann::json;
 
 void Controller::charge(const JobRecord& job, std::int64_t now) {
-  if (job.state != kRunning || job.start < 0) return;
+  if (job.state != JobState::Running || job.start < 0) return;
   const std::int64_t from = std::max(books_.charged_until(job.id), job.start);
   if (now <= from) return;
   std::vector<TaskUse> use;
@@ -79,7 +79,7 @@ void Controller::readmit(std::int64_t now) {
   if (books_.grants().all().empty() && held_.empty()) return;
   std::map<std::pair<std::string, std::string>, Result<JobAdmission>> verdicts;  // by (user, project)
   for (auto& [id, job] : jobs_) {
-    if (job.state != kPending || job.project.empty()) continue;
+    if (job.state != JobState::Pending || job.project.empty()) continue;
     auto v = verdicts.find({job.user, job.project});
     if (v == verdicts.end()) {
       v = verdicts.emplace(std::make_pair(job.user, job.project), books_.admit(job.user, job.project, false, now))
@@ -91,7 +91,7 @@ void Controller::readmit(std::int64_t now) {
       scheduler_->hold(jid);
       continue;
     }
-    if (held_.erase(id) > 0 && job.hold.empty()) {
+    if (held_.erase(id) > 0 && job.hold == Hold::None) {
       scheduler_->release(jid, now);
       pass_due_ = true;
     }

@@ -119,6 +119,10 @@ class Decoder {
   }
   // A count of things that each take at least one byte: no larger than what is left.
   std::size_t count() { return static_cast<std::size_t>(u(d_.size() - at_)); }
+  // Marks the data damaged (the first such mark is the error), at the byte read last.
+  void fail(const std::string& what) {
+    if (error_.empty()) error_ = "byte " + std::to_string(at_) + ": " + what;
+  }
 
  private:
   static bool utf8(std::string_view t) {
@@ -138,10 +142,6 @@ class Decoder {
       i += n;
     }
     return true;
-  }
-
-  void fail(const std::string& what) {
-    if (error_.empty()) error_ = "byte " + std::to_string(at_) + ": " + what;
   }
 
   std::string_view d_;

@@ -10,7 +10,6 @@
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "slurm/hostlist.h"
 #include "store/postgres.h"
@@ -27,32 +26,60 @@ Controller::~Controller() {
 }
 
 Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, std::int64_t now) {
+  return open(std::move(options), ControllerParts{}, now);
+}
+
+Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, ControllerParts parts,
+                                                     std::int64_t now) {
   std::error_code ec;
   fs::create_directories(fs::path(options.data_dir) / "jobs", ec);
   if (ec) return fail(options.data_dir + ": cannot create: " + ec.message());
   fs::permissions(fs::path(options.data_dir) / "jobs",
                   fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
-  auto journal = options.store.empty() ? store::open_sqlite_journal((fs::path(options.data_dir) / "state.db").string())
-                                       : store::open_postgres_journal(options.store, options.postgres);
-  if (!journal) return tl::unexpected(journal.error());
+  if (!parts.journal) {
+    auto journal = options.store.empty()
+                       ? store::open_sqlite_journal((fs::path(options.data_dir) / "state.db").string())
+                       : store::open_postgres_journal(options.store, options.postgres);
+    if (!journal) return tl::unexpected(journal.error());
+    parts.journal = std::move(*journal);
+  }
 
   auto c = std::unique_ptr<Controller>(new Controller(std::move(options)));
-  c->journal_ = std::move(*journal);
+  c->journal_ = std::move(parts.journal);
   c->committer_ = std::make_unique<store::GroupCommitter>(*c->journal_);
-  c->started_ = agent::Clock::now();
+  c->started_ = parts.clock ? parts.clock() : agent::Clock::now();
   c->instance_ = std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<std::uintptr_t>(c.get()) % 100000);
+  c->scheduler_ = std::make_unique<core::Scheduler>(core::Cluster{}, c->scheduler_options());
+  if (auto r = c->set_partitions(); !r) return tl::unexpected(r.error());
+  if (!c->options_.local_node.empty()) {
+    if (!parts.runner) {
+      auto runner = make_node_agent_runner(c->options_, c->instance_);
+      if (!runner) return tl::unexpected(runner.error());
+      parts.runner = std::move(*runner);
+    }
+    c->local_ = std::move(parts.runner);
+    Node& local = c->add_node(c->options_.local_node, c->options_.host, true);
+    local.address = "127.0.0.1";
+    local.tracking = c->local_->tracking();
+  }
+  if (auto r = c->recover(now); !r) return tl::unexpected(r.error());
+  return c;
+}
 
+core::SchedulerOptions Controller::scheduler_options() const {
   core::SchedulerOptions sched;
-  sched.order = c->options_.queue_order;
-  sched.usage_weights = c->options_.accounting.rates.per_accelerator_hour;
+  sched.order = options_.queue_order;
+  sched.usage_weights = options_.accounting.rates.per_accelerator_hour;
   sched.fairshare.algorithm = core::FairShareAlgorithm::FairTree;
-  sched.cpu_usage_weight = c->options_.accounting.rates.per_cpu_hour;
-  sched.backfill = c->options_.backfill;
+  sched.cpu_usage_weight = options_.accounting.rates.per_cpu_hour;
+  sched.backfill = options_.backfill;
   sched.placement = core::PlacementKind::BestFit;
   sched.backfill_depth = 1000;  // a pass tries at most this many queued jobs, like Slurm's bf_max_job_test
-  c->scheduler_ = std::make_unique<core::Scheduler>(core::Cluster{}, sched);
+  return sched;
+}
 
-  std::vector<api::Partition> partitions = c->options_.partitions;
+Result<void> Controller::set_partitions() {
+  std::vector<api::Partition> partitions = options_.partitions;
   if (partitions.empty()) partitions.push_back(api::implicit_partition());
   if (partitions.size() > static_cast<std::size_t>(core::kMaxPools)) return fail("more than 64 partitions");
   for (const api::Partition& p : partitions) {
@@ -64,35 +91,9 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
       if (!hosts) return fail("partition " + p.name + ": nodes: " + hosts.error().message);
       for (std::string& h : hosts->expand()) n.names.insert(std::move(h));
     }
-    c->partitions_.push_back(std::move(n));
+    partitions_.push_back(std::move(n));
   }
-
-  if (!c->options_.local_node.empty()) {
-    agent::NodeAgentOptions a;
-    a.log_dir = (fs::path(c->options_.data_dir) / "jobs").string();
-    a.host = c->options_.host;
-    a.tracking = c->options_.tracking;
-    a.kill_grace = c->options_.kill_grace;
-    a.allow_root = c->options_.allow_root;
-    a.group_suffix = "." + c->instance_;
-    a.state_dir = (fs::path(c->options_.data_dir) / "local").string();
-    const std::string state_dir = a.state_dir;
-    // Tasks of a previous run that stopped without ending them (killed, crashed) end now: a job that
-    // was running then is over (NODE_FAIL after recovery), and so must be every process of it.
-    const fs::path instance_file = fs::path(c->options_.data_dir) / "instance";
-    std::string previous;
-    if (std::ifstream in(instance_file); in) std::getline(in, previous);
-    agent::end_leftovers(agent::Tracking::detect(a.tracking), previous.empty() ? "" : "." + previous, state_dir);
-    c->local_ = std::make_unique<agent::NodeAgent>(std::move(a));
-    std::ofstream out(instance_file, std::ios::trunc);
-    out << c->instance_ << '\n';
-    if (!out) return fail(instance_file.string() + ": cannot write");
-    Node& local = c->add_node(c->options_.local_node, c->options_.host, true);
-    local.address = "127.0.0.1";
-    local.tracking = c->local_->tracking().describe();
-  }
-  if (auto r = c->recover(now); !r) return tl::unexpected(r.error());
-  return c;
+  return {};
 }
 
 Result<void> Controller::journal(const std::string& kind, const std::string& payload, std::int64_t now) {
@@ -217,7 +218,7 @@ std::optional<std::string> Controller::job_credential_user(const std::string& to
   const std::string presented = token.substr(dot + 1);
   std::lock_guard lock(mu_);
   auto it = jobs_.find(id);
-  if (it == jobs_.end() || it->second.state != kRunning || it->second.credential.empty()) return std::nullopt;
+  if (it == jobs_.end() || it->second.state != JobState::Running || it->second.credential.empty()) return std::nullopt;
   const std::string& want = it->second.credential;
   if (presented.size() != want.size()) return std::nullopt;
   unsigned char diff = 0;  // compared in constant time

@@ -29,6 +29,7 @@
 #include "controller/events.h"
 #include "controller/metrics.h"
 #include "controller/records.h"
+#include "controller/runner.h"
 #include "core/scheduler.h"
 #include "store/committer.h"
 #include "store/journal.h"
@@ -83,6 +84,15 @@ struct ControllerOptions {
   std::function<void(const Error&)> on_store_failure;
 };
 
+// What the controller is given from outside rather than making it: its journal, what runs the
+// local node's tasks, and its monotonic clock. Tests give it twins: a memory or fault-injecting
+// journal (store/journal.h), a runner they drive, a clock they move.
+struct ControllerParts {
+  std::unique_ptr<store::Journal> journal;  // null: SQLite in data_dir, or PostgreSQL (options.store)
+  std::unique_ptr<LocalRunner> runner;      // null, with a local node: the node agent in this process
+  std::function<agent::Clock::time_point()> clock;  // null: agent::Clock::now (node timeouts count from it)
+};
+
 // What `gwang controller` and `gwang up` do when the store refuses a record: say so, and exit at
 // once with code 75 (EX_TEMPFAIL), with nothing more written.
 void stop_on_store_failure(const Error& error);
@@ -93,6 +103,8 @@ class Controller {
   // ran on the local node ended with the process that ran them (NODE_FAIL); jobs on remote nodes
   // are running still, until their agents say otherwise or stay silent past the node timeout.
   static Result<std::unique_ptr<Controller>> open(ControllerOptions options, std::int64_t now);
+  // The same with the parts given (those left null are made as above).
+  static Result<std::unique_ptr<Controller>> open(ControllerOptions options, ControllerParts parts, std::int64_t now);
   ~Controller();
 
   // Journals and queues a job; returns it. Errors: a request no node can ever satisfy (with why), a
@@ -246,6 +258,8 @@ class Controller {
   };
 
   explicit Controller(ControllerOptions options);
+  core::SchedulerOptions scheduler_options() const;  // the core's, from the options
+  Result<void> set_partitions();                     // from the options: the nodes of each
   Result<void> recover(std::int64_t now);
   // Applies one journal record to the state in memory, during recovery: the books' records to the
   // books, the others as events.
@@ -305,7 +319,7 @@ class Controller {
   // Sends a step's launches (or starts them here, on the local node).
   void launch_step(JobRecord& job, const StepRecord& step);
   // A step's task ended (or never started); `time` is when. The same live and in recovery.
-  static void step_task_ended(StepRecord& step, int task, const std::string& state, int exit_code, int signal,
+  static void step_task_ended(StepRecord& step, int task, JobState state, int exit_code, int signal,
                               std::int64_t time);
   // A job has ended or runs again: its steps' tasks still running are ended, their steps CANCELLED
   // (steps are of one attempt). `nodes`: also order the nodes to end them.
@@ -332,7 +346,7 @@ class Controller {
   // may no longer run it is held (its reason says why) until a grant lets it in again; one that
   // may run only as preemptible work becomes preemptible, and goes back when a grant allows.
   void readmit(std::int64_t now);
-  void end(JobRecord& job, const std::string& state, int exit_code, const std::string& reason, std::int64_t now);
+  void end(JobRecord& job, JobState state, int exit_code, const std::string& reason, std::int64_t now);
   // Charges a running job's use since it was last charged, up to `now` (a usage record, queued).
   void charge(const JobRecord& job, std::int64_t now);
   void node_down(Node& node, const std::string& why, std::int64_t now);
@@ -348,7 +362,7 @@ class Controller {
   std::unique_ptr<store::Journal> journal_;
   std::unique_ptr<store::GroupCommitter> committer_;  // every write to the journal goes through it
   std::unique_ptr<core::Scheduler> scheduler_;
-  std::unique_ptr<agent::NodeAgent> local_;  // the local node's agent, if there is a local node
+  std::unique_ptr<LocalRunner> local_;  // runs the local node's tasks, if there is a local node
   Accounting books_;
   std::map<std::int64_t, JobRecord> jobs_;
   std::map<std::string, std::unique_ptr<Node>> nodes_;

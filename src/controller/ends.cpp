@@ -14,7 +14,7 @@ void Controller::stop_tasks(JobRecord& job, agent::TaskEnd why, const std::strin
     if (job.tasks[rank].done) continue;
     Node* node = find_node(job.tasks[rank].node);
     if (node && node->local) {
-      local_->terminate(agent::task_id(job.id, job.attempt, static_cast<int>(rank)), why, agent::Clock::now(), message);
+      local_->terminate(agent::task_id(job.id, job.attempt, static_cast<int>(rank)), why, message);
     }
   }
   for (const StepRecord& step : job.steps) {
@@ -22,8 +22,7 @@ void Controller::stop_tasks(JobRecord& job, agent::TaskEnd why, const std::strin
       if (step.tasks[t].done()) continue;
       Node* node = find_node(job.tasks[static_cast<std::size_t>(step.tasks[t].node)].node);
       if (node && node->local) {
-        local_->terminate(agent::step_task_id(job.id, job.attempt, step.id, static_cast<int>(t)), why,
-                          agent::Clock::now(), message);
+        local_->terminate(agent::step_task_id(job.id, job.attempt, step.id, static_cast<int>(t)), why, message);
       }
     }
   }
@@ -41,22 +40,22 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
   if (it == jobs_.end()) return;
   JobRecord& job = it->second;
   if (ref->step >= 0) {
-    if (job.state != kRunning || job.attempt != attempt || ref->step >= static_cast<int>(job.steps.size())) return;
+    if (job.state != JobState::Running || job.attempt != attempt || ref->step >= static_cast<int>(job.steps.size())) return;
     StepRecord& step = job.steps[static_cast<std::size_t>(ref->step)];
     if (rank >= static_cast<int>(step.tasks.size()) || step.tasks[static_cast<std::size_t>(rank)].done() ||
         job.tasks[static_cast<std::size_t>(step.tasks[static_cast<std::size_t>(rank)].node)].node != node.name) {
       return;
     }
-    const std::string state = f.fenced ? kNodeFail : state_for(f.status.end, f.status.exit_code);
+    const JobState state = f.fenced ? JobState::NodeFail : state_for(f.status.end, f.status.exit_code);
     const events::StepTaskEnded ended{id, attempt, step.id, rank, state, f.status.exit_code, f.status.signal};
     journal_async(ended, now);
     (void)apply(ended, now);  // of the job found above: cannot fail
-    if (step.kill_on_bad_exit && state != kCompleted && !step.ended() && step.stopping.empty()) {
-      stop_step(job, step, "task " + std::to_string(rank) + " ended " + state + " (--kill-on-bad-exit)", false, now);
+    if (step.kill_on_bad_exit && state != JobState::Completed && !step.ended() && step.stopping.empty()) {
+      stop_step(job, step, "task " + std::to_string(rank) + " ended " + std::string(to_string(state)) + " (--kill-on-bad-exit)", false, now);
     }
     return;
   }
-  if (job.state != kRunning || job.attempt != attempt || rank >= static_cast<int>(job.tasks.size()) ||
+  if (job.state != JobState::Running || job.attempt != attempt || rank >= static_cast<int>(job.tasks.size()) ||
       job.tasks[rank].done || job.tasks[rank].node != node.name) {
     return;  // a report about an attempt that is over: the job ended or was requeued meanwhile
   }
@@ -65,38 +64,38 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
   if (job.batch()) {
     for (TaskRecord& t : job.tasks) t.done = true;  // the script's end is the job's
   }
-  const std::string state = f.fenced ? kNodeFail : state_for(f.status.end, f.status.exit_code);
+  const JobState state = f.fenced ? JobState::NodeFail : state_for(f.status.end, f.status.exit_code);
   std::string reason = f.message.empty() ? std::string(agent::to_string(f.status.end)) : f.message;
   if (f.status.signal) reason += " (signal " + std::to_string(f.status.signal) + ")";
   if (job.tasks.size() > 1 && !job.batch())
     reason = "rank " + std::to_string(rank) + " on " + node.name + ": " + reason;
-  if (state != kCompleted && !failures_.contains(id)) failures_[id] = {state, f.status.exit_code, reason};
+  if (state != JobState::Completed && !failures_.contains(id)) failures_[id] = {state, f.status.exit_code, reason};
   const bool all_done = std::all_of(job.tasks.begin(), job.tasks.end(), [](const TaskRecord& t) { return t.done; });
   if (!all_done) {
     journal_async(events::RankEnded{id, attempt, rank, state, f.status.exit_code, reason}, now);
     // One rank failing fails the job: the others would wait for it forever (a PyTorch group does).
-    if (state != kCompleted)
-      stop_tasks(job, agent::TaskEnd::Cancelled, "rank " + std::to_string(rank) + " ended " + state);
+    if (state != JobState::Completed)
+      stop_tasks(job, agent::TaskEnd::Cancelled, "rank " + std::to_string(rank) + " ended " + std::string(to_string(state)));
     return;
   }
-  Failure final{kCompleted, 0, reason};
+  Failure final{JobState::Completed, 0, reason};
   if (auto fl = failures_.find(id); fl != failures_.end()) final = fl->second;
   pass_due_ = true;
-  if (preempting_.contains(id) && final.state != kCompleted && final.state != kNodeFail) {
+  if (preempting_.contains(id) && final.state != JobState::Completed && final.state != JobState::NodeFail) {
     // Stopped to make room: it waits again (and starts over; it had the grace period to checkpoint).
     scheduler_->preempted(core::JobId{id}, now);
     requeued(job, "requeued after preemption (it borrowed capacity that was needed back)", now);
     return;
   }
-  if (final.state == kNodeFail) {
+  if (final.state == JobState::NodeFail) {
     scheduler_->finish(core::JobId{id}, now, core::JobState::Failed);
     node_failed(job, final.reason, now);
     return;
   }
-  const core::JobState outcome = final.state == kCompleted ? core::JobState::Finished
-                                 : final.state == kTimeout ? core::JobState::TimedOut
+  const core::JobState outcome = final.state == JobState::Completed ? core::JobState::Finished
+                                 : final.state == JobState::Timeout ? core::JobState::TimedOut
                                                            : core::JobState::Failed;
-  if (final.state == kCancelled) {
+  if (final.state == JobState::Cancelled) {
     scheduler_->cancel(core::JobId{id}, now);
   } else {
     scheduler_->finish(core::JobId{id}, now, outcome);
@@ -115,7 +114,7 @@ void Controller::node_failed(JobRecord& job, const std::string& why, std::int64_
     const std::string t = agent::task_id(job.id, job.attempt, static_cast<int>(rank));
     node->tasks.erase(t);
     node->launches.erase(t);
-    if (node->local) local_->terminate(t, agent::TaskEnd::Cancelled, agent::Clock::now(), why);
+    if (node->local) local_->terminate(t, agent::TaskEnd::Cancelled, why);
   }
   orders_cv_.notify_all();
   running_.erase(job.id);
@@ -126,7 +125,7 @@ void Controller::node_failed(JobRecord& job, const std::string& why, std::int64_
     requeued(job, "requeued after NODE_FAIL: " + why, now);
     return;
   }
-  end(job, kNodeFail, 0, why, now);
+  end(job, JobState::NodeFail, 0, why, now);
 }
 
 void Controller::requeued(JobRecord& job, const std::string& reason, std::int64_t now) {
@@ -141,7 +140,7 @@ void Controller::requeued(JobRecord& job, const std::string& reason, std::int64_
   pass_due_ = true;
 }
 
-void Controller::end(JobRecord& job, const std::string& state, int exit_code, const std::string& reason,
+void Controller::end(JobRecord& job, JobState state, int exit_code, const std::string& reason,
                      std::int64_t now) {
   charge(job, now);
   const events::Ended ended{job.id, state, exit_code, reason};

@@ -141,7 +141,7 @@ void put(Encoder& e, const RankEnded& v) {
   e.i(v.id);
   e.i(v.attempt);
   e.i(v.rank);
-  e.s(v.state);
+  encode_state(e, v.state);
   e.i(v.exit_code);
   e.s(v.reason);
 }
@@ -149,7 +149,7 @@ void get(Decoder& d, RankEnded& v) {
   v.id = d.i();
   v.attempt = small(d);
   v.rank = small(d);
-  v.state = text(d);
+  v.state = decode_state(d);
   v.exit_code = small(d);
   v.reason = text(d);
 }
@@ -185,7 +185,7 @@ void put(Encoder& e, const StepTaskEnded& v) {
   e.i(v.attempt);
   e.i(v.step);
   e.i(v.task);
-  e.s(v.state);
+  encode_state(e, v.state);
   e.i(v.exit_code);
   e.i(v.signal);
 }
@@ -194,7 +194,7 @@ void get(Decoder& d, StepTaskEnded& v) {
   v.attempt = small(d);
   v.step = small(d);
   v.task = small(d);
-  v.state = text(d);
+  v.state = decode_state(d);
   v.exit_code = small(d);
   v.signal = small(d);
 }
@@ -227,13 +227,13 @@ void get(Decoder& d, Requeued& v) {
 
 void put(Encoder& e, const Ended& v) {
   e.i(v.id);
-  e.s(v.state);
+  encode_state(e, v.state);
   e.i(v.exit_code);
   e.s(v.reason);
 }
 void get(Decoder& d, Ended& v) {
   v.id = d.i();
-  v.state = text(d);
+  v.state = decode_state(d);
   v.exit_code = small(d);
   v.reason = text(d);
 }
@@ -241,12 +241,15 @@ void get(Decoder& d, Ended& v) {
 void put(Encoder& e, const Held& v) {
   e.u(v.ids.size());
   for (std::int64_t id : v.ids) e.i(id);
-  e.s(v.hold);
+  e.s(to_string(v.hold));
   e.s(v.by);
 }
 void get(Decoder& d, Held& v) {
   for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.ids.push_back(d.i());
-  v.hold = text(d);
+  const std::string_view hold = d.s();
+  const auto h = parse_hold(hold);
+  if (d.ok() && !h) d.fail("an unknown hold '" + std::string(hold) + "'");
+  v.hold = h.value_or(Hold::None);
   v.by = text(d);
 }
 

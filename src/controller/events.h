@@ -42,7 +42,7 @@ struct Started {
 struct RankEnded {
   std::int64_t id = 0;
   int attempt = 0, rank = 0;
-  std::string state;
+  JobState state = JobState::Failed;
   int exit_code = 0;
   std::string reason;
   bool operator==(const RankEnded&) const = default;
@@ -67,7 +67,7 @@ struct StepStarted {
 struct StepTaskEnded {
   std::int64_t id = 0;
   int attempt = 0, step = 0, task = 0;
-  std::string state;
+  JobState state = JobState::Failed;
   int exit_code = 0, signal = 0;
   bool operator==(const StepTaskEnded&) const = default;
 };
@@ -92,16 +92,16 @@ struct Requeued {
 // A job ended.
 struct Ended {
   std::int64_t id = 0;
-  std::string state;
+  JobState state = JobState::Completed;
   int exit_code = 0;
   std::string reason;
   bool operator==(const Ended&) const = default;
 };
 
-// Waiting jobs were held ("user" or "admin") or released ("").
+// Waiting jobs were held, or released (Hold::None).
 struct Held {
   std::vector<std::int64_t> ids;
-  std::string hold;
+  Hold hold = Hold::None;
   std::string by;  // who asked
   bool operator==(const Held&) const = default;
 };

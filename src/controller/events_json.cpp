@@ -11,6 +11,13 @@ using nlohmann::json;
 
 namespace {
 
+JobState state_of(const json& p) {
+  const std::string name = p.at("state").get<std::string>();
+  const auto state = parse_job_state(name);
+  if (!state) throw std::invalid_argument("state: unknown state '" + name + "'");
+  return *state;
+}
+
 void read(const json& p, Submitted& v) {
   v.id = p.at("id").get<std::int64_t>();
   v.user = p.at("user").get<std::string>();
@@ -39,7 +46,7 @@ void read(const json& p, RankEnded& v) {
   v.id = p.at("id").get<std::int64_t>();
   v.attempt = p.at("attempt").get<int>();
   v.rank = p.at("rank").get<int>();
-  v.state = p.at("state").get<std::string>();
+  v.state = state_of(p);
   v.exit_code = p.at("exit_code").get<int>();
   v.reason = p.at("reason").get<std::string>();
 }
@@ -62,7 +69,7 @@ void read(const json& p, StepTaskEnded& v) {
   v.attempt = p.at("attempt").get<int>();
   v.step = p.at("step").get<int>();
   v.task = p.at("task").get<int>();
-  v.state = p.at("state").get<std::string>();
+  v.state = state_of(p);
   v.exit_code = p.at("exit_code").get<int>();
   v.signal = p.at("signal").get<int>();
 }
@@ -83,14 +90,17 @@ void read(const json& p, Requeued& v) {
 
 void read(const json& p, Ended& v) {
   v.id = p.at("id").get<std::int64_t>();
-  v.state = p.at("state").get<std::string>();
+  v.state = state_of(p);
   v.exit_code = p.at("exit_code").get<int>();
   v.reason = p.at("reason").get<std::string>();
 }
 
 void read(const json& p, Held& v) {
   v.ids = p.at("ids").get<std::vector<std::int64_t>>();
-  v.hold = p.at("hold").get<std::string>();
+  const std::string hold = p.at("hold").get<std::string>();
+  const auto h = parse_hold(hold);
+  if (!h) throw std::invalid_argument("hold: unknown hold '" + hold + "'");
+  v.hold = *h;
   v.by = p.value("by", "");
 }
 

@@ -1,10 +1,13 @@
-// The HTTP API's internals, shared by its route files (http.cpp: jobs, nodes, agents;
-// http_books.cpp: tenancy, tokens, programmes, grants, reports).
+// The HTTP API's internals, shared by its route files: http.cpp (the server and its route table),
+// http_jobs.cpp, http_steps.cpp, http_nodes.cpp (nodes, status, metrics, agents), http_books.cpp
+// (tenancy, tokens, programmes, grants, reports), http_dashboard.cpp; http_wire.cpp writes records.
 #pragma once
 
 #include <httplib.h>
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -12,12 +15,32 @@
 #include <string>
 #include <vector>
 
+#include "api/json_writer.h"
 #include "controller/http.h"
 #include "controller/metrics.h"
+#include "core/grants.h"
+#include "core/tenancy.h"
 
 namespace gwang::controller {
 
 void reply(httplib::Response& res, int status, const nlohmann::json& body);
+// The wire form of records (http_wire.cpp). A job with the reason to show, and its planned start
+// when `estimate` is given (null when -1); a step with its tasks or without.
+void write_job(api::Json& w, const JobRecord& j, std::string_view reason, const std::int64_t* estimate = nullptr);
+void write_step(api::Json& w, const JobRecord& j, const StepRecord& st, bool tasks);
+void reply_job(httplib::Response& res, int status, const JobRecord& j);
+nlohmann::json node_json(const NodeRecord& n);
+
+// The books' pieces (http_books.cpp). A request's field or parameter, or nullopt with a 400 written
+// that names it: a non-empty string, a number, a date ("2026-03-01" or Unix seconds).
+std::optional<std::string> string_field(const nlohmann::json& body, const char* field, httplib::Response& res);
+std::optional<double> number_field(const nlohmann::json& body, const char* field, httplib::Response& res);
+std::optional<std::int64_t> date_field(const nlohmann::json& body, const char* field, httplib::Response& res);
+std::optional<std::int64_t> date_param(const httplib::Request& req, const char* name, std::int64_t fallback,
+                                       httplib::Response& res);
+nlohmann::json user_json(const core::User& u);
+std::string grant_state(const core::Grant& g, std::int64_t now);  // upcoming, active, spent, expired
+nlohmann::json grant_json(const core::Grants& grants, const core::Grant& g, std::int64_t now);
 void error(httplib::Response& res, int status, const std::string& message);
 std::int64_t wall_now();
 
@@ -46,7 +69,8 @@ struct Scope {
 
 // The filters and page of a job list (GET /api/v1/jobs).
 struct JobFilter {
-  std::set<std::string> states, projects, users;  // empty: any
+  std::set<JobState> states;                // empty: any
+  std::set<std::string> projects, users;  // empty: any
   bool wants_ended = false;  // a state asked for is an ended one: ended jobs are looked at
   bool descending = false;   // newest first
   std::int64_t offset = 0;
@@ -81,7 +105,85 @@ struct ApiServer::Impl {
   // check refused (the message names the field or the unknown name), 500 for the journal.
   bool change(httplib::Response& res, const std::string& kind, const nlohmann::json& payload);
 
-  void routes();       // http.cpp
+  using Handler = void (Impl::*)(const httplib::Request&, httplib::Response&);
+  // Registers a route served by a member handler (add, for one function per route).
+  void route(const std::string& method, const std::string& path, const std::string& pattern, Handler handler);
+  void serve_settings();  // the server's error handler, request log, threads and keep-alive
+
+  // Jobs (http_jobs.cpp).
+  void submit_job(const httplib::Request& req, httplib::Response& res);
+  void list_jobs(const httplib::Request& req, httplib::Response& res);
+  void show_job(const httplib::Request& req, httplib::Response& res);
+  void cancel_job(const httplib::Request& req, httplib::Response& res);
+  void hold_job(const httplib::Request& req, httplib::Response& res);
+  void release_job(const httplib::Request& req, httplib::Response& res);
+  void list_partitions(const httplib::Request& req, httplib::Response& res);
+  void job_logs(const httplib::Request& req, httplib::Response& res);
+  using JobAction = std::function<Result<JobRecord>(const Scope&, const JobRecord&, bool task_only)>;
+  // What cancel, hold and release share: who may (`verb` says what, in the refusal), then `act`.
+  void job_action(const httplib::Request& req, httplib::Response& res, const std::string& verb, const JobAction& act);
+  // Steps (http_steps.cpp).
+  void start_step(const httplib::Request& req, httplib::Response& res);
+  void show_step(const httplib::Request& req, httplib::Response& res);
+  void cancel_step(const httplib::Request& req, httplib::Response& res);
+  // ?offsets=OUT:ERR,... for a step of `tasks` tasks (0:0 for those not given), or a 400 written.
+  std::optional<std::vector<std::array<std::int64_t, 2>>> step_offsets(const httplib::Request& req,
+                                                                       httplib::Response& res, std::size_t tasks);
+  // Nodes, status, metrics and the agents (http_nodes.cpp).
+  void list_nodes(const httplib::Request& req, httplib::Response& res);
+  void drain_node(const httplib::Request& req, httplib::Response& res);
+  void resume_node(const httplib::Request& req, httplib::Response& res);
+  void change_node_state(const httplib::Request& req, httplib::Response& res, const std::string& state);
+  void show_status(const httplib::Request& req, httplib::Response& res);
+  void agent_sync(const httplib::Request& req, httplib::Response& res);
+  void show_metrics(const httplib::Request& req, httplib::Response& res);
+
+  // The tenancy (http_tenancy.cpp).
+  void whoami(const httplib::Request& req, httplib::Response& res);
+  void list_institutions(const httplib::Request& req, httplib::Response& res);
+  void add_institution(const httplib::Request& req, httplib::Response& res);
+  void add_institution_admin(const httplib::Request& req, httplib::Response& res);
+  void list_projects(const httplib::Request& req, httplib::Response& res);
+  void add_project(const httplib::Request& req, httplib::Response& res);
+  void add_member(const httplib::Request& req, httplib::Response& res);
+  void remove_member(const httplib::Request& req, httplib::Response& res);
+  void change_member(const httplib::Request& req, httplib::Response& res, bool add_it);
+  void list_users(const httplib::Request& req, httplib::Response& res);
+  void add_user(const httplib::Request& req, httplib::Response& res);
+  void set_operator(const httplib::Request& req, httplib::Response& res);
+  void set_default_project(const httplib::Request& req, httplib::Response& res);
+  // Whether the caller may make or revoke tokens of `user`: their own; an institution's admins for
+  // the members of its projects; operators for anyone.
+  bool token_rights(const Scope& who, const std::string& user);
+  void list_tokens(const httplib::Request& req, httplib::Response& res);
+  void issue_token(const httplib::Request& req, httplib::Response& res);
+  void revoke_token(const httplib::Request& req, httplib::Response& res);
+  // Programmes, grants, reports and quotas (http_grants.cpp).
+  void list_programmes(const httplib::Request& req, httplib::Response& res);
+  void add_programme(const httplib::Request& req, httplib::Response& res);
+  void list_grants(const httplib::Request& req, httplib::Response& res);
+  void add_grant(const httplib::Request& req, httplib::Response& res);
+  // The grant of the path's id with its burn-down, if the caller sees it; else a 404 written.
+  std::optional<nlohmann::json> visible_grant(const httplib::Request& req, httplib::Response& res, const Scope& who);
+  void show_grant(const httplib::Request& req, httplib::Response& res);
+  void top_up_grant(const httplib::Request& req, httplib::Response& res);
+  void extend_grant(const httplib::Request& req, httplib::Response& res);
+  void change_grant(const httplib::Request& req, httplib::Response& res, bool top_up);
+  void list_events(const httplib::Request& req, httplib::Response& res);
+  void usage_report(const httplib::Request& req, httplib::Response& res);
+  void utilisation_report(const httplib::Request& req, httplib::Response& res);
+  void list_quotas(const httplib::Request& req, httplib::Response& res);
+  void set_quota(const httplib::Request& req, httplib::Response& res);
+  void remove_quota(const httplib::Request& req, httplib::Response& res);
+  void change_quota(const httplib::Request& req, httplib::Response& res, bool set);
+
+  // What the dashboard reads (http_dashboard.cpp).
+  void show_cluster(const httplib::Request& req, httplib::Response& res);
+  void job_usage(const httplib::Request& req, httplib::Response& res);
+  void job_hints(const httplib::Request& req, httplib::Response& res);
+  void show_fairshare(const httplib::Request& req, httplib::Response& res);
+
+  void routes();       // http.cpp: the route table
   void book_routes();  // http_books.cpp
   void dashboard_routes();  // http_dashboard.cpp
 

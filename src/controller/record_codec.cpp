@@ -42,6 +42,25 @@ std::vector<std::pair<std::string, std::string>> decode_env(Decoder& d) {
 
 }  // namespace
 
+void encode_state(Encoder& e, JobState state) { e.s(to_string(state)); }
+
+JobState decode_state(Decoder& d) {
+  const std::string_view name = d.s();
+  const auto state = parse_job_state(name);
+  if (d.ok() && !state) d.fail("an unknown state '" + std::string(name) + "'");
+  return state.value_or(JobState::Failed);
+}
+
+void encode_task_state(Encoder& e, JobState state) { e.s(state == JobState::Running ? "" : to_string(state)); }
+
+JobState decode_task_state(Decoder& d) {
+  const std::string_view name = d.s();
+  if (name.empty()) return JobState::Running;
+  const auto state = parse_job_state(name);
+  if (d.ok() && !state) d.fail("an unknown state '" + std::string(name) + "'");
+  return state.value_or(JobState::Failed);
+}
+
 void encode_devices(Encoder& e, const std::vector<agent::Device>& devices) {
   e.u(devices.size());
   for (const agent::Device& dev : devices) {
@@ -102,8 +121,8 @@ void encode_step(Encoder& e, const StepRecord& st) {
   e.i(st.cpus_per_task);
   e.u(st.cpus_per_task_given);
   e.u(st.kill_on_bad_exit);
-  e.s(st.state);
-  e.s(st.failure);
+  encode_state(e, st.state);
+  e.s(st.failure ? to_string(*st.failure) : "");
   e.u(st.cancelled);
   e.i(st.exit_code);
   e.i(st.signal);
@@ -113,7 +132,7 @@ void encode_step(Encoder& e, const StepRecord& st) {
   e.u(st.tasks.size());
   for (const StepTaskRecord& t : st.tasks) {
     e.i(t.node);
-    e.s(t.state);
+    encode_task_state(e, t.state);
     e.i(t.exit_code);
     e.i(t.signal);
   }
@@ -129,8 +148,12 @@ Result<StepRecord> decode_step(Decoder& d, std::size_t job_tasks) {
   st.cpus_per_task = small(d);
   st.cpus_per_task_given = flag(d);
   st.kill_on_bad_exit = flag(d);
-  st.state = text(d);
-  st.failure = text(d);
+  st.state = decode_state(d);
+  if (st.state == JobState::Pending) d.fail("a step that is PENDING");
+  if (const std::string_view failure = d.s(); !failure.empty()) {
+    st.failure = parse_job_state(failure);
+    if (d.ok() && !st.failure) d.fail("an unknown state '" + std::string(failure) + "'");
+  }
   st.cancelled = flag(d);
   st.exit_code = small(d);
   st.signal = small(d);
@@ -140,7 +163,7 @@ Result<StepRecord> decode_step(Decoder& d, std::size_t job_tasks) {
   st.tasks.resize(d.count());
   for (StepTaskRecord& t : st.tasks) {
     t.node = small(d);
-    t.state = text(d);
+    t.state = decode_task_state(d);
     t.exit_code = small(d);
     t.signal = small(d);
     if (d.ok() && (t.node < 0 || static_cast<std::size_t>(t.node) >= job_tasks))
@@ -166,7 +189,7 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   e.i(r.nodes);
   e.i(r.time_s);
   e.u(r.requeue);
-  e.s(j.state);
+  encode_state(e, j.state);
   e.s(j.reason);
   e.i(j.submit);
   e.i(j.start);
@@ -177,7 +200,7 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   for (const TaskRecord& t : j.tasks) encode_task(e, t);
   e.u(failure != nullptr);
   if (failure) {
-    e.s(failure->state);
+    encode_state(e, failure->state);
     e.i(failure->exit_code);
     e.s(failure->reason);
   }
@@ -197,7 +220,7 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   e.s(r.comment);
   e.s(r.partition);
   e.u(r.hold);
-  e.s(j.hold);
+  e.s(to_string(j.hold));
   e.s(j.credential);
   e.s(r.qos);
   e.u(j.steps.size());
@@ -233,7 +256,10 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
   if (format >= 7) {
     r.partition = text(d);
     r.hold = flag(d);
-    j.hold = text(d);
+    const std::string_view hold = d.s();
+    const auto h = parse_hold(hold);
+    if (d.ok() && !h) d.fail("an unknown hold '" + std::string(hold) + "'");
+    j.hold = h.value_or(Hold::None);
   }
   if (format < 8) return {};
   j.credential = text(d);
@@ -265,7 +291,7 @@ Result<JobRecord> decode_job(Decoder& d, int format, std::optional<Failure>& fai
   r.nodes = small(d);
   r.time_s = d.i();
   r.requeue = flag(d);
-  j.state = text(d);
+  j.state = decode_state(d);
   j.reason = text(d);
   j.submit = d.i();
   j.start = d.i();
@@ -276,7 +302,7 @@ Result<JobRecord> decode_job(Decoder& d, int format, std::optional<Failure>& fai
   failure.reset();
   if (flag(d)) {
     Failure f;
-    f.state = text(d);
+    f.state = decode_state(d);
     f.exit_code = small(d);
     f.reason = text(d);
     failure = std::move(f);

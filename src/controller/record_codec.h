@@ -13,6 +13,12 @@
 
 namespace gwang::controller {
 
+// A state by its name; a step task's Running as "" (the snapshot's form).
+void encode_state(Encoder& e, JobState state);
+JobState decode_state(Decoder& d);
+void encode_task_state(Encoder& e, JobState state);
+JobState decode_task_state(Decoder& d);
+
 void encode_devices(Encoder& e, const std::vector<agent::Device>& devices);
 std::vector<agent::Device> decode_devices(Decoder& d);
 

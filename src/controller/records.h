@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -14,15 +16,22 @@
 #include "core/scheduler.h"
 
 namespace gwang::controller {
-// Job states as Slurm names them.
-inline constexpr const char* kPending = "PENDING";
-inline constexpr const char* kRunning = "RUNNING";
-inline constexpr const char* kCompleted = "COMPLETED";
-inline constexpr const char* kFailed = "FAILED";
-inline constexpr const char* kCancelled = "CANCELLED";
-inline constexpr const char* kTimeout = "TIMEOUT";
-inline constexpr const char* kOutOfMemory = "OUT_OF_MEMORY";
-inline constexpr const char* kNodeFail = "NODE_FAIL";
+
+// A job's state, and a step's and a step task's, as Slurm names them (to_string).
+enum class JobState : std::uint8_t { Pending, Running, Completed, Failed, Cancelled, Timeout, OutOfMemory, NodeFail };
+inline constexpr JobState kJobStates[] = {JobState::Pending,   JobState::Running, JobState::Completed,
+                                          JobState::Failed,    JobState::Cancelled, JobState::Timeout,
+                                          JobState::OutOfMemory, JobState::NodeFail};
+std::string_view to_string(JobState state);  // "PENDING", "RUNNING", ..., "OUT_OF_MEMORY", "NODE_FAIL"
+std::optional<JobState> parse_job_state(std::string_view name);  // to_string's names only
+void PrintTo(JobState state, std::ostream* out);  // for tests' messages
+
+// Who holds a waiting job until it is released: its owner (Slurm's JobHeldUser) or an operator
+// (JobHeldAdmin, which only an operator releases).
+enum class Hold : std::uint8_t { None, User, Admin };
+std::string_view to_string(Hold hold);  // "", "user", "admin"
+std::optional<Hold> parse_hold(std::string_view name);
+void PrintTo(Hold hold, std::ostream* out);
 
 // One task (rank) of a running job.
 struct TaskRecord {
@@ -36,9 +45,9 @@ struct TaskRecord {
 // One task of a job step.
 struct StepTaskRecord {
   int node = 0;       // the job's node it runs on: an index into JobRecord::tasks
-  std::string state;  // how it ended (COMPLETED, FAILED, CANCELLED, OUT_OF_MEMORY, NODE_FAIL); "" running
+  JobState state = JobState::Running;  // how it ended (Completed, Failed, Cancelled, OutOfMemory, NodeFail)
   int exit_code = 0, signal = 0;
-  bool done() const { return !state.empty(); }
+  bool done() const { return state != JobState::Running; }
 };
 
 // A job step: a command a running job has its nodes run as tasks (srun inside the job). Its tasks
@@ -53,14 +62,14 @@ struct StepRecord {
   bool cpus_per_task_given = false;  // SLURM_CPUS_PER_TASK is set only when asked for
   bool kill_on_bad_exit = false;
   std::vector<StepTaskRecord> tasks;  // by task id (SLURM_PROCID)
-  std::string state = "RUNNING";
-  std::string failure;     // the state of the first task that failed ("" none)
+  JobState state = JobState::Running;
+  std::optional<JobState> failure;  // the state of the first task that failed
   bool cancelled = false;  // ended by a cancel: CANCELLED, whatever its tasks did
   // Its tasks' highest wait status (an exit code over a signal), as sacct shows it.
   int exit_code = 0, signal = 0;
   std::int64_t start = -1, end = -1;
   std::string stopping;  // being ended, and why ("" not)
-  bool ended() const { return state != "RUNNING"; }
+  bool ended() const { return state != JobState::Running; }
   std::vector<int> nodes() const;  // the job's nodes it runs on (indices), in order
 };
 
@@ -70,7 +79,7 @@ struct JobRecord {
   std::string project;       // charged to ("" where the centre requires none)
   bool preemptible = false;  // asked for, or made so because the project's grants are spent
   api::SubmitRequest request;
-  std::string state = kPending;
+  JobState state = JobState::Pending;
   std::string reason;                             // why it waits, or how it ended
   std::int64_t submit = 0, start = -1, end = -1;  // Unix seconds
   int exit_code = 0;
@@ -83,12 +92,12 @@ struct JobRecord {
   std::optional<core::PriorityTerms> priority;
   // Held until released (scontrol hold): "user" by its owner (JobHeldUser), "admin" by an
   // operator (JobHeldAdmin, which only an operator releases); "" not held.
-  std::string hold;
+  Hold hold = Hold::None;
   std::vector<StepRecord> steps;  // of the current attempt, by id
   // The job's own credential while it runs (random, made at each start): its tasks' GWANG_TOKEN,
   // with which the commands inside the job (srun, squeue, ...) act as its user.
   std::string credential;
-  bool ended() const { return state != kPending && state != kRunning; }
+  bool ended() const { return state != JobState::Pending && state != JobState::Running; }
   std::string nodelist() const;  // "n1,n2"
   // A batch job runs its script on its first node only; its other nodes are held for the steps
   // the script starts. Other jobs run their command on every node.
@@ -128,7 +137,7 @@ struct Status {
 
 // How a job's rank ended when it decides how the job ends (its first failure), or how a rank ended.
 struct Failure {
-  std::string state;
+  JobState state = JobState::Failed;
   int exit_code = 0;
   std::string reason;
 };
@@ -137,8 +146,8 @@ struct Failure {
 inline constexpr core::Milli kMiB = 1LL << 20;
 
 // The state a task's end gives it (and its job, when it is the one that decides).
-std::string state_for(agent::TaskEnd end, int exit_code);
+JobState state_for(agent::TaskEnd end, int exit_code);
 // How the core sees a job that ended in `state`.
-core::JobState core_outcome(const std::string& state);
+core::JobState core_outcome(JobState state);
 
 }  // namespace gwang::controller

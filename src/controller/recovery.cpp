@@ -85,13 +85,13 @@ void Controller::adopt(JobRecord& job, std::int64_t now) {
   }
   if (!lost.empty()) {
     scheduler_->cancel(core::JobId{id}, now);
-    end(job, kNodeFail, 0, lost, now);
+    end(job, JobState::NodeFail, 0, lost, now);
     return;
   }
   running_.insert(id);
   if (auto r = rank_ends_.find(id); r != rank_ends_.end()) {
     for (const auto& [rank, f] : r->second) {
-      if (f.state != kCompleted && !failures_.contains(id)) failures_[id] = f;
+      if (f.state != JobState::Completed && !failures_.contains(id)) failures_[id] = f;
     }
   }
   // The agents say what they still run; a launch they never got is sent again.
@@ -148,17 +148,17 @@ Result<void> Controller::recover(std::int64_t now) {
     const Result<Account>& account = found->second;
     auto spec = to_spec(job);
     if (!account || !spec) {
-      end(job, kFailed, 0, !account ? account.error().message : spec.error().message, now);
+      end(job, JobState::Failed, 0, !account ? account.error().message : spec.error().message, now);
       continue;
     }
     auto status = scheduler_->submit(*spec, now);
     if (!status || *status == core::SubmitStatus::Unsatisfiable) {
-      end(job, job.state == kRunning ? kNodeFail : kFailed, 0,
+      end(job, job.state == JobState::Running ? JobState::NodeFail : JobState::Failed, 0,
           !status ? status.error().message : "no node can hold it any more", now);
       continue;
     }
-    if (job.state == kPending && !job.hold.empty()) scheduler_->hold(core::JobId{id});
-    if (job.state != kRunning) continue;
+    if (job.state == JobState::Pending && job.hold != Hold::None) scheduler_->hold(core::JobId{id});
+    if (job.state != JobState::Running) continue;
     adopt(job, now);
   }
   return {};

@@ -92,13 +92,13 @@ void Controller::round(agent::Clock::time_point mono, std::int64_t now) {
   if (!durable && options_.on_store_failure) options_.on_store_failure(durable.error());
   for (const auto& [id, attempt] : begun) {
     JobRecord& job = jobs_.at(id);
-    if (job.state != kRunning || job.attempt != attempt) continue;  // ended meanwhile (its node failed)
+    if (job.state != JobState::Running || job.attempt != attempt) continue;  // ended meanwhile (its node failed)
     if (durable) {
       launch(job, now);
       continue;
     }
     scheduler_->finish(core::JobId{id}, now, core::JobState::Failed);
-    end(job, kFailed, 0, "could not record the start: " + durable.error().message, now);
+    end(job, JobState::Failed, 0, "could not record the start: " + durable.error().message, now);
     pass_due_ = true;
   }
 }

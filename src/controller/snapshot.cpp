@@ -129,7 +129,9 @@ Result<void> Controller::restore_json(const std::string& state) {
       if (!request) return fail("job " + std::to_string(j.id) + ": " + request.error().message);
       j.request = *request;
       j.user = o.at("user").get<std::string>();
-      j.state = o.at("state").get<std::string>();
+      const auto state = parse_job_state(o.at("state").get<std::string>());
+      if (!state) return fail("job " + std::to_string(j.id) + ": unknown state " + o.at("state").dump());
+      j.state = *state;
       j.reason = o.at("reason").get<std::string>();
       j.submit = o.at("submit").get<std::int64_t>();
       j.start = o.at("start").get<std::int64_t>();
@@ -147,8 +149,9 @@ Result<void> Controller::restore_json(const std::string& state) {
       }
       if (o.contains("failure")) {
         const json& f = o["failure"];
-        rank_ends_[j.id][-1] = {f.at("state").get<std::string>(), f.at("exit_code").get<int>(),
-                                f.at("reason").get<std::string>()};
+        const auto failed = parse_job_state(f.at("state").get<std::string>());
+        if (!failed) return fail("job " + std::to_string(j.id) + ": unknown state " + f.at("state").dump());
+        rank_ends_[j.id][-1] = {*failed, f.at("exit_code").get<int>(), f.at("reason").get<std::string>()};
       }
       jobs_[j.id] = std::move(j);
     }

@@ -63,7 +63,7 @@ void Controller::launch(JobRecord& job, std::int64_t now) {
       f.message = stopping_.at(job.id).second + " before it started";
       task_ended(node, f, now);
     } else if (node.local) {
-      local_->launch(l, agent::Clock::now());
+      local_->launch(l);
     } else {
       node.launches[l.task] = std::move(l);
       remote = true;
@@ -81,7 +81,7 @@ void Controller::launch_step(JobRecord& job, const StepRecord& step) {
     agent::Launch l = make_step_launch(job, step, static_cast<int>(t));
     node->tasks.insert(l.task);
     if (node->local) {
-      local_->launch(l, agent::Clock::now());
+      local_->launch(l);
     } else {
       node->launches[l.task] = std::move(l);
       remote = true;

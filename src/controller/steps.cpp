@@ -76,10 +76,10 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
     return fail("job " + std::to_string(id) + " not found");
   }
   JobRecord& job = it->second;
-  if (job.state != kRunning || stopping_.contains(id)) {
+  if (job.state != JobState::Running || stopping_.contains(id)) {
     return fail("job " + std::to_string(id) +
-                (job.ended()             ? " has ended (" + job.state + ")"
-                 : job.state == kPending ? " is not running yet"
+                (job.ended()             ? " has ended (" + std::string(to_string(job.state)) + ")"
+                 : job.state == JobState::Pending ? " is not running yet"
                                          : " is ending"));
   }
   auto layout = lay_out_step(r, id, static_cast<int>(job.tasks.size()), job.request.cpus);
@@ -113,7 +113,7 @@ Result<StepRecord> Controller::cancel_step(std::int64_t id, int step_id, const s
   }
   StepRecord& step = it->second.steps[static_cast<std::size_t>(step_id)];
   if (step.ended()) {
-    return fail("step " + std::to_string(id) + "." + std::to_string(step_id) + " has already ended (" + step.state +
+    return fail("step " + std::to_string(id) + "." + std::to_string(step_id) + " has already ended (" + std::string(to_string(step.state)) +
                 ")");
   }
   stop_step(it->second, step, "cancelled by " + user, true, now);
@@ -133,13 +133,13 @@ void Controller::stop_step(JobRecord& job, StepRecord& step, const std::string& 
     Node* node = find_node(job.tasks[static_cast<std::size_t>(step.tasks[t].node)].node);
     if (node && node->local) {
       local_->terminate(agent::step_task_id(job.id, job.attempt, step.id, static_cast<int>(t)),
-                        agent::TaskEnd::Cancelled, agent::Clock::now(), why);
+                        agent::TaskEnd::Cancelled, why);
     }
   }
   orders_cv_.notify_all();
 }
 
-void Controller::step_task_ended(StepRecord& step, int task, const std::string& state, int exit_code, int signal,
+void Controller::step_task_ended(StepRecord& step, int task, JobState state, int exit_code, int signal,
                                  std::int64_t time) {
   if (task < 0 || task >= static_cast<int>(step.tasks.size())) return;
   StepTaskRecord& t = step.tasks[static_cast<std::size_t>(task)];
@@ -149,15 +149,15 @@ void Controller::step_task_ended(StepRecord& step, int task, const std::string& 
   t.signal = signal;
   // A task ended by the step's own stop says nothing of how the step went; one killed outright
   // (SIGKILL) ends it as killed, CANCELLED, as Slurm has it.
-  if (state != kCompleted && step.failure.empty() && !(state == kCancelled && !step.stopping.empty()))
-    step.failure = state == kFailed && signal == SIGKILL ? kCancelled : state;
+  if (state != JobState::Completed && !step.failure && !(state == JobState::Cancelled && !step.stopping.empty()))
+    step.failure = state == JobState::Failed && signal == SIGKILL ? JobState::Cancelled : state;
   // The step's code is its tasks' highest wait status (as Slurm's): an exit code over a signal.
   if (exit_code * 256 + signal > step.exit_code * 256 + step.signal) {
     step.exit_code = exit_code;
     step.signal = signal;
   }
   if (!std::all_of(step.tasks.begin(), step.tasks.end(), [](const StepTaskRecord& x) { return x.done(); })) return;
-  step.state = step.cancelled ? kCancelled : step.failure.empty() ? kCompleted : step.failure;
+  step.state = step.cancelled ? JobState::Cancelled : step.failure.value_or(JobState::Completed);
   step.end = time;
 }
 
@@ -172,12 +172,12 @@ void Controller::close_steps(JobRecord& job, std::int64_t time, bool nodes) {
         if (Node* node = find_node(job.tasks[static_cast<std::size_t>(step.tasks[t].node)].node)) {
           node->tasks.erase(task);
           node->launches.erase(task);
-          if (node->local) local_->terminate(task, agent::TaskEnd::Cancelled, agent::Clock::now(), step.stopping);
+          if (node->local) local_->terminate(task, agent::TaskEnd::Cancelled, step.stopping);
         }
       }
-      step_task_ended(step, static_cast<int>(t), kCancelled, 0, SIGTERM, time);  // what it is sent
+      step_task_ended(step, static_cast<int>(t), JobState::Cancelled, 0, SIGTERM, time);  // what it is sent
     }
-    step.state = kCancelled;  // the job's end ended it, whatever its tasks did
+    step.state = JobState::Cancelled;  // the job's end ended it, whatever its tasks did
   }
   if (nodes) orders_cv_.notify_all();  // remote agents are told to end what they still run of it
 }

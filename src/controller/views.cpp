@@ -15,7 +15,7 @@ std::optional<JobRecord> Controller::job(std::int64_t id) const {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return std::nullopt;
   JobRecord out = with_reason(it->second);
-  if (out.state == kPending && options_.queue_order == core::QueueOrder::Multifactor) {
+  if (out.state == JobState::Pending && options_.queue_order == core::QueueOrder::Multifactor) {
     if (scheduler_->find(core::JobId{id})) {
       out.priority = scheduler_->priority_terms(core::JobId{id}, std::max(last_pass_, out.submit));
     }
@@ -58,7 +58,7 @@ void Controller::scan_jobs(bool all, bool newest_first,
 }
 
 std::string_view Controller::reason_of(const JobRecord& job, std::string& scratch) const {
-  if (job.state != kPending) return job.reason;
+  if (job.state != JobState::Pending) return job.reason;
   const core::Job* j = scheduler_->find(core::JobId{job.id});
   if (!j) return job.reason;
   std::string_view reason;
@@ -93,9 +93,9 @@ std::string_view Controller::reason_of(const JobRecord& job, std::string& scratc
       reason = "Preempting: preemptible jobs are stopping to make room for it";
       break;
     case core::PendingReason::Held:
-      if (job.hold == "admin") {
+      if (job.hold == Hold::Admin) {
         reason = "JobHeldAdmin: held by an operator until an operator releases it";
-      } else if (job.hold == "user") {
+      } else if (job.hold == Hold::User) {
         reason = "JobHeldUser: held by its owner until released (scontrol release, gwang release)";
       } else if (auto h = held_.find(job.id); h != held_.end()) {
         reason = h->second;
@@ -227,11 +227,10 @@ Status Controller::status(int window) const {
 void Controller::write_metrics(std::string& out) const {
   namespace m = metrics;
   std::lock_guard lock(mu_);
-  std::map<std::string, std::int64_t> by_state;
-  for (const char* state : {kPending, kRunning, kCompleted, kFailed, kCancelled, kTimeout, kOutOfMemory, kNodeFail}) {
-    by_state[state] = 0;
-  }
-  for (const auto& [id, job] : jobs_) ++by_state[job.state];
+  std::int64_t counts[std::size(kJobStates)] = {};
+  for (const auto& [id, job] : jobs_) ++counts[static_cast<std::size_t>(job.state)];
+  std::map<std::string_view, std::int64_t> by_state;  // by name, as they are listed
+  for (JobState s : kJobStates) by_state[to_string(s)] = counts[static_cast<std::size_t>(s)];
   m::family(out, "gwang_jobs", "gauge", "Jobs the controller holds, by state");
   for (const auto& [state, n] : by_state) m::sample(out, "gwang_jobs", m::labels({{"state", state}}), n);
   m::family(out, "gwang_queue_length", "gauge", "Jobs waiting to start (held ones included)");

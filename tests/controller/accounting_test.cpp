@@ -137,7 +137,7 @@ TEST_F(AccountingTest, GrantsBurnDownWhileJobsRunAndWarnOnce) {
   ASSERT_TRUE(job) << job.error().message;
   EXPECT_EQ(job->project, "p");
   round();
-  ASSERT_EQ(controller_->job(job->id)->state, kRunning);
+  ASSERT_EQ(controller_->job(job->id)->state, JobState::Running);
   for (int h = 1; h <= 10; ++h) {
     now_ = kT0 + h * kHour;
     round();
@@ -257,18 +257,18 @@ TEST_F(AccountingTest, WaitingJobsFollowTheGrantAsItRunsOut) {
   now_ += 3 * kHour;
   round();  // a is charged 3.0: the grant is spent
   JobRecord waiting = *controller_->job(b->id);
-  EXPECT_EQ(waiting.state, kPending);
+  EXPECT_EQ(waiting.state, JobState::Pending);
   EXPECT_EQ(waiting.reason, "Held: grant 1 (voucher) is spent: new jobs are refused");
   finish(a->id);
   for (int i = 0; i < 5; ++i) {
     ++now_;
     round();
   }
-  EXPECT_EQ(controller_->job(b->id)->state, kPending) << "held, though the NPUs are free";
+  EXPECT_EQ(controller_->job(b->id)->state, JobState::Pending) << "held, though the NPUs are free";
   admin("grant.topped_up", {{"grant", 1}, {"amount", 10.0}, {"who", "op"}});
   ++now_;
   round();
-  EXPECT_EQ(controller_->job(b->id)->state, kRunning);
+  EXPECT_EQ(controller_->job(b->id)->state, JobState::Running);
   finish(b->id);
   // Under a preemptible programme the waiting job is made preemptible instead, and runs as such.
   admin("tenancy.project", {{"name", "r"}, {"institution", "uni"}});
@@ -289,7 +289,7 @@ TEST_F(AccountingTest, WaitingJobsFollowTheGrantAsItRunsOut) {
   ASSERT_TRUE(c);
   ++now_;
   round();
-  ASSERT_EQ(controller_->job(c->id)->state, kRunning);
+  ASSERT_EQ(controller_->job(c->id)->state, JobState::Running);
   auto d = controller_->submit(req, nobody_, now_);
   ASSERT_TRUE(d);
   EXPECT_FALSE(d->preemptible);
@@ -299,7 +299,7 @@ TEST_F(AccountingTest, WaitingJobsFollowTheGrantAsItRunsOut) {
   finish(c->id);
   ++now_;
   round();
-  EXPECT_EQ(controller_->job(d->id)->state, kRunning);
+  EXPECT_EQ(controller_->job(d->id)->state, JobState::Running);
   EXPECT_TRUE(controller_->job(d->id)->preemptible);
 }
 
@@ -457,36 +457,36 @@ TEST_F(AccountingTest, QuotasCapAndPreemptionReclaimsBorrowedDevices) {
   auto state = [&](std::int64_t id) { return controller_->job(id)->state; };
   const std::vector<std::string> hold = {"sleep", "1000"};
   const std::int64_t a = job("p", false, hold);
-  ASSERT_TRUE(until([&] { return state(a) == kRunning; }));
+  ASSERT_TRUE(until([&] { return state(a) == JobState::Running; }));
   const std::int64_t b = job("p", false, hold);
   round();
-  EXPECT_EQ(state(b), kPending);
+  EXPECT_EQ(state(b), JobState::Pending);
   EXPECT_EQ(controller_->job(b)->reason.rfind("QuotaReached", 0), 0u) << controller_->job(b)->reason;
   const std::int64_t c =
       job("p", true,
           {"sh", "-c",
            "trap 'echo checkpoint; exit 0' TERM; echo start $GWANG_RESTART_COUNT $GWANG_PREEMPTIBLE; "
            "while :; do sleep 0.05; done"});
-  ASSERT_TRUE(until([&] { return state(c) == kRunning; })) << "a preemptible job borrows past the quota";
+  ASSERT_TRUE(until([&] { return state(c) == JobState::Running; })) << "a preemptible job borrows past the quota";
   ASSERT_TRUE(until([&] {
     return fs::exists(dir_ / "data" / "jobs" / agent::log_name(agent::task_id(c, 0, 0), false)) &&
            fs::file_size(dir_ / "data" / "jobs" / agent::log_name(agent::task_id(c, 0, 0), false)) > 0;
   }));
   const std::int64_t d = job("q", false, hold);
-  ASSERT_TRUE(until([&] { return state(d) == kRunning; })) << controller_->job(d)->reason;
+  ASSERT_TRUE(until([&] { return state(d) == JobState::Running; })) << controller_->job(d)->reason;
   const JobRecord victim = *controller_->job(c);
-  EXPECT_EQ(victim.state, kPending);
+  EXPECT_EQ(victim.state, JobState::Pending);
   EXPECT_EQ(victim.attempt, 1);
   EXPECT_NE(victim.reason.find("requeued after preemption"), std::string::npos) << victim.reason;
   std::ifstream log(dir_ / "data" / "jobs" / agent::log_name(agent::task_id(c, 0, 0), false));
   std::stringstream out;
   out << log.rdbuf();
   EXPECT_EQ(out.str(), "start 0 1\ncheckpoint\n") << "it caught SIGTERM and could checkpoint";
-  EXPECT_EQ(state(b), kPending);
+  EXPECT_EQ(state(b), JobState::Pending);
   // The quota frees when the project's running job ends: the held-back job goes before the victim.
   finish(a);
-  ASSERT_TRUE(until([&] { return state(b) == kRunning; }));
-  EXPECT_EQ(state(c), kPending);
+  ASSERT_TRUE(until([&] { return state(b) == JobState::Running; }));
+  EXPECT_EQ(state(c), JobState::Pending);
   auto quotas = controller_->quotas();
   ASSERT_EQ(quotas.size(), 1u);
   EXPECT_EQ(quotas[0].second, 1000) << "b holds the project's one device";
@@ -530,7 +530,7 @@ TEST_F(AccountingTest, PriorityTermsExplainTheOrder) {
   };
   const std::int64_t busy = submit_to("p");
   round();
-  ASSERT_EQ(controller_->job(busy)->state, kRunning);
+  ASSERT_EQ(controller_->job(busy)->state, JobState::Running);
   const std::int64_t from_p = submit_to("p");
   const std::int64_t from_q = submit_to("q");
   for (int i = 0; i < 4; ++i) {
@@ -547,8 +547,8 @@ TEST_F(AccountingTest, PriorityTermsExplainTheOrder) {
   finish(busy);
   ++now_;
   round();
-  EXPECT_EQ(controller_->job(from_q)->state, kRunning) << "q goes first though it came second";
-  EXPECT_EQ(controller_->job(from_p)->state, kPending);
+  EXPECT_EQ(controller_->job(from_q)->state, JobState::Running) << "q goes first though it came second";
+  EXPECT_EQ(controller_->job(from_p)->state, JobState::Pending);
 }
 
 // A user outside every project may still run where the centre does not require one; where it

@@ -172,7 +172,7 @@ TEST_F(AgentsTest, TwoNodeJobGetsItsRankEnvironmentAndCompletes) {
   call_all();
   auto submitted = submit(request(2));
   ASSERT_TRUE(submitted) << submitted.error().message;
-  EXPECT_EQ(submitted->state, kRunning);
+  EXPECT_EQ(submitted->state, JobState::Running);
   const std::int64_t id = submitted->id;
   call_all();
   std::vector<agent::Launch> launches;
@@ -208,11 +208,11 @@ TEST_F(AgentsTest, TwoNodeJobGetsItsRankEnvironmentAndCompletes) {
   EXPECT_EQ(answer->log_offsets.at(t0 + ".stdout"), 12);
   rank0.exit(t0, 0);
   ASSERT_TRUE(rank0.call(*controller_, now_));
-  EXPECT_EQ(job(id).state, kRunning) << "rank 1 still runs";
+  EXPECT_EQ(job(id).state, JobState::Running) << "rank 1 still runs";
   rank1.exit(agent::task_id(id, 0, 1), 0);
   ASSERT_TRUE(rank1.call(*controller_, now_));
   const JobRecord done = job(id);
-  EXPECT_EQ(done.state, kCompleted) << done.reason;
+  EXPECT_EQ(done.state, JobState::Completed) << done.reason;
   std::ifstream in(controller_->log_path(done, 0, false));
   std::stringstream ss;
   ss << in.rdbuf();
@@ -220,7 +220,7 @@ TEST_F(AgentsTest, TwoNodeJobGetsItsRankEnvironmentAndCompletes) {
   // A report repeated after its acknowledgement changes nothing.
   rank1.finished.push_back({agent::task_id(id, 0, 1), {agent::TaskEnd::Exited, 9, 0}, "", false});
   ASSERT_TRUE(rank1.call(*controller_, now_));
-  EXPECT_EQ(job(id).state, kCompleted);
+  EXPECT_EQ(job(id).state, JobState::Completed);
   EXPECT_EQ(job(id).exit_code, 0);
 }
 
@@ -239,7 +239,7 @@ TEST_F(AgentsTest, ARankThatFailsEndsTheOthersAndTheJobFails) {
   EXPECT_EQ(rank0.terminated[0].task, agent::task_id(id, 0, 0));
   ASSERT_TRUE(rank0.call(*controller_, now_));  // reports it ended
   const JobRecord done = job(id);
-  EXPECT_EQ(done.state, kFailed);
+  EXPECT_EQ(done.state, JobState::Failed);
   EXPECT_EQ(done.exit_code, 3);
   EXPECT_EQ(done.reason, "rank 1 on " + running.tasks[1].node + ": exited");
 }
@@ -286,7 +286,7 @@ TEST_F(AgentsTest, ABatchScriptRunsOnceOnTheFirstNode) {
   first.exit(l.task, 0);
   ASSERT_TRUE(first.call(*controller_, now_));
   const JobRecord done = job(id);
-  EXPECT_EQ(done.state, kCompleted) << done.reason;
+  EXPECT_EQ(done.state, JobState::Completed) << done.reason;
   for (const NodeRecord& n : controller_->nodes()) EXPECT_TRUE(n.jobs.empty()) << n.name;
 }
 
@@ -333,7 +333,7 @@ TEST_F(AgentsTest, StepsSpreadTheirTasksOverTheJobsNodes) {
   const std::int64_t id = submit(r)->id;
   call_all();
   const JobRecord running = job(id);
-  ASSERT_EQ(running.state, kRunning);
+  ASSERT_EQ(running.state, JobState::Running);
   FakeAgent& first = agents_[std::stoi(running.tasks[0].node.substr(1)) - 1];
   FakeAgent& second = agents_[std::stoi(running.tasks[1].node.substr(1)) - 1];
   const std::string batch_task = agent::task_id(id, 0, 0);
@@ -435,14 +435,14 @@ TEST_F(AgentsTest, StepsSpreadTheirTasksOverTheJobsNodes) {
   ASSERT_TRUE(first.call(*controller_, now_));
   ASSERT_TRUE(second.call(*controller_, now_));
   JobRecord now = job(id);
-  EXPECT_EQ(now.state, kRunning);
+  EXPECT_EQ(now.state, JobState::Running);
   ASSERT_EQ(now.steps.size(), 2u);
-  EXPECT_EQ(now.steps[0].state, kFailed);
+  EXPECT_EQ(now.steps[0].state, JobState::Failed);
   EXPECT_EQ(now.steps[0].exit_code, 2);
-  EXPECT_EQ(now.steps[0].tasks[4].state, kFailed);
-  EXPECT_EQ(now.steps[0].tasks[3].state, kCompleted);
+  EXPECT_EQ(now.steps[0].tasks[4].state, JobState::Failed);
+  EXPECT_EQ(now.steps[0].tasks[3].state, JobState::Completed);
   EXPECT_EQ(now.steps[0].end, now_);
-  EXPECT_EQ(now.steps[1].state, "RUNNING");
+  EXPECT_EQ(now.steps[1].state, JobState::Running);
 
   // Step 1 is cancelled: its tasks are told to end, and it shows CANCELLED once they have.
   auto cancelled = controller_->cancel_step(id, 1, "nobody", false, now_);
@@ -450,8 +450,8 @@ TEST_F(AgentsTest, StepsSpreadTheirTasksOverTheJobsNodes) {
   call_all();
   call_all();
   now = job(id);
-  EXPECT_EQ(now.steps[1].state, kCancelled);
-  EXPECT_EQ(now.state, kRunning);
+  EXPECT_EQ(now.steps[1].state, JobState::Cancelled);
+  EXPECT_EQ(now.state, JobState::Running);
   EXPECT_EQ(controller_->cancel_step(id, 1, "nobody", false, now_).error().message,
             "step " + std::to_string(id) + ".1 has already ended (CANCELLED)");
 
@@ -468,8 +468,8 @@ TEST_F(AgentsTest, StepsSpreadTheirTasksOverTheJobsNodes) {
   ASSERT_TRUE(second.call(*controller_, now_));  // told to end task 1
   ASSERT_TRUE(second.call(*controller_, now_));  // reports it ended
   now = job(id);
-  EXPECT_EQ(now.steps[2].state, kFailed);
-  EXPECT_EQ(now.steps[2].tasks[1].state, kCancelled);
+  EXPECT_EQ(now.steps[2].state, JobState::Failed);
+  EXPECT_EQ(now.steps[2].tasks[1].state, JobState::Cancelled);
 
   // A step still running, and restarts: the steps are kept (from the journal, then from a
   // snapshot), and the running one's tasks go on where the agents run them.
@@ -483,17 +483,17 @@ TEST_F(AgentsTest, StepsSpreadTheirTasksOverTheJobsNodes) {
     open();
     call_all();
     now = job(id);
-    EXPECT_EQ(now.state, kRunning) << now.reason;
+    EXPECT_EQ(now.state, JobState::Running) << now.reason;
     ASSERT_EQ(now.steps.size(), 4u);
-    EXPECT_EQ(now.steps[0].state, kFailed);
+    EXPECT_EQ(now.steps[0].state, JobState::Failed);
     EXPECT_EQ(now.steps[0].exit_code, 2);
     EXPECT_EQ(now.steps[0].name, "python");
     EXPECT_EQ(now.steps[0].env, s.env);
-    EXPECT_EQ(now.steps[1].state, kCancelled);
+    EXPECT_EQ(now.steps[1].state, JobState::Cancelled);
     EXPECT_EQ(now.steps[1].cpus_per_task, 2);
-    EXPECT_EQ(now.steps[2].state, kFailed);
+    EXPECT_EQ(now.steps[2].state, JobState::Failed);
     EXPECT_TRUE(now.steps[2].kill_on_bad_exit);
-    EXPECT_EQ(now.steps[3].state, "RUNNING");
+    EXPECT_EQ(now.steps[3].state, JobState::Running);
     EXPECT_EQ(controller_->job_credential_user(token), "nobody");
     EXPECT_TRUE(first.running.contains(agent::step_task_id(id, 0, 3, 0)));
   }
@@ -502,8 +502,8 @@ TEST_F(AgentsTest, StepsSpreadTheirTasksOverTheJobsNodes) {
   first.exit(batch_task, 0);
   ASSERT_TRUE(first.call(*controller_, now_));
   now = job(id);
-  EXPECT_EQ(now.state, kCompleted);
-  EXPECT_EQ(now.steps[3].state, kCancelled);
+  EXPECT_EQ(now.state, JobState::Completed);
+  EXPECT_EQ(now.steps[3].state, JobState::Cancelled);
   call_all();
   for (const FakeAgent* a : {&first, &second}) {
     for (const auto& [t, l] : a->running) ADD_FAILURE() << a->name << " still runs " << t;
@@ -511,7 +511,7 @@ TEST_F(AgentsTest, StepsSpreadTheirTasksOverTheJobsNodes) {
   EXPECT_EQ(controller_->job_credential_user(token), std::nullopt);
   EXPECT_EQ(refused(last), "job " + std::to_string(id) + " has ended (COMPLETED)");
   open();
-  EXPECT_EQ(job(id).steps[3].state, kCancelled);
+  EXPECT_EQ(job(id).steps[3].state, JobState::Cancelled);
 }
 
 TEST_F(AgentsTest, SilentNodeGoesDownAndItsJobIsRequeuedOnceThenNodeFail) {
@@ -530,11 +530,11 @@ TEST_F(AgentsTest, SilentNodeGoesDownAndItsJobIsRequeuedOnceThenNodeFail) {
     }
   }
   controller_->round(t0 + 4s, now_);
-  EXPECT_EQ(job(id).state, kRunning) << "not silent long enough yet";
+  EXPECT_EQ(job(id).state, JobState::Running) << "not silent long enough yet";
   EXPECT_EQ(job(id).attempt, 0);
   controller_->round(t0 + 6s, now_);
   const JobRecord requeued = job(id);
-  EXPECT_EQ(requeued.state, kRunning) << "requeued and started at once elsewhere: " << requeued.reason;
+  EXPECT_EQ(requeued.state, JobState::Running) << "requeued and started at once elsewhere: " << requeued.reason;
   EXPECT_EQ(requeued.attempt, 1);
   ASSERT_EQ(requeued.tasks.size(), 1u);
   EXPECT_NE(requeued.tasks[0].node, first);
@@ -546,7 +546,7 @@ TEST_F(AgentsTest, SilentNodeGoesDownAndItsJobIsRequeuedOnceThenNodeFail) {
   ASSERT_EQ(silent.terminated.size(), 1u);
   EXPECT_EQ(silent.terminated[0].task, agent::task_id(id, 0, 0));
   ASSERT_TRUE(silent.call(*controller_, now_, t0 + 6s));
-  EXPECT_EQ(job(id).state, kRunning);
+  EXPECT_EQ(job(id).state, JobState::Running);
   EXPECT_EQ(job(id).attempt, 1);
   for (const NodeRecord& n : controller_->nodes()) EXPECT_EQ(n.state, "up") << n.name;
 
@@ -559,7 +559,7 @@ TEST_F(AgentsTest, SilentNodeGoesDownAndItsJobIsRequeuedOnceThenNodeFail) {
   }
   controller_->round(t0 + 10s, now_);
   const JobRecord ended = job(id);
-  EXPECT_EQ(ended.state, kNodeFail);
+  EXPECT_EQ(ended.state, JobState::NodeFail);
   EXPECT_EQ(ended.reason, "node " + second + " went silent (no word from its agent for 5 s)");
 }
 
@@ -570,7 +570,7 @@ TEST_F(AgentsTest, JobThatDoesNotAllowRequeueEndsAsNodeFail) {
   r.requeue = false;
   const std::int64_t id = submit(r)->id;
   round(6s);  // every node is silent by then
-  EXPECT_EQ(job(id).state, kNodeFail);
+  EXPECT_EQ(job(id).state, JobState::NodeFail);
   EXPECT_EQ(job(id).attempt, 0);
 }
 
@@ -580,7 +580,7 @@ void AgentsTest::readopt_after_restart() {
   const std::int64_t a = submit(request(2))->id;
   const std::int64_t b = submit(request(1))->id;
   const std::int64_t c = submit(request(1))->id;  // waits: 3 nodes, 3 tasks
-  EXPECT_EQ(job(c).state, kPending);
+  EXPECT_EQ(job(c).state, JobState::Pending);
   // The agents of a's ranks get their launches; b's agent never hears of b before the restart.
   const std::string b_node = job(b).tasks[0].node;
   for (FakeAgent& x : agents_) {
@@ -593,9 +593,9 @@ void AgentsTest::readopt_after_restart() {
     ASSERT_TRUE(controller_->checkpoint(now_));  // recovery reads the snapshot
   }
   open(5s);  // kill and restart
-  EXPECT_EQ(job(a).state, kRunning);
-  EXPECT_EQ(job(b).state, kRunning);
-  EXPECT_EQ(job(c).state, kPending);
+  EXPECT_EQ(job(a).state, JobState::Running);
+  EXPECT_EQ(job(b).state, JobState::Running);
+  EXPECT_EQ(job(c).state, JobState::Pending);
   for (const NodeRecord& n : controller_->nodes()) EXPECT_EQ(n.state, "unknown") << n.name;
   // The agents call: a's ranks go on untouched, b's launch is sent now, nothing starts twice.
   call_all();
@@ -611,10 +611,10 @@ void AgentsTest::readopt_after_restart() {
     for (const auto& [t, l] : std::map<std::string, agent::Launch>(x.running)) x.exit(t, 0);
   }
   call_all();
-  EXPECT_EQ(job(a).state, kCompleted);
-  EXPECT_EQ(job(b).state, kCompleted);
+  EXPECT_EQ(job(a).state, JobState::Completed);
+  EXPECT_EQ(job(b).state, JobState::Completed);
   round();
-  EXPECT_EQ(job(c).state, kRunning);
+  EXPECT_EQ(job(c).state, JobState::Running);
 }
 
 TEST_F(AgentsTest, RestartedControllerReadoptsWhatAgentsStillRun) { readopt_after_restart(); }
@@ -644,10 +644,10 @@ TEST_F(AgentsTest, CancelReachesTheAgentAndEndsTheJob) {
   const std::int64_t id = submit(request(1))->id;
   call_all();
   ASSERT_TRUE(controller_->cancel(id, "nobody", false, now_));
-  EXPECT_EQ(job(id).state, kRunning) << "until the agent says it has ended";
+  EXPECT_EQ(job(id).state, JobState::Running) << "until the agent says it has ended";
   call_all();  // the order
   call_all();  // the report
-  EXPECT_EQ(job(id).state, kCancelled);
+  EXPECT_EQ(job(id).state, JobState::Cancelled);
 }
 
 }  // namespace

@@ -105,11 +105,11 @@ TEST_F(ControllerTest, JobRunsAsItsOwnerAndCompletes) {
   r.gpus = {1, {"npu:ascend910"}};
   auto job = controller_->submit(r, nobody_, now_);
   ASSERT_TRUE(job) << job.error().message;
-  EXPECT_EQ(job->state, kPending) << "the answer does not wait for the start";
+  EXPECT_EQ(job->state, JobState::Pending) << "the answer does not wait for the start";
   controller_->round(agent::Clock::now(), now_);
-  EXPECT_EQ(controller_->job(job->id)->state, kRunning);  // an idle node takes it at the next round
+  EXPECT_EQ(controller_->job(job->id)->state, JobState::Running);  // an idle node takes it at the next round
   const JobRecord done = run_until_ended(job->id);
-  EXPECT_EQ(done.state, kCompleted) << done.reason;
+  EXPECT_EQ(done.state, JobState::Completed) << done.reason;
   EXPECT_EQ(done.exit_code, 0);
   EXPECT_EQ(done.tasks.at(0).devices, (std::vector<std::string>{"npu:ascend910-0"}));
   EXPECT_EQ(output(job->id), "nobody\n" + std::to_string(job->id) + " npu:ascend910-0 1 0 127.0.0.1 " +
@@ -122,7 +122,7 @@ TEST_F(ControllerTest, ExitCodeAndFailure) {
   auto job = controller_->submit(request({"sh", "-c", "exit 7"}), nobody_, now_);
   ASSERT_TRUE(job);
   const JobRecord done = run_until_ended(job->id);
-  EXPECT_EQ(done.state, kFailed);
+  EXPECT_EQ(done.state, JobState::Failed);
   EXPECT_EQ(done.exit_code, 7);
 }
 
@@ -158,14 +158,14 @@ TEST_F(ControllerTest, PendingReasonAndCancel) {
   ASSERT_TRUE(job);
   controller_->round(agent::Clock::now(), now_);
   auto waiting = controller_->job(job->id);
-  EXPECT_EQ(waiting->state, kPending);
+  EXPECT_EQ(waiting->state, JobState::Pending);
   EXPECT_NE(waiting->reason.find("NodesUnavailable"), std::string::npos) << waiting->reason;
   auto other = controller_->cancel(job->id, "someone-else", false, now_);
   ASSERT_FALSE(other);
   EXPECT_EQ(other.error().message, "job " + std::to_string(job->id) + " not found");
   auto cancelled = controller_->cancel(job->id, "nobody", false, now_);
   ASSERT_TRUE(cancelled);
-  EXPECT_EQ(cancelled->state, kCancelled);
+  EXPECT_EQ(cancelled->state, JobState::Cancelled);
   EXPECT_FALSE(controller_->cancel(job->id, "nobody", false, now_));
 }
 
@@ -175,18 +175,18 @@ TEST_F(ControllerTest, CancelAndTimeLimit) {
   auto long_job = controller_->submit(request({"sleep", "100"}), nobody_, now_);
   ASSERT_TRUE(long_job);
   controller_->round(agent::Clock::now(), now_);
-  ASSERT_EQ(controller_->job(long_job->id)->state, kRunning);
+  ASSERT_EQ(controller_->job(long_job->id)->state, JobState::Running);
   ASSERT_TRUE(controller_->cancel(long_job->id, "nobody", false, now_));
-  EXPECT_EQ(run_until_ended(long_job->id).state, kCancelled);
+  EXPECT_EQ(run_until_ended(long_job->id).state, JobState::Cancelled);
 
   api::SubmitRequest limited = request({"sleep", "100"});
   limited.time_s = 60;
   auto timed = controller_->submit(limited, nobody_, now_);
   ASSERT_TRUE(timed);
   controller_->round(agent::Clock::now(), now_);
-  ASSERT_EQ(controller_->job(timed->id)->state, kRunning);
+  ASSERT_EQ(controller_->job(timed->id)->state, JobState::Running);
   now_ += 61;  // the wall clock passes the limit
-  EXPECT_EQ(run_until_ended(timed->id).state, kTimeout);
+  EXPECT_EQ(run_until_ended(timed->id).state, JobState::Timeout);
 }
 
 // Dependencies in Slurm's syntax and begin times hold jobs back until they hold; they survive a
@@ -210,12 +210,12 @@ TEST_F(ControllerTest, DependenciesAndBeginTimes) {
   EXPECT_EQ(controller_->job(on_ok->id)->reason, "Dependency: waiting for afterok:" + a);
   EXPECT_EQ(controller_->job(on_later->id)->reason, "BeginTime: not before 2023-11-14T22:15:00Z");
 
-  EXPECT_EQ(run_until_ended(first->id).state, kFailed);
-  EXPECT_EQ(run_until_ended(on_not_ok->id).state, kCompleted);
+  EXPECT_EQ(run_until_ended(first->id).state, JobState::Failed);
+  EXPECT_EQ(run_until_ended(on_not_ok->id).state, JobState::Completed);
   controller_->round(agent::Clock::now(), now_);
   EXPECT_EQ(controller_->job(on_ok->id)->reason,
             "DependencyNeverSatisfied: afterok:" + a + " can no longer hold; it will not run (cancel it)");
-  EXPECT_EQ(controller_->job(on_later->id)->state, kPending);
+  EXPECT_EQ(controller_->job(on_later->id)->state, JobState::Pending);
 
   // A restart: the job they depend on ended before it, and is remembered with how it ended.
   controller_.reset();
@@ -229,7 +229,7 @@ TEST_F(ControllerTest, DependenciesAndBeginTimes) {
   open();
   EXPECT_EQ(controller_->job(on_later->id)->request.begin, now_ + 100);
   now_ += 101;
-  EXPECT_EQ(run_until_ended(on_later->id).state, kCompleted);
+  EXPECT_EQ(run_until_ended(on_later->id).state, JobState::Completed);
 
   api::SubmitRequest unknown = request({"true"});
   unknown.dependency = "afterok:9999";
@@ -254,10 +254,10 @@ TEST_F(ControllerTest, JobArrays) {
   EXPECT_EQ(controller_->job(a + 3)->array_task, 7);
   controller_->round(agent::Clock::now(), now_);
   int running = 0;
-  for (const JobRecord& j : controller_->jobs(true)) running += j.state == kRunning;
+  for (const JobRecord& j : controller_->jobs(true)) running += j.state == JobState::Running;
   EXPECT_LE(running, 2);
   EXPECT_EQ(controller_->job(a + 3)->reason, "JobArrayTaskLimit: its array runs as many tasks at once as it allows");
-  for (std::int64_t k = 0; k < 4; ++k) EXPECT_EQ(run_until_ended(a + k).state, kCompleted);
+  for (std::int64_t k = 0; k < 4; ++k) EXPECT_EQ(run_until_ended(a + k).state, JobState::Completed);
   EXPECT_EQ(output(a + 2), std::to_string(a) + " 5 5\n");
 
   // A dependency on the array is on all its tasks.
@@ -265,7 +265,7 @@ TEST_F(ControllerTest, JobArrays) {
   after.dependency = "afterok:" + std::to_string(a);
   auto on_array = controller_->submit(after, nobody_, now_);
   ASSERT_TRUE(on_array);
-  EXPECT_EQ(run_until_ended(on_array->id).state, kCompleted);
+  EXPECT_EQ(run_until_ended(on_array->id).state, JobState::Completed);
 
   api::SubmitRequest slow = request({"sleep", "100"});
   slow.array = "0-2";
@@ -280,7 +280,7 @@ TEST_F(ControllerTest, JobArrays) {
   EXPECT_EQ(controller_->job(second->id + 2)->array_job, second->id);
   EXPECT_EQ(controller_->job(second->id + 2)->request.array, "0-2");
   ASSERT_TRUE(controller_->cancel(second->id, "nobody", false, now_));
-  for (std::int64_t k = 0; k < 3; ++k) EXPECT_EQ(run_until_ended(second->id + k).state, kCancelled);
+  for (std::int64_t k = 0; k < 3; ++k) EXPECT_EQ(run_until_ended(second->id + k).state, JobState::Cancelled);
 
   api::SubmitRequest big = request({"true"});
   big.array = "0-1001";
@@ -302,7 +302,7 @@ TEST_F(ControllerTest, BatchScriptsAndTheirOutputFiles) {
   r.output = "out-%j-%x.txt";
   auto one = controller_->submit(r, nobody_, now_);
   ASSERT_TRUE(one) << one.error().message;
-  EXPECT_EQ(run_until_ended(one->id).state, kCompleted);
+  EXPECT_EQ(run_until_ended(one->id).state, JobState::Completed);
   const fs::path file = dir_ / ("out-" + std::to_string(one->id) + "-test.txt");
   std::ifstream in(file);
   std::stringstream text;
@@ -321,7 +321,7 @@ TEST_F(ControllerTest, BatchScriptsAndTheirOutputFiles) {
   r.array = "3-4";
   auto two = controller_->submit(r, nobody_, now_);
   ASSERT_TRUE(two);
-  for (int k = 0; k < 2; ++k) EXPECT_EQ(run_until_ended(two->id + k).state, kCompleted);
+  for (int k = 0; k < 2; ++k) EXPECT_EQ(run_until_ended(two->id + k).state, JobState::Completed);
   for (const char* index : {"3", "4"}) {
     std::ifstream err(dir_ / ("e-" + std::to_string(two->id) + "_" + index));
     std::string line;
@@ -339,7 +339,7 @@ TEST_F(ControllerTest, BatchScriptsAndTheirOutputFiles) {
     auto three = controller_->submit(r, nobody_, now_);
     ASSERT_TRUE(three);
     const JobRecord failed = run_until_ended(three->id);
-    EXPECT_EQ(failed.state, kFailed);
+    EXPECT_EQ(failed.state, JobState::Failed);
     EXPECT_NE(failed.reason.find("opening its output file closed/out failed: Permission denied"), std::string::npos)
         << failed.reason;
   }
@@ -356,12 +356,12 @@ TEST_F(ControllerTest, Partitions) {
   auto in_default = controller_->submit(r, nobody_, now_);
   ASSERT_TRUE(in_default) << in_default.error().message;
   EXPECT_EQ(in_default->request.partition, "gpu");
-  EXPECT_EQ(run_until_ended(in_default->id).state, kCompleted);
+  EXPECT_EQ(run_until_ended(in_default->id).state, JobState::Completed);
   EXPECT_EQ(output(in_default->id), "gpu\n");
   r.partition = "all";
   auto in_all = controller_->submit(r, nobody_, now_);
   ASSERT_TRUE(in_all);
-  EXPECT_EQ(run_until_ended(in_all->id).state, kCompleted);
+  EXPECT_EQ(run_until_ended(in_all->id).state, JobState::Completed);
 
   r.partition = "cpu";  // no node of it has registered
   auto nowhere = controller_->submit(r, nobody_, now_);
@@ -393,7 +393,7 @@ TEST_F(ControllerTest, HoldsAndReleases) {
   auto held = controller_->submit(r, nobody_, now_);
   ASSERT_TRUE(held);
   controller_->round(agent::Clock::now(), now_);
-  EXPECT_EQ(controller_->job(held->id)->state, kPending);
+  EXPECT_EQ(controller_->job(held->id)->state, JobState::Pending);
   EXPECT_EQ(controller_->job(held->id)->reason,
             "JobHeldUser: held by its owner until released (scontrol release, gwang release)");
   auto again = controller_->set_hold(held->id, true, "nobody", false, now_);
@@ -401,11 +401,11 @@ TEST_F(ControllerTest, HoldsAndReleases) {
   EXPECT_EQ(again.error().message, "job " + std::to_string(held->id) + " is held already");
   controller_.reset();
   open();  // from the journal
-  EXPECT_EQ(controller_->job(held->id)->hold, "user");
+  EXPECT_EQ(controller_->job(held->id)->hold, Hold::User);
   controller_->round(agent::Clock::now(), now_);
-  EXPECT_EQ(controller_->job(held->id)->state, kPending);
+  EXPECT_EQ(controller_->job(held->id)->state, JobState::Pending);
   ASSERT_TRUE(controller_->set_hold(held->id, false, "nobody", false, now_));
-  EXPECT_EQ(run_until_ended(held->id).state, kCompleted);
+  EXPECT_EQ(run_until_ended(held->id).state, JobState::Completed);
   auto not_held = controller_->set_hold(held->id, false, "nobody", false, now_);
   ASSERT_FALSE(not_held);
   EXPECT_EQ(not_held.error().message, "job " + std::to_string(held->id) + " is not pending (COMPLETED)");
@@ -416,7 +416,7 @@ TEST_F(ControllerTest, HoldsAndReleases) {
   auto other = controller_->submit(r, nobody_, now_);
   ASSERT_TRUE(other);
   ASSERT_TRUE(controller_->set_hold(other->id, true, "root", true, now_));
-  EXPECT_EQ(controller_->job(other->id)->hold, "admin");
+  EXPECT_EQ(controller_->job(other->id)->hold, Hold::Admin);
   EXPECT_EQ(controller_->job(other->id)->reason, "JobHeldAdmin: held by an operator until an operator releases it");
   auto by_owner = controller_->set_hold(other->id, false, "nobody", false, now_);
   ASSERT_FALSE(by_owner);
@@ -425,7 +425,7 @@ TEST_F(ControllerTest, HoldsAndReleases) {
   ASSERT_TRUE(controller_->checkpoint(now_));
   controller_.reset();
   open();  // from the snapshot
-  EXPECT_EQ(controller_->job(other->id)->hold, "admin");
+  EXPECT_EQ(controller_->job(other->id)->hold, Hold::Admin);
   ASSERT_TRUE(controller_->set_hold(other->id, false, "root", true, now_));
   EXPECT_EQ(controller_->job(other->id)->reason.rfind("BeginTime", 0), 0u) << controller_->job(other->id)->reason;
 
@@ -437,9 +437,9 @@ TEST_F(ControllerTest, HoldsAndReleases) {
   auto arr = controller_->submit(r, nobody_, now_);
   ASSERT_TRUE(arr);
   ASSERT_TRUE(controller_->set_hold(arr->id, true, "nobody", false, now_));
-  for (int k = 0; k < 3; ++k) EXPECT_EQ(controller_->job(arr->id + k)->hold, "user");
+  for (int k = 0; k < 3; ++k) EXPECT_EQ(controller_->job(arr->id + k)->hold, Hold::User);
   controller_->round(agent::Clock::now(), now_);
-  for (int k = 0; k < 3; ++k) EXPECT_EQ(controller_->job(arr->id + k)->state, kPending);
+  for (int k = 0; k < 3; ++k) EXPECT_EQ(controller_->job(arr->id + k)->state, JobState::Pending);
   ASSERT_TRUE(controller_->cancel(arr->id, "nobody", false, now_));
 }
 
@@ -486,8 +486,8 @@ TEST_F(ControllerTest, AStoreCopiedIntoPostgresKeepsEveryJob) {
   store_ = to_db;
   open();
   EXPECT_EQ(controller_->jobs(true).size(), jobs);
-  for (std::int64_t id : ids) EXPECT_EQ(controller_->job(id)->state, kCompleted) << id;
-  EXPECT_EQ(controller_->job(waiting->id)->state, kPending);
+  for (std::int64_t id : ids) EXPECT_EQ(controller_->job(id)->state, JobState::Completed) << id;
+  EXPECT_EQ(controller_->job(waiting->id)->state, JobState::Pending);
   auto next = controller_->submit(request({"true"}), nobody_, now_);
   ASSERT_TRUE(next);
   EXPECT_EQ(next->id, waiting->id + 1);
@@ -522,7 +522,7 @@ TEST_F(ControllerTest, AStoreThatRefusesARecordIsReported) {
   open();
   auto recovered = controller_->job(job->id);
   ASSERT_TRUE(recovered);
-  EXPECT_EQ(recovered->state, kPending);
+  EXPECT_EQ(recovered->state, JobState::Pending);
   EXPECT_EQ(controller_->jobs(true).size(), 1u);
 }
 
@@ -534,16 +534,16 @@ void ControllerTest::recovers_from_the_journal() {
   auto running = controller_->submit(request({"sleep", "100"}), nobody_, now_);
   ASSERT_TRUE(running);
   controller_->round(agent::Clock::now(), now_);
-  ASSERT_EQ(controller_->job(running->id)->state, kRunning);
+  ASSERT_EQ(controller_->job(running->id)->state, JobState::Running);
   ASSERT_TRUE(controller_->set_node_state("local", "drained", now_));
   auto pending = controller_->submit(request({"true"}), nobody_, now_);
   ASSERT_TRUE(pending);
   controller_.reset();  // the controller stops (its tasks end with it)
 
   open();
-  EXPECT_EQ(controller_->job(done->id)->state, kCompleted);
-  EXPECT_EQ(controller_->job(running->id)->state, kNodeFail);
-  EXPECT_EQ(controller_->job(pending->id)->state, kPending);
+  EXPECT_EQ(controller_->job(done->id)->state, JobState::Completed);
+  EXPECT_EQ(controller_->job(running->id)->state, JobState::NodeFail);
+  EXPECT_EQ(controller_->job(pending->id)->state, JobState::Pending);
   auto next = controller_->submit(request({"true"}), nobody_, now_);
   ASSERT_TRUE(next);
   EXPECT_EQ(next->id, pending->id + 1);
@@ -565,7 +565,7 @@ void ControllerTest::snapshot_and_tail() {
     controller_->round(agent::Clock::now(), now_);  // pending reasons as a pass sees them
     std::string out;
     for (const JobRecord& j : controller_->jobs(true)) {
-      out += std::to_string(j.id) + " " + j.state + " " + std::to_string(j.exit_code) + " " + j.request.name + " " +
+      out += std::to_string(j.id) + " " + std::string(to_string(j.state)) + " " + std::to_string(j.exit_code) + " " + j.request.name + " " +
              j.reason + " " + std::to_string(j.submit) + " " + std::to_string(j.end) + " " + j.nodelist() + "\n";
     }
     for (const NodeRecord& n : controller_->nodes()) out += n.name + " " + n.state + "\n";
@@ -621,11 +621,11 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   shared.gpu_share = 0.25;
   auto running = controller_->submit(shared, nobody_, now_);
   ASSERT_TRUE(running);
-  for (int i = 0; i < 100 && controller_->job(running->id)->state != kRunning; ++i) {
+  for (int i = 0; i < 100 && controller_->job(running->id)->state != JobState::Running; ++i) {
     controller_->round(agent::Clock::now(), now_);
     std::this_thread::sleep_for(5ms);
   }
-  ASSERT_EQ(controller_->job(running->id)->state, kRunning);
+  ASSERT_EQ(controller_->job(running->id)->state, JobState::Running);
   api::SubmitRequest later = request({"a", "b"});
   later.script = "#!/bin/bash\necho $1\n";
   later.output = "o-%j";
@@ -683,7 +683,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   }
   // The job that ended keeps its end; the running one ran in the process that was closed, so it
   // ends now as its node's jobs do when the local agent is gone.
-  EXPECT_EQ(after[0].state, kFailed);
+  EXPECT_EQ(after[0].state, JobState::Failed);
   EXPECT_EQ(after[0].exit_code, 4);
   EXPECT_EQ(after[0].end, before[0].end);
   EXPECT_EQ(after[0].tasks.at(0).devices, (std::vector<std::string>{"npu:ascend910-0"}));
@@ -732,7 +732,7 @@ TEST_F(ControllerTest, AJournalOfTheFirstFormStillRecovers) {
   open();
   auto done = controller_->job(1);
   ASSERT_TRUE(done);
-  EXPECT_EQ(done->state, kCompleted);
+  EXPECT_EQ(done->state, JobState::Completed);
   EXPECT_EQ(done->start, 102);
   EXPECT_EQ(done->end, 103);
   EXPECT_EQ(done->nodelist(), "n1");
@@ -741,21 +741,21 @@ TEST_F(ControllerTest, AJournalOfTheFirstFormStillRecovers) {
   for (std::int64_t id : {2, 3}) {
     auto task = controller_->job(id);
     ASSERT_TRUE(task);
-    EXPECT_EQ(task->state, kPending);
-    EXPECT_EQ(task->hold, "admin");
+    EXPECT_EQ(task->state, JobState::Pending);
+    EXPECT_EQ(task->hold, Hold::Admin);
     EXPECT_EQ(task->array_job, 2);
     EXPECT_EQ(task->array_task, id - 2);
     EXPECT_TRUE(task->reason.starts_with("JobHeldAdmin")) << task->reason;
   }
   auto requeued = controller_->job(4);
   ASSERT_TRUE(requeued);
-  EXPECT_EQ(requeued->state, kPending);
+  EXPECT_EQ(requeued->state, JobState::Pending);
   EXPECT_EQ(requeued->attempt, 1);
   EXPECT_TRUE(requeued->steps.empty());
   EXPECT_NE(requeued->reason.find("requeued after NODE_FAIL: n1 went silent"), std::string::npos) << requeued->reason;
   auto running = controller_->job(5);  // its node's agent has not called yet: it runs there still
   ASSERT_TRUE(running);
-  EXPECT_EQ(running->state, kRunning);
+  EXPECT_EQ(running->state, JobState::Running);
   ASSERT_EQ(running->steps.size(), 1u);
   EXPECT_EQ(running->steps[0].argv, (std::vector<std::string>{"sleep", "60"}));
   EXPECT_EQ(running->steps[0].env, (std::vector<std::pair<std::string, std::string>>{{"A", "1"}}));
@@ -778,9 +778,9 @@ TEST_F(ControllerTest, AJournalOfTheFirstFormStillRecovers) {
   ASSERT_TRUE(controller_->set_hold(2, false, "root", true, now_, true));  // the first task alone
   controller_.reset();
   open();
-  EXPECT_EQ(controller_->job(2)->hold, "");
-  EXPECT_EQ(controller_->job(3)->hold, "admin");
-  EXPECT_EQ(controller_->job(6)->state, kPending);
+  EXPECT_EQ(controller_->job(2)->hold, Hold::None);
+  EXPECT_EQ(controller_->job(3)->hold, Hold::Admin);
+  EXPECT_EQ(controller_->job(6)->state, JobState::Pending);
   EXPECT_EQ(controller_->job(5)->steps.at(0).stopping, "cancelled by nobody");
 }
 
@@ -802,7 +802,7 @@ TEST_F(ControllerTest, TheFirstSnapshotFormatIsStillRead) {
   open();
   auto old = controller_->job(7);
   ASSERT_TRUE(old);
-  EXPECT_EQ(old->state, kCompleted);
+  EXPECT_EQ(old->state, JobState::Completed);
   EXPECT_EQ(old->request.name, "old");
   EXPECT_EQ(old->request.command, (std::vector<std::string>{"echo", "hi"}));
   EXPECT_EQ(old->request.cpus, 2);

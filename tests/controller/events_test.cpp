@@ -70,6 +70,10 @@ rc::Gen<std::vector<std::pair<std::string, std::string>>> env() {
   return rc::gen::container<std::vector<std::pair<std::string, std::string>>>(rc::gen::pair(text(), text()));
 }
 
+rc::Gen<JobState> state() {
+  return rc::gen::elementOf(std::vector<JobState>(std::begin(kJobStates), std::end(kJobStates)));
+}
+
 api::SubmitRequest any_request() {
   api::SubmitRequest r;
   r.name = *text();
@@ -126,20 +130,21 @@ Event any_event() {
       return s;
     }
     case 2:
-      return RankEnded{id(), small(), small(), *text(), small(), *text()};
+      return RankEnded{id(), small(), small(), *state(), small(), *text()};
     case 3:
       return StepStarted{id(),   small(),         small(), *text(), *texts(), *text(), *env(), small(),
                          *rc::gen::arbitrary<bool>(), *rc::gen::container<std::vector<int>>(rc::gen::arbitrary<int>())};
     case 4:
-      return StepTaskEnded{id(), small(), small(), small(), *text(), small(), small()};
+      return StepTaskEnded{id(), small(), small(), small(), *state(), small(), small()};
     case 5:
       return StepStopping{id(), small(), small(), *text(), *rc::gen::arbitrary<bool>()};
     case 6:
       return Requeued{id(), small(), *text()};
     case 7:
-      return Ended{id(), *text(), small(), *text()};
+      return Ended{id(), *state(), small(), *text()};
     case 8:
-      return Held{*rc::gen::container<std::vector<std::int64_t>>(rc::gen::arbitrary<std::int64_t>()), *text(), *text()};
+      return Held{*rc::gen::container<std::vector<std::int64_t>>(rc::gen::arbitrary<std::int64_t>()),
+                  *rc::gen::element(Hold::None, Hold::User, Hold::Admin), *text()};
     case 9: {
       NodeRegistered n{*text(), *text(), *text(), small(), *rc::gen::arbitrary<std::int64_t>(), {}};
       const int devices = *rc::gen::inRange(0, 9);
@@ -242,7 +247,7 @@ TEST(Events, TheFirstFormOfEveryRecordStillReads) {
   EXPECT_TRUE(std::get<Started>(read("job.started", R"({"id":3,"tasks":[]})")) == (Started{3, 0, "", {}}));
   EXPECT_TRUE(std::get<RankEnded>(read("job.rank_ended", R"({"attempt":0,"exit_code":3,"id":12,"rank":1,)"
                                                          R"("reason":"rank 1 on n2: exited","state":"FAILED"})")) ==
-              (RankEnded{12, 0, 1, "FAILED", 3, "rank 1 on n2: exited"}));
+              (RankEnded{12, 0, 1, JobState::Failed, 3, "rank 1 on n2: exited"}));
   EXPECT_TRUE(std::get<StepStarted>(read("job.step",
                                          R"({"argv":["hostname"],"attempt":0,"cpus_per_task":0,"env":[["A","1"]],)"
                                          R"("id":12,"kill_on_bad_exit":true,"name":"hostname","step":0,)"
@@ -250,16 +255,16 @@ TEST(Events, TheFirstFormOfEveryRecordStillReads) {
               (StepStarted{12, 0, 0, "hostname", {"hostname"}, "", {{"A", "1"}}, 0, true, {0, 0, 1}}));
   EXPECT_TRUE(std::get<StepTaskEnded>(read("job.step_task", R"({"attempt":0,"exit_code":0,"id":12,"signal":15,)"
                                                             R"("state":"CANCELLED","step":0,"task":2})")) ==
-              (StepTaskEnded{12, 0, 0, 2, "CANCELLED", 0, 15}));
+              (StepTaskEnded{12, 0, 0, 2, JobState::Cancelled, 0, 15}));
   EXPECT_TRUE(std::get<StepStopping>(read("job.step_stop",
                                           R"({"attempt":0,"cancel":true,"id":12,"step":0,"why":"cancelled by ana"})")) ==
               (StepStopping{12, 0, 0, "cancelled by ana", true}));
   EXPECT_TRUE(std::get<Requeued>(read("job.requeued", R"({"attempt":1,"id":12,"reason":"requeued after NODE_FAIL"})")) ==
               (Requeued{12, 1, "requeued after NODE_FAIL"}));
   EXPECT_TRUE(std::get<Ended>(read("job.ended", R"({"exit_code":0,"id":12,"reason":"exited","state":"COMPLETED"})")) ==
-              (Ended{12, "COMPLETED", 0, "exited"}));
+              (Ended{12, JobState::Completed, 0, "exited"}));
   EXPECT_TRUE(std::get<Held>(read("job.hold", R"({"by":"root","hold":"admin","ids":[20,21]})")) ==
-              (Held{{20, 21}, "admin", "root"}));
+              (Held{{20, 21}, Hold::Admin, "root"}));
   {
     const auto e = std::get<NodeRegistered>(
         read("node.registered", R"({"address":"10.0.0.2","cpus":64,"devices":[{"declared":false,"index":0,)"
@@ -283,6 +288,9 @@ TEST(Events, ADamagedRecordOfTheFirstFormSaysWhat) {
   auto request = decode("job.submitted", R"({"id":3,"user":"ana","request":{"command":["x"],"cpus":"many"}})");
   ASSERT_FALSE(request);
   EXPECT_NE(request.error().message.find("cpus"), std::string::npos) << request.error().message;
+  auto state = decode("job.ended", R"({"id":3,"state":"DONE","exit_code":0,"reason":""})");
+  ASSERT_FALSE(state);
+  EXPECT_EQ(state.error().message, "state: unknown state 'DONE'");
   auto no_tasks = decode("job.array_submitted", R"({"id":3,"user":"ana","request":{"command":["x"]}})");
   ASSERT_FALSE(no_tasks);
 }

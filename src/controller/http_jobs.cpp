@@ -1,0 +1,247 @@
+// The API's job routes: submissions (and test submissions), the job list in pages and as the queue
+// table, a job, its cancel, hold and release, its output, and the partitions jobs are sent to.
+
+#include <algorithm>
+#include <deque>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "api/json_writer.h"
+#include "controller/http_impl.h"
+
+namespace gwang::controller {
+
+using nlohmann::json;
+
+void ApiServer::Impl::submit_job(const httplib::Request& req, httplib::Response& res) {
+  auto who = authenticate(req, res);
+  if (!who) return;
+  auto request = api::parse_submit(req.body);
+  if (!request) return error(res, 400, request.error().message);
+  if (!request->project.empty() && !who->projects.contains(request->project)) {
+    return error(res, 403,
+                 "field 'project': " + who->user + " is not a member of project '" + request->project + "'");
+  }
+  auto account = lookup_account(who->user);
+  if (!account) return error(res, 403, account.error().message);
+  if (req.get_param_value("test_only") == "1") {  // sbatch --test-only: checked and planned, not submitted
+    auto t = controller.test_only(*request, *account, wall_now());
+    if (!t) return error(res, 422, t.error().message);
+    return reply(res, 200,
+                 json{{"id", t->id},
+                      {"start", t->start >= 0 ? json(t->start) : json(nullptr)},
+                      {"nodes", t->nodes},
+                      {"partition", t->partition},
+                      {"cpus", t->cpus}});
+  }
+  auto job = controller.submit(*request, *account, wall_now());
+  if (!job) return error(res, 422, job.error().message);
+  reply_job(res, 201, *job);
+}
+
+void ApiServer::Impl::list_jobs(const httplib::Request& req, httplib::Response& res) {
+  auto who = authenticate(req, res);
+  if (!who) return;
+  const bool all = req.get_param_value("all") == "1" || req.get_param_value("all") == "true";
+  const std::string view = req.has_param("view") ? req.get_param_value("view") : "full";
+  if (view != "full" && view != "summary" && view != "table") {
+    return error(res, 400, "parameter 'view': expected full, summary or table");
+  }
+  if (view == "table") {
+    // Rows of [id, name, user, state, reason, start_time, end_time, node], where name, user,
+    // state and reason are indices into "strings": a queue repeats them, and the table is what
+    // `gwang queue` prints, so it is sent small.
+    // Keys are views of the jobs' own strings (stable while the visit holds the lock) or of
+    // copies kept in `made`, for reasons made on the fly.
+    std::unordered_map<std::string_view, int> index;
+    std::vector<std::string_view> strings;
+    std::deque<std::string> made;
+    auto intern = [&](std::string_view text, bool stable) {
+      auto it = index.find(text);
+      if (it != index.end()) return it->second;
+      if (!stable) text = made.emplace_back(text);
+      strings.push_back(text);
+      return index.emplace(text, static_cast<int>(strings.size() - 1)).first->second;
+    };
+    api::Json rows;
+    rows.reserve(64 << 10);
+    rows.begin_array();
+    controller.for_each_job(all, [&](const JobRecord& j, std::string_view reason) {
+      if (!who->sees(j.project, j.user)) return;
+      rows.begin_array().value(j.id).value(intern(j.request.name, true)).value(intern(j.user, true));
+      rows.value(intern(to_string(j.state), true)).value(intern(reason, false));
+      j.start >= 0 ? rows.value(j.start) : rows.null();
+      j.end >= 0 ? rows.value(j.end) : rows.null();
+      rows.value(j.tasks.empty() ? std::string() : j.nodelist());
+      rows.end_array();
+    });
+    rows.end_array();
+    api::Json w;
+    w.reserve(rows.str().size() + 4096);
+    w.begin_object().key("strings").begin_array();
+    for (std::string_view t : strings) w.value(t);
+    w.end_array();
+    std::string body = w.str() + ",\"rows\":" + rows.str() + "}";
+    res.status = 200;
+    res.set_content(std::move(body), "application/json");
+    return;
+  }
+  // Filters (state, project, user: comma-separated lists) and a page (offset, limit; order
+  // asc by id, or desc: newest first); "total" counts every job that matches.
+  auto filter = job_filter(req, res);
+  if (!filter) return;
+  const bool full = view == "full";
+  // ?start=1: the waiting jobs' planned starts (the first 1,000 in queue order; others null).
+  const bool starts = req.get_param_value("start") == "1" || req.get_param_value("start") == "true";
+  const std::map<std::int64_t, std::int64_t> planned =
+      starts ? controller.planned_starts(wall_now(), 1000) : std::map<std::int64_t, std::int64_t>{};
+  auto write_one = [&](api::Json& w, const JobRecord& j, std::string_view reason) {
+    if (full) {
+      const auto p = planned.find(j.id);
+      const std::int64_t none = -1;
+      return write_job(w, j, reason, !starts ? nullptr : p != planned.end() ? &p->second : &none);
+    }
+    w.begin_object();
+    w.field("id", j.id).field("name", j.request.name).field("user", j.user).field("state", to_string(j.state));
+    w.field("reason", reason).field("submit_time", j.submit);
+    w.key("start_time");
+    j.start >= 0 ? w.value(j.start) : w.null();
+    w.key("end_time");
+    j.end >= 0 ? w.value(j.end) : w.null();
+    w.field("node", j.nodelist()).field("project", j.project);
+    if (starts) {
+      auto p = planned.find(j.id);
+      w.key("estimated_start");
+      p != planned.end() && p->second >= 0 ? w.value(p->second) : w.null();
+    }
+    w.end_object();
+  };
+  // One pass, in the page's order: every matching job is counted, the page's are written (and
+  // only theirs get their reasons made).
+  std::int64_t total = 0;
+  api::Json w;
+  w.reserve(64 << 10);
+  w.begin_array();
+  controller.scan_jobs(all || filter->wants_ended, filter->descending,
+                       [&](const JobRecord& j, const Controller::Reasons& reason) {
+                         if (!who->sees(j.project, j.user) || !filter->matches(j)) return true;
+                         const std::int64_t rank = total++;
+                         if (rank >= filter->offset && rank < filter->offset + filter->limit) {
+                           write_one(w, j, reason(j));
+                         }
+                         return true;
+                       });
+  w.end_array();
+  std::string body = "{\"total\":" + std::to_string(total) + ",\"offset\":" + std::to_string(filter->offset) +
+                     ",\"jobs\":" + w.str();
+  body += "}";
+  res.status = 200;
+  res.set_content(std::move(body), "application/json");
+}
+
+void ApiServer::Impl::show_job(const httplib::Request& req, httplib::Response& res) {
+  auto who = authenticate(req, res);
+  if (!who) return;
+  if (auto job = visible_job(req, res, *who)) reply_job(res, 200, *job);
+}
+
+// Cancels, holds and releases: the owner, the institution's admins and operators may. A hold by
+// someone other than the owner is theirs to release (JobHeldAdmin). ?task_only=1: an array's id
+// names its first task alone.
+void ApiServer::Impl::job_action(const httplib::Request& req, httplib::Response& res, const std::string& verb,
+                                 const JobAction& act) {
+  auto who = authenticate(req, res);
+  if (!who) return;
+  auto job = visible_job(req, res, *who);
+  if (!job) return;
+  if (!who->cancels(job->project, job->user)) {
+    return error(res, 403,
+                 "job " + std::to_string(job->id) + " is not yours to " + verb +
+                     " (its owner, its institution's admins and operators may)");
+  }
+  auto r = act(*who, *job, req.get_param_value("task_only") == "1");
+  if (!r) return error(res, 409, r.error().message);
+  reply_job(res, 200, *r);
+}
+
+void ApiServer::Impl::cancel_job(const httplib::Request& req, httplib::Response& res) {
+  job_action(req, res, "cancel", [this](const Scope& who, const JobRecord& job, bool task_only) {
+    return controller.cancel(job.id, who.user, true, wall_now(), task_only);
+  });
+}
+
+void ApiServer::Impl::hold_job(const httplib::Request& req, httplib::Response& res) {
+  job_action(req, res, "hold", [this](const Scope& who, const JobRecord& job, bool task_only) {
+    return controller.set_hold(job.id, true, who.user, who.user != job.user || who.is_operator, wall_now(), task_only);
+  });
+}
+
+void ApiServer::Impl::release_job(const httplib::Request& req, httplib::Response& res) {
+  job_action(req, res, "release", [this](const Scope& who, const JobRecord& job, bool task_only) {
+    return controller.set_hold(job.id, false, who.user, who.user != job.user || who.is_operator, wall_now(),
+                               task_only);
+  });
+}
+
+void ApiServer::Impl::list_partitions(const httplib::Request& req, httplib::Response& res) {
+  auto who = authenticate(req, res);
+  if (!who) return;
+  json out = json::array();
+  for (const Controller::PartitionRecord& p : controller.partitions()) {
+    out.push_back({{"name", p.spec.name},
+                   {"default", p.spec.is_default},
+                   {"max_time", p.spec.max_time_s > 0 ? json(p.spec.max_time_s) : json(nullptr)},
+                   {"nodes", p.nodes}});
+  }
+  reply(res, 200, json{{"partitions", out}});
+}
+
+void ApiServer::Impl::job_logs(const httplib::Request& req, httplib::Response& res) {
+  auto who = authenticate(req, res);
+  if (!who) return;
+  auto job = visible_job(req, res, *who);
+  if (!job) return;
+  const std::string stream = req.has_param("stream") ? req.get_param_value("stream") : "stdout";
+  if (stream != "stdout" && stream != "stderr") {
+    return error(res, 400, "parameter 'stream': expected stdout or stderr");
+  }
+  auto from = int_param(req, "offset", 0, std::numeric_limits<std::int64_t>::max() / 2, 0, res);
+  if (!from) return;
+  std::int64_t offset = *from;
+  auto rank_param = int_param(req, "rank", 0, std::max(1, job->request.nodes) - 1, 0, res);
+  if (!rank_param) return;
+  const int rank = static_cast<int>(*rank_param);
+  // ?tail=BYTES: the last BYTES of the stream (from a line's start), instead of from `offset`.
+  auto tail = int_param(req, "tail", 1, 8 << 20, 0, res);
+  if (!tail) return;
+  std::ifstream in(controller.log_path(*job, rank, stream == "stderr"), std::ios::binary);
+  std::string data;
+  if (in && *tail > 0) {
+    in.seekg(0, std::ios::end);
+    const std::int64_t size = static_cast<std::int64_t>(in.tellg());
+    offset = std::max<std::int64_t>(0, size - *tail);
+    if (offset > 0) {  // start after the first newline in the window, so no line is cut
+      std::string window(static_cast<std::size_t>(size - offset), '\0');
+      in.seekg(offset);
+      in.read(window.data(), static_cast<std::streamsize>(window.size()));
+      const std::size_t nl = window.find('\n');
+      if (nl != std::string::npos && nl + 1 < window.size()) offset += static_cast<std::int64_t>(nl + 1);
+    }
+    in.clear();
+  }
+  if (in) {
+    constexpr std::size_t kChunk = 8u << 20;  // at most this much per answer
+    in.seekg(offset);
+    data.resize(kChunk);
+    in.read(data.data(), static_cast<std::streamsize>(kChunk));
+    data.resize(static_cast<std::size_t>(std::max<std::streamsize>(0, in.gcount())));
+  }
+  res.set_header("X-Gwang-Next-Offset", std::to_string(offset + static_cast<std::int64_t>(data.size())));
+  res.set_header("X-Gwang-Job-State", std::string(to_string(job->state)));
+  res.status = 200;
+  res.set_content(data, "text/plain");
+}
+
+}  // namespace gwang::controller

@@ -1,0 +1,265 @@
+// The controller in virtual time: its journal in memory (or one that fails on command), a runner
+// the test drives in place of the node agent, and clocks the test moves. No process starts and no
+// test sleeps.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "controller/controller.h"
+#include "store/journal.h"
+
+namespace gwang::controller {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// A journal that outlives the controllers that use it, so that recovery reads what they wrote.
+class Borrowed final : public store::Journal {
+ public:
+  explicit Borrowed(store::Journal& inner) : inner_(inner) {}
+  Result<std::int64_t> append(std::vector<store::Record>& batch) override { return inner_.append(batch); }
+  Result<void> snapshot(const store::Snapshot& s) override { return inner_.snapshot(s); }
+  Result<store::Recovered> load() override { return inner_.load(); }
+  std::int64_t last_seq() const override { return inner_.last_seq(); }
+  Result<void> restore(const store::Recovered& s) override { return inner_.restore(s); }
+
+ private:
+  store::Journal& inner_;
+};
+
+// What the runner was asked, and the ends the test decides; it outlives the runner.
+struct RunnerLog {
+  std::map<std::string, agent::Launch> running;
+  std::vector<agent::Launch> launched;
+  std::vector<agent::Finished> finished;  // reported at the next poll
+  std::vector<std::pair<std::string, agent::TaskEnd>> terminated;
+  std::set<std::string> acknowledged;
+
+  void exit(const std::string& task, int code) {
+    ASSERT_TRUE(running.erase(task)) << task << " is not running";
+    finished.push_back({task, {agent::TaskEnd::Exited, code, 0}, "", false});
+  }
+};
+
+// Runs nothing: a terminated task ends at once, killed by the signal the agent would send first.
+class FakeRunner final : public LocalRunner {
+ public:
+  explicit FakeRunner(RunnerLog& log) : log_(log) {}
+  void launch(const agent::Launch& l) override {
+    if (!log_.running.emplace(l.task, l).second) return;  // sent again
+    log_.launched.push_back(l);
+  }
+  void terminate(const std::string& task, agent::TaskEnd why, const std::string& message) override {
+    log_.terminated.emplace_back(task, why);
+    if (log_.running.erase(task)) log_.finished.push_back({task, {why, 0, SIGTERM}, message, false});
+  }
+  std::vector<agent::Finished> poll(agent::Clock::time_point) override { return std::exchange(log_.finished, {}); }
+  void acknowledge(const std::string& task) override { log_.acknowledged.insert(task); }
+  void set_controller_url(const std::string&) override {}
+  std::string tracking() const override { return "none (a test's runner)"; }
+
+ private:
+  RunnerLog& log_;
+};
+
+class VirtualController : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("gwang_virtual_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    auto nobody = lookup_account("nobody");
+    ASSERT_TRUE(nobody) << nobody.error().message;
+    nobody_ = *nobody;
+    nobody_.home = "/tmp";
+  }
+  void TearDown() override {
+    controller_.reset();
+    fs::remove_all(dir_);
+  }
+
+  // A controller with one local node of 4 CPUs on `journal` (the memory journal when null).
+  void open(std::unique_ptr<store::Journal> journal = nullptr) {
+    controller_.reset();
+    ControllerOptions o;
+    o.data_dir = dir_.string();
+    o.local_node = "local";
+    o.host.cpus = 4;
+    o.host.memory_bytes = 8LL << 30;
+    o.on_store_failure = [this](const Error& e) { store_failures_.push_back(e.message); };
+    ControllerParts parts;
+    parts.journal = journal ? std::move(journal) : std::make_unique<Borrowed>(*memory_);
+    parts.runner = std::make_unique<FakeRunner>(log_);
+    parts.clock = [this] { return mono_; };
+    auto c = Controller::open(o, std::move(parts), now_);
+    ASSERT_TRUE(c) << c.error().message;
+    controller_ = std::move(*c);
+  }
+  api::SubmitRequest request(int cpus, std::int64_t time_s = 600) {
+    api::SubmitRequest r;
+    r.command = {"train.py"};
+    r.name = "train";
+    r.cpus = cpus;
+    r.mem_bytes = 1LL << 30;
+    r.time_s = time_s;
+    return r;
+  }
+  std::int64_t submit(const api::SubmitRequest& r) {
+    auto j = controller_->submit(r, nobody_, now_);
+    EXPECT_TRUE(j) << j.error().message;
+    return j ? j->id : -1;
+  }
+  // One round of the control loop, `seconds` later.
+  void round(std::int64_t seconds = 0) {
+    now_ += seconds;
+    mono_ += std::chrono::seconds(seconds);
+    controller_->round(mono_, now_);
+  }
+  JobRecord job(std::int64_t id) { return *controller_->job(id); }
+  static std::string task(std::int64_t id, int attempt = 0) { return agent::task_id(id, attempt, 0); }
+
+  std::unique_ptr<store::Journal> memory_ = store::make_memory_journal();
+  RunnerLog log_;
+  std::vector<std::string> store_failures_;
+  fs::path dir_;
+  Account nobody_;
+  std::int64_t now_ = 1'800'000'000;
+  agent::Clock::time_point mono_ = agent::Clock::time_point{} + 1000h;
+  std::unique_ptr<Controller> controller_;
+};
+
+// A job starts at the round after its submission, runs on the runner with its environment, and
+// completes when its task exits 0; the end is acknowledged to the runner once recorded.
+TEST_F(VirtualController, AJobRunsOnTheRunnerAndCompletes) {
+  open();
+  const std::int64_t id = submit(request(2));
+  EXPECT_EQ(job(id).state, JobState::Pending);
+  round();
+  ASSERT_EQ(log_.launched.size(), 1u);
+  const agent::Launch& l = log_.launched[0];
+  EXPECT_EQ(l.task, task(id));
+  EXPECT_EQ(l.user, "nobody");
+  EXPECT_EQ(l.argv, (std::vector<std::string>{"train.py"}));
+  EXPECT_NE(std::find(l.env.begin(), l.env.end(), std::make_pair(std::string("SLURM_JOB_ID"), std::to_string(id))),
+            l.env.end());
+  EXPECT_EQ(job(id).state, JobState::Running);
+  EXPECT_EQ(job(id).start, now_);
+  log_.exit(task(id), 0);
+  round(7);
+  const JobRecord done = job(id);
+  EXPECT_EQ(done.state, JobState::Completed);
+  EXPECT_EQ(done.end, now_);
+  EXPECT_TRUE(log_.acknowledged.contains(task(id)));
+  EXPECT_TRUE(store_failures_.empty());
+}
+
+// A job past its time limit is told to end as timed out, and ends TIMEOUT; the wall clock alone
+// moves it, one second per round.
+TEST_F(VirtualController, ATimeLimitEndsAJobAsTimeout) {
+  open();
+  const std::int64_t id = submit(request(1, 60));
+  round();
+  round(59);
+  EXPECT_TRUE(log_.terminated.empty());
+  round(1);
+  ASSERT_EQ(log_.terminated.size(), 1u);
+  EXPECT_EQ(log_.terminated[0], std::make_pair(task(id), agent::TaskEnd::TimedOut));
+  round();
+  EXPECT_EQ(job(id).state, JobState::Timeout);
+  EXPECT_EQ(job(id).end, now_);
+}
+
+// Two jobs fill the node; a third waits with the room reserved for it when the first is due to end
+// (its time limit), and starts at the round after one of them ends.
+TEST_F(VirtualController, AWaitingJobStartsWhenRoomIsFreed) {
+  open();
+  const std::int64_t a = submit(request(2)), b = submit(request(2)), c = submit(request(2));
+  round();
+  EXPECT_EQ(job(a).state, JobState::Running);
+  EXPECT_EQ(job(b).state, JobState::Running);
+  EXPECT_EQ(job(c).state, JobState::Pending);
+  EXPECT_EQ(job(c).reason, "Reserved: resources are reserved for it, expected start at 2027-01-15T08:10:00Z");
+  log_.exit(task(b), 3);
+  round(5);
+  EXPECT_EQ(job(b).state, JobState::Failed);
+  EXPECT_EQ(job(b).exit_code, 3);
+  round();
+  EXPECT_EQ(job(c).state, JobState::Running);
+  EXPECT_EQ(log_.launched.back().task, task(c));
+}
+
+// What the controller wrote to its journal recovers on a new controller: every job in its state,
+// the running one adopted... and, the local node's process being gone, ended as NODE_FAIL.
+TEST_F(VirtualController, ANewControllerRecoversWhatTheJournalHolds) {
+  open();
+  const std::int64_t done = submit(request(1)), running = submit(request(1));
+  auto waiting = request(1);
+  waiting.hold = true;
+  const std::int64_t held = submit(waiting);
+  round();
+  log_.exit(task(done), 0);
+  round(3);
+  ASSERT_TRUE(controller_->checkpoint(now_));  // a snapshot, then records after it
+  ASSERT_TRUE(controller_->cancel(held, "nobody", false, now_));
+  const std::int64_t later = submit(request(1));
+  open();
+  EXPECT_EQ(job(done).state, JobState::Completed);
+  EXPECT_EQ(job(running).state, JobState::NodeFail);
+  EXPECT_EQ(job(running).reason, "the controller stopped while the job ran");
+  EXPECT_EQ(job(held).state, JobState::Cancelled);
+  EXPECT_EQ(job(later).state, JobState::Pending);
+  EXPECT_EQ(submit(request(1)), later + 1);
+}
+
+// The store refuses the records of a pass's starts: the controller reports it (the programs stop
+// there), its starts are not launched, and the jobs fail here; the store, which holds none of it,
+// recovers them waiting, and they then run once.
+TEST_F(VirtualController, AStoreThatFailsMidPassLaunchesNothingAndRecoversTheJobsWaiting) {
+  auto faulty = std::make_unique<store::FaultyJournal>(std::make_unique<Borrowed>(*memory_));
+  store::FaultyJournal& fault = *faulty;
+  open(std::move(faulty));
+  const std::int64_t a = submit(request(2)), b = submit(request(2));
+  fault.fail_after(0);
+  round();
+  ASSERT_FALSE(store_failures_.empty());
+  EXPECT_TRUE(log_.launched.empty());
+  for (std::int64_t id : {a, b}) {
+    EXPECT_EQ(job(id).state, JobState::Failed);
+    EXPECT_TRUE(job(id).reason.starts_with("could not record the start: ")) << job(id).reason;
+  }
+  open();  // the store as it is: the submissions, and nothing after them
+  EXPECT_EQ(job(a).state, JobState::Pending);
+  EXPECT_EQ(job(b).state, JobState::Pending);
+  round();
+  EXPECT_EQ(log_.launched.size(), 2u);
+  log_.exit(task(a), 0);
+  log_.exit(task(b), 0);
+  round(1);
+  EXPECT_EQ(job(a).state, JobState::Completed);
+  EXPECT_EQ(job(b).state, JobState::Completed);
+  EXPECT_EQ(log_.launched.size(), 2u);
+}
+
+// A submission the store refuses is refused to its submitter, and leaves nothing behind.
+TEST_F(VirtualController, ASubmissionTheStoreRefusesIsNotAccepted) {
+  auto faulty = std::make_unique<store::FaultyJournal>(std::make_unique<Borrowed>(*memory_));
+  store::FaultyJournal& fault = *faulty;
+  open(std::move(faulty));
+  fault.fail_after(0);
+  auto refused = controller_->submit(request(1), nobody_, now_);
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(controller_->jobs(true).empty());
+  fault.reset();
+  round();
+  EXPECT_TRUE(log_.launched.empty());
+  open();
+  EXPECT_TRUE(controller_->jobs(true).empty());
+}
+
+}  // namespace
+}  // namespace gwang::controller
