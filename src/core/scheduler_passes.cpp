@@ -1,0 +1,308 @@
+// The scheduler's passes: the queue's front started in order, then EASY backfilling behind the
+// head's reservation, or conservative backfilling where every waiting job keeps one.
+
+#include "core/scheduler.h"
+
+#include <algorithm>
+#include <cassert>
+#include <limits>
+
+#include "core/scheduler_passes.h"
+
+namespace gwang::core {
+
+using detail::lacks_room;
+using detail::min_into;
+
+std::optional<std::vector<TaskPlacement>> Scheduler::place_all(FreeState& free, const JobSpec& spec) const {
+  std::vector<TaskPlacement> out;
+  std::vector<NodeId> used;
+  for (int t = 0; t < spec.tasks; ++t) {
+    const PlacementContext ctx{cluster_, free, rng_,
+                               spec.spread ? std::span<const NodeId>(used) : std::span<const NodeId>()};
+    auto where = placement_->place(ctx, spec.task);
+    if (!where) {
+      for (const TaskPlacement& p : out) cluster_.release(free, p, spec.task);
+      return std::nullopt;
+    }
+    cluster_.allocate(free, *where, spec.task);
+    if (spec.spread) used.push_back(where->node);
+    out.push_back(std::move(*where));
+  }
+  return out;
+}
+
+bool Scheduler::fits(const FreeState& free, const JobSpec& spec) const {
+  if (spec.tasks == 1) return placement_->place({cluster_, free, rng_}, spec.task).has_value();
+  FreeState scratch = free;
+  return place_all(scratch, spec).has_value();
+}
+
+bool Scheduler::probe(FreeState& free, const JobSpec& spec) const {
+  auto placement = place_all(free, spec);
+  if (!placement) return false;
+  for (const TaskPlacement& p : *placement) cluster_.release(free, p, spec.task);
+  return true;
+}
+
+Scheduler::Queue::iterator Scheduler::start_from_front(Time now, std::vector<Decision>& out) {
+  FreeState& live = cluster_.free();
+  auto it = queue_.begin();
+  while (it != queue_.end()) {
+    const Slot slot = it->slot;
+    Job& job = jobs_[slot];
+    if (over_quota(slot)) {
+      hold_for_quota(job);
+      ++it;
+      continue;
+    }
+    auto placement = place_all(live, job.spec);
+    if (!placement) break;
+    if (over_quota(slot, *placement)) {
+      give_back(live, *placement, job.spec);
+      hold_for_quota(job);
+      ++it;
+      continue;
+    }
+    it = queue_.erase(it);
+    start(slot, std::move(*placement), now, out);
+  }
+  return it;
+}
+
+std::vector<Decision> Scheduler::schedule(Time now) {
+  std::vector<Decision> out;
+  if (!waiting_.empty() && (conditions_changed_ || (next_wake_ >= 0 && now >= next_wake_))) admit(now, true);
+  schedule_queue(now, out);
+  // What this pass started may change what the waiting jobs wait for: their reasons and the next
+  // wake (now, when one may join at the next pass).
+  if (!waiting_.empty() && conditions_changed_) {
+    admit(now, false);
+    conditions_changed_ = true;
+  }
+  return out;
+}
+
+void Scheduler::schedule_queue(Time now, std::vector<Decision>& out) {
+  if (options_.order == QueueOrder::Multifactor &&
+      (ranked_at_ < 0 || now - ranked_at_ >= options_.reprioritize_every)) {
+    reprioritize(now);
+  }
+  if (options_.backfill == Backfill::Conservative) {
+    // Every start follows the plan, in the place planned: a job started elsewhere could take the
+    // room a later reservation was planned in.
+    if (!queue_.empty()) conservative(queue_.begin(), now, out);
+    return;
+  }
+  const Queue::iterator head_at = start_from_front(now, out);
+  if (head_at == queue_.end()) return;
+  const Slot head = head_at->slot;
+  // A job that was at the head and has been overtaken now waits behind others (unless this pass
+  // passed it over for a quota).
+  Job* last = last_head_ ? &jobs_[*last_head_] : nullptr;
+  if (last && *last_head_ != head && last->state == JobState::Pending && last->reason != PendingReason::QuotaReached) {
+    last->reason = PendingReason::Priority;
+    last->reserved_at = -1;
+  }
+  last_head_ = head;
+  preempt_for(head, now, out);
+  if (options_.backfill == Backfill::None) {
+    jobs_[head].reason = lacks_room(jobs_[head].spec);
+  } else {
+    backfill(head_at, now, out);
+  }
+  if (preempting_ > 0 && preemptor_ == head) jobs_[head].reason = PendingReason::Preempting;
+}
+
+std::optional<Time> Scheduler::reserve(Slot head, Time now, FreeState& shadow, std::vector<NodeId>& touched,
+                                       std::vector<TaskPlacement>& plan) const {
+  shadow = cluster_.free();
+  touched.clear();
+  const JobSpec& spec = jobs_[head].spec;
+  std::vector<NodeId> released;
+  auto release = [&](const Job& job) {
+    for (const TaskPlacement& p : job.placement) {
+      cluster_.release(shadow, p, job.spec.task);
+      released.push_back(p.node);
+    }
+  };
+  // After a group of jobs gave their resources back: whether the head fits (then it is placed).
+  auto head_fits = [&] {
+    touched.insert(touched.end(), released.begin(), released.end());
+    // A single task that did not fit before can only fit now on a node that just gained room.
+    if (spec.tasks == 1 && std::none_of(released.begin(), released.end(),
+                                        [&](NodeId n) { return cluster_.available_on(shadow, n, spec.task); })) {
+      return false;
+    }
+    auto placement = place_all(shadow, spec);
+    if (!placement) return false;
+    for (const TaskPlacement& p : *placement) touched.push_back(p.node);
+    plan = std::move(*placement);
+    return true;
+  };
+  // Jobs being preempted give their resources back first, and on their own: the job they make room
+  // for is planned on what they free, as it was when they were chosen, not on what jobs running
+  // past their estimates might free.
+  if (preempting_ > 0) {
+    for (const EndKey& k : running_) {
+      if (jobs_[k.slot].preempting) release(jobs_[k.slot]);
+    }
+    if (head_fits()) return now;
+  }
+  auto it = running_.begin();
+  while (it != running_.end()) {
+    const Time at = std::max(it->end, now);
+    // Every job planned to end by `at` gives its resources back, then the head tries to fit.
+    released.clear();
+    for (; it != running_.end() && std::max(it->end, now) == at; ++it) {
+      if (!jobs_[it->slot].preempting) release(jobs_[it->slot]);
+    }
+    if (head_fits()) return at;
+  }
+  return std::nullopt;
+}
+
+void Scheduler::backfill(Queue::iterator head_at, Time now, std::vector<Decision>& out) {
+  const Slot head = head_at->slot;
+  // The planned future and the what-stays-free states are members so that their storage is reused
+  // from pass to pass (copy-assignment keeps the nodes' buffers).
+  FreeState& shadow = shadow_;
+  FreeState& both = both_;
+  std::vector<NodeId>& touched = touched_;  // the nodes where the planned future differs from now
+  const std::optional<Time> shadow_time = reserve(head, now, shadow, touched, head_plan_);
+  Job& head_job = jobs_[head];
+  head_job.reason = shadow_time ? PendingReason::Reserved : PendingReason::NodesUnavailable;
+  head_job.reserved_at = shadow_time.value_or(-1);
+
+  std::vector<Slot> candidates;
+  const std::size_t depth = options_.backfill_depth > 0 ? options_.backfill_depth : queue_.size();
+  candidates.reserve(std::min(depth, queue_.size()));
+  for (auto it = std::next(head_at); it != queue_.end() && candidates.size() < depth; ++it) {
+    candidates.push_back(it->slot);
+  }
+  if (options_.backfill == Backfill::EasySjbf) {
+    std::stable_sort(candidates.begin(), candidates.end(), [this](Slot a, Slot b) {
+      return jobs_[a].spec.planned_runtime() < jobs_[b].spec.planned_runtime();
+    });
+  }
+
+  // `both`: what is free now and stays free past the reservation.
+  if (shadow_time) {
+    both = cluster_.free();
+    std::sort(touched.begin(), touched.end());
+    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+    for (NodeId n : touched) {
+      min_into(both[n], cluster_.free()[n], shadow[n]);
+      cluster_.reindex(both, n);
+    }
+  }
+  FreeState& live = cluster_.free();
+  // During the scan the states only shrink: an accelerator request that no node of a state can
+  // serve stays unservable there for the rest of the pass, whatever the rest of the job asks.
+  no_room_live_.clear();
+  no_room_both_.clear();
+  auto known_no_room = [](const std::vector<AcceleratorRequest>& memo, const AcceleratorRequest& a) {
+    return a.count > 0 && std::any_of(memo.begin(), memo.end(), [&](const AcceleratorRequest& m) {
+             return m.count == a.count && m.per_device == a.per_device && m.models == a.models;
+           });
+  };
+  auto no_room = [&](const FreeState& state, std::vector<AcceleratorRequest>& memo, const AcceleratorRequest& a) {
+    if (known_no_room(memo, a)) return true;
+    if (!cluster_.candidates(state, a, bits_)) return false;
+    if (std::any_of(bits_.begin(), bits_.end(), [](std::uint64_t w) { return w != 0; })) return false;
+    memo.push_back(a);
+    return true;
+  };
+  // The head's part of its quotas is kept for it as its resources are: a job that would still run
+  // at the reservation may not take what the head holds in the plan.
+  const JobSpec& head_spec = jobs_[head].spec;
+  const std::vector<ModelAmount> head_part =
+      shadow_time && bound_by_quotas(head_spec) ? held(head_plan_) : std::vector<ModelAmount>();
+  auto over_quota_beside_head = [&](Slot slot, const std::vector<TaskPlacement>& placement) {
+    if (head_part.empty() || !bound_by_quotas(jobs_[slot].spec)) return over_quota(slot, placement);
+    quotas_.count(owners_[head], head_part, +1);
+    const bool over = over_quota(slot, placement);
+    quotas_.count(owners_[head], head_part, -1);
+    return over;
+  };
+  for (Slot slot : candidates) {
+    Job& job = jobs_[slot];
+    const bool outlives = shadow_time && now + job.spec.planned_runtime() > *shadow_time;
+    if (over_quota(slot)) {
+      hold_for_quota(job);
+      continue;
+    }
+    if (no_room(live, no_room_live_, job.spec.task.accel)) {
+      job.reason = lacks_room(job.spec);
+      continue;
+    }
+    std::optional<std::vector<TaskPlacement>> placement;
+    if (!outlives) {
+      placement = place_all(live, job.spec);
+      if (!placement) {
+        job.reason = lacks_room(job.spec);
+        continue;
+      }
+      if (over_quota(slot, *placement)) {
+        give_back(live, *placement, job.spec);
+        hold_for_quota(job);
+        continue;
+      }
+      if (shadow_time) {
+        for (const TaskPlacement& p : *placement) {
+          min_into(both[p.node], live[p.node], shadow[p.node]);
+          cluster_.reindex(both, p.node);
+        }
+      }
+    } else {
+      if (!no_room(both, no_room_both_, job.spec.task.accel)) placement = place_all(both, job.spec);
+      if (!placement) {
+        // Fits now but would take what the reservation needs, or does not fit at all.
+        if (probe(live, job.spec)) {
+          job.reason = PendingReason::ReservedForOther;
+          job.blocker = head_job.spec.id;
+        } else {
+          job.reason = lacks_room(job.spec);
+        }
+        continue;
+      }
+      if (over_quota_beside_head(slot, *placement)) {
+        give_back(both, *placement, job.spec);
+        hold_for_quota(job);
+        continue;
+      }
+      for (const TaskPlacement& p : *placement) {
+        cluster_.allocate(live, p, job.spec.task);
+        cluster_.allocate(shadow, p, job.spec.task);
+      }
+    }
+    queue_.erase(queue_key(slot));
+    start(slot, std::move(*placement), now, out);
+  }
+}
+
+void Scheduler::conservative(Queue::iterator from, Time now, std::vector<Decision>& out) {
+  const Rng saved = rng_;
+  std::vector<Planned> plan = plan_reservations(from, now, 0, !replan_);
+  replan_ = false;
+  rng_ = saved;  // placement draws for the plan are not decisions
+  for (Planned& p : plan) {
+    Job& job = jobs_[p.slot];
+    if (p.start < 0) {
+      job.reason = PendingReason::NodesUnavailable;
+      job.reserved_at = -1;
+    } else if (p.start > now) {
+      job.reason = PendingReason::Reserved;
+      job.reserved_at = p.start;
+      job.reserved_place = std::move(p.placement);
+    } else if (over_quota(p.slot, p.placement)) {
+      hold_for_quota(job);
+    } else {
+      for (const TaskPlacement& t : p.placement) cluster_.allocate(cluster_.free(), t, job.spec.task);
+      queue_.erase(queue_key(p.slot));
+      start(p.slot, std::move(p.placement), now, out);
+    }
+  }
+}
+
+}  // namespace gwang::core
