@@ -143,6 +143,13 @@ int run_sacct(const std::vector<std::string>& args);
 int run_sinfo(const std::vector<std::string>& args);
 int run_scontrol(const std::vector<std::string>& args);
 int run_srun(const std::vector<std::string>& args);  // inside a job's allocation: a job step
+// Each of them by name, as a link to this program (`gwang slurm install`) or gwang's first word
+// calls it (slurm.cpp).
+struct SlurmCommand {
+  const char* name;
+  int (*run)(const std::vector<std::string>& args);
+};
+extern const SlurmCommand kSlurmCommands[7];
 // Links named after each of them to this program in `dir`.
 int run_slurm_install(const std::string& dir);
 

@@ -11,13 +11,9 @@ int main(int argc, char** argv) {
   using namespace gwang::cli;
   // Slurm's commands: by the program's name (a link named sbatch), or as gwang's first word.
   {
-    using Command = int (*)(const std::vector<std::string>&);
-    static const std::pair<const char*, Command> kSlurm[] = {
-        {"sbatch", run_sbatch}, {"squeue", run_squeue},     {"scancel", run_scancel}, {"sacct", run_sacct},
-        {"sinfo", run_sinfo},   {"scontrol", run_scontrol}, {"srun", run_srun}};
     std::string_view program = argv[0];
     program = program.substr(program.find_last_of('/') + 1);
-    for (const auto& [name, run] : kSlurm) {
+    for (const auto& [name, run] : kSlurmCommands) {
       if (program == name) return run(std::vector<std::string>(argv + 1, argv + argc));
       if (argc > 1 && std::strcmp(argv[1], name) == 0) return run(std::vector<std::string>(argv + 2, argv + argc));
     }

@@ -1,103 +1,14 @@
-// Slurm's commands, as gwang runs them: sbatch.
-#include <unistd.h>
-
-#include <chrono>
+// Slurm's commands as gwang runs them: their names in one table, and the links named after them.
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <iterator>
-#include <sstream>
-#include <thread>
 
-#include "api/request.h"
-#include "cli/api_call.h"
 #include "cli/commands.h"
-#include "cli/sbatch_job.h"
-#include "cli/slurm_jobs.h"
-#include "slurm/format.h"
-#include "slurm/hostlist.h"
-#include "slurm/sbatch.h"
-
-extern char** environ;
 
 namespace gwang::cli {
 
-namespace {
-
-std::vector<std::pair<std::string, std::string>> environment() {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (char** e = environ; e && *e; ++e) {
-    const std::string_view kv = *e;
-    const auto eq = kv.find('=');
-    if (eq == std::string_view::npos) continue;
-    out.emplace_back(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
-  }
-  return out;
-}
-
-int sbatch_error(const std::string& message) {
-  std::fprintf(stderr, "sbatch: error: %s\n", message.c_str());
-  return 1;
-}
-
-// A mistake in the options, said as sbatch says it: getopt's own mistakes ("unrecognized option",
-// "option ... is ambiguous") with a pointer to --help, the others as errors; sbatch exits 255.
-int option_error(const std::string& message) {
-  const bool getopt =
-      message.starts_with("unrecognized option") || message.starts_with("invalid option") ||
-      (message.starts_with("option '") && message.find("not supported by gwang") == std::string::npos) ||
-      message.starts_with("option requires");
-  if (getopt) {
-    std::fprintf(stderr, "sbatch: %s\nTry \"sbatch --help\" for more information\n", message.c_str());
-  } else {
-    std::fprintf(stderr, "sbatch: error: %s\n", message.c_str());
-  }
-  return 255;
-}
-
-void sbatch_usage(std::FILE* to) {
-  std::fprintf(to,
-               "Usage: sbatch [OPTIONS...] [script [args...]]\n"
-               "\n"
-               "gwang runs sbatch's options, in #SBATCH lines, SBATCH_* variables and on the command line:\n");
-  std::string line = " ";
-  for (const std::string& name : slurm::sbatch_option_names()) {
-    if (line.size() + name.size() + 3 > 78) {
-      std::fprintf(to, "%s\n", line.c_str());
-      line = " ";
-    }
-    line += " --" + name;
-  }
-  std::fprintf(to,
-               "%s\n"
-               "Those gwang does not carry out are refused by name. See docs/slurm.md.\n",
-               line.c_str());
-}
-
-// Waits for the job (every task of an array) to end; its exit code, as sbatch --wait returns.
-int wait_for(const ClientArgs& client, std::int64_t first, std::size_t tasks) {
-  int worst = 0;
-  for (std::size_t k = 0; k < tasks; ++k) {
-    const std::string path = "/api/v1/jobs/" + std::to_string(first + static_cast<std::int64_t>(k));
-    for (;;) {
-      int rc = 0;
-      auto job = request(client, "GET", path, "", &rc);
-      if (!job) return 1;
-      const std::string state = (*job)["state"].get<std::string>();
-      if (state != "PENDING" && state != "RUNNING") {
-        const int code = (*job)["exit_code"].get<int>();
-        worst = std::max(worst, state == "COMPLETED" ? code : std::max(code, 1));
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::seconds(2));
-    }
-  }
-  return worst;
-}
-
-}  // namespace
+const SlurmCommand kSlurmCommands[7] = {{"sbatch", run_sbatch}, {"squeue", run_squeue},     {"scancel", run_scancel},
+                                        {"sacct", run_sacct},   {"sinfo", run_sinfo},       {"scontrol", run_scontrol},
+                                        {"srun", run_srun}};
 
 int run_slurm_install(const std::string& dir) {
   namespace fs = std::filesystem;
@@ -112,8 +23,8 @@ int run_slurm_install(const std::string& dir) {
     return 2;
   }
   int status = 0;
-  for (const char* name : {"sbatch", "squeue", "scancel", "sacct", "sinfo", "scontrol", "srun"}) {
-    const fs::path link = fs::path(dir) / name;
+  for (const SlurmCommand& command : kSlurmCommands) {
+    const fs::path link = fs::path(dir) / command.name;
     if (fs::is_symlink(link, ec)) {
       if (fs::read_symlink(link, ec) == self) continue;  // installed already
     }
@@ -132,105 +43,6 @@ int run_slurm_install(const std::string& dir) {
     std::printf("%s -> %s\n", link.c_str(), self.c_str());
   }
   return status;
-}
-
-int run_sbatch(const std::vector<std::string>& args) {
-  const auto env = environment();
-  slurm::Reader reader{slurm::local_clock(static_cast<std::int64_t>(std::time(nullptr))), api::kMaxArrayIndex + 1};
-  auto command_line = slurm::parse_command_line(args, reader);
-  if (!command_line) return option_error(command_line.error().message);
-  const slurm::SbatchOptions& given = command_line->options;
-  if (given.help || given.usage) {
-    sbatch_usage(stdout);
-    return 0;
-  }
-  if (given.version) {
-    std::printf("gwang sbatch (options of slurm 22.05)\n");
-    return 0;
-  }
-  std::map<std::string, std::string> env_map(env.begin(), env.end());
-  auto from_env = slurm::parse_environment(env_map, reader);
-  if (!from_env) return option_error(from_env.error().message);
-
-  SbatchContext c;
-  c.environment = env;
-  std::vector<std::string> rest = command_line->rest;
-  const bool wrap = given.wrap.has_value() || (from_env->wrap.has_value());
-  if (wrap) {
-    if (!rest.empty()) return sbatch_error("script arguments not permitted with --wrap option");
-    c.script = slurm::wrap_script(given.wrap ? *given.wrap : *from_env->wrap);
-    c.wrapped = true;
-  } else if (rest.empty()) {
-    c.script.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  } else {
-    c.script_file = rest.front();
-    std::ifstream in(c.script_file, std::ios::binary);
-    if (!in) return sbatch_error("Unable to open file " + c.script_file);
-    std::stringstream text;
-    text << in.rdbuf();
-    c.script = text.str();
-    c.args.assign(rest.begin() + 1, rest.end());
-  }
-  auto from_script = slurm::parse_script(c.script, c.script_file.empty() ? "(stdin)" : c.script_file, reader);
-  if (!from_script) return option_error(from_script.error().message);
-  slurm::SbatchOptions options = *from_script;
-  options.merge(*from_env);
-  options.merge(given);
-
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  c.host = host;
-  std::error_code ec;
-  c.cwd = std::filesystem::current_path(ec).string();
-  if (ec) return sbatch_error("the current directory is not known: " + ec.message());
-
-  auto job = sbatch_request(options, c);
-  if (!job) return option_error(job.error().message);
-  const bool quiet = options.quiet.value_or(false);
-  if (!quiet) {
-    for (const std::string& w : job->warnings) std::fprintf(stderr, "sbatch: warning: %s\n", w.c_str());
-  }
-
-  ClientArgs client;
-  set_error_prefix("sbatch: error: Batch job submission failed: ");
-  int rc = 0;
-  if (job->partition_time) {
-    // No -t: the partition's MaxTime, as Slurm gives a job without one (gwang's partitions have no
-    // separate default); none is UNLIMITED, gwang's longest.
-    auto parts = request(client, "GET", "/api/v1/partitions", "", &rc);
-    if (!parts) return 1;
-    job->request.time_s = kUnlimited;
-    for (const auto& p : (*parts)["partitions"]) {
-      const bool mine =
-          job->request.partition.empty() ? p.value("default", false) : p.value("name", "") == job->request.partition;
-      if (mine && p["max_time"].is_number()) job->request.time_s = p["max_time"].get<std::int64_t>();
-    }
-  }
-  if (options.test_only.value_or(false)) {
-    auto t = request(client, "POST", "/api/v1/jobs?test_only=1", api::to_json(job->request), &rc);
-    if (!t) return 1;
-    if ((*t)["start"].is_null())
-      return sbatch_error("Job violates accounting/QOS policy or no nodes that are up can hold it");
-    std::vector<std::string> nodes = (*t)["nodes"].get<std::vector<std::string>>();
-    std::fprintf(stderr, "sbatch: Job %lld to start at %s using %d processors on nodes %s in partition %s\n",
-                 static_cast<long long>((*t)["id"].get<std::int64_t>()),
-                 slurm::format_slurm_date((*t)["start"].get<std::int64_t>()).c_str(), (*t)["cpus"].get<int>(),
-                 slurm::compress_hosts(nodes).c_str(), (*t)["partition"].get<std::string>().c_str());
-    return 0;
-  }
-  auto answer = request(client, "POST", "/api/v1/jobs", api::to_json(job->request), &rc);
-  if (!answer) return 1;
-  const std::int64_t id = (*answer)["id"].get<std::int64_t>();
-  if (options.parsable.value_or(false)) {
-    std::printf("%lld\n", static_cast<long long>(id));
-  } else if (!quiet) {
-    std::printf("Submitted batch job %lld\n", static_cast<long long>(id));
-  }
-  std::fflush(stdout);
-  if (options.wait.value_or(false)) {
-    return wait_for(client, id, options.array ? options.array->indices.size() : 1);
-  }
-  return 0;
 }
 
 }  // namespace gwang::cli

@@ -1,0 +1,248 @@
+// sinfo, as Slurm 22.05's man page describes it, on gwang's API.
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "cli/api_call.h"
+#include "cli/commands.h"
+#include "cli/slurm_jobs.h"
+#include "cli/slurm_nodes.h"
+#include "slurm/format.h"
+#include "slurm/hostlist.h"
+
+namespace gwang::cli {
+
+using nlohmann::json;
+
+namespace {
+
+struct PartitionView {
+  std::string name;
+  bool is_default = false;
+  std::int64_t max_time = 0;  // seconds; 0: none
+};
+
+int sinfo_error(const std::string& message) {
+  std::fprintf(stderr, "sinfo: error: %s\n", message.c_str());
+  return 1;
+}
+
+// One line of sinfo: nodes of one partition that look alike.
+struct Group {
+  PartitionView partition;
+  std::vector<NodeView> nodes;
+};
+
+std::string sinfo_field(const Group& g, char type) {
+  const NodeView& first = g.nodes.front();
+  std::vector<std::string> names;
+  for (const NodeView& n : g.nodes) names.push_back(n.name);
+  auto counts = [&](auto used, auto total) {
+    long long a = 0, i = 0, o = 0, t = 0;
+    for (const NodeView& n : g.nodes) {
+      const bool other = n.state == "drain" || n.state == "drng" || n.state == "down" || n.state == "unk";
+      if (other) {
+        o += total(n);
+      } else {
+        a += used(n);
+        i += total(n) - used(n);
+      }
+      t += total(n);
+    }
+    return std::to_string(a) + "/" + std::to_string(i) + "/" + std::to_string(o) + "/" + std::to_string(t);
+  };
+  switch (type) {
+    case 'P':
+      return g.partition.name + (g.partition.is_default ? "*" : "");
+    case 'R':
+      return g.partition.name;
+    case 'a':
+      return "up";
+    case 'l':
+      return g.partition.max_time > 0 ? slurm::format_minutes(g.partition.max_time / 60) : "infinite";
+    case 'D':
+      return std::to_string(g.nodes.size());
+    case 't':
+      return first.state;
+    case 'T':
+      return long_state(first.state);
+    case 'N':
+      return slurm::compress_hosts(names);
+    case 'c':
+      return std::to_string(first.cpus);
+    case 'm':
+      return std::to_string(first.memory >> 20);
+    case 'G':
+      return first.gres;
+    case 'F':
+      return counts([](const NodeView& n) { return n.jobs.empty() ? 0 : 1; }, [](const NodeView&) { return 1; });
+    case 'C':
+      return counts([](const NodeView& n) { return n.cpus_used; }, [](const NodeView& n) { return n.cpus; });
+  }
+  return "";
+}
+
+const char* sinfo_header(char type) {
+  switch (type) {
+    case 'P':
+    case 'R':
+      return "PARTITION";
+    case 'a':
+      return "AVAIL";
+    case 'l':
+      return "TIMELIMIT";
+    case 'D':
+      return "NODES";
+    case 't':
+    case 'T':
+      return "STATE";
+    case 'N':
+      return "NODELIST";
+    case 'c':
+      return "CPUS";
+    case 'm':
+      return "MEMORY";
+    case 'G':
+      return "GRES";
+    case 'F':
+      return "NODES(A/I/O/T)";
+    case 'C':
+      return "CPUS(A/I/O/T)";
+  }
+  return "?";
+}
+
+}  // namespace
+
+int run_sinfo(const std::vector<std::string>& args) {
+  Argv argv("sinfo", args);
+  static const option kLong[] = {{"format", required_argument, nullptr, 'o'},
+                                 {"help", no_argument, nullptr, 'H' + 256},
+                                 {"long", no_argument, nullptr, 'l'},
+                                 {"Node", no_argument, nullptr, 'N'},
+                                 {"noheader", no_argument, nullptr, 'h'},
+                                 {"partition", required_argument, nullptr, 'p'},
+                                 {"states", required_argument, nullptr, 't'},
+                                 {"summarize", no_argument, nullptr, 's'},
+                                 {"usage", no_argument, nullptr, 'H' + 256},
+                                 {"version", no_argument, nullptr, 'V'},
+                                 {nullptr, 0, nullptr, 0}};
+  std::string format = "%9P %.5a %.10l %.6D %.6t %N";
+  bool header = true, by_node = false, format_given = false;
+  std::set<std::string> partitions, states;
+  ::optind = 0;
+  ::opterr = 0;
+  for (;;) {
+    int index = 0;
+    const int c = ::getopt_long(argv.argc(), argv.argv(), ":hlNo:p:st:V", kLong, &index);
+    if (c == -1) break;
+    const std::string value = ::optarg ? ::optarg : "";
+    switch (c) {
+      case 'h':
+        header = false;
+        break;
+      case 'l':
+        if (!format_given) format = "%9P %.5a %.10l %.10s %.4r %.8h %.10g %.6D %.11T %N";
+        break;
+      case 'N':
+        by_node = true;
+        break;
+      case 'o':
+        format = value, format_given = true;
+        break;
+      case 'p':
+        for (std::string& p : split_list(value)) partitions.insert(p);
+        break;
+      case 's':
+        if (!format_given) format = "%9P %.5a %.10l %.16F  %N";
+        break;
+      case 't':
+        for (std::string& s : split_list(value)) states.insert(s);
+        break;
+      case 'V':
+        std::printf("gwang sinfo (options of slurm 22.05)\n");
+        return 0;
+      case 'H' + 256:
+        std::printf("Usage: sinfo [-hlNs] [-o format] [-p partitions] [-t states]\n");
+        return 0;
+      default:
+        return option_complaint("sinfo", c, argv);
+    }
+  }
+  if (format.find("%.10s") != std::string::npos || format.find("%.4r") != std::string::npos) {
+    // -l's columns that gwang has no values for (job size, root, oversubscribe, groups)
+    format = "%9P %.5a %.10l %.6D %.11T %N";
+  }
+  if (by_node && !format_given) format = "%N %.6D %P %.6t";
+  auto items = slurm::parse_percent_format(format, "PRalDtTNcmGFC");
+  if (!items) return sinfo_error(items.error().message);
+  ClientArgs client;
+  set_error_prefix("sinfo: error: ");
+  int rc = 0;
+  auto parts = request(client, "GET", "/api/v1/partitions", "", &rc);
+  if (!parts) return 1;
+  auto nodes = request(client, "GET", "/api/v1/nodes", "", &rc);
+  if (!nodes) return 1;
+  std::map<std::string, NodeView> by_name;
+  for (const json& n : (*nodes)["nodes"]) {
+    NodeView v = node_view(n);
+    by_name[v.name] = std::move(v);
+  }
+  // Groups: per partition, nodes alike in state, CPUs, memory and devices (or one per node, -N).
+  std::vector<Group> groups;
+  for (const json& p : (*parts)["partitions"]) {
+    PartitionView part{p.at("name").get<std::string>(), p.value("default", false),
+                       p["max_time"].is_number() ? p["max_time"].get<std::int64_t>() : 0};
+    if (!partitions.empty() && !partitions.contains(part.name)) continue;
+    std::vector<Group> mine;
+    for (const std::string& name : p.value("nodes", std::vector<std::string>{})) {
+      auto it = by_name.find(name);
+      if (it == by_name.end()) continue;
+      const NodeView& n = it->second;
+      if (!states.empty() && !states.contains(n.state) && !states.contains(long_state(n.state))) continue;
+      auto same = std::find_if(mine.begin(), mine.end(), [&](const Group& g) {
+        const NodeView& f = g.nodes.front();
+        return !by_node && f.state == n.state && f.cpus == n.cpus && f.memory == n.memory && f.gres == n.gres;
+      });
+      if (same == mine.end()) {
+        mine.push_back({part, {n}});
+      } else {
+        same->nodes.push_back(n);
+      }
+    }
+    if (mine.empty() && states.empty()) mine.push_back({part, {}});
+    groups.insert(groups.end(), mine.begin(), mine.end());
+  }
+  std::string out;
+  if (header) {
+    out += slurm::render(*items, [](const slurm::FormatItem& f) { return std::string(sinfo_header(f.field[0])); });
+    out += '\n';
+  }
+  for (const Group& g : groups) {
+    out += slurm::render(*items, [&](const slurm::FormatItem& f) {
+      if (g.nodes.empty()) {
+        const char t = f.field[0];
+        if (t == 'D') return std::string("0");
+        if (t == 'N') return std::string("");
+        if (t == 't' || t == 'T') return std::string("n/a");
+        if (t != 'P' && t != 'R' && t != 'a' && t != 'l') return std::string("");
+        return sinfo_field({g.partition, {NodeView{}}}, t);
+      }
+      return sinfo_field(g, f.field[0]);
+    });
+    out += '\n';
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+}  // namespace gwang::cli
