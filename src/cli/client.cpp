@@ -207,9 +207,11 @@ Result<Response> call_one(const std::string& url, const std::string& token, cons
     while (at < rest.size()) {
       const std::size_t eol = rest.find("\r\n", at);
       if (eol == std::string::npos) break;
-      const long long size = std::strtoll(rest.c_str() + at, nullptr, 16);
-      if (size <= 0) {
-        whole = size == 0;
+      char* digits_end = nullptr;
+      const long long size = std::strtoll(rest.c_str() + at, &digits_end, 16);
+      if (digits_end == rest.c_str() + at || size < 0) break;  // not a chunk's size: cut short
+      if (size == 0) {
+        whole = true;
         break;
       }
       if (eol + 2 + static_cast<std::size_t>(size) > rest.size()) break;

@@ -13,6 +13,49 @@
 
 namespace gwang::controller {
 
+// The length of the well-formed UTF-8 character at `t[i]` (1 to 4), or 0 where there is none.
+inline std::size_t utf8_char(std::string_view t, std::size_t i) {
+  const auto c = static_cast<unsigned char>(t[i]);
+  const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (n == 0 || i + n > t.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((static_cast<unsigned char>(t[i + k]) & 0xC0) != 0x80) return 0;
+  }
+  if (n > 1) {
+    std::uint32_t cp = c & (0x7F >> n);
+    for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(t[i + k]) & 0x3F);
+    static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  }
+  return n;
+}
+
+inline bool utf8(std::string_view t) {
+  for (std::size_t i = 0; i < t.size();) {
+    const std::size_t n = utf8_char(t, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+// `t` with each byte that is not part of a well-formed UTF-8 character replaced by U+FFFD.
+inline std::string valid_utf8(std::string_view t) {
+  std::string out;
+  out.reserve(t.size());
+  for (std::size_t i = 0; i < t.size();) {
+    const std::size_t n = utf8_char(t, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(t, i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
 class Encoder {
  public:
   void u(std::uint64_t v) {
@@ -28,9 +71,11 @@ class Encoder {
     std::memcpy(raw, &v, sizeof v);
     body_.append(raw, sizeof v);
   }
-  // A string, as a reference into the table.
+  // A string, as a reference into the table. The decoder takes UTF-8 alone (everything stored
+  // comes in as JSON, which is UTF-8): a string that is not, such as a message with a file name
+  // of other bytes, is stored with U+FFFD in place of each byte that does not belong.
   void s(std::string_view text) {
-    auto [it, added] = index_.try_emplace(std::string(text), table_.size());
+    auto [it, added] = index_.try_emplace(utf8(text) ? std::string(text) : valid_utf8(text), table_.size());
     if (added) table_.push_back(&it->first);
     u(it->second);
   }
@@ -125,24 +170,7 @@ class Decoder {
   }
 
  private:
-  static bool utf8(std::string_view t) {
-    for (std::size_t i = 0; i < t.size();) {
-      const auto c = static_cast<unsigned char>(t[i]);
-      const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-      if (n == 0 || i + n > t.size()) return false;
-      for (std::size_t k = 1; k < n; ++k) {
-        if ((static_cast<unsigned char>(t[i + k]) & 0xC0) != 0x80) return false;
-      }
-      if (n > 1) {
-        std::uint32_t cp = c & (0x7F >> n);
-        for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(t[i + k]) & 0x3F);
-        static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-      }
-      i += n;
-    }
-    return true;
-  }
+
 
   std::string_view d_;
   std::size_t at_ = 0;

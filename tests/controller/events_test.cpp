@@ -295,6 +295,17 @@ TEST(Events, ADamagedRecordOfTheFirstFormSaysWhat) {
   ASSERT_FALSE(no_tasks);
 }
 
+// A string that is not UTF-8 (a message with a file name of other bytes) is stored with U+FFFD for
+// each byte that does not belong, and reads back: the journal stays readable.
+TEST(Events, AStringThatIsNotUtf8IsStoredReadable) {
+  const Ended e{7, JobState::Failed, 127, "opening /tmp/r\xE9sum\xE9.out failed: \xFF"};
+  auto back = decode(kind_of(e), encode(e));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(std::get<Ended>(*back).reason, "opening /tmp/r\uFFFDsum\uFFFD.out failed: \uFFFD");
+  const Ended fine{7, JobState::Failed, 127, "résumé 한"};
+  EXPECT_TRUE(std::get<Ended>(*decode(kind_of(fine), encode(fine))) == fine);
+}
+
 // The binary form is a fraction of the first form's size for a typical start.
 TEST(Events, AStartIsSmallerThanItsFirstForm) {
   Started s{123456, 0, "0123456789abcdef0123456789abcdef", {}};
