@@ -307,8 +307,8 @@ int run_controller(const DaemonArgs& args) {
   options.max_array_size = cfg->max_array_size;
   options.partitions = cfg->partitions;
   options.on_store_failure = controller::stop_on_store_failure;
-  options.queue_order = cfg->queue_order == "multifactor" ? core::QueueOrder::Multifactor : core::QueueOrder::Fcfs;
-  options.backfill = cfg->backfill == "conservative" ? core::Backfill::Conservative : core::Backfill::Easy;
+  options.queue_order = cfg->queue_order;
+  options.backfill = cfg->backfill;
   options.accounting.require_project = cfg->require_project;
   options.accounting.require_grant = cfg->require_grant;
   options.accounting.charge_every = cfg->charge_every.count();

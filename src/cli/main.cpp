@@ -6,6 +6,22 @@
 
 #include "cli/books.h"
 #include "cli/commands.h"
+#include "core/queue_policy.h"
+
+namespace {
+
+// A check of an option by one of the core's name parsers: its refusal, which names the valid ones.
+template <class Parse>
+CLI::Validator core_name(Parse parse) {
+  return CLI::Validator(
+      [parse](std::string& text) -> std::string {
+        auto r = parse(text);
+        return r ? std::string() : r.error().message;
+      },
+      "NAME");
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace gwang::cli;
@@ -103,11 +119,12 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 65536));
     u->add_flag("--demo", up.demo, "submit a first job once up");
     u->add_option("--queue-order", up.queue_order,
-                  "who goes first: fcfs, or multifactor (age, fair share, size, programme)")
-        ->check(CLI::IsMember({"fcfs", "multifactor"}))
+                  "who goes first: fcfs, sjf, priority, or multifactor (age, fair share, size, programme)")
+        ->check(core_name(gwang::core::parse_queue_order))
         ->capture_default_str();
-    u->add_option("--backfill", up.backfill, "easy, or conservative (every waiting job keeps a reservation)")
-        ->check(CLI::IsMember({"easy", "conservative"}))
+    u->add_option("--backfill", up.backfill,
+                  "none, easy, easy-sjbf, or conservative (every waiting job keeps a reservation)")
+        ->check(core_name(gwang::core::parse_backfill))
         ->capture_default_str();
     u->add_option("--web", up.web,
                   "the dashboard's built files (default: web/ beside the program, then share/gwang/web)");

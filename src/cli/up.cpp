@@ -85,8 +85,8 @@ int run_up(const UpArgs& args) {
   options.on_store_failure = controller::stop_on_store_failure;
   options.allow_root = args.allow_root;
   options.host = *hostres;
-  options.queue_order = args.queue_order == "multifactor" ? core::QueueOrder::Multifactor : core::QueueOrder::Fcfs;
-  options.backfill = args.backfill == "conservative" ? core::Backfill::Conservative : core::Backfill::Easy;
+  options.queue_order = *core::parse_queue_order(args.queue_order);  // checked by the command line
+  options.backfill = *core::parse_backfill(args.backfill);
   const auto now = [] { return static_cast<std::int64_t>(std::time(nullptr)); };
   auto ctl = controller::Controller::open(options, now());
   if (!ctl) {

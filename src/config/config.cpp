@@ -314,14 +314,15 @@ Result<ControllerConfig> parse_controller_config(std::string_view text, const st
   GWANG_TRY(r.duration("kill_grace", c.kill_grace, 1, 600));
   GWANG_TRY(r.integer("requeue_limit", c.requeue_limit, 0, 100));
   GWANG_TRY(r.integer("max_array_size", c.max_array_size, 1, 4'000'001));
-  GWANG_TRY(r.string("queue_order", c.queue_order));
-  if (c.queue_order != "fcfs" && c.queue_order != "multifactor") {
-    return tl::unexpected(r.error("queue_order", "expected \"fcfs\" or \"multifactor\""));
-  }
-  GWANG_TRY(r.string("backfill", c.backfill));
-  if (c.backfill != "easy" && c.backfill != "conservative") {
-    return tl::unexpected(r.error("backfill", "expected \"easy\" or \"conservative\""));
-  }
+  std::string order(core::to_string(c.queue_order)), backfill(core::to_string(c.backfill));
+  GWANG_TRY(r.string("queue_order", order));
+  auto parsed_order = core::parse_queue_order(order);
+  if (!parsed_order) return tl::unexpected(r.error("queue_order", parsed_order.error().message));
+  c.queue_order = *parsed_order;
+  GWANG_TRY(r.string("backfill", backfill));
+  auto parsed_backfill = core::parse_backfill(backfill);
+  if (!parsed_backfill) return tl::unexpected(r.error("backfill", parsed_backfill.error().message));
+  c.backfill = *parsed_backfill;
   r.skip("partitions");
   if (const toml::node* node = t->get("partitions")) {
     const toml::array* list = node->as_array();

@@ -10,6 +10,7 @@
 
 #include "agent/devices.h"
 #include "api/partition.h"
+#include "core/queue_policy.h"
 #include "core/result.h"
 
 namespace gwang::config {
@@ -28,8 +29,11 @@ struct ControllerConfig {
   std::chrono::seconds kill_grace{10};     // SIGTERM to SIGKILL (the local node's, if any)
   int requeue_limit = 1;                   // requeues of a job after NODE_FAIL
   int max_array_size = 1001;               // job arrays' indices go up to this - 1 (Slurm's MaxArraySize)
-  std::string queue_order = "fcfs";        // fcfs or multifactor (age, fair share, size, programme)
-  std::string backfill = "easy";           // easy, or conservative (every waiting job keeps a reservation)
+  // Who goes first, and what may pass the queue's head (core/queue_policy.h, by the core's names):
+  // fcfs, sjf, priority or multifactor (age, fair share, size, programme); none, easy, easy-sjbf,
+  // or conservative (every waiting job keeps a reservation).
+  core::QueueOrder queue_order = core::QueueOrder::Fcfs;
+  core::Backfill backfill = core::Backfill::Easy;
   std::vector<api::Partition> partitions;  // [[partitions]] name, nodes, default, max_time
   // [accounting]
   bool require_project = false;            // every job is charged to a project of its owner

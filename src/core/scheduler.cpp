@@ -15,21 +15,6 @@ namespace gwang::core {
 
 namespace {
 
-template <class E, class Table>
-Result<E> parse_named(std::string_view what, std::string_view name, const Table& table) {
-  if (auto v = names::value_of<E>(name, table)) return *v;
-  return fail("unknown " + std::string(what) + " '" + std::string(name) +
-              "' (valid: " + names::list(table, ", ", ", ") + ")");
-}
-
-constexpr std::pair<QueueOrder, std::string_view> kOrders[] = {{QueueOrder::Fcfs, "fcfs"},
-                                                               {QueueOrder::Sjf, "sjf"},
-                                                               {QueueOrder::Priority, "priority"},
-                                                               {QueueOrder::Multifactor, "multifactor"}};
-constexpr std::pair<Backfill, std::string_view> kBackfills[] = {{Backfill::None, "none"},
-                                                                {Backfill::Easy, "easy"},
-                                                                {Backfill::EasySjbf, "easy-sjbf"},
-                                                                {Backfill::Conservative, "conservative"}};
 constexpr std::pair<JobState, std::string_view> kStates[] = {
     {JobState::Pending, "pending"},     {JobState::Running, "running"}, {JobState::Finished, "finished"},
     {JobState::Cancelled, "cancelled"}, {JobState::Failed, "failed"},   {JobState::TimedOut, "timed_out"}};
@@ -70,12 +55,6 @@ std::int64_t capacity_in_tasks(const NodeInfo& info, const TaskRequest& task) {
 
 }  // namespace
 
-Result<QueueOrder> parse_queue_order(std::string_view name) {
-  return parse_named<QueueOrder>("queue order", name, kOrders);
-}
-Result<Backfill> parse_backfill(std::string_view name) { return parse_named<Backfill>("backfill", name, kBackfills); }
-std::string_view to_string(QueueOrder order) { return names::name_of(order, kOrders); }
-std::string_view to_string(Backfill backfill) { return names::name_of(backfill, kBackfills); }
 std::string_view to_string(JobState state) { return names::name_of(state, kStates); }
 std::string_view to_string(PendingReason reason) { return names::name_of(reason, kReasons); }
 
@@ -83,6 +62,8 @@ Scheduler::Scheduler(Cluster cluster, SchedulerOptions options)
     : cluster_(std::move(cluster)),
       options_(std::move(options)),
       placement_(make_placement(options_.placement, options_.placement_options)),
+      order_(make_queue_order(options_.order)),
+      rules_(rules_of(options_.backfill)),
       rng_(options_.seed),
       fairshare_(options_.fairshare) {
   for (std::size_t n = 0; n < cluster_.size(); ++n) count_capacity(NodeId{static_cast<std::uint32_t>(n)});
@@ -96,18 +77,8 @@ void Scheduler::count_capacity(NodeId node) {
 
 Scheduler::QueueKey Scheduler::queue_key(Slot slot) const {
   const JobSpec& s = jobs_[slot].spec;
-  const bool last = s.preemptible;
-  switch (options_.order) {
-    case QueueOrder::Fcfs:
-      return {last, s.submit, s.id.value, 0, slot};
-    case QueueOrder::Sjf:
-      return {last, s.planned_runtime(), s.submit, s.id.value, slot};
-    case QueueOrder::Priority:
-      return {last, ~s.priority, s.submit, s.id.value, slot};  // ~p: -p - 1, no overflow
-    case QueueOrder::Multifactor:
-      return {last, ~jobs_[slot].rank, s.submit, s.id.value, slot};
-  }
-  return {last, 0, 0, 0, slot};
+  const std::array<std::int64_t, 3> k = order_->key(s, jobs_[slot].rank);
+  return {s.preemptible, k[0], k[1], k[2], slot};  // preemptible jobs last
 }
 
 Scheduler::Slot Scheduler::slot_of(JobId id) const {
@@ -194,7 +165,7 @@ Result<SubmitStatus> Scheduler::submit(JobSpec spec, Time now) {
     conditions_changed_ = true;  // jobs that depend on it learn how it ended
     return SubmitStatus::Unsatisfiable;
   }
-  if (options_.order == QueueOrder::Multifactor) job.account = account_of(job.spec).value;
+  if (order_->ranked()) job.account = account_of(job.spec).value;
   for (const JobDependency& d : job.spec.depends) {
     if (d.kind == DependencyKind::Singleton) track_name(slot);
   }

@@ -18,38 +18,12 @@
 #include "core/fairshare.h"
 #include "core/job.h"
 #include "core/placement.h"
+#include "core/queue_policy.h"
 #include "core/quota.h"
 #include "core/result.h"
 #include "core/rng.h"
 
 namespace gwang::core {
-
-// Who goes next. Multifactor: the priority of fairshare.h (age, fair share, size, programme),
-// computed at submission and again for every waiting job every `reprioritize_every` seconds.
-// Under every order, preemptible jobs come after all the others (in that order among themselves).
-enum class QueueOrder { Fcfs, Sjf, Priority, Multifactor };
-// What may pass the job at the head of the queue.
-enum class Backfill {
-  None,      // nothing: the head waits until it fits, and everyone waits behind it
-  Easy,      // EASY: the head gets a reservation; later jobs start if they do not delay it
-  EasySjbf,  // EASY, trying backfill candidates shortest estimate first
-  // Conservative: every waiting job (up to backfill_depth) gets a reservation, the earliest time its
-  // whole planned run fits beside the running jobs and the reservations of the jobs before it; a
-  // job starts when its reservation is now. No job delays an earlier one's reservation, so with
-  // exact runtime estimates every reservation is met or beaten. A reservation keeps its time and
-  // place from pass to pass, moving only earlier, beside all the others; when what happened differs
-  // from the plan (a job ended off its estimate, a cancel, a hold, a node change) the next pass
-  // plans afresh in queue order. Each pass walks the queue over the planned steps: its cost grows
-  // with the queue, the distinct end times and the nodes, for the simulator and small clusters
-  // rather than 6,250 nodes. Jobs start only where the plan places them, and nothing is preempted
-  // for a reservation.
-  Conservative,
-};
-
-Result<QueueOrder> parse_queue_order(std::string_view name);  // "fcfs", "sjf", "priority", "multifactor"
-Result<Backfill> parse_backfill(std::string_view name);       // "none", "easy", "easy-sjbf", "conservative"
-std::string_view to_string(QueueOrder order);
-std::string_view to_string(Backfill backfill);
 
 // A change of a waiting job's request that would let it start sooner (Scheduler::what_if).
 struct Hint {
@@ -374,6 +348,8 @@ class Scheduler {
   Cluster cluster_;
   SchedulerOptions options_;
   std::unique_ptr<PlacementPolicy> placement_;
+  std::unique_ptr<QueueOrderPolicy> order_;  // options_.order's
+  BackfillRules rules_;                      // options_.backfill's
   mutable Rng rng_;
 
   std::vector<Job> jobs_;

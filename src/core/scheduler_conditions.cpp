@@ -32,7 +32,7 @@ void Scheduler::join_queue(Slot slot, Time now) {
   Job& job = jobs_[slot];
   job.waiting = false;
   job.reason = PendingReason::Priority;
-  if (options_.order == QueueOrder::Multifactor) job.rank = priority_terms(job.spec.id, now).total;
+  if (order_->ranked()) job.rank = priority_terms(job.spec.id, now).total;
   queue_.insert(queue_key(slot));
   if (job.spec.in_array()) ++array_active_[job.spec.array_job];
 }

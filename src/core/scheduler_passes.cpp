@@ -84,11 +84,11 @@ std::vector<Decision> Scheduler::schedule(Time now) {
 }
 
 void Scheduler::schedule_queue(Time now, std::vector<Decision>& out) {
-  if (options_.order == QueueOrder::Multifactor &&
+  if (order_->ranked() &&
       (ranked_at_ < 0 || now - ranked_at_ >= options_.reprioritize_every)) {
     reprioritize(now);
   }
-  if (options_.backfill == Backfill::Conservative) {
+  if (rules_.reservations == BackfillRules::Reservations::All) {
     // Every start follows the plan, in the place planned: a job started elsewhere could take the
     // room a later reservation was planned in.
     if (!queue_.empty()) conservative(queue_.begin(), now, out);
@@ -106,7 +106,7 @@ void Scheduler::schedule_queue(Time now, std::vector<Decision>& out) {
   }
   last_head_ = head;
   preempt_for(head, now, out);
-  if (options_.backfill == Backfill::None) {
+  if (rules_.reservations == BackfillRules::Reservations::None) {
     jobs_[head].reason = lacks_room(jobs_[head].spec);
   } else {
     backfill(head_at, now, out);
@@ -180,7 +180,7 @@ void Scheduler::backfill(Queue::iterator head_at, Time now, std::vector<Decision
   for (auto it = std::next(head_at); it != queue_.end() && candidates.size() < depth; ++it) {
     candidates.push_back(it->slot);
   }
-  if (options_.backfill == Backfill::EasySjbf) {
+  if (rules_.shortest_first) {
     std::stable_sort(candidates.begin(), candidates.end(), [this](Slot a, Slot b) {
       return jobs_[a].spec.planned_runtime() < jobs_[b].spec.planned_runtime();
     });

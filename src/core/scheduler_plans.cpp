@@ -16,7 +16,7 @@ using detail::min_into;
 
 std::vector<std::pair<JobId, Time>> Scheduler::planned_starts(Time now, std::size_t limit) const {
   const Rng saved = rng_;
-  if (options_.backfill == Backfill::Conservative) {  // the reservations themselves
+  if (rules_.reservations == BackfillRules::Reservations::All) {  // the reservations themselves
     std::vector<std::pair<JobId, Time>> out;
     for (const Planned& p : plan_reservations(queue_.begin(), now, limit, !replan_))
       out.emplace_back(jobs_[p.slot].spec.id, p.start);

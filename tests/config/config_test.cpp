@@ -49,8 +49,8 @@ TEST_F(ConfigTest, SampleControllerConfigLoads) {
   EXPECT_EQ(c->kill_grace, std::chrono::seconds(10));
   EXPECT_EQ(c->requeue_limit, 1);
   EXPECT_EQ(c->max_array_size, 1001);
-  EXPECT_EQ(c->queue_order, "multifactor");
-  EXPECT_EQ(c->backfill, "easy");
+  EXPECT_EQ(c->queue_order, core::QueueOrder::Multifactor);
+  EXPECT_EQ(c->backfill, core::Backfill::Easy);
   EXPECT_TRUE(c->require_project);
   EXPECT_TRUE(c->require_grant);
   EXPECT_EQ(c->charge_every, std::chrono::seconds(600));
@@ -93,13 +93,18 @@ TEST_F(ConfigTest, PartitionMistakes) {
 TEST_F(ConfigTest, AccountingMistakes) {
   const std::string secret = "cluster_secret_file = \"/s\"\n";
   EXPECT_EQ(controller_error(secret + "queue_order = \"lifo\"\n"),
-            path_ + ":2: 'queue_order': expected \"fcfs\" or \"multifactor\"");
+            path_ + ":2: 'queue_order': unknown queue order 'lifo' (valid: fcfs, sjf, priority, multifactor)");
   EXPECT_EQ(controller_error(secret + "store = \"mysql://db/gwang\"\n"),
             path_ +
                 ":2: 'store': expected a PostgreSQL URI (postgresql://...) or connection string (host=... "
                 "dbname=...), or nothing for the embedded SQLite store");
   EXPECT_EQ(controller_error(secret + "backfill = \"aggressive\"\n"),
-            path_ + ":2: 'backfill': expected \"easy\" or \"conservative\"");
+            path_ + ":2: 'backfill': unknown backfill 'aggressive' (valid: none, easy, easy-sjbf, conservative)");
+  // Every name the core knows is taken.
+  auto other = load_controller_config(write(secret + "queue_order = \"sjf\"\nbackfill = \"easy-sjbf\"\n"));
+  ASSERT_TRUE(other) << other.error().message;
+  EXPECT_EQ(other->queue_order, core::QueueOrder::Sjf);
+  EXPECT_EQ(other->backfill, core::Backfill::EasySjbf);
   EXPECT_EQ(controller_error(secret + "[accounting]\nrequire_grant = 1\n"),
             path_ + ":3: 'accounting.require_grant': expected true or false");
   EXPECT_EQ(controller_error(secret + "[accounting]\ncpu_hour = -1\n"),

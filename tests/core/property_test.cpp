@@ -302,8 +302,9 @@ class World {
 // Random options: every queue order x backfill with `placement`; FGD gets the templates' typical shapes.
 SchedulerOptions gen_options(PlacementKind placement, const std::vector<JobSpec>& templates) {
   SchedulerOptions o;
-  o.order = *rc::gen::element(QueueOrder::Fcfs, QueueOrder::Sjf, QueueOrder::Priority);
-  o.backfill = *rc::gen::element(Backfill::None, Backfill::Easy, Backfill::EasySjbf, Backfill::Conservative);
+  o.order = *rc::gen::elementOf(all_queue_orders());
+  o.reprioritize_every = *rc::gen::element<Time>(1, 30, 300);
+  o.backfill = *rc::gen::elementOf(all_backfills());
   o.placement = placement;
   o.seed = *rc::gen::inRange<std::uint64_t>(1, 1000);
   std::vector<TaskRequest> tasks;
