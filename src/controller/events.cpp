@@ -16,43 +16,15 @@ std::string text(Decoder& d) { return std::string(d.s()); }
 int small(Decoder& d) { return static_cast<int>(d.i()); }
 bool flag(Decoder& d) { return d.u(1) != 0; }
 
-void put_strings(Encoder& e, const std::vector<std::string>& list) {
-  e.u(list.size());
-  for (const std::string& s : list) e.s(s);
-}
-
-std::vector<std::string> get_strings(Decoder& d) {
-  std::vector<std::string> out;
-  for (std::size_t n = d.count(); d.ok() && n > 0; --n) out.push_back(text(d));
-  return out;
-}
-
-void put_env(Encoder& e, const std::vector<std::pair<std::string, std::string>>& env) {
-  e.u(env.size());
-  for (const auto& [k, v] : env) {
-    e.s(k);
-    e.s(v);
-  }
-}
-
-std::vector<std::pair<std::string, std::string>> get_env(Decoder& d) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (std::size_t n = d.count(); d.ok() && n > 0; --n) {
-    std::string k = text(d);
-    out.emplace_back(std::move(k), text(d));
-  }
-  return out;
-}
-
 void put_request(Encoder& e, const api::SubmitRequest& r) {
   e.s(r.name);
-  put_strings(e, r.command);
+  encode_strings(e, r.command);
   e.s(r.workdir);
-  put_env(e, r.env);
+  encode_env(e, r.env);
   e.i(r.cpus);
   e.i(r.mem_bytes);
   e.i(r.gpus.count);
-  put_strings(e, r.gpus.models);
+  encode_strings(e, r.gpus.models);
   e.f(r.gpu_share);
   e.i(r.nodes);
   e.i(r.time_s);
@@ -76,13 +48,13 @@ void put_request(Encoder& e, const api::SubmitRequest& r) {
 api::SubmitRequest get_request(Decoder& d) {
   api::SubmitRequest r;
   r.name = text(d);
-  r.command = get_strings(d);
+  r.command = decode_strings(d);
   r.workdir = text(d);
-  r.env = get_env(d);
+  r.env = decode_env(d);
   r.cpus = small(d);
   r.mem_bytes = d.i();
   r.gpus.count = small(d);
-  r.gpus.models = get_strings(d);
+  r.gpus.models = decode_strings(d);
   r.gpu_share = d.f();
   r.nodes = small(d);
   r.time_s = d.i();
@@ -159,9 +131,9 @@ void put(Encoder& e, const StepStarted& v) {
   e.i(v.attempt);
   e.i(v.step);
   e.s(v.name);
-  put_strings(e, v.argv);
+  encode_strings(e, v.argv);
   e.s(v.workdir);
-  put_env(e, v.env);
+  encode_env(e, v.env);
   e.i(v.cpus_per_task);
   e.u(v.kill_on_bad_exit);
   e.u(v.task_nodes.size());
@@ -172,9 +144,9 @@ void get(Decoder& d, StepStarted& v) {
   v.attempt = small(d);
   v.step = small(d);
   v.name = text(d);
-  v.argv = get_strings(d);
+  v.argv = decode_strings(d);
   v.workdir = text(d);
-  v.env = get_env(d);
+  v.env = decode_env(d);
   v.cpus_per_task = small(d);
   v.kill_on_bad_exit = flag(d);
   for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.task_nodes.push_back(small(d));

@@ -12,6 +12,8 @@ std::string text(Decoder& d) { return std::string(d.s()); }
 int small(Decoder& d) { return static_cast<int>(d.i()); }
 bool flag(Decoder& d) { return d.u(1) != 0; }
 
+}  // namespace
+
 void encode_strings(Encoder& e, const std::vector<std::string>& list) {
   e.u(list.size());
   for (const std::string& s : list) e.s(s);
@@ -39,8 +41,6 @@ std::vector<std::pair<std::string, std::string>> decode_env(Decoder& d) {
   }
   return out;
 }
-
-}  // namespace
 
 void encode_state(Encoder& e, JobState state) { e.s(to_string(state)); }
 

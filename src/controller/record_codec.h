@@ -13,6 +13,12 @@
 
 namespace gwang::controller {
 
+// Lists of strings, and environments (name, value).
+void encode_strings(Encoder& e, const std::vector<std::string>& list);
+std::vector<std::string> decode_strings(Decoder& d);
+void encode_env(Encoder& e, const std::vector<std::pair<std::string, std::string>>& env);
+std::vector<std::pair<std::string, std::string>> decode_env(Decoder& d);
+
 // A state by its name; a step task's Running as "" (the snapshot's form).
 void encode_state(Encoder& e, JobState state);
 JobState decode_state(Decoder& d);
