@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -266,136 +267,154 @@ int sacct_error(const std::string& message) {
   return 1;
 }
 
-}  // namespace
-
-int run_sacct(const std::vector<std::string>& args) {
-  Argv argv("sacct", args);
-  static const option kLong[] = {{"allusers", no_argument, nullptr, 'a'},
-                                 {"accounts", required_argument, nullptr, 'A'},
-                                 {"allocations", no_argument, nullptr, 'X'},
-                                 {"brief", no_argument, nullptr, 'b'},
-                                 {"endtime", required_argument, nullptr, 'E'},
-                                 {"format", required_argument, nullptr, 'o'},
-                                 {"help", no_argument, nullptr, 'h'},
-                                 {"helpformat", no_argument, nullptr, 'e'},
-                                 {"jobs", required_argument, nullptr, 'j'},
-                                 {"json", no_argument, nullptr, 'J' + 256},
-                                 {"name", required_argument, nullptr, 'n' + 256},
-                                 {"noheader", no_argument, nullptr, 'n'},
-                                 {"parsable", no_argument, nullptr, 'p'},
-                                 {"parsable2", no_argument, nullptr, 'P'},
-                                 {"partition", required_argument, nullptr, 'r'},
-                                 {"starttime", required_argument, nullptr, 'S'},
-                                 {"state", required_argument, nullptr, 's'},
-                                 {"usage", no_argument, nullptr, 'h'},
-                                 {"user", required_argument, nullptr, 'u'},
-                                 {"verbose", no_argument, nullptr, 'v'},
-                                 {"version", no_argument, nullptr, 'V'},
-                                 {nullptr, 0, nullptr, 0}};
+// What sacct was asked: the format, how to print it, the time window's texts, and which jobs
+// (empty sets: all).
+struct SacctOptions {
   std::string format = "JobID,JobName,Partition,Account,AllocCPUS,State,ExitCode";
   bool header = true, all_users = ::getuid() == 0, allocations = false, json_out = false;
   int parsable = 0;  // 1: -p (a '|' after every field), 2: -P (between fields)
   std::set<std::string> accounts, jobs, names, partitions, states, users;
   std::string start_text, end_text;
+};
+
+const option kSacctOptions[] = {{"allusers", no_argument, nullptr, 'a'},
+                                {"accounts", required_argument, nullptr, 'A'},
+                                {"allocations", no_argument, nullptr, 'X'},
+                                {"brief", no_argument, nullptr, 'b'},
+                                {"endtime", required_argument, nullptr, 'E'},
+                                {"format", required_argument, nullptr, 'o'},
+                                {"help", no_argument, nullptr, 'h'},
+                                {"helpformat", no_argument, nullptr, 'e'},
+                                {"jobs", required_argument, nullptr, 'j'},
+                                {"json", no_argument, nullptr, 'J' + 256},
+                                {"name", required_argument, nullptr, 'n' + 256},
+                                {"noheader", no_argument, nullptr, 'n'},
+                                {"parsable", no_argument, nullptr, 'p'},
+                                {"parsable2", no_argument, nullptr, 'P'},
+                                {"partition", required_argument, nullptr, 'r'},
+                                {"starttime", required_argument, nullptr, 'S'},
+                                {"state", required_argument, nullptr, 's'},
+                                {"usage", no_argument, nullptr, 'h'},
+                                {"user", required_argument, nullptr, 'u'},
+                                {"verbose", no_argument, nullptr, 'v'},
+                                {"version", no_argument, nullptr, 'V'},
+                                {nullptr, 0, nullptr, 0}};
+
+// Prints sacct's fields four to a line, as --helpformat does.
+void print_helpformat() {
+  std::string line;
+  int n = 0;
+  for (const auto& [name, width] : sacct_fields()) {
+    line += slurm::fit(name, 20, false);
+    if (++n % 4 == 0) {
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      std::printf("%s\n", line.c_str());
+      line.clear();
+    }
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  if (!line.empty()) std::printf("%s\n", line.c_str());
+}
+
+// Adds the states -s names (Slurm's names or codes) to `states`; returns 1 after saying which
+// one is not a state.
+std::optional<int> add_states(const std::string& value, std::set<std::string>& states) {
+  for (std::string& v : split_list(value)) {
+    const std::string u = upper(v);
+    std::string name;
+    for (const char* s :
+         {"PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL"}) {
+      if (u == s || u == state_code(s)) name = s;
+    }
+    if (name.empty()) return sacct_error("Invalid job state specified: " + v);
+    states.insert(name);
+  }
+  return std::nullopt;
+}
+
+// Takes one option getopt_long returned into `o`; returns the exit status when sacct ends with it
+// (--help, --helpformat, --version, a mistake), nothing when sacct goes on.
+std::optional<int> take_sacct_option(int c, const std::string& value, Argv& argv, SacctOptions& o) {
+  // The options that name jobs to show, each a comma-separated list.
+  using List = std::set<std::string> SacctOptions::*;
+  static const std::map<int, List> kLists = {{'A', &SacctOptions::accounts},
+                                             {'j', &SacctOptions::jobs},
+                                             {'n' + 256, &SacctOptions::names},
+                                             {'r', &SacctOptions::partitions},
+                                             {'u', &SacctOptions::users}};
+  if (auto it = kLists.find(c); it != kLists.end()) {
+    for (std::string& v : split_list(value)) (o.*(it->second)).insert(std::move(v));
+    return std::nullopt;
+  }
+  switch (c) {
+    case 'a':
+      o.all_users = true;
+      return std::nullopt;
+    case 'b':
+      o.format = "JobID,State,ExitCode";
+      return std::nullopt;
+    case 'E':
+      o.end_text = value;
+      return std::nullopt;
+    case 'e':
+      print_helpformat();
+      return 0;
+    case 'h':
+      std::printf(
+          "Usage: sacct [options]\n  (see sacct(1); gwang carries out -a -A -b -E -e -j -n -o -p -P -r -S -s -u "
+          "-X)\n");
+      return 0;
+    case 'n':
+      o.header = false;
+      return std::nullopt;
+    case 'o':
+      o.format = value;
+      return std::nullopt;
+    case 'p':
+      o.parsable = 1;
+      return std::nullopt;
+    case 'P':
+      o.parsable = 2;
+      return std::nullopt;
+    case 'S':
+      o.start_text = value;
+      return std::nullopt;
+    case 's':
+      return add_states(value, o.states);
+    case 'v':
+      return std::nullopt;
+    case 'V':
+      std::printf("gwang sacct (options of slurm 22.05)\n");
+      return 0;
+    case 'X':
+      o.allocations = true;
+      return std::nullopt;
+    case 'J' + 256:
+      o.json_out = true;
+      return std::nullopt;
+  }
+  return option_complaint("sacct", c, argv,
+                          {"--yaml", "--long", "-l", "--duplicates", "-D", "--clusters", "-M", "--qos", "-q",
+                           "--nodelist", "-N", "--units", "--delimiter", "--array", "-T"});
+}
+
+// Reads sacct's command line into `o`; returns the exit status when sacct ends there (--help,
+// --version, a mistake), nothing when it goes on.
+std::optional<int> parse_sacct(Argv& argv, SacctOptions& o) {
   ::optind = 0;
   ::opterr = 0;
   for (;;) {
     int index = 0;
-    const int c = ::getopt_long(argv.argc(), argv.argv(), ":aA:bE:ehj:no:pPr:S:s:u:vVX", kLong, &index);
+    const int c = ::getopt_long(argv.argc(), argv.argv(), ":aA:bE:ehj:no:pPr:S:s:u:vVX", kSacctOptions, &index);
     if (c == -1) break;
-    const std::string value = ::optarg ? ::optarg : "";
-    auto add = [&](std::set<std::string>& to) {
-      for (std::string& v : split_list(value)) to.insert(std::move(v));
-    };
-    switch (c) {
-      case 'a':
-        all_users = true;
-        break;
-      case 'A':
-        add(accounts);
-        break;
-      case 'b':
-        format = "JobID,State,ExitCode";
-        break;
-      case 'E':
-        end_text = value;
-        break;
-      case 'e': {
-        std::string line;
-        int n = 0;
-        for (const auto& [name, width] : sacct_fields()) {
-          line += slurm::fit(name, 20, false);
-          if (++n % 4 == 0) {
-            while (!line.empty() && line.back() == ' ') line.pop_back();
-            std::printf("%s\n", line.c_str());
-            line.clear();
-          }
-        }
-        while (!line.empty() && line.back() == ' ') line.pop_back();
-        if (!line.empty()) std::printf("%s\n", line.c_str());
-        return 0;
-      }
-      case 'h':
-        std::printf(
-            "Usage: sacct [options]\n  (see sacct(1); gwang carries out -a -A -b -E -e -j -n -o -p -P -r -S -s -u "
-            "-X)\n");
-        return 0;
-      case 'j':
-        add(jobs);
-        break;
-      case 'n':
-        header = false;
-        break;
-      case 'n' + 256:
-        add(names);
-        break;
-      case 'o':
-        format = value;
-        break;
-      case 'p':
-        parsable = 1;
-        break;
-      case 'P':
-        parsable = 2;
-        break;
-      case 'r':
-        add(partitions);
-        break;
-      case 'S':
-        start_text = value;
-        break;
-      case 's':
-        for (std::string& v : split_list(value)) {
-          const std::string u = upper(v);
-          std::string name;
-          for (const char* s :
-               {"PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL"}) {
-            if (u == s || u == state_code(s)) name = s;
-          }
-          if (name.empty()) return sacct_error("Invalid job state specified: " + v);
-          states.insert(name);
-        }
-        break;
-      case 'u':
-        add(users);
-        break;
-      case 'v':
-        break;
-      case 'V':
-        std::printf("gwang sacct (options of slurm 22.05)\n");
-        return 0;
-      case 'X':
-        allocations = true;
-        break;
-      case 'J' + 256:
-        json_out = true;
-        break;
-      default:
-        return option_complaint("sacct", c, argv,
-                                {"--yaml", "--long", "-l", "--duplicates", "-D", "--clusters", "-M", "--qos", "-q",
-                                 "--nodelist", "-N", "--units", "--delimiter", "--array", "-T"});
-    }
+    if (auto done = take_sacct_option(c, ::optarg ? ::optarg : "", argv, o)) return done;
   }
+  return std::nullopt;
+}
+
+// The fields --format names, with their widths; each keeps its side (JobID left, the others
+// right) whatever width is given ("%30").
+Result<std::vector<slurm::FormatItem>> sacct_format(const std::string& format) {
   std::vector<std::string> names_only;
   for (const auto& [name, width] : sacct_fields()) names_only.push_back(name);
   auto items = slurm::parse_sacct_format(format, names_only, [](const std::string& name) {
@@ -403,77 +422,96 @@ int run_sacct(const std::vector<std::string>& args) {
       if (n == name) return w;
     return 10;
   });
-  if (!items) return sacct_error(items.error().message);
+  if (!items) return fail(items.error().message);
   for (slurm::FormatItem& f : *items) {
-    // A field keeps its side (JobID left, the others right) whatever width is given ("%30").
     for (const auto& [n, w] : sacct_fields())
       if (n == f.field) f.right = w > 0;
     f.width = std::abs(f.width);
   }
-  const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
-  std::int64_t from = 0, to = now;
-  if (!start_text.empty()) {
-    auto t = sacct_time(start_text, now);
-    if (!t) return sacct_error(t.error().message);
-    from = *t;
-  } else if (jobs.empty()) {
+  return items;
+}
+
+// The time window of the jobs sacct shows: from --starttime (default: midnight today, as sacct's,
+// or all time when jobs are named), to --endtime (default: now).
+struct Window {
+  std::int64_t from = 0, to = 0;
+};
+
+// The window the options give at time `now`; an error says which time is bad.
+Result<Window> sacct_window(const SacctOptions& o, std::int64_t now) {
+  Window w{0, now};
+  if (!o.start_text.empty()) {
+    auto t = sacct_time(o.start_text, now);
+    if (!t) return fail(t.error().message);
+    w.from = *t;
+  } else if (o.jobs.empty()) {
     std::time_t t = static_cast<std::time_t>(now);
     std::tm tm{};
     ::localtime_r(&t, &tm);
     tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-    from = static_cast<std::int64_t>(std::mktime(&tm));  // midnight today, as sacct's default
+    w.from = static_cast<std::int64_t>(std::mktime(&tm));  // midnight today, as sacct's default
   }
-  if (!end_text.empty()) {
-    auto t = sacct_time(end_text, now);
-    if (!t) return sacct_error(t.error().message);
-    to = *t;
+  if (!o.end_text.empty()) {
+    auto t = sacct_time(o.end_text, now);
+    if (!t) return fail(t.error().message);
+    w.to = *t;
   }
-  if (!all_users && users.empty()) {
-    if (const passwd* pw = ::getpwuid(::getuid())) users.insert(pw->pw_name);
-  }
+  return w;
+}
 
-  ClientArgs client;
-  set_error_prefix("sacct: error: ");
-  int rc = 0;
-  auto answer = request(client, "GET", "/api/v1/jobs?view=full&all=1", "", &rc);
-  if (!answer) return 1;
+// Whether sacct shows job `j`, as the options and the window filter the jobs.
+bool sacct_wants(const SlurmJob& j, const SacctOptions& o, const Window& w) {
+  if (!o.users.empty() && !o.users.contains(j.user)) return false;
+  if (!o.accounts.empty() && !o.accounts.contains(j.project)) return false;
+  if (!o.names.empty() && !o.names.contains(j.name)) return false;
+  if (!o.partitions.empty() && !o.partitions.contains(j.partition)) return false;
+  if (!o.states.empty() && !o.states.contains(j.state)) return false;
+  if (!o.jobs.empty() && !o.jobs.contains(std::to_string(j.id)) && !o.jobs.contains(j.job_id()) &&
+      !(j.array_job > 0 && o.jobs.contains(std::to_string(j.array_job)))) {
+    return false;
+  }
+  return !(j.submit > w.to || (j.end >= 0 && j.end < w.from));  // in the window
+}
+
+// sacct's lines of the API's jobs: each job sacct shows, and unless --allocations the batch step
+// of one that ran as a batch, then the steps srun started in it.
+std::vector<Line> sacct_lines(const json& answer, const SacctOptions& o, const Window& w) {
   std::vector<Line> lines;
-  for (const json& each : (*answer)["jobs"]) {
+  for (const json& each : answer["jobs"]) {
     SlurmJob j = slurm_job(each);
-    if (!users.empty() && !users.contains(j.user)) continue;
-    if (!accounts.empty() && !accounts.contains(j.project)) continue;
-    if (!names.empty() && !names.contains(j.name)) continue;
-    if (!partitions.empty() && !partitions.contains(j.partition)) continue;
-    if (!states.empty() && !states.contains(j.state)) continue;
-    if (!jobs.empty() && !jobs.contains(std::to_string(j.id)) && !jobs.contains(j.job_id()) &&
-        !(j.array_job > 0 && jobs.contains(std::to_string(j.array_job)))) {
-      continue;
-    }
-    if (j.submit > to || (j.end >= 0 && j.end < from)) continue;  // not in the window
-    const bool step = j.batch && j.start >= 0 && !allocations;
+    if (!sacct_wants(j, o, w)) continue;
+    const bool step = j.batch && j.start >= 0 && !o.allocations;
     lines.push_back({j, false});
     if (!step) continue;
     lines.push_back({j, true});
     // The steps srun started, after the batch step.
     for (std::size_t k = 0; k < j.steps.size(); ++k) lines.push_back({j, true, static_cast<int>(k)});
   }
-  if (json_out) {
-    json list = json::array();
-    for (const Line& line : lines) {
-      if (!line.step) list.push_back(sacct_json(line.job, allocations));
-    }
-    const json meta = slurm_json_meta("openapi/dbv0.0.38", "Slurm OpenAPI DB v0.0.38");
-    std::printf("%s\n", json{{"meta", meta}, {"errors", json::array()}, {"jobs", list}}.dump(2).c_str());
-    return 0;
+  return lines;
+}
+
+// Prints the jobs of the lines as sacct --json does.
+void print_sacct_json(const std::vector<Line>& lines, bool allocations) {
+  json list = json::array();
+  for (const Line& line : lines) {
+    if (!line.step) list.push_back(sacct_json(line.job, allocations));
   }
+  const json meta = slurm_json_meta("openapi/dbv0.0.38", "Slurm OpenAPI DB v0.0.38");
+  std::printf("%s\n", json{{"meta", meta}, {"errors", json::array()}, {"jobs", list}}.dump(2).c_str());
+}
+
+// Prints the lines in the format's columns (or '|'-separated, --parsable), after the header
+// unless --noheader.
+void print_sacct_table(const std::vector<Line>& lines, const std::vector<slurm::FormatItem>& items,
+                       const SacctOptions& o, std::int64_t now) {
   std::string out;
   auto row = [&](const std::function<std::string(const slurm::FormatItem&)>& value) {
-    for (std::size_t i = 0; i < items->size(); ++i) {
-      const slurm::FormatItem& f = (*items)[i];
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const slurm::FormatItem& f = items[i];
       std::string v = value(f);
-      if (parsable > 0) {
+      if (o.parsable > 0) {
         out += v;
-        if (parsable == 1 || i + 1 < items->size()) out += '|';
+        if (o.parsable == 1 || i + 1 < items.size()) out += '|';
         continue;
       }
       if (static_cast<int>(v.size()) > f.width && f.width > 0) v = v.substr(0, f.width - 1) + "+";
@@ -482,12 +520,40 @@ int run_sacct(const std::vector<std::string>& args) {
     }
     out += '\n';
   };
-  if (header) {
+  if (o.header) {
     row([](const slurm::FormatItem& f) { return f.field; });
-    if (parsable == 0) row([](const slurm::FormatItem& f) { return std::string(f.width, '-'); });
+    if (o.parsable == 0) row([](const slurm::FormatItem& f) { return std::string(f.width, '-'); });
   }
   for (const Line& line : lines) row([&](const slurm::FormatItem& f) { return sacct_field(line, f.field, now); });
   std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+}  // namespace
+
+int run_sacct(const std::vector<std::string>& args) {
+  Argv argv("sacct", args);
+  SacctOptions o;
+  if (auto done = parse_sacct(argv, o)) return *done;
+  const auto items = sacct_format(o.format);
+  if (!items) return sacct_error(items.error().message);
+  const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+  const auto window = sacct_window(o, now);
+  if (!window) return sacct_error(window.error().message);
+  if (!o.all_users && o.users.empty()) {
+    if (const passwd* pw = ::getpwuid(::getuid())) o.users.insert(pw->pw_name);
+  }
+
+  ClientArgs client;
+  set_error_prefix("sacct: error: ");
+  int rc = 0;
+  auto answer = request(client, "GET", "/api/v1/jobs?view=full&all=1", "", &rc);
+  if (!answer) return 1;
+  const std::vector<Line> lines = sacct_lines(*answer, o, *window);
+  if (o.json_out) {
+    print_sacct_json(lines, o.allocations);
+    return 0;
+  }
+  print_sacct_table(lines, *items, o, now);
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -61,167 +62,226 @@ Result<std::vector<std::int64_t>> resolve(const std::string& text, const std::ve
   return out;
 }
 
-}  // namespace
-
-int run_scancel(const std::vector<std::string>& args) {
-  Argv argv("scancel", args);
-  static const option kLong[] = {{"account", required_argument, nullptr, 'A'},
-                                 {"help", no_argument, nullptr, 'h'},
-                                 {"me", no_argument, nullptr, 'm' + 256},
-                                 {"name", required_argument, nullptr, 'n'},
-                                 {"partition", required_argument, nullptr, 'p'},
-                                 {"quiet", no_argument, nullptr, 'Q'},
-                                 {"signal", required_argument, nullptr, 's'},
-                                 {"state", required_argument, nullptr, 't'},
-                                 {"usage", no_argument, nullptr, 'h'},
-                                 {"user", required_argument, nullptr, 'u'},
-                                 {"verbose", no_argument, nullptr, 'v'},
-                                 {"version", no_argument, nullptr, 'V'},
-                                 {nullptr, 0, nullptr, 0}};
+// What scancel was asked: the jobs by id, and the filters that choose jobs (empty sets: any).
+struct ScancelOptions {
   std::set<std::string> accounts, names, partitions, states, users;
   bool quiet = false, verbose = false;
+  std::vector<std::string> ids;
+
+  // Whether a filter was given.
+  bool filtered() const {
+    return !accounts.empty() || !names.empty() || !partitions.empty() || !states.empty() || !users.empty();
+  }
+};
+
+const option kScancelOptions[] = {{"account", required_argument, nullptr, 'A'},
+                                  {"help", no_argument, nullptr, 'h'},
+                                  {"me", no_argument, nullptr, 'm' + 256},
+                                  {"name", required_argument, nullptr, 'n'},
+                                  {"partition", required_argument, nullptr, 'p'},
+                                  {"quiet", no_argument, nullptr, 'Q'},
+                                  {"signal", required_argument, nullptr, 's'},
+                                  {"state", required_argument, nullptr, 't'},
+                                  {"usage", no_argument, nullptr, 'h'},
+                                  {"user", required_argument, nullptr, 'u'},
+                                  {"verbose", no_argument, nullptr, 'v'},
+                                  {"version", no_argument, nullptr, 'V'},
+                                  {nullptr, 0, nullptr, 0}};
+
+// Adds the states -t names (pending or running, by name or code) to `states`; returns 1 after
+// saying which one is not one of them.
+std::optional<int> add_states(const std::string& value, std::set<std::string>& states) {
+  for (std::string& v : split_list(value)) {
+    const std::string u = upper(v);
+    if (u == "PENDING" || u == "PD")
+      states.insert("PENDING");
+    else if (u == "RUNNING" || u == "R")
+      states.insert("RUNNING");
+    else
+      return scancel_error("Invalid job state specified: " + v);
+  }
+  return std::nullopt;
+}
+
+// Takes one option getopt_long returned into `o`; returns the exit status when scancel ends with
+// it (--help, --version, a mistake), nothing when scancel goes on.
+std::optional<int> take_scancel_option(int c, const std::string& value, Argv& argv, ScancelOptions& o) {
+  auto add = [&](std::set<std::string>& to) {
+    for (std::string& v : split_list(value)) to.insert(std::move(v));
+  };
+  switch (c) {
+    case 'A':
+      add(o.accounts);
+      return std::nullopt;
+    case 'h':
+      std::printf("%s", kScancelUsage);
+      return 0;
+    case 'm' + 256:
+      if (const passwd* pw = ::getpwuid(::getuid())) o.users.insert(pw->pw_name);
+      return std::nullopt;
+    case 'n':
+      add(o.names);
+      return std::nullopt;
+    case 'p':
+      add(o.partitions);
+      return std::nullopt;
+    case 'Q':
+      o.quiet = true;
+      return std::nullopt;
+    case 's':
+      // A job is ended with SIGTERM, then SIGKILL after the grace; other signals gwang does not send.
+      if (upper(value) != "TERM" && upper(value) != "SIGTERM" && upper(value) != "KILL" && upper(value) != "SIGKILL" &&
+          value != "15" && value != "9") {
+        return scancel_error("--signal=" + value +
+                             ": gwang ends jobs (TERM, then KILL); other signals are not supported");
+      }
+      return std::nullopt;
+    case 't':
+      return add_states(value, o.states);
+    case 'u':
+      add(o.users);
+      return std::nullopt;
+    case 'v':
+      o.verbose = true;
+      return std::nullopt;
+    case 'V':
+      std::printf("gwang scancel (options of slurm 22.05)\n");
+      return 0;
+  }
+  return option_complaint("scancel", c, argv);
+}
+
+// Reads scancel's command line into `o`; returns the exit status when scancel ends there (--help,
+// --version, a mistake, no job named), nothing when it goes on.
+std::optional<int> parse_scancel(Argv& argv, ScancelOptions& o) {
   ::optind = 0;
   ::opterr = 0;
   for (;;) {
     int index = 0;
-    const int c = ::getopt_long(argv.argc(), argv.argv(), ":A:hn:p:Qs:t:u:vV", kLong, &index);
+    const int c = ::getopt_long(argv.argc(), argv.argv(), ":A:hn:p:Qs:t:u:vV", kScancelOptions, &index);
     if (c == -1) break;
-    const std::string value = ::optarg ? ::optarg : "";
-    auto add = [&](std::set<std::string>& to) {
-      for (std::string& v : split_list(value)) to.insert(std::move(v));
-    };
-    switch (c) {
-      case 'A':
-        add(accounts);
-        break;
-      case 'h':
-        std::printf("%s", kScancelUsage);
-        return 0;
-      case 'm' + 256: {
-        if (const passwd* pw = ::getpwuid(::getuid())) users.insert(pw->pw_name);
-        break;
-      }
-      case 'n':
-        add(names);
-        break;
-      case 'p':
-        add(partitions);
-        break;
-      case 'Q':
-        quiet = true;
-        break;
-      case 's':
-        // A job is ended with SIGTERM, then SIGKILL after the grace; other signals gwang does not send.
-        if (upper(value) != "TERM" && upper(value) != "SIGTERM" && upper(value) != "KILL" &&
-            upper(value) != "SIGKILL" && value != "15" && value != "9") {
-          return scancel_error("--signal=" + value +
-                               ": gwang ends jobs (TERM, then KILL); other signals are not supported");
-        }
-        break;
-      case 't':
-        for (std::string& v : split_list(value)) {
-          const std::string u = upper(v);
-          if (u == "PENDING" || u == "PD")
-            states.insert("PENDING");
-          else if (u == "RUNNING" || u == "R")
-            states.insert("RUNNING");
-          else
-            return scancel_error("Invalid job state specified: " + v);
-        }
-        break;
-      case 'u':
-        add(users);
-        break;
-      case 'v':
-        verbose = true;
-        break;
-      case 'V':
-        std::printf("gwang scancel (options of slurm 22.05)\n");
-        return 0;
-      default:
-        return option_complaint("scancel", c, argv);
-    }
+    if (auto done = take_scancel_option(c, ::optarg ? ::optarg : "", argv, o)) return done;
   }
-  std::vector<std::string> ids(argv.text().begin() + ::optind, argv.text().end());
-  const bool filtered = !accounts.empty() || !names.empty() || !partitions.empty() || !states.empty() || !users.empty();
-  if (ids.empty() && !filtered) return scancel_error("No job identification provided");
-  ClientArgs client;
-  set_error_prefix("scancel: error: ");
-  int rc = 0;
-  auto answer = request(client, "GET", std::string("/api/v1/jobs?view=full") + (ids.empty() ? "" : "&all=1"), "", &rc);
-  if (!answer) return 1;
-  std::vector<SlurmJob> jobs;
-  for (const json& j : (*answer)["jobs"]) jobs.push_back(slurm_job(j));
-  auto matches = [&](const SlurmJob& j) {
-    if (j.ended()) return false;
-    return (accounts.empty() || accounts.contains(j.project)) && (names.empty() || names.contains(j.name)) &&
-           (partitions.empty() || partitions.contains(j.partition)) && (states.empty() || states.contains(j.state)) &&
-           (users.empty() || users.contains(j.user));
-  };
-  std::vector<std::pair<std::int64_t, bool>> targets;       // id, and whether it is an array's id meaning all of it
+  o.ids.assign(argv.text().begin() + ::optind, argv.text().end());
+  if (o.ids.empty() && !o.filtered()) return scancel_error("No job identification provided");
+  return std::nullopt;
+}
+
+// Whether job `j` has not ended and passes the filters.
+bool matches(const SlurmJob& j, const ScancelOptions& o) {
+  if (j.ended()) return false;
+  return (o.accounts.empty() || o.accounts.contains(j.project)) && (o.names.empty() || o.names.contains(j.name)) &&
+         (o.partitions.empty() || o.partitions.contains(j.partition)) &&
+         (o.states.empty() || o.states.contains(j.state)) && (o.users.empty() || o.users.contains(j.user));
+}
+
+// What scancel cancels, and its exit status so far (1 once an id named nothing to cancel).
+struct Targets {
+  std::vector<std::pair<std::int64_t, bool>> jobs;          // id, and whether it is an array's id meaning all of it
   std::vector<std::pair<std::int64_t, std::string>> steps;  // JOB.STEP: a step of a job alone
   int status = 0;
-  if (ids.empty()) {
-    for (const SlurmJob& j : jobs) {
-      if (matches(j)) targets.emplace_back(j.id, false);
+};
+
+// Adds the step that `text` ("12.0", "12_3.1") names among `jobs` to `t`, or says it names none.
+void target_step(const std::string& text, std::size_t dot, const ScancelOptions& o, const std::vector<SlurmJob>& jobs,
+                 Targets& t) {
+  const std::string step = text.substr(dot + 1);
+  auto r = resolve(text.substr(0, dot), jobs);
+  if (step.empty() || step.size() > 6 || step.find_first_not_of("0123456789") != std::string::npos || !r ||
+      r->size() != 1) {
+    if (!o.quiet) std::fprintf(stderr, "scancel: error: Invalid job id %s\n", text.c_str());
+    t.status = 1;
+    return;
+  }
+  t.steps.emplace_back(r->front(), step);
+}
+
+// Adds the jobs that `text` names among `jobs` to `t` (those the filters pass), and says which of
+// them cannot be cancelled.
+void target_jobs(const std::string& text, const ScancelOptions& o, const std::vector<SlurmJob>& jobs, Targets& t) {
+  auto r = resolve(text, jobs);
+  if (!r) {
+    if (!o.quiet) std::fprintf(stderr, "scancel: error: %s\n", r.error().message.c_str());
+    t.status = 1;
+    return;
+  }
+  for (std::int64_t id : *r) {
+    auto it = std::find_if(jobs.begin(), jobs.end(), [&](const SlurmJob& j) { return j.id == id; });
+    const bool array = it != jobs.end() && it->array_job == id;
+    std::string why;
+    if (it == jobs.end()) {
+      why = "Invalid job id specified";
+    } else if (it->ended() && !(array && std::any_of(jobs.begin(), jobs.end(), [&](const SlurmJob& j) {
+                                  return j.array_job == id && !j.ended();
+                                }))) {
+      why = "Job/step already completing or completed";
     }
-  } else {
-    for (const std::string& text : ids) {
-      if (const std::size_t dot = text.find('.'); dot != std::string::npos) {
-        const std::string step = text.substr(dot + 1);
-        auto r = resolve(text.substr(0, dot), jobs);
-        if (step.empty() || step.size() > 6 || step.find_first_not_of("0123456789") != std::string::npos || !r ||
-            r->size() != 1) {
-          if (!quiet) std::fprintf(stderr, "scancel: error: Invalid job id %s\n", text.c_str());
-          status = 1;
-          continue;
-        }
-        steps.emplace_back(r->front(), step);
-        continue;
-      }
-      auto r = resolve(text, jobs);
-      if (!r) {
-        if (!quiet) std::fprintf(stderr, "scancel: error: %s\n", r.error().message.c_str());
-        status = 1;
-        continue;
-      }
-      for (std::int64_t id : *r) {
-        auto it = std::find_if(jobs.begin(), jobs.end(), [&](const SlurmJob& j) { return j.id == id; });
-        const bool array = it != jobs.end() && it->array_job == id;
-        std::string why;
-        if (it == jobs.end()) {
-          why = "Invalid job id specified";
-        } else if (it->ended() && !(array && std::any_of(jobs.begin(), jobs.end(), [&](const SlurmJob& j) {
-                                      return j.array_job == id && !j.ended();
-                                    }))) {
-          why = "Job/step already completing or completed";
-        }
-        if (!why.empty()) {
-          if (!quiet)
-            std::fprintf(stderr, "scancel: error: Kill job error on job id %s: %s\n", text.c_str(), why.c_str());
-          status = 1;
-          continue;
-        }
-        // Filters narrow the ids given, as in Slurm.
-        if (filtered && !array && !matches(*it)) continue;
-        targets.emplace_back(id, array && text.find('_') == std::string::npos);
-      }
+    if (!why.empty()) {
+      if (!o.quiet)
+        std::fprintf(stderr, "scancel: error: Kill job error on job id %s: %s\n", text.c_str(), why.c_str());
+      t.status = 1;
+      continue;
+    }
+    // Filters narrow the ids given, as in Slurm.
+    if (o.filtered() && !array && !matches(*it, o)) continue;
+    t.jobs.emplace_back(id, array && text.find('_') == std::string::npos);
+  }
+}
+
+// What the ids given name among `jobs`, or with no id every job the filters pass.
+Targets scancel_targets(const ScancelOptions& o, const std::vector<SlurmJob>& jobs) {
+  Targets t;
+  if (o.ids.empty()) {
+    for (const SlurmJob& j : jobs) {
+      if (matches(j, o)) t.jobs.emplace_back(j.id, false);
+    }
+    return t;
+  }
+  for (const std::string& text : o.ids) {
+    if (const std::size_t dot = text.find('.'); dot != std::string::npos) {
+      target_step(text, dot, o, jobs, t);
+    } else {
+      target_jobs(text, o, jobs, t);
     }
   }
+  return t;
+}
+
+// Asks the API to cancel the targets, jobs first, then steps; returns scancel's exit status: 1
+// when an id named nothing to cancel or a cancel failed.
+int cancel_targets(const ClientArgs& client, const Targets& t, bool verbose) {
+  int status = t.status;
   set_error_prefix("scancel: error: Kill job error: ");
-  for (const auto& [id, whole] : targets) {
+  for (const auto& [id, whole] : t.jobs) {
     if (verbose) std::fprintf(stderr, "scancel: Terminating job %lld\n", static_cast<long long>(id));
     int code = 0;
     const std::string path = "/api/v1/jobs/" + std::to_string(id) + "/cancel" + (whole ? "" : "?task_only=1");
     if (!request(client, "POST", path, "", &code)) status = 1;
   }
-  for (const auto& [id, step] : steps) {
+  for (const auto& [id, step] : t.steps) {
     if (verbose) std::fprintf(stderr, "scancel: Terminating step %lld.%s\n", static_cast<long long>(id), step.c_str());
     int code = 0;
     if (!request(client, "POST", "/api/v1/jobs/" + std::to_string(id) + "/steps/" + step + "/cancel", "", &code))
       status = 1;
   }
   return status;
+}
+
+}  // namespace
+
+int run_scancel(const std::vector<std::string>& args) {
+  Argv argv("scancel", args);
+  ScancelOptions o;
+  if (auto done = parse_scancel(argv, o)) return *done;
+  ClientArgs client;
+  set_error_prefix("scancel: error: ");
+  int rc = 0;
+  auto answer =
+      request(client, "GET", std::string("/api/v1/jobs?view=full") + (o.ids.empty() ? "" : "&all=1"), "", &rc);
+  if (!answer) return 1;
+  std::vector<SlurmJob> jobs;
+  for (const json& j : (*answer)["jobs"]) jobs.push_back(slurm_job(j));
+  return cancel_targets(client, scancel_targets(o, jobs), o.verbose);
 }
 
 }  // namespace gwang::cli

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "cli/api_call.h"
@@ -121,52 +122,56 @@ const char* sinfo_header(char type) {
   return "?";
 }
 
-}  // namespace
-
-int run_sinfo(const std::vector<std::string>& args) {
-  Argv argv("sinfo", args);
-  static const option kLong[] = {{"format", required_argument, nullptr, 'o'},
-                                 {"help", no_argument, nullptr, 'H' + 256},
-                                 {"long", no_argument, nullptr, 'l'},
-                                 {"Node", no_argument, nullptr, 'N'},
-                                 {"noheader", no_argument, nullptr, 'h'},
-                                 {"partition", required_argument, nullptr, 'p'},
-                                 {"states", required_argument, nullptr, 't'},
-                                 {"summarize", no_argument, nullptr, 's'},
-                                 {"usage", no_argument, nullptr, 'H' + 256},
-                                 {"version", no_argument, nullptr, 'V'},
-                                 {nullptr, 0, nullptr, 0}};
+// What sinfo was asked: the format, and which partitions and node states to show (empty: all).
+struct SinfoOptions {
   std::string format = "%9P %.5a %.10l %.6D %.6t %N";
   bool header = true, by_node = false, format_given = false;
   std::set<std::string> partitions, states;
+};
+
+const option kSinfoOptions[] = {{"format", required_argument, nullptr, 'o'},
+                                {"help", no_argument, nullptr, 'H' + 256},
+                                {"long", no_argument, nullptr, 'l'},
+                                {"Node", no_argument, nullptr, 'N'},
+                                {"noheader", no_argument, nullptr, 'h'},
+                                {"partition", required_argument, nullptr, 'p'},
+                                {"states", required_argument, nullptr, 't'},
+                                {"summarize", no_argument, nullptr, 's'},
+                                {"usage", no_argument, nullptr, 'H' + 256},
+                                {"version", no_argument, nullptr, 'V'},
+                                {nullptr, 0, nullptr, 0}};
+
+// Reads sinfo's command line into `o`, with the format its options ask for; returns the exit
+// status when sinfo ends there (--help, --version, a mistake), nothing when it goes on.
+std::optional<int> parse_sinfo(Argv& argv, SinfoOptions& o) {
   ::optind = 0;
   ::opterr = 0;
   for (;;) {
     int index = 0;
-    const int c = ::getopt_long(argv.argc(), argv.argv(), ":hlNo:p:st:V", kLong, &index);
+    const int c = ::getopt_long(argv.argc(), argv.argv(), ":hlNo:p:st:V", kSinfoOptions, &index);
     if (c == -1) break;
     const std::string value = ::optarg ? ::optarg : "";
     switch (c) {
       case 'h':
-        header = false;
+        o.header = false;
         break;
       case 'l':
-        if (!format_given) format = "%9P %.5a %.10l %.10s %.4r %.8h %.10g %.6D %.11T %N";
+        if (!o.format_given) o.format = "%9P %.5a %.10l %.10s %.4r %.8h %.10g %.6D %.11T %N";
         break;
       case 'N':
-        by_node = true;
+        o.by_node = true;
         break;
       case 'o':
-        format = value, format_given = true;
+        o.format = value, o.format_given = true;
         break;
       case 'p':
-        for (std::string& p : split_list(value)) partitions.insert(p);
+        for (std::string& p : split_list(value)) o.partitions.insert(p);
         break;
       case 's':
-        if (!format_given) format = "%9P %.5a %.10l %.16F  %N";
+        if (!o.format_given) o.format = "%9P %.5a %.10l %.16F  %N";
         break;
       case 't':
-        for (std::string& s : split_list(value)) states.insert(s);
+        for (std::string& s : split_list(value)) o.states.insert(s);
         break;
       case 'V':
         std::printf("gwang sinfo (options of slurm 22.05)\n");
@@ -178,40 +183,37 @@ int run_sinfo(const std::vector<std::string>& args) {
         return option_complaint("sinfo", c, argv);
     }
   }
-  if (format.find("%.10s") != std::string::npos || format.find("%.4r") != std::string::npos) {
+  if (o.format.find("%.10s") != std::string::npos || o.format.find("%.4r") != std::string::npos) {
     // -l's columns that gwang has no values for (job size, root, oversubscribe, groups)
-    format = "%9P %.5a %.10l %.6D %.11T %N";
+    o.format = "%9P %.5a %.10l %.6D %.11T %N";
   }
-  if (by_node && !format_given) format = "%N %.6D %P %.6t";
-  auto items = slurm::parse_percent_format(format, "PRalDtTNcmGFC");
-  if (!items) return sinfo_error(items.error().message);
-  ClientArgs client;
-  set_error_prefix("sinfo: error: ");
-  int rc = 0;
-  auto parts = request(client, "GET", "/api/v1/partitions", "", &rc);
-  if (!parts) return 1;
-  auto nodes = request(client, "GET", "/api/v1/nodes", "", &rc);
-  if (!nodes) return 1;
+  if (o.by_node && !o.format_given) o.format = "%N %.6D %P %.6t";
+  return std::nullopt;
+}
+
+// sinfo's lines from the API's partitions and nodes: per partition, nodes alike in state, CPUs,
+// memory and devices (or one per node, -N); a partition with no nodes is a line of its own unless
+// states are asked for.
+std::vector<Group> sinfo_groups(const json& parts, const json& nodes, const SinfoOptions& o) {
   std::map<std::string, NodeView> by_name;
-  for (const json& n : (*nodes)["nodes"]) {
+  for (const json& n : nodes["nodes"]) {
     NodeView v = node_view(n);
     by_name[v.name] = std::move(v);
   }
-  // Groups: per partition, nodes alike in state, CPUs, memory and devices (or one per node, -N).
   std::vector<Group> groups;
-  for (const json& p : (*parts)["partitions"]) {
+  for (const json& p : parts["partitions"]) {
     PartitionView part{p.at("name").get<std::string>(), p.value("default", false),
                        p["max_time"].is_number() ? p["max_time"].get<std::int64_t>() : 0};
-    if (!partitions.empty() && !partitions.contains(part.name)) continue;
+    if (!o.partitions.empty() && !o.partitions.contains(part.name)) continue;
     std::vector<Group> mine;
     for (const std::string& name : p.value("nodes", std::vector<std::string>{})) {
       auto it = by_name.find(name);
       if (it == by_name.end()) continue;
       const NodeView& n = it->second;
-      if (!states.empty() && !states.contains(n.state) && !states.contains(long_state(n.state))) continue;
+      if (!o.states.empty() && !o.states.contains(n.state) && !o.states.contains(long_state(n.state))) continue;
       auto same = std::find_if(mine.begin(), mine.end(), [&](const Group& g) {
         const NodeView& f = g.nodes.front();
-        return !by_node && f.state == n.state && f.cpus == n.cpus && f.memory == n.memory && f.gres == n.gres;
+        return !o.by_node && f.state == n.state && f.cpus == n.cpus && f.memory == n.memory && f.gres == n.gres;
       });
       if (same == mine.end()) {
         mine.push_back({part, {n}});
@@ -219,16 +221,22 @@ int run_sinfo(const std::vector<std::string>& args) {
         same->nodes.push_back(n);
       }
     }
-    if (mine.empty() && states.empty()) mine.push_back({part, {}});
+    if (mine.empty() && o.states.empty()) mine.push_back({part, {}});
     groups.insert(groups.end(), mine.begin(), mine.end());
   }
+  return groups;
+}
+
+// Prints the lines in the format's columns, after the header unless --noheader; a partition
+// without nodes shows its own fields, no nodes and state n/a.
+void print_sinfo(const std::vector<Group>& groups, const std::vector<slurm::FormatItem>& items, bool header) {
   std::string out;
   if (header) {
-    out += slurm::render(*items, [](const slurm::FormatItem& f) { return std::string(sinfo_header(f.field[0])); });
+    out += slurm::render(items, [](const slurm::FormatItem& f) { return std::string(sinfo_header(f.field[0])); });
     out += '\n';
   }
   for (const Group& g : groups) {
-    out += slurm::render(*items, [&](const slurm::FormatItem& f) {
+    out += slurm::render(items, [&](const slurm::FormatItem& f) {
       if (g.nodes.empty()) {
         const char t = f.field[0];
         if (t == 'D') return std::string("0");
@@ -242,6 +250,24 @@ int run_sinfo(const std::vector<std::string>& args) {
     out += '\n';
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+}  // namespace
+
+int run_sinfo(const std::vector<std::string>& args) {
+  Argv argv("sinfo", args);
+  SinfoOptions o;
+  if (auto done = parse_sinfo(argv, o)) return *done;
+  auto items = slurm::parse_percent_format(o.format, "PRalDtTNcmGFC");
+  if (!items) return sinfo_error(items.error().message);
+  ClientArgs client;
+  set_error_prefix("sinfo: error: ");
+  int rc = 0;
+  auto parts = request(client, "GET", "/api/v1/partitions", "", &rc);
+  if (!parts) return 1;
+  auto nodes = request(client, "GET", "/api/v1/nodes", "", &rc);
+  if (!nodes) return 1;
+  print_sinfo(sinfo_groups(*parts, *nodes, o), *items, o.header);
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -270,11 +271,15 @@ const char* kSqueueUsage =
     "              [-L licenses] [-w nodes] [--federation] [--local] [--sibling]\n"
     "              [--json] [--yaml] [-ahjlrsv]\n";
 
-}  // namespace
+// What squeue was asked: the format, what to show of the jobs, and which jobs (empty sets: all).
+struct SqueueOptions {
+  std::string format = "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R", long_format;
+  bool header = true, expand_arrays = false, start_view = false, me = false, json_out = false;
+  int iterate = 0;
+  std::set<std::string> accounts, jobs, names, partitions, states, users;
+};
 
-int run_squeue(const std::vector<std::string>& args) {
-  Argv argv("squeue", args);
-  static const option kLong[] = {{"account", required_argument, nullptr, 'A'},
+const option kSqueueOptions[] = {{"account", required_argument, nullptr, 'A'},
                                  {"all", no_argument, nullptr, 'a'},
                                  {"array", no_argument, nullptr, 'r'},
                                  {"format", required_argument, nullptr, 'o'},
@@ -296,251 +301,313 @@ int run_squeue(const std::vector<std::string>& args) {
                                  {"verbose", no_argument, nullptr, 'v'},
                                  {"version", no_argument, nullptr, 'V'},
                                  {nullptr, 0, nullptr, 0}};
-  std::string format = "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R", long_format;
-  bool header = true, expand_arrays = false, start_view = false, me = false, json_out = false;
-  int iterate = 0;
-  std::set<std::string> accounts, jobs, names, partitions, states, users;
+
+// Takes one option getopt_long returned into `o`; returns the exit status when squeue ends with
+// it (--help, --version, a mistake), nothing when squeue goes on.
+std::optional<int> take_squeue_option(int c, const std::string& value, Argv& argv, SqueueOptions& o) {
+  // The options that name jobs to show, each a comma-separated list.
+  using List = std::set<std::string> SqueueOptions::*;
+  static const std::map<int, List> kLists = {{'A', &SqueueOptions::accounts},
+                                             {'n', &SqueueOptions::names},
+                                             {'p', &SqueueOptions::partitions},
+                                             {'t', &SqueueOptions::states},
+                                             {'u', &SqueueOptions::users}};
+  if (auto it = kLists.find(c); it != kLists.end()) {
+    for (std::string& v : split_list(value)) (o.*(it->second)).insert(std::move(v));
+    return std::nullopt;
+  }
+  switch (c) {
+    case 'a':  // every partition is shown already
+    case 'v':
+    case 'h' + 256:
+      return std::nullopt;
+    case 'h':
+      o.header = false;
+      return std::nullopt;
+    case 'i':
+      o.iterate = std::atoi(value.c_str());
+      if (o.iterate < 1) return squeue_error("--iterate: expected a number of seconds");
+      return std::nullopt;
+    case 'j':
+      if (value.empty() && ::optind < argv.argc() && argv.argv()[::optind][0] != '-') {
+        for (std::string& v : split_list(argv.argv()[::optind++])) o.jobs.insert(std::move(v));
+      } else {
+        for (std::string& v : split_list(value)) o.jobs.insert(std::move(v));
+      }
+      return std::nullopt;
+    case 'l':
+      o.format = "%.18i %.9P %.8j %.8u %.8T %.10M %.9l %.6D %R";
+      return std::nullopt;
+    case 'o':
+      o.format = value;
+      return std::nullopt;
+    case 'O':
+      o.long_format = value;
+      return std::nullopt;
+    case 'r':
+      o.expand_arrays = true;
+      return std::nullopt;
+    case 'V':
+      std::printf("gwang squeue (options of slurm 22.05)\n");
+      return 0;
+    case 'H' + 256:
+    case 'u' + 256:
+      std::printf("%s", kSqueueUsage);
+      return 0;
+    case 'm' + 256:
+      o.me = true;
+      return std::nullopt;
+    case 'J' + 256:
+      o.json_out = true;
+      return std::nullopt;
+    case 's' + 256:
+      o.start_view = true;
+      o.format = "%.18i %.9P %.8j %.8u %.2t %.19S %.6D %20Y %R";
+      return std::nullopt;
+  }
+  return option_complaint("squeue", c, argv,
+                          {"--yaml", "--sort", "-S", "--steps", "-s", "--qos", "-q", "--clusters", "-M",
+                           "--reservation", "-R", "--nodelist", "-w", "--licenses", "-L"});
+}
+
+// Reads squeue's command line into `o`; returns the exit status when squeue ends there (--help,
+// --version, a mistake), nothing when it goes on.
+std::optional<int> parse_squeue(Argv& argv, SqueueOptions& o) {
   ::optind = 0;
   ::opterr = 0;
   for (;;) {
     int index = 0;
-    const int c = ::getopt_long(argv.argc(), argv.argv(), ":A:ahi:j::ln:o:O:p:rt:u:vV", kLong, &index);
+    const int c = ::getopt_long(argv.argc(), argv.argv(), ":A:ahi:j::ln:o:O:p:rt:u:vV", kSqueueOptions, &index);
     if (c == -1) break;
-    const std::string value = ::optarg ? ::optarg : "";
-    auto add = [&](std::set<std::string>& to) {
-      for (std::string& v : split_list(value)) to.insert(std::move(v));
-    };
-    switch (c) {
-      case 'A':
-        add(accounts);
-        break;
-      case 'a':
-        break;  // every partition is shown already
-      case 'h':
-        header = false;
-        break;
-      case 'i':
-        iterate = std::atoi(value.c_str());
-        if (iterate < 1) return squeue_error("--iterate: expected a number of seconds");
-        break;
-      case 'j':
-        if (value.empty() && ::optind < argv.argc() && argv.argv()[::optind][0] != '-') {
-          for (std::string& v : split_list(argv.argv()[::optind++])) jobs.insert(std::move(v));
-        } else {
-          add(jobs);
-        }
-        break;
-      case 'l':
-        format = "%.18i %.9P %.8j %.8u %.8T %.10M %.9l %.6D %R";
-        break;
-      case 'n':
-        add(names);
-        break;
-      case 'o':
-        format = value;
-        break;
-      case 'O':
-        long_format = value;
-        break;
-      case 'p':
-        add(partitions);
-        break;
-      case 'r':
-        expand_arrays = true;
-        break;
-      case 't':
-        add(states);
-        break;
-      case 'u':
-        add(users);
-        break;
-      case 'v':
-        break;
-      case 'V':
-        std::printf("gwang squeue (options of slurm 22.05)\n");
-        return 0;
-      case 'H' + 256:
-      case 'u' + 256:
-        std::printf("%s", kSqueueUsage);
-        return 0;
-      case 'h' + 256:
-        break;
-      case 'm' + 256:
-        me = true;
-        break;
-      case 'J' + 256:
-        json_out = true;
-        break;
-      case 's' + 256:
-        start_view = true;
-        format = "%.18i %.9P %.8j %.8u %.2t %.19S %.6D %20Y %R";
-        break;
-      default:
-        return option_complaint("squeue", c, argv,
-                                {"--yaml", "--sort", "-S", "--steps", "-s", "--qos", "-q", "--clusters", "-M",
-                                 "--reservation", "-R", "--nodelist", "-w", "--licenses", "-L"});
-    }
+    if (auto done = take_squeue_option(c, ::optarg ? ::optarg : "", argv, o)) return done;
   }
   if (::optind < argv.argc()) return squeue_error("unexpected argument '" + std::string(argv.argv()[::optind]) + "'");
-  if (me) {
+  if (o.me) {
     const passwd* pw = ::getpwuid(::getuid());
-    if (pw) users.insert(pw->pw_name);
+    if (pw) o.users.insert(pw->pw_name);
   }
+  return std::nullopt;
+}
+
+// The fields to print, from -O's long names or -o's %-letters, each named by its letter.
+Result<std::vector<slurm::FormatItem>> squeue_format(const SqueueOptions& o) {
   std::vector<slurm::FormatItem> items;
-  if (!long_format.empty()) {
+  if (!o.long_format.empty()) {
     std::vector<std::string> names_only;
     for (const auto& [name, letter] : long_fields()) names_only.push_back(name);
-    auto parsed = slurm::parse_long_format(long_format, names_only);
-    if (!parsed) return squeue_error(parsed.error().message);
+    auto parsed = slurm::parse_long_format(o.long_format, names_only);
+    if (!parsed) return fail(parsed.error().message);
     items = std::move(*parsed);
     for (slurm::FormatItem& f : items) {
       for (const auto& [name, letter] : long_fields())
         if (name == f.field) f.field = std::string(1, letter);
     }
   } else {
-    auto parsed = slurm::parse_percent_format(format, kLetters);
-    if (!parsed) return squeue_error(parsed.error().message);
+    auto parsed = slurm::parse_percent_format(o.format, kLetters);
+    if (!parsed) return fail(parsed.error().message);
     items = std::move(*parsed);
   }
   // Slurm prints times whole, whatever their field's width.
   for (slurm::FormatItem& f : items) {
     if (f.field.size() == 1 && std::string_view("lLMSeV").find(f.field[0]) != std::string_view::npos) f.cut = false;
   }
-  // States: Slurm's names or codes; "all" is every one.
-  std::set<std::string> wanted_states;
-  bool all_states = false;
+  return items;
+}
+
+// The job states squeue shows: those in `wanted`, or every one (`all`); neither: those not ended.
+struct StateFilter {
+  std::set<std::string> wanted;
+  bool all = false;
+};
+
+// The states -t names, by Slurm's names or codes ("all" is every one); an error names a state
+// that is not one.
+Result<StateFilter> state_filter(const std::set<std::string>& states) {
+  StateFilter filter;
   for (const std::string& s : states) {
     const std::string u = upper(s);
     if (u == "ALL") {
-      all_states = true;
+      filter.all = true;
       continue;
     }
     bool known = false;
     for (const char* name : {"PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY",
                              "NODE_FAIL", "COMPLETING", "SUSPENDED", "PREEMPTED", "BOOT_FAIL", "DEADLINE"}) {
       if (u == name || u == state_code(name)) {
-        wanted_states.insert(name);
+        filter.wanted.insert(name);
         known = true;
       }
     }
-    if (u == "CG") wanted_states.insert("COMPLETING"), known = true;
-    if (!known) return squeue_error("Invalid job state specified: " + s);
+    if (u == "CG") filter.wanted.insert("COMPLETING"), known = true;
+    if (!known) return fail("Invalid job state specified: " + s);
   }
-  // --json lists every job the controller shows, the recently ended ones too, as Slurm's does.
-  if (json_out && wanted_states.empty()) all_states = true;
-  bool ended_wanted = all_states;
-  for (const std::string& s : wanted_states) ended_wanted = ended_wanted || (s != "PENDING" && s != "RUNNING");
-  bool needs_estimates = start_view;
+  return filter;
+}
+
+// The API's path for the jobs squeue may show: the recently ended ones too when a state asked
+// for is an end, and the expected starts when a field (or --start) shows them.
+std::string squeue_path(const SqueueOptions& o, const StateFilter& filter,
+                        const std::vector<slurm::FormatItem>& items) {
+  bool ended_wanted = filter.all;
+  for (const std::string& s : filter.wanted) ended_wanted = ended_wanted || (s != "PENDING" && s != "RUNNING");
+  bool needs_estimates = o.start_view;
   for (const slurm::FormatItem& f : items) needs_estimates = needs_estimates || f.field == "S" || f.field == "e";
+  std::string path = "/api/v1/jobs?view=full";
+  if (ended_wanted) path += "&all=1";
+  if (needs_estimates) path += "&start=1";
+  return path;
+}
+
+// Whether squeue shows job `j` at time `now`, as the options and states filter the jobs.
+bool selected(const SlurmJob& j, const SqueueOptions& o, const StateFilter& filter, std::int64_t now) {
+  if (j.ended() && j.end < now - kMinJobAge) return false;
+  if (!filter.all) {
+    if (filter.wanted.empty() ? j.ended() : !filter.wanted.contains(j.state)) return false;
+  }
+  if (o.start_view && !j.pending()) return false;
+  if (!o.users.empty() && !o.users.contains(j.user)) return false;
+  if (!o.accounts.empty() && !o.accounts.contains(j.project)) return false;
+  if (!o.names.empty() && !o.names.contains(j.name)) return false;
+  if (!o.partitions.empty() && !o.partitions.contains(j.partition)) return false;
+  if (!o.jobs.empty() && !o.jobs.contains(std::to_string(j.id)) && !o.jobs.contains(j.job_id()) &&
+      !(j.array_job > 0 && o.jobs.contains(std::to_string(j.array_job)))) {
+    return false;
+  }
+  return true;
+}
+
+// The jobs of `all` in Slurm's order: partition, then state (pending first), then priority: held
+// jobs (priority 0) last, the others in queue order, which their ids follow. --start orders by
+// start time. Their Slurm reasons are set.
+std::vector<SlurmJob*> squeue_order(std::vector<SlurmJob>& all, bool start_view) {
+  std::vector<SlurmJob*> order;
+  for (SlurmJob& j : all) order.push_back(&j);
+  auto held = [](const SlurmJob* j) { return !j->hold.empty(); };
+  std::stable_sort(order.begin(), order.end(), [&](const SlurmJob* a, const SlurmJob* b) {
+    if (a->partition != b->partition) return a->partition < b->partition;
+    if (state_rank(a->state) != state_rank(b->state)) return state_rank(a->state) < state_rank(b->state);
+    if (start_view) {  // by expected start; the jobs without one after, by id
+      const bool ka = a->estimated_start >= 0, kb = b->estimated_start >= 0;
+      if (ka != kb) return ka;
+      if (ka && a->estimated_start != b->estimated_start) return a->estimated_start < b->estimated_start;
+      return a->id < b->id;
+    }
+    if (held(a) != held(b)) return held(b);
+    return a->id < b->id;
+  });
+  slurm_reasons(order, all);
+  return order;
+}
+
+// squeue's lines, and which of them hold an array's pending tasks together.
+struct Rows {
+  std::vector<Row> rows;
+  std::set<std::size_t> grouped;
+};
+
+// The lines of the jobs squeue shows, in `order`: every job, but an array's pending tasks on one
+// line, as Slurm keeps them in one record until a task starts (tasks held apart from the others
+// are lines of their own). The line shows the reason of its first task.
+Rows squeue_rows(const std::vector<SlurmJob*>& order, const SqueueOptions& o, const StateFilter& filter,
+                 std::int64_t now) {
+  Rows out;
+  std::vector<Row>& rows = out.rows;
+  std::map<std::pair<std::int64_t, std::string>, std::size_t> grouped;  // (array, reason) -> row
+  std::map<std::size_t, std::vector<std::int64_t>> indices;
+  for (const SlurmJob* each : order) {
+    const SlurmJob& j = *each;
+    if (!selected(j, o, filter, now)) continue;
+    if (j.array_job > 0 && j.pending() && !o.expand_arrays) {
+      const auto key = std::make_pair(j.array_job, j.hold);
+      auto [it, fresh] = grouped.emplace(key, rows.size());
+      if (fresh) rows.push_back({j, "", ""});
+      indices[it->second].push_back(j.array_task);
+      continue;
+    }
+    rows.push_back({j, j.job_id(), j.array_job > 0 ? std::to_string(j.array_task) : "N/A"});
+  }
+  for (auto& [at, ix] : indices) {
+    Row& row = rows[at];
+    std::string list = index_ranges(ix);
+    if (auto spec = slurm::parse_array(row.job.array, 10'000'001); spec && spec->max_running) {
+      list += "%" + std::to_string(*spec->max_running);
+    }
+    row.task = list;
+    row.id =
+        std::to_string(row.job.array_job) +
+        (ix.size() > 1 || list.find('%') != std::string::npos ? "_[" + list + "]" : "_" + std::to_string(ix.front()));
+    out.grouped.insert(at);
+  }
+  return out;
+}
+
+// Prints the lines as squeue --json does.
+void print_squeue_json(const Rows& rows) {
+  json list = json::array();
+  for (std::size_t r = 0; r < rows.rows.size(); ++r) list.push_back(job_json(rows.rows[r], rows.grouped.contains(r)));
+  const std::string text = json{
+      {"meta", slurm_json_meta("openapi/v0.0.38", "Slurm OpenAPI v0.0.38")},
+      {"errors", json::array()},
+      {"jobs", list}}.dump(2);
+  std::printf("%s\n", text.c_str());
+}
+
+// Prints the lines in the format's columns: with --iterate the time first, then the header
+// unless --noheader.
+void print_squeue_table(const std::vector<Row>& rows, const std::vector<slurm::FormatItem>& items,
+                        const SqueueOptions& o, std::int64_t now) {
+  std::string out;
+  if (o.iterate > 0) {
+    const std::time_t t = static_cast<std::time_t>(now);
+    char when[64];
+    std::strftime(when, sizeof when, "%a %b %d %H:%M:%S %Y", std::localtime(&t));
+    out += std::string(when) + "\n";
+  }
+  if (o.header) {
+    std::vector<slurm::FormatItem> cut = items;  // headers are cut to their fields, values of times are not
+    for (slurm::FormatItem& f : cut) f.cut = true;
+    out += slurm::render(cut, [](const slurm::FormatItem& f) { return std::string(header_of(f.field[0])); });
+    out += '\n';
+  }
+  for (const Row& row : rows) {
+    out += slurm::render(items, [&](const slurm::FormatItem& f) { return field(row, f.field[0], now); });
+    out += '\n';
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int run_squeue(const std::vector<std::string>& args) {
+  Argv argv("squeue", args);
+  SqueueOptions o;
+  if (auto done = parse_squeue(argv, o)) return *done;
+  const auto items = squeue_format(o);
+  if (!items) return squeue_error(items.error().message);
+  auto filter = state_filter(o.states);
+  if (!filter) return squeue_error(filter.error().message);
+  // --json lists every job the controller shows, the recently ended ones too, as Slurm's does.
+  if (o.json_out && filter->wanted.empty()) filter->all = true;
+  const std::string path = squeue_path(o, *filter, *items);
 
   ClientArgs client;
   set_error_prefix("squeue: error: ");
   for (;;) {
     int rc = 0;
-    std::string path = "/api/v1/jobs?view=full";
-    if (ended_wanted) path += "&all=1";
-    if (needs_estimates) path += "&start=1";
     auto answer = request(client, "GET", path, "", &rc);
     if (!answer) return 1;
     const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
     std::vector<SlurmJob> all;
     for (const json& j : (*answer)["jobs"]) all.push_back(slurm_job(j));
-    auto selected = [&](const SlurmJob& j) {
-      if (j.ended() && j.end < now - kMinJobAge) return false;
-      if (!all_states) {
-        if (wanted_states.empty() ? j.ended() : !wanted_states.contains(j.state)) return false;
-      }
-      if (start_view && !j.pending()) return false;
-      if (!users.empty() && !users.contains(j.user)) return false;
-      if (!accounts.empty() && !accounts.contains(j.project)) return false;
-      if (!names.empty() && !names.contains(j.name)) return false;
-      if (!partitions.empty() && !partitions.contains(j.partition)) return false;
-      if (!jobs.empty() && !jobs.contains(std::to_string(j.id)) && !jobs.contains(j.job_id()) &&
-          !(j.array_job > 0 && jobs.contains(std::to_string(j.array_job)))) {
-        return false;
-      }
-      return true;
-    };
-    // Slurm's order: partition, then state (pending first), then priority: held jobs (priority
-    // 0) last, the others in queue order, which their ids follow. --start orders by start time.
-    std::vector<SlurmJob*> order;
-    for (SlurmJob& j : all) order.push_back(&j);
-    auto held = [](const SlurmJob* j) { return !j->hold.empty(); };
-    std::stable_sort(order.begin(), order.end(), [&](const SlurmJob* a, const SlurmJob* b) {
-      if (a->partition != b->partition) return a->partition < b->partition;
-      if (state_rank(a->state) != state_rank(b->state)) return state_rank(a->state) < state_rank(b->state);
-      if (start_view) {  // by expected start; the jobs without one after, by id
-        const bool ka = a->estimated_start >= 0, kb = b->estimated_start >= 0;
-        if (ka != kb) return ka;
-        if (ka && a->estimated_start != b->estimated_start) return a->estimated_start < b->estimated_start;
-        return a->id < b->id;
-      }
-      if (held(a) != held(b)) return held(b);
-      return a->id < b->id;
-    });
-    slurm_reasons(order, all);
-    // Rows: every job, but an array's pending tasks on one line, as Slurm keeps them in one record
-    // until a task starts (tasks held apart from the others are lines of their own). The line
-    // shows the reason of its first task.
-    std::vector<Row> rows;
-    std::map<std::pair<std::int64_t, std::string>, std::size_t> grouped;  // (array, reason) -> row
-    std::map<std::size_t, std::vector<std::int64_t>> indices;
-    for (const SlurmJob* each : order) {
-      const SlurmJob& j = *each;
-      if (!selected(j)) continue;
-      if (j.array_job > 0 && j.pending() && !expand_arrays) {
-        const auto key = std::make_pair(j.array_job, j.hold);
-        auto [it, fresh] = grouped.emplace(key, rows.size());
-        if (fresh) rows.push_back({j, "", ""});
-        indices[it->second].push_back(j.array_task);
-        continue;
-      }
-      rows.push_back({j, j.job_id(), j.array_job > 0 ? std::to_string(j.array_task) : "N/A"});
-    }
-    for (auto& [at, ix] : indices) {
-      Row& row = rows[at];
-      std::string list = index_ranges(ix);
-      if (auto spec = slurm::parse_array(row.job.array, 10'000'001); spec && spec->max_running) {
-        list += "%" + std::to_string(*spec->max_running);
-      }
-      row.task = list;
-      row.id =
-          std::to_string(row.job.array_job) +
-          (ix.size() > 1 || list.find('%') != std::string::npos ? "_[" + list + "]" : "_" + std::to_string(ix.front()));
-    }
-    if (json_out) {
-      std::set<std::size_t> grouped_rows;
-      for (const auto& [at, ix] : indices) grouped_rows.insert(at);
-      json list = json::array();
-      for (std::size_t r = 0; r < rows.size(); ++r) list.push_back(job_json(rows[r], grouped_rows.contains(r)));
-      const std::string text = json{
-          {"meta", slurm_json_meta("openapi/v0.0.38", "Slurm OpenAPI v0.0.38")},
-          {"errors", json::array()},
-          {"jobs", list}}.dump(2);
-      std::printf("%s\n", text.c_str());
+    const Rows rows = squeue_rows(squeue_order(all, o.start_view), o, *filter, now);
+    if (o.json_out) {
+      print_squeue_json(rows);
       return 0;
     }
-    std::string out;
-    if (iterate > 0) {
-      const std::time_t t = static_cast<std::time_t>(now);
-      char when[64];
-      std::strftime(when, sizeof when, "%a %b %d %H:%M:%S %Y", std::localtime(&t));
-      out += std::string(when) + "\n";
-    }
-    if (header) {
-      std::vector<slurm::FormatItem> cut = items;  // headers are cut to their fields, values of times are not
-      for (slurm::FormatItem& f : cut) f.cut = true;
-      out += slurm::render(cut, [](const slurm::FormatItem& f) { return std::string(header_of(f.field[0])); });
-      out += '\n';
-    }
-    for (const Row& row : rows) {
-      out += slurm::render(items, [&](const slurm::FormatItem& f) { return field(row, f.field[0], now); });
-      out += '\n';
-    }
-    std::fwrite(out.data(), 1, out.size(), stdout);
-    std::fflush(stdout);
-    if (iterate <= 0) return 0;
-    std::this_thread::sleep_for(std::chrono::seconds(iterate));
+    print_squeue_table(rows.rows, *items, o, now);
+    if (o.iterate <= 0) return 0;
+    std::this_thread::sleep_for(std::chrono::seconds(o.iterate));
     std::printf("\n");
   }
 }

@@ -88,40 +88,44 @@ struct Stream {
   std::string pending;
 };
 
-}  // namespace
+// A setting of srun's: the value, and where it came from ("--ntasks" or the variable).
+struct Setting {
+  std::string text, from;
+};
 
-int run_srun(const std::vector<std::string>& args) {
-  Argv argv("srun", args);
-  enum { kNtasksPerNode = 256, kExport, kJobid, kOverlap, kMpi, kUsage };
-  static const option kLong[] = {{"ntasks", required_argument, nullptr, 'n'},
-                                 {"nodes", required_argument, nullptr, 'N'},
-                                 {"ntasks-per-node", required_argument, nullptr, kNtasksPerNode},
-                                 {"cpus-per-task", required_argument, nullptr, 'c'},
-                                 {"distribution", required_argument, nullptr, 'm'},
-                                 {"job-name", required_argument, nullptr, 'J'},
-                                 {"chdir", required_argument, nullptr, 'D'},
-                                 {"export", required_argument, nullptr, kExport},
-                                 {"label", no_argument, nullptr, 'l'},
-                                 {"unbuffered", no_argument, nullptr, 'u'},
-                                 {"kill-on-bad-exit", optional_argument, nullptr, 'K'},
-                                 {"jobid", required_argument, nullptr, kJobid},
-                                 {"overlap", no_argument, nullptr, kOverlap},
-                                 {"mpi", required_argument, nullptr, kMpi},
-                                 {"quiet", no_argument, nullptr, 'Q'},
-                                 {"verbose", no_argument, nullptr, 'v'},
-                                 {"help", no_argument, nullptr, 'h'},
-                                 {"usage", no_argument, nullptr, kUsage},
-                                 {"version", no_argument, nullptr, 'V'},
-                                 {nullptr, 0, nullptr, 0}};
-  // Options also come from the environment (srun(1), INPUT ENVIRONMENT VARIABLES): in a batch
-  // script, the job's own task counts are the step's defaults.
-  auto env = [](const char* name) -> std::string {
-    const char* v = std::getenv(name);
-    return v ? v : "";
-  };
-  struct Setting {
-    std::string text, from;  // the value, and where it came from ("-n" or the variable)
-  };
+// What srun was asked: its settings by key ("ntasks", "jobid", ...), and the program to run.
+struct SrunOptions {
+  std::map<std::string, Setting> given;
+  std::string name, chdir;
+  bool quiet = false, verbose = false;
+  std::vector<std::string> command;
+};
+
+enum { kNtasksPerNode = 256, kExport, kJobid, kOverlap, kMpi, kUsage };
+const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
+                               {"nodes", required_argument, nullptr, 'N'},
+                               {"ntasks-per-node", required_argument, nullptr, kNtasksPerNode},
+                               {"cpus-per-task", required_argument, nullptr, 'c'},
+                               {"distribution", required_argument, nullptr, 'm'},
+                               {"job-name", required_argument, nullptr, 'J'},
+                               {"chdir", required_argument, nullptr, 'D'},
+                               {"export", required_argument, nullptr, kExport},
+                               {"label", no_argument, nullptr, 'l'},
+                               {"unbuffered", no_argument, nullptr, 'u'},
+                               {"kill-on-bad-exit", optional_argument, nullptr, 'K'},
+                               {"jobid", required_argument, nullptr, kJobid},
+                               {"overlap", no_argument, nullptr, kOverlap},
+                               {"mpi", required_argument, nullptr, kMpi},
+                               {"quiet", no_argument, nullptr, 'Q'},
+                               {"verbose", no_argument, nullptr, 'v'},
+                               {"help", no_argument, nullptr, 'h'},
+                               {"usage", no_argument, nullptr, kUsage},
+                               {"version", no_argument, nullptr, 'V'},
+                               {nullptr, 0, nullptr, 0}};
+
+// The settings the environment gives (srun(1), INPUT ENVIRONMENT VARIABLES): in a batch script,
+// the job's own task counts are the step's defaults.
+std::map<std::string, Setting> srun_environment_settings() {
   std::map<std::string, Setting> given;
   for (const auto& [key, var] :
        {std::pair{"ntasks", "SLURM_NTASKS"}, std::pair{"nodes", "SLURM_NNODES"},
@@ -129,98 +133,102 @@ int run_srun(const std::vector<std::string>& args) {
         std::pair{"distribution", "SLURM_DISTRIBUTION"}, std::pair{"export", "SLURM_EXPORT_ENV"},
         std::pair{"jobid", "SLURM_JOB_ID"}, std::pair{"label", "SLURM_LABELIO"},
         std::pair{"kill", "SLURM_KILL_BAD_EXIT"}, std::pair{"unbuffered", "SLURM_UNBUFFEREDIO"}}) {
-    if (const std::string v = env(var); !v.empty()) given[key] = {v, var};
+    const char* v = std::getenv(var);
+    if (const std::string text = v ? v : ""; !text.empty()) given[key] = {text, var};
   }
-  std::string name, chdir;
-  bool quiet = false, verbose = false;
-  ::optind = 0;
-  ::opterr = 0;
-  for (;;) {
-    int index = 0;
-    // "+": the options end at the program's name; its own are its.
-    const int c = ::getopt_long(argv.argc(), argv.argv(), "+:n:N:c:m:J:D:luK::QvhV", kLong, &index);
-    if (c == -1) break;
-    const std::string value = ::optarg ? ::optarg : "";
-    switch (c) {
-      case 'n':
-        given["ntasks"] = {value, "--ntasks"};
-        break;
-      case 'N':
-        given["nodes"] = {value, "--nodes"};
-        break;
-      case kNtasksPerNode:
-        given["ntasks_per_node"] = {value, "--ntasks-per-node"};
-        break;
-      case 'c':
-        given["cpus_per_task"] = {value, "--cpus-per-task"};
-        break;
-      case 'm':
-        given["distribution"] = {value, "--distribution"};
-        break;
-      case 'J':
-        name = value;
-        break;
-      case 'D':
-        chdir = value;
-        break;
-      case kExport:
-        given["export"] = {value, "--export"};
-        break;
-      case 'l':
-        given["label"] = {"1", "--label"};
-        break;
-      case 'u':
-        given["unbuffered"] = {"1", "--unbuffered"};
-        break;
-      case 'K':
-        given["kill"] = {value.empty() ? "1" : value, "--kill-on-bad-exit"};
-        break;
-      case kJobid:
-        given["jobid"] = {value, "--jobid"};
-        break;
-      case kOverlap:
-        break;  // a step always shares its job's allocation with the job's other steps
-      case kMpi:
-        if (value != "none") {
-          return srun_error("--mpi=" + value +
-                            ": gwang's srun starts no MPI process manager; use --mpi=none and the launcher's own "
-                            "(torchrun, mpirun) inside the step");
-        }
-        break;
-      case 'Q':
-        quiet = true;
-        break;
-      case 'v':
-        verbose = true;
-        break;
-      case 'h':
-      case kUsage:
-        std::printf("%s", kSrunUsage);
-        return 0;
-      case 'V':
-        std::printf("gwang srun (options of slurm 22.05)\n");
-        return 0;
-      default:  // a mistake in srun's options exits 255, as in Slurm
-        return 254 +
-               option_complaint(
+  return given;
+}
+
+// Takes one option getopt_long returned into `o`; returns the exit status when srun ends with it
+// (--help, --version, a mistake), nothing when srun goes on.
+std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv, SrunOptions& o) {
+  // The options that set a value of `given`: its key, and the option's name.
+  static const std::map<int, std::pair<const char*, const char*>> kSettings = {
+      {'n', {"ntasks", "--ntasks"}},
+      {'N', {"nodes", "--nodes"}},
+      {kNtasksPerNode, {"ntasks_per_node", "--ntasks-per-node"}},
+      {'c', {"cpus_per_task", "--cpus-per-task"}},
+      {'m', {"distribution", "--distribution"}},
+      {kExport, {"export", "--export"}},
+      {kJobid, {"jobid", "--jobid"}}};
+  if (auto it = kSettings.find(c); it != kSettings.end()) {
+    o.given[it->second.first] = {value, it->second.second};
+    return std::nullopt;
+  }
+  switch (c) {
+    case 'J':
+      o.name = value;
+      return std::nullopt;
+    case 'D':
+      o.chdir = value;
+      return std::nullopt;
+    case 'l':
+      o.given["label"] = {"1", "--label"};
+      return std::nullopt;
+    case 'u':
+      o.given["unbuffered"] = {"1", "--unbuffered"};
+      return std::nullopt;
+    case 'K':
+      o.given["kill"] = {value.empty() ? "1" : value, "--kill-on-bad-exit"};
+      return std::nullopt;
+    case kOverlap:
+      return std::nullopt;  // a step always shares its job's allocation with the job's other steps
+    case kMpi:
+      if (value == "none") return std::nullopt;
+      return srun_error("--mpi=" + value +
+                        ": gwang's srun starts no MPI process manager; use --mpi=none and the launcher's own "
+                        "(torchrun, mpirun) inside the step");
+    case 'Q':
+      o.quiet = true;
+      return std::nullopt;
+    case 'v':
+      o.verbose = true;
+      return std::nullopt;
+    case 'h':
+    case kUsage:
+      std::printf("%s", kSrunUsage);
+      return 0;
+    case 'V':
+      std::printf("gwang srun (options of slurm 22.05)\n");
+      return 0;
+  }
+  // A mistake in srun's options exits 255, as in Slurm.
+  return 254 + option_complaint(
                    "srun", c, argv,
                    {"--mem",       "--mem-per-cpu", "--gres",     "--gpus",       "--gpus-per-node", "--gpus-per-task",
                     "--output",    "--error",       "--input",    "--exclusive",  "--pty",           "--time",
                     "--partition", "--account",     "--qos",      "--dependency", "--begin",         "--array",
                     "--het-group", "--multi-prog",  "--cpu-bind", "--mem-bind",   "--exact",         "--overcommit"});
-    }
+}
+
+// Reads srun's environment and command line into `o`; returns the exit status when srun ends
+// there (--help, --version, a mistake, no program given), nothing when it goes on.
+std::optional<int> parse_srun(Argv& argv, SrunOptions& o) {
+  o.given = srun_environment_settings();
+  ::optind = 0;
+  ::opterr = 0;
+  for (;;) {
+    int index = 0;
+    // "+": the options end at the program's name; its own are its.
+    const int c = ::getopt_long(argv.argc(), argv.argv(), "+:n:N:c:m:J:D:luK::QvhV", kSrunOptions, &index);
+    if (c == -1) break;
+    if (auto done = take_srun_option(c, ::optarg ? ::optarg : "", argv, o)) return done;
   }
-  std::vector<std::string> command(argv.text().begin() + ::optind, argv.text().end());
-  if (command.empty()) {
+  o.command.assign(argv.text().begin() + ::optind, argv.text().end());
+  if (o.command.empty()) {
     std::fprintf(stderr, "srun: fatal: No command given to execute.\n");
     return 1;
   }
+  return std::nullopt;
+}
 
-  json body{{"command", command}};
+// Puts the step's task counts, layout, name and directory into `body`, with Slurm's warnings for
+// counts that do not fit together; returns 1 after saying why when a value is bad.
+std::optional<int> step_layout(const SrunOptions& o, json& body) {
   std::optional<int> ntasks, nodes;
   for (const char* key : {"ntasks", "nodes", "ntasks_per_node", "cpus_per_task"}) {
-    auto it = given.find(key);
-    if (it == given.end()) continue;
+    auto it = o.given.find(key);
+    if (it == o.given.end()) continue;
     // SLURM_NTASKS_PER_NODE may be a list ("2(x2)") where a job's nodes differ: only a plain count
     // is a default for a step.
     auto v = positive(it->second.text);
@@ -233,7 +241,7 @@ int run_srun(const std::vector<std::string>& args) {
     if (std::string_view(key) == "nodes") nodes = v;
   }
   if (ntasks && nodes && *nodes > *ntasks) {
-    if (!quiet) {
+    if (!o.quiet) {
       std::fprintf(stderr, "srun: Warning: can't run %d processes on %d nodes, setting nnodes to %d\n", *ntasks, *nodes,
                    *ntasks);
     }
@@ -243,12 +251,12 @@ int run_srun(const std::vector<std::string>& args) {
   // A task count per node that the counts given cannot honour is dropped, as Slurm's srun drops
   // it: with a warning when it came from the job (SLURM_NTASKS_PER_NODE), silently when given
   // here and too small for the tasks.
-  if (auto it = given.find("ntasks_per_node");
-      it != given.end() && body.contains("ntasks_per_node") && ntasks && nodes) {
+  if (auto it = o.given.find("ntasks_per_node");
+      it != o.given.end() && body.contains("ntasks_per_node") && ntasks && nodes) {
     const int per_node = body["ntasks_per_node"].get<int>();
     const bool inherited = it->second.from.starts_with("SLURM_");
     if (*ntasks > *nodes * per_node || (inherited && *ntasks % *nodes != 0)) {
-      if (inherited && !quiet) {
+      if (inherited && !o.quiet) {
         std::fprintf(
             stderr,
             "srun: Warning: can't honor --ntasks-per-node set to %d which doesn't match the requested tasks %d "
@@ -258,25 +266,28 @@ int run_srun(const std::vector<std::string>& args) {
       body.erase("ntasks_per_node");
     }
   }
-  if (auto it = given.find("distribution"); it != given.end()) {
+  if (auto it = o.given.find("distribution"); it != o.given.end()) {
     const std::string d = it->second.text.substr(0, it->second.text.find(':'));
     if (d != "block" && d != "cyclic") {
       return srun_error("--distribution=" + it->second.text + ": gwang lays tasks out by block or cyclic");
     }
     body["distribution"] = d;
   }
-  if (auto it = given.find("kill"); it != given.end()) body["kill_on_bad_exit"] = it->second.text != "0";
-  if (!name.empty()) body["name"] = name;
+  if (auto it = o.given.find("kill"); it != o.given.end()) body["kill_on_bad_exit"] = it->second.text != "0";
+  if (!o.name.empty()) body["name"] = o.name;
   std::error_code ec;
   const std::filesystem::path cwd = std::filesystem::current_path(ec);
-  std::filesystem::path dir = chdir.empty() ? cwd : std::filesystem::path(chdir);
+  std::filesystem::path dir = o.chdir.empty() ? cwd : std::filesystem::path(o.chdir);
   if (dir.is_relative()) dir = cwd / dir;
   body["workdir"] = dir.lexically_normal().string();
+  return std::nullopt;
+}
 
-  // The tasks' environment: this one's (--export=ALL), or its SLURM_* variables alone (NONE), and
-  // the variables named.
+// Puts the tasks' environment into `body`: this one's (--export=ALL), or its SLURM_* variables
+// alone (NONE), and the variables named; returns 1 after saying why when --export is bad.
+std::optional<int> step_environment(const SrunOptions& o, json& body) {
   slurm::ExportSpec exports;
-  if (auto it = given.find("export"); it != given.end()) {
+  if (auto it = o.given.find("export"); it != o.given.end()) {
     auto e = slurm::parse_export(it->second.text);
     if (!e) return srun_error("invalid " + it->second.from + " value: " + e.error().message);
     exports = *e;
@@ -290,7 +301,9 @@ int run_srun(const std::vector<std::string>& args) {
     if (!exports.all && !key.starts_with("SLURM_")) continue;
     const std::string value(kv.substr(eq + 1));
     if (!api::valid_utf8(value)) {
-      if (!quiet) std::fprintf(stderr, "srun: Warning: %s is not valid UTF-8; the tasks do not get it\n", key.c_str());
+      if (!o.quiet) {
+        std::fprintf(stderr, "srun: Warning: %s is not valid UTF-8; the tasks do not get it\n", key.c_str());
+      }
       continue;
     }
     vars[key] = value;
@@ -303,46 +316,58 @@ int run_srun(const std::vector<std::string>& args) {
     }
   }
   body["env"] = std::move(vars);
+  return std::nullopt;
+}
 
-  auto job = given.find("jobid");
-  if (job == given.end()) {
-    return srun_error(
+// The id of the job the step runs in ("123" of "123.4"); nothing after saying why there is none.
+std::optional<std::string> step_job_id(const SrunOptions& o) {
+  auto job = o.given.find("jobid");
+  if (job == o.given.end()) {
+    srun_error(
         "gwang's srun runs inside a job's allocation, and SLURM_JOB_ID is not set: submit the work with sbatch (or "
         "give --jobid)");
+    return std::nullopt;
   }
-  const std::string id = job->second.text.substr(0, job->second.text.find('.'));
-  if (!positive(id)) return srun_error("invalid job id '" + job->second.text + "' (from " + job->second.from + ")");
+  std::string id = job->second.text.substr(0, job->second.text.find('.'));
+  if (!positive(id)) {
+    srun_error("invalid job id '" + job->second.text + "' (from " + job->second.from + ")");
+    return std::nullopt;
+  }
+  return id;
+}
 
-  ClientArgs client;
-  set_error_prefix("srun: error: Unable to create step for job " + id + ": ");
-  int rc = 0;
-  auto step = request(client, "POST", "/api/v1/jobs/" + id + "/steps", body.dump(), &rc);
-  if (!step) return 1;
-  const std::int64_t step_id = (*step)["id"].get<std::int64_t>();
-  const std::string step_path = "/api/v1/jobs/" + id + "/steps/" + std::to_string(step_id);
-  const std::size_t ntask = (*step)["tasks"].size();
-  if (verbose) {
-    std::fprintf(stderr, "srun: step %s.%lld: %zu task(s) on %s\n", id.c_str(), static_cast<long long>(step_id), ntask,
-                 (*step)["nodes"].dump().c_str());
+// The tasks' output, relayed here: each task's stdout and stderr, line by line (or as it comes,
+// --unbuffered), each line prefixed with its task's id with --label.
+class Relay {
+ public:
+  Relay(std::size_t ntask, bool label, bool unbuffered)
+      : label_(label),
+        unbuffered_(unbuffered),
+        width_(static_cast<int>(std::to_string(ntask > 0 ? ntask - 1 : 0).size())),
+        streams_(ntask * 2) {}
+
+  // How many tasks' output it relays.
+  std::size_t tasks() const { return streams_.size() / 2; }
+  // Task `task`'s stream `s`: 0 its stdout, 1 its stderr.
+  Stream& stream(std::size_t task, int s) { return streams_[task * 2 + static_cast<std::size_t>(s)]; }
+
+  // What the API is asked for next: "OUT:ERR" offsets of each task, comma-separated.
+  std::string offsets() const {
+    std::string out;
+    for (std::size_t t = 0; t < tasks(); ++t) {
+      out += (t ? "," : "") + std::to_string(streams_[t * 2].offset) + ":" + std::to_string(streams_[t * 2 + 1].offset);
+    }
+    return out;
   }
 
-  // Signals end the step (and srun once it has ended), as Slurm's srun forwards them.
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::sigaction(sig, &sa, nullptr);
-  bool cancelled = false;
-
-  const bool label = given.contains("label") && given["label"].text != "0";
-  const bool unbuffered = given.contains("unbuffered") && given["unbuffered"].text != "0";
-  const int width = static_cast<int>(std::to_string(ntask > 0 ? ntask - 1 : 0).size());
-  std::vector<Stream> streams(ntask * 2);
-  auto emit = [&](std::size_t task, int s, std::string data, bool last) {
+  // Writes what of task `task`'s stream `s` is whole with `data` added; `last`:
+  // the stream has ended, and its unfinished line is written too.
+  void emit(std::size_t task, int s, std::string data, bool last) {
     std::FILE* to = s == 0 ? stdout : stderr;
-    Stream& st = streams[task * 2 + static_cast<std::size_t>(s)];
+    Stream& st = stream(task, s);
     st.pending += data;
     std::size_t done = 0;
-    if (unbuffered && !label) {
+    if (unbuffered_ && !label_) {
       done = st.pending.size();
       std::fwrite(st.pending.data(), 1, done, to);
     } else {
@@ -352,18 +377,53 @@ int run_srun(const std::vector<std::string>& args) {
           if (!last || done == st.pending.size()) break;
           nl = st.pending.size() - 1;  // the last line, without its newline
         }
-        if (label) std::fprintf(to, "%*zu: ", width, task);
+        if (label_) std::fprintf(to, "%*zu: ", width_, task);
         std::fwrite(st.pending.data() + done, 1, nl + 1 - done, to);
-        if (last && st.pending[nl] != '\n' && label) std::fputc('\n', to);
+        if (last && st.pending[nl] != '\n' && label_) std::fputc('\n', to);
         done = nl + 1;
       }
     }
     st.pending.erase(0, done);
     std::fflush(to);
-  };
+  }
 
+  // Writes every stream's unfinished line: the step has ended.
+  void finish() {
+    for (std::size_t t = 0; t < tasks(); ++t) {
+      for (int s = 0; s < 2; ++s) emit(t, s, "", true);
+    }
+  }
+
+ private:
+  bool label_, unbuffered_;
+  int width_;
+  std::vector<Stream> streams_;
+};
+
+// Relays the output in one answer of the step's API; returns whether there was any.
+bool relay_output(const json& answer, Relay& relay) {
+  bool got = false;
+  for (const json& o : answer["output"]) {
+    const std::size_t t = o["task"].get<std::size_t>();
+    if (t >= relay.tasks()) continue;
+    for (int s = 0; s < 2; ++s) {
+      const char* field = s == 0 ? "stdout" : "stderr";
+      auto decoded = api::unbase64(o[field].get<std::string>());
+      std::string data = decoded ? std::move(*decoded) : std::string();
+      relay.stream(t, s).offset = o[std::string(field) + "_offset"].get<std::int64_t>();
+      if (!data.empty()) {
+        got = true;
+        relay.emit(t, s, std::move(data), false);
+      }
+    }
+  }
+  return got;
+}
+
+// Relays the step's output until it has ended, cancelling it on a signal (and setting
+// `cancelled`); returns the step as it ended, or nothing after saying the controller is lost.
+std::optional<json> follow_step(const ClientArgs& client, const std::string& step_path, Relay& relay, bool& cancelled) {
   set_error_prefix("srun: error: ");
-  json last;
   auto pause = std::chrono::milliseconds(20);
   auto failing_since = std::chrono::steady_clock::time_point{};
   for (;;) {
@@ -373,41 +433,25 @@ int run_srun(const std::vector<std::string>& args) {
       request(client, "POST", step_path + "/cancel", "", &code);
       cancelled = true;
     }
-    std::string offsets;
-    for (std::size_t t = 0; t < ntask; ++t) {
-      offsets +=
-          (t ? "," : "") + std::to_string(streams[t * 2].offset) + ":" + std::to_string(streams[t * 2 + 1].offset);
-    }
     int code = 0;
-    auto answer = request(client, "GET", step_path + "?offsets=" + offsets, "", &code);
+    auto answer = request(client, "GET", step_path + "?offsets=" + relay.offsets(), "", &code);
     if (!answer) {
       // The controller may be restarting: tried again for a minute.
       const auto now = std::chrono::steady_clock::now();
       if (failing_since == std::chrono::steady_clock::time_point{}) failing_since = now;
-      if (now - failing_since > std::chrono::seconds(60)) return srun_error("lost the controller; the step goes on");
+      if (now - failing_since > std::chrono::seconds(60)) {
+        srun_error("lost the controller; the step goes on");
+        return std::nullopt;
+      }
       std::this_thread::sleep_for(std::chrono::seconds(1));
       continue;
     }
     failing_since = {};
-    bool got = false;
-    for (const json& o : (*answer)["output"]) {
-      const std::size_t t = o["task"].get<std::size_t>();
-      if (t >= ntask) continue;
-      for (int s = 0; s < 2; ++s) {
-        const char* field = s == 0 ? "stdout" : "stderr";
-        auto decoded = api::unbase64(o[field].get<std::string>());
-        std::string data = decoded ? std::move(*decoded) : std::string();
-        streams[t * 2 + static_cast<std::size_t>(s)].offset = o[std::string(field) + "_offset"].get<std::int64_t>();
-        if (!data.empty()) {
-          got = true;
-          emit(t, s, std::move(data), false);
-        }
-      }
-    }
-    last = (*answer)["step"];
+    const bool got = relay_output(*answer, relay);
+    json last = (*answer)["step"];
     const bool ended = last["state"].get<std::string>() != "RUNNING";
     const bool more = (*answer)["more"].get<bool>();
-    if (ended && !got && !more) break;
+    if (ended && !got && !more) return last;
     if (got || more) {
       pause = std::chrono::milliseconds(20);
       if (more) continue;
@@ -416,12 +460,12 @@ int run_srun(const std::vector<std::string>& args) {
     }
     std::this_thread::sleep_for(pause);
   }
-  for (std::size_t t = 0; t < ntask; ++t) {
-    for (int s = 0; s < 2; ++s) emit(t, s, "", true);
-  }
+}
 
-  // How the tasks ended: said per node and kind of end, as Slurm's srun says it; the exit status
-  // is the highest exit code, or 128 + the highest signal, or 253 for running out of memory.
+// Says how the step's tasks ended, per node and kind of end, as Slurm's srun says it; returns
+// srun's exit status: the highest exit code, or 128 + the highest signal, or 253 for running out
+// of memory (128 + SIGTERM when srun cancelled a step whose tasks all succeeded).
+int step_status(const json& last, const std::string& id, std::int64_t step_id, bool cancelled) {
   int status = 0;
   std::map<std::pair<std::string, std::string>, std::vector<int>> said;
   int t = 0;
@@ -456,6 +500,52 @@ int run_srun(const std::vector<std::string>& args) {
   }
   if (cancelled && status == 0) status = 128 + SIGTERM;
   return status;
+}
+
+// Whether a flag setting ("label", "unbuffered") is on: given, and not "0".
+bool flag_on(const SrunOptions& o, const char* key) {
+  auto it = o.given.find(key);
+  return it != o.given.end() && it->second.text != "0";
+}
+
+}  // namespace
+
+int run_srun(const std::vector<std::string>& args) {
+  Argv argv("srun", args);
+  SrunOptions o;
+  if (auto done = parse_srun(argv, o)) return *done;
+  json body{{"command", o.command}};
+  if (auto failed = step_layout(o, body)) return *failed;
+  if (auto failed = step_environment(o, body)) return *failed;
+  const std::optional<std::string> job = step_job_id(o);
+  if (!job) return 1;
+  const std::string& id = *job;
+
+  ClientArgs client;
+  set_error_prefix("srun: error: Unable to create step for job " + id + ": ");
+  int rc = 0;
+  auto step = request(client, "POST", "/api/v1/jobs/" + id + "/steps", body.dump(), &rc);
+  if (!step) return 1;
+  const std::int64_t step_id = (*step)["id"].get<std::int64_t>();
+  const std::string step_path = "/api/v1/jobs/" + id + "/steps/" + std::to_string(step_id);
+  const std::size_t ntask = (*step)["tasks"].size();
+  if (o.verbose) {
+    std::fprintf(stderr, "srun: step %s.%lld: %zu task(s) on %s\n", id.c_str(), static_cast<long long>(step_id), ntask,
+                 (*step)["nodes"].dump().c_str());
+  }
+
+  // Signals end the step (and srun once it has ended), as Slurm's srun forwards them.
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::sigaction(sig, &sa, nullptr);
+  bool cancelled = false;
+
+  Relay relay(ntask, flag_on(o, "label"), flag_on(o, "unbuffered"));
+  const std::optional<json> last = follow_step(client, step_path, relay, cancelled);
+  if (!last) return 1;
+  relay.finish();
+  return step_status(*last, id, step_id, cancelled);
 }
 
 }  // namespace gwang::cli
