@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "../store/pg_server.h"
+#include "controller/codec.h"
 #include "store/journal.h"
 #include "store/postgres.h"
 
@@ -819,6 +820,104 @@ TEST_F(ControllerTest, TheFirstSnapshotFormatIsStillRead) {
   open();
   ASSERT_TRUE(controller_->job(7));
   EXPECT_EQ(controller_->job(7)->request.command, (std::vector<std::string>{"echo", "hi"}));
+}
+
+// A store whose snapshot was written in any earlier binary format (2 to 8) is still read: each
+// format's fields, laid out as that format laid them (codec.h's encoding), come back, and those it
+// did not have take their defaults.
+TEST_F(ControllerTest, EveryEarlierBinarySnapshotFormatIsStillRead) {
+  for (int format = 2; format <= 8; ++format) {
+    SCOPED_TRACE("format " + std::to_string(format));
+    controller_.reset();
+    fs::remove_all(dir_ / "data");
+    fs::create_directories(dir_ / "data");
+    Encoder e;
+    e.u(12);  // the next id
+    e.u(1);
+    e.s("gone");  // a drained node that is not registered
+    e.u(0);       // remote nodes
+    e.u(1);       // jobs
+    e.i(11);
+    e.s("nobody");
+    e.s("old");
+    e.u(2);
+    e.s("echo");
+    e.s("hi");
+    e.s("/tmp");
+    e.u(1);
+    e.s("A");
+    e.s("1");
+    e.i(2);          // CPUs
+    e.i(1LL << 30);  // memory
+    e.i(0);          // GPUs
+    e.u(0);          // models
+    e.f(0);          // share
+    e.i(1);          // nodes
+    e.i(3600);       // time limit
+    e.u(0);          // requeue
+    e.s("COMPLETED");
+    e.s("exited");
+    e.i(100);  // submit, start, end
+    e.i(101);
+    e.i(102);
+    e.i(0);  // exit code, attempt
+    e.i(0);
+    e.u(0);  // tasks
+    e.u(0);  // no failure kept
+    if (format >= 3) {
+      e.s("");  // project, preemptible
+      e.u(0);
+    }
+    if (format >= 4) {
+      e.i(0);  // begin, dependency, array, array job and task
+      e.s("");
+      e.s("");
+      e.i(0);
+      e.i(-1);
+    }
+    if (format >= 5) {
+      e.s("#!/bin/sh\necho hi\n");  // script, output, error
+      e.s("out-%j.txt");
+      e.s("");
+    }
+    if (format >= 6) {
+      e.s("");  // input, append, comment
+      e.u(1);
+      e.s("kept");
+    }
+    if (format >= 7) {
+      e.s("main");  // partition, held at submission, hold
+      e.u(0);
+      e.s("");
+    }
+    if (format >= 8) {
+      e.s("");  // credential
+      e.u(0);   // steps
+    }
+    if (format >= 3) Accounting(AccountingOptions{}).encode(e);
+    {
+      auto journal = store::open_sqlite_journal((dir_ / "data" / "state.db").string());
+      ASSERT_TRUE(journal) << journal.error().message;
+      ASSERT_TRUE((*journal)->snapshot({0, e.finish("gwang snapshot " + std::to_string(format) + "\n")}));
+    }
+    open();
+    auto old = controller_->job(11);
+    ASSERT_TRUE(old);
+    EXPECT_EQ(old->state, JobState::Completed);
+    EXPECT_EQ(old->request.command, (std::vector<std::string>{"echo", "hi"}));
+    EXPECT_EQ(old->request.env, (std::vector<std::pair<std::string, std::string>>{{"A", "1"}}));
+    EXPECT_EQ(old->request.cpus, 2);
+    EXPECT_EQ(old->end, 102);
+    EXPECT_EQ(old->request.script.empty(), format < 5);
+    EXPECT_EQ(old->request.output, format >= 5 ? "out-%j.txt" : "");
+    EXPECT_EQ(old->request.open_append, format >= 6);
+    EXPECT_EQ(old->request.comment, format >= 6 ? "kept" : "");
+    EXPECT_EQ(old->request.partition, format >= 7 ? "main" : "");
+    EXPECT_FALSE(old->in_array());
+    auto next = controller_->submit(request({"true"}), nobody_, now_);
+    ASSERT_TRUE(next) << next.error().message;
+    EXPECT_EQ(next->id, 12);
+  }
 }
 
 // A damaged snapshot stops the start with where it is damaged; it never crashes the controller.
