@@ -76,8 +76,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check(c->listen.rfind(':') != std::string::npos);
   check(c->node_timeout.count() >= 2 && c->node_timeout.count() <= 3600);
   check(c->lease.count() >= 2 && c->lease.count() <= 300);
-  check(c->queue_order == "fcfs" || c->queue_order == "multifactor");
-  check(c->backfill == "easy" || c->backfill == "conservative");
+  // A queue order and a backfill mode the core knows, by its own names.
+  check(gwang::core::parse_queue_order(gwang::core::to_string(c->queue_order)) == c->queue_order);
+  check(gwang::core::parse_backfill(gwang::core::to_string(c->backfill)) == c->backfill);
   check(c->advertise.empty() || c->advertise.starts_with("http://"));
   check(c->requeue_limit >= 0 && c->requeue_limit <= 100);
   check(c->cpu_hour >= 0 && c->cpu_hour <= 1000);

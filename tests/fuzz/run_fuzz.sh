@@ -48,9 +48,10 @@ elif [ "$target" = submit ]; then
            "$root/src/slurm/specs.h")
 elif [ "$target" = config ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/config/config.cpp" "$root/src/agent/devices.cpp"
-           "$root/src/api/units.cpp" "$root/src/core/calendar.cpp" "$root/src/slurm/hostlist.cpp")
-  headers=("$root/src/config/config.h" "$root/src/agent/devices.h" "$root/src/api/units.h" "$root/src/core/calendar.h"
-           "$root/src/core/result.h" "$root/src/api/partition.h" "$root/src/slurm/hostlist.h")
+           "$root/src/api/units.cpp" "$root/src/core/calendar.cpp" "$root/src/core/queue_policy.cpp"
+           "$root/src/slurm/hostlist.cpp")
+  headers=("$root/src/config/config.h" "$root/src/agent/devices.h" "$root/src/api/units.h" "$root"/src/core/*.h
+           "$root/src/api/partition.h" "$root/src/slurm/hostlist.h")
 elif [ "$target" = protocol ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/agent/protocol.cpp" "$root/src/agent/task.cpp"
            "$root/src/agent/tracker.cpp" "$root/src/agent/node.cpp" "$root/src/agent/devices.cpp"
