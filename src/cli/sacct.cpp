@@ -1,4 +1,4 @@
-// sacct and sinfo, as Slurm 22.05's man pages describe them, on gwang's API.
+// sacct, as Slurm 22.05's man page describes it, on gwang's API.
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>

@@ -289,7 +289,10 @@ std::optional<int> step_environment(const SrunOptions& o, json& body) {
   slurm::ExportSpec exports;
   if (auto it = o.given.find("export"); it != o.given.end()) {
     auto e = slurm::parse_export(it->second.text);
-    if (!e) return srun_error("invalid " + it->second.from + " value: " + e.error().message);
+    if (!e) {  // the message names --export; an environment variable's value says which one too
+      return srun_error(it->second.from == "--export" ? e.error().message
+                                                     : it->second.from + ": " + e.error().message);
+    }
     exports = *e;
   }
   json vars = json::object();
