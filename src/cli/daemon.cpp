@@ -239,6 +239,335 @@ int take_turns(controller::ControllerOptions& options, const std::string& host, 
   return rc;
 }
 
+// SIGCHLD alone: a task's keeper ended.
+sigset_t child_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  return set;
+}
+
+// Makes `jobs` (the tasks' output, under data_dir), both open to the tasks' users for traversal;
+// false (and why, on stderr) if it cannot be created.
+bool make_jobs_dir(const std::string& data_dir, const fs::path& jobs) {
+  std::error_code ec;
+  fs::create_directories(jobs, ec);
+  if (ec) {
+    std::fprintf(stderr, "gwang: %s: cannot create: %s\n", jobs.c_str(), ec.message().c_str());
+    return false;
+  }
+  fs::permissions(data_dir, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
+  fs::permissions(jobs, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
+  return true;
+}
+
+// The agent's identity, kept in data_dir/instance; a new one, written there, when that holds none.
+// nullopt (and why, on stderr) if the new one cannot be written.
+std::optional<std::string> agent_instance(const std::string& data_dir) {
+  const fs::path instance_file = fs::path(data_dir) / "instance";
+  std::string instance;
+  if (std::ifstream in(instance_file); in) std::getline(in, instance);
+  if (instance.size() != 16 || instance.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    instance = controller::random_token().substr(0, 16);
+    if (!write_private(instance_file.string(), instance)) {
+      std::fprintf(stderr, "gwang: cannot write %s\n", instance_file.c_str());
+      return std::nullopt;
+    }
+  }
+  return instance;
+}
+
+// The node agent's options for a configuration: output under `jobs`, state under data_dir/state,
+// task groups named after the instance, and every controller's URL for the tasks.
+agent::NodeAgentOptions node_agent_options(const config::AgentConfig& cfg, const agent::HostResources& host,
+                                           const fs::path& jobs, const std::string& instance) {
+  agent::NodeAgentOptions options;
+  options.log_dir = jobs.string();
+  options.host = host;
+  options.kill_grace = cfg.kill_grace;
+  options.allow_root = cfg.allow_root;
+  options.group_suffix = "." + instance;
+  options.state_dir = (fs::path(cfg.data_dir) / "state").string();
+  for (const std::string& url : cfg.controllers)
+    options.controller_url += (options.controller_url.empty() ? "" : ",") + url;
+  return options;
+}
+
+// Adopts the tasks the agent's previous run left; returns them by task, none of their output sent.
+std::map<std::string, Output> adopt_tasks(agent::NodeAgent& node_agent) {
+  std::map<std::string, Output> outputs;
+  for (const std::string& task : node_agent.adopt_recorded()) {
+    const auto ref = agent::parse_task_id(task);
+    if (!ref) continue;  // the agent's own state file: never malformed
+    Output out;
+    out.job = ref->job;
+    outputs[task] = out;
+  }
+  return outputs;
+}
+
+// An agent's calls to the controller, one after another until stopped: each reports the tasks
+// that ended and their output, and brings back the tasks to launch and to end.
+class SyncLoop {
+ public:
+  SyncLoop(const config::AgentConfig& cfg, const std::string& secret, const std::string& node,
+           const std::string& instance, const agent::HostResources& host, const fs::path& jobs,
+           agent::NodeAgent& node_agent, std::map<std::string, Output> outputs, const std::atomic<bool>& running);
+  // Calls until `running` turns false.
+  void run();
+
+ private:
+  static constexpr std::int64_t kChunk = 1 << 20;  // the most of a stream one call sends
+  const config::AgentConfig& cfg_;
+  const std::string& secret_;
+  const std::string& node_;
+  const std::string& instance_;
+  const agent::HostResources& host_;
+  const fs::path& jobs_;
+  agent::NodeAgent& node_agent_;
+  std::map<std::string, Output> outputs_;  // by task
+  const std::atomic<bool>& running_;
+  // One client per controller; calls go to the one that led last. One that cannot be reached, or
+  // that stands by, sends the agent on to the next (or straight to the leader it names).
+  std::vector<std::unique_ptr<httplib::Client>> clients_;
+  std::atomic<std::size_t> current_{0};  // the controller called
+  // A task that ends while a call waits for orders cuts the call short (the controller's answer is
+  // sent again on the next call, and what this one reported is reported again): its end reaches the
+  // controller at once, and its devices go to the next job, instead of after the rest of the wait.
+  std::atomic<bool> waiting_call_{false}, cut_short_{false};
+  std::vector<agent::Finished> finished_;
+  agent::Clock::time_point last_ok_;
+  std::chrono::milliseconds node_timeout_{60000};
+  bool fenced_ = false, warned_ = false;
+  std::string reached_;  // the controller that answered last
+
+  // Cuts a waiting call short when a task's keeper ends, until stopped (a thread of its own).
+  void watch();
+  // One call: the request, the answer, and what the answer says.
+  void call();
+  // Takes the tasks that ended from the node agent.
+  void collect(agent::Clock::time_point now);
+  // The next call's request: the tasks that ended, the output not sent yet, and how long to wait.
+  proto::SyncRequest request();
+  // Adds the output the controller lacks, up to kChunk a stream, to `req`; returns the tasks whose
+  // output is all sent with it or before, and sets `more` when some is left for later calls.
+  std::set<std::string> add_output(proto::SyncRequest& req, bool& more);
+  // What is wrong with the answer of `url` ("" if nothing), decoded into `answer` when nothing is;
+  // sets `standby` when that controller stands by.
+  std::string problem_of(const httplib::Result& res, const std::string& url, const std::string& signature,
+                         Result<proto::SyncResponse>& answer, bool& standby) const;
+  // After a call that went wrong: warns once, turns to another controller, ends every task here
+  // once the controllers have been out of reach for half the node timeout, and pauses a little.
+  void on_problem(const std::string& problem, bool standby, const httplib::Result& res, const std::string& url);
+  // Does what an answer says: output and ends the controller has, tasks to launch and to end.
+  void apply(const proto::SyncResponse& answer);
+  // After an empty answer that came before `req`'s wait was up: waits out the rest of it.
+  void wait_out(const proto::SyncRequest& req, agent::Clock::time_point sent);
+};
+
+SyncLoop::SyncLoop(const config::AgentConfig& cfg, const std::string& secret, const std::string& node,
+                   const std::string& instance, const agent::HostResources& host, const fs::path& jobs,
+                   agent::NodeAgent& node_agent, std::map<std::string, Output> outputs,
+                   const std::atomic<bool>& running)
+    : cfg_(cfg),
+      secret_(secret),
+      node_(node),
+      instance_(instance),
+      host_(host),
+      jobs_(jobs),
+      node_agent_(node_agent),
+      outputs_(std::move(outputs)),
+      running_(running) {
+  for (const std::string& url : cfg_.controllers) {
+    auto& client = clients_.emplace_back(std::make_unique<httplib::Client>(url));
+    // The controller answers a call within its wait; a call that takes longer has met a network
+    // problem, and must not keep the agent from noticing that it is cut off (see the fencing below).
+    client->set_connection_timeout(2, 0);
+    client->set_read_timeout(static_cast<time_t>(cfg_.sync_wait.count() + 1), 0);
+    client->set_write_timeout(2, 0);
+    client->set_keep_alive(true);
+    client->set_tcp_nodelay(true);
+  }
+}
+
+void SyncLoop::run() {
+  std::thread watcher([this] { watch(); });
+  std::printf("gwang agent: node %s (%s), controller %s\n", node_.c_str(), describe(host_).c_str(),
+              join(cfg_.controllers).c_str());
+  std::fflush(stdout);
+  last_ok_ = agent::Clock::now();
+  reached_ = cfg_.controllers.front();
+  while (running_) call();
+  watcher.join();
+}
+
+void SyncLoop::watch() {
+  const sigset_t child_signal = child_signals();
+  const timespec tick{0, 200 * 1000 * 1000};
+  while (running_) {
+    if (::sigtimedwait(&child_signal, nullptr, &tick) != SIGCHLD || !waiting_call_) continue;
+    cut_short_ = true;
+    clients_[current_]->stop();
+  }
+}
+
+void SyncLoop::call() {
+  const auto mono = agent::Clock::now();
+  collect(mono);
+  const proto::SyncRequest req = request();
+  const std::string body = proto::encode(req);
+  const std::string date = std::to_string(wall_now());
+  const std::string signature = proto::sign_request(secret_, "POST", proto::kSyncPath, date, node_, body);
+  httplib::Headers headers{{"X-Gwang-Node", node_}, {"X-Gwang-Date", date}, {"X-Gwang-Signature", signature}};
+  const std::string& url = cfg_.controllers[current_];
+  cut_short_ = false;
+  waiting_call_ = req.wait_ms > 0;
+  auto res = clients_[current_]->Post(proto::kSyncPath, headers, body, "application/json");
+  waiting_call_ = false;
+  if (!res && cut_short_) return;
+  bool standby = false;
+  Result<proto::SyncResponse> answer = fail("");
+  const std::string problem = problem_of(res, url, signature, answer, standby);
+  if (!problem.empty()) return on_problem(problem, standby, res, url);
+  if (warned_ || url != reached_) std::fprintf(stderr, "gwang agent: following the controller at %s\n", url.c_str());
+  reached_ = url;
+  warned_ = false;
+  fenced_ = false;
+  last_ok_ = agent::Clock::now();
+  apply(*answer);
+  // An answer with nothing in it that came before the wait was up (the controller had no room
+  // to hold the call): the next call waits out the rest, so that calls stay a heartbeat apart.
+  if (req.wait_ms > 0 && answer->launch.empty() && answer->terminate.empty()) wait_out(req, mono);
+}
+
+void SyncLoop::collect(agent::Clock::time_point now) {
+  for (agent::Finished& f : node_agent_.poll(now)) {
+    if (auto it = outputs_.find(f.task); it != outputs_.end()) it->second.ended = true;
+    finished_.push_back(std::move(f));
+  }
+}
+
+proto::SyncRequest SyncLoop::request() {
+  proto::SyncRequest req;
+  req.node = node_;
+  req.instance = instance_;
+  req.address = cfg_.address;
+  req.host = host_;
+  req.tracking = node_agent_.tracking().describe();
+  req.running = node_agent_.running();
+  bool more = false;
+  const std::set<std::string> complete = add_output(req, more);
+  for (const agent::Finished& f : finished_) {
+    if (!outputs_.contains(f.task) || complete.contains(f.task)) req.finished.push_back(f);
+  }
+  req.wait_ms = (more || !req.finished.empty() || !req.logs.empty() || fenced_)
+                    ? 0
+                    : static_cast<int>(std::chrono::milliseconds(cfg_.sync_wait).count());
+  return req;
+}
+
+std::set<std::string> SyncLoop::add_output(proto::SyncRequest& req, bool& more) {
+  std::error_code ec;
+  std::set<std::string> complete;
+  for (auto& [task, out] : outputs_) {
+    bool all = true;
+    for (int s = 0; s < 2; ++s) {
+      const fs::path path = jobs_ / agent::log_name(task, s == 1);
+      const std::int64_t size = fs::exists(path, ec) ? static_cast<std::int64_t>(fs::file_size(path, ec)) : 0;
+      if (size <= out.sent[s]) continue;
+      std::ifstream in(path, std::ios::binary);
+      in.seekg(out.sent[s]);
+      std::string data(static_cast<std::size_t>(std::min(kChunk, size - out.sent[s])), '\0');
+      in.read(data.data(), static_cast<std::streamsize>(data.size()));
+      data.resize(static_cast<std::size_t>(std::max<std::streamsize>(0, in.gcount())));
+      if (out.sent[s] + static_cast<std::int64_t>(data.size()) < size) all = false;
+      req.logs.push_back({task, s == 1, out.sent[s], std::move(data)});
+    }
+    if (all)
+      complete.insert(task);
+    else
+      more = true;
+  }
+  return complete;
+}
+
+std::string SyncLoop::problem_of(const httplib::Result& res, const std::string& url, const std::string& signature,
+                                 Result<proto::SyncResponse>& answer, bool& standby) const {
+  if (!res) return "cannot reach " + url + ": " + httplib::to_string(res.error());
+  if (res->status == 503 && res->has_header("X-Gwang-Standby")) {
+    standby = true;
+    return url + " stands by";
+  }
+  if (res->status != 200) return url + " answered " + std::to_string(res->status) + ": " + res->body;
+  if (!proto::same_signature(res->get_header_value("X-Gwang-Signature"),
+                             proto::sign_response(secret_, signature, res->body))) {
+    return url + ": the answer's signature is wrong; ignored";
+  }
+  if (answer = proto::decode_response(res->body); !answer) return url + ": " + answer.error().message;
+  return "";
+}
+
+void SyncLoop::on_problem(const std::string& problem, bool standby, const httplib::Result& res,
+                          const std::string& url) {
+  if (!warned_ && !standby) std::fprintf(stderr, "gwang agent: %s\n", problem.c_str());
+  warned_ = warned_ || !standby;
+  // On to the leader the standby names, if this agent knows it, else the next controller.
+  const std::string leader = standby ? res->get_header_value("X-Gwang-Leader") : "";
+  const auto named = std::find(cfg_.controllers.begin(), cfg_.controllers.end(), leader);
+  current_ = named != cfg_.controllers.end() ? static_cast<std::size_t>(named - cfg_.controllers.begin())
+                                             : (current_ + 1) % clients_.size();
+  if (standby && named != cfg_.controllers.end() && leader != url) return;
+  // Without the controller for half its node timeout, this node ends its tasks itself: by the
+  // time the controller declares it DOWN and runs the jobs elsewhere, nothing of them runs here.
+  if (!fenced_ && agent::Clock::now() - last_ok_ > node_timeout_ / 2) {
+    std::fprintf(stderr, "gwang agent: no controller for %lld s: ending every task here\n",
+                 static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(node_timeout_ / 2).count()));
+    node_agent_.terminate_all(agent::TaskEnd::Cancelled, agent::Clock::now(),
+                              "ended by its node: the controller was out of reach", true);
+    fenced_ = true;
+  }
+  for (int i = 0; i < 10 && running_; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    collect(agent::Clock::now());
+  }
+}
+
+void SyncLoop::apply(const proto::SyncResponse& answer) {
+  std::error_code ec;
+  if (answer.node_timeout_ms > 0) node_timeout_ = std::chrono::milliseconds(answer.node_timeout_ms);
+  for (const auto& [key, offset] : answer.log_offsets) {
+    const bool err = key.ends_with(".stderr");
+    const std::string task = key.substr(0, key.size() - 7);
+    if (auto it = outputs_.find(task); it != outputs_.end()) it->second.sent[err ? 1 : 0] = offset;
+  }
+  for (const std::string& t : answer.acked) {
+    std::erase_if(finished_, [&](const agent::Finished& f) { return f.task == t; });
+    node_agent_.acknowledge(t);
+    if (auto it = outputs_.find(t); it != outputs_.end()) {
+      // The controller has all of it: the node's copy goes.
+      for (int s = 0; s < 2; ++s) fs::remove(jobs_ / agent::log_name(t, s == 1), ec);
+      fs::remove(jobs_ / std::to_string(it->second.job), ec);  // when empty
+      outputs_.erase(it);
+    }
+  }
+  for (const agent::Launch& l : answer.launch) {
+    if (node_agent_.knows(l.task)) continue;
+    outputs_[l.task] = Output{l.job, {0, 0}, false};
+    node_agent_.launch(l, agent::Clock::now());
+  }
+  for (const proto::Terminate& t : answer.terminate)
+    node_agent_.terminate(t.task, t.why, agent::Clock::now(), t.message);
+}
+
+void SyncLoop::wait_out(const proto::SyncRequest& req, agent::Clock::time_point sent) {
+  const auto due = sent + std::chrono::milliseconds(req.wait_ms);
+  while (running_ && agent::Clock::now() < due && node_agent_.running().size() == req.running.size()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    collect(agent::Clock::now());
+    if (!finished_.empty()) break;
+  }
+}
+
 }  // namespace
 
 int run_migrate_store(const MigrateArgs& args) {
@@ -361,10 +690,8 @@ int run_controller(const DaemonArgs& args) {
 }
 
 int run_agent(const DaemonArgs& args) {
-  // SIGCHLD (a task's keeper ended) is taken by a thread of its own (below); every thread leaves it.
-  sigset_t child_signal;
-  sigemptyset(&child_signal);
-  sigaddset(&child_signal, SIGCHLD);
+  // SIGCHLD (a task's keeper ended) is taken by a thread of its own (SyncLoop); every thread leaves it.
+  const sigset_t child_signal = child_signals();
   pthread_sigmask(SIG_BLOCK, &child_signal, nullptr);
   auto cfg = config::load_agent_config(args.config);
   auto secret = cfg ? read_secret(args.config, cfg->cluster_secret_file) : std::nullopt;
@@ -383,226 +710,21 @@ int run_agent(const DaemonArgs& args) {
                 join(cfg->controllers).c_str());
     return 0;
   }
-  std::error_code ec;
   const fs::path jobs = fs::path(cfg->data_dir) / "jobs";
-  fs::create_directories(jobs, ec);
-  if (ec) {
-    std::fprintf(stderr, "gwang: %s: cannot create: %s\n", jobs.c_str(), ec.message().c_str());
-    return 1;
-  }
-  fs::permissions(cfg->data_dir, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
-  fs::permissions(jobs, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
+  if (!make_jobs_dir(cfg->data_dir, jobs)) return 1;
 
   // The agent's identity outlives its restarts: the tasks it runs are kept under data_dir and
   // adopted again. A new identity (data_dir lost) tells the controller that its tasks are gone.
-  const fs::path instance_file = fs::path(cfg->data_dir) / "instance";
-  std::string instance;
-  if (std::ifstream in(instance_file); in) std::getline(in, instance);
-  if (instance.size() != 16 || instance.find_first_not_of("0123456789abcdef") != std::string::npos) {
-    instance = controller::random_token().substr(0, 16);
-    if (!write_private(instance_file.string(), instance)) {
-      std::fprintf(stderr, "gwang: cannot write %s\n", instance_file.c_str());
-      return 1;
-    }
-  }
-  agent::NodeAgentOptions options;
-  options.log_dir = jobs.string();
-  options.host = *host;
-  options.kill_grace = cfg->kill_grace;
-  options.allow_root = cfg->allow_root;
-  options.group_suffix = "." + instance;
-  options.state_dir = (fs::path(cfg->data_dir) / "state").string();
-  for (const std::string& url : cfg->controllers)
-    options.controller_url += (options.controller_url.empty() ? "" : ",") + url;
-  agent::NodeAgent node_agent(options);
-  std::map<std::string, Output> outputs;  // by task
-  for (const std::string& task : node_agent.adopt_recorded()) {
-    const auto ref = agent::parse_task_id(task);
-    if (!ref) continue;  // the agent's own state file: never malformed
-    Output out;
-    out.job = ref->job;
-    outputs[task] = out;
-  }
+  const std::optional<std::string> instance = agent_instance(cfg->data_dir);
+  if (!instance) return 1;
+  agent::NodeAgent node_agent(node_agent_options(*cfg, *host, jobs, *instance));
+  std::map<std::string, Output> outputs = adopt_tasks(node_agent);
   if (!outputs.empty()) std::printf("gwang agent: adopted %zu task(s) of its previous run\n", outputs.size());
 
   std::atomic<bool> running{true};
   stop_on_signal(block_stop_signals(), [&] { running = false; });
-
-  // One client per controller; calls go to the one that led last. One that cannot be reached, or
-  // that stands by, sends the agent on to the next (or straight to the leader it names).
-  std::vector<std::unique_ptr<httplib::Client>> clients;
-  for (const std::string& url : cfg->controllers) {
-    auto& client = clients.emplace_back(std::make_unique<httplib::Client>(url));
-    // The controller answers a call within its wait; a call that takes longer has met a network
-    // problem, and must not keep the agent from noticing that it is cut off (see the fencing below).
-    client->set_connection_timeout(2, 0);
-    client->set_read_timeout(static_cast<time_t>(cfg->sync_wait.count() + 1), 0);
-    client->set_write_timeout(2, 0);
-    client->set_keep_alive(true);
-    client->set_tcp_nodelay(true);
-  }
-  std::atomic<std::size_t> current{0};  // the controller called
-
-  // A task that ends while a call waits for orders cuts the call short (the controller's answer is
-  // sent again on the next call, and what this one reported is reported again): its end reaches the
-  // controller at once, and its devices go to the next job, instead of after the rest of the wait.
-  std::atomic<bool> waiting_call{false}, cut_short{false};
-  std::thread watcher([&] {
-    const timespec tick{0, 200 * 1000 * 1000};
-    while (running) {
-      if (::sigtimedwait(&child_signal, nullptr, &tick) != SIGCHLD || !waiting_call) continue;
-      cut_short = true;
-      clients[current]->stop();
-    }
-  });
-
-  std::printf("gwang agent: node %s (%s), controller %s\n", node.c_str(), describe(*host).c_str(),
-              join(cfg->controllers).c_str());
-  std::fflush(stdout);
-
-  std::vector<agent::Finished> finished;
-  auto last_ok = agent::Clock::now();
-  std::chrono::milliseconds node_timeout{60000};
-  bool fenced = false, warned = false;
-  std::string reached = cfg->controllers.front();  // the controller that answered last
-  constexpr std::int64_t kChunk = 1 << 20;
-  while (running) {
-    const auto mono = agent::Clock::now();
-    for (agent::Finished& f : node_agent.poll(mono)) {
-      if (auto it = outputs.find(f.task); it != outputs.end()) it->second.ended = true;
-      finished.push_back(std::move(f));
-    }
-    proto::SyncRequest req;
-    req.node = node;
-    req.instance = instance;
-    req.address = cfg->address;
-    req.host = *host;
-    req.tracking = node_agent.tracking().describe();
-    req.running = node_agent.running();
-    bool more = false;
-    std::set<std::string> complete;  // tasks whose output is all in this request or before
-    for (auto& [task, out] : outputs) {
-      bool all = true;
-      for (int s = 0; s < 2; ++s) {
-        const fs::path path = jobs / agent::log_name(task, s == 1);
-        const std::int64_t size = fs::exists(path, ec) ? static_cast<std::int64_t>(fs::file_size(path, ec)) : 0;
-        if (size <= out.sent[s]) continue;
-        std::ifstream in(path, std::ios::binary);
-        in.seekg(out.sent[s]);
-        std::string data(static_cast<std::size_t>(std::min(kChunk, size - out.sent[s])), '\0');
-        in.read(data.data(), static_cast<std::streamsize>(data.size()));
-        data.resize(static_cast<std::size_t>(std::max<std::streamsize>(0, in.gcount())));
-        if (out.sent[s] + static_cast<std::int64_t>(data.size()) < size) all = false;
-        req.logs.push_back({task, s == 1, out.sent[s], std::move(data)});
-      }
-      if (all)
-        complete.insert(task);
-      else
-        more = true;
-    }
-    for (const agent::Finished& f : finished) {
-      if (!outputs.contains(f.task) || complete.contains(f.task)) req.finished.push_back(f);
-    }
-    req.wait_ms = (more || !req.finished.empty() || !req.logs.empty() || fenced)
-                      ? 0
-                      : static_cast<int>(std::chrono::milliseconds(cfg->sync_wait).count());
-    const std::string body = proto::encode(req);
-    const std::string date = std::to_string(wall_now());
-    const std::string signature = proto::sign_request(*secret, "POST", proto::kSyncPath, date, node, body);
-    httplib::Headers headers{{"X-Gwang-Node", node}, {"X-Gwang-Date", date}, {"X-Gwang-Signature", signature}};
-    const std::string& url = cfg->controllers[current];
-    cut_short = false;
-    waiting_call = req.wait_ms > 0;
-    auto res = clients[current]->Post(proto::kSyncPath, headers, body, "application/json");
-    waiting_call = false;
-    if (!res && cut_short) continue;
-    std::string problem;
-    bool standby = false;
-    Result<proto::SyncResponse> answer = fail("");
-    if (!res) {
-      problem = "cannot reach " + url + ": " + httplib::to_string(res.error());
-    } else if (res->status == 503 && res->has_header("X-Gwang-Standby")) {
-      problem = url + " stands by";
-      standby = true;
-    } else if (res->status != 200) {
-      problem = url + " answered " + std::to_string(res->status) + ": " + res->body;
-    } else if (!proto::same_signature(res->get_header_value("X-Gwang-Signature"),
-                                      proto::sign_response(*secret, signature, res->body))) {
-      problem = url + ": the answer's signature is wrong; ignored";
-    } else if (answer = proto::decode_response(res->body); !answer) {
-      problem = url + ": " + answer.error().message;
-    }
-    if (!problem.empty()) {
-      if (!warned && !standby) std::fprintf(stderr, "gwang agent: %s\n", problem.c_str());
-      warned = warned || !standby;
-      // On to the leader the standby names, if this agent knows it, else the next controller.
-      const std::string leader = standby ? res->get_header_value("X-Gwang-Leader") : "";
-      const auto named = std::find(cfg->controllers.begin(), cfg->controllers.end(), leader);
-      current = named != cfg->controllers.end() ? static_cast<std::size_t>(named - cfg->controllers.begin())
-                                                : (current + 1) % clients.size();
-      if (standby && named != cfg->controllers.end() && leader != url) continue;
-      // Without the controller for half its node timeout, this node ends its tasks itself: by the
-      // time the controller declares it DOWN and runs the jobs elsewhere, nothing of them runs here.
-      if (!fenced && agent::Clock::now() - last_ok > node_timeout / 2) {
-        std::fprintf(
-            stderr, "gwang agent: no controller for %lld s: ending every task here\n",
-            static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(node_timeout / 2).count()));
-        node_agent.terminate_all(agent::TaskEnd::Cancelled, agent::Clock::now(),
-                                 "ended by its node: the controller was out of reach", true);
-        fenced = true;
-      }
-      for (int i = 0; i < 10 && running; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        for (agent::Finished& f : node_agent.poll(agent::Clock::now())) {
-          if (auto it = outputs.find(f.task); it != outputs.end()) it->second.ended = true;
-          finished.push_back(std::move(f));
-        }
-      }
-      continue;
-    }
-    if (warned || url != reached) std::fprintf(stderr, "gwang agent: following the controller at %s\n", url.c_str());
-    reached = url;
-    warned = false;
-    fenced = false;
-    last_ok = agent::Clock::now();
-    if (answer->node_timeout_ms > 0) node_timeout = std::chrono::milliseconds(answer->node_timeout_ms);
-    for (const auto& [key, offset] : answer->log_offsets) {
-      const bool err = key.ends_with(".stderr");
-      const std::string task = key.substr(0, key.size() - 7);
-      if (auto it = outputs.find(task); it != outputs.end()) it->second.sent[err ? 1 : 0] = offset;
-    }
-    for (const std::string& t : answer->acked) {
-      std::erase_if(finished, [&](const agent::Finished& f) { return f.task == t; });
-      node_agent.acknowledge(t);
-      if (auto it = outputs.find(t); it != outputs.end()) {
-        // The controller has all of it: the node's copy goes.
-        for (int s = 0; s < 2; ++s) fs::remove(jobs / agent::log_name(t, s == 1), ec);
-        fs::remove(jobs / std::to_string(it->second.job), ec);  // when empty
-        outputs.erase(it);
-      }
-    }
-    for (const agent::Launch& l : answer->launch) {
-      if (node_agent.knows(l.task)) continue;
-      outputs[l.task] = Output{l.job, {0, 0}, false};
-      node_agent.launch(l, agent::Clock::now());
-    }
-    for (const proto::Terminate& t : answer->terminate)
-      node_agent.terminate(t.task, t.why, agent::Clock::now(), t.message);
-    // An answer with nothing in it that came before the wait was up (the controller had no room
-    // to hold the call): the next call waits out the rest, so that calls stay a heartbeat apart.
-    if (req.wait_ms > 0 && answer->launch.empty() && answer->terminate.empty()) {
-      const auto due = mono + std::chrono::milliseconds(req.wait_ms);
-      while (running && agent::Clock::now() < due && node_agent.running().size() == req.running.size()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        for (agent::Finished& f : node_agent.poll(agent::Clock::now())) {
-          if (auto it = outputs.find(f.task); it != outputs.end()) it->second.ended = true;
-          finished.push_back(std::move(f));
-        }
-        if (!finished.empty()) break;
-      }
-    }
-  }
-  watcher.join();
+  SyncLoop loop(*cfg, *secret, node, *instance, *host, jobs, node_agent, std::move(outputs), running);
+  loop.run();
   std::printf("gwang agent stopped\n");
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "api/utf8.h"
 
@@ -37,12 +38,17 @@ Result<api::GpuRequest> gpu_request(const NodeDevices& d) {
 
 std::string base_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
 
-}  // namespace
+// What sbatch's options make of a job's tasks: nodes, tasks per node, CPUs per node, and tasks in
+// all when they are known.
+struct Shape {
+  std::int64_t nodes = 1;
+  std::int64_t per_node = 1;
+  std::int64_t cpus = 1;
+  std::optional<std::int64_t> ntasks;
+};
 
-Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchContext& c) {
-  SbatchJob out;
-  api::SubmitRequest& r = out.request;
-
+// The script, its name, where it runs, the files it reads and writes, and the comment, into `r`.
+Result<void> set_script(const slurm::SbatchOptions& o, const SbatchContext& c, api::SubmitRequest& r) {
   // The script and what it is called.
   r.script = c.script;
   r.command = c.args;
@@ -72,54 +78,66 @@ Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchCont
     if (o.comment->size() > 1024) return fail("--comment: longer than 1,024 bytes");
     r.comment = *o.comment;
   }
+  return {};
+}
 
-  // Time.
+// The time limit, into out.request; without -t, out.partition_time.
+Result<void> set_time(const slurm::SbatchOptions& o, SbatchJob& out) {
   out.partition_time = !o.time.has_value();
   if (o.time) {
     if (o.time->unlimited || o.time->minutes == 0) {
-      r.time_s = kMaxTimeSeconds;  // a time limit of 0 is none, as UNLIMITED: gwang's longest
+      out.request.time_s = kMaxTimeSeconds;  // a time limit of 0 is none, as UNLIMITED: gwang's longest
     } else if (o.time->minutes > kMaxTimeSeconds / 60) {
       return fail("--time: " + slurm::format_time_limit(*o.time) + " is longer than gwang's longest, 365-00:00:00");
     } else {
-      r.time_s = o.time->minutes * 60;
+      out.request.time_s = o.time->minutes * 60;
     }
   }
+  return {};
+}
 
-  // Nodes, tasks and CPUs.
+// Nodes, tasks and CPUs, and memory per node, into out.request (with what sbatch would warn of);
+// returns the job's shape.
+Result<Shape> set_shape(const slurm::SbatchOptions& o, SbatchJob& out) {
+  api::SubmitRequest& r = out.request;
   if (o.nodes && o.nodes->min != o.nodes->max) {
     out.warnings.push_back("a node count range (" + std::to_string(o.nodes->min) + "-" + std::to_string(o.nodes->max) +
                            "): gwang allocates the least, " + std::to_string(o.nodes->min));
   }
-  std::int64_t nodes = o.nodes ? o.nodes->min : 1;
-  if (!o.nodes && o.ntasks && o.ntasks_per_node) nodes = (*o.ntasks + *o.ntasks_per_node - 1) / *o.ntasks_per_node;
-  if (o.ntasks && *o.ntasks < nodes) {
-    out.warnings.push_back("can't run " + std::to_string(*o.ntasks) + " processes on " + std::to_string(nodes) +
+  Shape s;
+  s.nodes = o.nodes ? o.nodes->min : 1;
+  if (!o.nodes && o.ntasks && o.ntasks_per_node) s.nodes = (*o.ntasks + *o.ntasks_per_node - 1) / *o.ntasks_per_node;
+  if (o.ntasks && *o.ntasks < s.nodes) {
+    out.warnings.push_back("can't run " + std::to_string(*o.ntasks) + " processes on " + std::to_string(s.nodes) +
                            " nodes, setting nnodes to " + std::to_string(*o.ntasks));
-    nodes = *o.ntasks;
+    s.nodes = *o.ntasks;
   }
-  if (nodes < 1 || nodes > 10000) return fail("--nodes: from 1 to 10000 nodes");
-  const std::int64_t per_node = o.ntasks_per_node ? *o.ntasks_per_node : o.ntasks ? (*o.ntasks + nodes - 1) / nodes : 1;
+  if (s.nodes < 1 || s.nodes > 10000) return fail("--nodes: from 1 to 10000 nodes");
+  s.per_node = o.ntasks_per_node ? *o.ntasks_per_node : o.ntasks ? (*o.ntasks + s.nodes - 1) / s.nodes : 1;
   const std::int64_t cpus_per_task = o.cpus_per_task.value_or(1);
-  const std::int64_t cpus = per_node * cpus_per_task;
-  if (cpus > 4096) {
-    return fail(std::to_string(per_node) + " task(s) of " + std::to_string(cpus_per_task) +
+  s.cpus = s.per_node * cpus_per_task;
+  if (s.cpus > 4096) {
+    return fail(std::to_string(s.per_node) + " task(s) of " + std::to_string(cpus_per_task) +
                 " CPU(s) on one node: more than 4096 CPUs per node");
   }
-  r.nodes = static_cast<int>(nodes);
-  r.cpus = static_cast<int>(cpus);
-  std::optional<std::int64_t> ntasks = o.ntasks;
-  if (!ntasks && o.ntasks_per_node) ntasks = nodes * *o.ntasks_per_node;
+  r.nodes = static_cast<int>(s.nodes);
+  r.cpus = static_cast<int>(s.cpus);
+  s.ntasks = o.ntasks;
+  if (!s.ntasks && o.ntasks_per_node) s.ntasks = s.nodes * *o.ntasks_per_node;
 
   // Memory, per node.
   if (o.mem_per_node) {
     if (*o.mem_per_node == 0) return fail("--mem=0 (all of a node's memory) is not supported by gwang; give an amount");
     r.mem_bytes = *o.mem_per_node;
   } else if (o.mem_per_cpu) {
-    r.mem_bytes = *o.mem_per_cpu * cpus;
+    r.mem_bytes = *o.mem_per_cpu * s.cpus;
   }
   if (r.mem_bytes > (1LL << 50)) return fail("--mem: more than 1 PiB per node");
+  return s;
+}
 
-  // Accelerators, per node.
+// The accelerators of each node, into r.gpus, from whichever one of sbatch's ways asks for them.
+Result<void> set_devices(const slurm::SbatchOptions& o, const Shape& shape, api::SubmitRequest& r) {
   std::vector<NodeDevices> devices;
   int ways = 0;
   if (o.gres) {
@@ -133,18 +151,18 @@ Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchCont
   if (o.gpus_per_task) {
     ++ways;
     for (slurm::DeviceCount d : *o.gpus_per_task) {
-      d.count *= per_node;
+      d.count *= shape.per_node;
       devices.push_back({"--gpus-per-task", d});
     }
   }
   if (o.gpus) {
     ++ways;
     for (slurm::DeviceCount d : *o.gpus) {
-      if (d.count % nodes != 0) {
-        return fail("--gpus: " + std::to_string(d.count) + " GPUs do not split evenly over " + std::to_string(nodes) +
-                    " nodes (gwang gives each node as many); use --gpus-per-node");
+      if (d.count % shape.nodes != 0) {
+        return fail("--gpus: " + std::to_string(d.count) + " GPUs do not split evenly over " +
+                    std::to_string(shape.nodes) + " nodes (gwang gives each node as many); use --gpus-per-node");
       }
-      d.count /= nodes;
+      d.count /= shape.nodes;
       devices.push_back({"--gpus", d});
     }
   }
@@ -155,7 +173,11 @@ Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchCont
     if (!g) return tl::unexpected(g.error());
     r.gpus = *g;
   }
+  return {};
+}
 
+// Who pays and in which queue, and when it may start, into `r`.
+Result<void> set_queue(const slurm::SbatchOptions& o, api::SubmitRequest& r) {
   // Who pays, and in which queue.
   if (o.account) r.project = *o.account;
   if (o.partition) {
@@ -171,9 +193,13 @@ Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchCont
   if (o.begin) r.begin = *o.begin;
   if (o.dependency) r.dependency = slurm::format_dependency(*o.dependency);
   if (o.array) r.array = slurm::format_array(*o.array);
+  return {};
+}
 
-  // The environment: the submitter's (or what --export names), without another job's SLURM_*
-  // variables, then sbatch's own.
+// The environment, into r.env: the submitter's (or what --export names), without another job's
+// SLURM_* variables, then sbatch's own.
+Result<void> set_environment(const slurm::SbatchOptions& o, const SbatchContext& c, const Shape& shape,
+                             api::SubmitRequest& r) {
   const slurm::ExportSpec exports = o.export_env.value_or(slurm::ExportSpec{});
   auto set = [&](const std::string& name, const std::string& value) {
     std::erase_if(r.env, [&](const auto& kv) { return kv.first == name; });
@@ -202,9 +228,9 @@ Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchCont
   }
   set("SLURM_SUBMIT_DIR", c.cwd);
   set("SLURM_SUBMIT_HOST", c.host);
-  if (ntasks) {
-    set("SLURM_NTASKS", std::to_string(*ntasks));
-    set("SLURM_NPROCS", std::to_string(*ntasks));
+  if (shape.ntasks) {
+    set("SLURM_NTASKS", std::to_string(*shape.ntasks));
+    set("SLURM_NPROCS", std::to_string(*shape.ntasks));
   }
   if (o.ntasks_per_node) set("SLURM_NTASKS_PER_NODE", std::to_string(*o.ntasks_per_node));
   if (o.cpus_per_task) set("SLURM_CPUS_PER_TASK", std::to_string(*o.cpus_per_task));
@@ -216,6 +242,21 @@ Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchCont
     for (const auto& [name, value] : exports.vars) text += (text.empty() ? "" : ",") + name;
     set("SLURM_EXPORT_ENV", text);
   }
+  return {};
+}
+
+}  // namespace
+
+Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchContext& c) {
+  SbatchJob out;
+  api::SubmitRequest& r = out.request;
+  if (auto ok = set_script(o, c, r); !ok) return tl::unexpected(ok.error());
+  if (auto ok = set_time(o, out); !ok) return tl::unexpected(ok.error());
+  const Result<Shape> shape = set_shape(o, out);
+  if (!shape) return tl::unexpected(shape.error());
+  if (auto ok = set_devices(o, *shape, r); !ok) return tl::unexpected(ok.error());
+  if (auto ok = set_queue(o, r); !ok) return tl::unexpected(ok.error());
+  if (auto ok = set_environment(o, c, *shape, r); !ok) return tl::unexpected(ok.error());
   return out;
 }
 

@@ -52,6 +52,228 @@ core::JobId core_id(std::int64_t index) { return core::JobId{index + 1}; }
 template <class T>
 using MinHeap = std::priority_queue<T, std::vector<T>, std::greater<T>>;
 
+// The machine of a batch replay: one node, a pool of `procs` processors.
+core::Cluster batch_machine(std::int64_t procs) {
+  core::Cluster cluster;
+  core::NodeSpec pool{"pool", {}, {}};
+  pool.scalars.set(core::ResourceRegistry::kCpu, procs * core::kMilli);
+  cluster.add_node(pool);
+  return cluster;
+}
+
+// The scheduler's options for a replay policy: first fit, fair share in processor-seconds.
+core::SchedulerOptions batch_scheduler_options(const BatchPolicy& policy) {
+  core::SchedulerOptions sched;
+  sched.order = policy.order;
+  sched.backfill = policy.backfill;
+  sched.placement = core::PlacementKind::FirstFit;
+  sched.cpu_usage_weight = 1;  // fair-share usage in processor-seconds: a batch machine has no accelerators
+  return sched;
+}
+
+// The core's job for the job at index `i` of the input, planned to run `estimate` seconds.
+core::JobSpec job_spec(const BatchJob& j, std::uint32_t i, Time estimate) {
+  core::JobSpec spec;
+  spec.id = core_id(i);
+  spec.submit = j.submit;
+  spec.tasks = 1;
+  spec.task.scalars.set(core::ResourceRegistry::kCpu, j.procs * core::kMilli);
+  spec.time_limit = j.requested;
+  spec.estimate = estimate;
+  spec.project = j.group >= 0 ? "g" + std::to_string(j.group) : "";
+  spec.user = j.user >= 0 ? "u" + std::to_string(j.user) : "";
+  spec.name = j.name;
+  spec.begin = j.begin;
+  spec.depends = j.depends;
+  for (core::JobDependency& d : spec.depends) {
+    if (d.kind != core::DependencyKind::Singleton) d.job = core_id(d.job.value);
+  }
+  spec.depends_any = j.depends_any;
+  if (j.array_first >= 0) {
+    spec.array_job = core_id(j.array_first);
+    spec.array_task = j.array_task;
+    spec.array_limit = j.array_limit;
+  }
+  return spec;
+}
+
+// One replay of well-formed jobs on an empty machine: the scheduler, the events to come, and what
+// became of each job (see replay.h for the events' order).
+class Replayer {
+ public:
+  Replayer(std::span<const BatchJob> jobs, const ReplayOptions& options);
+  // Handles every event in time order; fails when the scheduler refuses a job.
+  Result<void> run();
+  // The jobs that ran and the metrics, once run.
+  ReplayResult finish();
+
+ private:
+  std::span<const BatchJob> jobs_;
+  const ReplayOptions& options_;
+  core::Scheduler scheduler_;
+  ReplayResult result_;
+  std::vector<Time> start_;
+  std::vector<bool> ended_;
+  std::vector<std::uint32_t> runs_;  // runs cut short by preemption, per job
+  std::vector<Time> promised_;       // with options.eta: the start planned at submission
+  MinHeap<Event> events_;
+  MinHeap<PlannedEnd> planned_;
+  std::uint64_t seq_ = 0;
+  // The core names the next instant a waiting job's conditions may hold by time alone; a pass runs
+  // then, once per instant.
+  std::vector<Time> wakes_;  // those asked for, not yet due
+
+  // The run time the scheduler plans with: the actual one or the requested one.
+  Time planned_run(const BatchJob& j) const { return options_.estimate == Estimate::Actual ? j.run : j.requested; }
+  // Adds a line to the decision log, when asked for.
+  void note(Time t, std::string_view what, std::uint32_t i);
+  // Tells the scheduler that job i ended at t.
+  void end_job(std::uint32_t i, Time t);
+  // Runs scheduling passes at t until one asks nothing to stop.
+  void run_pass(Time t);
+  // Asks for a wake-up at the next instant the core names, if later than t and not asked for yet.
+  void wake(Time t);
+  // Ends the jobs that end exactly at their planned end, at or before `now`.
+  void end_planned(Time now);
+  // Submits job i at `now`, then runs a pass if it fits now; fails when the scheduler refuses it.
+  Result<void> submit(std::uint32_t i, Time now);
+};
+
+Replayer::Replayer(std::span<const BatchJob> jobs, const ReplayOptions& options)
+    : jobs_(jobs),
+      options_(options),
+      scheduler_(batch_machine(options.machine_procs), batch_scheduler_options(options.policy)),
+      start_(jobs.size(), -1),
+      ended_(jobs.size(), false),
+      runs_(jobs.size(), 0),
+      promised_(jobs.size(), -1) {
+  for (std::uint32_t i = 0; i < jobs_.size(); ++i) events_.push({jobs_[i].submit, EventKind::Submit, seq_++, i});
+}
+
+void Replayer::note(Time t, std::string_view what, std::uint32_t i) {
+  if (options_.log)
+    result_.log.push_back(std::to_string(t) + " " + std::string(what) + " " + std::to_string(jobs_[i].id));
+}
+
+void Replayer::end_job(std::uint32_t i, Time t) {
+  const bool was_running =
+      scheduler_.finish(core_id(i), t, jobs_[i].fails ? core::JobState::Failed : core::JobState::Finished);
+  assert(was_running);
+  (void)was_running;
+  ended_[i] = true;
+  note(t, "end", i);
+}
+
+// A job asked to stop (Preempt) stops at once, with no grace period in virtual time, and waits
+// again; then another pass runs at the same instant, until one asks nothing to stop. That ends:
+// each such pass starts the job the previous one made room for, which is not preemptible.
+// (A batch trace has no preemptible jobs: today no pass asks anything to stop.)
+void Replayer::run_pass(Time t) {
+  bool again = true;
+  while (again) {
+    again = false;
+    for (const core::Decision& d : scheduler_.schedule(t)) {
+      const auto i = static_cast<std::uint32_t>(d.job.value - 1);
+      if (d.action == core::Action::Preempt) {
+        const bool was_running = scheduler_.preempted(d.job, t);
+        assert(was_running);
+        (void)was_running;
+        start_[i] = -1;
+        ++runs_[i];
+        note(t, "preempt", i);
+        again = true;
+        continue;
+      }
+      start_[i] = t;
+      note(t, "start", i);
+      events_.push({t + jobs_[i].run, EventKind::End, seq_++, i, runs_[i]});
+      planned_.push({t + planned_run(jobs_[i]), i, runs_[i]});
+    }
+  }
+}
+
+void Replayer::wake(Time t) {
+  const Time w = scheduler_.next_wake();
+  if (w <= t || std::find(wakes_.begin(), wakes_.end(), w) != wakes_.end()) return;
+  wakes_.push_back(w);
+  events_.push({w, EventKind::Wake, seq_++, 0});
+}
+
+// A job that ends exactly at its planned end has ended, for planning, from the first event at
+// that instant, whether or not its own termination event has been handled. (A job planned to
+// end earlier than it does keeps its resources until its termination.)
+void Replayer::end_planned(Time now) {
+  while (!planned_.empty() && planned_.top().end <= now) {
+    const PlannedEnd p = planned_.top();
+    planned_.pop();
+    if (p.run == runs_[p.job] && !ended_[p.job] && start_[p.job] + jobs_[p.job].run == now) end_job(p.job, now);
+  }
+}
+
+Result<void> Replayer::submit(std::uint32_t i, Time now) {
+  auto status = scheduler_.submit(job_spec(jobs_[i], i, planned_run(jobs_[i])), now);
+  if (!status) return fail(status.error().message);
+  note(now, "submit", i);
+  if (*status == core::SubmitStatus::Unsatisfiable) {
+    ++result_.metrics.unsatisfiable;
+    return {};
+  }
+  if (scheduler_.fits_now(core_id(i))) run_pass(now);
+  wake(now);
+  if (options_.eta && start_[i] < 0) {
+    for (const auto& [id, at] : scheduler_.planned_starts(now, 0)) {
+      if (id == core_id(i)) promised_[i] = at;
+    }
+  }
+  return {};
+}
+
+Result<void> Replayer::run() {
+  while (!events_.empty()) {
+    const Event e = events_.top();
+    events_.pop();
+    const Time now = e.time;
+    end_planned(now);
+    if (e.kind == EventKind::Submit) {
+      if (auto ok = submit(e.job, now); !ok) return ok;
+    } else if (e.kind == EventKind::Wake) {
+      std::erase(wakes_, now);
+      run_pass(now);
+      wake(now);
+    } else {
+      if (e.run != runs_[e.job]) continue;  // the end of a run cut short by preemption
+      if (!ended_[e.job]) end_job(e.job, now);
+      run_pass(now);
+      wake(now);
+    }
+  }
+  return {};
+}
+
+ReplayResult Replayer::finish() {
+  for (std::uint32_t i = 0; i < jobs_.size(); ++i) {
+    if (start_[i] >= 0) {
+      result_.jobs.push_back(
+          {jobs_[i].id, jobs_[i].submit, start_[i], jobs_[i].run, jobs_[i].procs, jobs_[i].user, jobs_[i].group});
+    }
+  }
+  const std::size_t unsatisfiable = result_.metrics.unsatisfiable;
+  result_.metrics = summarize(result_.jobs, options_.machine_procs);
+  result_.metrics.unsatisfiable = unsatisfiable;
+  result_.metrics.never = jobs_.size() - result_.jobs.size() - unsatisfiable;
+  double late_s = 0;
+  for (std::uint32_t i = 0; i < jobs_.size(); ++i) {
+    if (promised_[i] < 0 || start_[i] < 0) continue;
+    ++result_.metrics.eta_planned;
+    result_.metrics.eta_met += start_[i] <= promised_[i];
+    result_.metrics.eta_exact += start_[i] == promised_[i];
+    if (start_[i] > promised_[i]) late_s += static_cast<double>(start_[i] - promised_[i]);
+  }
+  const std::size_t late = result_.metrics.eta_planned - result_.metrics.eta_met;
+  result_.metrics.eta_late_avg_s = late > 0 ? late_s / static_cast<double>(late) : 0;
+  return std::move(result_);
+}
+
 }  // namespace
 
 Result<BatchPolicy> parse_batch_policy(std::string_view name) {
@@ -138,161 +360,9 @@ Result<ReplayResult> replay(std::span<const BatchJob> jobs, const ReplayOptions&
       return fail("job " + std::to_string(j.id) + ": width, run time and requested time must be positive");
     }
   }
-
-  core::Cluster cluster;
-  core::NodeSpec pool{"pool", {}, {}};
-  pool.scalars.set(core::ResourceRegistry::kCpu, options.machine_procs * core::kMilli);
-  cluster.add_node(pool);
-  core::SchedulerOptions sched;
-  sched.order = options.policy.order;
-  sched.backfill = options.policy.backfill;
-  sched.placement = core::PlacementKind::FirstFit;
-  sched.cpu_usage_weight = 1;  // fair-share usage in processor-seconds: a batch machine has no accelerators
-  core::Scheduler scheduler(std::move(cluster), std::move(sched));
-
-  ReplayResult result;
-  std::vector<Time> start(jobs.size(), -1);
-  std::vector<bool> ended(jobs.size(), false);
-  std::vector<std::uint32_t> runs(jobs.size(), 0);  // runs cut short by preemption, per job
-  std::vector<Time> promised(jobs.size(), -1);      // with options.eta: the start planned at submission
-  MinHeap<Event> events;
-  MinHeap<PlannedEnd> planned;
-  std::uint64_t seq = 0;
-  for (std::uint32_t i = 0; i < jobs.size(); ++i) events.push({jobs[i].submit, EventKind::Submit, seq++, i});
-
-  auto planned_run = [&](const BatchJob& j) { return options.estimate == Estimate::Actual ? j.run : j.requested; };
-  auto note = [&](Time t, std::string_view what, std::uint32_t i) {
-    if (options.log)
-      result.log.push_back(std::to_string(t) + " " + std::string(what) + " " + std::to_string(jobs[i].id));
-  };
-  auto end_job = [&](std::uint32_t i, Time t) {
-    const bool was_running =
-        scheduler.finish(core_id(i), t, jobs[i].fails ? core::JobState::Failed : core::JobState::Finished);
-    assert(was_running);
-    (void)was_running;
-    ended[i] = true;
-    note(t, "end", i);
-  };
-  // A job asked to stop (Preempt) stops at once, with no grace period in virtual time, and waits
-  // again; then another pass runs at the same instant, until one asks nothing to stop. That ends:
-  // each such pass starts the job the previous one made room for, which is not preemptible.
-  // (A batch trace has no preemptible jobs: today no pass asks anything to stop.)
-  auto run_pass = [&](Time t) {
-    bool again = true;
-    while (again) {
-      again = false;
-      for (const core::Decision& d : scheduler.schedule(t)) {
-        const auto i = static_cast<std::uint32_t>(d.job.value - 1);
-        if (d.action == core::Action::Preempt) {
-          const bool was_running = scheduler.preempted(d.job, t);
-          assert(was_running);
-          (void)was_running;
-          start[i] = -1;
-          ++runs[i];
-          note(t, "preempt", i);
-          again = true;
-          continue;
-        }
-        start[i] = t;
-        note(t, "start", i);
-        events.push({t + jobs[i].run, EventKind::End, seq++, i, runs[i]});
-        planned.push({t + planned_run(jobs[i]), i, runs[i]});
-      }
-    }
-  };
-
-  // The core names the next instant a waiting job's conditions may hold by time alone; a pass runs
-  // then, once per instant.
-  std::vector<Time> wakes;  // those asked for, not yet due
-  auto wake = [&](Time t) {
-    const Time w = scheduler.next_wake();
-    if (w <= t || std::find(wakes.begin(), wakes.end(), w) != wakes.end()) return;
-    wakes.push_back(w);
-    events.push({w, EventKind::Wake, seq++, 0});
-  };
-  Time now = 0;
-  while (!events.empty()) {
-    const Event e = events.top();
-    events.pop();
-    now = e.time;
-    // A job that ends exactly at its planned end has ended, for planning, from the first event at
-    // that instant, whether or not its own termination event has been handled. (A job planned to
-    // end earlier than it does keeps its resources until its termination.)
-    while (!planned.empty() && planned.top().end <= now) {
-      const PlannedEnd p = planned.top();
-      planned.pop();
-      if (p.run == runs[p.job] && !ended[p.job] && start[p.job] + jobs[p.job].run == now) end_job(p.job, now);
-    }
-    const BatchJob& j = jobs[e.job];
-    if (e.kind == EventKind::Submit) {
-      core::JobSpec spec;
-      spec.id = core_id(e.job);
-      spec.submit = j.submit;
-      spec.tasks = 1;
-      spec.task.scalars.set(core::ResourceRegistry::kCpu, j.procs * core::kMilli);
-      spec.time_limit = j.requested;
-      spec.estimate = planned_run(j);
-      spec.project = j.group >= 0 ? "g" + std::to_string(j.group) : "";
-      spec.user = j.user >= 0 ? "u" + std::to_string(j.user) : "";
-      spec.name = j.name;
-      spec.begin = j.begin;
-      spec.depends = j.depends;
-      for (core::JobDependency& d : spec.depends) {
-        if (d.kind != core::DependencyKind::Singleton) d.job = core_id(d.job.value);
-      }
-      spec.depends_any = j.depends_any;
-      if (j.array_first >= 0) {
-        spec.array_job = core_id(j.array_first);
-        spec.array_task = j.array_task;
-        spec.array_limit = j.array_limit;
-      }
-      auto status = scheduler.submit(std::move(spec), now);
-      if (!status) return fail(status.error().message);
-      note(now, "submit", e.job);
-      if (*status == core::SubmitStatus::Unsatisfiable) {
-        ++result.metrics.unsatisfiable;
-        continue;
-      }
-      if (scheduler.fits_now(core_id(e.job))) run_pass(now);
-      wake(now);
-      if (options.eta && start[e.job] < 0) {
-        for (const auto& [id, at] : scheduler.planned_starts(now, 0)) {
-          if (id == core_id(e.job)) promised[e.job] = at;
-        }
-      }
-    } else if (e.kind == EventKind::Wake) {
-      std::erase(wakes, now);
-      run_pass(now);
-      wake(now);
-    } else {
-      if (e.run != runs[e.job]) continue;  // the end of a run cut short by preemption
-      if (!ended[e.job]) end_job(e.job, now);
-      run_pass(now);
-      wake(now);
-    }
-  }
-
-  for (std::uint32_t i = 0; i < jobs.size(); ++i) {
-    if (start[i] >= 0) {
-      result.jobs.push_back(
-          {jobs[i].id, jobs[i].submit, start[i], jobs[i].run, jobs[i].procs, jobs[i].user, jobs[i].group});
-    }
-  }
-  const std::size_t unsatisfiable = result.metrics.unsatisfiable;
-  result.metrics = summarize(result.jobs, options.machine_procs);
-  result.metrics.unsatisfiable = unsatisfiable;
-  result.metrics.never = jobs.size() - result.jobs.size() - unsatisfiable;
-  double late_s = 0;
-  for (std::uint32_t i = 0; i < jobs.size(); ++i) {
-    if (promised[i] < 0 || start[i] < 0) continue;
-    ++result.metrics.eta_planned;
-    result.metrics.eta_met += start[i] <= promised[i];
-    result.metrics.eta_exact += start[i] == promised[i];
-    if (start[i] > promised[i]) late_s += static_cast<double>(start[i] - promised[i]);
-  }
-  const std::size_t late = result.metrics.eta_planned - result.metrics.eta_met;
-  result.metrics.eta_late_avg_s = late > 0 ? late_s / static_cast<double>(late) : 0;
-  return result;
+  Replayer replayer(jobs, options);
+  if (auto ok = replayer.run(); !ok) return tl::unexpected(ok.error());
+  return replayer.finish();
 }
 
 Result<std::vector<WindowResult>> replay_windows(std::span<const BatchJob> jobs, std::span<const std::size_t> starts,

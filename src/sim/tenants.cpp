@@ -68,6 +68,313 @@ double exponential(core::Rng& rng, double mean) {
   return -std::log(u) * mean;
 }
 
+// A job as it arrives: when, from which project (its index), its GPUs and how long it runs.
+struct Arrival {
+  Time time;
+  std::size_t project;
+  int gpus;
+  Time run;
+};
+
+// A job that runs: its project (index), its GPUs, its start, how far it is charged, and its end.
+struct Running {
+  std::size_t project;
+  int gpus;
+  Time start, charged, end;
+};
+
+// The scenario's machine: its nodes, each with 64 CPUs, 1 TiB of memory and its GPUs of the model.
+core::Cluster tenant_machine(const TenantScenario& sc) {
+  core::Cluster cluster;
+  const core::ResourceKind model = cluster.registry().intern(sc.model);
+  for (int n = 0; n < sc.nodes; ++n) {
+    core::NodeSpec spec{"n" + std::to_string(n), {}, {}};
+    spec.scalars.set(core::ResourceRegistry::kCpu, 64 * core::kMilli);
+    spec.scalars.set(core::ResourceRegistry::kMemory, 1024 * 1024 * core::kMilli);
+    spec.devices.assign(static_cast<std::size_t>(sc.gpus_per_node), model);
+    cluster.add_node(spec);
+  }
+  return cluster;
+}
+
+// The scheduler's options under `order`: EASY backfilling, best fit, and fair tree over GPU usage
+// with the scenario's half-life and seed.
+core::SchedulerOptions tenant_scheduler_options(const TenantScenario& sc, core::QueueOrder order) {
+  core::SchedulerOptions options;
+  options.order = order;
+  options.backfill = core::Backfill::Easy;
+  options.placement = core::PlacementKind::BestFit;
+  options.backfill_depth = 1000;
+  options.fairshare.half_life = sc.half_life;
+  options.fairshare.algorithm = core::FairShareAlgorithm::FairTree;
+  options.usage_weights[sc.model] = 1.0;
+  options.seed = sc.seed;
+  return options;
+}
+
+// The jobs that arrive before `end`, in time order: drawn up front per project from the scenario's
+// seed (the same for every policy), and the recorded ones.
+std::vector<Arrival> draw_arrivals(const TenantScenario& sc, Time end) {
+  std::vector<Arrival> arrivals;
+  core::Rng rng(sc.seed);
+  for (std::size_t k = 0; k < sc.projects.size(); ++k) {
+    const TenantProject& p = sc.projects[k];
+    if (p.jobs_per_hour <= 0) continue;
+    int sizes = 0;
+    while ((1 << (sizes + 1)) <= p.max_gpus) ++sizes;
+    for (double t = exponential(rng, 3600.0 / p.jobs_per_hour); t < static_cast<double>(end);
+         t += exponential(rng, 3600.0 / p.jobs_per_hour)) {
+      const int gpus = 1 << static_cast<int>(rng.below(static_cast<std::uint64_t>(sizes + 1)));
+      const Time run =
+          std::clamp<Time>(static_cast<Time>(exponential(rng, static_cast<double>(p.mean_run))), 60, p.time_limit);
+      arrivals.push_back({static_cast<Time>(t), k, gpus, run});
+    }
+  }
+  for (const TenantScenario::RecordedJob& j : sc.recorded) {
+    if (j.submit < end) arrivals.push_back({j.submit, j.project, j.gpus, j.run});
+  }
+  std::stable_sort(arrivals.begin(), arrivals.end(),
+                   [](const Arrival& a, const Arrival& b) { return a.time < b.time; });
+  return arrivals;
+}
+
+// One run of a scenario under one queue order: the scheduler, the tenants' grants, the jobs that
+// wait and run, and what each institution got.
+class TenantRun {
+ public:
+  TenantRun(const TenantScenario& sc, core::QueueOrder order);
+  // Runs the scenario to its end: events in time order, a pass after each instant's events.
+  TenantOutcome run();
+
+ private:
+  using EndEvent = std::pair<Time, std::int64_t>;
+  const TenantScenario& sc_;
+  TenantOutcome out_;
+  core::Scheduler scheduler_;
+  core::Tenancy tenancy_;
+  core::Grants grants_;
+  const Time end_;
+  std::vector<Arrival> arrivals_;
+  std::map<std::int64_t, Running> running_;
+  std::map<std::int64_t, std::size_t> waiting_project_;
+  std::vector<int> backlog_;
+  std::vector<core::Usage> usage_;
+  std::map<std::string, double> wait_sum_;
+  std::priority_queue<EndEvent, std::vector<EndEvent>, std::greater<>> ends_;
+  std::int64_t next_id_ = 1;
+  double gpu_seconds_ = 0;
+  std::set<std::int64_t> held_;
+  std::size_t next_arrival_ = 0;
+  Time next_charge_ = 3600;
+
+  // Tenants, entitlements and grants: the institutions and projects in the tenancy and the fair
+  // share tree, and the projects' grants.
+  void add_tenants();
+  // Charges a running job's GPU time from where it was charged to `now` to its project's grants.
+  void charge(std::int64_t id, Running& r, Time now);
+  // A scheduling pass at `now`: starts the jobs it says, and stops those it preempts.
+  void pass(Time now);
+  // The runs that end at `now`, charged and finished.
+  void end_runs(Time now);
+  // The jobs that arrive at `now`: dropped past the backlog, refused by exhausted grants, or submitted.
+  void arrive(Time now);
+  // Submits an arrival of project `p` (preemptible when its grants say so) at `now`.
+  void submit(const Arrival& a, const TenantProject& p, bool preemptible, Time now);
+  // Every hour: charges the running jobs, and the waiting ones follow their projects' grants.
+  void hourly(Time now);
+  // What each institution got, period by period and in all, with the reports the controller serves.
+  void report();
+};
+
+TenantRun::TenantRun(const TenantScenario& sc, core::QueueOrder order)
+    : sc_(sc),
+      scheduler_(tenant_machine(sc), tenant_scheduler_options(sc, order)),
+      end_(sc.days * 86400),
+      backlog_(sc.projects.size(), 0) {
+  out_.policy = std::string(core::to_string(order));
+  add_tenants();
+  arrivals_ = draw_arrivals(sc_, end_);
+}
+
+void TenantRun::add_tenants() {
+  double total_shares = 0;
+  for (const TenantInstitution& i : sc_.institutions) total_shares += i.shares;
+  for (const core::Programme& p : sc_.programmes) (void)grants_.add_programme(p);
+  for (const TenantInstitution& i : sc_.institutions) {
+    (void)tenancy_.add_institution(i.institution);
+    out_.entitlement[i.institution.name] = i.shares / total_shares;
+    (void)scheduler_.fairshare().add(core::FairShare::root(), i.institution.name, i.shares);
+  }
+  for (const TenantProject& p : sc_.projects) {
+    (void)tenancy_.add_project({p.name, p.institution});
+    auto inst = scheduler_.fairshare().find(core::FairShare::root(), p.institution);
+    assert(inst);
+    (void)scheduler_.fairshare().add(*inst, p.name, p.shares);
+    if (p.grant > 0) (void)grants_.grant(p.name, p.programme, p.grant, 0, end_, 0, "scenario");
+  }
+}
+
+void TenantRun::charge(std::int64_t id, Running& r, Time now) {
+  if (now <= r.charged) return;
+  const TenantProject& p = sc_.projects[r.project];
+  const double seconds = static_cast<double>(now - r.charged);
+  const double amount = r.gpus * seconds / 3600.0;
+  gpu_seconds_ += r.gpus * seconds;
+  std::vector<core::LedgerEntry> entries = grants_.charge(p.name, core::JobId{id}, amount, now);
+  for (const core::LedgerEntry& e : entries) {
+    core::Usage u;
+    u.time = now;
+    u.from = r.charged;
+    u.job = core::JobId{id};
+    u.user = "u-" + p.name;
+    u.project = p.name;
+    u.model = sc_.model;
+    u.accelerator_seconds = r.gpus * seconds * (e.amount / amount);
+    u.charge = e.amount;
+    u.grant = e.grant;
+    usage_.push_back(std::move(u));
+  }
+  r.charged = now;
+}
+
+void TenantRun::pass(Time now) {
+  for (const core::Decision& d : scheduler_.schedule(now)) {
+    const std::int64_t id = d.job.value;
+    if (d.action == core::Action::Preempt) {
+      // Stopped at once, at the same virtual time; it waits again (and will start over).
+      auto r = running_.find(id);
+      assert(r != running_.end());
+      charge(id, r->second, now);
+      const std::size_t k = r->second.project;
+      running_.erase(r);
+      scheduler_.preempted(d.job, now);
+      waiting_project_[id] = k;
+      ++backlog_[k];
+      ++out_.preempted[sc_.projects[k].institution];
+      continue;
+    }
+    const std::size_t k = waiting_project_.at(id);
+    waiting_project_.erase(id);
+    --backlog_[k];
+    const TenantProject& p = sc_.projects[k];
+    const core::Job& job = scheduler_.job(d.job);
+    Running r{k, job.spec.task.accel.count, now, now, now + static_cast<Time>(job.spec.estimate)};
+    wait_sum_[p.institution] += static_cast<double>(now - job.spec.submit) / 3600.0;
+    ++out_.jobs[p.institution];
+    running_.emplace(id, r);
+    ends_.push({r.end, id});
+  }
+}
+
+void TenantRun::end_runs(Time now) {
+  while (!ends_.empty() && ends_.top().first == now) {
+    const std::int64_t id = ends_.top().second;
+    ends_.pop();
+    auto found = running_.find(id);
+    if (found == running_.end() || found->second.end != now) continue;  // a run cut short by preemption
+    Running& r = found->second;
+    charge(id, r, now);
+    scheduler_.finish(core::JobId{id}, now);
+    running_.erase(id);
+  }
+}
+
+void TenantRun::arrive(Time now) {
+  while (next_arrival_ < arrivals_.size() && arrivals_[next_arrival_].time == now) {
+    const Arrival& a = arrivals_[next_arrival_++];
+    const TenantProject& p = sc_.projects[a.project];
+    if (backlog_[a.project] >= p.backlog) {
+      ++out_.dropped[p.institution];
+      continue;
+    }
+    const core::Admission admitted = grants_.admit(p.name, now);
+    const bool granted_ever = p.grant > 0;
+    if (granted_ever && admitted.kind == core::Admission::Refused) {
+      ++out_.refused[p.institution];
+      continue;
+    }
+    submit(a, p, granted_ever && admitted.kind == core::Admission::PreemptibleOnly, now);
+  }
+}
+
+void TenantRun::submit(const Arrival& a, const TenantProject& p, bool preemptible, Time now) {
+  core::JobSpec spec;
+  spec.id = core::JobId{next_id_++};
+  spec.submit = now;
+  spec.task.scalars.set(core::ResourceRegistry::kCpu, 8 * core::kMilli);
+  spec.task.accel.count = a.gpus;
+  spec.time_limit = p.time_limit;
+  spec.estimate = a.run;  // the simulated job runs exactly this long; planning knows it (an oracle)
+  spec.user = "u-" + p.name;
+  spec.project = p.name;
+  spec.institution = p.institution;
+  spec.preemptible = preemptible;
+  if (const auto valid = grants_.valid(p.name, now); !valid.empty()) {
+    spec.programme_priority = grants_.programme(valid.front()->programme)->priority;
+  }
+  auto status = scheduler_.submit(std::move(spec), now);
+  assert(status && *status == core::SubmitStatus::Queued);
+  (void)status;
+  waiting_project_[next_id_ - 1] = a.project;
+  ++backlog_[a.project];
+}
+
+void TenantRun::hourly(Time now) {
+  for (auto& [id, r] : running_) charge(id, r, now);
+  next_charge_ += 3600;
+  // The waiting jobs follow their projects' grants, as in the live controller: held while the
+  // programme refuses, preemptible while it says so.
+  for (const auto& [id, k] : waiting_project_) {
+    const TenantProject& p = sc_.projects[k];
+    if (p.grant <= 0) continue;
+    const core::Admission verdict = grants_.admit(p.name, now);
+    const core::JobId jid{id};
+    if (verdict.kind == core::Admission::Refused) {
+      if (held_.insert(id).second) scheduler_.hold(jid);
+      continue;
+    }
+    if (held_.erase(id) > 0) scheduler_.release(jid, now);
+    scheduler_.set_preemptible(jid, verdict.kind == core::Admission::PreemptibleOnly);
+  }
+}
+
+void TenantRun::report() {
+  for (Time start = 0; start < end_; start += sc_.period) {
+    TenantPeriod period{start, {}};
+    for (const TenantInstitution& i : sc_.institutions) period.gpu_hours[i.institution.name] = 0;
+    // Half-open periods; the last one also holds the charges made at the very end.
+    const Time to = start + sc_.period >= end_ ? end_ + 1 : start + sc_.period;
+    for (const core::ReportRow& row : core::report(usage_, core::ReportBy::Institution, start, to, tenancy_, grants_)) {
+      period.gpu_hours[row.key] = row.accelerator_hours;
+    }
+    out_.periods.push_back(std::move(period));
+  }
+  out_.by_institution = core::report(usage_, core::ReportBy::Institution, 0, end_ + 1, tenancy_, grants_);
+  for (const auto& [inst, n] : out_.jobs) out_.wait_h[inst] = n > 0 ? wait_sum_[inst] / static_cast<double>(n) : 0;
+  out_.grants = grants_.all();
+  for (const core::GrantEvent& e : grants_.take_events()) {
+    if (e.percent == 100) out_.spent_at[e.grant.value] = e.time;
+  }
+  out_.utilisation = gpu_seconds_ / (static_cast<double>(sc_.nodes) * sc_.gpus_per_node * static_cast<double>(end_));
+}
+
+TenantOutcome TenantRun::run() {
+  while (true) {
+    Time now = end_;
+    if (next_arrival_ < arrivals_.size()) now = std::min(now, arrivals_[next_arrival_].time);
+    if (!ends_.empty()) now = std::min(now, ends_.top().first);
+    now = std::min(now, next_charge_);
+    if (now >= end_) break;
+    end_runs(now);
+    arrive(now);
+    if (now == next_charge_) hourly(now);
+    pass(now);
+  }
+  for (auto& [id, r] : running_) charge(id, r, end_);
+  report();
+  return std::move(out_);
+}
+
 }  // namespace
 
 Result<TenantScenario> parse_tenant_scenario(const std::string& text) {
@@ -232,240 +539,6 @@ Result<void> load_tenant_trace(TenantScenario& sc, const std::string& text, cons
   return {};
 }
 
-TenantOutcome run_tenants(const TenantScenario& sc, core::QueueOrder order) {
-  using core::JobId;
-  TenantOutcome out;
-  out.policy = std::string(core::to_string(order));
-
-  // The machine.
-  core::Cluster cluster;
-  const core::ResourceKind model = cluster.registry().intern(sc.model);
-  for (int n = 0; n < sc.nodes; ++n) {
-    core::NodeSpec spec{"n" + std::to_string(n), {}, {}};
-    spec.scalars.set(core::ResourceRegistry::kCpu, 64 * core::kMilli);
-    spec.scalars.set(core::ResourceRegistry::kMemory, 1024 * 1024 * core::kMilli);
-    spec.devices.assign(static_cast<std::size_t>(sc.gpus_per_node), model);
-    cluster.add_node(spec);
-  }
-  core::SchedulerOptions options;
-  options.order = order;
-  options.backfill = core::Backfill::Easy;
-  options.placement = core::PlacementKind::BestFit;
-  options.backfill_depth = 1000;
-  options.fairshare.half_life = sc.half_life;
-  options.fairshare.algorithm = core::FairShareAlgorithm::FairTree;
-  options.usage_weights[sc.model] = 1.0;
-  options.seed = sc.seed;
-  core::Scheduler scheduler(std::move(cluster), options);
-
-  // Tenants, entitlements and grants.
-  core::Tenancy tenancy;
-  core::Grants grants;
-  double total_shares = 0;
-  for (const TenantInstitution& i : sc.institutions) total_shares += i.shares;
-  for (const core::Programme& p : sc.programmes) (void)grants.add_programme(p);
-  for (const TenantInstitution& i : sc.institutions) {
-    (void)tenancy.add_institution(i.institution);
-    out.entitlement[i.institution.name] = i.shares / total_shares;
-    (void)scheduler.fairshare().add(core::FairShare::root(), i.institution.name, i.shares);
-  }
-  const Time end = sc.days * 86400;
-  for (const TenantProject& p : sc.projects) {
-    (void)tenancy.add_project({p.name, p.institution});
-    auto inst = scheduler.fairshare().find(core::FairShare::root(), p.institution);
-    assert(inst);
-    (void)scheduler.fairshare().add(*inst, p.name, p.shares);
-    if (p.grant > 0) (void)grants.grant(p.name, p.programme, p.grant, 0, end, 0, "scenario");
-  }
-
-  // Arrivals, drawn up front per project from the scenario's seed: the same for every policy.
-  struct Arrival {
-    Time time;
-    std::size_t project;
-    int gpus;
-    Time run;
-  };
-  std::vector<Arrival> arrivals;
-  core::Rng rng(sc.seed);
-  for (std::size_t k = 0; k < sc.projects.size(); ++k) {
-    const TenantProject& p = sc.projects[k];
-    if (p.jobs_per_hour <= 0) continue;
-    int sizes = 0;
-    while ((1 << (sizes + 1)) <= p.max_gpus) ++sizes;
-    for (double t = exponential(rng, 3600.0 / p.jobs_per_hour); t < static_cast<double>(end);
-         t += exponential(rng, 3600.0 / p.jobs_per_hour)) {
-      const int gpus = 1 << static_cast<int>(rng.below(static_cast<std::uint64_t>(sizes + 1)));
-      const Time run =
-          std::clamp<Time>(static_cast<Time>(exponential(rng, static_cast<double>(p.mean_run))), 60, p.time_limit);
-      arrivals.push_back({static_cast<Time>(t), k, gpus, run});
-    }
-  }
-  for (const TenantScenario::RecordedJob& j : sc.recorded) {
-    if (j.submit < end) arrivals.push_back({j.submit, j.project, j.gpus, j.run});
-  }
-  std::stable_sort(arrivals.begin(), arrivals.end(),
-                   [](const Arrival& a, const Arrival& b) { return a.time < b.time; });
-
-  // The run: events in time order; a pass after each instant's events.
-  struct Running {
-    std::size_t project;
-    int gpus;
-    Time start, charged, end;
-  };
-  std::map<std::int64_t, Running> running;
-  std::map<std::int64_t, std::size_t> waiting_project;
-  std::vector<int> backlog(sc.projects.size(), 0);
-  std::vector<core::Usage> usage;
-  std::map<std::string, double> wait_sum;
-  using EndEvent = std::pair<Time, std::int64_t>;
-  std::priority_queue<EndEvent, std::vector<EndEvent>, std::greater<>> ends;
-  std::int64_t next_id = 1;
-  double gpu_seconds = 0;
-
-  auto charge = [&](std::int64_t id, Running& r, Time now) {
-    if (now <= r.charged) return;
-    const TenantProject& p = sc.projects[r.project];
-    const double seconds = static_cast<double>(now - r.charged);
-    const double amount = r.gpus * seconds / 3600.0;
-    gpu_seconds += r.gpus * seconds;
-    std::vector<core::LedgerEntry> entries = grants.charge(p.name, JobId{id}, amount, now);
-    for (const core::LedgerEntry& e : entries) {
-      core::Usage u;
-      u.time = now;
-      u.from = r.charged;
-      u.job = JobId{id};
-      u.user = "u-" + p.name;
-      u.project = p.name;
-      u.model = sc.model;
-      u.accelerator_seconds = r.gpus * seconds * (e.amount / amount);
-      u.charge = e.amount;
-      u.grant = e.grant;
-      usage.push_back(std::move(u));
-    }
-    r.charged = now;
-  };
-  std::set<std::int64_t> held;
-  auto pass = [&](Time now) {
-    for (const core::Decision& d : scheduler.schedule(now)) {
-      const std::int64_t id = d.job.value;
-      if (d.action == core::Action::Preempt) {
-        // Stopped at once, at the same virtual time; it waits again (and will start over).
-        auto r = running.find(id);
-        assert(r != running.end());
-        charge(id, r->second, now);
-        const std::size_t k = r->second.project;
-        running.erase(r);
-        scheduler.preempted(d.job, now);
-        waiting_project[id] = k;
-        ++backlog[k];
-        ++out.preempted[sc.projects[k].institution];
-        continue;
-      }
-      const std::size_t k = waiting_project.at(id);
-      waiting_project.erase(id);
-      --backlog[k];
-      const TenantProject& p = sc.projects[k];
-      const core::Job& job = scheduler.job(d.job);
-      Running r{k, job.spec.task.accel.count, now, now, now + static_cast<Time>(job.spec.estimate)};
-      wait_sum[p.institution] += static_cast<double>(now - job.spec.submit) / 3600.0;
-      ++out.jobs[p.institution];
-      running.emplace(id, r);
-      ends.push({r.end, id});
-    }
-  };
-  std::size_t next_arrival = 0;
-  Time next_charge = 3600;
-  while (true) {
-    Time now = end;
-    if (next_arrival < arrivals.size()) now = std::min(now, arrivals[next_arrival].time);
-    if (!ends.empty()) now = std::min(now, ends.top().first);
-    now = std::min(now, next_charge);
-    if (now >= end) break;
-    while (!ends.empty() && ends.top().first == now) {
-      const std::int64_t id = ends.top().second;
-      ends.pop();
-      auto found = running.find(id);
-      if (found == running.end() || found->second.end != now) continue;  // a run cut short by preemption
-      Running& r = found->second;
-      charge(id, r, now);
-      scheduler.finish(JobId{id}, now);
-      running.erase(id);
-    }
-    while (next_arrival < arrivals.size() && arrivals[next_arrival].time == now) {
-      const Arrival& a = arrivals[next_arrival++];
-      const TenantProject& p = sc.projects[a.project];
-      if (backlog[a.project] >= p.backlog) {
-        ++out.dropped[p.institution];
-        continue;
-      }
-      const core::Admission admitted = grants.admit(p.name, now);
-      const bool granted_ever = p.grant > 0;
-      if (granted_ever && admitted.kind == core::Admission::Refused) {
-        ++out.refused[p.institution];
-        continue;
-      }
-      const bool preemptible = granted_ever && admitted.kind == core::Admission::PreemptibleOnly;
-      core::JobSpec spec;
-      spec.id = JobId{next_id++};
-      spec.submit = now;
-      spec.task.scalars.set(core::ResourceRegistry::kCpu, 8 * core::kMilli);
-      spec.task.accel.count = a.gpus;
-      spec.time_limit = p.time_limit;
-      spec.estimate = a.run;  // the simulated job runs exactly this long; planning knows it (an oracle)
-      spec.user = "u-" + p.name;
-      spec.project = p.name;
-      spec.institution = p.institution;
-      spec.preemptible = preemptible;
-      if (const auto valid = grants.valid(p.name, now); !valid.empty()) {
-        spec.programme_priority = grants.programme(valid.front()->programme)->priority;
-      }
-      auto status = scheduler.submit(std::move(spec), now);
-      assert(status && *status == core::SubmitStatus::Queued);
-      (void)status;
-      waiting_project[next_id - 1] = a.project;
-      ++backlog[a.project];
-    }
-    if (now == next_charge) {
-      for (auto& [id, r] : running) charge(id, r, now);
-      next_charge += 3600;
-      // The waiting jobs follow their projects' grants, as in the live controller: held while the
-      // programme refuses, preemptible while it says so.
-      for (const auto& [id, k] : waiting_project) {
-        const TenantProject& p = sc.projects[k];
-        if (p.grant <= 0) continue;
-        const core::Admission verdict = grants.admit(p.name, now);
-        const JobId jid{id};
-        if (verdict.kind == core::Admission::Refused) {
-          if (held.insert(id).second) scheduler.hold(jid);
-          continue;
-        }
-        if (held.erase(id) > 0) scheduler.release(jid, now);
-        scheduler.set_preemptible(jid, verdict.kind == core::Admission::PreemptibleOnly);
-      }
-    }
-    pass(now);
-  }
-  for (auto& [id, r] : running) charge(id, r, end);
-
-  // What each institution got, period by period, with the reports the controller serves.
-  for (Time start = 0; start < end; start += sc.period) {
-    TenantPeriod period{start, {}};
-    for (const TenantInstitution& i : sc.institutions) period.gpu_hours[i.institution.name] = 0;
-    // Half-open periods; the last one also holds the charges made at the very end.
-    const Time to = start + sc.period >= end ? end + 1 : start + sc.period;
-    for (const core::ReportRow& row : core::report(usage, core::ReportBy::Institution, start, to, tenancy, grants)) {
-      period.gpu_hours[row.key] = row.accelerator_hours;
-    }
-    out.periods.push_back(std::move(period));
-  }
-  out.by_institution = core::report(usage, core::ReportBy::Institution, 0, end + 1, tenancy, grants);
-  for (const auto& [inst, n] : out.jobs) out.wait_h[inst] = n > 0 ? wait_sum[inst] / static_cast<double>(n) : 0;
-  out.grants = grants.all();
-  for (const core::GrantEvent& e : grants.take_events()) {
-    if (e.percent == 100) out.spent_at[e.grant.value] = e.time;
-  }
-  out.utilisation = gpu_seconds / (static_cast<double>(sc.nodes) * sc.gpus_per_node * static_cast<double>(end));
-  return out;
-}
+TenantOutcome run_tenants(const TenantScenario& sc, core::QueueOrder order) { return TenantRun(sc, order).run(); }
 
 }  // namespace gwang::sim
