@@ -113,6 +113,111 @@ Result<int> open_output(const std::string& path, uid_t uid, gid_t gid) {
   return fd;
 }
 
+// What the child of a launch is given, all of it made before the fork.
+struct ChildSetup {
+  ProcessTracker& tracker;
+  int out_fd, err_fd, status_fd, report_fd;
+  const char* program;
+  char* const* argv;
+  char* const* envp;
+};
+
+// In the child: says which step failed (with errno) to the agent, and ends.
+[[noreturn]] void child_failed(int report_fd, int step) {
+  const ChildFailure f{step, errno};
+  (void)!::write(report_fd, &f, sizeof f);
+  ::_exit(127);
+}
+
+// In the child, with a status file: becomes the keeper, which runs the task as its own child,
+// waits for it, writes its status, and ends the same way; it ignores the SIGTERM the task gets
+// (SIGKILL still ends it). Returns in the task's process.
+void keep(const ChildSetup& c) {
+  const pid_t task = ::fork();
+  if (task < 0) child_failed(c.report_fd, kKeeper);
+  if (task > 0) {
+    ::close(c.report_fd);  // the agent reads EOF once the task has exec'd
+    ::signal(SIGTERM, SIG_IGN);
+    ::signal(SIGINT, SIG_IGN);
+    ::signal(SIGHUP, SIG_IGN);
+    int status = 0;
+    while (::waitpid(task, &status, 0) < 0 && errno == EINTR) {
+    }
+    char text[32] = "exit ";
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? WTERMSIG(status) : 1;
+    if (WIFSIGNALED(status)) std::memcpy(text, "sig  ", 5);
+    int len = 5 + format_decimal(code, text + 5);
+    text[len++] = '\n';
+    (void)!::write(c.status_fd, text, static_cast<std::size_t>(len));
+    ::close(c.status_fd);
+    if (WIFSIGNALED(status)) {
+      ::signal(WTERMSIG(status), SIG_DFL);
+      ::raise(WTERMSIG(status));
+    }
+    ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128);
+  }
+  ::close(c.status_fd);
+}
+
+// In the child, as the owner: the job's output, error and input files in place of the agent's.
+void open_job_files(const TaskSpec& spec, int report_fd) {
+  if (!spec.output.empty() || !spec.output_error.empty()) {
+    const int flags = O_WRONLY | O_CREAT | (spec.output_append ? O_APPEND : O_TRUNC);
+    int out = -1, err = -1;
+    if (!spec.output.empty()) {
+      out = ::open(spec.output.c_str(), flags, 0644);
+      if (out < 0 || ::dup2(out, STDOUT_FILENO) < 0) child_failed(report_fd, kOutput);
+    }
+    if (!spec.output_error.empty() && spec.output_error != spec.output) {
+      err = ::open(spec.output_error.c_str(), flags, 0644);
+      if (err < 0 || ::dup2(err, STDERR_FILENO) < 0) child_failed(report_fd, kError);
+    } else if (::dup2(out, STDERR_FILENO) < 0) {
+      child_failed(report_fd, kStdio);
+    }
+    if (out > STDERR_FILENO) ::close(out);
+    if (err > STDERR_FILENO) ::close(err);
+  }
+  if (!spec.input.empty()) {
+    const int in = ::open(spec.input.c_str(), O_RDONLY);
+    if (in < 0 || ::dup2(in, STDIN_FILENO) < 0) child_failed(report_fd, kInput);
+    if (in > STDERR_FILENO) ::close(in);
+  }
+}
+
+// The child of a launch: joins its task group, takes its session and files, its keeper if it has
+// a status file, becomes its owner in its working directory, and runs the program. After the fork
+// only async-signal-safe calls: everything it uses was made before.
+[[noreturn]] void run_child(const TaskSpec& spec, const ChildSetup& c) {
+  const ProcessTracker::JoinFailure joined = c.tracker.join_from_child();
+  if (joined == ProcessTracker::kCreateFailed) child_failed(c.report_fd, kCreateGroup);
+  if (joined == ProcessTracker::kLimitFailed) child_failed(c.report_fd, kLimit);
+  if (joined == ProcessTracker::kDevicesFailed) child_failed(c.report_fd, kDevices);
+  if (joined == ProcessTracker::kMoveFailed) child_failed(c.report_fd, kJoin);
+  if (::setsid() < 0) child_failed(c.report_fd, kSession);
+  if (::dup2(c.out_fd, STDOUT_FILENO) < 0 || ::dup2(c.err_fd, STDERR_FILENO) < 0) child_failed(c.report_fd, kStdio);
+  const int null_fd = ::open("/dev/null", O_RDONLY);
+  if (null_fd < 0 || ::dup2(null_fd, STDIN_FILENO) < 0) child_failed(c.report_fd, kStdio);
+  // Signals the agent may block or ignore must not stay so in the task.
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD}) ::signal(sig, SIG_DFL);
+  if (c.status_fd >= 0) keep(c);
+  if (::getuid() == 0) {
+    if (::setgroups(spec.groups.size(), spec.groups.data()) != 0) child_failed(c.report_fd, kGroups);
+    if (::setgid(spec.gid) != 0) child_failed(c.report_fd, kGid);
+    if (::setuid(spec.uid) != 0) child_failed(c.report_fd, kUid);
+  } else if (::getuid() != spec.uid) {
+    errno = EPERM;
+    child_failed(c.report_fd, kUid);
+  }
+  // Only as the owner: a directory the owner may not enter stays closed to the task.
+  if (::chdir(spec.workdir.empty() ? "/" : spec.workdir.c_str()) != 0) child_failed(c.report_fd, kWorkdir);
+  open_job_files(spec, c.report_fd);
+  ::execve(c.program, c.argv, c.envp);
+  child_failed(c.report_fd, kExec);
+}
+
 }  // namespace
 
 std::string_view to_string(TaskEnd end) {
@@ -184,86 +289,8 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
     return fail(std::string("fork: ") + std::strerror(e));
   }
   if (pid == 0) {
-    auto die = [&](int step) {
-      const ChildFailure f{step, errno};
-      (void)!::write(report[1], &f, sizeof f);
-      ::_exit(127);
-    };
-    const ProcessTracker::JoinFailure joined = tracker->join_from_child();
-    if (joined == ProcessTracker::kCreateFailed) die(kCreateGroup);
-    if (joined == ProcessTracker::kLimitFailed) die(kLimit);
-    if (joined == ProcessTracker::kDevicesFailed) die(kDevices);
-    if (joined == ProcessTracker::kMoveFailed) die(kJoin);
-    if (::setsid() < 0) die(kSession);
-    if (::dup2(*out_fd, STDOUT_FILENO) < 0 || ::dup2(*err_fd, STDERR_FILENO) < 0) die(kStdio);
-    const int null_fd = ::open("/dev/null", O_RDONLY);
-    if (null_fd < 0 || ::dup2(null_fd, STDIN_FILENO) < 0) die(kStdio);
-    // Signals the agent may block or ignore must not stay so in the task.
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD}) ::signal(sig, SIG_DFL);
-    if (status_fd >= 0) {
-      // The keeper: runs the task as a child, waits for it, writes its status, and ends the same
-      // way. It ignores the SIGTERM the task gets (SIGKILL still ends it).
-      const pid_t task = ::fork();
-      if (task < 0) die(kKeeper);
-      if (task > 0) {
-        ::close(report[1]);  // the agent reads EOF once the task has exec'd
-        ::signal(SIGTERM, SIG_IGN);
-        ::signal(SIGINT, SIG_IGN);
-        ::signal(SIGHUP, SIG_IGN);
-        int status = 0;
-        while (::waitpid(task, &status, 0) < 0 && errno == EINTR) {
-        }
-        char text[32] = "exit ";
-        const int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? WTERMSIG(status) : 1;
-        if (WIFSIGNALED(status)) std::memcpy(text, "sig  ", 5);
-        int len = 5 + format_decimal(code, text + 5);
-        text[len++] = '\n';
-        (void)!::write(status_fd, text, static_cast<std::size_t>(len));
-        ::close(status_fd);
-        if (WIFSIGNALED(status)) {
-          ::signal(WTERMSIG(status), SIG_DFL);
-          ::raise(WTERMSIG(status));
-        }
-        ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128);
-      }
-      ::close(status_fd);
-    }
-    if (::getuid() == 0) {
-      if (::setgroups(spec.groups.size(), spec.groups.data()) != 0) die(kGroups);
-      if (::setgid(spec.gid) != 0) die(kGid);
-      if (::setuid(spec.uid) != 0) die(kUid);
-    } else if (::getuid() != spec.uid) {
-      errno = EPERM;
-      die(kUid);
-    }
-    // Only as the owner: a directory the owner may not enter stays closed to the task.
-    if (::chdir(spec.workdir.empty() ? "/" : spec.workdir.c_str()) != 0) die(kWorkdir);
-    if (!spec.output.empty() || !spec.output_error.empty()) {
-      const int flags = O_WRONLY | O_CREAT | (spec.output_append ? O_APPEND : O_TRUNC);
-      int out = -1, err = -1;
-      if (!spec.output.empty()) {
-        out = ::open(spec.output.c_str(), flags, 0644);
-        if (out < 0 || ::dup2(out, STDOUT_FILENO) < 0) die(kOutput);
-      }
-      if (!spec.output_error.empty() && spec.output_error != spec.output) {
-        err = ::open(spec.output_error.c_str(), flags, 0644);
-        if (err < 0 || ::dup2(err, STDERR_FILENO) < 0) die(kError);
-      } else if (::dup2(out, STDERR_FILENO) < 0) {
-        die(kStdio);
-      }
-      if (out > STDERR_FILENO) ::close(out);
-      if (err > STDERR_FILENO) ::close(err);
-    }
-    if (!spec.input.empty()) {
-      const int in = ::open(spec.input.c_str(), O_RDONLY);
-      if (in < 0 || ::dup2(in, STDIN_FILENO) < 0) die(kInput);
-      if (in > STDERR_FILENO) ::close(in);
-    }
-    ::execve(program->c_str(), argv.data(), envp.data());
-    die(kExec);
+    run_child(spec, ChildSetup{*tracker, *out_fd, *err_fd, status_fd, report[1], program->c_str(), argv.data(),
+                               envp.data()});
   }
 
   ::close(report[1]);

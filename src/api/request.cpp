@@ -36,19 +36,39 @@ Result<SubmitRequest> parse_submit(const std::string& body) {
   return parse_submit(j);
 }
 
-Result<SubmitRequest> parse_submit(const json& value) {
-  const json& j = value;  // every j["field"] below comes after j.contains("field")
-  if (!j.is_object()) return fail("expected a JSON object");
-  SubmitRequest r;
-  static const char* kFields[] = {
-      "name",  "command", "workdir",     "env",         "cpus",      "mem",        "gpus",  "gpu_share", "nodes",
-      "time",  "requeue", "project",     "preemptible", "begin",     "dependency", "array", "script",    "output",
-      "error", "input",   "open_append", "comment",     "partition", "hold",       "qos"};
-  for (const auto& [key, value] : j.items()) {
-    if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
-      return fail("unknown field '" + key + "'");
-    }
+namespace {
+
+// An integer field within lo..hi, into `out` (left as it is when absent).
+Result<void> integer(const json& j, const char* field, int lo, int hi, int& out) {
+  if (!j.contains(field)) return {};
+  const json& v = j[field];
+  if (!v.is_number_integer() || v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi) {
+    return field_error(field, "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
   }
+  out = v.get<int>();
+  return {};
+}
+
+// An amount given as a number (within lo..hi) or as text that `parse` reads, into `out`.
+Result<void> amount(const json& j, const char* field, std::int64_t lo, std::int64_t hi, const std::string& range,
+                    Result<std::int64_t> (*parse)(std::string_view), const std::string& shape, std::int64_t& out) {
+  if (!j.contains(field)) return {};
+  const json& v = j[field];
+  if (v.is_number_integer()) {
+    if (v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi) return field_error(field, range);
+    out = v.get<std::int64_t>();
+  } else if (v.is_string()) {
+    auto parsed = parse(v.get<std::string>());
+    if (!parsed) return field_error(field, parsed.error().message);
+    out = *parsed;
+  } else {
+    return field_error(field, shape);
+  }
+  return {};
+}
+
+// The job's name, its batch script and its command.
+Result<void> read_program(const json& j, SubmitRequest& r) {
   if (j.contains("name")) {
     if (!j["name"].is_string()) return tl::unexpected(field_error("name", "must be a string").error());
     r.name = j["name"].get<std::string>();
@@ -76,6 +96,11 @@ Result<SubmitRequest> parse_submit(const json& value) {
     if (r.script.empty() && r.command.front().empty())
       return tl::unexpected(field_error("command", "the program name is empty").error());
   }
+  return {};
+}
+
+// Its files, partition, hold, comment, working directory and environment.
+Result<void> read_files(const json& j, SubmitRequest& r) {
   for (const char* field : {"output", "error", "input"}) {
     if (!j.contains(field)) continue;
     const json& v = j[field];
@@ -125,41 +150,19 @@ Result<SubmitRequest> parse_submit(const json& value) {
       r.env.emplace_back(k, v.get<std::string>());
     }
   }
-  auto integer = [&](const char* field, int lo, int hi, int& out) -> Result<void> {
-    if (!j.contains(field)) return {};
-    const json& v = j[field];
-    if (!v.is_number_integer() || v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi) {
-      return field_error(field, "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
-    }
-    out = v.get<int>();
-    return {};
-  };
-  if (auto e = integer("cpus", 1, 4096, r.cpus); !e) return tl::unexpected(e.error());
-  if (auto e = integer("nodes", 1, 10000, r.nodes); !e) return tl::unexpected(e.error());
-  // An amount given as a number (in `unit`s, within lo..hi) or as text that `parse` reads.
-  auto amount = [&](const char* field, std::int64_t lo, std::int64_t hi, const std::string& range,
-                    Result<std::int64_t> (*parse)(std::string_view), const std::string& shape,
-                    std::int64_t& out) -> Result<void> {
-    if (!j.contains(field)) return {};
-    const json& v = j[field];
-    if (v.is_number_integer()) {
-      if (v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi) return field_error(field, range);
-      out = v.get<std::int64_t>();
-    } else if (v.is_string()) {
-      auto parsed = parse(v.get<std::string>());
-      if (!parsed) return field_error(field, parsed.error().message);
-      out = *parsed;
-    } else {
-      return field_error(field, shape);
-    }
-    return {};
-  };
-  if (auto e = amount("mem", 1, 1LL << 50, "bytes must be from 1 to 1 PiB", parse_memory,
+  return {};
+}
+
+// What each task needs (CPUs, memory, GPUs or a share of one), its nodes and its time limit.
+Result<void> read_sizes(const json& j, SubmitRequest& r) {
+  if (auto e = integer(j, "cpus", 1, 4096, r.cpus); !e) return tl::unexpected(e.error());
+  if (auto e = integer(j, "nodes", 1, 10000, r.nodes); !e) return tl::unexpected(e.error());
+  if (auto e = amount(j, "mem", 1, 1LL << 50, "bytes must be from 1 to 1 PiB", parse_memory,
                       "must be a size such as \"16G\" or a number of bytes", r.mem_bytes);
       !e) {
     return tl::unexpected(e.error());
   }
-  if (auto e = amount("time", 1, 365LL * 86400, "seconds must be from 1 to 365 days", parse_duration,
+  if (auto e = amount(j, "time", 1, 365LL * 86400, "seconds must be from 1 to 365 days", parse_duration,
                       "must be a duration such as \"2h\" or a number of seconds", r.time_s);
       !e) {
     return tl::unexpected(e.error());
@@ -188,6 +191,11 @@ Result<SubmitRequest> parse_submit(const json& value) {
     }
     r.gpu_share = v.get<double>();
   }
+  return {};
+}
+
+// Whether it runs again after a node failure, and what it is charged to and how.
+Result<void> read_charging(const json& j, SubmitRequest& r) {
   if (j.contains("requeue")) {
     if (!j["requeue"].is_boolean()) return tl::unexpected(field_error("requeue", "must be true or false").error());
     r.requeue = j["requeue"].get<bool>();
@@ -211,7 +219,12 @@ Result<SubmitRequest> parse_submit(const json& value) {
       return tl::unexpected(field_error("preemptible", "must be true or false").error());
     r.preemptible = j["preemptible"].get<bool>();
   }
-  if (auto e = amount("begin", 0, 253402300799, "Unix seconds must be from 0 to the year 9999", parse_date,
+  return {};
+}
+
+// When it may start: a begin time, dependencies, and the array it is.
+Result<void> read_conditions(const json& j, SubmitRequest& r) {
+  if (auto e = amount(j, "begin", 0, 253402300799, "Unix seconds must be from 0 to the year 9999", parse_date,
                       "must be a date such as \"2026-03-01T08:30\" or Unix seconds", r.begin);
       !e) {
     return tl::unexpected(e.error());
@@ -235,10 +248,15 @@ Result<SubmitRequest> parse_submit(const json& value) {
       r.array = slurm::format_array(*a);
     }
   }
+  return {};
+}
+
+// A request's name when none was given: sbatch's for a script, else the program's base name, cut to
+// the 200 bytes a name may have (at a character's start, so that it stays UTF-8): the request must
+// read back from the journal as it was accepted.
+void default_name(SubmitRequest& r) {
   if (r.name.empty() && !r.script.empty()) r.name = "sbatch";  // as sbatch names a script read from stdin
   if (r.name.empty()) {
-    // The program's base name, cut to the 200 bytes a name may have (at a character's start, so
-    // that it stays UTF-8): the request must read back from the journal as it was accepted.
     const std::string& prog = r.command.front();
     r.name = prog.substr(prog.find_last_of('/') + 1);
     if (r.name.size() > 200) {
@@ -247,6 +265,27 @@ Result<SubmitRequest> parse_submit(const json& value) {
       r.name.resize(cut);
     }
   }
+}
+
+}  // namespace
+
+Result<SubmitRequest> parse_submit(const json& value) {
+  const json& j = value;  // every j["field"] below comes after j.contains("field")
+  if (!j.is_object()) return fail("expected a JSON object");
+  SubmitRequest r;
+  static const char* kFields[] = {
+      "name",  "command", "workdir",     "env",         "cpus",      "mem",        "gpus",  "gpu_share", "nodes",
+      "time",  "requeue", "project",     "preemptible", "begin",     "dependency", "array", "script",    "output",
+      "error", "input",   "open_append", "comment",     "partition", "hold",       "qos"};
+  for (const auto& [key, value] : j.items()) {
+    if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
+      return fail("unknown field '" + key + "'");
+    }
+  }
+  for (auto read : {read_program, read_files, read_sizes, read_charging, read_conditions}) {
+    if (auto e = read(j, r); !e) return tl::unexpected(e.error());
+  }
+  default_name(r);
   return r;
 }
 

@@ -463,126 +463,94 @@ Clock utc_clock(std::int64_t now) {
                }};
 }
 
-Result<std::int64_t> parse_begin(std::string_view text, const Clock& clock) {
-  auto bad = [&](const std::string& why) { return fail("invalid begin time " + quoted(text) + ": " + why); };
-  const LocalTime today = clock.to_local(clock.now);
-  std::optional<LocalTime> date;  // a day, with or without its year
-  bool year_given = false;
-  std::optional<int> hour, minute, second;
-  std::optional<std::int64_t> at;  // now[+-N[units]]
-  bool next_day = false;           // "tomorrow"
+namespace {
 
-  // Tokens: words, numbers and signs; "now + 1 hour" and "now+1hour" read alike.
-  std::string s = lower(text);
-  std::size_t i = 0;
-  auto skip_space = [&] {
-    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-  };
-  auto word = [&] {
-    const std::size_t start = i;
-    while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
-    return s.substr(start, i - start);
-  };
-  skip_space();
-  if (i == s.size()) return bad("empty");
-  while (skip_space(), i < s.size()) {
-    const std::size_t start = i;
-    if (std::isalpha(static_cast<unsigned char>(s[i]))) {
-      const std::string w = word();
-      if (w == "now") {
-        std::int64_t offset = 0;
-        skip_space();
-        if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-          const int sign = s[i] == '+' ? 1 : -1;
-          ++i;
-          skip_space();
-          const std::size_t d = i;
-          while (i < s.size() && is_digit(s[i])) ++i;
-          auto n = number(std::string_view(s).substr(d, i - d));
-          if (!n) return bad("expected a number after now" + std::string(sign > 0 ? "+" : "-"));
-          skip_space();
-          const std::string unit = word();
-          std::int64_t scale = 1;
-          if (unit.empty() || unit == "second" || unit == "seconds") {
-            scale = 1;
-          } else if (unit == "minute" || unit == "minutes") {
-            scale = 60;
-          } else if (unit == "hour" || unit == "hours") {
-            scale = 3600;
-          } else if (unit == "day" || unit == "days") {
-            scale = 86400;
-          } else if (unit == "week" || unit == "weeks") {
-            scale = 7 * 86400;
-          } else {
-            return bad("unknown unit " + quoted(unit) + " (seconds, minutes, hours, days or weeks)");
-          }
-          if (*n > 1'000'000'000'000 / scale) return bad("too far away");
-          offset = sign * *n * scale;
-        }
-        at = clock.now + offset;
-      } else if (w == "today") {
-        date = today;
-        year_given = true;
-      } else if (w == "tomorrow") {
-        date = today;
-        year_given = true;
-        next_day = true;
-      } else if (w == "midnight" || w == "noon" || w == "fika" || w == "teatime") {
-        hour = w == "midnight" ? 0 : w == "noon" ? 12 : w == "fika" ? 15 : 16;
-        minute = 0;
-        second = 0;
-      } else {
-        return bad("unknown word " + quoted(w));
-      }
-      continue;
+// Reads a begin time (parse_begin) token by token: words, numbers and signs, so that
+// "now + 1 hour" and "now+1hour" read alike; what it read is then resolved against the clock.
+class BeginReader {
+ public:
+  BeginReader(std::string_view text, const Clock& clock)
+      : text_(text), clock_(clock), today_(clock.to_local(clock.now)), s_(lower(text)) {}
+
+  Result<std::int64_t> read() {
+    skip_space();
+    if (i_ == s_.size()) return tl::unexpected(bad("empty"));
+    while (skip_space(), i_ < s_.size()) {
+      const std::size_t start = i_;
+      auto r = std::isalpha(static_cast<unsigned char>(s_[i_])) ? read_word() : read_number(start);
+      if (!r) return tl::unexpected(r.error());
     }
-    // A number: a time of day, a date, or both.
-    while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-    std::string_view tok = std::string_view(s).substr(start, i - start);
-    auto set_time = [&](std::string_view t) -> Result<void> {
-      std::optional<int> meridiem;  // 0 am, 12 pm
-      if (t.ends_with("am") || t.ends_with("pm")) {
-        meridiem = t.ends_with("pm") ? 12 : 0;
-        t.remove_suffix(2);
+    return resolve();
+  }
+
+ private:
+  Error bad(const std::string& why) const { return Error{"invalid begin time " + quoted(text_) + ": " + why}; }
+  void skip_space() {
+    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+  }
+  std::string word() {
+    const std::size_t start = i_;
+    while (i_ < s_.size() && std::isalpha(static_cast<unsigned char>(s_[i_]))) ++i_;
+    return s_.substr(start, i_ - start);
+  }
+
+  // now[+-N[units]], today, tomorrow, midnight, noon, fika or teatime.
+  Result<void> read_word() {
+    const std::string w = word();
+    if (w == "now") return read_now();
+    if (w == "today" || w == "tomorrow") {
+      date_ = today_;
+      year_given_ = true;
+      if (w == "tomorrow") next_day_ = true;
+    } else if (w == "midnight" || w == "noon" || w == "fika" || w == "teatime") {
+      hour_ = w == "midnight" ? 0 : w == "noon" ? 12 : w == "fika" ? 15 : 16;
+      minute_ = 0;
+      second_ = 0;
+    } else {
+      return tl::unexpected(bad("unknown word " + quoted(w)));
+    }
+    return {};
+  }
+
+  // After "now": an offset, +N or -N with a unit (seconds when none).
+  Result<void> read_now() {
+    std::int64_t offset = 0;
+    skip_space();
+    if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) {
+      const int sign = s_[i_] == '+' ? 1 : -1;
+      ++i_;
+      skip_space();
+      const std::size_t d = i_;
+      while (i_ < s_.size() && is_digit(s_[i_])) ++i_;
+      auto n = number(std::string_view(s_).substr(d, i_ - d));
+      if (!n) return tl::unexpected(bad("expected a number after now" + std::string(sign > 0 ? "+" : "-")));
+      skip_space();
+      const std::string unit = word();
+      std::int64_t scale = 1;
+      if (unit.empty() || unit == "second" || unit == "seconds") {
+        scale = 1;
+      } else if (unit == "minute" || unit == "minutes") {
+        scale = 60;
+      } else if (unit == "hour" || unit == "hours") {
+        scale = 3600;
+      } else if (unit == "day" || unit == "days") {
+        scale = 86400;
+      } else if (unit == "week" || unit == "weeks") {
+        scale = 7 * 86400;
       } else {
-        // "10:00 am": the meridiem may come as the next word
-        std::size_t j = i;
-        while (j < s.size() && std::isspace(static_cast<unsigned char>(s[j]))) ++j;
-        if (s.compare(j, 2, "am") == 0 || s.compare(j, 2, "pm") == 0) {
-          if (j + 2 == s.size() || std::isspace(static_cast<unsigned char>(s[j + 2]))) {
-            meridiem = s[j] == 'p' ? 12 : 0;
-            i = j + 2;
-          }
-        }
+        return tl::unexpected(bad("unknown unit " + quoted(unit) + " (seconds, minutes, hours, days or weeks)"));
       }
-      const auto parts = split(t, ':');
-      if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[0].size() > 2 || parts[1].size() != 2 ||
-          (parts.size() == 3 && parts[2].size() != 2)) {
-        return fail("expected a time of day as HH:MM[:SS] [AM|PM]");
-      }
-      auto h = number(parts[0]), m = number(parts[1]);
-      auto sec = parts.size() == 3 ? number(parts[2]) : std::optional<std::int64_t>(0);
-      if (!h || !m || !sec || *m > 59 || *sec > 59) return fail("expected a time of day as HH:MM[:SS] [AM|PM]");
-      if (meridiem) {
-        if (*h > 12) return fail("an hour past 12 with AM or PM");
-        *h = *h % 12 + *meridiem;
-      } else if (*h > 23) {
-        return fail("an hour past 23");
-      }
-      hour = static_cast<int>(*h);
-      minute = static_cast<int>(*m);
-      second = static_cast<int>(*sec);
-      return {};
-    };
-    auto set_date = [&](int y, int mo, int d, bool with_year) -> Result<void> {
-      if (mo < 1 || mo > 12) return fail("month " + std::to_string(mo) + " does not exist");
-      if (d < 1 || d > days_in_month(y, mo)) {
-        return fail("day " + std::to_string(d) + " does not exist in month " + std::to_string(mo));
-      }
-      date = LocalTime{y, mo, d, 0, 0, 0};
-      year_given = with_year;
-      return {};
-    };
+      if (*n > 1'000'000'000'000 / scale) return tl::unexpected(bad("too far away"));
+      offset = sign * *n * scale;
+    }
+    at_ = clock_.now + offset;
+    return {};
+  }
+
+  // A number from `start`: a time of day, a date, or both.
+  Result<void> read_number(std::size_t start) {
+    while (i_ < s_.size() && !std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+    std::string_view tok = std::string_view(s_).substr(start, i_ - start);
     Result<void> r;
     if (tok.find(':') != std::string_view::npos && tok.find('-') == std::string_view::npos) {
       r = set_time(tok);
@@ -590,7 +558,7 @@ Result<std::int64_t> parse_begin(std::string_view text, const Clock& clock) {
       // YYYY-MM-DD[THH:MM[:SS]]
       auto y = number(tok.substr(0, 4)), mo = number(tok.substr(5, 2)), d = number(tok.substr(8, 2));
       if (!y || !mo || !d || (tok.size() > 10 && tok[10] != 't')) {
-        return bad("expected YYYY-MM-DD[THH:MM[:SS]]");
+        return tl::unexpected(bad("expected YYYY-MM-DD[THH:MM[:SS]]"));
       }
       r = set_date(static_cast<int>(*y), static_cast<int>(*mo), static_cast<int>(*d), true);
       if (r && tok.size() > 10) r = set_time(tok.substr(11));
@@ -603,39 +571,108 @@ Result<std::int64_t> parse_begin(std::string_view text, const Clock& clock) {
         d = number(parts[1]);
         if (parts.size() == 3) y = parts[2].size() == 2 ? number(parts[2]) : std::nullopt;
       }
-      if (!mo || !d || (parts.size() == 3 && !y)) return bad("expected MM/DD[/YY] or MM.DD[.YY]");
-      r = set_date(parts.size() == 3 ? 2000 + static_cast<int>(*y) : today.year, static_cast<int>(*mo),
+      if (!mo || !d || (parts.size() == 3 && !y)) return tl::unexpected(bad("expected MM/DD[/YY] or MM.DD[.YY]"));
+      r = set_date(parts.size() == 3 ? 2000 + static_cast<int>(*y) : today_.year, static_cast<int>(*mo),
                    static_cast<int>(*d), parts.size() == 3);
     } else if (tok.size() == 6 && all_digits(tok)) {
       // MMDDYY
       r = set_date(2000 + static_cast<int>(*number(tok.substr(4, 2))), static_cast<int>(*number(tok.substr(0, 2))),
                    static_cast<int>(*number(tok.substr(2, 2))), true);
     } else {
-      return bad("unknown form " + quoted(tok) +
-                 " (HH:MM[:SS], midnight, noon, fika, teatime, today, tomorrow, now+N[units], MMDDYY, MM/DD[/YY], "
-                 "YYYY-MM-DD[THH:MM[:SS]])");
+      return tl::unexpected(
+          bad("unknown form " + quoted(tok) +
+              " (HH:MM[:SS], midnight, noon, fika, teatime, today, tomorrow, now+N[units], MMDDYY, MM/DD[/YY], "
+              "YYYY-MM-DD[THH:MM[:SS]])"));
     }
-    if (!r) return bad(r.error().message);
+    if (!r) return tl::unexpected(bad(r.error().message));
+    return {};
   }
-  if (at && !date && !hour) return *at;
-  if (at) return bad("'now' does not combine with a date or a time of day");
-  LocalTime when = date.value_or(today);
-  when.hour = hour.value_or(0);
-  when.minute = minute.value_or(0);
-  when.second = second.value_or(0);
-  std::int64_t t = clock.from_local(when);
-  if (next_day) {
-    ++when.day;
-    t = clock.from_local(when);  // mktime and timegm carry into the next month
-  } else if (!date && t <= clock.now) {
-    ++when.day;  // a time of day already past: tomorrow
-    t = clock.from_local(when);
-  } else if (date && !year_given && t < clock.now) {
-    ++when.year;  // a day without its year already past: next year
-    t = clock.from_local(when);
+
+  // HH:MM[:SS] with AM or PM after it or as the next word.
+  Result<void> set_time(std::string_view t) {
+    std::optional<int> meridiem;  // 0 am, 12 pm
+    if (t.ends_with("am") || t.ends_with("pm")) {
+      meridiem = t.ends_with("pm") ? 12 : 0;
+      t.remove_suffix(2);
+    } else {
+      // "10:00 am": the meridiem may come as the next word
+      std::size_t j = i_;
+      while (j < s_.size() && std::isspace(static_cast<unsigned char>(s_[j]))) ++j;
+      if (s_.compare(j, 2, "am") == 0 || s_.compare(j, 2, "pm") == 0) {
+        if (j + 2 == s_.size() || std::isspace(static_cast<unsigned char>(s_[j + 2]))) {
+          meridiem = s_[j] == 'p' ? 12 : 0;
+          i_ = j + 2;
+        }
+      }
+    }
+    const auto parts = split(t, ':');
+    if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[0].size() > 2 || parts[1].size() != 2 ||
+        (parts.size() == 3 && parts[2].size() != 2)) {
+      return fail("expected a time of day as HH:MM[:SS] [AM|PM]");
+    }
+    auto h = number(parts[0]), m = number(parts[1]);
+    auto sec = parts.size() == 3 ? number(parts[2]) : std::optional<std::int64_t>(0);
+    if (!h || !m || !sec || *m > 59 || *sec > 59) return fail("expected a time of day as HH:MM[:SS] [AM|PM]");
+    if (meridiem) {
+      if (*h > 12) return fail("an hour past 12 with AM or PM");
+      *h = *h % 12 + *meridiem;
+    } else if (*h > 23) {
+      return fail("an hour past 23");
+    }
+    hour_ = static_cast<int>(*h);
+    minute_ = static_cast<int>(*m);
+    second_ = static_cast<int>(*sec);
+    return {};
   }
-  return t;
-}
+
+  Result<void> set_date(int y, int mo, int d, bool with_year) {
+    if (mo < 1 || mo > 12) return fail("month " + std::to_string(mo) + " does not exist");
+    if (d < 1 || d > days_in_month(y, mo)) {
+      return fail("day " + std::to_string(d) + " does not exist in month " + std::to_string(mo));
+    }
+    date_ = LocalTime{y, mo, d, 0, 0, 0};
+    year_given_ = with_year;
+    return {};
+  }
+
+  // What was read, as Unix seconds: a time of day already past is tomorrow's, a day without its
+  // year already past is next year's.
+  Result<std::int64_t> resolve() const {
+    if (at_ && !date_ && !hour_) return *at_;
+    if (at_) return tl::unexpected(bad("'now' does not combine with a date or a time of day"));
+    LocalTime when = date_.value_or(today_);
+    when.hour = hour_.value_or(0);
+    when.minute = minute_.value_or(0);
+    when.second = second_.value_or(0);
+    std::int64_t t = clock_.from_local(when);
+    if (next_day_) {
+      ++when.day;
+      t = clock_.from_local(when);  // mktime and timegm carry into the next month
+    } else if (!date_ && t <= clock_.now) {
+      ++when.day;  // a time of day already past: tomorrow
+      t = clock_.from_local(when);
+    } else if (date_ && !year_given_ && t < clock_.now) {
+      ++when.year;  // a day without its year already past: next year
+      t = clock_.from_local(when);
+    }
+    return t;
+  }
+
+  std::string_view text_;
+  const Clock& clock_;
+  const LocalTime today_;
+  std::string s_;  // the text in lower case
+  std::size_t i_ = 0;
+  std::optional<LocalTime> date_;  // a day, with or without its year
+  bool year_given_ = false;
+  std::optional<int> hour_, minute_, second_;
+  std::optional<std::int64_t> at_;  // now[+-N[units]]
+  bool next_day_ = false;           // "tomorrow"
+};
+
+}  // namespace
+
+Result<std::int64_t> parse_begin(std::string_view text, const Clock& clock) { return BeginReader(text, clock).read(); }
 
 // ---- --export ------------------------------------------------------------------------------
 
