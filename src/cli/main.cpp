@@ -65,7 +65,8 @@ bool build_every(int argc, char** argv) {
   if (argc > 1) {
     for (const char* name :
          {"sim",  "up",    "controller", "agent",  "submit", "queue", "show",  "cancel", "hold",   "release",
-          "logs", "nodes", "drain",      "resume", "user",   "token", "admin", "grants", "events", "report"})
+          "logs", "nodes", "drain",      "resume", "user",   "token", "admin", "grants", "events", "report",
+          "slurm"})
       if (std::strcmp(argv[1], name) == 0) every = false;
   }
   return every;
