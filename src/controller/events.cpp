@@ -17,18 +17,7 @@ int small(Decoder& d) { return static_cast<int>(d.i()); }
 bool flag(Decoder& d) { return d.u(1) != 0; }
 
 void put_request(Encoder& e, const api::SubmitRequest& r) {
-  e.s(r.name);
-  encode_strings(e, r.command);
-  e.s(r.workdir);
-  encode_env(e, r.env);
-  e.i(r.cpus);
-  e.i(r.mem_bytes);
-  e.i(r.gpus.count);
-  encode_strings(e, r.gpus.models);
-  e.f(r.gpu_share);
-  e.i(r.nodes);
-  e.i(r.time_s);
-  e.u(r.requeue);
+  encode_request_shape(e, r);
   e.s(r.project);
   e.u(r.preemptible);
   e.i(r.begin);
@@ -47,18 +36,7 @@ void put_request(Encoder& e, const api::SubmitRequest& r) {
 
 api::SubmitRequest get_request(Decoder& d) {
   api::SubmitRequest r;
-  r.name = text(d);
-  r.command = decode_strings(d);
-  r.workdir = text(d);
-  r.env = decode_env(d);
-  r.cpus = small(d);
-  r.mem_bytes = d.i();
-  r.gpus.count = small(d);
-  r.gpus.models = decode_strings(d);
-  r.gpu_share = d.f();
-  r.nodes = small(d);
-  r.time_s = d.i();
-  r.requeue = flag(d);
+  decode_request_shape(d, r);
   r.project = text(d);
   r.preemptible = flag(d);
   r.begin = d.i();

@@ -119,6 +119,9 @@ struct ApiServer::Impl {
   void release_job(const httplib::Request& req, httplib::Response& res);
   void list_partitions(const httplib::Request& req, httplib::Response& res);
   void job_logs(const httplib::Request& req, httplib::Response& res);
+  // Whether the caller may cancel, hold or release the job (`verb`): its owner, its institution's
+  // admins and operators; else a 403 written that says so.
+  bool may_act(httplib::Response& res, const Scope& who, const JobRecord& job, const std::string& verb);
   using JobAction = std::function<Result<JobRecord>(const Scope&, const JobRecord&, bool task_only)>;
   // What cancel, hold and release share: who may (`verb` says what, in the refusal), then `act`.
   void job_action(const httplib::Request& req, httplib::Response& res, const std::string& verb, const JobAction& act);

@@ -147,6 +147,15 @@ void ApiServer::Impl::show_job(const httplib::Request& req, httplib::Response& r
   if (auto job = visible_job(req, res, *who)) reply_job(res, 200, *job);
 }
 
+bool ApiServer::Impl::may_act(httplib::Response& res, const Scope& who, const JobRecord& job,
+                              const std::string& verb) {
+  if (who.cancels(job.project, job.user)) return true;
+  error(res, 403,
+        "job " + std::to_string(job.id) + " is not yours to " + verb +
+            " (its owner, its institution's admins and operators may)");
+  return false;
+}
+
 // Cancels, holds and releases: the owner, the institution's admins and operators may. A hold by
 // someone other than the owner is theirs to release (JobHeldAdmin). ?task_only=1: an array's id
 // names its first task alone.
@@ -156,11 +165,7 @@ void ApiServer::Impl::job_action(const httplib::Request& req, httplib::Response&
   if (!who) return;
   auto job = visible_job(req, res, *who);
   if (!job) return;
-  if (!who->cancels(job->project, job->user)) {
-    return error(res, 403,
-                 "job " + std::to_string(job->id) + " is not yours to " + verb +
-                     " (its owner, its institution's admins and operators may)");
-  }
+  if (!may_act(res, *who, *job, verb)) return;
   auto r = act(*who, *job, req.get_param_value("task_only") == "1");
   if (!r) return error(res, 409, r.error().message);
   reply_job(res, 200, *r);

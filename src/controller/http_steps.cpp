@@ -124,11 +124,7 @@ void ApiServer::Impl::cancel_step(const httplib::Request& req, httplib::Response
   if (!who) return;
   auto job = visible_job(req, res, *who);
   if (!job) return;
-  if (!who->cancels(job->project, job->user)) {
-    return error(res, 403,
-                 "job " + std::to_string(job->id) +
-                     " is not yours to cancel (its owner, its institution's admins and operators may)");
-  }
+  if (!may_act(res, *who, *job, "cancel")) return;
   auto step = controller.cancel_step(job->id, std::stoi(req.matches[2]), who->user, true, wall_now());
   if (!step) return error(res, 409, step.error().message);
   api::Json w;

@@ -42,6 +42,36 @@ std::vector<std::pair<std::string, std::string>> decode_env(Decoder& d) {
   return out;
 }
 
+void encode_request_shape(Encoder& e, const api::SubmitRequest& r) {
+  e.s(r.name);
+  encode_strings(e, r.command);
+  e.s(r.workdir);
+  encode_env(e, r.env);
+  e.i(r.cpus);
+  e.i(r.mem_bytes);
+  e.i(r.gpus.count);
+  encode_strings(e, r.gpus.models);
+  e.f(r.gpu_share);
+  e.i(r.nodes);
+  e.i(r.time_s);
+  e.u(r.requeue);
+}
+
+void decode_request_shape(Decoder& d, api::SubmitRequest& r) {
+  r.name = text(d);
+  r.command = decode_strings(d);
+  r.workdir = text(d);
+  r.env = decode_env(d);
+  r.cpus = small(d);
+  r.mem_bytes = d.i();
+  r.gpus.count = small(d);
+  r.gpus.models = decode_strings(d);
+  r.gpu_share = d.f();
+  r.nodes = small(d);
+  r.time_s = d.i();
+  r.requeue = flag(d);
+}
+
 void encode_state(Encoder& e, JobState state) { e.s(to_string(state)); }
 
 JobState decode_state(Decoder& d) {
@@ -177,18 +207,7 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   const api::SubmitRequest& r = j.request;
   e.i(j.id);
   e.s(j.user);
-  e.s(r.name);
-  encode_strings(e, r.command);
-  e.s(r.workdir);
-  encode_env(e, r.env);
-  e.i(r.cpus);
-  e.i(r.mem_bytes);
-  e.i(r.gpus.count);
-  encode_strings(e, r.gpus.models);
-  e.f(r.gpu_share);
-  e.i(r.nodes);
-  e.i(r.time_s);
-  e.u(r.requeue);
+  encode_request_shape(e, r);
   encode_state(e, j.state);
   e.s(j.reason);
   e.i(j.submit);
@@ -279,18 +298,7 @@ Result<JobRecord> decode_job(Decoder& d, int format, std::optional<Failure>& fai
   api::SubmitRequest& r = j.request;
   j.id = d.i();
   j.user = text(d);
-  r.name = text(d);
-  r.command = decode_strings(d);
-  r.workdir = text(d);
-  r.env = decode_env(d);
-  r.cpus = small(d);
-  r.mem_bytes = d.i();
-  r.gpus.count = small(d);
-  r.gpus.models = decode_strings(d);
-  r.gpu_share = d.f();
-  r.nodes = small(d);
-  r.time_s = d.i();
-  r.requeue = flag(d);
+  decode_request_shape(d, r);
   j.state = decode_state(d);
   j.reason = text(d);
   j.submit = d.i();

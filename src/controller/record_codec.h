@@ -19,6 +19,11 @@ std::vector<std::string> decode_strings(Decoder& d);
 void encode_env(Encoder& e, const std::vector<std::pair<std::string, std::string>>& env);
 std::vector<std::pair<std::string, std::string>> decode_env(Decoder& d);
 
+// A request's program and shape, from its name to whether it is requeued: the fields the first
+// binary snapshot format had, in its order (the rest of a request follows apart in each layout).
+void encode_request_shape(Encoder& e, const api::SubmitRequest& r);
+void decode_request_shape(Decoder& d, api::SubmitRequest& r);
+
 // A state by its name; a step task's Running as "" (the snapshot's form).
 void encode_state(Encoder& e, JobState state);
 JobState decode_state(Decoder& d);
