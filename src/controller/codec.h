@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -74,9 +75,16 @@ class Encoder {
   // A string, as a reference into the table. The decoder takes UTF-8 alone (everything stored
   // comes in as JSON, which is UTF-8): a string that is not, such as a message with a file name
   // of other bytes, is stored with U+FFFD in place of each byte that does not belong.
+  // Only a string not in the table yet is checked: a repeated one costs a look-up.
   void s(std::string_view text) {
-    auto [it, added] = index_.try_emplace(utf8(text) ? std::string(text) : valid_utf8(text), table_.size());
-    if (added) table_.push_back(&it->first);
+    std::string key(text);
+    auto it = index_.find(key);
+    if (it == index_.end()) {
+      if (!utf8(key)) key = valid_utf8(key);
+      bool added = false;
+      std::tie(it, added) = index_.try_emplace(std::move(key), table_.size());
+      if (added) table_.push_back(&it->first);
+    }
     u(it->second);
   }
   // `magic`, the string table, then what was written: the whole encoding.

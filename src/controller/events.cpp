@@ -254,8 +254,6 @@ std::string_view kind_of(const Event& event) {
   return kKinds[event.index()];
 }
 
-bool handles(std::string_view kind) { return blank(kind).has_value(); }
-
 std::string encode(const Event& event) {
   Encoder e;
   std::visit([&](const auto& v) { put(e, v); }, event);

@@ -128,8 +128,6 @@ using Event = std::variant<Submitted, Started, RankEnded, StepStarted, StepTaskE
 
 // The record's kind ("job.submitted", "job.array_submitted", "job.started", ...).
 std::string_view kind_of(const Event& event);
-// Whether a record of `kind` is one of these events.
-bool handles(std::string_view kind);
 // The record's payload: binary, the first byte 0x01.
 std::string encode(const Event& event);
 // A record's payload of `kind`, binary or the first form (JSON). Errors: an unknown kind, a
