@@ -147,11 +147,11 @@ int main(int argc, char** argv) {
       r.running.assign(sim[i].running.begin(), sim[i].running.end());
       r.finished = sim[i].finished;
     }
-    const std::string body = proto::encode(r);
+    const std::string body = proto::encode(r, proto::Form::Binary);
     const std::string date = std::to_string(std::time(nullptr));
     const std::string sig = proto::sign_request(*secret, "POST", proto::kSyncPath, date, r.node, body);
     auto res = c.Post(proto::kSyncPath, {{"X-Gwang-Node", r.node}, {"X-Gwang-Date", date}, {"X-Gwang-Signature", sig}},
-                      body, "application/json");
+                      body, proto::content_type(proto::Form::Binary));
     if (!res || res->status != 200) {
       std::fprintf(stderr, "cluster_bench: %s: %s\n", r.node.c_str(),
                    res ? res->body.c_str() : httplib::to_string(res.error()).c_str());

@@ -2,13 +2,15 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <sys/stat.h>
 
 #include <fstream>
+#include <initializer_list>
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "agent/protocol_binary.h"
 #include "api/base64.h"
 
 namespace gwang::agent::protocol {
@@ -49,16 +51,43 @@ json env_json(const std::vector<std::pair<std::string, std::string>>& env) {
   return out;
 }
 
-std::string hmac_hex(const std::string& secret, const std::string& text) {
+// Hex HMAC-SHA256 of the pieces one after another, as of their concatenation. Each thread keeps a
+// context keyed with the secret it used last: made again per call, fetching the algorithms cost
+// more than the MAC of a heartbeat.
+std::string hmac_hex(const std::string& secret, std::initializer_list<std::string_view> pieces) {
+  struct Keyed {
+    std::string secret;
+    EVP_MAC_CTX* ctx = nullptr;
+    ~Keyed() { EVP_MAC_CTX_free(ctx); }
+  };
+  thread_local Keyed keyed;
+  static EVP_MAC* const hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  const unsigned char* key = nullptr;  // null: the context's key again
+  if (!keyed.ctx || keyed.secret != secret) {
+    EVP_MAC_CTX_free(keyed.ctx);
+    keyed.ctx = EVP_MAC_CTX_new(hmac);
+    keyed.secret = secret;
+    key = reinterpret_cast<const unsigned char*>(secret.data());
+  }
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0), OSSL_PARAM_construct_end()};
   unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(text.data()), text.size(), mac, &len);
+  std::size_t len = 0;
+  bool ok = keyed.ctx && EVP_MAC_init(keyed.ctx, key, key ? secret.size() : 0, key ? params : nullptr) == 1;
+  for (std::string_view p : pieces) {
+    ok = ok && EVP_MAC_update(keyed.ctx, reinterpret_cast<const unsigned char*>(p.data()), p.size()) == 1;
+  }
+  ok = ok && EVP_MAC_final(keyed.ctx, mac, &len, sizeof mac) == 1;
+  if (!ok) {  // OpenSSL without HMAC or SHA-256: nothing signed can be checked
+    EVP_MAC_CTX_free(keyed.ctx);
+    keyed.ctx = nullptr;
+    return "";
+  }
   static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[mac[i] >> 4];
-    out += hex[mac[i] & 15];
+  std::string out(2 * len, '0');
+  for (std::size_t i = 0; i < len; ++i) {
+    out[2 * i] = hex[mac[i] >> 4];
+    out[2 * i + 1] = hex[mac[i] & 15];
   }
   return out;
 }
@@ -100,9 +129,14 @@ Result<T> field(const json& o, const char* name, const std::string& where) {
   }
 }
 
-}  // namespace
+Result<void> check_node(const std::string& node) {
+  if (node.empty() || node.size() > 64 ||
+      node.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos)
+    return fail("field 'node': expected 1 to 64 letters, digits, '.', '_' or '-'");
+  return {};
+}
 
-std::string encode(const SyncRequest& r) {
+std::string json_request(const SyncRequest& r) {
   json devices = json::array();
   for (const Device& d : r.host.devices) {
     devices.push_back({{"kind", d.kind},
@@ -135,7 +169,7 @@ std::string encode(const SyncRequest& r) {
       .dump();
 }
 
-Result<SyncRequest> decode_request(const std::string& body) {
+Result<SyncRequest> json_to_request(const std::string& body) {
   json o;
   try {
     o = json::parse(body);
@@ -147,10 +181,7 @@ Result<SyncRequest> decode_request(const std::string& body) {
   auto node = field<std::string>(o, "node", "");
   if (!node) return tl::unexpected(node.error());
   r.node = *node;
-  if (r.node.empty() || r.node.size() > 64 ||
-      r.node.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-          std::string::npos)
-    return fail("field 'node': expected 1 to 64 letters, digits, '.', '_' or '-'");
+  if (auto ok = check_node(r.node); !ok) return tl::unexpected(ok.error());
   try {
     r.instance = o.at("instance").get<std::string>();
     r.address = o.value("address", "");
@@ -189,12 +220,10 @@ Result<SyncRequest> decode_request(const std::string& body) {
   } catch (const json::exception& e) {
     return fail(std::string("malformed sync request: ") + e.what());
   }
-  if (r.host.cpus < 1 || r.host.memory_bytes < 1) return fail("field 'cpus'/'memory': a node needs CPUs and memory");
-  if (r.wait_ms < 0 || r.wait_ms > 60000) return fail("field 'wait_ms': expected 0 to 60000");
   return r;
 }
 
-std::string encode(const SyncResponse& r) {
+std::string json_response(const SyncResponse& r) {
   json launch = json::array();
   for (const Launch& l : r.launch) {
     json one{{"task", l.task},       {"job", l.job},
@@ -223,18 +252,15 @@ std::string encode(const SyncResponse& r) {
       .dump();
 }
 
-Result<SyncResponse> decode_response(const std::string& body) {
+Result<SyncResponse> json_to_response(const std::string& body) {
   SyncResponse r;
   try {
     const json o = json::parse(body);
     for (const json& l : o.at("launch")) {
       Launch x;
       x.task = l.at("task").get<std::string>();
-      const auto ref = parse_task_id(x.task);
-      if (!ref) return fail("field 'launch[].task': malformed task id '" + x.task + "'");
       x.job = integer<std::int64_t>(l.at("job"));
       x.step = l.contains("step") ? integer<int>(l.at("step")) : -1;
-      if (x.step != ref->step) return fail("field 'launch[].step': not the step of task " + x.task);
       x.attempt = integer<int>(l.at("attempt"));
       x.rank = integer<int>(l.at("rank"));
       x.user = l.at("user").get<std::string>();
@@ -266,13 +292,45 @@ Result<SyncResponse> decode_response(const std::string& body) {
   return r;
 }
 
+}  // namespace
+
+Form form_of(std::string_view body) { return binary::is_binary(body) ? Form::Binary : Form::Json; }
+
+std::string encode(const SyncRequest& r, Form form) {
+  return form == Form::Binary ? binary::encode(r) : json_request(r);
+}
+
+std::string encode(const SyncResponse& r, Form form) {
+  return form == Form::Binary ? binary::encode(r) : json_response(r);
+}
+
+Result<SyncRequest> decode_request(const std::string& body) {
+  auto r = form_of(body) == Form::Binary ? binary::decode_request(body) : json_to_request(body);
+  if (!r) return r;
+  if (auto ok = check_node(r->node); !ok) return tl::unexpected(ok.error());
+  if (r->host.cpus < 1 || r->host.memory_bytes < 1) return fail("field 'cpus'/'memory': a node needs CPUs and memory");
+  if (r->wait_ms < 0 || r->wait_ms > 60000) return fail("field 'wait_ms': expected 0 to 60000");
+  return r;
+}
+
+Result<SyncResponse> decode_response(const std::string& body) {
+  auto r = form_of(body) == Form::Binary ? binary::decode_response(body) : json_to_response(body);
+  if (!r) return r;
+  for (const Launch& l : r->launch) {
+    const auto ref = parse_task_id(l.task);
+    if (!ref) return fail("field 'launch[].task': malformed task id '" + l.task + "'");
+    if (l.step != ref->step) return fail("field 'launch[].step': not the step of task " + l.task);
+  }
+  return r;
+}
+
 std::string sign_request(const std::string& secret, const std::string& method, const std::string& path,
                          const std::string& date, const std::string& node, const std::string& body) {
-  return hmac_hex(secret, "gwang-agent-v1\n" + method + "\n" + path + "\n" + date + "\n" + node + "\n" + body);
+  return hmac_hex(secret, {"gwang-agent-v1\n", method, "\n", path, "\n", date, "\n", node, "\n", body});
 }
 
 std::string sign_response(const std::string& secret, const std::string& request_signature, const std::string& body) {
-  return hmac_hex(secret, "gwang-controller-v1\n" + request_signature + "\n" + body);
+  return hmac_hex(secret, {"gwang-controller-v1\n", request_signature, "\n", body});
 }
 
 bool same_signature(const std::string& a, const std::string& b) {

@@ -8,6 +8,11 @@
 // doubles as the heartbeat; it is long-polled (the controller answers at once when it has orders,
 // else after `wait_ms`).
 //
+// Bodies have two forms: JSON, the first, and binary (api/codec.h's varints and string table),
+// which costs the controller a fraction of JSON's decoding on each heartbeat. A body is binary when
+// it starts with its form's magic; an answer comes in the form of its request. Agents send the
+// binary form; a controller reads both, so controllers are upgraded before their agents.
+//
 // Both directions are signed with the cluster secret: HMAC-SHA256 over the method, path, date,
 // node and body of a request, and over the request's signature and the body of the answer, so an
 // answer cannot be replayed to another request. Requests more than five minutes from the
@@ -17,6 +22,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/devices.h"
@@ -62,9 +68,16 @@ struct SyncResponse {
   std::int64_t node_timeout_ms = 0;                 // silent longer than this, the node is DOWN
 };
 
-std::string encode(const SyncRequest& r);
-std::string encode(const SyncResponse& r);
-// Errors name the field that is wrong.
+enum class Form { Json, Binary };
+// The form a body is in.
+Form form_of(std::string_view body);
+inline const char* content_type(Form form) {
+  return form == Form::Binary ? "application/vnd.gwang.sync" : "application/json";
+}
+
+std::string encode(const SyncRequest& r, Form form = Form::Json);
+std::string encode(const SyncResponse& r, Form form = Form::Json);
+// Either form. Errors name the field that is wrong (JSON) or the byte (binary).
 Result<SyncRequest> decode_request(const std::string& body);
 Result<SyncResponse> decode_response(const std::string& body);
 

@@ -415,14 +415,14 @@ void SyncLoop::call() {
   const auto mono = agent::Clock::now();
   collect(mono);
   const proto::SyncRequest req = request();
-  const std::string body = proto::encode(req);
+  const std::string body = proto::encode(req, proto::Form::Binary);
   const std::string date = std::to_string(wall_now());
   const std::string signature = proto::sign_request(secret_, "POST", proto::kSyncPath, date, node_, body);
   httplib::Headers headers{{"X-Gwang-Node", node_}, {"X-Gwang-Date", date}, {"X-Gwang-Signature", signature}};
   const std::string& url = cfg_.controllers[current_];
   cut_short_ = false;
   waiting_call_ = req.wait_ms > 0;
-  auto res = clients_[current_]->Post(proto::kSyncPath, headers, body, "application/json");
+  auto res = clients_[current_]->Post(proto::kSyncPath, headers, body, proto::content_type(proto::Form::Binary));
   waiting_call_ = false;
   if (!res && cut_short_) return;
   bool standby = false;

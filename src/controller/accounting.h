@@ -32,7 +32,7 @@
 #include <string_view>
 #include <vector>
 
-#include "controller/codec.h"
+#include "api/codec.h"
 #include "core/grants.h"
 #include "core/quota.h"
 #include "core/report.h"
@@ -40,6 +40,9 @@
 #include "core/tenancy.h"
 
 namespace gwang::controller {
+
+using api::Decoder;
+using api::Encoder;
 
 struct AccountingOptions {
   // Normalised accelerator-hours per device-hour of each model ("gpu:H100" = 1.0), and per CPU-hour

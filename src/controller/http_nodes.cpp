@@ -87,10 +87,11 @@ void ApiServer::Impl::agent_sync(const httplib::Request& req, httplib::Response&
   if (request->node != node) return error(res, 400, "field 'node': differs from the signed X-Gwang-Node header");
   auto answer = controller.sync(*request, req.remote_addr, agent::Clock::now(), wall_now());
   if (!answer) return error(res, 409, answer.error().message);
-  const std::string body = proto::encode(*answer);
+  const proto::Form form = proto::form_of(req.body);  // answered in the form it was asked
+  const std::string body = proto::encode(*answer, form);
   res.set_header("X-Gwang-Signature", proto::sign_response(secret, signature, body));
   res.status = 200;
-  res.set_content(body, "application/json");
+  res.set_content(body, proto::content_type(form));
 }
 
 void ApiServer::Impl::show_metrics(const httplib::Request& req, httplib::Response& res) {

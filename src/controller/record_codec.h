@@ -7,11 +7,14 @@
 #include <optional>
 #include <vector>
 
-#include "controller/codec.h"
+#include "api/codec.h"
 #include "controller/records.h"
 #include "core/result.h"
 
 namespace gwang::controller {
+
+using api::Decoder;
+using api::Encoder;
 
 // Lists of strings, and environments (name, value).
 void encode_strings(Encoder& e, const std::vector<std::string>& list);

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "../store/pg_server.h"
-#include "controller/codec.h"
+#include "api/codec.h"
 #include "store/journal.h"
 #include "store/postgres.h"
 

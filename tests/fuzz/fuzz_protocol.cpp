@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       check(!r.error().message.empty());
       return 0;
     }
-    auto again = decode_response(encode(*r));
+    auto again = decode_response(encode(*r, form_of(body)));
     check(again.has_value());
     check(again->launch.size() == r->launch.size() && again->terminate.size() == r->terminate.size() &&
           again->acked == r->acked && again->log_offsets == r->log_offsets &&
@@ -45,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   check(!r->node.empty() && r->node.size() <= 64);
-  auto again = decode_request(encode(*r));
+  auto again = decode_request(encode(*r, form_of(body)));
   check(again.has_value());
   check(again->node == r->node && again->instance == r->instance && again->running == r->running &&
         again->finished.size() == r->finished.size() && again->logs.size() == r->logs.size() &&

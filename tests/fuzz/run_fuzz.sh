@@ -28,7 +28,7 @@ case $target in
   job_table) seeds=("$root"/tests/fuzz/seeds/job_table*.json) ;;
   submit) seeds=("$root"/tests/fuzz/seeds/submit*.json) ;;
   config) seeds=("$root"/tests/fuzz/seeds/config*.toml) ;;
-  protocol) seeds=("$root"/tests/fuzz/seeds/protocol*.json) ;;
+  protocol) seeds=("$root"/tests/fuzz/seeds/protocol*.json "$root"/tests/fuzz/seeds/protocol*.bin) ;;
   books) seeds=("$root"/tests/fuzz/seeds/books*.txt) ;;
   script) seeds=("$root"/tests/fuzz/seeds/script*.txt) ;;
   *) echo "$0: unknown target '$target' (swf, alibaba, job_table, submit, config, protocol, books or script)" >&2; exit 2 ;;
@@ -55,12 +55,12 @@ elif [ "$target" = config ]; then
 elif [ "$target" = protocol ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/agent/protocol.cpp" "$root/src/agent/task.cpp"
            "$root/src/agent/tracker.cpp" "$root/src/agent/node.cpp" "$root/src/agent/devices.cpp"
-           "$root/src/agent/account.cpp" "$root/src/api/base64.cpp")
-  headers=("$root"/src/agent/*.h "$root/src/core/result.h" "$root/src/api/base64.h")
+           "$root/src/agent/account.cpp" "$root/src/api/base64.cpp" "$root/src/agent/protocol_binary.cpp")
+  headers=("$root"/src/agent/*.h "$root/src/core/result.h" "$root/src/api/base64.h" "$root/src/api/codec.h" "$root/src/api/utf8.h")
   libs=(-lcrypto)
 elif [ "$target" = books ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/controller/accounting.cpp" "$root"/src/core/*.cpp)
-  headers=("$root/src/controller/accounting.h" "$root/src/controller/codec.h" "$root"/src/core/*.h)
+  headers=("$root/src/controller/accounting.h" "$root/src/api/codec.h" "$root/src/api/utf8.h" "$root"/src/core/*.h)
 elif [ "$target" = script ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root"/src/slurm/*.cpp)
   headers=("$root"/src/slurm/*.h "$root/src/core/result.h")

@@ -1,51 +1,29 @@
-// A compact binary encoding for the controller's snapshots: unsigned and zigzag varints, and
-// strings written once and then referred to by number (a centre's jobs repeat their users, states,
-// reasons, working directories and commands). Reading checks every length and reference against
-// what is there: a damaged snapshot is an error with the byte offset, never a crash.
+// A compact binary encoding: unsigned and zigzag varints, and strings written once and then
+// referred to by number (a centre's jobs repeat their users, states, reasons, working directories
+// and commands). The controller's snapshots and journal records and the agent protocol's binary
+// form use it. Reading checks every length and reference against what is there: damaged data is an
+// error with the byte offset, never a crash.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
 
-namespace gwang::controller {
+#include "api/utf8.h"
 
-// The length of the well-formed UTF-8 character at `t[i]` (1 to 4), or 0 where there is none.
-inline std::size_t utf8_char(std::string_view t, std::size_t i) {
-  const auto c = static_cast<unsigned char>(t[i]);
-  const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-  if (n == 0 || i + n > t.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((static_cast<unsigned char>(t[i + k]) & 0xC0) != 0x80) return 0;
-  }
-  if (n > 1) {
-    std::uint32_t cp = c & (0x7F >> n);
-    for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(t[i + k]) & 0x3F);
-    static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  }
-  return n;
-}
-
-inline bool utf8(std::string_view t) {
-  for (std::size_t i = 0; i < t.size();) {
-    const std::size_t n = utf8_char(t, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
+namespace gwang::api {
 
 // `t` with each byte that is not part of a well-formed UTF-8 character replaced by U+FFFD.
-inline std::string valid_utf8(std::string_view t) {
+inline std::string replace_bad_utf8(std::string_view t) {
   std::string out;
   out.reserve(t.size());
   for (std::size_t i = 0; i < t.size();) {
-    const std::size_t n = utf8_char(t, i);
+    const std::size_t n = utf8_sequence(t, i);
     if (n == 0) {
       out += "\xEF\xBF\xBD";
       ++i;
@@ -77,15 +55,19 @@ class Encoder {
   // of other bytes, is stored with U+FFFD in place of each byte that does not belong.
   // Only a string not in the table yet is checked: a repeated one costs a look-up.
   void s(std::string_view text) {
-    std::string key(text);
-    auto it = index_.find(key);
+    auto it = index_.find(text);
     if (it == index_.end()) {
-      if (!utf8(key)) key = valid_utf8(key);
+      std::string key = valid_utf8(text) ? std::string(text) : replace_bad_utf8(text);
       bool added = false;
       std::tie(it, added) = index_.try_emplace(std::move(key), table_.size());
       if (added) table_.push_back(&it->first);
     }
     u(it->second);
+  }
+  // Bytes of any kind (a task's output), written in place with their length: not in the table.
+  void bytes(std::string_view raw) {
+    u(raw.size());
+    body_.append(raw);
   }
   // `magic`, the string table, then what was written: the whole encoding.
   std::string finish(std::string_view magic) const {
@@ -101,7 +83,11 @@ class Encoder {
 
  private:
   std::string body_;
-  std::unordered_map<std::string, std::uint64_t> index_;
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view t) const { return std::hash<std::string_view>{}(t); }
+  };
+  std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>> index_;
   std::vector<const std::string*> table_;
 };
 
@@ -110,12 +96,12 @@ class Decoder {
   // Reads the magic and the string table; ok() is false if they are not there.
   Decoder(std::string_view data, std::string_view magic) : d_(data) {
     if (d_.substr(0, magic.size()) != magic) {
-      fail("not a snapshot of this format");
+      fail("not data of this format");
       return;
     }
     at_ = magic.size();
     const std::uint64_t n = u();
-    if (n > d_.size()) fail("a string table larger than the snapshot");
+    if (n > d_.size()) fail("a string table larger than the data");
     for (std::uint64_t k = 0; ok() && k < n; ++k) {
       const std::uint64_t len = u();
       if (!ok()) break;
@@ -124,7 +110,7 @@ class Decoder {
         break;
       }
       table_.emplace_back(d_.substr(at_, len));
-      if (!utf8(table_.back())) {
+      if (!valid_utf8(table_.back())) {
         fail("a string that is not UTF-8");  // everything stored came in as JSON, which is UTF-8
         break;
       }
@@ -170,6 +156,15 @@ class Decoder {
     if (k >= table_.size()) return fail("a reference to no string"), std::string_view();
     return table_[k];
   }
+  // What Encoder::bytes wrote.
+  std::string_view bytes() {
+    const std::uint64_t len = u();
+    if (!ok()) return {};
+    if (len > d_.size() - at_) return fail("bytes past the end"), std::string_view();
+    const std::string_view out = d_.substr(at_, len);
+    at_ += len;
+    return out;
+  }
   // A count of things that each take at least one byte: no larger than what is left.
   std::size_t count() { return static_cast<std::size_t>(u(d_.size() - at_)); }
   // Marks the data damaged (the first such mark is the error), at the byte read last.
@@ -178,12 +173,10 @@ class Decoder {
   }
 
  private:
-
-
   std::string_view d_;
   std::size_t at_ = 0;
   std::vector<std::string_view> table_;
   std::string error_;
 };
 
-}  // namespace gwang::controller
+}  // namespace gwang::api

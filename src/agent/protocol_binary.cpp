@@ -1,0 +1,211 @@
+// The binary form of the agent protocol's bodies: a magic that says which body and its version,
+// the string table, then the fields in the order of their structs (protocol.h). Counts, enums and
+// flags are unsigned varints, numbers that may be negative zigzag varints.
+#include "agent/protocol_binary.h"
+
+#include <limits>
+
+#include "api/codec.h"
+
+namespace gwang::agent::protocol::binary {
+
+namespace {
+
+// JSON never starts with a control character.
+constexpr std::string_view kRequestMagic = "\x01gwang-sync-1\n";
+constexpr std::string_view kResponseMagic = "\x01gwang-orders-1\n";
+
+int small_int(api::Decoder& d) {
+  const std::int64_t v = d.i();
+  if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max()) {
+    d.fail("a value out of range");
+    return 0;
+  }
+  return static_cast<int>(v);
+}
+
+TaskEnd task_end(api::Decoder& d) { return static_cast<TaskEnd>(d.u(static_cast<std::uint64_t>(TaskEnd::OutOfMemory))); }
+
+void strings(api::Encoder& e, const std::vector<std::string>& v) {
+  e.u(v.size());
+  for (const std::string& t : v) e.s(t);
+}
+
+// A count, then that many things read by `one`, stopping at the first damage: a count cannot
+// make room for more than the data holds.
+template <typename T, typename Read>
+void each(api::Decoder& d, std::vector<T>& out, Read one) {
+  for (std::size_t n = d.count(); n > 0 && d.ok(); --n) one(out.emplace_back());
+}
+
+std::vector<std::string> strings(api::Decoder& d) {
+  std::vector<std::string> out;
+  each(d, out, [&](std::string& t) { t = d.s(); });
+  return out;
+}
+
+template <typename T>
+Result<T> done(api::Decoder& d, T value, const char* what) {
+  if (d.ok() && !d.at_end()) d.fail("bytes after the end");
+  if (!d.ok()) return fail(std::string("malformed ") + what + " (binary): " + d.error());
+  return value;
+}
+
+}  // namespace
+
+bool is_binary(std::string_view body) { return body.starts_with(kRequestMagic) || body.starts_with(kResponseMagic); }
+
+std::string encode(const SyncRequest& r) {
+  api::Encoder e;
+  e.s(r.node);
+  e.s(r.instance);
+  e.s(r.address);
+  e.i(r.host.cpus);
+  e.i(r.host.memory_bytes);
+  e.u(r.host.devices.size());
+  for (const Device& d : r.host.devices) {
+    e.s(d.kind);
+    e.s(d.name);
+    e.s(d.uuid);
+    e.i(d.index);
+    e.i(d.memory_bytes);
+    e.u(d.declared);
+  }
+  e.s(r.tracking);
+  strings(e, r.running);
+  e.u(r.finished.size());
+  for (const Finished& f : r.finished) {
+    e.s(f.task);
+    e.u(static_cast<std::uint64_t>(f.status.end));
+    e.i(f.status.exit_code);
+    e.i(f.status.signal);
+    e.s(f.message);
+    e.u(f.fenced);
+  }
+  e.u(r.logs.size());
+  for (const LogChunk& c : r.logs) {
+    e.s(c.task);
+    e.u(c.stderr_stream);
+    e.i(c.offset);
+    e.bytes(c.data);
+  }
+  e.i(r.wait_ms);
+  return e.finish(kRequestMagic);
+}
+
+Result<SyncRequest> decode_request(std::string_view body) {
+  api::Decoder d(body, kRequestMagic);
+  SyncRequest r;
+  r.node = d.s();
+  r.instance = d.s();
+  r.address = d.s();
+  r.host.cpus = small_int(d);
+  r.host.memory_bytes = d.i();
+  each(d, r.host.devices, [&](Device& x) {
+    x.kind = d.s();
+    x.name = d.s();
+    x.uuid = d.s();
+    x.index = small_int(d);
+    x.memory_bytes = d.i();
+    x.declared = d.u(1) != 0;
+  });
+  r.tracking = d.s();
+  r.running = strings(d);
+  each(d, r.finished, [&](Finished& f) {
+    f.task = d.s();
+    f.status.end = task_end(d);
+    f.status.exit_code = small_int(d);
+    f.status.signal = small_int(d);
+    f.message = d.s();
+    f.fenced = d.u(1) != 0;
+  });
+  each(d, r.logs, [&](LogChunk& c) {
+    c.task = d.s();
+    c.stderr_stream = d.u(1) != 0;
+    c.offset = d.i();
+    c.data = d.bytes();
+  });
+  r.wait_ms = small_int(d);
+  return done(d, std::move(r), "sync request");
+}
+
+std::string encode(const SyncResponse& r) {
+  api::Encoder e;
+  e.u(r.launch.size());
+  for (const Launch& l : r.launch) {
+    e.s(l.task);
+    e.i(l.job);
+    e.i(l.attempt);
+    e.i(l.rank);
+    e.i(l.step);
+    e.s(l.user);
+    strings(e, l.argv);
+    e.s(l.workdir);
+    e.u(l.env.size());
+    for (const auto& [k, v] : l.env) {
+      e.s(k);
+      e.s(v);
+    }
+    strings(e, l.devices);
+    e.i(l.memory_limit_bytes);
+    e.s(l.script);
+    e.s(l.output);
+    e.s(l.error);
+    e.u(l.output_append);
+    e.s(l.input);
+  }
+  e.u(r.terminate.size());
+  for (const Terminate& t : r.terminate) {
+    e.s(t.task);
+    e.u(static_cast<std::uint64_t>(t.why));
+    e.s(t.message);
+  }
+  strings(e, r.acked);
+  e.u(r.log_offsets.size());
+  for (const auto& [key, offset] : r.log_offsets) {
+    e.s(key);
+    e.i(offset);
+  }
+  e.i(r.node_timeout_ms);
+  return e.finish(kResponseMagic);
+}
+
+Result<SyncResponse> decode_response(std::string_view body) {
+  api::Decoder d(body, kResponseMagic);
+  SyncResponse r;
+  each(d, r.launch, [&](Launch& l) {
+    l.task = d.s();
+    l.job = d.i();
+    l.attempt = small_int(d);
+    l.rank = small_int(d);
+    l.step = small_int(d);
+    l.user = d.s();
+    l.argv = strings(d);
+    l.workdir = d.s();
+    each(d, l.env, [&](std::pair<std::string, std::string>& kv) {
+      kv.first = d.s();
+      kv.second = d.s();
+    });
+    l.devices = strings(d);
+    l.memory_limit_bytes = d.i();
+    l.script = d.s();
+    l.output = d.s();
+    l.error = d.s();
+    l.output_append = d.u(1) != 0;
+    l.input = d.s();
+  });
+  each(d, r.terminate, [&](Terminate& t) {
+    t.task = d.s();
+    t.why = task_end(d);
+    t.message = d.s();
+  });
+  r.acked = strings(d);
+  for (std::size_t n = d.count(); n > 0 && d.ok(); --n) {
+    std::string key(d.s());
+    r.log_offsets[std::move(key)] = d.i();
+  }
+  r.node_timeout_ms = d.i();
+  return done(d, std::move(r), "sync answer");
+}
+
+}  // namespace gwang::agent::protocol::binary
