@@ -288,7 +288,7 @@ class Controller {
   void adopt(JobRecord& job, std::int64_t now);
   Result<void> restore(const std::string& snapshot);       // either format
   Result<void> restore_json(const std::string& snapshot);  // the first format, JSON
-  std::string snapshot_state() const;                      // binary (codec.h)
+  std::string snapshot_state() const;                      // binary (api/codec.h)
   Result<void> checkpoint_locked(std::int64_t now);
   // Journals a record and waits until it is durable.
   Result<void> journal(const std::string& kind, const std::string& payload, std::int64_t now);

@@ -1,5 +1,5 @@
 // The journal's records of jobs and nodes as types: one struct per kind of record, each with its
-// binary encoding beside its decoding (codec.h's varints and string table), and the first form of
+// binary encoding beside its decoding (api/codec.h's varints and string table), and the first form of
 // the records, JSON, still read. The controller applies an event by one function, the same for a
 // change it makes live and for recovery (recovery.cpp). The books' records are accounting.h's.
 #pragma once

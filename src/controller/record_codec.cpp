@@ -1,4 +1,4 @@
-// The records' parts in the binary encoding of codec.h, each encoder beside its decoder.
+// The records' parts in the binary encoding of api/codec.h, each encoder beside its decoder.
 
 #include "controller/record_codec.h"
 

@@ -1,4 +1,4 @@
-// Snapshots: the whole state in the binary format of codec.h (each format of it, and the first
+// Snapshots: the whole state in the binary format of api/codec.h (each format of it, and the first
 // one, JSON, still read back), and when one is taken.
 
 #include "controller/controller.h"
@@ -13,7 +13,7 @@ using nlohmann::json;
 
 namespace {
 
-// Snapshots are binary (see codec.h): the first version, JSON, is still read.
+// Snapshots are binary (see api/codec.h): the first version, JSON, is still read.
 // The binary snapshot's formats: "gwang snapshot N\n", then its fields. Each format adds fields at
 // the end of a job's record, and every earlier one is still read: 3 each job's project and
 // preemptibility, and the books (accounting.h); 4 begin time, dependency and array; 5 the batch
