@@ -19,4 +19,18 @@ void set_error_prefix(std::string prefix);
 std::optional<nlohmann::json> request(const ClientArgs& args, const std::string& method, const std::string& path,
                                       const std::string& body, int* exit_code, bool raw = false);
 
+// The same call, printing nothing: the answer's status and JSON body, or (status 0) why there is no
+// answer. `error` holds the message request() would print.
+struct ApiAnswer {
+  int status = 0;       // 0: no answer
+  std::string text;     // the body as it came
+  nlohmann::json body;  // parsed (discarded when it is not JSON)
+  std::string error;
+  bool usage = false;  // no call made: the URL or the token is wrong where it was given
+  bool ok() const { return status >= 200 && status < 300 && !body.is_discarded(); }
+  // Worth trying again: no answer, or the controller's own trouble (a restart, a standby).
+  bool transient() const { return status == 0 || status >= 500; }
+};
+ApiAnswer call_api(const ClientArgs& args, const std::string& method, const std::string& path, const std::string& body);
+
 }  // namespace gwang::cli

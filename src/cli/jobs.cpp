@@ -32,34 +32,43 @@ std::string& error_prefix() {
 
 void set_error_prefix(std::string prefix) { error_prefix() = std::move(prefix); }
 
-std::optional<json> request(const ClientArgs& args, const std::string& method, const std::string& path,
-                            const std::string& body, int* exit_code, bool raw) {
+ApiAnswer call_api(const ClientArgs& args, const std::string& method, const std::string& path, const std::string& body) {
+  ApiAnswer out;
   auto endpoint = resolve_endpoint(args.url, args.token);
   if (!endpoint) {
-    std::fprintf(stderr, "%s%s\n", error_prefix().c_str(), endpoint.error().message.c_str());
-    *exit_code = 2;
-    return std::nullopt;
+    out.error = endpoint.error().message;
+    out.usage = true;
+    return out;
   }
   auto r = call(*endpoint, method, path, body);
   if (!r) {
-    std::fprintf(stderr, "%s%s\n", error_prefix().c_str(), r.error().message.c_str());
-    *exit_code = 1;
+    out.error = r.error().message;
+    return out;
+  }
+  out.status = r->status;
+  out.text = std::move(r->body);
+  out.body = json::parse(out.text, nullptr, false);
+  const bool success = out.status >= 200 && out.status < 300;
+  if (success && out.body.is_discarded()) {
+    out.error = "the controller's answer is not JSON: " + out.text;
+  } else if (!success) {
+    out.error = out.body.is_object() && out.body.contains("error") && out.body["error"].is_string()
+                    ? out.body["error"].get<std::string>()
+                    : out.text;
+  }
+  return out;
+}
+
+std::optional<json> request(const ClientArgs& args, const std::string& method, const std::string& path,
+                            const std::string& body, int* exit_code, bool raw) {
+  ApiAnswer a = call_api(args, method, path, body);
+  if (raw && a.status >= 200 && a.status < 300) return json(std::move(a.text));
+  if (!a.ok()) {
+    std::fprintf(stderr, "%s%s\n", error_prefix().c_str(), a.error.c_str());
+    *exit_code = a.usage || a.status == 400 || a.status == 422 ? 2 : 1;
     return std::nullopt;
   }
-  if (raw && r->status >= 200 && r->status < 300) return json(r->body);
-  json j = json::parse(r->body, nullptr, false);
-  if (r->status >= 200 && r->status < 300 && j.is_discarded()) {
-    std::fprintf(stderr, "%sthe controller's answer is not JSON: %s\n", error_prefix().c_str(), r->body.c_str());
-    *exit_code = 1;
-    return std::nullopt;
-  }
-  if (r->status < 200 || r->status >= 300) {
-    const std::string msg = j.is_object() && j.contains("error") ? j["error"].get<std::string>() : r->body;
-    std::fprintf(stderr, "%s%s\n", error_prefix().c_str(), msg.c_str());
-    *exit_code = r->status == 400 || r->status == 422 ? 2 : 1;
-    return std::nullopt;
-  }
-  return j;
+  return std::move(a.body);
 }
 
 namespace {

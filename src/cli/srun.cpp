@@ -436,12 +436,18 @@ std::optional<json> follow_step(const ClientArgs& client, const std::string& ste
       request(client, "POST", step_path + "/cancel", "", &code);
       cancelled = true;
     }
-    int code = 0;
-    auto answer = request(client, "GET", step_path + "?offsets=" + relay.offsets(), "", &code);
-    if (!answer) {
-      // The controller may be restarting: tried again for a minute.
+    ApiAnswer polled = call_api(client, "GET", step_path + "?offsets=" + relay.offsets(), "");
+    if (!polled.ok() && !polled.transient()) {  // refused: the step or its job is gone, or the token
+      srun_error(polled.error);
+      return std::nullopt;
+    }
+    if (!polled.ok()) {
+      // The controller may be restarting: tried again for a minute, said once.
       const auto now = std::chrono::steady_clock::now();
-      if (failing_since == std::chrono::steady_clock::time_point{}) failing_since = now;
+      if (failing_since == std::chrono::steady_clock::time_point{}) {
+        failing_since = now;
+        srun_error(polled.error + "; trying again for up to a minute");
+      }
       if (now - failing_since > std::chrono::seconds(60)) {
         srun_error("lost the controller; the step goes on");
         return std::nullopt;
@@ -450,6 +456,7 @@ std::optional<json> follow_step(const ClientArgs& client, const std::string& ste
       continue;
     }
     failing_since = {};
+    std::optional<json> answer = std::move(polled.body);
     const bool got = relay_output(*answer, relay);
     json last = (*answer)["step"];
     const bool ended = last["state"].get<std::string>() != "RUNNING";
