@@ -538,7 +538,7 @@ TEST_F(Up, TheCorpusOfBatchScriptsRunsAsUnderSlurm) {
     const std::string name = s.ends_with(".sh") ? s.substr(0, s.size() - 3) : s;
     EXPECT_NE(said.find("corpus ok: " + name), std::string::npos) << s << "\n" << said;
   }
-  for (const std::string& line : {"corpus ok: array_limit 9", "corpus ok: array_step 20", "corpus ok: array_list 7"})
+  for (const char* line : {"corpus ok: array_limit 9", "corpus ok: array_step 20", "corpus ok: array_list 7"})
     EXPECT_NE(said.find(line), std::string::npos) << said;
 }
 
@@ -720,7 +720,9 @@ TEST_F(Up, RestartKeepsJobs) {
 TEST_F(Up, SigkillDuringAStreamLosesNothing) {
   std::set<long long> acked;
   std::mt19937 rng(20261126);
-  for (int round = 0; round < 5; ++round) {
+  // Five kills at least, and more while fewer than a dozen submissions were acknowledged (a busy
+  // machine answers fewer in the same time).
+  for (int round = 0; round < 5 || (acked.size() <= 10 && round < 40); ++round) {
     std::atomic<bool> go{true};
     std::thread submitter([&] {
       while (go) {

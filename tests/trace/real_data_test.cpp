@@ -96,9 +96,10 @@ TEST(RealSwf, AllLogsParseAndLoad) {
   EXPECT_GE(logs, 9);
 }
 
-// SDSC-BLUE-2000-4.2-cln (~243k lines, the biggest log) reads in well under a second (0.3 s is the aim
-// on an idle core; the bound leaves room for a loaded machine and sanitizer builds).
-TEST(RealSwf, SdscBlueReadsFast) {
+// SDSC-BLUE-2000-4.2-cln (~243k lines, the biggest log) reads whole. How fast is printed, not
+// asserted: the time is docs/benchmarks.md's (section 1, the whole replay), where the machine is
+// idle; here the suite's other tests share it.
+TEST(RealSwf, SdscBlueReadsWhole) {
   const std::string path = shared("swf/SDSC-BLUE-2000-4.2-cln.swf.gz");
   REQUIRE_DATA(path);
   const auto start = std::chrono::steady_clock::now();
@@ -107,7 +108,6 @@ TEST(RealSwf, SdscBlueReadsFast) {
   ASSERT_TRUE(trace) << trace.error().message;
   std::printf("  SDSC-BLUE-2000-4.2-cln: %zu records in %.3f s\n", trace->records.size(), seconds);
   EXPECT_GT(trace->records.size(), 240000u);
-  EXPECT_LT(seconds, 2.0);
 }
 
 // The default pod list: 8,152 pods, 897 of them never scheduled (empty scheduled_time), total GPU
