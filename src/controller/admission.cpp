@@ -214,7 +214,7 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
   // Durable before anything else happens to it; concurrent submissions share one disk flush. An
   // array is one record, however many tasks it has.
   auto journalled = journal(events::Submitted{job.id, job.user, job.project, job.preemptible, job.request, indices}, now);
-  std::lock_guard lock(mu_);
+  Changing lock(*this);
   --inflight_;
   if (!journalled) return tl::unexpected(journalled.error());
   const std::size_t count = indices.empty() ? 1 : indices.size();
@@ -227,36 +227,40 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
     auto status = scheduler_->submit(std::move(task_spec), now);
     if (!status) return tl::unexpected(status.error());  // validated above: a broken invariant otherwise
     if (task.hold != Hold::None) scheduler_->hold(core::JobId{task.id});
-    jobs_[task.id] = std::move(task);
+    jobs_.put(task.id, std::move(task));
   }
   // A job that can start now starts at the next round of the control loop (milliseconds away),
   // with the other starts of that pass: the answer does not wait for it.
   if (scheduler_->fits_now(spec->id)) pass_due_ = true;
-  return with_reason(jobs_[job.id]);
+  return with_reason(*jobs_.find(job.id));
 }
 
 Result<JobRecord> Controller::cancel(std::int64_t id, const std::string& user, bool operator_rights, std::int64_t now,
                                      bool task_only) {
-  std::lock_guard lock(mu_);
-  auto it = jobs_.find(id);
-  if (it == jobs_.end() || (!operator_rights && it->second.user != user)) {
+  Changing lock(*this);
+  const JobRecord* found = jobs_.find(id);
+  if (!found || (!operator_rights && found->user != user)) {
     return fail("job " + std::to_string(id) + " not found");
   }
-  if (it->second.in_array() && it->second.array_job == id && !task_only) {
-    // The array: every task not ended yet.
+  if (found->in_array() && found->array_job == id && !task_only) {
+    // The array: every task not ended yet (its tasks have consecutive ids).
     bool any = false;
-    for (auto t = it; t != jobs_.end() && t->second.array_job == id; ++t) {
-      if (t->second.ended()) continue;
+    for (std::int64_t t = id;; ++t) {
+      const JobRecord* task = jobs_.find(t);
+      if (!task || task->array_job != id) break;
+      if (task->ended()) continue;
       any = true;
-      cancel_one(t->second, user, now);
+      cancel_one(*jobs_.edit(t), user, now);
     }
     if (!any) return fail("job array " + std::to_string(id) + " has already ended");
-    return it->second;
+    return *jobs_.find(id);
   }
-  JobRecord& job = it->second;
-  if (job.ended()) return fail("job " + std::to_string(id) + " has already ended (" + std::string(to_string(job.state)) + ")");
+  if (found->ended()) {
+    return fail("job " + std::to_string(id) + " has already ended (" + std::string(to_string(found->state)) + ")");
+  }
+  JobRecord& job = *jobs_.edit(id);
   cancel_one(job, user, now);
-  return job;
+  return *jobs_.find(id);
 }
 
 void Controller::cancel_one(JobRecord& job, const std::string& user, std::int64_t now) {
@@ -273,36 +277,38 @@ void Controller::cancel_one(JobRecord& job, const std::string& user, std::int64_
 
 Result<JobRecord> Controller::set_hold(std::int64_t id, bool hold, const std::string& user, bool operator_rights,
                                        std::int64_t now, bool task_only) {
-  std::lock_guard lock(mu_);
-  auto it = jobs_.find(id);
-  if (it == jobs_.end() || (!operator_rights && it->second.user != user)) {
+  Changing lock(*this);
+  const JobRecord* found = jobs_.find(id);
+  if (!found || (!operator_rights && found->user != user)) {
     return fail("job " + std::to_string(id) + " not found");
   }
-  const bool array = it->second.in_array() && it->second.array_job == id && !task_only;
-  std::vector<JobRecord*> jobs;
-  for (auto t = it; t != jobs_.end() && (t == it || (array && t->second.array_job == id)); ++t) {
-    JobRecord& j = t->second;
-    if (j.state != JobState::Pending || hold != (j.hold == Hold::None)) continue;  // not pending, or as asked already
-    if (!hold && j.hold == Hold::Admin && !operator_rights) {
-      return fail("job " + std::to_string(j.id) + " is held by an operator: only an operator may release it");
+  const bool array = found->in_array() && found->array_job == id && !task_only;
+  const JobState state = found->state;
+  const std::string owner = found->user;
+  events::Held held{{}, Hold::None, user};
+  for (std::int64_t t = id;; ++t) {  // the job, or its array's tasks (consecutive ids)
+    const JobRecord* j = jobs_.find(t);
+    if (!j || (t != id && !(array && j->array_job == id))) break;
+    if (j->state != JobState::Pending || hold != (j->hold == Hold::None)) continue;  // not pending, or as asked already
+    if (!hold && j->hold == Hold::Admin && !operator_rights) {
+      return fail("job " + std::to_string(j->id) + " is held by an operator: only an operator may release it");
     }
-    jobs.push_back(&j);
+    held.ids.push_back(t);
+    if (!array) break;
   }
   const std::string what = array ? "job array " + std::to_string(id) : "job " + std::to_string(id);
-  if (jobs.empty()) {
-    if (!array && it->second.state == JobState::Pending) return fail(what + (hold ? " is held already" : " is not held"));
-    return fail(what + " is not pending" + (array ? "" : " (" + std::string(to_string(it->second.state)) + ")"));
+  if (held.ids.empty()) {
+    if (!array && state == JobState::Pending) return fail(what + (hold ? " is held already" : " is not held"));
+    return fail(what + " is not pending" + (array ? "" : " (" + std::string(to_string(state)) + ")"));
   }
   // An operator's hold of someone else's job is the operator's to lift (Slurm's admin hold).
-  const Hold kind = !hold ? Hold::None : operator_rights && it->second.user != user ? Hold::Admin : Hold::User;
-  events::Held held{{}, kind, user};
-  for (const JobRecord* j : jobs) held.ids.push_back(j->id);
+  held.hold = !hold ? Hold::None : operator_rights && owner != user ? Hold::Admin : Hold::User;
   if (auto r = journal(held, now); !r) return tl::unexpected(r.error());
   auto applied = apply(held, now);
   assert(applied);  // of jobs found above, under the same lock
   (void)applied;
-  for (JobRecord* j : jobs) hold_in_core(*j, now);
-  return with_reason(it->second);
+  for (std::int64_t t : held.ids) hold_in_core(*jobs_.find(t), now);
+  return with_reason(*jobs_.find(id));
 }
 
 void Controller::hold_in_core(const JobRecord& job, std::int64_t now) {

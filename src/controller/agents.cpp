@@ -58,7 +58,8 @@ proto::SyncResponse Controller::orders(Node& node, const std::set<std::string>& 
 
 Result<proto::SyncResponse> Controller::sync(const proto::SyncRequest& request, const std::string& peer,
                                              agent::Clock::time_point mono, std::int64_t now) {
-  std::unique_lock lock(mu_);
+  Changing changing(*this);
+  std::unique_lock<std::mutex>& lock = changing.lock();
   Node* node = find_node(request.node);
   if (node && node->local) return fail("node '" + request.node + "' is the controller's own node");
   const std::string address = request.address.empty() ? peer : request.address;
@@ -140,6 +141,7 @@ Result<proto::SyncResponse> Controller::sync(const proto::SyncRequest& request, 
   if (o.launch.empty() && o.terminate.empty() && out.acked.empty() && request.wait_ms > 0 &&
       waiting_ < options_.max_waiting_agents) {
     const std::string name = node->name;
+    publish();  // what this call changed, before the lock is let go while it waits
     ++waiting_;
     orders_cv_.wait_for(lock, std::chrono::milliseconds(request.wait_ms), [&] {
       Node* n = find_node(name);
@@ -191,7 +193,7 @@ std::vector<NodeRecord> Controller::nodes() const {
     out.push_back(std::move(r));
   }
   for (std::int64_t id : running_) {
-    const JobRecord& job = jobs_.at(id);
+    const JobRecord& job = *jobs_.find(id);
     for (const TaskRecord& t : job.tasks) {
       if (t.done) continue;
       NodeRecord& r = out[at.at(t.node)];

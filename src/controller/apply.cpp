@@ -20,6 +20,8 @@ Result<void> Controller::apply(const events::Event& event, std::int64_t time) {
 
 Result<void> Controller::apply(const events::Submitted& e, std::int64_t time) {
   const std::size_t count = e.array_tasks.empty() ? 1 : e.array_tasks.size();
+  if (e.id < 1 || e.id > kMaxJobId - static_cast<std::int64_t>(count))
+    return fail("a job with id " + std::to_string(e.id) + ": out of range");
   for (std::size_t k = 0; k < count; ++k) {
     JobRecord job;
     job.id = e.id + static_cast<std::int64_t>(k);
@@ -33,16 +35,16 @@ Result<void> Controller::apply(const events::Submitted& e, std::int64_t time) {
       job.array_task = e.array_tasks[k];
     }
     if (job.request.hold) job.hold = Hold::User;
-    jobs_[job.id] = std::move(job);
+    jobs_.put(job.id, std::move(job));
   }
   next_id_ = std::max(next_id_, e.id + static_cast<std::int64_t>(count));
   return {};
 }
 
 Result<void> Controller::apply(const events::Started& e, std::int64_t time) {
-  auto it = jobs_.find(e.id);
-  if (it == jobs_.end()) return fail(unknown_job(e.id));
-  JobRecord& job = it->second;
+  JobRecord* found = jobs_.edit(e.id);
+  if (!found) return fail(unknown_job(e.id));
+  JobRecord& job = *found;
   job.state = JobState::Running;
   job.start = time;
   job.attempt = e.attempt;
@@ -52,9 +54,9 @@ Result<void> Controller::apply(const events::Started& e, std::int64_t time) {
 }
 
 Result<void> Controller::apply(const events::RankEnded& e, std::int64_t) {
-  auto it = jobs_.find(e.id);
-  if (it == jobs_.end()) return fail(unknown_job(e.id));
-  JobRecord& job = it->second;
+  JobRecord* found = jobs_.edit(e.id);
+  if (!found) return fail(unknown_job(e.id));
+  JobRecord& job = *found;
   if (e.attempt == job.attempt && e.rank >= 0 && e.rank < static_cast<int>(job.tasks.size())) {
     job.tasks[static_cast<std::size_t>(e.rank)].done = true;
     rank_ends_[e.id][e.rank] = {e.state, e.exit_code, e.reason};
@@ -63,9 +65,9 @@ Result<void> Controller::apply(const events::RankEnded& e, std::int64_t) {
 }
 
 Result<void> Controller::apply(const events::StepStarted& e, std::int64_t time) {
-  auto it = jobs_.find(e.id);
-  if (it == jobs_.end()) return fail(unknown_job(e.id));
-  JobRecord& job = it->second;
+  JobRecord* found = jobs_.edit(e.id);
+  if (!found) return fail(unknown_job(e.id));
+  JobRecord& job = *found;
   if (e.attempt != job.attempt || e.step != static_cast<int>(job.steps.size()))
     return fail("step " + std::to_string(e.step) + " is not the job's next");
   StepRecord step;
@@ -94,17 +96,17 @@ StepRecord* Controller::step_of(JobRecord& job, int attempt, int step) {
 }
 
 Result<void> Controller::apply(const events::StepTaskEnded& e, std::int64_t time) {
-  auto it = jobs_.find(e.id);
-  if (it == jobs_.end()) return fail(unknown_job(e.id));
-  if (StepRecord* step = step_of(it->second, e.attempt, e.step))
+  JobRecord* job = jobs_.edit(e.id);
+  if (!job) return fail(unknown_job(e.id));
+  if (StepRecord* step = step_of(*job, e.attempt, e.step))
     step_task_ended(*step, e.task, e.state, e.exit_code, e.signal, time);
   return {};
 }
 
 Result<void> Controller::apply(const events::StepStopping& e, std::int64_t) {
-  auto it = jobs_.find(e.id);
-  if (it == jobs_.end()) return fail(unknown_job(e.id));
-  if (StepRecord* step = step_of(it->second, e.attempt, e.step)) {
+  JobRecord* job = jobs_.edit(e.id);
+  if (!job) return fail(unknown_job(e.id));
+  if (StepRecord* step = step_of(*job, e.attempt, e.step)) {
     step->stopping = e.why;
     step->cancelled = e.cancel;
   }
@@ -112,9 +114,9 @@ Result<void> Controller::apply(const events::StepStopping& e, std::int64_t) {
 }
 
 Result<void> Controller::apply(const events::Requeued& e, std::int64_t) {
-  auto it = jobs_.find(e.id);
-  if (it == jobs_.end()) return fail(unknown_job(e.id));
-  JobRecord& job = it->second;
+  JobRecord* found = jobs_.edit(e.id);
+  if (!found) return fail(unknown_job(e.id));
+  JobRecord& job = *found;
   job.state = JobState::Pending;
   job.attempt = e.attempt;
   job.reason = e.reason;
@@ -126,9 +128,9 @@ Result<void> Controller::apply(const events::Requeued& e, std::int64_t) {
 }
 
 Result<void> Controller::apply(const events::Ended& e, std::int64_t time) {
-  auto it = jobs_.find(e.id);
-  if (it == jobs_.end()) return fail(unknown_job(e.id));
-  JobRecord& job = it->second;
+  JobRecord* found = jobs_.edit(e.id);
+  if (!found) return fail(unknown_job(e.id));
+  JobRecord& job = *found;
   close_steps(job, time, false);
   books_.forget(e.id);
   job.state = e.state;
@@ -143,7 +145,7 @@ Result<void> Controller::apply(const events::Held& e, std::int64_t) {
   for (std::int64_t id : e.ids) {
     if (!jobs_.contains(id)) return fail(unknown_job(id));
   }
-  for (std::int64_t id : e.ids) jobs_.at(id).hold = e.hold;
+  for (std::int64_t id : e.ids) jobs_.edit(id)->hold = e.hold;
   return {};
 }
 

@@ -49,7 +49,7 @@ void Controller::charge(const JobRecord& job, std::int64_t now) {
 }
 
 Result<void> Controller::administer(const std::string& kind, const json& payload, std::int64_t now) {
-  std::lock_guard lock(mu_);
+  Changing lock(*this);
   if (!Accounting::handles(kind) || kind == "usage.charged") return fail("not a change of the books: " + kind);
   if (auto ok = books_.check(kind, payload); !ok) return ok;
   if (auto r = journal(kind, payload.dump(), now); !r) return r;
@@ -78,8 +78,8 @@ void Controller::readmit(std::int64_t now) {
   next_readmit_ = now + 60;
   if (books_.grants().all().empty() && held_.empty()) return;
   std::map<std::pair<std::string, std::string>, Result<JobAdmission>> verdicts;  // by (user, project)
-  for (auto& [id, job] : jobs_) {
-    if (job.state != JobState::Pending || job.project.empty()) continue;
+  jobs_.scan(false, [&](std::int64_t id, const JobRecord& job) {
+    if (job.state != JobState::Pending || job.project.empty()) return true;
     auto v = verdicts.find({job.user, job.project});
     if (v == verdicts.end()) {
       v = verdicts.emplace(std::make_pair(job.user, job.project), books_.admit(job.user, job.project, false, now))
@@ -87,20 +87,30 @@ void Controller::readmit(std::int64_t now) {
     }
     const core::JobId jid{id};
     if (!v->second) {
-      held_[id] = "Held: " + v->second.error().message;
+      std::string why = "Held: " + v->second.error().message;
+      if (auto h = held_.find(id); h == held_.end() || h->second != why) {
+        held_[id] = std::move(why);
+        held_changed_ = true;
+      }
       scheduler_->hold(jid);
-      continue;
+      note_waiting(job);
+      return true;
     }
-    if (held_.erase(id) > 0 && job.hold == Hold::None) {
-      scheduler_->release(jid, now);
-      pass_due_ = true;
+    if (held_.erase(id) > 0) {
+      held_changed_ = true;
+      if (job.hold == Hold::None) {
+        scheduler_->release(jid, now);
+        pass_due_ = true;
+      }
+      note_waiting(job);
     }
     const bool preemptible = job.request.preemptible || v->second->preemptible;
     if (preemptible != job.preemptible && scheduler_->set_preemptible(jid, preemptible)) {
-      job.preemptible = preemptible;
+      jobs_.edit(id)->preemptible = preemptible;  // `job` is the view's from here on: not read again
       pass_due_ = true;
     }
-  }
+    return true;
+  });
 }
 
 void Controller::sync_quotas() {

@@ -21,6 +21,7 @@ namespace fs = std::filesystem;
 Controller::Controller(ControllerOptions options) : options_(std::move(options)), books_(options_.accounting) {}
 
 Controller::~Controller() {
+  if (snapshot_job_.valid()) snapshot_job_.wait();  // it uses the committer
   std::lock_guard lock(mu_);
   local_.reset();  // ends what is left of the local tasks
 }
@@ -63,6 +64,11 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
     local.tracking = c->local_->tracking();
   }
   if (auto r = c->recover(now); !r) return tl::unexpected(r.error());
+  {
+    std::lock_guard lock(c->mu_);
+    c->note_all_waiting();
+    c->publish();
+  }
   return c;
 }
 
@@ -216,15 +222,15 @@ std::optional<std::string> Controller::job_credential_user(const std::string& to
   const auto [end, ec] = std::from_chars(token.data() + 4, token.data() + dot, id);
   if (ec != std::errc() || end != token.data() + dot) return std::nullopt;
   const std::string presented = token.substr(dot + 1);
-  std::lock_guard lock(mu_);
-  auto it = jobs_.find(id);
-  if (it == jobs_.end() || it->second.state != JobState::Running || it->second.credential.empty()) return std::nullopt;
-  const std::string& want = it->second.credential;
+  const auto v = view();
+  const JobRecord* job = v->jobs.find(id);
+  if (!job || job->state != JobState::Running || job->credential.empty()) return std::nullopt;
+  const std::string& want = job->credential;
   if (presented.size() != want.size()) return std::nullopt;
   unsigned char diff = 0;  // compared in constant time
   for (std::size_t i = 0; i < want.size(); ++i) diff |= static_cast<unsigned char>(presented[i] ^ want[i]);
   if (diff != 0) return std::nullopt;
-  return it->second.user;
+  return job->user;
 }
 
 }  // namespace gwang::controller

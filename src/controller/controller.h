@@ -2,7 +2,9 @@
 // change before acknowledging it, drives the core with the wall clock, and has the nodes' agents
 // run what the core decides: its own node's agent in this process (`gwang up`), remote agents over
 // the agent protocol (agent/protocol.h). Thread-safe: the HTTP handlers and the control loop call
-// it concurrently.
+// it concurrently. Changes take the controller's lock; reads of jobs take none: they read the view
+// the last change published (copy-on-write, cow_table.h), so that a pass, a snapshot or a
+// heartbeat never keeps a queue page waiting.
 #pragma once
 
 #include <sys/types.h>
@@ -26,6 +28,7 @@
 #include "api/partition.h"
 #include "api/request.h"
 #include "controller/accounting.h"
+#include "controller/cow_table.h"
 #include "controller/events.h"
 #include "controller/metrics.h"
 #include "controller/records.h"
@@ -148,22 +151,31 @@ class Controller {
     std::vector<std::string> nodes;
   };
   std::vector<PartitionRecord> partitions() const;
+  // What reads see: the jobs, and why each waiting one waits, as the last change left them.
+  struct View {
+    CowTable<JobRecord>::Frozen jobs;
+    CowValues<Waiting>::Frozen waiting;
+    // Waiting jobs their projects' grants hold, and why (few).
+    std::shared_ptr<const std::map<std::int64_t, std::string>> held =
+        std::make_shared<const std::map<std::int64_t, std::string>>();
+    std::string_view reason(const JobRecord& job, std::string& scratch) const;
+  };
+  std::shared_ptr<const View> view() const;
   std::optional<JobRecord> job(std::int64_t id) const;
   // Jobs that have not ended, plus with `all` the ended ones, by id.
   std::vector<JobRecord> jobs(bool all) const;
-  // The same without copies: `visit` gets each job and the reason to show, under the controller's
-  // lock (it must not call the controller).
-  // Under the lock: what the visitor is given is valid during its call only.
+  // The same without copies: `visit` gets each job and the reason to show, from one view.
+  // What the visitor is given is valid during its call only.
   void for_each_job(bool all, const std::function<void(const JobRecord&, std::string_view reason)>& visit) const;
   // The reason a job shows, made when asked (scan_jobs); valid during the visit that got it.
   class Reasons {
    public:
-    std::string_view operator()(const JobRecord& job) const { return controller_.reason_of(job, scratch_); }
+    std::string_view operator()(const JobRecord& job) const { return view_.reason(job, scratch_); }
 
    private:
     friend class Controller;
-    Reasons(const Controller& controller, std::string& scratch) : controller_(controller), scratch_(scratch) {}
-    const Controller& controller_;
+    Reasons(const View& view, std::string& scratch) : view_(view), scratch_(scratch) {}
+    const View& view_;
     std::string& scratch_;
   };
   // The same, oldest or newest first, the reason made only for the jobs that ask for it; `visit`
@@ -288,8 +300,24 @@ class Controller {
   void adopt(JobRecord& job, std::int64_t now);
   Result<void> restore(const std::string& snapshot);       // either format
   Result<void> restore_json(const std::string& snapshot);  // the first format, JSON
-  std::string snapshot_state() const;                      // binary (api/codec.h)
-  Result<void> checkpoint_locked(std::int64_t now);
+  // A snapshot in the making (api/codec.h's encoding): all but the jobs encoded under the lock,
+  // the jobs as a view shares them, encoded off it (snapshot.cpp).
+  struct SnapshotDraft {
+    std::int64_t seq = 0;  // the last record it covers
+    Encoder e;
+    CowTable<JobRecord>::Frozen jobs;
+    std::map<std::int64_t, Failure> failures;
+  };
+  SnapshotDraft draft_snapshot() const;
+  static std::string finish_snapshot(SnapshotDraft& draft);
+  // Under the lock: a draft when a snapshot may be taken now (and, unless `forced`, is due: enough
+  // records since the last), else nullopt (with `failed` set when the journal failed).
+  std::optional<SnapshotDraft> snapshot_due(bool forced, Result<void>& failed);
+  // Off the lock: encodes the jobs and stores the snapshot through the committer.
+  Result<void> write_snapshot(SnapshotDraft draft);
+  void snapshot_written(std::int64_t seq, const Result<void>& written);  // under the lock
+  // Under the lock, from the control loop: notes a snapshot written, and starts one when due.
+  void snapshot_in_background();
   // Journals a record and waits until it is durable.
   Result<void> journal(const std::string& kind, const std::string& payload, std::int64_t now);
   Result<void> journal(const events::Event& event, std::int64_t now);
@@ -350,10 +378,33 @@ class Controller {
   // Charges a running job's use since it was last charged, up to `now` (a usage record, queued).
   void charge(const JobRecord& job, std::int64_t now);
   void node_down(Node& node, const std::string& why, std::int64_t now);
-  // The job with the reason it waits, as the scheduler sees it now (pending jobs).
-  JobRecord with_reason(JobRecord job) const;
-  // Why a job waits (or how it ended): a fixed text, the record's own, or one made in `scratch`.
-  std::string_view reason_of(const JobRecord& job, std::string& scratch) const;
+  // The job with the reason it waits, as the scheduler sees it now (pending jobs); under the lock.
+  JobRecord with_reason(JobRecord job);
+  // Why a job waits (or how it ended), from its Waiting (nullptr: none noted) and its grants' hold
+  // (nullptr: none): a fixed text, the record's own, or one made in `scratch`.
+  static std::string_view reason_of(const Waiting* waiting, const std::string* held, const JobRecord& job,
+                                    std::string& scratch);
+  // Why a waiting job waits, as the core says now, into waits_ (where it changed).
+  void note_waiting(const JobRecord& job);
+  void note_waiting(const JobRecord& job, const core::Job* in_core);
+  // The same for every waiting job (after a pass).
+  void note_all_waiting();
+  // Makes what changed since the last view the view reads see; under the lock, at the end of a
+  // change (Changing) or before the lock is let go in the middle of one.
+  void publish();
+  // The controller's lock, taken by a change: what it changed is published when it ends.
+  class Changing {
+   public:
+    explicit Changing(Controller& c) : c_(c), lock_(c.mu_) {}
+    ~Changing() { c_.publish(); }
+    Changing(const Changing&) = delete;
+    Changing& operator=(const Changing&) = delete;
+    std::unique_lock<std::mutex>& lock() { return lock_; }
+
+   private:
+    Controller& c_;
+    std::unique_lock<std::mutex> lock_;
+  };
   agent::protocol::SyncResponse orders(Node& node, const std::set<std::string>& listed);
 
   ControllerOptions options_;
@@ -364,7 +415,11 @@ class Controller {
   std::unique_ptr<core::Scheduler> scheduler_;
   std::unique_ptr<LocalRunner> local_;  // runs the local node's tasks, if there is a local node
   Accounting books_;
-  std::map<std::int64_t, JobRecord> jobs_;
+  CowTable<JobRecord> jobs_;
+  CowValues<Waiting> waits_;  // of waiting jobs (others' entries are left as they were)
+  bool held_changed_ = true;   // held_ (below) changed since the last view
+  mutable std::mutex view_mu_;  // guards view_ alone, held only to copy or swap the pointer
+  std::shared_ptr<const View> view_ = std::make_shared<View>();
   std::map<std::string, std::unique_ptr<Node>> nodes_;
   std::vector<Node*> by_id_;  // nodes by core::NodeId
   // Ranks that ended, of jobs with some ranks still running: (first failure) state, exit code, reason.
@@ -397,6 +452,9 @@ class Controller {
   int waiting_ = 0;                // agents' calls waiting for orders (each holds a server thread)
   int inflight_ = 0;               // submissions journalled (or being journalled) but not applied yet
   std::int64_t snapshot_seq_ = 0;  // the record the last snapshot covers
+  bool snapshotting_ = false;      // a snapshot is being written (the journal is the committer's)
+  std::future<Result<void>> snapshot_job_;  // the control loop's snapshot, written in the background
+  std::int64_t snapshot_job_seq_ = 0;
   std::string instance_;           // tells this controller's local task groups from others' on the host
   agent::Clock::time_point started_;
   bool pass_due_ = true;          // resources were freed or nodes changed since the last pass

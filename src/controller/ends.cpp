@@ -36,9 +36,9 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
   if (!ref) return;
   const std::int64_t id = ref->job;
   const int attempt = ref->attempt, rank = ref->rank;
-  auto it = jobs_.find(id);
-  if (it == jobs_.end()) return;
-  JobRecord& job = it->second;
+  JobRecord* found = jobs_.edit(id);
+  if (!found) return;
+  JobRecord& job = *found;
   if (ref->step >= 0) {
     if (job.state != JobState::Running || job.attempt != attempt || ref->step >= static_cast<int>(job.steps.size())) return;
     StepRecord& step = job.steps[static_cast<std::size_t>(ref->step)];
@@ -153,7 +153,7 @@ void Controller::end(JobRecord& job, JobState state, int exit_code, const std::s
   failures_.erase(job.id);
   stopping_.erase(job.id);
   preempting_.erase(job.id);
-  held_.erase(job.id);
+  if (held_.erase(job.id) > 0) held_changed_ = true;
 }
 
 void Controller::node_down(Node& node, const std::string& why, std::int64_t now) {
@@ -161,7 +161,7 @@ void Controller::node_down(Node& node, const std::string& why, std::int64_t now)
   node.launches.clear();
   node.tasks.clear();
   const std::vector<core::JobId> failed = scheduler_->set_node_state(node.id, core::NodeState::Down, now);
-  for (core::JobId id : failed) node_failed(jobs_.at(id.value), why, now);
+  for (core::JobId id : failed) node_failed(*jobs_.edit(id.value), why, now);
   pass_due_ = true;
 }
 

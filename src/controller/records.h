@@ -73,6 +73,23 @@ struct StepRecord {
   std::vector<int> nodes() const;  // the job's nodes it runs on (indices), in order
 };
 
+// Job ids run from 1 up, as Slurm's do, to its largest (MaxJobId's ceiling, 0x7fff0000).
+inline constexpr std::int64_t kMaxJobId = 0x7fff0000;
+
+// Why a waiting job waits, as the core last said: what its reason's words are made from when read
+// (Controller::reason_of).
+// 40 bytes, kept for every waiting job.
+struct Waiting {
+  bool known = false;  // the core has the job
+  core::PendingReason reason = core::PendingReason::Priority;
+  int tasks = 0;
+  std::int64_t reserved_at = -1;
+  std::int64_t blocker = 0;
+  std::int64_t blocker_at = -1;  // the blocker's expected start, when it holds a reservation
+  std::int64_t begin = -1;
+  bool operator==(const Waiting&) const = default;
+};
+
 struct JobRecord {
   std::int64_t id = 0;
   std::string user;

@@ -36,21 +36,24 @@ Result<void> Controller::remember_targets() {
   // Jobs that ended before the restart are not scheduled again; those that waiting jobs depend on
   // are remembered, with how they ended.
   std::set<std::int64_t> targets;
-  for (const auto& [id, job] : jobs_) {
-    if (job.ended() || job.request.dependency.empty()) continue;
+  jobs_.scan(false, [&](std::int64_t, const JobRecord& job) {
+    if (job.ended() || job.request.dependency.empty()) return true;
     if (auto d = slurm::parse_dependency(job.request.dependency)) {
       for (const slurm::Dependency& dep : d->all) {
         for (const slurm::Dependency::Target& t : dep.targets) targets.insert(t.job);
       }
     }
-  }
+    return true;
+  });
   for (std::int64_t t : targets) {
-    auto it = jobs_.find(t);
-    if (it == jobs_.end()) continue;
-    // A job, or every task of the array it is the id of.
-    const bool array = it->second.in_array() && it->second.array_job == t;
-    for (; it != jobs_.end() && (it->first == t || (array && it->second.array_job == t)); ++it) {
-      const JobRecord& ended = it->second;
+    const JobRecord* first = jobs_.find(t);
+    if (!first) continue;
+    // A job, or every task of the array it is the id of (consecutive ids).
+    const bool array = first->in_array() && first->array_job == t;
+    for (std::int64_t k = t;; ++k) {
+      const JobRecord* at = jobs_.find(k);
+      if (!at || (k != t && !(array && at->array_job == t))) break;
+      const JobRecord& ended = *at;
       if (!ended.ended()) continue;
       core::JobSpec spec;
       spec.id = core::JobId{ended.id};
@@ -138,29 +141,33 @@ Result<void> Controller::recover(std::int64_t now) {
   // local node ended with the process that ran them.
   std::map<std::string, Result<Account>> accounts;  // one look-up per user, not per job
   std::size_t unfinished = 0;
-  for (const auto& [id, job] : jobs_) unfinished += job.ended() ? 0 : 1;
+  jobs_.scan(false, [&](std::int64_t, const JobRecord& job) {
+    unfinished += job.ended() ? 0 : 1;
+    return true;
+  });
   scheduler_->reserve_jobs(unfinished);
   if (auto r = remember_targets(); !r) return r;
-  for (auto& [id, job] : jobs_) {
-    if (job.ended()) continue;
+  // No view shares a record yet: nothing is copied.
+  jobs_.edit_each([&](std::int64_t id, JobRecord& job) {
+    if (job.ended()) return;
     auto found = accounts.find(job.user);
     if (found == accounts.end()) found = accounts.emplace(job.user, lookup_account(job.user)).first;
     const Result<Account>& account = found->second;
     auto spec = to_spec(job);
     if (!account || !spec) {
       end(job, JobState::Failed, 0, !account ? account.error().message : spec.error().message, now);
-      continue;
+      return;
     }
     auto status = scheduler_->submit(*spec, now);
     if (!status || *status == core::SubmitStatus::Unsatisfiable) {
       end(job, job.state == JobState::Running ? JobState::NodeFail : JobState::Failed, 0,
           !status ? status.error().message : "no node can hold it any more", now);
-      continue;
+      return;
     }
     if (job.state == JobState::Pending && job.hold != Hold::None) scheduler_->hold(core::JobId{id});
-    if (job.state != JobState::Running) continue;
+    if (job.state != JobState::Running) return;
     adopt(job, now);
-  }
+  });
   return {};
 }
 

@@ -11,7 +11,7 @@ void Controller::round(agent::Clock::time_point mono, std::int64_t now) {
   std::vector<std::pair<std::int64_t, int>> begun;  // jobs (and attempts) this round starts
   std::vector<std::future<Result<std::int64_t>>> pending;
   {
-    std::lock_guard lock(mu_);
+    Changing lock(*this);
     if (local_) {
       Node* local = find_node(options_.local_node);
       for (const agent::Finished& f : local_->poll(mono)) {
@@ -23,12 +23,13 @@ void Controller::round(agent::Clock::time_point mono, std::int64_t now) {
     // once per second, not at every round of the loop.
     for (std::int64_t id : now == scanned_at_ ? std::vector<std::int64_t>{}
                                               : std::vector<std::int64_t>(running_.begin(), running_.end())) {
-      JobRecord& job = jobs_.at(id);
-      if (now >= job.start + job.request.time_s && !stopping_.contains(id)) {
-        stop_tasks(job, agent::TaskEnd::TimedOut, "time limit reached");
+      const JobRecord* job = jobs_.find(id);
+      if (now >= job->start + job->request.time_s && !stopping_.contains(id)) {
+        stop_tasks(*jobs_.edit(id), agent::TaskEnd::TimedOut, "time limit reached");
+        job = jobs_.find(id);
       }
       // Grants burn down while jobs run, not only when they end.
-      if (now - std::max(books_.charged_until(id), job.start) >= books_.options().charge_every) charge(job, now);
+      if (now - std::max(books_.charged_until(id), job->start) >= books_.options().charge_every) charge(*job, now);
     }
     scanned_at_ = now;
     for (Node* node : by_id_) {
@@ -41,11 +42,9 @@ void Controller::round(agent::Clock::time_point mono, std::int64_t now) {
                   now);
       }
     }
-    // Nothing is being written now (no submission half-way, nothing queued): the journal's
-    // position is exact, and a snapshot may be due.
-    if (inflight_ == 0 && unflushed_.empty() && journal_->last_seq() - snapshot_seq_ >= options_.snapshot_every) {
-      (void)checkpoint_locked(now);
-    }
+    // Nothing being written now (no submission half-way, nothing queued), a snapshot may be due:
+    // written in the background, the lock let go.
+    snapshot_in_background();
     if (readmit_due_ || now >= next_readmit_) readmit(now);
     // A pass can only decide something new after resources were freed or nodes changed; otherwise
     // once a second, for jobs that run past their estimates and move reservations.
@@ -65,15 +64,16 @@ void Controller::round(agent::Clock::time_point mono, std::int64_t now) {
       for (const core::Decision& d : decisions) {
         if (d.action == core::Action::Preempt) {
           // SIGTERM now, SIGKILL after the grace period; requeued once its tasks have ended.
-          JobRecord& victim = jobs_.at(d.job.value);
+          JobRecord& victim = *jobs_.edit(d.job.value);
           ++preempted_total_;
           preempting_.insert(victim.id);
           stop_tasks(victim, agent::TaskEnd::Cancelled, "preempted: its capacity is needed back");
           continue;
         }
         begin(d, now);
-        begun.emplace_back(d.job.value, jobs_.at(d.job.value).attempt);
+        begun.emplace_back(d.job.value, jobs_.find(d.job.value)->attempt);
       }
+      note_all_waiting();  // what the pass said of the jobs that still wait
     }
     pending = std::move(unflushed_);
     unflushed_.clear();
@@ -87,12 +87,13 @@ void Controller::round(agent::Clock::time_point mono, std::int64_t now) {
     auto r = f.get();
     if (!r && durable) durable = tl::unexpected(r.error());
   }
-  std::lock_guard lock(mu_);
+  Changing lock(*this);
   awaiting_ = false;
   if (!durable && options_.on_store_failure) options_.on_store_failure(durable.error());
   for (const auto& [id, attempt] : begun) {
-    JobRecord& job = jobs_.at(id);
-    if (job.state != JobState::Running || job.attempt != attempt) continue;  // ended meanwhile (its node failed)
+    const JobRecord* now_is = jobs_.find(id);
+    if (now_is->state != JobState::Running || now_is->attempt != attempt) continue;  // ended meanwhile (its node failed)
+    JobRecord& job = *jobs_.edit(id);
     if (durable) {
       launch(job, now);
       continue;

@@ -18,14 +18,16 @@ namespace {
 // the end of a job's record, and every earlier one is still read: 3 each job's project and
 // preemptibility, and the books (accounting.h); 4 begin time, dependency and array; 5 the batch
 // script and output files; 6 input file, open mode and comment; 7 partition and holds; 8 steps;
-// 9 the programme (QOS).
-constexpr int kSnapshotFormat = 9;
+// 9 the programme (QOS); 10 the books before the jobs (all but the jobs is encoded under the lock,
+// the jobs after it, from a view).
+constexpr int kSnapshotFormat = 10;
 std::string snapshot_magic(int format) { return "gwang snapshot " + std::to_string(format) + "\n"; }
 
 }  // namespace
 
-std::string Controller::snapshot_state() const {
-  Encoder e;
+Controller::SnapshotDraft Controller::draft_snapshot() const {
+  SnapshotDraft draft;
+  Encoder& e = draft.e;
   e.u(static_cast<std::uint64_t>(next_id_));
   std::set<std::string> drained = drained_names_;  // also of nodes not registered (yet)
   for (const Node* n : by_id_) {
@@ -46,12 +48,20 @@ std::string Controller::snapshot_state() const {
     e.i(n->host.memory_bytes);
     encode_devices(e, n->host.devices);
   }
-  e.u(jobs_.size());
-  for (const auto& [id, j] : jobs_) {
-    const auto f = failures_.find(id);
-    encode_job(e, j, f == failures_.end() ? nullptr : &f->second);
-  }
-  books_.encode(e);
+  books_.encode(e);  // before the jobs since format 10
+  draft.jobs = jobs_.share();
+  draft.failures = failures_;
+  return draft;
+}
+
+std::string Controller::finish_snapshot(SnapshotDraft& draft) {
+  Encoder& e = draft.e;
+  e.u(draft.jobs.size());
+  draft.jobs.scan(false, [&](std::int64_t id, const JobRecord& j) {
+    const auto f = draft.failures.find(id);
+    encode_job(e, j, f == draft.failures.end() ? nullptr : &f->second);
+    return true;
+  });
   return e.finish(snapshot_magic(kSnapshotFormat));
 }
 
@@ -83,6 +93,9 @@ Result<void> Controller::restore(const std::string& state) {
     node->address = address;
     node->heard = false;
   }
+  if (format >= 10 && d.ok()) {
+    if (auto r = books_.decode(d); !r) return r;
+  }
   for (std::size_t n = d.count(); d.ok() && n > 0; --n) {
     std::optional<Failure> failure;
     auto j = decode_job(d, format, failure);
@@ -90,9 +103,10 @@ Result<void> Controller::restore(const std::string& state) {
     if (!d.ok()) break;
     if (failure) rank_ends_[j->id][-1] = std::move(*failure);
     const std::int64_t id = j->id;
-    jobs_[id] = std::move(*j);
+    if (id < 1 || id > kMaxJobId) return fail("a job with id " + std::to_string(id) + " (byte " + std::to_string(d.offset()) + ")");
+    jobs_.put(id, std::move(*j));
   }
-  if (format >= 3 && d.ok()) {
+  if (format >= 3 && format < 10 && d.ok()) {
     if (auto r = books_.decode(d); !r) return r;
   }
   if (d.ok() && !d.at_end()) return fail("byte " + std::to_string(d.offset()) + ": data after the last job");
@@ -153,7 +167,8 @@ Result<void> Controller::restore_json(const std::string& state) {
         if (!failed) return fail("job " + std::to_string(j.id) + ": unknown state " + f.at("state").dump());
         rank_ends_[j.id][-1] = {*failed, f.at("exit_code").get<int>(), f.at("reason").get<std::string>()};
       }
-      jobs_[j.id] = std::move(j);
+      if (j.id < 1 || j.id > kMaxJobId) return fail("a job with id " + std::to_string(j.id));
+      jobs_.put(j.id, std::move(j));
     }
   } catch (const json::exception& e) {
     return fail(e.what());
@@ -161,21 +176,70 @@ Result<void> Controller::restore_json(const std::string& state) {
   return {};
 }
 
-Result<void> Controller::checkpoint(std::int64_t now) {
-  std::lock_guard lock(mu_);
-  return checkpoint_locked(now);
+std::optional<Controller::SnapshotDraft> Controller::snapshot_due(bool forced, Result<void>& failed) {
+  // Under the lock with no submission half-way and no snapshot being written, every journalled
+  // record is applied in memory, and no other thread uses the journal until the lock is let go.
+  if (inflight_ > 0 || awaiting_ || snapshotting_) return std::nullopt;
+  if (!forced && !unflushed_.empty()) return std::nullopt;
+  if (auto r = flush(); !r) {
+    failed = r;
+    return std::nullopt;
+  }
+  const std::int64_t seq = journal_->last_seq();
+  if (seq <= snapshot_seq_ || (!forced && seq - snapshot_seq_ < options_.snapshot_every)) return std::nullopt;
+  SnapshotDraft draft = draft_snapshot();
+  draft.seq = seq;
+  snapshotting_ = true;
+  return draft;
 }
 
-Result<void> Controller::checkpoint_locked(std::int64_t) {
-  // Under the lock with no submission half-way, every journalled record is applied in memory, and
-  // no other thread uses the journal until the lock is released.
-  if (inflight_ > 0 || awaiting_) return {};
-  if (auto r = flush(); !r) return r;
-  const std::int64_t seq = journal_->last_seq();
-  if (seq <= snapshot_seq_) return {};
-  if (auto r = journal_->snapshot({seq, snapshot_state()}); !r) return r;
-  snapshot_seq_ = seq;
-  return {};
+Result<void> Controller::write_snapshot(SnapshotDraft draft) {
+  const std::int64_t seq = draft.seq;
+  std::string state = finish_snapshot(draft);
+  return committer_->snapshot({seq, std::move(state)}).get();
+}
+
+void Controller::snapshot_written(std::int64_t seq, const Result<void>& written) {
+  snapshotting_ = false;
+  if (written) snapshot_seq_ = std::max(snapshot_seq_, seq);
+}
+
+void Controller::snapshot_in_background() {
+  if (snapshot_job_.valid() && snapshot_job_.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+    snapshot_written(snapshot_job_seq_, snapshot_job_.get());
+  }
+  Result<void> failed;
+  std::optional<SnapshotDraft> draft = snapshot_due(false, failed);
+  if (!draft) return;
+  snapshot_job_seq_ = draft->seq;
+  snapshot_job_ = std::async(std::launch::async, [this, d = std::move(*draft)]() mutable {
+    return write_snapshot(std::move(d));
+  });
+}
+
+Result<void> Controller::checkpoint(std::int64_t) {
+  std::future<Result<void>> under_way;
+  {
+    std::lock_guard lock(mu_);
+    under_way = std::move(snapshot_job_);
+  }
+  if (under_way.valid()) {
+    const Result<void> r = under_way.get();
+    std::lock_guard lock(mu_);
+    snapshot_written(snapshot_job_seq_, r);
+  }
+  Result<void> failed;
+  std::optional<SnapshotDraft> draft;
+  {
+    std::lock_guard lock(mu_);
+    draft = snapshot_due(true, failed);
+  }
+  if (!draft) return failed;
+  const std::int64_t seq = draft->seq;
+  Result<void> written = write_snapshot(std::move(*draft));
+  std::lock_guard lock(mu_);
+  snapshot_written(seq, written);
+  return written;
 }
 
 }  // namespace gwang::controller

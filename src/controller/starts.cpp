@@ -12,7 +12,7 @@
 namespace gwang::controller {
 
 void Controller::begin(const core::Decision& d, std::int64_t now) {
-  JobRecord& job = jobs_.at(d.job.value);
+  JobRecord& job = *jobs_.edit(d.job.value);
   // Ranks go in the nodes' order, as Slurm orders a job's nodes: rank 0 (a batch job's script,
   // a step's first tasks) on the first of them.
   std::vector<core::TaskPlacement> placement;

@@ -70,12 +70,12 @@ Result<std::vector<int>> lay_out_step(const api::StepRequest& r, std::int64_t jo
 
 Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepRequest& r, const std::string& user,
                                           bool operator_rights, std::int64_t now) {
-  std::lock_guard lock(mu_);
-  auto it = jobs_.find(id);
-  if (it == jobs_.end() || (!operator_rights && it->second.user != user)) {
+  Changing lock(*this);
+  const JobRecord* found = jobs_.find(id);
+  if (!found || (!operator_rights && found->user != user)) {
     return fail("job " + std::to_string(id) + " not found");
   }
-  JobRecord& job = it->second;
+  const JobRecord& job = *found;
   if (job.state != JobState::Running || stopping_.contains(id)) {
     return fail("job " + std::to_string(id) +
                 (job.ended()             ? " has ended (" + std::string(to_string(job.state)) + ")"
@@ -99,24 +99,27 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
   auto applied = apply(started, now);
   assert(applied);  // the job's next step, laid out on its nodes
   (void)applied;
-  launch_step(job, job.steps.back());
-  return job.steps.back();
+  JobRecord& running = *jobs_.edit(id);  // as the step's start left it
+  launch_step(running, running.steps.back());
+  return running.steps.back();
 }
 
 Result<StepRecord> Controller::cancel_step(std::int64_t id, int step_id, const std::string& user, bool operator_rights,
                                            std::int64_t now) {
-  std::lock_guard lock(mu_);
-  auto it = jobs_.find(id);
-  if (it == jobs_.end() || (!operator_rights && it->second.user != user) || step_id < 0 ||
-      step_id >= static_cast<int>(it->second.steps.size())) {
+  Changing lock(*this);
+  const JobRecord* found = jobs_.find(id);
+  if (!found || (!operator_rights && found->user != user) || step_id < 0 ||
+      step_id >= static_cast<int>(found->steps.size())) {
     return fail("step " + std::to_string(id) + "." + std::to_string(step_id) + " not found");
   }
-  StepRecord& step = it->second.steps[static_cast<std::size_t>(step_id)];
-  if (step.ended()) {
-    return fail("step " + std::to_string(id) + "." + std::to_string(step_id) + " has already ended (" + std::string(to_string(step.state)) +
-                ")");
+  if (found->steps[static_cast<std::size_t>(step_id)].ended()) {
+    const StepRecord& ended = found->steps[static_cast<std::size_t>(step_id)];
+    return fail("step " + std::to_string(id) + "." + std::to_string(step_id) + " has already ended (" +
+                std::string(to_string(ended.state)) + ")");
   }
-  stop_step(it->second, step, "cancelled by " + user, true, now);
+  JobRecord& job = *jobs_.edit(id);
+  StepRecord& step = job.steps[static_cast<std::size_t>(step_id)];
+  stop_step(job, step, "cancelled by " + user, true, now);
   return step;
 }
 
@@ -185,10 +188,9 @@ void Controller::close_steps(JobRecord& job, std::int64_t time, bool nodes) {
 std::optional<std::pair<agent::TaskEnd, std::string>> Controller::stop_of(const agent::TaskRef& task) const {
   if (auto s = stopping_.find(task.job); s != stopping_.end()) return s->second;
   if (task.step < 0) return std::nullopt;
-  auto it = jobs_.find(task.job);
-  if (it == jobs_.end() || it->second.attempt != task.attempt || task.step >= static_cast<int>(it->second.steps.size()))
-    return std::nullopt;
-  const StepRecord& step = it->second.steps[static_cast<std::size_t>(task.step)];
+  const JobRecord* job = jobs_.find(task.job);
+  if (!job || job->attempt != task.attempt || task.step >= static_cast<int>(job->steps.size())) return std::nullopt;
+  const StepRecord& step = job->steps[static_cast<std::size_t>(task.step)];
   if (step.stopping.empty()) return std::nullopt;
   return std::make_pair(agent::TaskEnd::Cancelled, step.stopping);
 }

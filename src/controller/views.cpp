@@ -10,12 +10,66 @@
 
 namespace gwang::controller {
 
+std::shared_ptr<const Controller::View> Controller::view() const {
+  std::lock_guard lock(view_mu_);
+  return view_;
+}
+
+void Controller::publish() {
+  for (std::int64_t id : jobs_.take_touched()) {
+    if (const JobRecord* job = jobs_.find(id)) note_waiting(*job);
+  }
+  if (!jobs_.changed() && !waits_.changed() && !held_changed_) return;
+  auto next = std::make_shared<View>();
+  next->jobs = jobs_.freeze();
+  next->waiting = waits_.freeze();
+  if (held_changed_) {
+    next->held = std::make_shared<const std::map<std::int64_t, std::string>>(held_);
+    held_changed_ = false;
+  } else {
+    next->held = view()->held;
+  }
+  std::shared_ptr<const View> published = std::move(next);
+  std::lock_guard lock(view_mu_);
+  view_.swap(published);  // the view before is let go outside view_mu_ (published's destructor)
+}
+
+void Controller::note_waiting(const JobRecord& job) { note_waiting(job, scheduler_->find(core::JobId{job.id})); }
+
+void Controller::note_waiting(const JobRecord& job, const core::Job* j) {
+  if (job.state != JobState::Pending) return;
+  Waiting w;
+  if (j) {
+    w.known = true;
+    w.reason = j->reason;
+    w.reserved_at = j->reserved_at;
+    w.blocker = j->blocker.value;
+    w.tasks = j->spec.tasks;
+    w.begin = j->spec.begin;
+    if (j->reason == core::PendingReason::ReservedForOther) {
+      const core::Job* other = scheduler_->find(j->blocker);
+      if (other && other->reason == core::PendingReason::Reserved) w.blocker_at = other->reserved_at;
+    }
+  }
+  const Waiting* was = waits_.find(job.id);
+  if (!was || !(*was == w)) waits_.put(job.id, w);
+}
+
+void Controller::note_all_waiting() {
+  scheduler_->visit_pending([&](const core::Job& j) {
+    if (const JobRecord* job = jobs_.find(j.spec.id.value)) note_waiting(*job, &j);
+  });
+}
+
 std::optional<JobRecord> Controller::job(std::int64_t id) const {
-  std::lock_guard lock(mu_);
-  auto it = jobs_.find(id);
-  if (it == jobs_.end()) return std::nullopt;
-  JobRecord out = with_reason(it->second);
+  const auto v = view();
+  const JobRecord* found = v->jobs.find(id);
+  if (!found) return std::nullopt;
+  std::string scratch;
+  JobRecord out = *found;
+  out.reason = std::string(v->reason(out, scratch));
   if (out.state == JobState::Pending && options_.queue_order == core::QueueOrder::Multifactor) {
+    std::lock_guard lock(mu_);  // the terms are the core's, as of now
     if (scheduler_->find(core::JobId{id})) {
       out.priority = scheduler_->priority_terms(core::JobId{id}, std::max(last_pass_, out.submit));
     }
@@ -24,43 +78,42 @@ std::optional<JobRecord> Controller::job(std::int64_t id) const {
 }
 
 std::vector<JobRecord> Controller::jobs(bool all) const {
-  std::lock_guard lock(mu_);
   std::vector<JobRecord> out;
-  for (const auto& [id, job] : jobs_) {
-    if (all || !job.ended()) out.push_back(with_reason(job));
-  }
+  for_each_job(all, [&](const JobRecord& job, std::string_view reason) {
+    out.push_back(job);
+    out.back().reason = std::string(reason);
+  });
   return out;
 }
 
 void Controller::for_each_job(bool all, const std::function<void(const JobRecord&, std::string_view)>& visit) const {
-  std::lock_guard lock(mu_);
+  const auto v = view();
   std::string scratch;
-  for (const auto& [id, job] : jobs_) {
-    if (all || !job.ended()) visit(job, reason_of(job, scratch));
-  }
+  v->jobs.scan(false, [&](std::int64_t, const JobRecord& job) {
+    if (all || !job.ended()) visit(job, v->reason(job, scratch));
+    return true;
+  });
 }
 
 void Controller::scan_jobs(bool all, bool newest_first,
                            const std::function<bool(const JobRecord&, const Reasons&)>& visit) const {
-  std::lock_guard lock(mu_);
+  const auto v = view();
   std::string scratch;
-  const Reasons reasons(*this, scratch);
-  auto one = [&](const JobRecord& job) { return !(all || !job.ended()) || visit(job, reasons); };
-  if (newest_first) {
-    for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it) {
-      if (!one(it->second)) return;
-    }
-  } else {
-    for (const auto& [id, job] : jobs_) {
-      if (!one(job)) return;
-    }
-  }
+  const Reasons reasons(*v, scratch);
+  v->jobs.scan(newest_first, [&](std::int64_t, const JobRecord& job) {
+    return !(all || !job.ended()) || visit(job, reasons);
+  });
 }
 
-std::string_view Controller::reason_of(const JobRecord& job, std::string& scratch) const {
+std::string_view Controller::View::reason(const JobRecord& job, std::string& scratch) const {
+  const auto h = held->find(job.id);
+  return reason_of(waiting.find(job.id), h == held->end() ? nullptr : &h->second, job, scratch);
+}
+
+std::string_view Controller::reason_of(const Waiting* j, const std::string* held, const JobRecord& job,
+                                       std::string& scratch) {
   if (job.state != JobState::Pending) return job.reason;
-  const core::Job* j = scheduler_->find(core::JobId{job.id});
-  if (!j) return job.reason;
+  if (!j || !j->known) return job.reason;
   std::string_view reason;
   switch (j->reason) {
     case core::PendingReason::Resources:
@@ -74,16 +127,13 @@ std::string_view Controller::reason_of(const JobRecord& job, std::string& scratc
       reason = "NodesUnavailable: the nodes it fits are drained or down";
       break;
     case core::PendingReason::ReservedForOther: {
-      const core::Job* other = scheduler_->find(j->blocker);
-      scratch = "ReservedForJob: it fits now, but in room reserved for job " + std::to_string(j->blocker.value);
-      if (other && other->reason == core::PendingReason::Reserved && other->reserved_at >= 0) {
-        scratch += " (expected to start at " + core::format_utc(other->reserved_at) + ")";
-      }
+      scratch = "ReservedForJob: it fits now, but in room reserved for job " + std::to_string(j->blocker);
+      if (j->blocker_at >= 0) scratch += " (expected to start at " + core::format_utc(j->blocker_at) + ")";
       reason = scratch;
       break;
     }
     case core::PendingReason::GangNodes:
-      scratch = "Gang: waiting for room for all its " + std::to_string(j->spec.tasks) + " tasks at once, one per node";
+      scratch = "Gang: waiting for room for all its " + std::to_string(j->tasks) + " tasks at once, one per node";
       reason = scratch;
       break;
     case core::PendingReason::QuotaReached:
@@ -97,12 +147,12 @@ std::string_view Controller::reason_of(const JobRecord& job, std::string& scratc
         reason = "JobHeldAdmin: held by an operator until an operator releases it";
       } else if (job.hold == Hold::User) {
         reason = "JobHeldUser: held by its owner until released (scontrol release, gwang release)";
-      } else if (auto h = held_.find(job.id); h != held_.end()) {
-        reason = h->second;
+      } else if (held) {
+        reason = *held;
       }
       break;
     case core::PendingReason::BeginTime:
-      scratch = "BeginTime: not before " + core::format_utc(j->spec.begin);
+      scratch = "BeginTime: not before " + core::format_utc(j->begin);
       reason = scratch;
       break;
     case core::PendingReason::Dependency:
@@ -125,9 +175,11 @@ std::string_view Controller::reason_of(const JobRecord& job, std::string& scratc
   return scratch;
 }
 
-JobRecord Controller::with_reason(JobRecord job) const {
+JobRecord Controller::with_reason(JobRecord job) {
+  note_waiting(job);
   std::string scratch;
-  job.reason = std::string(reason_of(job, scratch));
+  const auto h = held_.find(job.id);
+  job.reason = std::string(reason_of(waits_.find(job.id), h == held_.end() ? nullptr : &h->second, job, scratch));
   return job;
 }
 
@@ -219,7 +271,7 @@ Status Controller::status(int window) const {
     s.pass_ms_p99 = at(0.99);
     s.pass_ms_max = sorted.back();
   }
-  if (inflight_ == 0 && unflushed_.empty() && !awaiting_) s.journal_seq = journal_->last_seq();
+  if (inflight_ == 0 && unflushed_.empty() && !awaiting_ && !snapshotting_) s.journal_seq = journal_->last_seq();
   s.snapshot_seq = snapshot_seq_;
   return s;
 }
@@ -228,7 +280,10 @@ void Controller::write_metrics(std::string& out) const {
   namespace m = metrics;
   std::lock_guard lock(mu_);
   std::int64_t counts[std::size(kJobStates)] = {};
-  for (const auto& [id, job] : jobs_) ++counts[static_cast<std::size_t>(job.state)];
+  jobs_.scan(false, [&](std::int64_t, const JobRecord& job) {
+    ++counts[static_cast<std::size_t>(job.state)];
+    return true;
+  });
   std::map<std::string_view, std::int64_t> by_state;  // by name, as they are listed
   for (JobState s : kJobStates) by_state[to_string(s)] = counts[static_cast<std::size_t>(s)];
   m::family(out, "gwang_jobs", "gauge", "Jobs the controller holds, by state");
@@ -252,7 +307,7 @@ void Controller::write_metrics(std::string& out) const {
   std::map<std::string, std::int64_t> nodes{{"up", 0}, {"drained", 0}, {"down", 0}, {"unknown", 0}};
   std::map<std::pair<std::string, int>, core::Milli> used;  // (node, device index) -> milli in use
   for (std::int64_t id : running_) {
-    for (const TaskRecord& t : jobs_.at(id).tasks) {
+    for (const TaskRecord& t : jobs_.find(id)->tasks) {
       if (t.done) continue;
       for (const core::DeviceShare& d : t.shares) used[{t.node, d.index}] += d.milli;
     }

@@ -233,6 +233,13 @@ class Scheduler {
   std::size_t running_count() const { return running_.size(); }
   // Pending jobs in queue order.
   std::vector<JobId> queue() const;
+  // `visit(job)` for each pending job whose reason a pass may change: those queued, then those
+  // waiting for their conditions (not the held ones: a hold or a release changes theirs).
+  template <typename Visit>
+  void visit_pending(Visit&& visit) const {
+    for (const QueueKey& k : queue_) visit(jobs_[k.slot]);
+    for (Slot s : waiting_) visit(jobs_[s]);
+  }
   const SchedulerOptions& options() const { return options_; }
 
   // Fair share: the accounts (institution -> project -> user, each made with 1 share when a job

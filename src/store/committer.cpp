@@ -24,13 +24,42 @@ std::future<Result<std::int64_t>> GroupCommitter::append(Record record) {
   return future;
 }
 
+std::future<Result<void>> GroupCommitter::snapshot(Snapshot snapshot) {
+  PendingSnapshot p{std::move(snapshot), {}};
+  auto future = p.done.get_future();
+  {
+    std::lock_guard lock(mu_);
+    snapshots_.emplace_back(queue_.size(), std::move(p));
+  }
+  cv_.notify_one();
+  return future;
+}
+
 void GroupCommitter::run() {
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, nothing left
+    cv_.wait(lock, [this] { return stopping_ || !queue_.empty() || !snapshots_.empty(); });
+    if (queue_.empty() && snapshots_.empty()) return;  // stopping, nothing left
+    if (!snapshots_.empty() && snapshots_.front().first == 0) {
+      PendingSnapshot s = std::move(snapshots_.front().second);
+      snapshots_.pop_front();
+      lock.unlock();
+      s.done.set_value(journal_.snapshot(s.snapshot));
+      lock.lock();
+      continue;
+    }
+    // The records up to the next snapshot (all of them when none waits).
+    const std::size_t n = snapshots_.empty() ? queue_.size() : snapshots_.front().first;
     std::deque<Pending> taken;
-    taken.swap(queue_);
+    if (n == queue_.size()) {
+      taken.swap(queue_);
+    } else {
+      for (std::size_t i = 0; i < n; ++i) {
+        taken.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    for (auto& [after, s] : snapshots_) after -= n;
     lock.unlock();
     std::vector<Record> batch;
     batch.reserve(taken.size());

@@ -26,6 +26,9 @@ class GroupCommitter {
   std::future<Result<std::int64_t>> append(Record record);
   // The same, waiting for the outcome.
   Result<std::int64_t> append_and_wait(Record record) { return append(std::move(record)).get(); }
+  // Queues a snapshot (Journal::snapshot), written by the same writer after the records queued
+  // before it, so that nothing else uses the journal meanwhile; the future gives the outcome.
+  std::future<Result<void>> snapshot(Snapshot snapshot);
 
   std::uint64_t batches() const { return batches_; }  // how many transactions so far
 
@@ -34,12 +37,19 @@ class GroupCommitter {
     Record record;
     std::promise<Result<std::int64_t>> done;
   };
+  struct PendingSnapshot {
+    Snapshot snapshot;
+    std::promise<Result<void>> done;
+  };
   void run();
 
   Journal& journal_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;
+  // Snapshots, each after the first `after` records of queue_ as it was when it was queued (a
+  // snapshot follows what was queued before it).
+  std::deque<std::pair<std::size_t, PendingSnapshot>> snapshots_;
   bool stopping_ = false;
   std::atomic<std::uint64_t> batches_{0};
   std::thread writer_;

@@ -822,11 +822,11 @@ TEST_F(ControllerTest, TheFirstSnapshotFormatIsStillRead) {
   EXPECT_EQ(controller_->job(7)->request.command, (std::vector<std::string>{"echo", "hi"}));
 }
 
-// A store whose snapshot was written in any earlier binary format (2 to 8) is still read: each
-// format's fields, laid out as that format laid them (codec.h's encoding), come back, and those it
-// did not have take their defaults.
+// A store whose snapshot was written in any earlier binary format (2 to 9) is still read: each
+// format's fields, laid out as that format laid them (api/codec.h's encoding), come back, and those
+// it did not have take their defaults.
 TEST_F(ControllerTest, EveryEarlierBinarySnapshotFormatIsStillRead) {
-  for (int format = 2; format <= 8; ++format) {
+  for (int format = 2; format <= 9; ++format) {
     SCOPED_TRACE("format " + std::to_string(format));
     controller_.reset();
     fs::remove_all(dir_ / "data");
@@ -890,10 +890,9 @@ TEST_F(ControllerTest, EveryEarlierBinarySnapshotFormatIsStillRead) {
       e.u(0);
       e.s("");
     }
-    if (format >= 8) {
-      e.s("");  // credential
-      e.u(0);   // steps
-    }
+    if (format >= 8) e.s("");      // credential
+    if (format >= 9) e.s("gold");  // programme (QOS)
+    if (format >= 8) e.u(0);       // steps
     if (format >= 3) Accounting(AccountingOptions{}).encode(e);
     {
       auto journal = store::open_sqlite_journal((dir_ / "data" / "state.db").string());
@@ -913,6 +912,7 @@ TEST_F(ControllerTest, EveryEarlierBinarySnapshotFormatIsStillRead) {
     EXPECT_EQ(old->request.open_append, format >= 6);
     EXPECT_EQ(old->request.comment, format >= 6 ? "kept" : "");
     EXPECT_EQ(old->request.partition, format >= 7 ? "main" : "");
+    EXPECT_EQ(old->request.qos, format >= 9 ? "gold" : "");
     EXPECT_FALSE(old->in_array());
     auto next = controller_->submit(request({"true"}), nobody_, now_);
     ASSERT_TRUE(next) << next.error().message;

@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <csignal>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "controller/controller.h"
@@ -30,6 +32,43 @@ class Borrowed final : public store::Journal {
 
  private:
   store::Journal& inner_;
+};
+
+// A journal whose snapshots wait at a gate until the test opens it: a snapshot being written, for
+// as long as the test wants.
+class GatedSnapshots final : public store::Journal {
+ public:
+  explicit GatedSnapshots(store::Journal& inner) : inner_(inner) {}
+  Result<std::int64_t> append(std::vector<store::Record>& batch) override { return inner_.append(batch); }
+  Result<void> snapshot(const store::Snapshot& s) override {
+    std::unique_lock lock(mu_);
+    seqs_.push_back(s.seq);
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return open_; });
+    return inner_.snapshot(s);
+  }
+  Result<store::Recovered> load() override { return inner_.load(); }
+  std::int64_t last_seq() const override { return inner_.last_seq(); }
+  Result<void> restore(const store::Recovered& s) override { return inner_.restore(s); }
+
+  // Waits until a snapshot is at the gate; the record it covers.
+  std::int64_t wait_for_snapshot() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return !seqs_.empty(); });
+    return seqs_.front();
+  }
+  void open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  store::Journal& inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::int64_t> seqs_;
+  bool open_ = false;
 };
 
 // What the runner was asked, and the ends the test decides; it outlives the runner.
@@ -84,9 +123,10 @@ class VirtualController : public ::testing::Test {
   }
 
   // A controller with one local node of 4 CPUs on `journal` (the memory journal when null).
-  void open(std::unique_ptr<store::Journal> journal = nullptr) {
+  void open(std::unique_ptr<store::Journal> journal = nullptr, std::int64_t snapshot_every = 100000) {
     controller_.reset();
     ControllerOptions o;
+    o.snapshot_every = snapshot_every;
     o.data_dir = dir_.string();
     o.local_node = "local";
     o.host.cpus = 4;
@@ -259,6 +299,45 @@ TEST_F(VirtualController, ASubmissionTheStoreRefusesIsNotAccepted) {
   EXPECT_TRUE(log_.launched.empty());
   open();
   EXPECT_TRUE(controller_->jobs(true).empty());
+}
+
+}  // namespace
+}  // namespace gwang::controller
+
+namespace gwang::controller {
+namespace {
+
+// The control loop writes its snapshots in the background: while one is being written (held at
+// the gate), rounds that record nothing go on and reads answer (what a round records waits for the
+// snapshot: the journal has one writer). The snapshot covers what was journalled when it was
+// taken, and a new controller recovers from it.
+TEST_F(VirtualController, SnapshotsAreWrittenWhileRoundsAndReadsGoOn) {
+  auto gated = std::make_unique<GatedSnapshots>(*memory_);
+  GatedSnapshots& gate = *gated;
+  open(std::move(gated), 2);
+  api::SubmitRequest held = request(2);
+  held.hold = true;  // waits, so that the rounds record nothing
+  const std::int64_t first = submit(held);
+  const std::int64_t second = submit(held);
+  round();  // two records since the last snapshot: one is taken, and held at the gate
+  EXPECT_EQ(gate.wait_for_snapshot(), 2);
+  round(1);
+  round(1);
+  EXPECT_EQ(job(first).state, JobState::Pending);
+  EXPECT_EQ(job(first).reason.substr(0, 12), "JobHeldUser:");
+  EXPECT_EQ(controller_->jobs(true).size(), 2u);
+  EXPECT_TRUE(memory_->load()->snapshot == std::nullopt);  // not written yet
+  gate.open();
+  ASSERT_TRUE(controller_->checkpoint(now_));  // waits for it (and then has nothing more to cover)
+  auto stored = memory_->load();
+  ASSERT_TRUE(stored && stored->snapshot);
+  EXPECT_EQ(stored->snapshot->seq, 2);
+  EXPECT_TRUE(stored->records.empty());
+  EXPECT_TRUE(store_failures_.empty());
+  open();  // recovered from the snapshot
+  EXPECT_EQ(job(first).state, JobState::Pending);
+  EXPECT_EQ(job(second).hold, Hold::User);
+  EXPECT_EQ(submit(request(1)), second + 1);
 }
 
 }  // namespace
