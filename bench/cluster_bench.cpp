@@ -8,11 +8,14 @@
 // run, and its memory per pending job. With --load-seconds, a sustained open-loop load follows:
 // submissions and queries at --load-rate requests per second, each timed from when it was due (so
 // that a slow answer delays the clock, not the measurement), with latency percentiles per kind.
+// Each call opens a connection and closes it, as `gwang agent` does; with --connection-per-node,
+// each simulated node keeps its own connection open between its calls instead.
 //
 //   cluster_bench --url http://127.0.0.1:8686 --token TOKEN --secret-file SECRET [--nodes 6250]
 //                 [--pending 100000] [--threads 8] [--settle 60] [--pid PID] [--beat-seconds 20]
-//                 [--load-seconds 0] [--load-rate 400]
+//                 [--load-seconds 0] [--load-rate 400] [--connection-per-node]
 #include <httplib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -112,7 +115,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--load-rate", load_rate, "requests per second of that load, half of them submissions")
       ->capture_default_str();
+  bool connection_per_node = false;
+  app.add_flag("--connection-per-node", connection_per_node,
+               "each simulated node keeps a connection of its own open between its calls (agents before "
+               "2026-12 did; by default each call opens one and closes it, as `gwang agent` does)");
   CLI11_PARSE(app, argc, argv);
+  if (connection_per_node) {  // one descriptor per node, beside the others
+    rlimit files{};
+    ::getrlimit(RLIMIT_NOFILE, &files);
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   auto secret = proto::read_secret(secret_file);
   if (!secret) {
     std::fprintf(stderr, "cluster_bench: %s\n", secret.error().message.c_str());
@@ -169,9 +182,10 @@ int main(int argc, char** argv) {
     }
     return true;
   };
-  auto client = [&] {
+  // Users' clients keep their connection; agents' calls do not (`keep_alive` false).
+  auto client = [&](bool keep_alive = true) {
     auto c = std::make_unique<httplib::Client>(url);
-    c->set_keep_alive(true);
+    c->set_keep_alive(keep_alive);
     c->set_tcp_nodelay(true);
     c->set_read_timeout(60, 0);
     return c;
@@ -184,7 +198,7 @@ int main(int argc, char** argv) {
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t) {
       pool.emplace_back([&] {
-        auto c = client();
+        auto c = client(false);
         for (std::size_t i; (i = next++) < sim.size();) call(*c, i);
       });
     }
@@ -199,14 +213,21 @@ int main(int argc, char** argv) {
   std::vector<std::thread> hearts;
   for (int t = 0; t < std::max(1, threads / 2); ++t) {
     hearts.emplace_back([&, t] {
-      auto c = client();
+      auto c = client(false);
+      std::map<std::size_t, std::unique_ptr<httplib::Client>> own;  // with --connection-per-node
       const int n = std::max(1, threads / 2);
       // A round through its nodes per second at most: each node calls about once a second, as
       // `gwang agent` does with its default sync_wait.
       while (beating) {
         const auto round = Clock::now();
         for (std::size_t i = static_cast<std::size_t>(t); i < sim.size() && beating; i += static_cast<std::size_t>(n)) {
-          call(*c, i);
+          httplib::Client* via = c.get();
+          if (connection_per_node) {
+            auto& mine = own[i];
+            if (!mine) mine = client();
+            via = mine.get();
+          }
+          call(*via, i);
           ++beats;
         }
         std::this_thread::sleep_until(round + std::chrono::seconds(1));

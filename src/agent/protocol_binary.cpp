@@ -26,23 +26,9 @@ int small_int(api::Decoder& d) {
 
 TaskEnd task_end(api::Decoder& d) { return static_cast<TaskEnd>(d.u(static_cast<std::uint64_t>(TaskEnd::OutOfMemory))); }
 
-void strings(api::Encoder& e, const std::vector<std::string>& v) {
-  e.u(v.size());
-  for (const std::string& t : v) e.s(t);
-}
-
-// A count, then that many things read by `one`, stopping at the first damage: a count cannot
-// make room for more than the data holds.
-template <typename T, typename Read>
-void each(api::Decoder& d, std::vector<T>& out, Read one) {
-  for (std::size_t n = d.count(); n > 0 && d.ok(); --n) one(out.emplace_back());
-}
-
-std::vector<std::string> strings(api::Decoder& d) {
-  std::vector<std::string> out;
-  each(d, out, [&](std::string& t) { t = d.s(); });
-  return out;
-}
+using api::decode_each;
+using api::decode_strings;
+using api::encode_strings;
 
 template <typename T>
 Result<T> done(api::Decoder& d, T value, const char* what) {
@@ -62,17 +48,9 @@ std::string encode(const SyncRequest& r) {
   e.s(r.address);
   e.i(r.host.cpus);
   e.i(r.host.memory_bytes);
-  e.u(r.host.devices.size());
-  for (const Device& d : r.host.devices) {
-    e.s(d.kind);
-    e.s(d.name);
-    e.s(d.uuid);
-    e.i(d.index);
-    e.i(d.memory_bytes);
-    e.u(d.declared);
-  }
+  encode_devices(e, r.host.devices);
   e.s(r.tracking);
-  strings(e, r.running);
+  encode_strings(e, r.running);
   e.u(r.finished.size());
   for (const Finished& f : r.finished) {
     e.s(f.task);
@@ -101,17 +79,10 @@ Result<SyncRequest> decode_request(std::string_view body) {
   r.address = d.s();
   r.host.cpus = small_int(d);
   r.host.memory_bytes = d.i();
-  each(d, r.host.devices, [&](Device& x) {
-    x.kind = d.s();
-    x.name = d.s();
-    x.uuid = d.s();
-    x.index = small_int(d);
-    x.memory_bytes = d.i();
-    x.declared = d.u(1) != 0;
-  });
+  r.host.devices = decode_devices(d);
   r.tracking = d.s();
-  r.running = strings(d);
-  each(d, r.finished, [&](Finished& f) {
+  r.running = decode_strings(d);
+  decode_each(d, r.finished, [&](Finished& f) {
     f.task = d.s();
     f.status.end = task_end(d);
     f.status.exit_code = small_int(d);
@@ -119,7 +90,7 @@ Result<SyncRequest> decode_request(std::string_view body) {
     f.message = d.s();
     f.fenced = d.u(1) != 0;
   });
-  each(d, r.logs, [&](LogChunk& c) {
+  decode_each(d, r.logs, [&](LogChunk& c) {
     c.task = d.s();
     c.stderr_stream = d.u(1) != 0;
     c.offset = d.i();
@@ -139,14 +110,10 @@ std::string encode(const SyncResponse& r) {
     e.i(l.rank);
     e.i(l.step);
     e.s(l.user);
-    strings(e, l.argv);
+    encode_strings(e, l.argv);
     e.s(l.workdir);
-    e.u(l.env.size());
-    for (const auto& [k, v] : l.env) {
-      e.s(k);
-      e.s(v);
-    }
-    strings(e, l.devices);
+    api::encode_pairs(e, l.env);
+    encode_strings(e, l.devices);
     e.i(l.memory_limit_bytes);
     e.s(l.script);
     e.s(l.output);
@@ -160,7 +127,7 @@ std::string encode(const SyncResponse& r) {
     e.u(static_cast<std::uint64_t>(t.why));
     e.s(t.message);
   }
-  strings(e, r.acked);
+  encode_strings(e, r.acked);
   e.u(r.log_offsets.size());
   for (const auto& [key, offset] : r.log_offsets) {
     e.s(key);
@@ -173,20 +140,17 @@ std::string encode(const SyncResponse& r) {
 Result<SyncResponse> decode_response(std::string_view body) {
   api::Decoder d(body, kResponseMagic);
   SyncResponse r;
-  each(d, r.launch, [&](Launch& l) {
+  decode_each(d, r.launch, [&](Launch& l) {
     l.task = d.s();
     l.job = d.i();
     l.attempt = small_int(d);
     l.rank = small_int(d);
     l.step = small_int(d);
     l.user = d.s();
-    l.argv = strings(d);
+    l.argv = decode_strings(d);
     l.workdir = d.s();
-    each(d, l.env, [&](std::pair<std::string, std::string>& kv) {
-      kv.first = d.s();
-      kv.second = d.s();
-    });
-    l.devices = strings(d);
+    l.env = api::decode_pairs(d);
+    l.devices = decode_strings(d);
     l.memory_limit_bytes = d.i();
     l.script = d.s();
     l.output = d.s();
@@ -194,12 +158,12 @@ Result<SyncResponse> decode_response(std::string_view body) {
     l.output_append = d.u(1) != 0;
     l.input = d.s();
   });
-  each(d, r.terminate, [&](Terminate& t) {
+  decode_each(d, r.terminate, [&](Terminate& t) {
     t.task = d.s();
     t.why = task_end(d);
     t.message = d.s();
   });
-  r.acked = strings(d);
+  r.acked = decode_strings(d);
   for (std::size_t n = d.count(); n > 0 && d.ok(); --n) {
     std::string key(d.s());
     r.log_offsets[std::move(key)] = d.i();
@@ -209,3 +173,32 @@ Result<SyncResponse> decode_response(std::string_view body) {
 }
 
 }  // namespace gwang::agent::protocol::binary
+
+namespace gwang::agent {
+
+void encode_devices(api::Encoder& e, const std::vector<Device>& devices) {
+  e.u(devices.size());
+  for (const Device& d : devices) {
+    e.s(d.kind);
+    e.s(d.name);
+    e.s(d.uuid);
+    e.i(d.index);
+    e.i(d.memory_bytes);
+    e.u(d.declared);
+  }
+}
+
+std::vector<Device> decode_devices(api::Decoder& d) {
+  std::vector<Device> out;
+  api::decode_each(d, out, [&](Device& x) {
+    x.kind = d.s();
+    x.name = d.s();
+    x.uuid = d.s();
+    x.index = protocol::binary::small_int(d);
+    x.memory_bytes = d.i();
+    x.declared = d.u(1) != 0;
+  });
+  return out;
+}
+
+}  // namespace gwang::agent

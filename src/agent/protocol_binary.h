@@ -4,8 +4,18 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agent/protocol.h"
+#include "api/codec.h"
+
+namespace gwang::agent {
+
+// A node's devices: the protocol's form, and the controller's records' (controller/record_codec.h).
+void encode_devices(api::Encoder& e, const std::vector<Device>& devices);
+std::vector<Device> decode_devices(api::Decoder& d);
+
+}  // namespace gwang::agent
 
 namespace gwang::agent::protocol::binary {
 

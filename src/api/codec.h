@@ -12,6 +12,7 @@
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "api/utf8.h"
@@ -178,5 +179,38 @@ class Decoder {
   std::vector<std::string_view> table_;
   std::string error_;
 };
+
+// A count, then that many things read by `one`, stopping at the first damage: a count cannot make
+// room for more than the data holds.
+template <typename T, typename Read>
+void decode_each(Decoder& d, std::vector<T>& out, Read one) {
+  for (std::size_t n = d.count(); n > 0 && d.ok(); --n) one(out.emplace_back());
+}
+
+// Lists of strings, and of (name, value) pairs (an environment).
+inline void encode_strings(Encoder& e, const std::vector<std::string>& list) {
+  e.u(list.size());
+  for (const std::string& t : list) e.s(t);
+}
+inline std::vector<std::string> decode_strings(Decoder& d) {
+  std::vector<std::string> out;
+  decode_each(d, out, [&](std::string& t) { t = d.s(); });
+  return out;
+}
+inline void encode_pairs(Encoder& e, const std::vector<std::pair<std::string, std::string>>& pairs) {
+  e.u(pairs.size());
+  for (const auto& [k, v] : pairs) {
+    e.s(k);
+    e.s(v);
+  }
+}
+inline std::vector<std::pair<std::string, std::string>> decode_pairs(Decoder& d) {
+  std::vector<std::pair<std::string, std::string>> out;
+  decode_each(d, out, [&](std::pair<std::string, std::string>& kv) {
+    kv.first = d.s();
+    kv.second = d.s();
+  });
+  return out;
+}
 
 }  // namespace gwang::api

@@ -385,7 +385,10 @@ SyncLoop::SyncLoop(const config::AgentConfig& cfg, const std::string& secret, co
     client->set_connection_timeout(2, 0);
     client->set_read_timeout(static_cast<time_t>(cfg_.sync_wait.count() + 1), 0);
     client->set_write_timeout(2, 0);
-    client->set_keep_alive(true);
+    // A connection per call: the controller's HTTP server serves an open connection on one of its
+    // threads for as long as it stays open, so agents that kept theirs between calls would hold
+    // them all past 64 nodes (docs/benchmarks.md section 7).
+    client->set_keep_alive(false);
     client->set_tcp_nodelay(true);
   }
 }

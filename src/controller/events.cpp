@@ -111,7 +111,7 @@ void put(Encoder& e, const StepStarted& v) {
   e.s(v.name);
   encode_strings(e, v.argv);
   e.s(v.workdir);
-  encode_env(e, v.env);
+  encode_pairs(e, v.env);
   e.i(v.cpus_per_task);
   e.u(v.kill_on_bad_exit);
   e.u(v.task_nodes.size());
@@ -124,7 +124,7 @@ void get(Decoder& d, StepStarted& v) {
   v.name = text(d);
   v.argv = decode_strings(d);
   v.workdir = text(d);
-  v.env = decode_env(d);
+  v.env = decode_pairs(d);
   v.cpus_per_task = small(d);
   v.kill_on_bad_exit = flag(d);
   for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.task_nodes.push_back(small(d));

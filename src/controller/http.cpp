@@ -309,6 +309,9 @@ void ApiServer::Impl::serve_settings() {
   // Agents hold a connection while they long-poll: room for them beside the users' requests.
   server.new_task_queue = [] { return new httplib::ThreadPool(64); };
   server.set_keep_alive_max_count(100);
+  // An idle connection holds a server thread while it is kept: kept 1 s at most, so that clients
+  // that keep theirs (browsers, scripts) cannot take the threads from the others.
+  server.set_keep_alive_timeout(1);
 }
 
 ApiServer::ApiServer(Controller& controller, TokenStore& tokens, std::string cluster_secret)

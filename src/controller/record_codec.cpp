@@ -14,39 +14,11 @@ bool flag(Decoder& d) { return d.u(1) != 0; }
 
 }  // namespace
 
-void encode_strings(Encoder& e, const std::vector<std::string>& list) {
-  e.u(list.size());
-  for (const std::string& s : list) e.s(s);
-}
-
-std::vector<std::string> decode_strings(Decoder& d) {
-  std::vector<std::string> out(d.count());
-  for (std::string& s : out) s = text(d);
-  return out;
-}
-
-void encode_env(Encoder& e, const std::vector<std::pair<std::string, std::string>>& env) {
-  e.u(env.size());
-  for (const auto& [k, v] : env) {
-    e.s(k);
-    e.s(v);
-  }
-}
-
-std::vector<std::pair<std::string, std::string>> decode_env(Decoder& d) {
-  std::vector<std::pair<std::string, std::string>> out(d.count());
-  for (auto& [k, v] : out) {
-    k = text(d);
-    v = text(d);
-  }
-  return out;
-}
-
 void encode_request_shape(Encoder& e, const api::SubmitRequest& r) {
   e.s(r.name);
   encode_strings(e, r.command);
   e.s(r.workdir);
-  encode_env(e, r.env);
+  encode_pairs(e, r.env);
   e.i(r.cpus);
   e.i(r.mem_bytes);
   e.i(r.gpus.count);
@@ -61,7 +33,7 @@ void decode_request_shape(Decoder& d, api::SubmitRequest& r) {
   r.name = text(d);
   r.command = decode_strings(d);
   r.workdir = text(d);
-  r.env = decode_env(d);
+  r.env = decode_pairs(d);
   r.cpus = small(d);
   r.mem_bytes = d.i();
   r.gpus.count = small(d);
@@ -89,33 +61,6 @@ JobState decode_task_state(Decoder& d) {
   const auto state = parse_job_state(name);
   if (d.ok() && !state) d.fail("an unknown state '" + std::string(name) + "'");
   return state.value_or(JobState::Failed);
-}
-
-void encode_devices(Encoder& e, const std::vector<agent::Device>& devices) {
-  e.u(devices.size());
-  for (const agent::Device& dev : devices) {
-    e.s(dev.kind);
-    e.s(dev.name);
-    e.s(dev.uuid);
-    e.i(dev.index);
-    e.i(dev.memory_bytes);
-    e.u(dev.declared);
-  }
-}
-
-std::vector<agent::Device> decode_devices(Decoder& d) {
-  std::vector<agent::Device> out;
-  for (std::size_t k = d.count(); d.ok() && k > 0; --k) {
-    agent::Device dev;
-    dev.kind = text(d);
-    dev.name = text(d);
-    dev.uuid = text(d);
-    dev.index = small(d);
-    dev.memory_bytes = d.i();
-    dev.declared = flag(d);
-    out.push_back(std::move(dev));
-  }
-  return out;
 }
 
 void encode_task(Encoder& e, const TaskRecord& t) {
@@ -147,7 +92,7 @@ void encode_step(Encoder& e, const StepRecord& st) {
   e.s(st.name);
   encode_strings(e, st.argv);
   e.s(st.workdir);
-  encode_env(e, st.env);
+  encode_pairs(e, st.env);
   e.i(st.cpus_per_task);
   e.u(st.cpus_per_task_given);
   e.u(st.kill_on_bad_exit);
@@ -174,7 +119,7 @@ Result<StepRecord> decode_step(Decoder& d, std::size_t job_tasks) {
   st.name = text(d);
   st.argv = decode_strings(d);
   st.workdir = text(d);
-  st.env = decode_env(d);
+  st.env = decode_pairs(d);
   st.cpus_per_task = small(d);
   st.cpus_per_task_given = flag(d);
   st.kill_on_bad_exit = flag(d);

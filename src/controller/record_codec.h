@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "agent/protocol_binary.h"
 #include "api/codec.h"
 #include "controller/records.h"
 #include "core/result.h"
@@ -16,11 +17,14 @@ namespace gwang::controller {
 using api::Decoder;
 using api::Encoder;
 
-// Lists of strings, and environments (name, value).
-void encode_strings(Encoder& e, const std::vector<std::string>& list);
-std::vector<std::string> decode_strings(Decoder& d);
-void encode_env(Encoder& e, const std::vector<std::pair<std::string, std::string>>& env);
-std::vector<std::pair<std::string, std::string>> decode_env(Decoder& d);
+// Lists of strings and environments (api/codec.h), and a node's devices as the agent protocol
+// lays them out (agent/protocol_binary.h).
+using agent::decode_devices;
+using agent::encode_devices;
+using api::decode_pairs;
+using api::decode_strings;
+using api::encode_pairs;
+using api::encode_strings;
 
 // A request's program and shape, from its name to whether it is requeued: the fields the first
 // binary snapshot format had, in its order (the rest of a request follows apart in each layout).
@@ -32,9 +36,6 @@ void encode_state(Encoder& e, JobState state);
 JobState decode_state(Decoder& d);
 void encode_task_state(Encoder& e, JobState state);
 JobState decode_task_state(Decoder& d);
-
-void encode_devices(Encoder& e, const std::vector<agent::Device>& devices);
-std::vector<agent::Device> decode_devices(Decoder& d);
 
 void encode_task(Encoder& e, const TaskRecord& t);
 TaskRecord decode_task(Decoder& d);
