@@ -1,5 +1,6 @@
 // gwang: the command line of the gwang scheduler.
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <cstring>
 #include <functional>
 #include <initializer_list>
@@ -26,6 +27,18 @@ CLI::Validator core_name(Parse parse) {
         return r ? std::string() : r.error().message;
       },
       "NAME");
+}
+
+// A whole number from `low` up (CLI11's own range check prints its bounds as doubles).
+CLI::Validator at_least(long long low) {
+  return CLI::Validator(
+      [low](std::string& text) -> std::string {
+        long long v = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec == std::errc() && end == text.data() + text.size() && v >= low) return "";
+        return "expected a whole number, " + std::to_string(low) + " or more (got '" + text + "')";
+      },
+      "N");
 }
 
 // What every subcommand parses into, and each subcommand once built (null when it was not).
@@ -240,7 +253,7 @@ void add_jobs(CLI::App& app, const Wanted& wanted, Commands& c) {
   if (CLI::App* lg = c.lg = add_job_command(app, wanted, c, "logs", "Print a job's output")) {
     lg->add_flag("--stderr", c.stderr_stream, "the error stream instead of the output");
     lg->add_flag("--follow,-f", c.follow, "keep printing until the job ends");
-    lg->add_option("--rank", c.rank, "the task of a multi-node job (default 0)")->check(CLI::NonNegativeNumber);
+    lg->add_option("--rank", c.rank, "the task of a multi-node job (default 0)")->check(at_least(0));
   }
 }
 

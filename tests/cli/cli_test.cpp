@@ -189,6 +189,11 @@ TEST(Cli, UsageErrors) {
   EXPECT_EQ(gwang("sim replay").status, 2);
   EXPECT_EQ(gwang("sim replay x.swf --frobnicate").status, 2);
   EXPECT_EQ(gwang("--help").status, 0);
+  // A number out of its range says so in whole numbers, before any call to a controller.
+  const Outcome rank = gwang("logs 1 --rank -1");
+  EXPECT_EQ(rank.status, 2);
+  EXPECT_EQ(rank.output.substr(0, rank.output.find('\n')),
+            "--rank: expected a whole number, 0 or more (got '-1')");
 }
 
 // --json output carries the fields the README promises, and the windows' mean.
