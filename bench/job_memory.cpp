@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "controller/controller.h"
@@ -84,6 +85,6 @@ int main(int argc, char** argv) {
   std::printf("after the view was let go: %.0f bytes each\n",
               static_cast<double>(heap_in_use() - before) / static_cast<double>(n));
   c->reset();
-  std::system((std::string("rm -rf ") + dir).c_str());
+  std::filesystem::remove_all(dir);
   return 0;
 }

@@ -66,8 +66,7 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
   if (auto r = c->recover(now); !r) return tl::unexpected(r.error());
   {
     std::lock_guard lock(c->mu_);
-    c->note_all_waiting();
-    c->publish();
+    c->publish();  // every recovered job was put, so every waiting one's Waiting is noted here
   }
   return c;
 }
