@@ -136,7 +136,10 @@ void keep(const ChildSetup& c) {
   const pid_t task = ::fork();
   if (task < 0) child_failed(c.report_fd, kKeeper);
   if (task > 0) {
-    ::close(c.report_fd);  // the agent reads EOF once the task has exec'd
+    // The keeper holds nothing of the agent's (its sockets, its files) but the status file; the
+    // agent reads EOF on the report once the task has exec'd.
+    if (c.status_fd > 3) ::close_range(3, static_cast<unsigned>(c.status_fd) - 1, 0);
+    ::close_range(static_cast<unsigned>(c.status_fd) + 1, ~0U, 0);
     ::signal(SIGTERM, SIG_IGN);
     ::signal(SIGINT, SIG_IGN);
     ::signal(SIGHUP, SIG_IGN);
@@ -214,6 +217,8 @@ void open_job_files(const TaskSpec& spec, int report_fd) {
   // Only as the owner: a directory the owner may not enter stays closed to the task.
   if (::chdir(spec.workdir.empty() ? "/" : spec.workdir.c_str()) != 0) child_failed(c.report_fd, kWorkdir);
   open_job_files(spec, c.report_fd);
+  // The task inherits its three standard files and nothing else of the agent's.
+  ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
   ::execve(c.program, c.argv, c.envp);
   child_failed(c.report_fd, kExec);
 }

@@ -25,6 +25,7 @@
 #include "cli/serve.h"
 #include "config/config.h"
 #include "controller/auth.h"
+#include "controller/http_server.h"
 #include "store/journal.h"
 #include "store/postgres.h"
 
@@ -80,30 +81,8 @@ bool store_is_postgres(const std::string& store) { return !store.empty(); }
 class StandbyServer {
  public:
   Result<int> bind(const std::string& host, int port) {
-    server_.set_keep_alive_max_count(1);
-    auto answer = [this](const httplib::Request&, httplib::Response& res) {
-      std::lock_guard lock(mu_);
-      nlohmann::json body = {{"error", leader_.empty() ? "this controller stands by, and no controller leads now: "
-                                                         "one will within the lease's time"
-                                                       : "this controller stands by; the leader is at " + leader_},
-                             {"standby", true}};
-      if (!leader_.empty()) {
-        body["leader"] = leader_;
-        res.set_header("X-Gwang-Leader", leader_);
-      }
-      res.set_header("X-Gwang-Standby", "1");
-      res.set_header("Retry-After", "1");
-      res.status = 503;
-      res.set_content(body.dump(), "application/json");
-    };
-    server_.Get(".*", answer);
-    server_.Post(".*", answer);
-    server_.Put(".*", answer);
-    server_.Delete(".*", answer);
-    server_.Patch(".*", answer);
-    const int bound = port == 0 ? server_.bind_to_any_port(host) : (server_.bind_to_port(host, port) ? port : -1);
-    if (bound < 0) return fail("cannot listen on " + host + ":" + std::to_string(port));
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    auto bound = transport_.bind(host, port);
+    if (bound) thread_ = std::thread([this] { transport_.run(); });
     return bound;
   }
   void set_leader(const std::string& address) {
@@ -111,16 +90,33 @@ class StandbyServer {
     leader_ = address;
   }
   void stop() {
-    server_.stop();
+    transport_.stop();
     if (thread_.joinable()) thread_.join();
   }
   ~StandbyServer() { stop(); }
 
  private:
-  httplib::Server server_;
-  std::thread thread_;
+  void answer(httplib::Response& res) {
+    std::lock_guard lock(mu_);
+    nlohmann::json body = {{"error", leader_.empty() ? "this controller stands by, and no controller leads now: "
+                                                       "one will within the lease's time"
+                                                     : "this controller stands by; the leader is at " + leader_},
+                           {"standby", true}};
+    if (!leader_.empty()) {
+      body["leader"] = leader_;
+      res.set_header("X-Gwang-Leader", leader_);
+    }
+    res.set_header("X-Gwang-Standby", "1");
+    res.set_header("Retry-After", "1");
+    res.status = 503;
+    res.set_content(body.dump(), "application/json");
+  }
+
   std::mutex mu_;
   std::string leader_;
+  controller::HttpTransport transport_{[this](httplib::Request&, httplib::Response& res) { answer(res); },
+                                       controller::TransportOptions{.io_threads = 1, .workers = 2}};
+  std::thread thread_;
 };
 
 // Several controllers of one PostgreSQL store take turns: each stands by until the leader's lease
@@ -385,10 +381,9 @@ SyncLoop::SyncLoop(const config::AgentConfig& cfg, const std::string& secret, co
     client->set_connection_timeout(2, 0);
     client->set_read_timeout(static_cast<time_t>(cfg_.sync_wait.count() + 1), 0);
     client->set_write_timeout(2, 0);
-    // A connection per call: the controller's HTTP server serves an open connection on one of its
-    // threads for as long as it stays open, so agents that kept theirs between calls would hold
-    // them all past 64 nodes (docs/benchmarks.md section 7).
-    client->set_keep_alive(false);
+    // One connection kept between calls: the controller's server waits on idle connections in an
+    // event loop, and a kept connection spares both sides a TCP set-up per heartbeat.
+    client->set_keep_alive(true);
     client->set_tcp_nodelay(true);
   }
 }

@@ -94,13 +94,17 @@ std::optional<JobFilter> job_filter(const httplib::Request& req, httplib::Respon
 
 namespace {
 
-// JSON answers of 1 KiB or more go out gzipped (at zlib's fastest level) to clients that accept
-// it (every route's handler ends with it). Left to itself, the HTTP library would pick Brotli at its slowest, best
-// level: 6 s for the 800 KB cluster map of 6,250 nodes on a busy 2-core machine, against 5 ms here. The content type
-// gains a charset, which the library does not compress again.
-void gzip_json(const httplib::Request& req, httplib::Response& res) {
+// Answers of 1 KiB or more in JSON or text (the dashboard's files) go out gzipped, at zlib's
+// fastest level, to clients that accept it: 5 ms for the 800 KB cluster map of 6,250 nodes on a busy
+// 2-core machine.
+bool compressible(const std::string& type) {
+  return type.starts_with("application/json") || type.starts_with("text/") ||
+         type.starts_with("application/javascript") || type.starts_with("image/svg+xml");
+}
+
+void gzip(const httplib::Request& req, httplib::Response& res) {
   if (res.body.size() < 1024 || res.has_header("Content-Encoding")) return;
-  if (res.get_header_value("Content-Type") != "application/json") return;
+  if (!compressible(res.get_header_value("Content-Type"))) return;
   if (req.get_header_value("Accept-Encoding").find("gzip") == std::string::npos) return;
   z_stream z{};
   if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return;
@@ -114,16 +118,10 @@ void gzip_json(const httplib::Request& req, httplib::Response& res) {
   deflateEnd(&z);
   if (rc != Z_STREAM_END) return;
   res.body = std::move(out);
-  res.headers.erase("Content-Type");
-  res.set_header("Content-Type", "application/json; charset=utf-8");
   res.set_header("Content-Encoding", "gzip");
   res.set_header("Vary", "Accept-Encoding");
 }
 
-thread_local std::chrono::steady_clock::time_point request_started;  // of the request this thread serves
-}  // namespace
-
-namespace {
 
 // A path with the segment after each collection replaced by {}: /api/v1/jobs/12/logs ->
 // /api/v1/jobs/{}/logs. Documented routes and requested paths meet in this shape.
@@ -167,8 +165,7 @@ void ApiServer::Impl::write_api_metrics(std::string& out) {
     h.write(out, "gwang_api_request_duration_seconds", m::labels({{"route", route}}));
 }
 
-void ApiServer::Impl::add(const std::string& method, const std::string& path, const std::string& pattern,
-                          httplib::Server::Handler h) {
+void ApiServer::Impl::add(const std::string& method, const std::string& path, const std::string& pattern, Serve h) {
   documented.push_back(method + " " + path);
   {
     std::string shape;  // {id}, {name}, ... -> {}
@@ -182,15 +179,40 @@ void ApiServer::Impl::add(const std::string& method, const std::string& path, co
     }
     api.routes[shape] = path;
   }
-  auto then_gzip = [h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
-    h(req, res);
-    gzip_json(req, res);
-  };
-  if (method == "GET") {
-    server.Get(pattern, std::move(then_gzip));
+  Route r{method, "", std::nullopt, std::move(h)};
+  if (pattern.find_first_of("\\()[]{}.*+?^$|") == std::string::npos) {
+    r.literal = pattern;
   } else {
-    server.Post(pattern, std::move(then_gzip));
+    r.pattern.emplace(pattern);
   }
+  table.push_back(std::move(r));
+}
+
+void ApiServer::Impl::dispatch(httplib::Request& req, httplib::Response& res) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string& method = req.method == "HEAD" ? std::string("GET") : req.method;
+  bool served = false;
+  try {
+    for (const Route& r : table) {
+      if (r.method != method) continue;
+      if (r.pattern ? std::regex_match(req.path, req.matches, *r.pattern) : req.path == r.literal) {
+        r.serve(req, res);
+        served = true;
+        break;
+      }
+    }
+    if (!served && method == "GET") served = serve_file(req, res);
+    if (!served) error(res, 404, "no such route: " + req.method + " " + req.path);
+  } catch (const std::exception& e) {
+    res = httplib::Response{};
+    error(res, 500, std::string("internal error: ") + e.what());
+  }
+  gzip(req, res);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const std::string route = route_of(req.path);
+  std::lock_guard lock(api.mu);
+  ++api.requests[{req.method, route, res.status}];
+  api.seconds.try_emplace(route, metrics::short_seconds()).first->second.observe(seconds);
 }
 
 std::optional<Scope> ApiServer::Impl::authenticate(const httplib::Request& req, httplib::Response& res) {
@@ -279,7 +301,6 @@ void ApiServer::Impl::routes() {
   route("GET", "/metrics", "/metrics", &Impl::show_metrics);
   book_routes();
   dashboard_routes();
-  serve_settings();
 }
 
 void ApiServer::Impl::route(const std::string& method, const std::string& path, const std::string& pattern,
@@ -288,34 +309,8 @@ void ApiServer::Impl::route(const std::string& method, const std::string& path, 
       [this, handler](const httplib::Request& req, httplib::Response& res) { (this->*handler)(req, res); });
 }
 
-void ApiServer::Impl::serve_settings() {
-  server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (res.body.empty()) error(res, res.status, "no such route: " + req.method + " " + req.path);
-  });
-  // Every request's route, status and duration (the logger runs on the serving thread, after the
-  // handler).
-  server.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-    request_started = std::chrono::steady_clock::now();
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - request_started).count();
-    const std::string route = route_of(req.path);
-    std::lock_guard lock(api.mu);
-    ++api.requests[{req.method, route, res.status}];
-    api.seconds.try_emplace(route, metrics::short_seconds()).first->second.observe(seconds);
-  });
-  server.set_tcp_nodelay(true);
-  // Agents hold a connection while they long-poll: room for them beside the users' requests.
-  server.new_task_queue = [] { return new httplib::ThreadPool(64); };
-  server.set_keep_alive_max_count(100);
-  // An idle connection holds a server thread while it is kept: kept 1 s at most, so that clients
-  // that keep theirs (browsers, scripts) cannot take the threads from the others.
-  server.set_keep_alive_timeout(1);
-}
-
 ApiServer::ApiServer(Controller& controller, TokenStore& tokens, std::string cluster_secret)
-    : impl_(new Impl{controller, tokens, std::move(cluster_secret), {}, {}}) {
+    : impl_(std::make_unique<Impl>(controller, tokens, std::move(cluster_secret))) {
   impl_->routes();
 }
 
@@ -323,15 +318,10 @@ ApiServer::~ApiServer() = default;
 
 const std::vector<std::string>& ApiServer::routes() const { return impl_->documented; }
 
-Result<int> ApiServer::bind(const std::string& host, int port) {
-  const int bound =
-      port == 0 ? impl_->server.bind_to_any_port(host) : (impl_->server.bind_to_port(host, port) ? port : -1);
-  if (bound < 0) return fail("cannot listen on " + host + ":" + std::to_string(port));
-  return bound;
-}
+Result<int> ApiServer::bind(const std::string& host, int port) { return impl_->transport.bind(host, port); }
 
-void ApiServer::serve() { impl_->server.listen_after_bind(); }
+void ApiServer::serve() { impl_->transport.run(); }
 
-void ApiServer::stop() { impl_->server.stop(); }
+void ApiServer::stop() { impl_->transport.stop(); }
 
 }  // namespace gwang::controller

@@ -1,6 +1,8 @@
 // What the web dashboard reads beside the rest of the API: the cluster as a map, a job's usage,
 // fair-share standing; and the dashboard's own files, served at /.
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -193,26 +195,60 @@ void ApiServer::Impl::show_fairshare(const httplib::Request& req, httplib::Respo
 void ApiServer::serve_dashboard(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!dir.empty() && fs::is_regular_file(fs::path(dir) / "index.html", ec) &&
-      impl_->server.set_mount_point("/", dir)) {
-    impl_->server.set_file_request_handler([](const httplib::Request& req, httplib::Response& res) {
-      // Built assets carry a content hash in their names: they never change under one name.
-      if (req.path.rfind("/assets/", 0) == 0)
-        res.set_header("Cache-Control", "public, max-age=31536000, immutable");
-      else
-        res.set_header("Cache-Control", "no-cache");
-    });
+  if (!dir.empty() && fs::is_regular_file(fs::path(dir) / "index.html", ec)) {
+    impl_->web_dir = dir;
     return;
   }
-  const std::string where = dir.empty() ? "no dashboard directory was found" : "'" + dir + "' holds no index.html";
-  impl_->server.Get("/", [where](const httplib::Request&, httplib::Response& res) {
+  impl_->web_dir.clear();
+  impl_->missing_web = dir.empty() ? "no dashboard directory was found" : "'" + dir + "' holds no index.html";
+}
+
+namespace {
+
+std::string content_type(const std::string& extension) {
+  static const std::map<std::string, std::string> kTypes = {
+      {".html", "text/html; charset=utf-8"}, {".js", "application/javascript"}, {".mjs", "application/javascript"},
+      {".css", "text/css"},                  {".json", "application/json"},     {".map", "application/json"},
+      {".svg", "image/svg+xml"},             {".png", "image/png"},             {".ico", "image/x-icon"},
+      {".woff2", "font/woff2"},              {".woff", "font/woff"},            {".txt", "text/plain; charset=utf-8"}};
+  auto it = kTypes.find(extension);
+  return it == kTypes.end() ? "application/octet-stream" : it->second;
+}
+
+}  // namespace
+
+bool ApiServer::Impl::serve_file(const httplib::Request& req, httplib::Response& res) {
+  namespace fs = std::filesystem;
+  if (web_dir.empty()) {
+    if (req.path != "/") return false;
     res.status = 200;
     res.set_content(
         "<!doctype html><meta charset=utf-8><title>gwang</title><h1>gwang</h1><p>The API is at "
         "<code>/api/v1/</code> (docs/api/openapi.yaml). The dashboard is not installed: " +
-            where + " (build it with <code>scripts/build</code>, which needs Node.js and npm).</p>",
+            missing_web + " (build it with <code>scripts/build</code>, which needs Node.js and npm).</p>",
         "text/html; charset=utf-8");
-  });
+    return true;
+  }
+  if (req.path.empty() || req.path[0] != '/') return false;
+  fs::path file(web_dir);
+  for (std::size_t at = 1; at <= req.path.size();) {  // each segment; none may leave the directory
+    std::size_t slash = req.path.find('/', at);
+    if (slash == std::string::npos) slash = req.path.size();
+    const std::string segment = req.path.substr(at, slash - at);
+    if (segment == ".." || segment.find('\0') != std::string::npos) return false;
+    if (!segment.empty() && segment != ".") file /= segment;
+    at = slash + 1;
+  }
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) file /= "index.html";
+  std::ifstream in(file, std::ios::binary);
+  if (!in || !fs::is_regular_file(file, ec)) return false;
+  std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  res.status = 200;
+  res.set_content(std::move(body), content_type(file.extension().string()));
+  // Built assets carry a content hash in their names: they never change under one name.
+  res.set_header("Cache-Control", req.path.starts_with("/assets/") ? "public, max-age=31536000, immutable" : "no-cache");
+  return true;
 }
 
 }  // namespace gwang::controller

@@ -11,12 +11,14 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "api/json_writer.h"
 #include "controller/http.h"
+#include "controller/http_server.h"
 #include "controller/metrics.h"
 #include "core/grants.h"
 #include "core/tenancy.h"
@@ -87,14 +89,28 @@ std::optional<std::int64_t> int_param(const httplib::Request& req, const char* n
                                       std::int64_t max, std::int64_t fallback, httplib::Response& res);
 
 struct ApiServer::Impl {
+  Impl(Controller& c, TokenStore& t, std::string s) : controller(c), tokens(t), secret(std::move(s)) {}
   Controller& controller;
   TokenStore& tokens;
   std::string secret;
-  httplib::Server server;
   std::vector<std::string> documented;  // "METHOD /path" of every route, as the API document names it
 
+  using Serve = std::function<void(const httplib::Request&, httplib::Response&)>;
+  struct Route {
+    std::string method;
+    std::string literal;                // the path, for a route without parameters
+    std::optional<std::regex> pattern;  // else the paths it serves; its groups are the parameters
+    Serve serve;
+  };
+  std::vector<Route> table;
+  std::string web_dir;         // the dashboard's built files, served at /; empty: none
+  std::string missing_web;     // where there are none, why (the page at / says it)
+
   // Registers a handler; `path` is the route as documented, `pattern` the regex that serves it.
-  void add(const std::string& method, const std::string& path, const std::string& pattern, httplib::Server::Handler h);
+  void add(const std::string& method, const std::string& path, const std::string& pattern, Serve h);
+  // Every request: its route's handler, else a file of the dashboard, else 404; counted for /metrics.
+  void dispatch(httplib::Request& req, httplib::Response& res);
+  bool serve_file(const httplib::Request& req, httplib::Response& res);  // false: no such file
   // The caller, or a 401 already written.
   std::optional<Scope> authenticate(const httplib::Request& req, httplib::Response& res);
   // The job if the caller may see it; else a 404 already written (a job out of reach looks absent).
@@ -108,7 +124,6 @@ struct ApiServer::Impl {
   using Handler = void (Impl::*)(const httplib::Request&, httplib::Response&);
   // Registers a route served by a member handler (add, for one function per route).
   void route(const std::string& method, const std::string& path, const std::string& pattern, Handler handler);
-  void serve_settings();  // the server's error handler, request log, threads and keep-alive
 
   // Jobs (http_jobs.cpp).
   void submit_job(const httplib::Request& req, httplib::Response& res);
@@ -200,6 +215,9 @@ struct ApiServer::Impl {
   } api;
   std::string route_of(const std::string& path);  // the documented route a path is served by, or "other"
   void write_api_metrics(std::string& out);
+
+  // Last: gone first, with the handlers it may still be running.
+  HttpTransport transport{[this](httplib::Request& req, httplib::Response& res) { dispatch(req, res); }};
 };
 
 }  // namespace gwang::controller

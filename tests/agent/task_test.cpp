@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -99,6 +100,20 @@ TEST_F(TaskTest, CleanEnvironmentAndWorkdir) {
   EXPECT_NE(out.find("PATH=/usr/local/bin:/usr/bin:/bin\n"), std::string::npos) << out;
   EXPECT_EQ(out.find("HOME="), std::string::npos) << out;
   EXPECT_NE(out.find("\n" + dir_.string() + "\n"), std::string::npos) << out;
+}
+
+// A task inherits its three standard files and nothing else the agent holds open without
+// close-on-exec (a listening socket, say): else a job would keep the controller's port bound after
+// it stopped.
+TEST_F(TaskTest, InheritsOnlyItsStandardFiles) {
+  const int leak = ::socket(AF_INET, SOCK_STREAM, 0);  // inheritable, as a library may open one
+  ASSERT_GE(leak, 3);
+  auto task = Task::launch(spec({"sh", "-c", "ls /proc/self/fd"}), tracking_);
+  ::close(leak);
+  ASSERT_TRUE(task) << task.error().message;
+  EXPECT_EQ(wait_end(**task).exit_code, 0);
+  // 0, 1, 2, and the directory ls reads.
+  EXPECT_EQ(slurp(dir_ / "out"), "0\n1\n2\n3\n") << "leaked descriptor: " << leak;
 }
 
 // A task runs as its owner's account (here nobody), and its output files belong to it.

@@ -59,8 +59,9 @@ class MultiHost : public ::testing::Test {
                 "1\n");
     }
     pids_[0] = spawn(0, "controller", dir_ / "controller.toml");
-    for (int i = 0; i < 500 && !fs::exists(dir_ / "ctl" / "token"); ++i) std::this_thread::sleep_for(10ms);
-    ASSERT_TRUE(fs::exists(dir_ / "ctl" / "token")) << slurp(dir_ / "h0.log");
+    // The token is written before the API listens, the URL after.
+    for (int i = 0; i < 500 && !fs::exists(dir_ / "ctl" / "url"); ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(fs::exists(dir_ / "ctl" / "url")) << slurp(dir_ / "h0.log");
     std::ifstream in(dir_ / "ctl" / "token");
     std::getline(in, token_);
     for (int h = 1; h <= kAgents; ++h) pids_[h] = spawn(h, "agent", dir_ / ("agent" + std::to_string(h) + ".toml"));

@@ -1,0 +1,288 @@
+#include "controller/http_server.h"
+
+#include <fcntl.h>
+
+// GCC 12 in C++20 mode needs <utility> before Asio's headers (std::exchange in its awaitables).
+#include <utility>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <httplib.h>
+
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace gwang::controller {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+std::string text(beast::string_view s) { return {s.data(), s.size()}; }
+
+// A request as the handlers read it. The path is percent-decoded; the query's parameters too.
+void to_handler_form(http::request<http::string_body>& in, const std::string& remote, int port, httplib::Request& req) {
+  req.method = text(in.method_string());
+  req.version = in.version() == 10 ? "HTTP/1.0" : "HTTP/1.1";
+  req.target = text(in.target());
+  const std::size_t query = req.target.find('?');
+  req.path = httplib::detail::decode_url(req.target.substr(0, query), false);
+  if (query != std::string::npos) httplib::detail::parse_query_text(req.target.substr(query + 1), req.params);
+  for (const auto& field : in) req.headers.emplace(text(field.name_string()), text(field.value()));
+  req.body = std::move(in.body());
+  req.remote_addr = remote;
+  req.remote_port = port;
+}
+
+// The answer to a request of `version`, kept open after if `keep`; to HEAD (`head`) without its body.
+http::response<http::string_body> to_wire_form(httplib::Response& res, unsigned version, bool keep, bool head) {
+  http::response<http::string_body> out;
+  out.version(version);
+  out.result(static_cast<unsigned>(res.status));
+  for (const auto& [name, value] : res.headers) {
+    if (!beast::iequals(name, "Content-Length")) out.insert(name, value);
+  }
+  out.keep_alive(keep);
+  if (head) {
+    out.content_length(res.body.size());  // what a GET would carry, without it
+  } else {
+    out.body() = std::move(res.body);
+    out.prepare_payload();
+  }
+  return out;
+}
+
+// An answer to a request that could not be read, after which the connection closes.
+http::response<http::string_body> refusal(http::status status, const std::string& why) {
+  http::response<http::string_body> out{status, 11};
+  out.set(http::field::content_type, "application/json");
+  out.body() = R"({"error":")" + why + R"("})";
+  out.keep_alive(false);
+  out.prepare_payload();
+  return out;
+}
+
+}  // namespace
+
+struct HttpTransport::Impl {
+  Serve serve;
+  TransportOptions options;
+  std::mutex mu;  // guards the three below against stop() while run() tears them down
+  bool stopped = false;
+  std::unique_ptr<net::io_context> ioc;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<net::thread_pool> workers;
+  std::optional<net::steady_timer> pause;  // after a failed accept (out of descriptors)
+
+  void accept();
+};
+
+namespace {
+
+// One connection: read a request, hand it to a worker, write its answer, read the next.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(HttpTransport::Impl& t, tcp::socket socket) : t_(t), stream_(std::move(socket)) {
+    beast::error_code ec;
+    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+    if (!ec) {
+      remote_ = peer.address().to_string();
+      remote_port_ = peer.port();
+    }
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+    ::fcntl(stream_.socket().native_handle(), F_SETFD, FD_CLOEXEC);  // not a job's to inherit
+  }
+  void start() { net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); }); }
+
+ private:
+  void read_header() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(t_.options.header_limit));
+    parser_->body_limit(t_.options.body_limit);
+    stream_.expires_after(t_.options.idle);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return failed(ec);
+    if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+      // curl and others wait for this before they send a body.
+      proceed_.emplace(http::status::continue_, parser_->get().version());
+      stream_.expires_after(t_.options.transfer);
+      http::async_write(stream_, *proceed_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec) return self->close();
+        self->read_body();
+      });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    stream_.expires_after(t_.options.transfer);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_request(ec); });
+  }
+
+  void on_request(beast::error_code ec) {
+    if (ec) return failed(ec);
+    stream_.expires_never();  // the handler may wait for the controller
+    auto in = std::make_shared<http::request<http::string_body>>(parser_->release());
+    net::post(*t_.workers, [self = shared_from_this(), in] { self->answer(*in); });
+  }
+
+  // On a worker.
+  void answer(http::request<http::string_body>& in) {
+    httplib::Request req;
+    httplib::Response res;
+    const bool keep = in.keep_alive();
+    const bool head = in.method() == http::verb::head;
+    const unsigned version = in.version();
+    to_handler_form(in, remote_, remote_port_, req);
+    try {
+      t_.serve(req, res);
+    } catch (const std::exception& e) {
+      res = httplib::Response{};
+      res.status = 500;
+      res.set_content(std::string(R"({"error":"internal error"})"), "application/json");
+    }
+    if (res.status < 100 || res.status > 999) res.status = 500;
+    auto out = std::make_shared<http::response<http::string_body>>(to_wire_form(res, version, keep, head));
+    net::post(stream_.get_executor(), [self = shared_from_this(), out] { self->write(std::move(*out)); });
+  }
+
+  void write(http::response<http::string_body>&& out) {
+    out_ = std::move(out);
+    stream_.expires_after(t_.options.transfer);
+    http::async_write(stream_, out_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec || self->out_.need_eof()) return self->close();
+      self->out_ = {};
+      self->read_header();
+    });
+  }
+
+  // A request that could not be read: answered where the client can still read an answer.
+  void failed(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      return write(refusal(http::status::payload_too_large,
+                           "request body over " + std::to_string(t_.options.body_limit >> 20) + " MiB"));
+    }
+    if (ec == http::error::header_limit) {
+      return write(refusal(http::status::request_header_fields_too_large, "request header over " +
+                                                                              std::to_string(t_.options.header_limit >> 10) +
+                                                                              " KiB"));
+    }
+    if (ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
+        ec != http::error::end_of_stream &&
+        ec != http::error::partial_message) {
+      return write(refusal(http::status::bad_request, "malformed HTTP request: " + ec.message()));
+    }
+    close();  // closed by the client, timed out, reset
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  HttpTransport::Impl& t_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::empty_body>> proceed_;
+  http::response<http::string_body> out_;
+  std::string remote_;
+  int remote_port_ = 0;
+};
+
+}  // namespace
+
+void HttpTransport::Impl::accept() {
+  acceptor->async_accept(net::make_strand(*ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
+    if (ec) {
+      // Out of descriptors, most likely: let connections close before the next accept.
+      pause->expires_after(std::chrono::milliseconds(50));
+      pause->async_wait([this](beast::error_code) { accept(); });
+      return;
+    }
+    std::make_shared<Session>(*this, std::move(socket))->start();
+    accept();
+  });
+}
+
+HttpTransport::HttpTransport(Serve serve, TransportOptions options) : impl_(new Impl) {
+  impl_->serve = std::move(serve);
+  impl_->options = options;
+  impl_->ioc = std::make_unique<net::io_context>(options.io_threads);
+  impl_->acceptor = std::make_unique<tcp::acceptor>(*impl_->ioc);
+  impl_->workers = std::make_unique<net::thread_pool>(static_cast<std::size_t>(options.workers));
+  impl_->pause.emplace(*impl_->ioc);
+}
+
+HttpTransport::~HttpTransport() {
+  stop();
+  std::lock_guard lock(impl_->mu);
+  impl_->workers.reset();  // its queued handlers hold sessions of the loop: gone before it
+}
+
+Result<int> HttpTransport::bind(const std::string& host, int port) {
+  const std::string where = host + ":" + std::to_string(port);
+  beast::error_code ec;
+  tcp::resolver resolver(*impl_->ioc);
+  const auto found = resolver.resolve(host, std::to_string(port), tcp::resolver::passive, ec);
+  if (ec || found.empty()) return fail("cannot listen on " + where + ": " + ec.message());
+  const tcp::endpoint endpoint = found.begin()->endpoint();
+  tcp::acceptor& a = *impl_->acceptor;
+  a.open(endpoint.protocol(), ec);
+  if (!ec) ::fcntl(a.native_handle(), F_SETFD, FD_CLOEXEC);
+  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    beast::error_code ignored;
+    a.close(ignored);
+    return fail("cannot listen on " + where + ": " + ec.message());
+  }
+  return static_cast<int>(a.local_endpoint().port());
+}
+
+void HttpTransport::run() {
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->stopped || !impl_->acceptor->is_open()) return;
+  }
+  impl_->accept();
+  std::vector<std::thread> loops;
+  for (int i = 1; i < impl_->options.io_threads; ++i) loops.emplace_back([this] { impl_->ioc->run(); });
+  impl_->ioc->run();
+  for (std::thread& t : loops) t.join();
+  std::lock_guard lock(impl_->mu);
+  // Handlers still running finish; their answers, and every connection, go with the loop.
+  impl_->workers.reset();
+  impl_->pause.reset();
+  impl_->acceptor.reset();
+  impl_->ioc.reset();
+}
+
+void HttpTransport::stop() {
+  std::lock_guard lock(impl_->mu);
+  impl_->stopped = true;
+  if (impl_->ioc) impl_->ioc->stop();
+}
+
+}  // namespace gwang::controller
