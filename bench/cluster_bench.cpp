@@ -8,12 +8,12 @@
 // run, and its memory per pending job. With --load-seconds, a sustained open-loop load follows:
 // submissions and queries at --load-rate requests per second, each timed from when it was due (so
 // that a slow answer delays the clock, not the measurement), with latency percentiles per kind.
-// Each call opens a connection and closes it, as `gwang agent` does; with --connection-per-node,
-// each simulated node keeps its own connection open between its calls instead.
+// Each simulated node keeps its own connection open between its calls, as `gwang agent` does; with
+// --connection-per-call, each call opens a connection and closes it instead.
 //
 //   cluster_bench --url http://127.0.0.1:8686 --token TOKEN --secret-file SECRET [--nodes 6250]
 //                 [--pending 100000] [--threads 8] [--settle 60] [--pid PID] [--beat-seconds 20]
-//                 [--load-seconds 0] [--load-rate 400] [--connection-per-node]
+//                 [--load-seconds 0] [--load-rate 400] [--connection-per-call]
 #include <httplib.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -115,11 +115,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--load-rate", load_rate, "requests per second of that load, half of them submissions")
       ->capture_default_str();
-  bool connection_per_node = false;
-  app.add_flag("--connection-per-node", connection_per_node,
-               "each simulated node keeps a connection of its own open between its calls (agents before "
-               "2026-12 did; by default each call opens one and closes it, as `gwang agent` does)");
+  bool connection_per_call = false;
+  app.add_flag("--connection-per-call", connection_per_call,
+               "each heartbeat opens a connection and closes it (by default each simulated node keeps one of "
+               "its own open between its calls, as `gwang agent` does)");
   CLI11_PARSE(app, argc, argv);
+  const bool connection_per_node = !connection_per_call;
   if (connection_per_node) {  // one descriptor per node, beside the others
     rlimit files{};
     ::getrlimit(RLIMIT_NOFILE, &files);
@@ -214,7 +215,7 @@ int main(int argc, char** argv) {
   for (int t = 0; t < std::max(1, threads / 2); ++t) {
     hearts.emplace_back([&, t] {
       auto c = client(false);
-      std::map<std::size_t, std::unique_ptr<httplib::Client>> own;  // with --connection-per-node
+      std::map<std::size_t, std::unique_ptr<httplib::Client>> own;  // each node's, unless --connection-per-call
       const int n = std::max(1, threads / 2);
       // A round through its nodes per second at most: each node calls about once a second, as
       // `gwang agent` does with its default sync_wait.

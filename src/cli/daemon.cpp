@@ -114,7 +114,10 @@ class StandbyServer {
 
   std::mutex mu_;
   std::string leader_;
-  controller::HttpTransport transport_{[this](httplib::Request&, httplib::Response& res) { answer(res); },
+  controller::HttpTransport transport_{[this](httplib::Request&, httplib::Response& res, bool) {
+                                         answer(res);
+                                         return true;
+                                       },
                                        controller::TransportOptions{.io_threads = 1, .workers = 2}};
   std::thread thread_;
 };

@@ -1,6 +1,7 @@
 #include "cli/serve.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -92,6 +93,12 @@ int serve(controller::Controller& ctl, controller::TokenStore& tokens, const std
           const std::string& web, const std::function<void(const std::string&)>& up) {
   // Signals: SIGINT and SIGTERM stop the server; every thread leaves them to the waiting one.
   const sigset_t stop_signals = block_stop_signals();
+  // Every agent keeps a connection open: the usual soft limit of 1,024 open files would refuse a
+  // centre's nodes. The hard limit is the administrator's.
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   controller::ApiServer server(ctl, tokens, secret);
   server.serve_dashboard(web);

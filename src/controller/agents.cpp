@@ -59,6 +59,23 @@ proto::SyncResponse Controller::orders(Node& node, const std::set<std::string>& 
 Result<proto::SyncResponse> Controller::sync(const proto::SyncRequest& request, const std::string& peer,
                                              agent::Clock::time_point mono, std::int64_t now) {
   Changing changing(*this);
+  auto r = sync_with(changing, request, peer, mono, now, true);
+  if (!r) return tl::unexpected(r.error());
+  return std::move(**r);
+}
+
+Result<std::optional<proto::SyncResponse>> Controller::try_sync(const proto::SyncRequest& request,
+                                                                const std::string& peer,
+                                                                agent::Clock::time_point mono, std::int64_t now) {
+  Changing changing(*this, std::try_to_lock);
+  if (!changing.lock().owns_lock()) return std::optional<proto::SyncResponse>();
+  return sync_with(changing, request, peer, mono, now, false);
+}
+
+Result<std::optional<proto::SyncResponse>> Controller::sync_with(Changing& changing, const proto::SyncRequest& request,
+                                                                 const std::string& peer,
+                                                                 agent::Clock::time_point mono, std::int64_t now,
+                                                                 bool may_wait) {
   std::unique_lock<std::mutex>& lock = changing.lock();
   Node* node = find_node(request.node);
   if (node && node->local) return fail("node '" + request.node + "' is the controller's own node");
@@ -140,6 +157,7 @@ Result<proto::SyncResponse> Controller::sync(const proto::SyncRequest& request, 
   proto::SyncResponse o = orders(*node, listed);
   if (o.launch.empty() && o.terminate.empty() && out.acked.empty() && request.wait_ms > 0 &&
       waiting_ < options_.max_waiting_agents) {
+    if (!may_wait) return std::optional<proto::SyncResponse>();
     const std::string name = node->name;
     publish();  // what this call changed, before the lock is let go while it waits
     ++waiting_;

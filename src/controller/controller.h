@@ -198,6 +198,12 @@ class Controller {
   // `mono` is when it called (node timeouts), `now` the wall clock.
   Result<agent::protocol::SyncResponse> sync(const agent::protocol::SyncRequest& request, const std::string& peer,
                                              agent::Clock::time_point mono, std::int64_t now);
+  // The same for a caller that must not block (the API's event loop): nullopt where sync would
+  // wait, either for the controller's lock (having changed nothing) or for orders (having recorded
+  // the report, which sync, called next, finds already recorded: an agent's report may come twice).
+  Result<std::optional<agent::protocol::SyncResponse>> try_sync(const agent::protocol::SyncRequest& request,
+                                                                const std::string& peer, agent::Clock::time_point mono,
+                                                                std::int64_t now);
 
   // The books (tenancy, grants, ledger): a change is checked, journalled, then applied, all or
   // nothing. Errors: what the check found (a field, an unknown name), or the journal's failure.
@@ -396,7 +402,10 @@ class Controller {
   class Changing {
    public:
     explicit Changing(Controller& c) : c_(c), lock_(c.mu_) {}
-    ~Changing() { c_.publish(); }
+    Changing(Controller& c, std::try_to_lock_t) : c_(c), lock_(c.mu_, std::try_to_lock) {}  // see lock()
+    ~Changing() {
+      if (lock_.owns_lock()) c_.publish();
+    }
     Changing(const Changing&) = delete;
     Changing& operator=(const Changing&) = delete;
     std::unique_lock<std::mutex>& lock() { return lock_; }
@@ -406,6 +415,12 @@ class Controller {
     std::unique_lock<std::mutex> lock_;
   };
   agent::protocol::SyncResponse orders(Node& node, const std::set<std::string>& listed);
+  // sync and try_sync: `changing` holds the lock; nullopt where it would wait and `may_wait` is false.
+  Result<std::optional<agent::protocol::SyncResponse>> sync_with(Changing& changing,
+                                                                 const agent::protocol::SyncRequest& request,
+                                                                 const std::string& peer,
+                                                                 agent::Clock::time_point mono, std::int64_t now,
+                                                                 bool may_wait);
 
   ControllerOptions options_;
   mutable std::mutex mu_;

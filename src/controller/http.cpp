@@ -188,21 +188,26 @@ void ApiServer::Impl::add(const std::string& method, const std::string& path, co
   table.push_back(std::move(r));
 }
 
-void ApiServer::Impl::dispatch(httplib::Request& req, httplib::Response& res) {
+bool ApiServer::Impl::dispatch(httplib::Request& req, httplib::Response& res, bool in_loop) {
   const auto started = std::chrono::steady_clock::now();
   const std::string& method = req.method == "HEAD" ? std::string("GET") : req.method;
-  bool served = false;
-  try {
-    for (const Route& r : table) {
-      if (r.method != method) continue;
-      if (r.pattern ? std::regex_match(req.path, req.matches, *r.pattern) : req.path == r.literal) {
-        r.serve(req, res);
-        served = true;
-        break;
-      }
+  const Route* found = nullptr;
+  for (const Route& r : table) {
+    if (r.method != method) continue;
+    if (r.pattern ? std::regex_match(req.path, req.matches, *r.pattern) : req.path == r.literal) {
+      found = &r;
+      break;
     }
-    if (!served && method == "GET") served = serve_file(req, res);
-    if (!served) error(res, 404, "no such route: " + req.method + " " + req.path);
+  }
+  if (in_loop && (!found || !found->in_loop)) return false;
+  try {
+    if (in_loop) {
+      if (!found->in_loop(req, res)) return false;
+    } else if (found) {
+      found->serve(req, res);
+    } else if (method != "GET" || !serve_file(req, res)) {
+      error(res, 404, "no such route: " + req.method + " " + req.path);
+    }
   } catch (const std::exception& e) {
     res = httplib::Response{};
     error(res, 500, std::string("internal error: ") + e.what());
@@ -213,6 +218,7 @@ void ApiServer::Impl::dispatch(httplib::Request& req, httplib::Response& res) {
   std::lock_guard lock(api.mu);
   ++api.requests[{req.method, route, res.status}];
   api.seconds.try_emplace(route, metrics::short_seconds()).first->second.observe(seconds);
+  return true;
 }
 
 std::optional<Scope> ApiServer::Impl::authenticate(const httplib::Request& req, httplib::Response& res) {
@@ -297,16 +303,21 @@ void ApiServer::Impl::routes() {
   route("POST", "/api/v1/nodes/{name}/drain", R"(/api/v1/nodes/([A-Za-z0-9._-]{1,64})/drain)", &Impl::drain_node);
   route("POST", "/api/v1/nodes/{name}/resume", R"(/api/v1/nodes/([A-Za-z0-9._-]{1,64})/resume)", &Impl::resume_node);
   route("GET", "/api/v1/status", "/api/v1/status", &Impl::show_status);
-  route("POST", "/api/v1/agent/sync", proto::kSyncPath, &Impl::agent_sync);
+  route("POST", "/api/v1/agent/sync", proto::kSyncPath, &Impl::agent_sync, &Impl::agent_sync_in_loop);
   route("GET", "/metrics", "/metrics", &Impl::show_metrics);
   book_routes();
   dashboard_routes();
 }
 
 void ApiServer::Impl::route(const std::string& method, const std::string& path, const std::string& pattern,
-                            Handler handler) {
+                            Handler handler, LoopHandler in_loop) {
   add(method, path, pattern,
       [this, handler](const httplib::Request& req, httplib::Response& res) { (this->*handler)(req, res); });
+  if (in_loop) {
+    table.back().in_loop = [this, in_loop](const httplib::Request& req, httplib::Response& res) {
+      return (this->*in_loop)(req, res);
+    };
+  }
 }
 
 ApiServer::ApiServer(Controller& controller, TokenStore& tokens, std::string cluster_secret)

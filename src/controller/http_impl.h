@@ -96,11 +96,15 @@ struct ApiServer::Impl {
   std::vector<std::string> documented;  // "METHOD /path" of every route, as the API document names it
 
   using Serve = std::function<void(const httplib::Request&, httplib::Response&)>;
+  // A handler that may be served in the transport's loop: false where it would block, having
+  // written nothing.
+  using ServeInLoop = std::function<bool(const httplib::Request&, httplib::Response&)>;
   struct Route {
     std::string method;
     std::string literal;                // the path, for a route without parameters
     std::optional<std::regex> pattern;  // else the paths it serves; its groups are the parameters
     Serve serve;
+    ServeInLoop in_loop;  // none: always on a worker
   };
   std::vector<Route> table;
   std::string web_dir;         // the dashboard's built files, served at /; empty: none
@@ -109,7 +113,9 @@ struct ApiServer::Impl {
   // Registers a handler; `path` is the route as documented, `pattern` the regex that serves it.
   void add(const std::string& method, const std::string& path, const std::string& pattern, Serve h);
   // Every request: its route's handler, else a file of the dashboard, else 404; counted for /metrics.
-  void dispatch(httplib::Request& req, httplib::Response& res);
+  // In the loop (`in_loop`), only routes that may be served there, and only where they would not
+  // block; false: serve it on a worker.
+  bool dispatch(httplib::Request& req, httplib::Response& res, bool in_loop);
   bool serve_file(const httplib::Request& req, httplib::Response& res);  // false: no such file
   // The caller, or a 401 already written.
   std::optional<Scope> authenticate(const httplib::Request& req, httplib::Response& res);
@@ -122,8 +128,11 @@ struct ApiServer::Impl {
   bool change(httplib::Response& res, const std::string& kind, const nlohmann::json& payload);
 
   using Handler = void (Impl::*)(const httplib::Request&, httplib::Response&);
-  // Registers a route served by a member handler (add, for one function per route).
-  void route(const std::string& method, const std::string& path, const std::string& pattern, Handler handler);
+  using LoopHandler = bool (Impl::*)(const httplib::Request&, httplib::Response&);
+  // Registers a route served by a member handler (add, for one function per route), and by
+  // `in_loop` first where given.
+  void route(const std::string& method, const std::string& path, const std::string& pattern, Handler handler,
+             LoopHandler in_loop = nullptr);
 
   // Jobs (http_jobs.cpp).
   void submit_job(const httplib::Request& req, httplib::Response& res);
@@ -154,6 +163,8 @@ struct ApiServer::Impl {
   void change_node_state(const httplib::Request& req, httplib::Response& res, const std::string& state);
   void show_status(const httplib::Request& req, httplib::Response& res);
   void agent_sync(const httplib::Request& req, httplib::Response& res);
+  bool agent_sync_in_loop(const httplib::Request& req, httplib::Response& res);  // heartbeats, mostly
+  bool sync_agent(const httplib::Request& req, httplib::Response& res, bool may_wait);
   void show_metrics(const httplib::Request& req, httplib::Response& res);
 
   // The tenancy (http_tenancy.cpp).
@@ -217,7 +228,8 @@ struct ApiServer::Impl {
   void write_api_metrics(std::string& out);
 
   // Last: gone first, with the handlers it may still be running.
-  HttpTransport transport{[this](httplib::Request& req, httplib::Response& res) { dispatch(req, res); }};
+  HttpTransport transport{
+      [this](httplib::Request& req, httplib::Response& res, bool in_loop) { return dispatch(req, res, in_loop); }};
 };
 
 }  // namespace gwang::controller

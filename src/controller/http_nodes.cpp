@@ -65,33 +65,55 @@ void ApiServer::Impl::show_status(const httplib::Request& req, httplib::Response
 }
 
 void ApiServer::Impl::agent_sync(const httplib::Request& req, httplib::Response& res) {
-  if (secret.empty()) return error(res, 403, "this controller takes no remote agents (no cluster secret configured)");
+  (void)sync_agent(req, res, true);
+}
+
+bool ApiServer::Impl::agent_sync_in_loop(const httplib::Request& req, httplib::Response& res) {
+  return sync_agent(req, res, false);
+}
+
+bool ApiServer::Impl::sync_agent(const httplib::Request& req, httplib::Response& res, bool may_wait) {
+  auto error = [&res](int status, const std::string& message) {
+    controller::error(res, status, message);
+    return true;
+  };
+  if (secret.empty()) return error(403, "this controller takes no remote agents (no cluster secret configured)");
   const std::string node = req.get_header_value("X-Gwang-Node");
   const std::string date = req.get_header_value("X-Gwang-Date");
   const std::string signature = req.get_header_value("X-Gwang-Signature");
   const std::string expected = proto::sign_request(secret, req.method, req.path, date, node, req.body);
   if (signature.empty() || !proto::same_signature(signature, expected)) {
-    return error(res, 401, "bad agent signature (is the cluster secret the same on both sides?)");
+    return error(401, "bad agent signature (is the cluster secret the same on both sides?)");
   }
   std::int64_t sent = 0;
   try {
     sent = std::stoll(date);
   } catch (...) {
-    return error(res, 401, "header 'X-Gwang-Date': expected Unix seconds");
+    return error(401, "header 'X-Gwang-Date': expected Unix seconds");
   }
   if (std::llabs(sent - wall_now()) > proto::kMaxClockSkew) {
-    return error(res, 401, "header 'X-Gwang-Date': more than 5 minutes from the controller's clock");
+    return error(401, "header 'X-Gwang-Date': more than 5 minutes from the controller's clock");
   }
   auto request = proto::decode_request(req.body);
-  if (!request) return error(res, 400, request.error().message);
-  if (request->node != node) return error(res, 400, "field 'node': differs from the signed X-Gwang-Node header");
-  auto answer = controller.sync(*request, req.remote_addr, agent::Clock::now(), wall_now());
-  if (!answer) return error(res, 409, answer.error().message);
+  if (!request) return error(400, request.error().message);
+  if (request->node != node) return error(400, "field 'node': differs from the signed X-Gwang-Node header");
+  std::optional<proto::SyncResponse> answer;
+  if (may_wait) {
+    auto r = controller.sync(*request, req.remote_addr, agent::Clock::now(), wall_now());
+    if (!r) return error(409, r.error().message);
+    answer = std::move(*r);
+  } else {
+    auto r = controller.try_sync(*request, req.remote_addr, agent::Clock::now(), wall_now());
+    if (!r) return error(409, r.error().message);
+    if (!*r) return false;  // it would wait: on a worker
+    answer = std::move(**r);
+  }
   const proto::Form form = proto::form_of(req.body);  // answered in the form it was asked
   const std::string body = proto::encode(*answer, form);
   res.set_header("X-Gwang-Signature", proto::sign_response(secret, signature, body));
   res.status = 200;
   res.set_content(body, proto::content_type(form));
+  return true;
 }
 
 void ApiServer::Impl::show_metrics(const httplib::Request& req, httplib::Response& res) {

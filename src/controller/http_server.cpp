@@ -140,28 +140,42 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_request(beast::error_code ec) {
     if (ec) return failed(ec);
     stream_.expires_never();  // the handler may wait for the controller
-    auto in = std::make_shared<http::request<http::string_body>>(parser_->release());
-    net::post(*t_.workers, [self = shared_from_this(), in] { self->answer(*in); });
+    http::request<http::string_body> in = parser_->release();
+    const Form form{in.version(), in.keep_alive(), in.method() == http::verb::head};
+    auto req = std::make_shared<httplib::Request>();
+    to_handler_form(in, remote_, remote_port_, *req);
+    httplib::Response res;
+    if (serve(*req, res, true)) return write(to_wire_form(res, form.version, form.keep, form.head));
+    if (!t_.workers) {
+      serve(*req, res, false);
+      return write(to_wire_form(res, form.version, form.keep, form.head));
+    }
+    net::post(*t_.workers, [self = shared_from_this(), req, form] {
+      httplib::Response res;
+      self->serve(*req, res, false);
+      auto out = std::make_shared<http::response<http::string_body>>(to_wire_form(res, form.version, form.keep, form.head));
+      net::post(self->stream_.get_executor(), [self, out] { self->write(std::move(*out)); });
+    });
   }
 
-  // On a worker.
-  void answer(http::request<http::string_body>& in) {
-    httplib::Request req;
-    httplib::Response res;
-    const bool keep = in.keep_alive();
-    const bool head = in.method() == http::verb::head;
-    const unsigned version = in.version();
-    to_handler_form(in, remote_, remote_port_, req);
+  // What the answer's form depends on of its request.
+  struct Form {
+    unsigned version;
+    bool keep;
+    bool head;
+  };
+
+  // Runs the handler; false: it must run on a worker.
+  bool serve(httplib::Request& req, httplib::Response& res, bool in_loop) {
     try {
-      t_.serve(req, res);
+      if (!t_.serve(req, res, in_loop)) return false;
     } catch (const std::exception& e) {
       res = httplib::Response{};
       res.status = 500;
       res.set_content(std::string(R"({"error":"internal error"})"), "application/json");
     }
     if (res.status < 100 || res.status > 999) res.status = 500;
-    auto out = std::make_shared<http::response<http::string_body>>(to_wire_form(res, version, keep, head));
-    net::post(stream_.get_executor(), [self = shared_from_this(), out] { self->write(std::move(*out)); });
+    return true;
   }
 
   void write(http::response<http::string_body>&& out) {
@@ -230,7 +244,7 @@ HttpTransport::HttpTransport(Serve serve, TransportOptions options) : impl_(new 
   impl_->options = options;
   impl_->ioc = std::make_unique<net::io_context>(options.io_threads);
   impl_->acceptor = std::make_unique<tcp::acceptor>(*impl_->ioc);
-  impl_->workers = std::make_unique<net::thread_pool>(static_cast<std::size_t>(options.workers));
+  if (options.workers > 0) impl_->workers = std::make_unique<net::thread_pool>(static_cast<std::size_t>(options.workers));
   impl_->pause.emplace(*impl_->ioc);
 }
 

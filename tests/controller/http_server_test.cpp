@@ -17,14 +17,18 @@
 namespace gwang::controller {
 namespace {
 
-// A handler that echoes what it was asked: method, path, parameters and body.
-void echo(httplib::Request& req, httplib::Response& res) {
+// A handler that echoes what it was asked: method, path, parameters and body, and where it served
+// it. Paths under /block/ are served on a worker.
+bool echo(httplib::Request& req, httplib::Response& res, bool in_loop) {
+  if (in_loop && req.path.starts_with("/block/")) return false;
   if (req.path == "/throw") throw std::runtime_error("boom");
   std::string out = req.method + " " + req.path;
   for (const auto& [k, v] : req.params) out += " " + k + "=" + v;
   if (!req.body.empty()) out += " body=" + req.body;
+  if (req.path.starts_with("/block/")) out += in_loop ? " in-loop" : " on-worker";
   res.status = 200;
   res.set_content(out, "text/plain");
+  return true;
 }
 
 class Transport : public ::testing::Test {
@@ -114,6 +118,17 @@ TEST_F(Transport, ServesManyKeptConnections) {
     }
   }
   for (int fd : fds) ::close(fd);
+}
+
+// A request the loop must not serve is served on a worker, and its answer comes back in order.
+TEST_F(Transport, ServesOnAWorkerWhatWouldBlock) {
+  start({.io_threads = 1, .workers = 2});
+  const int fd = connect_one();
+  send_all(fd, "GET /block/1 HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(body_of(read_answer(fd)), "GET /block/1 on-worker");
+  send_all(fd, "GET /quick HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(body_of(read_answer(fd)), "GET /quick");
+  ::close(fd);
 }
 
 TEST_F(Transport, DecodesThePathAndTheParameters) {
