@@ -11,7 +11,9 @@
 # heartbeats alone, submits PENDING jobs through the API from 8 threads (rate, latency, memory per
 # pending job), then offers 60 s of sustained load at LOAD_RATE requests/s, half submissions and
 # half queries, with latency percentiles (bench/cluster_bench), and prints what it measured.
-# `bench/store.sh 6250 100000` is the centre-sized run.
+# `bench/store.sh 6250 100000` is the centre-sized run. SNAPSHOT_EVERY=N (environment) has the
+# controller write a snapshot every N journal records (snapshot_every), so that some fall inside the
+# sustained load.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 nodes="${1:-500}"
@@ -48,6 +50,7 @@ cluster_secret_file = "$work/secret"
 operator = "nobody"
 node_timeout = "600s"
 store = "$2"
+${SNAPSHOT_EVERY:+snapshot_every = $SNAPSHOT_EVERY}
 TOML
   "$root/build/gwang" controller --config "$work/$1.toml" > "$work/$1.log" 2>&1 &
   ctl=$!

@@ -314,6 +314,7 @@ Result<ControllerConfig> parse_controller_config(std::string_view text, const st
   GWANG_TRY(r.duration("kill_grace", c.kill_grace, 1, 600));
   GWANG_TRY(r.integer("requeue_limit", c.requeue_limit, 0, 100));
   GWANG_TRY(r.integer("max_array_size", c.max_array_size, 1, 4'000'001));
+  GWANG_TRY(r.integer("snapshot_every", c.snapshot_every, 1000, 100'000'000));
   std::string order(core::to_string(c.queue_order)), backfill(core::to_string(c.backfill));
   GWANG_TRY(r.string("queue_order", order));
   auto parsed_order = core::parse_queue_order(order);

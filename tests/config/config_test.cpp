@@ -49,6 +49,7 @@ TEST_F(ConfigTest, SampleControllerConfigLoads) {
   EXPECT_EQ(c->kill_grace, std::chrono::seconds(10));
   EXPECT_EQ(c->requeue_limit, 1);
   EXPECT_EQ(c->max_array_size, 1001);
+  EXPECT_EQ(c->snapshot_every, 100000);
   EXPECT_EQ(c->queue_order, core::QueueOrder::Multifactor);
   EXPECT_EQ(c->backfill, core::Backfill::Easy);
   EXPECT_TRUE(c->require_project);
@@ -188,6 +189,8 @@ TEST_F(ConfigTest, MistakesNameFileLineAndKey) {
             path_ + ":2: 'requeue_limit': expected an integer from 0 to 100");
   EXPECT_EQ(controller_error(secret + "max_array_size = 0\n"),
             path_ + ":2: 'max_array_size': expected an integer from 1 to 4000001");
+  EXPECT_EQ(controller_error(secret + "snapshot_every = 10\n"),
+            path_ + ":2: 'snapshot_every': expected an integer from 1000 to 100000000");
   EXPECT_EQ(controller_error(secret + "data_dir = \"relative\"\n"),
             path_ + ":2: 'data_dir': expected an absolute path");
   EXPECT_EQ(controller_error(secret + "[+]\n"),
