@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -152,9 +153,11 @@ class Controller {
   };
   std::vector<PartitionRecord> partitions() const;
   // What reads see: the jobs, and why each waiting one waits, as the last change left them.
+  using StateCounts = std::array<std::int64_t, std::size(kJobStates)>;  // jobs by JobState
   struct View {
     CowTable<JobRecord>::Frozen jobs;
     CowValues<Waiting>::Frozen waiting;
+    StateCounts by_state{};  // of `jobs`
     // Waiting jobs their projects' grants hold, and why (few).
     std::shared_ptr<const std::map<std::int64_t, std::string>> held =
         std::make_shared<const std::map<std::int64_t, std::string>>();
@@ -180,7 +183,9 @@ class Controller {
   };
   // The same, oldest or newest first, the reason made only for the jobs that ask for it; `visit`
   // returns false to stop. For pages of a long queue: the jobs not on the page cost a filter only.
-  void scan_jobs(bool all, bool newest_first, const std::function<bool(const JobRecord&, const Reasons&)>& visit) const;
+  // `counts`, where given, gets the jobs by state of the same view (a page's total without a walk).
+  void scan_jobs(bool all, bool newest_first, const std::function<bool(const JobRecord&, const Reasons&)>& visit,
+                 StateCounts* counts = nullptr) const;
   std::vector<NodeRecord> nodes() const;
   // The user a job's credential ("gwj.JOB.SECRET", its tasks' GWANG_TOKEN) stands for, while the
   // job runs; nullopt for any other token.
@@ -432,6 +437,11 @@ class Controller {
   Accounting books_;
   CowTable<JobRecord> jobs_;
   CowValues<Waiting> waits_;  // of waiting jobs (others' entries are left as they were)
+  // Jobs by state, kept at each publish from the records changed since the one before.
+  StateCounts by_state_{};
+  std::vector<std::uint8_t> counted_as_;  // by job id: the state it is counted in (kUncounted: none)
+  static constexpr std::uint8_t kUncounted = 0xff;
+  void count_state(std::int64_t id, const JobRecord* job);
   bool held_changed_ = true;   // held_ (below) changed since the last view
   mutable std::mutex view_mu_;  // guards view_ alone, held only to copy or swap the pointer
   std::shared_ptr<const View> view_ = std::make_shared<View>();

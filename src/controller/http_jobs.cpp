@@ -119,20 +119,32 @@ void ApiServer::Impl::list_jobs(const httplib::Request& req, httplib::Response& 
     w.end_object();
   };
   // One pass, in the page's order: every matching job is counted, the page's are written (and
-  // only theirs get their reasons made).
-  std::int64_t total = 0;
+  // only theirs get their reasons made). Where the view's counts by state give the total (a caller
+  // who sees every job, filtering by state alone), the pass stops at the page's end.
+  const bool counted = who->is_operator && filter->projects.empty() && filter->users.empty();
+  Controller::StateCounts counts{};
+  std::int64_t total = 0, rank = 0;
   api::Json w;
   w.reserve(64 << 10);
   w.begin_array();
-  controller.scan_jobs(all || filter->wants_ended, filter->descending,
-                       [&](const JobRecord& j, const Controller::Reasons& reason) {
-                         if (!who->sees(j.project, j.user) || !filter->matches(j)) return true;
-                         const std::int64_t rank = total++;
-                         if (rank >= filter->offset && rank < filter->offset + filter->limit) {
-                           write_one(w, j, reason(j));
-                         }
-                         return true;
-                       });
+  controller.scan_jobs(
+      all || filter->wants_ended, filter->descending,
+      [&](const JobRecord& j, const Controller::Reasons& reason) {
+        if (!who->sees(j.project, j.user) || !filter->matches(j)) return true;
+        if (rank >= filter->offset && rank < filter->offset + filter->limit) write_one(w, j, reason(j));
+        ++rank;
+        return !counted || rank < filter->offset + filter->limit;
+      },
+      &counts);
+  if (counted) {
+    for (JobState s : kJobStates) {
+      const bool listed = filter->states.empty() ? all || s == JobState::Pending || s == JobState::Running
+                                                 : filter->states.contains(s);
+      if (listed) total += counts[static_cast<std::size_t>(s)];
+    }
+  } else {
+    total = rank;
+  }
   w.end_array();
   std::string body = "{\"total\":" + std::to_string(total) + ",\"offset\":" + std::to_string(filter->offset) +
                      ",\"jobs\":" + w.str();

@@ -17,12 +17,15 @@ std::shared_ptr<const Controller::View> Controller::view() const {
 
 void Controller::publish() {
   for (std::int64_t id : jobs_.take_touched()) {
-    if (const JobRecord* job = jobs_.find(id)) note_waiting(*job);
+    const JobRecord* job = jobs_.find(id);
+    if (job) note_waiting(*job);
+    count_state(id, job);
   }
   if (!jobs_.changed() && !waits_.changed() && !held_changed_) return;
   auto next = std::make_shared<View>();
   next->jobs = jobs_.freeze();
   next->waiting = waits_.freeze();
+  next->by_state = by_state_;
   if (held_changed_) {
     next->held = std::make_shared<const std::map<std::int64_t, std::string>>(held_);
     held_changed_ = false;
@@ -32,6 +35,17 @@ void Controller::publish() {
   std::shared_ptr<const View> published = std::move(next);
   std::lock_guard lock(view_mu_);
   view_.swap(published);  // the view before is let go outside view_mu_ (published's destructor)
+}
+
+void Controller::count_state(std::int64_t id, const JobRecord* job) {
+  const auto at = static_cast<std::size_t>(id);
+  if (at >= counted_as_.size()) counted_as_.resize(std::max(at + 1, counted_as_.size() * 2), kUncounted);
+  const std::uint8_t now = job ? static_cast<std::uint8_t>(job->state) : kUncounted;
+  std::uint8_t& was = counted_as_[at];
+  if (was == now) return;
+  if (was != kUncounted) --by_state_[was];
+  if (now != kUncounted) ++by_state_[now];
+  was = now;
 }
 
 void Controller::note_waiting(const JobRecord& job) { note_waiting(job, scheduler_->find(core::JobId{job.id})); }
@@ -96,8 +110,10 @@ void Controller::for_each_job(bool all, const std::function<void(const JobRecord
 }
 
 void Controller::scan_jobs(bool all, bool newest_first,
-                           const std::function<bool(const JobRecord&, const Reasons&)>& visit) const {
+                           const std::function<bool(const JobRecord&, const Reasons&)>& visit,
+                           StateCounts* counts) const {
   const auto v = view();
+  if (counts) *counts = v->by_state;
   std::string scratch;
   const Reasons reasons(*v, scratch);
   v->jobs.scan(newest_first, [&](std::int64_t, const JobRecord& job) {

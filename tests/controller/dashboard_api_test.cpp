@@ -126,6 +126,12 @@ TEST_F(DashboardApi, JobListFiltersAndPages) {
   page = get(op_, "/api/v1/jobs?view=summary&state=CANCELLED");
   ASSERT_EQ(page["total"], 1);
   EXPECT_EQ(page["jobs"][0]["id"], mine[4]);
+  // The totals of a page of one, counted, not walked: ended jobs with all=1 only.
+  EXPECT_EQ(get(op_, "/api/v1/jobs?view=summary&limit=1")["total"], 5);
+  page = get(op_, "/api/v1/jobs?view=summary&all=1&limit=1&order=desc");
+  EXPECT_EQ(page["total"], 6);
+  ASSERT_EQ(page["jobs"].size(), 1u);
+  EXPECT_EQ(page["jobs"][0]["id"], theirs[0]);
 
   // Large JSON answers go out gzipped to clients that accept it.
   httplib::Client raw("127.0.0.1", port_);

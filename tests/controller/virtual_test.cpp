@@ -254,6 +254,18 @@ TEST_F(VirtualController, ANewControllerRecoversWhatTheJournalHolds) {
   EXPECT_EQ(job(held).state, JobState::Cancelled);
   EXPECT_EQ(job(later).state, JobState::Pending);
   EXPECT_EQ(submit(request(1)), later + 1);
+  // The view's counts by state (a page's total) are those of its jobs, recovered or new.
+  Controller::StateCounts walked{}, counted{};
+  controller_->scan_jobs(
+      true, false,
+      [&](const JobRecord& j, const Controller::Reasons&) {
+        ++walked[static_cast<std::size_t>(j.state)];
+        return true;
+      },
+      &counted);
+  EXPECT_EQ(counted, walked);
+  EXPECT_EQ(counted[static_cast<std::size_t>(JobState::Pending)], 2);
+  EXPECT_EQ(counted[static_cast<std::size_t>(JobState::Completed)], 1);
 }
 
 // The store refuses the records of a pass's starts: the controller reports it (the programs stop
