@@ -20,7 +20,8 @@ std::optional<nlohmann::json> request(const ClientArgs& args, const std::string&
                                       const std::string& body, int* exit_code, bool raw = false);
 
 // The same call, printing nothing: the answer's status and JSON body, or (status 0) why there is no
-// answer. `error` holds the message request() would print.
+// answer. `error` holds the message request() would print. Without `parse`, a success's body is
+// left as text (a large answer passed through as it came).
 struct ApiAnswer {
   int status = 0;       // 0: no answer
   std::string text;     // the body as it came
@@ -31,6 +32,7 @@ struct ApiAnswer {
   // Worth trying again: no answer, or the controller's own trouble (a restart, a standby).
   bool transient() const { return status == 0 || status >= 500; }
 };
-ApiAnswer call_api(const ClientArgs& args, const std::string& method, const std::string& path, const std::string& body);
+ApiAnswer call_api(const ClientArgs& args, const std::string& method, const std::string& path, const std::string& body,
+                   bool parse = true);
 
 }  // namespace gwang::cli

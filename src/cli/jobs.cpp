@@ -32,7 +32,8 @@ std::string& error_prefix() {
 
 void set_error_prefix(std::string prefix) { error_prefix() = std::move(prefix); }
 
-ApiAnswer call_api(const ClientArgs& args, const std::string& method, const std::string& path, const std::string& body) {
+ApiAnswer call_api(const ClientArgs& args, const std::string& method, const std::string& path, const std::string& body,
+                   bool parse) {
   ApiAnswer out;
   auto endpoint = resolve_endpoint(args.url, args.token);
   if (!endpoint) {
@@ -47,8 +48,9 @@ ApiAnswer call_api(const ClientArgs& args, const std::string& method, const std:
   }
   out.status = r->status;
   out.text = std::move(r->body);
-  out.body = json::parse(out.text, nullptr, false);
   const bool success = out.status >= 200 && out.status < 300;
+  if (success && !parse) return out;
+  out.body = json::parse(out.text, nullptr, false);
   if (success && out.body.is_discarded()) {
     out.error = "the controller's answer is not JSON: " + out.text;
   } else if (!success) {
@@ -61,7 +63,7 @@ ApiAnswer call_api(const ClientArgs& args, const std::string& method, const std:
 
 std::optional<json> request(const ClientArgs& args, const std::string& method, const std::string& path,
                             const std::string& body, int* exit_code, bool raw) {
-  ApiAnswer a = call_api(args, method, path, body);
+  ApiAnswer a = call_api(args, method, path, body, !raw);
   if (raw && a.status >= 200 && a.status < 300) return json(std::move(a.text));
   if (!a.ok()) {
     std::fprintf(stderr, "%s%s\n", error_prefix().c_str(), a.error.c_str());
