@@ -249,6 +249,7 @@ Result<void> Accounting::apply(const std::string& kind, const json& payload, std
   Result<void> done;
   if (kind.starts_with("tenancy.")) {
     done = apply_tenancy(tenancy_, kind, payload);
+    ++tenancy_changes_;
   } else if (kind.starts_with("grant.")) {
     done = apply_grant(kind, payload, time, false);
   } else if (kind.starts_with("quota.")) {

@@ -105,6 +105,8 @@ class Accounting {
   const AccountingOptions& options() const { return options_; }
   void set_options(AccountingOptions options) { options_ = std::move(options); }
   const core::Tenancy& tenancy() const { return tenancy_; }
+  // Counts the changes of the tenancy: a view copies it when this moved since its last copy.
+  std::uint64_t tenancy_changes() const { return tenancy_changes_; }
   const core::Grants& grants() const { return grants_; }
   const std::vector<core::Usage>& ledger() const { return ledger_; }
   const std::vector<GrantWarning>& warnings() const { return warnings_; }
@@ -123,6 +125,7 @@ class Accounting {
 
   AccountingOptions options_;
   core::Tenancy tenancy_;
+  std::uint64_t tenancy_changes_ = 0;
   core::Grants grants_;
   std::vector<core::Usage> ledger_;
   std::vector<GrantWarning> warnings_;

@@ -161,6 +161,8 @@ class Controller {
     // Waiting jobs their projects' grants hold, and why (few).
     std::shared_ptr<const std::map<std::int64_t, std::string>> held =
         std::make_shared<const std::map<std::int64_t, std::string>>();
+    // Institutions, projects and users (copied when they change: rarely, and small).
+    std::shared_ptr<const core::Tenancy> tenancy = std::make_shared<const core::Tenancy>();
     std::string_view reason(const JobRecord& job, std::string& scratch) const;
   };
   std::shared_ptr<const View> view() const;
@@ -215,6 +217,8 @@ class Controller {
   Result<void> administer(const std::string& kind, const nlohmann::json& payload, std::int64_t now);
   // Reads the books under the controller's lock (`read` must not call the controller).
   void read_books(const std::function<void(const Accounting&)>& read) const;
+  // The tenancy as the latest view holds it, without the lock (who a caller is, at each request).
+  std::shared_ptr<const core::Tenancy> tenancy() const { return view()->tenancy; }
   // The quotas in force, each with what the running jobs that count hold of it (milli-devices).
   std::vector<std::pair<core::Quota, core::Milli>> quotas() const;
 
@@ -443,6 +447,7 @@ class Controller {
   static constexpr std::uint8_t kUncounted = 0xff;
   void count_state(std::int64_t id, const JobRecord* job);
   bool held_changed_ = true;   // held_ (below) changed since the last view
+  std::uint64_t viewed_tenancy_ = ~std::uint64_t{0};  // books_.tenancy_changes() at the last view's copy
   mutable std::mutex view_mu_;  // guards view_ alone, held only to copy or swap the pointer
   std::shared_ptr<const View> view_ = std::make_shared<View>();
   std::map<std::string, std::unique_ptr<Node>> nodes_;

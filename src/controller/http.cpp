@@ -240,18 +240,17 @@ std::optional<Scope> ApiServer::Impl::authenticate(const httplib::Request& req, 
   Scope scope;
   scope.user = who->user;
   scope.is_operator = who->is_operator;
-  controller.read_books([&](const Accounting& books) {
-    const core::Tenancy& t = books.tenancy();
-    const core::User* u = t.user(scope.user);
-    if (!u) return;
-    scope.is_operator = scope.is_operator || u->is_operator;
-    scope.projects = u->projects;
-    scope.institutions = u->admin_of;
-    if (u->admin_of.empty()) return;  // most callers: no walk over the centre's projects
-    for (const auto& [name, project] : t.projects()) {
-      if (u->admin_of.contains(project.institution)) scope.managed.insert(name);
-    }
-  });
+  // The tenancy of the latest view: no lock, so a pass never holds up who a caller is.
+  const std::shared_ptr<const core::Tenancy> tenancy = controller.tenancy();
+  const core::User* u = tenancy->user(scope.user);
+  if (!u) return scope;
+  scope.is_operator = scope.is_operator || u->is_operator;
+  scope.projects = u->projects;
+  scope.institutions = u->admin_of;
+  if (u->admin_of.empty()) return scope;  // most callers: no walk over the centre's projects
+  for (const auto& [name, project] : tenancy->projects()) {
+    if (u->admin_of.contains(project.institution)) scope.managed.insert(name);
+  }
   return scope;
 }
 

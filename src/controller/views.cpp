@@ -21,7 +21,8 @@ void Controller::publish() {
     if (job) note_waiting(*job);
     count_state(id, job);
   }
-  if (!jobs_.changed() && !waits_.changed() && !held_changed_) return;
+  const bool tenancy_changed = books_.tenancy_changes() != viewed_tenancy_;
+  if (!jobs_.changed() && !waits_.changed() && !held_changed_ && !tenancy_changed) return;
   auto next = std::make_shared<View>();
   next->jobs = jobs_.freeze();
   next->waiting = waits_.freeze();
@@ -31,6 +32,12 @@ void Controller::publish() {
     held_changed_ = false;
   } else {
     next->held = view()->held;
+  }
+  if (tenancy_changed) {
+    next->tenancy = std::make_shared<const core::Tenancy>(books_.tenancy());
+    viewed_tenancy_ = books_.tenancy_changes();
+  } else {
+    next->tenancy = view()->tenancy;
   }
   std::shared_ptr<const View> published = std::move(next);
   std::lock_guard lock(view_mu_);

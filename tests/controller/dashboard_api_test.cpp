@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -85,6 +86,33 @@ TEST_F(DashboardApi, ClusterMapShowsUseAndFragmentation) {
   EXPECT_EQ(map["by_model"][0]["unavailable"], 2);
   EXPECT_EQ(map["by_model"][0]["stranded"], (json{{"2", 0}, {"4", 0}, {"8", 0}}));
   get("not-a-token", "/api/v1/cluster", 401);
+}
+
+// Reads take no lock of the controller's: while something holds it (a pass, a snapshot's draft), a
+// member of the project reads the queue (who the caller is comes from the view's tenancy), and an
+// operator too. (A waiting job's own
+// page under the multifactor order reads the core's priority terms, under the lock.)
+TEST_F(DashboardApi, ReadsAnswerWhileTheControllerIsBusy) {
+  books();
+  submit(user_, {{"command", {"sleep", "100"}}, {"project", "p"}, {"mem", "64M"}, {"time", 600}, {"hold", true}});
+  std::promise<void> held, release;
+  std::thread busy([&] {
+    controller_->read_books([&](const Accounting&) {
+      held.set_value();
+      release.get_future().wait();
+    });
+  });
+  struct Release {  // however the checks below end
+    std::promise<void>& p;
+    std::thread& t;
+    ~Release() {
+      p.set_value();
+      t.join();
+    }
+  } guard{release, busy};
+  held.get_future().wait();
+  EXPECT_EQ(get(user_, "/api/v1/jobs?view=summary")["total"], 1);
+  EXPECT_EQ(get(op_, "/api/v1/jobs?view=summary&state=PENDING")["total"], 1);
 }
 
 // Filters by state, project and user; pages newest first with the total; the caller's scope
