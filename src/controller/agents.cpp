@@ -86,6 +86,12 @@ Result<std::optional<proto::SyncResponse>> Controller::sync_with(Changing& chang
                   "; a node keeps its resources while the controller knows it");
     }
   }
+  // For the event loop (try_sync): a call that would wait for a journal commit (a registration,
+  // tasks that ended) or write output files goes to a worker, before anything changes.
+  if (!may_wait && (!node || node->instance != request.instance || node->address != address ||
+                    !request.finished.empty() || !request.logs.empty())) {
+    return std::optional<proto::SyncResponse>();
+  }
   const bool restarted = node && !node->instance.empty() && node->instance != request.instance;
   if (!node || node->instance != request.instance || node->address != address) {
     const events::NodeRegistered registered{request.node,      request.instance,          address,

@@ -206,8 +206,9 @@ class Controller {
   Result<agent::protocol::SyncResponse> sync(const agent::protocol::SyncRequest& request, const std::string& peer,
                                              agent::Clock::time_point mono, std::int64_t now);
   // The same for a caller that must not block (the API's event loop): nullopt where sync would
-  // wait, either for the controller's lock (having changed nothing) or for orders (having recorded
-  // the report, which sync, called next, finds already recorded: an agent's report may come twice).
+  // wait, having changed nothing, for the controller's lock, a journal commit (a registration,
+  // tasks that ended) or output files; or, having recorded the report (which sync, called next,
+  // finds recorded: an agent's report may come twice), for orders.
   Result<std::optional<agent::protocol::SyncResponse>> try_sync(const agent::protocol::SyncRequest& request,
                                                                 const std::string& peer, agent::Clock::time_point mono,
                                                                 std::int64_t now);
@@ -424,7 +425,7 @@ class Controller {
     std::unique_lock<std::mutex> lock_;
   };
   agent::protocol::SyncResponse orders(Node& node, const std::set<std::string>& listed);
-  // sync and try_sync: `changing` holds the lock; nullopt where it would wait and `may_wait` is false.
+  // sync and try_sync: `changing` holds the lock; nullopt where it would block and `may_wait` is false.
   Result<std::optional<agent::protocol::SyncResponse>> sync_with(Changing& changing,
                                                                  const agent::protocol::SyncRequest& request,
                                                                  const std::string& peer,

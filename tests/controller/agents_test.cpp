@@ -167,6 +167,37 @@ TEST_F(AgentsTest, NodesRegisterByCallingAndAreListed) {
             "node 'n2' was registered with 4 CPUs, now 8; a node keeps its resources while the controller knows it");
 }
 
+// The event loop's call (try_sync) answers a plain heartbeat, and leaves to a worker, having
+// changed nothing, whatever would block: a registration or tasks that ended (journal commits), and
+// a wait for orders.
+TEST_F(AgentsTest, TrySyncAnswersHeartbeatsAndLeavesWhatWouldBlock) {
+  open();
+  FakeAgent& a = agents_[0];
+  proto::SyncRequest r;
+  r.node = a.name;
+  r.instance = a.instance;
+  r.address = a.address;
+  r.host = a.host;
+  auto unknown = controller_->try_sync(r, "10.0.0.99", agent::Clock::now(), now_);
+  ASSERT_TRUE(unknown);
+  EXPECT_FALSE(*unknown);
+  EXPECT_TRUE(controller_->nodes().empty()) << "a registration waits for its commit: not in the loop";
+  ASSERT_TRUE(a.call(*controller_, now_));
+  auto beat = controller_->try_sync(r, "10.0.0.99", agent::Clock::now(), now_ + 5);
+  ASSERT_TRUE(beat);
+  ASSERT_TRUE(*beat) << "a heartbeat with nothing to wait for is answered in the loop";
+  EXPECT_EQ(controller_->nodes()[0].last_seen, now_ + 5);
+  r.wait_ms = 1000;
+  auto waits = controller_->try_sync(r, "10.0.0.99", agent::Clock::now(), now_);
+  ASSERT_TRUE(waits);
+  EXPECT_FALSE(*waits) << "a wait for orders holds a worker, not the loop";
+  r.wait_ms = 0;
+  r.finished.push_back({"1.0", {agent::TaskEnd::Exited, 0, 0}, "", false});
+  auto ended = controller_->try_sync(r, "10.0.0.99", agent::Clock::now(), now_);
+  ASSERT_TRUE(ended);
+  EXPECT_FALSE(*ended) << "what ended is journalled before it is acknowledged: not in the loop";
+}
+
 TEST_F(AgentsTest, TwoNodeJobGetsItsRankEnvironmentAndCompletes) {
   open();
   call_all();
