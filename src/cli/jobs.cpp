@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "api/job_table.h"
+#include "api/job_view.h"
+#include "api/node_view.h"
 #include "api/request.h"
 #include "api/units.h"
 #include "cli/api_call.h"
@@ -82,12 +84,16 @@ bool job_id_ok(const std::string& job) {
   return false;
 }
 
-std::string elapsed(const json& j) {
-  if (j["start_time"].is_null()) return "0:00";
-  const std::int64_t end =
-      j["end_time"].is_null() ? static_cast<std::int64_t>(std::time(nullptr)) : j["end_time"].get<std::int64_t>();
-  const std::int64_t s = std::max<std::int64_t>(0, end - j["start_time"].get<std::int64_t>());
-  return api::format_duration(s);
+std::string elapsed(const api::JobView& j) {
+  if (j.start_time < 0) return "0:00";
+  const std::int64_t end = j.end_time < 0 ? static_cast<std::int64_t>(std::time(nullptr)) : j.end_time;
+  return api::format_duration(std::max<std::int64_t>(0, end - j.start_time));
+}
+
+// What the controller answered is not what this command reads: says where, returns 1.
+int unreadable(const Error& e) {
+  std::fprintf(stderr, "gwang: the controller's answer: %s\n", e.message.c_str());
+  return 1;
 }
 
 // Appends `text` cut to `width` bytes and padded to it on the right (printf's %-W.Ws), or, with
@@ -186,13 +192,15 @@ int run_queue(const ClientArgs& a, bool all, bool start) {
   if (start && !a.json) {  // squeue --start: the waiting jobs and when they are expected to start
     auto j = request(a, "GET", "/api/v1/jobs?view=summary&start=1", "", &rc);
     if (!j) return rc;
+    const auto jobs = api::read_job_summaries((*j)["jobs"]);
+    if (!jobs) return unreadable(jobs.error());
     std::printf("   JOBID NAME             USER       START_TIME            REASON\n");
-    for (const json& job : (*j)["jobs"]) {
-      if (job["state"] != "PENDING") continue;
-      const std::string at = job["estimated_start"].is_null() ? "N/A" : api::format_date(job["estimated_start"]);
-      std::printf("%8lld %-16.16s %-10.10s %-21s %s\n", static_cast<long long>(job["id"].get<std::int64_t>()),
-                  job["name"].get<std::string>().c_str(), job["user"].get<std::string>().c_str(), at.c_str(),
-                  job["reason"].get<std::string>().c_str());
+    for (const api::JobSummary& job : *jobs) {
+      if (!job.pending()) continue;
+      const std::int64_t start = job.estimated_start.value_or(-1);
+      const std::string at = start < 0 ? "N/A" : api::format_date(start);
+      std::printf("%8lld %-16.16s %-10.10s %-21s %s\n", static_cast<long long>(job.id), job.name.c_str(),
+                  job.user.c_str(), at.c_str(), job.reason.c_str());
     }
     return 0;
   }
@@ -208,10 +216,7 @@ int run_queue(const ClientArgs& a, bool all, bool start) {
   auto raw = request(a, "GET", all ? "/api/v1/jobs?all=1&view=table" : "/api/v1/jobs?view=table", "", &rc, true);
   if (!raw) return rc;
   auto table = api::read_job_table(raw->get_ref<const std::string&>());
-  if (!table) {
-    std::fprintf(stderr, "gwang: the controller's answer could not be read: %s\n", table.error().message.c_str());
-    return 1;
-  }
+  if (!table) return unreadable(table.error());
   const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
   std::string out;
   out.reserve(112 * (table->rows.size() + 1));
@@ -249,38 +254,35 @@ int run_show(const ClientArgs& a, const std::string& job) {
     std::printf("%s\n", j->dump().c_str());
     return 0;
   }
+  const auto read = api::read_job_view(*j);
+  if (!read) return unreadable(read.error());
+  const api::JobView& v = *read;
   std::string command;
-  for (const auto& arg : (*j)["command"]) command += (command.empty() ? "" : " ") + arg.get<std::string>();
-  std::printf("JobId=%lld Name=%s User=%s\n", static_cast<long long>((*j)["id"].get<std::int64_t>()),
-              (*j)["name"].get<std::string>().c_str(), (*j)["user"].get<std::string>().c_str());
-  std::printf("   State=%s ExitCode=%d Reason=%s\n", (*j)["state"].get<std::string>().c_str(),
-              (*j)["exit_code"].get<int>(), (*j)["reason"].get<std::string>().c_str());
-  std::printf("   RunTime=%s TimeLimit=%s\n", elapsed(*j).c_str(),
-              api::format_duration((*j)["time_limit"].get<std::int64_t>()).c_str());
-  std::printf("   NumNodes=%d CPUs/Task=%d Mem/Task=%s Node=%s Devices=%s\n", (*j)["nodes"].get<int>(),
-              (*j)["cpus"].get<int>(), api::format_memory((*j)["mem"].get<std::int64_t>()).c_str(),
-              (*j)["node"].get<std::string>().c_str(), (*j)["devices"].dump().c_str());
-  std::printf("   Partition=%s Project=%s Preemptible=%s\n", j->value("partition", "(null)").c_str(),
-              j->value("project", "").c_str(), j->value("preemptible", false) ? "yes" : "no");
-  if (j->contains("begin") || j->contains("dependency")) {
-    std::printf("   BeginTime=%s Dependency=%s\n",
-                j->contains("begin") ? api::format_date((*j)["begin"].get<std::int64_t>()).c_str() : "None",
-                j->value("dependency", "(null)").c_str());
+  for (const std::string& arg : v.command) command += (command.empty() ? "" : " ") + arg;
+  std::printf("JobId=%lld Name=%s User=%s\n", static_cast<long long>(v.id), v.name.c_str(), v.user.c_str());
+  std::printf("   State=%s ExitCode=%d Reason=%s\n", std::string(to_string(v.state)).c_str(), v.exit_code,
+              v.reason.c_str());
+  std::printf("   RunTime=%s TimeLimit=%s\n", elapsed(v).c_str(), api::format_duration(v.time_limit).c_str());
+  std::printf("   NumNodes=%d CPUs/Task=%d Mem/Task=%s Node=%s Devices=%s\n", v.nodes, v.cpus,
+              api::format_memory(v.mem).c_str(), v.node.c_str(), api::Json().strings(v.devices).str().c_str());
+  std::printf("   Partition=%s Project=%s Preemptible=%s\n", v.partition.empty() ? "(null)" : v.partition.c_str(),
+              v.project.c_str(), v.preemptible ? "yes" : "no");
+  if (v.begin > 0 || !v.dependency.empty()) {
+    std::printf("   BeginTime=%s Dependency=%s\n", v.begin > 0 ? api::format_date(v.begin).c_str() : "None",
+                v.dependency.empty() ? "(null)" : v.dependency.c_str());
   }
-  if (j->contains("priority")) {
-    const json& p = (*j)["priority"];
+  if (const auto& p = v.priority) {
     std::printf("   Priority=%lld (age %.0f + fair share %.0f + size %.0f + programme %.0f)\n",
-                static_cast<long long>(p["total"].get<std::int64_t>()), p["age"].get<double>(),
-                p["fairshare"].get<double>(), p["size"].get<double>(), p["programme"].get<double>());
+                static_cast<long long>(p->total), p->age, p->fairshare, p->size, p->programme);
   }
-  std::printf("   %s=%s\n   WorkDir=%s\n", j->value("batch", false) ? "BatchScriptArgs" : "Command", command.c_str(),
-              (*j)["workdir"].get<std::string>().c_str());
-  if (j->contains("output") || j->contains("error") || j->contains("input")) {
-    std::printf("   StdOut=%s StdErr=%s StdIn=%s\n", j->value("output", "(controller)").c_str(),
-                j->value("error", j->value("output", "(controller)")).c_str(), j->value("input", "/dev/null").c_str());
+  std::printf("   %s=%s\n   WorkDir=%s\n", v.batch ? "BatchScriptArgs" : "Command", command.c_str(), v.workdir.c_str());
+  if (!v.output.empty() || !v.error.empty() || !v.input.empty()) {
+    const std::string out = v.output.empty() ? "(controller)" : v.output;
+    std::printf("   StdOut=%s StdErr=%s StdIn=%s\n", out.c_str(), v.error.empty() ? out.c_str() : v.error.c_str(),
+                v.input.empty() ? "/dev/null" : v.input.c_str());
   }
-  if (j->contains("comment")) std::printf("   Comment=%s\n", (*j)["comment"].get<std::string>().c_str());
-  if ((*j)["state"] == "PENDING") {
+  if (!v.comment.empty()) std::printf("   Comment=%s\n", v.comment.c_str());
+  if (v.pending()) {
     // What would start it sooner; a job may have started meanwhile (then nothing is said).
     int hint_rc = 0;
     auto h = request(a, "GET", "/api/v1/jobs/" + job + "/hints", "", &hint_rc);
@@ -342,17 +344,17 @@ int run_nodes(const ClientArgs& a) {
     std::printf("%s\n", body->dump().c_str());
     return 0;
   }
+  const auto nodes = api::read_node_views((*body)["nodes"]);
+  if (!nodes) return unreadable(nodes.error());
   std::printf("%-16s %-8s %9s %15s  %s\n", "NODE", "STATE", "CPUS", "MEMORY", "DEVICES");
-  for (const json& n : (*body)["nodes"]) {
+  for (const api::NodeView& n : *nodes) {
     std::map<std::string, int> kinds;
-    for (const json& d : n["devices"]) ++kinds[d["kind"].get<std::string>()];
+    for (const api::DeviceView& d : n.devices) ++kinds[d.kind];
     std::string devices;
     for (const auto& [k, c] : kinds) devices += (devices.empty() ? "" : ", ") + std::to_string(c) + "x " + k;
-    const std::string cpus = std::to_string(n["cpus_used"].get<int>()) + "/" + std::to_string(n["cpus"].get<int>());
-    const std::string mem = api::format_memory(n["memory_used"].get<std::int64_t>()) + "/" +
-                            api::format_memory(n["memory"].get<std::int64_t>());
-    std::printf("%-16s %-8s %9s %15s  %s\n", n["name"].get<std::string>().c_str(),
-                n["state"].get<std::string>().c_str(), cpus.c_str(), mem.c_str(),
+    const std::string cpus = std::to_string(n.cpus_used) + "/" + std::to_string(n.cpus);
+    const std::string mem = api::format_memory(n.memory_used) + "/" + api::format_memory(n.memory);
+    std::printf("%-16s %-8s %9s %15s  %s\n", n.name.c_str(), n.state.c_str(), cpus.c_str(), mem.c_str(),
                 devices.empty() ? "-" : devices.c_str());
   }
   return 0;

@@ -49,8 +49,8 @@ struct Line {
 // A field of a step that srun started, where it differs from the batch step's.
 std::optional<std::string> step_field(const Line& line, const std::string& name, std::int64_t now) {
   const SlurmJob& j = line.job;
-  const SlurmStep& s = j.steps[static_cast<std::size_t>(line.job_step)];
-  const std::int64_t elapsed = s.start < 0 ? 0 : (s.end >= 0 ? s.end : now) - s.start;
+  const api::StepView& s = j.steps[static_cast<std::size_t>(line.job_step)];
+  const std::int64_t elapsed = s.start_time < 0 ? 0 : (s.end_time >= 0 ? s.end_time : now) - s.start_time;
   const std::int64_t alloc = static_cast<std::int64_t>(s.ntasks) * s.cpus_per_task;
   const std::string id = std::to_string(s.id);
   if (name == "AllocCPUS") return std::to_string(alloc);
@@ -59,14 +59,14 @@ std::optional<std::string> step_field(const Line& line, const std::string& name,
   if (name == "CPUTimeRAW") return std::to_string(elapsed * alloc);
   if (name == "Elapsed") return slurm::format_clock(elapsed);
   if (name == "ElapsedRaw") return std::to_string(elapsed);
-  if (name == "End") return s.end >= 0 ? slurm::format_slurm_date(s.end) : "Unknown";
+  if (name == "End") return s.end_time >= 0 ? slurm::format_slurm_date(s.end_time) : "Unknown";
   if (name == "ExitCode") return std::to_string(s.signal ? 0 : s.exit_code) + ":" + std::to_string(s.signal);
   if (name == "JobID") return j.job_id() + "." + id;
   if (name == "JobIDRaw") return std::to_string(j.id) + "." + id;
   if (name == "JobName") return s.name;
   if (name == "NodeList") return slurm::compress_hosts(s.nodes);
-  if (name == "Start") return s.start >= 0 ? slurm::format_slurm_date(s.start) : "Unknown";
-  if (name == "State") return s.state;
+  if (name == "Start") return s.start_time >= 0 ? slurm::format_slurm_date(s.start_time) : "Unknown";
+  if (name == "State") return state_name(s.state);
   return std::nullopt;
 }
 
@@ -74,9 +74,9 @@ std::optional<std::string> step_field(const Line& line, const std::string& name,
 std::pair<int, int> exit_and_signal(const SlurmJob& j, bool step) {
   int signal = 0;
   if (const auto at = j.reason.find("(signal "); at != std::string::npos) signal = std::atoi(j.reason.c_str() + at + 8);
-  if (j.state == "CANCELLED" && j.start >= 0 && signal == 0) signal = 15;
-  if (j.state == "TIMEOUT" && step) signal = 15;
-  if (j.state == "OUT_OF_MEMORY") signal = 125;
+  if (j.state == api::JobState::Cancelled && j.start_time >= 0 && signal == 0) signal = 15;
+  if (j.state == api::JobState::Timeout && step) signal = 15;
+  if (j.state == api::JobState::OutOfMemory) signal = 125;
   return {signal ? 0 : j.exit_code, signal};
 }
 
@@ -102,11 +102,11 @@ json exit_json(int exit_code, int signal) {
 json sacct_json(const SlurmJob& j, bool allocations) {
   json o;
   o["account"] = j.project;
-  o["allocation_nodes"] = j.start >= 0 ? j.nodes : 0;
-  o["array"] = {{"job_id", j.array_job},
+  o["allocation_nodes"] = j.start_time >= 0 ? j.nodes : 0;
+  o["array"] = {{"job_id", j.array_job_id},
                 {"limits", {{"max", {{"running", {{"tasks", j.array_limit()}}}}}}},
                 {"task", nullptr},
-                {"task_id", j.array_job > 0 ? json(j.array_task) : json(nullptr)}};
+                {"task_id", j.array_job_id > 0 ? json(j.array_task_id) : json(nullptr)}};
   o["association"] = {{"account", j.project}, {"partition", nullptr}, {"user", j.user}};
   o["comment"] = {
       {"administrator", nullptr}, {"job", j.comment.empty() ? json(nullptr) : json(j.comment)}, {"system", nullptr}};
@@ -118,20 +118,20 @@ json sacct_json(const SlurmJob& j, bool allocations) {
   }
   o["job_id"] = j.id;
   o["name"] = j.name;
-  o["nodes"] = j.start >= 0 ? compressed_nodes(j) : "None assigned";
+  o["nodes"] = j.start_time >= 0 ? compressed_nodes(j) : "None assigned";
   o["partition"] = j.partition;
   o["qos"] = j.qos;
   o["required"] = {{"CPUs", static_cast<std::int64_t>(j.cpus) * j.nodes}, {"memory", (j.mem + (1 << 20) - 1) >> 20}};
-  o["state"] = {{"current", j.state}, {"reason", j.pending() ? reason_code(j) : "None"}};
+  o["state"] = {{"current", state_name(j.state)}, {"reason", j.pending() ? reason_code(j) : "None"}};
   // A job that ended without running started and ended when it ended, as Slurm records it.
-  const std::int64_t start = j.start >= 0 ? j.start : j.ended() ? j.end : 0;
-  const std::int64_t end = j.end >= 0 ? j.end : 0;
+  const std::int64_t start = j.start_time >= 0 ? j.start_time : j.ended() ? j.end_time : 0;
+  const std::int64_t end = j.end_time >= 0 ? j.end_time : 0;
   o["time"] = {
-      {"elapsed", j.start >= 0 ? (j.end >= 0 ? j.end : static_cast<std::int64_t>(std::time(nullptr))) - j.start : 0},
-      {"eligible", j.hold.empty() ? std::max(j.submit, j.begin) : 0},
+      {"elapsed", j.start_time >= 0 ? (j.end_time >= 0 ? j.end_time : static_cast<std::int64_t>(std::time(nullptr))) - j.start_time : 0},
+      {"eligible", j.hold == api::Hold::None ? std::max(j.submit_time, j.begin) : 0},
       {"end", end},
       {"start", start},
-      {"submission", j.submit},
+      {"submission", j.submit_time},
       {"suspended", 0},
       {"limit", j.time_limit >= kUnlimited ? json(nullptr) : json((j.time_limit + 59) / 60)}};
   o["user"] = j.user;
@@ -152,13 +152,13 @@ json sacct_json(const SlurmJob& j, bool allocations) {
            {"start", s_start >= 0 ? s_start : 0},
            {"suspended", 0}}}});
   };
-  if (!allocations && j.batch && j.start >= 0) {
-    const std::string first = j.nodelist.substr(0, j.nodelist.find(','));
+  if (!allocations && j.batch && j.start_time >= 0) {
+    const std::string first = j.node.substr(0, j.node.find(','));
     const auto [batch_code, batch_signal] = exit_and_signal(j, true);
-    step("batch", "batch", j.state == "TIMEOUT" ? "CANCELLED" : j.state, batch_code, batch_signal, j.start, j.end,
+    step("batch", "batch", j.state == api::JobState::Timeout ? "CANCELLED" : state_name(j.state), batch_code, batch_signal, j.start_time, j.end_time,
          {first}, 1);
-    for (const SlurmStep& s : j.steps) {
-      step(std::to_string(s.id), s.name, s.state, s.exit_code, s.signal, s.start, s.end, s.nodes, s.ntasks);
+    for (const api::StepView& s : j.steps) {
+      step(std::to_string(s.id), s.name, state_name(s.state), s.exit_code, s.signal, s.start_time, s.end_time, s.nodes, s.ntasks);
     }
   }
   o["steps"] = std::move(steps);
@@ -167,10 +167,10 @@ json sacct_json(const SlurmJob& j, bool allocations) {
 
 // "CANCELLED by 1000", as sacct says who cancelled.
 std::string sacct_state(const SlurmJob& j) {
-  if (j.state != "CANCELLED") return j.state;
+  if (j.state != api::JobState::Cancelled) return state_name(j.state);
   const std::string by = "cancelled by ";
   const auto at = j.reason.find(by);
-  if (at == std::string::npos) return j.state;
+  if (at == std::string::npos) return state_name(j.state);
   std::string user = j.reason.substr(at + by.size());
   user = user.substr(0, user.find_first_of(" )"));
   return "CANCELLED by " + uid_of(user);
@@ -181,8 +181,8 @@ std::string sacct_field(const Line& line, const std::string& name, std::int64_t 
     if (auto v = step_field(line, name, now)) return *v;
   }
   const SlurmJob& j = line.job;
-  const bool started = j.start >= 0;
-  const std::int64_t elapsed = !started ? 0 : (j.end >= 0 ? j.end : now) - j.start;
+  const bool started = j.start_time >= 0;
+  const std::int64_t elapsed = !started ? 0 : (j.end_time >= 0 ? j.end_time : now) - j.start_time;
   // As Slurm's records have it: what the job asked for, also when it never ran.
   const std::int64_t alloc = static_cast<std::int64_t>(j.cpus) * (line.step ? 1 : j.nodes);
   if (name == "Account") return j.project;
@@ -193,8 +193,8 @@ std::string sacct_field(const Line& line, const std::string& name, std::int64_t 
   if (name == "CPUTimeRAW") return std::to_string(elapsed * alloc);
   if (name == "Elapsed") return slurm::format_clock(elapsed);
   if (name == "ElapsedRaw") return std::to_string(elapsed);
-  if (name == "Eligible") return slurm::format_slurm_date(std::max(j.submit, j.begin));
-  if (name == "End") return j.end >= 0 ? slurm::format_slurm_date(j.end) : "Unknown";
+  if (name == "Eligible") return slurm::format_slurm_date(std::max(j.submit_time, j.begin));
+  if (name == "End") return j.end_time >= 0 ? slurm::format_slurm_date(j.end_time) : "Unknown";
   if (name == "ExitCode") return exit_code(j, line.step);
   if (name == "JobID") return j.job_id() + (line.step ? ".batch" : "");
   if (name == "JobIDRaw") return std::to_string(j.id) + (line.step ? ".batch" : "");
@@ -203,7 +203,7 @@ std::string sacct_field(const Line& line, const std::string& name, std::int64_t 
   if (name == "NodeList") {
     if (!started) return "None assigned";
     const std::string all = compressed_nodes(j);
-    return line.step ? j.nodelist.substr(0, j.nodelist.find(',')) : all;
+    return line.step ? j.node.substr(0, j.node.find(',')) : all;
   }
   if (name == "Partition") return line.step ? "" : j.partition;
   if (name == "Reason") return j.pending() ? reason_code(j) : "None";
@@ -213,9 +213,9 @@ std::string sacct_field(const Line& line, const std::string& name, std::int64_t 
     return mib % 1024 == 0 ? std::to_string(mib / 1024) + "G" : std::to_string(mib) + "M";
   }
   if (name == "ReqNodes") return std::to_string(j.nodes);
-  if (name == "Start") return started ? slurm::format_slurm_date(j.start) : "Unknown";
-  if (name == "State") return line.step && j.state == "TIMEOUT" ? "CANCELLED" : sacct_state(j);
-  if (name == "Submit") return slurm::format_slurm_date(j.submit);
+  if (name == "Start") return started ? slurm::format_slurm_date(j.start_time) : "Unknown";
+  if (name == "State") return line.step && j.state == api::JobState::Timeout ? "CANCELLED" : sacct_state(j);
+  if (name == "Submit") return slurm::format_slurm_date(j.submit_time);
   if (name == "Timelimit") {
     if (line.step) return "";
     return j.time_limit >= kUnlimited ? "UNLIMITED" : slurm::format_clock(j.time_limit);
@@ -465,22 +465,23 @@ bool sacct_wants(const SlurmJob& j, const SacctOptions& o, const Window& w) {
   if (!o.accounts.empty() && !o.accounts.contains(j.project)) return false;
   if (!o.names.empty() && !o.names.contains(j.name)) return false;
   if (!o.partitions.empty() && !o.partitions.contains(j.partition)) return false;
-  if (!o.states.empty() && !o.states.contains(j.state)) return false;
+  if (!o.states.empty() && !o.states.contains(state_name(j.state))) return false;
   if (!o.jobs.empty() && !o.jobs.contains(std::to_string(j.id)) && !o.jobs.contains(j.job_id()) &&
-      !(j.array_job > 0 && o.jobs.contains(std::to_string(j.array_job)))) {
+      !(j.array_job_id > 0 && o.jobs.contains(std::to_string(j.array_job_id)))) {
     return false;
   }
-  return !(j.submit > w.to || (j.end >= 0 && j.end < w.from));  // in the window
+  return !(j.submit_time > w.to || (j.end_time >= 0 && j.end_time < w.from));  // in the window
 }
 
 // sacct's lines of the API's jobs: each job sacct shows, and unless --allocations the batch step
 // of one that ran as a batch, then the steps srun started in it.
-std::vector<Line> sacct_lines(const json& answer, const SacctOptions& o, const Window& w) {
+Result<std::vector<Line>> sacct_lines(const json& answer, const SacctOptions& o, const Window& w) {
+  auto jobs = slurm_jobs(answer["jobs"]);
+  if (!jobs) return tl::unexpected(jobs.error());
   std::vector<Line> lines;
-  for (const json& each : answer["jobs"]) {
-    SlurmJob j = slurm_job(each);
+  for (const SlurmJob& j : *jobs) {
     if (!sacct_wants(j, o, w)) continue;
-    const bool step = j.batch && j.start >= 0 && !o.allocations;
+    const bool step = j.batch && j.start_time >= 0 && !o.allocations;
     lines.push_back({j, false});
     if (!step) continue;
     lines.push_back({j, true});
@@ -548,12 +549,13 @@ int run_sacct(const std::vector<std::string>& args) {
   int rc = 0;
   auto answer = request(client, "GET", "/api/v1/jobs?view=full&all=1", "", &rc);
   if (!answer) return 1;
-  const std::vector<Line> lines = sacct_lines(*answer, o, *window);
+  const auto lines = sacct_lines(*answer, o, *window);
+  if (!lines) return sacct_error("the controller's answer: " + lines.error().message);
   if (o.json_out) {
-    print_sacct_json(lines, o.allocations);
+    print_sacct_json(*lines, o.allocations);
     return 0;
   }
-  print_sacct_table(lines, *items, o, now);
+  print_sacct_table(*lines, *items, o, now);
   return 0;
 }
 

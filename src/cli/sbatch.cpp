@@ -85,10 +85,11 @@ int wait_for(const ClientArgs& client, std::int64_t first, std::size_t tasks) {
       int rc = 0;
       auto job = request(client, "GET", path, "", &rc);
       if (!job) return 1;
-      const std::string state = (*job)["state"].get<std::string>();
-      if (state != "PENDING" && state != "RUNNING") {
-        const int code = (*job)["exit_code"].get<int>();
-        worst = std::max(worst, state == "COMPLETED" ? code : std::max(code, 1));
+      const auto view = api::read_job_view(*job);
+      if (!view) return sbatch_error("the controller's answer: " + view.error().message);
+      if (view->ended()) {
+        const int code = view->exit_code;
+        worst = std::max(worst, view->state == api::JobState::Completed ? code : std::max(code, 1));
         break;
       }
       std::this_thread::sleep_for(std::chrono::seconds(2));

@@ -54,7 +54,7 @@ Result<std::vector<std::int64_t>> resolve(const std::string& text, const std::ve
   if (!spec || spec->max_running) return bad();
   for (std::int64_t index : spec->indices) {
     auto it = std::find_if(jobs.begin(), jobs.end(),
-                           [&](const SlurmJob& j) { return j.array_job == id && j.array_task == index; });
+                           [&](const SlurmJob& j) { return j.array_job_id == id && j.array_task_id == index; });
     if (it == jobs.end())
       return fail("Kill job error on job id " + base + "_" + std::to_string(index) + ": Invalid job id specified");
     out.push_back(it->id);
@@ -172,7 +172,7 @@ bool matches(const SlurmJob& j, const ScancelOptions& o) {
   if (j.ended()) return false;
   return (o.accounts.empty() || o.accounts.contains(j.project)) && (o.names.empty() || o.names.contains(j.name)) &&
          (o.partitions.empty() || o.partitions.contains(j.partition)) &&
-         (o.states.empty() || o.states.contains(j.state)) && (o.users.empty() || o.users.contains(j.user));
+         (o.states.empty() || o.states.contains(state_name(j.state))) && (o.users.empty() || o.users.contains(j.user));
 }
 
 // What scancel cancels, and its exit status so far (1 once an id named nothing to cancel).
@@ -207,12 +207,12 @@ void target_jobs(const std::string& text, const ScancelOptions& o, const std::ve
   }
   for (std::int64_t id : *r) {
     auto it = std::find_if(jobs.begin(), jobs.end(), [&](const SlurmJob& j) { return j.id == id; });
-    const bool array = it != jobs.end() && it->array_job == id;
+    const bool array = it != jobs.end() && it->array_job_id == id;
     std::string why;
     if (it == jobs.end()) {
       why = "Invalid job id specified";
     } else if (it->ended() && !(array && std::any_of(jobs.begin(), jobs.end(), [&](const SlurmJob& j) {
-                                  return j.array_job == id && !j.ended();
+                                  return j.array_job_id == id && !j.ended();
                                 }))) {
       why = "Job/step already completing or completed";
     }
@@ -279,9 +279,9 @@ int run_scancel(const std::vector<std::string>& args) {
   auto answer =
       request(client, "GET", std::string("/api/v1/jobs?view=full") + (o.ids.empty() ? "" : "&all=1"), "", &rc);
   if (!answer) return 1;
-  std::vector<SlurmJob> jobs;
-  for (const json& j : (*answer)["jobs"]) jobs.push_back(slurm_job(j));
-  return cancel_targets(client, scancel_targets(o, jobs), o.verbose);
+  const auto jobs = slurm_jobs((*answer)["jobs"]);
+  if (!jobs) return scancel_error("the controller's answer: " + jobs.error().message);
+  return cancel_targets(client, scancel_targets(o, *jobs), o.verbose);
 }
 
 }  // namespace gwang::cli

@@ -45,28 +45,28 @@ std::string memory_text(std::int64_t bytes) {
 
 void show_job(const SlurmJob& j, std::int64_t now) {
   const auto date = [](std::int64_t t) { return t >= 0 ? slurm::format_slurm_date(t) : std::string("Unknown"); };
-  const std::int64_t run = j.start < 0 ? 0 : (j.end >= 0 ? j.end : now) - j.start;
+  const std::int64_t run = j.start_time < 0 ? 0 : (j.end_time >= 0 ? j.end_time : now) - j.start_time;
   std::printf("JobId=%lld", static_cast<long long>(j.id));
-  if (j.array_job > 0) {
-    std::printf(" ArrayJobId=%lld ArrayTaskId=%lld", static_cast<long long>(j.array_job),
-                static_cast<long long>(j.array_task));
+  if (j.array_job_id > 0) {
+    std::printf(" ArrayJobId=%lld ArrayTaskId=%lld", static_cast<long long>(j.array_job_id),
+                static_cast<long long>(j.array_task_id));
   }
   std::printf(" JobName=%s\n", j.name.c_str());
   std::printf("   UserId=%s\n", id_name(j.user).c_str());
   std::printf("   Account=%s\n", j.project.empty() ? "(null)" : j.project.c_str());
-  std::printf("   JobState=%s Reason=%s Dependency=%s\n", j.state.c_str(),
+  std::printf("   JobState=%s Reason=%s Dependency=%s\n", state_name(j.state).c_str(),
               j.pending() ? reason_code(j).c_str() : "None", j.dependency.empty() ? "(null)" : j.dependency.c_str());
   std::printf("   Restarts=%d BatchFlag=%d ExitCode=%d:0\n", j.attempt, j.batch ? 1 : 0, j.exit_code);
   std::printf("   RunTime=%s TimeLimit=%s\n", slurm::format_clock(run).c_str(),
               j.time_limit >= kUnlimited ? "UNLIMITED" : slurm::format_clock(j.time_limit / 60 * 60).c_str());
-  std::printf("   SubmitTime=%s EligibleTime=%s\n", date(j.submit).c_str(), date(std::max(j.submit, j.begin)).c_str());
-  std::printf("   StartTime=%s EndTime=%s\n", date(j.start >= 0 ? j.start : j.estimated_start).c_str(),
-              date(j.end >= 0     ? j.end
-                   : j.start >= 0 ? j.start + j.time_limit
+  std::printf("   SubmitTime=%s EligibleTime=%s\n", date(j.submit_time).c_str(), date(std::max(j.submit_time, j.begin)).c_str());
+  std::printf("   StartTime=%s EndTime=%s\n", date(j.start_time >= 0 ? j.start_time : j.planned_start()).c_str(),
+              date(j.end_time >= 0     ? j.end_time
+                   : j.start_time >= 0 ? j.start_time + j.time_limit
                                   : -1)
                   .c_str());
   std::printf("   Partition=%s\n", j.partition.c_str());
-  std::printf("   NodeList=%s\n", j.start >= 0 ? compressed_nodes(j).c_str() : "(null)");
+  std::printf("   NodeList=%s\n", j.start_time >= 0 ? compressed_nodes(j).c_str() : "(null)");
   std::printf("   NumNodes=%d NumCPUs=%lld CPUs/Node=%d\n", j.nodes, static_cast<long long>(j.cpus) * j.nodes, j.cpus);
   std::printf("   MinMemoryNode=%s\n", memory_text(j.mem).c_str());
   std::string command;
@@ -77,13 +77,13 @@ void show_job(const SlurmJob& j, std::int64_t now) {
   std::printf("\n");
 }
 
-void show_node(const NodeView& n) {
+void show_node(const SlurmNode& n) {
   std::printf("NodeName=%s\n", n.name.c_str());
   std::printf("   CPUAlloc=%d CPUTot=%d\n", n.cpus_used, n.cpus);
   std::printf("   Gres=%s\n", n.gres.c_str());
   std::printf("   RealMemory=%lld AllocMem=%lld\n", static_cast<long long>(n.memory >> 20),
               static_cast<long long>(n.memory_used >> 20));
-  std::string state = long_state(n.state);
+  std::string state = long_state(n.slurm_state);
   for (char& c : state) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   std::printf("   State=%s\n", state.c_str());
   std::string parts;
@@ -149,11 +149,12 @@ int run_scontrol(const std::vector<std::string>& args) {
     auto answer = request(client, "GET", arg.empty() ? path : path + "&all=1", "", &rc);
     if (!answer) return 1;
     const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+    const auto jobs = slurm_jobs((*answer)["jobs"]);
+    if (!jobs) return scontrol_error("the controller's answer: " + jobs.error().message);
     bool any = false;
-    for (const json& each : (*answer)["jobs"]) {
-      const SlurmJob j = slurm_job(each);
+    for (const SlurmJob& j : *jobs) {
       if (!arg.empty() && arg != std::to_string(j.id) && arg != j.job_id() &&
-          !(j.array_job > 0 && arg == std::to_string(j.array_job))) {
+          !(j.array_job_id > 0 && arg == std::to_string(j.array_job_id))) {
         continue;
       }
       show_job(j, now);
@@ -166,9 +167,10 @@ int run_scontrol(const std::vector<std::string>& args) {
   if (what == "node" || what == "nodes") {
     auto answer = request(client, "GET", "/api/v1/nodes", "", &rc);
     if (!answer) return 1;
+    const auto nodes = slurm_nodes((*answer)["nodes"]);
+    if (!nodes) return scontrol_error("the controller's answer: " + nodes.error().message);
     bool any = false;
-    for (const json& each : (*answer)["nodes"]) {
-      const NodeView n = node_view(each);
+    for (const SlurmNode& n : *nodes) {
       if (!arg.empty() && n.name != arg) continue;
       show_node(n);
       any = true;

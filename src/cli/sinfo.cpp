@@ -40,17 +40,17 @@ int sinfo_error(const std::string& message) {
 // One line of sinfo: nodes of one partition that look alike.
 struct Group {
   PartitionView partition;
-  std::vector<NodeView> nodes;
+  std::vector<SlurmNode> nodes;
 };
 
 std::string sinfo_field(const Group& g, char type) {
-  const NodeView& first = g.nodes.front();
+  const SlurmNode& first = g.nodes.front();
   std::vector<std::string> names;
-  for (const NodeView& n : g.nodes) names.push_back(n.name);
+  for (const SlurmNode& n : g.nodes) names.push_back(n.name);
   auto counts = [&](auto used, auto total) {
     long long a = 0, i = 0, o = 0, t = 0;
-    for (const NodeView& n : g.nodes) {
-      const bool other = n.state == "drain" || n.state == "drng" || n.state == "down" || n.state == "unk";
+    for (const SlurmNode& n : g.nodes) {
+      const bool other = n.slurm_state == "drain" || n.slurm_state == "drng" || n.slurm_state == "down" || n.slurm_state == "unk";
       if (other) {
         o += total(n);
       } else {
@@ -73,9 +73,9 @@ std::string sinfo_field(const Group& g, char type) {
     case 'D':
       return std::to_string(g.nodes.size());
     case 't':
-      return first.state;
+      return first.slurm_state;
     case 'T':
-      return long_state(first.state);
+      return long_state(first.slurm_state);
     case 'N':
       return slurm::compress_hosts(names);
     case 'c':
@@ -85,9 +85,9 @@ std::string sinfo_field(const Group& g, char type) {
     case 'G':
       return first.gres;
     case 'F':
-      return counts([](const NodeView& n) { return n.jobs.empty() ? 0 : 1; }, [](const NodeView&) { return 1; });
+      return counts([](const SlurmNode& n) { return n.jobs.empty() ? 0 : 1; }, [](const SlurmNode&) { return 1; });
     case 'C':
-      return counts([](const NodeView& n) { return n.cpus_used; }, [](const NodeView& n) { return n.cpus; });
+      return counts([](const SlurmNode& n) { return n.cpus_used; }, [](const SlurmNode& n) { return n.cpus; });
   }
   return "";
 }
@@ -194,12 +194,9 @@ std::optional<int> parse_sinfo(Argv& argv, SinfoOptions& o) {
 // sinfo's lines from the API's partitions and nodes: per partition, nodes alike in state, CPUs,
 // memory and devices (or one per node, -N); a partition with no nodes is a line of its own unless
 // states are asked for.
-std::vector<Group> sinfo_groups(const json& parts, const json& nodes, const SinfoOptions& o) {
-  std::map<std::string, NodeView> by_name;
-  for (const json& n : nodes["nodes"]) {
-    NodeView v = node_view(n);
-    by_name[v.name] = std::move(v);
-  }
+std::vector<Group> sinfo_groups(const json& parts, const std::vector<SlurmNode>& nodes, const SinfoOptions& o) {
+  std::map<std::string, SlurmNode> by_name;
+  for (const SlurmNode& n : nodes) by_name[n.name] = n;
   std::vector<Group> groups;
   for (const json& p : parts["partitions"]) {
     PartitionView part{p.at("name").get<std::string>(), p.value("default", false),
@@ -209,11 +206,11 @@ std::vector<Group> sinfo_groups(const json& parts, const json& nodes, const Sinf
     for (const std::string& name : p.value("nodes", std::vector<std::string>{})) {
       auto it = by_name.find(name);
       if (it == by_name.end()) continue;
-      const NodeView& n = it->second;
-      if (!o.states.empty() && !o.states.contains(n.state) && !o.states.contains(long_state(n.state))) continue;
+      const SlurmNode& n = it->second;
+      if (!o.states.empty() && !o.states.contains(n.slurm_state) && !o.states.contains(long_state(n.slurm_state))) continue;
       auto same = std::find_if(mine.begin(), mine.end(), [&](const Group& g) {
-        const NodeView& f = g.nodes.front();
-        return !o.by_node && f.state == n.state && f.cpus == n.cpus && f.memory == n.memory && f.gres == n.gres;
+        const SlurmNode& f = g.nodes.front();
+        return !o.by_node && f.slurm_state == n.slurm_state && f.cpus == n.cpus && f.memory == n.memory && f.gres == n.gres;
       });
       if (same == mine.end()) {
         mine.push_back({part, {n}});
@@ -243,7 +240,7 @@ void print_sinfo(const std::vector<Group>& groups, const std::vector<slurm::Form
         if (t == 'N') return std::string("");
         if (t == 't' || t == 'T') return std::string("n/a");
         if (t != 'P' && t != 'R' && t != 'a' && t != 'l') return std::string("");
-        return sinfo_field({g.partition, {NodeView{}}}, t);
+        return sinfo_field({g.partition, {SlurmNode{}}}, t);
       }
       return sinfo_field(g, f.field[0]);
     });
@@ -267,7 +264,9 @@ int run_sinfo(const std::vector<std::string>& args) {
   if (!parts) return 1;
   auto nodes = request(client, "GET", "/api/v1/nodes", "", &rc);
   if (!nodes) return 1;
-  print_sinfo(sinfo_groups(*parts, *nodes, o), *items, o.header);
+  const auto listed = slurm_nodes((*nodes)["nodes"]);
+  if (!listed) return sinfo_error("the controller's answer: " + listed.error().message);
+  print_sinfo(sinfo_groups(*parts, *listed, o), *items, o.header);
   return 0;
 }
 

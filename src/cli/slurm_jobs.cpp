@@ -17,65 +17,19 @@ namespace gwang::cli {
 using nlohmann::json;
 
 std::string SlurmJob::job_id() const {
-  return array_job > 0 ? std::to_string(array_job) + "_" + std::to_string(array_task) : std::to_string(id);
+  return in_array() ? std::to_string(array_job_id) + "_" + std::to_string(array_task_id) : std::to_string(id);
 }
 
-SlurmJob slurm_job(const json& j) {
-  SlurmJob s;
-  auto time = [&](const char* key) {
-    return j.contains(key) && j[key].is_number_integer() ? j[key].get<std::int64_t>() : std::int64_t{-1};
-  };
-  s.id = j.at("id").get<std::int64_t>();
-  s.array_job = j.value("array_job_id", std::int64_t{0});
-  s.array_task = j.value("array_task_id", std::int64_t{-1});
-  s.array = j.value("array", "");
-  s.name = j.value("name", "");
-  s.user = j.value("user", "");
-  s.state = j.value("state", "");
-  s.reason = j.value("reason", "");
-  s.partition = j.value("partition", "");
-  s.project = j.value("project", "");
-  s.workdir = j.value("workdir", "");
-  s.dependency = j.value("dependency", "");
-  s.comment = j.value("comment", "");
-  s.nodelist = j.value("node", "");
-  s.command = j.value("command", std::vector<std::string>{});
-  s.submit = j.value("submit_time", std::int64_t{0});
-  s.start = time("start_time");
-  s.end = time("end_time");
-  s.begin = j.value("begin", std::int64_t{0});
-  s.estimated_start = time("estimated_start");
-  s.time_limit = j.value("time_limit", std::int64_t{0});
-  s.nodes = j.value("nodes", 1);
-  s.cpus = j.value("cpus", 1);
-  s.exit_code = j.value("exit_code", 0);
-  s.attempt = j.value("attempt", 0);
-  s.mem = j.value("mem", std::int64_t{0});
-  s.hold = j.value("hold", "");
-  s.qos = j.value("qos", "");
-  s.batch = j.value("batch", false);
-  if (j.contains("steps")) {
-    for (const json& st : j["steps"]) {
-      SlurmStep one;
-      one.id = st.value("id", 0);
-      one.name = st.value("name", "");
-      one.state = st.value("state", "");
-      one.exit_code = st.value("exit_code", 0);
-      one.signal = st.value("signal", 0);
-      one.ntasks = st.value("ntasks", 0);
-      one.cpus_per_task = st.value("cpus_per_task", 1);
-      one.start =
-          st.contains("start_time") && st["start_time"].is_number_integer() ? st["start_time"].get<std::int64_t>() : -1;
-      one.end = st.contains("end_time") && st["end_time"].is_number_integer() ? st["end_time"].get<std::int64_t>() : -1;
-      one.nodes = st.value("nodes", std::vector<std::string>{});
-      s.steps.push_back(std::move(one));
-    }
-  }
-  return s;
+Result<std::vector<SlurmJob>> slurm_jobs(const json& list) {
+  auto views = api::read_job_views(list);
+  if (!views) return tl::unexpected(views.error());
+  std::vector<SlurmJob> out(views->size());
+  for (std::size_t i = 0; i < views->size(); ++i) static_cast<api::JobView&>(out[i]) = std::move((*views)[i]);
+  return out;
 }
 
 std::int64_t SlurmJob::array_limit() const {
-  if (array_job <= 0) return 0;
+  if (!in_array()) return 0;
   const auto spec = slurm::parse_array(array, 10'000'001);
   return spec && spec->max_running ? *spec->max_running : 0;
 }
@@ -85,23 +39,57 @@ json slurm_json_meta(const std::string& type, const std::string& name) {
           {"Slurm", {{"version", {{"major", 22}, {"micro", 8}, {"minor", 5}}}, {"release", "22.05.8"}}}};
 }
 
-std::string state_code(const std::string& state) {
-  if (state == "PENDING") return "PD";
-  if (state == "RUNNING") return "R";
-  if (state == "COMPLETED") return "CD";
-  if (state == "FAILED") return "F";
-  if (state == "CANCELLED") return "CA";
-  if (state == "TIMEOUT") return "TO";
-  if (state == "OUT_OF_MEMORY") return "OOM";
-  if (state == "NODE_FAIL") return "NF";
-  return state;
+std::string state_code(api::JobState state) {
+  using api::JobState;
+  switch (state) {
+    case JobState::Pending:
+      return "PD";
+    case JobState::Running:
+      return "R";
+    case JobState::Completed:
+      return "CD";
+    case JobState::Failed:
+      return "F";
+    case JobState::Cancelled:
+      return "CA";
+    case JobState::Timeout:
+      return "TO";
+    case JobState::OutOfMemory:
+      return "OOM";
+    case JobState::NodeFail:
+      return "NF";
+  }
+  return std::string(to_string(state));
 }
 
-int state_rank(const std::string& state) {
-  static const char* kOrder[] = {"PENDING", "RUNNING",   "SUSPENDED", "COMPLETED", "CANCELLED", "FAILED",
-                                 "TIMEOUT", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE",  "OUT_OF_MEMORY"};
-  for (int i = 0; i < static_cast<int>(std::size(kOrder)); ++i) {
-    if (state == kOrder[i]) return i;
+std::string state_code(std::string_view slurm_state) {
+  if (const auto s = api::parse_job_state(slurm_state)) return state_code(*s);
+  return std::string(slurm_state);
+}
+
+std::string state_name(api::JobState state) { return std::string(to_string(state)); }
+
+int state_rank(api::JobState state) {
+  // Slurm's order of its states: PENDING, RUNNING, SUSPENDED, COMPLETED, CANCELLED, FAILED,
+  // TIMEOUT, NODE_FAIL, PREEMPTED, BOOT_FAIL, DEADLINE, OUT_OF_MEMORY.
+  using api::JobState;
+  switch (state) {
+    case JobState::Pending:
+      return 0;
+    case JobState::Running:
+      return 1;
+    case JobState::Completed:
+      return 3;
+    case JobState::Cancelled:
+      return 4;
+    case JobState::Failed:
+      return 5;
+    case JobState::Timeout:
+      return 6;
+    case JobState::NodeFail:
+      return 7;
+    case JobState::OutOfMemory:
+      return 11;
   }
   return 99;
 }
@@ -109,17 +97,7 @@ int state_rank(const std::string& state) {
 std::string reason_code(const SlurmJob& job) {
   if (!job.pending()) return "None";
   if (!job.slurm_reason.empty()) return job.slurm_reason;
-  const std::string token = job.reason.substr(0, job.reason.find_first_of(": ("));
-  if (token == "Gang" || token == "Reserved" || token == "Preempting") return "Resources";
-  if (token == "ReservedForJob") return "Priority";
-  if (token == "NodesUnavailable") return "ReqNodeNotAvail";
-  if (token == "QuotaReached") return "AssocGrpGRES";
-  if (token == "Held") return "AssocGrpBillingMinutes";  // its project's grants do not let it run
-  for (const char* same : {"Priority", "Resources", "BeginTime", "Dependency", "DependencyNeverSatisfied",
-                           "JobHeldUser", "JobHeldAdmin", "JobArrayTaskLimit"}) {
-    if (token == same) return token;
-  }
-  return "None";
+  return std::string(api::slurm_reason(job.reason_code));
 }
 
 std::string time_limit_text(std::int64_t seconds) {
@@ -128,8 +106,7 @@ std::string time_limit_text(std::int64_t seconds) {
 
 std::string dependency_text(const SlurmJob& job) {
   if (!job.pending() || job.dependency.empty()) return "(null)";
-  const std::string token = job.reason.substr(0, job.reason.find(':'));
-  const char* status = token == "DependencyNeverSatisfied" ? "(failed)" : "(unfulfilled)";
+  const char* status = job.reason_code == api::ReasonCode::DependencyNeverSatisfied ? "(failed)" : "(unfulfilled)";
   std::string out;
   std::size_t at = 0;
   while (at <= job.dependency.size()) {
@@ -146,20 +123,20 @@ void slurm_reasons(std::vector<SlurmJob*>& jobs, const std::vector<SlurmJob>& al
   std::map<std::int64_t, int> running;               // array -> tasks running
   std::map<std::int64_t, std::string> first_queued;  // array -> the reason of its first queued task
   for (const SlurmJob& j : all) {
-    if (j.array_job > 0 && j.state == "RUNNING") ++running[j.array_job];
+    if (j.array_job_id > 0 && j.state == api::JobState::Running) ++running[j.array_job_id];
   }
   for (const SlurmJob& j : all) {
-    if (j.array_job == 0 || !j.pending() || first_queued.contains(j.array_job)) continue;
+    if (j.array_job_id == 0 || !j.pending() || first_queued.contains(j.array_job_id)) continue;
     const std::string r = reason_code(j);
-    if (r != "JobArrayTaskLimit") first_queued[j.array_job] = r;
+    if (r != "JobArrayTaskLimit") first_queued[j.array_job_id] = r;
   }
   std::set<std::string> waiting_for_resources;  // partitions whose first blocked job is seen
   for (SlurmJob* j : jobs) {
     if (!j->pending()) continue;
     std::string r = reason_code(*j);
     if (r == "JobArrayTaskLimit") {
-      if (running[j->array_job] < j->array_limit())
-        r = first_queued.contains(j->array_job) ? first_queued[j->array_job] : "Priority";
+      if (running[j->array_job_id] < j->array_limit())
+        r = first_queued.contains(j->array_job_id) ? first_queued[j->array_job_id] : "Priority";
     }
     if (r == "Resources" && !waiting_for_resources.insert(j->partition).second) r = "Priority";
     j->slurm_reason = r;
@@ -167,12 +144,12 @@ void slurm_reasons(std::vector<SlurmJob*>& jobs, const std::vector<SlurmJob>& al
 }
 
 std::string compressed_nodes(const SlurmJob& job) {
-  if (job.nodelist.empty()) return "";
+  if (job.node.empty()) return "";
   std::vector<std::string> hosts;
-  for (std::size_t at = 0; at <= job.nodelist.size();) {
-    std::size_t comma = job.nodelist.find(',', at);
-    if (comma == std::string::npos) comma = job.nodelist.size();
-    hosts.push_back(job.nodelist.substr(at, comma - at));
+  for (std::size_t at = 0; at <= job.node.size();) {
+    std::size_t comma = job.node.find(',', at);
+    if (comma == std::string::npos) comma = job.node.size();
+    hosts.push_back(job.node.substr(at, comma - at));
     at = comma + 1;
   }
   return slurm::compress_hosts(hosts);

@@ -7,61 +7,46 @@
 #include <string>
 #include <vector>
 
+#include "api/job_view.h"
+#include "core/result.h"
+
 namespace gwang::cli {
 
 // gwang's longest time limit, 365 days: what sbatch's UNLIMITED asks for, and shows as UNLIMITED.
 inline constexpr std::int64_t kUnlimited = 365LL * 86400;
 
-// One job as the API's full view gives it, with what Slurm's commands print of it.
-// A step of a job (srun inside it).
-struct SlurmStep {
-  int id = 0;
-  std::string name, state;
-  int exit_code = 0, signal = 0, ntasks = 0, cpus_per_task = 1;
-  std::int64_t start = -1, end = -1;
-  std::vector<std::string> nodes;
-};
-
-struct SlurmJob {
-  std::int64_t id = 0;
-  std::int64_t array_job = 0;  // 0: not in an array
-  std::int64_t array_task = -1;
-  std::string array;  // the array's spec ("0-15%4"), for its limit
-  std::string name, user, state, reason, partition, project, workdir, dependency, comment, nodelist;
-  std::vector<std::string> command;
-  std::int64_t submit = 0, start = -1, end = -1, begin = 0, estimated_start = -1;
-  std::int64_t time_limit = 0;  // seconds
-  int nodes = 1, cpus = 1, exit_code = 0, attempt = 0;
-  std::int64_t mem = 0;  // bytes per node
-  std::string hold;
-  std::string qos;  // the allocation programme it runs under, when named
-  bool batch = false;
-  std::vector<SlurmStep> steps;
+// One job as the API's full view gives it (api::JobView), with what Slurm's commands print of it.
+struct SlurmJob : api::JobView {
   std::string slurm_reason;  // set by slurm_reasons(); empty: reason_code(*this)
 
-  bool pending() const { return state == "PENDING"; }
+  // Its planned start where the list gave one, else -1.
+  std::int64_t planned_start() const { return estimated_start.value_or(-1); }
+
   // An array's limit of tasks at once (its "%N"), 0 when it has none or is not an array.
   std::int64_t array_limit() const;
-  bool ended() const { return state != "PENDING" && state != "RUNNING"; }
   // "123", or "100_4" for a task of an array.
   std::string job_id() const;
 };
 
-SlurmJob slurm_job(const nlohmann::json& j);
+// The jobs of a job list (view=full), or an error naming the field that is not as it should be.
+Result<std::vector<SlurmJob>> slurm_jobs(const nlohmann::json& list);
 
 // The "meta" of a document of Slurm 22.05's --json output: its format (`type`, "openapi/v0.0.38"
 // for squeue, "openapi/dbv0.0.38" for sacct) and the release whose fields it carries.
 nlohmann::json slurm_json_meta(const std::string& type, const std::string& name);
 
-// Slurm's compact state codes: PD, R, CD, F, CA, TO, OOM, NF.
-std::string state_code(const std::string& state);
+// Slurm's compact state codes: PD, R, CD, F, CA, TO, OOM, NF; of a state named as Slurm names
+// it, the name itself where it has no code gwang knows.
+std::string state_code(api::JobState state);
+std::string state_code(std::string_view slurm_state);
+std::string state_name(api::JobState state);  // "PENDING", ... as a string, for sets of names
 // The reason code squeue shows for a pending job ("Priority", "Resources", "Dependency",
 // "JobHeldUser", ...), from gwang's reason; "None" for a job that is not pending.
 std::string reason_code(const SlurmJob& job);
 // The nodes, compressed as Slurm writes them ("gpu[01-04]").
 std::string compressed_nodes(const SlurmJob& job);
 // Slurm's rank of a state, for squeue's default order (PENDING first).
-int state_rank(const std::string& state);
+int state_rank(api::JobState state);
 // A time limit as squeue writes it ("1:00:00", "UNLIMITED").
 std::string time_limit_text(std::int64_t seconds);
 // What a pending job still waits for, as squeue's %E writes it: each dependency

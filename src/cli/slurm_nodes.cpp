@@ -8,31 +8,32 @@ namespace gwang::cli {
 
 using nlohmann::json;
 
-NodeView node_view(const json& n) {
-  NodeView v;
-  v.name = n.at("name").get<std::string>();
-  v.cpus = n.value("cpus", 0);
-  v.cpus_used = n.value("cpus_used", 0);
-  v.memory = n.value("memory", std::int64_t{0});
-  v.memory_used = n.value("memory_used", std::int64_t{0});
-  v.partitions = n.value("partitions", std::vector<std::string>{});
-  v.jobs = n.value("jobs", std::vector<std::int64_t>{});
+SlurmNode slurm_node(api::NodeView node) {
+  SlurmNode v;
+  static_cast<api::NodeView&>(v) = std::move(node);
   std::map<std::string, int> kinds;
-  for (const json& d : n.value("devices", json::array())) ++kinds[d.value("kind", "")];
+  for (const api::DeviceView& d : v.devices) ++kinds[d.kind];
   for (const auto& [kind, count] : kinds) v.gres += (v.gres.empty() ? "" : ",") + kind + ":" + std::to_string(count);
   if (v.gres.empty()) v.gres = "(null)";
-  const std::string state = n.value("state", "");
   const bool busy = !v.jobs.empty();
-  if (state == "up") {
-    v.state = !busy ? "idle" : v.cpus_used >= v.cpus ? "alloc" : "mix";
-  } else if (state == "drained") {
-    v.state = busy ? "drng" : "drain";
-  } else if (state == "down" || state == "drained+down") {
-    v.state = "down";
+  if (v.state == "up") {
+    v.slurm_state = !busy ? "idle" : v.cpus_used >= v.cpus ? "alloc" : "mix";
+  } else if (v.state == "drained") {
+    v.slurm_state = busy ? "drng" : "drain";
+  } else if (v.state == "down" || v.state == "drained+down") {
+    v.slurm_state = "down";
   } else {
-    v.state = "unk";
+    v.slurm_state = "unk";
   }
   return v;
+}
+
+Result<std::vector<SlurmNode>> slurm_nodes(const json& list) {
+  auto views = api::read_node_views(list);
+  if (!views) return tl::unexpected(views.error());
+  std::vector<SlurmNode> out;
+  for (api::NodeView& n : *views) out.push_back(slurm_node(std::move(n)));
+  return out;
 }
 
 std::string long_state(const std::string& s) {

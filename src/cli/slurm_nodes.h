@@ -6,19 +6,20 @@
 #include <string>
 #include <vector>
 
+#include "api/node_view.h"
+#include "core/result.h"
+
 namespace gwang::cli {
 
-struct NodeView {
-  std::string name, state;  // state as sinfo says it: idle, mix, alloc, drain, drng, down, unk
-  int cpus = 0, cpus_used = 0;
-  std::int64_t memory = 0, memory_used = 0;
-  std::string gres;  // "gpu:H100:4"
-  std::vector<std::string> partitions;
-  std::vector<std::int64_t> jobs;
+// A node of the API's node list (api::NodeView) with what Slurm's commands show of it.
+struct SlurmNode : api::NodeView {
+  std::string slurm_state;  // as sinfo says it: idle, mix, alloc, drain, drng, down, unk
+  std::string gres;         // "gpu:4", "(null)" for none
 };
 
-// A node of the API's node list (GET /api/v1/nodes) as Slurm sees it.
-NodeView node_view(const nlohmann::json& n);
+SlurmNode slurm_node(api::NodeView node);
+// The nodes of a node list, or an error naming the field that is not as it should be.
+Result<std::vector<SlurmNode>> slurm_nodes(const nlohmann::json& list);
 // sinfo's short state as scontrol spells it out ("mix" -> "mixed").
 std::string long_state(const std::string& s);
 

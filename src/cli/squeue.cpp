@@ -125,8 +125,8 @@ json job_json(const Row& row, bool grouped) {
   const SlurmJob& j = row.job;
   json o;
   o["account"] = j.project;
-  o["array_job_id"] = j.array_job;
-  o["array_task_id"] = j.array_job > 0 && !grouped ? json(j.array_task) : json(nullptr);
+  o["array_job_id"] = j.array_job_id;
+  o["array_task_id"] = j.array_job_id > 0 && !grouped ? json(j.array_task_id) : json(nullptr);
   o["array_task_string"] = grouped ? row.task : "";
   o["array_max_tasks"] = j.array_limit();
   o["batch_flag"] = j.batch;
@@ -135,34 +135,34 @@ json job_json(const Row& row, bool grouped) {
   o["command"] = j.batch ? "" : command;
   o["comment"] = j.comment;
   // A job that ended without running was given no CPUs.
-  o["cpus"] = j.ended() && j.start < 0 ? json(nullptr) : json(static_cast<std::int64_t>(j.cpus) * j.nodes);
+  o["cpus"] = j.ended() && j.start_time < 0 ? json(nullptr) : json(static_cast<std::int64_t>(j.cpus) * j.nodes);
   o["current_working_directory"] = j.workdir;
   o["dependency"] = j.dependency;
-  o["eligible_time"] = j.hold.empty() ? std::max(j.submit, j.begin) : 0;
-  o["end_time"] = j.end >= 0 ? j.end : 0;
+  o["eligible_time"] = j.hold == api::Hold::None ? std::max(j.submit_time, j.begin) : 0;
+  o["end_time"] = j.end_time >= 0 ? j.end_time : 0;
   o["exit_code"] = j.exit_code * 256;  // a wait status
-  o["job_id"] = grouped ? j.array_job : j.id;
-  o["job_state"] = j.state;
+  o["job_id"] = grouped ? j.array_job_id : j.id;
+  o["job_state"] = state_name(j.state);
   o["memory_per_node"] = (j.mem + (1 << 20) - 1) >> 20;
   o["name"] = j.name;
   o["node_count"] = j.nodes;
-  o["nodes"] = j.start >= 0 ? compressed_nodes(j) : "";
+  o["nodes"] = j.start_time >= 0 ? compressed_nodes(j) : "";
   o["partition"] = j.partition;
   o["restart_cnt"] = j.attempt;
-  o["start_time"] = j.start >= 0 ? j.start : 0;
+  o["start_time"] = j.start_time >= 0 ? j.start_time : 0;
   // An ended job keeps the reason it ended with (or waited with, when cancelled waiting).
   std::string reason = "None";
   if (j.pending()) {
     reason = j.slurm_reason.empty() ? reason_code(j) : j.slurm_reason;
-  } else if (j.state == "FAILED") {
+  } else if (j.state == api::JobState::Failed) {
     reason = "NonZeroExitCode";
-  } else if (j.state == "TIMEOUT") {
+  } else if (j.state == api::JobState::Timeout) {
     reason = "TimeLimit";
-  } else if (j.state == "CANCELLED" && j.start < 0 && !j.hold.empty()) {
-    reason = j.hold == "admin" ? "JobHeldAdmin" : "JobHeldUser";
+  } else if (j.state == api::JobState::Cancelled && j.start_time < 0 && j.hold != api::Hold::None) {
+    reason = j.hold == api::Hold::Admin ? "JobHeldAdmin" : "JobHeldUser";
   }
   o["state_reason"] = reason;
-  o["submit_time"] = j.submit;
+  o["submit_time"] = j.submit_time;
   o["time_limit"] = j.time_limit >= kUnlimited ? json(nullptr) : json((j.time_limit + 59) / 60);
   const std::string uid = uid_of(j.user);
   o["user_id"] = std::stoll(uid);
@@ -185,7 +185,7 @@ std::string index_ranges(const std::vector<std::int64_t>& ix) {
 
 std::string field(const Row& row, char type, std::int64_t now) {
   const SlurmJob& j = row.job;
-  const std::int64_t used = j.start < 0 ? 0 : (j.end >= 0 ? j.end : now) - j.start;
+  const std::int64_t used = j.start_time < 0 ? 0 : (j.end_time >= 0 ? j.end_time : now) - j.start_time;
   switch (type) {
     case 'a':
       return j.project.empty() ? "(null)" : j.project;
@@ -198,14 +198,14 @@ std::string field(const Row& row, char type, std::int64_t now) {
     case 'D':
       return std::to_string(j.nodes);
     case 'e':
-      if (j.end >= 0) return slurm::format_slurm_date(j.end);
-      if (j.start >= 0) return slurm::format_slurm_date(j.start + j.time_limit);
-      if (j.estimated_start >= 0) return slurm::format_slurm_date(j.estimated_start + j.time_limit);
+      if (j.end_time >= 0) return slurm::format_slurm_date(j.end_time);
+      if (j.start_time >= 0) return slurm::format_slurm_date(j.start_time + j.time_limit);
+      if (j.planned_start() >= 0) return slurm::format_slurm_date(j.planned_start() + j.time_limit);
       return "N/A";
     case 'E':
       return dependency_text(j);
     case 'F':
-      return std::to_string(j.array_job > 0 ? j.array_job : j.id);
+      return std::to_string(j.array_job_id > 0 ? j.array_job_id : j.id);
     case 'i':
       return row.id;
     case 'j':
@@ -238,18 +238,18 @@ std::string field(const Row& row, char type, std::int64_t now) {
     case 'R':
       return j.pending() ? "(" + reason_code(j) + ")" : compressed_nodes(j);
     case 'S':
-      if (j.start >= 0) return slurm::format_slurm_date(j.start);
-      return j.estimated_start >= 0 ? slurm::format_slurm_date(j.estimated_start) : "N/A";
+      if (j.start_time >= 0) return slurm::format_slurm_date(j.start_time);
+      return j.planned_start() >= 0 ? slurm::format_slurm_date(j.planned_start()) : "N/A";
     case 't':
       return state_code(j.state);
     case 'T':
-      return j.state;
+      return state_name(j.state);
     case 'u':
       return j.user;
     case 'U':
       return uid_of(j.user);
     case 'V':
-      return slurm::format_slurm_date(j.submit);
+      return slurm::format_slurm_date(j.submit_time);
     case 'Y':
       return "(null)";
     case 'Z':
@@ -460,9 +460,9 @@ std::string squeue_path(const SqueueOptions& o, const StateFilter& filter,
 
 // Whether squeue shows job `j` at time `now`, as the options and states filter the jobs.
 bool selected(const SlurmJob& j, const SqueueOptions& o, const StateFilter& filter, std::int64_t now) {
-  if (j.ended() && j.end < now - kMinJobAge) return false;
+  if (j.ended() && j.end_time < now - kMinJobAge) return false;
   if (!filter.all) {
-    if (filter.wanted.empty() ? j.ended() : !filter.wanted.contains(j.state)) return false;
+    if (filter.wanted.empty() ? j.ended() : !filter.wanted.contains(state_name(j.state))) return false;
   }
   if (o.start_view && !j.pending()) return false;
   if (!o.users.empty() && !o.users.contains(j.user)) return false;
@@ -470,7 +470,7 @@ bool selected(const SlurmJob& j, const SqueueOptions& o, const StateFilter& filt
   if (!o.names.empty() && !o.names.contains(j.name)) return false;
   if (!o.partitions.empty() && !o.partitions.contains(j.partition)) return false;
   if (!o.jobs.empty() && !o.jobs.contains(std::to_string(j.id)) && !o.jobs.contains(j.job_id()) &&
-      !(j.array_job > 0 && o.jobs.contains(std::to_string(j.array_job)))) {
+      !(j.array_job_id > 0 && o.jobs.contains(std::to_string(j.array_job_id)))) {
     return false;
   }
   return true;
@@ -482,14 +482,14 @@ bool selected(const SlurmJob& j, const SqueueOptions& o, const StateFilter& filt
 std::vector<SlurmJob*> squeue_order(std::vector<SlurmJob>& all, bool start_view) {
   std::vector<SlurmJob*> order;
   for (SlurmJob& j : all) order.push_back(&j);
-  auto held = [](const SlurmJob* j) { return !j->hold.empty(); };
+  auto held = [](const SlurmJob* j) { return j->hold != api::Hold::None; };
   std::stable_sort(order.begin(), order.end(), [&](const SlurmJob* a, const SlurmJob* b) {
     if (a->partition != b->partition) return a->partition < b->partition;
     if (state_rank(a->state) != state_rank(b->state)) return state_rank(a->state) < state_rank(b->state);
     if (start_view) {  // by expected start; the jobs without one after, by id
-      const bool ka = a->estimated_start >= 0, kb = b->estimated_start >= 0;
+      const bool ka = a->planned_start() >= 0, kb = b->planned_start() >= 0;
       if (ka != kb) return ka;
-      if (ka && a->estimated_start != b->estimated_start) return a->estimated_start < b->estimated_start;
+      if (ka && a->planned_start() != b->planned_start()) return a->planned_start() < b->planned_start();
       return a->id < b->id;
     }
     if (held(a) != held(b)) return held(b);
@@ -512,19 +512,19 @@ Rows squeue_rows(const std::vector<SlurmJob*>& order, const SqueueOptions& o, co
                  std::int64_t now) {
   Rows out;
   std::vector<Row>& rows = out.rows;
-  std::map<std::pair<std::int64_t, std::string>, std::size_t> grouped;  // (array, reason) -> row
+  std::map<std::pair<std::int64_t, api::Hold>, std::size_t> grouped;  // (array, hold) -> row
   std::map<std::size_t, std::vector<std::int64_t>> indices;
   for (const SlurmJob* each : order) {
     const SlurmJob& j = *each;
     if (!selected(j, o, filter, now)) continue;
-    if (j.array_job > 0 && j.pending() && !o.expand_arrays) {
-      const auto key = std::make_pair(j.array_job, j.hold);
+    if (j.array_job_id > 0 && j.pending() && !o.expand_arrays) {
+      const auto key = std::make_pair(j.array_job_id, j.hold);
       auto [it, fresh] = grouped.emplace(key, rows.size());
       if (fresh) rows.push_back({j, "", ""});
-      indices[it->second].push_back(j.array_task);
+      indices[it->second].push_back(j.array_task_id);
       continue;
     }
-    rows.push_back({j, j.job_id(), j.array_job > 0 ? std::to_string(j.array_task) : "N/A"});
+    rows.push_back({j, j.job_id(), j.array_job_id > 0 ? std::to_string(j.array_task_id) : "N/A"});
   }
   for (auto& [at, ix] : indices) {
     Row& row = rows[at];
@@ -534,7 +534,7 @@ Rows squeue_rows(const std::vector<SlurmJob*>& order, const SqueueOptions& o, co
     }
     row.task = list;
     row.id =
-        std::to_string(row.job.array_job) +
+        std::to_string(row.job.array_job_id) +
         (ix.size() > 1 || list.find('%') != std::string::npos ? "_[" + list + "]" : "_" + std::to_string(ix.front()));
     out.grouped.insert(at);
   }
@@ -598,8 +598,9 @@ int run_squeue(const std::vector<std::string>& args) {
     auto answer = request(client, "GET", path, "", &rc);
     if (!answer) return 1;
     const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
-    std::vector<SlurmJob> all;
-    for (const json& j : (*answer)["jobs"]) all.push_back(slurm_job(j));
+    auto listed = slurm_jobs((*answer)["jobs"]);
+    if (!listed) return squeue_error("the controller's answer: " + listed.error().message);
+    std::vector<SlurmJob>& all = *listed;
     const Rows rows = squeue_rows(squeue_order(all, o.start_view), o, *filter, now);
     if (o.json_out) {
       print_squeue_json(rows);

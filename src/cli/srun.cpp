@@ -425,7 +425,7 @@ bool relay_output(const json& answer, Relay& relay) {
 
 // Relays the step's output until it has ended, cancelling it on a signal (and setting
 // `cancelled`); returns the step as it ended, or nothing after saying the controller is lost.
-std::optional<json> follow_step(const ClientArgs& client, const std::string& step_path, Relay& relay, bool& cancelled) {
+std::optional<api::StepView> follow_step(const ClientArgs& client, const std::string& step_path, Relay& relay, bool& cancelled) {
   set_error_prefix("srun: error: ");
   auto pause = std::chrono::milliseconds(20);
   auto failing_since = std::chrono::steady_clock::time_point{};
@@ -458,10 +458,13 @@ std::optional<json> follow_step(const ClientArgs& client, const std::string& ste
     failing_since = {};
     std::optional<json> answer = std::move(polled.body);
     const bool got = relay_output(*answer, relay);
-    json last = (*answer)["step"];
-    const bool ended = last["state"].get<std::string>() != "RUNNING";
+    auto last = api::read_step_view((*answer)["step"]);
+    if (!last || !(*answer)["more"].is_boolean()) {
+      srun_error("the controller's answer: " + (last ? std::string("more: expected true or false") : last.error().message));
+      return std::nullopt;
+    }
     const bool more = (*answer)["more"].get<bool>();
-    if (ended && !got && !more) return last;
+    if (last->ended() && !got && !more) return std::move(*last);
     if (got || more) {
       pause = std::chrono::milliseconds(20);
       if (more) continue;
@@ -475,16 +478,15 @@ std::optional<json> follow_step(const ClientArgs& client, const std::string& ste
 // Says how the step's tasks ended, per node and kind of end, as Slurm's srun says it; returns
 // srun's exit status: the highest exit code, or 128 + the highest signal, or 253 for running out
 // of memory (128 + SIGTERM when srun cancelled a step whose tasks all succeeded).
-int step_status(const json& last, const std::string& id, std::int64_t step_id, bool cancelled) {
+int step_status(const api::StepView& last, const std::string& id, std::int64_t step_id, bool cancelled) {
   int status = 0;
   std::map<std::pair<std::string, std::string>, std::vector<int>> said;
   int t = 0;
-  for (const json& task : last["tasks"]) {
-    const std::string state = task["state"].get<std::string>();
-    const int exit_code = task["exit_code"].get<int>();
-    const int signal = task["signal"].get<int>();
+  for (const api::StepTaskView& task : last.tasks.value_or(std::vector<api::StepTaskView>{})) {
+    const int exit_code = task.exit_code;
+    const int signal = task.signal;
     std::string what;
-    if (state == "OUT_OF_MEMORY") {
+    if (task.state == api::JobState::OutOfMemory) {
       what = "Out Of Memory";
       status = std::max(status, 253);
     } else if (signal > 0) {
@@ -493,11 +495,11 @@ int step_status(const json& last, const std::string& id, std::int64_t step_id, b
     } else if (exit_code != 0) {
       what = "Exited with exit code " + std::to_string(exit_code);
       status = std::max(status, exit_code);
-    } else if (state == "NODE_FAIL") {
+    } else if (task.state == api::JobState::NodeFail) {
       what = "Node failure";
       status = std::max(status, 1);
     }
-    if (!what.empty()) said[{task["node"].get<std::string>(), what}].push_back(t);
+    if (!what.empty()) said[{task.node, what}].push_back(t);
     ++t;
   }
   for (const auto& [where, ids] : said) {
@@ -505,7 +507,7 @@ int step_status(const json& last, const std::string& id, std::int64_t step_id, b
                  id_ranges(ids).c_str(), where.second.c_str());
   }
   // A task killed outright ends the step as killed (CANCELLED), and srun says so, as Slurm's does.
-  if (last["state"] == "CANCELLED" && !cancelled) {
+  if (last.state == api::JobState::Cancelled && !cancelled) {
     std::fprintf(stderr, "srun: Force Terminated StepId=%s.%lld\n", id.c_str(), static_cast<long long>(step_id));
   }
   if (cancelled && status == 0) status = 128 + SIGTERM;
@@ -536,12 +538,16 @@ int run_srun(const std::vector<std::string>& args) {
   int rc = 0;
   auto step = request(client, "POST", "/api/v1/jobs/" + id + "/steps", body.dump(), &rc);
   if (!step) return 1;
-  const std::int64_t step_id = (*step)["id"].get<std::int64_t>();
+  const auto started = api::read_step_view(*step);
+  if (!started) {
+    srun_error("the controller's answer: " + started.error().message);
+    return 1;
+  }
+  const std::int64_t step_id = started->id;
   const std::string step_path = "/api/v1/jobs/" + id + "/steps/" + std::to_string(step_id);
-  const std::size_t ntask = (*step)["tasks"].size();
   if (o.verbose) {
-    std::fprintf(stderr, "srun: step %s.%lld: %zu task(s) on %s\n", id.c_str(), static_cast<long long>(step_id), ntask,
-                 (*step)["nodes"].dump().c_str());
+    std::fprintf(stderr, "srun: step %s.%lld: %d task(s) on %s\n", id.c_str(), static_cast<long long>(step_id),
+                 started->ntasks, api::Json().strings(started->nodes).str().c_str());
   }
 
   // Signals end the step (and srun once it has ended), as Slurm's srun forwards them.
@@ -551,8 +557,8 @@ int run_srun(const std::vector<std::string>& args) {
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::sigaction(sig, &sa, nullptr);
   bool cancelled = false;
 
-  Relay relay(ntask, flag_on(o, "label"), flag_on(o, "unbuffered"));
-  const std::optional<json> last = follow_step(client, step_path, relay, cancelled);
+  Relay relay(static_cast<std::size_t>(started->ntasks), flag_on(o, "label"), flag_on(o, "unbuffered"));
+  const std::optional<api::StepView> last = follow_step(client, step_path, relay, cancelled);
   if (!last) return 1;
   relay.finish();
   return step_status(*last, id, step_id, cancelled);

@@ -163,7 +163,7 @@ class Controller {
         std::make_shared<const std::map<std::int64_t, std::string>>();
     // Institutions, projects and users (copied when they change: rarely, and small).
     std::shared_ptr<const core::Tenancy> tenancy = std::make_shared<const core::Tenancy>();
-    std::string_view reason(const JobRecord& job, std::string& scratch) const;
+    api::Reason reason(const JobRecord& job, std::string& scratch) const;
   };
   std::shared_ptr<const View> view() const;
   std::optional<JobRecord> job(std::int64_t id) const;
@@ -171,11 +171,11 @@ class Controller {
   std::vector<JobRecord> jobs(bool all) const;
   // The same without copies: `visit` gets each job and the reason to show, from one view.
   // What the visitor is given is valid during its call only.
-  void for_each_job(bool all, const std::function<void(const JobRecord&, std::string_view reason)>& visit) const;
+  void for_each_job(bool all, const std::function<void(const JobRecord&, api::Reason reason)>& visit) const;
   // The reason a job shows, made when asked (scan_jobs); valid during the visit that got it.
   class Reasons {
    public:
-    std::string_view operator()(const JobRecord& job) const { return view_.reason(job, scratch_); }
+    api::Reason operator()(const JobRecord& job) const { return view_.reason(job, scratch_); }
 
    private:
     friend class Controller;
@@ -398,7 +398,7 @@ class Controller {
   JobRecord with_reason(JobRecord job);
   // Why a job waits (or how it ended), from its Waiting (nullptr: none noted) and its grants' hold
   // (nullptr: none): a fixed text, the record's own, or one made in `scratch`.
-  static std::string_view reason_of(const Waiting* waiting, const std::string* held, const JobRecord& job,
+  static api::Reason reason_of(const Waiting* waiting, const std::string* held, const JobRecord& job,
                                     std::string& scratch);
   // Why a waiting job waits, as the core says now, into waits_ (where it changed).
   void note_waiting(const JobRecord& job);

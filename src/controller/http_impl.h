@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "api/json_writer.h"
+#include "api/job_view.h"
+#include "api/node_view.h"
 #include "controller/http.h"
 #include "controller/http_server.h"
 #include "controller/metrics.h"
@@ -26,12 +28,19 @@
 namespace gwang::controller {
 
 void reply(httplib::Response& res, int status, const nlohmann::json& body);
-// The wire form of records (http_wire.cpp). A job with the reason to show, and its planned start
-// when `estimate` is given (null when -1); a step with its tasks or without.
-void write_job(api::Json& w, const JobRecord& j, std::string_view reason, const std::int64_t* estimate = nullptr);
+// The wire form of records (http_wire.cpp): the API's types (src/api) made from them. A job with
+// the reason to show, and its planned start where `estimate` is given (null when -1); a step with
+// its tasks or without.
+api::JobSummary job_summary(const JobRecord& j, api::Reason reason, const std::int64_t* estimate);
+api::JobView job_view(const JobRecord& j, api::Reason reason, const std::int64_t* estimate);
+api::StepView step_view(const JobRecord& j, const StepRecord& st, bool tasks);
+api::NodeView node_view(const NodeRecord& n);
+void write_job(api::Json& w, const JobRecord& j, api::Reason reason, const std::int64_t* estimate = nullptr);
 void write_step(api::Json& w, const JobRecord& j, const StepRecord& st, bool tasks);
+// A shown copy (its reason and code made: Controller::job, with_reason).
 void reply_job(httplib::Response& res, int status, const JobRecord& j);
-nlohmann::json node_json(const NodeRecord& n);
+// {"nodes": [...]}, or with `one` the one node alone.
+void reply_nodes(httplib::Response& res, int status, const std::vector<NodeRecord>& nodes, bool one);
 
 // The books' pieces (http_books.cpp). A request's field or parameter, or nullopt with a 400 written
 // that names it: a non-empty string, a number, a date ("2026-03-01" or Unix seconds).

@@ -68,7 +68,8 @@ void ApiServer::Impl::list_jobs(const httplib::Request& req, httplib::Response& 
     api::Json rows;
     rows.reserve(64 << 10);
     rows.begin_array();
-    controller.for_each_job(all, [&](const JobRecord& j, std::string_view reason) {
+    controller.for_each_job(all, [&](const JobRecord& j, api::Reason shown) {
+      const std::string_view reason = shown.text;
       if (!who->sees(j.project, j.user)) return;
       rows.begin_array().value(j.id).value(intern(j.request.name, true)).value(intern(j.user, true));
       rows.value(intern(to_string(j.state), true)).value(intern(reason, false));
@@ -97,26 +98,11 @@ void ApiServer::Impl::list_jobs(const httplib::Request& req, httplib::Response& 
   const bool starts = req.get_param_value("start") == "1" || req.get_param_value("start") == "true";
   const std::map<std::int64_t, std::int64_t> planned =
       starts ? controller.planned_starts(wall_now(), 1000) : std::map<std::int64_t, std::int64_t>{};
-  auto write_one = [&](api::Json& w, const JobRecord& j, std::string_view reason) {
-    if (full) {
-      const auto p = planned.find(j.id);
-      const std::int64_t none = -1;
-      return write_job(w, j, reason, !starts ? nullptr : p != planned.end() ? &p->second : &none);
-    }
-    w.begin_object();
-    w.field("id", j.id).field("name", j.request.name).field("user", j.user).field("state", to_string(j.state));
-    w.field("reason", reason).field("submit_time", j.submit);
-    w.key("start_time");
-    j.start >= 0 ? w.value(j.start) : w.null();
-    w.key("end_time");
-    j.end >= 0 ? w.value(j.end) : w.null();
-    w.field("node", j.nodelist()).field("project", j.project);
-    if (starts) {
-      auto p = planned.find(j.id);
-      w.key("estimated_start");
-      p != planned.end() && p->second >= 0 ? w.value(p->second) : w.null();
-    }
-    w.end_object();
+  auto write_one = [&](api::Json& w, const JobRecord& j, api::Reason reason) {
+    const auto p = planned.find(j.id);
+    const std::int64_t none = -1;
+    const std::int64_t* estimate = !starts ? nullptr : p != planned.end() ? &p->second : &none;
+    full ? write_job(w, j, reason, estimate) : api::write_job_summary(w, job_summary(j, reason, estimate));
   };
   // One pass, in the page's order: every matching job is counted, the page's are written (and
   // only theirs get their reasons made). Where the view's counts by state give the total (a caller

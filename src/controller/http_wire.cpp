@@ -1,126 +1,132 @@
 // The wire form of the controller's records in the API: jobs, steps and nodes as JSON.
 
-#include <nlohmann/json.hpp>
-
 #include "api/json_writer.h"
 #include "controller/http_impl.h"
 
 namespace gwang::controller {
 
-using nlohmann::json;
-
-// A job step: with `tasks`, each task's node and end too.
-void write_step(api::Json& w, const JobRecord& j, const StepRecord& st, bool tasks) {
-  w.begin_object().field("id", st.id).field("name", st.name).field("state", to_string(st.state));
-  w.field("exit_code", st.exit_code).field("signal", st.signal);
-  w.key("start_time");
-  st.start >= 0 ? w.value(st.start) : w.null();
-  w.key("end_time");
-  st.end >= 0 ? w.value(st.end) : w.null();
-  w.field("ntasks", static_cast<std::int64_t>(st.tasks.size())).field("cpus_per_task", st.cpus_per_task);
-  std::vector<std::string> nodes;
-  for (int n : st.nodes()) nodes.push_back(j.tasks[static_cast<std::size_t>(n)].node);
-  w.key("nodes").strings(nodes);
-  w.key("command").strings(st.argv);
-  if (!st.stopping.empty() && !st.ended()) w.field("stopping", st.stopping);
+api::StepView step_view(const JobRecord& j, const StepRecord& st, bool tasks) {
+  api::StepView v;
+  v.id = st.id;
+  v.name = st.name;
+  v.state = st.state;
+  v.exit_code = st.exit_code;
+  v.signal = st.signal;
+  v.start_time = st.start;
+  v.end_time = st.end;
+  v.ntasks = static_cast<int>(st.tasks.size());
+  v.cpus_per_task = st.cpus_per_task;
+  for (int n : st.nodes()) v.nodes.push_back(j.tasks[static_cast<std::size_t>(n)].node);
+  v.command = st.argv;
+  v.stopping = st.stopping;
   if (tasks) {
-    w.key("tasks").begin_array();
+    v.tasks.emplace();
     for (const StepTaskRecord& t : st.tasks) {
-      w.begin_object().field("node", j.tasks[static_cast<std::size_t>(t.node)].node);
-      w.field("state", to_string(t.state));
-      w.field("exit_code", t.exit_code).field("signal", t.signal).end_object();
+      v.tasks->push_back({j.tasks[static_cast<std::size_t>(t.node)].node, t.state, t.exit_code, t.signal});
     }
-    w.end_array();
   }
-  w.end_object();
+  return v;
 }
 
-// Jobs are written straight as text: the job list is the API's largest and most frequent answer.
-// `estimate`: the planned start of a waiting job (?start=1), written as estimated_start.
-void write_job(api::Json& w, const JobRecord& j, std::string_view reason, const std::int64_t* estimate) {
-  const auto& r = j.request;
-  w.begin_object();
-  w.field("id", j.id).field("name", r.name).field("user", j.user).field("state", to_string(j.state));
-  w.field("reason", reason).field("submit_time", j.submit);
-  w.key("start_time");
-  j.start >= 0 ? w.value(j.start) : w.null();
-  w.key("end_time");
-  j.end >= 0 ? w.value(j.end) : w.null();
-  w.key("command").strings(r.command);
-  w.field("workdir", r.workdir).field("cpus", r.cpus).field("mem", r.mem_bytes).field("nodes", r.nodes);
-  w.field("time_limit", r.time_s).field("exit_code", j.exit_code).field("node", j.nodelist());
-  w.field("attempt", j.attempt).field("requeue", r.requeue);
-  w.field("project", j.project).field("preemptible", j.preemptible);
-  std::vector<std::string> devices;
-  for (const TaskRecord& t : j.tasks) devices.insert(devices.end(), t.devices.begin(), t.devices.end());
-  w.key("devices").strings(devices);
-  if (r.gpus.count > 0) {
-    w.key("gpus").begin_object().field("count", r.gpus.count);
-    w.key("models").strings(r.gpus.models);
-    w.end_object();
-  }
-  if (r.gpu_share > 0) w.field("gpu_share", r.gpu_share);
-  if (r.begin > 0) w.field("begin", r.begin);
-  if (!r.dependency.empty()) w.field("dependency", r.dependency);
-  if (j.batch()) w.field("batch", true);  // the script itself is not repeated in listings
-  if (!r.output.empty()) w.field("output", r.output);
-  if (!r.error.empty()) w.field("error", r.error);
-  if (!r.input.empty()) w.field("input", r.input);
-  if (r.open_append) w.field("open_append", true);
-  if (!r.comment.empty()) w.field("comment", r.comment);
-  if (!r.partition.empty()) w.field("partition", r.partition);
-  if (j.hold != Hold::None) w.field("hold", to_string(j.hold));
-  if (!r.qos.empty()) w.field("qos", r.qos);
+void write_step(api::Json& w, const JobRecord& j, const StepRecord& st, bool tasks) {
+  api::write_step_view(w, step_view(j, st, tasks));
+}
+
+api::JobSummary job_summary(const JobRecord& j, api::Reason reason, const std::int64_t* estimate) {
+  api::JobSummary v;
+  v.id = j.id;
+  v.name = j.request.name;
+  v.user = j.user;
+  v.state = j.state;
+  v.reason_code = reason.code;
+  v.reason = reason.text;
+  v.submit_time = j.submit;
+  v.start_time = j.start;
+  v.end_time = j.end;
+  v.node = j.nodelist();
+  v.project = j.project;
+  if (estimate) v.estimated_start = *estimate >= 0 ? *estimate : -1;
+  return v;
+}
+
+api::JobView job_view(const JobRecord& j, api::Reason reason, const std::int64_t* estimate) {
+  api::JobView v;
+  static_cast<api::JobSummary&>(v) = job_summary(j, reason, estimate);
+  const api::SubmitRequest& r = j.request;
+  v.command = r.command;
+  v.workdir = r.workdir;
+  v.cpus = r.cpus;
+  v.mem = r.mem_bytes;
+  v.nodes = r.nodes;
+  v.time_limit = r.time_s;
+  v.exit_code = j.exit_code;
+  v.attempt = j.attempt;
+  v.requeue = r.requeue;
+  v.preemptible = j.preemptible;
+  for (const TaskRecord& t : j.tasks) v.devices.insert(v.devices.end(), t.devices.begin(), t.devices.end());
+  v.gpus = r.gpus.count;
+  v.gpu_models = r.gpus.models;
+  v.gpu_share = r.gpu_share;
+  v.begin = r.begin;
+  v.dependency = r.dependency;
+  v.batch = j.batch();
+  v.output = r.output;
+  v.error = r.error;
+  v.input = r.input;
+  v.open_append = r.open_append;
+  v.comment = r.comment;
+  v.partition = r.partition;
+  v.hold = j.hold;
+  v.qos = r.qos;
   if (j.in_array()) {
-    w.field("array", r.array).field("array_job_id", j.array_job).field("array_task_id", j.array_task);
+    v.array = r.array;
+    v.array_job_id = j.array_job;
+    v.array_task_id = j.array_task;
   }
-  if (!j.steps.empty()) {
-    w.key("steps").begin_array();
-    for (const StepRecord& st : j.steps) write_step(w, j, st, false);
-    w.end_array();
-  }
-  if (estimate) {
-    w.key("estimated_start");
-    *estimate >= 0 ? w.value(*estimate) : w.null();
-  }
+  for (const StepRecord& st : j.steps) v.steps.push_back(step_view(j, st, false));
   if (j.priority) {
-    w.key("priority").begin_object().field("total", j.priority->total).field("age", j.priority->age);
-    w.field("fairshare", j.priority->fairshare).field("size", j.priority->size);
-    w.field("programme", j.priority->programme).end_object();
+    const core::PriorityTerms& p = *j.priority;
+    v.priority = api::PriorityView{p.total, p.age, p.fairshare, p.size, p.programme};
   }
-  w.end_object();
+  return v;
+}
+
+void write_job(api::Json& w, const JobRecord& j, api::Reason reason, const std::int64_t* estimate) {
+  api::write_job_view(w, job_view(j, reason, estimate));
 }
 
 void reply_job(httplib::Response& res, int status, const JobRecord& j) {
   api::Json w;
-  write_job(w, j, j.reason);
+  write_job(w, j, {j.reason_code, j.reason});
   res.status = status;
   res.set_content(w.str(), "application/json");
 }
 
-json node_json(const NodeRecord& n) {
-  json devices = json::array();
-  for (const auto& d : n.devices) {
-    devices.push_back({{"kind", d.kind},
-                       {"name", d.name},
-                       {"uuid", d.uuid},
-                       {"index", d.index},
-                       {"memory", d.memory_bytes},
-                       {"declared", d.declared}});
-  }
-  return {{"name", n.name},
-          {"state", n.state},
-          {"cpus", n.cpus},
-          {"cpus_used", n.cpus_used},
-          {"memory", n.memory_bytes},
-          {"memory_used", n.memory_used},
-          {"devices", devices},
-          {"jobs", n.jobs},
-          {"tracking", n.tracking},
-          {"address", n.address},
-          {"partitions", n.partitions},
-          {"local", n.local},
-          {"last_seen", n.last_seen >= 0 ? json(n.last_seen) : json(nullptr)}};
+api::NodeView node_view(const NodeRecord& n) {
+  api::NodeView v;
+  v.name = n.name;
+  v.state = n.state;
+  v.cpus = n.cpus;
+  v.cpus_used = n.cpus_used;
+  v.memory = n.memory_bytes;
+  v.memory_used = n.memory_used;
+  for (const auto& d : n.devices) v.devices.push_back({d.kind, d.name, d.uuid, d.index, d.memory_bytes, d.declared});
+  v.jobs = n.jobs;
+  v.tracking = n.tracking;
+  v.address = n.address;
+  v.partitions = n.partitions;
+  v.local = n.local;
+  v.last_seen = n.last_seen;
+  return v;
+}
+
+void reply_nodes(httplib::Response& res, int status, const std::vector<NodeRecord>& nodes, bool one) {
+  api::Json w;
+  if (!one) w.begin_object().key("nodes").begin_array();
+  for (const NodeRecord& n : nodes) api::write_node_view(w, node_view(n));
+  if (!one) w.end_array().end_object();
+  res.status = status;
+  res.set_content(w.str(), "application/json");
 }
 
 }  // namespace gwang::controller

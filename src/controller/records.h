@@ -12,26 +12,18 @@
 
 #include "agent/devices.h"
 #include "agent/task.h"
+#include "api/job_state.h"
+#include "api/reason.h"
 #include "api/request.h"
 #include "core/scheduler.h"
 
 namespace gwang::controller {
 
-// A job's state, and a step's and a step task's, as Slurm names them (to_string).
-enum class JobState : std::uint8_t { Pending, Running, Completed, Failed, Cancelled, Timeout, OutOfMemory, NodeFail };
-inline constexpr JobState kJobStates[] = {JobState::Pending,   JobState::Running, JobState::Completed,
-                                          JobState::Failed,    JobState::Cancelled, JobState::Timeout,
-                                          JobState::OutOfMemory, JobState::NodeFail};
-std::string_view to_string(JobState state);  // "PENDING", "RUNNING", ..., "OUT_OF_MEMORY", "NODE_FAIL"
-std::optional<JobState> parse_job_state(std::string_view name);  // to_string's names only
-void PrintTo(JobState state, std::ostream* out);  // for tests' messages
-
-// Who holds a waiting job until it is released: its owner (Slurm's JobHeldUser) or an operator
-// (JobHeldAdmin, which only an operator releases).
-enum class Hold : std::uint8_t { None, User, Admin };
-std::string_view to_string(Hold hold);  // "", "user", "admin"
-std::optional<Hold> parse_hold(std::string_view name);
-void PrintTo(Hold hold, std::ostream* out);
+using api::Hold;
+using api::JobState;
+using api::kJobStates;
+using api::parse_hold;
+using api::parse_job_state;
 
 // One task (rank) of a running job.
 struct TaskRecord {
@@ -98,6 +90,8 @@ struct JobRecord {
   api::SubmitRequest request;
   JobState state = JobState::Pending;
   std::string reason;                             // why it waits, or how it ended
+  // The code of `reason` in a copy made to be shown (Controller::job, jobs, with_reason).
+  api::ReasonCode reason_code = api::ReasonCode::None;
   std::int64_t submit = 0, start = -1, end = -1;  // Unix seconds
   int exit_code = 0;
   int attempt = 0;                // how many times it was requeued

@@ -88,7 +88,9 @@ std::optional<JobRecord> Controller::job(std::int64_t id) const {
   if (!found) return std::nullopt;
   std::string scratch;
   JobRecord out = *found;
-  out.reason = std::string(v->reason(out, scratch));
+  const api::Reason r = v->reason(out, scratch);
+  out.reason = std::string(r.text);
+  out.reason_code = r.code;
   if (out.state == JobState::Pending && options_.queue_order == core::QueueOrder::Multifactor) {
     std::lock_guard lock(mu_);  // the terms are the core's, as of now
     if (scheduler_->find(core::JobId{id})) {
@@ -100,14 +102,15 @@ std::optional<JobRecord> Controller::job(std::int64_t id) const {
 
 std::vector<JobRecord> Controller::jobs(bool all) const {
   std::vector<JobRecord> out;
-  for_each_job(all, [&](const JobRecord& job, std::string_view reason) {
+  for_each_job(all, [&](const JobRecord& job, api::Reason reason) {
     out.push_back(job);
-    out.back().reason = std::string(reason);
+    out.back().reason = std::string(reason.text);
+    out.back().reason_code = reason.code;
   });
   return out;
 }
 
-void Controller::for_each_job(bool all, const std::function<void(const JobRecord&, std::string_view)>& visit) const {
+void Controller::for_each_job(bool all, const std::function<void(const JobRecord&, api::Reason)>& visit) const {
   const auto v = view();
   std::string scratch;
   v->jobs.scan(false, [&](std::int64_t, const JobRecord& job) {
@@ -128,81 +131,99 @@ void Controller::scan_jobs(bool all, bool newest_first,
   });
 }
 
-std::string_view Controller::View::reason(const JobRecord& job, std::string& scratch) const {
+api::Reason Controller::View::reason(const JobRecord& job, std::string& scratch) const {
   const auto h = held->find(job.id);
   return reason_of(waiting.find(job.id), h == held->end() ? nullptr : &h->second, job, scratch);
 }
 
-std::string_view Controller::reason_of(const Waiting* j, const std::string* held, const JobRecord& job,
+api::Reason Controller::reason_of(const Waiting* j, const std::string* held, const JobRecord& job,
                                        std::string& scratch) {
-  if (job.state != JobState::Pending) return job.reason;
-  if (!j || !j->known) return job.reason;
+  using api::ReasonCode;
+  if (job.state != JobState::Pending || !j || !j->known) return {ReasonCode::None, job.reason};
   std::string_view reason;
+  ReasonCode code = ReasonCode::None;
   switch (j->reason) {
     case core::PendingReason::Resources:
+      code = ReasonCode::Resources;
       reason = "Resources: waiting for resources to free up";
       break;
     case core::PendingReason::Reserved:
+      code = ReasonCode::Reserved;
       scratch = "Reserved: resources are reserved for it, expected start at " + core::format_utc(j->reserved_at);
       reason = scratch;
       break;
     case core::PendingReason::NodesUnavailable:
+      code = ReasonCode::NodesUnavailable;
       reason = "NodesUnavailable: the nodes it fits are drained or down";
       break;
     case core::PendingReason::ReservedForOther: {
+      code = ReasonCode::ReservedForJob;
       scratch = "ReservedForJob: it fits now, but in room reserved for job " + std::to_string(j->blocker);
       if (j->blocker_at >= 0) scratch += " (expected to start at " + core::format_utc(j->blocker_at) + ")";
       reason = scratch;
       break;
     }
     case core::PendingReason::GangNodes:
+      code = ReasonCode::Gang;
       scratch = "Gang: waiting for room for all its " + std::to_string(j->tasks) + " tasks at once, one per node";
       reason = scratch;
       break;
     case core::PendingReason::QuotaReached:
+      code = ReasonCode::QuotaReached;
       reason = "QuotaReached: its project's or institution's accelerators are all in use";
       break;
     case core::PendingReason::Preempting:
+      code = ReasonCode::Preempting;
       reason = "Preempting: preemptible jobs are stopping to make room for it";
       break;
     case core::PendingReason::Held:
       if (job.hold == Hold::Admin) {
+        code = ReasonCode::JobHeldAdmin;
         reason = "JobHeldAdmin: held by an operator until an operator releases it";
       } else if (job.hold == Hold::User) {
+        code = ReasonCode::JobHeldUser;
         reason = "JobHeldUser: held by its owner until released (scontrol release, gwang release)";
       } else if (held) {
+        code = ReasonCode::Held;
         reason = *held;
       }
       break;
     case core::PendingReason::BeginTime:
+      code = ReasonCode::BeginTime;
       scratch = "BeginTime: not before " + core::format_utc(j->begin);
       reason = scratch;
       break;
     case core::PendingReason::Dependency:
+      code = ReasonCode::Dependency;
       scratch = "Dependency: waiting for " + job.request.dependency;
       reason = scratch;
       break;
     case core::PendingReason::DependencyNeverSatisfied:
+      code = ReasonCode::DependencyNeverSatisfied;
       scratch =
           "DependencyNeverSatisfied: " + job.request.dependency + " can no longer hold; it will not run (cancel it)";
       reason = scratch;
       break;
     case core::PendingReason::ArrayTaskLimit:
+      code = ReasonCode::JobArrayTaskLimit;
       reason = "JobArrayTaskLimit: its array runs as many tasks at once as it allows";
       break;
     default:
+      code = ReasonCode::Priority;
       reason = "Priority: jobs ahead of it go first";
   }
-  if (job.attempt == 0) return reason;
+  if (job.attempt == 0) return {code, reason};
   scratch = std::string(reason) + " (" + job.reason + ")";
-  return scratch;
+  return {code, scratch};
 }
 
 JobRecord Controller::with_reason(JobRecord job) {
   note_waiting(job);
   std::string scratch;
   const auto h = held_.find(job.id);
-  job.reason = std::string(reason_of(waits_.find(job.id), h == held_.end() ? nullptr : &h->second, job, scratch));
+  const api::Reason r = reason_of(waits_.find(job.id), h == held_.end() ? nullptr : &h->second, job, scratch);
+  job.reason = std::string(r.text);
+  job.reason_code = r.code;
   return job;
 }
 

@@ -79,11 +79,32 @@ export interface WhoAmI {
   default_project: string;
 }
 
+// The wire types below are the schemas of docs/api/openapi.yaml (JobSummary, Job, Step); the
+// suite's WireSchema tests hold every field here to the schema's name, type and optionality.
+export type ReasonCode =
+  | "None"
+  | "Priority"
+  | "Resources"
+  | "Reserved"
+  | "ReservedForJob"
+  | "NodesUnavailable"
+  | "Gang"
+  | "QuotaReached"
+  | "Preempting"
+  | "JobHeldUser"
+  | "JobHeldAdmin"
+  | "Held"
+  | "BeginTime"
+  | "Dependency"
+  | "DependencyNeverSatisfied"
+  | "JobArrayTaskLimit";
+
 export interface JobSummary {
   id: number;
   name: string;
   user: string;
   state: string;
+  reason_code: ReasonCode;
   reason: string;
   submit_time: number;
   start_time: number | null;
