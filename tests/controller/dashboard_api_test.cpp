@@ -115,6 +115,32 @@ TEST_F(DashboardApi, ReadsAnswerWhileTheControllerIsBusy) {
   EXPECT_EQ(get(op_, "/api/v1/jobs?view=summary&state=PENDING")["total"], 1);
 }
 
+// A waiting job's reason travels as a code beside its words, in every view of it and in the answer
+// to a hold; a job that does not wait has the code None.
+TEST_F(DashboardApi, ReasonsTravelAsCodes) {
+  books();
+  const std::int64_t held =
+      submit(user_, {{"command", {"sleep", "100"}}, {"project", "p"}, {"mem", "64M"}, {"time", 600}, {"hold", true}});
+  const std::int64_t runs =
+      submit(user_, {{"command", {"sleep", "100"}}, {"project", "p"}, {"cpus", 2}, {"mem", "64M"}, {"time", 600}});
+  const std::int64_t waits =
+      submit(user_, {{"command", {"sleep", "100"}}, {"project", "p"}, {"cpus", 2}, {"mem", "64M"}, {"time", 600}});
+  round();
+  const json one = get(user_, "/api/v1/jobs/" + std::to_string(held));
+  EXPECT_EQ(one["reason_code"], "JobHeldUser") << one.dump();
+  EXPECT_EQ(one["reason"].get<std::string>().rfind("JobHeldUser: ", 0), 0u) << one.dump();
+  std::map<std::int64_t, std::string> codes;
+  const json summaries = get(user_, "/api/v1/jobs?view=summary");
+  for (const json& j : summaries["jobs"]) codes[j["id"]] = j["reason_code"];
+  EXPECT_EQ(codes, (std::map<std::int64_t, std::string>{{held, "JobHeldUser"}, {runs, "None"}, {waits, "Reserved"}}));  // the head holds a reservation
+  const json full = get(user_, "/api/v1/jobs?view=full");
+  ASSERT_EQ(full["jobs"].size(), 3u);
+  for (const json& j : full["jobs"]) EXPECT_EQ(j["reason_code"], codes.at(j["id"]));
+  auto r = call(user_, "POST", "/api/v1/jobs/" + std::to_string(waits) + "/hold", "");
+  ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "");
+  EXPECT_EQ(json::parse(r->body)["reason_code"], "JobHeldUser") << r->body;
+}
+
 // Filters by state, project and user; pages newest first with the total; the caller's scope
 // applies before the filters; bad parameters are named.
 TEST_F(DashboardApi, JobListFiltersAndPages) {
@@ -241,7 +267,11 @@ TEST_F(FcfsApi, ReasonNamesTheJobTheRoomIsReservedFor) {
       submit(user_, {{"command", {"sleep", "100"}}, {"gpus", "1"}, {"mem", "64M"}, {"time", 6000}});
   round();
   EXPECT_EQ(get(user_, "/api/v1/jobs/" + std::to_string(running))["state"], "RUNNING");
-  const std::string head_reason = get(user_, "/api/v1/jobs/" + std::to_string(head))["reason"];
+  const json head_job = get(user_, "/api/v1/jobs/" + std::to_string(head));
+  const std::string head_reason = head_job["reason"];
+  EXPECT_EQ(head_job["reason_code"], "Reserved");
+  EXPECT_EQ(get(user_, "/api/v1/jobs/" + std::to_string(late))["reason_code"], "ReservedForJob");
+  EXPECT_EQ(get(user_, "/api/v1/jobs/" + std::to_string(running))["reason_code"], "None");
   EXPECT_EQ(head_reason.rfind("Reserved: resources are reserved for it, expected start at ", 0), 0u) << head_reason;
   const std::string reason = get(user_, "/api/v1/jobs/" + std::to_string(late))["reason"];
   EXPECT_EQ(reason.rfind("ReservedForJob: it fits now, but in room reserved for job " + std::to_string(head) +
@@ -303,6 +333,7 @@ TEST_F(ConservativeApi, EveryWaitingJobHasAReservation) {
   std::map<std::int64_t, std::int64_t> eta;
   for (const json& j : page["jobs"]) {
     EXPECT_EQ(j["reason"].get<std::string>().rfind("Reserved: ", 0), 0u) << j.dump();
+    EXPECT_EQ(j["reason_code"], "Reserved") << j.dump();
     eta[j["id"]] = j["estimated_start"];
   }
   EXPECT_EQ(eta.at(late), eta.at(head) + 600);  // after the head's 600 s
