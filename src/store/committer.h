@@ -26,11 +26,17 @@ class GroupCommitter {
   std::future<Result<std::int64_t>> append(Record record);
   // The same, waiting for the outcome.
   Result<std::int64_t> append_and_wait(Record record) { return append(std::move(record)).get(); }
-  // Queues a snapshot (Journal::snapshot), written by the same writer after the records queued
-  // before it, so that nothing else uses the journal meanwhile; the future gives the outcome.
+  // Queues a snapshot, written by the same writer after the records queued before it, in pieces of
+  // kSnapshotPiece bytes (Journal::begin_snapshot), with the records queued meanwhile written
+  // between them: a large snapshot holds up no append for longer than one piece. The future gives
+  // the outcome once the snapshot has taken effect. What it makes useless is dropped afterwards
+  // (Journal::compact), kCompactStep records at a time, while nothing else waits.
   std::future<Result<void>> snapshot(Snapshot snapshot);
 
-  std::uint64_t batches() const { return batches_; }  // how many transactions so far
+  static constexpr std::size_t kSnapshotPiece = 256 << 10;
+  static constexpr std::int64_t kCompactStep = 2000;
+
+  std::uint64_t batches() const { return batches_; }  // how many batches of records so far
 
  private:
   struct Pending {
@@ -42,6 +48,9 @@ class GroupCommitter {
     std::promise<Result<void>> done;
   };
   void run();
+  // With `lock` held; each lets it go while it writes.
+  void write_queued(std::unique_lock<std::mutex>& lock);
+  void write_snapshot(std::unique_lock<std::mutex>& lock);
 
   Journal& journal_;
   std::mutex mu_;
@@ -51,6 +60,7 @@ class GroupCommitter {
   // snapshot follows what was queued before it).
   std::deque<std::pair<std::size_t, PendingSnapshot>> snapshots_;
   bool stopping_ = false;
+  bool compact_due_ = false;  // a snapshot was written; compact() has not said it is done
   std::atomic<std::uint64_t> batches_{0};
   std::thread writer_;
 };

@@ -2,11 +2,15 @@
 
 #include <sqlite3.h>
 
+#include <cassert>
+
 namespace gwang::store {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 2 added snapshots written in pieces (snapshot.pieces, snapshot_piece); a store of 1 is upgraded
+// when opened.
+constexpr int kSchemaVersion = 2;
 
 // --- in memory
 
@@ -69,22 +73,44 @@ class SqliteJournal final : public Journal {
   }
 
   Result<void> init() {
-    static const char* kSchema =
-        "PRAGMA journal_mode=WAL;"
-        "PRAGMA synchronous=FULL;"
-        "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;"
-        "CREATE TABLE IF NOT EXISTS journal(seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, kind TEXT NOT NULL,"
-        "  payload BLOB NOT NULL) STRICT;"
-        "CREATE TABLE IF NOT EXISTS snapshot(id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL,"
-        "  state BLOB NOT NULL) STRICT;";
-    if (auto r = exec(kSchema); !r) return r;
-    if (auto r = exec("INSERT OR IGNORE INTO meta VALUES('schema', " + std::to_string(kSchemaVersion) + ")"); !r) {
+    if (auto r = exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                      "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;");
+        !r) {
       return r;
     }
-    const std::int64_t version = scalar("SELECT value FROM meta WHERE key = 'schema'");
+    std::int64_t version = scalar("SELECT value FROM meta WHERE key = 'schema'");
+    if (version == 0) {  // a new store
+      static const char* kSchema =
+          "BEGIN IMMEDIATE;"
+          "CREATE TABLE journal(seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, kind TEXT NOT NULL,"
+          "  payload BLOB NOT NULL) STRICT;"
+          // The snapshot is `state`, or with pieces > 0 its pieces' data in order.
+          "CREATE TABLE snapshot(id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL,"
+          "  state BLOB NOT NULL, pieces INTEGER NOT NULL DEFAULT 0) STRICT;"
+          "CREATE TABLE snapshot_piece(seq INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,"
+          "  PRIMARY KEY (seq, n)) STRICT;";
+      if (auto r = exec(std::string(kSchema) + "INSERT INTO meta VALUES('schema', " + std::to_string(kSchemaVersion) +
+                        "); COMMIT;");
+          !r) {
+        exec("ROLLBACK");
+        return r;
+      }
+      version = kSchemaVersion;
+    } else if (version == 1) {  // snapshots were one blob
+      if (auto r = exec("BEGIN IMMEDIATE;"
+                        "ALTER TABLE snapshot ADD COLUMN pieces INTEGER NOT NULL DEFAULT 0;"
+                        "CREATE TABLE snapshot_piece(seq INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,"
+                        "  PRIMARY KEY (seq, n)) STRICT;"
+                        "UPDATE meta SET value = 2 WHERE key = 'schema'; COMMIT;");
+          !r) {
+        exec("ROLLBACK");
+        return fail(r.error().message + " (upgrading the store from schema version 1)");
+      }
+      version = 2;
+    }
     if (version != kSchemaVersion) {
       return fail(path_ + ": store schema version " + std::to_string(version) + ", this gwang reads version " +
-                  std::to_string(kSchemaVersion));
+                  std::to_string(kSchemaVersion) + " (and upgrades 1)");
     }
     last_ = std::max(scalar("SELECT COALESCE(MAX(seq), 0) FROM journal"),
                      scalar("SELECT COALESCE(MAX(seq), 0) FROM snapshot"));
@@ -122,13 +148,17 @@ class SqliteJournal final : public Journal {
   Result<void> snapshot(const Snapshot& s) override {
     if (s.seq > last_) return fail("snapshot at " + std::to_string(s.seq) + " is past the last record");
     if (auto r = exec("BEGIN IMMEDIATE"); !r) return r;
-    Statement put(db_, "INSERT OR REPLACE INTO snapshot(id, seq, state) VALUES(1, ?, ?)");
+    Statement put(db_, "INSERT OR REPLACE INTO snapshot(id, seq, state, pieces) VALUES(1, ?, ?, 0)");
     sqlite3_bind_int64(put.get(), 1, s.seq);
     sqlite3_bind_blob(put.get(), 2, s.state.data(), static_cast<int>(s.state.size()), SQLITE_STATIC);
     if (sqlite3_step(put.get()) != SQLITE_DONE) {
       auto err = error("writing the snapshot");
       exec("ROLLBACK");
       return err;
+    }
+    if (auto r = exec("DELETE FROM snapshot_piece WHERE seq != " + std::to_string(staging_)); !r) {
+      exec("ROLLBACK");
+      return r;
     }
     Statement drop(db_, "DELETE FROM journal WHERE seq <= ?");
     sqlite3_bind_int64(drop.get(), 1, s.seq);
@@ -140,13 +170,87 @@ class SqliteJournal final : public Journal {
     return exec("COMMIT");
   }
 
+  Result<void> begin_snapshot(std::int64_t seq) override {
+    if (seq > last_) return fail("snapshot at " + std::to_string(seq) + " is past the last record");
+    const auto [stored, pieces] = stored_snapshot();
+    if (seq == stored && pieces > 0) return fail("a snapshot at " + std::to_string(seq) + " is already stored");
+    // Pieces left by an attempt at the same point that did not finish.
+    if (auto r = exec("DELETE FROM snapshot_piece WHERE seq = " + std::to_string(seq)); !r) return r;
+    staging_ = seq;
+    staged_ = 0;
+    return {};
+  }
+
+  // Each piece is its own transaction.
+  Result<void> snapshot_piece(std::string_view bytes) override {
+    assert(staging_ >= 0 && "snapshot_piece without begin_snapshot");
+    Statement put(db_, "INSERT INTO snapshot_piece(seq, n, data) VALUES(?, ?, ?)");
+    sqlite3_bind_int64(put.get(), 1, staging_);
+    sqlite3_bind_int64(put.get(), 2, staged_);
+    sqlite3_bind_blob(put.get(), 3, bytes.data(), static_cast<int>(bytes.size()), SQLITE_STATIC);
+    if (sqlite3_step(put.get()) != SQLITE_DONE) return error("writing a piece of the snapshot");
+    ++staged_;
+    return {};
+  }
+
+  Result<void> end_snapshot() override {
+    assert(staging_ >= 0 && "end_snapshot without begin_snapshot");
+    Statement put(db_, "INSERT OR REPLACE INTO snapshot(id, seq, state, pieces) VALUES(1, ?, x'', ?)");
+    sqlite3_bind_int64(put.get(), 1, staging_);
+    sqlite3_bind_int64(put.get(), 2, staged_);
+    if (sqlite3_step(put.get()) != SQLITE_DONE) return error("writing the snapshot");
+    staging_ = -1;
+    return {};
+  }
+
+  // The earlier snapshots' pieces one at a time, then the covered records `limit` at a time.
+  Result<std::int64_t> compact(std::int64_t limit) override {
+    const auto [stored, pieces] = stored_snapshot();
+    {
+      Statement old(db_, "SELECT seq, n FROM snapshot_piece WHERE seq != ? AND seq != ? LIMIT 1");
+      sqlite3_bind_int64(old.get(), 1, pieces > 0 ? stored : -1);
+      sqlite3_bind_int64(old.get(), 2, staging_);
+      if (sqlite3_step(old.get()) == SQLITE_ROW) {
+        const std::int64_t seq = sqlite3_column_int64(old.get(), 0), n = sqlite3_column_int64(old.get(), 1);
+        if (auto r = exec("DELETE FROM snapshot_piece WHERE seq = " + std::to_string(seq) +
+                          " AND n = " + std::to_string(n));
+            !r) {
+          return tl::unexpected(r.error());
+        }
+        return 1;
+      }
+    }
+    const std::int64_t first = scalar("SELECT COALESCE(MIN(seq), 0) FROM journal");
+    if (first == 0 || first > stored) return 0;
+    const std::int64_t upto = std::min(stored, first + std::max<std::int64_t>(limit, 1) - 1);
+    if (auto r = exec("DELETE FROM journal WHERE seq <= " + std::to_string(upto)); !r) {
+      return tl::unexpected(r.error());
+    }
+    return upto - first + 1;
+  }
+
   Result<Recovered> load() override {
     Recovered out;
-    Statement snap(db_, "SELECT seq, state FROM snapshot WHERE id = 1");
+    Statement snap(db_, "SELECT seq, state, pieces FROM snapshot WHERE id = 1");
     if (sqlite3_step(snap.get()) == SQLITE_ROW) {
       Snapshot s;
       s.seq = sqlite3_column_int64(snap.get(), 0);
       s.state = column_bytes(snap.get(), 1);
+      const std::int64_t pieces = sqlite3_column_int64(snap.get(), 2);
+      if (pieces > 0) {
+        Statement each(db_, "SELECT n, data FROM snapshot_piece WHERE seq = ? ORDER BY n");
+        sqlite3_bind_int64(each.get(), 1, s.seq);
+        std::int64_t n = 0;
+        while (sqlite3_step(each.get()) == SQLITE_ROW && sqlite3_column_int64(each.get(), 0) == n) {
+          const void* data = sqlite3_column_blob(each.get(), 1);
+          s.state.append(static_cast<const char*>(data), static_cast<std::size_t>(sqlite3_column_bytes(each.get(), 1)));
+          ++n;
+        }
+        if (n != pieces) {
+          return fail(path_ + ": the snapshot at " + std::to_string(s.seq) + " has " + std::to_string(pieces) +
+                      " pieces but piece " + std::to_string(n) + " is missing");
+        }
+      }
       out.snapshot = std::move(s);
     }
     Statement rows(db_, "SELECT seq, time, kind, payload FROM journal WHERE seq > ? ORDER BY seq");
@@ -231,10 +335,19 @@ class SqliteJournal final : public Journal {
     return sqlite3_step(st.get()) == SQLITE_ROW ? sqlite3_column_int64(st.get(), 0) : 0;
   }
 
+  // The stored snapshot's seq (0: none) and its pieces (0: it is one blob).
+  std::pair<std::int64_t, std::int64_t> stored_snapshot() {
+    Statement st(db_, "SELECT seq, pieces FROM snapshot WHERE id = 1");
+    if (sqlite3_step(st.get()) != SQLITE_ROW) return {0, 0};
+    return {sqlite3_column_int64(st.get(), 0), sqlite3_column_int64(st.get(), 1)};
+  }
+
   sqlite3* db_;
   std::string path_;
   std::unique_ptr<Statement> insert_;
   std::int64_t last_ = 0;
+  std::int64_t staging_ = -1;  // the snapshot being written in pieces (begin_snapshot), or -1
+  std::int64_t staged_ = 0;    // its pieces so far
 };
 
 }  // namespace
@@ -270,6 +383,47 @@ Result<std::int64_t> FaultyJournal::append(std::vector<Record>& batch) {
 Result<void> FaultyJournal::snapshot(const Snapshot& s) {
   if (trip()) return fail("injected failure: snapshot");
   return inner_->snapshot(s);
+}
+
+Result<void> Journal::begin_snapshot(std::int64_t seq) {
+  if (seq > last_seq()) return fail("snapshot at " + std::to_string(seq) + " is past the last record");
+  gathered_ = Snapshot{seq, {}};
+  return {};
+}
+
+Result<void> Journal::snapshot_piece(std::string_view bytes) {
+  assert(gathered_ && "snapshot_piece without begin_snapshot");
+  gathered_->state += bytes;
+  return {};
+}
+
+Result<void> Journal::end_snapshot() {
+  assert(gathered_ && "end_snapshot without begin_snapshot");
+  Snapshot s = std::move(*gathered_);
+  gathered_.reset();
+  return snapshot(s);
+}
+
+Result<std::int64_t> Journal::compact(std::int64_t) { return 0; }  // snapshot() dropped it all
+
+Result<void> FaultyJournal::begin_snapshot(std::int64_t seq) {
+  if (trip()) return fail("injected failure: begin_snapshot");
+  return inner_->begin_snapshot(seq);
+}
+
+Result<void> FaultyJournal::snapshot_piece(std::string_view bytes) {
+  if (trip()) return fail("injected failure: snapshot_piece");
+  return inner_->snapshot_piece(bytes);
+}
+
+Result<void> FaultyJournal::end_snapshot() {
+  if (trip()) return fail("injected failure: end_snapshot");
+  return inner_->end_snapshot();
+}
+
+Result<std::int64_t> FaultyJournal::compact(std::int64_t limit) {
+  if (trip()) return fail("injected failure: compact");
+  return inner_->compact(limit);
 }
 
 Result<void> check_sequence(const Recovered& state) {

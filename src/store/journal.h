@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -45,6 +46,18 @@ class Journal {
   virtual Result<std::int64_t> append(std::vector<Record>& batch) = 0;
   // Stores a snapshot of the state after record `seq`, then drops the records it covers.
   virtual Result<void> snapshot(const Snapshot& snapshot) = 0;
+  // A snapshot written in pieces, so that appends go on between them (GroupCommitter writes so):
+  // begin_snapshot, snapshot_piece for each piece in order, then end_snapshot, at which alone the
+  // snapshot takes effect. Until then, and after a failure anywhere, load() gives the snapshot
+  // before it. Records appended meanwhile come after it. What the snapshot makes useless (the
+  // records it covers, the snapshot before it) is left to compact(). The default gathers the
+  // pieces and stores them at the end with snapshot().
+  virtual Result<void> begin_snapshot(std::int64_t seq);
+  virtual Result<void> snapshot_piece(std::string_view bytes);
+  virtual Result<void> end_snapshot();
+  // Drops some of what the last snapshot made useless, about `limit` records' worth in one short
+  // transaction; returns how much it dropped, 0 when nothing is left.
+  virtual Result<std::int64_t> compact(std::int64_t limit);
   // The latest snapshot and every record after it.
   virtual Result<Recovered> load() = 0;
   // The sequence number of the last record appended (0 when none).
@@ -53,6 +66,9 @@ class Journal {
   // sequence numbers (a store moved to another engine). Errors: the store is not empty; the
   // records do not follow the snapshot without gaps.
   virtual Result<void> restore(const Recovered& state) = 0;
+
+ private:
+  std::optional<Snapshot> gathered_;  // the default piecewise snapshot's pieces so far
 };
 
 // Whether `state`'s records follow its snapshot (or 1) without gaps; the error names the first
@@ -71,8 +87,8 @@ Result<std::unique_ptr<Journal>> open_sqlite_journal(const std::string& path);
 
 std::unique_ptr<Journal> make_memory_journal();
 
-// Wraps `inner`; after `ok_calls` more successful calls to append or snapshot, those calls fail
-// (without touching `inner`) until reset.
+// Wraps `inner`; after `ok_calls` more successful calls that write (append, snapshot and its
+// pieces, compact), those calls fail (without touching `inner`) until reset.
 class FaultyJournal final : public Journal {
  public:
   explicit FaultyJournal(std::unique_ptr<Journal> inner) : inner_(std::move(inner)) {}
@@ -81,6 +97,10 @@ class FaultyJournal final : public Journal {
 
   Result<std::int64_t> append(std::vector<Record>& batch) override;
   Result<void> snapshot(const Snapshot& snapshot) override;
+  Result<void> begin_snapshot(std::int64_t seq) override;
+  Result<void> snapshot_piece(std::string_view bytes) override;
+  Result<void> end_snapshot() override;
+  Result<std::int64_t> compact(std::int64_t limit) override;
   Result<Recovered> load() override { return inner_->load(); }
   std::int64_t last_seq() const override { return inner_->last_seq(); }
   Result<void> restore(const Recovered& state) override { return inner_->restore(state); }

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <filesystem>
 #include <functional>
 #include <random>
@@ -84,6 +86,65 @@ TEST_P(JournalContract, SnapshotCompacts) {
   auto more = batch({"e"});
   EXPECT_EQ(*j->append(more), 5);
   auto past = j->snapshot({9, "too far"});
+  ASSERT_FALSE(past);
+  EXPECT_NE(past.error().message.find("past the last record"), std::string::npos);
+}
+
+// A snapshot written in pieces takes effect at its end alone: before, load gives the snapshot
+// before it; records appended between its pieces come after it; compaction leaves what load gives
+// as it was; an attempt that never ended is replaced by the next one at the same point.
+TEST_P(JournalContract, SnapshotInPiecesTakesEffectAtItsEnd) {
+  auto j = make();
+  auto b = batch({"a", "b", "c", "d"});
+  ASSERT_TRUE(j->append(b));
+  ASSERT_TRUE(j->snapshot({1, "state after 1"}));
+  ASSERT_TRUE(j->begin_snapshot(3));
+  ASSERT_TRUE(j->snapshot_piece("state "));
+  auto e = batch({"e"});
+  EXPECT_EQ(*j->append(e), 5);
+  ASSERT_TRUE(j->snapshot_piece(std::string("aft\0er 3", 9)));
+  auto before = j->load();
+  ASSERT_TRUE(before && before->snapshot);
+  EXPECT_EQ(before->snapshot->seq, 1);
+  EXPECT_EQ(before->records.size(), 4u);  // b, c, d, e
+  ASSERT_TRUE(j->end_snapshot());
+  auto expect_after_3 = [&] {
+    auto loaded = j->load();
+    ASSERT_TRUE(loaded && loaded->snapshot) << (loaded ? "no snapshot" : loaded.error().message);
+    EXPECT_EQ(loaded->snapshot->seq, 3);
+    EXPECT_EQ(loaded->snapshot->state, std::string("state aft\0er 3", 15));
+    ASSERT_EQ(loaded->records.size(), 2u);
+    EXPECT_EQ(loaded->records[0].kind, "d");
+    EXPECT_EQ(loaded->records[1].kind, "e");
+  };
+  expect_after_3();
+  for (int i = 0; i < 100; ++i) {
+    auto dropped = j->compact(1);
+    ASSERT_TRUE(dropped) << dropped.error().message;
+    if (*dropped == 0) break;
+    ASSERT_LT(i, 99) << "compaction never ends";
+  }
+  expect_after_3();
+  // An attempt that never ended, then one at the same point that did.
+  ASSERT_TRUE(j->begin_snapshot(4));
+  ASSERT_TRUE(j->snapshot_piece("left behind"));
+  ASSERT_TRUE(j->begin_snapshot(4));
+  ASSERT_TRUE(j->snapshot_piece("state after 4"));
+  ASSERT_TRUE(j->end_snapshot());
+  auto loaded = j->load();
+  ASSERT_TRUE(loaded && loaded->snapshot);
+  EXPECT_EQ(loaded->snapshot->state, "state after 4");
+  ASSERT_EQ(loaded->records.size(), 1u);
+  EXPECT_EQ(loaded->records[0].kind, "e");
+  // An empty state has no pieces.
+  ASSERT_TRUE(j->begin_snapshot(5));
+  ASSERT_TRUE(j->end_snapshot());
+  loaded = j->load();
+  ASSERT_TRUE(loaded && loaded->snapshot);
+  EXPECT_EQ(loaded->snapshot->seq, 5);
+  EXPECT_EQ(loaded->snapshot->state, "");
+  EXPECT_TRUE(loaded->records.empty());
+  auto past = j->begin_snapshot(9);
   ASSERT_FALSE(past);
   EXPECT_NE(past.error().message.find("past the last record"), std::string::npos);
 }
@@ -488,8 +549,69 @@ TEST(SqliteJournal, RefusesOtherSchemaVersion) {
   sqlite3_close(raw);
   auto j = open_sqlite_journal(db.string());
   ASSERT_FALSE(j);
-  EXPECT_NE(j.error().message.find("store schema version 99, this gwang reads version 1"), std::string::npos)
+  EXPECT_NE(j.error().message.find("store schema version 99, this gwang reads version 2 (and upgrades 1)"),
+            std::string::npos)
       << j.error().message;
+}
+
+// A store of schema version 1 (snapshots as one blob) is upgraded when opened: what it held reads
+// back the same, and snapshots in pieces follow; the pieces and records a snapshot makes useless
+// are gone once compaction says it is done.
+TEST(SqliteJournal, UpgradesVersion1AndCompactsWhatSnapshotsLeave) {
+  const fs::path db = temp_db("version1");
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+  const char* v1 =
+      "PRAGMA journal_mode=WAL;"
+      "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;"
+      "CREATE TABLE journal(seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, kind TEXT NOT NULL,"
+      "  payload BLOB NOT NULL) STRICT;"
+      "CREATE TABLE snapshot(id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL,"
+      "  state BLOB NOT NULL) STRICT;"
+      "INSERT INTO meta VALUES('schema', 1);"
+      "INSERT INTO snapshot VALUES(1, 2, x'6f6c6400');"
+      "INSERT INTO journal VALUES(3, 7, 'c', x'63'), (4, 8, 'd', x'64');";
+  ASSERT_EQ(sqlite3_exec(raw, v1, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
+  sqlite3_close(raw);
+  auto j = open_sqlite_journal(db.string());
+  ASSERT_TRUE(j) << j.error().message;
+  auto loaded = (*j)->load();
+  ASSERT_TRUE(loaded && loaded->snapshot);
+  EXPECT_EQ(loaded->snapshot->seq, 2);
+  EXPECT_EQ(loaded->snapshot->state, std::string("old\0", 4));
+  ASSERT_EQ(loaded->records.size(), 2u);
+  EXPECT_EQ(loaded->records[1].payload, "d");
+  EXPECT_EQ((*j)->last_seq(), 4);
+  for (std::int64_t at : {3, 4}) {
+    ASSERT_TRUE((*j)->begin_snapshot(at));
+    for (int piece = 0; piece < 3; ++piece) ASSERT_TRUE((*j)->snapshot_piece("piece " + std::to_string(piece)));
+    ASSERT_TRUE((*j)->end_snapshot());
+  }
+  while (true) {
+    auto dropped = (*j)->compact(1);
+    ASSERT_TRUE(dropped) << dropped.error().message;
+    if (*dropped == 0) break;
+  }
+  j->reset();
+  ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+  auto count = [&](const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(raw, sql, -1, &st, nullptr);
+    const std::int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    return n;
+  };
+  EXPECT_EQ(count("SELECT value FROM meta WHERE key = 'schema'"), 2);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM journal"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM snapshot_piece"), 3);  // the last snapshot's
+  sqlite3_close(raw);
+  auto again = open_sqlite_journal(db.string());
+  ASSERT_TRUE(again) << again.error().message;
+  loaded = (*again)->load();
+  ASSERT_TRUE(loaded && loaded->snapshot);
+  EXPECT_EQ(loaded->snapshot->seq, 4);
+  EXPECT_EQ(loaded->snapshot->state, "piece 0piece 1piece 2");
+  EXPECT_TRUE(loaded->records.empty());
 }
 
 // A path that cannot be opened is an error naming it.
@@ -610,6 +732,121 @@ TEST(GroupCommitter, GathersConcurrentAppendsIntoBatches) {
   ASSERT_TRUE(loaded);
   ASSERT_EQ(loaded->records.size(), 200u);
   for (const Record& r : loaded->records) EXPECT_EQ(seqs[std::stoi(r.payload)], r.seq);
+}
+
+// A journal that says what it was asked, in order, and can hold the first piece of a snapshot until
+// told to go on.
+class Recording final : public Journal {
+ public:
+  Recording() : inner_(make_memory_journal()) {}
+  std::vector<std::string> calls() {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+  void hold_first_piece() { hold_ = true; }
+  void wait_until_held() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return held_; });
+  }
+  void go_on() {
+    std::lock_guard lock(mu_);
+    hold_ = false;
+    cv_.notify_all();
+  }
+
+  Result<std::int64_t> append(std::vector<Record>& b) override {
+    note("append " + std::to_string(b.size()));
+    return inner_->append(b);
+  }
+  Result<void> snapshot(const Snapshot& s) override { return inner_->snapshot(s); }
+  Result<void> begin_snapshot(std::int64_t seq) override {
+    note("begin " + std::to_string(seq));
+    return inner_->begin_snapshot(seq);
+  }
+  Result<void> snapshot_piece(std::string_view bytes) override {
+    note("piece " + std::to_string(bytes.size()));
+    std::unique_lock lock(mu_);
+    held_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return !hold_; });
+    return inner_->snapshot_piece(bytes);
+  }
+  Result<void> end_snapshot() override {
+    note("end");
+    return inner_->end_snapshot();
+  }
+  Result<std::int64_t> compact(std::int64_t limit) override {
+    note("compact");
+    return inner_->compact(limit);
+  }
+  Result<Recovered> load() override { return inner_->load(); }
+  std::int64_t last_seq() const override { return inner_->last_seq(); }
+  Result<void> restore(const Recovered& state) override { return inner_->restore(state); }
+
+ private:
+  void note(std::string call) {
+    std::lock_guard lock(mu_);
+    calls_.push_back(std::move(call));
+  }
+  std::unique_ptr<Journal> inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> calls_;
+  bool hold_ = false, held_ = false;
+};
+
+// A large snapshot is written in pieces, and a record appended while a piece is written is
+// durable before the next piece, long before the snapshot ends; it comes after the snapshot.
+TEST(GroupCommitter, AppendsGoOnBetweenTheSnapshotsPieces) {
+  Recording j;
+  GroupCommitter committer(j);
+  ASSERT_TRUE(committer.append_and_wait({0, 1, "k", "covered"}));
+  j.hold_first_piece();
+  const std::string state(2 * GroupCommitter::kSnapshotPiece + 10, 's');
+  auto snap = committer.snapshot({1, state});
+  j.wait_until_held();
+  auto between = committer.append({0, 1, "k", "between"});
+  j.go_on();
+  const auto seq = between.get();
+  ASSERT_TRUE(seq) << seq.error().message;
+  EXPECT_EQ(*seq, 2);
+  ASSERT_TRUE(snap.get());
+  const std::vector<std::string> calls = j.calls();
+  const std::vector<std::string> expected{"append 1",
+                                          "begin 1",
+                                          "piece " + std::to_string(GroupCommitter::kSnapshotPiece),
+                                          "append 1",
+                                          "piece " + std::to_string(GroupCommitter::kSnapshotPiece),
+                                          "piece 10",
+                                          "end"};
+  ASSERT_GE(calls.size(), expected.size());
+  EXPECT_EQ(std::vector<std::string>(calls.begin(), calls.begin() + static_cast<long>(expected.size())), expected);
+  auto loaded = j.load();
+  ASSERT_TRUE(loaded && loaded->snapshot);
+  EXPECT_EQ(loaded->snapshot->state, state);
+  ASSERT_EQ(loaded->records.size(), 1u);
+  EXPECT_EQ(loaded->records[0].payload, "between");
+}
+
+// A piece that fails fails the snapshot; the snapshot before it stays, and appends go on.
+TEST(GroupCommitter, AFailedPieceLeavesTheSnapshotBefore) {
+  FaultyJournal j(make_memory_journal());
+  GroupCommitter committer(j);
+  ASSERT_TRUE(committer.append_and_wait({0, 1, "k", "a"}));
+  ASSERT_TRUE(committer.snapshot({1, "one"}).get());
+  ASSERT_TRUE(committer.append_and_wait({0, 1, "k", "b"}));
+  j.fail_after(2);  // begin, the first piece; then the second fails
+  auto r = committer.snapshot({2, std::string(GroupCommitter::kSnapshotPiece + 1, 't')}).get();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "injected failure: snapshot_piece");
+  j.reset();
+  auto c = committer.append_and_wait({0, 1, "k", "c"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(*c, 3);
+  auto loaded = j.load();
+  ASSERT_TRUE(loaded && loaded->snapshot);
+  EXPECT_EQ(loaded->snapshot->state, "one");
+  ASSERT_EQ(loaded->records.size(), 2u);
 }
 
 // A batch that fails reaches every waiter of that batch as the error.
