@@ -162,6 +162,7 @@ Result<void> Controller::apply(const events::NodeRegistered& e, std::int64_t) {
   }
   node->instance = e.instance;
   node->address = e.address;
+  node_images_.reset();
   return {};
 }
 

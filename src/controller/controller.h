@@ -318,12 +318,21 @@ class Controller {
   Result<void> restore_json(const std::string& snapshot);  // the first format, JSON
   // A snapshot in the making (api/codec.h's encoding): all but the jobs encoded under the lock,
   // the jobs as a view shares them, encoded off it (snapshot.cpp).
+  // What a snapshot says of a remote node (its agent's registration).
+  struct NodeImage {
+    std::string name, instance, address;
+    agent::HostResources host;
+  };
   struct SnapshotDraft {
     std::int64_t seq = 0;  // the last record it covers
     Encoder e;
     CowTable<JobRecord>::Frozen jobs;
     std::map<std::int64_t, Failure> failures;
+    std::shared_ptr<const std::vector<NodeImage>> nodes;  // the remote nodes
   };
+  // The remote nodes as a snapshot writes them, made again only after a registration changed them
+  // (a centre's thousands of nodes cost tens of milliseconds to copy or encode, under the lock).
+  mutable std::shared_ptr<const std::vector<NodeImage>> node_images_;
   SnapshotDraft draft_snapshot() const;
   static std::string finish_snapshot(SnapshotDraft& draft);
   // Under the lock: a draft when a snapshot may be taken now (and, unless `forced`, is due: enough

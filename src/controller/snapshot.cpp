@@ -19,8 +19,8 @@ namespace {
 // preemptibility, and the books (accounting.h); 4 begin time, dependency and array; 5 the batch
 // script and output files; 6 input file, open mode and comment; 7 partition and holds; 8 steps;
 // 9 the programme (QOS); 10 the books before the jobs (all but the jobs is encoded under the lock,
-// the jobs after it, from a view).
-constexpr int kSnapshotFormat = 10;
+// the jobs after it, from a view); 11 the remote nodes after the jobs (encoded off the lock too).
+constexpr int kSnapshotFormat = 11;
 std::string snapshot_magic(int format) { return "gwang snapshot " + std::to_string(format) + "\n"; }
 
 }  // namespace
@@ -35,19 +35,15 @@ Controller::SnapshotDraft Controller::draft_snapshot() const {
   }
   e.u(drained.size());
   for (const std::string& name : drained) e.s(name);
-  std::vector<const Node*> remote;
-  for (const Node* n : by_id_) {
-    if (!n->local) remote.push_back(n);  // the local node is this process's, found again at start
+  if (!node_images_) {
+    auto images = std::make_shared<std::vector<NodeImage>>();
+    for (const Node* n : by_id_) {
+      // The local node is this process's, found again at start.
+      if (!n->local) images->push_back({n->name, n->instance, n->address, n->host});
+    }
+    node_images_ = std::move(images);
   }
-  e.u(remote.size());
-  for (const Node* n : remote) {
-    e.s(n->name);
-    e.s(n->instance);
-    e.s(n->address);
-    e.i(n->host.cpus);
-    e.i(n->host.memory_bytes);
-    encode_devices(e, n->host.devices);
-  }
+  draft.nodes = node_images_;
   books_.encode(e);  // before the jobs since format 10
   draft.jobs = jobs_.share();
   draft.failures = failures_;
@@ -62,6 +58,15 @@ std::string Controller::finish_snapshot(SnapshotDraft& draft) {
     encode_job(e, j, f == draft.failures.end() ? nullptr : &f->second);
     return true;
   });
+  e.u(draft.nodes->size());
+  for (const NodeImage& n : *draft.nodes) {
+    e.s(n.name);
+    e.s(n.instance);
+    e.s(n.address);
+    e.i(n.host.cpus);
+    e.i(n.host.memory_bytes);
+    encode_devices(e, n.host.devices);
+  }
   return e.finish(snapshot_magic(kSnapshotFormat));
 }
 
@@ -78,21 +83,25 @@ Result<void> Controller::restore(const std::string& state) {
     drained_names_.insert(name);
     if (Node* node = find_node(name)) node->drained = true;  // the local node exists already
   }
-  for (std::size_t n = d.count(); d.ok() && n > 0; --n) {
-    const std::string name(d.s());
-    const std::string instance(d.s());
-    const std::string address(d.s());
-    agent::HostResources host;
-    host.cpus = static_cast<int>(d.i());
-    host.memory_bytes = d.i();
-    host.devices = decode_devices(d);
-    if (!d.ok()) break;
-    Node* node = find_node(name);
-    if (!node) node = &add_node(name, host, false);
-    node->instance = instance;
-    node->address = address;
-    node->heard = false;
-  }
+  auto read_nodes = [&] {
+    for (std::size_t n = d.count(); d.ok() && n > 0; --n) {
+      const std::string name(d.s());
+      const std::string instance(d.s());
+      const std::string address(d.s());
+      agent::HostResources host;
+      host.cpus = static_cast<int>(d.i());
+      host.memory_bytes = d.i();
+      host.devices = decode_devices(d);
+      if (!d.ok()) break;
+      Node* node = find_node(name);
+      if (!node) node = &add_node(name, host, false);
+      node->instance = instance;
+      node->address = address;
+      node->heard = false;
+    }
+    node_images_.reset();
+  };
+  if (format < 11) read_nodes();
   if (format >= 10 && d.ok()) {
     if (auto r = books_.decode(d); !r) return r;
   }
@@ -109,6 +118,7 @@ Result<void> Controller::restore(const std::string& state) {
   if (format >= 3 && format < 10 && d.ok()) {
     if (auto r = books_.decode(d); !r) return r;
   }
+  if (format >= 11) read_nodes();
   if (d.ok() && !d.at_end()) return fail("byte " + std::to_string(d.offset()) + ": data after the last job");
   if (!d.ok()) return fail(d.error());
   return {};
@@ -135,6 +145,7 @@ Result<void> Controller::restore_json(const std::string& state) {
       node->instance = n.at("instance").get<std::string>();
       node->address = n.at("address").get<std::string>();
       node->heard = false;
+      node_images_.reset();
     }
     for (const json& o : s.at("jobs")) {
       JobRecord j;

@@ -365,7 +365,9 @@ TEST_F(AccountingTest, AJobsQosIsTheProgrammeItIsChargedTo) {
   round();
   finish(job->id);
   for (bool snapshot : {false, true}) {  // the same after a restart, from the journal and a snapshot
-    if (snapshot) ASSERT_TRUE(controller_->checkpoint(now_));
+    if (snapshot) {
+      ASSERT_TRUE(controller_->checkpoint(now_));
+    }
     open();
     EXPECT_EQ(controller_->job(job->id)->request.qos, "voucher");
     const Books b = books();

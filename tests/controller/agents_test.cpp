@@ -412,7 +412,9 @@ TEST_F(AgentsTest, StepsSpreadTheirTasksOverTheJobsNodes) {
     EXPECT_EQ(last_env(l, "SLURM_STEP_NUM_NODES"), "2");
     EXPECT_EQ(last_env(l, "SLURM_TASKS_PER_NODE"), "3(x2)");
     EXPECT_EQ(last_env(l, "SLURM_GTIDS"), on_first ? "0,1,2" : "3,4,5");
-    if (!nodelist.empty()) EXPECT_EQ(last_env(l, "SLURM_STEP_NODELIST"), nodelist);
+    if (!nodelist.empty()) {
+      EXPECT_EQ(last_env(l, "SLURM_STEP_NODELIST"), nodelist);
+    }
     EXPECT_EQ(last_env(l, "SLURM_JOB_ID"), std::to_string(id));
     EXPECT_EQ(last_env(l, "SLURMD_NODENAME"), running.tasks[on_first ? 0 : 1].node);
     EXPECT_EQ(last_env(l, "SLURM_CPUS_PER_TASK"), "<unset>") << "only when asked for";
@@ -510,7 +512,9 @@ TEST_F(AgentsTest, StepsSpreadTheirTasksOverTheJobsNodes) {
   ASSERT_TRUE(controller_->start_step(id, last, "nobody", false, now_));
   call_all();
   for (bool snapshot : {false, true}) {
-    if (snapshot) ASSERT_TRUE(controller_->checkpoint(now_));
+    if (snapshot) {
+      ASSERT_TRUE(controller_->checkpoint(now_));
+    }
     open();
     call_all();
     now = job(id);
