@@ -466,10 +466,7 @@ bool sacct_wants(const SlurmJob& j, const SacctOptions& o, const Window& w) {
   if (!o.names.empty() && !o.names.contains(j.name)) return false;
   if (!o.partitions.empty() && !o.partitions.contains(j.partition)) return false;
   if (!o.states.empty() && !o.states.contains(state_name(j.state))) return false;
-  if (!o.jobs.empty() && !o.jobs.contains(std::to_string(j.id)) && !o.jobs.contains(j.job_id()) &&
-      !(j.array_job_id > 0 && o.jobs.contains(std::to_string(j.array_job_id)))) {
-    return false;
-  }
+  if (!o.jobs.empty() && !j.named_by_any(o.jobs)) return false;
   return !(j.submit_time > w.to || (j.end_time >= 0 && j.end_time < w.from));  // in the window
 }
 

@@ -153,8 +153,7 @@ int run_scontrol(const std::vector<std::string>& args) {
     if (!jobs) return scontrol_error("the controller's answer: " + jobs.error().message);
     bool any = false;
     for (const SlurmJob& j : *jobs) {
-      if (!arg.empty() && arg != std::to_string(j.id) && arg != j.job_id() &&
-          !(j.array_job_id > 0 && arg == std::to_string(j.array_job_id))) {
+      if (!arg.empty() && !j.named_by(arg)) {
         continue;
       }
       show_job(j, now);

@@ -28,6 +28,10 @@ Result<std::vector<SlurmJob>> slurm_jobs(const json& list) {
   return out;
 }
 
+bool SlurmJob::named_by(std::string_view text) const {
+  return text == std::to_string(id) || text == job_id() || (in_array() && text == std::to_string(array_job_id));
+}
+
 std::int64_t SlurmJob::array_limit() const {
   if (!in_array()) return 0;
   const auto spec = slurm::parse_array(array, 10'000'001);

@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/job_view.h"
@@ -26,6 +27,17 @@ struct SlurmJob : api::JobView {
   std::int64_t array_limit() const;
   // "123", or "100_4" for a task of an array.
   std::string job_id() const;
+  // Whether `text`, as Slurm's commands take a job id, names this job: its id, its id as a task
+  // of its array ("100_4"), or its array's id (which names every task of the array).
+  bool named_by(std::string_view text) const;
+  // The same for any of `ids`.
+  template <class Ids>
+  bool named_by_any(const Ids& ids) const {
+    for (const auto& text : ids) {
+      if (named_by(text)) return true;
+    }
+    return false;
+  }
 };
 
 // The jobs of a job list (view=full), or an error naming the field that is not as it should be.

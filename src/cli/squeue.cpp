@@ -469,10 +469,7 @@ bool selected(const SlurmJob& j, const SqueueOptions& o, const StateFilter& filt
   if (!o.accounts.empty() && !o.accounts.contains(j.project)) return false;
   if (!o.names.empty() && !o.names.contains(j.name)) return false;
   if (!o.partitions.empty() && !o.partitions.contains(j.partition)) return false;
-  if (!o.jobs.empty() && !o.jobs.contains(std::to_string(j.id)) && !o.jobs.contains(j.job_id()) &&
-      !(j.array_job_id > 0 && o.jobs.contains(std::to_string(j.array_job_id)))) {
-    return false;
-  }
+  if (!o.jobs.empty() && !j.named_by_any(o.jobs)) return false;
   return true;
 }
 
