@@ -27,17 +27,18 @@ void Controller::publish() {
   next->jobs = jobs_.freeze();
   next->waiting = waits_.freeze();
   next->by_state = by_state_;
+  const std::shared_ptr<const View> before = held_changed_ && tenancy_changed ? nullptr : view();
   if (held_changed_) {
     next->held = std::make_shared<const std::map<std::int64_t, std::string>>(held_);
     held_changed_ = false;
   } else {
-    next->held = view()->held;
+    next->held = before->held;
   }
   if (tenancy_changed) {
     next->tenancy = std::make_shared<const core::Tenancy>(books_.tenancy());
     viewed_tenancy_ = books_.tenancy_changes();
   } else {
-    next->tenancy = view()->tenancy;
+    next->tenancy = before->tenancy;
   }
   std::shared_ptr<const View> published = std::move(next);
   std::lock_guard lock(view_mu_);
