@@ -222,8 +222,14 @@ class World {
     }
   }
 
-  // Ends everything running, brings every node up and runs a pass: a queued job at the head of an
-  // idle cluster must start (its tasks are alike, so filling nodes greedily reaches their capacity).
+  // Ends everything running, brings every node up and runs a pass: the job at the head of the queue,
+  // as that pass orders it, must start on the idle cluster (its tasks are alike, so filling nodes
+  // greedily reaches their capacity).
+  // The multifactor order ranks the queue again in a pass once `reprioritize_every` has gone by, so
+  // the queue seen before a pass need not be the order that pass starts jobs in: a job ranked while
+  // its owner's fair share was higher falls behind smaller jobs, which then take its room. So a first
+  // pass, with every node drained, starts nothing but ranks the queue if due; the checked pass runs
+  // at the same time, when no ranking is due, and starts from the head seen between the two.
   void drain_and_check_head_starts() {
     for (std::int64_t id : known()) {
       if (jobs_[id].st == ShadowJob::Running) {
@@ -232,11 +238,14 @@ class World {
         end(id);
       }
     }
+    for (std::size_t n = 0; n < states_.size(); ++n) set_state(n, NodeState::Drained);
+    schedule(1);
+    RC_ASSERT(s_.running_count() == 0u);
     for (std::size_t n = 0; n < states_.size(); ++n) set_state(n, NodeState::Up);
     check();
     const auto queue = s_.queue();
     if (queue.empty()) return;
-    schedule(1);
+    schedule(0);
     RC_ASSERT(s_.job(queue.front()).state == JobState::Running);
     check();
   }
