@@ -23,8 +23,7 @@ Result<void> Controller::apply(const events::Submitted& e, std::int64_t time) {
   if (e.id < 1 || e.id > kMaxJobId - static_cast<std::int64_t>(count))
     return fail("a job with id " + std::to_string(e.id) + ": out of range");
   for (std::size_t k = 0; k < count; ++k) {
-    auto made = std::make_shared<JobRecord>();  // filled where it is kept, not moved there
-    JobRecord& job = *made;
+    JobRecord job;
     job.id = e.id + static_cast<std::int64_t>(k);
     job.user = e.user;
     job.project = e.project;
@@ -36,7 +35,7 @@ Result<void> Controller::apply(const events::Submitted& e, std::int64_t time) {
       job.array_task = e.array_tasks[k];
     }
     if (job.request.hold) job.hold = Hold::User;
-    jobs_.put(job.id, std::move(made));
+    jobs_.put(job.id, std::move(job));
   }
   next_id_ = std::max(next_id_, e.id + static_cast<std::int64_t>(count));
   return {};

@@ -61,17 +61,14 @@ class CowTable {
     return slot.get();
   }
   // Puts a record at `id` (replacing one there); returns it.
-  T& put(std::int64_t id, T value) { return put(id, std::make_shared<T>(std::move(value))); }
-  // The same for a record made in its place (a record decoded straight into the memory it keeps,
-  // not moved there: recovery puts a centre's jobs so).
-  T& put(std::int64_t id, std::shared_ptr<T> record) {
-    assert(id >= 1 && record);
+  T& put(std::int64_t id, T value) {
+    assert(id >= 1);
     const auto c = static_cast<std::size_t>(id - 1) / kChunk;
     if (c >= chunks_.size()) chunks_.resize(c + 1);
     if (!chunks_[c]) chunks_[c] = std::make_shared<Chunk>();
     std::shared_ptr<T>& slot = own_slot(id);
     if (!slot) ++size_;
-    slot = std::move(record);
+    slot = std::make_shared<T>(std::move(value));
     changed_ = true;
     touched_.push_back(id);
     return *slot;

@@ -240,11 +240,6 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
 
 Result<JobRecord> decode_job(Decoder& d, int format, std::optional<Failure>& failure) {
   JobRecord j;
-  if (auto r = decode_job(d, format, failure, j); !r) return tl::unexpected(r.error());
-  return j;
-}
-
-Result<void> decode_job(Decoder& d, int format, std::optional<Failure>& failure, JobRecord& j) {
   api::SubmitRequest& r = j.request;
   j.id = d.i();
   j.user = text(d);
@@ -265,7 +260,8 @@ Result<void> decode_job(Decoder& d, int format, std::optional<Failure>& failure,
     f.reason = text(d);
     failure = std::move(f);
   }
-  return decode_job_tail(d, format, j);
+  if (auto tail = decode_job_tail(d, format, j); !tail) return tl::unexpected(tail.error());
+  return j;
 }
 
 }  // namespace gwang::controller

@@ -49,7 +49,5 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure);
 // Reads a job written in snapshot format `format` (2 to the latest); `failure` gets its ranks'
 // first failure if it was kept.
 Result<JobRecord> decode_job(Decoder& d, int format, std::optional<Failure>& failure);
-// The same into `j`, a default record (recovery decodes into the memory the record is kept in).
-Result<void> decode_job(Decoder& d, int format, std::optional<Failure>& failure, JobRecord& j);
 
 }  // namespace gwang::controller

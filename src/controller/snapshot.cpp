@@ -107,13 +107,13 @@ Result<void> Controller::restore(const std::string& state) {
   }
   for (std::size_t n = d.count(); d.ok() && n > 0; --n) {
     std::optional<Failure> failure;
-    auto j = std::make_shared<JobRecord>();
-    if (auto r = decode_job(d, format, failure, *j); !r) return r;
+    auto j = decode_job(d, format, failure);
+    if (!j) return tl::unexpected(j.error());
     if (!d.ok()) break;
     if (failure) rank_ends_[j->id][-1] = std::move(*failure);
     const std::int64_t id = j->id;
     if (id < 1 || id > kMaxJobId) return fail("a job with id " + std::to_string(id) + " (byte " + std::to_string(d.offset()) + ")");
-    jobs_.put(id, std::move(j));
+    jobs_.put(id, std::move(*j));
   }
   if (format >= 3 && format < 10 && d.ok()) {
     if (auto r = books_.decode(d); !r) return r;
