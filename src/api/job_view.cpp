@@ -15,6 +15,16 @@ void time_field(Json& w, const char* key, std::int64_t t) {
   t >= 0 ? w.value(t) : w.null();
 }
 
+// A job's object up to its times: the fields a summary and a whole job open with, in that order.
+void begin_job(Json& w, const JobSummary& j) {
+  w.begin_object();
+  w.field("id", j.id).field("name", j.name).field("user", j.user).field("state", to_string(j.state));
+  w.field("reason_code", to_string(j.reason_code));
+  w.field("reason", j.reason).field("submit_time", j.submit_time);
+  time_field(w, "start_time", j.start_time);
+  time_field(w, "end_time", j.end_time);
+}
+
 }  // namespace
 
 void write_step_view(Json& w, const StepView& st) {
@@ -38,24 +48,14 @@ void write_step_view(Json& w, const StepView& st) {
 }
 
 void write_job_summary(Json& w, const JobSummary& j) {
-  w.begin_object();
-  w.field("id", j.id).field("name", j.name).field("user", j.user).field("state", to_string(j.state));
-  w.field("reason_code", to_string(j.reason_code));
-  w.field("reason", j.reason).field("submit_time", j.submit_time);
-  time_field(w, "start_time", j.start_time);
-  time_field(w, "end_time", j.end_time);
+  begin_job(w, j);
   w.field("node", j.node).field("project", j.project);
   if (j.estimated_start) time_field(w, "estimated_start", *j.estimated_start);
   w.end_object();
 }
 
 void write_job_view(Json& w, const JobView& j) {
-  w.begin_object();
-  w.field("id", j.id).field("name", j.name).field("user", j.user).field("state", to_string(j.state));
-  w.field("reason_code", to_string(j.reason_code));
-  w.field("reason", j.reason).field("submit_time", j.submit_time);
-  time_field(w, "start_time", j.start_time);
-  time_field(w, "end_time", j.end_time);
+  begin_job(w, j);
   w.key("command").strings(j.command);
   w.field("workdir", j.workdir).field("cpus", j.cpus).field("mem", j.mem).field("nodes", j.nodes);
   w.field("time_limit", j.time_limit).field("exit_code", j.exit_code).field("node", j.node);
