@@ -154,16 +154,22 @@ Result<void> Controller::apply(const events::NodeRegistered& e, std::int64_t) {
   host.cpus = e.cpus;
   host.memory_bytes = e.memory_bytes;
   host.devices = e.devices;
-  Node* node = find_node(e.node);
+  registered(e.node, host, e.instance, e.address);
+  return {};
+}
+
+Controller::Node& Controller::registered(const std::string& name, const agent::HostResources& host,
+                                         const std::string& instance, const std::string& address) {
+  Node* node = find_node(name);
   if (!node) {
-    node = &add_node(e.node, host, false);
+    node = &add_node(name, host, false);
   } else if (!node->local) {
     node->host = host;  // a change is refused while a node is known; kept as journalled
   }
-  node->instance = e.instance;
-  node->address = e.address;
+  node->instance = instance;
+  node->address = address;
   node_images_.reset();
-  return {};
+  return *node;
 }
 
 Result<void> Controller::apply(const events::NodeState& e, std::int64_t) {

@@ -155,7 +155,6 @@ Controller::Node& Controller::add_node(const std::string& name, const agent::Hos
   node->local = local;
   node->host = host;
   node->drained = drained_names_.contains(name);
-  node_images_.reset();
   Node& n = *node;
   by_id_.push_back(&n);
   nodes_[name] = std::move(node);

@@ -360,6 +360,10 @@ class Controller {
   std::string nearest_fit(const core::JobSpec& spec) const;
   Node* find_node(const std::string& name);
   Node& add_node(const std::string& name, const agent::HostResources& host, bool local);
+  // A remote node as its agent registered it (live, in recovery, from a snapshot), added where it
+  // is new: the one place a node's identity changes, so the snapshot's node images are made again.
+  Node& registered(const std::string& name, const agent::HostResources& host, const std::string& instance,
+                   const std::string& address);
   core::PoolSet pools_of(const std::string& node) const;  // the partitions a node is in
   int pool_of(const std::string& partition) const;        // 1..64, or 0 when there is none of that name
   void hold_in_core(const JobRecord& job, std::int64_t now);  // holds or releases it there, as its record says

@@ -93,13 +93,8 @@ Result<void> Controller::restore(const std::string& state) {
       host.memory_bytes = d.i();
       host.devices = decode_devices(d);
       if (!d.ok()) break;
-      Node* node = find_node(name);
-      if (!node) node = &add_node(name, host, false);
-      node->instance = instance;
-      node->address = address;
-      node->heard = false;
+      registered(name, host, instance, address).heard = false;
     }
-    node_images_.reset();
   };
   if (format < 11) read_nodes();
   if (format >= 10 && d.ok()) {
@@ -139,13 +134,9 @@ Result<void> Controller::restore_json(const std::string& state) {
       host.cpus = n.at("cpus").get<int>();
       host.memory_bytes = n.at("memory").get<std::int64_t>();
       host.devices = events::devices_from(n.at("devices"));
-      const std::string name = n.at("node").get<std::string>();
-      Node* node = find_node(name);
-      if (!node) node = &add_node(name, host, false);
-      node->instance = n.at("instance").get<std::string>();
-      node->address = n.at("address").get<std::string>();
-      node->heard = false;
-      node_images_.reset();
+      registered(n.at("node").get<std::string>(), host, n.at("instance").get<std::string>(),
+                 n.at("address").get<std::string>())
+          .heard = false;
     }
     for (const json& o : s.at("jobs")) {
       JobRecord j;
