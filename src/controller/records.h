@@ -92,6 +92,11 @@ struct JobRecord {
   std::string reason;                             // why it waits, or how it ended
   // The code of `reason` in a copy made to be shown (Controller::job, jobs, with_reason).
   api::ReasonCode reason_code = api::ReasonCode::None;
+  // Makes this a copy to be shown, with `shown` as its reason (its text may view this record's).
+  void show(api::Reason shown) {
+    reason = std::string(shown.text);
+    reason_code = shown.code;
+  }
   std::int64_t submit = 0, start = -1, end = -1;  // Unix seconds
   int exit_code = 0;
   int attempt = 0;                // how many times it was requeued

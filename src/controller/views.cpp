@@ -89,9 +89,7 @@ std::optional<JobRecord> Controller::job(std::int64_t id) const {
   if (!found) return std::nullopt;
   std::string scratch;
   JobRecord out = *found;
-  const api::Reason r = v->reason(out, scratch);
-  out.reason = std::string(r.text);
-  out.reason_code = r.code;
+  out.show(v->reason(out, scratch));
   if (out.state == JobState::Pending && options_.queue_order == core::QueueOrder::Multifactor) {
     std::lock_guard lock(mu_);  // the terms are the core's, as of now
     if (scheduler_->find(core::JobId{id})) {
@@ -105,8 +103,7 @@ std::vector<JobRecord> Controller::jobs(bool all) const {
   std::vector<JobRecord> out;
   for_each_job(all, [&](const JobRecord& job, api::Reason reason) {
     out.push_back(job);
-    out.back().reason = std::string(reason.text);
-    out.back().reason_code = reason.code;
+    out.back().show(reason);
   });
   return out;
 }
@@ -222,9 +219,7 @@ JobRecord Controller::with_reason(JobRecord job) {
   note_waiting(job);
   std::string scratch;
   const auto h = held_.find(job.id);
-  const api::Reason r = reason_of(waits_.find(job.id), h == held_.end() ? nullptr : &h->second, job, scratch);
-  job.reason = std::string(r.text);
-  job.reason_code = r.code;
+  job.show(reason_of(waits_.find(job.id), h == held_.end() ? nullptr : &h->second, job, scratch));
   return job;
 }
 
