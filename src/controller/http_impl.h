@@ -39,8 +39,9 @@ void write_job(api::Json& w, const JobRecord& j, api::Reason reason, const std::
 void write_step(api::Json& w, const JobRecord& j, const StepRecord& st, bool tasks);
 // A shown copy (its reason and code made: Controller::job, with_reason).
 void reply_job(httplib::Response& res, int status, const JobRecord& j);
-// {"nodes": [...]}, or with `one` the one node alone.
-void reply_nodes(httplib::Response& res, int status, const std::vector<NodeRecord>& nodes, bool one);
+// 200 with {"nodes": [...]}; with one node alone.
+void reply_nodes(httplib::Response& res, const std::vector<NodeRecord>& nodes);
+void reply_node(httplib::Response& res, const NodeRecord& node);
 
 // The books' pieces (http_books.cpp). A request's field or parameter, or nullopt with a 400 written
 // that names it: a non-empty string, a number, a date ("2026-03-01" or Unix seconds).

@@ -15,7 +15,7 @@ namespace proto = agent::protocol;
 void ApiServer::Impl::list_nodes(const httplib::Request& req, httplib::Response& res) {
   auto who = authenticate(req, res);
   if (!who) return;
-  reply_nodes(res, 200, controller.nodes(), false);
+  reply_nodes(res, controller.nodes());
 }
 
 void ApiServer::Impl::change_node_state(const httplib::Request& req, httplib::Response& res, const std::string& state) {
@@ -25,7 +25,7 @@ void ApiServer::Impl::change_node_state(const httplib::Request& req, httplib::Re
   auto r = controller.set_node_state(req.matches[1], state, wall_now());
   if (!r) return error(res, 404, r.error().message);
   for (const NodeRecord& n : controller.nodes()) {
-    if (n.name == req.matches[1]) return reply_nodes(res, 200, {n}, true);
+    if (n.name == req.matches[1]) return reply_node(res, n);
   }
 }
 

@@ -120,12 +120,19 @@ api::NodeView node_view(const NodeRecord& n) {
   return v;
 }
 
-void reply_nodes(httplib::Response& res, int status, const std::vector<NodeRecord>& nodes, bool one) {
+void reply_nodes(httplib::Response& res, const std::vector<NodeRecord>& nodes) {
   api::Json w;
-  if (!one) w.begin_object().key("nodes").begin_array();
+  w.begin_object().key("nodes").begin_array();
   for (const NodeRecord& n : nodes) api::write_node_view(w, node_view(n));
-  if (!one) w.end_array().end_object();
-  res.status = status;
+  w.end_array().end_object();
+  res.status = 200;
+  res.set_content(w.str(), "application/json");
+}
+
+void reply_node(httplib::Response& res, const NodeRecord& node) {
+  api::Json w;
+  api::write_node_view(w, node_view(node));
+  res.status = 200;
   res.set_content(w.str(), "application/json");
 }
 
