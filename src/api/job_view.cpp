@@ -115,11 +115,8 @@ Result<StepView> read_step_view(const json& j, const std::string& where) {
         wire::Fields tf(tasks[i], where + ".tasks[" + std::to_string(i) + "]");
         tf.need("node", t.node).name("state", t.state, parse_job_state);
         tf.need("exit_code", t.exit_code).need("signal", t.signal);
-        if (auto r = tf.result(t)) {
-          s.tasks->push_back(std::move(*r));
-        } else {
-          f.fail(r.error().message);
-        }
+        if (tf.ok()) s.tasks->push_back(std::move(t));
+        f.fail_with(tf);
       }
     }
   }
@@ -169,7 +166,7 @@ Result<JobView> read_job_view(const json& j, const std::string& where) {
   if (f.ok() && j.contains("gpus")) {
     wire::Fields g(j["gpus"], where + ".gpus");
     g.need("count", v.gpus).need("models", v.gpu_models);
-    if (!g.ok()) f.fail(g.result(0).error().message);
+    f.fail_with(g);
   }
   f.may("gpu_share", v.gpu_share).may("begin", v.begin).may("dependency", v.dependency).may("batch", v.batch);
   f.may("output", v.output).may("error", v.error).may("input", v.input).may("open_append", v.open_append);
@@ -181,11 +178,8 @@ Result<JobView> read_job_view(const json& j, const std::string& where) {
     wire::Fields pf(j["priority"], where + ".priority");
     pf.need("total", p.total).need("age", p.age).need("fairshare", p.fairshare).need("size", p.size);
     pf.need("programme", p.programme);
-    if (pf.ok()) {
-      v.priority = p;
-    } else {
-      f.fail(pf.result(0).error().message);
-    }
+    if (pf.ok()) v.priority = p;
+    f.fail_with(pf);
   }
   if (f.ok() && j.contains("steps")) {
     const json& steps = j["steps"];

@@ -42,11 +42,8 @@ Result<NodeView> read_node_view(const json& j, const std::string& where) {
     wire::Fields df(j["devices"][i], where + ".devices[" + std::to_string(i) + "]");
     df.need("kind", d.kind).need("name", d.name).need("uuid", d.uuid).need("index", d.index);
     df.need("memory", d.memory).need("declared", d.declared);
-    if (df.ok()) {
-      n.devices.push_back(std::move(d));
-    } else {
-      f.fail(df.result(0).error().message);
-    }
+    if (df.ok()) n.devices.push_back(std::move(d));
+    f.fail_with(df);
   }
   return f.result(std::move(n));
 }

@@ -78,6 +78,10 @@ class Fields {
   void fail(std::string message) {
     if (!error_) error_ = std::move(message);
   }
+  // The failure of the fields of an object inside this one, where they failed.
+  void fail_with(const Fields& inner) {
+    if (inner.error_) fail(*inner.error_);
+  }
   // The error as a Result's, or `value` when all went well.
   template <class T>
   Result<T> result(T value) const {
