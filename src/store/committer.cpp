@@ -44,7 +44,7 @@ void GroupCommitter::run() {
     } else if (!queue_.empty()) {
       write_queued(lock);
     } else if (stopping_) {
-      return;  // what is left to compact waits for the next start
+      return;  // what is left to compact, the next snapshot's compaction drops
     } else {
       // Idle: drop some of what the last snapshot made useless.
       lock.unlock();

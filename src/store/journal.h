@@ -29,7 +29,7 @@ struct Record {
 };
 
 struct Snapshot {
-  std::int64_t seq = 0;   // the state after every record up to and including this one
+  std::int64_t seq = 0;  // the state after every record up to and including this one
   std::string state;
 };
 
@@ -88,7 +88,7 @@ Result<std::unique_ptr<Journal>> open_sqlite_journal(const std::string& path);
 std::unique_ptr<Journal> make_memory_journal();
 
 // Wraps `inner`; after `ok_calls` more successful calls that write (append, snapshot and its
-// pieces, compact), those calls fail (without touching `inner`) until reset.
+// pieces), those calls fail (without touching `inner`) until reset; compact fails then too.
 class FaultyJournal final : public Journal {
  public:
   explicit FaultyJournal(std::unique_ptr<Journal> inner) : inner_(std::move(inner)) {}
