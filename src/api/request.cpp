@@ -19,7 +19,7 @@ Result<void> field_error(const std::string& field, const std::string& what) {
 
 }  // namespace
 
-Result<SubmitRequest> parse_submit(const std::string& body) {
+Result<SubmitRequest> parse_submit(const std::string& body, std::int64_t max_array_size) {
   json j;
   try {
     j = json::parse(body);
@@ -33,7 +33,7 @@ Result<SubmitRequest> parse_submit(const std::string& body) {
     return fail("malformed JSON at byte " + std::to_string(at == std::string::npos ? body.size() : at + 1) + ": " +
                 what);
   }
-  return parse_submit(j);
+  return parse_submit(j, max_array_size);
 }
 
 namespace {
@@ -223,7 +223,7 @@ Result<void> read_charging(const json& j, SubmitRequest& r) {
 }
 
 // When it may start: a begin time, dependencies, and the array it is.
-Result<void> read_conditions(const json& j, SubmitRequest& r) {
+Result<void> read_conditions(const json& j, SubmitRequest& r, std::int64_t max_array_size) {
   if (auto e = amount(j, "begin", 0, 253402300799, "Unix seconds must be from 0 to the year 9999", parse_date,
                       "must be a date such as \"2026-03-01T08:30\" or Unix seconds", r.begin);
       !e) {
@@ -243,7 +243,7 @@ Result<void> read_conditions(const json& j, SubmitRequest& r) {
     const json& v = j["array"];
     if (!v.is_string()) return tl::unexpected(field_error("array", "must be a string such as \"0-15%4\"").error());
     if (!v.get<std::string>().empty()) {
-      auto a = slurm::parse_array(v.get<std::string>(), kMaxArrayIndex + 1);
+      auto a = slurm::parse_array(v.get<std::string>(), max_array_size);
       if (!a) return tl::unexpected(field_error("array", a.error().message).error());
       r.array = slurm::format_array(*a);
     }
@@ -269,7 +269,7 @@ void default_name(SubmitRequest& r) {
 
 }  // namespace
 
-Result<SubmitRequest> parse_submit(const json& value) {
+Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_size) {
   const json& j = value;  // every j["field"] below comes after j.contains("field")
   if (!j.is_object()) return fail("expected a JSON object");
   SubmitRequest r;
@@ -282,9 +282,10 @@ Result<SubmitRequest> parse_submit(const json& value) {
       return fail("unknown field '" + key + "'");
     }
   }
-  for (auto read : {read_program, read_files, read_sizes, read_charging, read_conditions}) {
+  for (auto read : {read_program, read_files, read_sizes, read_charging}) {
     if (auto e = read(j, r); !e) return tl::unexpected(e.error());
   }
+  if (auto e = read_conditions(j, r, max_array_size); !e) return tl::unexpected(e.error());
   default_name(r);
   return r;
 }

@@ -58,9 +58,11 @@ inline constexpr std::size_t kMaxScriptBytes = 4 << 20;  // Slurm's default max_
 // dependency syntax, checked here for its form (the jobs it names are the controller's to check);
 // "array" Slurm's array syntax (its largest index is the controller's to check). "command" is
 // required unless there is a "script".
-Result<SubmitRequest> parse_submit(const std::string& body);
+// An array's indices must be below `max_array_size` (a controller's own limit, where it is known:
+// an array beyond it is refused before its indices are spelled out).
+Result<SubmitRequest> parse_submit(const std::string& body, std::int64_t max_array_size = kMaxArrayIndex + 1);
 // The same from a parsed JSON value (the controller's journal holds requests inside its records).
-Result<SubmitRequest> parse_submit(const nlohmann::json& value);
+Result<SubmitRequest> parse_submit(const nlohmann::json& value, std::int64_t max_array_size = kMaxArrayIndex + 1);
 std::string to_json(const SubmitRequest& request);
 
 // A job step (POST /api/v1/jobs/{id}/steps; srun inside a job): a command run as tasks spread over

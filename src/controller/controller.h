@@ -218,6 +218,8 @@ class Controller {
   Result<void> administer(const std::string& kind, const nlohmann::json& payload, std::int64_t now);
   // Reads the books under the controller's lock (`read` must not call the controller).
   void read_books(const std::function<void(const Accounting&)>& read) const;
+  // Job arrays' indices are below this (options.max_array_size; fixed for the controller's life).
+  std::int64_t max_array_size() const { return options_.max_array_size; }
   // The tenancy as the latest view holds it, without the lock (who a caller is, at each request).
   std::shared_ptr<const core::Tenancy> tenancy() const { return view()->tenancy; }
   // The quotas in force, each with what the running jobs that count hold of it (milli-devices).

@@ -18,7 +18,7 @@ using nlohmann::json;
 void ApiServer::Impl::submit_job(const httplib::Request& req, httplib::Response& res) {
   auto who = authenticate(req, res);
   if (!who) return;
-  auto request = api::parse_submit(req.body);
+  auto request = api::parse_submit(req.body, controller.max_array_size());
   if (!request) return error(res, 400, request.error().message);
   if (!request->project.empty() && !who->projects.contains(request->project)) {
     return error(res, 403,

@@ -110,7 +110,8 @@ Result<ArraySpec> parse_array(std::string_view text, std::int64_t max_array_size
     list = text.substr(0, pct);
   }
   if (list.empty()) return bad("no indices");
-  std::set<std::int64_t> indices;
+  // Which indices are named, one bit each up to the largest (each below max_array_size).
+  std::vector<bool> named;
   for (std::string_view part : split(list, ',')) {
     std::int64_t step = 1;
     if (const std::size_t colon = part.find(':'); colon != std::string_view::npos) {
@@ -128,9 +129,12 @@ Result<ArraySpec> parse_array(std::string_view text, std::int64_t max_array_size
       return bad("index " + std::to_string(*hi) + " is above the largest allowed, " +
                  std::to_string(max_array_size - 1));
     }
-    for (std::int64_t i = *lo; i <= *hi; i += step) indices.insert(i);
+    if (named.size() <= static_cast<std::size_t>(*hi)) named.resize(static_cast<std::size_t>(*hi) + 1);
+    for (std::int64_t i = *lo; i <= *hi; i += step) named[static_cast<std::size_t>(i)] = true;
   }
-  spec.indices.assign(indices.begin(), indices.end());
+  for (std::size_t i = 0; i < named.size(); ++i) {
+    if (named[i]) spec.indices.push_back(static_cast<std::int64_t>(i));
+  }
   return spec;
 }
 

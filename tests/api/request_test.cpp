@@ -141,6 +141,15 @@ TEST(ParseSubmit, Array) {
   EXPECT_EQ(error_of(R"({"command":["true"],"array":"5-1"})"),
             "field 'array': invalid job array specification '5-1': range '5-1' ends before it starts");
   EXPECT_EQ(error_of(R"({"command":["true"],"array":[1]})"), "field 'array': must be a string such as \"0-15%4\"");
+  // Overlapping parts name each index once.
+  EXPECT_EQ(parse_submit(R"({"command":["true"],"array":"1-5,3-7:2,2"})")->array, "1-5,7");
+  // A controller's own limit refuses an array beyond it before its indices are spelled out.
+  auto huge = parse_submit(R"({"command":["true"],"array":"0-9999999"})", 1001);
+  ASSERT_FALSE(huge);
+  EXPECT_EQ(huge.error().message,
+            "field 'array': invalid job array specification '0-9999999': index 9999999 is above the largest allowed, "
+            "1000");
+  EXPECT_TRUE(parse_submit(R"({"command":["true"],"array":"0-1000"})", 1001));
 }
 
 TEST(ParseSubmit, BatchScriptAndOutputFiles) {
