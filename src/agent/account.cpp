@@ -12,7 +12,7 @@ Result<Account> lookup_account(const std::string& name) {
   if (::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found) {
     return fail("no account named '" + name + "' on this host");
   }
-  Account a{pw.pw_name, pw.pw_uid, pw.pw_gid, {}, pw.pw_dir};
+  Account a{pw.pw_name, pw.pw_uid, pw.pw_gid, {}, pw.pw_dir, pw.pw_shell ? pw.pw_shell : ""};
   int n = 64;
   std::vector<gid_t> groups(n);
   if (::getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &n) < 0) {

@@ -16,6 +16,7 @@ struct Account {
   gid_t gid = 0;
   std::vector<gid_t> groups;  // supplementary groups, the primary one included
   std::string home;
+  std::string shell;  // the login shell
 };
 
 // The account of this name on this host, with its groups. Error: no such account.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cassert>
 #include <charconv>
 #include <cstring>
@@ -206,6 +207,76 @@ NodeAgent::~NodeAgent() {
   if (state_fd_ >= 0) ::close(state_fd_);
 }
 
+namespace {
+
+// A batch script that starts from its user's login environment: its user's login shell runs it,
+// after its profile and then the job's own variables (which win, as in Slurm: what sbatch sent
+// overrides what the login sets) are set. The node's defaults (PATH, HOME, ...) are the profile's
+// to change.
+void login_environment(const Launch& l, const Account& owner, TaskSpec& spec) {
+  std::string shell = owner.shell;
+  const std::string base = std::filesystem::path(shell).filename().string();
+  if (shell.empty() || base == "nologin" || base == "false" || ::access(shell.c_str(), X_OK) != 0) shell = "/bin/sh";
+  auto from_job = [&](const std::string& key) {
+    if (key == spec.pid_variable) return false;  // the task's own, set as it starts
+    for (const auto& [k, v] : l.env) {
+      if (k == key) return true;
+    }
+    return key.starts_with("SLURM_") || key == "GWANG_URL" || key == "CUDA_VISIBLE_DEVICES" || key == "GWANG_DEVICES";
+  };
+  std::string keep;
+  for (const auto& [k, v] : spec.env) {
+    const bool name_ok = !k.empty() && !std::isdigit(static_cast<unsigned char>(k[0])) &&
+                         std::all_of(k.begin(), k.end(), [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; });
+    if (!name_ok || !from_job(k)) continue;
+    std::string quoted;
+    for (char ch : v) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    keep += "export " + k + "='" + quoted + "'\n";
+  }
+  spec.env.erase(std::remove_if(spec.env.begin(), spec.env.end(),
+                                [](const auto& e) { return e.first == "SHELL" || e.first == "MAIL" || e.first == "GWANG_JOB_ENV"; }),
+                 spec.env.end());
+  spec.env.emplace_back("SHELL", shell);
+  spec.env.emplace_back("MAIL", "/var/mail/" + owner.name);
+  spec.env.emplace_back("GWANG_JOB_ENV", keep);
+  spec.argv.insert(spec.argv.begin(),
+                   {shell, "-l", "-c",
+                    // The script runs a level below the login shell, as it would from the environment
+                    // Slurm takes from one (a shell's exec gives its level back first).
+                    "eval \"$GWANG_JOB_ENV\"; unset GWANG_JOB_ENV; export SHLVL=$((${SHLVL:-0} + 1)); "
+                    "exec \"$0\" \"$@\""});
+}
+
+// What the node itself tells a task, as Slurm's slurmd does: its owner's ids, its own process id,
+// and the file mode mask srun or sbatch asked for (SLURM_UMASK, which a batch script is not shown).
+// A batch script that asks for its user's login environment (SLURM_GET_USER_ENV=1: sbatch's
+// --export=NONE, --get-user-env) runs under its user's login shell, whose profile sets it.
+void add_node_env(const Launch& l, const Account& owner, TaskSpec& spec) {
+  auto value = [&](std::string_view key) -> const std::string* {
+    for (const auto& [k, v] : spec.env) {
+      if (k == key) return &v;
+    }
+    return nullptr;
+  };
+  auto set = [&](const std::string& key, std::string v) {
+    std::erase_if(spec.env, [&](const auto& e) { return e.first == key; });
+    spec.env.emplace_back(key, std::move(v));
+  };
+  set("SLURM_JOB_UID", std::to_string(owner.uid));
+  set("SLURM_JOB_GID", std::to_string(owner.gid));
+  spec.pid_variable = "SLURM_TASK_PID";
+  if (const std::string* mask = value("SLURM_UMASK")) {
+    if (!mask->empty() && mask->size() <= 4 && mask->find_first_not_of("01234567") == std::string::npos) {
+      spec.umask = std::stoi(*mask, nullptr, 8);
+    }
+    if (!l.script.empty()) std::erase_if(spec.env, [](const auto& e) { return e.first == "SLURM_UMASK"; });
+  }
+  const std::string* user_env = value("SLURM_GET_USER_ENV");
+  if (!l.script.empty() && user_env && *user_env == "1") login_environment(l, owner, spec);
+}
+
+}  // namespace
+
 void NodeAgent::launch(const Launch& l, Clock::time_point) {
   if (!seen_.insert(l.task).second) return;
   auto refuse = [&](const std::string& why) {
@@ -258,6 +329,7 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
     std::erase_if(spec.env, [](const auto& e) { return e.first == "GWANG_URL"; });
     spec.env.emplace_back("GWANG_URL", options_.controller_url);
   }
+  add_node_env(l, *owner, spec);
   // The devices are the node's to say, whatever the job's environment asked for.
   std::erase_if(spec.env,
                 [](const auto& e) { return e.first == "CUDA_VISIBLE_DEVICES" || e.first == "GWANG_DEVICES"; });

@@ -120,6 +120,7 @@ struct ChildSetup {
   const char* program;
   char* const* argv;
   char* const* envp;
+  char* pid_slot;  // where the task writes its process id in its environment (room for 20 digits), or null
 };
 
 // In the child: says which step failed (with errno) to the agent, and ends.
@@ -217,6 +218,8 @@ void open_job_files(const TaskSpec& spec, int report_fd) {
   // Only as the owner: a directory the owner may not enter stays closed to the task.
   if (::chdir(spec.workdir.empty() ? "/" : spec.workdir.c_str()) != 0) child_failed(c.report_fd, kWorkdir);
   open_job_files(spec, c.report_fd);
+  if (spec.umask >= 0) ::umask(static_cast<mode_t>(spec.umask));
+  if (c.pid_slot) c.pid_slot[format_decimal(::getpid(), c.pid_slot)] = '\0';
   // The task inherits its three standard files and nothing else of the agent's.
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
   ::execve(c.program, c.argv, c.envp);
@@ -256,7 +259,10 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
 
   // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
   std::vector<std::string> env_text;
-  for (const auto& [k, v] : spec.env) env_text.push_back(k + "=" + v);
+  for (const auto& [k, v] : spec.env) {
+    if (k != spec.pid_variable) env_text.push_back(k + "=" + v);
+  }
+  if (!spec.pid_variable.empty()) env_text.push_back(spec.pid_variable + "=" + std::string(20, ' '));
   std::vector<char*> argv, envp;
   for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -294,8 +300,9 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
     return fail(std::string("fork: ") + std::strerror(e));
   }
   if (pid == 0) {
+    char* pid_slot = spec.pid_variable.empty() ? nullptr : env_text.back().data() + spec.pid_variable.size() + 1;
     run_child(spec, ChildSetup{*tracker, *out_fd, *err_fd, status_fd, report[1], program->c_str(), argv.data(),
-                               envp.data()});
+                               envp.data(), pid_slot});
   }
 
   ::close(report[1]);

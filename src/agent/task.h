@@ -41,6 +41,10 @@ struct TaskSpec {
   // Non-empty: the task runs under a small keeper process that waits for it and writes its exit
   // status here, so that an agent that restarts can adopt the task and still learn how it ended.
   std::string status_path;
+  // The file mode creation mask the task starts with (umask); -1: the agent's own.
+  int umask = -1;
+  // Non-empty: this variable of the task's environment is its own process id (SLURM_TASK_PID).
+  std::string pid_variable;
 };
 
 enum class TaskEnd {

@@ -1,4 +1,5 @@
-// Partitions: named pools of nodes (Slurm's), as the controller's configuration declares them.
+// Partitions: named pools of nodes (Slurm's), as the controller's configuration declares them; and
+// the name of the cluster they make up.
 #pragma once
 
 #include <cstdint>
@@ -22,5 +23,13 @@ inline bool partition_name_ok(const std::string& name) {
          name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
              std::string::npos;
 }
+
+// Whether text is a cluster's name (Slurm's ClusterName): 1 to 40 lowercase letters, digits, '_'
+// or '-', starting with a letter.
+inline bool cluster_name_ok(const std::string& name) {
+  return !name.empty() && name.size() <= 40 && name[0] >= 'a' && name[0] <= 'z' &&
+         name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos;
+}
+inline constexpr const char* kClusterNameRule = "expected 1 to 40 lowercase letters, digits, '_' or '-', from a letter";
 
 }  // namespace gwang::api

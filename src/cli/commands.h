@@ -85,6 +85,7 @@ struct UpArgs {
   std::string web;                   // the dashboard's directory (default: found beside the program)
   std::string queue_order = "fcfs";  // or "multifactor"
   std::string backfill = "easy";     // or "conservative"
+  std::string cluster_name = "gwang";
 };
 int run_up(const UpArgs& args);
 

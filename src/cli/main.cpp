@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 
+#include "api/partition.h"
 #include "cli/books.h"
 #include "cli/commands.h"
 #include "core/queue_policy.h"
@@ -159,6 +160,11 @@ void add_up(CLI::App& app, const Wanted& wanted, Commands& c) {
   u->add_option("--cpus", up.cpus, "the CPUs the node offers to jobs (default: this host's)")
       ->check(CLI::Range(1, 65536));
   u->add_flag("--demo", up.demo, "submit a first job once up");
+  u->add_option("--cluster-name", up.cluster_name, "the cluster's name, as jobs are told it (SLURM_CLUSTER_NAME)")
+      ->check(CLI::Validator(
+          [](std::string& text) { return gwang::api::cluster_name_ok(text) ? std::string() : gwang::api::kClusterNameRule; },
+          "NAME"))
+      ->capture_default_str();
   u->add_option("--queue-order", up.queue_order,
                 "who goes first: fcfs, sjf, priority, or multifactor (age, fair share, size, programme)")
       ->check(core_name(gwang::core::parse_queue_order))

@@ -1,6 +1,9 @@
 // sbatch, as Slurm 22.05's man page describes it, on gwang's API.
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -146,6 +149,12 @@ int run_sbatch(const std::vector<std::string>& args) {
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
   c.host = host;
+  errno = 0;
+  const int nice = ::getpriority(PRIO_PROCESS, 0);
+  c.nice = errno == 0 ? nice : 0;
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  c.umask = mask;
   std::error_code ec;
   c.cwd = std::filesystem::current_path(ec).string();
   if (ec) return sbatch_error("the current directory is not known: " + ec.message());

@@ -228,6 +228,10 @@ Result<void> set_environment(const slurm::SbatchOptions& o, const SbatchContext&
   }
   set("SLURM_SUBMIT_DIR", c.cwd);
   set("SLURM_SUBMIT_HOST", c.host);
+  set("SLURM_PRIO_PROCESS", std::to_string(c.nice));
+  set("SLURM_UMASK", slurm::umask_text(c.umask));  // the script runs with it (and is not shown it)
+  // Without ALL, the job starts from its user's login environment on the node, as in Slurm.
+  if (o.get_user_env.value_or(false) || (o.export_env && !exports.all)) set("SLURM_GET_USER_ENV", "1");
   if (shape.ntasks) {
     set("SLURM_NTASKS", std::to_string(*shape.ntasks));
     set("SLURM_NPROCS", std::to_string(*shape.ntasks));
@@ -238,8 +242,9 @@ Result<void> set_environment(const slurm::SbatchOptions& o, const SbatchContext&
   if (o.mem_per_cpu) set("SLURM_MEM_PER_CPU", std::to_string((*o.mem_per_cpu + kMiB - 1) / kMiB));
   if (r.gpus.count > 0) set("SLURM_GPUS_ON_NODE", std::to_string(r.gpus.count));
   if (o.export_env) {
+    // As given: "ALL", "NONE", or the names, each with the value it was given ("ALL,A,B=1").
     std::string text = exports.all ? "ALL" : exports.vars.empty() ? "NONE" : "";
-    for (const auto& [name, value] : exports.vars) text += (text.empty() ? "" : ",") + name;
+    for (const auto& [name, value] : exports.vars) text += (text.empty() ? "" : ",") + name + (value ? "=" + *value : "");
     set("SLURM_EXPORT_ENV", text);
   }
   return {};

@@ -28,6 +28,8 @@ struct SbatchContext {
   std::string cwd;                                               // the submitter's working directory
   std::vector<std::pair<std::string, std::string>> environment;  // the submitter's, in order
   std::string host;                                              // the submitting host (SLURM_SUBMIT_HOST)
+  int nice = 0;                                                  // its scheduling priority (SLURM_PRIO_PROCESS)
+  unsigned umask = 022;                                          // its file mode mask (SLURM_UMASK)
 };
 
 struct SbatchJob {

@@ -1,10 +1,13 @@
 // srun inside a job's allocation: a job step, its tasks spread over the job's nodes, their output
 // relayed here line by line, and srun's exit status theirs (srun(1), RETURN VALUE).
 #include <getopt.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -98,6 +101,7 @@ struct SrunOptions {
   std::map<std::string, Setting> given;
   std::string name, chdir;
   bool quiet = false, verbose = false;
+  int log_level = 3;  // Slurm's: 3 (info), one more for each -v, one less for each -Q (SRUN_DEBUG)
   std::vector<std::string> command;
 };
 
@@ -180,9 +184,11 @@ std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv,
                         "(torchrun, mpirun) inside the step");
     case 'Q':
       o.quiet = true;
+      o.log_level = std::max(0, o.log_level - 1);
       return std::nullopt;
     case 'v':
       o.verbose = true;
+      ++o.log_level;
       return std::nullopt;
     case 'h':
     case kUsage:
@@ -318,6 +324,17 @@ std::optional<int> step_environment(const SrunOptions& o, json& body) {
       vars[var] = v;
     }
   }
+  // What srun itself tells its tasks, as Slurm's does: its scheduling priority, its file mode
+  // mask (which the tasks start with), its log level, and the layout it asked for.
+  errno = 0;
+  const int nice = ::getpriority(PRIO_PROCESS, 0);
+  vars["SLURM_PRIO_PROCESS"] = std::to_string(errno == 0 ? nice : 0);
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  vars["SLURM_UMASK"] = slurm::umask_text(mask);
+  vars["SRUN_DEBUG"] = std::to_string(o.log_level);
+  // The layout asked for; without one, the controller says which its layout was.
+  if (auto d = o.given.find("distribution"); d != o.given.end()) vars["SLURM_DISTRIBUTION"] = d->second.text;
   body["env"] = std::move(vars);
   return std::nullopt;
 }

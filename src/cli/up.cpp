@@ -81,6 +81,7 @@ int run_up(const UpArgs& args) {
   ::gethostname(hostname, sizeof hostname - 1);
   controller::ControllerOptions options;
   options.data_dir = data;
+  options.cluster_name = args.cluster_name;
   options.local_node = hostname;
   options.on_store_failure = controller::stop_on_store_failure;
   options.allow_root = args.allow_root;

@@ -296,6 +296,8 @@ Result<ControllerConfig> parse_controller_config(std::string_view text, const st
   GWANG_TRY(r.string("listen", c.listen));
   GWANG_TRY(check_listen(r, c.listen));
   GWANG_TRY(r.string("data_dir", c.data_dir));
+  GWANG_TRY(r.string("cluster_name", c.cluster_name));
+  if (!api::cluster_name_ok(c.cluster_name)) return tl::unexpected(r.error("cluster_name", api::kClusterNameRule));
   GWANG_TRY(r.string("cluster_secret_file", c.cluster_secret_file, true));
   GWANG_TRY(r.string("operator", c.operator_account));
   GWANG_TRY(r.string("web_dir", c.web_dir));

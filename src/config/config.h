@@ -18,6 +18,7 @@ namespace gwang::config {
 struct ControllerConfig {
   std::string listen = "0.0.0.0:8686";      // HOST:PORT of the API
   std::string data_dir = "/var/lib/gwang";  // the store, job output, the operator's token
+  std::string cluster_name = "gwang";       // as jobs are told it (SLURM_CLUSTER_NAME)
   std::string cluster_secret_file;          // required: signs the agent protocol
   std::string operator_account = "root";    // the account of the operator token in data_dir/token
   std::string web_dir;                      // the dashboard's files ("": found beside the program)

@@ -47,6 +47,7 @@ using agent::lookup_account;
 
 struct ControllerOptions {
   std::string data_dir;
+  std::string cluster_name = "gwang";  // the cluster's name, as its jobs are told it (SLURM_CLUSTER_NAME)
   // Where the journal and snapshots live: "" for SQLite in data_dir/state.db; a PostgreSQL
   // connection string or URI (postgresql://...) for a database server. Job output stays in data_dir.
   std::string store;

@@ -23,6 +23,13 @@ void ApiServer::Impl::start_step(const httplib::Request& req, httplib::Response&
   }
   auto request = api::parse_step(req.body);
   if (!request) return error(res, 400, request.error().message);
+  // Where srun runs, as the tasks of a Slurm step are told it: the address it called from.
+  if (!req.remote_addr.empty()) {
+    for (const char* key : {"SLURM_LAUNCH_NODE_IPADDR", "SLURM_SRUN_COMM_HOST"}) {
+      std::erase_if(request->env, [&](const auto& kv) { return kv.first == key; });
+      request->env.emplace_back(key, req.remote_addr);
+    }
+  }
   auto step = controller.start_step(job->id, *request, who->user, false, wall_now());
   if (!step) return error(res, 409, step.error().message);
   auto now = controller.job(job->id);

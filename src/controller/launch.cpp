@@ -4,13 +4,58 @@
 
 #include "controller/launch.h"
 
+#include <charconv>
+
 #include "api/request.h"
 #include "slurm/hostlist.h"
 #include "slurm/specs.h"
 
 namespace gwang::controller {
 
-void add_identity_env(const JobRecord& job, int rank, Env& env) {
+namespace {
+
+// The value `env` gives `key` (the last one), or nothing.
+const std::string* find_env(const Env& env, std::string_view key) {
+  const std::string* found = nullptr;
+  for (const auto& [k, v] : env) {
+    if (k == key) found = &v;
+  }
+  return found;
+}
+
+// A positive count the request's environment gives `key` (as sbatch sets it), or `otherwise`.
+int env_count(const Env& env, std::string_view key, int otherwise) {
+  const std::string* v = find_env(env, key);
+  int n = 0;
+  if (!v || std::from_chars(v->data(), v->data() + v->size(), n).ec != std::errc() || n < 1) return otherwise;
+  return n;
+}
+
+// A batch job's tasks on each of its nodes, from the counts sbatch gave (SLURM_NTASKS,
+// SLURM_NTASKS_PER_NODE, SLURM_CPUS_PER_TASK), laid out as its default step would be.
+std::vector<int> batch_tasks_per_node(const JobRecord& job) {
+  const int nodes = static_cast<int>(job.tasks.size());
+  const Env& env = job.request.env;
+  const int per_node = env_count(env, "SLURM_NTASKS_PER_NODE", 1);
+  const int cap = std::max(1, job.request.cpus / env_count(env, "SLURM_CPUS_PER_TASK", 1));
+  const int ntasks = std::min(env_count(env, "SLURM_NTASKS", nodes * per_node), cap * nodes);
+  return tasks_on_nodes(std::max(ntasks, nodes), nodes, cap);
+}
+
+}  // namespace
+
+std::vector<int> tasks_on_nodes(int ntasks, int nodes, int cap) {
+  std::vector<int> counts(static_cast<std::size_t>(nodes), 0);
+  for (int placed = 0, round = 0; placed < ntasks && round < cap; ++round) {
+    for (int n = 0; n < nodes && placed < ntasks; ++n) {
+      ++counts[static_cast<std::size_t>(n)];
+      ++placed;
+    }
+  }
+  return counts;
+}
+
+void add_identity_env(const JobRecord& job, int rank, const std::string& cluster, Env& env) {
   const TaskRecord& task = job.tasks[static_cast<std::size_t>(rank)];
   const std::string nodes = std::to_string(job.tasks.size());
   std::vector<std::string> hosts;
@@ -39,9 +84,19 @@ void add_identity_env(const JobRecord& job, int rank, Env& env) {
   set("SLURM_PROCID", std::to_string(rank));
   set("SLURM_LOCALID", "0");
   set("SLURMD_NODENAME", task.node);
+  set("SLURM_CLUSTER_NAME", cluster);
+  // The node's place in the network topology: a flat one, each node its own.
+  set("SLURM_TOPOLOGY_ADDR", task.node);
+  set("SLURM_TOPOLOGY_ADDR_PATTERN", "node");
+  set("SLURM_NODE_ALIASES", "(null)");  // no node here has an address only the job is told
   set("SLURM_CPUS_ON_NODE", std::to_string(job.request.cpus));
   set("SLURM_JOB_CPUS_PER_NODE",
       std::to_string(job.request.cpus) + (job.tasks.size() > 1 ? "(x" + nodes + ")" : std::string()));
+  // The memory of each node, unless sbatch gave it per CPU (MiB, rounded up as sbatch rounds).
+  if (!find_env(job.request.env, "SLURM_MEM_PER_CPU")) {
+    set("SLURM_MEM_PER_NODE", std::to_string((job.request.mem_bytes + kMiB - 1) / kMiB));
+  }
+  if (!job.request.qos.empty()) set("SLURM_JOB_QOS", job.request.qos);
   if (!task.shares.empty()) {
     std::string indices;
     for (const core::DeviceShare& d : task.shares) indices += (indices.empty() ? "" : ",") + std::to_string(d.index);
@@ -67,7 +122,7 @@ void add_identity_env(const JobRecord& job, int rank, Env& env) {
   }
 }
 
-agent::Launch make_launch(const JobRecord& job, int rank, const std::string& master_address) {
+agent::Launch make_launch(const JobRecord& job, int rank, const LaunchSite& site) {
   const TaskRecord& task = job.tasks[static_cast<std::size_t>(rank)];
   agent::Launch l;
   l.task = agent::task_id(job.id, job.attempt, rank);
@@ -83,13 +138,24 @@ agent::Launch make_launch(const JobRecord& job, int rank, const std::string& mas
   const std::string nodes = std::to_string(job.tasks.size());
   // What a job may set for itself (a port of its choosing), then what it asked for, then what
   // says who and where it is: the job's identity is the controller's to say.
-  l.env = {{"MASTER_ADDR", master_address},
+  l.env = {{"MASTER_ADDR", site.master_address},
            {"MASTER_PORT", std::to_string(20000 + job.id % 20000)},
            {"WORLD_SIZE", nodes},
            {"RANK", std::to_string(rank)},
            {"LOCAL_RANK", "0"}};
   for (const auto& kv : job.request.env) l.env.push_back(kv);
-  add_identity_env(job, rank, l.env);
+  // A temporary directory, where the job names none.
+  if (!find_env(job.request.env, "TMPDIR")) l.env.emplace_back("TMPDIR", "/tmp");
+  add_identity_env(job, rank, site.cluster, l.env);
+  if (job.batch()) {
+    // The script's own: what sbatch's batch step is told (it is task 0 of the job's first node).
+    l.env.emplace_back("ENVIRONMENT", "BATCH");
+    l.env.emplace_back("HOSTNAME", task.node);
+    l.env.emplace_back("SLURM_GTIDS", "0");
+    l.env.emplace_back("SLURM_TASKS_PER_NODE", tasks_per_node_text(batch_tasks_per_node(job)));
+  } else {
+    l.env.emplace_back("SLURM_TASKS_PER_NODE", "1" + (job.tasks.size() > 1 ? "(x" + nodes + ")" : std::string()));
+  }
   if (!job.request.output.empty() || !job.request.error.empty() || !job.request.input.empty()) {
     slurm::PatternContext p;
     p.job_id = job.id;
@@ -121,7 +187,7 @@ std::string tasks_per_node_text(const std::vector<int>& counts) {
   return out;
 }
 
-agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int task) {
+agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int task, const std::string& cluster) {
   const StepTaskRecord& me = step.tasks[static_cast<std::size_t>(task)];
   const TaskRecord& where = job.tasks[static_cast<std::size_t>(me.node)];
   agent::Launch l;
@@ -139,7 +205,7 @@ agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int
   l.memory_limit_bytes = job.request.mem_bytes;
   // The asker's environment, then who and where the job is, then the task's place in the step.
   l.env = step.env;
-  add_identity_env(job, me.node, l.env);
+  add_identity_env(job, me.node, cluster, l.env);
   const std::vector<int> nodes = step.nodes();
   std::vector<int> counts;
   std::vector<std::string> hosts;
@@ -173,6 +239,11 @@ agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int
   set("SLURM_NODEID", std::to_string(node_index));
   set("SLURM_GTIDS", gtids);
   if (step.cpus_per_task_given) set("SLURM_CPUS_PER_TASK", std::to_string(step.cpus_per_task));
+  // srun's default layout, as Slurm's names it: cyclic where no node has two of the step's tasks.
+  if (!find_env(step.env, "SLURM_DISTRIBUTION")) set("SLURM_DISTRIBUTION", step.tasks.size() > nodes.size() ? "block" : "cyclic");
+  // The job's CPUs by node, as its one component of a heterogeneous job would say them.
+  set("SLURM_JOB_CPUS_PER_NODE_PACK_GROUP_0",
+      std::to_string(job.request.cpus) + (job.tasks.size() > 1 ? "(x" + std::to_string(job.tasks.size()) + ")" : ""));
   // torch.distributed's names, for the task's place in the step.
   set("RANK", std::to_string(task));
   set("LOCAL_RANK", std::to_string(local));

@@ -14,17 +14,27 @@ namespace gwang::controller {
 
 using Env = std::vector<std::pair<std::string, std::string>>;
 
+// Where a job runs, beside its record: the cluster's name (SLURM_CLUSTER_NAME) and where the
+// job's first node is reached (MASTER_ADDR).
+struct LaunchSite {
+  std::string cluster;
+  std::string master_address;
+};
+
 // Appends who and where the job's task on its node `rank` is (GWANG_*, SLURM_*) to `env`.
 // Requires: the job has started (rank < job.tasks.size()).
-void add_identity_env(const JobRecord& job, int rank, Env& env);
+void add_identity_env(const JobRecord& job, int rank, const std::string& cluster, Env& env);
 
-// What the node of `rank` is asked to run. `master_address`: where its first node is reached
-// (MASTER_ADDR).
-agent::Launch make_launch(const JobRecord& job, int rank, const std::string& master_address);
+// What the node of `rank` is asked to run.
+agent::Launch make_launch(const JobRecord& job, int rank, const LaunchSite& site);
 
 // What the node of a step's task is asked to run: the job's devices and memory there, the asker's
 // environment, the job's identity, then the task's place in the step.
-agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int task);
+agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int task, const std::string& cluster);
+
+// How many of `ntasks` tasks each of `nodes` nodes runs, at most `cap` a node: counted round-robin
+// over the nodes, as Slurm lays out a step (and a batch job's tasks). Requires cap * nodes >= ntasks.
+std::vector<int> tasks_on_nodes(int ntasks, int nodes, int cap);
 
 // SLURM_TASKS_PER_NODE's form: counts in node order, repeats folded ("2(x3),1").
 std::string tasks_per_node_text(const std::vector<int>& counts);

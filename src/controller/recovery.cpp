@@ -103,14 +103,14 @@ void Controller::adopt(JobRecord& job, std::int64_t now) {
     Node& node = *find_node(job.tasks[rank].node);
     const std::string t = agent::task_id(id, job.attempt, static_cast<int>(rank));
     node.tasks.insert(t);
-    node.launches[t] = make_launch(job, static_cast<int>(rank), master_address(job));
+    node.launches[t] = make_launch(job, static_cast<int>(rank), {options_.cluster_name, master_address(job)});
   }
   for (const StepRecord& step : job.steps) {
     if (step.ended()) continue;
     for (std::size_t k = 0; k < step.tasks.size(); ++k) {
       if (step.tasks[k].done()) continue;
       Node& node = *find_node(job.tasks[static_cast<std::size_t>(step.tasks[k].node)].node);
-      agent::Launch l = make_step_launch(job, step, static_cast<int>(k));
+      agent::Launch l = make_step_launch(job, step, static_cast<int>(k), options_.cluster_name);
       node.tasks.insert(l.task);
       node.launches[l.task] = std::move(l);
     }

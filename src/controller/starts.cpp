@@ -53,7 +53,7 @@ void Controller::launch(JobRecord& job, std::int64_t now) {
   for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
     if (!job.runs_rank(rank)) continue;
     Node& node = *find_node(job.tasks[rank].node);
-    agent::Launch l = make_launch(job, static_cast<int>(rank), master_address(job));
+    agent::Launch l = make_launch(job, static_cast<int>(rank), {options_.cluster_name, master_address(job)});
     node.tasks.insert(l.task);
     if (node.local && stopping_.contains(job.id)) {
       // Cancelled (or out of time) between its start being decided and being durable: it never runs.
@@ -78,7 +78,7 @@ void Controller::launch_step(JobRecord& job, const StepRecord& step) {
     if (step.tasks[t].done()) continue;
     Node* node = find_node(job.tasks[static_cast<std::size_t>(step.tasks[t].node)].node);
     if (!node) continue;  // gone: the job is failing with it
-    agent::Launch l = make_step_launch(job, step, static_cast<int>(t));
+    agent::Launch l = make_step_launch(job, step, static_cast<int>(t), options_.cluster_name);
     node->tasks.insert(l.task);
     if (node->local) {
       local_->launch(l);

@@ -2,6 +2,7 @@
 // journalled and started; steps cancelled, their tasks' ends, and steps closed with their job.
 
 #include "controller/controller.h"
+#include "controller/launch.h"
 
 #include <algorithm>
 #include <cassert>
@@ -41,15 +42,7 @@ Result<std::vector<int>> lay_out_step(const api::StepRequest& r, std::int64_t jo
                 std::to_string(cpt) + " CPU(s) on " + std::to_string(nodes) + " node(s) of " + std::to_string(cpus) +
                 " CPU(s) (at most " + std::to_string(cap) + " task(s) a node)");
   }
-  std::vector<int> counts(static_cast<std::size_t>(nodes), 0);
-  for (int placed = 0, round = 0; placed < ntasks; ++round) {
-    for (int n = 0; n < nodes && placed < ntasks; ++n) {
-      if (round < cap) {
-        ++counts[static_cast<std::size_t>(n)];
-        ++placed;
-      }
-    }
-  }
+  const std::vector<int> counts = tasks_on_nodes(ntasks, nodes, cap);
   std::vector<int> out(static_cast<std::size_t>(ntasks), 0);
   if (r.cyclic) {
     std::vector<int> left = counts;

@@ -47,7 +47,7 @@ constexpr OptionDef kOptions[] = {
     {"export", 0, Arg::Required, true},
     {"export-file", 0, Arg::Required, false},
     {"extra-node-info", 'B', Arg::Required, false},
-    {"get-user-env", 0, Arg::Optional, false},
+    {"get-user-env", 0, Arg::Optional, true},
     {"gid", 0, Arg::Required, false},
     {"gpu-bind", 0, Arg::Required, false},
     {"gpu-freq", 0, Arg::Required, false},
@@ -176,6 +176,16 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
   if (name == "gres") {
     if (v == "help") return fail("--gres=help: gwang's generic resources are gpu[:MODEL] and npu[:FAMILY]");
     return with(parse_gres(v), o.gres);
+  }
+  if (name == "get-user-env") {
+    // [timeout][mode]: seconds, then L (a login shell's environment) or S; gwang's login shell
+    // runs in the job itself, where its time limit bounds it.
+    const std::size_t digits = v.find_first_not_of("0123456789");
+    const std::string mode = digits == std::string::npos ? "" : v.substr(digits);
+    if (mode != "" && mode != "L" && mode != "S") {
+      return fail("--get-user-env: '" + v + "': expected [TIMEOUT][L|S], e.g. 10L");
+    }
+    return o.get_user_env = true, Result<void>{};
   }
   if (name == "help") return o.help = true, Result<void>{};
   if (name == "hold") return o.hold = true, Result<void>{};
@@ -317,6 +327,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(dependency, over.dependency);
   take(error, over.error);
   take(export_env, over.export_env);
+  take(get_user_env, over.get_user_env);
   take(gpus, over.gpus);
   take(gpus_per_node, over.gpus_per_node);
   take(gpus_per_task, over.gpus_per_task);
@@ -362,6 +373,7 @@ Result<SbatchOptions> parse_environment(const std::map<std::string, std::string>
       {"SBATCH_ARRAY_INX", "array"},
       {"SBATCH_ERROR", "error"},
       {"SBATCH_EXPORT", "export"},
+      {"SBATCH_GET_USER_ENV", "get-user-env"},
       {"SBATCH_GPUS", "gpus"},
       {"SBATCH_GPUS_PER_NODE", "gpus-per-node"},
       {"SBATCH_GPUS_PER_TASK", "gpus-per-task"},

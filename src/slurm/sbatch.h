@@ -27,6 +27,7 @@ struct SbatchOptions {
   std::optional<DependencySpec> dependency;               // -d
   std::optional<std::string> error;                       // -e pattern
   std::optional<ExportSpec> export_env;                   // --export
+  std::optional<bool> get_user_env;                       // --get-user-env: the user's login environment
   std::optional<std::vector<DeviceCount>> gpus;           // -G, per job
   std::optional<std::vector<DeviceCount>> gpus_per_node;  // --gpus-per-node
   std::optional<std::vector<DeviceCount>> gpus_per_task;  // --gpus-per-task

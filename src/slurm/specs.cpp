@@ -680,6 +680,12 @@ Result<std::int64_t> parse_begin(std::string_view text, const Clock& clock) { re
 
 // ---- --export ------------------------------------------------------------------------------
 
+std::string umask_text(unsigned mask) {
+  std::string out = "0";
+  for (int shift : {6, 3, 0}) out += static_cast<char>('0' + ((mask >> shift) & 7));
+  return out;
+}
+
 Result<ExportSpec> parse_export(std::string_view text) {
   ExportSpec spec;
   spec.all = false;

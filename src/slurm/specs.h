@@ -109,6 +109,8 @@ struct ExportSpec {
   std::vector<std::pair<std::string, std::optional<std::string>>> vars;
 };
 Result<ExportSpec> parse_export(std::string_view text);
+// A file mode mask as Slurm passes it to a job (SLURM_UMASK): "0" and three octal digits, "0022".
+std::string umask_text(unsigned mask);
 
 // A file name pattern of -o, -e and -i, expanded for one job: %% %A %a %J %j %N %n %s %t %u %x,
 // with an optional zero-padding width ("%4j"); a "\\" anywhere turns every replacement off.

@@ -129,6 +129,47 @@ TEST_F(NodeAgentTest, AFailedStartIsReportedWithItsReason) {
   EXPECT_NE(done[0].message.find("entering the working directory failed"), std::string::npos) << done[0].message;
 }
 
+// What the node itself tells a task, as Slurm's slurmd does: its own process id, its owner's ids,
+// and the file mode mask srun asked for, which it starts with.
+TEST_F(NodeAgentTest, ATaskIsToldItsProcessAndOwner) {
+  NodeAgent agent(options());
+  Launch l = launch(8, {"sh", "-c", "echo $SLURM_TASK_PID $$ $SLURM_JOB_UID $(id -u) $SLURM_JOB_GID $(id -g) "
+                                    "$SLURM_UMASK $(umask) > " + (dir_ / "out8").string()});
+  l.env = {{"SLURM_UMASK", "0027"}, {"SLURM_TASK_PID", "1"}};
+  agent.launch(l, Clock::now());
+  ASSERT_EQ(ended(agent, 1).size(), 1u);
+  std::ifstream in(dir_ / "out8");
+  std::string pid, own_pid, uid, own_uid, gid, own_gid, mask_var, mask;
+  in >> pid >> own_pid >> uid >> own_uid >> gid >> own_gid >> mask_var >> mask;
+  EXPECT_EQ(pid, own_pid);
+  EXPECT_EQ(uid, own_uid);
+  EXPECT_EQ(gid, own_gid);
+  EXPECT_EQ(mask_var, "0027");
+  EXPECT_EQ(mask, "0027");
+}
+
+// A batch script starts with the mask sbatch sent, but is not shown it; one that asks for its
+// user's login environment gets it from its login shell's profile, with the job's own variables
+// over it.
+TEST_F(NodeAgentTest, ABatchScriptMayStartFromItsUsersLogin) {
+  fs::create_directories(dir_ / "home");
+  std::ofstream(dir_ / "home" / ".profile") << "FROM_PROFILE=yes; export FROM_PROFILE\nFOO=profile; export FOO\n";
+  NodeAgent agent(options());
+  Launch l = launch(9, {});
+  l.script = "#!/bin/sh\necho \"[$SLURM_UMASK] $(umask) $FROM_PROFILE $FOO $QUOTED $SLURM_JOB_ID\" > " +
+             (dir_ / "out9").string() + "\n";
+  l.env = {{"SLURM_UMASK", "0077"}, {"SLURM_GET_USER_ENV", "1"}, {"HOME", (dir_ / "home").string()},
+           {"FOO", "job"},          {"QUOTED", "it's"},           {"SLURM_JOB_ID", "9"}};
+  agent.launch(l, Clock::now());
+  const std::vector<Finished> done = ended(agent, 1);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].status.exit_code, 0) << done[0].message;
+  std::ifstream in(dir_ / "out9");
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "[] 0077 yes job it's 9");
+}
+
 // The record is rewritten whole once it has grown well past what it describes.
 TEST_F(NodeAgentTest, TheRecordStaysSmall) {
   NodeAgent agent(options());

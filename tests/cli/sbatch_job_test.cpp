@@ -182,10 +182,20 @@ TEST(SbatchRequest, Export) {
   EXPECT_EQ(env_of(some->request, "EPOCHS"), "3");
   EXPECT_EQ(env_of(some->request, "HOME"), "<unset>");
   EXPECT_EQ(env_of(some->request, "MISSING"), "<unset>");
+  EXPECT_EQ(env_of(some->request, "SLURM_EXPORT_ENV"), "LR,EPOCHS=3,MISSING") << "as given, values and all";
   auto all = job("#SBATCH --export=ALL,LR=0.5\n");
   ASSERT_TRUE(all);
   EXPECT_EQ(env_of(all->request, "LR"), "0.5");
   EXPECT_EQ(env_of(all->request, "HOME"), "/home/ana");
+  // Without ALL the job starts from its user's login environment, as with --get-user-env.
+  EXPECT_EQ(env_of(none->request, "SLURM_GET_USER_ENV"), "1");
+  EXPECT_EQ(env_of(some->request, "SLURM_GET_USER_ENV"), "1");
+  EXPECT_EQ(env_of(all->request, "SLURM_GET_USER_ENV"), "<unset>");
+  auto login = job("#SBATCH --get-user-env=10L\n");
+  ASSERT_TRUE(login) << login.error().message;
+  EXPECT_EQ(env_of(login->request, "SLURM_GET_USER_ENV"), "1");
+  EXPECT_EQ(env_of(login->request, "HOME"), "/home/ana");
+  EXPECT_EQ(error_of("#SBATCH --get-user-env=10X\n"), "t.sh:2: --get-user-env: '10X': expected [TIMEOUT][L|S], e.g. 10L");
 
   SbatchContext c = context();
   c.environment.emplace_back("BAD", "\xff");
@@ -193,6 +203,17 @@ TEST(SbatchRequest, Export) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message, "environment variable BAD: not valid UTF-8 (leave it out with --export)");
   EXPECT_TRUE(job("#SBATCH --export=NONE\n", c)) << "left out, it is no matter";
+}
+
+// The submitter's scheduling priority and file mode mask go with the job, as Slurm's sbatch sends them.
+TEST(SbatchRequest, PriorityAndMask) {
+  SbatchContext c = context();
+  c.nice = 5;
+  c.umask = 027;
+  auto j = job("", c);
+  ASSERT_TRUE(j);
+  EXPECT_EQ(env_of(j->request, "SLURM_PRIO_PROCESS"), "5");
+  EXPECT_EQ(env_of(j->request, "SLURM_UMASK"), "0027");
 }
 
 TEST(SbatchRequest, NamesAndScripts) {

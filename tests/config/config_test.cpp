@@ -69,6 +69,21 @@ TEST_F(ConfigTest, SampleControllerConfigLoads) {
   EXPECT_EQ(c->partitions[2].max_time_s, 1800);
 }
 
+// The cluster's name: gwang's by default, else one Slurm would take.
+TEST_F(ConfigTest, ClusterName) {
+  const std::string secret = "cluster_secret_file = \"/s\"\n";
+  auto plain = load_controller_config(write(secret));
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(plain->cluster_name, "gwang");
+  auto named = load_controller_config(write(secret + "cluster_name = \"kisti-2\"\n"));
+  ASSERT_TRUE(named) << named.error().message;
+  EXPECT_EQ(named->cluster_name, "kisti-2");
+  EXPECT_EQ(controller_error(secret + "cluster_name = \"Gwangju\"\n"),
+            path_ + ":2: 'cluster_name': expected 1 to 40 lowercase letters, digits, '_' or '-', from a letter");
+  EXPECT_EQ(controller_error(secret + "cluster_name = \"\"\n"),
+            path_ + ":2: 'cluster_name': expected 1 to 40 lowercase letters, digits, '_' or '-', from a letter");
+}
+
 // Partitions: each mistake names the file, the line and the key.
 TEST_F(ConfigTest, PartitionMistakes) {
   const std::string secret = "cluster_secret_file = \"/s\"\n";

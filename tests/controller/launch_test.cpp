@@ -72,6 +72,15 @@ StepRecord cyclic_step() {
   return st;
 }
 
+// The value a task gets for `key`: the last one its launch sets, as in its environment.
+std::string value_of(const agent::Launch& l, const std::string& key) {
+  std::string value = "<unset>";
+  for (const auto& [k, v] : l.env) {
+    if (k == key) value = v;
+  }
+  return value;
+}
+
 std::string shown(const agent::Launch& l) {
   std::ostringstream out;
   out << "task " << l.task << "\njob " << l.job << " attempt " << l.attempt << " rank " << l.rank << " step "
@@ -98,27 +107,21 @@ void expect_golden(const std::string& name, const std::string& got) {
 }
 
 TEST(Launch, ABatchArrayJobsFirstRank) {
-  expect_golden("launch_batch_rank0.txt", shown(make_launch(batch_array_job(), 0, "10.0.0.1")));
+  expect_golden("launch_batch_rank0.txt", shown(make_launch(batch_array_job(), 0, {"centre", "10.0.0.1"})));
 }
 
 TEST(Launch, ACommandJobsSecondRank) {
-  expect_golden("launch_command_rank1.txt", shown(make_launch(command_job(), 1, "n1")));
+  expect_golden("launch_command_rank1.txt", shown(make_launch(command_job(), 1, {"centre", "n1"})));
 }
 
 TEST(Launch, AStepsTaskOnTheSecondNode) {
-  expect_golden("launch_step_task3.txt", shown(make_step_launch(batch_array_job(), cyclic_step(), 3)));
+  expect_golden("launch_step_task3.txt", shown(make_step_launch(batch_array_job(), cyclic_step(), 3, "centre")));
 }
 
 // The pieces the golden files rest on, said once more as Slurm documents them.
 TEST(Launch, SlurmsVariablesMeanWhatSlurmSays) {
-  const agent::Launch l = make_step_launch(batch_array_job(), cyclic_step(), 3);
-  auto env = [&](const std::string& key) {
-    std::string value = "<unset>";
-    for (const auto& [k, v] : l.env) {
-      if (k == key) value = v;  // the last one wins, as in the task's environment
-    }
-    return value;
-  };
+  const agent::Launch l = make_step_launch(batch_array_job(), cyclic_step(), 3, "centre");
+  auto env = [&](const std::string& key) { return value_of(l, key); };
   EXPECT_EQ(env("SLURM_STEP_TASKS_PER_NODE"), "3,2");
   EXPECT_EQ(env("SLURM_PROCID"), "3");
   EXPECT_EQ(env("SLURM_LOCALID"), "1");  // the second of the step's tasks on gpu-node-02
@@ -128,6 +131,54 @@ TEST(Launch, SlurmsVariablesMeanWhatSlurmSays) {
   EXPECT_EQ(env("SLURM_JOB_ID"), "4242");  // the job's identity is the controller's to say
   EXPECT_EQ(env("SLURM_ARRAY_TASK_STEP"), "2");
   EXPECT_EQ(env("LOCAL_WORLD_SIZE"), "2");
+  EXPECT_EQ(env("SLURM_DISTRIBUTION"), "block");  // five tasks on two nodes
+  EXPECT_EQ(env("SLURM_CLUSTER_NAME"), "centre");
+  EXPECT_EQ(env("SLURM_TOPOLOGY_ADDR"), "gpu-node-02");
+}
+
+TEST(Launch, TasksAreCountedOntoNodesRoundRobin) {
+  EXPECT_EQ(tasks_on_nodes(3, 2, 2), (std::vector<int>{2, 1}));
+  EXPECT_EQ(tasks_on_nodes(4, 2, 4), (std::vector<int>{2, 2}));
+  EXPECT_EQ(tasks_on_nodes(5, 3, 2), (std::vector<int>{2, 2, 1}));
+  EXPECT_EQ(tasks_on_nodes(2, 3, 1), (std::vector<int>{1, 1, 0}));
+  EXPECT_EQ(tasks_on_nodes(6, 2, 4), (std::vector<int>{3, 3}));
+}
+
+// A batch script's own variables follow the counts sbatch gave, as Slurm's batch step shows them.
+TEST(Launch, ABatchScriptIsToldItsJobsLayout) {
+  JobRecord j = batch_array_job();  // two nodes of 16 CPUs
+  auto script = [&] { return make_launch(j, 0, {"centre", "10.0.0.1"}); };
+  EXPECT_EQ(value_of(script(), "SLURM_TASKS_PER_NODE"), "1(x2)");
+  EXPECT_EQ(value_of(script(), "SLURM_GTIDS"), "0");
+  EXPECT_EQ(value_of(script(), "ENVIRONMENT"), "BATCH");
+  EXPECT_EQ(value_of(script(), "HOSTNAME"), "gpu-node-01");
+  j.request.env.emplace_back("SLURM_NTASKS", "3");
+  EXPECT_EQ(value_of(script(), "SLURM_TASKS_PER_NODE"), "2,1");
+  j.request.env.emplace_back("SLURM_CPUS_PER_TASK", "8");  // two tasks of 8 CPUs fill a node
+  j.request.env.emplace_back("SLURM_NTASKS", "4");
+  EXPECT_EQ(value_of(script(), "SLURM_TASKS_PER_NODE"), "2(x2)");
+  // Memory per node unless sbatch gave it per CPU; a temporary directory unless the job names one.
+  EXPECT_EQ(value_of(script(), "SLURM_MEM_PER_NODE"), "65536");
+  EXPECT_EQ(value_of(script(), "TMPDIR"), "/tmp");
+  j.request.env.emplace_back("SLURM_MEM_PER_CPU", "4096");
+  j.request.env.emplace_back("TMPDIR", "/scratch/ana");
+  EXPECT_EQ(value_of(script(), "SLURM_MEM_PER_NODE"), "<unset>");
+  EXPECT_EQ(value_of(script(), "TMPDIR"), "/scratch/ana");
+  EXPECT_EQ(value_of(script(), "SLURM_JOB_QOS"), "<unset>");
+  j.request.qos = "national";
+  EXPECT_EQ(value_of(script(), "SLURM_JOB_QOS"), "national");
+  // A rank that is not a batch script (gwang submit) runs one task per node.
+  EXPECT_EQ(value_of(make_launch(command_job(), 1, {"centre", "n1"}), "SLURM_TASKS_PER_NODE"), "1(x2)");
+  EXPECT_EQ(value_of(make_launch(command_job(), 1, {"centre", "n1"}), "ENVIRONMENT"), "<unset>");
+}
+
+// srun's default layout is named as Slurm names it: cyclic where no node runs two of its tasks.
+TEST(Launch, AStepsDefaultLayoutIsNamed) {
+  StepRecord one = cyclic_step();
+  one.tasks = {{0, JobState::Running, 0, 0}, {1, JobState::Running, 0, 0}};
+  EXPECT_EQ(value_of(make_step_launch(batch_array_job(), one, 0, "centre"), "SLURM_DISTRIBUTION"), "cyclic");
+  one.env.emplace_back("SLURM_DISTRIBUTION", "block:cyclic");  // as srun was asked
+  EXPECT_EQ(value_of(make_step_launch(batch_array_job(), one, 0, "centre"), "SLURM_DISTRIBUTION"), "block:cyclic");
 }
 
 }  // namespace

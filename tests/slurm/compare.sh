@@ -151,7 +151,8 @@ wait_for 60 sh -c "sinfo -h -o %T | grep -qx idle" || die "the Slurm node did no
 
 # ------------------------------------------------------------------ gwang
 note "starting gwang up under $BASE/gwang"
-start gwang "$GWANG_BIN" up --data "$BASE/gwang" --listen 127.0.0.1:0 --user root --allow-root --no-nvml --cpus 2
+start gwang "$GWANG_BIN" up --data "$BASE/gwang" --listen 127.0.0.1:0 --user root --allow-root --no-nvml --cpus 2 \
+  --cluster-name compare
 wait_for 30 test -s "$BASE/gwang/url" || die "gwang up did not start (see $S/log/gwang.out)"
 G=$BASE/gbin
 mkdir -p "$G"
@@ -286,6 +287,42 @@ steps() { id=$(sbatch --parsable --wait steps.sh); sed "s/=$id\./=ID./" steps.ou
 both "srun in a batch job" "$(declare -f steps); steps"
 both "srun outside a job" "env -u SLURM_JOB_ID srun --frob true; echo rc=\$?"
 
+# The environments, variable by variable: a batch script's and each task's of a step in it, whole,
+# with what differs from run to run masked (job and process ids, the job's directory, this run's
+# PATH of gwang's commands) and the variables docs/slurm.md lists as differing on purpose left out.
+sed -n '/^### Variables that differ from Slurm/,/^##* [^V]/p' "$ROOT/docs/slurm.md" | sed -n 's/^| \([^|]*\)|.*/\1/p' |
+  grep -o '`[A-Za-z0-9_*]*`' | tr -d '`' | sed -e 's/\*/[^=]*/' -e 's/^/^/' -e 's/$/=/' >"$BASE/env_exclude"
+[ -s "$BASE/env_exclude" ] || die "docs/slurm.md lists no variables that differ (its table moved?)"
+cat >"$BASE/envs.sh" <<'ENVS'
+#!/bin/bash
+# envs.sh EXCLUDE GBIN SBATCH-ARGS...: the environments of a batch job's script and of its step's
+# tasks, each under "== NAME", masked and without the variables EXCLUDE's patterns match.
+exclude=$1 gbin=$2; shift 2
+d=$(mktemp -d "$PWD/envs.XXXXXX") && cd "$d" || exit 2
+cat >dump.sh <<'DUMP'
+#!/bin/bash
+env >"env.${SLURM_ARRAY_TASK_ID:-job}.batch"
+# Without ALL the script has its login PATH, where this host's srun is Slurm's: no step then.
+case ${SLURM_EXPORT_ENV:-ALL} in ALL*) srun bash -c 'env >"env.${SLURM_ARRAY_TASK_ID:-job}.step.$SLURM_PROCID"' ;; esac
+DUMP
+sbatch --wait -o /dev/null "$@" dump.sh >/dev/null || echo "sbatch $*: exit status $?"
+for f in $(ls env.* | sort); do
+  echo "== ${f#env.}"
+  grep -v -E -f "$exclude" "$f" | sed -E -e "s#^PATH=$gbin:#PATH=#" -e "s#$d#DIR#g" \
+    -e 's/^(SLURM_JOB_ID|SLURM_JOBID|SLURM_ARRAY_JOB_ID)=[0-9]+$/\1=ID/' -e 's/^SLURM_TASK_PID=[0-9]+$/SLURM_TASK_PID=PID/' | sort
+done
+rm -rf "$d"
+ENVS
+envs() { both "environment: sbatch $1" "bash $BASE/envs.sh $BASE/env_exclude $G $1"; }
+envs "-n 2 -t 5"
+envs "-c 2 --mem=300 -t 5"
+envs "-a 1-2 --mem-per-cpu=100 -t 5"
+envs "--export=NONE -t 5"
+envs "--export=FOO=1,HOME -t 5"
+umask 0027  # the job and its steps start with the submitter's
+envs "-J named --get-user-env -t 5"
+umask 0022
+
 # ------------------------------------------------------------------ two nodes
 # A second Slurm, of two nodes n1 and n2 (two slurmd on this host, no accounting), next to a
 # gwang controller with two agents of the same names: srun's layouts, variables, warnings and
@@ -309,7 +346,7 @@ start slurmd-n2 slurmd -D -N n2 -f "$S2/etc/slurm.conf"
 wait_for 60 sh -c "SLURM_CONF=$S2/etc/slurm.conf sinfo -h -o '%D %T' | grep -qx '2 idle'" || die "n1 and n2 did not come up"
 od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$BASE/gsecret"
 chmod 600 "$BASE/gsecret"
-printf 'listen = "127.0.0.1:%s"\ndata_dir = "%s"\ncluster_secret_file = "%s"\noperator = "root"\nkill_grace = "1s"\n' \
+printf 'listen = "127.0.0.1:%s"\ndata_dir = "%s"\ncluster_secret_file = "%s"\noperator = "root"\nkill_grace = "1s"\ncluster_name = "two"\n' \
   "$GCTL_PORT" "$BASE/gctl" "$BASE/gsecret" >"$BASE/gctl.toml"
 start gwang-controller "$GWANG_BIN" controller --config "$BASE/gctl.toml"
 wait_for 30 test -s "$BASE/gctl/token" || die "gwang controller did not start (see $S/log/gwang-controller.out)"
@@ -321,7 +358,12 @@ for n in n1 n2; do
 done
 GCTL="GWANG_URL=http://127.0.0.1:$GCTL_PORT GWANG_TOKEN=$(cat "$BASE/gctl/token")"
 wait_for 30 sh -c "env $GCTL $G/sinfo -h -o '%D' | grep -qx 2" || die "gwang's agents did not come up"
-both2() { SLURM_ENV="SLURM_CONF=$S2/etc/slurm.conf" GWANG_ENV="$GCTL" both "$@"; }  # on the two-node clusters
+both2() {  # on the two-node clusters (the settings not exported: the jobs would get them)
+  local s=$SLURM_ENV g=$GWANG_ENV
+  SLURM_ENV="SLURM_CONF=$S2/etc/slurm.conf" GWANG_ENV="$GCTL"
+  both "$@"
+  SLURM_ENV=$s GWANG_ENV=$g
+}
 cat >two.sh <<'TWO'
 #!/bin/bash
 #SBATCH -N 2 --ntasks-per-node=2 -t 5 -o two.out
@@ -337,6 +379,9 @@ srun -l bash -c 'echo $SLURM_PROCID $SLURMD_NODENAME' | sort
 srun bash -c 'exit $SLURM_NODEID'; echo "rc=$?"
 TWO
 both2 "srun on two nodes" "sbatch --wait two.sh >/dev/null; cat two.out"
+envs2() { both2 "environment on two nodes: sbatch $1" "bash $BASE/envs.sh $BASE/env_exclude $G $1"; }
+envs2 "-N 2 --ntasks-per-node=2 -t 5"
+envs2 "-N 2 -t 5"
 
 printf '%d same, %d different\n' "$same" "$different"
 
