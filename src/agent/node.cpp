@@ -129,22 +129,6 @@ std::vector<Entry> read_entries(const std::string& state_dir) {
 
 }  // namespace
 
-int end_leftovers(const Tracking& tracking, const std::string& previous_suffix, const std::string& state_dir) {
-  int ended = previous_suffix.empty() ? 0 : tracking.end_groups(previous_suffix);
-  if (state_dir.empty()) return ended;
-  for (const Entry& e : read_entries(state_dir)) {
-    if (!Task::same_process(e.pid, e.started)) continue;
-    ++ended;
-    for (int i = 0; i < 200 && ::kill(-e.pid, 0) == 0; ++i) {
-      ::kill(-e.pid, SIGKILL);
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(state_dir, ec);
-  return ended;
-}
-
 void NodeAgent::save() {
   if (options_.state_dir.empty()) return;
   const std::string path = options_.state_dir + "/tasks";

@@ -88,11 +88,6 @@ struct NodeAgentOptions {
   std::string controller_url;
 };
 
-// Ends every task a previous agent left running: the task groups (cgroups) named with its suffix,
-// and the process groups its state directory lists (checked against their start times, so that a
-// reused pid is never hit), and forgets them. Returns how many it ended.
-int end_leftovers(const Tracking& tracking, const std::string& previous_suffix, const std::string& state_dir);
-
 class NodeAgent {
  public:
   explicit NodeAgent(NodeAgentOptions options);

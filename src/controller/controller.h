@@ -315,8 +315,10 @@ class Controller {
   // Recovery: the ended jobs that waiting jobs depend on, told to the core with how they ended.
   Result<void> remember_targets();
   // Recovery: a running job the core takes back where its agents still run it (their launches
-  // sent again where they never got them), or ended as NODE_FAIL where it cannot be.
-  void adopt(JobRecord& job, std::int64_t now);
+  // sent again where they never got them), or ended as NODE_FAIL where it cannot be. On the local
+  // node, where its ranks are among the tasks the runner adopted (`left_over`, which loses those
+  // the job claims).
+  void adopt(JobRecord& job, std::int64_t now, std::set<std::string>& left_over);
   Result<void> restore(const std::string& snapshot);       // either format
   Result<void> restore_json(const std::string& snapshot);  // the first format, JSON
   // A snapshot in the making (api/codec.h's encoding): all but the jobs encoded under the lock,

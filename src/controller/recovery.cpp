@@ -71,13 +71,18 @@ Result<void> Controller::remember_targets() {
   return {};
 }
 
-void Controller::adopt(JobRecord& job, std::int64_t now) {
+void Controller::adopt(JobRecord& job, std::int64_t now, std::set<std::string>& left_over) {
   const std::int64_t id = job.id;
   std::vector<core::TaskPlacement> placement;
   std::string lost;
-  for (const TaskRecord& t : job.tasks) {
+  for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
+    const TaskRecord& t = job.tasks[rank];
     Node* node = find_node(t.node);
-    if (!node || node->local) {
+    // The local node's ranks went on only where the runner adopted them (this process was
+    // killed); a clean stop ended them.
+    const bool gone = node && node->local && !t.done && job.runs_rank(rank) &&
+                      !left_over.contains(agent::task_id(id, job.attempt, static_cast<int>(rank)));
+    if (!node || gone) {
       lost = node ? "the controller stopped while the job ran" : "its node " + t.node + " is gone";
       break;
     }
@@ -97,11 +102,16 @@ void Controller::adopt(JobRecord& job, std::int64_t now) {
       if (f.state != JobState::Completed && !failures_.contains(id)) failures_[id] = f;
     }
   }
-  // The agents say what they still run; a launch they never got is sent again.
+  // The agents say what they still run; a launch they never got is sent again. The local node's
+  // runner goes on with what it adopted, and starts a step's task it never got.
   for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
     if (job.tasks[rank].done || !job.runs_rank(rank)) continue;
     Node& node = *find_node(job.tasks[rank].node);
     const std::string t = agent::task_id(id, job.attempt, static_cast<int>(rank));
+    if (node.local) {
+      left_over.erase(t);
+      continue;
+    }
     node.tasks.insert(t);
     node.launches[t] = make_launch(job, static_cast<int>(rank), {options_.cluster_name, master_address(job)});
   }
@@ -111,6 +121,10 @@ void Controller::adopt(JobRecord& job, std::int64_t now) {
       if (step.tasks[k].done()) continue;
       Node& node = *find_node(job.tasks[static_cast<std::size_t>(step.tasks[k].node)].node);
       agent::Launch l = make_step_launch(job, step, static_cast<int>(k), options_.cluster_name);
+      if (node.local) {
+        if (!left_over.erase(l.task)) local_->launch(l);
+        continue;
+      }
       node.tasks.insert(l.task);
       node.launches[l.task] = std::move(l);
     }
@@ -137,8 +151,12 @@ Result<void> Controller::recover(std::int64_t now) {
       apply_node_state(*node, now);
   }
   sync_quotas();
-  // Pending jobs wait again. Running ones go on where their agents still run them; those of the
-  // local node ended with the process that ran them.
+  // Pending jobs wait again. Running ones go on where their agents still run them, the local
+  // node's where the runner adopted their tasks (this process was killed, they were not).
+  std::set<std::string> left_over;
+  if (local_) {
+    for (std::string& t : local_->left_over()) left_over.insert(std::move(t));
+  }
   std::map<std::string, Result<Account>> accounts;  // one look-up per user, not per job
   std::size_t unfinished = 0;
   jobs_.scan(false, [&](std::int64_t, const JobRecord& job) {
@@ -166,8 +184,12 @@ Result<void> Controller::recover(std::int64_t now) {
     }
     if (job.state == JobState::Pending && job.hold != Hold::None) scheduler_->hold(core::JobId{id});
     if (job.state != JobState::Running) return;
-    adopt(job, now);
+    adopt(job, now, left_over);
   });
+  // What the runner adopted that no running job owns (its end was recorded, the process went on).
+  for (const std::string& t : left_over) {
+    local_->terminate(t, agent::TaskEnd::Cancelled, "its job had ended when the controller restarted");
+  }
   return {};
 }
 

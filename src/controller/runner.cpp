@@ -3,7 +3,6 @@
 #include "controller/runner.h"
 
 #include <filesystem>
-#include <fstream>
 
 #include "controller/controller.h"
 
@@ -15,18 +14,31 @@ namespace {
 
 class NodeAgentRunner final : public LocalRunner {
  public:
-  explicit NodeAgentRunner(agent::NodeAgentOptions options) : agent_(std::move(options)) {}
-  void launch(const agent::Launch& launch) override { agent_.launch(launch, agent::Clock::now()); }
-  void terminate(const std::string& task, agent::TaskEnd why, const std::string& message) override {
-    agent_.terminate(task, why, agent::Clock::now(), message);
+  explicit NodeAgentRunner(agent::NodeAgentOptions options)
+      : state_dir_(options.state_dir), agent_(std::make_unique<agent::NodeAgent>(std::move(options))) {
+    left_over_ = agent_->adopt_recorded();
   }
-  std::vector<agent::Finished> poll(agent::Clock::time_point now) override { return agent_.poll(now); }
-  void acknowledge(const std::string& task) override { agent_.acknowledge(task); }
-  void set_controller_url(const std::string& url) override { agent_.set_controller_url(url); }
-  std::string tracking() const override { return agent_.tracking().describe(); }
+  // A clean stop: every task ends with the agent, and the next run has nothing to adopt.
+  ~NodeAgentRunner() override {
+    agent_.reset();
+    std::error_code ec;
+    fs::remove(fs::path(state_dir_) / "tasks", ec);
+    fs::remove_all(fs::path(state_dir_) / "status", ec);
+  }
+  void launch(const agent::Launch& launch) override { agent_->launch(launch, agent::Clock::now()); }
+  void terminate(const std::string& task, agent::TaskEnd why, const std::string& message) override {
+    agent_->terminate(task, why, agent::Clock::now(), message);
+  }
+  std::vector<agent::Finished> poll(agent::Clock::time_point now) override { return agent_->poll(now); }
+  void acknowledge(const std::string& task) override { agent_->acknowledge(task); }
+  void set_controller_url(const std::string& url) override { agent_->set_controller_url(url); }
+  std::string tracking() const override { return agent_->tracking().describe(); }
+  std::vector<std::string> left_over() const override { return left_over_; }
 
  private:
-  agent::NodeAgent agent_;
+  std::string state_dir_;
+  std::unique_ptr<agent::NodeAgent> agent_;
+  std::vector<std::string> left_over_;
 };
 
 }  // namespace
@@ -41,15 +53,7 @@ Result<std::unique_ptr<LocalRunner>> make_node_agent_runner(const ControllerOpti
   a.allow_root = options.allow_root;
   a.group_suffix = "." + instance;
   a.state_dir = (fs::path(options.data_dir) / "local").string();
-  const fs::path instance_file = fs::path(options.data_dir) / "instance";
-  std::string previous;
-  if (std::ifstream in(instance_file); in) std::getline(in, previous);
-  agent::end_leftovers(agent::Tracking::detect(a.tracking), previous.empty() ? "" : "." + previous, a.state_dir);
-  auto runner = std::make_unique<NodeAgentRunner>(std::move(a));
-  std::ofstream out(instance_file, std::ios::trunc);
-  out << instance << '\n';
-  if (!out) return fail(instance_file.string() + ": cannot write");
-  return runner;
+  return std::unique_ptr<LocalRunner>(std::make_unique<NodeAgentRunner>(std::move(a)));
 }
 
 }  // namespace gwang::controller

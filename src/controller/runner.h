@@ -28,12 +28,16 @@ class LocalRunner {
   virtual void set_controller_url(const std::string& url) = 0;
   // How it tracks tasks, in words (nodes' "tracking").
   virtual std::string tracking() const = 0;
+  // The tasks a run before this one left (a controller killed), adopted when it was made: those
+  // still running go on under this runner; those that ended meanwhile are reported by poll.
+  virtual std::vector<std::string> left_over() const = 0;
 };
 
 // The node agent in this process, for the local node of `options`: its tasks' output under
 // data_dir/jobs, its state under data_dir/local. The tasks a previous run left (a controller
-// killed, or crashed) are ended first: their jobs are over (NODE_FAIL after recovery), and so must
-// be every process of them. `instance` tells this run's task groups from others'.
+// killed, or crashed) are adopted: recovery keeps those its running jobs still own and ends the
+// rest. A clean stop ends every task and forgets them. `instance` tells this run's task groups
+// from others'.
 Result<std::unique_ptr<LocalRunner>> make_node_agent_runner(const ControllerOptions& options,
                                                            const std::string& instance);
 

@@ -78,6 +78,7 @@ struct RunnerLog {
   std::vector<agent::Finished> finished;  // reported at the next poll
   std::vector<std::pair<std::string, agent::TaskEnd>> terminated;
   std::set<std::string> acknowledged;
+  std::vector<std::string> survivors;  // what the next runner adopts (a killed controller's tasks)
 
   void exit(const std::string& task, int code) {
     ASSERT_TRUE(running.erase(task)) << task << " is not running";
@@ -101,6 +102,7 @@ class FakeRunner final : public LocalRunner {
   void acknowledge(const std::string& task) override { log_.acknowledged.insert(task); }
   void set_controller_url(const std::string&) override {}
   std::string tracking() const override { return "none (a test's runner)"; }
+  std::vector<std::string> left_over() const override { return log_.survivors; }
 
  private:
   RunnerLog& log_;
@@ -231,6 +233,33 @@ TEST_F(VirtualController, AWaitingJobStartsWhenRoomIsFreed) {
   round();
   EXPECT_EQ(job(c).state, JobState::Running);
   EXPECT_EQ(log_.launched.back().task, task(c));
+}
+
+// A controller killed while its local tasks ran: the next one's runner adopted them, so their jobs
+// go on and end as their tasks do; a task whose job's end was recorded is ended.
+TEST_F(VirtualController, JobsGoOnWhereTheRunnerAdoptedTheirTasks) {
+  open();
+  const std::int64_t kept = submit(request(1)), cancelled = submit(request(1)), lost = submit(request(1));
+  round();
+  ASSERT_EQ(job(kept).state, JobState::Running);
+  ASSERT_EQ(job(cancelled).state, JobState::Running);
+  ASSERT_EQ(job(lost).state, JobState::Running);
+  ASSERT_TRUE(controller_->cancel(cancelled, "nobody", false, now_));
+  round();  // its end is recorded ...
+  ASSERT_EQ(job(cancelled).state, JobState::Cancelled);
+  log_.survivors = {task(kept), task(cancelled)};  // ... but its process, as kept's, outlived the controller
+  log_.terminated.clear();
+  open();
+  EXPECT_EQ(job(kept).state, JobState::Running);
+  EXPECT_EQ(job(lost).state, JobState::NodeFail) << "its task did not survive";
+  EXPECT_EQ(job(lost).reason, "the controller stopped while the job ran");
+  ASSERT_EQ(log_.terminated.size(), 1u);
+  EXPECT_EQ(log_.terminated[0].first, task(cancelled));
+  EXPECT_EQ(job(cancelled).state, JobState::Cancelled);
+  log_.running.emplace(task(kept), agent::Launch{});
+  log_.exit(task(kept), 0);
+  round();
+  EXPECT_EQ(job(kept).state, JobState::Completed);
 }
 
 // What the controller wrote to its journal recovers on a new controller: every job in its state,

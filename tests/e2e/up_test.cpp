@@ -715,6 +715,26 @@ TEST_F(Up, RestartKeepsJobs) {
   EXPECT_EQ(std::stoll(submit("-- true")), std::stoll(first) + 1);
 }
 
+// gwang up killed with SIGKILL while a job runs: the job's process goes on, the next run adopts it,
+// and the job ends as its process does, its output whole.
+TEST_F(Up, AJobRunsOnAcrossASigkill) {
+  const std::string id = submit("-- sh -c 'echo started; sleep 3; echo finished'");
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline && gwang("logs " + id).output != "started\n") {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(gwang("logs " + id).output, "started\n");
+  ::kill(server_, SIGKILL);
+  int status = 0;
+  ::waitpid(server_, &status, 0);
+  server_ = -1;
+  start();
+  EXPECT_NE(gwang("show " + id).output.find("State=RUNNING"), std::string::npos) << gwang("show " + id).output;
+  const std::string show = wait_ended(id);
+  EXPECT_NE(show.find("State=COMPLETED"), std::string::npos) << show;
+  EXPECT_EQ(gwang("logs " + id).output, "started\nfinished\n");
+}
+
 // The controller killed with SIGKILL at random moments during a stream of submissions and
 // completions: afterwards every acknowledged job exists, and ends exactly once.
 TEST_F(Up, SigkillDuringAStreamLosesNothing) {
