@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cassert>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "agent/account.h"
+#include "api/rlimits.h"
 
 namespace gwang::agent {
 
@@ -211,14 +212,17 @@ void login_environment(const Launch& l, const Account& owner, TaskSpec& spec) {
   std::string keep;
   for (const auto& [k, v] : spec.env) {
     const bool name_ok = !k.empty() && !std::isdigit(static_cast<unsigned char>(k[0])) &&
-                         std::all_of(k.begin(), k.end(), [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; });
+                         std::all_of(k.begin(), k.end(),
+                                     [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; });
     if (!name_ok || !from_job(k)) continue;
     std::string quoted;
     for (char ch : v) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
     keep += "export " + k + "='" + quoted + "'\n";
   }
   spec.env.erase(std::remove_if(spec.env.begin(), spec.env.end(),
-                                [](const auto& e) { return e.first == "SHELL" || e.first == "MAIL" || e.first == "GWANG_JOB_ENV"; }),
+                                [](const auto& e) {
+                                  return e.first == "SHELL" || e.first == "MAIL" || e.first == "GWANG_JOB_ENV";
+                                }),
                  spec.env.end());
   spec.env.emplace_back("SHELL", shell);
   spec.env.emplace_back("MAIL", "/var/mail/" + owner.name);
@@ -246,6 +250,16 @@ void add_node_env(const Launch& l, const Account& owner, TaskSpec& spec) {
     std::erase_if(spec.env, [&](const auto& e) { return e.first == key; });
     spec.env.emplace_back(key, std::move(v));
   };
+  // The resource limits from where the job was submitted: applied, and not shown to the task.
+  for (const api::Rlimit& r : api::kRlimits) {
+    const std::string key = api::kRlimitPrefix + std::string(r.name);
+    const std::string* v = value(key);
+    if (!v) continue;
+    std::uint64_t n = 0;
+    if (std::from_chars(v->data(), v->data() + v->size(), n).ec == std::errc())
+      spec.rlimits.emplace_back(r.resource, n);
+    std::erase_if(spec.env, [&](const auto& e) { return e.first == key; });
+  }
   set("SLURM_JOB_UID", std::to_string(owner.uid));
   set("SLURM_JOB_GID", std::to_string(owner.gid));
   spec.pid_variable = "SLURM_TASK_PID";

@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -219,6 +221,13 @@ void open_job_files(const TaskSpec& spec, int report_fd) {
   if (::chdir(spec.workdir.empty() ? "/" : spec.workdir.c_str()) != 0) child_failed(c.report_fd, kWorkdir);
   open_job_files(spec, c.report_fd);
   if (spec.umask >= 0) ::umask(static_cast<mode_t>(spec.umask));
+  for (const auto& [resource, value] : spec.rlimits) {
+    struct rlimit limit {};
+    const auto which = static_cast<__rlimit_resource_t>(resource);
+    if (::getrlimit(which, &limit) != 0) continue;
+    limit.rlim_cur = std::min<rlim_t>(static_cast<rlim_t>(value), limit.rlim_max);
+    ::setrlimit(which, &limit);  // as Slurm does: a limit that cannot be set is left as it is
+  }
   if (c.pid_slot) c.pid_slot[format_decimal(::getpid(), c.pid_slot)] = '\0';
   // The task inherits its three standard files and nothing else of the agent's.
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,8 @@ struct TaskSpec {
   int umask = -1;
   // Non-empty: this variable of the task's environment is its own process id (SLURM_TASK_PID).
   std::string pid_variable;
+  // Soft resource limits the task starts with (resource, value), each capped at its hard limit.
+  std::vector<std::pair<int, std::uint64_t>> rlimits;
 };
 
 enum class TaskEnd {

@@ -337,8 +337,9 @@ Result<StepRequest> parse_step(const std::string& body) {
   }
   if (!j.is_object()) return fail("expected a JSON object");
   StepRequest r;
-  static const char* kFields[] = {"name",  "command",         "workdir",       "env",          "ntasks",
-                                  "nodes", "ntasks_per_node", "cpus_per_task", "distribution", "kill_on_bad_exit"};
+  static const char* kFields[] = {"name",      "command",         "workdir",       "env",          "ntasks",
+                                  "nodes",     "ntasks_per_node", "cpus_per_task", "distribution", "kill_on_bad_exit",
+                                  "overcommit"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -387,6 +388,10 @@ Result<StepRequest> parse_step(const std::string& body) {
     if (!v.is_string() || (v.get<std::string>() != "block" && v.get<std::string>() != "cyclic"))
       return bad("distribution", "must be \"block\" or \"cyclic\"");
     r.cyclic = v.get<std::string>() == "cyclic";
+  }
+  if (j.contains("overcommit")) {
+    if (!j["overcommit"].is_boolean()) return bad("overcommit", "must be true or false");
+    r.overcommit = j["overcommit"].get<bool>();
   }
   if (j.contains("kill_on_bad_exit")) {
     if (!j["kill_on_bad_exit"].is_boolean()) return bad("kill_on_bad_exit", "must be true or false");

@@ -78,6 +78,7 @@ struct StepRequest {
   int cpus_per_task = 0;                                 // default 1
   bool cyclic = false;                                   // task ids round-robin over the nodes, not in blocks
   bool kill_on_bad_exit = false;                         // a task that fails ends the step's others
+  bool overcommit = false;                               // more tasks on a node than its CPUs (srun -O)
 };
 // Errors name the field, as parse_submit's.
 Result<StepRequest> parse_step(const std::string& body);

@@ -78,9 +78,8 @@ bool build_every(int argc, char** argv) {
   bool every = true;
   if (argc > 1) {
     for (const char* name :
-         {"sim",  "up",    "controller", "agent",  "submit", "queue", "show",  "cancel", "hold",   "release",
-          "logs", "nodes", "drain",      "resume", "user",   "token", "admin", "grants", "events", "report",
-          "slurm"})
+         {"sim",   "up",    "controller", "agent", "submit", "queue", "show",   "cancel", "hold",   "release", "logs",
+          "nodes", "drain", "resume",     "user",  "token",  "admin", "grants", "events", "report", "slurm"})
       if (std::strcmp(argv[1], name) == 0) every = false;
   }
   return every;
@@ -162,7 +161,9 @@ void add_up(CLI::App& app, const Wanted& wanted, Commands& c) {
   u->add_flag("--demo", up.demo, "submit a first job once up");
   u->add_option("--cluster-name", up.cluster_name, "the cluster's name, as jobs are told it (SLURM_CLUSTER_NAME)")
       ->check(CLI::Validator(
-          [](std::string& text) { return gwang::api::cluster_name_ok(text) ? std::string() : gwang::api::kClusterNameRule; },
+          [](std::string& text) {
+            return gwang::api::cluster_name_ok(text) ? std::string() : gwang::api::kClusterNameRule;
+          },
           "NAME"))
       ->capture_default_str();
   u->add_option("--queue-order", up.queue_order,

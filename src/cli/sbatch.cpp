@@ -1,4 +1,6 @@
 // sbatch, as Slurm 22.05's man page describes it, on gwang's API.
+#include "slurm/sbatch.h"
+
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -6,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -15,13 +18,13 @@
 #include <thread>
 
 #include "api/request.h"
+#include "api/rlimits.h"
 #include "cli/api_call.h"
 #include "cli/commands.h"
 #include "cli/sbatch_job.h"
 #include "cli/slurm_jobs.h"
 #include "slurm/format.h"
 #include "slurm/hostlist.h"
-#include "slurm/sbatch.h"
 
 extern char** environ;
 
@@ -36,6 +39,42 @@ std::vector<std::pair<std::string, std::string>> environment() {
     const auto eq = kv.find('=');
     if (eq == std::string_view::npos) continue;
     out.emplace_back(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return out;
+}
+
+// What --export-file names: a file, or an open descriptor (a number from 3), of NAME=value
+// definitions each ended by a NUL byte (so that values may hold any other character).
+Result<std::vector<std::pair<std::string, std::string>>> read_export_file(const std::string& source) {
+  std::string text;
+  const bool descriptor = source.find_first_not_of("0123456789") == std::string::npos && source.size() < 10;
+  if (descriptor) {
+    const int fd = std::stoi(source);
+    if (fd < 3) return fail("--export-file=" + source + ": a descriptor must be 3 or above (not the standard ones)");
+    char buf[65536];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return fail("--export-file=" + source + ": " + std::strerror(errno));
+      text.append(buf, static_cast<std::size_t>(n));
+    }
+  } else {
+    std::ifstream in(source, std::ios::binary);
+    if (!in) return fail("--export-file=" + source + ": cannot be read");
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::vector<std::pair<std::string, std::string>> out;
+  std::size_t start = 0, entry = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\0', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view def(text.data() + start, end - start);
+    ++entry;
+    const std::size_t eq = def.find('=');
+    if (eq == 0 || eq == std::string_view::npos) {
+      return fail("--export-file=" + source + ": definition " + std::to_string(entry) + " is not NAME=value");
+    }
+    out.emplace_back(std::string(def.substr(0, eq)), std::string(def.substr(eq + 1)));
+    start = end + 1;
   }
   return out;
 }
@@ -155,6 +194,12 @@ int run_sbatch(const std::vector<std::string>& args) {
   const mode_t mask = ::umask(0);
   ::umask(mask);
   c.umask = mask;
+  c.rlimits = api::current_rlimits();
+  if (options.export_file) {
+    auto vars = read_export_file(*options.export_file);
+    if (!vars) return sbatch_error(vars.error().message);
+    c.export_file = std::move(*vars);
+  }
   std::error_code ec;
   c.cwd = std::filesystem::current_path(ec).string();
   if (ec) return sbatch_error("the current directory is not known: " + ec.message());

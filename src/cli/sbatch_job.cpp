@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "api/rlimits.h"
 #include "api/utf8.h"
 
 namespace gwang::cli {
@@ -100,7 +101,7 @@ Result<void> set_time(const slurm::SbatchOptions& o, SbatchJob& out) {
 // returns the job's shape.
 Result<Shape> set_shape(const slurm::SbatchOptions& o, SbatchJob& out) {
   api::SubmitRequest& r = out.request;
-  if (o.nodes && o.nodes->min != o.nodes->max) {
+  if (o.nodes && o.nodes->min != o.nodes->max && !o.use_min_nodes.value_or(false)) {
     out.warnings.push_back("a node count range (" + std::to_string(o.nodes->min) + "-" + std::to_string(o.nodes->max) +
                            "): gwang allocates the least, " + std::to_string(o.nodes->min));
   }
@@ -114,8 +115,11 @@ Result<Shape> set_shape(const slurm::SbatchOptions& o, SbatchJob& out) {
   }
   if (s.nodes < 1 || s.nodes > 10000) return fail("--nodes: from 1 to 10000 nodes");
   s.per_node = o.ntasks_per_node ? *o.ntasks_per_node : o.ntasks ? (*o.ntasks + s.nodes - 1) / s.nodes : 1;
+  if (o.cpus_per_task && o.cpus_per_gpu) return fail("--cpus-per-gpu and --cpus-per-task: give one of them");
   const std::int64_t cpus_per_task = o.cpus_per_task.value_or(1);
-  s.cpus = s.per_node * cpus_per_task;
+  // Overcommitted, a node holds one task's CPUs whatever its tasks.
+  s.cpus = (o.overcommit.value_or(false) ? 1 : s.per_node) * cpus_per_task;
+  if (o.mincpus) s.cpus = std::max(s.cpus, *o.mincpus);
   if (s.cpus > 4096) {
     return fail(std::to_string(s.per_node) + " task(s) of " + std::to_string(cpus_per_task) +
                 " CPU(s) on one node: more than 4096 CPUs per node");
@@ -176,6 +180,24 @@ Result<void> set_devices(const slurm::SbatchOptions& o, const Shape& shape, api:
   return {};
 }
 
+// CPUs and memory by the GPUs each node has (--cpus-per-gpu, --mem-per-gpu), into `r`.
+Result<void> set_per_gpu(const slurm::SbatchOptions& o, api::SubmitRequest& r) {
+  if (!o.cpus_per_gpu && !o.mem_per_gpu) return {};
+  if (r.gpus.count < 1) {
+    return fail(std::string(o.cpus_per_gpu ? "--cpus-per-gpu" : "--mem-per-gpu") + ": the job asks for no GPUs");
+  }
+  if (o.cpus_per_gpu) {
+    const std::int64_t cpus = std::max<std::int64_t>(r.cpus, r.gpus.count * *o.cpus_per_gpu);
+    if (cpus > 4096) return fail("--cpus-per-gpu: more than 4096 CPUs per node");
+    r.cpus = static_cast<int>(cpus);
+  }
+  if (o.mem_per_gpu) {
+    if (*o.mem_per_gpu > (1LL << 50) / r.gpus.count) return fail("--mem-per-gpu: more than 1 PiB per node");
+    r.mem_bytes = *o.mem_per_gpu * r.gpus.count;
+  }
+  return {};
+}
+
 // Who pays and in which queue, and when it may start, into `r`.
 Result<void> set_queue(const slurm::SbatchOptions& o, api::SubmitRequest& r) {
   // Who pays, and in which queue.
@@ -226,6 +248,17 @@ Result<void> set_environment(const slurm::SbatchOptions& o, const SbatchContext&
     if (!api::valid_utf8(*v)) return fail("--export: " + name + " is not valid UTF-8");
     set(name, *v);
   }
+  for (const auto& [name, value] : c.export_file) {
+    if (!api::valid_utf8(value)) return fail("--export-file: " + name + " is not valid UTF-8");
+    set(name, value);
+  }
+  // The submitter's resource limits, those --propagate names (all by default, as Slurm's
+  // PropagateResourceLimits=ALL): the job's tasks start with them.
+  for (const auto& [name, value] : c.rlimits) {
+    if (!o.propagate || std::find(o.propagate->begin(), o.propagate->end(), name) != o.propagate->end()) {
+      set(api::kRlimitPrefix + name, std::to_string(value));
+    }
+  }
   set("SLURM_SUBMIT_DIR", c.cwd);
   set("SLURM_SUBMIT_HOST", c.host);
   set("SLURM_PRIO_PROCESS", std::to_string(c.nice));
@@ -240,11 +273,16 @@ Result<void> set_environment(const slurm::SbatchOptions& o, const SbatchContext&
   if (o.cpus_per_task) set("SLURM_CPUS_PER_TASK", std::to_string(*o.cpus_per_task));
   if (o.mem_per_node) set("SLURM_MEM_PER_NODE", std::to_string((*o.mem_per_node + kMiB - 1) / kMiB));
   if (o.mem_per_cpu) set("SLURM_MEM_PER_CPU", std::to_string((*o.mem_per_cpu + kMiB - 1) / kMiB));
+  if (o.mem_per_gpu) set("SLURM_MEM_PER_GPU", std::to_string((*o.mem_per_gpu + kMiB - 1) / kMiB));
+  if (o.cpus_per_gpu) set("SLURM_CPUS_PER_GPU", std::to_string(*o.cpus_per_gpu));
+  if (o.distribution) set("SLURM_DISTRIBUTION", *o.distribution);  // the steps' layout, which srun reads
+  if (o.overcommit.value_or(false)) set("SLURM_OVERCOMMIT", "1");  // srun's default, too
   if (r.gpus.count > 0) set("SLURM_GPUS_ON_NODE", std::to_string(r.gpus.count));
   if (o.export_env) {
     // As given: "ALL", "NONE", or the names, each with the value it was given ("ALL,A,B=1").
     std::string text = exports.all ? "ALL" : exports.vars.empty() ? "NONE" : "";
-    for (const auto& [name, value] : exports.vars) text += (text.empty() ? "" : ",") + name + (value ? "=" + *value : "");
+    for (const auto& [name, value] : exports.vars)
+      text += (text.empty() ? "" : ",") + name + (value ? "=" + *value : "");
     set("SLURM_EXPORT_ENV", text);
   }
   return {};
@@ -260,6 +298,7 @@ Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchCont
   const Result<Shape> shape = set_shape(o, out);
   if (!shape) return tl::unexpected(shape.error());
   if (auto ok = set_devices(o, *shape, r); !ok) return tl::unexpected(ok.error());
+  if (auto ok = set_per_gpu(o, r); !ok) return tl::unexpected(ok.error());
   if (auto ok = set_queue(o, r); !ok) return tl::unexpected(ok.error());
   if (auto ok = set_environment(o, c, *shape, r); !ok) return tl::unexpected(ok.error());
   return out;

@@ -30,6 +30,8 @@ struct SbatchContext {
   std::string host;                                              // the submitting host (SLURM_SUBMIT_HOST)
   int nice = 0;                                                  // its scheduling priority (SLURM_PRIO_PROCESS)
   unsigned umask = 022;                                          // its file mode mask (SLURM_UMASK)
+  std::vector<std::pair<std::string, std::string>> export_file;  // what --export-file's file defines
+  std::vector<std::pair<std::string, std::uint64_t>> rlimits;    // its soft resource limits, by Slurm's names
 };
 
 struct SbatchJob {

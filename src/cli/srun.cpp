@@ -1,14 +1,14 @@
 // srun inside a job's allocation: a job step, its tasks spread over the job's nodes, their output
 // relayed here line by line, and srun's exit status theirs (srun(1), RETURN VALUE).
 #include <getopt.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "api/base64.h"
+#include "api/rlimits.h"
 #include "api/utf8.h"
 #include "cli/api_call.h"
 #include "cli/client.h"
@@ -55,6 +56,8 @@ constexpr const char* kSrunUsage =
     "                             end the step when a task exits non-zero\n"
     "      --jobid=ID             the job to run the step in (default: SLURM_JOB_ID)\n"
     "      --overlap              accepted: steps share their job's allocation\n"
+    "  -O, --overcommit           more tasks on a node than its CPUs (default: SLURM_OVERCOMMIT)\n"
+    "  -i, --input=none           the tasks read nothing (/dev/null), as they do in any case\n"
     "  -Q, --quiet                no warnings\n"
     "  -v, --verbose              say what is done\n";
 
@@ -122,6 +125,8 @@ const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"mpi", required_argument, nullptr, kMpi},
                                {"quiet", no_argument, nullptr, 'Q'},
                                {"verbose", no_argument, nullptr, 'v'},
+                               {"overcommit", no_argument, nullptr, 'O'},
+                               {"input", required_argument, nullptr, 'i'},
                                {"help", no_argument, nullptr, 'h'},
                                {"usage", no_argument, nullptr, kUsage},
                                {"version", no_argument, nullptr, 'V'},
@@ -136,7 +141,8 @@ std::map<std::string, Setting> srun_environment_settings() {
         std::pair{"ntasks_per_node", "SLURM_NTASKS_PER_NODE"}, std::pair{"cpus_per_task", "SLURM_CPUS_PER_TASK"},
         std::pair{"distribution", "SLURM_DISTRIBUTION"}, std::pair{"export", "SLURM_EXPORT_ENV"},
         std::pair{"jobid", "SLURM_JOB_ID"}, std::pair{"label", "SLURM_LABELIO"},
-        std::pair{"kill", "SLURM_KILL_BAD_EXIT"}, std::pair{"unbuffered", "SLURM_UNBUFFEREDIO"}}) {
+        std::pair{"kill", "SLURM_KILL_BAD_EXIT"}, std::pair{"unbuffered", "SLURM_UNBUFFEREDIO"},
+        std::pair{"overcommit", "SLURM_OVERCOMMIT"}}) {
     const char* v = std::getenv(var);
     if (const std::string text = v ? v : ""; !text.empty()) given[key] = {text, var};
   }
@@ -172,6 +178,13 @@ std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv,
     case 'u':
       o.given["unbuffered"] = {"1", "--unbuffered"};
       return std::nullopt;
+    case 'O':
+      o.given["overcommit"] = {"1", "--overcommit"};
+      return std::nullopt;
+    case 'i':  // a step's tasks read /dev/null: what --input=none asks (MPICH's mpiexec asks it)
+      if (value == "none") return std::nullopt;
+      return srun_error("--input=" + value + ": gwang's srun gives its tasks no standard input (/dev/null); " +
+                        "only --input=none");
     case 'K':
       o.given["kill"] = {value.empty() ? "1" : value, "--kill-on-bad-exit"};
       return std::nullopt;
@@ -179,9 +192,16 @@ std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv,
       return std::nullopt;  // a step always shares its job's allocation with the job's other steps
     case kMpi:
       if (value == "none") return std::nullopt;
-      return srun_error("--mpi=" + value +
-                        ": gwang's srun starts no MPI process manager; use --mpi=none and the launcher's own "
-                        "(torchrun, mpirun) inside the step");
+      if (value == "list") {  // the types this srun has, as Slurm's lists its plugins
+        std::printf("MPI plugin types are...\n\tnone\n");
+        return 0;
+      }
+      if (value == "pmix" || value.starts_with("pmix_v") || value == "pmi2" || value == "cray_shasta") {
+        return srun_error("--mpi=" + value +
+                          ": gwang's srun starts no MPI process manager; use --mpi=none and the launcher's own "
+                          "(torchrun, mpirun) inside the step");
+      }
+      return srun_error("Invalid MPI type '" + value + "', --mpi=list for acceptable types");
     case 'Q':
       o.quiet = true;
       o.log_level = std::max(0, o.log_level - 1);
@@ -201,10 +221,10 @@ std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv,
   // A mistake in srun's options exits 255, as in Slurm.
   return 254 + option_complaint(
                    "srun", c, argv,
-                   {"--mem",       "--mem-per-cpu", "--gres",     "--gpus",       "--gpus-per-node", "--gpus-per-task",
-                    "--output",    "--error",       "--input",    "--exclusive",  "--pty",           "--time",
-                    "--partition", "--account",     "--qos",      "--dependency", "--begin",         "--array",
-                    "--het-group", "--multi-prog",  "--cpu-bind", "--mem-bind",   "--exact",         "--overcommit"});
+                   {"--mem",        "--mem-per-cpu", "--gres",       "--gpus",  "--gpus-per-node", "--gpus-per-task",
+                    "--output",     "--error",       "--exclusive",  "--pty",   "--time",          "--partition",
+                    "--account",    "--qos",         "--dependency", "--begin", "--array",         "--het-group",
+                    "--multi-prog", "--cpu-bind",    "--mem-bind",   "--exact"});
 }
 
 // Reads srun's environment and command line into `o`; returns the exit status when srun ends
@@ -216,7 +236,7 @@ std::optional<int> parse_srun(Argv& argv, SrunOptions& o) {
   for (;;) {
     int index = 0;
     // "+": the options end at the program's name; its own are its.
-    const int c = ::getopt_long(argv.argc(), argv.argv(), "+:n:N:c:m:J:D:luK::QvhV", kSrunOptions, &index);
+    const int c = ::getopt_long(argv.argc(), argv.argv(), "+:n:N:c:m:J:D:i:luOK::QvhV", kSrunOptions, &index);
     if (c == -1) break;
     if (auto done = take_srun_option(c, ::optarg ? ::optarg : "", argv, o)) return done;
   }
@@ -280,6 +300,7 @@ std::optional<int> step_layout(const SrunOptions& o, json& body) {
     body["distribution"] = d;
   }
   if (auto it = o.given.find("kill"); it != o.given.end()) body["kill_on_bad_exit"] = it->second.text != "0";
+  if (auto it = o.given.find("overcommit"); it != o.given.end() && it->second.text != "0") body["overcommit"] = true;
   if (!o.name.empty()) body["name"] = o.name;
   std::error_code ec;
   const std::filesystem::path cwd = std::filesystem::current_path(ec);
@@ -296,8 +317,7 @@ std::optional<int> step_environment(const SrunOptions& o, json& body) {
   if (auto it = o.given.find("export"); it != o.given.end()) {
     auto e = slurm::parse_export(it->second.text);
     if (!e) {  // the message names --export; an environment variable's value says which one too
-      return srun_error(it->second.from == "--export" ? e.error().message
-                                                     : it->second.from + ": " + e.error().message);
+      return srun_error(it->second.from == "--export" ? e.error().message : it->second.from + ": " + e.error().message);
     }
     exports = *e;
   }
@@ -333,6 +353,8 @@ std::optional<int> step_environment(const SrunOptions& o, json& body) {
   ::umask(mask);
   vars["SLURM_UMASK"] = slurm::umask_text(mask);
   vars["SRUN_DEBUG"] = std::to_string(o.log_level);
+  // Its resource limits, which the tasks start with (Slurm's PropagateResourceLimits=ALL).
+  for (const auto& [name, value] : api::current_rlimits()) vars[api::kRlimitPrefix + name] = std::to_string(value);
   // The layout asked for; without one, the controller says which its layout was.
   if (auto d = o.given.find("distribution"); d != o.given.end()) vars["SLURM_DISTRIBUTION"] = d->second.text;
   body["env"] = std::move(vars);
@@ -442,7 +464,8 @@ bool relay_output(const json& answer, Relay& relay) {
 
 // Relays the step's output until it has ended, cancelling it on a signal (and setting
 // `cancelled`); returns the step as it ended, or nothing after saying the controller is lost.
-std::optional<api::StepView> follow_step(const ClientArgs& client, const std::string& step_path, Relay& relay, bool& cancelled) {
+std::optional<api::StepView> follow_step(const ClientArgs& client, const std::string& step_path, Relay& relay,
+                                         bool& cancelled) {
   set_error_prefix("srun: error: ");
   auto pause = std::chrono::milliseconds(20);
   auto failing_since = std::chrono::steady_clock::time_point{};
@@ -477,7 +500,8 @@ std::optional<api::StepView> follow_step(const ClientArgs& client, const std::st
     const bool got = relay_output(*answer, relay);
     auto last = api::read_step_view((*answer)["step"]);
     if (!last || !(*answer)["more"].is_boolean()) {
-      srun_error("the controller's answer: " + (last ? std::string("more: expected true or false") : last.error().message));
+      srun_error("the controller's answer: " +
+                 (last ? std::string("more: expected true or false") : last.error().message));
       return std::nullopt;
     }
     const bool more = (*answer)["more"].get<bool>();

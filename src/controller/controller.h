@@ -44,7 +44,6 @@ namespace gwang::controller {
 using agent::Account;
 using agent::lookup_account;
 
-
 struct ControllerOptions {
   std::string data_dir;
   std::string cluster_name = "gwang";  // the cluster's name, as its jobs are told it (SLURM_CLUSTER_NAME)
@@ -93,8 +92,8 @@ struct ControllerOptions {
 // local node's tasks, and its monotonic clock. Tests give it twins: a memory or fault-injecting
 // journal (store/journal.h), a runner they drive, a clock they move.
 struct ControllerParts {
-  std::unique_ptr<store::Journal> journal;  // null: SQLite in data_dir, or PostgreSQL (options.store)
-  std::unique_ptr<LocalRunner> runner;      // null, with a local node: the node agent in this process
+  std::unique_ptr<store::Journal> journal;          // null: SQLite in data_dir, or PostgreSQL (options.store)
+  std::unique_ptr<LocalRunner> runner;              // null, with a local node: the node agent in this process
   std::function<agent::Clock::time_point()> clock;  // null: agent::Clock::now (node timeouts count from it)
 };
 
@@ -369,8 +368,8 @@ class Controller {
   // is new: the one place a node's identity changes, so the snapshot's node images are made again.
   Node& registered(const std::string& name, const agent::HostResources& host, const std::string& instance,
                    const std::string& address);
-  core::PoolSet pools_of(const std::string& node) const;  // the partitions a node is in
-  int pool_of(const std::string& partition) const;        // 1..64, or 0 when there is none of that name
+  core::PoolSet pools_of(const std::string& node) const;      // the partitions a node is in
+  int pool_of(const std::string& partition) const;            // 1..64, or 0 when there is none of that name
   void hold_in_core(const JobRecord& job, std::int64_t now);  // holds or releases it there, as its record says
   void apply_node_state(Node& node, std::int64_t now);
   // A start the pass decided: recorded (queued to the journal), launched once durable.
@@ -381,8 +380,7 @@ class Controller {
   // Sends a step's launches (or starts them here, on the local node).
   void launch_step(JobRecord& job, const StepRecord& step);
   // A step's task ended (or never started); `time` is when. The same live and in recovery.
-  static void step_task_ended(StepRecord& step, int task, JobState state, int exit_code, int signal,
-                              std::int64_t time);
+  static void step_task_ended(StepRecord& step, int task, JobState state, int exit_code, int signal, std::int64_t time);
   // A job has ended or runs again: its steps' tasks still running are ended, their steps CANCELLED
   // (steps are of one attempt). `nodes`: also order the nodes to end them.
   void close_steps(JobRecord& job, std::int64_t time, bool nodes);
@@ -417,7 +415,7 @@ class Controller {
   // Why a job waits (or how it ended), from its Waiting (nullptr: none noted) and its grants' hold
   // (nullptr: none): a fixed text, the record's own, or one made in `scratch`.
   static api::Reason reason_of(const Waiting* waiting, const std::string* held, const JobRecord& job,
-                                    std::string& scratch);
+                               std::string& scratch);
   // Why a waiting job waits, as the core says now, into waits_ (where it changed).
   void note_waiting(const JobRecord& job);
   void note_waiting(const JobRecord& job, const core::Job* in_core);
@@ -446,9 +444,8 @@ class Controller {
   // sync and try_sync: `changing` holds the lock; nullopt where it would block and `may_wait` is false.
   Result<std::optional<agent::protocol::SyncResponse>> sync_with(Changing& changing,
                                                                  const agent::protocol::SyncRequest& request,
-                                                                 const std::string& peer,
-                                                                 agent::Clock::time_point mono, std::int64_t now,
-                                                                 bool may_wait);
+                                                                 const std::string& peer, agent::Clock::time_point mono,
+                                                                 std::int64_t now, bool may_wait);
 
   ControllerOptions options_;
   mutable std::mutex mu_;
@@ -465,9 +462,9 @@ class Controller {
   std::vector<std::uint8_t> counted_as_;  // by job id: the state it is counted in (kUncounted: none)
   static constexpr std::uint8_t kUncounted = 0xff;
   void count_state(std::int64_t id, const JobRecord* job);
-  bool held_changed_ = true;   // held_ (below) changed since the last view
+  bool held_changed_ = true;                          // held_ (below) changed since the last view
   std::uint64_t viewed_tenancy_ = ~std::uint64_t{0};  // books_.tenancy_changes() at the last view's copy
-  mutable std::mutex view_mu_;  // guards view_ alone, held only to copy or swap the pointer
+  mutable std::mutex view_mu_;                        // guards view_ alone, held only to copy or swap the pointer
   std::shared_ptr<const View> view_ = std::make_shared<View>();
   std::map<std::string, std::unique_ptr<Node>> nodes_;
   std::vector<Node*> by_id_;  // nodes by core::NodeId
@@ -498,13 +495,13 @@ class Controller {
   std::uint64_t started_total_ = 0, preempted_total_ = 0;     // decisions
   std::vector<std::future<Result<std::int64_t>>> unflushed_;  // journal_async's records, until flushed
   bool awaiting_ = false;                                     // the control loop waits for the journal outside the lock
-  int waiting_ = 0;                // agents' calls waiting for orders (each holds a server thread)
-  int inflight_ = 0;               // submissions journalled (or being journalled) but not applied yet
-  std::int64_t snapshot_seq_ = 0;  // the record the last snapshot covers
-  bool snapshotting_ = false;      // a snapshot is being written (the journal is the committer's)
+  int waiting_ = 0;                         // agents' calls waiting for orders (each holds a server thread)
+  int inflight_ = 0;                        // submissions journalled (or being journalled) but not applied yet
+  std::int64_t snapshot_seq_ = 0;           // the record the last snapshot covers
+  bool snapshotting_ = false;               // a snapshot is being written (the journal is the committer's)
   std::future<Result<void>> snapshot_job_;  // the control loop's snapshot, written in the background
   std::int64_t snapshot_job_seq_ = 0;
-  std::string instance_;           // tells this controller's local task groups from others' on the host
+  std::string instance_;  // tells this controller's local task groups from others' on the host
   agent::Clock::time_point started_;
   bool pass_due_ = true;          // resources were freed or nodes changed since the last pass
   std::int64_t last_pass_ = -1;   // wall-clock second of the last pass

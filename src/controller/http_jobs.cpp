@@ -21,8 +21,7 @@ void ApiServer::Impl::submit_job(const httplib::Request& req, httplib::Response&
   auto request = api::parse_submit(req.body, controller.max_array_size());
   if (!request) return error(res, 400, request.error().message);
   if (!request->project.empty() && !who->projects.contains(request->project)) {
-    return error(res, 403,
-                 "field 'project': " + who->user + " is not a member of project '" + request->project + "'");
+    return error(res, 403, "field 'project': " + who->user + " is not a member of project '" + request->project + "'");
   }
   auto account = lookup_account(who->user);
   if (!account) return error(res, 403, account.error().message);
@@ -124,16 +123,16 @@ void ApiServer::Impl::list_jobs(const httplib::Request& req, httplib::Response& 
       &counts);
   if (counted) {
     for (JobState s : kJobStates) {
-      const bool listed = filter->states.empty() ? all || s == JobState::Pending || s == JobState::Running
-                                                 : filter->states.contains(s);
+      const bool listed =
+          filter->states.empty() ? all || s == JobState::Pending || s == JobState::Running : filter->states.contains(s);
       if (listed) total += counts[static_cast<std::size_t>(s)];
     }
   } else {
     total = rank;
   }
   w.end_array();
-  std::string body = "{\"total\":" + std::to_string(total) + ",\"offset\":" + std::to_string(filter->offset) +
-                     ",\"jobs\":" + w.str();
+  std::string body =
+      "{\"total\":" + std::to_string(total) + ",\"offset\":" + std::to_string(filter->offset) + ",\"jobs\":" + w.str();
   body += "}";
   res.status = 200;
   res.set_content(std::move(body), "application/json");
@@ -145,8 +144,7 @@ void ApiServer::Impl::show_job(const httplib::Request& req, httplib::Response& r
   if (auto job = visible_job(req, res, *who)) reply_job(res, 200, *job);
 }
 
-bool ApiServer::Impl::may_act(httplib::Response& res, const Scope& who, const JobRecord& job,
-                              const std::string& verb) {
+bool ApiServer::Impl::may_act(httplib::Response& res, const Scope& who, const JobRecord& job, const std::string& verb) {
   if (who.cancels(job.project, job.user)) return true;
   error(res, 403,
         "job " + std::to_string(job.id) + " is not yours to " + verb +
@@ -183,8 +181,7 @@ void ApiServer::Impl::hold_job(const httplib::Request& req, httplib::Response& r
 
 void ApiServer::Impl::release_job(const httplib::Request& req, httplib::Response& res) {
   job_action(req, res, "release", [this](const Scope& who, const JobRecord& job, bool task_only) {
-    return controller.set_hold(job.id, false, who.user, who.user != job.user || who.is_operator, wall_now(),
-                               task_only);
+    return controller.set_hold(job.id, false, who.user, who.user != job.user || who.is_operator, wall_now(), task_only);
   });
 }
 

@@ -104,8 +104,8 @@ std::optional<std::array<std::int64_t, 2>> offset_pair(const std::string& one) {
 }  // namespace
 
 std::optional<std::vector<std::array<std::int64_t, 2>>> ApiServer::Impl::step_offsets(const httplib::Request& req,
-                                                                                     httplib::Response& res,
-                                                                                     std::size_t tasks) {
+                                                                                      httplib::Response& res,
+                                                                                      std::size_t tasks) {
   std::vector<std::array<std::int64_t, 2>> offsets(tasks, {0, 0});
   if (!req.has_param("offsets")) return offsets;
   const std::string text = req.get_param_value("offsets");

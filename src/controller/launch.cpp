@@ -32,14 +32,15 @@ int env_count(const Env& env, std::string_view key, int otherwise) {
 }
 
 // A batch job's tasks on each of its nodes, from the counts sbatch gave (SLURM_NTASKS,
-// SLURM_NTASKS_PER_NODE, SLURM_CPUS_PER_TASK), laid out as its default step would be.
+// SLURM_CPUS_PER_TASK, SLURM_OVERCOMMIT), laid out as its default step would be; without a task
+// count, as many tasks as its CPUs on a node hold, as Slurm counts them.
 std::vector<int> batch_tasks_per_node(const JobRecord& job) {
   const int nodes = static_cast<int>(job.tasks.size());
   const Env& env = job.request.env;
-  const int per_node = env_count(env, "SLURM_NTASKS_PER_NODE", 1);
-  const int cap = std::max(1, job.request.cpus / env_count(env, "SLURM_CPUS_PER_TASK", 1));
-  const int ntasks = std::min(env_count(env, "SLURM_NTASKS", nodes * per_node), cap * nodes);
-  return tasks_on_nodes(std::max(ntasks, nodes), nodes, cap);
+  const int per_node = std::max(1, job.request.cpus / env_count(env, "SLURM_CPUS_PER_TASK", 1));
+  const int ntasks = std::max(env_count(env, "SLURM_NTASKS", nodes * per_node), nodes);
+  const bool overcommit = env_count(env, "SLURM_OVERCOMMIT", 0) == 1;
+  return tasks_on_nodes(ntasks, nodes, overcommit ? ntasks : per_node);
 }
 
 }  // namespace
@@ -92,8 +93,8 @@ void add_identity_env(const JobRecord& job, int rank, const std::string& cluster
   set("SLURM_CPUS_ON_NODE", std::to_string(job.request.cpus));
   set("SLURM_JOB_CPUS_PER_NODE",
       std::to_string(job.request.cpus) + (job.tasks.size() > 1 ? "(x" + nodes + ")" : std::string()));
-  // The memory of each node, unless sbatch gave it per CPU (MiB, rounded up as sbatch rounds).
-  if (!find_env(job.request.env, "SLURM_MEM_PER_CPU")) {
+  // The memory of each node, unless sbatch gave it per CPU or GPU (MiB, rounded up as sbatch rounds).
+  if (!find_env(job.request.env, "SLURM_MEM_PER_CPU") && !find_env(job.request.env, "SLURM_MEM_PER_GPU")) {
     set("SLURM_MEM_PER_NODE", std::to_string((job.request.mem_bytes + kMiB - 1) / kMiB));
   }
   if (!job.request.qos.empty()) set("SLURM_JOB_QOS", job.request.qos);
@@ -240,7 +241,8 @@ agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int
   set("SLURM_GTIDS", gtids);
   if (step.cpus_per_task_given) set("SLURM_CPUS_PER_TASK", std::to_string(step.cpus_per_task));
   // srun's default layout, as Slurm's names it: cyclic where no node has two of the step's tasks.
-  if (!find_env(step.env, "SLURM_DISTRIBUTION")) set("SLURM_DISTRIBUTION", step.tasks.size() > nodes.size() ? "block" : "cyclic");
+  if (!find_env(step.env, "SLURM_DISTRIBUTION"))
+    set("SLURM_DISTRIBUTION", step.tasks.size() > nodes.size() ? "block" : "cyclic");
   // The job's CPUs by node, as its one component of a heterogeneous job would say them.
   set("SLURM_JOB_CPUS_PER_NODE_PACK_GROUP_0",
       std::to_string(job.request.cpus) + (job.tasks.size() > 1 ? "(x" + std::to_string(job.tasks.size()) + ")" : ""));

@@ -2,12 +2,10 @@
 // then every job that has not ended handed back to the core: waiting again, or adopted where its
 // agents still run it.
 
-#include "controller/controller.h"
-
+#include <nlohmann/json.hpp>
 #include <set>
 
-#include <nlohmann/json.hpp>
-
+#include "controller/controller.h"
 #include "controller/launch.h"
 #include "slurm/specs.h"
 

@@ -44,7 +44,7 @@ class NodeAgentRunner final : public LocalRunner {
 }  // namespace
 
 Result<std::unique_ptr<LocalRunner>> make_node_agent_runner(const ControllerOptions& options,
-                                                           const std::string& instance) {
+                                                            const std::string& instance) {
   agent::NodeAgentOptions a;
   a.log_dir = (fs::path(options.data_dir) / "jobs").string();
   a.host = options.host;

@@ -39,6 +39,6 @@ class LocalRunner {
 // rest. A clean stop ends every task and forgets them. `instance` tells this run's task groups
 // from others'.
 Result<std::unique_ptr<LocalRunner>> make_node_agent_runner(const ControllerOptions& options,
-                                                           const std::string& instance);
+                                                            const std::string& instance);
 
 }  // namespace gwang::controller

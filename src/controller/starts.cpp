@@ -1,11 +1,10 @@
 // Starts: a start the pass decided, recorded with its ranks in the nodes' order, then sent to its
 // nodes (or run here) once durable; a step's tasks sent the same way.
 
-#include "controller/controller.h"
-
 #include <cassert>
 
 #include "controller/auth.h"
+#include "controller/controller.h"
 #include "controller/launch.h"
 #include "slurm/hostlist.h"
 
@@ -43,7 +42,7 @@ void Controller::begin(const core::Decision& d, std::int64_t now) {
   journal_async(started, now);
   ++started_total_;
   wait_seconds_.observe(static_cast<double>(std::max<std::int64_t>(0, now - job.submit)));
-  (void)apply(started, now);  // of the job the pass decided: cannot fail
+  (void)apply(started, now);                 // of the job the pass decided: cannot fail
   if (job.attempt == 0) job.reason.clear();  // a requeued job keeps saying why it runs again
   running_.insert(job.id);
 }

@@ -1,13 +1,13 @@
 // Job steps (srun inside a job): a step laid out over the job's nodes as Slurm lays it out,
 // journalled and started; steps cancelled, their tasks' ends, and steps closed with their job.
 
-#include "controller/controller.h"
-#include "controller/launch.h"
-
 #include <algorithm>
 #include <cassert>
 #include <csignal>
 #include <filesystem>
+
+#include "controller/controller.h"
+#include "controller/launch.h"
 
 namespace gwang::controller {
 
@@ -31,7 +31,8 @@ Result<std::vector<int>> lay_out_step(const api::StepRequest& r, std::int64_t jo
   if (ntasks < nodes) {
     return fail("cannot run " + std::to_string(ntasks) + " task(s) on " + std::to_string(nodes) + " nodes");
   }
-  const int per_node = cpus / cpt;
+  // Overcommitted, a node takes as many tasks as asked whatever its CPUs.
+  const int per_node = r.overcommit ? ntasks : cpus / cpt;
   const int cap = r.ntasks_per_node > 0 ? std::min(per_node, r.ntasks_per_node) : per_node;
   if (per_node < 1) {
     return fail("more processors requested than permitted: " + std::to_string(cpt) +
@@ -71,9 +72,9 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
   const JobRecord& job = *found;
   if (job.state != JobState::Running || stopping_.contains(id)) {
     return fail("job " + std::to_string(id) +
-                (job.ended()             ? " has ended (" + std::string(to_string(job.state)) + ")"
+                (job.ended()                      ? " has ended (" + std::string(to_string(job.state)) + ")"
                  : job.state == JobState::Pending ? " is not running yet"
-                                         : " is ending"));
+                                                  : " is ending"));
   }
   auto layout = lay_out_step(r, id, static_cast<int>(job.tasks.size()), job.request.cpus);
   if (!layout) return tl::unexpected(layout.error());

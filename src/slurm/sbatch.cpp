@@ -35,17 +35,17 @@ constexpr OptionDef kOptions[] = {
     {"core-spec", 'S', Arg::Required, false},
     {"cores-per-socket", 0, Arg::Required, false},
     {"cpu-freq", 0, Arg::Required, false},
-    {"cpus-per-gpu", 0, Arg::Required, false},
+    {"cpus-per-gpu", 0, Arg::Required, true},
     {"cpus-per-task", 'c', Arg::Required, true},
     {"deadline", 0, Arg::Required, false},
-    {"delay-boot", 0, Arg::Required, false},
+    {"delay-boot", 0, Arg::Required, true},
     {"dependency", 'd', Arg::Required, true},
-    {"distribution", 'm', Arg::Required, false},
+    {"distribution", 'm', Arg::Required, true},
     {"error", 'e', Arg::Required, true},
     {"exclude", 'x', Arg::Required, false},
     {"exclusive", 0, Arg::Optional, false},
     {"export", 0, Arg::Required, true},
-    {"export-file", 0, Arg::Required, false},
+    {"export-file", 0, Arg::Required, true},
     {"extra-node-info", 'B', Arg::Required, false},
     {"get-user-env", 0, Arg::Optional, true},
     {"gid", 0, Arg::Required, false},
@@ -60,7 +60,7 @@ constexpr OptionDef kOptions[] = {
     {"help", 'h', Arg::None, true},
     {"hint", 0, Arg::Required, false},
     {"hold", 'H', Arg::None, true},
-    {"ignore-pbs", 0, Arg::None, false},
+    {"ignore-pbs", 0, Arg::None, true},
     {"input", 'i', Arg::Required, true},
     {"job-name", 'J', Arg::Required, true},
     {"kill-on-invalid-dep", 0, Arg::Required, false},
@@ -71,8 +71,8 @@ constexpr OptionDef kOptions[] = {
     {"mem", 0, Arg::Required, true},
     {"mem-bind", 0, Arg::Required, false},
     {"mem-per-cpu", 0, Arg::Required, true},
-    {"mem-per-gpu", 0, Arg::Required, false},
-    {"mincpus", 0, Arg::Required, false},
+    {"mem-per-gpu", 0, Arg::Required, true},
+    {"mincpus", 0, Arg::Required, true},
     {"network", 0, Arg::Required, false},
     {"nice", 0, Arg::Optional, false},
     {"no-kill", 'k', Arg::Optional, false},
@@ -88,7 +88,7 @@ constexpr OptionDef kOptions[] = {
     {"ntasks-per-tres", 0, Arg::Required, false},
     {"open-mode", 0, Arg::Required, true},
     {"output", 'o', Arg::Required, true},
-    {"overcommit", 'O', Arg::None, false},
+    {"overcommit", 'O', Arg::None, true},
     {"oversubscribe", 's', Arg::None, false},
     {"parsable", 0, Arg::None, true},
     {"partition", 'p', Arg::Required, true},
@@ -96,10 +96,10 @@ constexpr OptionDef kOptions[] = {
     {"prefer", 0, Arg::Required, false},
     {"priority", 0, Arg::Required, false},
     {"profile", 0, Arg::Required, false},
-    {"propagate", 0, Arg::Optional, false},
+    {"propagate", 0, Arg::Optional, true},
     {"qos", 'q', Arg::Required, true},
     {"quiet", 'Q', Arg::None, true},
-    {"reboot", 0, Arg::None, false},
+    {"reboot", 0, Arg::None, true},
     {"requeue", 0, Arg::None, true},
     {"reservation", 0, Arg::Required, false},
     {"signal", 0, Arg::Required, false},
@@ -114,11 +114,11 @@ constexpr OptionDef kOptions[] = {
     {"tmp", 0, Arg::Required, false},
     {"uid", 0, Arg::Required, false},
     {"usage", 'u', Arg::None, true},
-    {"use-min-nodes", 0, Arg::None, false},
+    {"use-min-nodes", 0, Arg::None, true},
     {"verbose", 'v', Arg::None, true},
     {"version", 'V', Arg::None, true},
     {"wait", 'W', Arg::None, true},
-    {"wait-all-nodes", 0, Arg::Required, false},
+    {"wait-all-nodes", 0, Arg::Required, true},
     {"wckey", 0, Arg::Required, false},
     {"wrap", 0, Arg::Required, true},
 };
@@ -170,6 +170,40 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
   if (name == "dependency") return with(parse_dependency(v), o.dependency);
   if (name == "error") return text(o.error);
   if (name == "export") return with(parse_export(v), o.export_env);
+  if (name == "export-file") {
+    if (v.empty()) return fail("--export-file: expected a file name or a file descriptor number");
+    return text(o.export_file);
+  }
+  if (name == "ignore-pbs") return {};  // gwang reads no #PBS directives in any case
+  if (name == "propagate") return with(parse_propagate(v), o.propagate);
+  if (name == "cpus-per-gpu") return with(parse_count(v, "--cpus-per-gpu", 4096), o.cpus_per_gpu);
+  if (name == "mem-per-gpu") {
+    auto r = with(parse_slurm_memory(v), o.mem_per_gpu);
+    if (r) o.mem_per_node.reset(), o.mem_per_cpu.reset();
+    return r;
+  }
+  if (name == "mincpus") return with(parse_count(v, "--mincpus", 4096), o.mincpus);
+  if (name == "overcommit") return o.overcommit = true, Result<void>{};
+  if (name == "use-min-nodes") return o.use_min_nodes = true, Result<void>{};
+  if (name == "distribution") {
+    // The layout of the job's steps (srun's default): block or cyclic, as gwang's srun lays them.
+    const std::string first = v.substr(0, v.find_first_of(":,"));
+    if (first != "block" && first != "cyclic") {
+      return fail("--distribution=" + v + ": gwang lays tasks out by block or cyclic");
+    }
+    return text(o.distribution);
+  }
+  // Nodes here are ready when they are allocated: none boots for a job, none is rebooted (which
+  // Slurm, where it cannot reboot, also leaves undone without a word).
+  if (name == "wait-all-nodes") {
+    if (v != "0" && v != "1") return fail("--wait-all-nodes: '" + v + "' is neither 0 nor 1");
+    return {};
+  }
+  if (name == "delay-boot") {
+    auto t = parse_time_limit(v);
+    return t ? Result<void>{} : fail("--delay-boot: " + t.error().message);
+  }
+  if (name == "reboot") return {};
   if (name == "gpus") return with(parse_gpu_counts(v), o.gpus);
   if (name == "gpus-per-node") return with(parse_gpu_counts(v), o.gpus_per_node);
   if (name == "gpus-per-task") return with(parse_gpu_counts(v), o.gpus_per_task);
@@ -193,12 +227,12 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
   if (name == "job-name") return text(o.job_name);
   if (name == "mem") {
     auto r = with(parse_slurm_memory(v), o.mem_per_node);
-    if (r) o.mem_per_cpu.reset();
+    if (r) o.mem_per_cpu.reset(), o.mem_per_gpu.reset();
     return r;
   }
   if (name == "mem-per-cpu") {
     auto r = with(parse_slurm_memory(v), o.mem_per_cpu);
-    if (r) o.mem_per_node.reset();
+    if (r) o.mem_per_node.reset(), o.mem_per_gpu.reset();
     return r;
   }
   if (name == "no-requeue") return o.requeue = false, Result<void>{};
@@ -328,6 +362,13 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(error, over.error);
   take(export_env, over.export_env);
   take(get_user_env, over.get_user_env);
+  take(export_file, over.export_file);
+  take(propagate, over.propagate);
+  take(cpus_per_gpu, over.cpus_per_gpu);
+  take(mincpus, over.mincpus);
+  take(overcommit, over.overcommit);
+  take(use_min_nodes, over.use_min_nodes);
+  take(distribution, over.distribution);
   take(gpus, over.gpus);
   take(gpus_per_node, over.gpus_per_node);
   take(gpus_per_task, over.gpus_per_task);
@@ -335,9 +376,10 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(hold, over.hold);
   take(input, over.input);
   take(job_name, over.job_name);
-  if (over.mem_per_node || over.mem_per_cpu) {  // one of the two, whichever the later source gave
+  if (over.mem_per_node || over.mem_per_cpu || over.mem_per_gpu) {  // one of them, whichever the later source gave
     mem_per_node = over.mem_per_node;
     mem_per_cpu = over.mem_per_cpu;
+    mem_per_gpu = over.mem_per_gpu;
   }
   take(nodes, over.nodes);
   take(ntasks, over.ntasks);
@@ -374,6 +416,14 @@ Result<SbatchOptions> parse_environment(const std::map<std::string, std::string>
       {"SBATCH_ERROR", "error"},
       {"SBATCH_EXPORT", "export"},
       {"SBATCH_GET_USER_ENV", "get-user-env"},
+      {"SBATCH_CPUS_PER_GPU", "cpus-per-gpu"},
+      {"SBATCH_DELAY_BOOT", "delay-boot"},
+      {"SBATCH_DISTRIBUTION", "distribution"},
+      {"SBATCH_IGNORE_PBS", "ignore-pbs"},
+      {"SBATCH_MEM_PER_GPU", "mem-per-gpu"},
+      {"SBATCH_OVERCOMMIT", "overcommit"},
+      {"SBATCH_USE_MIN_NODES", "use-min-nodes"},
+      {"SBATCH_WAIT_ALL_NODES", "wait-all-nodes"},
       {"SBATCH_GPUS", "gpus"},
       {"SBATCH_GPUS_PER_NODE", "gpus-per-node"},
       {"SBATCH_GPUS_PER_TASK", "gpus-per-task"},

@@ -28,6 +28,8 @@ struct SbatchOptions {
   std::optional<std::string> error;                       // -e pattern
   std::optional<ExportSpec> export_env;                   // --export
   std::optional<bool> get_user_env;                       // --get-user-env: the user's login environment
+  std::optional<std::string> export_file;                 // --export-file: a file (or descriptor) of NAME=value
+  std::optional<std::vector<std::string>> propagate;      // --propagate: the limits passed on (default: all)
   std::optional<std::vector<DeviceCount>> gpus;           // -G, per job
   std::optional<std::vector<DeviceCount>> gpus_per_node;  // --gpus-per-node
   std::optional<std::vector<DeviceCount>> gpus_per_task;  // --gpus-per-task
@@ -37,6 +39,12 @@ struct SbatchOptions {
   std::optional<std::string> job_name;                    // -J
   std::optional<std::int64_t> mem_per_node;               // --mem, bytes (0: all of the node's)
   std::optional<std::int64_t> mem_per_cpu;                // --mem-per-cpu, bytes
+  std::optional<std::int64_t> mem_per_gpu;                // --mem-per-gpu, bytes
+  std::optional<std::int64_t> cpus_per_gpu;               // --cpus-per-gpu
+  std::optional<std::int64_t> mincpus;                    // --mincpus: at least this many CPUs on a node
+  std::optional<bool> overcommit;                         // -O: one task's CPUs on each node
+  std::optional<bool> use_min_nodes;                      // --use-min-nodes: the least of a node range
+  std::optional<std::string> distribution;                // -m: the steps' layout (SLURM_DISTRIBUTION)
   std::optional<NodeRange> nodes;                         // -N
   std::optional<std::int64_t> ntasks;                     // -n
   std::optional<std::int64_t> ntasks_per_node;            // --ntasks-per-node

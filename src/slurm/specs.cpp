@@ -5,6 +5,8 @@
 #include <ctime>
 #include <set>
 
+#include "api/rlimits.h"
+
 namespace gwang::slurm {
 
 namespace {
@@ -679,6 +681,25 @@ class BeginReader {
 Result<std::int64_t> parse_begin(std::string_view text, const Clock& clock) { return BeginReader(text, clock).read(); }
 
 // ---- --export ------------------------------------------------------------------------------
+
+Result<std::vector<std::string>> parse_propagate(std::string_view text) {
+  std::vector<std::string> out;
+  if (text.empty() || text == "ALL") {
+    for (const api::Rlimit& r : api::kRlimits) out.emplace_back(r.name);
+    return out;
+  }
+  if (text == "NONE") return out;
+  for (std::string_view name : split(text, ',')) {
+    if (std::none_of(std::begin(api::kRlimits), std::end(api::kRlimits),
+                     [&](const api::Rlimit& r) { return name == r.name; })) {
+      return fail(
+          quoted(name) +
+          " is not a resource limit (ALL, NONE, AS, CORE, CPU, DATA, FSIZE, MEMLOCK, NOFILE, NPROC, RSS or STACK)");
+    }
+    out.emplace_back(name);
+  }
+  return out;
+}
 
 std::string umask_text(unsigned mask) {
   std::string out = "0";

@@ -112,6 +112,10 @@ Result<ExportSpec> parse_export(std::string_view text);
 // A file mode mask as Slurm passes it to a job (SLURM_UMASK): "0" and three octal digits, "0022".
 std::string umask_text(unsigned mask);
 
+// --propagate's value: ALL (also for no value), NONE, or names of resource limits (api/rlimits.h),
+// comma-separated. Returns the names.
+Result<std::vector<std::string>> parse_propagate(std::string_view text);
+
 // A file name pattern of -o, -e and -i, expanded for one job: %% %A %a %J %j %N %n %s %t %u %x,
 // with an optional zero-padding width ("%4j"); a "\\" anywhere turns every replacement off.
 struct PatternContext {

@@ -133,8 +133,10 @@ TEST_F(NodeAgentTest, AFailedStartIsReportedWithItsReason) {
 // and the file mode mask srun asked for, which it starts with.
 TEST_F(NodeAgentTest, ATaskIsToldItsProcessAndOwner) {
   NodeAgent agent(options());
-  Launch l = launch(8, {"sh", "-c", "echo $SLURM_TASK_PID $$ $SLURM_JOB_UID $(id -u) $SLURM_JOB_GID $(id -g) "
-                                    "$SLURM_UMASK $(umask) > " + (dir_ / "out8").string()});
+  Launch l = launch(8, {"sh", "-c",
+                        "echo $SLURM_TASK_PID $$ $SLURM_JOB_UID $(id -u) $SLURM_JOB_GID $(id -g) "
+                        "$SLURM_UMASK $(umask) > " +
+                            (dir_ / "out8").string()});
   l.env = {{"SLURM_UMASK", "0027"}, {"SLURM_TASK_PID", "1"}};
   agent.launch(l, Clock::now());
   ASSERT_EQ(ended(agent, 1).size(), 1u);
@@ -148,6 +150,21 @@ TEST_F(NodeAgentTest, ATaskIsToldItsProcessAndOwner) {
   EXPECT_EQ(mask, "0027");
 }
 
+// The resource limits from where the job was submitted: the task starts with them (each at most
+// its hard limit), and is not shown them.
+TEST_F(NodeAgentTest, ATaskStartsWithTheLimitsItWasSent) {
+  NodeAgent agent(options());
+  Launch l = launch(
+      10, {"sh", "-c", "echo $(ulimit -S -n) $(ulimit -S -c) [$SLURM_RLIMIT_NOFILE] > " + (dir_ / "out10").string()});
+  l.env = {{"SLURM_RLIMIT_NOFILE", "77"}, {"SLURM_RLIMIT_CORE", "0"}, {"SLURM_RLIMIT_STACK", "not a number"}};
+  agent.launch(l, Clock::now());
+  ASSERT_EQ(ended(agent, 1).size(), 1u);
+  std::ifstream in(dir_ / "out10");
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "77 0 []");
+}
+
 // A batch script starts with the mask sbatch sent, but is not shown it; one that asks for its
 // user's login environment gets it from its login shell's profile, with the job's own variables
 // over it.
@@ -159,7 +176,7 @@ TEST_F(NodeAgentTest, ABatchScriptMayStartFromItsUsersLogin) {
   l.script = "#!/bin/sh\necho \"[$SLURM_UMASK] $(umask) $FROM_PROFILE $FOO $QUOTED $SLURM_JOB_ID\" > " +
              (dir_ / "out9").string() + "\n";
   l.env = {{"SLURM_UMASK", "0077"}, {"SLURM_GET_USER_ENV", "1"}, {"HOME", (dir_ / "home").string()},
-           {"FOO", "job"},          {"QUOTED", "it's"},           {"SLURM_JOB_ID", "9"}};
+           {"FOO", "job"},          {"QUOTED", "it's"},          {"SLURM_JOB_ID", "9"}};
   agent.launch(l, Clock::now());
   const std::vector<Finished> done = ended(agent, 1);
   ASSERT_EQ(done.size(), 1u);

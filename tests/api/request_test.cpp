@@ -226,6 +226,9 @@ TEST(ParseStep, FieldsAndMistakes) {
   EXPECT_EQ(step_error(R"({"command":["x"],"workdir":"rel"})"), "field 'workdir': must be an absolute path");
   EXPECT_EQ(step_error(R"({"command":["x"],"ntasks":1,"nodes":2})"), "field 'nodes': more nodes (2) than tasks (1)");
   EXPECT_EQ(step_error(R"({"command":["x"],"frob":1})"), "unknown field 'frob'");
+  EXPECT_TRUE(parse_step(R"({"command":["x"],"overcommit":true})")->overcommit);
+  EXPECT_FALSE(parse_step(R"({"command":["x"]})")->overcommit);
+  EXPECT_EQ(step_error(R"({"command":["x"],"overcommit":1})"), "field 'overcommit': must be true or false");
   EXPECT_EQ(step_error("{").rfind("malformed JSON: ", 0), 0u) << step_error("{");
 }
 

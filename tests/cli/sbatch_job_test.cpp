@@ -141,6 +141,42 @@ TEST(SbatchRequest, GpusEveryWay) {
   EXPECT_EQ(error_of("#SBATCH --gres=npu:2\n"), "--gres: name the NPU model (npu:MODEL:COUNT)");
 }
 
+// CPUs and memory by GPU, a least CPU count, overcommit, the steps' layout, and the options about
+// booting nodes, which nodes here never need.
+TEST(SbatchRequest, PerGpuMincpusOvercommitAndLayout) {
+  auto g = job("#SBATCH --gpus-per-node=2 --cpus-per-gpu=8 --mem-per-gpu=10G\n");
+  ASSERT_TRUE(g) << g.error().message;
+  EXPECT_EQ(g->request.cpus, 16);
+  EXPECT_EQ(g->request.mem_bytes, 20LL << 30);
+  EXPECT_EQ(env_of(g->request, "SLURM_CPUS_PER_GPU"), "8");
+  EXPECT_EQ(env_of(g->request, "SLURM_MEM_PER_GPU"), "10240");
+  EXPECT_EQ(error_of("#SBATCH --cpus-per-gpu=2\n"), "--cpus-per-gpu: the job asks for no GPUs");
+  EXPECT_EQ(error_of("#SBATCH --gpus-per-node=1 -c 2 --cpus-per-gpu=2\n"),
+            "--cpus-per-gpu and --cpus-per-task: give one of them");
+  auto later = job("#SBATCH --gpus-per-node=1 --mem-per-gpu=4G --mem=1G\n");  // the later stands
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->request.mem_bytes, 1LL << 30);
+  EXPECT_EQ(env_of(later->request, "SLURM_MEM_PER_GPU"), "<unset>");
+  auto least = job("#SBATCH -n 2 --mincpus=6\n");
+  ASSERT_TRUE(least);
+  EXPECT_EQ(least->request.cpus, 6);
+  auto over = job("#SBATCH --ntasks-per-node=8 -c 2 -O\n");
+  ASSERT_TRUE(over);
+  EXPECT_EQ(over->request.cpus, 2) << "one task's CPUs";
+  EXPECT_EQ(env_of(over->request, "SLURM_NTASKS"), "8");
+  auto cyclic = job("#SBATCH -m cyclic\n");
+  ASSERT_TRUE(cyclic);
+  EXPECT_EQ(env_of(cyclic->request, "SLURM_DISTRIBUTION"), "cyclic");
+  EXPECT_EQ(error_of("#SBATCH -m plane=4\n"),
+            "t.sh:2: --distribution=plane=4: gwang lays tasks out by block or cyclic");
+  auto range = job("#SBATCH -N 2-4 --use-min-nodes\n");
+  ASSERT_TRUE(range);
+  EXPECT_EQ(range->request.nodes, 2);
+  EXPECT_TRUE(range->warnings.empty());
+  EXPECT_TRUE(job("#SBATCH --wait-all-nodes=1 --reboot --delay-boot=10\n"));
+  EXPECT_EQ(error_of("#SBATCH --wait-all-nodes=2\n"), "t.sh:2: --wait-all-nodes: '2' is neither 0 nor 1");
+}
+
 TEST(SbatchRequest, FilesTimeAndConditions) {
   auto a =
       job("#SBATCH -J sweep -o logs/%x-%A_%a.out -e logs/%x-%A_%a.err -i in.txt --open-mode=append -D run\n"
@@ -195,7 +231,8 @@ TEST(SbatchRequest, Export) {
   ASSERT_TRUE(login) << login.error().message;
   EXPECT_EQ(env_of(login->request, "SLURM_GET_USER_ENV"), "1");
   EXPECT_EQ(env_of(login->request, "HOME"), "/home/ana");
-  EXPECT_EQ(error_of("#SBATCH --get-user-env=10X\n"), "t.sh:2: --get-user-env: '10X': expected [TIMEOUT][L|S], e.g. 10L");
+  EXPECT_EQ(error_of("#SBATCH --get-user-env=10X\n"),
+            "t.sh:2: --get-user-env: '10X': expected [TIMEOUT][L|S], e.g. 10L");
 
   SbatchContext c = context();
   c.environment.emplace_back("BAD", "\xff");
@@ -203,6 +240,40 @@ TEST(SbatchRequest, Export) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message, "environment variable BAD: not valid UTF-8 (leave it out with --export)");
   EXPECT_TRUE(job("#SBATCH --export=NONE\n", c)) << "left out, it is no matter";
+}
+
+// The submitter's resource limits go with the job: all of them, or those --propagate names.
+TEST(SbatchRequest, Propagate) {
+  SbatchContext c = context();
+  c.rlimits = {{"NOFILE", 512}, {"STACK", 8388608}};
+  auto all = job("", c);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(env_of(all->request, "SLURM_RLIMIT_NOFILE"), "512");
+  EXPECT_EQ(env_of(all->request, "SLURM_RLIMIT_STACK"), "8388608");
+  auto stack = job("#SBATCH --propagate=STACK\n", c);
+  ASSERT_TRUE(stack);
+  EXPECT_EQ(env_of(stack->request, "SLURM_RLIMIT_NOFILE"), "<unset>");
+  EXPECT_EQ(env_of(stack->request, "SLURM_RLIMIT_STACK"), "8388608");
+  auto none = job("#SBATCH --propagate=NONE\n", c);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(env_of(none->request, "SLURM_RLIMIT_STACK"), "<unset>");
+  EXPECT_EQ(error_of("#SBATCH --propagate=FILES\n"),
+            "t.sh:2: --propagate: 'FILES' is not a resource limit (ALL, NONE, AS, CORE, CPU, DATA, FSIZE, MEMLOCK, "
+            "NOFILE, NPROC, RSS or STACK)");
+}
+
+// What --export-file defined goes with the job, whatever --export says.
+TEST(SbatchRequest, ExportFile) {
+  SbatchContext c = context();
+  c.export_file = {{"SEED", "7"}, {"NOTE", "a b\nc"}};
+  auto j = job("#SBATCH --export=NONE\n", c);
+  ASSERT_TRUE(j) << j.error().message;
+  EXPECT_EQ(env_of(j->request, "SEED"), "7");
+  EXPECT_EQ(env_of(j->request, "NOTE"), "a b\nc");
+  c.export_file = {{"BAD", "\xff"}};
+  auto bad = job("", c);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "--export-file: BAD is not valid UTF-8");
 }
 
 // The submitter's scheduling priority and file mode mask go with the job, as Slurm's sbatch sends them.

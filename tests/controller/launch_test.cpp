@@ -83,8 +83,8 @@ std::string value_of(const agent::Launch& l, const std::string& key) {
 
 std::string shown(const agent::Launch& l) {
   std::ostringstream out;
-  out << "task " << l.task << "\njob " << l.job << " attempt " << l.attempt << " rank " << l.rank << " step "
-      << l.step << "\nuser " << l.user << "\nworkdir " << l.workdir << "\nmemory " << l.memory_limit_bytes << "\n";
+  out << "task " << l.task << "\njob " << l.job << " attempt " << l.attempt << " rank " << l.rank << " step " << l.step
+      << "\nuser " << l.user << "\nworkdir " << l.workdir << "\nmemory " << l.memory_limit_bytes << "\n";
   for (const std::string& a : l.argv) out << "argv " << a << "\n";
   for (const std::string& d : l.devices) out << "device " << d << "\n";
   out << "script " << (l.script.empty() ? "no" : "yes") << "\noutput " << l.output << "\nerror " << l.error
@@ -148,7 +148,7 @@ TEST(Launch, TasksAreCountedOntoNodesRoundRobin) {
 TEST(Launch, ABatchScriptIsToldItsJobsLayout) {
   JobRecord j = batch_array_job();  // two nodes of 16 CPUs
   auto script = [&] { return make_launch(j, 0, {"centre", "10.0.0.1"}); };
-  EXPECT_EQ(value_of(script(), "SLURM_TASKS_PER_NODE"), "1(x2)");
+  EXPECT_EQ(value_of(script(), "SLURM_TASKS_PER_NODE"), "16(x2)") << "no task count: as many as the CPUs hold";
   EXPECT_EQ(value_of(script(), "SLURM_GTIDS"), "0");
   EXPECT_EQ(value_of(script(), "ENVIRONMENT"), "BATCH");
   EXPECT_EQ(value_of(script(), "HOSTNAME"), "gpu-node-01");
@@ -157,6 +157,10 @@ TEST(Launch, ABatchScriptIsToldItsJobsLayout) {
   j.request.env.emplace_back("SLURM_CPUS_PER_TASK", "8");  // two tasks of 8 CPUs fill a node
   j.request.env.emplace_back("SLURM_NTASKS", "4");
   EXPECT_EQ(value_of(script(), "SLURM_TASKS_PER_NODE"), "2(x2)");
+  j.request.env.emplace_back("SLURM_NTASKS", "6");
+  EXPECT_EQ(value_of(script(), "SLURM_TASKS_PER_NODE"), "2(x2)") << "at most what the CPUs hold";
+  j.request.env.emplace_back("SLURM_OVERCOMMIT", "1");
+  EXPECT_EQ(value_of(script(), "SLURM_TASKS_PER_NODE"), "3(x2)") << "unless overcommitted";
   // Memory per node unless sbatch gave it per CPU; a temporary directory unless the job names one.
   EXPECT_EQ(value_of(script(), "SLURM_MEM_PER_NODE"), "65536");
   EXPECT_EQ(value_of(script(), "TMPDIR"), "/tmp");

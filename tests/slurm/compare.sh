@@ -286,6 +286,11 @@ EOF_STEPS
 steps() { id=$(sbatch --parsable --wait steps.sh); sed "s/=$id\./=ID./" steps.out; sleep 3; sacct -j "$id" -P -n -o JobID,JobName,State,ExitCode,NNodes | sed "s/^$id/ID/"; }
 both "srun in a batch job" "$(declare -f steps); steps"
 both "srun outside a job" "env -u SLURM_JOB_ID srun --frob true; echo rc=\$?"
+both "srun --mpi of no type" "srun --mpi=frob true 2>&1 | tail -n 1; echo rc=\${PIPESTATUS[0]}"
+# The submitter's resource limits, which the script starts with.
+both "sbatch propagates limits" "ulimit -S -n 777; ulimit -S -c 0; sbatch --wait -o ul.out --wrap 'ulimit -S -n; ulimit -S -c; env | grep -c ^SLURM_RLIMIT_' >/dev/null; cat ul.out"
+# Variables from a file of NUL-ended definitions.
+both "sbatch --export-file" "printf 'A=1\\0B=x  y\\0' >ef; sbatch --wait -o ef.out --export-file=ef --wrap 'echo \$A \"\$B\"' >/dev/null; cat ef.out"
 
 # The environments, variable by variable: a batch script's and each task's of a step in it, whole,
 # with what differs from run to run masked (job and process ids, the job's directory, this run's
@@ -317,6 +322,8 @@ envs() { both "environment: sbatch $1" "bash $BASE/envs.sh $BASE/env_exclude $G 
 envs "-n 2 -t 5"
 envs "-c 2 --mem=300 -t 5"
 envs "-a 1-2 --mem-per-cpu=100 -t 5"
+envs "--mincpus=2 -m cyclic -t 5"
+envs "-n 2 -O -t 5"
 envs "--export=NONE -t 5"
 envs "--export=FOO=1,HOME -t 5"
 umask 0027  # the job and its steps start with the submitter's
