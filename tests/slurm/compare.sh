@@ -41,14 +41,16 @@ trap cleanup EXIT
 trap 'exit 2' INT TERM
 
 # ------------------------------------------------------------------ Slurm
-need="slurmctld slurmd slurmdbd sbatch squeue sacct sacctmgr scontrol munged mungekey mariadbd mariadb-install-db mariadb"
+need="slurmctld slurmd slurmdbd sbatch squeue sacct sacctmgr scontrol munged mungekey mariadbd mariadb-install-db mariadb
+      mpicc.openmpi mpirun.openmpi mpicc.mpich mpirun.mpich"
 missing=""
 for c in $need; do command -v "$c" >/dev/null 2>&1 || missing="$missing $c"; done
 if [ -n "$missing" ]; then
-  note "installing slurm-wlm, slurmdbd, mariadb-server (missing:$missing)"
+  note "installing slurm-wlm, slurmdbd, mariadb-server, Open MPI and MPICH (missing:$missing)"
   timeout 600 apt-get update -qq >&2 || die "apt-get update failed"
   DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get install -y -qq --no-install-recommends \
-    slurm-wlm slurmctld slurmd slurm-client munge slurmdbd mariadb-server >&2 || die "apt-get install failed"
+    slurm-wlm slurmctld slurmd slurm-client munge slurmdbd mariadb-server \
+    openmpi-bin libopenmpi-dev mpich libmpich-dev >&2 || die "apt-get install failed"
 fi
 for p in $CTLD_PORT $SLURMD_PORT $DBD_PORT $DB_PORT $CTLD2_PORT $N1_PORT $N2_PORT $GCTL_PORT; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then die "port $p is in use"; fi
@@ -386,6 +388,33 @@ srun -l bash -c 'echo $SLURM_PROCID $SLURMD_NODENAME' | sort
 srun bash -c 'exit $SLURM_NODEID'; echo "rc=$?"
 TWO
 both2 "srun on two nodes" "sbatch --wait two.sh >/dev/null; cat two.out"
+# MPI programs started by each MPI's own mpirun inside a two-node batch job, which starts its
+# daemons on the other node through srun (Open MPI's orted, MPICH's hydra_pmi_proxy): each rank
+# says where it runs and what the all-reduce of the ranks' numbers gave. (MPICH's Hydra takes the
+# two nodes of this one host for one and runs every rank on the first, under Slurm as here.)
+cat >allreduce.c <<'MPI'
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+int main(int argc, char** argv) {
+  int rank, size, sum = 0, mine;
+  MPI_Init(&argc, &argv);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  mine = rank + 1;
+  MPI_Allreduce(&mine, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  printf("rank %d of %d on %s: sum %d\n", rank, size, getenv("SLURMD_NODENAME"), sum);
+  MPI_Finalize();
+  return sum == size * (size + 1) / 2 ? 0 : 1;
+}
+MPI
+mpicc.openmpi -o allreduce.openmpi allreduce.c && mpicc.mpich -o allreduce.mpich allreduce.c || die "mpicc failed"
+for mpi in openmpi mpich; do
+  opts=; [ $mpi = openmpi ] && opts="--allow-run-as-root --mca btl self,tcp --mca oob_tcp_if_include lo --mca btl_tcp_if_include lo"
+  printf '#!/bin/bash\n#SBATCH -N 2 --ntasks-per-node=2 -t 5 -o %s.out\nmpirun.%s %s -n 4 ./allreduce.%s | sort\necho "rc=${PIPESTATUS[0]}"\n' \
+    "$mpi" "$mpi" "$opts" "$mpi" >"$mpi.sh"
+  both2 "mpirun of $mpi inside sbatch -N 2" "sbatch --wait $mpi.sh >/dev/null; cat $mpi.out"
+done
 envs2() { both2 "environment on two nodes: sbatch $1" "bash $BASE/envs.sh $BASE/env_exclude $G $1"; }
 envs2 "-N 2 --ntasks-per-node=2 -t 5"
 envs2 "-N 2 -t 5"
