@@ -194,6 +194,12 @@ NodeAgent::~NodeAgent() {
 
 namespace {
 
+// Sets `key` in a task's environment, in place of any value it had.
+void set_env(TaskSpec& spec, const std::string& key, std::string value) {
+  std::erase_if(spec.env, [&](const auto& e) { return e.first == key; });
+  spec.env.emplace_back(key, std::move(value));
+}
+
 // A batch script that starts from its user's login environment: its user's login shell runs it,
 // after its profile and then the job's own variables (which win, as in Slurm: what sbatch sent
 // overrides what the login sets) are set. The node's defaults (PATH, HOME, ...) are the profile's
@@ -219,14 +225,9 @@ void login_environment(const Launch& l, const Account& owner, TaskSpec& spec) {
     for (char ch : v) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
     keep += "export " + k + "='" + quoted + "'\n";
   }
-  spec.env.erase(std::remove_if(spec.env.begin(), spec.env.end(),
-                                [](const auto& e) {
-                                  return e.first == "SHELL" || e.first == "MAIL" || e.first == "GWANG_JOB_ENV";
-                                }),
-                 spec.env.end());
-  spec.env.emplace_back("SHELL", shell);
-  spec.env.emplace_back("MAIL", "/var/mail/" + owner.name);
-  spec.env.emplace_back("GWANG_JOB_ENV", keep);
+  set_env(spec, "SHELL", shell);
+  set_env(spec, "MAIL", "/var/mail/" + owner.name);
+  set_env(spec, "GWANG_JOB_ENV", keep);
   spec.argv.insert(spec.argv.begin(),
                    {shell, "-l", "-c",
                     // The script runs a level below the login shell, as it would from the environment
@@ -246,10 +247,6 @@ void add_node_env(const Launch& l, const Account& owner, TaskSpec& spec) {
     }
     return nullptr;
   };
-  auto set = [&](const std::string& key, std::string v) {
-    std::erase_if(spec.env, [&](const auto& e) { return e.first == key; });
-    spec.env.emplace_back(key, std::move(v));
-  };
   // The resource limits from where the job was submitted: applied, and not shown to the task.
   for (const api::Rlimit& r : api::kRlimits) {
     const std::string key = api::kRlimitPrefix + std::string(r.name);
@@ -260,8 +257,8 @@ void add_node_env(const Launch& l, const Account& owner, TaskSpec& spec) {
       spec.rlimits.emplace_back(r.resource, n);
     std::erase_if(spec.env, [&](const auto& e) { return e.first == key; });
   }
-  set("SLURM_JOB_UID", std::to_string(owner.uid));
-  set("SLURM_JOB_GID", std::to_string(owner.gid));
+  set_env(spec, "SLURM_JOB_UID", std::to_string(owner.uid));
+  set_env(spec, "SLURM_JOB_GID", std::to_string(owner.gid));
   spec.pid_variable = "SLURM_TASK_PID";
   if (const std::string* mask = value("SLURM_UMASK")) {
     if (!mask->empty() && mask->size() <= 4 && mask->find_first_not_of("01234567") == std::string::npos) {

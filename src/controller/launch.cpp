@@ -43,6 +43,9 @@ std::vector<int> batch_tasks_per_node(const JobRecord& job) {
   return tasks_on_nodes(ntasks, nodes, overcommit ? ntasks : per_node);
 }
 
+// One count on each of `nodes` nodes, in SLURM_TASKS_PER_NODE's form ("8(x2)").
+std::string same_on_nodes(int count, std::size_t nodes) { return tasks_per_node_text(std::vector<int>(nodes, count)); }
+
 }  // namespace
 
 std::vector<int> tasks_on_nodes(int ntasks, int nodes, int cap) {
@@ -91,8 +94,7 @@ void add_identity_env(const JobRecord& job, int rank, const std::string& cluster
   set("SLURM_TOPOLOGY_ADDR_PATTERN", "node");
   set("SLURM_NODE_ALIASES", "(null)");  // no node here has an address only the job is told
   set("SLURM_CPUS_ON_NODE", std::to_string(job.request.cpus));
-  set("SLURM_JOB_CPUS_PER_NODE",
-      std::to_string(job.request.cpus) + (job.tasks.size() > 1 ? "(x" + nodes + ")" : std::string()));
+  set("SLURM_JOB_CPUS_PER_NODE", same_on_nodes(job.request.cpus, job.tasks.size()));
   // The memory of each node, unless sbatch gave it per CPU or GPU (MiB, rounded up as sbatch rounds).
   if (!find_env(job.request.env, "SLURM_MEM_PER_CPU") && !find_env(job.request.env, "SLURM_MEM_PER_GPU")) {
     set("SLURM_MEM_PER_NODE", std::to_string((job.request.mem_bytes + kMiB - 1) / kMiB));
@@ -155,7 +157,7 @@ agent::Launch make_launch(const JobRecord& job, int rank, const LaunchSite& site
     l.env.emplace_back("SLURM_GTIDS", "0");
     l.env.emplace_back("SLURM_TASKS_PER_NODE", tasks_per_node_text(batch_tasks_per_node(job)));
   } else {
-    l.env.emplace_back("SLURM_TASKS_PER_NODE", "1" + (job.tasks.size() > 1 ? "(x" + nodes + ")" : std::string()));
+    l.env.emplace_back("SLURM_TASKS_PER_NODE", same_on_nodes(1, job.tasks.size()));
   }
   if (!job.request.output.empty() || !job.request.error.empty() || !job.request.input.empty()) {
     slurm::PatternContext p;
@@ -244,8 +246,7 @@ agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int
   if (!find_env(step.env, "SLURM_DISTRIBUTION"))
     set("SLURM_DISTRIBUTION", step.tasks.size() > nodes.size() ? "block" : "cyclic");
   // The job's CPUs by node, as its one component of a heterogeneous job would say them.
-  set("SLURM_JOB_CPUS_PER_NODE_PACK_GROUP_0",
-      std::to_string(job.request.cpus) + (job.tasks.size() > 1 ? "(x" + std::to_string(job.tasks.size()) + ")" : ""));
+  set("SLURM_JOB_CPUS_PER_NODE_PACK_GROUP_0", same_on_nodes(job.request.cpus, job.tasks.size()));
   // torch.distributed's names, for the task's place in the step.
   set("RANK", std::to_string(task));
   set("LOCAL_RANK", std::to_string(local));
