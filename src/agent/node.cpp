@@ -130,6 +130,13 @@ std::vector<Entry> read_entries(const std::string& state_dir) {
 
 }  // namespace
 
+void forget_recorded(const std::string& state_dir) {
+  if (state_dir.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove(state_dir + "/tasks", ec);
+  std::filesystem::remove_all(state_dir + "/status", ec);
+}
+
 void NodeAgent::save() {
   if (options_.state_dir.empty()) return;
   const std::string path = options_.state_dir + "/tasks";

@@ -88,6 +88,10 @@ struct NodeAgentOptions {
   std::string controller_url;
 };
 
+// Forgets every task a state directory records (a clean stop, once its tasks have ended): the
+// next agent on it adopts nothing.
+void forget_recorded(const std::string& state_dir);
+
 class NodeAgent {
  public:
   explicit NodeAgent(NodeAgentOptions options);

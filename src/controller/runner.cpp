@@ -21,9 +21,7 @@ class NodeAgentRunner final : public LocalRunner {
   // A clean stop: every task ends with the agent, and the next run has nothing to adopt.
   ~NodeAgentRunner() override {
     agent_.reset();
-    std::error_code ec;
-    fs::remove(fs::path(state_dir_) / "tasks", ec);
-    fs::remove_all(fs::path(state_dir_) / "status", ec);
+    agent::forget_recorded(state_dir_);
   }
   void launch(const agent::Launch& launch) override { agent_->launch(launch, agent::Clock::now()); }
   void terminate(const std::string& task, agent::TaskEnd why, const std::string& message) override {
