@@ -339,7 +339,7 @@ Result<StepRequest> parse_step(const std::string& body) {
   StepRequest r;
   static const char* kFields[] = {"name",      "command",         "workdir",       "env",          "ntasks",
                                   "nodes",     "ntasks_per_node", "cpus_per_task", "distribution", "kill_on_bad_exit",
-                                  "overcommit"};
+                                  "overcommit", "nodelist",        "exclude",       "relative"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -382,6 +382,22 @@ Result<StepRequest> parse_step(const std::string& body) {
     if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > hi)
       return bad(field, "must be an integer from 1 to " + std::to_string(hi));
     *out = v.get<int>();
+  }
+  for (auto [field, out] : {std::pair{"nodelist", &r.nodelist}, std::pair{"exclude", &r.exclude}}) {
+    if (!j.contains(field)) continue;
+    const json& v = j[field];
+    if (!v.is_array() || v.size() > 10000) return bad(field, "must be an array of node names");
+    for (const json& n : v) {
+      if (!n.is_string() || n.get<std::string>().empty() || n.get<std::string>().size() > 64)
+        return bad(field, "must be an array of node names");
+      out->push_back(n.get<std::string>());
+    }
+  }
+  if (j.contains("relative")) {
+    const json& v = j["relative"];
+    if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() >= 10000)
+      return bad("relative", "must be an integer from 0 to 9999");
+    r.relative = v.get<int>();
   }
   if (j.contains("distribution")) {
     const json& v = j["distribution"];

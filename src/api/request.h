@@ -79,6 +79,10 @@ struct StepRequest {
   bool cyclic = false;                                   // task ids round-robin over the nodes, not in blocks
   bool kill_on_bad_exit = false;                         // a task that fails ends the step's others
   bool overcommit = false;                               // more tasks on a node than its CPUs (srun -O)
+  // Which of the job's nodes (srun -w, -x, -r): these names (each a node of the job), none of
+  // those, and from the job's node of index `relative` on (-1: from its first).
+  std::vector<std::string> nodelist, exclude;
+  int relative = -1;
 };
 // Errors name the field, as parse_submit's.
 Result<StepRequest> parse_step(const std::string& body);

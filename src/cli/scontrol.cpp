@@ -13,6 +13,7 @@
 #include <set>
 
 #include "cli/api_call.h"
+#include "cli/client.h"
 #include "cli/commands.h"
 #include "cli/slurm_jobs.h"
 #include "cli/slurm_nodes.h"
@@ -91,13 +92,65 @@ void show_node(const SlurmNode& n) {
   std::printf("   Partitions=%s\n\n", parts.c_str());
 }
 
+// `scontrol show config`: the controller's settings under Slurm's names, "Key = Value" with the key
+// in 23 columns, as Slurm prints them, then where the controller is and that it answers. Only keys
+// gwang has a value of its own for are printed.
+int show_config(const ClientArgs& client) {
+  int rc = 0;
+  auto answer = request(client, "GET", "/api/v1/config", "", &rc);
+  if (!answer) return 1;
+  const json& c = *answer;
+  const std::string order = c.value("queue_order", "fcfs"), backfill = c.value("backfill", "easy");
+  const auto sec = [&c](const char* key) { return std::to_string(c.value(key, 0)) + " sec"; };
+  std::string host = "localhost", port = "8686";
+  if (auto endpoint = resolve_endpoint(client.url, client.token)) {
+    std::string url = controller_urls(endpoint->url).front();
+    if (auto p = url.find("://"); p != std::string::npos) url = url.substr(p + 3);
+    url = url.substr(0, url.find('/'));
+    if (auto colon = url.rfind(':'); colon != std::string::npos) {
+      host = url.substr(0, colon);
+      port = url.substr(colon + 1);
+    } else {
+      host = url;
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> keys = {
+      {"AcctGatherNodeFreq", "0 sec"},  // no sampling of nodes or tasks
+      {"ClusterName", c.value("cluster_name", "gwang")},
+      {"KillWait", sec("kill_grace_s")},
+      {"MaxArraySize", std::to_string(c.value("max_array_size", 1001))},
+      {"MaxBatchRequeue", std::to_string(c.value("requeue_limit", 1))},
+      {"MaxJobId", std::to_string(c.value("max_job_id", 0))},
+      {"MinJobAge", std::to_string(kMinJobAge) + " sec"},
+      {"MpiDefault", "none"},
+      {"PriorityType", order == "multifactor" ? "priority/multifactor" : "priority/basic"},
+      {"SchedulerTimeSlice", "30 sec"},  // Slurm's default; gwang shares no CPUs by time slices
+      {"SchedulerType", backfill == "none" ? "sched/builtin" : "sched/backfill"},
+      {"SelectType", "select/cons_tres"},
+      {"SelectTypeParameters", "CR_CPU_MEMORY"},
+      {"SlurmctldHost[0]", host},
+      {"SlurmctldPort", port},
+      {"SlurmdTimeout", sec("node_timeout_s")},
+      {"TaskPlugin", "task/none"},
+  };
+  std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
+    return std::lexicographical_compare(a.first.begin(), a.first.end(), b.first.begin(), b.first.end(),
+                                        [](char x, char y) { return std::tolower(x) < std::tolower(y); });
+  });
+  const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+  std::printf("Configuration data as of %s\n", slurm::format_slurm_date(now).c_str());
+  for (const auto& [key, value] : keys) std::printf("%-23s = %s\n", key.c_str(), value.c_str());
+  std::printf("\nSlurmctld(primary) at %s is UP\n", host.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int run_scontrol(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
     std::printf(
         "Usage: scontrol COMMAND\n"
-        "  show job [ID], show node [NAME], show partition [NAME]\n"
+        "  show job [ID], show node [NAME], show partition [NAME], show config\n"
         "  show hostnames LIST, show hostlist NAMES, show hostlistsorted NAMES\n"
         "  hold ID, uhold ID, release ID\n");
     return args.empty() ? 1 : 0;
@@ -144,6 +197,7 @@ int run_scontrol(const std::vector<std::string>& args) {
     }
     return 0;
   }
+  if (what == "config") return show_config(client);
   if (what == "job" || what == "jobs") {
     std::string path = "/api/v1/jobs?view=full&start=1";
     auto answer = request(client, "GET", arg.empty() ? path : path + "&all=1", "", &rc);

@@ -15,6 +15,8 @@ namespace gwang::cli {
 
 // gwang's longest time limit, 365 days: what sbatch's UNLIMITED asks for, and shows as UNLIMITED.
 inline constexpr std::int64_t kUnlimited = 365LL * 86400;
+// Ended jobs stay in squeue's listing this long (Slurm's MinJobAge).
+inline constexpr std::int64_t kMinJobAge = 300;
 
 // One job as the API's full view gives it (api::JobView), with what Slurm's commands print of it.
 struct SlurmJob : api::JobView {

@@ -25,7 +25,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::int64_t kMinJobAge = 300;  // ended jobs stay visible this long (Slurm's MinJobAge)
 
 // The long names of squeue -O, and the %-letter each is.
 const std::vector<std::pair<std::string, char>>& long_fields() {

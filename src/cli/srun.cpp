@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -26,7 +28,11 @@
 #include "cli/api_call.h"
 #include "cli/client.h"
 #include "cli/commands.h"
+#include "cli/pmi_server.h"
+#include "cli/srun_options.h"
 #include "cli/slurm_jobs.h"
+#include "slurm/binding.h"
+#include "slurm/format.h"
 #include "slurm/specs.h"
 
 extern char** environ;
@@ -37,43 +43,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kSrunUsage =
-    "Usage: srun [OPTIONS(0)... [executable(0) [args(0)...]]]\n"
-    "gwang runs srun inside a job's allocation (a batch script, or with --jobid): a job step.\n"
-    "  -n, --ntasks=N             number of tasks (default: SLURM_NTASKS, else one per node)\n"
-    "  -N, --nodes=N              number of the job's nodes to use (default: all of them)\n"
-    "      --ntasks-per-node=N    at most N tasks on a node\n"
-    "  -c, --cpus-per-task=N      CPUs each task needs (default 1)\n"
-    "  -m, --distribution=block|cyclic\n"
-    "                             task ids in blocks of a node (default) or round-robin\n"
-    "  -J, --job-name=NAME        the step's name (default: the program's)\n"
-    "  -D, --chdir=DIR            the tasks' directory (default: this one)\n"
-    "      --export=ALL|NONE|[ALL,]VAR[=value],...\n"
-    "                             the environment the tasks get (default ALL: this one's)\n"
-    "  -l, --label                prefix each line of output with its task's id\n"
-    "  -u, --unbuffered           relay output as it comes, not line by line\n"
-    "  -K, --kill-on-bad-exit[=0|1]\n"
-    "                             end the step when a task exits non-zero\n"
-    "      --jobid=ID             the job to run the step in (default: SLURM_JOB_ID)\n"
-    "      --overlap              accepted: steps share their job's allocation\n"
-    "  -O, --overcommit           more tasks on a node than its CPUs (default: SLURM_OVERCOMMIT)\n"
-    "  -i, --input=none           the tasks read nothing (/dev/null), as they do in any case\n"
-    "  -Q, --quiet                no warnings\n"
-    "  -v, --verbose              say what is done\n";
-
-int srun_error(const std::string& message) {
-  std::fprintf(stderr, "srun: error: %s\n", message.c_str());
-  return 1;
-}
 
 std::atomic<int> g_signal{0};
 extern "C" void on_signal(int sig) { g_signal = sig; }
-
-std::optional<int> positive(const std::string& text) {
-  if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-  const int v = std::stoi(text);
-  return v > 0 ? std::optional<int>(v) : std::nullopt;
-}
 
 // Task ids as Slurm lists them: "0-2,5".
 std::string id_ranges(const std::vector<int>& ids) {
@@ -94,299 +66,17 @@ struct Stream {
   std::string pending;
 };
 
-// A setting of srun's: the value, and where it came from ("--ntasks" or the variable).
-struct Setting {
-  std::string text, from;
-};
-
-// What srun was asked: its settings by key ("ntasks", "jobid", ...), and the program to run.
-struct SrunOptions {
-  std::map<std::string, Setting> given;
-  std::string name, chdir;
-  bool quiet = false, verbose = false;
-  int log_level = 3;  // Slurm's: 3 (info), one more for each -v, one less for each -Q (SRUN_DEBUG)
-  std::vector<std::string> command;
-};
-
-enum { kNtasksPerNode = 256, kExport, kJobid, kOverlap, kMpi, kUsage };
-const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
-                               {"nodes", required_argument, nullptr, 'N'},
-                               {"ntasks-per-node", required_argument, nullptr, kNtasksPerNode},
-                               {"cpus-per-task", required_argument, nullptr, 'c'},
-                               {"distribution", required_argument, nullptr, 'm'},
-                               {"job-name", required_argument, nullptr, 'J'},
-                               {"chdir", required_argument, nullptr, 'D'},
-                               {"export", required_argument, nullptr, kExport},
-                               {"label", no_argument, nullptr, 'l'},
-                               {"unbuffered", no_argument, nullptr, 'u'},
-                               {"kill-on-bad-exit", optional_argument, nullptr, 'K'},
-                               {"jobid", required_argument, nullptr, kJobid},
-                               {"overlap", no_argument, nullptr, kOverlap},
-                               {"mpi", required_argument, nullptr, kMpi},
-                               {"quiet", no_argument, nullptr, 'Q'},
-                               {"verbose", no_argument, nullptr, 'v'},
-                               {"overcommit", no_argument, nullptr, 'O'},
-                               {"input", required_argument, nullptr, 'i'},
-                               {"help", no_argument, nullptr, 'h'},
-                               {"usage", no_argument, nullptr, kUsage},
-                               {"version", no_argument, nullptr, 'V'},
-                               {nullptr, 0, nullptr, 0}};
-
-// The settings the environment gives (srun(1), INPUT ENVIRONMENT VARIABLES): in a batch script,
-// the job's own task counts are the step's defaults.
-std::map<std::string, Setting> srun_environment_settings() {
-  std::map<std::string, Setting> given;
-  for (const auto& [key, var] :
-       {std::pair{"ntasks", "SLURM_NTASKS"}, std::pair{"nodes", "SLURM_NNODES"},
-        std::pair{"ntasks_per_node", "SLURM_NTASKS_PER_NODE"}, std::pair{"cpus_per_task", "SLURM_CPUS_PER_TASK"},
-        std::pair{"distribution", "SLURM_DISTRIBUTION"}, std::pair{"export", "SLURM_EXPORT_ENV"},
-        std::pair{"jobid", "SLURM_JOB_ID"}, std::pair{"label", "SLURM_LABELIO"},
-        std::pair{"kill", "SLURM_KILL_BAD_EXIT"}, std::pair{"unbuffered", "SLURM_UNBUFFEREDIO"},
-        std::pair{"overcommit", "SLURM_OVERCOMMIT"}}) {
-    const char* v = std::getenv(var);
-    if (const std::string text = v ? v : ""; !text.empty()) given[key] = {text, var};
-  }
-  return given;
-}
-
-// Takes one option getopt_long returned into `o`; returns the exit status when srun ends with it
-// (--help, --version, a mistake), nothing when srun goes on.
-std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv, SrunOptions& o) {
-  // The options that set a value of `given`: its key, and the option's name.
-  static const std::map<int, std::pair<const char*, const char*>> kSettings = {
-      {'n', {"ntasks", "--ntasks"}},
-      {'N', {"nodes", "--nodes"}},
-      {kNtasksPerNode, {"ntasks_per_node", "--ntasks-per-node"}},
-      {'c', {"cpus_per_task", "--cpus-per-task"}},
-      {'m', {"distribution", "--distribution"}},
-      {kExport, {"export", "--export"}},
-      {kJobid, {"jobid", "--jobid"}}};
-  if (auto it = kSettings.find(c); it != kSettings.end()) {
-    o.given[it->second.first] = {value, it->second.second};
-    return std::nullopt;
-  }
-  switch (c) {
-    case 'J':
-      o.name = value;
-      return std::nullopt;
-    case 'D':
-      o.chdir = value;
-      return std::nullopt;
-    case 'l':
-      o.given["label"] = {"1", "--label"};
-      return std::nullopt;
-    case 'u':
-      o.given["unbuffered"] = {"1", "--unbuffered"};
-      return std::nullopt;
-    case 'O':
-      o.given["overcommit"] = {"1", "--overcommit"};
-      return std::nullopt;
-    case 'i':  // a step's tasks read /dev/null: what --input=none asks (MPICH's mpiexec asks it)
-      if (value == "none") return std::nullopt;
-      return srun_error("--input=" + value + ": gwang's srun gives its tasks no standard input (/dev/null); " +
-                        "only --input=none");
-    case 'K':
-      o.given["kill"] = {value.empty() ? "1" : value, "--kill-on-bad-exit"};
-      return std::nullopt;
-    case kOverlap:
-      return std::nullopt;  // a step always shares its job's allocation with the job's other steps
-    case kMpi:
-      if (value == "none") return std::nullopt;
-      if (value == "list") {  // the types this srun has, as Slurm's lists its plugins
-        std::printf("MPI plugin types are...\n\tnone\n");
-        return 0;
-      }
-      if (value == "pmix" || value.starts_with("pmix_v") || value == "pmi2" || value == "cray_shasta") {
-        return srun_error("--mpi=" + value +
-                          ": gwang's srun starts no MPI process manager; use --mpi=none and the launcher's own "
-                          "(torchrun, mpirun) inside the step");
-      }
-      return srun_error("Invalid MPI type '" + value + "', --mpi=list for acceptable types");
-    case 'Q':
-      o.quiet = true;
-      o.log_level = std::max(0, o.log_level - 1);
-      return std::nullopt;
-    case 'v':
-      o.verbose = true;
-      ++o.log_level;
-      return std::nullopt;
-    case 'h':
-    case kUsage:
-      std::printf("%s", kSrunUsage);
-      return 0;
-    case 'V':
-      std::printf("gwang srun (options of slurm 22.05)\n");
-      return 0;
-  }
-  // A mistake in srun's options exits 255, as in Slurm.
-  return 254 + option_complaint(
-                   "srun", c, argv,
-                   {"--mem",        "--mem-per-cpu", "--gres",       "--gpus",  "--gpus-per-node", "--gpus-per-task",
-                    "--output",     "--error",       "--exclusive",  "--pty",   "--time",          "--partition",
-                    "--account",    "--qos",         "--dependency", "--begin", "--array",         "--het-group",
-                    "--multi-prog", "--cpu-bind",    "--mem-bind",   "--exact"});
-}
-
-// Reads srun's environment and command line into `o`; returns the exit status when srun ends
-// there (--help, --version, a mistake, no program given), nothing when it goes on.
-std::optional<int> parse_srun(Argv& argv, SrunOptions& o) {
-  o.given = srun_environment_settings();
-  ::optind = 0;
-  ::opterr = 0;
-  for (;;) {
-    int index = 0;
-    // "+": the options end at the program's name; its own are its.
-    const int c = ::getopt_long(argv.argc(), argv.argv(), "+:n:N:c:m:J:D:i:luOK::QvhV", kSrunOptions, &index);
-    if (c == -1) break;
-    if (auto done = take_srun_option(c, ::optarg ? ::optarg : "", argv, o)) return done;
-  }
-  o.command.assign(argv.text().begin() + ::optind, argv.text().end());
-  if (o.command.empty()) {
-    std::fprintf(stderr, "srun: fatal: No command given to execute.\n");
-    return 1;
-  }
-  return std::nullopt;
-}
-
-// Puts the step's task counts, layout, name and directory into `body`, with Slurm's warnings for
-// counts that do not fit together; returns 1 after saying why when a value is bad.
-std::optional<int> step_layout(const SrunOptions& o, json& body) {
-  std::optional<int> ntasks, nodes;
-  for (const char* key : {"ntasks", "nodes", "ntasks_per_node", "cpus_per_task"}) {
-    auto it = o.given.find(key);
-    if (it == o.given.end()) continue;
-    // SLURM_NTASKS_PER_NODE may be a list ("2(x2)") where a job's nodes differ: only a plain count
-    // is a default for a step.
-    auto v = positive(it->second.text);
-    if (!v) {
-      if (it->second.from.starts_with("SLURM_")) continue;
-      return srun_error("invalid " + it->second.from + " value: '" + it->second.text + "' (a positive integer)");
-    }
-    body[key] = *v;
-    if (std::string_view(key) == "ntasks") ntasks = v;
-    if (std::string_view(key) == "nodes") nodes = v;
-  }
-  if (ntasks && nodes && *nodes > *ntasks) {
-    if (!o.quiet) {
-      std::fprintf(stderr, "srun: Warning: can't run %d processes on %d nodes, setting nnodes to %d\n", *ntasks, *nodes,
-                   *ntasks);
-    }
-    body["nodes"] = *ntasks;
-    nodes = ntasks;
-  }
-  // A task count per node that the counts given cannot honour is dropped, as Slurm's srun drops
-  // it: with a warning when it came from the job (SLURM_NTASKS_PER_NODE), silently when given
-  // here and too small for the tasks.
-  if (auto it = o.given.find("ntasks_per_node");
-      it != o.given.end() && body.contains("ntasks_per_node") && ntasks && nodes) {
-    const int per_node = body["ntasks_per_node"].get<int>();
-    const bool inherited = it->second.from.starts_with("SLURM_");
-    if (*ntasks > *nodes * per_node || (inherited && *ntasks % *nodes != 0)) {
-      if (inherited && !o.quiet) {
-        std::fprintf(
-            stderr,
-            "srun: Warning: can't honor --ntasks-per-node set to %d which doesn't match the requested tasks %d "
-            "with the number of requested nodes %d. Ignoring --ntasks-per-node.\n",
-            per_node, *ntasks, *nodes);
-      }
-      body.erase("ntasks_per_node");
-    }
-  }
-  if (auto it = o.given.find("distribution"); it != o.given.end()) {
-    const std::string d = it->second.text.substr(0, it->second.text.find(':'));
-    if (d != "block" && d != "cyclic") {
-      return srun_error("--distribution=" + it->second.text + ": gwang lays tasks out by block or cyclic");
-    }
-    body["distribution"] = d;
-  }
-  if (auto it = o.given.find("kill"); it != o.given.end()) body["kill_on_bad_exit"] = it->second.text != "0";
-  if (auto it = o.given.find("overcommit"); it != o.given.end() && it->second.text != "0") body["overcommit"] = true;
-  if (!o.name.empty()) body["name"] = o.name;
-  std::error_code ec;
-  const std::filesystem::path cwd = std::filesystem::current_path(ec);
-  std::filesystem::path dir = o.chdir.empty() ? cwd : std::filesystem::path(o.chdir);
-  if (dir.is_relative()) dir = cwd / dir;
-  body["workdir"] = dir.lexically_normal().string();
-  return std::nullopt;
-}
-
-// Puts the tasks' environment into `body`: this one's (--export=ALL), or its SLURM_* variables
-// alone (NONE), and the variables named; returns 1 after saying why when --export is bad.
-std::optional<int> step_environment(const SrunOptions& o, json& body) {
-  slurm::ExportSpec exports;
-  if (auto it = o.given.find("export"); it != o.given.end()) {
-    auto e = slurm::parse_export(it->second.text);
-    if (!e) {  // the message names --export; an environment variable's value says which one too
-      return srun_error(it->second.from == "--export" ? e.error().message : it->second.from + ": " + e.error().message);
-    }
-    exports = *e;
-  }
-  json vars = json::object();
-  for (char** e = environ; e && *e; ++e) {
-    const std::string_view kv = *e;
-    const auto eq = kv.find('=');
-    if (eq == std::string_view::npos || eq == 0) continue;
-    const std::string key(kv.substr(0, eq));
-    if (!exports.all && !key.starts_with("SLURM_")) continue;
-    const std::string value(kv.substr(eq + 1));
-    if (!api::valid_utf8(value)) {
-      if (!o.quiet) {
-        std::fprintf(stderr, "srun: Warning: %s is not valid UTF-8; the tasks do not get it\n", key.c_str());
-      }
-      continue;
-    }
-    vars[key] = value;
-  }
-  for (const auto& [var, value] : exports.vars) {
-    if (value) {
-      vars[var] = *value;
-    } else if (const char* v = std::getenv(var.c_str())) {
-      vars[var] = v;
-    }
-  }
-  // What srun itself tells its tasks, as Slurm's does: its scheduling priority, its file mode
-  // mask (which the tasks start with), its log level, and the layout it asked for.
-  errno = 0;
-  const int nice = ::getpriority(PRIO_PROCESS, 0);
-  vars["SLURM_PRIO_PROCESS"] = std::to_string(errno == 0 ? nice : 0);
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  vars["SLURM_UMASK"] = slurm::umask_text(mask);
-  vars["SRUN_DEBUG"] = std::to_string(o.log_level);
-  // Its resource limits, which the tasks start with (Slurm's PropagateResourceLimits=ALL).
-  for (const auto& [name, value] : api::current_rlimits()) vars[api::kRlimitPrefix + name] = std::to_string(value);
-  // The layout asked for; without one, the controller says which its layout was.
-  if (auto d = o.given.find("distribution"); d != o.given.end()) vars["SLURM_DISTRIBUTION"] = d->second.text;
-  body["env"] = std::move(vars);
-  return std::nullopt;
-}
-
-// The id of the job the step runs in ("123" of "123.4"); nothing after saying why there is none.
-std::optional<std::string> step_job_id(const SrunOptions& o) {
-  auto job = o.given.find("jobid");
-  if (job == o.given.end()) {
-    srun_error(
-        "gwang's srun runs inside a job's allocation, and SLURM_JOB_ID is not set: submit the work with sbatch (or "
-        "give --jobid)");
-    return std::nullopt;
-  }
-  std::string id = job->second.text.substr(0, job->second.text.find('.'));
-  if (!positive(id)) {
-    srun_error("invalid job id '" + job->second.text + "' (from " + job->second.from + ")");
-    return std::nullopt;
-  }
-  return id;
-}
-
 // The tasks' output, relayed here: each task's stdout and stderr, line by line (or as it comes,
-// --unbuffered), each line prefixed with its task's id with --label.
+// --unbuffered), each line prefixed with its task's id with --label, to where -o and -e say.
 class Relay {
  public:
-  Relay(std::size_t ntask, bool label, bool unbuffered)
+  // `to`: where each task's stdout and stderr go (task * 2 + stream), null for nowhere.
+  Relay(std::vector<std::FILE*> to, bool label, bool unbuffered)
       : label_(label),
         unbuffered_(unbuffered),
-        width_(static_cast<int>(std::to_string(ntask > 0 ? ntask - 1 : 0).size())),
-        streams_(ntask * 2) {}
+        width_(static_cast<int>(std::to_string(to.size() > 1 ? to.size() / 2 - 1 : 0).size())),
+        streams_(to.size()),
+        to_(std::move(to)) {}
 
   // How many tasks' output it relays.
   std::size_t tasks() const { return streams_.size() / 2; }
@@ -405,8 +95,9 @@ class Relay {
   // Writes what of task `task`'s stream `s` is whole with `data` added; `last`:
   // the stream has ended, and its unfinished line is written too.
   void emit(std::size_t task, int s, std::string data, bool last) {
-    std::FILE* to = s == 0 ? stdout : stderr;
+    std::FILE* to = to_[task * 2 + static_cast<std::size_t>(s)];
     Stream& st = stream(task, s);
+    if (!to) return;  // -o none, or another task's only (-o ID)
     st.pending += data;
     std::size_t done = 0;
     if (unbuffered_ && !label_) {
@@ -440,7 +131,77 @@ class Relay {
   bool label_, unbuffered_;
   int width_;
   std::vector<Stream> streams_;
+  std::vector<std::FILE*> to_;
 };
+
+// The files of -o and -e, each opened once however many tasks write to it.
+class OutputFiles {
+ public:
+  ~OutputFiles() {
+    for (auto& [path, f] : open_) std::fclose(f);
+  }
+  Result<std::FILE*> open(const std::string& path, bool append) {
+    if (auto it = open_.find(path); it != open_.end()) return it->second;
+    std::FILE* f = std::fopen(path.c_str(), append ? "a" : "w");
+    if (!f) return fail("cannot open " + path + ": " + std::strerror(errno));
+    open_[path] = f;
+    return f;
+  }
+
+ private:
+  std::map<std::string, std::FILE*> open_;
+};
+
+// Where each task's stdout and stderr go, as -o and -e say: srun's own streams (all), nowhere
+// (none), one task's only (a task id), or files named by a pattern, relative to the step's
+// directory. Errors follow the output into its files unless -e says otherwise.
+Result<std::vector<std::FILE*>> destinations(const SrunOptions& o, const api::StepView& step, const std::string& job,
+                                             const std::string& workdir, OutputFiles& files) {
+  const std::size_t ntasks = static_cast<std::size_t>(step.ntasks);
+  std::vector<std::FILE*> to(ntasks * 2);
+  const auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v ? v : "");
+  };
+  slurm::PatternContext ctx;
+  ctx.job_id = std::stoll(job);
+  ctx.array_job_id = positive(env("SLURM_ARRAY_JOB_ID")).value_or(static_cast<int>(ctx.job_id));
+  if (auto a = env("SLURM_ARRAY_TASK_ID"); !a.empty() && a.find_first_not_of("0123456789") == std::string::npos)
+    ctx.array_task = std::stoll(a);
+  ctx.step = std::to_string(step.id);
+  ctx.user = env("SLURM_JOB_USER").empty() ? env("USER") : env("SLURM_JOB_USER");
+  ctx.job_name = env("SLURM_JOB_NAME");
+  const auto is_task = [](const std::string& v) {
+    return !v.empty() && v.size() < 10 && v.find_first_not_of("0123456789") == std::string::npos;
+  };
+  for (int s = 0; s < 2; ++s) {
+    const std::string& mode = s == 0 ? o.output : o.error.empty() && !o.output.empty() && o.output != "none" &&
+                                                          !is_task(o.output)
+                                                      ? o.output
+                                                      : o.error;
+    for (std::size_t t = 0; t < ntasks; ++t) {
+      std::FILE*& dest = to[t * 2 + static_cast<std::size_t>(s)];
+      if (mode.empty()) {
+        dest = s == 0 ? stdout : stderr;
+      } else if (mode == "none") {
+        dest = nullptr;
+      } else if (is_task(mode)) {
+        dest = std::stoul(mode) == t ? (s == 0 ? stdout : stderr) : nullptr;
+      } else {
+        const std::string node = step.tasks && t < step.tasks->size() ? (*step.tasks)[t].node : "";
+        ctx.node = node;
+        ctx.node_index = std::find(step.nodes.begin(), step.nodes.end(), node) - step.nodes.begin();
+        ctx.task = static_cast<std::int64_t>(t);
+        std::filesystem::path path = slurm::expand_pattern(mode, ctx);
+        if (path.is_relative()) path = std::filesystem::path(workdir) / path;
+        auto f = files.open(path.string(), o.append);
+        if (!f) return tl::unexpected(f.error());
+        dest = *f;
+      }
+    }
+  }
+  return to;
+}
 
 // Relays the output in one answer of the step's API; returns whether there was any.
 bool relay_output(const json& answer, Relay& relay) {
@@ -464,17 +225,41 @@ bool relay_output(const json& answer, Relay& relay) {
 
 // Relays the step's output until it has ended, cancelling it on a signal (and setting
 // `cancelled`); returns the step as it ended, or nothing after saying the controller is lost.
-std::optional<api::StepView> follow_step(const ClientArgs& client, const std::string& step_path, Relay& relay,
+std::optional<api::StepView> follow_step(const ClientArgs& client, const SrunOptions& o, const std::string& step_name,
+                                         const std::string& step_path, const PmiServer* pmi, Relay& relay,
                                          bool& cancelled) {
   set_error_prefix("srun: error: ");
   auto pause = std::chrono::milliseconds(20);
   auto failing_since = std::chrono::steady_clock::time_point{};
+  const auto started = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> first_end;  // when a task was first seen ended
+  const auto cancel = [&] {
+    int code = 0;
+    request(client, "POST", step_path + "/cancel", "", &code);
+    cancelled = true;
+  };
   for (;;) {
     if (const int sig = g_signal.exchange(0); sig != 0 && !cancelled) {
       std::fprintf(stderr, "srun: Job step aborted: %s; ending the step's tasks\n", strsignal(sig));
-      int code = 0;
-      request(client, "POST", step_path + "/cancel", "", &code);
-      cancelled = true;
+      cancel();
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (o.time_limit > 0 && !cancelled && now - started >= std::chrono::seconds(o.time_limit)) {
+      std::fprintf(stderr, "srun: error: *** STEP %s CANCELLED AT %s DUE TO TIME LIMIT ***\n", step_name.c_str(),
+                   slurm::format_slurm_date(static_cast<std::int64_t>(std::time(nullptr))).c_str());
+      cancel();
+    }
+    if (pmi && !cancelled) {
+      if (const auto code = pmi->aborted()) {  // a task called MPI_Abort: the step ends, as in Slurm
+        std::fprintf(stderr, "srun: error: a task aborted the step (exit code %d); ending StepId=%s\n", *code,
+                     step_name.c_str());
+        cancel();
+      }
+    }
+    if (first_end && o.wait_seconds > 0 && !cancelled && now - *first_end >= std::chrono::seconds(o.wait_seconds)) {
+      std::fprintf(stderr, "srun: First task exited %ds ago\nsrun: Terminating StepId=%s\n", o.wait_seconds,
+                   step_name.c_str());
+      cancel();
     }
     ApiAnswer polled = call_api(client, "GET", step_path + "?offsets=" + relay.offsets(), "");
     if (!polled.ok() && !polled.transient()) {  // refused: the step or its job is gone, or the token
@@ -505,6 +290,9 @@ std::optional<api::StepView> follow_step(const ClientArgs& client, const std::st
       return std::nullopt;
     }
     const bool more = (*answer)["more"].get<bool>();
+    if (!first_end && last->tasks &&
+        std::any_of(last->tasks->begin(), last->tasks->end(), [](const api::StepTaskView& t) { return api::ended(t.state); }))
+      first_end = std::chrono::steady_clock::now();
     if (last->ended() && !got && !more) return std::move(*last);
     if (got || more) {
       pause = std::chrono::milliseconds(20);
@@ -555,10 +343,21 @@ int step_status(const api::StepView& last, const std::string& id, std::int64_t s
   return status;
 }
 
-// Whether a flag setting ("label", "unbuffered") is on: given, and not "0".
-bool flag_on(const SrunOptions& o, const char* key) {
-  auto it = o.given.find(key);
-  return it != o.given.end() && it->second.text != "0";
+// Runs an srun prolog or epilog here, with the step's command as its arguments (srun(1),
+// --prolog); returns its wait status.
+int run_here(const std::string& program, const std::vector<std::string>& command) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> argv{const_cast<char*>(program.c_str())};
+    for (const std::string& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(program.c_str(), argv.data());
+    std::fprintf(stderr, "srun: error: %s: %s\n", program.c_str(), std::strerror(errno));
+    ::_exit(127);
+  }
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) < 0) return 127 << 8;
+  return status;
 }
 
 }  // namespace
@@ -569,12 +368,36 @@ int run_srun(const std::vector<std::string>& args) {
   if (auto done = parse_srun(argv, o)) return *done;
   json body{{"command", o.command}};
   if (auto failed = step_layout(o, body)) return *failed;
+  if (auto failed = step_multi_prog(o, body)) return *failed;
+  step_task_wrapper(o, body);
   if (auto failed = step_environment(o, body)) return *failed;
   const std::optional<std::string> job = step_job_id(o);
   if (!job) return 1;
   const std::string& id = *job;
 
+  if (!o.prolog.empty()) {
+    const int status = run_here(o.prolog, o.command);
+    if (status != 0) {
+      std::fprintf(stderr, "srun: error: srun prolog failed rc = %d. Aborting step.\n",
+                   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+      return 1;
+    }
+  }
   ClientArgs client;
+  // --mpi=pmi2: this srun is the step's PMI server; its tasks reach it at PMI_PORT (the
+  // controller gives each its PMI_RANK and PMI_SIZE).
+  std::unique_ptr<PmiServer> pmi;
+  if (o.pmi2) {
+    auto endpoint = resolve_endpoint(client.url, client.token);
+    auto address = endpoint ? local_address_towards(controller_urls(endpoint->url).front())
+                            : Result<std::string>(tl::unexpected(endpoint.error()));
+    auto server = address ? PmiServer::listen("kvs_" + id + "_" + std::to_string(::getpid()))
+                          : Result<std::unique_ptr<PmiServer>>(tl::unexpected(address.error()));
+    if (!server) return srun_error("--mpi=pmi2: " + server.error().message);
+    pmi = std::move(*server);
+    body["env"]["PMI_PORT"] = *address + ":" + std::to_string(pmi->port());
+    body["env"]["PMI_JOBID"] = id;
+  }
   set_error_prefix("srun: error: Unable to create step for job " + id + ": ");
   int rc = 0;
   auto step = request(client, "POST", "/api/v1/jobs/" + id + "/steps", body.dump(), &rc);
@@ -585,6 +408,14 @@ int run_srun(const std::vector<std::string>& args) {
     return 1;
   }
   const std::int64_t step_id = started->id;
+  if (pmi) {
+    std::vector<int> task_nodes;
+    for (const api::StepTaskView& t : started->tasks.value_or(std::vector<api::StepTaskView>{})) {
+      task_nodes.push_back(static_cast<int>(std::find(started->nodes.begin(), started->nodes.end(), t.node) -
+                                            started->nodes.begin()));
+    }
+    pmi->start(task_nodes);
+  }
   const std::string step_path = "/api/v1/jobs/" + id + "/steps/" + std::to_string(step_id);
   if (o.verbose) {
     std::fprintf(stderr, "srun: step %s.%lld: %d task(s) on %s\n", id.c_str(), static_cast<long long>(step_id),
@@ -598,11 +429,26 @@ int run_srun(const std::vector<std::string>& args) {
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::sigaction(sig, &sa, nullptr);
   bool cancelled = false;
 
-  Relay relay(static_cast<std::size_t>(started->ntasks), flag_on(o, "label"), flag_on(o, "unbuffered"));
-  const std::optional<api::StepView> last = follow_step(client, step_path, relay, cancelled);
+  OutputFiles files;
+  auto to = destinations(o, *started, id, body["workdir"].get<std::string>(), files);
+  if (!to) {  // the step has started: it is ended, as Slurm's srun ends one whose files it cannot open
+    srun_error(to.error().message);
+    int code = 0;
+    request(client, "POST", step_path + "/cancel", "", &code);
+    return 1;
+  }
+  Relay relay(std::move(*to), flag_on(o, "label"), flag_on(o, "unbuffered"));
+  const std::optional<api::StepView> last =
+      follow_step(client, o, id + "." + std::to_string(step_id), step_path, pmi.get(), relay, cancelled);
   if (!last) return 1;
   relay.finish();
-  return step_status(*last, id, step_id, cancelled);
+  const int status = step_status(*last, id, step_id, cancelled);
+  if (!o.epilog.empty()) {
+    if (const int e = run_here(o.epilog, o.command); e != 0) {
+      std::fprintf(stderr, "srun: error: srun epilog failed status=%d\n", WIFEXITED(e) ? WEXITSTATUS(e) : e);
+    }
+  }
+  return status;
 }
 
 }  // namespace gwang::cli

@@ -220,6 +220,9 @@ class Controller {
   void read_books(const std::function<void(const Accounting&)>& read) const;
   // Job arrays' indices are below this (options.max_array_size; fixed for the controller's life).
   std::int64_t max_array_size() const { return options_.max_array_size; }
+  // The settings the controller was started with, fixed for its life (what `scontrol show config`
+  // reports).
+  const ControllerOptions& options() const { return options_; }
   // The tenancy as the latest view holds it, without the lock (who a caller is, at each request).
   std::shared_ptr<const core::Tenancy> tenancy() const { return view()->tenancy; }
   // The quotas in force, each with what the running jobs that count hold of it (milli-devices).

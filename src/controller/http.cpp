@@ -302,6 +302,7 @@ void ApiServer::Impl::routes() {
   route("POST", "/api/v1/nodes/{name}/drain", R"(/api/v1/nodes/([A-Za-z0-9._-]{1,64})/drain)", &Impl::drain_node);
   route("POST", "/api/v1/nodes/{name}/resume", R"(/api/v1/nodes/([A-Za-z0-9._-]{1,64})/resume)", &Impl::resume_node);
   route("GET", "/api/v1/status", "/api/v1/status", &Impl::show_status);
+  route("GET", "/api/v1/config", "/api/v1/config", &Impl::show_config);
   route("POST", "/api/v1/agent/sync", proto::kSyncPath, &Impl::agent_sync, &Impl::agent_sync_in_loop);
   route("GET", "/metrics", "/metrics", &Impl::show_metrics);
   book_routes();

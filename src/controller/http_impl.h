@@ -172,6 +172,7 @@ struct ApiServer::Impl {
   void resume_node(const httplib::Request& req, httplib::Response& res);
   void change_node_state(const httplib::Request& req, httplib::Response& res, const std::string& state);
   void show_status(const httplib::Request& req, httplib::Response& res);
+  void show_config(const httplib::Request& req, httplib::Response& res);
   void agent_sync(const httplib::Request& req, httplib::Response& res);
   bool agent_sync_in_loop(const httplib::Request& req, httplib::Response& res);  // heartbeats, mostly
   bool sync_agent(const httplib::Request& req, httplib::Response& res, bool may_wait);

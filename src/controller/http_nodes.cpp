@@ -62,6 +62,26 @@ void ApiServer::Impl::show_status(const httplib::Request& req, httplib::Response
              {"journal", {{"seq", s.journal_seq}, {"snapshot_seq", s.snapshot_seq}}}});
 }
 
+void ApiServer::Impl::show_config(const httplib::Request& req, httplib::Response& res) {
+  auto who = authenticate(req, res);
+  if (!who) return;
+  const ControllerOptions& o = controller.options();
+  const auto seconds = [](std::chrono::milliseconds d) {
+    return std::chrono::duration_cast<std::chrono::seconds>(d).count();
+  };
+  reply(res, 200,
+        json{{"cluster_name", o.cluster_name},
+             {"kill_grace_s", seconds(o.kill_grace)},
+             {"node_timeout_s", seconds(o.node_timeout)},
+             {"requeue_limit", o.requeue_limit},
+             {"max_array_size", o.max_array_size},
+             {"max_job_id", kMaxJobId},
+             {"queue_order", std::string(core::to_string(o.queue_order))},
+             {"backfill", std::string(core::to_string(o.backfill))},
+             {"partitions", o.partitions.size()},
+             {"local_node", o.local_node}});
+}
+
 void ApiServer::Impl::agent_sync(const httplib::Request& req, httplib::Response& res) {
   (void)sync_agent(req, res, true);
 }

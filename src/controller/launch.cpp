@@ -241,6 +241,12 @@ agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int
   set("SLURM_LOCALID", std::to_string(local));
   set("SLURM_NODEID", std::to_string(node_index));
   set("SLURM_GTIDS", gtids);
+  // A step whose srun serves PMI (srun --mpi=pmi2): each task's rank and the step's size, as
+  // Slurm's slurmstepd tells them to an MPI task.
+  if (find_env(step.env, "PMI_PORT")) {
+    set("PMI_RANK", std::to_string(task));
+    set("PMI_SIZE", ntasks);
+  }
   if (step.cpus_per_task_given) set("SLURM_CPUS_PER_TASK", std::to_string(step.cpus_per_task));
   // srun's default layout, as Slurm's names it: cyclic where no node has two of the step's tasks.
   if (!find_env(step.env, "SLURM_DISTRIBUTION"))

@@ -15,19 +15,58 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The job's nodes (indices) a step may run on, in the job's order, with those named first: from
+// index `relative` on, less those excluded, and every node named (which must be the job's).
+// `names`: the job's nodes' names.
+Result<std::pair<std::vector<int>, int>> step_candidates(const api::StepRequest& r, std::int64_t job,
+                                                         const std::vector<std::string>& names) {
+  const int have = static_cast<int>(names.size());
+  if (r.relative >= have) {
+    return fail("relative node index " + std::to_string(r.relative) + " is beyond the " + std::to_string(have) +
+                " node(s) of job " + std::to_string(job));
+  }
+  const auto named = [](const std::vector<std::string>& list, const std::string& n) {
+    return std::find(list.begin(), list.end(), n) != list.end();
+  };
+  for (const std::string& n : r.nodelist) {
+    if (!named(names, n)) return fail("node " + n + " is not one of job " + std::to_string(job) + "'s nodes");
+    if (named(r.exclude, n)) return fail("node " + n + " is both asked for and excluded");
+  }
+  std::vector<int> first, rest;
+  for (int i = std::max(0, r.relative); i < have; ++i) {
+    const std::string& n = names[static_cast<std::size_t>(i)];
+    if (named(r.nodelist, n)) first.push_back(i);
+    else if (!named(r.exclude, n)) rest.push_back(i);
+  }
+  if (first.size() < r.nodelist.size()) {
+    return fail("the nodes asked for are not all at or after relative node index " + std::to_string(r.relative));
+  }
+  const int required = static_cast<int>(first.size());
+  first.insert(first.end(), rest.begin(), rest.end());
+  return std::pair{std::move(first), required};
+}
+
 // Which of the job's nodes (indices) each task of a step runs on: as many tasks on a node as its
 // CPUs hold (and at most ntasks_per_node), counted round-robin over the nodes (Slurm's step
-// layout), then numbered in blocks or round-robin. `have`: the job's nodes; `cpus`: its CPUs on each.
-Result<std::vector<int>> lay_out_step(const api::StepRequest& r, std::int64_t job, int have, int cpus) {
+// layout), then numbered in blocks or round-robin. `names`: the job's nodes; `cpus`: its CPUs on each.
+Result<std::vector<int>> lay_out_step(const api::StepRequest& r, std::int64_t job, const std::vector<std::string>& names,
+                                      int cpus) {
   const int cpt = r.cpus_per_task > 0 ? r.cpus_per_task : 1;
-  // Every node of the job unless fewer are asked for, or fewer tasks than nodes.
-  int nodes = r.nodes > 0 ? r.nodes : have;
+  auto candidates = step_candidates(r, job, names);
+  if (!candidates) return tl::unexpected(candidates.error());
+  auto& [usable, required] = *candidates;
+  const int have = static_cast<int>(usable.size());
+  // Every usable node unless fewer are asked for, or fewer tasks than nodes; at least those named.
+  int nodes = r.nodes > 0 ? r.nodes : required > 0 ? required : have;
   if (nodes > have) {
     return fail("the step asks for " + std::to_string(nodes) + " nodes; job " + std::to_string(job) + " has " +
-                std::to_string(have));
+                std::to_string(have) + (have < static_cast<int>(names.size()) ? " of those it may use" : ""));
+  }
+  if (nodes < required) {
+    return fail("the step asks for " + std::to_string(nodes) + " node(s) and names " + std::to_string(required));
   }
   const int ntasks = r.ntasks > 0 ? r.ntasks : r.ntasks_per_node > 0 ? nodes * r.ntasks_per_node : nodes;
-  if (r.nodes == 0) nodes = std::min(nodes, ntasks);
+  if (r.nodes == 0) nodes = std::max(required, std::min(nodes, ntasks));
   if (ntasks < nodes) {
     return fail("cannot run " + std::to_string(ntasks) + " task(s) on " + std::to_string(nodes) + " nodes");
   }
@@ -43,6 +82,9 @@ Result<std::vector<int>> lay_out_step(const api::StepRequest& r, std::int64_t jo
                 std::to_string(cpt) + " CPU(s) on " + std::to_string(nodes) + " node(s) of " + std::to_string(cpus) +
                 " CPU(s) (at most " + std::to_string(cap) + " task(s) a node)");
   }
+  // The step's nodes, in the job's order.
+  std::vector<int> chosen(usable.begin(), usable.begin() + nodes);
+  std::sort(chosen.begin(), chosen.end());
   const std::vector<int> counts = tasks_on_nodes(ntasks, nodes, cap);
   std::vector<int> out(static_cast<std::size_t>(ntasks), 0);
   if (r.cyclic) {
@@ -50,11 +92,12 @@ Result<std::vector<int>> lay_out_step(const api::StepRequest& r, std::int64_t jo
     for (int t = 0, n = 0; t < ntasks; n = (n + 1) % nodes) {
       if (left[static_cast<std::size_t>(n)] == 0) continue;
       --left[static_cast<std::size_t>(n)];
-      out[static_cast<std::size_t>(t++)] = n;
+      out[static_cast<std::size_t>(t++)] = chosen[static_cast<std::size_t>(n)];
     }
   } else {
     for (int n = 0, t = 0; n < nodes; ++n) {
-      for (int k = 0; k < counts[static_cast<std::size_t>(n)]; ++k) out[static_cast<std::size_t>(t++)] = n;
+      for (int k = 0; k < counts[static_cast<std::size_t>(n)]; ++k)
+        out[static_cast<std::size_t>(t++)] = chosen[static_cast<std::size_t>(n)];
     }
   }
   return out;
@@ -76,7 +119,9 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
                  : job.state == JobState::Pending ? " is not running yet"
                                                   : " is ending"));
   }
-  auto layout = lay_out_step(r, id, static_cast<int>(job.tasks.size()), job.request.cpus);
+  std::vector<std::string> names;
+  for (const TaskRecord& t : job.tasks) names.push_back(t.node);
+  auto layout = lay_out_step(r, id, names, job.request.cpus);
   if (!layout) return tl::unexpected(layout.error());
   events::StepStarted started;
   started.id = id;

@@ -19,7 +19,7 @@ struct OptionDef {
 // sbatch 22.05's options, in its man page's order (and --ntasks-per-tres, which it also takes).
 constexpr OptionDef kOptions[] = {
     {"account", 'A', Arg::Required, true},
-    {"acctg-freq", 0, Arg::Required, false},
+    {"acctg-freq", 0, Arg::Required, true},
     {"array", 'a', Arg::Required, true},
     {"batch", 0, Arg::Required, false},
     {"bb", 0, Arg::Required, false},
@@ -73,7 +73,7 @@ constexpr OptionDef kOptions[] = {
     {"mem-per-cpu", 0, Arg::Required, true},
     {"mem-per-gpu", 0, Arg::Required, true},
     {"mincpus", 0, Arg::Required, true},
-    {"network", 0, Arg::Required, false},
+    {"network", 0, Arg::Required, true},
     {"nice", 0, Arg::Optional, false},
     {"no-kill", 'k', Arg::Optional, false},
     {"no-requeue", 0, Arg::None, true},
@@ -89,13 +89,13 @@ constexpr OptionDef kOptions[] = {
     {"open-mode", 0, Arg::Required, true},
     {"output", 'o', Arg::Required, true},
     {"overcommit", 'O', Arg::None, true},
-    {"oversubscribe", 's', Arg::None, false},
+    {"oversubscribe", 's', Arg::None, true},
     {"parsable", 0, Arg::None, true},
     {"partition", 'p', Arg::Required, true},
-    {"power", 0, Arg::Required, false},
+    {"power", 0, Arg::Required, true},
     {"prefer", 0, Arg::Required, false},
     {"priority", 0, Arg::Required, false},
-    {"profile", 0, Arg::Required, false},
+    {"profile", 0, Arg::Required, true},
     {"propagate", 0, Arg::Optional, true},
     {"qos", 'q', Arg::Required, true},
     {"quiet", 'Q', Arg::None, true},
@@ -105,7 +105,7 @@ constexpr OptionDef kOptions[] = {
     {"signal", 0, Arg::Required, false},
     {"sockets-per-node", 0, Arg::Required, false},
     {"spread-job", 0, Arg::None, false},
-    {"switches", 0, Arg::Required, false},
+    {"switches", 0, Arg::Required, true},
     {"test-only", 0, Arg::None, true},
     {"thread-spec", 0, Arg::Required, false},
     {"threads-per-core", 0, Arg::Required, false},
@@ -204,6 +204,40 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
     return t ? Result<void>{} : fail("--delay-boot: " + t.error().message);
   }
   if (name == "reboot") return {};
+  // Taken and not used, as Slurm with gwang's configuration takes them: partitions that never
+  // over-subscribe (OverSubscribe=NO), nothing sampled (JobAcctGatherType and AcctGatherProfileType
+  // none), no interconnect of the job's own (switch/none), a flat network (topology/none: every
+  // job's nodes are under one switch), no power management.
+  if (name == "oversubscribe") return {};
+  if (name == "acctg-freq" || name == "network" || name == "power") {
+    if (v.empty()) return fail("--" + name + " needs a value");
+    return {};
+  }
+  if (name == "profile") {
+    for (std::size_t at = 0; at <= v.size();) {
+      const std::size_t comma = std::min(v.find(',', at), v.size());
+      const std::string p = v.substr(at, comma - at);
+      at = comma + 1;
+      std::string lower(p);
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (lower != "all" && lower != "none" && lower != "energy" && lower != "task" && lower != "lustre" &&
+          lower != "network") {
+        return fail("--profile: '" + p + "' is not one of all, none, energy, task, lustre, network");
+      }
+    }
+    return {};
+  }
+  if (name == "switches") {
+    const std::string count = v.substr(0, v.find('@'));
+    if (count.empty() || count.find_first_not_of("0123456789") != std::string::npos) {
+      return fail("--switches: '" + v + "': expected a count of switches[@max-time]");
+    }
+    if (v.find('@') != std::string::npos) {
+      auto t = parse_time_limit(v.substr(v.find('@') + 1));
+      if (!t) return fail("--switches: " + t.error().message);
+    }
+    return {};
+  }
   if (name == "gpus") return with(parse_gpu_counts(v), o.gpus);
   if (name == "gpus-per-node") return with(parse_gpu_counts(v), o.gpus_per_node);
   if (name == "gpus-per-task") return with(parse_gpu_counts(v), o.gpus_per_task);

@@ -685,5 +685,65 @@ TEST_F(AgentsTest, CancelReachesTheAgentAndEndsTheJob) {
   EXPECT_EQ(job(id).state, JobState::Cancelled);
 }
 
+// srun -w, -x and -r: a step on the job's nodes named, not on those excluded, or from a node on;
+// its tasks are told the step's own nodes (SLURM_NODEID counts from the step's first).
+TEST_F(AgentsTest, StepsRunOnTheNodesNamedExcludedOrFromARelativeNode) {
+  open();
+  call_all();
+  api::SubmitRequest r = request(2);
+  r.script = "#!/bin/sh\nsrun hostname\n";
+  const std::int64_t id = submit(r)->id;
+  call_all();
+  const JobRecord running = job(id);
+  ASSERT_EQ(running.state, JobState::Running);
+  const std::string first = running.tasks[0].node, second = running.tasks[1].node;
+  auto nodes_of = [&](const api::StepRequest& s) {
+    auto step = controller_->start_step(id, s, "nobody", false, now_);
+    if (!step) return "refused: " + step.error().message;
+    std::string out;
+    for (const StepTaskRecord& t : step->tasks) out += (out.empty() ? "" : ",") + std::to_string(t.node);
+    return out;
+  };
+  api::StepRequest s;
+  s.command = {"true"};
+  s.nodelist = {second};
+  EXPECT_EQ(nodes_of(s), "1");
+  s.ntasks = 3;
+  EXPECT_EQ(nodes_of(s), "1,1,1");
+  s.nodes = 2;  // the one named, then the job's others
+  EXPECT_EQ(nodes_of(s), "0,0,1");
+  s = {};
+  s.command = {"true"};
+  s.exclude = {first};
+  EXPECT_EQ(nodes_of(s), "1");
+  s.exclude = {};
+  s.relative = 1;
+  EXPECT_EQ(nodes_of(s), "1");
+  // The step's tasks are told its one node.
+  call_all();
+  const FakeAgent& on_second = agents_[std::stoi(second.substr(1)) - 1];
+  bool seen = false;
+  for (const auto& [task, l] : on_second.running) {
+    if (l.step != 4) continue;
+    seen = true;
+    EXPECT_EQ(last_env(l, "SLURM_NODEID"), "0");
+    EXPECT_EQ(last_env(l, "SLURM_STEP_NODELIST"), second);
+    EXPECT_EQ(last_env(l, "SLURMD_NODENAME"), second);
+  }
+  EXPECT_TRUE(seen);
+  // What cannot be.
+  s.relative = 2;
+  EXPECT_EQ(nodes_of(s), "refused: relative node index 2 is beyond the 2 node(s) of job " + std::to_string(id));
+  s.relative = -1;
+  s.nodelist = {"elsewhere"};
+  EXPECT_EQ(nodes_of(s), "refused: node elsewhere is not one of job " + std::to_string(id) + "'s nodes");
+  s.nodelist = {first};
+  s.exclude = {first};
+  EXPECT_EQ(nodes_of(s), "refused: node " + first + " is both asked for and excluded");
+  s.exclude = {second};
+  s.nodes = 2;
+  EXPECT_EQ(nodes_of(s), "refused: the step asks for 2 nodes; job " + std::to_string(id) + " has 1 of those it may use");
+}
+
 }  // namespace
 }  // namespace gwang::controller

@@ -288,6 +288,63 @@ EOF_STEPS
 steps() { id=$(sbatch --parsable --wait steps.sh); sed "s/=$id\./=ID./" steps.out; sleep 3; sacct -j "$id" -P -n -o JobID,JobName,State,ExitCode,NNodes | sed "s/^$id/ID/"; }
 both "srun in a batch job" "$(declare -f steps); steps"
 both "srun outside a job" "env -u SLURM_JOB_ID srun --frob true; echo rc=\$?"
+# srun's own output files, a program for each task, a step's time and wait limits, CPU binding.
+cat >srun_io.sh <<'EOF_IO'
+#!/bin/bash
+#SBATCH -n 2 -t 5 -o srun_io.out
+srun -o 'io-%j-%t.out' -e 'io-%s.err' bash -c 'echo out $SLURM_PROCID; echo err $SLURM_PROCID >&2'
+cat io-$SLURM_JOB_ID-0.out io-$SLURM_JOB_ID-1.out; sort io-0.err
+srun -o 'both-%t.txt' bash -c 'echo out $SLURM_PROCID; echo err $SLURM_PROCID >&2'; sort both-0.txt both-1.txt
+srun -o 1 bash -c 'echo only $SLURM_PROCID'
+srun -o none bash -c 'echo never $SLURM_PROCID'; echo "rc=$?"
+srun -l --open-mode=append -o both-0.txt -n 1 echo appended; cat both-0.txt | sort
+printf '0 echo first %%t\n1 echo second %%t %%o\n' >mp.conf
+srun --multi-prog mp.conf | sort
+printf '# comment\n* echo any %%t\n' >mp2.conf
+srun --multi-prog mp2.conf | sort
+srun -n2 -W 2 bash -c '[ $SLURM_PROCID = 0 ] || sleep 30' 2>&1 | grep -c Terminating
+for b in q verbose,none v cores q,threads map_cpu:0,1 v,mask_cpu:0x3; do
+  echo "== --cpu-bind=$b"; srun -n1 --cpu-bind=$b bash -c 'env | grep ^SLURM_CPU_BIND | sort'
+done
+srun -n1 --cpu-bind=frob true 2>&1 | tail -n 1; echo "rc=${PIPESTATUS[0]}"
+srun -n1 --quit-on-interrupt -X -I true; echo "rc=$?"
+EOF_IO
+srun_io() { id=$(sbatch --parsable --wait srun_io.sh); sed "s/$id/ID/g" srun_io.out; }
+both "srun output, multi-prog, limits" "$(declare -f srun_io); srun_io"
+# srun inside an allocation: the options that ask for an allocation, taken and not used (some
+# with a line of Slurm's); srun's own prolog and epilog; the tasks' prolog and epilog; --propagate.
+printf '#!/bin/sh\necho "export FOO=bar baz"\necho "print hello from $SLURM_PROCID"\necho "unset HOME"\necho "other"\n' >tp.sh
+printf '#!/bin/sh\necho epilog $SLURM_PROCID >&2\n' >te.sh
+printf '#!/bin/sh\necho "srun prolog: $*"; exit ${RC:-0}\n' >sp.sh
+chmod +x tp.sh te.sh sp.sh
+cat >srun_alloc.sh <<'EOF_ALLOC'
+#!/bin/bash
+#SBATCH -n 2 -t 5 -o srun_alloc.out
+for a in --partition=main --partition=nope -Aroot -qnormal --begin=now+1hour -dafterok:1 -H --mail-type=END \
+    --mail-user=a@b --nice=10 --priority=5 --reservation=x --wckey=x --comment=hi -Lfoo --deadline=now+1hour \
+    --time-min=1 --contiguous --reboot --delay-boot=5 --use-min-nodes --spread-job --switches=1 --power=level \
+    --mcs-label=x --cluster-constraint=x --prefer=x --tmp=10 --mincpus=1 -S1 --thread-spec=1 -s --signal=USR1@10 \
+    --uid=0 --gid=0 --bb=x --sockets-per-node=1 --cores-per-socket=1 --threads-per-core=1 -B1 \
+    --ntasks-per-core=1 --ntasks-per-socket=1 --hint=nomultithread --gpu-bind=closest --gpu-freq=high \
+    --cpu-freq=high --mem-bind=none --accel-bind=g --acctg-freq=10 --profile=none --network=x --msg-timeout=10 \
+    -T2 --gres-flags=enforce-binding --pty --clusters=$SLURM_CLUSTER_NAME; do
+  echo "== $a"; srun -n1 $a bash -c 'echo ran' 2>&1
+done
+for a in --x11 --het-group=0 --clusters=nope; do echo "== $a"; srun -n1 $a true 2>&1; echo "rc=$?"; done
+echo "== task prolog and epilog"
+srun --task-prolog=$PWD/tp.sh --task-epilog=$PWD/te.sh bash -c 'echo "task $SLURM_PROCID FOO=$FOO HOME=${HOME-unset}"' 2>&1 | sort
+echo "== prolog and epilog"
+srun --prolog=$PWD/sp.sh --epilog=$PWD/sp.sh -n1 echo step ran; echo "rc=$?"
+RC=4 srun --epilog=$PWD/sp.sh -n1 echo step ran 2>&1; echo "rc=$?"
+RC=3 srun --prolog=$PWD/sp.sh -n1 echo step ran 2>&1 | head -n 2
+echo "== propagate"
+ulimit -S -n 555; srun -n1 --propagate=NONE bash -c 'ulimit -S -n'; srun -n1 --propagate=NOFILE bash -c 'ulimit -S -n'
+EOF_ALLOC
+srun_alloc() { id=$(sbatch --parsable --wait srun_alloc.sh); sed "s/$id/ID/g" srun_alloc.out; }
+both "srun's allocation options, prologs, epilogs" "$(declare -f srun_alloc); srun_alloc"
+# sbatch's options that Slurm with gwang's configuration takes and does not use.
+both "sbatch's options unused here" "sbatch --wait -o un.out -s --acctg-freq=task=10 --profile=none --network=x --switches=1 --power=level --wrap 'echo ran' >/dev/null; cat un.out"
+both "scontrol show config (what tools read)" "scontrol show config | grep -E '^(SchedulerTimeSlice|AcctGatherNodeFreq|MpiDefault|SelectType|TaskPlugin) '"
 both "srun --mpi of no type" "srun --mpi=frob true 2>&1 | tail -n 1; echo rc=\${PIPESTATUS[0]}"
 # The submitter's resource limits, which the script starts with.
 both "sbatch propagates limits" "ulimit -S -n 777; ulimit -S -c 0; sbatch --wait -o ul.out --wrap 'ulimit -S -n; ulimit -S -c; env | grep -c ^SLURM_RLIMIT_' >/dev/null; cat ul.out"
@@ -377,12 +434,15 @@ cat >two.sh <<'TWO'
 #!/bin/bash
 #SBATCH -N 2 --ntasks-per-node=2 -t 5 -o two.out
 for args in "" "-n 3" "-m cyclic" "-n 3 -m cyclic" "-n 2 --ntasks-per-node=1" "-N 1 -n 1" "-N 1 -n 2" "-n 1" \
-    "-N 2 -n 3 --ntasks-per-node=1"; do
+    "-N 2 -n 3 --ntasks-per-node=1" "-w n2" "-w n2 -n 2" "-N 1 -n 1 -x n1" "-N 1 -r 1 -n 1" "-w n2 -N 2 -n 3"; do
   echo "== srun $args"
   srun $args bash -c 'echo $SLURM_PROCID $SLURM_NODEID $SLURM_LOCALID $SLURMD_NODENAME $SLURM_STEP_NODELIST $SLURM_STEP_NUM_NODES $SLURM_TASKS_PER_NODE $SLURM_GTIDS $SLURM_NTASKS' 2>&1 | sort
 done
 for args in "-c 2" "-N 1 -n 3" "-N 2 -n 6" "-c 3 -n 1"; do  # refused (in words of gwang's own)
   echo "== srun $args"; srun $args true 2>&1 | grep -v 'Unable to create step'; echo "rc=${PIPESTATUS[0]}"
+done
+for args in "-x n1" "-r 1" "-w n3"; do  # refused (with SLURM_NNODES=2 from the job), in other words
+  echo "== srun $args"; srun $args true >/dev/null 2>&1; echo "rc=$?"
 done
 srun -l bash -c 'echo $SLURM_PROCID $SLURMD_NODENAME' | sort
 srun bash -c 'exit $SLURM_NODEID'; echo "rc=$?"
@@ -390,8 +450,8 @@ TWO
 both2 "srun on two nodes" "sbatch --wait two.sh >/dev/null; cat two.out"
 # MPI programs started by each MPI's own mpirun inside a two-node batch job, which starts its
 # daemons on the other node through srun (Open MPI's orted, MPICH's hydra_pmi_proxy): each rank
-# says where it runs and what the all-reduce of the ranks' numbers gave. (MPICH's Hydra takes the
-# two nodes of this one host for one and runs every rank on the first, under Slurm as here.)
+# says where it runs and what the all-reduce of the ranks' numbers gave. (MPICH's mpiexec passes
+# its own environment, SLURMD_NODENAME included, to every rank: its ranks all name the first node.)
 cat >allreduce.c <<'MPI'
 #include <mpi.h>
 #include <stdio.h>
@@ -415,6 +475,10 @@ for mpi in openmpi mpich; do
     "$mpi" "$mpi" "$opts" "$mpi" >"$mpi.sh"
   both2 "mpirun of $mpi inside sbatch -N 2" "sbatch --wait $mpi.sh >/dev/null; cat $mpi.out"
 done
+# MPICH's ranks started by srun itself as their process manager (--mpi=pmi2): Slurm's pmi2 plugin
+# and gwang's srun each serve them.
+printf '#!/bin/bash\n#SBATCH -N 2 --ntasks-per-node=2 -t 5 -o pmi2.out\nsrun --mpi=pmi2 ./allreduce.mpich | sort\necho "rc=${PIPESTATUS[0]}"\n' >pmi2.sh
+both2 "srun --mpi=pmi2 of MPICH on two nodes" "sbatch --wait pmi2.sh >/dev/null; cat pmi2.out"
 envs2() { both2 "environment on two nodes: sbatch $1" "bash $BASE/envs.sh $BASE/env_exclude $G $1"; }
 envs2 "-N 2 --ntasks-per-node=2 -t 5"
 envs2 "-N 2 -t 5"

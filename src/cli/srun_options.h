@@ -1,0 +1,67 @@
+// srun's options: its command line and the variables it reads (srun(1), INPUT ENVIRONMENT
+// VARIABLES), read into the step it asks the controller for.
+#pragma once
+
+#include <map>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/slurm_jobs.h"
+
+namespace gwang::cli {
+
+// A setting of srun's: the value, and where it came from ("--ntasks" or the variable).
+struct Setting {
+  std::string text, from;
+};
+
+// What srun was asked: its settings by key ("ntasks", "jobid", ...), and the program to run.
+struct SrunOptions {
+  std::map<std::string, Setting> given;
+  std::string name, chdir;
+  bool quiet = false, verbose = false;
+  int log_level = 3;  // Slurm's: 3 (info), one more for each -v, one less for each -Q (SRUN_DEBUG)
+  std::vector<std::string> command;
+  // Where the tasks' output and errors go (-o, -e): "" (srun's own), "none", a task's id (only
+  // that task's), or a file name pattern; and whether files are appended to (--open-mode).
+  std::string output, error;
+  bool append = false;
+  int wait_seconds = 0;       // -W: end the step this long after its first task ended (0: never)
+  std::int64_t time_limit = 0;  // -t: end the step after this many seconds (0: the job's limit)
+  std::string multi_prog;     // --multi-prog: the configuration file (the command's first word)
+  // --prolog and --epilog (run here, before and after the step, with its command as arguments);
+  // --task-prolog and --task-epilog (run on the nodes, before and after each task).
+  std::string prolog, epilog, task_prolog, task_epilog;
+  std::optional<std::vector<std::string>> propagate;  // --propagate: the limits passed on (unset: all)
+  bool pmi2 = false;  // --mpi=pmi2: srun serves the step's MPI tasks as their process manager
+};
+
+// Says "srun: error: MESSAGE"; returns 1.
+int srun_error(const std::string& message);
+// A positive count written in digits, or nothing.
+std::optional<int> positive(const std::string& text);
+// Whether a flag setting ("label", "unbuffered") is on: given, and not "0".
+bool flag_on(const SrunOptions& o, const char* key);
+
+// Reads srun's environment and command line into `o`; returns the exit status when srun ends
+// there (--help, --version, a mistake, no program given), nothing when it goes on.
+std::optional<int> parse_srun(Argv& argv, SrunOptions& o);
+// Puts the step's task counts, layout, nodes, name and directory into `body`, with Slurm's
+// warnings for counts that do not fit together; returns 1 after saying why when a value is bad.
+std::optional<int> step_layout(const SrunOptions& o, nlohmann::json& body);
+// Puts the tasks' environment into `body`: this one's (--export=ALL), or its SLURM_* variables
+// alone (NONE), and the variables named; returns 1 after saying why when --export is bad.
+std::optional<int> step_environment(const SrunOptions& o, nlohmann::json& body);
+// With --task-prolog or --task-epilog, the step's command run between them: a shell that runs
+// the prolog, takes its "export NAME=value", "unset NAME" and "print TEXT" lines as Slurm's
+// slurmstepd takes them, runs the command, then the epilog.
+void step_task_wrapper(const SrunOptions& o, nlohmann::json& body);
+// With --multi-prog, the step's command: a shell that runs the program the configuration file gives
+// each task (by SLURM_PROCID, with %t and %o replaced); returns 1 after saying why the file is bad.
+std::optional<int> step_multi_prog(const SrunOptions& o, nlohmann::json& body);
+// The id of the job the step runs in ("123" of "123.4"); nothing after saying why there is none.
+std::optional<std::string> step_job_id(const SrunOptions& o);
+
+}  // namespace gwang::cli

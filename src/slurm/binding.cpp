@@ -1,0 +1,96 @@
+#include "slurm/binding.h"
+
+#include <cctype>
+#include <vector>
+
+namespace gwang::slurm {
+
+namespace {
+
+// One element of a map or mask list: a number (or a hex mask), optionally "*count".
+bool list_element(std::string_view e, bool mask) {
+  if (auto star = e.find('*'); star != std::string_view::npos) {
+    const std::string_view count = e.substr(star + 1);
+    if (count.empty() || count.find_first_not_of("0123456789") != std::string_view::npos) return false;
+    e = e.substr(0, star);
+  }
+  const bool hex = e.starts_with("0x") || e.starts_with("0X");
+  if (hex) e.remove_prefix(2);
+  if (e.empty()) return false;
+  for (char c : e) {
+    if (mask || hex ? !std::isxdigit(static_cast<unsigned char>(c)) : !std::isdigit(static_cast<unsigned char>(c)))
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<CpuBind> parse_cpu_bind(std::string_view text) {
+  CpuBind out;
+  const auto bad = [&text](const std::string& why) -> Result<CpuBind> {
+    return fail("--cpu-bind=" + std::string(text) + ": " + why);
+  };
+  if (text.empty()) return bad("empty; give a binding type (none, cores, threads, ...) or quiet/verbose");
+  // The list of a map_* or mask_* type takes the rest of the text, commas and all.
+  std::vector<std::string_view> words;
+  for (std::size_t at = 0; at <= text.size();) {
+    std::size_t comma = text.find(',', at);
+    std::string_view w = text.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at);
+    if (w.starts_with("map_") || w.starts_with("mask_")) {
+      words.push_back(text.substr(at));
+      break;
+    }
+    words.push_back(w);
+    if (comma == std::string_view::npos) break;
+    at = comma + 1;
+  }
+  for (std::string_view w : words) {
+    if (w == "q" || w == "quiet") {
+      out.verbose = false;
+    } else if (w == "v" || w == "verbose") {
+      out.verbose = true;
+    } else if (w.empty()) {
+      return bad("an empty word between commas");
+    } else {
+      std::string type(w.substr(0, w.find(':')));
+      if (type == "no") type = "none";
+      static constexpr std::string_view kPlain[] = {"none",  "rank",    "rank_ldom", "sockets",
+                                                    "cores", "threads", "ldoms",     "boards"};
+      static constexpr std::string_view kListed[] = {"map_cpu", "mask_cpu", "map_ldom", "mask_ldom"};
+      bool plain = false, listed = false;
+      for (auto t : kPlain) plain = plain || t == type;
+      for (auto t : kListed) listed = listed || t == type;
+      if (!plain && !listed) {
+        return fail("unrecognized --cpu-bind argument \"" + std::string(w) +
+                    "\": expected quiet, verbose, none, rank, map_cpu:<list>, mask_cpu:<list>, rank_ldom, "
+                    "map_ldom:<list>, mask_ldom:<list>, sockets, cores, threads, ldoms or boards");
+      }
+      if (!out.type.empty()) return bad("two binding types ('" + out.type + "' and '" + type + "'); give one");
+      if (listed) {
+        const auto colon = w.find(':');
+        if (colon == std::string_view::npos || colon + 1 == w.size()) {
+          return bad(type + " needs a list: " + type + ":<list>");
+        }
+        const std::string_view list = w.substr(colon + 1);
+        const bool mask = type.starts_with("mask_");
+        for (std::size_t at = 0; at <= list.size();) {
+          const std::size_t comma = list.find(',', at);
+          const std::string_view e = list.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at);
+          if (!list_element(e, mask)) {
+            return bad("'" + std::string(e) + "' is not " + (mask ? "a hexadecimal mask" : "a CPU number"));
+          }
+          if (comma == std::string_view::npos) break;
+          at = comma + 1;
+        }
+        out.list = std::string(list);
+      } else if (w.find(':') != std::string_view::npos) {
+        return bad(type + " takes no list");
+      }
+      out.type = type;
+    }
+  }
+  return out;
+}
+
+}  // namespace gwang::slurm

@@ -1,0 +1,28 @@
+// srun's --cpu-bind (and SLURM_CPU_BIND), as srun(1) of Slurm 22.05 defines it: a comma list of
+// `quiet` or `verbose` and one binding type. Parsed here; which types a node carries out is the
+// agent's and the controller's.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace gwang::slurm {
+
+struct CpuBind {
+  bool verbose = false;  // say each task's binding on its standard error
+  // "" (none given: the cluster's default), "none", or the type that binds: "rank", "map_cpu",
+  // "mask_cpu", "rank_ldom", "map_ldom", "mask_ldom", "sockets", "cores", "threads", "ldoms",
+  // "boards".
+  std::string type;
+  std::string list;  // map_* and mask_*: the CPUs or masks, as given ("0,2" / "0x3,0xc")
+  bool binds() const { return !type.empty() && type != "none"; }
+};
+
+// "q", "quiet", "v", "verbose", "no", "none", "rank", "map_cpu:<list>", "mask_cpu:<list>", ... A
+// list's elements are separated by commas; a mask is hexadecimal (0x optional), a CPU a number
+// (decimal, or hexadecimal with 0x), each optionally `*count`.
+Result<CpuBind> parse_cpu_bind(std::string_view text);
+
+}  // namespace gwang::slurm

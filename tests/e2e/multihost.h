@@ -1,0 +1,150 @@
+// A cluster of several hosts on one machine, for the tests that cross a network: a controller and
+// three agents, each in its own network namespace, joined by veth pairs on a bridge (set up and torn
+// down by each test). Real `gwang controller` and `gwang agent` processes; the command line runs in
+// the controller's namespace. Needs root.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "shell.h"
+
+namespace gwang::testing::multihost {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+class MultiHost : public ::testing::Test {
+ protected:
+  static constexpr int kAgents = 3;
+
+  void SetUp() override {
+    ASSERT_EQ(::geteuid(), 0u) << "multi-host tests need root (network namespaces)";
+    tag_ = std::to_string(::getpid() % 100000);
+    dir_ = fs::temp_directory_path() /
+           ("gwang_multihost_" + tag_ + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    fs::permissions(dir_, fs::perms::all);  // jobs (as nobody) write their marks here
+    // The network: a bridge in this namespace; one namespace per host with a veth into the bridge.
+    net_ = std::make_unique<gwang::testing::Network>("gwb", tag_, "10.77.0", kAgents + 1);
+    const std::string failed = net_->up();
+    ASSERT_EQ(failed, "");
+    // The secret and the configurations.
+    write(dir_ / "secret", "multihost-test-secret-0123456789\n");
+    fs::permissions(dir_ / "secret", fs::perms::owner_read | fs::perms::owner_write);
+    write(dir_ / "controller.toml", "listen = \"" + ip(0) + ":8686\"\ndata_dir = \"" + (dir_ / "ctl").string() +
+                                        "\"\ncluster_secret_file = \"" + (dir_ / "secret").string() +
+                                        "\"\noperator = \"nobody\"\nnode_timeout = \"6s\"\nkill_grace = \"1s\"\n");
+    for (int h = 1; h <= kAgents; ++h) {
+      write(dir_ / ("agent" + std::to_string(h) + ".toml"),
+            "controller = \"http://" + ip(0) + ":8686\"\nnode_name = \"" + node(h) + "\"\ndata_dir = \"" +
+                (dir_ / node(h)).string() + "\"\ncluster_secret_file = \"" + (dir_ / "secret").string() +
+                "\"\nkill_grace = \"1s\"\nsync_wait = \"1s\"\nnvml = false\n[[devices]]\nkind = \"npu:test\"\ncount = "
+                "1\n");
+    }
+    pids_[0] = spawn(0, "controller", dir_ / "controller.toml");
+    // The token is written before the API listens, the URL after.
+    for (int i = 0; i < 500 && !fs::exists(dir_ / "ctl" / "url"); ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(fs::exists(dir_ / "ctl" / "url")) << slurp(dir_ / "h0.log");
+    std::ifstream in(dir_ / "ctl" / "token");
+    std::getline(in, token_);
+    for (int h = 1; h <= kAgents; ++h) pids_[h] = spawn(h, "agent", dir_ / ("agent" + std::to_string(h) + ".toml"));
+    wait_for("three nodes up", [&] { return up_nodes() == kAgents; });
+  }
+
+  void TearDown() override {
+    for (auto& [h, pid] : pids_) {
+      if (pid > 0) {
+        ::kill(pid, SIGTERM);
+        ::waitpid(pid, nullptr, 0);
+      }
+    }
+    net_.reset();
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  std::string ns(int h) const { return net_->ns(h); }
+  std::string veth(int h) const { return net_->veth(h); }
+  std::string ip(int h) const { return net_->ip(h); }
+  static std::string node(int h) { return "host" + std::to_string(h); }
+
+  void run(const std::string& cmd) {
+    const Outcome o = sh(cmd);
+    ASSERT_EQ(o.status, 0) << cmd << ": " << o.output;
+  }
+  static void write(const fs::path& p, const std::string& text) {
+    std::ofstream out(p);
+    out << text;
+  }
+
+  // Starts `gwang ROLE --config FILE` in host h's namespace; output to dir/hH.log.
+  pid_t spawn(int h, const std::string& role, const fs::path& config) {
+    return gwang::testing::spawn_in(ns(h), GWANG_BINARY, role, config.string(),
+                                    (dir_ / ("h" + std::to_string(h) + ".log")).string());
+  }
+
+  // The command line, in the controller's namespace.
+  Outcome gwang(const std::string& args) {
+    return sh("cd " + dir_.string() + " && GWANG_URL=http://" + ip(0) + ":8686 GWANG_TOKEN=" + token_ +
+              " ip netns exec " + ns(0) + " " + GWANG_BINARY + " " + args);
+  }
+  json gwang_json(const std::string& args) {
+    const Outcome o = gwang(args.substr(0, args.find(' ')) + " --json" +
+                            (args.find(' ') == std::string::npos ? "" : args.substr(args.find(' '))));
+    EXPECT_EQ(o.status, 0) << args << ": " << o.output;
+    json j = json::parse(o.output, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << o.output;
+    return j;
+  }
+  std::string submit(const std::string& args) {
+    const Outcome o = gwang("submit " + args);
+    EXPECT_EQ(o.status, 0) << o.output;
+    const std::string prefix = "Submitted job ";
+    EXPECT_EQ(o.output.rfind(prefix, 0), 0u) << o.output;
+    return o.output.substr(prefix.size(), o.output.find('\n') - prefix.size());
+  }
+  json job(const std::string& id) { return gwang_json("show " + id); }
+  std::map<std::string, std::string> node_states() {
+    std::map<std::string, std::string> out;
+    json j = gwang_json("nodes");
+    for (const json& n : j["nodes"]) out[n["name"]] = n["state"];
+    return out;
+  }
+  int up_nodes() {
+    int n = 0;
+    for (const auto& [name, state] : node_states()) n += state == "up";
+    return n;
+  }
+  template <typename F>
+  void wait_for(const std::string& what, F done, std::chrono::seconds limit = 30s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done()) return;
+      std::this_thread::sleep_for(100ms);
+    }
+    FAIL() << "timed out waiting for " << what << "\ncontroller:\n" << slurp(dir_ / "h0.log");
+  }
+  bool ended(const json& j) { return j["state"] != "PENDING" && j["state"] != "RUNNING"; }
+  int host_of(const std::string& node_name) { return std::stoi(node_name.substr(4)); }
+
+  std::string tag_;
+  std::unique_ptr<gwang::testing::Network> net_;
+  fs::path dir_;
+  std::string token_;
+  std::map<int, pid_t> pids_;
+};
+
+}  // namespace gwang::testing::multihost
