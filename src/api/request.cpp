@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "api/partition.h"
+#include "slurm/mail.h"
 #include "slurm/specs.h"
 
 namespace gwang::api {
@@ -126,6 +127,19 @@ Result<void> read_files(const json& j, SubmitRequest& r) {
   if (j.contains("hold")) {
     if (!j["hold"].is_boolean()) return tl::unexpected(field_error("hold", "must be true or false").error());
     r.hold = j["hold"].get<bool>();
+  }
+  if (j.contains("mail_type")) {
+    const json& v = j["mail_type"];
+    auto m = v.is_string() ? slurm::parse_mail_type(v.get<std::string>()) : Result<std::string>(fail("must be a string"));
+    if (!m) return tl::unexpected(field_error("mail_type", m.error().message).error());
+    r.mail_type = *m;
+  }
+  if (j.contains("mail_user")) {
+    const json& v = j["mail_user"];
+    if (!v.is_string() || !slurm::mail_user_ok(v.get<std::string>()))
+      return tl::unexpected(
+          field_error("mail_user", "must be an address or a user name (1 to 256 bytes, no blanks)").error());
+    r.mail_user = v.get<std::string>();
   }
   if (j.contains("comment")) {
     const json& v = j["comment"];
@@ -276,7 +290,7 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
   static const char* kFields[] = {
       "name",  "command", "workdir",     "env",         "cpus",      "mem",        "gpus",  "gpu_share", "nodes",
       "time",  "requeue", "project",     "preemptible", "begin",     "dependency", "array", "script",    "output",
-      "error", "input",   "open_append", "comment",     "partition", "hold",       "qos"};
+      "error", "input",   "open_append", "comment",     "partition", "hold",       "qos",   "mail_type", "mail_user"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -325,6 +339,8 @@ std::string to_json(const SubmitRequest& r) {
   if (!r.partition.empty()) j["partition"] = r.partition;
   if (r.hold) j["hold"] = true;
   if (!r.qos.empty()) j["qos"] = r.qos;
+  if (!r.mail_type.empty()) j["mail_type"] = r.mail_type;
+  if (!r.mail_user.empty()) j["mail_user"] = r.mail_user;
   return j.dump();
 }
 

@@ -47,6 +47,9 @@ struct SubmitRequest {
   // The allocation programme it runs under (Slurm's QOS): its priority, and its grants charged
   // first. The project must hold a valid grant of it. Empty: the project's first valid grant's.
   std::string qos;
+  // Mail to the job's user at its events (sbatch --mail-type, --mail-user): the events, as
+  // slurm::parse_mail_type gives them ("BEGIN,END"; empty: none), and to whom (empty: the job's user).
+  std::string mail_type, mail_user;
 };
 
 inline constexpr std::size_t kMaxScriptBytes = 4 << 20;  // Slurm's default max_script_size

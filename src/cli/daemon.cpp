@@ -635,6 +635,7 @@ int run_controller(const DaemonArgs& args) {
   options.kill_grace = cfg->kill_grace;
   options.requeue_limit = cfg->requeue_limit;
   options.max_array_size = cfg->max_array_size;
+  options.mail_program = cfg->mail_program;
   options.cluster_name = cfg->cluster_name;
   options.snapshot_every = cfg->snapshot_every;
   options.partitions = cfg->partitions;

@@ -79,6 +79,8 @@ Result<void> set_script(const slurm::SbatchOptions& o, const SbatchContext& c, a
     if (o.comment->size() > 1024) return fail("--comment: longer than 1,024 bytes");
     r.comment = *o.comment;
   }
+  if (o.mail_type) r.mail_type = *o.mail_type;
+  if (o.mail_user) r.mail_user = *o.mail_user;
   return {};
 }
 

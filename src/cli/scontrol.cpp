@@ -118,6 +118,7 @@ int show_config(const ClientArgs& client) {
       {"AcctGatherNodeFreq", "0 sec"},  // no sampling of nodes or tasks
       {"ClusterName", c.value("cluster_name", "gwang")},
       {"KillWait", sec("kill_grace_s")},
+      {"MailProg", c.value("mail_program", std::string()).empty() ? "(null)" : c.value("mail_program", std::string())},
       {"MaxArraySize", std::to_string(c.value("max_array_size", 1001))},
       {"MaxBatchRequeue", std::to_string(c.value("requeue_limit", 1))},
       {"MaxJobId", std::to_string(c.value("max_job_id", 0))},

@@ -316,6 +316,9 @@ Result<ControllerConfig> parse_controller_config(std::string_view text, const st
   GWANG_TRY(r.duration("kill_grace", c.kill_grace, 1, 600));
   GWANG_TRY(r.integer("requeue_limit", c.requeue_limit, 0, 100));
   GWANG_TRY(r.integer("max_array_size", c.max_array_size, 1, 4'000'001));
+  GWANG_TRY(r.string("mail_program", c.mail_program));
+  if (!c.mail_program.empty() && c.mail_program.front() != '/')
+    return tl::unexpected(r.error("mail_program", "expected an absolute path, or \"\" to send no mail"));
   GWANG_TRY(r.integer("snapshot_every", c.snapshot_every, 1000, 100'000'000));
   std::string order(core::to_string(c.queue_order)), backfill(core::to_string(c.backfill));
   GWANG_TRY(r.string("queue_order", order));

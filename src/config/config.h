@@ -30,6 +30,7 @@ struct ControllerConfig {
   std::chrono::seconds kill_grace{10};    // SIGTERM to SIGKILL (the local node's, if any)
   int requeue_limit = 1;                  // requeues of a job after NODE_FAIL
   int max_array_size = 1001;              // job arrays' indices go up to this - 1 (Slurm's MaxArraySize)
+  std::string mail_program = "/usr/bin/mail";  // mails users at their jobs' events (Slurm's MailProg); "": none
   int snapshot_every = 100000;            // journal records between snapshots (a restart replays fewer)
   // Who goes first, and what may pass the queue's head (core/queue_policy.h, by the core's names):
   // fcfs, sjf, priority or multifactor (age, fair share, size, programme); none, easy, easy-sjbf,

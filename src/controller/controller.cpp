@@ -47,6 +47,14 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
 
   auto c = std::unique_ptr<Controller>(new Controller(std::move(options)));
   c->journal_ = std::move(parts.journal);
+  if (parts.mail) {
+    c->mail_ = std::move(parts.mail);
+  } else if (!c->options_.mail_program.empty()) {
+    c->mail_ = [program = c->options_.mail_program](const Mail& m) {
+      if (!send_mail(program, m))
+        std::fprintf(stderr, "gwang: the mail to %s was not sent: %s cannot be run\n", m.to.c_str(), program.c_str());
+    };
+  }
   c->committer_ = std::make_unique<store::GroupCommitter>(*c->journal_);
   c->started_ = parts.clock ? parts.clock() : agent::Clock::now();
   c->instance_ = std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<std::uintptr_t>(c.get()) % 100000);

@@ -32,6 +32,7 @@
 #include "controller/cow_table.h"
 #include "controller/events.h"
 #include "controller/metrics.h"
+#include "controller/mail.h"
 #include "controller/records.h"
 #include "controller/runner.h"
 #include "core/scheduler.h"
@@ -66,6 +67,9 @@ struct ControllerOptions {
   std::int64_t snapshot_every = 100000;
   // Job arrays: indices from 0 to max_array_size - 1 (Slurm's MaxArraySize).
   std::int64_t max_array_size = 1001;
+  // The program that mails a job's user at its events (Slurm's MailProg; controller/mail.h);
+  // "": none is sent.
+  std::string mail_program = "/usr/bin/mail";
   // The node pools jobs ask for by name (Slurm's partitions), at most 64. None: one partition,
   // api::implicit_partition(), of every node.
   std::vector<api::Partition> partitions;
@@ -94,6 +98,7 @@ struct ControllerOptions {
 struct ControllerParts {
   std::unique_ptr<store::Journal> journal;          // null: SQLite in data_dir, or PostgreSQL (options.store)
   std::unique_ptr<LocalRunner> runner;              // null, with a local node: the node agent in this process
+  std::function<void(const Mail&)> mail;            // null: options.mail_program is run (send_mail)
   std::function<agent::Clock::time_point()> clock;  // null: agent::Clock::now (node timeouts count from it)
 };
 
@@ -410,6 +415,8 @@ class Controller {
   // may run only as preemptible work becomes preemptible, and goes back when a grant allows.
   void readmit(std::int64_t now);
   void end(JobRecord& job, JobState state, int exit_code, const std::string& reason, std::int64_t now);
+  // Mails the job's user about `event` where the job asked for it (controller/mail.h).
+  void mail(const JobRecord& job, MailEvent event);
   // Charges a running job's use since it was last charged, up to `now` (a usage record, queued).
   void charge(const JobRecord& job, std::int64_t now);
   void node_down(Node& node, const std::string& why, std::int64_t now);
@@ -451,6 +458,7 @@ class Controller {
                                                                  std::int64_t now, bool may_wait);
 
   ControllerOptions options_;
+  std::function<void(const Mail&)> mail_;  // how mail is sent (ControllerParts::mail)
   mutable std::mutex mu_;
   std::condition_variable orders_cv_;  // new orders for remote agents
   std::unique_ptr<store::Journal> journal_;

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "slurm/mail.h"
+
 namespace gwang::controller {
 
 
@@ -129,6 +131,11 @@ void Controller::node_failed(JobRecord& job, const std::string& why, std::int64_
 }
 
 void Controller::requeued(JobRecord& job, const std::string& reason, std::int64_t now) {
+  if (slurm::mails_at(job.request.mail_type, "REQUEUE")) {  // its run as it ended, before it waits again
+    JobRecord ran = job;
+    ran.end = now;
+    mail(ran, MailEvent::Requeued);
+  }
   const events::Requeued requeue{job.id, job.attempt + 1, reason};
   journal_async(requeue, now);
   close_steps(job, now, true);
@@ -149,6 +156,10 @@ void Controller::end(JobRecord& job, JobState state, int exit_code, const std::s
   journal_async(ended, now);
   close_steps(job, now, true);
   (void)apply(ended, now);  // of a job the caller has: cannot fail (its charges forgotten)
+  // Its mail, as Slurm's: the time limit reached; then FAIL's for a job that failed (else END's).
+  if (state == JobState::Timeout) mail(job, MailEvent::TimeLimit);
+  const bool failed = state != JobState::Completed && state != JobState::Cancelled;
+  mail(job, failed && slurm::mails_at(job.request.mail_type, "FAIL") ? MailEvent::Failed : MailEvent::Ended);
   running_.erase(job.id);
   failures_.erase(job.id);
   stopping_.erase(job.id);
@@ -163,6 +174,11 @@ void Controller::node_down(Node& node, const std::string& why, std::int64_t now)
   const std::vector<core::JobId> failed = scheduler_->set_node_state(node.id, core::NodeState::Down, now);
   for (core::JobId id : failed) node_failed(*jobs_.edit(id.value), why, now);
   pass_due_ = true;
+}
+
+void Controller::mail(const JobRecord& job, MailEvent event) {
+  if (job.request.mail_type.empty() || !mail_) return;
+  if (auto m = mail_for(job, event, options_.cluster_name)) mail_(*m);
 }
 
 }  // namespace gwang::controller

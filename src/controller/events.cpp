@@ -63,6 +63,9 @@ void put(Encoder& e, const Submitted& v) {
   put_request(e, v.request);
   e.u(v.array_tasks.size());
   for (std::int64_t t : v.array_tasks) e.i(t);
+  // Later fields, at the end: a record without them has none.
+  e.s(v.request.mail_type);
+  e.s(v.request.mail_user);
 }
 void get(Decoder& d, Submitted& v) {
   v.id = d.i();
@@ -71,6 +74,10 @@ void get(Decoder& d, Submitted& v) {
   v.preemptible = flag(d);
   v.request = get_request(d);
   for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.array_tasks.push_back(d.i());
+  if (d.ok() && !d.at_end()) {
+    v.request.mail_type = text(d);
+    v.request.mail_user = text(d);
+  }
 }
 
 void put(Encoder& e, const Started& v) {

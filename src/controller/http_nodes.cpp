@@ -75,6 +75,7 @@ void ApiServer::Impl::show_config(const httplib::Request& req, httplib::Response
              {"node_timeout_s", seconds(o.node_timeout)},
              {"requeue_limit", o.requeue_limit},
              {"max_array_size", o.max_array_size},
+             {"mail_program", o.mail_program},
              {"max_job_id", kMaxJobId},
              {"queue_order", std::string(core::to_string(o.queue_order))},
              {"backfill", std::string(core::to_string(o.backfill))},

@@ -189,11 +189,14 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   e.s(r.qos);
   e.u(j.steps.size());
   for (const StepRecord& st : j.steps) encode_step(e, st);
+  // Format 12 on.
+  e.s(r.mail_type);
+  e.s(r.mail_user);
 }
 
 namespace {
 
-// The fields formats 3 to 9 added at the end of a job's record.
+// The fields formats 3 to 12 added at the end of a job's record.
 Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
   api::SubmitRequest& r = j.request;
   if (format >= 3) {
@@ -232,6 +235,10 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
     auto st = decode_step(d, j.tasks.size());
     if (!st) return fail("job " + std::to_string(j.id) + " " + st.error().message);
     j.steps.push_back(std::move(*st));
+  }
+  if (format >= 12) {
+    r.mail_type = text(d);
+    r.mail_user = text(d);
   }
   return {};
 }

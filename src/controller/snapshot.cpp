@@ -19,8 +19,9 @@ namespace {
 // preemptibility, and the books (accounting.h); 4 begin time, dependency and array; 5 the batch
 // script and output files; 6 input file, open mode and comment; 7 partition and holds; 8 steps;
 // 9 the programme (QOS); 10 the books before the jobs (all but the jobs is encoded under the lock,
-// the jobs after it, from a view); 11 the remote nodes after the jobs (encoded off the lock too).
-constexpr int kSnapshotFormat = 11;
+// the jobs after it, from a view); 11 the remote nodes after the jobs (encoded off the lock too);
+// 12 each job's mail types and address.
+constexpr int kSnapshotFormat = 12;
 std::string snapshot_magic(int format) { return "gwang snapshot " + std::to_string(format) + "\n"; }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "slurm/sbatch.h"
 
+#include "slurm/mail.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -65,8 +67,8 @@ constexpr OptionDef kOptions[] = {
     {"job-name", 'J', Arg::Required, true},
     {"kill-on-invalid-dep", 0, Arg::Required, false},
     {"licenses", 'L', Arg::Required, false},
-    {"mail-type", 0, Arg::Required, false},
-    {"mail-user", 0, Arg::Required, false},
+    {"mail-type", 0, Arg::Required, true},
+    {"mail-user", 0, Arg::Required, true},
     {"mcs-label", 0, Arg::Required, false},
     {"mem", 0, Arg::Required, true},
     {"mem-bind", 0, Arg::Required, false},
@@ -166,6 +168,11 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
   if (name == "begin") return with(parse_begin(v, reader.clock), o.begin);
   if (name == "chdir") return text(o.chdir);
   if (name == "comment") return text(o.comment);
+  if (name == "mail-type") return with(parse_mail_type(v), o.mail_type);
+  if (name == "mail-user") {
+    if (!mail_user_ok(v)) return fail("--mail-user: '" + v + "': expected an address or a user name (no blanks)");
+    return text(o.mail_user);
+  }
   if (name == "cpus-per-task") return with(parse_count(v, "--cpus-per-task", 4096), o.cpus_per_task);
   if (name == "dependency") return with(parse_dependency(v), o.dependency);
   if (name == "error") return text(o.error);
@@ -391,6 +398,8 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(begin, over.begin);
   take(chdir, over.chdir);
   take(comment, over.comment);
+  take(mail_type, over.mail_type);
+  take(mail_user, over.mail_user);
   take(cpus_per_task, over.cpus_per_task);
   take(dependency, over.dependency);
   take(error, over.error);

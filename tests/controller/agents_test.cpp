@@ -127,6 +127,16 @@ class AgentsTest : public ::testing::Test {
     round();
     return job(j->id);
   }
+  // A batch job of two nodes, started on a controller whose agents have all called: its id.
+  std::int64_t running_batch_job() {
+    open();
+    call_all();
+    api::SubmitRequest r = request(2);
+    r.script = "#!/bin/sh\nsrun hostname\n";
+    const std::int64_t id = submit(r)->id;
+    call_all();
+    return id;
+  }
 
   fs::path dir_;
   Account nobody_;
@@ -357,12 +367,7 @@ std::string last_env(const agent::Launch& l, const std::string& key) {
 // srun inside a batch job: a step's tasks are laid out over the job's nodes as Slurm lays them
 // out, each with its place in the step; the step ends as its tasks did, and the job goes on.
 TEST_F(AgentsTest, StepsSpreadTheirTasksOverTheJobsNodes) {
-  open();
-  call_all();
-  api::SubmitRequest r = request(2);
-  r.script = "#!/bin/sh\nsrun hostname\n";
-  const std::int64_t id = submit(r)->id;
-  call_all();
+  const std::int64_t id = running_batch_job();
   const JobRecord running = job(id);
   ASSERT_EQ(running.state, JobState::Running);
   FakeAgent& first = agents_[std::stoi(running.tasks[0].node.substr(1)) - 1];
@@ -688,12 +693,7 @@ TEST_F(AgentsTest, CancelReachesTheAgentAndEndsTheJob) {
 // srun -w, -x and -r: a step on the job's nodes named, not on those excluded, or from a node on;
 // its tasks are told the step's own nodes (SLURM_NODEID counts from the step's first).
 TEST_F(AgentsTest, StepsRunOnTheNodesNamedExcludedOrFromARelativeNode) {
-  open();
-  call_all();
-  api::SubmitRequest r = request(2);
-  r.script = "#!/bin/sh\nsrun hostname\n";
-  const std::int64_t id = submit(r)->id;
-  call_all();
+  const std::int64_t id = running_batch_job();
   const JobRecord running = job(id);
   ASSERT_EQ(running.state, JobState::Running);
   const std::string first = running.tasks[0].node, second = running.tasks[1].node;

@@ -138,6 +138,7 @@ class VirtualController : public ::testing::Test {
     parts.journal = journal ? std::move(journal) : std::make_unique<Borrowed>(*memory_);
     parts.runner = std::make_unique<FakeRunner>(log_);
     parts.clock = [this] { return mono_; };
+    parts.mail = [this](const Mail& m) { mails_.push_back(m); };
     auto c = Controller::open(o, std::move(parts), now_);
     ASSERT_TRUE(c) << c.error().message;
     controller_ = std::move(*c);
@@ -168,6 +169,7 @@ class VirtualController : public ::testing::Test {
   std::unique_ptr<store::Journal> memory_ = store::make_memory_journal();
   RunnerLog log_;
   std::vector<std::string> store_failures_;
+  std::vector<Mail> mails_;  // what the controller mailed
   fs::path dir_;
   Account nobody_;
   std::int64_t now_ = 1'800'000'000;
@@ -214,6 +216,53 @@ TEST_F(VirtualController, ATimeLimitEndsAJobAsTimeout) {
   round();
   EXPECT_EQ(job(id).state, JobState::Timeout);
   EXPECT_EQ(job(id).end, now_);
+}
+
+// Mail at the events a job asks for, as Slurm's slurmctld sends it (to --mail-user, else the job's
+// user): its start (BEGIN), its end (END), a failure (FAIL, in END's place), the time limit
+// (TIME_LIMIT); none for a job that asked for none, and none again after a restart.
+TEST_F(VirtualController, JobsMailTheirUsersAtTheEventsTheyAskFor) {
+  open();
+  api::SubmitRequest r = request(1, 60);
+  r.mail_type = "BEGIN,END";
+  r.mail_user = "ada@example.org";
+  const std::string ok = std::to_string(submit(r));
+  r.mail_type = "END,FAIL";
+  r.mail_user.clear();
+  const std::string bad = std::to_string(submit(r));
+  r.mail_type = "END,TIME_LIMIT";
+  const std::string slow = std::to_string(submit(r));
+  submit(request(1));  // asks for none
+  round(3);            // all four start, 3 seconds after they came
+  ASSERT_EQ(mails_.size(), 1u);
+  EXPECT_EQ(mails_[0].to, "ada@example.org");
+  EXPECT_EQ(mails_[0].subject, "Slurm Job_id=" + ok + " Name=train Began, Queued time 00:00:03");
+  const auto var = [](const Mail& m, const std::string& key) {
+    for (const auto& [k, v] : m.env)
+      if (k == key) return v;
+    return std::string("<unset>");
+  };
+  EXPECT_EQ(var(mails_[0], "SLURM_JOB_ID"), ok);
+  EXPECT_EQ(var(mails_[0], "SLURM_JOB_MAIL_TYPE"), "Began");
+  EXPECT_EQ(var(mails_[0], "SLURM_JOB_USER"), "nobody");
+  log_.exit(task(std::stoll(ok)), 0);
+  log_.exit(task(std::stoll(bad)), 2);
+  round(5);
+  ASSERT_EQ(mails_.size(), 3u);
+  EXPECT_EQ(mails_[1].subject, "Slurm Job_id=" + ok + " Name=train Ended, Run time 00:00:05, COMPLETED, ExitCode 0");
+  EXPECT_EQ(mails_[2].to, "nobody");
+  EXPECT_EQ(mails_[2].subject, "Slurm Job_id=" + bad + " Name=train Failed, Run time 00:00:05, FAILED, ExitCode 2");
+  round(55);  // 60 seconds: the third is told to end, and ends TIMEOUT
+  round();
+  ASSERT_EQ(job(std::stoll(slow)).state, JobState::Timeout);
+  ASSERT_EQ(mails_.size(), 5u);
+  EXPECT_EQ(mails_[3].subject, "Slurm Job_id=" + slow + " Name=train Reached time limit, Run time 00:01:00");
+  EXPECT_EQ(mails_[4].subject, "Slurm Job_id=" + slow + " Name=train Ended, Run time 00:01:00, TIMEOUT, ExitCode 0");
+  // What a job asked for is kept: a restart reads it back, and mails nothing again.
+  open();
+  EXPECT_EQ(mails_.size(), 5u);
+  EXPECT_EQ(job(std::stoll(ok)).request.mail_type, "BEGIN,END");
+  EXPECT_EQ(job(std::stoll(ok)).request.mail_user, "ada@example.org");
 }
 
 // Two jobs fill the node; a third waits with the room reserved for it when the first is due to end

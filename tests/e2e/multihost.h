@@ -45,9 +45,14 @@ class MultiHost : public ::testing::Test {
     // The secret and the configurations.
     write(dir_ / "secret", "multihost-test-secret-0123456789\n");
     fs::permissions(dir_ / "secret", fs::perms::owner_read | fs::perms::owner_write);
+    // The mail program writes down what it is asked to send (mails.txt).
+    write(dir_ / "mail.sh", "#!/bin/sh\nread -r nothing || true\necho \"$*|$SLURM_JOB_ID|$SLURM_JOB_MAIL_TYPE|$nothing\" >>" +
+                                (dir_ / "mails.txt").string() + "\n");
+    fs::permissions(dir_ / "mail.sh", fs::perms::owner_all);
     write(dir_ / "controller.toml", "listen = \"" + ip(0) + ":8686\"\ndata_dir = \"" + (dir_ / "ctl").string() +
                                         "\"\ncluster_secret_file = \"" + (dir_ / "secret").string() +
-                                        "\"\noperator = \"nobody\"\nnode_timeout = \"6s\"\nkill_grace = \"1s\"\n");
+                                        "\"\noperator = \"nobody\"\nnode_timeout = \"6s\"\nkill_grace = \"1s\"\n" +
+                                        "mail_program = \"" + (dir_ / "mail.sh").string() + "\"\n");
     for (int h = 1; h <= kAgents; ++h) {
       write(dir_ / ("agent" + std::to_string(h) + ".toml"),
             "controller = \"http://" + ip(0) + ":8686\"\nnode_name = \"" + node(h) + "\"\ndata_dir = \"" +

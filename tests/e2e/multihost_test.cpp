@@ -212,3 +212,27 @@ TEST_F(MultiHost, TheMultiNodeCorpusRunsItsStepsAcrossHosts) {
   EXPECT_NE(acct.output.find(ids["kill_bad_exit"] + ".0|bash|FAILED|4:0|2\n"), std::string::npos) << acct.output;
   EXPECT_NE(acct.output.find(ids["kill_bad_exit"] + ".1|true|COMPLETED|0:0|2\n"), std::string::npos) << acct.output;
 }
+
+// sbatch --mail-type: the controller runs its mail program, as Slurm's slurmctld runs MailProg,
+// with the subject, the address, the job's variables and an empty input.
+TEST_F(MultiHost, AJobMailsItsUserThroughTheMailProgram) {
+  const fs::path bin = dir_ / "bin";
+  fs::create_directories(bin);
+  run(std::string(GWANG_BINARY) + " slurm install " + bin.string());
+  const Outcome o = sh("cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" +
+                       ip(0) + ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " " +
+                       (bin / "sbatch").string() +
+                       " --parsable -J mailed --mail-type=begin,end --mail-user=ada@example.org --wrap true");
+  ASSERT_EQ(o.status, 0) << o.output;
+  const std::string id = o.output.substr(0, o.output.find('\n'));
+  wait_for("two mails", [&] {
+    const std::string m = slurp(dir_ / "mails.txt");
+    return std::count(m.begin(), m.end(), '\n') >= 2;
+  });
+  const std::string mails = slurp(dir_ / "mails.txt");
+  EXPECT_NE(mails.find("-s Slurm Job_id=" + id + " Name=mailed Began, Queued time "), std::string::npos)
+      << mails << job(id).dump();
+  EXPECT_NE(mails.find(" ada@example.org|" + id + "|Began|\n"), std::string::npos) << mails;
+  EXPECT_NE(mails.find("-s Slurm Job_id=" + id + " Name=mailed Ended, Run time "), std::string::npos) << mails;
+  EXPECT_NE(mails.find(", COMPLETED, ExitCode 0 ada@example.org|" + id + "|Ended|\n"), std::string::npos) << mails;
+}

@@ -60,6 +60,20 @@ class Tools : public gwang::testing::multihost::MultiHost {
     return out;
   }
 
+  // Submits `script` with sbatch as the user, its output to `out`; waits for the job to end and
+  // expects it COMPLETED. The output.
+  std::string run_batch(const std::string& script, const std::string& out) {
+    const Outcome o = as_user("sbatch --parsable -o " + out + " " + script);
+    EXPECT_EQ(o.status, 0) << o.output;
+    const std::string id = o.output.substr(0, o.output.find('\n'));
+    json j;
+    wait_for(
+        script + " to end", [&] { return ended(j = job(id)); }, 120s);
+    const std::string text = slurp(dir_ / out);
+    EXPECT_EQ(j["state"], "COMPLETED") << text;
+    return text;
+  }
+
   fs::path bin_;
 };
 
@@ -108,14 +122,7 @@ TEST_F(Tools, ToilRunsAWorkflowOnItsSlurmBatchSystem) {
 // PyTorch's data-parallel recipe on two hosts: srun starts four ranks, two a host, which meet at
 // MASTER_ADDR through torch.distributed's env:// rendezvous and all-reduce over gloo.
 TEST_F(Tools, PyTorchAllReducesAcrossTwoHostsUnderSrun) {
-  const Outcome o = as_user(std::string("sbatch --parsable -o ddp.out ddp_torch.sh"));
-  ASSERT_EQ(o.status, 0) << o.output;
-  const std::string id = o.output.substr(0, o.output.find('\n'));
-  json j;
-  wait_for(
-      "the training job to end", [&] { return ended(j = job(id)); }, 120s);
-  const std::string out = slurp(dir_ / "ddp.out");
-  EXPECT_EQ(j["state"], "COMPLETED") << out;
+  const std::string out = run_batch("ddp_torch.sh", "ddp.out");
   std::set<std::string> hosts;
   for (int rank = 0; rank < 4; ++rank) {
     const std::string line = "rank " + std::to_string(rank) + " of 4 on ";
@@ -133,14 +140,7 @@ TEST_F(Tools, PyTorchAllReducesAcrossTwoHostsUnderSrun) {
 // manager. Each time the four ranks, two a host, all-reduce their numbers.
 TEST_F(Tools, MpiLaunchersStartTheirRanksAcrossTwoHostsThroughSrun) {
   run("cd " + dir_.string() + " && mpicc.openmpi -o allreduce.openmpi allreduce.c && mpicc.mpich -o allreduce.mpich allreduce.c");
-  const Outcome o = as_user("sbatch --parsable -o mpi.out mpirun.sh");
-  ASSERT_EQ(o.status, 0) << o.output;
-  const std::string id = o.output.substr(0, o.output.find('\n'));
-  json j;
-  wait_for(
-      "the MPI job to end", [&] { return ended(j = job(id)); }, 120s);
-  const std::string out = slurp(dir_ / "mpi.out");
-  EXPECT_EQ(j["state"], "COMPLETED") << out;
+  const std::string out = run_batch("mpirun.sh", "mpi.out");
   EXPECT_NE(out.find("openmpi rc=0"), std::string::npos) << out;
   EXPECT_NE(out.find("mpich rc=0"), std::string::npos) << out;
   EXPECT_NE(out.find("srun rc=0"), std::string::npos) << out;

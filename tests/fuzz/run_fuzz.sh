@@ -43,9 +43,9 @@ if [ "$target" = job_table ]; then
   headers=("$root/src/api/job_table.h" "$root/src/api/json_writer.h" "$root/src/api/utf8.h" "$root/src/core/result.h")
 elif [ "$target" = submit ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/api/request.cpp" "$root/src/api/units.cpp"
-           "$root/src/core/calendar.cpp" "$root/src/slurm/specs.cpp")
+           "$root/src/core/calendar.cpp" "$root/src/slurm/specs.cpp" "$root/src/slurm/mail.cpp")
   headers=("$root/src/api/request.h" "$root/src/api/units.h" "$root/src/core/calendar.h" "$root/src/core/result.h"
-           "$root/src/slurm/specs.h")
+           "$root/src/slurm/specs.h" "$root/src/slurm/mail.h")
 elif [ "$target" = config ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/config/config.cpp" "$root/src/agent/devices.cpp"
            "$root/src/api/units.cpp" "$root/src/core/calendar.cpp" "$root/src/core/queue_policy.cpp"
