@@ -111,15 +111,7 @@ Result<Endpoint> resolve_endpoint(const std::string& url_flag, const std::string
   return e;
 }
 
-namespace {
-
-// A plain HTTP/1.1 exchange, one request per connection: the command makes one or two calls per
-// run, and a small client of its own keeps the command quick to start (no TLS or compression
-// libraries to load and bind). `sent`: whether the request left whole (the controller may have
-// acted on it even when no answer came).
-Result<Response> call_one(const std::string& url, const std::string& token, const std::string& method,
-                          const std::string& path, const std::string& body, bool& sent) {
-  sent = false;
+Result<std::pair<std::string, std::string>> host_and_port(const std::string& url) {
   if (url.rfind("http://", 0) != 0) return fail("controller URL '" + url + "': expected http://HOST:PORT");
   std::string authority = url.substr(7);
   authority = authority.substr(0, authority.find('/'));
@@ -136,6 +128,22 @@ Result<Response> call_one(const std::string& url, const std::string& token, cons
   if (host.empty() || port.empty() || port.find_first_not_of("0123456789") != std::string::npos) {
     return fail("controller URL '" + url + "': expected http://HOST:PORT");
   }
+  return std::pair{host, port};
+}
+
+namespace {
+
+// A plain HTTP/1.1 exchange, one request per connection: the command makes one or two calls per
+// run, and a small client of its own keeps the command quick to start (no TLS or compression
+// libraries to load and bind). `sent`: whether the request left whole (the controller may have
+// acted on it even when no answer came).
+Result<Response> call_one(const std::string& url, const std::string& token, const std::string& method,
+                          const std::string& path, const std::string& body, bool& sent) {
+  sent = false;
+  auto where = host_and_port(url);
+  if (!where) return tl::unexpected(where.error());
+  const auto& [host, port] = *where;
+  const std::string authority = url.substr(7, url.find('/', 7) - 7);
   std::string why;
   Socket sock(connect_to(host, port, 5000, why));
   if (sock.fd() < 0) return fail("cannot reach the controller at " + url + ": " + why);

@@ -1,5 +1,7 @@
 #include "cli/pmi_server.h"
 
+#include "cli/client.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -236,14 +238,9 @@ std::string PmiServer::process_mapping(const std::vector<int>& task_nodes) {
 }
 
 Result<std::string> local_address_towards(const std::string& url) {
-  std::string host = url;
-  if (auto p = host.find("://"); p != std::string::npos) host = host.substr(p + 3);
-  host = host.substr(0, host.find_first_of("/,"));
-  std::string port = "80";
-  if (auto colon = host.rfind(':'); colon != std::string::npos) {
-    port = host.substr(colon + 1);
-    host = host.substr(0, colon);
-  }
+  auto where = host_and_port(url);
+  if (!where) return tl::unexpected(where.error());
+  const auto& [host, port] = *where;
   addrinfo hints{};
   hints.ai_family = AF_INET;
   hints.ai_socktype = SOCK_DGRAM;

@@ -11,6 +11,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 
 #include "cli/api_call.h"
 #include "cli/client.h"
@@ -104,15 +105,7 @@ int show_config(const ClientArgs& client) {
   const auto sec = [&c](const char* key) { return std::to_string(c.value(key, 0)) + " sec"; };
   std::string host = "localhost", port = "8686";
   if (auto endpoint = resolve_endpoint(client.url, client.token)) {
-    std::string url = controller_urls(endpoint->url).front();
-    if (auto p = url.find("://"); p != std::string::npos) url = url.substr(p + 3);
-    url = url.substr(0, url.find('/'));
-    if (auto colon = url.rfind(':'); colon != std::string::npos) {
-      host = url.substr(0, colon);
-      port = url.substr(colon + 1);
-    } else {
-      host = url;
-    }
+    if (auto where = host_and_port(controller_urls(endpoint->url).front())) std::tie(host, port) = *where;
   }
   std::vector<std::pair<std::string, std::string>> keys = {
       {"AcctGatherNodeFreq", "0 sec"},  // no sampling of nodes or tasks
