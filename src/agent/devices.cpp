@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -35,6 +36,8 @@ struct Nvml {
   nvmlReturn_t (*uuid)(nvmlDevice_t, char*, unsigned int) = nullptr;
   nvmlReturn_t (*memory)(nvmlDevice_t, nvmlMemory_t*) = nullptr;
   nvmlReturn_t (*minor_number)(nvmlDevice_t, unsigned int*) = nullptr;  // optional
+  // The CPUs near the device, as a bitmask of `size` unsigned longs (optional).
+  nvmlReturn_t (*cpu_affinity)(nvmlDevice_t, unsigned int size, unsigned long* mask) = nullptr;
   const char* (*error)(nvmlReturn_t) = nullptr;
 
   ~Nvml() {
@@ -48,7 +51,46 @@ struct Nvml {
   std::string why(nvmlReturn_t r) const { return error ? error(r) : "error " + std::to_string(r); }
 };
 
+// A small integer in a sysfs file; -1 when it cannot be read.
+int read_sysfs_int(const std::string& path) {
+  std::ifstream in(path);
+  int v = -1;
+  if (!(in >> v)) return -1;
+  return v;
+}
+
+// The CPU ids this process may run on and the physical core of each (package and core id from
+// sysfs; a CPU without them is its own core).
+void discover_cpus(HostResources& host) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return;
+  for (int id = 0; id < CPU_SETSIZE; ++id) {
+    if (!CPU_ISSET(id, &set)) continue;
+    const std::string dir = "/sys/devices/system/cpu/cpu" + std::to_string(id) + "/topology/";
+    const int package = read_sysfs_int(dir + "physical_package_id"), core = read_sysfs_int(dir + "core_id");
+    host.cpu_ids.push_back(id);
+    host.cpu_cores.push_back(package >= 0 && core >= 0 ? package * 65536 + core : 1 << 30 | id);
+  }
+}
+
 }  // namespace
+
+void limit_cpus(HostResources& host, int cpus) {
+  host.cpus = cpus;
+  if (static_cast<int>(host.cpu_ids.size()) < cpus) {
+    host.cpu_ids.clear();
+    host.cpu_cores.clear();
+  } else {
+    host.cpu_ids.resize(static_cast<std::size_t>(cpus));
+    host.cpu_cores.resize(static_cast<std::size_t>(cpus));
+  }
+  for (Device& d : host.devices) {
+    std::erase_if(d.near_cpus, [&](int id) {
+      return std::find(host.cpu_ids.begin(), host.cpu_ids.end(), id) == host.cpu_ids.end();
+    });
+  }
+}
 
 std::string nvidia_model(const std::string& product_name) {
   std::istringstream in(product_name);
@@ -94,6 +136,7 @@ Result<std::vector<Device>> discover_nvidia(const std::string& library, std::str
                      nvml.bind(nvml.memory, "nvmlDeviceGetMemoryInfo");
   nvml.bind(nvml.error, "nvmlErrorString");
   nvml.bind(nvml.minor_number, "nvmlDeviceGetMinorNumber");
+  nvml.bind(nvml.cpu_affinity, "nvmlDeviceGetCpuAffinity");
   if (!bound) return fail(library + ": an NVML entry point is missing: " + ::dlerror());
   if (const nvmlReturn_t r = nvml.init(); r != NVML_SUCCESS) {
     return fail(library + ": nvmlInit failed: " + nvml.why(r));
@@ -115,6 +158,15 @@ Result<std::vector<Device>> discover_nvidia(const std::string& library, std::str
     unsigned int number = 0;
     if (nvml.minor_number && nvml.minor_number(dev, &number) == NVML_SUCCESS) {
       (void)set_device_file(out.back(), "/dev/nvidia" + std::to_string(number));
+    }
+    // The CPUs near it: those of its NUMA node, as the driver reports them.
+    constexpr unsigned int kWords = 16;
+    unsigned long mask[kWords] = {};
+    if (nvml.cpu_affinity && nvml.cpu_affinity(dev, kWords, mask) == NVML_SUCCESS) {
+      constexpr int kBits = static_cast<int>(sizeof(unsigned long)) * 8;
+      for (int id = 0; id < static_cast<int>(kWords) * kBits; ++id) {
+        if (mask[id / kBits] >> (id % kBits) & 1UL) out.back().near_cpus.push_back(id);
+      }
     }
   }
   nvml.shutdown();
@@ -147,6 +199,7 @@ Result<HostResources> discover_host(const std::vector<DeclaredDevices>& declared
   host.cpus = ::sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
                                                             : static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
   host.memory_bytes = static_cast<std::int64_t>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
+  discover_cpus(host);
   if (!nvml_library.empty()) {
     auto gpus = discover_nvidia(nvml_library, &host.nvml_status);
     if (!gpus) return tl::unexpected(gpus.error());
@@ -162,9 +215,16 @@ Result<HostResources> discover_host(const std::vector<DeclaredDevices>& declared
       return fail("device kind '" + d.kind + "': " + std::to_string(d.files.size()) + " file(s) for " +
                   std::to_string(d.count) + " device(s)");
     }
+    for (const int id : d.near_cpus) {
+      if (std::find(host.cpu_ids.begin(), host.cpu_ids.end(), id) == host.cpu_ids.end()) {
+        return fail("device kind '" + d.kind + "': near CPU " + std::to_string(id) +
+                    ", which is not one of this host's that the agent may use");
+      }
+    }
     for (int i = 0; i < d.count; ++i) {
       const int index = next[d.kind]++;
       host.devices.push_back({d.kind, d.kind, d.kind + "-" + std::to_string(index), index, d.memory_bytes, true});
+      host.devices.back().near_cpus = d.near_cpus;
       if (!d.files.empty()) {
         if (auto r = set_device_file(host.devices.back(), d.files[static_cast<std::size_t>(i)]); !r) {
           return fail("device kind '" + d.kind + "': " + r.error().message);

@@ -25,6 +25,8 @@ struct Device {
   std::string file;
   char file_type = 'c';   // 'c' (character) or 'b' (block)
   int major = -1, minor = -1;
+  // The CPU ids near it (its NUMA node's), where NVML or the configuration says; empty: unknown.
+  std::vector<int> near_cpus;
 };
 
 struct DeclaredDevices {
@@ -32,6 +34,7 @@ struct DeclaredDevices {
   int count = 0;
   std::int64_t memory_bytes = 0;
   std::vector<std::string> files;  // the device file of each ("/dev/davinci0", ...), or none
+  std::vector<int> near_cpus;      // the CPU ids near these devices; empty: unknown
 };
 
 // Sets a device's file and number from the device file at `path`. Errors: it does not exist, or is
@@ -42,6 +45,9 @@ std::string deny_rule(const Device& device);
 
 struct HostResources {
   int cpus = 0;
+  // The logical CPUs tasks may be bound to (cpus of them, ascending) and the physical core of
+  // each; empty where they are not known or fewer than `cpus` (then tasks are not bound).
+  std::vector<int> cpu_ids, cpu_cores;
   std::int64_t memory_bytes = 0;
   std::vector<Device> devices;
   std::string nvml_status;  // what NVML discovery found or why it found nothing
@@ -59,7 +65,11 @@ Result<void> validate_kind(const std::string& kind);
 // means no NVIDIA GPU (not an error); one that loads but fails to answer is an error.
 Result<std::vector<Device>> discover_nvidia(const std::string& library, std::string* status = nullptr);
 
-// This host's CPUs (those this process may run on) and memory, NVIDIA GPUs if `nvml_library` is not
+// Keeps the first `cpus` of the host's CPU ids (and their cores), or none when it has fewer: a node
+// declared with more CPUs than the host has does not bind its tasks.
+void limit_cpus(HostResources& host, int cpus);
+
+// This host's CPUs (those this process may run on, with their cores from sysfs) and memory, NVIDIA GPUs if `nvml_library` is not
 // empty, and the declared devices appended (indexed from 0 per kind).
 Result<HostResources> discover_host(const std::vector<DeclaredDevices>& declared,
                                     const std::string& nvml_library = "libnvidia-ml.so.1");

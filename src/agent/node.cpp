@@ -17,6 +17,7 @@
 
 #include "agent/account.h"
 #include "api/rlimits.h"
+#include "core/cpus.h"
 
 namespace gwang::agent {
 
@@ -320,6 +321,19 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
   spec.stdout_path = out.string();
   spec.stderr_path = (fs::path(options_.log_dir) / log_name(l.task, true)).string();
   spec.memory_limit_bytes = l.memory_limit_bytes;
+  spec.cpus = l.cpus;
+  if (l.cpu_bind_verbose && !l.cpus.empty()) {
+    // As Slurm's task/affinity says it: "cpu-bind=MASK - n1, task  0  0 [4242]: mask 0x1 set".
+    std::string node = "?", local = "0";
+    for (const auto& [k, v] : l.env) {
+      if (k == "SLURMD_NODENAME") node = v;
+      if (k == "SLURM_LOCALID") local = v;
+    }
+    const auto width2 = [](std::string s) { return s.size() < 2 ? std::string(2 - s.size(), ' ') + s : s; };
+    spec.bind_note_head = std::string(l.cpu_bind_none ? "cpu-bind=NONE - " : "cpu-bind=MASK - ") + node + ", task " +
+                          width2(std::to_string(l.rank)) + " " + width2(local) + " [";
+    spec.bind_note_tail = l.cpu_bind_none ? "]: mask 0x0\n" : "]: mask " + core::format_cpu_mask(l.cpus) + " set\n";
+  }
   if (!options_.state_dir.empty()) spec.status_path = options_.state_dir + "/status/" + l.task;
   spec.env = {
       {"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", owner->home}, {"USER", owner->name}, {"LOGNAME", owner->name}};

@@ -35,6 +35,9 @@ struct Launch {
   // HOME, USER, LOGNAME and the device variables.
   std::vector<std::pair<std::string, std::string>> env;
   std::vector<std::string> devices;  // UUIDs of the node's devices it gets
+  std::vector<int> cpus;             // the CPU ids it is bound to; empty: not bound
+  bool cpu_bind_verbose = false;     // says its binding on its standard error first (srun --cpu-bind=verbose)
+  bool cpu_bind_none = false;        // ... which is none (--cpu-bind=verbose,none: it runs on all of cpus)
   std::int64_t memory_limit_bytes = 0;
   // A batch script: written to a file of the task's user on the node and run with argv as its
   // arguments (argv may then be empty).

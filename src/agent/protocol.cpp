@@ -144,7 +144,8 @@ std::string json_request(const SyncRequest& r) {
                        {"uuid", d.uuid},
                        {"index", d.index},
                        {"memory", d.memory_bytes},
-                       {"declared", d.declared}});
+                       {"declared", d.declared},
+                       {"near_cpus", d.near_cpus}});
   }
   json finished = json::array();
   for (const Finished& f : r.finished) {
@@ -165,7 +166,8 @@ std::string json_request(const SyncRequest& r) {
   return json{{"node", r.node},         {"instance", r.instance},        {"address", r.address},
               {"cpus", r.host.cpus},    {"memory", r.host.memory_bytes}, {"devices", devices},
               {"tracking", r.tracking}, {"running", r.running},          {"finished", finished},
-              {"logs", logs},           {"wait_ms", r.wait_ms}}
+              {"logs", logs},           {"wait_ms", r.wait_ms},          {"cpu_ids", r.host.cpu_ids},
+              {"cpu_cores", r.host.cpu_cores}}
       .dump();
 }
 
@@ -191,7 +193,10 @@ Result<SyncRequest> json_to_request(const std::string& body) {
       r.host.devices.push_back({d.at("kind").get<std::string>(), d.value("name", ""), d.at("uuid").get<std::string>(),
                                 integer<int>(d.at("index")), integer_or<std::int64_t>(d, "memory", 0),
                                 d.value("declared", false)});
+      r.host.devices.back().near_cpus = d.value("near_cpus", std::vector<int>{});
     }
+    r.host.cpu_ids = o.value("cpu_ids", std::vector<int>{});
+    r.host.cpu_cores = o.value("cpu_cores", std::vector<int>{});
     r.tracking = o.value("tracking", "");
     r.running = o.at("running").get<std::vector<std::string>>();
     for (const json& f : o.at("finished")) {
@@ -238,6 +243,9 @@ std::string json_response(const SyncResponse& r) {
     if (l.output_append) one["output_append"] = true;
     if (!l.input.empty()) one["input"] = l.input;
     if (l.step >= 0) one["step"] = l.step;
+    if (!l.cpus.empty()) one["cpus"] = l.cpus;
+    if (l.cpu_bind_verbose) one["cpu_bind_verbose"] = true;
+    if (l.cpu_bind_none) one["cpu_bind_none"] = true;
     launch.push_back(std::move(one));
   }
   json terminate = json::array();
@@ -274,6 +282,9 @@ Result<SyncResponse> json_to_response(const std::string& body) {
       x.error = l.value("error", "");
       x.output_append = l.value("output_append", false);
       x.input = l.value("input", "");
+      x.cpus = l.value("cpus", std::vector<int>{});
+      x.cpu_bind_verbose = l.value("cpu_bind_verbose", false);
+      x.cpu_bind_none = l.value("cpu_bind_none", false);
       r.launch.push_back(std::move(x));
     }
     for (const json& t : o.at("terminate")) {
@@ -310,6 +321,10 @@ Result<SyncRequest> decode_request(const std::string& body) {
   if (auto ok = check_node(r->node); !ok) return tl::unexpected(ok.error());
   if (r->host.cpus < 1 || r->host.memory_bytes < 1) return fail("field 'cpus'/'memory': a node needs CPUs and memory");
   if (r->wait_ms < 0 || r->wait_ms > 60000) return fail("field 'wait_ms': expected 0 to 60000");
+  if (r->host.cpu_ids.size() != r->host.cpu_cores.size()) {
+    return fail("field 'cpu_cores': " + std::to_string(r->host.cpu_cores.size()) + " core(s) for " +
+                std::to_string(r->host.cpu_ids.size()) + " CPU id(s)");
+  }
   return r;
 }
 

@@ -3,6 +3,7 @@
 // flags are unsigned varints, numbers that may be negative zigzag varints.
 #include "agent/protocol_binary.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "api/codec.h"
@@ -12,8 +13,13 @@ namespace gwang::agent::protocol::binary {
 namespace {
 
 // JSON never starts with a control character.
-constexpr std::string_view kRequestMagic = "\x01gwang-sync-1\n";
-constexpr std::string_view kResponseMagic = "\x01gwang-orders-1\n";
+// Version 2 of each adds the CPUs at the end: a node's CPU topology, the launches' CPUs. A
+// controller reads both versions; an agent is answered in version 2 only when a launch has CPUs,
+// which only an agent that reported its CPU ids gets.
+constexpr std::string_view kRequestMagic1 = "\x01gwang-sync-1\n";
+constexpr std::string_view kRequestMagic = "\x01gwang-sync-2\n";
+constexpr std::string_view kResponseMagic1 = "\x01gwang-orders-1\n";
+constexpr std::string_view kResponseMagic = "\x01gwang-orders-2\n";
 
 int small_int(api::Decoder& d) {
   const std::int64_t v = d.i();
@@ -29,6 +35,8 @@ TaskEnd task_end(api::Decoder& d) { return static_cast<TaskEnd>(d.u(static_cast<
 using api::decode_each;
 using api::decode_strings;
 using api::encode_strings;
+using api::decode_ints;
+using api::encode_ints;
 
 template <typename T>
 Result<T> done(api::Decoder& d, T value, const char* what) {
@@ -39,7 +47,12 @@ Result<T> done(api::Decoder& d, T value, const char* what) {
 
 }  // namespace
 
-bool is_binary(std::string_view body) { return body.starts_with(kRequestMagic) || body.starts_with(kResponseMagic); }
+bool is_binary(std::string_view body) {
+  for (const std::string_view magic : {kRequestMagic, kRequestMagic1, kResponseMagic, kResponseMagic1}) {
+    if (body.starts_with(magic)) return true;
+  }
+  return false;
+}
 
 std::string encode(const SyncRequest& r) {
   api::Encoder e;
@@ -68,11 +81,16 @@ std::string encode(const SyncRequest& r) {
     e.bytes(c.data);
   }
   e.i(r.wait_ms);
+  // Added later, at the end: the CPU topology (a controller of the previous version stops before).
+  encode_ints(e, r.host.cpu_ids);
+  encode_ints(e, r.host.cpu_cores);
+  for (const Device& d : r.host.devices) encode_ints(e, d.near_cpus);
   return e.finish(kRequestMagic);
 }
 
 Result<SyncRequest> decode_request(std::string_view body) {
-  api::Decoder d(body, kRequestMagic);
+  const bool v2 = body.starts_with(kRequestMagic);
+  api::Decoder d(body, v2 ? kRequestMagic : kRequestMagic1);
   SyncRequest r;
   r.node = d.s();
   r.instance = d.s();
@@ -97,6 +115,11 @@ Result<SyncRequest> decode_request(std::string_view body) {
     c.data = d.bytes();
   });
   r.wait_ms = small_int(d);
+  if (v2) {
+    r.host.cpu_ids = decode_ints(d);
+    r.host.cpu_cores = decode_ints(d);
+    for (Device& x : r.host.devices) x.near_cpus = decode_ints(d);
+  }
   return done(d, std::move(r), "sync request");
 }
 
@@ -134,11 +157,21 @@ std::string encode(const SyncResponse& r) {
     e.i(offset);
   }
   e.i(r.node_timeout_ms);
-  return e.finish(kResponseMagic);
+  // The launches' CPUs, at the end and only when some launch has them: an agent of the previous
+  // version (which reports no CPU ids, so gets none) reads the answer as before.
+  const bool v2 = std::any_of(r.launch.begin(), r.launch.end(), [](const Launch& l) { return !l.cpus.empty(); });
+  if (v2) {
+    for (const Launch& l : r.launch) {
+      encode_ints(e, l.cpus);
+      e.u(static_cast<unsigned>(l.cpu_bind_verbose) | static_cast<unsigned>(l.cpu_bind_none) << 1);
+    }
+  }
+  return e.finish(v2 ? kResponseMagic : kResponseMagic1);
 }
 
 Result<SyncResponse> decode_response(std::string_view body) {
-  api::Decoder d(body, kResponseMagic);
+  const bool v2 = body.starts_with(kResponseMagic);
+  api::Decoder d(body, v2 ? kResponseMagic : kResponseMagic1);
   SyncResponse r;
   decode_each(d, r.launch, [&](Launch& l) {
     l.task = d.s();
@@ -169,6 +202,14 @@ Result<SyncResponse> decode_response(std::string_view body) {
     r.log_offsets[std::move(key)] = d.i();
   }
   r.node_timeout_ms = d.i();
+  if (v2) {
+    for (Launch& l : r.launch) {
+      l.cpus = decode_ints(d);
+      const std::uint64_t flags = d.u(3);
+      l.cpu_bind_verbose = (flags & 1) != 0;
+      l.cpu_bind_none = (flags & 2) != 0;
+    }
+  }
   return done(d, std::move(r), "sync answer");
 }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -38,6 +39,7 @@ enum Step {
   kCreateGroup,
   kLimit,
   kDevices,
+  kAffinity,
   kOutput,
   kError,
   kInput
@@ -53,6 +55,8 @@ const char* step_text(int step) {
       return "setting the task's memory limit";
     case kDevices:
       return "keeping the task from the node's other devices";
+    case kAffinity:
+      return "binding the task to its CPUs";
     case kSession:
       return "starting a session";
     case kStdio:
@@ -123,6 +127,7 @@ struct ChildSetup {
   char* const* argv;
   char* const* envp;
   char* pid_slot;  // where the task writes its process id in its environment (room for 20 digits), or null
+  const cpu_set_t* cpus;  // the task's CPUs, or null: not bound
 };
 
 // In the child: says which step failed (with errno) to the agent, and ends.
@@ -199,6 +204,8 @@ void open_job_files(const TaskSpec& spec, int report_fd) {
   if (joined == ProcessTracker::kLimitFailed) child_failed(c.report_fd, kLimit);
   if (joined == ProcessTracker::kDevicesFailed) child_failed(c.report_fd, kDevices);
   if (joined == ProcessTracker::kMoveFailed) child_failed(c.report_fd, kJoin);
+  if (joined == ProcessTracker::kCpusFailed) child_failed(c.report_fd, kAffinity);
+  if (c.cpus && ::sched_setaffinity(0, sizeof(cpu_set_t), c.cpus) != 0) child_failed(c.report_fd, kAffinity);
   if (::setsid() < 0) child_failed(c.report_fd, kSession);
   if (::dup2(c.out_fd, STDOUT_FILENO) < 0 || ::dup2(c.err_fd, STDERR_FILENO) < 0) child_failed(c.report_fd, kStdio);
   const int null_fd = ::open("/dev/null", O_RDONLY);
@@ -229,6 +236,13 @@ void open_job_files(const TaskSpec& spec, int report_fd) {
     ::setrlimit(which, &limit);  // as Slurm does: a limit that cannot be set is left as it is
   }
   if (c.pid_slot) c.pid_slot[format_decimal(::getpid(), c.pid_slot)] = '\0';
+  if (!spec.bind_note_head.empty()) {
+    char pid[24];
+    const int n = format_decimal(::getpid(), pid);
+    (void)!::write(STDERR_FILENO, spec.bind_note_head.data(), spec.bind_note_head.size());
+    (void)!::write(STDERR_FILENO, pid, static_cast<std::size_t>(n));
+    (void)!::write(STDERR_FILENO, spec.bind_note_tail.data(), spec.bind_note_tail.size());
+  }
   // The task inherits its three standard files and nothing else of the agent's.
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
   ::execve(c.program, c.argv, c.envp);
@@ -264,7 +278,13 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
     ::close(*out_fd);
     return tl::unexpected(err_fd.error());
   }
-  auto tracker = tracking.create(spec.name, spec.memory_limit_bytes, spec.denied_devices);
+  auto tracker = tracking.create(spec.name, spec.memory_limit_bytes, spec.denied_devices, spec.cpus);
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  for (const int id : spec.cpus) {
+    if (id < 0 || id >= CPU_SETSIZE) return fail("CPU " + std::to_string(id) + " is beyond what a task can be bound to");
+    CPU_SET(id, &cpus);
+  }
 
   // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
   std::vector<std::string> env_text;
@@ -311,7 +331,7 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
   if (pid == 0) {
     char* pid_slot = spec.pid_variable.empty() ? nullptr : env_text.back().data() + spec.pid_variable.size() + 1;
     run_child(spec, ChildSetup{*tracker, *out_fd, *err_fd, status_fd, report[1], program->c_str(), argv.data(),
-                               envp.data(), pid_slot});
+                               envp.data(), pid_slot, spec.cpus.empty() ? nullptr : &cpus});
   }
 
   ::close(report[1]);

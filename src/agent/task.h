@@ -39,6 +39,12 @@ struct TaskSpec {
   // Devices of the node the task may not use, as cgroup rules ("c 195:1 rwm"): enforced where the
   // host has the cgroup v1 devices controller (Tracking::enforces_devices).
   std::vector<std::string> denied_devices;
+  // The CPU ids the task (and what it starts) runs on: its affinity, and its cgroup's cpuset where
+  // the host has the cgroup v2 cpuset controller. Empty: wherever the agent may run.
+  std::vector<int> cpus;
+  // Non-empty: written to the task's standard error before it runs, its process id between the two
+  // ("cpu-bind=MASK - n1, task  0  0 [" pid "]: mask 0x1 set\n"), as Slurm's task/affinity says a binding.
+  std::string bind_note_head, bind_note_tail;
   // Non-empty: the task runs under a small keeper process that waits for it and writes its exit
   // status here, so that an agent that restarts can adopt the task and still learn how it ended.
   std::string status_path;

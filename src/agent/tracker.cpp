@@ -101,12 +101,16 @@ bool write_own_pid(int fd) noexcept {
 class GroupTracker final : public ProcessTracker {
  public:
   GroupTracker(std::string v2_dir, std::string v1_dir, std::string devices_dir, long long memory_limit_bytes,
-               bool v2_memory, const std::vector<std::string>& denied)
+               bool v2_memory, const std::vector<std::string>& denied, bool v2_cpuset, const std::vector<int>& cpus)
       : v2_dir_(std::move(v2_dir)), v1_dir_(std::move(v1_dir)), devices_dir_(std::move(devices_dir)) {
     // Everything the child needs is prepared here: after the fork, only system calls.
     const std::string limit = memory_limit_bytes > 0 ? std::to_string(memory_limit_bytes) : "";
     if (!v2_dir_.empty()) {
       steps_.push_back({v2_dir_, v2_memory && !limit.empty() ? v2_dir_ + "/memory.max" : "", "", false});
+      if (v2_cpuset && !cpus.empty()) {
+        steps_.back().cpuset = v2_dir_ + "/cpuset.cpus";
+        for (const int id : cpus) cpus_ += (cpus_.empty() ? "" : ",") + std::to_string(id);
+      }
     }
     if (!v1_dir_.empty()) {
       steps_.push_back({v1_dir_, limit.empty() ? "" : v1_dir_ + "/memory.limit_in_bytes",
@@ -136,6 +140,7 @@ class GroupTracker final : public ProcessTracker {
       for (const std::string& rule : step.deny) {
         if (!write_file(step.deny_file, rule)) return kDevicesFailed;
       }
+      if (!step.cpuset.empty() && !write_file(step.cpuset, cpus_)) return kCpusFailed;
       const int fd = ::open(step.procs.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd < 0) return kMoveFailed;
       const bool moved = write_own_pid(fd);
@@ -203,11 +208,13 @@ class GroupTracker final : public ProcessTracker {
     std::string procs;
     std::vector<std::string> deny;  // devices.deny rules, written one by one
     std::string deny_file;
+    std::string cpuset;  // cpuset.cpus, where the task's CPUs are written
   };
 
   std::string v2_dir_, v1_dir_, devices_dir_;
   std::vector<Step> steps_;
   std::string limit_;
+  std::string cpus_;  // the task's CPUs, "0,1,8"
   pid_t leader_ = -1;
 };
 
@@ -221,7 +228,10 @@ Tracking Tracking::detect(const TrackingOptions& options) {
     const std::string base = exists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified";
     if (exists(base + "/cgroup.procs")) v2 = base + own_cgroup("") + "/gwang";
   }
-  if (usable_root(v2, "memory.max", &t.v2_memory_)) t.v2_root_ = v2;
+  if (usable_root(v2, "memory.max", &t.v2_memory_)) {
+    t.v2_root_ = v2;
+    (void)usable_root(v2, "cpuset.cpus", &t.v2_cpuset_);
+  }
   std::string v1 = options.cgroup_v1_memory_root;
   if (v1.empty() && exists("/sys/fs/cgroup/memory/memory.limit_in_bytes")) {
     v1 = "/sys/fs/cgroup/memory" + own_cgroup("memory") + "/gwang";
@@ -236,10 +246,12 @@ Tracking Tracking::detect(const TrackingOptions& options) {
 }
 
 std::unique_ptr<ProcessTracker> Tracking::create(const std::string& name, long long memory_limit_bytes,
-                                                 const std::vector<std::string>& denied_devices) const {
+                                                 const std::vector<std::string>& denied_devices,
+                                                 const std::vector<int>& cpus) const {
   return std::make_unique<GroupTracker>(
       v2_root_.empty() ? "" : v2_root_ + "/" + name, v1_memory_root_.empty() ? "" : v1_memory_root_ + "/" + name,
-      v1_devices_root_.empty() ? "" : v1_devices_root_ + "/" + name, memory_limit_bytes, v2_memory_, denied_devices);
+      v1_devices_root_.empty() ? "" : v1_devices_root_ + "/" + name, memory_limit_bytes, v2_memory_, denied_devices,
+      v2_cpuset_, cpus);
 }
 
 int Tracking::end_groups(const std::string& suffix) const {
@@ -279,7 +291,9 @@ bool ProcessTracker::remove_waiting() {
 
 std::string Tracking::describe() const {
   std::string out;
-  if (!v2_root_.empty()) out += "cgroup v2 (" + v2_root_ + (v2_memory_ ? ", memory limits" : "") + ")";
+  if (!v2_root_.empty()) {
+    out += "cgroup v2 (" + v2_root_ + (v2_memory_ ? ", memory limits" : "") + (v2_cpuset_ ? ", cpusets" : "") + ")";
+  }
   if (!v1_memory_root_.empty())
     out += std::string(out.empty() ? "" : " + ") + "cgroup v1 memory (" + v1_memory_root_ + ")";
   if (!v1_devices_root_.empty())

@@ -26,7 +26,7 @@ class ProcessTracker {
  public:
   virtual ~ProcessTracker() = default;
   // What join_from_child did not manage.
-  enum JoinFailure { kJoined = 0, kCreateFailed, kLimitFailed, kMoveFailed, kDevicesFailed };
+  enum JoinFailure { kJoined = 0, kCreateFailed, kLimitFailed, kMoveFailed, kDevicesFailed, kCpusFailed };
   // Called in the child between fork and exec: creates the task's group(s), sets the memory limit
   // and moves the calling process into them (done there, not in the agent, because creating and
   // joining a cgroup can take milliseconds). Async-signal-safe; errno tells why on failure.
@@ -65,12 +65,16 @@ class Tracking {
   // or for the existing groups of that name. `memory_limit_bytes` 0: no limit. `denied_devices`:
   // cgroup rules ("c 195:1 rwm") for the devices the task may not open, applied where the host has
   // the cgroup v1 devices controller.
+  // `cpus`: the CPU ids the task is confined to, written to its cpuset where the host has the cgroup
+  // v2 cpuset controller (empty: not confined).
   std::unique_ptr<ProcessTracker> create(const std::string& name, long long memory_limit_bytes,
-                                         const std::vector<std::string>& denied_devices = {}) const;
+                                         const std::vector<std::string>& denied_devices = {},
+                                         const std::vector<int>& cpus = {}) const;
 
   bool tracks_with_cgroups() const { return !v2_root_.empty(); }
   bool enforces_memory() const { return !v1_memory_root_.empty() || v2_memory_; }
   bool enforces_devices() const { return !v1_devices_root_.empty(); }
+  bool confines_cpus() const { return v2_cpuset_; }
   // Ends every process in the task groups whose names end with `suffix` and removes the groups:
   // what a previous run of this agent left behind. Returns how many groups there were.
   int end_groups(const std::string& suffix) const;
@@ -83,6 +87,7 @@ class Tracking {
   std::string v1_memory_root_;
   std::string v1_devices_root_;
   bool v2_memory_ = false;  // the v2 groups have memory.max
+  bool v2_cpuset_ = false;  // the v2 groups have cpuset.cpus
 };
 
 }  // namespace gwang::agent

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -195,6 +196,20 @@ inline void encode_strings(Encoder& e, const std::vector<std::string>& list) {
 inline std::vector<std::string> decode_strings(Decoder& d) {
   std::vector<std::string> out;
   decode_each(d, out, [&](std::string& t) { t = d.s(); });
+  return out;
+}
+// Lists of ints (CPU ids): a value out of an int's range leaves the decoder failed.
+inline void encode_ints(Encoder& e, const std::vector<int>& list) {
+  e.u(list.size());
+  for (const int v : list) e.i(v);
+}
+inline std::vector<int> decode_ints(Decoder& d) {
+  std::vector<int> out;
+  decode_each(d, out, [&](int& v) {
+    const std::int64_t x = d.i();
+    if (x < std::numeric_limits<int>::min() || x > std::numeric_limits<int>::max()) d.fail("a value out of range");
+    v = static_cast<int>(x);
+  });
   return out;
 }
 inline void encode_pairs(Encoder& e, const std::vector<std::pair<std::string, std::string>>& pairs) {

@@ -125,7 +125,7 @@ int show_config(const ClientArgs& client) {
       {"SlurmctldHost[0]", host},
       {"SlurmctldPort", port},
       {"SlurmdTimeout", sec("node_timeout_s")},
-      {"TaskPlugin", "task/none"},
+      {"TaskPlugin", "task/affinity"},
   };
   std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
     return std::lexicographical_compare(a.first.begin(), a.first.end(), b.first.begin(), b.first.end(),

@@ -134,9 +134,9 @@ const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
 // The options that ask for a job allocation, which srun inside one does not make: Slurm's srun
 // takes them there and uses none of them (srun(1): "This option applies to job allocations"), and
 // so does gwang's, which runs only inside allocations. Some Slurm's srun answers with a line of
-// its own (`said`), which gwang's says too. The options that bind tasks to CPUs, sockets or
-// devices, set frequencies or sample tasks are taken as a Slurm whose configuration has none of
-// that (TaskPlugin=task/none, no frequency governors, nothing gathered) takes them: unused.
+// its own (`said`), which gwang's says too. The options that shape binding by sockets, hints or
+// devices, set frequencies or sample tasks are taken and not used: gwang binds each task to the
+// cores it places it on (--cpu-bind), and has no frequency governors and gathers nothing.
 struct InsideAllocation {
   const char* name;
   char letter;
@@ -575,9 +575,8 @@ std::optional<int> step_layout(const SrunOptions& o, json& body) {
     body["distribution"] = d;
   }
   if (auto it = o.given.find("cpu_bind"); it != o.given.end()) {
-    // gwang's nodes bind no task to CPUs (Slurm's TaskPlugin=task/none, as `scontrol show config`
-    // says): as such a Slurm, srun checks the value, says so when it was asked on its command
-    // line, and tells the tasks what was asked (step_environment).
+    // Checked here; the controller lays the binding out on the job's CPUs and the nodes bind the
+    // tasks, as Slurm's TaskPlugin=task/affinity (step_environment tells the controller).
     auto bind = slurm::parse_cpu_bind(it->second.text);
     if (!bind) {
       std::fprintf(stderr, "srun: error: %s\nsrun: fatal: Failed to parse --cpu-bind= values.\n",
@@ -586,8 +585,6 @@ std::optional<int> step_layout(const SrunOptions& o, json& body) {
                        .c_str());
       return 1;
     }
-    if (it->second.from == "--cpu-bind" && !o.quiet)
-      std::fprintf(stderr, "srun: cluster configuration lacks support for cpu binding\n");
   }
   for (const auto& [key, field, file] : {std::tuple{"nodelist", "nodelist", false},
                                          std::tuple{"nodefile", "nodelist", true},

@@ -76,7 +76,7 @@ int run_up(const UpArgs& args) {
     return 2;
   }
 
-  if (args.cpus > 0) hostres->cpus = args.cpus;
+  if (args.cpus > 0) agent::limit_cpus(*hostres, args.cpus);
   char hostname[256] = "localhost";
   ::gethostname(hostname, sizeof hostname - 1);
   controller::ControllerOptions options;

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "api/units.h"
+#include "core/cpus.h"
 #include "slurm/hostlist.h"
 
 namespace gwang::config {
@@ -448,6 +449,11 @@ Result<AgentConfig> parse_agent_config(std::string_view text, const std::string&
       for (const std::string& f : dev.files) {
         if (f.empty() || f[0] != '/') return tl::unexpected(e.error("files", "'" + f + "': expected an absolute path"));
       }
+      std::string near;
+      GWANG_TRY(e.string("cpus", near));
+      auto cpus = core::parse_cpu_list(near);
+      if (!cpus) return tl::unexpected(e.error("cpus", cpus.error().message));
+      dev.near_cpus = std::move(*cpus);
       GWANG_TRY(e.no_others());
       c.devices.push_back(dev);
     }

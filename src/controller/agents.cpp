@@ -100,6 +100,7 @@ Result<std::optional<proto::SyncResponse>> Controller::sync_with(Changing& chang
     (void)apply(registered, now);  // cannot fail
     node = find_node(request.node);
   }
+  set_topology(*node, request.host);
   node->tracking = request.tracking;
   node->last_seen = mono;
   node->last_seen_wall = now;

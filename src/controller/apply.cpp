@@ -80,10 +80,14 @@ Result<void> Controller::apply(const events::StepStarted& e, std::int64_t time) 
   step.cpus_per_task_given = e.cpus_per_task > 0;
   step.kill_on_bad_exit = e.kill_on_bad_exit;
   step.start = time;
-  for (int node : e.task_nodes) {
+  if (!e.task_cpus.empty() && e.task_cpus.size() != e.task_nodes.size())
+    return fail("the CPUs of " + std::to_string(e.task_cpus.size()) + " task(s) of a step of " +
+                std::to_string(e.task_nodes.size()));
+  for (std::size_t t = 0; t < e.task_nodes.size(); ++t) {
+    const int node = e.task_nodes[t];
     if (node < 0 || node >= static_cast<int>(job.tasks.size()))
       return fail("a task on node " + std::to_string(node) + " of a job of " + std::to_string(job.tasks.size()));
-    step.tasks.push_back({node, JobState::Running, 0, 0});
+    step.tasks.push_back({node, JobState::Running, 0, 0, e.task_cpus.empty() ? std::vector<int>{} : e.task_cpus[t]});
   }
   job.steps.push_back(std::move(step));
   return {};

@@ -162,6 +162,7 @@ Controller::Node& Controller::add_node(const std::string& name, const agent::Hos
   node->id = scheduler_->add_node(spec);
   node->local = local;
   node->host = host;
+  set_topology(*node, host);
   node->drained = drained_names_.contains(name);
   Node& n = *node;
   by_id_.push_back(&n);

@@ -35,7 +35,9 @@
 #include "controller/mail.h"
 #include "controller/records.h"
 #include "controller/runner.h"
+#include "core/cpus.h"
 #include "core/scheduler.h"
+#include "slurm/binding.h"
 #include "store/committer.h"
 #include "store/journal.h"
 #include "store/postgres.h"
@@ -293,6 +295,8 @@ class Controller {
     std::int64_t last_seen_wall = -1;
     std::set<std::string> tasks;                    // task ids that should run there now
     std::map<std::string, agent::Launch> launches;  // sent (again) until the agent lists them
+    core::CpuTopology cpus;                         // as its agent last reported it; unknown: tasks are not bound
+    std::map<std::int64_t, std::vector<int>> cpus_held;  // by running job: the CPU ids its tasks there hold
   };
 
   explicit Controller(ControllerOptions options);
@@ -376,6 +380,21 @@ class Controller {
   // is new: the one place a node's identity changes, so the snapshot's node images are made again.
   Node& registered(const std::string& name, const agent::HostResources& host, const std::string& instance,
                    const std::string& address);
+  // CPU places (cpus.cpp). A node's CPU topology, from what its agent reports (not journalled: it
+  // comes with every call); an invalid one is dropped (the node's tasks are then not bound).
+  void set_topology(Node& node, const agent::HostResources& host);
+  // A starting task's CPUs on its node, near its devices, among those no running job holds; held
+  // for the job at once. Empty: the node's topology is unknown or has too few free.
+  std::vector<int> place_cpus(Node& node, std::int64_t job, const core::TaskPlacement& where, int count);
+  void hold_cpus(const JobRecord& job);  // what its tasks' records say (recovery)
+  void free_cpus(const JobRecord& job);  // it ended or waits again
+  // The CPUs of each task of a new step (by task), from its job's on each node, as srun's
+  // --cpu-bind asks (slurm/binding.h): apart from each other and from the running steps' where the
+  // job has enough, by default an equal part of the job's CPUs on the node, for cores, threads and
+  // sockets --cpus-per-task of them; by rank, map or mask as listed; all of
+  // the job's there for none, ldoms and boards. None at all where the job's CPUs are not known.
+  std::vector<std::vector<int>> step_cpus(const JobRecord& job, const std::vector<int>& task_nodes, int per_task,
+                                          const slurm::CpuBind& bind) const;
   core::PoolSet pools_of(const std::string& node) const;      // the partitions a node is in
   int pool_of(const std::string& partition) const;            // 1..64, or 0 when there is none of that name
   void hold_in_core(const JobRecord& job, std::int64_t now);  // holds or releases it there, as its record says

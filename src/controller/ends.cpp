@@ -131,6 +131,7 @@ void Controller::node_failed(JobRecord& job, const std::string& why, std::int64_
 }
 
 void Controller::requeued(JobRecord& job, const std::string& reason, std::int64_t now) {
+  free_cpus(job);
   if (slurm::mails_at(job.request.mail_type, "REQUEUE")) {  // its run as it ended, before it waits again
     JobRecord ran = job;
     ran.end = now;
@@ -149,6 +150,7 @@ void Controller::requeued(JobRecord& job, const std::string& reason, std::int64_
 
 void Controller::end(JobRecord& job, JobState state, int exit_code, const std::string& reason,
                      std::int64_t now) {
+  free_cpus(job);
   charge(job, now);
   const events::Ended ended{job.id, state, exit_code, reason};
   // An end that cannot be journalled is still an end here; recovery would see the job as running

@@ -86,12 +86,17 @@ void put(Encoder& e, const Started& v) {
   e.s(v.credential);
   e.u(v.tasks.size());
   for (const TaskRecord& t : v.tasks) encode_task(e, t);
+  // Added later, at the end: each task's CPUs.
+  for (const TaskRecord& t : v.tasks) encode_ints(e, t.cpus);
 }
 void get(Decoder& d, Started& v) {
   v.id = d.i();
   v.attempt = small(d);
   v.credential = text(d);
   for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.tasks.push_back(decode_task(d));
+  if (d.ok() && !d.at_end()) {
+    for (TaskRecord& t : v.tasks) t.cpus = decode_ints(d);
+  }
 }
 
 void put(Encoder& e, const RankEnded& v) {
@@ -123,6 +128,9 @@ void put(Encoder& e, const StepStarted& v) {
   e.u(v.kill_on_bad_exit);
   e.u(v.task_nodes.size());
   for (int n : v.task_nodes) e.i(n);
+  // Added later, at the end: each task's CPUs.
+  e.u(v.task_cpus.size());
+  for (const std::vector<int>& cpus : v.task_cpus) encode_ints(e, cpus);
 }
 void get(Decoder& d, StepStarted& v) {
   v.id = d.i();
@@ -135,6 +143,9 @@ void get(Decoder& d, StepStarted& v) {
   v.cpus_per_task = small(d);
   v.kill_on_bad_exit = flag(d);
   for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.task_nodes.push_back(small(d));
+  if (d.ok() && !d.at_end()) {
+    for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.task_cpus.push_back(decode_ints(d));
+  }
 }
 
 void put(Encoder& e, const StepTaskEnded& v) {

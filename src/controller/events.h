@@ -60,6 +60,7 @@ struct StepStarted {
   int cpus_per_task = 0;  // 0: not asked for (1)
   bool kill_on_bad_exit = false;
   std::vector<int> task_nodes;
+  std::vector<std::vector<int>> task_cpus;  // by task: the CPU ids it is bound to (empty: not bound)
   bool operator==(const StepStarted&) const = default;
 };
 

@@ -7,6 +7,8 @@
 #include <charconv>
 
 #include "api/request.h"
+#include "core/cpus.h"
+#include "slurm/binding.h"
 #include "slurm/hostlist.h"
 #include "slurm/specs.h"
 
@@ -45,6 +47,33 @@ std::vector<int> batch_tasks_per_node(const JobRecord& job) {
 
 // One count on each of `nodes` nodes, in SLURM_TASKS_PER_NODE's form ("8(x2)").
 std::string same_on_nodes(int count, std::size_t nodes) { return tasks_per_node_text(std::vector<int>(nodes, count)); }
+
+// A bound step task's binding as Slurm's task/affinity tells it: where srun asked for no list
+// (the default, cores, threads, sockets, ldoms), the masks of the step's tasks on the node, in
+// their local order, in place of what srun said; and whether the task says its binding.
+void add_binding_env(const StepRecord& step, int node, agent::Launch& l) {
+  slurm::CpuBind bind;
+  if (const std::string* given = find_env(step.env, "SLURM_CPU_BIND")) {
+    if (auto b = slurm::parse_cpu_bind(*given)) bind = std::move(*b);
+  }
+  if (l.cpus.empty()) return;
+  l.cpu_bind_verbose = bind.verbose;
+  if (bind.type == "none") {
+    l.cpu_bind_none = true;
+    return;
+  }
+  if (bind.type == "rank" || !bind.list.empty()) return;  // srun's own words stand
+  std::string masks;
+  for (const StepTaskRecord& t : step.tasks) {
+    if (t.node == node) masks += (masks.empty() ? "" : ",") + core::format_cpu_mask(t.cpus.empty() ? l.cpus : t.cpus);
+  }
+  const std::string verbosity = bind.verbose ? "verbose" : "quiet";
+  std::erase_if(l.env, [](const auto& kv) { return kv.first.starts_with("SLURM_CPU_BIND"); });
+  l.env.emplace_back("SLURM_CPU_BIND_VERBOSE", verbosity);
+  l.env.emplace_back("SLURM_CPU_BIND_TYPE", "mask_cpu:");
+  l.env.emplace_back("SLURM_CPU_BIND_LIST", masks);
+  l.env.emplace_back("SLURM_CPU_BIND", verbosity + ",mask_cpu:" + masks);
+}
 
 }  // namespace
 
@@ -137,6 +166,7 @@ agent::Launch make_launch(const JobRecord& job, int rank, const LaunchSite& site
   l.script = job.request.script;
   l.workdir = job.request.workdir;
   l.devices = task.devices;
+  l.cpus = task.cpus;
   l.memory_limit_bytes = job.request.mem_bytes;
   const std::string nodes = std::to_string(job.tasks.size());
   // What a job may set for itself (a port of its choosing), then what it asked for, then what
@@ -205,6 +235,8 @@ agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int
   // The job's devices and memory on the node: every task of the step there gets them (as Slurm
   // gives a step all of the job's generic resources unless asked otherwise).
   l.devices = where.devices;
+  // Its own CPUs of the job's there (all of them when the step is not bound).
+  l.cpus = me.cpus.empty() ? where.cpus : me.cpus;
   l.memory_limit_bytes = job.request.mem_bytes;
   // The asker's environment, then who and where the job is, then the task's place in the step.
   l.env = step.env;
@@ -248,6 +280,7 @@ agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int
     set("PMI_SIZE", ntasks);
   }
   if (step.cpus_per_task_given) set("SLURM_CPUS_PER_TASK", std::to_string(step.cpus_per_task));
+  add_binding_env(step, me.node, l);
   // srun's default layout, as Slurm's names it: cyclic where no node has two of the step's tasks.
   if (!find_env(step.env, "SLURM_DISTRIBUTION"))
     set("SLURM_DISTRIBUTION", step.tasks.size() > nodes.size() ? "block" : "cyclic");

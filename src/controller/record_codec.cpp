@@ -192,11 +192,16 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   // Format 12 on.
   e.s(r.mail_type);
   e.s(r.mail_user);
+  // Format 13 on: the CPUs of its tasks and of its steps' tasks.
+  for (const TaskRecord& t : j.tasks) encode_ints(e, t.cpus);
+  for (const StepRecord& st : j.steps) {
+    for (const StepTaskRecord& t : st.tasks) encode_ints(e, t.cpus);
+  }
 }
 
 namespace {
 
-// The fields formats 3 to 12 added at the end of a job's record.
+// The fields formats 3 to 13 added at the end of a job's record.
 Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
   api::SubmitRequest& r = j.request;
   if (format >= 3) {
@@ -239,6 +244,12 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
   if (format >= 12) {
     r.mail_type = text(d);
     r.mail_user = text(d);
+  }
+  if (format >= 13) {
+    for (TaskRecord& t : j.tasks) t.cpus = decode_ints(d);
+    for (StepRecord& st : j.steps) {
+      for (StepTaskRecord& t : st.tasks) t.cpus = decode_ints(d);
+    }
   }
   return {};
 }

@@ -21,8 +21,10 @@ using api::Encoder;
 // lays them out (agent/protocol_binary.h).
 using agent::decode_devices;
 using agent::encode_devices;
+using api::decode_ints;
 using api::decode_pairs;
 using api::decode_strings;
+using api::encode_ints;
 using api::encode_pairs;
 using api::encode_strings;
 

@@ -31,6 +31,7 @@ struct TaskRecord {
   std::vector<std::string> devices;       // UUIDs of the devices it got
   std::vector<core::DeviceShare> shares;  // the same as the core placed them
   bool done = false;
+  std::vector<int> cpus;                  // the CPU ids it holds and is bound to; empty: not bound
   bool operator==(const TaskRecord&) const = default;
 };
 
@@ -39,6 +40,7 @@ struct StepTaskRecord {
   int node = 0;       // the job's node it runs on: an index into JobRecord::tasks
   JobState state = JobState::Running;  // how it ended (Completed, Failed, Cancelled, OutOfMemory, NodeFail)
   int exit_code = 0, signal = 0;
+  std::vector<int> cpus;  // the CPU ids it is bound to, of its job's there; empty: not bound
   bool done() const { return state != JobState::Running; }
 };
 

@@ -95,6 +95,7 @@ void Controller::adopt(JobRecord& job, std::int64_t now, std::set<std::string>& 
     return;
   }
   running_.insert(id);
+  hold_cpus(job);
   if (auto r = rank_ends_.find(id); r != rank_ends_.end()) {
     for (const auto& [rank, f] : r->second) {
       if (f.state != JobState::Completed && !failures_.contains(id)) failures_[id] = f;

@@ -1,6 +1,9 @@
 #include "slurm/binding.h"
 
+#include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <string>
 #include <vector>
 
 namespace gwang::slurm {
@@ -89,6 +92,43 @@ Result<CpuBind> parse_cpu_bind(std::string_view text) {
       }
       out.type = type;
     }
+  }
+  return out;
+}
+
+std::vector<std::vector<int>> cpu_bind_elements(const CpuBind& bind) {
+  std::vector<std::vector<int>> out;
+  if (bind.type != "map_cpu" && bind.type != "mask_cpu") return out;
+  const bool mask = bind.type == "mask_cpu";
+  std::string_view list = bind.list;
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    std::string_view e = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    std::size_t times = 1;
+    if (const auto star = e.find('*'); star != std::string_view::npos) {
+      const std::string_view count = e.substr(star + 1);
+      if (std::from_chars(count.data(), count.data() + count.size(), times).ec != std::errc()) times = 4096;
+      e = e.substr(0, star);
+    }
+    const bool hex = e.starts_with("0x") || e.starts_with("0X");
+    if (hex) e.remove_prefix(2);
+    std::vector<int> ids;
+    if (mask) {
+      // Hexadecimal digits, the last the lowest CPUs.
+      for (std::size_t i = 0; i < e.size(); ++i) {
+        const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(e[e.size() - 1 - i])));
+        const int v = c <= '9' ? c - '0' : c - 'a' + 10;
+        for (int b = 0; b < 4; ++b) {
+          if (v >> b & 1) ids.push_back(static_cast<int>(i) * 4 + b);
+        }
+      }
+    } else {
+      int id = 0;
+      if (std::from_chars(e.data(), e.data() + e.size(), id, hex ? 16 : 10).ec != std::errc()) continue;
+      ids.push_back(id);
+    }
+    for (std::size_t k = 0; k < std::min<std::size_t>(times, 4096); ++k) out.push_back(ids);
   }
   return out;
 }

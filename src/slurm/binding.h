@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 
@@ -24,5 +25,9 @@ struct CpuBind {
 // list's elements are separated by commas; a mask is hexadecimal (0x optional), a CPU a number
 // (decimal, or hexadecimal with 0x), each optionally `*count`.
 Result<CpuBind> parse_cpu_bind(std::string_view text);
+
+// The CPU ids of each element of a map_cpu or mask_cpu list, counts expanded ("0x3*2" is two
+// elements of CPUs 0 and 1); empty for other types. The list must have parsed.
+std::vector<std::vector<int>> cpu_bind_elements(const CpuBind& bind);
 
 }  // namespace gwang::slurm

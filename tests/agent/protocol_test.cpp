@@ -98,6 +98,11 @@ SyncRequest full_request() {
   r.host.memory_bytes = 512LL << 30;
   r.host.devices.push_back({"gpu:H100", "NVIDIA H100 80GB HBM3", "GPU-1234", 0, 80LL << 30, false});
   r.host.devices.push_back({"npu:ascend910", "", "npu:ascend910-0", 1, 0, true});
+  r.host.devices[0].near_cpus = {0, 1, 32, 33};
+  for (int id = 0; id < 64; ++id) {
+    r.host.cpu_ids.push_back(id);
+    r.host.cpu_cores.push_back(id % 32);
+  }
   r.tracking = "cgroup v2";
   r.running = {"7.0.0", "8.1.s2.3"};
   r.finished.push_back({"6.0.1", {TaskEnd::Signaled, -1, 9}, "killed", true});
@@ -116,9 +121,11 @@ void expect_same(const SyncRequest& a, const SyncRequest& b) {
   ASSERT_EQ(a.host.devices.size(), b.host.devices.size());
   for (std::size_t i = 0; i < a.host.devices.size(); ++i) {
     const Device &x = a.host.devices[i], &y = b.host.devices[i];
-    EXPECT_EQ(std::tie(x.kind, x.name, x.uuid, x.index, x.memory_bytes, x.declared),
-              std::tie(y.kind, y.name, y.uuid, y.index, y.memory_bytes, y.declared));
+    EXPECT_EQ(std::tie(x.kind, x.name, x.uuid, x.index, x.memory_bytes, x.declared, x.near_cpus),
+              std::tie(y.kind, y.name, y.uuid, y.index, y.memory_bytes, y.declared, y.near_cpus));
   }
+  EXPECT_EQ(a.host.cpu_ids, b.host.cpu_ids);
+  EXPECT_EQ(a.host.cpu_cores, b.host.cpu_cores);
   EXPECT_EQ(a.tracking, b.tracking);
   EXPECT_EQ(a.running, b.running);
   ASSERT_EQ(a.finished.size(), b.finished.size());
@@ -154,7 +161,16 @@ SyncResponse full_response() {
   l.error = "err.txt";
   l.output_append = true;
   l.input = "in.txt";
+  l.cpus = {2, 3, 34};
+  l.cpu_bind_verbose = true;
+  l.cpu_bind_none = true;
   r.launch.push_back(l);
+  Launch plain;  // one without CPUs beside one with them
+  plain.task = "9.0.0";
+  plain.job = 9;
+  plain.user = "bob";
+  plain.argv = {"true"};
+  r.launch.push_back(plain);
   r.terminate.push_back({"7.0.0", TaskEnd::TimedOut, "time limit"});
   r.acked = {"6.0.1", "6.0.2"};
   r.log_offsets = {{"7.0.0.stderr", 4118}, {"7.0.0.stdout", 0}};
@@ -170,6 +186,7 @@ void expect_same(const SyncResponse& a, const SyncResponse& b) {
               std::tie(y.task, y.job, y.attempt, y.rank, y.step, y.user, y.argv, y.workdir, y.env, y.devices));
     EXPECT_EQ(std::tie(x.memory_limit_bytes, x.script, x.output, x.error, x.output_append, x.input),
               std::tie(y.memory_limit_bytes, y.script, y.output, y.error, y.output_append, y.input));
+    EXPECT_EQ(std::tie(x.cpus, x.cpu_bind_verbose, x.cpu_bind_none), std::tie(y.cpus, y.cpu_bind_verbose, y.cpu_bind_none));
   }
   ASSERT_EQ(a.terminate.size(), b.terminate.size());
   for (std::size_t i = 0; i < a.terminate.size(); ++i) {
@@ -208,6 +225,27 @@ TEST(Protocol, BothFormsCarryEveryField) {
     ASSERT_TRUE(response) << response.error().message;
     expect_same(*response, full_response());
   }
+  // A node that reports no CPU ids (an agent of the previous version) is answered without the
+  // launches' CPUs at the end, as that agent reads answers.
+  SyncResponse old = full_response();
+  for (Launch& l : old.launch) l.cpus.clear();
+  SyncResponse older = old;
+  older.launch[0].cpu_bind_verbose = false;
+  older.launch[0].cpu_bind_none = false;
+  EXPECT_EQ(encode(old, Form::Binary), encode(older, Form::Binary));
+  SyncRequest before = full_request();
+  before.host.cpu_ids.clear();
+  before.host.cpu_cores.clear();
+  for (Device& d : before.host.devices) d.near_cpus.clear();
+  auto read = decode_request(encode(before, Form::Binary));
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_TRUE(read->host.cpu_ids.empty());
+  // CPU ids without their cores are refused, by name.
+  SyncRequest lopsided = full_request();
+  lopsided.host.cpu_cores.pop_back();
+  auto refused = decode_request(encode(lopsided, Form::Json));
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("field 'cpu_cores'"), std::string::npos) << refused.error().message;
   // The binary form is the smaller, and the faster to read.
   EXPECT_LT(encode(full_request(), Form::Binary).size(), encode(full_request(), Form::Json).size() / 2);
 }

@@ -177,14 +177,16 @@ TEST_F(ConfigTest, KoreanInCommentsAndStrings) {
 TEST_F(ConfigTest, DeclaredDevices) {
   auto c =
       load_agent_config(write("controller = \"http://c:1\"\ncluster_secret_file = \"/s\"\n"
-                              "[[devices]]\nkind = \"npu:ascend910\"\ncount = 8\nmemory = \"64G\"\n[[devices]]\nkind = "
+                              "[[devices]]\nkind = \"npu:ascend910\"\ncount = 8\nmemory = \"64G\"\ncpus = \"0-3,8\"\n[[devices]]\nkind = "
                               "\"gpu:L4\"\ncount = 1\n"));
   ASSERT_TRUE(c) << c.error().message;
   ASSERT_EQ(c->devices.size(), 2u);
   EXPECT_EQ(c->devices[0].kind, "npu:ascend910");
   EXPECT_EQ(c->devices[0].count, 8);
   EXPECT_EQ(c->devices[0].memory_bytes, 64LL << 30);
+  EXPECT_EQ(c->devices[0].near_cpus, (std::vector<int>{0, 1, 2, 3, 8}));
   EXPECT_EQ(c->devices[1].kind, "gpu:L4");
+  EXPECT_TRUE(c->devices[1].near_cpus.empty());
   EXPECT_EQ(c->devices[1].memory_bytes, 0);
 }
 
@@ -232,6 +234,9 @@ TEST_F(ConfigTest, MistakesNameFileLineAndKey) {
   EXPECT_EQ(agent_error(agent + "node_name = \"a b\"\n"),
             path_ + ":3: 'node_name': expected 1 to 64 letters, digits, '.', '_' or '-'");
   EXPECT_EQ(agent_error(agent + "[[devices]]\nkind = \"npu:x\"\n"), path_ + ":3: 'devices[0].count': required");
+  EXPECT_EQ(agent_error(agent + "[[devices]]\nkind = \"npu:x\"\ncount = 2\ncpus = \"3-1\"\n")
+                .rfind(path_ + ":6: 'devices[0].cpus': CPU list element '3-1'", 0),
+            0u);
   EXPECT_EQ(agent_error(agent + "[[devices]]\nkind = \"npu:x\"\ncount = 2\ncolour = \"red\"\n"),
             path_ + ":6: unknown key 'devices[0].colour'");
   EXPECT_EQ(agent_error(agent + "[[devices]]\nkind = \"npu:x\"\ncount = 2\nmemory = \"lots\"\n")

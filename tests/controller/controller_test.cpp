@@ -606,6 +606,14 @@ void ControllerTest::snapshot_and_tail() {
 // Every field of a job comes back from a snapshot: the request, the state, the tasks and their
 // devices, and how a rank failed.
 TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
+  // Two CPUs of their own cores; device 0 near CPU 1, device 1 near CPU 0.
+  tweak_ = [](ControllerOptions& o) {
+    o.host.cpus = 2;
+    o.host.cpu_ids = {0, 1};
+    o.host.cpu_cores = {0, 1};
+    o.host.devices[0].near_cpus = {1};
+    o.host.devices[1].near_cpus = {0};
+  };
   open();
   api::SubmitRequest r = request({"sh", "-c", "echo \"$GREETING\"; exit 4"});
   r.name = "fields \u00e9";
@@ -675,6 +683,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     for (std::size_t t = 0; t < a.tasks.size(); ++t) {
       EXPECT_EQ(b.tasks[t].node, a.tasks[t].node);
       EXPECT_EQ(b.tasks[t].devices, a.tasks[t].devices);
+      EXPECT_EQ(b.tasks[t].cpus, a.tasks[t].cpus);
       ASSERT_EQ(b.tasks[t].shares.size(), a.tasks[t].shares.size());
       for (std::size_t k = 0; k < a.tasks[t].shares.size(); ++k) {
         EXPECT_EQ(b.tasks[t].shares[k].index, a.tasks[t].shares[k].index);
@@ -690,6 +699,10 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   EXPECT_EQ(after[0].tasks.at(0).devices, (std::vector<std::string>{"npu:ascend910-0"}));
   ASSERT_EQ(before[1].tasks.at(0).shares.size(), 1u);
   EXPECT_EQ(before[1].tasks.at(0).shares[0].milli, 250);
+  // The CPUs each held: both of the node's, then the one near the shared device.
+  EXPECT_EQ(before[0].tasks.at(0).cpus, (std::vector<int>{0, 1}));
+  const int shared_device = before[1].tasks.at(0).shares[0].index;
+  EXPECT_EQ(before[1].tasks.at(0).cpus, std::vector<int>{shared_device == 0 ? 1 : 0});
 }
 
 // A journal whose records are of the first form (JSON), as written before the records were

@@ -58,7 +58,7 @@ class MultiHost : public ::testing::Test {
             "controller = \"http://" + ip(0) + ":8686\"\nnode_name = \"" + node(h) + "\"\ndata_dir = \"" +
                 (dir_ / node(h)).string() + "\"\ncluster_secret_file = \"" + (dir_ / "secret").string() +
                 "\"\nkill_grace = \"1s\"\nsync_wait = \"1s\"\nnvml = false\n[[devices]]\nkind = \"npu:test\"\ncount = "
-                "1\n");
+                "1\ncpus = \"1\"\n");  // the device is near CPU 1 (its topology, declared)
     }
     pids_[0] = spawn(0, "controller", dir_ / "controller.toml");
     // The token is written before the API listens, the URL after.

@@ -236,3 +236,44 @@ TEST_F(MultiHost, AJobMailsItsUserThroughTheMailProgram) {
   EXPECT_NE(mails.find("-s Slurm Job_id=" + id + " Name=mailed Ended, Run time "), std::string::npos) << mails;
   EXPECT_NE(mails.find(", COMPLETED, ExitCode 0 ada@example.org|" + id + "|Ended|\n"), std::string::npos) << mails;
 }
+
+// CPU places: a job's task runs on CPUs of its own, near its device where the node's topology says
+// (each host's npu:test is declared near CPU 1); a step's tasks on disjoint CPUs of the job's, told
+// as Slurm's task/affinity tells them, with its line for --cpu-bind=verbose; --cpu-bind=none and
+// map_cpu as asked. Each task reads its own Cpus_allowed_list.
+TEST_F(MultiHost, TasksRunOnTheirOwnCpusNearTheirDevices) {
+  const std::string near = submit("--cpus 1 --mem 64M --gpus 1 --workdir / -- grep Cpus_allowed_list /proc/self/status");
+  json j;
+  wait_for("the device's job to end", [&] { return ended(j = job(near)); });
+  ASSERT_EQ(j["state"], "COMPLETED") << j.dump();
+  EXPECT_EQ(gwang("logs " + near).output, "Cpus_allowed_list:\t1\n");
+
+  const fs::path bin = dir_ / "bin";
+  fs::create_directories(bin);
+  run(std::string(GWANG_BINARY) + " slurm install " + bin.string());
+  const std::string show = "sh -c 'echo \"$SLURM_PROCID $(grep Cpus_allowed_list /proc/self/status | cut -f2) $SLURM_CPU_BIND\"'";
+  write(dir_ / "bind.sh", "#!/bin/sh\n"
+                          "echo \"batch $(grep Cpus_allowed_list /proc/self/status | cut -f2)\"\n"
+                          "srun -n2 " + show + " | sort\n"
+                          "srun -n2 --cpu-bind=verbose true 2>&1 | sed 's/\\[[0-9]*\\]/[PID]/' | sort\n"
+                          "srun -n2 --cpu-bind=none " + show + " | sort\n"
+                          "srun -n1 --cpu-bind=map_cpu:1 " + show + "\n");
+  const Outcome o = sh("cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" +
+                       ip(0) + ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " " +
+                       (bin / "sbatch").string() + " --parsable -N1 -n2 --mem=64M -o " + (dir_ / "bind.out").string() +
+                       " " + (dir_ / "bind.sh").string());
+  ASSERT_EQ(o.status, 0) << o.output;
+  const std::string id = o.output.substr(0, o.output.find('\n'));
+  wait_for("the steps' job to end", [&] { return ended(j = job(id)); });
+  ASSERT_EQ(j["state"], "COMPLETED") << j.dump() << slurp(dir_ / "bind.out");
+  const std::string host = j["node"];
+  EXPECT_EQ(slurp(dir_ / "bind.out"),
+            "batch 0-1\n"
+            "0 0 quiet,mask_cpu:0x1,0x2\n"
+            "1 1 quiet,mask_cpu:0x1,0x2\n"
+            "cpu-bind=MASK - " + host + ", task  0  0 [PID]: mask 0x1 set\n"
+            "cpu-bind=MASK - " + host + ", task  1  1 [PID]: mask 0x2 set\n"
+            "0 0-1 quiet,none\n"
+            "1 0-1 quiet,none\n"
+            "0 1 quiet,map_cpu:1\n");
+}

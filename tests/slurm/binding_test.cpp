@@ -47,5 +47,14 @@ TEST(CpuBind, RefusesWhatSrunRefusesNamingTheWord) {
   EXPECT_NE(error("q,,cores").find("empty word"), std::string::npos);
 }
 
+// The CPUs of each element of a map or mask, counts expanded, as the controller binds by them.
+TEST(CpuBind, ListsGiveEachElementsCpus) {
+  using Ids = std::vector<std::vector<int>>;
+  EXPECT_EQ(cpu_bind_elements(*parse_cpu_bind("map_cpu:1,0x3,0*2")), (Ids{{1}, {3}, {0}, {0}}));
+  EXPECT_EQ(cpu_bind_elements(*parse_cpu_bind("verbose,mask_cpu:0x3,C,0x100")), (Ids{{0, 1}, {2, 3}, {8}}));
+  EXPECT_EQ(cpu_bind_elements(*parse_cpu_bind("cores")), Ids{});
+  EXPECT_EQ(cpu_bind_elements(*parse_cpu_bind("map_ldom:0")), Ids{});
+}
+
 }  // namespace
 }  // namespace gwang::slurm

@@ -158,7 +158,10 @@ printf '# comment\n* echo any %%t\n' >mp2.conf
 srun --multi-prog mp2.conf | sort
 srun -n2 -W 2 bash -c '[ $SLURM_PROCID = 0 ] || sleep 30' 2>&1 | grep -c Terminating
 for b in q verbose,none v cores q,threads map_cpu:0,1 v,mask_cpu:0x3; do
-  echo "== --cpu-bind=$b"; srun -n1 --cpu-bind=$b bash -c 'env | grep ^SLURM_CPU_BIND | sort'
+  # Slurm's line for verbose comes on the task's standard error (its pid made PID), the variables on
+  # its standard output: the two sorted together, as the streams' interleaving is the moment's.
+  echo "== --cpu-bind=$b"
+  srun -n1 --cpu-bind=$b bash -c 'env | grep ^SLURM_CPU_BIND' 2>&1 | sed 's/\[[0-9]*\]/[PID]/' | sort
 done
 srun -n1 --cpu-bind=frob true 2>&1 | tail -n 1; echo "rc=${PIPESTATUS[0]}"
 srun -n1 --quit-on-interrupt -X -I true; echo "rc=$?"
