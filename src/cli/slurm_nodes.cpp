@@ -1,8 +1,13 @@
 // gwang's nodes as Slurm's commands show them.
 #include "cli/slurm_nodes.h"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+
+#include "slurm/hostlist.h"
 
 namespace gwang::cli {
 
@@ -44,6 +49,22 @@ std::string long_state(const std::string& s) {
   if (s == "drng") return "draining";
   if (s == "down") return "down";
   return "unknown";
+}
+
+Result<std::vector<std::string>> node_names(const std::string& value, const std::string& from, bool file) {
+  std::string text = value;
+  if (file || text.find('/') != std::string::npos) {
+    std::ifstream in(text);
+    if (!in) return fail(from + "=" + value + ": cannot read the file: " + std::strerror(errno));
+    std::string all, word;
+    while (in >> word) all += (all.empty() ? "" : ",") + word;
+    text = all;
+  }
+  auto hosts = slurm::HostList::parse(text);
+  if (!hosts) return fail(from + "=" + value + ": " + hosts.error().message);
+  std::vector<std::string> names = hosts->expand();
+  if (names.empty()) return fail(from + "=" + value + ": names no node");
+  return names;
 }
 
 }  // namespace gwang::cli

@@ -23,4 +23,9 @@ Result<std::vector<SlurmNode>> slurm_nodes(const nlohmann::json& list);
 // sinfo's short state as scontrol spells it out ("mix" -> "mixed").
 std::string long_state(const std::string& s);
 
+// The names a -w, -x or -F value gives (`from`: the option, for messages): a host list
+// ("n[1-3],gpu01"), or, for -F (`file`) and a value holding a "/", a file of names (or host
+// lists) separated by spaces, commas or lines.
+Result<std::vector<std::string>> node_names(const std::string& text, const std::string& from, bool file);
+
 }  // namespace gwang::cli

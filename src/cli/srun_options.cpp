@@ -35,6 +35,8 @@ extern char** environ;
 #include "cli/slurm_jobs.h"
 #include "cli/srun_options.h"
 
+#include "cli/slurm_nodes.h"
+
 namespace gwang::cli {
 
 using nlohmann::json;
@@ -196,7 +198,7 @@ constexpr InsideAllocation kInsideAllocation[] = {
     {"thread-spec", 0, required_argument,
      "srun: error: Ignoring --thread-spec since it's not allowed by configuration (AllowSpecResourcesUsage = No)"},
     {"threads", 'T', required_argument, nullptr},
-    {"threads-per-core", 0, required_argument, "srun: cluster configuration lacks support for cpu binding"},
+    {"threads-per-core", 0, required_argument, nullptr},
     {"time-min", 0, required_argument, nullptr},
     {"tmp", 0, required_argument, nullptr},
     {"uid", 0, required_argument, nullptr},
@@ -433,24 +435,6 @@ std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv,
   return 254 + option_complaint("srun", c, argv);
 }
 
-// The names a -w, -x or -F value gives: a host list ("n[1-3],gpu01"), or, for -F and a value
-// holding a "/", a file of names (or host lists) separated by spaces, commas or lines.
-Result<std::vector<std::string>> node_names(const Setting& s, bool file) {
-  std::string text = s.text;
-  if (file || text.find('/') != std::string::npos) {
-    std::ifstream in(text);
-    if (!in) return fail(s.from + "=" + s.text + ": cannot read the file: " + std::strerror(errno));
-    std::string all, word;
-    while (in >> word) all += (all.empty() ? "" : ",") + word;
-    text = all;
-  }
-  auto hosts = slurm::HostList::parse(text);
-  if (!hosts) return fail(s.from + "=" + s.text + ": " + hosts.error().message);
-  std::vector<std::string> names = hosts->expand();
-  if (names.empty()) return fail(s.from + "=" + s.text + ": names no node");
-  return names;
-}
-
 }  // namespace
 
 int srun_error(const std::string& message) {
@@ -591,7 +575,7 @@ std::optional<int> step_layout(const SrunOptions& o, json& body) {
                                          std::tuple{"exclude", "exclude", false}}) {
     auto it = o.given.find(key);
     if (it == o.given.end()) continue;
-    auto names = node_names(it->second, file);
+    auto names = node_names(it->second.text, it->second.from, file);
     if (!names) return srun_error(names.error().message);
     body[field] = *names;
   }

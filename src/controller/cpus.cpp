@@ -114,6 +114,11 @@ std::vector<std::vector<int>> Controller::step_cpus(const JobRecord& job, const 
     // Without a type, as Slurm's auto-binding: the node's tasks divide all of the job's CPUs there
     // (a step has all of them unless asked otherwise); cores, threads, sockets: --cpus-per-task each.
     const int each = bind.type.empty() ? std::max(per_task, static_cast<int>(held.size() / mine.size())) : per_task;
+    if (static_cast<std::size_t>(each) * mine.size() > held.size()) {
+      // More tasks than the job's CPUs hold (--overcommit): each runs on all of them, as Slurm's.
+      for (const std::size_t t : mine) out[t] = held;
+      continue;
+    }
     auto split = core::split_cpus(topology, held, busy, static_cast<int>(mine.size()), each);
     for (std::size_t k = 0; k < mine.size(); ++k) out[mine[k]] = std::move(split[k]);
   }

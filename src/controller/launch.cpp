@@ -4,6 +4,7 @@
 
 #include "controller/launch.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "api/request.h"
@@ -52,10 +53,7 @@ std::string same_on_nodes(int count, std::size_t nodes) { return tasks_per_node_
 // (the default, cores, threads, sockets, ldoms), the masks of the step's tasks on the node, in
 // their local order, in place of what srun said; and whether the task says its binding.
 void add_binding_env(const StepRecord& step, int node, agent::Launch& l) {
-  slurm::CpuBind bind;
-  if (const std::string* given = find_env(step.env, "SLURM_CPU_BIND")) {
-    if (auto b = slurm::parse_cpu_bind(*given)) bind = std::move(*b);
-  }
+  const slurm::CpuBind bind = slurm::cpu_bind_of(step.env);
   if (l.cpus.empty()) return;
   l.cpu_bind_verbose = bind.verbose;
   if (bind.type == "none") {
@@ -63,10 +61,18 @@ void add_binding_env(const StepRecord& step, int node, agent::Launch& l) {
     return;
   }
   if (bind.type == "rank" || !bind.list.empty()) return;  // srun's own words stand
+  // One mask where the node's tasks share their CPUs (more tasks than CPUs), as Slurm's.
   std::string masks;
+  std::vector<int> seen;
+  bool shared = false;
   for (const StepTaskRecord& t : step.tasks) {
-    if (t.node == node) masks += (masks.empty() ? "" : ",") + core::format_cpu_mask(t.cpus.empty() ? l.cpus : t.cpus);
+    if (t.node != node) continue;
+    const std::vector<int>& cpus = t.cpus.empty() ? l.cpus : t.cpus;
+    for (const int id : cpus) shared = shared || std::find(seen.begin(), seen.end(), id) != seen.end();
+    seen.insert(seen.end(), cpus.begin(), cpus.end());
+    masks += (masks.empty() ? "" : ",") + core::format_cpu_mask(cpus);
   }
+  if (shared) masks = core::format_cpu_mask(l.cpus);
   const std::string verbosity = bind.verbose ? "verbose" : "quiet";
   std::erase_if(l.env, [](const auto& kv) { return kv.first.starts_with("SLURM_CPU_BIND"); });
   l.env.emplace_back("SLURM_CPU_BIND_VERBOSE", verbosity);

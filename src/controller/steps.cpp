@@ -104,16 +104,6 @@ Result<std::vector<int>> lay_out_step(const api::StepRequest& r, std::int64_t jo
   return out;
 }
 
-// The CPU binding srun's --cpu-bind asked for (SLURM_CPU_BIND); the default where it asked none.
-slurm::CpuBind binding_of(const std::vector<std::pair<std::string, std::string>>& env) {
-  slurm::CpuBind out;
-  for (const auto& [key, value] : env) {
-    if (key != "SLURM_CPU_BIND") continue;
-    if (auto bind = slurm::parse_cpu_bind(value)) out = std::move(*bind);
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepRequest& r, const std::string& user,
@@ -145,7 +135,7 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
   started.cpus_per_task = r.cpus_per_task > 0 ? r.cpus_per_task : 0;
   started.kill_on_bad_exit = r.kill_on_bad_exit;
   started.task_nodes = std::move(*layout);
-  started.task_cpus = step_cpus(job, started.task_nodes, r.cpus_per_task > 0 ? r.cpus_per_task : 1, binding_of(r.env));
+  started.task_cpus = step_cpus(job, started.task_nodes, r.cpus_per_task > 0 ? r.cpus_per_task : 1, slurm::cpu_bind_of(r.env));
   if (auto w = journal(started, now); !w) return tl::unexpected(w.error());
   auto applied = apply(started, now);
   assert(applied);  // the job's next step, laid out on its nodes

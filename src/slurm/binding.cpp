@@ -96,6 +96,17 @@ Result<CpuBind> parse_cpu_bind(std::string_view text) {
   return out;
 }
 
+CpuBind cpu_bind_of(const std::vector<std::pair<std::string, std::string>>& env) {
+  CpuBind out;
+  for (const auto& [key, value] : env) {
+    if (key == "SLURM_CPU_BIND_TYPE") out.type = value.substr(0, value.find(':'));
+    if (key == "SLURM_CPU_BIND_LIST") out.list = value;
+    if (key == "SLURM_CPU_BIND_VERBOSE") out.verbose = value == "verbose";
+  }
+  if (out.type != "map_cpu" && out.type != "mask_cpu" && !out.type.ends_with("_ldom")) out.list.clear();
+  return out;
+}
+
 std::vector<std::vector<int>> cpu_bind_elements(const CpuBind& bind) {
   std::vector<std::vector<int>> out;
   if (bind.type != "map_cpu" && bind.type != "mask_cpu") return out;

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -25,6 +26,10 @@ struct CpuBind {
 // list's elements are separated by commas; a mask is hexadecimal (0x optional), a CPU a number
 // (decimal, or hexadecimal with 0x), each optionally `*count`.
 Result<CpuBind> parse_cpu_bind(std::string_view text);
+
+// The binding srun told a step (its SLURM_CPU_BIND_TYPE, _LIST and _VERBOSE, which say it without
+// SLURM_CPU_BIND's quirks); the default (no type, quiet) where it told none.
+CpuBind cpu_bind_of(const std::vector<std::pair<std::string, std::string>>& env);
 
 // The CPU ids of each element of a map_cpu or mask_cpu list, counts expanded ("0x3*2" is two
 // elements of CPUs 0 and 1); empty for other types. The list must have parsed.

@@ -49,14 +49,16 @@ elif [ "$target" = submit ]; then
 elif [ "$target" = config ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/config/config.cpp" "$root/src/agent/devices.cpp"
            "$root/src/api/units.cpp" "$root/src/core/calendar.cpp" "$root/src/core/queue_policy.cpp"
-           "$root/src/slurm/hostlist.cpp")
+           "$root/src/core/cpus.cpp" "$root/src/slurm/hostlist.cpp")
   headers=("$root/src/config/config.h" "$root/src/agent/devices.h" "$root/src/api/units.h" "$root"/src/core/*.h
            "$root/src/api/partition.h" "$root/src/slurm/hostlist.h")
 elif [ "$target" = protocol ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/agent/protocol.cpp" "$root/src/agent/task.cpp"
            "$root/src/agent/tracker.cpp" "$root/src/agent/node.cpp" "$root/src/agent/devices.cpp"
-           "$root/src/agent/account.cpp" "$root/src/api/base64.cpp" "$root/src/agent/protocol_binary.cpp")
-  headers=("$root"/src/agent/*.h "$root/src/core/result.h" "$root/src/api/base64.h" "$root/src/api/codec.h" "$root/src/api/utf8.h")
+           "$root/src/agent/account.cpp" "$root/src/api/base64.cpp" "$root/src/agent/protocol_binary.cpp"
+           "$root/src/core/cpus.cpp")
+  headers=("$root"/src/agent/*.h "$root/src/core/result.h" "$root/src/core/cpus.h" "$root/src/api/base64.h"
+           "$root/src/api/codec.h" "$root/src/api/utf8.h")
   libs=(-lcrypto)
 elif [ "$target" = books ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/controller/accounting.cpp" "$root"/src/core/*.cpp)
