@@ -128,6 +128,18 @@ Result<void> read_files(const json& j, SubmitRequest& r) {
     if (!j["hold"].is_boolean()) return tl::unexpected(field_error("hold", "must be true or false").error());
     r.hold = j["hold"].get<bool>();
   }
+  // The nodes it must use, or must not (sbatch's --nodelist and --exclude): node names.
+  for (auto [field, out] : {std::pair{"nodelist", &r.nodelist}, std::pair{"exclude", &r.exclude}}) {
+    if (!j.contains(field)) continue;
+    const json& v = j[field];
+    bool ok = v.is_array() && v.size() <= 100000;
+    for (std::size_t i = 0; ok && i < v.size(); ++i) ok = v[i].is_string() && partition_name_ok(v[i].get<std::string>());
+    if (!ok) {
+      return tl::unexpected(
+          field_error(field, "must be a list of node names (each 1 to 64 letters, digits, '.', '_' or '-')").error());
+    }
+    *out = v.get<std::vector<std::string>>();
+  }
   if (j.contains("mail_type")) {
     const json& v = j["mail_type"];
     auto m = v.is_string() ? slurm::parse_mail_type(v.get<std::string>()) : Result<std::string>(fail("must be a string"));
@@ -290,7 +302,8 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
   static const char* kFields[] = {
       "name",  "command", "workdir",     "env",         "cpus",      "mem",        "gpus",  "gpu_share", "nodes",
       "time",  "requeue", "project",     "preemptible", "begin",     "dependency", "array", "script",    "output",
-      "error", "input",   "open_append", "comment",     "partition", "hold",       "qos",   "mail_type", "mail_user"};
+      "error", "input",   "open_append", "comment",     "partition", "hold",       "qos",   "mail_type", "mail_user",
+      "nodelist", "exclude"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -341,6 +354,8 @@ std::string to_json(const SubmitRequest& r) {
   if (!r.qos.empty()) j["qos"] = r.qos;
   if (!r.mail_type.empty()) j["mail_type"] = r.mail_type;
   if (!r.mail_user.empty()) j["mail_user"] = r.mail_user;
+  if (!r.nodelist.empty()) j["nodelist"] = r.nodelist;
+  if (!r.exclude.empty()) j["exclude"] = r.exclude;
   return j.dump();
 }
 

@@ -50,6 +50,9 @@ struct SubmitRequest {
   // Mail to the job's user at its events (sbatch --mail-type, --mail-user): the events, as
   // slurm::parse_mail_type gives them ("BEGIN,END"; empty: none), and to whom (empty: the job's user).
   std::string mail_type, mail_user;
+  // The nodes it runs on, all of them (sbatch's --nodelist; its node count is at least theirs), or
+  // those it may not run on (--exclude). Node names.
+  std::vector<std::string> nodelist, exclude;
 };
 
 inline constexpr std::size_t kMaxScriptBytes = 4 << 20;  // Slurm's default max_script_size

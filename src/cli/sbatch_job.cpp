@@ -6,6 +6,7 @@
 
 #include "api/rlimits.h"
 #include "api/utf8.h"
+#include "cli/slurm_nodes.h"
 
 namespace gwang::cli {
 
@@ -84,6 +85,25 @@ Result<void> set_script(const slurm::SbatchOptions& o, const SbatchContext& c, a
   return {};
 }
 
+// The nodes it names (-w or -F, and -x), into out.request (set_shape raises the job's node count
+// to the nodes it names, as Slurm raises it).
+Result<void> set_nodes(const slurm::SbatchOptions& o, SbatchJob& out) {
+  api::SubmitRequest& r = out.request;
+  if (o.nodelist || o.nodefile) {
+    auto names = o.nodefile ? node_names(*o.nodefile, "--nodefile", true) : node_names(*o.nodelist, "--nodelist", false);
+    if (!names) return tl::unexpected(names.error());
+    r.nodelist = std::move(*names);
+    std::sort(r.nodelist.begin(), r.nodelist.end());
+    r.nodelist.erase(std::unique(r.nodelist.begin(), r.nodelist.end()), r.nodelist.end());
+  }
+  if (o.exclude) {
+    auto names = node_names(*o.exclude, "--exclude", false);
+    if (!names) return tl::unexpected(names.error());
+    r.exclude = std::move(*names);
+  }
+  return {};
+}
+
 // The time limit, into out.request; without -t, out.partition_time.
 Result<void> set_time(const slurm::SbatchOptions& o, SbatchJob& out) {
   out.partition_time = !o.time.has_value();
@@ -110,6 +130,7 @@ Result<Shape> set_shape(const slurm::SbatchOptions& o, SbatchJob& out) {
   Shape s;
   s.nodes = o.nodes ? o.nodes->min : 1;
   if (!o.nodes && o.ntasks && o.ntasks_per_node) s.nodes = (*o.ntasks + *o.ntasks_per_node - 1) / *o.ntasks_per_node;
+  s.nodes = std::max<std::int64_t>(s.nodes, static_cast<std::int64_t>(r.nodelist.size()));
   if (o.ntasks && *o.ntasks < s.nodes) {
     out.warnings.push_back("can't run " + std::to_string(*o.ntasks) + " processes on " + std::to_string(s.nodes) +
                            " nodes, setting nnodes to " + std::to_string(*o.ntasks));
@@ -297,6 +318,7 @@ Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchCont
   api::SubmitRequest& r = out.request;
   if (auto ok = set_script(o, c, r); !ok) return tl::unexpected(ok.error());
   if (auto ok = set_time(o, out); !ok) return tl::unexpected(ok.error());
+  if (auto ok = set_nodes(o, out); !ok) return tl::unexpected(ok.error());
   const Result<Shape> shape = set_shape(o, out);
   if (!shape) return tl::unexpected(shape.error());
   if (auto ok = set_devices(o, *shape, r); !ok) return tl::unexpected(ok.error());

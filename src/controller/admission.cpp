@@ -14,6 +14,40 @@ namespace gwang::controller {
 
 
 
+Result<std::shared_ptr<const core::NodeFilter>> Controller::node_filter(const api::SubmitRequest& r) const {
+  const auto ids_of = [this](const std::vector<std::string>& names) -> Result<std::vector<core::NodeId>> {
+    std::vector<core::NodeId> ids;
+    for (const std::string& name : names) {
+      const auto it = nodes_.find(name);
+      if (it == nodes_.end()) return fail("Invalid node name specified: no node '" + name + "'");
+      ids.push_back(it->second->id);
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
+  };
+  auto filter = std::make_shared<core::NodeFilter>();
+  if (!r.nodelist.empty()) {
+    for (const std::string& name : r.nodelist) {
+      if (std::find(r.exclude.begin(), r.exclude.end(), name) != r.exclude.end())
+        return fail("node " + name + " is both required (--nodelist) and excluded (--exclude)");
+    }
+    auto ids = ids_of(r.nodelist);
+    if (!ids) return tl::unexpected(ids.error());
+    if (static_cast<int>(ids->size()) != r.nodes) {
+      return fail("the job asks for " + std::to_string(r.nodes) + " node(s) and names " + std::to_string(ids->size()) +
+                  " (--nodelist): gwang runs such a job on exactly the nodes it names");
+    }
+    filter->ids = std::move(*ids);
+  } else {
+    auto ids = ids_of(r.exclude);
+    if (!ids) return tl::unexpected(ids.error());
+    filter->ids = std::move(*ids);
+    filter->exclude = true;
+  }
+  return std::shared_ptr<const core::NodeFilter>(std::move(filter));
+}
+
 Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
   const api::SubmitRequest& r = job.request;
   core::JobSpec spec;
@@ -55,6 +89,11 @@ Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
       for (const PartitionNodes& p : partitions_) names += (names.empty() ? "" : ", ") + p.spec.name;
       return fail("invalid partition name '" + r.partition + "' (this cluster's: " + names + ")");
     }
+  }
+  if (!r.nodelist.empty() || !r.exclude.empty()) {
+    auto filter = node_filter(r);
+    if (!filter) return tl::unexpected(filter.error());
+    spec.task.nodes = std::move(*filter);
   }
   spec.name = r.name;
   spec.begin = r.begin;

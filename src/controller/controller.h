@@ -395,6 +395,9 @@ class Controller {
   // the job's there for none, ldoms and boards. None at all where the job's CPUs are not known.
   std::vector<std::vector<int>> step_cpus(const JobRecord& job, const std::vector<int>& task_nodes, int per_task,
                                           const slurm::CpuBind& bind) const;
+  // The nodes a request names (--nodelist, --exclude) as the core's filter. Errors: a node that
+  // does not exist, one both named and excluded, a node count other than the named nodes'.
+  Result<std::shared_ptr<const core::NodeFilter>> node_filter(const api::SubmitRequest& r) const;
   core::PoolSet pools_of(const std::string& node) const;      // the partitions a node is in
   int pool_of(const std::string& partition) const;            // 1..64, or 0 when there is none of that name
   void hold_in_core(const JobRecord& job, std::int64_t now);  // holds or releases it there, as its record says

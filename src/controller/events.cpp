@@ -66,6 +66,8 @@ void put(Encoder& e, const Submitted& v) {
   // Later fields, at the end: a record without them has none.
   e.s(v.request.mail_type);
   e.s(v.request.mail_user);
+  encode_strings(e, v.request.nodelist);
+  encode_strings(e, v.request.exclude);
 }
 void get(Decoder& d, Submitted& v) {
   v.id = d.i();
@@ -77,6 +79,10 @@ void get(Decoder& d, Submitted& v) {
   if (d.ok() && !d.at_end()) {
     v.request.mail_type = text(d);
     v.request.mail_user = text(d);
+  }
+  if (d.ok() && !d.at_end()) {
+    v.request.nodelist = decode_strings(d);
+    v.request.exclude = decode_strings(d);
   }
 }
 

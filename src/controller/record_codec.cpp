@@ -197,11 +197,14 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   for (const StepRecord& st : j.steps) {
     for (const StepTaskRecord& t : st.tasks) encode_ints(e, t.cpus);
   }
+  // Format 14 on: the nodes it names.
+  encode_strings(e, r.nodelist);
+  encode_strings(e, r.exclude);
 }
 
 namespace {
 
-// The fields formats 3 to 13 added at the end of a job's record.
+// The fields formats 3 to 14 added at the end of a job's record.
 Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
   api::SubmitRequest& r = j.request;
   if (format >= 3) {
@@ -250,6 +253,10 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
     for (StepRecord& st : j.steps) {
       for (StepTaskRecord& t : st.tasks) t.cpus = decode_ints(d);
     }
+  }
+  if (format >= 14) {
+    r.nodelist = decode_strings(d);
+    r.exclude = decode_strings(d);
   }
   return {};
 }

@@ -20,8 +20,9 @@ namespace {
 // script and output files; 6 input file, open mode and comment; 7 partition and holds; 8 steps;
 // 9 the programme (QOS); 10 the books before the jobs (all but the jobs is encoded under the lock,
 // the jobs after it, from a view); 11 the remote nodes after the jobs (encoded off the lock too);
-// 12 each job's mail types and address; 13 the CPUs of its tasks and its steps' tasks.
-constexpr int kSnapshotFormat = 13;
+// 12 each job's mail types and address; 13 the CPUs of its tasks and its steps' tasks; 14 the
+// nodes it names (--nodelist, --exclude).
+constexpr int kSnapshotFormat = 14;
 std::string snapshot_magic(int format) { return "gwang snapshot " + std::to_string(format) + "\n"; }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,12 +80,21 @@ struct AcceleratorRequest {
 using PoolSet = std::uint64_t;  // bit k - 1: pool k
 inline constexpr int kMaxPools = 64;
 
+// Nodes a job names (Slurm's --nodelist and --exclude): those it may use, or those it may not.
+struct NodeFilter {
+  std::vector<NodeId> ids;  // ascending
+  bool exclude = false;     // ids are the nodes it may not use (else the only ones it may)
+  bool allows(NodeId id) const { return std::binary_search(ids.begin(), ids.end(), id) != exclude; }
+};
+
 // What one task of a job needs: scalar resources (cpu, memory, ...) and accelerators, on a node
-// of `pool` (0: any node).
+// of `pool` (0: any node) that `nodes` allows (none: any).
 struct TaskRequest {
   ResourceVector scalars;
   AcceleratorRequest accel;
   int pool = 0;
+  std::shared_ptr<const NodeFilter> nodes;  // shared by the job's copies; immutable
+  bool allowed_on(NodeId id) const { return !nodes || nodes->allows(id); }
 };
 
 }  // namespace gwang::core

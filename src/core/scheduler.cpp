@@ -104,7 +104,8 @@ std::vector<JobId> Scheduler::queue() const {
 bool Scheduler::satisfiable(const JobSpec& spec) const {
   std::int64_t tasks = 0;
   for (std::size_t i = 0; i < cluster_.size() && tasks < spec.tasks; ++i) {
-    const std::int64_t fit = capacity_in_tasks(cluster_.node(NodeId{static_cast<std::uint32_t>(i)}), spec.task);
+    const NodeId id{static_cast<std::uint32_t>(i)};
+    const std::int64_t fit = spec.task.allowed_on(id) ? capacity_in_tasks(cluster_.node(id), spec.task) : 0;
     tasks += spec.spread ? std::min<std::int64_t>(fit, 1) : fit;
   }
   return tasks >= spec.tasks;

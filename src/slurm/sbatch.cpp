@@ -44,7 +44,7 @@ constexpr OptionDef kOptions[] = {
     {"dependency", 'd', Arg::Required, true},
     {"distribution", 'm', Arg::Required, true},
     {"error", 'e', Arg::Required, true},
-    {"exclude", 'x', Arg::Required, false},
+    {"exclude", 'x', Arg::Required, true},
     {"exclusive", 0, Arg::Optional, false},
     {"export", 0, Arg::Required, true},
     {"export-file", 0, Arg::Required, true},
@@ -79,8 +79,8 @@ constexpr OptionDef kOptions[] = {
     {"nice", 0, Arg::Optional, false},
     {"no-kill", 'k', Arg::Optional, false},
     {"no-requeue", 0, Arg::None, true},
-    {"nodefile", 'F', Arg::Required, false},
-    {"nodelist", 'w', Arg::Required, false},
+    {"nodefile", 'F', Arg::Required, true},
+    {"nodelist", 'w', Arg::Required, true},
     {"nodes", 'N', Arg::Required, true},
     {"ntasks", 'n', Arg::Required, true},
     {"ntasks-per-core", 0, Arg::Required, false},
@@ -168,6 +168,9 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
   if (name == "begin") return with(parse_begin(v, reader.clock), o.begin);
   if (name == "chdir") return text(o.chdir);
   if (name == "comment") return text(o.comment);
+  if (name == "nodelist") return text(o.nodelist);
+  if (name == "nodefile") return text(o.nodefile);
+  if (name == "exclude") return text(o.exclude);
   if (name == "mail-type") return with(parse_mail_type(v), o.mail_type);
   if (name == "mail-user") {
     if (!mail_user_ok(v)) return fail("--mail-user: '" + v + "': expected an address or a user name (no blanks)");
@@ -398,6 +401,9 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(begin, over.begin);
   take(chdir, over.chdir);
   take(comment, over.comment);
+  take(nodelist, over.nodelist);
+  take(nodefile, over.nodefile);
+  take(exclude, over.exclude);
   take(mail_type, over.mail_type);
   take(mail_user, over.mail_user);
   take(cpus_per_task, over.cpus_per_task);

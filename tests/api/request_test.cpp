@@ -197,6 +197,18 @@ TEST(ParseSubmit, PartitionHoldAndTheRestOfSbatchsFields) {
   EXPECT_EQ(error_of(R"({"command":["x"],"hold":1})"), "field 'hold': must be true or false");
   EXPECT_EQ(error_of(R"({"command":["x"],"open_append":"yes"})"), "field 'open_append': must be true or false");
   EXPECT_EQ(error_of(R"({"command":["x"],"comment":7})"), "field 'comment': must be a string of at most 1,024 bytes");
+  // The nodes a job names or excludes: lists of node names, kept through the JSON form.
+  auto named = parse_submit(R"({"command":["x"],"nodes":2,"nodelist":["n1","n2"],"exclude":["gpu-07"]})");
+  ASSERT_TRUE(named) << named.error().message;
+  EXPECT_EQ(named->nodelist, (std::vector<std::string>{"n1", "n2"}));
+  auto again = parse_submit(to_json(*named));
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->nodelist, named->nodelist);
+  EXPECT_EQ(again->exclude, (std::vector<std::string>{"gpu-07"}));
+  EXPECT_EQ(error_of(R"({"command":["x"],"nodelist":"n1"})"),
+            "field 'nodelist': must be a list of node names (each 1 to 64 letters, digits, '.', '_' or '-')");
+  EXPECT_EQ(error_of(R"({"command":["x"],"exclude":["a b"]})"),
+            "field 'exclude': must be a list of node names (each 1 to 64 letters, digits, '.', '_' or '-')");
 }
 
 // A job step's request (srun): its fields, and a mistake in each named.

@@ -642,6 +642,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   later.begin = now_ + 86400;
   later.array = "1-2";
   later.dependency = "afterany:" + std::to_string(ended->id);
+  later.nodelist = {"local"};
   ASSERT_TRUE(controller_->submit(later, nobody_, now_));
   const std::vector<JobRecord> before = controller_->jobs(true);
   ASSERT_TRUE(controller_->checkpoint(now_));
@@ -673,6 +674,8 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     EXPECT_EQ(b.request.output, a.request.output);
     EXPECT_EQ(b.request.error, a.request.error);
     EXPECT_EQ(b.request.qos, a.request.qos);
+    EXPECT_EQ(b.request.nodelist, a.request.nodelist);
+    EXPECT_EQ(b.request.exclude, a.request.exclude);
     EXPECT_EQ(b.credential, a.credential);
     EXPECT_EQ(b.array_job, a.array_job);
     EXPECT_EQ(b.array_task, a.array_task);

@@ -163,6 +163,33 @@ TEST_P(PlacementContract, NeverPicksDrainedOrDownNodes) {
   EXPECT_FALSE(place(c, c.free(), make_task(100)).has_value());
 }
 
+// A task that names its nodes (--nodelist) goes only there; one that excludes nodes (--exclude)
+// never goes there; nothing is placed when the named nodes cannot take it.
+TEST_P(PlacementContract, KeepsToTheNodesATaskNames) {
+  const Cluster c = contract_cluster();
+  for (TaskRequest t : contract_tasks(c)) {
+    const auto anywhere = place(c, c.free(), t);
+    if (!anywhere) continue;
+    // Excluding where it went: it goes elsewhere or nowhere, never there.
+    t.nodes = std::make_shared<const NodeFilter>(NodeFilter{{anywhere->node}, true});
+    for (std::uint64_t seed : {1u, 2u, 3u}) {
+      const auto p = place(c, c.free(), t, seed);
+      if (p) EXPECT_NE(p->node, anywhere->node);
+      if (p) EXPECT_EQ(fault(c, c.free(), t, *p), "");
+    }
+    // Naming only that node: it goes there.
+    t.nodes = std::make_shared<const NodeFilter>(NodeFilter{{anywhere->node}, false});
+    const auto named = place(c, c.free(), t);
+    ASSERT_TRUE(named);
+    EXPECT_EQ(named->node, anywhere->node);
+  }
+  // Only n2 (4000 CPU, no devices) named: a task of devices has nowhere to go.
+  TaskRequest gpu = make_task(1000, 1);
+  gpu.nodes = std::make_shared<const NodeFilter>(NodeFilter{{nid(2)}, false});
+  EXPECT_FALSE(place(c, c.free(), gpu).has_value());
+  EXPECT_FALSE(c.feasible_on(nid(0), gpu));
+}
+
 // place() leaves the FreeState it is given exactly as it was.
 TEST_P(PlacementContract, DoesNotModifyTheFreeState) {
   Cluster c = contract_cluster();

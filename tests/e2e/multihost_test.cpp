@@ -277,3 +277,47 @@ TEST_F(MultiHost, TasksRunOnTheirOwnCpusNearTheirDevices) {
             "1 0-1 quiet,none\n"
             "0 1 quiet,map_cpu:1\n");
 }
+
+// sbatch's --nodelist, --nodefile and --exclude: a job runs on the nodes it names, all of them,
+// and never on those it excludes; a node that does not exist is refused as Slurm refuses it.
+TEST_F(MultiHost, JobsRunOnTheNodesTheyNameAndNotOnThoseTheyExclude) {
+  const fs::path bin = dir_ / "bin";
+  fs::create_directories(bin);
+  run(std::string(GWANG_BINARY) + " slurm install " + bin.string());
+  const auto sbatch = [&](const std::string& args) {
+    return sh("cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" + ip(0) +
+              ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " " + (bin / "sbatch").string() +
+              " --parsable --mem=64M -o /dev/null " + args + " --wrap true");
+  };
+  write(dir_ / "nodes.txt", node(3) + "\n");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"-w " + node(2), node(2)},
+      {"-w " + node(1) + "," + node(3), node(1) + "," + node(3)},  // the node count raised to two
+      {"-N 2 --nodelist=host[2-3]", node(2) + "," + node(3)},
+      {"-F " + (dir_ / "nodes.txt").string(), node(3)},
+      {"-x " + node(1) + "," + node(2), node(3)},
+      {"-N 2 --exclude=" + node(2), node(1) + "," + node(3)},
+  };
+  for (const auto& [args, nodes] : cases) {
+    const Outcome o = sbatch(args);
+    ASSERT_EQ(o.status, 0) << args << ": " << o.output;
+    const std::string id = o.output.substr(0, o.output.find('\n'));
+    json j;
+    wait_for("the job of " + args + " to end", [&] { return ended(j = job(id)); });
+    EXPECT_EQ(j["state"], "COMPLETED") << args << ": " << j.dump();
+    EXPECT_EQ(j["node"], nodes) << args;
+  }
+  const Outcome unknown = sbatch("-w nosuch");
+  EXPECT_EQ(unknown.status, 1) << unknown.output;
+  EXPECT_NE(unknown.output.find("sbatch: error: Batch job submission failed: Invalid node name specified"),
+            std::string::npos)
+      << unknown.output;
+  const Outcome both = sbatch("-w " + node(1) + " -x " + node(1));
+  EXPECT_EQ(both.status, 1) << both.output;
+  EXPECT_NE(both.output.find("is both required (--nodelist) and excluded (--exclude)"), std::string::npos)
+      << both.output;
+  const Outcome fewer = sbatch("-N 3 -w " + node(1));
+  EXPECT_EQ(fewer.status, 1) << fewer.output;
+  EXPECT_NE(fewer.output.find("gwang runs such a job on exactly the nodes it names"), std::string::npos)
+      << fewer.output;
+}

@@ -57,7 +57,7 @@ TEST(SbatchCommandLine, ErrorsReadAsSbatchs) {
   EXPECT_EQ(cli_error({"--time"}), "option '--time' requires an argument");
   EXPECT_EQ(cli_error({"-t"}), "option requires an argument -- 't'");
   EXPECT_EQ(cli_error({"--wckey=x"}), "option '--wckey' is not supported by gwang");
-  EXPECT_EQ(cli_error({"-w", "node1"}), "option '--nodelist' is not supported by gwang");
+  EXPECT_EQ(cli_error({"-C", "a100"}), "option '--constraint' is not supported by gwang");
   EXPECT_EQ(cli_error({"-t", "2h"}),
             "--time: invalid time limit '2h': expected minutes, minutes:seconds, hours:minutes:seconds, days-hours, "
             "days-hours:minutes, days-hours:minutes:seconds, or UNLIMITED");
