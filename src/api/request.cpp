@@ -370,7 +370,8 @@ Result<StepRequest> parse_step(const std::string& body) {
   StepRequest r;
   static const char* kFields[] = {"name",      "command",         "workdir",       "env",          "ntasks",
                                   "nodes",     "ntasks_per_node", "cpus_per_task", "distribution", "kill_on_bad_exit",
-                                  "overcommit", "nodelist",        "exclude",       "relative"};
+                                  "overcommit", "nodelist",        "exclude",       "relative",     "exact",
+                                  "overlap",   "immediate",       "mem",           "mem_per_cpu"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -444,6 +445,20 @@ Result<StepRequest> parse_step(const std::string& body) {
     if (!j["kill_on_bad_exit"].is_boolean()) return bad("kill_on_bad_exit", "must be true or false");
     r.kill_on_bad_exit = j["kill_on_bad_exit"].get<bool>();
   }
+  for (auto [field, out] : {std::pair{"exact", &r.exact}, std::pair{"overlap", &r.overlap},
+                            std::pair{"immediate", &r.immediate}}) {
+    if (!j.contains(field)) continue;
+    if (!j[field].is_boolean()) return bad(field, "must be true or false");
+    *out = j[field].get<bool>();
+  }
+  for (auto [field, out] : {std::pair{"mem", &r.mem_bytes}, std::pair{"mem_per_cpu", &r.mem_per_cpu}}) {
+    if (!j.contains(field)) continue;
+    const json& v = j[field];
+    if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > (std::int64_t{1} << 50))
+      return bad(field, "must be a number of bytes from 1 to 1P");
+    *out = v.get<std::int64_t>();
+  }
+  if (r.mem_bytes > 0 && r.mem_per_cpu > 0) return bad("mem", "give mem or mem_per_cpu, not both");
   if (r.nodes > 0 && r.ntasks > 0 && r.nodes > r.ntasks)
     return bad("nodes", "more nodes (" + std::to_string(r.nodes) + ") than tasks (" + std::to_string(r.ntasks) + ")");
   return r;

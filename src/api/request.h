@@ -89,6 +89,14 @@ struct StepRequest {
   // those, and from the job's node of index `relative` on (-1: from its first).
   std::vector<std::string> nodelist, exclude;
   int relative = -1;
+  // Its share of the job's resources on each of its nodes, as a Slurm 22.05 step's: all of the
+  // job's CPUs there unless `exact` (srun --exact, --exclusive, or -c given: its tasks' CPUs), all
+  // of its memory unless `mem_bytes` (srun --mem, per node; --mem-per-cpu, per CPU, is made into
+  // it). A step waits while the job's other steps hold what it needs, unless `overlap` (srun
+  // --overlap: it shares, and holds nothing), or is refused when `immediate` (srun -I).
+  bool exact = false, overlap = false, immediate = false;
+  std::int64_t mem_bytes = 0;      // per node; 0: all of the job's
+  std::int64_t mem_per_cpu = 0;    // per CPU of the step's on a node; 0: none
 };
 // Errors name the field, as parse_submit's.
 Result<StepRequest> parse_step(const std::string& body);

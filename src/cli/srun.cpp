@@ -360,6 +360,33 @@ int run_here(const std::string& program, const std::vector<std::string>& command
   return status;
 }
 
+// Creates the step; while the job's other steps hold what it needs, says so once (as Slurm's srun)
+// and asks again each second (for at most `patience` seconds where it is not negative). Prints why
+// it could not, and returns nothing, on any other answer.
+std::optional<json> create_step(const ClientArgs& client, const std::string& id, const std::string& body,
+                                int patience) {
+  const std::string path = "/api/v1/jobs/" + id + "/steps";
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(patience);
+  ApiAnswer a = call_api(client, "POST", path, body);
+  bool waited = false;
+  while (a.status == 409 && a.body.is_object() && a.body.value("busy", false) &&
+         (patience < 0 || std::chrono::steady_clock::now() < until)) {
+    if (!waited) {
+      std::fprintf(stderr, "srun: Job %s step creation temporarily disabled, retrying (Requested nodes are busy)\n",
+                   id.c_str());
+      waited = true;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    a = call_api(client, "POST", path, body);
+  }
+  if (!a.ok()) {
+    std::fprintf(stderr, "srun: error: Unable to create step for job %s: %s\n", id.c_str(), a.error.c_str());
+    return std::nullopt;
+  }
+  if (waited) std::fprintf(stderr, "srun: Step created for job %s\n", id.c_str());
+  return std::move(a.body);
+}
+
 }  // namespace
 
 int run_srun(const std::vector<std::string>& args) {
@@ -399,8 +426,8 @@ int run_srun(const std::vector<std::string>& args) {
     body["env"]["PMI_JOBID"] = id;
   }
   set_error_prefix("srun: error: Unable to create step for job " + id + ": ");
-  int rc = 0;
-  auto step = request(client, "POST", "/api/v1/jobs/" + id + "/steps", body.dump(), &rc);
+  const auto immediate = o.given.find("immediate");
+  auto step = create_step(client, id, body.dump(), immediate == o.given.end() ? -1 : std::stoi(immediate->second.text));
   if (!step) return 1;
   const auto started = api::read_step_view(*step);
   if (!started) {

@@ -61,7 +61,10 @@ constexpr const char* kSrunUsage =
     "  -K, --kill-on-bad-exit[=0|1]\n"
     "                             end the step when a task exits non-zero\n"
     "      --jobid=ID             the job to run the step in (default: SLURM_JOB_ID)\n"
-    "      --overlap              accepted: steps share their job's allocation\n"
+    "      --overlap              share the job's CPUs and memory with its other steps (hold none)\n"
+    "      --exact, --exclusive   hold only the tasks' CPUs, not all of the job's on each node\n"
+    "      --mem=SIZE             the step's memory on each node (default: all of the job's)\n"
+    "      --mem-per-cpu=SIZE     the same per CPU of the step's\n"
     "  -O, --overcommit           more tasks on a node than its CPUs (default: SLURM_OVERCOMMIT)\n"
     "  -i, --input=none           the tasks read nothing (/dev/null), as they do in any case\n"
     "  -o, --output=all|none|ID|PATTERN\n"
@@ -79,14 +82,15 @@ constexpr const char* kSrunUsage =
     "  -W, --wait=SECONDS         end the step this long after its first task ended\n"
     "      --quit-on-interrupt    Ctrl-C ends the step at once (as it always does here)\n"
     "  -X, --disable-status       the same: no status is shown on Ctrl-C, the step ends\n"
-    "  -I, --immediate[=SECONDS]  start at once or fail (steps here never wait)\n"
+    "  -I, --immediate[=SECONDS]  start at once or fail, not wait for the job's other steps\n"
     "      --multi-prog           the program is a configuration file: a program for each task id\n"
-    "      --cpu-bind=[quiet|verbose,]none\n"
-    "                             CPU binding: none (gwang's nodes bind no task to CPUs)\n"
+    "      --cpu-bind=[quiet|verbose,]TYPE\n"
+    "                             CPU binding: none, rank, cores, threads, sockets, ldoms,\n"
+    "                             map_cpu:LIST, mask_cpu:LIST (default: each task its own CPUs)\n"
     "  -Q, --quiet                no warnings\n"
     "  -v, --verbose              say what is done\n";
 
-enum { kNtasksPerNode = 256, kExport, kJobid, kOverlap, kMpi, kUsage, kCpuBind, kOpenMode, kMultiProg, kQuitOnInterrupt, kProlog, kEpilog, kTaskProlog, kTaskEpilog, kPropagate, kPty, kX11, kHetGroup };
+enum { kNtasksPerNode = 256, kExport, kJobid, kOverlap, kExact, kMem, kMemPerCpu, kMpi, kUsage, kCpuBind, kOpenMode, kMultiProg, kQuitOnInterrupt, kProlog, kEpilog, kTaskProlog, kTaskEpilog, kPropagate, kPty, kX11, kHetGroup };
 const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"nodes", required_argument, nullptr, 'N'},
                                {"ntasks-per-node", required_argument, nullptr, kNtasksPerNode},
@@ -100,6 +104,10 @@ const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"kill-on-bad-exit", optional_argument, nullptr, 'K'},
                                {"jobid", required_argument, nullptr, kJobid},
                                {"overlap", no_argument, nullptr, kOverlap},
+                               {"exact", no_argument, nullptr, kExact},
+                               {"exclusive", optional_argument, nullptr, kExact},
+                               {"mem", required_argument, nullptr, kMem},
+                               {"mem-per-cpu", required_argument, nullptr, kMemPerCpu},
                                {"mpi", required_argument, nullptr, kMpi},
                                {"cpu-bind", required_argument, nullptr, kCpuBind},
                                {"cpu_bind", required_argument, nullptr, kCpuBind},
@@ -215,12 +223,10 @@ struct Refused {
   int arg;
 };
 constexpr Refused kRefused[] = {
-    {"mem", 0, required_argument},           {"mem-per-cpu", 0, required_argument},
     {"mem-per-gpu", 0, required_argument},   {"gres", 0, required_argument},
     {"gpus", 'G', required_argument},        {"gpus-per-node", 0, required_argument},
     {"gpus-per-task", 0, required_argument}, {"gpus-per-socket", 0, required_argument},
     {"cpus-per-gpu", 0, required_argument},  {"ntasks-per-gpu", 0, required_argument},
-    {"exclusive", 0, optional_argument},     {"exact", 0, no_argument},
     {"test-only", 0, no_argument},           {"no-allocate", 'Z', no_argument},
     {"preserve-env", 'E', no_argument},      {"constraint", 'C', required_argument},
     {"bcast", 0, optional_argument},         {"bcast-exclude", 0, required_argument},
@@ -270,7 +276,9 @@ std::map<std::string, Setting> srun_environment_settings() {
         std::pair{"overcommit", "SLURM_OVERCOMMIT"}, std::pair{"cpu_bind", "SLURM_CPU_BIND"},
         std::pair{"output", "SLURM_STDOUTMODE"}, std::pair{"error", "SLURM_STDERRMODE"},
         std::pair{"open_mode", "SLURM_OPEN_MODE"}, std::pair{"time", "SLURM_TIMELIMIT"},
-        std::pair{"wait", "SLURM_WAIT"}, std::pair{"mpi", "SLURM_MPI_TYPE"}}) {
+        std::pair{"wait", "SLURM_WAIT"}, std::pair{"mpi", "SLURM_MPI_TYPE"}, std::pair{"exact", "SLURM_EXACT"},
+        std::pair{"overlap", "SLURM_OVERLAP"}, std::pair{"mem", "SLURM_MEM_PER_NODE"},
+        std::pair{"mem_per_cpu", "SLURM_MEM_PER_CPU"}}) {
     const char* v = std::getenv(var);
     if (const std::string text = v ? v : ""; !text.empty()) given[key] = {text, var};
   }
@@ -381,6 +389,16 @@ std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv,
       o.given["kill"] = {value.empty() ? "1" : value, "--kill-on-bad-exit"};
       return std::nullopt;
     case kOverlap:
+      o.given["overlap"] = {"1", "--overlap"};
+      return std::nullopt;
+    case kExact:
+      o.given["exact"] = {"1", "--exact"};
+      return std::nullopt;
+    case kMem:
+      o.given["mem"] = {value, "--mem"};
+      return std::nullopt;
+    case kMemPerCpu:
+      o.given["mem_per_cpu"] = {value, "--mem-per-cpu"};
       return std::nullopt;
     case kCpuBind:
       o.given["cpu_bind"] = {value, "--cpu-bind"};
@@ -388,10 +406,11 @@ std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv,
     case kQuitOnInterrupt:  // a Ctrl-C ends the step at once, as gwang's srun does on any
     case 'X':  // no status is shown on Ctrl-C: the step ends
       return std::nullopt;
-    case 'I':  // a step starts at once or is refused: gwang's steps never wait for resources
+    case 'I':  // a step starts at once or is refused, rather than wait for the job's other steps
       if (!value.empty() && !positive(value) && value != "0") {
         return srun_error("--immediate=" + value + ": expected a number of seconds");
       }
+      o.given["immediate"] = {value.empty() ? "0" : value, "--immediate"};
       return std::nullopt;
     case kMultiProg:
       o.multi_prog = "1";
@@ -587,6 +606,25 @@ std::optional<int> step_layout(const SrunOptions& o, json& body) {
   }
   if (auto it = o.given.find("kill"); it != o.given.end()) body["kill_on_bad_exit"] = it->second.text != "0";
   if (auto it = o.given.find("overcommit"); it != o.given.end() && it->second.text != "0") body["overcommit"] = true;
+  for (const char* flag : {"exact", "overlap"}) {
+    if (auto it = o.given.find(flag); it != o.given.end() && it->second.text != "0") body[flag] = true;
+  }
+  // -I: refused at once when the job's other steps hold what it needs; -I=N: srun asks for N seconds.
+  if (auto it = o.given.find("immediate"); it != o.given.end() && it->second.text == "0") body["immediate"] = true;
+  // Memory: Slurm's sizes (MB by default); 0 is all of the job's, the default. --mem given on the
+  // command line wins over SLURM_MEM_PER_CPU from the job, and the other way round.
+  const auto mem = o.given.find("mem"), per_cpu = o.given.find("mem_per_cpu");
+  const bool both = mem != o.given.end() && per_cpu != o.given.end();
+  for (auto [it, field] : {std::pair{mem, "mem"}, std::pair{per_cpu, "mem_per_cpu"}}) {
+    if (it == o.given.end()) continue;
+    if (both && it->second.from.starts_with("SLURM_")) continue;
+    auto bytes = slurm::parse_slurm_memory(it->second.text);
+    if (!bytes) return srun_error(it->second.from + "=" + it->second.text + ": " + bytes.error().message);
+    if (*bytes > 0) body[field] = *bytes;
+  }
+  if (both && !mem->second.from.starts_with("SLURM_") && !per_cpu->second.from.starts_with("SLURM_")) {
+    return srun_error("--mem and --mem-per-cpu are mutually exclusive");
+  }
   if (!o.name.empty()) body["name"] = o.name;
   std::error_code ec;
   const std::filesystem::path cwd = std::filesystem::current_path(ec);

@@ -79,6 +79,9 @@ Result<void> Controller::apply(const events::StepStarted& e, std::int64_t time) 
   step.cpus_per_task = std::max(1, e.cpus_per_task);
   step.cpus_per_task_given = e.cpus_per_task > 0;
   step.kill_on_bad_exit = e.kill_on_bad_exit;
+  step.overlap = e.overlap;
+  step.node_cpus = e.node_cpus;
+  step.node_mem = e.node_mem;
   step.start = time;
   if (!e.task_cpus.empty() && e.task_cpus.size() != e.task_nodes.size())
     return fail("the CPUs of " + std::to_string(e.task_cpus.size()) + " task(s) of a step of " +

@@ -147,9 +147,12 @@ class Controller {
                              std::int64_t now, bool task_only = false);
   // Starts a job step (srun inside the job): its tasks laid out over the job's first nodes as Slurm
   // lays them out (block or cyclic), each node holding as many as the job's CPUs there allow.
-  // Errors: not found (not the user's), the job not running, a layout the allocation cannot hold.
+  // It holds its share of the job's CPUs and memory on its nodes (api::StepRequest) while it runs.
+  // Errors: not found (not the user's), the job not running, a layout the allocation cannot hold,
+  // more memory than the job's; `*busy` set when the job's running steps hold what it needs now
+  // (it may be asked again: Slurm's "Requested nodes are busy").
   Result<StepRecord> start_step(std::int64_t job, const api::StepRequest& request, const std::string& user,
-                                bool operator_rights, std::int64_t now);
+                                bool operator_rights, std::int64_t now, bool* busy = nullptr);
   // Asks a running step's tasks to end; it shows CANCELLED when they have. Errors: not found, ended.
   Result<StepRecord> cancel_step(std::int64_t job, int step, const std::string& user, bool operator_rights,
                                  std::int64_t now);
@@ -393,8 +396,9 @@ class Controller {
   // job has enough, by default an equal part of the job's CPUs on the node, for cores, threads and
   // sockets --cpus-per-task of them; by rank, map or mask as listed; all of
   // the job's there for none, ldoms and boards. None at all where the job's CPUs are not known.
+  // `exact`: the step has only its tasks' CPUs (srun --exact), not all of the job's.
   std::vector<std::vector<int>> step_cpus(const JobRecord& job, const std::vector<int>& task_nodes, int per_task,
-                                          const slurm::CpuBind& bind) const;
+                                          bool exact, const slurm::CpuBind& bind) const;
   // The nodes a request names (--nodelist, --exclude) as the core's filter. Errors: a node that
   // does not exist, one both named and excluded, a node count other than the named nodes'.
   Result<std::shared_ptr<const core::NodeFilter>> node_filter(const api::SubmitRequest& r) const;

@@ -63,7 +63,7 @@ void Controller::free_cpus(const JobRecord& job) {
 }
 
 std::vector<std::vector<int>> Controller::step_cpus(const JobRecord& job, const std::vector<int>& task_nodes,
-                                                    int per_task, const slurm::CpuBind& bind) const {
+                                                    int per_task, bool exact, const slurm::CpuBind& bind) const {
   const std::vector<std::vector<int>> listed = slurm::cpu_bind_elements(bind);
   const bool whole = bind.type == "none" || bind.type == "ldoms" || bind.type == "boards" ||
                      bind.type.ends_with("_ldom");
@@ -111,9 +111,10 @@ std::vector<std::vector<int>> Controller::step_cpus(const JobRecord& job, const 
     static const core::CpuTopology kFlat;
     const auto found = nodes_.find(job.tasks[n].node);
     const core::CpuTopology& topology = found != nodes_.end() ? found->second->cpus : kFlat;
-    // Without a type, as Slurm's auto-binding: the node's tasks divide all of the job's CPUs there
-    // (a step has all of them unless asked otherwise); cores, threads, sockets: --cpus-per-task each.
-    const int each = bind.type.empty() ? std::max(per_task, static_cast<int>(held.size() / mine.size())) : per_task;
+    // Without a type, as Slurm's auto-binding: the node's tasks divide the step's CPUs there (all
+    // of the job's unless --exact); cores, threads, sockets: --cpus-per-task each.
+    const int each = bind.type.empty() && !exact ? std::max(per_task, static_cast<int>(held.size() / mine.size()))
+                                                 : per_task;
     if (static_cast<std::size_t>(each) * mine.size() > held.size()) {
       // More tasks than the job's CPUs hold (--overcommit): each runs on all of them, as Slurm's.
       for (const std::size_t t : mine) out[t] = held;

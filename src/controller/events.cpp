@@ -137,6 +137,10 @@ void put(Encoder& e, const StepStarted& v) {
   // Added later, at the end: each task's CPUs.
   e.u(v.task_cpus.size());
   for (const std::vector<int>& cpus : v.task_cpus) encode_ints(e, cpus);
+  e.u(v.overlap);
+  encode_ints(e, v.node_cpus);
+  e.u(v.node_mem.size());
+  for (const std::int64_t m : v.node_mem) e.i(m);
 }
 void get(Decoder& d, StepStarted& v) {
   v.id = d.i();
@@ -151,6 +155,11 @@ void get(Decoder& d, StepStarted& v) {
   for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.task_nodes.push_back(small(d));
   if (d.ok() && !d.at_end()) {
     for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.task_cpus.push_back(decode_ints(d));
+  }
+  if (d.ok() && !d.at_end()) {
+    v.overlap = flag(d);
+    v.node_cpus = decode_ints(d);
+    for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.node_mem.push_back(d.i());
   }
 }
 

@@ -61,6 +61,9 @@ struct StepStarted {
   bool kill_on_bad_exit = false;
   std::vector<int> task_nodes;
   std::vector<std::vector<int>> task_cpus;  // by task: the CPU ids it is bound to (empty: not bound)
+  bool overlap = false;                     // StepRecord's: what it holds of the job's on each node
+  std::vector<int> node_cpus;
+  std::vector<std::int64_t> node_mem;
   bool operator==(const StepStarted&) const = default;
 };
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "api/base64.h"
 #include "api/json_writer.h"
@@ -30,7 +31,11 @@ void ApiServer::Impl::start_step(const httplib::Request& req, httplib::Response&
       request->env.emplace_back(key, req.remote_addr);
     }
   }
-  auto step = controller.start_step(job->id, *request, who->user, false, wall_now());
+  bool busy = false;
+  auto step = controller.start_step(job->id, *request, who->user, false, wall_now(), &busy);
+  // A step that waits for the job's other steps: asked again by its srun (Slurm's "step creation
+  // temporarily disabled").
+  if (!step && busy) return reply(res, 409, nlohmann::json{{"error", step.error().message}, {"busy", true}});
   if (!step) return error(res, 409, step.error().message);
   auto now = controller.job(job->id);
   api::Json w;

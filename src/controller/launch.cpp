@@ -243,7 +243,9 @@ agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int
   l.devices = where.devices;
   // Its own CPUs of the job's there (all of them when the step is not bound).
   l.cpus = me.cpus.empty() ? where.cpus : me.cpus;
-  l.memory_limit_bytes = job.request.mem_bytes;
+  // The step's memory on the node (srun --mem), else the job's.
+  const auto n = static_cast<std::size_t>(me.node);
+  l.memory_limit_bytes = n < step.node_mem.size() && step.node_mem[n] > 0 ? step.node_mem[n] : job.request.mem_bytes;
   // The asker's environment, then who and where the job is, then the task's place in the step.
   l.env = step.env;
   add_identity_env(job, me.node, cluster, l.env);

@@ -200,11 +200,18 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   // Format 14 on: the nodes it names.
   encode_strings(e, r.nodelist);
   encode_strings(e, r.exclude);
+  // Format 15 on: what its steps hold on each node.
+  for (const StepRecord& st : j.steps) {
+    e.u(st.overlap);
+    encode_ints(e, st.node_cpus);
+    e.u(st.node_mem.size());
+    for (const std::int64_t m : st.node_mem) e.i(m);
+  }
 }
 
 namespace {
 
-// The fields formats 3 to 14 added at the end of a job's record.
+// The fields formats 3 to 15 added at the end of a job's record.
 Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
   api::SubmitRequest& r = j.request;
   if (format >= 3) {
@@ -257,6 +264,13 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
   if (format >= 14) {
     r.nodelist = decode_strings(d);
     r.exclude = decode_strings(d);
+  }
+  if (format >= 15) {
+    for (StepRecord& st : j.steps) {
+      st.overlap = flag(d);
+      st.node_cpus = decode_ints(d);
+      for (std::size_t n = d.count(); d.ok() && n > 0; --n) st.node_mem.push_back(d.i());
+    }
   }
   return {};
 }

@@ -55,6 +55,11 @@ struct StepRecord {
   int cpus_per_task = 1;
   bool cpus_per_task_given = false;  // SLURM_CPUS_PER_TASK is set only when asked for
   bool kill_on_bad_exit = false;
+  // What it holds of its job's on each of the job's nodes (by index; 0 where it has no task), as
+  // Slurm 22.05's steps hold it: other steps wait while it runs, unless it overlaps (holds nothing).
+  bool overlap = false;
+  std::vector<int> node_cpus;
+  std::vector<std::int64_t> node_mem;  // bytes; also each of its tasks' memory limit there
   std::vector<StepTaskRecord> tasks;  // by task id (SLURM_PROCID)
   JobState state = JobState::Running;
   std::optional<JobState> failure;  // the state of the first task that failed

@@ -104,10 +104,52 @@ Result<std::vector<int>> lay_out_step(const api::StepRequest& r, std::int64_t jo
   return out;
 }
 
+// Whether a step has only its tasks' CPUs: srun --exact (or --exclusive), or -c given, as Slurm
+// 22.05 takes it.
+bool exact(const api::StepRequest& r) { return r.exact || r.cpus_per_task > 0; }
+
+// What a step holds on each of its job's nodes (by index): CPUs and memory.
+struct StepHolds {
+  std::vector<int> cpus;
+  std::vector<std::int64_t> mem;
+};
+
+// A step's holds: on each node with tasks of it, its tasks' CPUs (exact) or all of the job's, and
+// the memory asked (per node, or per CPU) or all of the job's. Error: more memory than the job's.
+Result<StepHolds> step_holds(const JobRecord& job, const api::StepRequest& r, const std::vector<int>& task_nodes) {
+  StepHolds h{std::vector<int>(job.tasks.size(), 0), std::vector<std::int64_t>(job.tasks.size(), 0)};
+  std::vector<int> tasks(job.tasks.size(), 0);
+  for (const int n : task_nodes) ++tasks[static_cast<std::size_t>(n)];
+  const int cpt = r.cpus_per_task > 0 ? r.cpus_per_task : 1;
+  for (std::size_t n = 0; n < job.tasks.size(); ++n) {
+    if (tasks[n] == 0) continue;
+    h.cpus[n] = exact(r) ? std::min(job.request.cpus, tasks[n] * cpt) : job.request.cpus;
+    h.mem[n] = r.mem_per_cpu > 0 ? r.mem_per_cpu * h.cpus[n] : r.mem_bytes > 0 ? r.mem_bytes : job.request.mem_bytes;
+    if (h.mem[n] > job.request.mem_bytes) return fail("Memory required by task is not available");
+  }
+  return h;
+}
+
+// Whether the job's running steps (those that do not overlap) hold too much for `need` now.
+bool busy_on(const JobRecord& job, const StepHolds& need) {
+  for (std::size_t n = 0; n < job.tasks.size(); ++n) {
+    if (need.cpus[n] == 0) continue;
+    int cpus = 0;
+    std::int64_t mem = 0;
+    for (const StepRecord& step : job.steps) {
+      if (step.ended() || step.overlap) continue;
+      if (n < step.node_cpus.size()) cpus += step.node_cpus[n];
+      if (n < step.node_mem.size()) mem += step.node_mem[n];
+    }
+    if (cpus + need.cpus[n] > job.request.cpus || mem + need.mem[n] > job.request.mem_bytes) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepRequest& r, const std::string& user,
-                                          bool operator_rights, std::int64_t now) {
+                                          bool operator_rights, std::int64_t now, bool* busy) {
   Changing lock(*this);
   const JobRecord* found = jobs_.find(id);
   if (!found || (!operator_rights && found->user != user)) {
@@ -124,6 +166,14 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
   for (const TaskRecord& t : job.tasks) names.push_back(t.node);
   auto layout = lay_out_step(r, id, names, job.request.cpus);
   if (!layout) return tl::unexpected(layout.error());
+  auto holds = step_holds(job, r, *layout);
+  if (!holds) return tl::unexpected(holds.error());
+  if (!r.overlap) {
+    if (busy_on(job, *holds)) {
+      if (busy) *busy = !r.immediate;
+      return fail("Requested nodes are busy");
+    }
+  }
   events::StepStarted started;
   started.id = id;
   started.attempt = job.attempt;
@@ -135,7 +185,11 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
   started.cpus_per_task = r.cpus_per_task > 0 ? r.cpus_per_task : 0;
   started.kill_on_bad_exit = r.kill_on_bad_exit;
   started.task_nodes = std::move(*layout);
-  started.task_cpus = step_cpus(job, started.task_nodes, r.cpus_per_task > 0 ? r.cpus_per_task : 1, slurm::cpu_bind_of(r.env));
+  started.task_cpus = step_cpus(job, started.task_nodes, r.cpus_per_task > 0 ? r.cpus_per_task : 1, exact(r),
+                                slurm::cpu_bind_of(r.env));
+  started.overlap = r.overlap;
+  started.node_cpus = std::move(holds->cpus);
+  started.node_mem = std::move(holds->mem);
   if (auto w = journal(started, now); !w) return tl::unexpected(w.error());
   auto applied = apply(started, now);
   assert(applied);  // the job's next step, laid out on its nodes

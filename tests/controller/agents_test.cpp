@@ -431,7 +431,9 @@ TEST_F(AgentsTest, StepsSpreadTheirTasksOverTheJobsNodes) {
     EXPECT_EQ(last_env(l, "GWANG_TOKEN"), token);
   }
 
-  // Round-robin: 0 and 2 on the first node, 1 on the second.
+  // Round-robin: 0 and 2 on the first node, 1 on the second (beside the first step, which still
+  // runs: --overlap).
+  s.overlap = true;
   s.ntasks = 3;
   s.cyclic = true;
   s.cpus_per_task = 2;
@@ -690,6 +692,84 @@ TEST_F(AgentsTest, CancelReachesTheAgentAndEndsTheJob) {
   EXPECT_EQ(job(id).state, JobState::Cancelled);
 }
 
+// What a step holds of its job, as Slurm 22.05's steps: by default all of the job's CPUs and memory
+// on its nodes, so that the next step waits ("busy") until it ends; --exact and --mem hold only
+// what they ask, --overlap holds nothing and never waits, -I refuses rather than wait, and more
+// memory than the job's is refused outright. The tasks' memory limit is the step's.
+TEST_F(AgentsTest, StepsHoldTheirShareOfTheJobAndOthersWait) {
+  const std::int64_t id = running_batch_job();  // 2 nodes of 4 CPUs and 1G each
+  ASSERT_EQ(job(id).state, JobState::Running);
+  auto start = [&](api::StepRequest s, bool* busy = nullptr) {
+    s.command = {"true"};
+    return controller_->start_step(id, s, "nobody", false, now_, busy);
+  };
+  auto verdict = [&](const api::StepRequest& s) {
+    bool busy = false;
+    auto step = start(s, &busy);
+    return step ? std::string("started") : (busy ? "busy: " : "refused: ") + step.error().message;
+  };
+  api::StepRequest whole;
+  whole.ntasks = 1;
+  auto first = start(whole);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->node_cpus, (std::vector<int>{4, 0}));
+  EXPECT_EQ(first->node_mem, (std::vector<std::int64_t>{1LL << 30, 0}));
+  EXPECT_EQ(verdict(whole), "busy: Requested nodes are busy");
+  api::StepRequest immediate = whole;
+  immediate.immediate = true;
+  EXPECT_EQ(verdict(immediate), "refused: Requested nodes are busy");
+  api::StepRequest overlap = whole;
+  overlap.overlap = true;
+  EXPECT_EQ(verdict(overlap), "started");
+  // On the second node, which the first step does not use, a whole step starts.
+  api::StepRequest second = whole;
+  second.relative = 1;
+  auto other = start(second);
+  ASSERT_TRUE(other) << other.error().message;
+  api::StepRequest too_much = whole;
+  too_much.mem_bytes = 2LL << 30;
+  EXPECT_EQ(verdict(too_much), "refused: Memory required by task is not available");
+
+  // When the first step ends, exact steps with their own memory run side by side.
+  call_all();
+  for (FakeAgent& a : agents_) {
+    for (const auto& [task, l] : std::map(a.running)) {
+      if (l.step >= 0) a.exit(task, 0);
+    }
+  }
+  call_all();
+  api::StepRequest exact;
+  exact.ntasks = 2;
+  exact.nodes = 1;
+  exact.exact = true;
+  exact.mem_bytes = 256LL << 20;
+  for (int k = 0; k < 2; ++k) {
+    auto s = start(exact);
+    ASSERT_TRUE(s) << k << ": " << s.error().message;
+    EXPECT_EQ(s->node_cpus, (std::vector<int>{2, 0}));
+  }
+  EXPECT_EQ(verdict(exact), "busy: Requested nodes are busy");  // the two hold all four CPUs
+  api::StepRequest per_cpu;
+  per_cpu.ntasks = 1;
+  per_cpu.exact = true;
+  per_cpu.relative = 1;
+  per_cpu.mem_per_cpu = 100LL << 20;
+  auto small = start(per_cpu);
+  ASSERT_TRUE(small) << small.error().message;
+  EXPECT_EQ(small->node_mem, (std::vector<std::int64_t>{0, 100LL << 20}));
+  // Its task's memory limit is the step's.
+  call_all();
+  bool seen = false;
+  for (const FakeAgent& a : agents_) {
+    for (const auto& [task, l] : a.running) {
+      if (l.step != small->id) continue;
+      seen = true;
+      EXPECT_EQ(l.memory_limit_bytes, 100LL << 20);
+    }
+  }
+  EXPECT_TRUE(seen);
+}
+
 // srun -w, -x and -r: a step on the job's nodes named, not on those excluded, or from a node on;
 // its tasks are told the step's own nodes (SLURM_NODEID counts from the step's first).
 TEST_F(AgentsTest, StepsRunOnTheNodesNamedExcludedOrFromARelativeNode) {
@@ -697,7 +777,8 @@ TEST_F(AgentsTest, StepsRunOnTheNodesNamedExcludedOrFromARelativeNode) {
   const JobRecord running = job(id);
   ASSERT_EQ(running.state, JobState::Running);
   const std::string first = running.tasks[0].node, second = running.tasks[1].node;
-  auto nodes_of = [&](const api::StepRequest& s) {
+  auto nodes_of = [&](api::StepRequest s) {
+    s.overlap = true;  // beside the others, which the fake agents keep running
     auto step = controller_->start_step(id, s, "nobody", false, now_);
     if (!step) return "refused: " + step.error().message;
     std::string out;

@@ -240,7 +240,8 @@ TEST_F(MultiHost, AJobMailsItsUserThroughTheMailProgram) {
 // CPU places: a job's task runs on CPUs of its own, near its device where the node's topology says
 // (each host's npu:test is declared near CPU 1); a step's tasks on disjoint CPUs of the job's, told
 // as Slurm's task/affinity tells them, with its line for --cpu-bind=verbose; --cpu-bind=none and
-// map_cpu as asked. Each task reads its own Cpus_allowed_list.
+// map_cpu as asked; a step waits while another holds the job's CPUs; exact steps side by side.
+// Each task reads its own Cpus_allowed_list.
 TEST_F(MultiHost, TasksRunOnTheirOwnCpusNearTheirDevices) {
   const std::string near = submit("--cpus 1 --mem 64M --gpus 1 --workdir / -- grep Cpus_allowed_list /proc/self/status");
   json j;
@@ -257,7 +258,11 @@ TEST_F(MultiHost, TasksRunOnTheirOwnCpusNearTheirDevices) {
                           "srun -n2 " + show + " | sort\n"
                           "srun -n2 --cpu-bind=verbose true 2>&1 | sed 's/\\[[0-9]*\\]/[PID]/' | sort\n"
                           "srun -n2 --cpu-bind=none " + show + " | sort\n"
-                          "srun -n1 --cpu-bind=map_cpu:1 " + show + "\n");
+                          "srun -n1 --cpu-bind=map_cpu:1 " + show + "\n"
+                          // A step holds the job's CPUs: the next waits for it, and says so.
+                          "srun -n1 sleep 2 &\nsleep 0.5\nsrun -n1 true 2>&1 | sed \"s/$SLURM_JOB_ID/ID/\"\nwait\n"
+                          // Exact steps with their own memory run side by side, each on its CPU.
+                          "for k in 1 2; do srun -n1 --exact --mem=10 " + show + " & done | cut -d' ' -f2 | sort\n");
   const Outcome o = sh("cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" +
                        ip(0) + ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " " +
                        (bin / "sbatch").string() + " --parsable -N1 -n2 --mem=64M -o " + (dir_ / "bind.out").string() +
@@ -275,7 +280,11 @@ TEST_F(MultiHost, TasksRunOnTheirOwnCpusNearTheirDevices) {
             "cpu-bind=MASK - " + host + ", task  1  1 [PID]: mask 0x2 set\n"
             "0 0-1 quiet,none\n"
             "1 0-1 quiet,none\n"
-            "0 1 quiet,map_cpu:1\n");
+            "0 1 quiet,map_cpu:1\n"
+            "srun: Job ID step creation temporarily disabled, retrying (Requested nodes are busy)\n"
+            "srun: Step created for job ID\n"
+            "0\n"
+            "1\n");
 }
 
 // sbatch's --nodelist, --nodefile and --exclude: a job runs on the nodes it names, all of them,

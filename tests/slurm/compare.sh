@@ -23,9 +23,10 @@ both() { # label, command (a Slurm command line): runs it with Slurm's programs 
   local label=$1 cmd=$2 theirs ours
   # Slurm's steps may wait a moment for the previous step's end to reach its controller, and say
   # so ("step creation temporarily disabled, retrying"): a matter of its timing, left out.
-  theirs=$(env $SLURM_ENV PATH=/usr/bin:/usr/sbin:/bin bash -c "$cmd" 2>&1 |
-    grep -v -E '^srun: Job [0-9]+ step creation temporarily disabled, retrying|^srun: Step created for job [0-9]+$')
-  ours=$(env $GWANG_ENV PATH=$G:/usr/bin:/usr/sbin:/bin bash -c "$cmd" 2>&1)
+  # (Cases that show steps waiting on purpose print their job's id as ID, which this keeps.)
+  local transient='^srun: Job [0-9]+ step creation temporarily disabled, retrying|^srun: Step created for job [0-9]+$'
+  theirs=$(env $SLURM_ENV PATH=/usr/bin:/usr/sbin:/bin bash -c "$cmd" 2>&1 | grep -v -E "$transient")
+  ours=$(env $GWANG_ENV PATH=$G:/usr/bin:/usr/sbin:/bin bash -c "$cmd" 2>&1 | grep -v -E "$transient")
   if [ "$theirs" == "$ours" ]; then
     same=$((same + 1))
     printf 'same       %s\n' "$label"
@@ -145,6 +146,28 @@ EOF_STEPS
 steps() { id=$(sbatch --parsable --wait steps.sh); sed "s/=$id\./=ID./" steps.out; sleep 3; sacct -j "$id" -P -n -o JobID,JobName,State,ExitCode,NNodes | sed "s/^$id/ID/"; }
 both "srun in a batch job" "$(declare -f steps); steps"
 both "srun outside a job" "env -u SLURM_JOB_ID srun --frob true; echo rc=\$?"
+# What a step holds: all of the job's CPUs and memory by default, so the next one waits (and says
+# so); --exact with its own memory, or --overlap, side by side; -I refuses; too much memory.
+cat >holds.sh <<'EOF_HOLDS'
+#!/bin/bash
+#SBATCH -n 2 -t 5 -o holds.out
+show() { echo "$1 $(grep Cpus_allowed_list /proc/self/status | cut -f2)"; }
+export -f show
+srun -n1 bash -c 'show a; sleep 3' &
+sleep 1
+srun -n1 bash -c 'show b'
+wait
+srun -n1 bash -c 'sleep 3' &
+sleep 1
+srun -n1 -I true; echo "rc=$?"
+srun -n1 --overlap bash -c 'show overlap'
+wait
+for k in 1 2; do srun -n1 --exact --mem=100 bash -c 'show exact; sleep 2' & done | sort
+wait
+srun -n1 --mem=100000 true; echo "rc=$?"
+EOF_HOLDS
+holds() { id=$(sbatch --parsable --wait holds.sh); sed "s/$id/ID/g" holds.out; }
+both "steps that hold and wait" "$(declare -f holds); holds"
 # srun's own output files, a program for each task, a step's time and wait limits, CPU binding.
 cat >srun_io.sh <<'EOF_IO'
 #!/bin/bash
