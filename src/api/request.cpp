@@ -371,7 +371,8 @@ Result<StepRequest> parse_step(const std::string& body) {
   static const char* kFields[] = {"name",      "command",         "workdir",       "env",          "ntasks",
                                   "nodes",     "ntasks_per_node", "cpus_per_task", "distribution", "kill_on_bad_exit",
                                   "overcommit", "nodelist",        "exclude",       "relative",     "exact",
-                                  "overlap",   "immediate",       "mem",           "mem_per_cpu"};
+                                  "overlap",   "immediate",       "mem",           "mem_per_cpu",  "gpus_per_node",
+                                  "gpus_per_task", "gpu_type",     "gpus"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -459,6 +460,21 @@ Result<StepRequest> parse_step(const std::string& body) {
     *out = v.get<std::int64_t>();
   }
   if (r.mem_bytes > 0 && r.mem_per_cpu > 0) return bad("mem", "give mem or mem_per_cpu, not both");
+  for (auto [field, out] : {std::pair{"gpus_per_node", &r.gpus_per_node}, std::pair{"gpus_per_task", &r.gpus_per_task},
+                            std::pair{"gpus", &r.gpus}}) {
+    if (!j.contains(field)) continue;
+    const json& v = j[field];
+    if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > 1024)
+      return bad(field, "must be an integer from 0 to 1024");
+    *out = v.get<int>();
+  }
+  if ((r.gpus_per_node >= 0) + (r.gpus_per_task > 0) + (r.gpus > 0) > 1)
+    return bad("gpus", "give one of gpus, gpus_per_node and gpus_per_task");
+  if (j.contains("gpu_type")) {
+    const json& v = j["gpu_type"];
+    if (!v.is_string() || v.get<std::string>().size() > 64) return bad("gpu_type", "must be a model's name");
+    r.gpu_type = v.get<std::string>();
+  }
   if (r.nodes > 0 && r.ntasks > 0 && r.nodes > r.ntasks)
     return bad("nodes", "more nodes (" + std::to_string(r.nodes) + ") than tasks (" + std::to_string(r.ntasks) + ")");
   return r;

@@ -97,6 +97,14 @@ struct StepRequest {
   bool exact = false, overlap = false, immediate = false;
   std::int64_t mem_bytes = 0;      // per node; 0: all of the job's
   std::int64_t mem_per_cpu = 0;    // per CPU of the step's on a node; 0: none
+  // Its own of the job's GPUs (srun --gres=gpu[:type]:N, --gpus-per-node, --gpus, --gpus-per-task),
+  // held while it runs as its CPUs are: `gpus_per_node` on each node (-1: not asked, all of the
+  // job's there; 0: none), or `gpus_per_task` for each of its tasks, each task seeing its own.
+  // `gpu_type`: the model they must be ("" any).
+  int gpus_per_node = -1;
+  int gpus_per_task = 0;
+  int gpus = 0;  // srun --gpus: in all, split evenly over the step's nodes (> 0: instead of the two above)
+  std::string gpu_type;
 };
 // Errors name the field, as parse_submit's.
 Result<StepRequest> parse_step(const std::string& body);

@@ -90,7 +90,7 @@ constexpr const char* kSrunUsage =
     "  -Q, --quiet                no warnings\n"
     "  -v, --verbose              say what is done\n";
 
-enum { kNtasksPerNode = 256, kExport, kJobid, kOverlap, kExact, kMem, kMemPerCpu, kMpi, kUsage, kCpuBind, kOpenMode, kMultiProg, kQuitOnInterrupt, kProlog, kEpilog, kTaskProlog, kTaskEpilog, kPropagate, kPty, kX11, kHetGroup };
+enum { kNtasksPerNode = 256, kExport, kJobid, kOverlap, kExact, kMem, kMemPerCpu, kGres, kGpusPerNode, kGpusPerTask, kMpi, kUsage, kCpuBind, kOpenMode, kMultiProg, kQuitOnInterrupt, kProlog, kEpilog, kTaskProlog, kTaskEpilog, kPropagate, kPty, kX11, kHetGroup };
 const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"nodes", required_argument, nullptr, 'N'},
                                {"ntasks-per-node", required_argument, nullptr, kNtasksPerNode},
@@ -108,6 +108,10 @@ const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"exclusive", optional_argument, nullptr, kExact},
                                {"mem", required_argument, nullptr, kMem},
                                {"mem-per-cpu", required_argument, nullptr, kMemPerCpu},
+                               {"gres", required_argument, nullptr, kGres},
+                               {"gpus", required_argument, nullptr, 'G'},
+                               {"gpus-per-node", required_argument, nullptr, kGpusPerNode},
+                               {"gpus-per-task", required_argument, nullptr, kGpusPerTask},
                                {"mpi", required_argument, nullptr, kMpi},
                                {"cpu-bind", required_argument, nullptr, kCpuBind},
                                {"cpu_bind", required_argument, nullptr, kCpuBind},
@@ -223,9 +227,7 @@ struct Refused {
   int arg;
 };
 constexpr Refused kRefused[] = {
-    {"mem-per-gpu", 0, required_argument},   {"gres", 0, required_argument},
-    {"gpus", 'G', required_argument},        {"gpus-per-node", 0, required_argument},
-    {"gpus-per-task", 0, required_argument}, {"gpus-per-socket", 0, required_argument},
+    {"mem-per-gpu", 0, required_argument},   {"gpus-per-socket", 0, required_argument},
     {"cpus-per-gpu", 0, required_argument},  {"ntasks-per-gpu", 0, required_argument},
     {"test-only", 0, no_argument},           {"no-allocate", 'Z', no_argument},
     {"preserve-env", 'E', no_argument},      {"constraint", 'C', required_argument},
@@ -400,6 +402,18 @@ std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv,
     case kMemPerCpu:
       o.given["mem_per_cpu"] = {value, "--mem-per-cpu"};
       return std::nullopt;
+    case kGres:
+      o.given["gres"] = {value, "--gres"};
+      return std::nullopt;
+    case 'G':
+      o.given["gpus"] = {value, "--gpus"};
+      return std::nullopt;
+    case kGpusPerNode:
+      o.given["gpus_per_node"] = {value, "--gpus-per-node"};
+      return std::nullopt;
+    case kGpusPerTask:
+      o.given["gpus_per_task"] = {value, "--gpus-per-task"};
+      return std::nullopt;
     case kCpuBind:
       o.given["cpu_bind"] = {value, "--cpu-bind"};
       return std::nullopt;
@@ -452,6 +466,69 @@ std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv,
   }
   // A mistake in srun's options exits 255, as in Slurm.
   return 254 + option_complaint("srun", c, argv);
+}
+
+// "[type:]N" (--gpus, --gpus-per-node, --gpus-per-task): the type ("" for any) and the count.
+std::optional<std::pair<std::string, int>> typed_count(const std::string& text) {
+  const auto colon = text.rfind(':');
+  const std::string count = colon == std::string::npos ? text : text.substr(colon + 1);
+  if (count.empty() || count.size() > 4 || count.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  std::string type = colon == std::string::npos ? "" : text.substr(0, colon);
+  if (type.starts_with("gpu:")) type = type.substr(4);  // --gpus=gpu:a100:2
+  return std::pair{type, std::stoi(count)};
+}
+
+// The step's own GPUs, into the request: --gres=gpu[:type][:N] (or none), --gpus, --gpus-per-node,
+// --gpus-per-task, as Slurm's srun takes them. Inside a job srun's input variables do not ask for
+// devices (a step without them has all of the job's). The exit status of a mistake, or nothing.
+std::optional<int> step_gpus(const SrunOptions& o, nlohmann::json& body) {
+  int asked = 0;
+  std::string type;
+  const auto take = [&](const char* field, const std::string& t, int n) {
+    body[field] = n;
+    type = t;
+    ++asked;
+  };
+  if (auto it = o.given.find("gres"); it != o.given.end()) {
+    const std::string& g = it->second.text;
+    if (g == "none") {
+      take("gpus_per_node", "", 0);
+    } else {
+      // One resource, a GPU (or another accelerator family): name[:type][:count].
+      const auto first = g.find(':');
+      const std::string family = g.substr(0, first);
+      std::string rest = first == std::string::npos ? "" : g.substr(first + 1), model;
+      int count = 1;
+      if (!rest.empty()) {
+        const auto last = rest.rfind(':');
+        const std::string tail = last == std::string::npos ? rest : rest.substr(last + 1);
+        if (!tail.empty() && tail.find_first_not_of("0123456789") == std::string::npos && tail.size() <= 4) {
+          count = std::stoi(tail);
+          model = last == std::string::npos ? "" : rest.substr(0, last);
+        } else {
+          model = rest;
+        }
+      }
+      if (family.empty() || g.find(',') != std::string::npos || family.find_first_not_of("abcdefghijklmnopqrstuvwxyz") != std::string::npos) {
+        return srun_error("Invalid generic resource (gres) specification: --gres=" + g +
+                          " (gwang's steps take one accelerator kind: gpu[:type][:count])");
+      }
+      take("gpus_per_node", model, count);
+    }
+  }
+  for (const auto& [key, field] : {std::pair{"gpus", "gpus"}, std::pair{"gpus_per_node", "gpus_per_node"},
+                                   std::pair{"gpus_per_task", "gpus_per_task"}}) {
+    auto it = o.given.find(key);
+    if (it == o.given.end()) continue;
+    auto tc = typed_count(it->second.text);
+    if (!tc) return srun_error("Invalid generic resource (gres) specification: " + it->second.from + "=" + it->second.text);
+    take(field, tc->first, tc->second);
+  }
+  if (asked > 1) return srun_error("--gres, --gpus, --gpus-per-node and --gpus-per-task: give one of them");
+  if (body.contains("gpus") && body["gpus"] == 0) body.erase("gpus");
+  if (body.contains("gpus_per_task") && body["gpus_per_task"] == 0) body.erase("gpus_per_task");
+  if (!type.empty()) body["gpu_type"] = type;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -625,6 +702,7 @@ std::optional<int> step_layout(const SrunOptions& o, json& body) {
   if (both && !mem->second.from.starts_with("SLURM_") && !per_cpu->second.from.starts_with("SLURM_")) {
     return srun_error("--mem and --mem-per-cpu are mutually exclusive");
   }
+  if (auto bad = step_gpus(o, body)) return *bad;
   if (!o.name.empty()) body["name"] = o.name;
   std::error_code ec;
   const std::filesystem::path cwd = std::filesystem::current_path(ec);

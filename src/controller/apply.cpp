@@ -82,6 +82,11 @@ Result<void> Controller::apply(const events::StepStarted& e, std::int64_t time) 
   step.overlap = e.overlap;
   step.node_cpus = e.node_cpus;
   step.node_mem = e.node_mem;
+  step.own_devices = e.own_devices;
+  step.node_devices = e.node_devices;
+  if (!e.task_devices.empty() && e.task_devices.size() != e.task_nodes.size())
+    return fail("the devices of " + std::to_string(e.task_devices.size()) + " task(s) of a step of " +
+                std::to_string(e.task_nodes.size()));
   step.start = time;
   if (!e.task_cpus.empty() && e.task_cpus.size() != e.task_nodes.size())
     return fail("the CPUs of " + std::to_string(e.task_cpus.size()) + " task(s) of a step of " +
@@ -90,7 +95,8 @@ Result<void> Controller::apply(const events::StepStarted& e, std::int64_t time) 
     const int node = e.task_nodes[t];
     if (node < 0 || node >= static_cast<int>(job.tasks.size()))
       return fail("a task on node " + std::to_string(node) + " of a job of " + std::to_string(job.tasks.size()));
-    step.tasks.push_back({node, JobState::Running, 0, 0, e.task_cpus.empty() ? std::vector<int>{} : e.task_cpus[t]});
+    step.tasks.push_back({node, JobState::Running, 0, 0, e.task_cpus.empty() ? std::vector<int>{} : e.task_cpus[t],
+                          e.task_devices.empty() ? std::vector<std::string>{} : e.task_devices[t]});
   }
   job.steps.push_back(std::move(step));
   return {};

@@ -141,6 +141,11 @@ void put(Encoder& e, const StepStarted& v) {
   encode_ints(e, v.node_cpus);
   e.u(v.node_mem.size());
   for (const std::int64_t m : v.node_mem) e.i(m);
+  e.u(v.own_devices);
+  e.u(v.node_devices.size());
+  for (const auto& d : v.node_devices) encode_strings(e, d);
+  e.u(v.task_devices.size());
+  for (const auto& d : v.task_devices) encode_strings(e, d);
 }
 void get(Decoder& d, StepStarted& v) {
   v.id = d.i();
@@ -160,6 +165,11 @@ void get(Decoder& d, StepStarted& v) {
     v.overlap = flag(d);
     v.node_cpus = decode_ints(d);
     for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.node_mem.push_back(d.i());
+  }
+  if (d.ok() && !d.at_end()) {
+    v.own_devices = flag(d);
+    for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.node_devices.push_back(decode_strings(d));
+    for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.task_devices.push_back(decode_strings(d));
   }
 }
 

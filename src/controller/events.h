@@ -64,6 +64,9 @@ struct StepStarted {
   bool overlap = false;                     // StepRecord's: what it holds of the job's on each node
   std::vector<int> node_cpus;
   std::vector<std::int64_t> node_mem;
+  bool own_devices = false;                              // StepRecord's
+  std::vector<std::vector<std::string>> node_devices;
+  std::vector<std::vector<std::string>> task_devices;  // by task: StepTaskRecord::devices
   bool operator==(const StepStarted&) const = default;
 };
 

@@ -81,6 +81,24 @@ void add_binding_env(const StepRecord& step, int node, agent::Launch& l) {
   l.env.emplace_back("SLURM_CPU_BIND", verbosity + ",mask_cpu:" + masks);
 }
 
+// A step task's GPUs as Slurm tells them: SLURM_STEP_GPUS, its own (their indices on the node);
+// SLURM_GPUS_ON_NODE, its step's there; neither where it has none.
+void add_device_env(const StepRecord& step, const TaskRecord& where, const StepTaskRecord& me, agent::Launch& l) {
+  std::erase_if(l.env, [](const auto& kv) { return kv.first == "SLURM_GPUS_ON_NODE"; });
+  if (l.devices.empty()) return;
+  std::string indices;
+  for (const std::string& uuid : l.devices) {
+    const auto at = static_cast<std::size_t>(std::find(where.devices.begin(), where.devices.end(), uuid) -
+                                             where.devices.begin());
+    if (at < where.shares.size()) indices += (indices.empty() ? "" : ",") + std::to_string(where.shares[at].index);
+  }
+  const auto n = static_cast<std::size_t>(me.node);
+  const std::size_t on_node = step.own_devices && n < step.node_devices.size() ? step.node_devices[n].size()
+                                                                                 : where.devices.size();
+  l.env.emplace_back("SLURM_STEP_GPUS", indices);
+  l.env.emplace_back("SLURM_GPUS_ON_NODE", std::to_string(on_node));
+}
+
 }  // namespace
 
 std::vector<int> tasks_on_nodes(int ntasks, int nodes, int cap) {
@@ -238,9 +256,8 @@ agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int
   l.user = job.user;
   l.argv = step.argv;
   l.workdir = step.workdir.empty() ? job.request.workdir : step.workdir;
-  // The job's devices and memory on the node: every task of the step there gets them (as Slurm
-  // gives a step all of the job's generic resources unless asked otherwise).
-  l.devices = where.devices;
+  // The step's own devices (srun --gres, --gpus...), else all of the job's on the node.
+  l.devices = step.own_devices ? me.devices : where.devices;
   // Its own CPUs of the job's there (all of them when the step is not bound).
   l.cpus = me.cpus.empty() ? where.cpus : me.cpus;
   // The step's memory on the node (srun --mem), else the job's.
@@ -289,6 +306,7 @@ agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int
   }
   if (step.cpus_per_task_given) set("SLURM_CPUS_PER_TASK", std::to_string(step.cpus_per_task));
   add_binding_env(step, me.node, l);
+  add_device_env(step, where, me, l);
   // srun's default layout, as Slurm's names it: cyclic where no node has two of the step's tasks.
   if (!find_env(step.env, "SLURM_DISTRIBUTION"))
     set("SLURM_DISTRIBUTION", step.tasks.size() > nodes.size() ? "block" : "cyclic");

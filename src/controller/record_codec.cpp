@@ -207,11 +207,18 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
     e.u(st.node_mem.size());
     for (const std::int64_t m : st.node_mem) e.i(m);
   }
+  // Format 16 on: its steps' devices.
+  for (const StepRecord& st : j.steps) {
+    e.u(st.own_devices);
+    e.u(st.node_devices.size());
+    for (const auto& d : st.node_devices) encode_strings(e, d);
+    for (const StepTaskRecord& t : st.tasks) encode_strings(e, t.devices);
+  }
 }
 
 namespace {
 
-// The fields formats 3 to 15 added at the end of a job's record.
+// The fields formats 3 to 16 added at the end of a job's record.
 Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
   api::SubmitRequest& r = j.request;
   if (format >= 3) {
@@ -270,6 +277,13 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
       st.overlap = flag(d);
       st.node_cpus = decode_ints(d);
       for (std::size_t n = d.count(); d.ok() && n > 0; --n) st.node_mem.push_back(d.i());
+    }
+  }
+  if (format >= 16) {
+    for (StepRecord& st : j.steps) {
+      st.own_devices = flag(d);
+      for (std::size_t n = d.count(); d.ok() && n > 0; --n) st.node_devices.push_back(decode_strings(d));
+      for (StepTaskRecord& t : st.tasks) t.devices = decode_strings(d);
     }
   }
   return {};

@@ -41,6 +41,7 @@ struct StepTaskRecord {
   JobState state = JobState::Running;  // how it ended (Completed, Failed, Cancelled, OutOfMemory, NodeFail)
   int exit_code = 0, signal = 0;
   std::vector<int> cpus;  // the CPU ids it is bound to, of its job's there; empty: not bound
+  std::vector<std::string> devices;  // its devices (UUIDs) where its step has its own (own_devices)
   bool done() const { return state != JobState::Running; }
 };
 
@@ -60,6 +61,10 @@ struct StepRecord {
   bool overlap = false;
   std::vector<int> node_cpus;
   std::vector<std::int64_t> node_mem;  // bytes; also each of its tasks' memory limit there
+  // Its own of the job's devices (srun --gres, --gpus...), held on each node (UUIDs); without,
+  // it has (and holds) all of the job's.
+  bool own_devices = false;
+  std::vector<std::vector<std::string>> node_devices;
   std::vector<StepTaskRecord> tasks;  // by task id (SLURM_PROCID)
   JobState state = JobState::Running;
   std::optional<JobState> failure;  // the state of the first task that failed

@@ -146,6 +146,86 @@ bool busy_on(const JobRecord& job, const StepHolds& need) {
   return false;
 }
 
+// A step's devices: on each of the job's nodes (by index), and each task's.
+struct StepDevices {
+  bool own = false;  // asked for (--gres, --gpus...); else all of the job's
+  std::vector<std::vector<std::string>> node, task;
+};
+
+// The devices a step gets, as Slurm 22.05 gives GPUs to steps: those it asks for (the lowest free
+// of the type asked), each task its own with --gpus-per-task; or, asking none, all of the job's.
+// A step that does not overlap waits (`busy`) while the job's running steps hold them; those that
+// ask none hold all. `kind_of(n, d)`: the kind of the job's node n's device of index d.
+// Errors: more than the job has there, or of a type it has not.
+template <class KindOf>
+Result<StepDevices> step_devices(const JobRecord& job, const api::StepRequest& r, const std::vector<int>& task_nodes,
+                                 KindOf kind_of, bool& busy) {
+  StepDevices out;
+  out.own = r.gpus_per_node >= 0 || r.gpus_per_task > 0 || r.gpus > 0;
+  out.node.resize(job.tasks.size());
+  out.task.resize(task_nodes.size());
+  std::vector<int> tasks(job.tasks.size(), 0);
+  for (const int n : task_nodes) ++tasks[static_cast<std::size_t>(n)];
+  const auto nodes = static_cast<int>(std::count_if(tasks.begin(), tasks.end(), [](int k) { return k > 0; }));
+  if (r.gpus > 0 && r.gpus % nodes != 0) {
+    return fail("Invalid generic resource (gres) specification: " + std::to_string(r.gpus) +
+                " GPU(s) do not divide evenly over the step's " + std::to_string(nodes) + " node(s)");
+  }
+  for (std::size_t n = 0; n < job.tasks.size(); ++n) {
+    if (tasks[n] == 0) continue;
+    const TaskRecord& t = job.tasks[n];
+    // What the job's running steps hold there.
+    std::vector<std::string> held;
+    for (const StepRecord& step : job.steps) {
+      if (step.ended() || step.overlap) continue;
+      const bool here = std::any_of(step.tasks.begin(), step.tasks.end(),
+                                    [&](const StepTaskRecord& x) { return x.node == static_cast<int>(n); });
+      if (!here) continue;
+      if (!step.own_devices) held.insert(held.end(), t.devices.begin(), t.devices.end());
+      else if (n < step.node_devices.size()) held.insert(held.end(), step.node_devices[n].begin(), step.node_devices[n].end());
+    }
+    const auto is_held = [&](const std::string& uuid) { return std::find(held.begin(), held.end(), uuid) != held.end(); };
+    if (!out.own) {
+      if (!r.overlap && std::any_of(t.devices.begin(), t.devices.end(), is_held)) busy = true;
+      out.node[n] = t.devices;
+      continue;
+    }
+    const int want = r.gpus_per_task > 0 ? r.gpus_per_task * tasks[n] : r.gpus > 0 ? r.gpus / nodes : r.gpus_per_node;
+    std::vector<std::string> fitting, free;
+    for (std::size_t d = 0; d < t.devices.size() && d < t.shares.size(); ++d) {
+      const std::string kind = kind_of(n, t.shares[d].index);
+      if (!r.gpu_type.empty() && kind != r.gpu_type && !kind.ends_with(":" + r.gpu_type)) continue;
+      fitting.push_back(t.devices[d]);
+      if (r.overlap || !is_held(t.devices[d])) free.push_back(t.devices[d]);
+    }
+    if (want > static_cast<int>(fitting.size())) {
+      return fail("Invalid generic resource (gres) specification: the step asks for " + std::to_string(want) +
+                  " GPU(s)" + (r.gpu_type.empty() ? "" : " of type " + r.gpu_type) + " on " + t.node +
+                  ", where the job has " + std::to_string(fitting.size()));
+    }
+    if (want > static_cast<int>(free.size())) {
+      busy = true;
+      continue;
+    }
+    out.node[n].assign(free.begin(), free.begin() + want);
+  }
+  if (busy) return out;
+  // Each task's: its own share with --gpus-per-task, else all of its step's on its node.
+  std::vector<int> next(job.tasks.size(), 0);
+  for (std::size_t k = 0; k < task_nodes.size(); ++k) {
+    const auto n = static_cast<std::size_t>(task_nodes[k]);
+    if (!out.own) continue;
+    if (r.gpus_per_task > 0) {
+      const auto from = out.node[n].begin() + next[n] * r.gpus_per_task;
+      out.task[k].assign(from, from + r.gpus_per_task);
+      ++next[n];
+    } else {
+      out.task[k] = out.node[n];
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepRequest& r, const std::string& user,
@@ -168,11 +248,16 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
   if (!layout) return tl::unexpected(layout.error());
   auto holds = step_holds(job, r, *layout);
   if (!holds) return tl::unexpected(holds.error());
-  if (!r.overlap) {
-    if (busy_on(job, *holds)) {
-      if (busy) *busy = !r.immediate;
-      return fail("Requested nodes are busy");
-    }
+  bool taken = !r.overlap && busy_on(job, *holds);
+  const auto kind_of = [&](std::size_t n, std::size_t d) -> std::string {
+    const Node* node = nodes_.contains(job.tasks[n].node) ? nodes_.at(job.tasks[n].node).get() : nullptr;
+    return node && d < node->host.devices.size() ? node->host.devices[d].kind : "";
+  };
+  auto devices = step_devices(job, r, *layout, kind_of, taken);
+  if (!devices) return tl::unexpected(devices.error());
+  if (taken) {
+    if (busy) *busy = !r.immediate;
+    return fail("Requested nodes are busy");
   }
   events::StepStarted started;
   started.id = id;
@@ -190,6 +275,11 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
   started.overlap = r.overlap;
   started.node_cpus = std::move(holds->cpus);
   started.node_mem = std::move(holds->mem);
+  started.own_devices = devices->own;
+  if (devices->own) {
+    started.node_devices = std::move(devices->node);
+    started.task_devices = std::move(devices->task);
+  }
   if (auto w = journal(started, now); !w) return tl::unexpected(w.error());
   auto applied = apply(started, now);
   assert(applied);  // the job's next step, laid out on its nodes

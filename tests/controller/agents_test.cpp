@@ -770,6 +770,105 @@ TEST_F(AgentsTest, StepsHoldTheirShareOfTheJobAndOthersWait) {
   EXPECT_TRUE(seen);
 }
 
+// A step's own GPUs, as Slurm 22.05 gives them (checked on a Slurm with two GPUs a node): asking
+// none it has all of the job's and holds them; --gres=gpu:1 steps take the lowest free each and
+// the next waits; --overlap shares; --gpus-per-task gives each task its own; none gives none;
+// more than the job has, or a type it has not, is refused.
+TEST_F(AgentsTest, StepsGetTheirOwnGpusAndWaitForThem) {
+  for (FakeAgent& a : agents_) {
+    a.host.devices = {{"gpu:A100", "A100", a.name + "-g0", 0, 0, true}, {"gpu:A100", "A100", a.name + "-g1", 1, 0, true}};
+  }
+  open();
+  call_all();
+  api::SubmitRequest r = request(1);
+  r.gpus.count = 2;
+  r.script = "#!/bin/sh\nsrun true\n";
+  const std::int64_t id = submit(r)->id;
+  call_all();
+  ASSERT_EQ(job(id).state, JobState::Running);
+  const std::string node = job(id).tasks[0].node;
+  auto start = [&](api::StepRequest s, bool* busy = nullptr) {
+    s.command = {"true"};
+    s.exact = true;              // CPUs and memory aside: the devices are what is asked
+    s.mem_bytes = 1LL << 20;
+    return controller_->start_step(id, s, "nobody", false, now_, busy);
+  };
+  auto verdict = [&](const api::StepRequest& s) {
+    bool busy = false;
+    auto step = start(s, &busy);
+    return step ? std::string("started") : (busy ? "busy: " : "refused: ") + step.error().message;
+  };
+  auto end_steps = [&] {
+    call_all();
+    for (FakeAgent& a : agents_) {
+      for (const auto& [task, l] : std::map(a.running)) {
+        if (l.step >= 0) a.exit(task, 0);
+      }
+    }
+    call_all();
+  };
+  auto launch_of = [&](int step, int task) {
+    call_all();
+    for (const FakeAgent& a : agents_) {
+      for (const auto& [t, l] : a.running) {
+        if (l.step == step && l.rank == task) return l;
+      }
+    }
+    return agent::Launch{};
+  };
+  api::StepRequest plain;
+  auto all = start(plain);
+  ASSERT_TRUE(all) << all.error().message;
+  agent::Launch l = launch_of(all->id, 0);
+  EXPECT_EQ(l.devices, (std::vector<std::string>{node + "-g0", node + "-g1"}));
+  EXPECT_EQ(last_env(l, "SLURM_STEP_GPUS"), "0,1");
+  EXPECT_EQ(last_env(l, "SLURM_GPUS_ON_NODE"), "2");
+  api::StepRequest one;
+  one.gpus_per_node = 1;
+  EXPECT_EQ(verdict(one), "busy: Requested nodes are busy") << "the step that asked none holds them all";
+  end_steps();
+
+  auto a = start(one), b = start(one);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(launch_of(a->id, 0).devices, std::vector<std::string>{node + "-g0"});
+  l = launch_of(b->id, 0);
+  EXPECT_EQ(l.devices, std::vector<std::string>{node + "-g1"});
+  EXPECT_EQ(last_env(l, "SLURM_STEP_GPUS"), "1");
+  EXPECT_EQ(last_env(l, "SLURM_GPUS_ON_NODE"), "1");
+  EXPECT_EQ(verdict(one), "busy: Requested nodes are busy");
+  api::StepRequest shared = one;
+  shared.overlap = true;
+  EXPECT_EQ(verdict(shared), "started");
+  api::StepRequest none;
+  none.gpus_per_node = 0;
+  auto bare = start(none);
+  ASSERT_TRUE(bare);
+  l = launch_of(bare->id, 0);
+  EXPECT_TRUE(l.devices.empty());
+  EXPECT_EQ(last_env(l, "SLURM_GPUS_ON_NODE"), "<unset>");
+  api::StepRequest three;
+  three.gpus_per_node = 3;
+  EXPECT_EQ(verdict(three), "refused: Invalid generic resource (gres) specification: the step asks for 3 GPU(s) on " +
+                                node + ", where the job has 2");
+  api::StepRequest typed = one;
+  typed.gpu_type = "H100";
+  EXPECT_EQ(verdict(typed), "refused: Invalid generic resource (gres) specification: the step asks for 1 GPU(s) of "
+                            "type H100 on " + node + ", where the job has 0");
+  end_steps();
+
+  api::StepRequest per_task;
+  per_task.ntasks = 2;
+  per_task.gpus_per_task = 1;
+  auto each = start(per_task);
+  ASSERT_TRUE(each) << each.error().message;
+  for (int t = 0; t < 2; ++t) {
+    l = launch_of(each->id, t);
+    EXPECT_EQ(l.devices, std::vector<std::string>{node + "-g" + std::to_string(t)});
+    EXPECT_EQ(last_env(l, "SLURM_STEP_GPUS"), std::to_string(t));
+    EXPECT_EQ(last_env(l, "SLURM_GPUS_ON_NODE"), "2");
+  }
+}
+
 // srun -w, -x and -r: a step on the job's nodes named, not on those excluded, or from a node on;
 // its tasks are told the step's own nodes (SLURM_NODEID counts from the step's first).
 TEST_F(AgentsTest, StepsRunOnTheNodesNamedExcludedOrFromARelativeNode) {

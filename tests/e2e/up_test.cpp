@@ -235,9 +235,9 @@ TEST_F(Up, SrunRunsStepsInsideAJob) {
   o = gwang_as(srun, "--frobnicate hostname");
   EXPECT_EQ(o.status, 255);
   EXPECT_EQ(o.output, "srun: unrecognized option '--frobnicate'\nTry \"srun --help\" for more information\n");
-  o = gwang_as(srun, "--gres=gpu:1 hostname");
+  o = gwang_as(srun, "--container=/c hostname");
   EXPECT_EQ(o.status, 255);
-  EXPECT_NE(o.output.find("--gres"), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("--container"), std::string::npos) << o.output;
   o = gwang_as(srun, "-n x hostname");
   EXPECT_EQ(o.output, "srun: error: invalid --ntasks value: 'x' (a positive integer)\n");
   o = gwang_as(srun, "--jobid 999 true");
