@@ -442,7 +442,7 @@ class Controller {
   void readmit(std::int64_t now);
   void end(JobRecord& job, JobState state, int exit_code, const std::string& reason, std::int64_t now);
   // Mails the job's user about `event` where the job asked for it (controller/mail.h).
-  void mail(const JobRecord& job, MailEvent event);
+  void mail(const JobRecord& job, MailEvent event, std::int64_t end = -1);
   // Charges a running job's use since it was last charged, up to `now` (a usage record, queued).
   void charge(const JobRecord& job, std::int64_t now);
   void node_down(Node& node, const std::string& why, std::int64_t now);

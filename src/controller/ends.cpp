@@ -132,11 +132,7 @@ void Controller::node_failed(JobRecord& job, const std::string& why, std::int64_
 
 void Controller::requeued(JobRecord& job, const std::string& reason, std::int64_t now) {
   free_cpus(job);
-  if (slurm::mails_at(job.request.mail_type, "REQUEUE")) {  // its run as it ended, before it waits again
-    JobRecord ran = job;
-    ran.end = now;
-    mail(ran, MailEvent::Requeued);
-  }
+  mail(job, MailEvent::Requeued, now);  // its run as it ended, before it waits again
   const events::Requeued requeue{job.id, job.attempt + 1, reason};
   journal_async(requeue, now);
   close_steps(job, now, true);
@@ -178,9 +174,9 @@ void Controller::node_down(Node& node, const std::string& why, std::int64_t now)
   pass_due_ = true;
 }
 
-void Controller::mail(const JobRecord& job, MailEvent event) {
+void Controller::mail(const JobRecord& job, MailEvent event, std::int64_t end) {
   if (job.request.mail_type.empty() || !mail_) return;
-  if (auto m = mail_for(job, event, options_.cluster_name)) mail_(*m);
+  if (auto m = mail_for(job, event, options_.cluster_name, end)) mail_(*m);
 }
 
 }  // namespace gwang::controller

@@ -15,44 +15,21 @@ namespace gwang::controller {
 
 namespace {
 
-// Which of the job's mail types asks for `event`.
-bool asked(const JobRecord& job, MailEvent event) {
-  const std::string& types = job.request.mail_type;
-  switch (event) {
-    case MailEvent::Began:
-      return slurm::mails_at(types, "BEGIN");
-    case MailEvent::Ended:
-      return slurm::mails_at(types, "END");
-    case MailEvent::Failed:
-      return slurm::mails_at(types, "FAIL");
-    case MailEvent::Requeued:
-      return slurm::mails_at(types, "REQUEUE");
-    case MailEvent::TimeLimit:
-      return slurm::mails_at(types, "TIME_LIMIT");
-  }
-  return false;
-}
-
-const char* words(MailEvent event) {
-  switch (event) {
-    case MailEvent::Began:
-      return "Began";
-    case MailEvent::Ended:
-      return "Ended";
-    case MailEvent::Failed:
-      return "Failed";
-    case MailEvent::Requeued:
-      return "Requeued";
-    case MailEvent::TimeLimit:
-      return "Reached time limit";
-  }
-  return "";
+// Each event: the mail type that asks for it (--mail-type) and what the subject says of it.
+struct EventWords {
+  const char* type;
+  const char* words;
+};
+EventWords words_of(MailEvent event) {
+  static constexpr EventWords kWords[] = {
+      {"BEGIN", "Began"}, {"END", "Ended"}, {"FAIL", "Failed"}, {"REQUEUE", "Requeued"}, {"TIME_LIMIT", "Reached time limit"}};
+  return kWords[static_cast<int>(event)];
 }
 
 }  // namespace
 
-std::optional<Mail> mail_for(const JobRecord& job, MailEvent event, const std::string& cluster) {
-  if (!asked(job, event)) return std::nullopt;
+std::optional<Mail> mail_for(const JobRecord& job, MailEvent event, const std::string& cluster, std::int64_t end) {
+  if (!slurm::mails_at(job.request.mail_type, words_of(event).type)) return std::nullopt;
   Mail m;
   m.to = job.request.mail_user.empty() ? job.user : job.request.mail_user;
   // Slurm's subject: the job (an array's task by its array), what happened, and its times.
@@ -61,11 +38,11 @@ std::optional<Mail> mail_for(const JobRecord& job, MailEvent event, const std::s
     who = "Slurm Array Task Job_id=" + std::to_string(job.array_job) + "_" + std::to_string(job.array_task) + " (" +
           std::to_string(job.id) + ")";
   }
-  m.subject = who + " Name=" + job.request.name + " " + words(event);
+  m.subject = who + " Name=" + job.request.name + " " + words_of(event).words;
   if (event == MailEvent::Began && job.start >= 0) {
     m.subject += ", Queued time " + slurm::format_clock(std::max<std::int64_t>(0, job.start - job.submit));
   } else if (event != MailEvent::Began && job.start >= 0) {
-    const std::int64_t until = job.end >= 0 ? job.end : job.start;
+    const std::int64_t until = end >= 0 ? end : job.end >= 0 ? job.end : job.start;
     m.subject += ", Run time " + slurm::format_clock(std::max<std::int64_t>(0, until - job.start));
   }
   if (event == MailEvent::Ended || event == MailEvent::Failed) {
@@ -75,7 +52,7 @@ std::optional<Mail> mail_for(const JobRecord& job, MailEvent event, const std::s
            {"SLURM_JOB_ID", std::to_string(job.id)},
            {"SLURM_JOB_NAME", job.request.name},
            {"SLURM_JOB_USER", job.user},
-           {"SLURM_JOB_MAIL_TYPE", words(event)},
+           {"SLURM_JOB_MAIL_TYPE", words_of(event).words},
            {"SLURM_JOB_STATE", std::string(to_string(job.state))}};
   return m;
 }

@@ -12,6 +12,7 @@
 namespace gwang::controller {
 
 // The events a job can be mailed about (Slurm's mail types BEGIN, END, FAIL, REQUEUE, TIME_LIMIT).
+// In the order of mail.cpp's table of their mail types and words.
 enum class MailEvent { Began, Ended, Failed, Requeued, TimeLimit };
 
 struct Mail {
@@ -23,8 +24,9 @@ struct Mail {
 
 // The mail about `event` of `job` (as it stands after the event, its times set), if the job asked
 // for it. An ended job asks by END or FAIL: FAIL for a job that did not complete and was not
-// cancelled, else END (Slurm's rule). `cluster`: the cluster's name.
-std::optional<Mail> mail_for(const JobRecord& job, MailEvent event, const std::string& cluster);
+// cancelled, else END (Slurm's rule). `cluster`: the cluster's name. `end` (when not negative):
+// when its run ended, where its record does not say it (a requeued job's).
+std::optional<Mail> mail_for(const JobRecord& job, MailEvent event, const std::string& cluster, std::int64_t end = -1);
 
 // Runs `program -s SUBJECT TO` with the mail's variables and an empty input, as Slurm runs its
 // MailProg, without waiting for it; false when it could not be started.
