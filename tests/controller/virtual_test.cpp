@@ -430,5 +430,21 @@ TEST_F(VirtualController, SnapshotsAreWrittenWhileRoundsAndReadsGoOn) {
   EXPECT_EQ(submit(request(1)), second + 1);
 }
 
+// A requeued job's mail, made as it waits again (its record no longer says when its run ended):
+// the run time up to the requeue, and only where REQUEUE was asked.
+TEST(Mail, ARequeuedJobIsToldHowLongItsRunWas) {
+  JobRecord job;
+  job.id = 42;
+  job.user = "nobody";
+  job.request.name = "train";
+  job.start = 1000;
+  job.request.mail_type = "REQUEUE";
+  const auto m = mail_for(job, MailEvent::Requeued, "centre", 1065);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->subject, "Slurm Job_id=42 Name=train Requeued, Run time 00:01:05");
+  job.request.mail_type = "END";
+  EXPECT_FALSE(mail_for(job, MailEvent::Requeued, "centre", 1065));
+}
+
 }  // namespace
 }  // namespace gwang::controller
