@@ -372,7 +372,7 @@ Result<StepRequest> parse_step(const std::string& body) {
                                   "nodes",     "ntasks_per_node", "cpus_per_task", "distribution", "kill_on_bad_exit",
                                   "overcommit", "nodelist",        "exclude",       "relative",     "exact",
                                   "overlap",   "immediate",       "mem",           "mem_per_cpu",  "gpus_per_node",
-                                  "gpus_per_task", "gpu_type",     "gpus"};
+                                  "gpus_per_task", "gpu_type",     "gpus",         "mem_per_gpu",   "preserve_env"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -447,19 +447,21 @@ Result<StepRequest> parse_step(const std::string& body) {
     r.kill_on_bad_exit = j["kill_on_bad_exit"].get<bool>();
   }
   for (auto [field, out] : {std::pair{"exact", &r.exact}, std::pair{"overlap", &r.overlap},
-                            std::pair{"immediate", &r.immediate}}) {
+                            std::pair{"immediate", &r.immediate}, std::pair{"preserve_env", &r.preserve_env}}) {
     if (!j.contains(field)) continue;
     if (!j[field].is_boolean()) return bad(field, "must be true or false");
     *out = j[field].get<bool>();
   }
-  for (auto [field, out] : {std::pair{"mem", &r.mem_bytes}, std::pair{"mem_per_cpu", &r.mem_per_cpu}}) {
+  for (auto [field, out] : {std::pair{"mem", &r.mem_bytes}, std::pair{"mem_per_cpu", &r.mem_per_cpu},
+                            std::pair{"mem_per_gpu", &r.mem_per_gpu}}) {
     if (!j.contains(field)) continue;
     const json& v = j[field];
     if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > (std::int64_t{1} << 50))
       return bad(field, "must be a number of bytes from 1 to 1P");
     *out = v.get<std::int64_t>();
   }
-  if (r.mem_bytes > 0 && r.mem_per_cpu > 0) return bad("mem", "give mem or mem_per_cpu, not both");
+  if ((r.mem_bytes > 0) + (r.mem_per_cpu > 0) + (r.mem_per_gpu > 0) > 1)
+    return bad("mem", "give one of mem, mem_per_cpu and mem_per_gpu");
   for (auto [field, out] : {std::pair{"gpus_per_node", &r.gpus_per_node}, std::pair{"gpus_per_task", &r.gpus_per_task},
                             std::pair{"gpus", &r.gpus}}) {
     if (!j.contains(field)) continue;

@@ -97,6 +97,7 @@ struct StepRequest {
   bool exact = false, overlap = false, immediate = false;
   std::int64_t mem_bytes = 0;      // per node; 0: all of the job's
   std::int64_t mem_per_cpu = 0;    // per CPU of the step's on a node; 0: none
+  std::int64_t mem_per_gpu = 0;    // per GPU of the step's on a node (srun --mem-per-gpu); 0: none
   // Its own of the job's GPUs (srun --gres=gpu[:type]:N, --gpus-per-node, --gpus, --gpus-per-task),
   // held while it runs as its CPUs are: `gpus_per_node` on each node (-1: not asked, all of the
   // job's there; 0: none), or `gpus_per_task` for each of its tasks, each task seeing its own.
@@ -104,6 +105,9 @@ struct StepRequest {
   int gpus_per_node = -1;
   int gpus_per_task = 0;
   int gpus = 0;  // srun --gpus: in all, split evenly over the step's nodes (> 0: instead of the two above)
+  // srun -E: the tasks keep the job's SLURM_NTASKS, SLURM_NPROCS, SLURM_NNODES and
+  // SLURM_TASKS_PER_NODE (as srun's environment gives them) rather than the step's.
+  bool preserve_env = false;
   std::string gpu_type;
 };
 // Errors name the field, as parse_submit's.

@@ -65,6 +65,10 @@ constexpr const char* kSrunUsage =
     "      --exact, --exclusive   hold only the tasks' CPUs, not all of the job's on each node\n"
     "      --mem=SIZE             the step's memory on each node (default: all of the job's)\n"
     "      --mem-per-cpu=SIZE     the same per CPU of the step's\n"
+    "      --mem-per-gpu=SIZE     the same per GPU of the step's\n"
+    "      --gres=gpu[:TYPE][:N]  the step's own GPUs on each node (also --gpus, --gpus-per-node,\n"
+    "                             --gpus-per-task; none: none; default: all of the job's)\n"
+    "  -E, --preserve-env         the tasks keep the job's SLURM_NTASKS, SLURM_NNODES, ...\n"
     "  -O, --overcommit           more tasks on a node than its CPUs (default: SLURM_OVERCOMMIT)\n"
     "  -i, --input=none           the tasks read nothing (/dev/null), as they do in any case\n"
     "  -o, --output=all|none|ID|PATTERN\n"
@@ -90,7 +94,7 @@ constexpr const char* kSrunUsage =
     "  -Q, --quiet                no warnings\n"
     "  -v, --verbose              say what is done\n";
 
-enum { kNtasksPerNode = 256, kExport, kJobid, kOverlap, kExact, kMem, kMemPerCpu, kGres, kGpusPerNode, kGpusPerTask, kMpi, kUsage, kCpuBind, kOpenMode, kMultiProg, kQuitOnInterrupt, kProlog, kEpilog, kTaskProlog, kTaskEpilog, kPropagate, kPty, kX11, kHetGroup };
+enum { kNtasksPerNode = 256, kExport, kJobid, kOverlap, kExact, kMem, kMemPerCpu, kMemPerGpu, kGres, kGpusPerNode, kGpusPerTask, kMpi, kUsage, kCpuBind, kOpenMode, kMultiProg, kQuitOnInterrupt, kProlog, kEpilog, kTaskProlog, kTaskEpilog, kPropagate, kPty, kX11, kHetGroup };
 const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"nodes", required_argument, nullptr, 'N'},
                                {"ntasks-per-node", required_argument, nullptr, kNtasksPerNode},
@@ -108,6 +112,8 @@ const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"exclusive", optional_argument, nullptr, kExact},
                                {"mem", required_argument, nullptr, kMem},
                                {"mem-per-cpu", required_argument, nullptr, kMemPerCpu},
+                               {"mem-per-gpu", required_argument, nullptr, kMemPerGpu},
+                               {"preserve-env", no_argument, nullptr, 'E'},
                                {"gres", required_argument, nullptr, kGres},
                                {"gpus", required_argument, nullptr, 'G'},
                                {"gpus-per-node", required_argument, nullptr, kGpusPerNode},
@@ -227,10 +233,10 @@ struct Refused {
   int arg;
 };
 constexpr Refused kRefused[] = {
-    {"mem-per-gpu", 0, required_argument},   {"gpus-per-socket", 0, required_argument},
+    {"gpus-per-socket", 0, required_argument},
     {"cpus-per-gpu", 0, required_argument},  {"ntasks-per-gpu", 0, required_argument},
     {"test-only", 0, no_argument},           {"no-allocate", 'Z', no_argument},
-    {"preserve-env", 'E', no_argument},      {"constraint", 'C', required_argument},
+    {"constraint", 'C', required_argument},
     {"bcast", 0, optional_argument},         {"bcast-exclude", 0, required_argument},
     {"compress", 0, optional_argument},      {"send-libs", 0, optional_argument},
     {"container", 0, required_argument},     {"no-kill", 'k', optional_argument},
@@ -280,7 +286,7 @@ std::map<std::string, Setting> srun_environment_settings() {
         std::pair{"open_mode", "SLURM_OPEN_MODE"}, std::pair{"time", "SLURM_TIMELIMIT"},
         std::pair{"wait", "SLURM_WAIT"}, std::pair{"mpi", "SLURM_MPI_TYPE"}, std::pair{"exact", "SLURM_EXACT"},
         std::pair{"overlap", "SLURM_OVERLAP"}, std::pair{"mem", "SLURM_MEM_PER_NODE"},
-        std::pair{"mem_per_cpu", "SLURM_MEM_PER_CPU"}}) {
+        std::pair{"mem_per_cpu", "SLURM_MEM_PER_CPU"}, std::pair{"mem_per_gpu", "SLURM_MEM_PER_GPU"}}) {
     const char* v = std::getenv(var);
     if (const std::string text = v ? v : ""; !text.empty()) given[key] = {text, var};
   }
@@ -401,6 +407,12 @@ std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv,
       return std::nullopt;
     case kMemPerCpu:
       o.given["mem_per_cpu"] = {value, "--mem-per-cpu"};
+      return std::nullopt;
+    case kMemPerGpu:
+      o.given["mem_per_gpu"] = {value, "--mem-per-gpu"};
+      return std::nullopt;
+    case 'E':
+      o.given["preserve_env"] = {"1", "--preserve-env"};
       return std::nullopt;
     case kGres:
       o.given["gres"] = {value, "--gres"};
@@ -688,20 +700,23 @@ std::optional<int> step_layout(const SrunOptions& o, json& body) {
   }
   // -I: refused at once when the job's other steps hold what it needs; -I=N: srun asks for N seconds.
   if (auto it = o.given.find("immediate"); it != o.given.end() && it->second.text == "0") body["immediate"] = true;
-  // Memory: Slurm's sizes (MB by default); 0 is all of the job's, the default. --mem given on the
-  // command line wins over SLURM_MEM_PER_CPU from the job, and the other way round.
-  const auto mem = o.given.find("mem"), per_cpu = o.given.find("mem_per_cpu");
-  const bool both = mem != o.given.end() && per_cpu != o.given.end();
-  for (auto [it, field] : {std::pair{mem, "mem"}, std::pair{per_cpu, "mem_per_cpu"}}) {
-    if (it == o.given.end()) continue;
-    if (both && it->second.from.starts_with("SLURM_")) continue;
+  // Memory: Slurm's sizes (MB by default); 0 is all of the job's, the default. One given on the
+  // command line wins over the job's SLURM_MEM_PER_* (sbatch's choice); two given there are refused.
+  int typed = 0;
+  for (const char* key : {"mem", "mem_per_cpu", "mem_per_gpu"}) {
+    auto it = o.given.find(key);
+    typed += it != o.given.end() && !it->second.from.starts_with("SLURM_");
+  }
+  if (typed > 1) return srun_error("--mem, --mem-per-cpu and --mem-per-gpu are mutually exclusive");
+  for (const char* key : {"mem", "mem_per_cpu", "mem_per_gpu"}) {
+    auto it = o.given.find(key);
+    if (it == o.given.end() || (typed > 0 && it->second.from.starts_with("SLURM_"))) continue;
     auto bytes = slurm::parse_slurm_memory(it->second.text);
     if (!bytes) return srun_error(it->second.from + "=" + it->second.text + ": " + bytes.error().message);
-    if (*bytes > 0) body[field] = *bytes;
+    if (*bytes > 0) body[key] = *bytes;
+    if (typed == 0) break;  // from the job's variables: the first there (sbatch sets one)
   }
-  if (both && !mem->second.from.starts_with("SLURM_") && !per_cpu->second.from.starts_with("SLURM_")) {
-    return srun_error("--mem and --mem-per-cpu are mutually exclusive");
-  }
+  if (auto it = o.given.find("preserve_env"); it != o.given.end()) body["preserve_env"] = true;
   if (auto bad = step_gpus(o, body)) return *bad;
   if (!o.name.empty()) body["name"] = o.name;
   std::error_code ec;

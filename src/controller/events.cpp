@@ -146,6 +146,7 @@ void put(Encoder& e, const StepStarted& v) {
   for (const auto& d : v.node_devices) encode_strings(e, d);
   e.u(v.task_devices.size());
   for (const auto& d : v.task_devices) encode_strings(e, d);
+  e.u(v.preserve_env);
 }
 void get(Decoder& d, StepStarted& v) {
   v.id = d.i();
@@ -171,6 +172,7 @@ void get(Decoder& d, StepStarted& v) {
     for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.node_devices.push_back(decode_strings(d));
     for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.task_devices.push_back(decode_strings(d));
   }
+  if (d.ok() && !d.at_end()) v.preserve_env = flag(d);
 }
 
 void put(Encoder& e, const StepTaskEnded& v) {

@@ -67,6 +67,7 @@ struct StepStarted {
   bool own_devices = false;                              // StepRecord's
   std::vector<std::vector<std::string>> node_devices;
   std::vector<std::vector<std::string>> task_devices;  // by task: StepTaskRecord::devices
+  bool preserve_env = false;                             // StepRecord's
   bool operator==(const StepStarted&) const = default;
 };
 

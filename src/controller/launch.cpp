@@ -290,10 +290,21 @@ agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int
   const std::string step_id = std::to_string(step.id);
   set("GWANG_STEP_ID", step_id);
   for (const char* key : {"SLURM_STEP_ID", "SLURM_STEPID"}) set(key, step_id);
-  for (const char* key : {"SLURM_NTASKS", "SLURM_NPROCS", "SLURM_STEP_NUM_TASKS"}) set(key, ntasks);
-  for (const char* key : {"SLURM_NNODES", "SLURM_STEP_NUM_NODES"}) set(key, std::to_string(nodes.size()));
+  // srun -E: SLURM_NTASKS, SLURM_NPROCS, SLURM_NNODES and SLURM_TASKS_PER_NODE stay as the asker's
+  // environment has them (the job's), as Slurm's --preserve-env keeps them.
+  const auto step_only = [&](const char* key) {
+    return !step.preserve_env || std::string_view(key).starts_with("SLURM_STEP_") || key == std::string_view("SLURM_NODELIST");
+  };
+  for (const char* key : {"SLURM_NTASKS", "SLURM_NPROCS", "SLURM_STEP_NUM_TASKS"}) {
+    if (step_only(key)) set(key, ntasks);
+  }
+  for (const char* key : {"SLURM_NNODES", "SLURM_STEP_NUM_NODES"}) {
+    if (step_only(key)) set(key, std::to_string(nodes.size()));
+  }
   for (const char* key : {"SLURM_NODELIST", "SLURM_STEP_NODELIST"}) set(key, slurm::compress_hosts(hosts));
-  for (const char* key : {"SLURM_TASKS_PER_NODE", "SLURM_STEP_TASKS_PER_NODE"}) set(key, tasks_per_node_text(counts));
+  for (const char* key : {"SLURM_TASKS_PER_NODE", "SLURM_STEP_TASKS_PER_NODE"}) {
+    if (step_only(key)) set(key, tasks_per_node_text(counts));
+  }
   set("SLURM_PROCID", std::to_string(task));
   set("SLURM_LOCALID", std::to_string(local));
   set("SLURM_NODEID", std::to_string(node_index));

@@ -214,11 +214,13 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
     for (const auto& d : st.node_devices) encode_strings(e, d);
     for (const StepTaskRecord& t : st.tasks) encode_strings(e, t.devices);
   }
+  // Format 17 on: whether its steps keep the job's task counts (srun -E).
+  for (const StepRecord& st : j.steps) e.u(st.preserve_env);
 }
 
 namespace {
 
-// The fields formats 3 to 16 added at the end of a job's record.
+// The fields formats 3 to 17 added at the end of a job's record.
 Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
   api::SubmitRequest& r = j.request;
   if (format >= 3) {
@@ -285,6 +287,9 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
       for (std::size_t n = d.count(); d.ok() && n > 0; --n) st.node_devices.push_back(decode_strings(d));
       for (StepTaskRecord& t : st.tasks) t.devices = decode_strings(d);
     }
+  }
+  if (format >= 17) {
+    for (StepRecord& st : j.steps) st.preserve_env = flag(d);
   }
   return {};
 }

@@ -65,6 +65,7 @@ struct StepRecord {
   // it has (and holds) all of the job's.
   bool own_devices = false;
   std::vector<std::vector<std::string>> node_devices;
+  bool preserve_env = false;  // srun -E: its tasks keep the job's SLURM_NTASKS, SLURM_NNODES, ...
   std::vector<StepTaskRecord> tasks;  // by task id (SLURM_PROCID)
   JobState state = JobState::Running;
   std::optional<JobState> failure;  // the state of the first task that failed

@@ -21,8 +21,9 @@ namespace {
 // 9 the programme (QOS); 10 the books before the jobs (all but the jobs is encoded under the lock,
 // the jobs after it, from a view); 11 the remote nodes after the jobs (encoded off the lock too);
 // 12 each job's mail types and address; 13 the CPUs of its tasks and its steps' tasks; 14 the
-// nodes it names (--nodelist, --exclude); 15 what its steps hold on each node; 16 their devices.
-constexpr int kSnapshotFormat = 16;
+// nodes it names (--nodelist, --exclude); 15 what its steps hold on each node; 16 their devices;
+// 17 whether they keep the job's task counts (srun -E).
+constexpr int kSnapshotFormat = 17;
 std::string snapshot_magic(int format) { return "gwang snapshot " + std::to_string(format) + "\n"; }
 
 }  // namespace

@@ -115,16 +115,26 @@ struct StepHolds {
 };
 
 // A step's holds: on each node with tasks of it, its tasks' CPUs (exact) or all of the job's, and
-// the memory asked (per node, or per CPU) or all of the job's. Error: more memory than the job's.
+// the memory asked (per node, per CPU or per GPU) or all of the job's. Error: more memory than the
+// job's.
 Result<StepHolds> step_holds(const JobRecord& job, const api::StepRequest& r, const std::vector<int>& task_nodes) {
   StepHolds h{std::vector<int>(job.tasks.size(), 0), std::vector<std::int64_t>(job.tasks.size(), 0)};
   std::vector<int> tasks(job.tasks.size(), 0);
   for (const int n : task_nodes) ++tasks[static_cast<std::size_t>(n)];
+  const auto nodes = std::count_if(tasks.begin(), tasks.end(), [](int k) { return k > 0; });
   const int cpt = r.cpus_per_task > 0 ? r.cpus_per_task : 1;
   for (std::size_t n = 0; n < job.tasks.size(); ++n) {
     if (tasks[n] == 0) continue;
     h.cpus[n] = exact(r) ? std::min(job.request.cpus, tasks[n] * cpt) : job.request.cpus;
-    h.mem[n] = r.mem_per_cpu > 0 ? r.mem_per_cpu * h.cpus[n] : r.mem_bytes > 0 ? r.mem_bytes : job.request.mem_bytes;
+    // The step's GPUs there (step_devices gives which).
+    const std::int64_t gpus = r.gpus_per_task > 0      ? std::int64_t{r.gpus_per_task} * tasks[n]
+                              : r.gpus > 0              ? r.gpus / std::max<std::int64_t>(1, nodes)
+                              : r.gpus_per_node >= 0    ? r.gpus_per_node
+                                                        : static_cast<std::int64_t>(job.tasks[n].devices.size());
+    h.mem[n] = r.mem_per_cpu > 0   ? r.mem_per_cpu * h.cpus[n]
+               : r.mem_per_gpu > 0 ? r.mem_per_gpu * gpus
+               : r.mem_bytes > 0   ? r.mem_bytes
+                                   : job.request.mem_bytes;
     if (h.mem[n] > job.request.mem_bytes) return fail("Memory required by task is not available");
   }
   return h;
@@ -276,6 +286,7 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
   started.node_cpus = std::move(holds->cpus);
   started.node_mem = std::move(holds->mem);
   started.own_devices = devices->own;
+  started.preserve_env = r.preserve_env;
   if (devices->own) {
     started.node_devices = std::move(devices->node);
     started.task_devices = std::move(devices->task);

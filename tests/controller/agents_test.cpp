@@ -867,6 +867,25 @@ TEST_F(AgentsTest, StepsGetTheirOwnGpusAndWaitForThem) {
     EXPECT_EQ(last_env(l, "SLURM_STEP_GPUS"), std::to_string(t));
     EXPECT_EQ(last_env(l, "SLURM_GPUS_ON_NODE"), "2");
   }
+  end_steps();
+
+  // --mem-per-gpu: the step's memory is per GPU of its own; -E: its tasks keep the job's counts.
+  api::StepRequest per_gpu = one;
+  per_gpu.mem_bytes = 0;
+  per_gpu.mem_per_gpu = 100LL << 20;
+  per_gpu.preserve_env = true;
+  per_gpu.env = {{"SLURM_NTASKS", "4"}, {"SLURM_NPROCS", "4"}, {"SLURM_TASKS_PER_NODE", "2(x2)"}};
+  per_gpu.command = {"true"};
+  per_gpu.exact = true;
+  auto kept = controller_->start_step(id, per_gpu, "nobody", false, now_);
+  ASSERT_TRUE(kept) << kept.error().message;
+  l = launch_of(kept->id, 0);
+  EXPECT_EQ(l.memory_limit_bytes, 100LL << 20);
+  EXPECT_EQ(last_env(l, "SLURM_NTASKS"), "4");
+  EXPECT_EQ(last_env(l, "SLURM_NPROCS"), "4");
+  EXPECT_EQ(last_env(l, "SLURM_TASKS_PER_NODE"), "2(x2)");
+  EXPECT_EQ(last_env(l, "SLURM_STEP_NUM_TASKS"), "1");
+  EXPECT_EQ(last_env(l, "SLURM_STEP_TASKS_PER_NODE"), "1");
 }
 
 // srun -w, -x and -r: a step on the job's nodes named, not on those excluded, or from a node on;

@@ -283,7 +283,8 @@ cat >two.sh <<'TWO'
 #!/bin/bash
 #SBATCH -N 2 --ntasks-per-node=2 -t 5 -o two.out
 for args in "" "-n 3" "-m cyclic" "-n 3 -m cyclic" "-n 2 --ntasks-per-node=1" "-N 1 -n 1" "-N 1 -n 2" "-n 1" \
-    "-N 2 -n 3 --ntasks-per-node=1" "-w n2" "-w n2 -n 2" "-N 1 -n 1 -x n1" "-N 1 -r 1 -n 1" "-w n2 -N 2 -n 3"; do
+    "-N 2 -n 3 --ntasks-per-node=1" "-w n2" "-w n2 -n 2" "-N 1 -n 1 -x n1" "-N 1 -r 1 -n 1" "-w n2 -N 2 -n 3" \
+    "-N 1 -n 1 -E" "-N 2 -n 2 --preserve-env"; do
   echo "== srun $args"
   srun $args bash -c 'echo $SLURM_PROCID $SLURM_NODEID $SLURM_LOCALID $SLURMD_NODENAME $SLURM_STEP_NODELIST $SLURM_STEP_NUM_NODES $SLURM_TASKS_PER_NODE $SLURM_GTIDS $SLURM_NTASKS' 2>&1 | sort
 done
