@@ -135,6 +135,9 @@ Result<StepHolds> step_holds(const JobRecord& job, const api::StepRequest& r, co
                : r.mem_per_gpu > 0 ? r.mem_per_gpu * gpus
                : r.mem_bytes > 0   ? r.mem_bytes
                                    : job.request.mem_bytes;
+    // A size in whole MiB (srun's, or the job's own SLURM_MEM_PER_NODE, rounded up) within one MiB
+    // of the job's is the job's.
+    if (h.mem[n] > job.request.mem_bytes && h.mem[n] - job.request.mem_bytes < kMiB) h.mem[n] = job.request.mem_bytes;
     if (h.mem[n] > job.request.mem_bytes) return fail("Memory required by task is not available");
   }
   return h;

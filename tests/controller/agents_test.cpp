@@ -729,6 +729,12 @@ TEST_F(AgentsTest, StepsHoldTheirShareOfTheJobAndOthersWait) {
   api::StepRequest too_much = whole;
   too_much.mem_bytes = 2LL << 30;
   EXPECT_EQ(verdict(too_much), "refused: Memory required by task is not available");
+  // A size rounded up to whole MiB (the job's SLURM_MEM_PER_NODE, which srun takes) is the job's.
+  api::StepRequest rounded = overlap;
+  rounded.mem_bytes = (1LL << 30) + 4096;
+  auto within = start(rounded);
+  ASSERT_TRUE(within) << within.error().message;
+  EXPECT_EQ(within->node_mem, (std::vector<std::int64_t>{1LL << 30, 0}));
 
   // When the first step ends, exact steps with their own memory run side by side.
   call_all();
