@@ -14,23 +14,23 @@
 namespace gwang::agent {
 
 struct Device {
-  std::string kind;       // the resource kind the scheduler knows it by: "gpu:H100", "npu:ascend910"
-  std::string name;       // as the vendor names it: "NVIDIA H100 80GB HBM3"
-  std::string uuid;       // NVML's UUID, or "<kind>-<index>" for declared devices
-  int index = 0;          // the vendor's index on this node (CUDA_VISIBLE_DEVICES uses it)
+  std::string kind;  // the resource kind the scheduler knows it by: "gpu:H100", "npu:ascend910"
+  std::string name;  // as the vendor names it: "NVIDIA H100 80GB HBM3"
+  std::string uuid;  // NVML's UUID, or "<kind>-<index>" for declared devices
+  int index = 0;     // the vendor's index on this node (CUDA_VISIBLE_DEVICES uses it)
   std::int64_t memory_bytes = 0;
   bool declared = false;  // from the configuration rather than discovered
   // The device file jobs use it through ("/dev/nvidia0") and its number: a job that was not given
   // the device is kept from that file (the cgroup devices controller). Unknown: "" and -1.
   std::string file;
-  char file_type = 'c';   // 'c' (character) or 'b' (block)
+  char file_type = 'c';  // 'c' (character) or 'b' (block)
   int major = -1, minor = -1;
   // The CPU ids near it (its NUMA node's), where NVML or the configuration says; empty: unknown.
   std::vector<int> near_cpus;
 };
 
 struct DeclaredDevices {
-  std::string kind;       // "npu:ascend910"; "family:model" with a family of letters, digits, '-' or '_'
+  std::string kind;  // "npu:ascend910"; "family:model" with a family of letters, digits, '-' or '_'
   int count = 0;
   std::int64_t memory_bytes = 0;
   std::vector<std::string> files;  // the device file of each ("/dev/davinci0", ...), or none
@@ -69,8 +69,8 @@ Result<std::vector<Device>> discover_nvidia(const std::string& library, std::str
 // declared with more CPUs than the host has does not bind its tasks.
 void limit_cpus(HostResources& host, int cpus);
 
-// This host's CPUs (those this process may run on, with their cores from sysfs) and memory, NVIDIA GPUs if `nvml_library` is not
-// empty, and the declared devices appended (indexed from 0 per kind).
+// This host's CPUs (those this process may run on, with their cores from sysfs) and memory, NVIDIA GPUs if
+// `nvml_library` is not empty, and the declared devices appended (indexed from 0 per kind).
 Result<HostResources> discover_host(const std::vector<DeclaredDevices>& declared,
                                     const std::string& nvml_library = "libnvidia-ml.so.1");
 

@@ -163,10 +163,18 @@ std::string json_request(const SyncRequest& r) {
                     {"offset", c.offset},
                     {"data", api::base64(c.data)}});
   }
-  return json{{"node", r.node},         {"instance", r.instance},        {"address", r.address},
-              {"cpus", r.host.cpus},    {"memory", r.host.memory_bytes}, {"devices", devices},
-              {"tracking", r.tracking}, {"running", r.running},          {"finished", finished},
-              {"logs", logs},           {"wait_ms", r.wait_ms},          {"cpu_ids", r.host.cpu_ids},
+  return json{{"node", r.node},
+              {"instance", r.instance},
+              {"address", r.address},
+              {"cpus", r.host.cpus},
+              {"memory", r.host.memory_bytes},
+              {"devices", devices},
+              {"tracking", r.tracking},
+              {"running", r.running},
+              {"finished", finished},
+              {"logs", logs},
+              {"wait_ms", r.wait_ms},
+              {"cpu_ids", r.host.cpu_ids},
               {"cpu_cores", r.host.cpu_cores}}
       .dump();
 }

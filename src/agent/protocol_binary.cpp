@@ -30,13 +30,15 @@ int small_int(api::Decoder& d) {
   return static_cast<int>(v);
 }
 
-TaskEnd task_end(api::Decoder& d) { return static_cast<TaskEnd>(d.u(static_cast<std::uint64_t>(TaskEnd::OutOfMemory))); }
+TaskEnd task_end(api::Decoder& d) {
+  return static_cast<TaskEnd>(d.u(static_cast<std::uint64_t>(TaskEnd::OutOfMemory)));
+}
 
 using api::decode_each;
-using api::decode_strings;
-using api::encode_strings;
 using api::decode_ints;
+using api::decode_strings;
 using api::encode_ints;
+using api::encode_strings;
 
 template <typename T>
 Result<T> done(api::Decoder& d, T value, const char* what) {

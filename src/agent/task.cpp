@@ -126,7 +126,7 @@ struct ChildSetup {
   const char* program;
   char* const* argv;
   char* const* envp;
-  char* pid_slot;  // where the task writes its process id in its environment (room for 20 digits), or null
+  char* pid_slot;         // where the task writes its process id in its environment (room for 20 digits), or null
   const cpu_set_t* cpus;  // the task's CPUs, or null: not bound
 };
 
@@ -282,7 +282,8 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
   cpu_set_t cpus;
   CPU_ZERO(&cpus);
   for (const int id : spec.cpus) {
-    if (id < 0 || id >= CPU_SETSIZE) return fail("CPU " + std::to_string(id) + " is beyond what a task can be bound to");
+    if (id < 0 || id >= CPU_SETSIZE)
+      return fail("CPU " + std::to_string(id) + " is beyond what a task can be bound to");
     CPU_SET(id, &cpus);
   }
 

@@ -248,10 +248,10 @@ Tracking Tracking::detect(const TrackingOptions& options) {
 std::unique_ptr<ProcessTracker> Tracking::create(const std::string& name, long long memory_limit_bytes,
                                                  const std::vector<std::string>& denied_devices,
                                                  const std::vector<int>& cpus) const {
-  return std::make_unique<GroupTracker>(
-      v2_root_.empty() ? "" : v2_root_ + "/" + name, v1_memory_root_.empty() ? "" : v1_memory_root_ + "/" + name,
-      v1_devices_root_.empty() ? "" : v1_devices_root_ + "/" + name, memory_limit_bytes, v2_memory_, denied_devices,
-      v2_cpuset_, cpus);
+  return std::make_unique<GroupTracker>(v2_root_.empty() ? "" : v2_root_ + "/" + name,
+                                        v1_memory_root_.empty() ? "" : v1_memory_root_ + "/" + name,
+                                        v1_devices_root_.empty() ? "" : v1_devices_root_ + "/" + name,
+                                        memory_limit_bytes, v2_memory_, denied_devices, v2_cpuset_, cpus);
 }
 
 int Tracking::end_groups(const std::string& suffix) const {

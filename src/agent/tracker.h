@@ -49,10 +49,10 @@ class ProcessTracker {
 
 struct TrackingOptions {
   // Where to make per-task cgroups; empty: look for them (see detect_tracking).
-  std::string cgroup_v2_root;      // e.g. /sys/fs/cgroup/gwang or /sys/fs/cgroup/unified/gwang
+  std::string cgroup_v2_root;  // e.g. /sys/fs/cgroup/gwang or /sys/fs/cgroup/unified/gwang
   std::string cgroup_v1_memory_root;
   std::string cgroup_v1_devices_root;
-  bool allow_cgroups = true;       // false: process groups only
+  bool allow_cgroups = true;  // false: process groups only
 };
 
 // What this host offers, decided once at agent start.

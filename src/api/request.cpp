@@ -133,7 +133,8 @@ Result<void> read_files(const json& j, SubmitRequest& r) {
     if (!j.contains(field)) continue;
     const json& v = j[field];
     bool ok = v.is_array() && v.size() <= 100000;
-    for (std::size_t i = 0; ok && i < v.size(); ++i) ok = v[i].is_string() && partition_name_ok(v[i].get<std::string>());
+    for (std::size_t i = 0; ok && i < v.size(); ++i)
+      ok = v[i].is_string() && partition_name_ok(v[i].get<std::string>());
     if (!ok) {
       return tl::unexpected(
           field_error(field, "must be a list of node names (each 1 to 64 letters, digits, '.', '_' or '-')").error());
@@ -142,7 +143,8 @@ Result<void> read_files(const json& j, SubmitRequest& r) {
   }
   if (j.contains("mail_type")) {
     const json& v = j["mail_type"];
-    auto m = v.is_string() ? slurm::parse_mail_type(v.get<std::string>()) : Result<std::string>(fail("must be a string"));
+    auto m =
+        v.is_string() ? slurm::parse_mail_type(v.get<std::string>()) : Result<std::string>(fail("must be a string"));
     if (!m) return tl::unexpected(field_error("mail_type", m.error().message).error());
     r.mail_type = *m;
   }
@@ -299,11 +301,11 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
   const json& j = value;  // every j["field"] below comes after j.contains("field")
   if (!j.is_object()) return fail("expected a JSON object");
   SubmitRequest r;
-  static const char* kFields[] = {
-      "name",  "command", "workdir",     "env",         "cpus",      "mem",        "gpus",  "gpu_share", "nodes",
-      "time",  "requeue", "project",     "preemptible", "begin",     "dependency", "array", "script",    "output",
-      "error", "input",   "open_append", "comment",     "partition", "hold",       "qos",   "mail_type", "mail_user",
-      "nodelist", "exclude"};
+  static const char* kFields[] = {"name",        "command",   "workdir",     "env",      "cpus",      "mem",
+                                  "gpus",        "gpu_share", "nodes",       "time",     "requeue",   "project",
+                                  "preemptible", "begin",     "dependency",  "array",    "script",    "output",
+                                  "error",       "input",     "open_append", "comment",  "partition", "hold",
+                                  "qos",         "mail_type", "mail_user",   "nodelist", "exclude"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -359,6 +361,49 @@ std::string to_json(const SubmitRequest& r) {
   return j.dump();
 }
 
+namespace {
+
+// What a step holds of its job (StepRequest's exact, overlap, memory and GPUs), from `j`.
+Result<void> read_step_shares(const json& j, StepRequest& r) {
+  auto bad = [](const std::string& field, const std::string& what) {
+    return tl::unexpected(field_error(field, what).error());
+  };
+  for (auto [field, out] : {std::pair{"exact", &r.exact}, std::pair{"overlap", &r.overlap},
+                            std::pair{"immediate", &r.immediate}, std::pair{"preserve_env", &r.preserve_env}}) {
+    if (!j.contains(field)) continue;
+    if (!j[field].is_boolean()) return bad(field, "must be true or false");
+    *out = j[field].get<bool>();
+  }
+  for (auto [field, out] : {std::pair{"mem", &r.mem_bytes}, std::pair{"mem_per_cpu", &r.mem_per_cpu},
+                            std::pair{"mem_per_gpu", &r.mem_per_gpu}}) {
+    if (!j.contains(field)) continue;
+    const json& v = j[field];
+    if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > (std::int64_t{1} << 50))
+      return bad(field, "must be a number of bytes from 1 to 1P");
+    *out = v.get<std::int64_t>();
+  }
+  if ((r.mem_bytes > 0) + (r.mem_per_cpu > 0) + (r.mem_per_gpu > 0) > 1)
+    return bad("mem", "give one of mem, mem_per_cpu and mem_per_gpu");
+  for (auto [field, out] : {std::pair{"gpus_per_node", &r.gpus_per_node}, std::pair{"gpus_per_task", &r.gpus_per_task},
+                            std::pair{"gpus", &r.gpus}}) {
+    if (!j.contains(field)) continue;
+    const json& v = j[field];
+    if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > 1024)
+      return bad(field, "must be an integer from 0 to 1024");
+    *out = v.get<int>();
+  }
+  if ((r.gpus_per_node >= 0) + (r.gpus_per_task > 0) + (r.gpus > 0) > 1)
+    return bad("gpus", "give one of gpus, gpus_per_node and gpus_per_task");
+  if (j.contains("gpu_type")) {
+    const json& v = j["gpu_type"];
+    if (!v.is_string() || v.get<std::string>().size() > 64) return bad("gpu_type", "must be a model's name");
+    r.gpu_type = v.get<std::string>();
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<StepRequest> parse_step(const std::string& body) {
   json j;
   try {
@@ -368,11 +413,12 @@ Result<StepRequest> parse_step(const std::string& body) {
   }
   if (!j.is_object()) return fail("expected a JSON object");
   StepRequest r;
-  static const char* kFields[] = {"name",      "command",         "workdir",       "env",          "ntasks",
-                                  "nodes",     "ntasks_per_node", "cpus_per_task", "distribution", "kill_on_bad_exit",
-                                  "overcommit", "nodelist",        "exclude",       "relative",     "exact",
-                                  "overlap",   "immediate",       "mem",           "mem_per_cpu",  "gpus_per_node",
-                                  "gpus_per_task", "gpu_type",     "gpus",         "mem_per_gpu",   "preserve_env"};
+  static const char* kFields[] = {
+      "name",          "command",         "workdir",       "env",          "ntasks",
+      "nodes",         "ntasks_per_node", "cpus_per_task", "distribution", "kill_on_bad_exit",
+      "overcommit",    "nodelist",        "exclude",       "relative",     "exact",
+      "overlap",       "immediate",       "mem",           "mem_per_cpu",  "gpus_per_node",
+      "gpus_per_task", "gpu_type",        "gpus",          "mem_per_gpu",  "preserve_env"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -446,37 +492,7 @@ Result<StepRequest> parse_step(const std::string& body) {
     if (!j["kill_on_bad_exit"].is_boolean()) return bad("kill_on_bad_exit", "must be true or false");
     r.kill_on_bad_exit = j["kill_on_bad_exit"].get<bool>();
   }
-  for (auto [field, out] : {std::pair{"exact", &r.exact}, std::pair{"overlap", &r.overlap},
-                            std::pair{"immediate", &r.immediate}, std::pair{"preserve_env", &r.preserve_env}}) {
-    if (!j.contains(field)) continue;
-    if (!j[field].is_boolean()) return bad(field, "must be true or false");
-    *out = j[field].get<bool>();
-  }
-  for (auto [field, out] : {std::pair{"mem", &r.mem_bytes}, std::pair{"mem_per_cpu", &r.mem_per_cpu},
-                            std::pair{"mem_per_gpu", &r.mem_per_gpu}}) {
-    if (!j.contains(field)) continue;
-    const json& v = j[field];
-    if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > (std::int64_t{1} << 50))
-      return bad(field, "must be a number of bytes from 1 to 1P");
-    *out = v.get<std::int64_t>();
-  }
-  if ((r.mem_bytes > 0) + (r.mem_per_cpu > 0) + (r.mem_per_gpu > 0) > 1)
-    return bad("mem", "give one of mem, mem_per_cpu and mem_per_gpu");
-  for (auto [field, out] : {std::pair{"gpus_per_node", &r.gpus_per_node}, std::pair{"gpus_per_task", &r.gpus_per_task},
-                            std::pair{"gpus", &r.gpus}}) {
-    if (!j.contains(field)) continue;
-    const json& v = j[field];
-    if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > 1024)
-      return bad(field, "must be an integer from 0 to 1024");
-    *out = v.get<int>();
-  }
-  if ((r.gpus_per_node >= 0) + (r.gpus_per_task > 0) + (r.gpus > 0) > 1)
-    return bad("gpus", "give one of gpus, gpus_per_node and gpus_per_task");
-  if (j.contains("gpu_type")) {
-    const json& v = j["gpu_type"];
-    if (!v.is_string() || v.get<std::string>().size() > 64) return bad("gpu_type", "must be a model's name");
-    r.gpu_type = v.get<std::string>();
-  }
+  if (auto shares = read_step_shares(j, r); !shares) return tl::unexpected(shares.error());
   if (r.nodes > 0 && r.ntasks > 0 && r.nodes > r.ntasks)
     return bad("nodes", "more nodes (" + std::to_string(r.nodes) + ") than tasks (" + std::to_string(r.ntasks) + ")");
   return r;

@@ -95,9 +95,9 @@ struct StepRequest {
   // it). A step waits while the job's other steps hold what it needs, unless `overlap` (srun
   // --overlap: it shares, and holds nothing), or is refused when `immediate` (srun -I).
   bool exact = false, overlap = false, immediate = false;
-  std::int64_t mem_bytes = 0;      // per node; 0: all of the job's
-  std::int64_t mem_per_cpu = 0;    // per CPU of the step's on a node; 0: none
-  std::int64_t mem_per_gpu = 0;    // per GPU of the step's on a node (srun --mem-per-gpu); 0: none
+  std::int64_t mem_bytes = 0;    // per node; 0: all of the job's
+  std::int64_t mem_per_cpu = 0;  // per CPU of the step's on a node; 0: none
+  std::int64_t mem_per_gpu = 0;  // per GPU of the step's on a node (srun --mem-per-gpu); 0: none
   // Its own of the job's GPUs (srun --gres=gpu[:type]:N, --gpus-per-node, --gpus, --gpus-per-task),
   // held while it runs as its CPUs are: `gpus_per_node` on each node (-1: not asked, all of the
   // job's there; 0: none), or `gpus_per_task` for each of its tasks, each task seeing its own.

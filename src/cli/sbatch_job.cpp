@@ -90,7 +90,8 @@ Result<void> set_script(const slurm::SbatchOptions& o, const SbatchContext& c, a
 Result<void> set_nodes(const slurm::SbatchOptions& o, SbatchJob& out) {
   api::SubmitRequest& r = out.request;
   if (o.nodelist || o.nodefile) {
-    auto names = o.nodefile ? node_names(*o.nodefile, "--nodefile", true) : node_names(*o.nodelist, "--nodelist", false);
+    auto names =
+        o.nodefile ? node_names(*o.nodefile, "--nodefile", true) : node_names(*o.nodelist, "--nodelist", false);
     if (!names) return tl::unexpected(names.error());
     r.nodelist = std::move(*names);
     std::sort(r.nodelist.begin(), r.nodelist.end());

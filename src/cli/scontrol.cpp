@@ -61,11 +61,12 @@ void show_job(const SlurmJob& j, std::int64_t now) {
   std::printf("   Restarts=%d BatchFlag=%d ExitCode=%d:0\n", j.attempt, j.batch ? 1 : 0, j.exit_code);
   std::printf("   RunTime=%s TimeLimit=%s\n", slurm::format_clock(run).c_str(),
               j.time_limit >= kUnlimited ? "UNLIMITED" : slurm::format_clock(j.time_limit / 60 * 60).c_str());
-  std::printf("   SubmitTime=%s EligibleTime=%s\n", date(j.submit_time).c_str(), date(std::max(j.submit_time, j.begin)).c_str());
+  std::printf("   SubmitTime=%s EligibleTime=%s\n", date(j.submit_time).c_str(),
+              date(std::max(j.submit_time, j.begin)).c_str());
   std::printf("   StartTime=%s EndTime=%s\n", date(j.start_time >= 0 ? j.start_time : j.planned_start()).c_str(),
               date(j.end_time >= 0     ? j.end_time
                    : j.start_time >= 0 ? j.start_time + j.time_limit
-                                  : -1)
+                                       : -1)
                   .c_str());
   std::printf("   Partition=%s\n", j.partition.c_str());
   std::printf("   NodeList=%s\n", j.start_time >= 0 ? compressed_nodes(j).c_str() : "(null)");

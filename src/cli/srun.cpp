@@ -29,8 +29,8 @@
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "cli/pmi_server.h"
-#include "cli/srun_options.h"
 #include "cli/slurm_jobs.h"
+#include "cli/srun_options.h"
 #include "slurm/binding.h"
 #include "slurm/format.h"
 #include "slurm/specs.h"
@@ -42,7 +42,6 @@ namespace gwang::cli {
 namespace {
 
 using nlohmann::json;
-
 
 std::atomic<int> g_signal{0};
 extern "C" void on_signal(int sig) { g_signal = sig; }
@@ -175,10 +174,10 @@ Result<std::vector<std::FILE*>> destinations(const SrunOptions& o, const api::St
     return !v.empty() && v.size() < 10 && v.find_first_not_of("0123456789") == std::string::npos;
   };
   for (int s = 0; s < 2; ++s) {
-    const std::string& mode = s == 0 ? o.output : o.error.empty() && !o.output.empty() && o.output != "none" &&
-                                                          !is_task(o.output)
-                                                      ? o.output
-                                                      : o.error;
+    const std::string& mode = s == 0 ? o.output
+                              : o.error.empty() && !o.output.empty() && o.output != "none" && !is_task(o.output)
+                                  ? o.output
+                                  : o.error;
     for (std::size_t t = 0; t < ntasks; ++t) {
       std::FILE*& dest = to[t * 2 + static_cast<std::size_t>(s)];
       if (mode.empty()) {
@@ -291,7 +290,8 @@ std::optional<api::StepView> follow_step(const ClientArgs& client, const SrunOpt
     }
     const bool more = (*answer)["more"].get<bool>();
     if (!first_end && last->tasks &&
-        std::any_of(last->tasks->begin(), last->tasks->end(), [](const api::StepTaskView& t) { return api::ended(t.state); }))
+        std::any_of(last->tasks->begin(), last->tasks->end(),
+                    [](const api::StepTaskView& t) { return api::ended(t.state); }))
       first_end = std::chrono::steady_clock::now();
     if (last->ended() && !got && !more) return std::move(*last);
     if (got || more) {
@@ -438,8 +438,8 @@ int run_srun(const std::vector<std::string>& args) {
   if (pmi) {
     std::vector<int> task_nodes;
     for (const api::StepTaskView& t : started->tasks.value_or(std::vector<api::StepTaskView>{})) {
-      task_nodes.push_back(static_cast<int>(std::find(started->nodes.begin(), started->nodes.end(), t.node) -
-                                            started->nodes.begin()));
+      task_nodes.push_back(
+          static_cast<int>(std::find(started->nodes.begin(), started->nodes.end(), t.node) - started->nodes.begin()));
     }
     pmi->start(task_nodes);
   }

@@ -15,11 +15,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <tuple>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "api/base64.h"
@@ -33,9 +33,8 @@
 
 extern char** environ;
 #include "cli/slurm_jobs.h"
-#include "cli/srun_options.h"
-
 #include "cli/slurm_nodes.h"
+#include "cli/srun_options.h"
 
 namespace gwang::cli {
 
@@ -94,7 +93,33 @@ constexpr const char* kSrunUsage =
     "  -Q, --quiet                no warnings\n"
     "  -v, --verbose              say what is done\n";
 
-enum { kNtasksPerNode = 256, kExport, kJobid, kOverlap, kExact, kMem, kMemPerCpu, kMemPerGpu, kGres, kGpusPerNode, kGpusPerTask, kMpi, kUsage, kCpuBind, kOpenMode, kMultiProg, kQuitOnInterrupt, kProlog, kEpilog, kTaskProlog, kTaskEpilog, kPropagate, kPty, kX11, kHetGroup };
+enum {
+  kNtasksPerNode = 256,
+  kExport,
+  kJobid,
+  kOverlap,
+  kExact,
+  kMem,
+  kMemPerCpu,
+  kMemPerGpu,
+  kGres,
+  kGpusPerNode,
+  kGpusPerTask,
+  kMpi,
+  kUsage,
+  kCpuBind,
+  kOpenMode,
+  kMultiProg,
+  kQuitOnInterrupt,
+  kProlog,
+  kEpilog,
+  kTaskProlog,
+  kTaskEpilog,
+  kPropagate,
+  kPty,
+  kX11,
+  kHetGroup
+};
 const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"nodes", required_argument, nullptr, 'N'},
                                {"ntasks-per-node", required_argument, nullptr, kNtasksPerNode},
@@ -233,14 +258,13 @@ struct Refused {
   int arg;
 };
 constexpr Refused kRefused[] = {
-    {"gpus-per-socket", 0, required_argument},
-    {"cpus-per-gpu", 0, required_argument},  {"ntasks-per-gpu", 0, required_argument},
-    {"test-only", 0, no_argument},           {"no-allocate", 'Z', no_argument},
-    {"constraint", 'C', required_argument},
-    {"bcast", 0, optional_argument},         {"bcast-exclude", 0, required_argument},
-    {"compress", 0, optional_argument},      {"send-libs", 0, optional_argument},
-    {"container", 0, required_argument},     {"no-kill", 'k', optional_argument},
-    {"slurmd-debug", 0, required_argument},  {"resv-ports", 0, optional_argument},
+    {"gpus-per-socket", 0, required_argument}, {"cpus-per-gpu", 0, required_argument},
+    {"ntasks-per-gpu", 0, required_argument},  {"test-only", 0, no_argument},
+    {"no-allocate", 'Z', no_argument},         {"constraint", 'C', required_argument},
+    {"bcast", 0, optional_argument},           {"bcast-exclude", 0, required_argument},
+    {"compress", 0, optional_argument},        {"send-libs", 0, optional_argument},
+    {"container", 0, required_argument},       {"no-kill", 'k', optional_argument},
+    {"slurmd-debug", 0, required_argument},    {"resv-ports", 0, optional_argument},
 };
 constexpr int kRefusedBase = 2000;
 
@@ -275,18 +299,29 @@ const InsideAllocation* inside_allocation(int c) {
 // the job's own task counts are the step's defaults.
 std::map<std::string, Setting> srun_environment_settings() {
   std::map<std::string, Setting> given;
-  for (const auto& [key, var] :
-       {std::pair{"ntasks", "SLURM_NTASKS"}, std::pair{"nodes", "SLURM_NNODES"},
-        std::pair{"ntasks_per_node", "SLURM_NTASKS_PER_NODE"}, std::pair{"cpus_per_task", "SLURM_CPUS_PER_TASK"},
-        std::pair{"distribution", "SLURM_DISTRIBUTION"}, std::pair{"export", "SLURM_EXPORT_ENV"},
-        std::pair{"jobid", "SLURM_JOB_ID"}, std::pair{"label", "SLURM_LABELIO"},
-        std::pair{"kill", "SLURM_KILL_BAD_EXIT"}, std::pair{"unbuffered", "SLURM_UNBUFFEREDIO"},
-        std::pair{"overcommit", "SLURM_OVERCOMMIT"}, std::pair{"cpu_bind", "SLURM_CPU_BIND"},
-        std::pair{"output", "SLURM_STDOUTMODE"}, std::pair{"error", "SLURM_STDERRMODE"},
-        std::pair{"open_mode", "SLURM_OPEN_MODE"}, std::pair{"time", "SLURM_TIMELIMIT"},
-        std::pair{"wait", "SLURM_WAIT"}, std::pair{"mpi", "SLURM_MPI_TYPE"}, std::pair{"exact", "SLURM_EXACT"},
-        std::pair{"overlap", "SLURM_OVERLAP"}, std::pair{"mem", "SLURM_MEM_PER_NODE"},
-        std::pair{"mem_per_cpu", "SLURM_MEM_PER_CPU"}, std::pair{"mem_per_gpu", "SLURM_MEM_PER_GPU"}}) {
+  for (const auto& [key, var] : {std::pair{"ntasks", "SLURM_NTASKS"},
+                                 std::pair{"nodes", "SLURM_NNODES"},
+                                 std::pair{"ntasks_per_node", "SLURM_NTASKS_PER_NODE"},
+                                 std::pair{"cpus_per_task", "SLURM_CPUS_PER_TASK"},
+                                 std::pair{"distribution", "SLURM_DISTRIBUTION"},
+                                 std::pair{"export", "SLURM_EXPORT_ENV"},
+                                 std::pair{"jobid", "SLURM_JOB_ID"},
+                                 std::pair{"label", "SLURM_LABELIO"},
+                                 std::pair{"kill", "SLURM_KILL_BAD_EXIT"},
+                                 std::pair{"unbuffered", "SLURM_UNBUFFEREDIO"},
+                                 std::pair{"overcommit", "SLURM_OVERCOMMIT"},
+                                 std::pair{"cpu_bind", "SLURM_CPU_BIND"},
+                                 std::pair{"output", "SLURM_STDOUTMODE"},
+                                 std::pair{"error", "SLURM_STDERRMODE"},
+                                 std::pair{"open_mode", "SLURM_OPEN_MODE"},
+                                 std::pair{"time", "SLURM_TIMELIMIT"},
+                                 std::pair{"wait", "SLURM_WAIT"},
+                                 std::pair{"mpi", "SLURM_MPI_TYPE"},
+                                 std::pair{"exact", "SLURM_EXACT"},
+                                 std::pair{"overlap", "SLURM_OVERLAP"},
+                                 std::pair{"mem", "SLURM_MEM_PER_NODE"},
+                                 std::pair{"mem_per_cpu", "SLURM_MEM_PER_CPU"},
+                                 std::pair{"mem_per_gpu", "SLURM_MEM_PER_GPU"}}) {
     const char* v = std::getenv(var);
     if (const std::string text = v ? v : ""; !text.empty()) given[key] = {text, var};
   }
@@ -337,27 +372,40 @@ std::optional<int> take_environment_option(int c, const std::string& value, Srun
   return std::nullopt;
 }
 
+// The options that set a value of `given`: its key, and the option's name.
+const std::map<int, std::pair<const char*, const char*>> kSettings = {
+    {'n', {"ntasks", "--ntasks"}},
+    {'N', {"nodes", "--nodes"}},
+    {kNtasksPerNode, {"ntasks_per_node", "--ntasks-per-node"}},
+    {'c', {"cpus_per_task", "--cpus-per-task"}},
+    {'m', {"distribution", "--distribution"}},
+    {kExport, {"export", "--export"}},
+    {kJobid, {"jobid", "--jobid"}},
+    {'w', {"nodelist", "--nodelist"}},
+    {'x', {"exclude", "--exclude"}},
+    {'F', {"nodefile", "--nodefile"}},
+    {'r', {"relative", "--relative"}},
+    {'o', {"output", "--output"}},
+    {'e', {"error", "--error"}},
+    {kOpenMode, {"open_mode", "--open-mode"}},
+    {'t', {"time", "--time"}},
+    {'W', {"wait", "--wait"}},
+    // What the step holds of its job (srun_shares.cpp).
+    {kOverlap, {"overlap", "--overlap"}},
+    {kExact, {"exact", "--exact"}},
+    {kMem, {"mem", "--mem"}},
+    {kMemPerCpu, {"mem_per_cpu", "--mem-per-cpu"}},
+    {kMemPerGpu, {"mem_per_gpu", "--mem-per-gpu"}},
+    {'E', {"preserve_env", "--preserve-env"}},
+    {kGres, {"gres", "--gres"}},
+    {'G', {"gpus", "--gpus"}},
+    {kGpusPerNode, {"gpus_per_node", "--gpus-per-node"}},
+    {kGpusPerTask, {"gpus_per_task", "--gpus-per-task"}},
+};
+
 // Takes one option getopt_long returned into `o`; returns the exit status when srun ends with it
 // (--help, --version, a mistake), nothing when srun goes on.
 std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv, SrunOptions& o) {
-  // The options that set a value of `given`: its key, and the option's name.
-  static const std::map<int, std::pair<const char*, const char*>> kSettings = {
-      {'n', {"ntasks", "--ntasks"}},
-      {'N', {"nodes", "--nodes"}},
-      {kNtasksPerNode, {"ntasks_per_node", "--ntasks-per-node"}},
-      {'c', {"cpus_per_task", "--cpus-per-task"}},
-      {'m', {"distribution", "--distribution"}},
-      {kExport, {"export", "--export"}},
-      {kJobid, {"jobid", "--jobid"}},
-      {'w', {"nodelist", "--nodelist"}},
-      {'x', {"exclude", "--exclude"}},
-      {'F', {"nodefile", "--nodefile"}},
-      {'r', {"relative", "--relative"}},
-      {'o', {"output", "--output"}},
-      {'e', {"error", "--error"}},
-      {kOpenMode, {"open_mode", "--open-mode"}},
-      {'t', {"time", "--time"}},
-      {'W', {"wait", "--wait"}}};
   if (auto it = kSettings.find(c); it != kSettings.end()) {
     o.given[it->second.first] = {value, it->second.second};
     return std::nullopt;
@@ -368,7 +416,8 @@ std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv,
       return 255;
     }
   }
-  if (c == kPty || c == kX11 || c == kHetGroup || c == 'M' || c == kPropagate) return take_environment_option(c, value, o);
+  if (c == kPty || c == kX11 || c == kHetGroup || c == 'M' || c == kPropagate)
+    return take_environment_option(c, value, o);
   if (const InsideAllocation* a = inside_allocation(c)) {
     if (a->said && !o.quiet) std::fprintf(stderr, "%s\n", a->said);
     return std::nullopt;
@@ -396,41 +445,11 @@ std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv,
     case 'K':
       o.given["kill"] = {value.empty() ? "1" : value, "--kill-on-bad-exit"};
       return std::nullopt;
-    case kOverlap:
-      o.given["overlap"] = {"1", "--overlap"};
-      return std::nullopt;
-    case kExact:
-      o.given["exact"] = {"1", "--exact"};
-      return std::nullopt;
-    case kMem:
-      o.given["mem"] = {value, "--mem"};
-      return std::nullopt;
-    case kMemPerCpu:
-      o.given["mem_per_cpu"] = {value, "--mem-per-cpu"};
-      return std::nullopt;
-    case kMemPerGpu:
-      o.given["mem_per_gpu"] = {value, "--mem-per-gpu"};
-      return std::nullopt;
-    case 'E':
-      o.given["preserve_env"] = {"1", "--preserve-env"};
-      return std::nullopt;
-    case kGres:
-      o.given["gres"] = {value, "--gres"};
-      return std::nullopt;
-    case 'G':
-      o.given["gpus"] = {value, "--gpus"};
-      return std::nullopt;
-    case kGpusPerNode:
-      o.given["gpus_per_node"] = {value, "--gpus-per-node"};
-      return std::nullopt;
-    case kGpusPerTask:
-      o.given["gpus_per_task"] = {value, "--gpus-per-task"};
-      return std::nullopt;
     case kCpuBind:
       o.given["cpu_bind"] = {value, "--cpu-bind"};
       return std::nullopt;
     case kQuitOnInterrupt:  // a Ctrl-C ends the step at once, as gwang's srun does on any
-    case 'X':  // no status is shown on Ctrl-C: the step ends
+    case 'X':               // no status is shown on Ctrl-C: the step ends
       return std::nullopt;
     case 'I':  // a step starts at once or is refused, rather than wait for the job's other steps
       if (!value.empty() && !positive(value) && value != "0") {
@@ -480,69 +499,6 @@ std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv,
   return 254 + option_complaint("srun", c, argv);
 }
 
-// "[type:]N" (--gpus, --gpus-per-node, --gpus-per-task): the type ("" for any) and the count.
-std::optional<std::pair<std::string, int>> typed_count(const std::string& text) {
-  const auto colon = text.rfind(':');
-  const std::string count = colon == std::string::npos ? text : text.substr(colon + 1);
-  if (count.empty() || count.size() > 4 || count.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-  std::string type = colon == std::string::npos ? "" : text.substr(0, colon);
-  if (type.starts_with("gpu:")) type = type.substr(4);  // --gpus=gpu:a100:2
-  return std::pair{type, std::stoi(count)};
-}
-
-// The step's own GPUs, into the request: --gres=gpu[:type][:N] (or none), --gpus, --gpus-per-node,
-// --gpus-per-task, as Slurm's srun takes them. Inside a job srun's input variables do not ask for
-// devices (a step without them has all of the job's). The exit status of a mistake, or nothing.
-std::optional<int> step_gpus(const SrunOptions& o, nlohmann::json& body) {
-  int asked = 0;
-  std::string type;
-  const auto take = [&](const char* field, const std::string& t, int n) {
-    body[field] = n;
-    type = t;
-    ++asked;
-  };
-  if (auto it = o.given.find("gres"); it != o.given.end()) {
-    const std::string& g = it->second.text;
-    if (g == "none") {
-      take("gpus_per_node", "", 0);
-    } else {
-      // One resource, a GPU (or another accelerator family): name[:type][:count].
-      const auto first = g.find(':');
-      const std::string family = g.substr(0, first);
-      std::string rest = first == std::string::npos ? "" : g.substr(first + 1), model;
-      int count = 1;
-      if (!rest.empty()) {
-        const auto last = rest.rfind(':');
-        const std::string tail = last == std::string::npos ? rest : rest.substr(last + 1);
-        if (!tail.empty() && tail.find_first_not_of("0123456789") == std::string::npos && tail.size() <= 4) {
-          count = std::stoi(tail);
-          model = last == std::string::npos ? "" : rest.substr(0, last);
-        } else {
-          model = rest;
-        }
-      }
-      if (family.empty() || g.find(',') != std::string::npos || family.find_first_not_of("abcdefghijklmnopqrstuvwxyz") != std::string::npos) {
-        return srun_error("Invalid generic resource (gres) specification: --gres=" + g +
-                          " (gwang's steps take one accelerator kind: gpu[:type][:count])");
-      }
-      take("gpus_per_node", model, count);
-    }
-  }
-  for (const auto& [key, field] : {std::pair{"gpus", "gpus"}, std::pair{"gpus_per_node", "gpus_per_node"},
-                                   std::pair{"gpus_per_task", "gpus_per_task"}}) {
-    auto it = o.given.find(key);
-    if (it == o.given.end()) continue;
-    auto tc = typed_count(it->second.text);
-    if (!tc) return srun_error("Invalid generic resource (gres) specification: " + it->second.from + "=" + it->second.text);
-    take(field, tc->first, tc->second);
-  }
-  if (asked > 1) return srun_error("--gres, --gpus, --gpus-per-node and --gpus-per-task: give one of them");
-  if (body.contains("gpus") && body["gpus"] == 0) body.erase("gpus");
-  if (body.contains("gpus_per_task") && body["gpus_per_task"] == 0) body.erase("gpus_per_task");
-  if (!type.empty()) body["gpu_type"] = type;
-  return std::nullopt;
-}
-
 }  // namespace
 
 int srun_error(const std::string& message) {
@@ -570,8 +526,9 @@ std::optional<int> parse_srun(Argv& argv, SrunOptions& o) {
   for (;;) {
     int index = 0;
     // "+": the options end at the program's name; its own are its.
-    const int c = ::getopt_long(argv.argc(), argv.argv(), "+:n:N:c:m:J:D:i:luOK::QvhVw:x:F:r:o:e:t:W:XI::A:b:S:d:B:HL:sp:q:T:M:G:ZEC:k::",
-                                 srun_option_table().data(), &index);
+    const int c = ::getopt_long(argv.argc(), argv.argv(),
+                                "+:n:N:c:m:J:D:i:luOK::QvhVw:x:F:r:o:e:t:W:XI::A:b:S:d:B:HL:sp:q:T:M:G:ZEC:k::",
+                                srun_option_table().data(), &index);
     if (c == -1) break;
     if (auto done = take_srun_option(c, ::optarg ? ::optarg : "", argv, o)) return done;
   }
@@ -596,9 +553,12 @@ std::optional<int> parse_srun(Argv& argv, SrunOptions& o) {
   if (auto it = o.given.find("error"); it != o.given.end()) o.error = it->second.text == "all" ? "" : it->second.text;
   if (auto it = o.given.find("open_mode"); it != o.given.end()) {
     const std::string& m = it->second.text;
-    if (m == "a" || m == "append") o.append = true;
-    else if (m == "t" || m == "truncate") o.append = false;
-    else return srun_error("invalid " + it->second.from + " value '" + m + "': expected append or truncate");
+    if (m == "a" || m == "append")
+      o.append = true;
+    else if (m == "t" || m == "truncate")
+      o.append = false;
+    else
+      return srun_error("invalid " + it->second.from + " value '" + m + "': expected append or truncate");
   }
   if (auto it = o.given.find("time"); it != o.given.end()) {
     auto t = slurm::parse_time_limit(it->second.text);
@@ -613,7 +573,6 @@ std::optional<int> parse_srun(Argv& argv, SrunOptions& o) {
   }
   return std::nullopt;
 }
-
 
 // Puts the step's task counts, layout, name and directory into `body`, with Slurm's warnings for
 // counts that do not fit together; returns 1 after saying why when a value is bad.
@@ -671,16 +630,16 @@ std::optional<int> step_layout(const SrunOptions& o, json& body) {
     // tasks, as Slurm's TaskPlugin=task/affinity (step_environment tells the controller).
     auto bind = slurm::parse_cpu_bind(it->second.text);
     if (!bind) {
-      std::fprintf(stderr, "srun: error: %s\nsrun: fatal: Failed to parse --cpu-bind= values.\n",
-                   (it->second.from == "--cpu-bind" ? bind.error().message
-                                                     : it->second.from + ": " + bind.error().message)
-                       .c_str());
+      std::fprintf(
+          stderr, "srun: error: %s\nsrun: fatal: Failed to parse --cpu-bind= values.\n",
+          (it->second.from == "--cpu-bind" ? bind.error().message : it->second.from + ": " + bind.error().message)
+              .c_str());
       return 1;
     }
   }
-  for (const auto& [key, field, file] : {std::tuple{"nodelist", "nodelist", false},
-                                         std::tuple{"nodefile", "nodelist", true},
-                                         std::tuple{"exclude", "exclude", false}}) {
+  for (const auto& [key, field, file] :
+       {std::tuple{"nodelist", "nodelist", false}, std::tuple{"nodefile", "nodelist", true},
+        std::tuple{"exclude", "exclude", false}}) {
     auto it = o.given.find(key);
     if (it == o.given.end()) continue;
     auto names = node_names(it->second.text, it->second.from, file);
@@ -695,29 +654,7 @@ std::optional<int> step_layout(const SrunOptions& o, json& body) {
   }
   if (auto it = o.given.find("kill"); it != o.given.end()) body["kill_on_bad_exit"] = it->second.text != "0";
   if (auto it = o.given.find("overcommit"); it != o.given.end() && it->second.text != "0") body["overcommit"] = true;
-  for (const char* flag : {"exact", "overlap"}) {
-    if (auto it = o.given.find(flag); it != o.given.end() && it->second.text != "0") body[flag] = true;
-  }
-  // -I: refused at once when the job's other steps hold what it needs; -I=N: srun asks for N seconds.
-  if (auto it = o.given.find("immediate"); it != o.given.end() && it->second.text == "0") body["immediate"] = true;
-  // Memory: Slurm's sizes (MB by default); 0 is all of the job's, the default. One given on the
-  // command line wins over the job's SLURM_MEM_PER_* (sbatch's choice); two given there are refused.
-  int typed = 0;
-  for (const char* key : {"mem", "mem_per_cpu", "mem_per_gpu"}) {
-    auto it = o.given.find(key);
-    typed += it != o.given.end() && !it->second.from.starts_with("SLURM_");
-  }
-  if (typed > 1) return srun_error("--mem, --mem-per-cpu and --mem-per-gpu are mutually exclusive");
-  for (const char* key : {"mem", "mem_per_cpu", "mem_per_gpu"}) {
-    auto it = o.given.find(key);
-    if (it == o.given.end() || (typed > 0 && it->second.from.starts_with("SLURM_"))) continue;
-    auto bytes = slurm::parse_slurm_memory(it->second.text);
-    if (!bytes) return srun_error(it->second.from + "=" + it->second.text + ": " + bytes.error().message);
-    if (*bytes > 0) body[key] = *bytes;
-    if (typed == 0) break;  // from the job's variables: the first there (sbatch sets one)
-  }
-  if (auto it = o.given.find("preserve_env"); it != o.given.end()) body["preserve_env"] = true;
-  if (auto bad = step_gpus(o, body)) return *bad;
+  if (auto bad = step_shares(o, body)) return *bad;
   if (!o.name.empty()) body["name"] = o.name;
   std::error_code ec;
   const std::filesystem::path cwd = std::filesystem::current_path(ec);
@@ -783,7 +720,8 @@ std::optional<int> step_environment(const SrunOptions& o, json& body) {
       const bool listed = !bind->list.empty();
       std::string list = listed ? bind->list : bind->type == "none" ? "" : it->second.text;
       if (listed && bind->type.starts_with("mask_")) {
-        for (std::size_t at; (at = list.find("0x")) != std::string::npos || (at = list.find("0X")) != std::string::npos;)
+        for (std::size_t at;
+             (at = list.find("0x")) != std::string::npos || (at = list.find("0X")) != std::string::npos;)
           list.erase(at, 2);
       }
       const std::string type = bind->type + (listed ? ":" : "");

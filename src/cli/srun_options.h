@@ -28,9 +28,9 @@ struct SrunOptions {
   // that task's), or a file name pattern; and whether files are appended to (--open-mode).
   std::string output, error;
   bool append = false;
-  int wait_seconds = 0;       // -W: end the step this long after its first task ended (0: never)
+  int wait_seconds = 0;         // -W: end the step this long after its first task ended (0: never)
   std::int64_t time_limit = 0;  // -t: end the step after this many seconds (0: the job's limit)
-  std::string multi_prog;     // --multi-prog: the configuration file (the command's first word)
+  std::string multi_prog;       // --multi-prog: the configuration file (the command's first word)
   // --prolog and --epilog (run here, before and after the step, with its command as arguments);
   // --task-prolog and --task-epilog (run on the nodes, before and after each task).
   std::string prolog, epilog, task_prolog, task_epilog;
@@ -54,6 +54,8 @@ std::optional<int> step_layout(const SrunOptions& o, nlohmann::json& body);
 // Puts the tasks' environment into `body`: this one's (--export=ALL), or its SLURM_* variables
 // alone (NONE), and the variables named; returns 1 after saying why when --export is bad.
 std::optional<int> step_environment(const SrunOptions& o, nlohmann::json& body);
+// What the step holds of its job: --exact, --overlap, -I, memory, GPUs and -E (srun_shares.cpp).
+std::optional<int> step_shares(const SrunOptions& o, nlohmann::json& body);
 // With --task-prolog or --task-epilog, the step's command run between them: a shell that runs
 // the prolog, takes its "export NAME=value", "unset NAME" and "print TEXT" lines as Slurm's
 // slurmstepd takes them, runs the command, then the epilog.

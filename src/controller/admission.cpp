@@ -1,18 +1,15 @@
 // Admission: a request checked and made into jobs (or an array of them), journalled, then queued;
 // test submissions; cancels and holds of what waits.
 
-#include "controller/controller.h"
-
 #include <algorithm>
 #include <cassert>
 
 #include "api/units.h"
+#include "controller/controller.h"
 #include "slurm/core_dependencies.h"
 #include "slurm/specs.h"
 
 namespace gwang::controller {
-
-
 
 Result<std::shared_ptr<const core::NodeFilter>> Controller::node_filter(const api::SubmitRequest& r) const {
   const auto ids_of = [this](const std::vector<std::string>& names) -> Result<std::vector<core::NodeId>> {
@@ -252,7 +249,8 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
   }
   // Durable before anything else happens to it; concurrent submissions share one disk flush. An
   // array is one record, however many tasks it has.
-  auto journalled = journal(events::Submitted{job.id, job.user, job.project, job.preemptible, job.request, indices}, now);
+  auto journalled =
+      journal(events::Submitted{job.id, job.user, job.project, job.preemptible, job.request, indices}, now);
   Changing lock(*this);
   --inflight_;
   if (!journalled) return tl::unexpected(journalled.error());

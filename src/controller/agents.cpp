@@ -1,12 +1,11 @@
 // The nodes' agents: an agent's call (agent/protocol.h) registers its node, stores its tasks'
 // output, takes their ends, and gets its orders back; nodes drained and listed.
 
-#include "controller/controller.h"
-
 #include <filesystem>
 #include <fstream>
 
 #include "api/units.h"
+#include "controller/controller.h"
 
 namespace gwang::controller {
 
@@ -65,17 +64,16 @@ Result<proto::SyncResponse> Controller::sync(const proto::SyncRequest& request, 
 }
 
 Result<std::optional<proto::SyncResponse>> Controller::try_sync(const proto::SyncRequest& request,
-                                                                const std::string& peer,
-                                                                agent::Clock::time_point mono, std::int64_t now) {
+                                                                const std::string& peer, agent::Clock::time_point mono,
+                                                                std::int64_t now) {
   Changing changing(*this, std::try_to_lock);
   if (!changing.lock().owns_lock()) return std::optional<proto::SyncResponse>();
   return sync_with(changing, request, peer, mono, now, false);
 }
 
 Result<std::optional<proto::SyncResponse>> Controller::sync_with(Changing& changing, const proto::SyncRequest& request,
-                                                                 const std::string& peer,
-                                                                 agent::Clock::time_point mono, std::int64_t now,
-                                                                 bool may_wait) {
+                                                                 const std::string& peer, agent::Clock::time_point mono,
+                                                                 std::int64_t now, bool may_wait) {
   std::unique_lock<std::mutex>& lock = changing.lock();
   Node* node = find_node(request.node);
   if (node && node->local) return fail("node '" + request.node + "' is the controller's own node");

@@ -2,9 +2,9 @@
 // the controller makes live (once journalled) and for recovery. What an event means for the core,
 // the nodes and the books' running charges is the caller's: these change the records only.
 
-#include "controller/controller.h"
-
 #include <algorithm>
+
+#include "controller/controller.h"
 
 namespace gwang::controller {
 

@@ -31,8 +31,8 @@
 #include "controller/accounting.h"
 #include "controller/cow_table.h"
 #include "controller/events.h"
-#include "controller/metrics.h"
 #include "controller/mail.h"
+#include "controller/metrics.h"
 #include "controller/records.h"
 #include "controller/runner.h"
 #include "core/cpus.h"
@@ -296,9 +296,9 @@ class Controller {
     bool down = false;     // silent past the node timeout
     agent::Clock::time_point last_seen{};
     std::int64_t last_seen_wall = -1;
-    std::set<std::string> tasks;                    // task ids that should run there now
-    std::map<std::string, agent::Launch> launches;  // sent (again) until the agent lists them
-    core::CpuTopology cpus;                         // as its agent last reported it; unknown: tasks are not bound
+    std::set<std::string> tasks;                         // task ids that should run there now
+    std::map<std::string, agent::Launch> launches;       // sent (again) until the agent lists them
+    core::CpuTopology cpus;                              // as its agent last reported it; unknown: tasks are not bound
     std::map<std::int64_t, std::vector<int>> cpus_held;  // by running job: the CPU ids its tasks there hold
   };
 

@@ -65,8 +65,8 @@ void Controller::free_cpus(const JobRecord& job) {
 std::vector<std::vector<int>> Controller::step_cpus(const JobRecord& job, const std::vector<int>& task_nodes,
                                                     int per_task, bool exact, const slurm::CpuBind& bind) const {
   const std::vector<std::vector<int>> listed = slurm::cpu_bind_elements(bind);
-  const bool whole = bind.type == "none" || bind.type == "ldoms" || bind.type == "boards" ||
-                     bind.type.ends_with("_ldom");
+  const bool whole =
+      bind.type == "none" || bind.type == "ldoms" || bind.type == "boards" || bind.type.ends_with("_ldom");
   std::vector<std::vector<int>> out(task_nodes.size());
   for (std::size_t n = 0; n < job.tasks.size(); ++n) {
     const std::vector<int>& held = job.tasks[n].cpus;
@@ -113,8 +113,8 @@ std::vector<std::vector<int>> Controller::step_cpus(const JobRecord& job, const 
     const core::CpuTopology& topology = found != nodes_.end() ? found->second->cpus : kFlat;
     // Without a type, as Slurm's auto-binding: the node's tasks divide the step's CPUs there (all
     // of the job's unless --exact); cores, threads, sockets: --cpus-per-task each.
-    const int each = bind.type.empty() && !exact ? std::max(per_task, static_cast<int>(held.size() / mine.size()))
-                                                 : per_task;
+    const int each =
+        bind.type.empty() && !exact ? std::max(per_task, static_cast<int>(held.size() / mine.size())) : per_task;
     if (static_cast<std::size_t>(each) * mine.size() > held.size()) {
       // More tasks than the job's CPUs hold (--overcommit): each runs on all of them, as Slurm's.
       for (const std::size_t t : mine) out[t] = held;

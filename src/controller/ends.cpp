@@ -1,14 +1,12 @@
 // Ends: a task reported ended, a job's tasks told to stop, and a job that ended, was requeued or
 // lost its node.
 
-#include "controller/controller.h"
-
 #include <algorithm>
 
+#include "controller/controller.h"
 #include "slurm/mail.h"
 
 namespace gwang::controller {
-
 
 void Controller::stop_tasks(JobRecord& job, agent::TaskEnd why, const std::string& message) {
   if (!stopping_.emplace(job.id, std::make_pair(why, message)).second) return;
@@ -42,7 +40,8 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
   if (!found) return;
   JobRecord& job = *found;
   if (ref->step >= 0) {
-    if (job.state != JobState::Running || job.attempt != attempt || ref->step >= static_cast<int>(job.steps.size())) return;
+    if (job.state != JobState::Running || job.attempt != attempt || ref->step >= static_cast<int>(job.steps.size()))
+      return;
     StepRecord& step = job.steps[static_cast<std::size_t>(ref->step)];
     if (rank >= static_cast<int>(step.tasks.size()) || step.tasks[static_cast<std::size_t>(rank)].done() ||
         job.tasks[static_cast<std::size_t>(step.tasks[static_cast<std::size_t>(rank)].node)].node != node.name) {
@@ -53,7 +52,9 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
     journal_async(ended, now);
     (void)apply(ended, now);  // of the job found above: cannot fail
     if (step.kill_on_bad_exit && state != JobState::Completed && !step.ended() && step.stopping.empty()) {
-      stop_step(job, step, "task " + std::to_string(rank) + " ended " + std::string(to_string(state)) + " (--kill-on-bad-exit)", false, now);
+      stop_step(job, step,
+                "task " + std::to_string(rank) + " ended " + std::string(to_string(state)) + " (--kill-on-bad-exit)",
+                false, now);
     }
     return;
   }
@@ -77,7 +78,8 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
     journal_async(events::RankEnded{id, attempt, rank, state, f.status.exit_code, reason}, now);
     // One rank failing fails the job: the others would wait for it forever (a PyTorch group does).
     if (state != JobState::Completed)
-      stop_tasks(job, agent::TaskEnd::Cancelled, "rank " + std::to_string(rank) + " ended " + std::string(to_string(state)));
+      stop_tasks(job, agent::TaskEnd::Cancelled,
+                 "rank " + std::to_string(rank) + " ended " + std::string(to_string(state)));
     return;
   }
   Failure final{JobState::Completed, 0, reason};
@@ -96,7 +98,7 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
   }
   const core::JobState outcome = final.state == JobState::Completed ? core::JobState::Finished
                                  : final.state == JobState::Timeout ? core::JobState::TimedOut
-                                                           : core::JobState::Failed;
+                                                                    : core::JobState::Failed;
   if (final.state == JobState::Cancelled) {
     scheduler_->cancel(core::JobId{id}, now);
   } else {
@@ -144,8 +146,7 @@ void Controller::requeued(JobRecord& job, const std::string& reason, std::int64_
   pass_due_ = true;
 }
 
-void Controller::end(JobRecord& job, JobState state, int exit_code, const std::string& reason,
-                     std::int64_t now) {
+void Controller::end(JobRecord& job, JobState state, int exit_code, const std::string& reason, std::int64_t now) {
   free_cpus(job);
   charge(job, now);
   const events::Ended ended{job.id, state, exit_code, reason};

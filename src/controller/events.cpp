@@ -275,8 +275,8 @@ void get(Decoder& d, NodeState& v) {
 }
 
 // The kinds, by the variant's index. A job array's submission has a kind of its own.
-constexpr std::string_view kKinds[] = {"job.submitted", "job.started",   "job.rank_ended", "job.step",
-                                       "job.step_task", "job.step_stop", "job.requeued",   "job.ended",
+constexpr std::string_view kKinds[] = {"job.submitted", "job.started",     "job.rank_ended", "job.step",
+                                       "job.step_task", "job.step_stop",   "job.requeued",   "job.ended",
                                        "job.hold",      "node.registered", "node.state"};
 static_assert(std::size(kKinds) == std::variant_size_v<Event>);
 constexpr std::string_view kArraySubmitted = "job.array_submitted";

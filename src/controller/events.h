@@ -5,12 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "agent/devices.h"
 #include "api/request.h"
@@ -64,10 +63,10 @@ struct StepStarted {
   bool overlap = false;                     // StepRecord's: what it holds of the job's on each node
   std::vector<int> node_cpus;
   std::vector<std::int64_t> node_mem;
-  bool own_devices = false;                              // StepRecord's
+  bool own_devices = false;  // StepRecord's
   std::vector<std::vector<std::string>> node_devices;
   std::vector<std::vector<std::string>> task_devices;  // by task: StepTaskRecord::devices
-  bool preserve_env = false;                             // StepRecord's
+  bool preserve_env = false;                           // StepRecord's
   bool operator==(const StepStarted&) const = default;
 };
 

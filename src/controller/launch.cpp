@@ -88,13 +88,13 @@ void add_device_env(const StepRecord& step, const TaskRecord& where, const StepT
   if (l.devices.empty()) return;
   std::string indices;
   for (const std::string& uuid : l.devices) {
-    const auto at = static_cast<std::size_t>(std::find(where.devices.begin(), where.devices.end(), uuid) -
-                                             where.devices.begin());
+    const auto at =
+        static_cast<std::size_t>(std::find(where.devices.begin(), where.devices.end(), uuid) - where.devices.begin());
     if (at < where.shares.size()) indices += (indices.empty() ? "" : ",") + std::to_string(where.shares[at].index);
   }
   const auto n = static_cast<std::size_t>(me.node);
-  const std::size_t on_node = step.own_devices && n < step.node_devices.size() ? step.node_devices[n].size()
-                                                                                 : where.devices.size();
+  const std::size_t on_node =
+      step.own_devices && n < step.node_devices.size() ? step.node_devices[n].size() : where.devices.size();
   l.env.emplace_back("SLURM_STEP_GPUS", indices);
   l.env.emplace_back("SLURM_GPUS_ON_NODE", std::to_string(on_node));
 }
@@ -293,7 +293,8 @@ agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int
   // srun -E: SLURM_NTASKS, SLURM_NPROCS, SLURM_NNODES and SLURM_TASKS_PER_NODE stay as the asker's
   // environment has them (the job's), as Slurm's --preserve-env keeps them.
   const auto step_only = [&](const char* key) {
-    return !step.preserve_env || std::string_view(key).starts_with("SLURM_STEP_") || key == std::string_view("SLURM_NODELIST");
+    return !step.preserve_env || std::string_view(key).starts_with("SLURM_STEP_") ||
+           key == std::string_view("SLURM_NODELIST");
   };
   for (const char* key : {"SLURM_NTASKS", "SLURM_NPROCS", "SLURM_STEP_NUM_TASKS"}) {
     if (step_only(key)) set(key, ntasks);

@@ -21,8 +21,11 @@ struct EventWords {
   const char* words;
 };
 EventWords words_of(MailEvent event) {
-  static constexpr EventWords kWords[] = {
-      {"BEGIN", "Began"}, {"END", "Ended"}, {"FAIL", "Failed"}, {"REQUEUE", "Requeued"}, {"TIME_LIMIT", "Reached time limit"}};
+  static constexpr EventWords kWords[] = {{"BEGIN", "Began"},
+                                          {"END", "Ended"},
+                                          {"FAIL", "Failed"},
+                                          {"REQUEUE", "Requeued"},
+                                          {"TIME_LIMIT", "Reached time limit"}};
   return kWords[static_cast<int>(event)];
 }
 

@@ -31,16 +31,16 @@ struct TaskRecord {
   std::vector<std::string> devices;       // UUIDs of the devices it got
   std::vector<core::DeviceShare> shares;  // the same as the core placed them
   bool done = false;
-  std::vector<int> cpus;                  // the CPU ids it holds and is bound to; empty: not bound
+  std::vector<int> cpus;  // the CPU ids it holds and is bound to; empty: not bound
   bool operator==(const TaskRecord&) const = default;
 };
 
 // One task of a job step.
 struct StepTaskRecord {
-  int node = 0;       // the job's node it runs on: an index into JobRecord::tasks
+  int node = 0;                        // the job's node it runs on: an index into JobRecord::tasks
   JobState state = JobState::Running;  // how it ended (Completed, Failed, Cancelled, OutOfMemory, NodeFail)
   int exit_code = 0, signal = 0;
-  std::vector<int> cpus;  // the CPU ids it is bound to, of its job's there; empty: not bound
+  std::vector<int> cpus;             // the CPU ids it is bound to, of its job's there; empty: not bound
   std::vector<std::string> devices;  // its devices (UUIDs) where its step has its own (own_devices)
   bool done() const { return state != JobState::Running; }
 };
@@ -65,11 +65,11 @@ struct StepRecord {
   // it has (and holds) all of the job's.
   bool own_devices = false;
   std::vector<std::vector<std::string>> node_devices;
-  bool preserve_env = false;  // srun -E: its tasks keep the job's SLURM_NTASKS, SLURM_NNODES, ...
+  bool preserve_env = false;          // srun -E: its tasks keep the job's SLURM_NTASKS, SLURM_NNODES, ...
   std::vector<StepTaskRecord> tasks;  // by task id (SLURM_PROCID)
   JobState state = JobState::Running;
   std::optional<JobState> failure;  // the state of the first task that failed
-  bool cancelled = false;  // ended by a cancel: CANCELLED, whatever its tasks did
+  bool cancelled = false;           // ended by a cancel: CANCELLED, whatever its tasks did
   // Its tasks' highest wait status (an exit code over a signal), as sacct shows it.
   int exit_code = 0, signal = 0;
   std::int64_t start = -1, end = -1;
@@ -102,7 +102,7 @@ struct JobRecord {
   bool preemptible = false;  // asked for, or made so because the project's grants are spent
   api::SubmitRequest request;
   JobState state = JobState::Pending;
-  std::string reason;                             // why it waits, or how it ended
+  std::string reason;  // why it waits, or how it ended
   // The code of `reason` in a copy made to be shown (Controller::job, jobs, with_reason).
   api::ReasonCode reason_code = api::ReasonCode::None;
   // Makes this a copy to be shown, with `shown` as its reason (its text may view this record's).

@@ -1,10 +1,9 @@
 // Snapshots: the whole state in the binary format of api/codec.h (each format of it, and the first
 // one, JSON, still read back), and when one is taken.
 
-#include "controller/controller.h"
-
 #include <nlohmann/json.hpp>
 
+#include "controller/controller.h"
 #include "controller/record_codec.h"
 
 namespace gwang::controller {
@@ -110,7 +109,8 @@ Result<void> Controller::restore(const std::string& state) {
     if (!d.ok()) break;
     if (failure) rank_ends_[j->id][-1] = std::move(*failure);
     const std::int64_t id = j->id;
-    if (id < 1 || id > kMaxJobId) return fail("a job with id " + std::to_string(id) + " (byte " + std::to_string(d.offset()) + ")");
+    if (id < 1 || id > kMaxJobId)
+      return fail("a job with id " + std::to_string(id) + " (byte " + std::to_string(d.offset()) + ")");
     jobs_.put(id, std::move(*j));
   }
   if (format >= 3 && format < 10 && d.ok()) {
@@ -217,9 +217,8 @@ void Controller::snapshot_in_background() {
   std::optional<SnapshotDraft> draft = snapshot_due(false, failed);
   if (!draft) return;
   snapshot_job_seq_ = draft->seq;
-  snapshot_job_ = std::async(std::launch::async, [this, d = std::move(*draft)]() mutable {
-    return write_snapshot(std::move(d));
-  });
+  snapshot_job_ =
+      std::async(std::launch::async, [this, d = std::move(*draft)]() mutable { return write_snapshot(std::move(d)); });
 }
 
 Result<void> Controller::checkpoint(std::int64_t) {

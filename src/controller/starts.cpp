@@ -43,7 +43,7 @@ void Controller::begin(const core::Decision& d, std::int64_t now) {
   journal_async(started, now);
   ++started_total_;
   wait_seconds_.observe(static_cast<double>(std::max<std::int64_t>(0, now - job.submit)));
-  (void)apply(started, now);                 // of the job the pass decided: cannot fail
+  (void)apply(started, now);  // of the job the pass decided: cannot fail
   mail(job, MailEvent::Began);
   if (job.attempt == 0) job.reason.clear();  // a requeued job keeps saying why it runs again
   running_.insert(job.id);

@@ -36,8 +36,10 @@ Result<std::pair<std::vector<int>, int>> step_candidates(const api::StepRequest&
   std::vector<int> first, rest;
   for (int i = std::max(0, r.relative); i < have; ++i) {
     const std::string& n = names[static_cast<std::size_t>(i)];
-    if (named(r.nodelist, n)) first.push_back(i);
-    else if (!named(r.exclude, n)) rest.push_back(i);
+    if (named(r.nodelist, n))
+      first.push_back(i);
+    else if (!named(r.exclude, n))
+      rest.push_back(i);
   }
   if (first.size() < r.nodelist.size()) {
     return fail("the nodes asked for are not all at or after relative node index " + std::to_string(r.relative));
@@ -50,8 +52,8 @@ Result<std::pair<std::vector<int>, int>> step_candidates(const api::StepRequest&
 // Which of the job's nodes (indices) each task of a step runs on: as many tasks on a node as its
 // CPUs hold (and at most ntasks_per_node), counted round-robin over the nodes (Slurm's step
 // layout), then numbered in blocks or round-robin. `names`: the job's nodes; `cpus`: its CPUs on each.
-Result<std::vector<int>> lay_out_step(const api::StepRequest& r, std::int64_t job, const std::vector<std::string>& names,
-                                      int cpus) {
+Result<std::vector<int>> lay_out_step(const api::StepRequest& r, std::int64_t job,
+                                      const std::vector<std::string>& names, int cpus) {
   const int cpt = r.cpus_per_task > 0 ? r.cpus_per_task : 1;
   auto candidates = step_candidates(r, job, names);
   if (!candidates) return tl::unexpected(candidates.error());
@@ -127,10 +129,10 @@ Result<StepHolds> step_holds(const JobRecord& job, const api::StepRequest& r, co
     if (tasks[n] == 0) continue;
     h.cpus[n] = exact(r) ? std::min(job.request.cpus, tasks[n] * cpt) : job.request.cpus;
     // The step's GPUs there (step_devices gives which).
-    const std::int64_t gpus = r.gpus_per_task > 0      ? std::int64_t{r.gpus_per_task} * tasks[n]
-                              : r.gpus > 0              ? r.gpus / std::max<std::int64_t>(1, nodes)
-                              : r.gpus_per_node >= 0    ? r.gpus_per_node
-                                                        : static_cast<std::int64_t>(job.tasks[n].devices.size());
+    const std::int64_t gpus = r.gpus_per_task > 0    ? std::int64_t{r.gpus_per_task} * tasks[n]
+                              : r.gpus > 0           ? r.gpus / std::max<std::int64_t>(1, nodes)
+                              : r.gpus_per_node >= 0 ? r.gpus_per_node
+                                                     : static_cast<std::int64_t>(job.tasks[n].devices.size());
     h.mem[n] = r.mem_per_cpu > 0   ? r.mem_per_cpu * h.cpus[n]
                : r.mem_per_gpu > 0 ? r.mem_per_gpu * gpus
                : r.mem_bytes > 0   ? r.mem_bytes
@@ -194,10 +196,14 @@ Result<StepDevices> step_devices(const JobRecord& job, const api::StepRequest& r
       const bool here = std::any_of(step.tasks.begin(), step.tasks.end(),
                                     [&](const StepTaskRecord& x) { return x.node == static_cast<int>(n); });
       if (!here) continue;
-      if (!step.own_devices) held.insert(held.end(), t.devices.begin(), t.devices.end());
-      else if (n < step.node_devices.size()) held.insert(held.end(), step.node_devices[n].begin(), step.node_devices[n].end());
+      if (!step.own_devices)
+        held.insert(held.end(), t.devices.begin(), t.devices.end());
+      else if (n < step.node_devices.size())
+        held.insert(held.end(), step.node_devices[n].begin(), step.node_devices[n].end());
     }
-    const auto is_held = [&](const std::string& uuid) { return std::find(held.begin(), held.end(), uuid) != held.end(); };
+    const auto is_held = [&](const std::string& uuid) {
+      return std::find(held.begin(), held.end(), uuid) != held.end();
+    };
     if (!out.own) {
       if (!r.overlap && std::any_of(t.devices.begin(), t.devices.end(), is_held)) busy = true;
       out.node[n] = t.devices;

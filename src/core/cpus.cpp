@@ -102,8 +102,10 @@ std::vector<std::vector<int>> split_cpus(const CpuTopology& t, std::span<const i
     const int ceiling = levels[static_cast<std::size_t>(want - 1)];
     std::vector<int> low, at;
     for (std::size_t i = 0; i < held.size(); ++i) {
-      if (use[i] < ceiling) low.push_back(held[i]);
-      else if (use[i] == ceiling) at.push_back(held[i]);
+      if (use[i] < ceiling)
+        low.push_back(held[i]);
+      else if (use[i] == ceiling)
+        at.push_back(held[i]);
     }
     // Those below the ceiling all go; the rest from the ceiling's, as a task's own CPUs are picked.
     std::vector<int> mine = low;

@@ -18,8 +18,8 @@ namespace gwang::core {
 
 // A node's CPUs as its agent found them (sysfs, or the agent's configuration for declared devices).
 struct CpuTopology {
-  std::vector<int> cpus;              // the logical CPU ids tasks may be given, ascending
-  std::vector<int> core;              // by position in `cpus`: the physical core it is a thread of
+  std::vector<int> cpus;               // the logical CPU ids tasks may be given, ascending
+  std::vector<int> core;               // by position in `cpus`: the physical core it is a thread of
   std::vector<std::vector<int>> near;  // by device index: the CPU ids near the device; empty: unknown
   bool known() const { return !cpus.empty(); }
   bool operator==(const CpuTopology&) const = default;

@@ -194,7 +194,6 @@ Result<void> Scheduler::remember(JobSpec spec, JobState outcome, Time start, Tim
   return {};
 }
 
-
 bool Scheduler::fits_now(JobId id) const { return fits(cluster_.free(), job(id).spec); }
 
 void Scheduler::give_back(FreeState& free, const std::vector<TaskPlacement>& placement, const JobSpec& spec) const {

@@ -79,7 +79,8 @@ Result<CpuBind> parse_cpu_bind(std::string_view text) {
         const bool mask = type.starts_with("mask_");
         for (std::size_t at = 0; at <= list.size();) {
           const std::size_t comma = list.find(',', at);
-          const std::string_view e = list.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at);
+          const std::string_view e =
+              list.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at);
           if (!list_element(e, mask)) {
             return bad("'" + std::string(e) + "' is not " + (mask ? "a hexadecimal mask" : "a CPU number"));
           }

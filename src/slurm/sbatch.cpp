@@ -1,9 +1,9 @@
 #include "slurm/sbatch.h"
 
-#include "slurm/mail.h"
-
 #include <algorithm>
 #include <cctype>
+
+#include "slurm/mail.h"
 
 namespace gwang::slurm {
 

@@ -186,7 +186,8 @@ void expect_same(const SyncResponse& a, const SyncResponse& b) {
               std::tie(y.task, y.job, y.attempt, y.rank, y.step, y.user, y.argv, y.workdir, y.env, y.devices));
     EXPECT_EQ(std::tie(x.memory_limit_bytes, x.script, x.output, x.error, x.output_append, x.input),
               std::tie(y.memory_limit_bytes, y.script, y.output, y.error, y.output_append, y.input));
-    EXPECT_EQ(std::tie(x.cpus, x.cpu_bind_verbose, x.cpu_bind_none), std::tie(y.cpus, y.cpu_bind_verbose, y.cpu_bind_none));
+    EXPECT_EQ(std::tie(x.cpus, x.cpu_bind_verbose, x.cpu_bind_none),
+              std::tie(y.cpus, y.cpu_bind_verbose, y.cpu_bind_none));
   }
   ASSERT_EQ(a.terminate.size(), b.terminate.size());
   for (std::size_t i = 0; i < a.terminate.size(); ++i) {

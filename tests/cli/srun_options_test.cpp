@@ -1,5 +1,7 @@
 // srun's options against docs/slurm-options.md: every option the page marks `no` is refused by
 // name, and every option it marks yes or unused is taken.
+#include "cli/srun_options.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -7,7 +9,6 @@
 #include <map>
 
 #include "../slurm/options_table.h"
-#include "cli/srun_options.h"
 
 namespace gwang::cli {
 namespace {
@@ -37,9 +38,9 @@ TEST(SrunOptions, EachIsRefusedByNameExactlyWhereThePageSaysNo) {
   ASSERT_EQ(rows.size(), 122u) << "srun 22.05 has 122 options";
   // Values that the option's own check takes; "1" for the others.
   const std::map<std::string, std::string> values = {
-      {"distribution", "block"}, {"export", "ALL"},     {"open-mode", "append"}, {"clusters", "all"},
-      {"output", "none"},        {"error", "none"},     {"prolog", "/bin/true"}, {"epilog", "/bin/true"},
-      {"chdir", "/tmp"},         {"het-group", "0"},    {"time", "1"},           {"propagate", "NONE"}};
+      {"distribution", "block"}, {"export", "ALL"},  {"open-mode", "append"}, {"clusters", "all"},
+      {"output", "none"},        {"error", "none"},  {"prolog", "/bin/true"}, {"epilog", "/bin/true"},
+      {"chdir", "/tmp"},         {"het-group", "0"}, {"time", "1"},           {"propagate", "NONE"}};
   int refused = 0;
   for (const auto& o : rows) {
     if (o.status == "partly") continue;  // its values differ: docs/slurm.md and compare.sh show them

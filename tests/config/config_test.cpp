@@ -175,10 +175,10 @@ TEST_F(ConfigTest, KoreanInCommentsAndStrings) {
 }
 
 TEST_F(ConfigTest, DeclaredDevices) {
-  auto c =
-      load_agent_config(write("controller = \"http://c:1\"\ncluster_secret_file = \"/s\"\n"
-                              "[[devices]]\nkind = \"npu:ascend910\"\ncount = 8\nmemory = \"64G\"\ncpus = \"0-3,8\"\n[[devices]]\nkind = "
-                              "\"gpu:L4\"\ncount = 1\n"));
+  auto c = load_agent_config(
+      write("controller = \"http://c:1\"\ncluster_secret_file = \"/s\"\n"
+            "[[devices]]\nkind = \"npu:ascend910\"\ncount = 8\nmemory = \"64G\"\ncpus = \"0-3,8\"\n[[devices]]\nkind = "
+            "\"gpu:L4\"\ncount = 1\n"));
   ASSERT_TRUE(c) << c.error().message;
   ASSERT_EQ(c->devices.size(), 2u);
   EXPECT_EQ(c->devices[0].kind, "npu:ascend910");

@@ -782,7 +782,8 @@ TEST_F(AgentsTest, StepsHoldTheirShareOfTheJobAndOthersWait) {
 // more than the job has, or a type it has not, is refused.
 TEST_F(AgentsTest, StepsGetTheirOwnGpusAndWaitForThem) {
   for (FakeAgent& a : agents_) {
-    a.host.devices = {{"gpu:A100", "A100", a.name + "-g0", 0, 0, true}, {"gpu:A100", "A100", a.name + "-g1", 1, 0, true}};
+    a.host.devices = {{"gpu:A100", "A100", a.name + "-g0", 0, 0, true},
+                      {"gpu:A100", "A100", a.name + "-g1", 1, 0, true}};
   }
   open();
   call_all();
@@ -795,7 +796,7 @@ TEST_F(AgentsTest, StepsGetTheirOwnGpusAndWaitForThem) {
   const std::string node = job(id).tasks[0].node;
   auto start = [&](api::StepRequest s, bool* busy = nullptr) {
     s.command = {"true"};
-    s.exact = true;              // CPUs and memory aside: the devices are what is asked
+    s.exact = true;  // CPUs and memory aside: the devices are what is asked
     s.mem_bytes = 1LL << 20;
     return controller_->start_step(id, s, "nobody", false, now_, busy);
   };
@@ -858,8 +859,10 @@ TEST_F(AgentsTest, StepsGetTheirOwnGpusAndWaitForThem) {
                                 node + ", where the job has 2");
   api::StepRequest typed = one;
   typed.gpu_type = "H100";
-  EXPECT_EQ(verdict(typed), "refused: Invalid generic resource (gres) specification: the step asks for 1 GPU(s) of "
-                            "type H100 on " + node + ", where the job has 0");
+  EXPECT_EQ(verdict(typed),
+            "refused: Invalid generic resource (gres) specification: the step asks for 1 GPU(s) of "
+            "type H100 on " +
+                node + ", where the job has 0");
   end_steps();
 
   api::StepRequest per_task;
@@ -947,7 +950,8 @@ TEST_F(AgentsTest, StepsRunOnTheNodesNamedExcludedOrFromARelativeNode) {
   EXPECT_EQ(nodes_of(s), "refused: node " + first + " is both asked for and excluded");
   s.exclude = {second};
   s.nodes = 2;
-  EXPECT_EQ(nodes_of(s), "refused: the step asks for 2 nodes; job " + std::to_string(id) + " has 1 of those it may use");
+  EXPECT_EQ(nodes_of(s),
+            "refused: the step asks for 2 nodes; job " + std::to_string(id) + " has 1 of those it may use");
 }
 
 }  // namespace

@@ -566,8 +566,9 @@ void ControllerTest::snapshot_and_tail() {
     controller_->round(agent::Clock::now(), now_);  // pending reasons as a pass sees them
     std::string out;
     for (const JobRecord& j : controller_->jobs(true)) {
-      out += std::to_string(j.id) + " " + std::string(to_string(j.state)) + " " + std::to_string(j.exit_code) + " " + j.request.name + " " +
-             j.reason + " " + std::to_string(j.submit) + " " + std::to_string(j.end) + " " + j.nodelist() + "\n";
+      out += std::to_string(j.id) + " " + std::string(to_string(j.state)) + " " + std::to_string(j.exit_code) + " " +
+             j.request.name + " " + j.reason + " " + std::to_string(j.submit) + " " + std::to_string(j.end) + " " +
+             j.nodelist() + "\n";
     }
     for (const NodeRecord& n : controller_->nodes()) out += n.name + " " + n.state + "\n";
     return out;
@@ -743,7 +744,8 @@ TEST_F(ControllerTest, AJournalOfTheFirstFormStillRecovers) {
         {"node.state", R"({"node":"n1","state":"drained"})"},
     };
     std::vector<store::Record> batch;
-    for (const auto& [kind, payload] : records) batch.push_back({0, 100 + static_cast<std::int64_t>(batch.size()), kind, payload});
+    for (const auto& [kind, payload] : records)
+      batch.push_back({0, 100 + static_cast<std::int64_t>(batch.size()), kind, payload});
     ASSERT_TRUE((*journal)->append(batch));
   }
   open();
@@ -850,10 +852,10 @@ TEST_F(ControllerTest, EveryEarlierBinarySnapshotFormatIsStillRead) {
     Encoder e;
     e.u(12);  // the next id
     e.u(1);
-    e.s("gone");  // a drained node that is not registered
-    e.u(0);       // remote nodes
+    e.s("gone");                                                  // a drained node that is not registered
+    e.u(0);                                                       // remote nodes
     if (format >= 10) Accounting(AccountingOptions{}).encode(e);  // the books, before the jobs
-    e.u(1);       // jobs
+    e.u(1);                                                       // jobs
     e.i(11);
     e.s("nobody");
     e.s("old");

@@ -37,15 +37,15 @@ std::vector<TaskRequest> contract_tasks(const Cluster& c) {
   const ResourceKind v = v100(c);
   const ResourceKind t = t4(c);
   return {
-      make_task(2000),                         // CPU only
-      make_task(20000),                        // CPU only, one node can take it
-      make_shared_task(500, 300),              // a share of any model
-      make_shared_task(500, 500, {t}),         // a share of a T4
-      make_shared_task(100, 700, {v}),         // a share of a V100
-      make_task(1000, 1),                      // one whole device
-      make_task(1000, 2, kMilli, {t}),         // two whole T4s
-      make_task(1000, 4, kMilli, {v}),         // four whole V100s
-      make_task(4000, 8),                      // eight devices: only n4
+      make_task(2000),                  // CPU only
+      make_task(20000),                 // CPU only, one node can take it
+      make_shared_task(500, 300),       // a share of any model
+      make_shared_task(500, 500, {t}),  // a share of a T4
+      make_shared_task(100, 700, {v}),  // a share of a V100
+      make_task(1000, 1),               // one whole device
+      make_task(1000, 2, kMilli, {t}),  // two whole T4s
+      make_task(1000, 4, kMilli, {v}),  // four whole V100s
+      make_task(4000, 8),               // eight devices: only n4
   };
 }
 
@@ -58,9 +58,7 @@ PlacementOptions fgd_options(const Cluster& c) {
 
 class PlacementContract : public ::testing::TestWithParam<PlacementKind> {
  protected:
-  std::unique_ptr<PlacementPolicy> policy(const Cluster& c) const {
-    return make_placement(GetParam(), fgd_options(c));
-  }
+  std::unique_ptr<PlacementPolicy> policy(const Cluster& c) const { return make_placement(GetParam(), fgd_options(c)); }
   std::optional<TaskPlacement> place(const Cluster& c, const FreeState& free, const TaskRequest& t,
                                      std::uint64_t seed = 7) const {
     Rng rng(seed);
@@ -111,8 +109,8 @@ TEST_P(PlacementContract, AnswersAreValidPlacements) {
     for (std::uint64_t seed : {1u, 2u, 3u}) {
       auto p = place(c, c.free(), t, seed);
       ASSERT_TRUE(p.has_value()) << "cpu " << t.scalars.get(R::kCpu) << " count " << t.accel.count;
-      EXPECT_EQ(fault(c, c.free(), t, *p), "") << "cpu " << t.scalars.get(R::kCpu) << " count "
-                                               << t.accel.count << " node " << p->node.value;
+      EXPECT_EQ(fault(c, c.free(), t, *p), "")
+          << "cpu " << t.scalars.get(R::kCpu) << " count " << t.accel.count << " node " << p->node.value;
       if (t.accel.shared()) {
         ASSERT_EQ(p->devices.size(), 1u);
         EXPECT_EQ(p->devices[0].milli, t.accel.per_device);

@@ -46,8 +46,9 @@ class MultiHost : public ::testing::Test {
     write(dir_ / "secret", "multihost-test-secret-0123456789\n");
     fs::permissions(dir_ / "secret", fs::perms::owner_read | fs::perms::owner_write);
     // The mail program writes down what it is asked to send (mails.txt).
-    write(dir_ / "mail.sh", "#!/bin/sh\nread -r nothing || true\necho \"$*|$SLURM_JOB_ID|$SLURM_JOB_MAIL_TYPE|$nothing\" >>" +
-                                (dir_ / "mails.txt").string() + "\n");
+    write(dir_ / "mail.sh",
+          "#!/bin/sh\nread -r nothing || true\necho \"$*|$SLURM_JOB_ID|$SLURM_JOB_MAIL_TYPE|$nothing\" >>" +
+              (dir_ / "mails.txt").string() + "\n");
     fs::permissions(dir_ / "mail.sh", fs::perms::owner_all);
     write(dir_ / "controller.toml", "listen = \"" + ip(0) + ":8686\"\ndata_dir = \"" + (dir_ / "ctl").string() +
                                         "\"\ncluster_secret_file = \"" + (dir_ / "secret").string() +

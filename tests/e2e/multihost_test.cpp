@@ -1,6 +1,8 @@
 // Several hosts on one machine: a controller and three agents, each in its own network namespace,
 // joined by veth pairs on a bridge (set up and torn down by each test). Real `gwang controller` and
 // `gwang agent` processes; the command line runs in the controller's namespace. Needs root.
+#include "multihost.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -17,7 +19,6 @@
 #include <sstream>
 #include <thread>
 
-#include "multihost.h"
 #include "shell.h"
 
 namespace {
@@ -31,7 +32,6 @@ using gwang::testing::sh;
 using gwang::testing::slurp;
 
 using gwang::testing::multihost::MultiHost;
-
 
 TEST_F(MultiHost, TwoNodeJobPrintsItsRankEnvironment) {
   const std::string id = submit(
@@ -219,9 +219,8 @@ TEST_F(MultiHost, AJobMailsItsUserThroughTheMailProgram) {
   const fs::path bin = dir_ / "bin";
   fs::create_directories(bin);
   run(std::string(GWANG_BINARY) + " slurm install " + bin.string());
-  const Outcome o = sh("cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" +
-                       ip(0) + ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " " +
-                       (bin / "sbatch").string() +
+  const Outcome o = sh("cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" + ip(0) +
+                       ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " " + (bin / "sbatch").string() +
                        " --parsable -J mailed --mail-type=begin,end --mail-user=ada@example.org --wrap true");
   ASSERT_EQ(o.status, 0) << o.output;
   const std::string id = o.output.substr(0, o.output.find('\n'));
@@ -243,7 +242,8 @@ TEST_F(MultiHost, AJobMailsItsUserThroughTheMailProgram) {
 // map_cpu as asked; a step waits while another holds the job's CPUs; exact steps side by side.
 // Each task reads its own Cpus_allowed_list.
 TEST_F(MultiHost, TasksRunOnTheirOwnCpusNearTheirDevices) {
-  const std::string near = submit("--cpus 1 --mem 64M --gpus 1 --workdir / -- grep Cpus_allowed_list /proc/self/status");
+  const std::string near =
+      submit("--cpus 1 --mem 64M --gpus 1 --workdir / -- grep Cpus_allowed_list /proc/self/status");
   json j;
   wait_for("the device's job to end", [&] { return ended(j = job(near)); });
   ASSERT_EQ(j["state"], "COMPLETED") << j.dump();
@@ -252,21 +252,30 @@ TEST_F(MultiHost, TasksRunOnTheirOwnCpusNearTheirDevices) {
   const fs::path bin = dir_ / "bin";
   fs::create_directories(bin);
   run(std::string(GWANG_BINARY) + " slurm install " + bin.string());
-  const std::string show = "sh -c 'echo \"$SLURM_PROCID $(grep Cpus_allowed_list /proc/self/status | cut -f2) $SLURM_CPU_BIND\"'";
-  write(dir_ / "bind.sh", "#!/bin/sh\n"
-                          "echo \"batch $(grep Cpus_allowed_list /proc/self/status | cut -f2)\"\n"
-                          "srun -n2 " + show + " | sort\n"
-                          "srun -n2 --cpu-bind=verbose true 2>&1 | sed 's/\\[[0-9]*\\]/[PID]/' | sort\n"
-                          "srun -n2 --cpu-bind=none " + show + " | sort\n"
-                          "srun -n1 --cpu-bind=map_cpu:1 " + show + "\n"
-                          // A step holds the job's CPUs: the next waits for it, and says so.
-                          "srun -n1 sleep 2 &\nsleep 0.5\nsrun -n1 true 2>&1 | sed \"s/$SLURM_JOB_ID/ID/\"\nwait\n"
-                          // Exact steps with their own memory run side by side, each on its CPU.
-                          "for k in 1 2; do srun -n1 --exact --mem=10 " + show + " & done | cut -d' ' -f2 | sort\n");
-  const Outcome o = sh("cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" +
-                       ip(0) + ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " " +
-                       (bin / "sbatch").string() + " --parsable -N1 -n2 --mem=64M -o " + (dir_ / "bind.out").string() +
-                       " " + (dir_ / "bind.sh").string());
+  const std::string show =
+      "sh -c 'echo \"$SLURM_PROCID $(grep Cpus_allowed_list /proc/self/status | cut -f2) $SLURM_CPU_BIND\"'";
+  write(dir_ / "bind.sh",
+        "#!/bin/sh\n"
+        "echo \"batch $(grep Cpus_allowed_list /proc/self/status | cut -f2)\"\n"
+        "srun -n2 " +
+            show +
+            " | sort\n"
+            "srun -n2 --cpu-bind=verbose true 2>&1 | sed 's/\\[[0-9]*\\]/[PID]/' | sort\n"
+            "srun -n2 --cpu-bind=none " +
+            show +
+            " | sort\n"
+            "srun -n1 --cpu-bind=map_cpu:1 " +
+            show +
+            "\n"
+            // A step holds the job's CPUs: the next waits for it, and says so.
+            "srun -n1 sleep 2 &\nsleep 0.5\nsrun -n1 true 2>&1 | sed \"s/$SLURM_JOB_ID/ID/\"\nwait\n"
+            // Exact steps with their own memory run side by side, each on its CPU.
+            "for k in 1 2; do srun -n1 --exact --mem=10 " +
+            show + " & done | cut -d' ' -f2 | sort\n");
+  const Outcome o =
+      sh("cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" + ip(0) +
+         ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " " + (bin / "sbatch").string() +
+         " --parsable -N1 -n2 --mem=64M -o " + (dir_ / "bind.out").string() + " " + (dir_ / "bind.sh").string());
   ASSERT_EQ(o.status, 0) << o.output;
   const std::string id = o.output.substr(0, o.output.find('\n'));
   wait_for("the steps' job to end", [&] { return ended(j = job(id)); });
@@ -276,15 +285,19 @@ TEST_F(MultiHost, TasksRunOnTheirOwnCpusNearTheirDevices) {
             "batch 0-1\n"
             "0 0 quiet,mask_cpu:0x1,0x2\n"
             "1 1 quiet,mask_cpu:0x1,0x2\n"
-            "cpu-bind=MASK - " + host + ", task  0  0 [PID]: mask 0x1 set\n"
-            "cpu-bind=MASK - " + host + ", task  1  1 [PID]: mask 0x2 set\n"
-            "0 0-1 quiet,none\n"
-            "1 0-1 quiet,none\n"
-            "0 1 quiet,map_cpu:1\n"
-            "srun: Job ID step creation temporarily disabled, retrying (Requested nodes are busy)\n"
-            "srun: Step created for job ID\n"
-            "0\n"
-            "1\n");
+            "cpu-bind=MASK - " +
+                host +
+                ", task  0  0 [PID]: mask 0x1 set\n"
+                "cpu-bind=MASK - " +
+                host +
+                ", task  1  1 [PID]: mask 0x2 set\n"
+                "0 0-1 quiet,none\n"
+                "1 0-1 quiet,none\n"
+                "0 1 quiet,map_cpu:1\n"
+                "srun: Job ID step creation temporarily disabled, retrying (Requested nodes are busy)\n"
+                "srun: Step created for job ID\n"
+                "0\n"
+                "1\n");
 }
 
 // sbatch's --nodelist, --nodefile and --exclude: a job runs on the nodes it names, all of them,

@@ -9,8 +9,7 @@ namespace gwang::slurm {
 namespace {
 
 TEST(SbatchOptions, EachIsRefusedByNameExactlyWhereThePageSaysNo) {
-  const auto rows =
-      testing::documented_options(std::string(GWANG_TEST_DIR) + "/../../docs/slurm-options.md", "sbatch");
+  const auto rows = testing::documented_options(std::string(GWANG_TEST_DIR) + "/../../docs/slurm-options.md", "sbatch");
   ASSERT_EQ(rows.size(), 103u) << "sbatch 22.05 has 103 options";
   const Reader reader{utc_clock(1795791600), 1001};
   int refused = 0;

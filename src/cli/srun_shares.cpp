@@ -1,0 +1,114 @@
+// What a step holds of its job, from srun's options into the step's request: whether it holds only
+// its tasks' CPUs (--exact) or shares (--overlap), waits or not (-I), its memory (--mem,
+// --mem-per-cpu, --mem-per-gpu), its own GPUs (--gres, --gpus, --gpus-per-node, --gpus-per-task)
+// and whether its tasks keep the job's counts (-E).
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "cli/srun_options.h"
+#include "slurm/specs.h"
+
+namespace gwang::cli {
+
+namespace {
+
+using nlohmann::json;
+
+// "[type:]N" (--gpus, --gpus-per-node, --gpus-per-task): the type ("" for any) and the count.
+std::optional<std::pair<std::string, int>> typed_count(const std::string& text) {
+  const auto colon = text.rfind(':');
+  const std::string count = colon == std::string::npos ? text : text.substr(colon + 1);
+  if (count.empty() || count.size() > 4 || count.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  std::string type = colon == std::string::npos ? "" : text.substr(0, colon);
+  if (type.starts_with("gpu:")) type = type.substr(4);  // --gpus=gpu:a100:2
+  return std::pair{type, std::stoi(count)};
+}
+
+// The step's own GPUs, into the request: --gres=gpu[:type][:N] (or none), --gpus, --gpus-per-node,
+// --gpus-per-task, as Slurm's srun takes them. Inside a job srun's input variables do not ask for
+// devices (a step without them has all of the job's). The exit status of a mistake, or nothing.
+std::optional<int> step_gpus(const SrunOptions& o, nlohmann::json& body) {
+  int asked = 0;
+  std::string type;
+  const auto take = [&](const char* field, const std::string& t, int n) {
+    body[field] = n;
+    type = t;
+    ++asked;
+  };
+  if (auto it = o.given.find("gres"); it != o.given.end()) {
+    const std::string& g = it->second.text;
+    if (g == "none") {
+      take("gpus_per_node", "", 0);
+    } else {
+      // One resource, a GPU (or another accelerator family): name[:type][:count].
+      const auto first = g.find(':');
+      const std::string family = g.substr(0, first);
+      std::string rest = first == std::string::npos ? "" : g.substr(first + 1), model;
+      int count = 1;
+      if (!rest.empty()) {
+        const auto last = rest.rfind(':');
+        const std::string tail = last == std::string::npos ? rest : rest.substr(last + 1);
+        if (!tail.empty() && tail.find_first_not_of("0123456789") == std::string::npos && tail.size() <= 4) {
+          count = std::stoi(tail);
+          model = last == std::string::npos ? "" : rest.substr(0, last);
+        } else {
+          model = rest;
+        }
+      }
+      if (family.empty() || g.find(',') != std::string::npos ||
+          family.find_first_not_of("abcdefghijklmnopqrstuvwxyz") != std::string::npos) {
+        return srun_error("Invalid generic resource (gres) specification: --gres=" + g +
+                          " (gwang's steps take one accelerator kind: gpu[:type][:count])");
+      }
+      take("gpus_per_node", model, count);
+    }
+  }
+  for (const auto& [key, field] : {std::pair{"gpus", "gpus"}, std::pair{"gpus_per_node", "gpus_per_node"},
+                                   std::pair{"gpus_per_task", "gpus_per_task"}}) {
+    auto it = o.given.find(key);
+    if (it == o.given.end()) continue;
+    auto tc = typed_count(it->second.text);
+    if (!tc)
+      return srun_error("Invalid generic resource (gres) specification: " + it->second.from + "=" + it->second.text);
+    take(field, tc->first, tc->second);
+  }
+  if (asked > 1) return srun_error("--gres, --gpus, --gpus-per-node and --gpus-per-task: give one of them");
+  if (body.contains("gpus") && body["gpus"] == 0) body.erase("gpus");
+  if (body.contains("gpus_per_task") && body["gpus_per_task"] == 0) body.erase("gpus_per_task");
+  if (!type.empty()) body["gpu_type"] = type;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<int> step_shares(const SrunOptions& o, json& body) {
+  for (const char* flag : {"exact", "overlap"}) {
+    if (auto it = o.given.find(flag); it != o.given.end() && it->second.text != "0") body[flag] = true;
+  }
+  // -I: refused at once when the job's other steps hold what it needs; -I=N: srun asks for N seconds.
+  if (auto it = o.given.find("immediate"); it != o.given.end() && it->second.text == "0") body["immediate"] = true;
+  // Memory: Slurm's sizes (MB by default); 0 is all of the job's, the default. One given on the
+  // command line wins over the job's SLURM_MEM_PER_* (sbatch's choice); two given there are refused.
+  int typed = 0;
+  for (const char* key : {"mem", "mem_per_cpu", "mem_per_gpu"}) {
+    auto it = o.given.find(key);
+    typed += it != o.given.end() && !it->second.from.starts_with("SLURM_");
+  }
+  if (typed > 1) return srun_error("--mem, --mem-per-cpu and --mem-per-gpu are mutually exclusive");
+  for (const char* key : {"mem", "mem_per_cpu", "mem_per_gpu"}) {
+    auto it = o.given.find(key);
+    if (it == o.given.end() || (typed > 0 && it->second.from.starts_with("SLURM_"))) continue;
+    auto bytes = slurm::parse_slurm_memory(it->second.text);
+    if (!bytes) return srun_error(it->second.from + "=" + it->second.text + ": " + bytes.error().message);
+    if (*bytes > 0) body[key] = *bytes;
+    if (typed == 0) break;  // from the job's variables: the first there (sbatch sets one)
+  }
+  if (auto it = o.given.find("preserve_env"); it != o.given.end()) body["preserve_env"] = true;
+  return step_gpus(o, body);
+}
+
+}  // namespace gwang::cli
