@@ -16,6 +16,7 @@
 #include "cli/api_call.h"
 #include "cli/commands.h"
 #include "cli/slurm_jobs.h"
+#include "core/ranges.h"
 #include "slurm/format.h"
 #include "slurm/specs.h"
 
@@ -24,7 +25,6 @@ namespace gwang::cli {
 using nlohmann::json;
 
 namespace {
-
 
 // The long names of squeue -O, and the %-letter each is.
 const std::vector<std::pair<std::string, char>>& long_fields() {
@@ -167,19 +167,6 @@ json job_json(const Row& row, bool grouped) {
   o["user_id"] = std::stoll(uid);
   o["user_name"] = j.user;
   return o;
-}
-
-// Indices as Slurm lists them: "1-3,7,9-10".
-std::string index_ranges(const std::vector<std::int64_t>& ix) {
-  std::string out;
-  for (std::size_t i = 0; i < ix.size();) {
-    std::size_t j = i;
-    while (j + 1 < ix.size() && ix[j + 1] == ix[j] + 1) ++j;
-    out += (out.empty() ? "" : ",") + std::to_string(ix[i]);
-    if (j > i) out += "-" + std::to_string(ix[j]);
-    i = j + 1;
-  }
-  return out;
 }
 
 std::string field(const Row& row, char type, std::int64_t now) {
@@ -524,7 +511,7 @@ Rows squeue_rows(const std::vector<SlurmJob*>& order, const SqueueOptions& o, co
   }
   for (auto& [at, ix] : indices) {
     Row& row = rows[at];
-    std::string list = index_ranges(ix);
+    std::string list = core::format_ranges<std::int64_t>(ix);
     if (auto spec = slurm::parse_array(row.job.array, 10'000'001); spec && spec->max_running) {
       list += "%" + std::to_string(*spec->max_running);
     }

@@ -31,6 +31,7 @@
 #include "cli/pmi_server.h"
 #include "cli/slurm_jobs.h"
 #include "cli/srun_options.h"
+#include "core/ranges.h"
 #include "slurm/binding.h"
 #include "slurm/format.h"
 #include "slurm/specs.h"
@@ -45,19 +46,6 @@ using nlohmann::json;
 
 std::atomic<int> g_signal{0};
 extern "C" void on_signal(int sig) { g_signal = sig; }
-
-// Task ids as Slurm lists them: "0-2,5".
-std::string id_ranges(const std::vector<int>& ids) {
-  std::string out;
-  for (std::size_t i = 0; i < ids.size();) {
-    std::size_t j = i;
-    while (j + 1 < ids.size() && ids[j + 1] == ids[j] + 1) ++j;
-    out += (out.empty() ? "" : ",") + std::to_string(ids[i]);
-    if (j > i) out += "-" + std::to_string(ids[j]);
-    i = j + 1;
-  }
-  return out;
-}
 
 // One task's stream: what has come and not yet been written (an unfinished line).
 struct Stream {
@@ -333,7 +321,7 @@ int step_status(const api::StepView& last, const std::string& id, std::int64_t s
   }
   for (const auto& [where, ids] : said) {
     std::fprintf(stderr, "srun: error: %s: task%s %s: %s\n", where.first.c_str(), ids.size() > 1 ? "s" : "",
-                 id_ranges(ids).c_str(), where.second.c_str());
+                 core::format_ranges<int>(ids).c_str(), where.second.c_str());
   }
   // A task killed outright ends the step as killed (CANCELLED), and srun says so, as Slurm's does.
   if (last.state == api::JobState::Cancelled && !cancelled) {

@@ -8,6 +8,8 @@
 #include <charconv>
 #include <map>
 
+#include "core/ranges.h"
+
 namespace gwang::core {
 
 namespace {
@@ -126,17 +128,7 @@ std::vector<std::vector<int>> split_cpus(const CpuTopology& t, std::span<const i
   return out;
 }
 
-std::string format_cpu_list(std::span<const int> cpus) {
-  std::string out;
-  for (std::size_t i = 0; i < cpus.size();) {
-    std::size_t j = i;
-    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
-    out += (out.empty() ? "" : ",") + std::to_string(cpus[i]);
-    if (j > i) out += "-" + std::to_string(cpus[j]);
-    i = j + 1;
-  }
-  return out;
-}
+std::string format_cpu_list(std::span<const int> cpus) { return format_ranges(cpus); }
 
 std::string format_cpu_mask(std::span<const int> cpus) {
   std::string digits;  // by 4-CPU group, lowest first
