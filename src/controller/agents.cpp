@@ -91,14 +91,18 @@ Result<std::optional<proto::SyncResponse>> Controller::sync_with(Changing& chang
     return std::optional<proto::SyncResponse>();
   }
   const bool restarted = node && !node->instance.empty() && node->instance != request.instance;
-  if (!node || node->instance != request.instance || node->address != address) {
+  // The node's CPU topology changes only with its agent's instance: taken when it registers, or
+  // once after this controller recovered the node (whose journal holds no topology), not at every
+  // heartbeat.
+  const bool registering = !node || node->instance != request.instance || node->address != address;
+  if (registering) {
     const events::NodeRegistered registered{request.node,      request.instance,          address,
                                             request.host.cpus, request.host.memory_bytes, request.host.devices};
     if (auto r = journal(registered, now); !r) return tl::unexpected(r.error());
     (void)apply(registered, now);  // cannot fail
     node = find_node(request.node);
   }
-  set_topology(*node, request.host);
+  if (registering || (!node->cpus.known() && !request.host.cpu_ids.empty())) set_topology(*node, request.host);
   node->tracking = request.tracking;
   node->last_seen = mono;
   node->last_seen_wall = now;

@@ -269,8 +269,8 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
   if (!holds) return tl::unexpected(holds.error());
   bool taken = !r.overlap && busy_on(job, *holds);
   const auto kind_of = [&](std::size_t n, std::size_t d) -> std::string {
-    const Node* node = nodes_.contains(job.tasks[n].node) ? nodes_.at(job.tasks[n].node).get() : nullptr;
-    return node && d < node->host.devices.size() ? node->host.devices[d].kind : "";
+    const auto it = nodes_.find(job.tasks[n].node);
+    return it != nodes_.end() && d < it->second->host.devices.size() ? it->second->host.devices[d].kind : "";
   };
   auto devices = step_devices(job, r, *layout, kind_of, taken);
   if (!devices) return tl::unexpected(devices.error());

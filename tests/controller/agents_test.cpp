@@ -897,6 +897,31 @@ TEST_F(AgentsTest, StepsGetTheirOwnGpusAndWaitForThem) {
   EXPECT_EQ(last_env(l, "SLURM_STEP_TASKS_PER_NODE"), "1");
 }
 
+// A node's CPU topology comes with its agent's registration, and again once after the controller
+// restarts (its journal holds none) while the agent keeps its instance: jobs started after the
+// restart are bound, apart from the CPUs the recovered job holds.
+TEST_F(AgentsTest, CpuTopologyIsTakenAgainAfterARestart) {
+  for (FakeAgent& a : agents_) {
+    a.host.cpu_ids = {0, 1, 2, 3};
+    a.host.cpu_cores = {0, 1, 2, 3};
+  }
+  open();
+  call_all();
+  api::SubmitRequest r = request(1);
+  r.cpus = 2;
+  const std::int64_t first = submit(r)->id;
+  call_all();
+  ASSERT_EQ(job(first).state, JobState::Running);
+  EXPECT_EQ(job(first).tasks[0].cpus, (std::vector<int>{0, 1}));
+  open();  // a restart: the same agents, the same instances
+  call_all();
+  r.nodelist = {job(first).tasks[0].node};
+  const std::int64_t second = submit(r)->id;
+  call_all();
+  ASSERT_EQ(job(second).state, JobState::Running);
+  EXPECT_EQ(job(second).tasks[0].cpus, (std::vector<int>{2, 3}));
+}
+
 // srun -w, -x and -r: a step on the job's nodes named, not on those excluded, or from a node on;
 // its tasks are told the step's own nodes (SLURM_NODEID counts from the step's first).
 TEST_F(AgentsTest, StepsRunOnTheNodesNamedExcludedOrFromARelativeNode) {
