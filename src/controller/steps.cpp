@@ -116,23 +116,38 @@ struct StepHolds {
   std::vector<std::int64_t> mem;
 };
 
+// How many of a step's tasks each of its job's nodes runs (by index), and on how many nodes.
+struct StepSpread {
+  std::vector<int> tasks;
+  int nodes = 0;
+};
+StepSpread spread_of(const JobRecord& job, const std::vector<int>& task_nodes) {
+  StepSpread s{std::vector<int>(job.tasks.size(), 0), 0};
+  for (const int n : task_nodes) s.nodes += s.tasks[static_cast<std::size_t>(n)]++ == 0;
+  return s;
+}
+
+// The GPUs a step asks for on a node where `tasks` of its tasks run (srun --gpus-per-task, --gpus
+// over its nodes, --gpus-per-node or --gres); -1 where it asks none (it has all of the job's).
+int gpus_asked(const api::StepRequest& r, int tasks, int nodes) {
+  if (r.gpus_per_task > 0) return r.gpus_per_task * tasks;
+  if (r.gpus > 0) return r.gpus / std::max(1, nodes);
+  return r.gpus_per_node;
+}
+
 // A step's holds: on each node with tasks of it, its tasks' CPUs (exact) or all of the job's, and
 // the memory asked (per node, per CPU or per GPU) or all of the job's. Error: more memory than the
 // job's.
 Result<StepHolds> step_holds(const JobRecord& job, const api::StepRequest& r, const std::vector<int>& task_nodes) {
   StepHolds h{std::vector<int>(job.tasks.size(), 0), std::vector<std::int64_t>(job.tasks.size(), 0)};
-  std::vector<int> tasks(job.tasks.size(), 0);
-  for (const int n : task_nodes) ++tasks[static_cast<std::size_t>(n)];
-  const auto nodes = std::count_if(tasks.begin(), tasks.end(), [](int k) { return k > 0; });
+  const auto [tasks, nodes] = spread_of(job, task_nodes);
   const int cpt = r.cpus_per_task > 0 ? r.cpus_per_task : 1;
   for (std::size_t n = 0; n < job.tasks.size(); ++n) {
     if (tasks[n] == 0) continue;
     h.cpus[n] = exact(r) ? std::min(job.request.cpus, tasks[n] * cpt) : job.request.cpus;
     // The step's GPUs there (step_devices gives which).
-    const std::int64_t gpus = r.gpus_per_task > 0    ? std::int64_t{r.gpus_per_task} * tasks[n]
-                              : r.gpus > 0           ? r.gpus / std::max<std::int64_t>(1, nodes)
-                              : r.gpus_per_node >= 0 ? r.gpus_per_node
-                                                     : static_cast<std::int64_t>(job.tasks[n].devices.size());
+    const int asked = gpus_asked(r, tasks[n], nodes);
+    const std::int64_t gpus = asked >= 0 ? asked : static_cast<std::int64_t>(job.tasks[n].devices.size());
     h.mem[n] = r.mem_per_cpu > 0   ? r.mem_per_cpu * h.cpus[n]
                : r.mem_per_gpu > 0 ? r.mem_per_gpu * gpus
                : r.mem_bytes > 0   ? r.mem_bytes
@@ -179,9 +194,7 @@ Result<StepDevices> step_devices(const JobRecord& job, const api::StepRequest& r
   out.own = r.gpus_per_node >= 0 || r.gpus_per_task > 0 || r.gpus > 0;
   out.node.resize(job.tasks.size());
   out.task.resize(task_nodes.size());
-  std::vector<int> tasks(job.tasks.size(), 0);
-  for (const int n : task_nodes) ++tasks[static_cast<std::size_t>(n)];
-  const auto nodes = static_cast<int>(std::count_if(tasks.begin(), tasks.end(), [](int k) { return k > 0; }));
+  const auto [tasks, nodes] = spread_of(job, task_nodes);
   if (r.gpus > 0 && r.gpus % nodes != 0) {
     return fail("Invalid generic resource (gres) specification: " + std::to_string(r.gpus) +
                 " GPU(s) do not divide evenly over the step's " + std::to_string(nodes) + " node(s)");
@@ -209,7 +222,7 @@ Result<StepDevices> step_devices(const JobRecord& job, const api::StepRequest& r
       out.node[n] = t.devices;
       continue;
     }
-    const int want = r.gpus_per_task > 0 ? r.gpus_per_task * tasks[n] : r.gpus > 0 ? r.gpus / nodes : r.gpus_per_node;
+    const int want = gpus_asked(r, tasks[n], nodes);
     std::vector<std::string> fitting, free;
     for (std::size_t d = 0; d < t.devices.size() && d < t.shares.size(); ++d) {
       const std::string kind = kind_of(n, t.shares[d].index);
