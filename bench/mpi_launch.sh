@@ -8,9 +8,11 @@
 # on this host) and a gwang controller with two agents of those names. On each, one batch job of
 # two nodes (-N 2 -n 8 -O: 8 ranks, four a node, on nodes of 2 CPUs) times RUNS launches of
 # `srun --mpi=pmi2 ./hello`, an MPICH program whose 8 ranks each start (MPI_Init), meet in a
-# barrier and end (MPI_Finalize), from srun's start to its end, and as many of `srun hostname`
-# (8 tasks, no MPI) for what a step costs without it. Prints the median, least and most of each,
-# and Slurm's time over gwang's.
+# barrier and end (MPI_Finalize), from srun's start to its end; as many of `srun --mpi=pmix
+# ./hello.openmpi`, the same program built with Open MPI, each node's PMIx server serving its
+# ranks (TCP between them: the two nodes share this host's name and /dev/shm); and as many of
+# `srun hostname` (8 tasks, no MPI) for what a step costs without it. Prints the median, least
+# and most of each, and Slurm's time over gwang's.
 set -u
 RUNS=${RUNS:-10}
 . "$(dirname "$0")/../tests/slurm/clusters.sh"
@@ -33,13 +35,19 @@ int main(int argc, char** argv) {
 }
 MPI
 mpicc.mpich -o hello hello.c || die "mpicc.mpich failed"
+mpicc.openmpi -o hello.openmpi hello.c || die "mpicc.openmpi failed"
 cat >launch.sh <<JOB
 #!/bin/bash
 #SBATCH -N 2 -n 8 -O -t 20 -o launch.out
-for what in mpi plain; do
+export OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=lo
+for what in mpi pmix plain; do
   for i in \$(seq $RUNS); do
     s=\$EPOCHREALTIME
-    if [ \$what = mpi ]; then out=\$(srun -O --mpi=pmi2 ./hello); else out="\$(srun -O hostname | wc -l) tasks"; fi
+    case \$what in
+      mpi) out=\$(srun -O --mpi=pmi2 ./hello) ;;
+      pmix) out=\$(srun -O --mpi=pmix ./hello.openmpi) ;;
+      *) out="\$(srun -O hostname | wc -l) tasks" ;;
+    esac
     e=\$EPOCHREALTIME
     echo "\$what \$(awk -v a=\$s -v b=\$e 'BEGIN{printf "%.3f", b-a}') \$out"
   done
@@ -59,10 +67,16 @@ summary() { # side, what: median, least, most
     awk '{a[NR]=$1} END{if (NR == 0) {print "none"; exit} printf "%.3f %.3f %.3f", a[int((NR+1)/2)], a[1], a[NR]}'
 }
 printf '\n%-28s %-24s %-24s %s\n' "launch to end, s" "Slurm (median min max)" "gwang (median min max)" "Slurm/gwang"
-for what in mpi plain; do
+for what in mpi pmix plain; do
   sl=$(summary slurm $what) gw=$(summary gwang $what)
   ratio=$(awk -v a="${sl%% *}" -v b="${gw%% *}" 'BEGIN{ if (b + 0 > 0) printf "%.2fx", a/b; else print "-"}')
-  label=$([ $what = mpi ] && echo "srun --mpi=pmi2, 8 ranks" || echo "srun hostname, 8 tasks")
+  case $what in
+    mpi) label="srun --mpi=pmi2, 8 ranks" ;;
+    pmix) label="srun --mpi=pmix, 8 ranks" ;;
+    *) label="srun hostname, 8 tasks" ;;
+  esac
   printf '%-28s %-24s %-24s %s\n' "$label" "$sl" "$gw" "$ratio"
 done
-grep -q "^gwang mpi .* 8 ranks" "$W/results.txt" && grep -q "^slurm mpi .* 8 ranks" "$W/results.txt"
+for side in gwang slurm; do
+  for what in mpi pmix; do grep -q "^$side $what .* 8 ranks" "$W/results.txt" || exit 1; done
+done

@@ -301,6 +301,16 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
   // Unique on the host, also across agents and controllers that share it.
   spec.name = "job-" + l.task + options_.group_suffix;
   spec.argv = l.argv;
+  // A task of `srun --mpi=pmix` runs under gwang-pmix, the node's PMIx server for its step, which
+  // is installed beside the agent's own program.
+  if (std::any_of(l.env.begin(), l.env.end(), [](const auto& kv) { return kv.first == "GWANG_PMIX_SRUN"; })) {
+    std::error_code ec;
+    const fs::path launcher = fs::read_symlink("/proc/self/exe", ec).parent_path() / "gwang-pmix";
+    if (ec || ::access(launcher.c_str(), X_OK) != 0) {
+      return refuse("srun --mpi=pmix: this node has no " + launcher.string() + " (gwang built without PMIx)");
+    }
+    spec.launcher = launcher.string();
+  }
   if (!l.script.empty()) {
     const std::string path = script_path(options_.log_dir, l.task);
     if (auto w = write_script(path, l.script, owner->uid, owner->gid); !w) return refuse(w.error().message);

@@ -293,8 +293,14 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
     if (k != spec.pid_variable) env_text.push_back(k + "=" + v);
   }
   if (!spec.pid_variable.empty()) env_text.push_back(spec.pid_variable + "=" + std::string(20, ' '));
+  std::vector<std::string> args = spec.argv;
+  if (!spec.launcher.empty()) {
+    args.front() = *program;
+    args.insert(args.begin(), {spec.launcher, "--"});
+    program = spec.launcher;
+  }
   std::vector<char*> argv, envp;
-  for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   for (auto& e : env_text) envp.push_back(e.data());
   envp.push_back(nullptr);

@@ -20,8 +20,11 @@ namespace gwang::agent {
 using Clock = std::chrono::steady_clock;
 
 struct TaskSpec {
-  std::string name;                                      // unique on the node, e.g. "job-42.0"
-  std::vector<std::string> argv;                         // argv[0] is looked up in the env's PATH
+  std::string name;               // unique on the node, e.g. "job-42.0"
+  std::vector<std::string> argv;  // argv[0] is looked up in the env's PATH
+  // Non-empty: the program that runs argv, as `launcher -- PROGRAM ARGS...` with PROGRAM found as
+  // above (gwang-pmix, for a task of `srun --mpi=pmix`).
+  std::string launcher;
   std::vector<std::pair<std::string, std::string>> env;  // the whole environment: nothing is inherited
   std::string workdir;
   uid_t uid = 0;

@@ -1,7 +1,5 @@
 #include "cli/pmi_server.h"
 
-#include "cli/client.h"
-
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -17,6 +15,9 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+
+#include "cli/client.h"
+#include "slurm/mapping.h"
 
 namespace gwang::cli {
 
@@ -207,7 +208,7 @@ int PmiServer::port() const { return impl_->port; }
 void PmiServer::start(const std::vector<int>& task_nodes) {
   {
     std::lock_guard lock(impl_->mu);
-    impl_->mapping = process_mapping(task_nodes);
+    impl_->mapping = slurm::process_mapping(task_nodes);
     impl_->ntasks = static_cast<int>(task_nodes.size());
   }
   impl_->started = true;
@@ -217,24 +218,6 @@ void PmiServer::start(const std::vector<int>& task_nodes) {
 std::optional<int> PmiServer::aborted() const {
   std::lock_guard lock(impl_->mu);
   return impl_->abort_code;
-}
-
-std::string PmiServer::process_mapping(const std::vector<int>& task_nodes) {
-  // Runs of consecutive tasks on one node, then runs of equal length on consecutive nodes.
-  std::vector<std::pair<int, int>> runs;  // node, tasks
-  for (int n : task_nodes) {
-    if (!runs.empty() && runs.back().first == n) ++runs.back().second;
-    else runs.push_back({n, 1});
-  }
-  std::string out = "(vector";
-  for (std::size_t i = 0; i < runs.size();) {
-    std::size_t j = i + 1;
-    while (j < runs.size() && runs[j].first == runs[j - 1].first + 1 && runs[j].second == runs[i].second) ++j;
-    out += ",(" + std::to_string(runs[i].first) + "," + std::to_string(j - i) + "," + std::to_string(runs[i].second) +
-           ")";
-    i = j;
-  }
-  return out + ")";
 }
 
 Result<std::string> local_address_towards(const std::string& url) {

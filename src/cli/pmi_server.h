@@ -29,10 +29,6 @@ class PmiServer {
   // The exit code a task asked the step to end with (PMI_Abort), if one has.
   std::optional<int> aborted() const;
 
-  // PMI_process_mapping for a layout: "(vector,(first node,nodes,tasks a node),...)", each
-  // triple for a run of tasks laid out alike.
-  static std::string process_mapping(const std::vector<int>& task_nodes);
-
  private:
   struct Impl;
   explicit PmiServer(std::unique_ptr<Impl> impl);

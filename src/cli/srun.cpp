@@ -15,6 +15,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -29,6 +30,7 @@
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "cli/pmi_server.h"
+#include "cli/pmix_relay.h"
 #include "cli/slurm_jobs.h"
 #include "cli/srun_options.h"
 #include "core/ranges.h"
@@ -213,7 +215,8 @@ bool relay_output(const json& answer, Relay& relay) {
 // Relays the step's output until it has ended, cancelling it on a signal (and setting
 // `cancelled`); returns the step as it ended, or nothing after saying the controller is lost.
 std::optional<api::StepView> follow_step(const ClientArgs& client, const SrunOptions& o, const std::string& step_name,
-                                         const std::string& step_path, const PmiServer* pmi, Relay& relay,
+                                         const std::string& step_path,
+                                         const std::function<std::optional<int>()>& aborted, Relay& relay,
                                          bool& cancelled) {
   set_error_prefix("srun: error: ");
   auto pause = std::chrono::milliseconds(20);
@@ -236,8 +239,8 @@ std::optional<api::StepView> follow_step(const ClientArgs& client, const SrunOpt
                    slurm::format_slurm_date(static_cast<std::int64_t>(std::time(nullptr))).c_str());
       cancel();
     }
-    if (pmi && !cancelled) {
-      if (const auto code = pmi->aborted()) {  // a task called MPI_Abort: the step ends, as in Slurm
+    if (aborted && !cancelled) {
+      if (const auto code = aborted()) {  // a task called MPI_Abort: the step ends, as in Slurm
         std::fprintf(stderr, "srun: error: a task aborted the step (exit code %d); ending StepId=%s\n", *code,
                      step_name.c_str());
         cancel();
@@ -400,18 +403,31 @@ int run_srun(const std::vector<std::string>& args) {
   }
   ClientArgs client;
   // --mpi=pmi2: this srun is the step's PMI server; its tasks reach it at PMI_PORT (the
-  // controller gives each its PMI_RANK and PMI_SIZE).
+  // controller gives each its PMI_RANK and PMI_SIZE). --mpi=pmix: each node's PMIx server
+  // (gwang-pmix, started by the agent) reaches this srun at GWANG_PMIX_SRUN to meet the others.
   std::unique_ptr<PmiServer> pmi;
-  if (o.pmi2) {
+  std::unique_ptr<PmixRelay> pmix;
+  if (o.pmi2 || o.pmix) {
+    const std::string type = o.pmi2 ? "pmi2" : "pmix";
     auto endpoint = resolve_endpoint(client.url, client.token);
     auto address = endpoint ? local_address_towards(controller_urls(endpoint->url).front())
                             : Result<std::string>(tl::unexpected(endpoint.error()));
-    auto server = address ? PmiServer::listen("kvs_" + id + "_" + std::to_string(::getpid()))
-                          : Result<std::unique_ptr<PmiServer>>(tl::unexpected(address.error()));
-    if (!server) return srun_error("--mpi=pmi2: " + server.error().message);
-    pmi = std::move(*server);
-    body["env"]["PMI_PORT"] = *address + ":" + std::to_string(pmi->port());
-    body["env"]["PMI_JOBID"] = id;
+    if (!address) return srun_error("--mpi=" + type + ": " + address.error().message);
+    body["env"]["SLURM_MPI_TYPE"] = type;
+    if (o.pmi2) {
+      auto server = PmiServer::listen("kvs_" + id + "_" + std::to_string(::getpid()));
+      if (!server) return srun_error("--mpi=pmi2: " + server.error().message);
+      pmi = std::move(*server);
+      body["env"]["PMI_PORT"] = *address + ":" + std::to_string(pmi->port());
+      body["env"]["PMI_JOBID"] = id;
+    } else {
+      auto relay = PmixRelay::listen();
+      if (!relay) return srun_error("--mpi=pmix: " + relay.error().message);
+      pmix = std::move(*relay);
+      body["env"]["GWANG_PMIX_SRUN"] = *address + ":" + std::to_string(pmix->port());
+      // Where Slurm's srun takes its step's aborts, as this one does.
+      body["env"]["SLURM_PMIXP_ABORT_AGENT_PORT"] = std::to_string(pmix->port());
+    }
   }
   set_error_prefix("srun: error: Unable to create step for job " + id + ": ");
   const auto immediate = o.given.find("immediate");
@@ -423,13 +439,14 @@ int run_srun(const std::vector<std::string>& args) {
     return 1;
   }
   const std::int64_t step_id = started->id;
-  if (pmi) {
+  if (pmi || pmix) {
     std::vector<int> task_nodes;
     for (const api::StepTaskView& t : started->tasks.value_or(std::vector<api::StepTaskView>{})) {
       task_nodes.push_back(
           static_cast<int>(std::find(started->nodes.begin(), started->nodes.end(), t.node) - started->nodes.begin()));
     }
-    pmi->start(task_nodes);
+    if (pmi) pmi->start(task_nodes);
+    if (pmix) pmix->start(task_nodes);
   }
   const std::string step_path = "/api/v1/jobs/" + id + "/steps/" + std::to_string(step_id);
   if (o.verbose) {
@@ -453,8 +470,11 @@ int run_srun(const std::vector<std::string>& args) {
     return 1;
   }
   Relay relay(std::move(*to), flag_on(o, "label"), flag_on(o, "unbuffered"));
+  std::function<std::optional<int>()> aborted;
+  if (pmi) aborted = [&pmi] { return pmi->aborted(); };
+  if (pmix) aborted = [&pmix] { return pmix->aborted(); };
   const std::optional<api::StepView> last =
-      follow_step(client, o, id + "." + std::to_string(step_id), step_path, pmi.get(), relay, cancelled);
+      follow_step(client, o, id + "." + std::to_string(step_id), step_path, aborted, relay, cancelled);
   if (!last) return 1;
   relay.finish();
   const int status = step_status(*last, id, step_id, cancelled);

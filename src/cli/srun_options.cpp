@@ -474,7 +474,8 @@ std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv,
       return std::nullopt;
     case kMpi:
       if (value == "list") {  // the types this srun has, as Slurm's lists its plugins
-        std::printf("MPI plugin types are...\n\tnone\n\tpmi2\n");
+        std::printf(
+            "MPI plugin types are...\n\tnone\n\tpmi2\n\tpmix\nspecific pmix plugin versions available: pmix_v4\n");
         return 0;
       }
       o.given["mpi"] = {value, "--mpi"};
@@ -542,9 +543,8 @@ std::optional<int> parse_srun(Argv& argv, SrunOptions& o) {
     const std::string& type = it->second.text;
     if (type == "pmi2") {
       o.pmi2 = true;
-    } else if (type == "pmix" || type.starts_with("pmix_v") || type == "cray_shasta") {
-      return srun_error("--mpi=" + type + ": gwang's srun serves PMI-1 and PMI-2's clients (--mpi=pmi2: MPICH), " +
-                        "not PMIx yet; Open MPI's mpirun starts its ranks inside the step");
+    } else if (type == "pmix" || type == "pmix_v4") {
+      o.pmix = true;
     } else if (type != "none") {
       return srun_error("Invalid MPI type '" + type + "', --mpi=list for acceptable types");
     }

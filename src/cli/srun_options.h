@@ -36,6 +36,7 @@ struct SrunOptions {
   std::string prolog, epilog, task_prolog, task_epilog;
   std::optional<std::vector<std::string>> propagate;  // --propagate: the limits passed on (unset: all)
   bool pmi2 = false;  // --mpi=pmi2: srun serves the step's MPI tasks as their process manager
+  bool pmix = false;  // --mpi=pmix: a PMIx server on each node serves them, srun relays among nodes
 };
 
 // Says "srun: error: MESSAGE"; returns 1.

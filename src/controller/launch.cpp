@@ -11,6 +11,7 @@
 #include "core/cpus.h"
 #include "slurm/binding.h"
 #include "slurm/hostlist.h"
+#include "slurm/mapping.h"
 #include "slurm/specs.h"
 
 namespace gwang::controller {
@@ -315,6 +316,15 @@ agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int
   if (find_env(step.env, "PMI_PORT")) {
     set("PMI_RANK", std::to_string(task));
     set("PMI_SIZE", ntasks);
+  }
+  // A step whose nodes' PMIx servers serve its tasks (srun --mpi=pmix): where each rank runs, as
+  // Slurm's mpi/pmix tells it; gwang-pmix reads its layout from it.
+  if (find_env(step.env, "GWANG_PMIX_SRUN")) {
+    std::vector<int> task_nodes;
+    for (const StepTaskRecord& t : step.tasks) {
+      task_nodes.push_back(static_cast<int>(std::find(nodes.begin(), nodes.end(), t.node) - nodes.begin()));
+    }
+    set("SLURM_PMIX_MAPPING_SERV", slurm::process_mapping(task_nodes));
   }
   if (step.cpus_per_task_given) set("SLURM_CPUS_PER_TASK", std::to_string(step.cpus_per_task));
   add_binding_env(step, me.node, l);

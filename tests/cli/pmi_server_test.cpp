@@ -12,14 +12,6 @@
 namespace gwang::cli {
 namespace {
 
-TEST(PmiServer, ProcessMappingSaysRunsOfTasksOnNodes) {
-  EXPECT_EQ(PmiServer::process_mapping({0, 0, 1, 1}), "(vector,(0,2,2))");            // blocks of two
-  EXPECT_EQ(PmiServer::process_mapping({0, 1, 0, 1}), "(vector,(0,2,1),(0,2,1))");    // cyclic
-  EXPECT_EQ(PmiServer::process_mapping({0, 0, 1}), "(vector,(0,1,2),(1,1,1))");       // 2 and 1
-  EXPECT_EQ(PmiServer::process_mapping({0}), "(vector,(0,1,1))");
-  EXPECT_EQ(PmiServer::process_mapping({1, 1, 2, 2, 3, 3}), "(vector,(1,3,2))");      // from the second node
-}
-
 // A client of the server: one TCP connection, a line out, a line back.
 class Client {
  public:
@@ -32,7 +24,9 @@ class Client {
     EXPECT_EQ(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
   }
   ~Client() { ::close(fd_); }
-  void say(const std::string& line) { ASSERT_EQ(::send(fd_, line.data(), line.size(), 0), static_cast<ssize_t>(line.size())); }
+  void say(const std::string& line) {
+    ASSERT_EQ(::send(fd_, line.data(), line.size(), 0), static_cast<ssize_t>(line.size()));
+  }
   std::string hear() {
     std::string line;
     char c;
@@ -55,7 +49,8 @@ TEST(PmiServer, ServesTheExchangeOfTwoRanks) {
   a.say("cmd=init pmi_version=1 pmi_subversion=1\n");  // answered once the layout is known
   (*server)->start({0, 1});
   EXPECT_EQ(a.hear(), "cmd=response_to_init pmi_version=1 pmi_subversion=1 rc=0");
-  EXPECT_EQ(b.ask("cmd=init pmi_version=1 pmi_subversion=1\n"), "cmd=response_to_init pmi_version=1 pmi_subversion=1 rc=0");
+  EXPECT_EQ(b.ask("cmd=init pmi_version=1 pmi_subversion=1\n"),
+            "cmd=response_to_init pmi_version=1 pmi_subversion=1 rc=0");
   EXPECT_EQ(a.ask("cmd=get_maxes\n"), "cmd=maxes rc=0 kvsname_max=256 keylen_max=256 vallen_max=1024");
   EXPECT_EQ(a.ask("cmd=get_appnum\n"), "cmd=appnum rc=0 appnum=0");
   EXPECT_EQ(a.ask("cmd=get_my_kvsname\n"), "cmd=my_kvsname rc=0 kvsname=kvs_7_1");
@@ -68,8 +63,7 @@ TEST(PmiServer, ServesTheExchangeOfTwoRanks) {
   EXPECT_EQ(a.hear(), "cmd=barrier_out rc=0");
   EXPECT_EQ(b.hear(), "cmd=barrier_out rc=0");
   EXPECT_EQ(a.ask("cmd=get kvsname=kvs_7_1 key=card-1\n"), "cmd=get_result rc=0 value=tcp#10.0.0.2$5001");
-  EXPECT_EQ(b.ask("cmd=get kvsname=kvs_7_1 key=PMI_process_mapping\n"),
-            "cmd=get_result rc=0 value=(vector,(0,2,1))");
+  EXPECT_EQ(b.ask("cmd=get kvsname=kvs_7_1 key=PMI_process_mapping\n"), "cmd=get_result rc=0 value=(vector,(0,2,1))");
   EXPECT_EQ(b.ask("cmd=get kvsname=kvs_7_1 key=nothing\n"),
             "cmd=get_result rc=-1 value=unknown msg=key_nothing_not_found");
   EXPECT_EQ(a.ask("cmd=finalize\n"), "cmd=finalize_ack rc=0");

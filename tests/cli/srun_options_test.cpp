@@ -37,10 +37,19 @@ TEST(SrunOptions, EachIsRefusedByNameExactlyWhereThePageSaysNo) {
   const auto rows = testing::documented_options(std::string(GWANG_TEST_DIR) + "/../../docs/slurm-options.md", "srun");
   ASSERT_EQ(rows.size(), 122u) << "srun 22.05 has 122 options";
   // Values that the option's own check takes; "1" for the others.
-  const std::map<std::string, std::string> values = {
-      {"distribution", "block"}, {"export", "ALL"},  {"open-mode", "append"}, {"clusters", "all"},
-      {"output", "none"},        {"error", "none"},  {"prolog", "/bin/true"}, {"epilog", "/bin/true"},
-      {"chdir", "/tmp"},         {"het-group", "0"}, {"time", "1"},           {"propagate", "NONE"}};
+  const std::map<std::string, std::string> values = {{"distribution", "block"},
+                                                     {"export", "ALL"},
+                                                     {"open-mode", "append"},
+                                                     {"clusters", "all"},
+                                                     {"output", "none"},
+                                                     {"error", "none"},
+                                                     {"prolog", "/bin/true"},
+                                                     {"epilog", "/bin/true"},
+                                                     {"chdir", "/tmp"},
+                                                     {"het-group", "0"},
+                                                     {"time", "1"},
+                                                     {"propagate", "NONE"},
+                                                     {"mpi", "pmix"}};
   int refused = 0;
   for (const auto& o : rows) {
     if (o.status == "partly") continue;  // its values differ: docs/slurm.md and compare.sh show them

@@ -81,7 +81,9 @@ class Tools : public gwang::testing::multihost::MultiHost {
 // from sinfo's default partition, -t, --mem, --cpus-per-task, -D, --wrap), each running its shell
 // command through `srun -n1 --cpu-bind=q`, its state followed with sacct.
 TEST_F(Tools, SnakemakeRunsAWorkflowThroughSbatchAndSrun) {
-  const Outcome o = as_user("snakemake --slurm --jobs 3 --latency-wait 5 --max-status-checks-per-second 1 --default-resources runtime=5 mem_mb=64");
+  const Outcome o = as_user(
+      "snakemake --slurm --jobs 3 --latency-wait 5 --max-status-checks-per-second 1 --default-resources runtime=5 "
+      "mem_mb=64");
   ASSERT_EQ(o.status, 0) << o.output;
   EXPECT_EQ(slurp(dir_ / "total.txt"), "14\n") << o.output;
   // Each square was a job of its own, its command srun's step 0 there.
@@ -137,28 +139,45 @@ TEST_F(Tools, PyTorchAllReducesAcrossTwoHostsUnderSrun) {
 
 // Open MPI's mpirun and MPICH's mpiexec inside `sbatch -N 2`: each starts its daemon on the other
 // host through gwang's srun; then srun starts MPICH's ranks itself (--mpi=pmi2), as their process
-// manager. Each time the four ranks, two a host, all-reduce their numbers.
+// manager, and Open MPI's (--mpi=pmix), each host's PMIx server serving them. Each time the four
+// ranks, two a host, all-reduce their numbers.
 TEST_F(Tools, MpiLaunchersStartTheirRanksAcrossTwoHostsThroughSrun) {
-  run("cd " + dir_.string() + " && mpicc.openmpi -o allreduce.openmpi allreduce.c && mpicc.mpich -o allreduce.mpich allreduce.c");
+  run("cd " + dir_.string() +
+      " && mpicc.openmpi -o allreduce.openmpi allreduce.c && mpicc.mpich -o allreduce.mpich allreduce.c");
   const std::string out = run_batch("mpirun.sh", "mpi.out");
   EXPECT_NE(out.find("openmpi rc=0"), std::string::npos) << out;
   EXPECT_NE(out.find("mpich rc=0"), std::string::npos) << out;
   EXPECT_NE(out.find("srun rc=0"), std::string::npos) << out;
-  // Each rank three times (once a launcher), at its host's address.
+  EXPECT_NE(out.find("pmix rc=0"), std::string::npos) << out;
+  EXPECT_NE(out.find("one node rc=0"), std::string::npos) << out;
+  // A rank's MPI_Abort ended the step, its other ranks with it.
+  EXPECT_NE(out.find("a task aborted the step (exit code 3)\nabort rc="), std::string::npos) << out;
+  EXPECT_EQ(out.find("abort rc=0"), std::string::npos) << out;
+  // Two ranks on one node, with shared memory between them (Open MPI's default transports).
+  for (int rank = 0; rank < 2; ++rank) {
+    const auto at = out.find("one node: rank " + std::to_string(rank) + " of 2 at ");
+    ASSERT_NE(at, std::string::npos) << out;
+    EXPECT_NE(out.substr(at, out.find('\n', at) - at).find(": sum 1"), std::string::npos) << out;
+  }
+  // Each rank four times (once a launcher), at its host's address.
   for (int rank = 0; rank < 4; ++rank) {
-    const std::string line = "rank " + std::to_string(rank) + " of 4 at " + net_->ip(1).substr(0, net_->ip(1).rfind('.'));
+    const std::string line =
+        "rank " + std::to_string(rank) + " of 4 at " + net_->ip(1).substr(0, net_->ip(1).rfind('.'));
     std::size_t count = 0;
     for (auto at = out.find(line); at != std::string::npos; at = out.find(line, at + 1)) {
       ++count;
       const std::string rest = out.substr(at, out.find('\n', at) - at);
       EXPECT_NE(rest.find(": sum 6"), std::string::npos) << rest;
     }
-    EXPECT_EQ(count, 3u) << out;
+    EXPECT_EQ(count, 4u) << out;
   }
   // Each launcher's ranks ran on two hosts.
-  const auto at_openmpi = out.find("openmpi rc="), at_mpich = out.find("mpich rc=");
-  for (const std::string part : {out.substr(0, at_openmpi), out.substr(at_openmpi, at_mpich - at_openmpi),
-                                 out.substr(at_mpich)}) {
+  std::size_t from = 0;
+  for (const char* end : {"openmpi rc=", "mpich rc=", "srun rc=", "pmix rc="}) {
+    const std::size_t to = out.find(end, from);
+    ASSERT_NE(to, std::string::npos) << end << "\n" << out;
+    const std::string part = out.substr(from, to - from);
+    from = to + 1;
     std::set<std::string> hosts;
     for (auto at = part.find(" at "); at != std::string::npos; at = part.find(" at ", at + 1)) {
       hosts.insert(part.substr(at + 4, part.find(':', at) - at - 4));

@@ -166,12 +166,14 @@ start_two_node_clusters() {
 # gwang controller with two agents of the same names: srun's layouts, variables, warnings and
 # ends on two nodes, in both.
 S2=$BASE/slurm2
-mkdir -p "$S2"/{etc,state,spool,log,run} "$BASE/gctl" "$BASE/gn1" "$BASE/gn2"
+mkdir -p "$S2"/{etc,state,spool,log,run} "$S2"/tmp/{n1,n2} "$BASE/gctl" "$BASE/gn1" "$BASE/gn2"
 sed -e "s|^ClusterName=.*|ClusterName=two|; s|^SlurmctldPort=.*|SlurmctldPort=$CTLD2_PORT|" \
     -e "s|^StateSaveLocation=.*|StateSaveLocation=$S2/state|; s|^SlurmdSpoolDir=.*|SlurmdSpoolDir=$S2/spool/%n|" \
     -e "s|^SlurmctldPidFile=.*|SlurmctldPidFile=$S2/run/slurmctld.pid|; s|^SlurmdPidFile=.*|SlurmdPidFile=$S2/run/slurmd-%n.pid|" \
     -e "s|^SlurmctldLogFile=.*|SlurmctldLogFile=$S2/log/slurmctld.log|; s|^SlurmdLogFile=.*|SlurmdLogFile=$S2/log/slurmd-%n.log|" \
     -e "/^Accounting/d; /^NodeName=/d; /^PartitionName=/d" "$SLURM_CONF" >"$S2/etc/slurm.conf"
+# Each node's own scratch (mpi/pmix keeps its steps' directories there: the two slurmd share /tmp).
+echo "TmpFS=$S2/tmp/%n" >>"$S2/etc/slurm.conf"
 {
   echo "NodeName=n1 NodeHostname=$HOST NodeAddr=127.0.0.1 Port=$N1_PORT CPUs=2 RealMemory=4096 State=UNKNOWN"
   echo "NodeName=n2 NodeHostname=$HOST NodeAddr=127.0.0.1 Port=$N2_PORT CPUs=2 RealMemory=4096 State=UNKNOWN"

@@ -329,6 +329,19 @@ done
 # and gwang's srun each serve them.
 printf '#!/bin/bash\n#SBATCH -N 2 --ntasks-per-node=2 -t 5 -o pmi2.out\nsrun --mpi=pmi2 ./allreduce.mpich | sort\necho "rc=${PIPESTATUS[0]}"\n' >pmi2.sh
 both2 "srun --mpi=pmi2 of MPICH on two nodes" "sbatch --wait pmi2.sh >/dev/null; cat pmi2.out"
+# Open MPI's ranks started by srun itself (--mpi=pmix): Slurm's mpi/pmix serves them from a PMIx
+# server in each node's slurmstepd, gwang from gwang-pmix on each node; then the names of the PMIx
+# variables a task gets (their values are each server's own) and the layout they tell.
+cat >pmix.sh <<'PMIX'
+#!/bin/bash
+#SBATCH -N 2 --ntasks-per-node=2 -t 5 -o pmix.out
+OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=lo srun --mpi=pmix ./allreduce.openmpi | sort
+echo "rc=${PIPESTATUS[0]}"
+srun --mpi=pmix -n 1 env | grep -o -E '^(PMIX|SLURM_PMIX|SLURM_MPI)[A-Z0-9_]*' | sort
+srun --mpi=pmix -n 3 -l printenv SLURM_PMIX_MAPPING_SERV SLURM_MPI_TYPE | sort
+srun --mpi=pmix -n 4 -m cyclic -l printenv SLURM_PMIX_MAPPING_SERV | sort
+PMIX
+both2 "srun --mpi=pmix of Open MPI on two nodes" "sbatch --wait pmix.sh >/dev/null; cat pmix.out"
 envs2() { both2 "environment on two nodes: sbatch $1" "bash $BASE/envs.sh $BASE/env_exclude $G $1"; }
 envs2 "-N 2 --ntasks-per-node=2 -t 5"
 envs2 "-N 2 -t 5"

@@ -1,5 +1,7 @@
 /* Each rank says where it runs (its host's address on eth0: MPICH's launcher passes its own
-   environment, SLURMD_NODENAME included, to every rank), then all-reduces the ranks' numbers. */
+   environment, SLURMD_NODENAME included, to every rank), then all-reduces the ranks' numbers.
+   With the argument "abort", the last rank aborts the job (exit code 3) while the others wait in
+   the all-reduce. */
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <mpi.h>
@@ -27,6 +29,7 @@ int main(int argc, char** argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   int mine = rank;
+  if (argc > 1 && strcmp(argv[1], "abort") == 0 && rank == size - 1) MPI_Abort(MPI_COMM_WORLD, 3);
   MPI_Allreduce(&mine, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
   address(where, sizeof where);
   printf("rank %d of %d at %s: sum %d\n", rank, size, where, sum);
