@@ -223,6 +223,7 @@ std::optional<api::StepView> follow_step(const ClientArgs& client, const SrunOpt
   auto failing_since = std::chrono::steady_clock::time_point{};
   const auto started = std::chrono::steady_clock::now();
   std::optional<std::chrono::steady_clock::time_point> first_end;  // when a task was first seen ended
+  std::optional<std::uint64_t> news;                               // the controller's count of step news
   const auto cancel = [&] {
     int code = 0;
     request(client, "POST", step_path + "/cancel", "", &code);
@@ -251,7 +252,12 @@ std::optional<api::StepView> follow_step(const ClientArgs& client, const SrunOpt
                    step_name.c_str());
       cancel();
     }
-    ApiAnswer polled = call_api(client, "GET", step_path + "?offsets=" + relay.offsets(), "");
+    // The controller holds the call a while when there is no news of the step (up to 300 ms, so
+    // that a signal or srun's own time limit is not kept waiting longer).
+    ApiAnswer polled = call_api(client, "GET",
+                                step_path + "?offsets=" + relay.offsets() + "&wait=300" +
+                                    (news ? "&seen=" + std::to_string(*news) : std::string()),
+                                "");
     if (!polled.ok() && !polled.transient()) {  // refused: the step or its job is gone, or the token
       srun_error(polled.error);
       return std::nullopt;
@@ -280,6 +286,8 @@ std::optional<api::StepView> follow_step(const ClientArgs& client, const SrunOpt
       return std::nullopt;
     }
     const bool more = (*answer)["more"].get<bool>();
+    const bool waited = (*answer)["news"].is_number_unsigned();
+    news = waited ? std::optional((*answer)["news"].get<std::uint64_t>()) : std::nullopt;
     if (!first_end && last->tasks &&
         std::any_of(last->tasks->begin(), last->tasks->end(),
                     [](const api::StepTaskView& t) { return api::ended(t.state); }))
@@ -288,7 +296,9 @@ std::optional<api::StepView> follow_step(const ClientArgs& client, const SrunOpt
     if (got || more) {
       pause = std::chrono::milliseconds(20);
       if (more) continue;
-    } else {
+    }
+    if (waited) continue;  // the controller waited for news: asked again at once
+    if (!got) {
       pause = std::min<std::chrono::milliseconds>(pause * 3 / 2, std::chrono::milliseconds(250));
     }
     std::this_thread::sleep_for(pause);

@@ -126,6 +126,7 @@ Result<std::optional<proto::SyncResponse>> Controller::sync_with(Changing& chang
       f.write(c.data.data() + (have - c.offset), static_cast<std::streamsize>(c.offset + c.data.size() - have));
       f.close();
       if (f) have = c.offset + static_cast<std::int64_t>(c.data.size());
+      if (JobRecord* job = ref->step >= 0 ? jobs_.edit(ref->job) : nullptr) note_step_news(*job);  // srun may wait
     }
     out.log_offsets[c.task + (c.stderr_stream ? ".stderr" : ".stdout")] = have;
   }

@@ -112,8 +112,10 @@ StepRecord* Controller::step_of(JobRecord& job, int attempt, int step) {
 Result<void> Controller::apply(const events::StepTaskEnded& e, std::int64_t time) {
   JobRecord* job = jobs_.edit(e.id);
   if (!job) return fail(unknown_job(e.id));
-  if (StepRecord* step = step_of(*job, e.attempt, e.step))
+  if (StepRecord* step = step_of(*job, e.attempt, e.step)) {
     step_task_ended(*step, e.task, e.state, e.exit_code, e.signal, time);
+    note_step_news(*job);
+  }
   return {};
 }
 

@@ -78,6 +78,8 @@ struct ControllerOptions {
   // At most this many agent calls wait for orders at once; the others are answered at once (each
   // waiting call holds one of the HTTP server's threads).
   int max_waiting_agents = 32;
+  // At most this many srun's calls wait for news of their steps at once (show_step's wait).
+  int max_waiting_steps = 16;
   // Tenancy, grants and charging (accounting.h).
   AccountingOptions accounting;
   // The queue order: first come first served, or multifactor (age, fair share over institution ->
@@ -209,6 +211,10 @@ class Controller {
   std::string log_path(const JobRecord& job, int rank, bool stderr_stream) const;
   // The file of a step task's output stream.
   std::string step_log_path(const JobRecord& job, int step, int task, bool stderr_stream) const;
+
+  // For whoever follows a step (srun): waits, up to `most`, until job `id`'s step_news has passed
+  // `seen` in what reads see (job()). False, at once, when max_waiting_steps calls wait already.
+  bool wait_step_news(std::int64_t id, std::uint64_t seen, std::chrono::milliseconds most);
 
   // An agent's call (agent/protocol.h): records its report, then answers with its orders, waiting
   // up to the request's wait_ms for some. Errors: the node cannot be accepted (with why).
@@ -414,6 +420,7 @@ class Controller {
   // Sends a step's launches (or starts them here, on the local node).
   void launch_step(JobRecord& job, const StepRecord& step);
   // A step's task ended (or never started); `time` is when. The same live and in recovery.
+  void note_step_news(JobRecord& job);  // a step's task ended, or its output came: wait_step_news wakes once published
   static void step_task_ended(StepRecord& step, int task, JobState state, int exit_code, int signal, std::int64_t time);
   // A job has ended or runs again: its steps' tasks still running are ended, their steps CANCELLED
   // (steps are of one attempt). `nodes`: also order the nodes to end them.
@@ -533,6 +540,9 @@ class Controller {
   std::vector<std::future<Result<std::int64_t>>> unflushed_;  // journal_async's records, until flushed
   bool awaiting_ = false;                                     // the control loop waits for the journal outside the lock
   int waiting_ = 0;                         // agents' calls waiting for orders (each holds a server thread)
+  bool step_news_due_ = false;              // a job's step_news grew since the last publish()
+  int step_waiters_ = 0;                    // calls in wait_step_news
+  std::condition_variable step_news_cv_;
   int inflight_ = 0;                        // submissions journalled (or being journalled) but not applied yet
   std::int64_t snapshot_seq_ = 0;           // the record the last snapshot covers
   bool snapshotting_ = false;               // a snapshot is being written (the journal is the committer's)

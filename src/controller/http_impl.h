@@ -162,6 +162,9 @@ struct ApiServer::Impl {
   // Steps (http_steps.cpp).
   void start_step(const httplib::Request& req, httplib::Response& res);
   void show_step(const httplib::Request& req, httplib::Response& res);
+  std::pair<std::string, bool> step_answer(const JobRecord& job, const StepRecord& step,
+                                           const std::vector<std::array<std::int64_t, 2>>& offsets,
+                                           std::optional<std::uint64_t> news);
   void cancel_step(const httplib::Request& req, httplib::Response& res);
   // ?offsets=OUT:ERR,... for a step of `tasks` tasks (0:0 for those not given), or a 400 written.
   std::optional<std::vector<std::array<std::int64_t, 2>>> step_offsets(const httplib::Request& req,

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -46,46 +48,92 @@ void ApiServer::Impl::start_step(const httplib::Request& req, httplib::Response&
 
 // A step, with its tasks and their new output: ?offsets=OUT:ERR,... (bytes already read of each
 // task's stdout and stderr, in task order; missing ones are 0). At most 1 MiB of a stream and
-// 4 MiB in all per answer; a task's output is all there once the step shows ended.
+// 4 MiB in all per answer; a task's output is all there once the step shows ended. With
+// ?wait=MS&seen=N (N: the last answer's "news"), an answer that would bring nothing new waits up
+// to MS (at most 60 s) for news of the step: a task's end or its output. The answer then says
+// "news", to be given as `seen` next time (absent when the call could not wait: too many do).
 void ApiServer::Impl::show_step(const httplib::Request& req, httplib::Response& res) {
   auto who = authenticate(req, res);
   if (!who) return;
-  auto job = visible_job(req, res, *who);
-  if (!job) return;
-  const std::int64_t id = std::stoll(req.matches[2]);
-  if (id >= static_cast<std::int64_t>(job->steps.size()))
-    return error(res, 404, "step " + std::to_string(job->id) + "." + std::string(req.matches[2]) + " not found");
-  const StepRecord& step = job->steps[static_cast<std::size_t>(id)];
-  auto offsets = step_offsets(req, res, step.tasks.size());
-  if (!offsets) return;
+  std::int64_t wait_ms = 0;
+  std::uint64_t seen = 0;
+  for (const char* name : {"wait", "seen"}) {
+    if (!req.has_param(name)) continue;
+    const std::string text = req.get_param_value(name);
+    std::uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || (name[0] == 'w' && value > 60000)) {
+      return error(res, 400,
+                   std::string("parameter '") + name + "': expected " +
+                       (name[0] == 'w' ? "milliseconds, 0 to 60000" : "the count a previous answer's news gave"));
+    }
+    if (name[0] == 'w')
+      wait_ms = static_cast<std::int64_t>(value);
+    else
+      seen = value;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  bool may_wait = wait_ms > 0;
+  for (;;) {
+    auto job = visible_job(req, res, *who);
+    if (!job) return;
+    const std::int64_t id = std::stoll(req.matches[2]);
+    if (id >= static_cast<std::int64_t>(job->steps.size()))
+      return error(res, 404, "step " + std::to_string(job->id) + "." + std::string(req.matches[2]) + " not found");
+    const StepRecord& step = job->steps[static_cast<std::size_t>(id)];
+    auto offsets = step_offsets(req, res, step.tasks.size());
+    if (!offsets) return;
+    auto [text, brings] = step_answer(*job, step, *offsets, may_wait ? std::optional(job->step_news) : std::nullopt);
+    const auto now = std::chrono::steady_clock::now();
+    if (brings || !may_wait || job->step_news != seen || step.ended() || now >= deadline) {
+      res.status = 200;
+      res.set_content(text, "application/json");
+      return;
+    }
+    // Nothing new: wait for news (a while at a time: output of the controller's own node comes
+    // with none).
+    may_wait = controller.wait_step_news(
+        job->id, seen,
+        std::min<std::chrono::milliseconds>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now),
+                                            std::chrono::milliseconds(50)));
+  }
+}
+
+// The answer of show_step, and whether it brings output.
+std::pair<std::string, bool> ApiServer::Impl::step_answer(const JobRecord& job, const StepRecord& step,
+                                                          const std::vector<std::array<std::int64_t, 2>>& offsets,
+                                                          std::optional<std::uint64_t> news) {
   api::Json w;
   w.begin_object().key("step");
-  write_step(w, *job, step, true);
+  write_step(w, job, step, true);
   w.key("output").begin_array();
   constexpr std::int64_t kStream = 1 << 20, kAll = 4 << 20;
   std::int64_t budget = kAll;
+  bool brings = false;
   for (std::size_t t = 0; t < step.tasks.size() && budget > 0; ++t) {
     std::string data[2];
     for (int s = 0; s < 2; ++s) {
-      std::ifstream in(controller.step_log_path(*job, step.id, static_cast<int>(t), s == 1), std::ios::binary);
+      std::ifstream in(controller.step_log_path(job, step.id, static_cast<int>(t), s == 1), std::ios::binary);
       if (!in) continue;
-      in.seekg((*offsets)[t][static_cast<std::size_t>(s)]);
+      in.seekg(offsets[t][static_cast<std::size_t>(s)]);
       data[s].resize(static_cast<std::size_t>(std::min(kStream, budget)));
       in.read(data[s].data(), static_cast<std::streamsize>(data[s].size()));
       data[s].resize(static_cast<std::size_t>(std::max<std::streamsize>(0, in.gcount())));
       budget -= static_cast<std::int64_t>(data[s].size());
     }
     if (data[0].empty() && data[1].empty()) continue;
+    brings = true;
     w.begin_object().field("task", static_cast<std::int64_t>(t));
     w.field("stdout", api::base64(data[0])).field("stderr", api::base64(data[1]));
-    w.field("stdout_offset", (*offsets)[t][0] + static_cast<std::int64_t>(data[0].size()));
-    w.field("stderr_offset", (*offsets)[t][1] + static_cast<std::int64_t>(data[1].size()));
+    w.field("stdout_offset", offsets[t][0] + static_cast<std::int64_t>(data[0].size()));
+    w.field("stderr_offset", offsets[t][1] + static_cast<std::int64_t>(data[1].size()));
     w.end_object();
   }
   w.end_array();
-  w.field("more", budget <= 0).end_object();
-  res.status = 200;
-  res.set_content(w.str(), "application/json");
+  w.field("more", budget <= 0);
+  if (news) w.field("news", static_cast<std::int64_t>(*news));
+  w.end_object();
+  return {w.str(), brings || budget <= 0};
 }
 
 namespace {

@@ -123,6 +123,9 @@ struct JobRecord {
   // operator (JobHeldAdmin, which only an operator releases); "" not held.
   Hold hold = Hold::None;
   std::vector<StepRecord> steps;  // of the current attempt, by id
+  // Grows with each end of a task of its steps and each arrival of their output: what srun,
+  // following a step, waits for (Controller::wait_step_news). Not kept: 0 again after a restart.
+  std::uint64_t step_news = 0;
   // The job's own credential while it runs (random, made at each start): its tasks' GWANG_TOKEN,
   // with which the commands inside the job (srun, squeue, ...) act as its user.
   std::string credential;

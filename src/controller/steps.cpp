@@ -397,6 +397,7 @@ void Controller::close_steps(JobRecord& job, std::int64_t time, bool nodes) {
         }
       }
       step_task_ended(step, static_cast<int>(t), JobState::Cancelled, 0, SIGTERM, time);  // what it is sent
+      note_step_news(job);
     }
     step.state = JobState::Cancelled;  // the job's end ended it, whatever its tasks did
   }
@@ -411,6 +412,25 @@ std::optional<std::pair<agent::TaskEnd, std::string>> Controller::stop_of(const 
   const StepRecord& step = job->steps[static_cast<std::size_t>(task.step)];
   if (step.stopping.empty()) return std::nullopt;
   return std::make_pair(agent::TaskEnd::Cancelled, step.stopping);
+}
+
+void Controller::note_step_news(JobRecord& job) {
+  ++job.step_news;
+  step_news_due_ = true;
+}
+
+bool Controller::wait_step_news(std::int64_t id, std::uint64_t seen, std::chrono::milliseconds most) {
+  const auto news = [&] {
+    const JobRecord* job = view()->jobs.find(id);
+    return !job || job->step_news != seen;
+  };
+  std::unique_lock lock(mu_);
+  if (news()) return true;
+  if (step_waiters_ >= options_.max_waiting_steps) return false;
+  ++step_waiters_;
+  step_news_cv_.wait_for(lock, most, news);
+  --step_waiters_;
+  return true;
 }
 
 }  // namespace gwang::controller

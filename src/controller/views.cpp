@@ -1,11 +1,10 @@
 // What the controller shows: jobs with the reason each waits, planned starts, hints, fair share,
 // its own status and its metrics.
 
-#include "controller/controller.h"
-
 #include <algorithm>
 
 #include "api/units.h"
+#include "controller/controller.h"
 #include "core/calendar.h"
 
 namespace gwang::controller {
@@ -16,6 +15,11 @@ std::shared_ptr<const Controller::View> Controller::view() const {
 }
 
 void Controller::publish() {
+  // Those waiting for news of steps look again once the lock is let go, when this view is out.
+  if (step_news_due_) {
+    step_news_due_ = false;
+    step_news_cv_.notify_all();
+  }
   for (std::int64_t id : jobs_.take_touched()) {
     const JobRecord* job = jobs_.find(id);
     if (job) note_waiting(*job);
@@ -124,9 +128,8 @@ void Controller::scan_jobs(bool all, bool newest_first,
   if (counts) *counts = v->by_state;
   std::string scratch;
   const Reasons reasons(*v, scratch);
-  v->jobs.scan(newest_first, [&](std::int64_t, const JobRecord& job) {
-    return !(all || !job.ended()) || visit(job, reasons);
-  });
+  v->jobs.scan(newest_first,
+               [&](std::int64_t, const JobRecord& job) { return !(all || !job.ended()) || visit(job, reasons); });
 }
 
 api::Reason Controller::View::reason(const JobRecord& job, std::string& scratch) const {
@@ -135,7 +138,7 @@ api::Reason Controller::View::reason(const JobRecord& job, std::string& scratch)
 }
 
 api::Reason Controller::reason_of(const Waiting* j, const std::string* held, const JobRecord& job,
-                                       std::string& scratch) {
+                                  std::string& scratch) {
   using api::ReasonCode;
   if (job.state != JobState::Pending || !j || !j->known) return {ReasonCode::None, job.reason};
   std::string_view reason;
