@@ -96,11 +96,13 @@ struct Entry {
   pid_t pid = -1;
   long long started = -1;
   std::string group;
+  int signalled = -1;
 };
 
 // The state file is a record of changes, appended to: "+ TASK PID START GROUP" when a task
-// starts, "- TASK" once its end is acknowledged. A line cut short by a crash is ignored (the
-// change it carried was not complete); a line without a sign is a whole entry (a compacted file).
+// starts, "s TASK SERIAL" when it is sent a signal, "- TASK" once its end is acknowledged. A line
+// cut short by a crash is ignored (the change it carried was not complete); a line without a sign
+// is a whole entry (a compacted file: "TASK PID START GROUP [SERIAL]").
 std::vector<Entry> read_entries(const std::string& state_dir) {
   std::vector<Entry> out;
   std::ifstream in(state_dir + "/tasks");
@@ -114,6 +116,16 @@ std::vector<Entry> read_entries(const std::string& state_dir) {
       if (fields >> task) std::erase_if(out, [&](const Entry& e) { return e.task == task; });
       continue;
     }
+    if (first == "s") {
+      std::string task;
+      int serial = -1;
+      if (fields >> task >> serial) {
+        for (Entry& e : out) {
+          if (e.task == task) e.signalled = std::max(e.signalled, serial);
+        }
+      }
+      continue;
+    }
     Entry e;
     long long pid = 0;
     if (first == "+") {
@@ -122,6 +134,7 @@ std::vector<Entry> read_entries(const std::string& state_dir) {
       e.task = first;
     }
     if (!(fields >> pid >> e.started >> e.group)) continue;
+    if (!(fields >> e.signalled)) e.signalled = -1;
     e.pid = static_cast<pid_t>(pid);
     std::erase_if(out, [&](const Entry& x) { return x.task == e.task; });
     out.push_back(e);
@@ -143,7 +156,9 @@ void NodeAgent::save() {
   const std::string path = options_.state_dir + "/tasks";
   {
     std::ofstream out(path + ".new", std::ios::trunc);
-    for (const auto& [id, r] : tasks_) out << id << ' ' << r.task->pid() << ' ' << r.started << ' ' << r.group << '\n';
+    for (const auto& [id, r] : tasks_) {
+      out << id << ' ' << r.task->pid() << ' ' << r.started << ' ' << r.group << ' ' << r.signalled << '\n';
+    }
     for (const auto& [id, d] : done_) out << id << ' ' << d.pid << ' ' << d.started << ' ' << d.group << '\n';
   }
   std::error_code ec;
@@ -170,7 +185,7 @@ std::vector<std::string> NodeAgent::adopt_recorded() {
       failed_to_start_.push_back({e.task, TaskStatus{TaskEnd::Signaled, 0, SIGKILL},
                                   "lost when its agent restarted: " + task.error().message, false});
     } else {
-      tasks_[e.task] = Running{std::move(*task), "", false, e.group, e.started};
+      tasks_[e.task] = Running{std::move(*task), "", false, e.group, e.started, e.signalled};
     }
     seen_.insert(e.task);
     out.push_back(e.task);
@@ -384,6 +399,22 @@ void NodeAgent::terminate(const std::string& task, TaskEnd why, Clock::time_poin
   if (it == tasks_.end()) return;
   if (it->second.message.empty()) it->second.message = message;
   it->second.task->terminate(why, options_.kill_grace, now);
+}
+
+void NodeAgent::signal(const std::string& task, int serial, int number, bool main_only) {
+  auto it = tasks_.find(task);
+  if (it == tasks_.end() || serial <= it->second.signalled) return;
+  it->second.signalled = serial;
+  it->second.task->signal(number, main_only);
+  append("s " + task + " " + std::to_string(serial) + "\n");
+}
+
+std::map<std::string, int> NodeAgent::signalled() const {
+  std::map<std::string, int> out;
+  for (const auto& [id, r] : tasks_) {
+    if (r.signalled >= 0) out[id] = r.signalled;
+  }
+  return out;
 }
 
 void NodeAgent::terminate_all(TaskEnd why, Clock::time_point now, const std::string& message, bool fenced) {

@@ -110,6 +110,12 @@ class NodeAgent {
   void terminate(const std::string& task, TaskEnd why, Clock::time_point now, const std::string& message = "");
   // Ends every task; `fenced` marks them as ended because the controller was out of reach.
   void terminate_all(TaskEnd why, Clock::time_point now, const std::string& message, bool fenced);
+  // Sends a task the signal of serial `serial` (agent/protocol.h's Signal), once: a serial not
+  // above the last it was sent is passed over, also after the agent restarts. Unknown or ended
+  // tasks: nothing.
+  void signal(const std::string& task, int serial, int number, bool main_only);
+  // The last serial sent to each running task that was sent any.
+  std::map<std::string, int> signalled() const;
   // Tasks that have ended since the last call.
   std::vector<Finished> poll(Clock::time_point now);
   // Tasks running now (including those being ended).
@@ -130,6 +136,7 @@ class NodeAgent {
     bool fenced = false;
     std::string group;  // the task group's name
     long long started = -1;
+    int signalled = -1;  // the last serial sent
   };
   struct Done {
     pid_t pid = -1;

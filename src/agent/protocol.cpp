@@ -175,7 +175,8 @@ std::string json_request(const SyncRequest& r) {
               {"logs", logs},
               {"wait_ms", r.wait_ms},
               {"cpu_ids", r.host.cpu_ids},
-              {"cpu_cores", r.host.cpu_cores}}
+              {"cpu_cores", r.host.cpu_cores},
+              {"signalled", r.signalled}}
       .dump();
 }
 
@@ -230,6 +231,10 @@ Result<SyncRequest> json_to_request(const std::string& body) {
       r.logs.push_back(std::move(x));
     }
     r.wait_ms = integer_or<int>(o, "wait_ms", 0);
+    r.takes_signals = o.contains("signalled");
+    if (r.takes_signals) {
+      for (const auto& [task, serial] : o.at("signalled").items()) r.signalled[task] = integer<int>(serial);
+    }
   } catch (const json::exception& e) {
     return fail(std::string("malformed sync request: ") + e.what());
   }
@@ -260,12 +265,19 @@ std::string json_response(const SyncResponse& r) {
   for (const Terminate& t : r.terminate) {
     terminate.push_back({{"task", t.task}, {"why", end_name(t.why)}, {"message", t.message}});
   }
-  return json{{"launch", launch},
-              {"terminate", terminate},
-              {"acked", r.acked},
-              {"log_offsets", r.log_offsets},
-              {"node_timeout_ms", r.node_timeout_ms}}
-      .dump();
+  json out{{"launch", launch},
+           {"terminate", terminate},
+           {"acked", r.acked},
+           {"log_offsets", r.log_offsets},
+           {"node_timeout_ms", r.node_timeout_ms}};
+  if (!r.signal.empty()) {
+    json signal = json::array();
+    for (const Signal& s : r.signal) {
+      signal.push_back({{"task", s.task}, {"serial", s.serial}, {"number", s.number}, {"main_only", s.main_only}});
+    }
+    out["signal"] = std::move(signal);
+  }
+  return out.dump();
 }
 
 Result<SyncResponse> json_to_response(const std::string& body) {
@@ -305,6 +317,12 @@ Result<SyncResponse> json_to_response(const std::string& body) {
     r.acked = o.at("acked").get<std::vector<std::string>>();
     for (const auto& [key, offset] : o.at("log_offsets").items()) r.log_offsets[key] = integer<std::int64_t>(offset);
     r.node_timeout_ms = integer<std::int64_t>(o.at("node_timeout_ms"));
+    if (o.contains("signal")) {
+      for (const json& x : o.at("signal")) {
+        r.signal.push_back({x.at("task").get<std::string>(), integer<int>(x.at("serial")), integer<int>(x.at("number")),
+                            x.value("main_only", false)});
+      }
+    }
   } catch (const json::exception& e) {
     return fail(std::string("malformed sync answer: ") + e.what());
   }

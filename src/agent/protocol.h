@@ -52,6 +52,20 @@ struct SyncRequest {
   std::vector<Finished> finished;
   std::vector<LogChunk> logs;
   int wait_ms = 0;
+  // The serial of the last signal each running task was sent (Signal), for the tasks sent any;
+  // `takes_signals`: this agent takes signal orders (it says so by sending the map, even empty).
+  std::map<std::string, int> signalled;
+  bool takes_signals = false;
+};
+
+// A signal to send to a task once (scancel --signal, sbatch --signal): its serial says which of
+// the job's signals it is (an agent sends each serial once, in order, and reports the last).
+struct Signal {
+  std::string task;
+  int serial = 0;
+  int number = 0;
+  bool main_only = false;  // to the task's main process alone (a batch shell), not all its processes
+  bool operator==(const Signal&) const = default;
 };
 
 struct Terminate {
@@ -66,6 +80,7 @@ struct SyncResponse {
   std::vector<std::string> acked;                   // ended tasks the controller has recorded
   std::map<std::string, std::int64_t> log_offsets;  // "TASK.stdout"/"TASK.stderr": bytes the controller has
   std::int64_t node_timeout_ms = 0;                 // silent longer than this, the node is DOWN
+  std::vector<Signal> signal;                       // only to an agent that takes_signals
 };
 
 enum class Form { Json, Binary };

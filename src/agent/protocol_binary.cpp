@@ -13,13 +13,17 @@ namespace gwang::agent::protocol::binary {
 namespace {
 
 // JSON never starts with a control character.
-// Version 2 of each adds the CPUs at the end: a node's CPU topology, the launches' CPUs. A
-// controller reads both versions; an agent is answered in version 2 only when a launch has CPUs,
-// which only an agent that reported its CPU ids gets.
+// Version 2 of each adds the CPUs at the end: a node's CPU topology, the launches' CPUs. Version 3
+// adds signals: the last each task was sent (request), signals to send (answer). A controller
+// reads every version; an agent is answered in version 2 only when a launch has CPUs, which only
+// an agent that reported its CPU ids gets, and in version 3 only when it has signals to send,
+// which only an agent that takes signals (a version 3 request) gets.
 constexpr std::string_view kRequestMagic1 = "\x01gwang-sync-1\n";
-constexpr std::string_view kRequestMagic = "\x01gwang-sync-2\n";
+constexpr std::string_view kRequestMagic2 = "\x01gwang-sync-2\n";
+constexpr std::string_view kRequestMagic = "\x01gwang-sync-3\n";
 constexpr std::string_view kResponseMagic1 = "\x01gwang-orders-1\n";
-constexpr std::string_view kResponseMagic = "\x01gwang-orders-2\n";
+constexpr std::string_view kResponseMagic2 = "\x01gwang-orders-2\n";
+constexpr std::string_view kResponseMagic = "\x01gwang-orders-3\n";
 
 int small_int(api::Decoder& d) {
   const std::int64_t v = d.i();
@@ -50,7 +54,8 @@ Result<T> done(api::Decoder& d, T value, const char* what) {
 }  // namespace
 
 bool is_binary(std::string_view body) {
-  for (const std::string_view magic : {kRequestMagic, kRequestMagic1, kResponseMagic, kResponseMagic1}) {
+  for (const std::string_view magic :
+       {kRequestMagic, kRequestMagic2, kRequestMagic1, kResponseMagic, kResponseMagic2, kResponseMagic1}) {
     if (body.starts_with(magic)) return true;
   }
   return false;
@@ -87,12 +92,19 @@ std::string encode(const SyncRequest& r) {
   encode_ints(e, r.host.cpu_ids);
   encode_ints(e, r.host.cpu_cores);
   for (const Device& d : r.host.devices) encode_ints(e, d.near_cpus);
+  // Version 3: the signals sent.
+  e.u(r.signalled.size());
+  for (const auto& [task, serial] : r.signalled) {
+    e.s(task);
+    e.i(serial);
+  }
   return e.finish(kRequestMagic);
 }
 
 Result<SyncRequest> decode_request(std::string_view body) {
-  const bool v2 = body.starts_with(kRequestMagic);
-  api::Decoder d(body, v2 ? kRequestMagic : kRequestMagic1);
+  const int version = body.starts_with(kRequestMagic) ? 3 : body.starts_with(kRequestMagic2) ? 2 : 1;
+  const bool v2 = version >= 2;
+  api::Decoder d(body, version == 3 ? kRequestMagic : v2 ? kRequestMagic2 : kRequestMagic1);
   SyncRequest r;
   r.node = d.s();
   r.instance = d.s();
@@ -121,6 +133,13 @@ Result<SyncRequest> decode_request(std::string_view body) {
     r.host.cpu_ids = decode_ints(d);
     r.host.cpu_cores = decode_ints(d);
     for (Device& x : r.host.devices) x.near_cpus = decode_ints(d);
+  }
+  if (version == 3) {
+    r.takes_signals = true;
+    for (std::size_t n = d.count(); n > 0 && d.ok(); --n) {
+      std::string task(d.s());
+      r.signalled[std::move(task)] = small_int(d);
+    }
   }
   return done(d, std::move(r), "sync request");
 }
@@ -161,19 +180,31 @@ std::string encode(const SyncResponse& r) {
   e.i(r.node_timeout_ms);
   // The launches' CPUs, at the end and only when some launch has them: an agent of the previous
   // version (which reports no CPU ids, so gets none) reads the answer as before.
-  const bool v2 = std::any_of(r.launch.begin(), r.launch.end(), [](const Launch& l) { return !l.cpus.empty(); });
+  // Likewise the signals, after them, only when there are some.
+  const bool v3 = !r.signal.empty();
+  const bool v2 = v3 || std::any_of(r.launch.begin(), r.launch.end(), [](const Launch& l) { return !l.cpus.empty(); });
   if (v2) {
     for (const Launch& l : r.launch) {
       encode_ints(e, l.cpus);
       e.u(static_cast<unsigned>(l.cpu_bind_verbose) | static_cast<unsigned>(l.cpu_bind_none) << 1);
     }
   }
-  return e.finish(v2 ? kResponseMagic : kResponseMagic1);
+  if (v3) {
+    e.u(r.signal.size());
+    for (const Signal& s : r.signal) {
+      e.s(s.task);
+      e.i(s.serial);
+      e.i(s.number);
+      e.u(s.main_only);
+    }
+  }
+  return e.finish(v3 ? kResponseMagic : v2 ? kResponseMagic2 : kResponseMagic1);
 }
 
 Result<SyncResponse> decode_response(std::string_view body) {
-  const bool v2 = body.starts_with(kResponseMagic);
-  api::Decoder d(body, v2 ? kResponseMagic : kResponseMagic1);
+  const int version = body.starts_with(kResponseMagic) ? 3 : body.starts_with(kResponseMagic2) ? 2 : 1;
+  const bool v2 = version >= 2;
+  api::Decoder d(body, version == 3 ? kResponseMagic : v2 ? kResponseMagic2 : kResponseMagic1);
   SyncResponse r;
   decode_each(d, r.launch, [&](Launch& l) {
     l.task = d.s();
@@ -211,6 +242,14 @@ Result<SyncResponse> decode_response(std::string_view body) {
       l.cpu_bind_verbose = (flags & 1) != 0;
       l.cpu_bind_none = (flags & 2) != 0;
     }
+  }
+  if (version == 3) {
+    decode_each(d, r.signal, [&](Signal& s) {
+      s.task = d.s();
+      s.serial = small_int(d);
+      s.number = small_int(d);
+      s.main_only = d.u(1) != 0;
+    });
   }
   return done(d, std::move(r), "sync answer");
 }

@@ -148,9 +148,14 @@ void keep(const ChildSetup& c) {
     // agent reads EOF on the report once the task has exec'd.
     if (c.status_fd > 3) ::close_range(3, static_cast<unsigned>(c.status_fd) - 1, 0);
     ::close_range(static_cast<unsigned>(c.status_fd) + 1, ~0U, 0);
-    ::signal(SIGTERM, SIG_IGN);
-    ::signal(SIGINT, SIG_IGN);
-    ::signal(SIGHUP, SIG_IGN);
+    // It outlives what is sent to the task's processes (SIGTERM at a cancel, a user's SIGUSR1):
+    // only SIGKILL ends it, after the task.
+    for (int sig = 1; sig < NSIG; ++sig) {
+      if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD && sig != SIGSEGV && sig != SIGBUS && sig != SIGFPE &&
+          sig != SIGILL && sig != SIGTRAP && sig != SIGABRT && sig != SIGSYS) {
+        ::signal(sig, SIG_IGN);
+      }
+    }
     int status = 0;
     while (::waitpid(task, &status, 0) < 0 && errno == EINTR) {
     }
@@ -461,11 +466,36 @@ void Task::terminate(TaskEnd why, Clock::duration grace, Clock::time_point now) 
   tracker_->signal_all(SIGTERM);
 }
 
+void Task::signal(int number, bool main_only) {
+  if (final_ || wait_status_) return;
+  if (!read_report()) {
+    signals_deferred_.emplace_back(number, main_only);
+    return;
+  }
+  send(number, main_only);
+}
+
+void Task::send(int number, bool main_only) {
+  if (!main_only) {
+    tracker_->signal_all(number);
+    return;
+  }
+  // Under a keeper, the program is the keeper's one child.
+  pid_t program = pid_;
+  if (!status_path_.empty()) {
+    std::ifstream children("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) + "/children");
+    if (!(children >> program)) return;
+  }
+  ::kill(program, number);
+}
+
 std::optional<TaskStatus> Task::poll(Clock::time_point now) {
   if (final_) return final_;
-  if (read_report() && term_deferred_) {
+  if (read_report() && (term_deferred_ || !signals_deferred_.empty())) {
+    for (const auto& [number, main_only] : signals_deferred_) send(number, main_only);
+    signals_deferred_.clear();
+    if (term_deferred_) tracker_->signal_all(SIGTERM);
     term_deferred_ = false;
-    tracker_->signal_all(SIGTERM);
   }
   if (!wait_status_ && !adopted_) {
     int status = 0;

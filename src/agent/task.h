@@ -108,6 +108,11 @@ class Task {
   // `why` is TimedOut or Cancelled. A second call keeps the first reason and deadline.
   void terminate(TaskEnd why, Clock::duration grace, Clock::time_point now);
 
+  // Sends `number` to all the task's processes, or to its main program alone (`main_only`: a batch
+  // shell, not what it runs). Nothing once it has ended; a task whose program has not started yet
+  // gets it once the program runs.
+  void signal(int number, bool main_only);
+
   // Non-blocking. Reaps the main process if it has exited; then ends whatever of the task is still
   // running (no process of a task outlives it) and, once nothing is left, returns the final status.
   // Until then nullopt. Call it regularly, and at the kill deadline.
@@ -134,9 +139,11 @@ class Task {
   bool adopted_ = false;  // not our child: its status comes from the file
   long long start_time_ = -1;
   std::string status_path_;
-  bool removed_ = false;        // the tracker's groups are gone
-  bool term_deferred_ = false;  // SIGTERM is due once the program runs
-  int report_fd_ = -1;          // the child's report: a failure, or end of file once it executed
+  bool removed_ = false;                                // the tracker's groups are gone
+  bool term_deferred_ = false;                          // SIGTERM is due once the program runs
+  std::vector<std::pair<int, bool>> signals_deferred_;  // signal() calls due once the program runs
+  void send(int number, bool main_only);
+  int report_fd_ = -1;  // the child's report: a failure, or end of file once it executed
   std::string failure_;
   std::string output_, error_, input_;  // the job's own files, for failure_
 };

@@ -6,6 +6,7 @@
 
 #include "api/partition.h"
 #include "slurm/mail.h"
+#include "slurm/signals.h"
 #include "slurm/specs.h"
 
 namespace gwang::api {
@@ -147,6 +148,17 @@ Result<void> read_files(const json& j, SubmitRequest& r) {
         v.is_string() ? slurm::parse_mail_type(v.get<std::string>()) : Result<std::string>(fail("must be a string"));
     if (!m) return tl::unexpected(field_error("mail_type", m.error().message).error());
     r.mail_type = *m;
+  }
+  if (j.contains("signal")) {
+    const json& v = j["signal"];
+    auto spec = v.is_string() ? slurm::parse_signal_spec(v.get<std::string>(), true)
+                              : Result<slurm::SignalSpec>(fail("must be a string"));
+    if (!spec) {
+      return tl::unexpected(
+          field_error("signal", spec.error().message + " (expected [{R|B}:]SIGNAL[@SECONDS], as sbatch's --signal)")
+              .error());
+    }
+    r.signal = slurm::format_signal_spec(*spec);
   }
   if (j.contains("mail_user")) {
     const json& v = j["mail_user"];
@@ -305,7 +317,7 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
                                   "gpus",        "gpu_share", "nodes",       "time",     "requeue",   "project",
                                   "preemptible", "begin",     "dependency",  "array",    "script",    "output",
                                   "error",       "input",     "open_append", "comment",  "partition", "hold",
-                                  "qos",         "mail_type", "mail_user",   "nodelist", "exclude"};
+                                  "qos",         "mail_type", "mail_user",   "nodelist", "exclude",   "signal"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -358,6 +370,7 @@ std::string to_json(const SubmitRequest& r) {
   if (!r.mail_user.empty()) j["mail_user"] = r.mail_user;
   if (!r.nodelist.empty()) j["nodelist"] = r.nodelist;
   if (!r.exclude.empty()) j["exclude"] = r.exclude;
+  if (!r.signal.empty()) j["signal"] = r.signal;
   return j.dump();
 }
 

@@ -53,6 +53,9 @@ struct SubmitRequest {
   // The nodes it runs on, all of them (sbatch's --nodelist; its node count is at least theirs), or
   // those it may not run on (--exclude). Node names.
   std::vector<std::string> nodelist, exclude;
+  // A signal before its time limit (sbatch --signal), as slurm::format_signal_spec writes it
+  // ("B:10@90": SIGUSR1 to the batch shell 90 s before the end); empty: none.
+  std::string signal;
 };
 
 inline constexpr std::size_t kMaxScriptBytes = 4 << 20;  // Slurm's default max_script_size

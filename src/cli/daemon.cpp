@@ -456,6 +456,8 @@ proto::SyncRequest SyncLoop::request() {
   req.host = host_;
   req.tracking = node_agent_.tracking().describe();
   req.running = node_agent_.running();
+  req.signalled = node_agent_.signalled();
+  req.takes_signals = true;
   bool more = false;
   const std::set<std::string> complete = add_output(req, more);
   for (const agent::Finished& f : finished_) {
@@ -558,6 +560,7 @@ void SyncLoop::apply(const proto::SyncResponse& answer) {
   }
   for (const proto::Terminate& t : answer.terminate)
     node_agent_.terminate(t.task, t.why, agent::Clock::now(), t.message);
+  for (const proto::Signal& s : answer.signal) node_agent_.signal(s.task, s.serial, s.number, s.main_only);
 }
 
 void SyncLoop::wait_out(const proto::SyncRequest& req, agent::Clock::time_point sent) {

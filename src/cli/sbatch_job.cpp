@@ -81,6 +81,7 @@ Result<void> set_script(const slurm::SbatchOptions& o, const SbatchContext& c, a
     r.comment = *o.comment;
   }
   if (o.mail_type) r.mail_type = *o.mail_type;
+  if (o.signal) r.signal = *o.signal;
   if (o.mail_user) r.mail_user = *o.mail_user;
   return {};
 }

@@ -1,6 +1,7 @@
 // scancel, as Slurm 22.05's man page describes it, on gwang's API.
 #include <getopt.h>
 #include <pwd.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "cli/commands.h"
 #include "cli/slurm_jobs.h"
 #include "slurm/format.h"
+#include "slurm/signals.h"
 #include "slurm/specs.h"
 
 namespace gwang::cli {
@@ -67,6 +69,10 @@ struct ScancelOptions {
   std::set<std::string> accounts, names, partitions, states, users;
   bool quiet = false, verbose = false;
   std::vector<std::string> ids;
+  // -s: a signal to send instead of cancelling (SIGKILL cancels); -b: to the batch step alone,
+  // -f: to the batch step too (by default a signal goes to the job's steps, not its batch step).
+  std::optional<int> signal;
+  bool batch = false, full = false;
 
   // Whether a filter was given.
   bool filtered() const {
@@ -75,6 +81,8 @@ struct ScancelOptions {
 };
 
 const option kScancelOptions[] = {{"account", required_argument, nullptr, 'A'},
+                                  {"batch", no_argument, nullptr, 'b'},
+                                  {"full", no_argument, nullptr, 'f'},
                                   {"help", no_argument, nullptr, 'h'},
                                   {"me", no_argument, nullptr, 'm' + 256},
                                   {"name", required_argument, nullptr, 'n'},
@@ -129,12 +137,14 @@ std::optional<int> take_scancel_option(int c, const std::string& value, Argv& ar
       o.quiet = true;
       return std::nullopt;
     case 's':
-      // A job is ended with SIGTERM, then SIGKILL after the grace; other signals gwang does not send.
-      if (upper(value) != "TERM" && upper(value) != "SIGTERM" && upper(value) != "KILL" && upper(value) != "SIGKILL" &&
-          value != "15" && value != "9") {
-        return scancel_error("--signal=" + value +
-                             ": gwang ends jobs (TERM, then KILL); other signals are not supported");
-      }
+      o.signal = slurm::signal_number(value);
+      if (!o.signal) return scancel_error("Invalid job signal: " + value);
+      return std::nullopt;
+    case 'b':
+      o.batch = true;
+      return std::nullopt;
+    case 'f':
+      o.full = true;
       return std::nullopt;
     case 't':
       return add_states(value, o.states);
@@ -158,7 +168,7 @@ std::optional<int> parse_scancel(Argv& argv, ScancelOptions& o) {
   ::opterr = 0;
   for (;;) {
     int index = 0;
-    const int c = ::getopt_long(argv.argc(), argv.argv(), ":A:hn:p:Qs:t:u:vV", kScancelOptions, &index);
+    const int c = ::getopt_long(argv.argc(), argv.argv(), ":A:bfhn:p:Qs:t:u:vV", kScancelOptions, &index);
     if (c == -1) break;
     if (auto done = take_scancel_option(c, ::optarg ? ::optarg : "", argv, o)) return done;
   }
@@ -267,6 +277,38 @@ int cancel_targets(const ClientArgs& client, const Targets& t, bool verbose) {
   return status;
 }
 
+// Sends the signal to the targets (a whole array's id: each of its running tasks); returns
+// scancel's exit status.
+int signal_targets(const ClientArgs& client, const Targets& t, const ScancelOptions& o,
+                   const std::vector<SlurmJob>& jobs) {
+  int status = t.status;
+  set_error_prefix("scancel: error: Kill job error: ");
+  const std::string target = o.batch ? "batch" : o.full ? "all" : "steps";
+  auto send = [&](std::int64_t id, const std::string& body) {
+    int code = 0;
+    if (!request(client, "POST", "/api/v1/jobs/" + std::to_string(id) + "/signal", body, &code)) status = 1;
+  };
+  for (const auto& [id, whole] : t.jobs) {
+    std::vector<std::int64_t> ids{id};
+    if (whole) {
+      ids.clear();
+      for (const SlurmJob& j : jobs) {
+        if ((j.array_job_id == id || j.id == id) && j.state == api::JobState::Running) ids.push_back(j.id);
+      }
+    }
+    for (std::int64_t one : ids) {
+      if (o.verbose) std::fprintf(stderr, "scancel: Signal %d to job %lld\n", *o.signal, static_cast<long long>(one));
+      send(one, nlohmann::json{{"signal", *o.signal}, {"target", target}}.dump());
+    }
+  }
+  for (const auto& [id, step] : t.steps) {
+    if (o.verbose)
+      std::fprintf(stderr, "scancel: Signal %d to step %lld.%s\n", *o.signal, static_cast<long long>(id), step.c_str());
+    send(id, nlohmann::json{{"signal", *o.signal}, {"step", std::stoi(step)}}.dump());
+  }
+  return status;
+}
+
 }  // namespace
 
 int run_scancel(const std::vector<std::string>& args) {
@@ -281,7 +323,10 @@ int run_scancel(const std::vector<std::string>& args) {
   if (!answer) return 1;
   const auto jobs = slurm_jobs((*answer)["jobs"]);
   if (!jobs) return scancel_error("the controller's answer: " + jobs.error().message);
-  return cancel_targets(client, scancel_targets(o, *jobs), o.verbose);
+  const Targets targets = scancel_targets(o, *jobs);
+  // SIGKILL ends the job, as a cancel; another signal is sent, and the job goes on.
+  if (o.signal && *o.signal != SIGKILL) return signal_targets(client, targets, o, *jobs);
+  return cancel_targets(client, targets, o.verbose);
 }
 
 }  // namespace gwang::cli

@@ -165,7 +165,8 @@ Result<std::optional<proto::SyncResponse>> Controller::sync_with(Changing& chang
   }
 
   proto::SyncResponse o = orders(*node, listed);
-  if (o.launch.empty() && o.terminate.empty() && out.acked.empty() && request.wait_ms > 0 &&
+  const bool signals_due = request.takes_signals && !signal_orders(listed, request.signalled).empty();
+  if (o.launch.empty() && o.terminate.empty() && out.acked.empty() && !signals_due && request.wait_ms > 0 &&
       waiting_ < options_.max_waiting_agents) {
     if (!may_wait) return std::optional<proto::SyncResponse>();
     const std::string name = node->name;
@@ -175,13 +176,15 @@ Result<std::optional<proto::SyncResponse>> Controller::sync_with(Changing& chang
       Node* n = find_node(name);
       if (!n || n->down) return true;
       proto::SyncResponse probe = orders(*n, listed);
-      return !probe.launch.empty() || !probe.terminate.empty();
+      return !probe.launch.empty() || !probe.terminate.empty() ||
+             (request.takes_signals && !signal_orders(listed, request.signalled).empty());
     });
     --waiting_;
     if (Node* n = find_node(name); n && !n->down) o = orders(*n, listed);
   }
   out.launch = std::move(o.launch);
   out.terminate = std::move(o.terminate);
+  if (request.takes_signals) out.signal = signal_orders(listed, request.signalled);
   out.node_timeout_ms = o.node_timeout_ms;
   return out;
 }

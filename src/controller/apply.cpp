@@ -157,6 +157,13 @@ Result<void> Controller::apply(const events::Ended& e, std::int64_t time) {
   return {};
 }
 
+Result<void> Controller::apply(const events::Signalled& e, std::int64_t) {
+  JobRecord* job = jobs_.edit(e.id);
+  if (!job) return fail(unknown_job(e.id));
+  job->signals.push_back(e.signal);
+  return {};
+}
+
 Result<void> Controller::apply(const events::Held& e, std::int64_t) {
   for (std::int64_t id : e.ids) {
     if (!jobs_.contains(id)) return fail(unknown_job(id));

@@ -158,6 +158,11 @@ class Controller {
   // Asks a running step's tasks to end; it shows CANCELLED when they have. Errors: not found, ended.
   Result<StepRecord> cancel_step(std::int64_t job, int step, const std::string& user, bool operator_rights,
                                  std::int64_t now);
+  // Sends signal `number` to a running job's processes, as scancel --signal does: to its steps'
+  // tasks (`step` >= 0: that step's only), its batch step, or both (`target`). Journalled; the
+  // agents send it once. Errors: not found (not the user's), not running, no such running step.
+  Result<JobRecord> signal_job(std::int64_t id, int step, int number, SignalTarget target, const std::string& user,
+                               bool operator_rights, std::int64_t now);
   // The partitions, as configured (or the implicit one), with the nodes now in each.
   struct PartitionRecord {
     api::Partition spec;
@@ -330,6 +335,15 @@ class Controller {
   Result<void> apply(const events::Held& e, std::int64_t time);
   Result<void> apply(const events::NodeRegistered& e, std::int64_t time);
   Result<void> apply(const events::NodeState& e, std::int64_t time);
+  Result<void> apply(const events::Signalled& e, std::int64_t time);
+  // signals.cpp: journals a signal to job `id` and sends it to the local node's tasks it reaches;
+  // the others get it in their agents' orders (signal_orders).
+  Result<void> send_signal(std::int64_t id, const SignalRecord& s, std::int64_t now);
+  // sbatch --signal's: sent once its time before the job's time limit has come.
+  void signal_before_end(const JobRecord& job, std::int64_t now);
+  // The signals an agent is to send to the tasks it lists, past the serials it last reported.
+  std::vector<agent::protocol::Signal> signal_orders(const std::set<std::string>& listed,
+                                                     const std::map<std::string, int>& signalled) const;
   // The step of a job's `attempt`; nullptr when that attempt is over or has no such step.
   static StepRecord* step_of(JobRecord& job, int attempt, int step);
   // Recovery: the ended jobs that waiting jobs depend on, told to the core with how they ended.
@@ -539,9 +553,9 @@ class Controller {
   std::uint64_t started_total_ = 0, preempted_total_ = 0;     // decisions
   std::vector<std::future<Result<std::int64_t>>> unflushed_;  // journal_async's records, until flushed
   bool awaiting_ = false;                                     // the control loop waits for the journal outside the lock
-  int waiting_ = 0;                         // agents' calls waiting for orders (each holds a server thread)
-  bool step_news_due_ = false;              // a job's step_news grew since the last publish()
-  int step_waiters_ = 0;                    // calls in wait_step_news
+  int waiting_ = 0;             // agents' calls waiting for orders (each holds a server thread)
+  bool step_news_due_ = false;  // a job's step_news grew since the last publish()
+  int step_waiters_ = 0;        // calls in wait_step_news
   std::condition_variable step_news_cv_;
   int inflight_ = 0;                        // submissions journalled (or being journalled) but not applied yet
   std::int64_t snapshot_seq_ = 0;           // the record the last snapshot covers

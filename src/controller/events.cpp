@@ -68,6 +68,7 @@ void put(Encoder& e, const Submitted& v) {
   e.s(v.request.mail_user);
   encode_strings(e, v.request.nodelist);
   encode_strings(e, v.request.exclude);
+  e.s(v.request.signal);
 }
 void get(Decoder& d, Submitted& v) {
   v.id = d.i();
@@ -84,6 +85,7 @@ void get(Decoder& d, Submitted& v) {
     v.request.nodelist = decode_strings(d);
     v.request.exclude = decode_strings(d);
   }
+  if (d.ok() && !d.at_end()) v.request.signal = text(d);
 }
 
 void put(Encoder& e, const Started& v) {
@@ -274,10 +276,19 @@ void get(Decoder& d, NodeState& v) {
   v.state = text(d);
 }
 
+void put(Encoder& e, const Signalled& v) {
+  e.i(v.id);
+  encode_signal(e, v.signal);
+}
+void get(Decoder& d, Signalled& v) {
+  v.id = d.i();
+  v.signal = decode_signal(d);
+}
+
 // The kinds, by the variant's index. A job array's submission has a kind of its own.
 constexpr std::string_view kKinds[] = {"job.submitted", "job.started",     "job.rank_ended", "job.step",
                                        "job.step_task", "job.step_stop",   "job.requeued",   "job.ended",
-                                       "job.hold",      "node.registered", "node.state"};
+                                       "job.hold",      "node.registered", "node.state",     "job.signal"};
 static_assert(std::size(kKinds) == std::variant_size_v<Event>);
 constexpr std::string_view kArraySubmitted = "job.array_submitted";
 

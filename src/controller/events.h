@@ -130,8 +130,15 @@ struct NodeState {
   bool operator==(const NodeState&) const = default;
 };
 
+// A signal was sent to a running job (JobRecord::signals).
+struct Signalled {
+  std::int64_t id = 0;
+  SignalRecord signal;
+  bool operator==(const Signalled&) const = default;
+};
+
 using Event = std::variant<Submitted, Started, RankEnded, StepStarted, StepTaskEnded, StepStopping, Requeued, Ended,
-                           Held, NodeRegistered, NodeState>;
+                           Held, NodeRegistered, NodeState, Signalled>;
 
 // The record's kind ("job.submitted", "job.array_submitted", "job.started", ...).
 std::string_view kind_of(const Event& event);

@@ -37,7 +37,8 @@ void read(const json& p, Started& v) {
     TaskRecord task;
     task.node = t.at("node").get<std::string>();
     task.devices = t.at("devices").get<std::vector<std::string>>();
-    for (const json& s : t.at("shares")) task.shares.push_back({s.at(0).get<std::uint16_t>(), s.at(1).get<core::Milli>()});
+    for (const json& s : t.at("shares"))
+      task.shares.push_back({s.at(0).get<std::uint16_t>(), s.at(1).get<core::Milli>()});
     v.tasks.push_back(std::move(task));
   }
 }
@@ -81,6 +82,9 @@ void read(const json& p, StepStopping& v) {
   v.why = p.at("why").get<std::string>();
   v.cancel = p.at("cancel").get<bool>();
 }
+
+// Signals came after the records' JSON form: none is in it.
+void read(const json&, Signalled&) { throw std::invalid_argument("a signal's record has no JSON form"); }
 
 void read(const json& p, Requeued& v) {
   v.id = p.at("id").get<std::int64_t>();
@@ -128,7 +132,6 @@ std::vector<agent::Device> devices_from(const json& a) {
   }
   return out;
 }
-
 
 Result<Event> decode_json(std::string_view kind, std::string_view payload, Event event) {
   try {

@@ -122,7 +122,6 @@ void gzip(const httplib::Request& req, httplib::Response& res) {
   res.set_header("Vary", "Accept-Encoding");
 }
 
-
 // A path with the segment after each collection replaced by {}: /api/v1/jobs/12/logs ->
 // /api/v1/jobs/{}/logs. Documented routes and requested paths meet in this shape.
 std::string shape_of(std::string_view path) {
@@ -289,6 +288,7 @@ void ApiServer::Impl::routes() {
   route("GET", "/api/v1/jobs", "/api/v1/jobs", &Impl::list_jobs);
   route("GET", "/api/v1/jobs/{id}", R"(/api/v1/jobs/(\d{1,18}))", &Impl::show_job);
   route("POST", "/api/v1/jobs/{id}/cancel", R"(/api/v1/jobs/(\d{1,18})/cancel)", &Impl::cancel_job);
+  route("POST", "/api/v1/jobs/{id}/signal", R"(/api/v1/jobs/(\d{1,18})/signal)", &Impl::signal_job);
   route("POST", "/api/v1/jobs/{id}/hold", R"(/api/v1/jobs/(\d{1,18})/hold)", &Impl::hold_job);
   route("POST", "/api/v1/jobs/{id}/release", R"(/api/v1/jobs/(\d{1,18})/release)", &Impl::release_job);
   route("GET", "/api/v1/partitions", "/api/v1/partitions", &Impl::list_partitions);

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "api/json_writer.h"
 #include "api/job_view.h"
+#include "api/json_writer.h"
 #include "api/node_view.h"
 #include "controller/http.h"
 #include "controller/http_server.h"
@@ -81,10 +81,10 @@ struct Scope {
 
 // The filters and page of a job list (GET /api/v1/jobs).
 struct JobFilter {
-  std::set<JobState> states;                // empty: any
+  std::set<JobState> states;              // empty: any
   std::set<std::string> projects, users;  // empty: any
-  bool wants_ended = false;  // a state asked for is an ended one: ended jobs are looked at
-  bool descending = false;   // newest first
+  bool wants_ended = false;               // a state asked for is an ended one: ended jobs are looked at
+  bool descending = false;                // newest first
   std::int64_t offset = 0;
   std::int64_t limit = std::numeric_limits<std::int64_t>::max();
   bool matches(const JobRecord& j) const {
@@ -95,8 +95,8 @@ struct JobFilter {
 // The job list's filters from a request's parameters, or a 400 already written.
 std::optional<JobFilter> job_filter(const httplib::Request& req, httplib::Response& res);
 // A whole-number parameter in [min, max], `fallback` when absent; nullopt: a 400 already written.
-std::optional<std::int64_t> int_param(const httplib::Request& req, const char* name, std::int64_t min,
-                                      std::int64_t max, std::int64_t fallback, httplib::Response& res);
+std::optional<std::int64_t> int_param(const httplib::Request& req, const char* name, std::int64_t min, std::int64_t max,
+                                      std::int64_t fallback, httplib::Response& res);
 
 struct ApiServer::Impl {
   Impl(Controller& c, TokenStore& t, std::string s) : controller(c), tokens(t), secret(std::move(s)) {}
@@ -117,8 +117,8 @@ struct ApiServer::Impl {
     ServeInLoop in_loop;  // none: always on a worker
   };
   std::vector<Route> table;
-  std::string web_dir;         // the dashboard's built files, served at /; empty: none
-  std::string missing_web;     // where there are none, why (the page at / says it)
+  std::string web_dir;      // the dashboard's built files, served at /; empty: none
+  std::string missing_web;  // where there are none, why (the page at / says it)
 
   // Registers a handler; `path` is the route as documented, `pattern` the regex that serves it.
   void add(const std::string& method, const std::string& path, const std::string& pattern, Serve h);
@@ -149,6 +149,7 @@ struct ApiServer::Impl {
   void list_jobs(const httplib::Request& req, httplib::Response& res);
   void show_job(const httplib::Request& req, httplib::Response& res);
   void cancel_job(const httplib::Request& req, httplib::Response& res);
+  void signal_job(const httplib::Request& req, httplib::Response& res);
   void hold_job(const httplib::Request& req, httplib::Response& res);
   void release_job(const httplib::Request& req, httplib::Response& res);
   void list_partitions(const httplib::Request& req, httplib::Response& res);
@@ -226,8 +227,8 @@ struct ApiServer::Impl {
   void job_hints(const httplib::Request& req, httplib::Response& res);
   void show_fairshare(const httplib::Request& req, httplib::Response& res);
 
-  void routes();       // http.cpp: the route table
-  void book_routes();  // http_books.cpp
+  void routes();            // http.cpp: the route table
+  void book_routes();       // http_books.cpp
   void dashboard_routes();  // http_dashboard.cpp
 
   // Requests served, by method, route (as documented; "other" for no route) and status, and their

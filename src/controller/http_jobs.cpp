@@ -10,6 +10,7 @@
 
 #include "api/json_writer.h"
 #include "controller/http_impl.h"
+#include "slurm/signals.h"
 
 namespace gwang::controller {
 
@@ -170,6 +171,44 @@ void ApiServer::Impl::job_action(const httplib::Request& req, httplib::Response&
 void ApiServer::Impl::cancel_job(const httplib::Request& req, httplib::Response& res) {
   job_action(req, res, "cancel", [this](const Scope& who, const JobRecord& job, bool task_only) {
     return controller.cancel(job.id, who.user, true, wall_now(), task_only);
+  });
+}
+
+// Sends a signal to a running job's processes (scancel --signal): {"signal": "USR1" or 10,
+// "target": "steps" (the default: its steps' tasks, not the batch shell), "batch" (the batch
+// shell and what it runs), "shell" (the shell alone) or "all", "step": N (one step only)}.
+void ApiServer::Impl::signal_job(const httplib::Request& req, httplib::Response& res) {
+  auto body = body_object(req, res);
+  if (!body) return;
+  for (const auto& [key, value] : body->items()) {
+    if (key != "signal" && key != "target" && key != "step") return error(res, 400, "unknown field '" + key + "'");
+  }
+  const json& sig = (*body)["signal"];
+  std::optional<int> number;
+  if (sig.is_string()) number = slurm::signal_number(sig.get<std::string>());
+  if (sig.is_number_integer() && sig.get<std::int64_t>() >= 1 && sig.get<std::int64_t>() <= 64) number = sig.get<int>();
+  if (!number) return error(res, 400, "field 'signal': expected a signal's name (USR1) or number (1 to 64)");
+  static const std::pair<const char*, SignalTarget> kTargets[] = {{"steps", SignalTarget::Steps},
+                                                                  {"batch", SignalTarget::Batch},
+                                                                  {"shell", SignalTarget::Shell},
+                                                                  {"all", SignalTarget::All}};
+  SignalTarget target = SignalTarget::Steps;
+  if (body->contains("target")) {
+    const json& t = (*body)["target"];
+    const auto it = std::find_if(std::begin(kTargets), std::end(kTargets),
+                                 [&](const auto& k) { return t.is_string() && t.get<std::string>() == k.first; });
+    if (it == std::end(kTargets)) return error(res, 400, "field 'target': expected steps, batch, shell or all");
+    target = it->second;
+  }
+  int step = -1;
+  if (body->contains("step")) {
+    const json& st = (*body)["step"];
+    if (!st.is_number_integer() || st.get<std::int64_t>() < 0 || st.get<std::int64_t>() > 999999)
+      return error(res, 400, "field 'step': expected a step's id");
+    step = st.get<int>();
+  }
+  job_action(req, res, "signal", [&](const Scope& who, const JobRecord& job, bool) {
+    return controller.signal_job(job.id, step, *number, target, who.user, true, wall_now());
   });
 }
 

@@ -87,6 +87,26 @@ TaskRecord decode_task(Decoder& d) {
   return t;
 }
 
+void encode_signal(Encoder& e, const SignalRecord& s) {
+  e.i(s.time);
+  e.i(s.attempt);
+  e.i(s.number);
+  e.u(static_cast<std::uint64_t>(s.target));
+  e.i(s.step);
+  e.u(s.timed);
+}
+
+SignalRecord decode_signal(Decoder& d) {
+  SignalRecord s;
+  s.time = d.i();
+  s.attempt = static_cast<int>(d.i());
+  s.number = static_cast<int>(d.i());
+  s.target = static_cast<SignalTarget>(d.u(static_cast<std::uint64_t>(SignalTarget::All)));
+  s.step = static_cast<int>(d.i());
+  s.timed = flag(d);
+  return s;
+}
+
 void encode_step(Encoder& e, const StepRecord& st) {
   e.i(st.id);
   e.s(st.name);
@@ -216,11 +236,15 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   }
   // Format 17 on: whether its steps keep the job's task counts (srun -E).
   for (const StepRecord& st : j.steps) e.u(st.preserve_env);
+  // Format 18 on: its signal before the end, and the signals sent to it.
+  e.s(r.signal);
+  e.u(j.signals.size());
+  for (const SignalRecord& s : j.signals) encode_signal(e, s);
 }
 
 namespace {
 
-// The fields formats 3 to 17 added at the end of a job's record.
+// The fields formats 3 to 18 added at the end of a job's record.
 Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
   api::SubmitRequest& r = j.request;
   if (format >= 3) {
@@ -290,6 +314,10 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
   }
   if (format >= 17) {
     for (StepRecord& st : j.steps) st.preserve_env = flag(d);
+  }
+  if (format >= 18) {
+    r.signal = text(d);
+    for (std::size_t n = d.count(); d.ok() && n > 0; --n) j.signals.push_back(decode_signal(d));
   }
   return {};
 }

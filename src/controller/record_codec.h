@@ -42,6 +42,10 @@ JobState decode_task_state(Decoder& d);
 void encode_task(Encoder& e, const TaskRecord& t);
 TaskRecord decode_task(Decoder& d);
 
+// Errors: an unknown target.
+void encode_signal(Encoder& e, const SignalRecord& s);
+SignalRecord decode_signal(Decoder& d);
+
 void encode_step(Encoder& e, const StepRecord& st);
 // Errors: a task on a node the job does not have (of `job_tasks`).
 Result<StepRecord> decode_step(Decoder& d, std::size_t job_tasks);

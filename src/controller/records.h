@@ -81,6 +81,27 @@ struct StepRecord {
 // Job ids run from 1 up, as Slurm's do, to its largest (MaxJobId's ceiling, 0x7fff0000).
 inline constexpr std::int64_t kMaxJobId = 0x7fff0000;
 
+// Which of a running job's processes a signal goes to (Slurm's scancel and --signal):
+enum class SignalTarget {
+  Steps,  // its steps' tasks (for a job without a script, its own tasks), not the batch shell
+  Batch,  // the batch step: its shell and what the shell runs (scancel -b)
+  Shell,  // the batch shell alone (sbatch --signal=B:)
+  All,    // both (scancel -f)
+};
+
+// A signal sent to a running job (scancel --signal, or sbatch --signal's before its end), kept in
+// the order sent: its place in JobRecord::signals is its serial, by which agents send it once.
+// A step's task gets the signals sent while it runs: those not older than the step.
+struct SignalRecord {
+  std::int64_t time = 0;  // when sent, Unix seconds
+  int attempt = 0;        // to the job's run of this attempt
+  int number = 0;
+  SignalTarget target = SignalTarget::Steps;
+  int step = -1;       // Steps: this step only; -1 all
+  bool timed = false;  // sbatch --signal's, before the time limit
+  bool operator==(const SignalRecord&) const = default;
+};
+
 // Why a waiting job waits, as the core last said: what its reason's words are made from when read
 // (Controller::reason_of).
 // 40 bytes, kept for every waiting job.
@@ -126,6 +147,7 @@ struct JobRecord {
   // Grows with each end of a task of its steps and each arrival of their output: what srun,
   // following a step, waits for (Controller::wait_step_news). Not kept: 0 again after a restart.
   std::uint64_t step_news = 0;
+  std::vector<SignalRecord> signals;  // sent to it, in order (all attempts)
   // The job's own credential while it runs (random, made at each start): its tasks' GWANG_TOKEN,
   // with which the commands inside the job (srun, squeue, ...) act as its user.
   std::string credential;

@@ -1,9 +1,9 @@
 // The control loop's round: the local node's ended tasks, time limits and charges, silent nodes,
 // snapshots when due, the books' verdicts, a scheduling pass, and its starts once durable.
 
-#include "controller/controller.h"
-
 #include <chrono>
+
+#include "controller/controller.h"
 
 namespace gwang::controller {
 
@@ -26,6 +26,9 @@ void Controller::round(agent::Clock::time_point mono, std::int64_t now) {
       const JobRecord* job = jobs_.find(id);
       if (now >= job->start + job->request.time_s && !stopping_.contains(id)) {
         stop_tasks(*jobs_.edit(id), agent::TaskEnd::TimedOut, "time limit reached");
+        job = jobs_.find(id);
+      } else if (!job->request.signal.empty() && !stopping_.contains(id)) {
+        signal_before_end(*job, now);  // sbatch --signal
         job = jobs_.find(id);
       }
       // Grants burn down while jobs run, not only when they end.
@@ -92,7 +95,8 @@ void Controller::round(agent::Clock::time_point mono, std::int64_t now) {
   if (!durable && options_.on_store_failure) options_.on_store_failure(durable.error());
   for (const auto& [id, attempt] : begun) {
     const JobRecord* now_is = jobs_.find(id);
-    if (now_is->state != JobState::Running || now_is->attempt != attempt) continue;  // ended meanwhile (its node failed)
+    if (now_is->state != JobState::Running || now_is->attempt != attempt)
+      continue;  // ended meanwhile (its node failed)
     JobRecord& job = *jobs_.edit(id);
     if (durable) {
       launch(job, now);

@@ -27,6 +27,9 @@ class NodeAgentRunner final : public LocalRunner {
   void terminate(const std::string& task, agent::TaskEnd why, const std::string& message) override {
     agent_->terminate(task, why, agent::Clock::now(), message);
   }
+  void signal(const std::string& task, int serial, int number, bool main_only) override {
+    agent_->signal(task, serial, number, main_only);
+  }
   std::vector<agent::Finished> poll(agent::Clock::time_point now) override { return agent_->poll(now); }
   void acknowledge(const std::string& task) override { agent_->acknowledge(task); }
   void set_controller_url(const std::string& url) override { agent_->set_controller_url(url); }

@@ -20,6 +20,8 @@ class LocalRunner {
   virtual void launch(const agent::Launch& launch) = 0;
   // Asks a task to end (SIGTERM, then SIGKILL after the grace); unknown or ended tasks: nothing.
   virtual void terminate(const std::string& task, agent::TaskEnd why, const std::string& message) = 0;
+  // Sends a task the signal of serial `serial`, once (agent::NodeAgent::signal).
+  virtual void signal(const std::string& task, int serial, int number, bool main_only) = 0;
   // The tasks that have ended since the last call; `now` drives kill deadlines.
   virtual std::vector<agent::Finished> poll(agent::Clock::time_point now) = 0;
   // The controller has recorded that the task ended.

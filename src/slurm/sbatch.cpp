@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "slurm/mail.h"
+#include "slurm/signals.h"
 
 namespace gwang::slurm {
 
@@ -104,7 +105,7 @@ constexpr OptionDef kOptions[] = {
     {"reboot", 0, Arg::None, true},
     {"requeue", 0, Arg::None, true},
     {"reservation", 0, Arg::Required, false},
-    {"signal", 0, Arg::Required, false},
+    {"signal", 0, Arg::Required, true},
     {"sockets-per-node", 0, Arg::Required, false},
     {"spread-job", 0, Arg::None, false},
     {"switches", 0, Arg::Required, true},
@@ -172,6 +173,12 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
   if (name == "nodefile") return text(o.nodefile);
   if (name == "exclude") return text(o.exclude);
   if (name == "mail-type") return with(parse_mail_type(v), o.mail_type);
+  if (name == "signal") {
+    auto spec = parse_signal_spec(v, true);
+    if (!spec) return fail(spec.error().message);  // Slurm's words, without the option's name
+    o.signal = format_signal_spec(*spec);
+    return {};
+  }
   if (name == "mail-user") {
     if (!mail_user_ok(v)) return fail("--mail-user: '" + v + "': expected an address or a user name (no blanks)");
     return text(o.mail_user);
@@ -406,6 +413,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(exclude, over.exclude);
   take(mail_type, over.mail_type);
   take(mail_user, over.mail_user);
+  take(signal, over.signal);
   take(cpus_per_task, over.cpus_per_task);
   take(dependency, over.dependency);
   take(error, over.error);
@@ -487,6 +495,7 @@ Result<SbatchOptions> parse_environment(const std::map<std::string, std::string>
       {"SBATCH_PARTITION", "partition"},
       {"SBATCH_QOS", "qos"},
       {"SBATCH_REQUEUE", "requeue"},
+      {"SBATCH_SIGNAL", "signal"},
       {"SBATCH_TIMELIMIT", "time"},
       {"SBATCH_WAIT", "wait"},
       {"SBATCH_DEBUG", "verbose"},

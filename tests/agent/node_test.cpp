@@ -8,9 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -239,6 +242,60 @@ TEST_F(NodeAgentTest, ATaskCannotOpenTheNodesOtherDevices) {
   err << in.rdbuf();
   EXPECT_NE(err.str().find("dev0: No such device or address"), std::string::npos) << err.str();
   EXPECT_NE(err.str().find("dev1: Operation not permitted"), std::string::npos) << err.str();
+}
+
+// A signal is sent once by its serial: to all the task's processes, or to its main program
+// alone; a serial sent before is passed over, and each sent one is recorded for the next agent.
+TEST_F(NodeAgentTest, SignalsAreSentOnceEachByTheirSerial) {
+  NodeAgent agent(options());
+  const std::string out = (dir_ / "signals").string(), ready = (dir_ / "ready").string();
+  Launch l = launch(20, {"bash", "-c",
+                         "trap 'echo usr1 >> " + out + "' USR1; trap 'echo usr2 >> " + out +
+                             "' USR2; "
+                             "(trap : USR1; trap 'echo child-usr2 >> " +
+                             out +
+                             "' USR2; while :; do sleep 0.05; done) & "
+                             "echo > " +
+                             ready + "; while :; do sleep 0.05; done"});
+  agent.launch(l, Clock::now());
+  const std::string task = task_id(20, 0, 0);
+  for (int i = 0; i < 400 && !fs::exists(ready); ++i) {
+    (void)agent.poll(Clock::now());
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_TRUE(fs::exists(ready));
+  std::this_thread::sleep_for(100ms);  // the child's trap is set
+  const auto lines = [&] {
+    std::ifstream in(out);
+    std::vector<std::string> got;
+    for (std::string line; std::getline(in, line);) got.push_back(line);
+    std::sort(got.begin(), got.end());
+    return got;
+  };
+  const auto wait_for = [&](std::size_t n) {
+    for (int i = 0; i < 400 && lines().size() < n; ++i) std::this_thread::sleep_for(5ms);
+  };
+  agent.signal(task, 0, SIGUSR1, false);
+  agent.signal(task, 0, SIGUSR1, false);  // the same serial again: passed over
+  wait_for(1);
+  agent.signal(task, 1, SIGUSR2, true);  // the main program (the shell) alone, not its child
+  wait_for(2);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(lines(), (std::vector<std::string>{"usr1", "usr2"}));
+  agent.signal(task, 2, SIGUSR2, false);  // every process
+  wait_for(4);
+  EXPECT_EQ(lines(), (std::vector<std::string>{"child-usr2", "usr1", "usr2", "usr2"}));
+  agent.signal(task, 1, SIGUSR1, false);  // older than the last: passed over
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(lines().size(), 4u);
+  EXPECT_EQ(agent.signalled(), (std::map<std::string, int>{{task, 2}}));
+  agent.signal("99.0.0", 0, SIGUSR1, false);  // no such task: nothing
+  // The record says what was sent, for an agent that adopts the task.
+  std::ifstream record(dir_ / "state" / "tasks");
+  const std::string text((std::istreambuf_iterator<char>(record)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("s " + task + " 2\n"), std::string::npos) << text;
+  agent.terminate(task, TaskEnd::Cancelled, Clock::now());
+  EXPECT_EQ(ended(agent, 1).size(), 1u);
 }
 
 }  // namespace

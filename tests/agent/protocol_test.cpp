@@ -109,6 +109,8 @@ SyncRequest full_request() {
   r.finished.push_back({"6.0.2", {TaskEnd::OutOfMemory, 137, 0}, "", false});
   r.logs.push_back({"7.0.0", true, 4096, std::string("bytes \xff\x00 of any kind", 22)});
   r.wait_ms = 25000;
+  r.signalled = {{"7.0.0", 0}, {"8.1.s2.3", 3}};
+  r.takes_signals = true;
   return r;
 }
 
@@ -140,6 +142,8 @@ void expect_same(const SyncRequest& a, const SyncRequest& b) {
               std::tie(b.logs[i].task, b.logs[i].stderr_stream, b.logs[i].offset, b.logs[i].data));
   }
   EXPECT_EQ(a.wait_ms, b.wait_ms);
+  EXPECT_EQ(a.signalled, b.signalled);
+  EXPECT_EQ(a.takes_signals, b.takes_signals);
 }
 
 SyncResponse full_response() {
@@ -175,6 +179,8 @@ SyncResponse full_response() {
   r.acked = {"6.0.1", "6.0.2"};
   r.log_offsets = {{"7.0.0.stderr", 4118}, {"7.0.0.stdout", 0}};
   r.node_timeout_ms = 60000;
+  r.signal.push_back({"7.0.0", 0, 10, true});
+  r.signal.push_back({"8.1.s2.3", 4, 12, false});
   return r;
 }
 
@@ -197,6 +203,7 @@ void expect_same(const SyncResponse& a, const SyncResponse& b) {
   EXPECT_EQ(a.acked, b.acked);
   EXPECT_EQ(a.log_offsets, b.log_offsets);
   EXPECT_EQ(a.node_timeout_ms, b.node_timeout_ms);
+  EXPECT_EQ(a.signal, b.signal);
 }
 
 // The signatures are HMAC-SHA256 as any other implementation makes them (the values: `openssl dgst
@@ -227,8 +234,10 @@ TEST(Protocol, BothFormsCarryEveryField) {
     expect_same(*response, full_response());
   }
   // A node that reports no CPU ids (an agent of the previous version) is answered without the
-  // launches' CPUs at the end, as that agent reads answers.
+  // launches' CPUs at the end, as that agent reads answers; likewise without signals (which only
+  // an agent that takes them is sent).
   SyncResponse old = full_response();
+  old.signal.clear();
   for (Launch& l : old.launch) l.cpus.clear();
   SyncResponse older = old;
   older.launch[0].cpu_bind_verbose = false;
@@ -241,6 +250,14 @@ TEST(Protocol, BothFormsCarryEveryField) {
   auto read = decode_request(encode(before, Form::Binary));
   ASSERT_TRUE(read) << read.error().message;
   EXPECT_TRUE(read->host.cpu_ids.empty());
+  // An agent that has sent no signal yet still says it takes them (an empty map), in both forms.
+  SyncRequest none = full_request();
+  none.signalled.clear();
+  for (Form form : {Form::Json, Form::Binary}) {
+    auto took = decode_request(encode(none, form));
+    ASSERT_TRUE(took) << took.error().message;
+    EXPECT_TRUE(took->takes_signals);
+  }
   // CPU ids without their cores are refused, by name.
   SyncRequest lopsided = full_request();
   lopsided.host.cpu_cores.pop_back();

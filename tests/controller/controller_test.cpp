@@ -629,6 +629,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   run_until_ended(ended->id);
   api::SubmitRequest shared = request({"sleep", "100"});
   shared.gpu_share = 0.25;
+  shared.signal = "B:10@30";
   auto running = controller_->submit(shared, nobody_, now_);
   ASSERT_TRUE(running);
   for (int i = 0; i < 100 && controller_->job(running->id)->state != JobState::Running; ++i) {
@@ -636,6 +637,9 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     std::this_thread::sleep_for(5ms);
   }
   ASSERT_EQ(controller_->job(running->id)->state, JobState::Running);
+  // A signal sent (SIGCONT: the task goes on as it was).
+  ASSERT_TRUE(controller_->signal_job(running->id, -1, SIGCONT, SignalTarget::Steps, "nobody", false, now_));
+  ASSERT_EQ(controller_->job(running->id)->signals.size(), 1u);
   api::SubmitRequest later = request({"a", "b"});
   later.script = "#!/bin/bash\necho $1\n";
   later.output = "o-%j";
@@ -677,6 +681,8 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     EXPECT_EQ(b.request.qos, a.request.qos);
     EXPECT_EQ(b.request.nodelist, a.request.nodelist);
     EXPECT_EQ(b.request.exclude, a.request.exclude);
+    EXPECT_EQ(b.request.signal, a.request.signal);
+    EXPECT_EQ(b.signals, a.signals);
     EXPECT_EQ(b.credential, a.credential);
     EXPECT_EQ(b.array_job, a.array_job);
     EXPECT_EQ(b.array_task, a.array_task);

@@ -102,6 +102,11 @@ api::SubmitRequest any_request() {
   r.partition = *text();
   r.hold = *rc::gen::arbitrary<bool>();
   r.qos = *text();
+  r.mail_type = *text();
+  r.mail_user = *text();
+  r.nodelist = *texts();
+  r.exclude = *texts();
+  r.signal = *text();
   return r;
 }
 
@@ -154,8 +159,13 @@ Event any_event() {
       }
       return n;
     }
-    default:
+    case 10:
       return NodeState{*text(), *text()};
+    default:
+      return Signalled{id(),
+                       {*rc::gen::arbitrary<std::int64_t>(), small(), small(),
+                        *rc::gen::element(SignalTarget::Steps, SignalTarget::Batch, SignalTarget::Shell, SignalTarget::All),
+                        small(), *rc::gen::arbitrary<bool>()}};
   }
 }
 
@@ -201,6 +211,7 @@ TEST(Events, KindsAreTheJournalsNames) {
   EXPECT_EQ(kind_of(Held{}), "job.hold");
   EXPECT_EQ(kind_of(NodeRegistered{}), "node.registered");
   EXPECT_EQ(kind_of(NodeState{}), "node.state");
+  EXPECT_EQ(kind_of(Signalled{}), "job.signal");
   EXPECT_TRUE(decode("job.array_submitted", encode(array)));
   EXPECT_FALSE(decode("usage.charged", "{}"));
   auto unknown = decode("job.teleported", "{}");

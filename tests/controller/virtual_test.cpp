@@ -79,6 +79,7 @@ struct RunnerLog {
   std::vector<std::pair<std::string, agent::TaskEnd>> terminated;
   std::set<std::string> acknowledged;
   std::vector<std::string> survivors;  // what the next runner adopts (a killed controller's tasks)
+  std::vector<agent::protocol::Signal> signalled;
 
   void exit(const std::string& task, int code) {
     ASSERT_TRUE(running.erase(task)) << task << " is not running";
@@ -97,6 +98,9 @@ class FakeRunner final : public LocalRunner {
   void terminate(const std::string& task, agent::TaskEnd why, const std::string& message) override {
     log_.terminated.emplace_back(task, why);
     if (log_.running.erase(task)) log_.finished.push_back({task, {why, 0, SIGTERM}, message, false});
+  }
+  void signal(const std::string& task, int serial, int number, bool main_only) override {
+    log_.signalled.push_back({task, serial, number, main_only});
   }
   std::vector<agent::Finished> poll(agent::Clock::time_point) override { return std::exchange(log_.finished, {}); }
   void acknowledge(const std::string& task) override { log_.acknowledged.insert(task); }
@@ -176,6 +180,45 @@ class VirtualController : public ::testing::Test {
   agent::Clock::time_point mono_ = agent::Clock::time_point{} + 1000h;
   std::unique_ptr<Controller> controller_;
 };
+
+// sbatch --signal: the signal goes once, its seconds before the time limit, to the job's tasks
+// (a job without a script: its own); it is journalled, so a new controller does not send it again;
+// scancel --signal sends another, after it in serial.
+TEST_F(VirtualController, ASignalGoesOnceItsSecondsBeforeTheTimeLimit) {
+  open();
+  api::SubmitRequest r = request(1, 600);
+  r.signal = "10@90";  // SIGUSR1, 90 s before the end
+  const std::int64_t id = submit(r);
+  round();
+  ASSERT_EQ(job(id).state, JobState::Running);
+  round(509);  // 91 s left
+  EXPECT_TRUE(log_.signalled.empty());
+  round(1);  // 90 s left
+  ASSERT_EQ(log_.signalled.size(), 1u);
+  EXPECT_EQ(log_.signalled[0], (agent::protocol::Signal{task(id), 0, 10, false}));
+  round(1);
+  round(30);
+  EXPECT_EQ(log_.signalled.size(), 1u);  // once
+  ASSERT_EQ(job(id).signals.size(), 1u);
+  EXPECT_TRUE(job(id).signals[0].timed);
+  log_.survivors = {task(id)};
+  open();  // a new controller on the same journal, the task adopted
+  round(1);
+  EXPECT_EQ(log_.signalled.size(), 1u);
+  ASSERT_EQ(job(id).signals.size(), 1u);
+  auto sent = controller_->signal_job(id, -1, 12, SignalTarget::Steps, "nobody", false, now_);
+  ASSERT_TRUE(sent) << sent.error().message;
+  ASSERT_EQ(log_.signalled.size(), 2u);
+  EXPECT_EQ(log_.signalled[1], (agent::protocol::Signal{task(id), 1, 12, false}));
+  // Not another user's to signal; a batch step this job has not; a job that is not running.
+  EXPECT_FALSE(controller_->signal_job(id, -1, 12, SignalTarget::Steps, "alice", false, now_));
+  EXPECT_TRUE(controller_->signal_job(id, -1, 12, SignalTarget::Shell, "nobody", false, now_));
+  EXPECT_EQ(log_.signalled.size(), 2u);
+  const std::int64_t waiting = submit(request(4));
+  auto refused = controller_->signal_job(waiting, -1, 12, SignalTarget::Steps, "nobody", false, now_);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("only a running job's processes can be signalled"), std::string::npos);
+}
 
 // A job starts at the round after its submission, runs on the runner with its environment, and
 // completes when its task exits 0; the end is acknowledged to the runner once recorded.

@@ -43,7 +43,8 @@ if [ "$target" = job_table ]; then
   headers=("$root/src/api/job_table.h" "$root/src/api/json_writer.h" "$root/src/api/utf8.h" "$root/src/core/result.h")
 elif [ "$target" = submit ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/api/request.cpp" "$root/src/api/units.cpp"
-           "$root/src/core/calendar.cpp" "$root/src/slurm/specs.cpp" "$root/src/slurm/mail.cpp")
+           "$root/src/core/calendar.cpp" "$root/src/slurm/specs.cpp" "$root/src/slurm/mail.cpp"
+           "$root/src/slurm/signals.cpp")
   headers=("$root/src/api/request.h" "$root/src/api/units.h" "$root/src/core/calendar.h" "$root/src/core/result.h"
            "$root/src/slurm/specs.h" "$root/src/slurm/mail.h")
 elif [ "$target" = config ]; then
