@@ -149,6 +149,11 @@ Result<void> read_files(const json& j, SubmitRequest& r) {
     if (!m) return tl::unexpected(field_error("mail_type", m.error().message).error());
     r.mail_type = *m;
   }
+  if (j.contains("kill_on_invalid_dep")) {
+    const json& v = j["kill_on_invalid_dep"];
+    if (!v.is_boolean()) return tl::unexpected(field_error("kill_on_invalid_dep", "must be true or false").error());
+    r.kill_on_invalid_dep = v.get<bool>();
+  }
   if (j.contains("signal")) {
     const json& v = j["signal"];
     auto spec = v.is_string() ? slurm::parse_signal_spec(v.get<std::string>(), true)
@@ -313,11 +318,37 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
   const json& j = value;  // every j["field"] below comes after j.contains("field")
   if (!j.is_object()) return fail("expected a JSON object");
   SubmitRequest r;
-  static const char* kFields[] = {"name",        "command",   "workdir",     "env",      "cpus",      "mem",
-                                  "gpus",        "gpu_share", "nodes",       "time",     "requeue",   "project",
-                                  "preemptible", "begin",     "dependency",  "array",    "script",    "output",
-                                  "error",       "input",     "open_append", "comment",  "partition", "hold",
-                                  "qos",         "mail_type", "mail_user",   "nodelist", "exclude",   "signal"};
+  static const char* kFields[] = {"name",
+                                  "command",
+                                  "workdir",
+                                  "env",
+                                  "cpus",
+                                  "mem",
+                                  "gpus",
+                                  "gpu_share",
+                                  "nodes",
+                                  "time",
+                                  "requeue",
+                                  "project",
+                                  "preemptible",
+                                  "begin",
+                                  "dependency",
+                                  "array",
+                                  "script",
+                                  "output",
+                                  "error",
+                                  "input",
+                                  "open_append",
+                                  "comment",
+                                  "partition",
+                                  "hold",
+                                  "qos",
+                                  "mail_type",
+                                  "mail_user",
+                                  "nodelist",
+                                  "exclude",
+                                  "signal",
+                                  "kill_on_invalid_dep"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -371,6 +402,7 @@ std::string to_json(const SubmitRequest& r) {
   if (!r.nodelist.empty()) j["nodelist"] = r.nodelist;
   if (!r.exclude.empty()) j["exclude"] = r.exclude;
   if (!r.signal.empty()) j["signal"] = r.signal;
+  if (r.kill_on_invalid_dep) j["kill_on_invalid_dep"] = true;
   return j.dump();
 }
 

@@ -56,6 +56,9 @@ struct SubmitRequest {
   // A signal before its time limit (sbatch --signal), as slurm::format_signal_spec writes it
   // ("B:10@90": SIGUSR1 to the batch shell 90 s before the end); empty: none.
   std::string signal;
+  // Cancelled once its dependency can never be met (sbatch --kill-on-invalid-dep=yes), rather
+  // than left waiting (DependencyNeverSatisfied).
+  bool kill_on_invalid_dep = false;
 };
 
 inline constexpr std::size_t kMaxScriptBytes = 4 << 20;  // Slurm's default max_script_size

@@ -122,12 +122,14 @@ json sacct_json(const SlurmJob& j, bool allocations) {
   o["partition"] = j.partition;
   o["qos"] = j.qos;
   o["required"] = {{"CPUs", static_cast<std::int64_t>(j.cpus) * j.nodes}, {"memory", (j.mem + (1 << 20) - 1) >> 20}};
-  o["state"] = {{"current", state_name(j.state)}, {"reason", j.pending() ? reason_code(j) : "None"}};
+  o["state"] = {{"current", state_name(j.state)}, {"reason", reason_code(j)}};
   // A job that ended without running started and ended when it ended, as Slurm records it.
   const std::int64_t start = j.start_time >= 0 ? j.start_time : j.ended() ? j.end_time : 0;
   const std::int64_t end = j.end_time >= 0 ? j.end_time : 0;
   o["time"] = {
-      {"elapsed", j.start_time >= 0 ? (j.end_time >= 0 ? j.end_time : static_cast<std::int64_t>(std::time(nullptr))) - j.start_time : 0},
+      {"elapsed", j.start_time >= 0
+                      ? (j.end_time >= 0 ? j.end_time : static_cast<std::int64_t>(std::time(nullptr))) - j.start_time
+                      : 0},
       {"eligible", j.hold == api::Hold::None ? std::max(j.submit_time, j.begin) : 0},
       {"end", end},
       {"start", start},
@@ -155,10 +157,11 @@ json sacct_json(const SlurmJob& j, bool allocations) {
   if (!allocations && j.batch && j.start_time >= 0) {
     const std::string first = j.node.substr(0, j.node.find(','));
     const auto [batch_code, batch_signal] = exit_and_signal(j, true);
-    step("batch", "batch", j.state == api::JobState::Timeout ? "CANCELLED" : state_name(j.state), batch_code, batch_signal, j.start_time, j.end_time,
-         {first}, 1);
+    step("batch", "batch", j.state == api::JobState::Timeout ? "CANCELLED" : state_name(j.state), batch_code,
+         batch_signal, j.start_time, j.end_time, {first}, 1);
     for (const api::StepView& s : j.steps) {
-      step(std::to_string(s.id), s.name, state_name(s.state), s.exit_code, s.signal, s.start_time, s.end_time, s.nodes, s.ntasks);
+      step(std::to_string(s.id), s.name, state_name(s.state), s.exit_code, s.signal, s.start_time, s.end_time, s.nodes,
+           s.ntasks);
     }
   }
   o["steps"] = std::move(steps);
@@ -206,7 +209,7 @@ std::string sacct_field(const Line& line, const std::string& name, std::int64_t 
     return line.step ? j.node.substr(0, j.node.find(',')) : all;
   }
   if (name == "Partition") return line.step ? "" : j.partition;
-  if (name == "Reason") return j.pending() ? reason_code(j) : "None";
+  if (name == "Reason") return reason_code(j);
   if (name == "ReqCPUS") return std::to_string(static_cast<std::int64_t>(j.cpus) * j.nodes);
   if (name == "ReqMem") {
     const std::int64_t mib = (j.mem + (1 << 20) - 1) >> 20;

@@ -82,6 +82,7 @@ Result<void> set_script(const slurm::SbatchOptions& o, const SbatchContext& c, a
   }
   if (o.mail_type) r.mail_type = *o.mail_type;
   if (o.signal) r.signal = *o.signal;
+  if (o.kill_on_invalid_dep) r.kill_on_invalid_dep = *o.kill_on_invalid_dep;
   if (o.mail_user) r.mail_user = *o.mail_user;
   return {};
 }

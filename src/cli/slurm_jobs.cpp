@@ -99,7 +99,10 @@ int state_rank(api::JobState state) {
 }
 
 std::string reason_code(const SlurmJob& job) {
-  if (!job.pending()) return "None";
+  // An ended job's reason is None, but one cancelled for a dependency never met (as Slurm keeps it).
+  if (!job.pending()) {
+    return job.reason_code == api::ReasonCode::DependencyNeverSatisfied ? "DependencyNeverSatisfied" : "None";
+  }
   if (!job.slurm_reason.empty()) return job.slurm_reason;
   return std::string(api::slurm_reason(job.reason_code));
 }

@@ -300,6 +300,17 @@ Result<JobRecord> Controller::cancel(std::int64_t id, const std::string& user, b
   return *jobs_.find(id);
 }
 
+void Controller::end_invalid_dependents(std::int64_t now) {
+  for (const std::int64_t id : std::exchange(invalid_dependents_, {})) {
+    JobRecord* job = jobs_.edit(id);
+    if (!job || job->state != JobState::Pending) continue;
+    scheduler_->cancel(core::JobId{id}, now);
+    end(*job, JobState::Cancelled, 0, "DependencyNeverSatisfied: " + job->request.dependency + " can no longer hold",
+        now);
+    pass_due_ = true;
+  }
+}
+
 void Controller::cancel_one(JobRecord& job, const std::string& user, std::int64_t now) {
   const std::int64_t id = job.id;
   if (job.state == JobState::Pending) {

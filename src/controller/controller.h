@@ -478,6 +478,9 @@ class Controller {
   void note_waiting(const JobRecord& job, const core::Job* in_core);
   // The same for every waiting job (after a pass).
   void note_all_waiting();
+  // Cancels the waiting jobs noted as never to run that asked to be (--kill-on-invalid-dep=yes),
+  // as Slurm does: CANCELLED, DependencyNeverSatisfied.
+  void end_invalid_dependents(std::int64_t now);
   // Makes what changed since the last view the view reads see; under the lock, at the end of a
   // change (Changing) or before the lock is let go in the middle of one.
   void publish();
@@ -553,9 +556,10 @@ class Controller {
   std::uint64_t started_total_ = 0, preempted_total_ = 0;     // decisions
   std::vector<std::future<Result<std::int64_t>>> unflushed_;  // journal_async's records, until flushed
   bool awaiting_ = false;                                     // the control loop waits for the journal outside the lock
-  int waiting_ = 0;             // agents' calls waiting for orders (each holds a server thread)
-  bool step_news_due_ = false;  // a job's step_news grew since the last publish()
-  int step_waiters_ = 0;        // calls in wait_step_news
+  int waiting_ = 0;                            // agents' calls waiting for orders (each holds a server thread)
+  bool step_news_due_ = false;                 // a job's step_news grew since the last publish()
+  std::set<std::int64_t> invalid_dependents_;  // noted by note_waiting, for end_invalid_dependents
+  int step_waiters_ = 0;                       // calls in wait_step_news
   std::condition_variable step_news_cv_;
   int inflight_ = 0;                        // submissions journalled (or being journalled) but not applied yet
   std::int64_t snapshot_seq_ = 0;           // the record the last snapshot covers

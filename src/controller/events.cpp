@@ -69,6 +69,7 @@ void put(Encoder& e, const Submitted& v) {
   encode_strings(e, v.request.nodelist);
   encode_strings(e, v.request.exclude);
   e.s(v.request.signal);
+  e.u(v.request.kill_on_invalid_dep);
 }
 void get(Decoder& d, Submitted& v) {
   v.id = d.i();
@@ -85,7 +86,10 @@ void get(Decoder& d, Submitted& v) {
     v.request.nodelist = decode_strings(d);
     v.request.exclude = decode_strings(d);
   }
-  if (d.ok() && !d.at_end()) v.request.signal = text(d);
+  if (d.ok() && !d.at_end()) {
+    v.request.signal = text(d);
+    v.request.kill_on_invalid_dep = flag(d);
+  }
 }
 
 void put(Encoder& e, const Started& v) {

@@ -240,11 +240,13 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   e.s(r.signal);
   e.u(j.signals.size());
   for (const SignalRecord& s : j.signals) encode_signal(e, s);
+  // Format 19 on: whether an unmeetable dependency cancels it.
+  e.u(r.kill_on_invalid_dep);
 }
 
 namespace {
 
-// The fields formats 3 to 18 added at the end of a job's record.
+// The fields formats 3 to 19 added at the end of a job's record.
 Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
   api::SubmitRequest& r = j.request;
   if (format >= 3) {
@@ -319,6 +321,7 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
     r.signal = text(d);
     for (std::size_t n = d.count(); d.ok() && n > 0; --n) j.signals.push_back(decode_signal(d));
   }
+  if (format >= 19) r.kill_on_invalid_dep = flag(d);
   return {};
 }
 

@@ -79,6 +79,10 @@ void Controller::note_waiting(const JobRecord& job, const core::Job* j) {
   }
   const Waiting* was = waits_.find(job.id);
   if (!was || !(*was == w)) waits_.put(job.id, w);
+  // sbatch --kill-on-invalid-dep=yes: cancelled once its dependency can never be met.
+  if (j && j->reason == core::PendingReason::DependencyNeverSatisfied && job.request.kill_on_invalid_dep) {
+    invalid_dependents_.insert(job.id);
+  }
 }
 
 void Controller::note_all_waiting() {
@@ -140,6 +144,9 @@ api::Reason Controller::View::reason(const JobRecord& job, std::string& scratch)
 api::Reason Controller::reason_of(const Waiting* j, const std::string* held, const JobRecord& job,
                                   std::string& scratch) {
   using api::ReasonCode;
+  if (job.state == JobState::Cancelled && job.reason.starts_with("DependencyNeverSatisfied")) {
+    return {ReasonCode::DependencyNeverSatisfied, job.reason};  // --kill-on-invalid-dep=yes ended it
+  }
   if (job.state != JobState::Pending || !j || !j->known) return {ReasonCode::None, job.reason};
   std::string_view reason;
   ReasonCode code = ReasonCode::None;

@@ -66,7 +66,7 @@ constexpr OptionDef kOptions[] = {
     {"ignore-pbs", 0, Arg::None, true},
     {"input", 'i', Arg::Required, true},
     {"job-name", 'J', Arg::Required, true},
-    {"kill-on-invalid-dep", 0, Arg::Required, false},
+    {"kill-on-invalid-dep", 0, Arg::Required, true},
     {"licenses", 'L', Arg::Required, false},
     {"mail-type", 0, Arg::Required, true},
     {"mail-user", 0, Arg::Required, true},
@@ -173,6 +173,13 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
   if (name == "nodefile") return text(o.nodefile);
   if (name == "exclude") return text(o.exclude);
   if (name == "mail-type") return with(parse_mail_type(v), o.mail_type);
+  if (name == "kill-on-invalid-dep") {
+    std::string word = v;
+    for (char& ch : word) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (word != "yes" && word != "no") return fail("Invalid --kill-on-invalid-dep specification");
+    o.kill_on_invalid_dep = word == "yes";
+    return {};
+  }
   if (name == "signal") {
     auto spec = parse_signal_spec(v, true);
     if (!spec) return fail(spec.error().message);  // Slurm's words, without the option's name
@@ -414,6 +421,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(mail_type, over.mail_type);
   take(mail_user, over.mail_user);
   take(signal, over.signal);
+  take(kill_on_invalid_dep, over.kill_on_invalid_dep);
   take(cpus_per_task, over.cpus_per_task);
   take(dependency, over.dependency);
   take(error, over.error);

@@ -648,6 +648,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   later.array = "1-2";
   later.dependency = "afterany:" + std::to_string(ended->id);
   later.nodelist = {"local"};
+  later.kill_on_invalid_dep = true;
   ASSERT_TRUE(controller_->submit(later, nobody_, now_));
   const std::vector<JobRecord> before = controller_->jobs(true);
   ASSERT_TRUE(controller_->checkpoint(now_));
@@ -682,6 +683,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     EXPECT_EQ(b.request.nodelist, a.request.nodelist);
     EXPECT_EQ(b.request.exclude, a.request.exclude);
     EXPECT_EQ(b.request.signal, a.request.signal);
+    EXPECT_EQ(b.request.kill_on_invalid_dep, a.request.kill_on_invalid_dep);
     EXPECT_EQ(b.signals, a.signals);
     EXPECT_EQ(b.credential, a.credential);
     EXPECT_EQ(b.array_job, a.array_job);

@@ -107,6 +107,7 @@ api::SubmitRequest any_request() {
   r.nodelist = *texts();
   r.exclude = *texts();
   r.signal = *text();
+  r.kill_on_invalid_dep = *rc::gen::arbitrary<bool>();
   return r;
 }
 
@@ -126,8 +127,10 @@ Event any_event() {
   auto small = [] { return *rc::gen::arbitrary<int>(); };
   switch (*rc::gen::inRange<std::size_t>(0, std::variant_size_v<Event>)) {
     case 0:
-      return Submitted{id(), *text(), *text(), *rc::gen::arbitrary<bool>(), any_request(),
-                       *rc::gen::container<std::vector<std::int64_t>>(rc::gen::arbitrary<std::int64_t>())};
+      return Submitted{
+          id(),          *text(),
+          *text(),       *rc::gen::arbitrary<bool>(),
+          any_request(), *rc::gen::container<std::vector<std::int64_t>>(rc::gen::arbitrary<std::int64_t>())};
     case 1: {
       Started s{id(), small(), *text(), {}};
       const int n = *rc::gen::inRange(0, 6);
@@ -137,8 +140,16 @@ Event any_event() {
     case 2:
       return RankEnded{id(), small(), small(), *state(), small(), *text()};
     case 3:
-      return StepStarted{id(),   small(),         small(), *text(), *texts(), *text(), *env(), small(),
-                         *rc::gen::arbitrary<bool>(), *rc::gen::container<std::vector<int>>(rc::gen::arbitrary<int>())};
+      return StepStarted{id(),
+                         small(),
+                         small(),
+                         *text(),
+                         *texts(),
+                         *text(),
+                         *env(),
+                         small(),
+                         *rc::gen::arbitrary<bool>(),
+                         *rc::gen::container<std::vector<int>>(rc::gen::arbitrary<int>())};
     case 4:
       return StepTaskEnded{id(), small(), small(), small(), *state(), small(), small()};
     case 5:
@@ -154,18 +165,19 @@ Event any_event() {
       NodeRegistered n{*text(), *text(), *text(), small(), *rc::gen::arbitrary<std::int64_t>(), {}};
       const int devices = *rc::gen::inRange(0, 9);
       for (int i = 0; i < devices; ++i) {
-        n.devices.push_back({*text(), *text(), *text(), small(), *rc::gen::arbitrary<std::int64_t>(),
-                             *rc::gen::arbitrary<bool>()});
+        n.devices.push_back(
+            {*text(), *text(), *text(), small(), *rc::gen::arbitrary<std::int64_t>(), *rc::gen::arbitrary<bool>()});
       }
       return n;
     }
     case 10:
       return NodeState{*text(), *text()};
     default:
-      return Signalled{id(),
-                       {*rc::gen::arbitrary<std::int64_t>(), small(), small(),
-                        *rc::gen::element(SignalTarget::Steps, SignalTarget::Batch, SignalTarget::Shell, SignalTarget::All),
-                        small(), *rc::gen::arbitrary<bool>()}};
+      return Signalled{
+          id(),
+          {*rc::gen::arbitrary<std::int64_t>(), small(), small(),
+           *rc::gen::element(SignalTarget::Steps, SignalTarget::Batch, SignalTarget::Shell, SignalTarget::All), small(),
+           *rc::gen::arbitrary<bool>()}};
   }
 }
 
@@ -259,19 +271,20 @@ TEST(Events, TheFirstFormOfEveryRecordStillReads) {
   EXPECT_TRUE(std::get<RankEnded>(read("job.rank_ended", R"({"attempt":0,"exit_code":3,"id":12,"rank":1,)"
                                                          R"("reason":"rank 1 on n2: exited","state":"FAILED"})")) ==
               (RankEnded{12, 0, 1, JobState::Failed, 3, "rank 1 on n2: exited"}));
-  EXPECT_TRUE(std::get<StepStarted>(read("job.step",
-                                         R"({"argv":["hostname"],"attempt":0,"cpus_per_task":0,"env":[["A","1"]],)"
-                                         R"("id":12,"kill_on_bad_exit":true,"name":"hostname","step":0,)"
-                                         R"("tasks":[0,0,1],"workdir":""})")) ==
-              (StepStarted{12, 0, 0, "hostname", {"hostname"}, "", {{"A", "1"}}, 0, true, {0, 0, 1}}));
+  EXPECT_TRUE(
+      std::get<StepStarted>(read("job.step", R"({"argv":["hostname"],"attempt":0,"cpus_per_task":0,"env":[["A","1"]],)"
+                                             R"("id":12,"kill_on_bad_exit":true,"name":"hostname","step":0,)"
+                                             R"("tasks":[0,0,1],"workdir":""})")) ==
+      (StepStarted{12, 0, 0, "hostname", {"hostname"}, "", {{"A", "1"}}, 0, true, {0, 0, 1}}));
   EXPECT_TRUE(std::get<StepTaskEnded>(read("job.step_task", R"({"attempt":0,"exit_code":0,"id":12,"signal":15,)"
                                                             R"("state":"CANCELLED","step":0,"task":2})")) ==
               (StepTaskEnded{12, 0, 0, 2, JobState::Cancelled, 0, 15}));
-  EXPECT_TRUE(std::get<StepStopping>(read("job.step_stop",
-                                          R"({"attempt":0,"cancel":true,"id":12,"step":0,"why":"cancelled by ana"})")) ==
+  EXPECT_TRUE(std::get<StepStopping>(
+                  read("job.step_stop", R"({"attempt":0,"cancel":true,"id":12,"step":0,"why":"cancelled by ana"})")) ==
               (StepStopping{12, 0, 0, "cancelled by ana", true}));
-  EXPECT_TRUE(std::get<Requeued>(read("job.requeued", R"({"attempt":1,"id":12,"reason":"requeued after NODE_FAIL"})")) ==
-              (Requeued{12, 1, "requeued after NODE_FAIL"}));
+  EXPECT_TRUE(
+      std::get<Requeued>(read("job.requeued", R"({"attempt":1,"id":12,"reason":"requeued after NODE_FAIL"})")) ==
+      (Requeued{12, 1, "requeued after NODE_FAIL"}));
   EXPECT_TRUE(std::get<Ended>(read("job.ended", R"({"exit_code":0,"id":12,"reason":"exited","state":"COMPLETED"})")) ==
               (Ended{12, JobState::Completed, 0, "exited"}));
   EXPECT_TRUE(std::get<Held>(read("job.hold", R"({"by":"root","hold":"admin","ids":[20,21]})")) ==
@@ -320,7 +333,8 @@ TEST(Events, AStringThatIsNotUtf8IsStoredReadable) {
 // The binary form is a fraction of the first form's size for a typical start.
 TEST(Events, AStartIsSmallerThanItsFirstForm) {
   Started s{123456, 0, "0123456789abcdef0123456789abcdef", {}};
-  for (int n = 0; n < 4; ++n) s.tasks.push_back({"gpu-node-0" + std::to_string(n), {"GPU-aaaa", "GPU-bbbb"}, {{0, 1000}, {1, 1000}}, false});
+  for (int n = 0; n < 4; ++n)
+    s.tasks.push_back({"gpu-node-0" + std::to_string(n), {"GPU-aaaa", "GPU-bbbb"}, {{0, 1000}, {1, 1000}}, false});
   const std::string binary = encode(s);
   const std::string first =
       R"({"credential":"0123456789abcdef0123456789abcdef","id":123456,"attempt":0,"tasks":[)"

@@ -220,6 +220,32 @@ TEST_F(VirtualController, ASignalGoesOnceItsSecondsBeforeTheTimeLimit) {
   EXPECT_NE(refused.error().message.find("only a running job's processes can be signalled"), std::string::npos);
 }
 
+// --kill-on-invalid-dep=yes: once its dependency can never be met, the job is cancelled, with
+// Slurm's reason; without it, the job waits on, saying why.
+TEST_F(VirtualController, AJobWhoseDependencyFailedIsCancelledWhenItAsks) {
+  open();
+  const std::int64_t first = submit(request(1));
+  api::SubmitRequest after = request(1);
+  after.dependency = "afterok:" + std::to_string(first);
+  after.kill_on_invalid_dep = true;
+  const std::int64_t killed = submit(after);
+  after.kill_on_invalid_dep = false;
+  const std::int64_t waits = submit(after);
+  round();
+  ASSERT_EQ(job(first).state, JobState::Running);
+  log_.exit(task(first), 1);
+  round(1);
+  round(1);
+  EXPECT_EQ(job(killed).state, JobState::Cancelled);
+  EXPECT_EQ(job(killed).reason_code, api::ReasonCode::DependencyNeverSatisfied);
+  EXPECT_EQ(job(waits).state, JobState::Pending);
+  EXPECT_EQ(job(waits).reason_code, api::ReasonCode::DependencyNeverSatisfied);
+  // Recorded: a new controller has it ended so.
+  open();
+  EXPECT_EQ(job(killed).state, JobState::Cancelled);
+  EXPECT_EQ(job(killed).reason_code, api::ReasonCode::DependencyNeverSatisfied);
+}
+
 // A job starts at the round after its submission, runs on the runner with its environment, and
 // completes when its task exits 0; the end is acknowledged to the runner once recorded.
 TEST_F(VirtualController, AJobRunsOnTheRunnerAndCompletes) {

@@ -233,6 +233,21 @@ both "srun --mpi of no type" "srun --mpi=frob true 2>&1 | tail -n 1; echo rc=\${
 both "sbatch propagates limits" "ulimit -S -n 777; ulimit -S -c 0; sbatch --wait -o ul.out --wrap 'ulimit -S -n; ulimit -S -c; env | grep -c ^SLURM_RLIMIT_' >/dev/null; cat ul.out"
 # Variables from a file of NUL-ended definitions.
 both "sbatch --export-file" "printf 'A=1\\0B=x  y\\0' >ef; sbatch --wait -o ef.out --export-file=ef --wrap 'echo \$A \"\$B\"' >/dev/null; cat ef.out"
+# --kill-on-invalid-dep: a job whose dependency failed is cancelled (yes) or waits on (no).
+invalid_dep() {
+  a=$(sbatch --parsable --wrap 'exit 1')
+  b=$(sbatch --parsable -d "afterok:$a" --kill-on-invalid-dep=yes --wrap true)
+  c=$(sbatch --parsable -d "afterok:$a" --kill-on-invalid-dep=no --wrap true)
+  for i in $(seq 120); do
+    [ -z "$(squeue -h -j "$b" -o %i 2>/dev/null)" ] && [ "$(squeue -h -j "$c" -o %r)" = DependencyNeverSatisfied ] && break
+    sleep 0.5
+  done
+  sacct -n -P -X -j "$b" -o State,Reason,ExitCode
+  squeue -h -j "$c" -o '%t %r'
+  scancel "$c"
+  sbatch --kill-on-invalid-dep=maybe --wrap true; echo "rc=$?"
+}
+both "sbatch --kill-on-invalid-dep" "$(declare -f invalid_dep); invalid_dep"
 
 # The environments, variable by variable: a batch script's and each task's of a step in it, whole,
 # with what differs from run to run masked (job and process ids, the job's directory, this run's
@@ -287,6 +302,9 @@ for args in "" "-n 3" "-m cyclic" "-n 3 -m cyclic" "-n 2 --ntasks-per-node=1" "-
     "-N 1 -n 1 -E" "-N 2 -n 2 --preserve-env"; do
   echo "== srun $args"
   srun $args bash -c 'echo $SLURM_PROCID $SLURM_NODEID $SLURM_LOCALID $SLURMD_NODENAME $SLURM_STEP_NODELIST $SLURM_STEP_NUM_NODES $SLURM_TASKS_PER_NODE $SLURM_GTIDS $SLURM_NTASKS' 2>&1 | sort
+  # A step's end reaches Slurm's controller a moment after srun returns: until then its CPUs
+  # look busy, and the next step may go to the other node. Each starts once the last is let go.
+  sleep 0.5
 done
 for args in "-c 2" "-N 1 -n 3" "-N 2 -n 6" "-c 3 -n 1"; do  # refused (in words of gwang's own)
   echo "== srun $args"; srun $args true 2>&1 | grep -v 'Unable to create step'; echo "rc=${PIPESTATUS[0]}"
