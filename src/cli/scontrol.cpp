@@ -114,6 +114,7 @@ int show_config(const ClientArgs& client) {
       {"KillWait", sec("kill_grace_s")},
       {"MailProg", c.value("mail_program", std::string()).empty() ? "(null)" : c.value("mail_program", std::string())},
       {"MaxArraySize", std::to_string(c.value("max_array_size", 1001))},
+      {"MCSPlugin", "mcs/none"},  // no labels: --mcs-label is taken and not checked
       {"MaxBatchRequeue", std::to_string(c.value("requeue_limit", 1))},
       {"MaxJobId", std::to_string(c.value("max_job_id", 0))},
       {"MinJobAge", std::to_string(kMinJobAge) + " sec"},
@@ -127,6 +128,7 @@ int show_config(const ClientArgs& client) {
       {"SlurmctldPort", port},
       {"SlurmdTimeout", sec("node_timeout_s")},
       {"TaskPlugin", "task/affinity"},
+      {"TrackWCKey", "No"},  // --wckey is taken and not tracked
   };
   std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
     return std::lexicographical_compare(a.first.begin(), a.first.end(), b.first.begin(), b.first.end(),

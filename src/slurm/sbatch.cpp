@@ -70,7 +70,7 @@ constexpr OptionDef kOptions[] = {
     {"licenses", 'L', Arg::Required, false},
     {"mail-type", 0, Arg::Required, true},
     {"mail-user", 0, Arg::Required, true},
-    {"mcs-label", 0, Arg::Required, false},
+    {"mcs-label", 0, Arg::Required, true},
     {"mem", 0, Arg::Required, true},
     {"mem-bind", 0, Arg::Required, false},
     {"mem-per-cpu", 0, Arg::Required, true},
@@ -122,7 +122,7 @@ constexpr OptionDef kOptions[] = {
     {"version", 'V', Arg::None, true},
     {"wait", 'W', Arg::None, true},
     {"wait-all-nodes", 0, Arg::Required, true},
-    {"wckey", 0, Arg::Required, false},
+    {"wckey", 0, Arg::Required, true},
     {"wrap", 0, Arg::Required, true},
 };
 
@@ -231,9 +231,10 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
   // Taken and not used, as Slurm with gwang's configuration takes them: partitions that never
   // over-subscribe (OverSubscribe=NO), nothing sampled (JobAcctGatherType and AcctGatherProfileType
   // none), no interconnect of the job's own (switch/none), a flat network (topology/none: every
-  // job's nodes are under one switch), no power management.
+  // job's nodes are under one switch), no power management, no workload keys tracked
+  // (TrackWCKey=No), no MCS labels checked (MCSPlugin=mcs/none).
   if (name == "oversubscribe") return {};
-  if (name == "acctg-freq" || name == "network" || name == "power") {
+  if (name == "acctg-freq" || name == "network" || name == "power" || name == "wckey" || name == "mcs-label") {
     if (v.empty()) return fail("--" + name + " needs a value");
     return {};
   }

@@ -226,8 +226,8 @@ EOF_ALLOC
 srun_alloc() { id=$(sbatch --parsable --wait srun_alloc.sh); sed "s/$id/ID/g" srun_alloc.out; }
 both "srun's allocation options, prologs, epilogs" "$(declare -f srun_alloc); srun_alloc"
 # sbatch's options that Slurm with gwang's configuration takes and does not use.
-both "sbatch's options unused here" "sbatch --wait -o un.out -s --acctg-freq=task=10 --profile=none --network=x --switches=1 --power=level --wrap 'echo ran' >/dev/null; cat un.out"
-both "scontrol show config (what tools read)" "scontrol show config | grep -E '^(SchedulerTimeSlice|AcctGatherNodeFreq|MpiDefault|SelectType|TaskPlugin) '"
+both "sbatch's options unused here" "sbatch --wait -o un.out -s --acctg-freq=task=10 --profile=none --network=x --switches=1 --power=level --wckey=w --mcs-label=m --wrap 'echo ran' >/dev/null; cat un.out"
+both "scontrol show config (what tools read)" "scontrol show config | grep -E '^(SchedulerTimeSlice|AcctGatherNodeFreq|MpiDefault|SelectType|TaskPlugin|TrackWCKey|MCSPlugin) '"
 both "srun --mpi of no type" "srun --mpi=frob true 2>&1 | tail -n 1; echo rc=\${PIPESTATUS[0]}"
 # The submitter's resource limits, which the script starts with.
 both "sbatch propagates limits" "ulimit -S -n 777; ulimit -S -c 0; sbatch --wait -o ul.out --wrap 'ulimit -S -n; ulimit -S -c; env | grep -c ^SLURM_RLIMIT_' >/dev/null; cat ul.out"
