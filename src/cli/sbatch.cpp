@@ -1,6 +1,7 @@
 // sbatch, as Slurm 22.05's man page describes it, on gwang's API.
 #include "slurm/sbatch.h"
 
+#include <pwd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -204,6 +205,17 @@ int run_sbatch(const std::vector<std::string>& args) {
   c.cwd = std::filesystem::current_path(ec).string();
   if (ec) return sbatch_error("the current directory is not known: " + ec.message());
 
+  // --uid: root submits for another user (the controller takes it from an operator only).
+  std::string as_user;
+  if (options.uid) {
+    if (::getuid() != 0) return sbatch_error("--uid only permitted by root user");
+    const std::string& u = *options.uid;
+    const passwd* pw = !u.empty() && u.find_first_not_of("0123456789") == std::string::npos
+                           ? ::getpwuid(static_cast<uid_t>(std::stoul(u.substr(0, 9))))
+                           : ::getpwnam(u.c_str());
+    if (!pw) return sbatch_error("Invalid --uid specification");
+    as_user = pw->pw_name;
+  }
   auto job = sbatch_request(options, c);
   if (!job) return option_error(job.error().message);
   const bool quiet = options.quiet.value_or(false);
@@ -227,7 +239,8 @@ int run_sbatch(const std::vector<std::string>& args) {
     }
   }
   if (options.test_only.value_or(false)) {
-    auto t = request(client, "POST", "/api/v1/jobs?test_only=1", api::to_json(job->request), &rc);
+    auto t = request(client, "POST", "/api/v1/jobs?test_only=1" + (as_user.empty() ? "" : "&as_user=" + as_user),
+                     api::to_json(job->request), &rc);
     if (!t) return 1;
     if ((*t)["start"].is_null())
       return sbatch_error("Job violates accounting/QOS policy or no nodes that are up can hold it");
@@ -238,7 +251,8 @@ int run_sbatch(const std::vector<std::string>& args) {
                  slurm::compress_hosts(nodes).c_str(), (*t)["partition"].get<std::string>().c_str());
     return 0;
   }
-  auto answer = request(client, "POST", "/api/v1/jobs", api::to_json(job->request), &rc);
+  auto answer = request(client, "POST", "/api/v1/jobs" + (as_user.empty() ? "" : "?as_user=" + as_user),
+                        api::to_json(job->request), &rc);
   if (!answer) return 1;
   const std::int64_t id = (*answer)["id"].get<std::int64_t>();
   if (options.parsable.value_or(false)) {

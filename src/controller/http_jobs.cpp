@@ -21,10 +21,20 @@ void ApiServer::Impl::submit_job(const httplib::Request& req, httplib::Response&
   if (!who) return;
   auto request = api::parse_submit(req.body, controller.max_array_size());
   if (!request) return error(res, 400, request.error().message);
-  if (!request->project.empty() && !who->projects.contains(request->project)) {
-    return error(res, 403, "field 'project': " + who->user + " is not a member of project '" + request->project + "'");
+  // ?as_user=NAME: an operator submits for another user (sbatch --uid as root); the job is theirs,
+  // in their projects.
+  std::string owner = who->user;
+  std::set<std::string> projects = who->projects;
+  if (req.has_param("as_user")) {
+    if (!who->is_operator) return error(res, 403, "parameter 'as_user': only an operator submits for another user");
+    owner = req.get_param_value("as_user");
+    const core::User* u = controller.tenancy()->user(owner);
+    projects = u ? u->projects : std::set<std::string>{};
   }
-  auto account = lookup_account(who->user);
+  if (!request->project.empty() && !projects.contains(request->project)) {
+    return error(res, 403, "field 'project': " + owner + " is not a member of project '" + request->project + "'");
+  }
+  auto account = lookup_account(owner);
   if (!account) return error(res, 403, account.error().message);
   if (req.get_param_value("test_only") == "1") {  // sbatch --test-only: checked and planned, not submitted
     auto t = controller.test_only(*request, *account, wall_now());

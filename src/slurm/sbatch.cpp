@@ -115,7 +115,7 @@ constexpr OptionDef kOptions[] = {
     {"time", 't', Arg::Required, true},
     {"time-min", 0, Arg::Required, false},
     {"tmp", 0, Arg::Required, false},
-    {"uid", 0, Arg::Required, false},
+    {"uid", 0, Arg::Required, true},
     {"usage", 'u', Arg::None, true},
     {"use-min-nodes", 0, Arg::None, true},
     {"verbose", 'v', Arg::None, true},
@@ -173,6 +173,7 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
   if (name == "nodefile") return text(o.nodefile);
   if (name == "exclude") return text(o.exclude);
   if (name == "mail-type") return with(parse_mail_type(v), o.mail_type);
+  if (name == "uid") return text(o.uid);  // the command checks and resolves it
   if (name == "kill-on-invalid-dep") {
     std::string word = v;
     for (char& ch : word) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -423,6 +424,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(mail_user, over.mail_user);
   take(signal, over.signal);
   take(kill_on_invalid_dep, over.kill_on_invalid_dep);
+  take(uid, over.uid);
   take(cpus_per_task, over.cpus_per_task);
   take(dependency, over.dependency);
   take(error, over.error);

@@ -132,7 +132,8 @@ TEST_F(DashboardApi, ReasonsTravelAsCodes) {
   std::map<std::int64_t, std::string> codes;
   const json summaries = get(user_, "/api/v1/jobs?view=summary");
   for (const json& j : summaries["jobs"]) codes[j["id"]] = j["reason_code"];
-  EXPECT_EQ(codes, (std::map<std::int64_t, std::string>{{held, "JobHeldUser"}, {runs, "None"}, {waits, "Reserved"}}));  // the head holds a reservation
+  EXPECT_EQ(codes, (std::map<std::int64_t, std::string>{
+                       {held, "JobHeldUser"}, {runs, "None"}, {waits, "Reserved"}}));  // the head holds a reservation
   const json full = get(user_, "/api/v1/jobs?view=full");
   ASSERT_EQ(full["jobs"].size(), 3u);
   for (const json& j : full["jobs"]) EXPECT_EQ(j["reason_code"], codes.at(j["id"]));
@@ -399,4 +400,24 @@ TEST_F(DashboardApi, ServesTheDashboardOrSaysItIsMissing) {
 }
 
 }  // namespace
+// Only an operator submits a job for another user (sbatch --uid as root): the job is that user's.
+TEST_F(DashboardApi, OnlyAnOperatorSubmitsForAnotherUser) {
+  httplib::Client client("127.0.0.1", port_);
+  const std::string job = R"({"command":["true"],"workdir":"/tmp","hold":true})";
+  auto refused =
+      client.Post("/api/v1/jobs?as_user=root", {{"Authorization", "Bearer " + user_}}, job, "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 403);
+  EXPECT_NE(refused->body.find("only an operator submits for another user"), std::string::npos) << refused->body;
+  auto taken =
+      client.Post("/api/v1/jobs?as_user=nobody", {{"Authorization", "Bearer " + op_}}, job, "application/json");
+  ASSERT_TRUE(taken);
+  ASSERT_EQ(taken->status, 201) << taken->body;
+  EXPECT_NE(taken->body.find("\"user\":\"nobody\""), std::string::npos) << taken->body;
+  auto unknown = client.Post("/api/v1/jobs?as_user=no-such-user-here", {{"Authorization", "Bearer " + op_}}, job,
+                             "application/json");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 403) << unknown->body;
+}
+
 }  // namespace gwang::controller

@@ -175,6 +175,16 @@ TEST_F(Up, SbatchRunsAScriptAsSlurmWould) {
   // Named sbatch, --parsable, --wrap, and --wait with the job's exit code.
   fs::create_symlink(GWANG_BINARY, dir_ / "sbatch");
   const std::string sbatch = (dir_ / "sbatch").string();
+  // --uid: root submits for another user, and the job runs as them; not as root: Slurm's refusal.
+  const Outcome for_daemon = gwang("sbatch --parsable --uid=daemon -o uid.txt --wrap 'id -un'");
+  ASSERT_EQ(for_daemon.status, 0) << for_daemon.output;
+  const std::string daemon_job = for_daemon.output.substr(0, for_daemon.output.find('\n'));
+  EXPECT_NE(wait_ended(daemon_job).find("State=COMPLETED"), std::string::npos);
+  EXPECT_EQ(slurp(dir_ / "work" / "uid.txt"), "daemon\n");
+  const Outcome not_root =
+      gwang_as("setpriv --reuid=nobody --regid=nogroup --clear-groups " + sbatch, "--uid=daemon --wrap true");
+  EXPECT_EQ(not_root.output, "sbatch: error: --uid only permitted by root user\n");
+  EXPECT_EQ(not_root.status, 1);
   const Outcome wrapped = gwang_as(sbatch, "--parsable --wait -o wrapped.txt --wrap 'echo wrapped; exit 3'");
   EXPECT_EQ(wrapped.status, 3) << wrapped.output;
   EXPECT_TRUE(std::regex_match(wrapped.output, std::regex("[0-9]+\n"))) << wrapped.output;

@@ -56,7 +56,7 @@ TEST(SbatchCommandLine, ErrorsReadAsSbatchs) {
             "option '--mem-per' is ambiguous; possibilities: '--mem-per-cpu' '--mem-per-gpu'");
   EXPECT_EQ(cli_error({"--time"}), "option '--time' requires an argument");
   EXPECT_EQ(cli_error({"-t"}), "option requires an argument -- 't'");
-  EXPECT_EQ(cli_error({"--uid=alice"}), "option '--uid' is not supported by gwang");
+  EXPECT_EQ(cli_error({"--gid=staff"}), "option '--gid' is not supported by gwang");
   EXPECT_EQ(cli_error({"-C", "a100"}), "option '--constraint' is not supported by gwang");
   EXPECT_EQ(cli_error({"-t", "2h"}),
             "--time: invalid time limit '2h': expected minutes, minutes:seconds, hours:minutes:seconds, days-hours, "
