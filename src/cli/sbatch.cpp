@@ -141,6 +141,19 @@ int wait_for(const ClientArgs& client, std::int64_t first, std::size_t tasks) {
   return worst;
 }
 
+// The user --uid names (a name or a number), for root alone, as Slurm's sbatch takes it; "" when
+// not given.
+Result<std::string> uid_user(const std::optional<std::string>& uid) {
+  if (!uid) return std::string();
+  if (::getuid() != 0) return fail("--uid only permitted by root user");
+  const std::string& u = *uid;
+  const passwd* pw = !u.empty() && u.size() < 10 && u.find_first_not_of("0123456789") == std::string::npos
+                         ? ::getpwuid(static_cast<uid_t>(std::stoul(u)))
+                         : ::getpwnam(u.c_str());
+  if (!pw) return fail("Invalid --uid specification");
+  return std::string(pw->pw_name);
+}
+
 }  // namespace
 
 int run_sbatch(const std::vector<std::string>& args) {
@@ -206,16 +219,8 @@ int run_sbatch(const std::vector<std::string>& args) {
   if (ec) return sbatch_error("the current directory is not known: " + ec.message());
 
   // --uid: root submits for another user (the controller takes it from an operator only).
-  std::string as_user;
-  if (options.uid) {
-    if (::getuid() != 0) return sbatch_error("--uid only permitted by root user");
-    const std::string& u = *options.uid;
-    const passwd* pw = !u.empty() && u.find_first_not_of("0123456789") == std::string::npos
-                           ? ::getpwuid(static_cast<uid_t>(std::stoul(u.substr(0, 9))))
-                           : ::getpwnam(u.c_str());
-    if (!pw) return sbatch_error("Invalid --uid specification");
-    as_user = pw->pw_name;
-  }
+  auto as_user = uid_user(options.uid);
+  if (!as_user) return sbatch_error(as_user.error().message);
   auto job = sbatch_request(options, c);
   if (!job) return option_error(job.error().message);
   const bool quiet = options.quiet.value_or(false);
@@ -239,7 +244,7 @@ int run_sbatch(const std::vector<std::string>& args) {
     }
   }
   if (options.test_only.value_or(false)) {
-    auto t = request(client, "POST", "/api/v1/jobs?test_only=1" + (as_user.empty() ? "" : "&as_user=" + as_user),
+    auto t = request(client, "POST", "/api/v1/jobs?test_only=1" + (as_user->empty() ? "" : "&as_user=" + *as_user),
                      api::to_json(job->request), &rc);
     if (!t) return 1;
     if ((*t)["start"].is_null())
@@ -251,7 +256,7 @@ int run_sbatch(const std::vector<std::string>& args) {
                  slurm::compress_hosts(nodes).c_str(), (*t)["partition"].get<std::string>().c_str());
     return 0;
   }
-  auto answer = request(client, "POST", "/api/v1/jobs" + (as_user.empty() ? "" : "?as_user=" + as_user),
+  auto answer = request(client, "POST", "/api/v1/jobs" + (as_user->empty() ? "" : "?as_user=" + *as_user),
                         api::to_json(job->request), &rc);
   if (!answer) return 1;
   const std::int64_t id = (*answer)["id"].get<std::int64_t>();
