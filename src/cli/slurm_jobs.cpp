@@ -99,10 +99,7 @@ int state_rank(api::JobState state) {
 }
 
 std::string reason_code(const SlurmJob& job) {
-  // An ended job's reason is None, but one cancelled for a dependency never met (as Slurm keeps it).
-  if (!job.pending()) {
-    return job.reason_code == api::ReasonCode::DependencyNeverSatisfied ? "DependencyNeverSatisfied" : "None";
-  }
+  if (!job.pending()) return "None";  // also a job cancelled for a dependency never met, as in Slurm
   if (!job.slurm_reason.empty()) return job.slurm_reason;
   return std::string(api::slurm_reason(job.reason_code));
 }
