@@ -444,6 +444,12 @@ Result<void> read_step_shares(const json& j, StepRequest& r) {
     if (!v.is_string() || v.get<std::string>().size() > 64) return bad("gpu_type", "must be a model's name");
     r.gpu_type = v.get<std::string>();
   }
+  if (j.contains("time")) {
+    const json& v = j["time"];
+    if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > 365LL * 86400)
+      return bad("time", "must be a number of seconds from 1 to 365 days");
+    r.time_s = v.get<std::int64_t>();
+  }
   return {};
 }
 
@@ -463,7 +469,8 @@ Result<StepRequest> parse_step(const std::string& body) {
       "nodes",         "ntasks_per_node", "cpus_per_task", "distribution", "kill_on_bad_exit",
       "overcommit",    "nodelist",        "exclude",       "relative",     "exact",
       "overlap",       "immediate",       "mem",           "mem_per_cpu",  "gpus_per_node",
-      "gpus_per_task", "gpu_type",        "gpus",          "mem_per_gpu",  "preserve_env"};
+      "gpus_per_task", "gpu_type",        "gpus",          "mem_per_gpu",  "preserve_env",
+      "time"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -115,7 +116,11 @@ struct StepRequest {
   // SLURM_TASKS_PER_NODE (as srun's environment gives them) rather than the step's.
   bool preserve_env = false;
   std::string gpu_type;
+  std::int64_t time_s = 0;  // its own time limit (srun -t), seconds from its start; 0: the job's
 };
+
+// Why a step is being ended (its view's `stopping`) when its own time limit has come.
+inline constexpr std::string_view kStepTimeLimit = "its time limit was reached";
 // Errors name the field, as parse_submit's.
 Result<StepRequest> parse_step(const std::string& body);
 

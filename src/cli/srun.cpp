@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "api/base64.h"
+#include "api/request.h"
 #include "api/rlimits.h"
 #include "api/utf8.h"
 #include "cli/api_call.h"
@@ -221,7 +222,6 @@ std::optional<api::StepView> follow_step(const ClientArgs& client, const SrunOpt
   set_error_prefix("srun: error: ");
   auto pause = std::chrono::milliseconds(20);
   auto failing_since = std::chrono::steady_clock::time_point{};
-  const auto started = std::chrono::steady_clock::now();
   std::optional<std::chrono::steady_clock::time_point> first_end;  // when a task was first seen ended
   std::optional<std::uint64_t> news;                               // the controller's count of step news
   const auto cancel = [&] {
@@ -235,11 +235,6 @@ std::optional<api::StepView> follow_step(const ClientArgs& client, const SrunOpt
       cancel();
     }
     const auto now = std::chrono::steady_clock::now();
-    if (o.time_limit > 0 && !cancelled && now - started >= std::chrono::seconds(o.time_limit)) {
-      std::fprintf(stderr, "srun: error: *** STEP %s CANCELLED AT %s DUE TO TIME LIMIT ***\n", step_name.c_str(),
-                   slurm::format_slurm_date(static_cast<std::int64_t>(std::time(nullptr))).c_str());
-      cancel();
-    }
     if (aborted && !cancelled) {
       if (const auto code = aborted()) {  // a task called MPI_Abort: the step ends, as in Slurm
         std::fprintf(stderr, "srun: error: a task aborted the step (exit code %d); ending StepId=%s\n", *code,
@@ -286,6 +281,12 @@ std::optional<api::StepView> follow_step(const ClientArgs& client, const SrunOpt
       return std::nullopt;
     }
     const bool more = (*answer)["more"].get<bool>();
+    // The controller ends a step at its own time limit (srun -t); srun says so, as Slurm's does.
+    if (!cancelled && last->stopping == api::kStepTimeLimit) {
+      std::fprintf(stderr, "srun: error: *** STEP %s CANCELLED AT %s DUE TO TIME LIMIT ***\n", step_name.c_str(),
+                   slurm::format_slurm_date(static_cast<std::int64_t>(std::time(nullptr))).c_str());
+      cancelled = true;
+    }
     const bool waited = (*answer)["news"].is_number_unsigned();
     news = waited ? std::optional((*answer)["news"].get<std::uint64_t>()) : std::nullopt;
     if (!first_end && last->tasks &&

@@ -656,6 +656,7 @@ std::optional<int> step_layout(const SrunOptions& o, json& body) {
   if (auto it = o.given.find("overcommit"); it != o.given.end() && it->second.text != "0") body["overcommit"] = true;
   if (auto bad = step_shares(o, body)) return *bad;
   if (!o.name.empty()) body["name"] = o.name;
+  if (o.time_limit > 0) body["time"] = o.time_limit;  // the controller ends the step then
   std::error_code ec;
   const std::filesystem::path cwd = std::filesystem::current_path(ec);
   std::filesystem::path dir = o.chdir.empty() ? cwd : std::filesystem::path(o.chdir);

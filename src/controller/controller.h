@@ -443,6 +443,8 @@ class Controller {
   std::optional<std::pair<agent::TaskEnd, std::string>> stop_of(const agent::TaskRef& task) const;
   // Ends a step's tasks (a cancel, or a failed task under kill-on-bad-exit); journalled.
   void stop_step(JobRecord& job, StepRecord& step, const std::string& why, bool cancel, std::int64_t now);
+  // Ends the running steps of job `id` that have reached their own time limits (srun -t).
+  void steps_past_their_limits(std::int64_t id, std::int64_t now);
   // Queues a record without waiting; flush() waits until everything queued is durable.
   void journal_async(const std::string& kind, const std::string& payload, std::int64_t now);
   void journal_async(const events::Event& event, std::int64_t now);

@@ -153,6 +153,7 @@ void put(Encoder& e, const StepStarted& v) {
   e.u(v.task_devices.size());
   for (const auto& d : v.task_devices) encode_strings(e, d);
   e.u(v.preserve_env);
+  e.i(v.time_s);
 }
 void get(Decoder& d, StepStarted& v) {
   v.id = d.i();
@@ -179,6 +180,7 @@ void get(Decoder& d, StepStarted& v) {
     for (std::size_t n = d.count(); d.ok() && n > 0; --n) v.task_devices.push_back(decode_strings(d));
   }
   if (d.ok() && !d.at_end()) v.preserve_env = flag(d);
+  if (d.ok() && !d.at_end()) v.time_s = d.i();
 }
 
 void put(Encoder& e, const StepTaskEnded& v) {

@@ -242,11 +242,13 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   for (const SignalRecord& s : j.signals) encode_signal(e, s);
   // Format 19 on: whether an unmeetable dependency cancels it.
   e.u(r.kill_on_invalid_dep);
+  // Format 20 on: its steps' own time limits.
+  for (const StepRecord& st : j.steps) e.i(st.time_s);
 }
 
 namespace {
 
-// The fields formats 3 to 19 added at the end of a job's record.
+// The fields formats 3 to 20 added at the end of a job's record.
 Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
   api::SubmitRequest& r = j.request;
   if (format >= 3) {
@@ -322,6 +324,9 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
     for (std::size_t n = d.count(); d.ok() && n > 0; --n) j.signals.push_back(decode_signal(d));
   }
   if (format >= 19) r.kill_on_invalid_dep = flag(d);
+  if (format >= 20) {
+    for (StepRecord& st : j.steps) st.time_s = d.i();
+  }
   return {};
 }
 

@@ -27,8 +27,9 @@ void Controller::round(agent::Clock::time_point mono, std::int64_t now) {
       if (now >= job->start + job->request.time_s && !stopping_.contains(id)) {
         stop_tasks(*jobs_.edit(id), agent::TaskEnd::TimedOut, "time limit reached");
         job = jobs_.find(id);
-      } else if (!job->request.signal.empty() && !stopping_.contains(id)) {
-        signal_before_end(*job, now);  // sbatch --signal
+      } else if (!stopping_.contains(id)) {
+        if (!job->request.signal.empty()) signal_before_end(*job, now);  // sbatch --signal
+        steps_past_their_limits(id, now);                                // srun -t
         job = jobs_.find(id);
       }
       // Grants burn down while jobs run, not only when they end.

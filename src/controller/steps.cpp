@@ -309,6 +309,7 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
   started.node_mem = std::move(holds->mem);
   started.own_devices = devices->own;
   started.preserve_env = r.preserve_env;
+  started.time_s = r.time_s;
   if (devices->own) {
     started.node_devices = std::move(devices->node);
     started.task_devices = std::move(devices->task);
@@ -339,6 +340,18 @@ Result<StepRecord> Controller::cancel_step(std::int64_t id, int step_id, const s
   StepRecord& step = job.steps[static_cast<std::size_t>(step_id)];
   stop_step(job, step, "cancelled by " + user, true, now);
   return step;
+}
+
+void Controller::steps_past_their_limits(std::int64_t id, std::int64_t now) {
+  std::vector<std::size_t> due;
+  for (const StepRecord& st : jobs_.find(id)->steps) {
+    if (st.time_s > 0 && !st.ended() && st.stopping.empty() && now >= st.start + st.time_s) {
+      due.push_back(static_cast<std::size_t>(st.id));
+    }
+  }
+  if (due.empty()) return;
+  JobRecord& job = *jobs_.edit(id);
+  for (const std::size_t s : due) stop_step(job, job.steps[s], std::string(api::kStepTimeLimit), true, now);
 }
 
 void Controller::stop_step(JobRecord& job, StepRecord& step, const std::string& why, bool cancel, std::int64_t now) {

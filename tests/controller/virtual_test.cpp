@@ -246,6 +246,35 @@ TEST_F(VirtualController, AJobWhoseDependencyFailedIsCancelledWhenItAsks) {
   EXPECT_EQ(job(killed).reason_code, api::ReasonCode::DependencyNeverSatisfied);
 }
 
+// srun -t: a step's own time limit ends the step (its tasks are sent their end) and not the job.
+TEST_F(VirtualController, AStepEndsAtItsOwnTimeLimitAndTheJobGoesOn) {
+  open();
+  const std::int64_t id = submit(request(2, 600));
+  round();
+  ASSERT_EQ(job(id).state, JobState::Running);
+  api::StepRequest s;
+  s.command = {"sleep", "100"};
+  s.ntasks = 1;
+  s.time_s = 30;
+  auto step = controller_->start_step(id, s, "nobody", false, now_);
+  ASSERT_TRUE(step) << step.error().message;
+  round();
+  const std::string task0 = agent::step_task_id(id, 0, 0, 0);
+  ASSERT_TRUE(log_.running.contains(task0));
+  round(29);
+  EXPECT_TRUE(job(id).steps.at(0).stopping.empty());
+  round(1);
+  EXPECT_EQ(job(id).steps.at(0).stopping, api::kStepTimeLimit);
+  round();
+  EXPECT_EQ(job(id).steps.at(0).state, JobState::Cancelled);
+  EXPECT_EQ(job(id).state, JobState::Running);
+  // Journalled: a new controller has the step's limit and how it ended.
+  log_.survivors = {task(id)};
+  open();
+  EXPECT_EQ(job(id).steps.at(0).time_s, 30);
+  EXPECT_EQ(job(id).steps.at(0).state, JobState::Cancelled);
+}
+
 // A job starts at the round after its submission, runs on the runner with its environment, and
 // completes when its task exits 0; the end is acknowledged to the runner once recorded.
 TEST_F(VirtualController, AJobRunsOnTheRunnerAndCompletes) {

@@ -248,6 +248,15 @@ invalid_dep() {
   sbatch --kill-on-invalid-dep=maybe --wrap true; echo "rc=$?"
 }
 both "sbatch --kill-on-invalid-dep" "$(declare -f invalid_dep); invalid_dep"
+# srun -t: the step alone is ended at its own time limit (Slurm's controller checks now and then;
+# the job goes on), and how srun and sacct tell it.
+step_limit() {
+  id=$(sbatch --parsable -o sl.out --wrap 'srun -t 0:02 sleep 100; echo "srun rc=$?"; srun true; echo "next rc=$?"')
+  for i in $(seq 240); do [ -z "$(squeue -h -j "$id" -o %i)" ] && break; sleep 0.5; done
+  sed -E -e "s/$id/ID/g" -e 's/AT [0-9T:-]+/AT TIME/' sl.out
+  sacct -n -P -j "$id" -o JobID,State,ExitCode | sed "s/^$id/ID/"
+}
+both "srun -t: a step's own time limit" "$(declare -f step_limit); step_limit"
 
 # The environments, variable by variable: a batch script's and each task's of a step in it, whole,
 # with what differs from run to run masked (job and process ids, the job's directory, this run's
