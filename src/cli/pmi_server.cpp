@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "cli/client.h"
+#include "cli/step_socket.h"
 #include "slurm/mapping.h"
 
 namespace gwang::cli {
@@ -45,9 +46,7 @@ struct Client {
 }  // namespace
 
 struct PmiServer::Impl {
-  int listener = -1;
-  int wake[2] = {-1, -1};  // a pipe that ends poll(): start() and the end
-  int port = 0;
+  StepSocket sock;  // the listener, and the pipe that ends poll(): start() and the end
   int ntasks = 0;
   std::string kvsname;
   std::mutex mu;
@@ -59,17 +58,7 @@ struct PmiServer::Impl {
   std::vector<int> waiting;  // in the barrier: their fds
   std::thread thread;
 
-  static void send(int fd, const std::string& line) {
-    std::size_t done = 0;
-    while (done < line.size()) {
-      const ssize_t n = ::send(fd, line.data() + done, line.size() - done, MSG_NOSIGNAL);
-      if (n <= 0) {
-        if (n < 0 && errno == EINTR) continue;
-        return;
-      }
-      done += static_cast<std::size_t>(n);
-    }
-  }
+  static void send(int fd, const std::string& line) { send_whole(fd, line); }
 
   // One command of a client; false: the client is done (finalized, or said something else).
   bool answer(int fd, const std::string& line) {
@@ -129,7 +118,7 @@ struct PmiServer::Impl {
 
   void run() {
     while (!stopping) {
-      std::vector<pollfd> fds{{listener, POLLIN, 0}, {wake[0], POLLIN, 0}};
+      std::vector<pollfd> fds{{sock.listener, POLLIN, 0}, {sock.wake[0], POLLIN, 0}};
       if (started) {
         for (const Client& c : clients) fds.push_back({c.fd, POLLIN, 0});
       }
@@ -137,12 +126,9 @@ struct PmiServer::Impl {
         if (errno == EINTR) continue;
         return;
       }
-      if (fds[1].revents) {
-        char buf[16];
-        (void)!::read(wake[0], buf, sizeof buf);
-      }
+      if (fds[1].revents) sock.drain();
       if (fds[0].revents & POLLIN) {
-        const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+        const int fd = ::accept4(sock.listener, nullptr, nullptr, SOCK_CLOEXEC);
         if (fd >= 0) clients.push_back({fd, ""});
       }
       // Clients' lines, last first (a client that ends is dropped in place).
@@ -172,38 +158,24 @@ PmiServer::PmiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 PmiServer::~PmiServer() {
   impl_->stopping = true;
-  (void)!::write(impl_->wake[1], "x", 1);
+  impl_->sock.wake_up();
   if (impl_->thread.joinable()) impl_->thread.join();
   for (const Client& c : impl_->clients) ::close(c.fd);
-  for (int fd : {impl_->listener, impl_->wake[0], impl_->wake[1]}) {
-    if (fd >= 0) ::close(fd);
-  }
+  impl_->sock.close();
 }
 
 Result<std::unique_ptr<PmiServer>> PmiServer::listen(std::string kvsname) {
   auto impl = std::make_unique<Impl>();
   impl->kvsname = std::move(kvsname);
-  impl->listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (impl->listener < 0) return fail(std::string("a socket for the PMI server: ") + std::strerror(errno));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  socklen_t len = sizeof addr;
-  if (::bind(impl->listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(impl->listener, 1024) != 0 ||
-      ::getsockname(impl->listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
-      ::pipe2(impl->wake, O_CLOEXEC) != 0) {
-    const std::string why = std::strerror(errno);
-    ::close(impl->listener);
-    return fail("the PMI server cannot listen: " + why);
-  }
-  impl->port = ntohs(addr.sin_port);
+  auto sock = StepSocket::open("the PMI server");
+  if (!sock) return tl::unexpected(sock.error());
+  impl->sock = *sock;
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->run(); });
   return std::unique_ptr<PmiServer>(new PmiServer(std::move(impl)));
 }
 
-int PmiServer::port() const { return impl_->port; }
+int PmiServer::port() const { return impl_->sock.port; }
 
 void PmiServer::start(const std::vector<int>& task_nodes) {
   {
@@ -212,7 +184,7 @@ void PmiServer::start(const std::vector<int>& task_nodes) {
     impl_->ntasks = static_cast<int>(task_nodes.size());
   }
   impl_->started = true;
-  (void)!::write(impl_->wake[1], "x", 1);
+  impl_->sock.wake_up();
 }
 
 std::optional<int> PmiServer::aborted() const {

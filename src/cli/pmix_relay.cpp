@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "cli/step_socket.h"
 #include "mpi/wire.h"
 
 namespace gwang::cli {
@@ -45,9 +46,7 @@ struct ModexAsk {
 }  // namespace
 
 struct PmixRelay::Impl {
-  int listener = -1;
-  int wake[2] = {-1, -1};
-  int port = 0;
+  StepSocket sock;  // the listener, and the pipe that ends poll(): start() and the end
   std::mutex mu;
   std::vector<int> task_nodes;  // set by start()
   int nnodes = 0;
@@ -61,18 +60,7 @@ struct PmixRelay::Impl {
   std::int64_t next_ask = 1;
   std::thread thread;
 
-  static void send(int fd, const mpi::WireMessage& m) {
-    const std::string bytes = mpi::encode(m);
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-      const ssize_t n = ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-      if (n <= 0) {
-        if (n < 0 && errno == EINTR) continue;
-        return;
-      }
-      done += static_cast<std::size_t>(n);
-    }
-  }
+  static void send(int fd, const mpi::WireMessage& m) { send_whole(fd, mpi::encode(m)); }
 
   int fd_of(int node) const {
     for (const Server& s : servers) {
@@ -159,18 +147,15 @@ struct PmixRelay::Impl {
         for (const auto& [node, m] : held) handle(node, m);
         held.clear();
       }
-      std::vector<pollfd> fds{{listener, POLLIN, 0}, {wake[0], POLLIN, 0}};
+      std::vector<pollfd> fds{{sock.listener, POLLIN, 0}, {sock.wake[0], POLLIN, 0}};
       for (const Server& s : servers) fds.push_back({s.fd, POLLIN, 0});
       if (::poll(fds.data(), fds.size(), -1) < 0) {
         if (errno == EINTR) continue;
         return;
       }
-      if (fds[1].revents) {
-        char buf[16];
-        (void)!::read(wake[0], buf, sizeof buf);
-      }
+      if (fds[1].revents) sock.drain();
       if (fds[0].revents & POLLIN) {
-        const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+        const int fd = ::accept4(sock.listener, nullptr, nullptr, SOCK_CLOEXEC);
         if (fd >= 0) {
           const int one = 1;
           ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -215,37 +200,23 @@ PmixRelay::PmixRelay(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 PmixRelay::~PmixRelay() {
   impl_->stopping = true;
-  (void)!::write(impl_->wake[1], "x", 1);
+  impl_->sock.wake_up();
   if (impl_->thread.joinable()) impl_->thread.join();
   for (const Server& s : impl_->servers) ::close(s.fd);
-  for (int fd : {impl_->listener, impl_->wake[0], impl_->wake[1]}) {
-    if (fd >= 0) ::close(fd);
-  }
+  impl_->sock.close();
 }
 
 Result<std::unique_ptr<PmixRelay>> PmixRelay::listen() {
   auto impl = std::make_unique<Impl>();
-  impl->listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (impl->listener < 0) return fail(std::string("a socket for the PMIx relay: ") + std::strerror(errno));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  socklen_t len = sizeof addr;
-  if (::bind(impl->listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(impl->listener, 1024) != 0 ||
-      ::getsockname(impl->listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
-      ::pipe2(impl->wake, O_CLOEXEC) != 0) {
-    const std::string why = std::strerror(errno);
-    ::close(impl->listener);
-    return fail("the PMIx relay cannot listen: " + why);
-  }
-  impl->port = ntohs(addr.sin_port);
+  auto sock = StepSocket::open("the PMIx relay");
+  if (!sock) return tl::unexpected(sock.error());
+  impl->sock = *sock;
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->run(); });
   return std::unique_ptr<PmixRelay>(new PmixRelay(std::move(impl)));
 }
 
-int PmixRelay::port() const { return impl_->port; }
+int PmixRelay::port() const { return impl_->sock.port; }
 
 void PmixRelay::start(const std::vector<int>& task_nodes) {
   {
@@ -254,7 +225,7 @@ void PmixRelay::start(const std::vector<int>& task_nodes) {
     impl_->nnodes = task_nodes.empty() ? 0 : *std::max_element(task_nodes.begin(), task_nodes.end()) + 1;
   }
   impl_->started = true;
-  (void)!::write(impl_->wake[1], "x", 1);
+  impl_->sock.wake_up();
 }
 
 std::optional<int> PmixRelay::aborted() const {
