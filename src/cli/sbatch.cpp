@@ -141,6 +141,26 @@ int wait_for(const ClientArgs& client, std::int64_t first, std::size_t tasks) {
   return worst;
 }
 
+// The cluster a -M list names (comma-separated; "all" names every one), or Slurm's refusal.
+Result<std::string> cluster_named(const ClientArgs& client, const std::string& clusters) {
+  int rc = 0;
+  auto config = request(client, "GET", "/api/v1/config", "", &rc);
+  if (!config) return fail("the controller's configuration could not be read");
+  const std::string name = config->value("cluster_name", "gwang");
+  for (std::size_t at = 0; at <= clusters.size();) {
+    const std::size_t comma = std::min(clusters.find(',', at), clusters.size());
+    std::string one = clusters.substr(at, comma - at);
+    for (char& c : one) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string mine = name;
+    for (char& c : mine) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (one == mine || one == "all") return name;
+    at = comma + 1;
+  }
+  return fail("'" + clusters +
+              "' can't be reached now, or it is an invalid entry for --cluster.  Use 'sacctmgr list clusters' to see "
+              "available clusters.");
+}
+
 // The user --uid names (a name or a number), for root alone, as Slurm's sbatch takes it; "" when
 // not given.
 Result<std::string> uid_user(const std::optional<std::string>& uid) {
@@ -256,14 +276,18 @@ int run_sbatch(const std::vector<std::string>& args) {
                  slurm::compress_hosts(nodes).c_str(), (*t)["partition"].get<std::string>().c_str());
     return 0;
   }
+  // -M: gwang is one cluster; a list that names it (or "all") sends the job to it, as Slurm's.
+  const auto cluster = options.clusters ? cluster_named(client, *options.clusters) : Result<std::string>("");
+  if (!cluster) return sbatch_error(cluster.error().message);
   auto answer = request(client, "POST", "/api/v1/jobs" + (as_user->empty() ? "" : "?as_user=" + *as_user),
                         api::to_json(job->request), &rc);
   if (!answer) return 1;
   const std::int64_t id = (*answer)["id"].get<std::int64_t>();
   if (options.parsable.value_or(false)) {
-    std::printf("%lld\n", static_cast<long long>(id));
+    std::printf("%lld%s\n", static_cast<long long>(id), cluster->empty() ? "" : (";" + *cluster).c_str());
   } else if (!quiet) {
-    std::printf("Submitted batch job %lld\n", static_cast<long long>(id));
+    std::printf("Submitted batch job %lld%s\n", static_cast<long long>(id),
+                cluster->empty() ? "" : (" on cluster " + *cluster).c_str());
   }
   std::fflush(stdout);
   if (options.wait.value_or(false)) {

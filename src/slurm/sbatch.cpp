@@ -30,7 +30,7 @@ constexpr OptionDef kOptions[] = {
     {"begin", 'b', Arg::Required, true},
     {"chdir", 'D', Arg::Required, true},
     {"cluster-constraint", 0, Arg::Required, false},
-    {"clusters", 'M', Arg::Required, false},
+    {"clusters", 'M', Arg::Required, true},
     {"comment", 0, Arg::Required, true},
     {"constraint", 'C', Arg::Required, false},
     {"container", 0, Arg::Required, false},
@@ -173,7 +173,8 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
   if (name == "nodefile") return text(o.nodefile);
   if (name == "exclude") return text(o.exclude);
   if (name == "mail-type") return with(parse_mail_type(v), o.mail_type);
-  if (name == "uid") return text(o.uid);  // the command checks and resolves it
+  if (name == "uid") return text(o.uid);            // the command checks and resolves it
+  if (name == "clusters") return text(o.clusters);  // likewise, against the cluster's name
   if (name == "kill-on-invalid-dep") {
     std::string word = v;
     for (char& ch : word) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -425,6 +426,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(signal, over.signal);
   take(kill_on_invalid_dep, over.kill_on_invalid_dep);
   take(uid, over.uid);
+  take(clusters, over.clusters);
   take(cpus_per_task, over.cpus_per_task);
   take(dependency, over.dependency);
   take(error, over.error);
@@ -507,6 +509,7 @@ Result<SbatchOptions> parse_environment(const std::map<std::string, std::string>
       {"SBATCH_QOS", "qos"},
       {"SBATCH_REQUEUE", "requeue"},
       {"SBATCH_SIGNAL", "signal"},
+      {"SBATCH_CLUSTERS", "clusters"},
       {"SBATCH_TIMELIMIT", "time"},
       {"SBATCH_WAIT", "wait"},
       {"SBATCH_DEBUG", "verbose"},

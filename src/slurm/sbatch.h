@@ -30,6 +30,7 @@ struct SbatchOptions {
   std::optional<std::string> signal;                      // --signal, as format_signal_spec writes it
   std::optional<bool> kill_on_invalid_dep;                // --kill-on-invalid-dep=yes|no
   std::optional<std::string> uid;                         // --uid: the user (name or number) it is for
+  std::optional<std::string> clusters;                    // -M: the clusters it may go to (this one, or all)
   std::optional<std::int64_t> cpus_per_task;              // -c
   std::optional<DependencySpec> dependency;               // -d
   std::optional<std::string> error;                       // -e pattern

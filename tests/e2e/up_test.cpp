@@ -181,6 +181,16 @@ TEST_F(Up, SbatchRunsAScriptAsSlurmWould) {
   const std::string daemon_job = for_daemon.output.substr(0, for_daemon.output.find('\n'));
   EXPECT_NE(wait_ended(daemon_job).find("State=COMPLETED"), std::string::npos);
   EXPECT_EQ(slurp(dir_ / "work" / "uid.txt"), "daemon\n");
+  // -M: this cluster (by its name, or all) takes the job and says so; another is Slurm's refusal.
+  const Outcome here = gwang("sbatch -M gwang --parsable --wrap true");
+  EXPECT_TRUE(std::regex_match(here.output, std::regex("[0-9]+;gwang\n"))) << here.output;
+  const Outcome all = gwang("sbatch --clusters=other,all --wrap true");
+  EXPECT_TRUE(std::regex_match(all.output, std::regex("Submitted batch job [0-9]+ on cluster gwang\n"))) << all.output;
+  const Outcome elsewhere = gwang("sbatch -M other --wrap true");
+  EXPECT_EQ(elsewhere.status, 1);
+  EXPECT_EQ(elsewhere.output,
+            "sbatch: error: 'other' can't be reached now, or it is an invalid entry for --cluster.  Use 'sacctmgr list "
+            "clusters' to see available clusters.\n");
   const Outcome not_root =
       gwang_as("setpriv --reuid=nobody --regid=nogroup --clear-groups " + sbatch, "--uid=daemon --wrap true");
   EXPECT_EQ(not_root.output, "sbatch: error: --uid only permitted by root user\n");
