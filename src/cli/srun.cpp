@@ -281,10 +281,14 @@ std::optional<api::StepView> follow_step(const ClientArgs& client, const SrunOpt
       return std::nullopt;
     }
     const bool more = (*answer)["more"].get<bool>();
-    // The controller ends a step at its own time limit (srun -t); srun says so, as Slurm's does.
-    if (!cancelled && last->stopping == api::kStepTimeLimit) {
-      std::fprintf(stderr, "srun: error: *** STEP %s CANCELLED AT %s DUE TO TIME LIMIT ***\n", step_name.c_str(),
-                   slurm::format_slurm_date(static_cast<std::int64_t>(std::time(nullptr))).c_str());
+    // The controller ends a step at its own time limit (srun -t); each node says so, as Slurm's
+    // slurmstepd does.
+    if (!cancelled && (last->stopping == api::kStepTimeLimit || last->state == api::JobState::Timeout)) {
+      const std::string at = slurm::format_slurm_date(static_cast<std::int64_t>(std::time(nullptr)));
+      for (const std::string& node : last->nodes) {
+        std::fprintf(stderr, "slurmstepd-%s: error: *** STEP %s ON %s CANCELLED AT %s DUE TO TIME LIMIT ***\n",
+                     node.c_str(), step_name.c_str(), node.c_str(), at.c_str());
+      }
       cancelled = true;
     }
     const bool waited = (*answer)["news"].is_number_unsigned();
@@ -337,8 +341,9 @@ int step_status(const api::StepView& last, const std::string& id, std::int64_t s
     std::fprintf(stderr, "srun: error: %s: task%s %s: %s\n", where.first.c_str(), ids.size() > 1 ? "s" : "",
                  core::format_ranges<int>(ids).c_str(), where.second.c_str());
   }
-  // A task killed outright ends the step as killed (CANCELLED), and srun says so, as Slurm's does.
-  if (last.state == api::JobState::Cancelled && !cancelled) {
+  // A task killed outright ends the step as killed (CANCELLED), and srun says so, as Slurm's does;
+  // likewise a step ended at its own time limit.
+  if ((last.state == api::JobState::Cancelled && !cancelled) || last.state == api::JobState::Timeout) {
     std::fprintf(stderr, "srun: Force Terminated StepId=%s.%lld\n", id.c_str(), static_cast<long long>(step_id));
   }
   if (cancelled && status == 0) status = 128 + SIGTERM;

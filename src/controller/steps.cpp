@@ -391,7 +391,9 @@ void Controller::step_task_ended(StepRecord& step, int task, JobState state, int
     step.signal = signal;
   }
   if (!std::all_of(step.tasks.begin(), step.tasks.end(), [](const StepTaskRecord& x) { return x.done(); })) return;
-  step.state = step.cancelled ? JobState::Cancelled : step.failure.value_or(JobState::Completed);
+  // Ended at its own time limit: TIMEOUT, as Slurm's step.
+  step.state = step.cancelled ? (step.stopping == api::kStepTimeLimit ? JobState::Timeout : JobState::Cancelled)
+                              : step.failure.value_or(JobState::Completed);
   step.end = time;
 }
 

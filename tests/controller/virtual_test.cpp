@@ -266,13 +266,13 @@ TEST_F(VirtualController, AStepEndsAtItsOwnTimeLimitAndTheJobGoesOn) {
   round(1);
   EXPECT_EQ(job(id).steps.at(0).stopping, api::kStepTimeLimit);
   round();
-  EXPECT_EQ(job(id).steps.at(0).state, JobState::Cancelled);
+  EXPECT_EQ(job(id).steps.at(0).state, JobState::Timeout);  // as Slurm's step at its limit
   EXPECT_EQ(job(id).state, JobState::Running);
   // Journalled: a new controller has the step's limit and how it ended.
   log_.survivors = {task(id)};
   open();
   EXPECT_EQ(job(id).steps.at(0).time_s, 30);
-  EXPECT_EQ(job(id).steps.at(0).state, JobState::Cancelled);
+  EXPECT_EQ(job(id).steps.at(0).state, JobState::Timeout);
 }
 
 // A job starts at the round after its submission, runs on the runner with its environment, and

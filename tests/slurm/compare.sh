@@ -253,10 +253,12 @@ both "sbatch --kill-on-invalid-dep" "$(declare -f invalid_dep); invalid_dep"
 step_limit() {
   id=$(sbatch --parsable -o sl.out --wrap 'srun -t 0:02 sleep 100; echo "srun rc=$?"; srun true; echo "next rc=$?"')
   for i in $(seq 240); do [ -z "$(squeue -h -j "$id" -o %i)" ] && break; sleep 0.5; done
-  sed -E -e "s/$id/ID/g" -e 's/AT [0-9T:-]+/AT TIME/' sl.out
+  sed -E -e 's/AT [0-9T:-]+/AT TIME/' -e "s/$id/ID/g" sl.out
   sacct -n -P -j "$id" -o JobID,State,ExitCode | sed "s/^$id/ID/"
 }
 both "srun -t: a step's own time limit" "$(declare -f step_limit); step_limit"
+# -M: the one cluster by its name (or all) takes a job and says so; another is refused.
+both "sbatch -M" "n=\$(scontrol show config | sed -n 's/^ClusterName *= //p'); sbatch -M \$n --wrap true | sed 's/job [0-9]*/job ID/'; sbatch --parsable --clusters=all --wrap true | sed 's/^[0-9]*/ID/'; sbatch -M elsewhere --wrap true; echo rc=\$?"
 
 # The environments, variable by variable: a batch script's and each task's of a step in it, whole,
 # with what differs from run to run masked (job and process ids, the job's directory, this run's
