@@ -167,8 +167,9 @@ class GroupTracker final : public ProcessTracker {
     }
     int n = 0;
     for (pid_t pid : pids) n += ::kill(pid, sig) == 0 ? 1 : 0;
-    // Also the leader's group, for processes that a host without tracking would miss.
-    if (leader_ > 0) ::killpg(leader_, sig);
+    // Also the leader's group, for processes that a host without tracking would miss, when the
+    // task is being ended; any other signal (a user's SIGUSR1) reaches each process once.
+    if (leader_ > 0 && (sig == SIGTERM || sig == SIGKILL)) ::killpg(leader_, sig);
     return n;
   }
 

@@ -33,7 +33,8 @@ class ProcessTracker {
   virtual JoinFailure join_from_child() noexcept = 0;
   // Called in the parent once the child exists (its pid leads the task's process group).
   virtual void started(pid_t leader) = 0;
-  // Sends `sig` to every process of the task. Returns how many were signalled (0: none left).
+  // Sends `sig` to every process of the task, once each. Returns how many were signalled (0: none
+  // left).
   virtual int signal_all(int sig) = 0;
   // True when no process of the task is alive.
   virtual bool empty() = 0;

@@ -249,22 +249,21 @@ TEST_F(NodeAgentTest, ATaskCannotOpenTheNodesOtherDevices) {
 TEST_F(NodeAgentTest, SignalsAreSentOnceEachByTheirSerial) {
   NodeAgent agent(options());
   const std::string out = (dir_ / "signals").string(), ready = (dir_ / "ready").string();
+  // No shell forks while signals come (a forked shell not yet exec'd keeps the traps): the main
+  // shell only waits, and its child is perl, which says it is ready once its handlers are set.
+  const std::string child = "perl -e '$SIG{USR1}=\"IGNORE\"; $SIG{USR2}=sub{open(my $f, \">>" + out +
+                            "\"); print $f \"child-usr2\\n\"; close $f}; open(my $r, \">" + ready +
+                            "\"); close $r; sleep 1 while 1'";
   Launch l = launch(20, {"bash", "-c",
-                         "trap 'echo usr1 >> " + out + "' USR1; trap 'echo usr2 >> " + out +
-                             "' USR2; "
-                             "(trap : USR1; trap 'echo child-usr2 >> " +
-                             out +
-                             "' USR2; while :; do sleep 0.05; done) & "
-                             "echo > " +
-                             ready + "; while :; do sleep 0.05; done"});
+                         "trap 'echo usr1 >> " + out + "' USR1; trap 'echo usr2 >> " + out + "' USR2; " + child +
+                             " & while :; do wait $!; done"});
   agent.launch(l, Clock::now());
   const std::string task = task_id(20, 0, 0);
   for (int i = 0; i < 400 && !fs::exists(ready); ++i) {
     (void)agent.poll(Clock::now());
     std::this_thread::sleep_for(5ms);
   }
-  ASSERT_TRUE(fs::exists(ready));
-  std::this_thread::sleep_for(100ms);  // the child's trap is set
+  ASSERT_TRUE(fs::exists(ready));  // both shells' traps are set: the child says so once it has set its own
   const auto lines = [&] {
     std::ifstream in(out);
     std::vector<std::string> got;
