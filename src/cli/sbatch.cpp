@@ -147,15 +147,22 @@ Result<std::string> cluster_named(const ClientArgs& client, const std::string& c
   auto config = request(client, "GET", "/api/v1/config", "", &rc);
   if (!config) return fail("the controller's configuration could not be read");
   const std::string name = config->value("cluster_name", "gwang");
+  const auto lower = [](std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+  };
+  bool found = false;
   for (std::size_t at = 0; at <= clusters.size();) {
     const std::size_t comma = std::min(clusters.find(',', at), clusters.size());
-    std::string one = clusters.substr(at, comma - at);
-    for (char& c : one) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string mine = name;
-    for (char& c : mine) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (one == mine || one == "all") return name;
+    const std::string one = clusters.substr(at, comma - at);
     at = comma + 1;
+    if (lower(one) == lower(name) || lower(one) == "all") {
+      found = true;
+    } else {  // as Slurm's sbatch says each name its database does not know
+      std::fprintf(stderr, "sbatch: error: No cluster '%s' known by database.\n", one.c_str());
+    }
   }
+  if (found) return name;
   return fail("'" + clusters +
               "' can't be reached now, or it is an invalid entry for --cluster.  Use 'sacctmgr list clusters' to see "
               "available clusters.");
