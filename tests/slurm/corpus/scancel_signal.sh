@@ -5,7 +5,9 @@
 out="scancel_signal-$SLURM_JOB_ID.out"
 srun bash -c 'trap "echo step-got-USR2; exit 0" USR2; echo started; sleep 110 & wait $!; echo "no USR2"; exit 1' >"$out" &
 for i in $(seq 150); do grep -q started "$out" 2>/dev/null && break; sleep 0.2; done
-scancel -s USR2 "$SLURM_JOB_ID.0" || { echo "scancel -s USR2 of the step failed"; exit 1; }
+# (Slurm's scancel may say the step is gone when it ended at once on the signal: only its effect
+# is checked.)
+scancel -s USR2 "$SLURM_JOB_ID.0" 2>/dev/null
 wait $!
 rc=$?
 grep -q "^step-got-USR2$" "$out" && [ $rc = 0 ] || { echo "srun exited $rc:"; cat "$out"; exit 1; }
