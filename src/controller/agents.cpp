@@ -165,7 +165,11 @@ Result<std::optional<proto::SyncResponse>> Controller::sync_with(Changing& chang
   }
 
   proto::SyncResponse o = orders(*node, listed);
-  const bool signals_due = request.takes_signals && !signal_orders(listed, request.signalled).empty();
+  // The signals to send, worked out once: a call with some answers at once.
+  std::vector<proto::Signal> signals;
+  if (request.takes_signals) signals = signal_orders(listed, request.signalled);
+  const bool signals_due = !signals.empty();
+  bool waited = false;
   if (o.launch.empty() && o.terminate.empty() && out.acked.empty() && !signals_due && request.wait_ms > 0 &&
       waiting_ < options_.max_waiting_agents) {
     if (!may_wait) return std::optional<proto::SyncResponse>();
@@ -180,11 +184,13 @@ Result<std::optional<proto::SyncResponse>> Controller::sync_with(Changing& chang
              (request.takes_signals && !signal_orders(listed, request.signalled).empty());
     });
     --waiting_;
+    waited = true;
     if (Node* n = find_node(name); n && !n->down) o = orders(*n, listed);
   }
   out.launch = std::move(o.launch);
   out.terminate = std::move(o.terminate);
-  if (request.takes_signals) out.signal = signal_orders(listed, request.signalled);
+  // A call that waited may have had signals sent meanwhile: asked again only then.
+  if (request.takes_signals) out.signal = waited ? signal_orders(listed, request.signalled) : std::move(signals);
   out.node_timeout_ms = o.node_timeout_ms;
   return out;
 }
