@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <sched.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -190,6 +191,12 @@ std::string deny_rule(const Device& device) {
   if (device.major < 0) return "";
   return std::string(1, device.file_type) + " " + std::to_string(device.major) + ":" + std::to_string(device.minor) +
          " rwm";
+}
+
+std::int64_t file_system_bytes(const std::string& path) {
+  struct statvfs fs {};
+  if (::statvfs(path.c_str(), &fs) != 0) return 0;
+  return static_cast<std::int64_t>(fs.f_blocks) * static_cast<std::int64_t>(fs.f_frsize);
 }
 
 Result<HostResources> discover_host(const std::vector<DeclaredDevices>& declared, const std::string& nvml_library) {

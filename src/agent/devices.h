@@ -51,7 +51,14 @@ struct HostResources {
   std::int64_t memory_bytes = 0;
   std::vector<Device> devices;
   std::string nvml_status;  // what NVML discovery found or why it found nothing
+  // What jobs may ask of the node besides its resources (Slurm's --constraint, --tmp): the
+  // features its configuration gives it, and the size of its temporary file system.
+  std::vector<std::string> features;
+  std::int64_t tmp_bytes = 0;
 };
+
+// The size of the file system holding `path` (a node's TmpFS), in bytes; 0 where it cannot be read.
+std::int64_t file_system_bytes(const std::string& path);
 
 // The scheduler's model name for an NVIDIA product name: vendor and line words dropped, the first
 // remaining word cut at its first '-' ("NVIDIA H100 80GB HBM3" -> "H100", "NVIDIA A100-SXM4-80GB" ->

@@ -176,7 +176,9 @@ std::string json_request(const SyncRequest& r) {
               {"wait_ms", r.wait_ms},
               {"cpu_ids", r.host.cpu_ids},
               {"cpu_cores", r.host.cpu_cores},
-              {"signalled", r.signalled}}
+              {"signalled", r.signalled},
+              {"features", r.host.features},
+              {"tmp", r.host.tmp_bytes}}
       .dump();
 }
 
@@ -206,6 +208,8 @@ Result<SyncRequest> json_to_request(const std::string& body) {
     }
     r.host.cpu_ids = o.value("cpu_ids", std::vector<int>{});
     r.host.cpu_cores = o.value("cpu_cores", std::vector<int>{});
+    r.host.features = o.value("features", std::vector<std::string>{});
+    r.host.tmp_bytes = integer_or<std::int64_t>(o, "tmp", 0);
     r.tracking = o.value("tracking", "");
     r.running = o.at("running").get<std::vector<std::string>>();
     for (const json& f : o.at("finished")) {
@@ -347,6 +351,13 @@ Result<SyncRequest> decode_request(const std::string& body) {
   if (auto ok = check_node(r->node); !ok) return tl::unexpected(ok.error());
   if (r->host.cpus < 1 || r->host.memory_bytes < 1) return fail("field 'cpus'/'memory': a node needs CPUs and memory");
   if (r->wait_ms < 0 || r->wait_ms > 60000) return fail("field 'wait_ms': expected 0 to 60000");
+  if (r->host.tmp_bytes < 0) return fail("field 'tmp': expected a size in bytes");
+  if (r->host.features.size() > 64) return fail("field 'features': a node has at most 64 features");
+  for (const std::string& f : r->host.features) {
+    if (f.empty() || f.size() > 64 ||
+        f.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:") != std::string::npos)
+      return fail("field 'features': '" + f + "' is not a feature name");
+  }
   if (r->host.cpu_ids.size() != r->host.cpu_cores.size()) {
     return fail("field 'cpu_cores': " + std::to_string(r->host.cpu_cores.size()) + " core(s) for " +
                 std::to_string(r->host.cpu_ids.size()) + " CPU id(s)");

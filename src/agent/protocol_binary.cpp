@@ -17,10 +17,12 @@ namespace {
 // adds signals: the last each task was sent (request), signals to send (answer). A controller
 // reads every version; an agent is answered in version 2 only when a launch has CPUs, which only
 // an agent that reported its CPU ids gets, and in version 3 only when it has signals to send,
-// which only an agent that takes signals (a version 3 request) gets.
+// which only an agent that takes signals (a version 3 request) gets. Version 4 of the request adds
+// the node's features and the size of its temporary file system.
 constexpr std::string_view kRequestMagic1 = "\x01gwang-sync-1\n";
 constexpr std::string_view kRequestMagic2 = "\x01gwang-sync-2\n";
-constexpr std::string_view kRequestMagic = "\x01gwang-sync-3\n";
+constexpr std::string_view kRequestMagic3 = "\x01gwang-sync-3\n";
+constexpr std::string_view kRequestMagic = "\x01gwang-sync-4\n";
 constexpr std::string_view kResponseMagic1 = "\x01gwang-orders-1\n";
 constexpr std::string_view kResponseMagic2 = "\x01gwang-orders-2\n";
 constexpr std::string_view kResponseMagic = "\x01gwang-orders-3\n";
@@ -54,8 +56,8 @@ Result<T> done(api::Decoder& d, T value, const char* what) {
 }  // namespace
 
 bool is_binary(std::string_view body) {
-  for (const std::string_view magic :
-       {kRequestMagic, kRequestMagic2, kRequestMagic1, kResponseMagic, kResponseMagic2, kResponseMagic1}) {
+  for (const std::string_view magic : {kRequestMagic, kRequestMagic3, kRequestMagic2, kRequestMagic1, kResponseMagic,
+                                       kResponseMagic2, kResponseMagic1}) {
     if (body.starts_with(magic)) return true;
   }
   return false;
@@ -98,13 +100,20 @@ std::string encode(const SyncRequest& r) {
     e.s(task);
     e.i(serial);
   }
+  // Version 4: the node's features and temporary file system.
+  encode_strings(e, r.host.features);
+  e.i(r.host.tmp_bytes);
   return e.finish(kRequestMagic);
 }
 
 Result<SyncRequest> decode_request(std::string_view body) {
-  const int version = body.starts_with(kRequestMagic) ? 3 : body.starts_with(kRequestMagic2) ? 2 : 1;
+  constexpr std::string_view kMagics[] = {kRequestMagic1, kRequestMagic2, kRequestMagic3, kRequestMagic};
+  int version = 1;
+  for (int v = 2; v <= 4; ++v) {
+    if (body.starts_with(kMagics[v - 1])) version = v;
+  }
   const bool v2 = version >= 2;
-  api::Decoder d(body, version == 3 ? kRequestMagic : v2 ? kRequestMagic2 : kRequestMagic1);
+  api::Decoder d(body, kMagics[version - 1]);
   SyncRequest r;
   r.node = d.s();
   r.instance = d.s();
@@ -134,12 +143,16 @@ Result<SyncRequest> decode_request(std::string_view body) {
     r.host.cpu_cores = decode_ints(d);
     for (Device& x : r.host.devices) x.near_cpus = decode_ints(d);
   }
-  if (version == 3) {
+  if (version >= 3) {
     r.takes_signals = true;
     for (std::size_t n = d.count(); n > 0 && d.ok(); --n) {
       std::string task(d.s());
       r.signalled[std::move(task)] = small_int(d);
     }
+  }
+  if (version >= 4) {
+    r.host.features = decode_strings(d);
+    r.host.tmp_bytes = d.i();
   }
   return done(d, std::move(r), "sync request");
 }

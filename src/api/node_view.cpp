@@ -11,6 +11,7 @@ using nlohmann::json;
 // In the order of the keys' names, as the API has always written them.
 void write_node_view(Json& w, const NodeView& n) {
   w.begin_object().field("address", n.address).field("cpus", n.cpus).field("cpus_used", n.cpus_used);
+  w.key("features").strings(n.features);
   w.key("devices").begin_array();
   for (const DeviceView& d : n.devices) {
     w.begin_object().field("declared", d.declared).field("index", d.index).field("kind", d.kind);
@@ -24,7 +25,7 @@ void write_node_view(Json& w, const NodeView& n) {
   n.last_seen >= 0 ? w.value(n.last_seen) : w.null();
   w.field("local", n.local).field("memory", n.memory).field("memory_used", n.memory_used);
   w.field("name", n.name).key("partitions").strings(n.partitions);
-  w.field("state", n.state).field("tracking", n.tracking);
+  w.field("state", n.state).field("tmp", n.tmp).field("tracking", n.tracking);
   w.end_object();
 }
 
@@ -35,6 +36,9 @@ Result<NodeView> read_node_view(const json& j, const std::string& where) {
   f.need("memory", n.memory).need("memory_used", n.memory_used).need("jobs", n.jobs);
   f.need("tracking", n.tracking).need("address", n.address).need("partitions", n.partitions);
   f.need("local", n.local).time("last_seen", n.last_seen);
+  // Later fields: a controller of an earlier version has none.
+  if (j.contains("features")) f.need("features", n.features);
+  if (j.contains("tmp")) f.need("tmp", n.tmp);
   if (f.ok() && !j.contains("devices")) f.fail(where + ".devices: missing");
   if (f.ok() && !j["devices"].is_array()) f.fail(where + ".devices: expected an array");
   for (std::size_t i = 0; f.ok() && i < j["devices"].size(); ++i) {

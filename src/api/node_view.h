@@ -15,9 +15,9 @@ namespace gwang::api {
 
 struct DeviceView {
   std::string kind, name, uuid;
-  int index = 0;             // the vendor's index on its node
-  std::int64_t memory = 0;   // bytes
-  bool declared = false;     // named in the agent's configuration, not discovered
+  int index = 0;            // the vendor's index on its node
+  std::int64_t memory = 0;  // bytes
+  bool declared = false;    // named in the agent's configuration, not discovered
   bool operator==(const DeviceView&) const = default;
 };
 
@@ -31,8 +31,10 @@ struct NodeView {
   std::string tracking;            // how its agent tracks tasks
   std::string address;
   std::vector<std::string> partitions;
-  bool local = false;              // run by the controller's own process
-  std::int64_t last_seen = -1;     // its agent's last call (Unix seconds); -1: never (null)
+  bool local = false;                 // run by the controller's own process
+  std::int64_t last_seen = -1;        // its agent's last call (Unix seconds); -1: never (null)
+  std::vector<std::string> features;  // what jobs may ask of it besides resources (--constraint)
+  std::int64_t tmp = 0;               // bytes of its temporary file system (--tmp)
   bool operator==(const NodeView&) const = default;
 };
 

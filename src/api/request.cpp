@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "api/partition.h"
+#include "slurm/features.h"
 #include "slurm/mail.h"
 #include "slurm/signals.h"
 #include "slurm/specs.h"
@@ -41,13 +42,14 @@ Result<SubmitRequest> parse_submit(const std::string& body, std::int64_t max_arr
 namespace {
 
 // An integer field within lo..hi, into `out` (left as it is when absent).
-Result<void> integer(const json& j, const char* field, int lo, int hi, int& out) {
+template <typename Int>
+Result<void> integer(const json& j, const char* field, std::int64_t lo, std::int64_t hi, Int& out) {
   if (!j.contains(field)) return {};
   const json& v = j[field];
   if (!v.is_number_integer() || v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi) {
     return field_error(field, "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
   }
-  out = v.get<int>();
+  out = static_cast<Int>(v.get<std::int64_t>());
   return {};
 }
 
@@ -165,6 +167,15 @@ Result<void> read_files(const json& j, SubmitRequest& r) {
     }
     r.signal = slurm::format_signal_spec(*spec);
   }
+  for (auto [field, out] : {std::pair{"constraint", &r.constraint}, std::pair{"prefer", &r.prefer}}) {
+    if (!j.contains(field)) continue;
+    const json& v = j[field];
+    auto ways = v.is_string() && v.get<std::string>().size() <= 1024
+                    ? slurm::parse_constraint(v.get<std::string>(), std::string("--") + field)
+                    : Result<std::vector<slurm::FeatureWay>>(fail("must be a string of up to 1,024 bytes"));
+    if (!ways) return tl::unexpected(field_error(field, ways.error().message).error());
+    *out = v.get<std::string>();
+  }
   if (j.contains("mail_user")) {
     const json& v = j["mail_user"];
     if (!v.is_string() || !slurm::mail_user_ok(v.get<std::string>()))
@@ -226,6 +237,13 @@ Result<void> read_sizes(const json& j, SubmitRequest& r) {
       return tl::unexpected(field_error("gpus", "must be \"N\" or \"N:MODEL[,MODEL...]\"").error());
     }
   }
+  if (auto e = amount(j, "tmp", 0, 1LL << 50, "bytes must be from 0 to 1 PiB", parse_memory,
+                      "must be a size such as \"16G\" or a number of bytes", r.tmp_bytes);
+      !e) {
+    return tl::unexpected(e.error());
+  }
+  if (auto e = integer(j, "nice", -kMaxNice, kMaxNice, r.nice); !e) return e;
+  if (auto e = integer(j, "priority", 0, kMaxPriority, r.priority); !e) return e;
   if (j.contains("gpu_share")) {
     const json& v = j["gpu_share"];
     if (!v.is_number() || v.get<double>() <= 0 || v.get<double>() >= 1) {
@@ -348,7 +366,12 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
                                   "nodelist",
                                   "exclude",
                                   "signal",
-                                  "kill_on_invalid_dep"};
+                                  "kill_on_invalid_dep",
+                                  "constraint",
+                                  "prefer",
+                                  "tmp",
+                                  "nice",
+                                  "priority"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -403,6 +426,11 @@ std::string to_json(const SubmitRequest& r) {
   if (!r.exclude.empty()) j["exclude"] = r.exclude;
   if (!r.signal.empty()) j["signal"] = r.signal;
   if (r.kill_on_invalid_dep) j["kill_on_invalid_dep"] = true;
+  if (!r.constraint.empty()) j["constraint"] = r.constraint;
+  if (!r.prefer.empty()) j["prefer"] = r.prefer;
+  if (r.tmp_bytes > 0) j["tmp"] = r.tmp_bytes;
+  if (r.nice != 0) j["nice"] = r.nice;
+  if (r.priority >= 0) j["priority"] = r.priority;
   return j.dump();
 }
 
@@ -450,6 +478,16 @@ Result<void> read_step_shares(const json& j, StepRequest& r) {
       return bad("time", "must be a number of seconds from 1 to 365 days");
     r.time_s = v.get<std::int64_t>();
   }
+  if (j.contains("constraint")) {
+    const json& v = j["constraint"];
+    auto ways = v.is_string() && v.get<std::string>().size() <= 1024
+                    ? slurm::parse_constraint(v.get<std::string>())
+                    : Result<std::vector<slurm::FeatureWay>>(fail("must be a string of up to 1,024 bytes"));
+    if (!ways) return bad("constraint", ways.error().message);
+    if (ways->size() != 1 || !ways->front().counted.empty())
+      return bad("constraint", "counts and brackets are for allocations, not for a step within one");
+    r.constraint = v.get<std::string>();
+  }
   return {};
 }
 
@@ -470,7 +508,7 @@ Result<StepRequest> parse_step(const std::string& body) {
       "overcommit",    "nodelist",        "exclude",       "relative",     "exact",
       "overlap",       "immediate",       "mem",           "mem_per_cpu",  "gpus_per_node",
       "gpus_per_task", "gpu_type",        "gpus",          "mem_per_gpu",  "preserve_env",
-      "time"};
+      "time",          "constraint"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");

@@ -60,7 +60,18 @@ struct SubmitRequest {
   // Cancelled once its dependency can never be met (sbatch --kill-on-invalid-dep=yes), rather
   // than left waiting (DependencyNeverSatisfied).
   bool kill_on_invalid_dep = false;
+  // The features its nodes must have (sbatch -C, --constraint), and those it would rather they had
+  // (--prefer: tried first, then without), in Slurm's syntax (slurm/features.h); empty: none.
+  std::string constraint, prefer;
+  std::int64_t tmp_bytes = 0;  // the temporary disk each of its nodes must have (sbatch --tmp)
+  // Its place in the queue: lowered by `nice` (sbatch --nice; below 0, for operators only), or
+  // fixed at `priority` by an operator (sbatch --priority; -1: as the queue order gives it).
+  std::int64_t nice = 0;
+  std::int64_t priority = -1;
 };
+
+inline constexpr std::int64_t kMaxNice = 2147483645;      // Slurm's NICE_OFFSET - 3
+inline constexpr std::int64_t kMaxPriority = 4294967294;  // Slurm's largest (TOP)
 
 inline constexpr std::size_t kMaxScriptBytes = 4 << 20;  // Slurm's default max_script_size
 
@@ -117,6 +128,9 @@ struct StepRequest {
   bool preserve_env = false;
   std::string gpu_type;
   std::int64_t time_s = 0;  // its own time limit (srun -t), seconds from its start; 0: the job's
+  // The features the nodes of the job it runs on must have (srun -C): names with & and |, as
+  // slurm/features.h reads them (no counts or brackets: those are for allocations).
+  std::string constraint;
 };
 
 // Why a step is being ended (its view's `stopping`) when its own time limit has come.

@@ -81,6 +81,7 @@ struct UpArgs {
   std::vector<std::string> declare;  // "npu:ascend910=2"
   bool no_nvml = false;
   int cpus = 0;                      // the CPUs the node offers; 0: this host's
+  std::string features;              // the node's features, "a100,ib" (jobs' --constraint)
   bool demo = false;                 // submit a first job once up
   std::string web;                   // the dashboard's directory (default: found beside the program)
   std::string queue_order = "fcfs";  // or "multifactor"

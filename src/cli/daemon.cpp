@@ -53,8 +53,11 @@ std::string hostname() {
 std::string describe(const agent::HostResources& h) {
   std::string devices;
   for (const auto& d : h.devices) devices += (devices.empty() ? "" : ", ") + d.kind;
+  std::string features;
+  for (const auto& f : h.features) features += (features.empty() ? "" : ",") + f;
   return std::to_string(h.cpus) + " CPUs, " + api::format_memory(h.memory_bytes) +
-         ", devices: " + (devices.empty() ? "none" : devices) + " (" + h.nvml_status + ")";
+         ", devices: " + (devices.empty() ? "none" : devices) + " (" + h.nvml_status + ")" +
+         (features.empty() ? "" : ", features: " + features) + ", " + api::format_memory(h.tmp_bytes) + " of TmpFS";
 }
 
 // What an agent keeps about a task's output: how much the controller has of each stream.
@@ -712,6 +715,8 @@ int run_agent(const DaemonArgs& args) {
     std::fprintf(stderr, "gwang: %s\n", host.error().message.c_str());
     return 2;
   }
+  host->features = cfg->features;
+  host->tmp_bytes = agent::file_system_bytes(cfg->tmp_fs);
   if (args.check) {
     std::printf("%s: node %s (%s), controller %s\n", args.config.c_str(), node.c_str(), describe(*host).c_str(),
                 join(cfg->controllers).c_str());

@@ -11,6 +11,7 @@
 #include "cli/books.h"
 #include "cli/commands.h"
 #include "core/queue_policy.h"
+#include "slurm/features.h"
 
 namespace {
 
@@ -158,6 +159,13 @@ void add_up(CLI::App& app, const Wanted& wanted, Commands& c) {
   u->add_flag("--no-nvml", up.no_nvml, "do not look for NVIDIA GPUs");
   u->add_option("--cpus", up.cpus, "the CPUs the node offers to jobs (default: this host's)")
       ->check(CLI::Range(1, 65536));
+  u->add_option("--features", up.features, "the node's features, NAME[,NAME...] (jobs ask for them with -C)")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            auto f = gwang::slurm::parse_node_features(text);
+            return f ? std::string() : f.error().message;
+          },
+          "NAME[,NAME...]"));
   u->add_flag("--demo", up.demo, "submit a first job once up");
   u->add_option("--cluster-name", up.cluster_name, "the cluster's name, as jobs are told it (SLURM_CLUSTER_NAME)")
       ->check(CLI::Validator(

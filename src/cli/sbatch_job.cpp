@@ -84,6 +84,11 @@ Result<void> set_script(const slurm::SbatchOptions& o, const SbatchContext& c, a
   if (o.signal) r.signal = *o.signal;
   if (o.kill_on_invalid_dep) r.kill_on_invalid_dep = *o.kill_on_invalid_dep;
   if (o.mail_user) r.mail_user = *o.mail_user;
+  if (o.constraint) r.constraint = *o.constraint;
+  if (o.prefer) r.prefer = *o.prefer;
+  if (o.tmp) r.tmp_bytes = *o.tmp;
+  if (o.nice) r.nice = *o.nice;
+  if (o.priority) r.priority = *o.priority;
   return {};
 }
 

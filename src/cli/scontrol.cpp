@@ -88,7 +88,11 @@ void show_node(const SlurmNode& n) {
               static_cast<long long>(n.memory_used >> 20));
   std::string state = long_state(n.slurm_state);
   for (char& c : state) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  std::printf("   State=%s\n", state.c_str());
+  std::string features;
+  for (const std::string& f : n.features) features += (features.empty() ? "" : ",") + f;
+  if (features.empty()) features = "(null)";
+  std::printf("   AvailableFeatures=%s\n   ActiveFeatures=%s\n", features.c_str(), features.c_str());
+  std::printf("   State=%s TmpDisk=%lld\n", state.c_str(), static_cast<long long>(n.tmp >> 20));
   std::string parts;
   for (const std::string& p : n.partitions) parts += (parts.empty() ? "" : ",") + p;
   std::printf("   Partitions=%s\n\n", parts.c_str());

@@ -28,6 +28,7 @@
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "slurm/binding.h"
+#include "slurm/features.h"
 #include "slurm/hostlist.h"
 #include "slurm/specs.h"
 
@@ -174,7 +175,8 @@ const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"pty", no_argument, nullptr, kPty},
                                {"x11", optional_argument, nullptr, kX11},
                                {"het-group", required_argument, nullptr, kHetGroup},
-                               {"clusters", required_argument, nullptr, 'M'}};
+                               {"clusters", required_argument, nullptr, 'M'},
+                               {"constraint", required_argument, nullptr, 'C'}};
 
 // The options that ask for a job allocation, which srun inside one does not make: Slurm's srun
 // takes them there and uses none of them (srun(1): "This option applies to job allocations"), and
@@ -260,11 +262,11 @@ struct Refused {
 constexpr Refused kRefused[] = {
     {"gpus-per-socket", 0, required_argument}, {"cpus-per-gpu", 0, required_argument},
     {"ntasks-per-gpu", 0, required_argument},  {"test-only", 0, no_argument},
-    {"no-allocate", 'Z', no_argument},         {"constraint", 'C', required_argument},
-    {"bcast", 0, optional_argument},           {"bcast-exclude", 0, required_argument},
-    {"compress", 0, optional_argument},        {"send-libs", 0, optional_argument},
-    {"container", 0, required_argument},       {"no-kill", 'k', optional_argument},
-    {"slurmd-debug", 0, required_argument},    {"resv-ports", 0, optional_argument},
+    {"no-allocate", 'Z', no_argument},         {"bcast", 0, optional_argument},
+    {"bcast-exclude", 0, required_argument},   {"compress", 0, optional_argument},
+    {"send-libs", 0, optional_argument},       {"container", 0, required_argument},
+    {"no-kill", 'k', optional_argument},       {"slurmd-debug", 0, required_argument},
+    {"resv-ports", 0, optional_argument},
 };
 constexpr int kRefusedBase = 2000;
 
@@ -401,6 +403,7 @@ const std::map<int, std::pair<const char*, const char*>> kSettings = {
     {'G', {"gpus", "--gpus"}},
     {kGpusPerNode, {"gpus_per_node", "--gpus-per-node"}},
     {kGpusPerTask, {"gpus_per_task", "--gpus-per-task"}},
+    {'C', {"constraint", "--constraint"}},
 };
 
 // Takes one option getopt_long returned into `o`; returns the exit status when srun ends with it
@@ -657,6 +660,11 @@ std::optional<int> step_layout(const SrunOptions& o, json& body) {
   if (auto bad = step_shares(o, body)) return *bad;
   if (!o.name.empty()) body["name"] = o.name;
   if (o.time_limit > 0) body["time"] = o.time_limit;  // the controller ends the step then
+  if (auto it = o.given.find("constraint"); it != o.given.end()) {
+    auto ways = slurm::parse_constraint(it->second.text);
+    if (!ways) return srun_error(ways.error().message);
+    body["constraint"] = it->second.text;  // a step's own: the controller refuses counts and brackets
+  }
   std::error_code ec;
   const std::filesystem::path cwd = std::filesystem::current_path(ec);
   std::filesystem::path dir = o.chdir.empty() ? cwd : std::filesystem::path(o.chdir);

@@ -16,6 +16,7 @@
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "cli/serve.h"
+#include "slurm/features.h"
 
 namespace gwang::cli {
 
@@ -77,6 +78,8 @@ int run_up(const UpArgs& args) {
   }
 
   if (args.cpus > 0) agent::limit_cpus(*hostres, args.cpus);
+  hostres->features = *slurm::parse_node_features(args.features);  // checked by the command line
+  hostres->tmp_bytes = agent::file_system_bytes("/tmp");
   char hostname[256] = "localhost";
   ::gethostname(hostname, sizeof hostname - 1);
   controller::ControllerOptions options;

@@ -423,6 +423,15 @@ Result<AgentConfig> parse_agent_config(std::string_view text, const std::string&
   GWANG_TRY(r.duration("sync_wait", c.sync_wait, 1, 30));
   GWANG_TRY(r.boolean("allow_root", c.allow_root));
   GWANG_TRY(r.boolean("nvml", c.nvml));
+  GWANG_TRY(r.strings("features", c.features));
+  for (const std::string& f : c.features) {
+    if (f.empty() || f.size() > 64 ||
+        f.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:") != std::string::npos)
+      return tl::unexpected(r.error("features", "'" + f + "': expected 1 to 64 letters, digits, '.', '_', '-' or ':'"));
+  }
+  GWANG_TRY(r.string("tmp_fs", c.tmp_fs));
+  if (c.tmp_fs.empty() || c.tmp_fs.front() != '/')
+    return tl::unexpected(r.error("tmp_fs", "expected an absolute path"));
   r.skip("devices");
   if (const toml::node* d = t->get("devices")) {
     const toml::array* list = d->as_array();

@@ -24,14 +24,14 @@ struct ControllerConfig {
   std::string web_dir;                      // the dashboard's files ("": found beside the program)
   std::string store;                        // "": SQLite in data_dir; else PostgreSQL (postgresql://...)
   // With PostgreSQL, controllers take turns leading (one leads, the others stand by):
-  std::string advertise;                  // where clients reach this one ("": http://<host name>:<port>)
-  std::chrono::seconds lease{5};          // the leader's lease: a standby leads this soon after it dies
-  std::chrono::seconds node_timeout{60};  // a node silent this long is DOWN
-  std::chrono::seconds kill_grace{10};    // SIGTERM to SIGKILL (the local node's, if any)
-  int requeue_limit = 1;                  // requeues of a job after NODE_FAIL
-  int max_array_size = 1001;              // job arrays' indices go up to this - 1 (Slurm's MaxArraySize)
+  std::string advertise;                       // where clients reach this one ("": http://<host name>:<port>)
+  std::chrono::seconds lease{5};               // the leader's lease: a standby leads this soon after it dies
+  std::chrono::seconds node_timeout{60};       // a node silent this long is DOWN
+  std::chrono::seconds kill_grace{10};         // SIGTERM to SIGKILL (the local node's, if any)
+  int requeue_limit = 1;                       // requeues of a job after NODE_FAIL
+  int max_array_size = 1001;                   // job arrays' indices go up to this - 1 (Slurm's MaxArraySize)
   std::string mail_program = "/usr/bin/mail";  // mails users at their jobs' events (Slurm's MailProg); "": none
-  int snapshot_every = 100000;            // journal records between snapshots (a restart replays fewer)
+  int snapshot_every = 100000;                 // journal records between snapshots (a restart replays fewer)
   // Who goes first, and what may pass the queue's head (core/queue_policy.h, by the core's names):
   // fcfs, sjf, priority or multifactor (age, fair share, size, programme); none, easy, easy-sjbf,
   // or conservative (every waiting job keeps a reservation).
@@ -58,6 +58,8 @@ struct AgentConfig {
   bool allow_root = false;                      // whether jobs may run as root here
   bool nvml = true;                             // look for NVIDIA GPUs
   std::vector<agent::DeclaredDevices> devices;  // [[devices]] kind, count, memory
+  std::vector<std::string> features;            // the node's features (jobs' --constraint)
+  std::string tmp_fs = "/tmp";                  // its temporary file system, whose size jobs' --tmp asks of
 };
 
 Result<ControllerConfig> load_controller_config(const std::string& path);

@@ -7,6 +7,7 @@
 #include "api/units.h"
 #include "controller/controller.h"
 #include "slurm/core_dependencies.h"
+#include "slurm/features.h"
 #include "slurm/specs.h"
 
 namespace gwang::controller {
@@ -43,6 +44,86 @@ Result<std::shared_ptr<const core::NodeFilter>> Controller::node_filter(const ap
     filter->exclude = true;
   }
   return std::shared_ptr<const core::NodeFilter>(std::move(filter));
+}
+
+namespace {
+
+// A rule's names as the core's feature numbers: a clause of names no node has can never be met
+// (nullopt).
+std::optional<core::FeatureRule> rule_of(const slurm::FeatureClauses& clauses, const core::ResourceRegistry& registry) {
+  core::FeatureRule rule;
+  for (const auto& clause : clauses) {
+    core::FeatureSet set = 0;
+    for (const std::string& name : clause) {
+      if (auto bit = registry.find_feature(name)) set |= core::FeatureSet{1} << *bit;
+    }
+    if (set == 0) return std::nullopt;
+    rule.clauses.push_back(set);
+  }
+  return rule;
+}
+
+core::FeatureRule both(core::FeatureRule a, const core::FeatureRule& b) {
+  a.clauses.insert(a.clauses.end(), b.clauses.begin(), b.clauses.end());
+  return a;
+}
+
+}  // namespace
+
+Result<void> Controller::set_features(const api::SubmitRequest& r, core::JobSpec& spec) const {
+  spec.task.tmp_mib = (r.tmp_bytes + kMiB - 1) / kMiB;
+  if (r.constraint.empty() && r.prefer.empty()) return {};
+  const auto& registry = scheduler_->cluster().registry();
+  auto required = r.constraint.empty() ? Result<std::vector<slurm::FeatureWay>>(std::vector<slurm::FeatureWay>{{}})
+                                       : slurm::parse_constraint(r.constraint);
+  if (!required) return tl::unexpected(required.error());
+  for (const std::string& name : slurm::feature_names(*required)) {
+    if (!registry.find_feature(name)) return fail("Invalid feature specification: no node has feature '" + name + "'");
+  }
+  std::vector<slurm::FeatureWay> preferred;
+  if (!r.prefer.empty()) {
+    auto p = slurm::parse_constraint(r.prefer, "--prefer");
+    if (!p) return tl::unexpected(p.error());
+    preferred = std::move(*p);
+  }
+  // Each preferred way with each required one first, then the required ones alone.
+  std::vector<slurm::FeatureWay> ways;
+  for (const slurm::FeatureWay& p : preferred) {
+    for (slurm::FeatureWay w : *required) {
+      w.all.insert(w.all.end(), p.all.begin(), p.all.end());
+      w.counted.insert(w.counted.end(), p.counted.begin(), p.counted.end());
+      ways.push_back(std::move(w));
+    }
+  }
+  ways.insert(ways.end(), required->begin(), required->end());
+  auto out = std::make_shared<std::vector<core::FeatureWay>>();
+  for (const slurm::FeatureWay& w : ways) {
+    core::FeatureWay way;
+    auto all = rule_of(w.all, registry);
+    bool possible = all.has_value();
+    int counted = 0;
+    for (const auto& [count, clauses] : w.counted) {
+      auto rule = rule_of(clauses, registry);
+      possible = possible && rule.has_value();
+      if (possible) way.leading.emplace_back(count, both(*all, *rule));
+      counted += count;
+    }
+    if (counted > r.nodes) {
+      return fail("Invalid feature specification: the constraint counts " + std::to_string(counted) +
+                  " nodes, and the job has " + std::to_string(r.nodes));
+    }
+    if (!possible) continue;  // a preferred feature no node has
+    way.rest = std::move(*all);
+    out->push_back(std::move(way));
+  }
+  assert(!out->empty());  // the required ways name known features only
+  if (out->size() == 1 && out->front().leading.empty()) {
+    if (!out->front().rest.clauses.empty())
+      spec.task.features = std::make_shared<const core::FeatureRule>(std::move(out->front().rest));
+  } else {
+    spec.feature_ways = std::move(out);
+  }
+  return {};
 }
 
 Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
@@ -92,6 +173,9 @@ Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
     if (!filter) return tl::unexpected(filter.error());
     spec.task.nodes = std::move(*filter);
   }
+  if (auto f = set_features(r, spec); !f) return tl::unexpected(f.error());
+  spec.nice = r.nice;
+  spec.fixed_priority = r.priority;
   spec.name = r.name;
   spec.begin = r.begin;
   if (job.in_array()) {

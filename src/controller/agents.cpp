@@ -86,18 +86,21 @@ Result<std::optional<proto::SyncResponse>> Controller::sync_with(Changing& chang
   }
   // For the event loop (try_sync): a call that would wait for a journal commit (a registration,
   // tasks that ended) or write output files goes to a worker, before anything changes.
-  if (!may_wait && (!node || node->instance != request.instance || node->address != address ||
-                    !request.finished.empty() || !request.logs.empty())) {
+  // Its features and temporary disk may change when its agent restarts, even as the same instance.
+  const bool registering = !node || node->instance != request.instance || node->address != address ||
+                           node->host.features != request.host.features ||
+                           node->host.tmp_bytes != request.host.tmp_bytes;
+  if (!may_wait && (registering || !request.finished.empty() || !request.logs.empty())) {
     return std::optional<proto::SyncResponse>();
   }
   const bool restarted = node && !node->instance.empty() && node->instance != request.instance;
   // The node's CPU topology changes only with its agent's instance: taken when it registers, or
   // once after this controller recovered the node (whose journal holds no topology), not at every
   // heartbeat.
-  const bool registering = !node || node->instance != request.instance || node->address != address;
   if (registering) {
-    const events::NodeRegistered registered{request.node,      request.instance,          address,
-                                            request.host.cpus, request.host.memory_bytes, request.host.devices};
+    const events::NodeRegistered registered{request.node,          request.instance,          address,
+                                            request.host.cpus,     request.host.memory_bytes, request.host.devices,
+                                            request.host.features, request.host.tmp_bytes};
     if (auto r = journal(registered, now); !r) return tl::unexpected(r.error());
     (void)apply(registered, now);  // cannot fail
     node = find_node(request.node);
@@ -226,6 +229,8 @@ std::vector<NodeRecord> Controller::nodes() const {
     r.address = n->address;
     r.local = n->local;
     r.last_seen = n->last_seen_wall;
+    r.features = n->host.features;
+    r.tmp_bytes = n->host.tmp_bytes;
     at[n->name] = out.size();
     out.push_back(std::move(r));
   }

@@ -178,6 +178,8 @@ Result<void> Controller::apply(const events::NodeRegistered& e, std::int64_t) {
   host.cpus = e.cpus;
   host.memory_bytes = e.memory_bytes;
   host.devices = e.devices;
+  host.features = e.features;
+  host.tmp_bytes = e.tmp_bytes;
   registered(e.node, host, e.instance, e.address);
   return {};
 }
@@ -189,6 +191,7 @@ Controller::Node& Controller::registered(const std::string& name, const agent::H
     node = &add_node(name, host, false);
   } else if (!node->local) {
     node->host = host;  // a change is refused while a node is known; kept as journalled
+    set_features(*node);
   }
   node->instance = instance;
   node->address = address;

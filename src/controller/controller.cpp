@@ -163,11 +163,22 @@ Controller::Node& Controller::add_node(const std::string& name, const agent::Hos
   node->local = local;
   node->host = host;
   set_topology(*node, host);
+  set_features(*node);
   node->drained = drained_names_.contains(name);
   Node& n = *node;
   by_id_.push_back(&n);
   nodes_[name] = std::move(node);
   return n;
+}
+
+void Controller::set_features(const Node& node) {
+  core::FeatureSet set = 0;
+  for (const std::string& name : node.host.features) {
+    // Past the core's 64 features, a node's further ones are not seen by placement (the agent's
+    // call says so).
+    if (auto bit = scheduler_->intern_feature(name)) set |= core::FeatureSet{1} << *bit;
+  }
+  scheduler_->set_node_features(node.id, set, node.host.tmp_bytes / kMiB);
 }
 
 core::PoolSet Controller::pools_of(const std::string& node) const {

@@ -399,6 +399,8 @@ class Controller {
   std::string nearest_fit(const core::JobSpec& spec) const;
   Node* find_node(const std::string& name);
   Node& add_node(const std::string& name, const agent::HostResources& host, bool local);
+  // The node's features and temporary disk, as its host says, told to the scheduler.
+  void set_features(const Node& node);
   // A remote node as its agent registered it (live, in recovery, from a snapshot), added where it
   // is new: the one place a node's identity changes, so the snapshot's node images are made again.
   Node& registered(const std::string& name, const agent::HostResources& host, const std::string& instance,
@@ -422,6 +424,10 @@ class Controller {
   // The nodes a request names (--nodelist, --exclude) as the core's filter. Errors: a node that
   // does not exist, one both named and excluded, a node count other than the named nodes'.
   Result<std::shared_ptr<const core::NodeFilter>> node_filter(const api::SubmitRequest& r) const;
+  // What a request asks of its nodes' features (--constraint, --prefer) and temporary disk (--tmp),
+  // into the spec. Errors: a constraint naming a feature no node has, or counting more nodes than
+  // the job's.
+  Result<void> set_features(const api::SubmitRequest& r, core::JobSpec& spec) const;
   core::PoolSet pools_of(const std::string& node) const;      // the partitions a node is in
   int pool_of(const std::string& partition) const;            // 1..64, or 0 when there is none of that name
   void hold_in_core(const JobRecord& job, std::int64_t now);  // holds or releases it there, as its record says

@@ -70,6 +70,11 @@ void put(Encoder& e, const Submitted& v) {
   encode_strings(e, v.request.exclude);
   e.s(v.request.signal);
   e.u(v.request.kill_on_invalid_dep);
+  e.s(v.request.constraint);
+  e.s(v.request.prefer);
+  e.i(v.request.tmp_bytes);
+  e.i(v.request.nice);
+  e.i(v.request.priority);
 }
 void get(Decoder& d, Submitted& v) {
   v.id = d.i();
@@ -89,6 +94,13 @@ void get(Decoder& d, Submitted& v) {
   if (d.ok() && !d.at_end()) {
     v.request.signal = text(d);
     v.request.kill_on_invalid_dep = flag(d);
+  }
+  if (d.ok() && !d.at_end()) {
+    v.request.constraint = text(d);
+    v.request.prefer = text(d);
+    v.request.tmp_bytes = d.i();
+    v.request.nice = d.i();
+    v.request.priority = d.i();
   }
 }
 
@@ -263,6 +275,9 @@ void put(Encoder& e, const NodeRegistered& v) {
   e.i(v.cpus);
   e.i(v.memory_bytes);
   encode_devices(e, v.devices);
+  // Added later, at the end.
+  encode_strings(e, v.features);
+  e.i(v.tmp_bytes);
 }
 void get(Decoder& d, NodeRegistered& v) {
   v.node = text(d);
@@ -271,6 +286,10 @@ void get(Decoder& d, NodeRegistered& v) {
   v.cpus = small(d);
   v.memory_bytes = d.i();
   v.devices = decode_devices(d);
+  if (d.ok() && !d.at_end()) {
+    v.features = decode_strings(d);
+    v.tmp_bytes = d.i();
+  }
 }
 
 void put(Encoder& e, const NodeState& v) {

@@ -122,6 +122,8 @@ struct NodeRegistered {
   int cpus = 0;
   std::int64_t memory_bytes = 0;
   std::vector<agent::Device> devices;  // what the journal keeps of them: kind, name, uuid, index, memory, declared
+  std::vector<std::string> features;   // what jobs may ask of it besides resources (--constraint)
+  std::int64_t tmp_bytes = 0;          // its temporary file system (--tmp)
 };
 
 // An operator drained a node, or put it back ("up" or "drained").

@@ -23,6 +23,11 @@ void ApiServer::Impl::submit_job(const httplib::Request& req, httplib::Response&
   if (!request) return error(res, 400, request.error().message);
   // ?as_user=NAME: an operator submits for another user (sbatch --uid as root); the job is theirs,
   // in their projects.
+  // A job raised in the queue (a negative nice, a priority of its own) is an operator's doing, as in Slurm.
+  if (request->nice < 0 && !who->is_operator)
+    return error(res, 403, "field 'nice': only an operator may set a negative nice (Access/permission denied)");
+  if (request->priority >= 0 && !who->is_operator)
+    return error(res, 403, "field 'priority': only an operator sets a job's priority (Access/permission denied)");
   std::string owner = who->user;
   std::set<std::string> projects = who->projects;
   if (req.has_param("as_user")) {

@@ -117,6 +117,8 @@ api::NodeView node_view(const NodeRecord& n) {
   v.partitions = n.partitions;
   v.local = n.local;
   v.last_seen = n.last_seen;
+  v.features = n.features;
+  v.tmp = n.tmp_bytes;
   return v;
 }
 

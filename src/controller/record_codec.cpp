@@ -244,6 +244,12 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   e.u(r.kill_on_invalid_dep);
   // Format 20 on: its steps' own time limits.
   for (const StepRecord& st : j.steps) e.i(st.time_s);
+  // Format 21 on: what its nodes must have (features, temporary disk), its nice and priority.
+  e.s(r.constraint);
+  e.s(r.prefer);
+  e.i(r.tmp_bytes);
+  e.i(r.nice);
+  e.i(r.priority);
 }
 
 namespace {
@@ -326,6 +332,13 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
   if (format >= 19) r.kill_on_invalid_dep = flag(d);
   if (format >= 20) {
     for (StepRecord& st : j.steps) st.time_s = d.i();
+  }
+  if (format >= 21) {
+    r.constraint = text(d);
+    r.prefer = text(d);
+    r.tmp_bytes = d.i();
+    r.nice = d.i();
+    r.priority = d.i();
   }
   return {};
 }

@@ -177,8 +177,10 @@ struct NodeRecord {
   std::vector<std::string> partitions;  // the partitions it is in
   std::string tracking;                 // how the agent tracks tasks there
   std::string address;
-  bool local = false;           // run by the controller's own process
-  std::int64_t last_seen = -1;  // Unix seconds of the agent's last call (remote nodes)
+  bool local = false;                 // run by the controller's own process
+  std::int64_t last_seen = -1;        // Unix seconds of the agent's last call (remote nodes)
+  std::vector<std::string> features;  // what jobs may ask of it besides resources (--constraint)
+  std::int64_t tmp_bytes = 0;         // its temporary file system (--tmp)
 };
 
 // The controller's own figures: what it holds and how long its scheduling passes take.

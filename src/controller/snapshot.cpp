@@ -21,8 +21,9 @@ namespace {
 // the jobs after it, from a view); 11 the remote nodes after the jobs (encoded off the lock too);
 // 12 each job's mail types and address; 13 the CPUs of its tasks and its steps' tasks; 14 the
 // nodes it names (--nodelist, --exclude); 15 what its steps hold on each node; 16 their devices;
-// 17 whether they keep the job's task counts (srun -E).
-constexpr int kSnapshotFormat = 20;
+// 17 whether they keep the job's task counts (srun -E); 18 signals; 19 --kill-on-invalid-dep; 20
+// steps' time limits; 21 node features and temporary disk asked, nice and priority.
+constexpr int kSnapshotFormat = 21;
 std::string snapshot_magic(int format) { return "gwang snapshot " + std::to_string(format) + "\n"; }
 
 }  // namespace
@@ -68,6 +69,8 @@ std::string Controller::finish_snapshot(SnapshotDraft& draft) {
     e.i(n.host.cpus);
     e.i(n.host.memory_bytes);
     encode_devices(e, n.host.devices);
+    encode_strings(e, n.host.features);  // format 21 on
+    e.i(n.host.tmp_bytes);
   }
   return e.finish(snapshot_magic(kSnapshotFormat));
 }
@@ -94,6 +97,10 @@ Result<void> Controller::restore(const std::string& state) {
       host.cpus = static_cast<int>(d.i());
       host.memory_bytes = d.i();
       host.devices = decode_devices(d);
+      if (format >= 21) {
+        host.features = decode_strings(d);
+        host.tmp_bytes = d.i();
+      }
       if (!d.ok()) break;
       registered(name, host, instance, address).heard = false;
     }

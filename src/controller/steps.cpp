@@ -9,6 +9,7 @@
 #include "controller/controller.h"
 #include "controller/launch.h"
 #include "slurm/binding.h"
+#include "slurm/features.h"
 
 namespace gwang::controller {
 
@@ -276,7 +277,26 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
   }
   std::vector<std::string> names;
   for (const TaskRecord& t : job.tasks) names.push_back(t.node);
-  auto layout = lay_out_step(r, id, names, job.request.cpus);
+  api::StepRequest within = r;
+  if (!r.constraint.empty()) {
+    // srun -C: the job's nodes without the features are left out, as if excluded.
+    const auto ways = slurm::parse_constraint(r.constraint);  // checked with the request: one way
+    int meeting = 0;
+    for (const std::string& n : names) {
+      const auto it = nodes_.find(n);
+      const std::vector<std::string> none;
+      const std::vector<std::string>& have = it == nodes_.end() ? none : it->second->host.features;
+      const bool meets =
+          ways && std::all_of(ways->front().all.begin(), ways->front().all.end(), [&](const auto& clause) {
+            return std::any_of(clause.begin(), clause.end(), [&](const std::string& f) {
+              return std::find(have.begin(), have.end(), f) != have.end();
+            });
+          });
+      meets ? (void)++meeting : within.exclude.push_back(n);
+    }
+    if (meeting == 0) return fail("Requested node configuration is not available: no node of the job has the features");
+  }
+  auto layout = lay_out_step(within, id, names, job.request.cpus);
   if (!layout) return tl::unexpected(layout.error());
   auto holds = step_holds(job, r, *layout);
   if (!holds) return tl::unexpected(holds.error());

@@ -30,6 +30,8 @@ NodeId Cluster::add_node(const NodeSpec& spec) {
   }
   info.device_models = spec.devices;
   info.pools = spec.pools;
+  info.features = spec.features;
+  info.tmp_mib = spec.tmp_mib;
   free.scalars = info.capacity;
   free.devices.assign(spec.devices.size(), kMilli);
   const bool new_kind = std::any_of(spec.devices.begin(), spec.devices.end(), [&](ResourceKind m) {
@@ -194,7 +196,7 @@ bool scalars_fit(const TaskRequest& task, const ResourceVector& have) { return t
 
 bool Cluster::feasible_on(NodeId id, const TaskRequest& task) const {
   const NodeInfo& info = nodes_[id.value];
-  if (!info.in_pool(task.pool) || !task.allowed_on(id) || !scalars_fit(task, info.capacity)) return false;
+  if (!info.in_pool(task.pool) || !task.allowed_on(id, info) || !scalars_fit(task, info.capacity)) return false;
   if (task.accel.count == 0) return true;
   const std::vector<Milli> all_free(info.device_models.size(), kMilli);
   return count_fitting_devices(info, all_free, task.accel) >= task.accel.count;
@@ -202,7 +204,7 @@ bool Cluster::feasible_on(NodeId id, const TaskRequest& task) const {
 
 bool Cluster::available_on(const FreeState& free, NodeId id, const TaskRequest& task) const {
   const NodeInfo& info = nodes_[id.value];
-  if (info.state != NodeState::Up || !info.in_pool(task.pool) || !task.allowed_on(id)) return false;
+  if (info.state != NodeState::Up || !info.in_pool(task.pool) || !task.allowed_on(id, info)) return false;
   const NodeFree& nf = free[id];
   if (!scalars_fit(task, nf.scalars)) return false;
   if (task.accel.count == 0) return true;

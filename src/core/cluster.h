@@ -22,6 +22,8 @@ struct NodeSpec {
   ResourceVector scalars;             // cpu, memory, ... (accelerator kinds are ignored here)
   std::vector<ResourceKind> devices;  // the model of each accelerator device, by device index
   PoolSet pools = 0;                  // the node pools it belongs to (TaskRequest::pool)
+  FeatureSet features = 0;            // its features (TaskRequest::features)
+  std::int64_t tmp_mib = 0;           // its temporary disk (TaskRequest::tmp_mib)
 };
 
 struct NodeInfo {
@@ -30,6 +32,8 @@ struct NodeInfo {
   std::vector<ResourceKind> device_models;
   NodeState state = NodeState::Up;
   PoolSet pools = 0;
+  FeatureSet features = 0;
+  std::int64_t tmp_mib = 0;
   bool in_pool(int pool) const { return pool == 0 || (pools >> (pool - 1) & 1) != 0; }
 };
 
@@ -90,6 +94,10 @@ class Cluster {
   std::size_t size() const { return nodes_.size(); }
   const NodeInfo& node(NodeId id) const { return nodes_[id.value]; }
   void set_state(NodeId id, NodeState state) { nodes_[id.value].state = state; }
+  void set_features(NodeId id, FeatureSet features, std::int64_t tmp_mib) {
+    nodes_[id.value].features = features;
+    nodes_[id.value].tmp_mib = tmp_mib;
+  }
   std::optional<NodeId> find(std::string_view name) const;
 
   // The order in which placement policies visit nodes (and break ties: first visited wins).

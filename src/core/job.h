@@ -52,15 +52,41 @@ struct JobDependency {
   bool operator==(const JobDependency&) const = default;
 };
 
+// One way for a job's tasks to meet its feature constraint (Slurm's counts and matching or): the
+// first tasks, run by run, each on a node meeting the run's rule, the others on nodes meeting
+// `rest`.
+struct FeatureWay {
+  std::vector<std::pair<int, FeatureRule>> leading;  // (tasks, rule)
+  FeatureRule rest;
+  const FeatureRule& rule_for(int task) const {
+    for (const auto& [count, rule] : leading) {
+      if (task < count) return rule;
+      task -= count;
+    }
+    return rest;
+  }
+};
+
 struct JobSpec {
   JobId id;
   Time submit = 0;
-  TaskRequest task;           // what each task needs
+  TaskRequest task;  // what each task needs
+  // Where a constraint on its nodes' features is more than one rule for every task: its ways, the
+  // first that places it now used (with them, task.features is none). Shared by the job's copies.
+  std::shared_ptr<const std::vector<FeatureWay>> feature_ways;
   int tasks = 1;              // a gang: all tasks start together or none does
   bool spread = false;        // each task on a different node (multi-node jobs)
   Time time_limit = 0;        // seconds (> 0): the job is ended when it runs this long
   Time estimate = 0;          // seconds planned for reservations and backfilling; 0: the time limit
   std::int64_t priority = 0;  // larger first, under the priority queue order
+  // Its own adjustment (Slurm's --nice): subtracted from its priority under the priority and
+  // multifactor orders; under fcfs and sjf, jobs go by nice first (lower first), then as the order
+  // says. `fixed_priority` >= 0 (an operator's --priority) replaces its priority (and counts as
+  // a nice of -fixed_priority under fcfs and sjf).
+  std::int64_t nice = 0;
+  std::int64_t fixed_priority = -1;
+  // The leading key of fcfs and sjf.
+  std::int64_t nice_rank() const { return fixed_priority >= 0 ? -fixed_priority : nice; }
   std::string user;
   std::string project;
   std::string institution;        // with project and user: the job's fair-share account

@@ -26,28 +26,33 @@ Result<E> parse_named(std::string_view what, std::string_view name, const Table&
               "' (valid: " + names::list(table, ", ", ", ") + ")");
 }
 
-// First come, first served: by submission time, then id.
+// First come, first served: by submission time, then id (after the nice, JobSpec::nice_rank).
 class Fcfs final : public QueueOrderPolicy {
  public:
   QueueOrder kind() const override { return QueueOrder::Fcfs; }
-  std::array<std::int64_t, 3> key(const JobSpec& s, std::int64_t) const override { return {s.submit, s.id.value, 0}; }
-};
-
-// Shortest job first: by planned runtime (the estimate, else the time limit), then as FCFS.
-class Sjf final : public QueueOrderPolicy {
- public:
-  QueueOrder kind() const override { return QueueOrder::Sjf; }
-  std::array<std::int64_t, 3> key(const JobSpec& s, std::int64_t) const override {
-    return {s.planned_runtime(), s.submit, s.id.value};
+  std::array<std::int64_t, 4> key(const JobSpec& s, std::int64_t) const override {
+    return {s.nice_rank(), s.submit, s.id.value, 0};
   }
 };
 
-// By the priority the job was submitted with, highest first, then as FCFS.
+// Shortest job first: by planned runtime (the estimate, else the time limit), then as FCFS
+// (after the nice, JobSpec::nice_rank).
+class Sjf final : public QueueOrderPolicy {
+ public:
+  QueueOrder kind() const override { return QueueOrder::Sjf; }
+  std::array<std::int64_t, 4> key(const JobSpec& s, std::int64_t) const override {
+    return {s.nice_rank(), s.planned_runtime(), s.submit, s.id.value};
+  }
+};
+
+// By the priority the job was submitted with less its nice (or its fixed priority), highest
+// first, then as FCFS.
 class Priority final : public QueueOrderPolicy {
  public:
   QueueOrder kind() const override { return QueueOrder::Priority; }
-  std::array<std::int64_t, 3> key(const JobSpec& s, std::int64_t) const override {
-    return {~s.priority, s.submit, s.id.value};  // ~p: -p - 1, no overflow
+  std::array<std::int64_t, 4> key(const JobSpec& s, std::int64_t) const override {
+    const std::int64_t p = s.fixed_priority >= 0 ? s.fixed_priority : s.priority - s.nice;
+    return {~p, s.submit, s.id.value, 0};  // ~p: -p - 1, no overflow
   }
 };
 
@@ -55,8 +60,8 @@ class Priority final : public QueueOrderPolicy {
 class Multifactor final : public QueueOrderPolicy {
  public:
   QueueOrder kind() const override { return QueueOrder::Multifactor; }
-  std::array<std::int64_t, 3> key(const JobSpec& s, std::int64_t rank) const override {
-    return {~rank, s.submit, s.id.value};
+  std::array<std::int64_t, 4> key(const JobSpec& s, std::int64_t rank) const override {
+    return {~rank, s.submit, s.id.value, 0};
   }
   bool ranked() const override { return true; }
 };

@@ -53,7 +53,7 @@ class QueueOrderPolicy {
   virtual ~QueueOrderPolicy() = default;
   virtual QueueOrder kind() const = 0;
   // The key of a job; `rank` is its multifactor priority as last ranked (Job::rank).
-  virtual std::array<std::int64_t, 3> key(const JobSpec& spec, std::int64_t rank) const = 0;
+  virtual std::array<std::int64_t, 4> key(const JobSpec& spec, std::int64_t rank) const = 0;
   // Whether the keys depend on ranks that change as time passes, so that the scheduler ranks the
   // waiting jobs again (every reprioritize_every) and keeps the accounts their usage is charged to.
   virtual bool ranked() const { return false; }

@@ -24,6 +24,20 @@ std::optional<ResourceKind> ResourceRegistry::find(std::string_view name) const 
   return std::nullopt;
 }
 
+std::optional<int> ResourceRegistry::intern_feature(std::string_view name) {
+  if (auto found = find_feature(name)) return found;
+  if (features_.size() >= static_cast<std::size_t>(kMaxFeatures)) return std::nullopt;
+  features_.emplace_back(name);
+  return static_cast<int>(features_.size() - 1);
+}
+
+std::optional<int> ResourceRegistry::find_feature(std::string_view name) const {
+  for (std::size_t i = 0; i < features_.size(); ++i) {
+    if (features_[i] == name) return static_cast<int>(i);
+  }
+  return std::nullopt;
+}
+
 void ResourceVector::set(ResourceKind kind, Milli amount) {
   if (kind.value >= amounts_.size()) {
     if (amount == 0) return;
@@ -65,8 +79,7 @@ bool ResourceVector::empty() const {
 bool ResourceVector::operator==(const ResourceVector& other) const {
   const std::size_t n = std::max(amounts_.size(), other.amounts_.size());
   for (std::size_t i = 0; i < n; ++i) {
-    if (get(ResourceKind{static_cast<std::uint16_t>(i)}) !=
-        other.get(ResourceKind{static_cast<std::uint16_t>(i)}))
+    if (get(ResourceKind{static_cast<std::uint16_t>(i)}) != other.get(ResourceKind{static_cast<std::uint16_t>(i)}))
       return false;
   }
   return true;

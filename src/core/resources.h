@@ -31,9 +31,16 @@ class ResourceRegistry {
   bool is_accelerator(ResourceKind kind) const { return accelerator_[kind.value]; }
   std::size_t size() const { return names_.size(); }
 
+  // Node features (Slurm's), numbered from 0 in order of first use: the feature of this name,
+  // created on first use (nullopt past kMaxFeatures), or found.
+  std::optional<int> intern_feature(std::string_view name);
+  std::optional<int> find_feature(std::string_view name) const;
+  const std::vector<std::string>& features() const { return features_; }
+
  private:
   std::vector<std::string> names_;
   std::vector<bool> accelerator_;
+  std::vector<std::string> features_;
 };
 
 // Amounts per resource kind, dense by kind id. Entries past the end are zero, so vectors built
@@ -75,6 +82,20 @@ struct AcceleratorRequest {
   Milli total() const { return count * per_device; }
 };
 
+// A node's features, as a set of the registry's feature numbers (bit k: feature k).
+using FeatureSet = std::uint64_t;
+inline constexpr int kMaxFeatures = 64;
+
+// A rule over a node's features: each clause names features of which the node must have at least
+// one. No clauses: any node.
+struct FeatureRule {
+  std::vector<FeatureSet> clauses;
+  bool allows(FeatureSet have) const {
+    return std::all_of(clauses.begin(), clauses.end(), [have](FeatureSet c) { return (c & have) != 0; });
+  }
+  bool operator==(const FeatureRule&) const = default;
+};
+
 // Node pools (Slurm's partitions): named sets of nodes, numbered 1 to 64 by the driver. A node
 // may be in several; a task may ask for the nodes of one.
 using PoolSet = std::uint64_t;  // bit k - 1: pool k
@@ -88,13 +109,19 @@ struct NodeFilter {
 };
 
 // What one task of a job needs: scalar resources (cpu, memory, ...) and accelerators, on a node
-// of `pool` (0: any node) that `nodes` allows (none: any).
+// of `pool` (0: any node) that `nodes` allows (none: any), whose features meet `features` (none:
+// any) and whose temporary disk is at least `tmp_mib` (not consumed: Slurm's --tmp).
 struct TaskRequest {
   ResourceVector scalars;
   AcceleratorRequest accel;
   int pool = 0;
-  std::shared_ptr<const NodeFilter> nodes;  // shared by the job's copies; immutable
-  bool allowed_on(NodeId id) const { return !nodes || nodes->allows(id); }
+  std::shared_ptr<const NodeFilter> nodes;      // shared by the job's copies; immutable
+  std::shared_ptr<const FeatureRule> features;  // likewise
+  std::int64_t tmp_mib = 0;
+  template <typename Node>  // NodeInfo (cluster.h)
+  bool allowed_on(NodeId id, const Node& node) const {
+    return (!nodes || nodes->allows(id)) && (!features || features->allows(node.features)) && node.tmp_mib >= tmp_mib;
+  }
 };
 
 }  // namespace gwang::core

@@ -77,8 +77,8 @@ void Scheduler::count_capacity(NodeId node) {
 
 Scheduler::QueueKey Scheduler::queue_key(Slot slot) const {
   const JobSpec& s = jobs_[slot].spec;
-  const std::array<std::int64_t, 3> k = order_->key(s, jobs_[slot].rank);
-  return {s.preemptible, k[0], k[1], k[2], slot};  // preemptible jobs last
+  const std::array<std::int64_t, 4> k = order_->key(s, jobs_[slot].rank);
+  return {s.preemptible, k[0], k[1], k[2], k[3], slot};  // preemptible jobs last
 }
 
 Scheduler::Slot Scheduler::slot_of(JobId id) const {
@@ -102,13 +102,30 @@ std::vector<JobId> Scheduler::queue() const {
 }
 
 bool Scheduler::satisfiable(const JobSpec& spec) const {
-  std::int64_t tasks = 0;
-  for (std::size_t i = 0; i < cluster_.size() && tasks < spec.tasks; ++i) {
-    const NodeId id{static_cast<std::uint32_t>(i)};
-    const std::int64_t fit = spec.task.allowed_on(id) ? capacity_in_tasks(cluster_.node(id), spec.task) : 0;
-    tasks += spec.spread ? std::min<std::int64_t>(fit, 1) : fit;
-  }
-  return tasks >= spec.tasks;
+  // The tasks the cluster's nodes could hold at most, each under the rule `features` (the task's own
+  // where none).
+  const auto room = [&](const FeatureRule* features, std::int64_t enough) {
+    std::int64_t tasks = 0;
+    for (std::size_t i = 0; i < cluster_.size() && tasks < enough; ++i) {
+      const NodeId id{static_cast<std::uint32_t>(i)};
+      const NodeInfo& node = cluster_.node(id);
+      const bool allowed = spec.task.allowed_on(id, node) && (!features || features->allows(node.features));
+      const std::int64_t fit = allowed ? capacity_in_tasks(node, spec.task) : 0;
+      tasks += spec.spread ? std::min<std::int64_t>(fit, 1) : fit;
+    }
+    return tasks;
+  };
+  if (!spec.feature_ways) return room(nullptr, spec.tasks) >= spec.tasks;
+  // With ways: one of them whose every run of tasks has room (an estimate from above: runs may
+  // compete for the same nodes).
+  return std::any_of(spec.feature_ways->begin(), spec.feature_ways->end(), [&](const FeatureWay& way) {
+    int leading = 0;
+    for (const auto& [count, rule] : way.leading) {
+      if (room(&rule, count) < count) return false;
+      leading += count;
+    }
+    return leading >= spec.tasks || room(&way.rest, spec.tasks - leading) >= spec.tasks - leading;
+  });
 }
 
 Result<SubmitStatus> Scheduler::submit(JobSpec spec, Time now) {
@@ -137,6 +154,7 @@ Result<SubmitStatus> Scheduler::submit(JobSpec spec, Time now) {
   }
   if (spec.task.scalars.empty() && a.count == 0) return fail(who + ": a task must request something");
   if (spec.task.pool < 0 || spec.task.pool > kMaxPools) return fail(who + ": node pools are numbered 1 to 64");
+  if (spec.feature_ways && spec.feature_ways->empty()) return fail(who + ": a feature constraint needs a way");
   if (spec.begin < 0) return fail(who + ": begin time must not be negative");
   if (spec.array_limit < 0) return fail(who + ": array limit must not be negative");
   if (spec.in_array() && spec.array_job.value <= 0) return fail(who + ": an array task needs its array job id");
@@ -409,6 +427,13 @@ NodeId Scheduler::add_node(const NodeSpec& spec) {
   const NodeId id = cluster_.add_node(spec);
   count_capacity(id);
   return id;
+}
+
+void Scheduler::set_node_features(NodeId node, FeatureSet features, std::int64_t tmp_mib) {
+  const NodeInfo& info = cluster_.node(node);
+  if (info.features == features && info.tmp_mib == tmp_mib) return;
+  replan_ = true;
+  cluster_.set_features(node, features, tmp_mib);
 }
 
 std::vector<JobId> Scheduler::set_node_state(NodeId node, NodeState state, Time now) {

@@ -136,6 +136,9 @@ class Scheduler {
   // The id of a resource kind, interned if new (before adding a node with a new device model).
   ResourceKind intern_kind(std::string_view name) { return cluster_.registry().intern(name); }
   std::vector<JobId> set_node_state(NodeId node, NodeState state, Time now);
+  // A node's features or temporary disk changed (its agent says so): placements from now on see them.
+  void set_node_features(NodeId node, FeatureSet features, std::int64_t tmp_mib);
+  std::optional<int> intern_feature(std::string_view name) { return cluster_.registry().intern_feature(name); }
 
   // --- decisions
 
@@ -256,7 +259,7 @@ class Scheduler {
   using Slot = std::uint32_t;
   struct QueueKey {
     bool preemptible;  // preemptible jobs queue last
-    std::int64_t a, b, c;
+    std::int64_t a, b, c, d;
     Slot slot;
     auto operator<=>(const QueueKey&) const = default;
   };
@@ -273,6 +276,9 @@ class Scheduler {
 
   // Places every task of the job in `free`, all or none; allocates there on success.
   std::optional<std::vector<TaskPlacement>> place_all(FreeState& free, const JobSpec& spec) const;
+  // Its tasks placed one way of its feature constraint (none: by the task's own request).
+  std::optional<std::vector<TaskPlacement>> place_tasks(FreeState& free, const JobSpec& spec,
+                                                        const FeatureWay* way) const;
   // Whether the job could be placed on `free`; changes nothing but the random generator's state.
   bool fits(const FreeState& free, const JobSpec& spec) const;
   // The same on a state that may be changed in between (placed, then given back): no copy.

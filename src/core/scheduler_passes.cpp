@@ -1,13 +1,13 @@
 // The scheduler's passes: the queue's front started in order, then EASY backfilling behind the
 // head's reservation, or conservative backfilling where every waiting job keeps one.
 
-#include "core/scheduler.h"
+#include "core/scheduler_passes.h"
 
 #include <algorithm>
 #include <cassert>
 #include <limits>
 
-#include "core/scheduler_passes.h"
+#include "core/scheduler.h"
 
 namespace gwang::core {
 
@@ -15,12 +15,23 @@ using detail::lacks_room;
 using detail::min_into;
 
 std::optional<std::vector<TaskPlacement>> Scheduler::place_all(FreeState& free, const JobSpec& spec) const {
+  if (!spec.feature_ways) return place_tasks(free, spec, nullptr);
+  for (const FeatureWay& way : *spec.feature_ways) {
+    if (auto placed = place_tasks(free, spec, &way)) return placed;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::vector<TaskPlacement>> Scheduler::place_tasks(FreeState& free, const JobSpec& spec,
+                                                                 const FeatureWay* way) const {
   std::vector<TaskPlacement> out;
   std::vector<NodeId> used;
+  TaskRequest task = spec.task;  // its features the way's rule for each task, sharing the way's owner
   for (int t = 0; t < spec.tasks; ++t) {
     const PlacementContext ctx{cluster_, free, rng_,
                                spec.spread ? std::span<const NodeId>(used) : std::span<const NodeId>()};
-    auto where = placement_->place(ctx, spec.task);
+    if (way) task.features = std::shared_ptr<const FeatureRule>(spec.feature_ways, &way->rule_for(t));
+    auto where = placement_->place(ctx, task);
     if (!where) {
       for (const TaskPlacement& p : out) cluster_.release(free, p, spec.task);
       return std::nullopt;
@@ -33,7 +44,7 @@ std::optional<std::vector<TaskPlacement>> Scheduler::place_all(FreeState& free, 
 }
 
 bool Scheduler::fits(const FreeState& free, const JobSpec& spec) const {
-  if (spec.tasks == 1) return placement_->place({cluster_, free, rng_}, spec.task).has_value();
+  if (spec.tasks == 1 && !spec.feature_ways) return placement_->place({cluster_, free, rng_}, spec.task).has_value();
   FreeState scratch = free;
   return place_all(scratch, spec).has_value();
 }
@@ -84,8 +95,7 @@ std::vector<Decision> Scheduler::schedule(Time now) {
 }
 
 void Scheduler::schedule_queue(Time now, std::vector<Decision>& out) {
-  if (order_->ranked() &&
-      (ranked_at_ < 0 || now - ranked_at_ >= options_.reprioritize_every)) {
+  if (order_->ranked() && (ranked_at_ < 0 || now - ranked_at_ >= options_.reprioritize_every)) {
     reprioritize(now);
   }
   if (rules_.reservations == BackfillRules::Reservations::All) {

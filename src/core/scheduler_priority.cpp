@@ -1,12 +1,11 @@
 // The scheduler's multifactor priority: age, fair share over the accounts' usage (charged as jobs
 // run), size and programme, and the queue ordered by it again.
 
-#include "core/scheduler.h"
-
 #include <algorithm>
 #include <cassert>
 #include <limits>
 
+#include "core/scheduler.h"
 #include "core/scheduler_passes.h"
 
 namespace gwang::core {
@@ -55,7 +54,9 @@ PriorityTerms Scheduler::terms_of(const Job& job, Time now, double fairshare_fac
     size = static_cast<double>(s.tasks) * static_cast<double>(s.task.scalars.get(ResourceRegistry::kCpu)) /
            static_cast<double>(total_cpu_);
   }
-  return multifactor(options_.priority, s.submit, now, fairshare_factor, size, s.programme_priority);
+  PriorityTerms t = multifactor(options_.priority, s.submit, now, fairshare_factor, size, s.programme_priority);
+  t.total = s.fixed_priority >= 0 ? s.fixed_priority : t.total - s.nice;
+  return t;
 }
 
 PriorityTerms Scheduler::priority_terms(JobId id, Time now) const {

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
 
+#include "slurm/features.h"
 #include "slurm/mail.h"
 #include "slurm/signals.h"
 
@@ -32,7 +35,7 @@ constexpr OptionDef kOptions[] = {
     {"cluster-constraint", 0, Arg::Required, false},
     {"clusters", 'M', Arg::Required, true},
     {"comment", 0, Arg::Required, true},
-    {"constraint", 'C', Arg::Required, false},
+    {"constraint", 'C', Arg::Required, true},
     {"container", 0, Arg::Required, false},
     {"contiguous", 0, Arg::None, false},
     {"core-spec", 'S', Arg::Required, false},
@@ -77,7 +80,7 @@ constexpr OptionDef kOptions[] = {
     {"mem-per-gpu", 0, Arg::Required, true},
     {"mincpus", 0, Arg::Required, true},
     {"network", 0, Arg::Required, true},
-    {"nice", 0, Arg::Optional, false},
+    {"nice", 0, Arg::Optional, true},
     {"no-kill", 'k', Arg::Optional, false},
     {"no-requeue", 0, Arg::None, true},
     {"nodefile", 'F', Arg::Required, true},
@@ -96,8 +99,8 @@ constexpr OptionDef kOptions[] = {
     {"parsable", 0, Arg::None, true},
     {"partition", 'p', Arg::Required, true},
     {"power", 0, Arg::Required, true},
-    {"prefer", 0, Arg::Required, false},
-    {"priority", 0, Arg::Required, false},
+    {"prefer", 0, Arg::Required, true},
+    {"priority", 0, Arg::Required, true},
     {"profile", 0, Arg::Required, true},
     {"propagate", 0, Arg::Optional, true},
     {"qos", 'q', Arg::Required, true},
@@ -114,7 +117,7 @@ constexpr OptionDef kOptions[] = {
     {"threads-per-core", 0, Arg::Required, false},
     {"time", 't', Arg::Required, true},
     {"time-min", 0, Arg::Required, false},
-    {"tmp", 0, Arg::Required, false},
+    {"tmp", 0, Arg::Required, true},
     {"uid", 0, Arg::Required, true},
     {"usage", 'u', Arg::None, true},
     {"use-min-nodes", 0, Arg::None, true},
@@ -175,6 +178,33 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
   if (name == "mail-type") return with(parse_mail_type(v), o.mail_type);
   if (name == "uid") return text(o.uid);            // the command checks and resolves it
   if (name == "clusters") return text(o.clusters);  // likewise, against the cluster's name
+  if (name == "constraint" || name == "prefer") {
+    auto ways = parse_constraint(v, "--" + name);
+    if (!ways) return fail(ways.error().message);
+    return text(name == "constraint" ? o.constraint : o.prefer);
+  }
+  if (name == "tmp") return with(parse_slurm_memory(v), o.tmp);
+  if (name == "nice") {
+    // Slurm's range, and its default adjustment when none is given.
+    const std::string n = value ? v : "100";
+    char* end = nullptr;
+    errno = 0;
+    const long long adj = std::strtoll(n.c_str(), &end, 10);
+    if (n.empty() || *end != '\0' || errno != 0 || adj < -2147483645LL || adj > 2147483645LL)
+      return fail("Invalid nice value, must be between -2147483645 and 2147483645");
+    o.nice = adj;
+    return {};
+  }
+  if (name == "priority") {
+    if (v == "TOP" || v == "top") return o.priority = 4294967294LL, Result<void>{};
+    char* end = nullptr;
+    errno = 0;
+    const long long p = std::strtoll(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || errno != 0 || p < 0 || p > 4294967294LL)
+      return fail("Invalid --priority specification '" + v + "': expected 0 to 4294967294 or TOP");
+    o.priority = p;
+    return {};
+  }
   if (name == "kill-on-invalid-dep") {
     std::string word = v;
     for (char& ch : word) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -427,6 +457,11 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(kill_on_invalid_dep, over.kill_on_invalid_dep);
   take(uid, over.uid);
   take(clusters, over.clusters);
+  take(constraint, over.constraint);
+  take(prefer, over.prefer);
+  take(tmp, over.tmp);
+  take(nice, over.nice);
+  take(priority, over.priority);
   take(cpus_per_task, over.cpus_per_task);
   take(dependency, over.dependency);
   take(error, over.error);
@@ -510,6 +545,7 @@ Result<SbatchOptions> parse_environment(const std::map<std::string, std::string>
       {"SBATCH_REQUEUE", "requeue"},
       {"SBATCH_SIGNAL", "signal"},
       {"SBATCH_CLUSTERS", "clusters"},
+      {"SBATCH_CONSTRAINT", "constraint"},
       {"SBATCH_TIMELIMIT", "time"},
       {"SBATCH_WAIT", "wait"},
       {"SBATCH_DEBUG", "verbose"},

@@ -31,6 +31,10 @@ struct SbatchOptions {
   std::optional<bool> kill_on_invalid_dep;                // --kill-on-invalid-dep=yes|no
   std::optional<std::string> uid;                         // --uid: the user (name or number) it is for
   std::optional<std::string> clusters;                    // -M: the clusters it may go to (this one, or all)
+  std::optional<std::string> constraint, prefer;          // -C, --prefer: node features (features.h)
+  std::optional<std::int64_t> tmp;                        // --tmp: temporary disk per node, bytes
+  std::optional<std::int64_t> nice;                       // --nice (100 when given no value)
+  std::optional<std::int64_t> priority;                   // --priority (TOP: the largest)
   std::optional<std::int64_t> cpus_per_task;              // -c
   std::optional<DependencySpec> dependency;               // -d
   std::optional<std::string> error;                       // -e pattern

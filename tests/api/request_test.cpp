@@ -197,6 +197,26 @@ TEST(ParseSubmit, PartitionHoldAndTheRestOfSbatchsFields) {
   EXPECT_EQ(error_of(R"({"command":["x"],"hold":1})"), "field 'hold': must be true or false");
   EXPECT_EQ(error_of(R"({"command":["x"],"open_append":"yes"})"), "field 'open_append': must be true or false");
   EXPECT_EQ(error_of(R"({"command":["x"],"comment":7})"), "field 'comment': must be a string of at most 1,024 bytes");
+  // Node features, temporary disk, nice and priority: checked, and kept through the JSON form.
+  auto features =
+      parse_submit(R"({"command":["x"],"constraint":"ib&[a|b]","prefer":"fast","tmp":"10G","nice":5,"priority":9})");
+  ASSERT_TRUE(features) << features.error().message;
+  auto kept = parse_submit(to_json(*features));
+  ASSERT_TRUE(kept) << kept.error().message;
+  EXPECT_EQ(kept->constraint, "ib&[a|b]");
+  EXPECT_EQ(kept->prefer, "fast");
+  EXPECT_EQ(kept->tmp_bytes, 10LL << 30);
+  EXPECT_EQ(kept->nice, 5);
+  EXPECT_EQ(kept->priority, 9);
+  EXPECT_EQ(error_of(R"({"command":["x"],"constraint":"a&"})"),
+            "field 'constraint': Invalid --constraint specification 'a&': it ends where a name is expected (at "
+            "character 3)");
+  EXPECT_EQ(error_of(R"({"command":["x"],"prefer":7})"), "field 'prefer': must be a string of up to 1,024 bytes");
+  EXPECT_EQ(error_of(R"({"command":["x"],"nice":3000000000})"),
+            "field 'nice': must be an integer from -2147483645 to 2147483645");
+  EXPECT_EQ(error_of(R"({"command":["x"],"priority":-2})"),
+            "field 'priority': must be an integer from 0 to 4294967294");
+  EXPECT_EQ(error_of(R"({"command":["x"],"tmp":"lots"})").substr(0, 12), "field 'tmp':");
   // The nodes a job names or excludes: lists of node names, kept through the JSON form.
   auto named = parse_submit(R"({"command":["x"],"nodes":2,"nodelist":["n1","n2"],"exclude":["gpu-07"]})");
   ASSERT_TRUE(named) << named.error().message;

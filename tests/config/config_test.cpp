@@ -231,6 +231,9 @@ TEST_F(ConfigTest, MistakesNameFileLineAndKey) {
             path_ + ":2: 'advertise': expected a URL, http://HOST:PORT");
   EXPECT_EQ(controller_error(secret + "lease = \"1s\"\n"), path_ + ":2: 'lease': expected from 2 to 300 seconds");
   EXPECT_EQ(agent_error(agent + "allow_root = \"yes\"\n"), path_ + ":3: 'allow_root': expected true or false");
+  EXPECT_EQ(agent_error(agent + "features = [\"a100\", \"a b\"]\n"),
+            path_ + ":3: 'features': 'a b': expected 1 to 64 letters, digits, '.', '_', '-' or ':'");
+  EXPECT_EQ(agent_error(agent + "tmp_fs = \"tmp\"\n"), path_ + ":3: 'tmp_fs': expected an absolute path");
   EXPECT_EQ(agent_error(agent + "node_name = \"a b\"\n"),
             path_ + ":3: 'node_name': expected 1 to 64 letters, digits, '.', '_' or '-'");
   EXPECT_EQ(agent_error(agent + "[[devices]]\nkind = \"npu:x\"\n"), path_ + ":3: 'devices[0].count': required");

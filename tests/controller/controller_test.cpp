@@ -649,6 +649,9 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   later.dependency = "afterany:" + std::to_string(ended->id);
   later.nodelist = {"local"};
   later.kill_on_invalid_dep = true;
+  later.prefer = "fast";
+  later.nice = 5;
+  later.priority = 7;
   ASSERT_TRUE(controller_->submit(later, nobody_, now_));
   const std::vector<JobRecord> before = controller_->jobs(true);
   ASSERT_TRUE(controller_->checkpoint(now_));
@@ -684,6 +687,11 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     EXPECT_EQ(b.request.exclude, a.request.exclude);
     EXPECT_EQ(b.request.signal, a.request.signal);
     EXPECT_EQ(b.request.kill_on_invalid_dep, a.request.kill_on_invalid_dep);
+    EXPECT_EQ(b.request.constraint, a.request.constraint);
+    EXPECT_EQ(b.request.prefer, a.request.prefer);
+    EXPECT_EQ(b.request.tmp_bytes, a.request.tmp_bytes);
+    EXPECT_EQ(b.request.nice, a.request.nice);
+    EXPECT_EQ(b.request.priority, a.request.priority);
     EXPECT_EQ(b.signals, a.signals);
     EXPECT_EQ(b.credential, a.credential);
     EXPECT_EQ(b.array_job, a.array_job);

@@ -420,4 +420,28 @@ TEST_F(DashboardApi, OnlyAnOperatorSubmitsForAnotherUser) {
   EXPECT_EQ(unknown->status, 403) << unknown->body;
 }
 
+// A job raised in the queue is an operator's doing: a user's negative nice or priority is refused,
+// an operator's taken; a user's positive nice is the user's own to give.
+TEST_F(DashboardApi, OnlyAnOperatorRaisesAJobInTheQueue) {
+  httplib::Client client("127.0.0.1", port_);
+  const auto post = [&](const std::string& token, const std::string& extra) {
+    return client.Post("/api/v1/jobs", {{"Authorization", "Bearer " + token}},
+                       R"({"command":["true"],"workdir":"/tmp","hold":true,)" + extra + "}", "application/json");
+  };
+  auto negative = post(user_, R"("nice":-5)");
+  ASSERT_TRUE(negative);
+  EXPECT_EQ(negative->status, 403);
+  EXPECT_NE(negative->body.find("only an operator may set a negative nice"), std::string::npos) << negative->body;
+  auto priority = post(user_, R"("priority":100)");
+  ASSERT_TRUE(priority);
+  EXPECT_EQ(priority->status, 403);
+  EXPECT_NE(priority->body.find("only an operator sets a job's priority"), std::string::npos) << priority->body;
+  auto nice = post(user_, R"("nice":100)");
+  ASSERT_TRUE(nice);
+  EXPECT_EQ(nice->status, 201) << nice->body;
+  auto fixed = post(op_, R"("priority":100,"nice":-5)");
+  ASSERT_TRUE(fixed);
+  EXPECT_EQ(fixed->status, 201) << fixed->body;
+}
+
 }  // namespace gwang::controller

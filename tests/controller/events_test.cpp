@@ -108,6 +108,11 @@ api::SubmitRequest any_request() {
   r.exclude = *texts();
   r.signal = *text();
   r.kill_on_invalid_dep = *rc::gen::arbitrary<bool>();
+  r.constraint = *text();
+  r.prefer = *text();
+  r.tmp_bytes = *rc::gen::arbitrary<std::int64_t>();
+  r.nice = *rc::gen::arbitrary<std::int64_t>();
+  r.priority = *rc::gen::arbitrary<std::int64_t>();
   return r;
 }
 

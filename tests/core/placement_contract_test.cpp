@@ -167,7 +167,6 @@ TEST_P(PlacementContract, KeepsToTheNodesATaskNames) {
   const Cluster c = contract_cluster();
   for (TaskRequest t : contract_tasks(c)) {
     const auto anywhere = place(c, c.free(), t);
-    if (!anywhere) continue;
     // Excluding where it went: it goes elsewhere or nowhere, never there.
     t.nodes = std::make_shared<const NodeFilter>(NodeFilter{{anywhere->node}, true});
     for (std::uint64_t seed : {1u, 2u, 3u}) {
@@ -186,6 +185,44 @@ TEST_P(PlacementContract, KeepsToTheNodesATaskNames) {
   gpu.nodes = std::make_shared<const NodeFilter>(NodeFilter{{nid(2)}, false});
   EXPECT_FALSE(place(c, c.free(), gpu).has_value());
   EXPECT_FALSE(c.feasible_on(nid(0), gpu));
+}
+
+// A task whose rule names node features goes only to nodes that have them, and one asking for
+// temporary disk only to nodes with that much, under every policy.
+TEST_P(PlacementContract, KeepsToNodesWithTheFeaturesATaskNames) {
+  Cluster c = contract_cluster();
+  c.set_features(nid(1), 0b01, 0);  // n1: feature 0
+  c.set_features(nid(3), 0b11, 0);  // n3: features 0 and 1
+  for (TaskRequest t : contract_tasks(c)) {
+    t.features = std::make_shared<const FeatureRule>(FeatureRule{{0b01}});
+    for (std::uint64_t seed : {1u, 2u, 3u}) {
+      const auto p = place(c, c.free(), t, seed);
+      if (p) EXPECT_TRUE(p->node == nid(1) || p->node == nid(3)) << p->node.value;
+      if (p) EXPECT_EQ(fault(c, c.free(), t, *p), "");
+    }
+    // Both features (two clauses): n3 only; either (one clause of both): n1 or n3.
+    t.features = std::make_shared<const FeatureRule>(FeatureRule{{0b01, 0b10}});
+    if (const auto p = place(c, c.free(), t)) EXPECT_EQ(p->node, nid(3));
+    t.features = std::make_shared<const FeatureRule>(FeatureRule{{0b100}});  // a feature no node has
+    EXPECT_FALSE(place(c, c.free(), t).has_value());
+  }
+  // A CPU task that fits anywhere: with feature 1, it goes to n3.
+  TaskRequest cpu = make_task(1000);
+  cpu.features = std::make_shared<const FeatureRule>(FeatureRule{{0b10}});
+  const auto p = place(c, c.free(), cpu);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->node, nid(3));
+  EXPECT_FALSE(c.feasible_on(nid(0), cpu));
+  EXPECT_TRUE(c.feasible_on(nid(3), cpu));
+  // Temporary disk (--tmp): only n2 has 1000 MiB of it; a task asking 500 goes there, one asking more nowhere.
+  c.set_features(nid(2), 0, 1000);
+  TaskRequest tmp = make_task(1000);
+  tmp.tmp_mib = 500;
+  const auto on_disk = place(c, c.free(), tmp);
+  ASSERT_TRUE(on_disk);
+  EXPECT_EQ(on_disk->node, nid(2));
+  tmp.tmp_mib = 1001;
+  EXPECT_FALSE(place(c, c.free(), tmp).has_value());
 }
 
 // place() leaves the FreeState it is given exactly as it was.

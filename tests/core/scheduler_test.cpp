@@ -164,6 +164,78 @@ TEST(SchedulerSubmit, PoolsKeepJobsToTheirNodes) {
   EXPECT_EQ(s.job(jid(3)).state, JobState::Pending);
 }
 
+// Feature ways (Slurm's counts and matching or): the first way that places every task now is
+// taken; counts put that many tasks on nodes with the counted feature; a way no node set can meet
+// leaves the job unsatisfiable.
+TEST(SchedulerSubmit, FeatureWaysPlaceCountsAndMatchingOrs) {
+  Cluster c = make_cluster();
+  // n0, n1: feature 0 (rack a); n2, n3: feature 1 (rack b); n3 also feature 2 (fast).
+  for (int i = 0; i < 4; ++i) {
+    NodeSpec spec;
+    spec.name = "n" + std::to_string(i);
+    spec.scalars.set(R::kCpu, 8000);
+    spec.features = i < 2 ? 0b001 : i == 2 ? 0b010 : 0b110;
+    c.add_node(spec);
+  }
+  Scheduler s(std::move(c), make_options(QueueOrder::Fcfs, Backfill::Easy));
+  const auto rule = [](std::vector<FeatureSet> clauses) { return FeatureRule{std::move(clauses)}; };
+  const auto job_of = [](std::int64_t id, int tasks, std::vector<FeatureWay> ways) {
+    JobSpec j = make_job(id, make_task(8000), {.tasks = tasks});
+    j.spread = tasks > 1;
+    j.feature_ways = std::make_shared<const std::vector<FeatureWay>>(std::move(ways));
+    return j;
+  };
+  const auto where = [&s](const std::vector<Decision>& ds, std::int64_t id) {
+    std::vector<std::string> out;
+    for (const Decision& d : ds) {
+      if (d.action != Action::Start || d.job.value != id) continue;
+      for (const TaskPlacement& p : d.placement) out.push_back(s.cluster().node(p.node).name);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  // Three nodes all of one rack: neither rack has three.
+  EXPECT_EQ(*s.submit(job_of(1, 3, {{{}, rule({0b001})}, {{}, rule({0b010})}}), 0), SubmitStatus::Unsatisfiable);
+  // Two of one rack, matching: rack a, whose nodes are free.
+  queue_job(s, job_of(2, 2, {{{}, rule({0b001})}, {{}, rule({0b010})}}), 0);
+  auto first = s.schedule(0);
+  EXPECT_EQ(where(first, 2), (std::vector<std::string>{"n0", "n1"}));
+  // Again: rack a is taken, so rack b.
+  queue_job(s, job_of(3, 2, {{{}, rule({0b001})}, {{}, rule({0b010})}}), 1);
+  EXPECT_EQ(where(s.schedule(1), 3), (std::vector<std::string>{"n2", "n3"}));
+  ASSERT_TRUE(s.finish(jid(2), 2));
+  ASSERT_TRUE(s.finish(jid(3), 2));
+  // A count: one node with fast (n3), one more of any.
+  queue_job(s, job_of(4, 2, {{{{1, rule({0b100})}}, {}}}), 3);
+  const auto counted = where(s.schedule(3), 4);
+  ASSERT_EQ(counted.size(), 2u);
+  EXPECT_TRUE(std::find(counted.begin(), counted.end(), "n3") != counted.end());
+  // Two fast nodes: only one exists.
+  EXPECT_EQ(*s.submit(job_of(5, 2, {{{{2, rule({0b100})}}, {}}}), 3), SubmitStatus::Unsatisfiable);
+  // An empty list of ways is malformed.
+  EXPECT_FALSE(s.submit(job_of(6, 1, {}), 3).has_value());
+}
+
+// A job's nice sends it behind the others, and an operator's fixed priority ahead, under every
+// queue order: the queue, of jobs that each need the one node, reads so.
+TEST(SchedulerQueue, NiceAndFixedPriorityMoveJobsInEveryOrder) {
+  for (QueueOrder order : all_queue_orders()) {
+    SCOPED_TRACE(std::string(to_string(order)));
+    Scheduler s(gpu_cluster(1, 1), make_options(order, Backfill::None));
+    queue_job(s, make_job(1, make_task(1000, 1)), 0);  // runs: the others wait behind it
+    s.schedule(0);
+    JobSpec nice = make_job(2, make_task(1000, 1), {.submit = 1});
+    nice.nice = 100;
+    queue_job(s, nice, 1);
+    queue_job(s, make_job(3, make_task(1000, 1), {.submit = 2}), 2);
+    JobSpec fixed = make_job(4, make_task(1000, 1), {.submit = 3});
+    fixed.fixed_priority = 1000000;
+    queue_job(s, fixed, 3);
+    s.schedule(3);
+    EXPECT_EQ(ids(s.queue()), (std::vector<std::int64_t>{4, 3, 2}));
+  }
+}
+
 // A drained node still counts for satisfiability (it may come back).
 TEST(SchedulerSubmit, DrainedNodesStillMakeJobsSatisfiable) {
   Scheduler s(gpu_cluster(1, 4), make_options(QueueOrder::Fcfs, Backfill::Easy));

@@ -58,8 +58,9 @@ class MultiHost : public ::testing::Test {
       write(dir_ / ("agent" + std::to_string(h) + ".toml"),
             "controller = \"http://" + ip(0) + ":8686\"\nnode_name = \"" + node(h) + "\"\ndata_dir = \"" +
                 (dir_ / node(h)).string() + "\"\ncluster_secret_file = \"" + (dir_ / "secret").string() +
-                "\"\nkill_grace = \"1s\"\nsync_wait = \"1s\"\nnvml = false\n[[devices]]\nkind = \"npu:test\"\ncount = "
-                "1\ncpus = \"1\"\n");  // the device is near CPU 1 (its topology, declared)
+                "\"\nkill_grace = \"1s\"\nsync_wait = \"1s\"\nnvml = false\n" + features(h) +
+                "[[devices]]\nkind = \"npu:test\"\ncount = 1\ncpus = \"1\"\n");  // the device is near CPU 1 (its
+                                                                                 // topology, declared)
     }
     pids_[0] = spawn(0, "controller", dir_ / "controller.toml");
     // The token is written before the API listens, the URL after.
@@ -86,6 +87,10 @@ class MultiHost : public ::testing::Test {
   std::string veth(int h) const { return net_->veth(h); }
   std::string ip(int h) const { return net_->ip(h); }
   static std::string node(int h) { return "host" + std::to_string(h); }
+  // The hosts' features (jobs' --constraint): host1 fast and ib, host2 slow and ib, host3 none.
+  static std::string features(int h) {
+    return h == 1 ? "features = [\"fast\", \"ib\"]\n" : h == 2 ? "features = [\"slow\", \"ib\"]\n" : "";
+  }
 
   void run(const std::string& cmd) {
     const Outcome o = sh(cmd);

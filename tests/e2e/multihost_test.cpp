@@ -343,3 +343,66 @@ TEST_F(MultiHost, JobsRunOnTheNodesTheyNameAndNotOnThoseTheyExclude) {
   EXPECT_NE(fewer.output.find("gwang runs such a job on exactly the nodes it names"), std::string::npos)
       << fewer.output;
 }
+
+// sbatch's --constraint and --prefer against the agents' features (host1 fast and ib, host2 slow
+// and ib, host3 none), and --tmp against their temporary file systems; scontrol shows a node's.
+TEST_F(MultiHost, JobsRunOnNodesWithTheFeaturesTheyAsk) {
+  const fs::path bin = dir_ / "bin";
+  fs::create_directories(bin);
+  run(std::string(GWANG_BINARY) + " slurm install " + bin.string());
+  const std::string env = "cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" +
+                          ip(0) + ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " ";
+  const auto sbatch = [&](const std::string& args) {
+    return sh(env + (bin / "sbatch").string() + " --parsable --mem=64M -o /dev/null " + args + " --wrap true");
+  };
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"-C fast", node(1)},
+      {"-C 'slow|fast' -x " + node(1), node(2)},
+      {"-N 2 -C ib", node(1) + "," + node(2)},
+      {"-N 2 -C '(fast|slow)&ib'", node(1) + "," + node(2)},
+      {"-N 2 -C 'slow*1'", ""},  // host2 and one other: checked below
+      {"--prefer slow", node(2)},
+      {"--prefer nosuch", ""},  // a preference no node meets: placed without it
+      {"-N 2 --prefer ib", node(1) + "," + node(2)},
+      {"--tmp=1", ""},
+  };
+  for (const auto& [args, nodes] : cases) {
+    const Outcome o = sbatch(args);
+    ASSERT_EQ(o.status, 0) << args << ": " << o.output;
+    const std::string id = o.output.substr(0, o.output.find('\n'));
+    json j;
+    wait_for("the job of " + args + " to end", [&] { return ended(j = job(id)); });
+    EXPECT_EQ(j["state"], "COMPLETED") << args << ": " << j.dump();
+    if (!nodes.empty()) EXPECT_EQ(j["node"], nodes) << args;
+    if (args.find("slow*1") != std::string::npos)
+      EXPECT_NE(j["node"].get<std::string>().find(node(2)), std::string::npos) << j.dump();
+  }
+  // A feature no node has; a matching or that no two nodes meet alike; more /tmp than any has.
+  const Outcome unknown = sbatch("-C nosuch");
+  EXPECT_EQ(unknown.status, 1) << unknown.output;
+  EXPECT_NE(unknown.output.find("sbatch: error: Batch job submission failed: Invalid feature specification"),
+            std::string::npos)
+      << unknown.output;
+  const Outcome apart = sbatch("-N 2 -C '[fast|slow]'");
+  EXPECT_EQ(apart.status, 1) << apart.output;
+  EXPECT_NE(apart.output.find("no node can ever hold this job"), std::string::npos) << apart.output;
+  const Outcome disk = sbatch("--tmp=1000000000");  // a petabyte of /tmp
+  EXPECT_EQ(disk.status, 1) << disk.output;
+  const Outcome malformed = sbatch("-C 'fast&'");
+  EXPECT_NE(malformed.status, 0) << malformed.output;
+  EXPECT_NE(malformed.output.find("Invalid --constraint specification 'fast&'"), std::string::npos) << malformed.output;
+  const Outcome shown = sh(env + (bin / "scontrol").string() + " show node " + node(1));
+  EXPECT_NE(shown.output.find("AvailableFeatures=fast,ib"), std::string::npos) << shown.output;
+  EXPECT_NE(shown.output.find("ActiveFeatures=fast,ib"), std::string::npos) << shown.output;
+  // srun -C inside a job of two nodes: the step runs on those of its nodes with the feature.
+  const Outcome step =
+      sh(env + (bin / "sbatch").string() + " --parsable --mem=64M -N 2 -C ib -o " + (dir_ / "step.out").string() +
+         " --wrap 'srun -N 1 -C slow hostname; srun -N 1 -C nosuch true'");
+  ASSERT_EQ(step.status, 0) << step.output;
+  json j;
+  wait_for("the job of srun -C to end", [&] { return ended(j = job(step.output.substr(0, step.output.find('\n')))); });
+  const std::string out = slurp(dir_ / "step.out");
+  EXPECT_NE(out.find("Requested node configuration is not available"), std::string::npos) << out;
+  ASSERT_TRUE(j.contains("steps")) << j.dump() << out;
+  EXPECT_EQ(j["steps"][0]["nodes"], json::array({node(2)})) << j.dump();
+}

@@ -57,7 +57,11 @@ TEST(SbatchCommandLine, ErrorsReadAsSbatchs) {
   EXPECT_EQ(cli_error({"--time"}), "option '--time' requires an argument");
   EXPECT_EQ(cli_error({"-t"}), "option requires an argument -- 't'");
   EXPECT_EQ(cli_error({"--gid=staff"}), "option '--gid' is not supported by gwang");
-  EXPECT_EQ(cli_error({"-C", "a100"}), "option '--constraint' is not supported by gwang");
+  EXPECT_EQ(cli_error({"--bb=x"}), "option '--bb' is not supported by gwang");
+  EXPECT_EQ(cli_error({"-C", "a100|"}),
+            "Invalid --constraint specification 'a100|': it ends where a name is expected (at character 6)");
+  EXPECT_EQ(cli_error({"--nice=x"}), "Invalid nice value, must be between -2147483645 and 2147483645");
+  EXPECT_EQ(cli_error({"--priority=-1"}), "Invalid --priority specification '-1': expected 0 to 4294967294 or TOP");
   EXPECT_EQ(cli_error({"-t", "2h"}),
             "--time: invalid time limit '2h': expected minutes, minutes:seconds, hours:minutes:seconds, days-hours, "
             "days-hours:minutes, days-hours:minutes:seconds, or UNLIMITED");
