@@ -243,6 +243,9 @@ Result<void> read_sizes(const json& j, SubmitRequest& r) {
     return tl::unexpected(e.error());
   }
   if (auto e = integer(j, "nice", -kMaxNice, kMaxNice, r.nice); !e) return e;
+  if (auto e = integer(j, "sockets_per_node", 0, 65535, r.sockets_per_node); !e) return e;
+  if (auto e = integer(j, "cores_per_socket", 0, 65535, r.cores_per_socket); !e) return e;
+  if (auto e = integer(j, "threads_per_core", 0, 65535, r.threads_per_core); !e) return e;
   if (auto e = integer(j, "priority", 0, kMaxPriority, r.priority); !e) return e;
   if (j.contains("gpu_share")) {
     const json& v = j["gpu_share"];
@@ -371,7 +374,10 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
                                   "prefer",
                                   "tmp",
                                   "nice",
-                                  "priority"};
+                                  "priority",
+                                  "sockets_per_node",
+                                  "cores_per_socket",
+                                  "threads_per_core"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -431,6 +437,9 @@ std::string to_json(const SubmitRequest& r) {
   if (r.tmp_bytes > 0) j["tmp"] = r.tmp_bytes;
   if (r.nice != 0) j["nice"] = r.nice;
   if (r.priority >= 0) j["priority"] = r.priority;
+  if (r.sockets_per_node > 0) j["sockets_per_node"] = r.sockets_per_node;
+  if (r.cores_per_socket > 0) j["cores_per_socket"] = r.cores_per_socket;
+  if (r.threads_per_core > 0) j["threads_per_core"] = r.threads_per_core;
   return j.dump();
 }
 

@@ -64,6 +64,9 @@ struct SubmitRequest {
   // (--prefer: tried first, then without), in Slurm's syntax (slurm/features.h); empty: none.
   std::string constraint, prefer;
   std::int64_t tmp_bytes = 0;  // the temporary disk each of its nodes must have (sbatch --tmp)
+  // Nodes with at least this many sockets, cores per socket and threads per core (sbatch -B,
+  // --sockets-per-node, --cores-per-socket); 0: any.
+  int sockets_per_node = 0, cores_per_socket = 0, threads_per_core = 0;
   // Its place in the queue: lowered by `nice` (sbatch --nice; below 0, for operators only), or
   // fixed at `priority` by an operator (sbatch --priority; -1: as the queue order gives it).
   std::int64_t nice = 0;

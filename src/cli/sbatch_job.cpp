@@ -89,6 +89,9 @@ Result<void> set_script(const slurm::SbatchOptions& o, const SbatchContext& c, a
   if (o.tmp) r.tmp_bytes = *o.tmp;
   if (o.nice) r.nice = *o.nice;
   if (o.priority) r.priority = *o.priority;
+  if (o.sockets_per_node) r.sockets_per_node = static_cast<int>(*o.sockets_per_node);
+  if (o.cores_per_socket) r.cores_per_socket = static_cast<int>(*o.cores_per_socket);
+  if (o.threads_per_core) r.threads_per_core = static_cast<int>(*o.threads_per_core);
   return {};
 }
 

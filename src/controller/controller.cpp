@@ -178,7 +178,7 @@ void Controller::set_features(const Node& node) {
     // call says so).
     if (auto bit = scheduler_->intern_feature(name)) set |= core::FeatureSet{1} << *bit;
   }
-  scheduler_->set_node_features(node.id, set, node.host.tmp_bytes / kMiB);
+  scheduler_->set_node_traits(node.id, set, node.host.tmp_bytes / kMiB, node_shape(node.cpus, node.host.cpus));
 }
 
 core::PoolSet Controller::pools_of(const std::string& node) const {

@@ -110,6 +110,10 @@ struct ControllerParts {
 // once with code 75 (EX_TEMPFAIL), with nothing more written.
 void stop_on_store_failure(const Error& error);
 
+// A node's CPUs by sockets, cores per socket and threads per core (the least of its sockets' and
+// cores'), from its topology; `cpus` single-threaded cores on one socket when that is unknown.
+core::NodeShape node_shape(const core::CpuTopology& topology, int cpus);
+
 class Controller {
  public:
   // Opens (or creates) the state in data_dir and recovers it: pending jobs wait again; jobs that
@@ -399,7 +403,7 @@ class Controller {
   std::string nearest_fit(const core::JobSpec& spec) const;
   Node* find_node(const std::string& name);
   Node& add_node(const std::string& name, const agent::HostResources& host, bool local);
-  // The node's features and temporary disk, as its host says, told to the scheduler.
+  // The node's features, temporary disk and CPUs' shape, as its host says, told to the scheduler.
   void set_features(const Node& node);
   // A remote node as its agent registered it (live, in recovery, from a snapshot), added where it
   // is new: the one place a node's identity changes, so the snapshot's node images are made again.

@@ -3,6 +3,7 @@
 // CPUs split from their job's.
 
 #include <algorithm>
+#include <map>
 
 #include "controller/controller.h"
 
@@ -18,10 +19,28 @@ void Controller::set_topology(Node& node, const agent::HostResources& host) {
   }
   if (t == node.cpus) return;
   node.cpus = std::move(t);
+  set_features(node);  // its shape, from the topology
   node.host.cpu_ids = host.cpu_ids;
   node.host.cpu_cores = host.cpu_cores;
   for (std::size_t i = 0; i < node.host.devices.size() && i < host.devices.size(); ++i)
     node.host.devices[i].near_cpus = host.devices[i].near_cpus;
+}
+
+core::NodeShape node_shape(const core::CpuTopology& t, int cpus) {
+  if (!t.known()) return {1, cpus, 1};  // unknown: one socket of single-threaded cores
+  // A core is its socket's (package << 16) and its own number; one with the high bit is a CPU
+  // whose core sysfs did not say (each its own core, on socket 0).
+  std::map<int, std::map<int, int>> threads;  // socket -> core -> threads
+  for (const int core : t.core) {
+    const bool known = core < (1 << 30);
+    ++threads[known ? core >> 16 : 0][known ? core & 0xffff : core];
+  }
+  core::NodeShape shape{static_cast<int>(threads.size()), 1 << 30, 1 << 30};
+  for (const auto& [socket, cores] : threads) {
+    shape.cores = std::min(shape.cores, static_cast<int>(cores.size()));
+    for (const auto& [core, n] : cores) shape.threads = std::min(shape.threads, n);
+  }
+  return shape;
 }
 
 std::vector<int> Controller::place_cpus(Node& node, std::int64_t job, const core::TaskPlacement& where, int count) {

@@ -75,6 +75,9 @@ void put(Encoder& e, const Submitted& v) {
   e.i(v.request.tmp_bytes);
   e.i(v.request.nice);
   e.i(v.request.priority);
+  e.i(v.request.sockets_per_node);
+  e.i(v.request.cores_per_socket);
+  e.i(v.request.threads_per_core);
 }
 void get(Decoder& d, Submitted& v) {
   v.id = d.i();
@@ -101,6 +104,9 @@ void get(Decoder& d, Submitted& v) {
     v.request.tmp_bytes = d.i();
     v.request.nice = d.i();
     v.request.priority = d.i();
+    v.request.sockets_per_node = small(d);
+    v.request.cores_per_socket = small(d);
+    v.request.threads_per_core = small(d);
   }
 }
 

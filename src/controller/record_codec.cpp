@@ -250,6 +250,9 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   e.i(r.tmp_bytes);
   e.i(r.nice);
   e.i(r.priority);
+  e.i(r.sockets_per_node);
+  e.i(r.cores_per_socket);
+  e.i(r.threads_per_core);
 }
 
 namespace {
@@ -339,6 +342,9 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
     r.tmp_bytes = d.i();
     r.nice = d.i();
     r.priority = d.i();
+    r.sockets_per_node = static_cast<int>(d.i());
+    r.cores_per_socket = static_cast<int>(d.i());
+    r.threads_per_core = static_cast<int>(d.i());
   }
   return {};
 }

@@ -32,6 +32,7 @@ NodeId Cluster::add_node(const NodeSpec& spec) {
   info.pools = spec.pools;
   info.features = spec.features;
   info.tmp_mib = spec.tmp_mib;
+  info.shape = spec.shape;
   free.scalars = info.capacity;
   free.devices.assign(spec.devices.size(), kMilli);
   const bool new_kind = std::any_of(spec.devices.begin(), spec.devices.end(), [&](ResourceKind m) {

@@ -24,6 +24,7 @@ struct NodeSpec {
   PoolSet pools = 0;                  // the node pools it belongs to (TaskRequest::pool)
   FeatureSet features = 0;            // its features (TaskRequest::features)
   std::int64_t tmp_mib = 0;           // its temporary disk (TaskRequest::tmp_mib)
+  NodeShape shape;                    // its CPUs' shape (TaskRequest::shape); none: asked of no task
 };
 
 struct NodeInfo {
@@ -34,6 +35,7 @@ struct NodeInfo {
   PoolSet pools = 0;
   FeatureSet features = 0;
   std::int64_t tmp_mib = 0;
+  NodeShape shape;
   bool in_pool(int pool) const { return pool == 0 || (pools >> (pool - 1) & 1) != 0; }
 };
 
@@ -94,9 +96,10 @@ class Cluster {
   std::size_t size() const { return nodes_.size(); }
   const NodeInfo& node(NodeId id) const { return nodes_[id.value]; }
   void set_state(NodeId id, NodeState state) { nodes_[id.value].state = state; }
-  void set_features(NodeId id, FeatureSet features, std::int64_t tmp_mib) {
+  void set_traits(NodeId id, FeatureSet features, std::int64_t tmp_mib, NodeShape shape) {
     nodes_[id.value].features = features;
     nodes_[id.value].tmp_mib = tmp_mib;
+    nodes_[id.value].shape = shape;
   }
   std::optional<NodeId> find(std::string_view name) const;
 

@@ -96,6 +96,16 @@ struct FeatureRule {
   bool operator==(const FeatureRule&) const = default;
 };
 
+// A node's CPUs by shape (Slurm's sockets, cores per socket, threads per core), or the least a
+// task asks of its node's (sbatch -B): 0 asks nothing.
+struct NodeShape {
+  int sockets = 0, cores = 0, threads = 0;
+  bool covers(const NodeShape& least) const {
+    return sockets >= least.sockets && cores >= least.cores && threads >= least.threads;
+  }
+  bool operator==(const NodeShape&) const = default;
+};
+
 // Node pools (Slurm's partitions): named sets of nodes, numbered 1 to 64 by the driver. A node
 // may be in several; a task may ask for the nodes of one.
 using PoolSet = std::uint64_t;  // bit k - 1: pool k
@@ -110,7 +120,8 @@ struct NodeFilter {
 
 // What one task of a job needs: scalar resources (cpu, memory, ...) and accelerators, on a node
 // of `pool` (0: any node) that `nodes` allows (none: any), whose features meet `features` (none:
-// any) and whose temporary disk is at least `tmp_mib` (not consumed: Slurm's --tmp).
+// any), whose temporary disk is at least `tmp_mib` (not consumed: Slurm's --tmp) and whose CPUs'
+// shape covers `shape` (Slurm's -B).
 struct TaskRequest {
   ResourceVector scalars;
   AcceleratorRequest accel;
@@ -118,9 +129,11 @@ struct TaskRequest {
   std::shared_ptr<const NodeFilter> nodes;      // shared by the job's copies; immutable
   std::shared_ptr<const FeatureRule> features;  // likewise
   std::int64_t tmp_mib = 0;
+  NodeShape shape;
   template <typename Node>  // NodeInfo (cluster.h)
   bool allowed_on(NodeId id, const Node& node) const {
-    return (!nodes || nodes->allows(id)) && (!features || features->allows(node.features)) && node.tmp_mib >= tmp_mib;
+    return (!nodes || nodes->allows(id)) && (!features || features->allows(node.features)) && node.tmp_mib >= tmp_mib &&
+           node.shape.covers(shape);
   }
 };
 

@@ -429,11 +429,11 @@ NodeId Scheduler::add_node(const NodeSpec& spec) {
   return id;
 }
 
-void Scheduler::set_node_features(NodeId node, FeatureSet features, std::int64_t tmp_mib) {
+void Scheduler::set_node_traits(NodeId node, FeatureSet features, std::int64_t tmp_mib, NodeShape shape) {
   const NodeInfo& info = cluster_.node(node);
-  if (info.features == features && info.tmp_mib == tmp_mib) return;
+  if (info.features == features && info.tmp_mib == tmp_mib && info.shape == shape) return;
   replan_ = true;
-  cluster_.set_features(node, features, tmp_mib);
+  cluster_.set_traits(node, features, tmp_mib, shape);
 }
 
 std::vector<JobId> Scheduler::set_node_state(NodeId node, NodeState state, Time now) {

@@ -136,8 +136,9 @@ class Scheduler {
   // The id of a resource kind, interned if new (before adding a node with a new device model).
   ResourceKind intern_kind(std::string_view name) { return cluster_.registry().intern(name); }
   std::vector<JobId> set_node_state(NodeId node, NodeState state, Time now);
-  // A node's features or temporary disk changed (its agent says so): placements from now on see them.
-  void set_node_features(NodeId node, FeatureSet features, std::int64_t tmp_mib);
+  // A node's features, temporary disk or CPUs' shape changed (its agent says so): placements from
+  // now on see them.
+  void set_node_traits(NodeId node, FeatureSet features, std::int64_t tmp_mib, NodeShape shape);
   std::optional<int> intern_feature(std::string_view name) { return cluster_.registry().intern_feature(name); }
 
   // --- decisions

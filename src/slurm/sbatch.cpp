@@ -39,7 +39,7 @@ constexpr OptionDef kOptions[] = {
     {"container", 0, Arg::Required, false},
     {"contiguous", 0, Arg::None, false},
     {"core-spec", 'S', Arg::Required, false},
-    {"cores-per-socket", 0, Arg::Required, false},
+    {"cores-per-socket", 0, Arg::Required, true},
     {"cpu-freq", 0, Arg::Required, false},
     {"cpus-per-gpu", 0, Arg::Required, true},
     {"cpus-per-task", 'c', Arg::Required, true},
@@ -52,7 +52,7 @@ constexpr OptionDef kOptions[] = {
     {"exclusive", 0, Arg::Optional, false},
     {"export", 0, Arg::Required, true},
     {"export-file", 0, Arg::Required, true},
-    {"extra-node-info", 'B', Arg::Required, false},
+    {"extra-node-info", 'B', Arg::Required, true},
     {"get-user-env", 0, Arg::Optional, true},
     {"gid", 0, Arg::Required, false},
     {"gpu-bind", 0, Arg::Required, false},
@@ -109,7 +109,7 @@ constexpr OptionDef kOptions[] = {
     {"requeue", 0, Arg::None, true},
     {"reservation", 0, Arg::Required, false},
     {"signal", 0, Arg::Required, true},
-    {"sockets-per-node", 0, Arg::Required, false},
+    {"sockets-per-node", 0, Arg::Required, true},
     {"spread-job", 0, Arg::None, false},
     {"switches", 0, Arg::Required, true},
     {"test-only", 0, Arg::None, true},
@@ -184,6 +184,25 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
     return text(name == "constraint" ? o.constraint : o.prefer);
   }
   if (name == "tmp") return with(parse_slurm_memory(v), o.tmp);
+  if (name == "sockets-per-node") return with(parse_count(v, "--sockets-per-node", 65535), o.sockets_per_node);
+  if (name == "cores-per-socket") return with(parse_count(v, "--cores-per-socket", 65535), o.cores_per_socket);
+  if (name == "extra-node-info") {
+    // S[:C[:T]], each a count or * (any).
+    std::optional<std::int64_t>* fields[] = {&o.sockets_per_node, &o.cores_per_socket, &o.threads_per_core};
+    std::size_t at = 0;
+    for (std::optional<std::int64_t>* field : fields) {
+      const std::size_t colon = std::min(v.find(':', at), v.size());
+      const std::string part = v.substr(at, colon - at);
+      if (part != "*") {
+        auto n = parse_count(part, "-B", 65535);
+        if (!n) return fail("-B " + v + ": expected SOCKETS[:CORES[:THREADS]], each a count or *");
+        *field = *n;
+      }
+      if (colon == v.size()) return {};
+      at = colon + 1;
+    }
+    return fail("-B " + v + ": expected SOCKETS[:CORES[:THREADS]], each a count or *");
+  }
   if (name == "nice") {
     // Slurm's range, and its default adjustment when none is given.
     const std::string n = value ? v : "100";
@@ -462,6 +481,9 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(tmp, over.tmp);
   take(nice, over.nice);
   take(priority, over.priority);
+  take(sockets_per_node, over.sockets_per_node);
+  take(cores_per_socket, over.cores_per_socket);
+  take(threads_per_core, over.threads_per_core);
   take(cpus_per_task, over.cpus_per_task);
   take(dependency, over.dependency);
   take(error, over.error);

@@ -25,16 +25,18 @@ struct SbatchOptions {
   std::optional<std::string> comment;  // --comment
   // -w, -F, -x as given: host lists, or files of names (read by the command, not here).
   std::optional<std::string> nodelist, nodefile, exclude;
-  std::optional<std::string> mail_type;                   // --mail-type, as parse_mail_type gives it
-  std::optional<std::string> mail_user;                   // --mail-user
-  std::optional<std::string> signal;                      // --signal, as format_signal_spec writes it
-  std::optional<bool> kill_on_invalid_dep;                // --kill-on-invalid-dep=yes|no
-  std::optional<std::string> uid;                         // --uid: the user (name or number) it is for
-  std::optional<std::string> clusters;                    // -M: the clusters it may go to (this one, or all)
-  std::optional<std::string> constraint, prefer;          // -C, --prefer: node features (features.h)
-  std::optional<std::int64_t> tmp;                        // --tmp: temporary disk per node, bytes
-  std::optional<std::int64_t> nice;                       // --nice (100 when given no value)
-  std::optional<std::int64_t> priority;                   // --priority (TOP: the largest)
+  std::optional<std::string> mail_type;           // --mail-type, as parse_mail_type gives it
+  std::optional<std::string> mail_user;           // --mail-user
+  std::optional<std::string> signal;              // --signal, as format_signal_spec writes it
+  std::optional<bool> kill_on_invalid_dep;        // --kill-on-invalid-dep=yes|no
+  std::optional<std::string> uid;                 // --uid: the user (name or number) it is for
+  std::optional<std::string> clusters;            // -M: the clusters it may go to (this one, or all)
+  std::optional<std::string> constraint, prefer;  // -C, --prefer: node features (features.h)
+  std::optional<std::int64_t> tmp;                // --tmp: temporary disk per node, bytes
+  std::optional<std::int64_t> nice;               // --nice (100 when given no value)
+  std::optional<std::int64_t> priority;           // --priority (TOP: the largest)
+  // -B S[:C[:T]], --sockets-per-node, --cores-per-socket: the least of a node's CPU shape.
+  std::optional<std::int64_t> sockets_per_node, cores_per_socket, threads_per_core;
   std::optional<std::int64_t> cpus_per_task;              // -c
   std::optional<DependencySpec> dependency;               // -d
   std::optional<std::string> error;                       // -e pattern

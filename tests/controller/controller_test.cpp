@@ -652,6 +652,8 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   later.prefer = "fast";
   later.nice = 5;
   later.priority = 7;
+  later.sockets_per_node = 1;
+  later.cores_per_socket = 1;
   ASSERT_TRUE(controller_->submit(later, nobody_, now_));
   const std::vector<JobRecord> before = controller_->jobs(true);
   ASSERT_TRUE(controller_->checkpoint(now_));
@@ -692,6 +694,8 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     EXPECT_EQ(b.request.tmp_bytes, a.request.tmp_bytes);
     EXPECT_EQ(b.request.nice, a.request.nice);
     EXPECT_EQ(b.request.priority, a.request.priority);
+    EXPECT_EQ(b.request.sockets_per_node, a.request.sockets_per_node);
+    EXPECT_EQ(b.request.cores_per_socket, a.request.cores_per_socket);
     EXPECT_EQ(b.signals, a.signals);
     EXPECT_EQ(b.credential, a.credential);
     EXPECT_EQ(b.array_job, a.array_job);
@@ -1011,4 +1015,17 @@ TEST_F(ControllerTest, ADamagedSnapshotIsAnErrorNamingTheByte) {
 }
 
 }  // namespace
+// A node's shape from its topology: sockets from the cores' packages, the least cores of a socket
+// and threads of a core; one socket of single-threaded cores where the topology is unknown.
+TEST(NodeShape, ComesFromTheTopology) {
+  core::CpuTopology t;
+  t.cpus = {0, 1, 2, 3, 4, 5, 6, 7};
+  // Socket 0: cores 0 and 1, two threads each; socket 1: cores 0 and 1, two threads each.
+  t.core = {0, 0, 1, 1, 65536, 65536, 65537, 65537};
+  EXPECT_EQ(node_shape(t, 8), (core::NodeShape{2, 2, 2}));
+  t.core = {0, 1, 2, 3, 65536, 65537, 65538, 65538};  // socket 1 has three cores, one of two threads
+  EXPECT_EQ(node_shape(t, 8), (core::NodeShape{2, 3, 1}));
+  EXPECT_EQ(node_shape({}, 16), (core::NodeShape{1, 16, 1}));
+}
+
 }  // namespace gwang::controller

@@ -113,6 +113,9 @@ api::SubmitRequest any_request() {
   r.tmp_bytes = *rc::gen::arbitrary<std::int64_t>();
   r.nice = *rc::gen::arbitrary<std::int64_t>();
   r.priority = *rc::gen::arbitrary<std::int64_t>();
+  r.sockets_per_node = *rc::gen::inRange(0, 65536);
+  r.cores_per_socket = *rc::gen::inRange(0, 65536);
+  r.threads_per_core = *rc::gen::inRange(0, 65536);
   return r;
 }
 

@@ -188,11 +188,11 @@ TEST_P(PlacementContract, KeepsToTheNodesATaskNames) {
 }
 
 // A task whose rule names node features goes only to nodes that have them, and one asking for
-// temporary disk only to nodes with that much, under every policy.
+// temporary disk or a CPU shape only to nodes with that much, under every policy.
 TEST_P(PlacementContract, KeepsToNodesWithTheFeaturesATaskNames) {
   Cluster c = contract_cluster();
-  c.set_features(nid(1), 0b01, 0);  // n1: feature 0
-  c.set_features(nid(3), 0b11, 0);  // n3: features 0 and 1
+  c.set_traits(nid(1), 0b01, 0, {});  // n1: feature 0
+  c.set_traits(nid(3), 0b11, 0, {});  // n3: features 0 and 1
   for (TaskRequest t : contract_tasks(c)) {
     t.features = std::make_shared<const FeatureRule>(FeatureRule{{0b01}});
     for (std::uint64_t seed : {1u, 2u, 3u}) {
@@ -215,7 +215,7 @@ TEST_P(PlacementContract, KeepsToNodesWithTheFeaturesATaskNames) {
   EXPECT_FALSE(c.feasible_on(nid(0), cpu));
   EXPECT_TRUE(c.feasible_on(nid(3), cpu));
   // Temporary disk (--tmp): only n2 has 1000 MiB of it; a task asking 500 goes there, one asking more nowhere.
-  c.set_features(nid(2), 0, 1000);
+  c.set_traits(nid(2), 0, 1000, {});
   TaskRequest tmp = make_task(1000);
   tmp.tmp_mib = 500;
   const auto on_disk = place(c, c.free(), tmp);
@@ -223,6 +223,15 @@ TEST_P(PlacementContract, KeepsToNodesWithTheFeaturesATaskNames) {
   EXPECT_EQ(on_disk->node, nid(2));
   tmp.tmp_mib = 1001;
   EXPECT_FALSE(place(c, c.free(), tmp).has_value());
+  // A shape (-B 2:4): only n4 has two sockets of four cores; none has three sockets.
+  c.set_traits(nid(4), 0, 0, {2, 4, 2});
+  TaskRequest shaped = make_task(1000);
+  shaped.shape = {2, 4, 0};
+  const auto on_shape = place(c, c.free(), shaped);
+  ASSERT_TRUE(on_shape);
+  EXPECT_EQ(on_shape->node, nid(4));
+  shaped.shape = {3, 0, 0};
+  EXPECT_FALSE(place(c, c.free(), shaped).has_value());
 }
 
 // place() leaves the FreeState it is given exactly as it was.

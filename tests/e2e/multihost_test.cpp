@@ -365,6 +365,7 @@ TEST_F(MultiHost, JobsRunOnNodesWithTheFeaturesTheyAsk) {
       {"--prefer nosuch", ""},  // a preference no node meets: placed without it
       {"-N 2 --prefer ib", node(1) + "," + node(2)},
       {"--tmp=1", ""},
+      {"-B 1:1 --sockets-per-node=1 --cores-per-socket=1", ""},
   };
   for (const auto& [args, nodes] : cases) {
     const Outcome o = sbatch(args);
@@ -388,6 +389,9 @@ TEST_F(MultiHost, JobsRunOnNodesWithTheFeaturesTheyAsk) {
   EXPECT_NE(apart.output.find("no node can ever hold this job"), std::string::npos) << apart.output;
   const Outcome disk = sbatch("--tmp=1000000000");  // a petabyte of /tmp
   EXPECT_EQ(disk.status, 1) << disk.output;
+  const Outcome sockets = sbatch("-B 64");
+  EXPECT_EQ(sockets.status, 1) << sockets.output;
+  EXPECT_NE(sockets.output.find("no node can ever hold this job"), std::string::npos) << sockets.output;
   const Outcome malformed = sbatch("-C 'fast&'");
   EXPECT_NE(malformed.status, 0) << malformed.output;
   EXPECT_NE(malformed.output.find("Invalid --constraint specification 'fast&'"), std::string::npos) << malformed.output;

@@ -61,6 +61,8 @@ TEST(SbatchCommandLine, ErrorsReadAsSbatchs) {
   EXPECT_EQ(cli_error({"-C", "a100|"}),
             "Invalid --constraint specification 'a100|': it ends where a name is expected (at character 6)");
   EXPECT_EQ(cli_error({"--nice=x"}), "Invalid nice value, must be between -2147483645 and 2147483645");
+  EXPECT_EQ(cli_error({"-B", "2:x"}), "-B 2:x: expected SOCKETS[:CORES[:THREADS]], each a count or *");
+  EXPECT_EQ(cli_error({"-B", "2:4:1:1"}), "-B 2:4:1:1: expected SOCKETS[:CORES[:THREADS]], each a count or *");
   EXPECT_EQ(cli_error({"--priority=-1"}), "Invalid --priority specification '-1': expected 0 to 4294967294 or TOP");
   EXPECT_EQ(cli_error({"-t", "2h"}),
             "--time: invalid time limit '2h': expected minutes, minutes:seconds, hours:minutes:seconds, days-hours, "
