@@ -127,6 +127,10 @@ Result<void> read_files(const json& j, SubmitRequest& r) {
           field_error("partition", "must be a partition's name (1 to 64 letters, digits, '.', '_' or '-')").error());
     r.partition = v.get<std::string>();
   }
+  if (j.contains("exclusive")) {
+    if (!j["exclusive"].is_boolean()) return tl::unexpected(field_error("exclusive", "must be true or false").error());
+    r.exclusive = j["exclusive"].get<bool>();
+  }
   if (j.contains("hold")) {
     if (!j["hold"].is_boolean()) return tl::unexpected(field_error("hold", "must be true or false").error());
     r.hold = j["hold"].get<bool>();
@@ -377,7 +381,8 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
                                   "priority",
                                   "sockets_per_node",
                                   "cores_per_socket",
-                                  "threads_per_core"};
+                                  "threads_per_core",
+                                  "exclusive"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -440,6 +445,7 @@ std::string to_json(const SubmitRequest& r) {
   if (r.sockets_per_node > 0) j["sockets_per_node"] = r.sockets_per_node;
   if (r.cores_per_socket > 0) j["cores_per_socket"] = r.cores_per_socket;
   if (r.threads_per_core > 0) j["threads_per_core"] = r.threads_per_core;
+  if (r.exclusive) j["exclusive"] = true;
   return j.dump();
 }
 

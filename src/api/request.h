@@ -67,6 +67,9 @@ struct SubmitRequest {
   // Nodes with at least this many sockets, cores per socket and threads per core (sbatch -B,
   // --sockets-per-node, --cores-per-socket); 0: any.
   int sockets_per_node = 0, cores_per_socket = 0, threads_per_core = 0;
+  // Its nodes are its own (sbatch --exclusive): no other job's task runs there with it, and it has
+  // all of each node's CPUs (`cpus` becomes theirs when it starts).
+  bool exclusive = false;
   // Its place in the queue: lowered by `nice` (sbatch --nice; below 0, for operators only), or
   // fixed at `priority` by an operator (sbatch --priority; -1: as the queue order gives it).
   std::int64_t nice = 0;

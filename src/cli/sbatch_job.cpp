@@ -92,6 +92,7 @@ Result<void> set_script(const slurm::SbatchOptions& o, const SbatchContext& c, a
   if (o.sockets_per_node) r.sockets_per_node = static_cast<int>(*o.sockets_per_node);
   if (o.cores_per_socket) r.cores_per_socket = static_cast<int>(*o.cores_per_socket);
   if (o.threads_per_core) r.threads_per_core = static_cast<int>(*o.threads_per_core);
+  if (o.exclusive) r.exclusive = *o.exclusive;
   return {};
 }
 

@@ -50,6 +50,16 @@ Result<void> Controller::apply(const events::Started& e, std::int64_t time) {
   job.attempt = e.attempt;
   job.credential = e.credential;
   job.tasks = e.tasks;
+  if (job.request.exclusive) {
+    // Its nodes are its own: it has all of their CPUs (the fewest of any of them, where they differ).
+    int cpus = 0;
+    for (const TaskRecord& t : job.tasks) {
+      const Node* node = find_node(t.node);
+      const int here = !t.cpus.empty() ? static_cast<int>(t.cpus.size()) : node ? node->host.cpus : job.request.cpus;
+      cpus = cpus == 0 ? here : std::min(cpus, here);
+    }
+    job.request.cpus = std::max(cpus, job.request.cpus);
+  }
   return {};
 }
 

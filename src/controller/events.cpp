@@ -78,6 +78,7 @@ void put(Encoder& e, const Submitted& v) {
   e.i(v.request.sockets_per_node);
   e.i(v.request.cores_per_socket);
   e.i(v.request.threads_per_core);
+  e.u(v.request.exclusive);
 }
 void get(Decoder& d, Submitted& v) {
   v.id = d.i();
@@ -107,6 +108,7 @@ void get(Decoder& d, Submitted& v) {
     v.request.sockets_per_node = small(d);
     v.request.cores_per_socket = small(d);
     v.request.threads_per_core = small(d);
+    v.request.exclusive = flag(d);
   }
 }
 

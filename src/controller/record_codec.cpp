@@ -253,6 +253,7 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   e.i(r.sockets_per_node);
   e.i(r.cores_per_socket);
   e.i(r.threads_per_core);
+  e.u(r.exclusive);
 }
 
 namespace {
@@ -345,6 +346,7 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
     r.sockets_per_node = static_cast<int>(d.i());
     r.cores_per_socket = static_cast<int>(d.i());
     r.threads_per_core = static_cast<int>(d.i());
+    r.exclusive = flag(d);
   }
   return {};
 }

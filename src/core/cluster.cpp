@@ -207,7 +207,7 @@ bool Cluster::available_on(const FreeState& free, NodeId id, const TaskRequest& 
   const NodeInfo& info = nodes_[id.value];
   if (info.state != NodeState::Up || !info.in_pool(task.pool) || !task.allowed_on(id, info)) return false;
   const NodeFree& nf = free[id];
-  if (!scalars_fit(task, nf.scalars)) return false;
+  if (nf.whole || (task.whole_node && nf.tasks > 0) || !scalars_fit(task, nf.scalars)) return false;
   if (task.accel.count == 0) return true;
   return count_fitting_devices(info, nf.devices, task.accel) >= task.accel.count;
 }
@@ -221,6 +221,7 @@ void Cluster::allocate(FreeState& free, const TaskPlacement& where, const TaskRe
     nf.devices[d.index] -= d.milli;
   }
   ++nf.tasks;
+  nf.whole = nf.whole || task.whole_node;
   if (task.accel.count > 0) {
     const int cls = accel_class(task.accel);
     auto it = std::lower_bound(nf.accel_classes.begin(), nf.accel_classes.end(), std::pair<int, int>{cls, 0});
@@ -243,6 +244,7 @@ void Cluster::release(FreeState& free, const TaskPlacement& where, const TaskReq
   }
   assert(nf.tasks > 0);
   --nf.tasks;
+  if (task.whole_node) nf.whole = false;
   if (task.accel.count > 0) {
     const int cls = accel_class(task.accel);
     auto it = std::lower_bound(nf.accel_classes.begin(), nf.accel_classes.end(), std::pair<int, int>{cls, 0});

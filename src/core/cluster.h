@@ -63,6 +63,7 @@ struct NodeFree {
   std::vector<Milli> devices;                      // free milli per device
   std::vector<std::pair<int, int>> accel_classes;  // (accel_class, running tasks), sorted by class
   int tasks = 0;                                   // tasks placed on the node
+  bool whole = false;                              // one of them holds the whole node (TaskRequest::whole_node)
 
   Milli device_free_total() const;
   int whole_free_devices() const;

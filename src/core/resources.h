@@ -130,6 +130,7 @@ struct TaskRequest {
   std::shared_ptr<const FeatureRule> features;  // likewise
   std::int64_t tmp_mib = 0;
   NodeShape shape;
+  bool whole_node = false;  // no other task shares its node while it runs (Slurm's --exclusive)
   template <typename Node>  // NodeInfo (cluster.h)
   bool allowed_on(NodeId id, const Node& node) const {
     return (!nodes || nodes->allows(id)) && (!features || features->allows(node.features)) && node.tmp_mib >= tmp_mib &&

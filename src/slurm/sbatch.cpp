@@ -49,7 +49,7 @@ constexpr OptionDef kOptions[] = {
     {"distribution", 'm', Arg::Required, true},
     {"error", 'e', Arg::Required, true},
     {"exclude", 'x', Arg::Required, true},
-    {"exclusive", 0, Arg::Optional, false},
+    {"exclusive", 0, Arg::Optional, true},
     {"export", 0, Arg::Required, true},
     {"export-file", 0, Arg::Required, true},
     {"extra-node-info", 'B', Arg::Required, true},
@@ -184,6 +184,14 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
     return text(name == "constraint" ? o.constraint : o.prefer);
   }
   if (name == "tmp") return with(parse_slurm_memory(v), o.tmp);
+  if (name == "exclusive") {
+    // Whole nodes. Sharing a node with one's own jobs only (=user) or with jobs of one's MCS label
+    // (=mcs) is not offered: gwang keeps a node whole or shares it.
+    if (value && (v == "user" || v == "mcs"))
+      return fail("--exclusive=" + v + ": gwang keeps whole nodes for a job (--exclusive), not for a user or a label");
+    if (value && v != "exclusive") return fail("--exclusive: '" + v + "' is not one of user, mcs");
+    return o.exclusive = true, Result<void>{};
+  }
   if (name == "sockets-per-node") return with(parse_count(v, "--sockets-per-node", 65535), o.sockets_per_node);
   if (name == "cores-per-socket") return with(parse_count(v, "--cores-per-socket", 65535), o.cores_per_socket);
   if (name == "extra-node-info") {
@@ -484,6 +492,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(sockets_per_node, over.sockets_per_node);
   take(cores_per_socket, over.cores_per_socket);
   take(threads_per_core, over.threads_per_core);
+  take(exclusive, over.exclusive);
   take(cpus_per_task, over.cpus_per_task);
   take(dependency, over.dependency);
   take(error, over.error);

@@ -654,6 +654,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   later.priority = 7;
   later.sockets_per_node = 1;
   later.cores_per_socket = 1;
+  later.exclusive = true;
   ASSERT_TRUE(controller_->submit(later, nobody_, now_));
   const std::vector<JobRecord> before = controller_->jobs(true);
   ASSERT_TRUE(controller_->checkpoint(now_));
@@ -696,6 +697,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     EXPECT_EQ(b.request.priority, a.request.priority);
     EXPECT_EQ(b.request.sockets_per_node, a.request.sockets_per_node);
     EXPECT_EQ(b.request.cores_per_socket, a.request.cores_per_socket);
+    EXPECT_EQ(b.request.exclusive, a.request.exclusive);
     EXPECT_EQ(b.signals, a.signals);
     EXPECT_EQ(b.credential, a.credential);
     EXPECT_EQ(b.array_job, a.array_job);

@@ -116,6 +116,7 @@ api::SubmitRequest any_request() {
   r.sockets_per_node = *rc::gen::inRange(0, 65536);
   r.cores_per_socket = *rc::gen::inRange(0, 65536);
   r.threads_per_core = *rc::gen::inRange(0, 65536);
+  r.exclusive = *rc::gen::arbitrary<bool>();
   return r;
 }
 

@@ -25,8 +25,7 @@ inline ResourceKind v100(const Cluster& c) { return *c.registry().find("gpu:V100
 inline ResourceKind t4(const Cluster& c) { return *c.registry().find("gpu:T4"); }
 
 // A node with `cpu` milli-CPU, 64 GiB of memory and one device per entry of `devices`.
-inline NodeId make_node(Cluster& c, Milli cpu, std::vector<ResourceKind> devices,
-                        std::string name = "") {
+inline NodeId make_node(Cluster& c, Milli cpu, std::vector<ResourceKind> devices, std::string name = "") {
   NodeSpec spec;
   spec.name = name.empty() ? "n" + std::to_string(c.size()) : std::move(name);
   spec.scalars.set(R::kCpu, cpu);
@@ -90,8 +89,8 @@ inline std::vector<std::int64_t> started(const std::vector<Decision>& v) {
 
 // Two free states hold the same amounts, device by device and class by class.
 inline bool same_free(const NodeFree& a, const NodeFree& b) {
-  return a.scalars == b.scalars && a.devices == b.devices && a.accel_classes == b.accel_classes &&
-         a.tasks == b.tasks;
+  return a.scalars == b.scalars && a.devices == b.devices && a.accel_classes == b.accel_classes && a.tasks == b.tasks &&
+         a.whole == b.whole;
 }
 inline bool same_free(const FreeState& a, const FreeState& b) {
   if (a.nodes.size() != b.nodes.size()) return false;

@@ -234,6 +234,30 @@ TEST_P(PlacementContract, KeepsToNodesWithTheFeaturesATaskNames) {
   EXPECT_FALSE(place(c, c.free(), shaped).has_value());
 }
 
+// A task of the whole node (--exclusive) goes only to a node without tasks, and while it runs no
+// other task goes there, under every policy.
+TEST_P(PlacementContract, AWholeNodeTaskSharesItsNodeWithNoOther) {
+  Cluster c = contract_cluster();  // n0 and n3 run tasks already
+  TaskRequest whole = make_task(1000);
+  whole.whole_node = true;
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    const auto p = place(c, c.free(), whole, seed);
+    ASSERT_TRUE(p);
+    EXPECT_NE(p->node, nid(0));
+    EXPECT_NE(p->node, nid(3));
+  }
+  // Taking n2 (the only node of 4000 CPU without devices) whole: a small task goes elsewhere.
+  whole.nodes = std::make_shared<const NodeFilter>(NodeFilter{{nid(2)}, false});
+  const auto held = place(c, c.free(), whole);
+  ASSERT_TRUE(held);
+  c.allocate(c.free(), *held, whole);
+  TaskRequest small = make_task(100);
+  small.nodes = whole.nodes;
+  EXPECT_FALSE(place(c, c.free(), small).has_value());
+  c.release(c.free(), *held, whole);
+  EXPECT_TRUE(place(c, c.free(), small).has_value());
+}
+
 // place() leaves the FreeState it is given exactly as it was.
 TEST_P(PlacementContract, DoesNotModifyTheFreeState) {
   Cluster c = contract_cluster();

@@ -410,3 +410,32 @@ TEST_F(MultiHost, JobsRunOnNodesWithTheFeaturesTheyAsk) {
   ASSERT_TRUE(j.contains("steps")) << j.dump() << out;
   EXPECT_EQ(j["steps"][0]["nodes"], json::array({node(2)})) << j.dump();
 }
+
+// sbatch --exclusive: the job has all of its node's CPUs, and no other job's task runs there
+// while it does.
+TEST_F(MultiHost, AnExclusiveJobHasItsNodeToItself) {
+  const fs::path bin = dir_ / "bin";
+  fs::create_directories(bin);
+  run(std::string(GWANG_BINARY) + " slurm install " + bin.string());
+  const std::string env = "cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" +
+                          ip(0) + ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " ";
+  const auto sbatch = [&](const std::string& args) {
+    const Outcome o = sh(env + (bin / "sbatch").string() + " --parsable --mem=64M " + args);
+    EXPECT_EQ(o.status, 0) << args << ": " << o.output;
+    return o.output.substr(0, o.output.find('\n'));
+  };
+  const std::string whole = sbatch("--exclusive -w " + node(1) + " -o " + (dir_ / "whole.out").string() +
+                                   " --wrap 'echo cpus=$SLURM_CPUS_ON_NODE; sleep 2'");
+  const std::string other = sbatch("-w " + node(1) + " -o /dev/null --wrap true");
+  json a, b;
+  wait_for(
+      "both jobs to end", [&] { return ended(a = job(whole)) && ended(b = job(other)); }, 60s);
+  EXPECT_EQ(a["state"], "COMPLETED") << a.dump();
+  EXPECT_EQ(b["state"], "COMPLETED") << b.dump();
+  EXPECT_GE(b["start_time"].get<std::int64_t>(), a["end_time"].get<std::int64_t>()) << a.dump() << b.dump();
+  EXPECT_EQ(slurp(dir_ / "whole.out"), "cpus=" + sh("nproc").output);  // the CPUs this process may use, as the agent's
+  const Outcome shown = sh(env + (bin / "sbatch").string() + " --exclusive=user --wrap true");
+  EXPECT_NE(shown.status, 0);
+  EXPECT_NE(shown.output.find("--exclusive=user: gwang keeps whole nodes for a job"), std::string::npos)
+      << shown.output;
+}
