@@ -215,6 +215,27 @@ Result<void> set_devices(const slurm::SbatchOptions& o, const Shape& shape, api:
   return {};
 }
 
+// Tasks by GPUs (--ntasks-per-gpu): as many tasks on each node as its GPUs times the count, or,
+// given the tasks and no GPUs, as many GPUs on each node as its tasks need; into `r` and `shape`.
+Result<void> set_tasks_per_gpu(const slurm::SbatchOptions& o, Shape& shape, api::SubmitRequest& r) {
+  if (!o.ntasks_per_gpu) return {};
+  const std::int64_t per_gpu = *o.ntasks_per_gpu;
+  if (o.gpus_per_task) return fail("--ntasks-per-gpu is mutually exclusive with --gpus-per-task");
+  if (o.ntasks_per_node) return fail("--ntasks-per-gpu is mutually exclusive with --ntasks-per-node");
+  if (r.gpus.count > 0 && !o.ntasks) {
+    shape.per_node = r.gpus.count * per_gpu;
+    shape.ntasks = shape.nodes * shape.per_node;
+    shape.cpus =
+        std::max(shape.cpus, (o.overcommit.value_or(false) ? 1 : shape.per_node) * o.cpus_per_task.value_or(1));
+    if (shape.cpus > 4096) return fail("--ntasks-per-gpu: more than 4096 CPUs per node");
+    r.cpus = static_cast<int>(shape.cpus);
+  } else if (r.gpus.count == 0) {
+    if (!o.ntasks) return fail("--ntasks-per-gpu: give the GPUs (--gpus, --gres, --gpus-per-node) or the tasks (-n)");
+    r.gpus.count = static_cast<int>((shape.per_node + per_gpu - 1) / per_gpu);  // of any model, as Slurm
+  }
+  return {};
+}
+
 // CPUs and memory by the GPUs each node has (--cpus-per-gpu, --mem-per-gpu), into `r`.
 Result<void> set_per_gpu(const slurm::SbatchOptions& o, api::SubmitRequest& r) {
   if (!o.cpus_per_gpu && !o.mem_per_gpu) return {};
@@ -310,6 +331,7 @@ Result<void> set_environment(const slurm::SbatchOptions& o, const SbatchContext&
   if (o.mem_per_cpu) set("SLURM_MEM_PER_CPU", std::to_string((*o.mem_per_cpu + kMiB - 1) / kMiB));
   if (o.mem_per_gpu) set("SLURM_MEM_PER_GPU", std::to_string((*o.mem_per_gpu + kMiB - 1) / kMiB));
   if (o.cpus_per_gpu) set("SLURM_CPUS_PER_GPU", std::to_string(*o.cpus_per_gpu));
+  if (o.ntasks_per_gpu) set("SLURM_NTASKS_PER_GPU", std::to_string(*o.ntasks_per_gpu));
   if (o.distribution) set("SLURM_DISTRIBUTION", *o.distribution);  // the steps' layout, which srun reads
   if (o.overcommit.value_or(false)) set("SLURM_OVERCOMMIT", "1");  // srun's default, too
   if (r.gpus.count > 0) set("SLURM_GPUS_ON_NODE", std::to_string(r.gpus.count));
@@ -331,9 +353,10 @@ Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchCont
   if (auto ok = set_script(o, c, r); !ok) return tl::unexpected(ok.error());
   if (auto ok = set_time(o, out); !ok) return tl::unexpected(ok.error());
   if (auto ok = set_nodes(o, out); !ok) return tl::unexpected(ok.error());
-  const Result<Shape> shape = set_shape(o, out);
+  Result<Shape> shape = set_shape(o, out);
   if (!shape) return tl::unexpected(shape.error());
   if (auto ok = set_devices(o, *shape, r); !ok) return tl::unexpected(ok.error());
+  if (auto ok = set_tasks_per_gpu(o, *shape, r); !ok) return tl::unexpected(ok.error());
   if (auto ok = set_per_gpu(o, r); !ok) return tl::unexpected(ok.error());
   if (auto ok = set_queue(o, r); !ok) return tl::unexpected(ok.error());
   if (auto ok = set_environment(o, c, *shape, r); !ok) return tl::unexpected(ok.error());

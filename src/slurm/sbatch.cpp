@@ -88,10 +88,10 @@ constexpr OptionDef kOptions[] = {
     {"nodes", 'N', Arg::Required, true},
     {"ntasks", 'n', Arg::Required, true},
     {"ntasks-per-core", 0, Arg::Required, false},
-    {"ntasks-per-gpu", 0, Arg::Required, false},
+    {"ntasks-per-gpu", 0, Arg::Required, true},
     {"ntasks-per-node", 0, Arg::Required, true},
     {"ntasks-per-socket", 0, Arg::Required, false},
-    {"ntasks-per-tres", 0, Arg::Required, false},
+    {"ntasks-per-tres", 0, Arg::Required, true},
     {"open-mode", 0, Arg::Required, true},
     {"output", 'o', Arg::Required, true},
     {"overcommit", 'O', Arg::None, true},
@@ -356,6 +356,8 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
   if (name == "no-requeue") return o.requeue = false, Result<void>{};
   if (name == "nodes") return with(parse_node_range(v), o.nodes);
   if (name == "ntasks") return with(parse_count(v, "--ntasks"), o.ntasks);
+  if (name == "ntasks-per-gpu" || name == "ntasks-per-tres")
+    return with(parse_count(v, "--" + name, 4096), o.ntasks_per_gpu);
   if (name == "ntasks-per-node") return with(parse_count(v, "--ntasks-per-node", 4096), o.ntasks_per_node);
   if (name == "open-mode") {
     if (v != "append" && v != "truncate" && v != "a" && v != "t") {
@@ -493,6 +495,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(cores_per_socket, over.cores_per_socket);
   take(threads_per_core, over.threads_per_core);
   take(exclusive, over.exclusive);
+  take(ntasks_per_gpu, over.ntasks_per_gpu);
   take(cpus_per_task, over.cpus_per_task);
   take(dependency, over.dependency);
   take(error, over.error);
@@ -577,6 +580,7 @@ Result<SbatchOptions> parse_environment(const std::map<std::string, std::string>
       {"SBATCH_SIGNAL", "signal"},
       {"SBATCH_CLUSTERS", "clusters"},
       {"SBATCH_CONSTRAINT", "constraint"},
+      {"SBATCH_NTASKS_PER_GPU", "ntasks-per-gpu"},
       {"SBATCH_TIMELIMIT", "time"},
       {"SBATCH_WAIT", "wait"},
       {"SBATCH_DEBUG", "verbose"},

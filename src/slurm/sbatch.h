@@ -63,6 +63,7 @@ struct SbatchOptions {
   std::optional<NodeRange> nodes;                         // -N
   std::optional<std::int64_t> ntasks;                     // -n
   std::optional<std::int64_t> ntasks_per_node;            // --ntasks-per-node
+  std::optional<std::int64_t> ntasks_per_gpu;             // --ntasks-per-gpu (--ntasks-per-tres)
   std::optional<std::string> open_mode;                   // --open-mode: append or truncate
   std::optional<std::string> output;                      // -o pattern
   std::optional<std::string> partition;                   // -p

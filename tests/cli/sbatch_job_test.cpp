@@ -141,6 +141,23 @@ TEST(SbatchRequest, GpusEveryWay) {
   EXPECT_EQ(error_of("#SBATCH --gres=npu:2\n"), "--gres: name the NPU model (npu:MODEL:COUNT)");
 }
 
+// Tasks by GPU: the tasks from the GPUs (and their CPUs), or the GPUs from the tasks.
+TEST(SbatchRequest, TasksPerGpu) {
+  auto by_gpus = job("#SBATCH -N 2 --gpus-per-node=2 --ntasks-per-gpu=3 -c 2\n");
+  ASSERT_TRUE(by_gpus) << by_gpus.error().message;
+  EXPECT_EQ(by_gpus->request.gpus.count, 2);
+  EXPECT_EQ(by_gpus->request.cpus, 12) << "six tasks of two CPUs on each node";
+  EXPECT_EQ(env_of(by_gpus->request, "SLURM_NTASKS"), "12");
+  EXPECT_EQ(env_of(by_gpus->request, "SLURM_NTASKS_PER_GPU"), "3");
+  auto by_tasks = job("#SBATCH -n 5 --ntasks-per-tres=2\n");
+  ASSERT_TRUE(by_tasks) << by_tasks.error().message;
+  EXPECT_EQ(by_tasks->request.gpus.count, 3) << "five tasks, two to a GPU";
+  EXPECT_EQ(error_of("#SBATCH --ntasks-per-gpu=2\n"),
+            "--ntasks-per-gpu: give the GPUs (--gpus, --gres, --gpus-per-node) or the tasks (-n)");
+  EXPECT_EQ(error_of("#SBATCH --gpus-per-task=1 --ntasks-per-gpu=2\n"),
+            "--ntasks-per-gpu is mutually exclusive with --gpus-per-task");
+}
+
 // CPUs and memory by GPU, a least CPU count, overcommit, the steps' layout, and the options about
 // booting nodes, which nodes here never need.
 TEST(SbatchRequest, PerGpuMincpusOvercommitAndLayout) {
