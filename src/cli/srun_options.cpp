@@ -205,6 +205,7 @@ constexpr InsideAllocation kInsideAllocation[] = {
      "allocation time."},
     {"cores-per-socket", 0, required_argument, nullptr},
     {"cpu-freq", 0, required_argument, nullptr},
+    {"cpus-per-gpu", 0, required_argument, nullptr},  // Slurm 22.05's srun (measured) left the step's CPUs as they were
     {"deadline", 0, required_argument, nullptr},
     {"delay-boot", 0, required_argument, nullptr},
     {"dependency", 'd', required_argument, nullptr},
@@ -260,12 +261,17 @@ struct Refused {
   int arg;
 };
 constexpr Refused kRefused[] = {
-    {"gpus-per-socket", 0, required_argument}, {"cpus-per-gpu", 0, required_argument},
-    {"ntasks-per-gpu", 0, required_argument},  {"test-only", 0, no_argument},
-    {"no-allocate", 'Z', no_argument},         {"bcast", 0, optional_argument},
-    {"bcast-exclude", 0, required_argument},   {"compress", 0, optional_argument},
-    {"send-libs", 0, optional_argument},       {"container", 0, required_argument},
-    {"no-kill", 'k', optional_argument},       {"slurmd-debug", 0, required_argument},
+    {"gpus-per-socket", 0, required_argument},
+    {"ntasks-per-gpu", 0, required_argument},
+    {"test-only", 0, no_argument},
+    {"no-allocate", 'Z', no_argument},
+    {"bcast", 0, optional_argument},
+    {"bcast-exclude", 0, required_argument},
+    {"compress", 0, optional_argument},
+    {"send-libs", 0, optional_argument},
+    {"container", 0, required_argument},
+    {"no-kill", 'k', optional_argument},
+    {"slurmd-debug", 0, required_argument},
     {"resv-ports", 0, optional_argument},
 };
 constexpr int kRefusedBase = 2000;

@@ -110,7 +110,7 @@ constexpr OptionDef kOptions[] = {
     {"reservation", 0, Arg::Required, false},
     {"signal", 0, Arg::Required, true},
     {"sockets-per-node", 0, Arg::Required, true},
-    {"spread-job", 0, Arg::None, false},
+    {"spread-job", 0, Arg::None, true},
     {"switches", 0, Arg::Required, true},
     {"test-only", 0, Arg::None, true},
     {"thread-spec", 0, Arg::Required, false},
@@ -184,6 +184,7 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
     return text(name == "constraint" ? o.constraint : o.prefer);
   }
   if (name == "tmp") return with(parse_slurm_memory(v), o.tmp);
+  if (name == "spread-job") return o.spread_job = true, Result<void>{};
   if (name == "exclusive") {
     // Whole nodes. Sharing a node with one's own jobs only (=user) or with jobs of one's MCS label
     // (=mcs) is not offered: gwang keeps a node whole or shares it.
@@ -495,6 +496,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(cores_per_socket, over.cores_per_socket);
   take(threads_per_core, over.threads_per_core);
   take(exclusive, over.exclusive);
+  take(spread_job, over.spread_job);
   take(ntasks_per_gpu, over.ntasks_per_gpu);
   take(cpus_per_task, over.cpus_per_task);
   take(dependency, over.dependency);

@@ -366,6 +366,8 @@ TEST_F(MultiHost, JobsRunOnNodesWithTheFeaturesTheyAsk) {
       {"-N 2 --prefer ib", node(1) + "," + node(2)},
       {"--tmp=1", ""},
       {"-B 1:1 --sockets-per-node=1 --cores-per-socket=1", ""},
+      {"-n 3 --spread-job", node(1) + "," + node(2) + "," + node(3)},  // over every node, a task on each
+      {"-n 4 -N 1-2 --spread-job -C ib", node(1) + "," + node(2)},
   };
   for (const auto& [args, nodes] : cases) {
     const Outcome o = sbatch(args);
