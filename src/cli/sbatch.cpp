@@ -181,6 +181,27 @@ Result<std::string> uid_user(const std::optional<std::string>& uid) {
   return std::string(pw->pw_name);
 }
 
+// --spread-job: as many nodes as its tasks, its node range and its partition's nodes allow, the
+// tasks spread evenly over them, into `options`; false (after saying why) where the partitions
+// cannot be read.
+bool spread_nodes(slurm::SbatchOptions& options) {
+  ClientArgs client;
+  int rc = 0;
+  auto parts = request(client, "GET", "/api/v1/partitions", "", &rc);
+  if (!parts) return false;
+  std::int64_t nodes = 0;
+  for (const auto& p : (*parts)["partitions"]) {
+    const bool mine = options.partition ? p.value("name", "") == *options.partition : p.value("default", false);
+    if (mine && p["nodes"].is_array()) nodes = static_cast<std::int64_t>(p["nodes"].size());
+  }
+  if (options.nodes) nodes = std::min(nodes, options.nodes->max);
+  if (options.ntasks) nodes = std::min(nodes, *options.ntasks);
+  nodes = std::max<std::int64_t>({nodes, options.nodes ? options.nodes->min : 1, 1});
+  options.nodes = slurm::NodeRange{nodes, nodes};
+  options.ntasks_per_node.reset();
+  return true;
+}
+
 }  // namespace
 
 int run_sbatch(const std::vector<std::string>& args) {
@@ -248,24 +269,7 @@ int run_sbatch(const std::vector<std::string>& args) {
   // --uid: root submits for another user (the controller takes it from an operator only).
   auto as_user = uid_user(options.uid);
   if (!as_user) return sbatch_error(as_user.error().message);
-  if (options.spread_job.value_or(false)) {
-    // As many nodes as its tasks, its node range and its partition's nodes allow, the tasks spread
-    // evenly over them.
-    ClientArgs client;
-    int rc = 0;
-    auto parts = request(client, "GET", "/api/v1/partitions", "", &rc);
-    if (!parts) return 1;
-    std::int64_t nodes = 0;
-    for (const auto& p : (*parts)["partitions"]) {
-      const bool mine = options.partition ? p.value("name", "") == *options.partition : p.value("default", false);
-      if (mine && p["nodes"].is_array()) nodes = static_cast<std::int64_t>(p["nodes"].size());
-    }
-    if (options.nodes) nodes = std::min(nodes, options.nodes->max);
-    if (options.ntasks) nodes = std::min(nodes, *options.ntasks);
-    nodes = std::max<std::int64_t>({nodes, options.nodes ? options.nodes->min : 1, 1});
-    options.nodes = slurm::NodeRange{nodes, nodes};
-    options.ntasks_per_node.reset();
-  }
+  if (options.spread_job.value_or(false) && !spread_nodes(options)) return 1;
   auto job = sbatch_request(options, c);
   if (!job) return option_error(job.error().message);
   const bool quiet = options.quiet.value_or(false);
