@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "api/partition.h"
+#include "slurm/binding.h"
 #include "slurm/features.h"
 #include "slurm/mail.h"
 #include "slurm/signals.h"
@@ -503,6 +504,14 @@ Result<void> read_step_shares(const json& j, StepRequest& r) {
       return bad("constraint", "counts and brackets are for allocations, not for a step within one");
     r.constraint = v.get<std::string>();
   }
+  if (j.contains("gpu_bind")) {
+    const json& v = j["gpu_bind"];
+    auto bind = v.is_string() && v.get<std::string>().size() <= 4096
+                    ? slurm::parse_gpu_bind(v.get<std::string>())
+                    : Result<slurm::GpuBind>(fail("must be a string of up to 4,096 bytes"));
+    if (!bind) return bad("gpu_bind", bind.error().message);
+    r.gpu_bind = v.get<std::string>();
+  }
   return {};
 }
 
@@ -523,7 +532,7 @@ Result<StepRequest> parse_step(const std::string& body) {
       "overcommit",    "nodelist",        "exclude",       "relative",     "exact",
       "overlap",       "immediate",       "mem",           "mem_per_cpu",  "gpus_per_node",
       "gpus_per_task", "gpu_type",        "gpus",          "mem_per_gpu",  "preserve_env",
-      "time",          "constraint"};
+      "time",          "constraint",      "gpu_bind"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");

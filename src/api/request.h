@@ -137,6 +137,9 @@ struct StepRequest {
   // The features the nodes of the job it runs on must have (srun -C): names with & and |, as
   // slurm/features.h reads them (no counts or brackets: those are for allocations).
   std::string constraint;
+  // Which of its node's step GPUs each task sees (srun --gpu-bind, as slurm::parse_gpu_bind reads
+  // it); empty: all.
+  std::string gpu_bind;
 };
 
 // Why a step is being ended (its view's `stopping`) when its own time limit has come.

@@ -332,6 +332,7 @@ Result<void> set_environment(const slurm::SbatchOptions& o, const SbatchContext&
   if (o.mem_per_gpu) set("SLURM_MEM_PER_GPU", std::to_string((*o.mem_per_gpu + kMiB - 1) / kMiB));
   if (o.cpus_per_gpu) set("SLURM_CPUS_PER_GPU", std::to_string(*o.cpus_per_gpu));
   if (o.ntasks_per_gpu) set("SLURM_NTASKS_PER_GPU", std::to_string(*o.ntasks_per_gpu));
+  if (o.gpu_bind) set("SLURM_GPU_BIND", *o.gpu_bind);              // its steps' default (srun reads it)
   if (o.distribution) set("SLURM_DISTRIBUTION", *o.distribution);  // the steps' layout, which srun reads
   if (o.overcommit.value_or(false)) set("SLURM_OVERCOMMIT", "1");  // srun's default, too
   if (r.gpus.count > 0) set("SLURM_GPUS_ON_NODE", std::to_string(r.gpus.count));

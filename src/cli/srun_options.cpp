@@ -119,7 +119,8 @@ enum {
   kPropagate,
   kPty,
   kX11,
-  kHetGroup
+  kHetGroup,
+  kGpuBind
 };
 const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"nodes", required_argument, nullptr, 'N'},
@@ -176,7 +177,8 @@ const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"x11", optional_argument, nullptr, kX11},
                                {"het-group", required_argument, nullptr, kHetGroup},
                                {"clusters", required_argument, nullptr, 'M'},
-                               {"constraint", required_argument, nullptr, 'C'}};
+                               {"constraint", required_argument, nullptr, 'C'},
+                               {"gpu-bind", required_argument, nullptr, kGpuBind}};
 
 // The options that ask for a job allocation, which srun inside one does not make: Slurm's srun
 // takes them there and uses none of them (srun(1): "This option applies to job allocations"), and
@@ -211,7 +213,6 @@ constexpr InsideAllocation kInsideAllocation[] = {
     {"dependency", 'd', required_argument, nullptr},
     {"extra-node-info", 'B', required_argument, nullptr},
     {"gid", 0, required_argument, nullptr},
-    {"gpu-bind", 0, required_argument, nullptr},
     {"gpu-freq", 0, required_argument, nullptr},
     {"gres-flags", 0, required_argument, nullptr},
     {"hint", 0, required_argument, nullptr},
@@ -329,7 +330,8 @@ std::map<std::string, Setting> srun_environment_settings() {
                                  std::pair{"overlap", "SLURM_OVERLAP"},
                                  std::pair{"mem", "SLURM_MEM_PER_NODE"},
                                  std::pair{"mem_per_cpu", "SLURM_MEM_PER_CPU"},
-                                 std::pair{"mem_per_gpu", "SLURM_MEM_PER_GPU"}}) {
+                                 std::pair{"mem_per_gpu", "SLURM_MEM_PER_GPU"},
+                                 std::pair{"gpu_bind", "SLURM_GPU_BIND"}}) {
     const char* v = std::getenv(var);
     if (const std::string text = v ? v : ""; !text.empty()) given[key] = {text, var};
   }
@@ -410,6 +412,7 @@ const std::map<int, std::pair<const char*, const char*>> kSettings = {
     {kGpusPerNode, {"gpus_per_node", "--gpus-per-node"}},
     {kGpusPerTask, {"gpus_per_task", "--gpus-per-task"}},
     {'C', {"constraint", "--constraint"}},
+    {kGpuBind, {"gpu_bind", "--gpu-bind"}},
 };
 
 // Takes one option getopt_long returned into `o`; returns the exit status when srun ends with it
@@ -670,6 +673,11 @@ std::optional<int> step_layout(const SrunOptions& o, json& body) {
     auto ways = slurm::parse_constraint(it->second.text);
     if (!ways) return srun_error(ways.error().message);
     body["constraint"] = it->second.text;  // a step's own: the controller refuses counts and brackets
+  }
+  if (auto it = o.given.find("gpu_bind"); it != o.given.end()) {
+    auto bind = slurm::parse_gpu_bind(it->second.text);
+    if (!bind) return srun_error(bind.error().message);
+    body["gpu_bind"] = it->second.text;
   }
   std::error_code ec;
   const std::filesystem::path cwd = std::filesystem::current_path(ec);

@@ -259,6 +259,39 @@ Result<StepDevices> step_devices(const JobRecord& job, const api::StepRequest& r
   return out;
 }
 
+// srun --gpu-bind: each task's part of its step's GPUs on its node. `near_of(n, uuid)`: the CPUs
+// near a device of the job's node n.
+template <class NearOf>
+void bind_step_gpus(const JobRecord& job, const api::StepRequest& r, const std::vector<int>& task_nodes,
+                    const std::vector<std::vector<int>>& task_cpus, StepDevices& devices, NearOf near_of) {
+  const auto bind = slurm::parse_gpu_bind(r.gpu_bind);  // checked with the request
+  if (!bind || bind->type == "none") return;
+  if (!devices.own) {
+    // The job's GPUs, now each task's own part of them: held as the step's.
+    devices.own = true;
+    for (std::size_t n = 0; n < job.tasks.size(); ++n) devices.node[n] = job.tasks[n].devices;
+    devices.task.assign(task_nodes.size(), {});
+  }
+  for (std::size_t n = 0; n < job.tasks.size(); ++n) {
+    const std::vector<std::string>& gpus = devices.node[n];
+    std::vector<std::size_t> mine;  // the step's tasks on node n, by local id
+    for (std::size_t k = 0; k < task_nodes.size(); ++k) {
+      if (task_nodes[k] == static_cast<int>(n)) mine.push_back(k);
+    }
+    if (mine.empty() || gpus.empty()) continue;
+    std::vector<std::vector<int>> near(gpus.size()), cpus;
+    for (std::size_t g = 0; g < gpus.size(); ++g) near[g] = near_of(n, gpus[g]);
+    for (std::size_t k : mine) cpus.push_back(k < task_cpus.size() ? task_cpus[k] : std::vector<int>{});
+    const auto chosen =
+        slurm::bind_gpus(*bind, static_cast<int>(gpus.size()), static_cast<int>(mine.size()), near, cpus);
+    for (std::size_t local = 0; local < mine.size(); ++local) {
+      std::vector<std::string>& task = devices.task[mine[local]];
+      task.clear();
+      for (const int g : chosen[local]) task.push_back(gpus[static_cast<std::size_t>(g)]);
+    }
+  }
+}
+
 }  // namespace
 
 Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepRequest& r, const std::string& user,
@@ -327,6 +360,16 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
   started.overlap = r.overlap;
   started.node_cpus = std::move(holds->cpus);
   started.node_mem = std::move(holds->mem);
+  if (!r.gpu_bind.empty()) {
+    bind_step_gpus(job, r, started.task_nodes, started.task_cpus, *devices,
+                   [&](std::size_t n, const std::string& uuid) -> std::vector<int> {
+                     const auto it = nodes_.find(job.tasks[n].node);
+                     if (it == nodes_.end()) return {};
+                     for (const agent::Device& d : it->second->host.devices)
+                       if (d.uuid == uuid) return d.near_cpus;
+                     return {};
+                   });
+  }
   started.own_devices = devices->own;
   started.preserve_env = r.preserve_env;
   started.time_s = r.time_s;

@@ -146,3 +146,96 @@ std::vector<std::vector<int>> cpu_bind_elements(const CpuBind& bind) {
 }
 
 }  // namespace gwang::slurm
+
+namespace gwang::slurm {
+
+Result<GpuBind> parse_gpu_bind(std::string_view text) {
+  const auto bad = [&text](const std::string& why) -> Result<GpuBind> {
+    return fail("--gpu-bind=" + std::string(text) + ": " + why);
+  };
+  GpuBind out;
+  std::string_view rest = text;
+  if (rest.starts_with("verbose,") || rest == "verbose")
+    return bad("verbose is not supported by gwang (its tasks do not say their GPU binding)");
+  const std::size_t colon = rest.find(':');
+  const std::string_view type = rest.substr(0, colon);
+  const std::string_view value = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
+  if (type == "none" || type == "closest") {
+    if (colon != std::string_view::npos) return bad(std::string(type) + " takes no value");
+    out.type = std::string(type);
+    return out;
+  }
+  if (type == "single" || type == "per_task") {
+    int n = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc() || end != value.data() + value.size() || n < 1 || n > 1024)
+      return bad(std::string(type) + ": expected a count from 1");
+    out.type = std::string(type);
+    out.count = n;
+    return out;
+  }
+  if (type == "map_gpu" || type == "mask_gpu") {
+    const bool mask = type == "mask_gpu";
+    if (value.empty()) return bad(std::string(type) + ": expected a list");
+    for (std::size_t at = 0; at <= value.size();) {
+      const std::size_t comma = std::min(value.find(',', at), value.size());
+      std::string_view e = value.substr(at, comma - at);
+      at = comma + 1;
+      if (!list_element(e, mask)) return bad(std::string(type) + ": '" + std::string(e) + "' is not an element");
+      int times = 1;
+      if (const auto star = e.find('*'); star != std::string_view::npos) {
+        std::from_chars(e.data() + star + 1, e.data() + e.size(), times);
+        e = e.substr(0, star);
+      }
+      const bool hex = mask || e.starts_with("0x") || e.starts_with("0X");
+      if (e.starts_with("0x") || e.starts_with("0X")) e.remove_prefix(2);
+      std::uint64_t v = 0;
+      const auto [end, ec] = std::from_chars(e.data(), e.data() + e.size(), v, hex ? 16 : 10);
+      if (ec != std::errc() || (!mask && v > 1023) || (mask && v == 0) || times < 1 || times > 4096)
+        return bad(std::string(type) + ": '" + std::string(e) + "' is out of range");
+      out.list.insert(out.list.end(), static_cast<std::size_t>(times), v);
+    }
+    out.type = std::string(type);
+    return out;
+  }
+  return bad("unknown type '" + std::string(type) + "' (closest, map_gpu, mask_gpu, none, per_task, single)");
+}
+
+std::vector<std::vector<int>> bind_gpus(const GpuBind& bind, int gpus, int tasks,
+                                        const std::vector<std::vector<int>>& near,
+                                        const std::vector<std::vector<int>>& task_cpus) {
+  std::vector<std::vector<int>> out(static_cast<std::size_t>(std::max(tasks, 0)));
+  std::vector<int> all(static_cast<std::size_t>(std::max(gpus, 0)));
+  for (int g = 0; g < gpus; ++g) all[static_cast<std::size_t>(g)] = g;
+  for (int t = 0; t < tasks; ++t) {
+    std::vector<int>& mine = out[static_cast<std::size_t>(t)];
+    if (gpus < 1 || bind.type == "none") {
+      mine = all;
+    } else if (bind.type == "single") {
+      mine = {(t / bind.count) % gpus};
+    } else if (bind.type == "per_task") {
+      for (int k = 0; k < bind.count && k < gpus; ++k) mine.push_back((t * bind.count + k) % gpus);
+      std::sort(mine.begin(), mine.end());
+    } else if (bind.type == "map_gpu") {
+      mine = {static_cast<int>(bind.list[static_cast<std::size_t>(t) % bind.list.size()] % gpus)};
+    } else if (bind.type == "mask_gpu") {
+      const std::uint64_t m = bind.list[static_cast<std::size_t>(t) % bind.list.size()];
+      for (int g = 0; g < gpus && g < 64; ++g) {
+        if (m >> g & 1) mine.push_back(g);
+      }
+      if (mine.empty()) mine = all;  // a mask of no GPU the step has
+    } else {                         // closest: the GPUs near any of its CPUs
+      const std::vector<int>* cpus =
+          static_cast<std::size_t>(t) < task_cpus.size() ? &task_cpus[static_cast<std::size_t>(t)] : nullptr;
+      for (int g = 0; cpus && g < gpus && static_cast<std::size_t>(g) < near.size(); ++g) {
+        const auto& n = near[static_cast<std::size_t>(g)];
+        if (std::any_of(cpus->begin(), cpus->end(), [&](int c) { return std::find(n.begin(), n.end(), c) != n.end(); }))
+          mine.push_back(g);
+      }
+      if (mine.empty()) mine = all;
+    }
+  }
+  return out;
+}
+
+}  // namespace gwang::slurm

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "slurm/binding.h"
 #include "slurm/features.h"
 #include "slurm/mail.h"
 #include "slurm/signals.h"
@@ -55,7 +56,7 @@ constexpr OptionDef kOptions[] = {
     {"extra-node-info", 'B', Arg::Required, true},
     {"get-user-env", 0, Arg::Optional, true},
     {"gid", 0, Arg::Required, false},
-    {"gpu-bind", 0, Arg::Required, false},
+    {"gpu-bind", 0, Arg::Required, true},
     {"gpu-freq", 0, Arg::Required, false},
     {"gpus", 'G', Arg::Required, true},
     {"gpus-per-node", 0, Arg::Required, true},
@@ -184,6 +185,11 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
     return text(name == "constraint" ? o.constraint : o.prefer);
   }
   if (name == "tmp") return with(parse_slurm_memory(v), o.tmp);
+  if (name == "gpu-bind") {
+    auto bind = parse_gpu_bind(v);
+    if (!bind) return fail(bind.error().message);
+    return text(o.gpu_bind);
+  }
   if (name == "spread-job") return o.spread_job = true, Result<void>{};
   if (name == "exclusive") {
     // Whole nodes. Sharing a node with one's own jobs only (=user) or with jobs of one's MCS label
@@ -497,6 +503,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(threads_per_core, over.threads_per_core);
   take(exclusive, over.exclusive);
   take(spread_job, over.spread_job);
+  take(gpu_bind, over.gpu_bind);
   take(ntasks_per_gpu, over.ntasks_per_gpu);
   take(cpus_per_task, over.cpus_per_task);
   take(dependency, over.dependency);

@@ -878,6 +878,24 @@ TEST_F(AgentsTest, StepsGetTheirOwnGpusAndWaitForThem) {
   }
   end_steps();
 
+  // --gpu-bind: of all the job's GPUs there, each task its part (two tasks to a GPU; a map).
+  api::StepRequest bound;
+  bound.ntasks = 4;
+  bound.overcommit = true;
+  bound.gpu_bind = "single:2";
+  auto pairs = start(bound);
+  ASSERT_TRUE(pairs) << pairs.error().message;
+  for (int t = 0; t < 4; ++t)
+    EXPECT_EQ(launch_of(pairs->id, t).devices, std::vector<std::string>{node + "-g" + std::to_string(t / 2)}) << t;
+  end_steps();
+  bound.gpu_bind = "map_gpu:1,0";
+  auto mapped = start(bound);
+  ASSERT_TRUE(mapped) << mapped.error().message;
+  for (int t = 0; t < 4; ++t)
+    EXPECT_EQ(launch_of(mapped->id, t).devices, std::vector<std::string>{node + "-g" + std::to_string(1 - t % 2)}) << t;
+  EXPECT_EQ(last_env(launch_of(mapped->id, 0), "SLURM_STEP_GPUS"), "1");
+  end_steps();
+
   // --mem-per-gpu: the step's memory is per GPU of its own; -E: its tasks keep the job's counts.
   api::StepRequest per_gpu = one;
   per_gpu.mem_bytes = 0;

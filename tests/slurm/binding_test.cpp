@@ -56,5 +56,28 @@ TEST(CpuBind, ListsGiveEachElementsCpus) {
   EXPECT_EQ(cpu_bind_elements(*parse_cpu_bind("map_ldom:0")), Ids{});
 }
 
+TEST(GpuBind, ParsesSlurmsTypes) {
+  EXPECT_EQ(parse_gpu_bind("closest")->type, "closest");
+  EXPECT_EQ(parse_gpu_bind("single:2")->count, 2);
+  EXPECT_EQ(parse_gpu_bind("map_gpu:1,0*2")->list, (std::vector<std::uint64_t>{1, 0, 0}));
+  EXPECT_EQ(parse_gpu_bind("mask_gpu:0x3,c")->list, (std::vector<std::uint64_t>{3, 12}));
+  EXPECT_EQ(parse_gpu_bind("verbose,closest").error().message,
+            "--gpu-bind=verbose,closest: verbose is not supported by gwang (its tasks do not say their GPU binding)");
+  for (const char* bad :
+       {"", "single:0", "single", "per_task:x", "map_gpu:", "map_gpu:a", "mask_gpu:0", "sideways", "none:1"})
+    EXPECT_FALSE(parse_gpu_bind(bad).has_value()) << bad;
+}
+
+TEST(GpuBind, GivesEachTaskItsPart) {
+  using V = std::vector<std::vector<int>>;
+  EXPECT_EQ(bind_gpus(*parse_gpu_bind("none"), 2, 2), (V{{0, 1}, {0, 1}}));
+  EXPECT_EQ(bind_gpus(*parse_gpu_bind("single:2"), 2, 5), (V{{0}, {0}, {1}, {1}, {0}}));  // wraps
+  EXPECT_EQ(bind_gpus(*parse_gpu_bind("per_task:2"), 4, 2), (V{{0, 1}, {2, 3}}));
+  EXPECT_EQ(bind_gpus(*parse_gpu_bind("map_gpu:3,1"), 4, 3), (V{{3}, {1}, {3}}));
+  EXPECT_EQ(bind_gpus(*parse_gpu_bind("mask_gpu:0x5,0x2"), 4, 2), (V{{0, 2}, {1}}));
+  // Closest: GPU 0 near CPUs 0-1, GPU 1 near CPUs 2-3; a task on CPU 3, one on CPU 0, one near none.
+  EXPECT_EQ(bind_gpus(*parse_gpu_bind("closest"), 2, 3, {{0, 1}, {2, 3}}, {{3}, {0}, {9}}), (V{{1}, {0}, {0, 1}}));
+}
+
 }  // namespace
 }  // namespace gwang::slurm
