@@ -251,6 +251,11 @@ Result<void> read_sizes(const json& j, SubmitRequest& r) {
   if (auto e = integer(j, "sockets_per_node", 0, 65535, r.sockets_per_node); !e) return e;
   if (auto e = integer(j, "cores_per_socket", 0, 65535, r.cores_per_socket); !e) return e;
   if (auto e = integer(j, "threads_per_core", 0, 65535, r.threads_per_core); !e) return e;
+  if (auto e = integer(j, "core_spec", 0, 65535, r.core_spec); !e) return e;
+  if (auto e = integer(j, "thread_spec", 0, 65535, r.thread_spec); !e) return e;
+  if (r.core_spec > 0 && r.thread_spec > 0)
+    return tl::unexpected(field_error("thread_spec", "give core_spec or thread_spec, not both").error());
+  if (r.core_spec > 0 || r.thread_spec > 0) r.exclusive = true;  // cores kept on nodes of its own
   if (auto e = integer(j, "priority", 0, kMaxPriority, r.priority); !e) return e;
   if (j.contains("gpu_share")) {
     const json& v = j["gpu_share"];
@@ -383,7 +388,9 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
                                   "sockets_per_node",
                                   "cores_per_socket",
                                   "threads_per_core",
-                                  "exclusive"};
+                                  "exclusive",
+                                  "core_spec",
+                                  "thread_spec"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -447,6 +454,8 @@ std::string to_json(const SubmitRequest& r) {
   if (r.cores_per_socket > 0) j["cores_per_socket"] = r.cores_per_socket;
   if (r.threads_per_core > 0) j["threads_per_core"] = r.threads_per_core;
   if (r.exclusive) j["exclusive"] = true;
+  if (r.core_spec > 0) j["core_spec"] = r.core_spec;
+  if (r.thread_spec > 0) j["thread_spec"] = r.thread_spec;
   return j.dump();
 }
 

@@ -70,6 +70,9 @@ struct SubmitRequest {
   // Its nodes are its own (sbatch --exclusive): no other job's task runs there with it, and it has
   // all of each node's CPUs (`cpus` becomes theirs when it starts).
   bool exclusive = false;
+  // Of each of its (whole) nodes, the cores or threads kept for the system, which its tasks do not
+  // use (sbatch --core-spec, --thread-spec: the node's last, and it is exclusive); 0: none.
+  int core_spec = 0, thread_spec = 0;
   // Its place in the queue: lowered by `nice` (sbatch --nice; below 0, for operators only), or
   // fixed at `priority` by an operator (sbatch --priority; -1: as the queue order gives it).
   std::int64_t nice = 0;

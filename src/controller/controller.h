@@ -432,6 +432,9 @@ class Controller {
   // into the spec. Errors: a constraint naming a feature no node has, or counting more nodes than
   // the job's.
   Result<void> set_features(const api::SubmitRequest& r, core::JobSpec& spec) const;
+  // The CPUs a job of whole nodes has on `node`: all of them, less the cores or threads it keeps
+  // for the system (--core-spec: whole cores of the node's threads each; --thread-spec).
+  static int whole_node_cpus(const Node& node, const api::SubmitRequest& r);
   core::PoolSet pools_of(const std::string& node) const;      // the partitions a node is in
   int pool_of(const std::string& partition) const;            // 1..64, or 0 when there is none of that name
   void hold_in_core(const JobRecord& job, std::int64_t now);  // holds or releases it there, as its record says

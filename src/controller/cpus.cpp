@@ -43,6 +43,15 @@ core::NodeShape node_shape(const core::CpuTopology& t, int cpus) {
   return shape;
 }
 
+int Controller::whole_node_cpus(const Node& node, const api::SubmitRequest& r) {
+  int kept = r.thread_spec;
+  if (r.core_spec > 0) {
+    const core::NodeShape shape = node_shape(node.cpus, node.host.cpus);
+    kept = r.core_spec * std::max(1, shape.threads);
+  }
+  return std::max(1, node.host.cpus - kept);
+}
+
 std::vector<int> Controller::place_cpus(Node& node, std::int64_t job, const core::TaskPlacement& where, int count) {
   if (!node.cpus.known() || count < 1) return {};
   std::vector<bool> held(node.cpus.cpus.size(), false);

@@ -79,6 +79,8 @@ void put(Encoder& e, const Submitted& v) {
   e.i(v.request.cores_per_socket);
   e.i(v.request.threads_per_core);
   e.u(v.request.exclusive);
+  e.i(v.request.core_spec);
+  e.i(v.request.thread_spec);
 }
 void get(Decoder& d, Submitted& v) {
   v.id = d.i();
@@ -109,6 +111,8 @@ void get(Decoder& d, Submitted& v) {
     v.request.cores_per_socket = small(d);
     v.request.threads_per_core = small(d);
     v.request.exclusive = flag(d);
+    v.request.core_spec = small(d);
+    v.request.thread_spec = small(d);
   }
 }
 

@@ -254,6 +254,8 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   e.i(r.cores_per_socket);
   e.i(r.threads_per_core);
   e.u(r.exclusive);
+  e.i(r.core_spec);
+  e.i(r.thread_spec);
 }
 
 namespace {
@@ -347,6 +349,8 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
     r.cores_per_socket = static_cast<int>(d.i());
     r.threads_per_core = static_cast<int>(d.i());
     r.exclusive = flag(d);
+    r.core_spec = static_cast<int>(d.i());
+    r.thread_spec = static_cast<int>(d.i());
   }
   return {};
 }

@@ -37,7 +37,7 @@ void Controller::begin(const core::Decision& d, std::int64_t now) {
     t.node = node.name;
     t.shares = p.devices;
     for (const core::DeviceShare& share : p.devices) t.devices.push_back(node.host.devices.at(share.index).uuid);
-    t.cpus = place_cpus(node, job.id, p, job.request.exclusive ? node.host.cpus : job.request.cpus);
+    t.cpus = place_cpus(node, job.id, p, job.request.exclusive ? whole_node_cpus(node, job.request) : job.request.cpus);
     started.tasks.push_back(std::move(t));
   }
   journal_async(started, now);

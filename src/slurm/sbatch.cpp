@@ -39,7 +39,7 @@ constexpr OptionDef kOptions[] = {
     {"constraint", 'C', Arg::Required, true},
     {"container", 0, Arg::Required, false},
     {"contiguous", 0, Arg::None, false},
-    {"core-spec", 'S', Arg::Required, false},
+    {"core-spec", 'S', Arg::Required, true},
     {"cores-per-socket", 0, Arg::Required, true},
     {"cpu-freq", 0, Arg::Required, false},
     {"cpus-per-gpu", 0, Arg::Required, true},
@@ -114,7 +114,7 @@ constexpr OptionDef kOptions[] = {
     {"spread-job", 0, Arg::None, true},
     {"switches", 0, Arg::Required, true},
     {"test-only", 0, Arg::None, true},
-    {"thread-spec", 0, Arg::Required, false},
+    {"thread-spec", 0, Arg::Required, true},
     {"threads-per-core", 0, Arg::Required, false},
     {"time", 't', Arg::Required, true},
     {"time-min", 0, Arg::Required, false},
@@ -190,6 +190,8 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
     if (!bind) return fail(bind.error().message);
     return text(o.gpu_bind);
   }
+  if (name == "core-spec") return with(parse_count(v, "--core-spec", 65535), o.core_spec);
+  if (name == "thread-spec") return with(parse_count(v, "--thread-spec", 65535), o.thread_spec);
   if (name == "spread-job") return o.spread_job = true, Result<void>{};
   if (name == "exclusive") {
     // Whole nodes. Sharing a node with one's own jobs only (=user) or with jobs of one's MCS label
@@ -503,6 +505,8 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(threads_per_core, over.threads_per_core);
   take(exclusive, over.exclusive);
   take(spread_job, over.spread_job);
+  take(core_spec, over.core_spec);
+  take(thread_spec, over.thread_spec);
   take(gpu_bind, over.gpu_bind);
   take(ntasks_per_gpu, over.ntasks_per_gpu);
   take(cpus_per_task, over.cpus_per_task);

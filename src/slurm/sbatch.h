@@ -39,6 +39,7 @@ struct SbatchOptions {
   std::optional<std::int64_t> sockets_per_node, cores_per_socket, threads_per_core;
   std::optional<bool> exclusive;
   std::optional<bool> spread_job;
+  std::optional<std::int64_t> core_spec, thread_spec;  // -S, --thread-spec: kept for the system on each node
   std::optional<std::string>
       gpu_bind;  // --gpu-bind: its steps' tasks' GPUs (SLURM_GPU_BIND, which srun reads)  // --spread-job: over as many
                  // nodes as its tasks and partition allow // --exclusive: whole nodes (=user and =mcs refused by name)

@@ -655,6 +655,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   later.sockets_per_node = 1;
   later.cores_per_socket = 1;
   later.exclusive = true;
+  later.thread_spec = 1;
   ASSERT_TRUE(controller_->submit(later, nobody_, now_));
   const std::vector<JobRecord> before = controller_->jobs(true);
   ASSERT_TRUE(controller_->checkpoint(now_));
@@ -698,6 +699,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     EXPECT_EQ(b.request.sockets_per_node, a.request.sockets_per_node);
     EXPECT_EQ(b.request.cores_per_socket, a.request.cores_per_socket);
     EXPECT_EQ(b.request.exclusive, a.request.exclusive);
+    EXPECT_EQ(b.request.thread_spec, a.request.thread_spec);
     EXPECT_EQ(b.signals, a.signals);
     EXPECT_EQ(b.credential, a.credential);
     EXPECT_EQ(b.array_job, a.array_job);

@@ -117,6 +117,8 @@ api::SubmitRequest any_request() {
   r.cores_per_socket = *rc::gen::inRange(0, 65536);
   r.threads_per_core = *rc::gen::inRange(0, 65536);
   r.exclusive = *rc::gen::arbitrary<bool>();
+  r.core_spec = *rc::gen::inRange(0, 65536);
+  r.thread_spec = *rc::gen::inRange(0, 65536);
   return r;
 }
 

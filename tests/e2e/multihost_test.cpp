@@ -414,7 +414,7 @@ TEST_F(MultiHost, JobsRunOnNodesWithTheFeaturesTheyAsk) {
 }
 
 // sbatch --exclusive: the job has all of its node's CPUs, and no other job's task runs there
-// while it does.
+// while it does; with --thread-spec, less those it keeps for the system.
 TEST_F(MultiHost, AnExclusiveJobHasItsNodeToItself) {
   const fs::path bin = dir_ / "bin";
   fs::create_directories(bin);
@@ -436,6 +436,14 @@ TEST_F(MultiHost, AnExclusiveJobHasItsNodeToItself) {
   EXPECT_EQ(b["state"], "COMPLETED") << b.dump();
   EXPECT_GE(b["start_time"].get<std::int64_t>(), a["end_time"].get<std::int64_t>()) << a.dump() << b.dump();
   EXPECT_EQ(slurp(dir_ / "whole.out"), "cpus=" + sh("nproc").output);  // the CPUs this process may use, as the agent's
+  // --thread-spec: the node whole, less a thread kept for the system.
+  const std::string spec = sbatch("--thread-spec=1 -w " + node(2) + " -o " + (dir_ / "spec.out").string() +
+                                  " --wrap 'echo cpus=$SLURM_CPUS_ON_NODE'");
+  json c;
+  wait_for(
+      "the job of --thread-spec to end", [&] { return ended(c = job(spec)); }, 60s);
+  EXPECT_EQ(c["state"], "COMPLETED") << c.dump();
+  EXPECT_EQ(slurp(dir_ / "spec.out"), "cpus=" + std::to_string(std::max(1, std::stoi(sh("nproc").output) - 1)) + "\n");
   const Outcome shown = sh(env + (bin / "sbatch").string() + " --exclusive=user --wrap true");
   EXPECT_NE(shown.status, 0);
   EXPECT_NE(shown.output.find("--exclusive=user: gwang keeps whole nodes for a job"), std::string::npos)
