@@ -7,8 +7,8 @@
 namespace gwang::api {
 namespace {
 
-constexpr std::string_view kStateNames[] = {"PENDING",   "RUNNING", "COMPLETED",     "FAILED",
-                                            "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL"};
+constexpr std::string_view kStateNames[] = {"PENDING", "RUNNING",       "COMPLETED", "FAILED",  "CANCELLED",
+                                            "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "DEADLINE"};
 constexpr std::string_view kHoldNames[] = {"", "user", "admin"};
 
 }  // namespace

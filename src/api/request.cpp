@@ -305,6 +305,13 @@ Result<void> read_conditions(const json& j, SubmitRequest& r, std::int64_t max_a
       !e) {
     return tl::unexpected(e.error());
   }
+  if (auto e = amount(j, "deadline", 0, 253402300799, "Unix seconds must be from 0 to the year 9999", parse_date,
+                      "must be a date such as \"2026-03-01T08:30\" or Unix seconds", r.deadline);
+      !e) {
+    return tl::unexpected(e.error());
+  }
+  if (r.deadline > 0 && r.begin > r.deadline)
+    return tl::unexpected(field_error("deadline", "Incompatible begin and deadline time specification").error());
   if (j.contains("dependency")) {
     const json& v = j["dependency"];
     if (!v.is_string())
@@ -390,7 +397,8 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
                                   "threads_per_core",
                                   "exclusive",
                                   "core_spec",
-                                  "thread_spec"};
+                                  "thread_spec",
+                                  "deadline"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -456,6 +464,7 @@ std::string to_json(const SubmitRequest& r) {
   if (r.exclusive) j["exclusive"] = true;
   if (r.core_spec > 0) j["core_spec"] = r.core_spec;
   if (r.thread_spec > 0) j["thread_spec"] = r.thread_spec;
+  if (r.deadline > 0) j["deadline"] = r.deadline;
   return j.dump();
 }
 

@@ -73,6 +73,9 @@ struct SubmitRequest {
   // Of each of its (whole) nodes, the cores or threads kept for the system, which its tasks do not
   // use (sbatch --core-spec, --thread-spec: the node's last, and it is exclusive); 0: none.
   int core_spec = 0, thread_spec = 0;
+  // Unix seconds by which it must end (sbatch --deadline): a job still waiting when it could no
+  // longer end by then (its start plus its time limit) is removed, state DEADLINE; 0: none.
+  std::int64_t deadline = 0;
   // Its place in the queue: lowered by `nice` (sbatch --nice; below 0, for operators only), or
   // fixed at `priority` by an operator (sbatch --priority; -1: as the queue order gives it).
   std::int64_t nice = 0;

@@ -272,6 +272,9 @@ Result<void> set_queue(const slurm::SbatchOptions& o, api::SubmitRequest& r) {
 
   // When.
   if (o.begin) r.begin = *o.begin;
+  if (o.deadline) r.deadline = *o.deadline;
+  if (o.deadline && o.begin && *o.begin > *o.deadline)
+    return fail("Incompatible begin and deadline time specification");
   if (o.dependency) r.dependency = slurm::format_dependency(*o.dependency);
   if (o.array) r.array = slurm::format_array(*o.array);
   return {};

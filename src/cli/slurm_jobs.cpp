@@ -62,6 +62,8 @@ std::string state_code(api::JobState state) {
       return "OOM";
     case JobState::NodeFail:
       return "NF";
+    case JobState::Deadline:
+      return "DL";
   }
   return std::string(to_string(state));
 }
@@ -92,6 +94,8 @@ int state_rank(api::JobState state) {
       return 6;
     case JobState::NodeFail:
       return 7;
+    case JobState::Deadline:
+      return 10;
     case JobState::OutOfMemory:
       return 11;
   }

@@ -350,6 +350,7 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
     auto status = scheduler_->submit(std::move(task_spec), now);
     if (!status) return tl::unexpected(status.error());  // validated above: a broken invariant otherwise
     if (task.hold != Hold::None) scheduler_->hold(core::JobId{task.id});
+    watch_deadline(task);
     jobs_.put(task.id, std::move(task));
   }
   // A job that can start now starts at the next round of the control loop (milliseconds away),
@@ -384,6 +385,22 @@ Result<JobRecord> Controller::cancel(std::int64_t id, const std::string& user, b
   JobRecord& job = *jobs_.edit(id);
   cancel_one(job, user, now);
   return *jobs_.find(id);
+}
+
+void Controller::watch_deadline(const JobRecord& job) {
+  if (job.request.deadline > 0) deadlines_.emplace(job.request.deadline - job.request.time_s, job.id);
+}
+
+void Controller::end_past_deadline(std::int64_t now) {
+  while (!deadlines_.empty() && deadlines_.begin()->first < now) {
+    const std::int64_t id = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    JobRecord* job = jobs_.edit(id);
+    if (!job || job->state != JobState::Pending) continue;  // one that runs keeps running, as in Slurm
+    scheduler_->cancel(core::JobId{id}, now);
+    end(*job, JobState::Deadline, 0, "DeadLine: it could no longer end by its deadline", now);
+    pass_due_ = true;
+  }
 }
 
 void Controller::end_invalid_dependents(std::int64_t now) {

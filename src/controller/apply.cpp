@@ -35,6 +35,7 @@ Result<void> Controller::apply(const events::Submitted& e, std::int64_t time) {
       job.array_task = e.array_tasks[k];
     }
     if (job.request.hold) job.hold = Hold::User;
+    watch_deadline(job);
     jobs_.put(job.id, std::move(job));
   }
   next_id_ = std::max(next_id_, e.id + static_cast<std::int64_t>(count));

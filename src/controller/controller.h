@@ -496,6 +496,10 @@ class Controller {
   // Cancels the waiting jobs noted as never to run that asked to be (--kill-on-invalid-dep=yes),
   // as Slurm does: CANCELLED, DependencyNeverSatisfied.
   void end_invalid_dependents(std::int64_t now);
+  // Deadlines (sbatch --deadline): a job is watched from its submission; once now passes its
+  // deadline less its time limit, a job still waiting ends DEADLINE.
+  void watch_deadline(const JobRecord& job);
+  void end_past_deadline(std::int64_t now);
   // Makes what changed since the last view the view reads see; under the lock, at the end of a
   // change (Changing) or before the lock is let go in the middle of one.
   void publish();
@@ -574,7 +578,8 @@ class Controller {
   int waiting_ = 0;                            // agents' calls waiting for orders (each holds a server thread)
   bool step_news_due_ = false;                 // a job's step_news grew since the last publish()
   std::set<std::int64_t> invalid_dependents_;  // noted by note_waiting, for end_invalid_dependents
-  int step_waiters_ = 0;                       // calls in wait_step_news
+  std::set<std::pair<std::int64_t, std::int64_t>> deadlines_;  // (latest start, job id): watch_deadline
+  int step_waiters_ = 0;                                       // calls in wait_step_news
   std::condition_variable step_news_cv_;
   int inflight_ = 0;                        // submissions journalled (or being journalled) but not applied yet
   std::int64_t snapshot_seq_ = 0;           // the record the last snapshot covers

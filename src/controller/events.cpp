@@ -81,6 +81,7 @@ void put(Encoder& e, const Submitted& v) {
   e.u(v.request.exclusive);
   e.i(v.request.core_spec);
   e.i(v.request.thread_spec);
+  e.i(v.request.deadline);
 }
 void get(Decoder& d, Submitted& v) {
   v.id = d.i();
@@ -113,6 +114,7 @@ void get(Decoder& d, Submitted& v) {
     v.request.exclusive = flag(d);
     v.request.core_spec = small(d);
     v.request.thread_spec = small(d);
+    v.request.deadline = d.i();
   }
 }
 

@@ -69,7 +69,7 @@ std::optional<JobFilter> job_filter(const httplib::Request& req, httplib::Respon
       error(res, 400,
             "parameter 'state': '" + name +
                 "' is not a job state (PENDING, RUNNING, COMPLETED, FAILED, "
-                "CANCELLED, TIMEOUT, OUT_OF_MEMORY, NODE_FAIL)");
+                "CANCELLED, TIMEOUT, OUT_OF_MEMORY, NODE_FAIL, DEADLINE)");
       return std::nullopt;
     }
     f.states.insert(*s);

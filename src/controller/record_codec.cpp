@@ -256,6 +256,7 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   e.u(r.exclusive);
   e.i(r.core_spec);
   e.i(r.thread_spec);
+  e.i(r.deadline);
 }
 
 namespace {
@@ -351,6 +352,7 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
     r.exclusive = flag(d);
     r.core_spec = static_cast<int>(d.i());
     r.thread_spec = static_cast<int>(d.i());
+    r.deadline = d.i();
   }
   return {};
 }

@@ -182,6 +182,7 @@ Result<void> Controller::recover(std::int64_t now) {
       return;
     }
     if (job.state == JobState::Pending && job.hold != Hold::None) scheduler_->hold(core::JobId{id});
+    if (job.state == JobState::Pending) watch_deadline(job);
     if (job.state != JobState::Running) return;
     adopt(job, now, left_over);
   });

@@ -80,6 +80,7 @@ void Controller::round(agent::Clock::time_point mono, std::int64_t now) {
       note_all_waiting();  // what the pass said of the jobs that still wait
     }
     end_invalid_dependents(now);
+    end_past_deadline(now);
     pending = std::move(unflushed_);
     unflushed_.clear();
     awaiting_ = !pending.empty();

@@ -22,8 +22,8 @@ namespace {
 // 12 each job's mail types and address; 13 the CPUs of its tasks and its steps' tasks; 14 the
 // nodes it names (--nodelist, --exclude); 15 what its steps hold on each node; 16 their devices;
 // 17 whether they keep the job's task counts (srun -E); 18 signals; 19 --kill-on-invalid-dep; 20
-// steps' time limits; 21 node features, temporary disk and CPU shape asked, nice, priority and
-// whole nodes.
+// steps' time limits; 21 node features, temporary disk and CPU shape asked, nice, priority, whole
+// nodes and deadline.
 constexpr int kSnapshotFormat = 21;
 std::string snapshot_magic(int format) { return "gwang snapshot " + std::to_string(format) + "\n"; }
 

@@ -44,7 +44,7 @@ constexpr OptionDef kOptions[] = {
     {"cpu-freq", 0, Arg::Required, false},
     {"cpus-per-gpu", 0, Arg::Required, true},
     {"cpus-per-task", 'c', Arg::Required, true},
-    {"deadline", 0, Arg::Required, false},
+    {"deadline", 0, Arg::Required, true},
     {"delay-boot", 0, Arg::Required, true},
     {"dependency", 'd', Arg::Required, true},
     {"distribution", 'm', Arg::Required, true},
@@ -171,6 +171,7 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
   if (name == "account") return text(o.account);
   if (name == "array") return with(parse_array(v, reader.max_array_size), o.array);
   if (name == "begin") return with(parse_begin(v, reader.clock), o.begin);
+  if (name == "deadline") return with(parse_begin(v, reader.clock), o.deadline);  // --begin's forms
   if (name == "chdir") return text(o.chdir);
   if (name == "comment") return text(o.comment);
   if (name == "nodelist") return text(o.nodelist);
@@ -484,6 +485,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(account, over.account);
   take(array, over.array);
   take(begin, over.begin);
+  take(deadline, over.deadline);
   take(chdir, over.chdir);
   take(comment, over.comment);
   take(nodelist, over.nodelist);

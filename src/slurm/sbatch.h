@@ -18,11 +18,12 @@
 namespace gwang::slurm {
 
 struct SbatchOptions {
-  std::optional<std::string> account;  // -A
-  std::optional<ArraySpec> array;      // -a
-  std::optional<std::int64_t> begin;   // -b, Unix seconds
-  std::optional<std::string> chdir;    // -D
-  std::optional<std::string> comment;  // --comment
+  std::optional<std::string> account;    // -A
+  std::optional<ArraySpec> array;        // -a
+  std::optional<std::int64_t> begin;     // -b, Unix seconds
+  std::optional<std::int64_t> deadline;  // --deadline, Unix seconds
+  std::optional<std::string> chdir;      // -D
+  std::optional<std::string> comment;    // --comment
   // -w, -F, -x as given: host lists, or files of names (read by the command, not here).
   std::optional<std::string> nodelist, nodefile, exclude;
   std::optional<std::string> mail_type;           // --mail-type, as parse_mail_type gives it

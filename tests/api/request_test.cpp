@@ -217,6 +217,9 @@ TEST(ParseSubmit, PartitionHoldAndTheRestOfSbatchsFields) {
   EXPECT_EQ(error_of(R"({"command":["x"],"priority":-2})"),
             "field 'priority': must be an integer from 0 to 4294967294");
   EXPECT_EQ(error_of(R"({"command":["x"],"tmp":"lots"})").substr(0, 12), "field 'tmp':");
+  EXPECT_EQ(error_of(R"({"command":["x"],"begin":200,"deadline":100})"),
+            "field 'deadline': Incompatible begin and deadline time specification");
+  EXPECT_EQ(parse_submit(R"({"command":["x"],"deadline":"2026-03-01T18:00"})")->deadline, 1772388000);
   // The nodes a job names or excludes: lists of node names, kept through the JSON form.
   auto named = parse_submit(R"({"command":["x"],"nodes":2,"nodelist":["n1","n2"],"exclude":["gpu-07"]})");
   ASSERT_TRUE(named) << named.error().message;

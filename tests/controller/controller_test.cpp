@@ -190,6 +190,45 @@ TEST_F(ControllerTest, CancelAndTimeLimit) {
   EXPECT_EQ(run_until_ended(timed->id).state, JobState::Timeout);
 }
 
+// A deadline (sbatch --deadline): a job that waits until it could no longer end by then is
+// removed as DEADLINE; one that started in time runs on past it.
+TEST_F(ControllerTest, AJobThatCanNoLongerEndByItsDeadlineIsRemoved) {
+  open();
+  api::SubmitRequest whole = request({"sleep", "100"});
+  whole.cpus = controller_->nodes().front().cpus;  // the node's every CPU: the next job waits
+  auto first = controller_->submit(whole, nobody_, now_);
+  ASSERT_TRUE(first);
+  controller_->round(agent::Clock::now(), now_);
+  ASSERT_EQ(controller_->job(first->id)->state, JobState::Running);
+  api::SubmitRequest tight = whole;
+  tight.time_s = 60;
+  tight.deadline = now_ + 90;  // it must start within 30 s
+  auto waiting = controller_->submit(tight, nobody_, now_);
+  ASSERT_TRUE(waiting);
+  now_ += 20;
+  controller_->round(agent::Clock::now(), now_);
+  EXPECT_EQ(controller_->job(waiting->id)->state, JobState::Pending);
+  now_ += 20;
+  controller_->round(agent::Clock::now(), now_);
+  EXPECT_EQ(controller_->job(waiting->id)->state, JobState::Deadline);
+  EXPECT_EQ(controller_->job(waiting->id)->reason, "DeadLine: it could no longer end by its deadline");
+  // The running one had no deadline; one that started in time is not ended by it.
+  ASSERT_TRUE(controller_->cancel(first->id, "nobody", false, now_));
+  run_until_ended(first->id);
+  api::SubmitRequest in_time = request({"sleep", "100"});
+  in_time.time_s = 60;
+  in_time.deadline = now_ + 61;
+  auto runs = controller_->submit(in_time, nobody_, now_);
+  ASSERT_TRUE(runs);
+  controller_->round(agent::Clock::now(), now_);
+  ASSERT_EQ(controller_->job(runs->id)->state, JobState::Running);
+  now_ += 5;
+  controller_->round(agent::Clock::now(), now_);
+  EXPECT_EQ(controller_->job(runs->id)->state, JobState::Running);
+  ASSERT_TRUE(controller_->cancel(runs->id, "nobody", false, now_));
+  run_until_ended(runs->id);
+}
+
 // Dependencies in Slurm's syntax and begin times hold jobs back until they hold; they survive a
 // restart, also when the job depended on ended before it.
 TEST_F(ControllerTest, DependenciesAndBeginTimes) {
@@ -656,6 +695,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   later.cores_per_socket = 1;
   later.exclusive = true;
   later.thread_spec = 1;
+  later.deadline = now_ + 10 * 86400;
   ASSERT_TRUE(controller_->submit(later, nobody_, now_));
   const std::vector<JobRecord> before = controller_->jobs(true);
   ASSERT_TRUE(controller_->checkpoint(now_));
@@ -700,6 +740,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     EXPECT_EQ(b.request.cores_per_socket, a.request.cores_per_socket);
     EXPECT_EQ(b.request.exclusive, a.request.exclusive);
     EXPECT_EQ(b.request.thread_spec, a.request.thread_spec);
+    EXPECT_EQ(b.request.deadline, a.request.deadline);
     EXPECT_EQ(b.signals, a.signals);
     EXPECT_EQ(b.credential, a.credential);
     EXPECT_EQ(b.array_job, a.array_job);

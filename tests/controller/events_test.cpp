@@ -119,6 +119,7 @@ api::SubmitRequest any_request() {
   r.exclusive = *rc::gen::arbitrary<bool>();
   r.core_spec = *rc::gen::inRange(0, 65536);
   r.thread_spec = *rc::gen::inRange(0, 65536);
+  r.deadline = *rc::gen::arbitrary<std::int64_t>();
   return r;
 }
 

@@ -9,7 +9,7 @@ const STATES: [string, string][] = [
   ["", "running and waiting"],
   ["RUNNING", "running"],
   ["PENDING", "waiting"],
-  ["COMPLETED,FAILED,CANCELLED,TIMEOUT,OUT_OF_MEMORY,NODE_FAIL", "ended"],
+  ["COMPLETED,FAILED,CANCELLED,TIMEOUT,OUT_OF_MEMORY,NODE_FAIL,DEADLINE", "ended"],
   ["all", "all"],
 ];
 
