@@ -530,6 +530,12 @@ Result<void> read_step_shares(const json& j, StepRequest& r) {
     if (!bind) return bad("gpu_bind", bind.error().message);
     r.gpu_bind = v.get<std::string>();
   }
+  if (j.contains("resv_ports")) {
+    const json& v = j["resv_ports"];
+    if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > 65535)
+      return bad("resv_ports", "must be a count of ports from 0 (as many as its most tasks on a node)");
+    r.resv_ports = v.get<int>();
+  }
   return {};
 }
 
@@ -550,7 +556,7 @@ Result<StepRequest> parse_step(const std::string& body) {
       "overcommit",    "nodelist",        "exclude",       "relative",     "exact",
       "overlap",       "immediate",       "mem",           "mem_per_cpu",  "gpus_per_node",
       "gpus_per_task", "gpu_type",        "gpus",          "mem_per_gpu",  "preserve_env",
-      "time",          "constraint",      "gpu_bind"};
+      "time",          "constraint",      "gpu_bind",      "resv_ports"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");

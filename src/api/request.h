@@ -146,6 +146,9 @@ struct StepRequest {
   // Which of its node's step GPUs each task sees (srun --gpu-bind, as slurm::parse_gpu_bind reads
   // it); empty: all.
   std::string gpu_bind;
+  // Ports reserved for it on each of its nodes (srun --resv-ports[=N]): -1 none; 0 as many as the
+  // most tasks it has on a node; else this many.
+  int resv_ports = -1;
 };
 
 // Why a step is being ended (its view's `stopping`) when its own time limit has come.

@@ -641,6 +641,8 @@ int run_controller(const DaemonArgs& args) {
   options.kill_grace = cfg->kill_grace;
   options.requeue_limit = cfg->requeue_limit;
   options.max_array_size = cfg->max_array_size;
+  options.resv_port_low = cfg->resv_port_low;
+  options.resv_port_high = cfg->resv_port_high;
   options.mail_program = cfg->mail_program;
   options.cluster_name = cfg->cluster_name;
   options.snapshot_every = cfg->snapshot_every;

@@ -120,7 +120,8 @@ enum {
   kPty,
   kX11,
   kHetGroup,
-  kGpuBind
+  kGpuBind,
+  kResvPorts
 };
 const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"nodes", required_argument, nullptr, 'N'},
@@ -178,7 +179,8 @@ const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"het-group", required_argument, nullptr, kHetGroup},
                                {"clusters", required_argument, nullptr, 'M'},
                                {"constraint", required_argument, nullptr, 'C'},
-                               {"gpu-bind", required_argument, nullptr, kGpuBind}};
+                               {"gpu-bind", required_argument, nullptr, kGpuBind},
+                               {"resv-ports", optional_argument, nullptr, kResvPorts}};
 
 // The options that ask for a job allocation, which srun inside one does not make: Slurm's srun
 // takes them there and uses none of them (srun(1): "This option applies to job allocations"), and
@@ -273,7 +275,6 @@ constexpr Refused kRefused[] = {
     {"container", 0, required_argument},
     {"no-kill", 'k', optional_argument},
     {"slurmd-debug", 0, required_argument},
-    {"resv-ports", 0, optional_argument},
 };
 constexpr int kRefusedBase = 2000;
 
@@ -331,7 +332,8 @@ std::map<std::string, Setting> srun_environment_settings() {
                                  std::pair{"mem", "SLURM_MEM_PER_NODE"},
                                  std::pair{"mem_per_cpu", "SLURM_MEM_PER_CPU"},
                                  std::pair{"mem_per_gpu", "SLURM_MEM_PER_GPU"},
-                                 std::pair{"gpu_bind", "SLURM_GPU_BIND"}}) {
+                                 std::pair{"gpu_bind", "SLURM_GPU_BIND"},
+                                 std::pair{"resv_ports", "SLURM_RESV_PORTS"}}) {
     const char* v = std::getenv(var);
     if (const std::string text = v ? v : ""; !text.empty()) given[key] = {text, var};
   }
@@ -413,6 +415,7 @@ const std::map<int, std::pair<const char*, const char*>> kSettings = {
     {kGpusPerTask, {"gpus_per_task", "--gpus-per-task"}},
     {'C', {"constraint", "--constraint"}},
     {kGpuBind, {"gpu_bind", "--gpu-bind"}},
+    {kResvPorts, {"resv_ports", "--resv-ports"}},
 };
 
 // Takes one option getopt_long returned into `o`; returns the exit status when srun ends with it
@@ -678,6 +681,12 @@ std::optional<int> step_layout(const SrunOptions& o, json& body) {
     auto bind = slurm::parse_gpu_bind(it->second.text);
     if (!bind) return srun_error(bind.error().message);
     body["gpu_bind"] = it->second.text;
+  }
+  if (auto it = o.given.find("resv_ports"); it != o.given.end()) {
+    // --resv-ports alone: as many ports as its most tasks on a node (0 to the controller).
+    const std::string& n = it->second.text;
+    if (!n.empty() && n != "0" && !positive(n)) return srun_error("invalid " + it->second.from + " value '" + n + "'");
+    if (n != "0") body["resv_ports"] = n.empty() ? 0 : *positive(n);
   }
   std::error_code ec;
   const std::filesystem::path cwd = std::filesystem::current_path(ec);

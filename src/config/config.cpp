@@ -317,6 +317,17 @@ Result<ControllerConfig> parse_controller_config(std::string_view text, const st
   GWANG_TRY(r.duration("kill_grace", c.kill_grace, 1, 600));
   GWANG_TRY(r.integer("requeue_limit", c.requeue_limit, 0, 100));
   GWANG_TRY(r.integer("max_array_size", c.max_array_size, 1, 4'000'001));
+  std::string ports = std::to_string(c.resv_port_low) + "-" + std::to_string(c.resv_port_high);
+  GWANG_TRY(r.string("resv_ports", ports));
+  {
+    int low = 0, high = 0;
+    char dash = 0;
+    std::istringstream in(ports);
+    if (!(in >> low >> dash >> high) || dash != '-' || !in.eof() || low < 1 || high > 65535 || low > high)
+      return tl::unexpected(r.error("resv_ports", "expected LOW-HIGH, ports from 1 to 65535 (12000-12999)"));
+    c.resv_port_low = low;
+    c.resv_port_high = high;
+  }
   GWANG_TRY(r.string("mail_program", c.mail_program));
   if (!c.mail_program.empty() && c.mail_program.front() != '/')
     return tl::unexpected(r.error("mail_program", "expected an absolute path, or \"\" to send no mail"));

@@ -24,12 +24,15 @@ struct ControllerConfig {
   std::string web_dir;                      // the dashboard's files ("": found beside the program)
   std::string store;                        // "": SQLite in data_dir; else PostgreSQL (postgresql://...)
   // With PostgreSQL, controllers take turns leading (one leads, the others stand by):
-  std::string advertise;                       // where clients reach this one ("": http://<host name>:<port>)
-  std::chrono::seconds lease{5};               // the leader's lease: a standby leads this soon after it dies
-  std::chrono::seconds node_timeout{60};       // a node silent this long is DOWN
-  std::chrono::seconds kill_grace{10};         // SIGTERM to SIGKILL (the local node's, if any)
-  int requeue_limit = 1;                       // requeues of a job after NODE_FAIL
-  int max_array_size = 1001;                   // job arrays' indices go up to this - 1 (Slurm's MaxArraySize)
+  std::string advertise;                  // where clients reach this one ("": http://<host name>:<port>)
+  std::chrono::seconds lease{5};          // the leader's lease: a standby leads this soon after it dies
+  std::chrono::seconds node_timeout{60};  // a node silent this long is DOWN
+  std::chrono::seconds kill_grace{10};    // SIGTERM to SIGKILL (the local node's, if any)
+  int requeue_limit = 1;                  // requeues of a job after NODE_FAIL
+  int max_array_size = 1001;              // job arrays' indices go up to this - 1 (Slurm's MaxArraySize)
+  // The ports steps may reserve on their nodes (srun --resv-ports): resv_ports = "LOW-HIGH" (Slurm's
+  // MpiParams=ports=).
+  int resv_port_low = 12000, resv_port_high = 12999;
   std::string mail_program = "/usr/bin/mail";  // mails users at their jobs' events (Slurm's MailProg); "": none
   int snapshot_every = 100000;                 // journal records between snapshots (a restart replays fewer)
   // Who goes first, and what may pass the queue's head (core/queue_policy.h, by the core's names):

@@ -96,6 +96,7 @@ Result<void> Controller::apply(const events::StepStarted& e, std::int64_t time) 
   step.own_devices = e.own_devices;
   step.preserve_env = e.preserve_env;
   step.time_s = e.time_s;
+  step.resv_ports = e.resv_ports;
   step.node_devices = e.node_devices;
   if (!e.task_devices.empty() && e.task_devices.size() != e.task_nodes.size())
     return fail("the devices of " + std::to_string(e.task_devices.size()) + " task(s) of a step of " +

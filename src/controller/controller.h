@@ -69,6 +69,8 @@ struct ControllerOptions {
   std::int64_t snapshot_every = 100000;
   // Job arrays: indices from 0 to max_array_size - 1 (Slurm's MaxArraySize).
   std::int64_t max_array_size = 1001;
+  // The ports a step may reserve on its nodes (srun --resv-ports; Slurm's MpiParams=ports=...).
+  int resv_port_low = 12000, resv_port_high = 12999;
   // The program that mails a job's user at its events (Slurm's MailProg; controller/mail.h);
   // "": none is sent.
   std::string mail_program = "/usr/bin/mail";
@@ -435,6 +437,9 @@ class Controller {
   // The CPUs a job of whole nodes has on `node`: all of them, less the cores or threads it keeps
   // for the system (--core-spec: whole cores of the node's threads each; --thread-spec).
   static int whole_node_cpus(const Node& node, const api::SubmitRequest& r);
+  // The ports a step of `job` on `task_nodes` reserves (srun --resv-ports; count 0: its most tasks
+  // on a node): the lowest of the range that no running step on any of its nodes holds.
+  Result<std::vector<int>> reserve_ports(const JobRecord& job, int count, const std::vector<int>& task_nodes) const;
   core::PoolSet pools_of(const std::string& node) const;      // the partitions a node is in
   int pool_of(const std::string& partition) const;            // 1..64, or 0 when there is none of that name
   void hold_in_core(const JobRecord& job, std::int64_t now);  // holds or releases it there, as its record says

@@ -180,6 +180,7 @@ void put(Encoder& e, const StepStarted& v) {
   for (const auto& d : v.task_devices) encode_strings(e, d);
   e.u(v.preserve_env);
   e.i(v.time_s);
+  encode_ints(e, v.resv_ports);
 }
 void get(Decoder& d, StepStarted& v) {
   v.id = d.i();
@@ -207,6 +208,7 @@ void get(Decoder& d, StepStarted& v) {
   }
   if (d.ok() && !d.at_end()) v.preserve_env = flag(d);
   if (d.ok() && !d.at_end()) v.time_s = d.i();
+  if (d.ok() && !d.at_end()) v.resv_ports = decode_ints(d);
 }
 
 void put(Encoder& e, const StepTaskEnded& v) {

@@ -68,6 +68,7 @@ struct StepStarted {
   std::vector<std::vector<std::string>> task_devices;  // by task: StepTaskRecord::devices
   bool preserve_env = false;                           // StepRecord's
   std::int64_t time_s = 0;                             // StepRecord's
+  std::vector<int> resv_ports;                         // StepRecord's
   bool operator==(const StepStarted&) const = default;
 };
 

@@ -327,6 +327,7 @@ agent::Launch make_step_launch(const JobRecord& job, const StepRecord& step, int
     set("SLURM_PMIX_MAPPING_SERV", slurm::process_mapping(task_nodes));
   }
   if (step.cpus_per_task_given) set("SLURM_CPUS_PER_TASK", std::to_string(step.cpus_per_task));
+  if (!step.resv_ports.empty()) set("SLURM_STEP_RESV_PORTS", core::format_cpu_list(step.resv_ports));
   add_binding_env(step, me.node, l);
   add_device_env(step, where, me, l);
   // srun's default layout, as Slurm's names it: cyclic where no node has two of the step's tasks.

@@ -257,6 +257,7 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   e.i(r.core_spec);
   e.i(r.thread_spec);
   e.i(r.deadline);
+  for (const StepRecord& st : j.steps) encode_ints(e, st.resv_ports);
 }
 
 namespace {
@@ -353,6 +354,7 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
     r.core_spec = static_cast<int>(d.i());
     r.thread_spec = static_cast<int>(d.i());
     r.deadline = d.i();
+    for (StepRecord& st : j.steps) st.resv_ports = decode_ints(d);
   }
   return {};
 }

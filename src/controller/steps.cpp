@@ -17,6 +17,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr std::string_view kPortsBusy = "Requested TCP ports are busy";
+
 // The job's nodes (indices) a step may run on, in the job's order, with those named first: from
 // index `relative` on, less those excluded, and every node named (which must be the job's).
 // `names`: the job's nodes' names.
@@ -294,6 +296,41 @@ void bind_step_gpus(const JobRecord& job, const api::StepRequest& r, const std::
 
 }  // namespace
 
+Result<std::vector<int>> Controller::reserve_ports(const JobRecord& job, int count,
+                                                   const std::vector<int>& task_nodes) const {
+  std::map<int, int> per_node;  // job node index -> the step's tasks there
+  for (const int n : task_nodes) ++per_node[n];
+  if (count == 0) {
+    for (const auto& [n, tasks] : per_node) count = std::max(count, tasks);
+  }
+  if (count == 0) return std::vector<int>{};
+  // The ports held on the step's nodes by the running steps of any job.
+  std::set<std::string> names;
+  for (const auto& [n, tasks] : per_node) names.insert(job.tasks[static_cast<std::size_t>(n)].node);
+  std::set<int> held;
+  for (const std::int64_t id : running_) {
+    const JobRecord* other = jobs_.find(id);
+    for (const StepRecord& st : other->steps) {
+      if (st.ended() || st.resv_ports.empty()) continue;
+      const bool shares = std::any_of(st.tasks.begin(), st.tasks.end(), [&](const StepTaskRecord& t) {
+        return names.contains(other->tasks[static_cast<std::size_t>(t.node)].node);
+      });
+      if (shares) held.insert(st.resv_ports.begin(), st.resv_ports.end());
+    }
+  }
+  std::vector<int> out;
+  for (int p = options_.resv_port_low; p <= options_.resv_port_high && static_cast<int>(out.size()) < count; ++p) {
+    if (!held.contains(p)) out.push_back(p);
+  }
+  if (static_cast<int>(out.size()) < count) {
+    if (count > options_.resv_port_high - options_.resv_port_low + 1)
+      return fail("Requested more TCP ports than the " +
+                  std::to_string(options_.resv_port_high - options_.resv_port_low + 1) + " there are (resv_ports)");
+    return fail(std::string(kPortsBusy));
+  }
+  return out;
+}
+
 Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepRequest& r, const std::string& user,
                                           bool operator_rights, std::int64_t now, bool* busy) {
   Changing lock(*this);
@@ -373,6 +410,15 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
   started.own_devices = devices->own;
   started.preserve_env = r.preserve_env;
   started.time_s = r.time_s;
+  if (r.resv_ports >= 0) {
+    auto ports = reserve_ports(job, r.resv_ports, started.task_nodes);
+    if (!ports) {
+      // It waits for another step's ports, as for its CPUs; more than there are, it cannot.
+      if (busy && ports.error().message == kPortsBusy) *busy = !r.immediate;
+      return tl::unexpected(ports.error());
+    }
+    started.resv_ports = std::move(*ports);
+  }
   if (devices->own) {
     started.node_devices = std::move(devices->node);
     started.task_devices = std::move(devices->task);

@@ -230,6 +230,8 @@ TEST_F(ConfigTest, MistakesNameFileLineAndKey) {
   EXPECT_EQ(controller_error(secret + "advertise = \"ctl1:8686\"\n"),
             path_ + ":2: 'advertise': expected a URL, http://HOST:PORT");
   EXPECT_EQ(controller_error(secret + "lease = \"1s\"\n"), path_ + ":2: 'lease': expected from 2 to 300 seconds");
+  EXPECT_EQ(controller_error(secret + "resv_ports = \"13000-12000\"\n"),
+            path_ + ":2: 'resv_ports': expected LOW-HIGH, ports from 1 to 65535 (12000-12999)");
   EXPECT_EQ(agent_error(agent + "allow_root = \"yes\"\n"), path_ + ":3: 'allow_root': expected true or false");
   EXPECT_EQ(agent_error(agent + "features = [\"a100\", \"a b\"]\n"),
             path_ + ":3: 'features': 'a b': expected 1 to 64 letters, digits, '.', '_', '-' or ':'");

@@ -913,6 +913,28 @@ TEST_F(AgentsTest, StepsGetTheirOwnGpusAndWaitForThem) {
   EXPECT_EQ(last_env(l, "SLURM_TASKS_PER_NODE"), "2(x2)");
   EXPECT_EQ(last_env(l, "SLURM_STEP_NUM_TASKS"), "1");
   EXPECT_EQ(last_env(l, "SLURM_STEP_TASKS_PER_NODE"), "1");
+  end_steps();
+
+  // --resv-ports: the lowest ports of the range no running step on the node holds; as many as
+  // its most tasks on a node when no count is given; a step waits while others hold the range.
+  api::StepRequest ported;
+  ported.gpus_per_node = 0;
+  ported.overlap = true;
+  ported.ntasks = 3;
+  ported.overcommit = true;
+  ported.resv_ports = 0;
+  auto p1 = start(ported);
+  ASSERT_TRUE(p1) << p1.error().message;
+  EXPECT_EQ(p1->resv_ports, (std::vector<int>{12000, 12001, 12002}));
+  EXPECT_EQ(last_env(launch_of(p1->id, 0), "SLURM_STEP_RESV_PORTS"), "12000-12002");
+  ported.resv_ports = 2;
+  auto p2 = start(ported);
+  ASSERT_TRUE(p2) << p2.error().message;
+  EXPECT_EQ(p2->resv_ports, (std::vector<int>{12003, 12004}));
+  ported.resv_ports = 996;
+  EXPECT_EQ(verdict(ported), "busy: Requested TCP ports are busy");
+  ported.resv_ports = 1001;
+  EXPECT_EQ(verdict(ported), "refused: Requested more TCP ports than the 1000 there are (resv_ports)");
 }
 
 // A node's CPU topology comes with its agent's registration, and again once after the controller

@@ -44,7 +44,7 @@ if [ "$target" = job_table ]; then
 elif [ "$target" = submit ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/api/request.cpp" "$root/src/api/units.cpp"
            "$root/src/core/calendar.cpp" "$root/src/slurm/specs.cpp" "$root/src/slurm/mail.cpp"
-           "$root/src/slurm/signals.cpp" "$root/src/slurm/features.cpp")
+           "$root/src/slurm/signals.cpp" "$root/src/slurm/features.cpp" "$root/src/slurm/binding.cpp")
   headers=("$root/src/api/request.h" "$root/src/api/units.h" "$root/src/core/calendar.h" "$root/src/core/result.h"
            "$root/src/slurm/specs.h" "$root/src/slurm/mail.h")
 elif [ "$target" = config ]; then
