@@ -121,7 +121,8 @@ enum {
   kX11,
   kHetGroup,
   kGpuBind,
-  kResvPorts
+  kResvPorts,
+  kNtasksPerGpu
 };
 const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"nodes", required_argument, nullptr, 'N'},
@@ -180,7 +181,8 @@ const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"clusters", required_argument, nullptr, 'M'},
                                {"constraint", required_argument, nullptr, 'C'},
                                {"gpu-bind", required_argument, nullptr, kGpuBind},
-                               {"resv-ports", optional_argument, nullptr, kResvPorts}};
+                               {"resv-ports", optional_argument, nullptr, kResvPorts},
+                               {"ntasks-per-gpu", required_argument, nullptr, kNtasksPerGpu}};
 
 // The options that ask for a job allocation, which srun inside one does not make: Slurm's srun
 // takes them there and uses none of them (srun(1): "This option applies to job allocations"), and
@@ -265,7 +267,7 @@ struct Refused {
 };
 constexpr Refused kRefused[] = {
     {"gpus-per-socket", 0, required_argument},
-    {"ntasks-per-gpu", 0, required_argument},
+
     {"test-only", 0, no_argument},
     {"no-allocate", 'Z', no_argument},
     {"bcast", 0, optional_argument},
@@ -416,6 +418,7 @@ const std::map<int, std::pair<const char*, const char*>> kSettings = {
     {'C', {"constraint", "--constraint"}},
     {kGpuBind, {"gpu_bind", "--gpu-bind"}},
     {kResvPorts, {"resv_ports", "--resv-ports"}},
+    {kNtasksPerGpu, {"ntasks_per_gpu", "--ntasks-per-gpu"}},
 };
 
 // Takes one option getopt_long returned into `o`; returns the exit status when srun ends with it
@@ -606,6 +609,25 @@ std::optional<int> step_layout(const SrunOptions& o, json& body) {
     body[key] = *v;
     if (std::string_view(key) == "ntasks") ntasks = v;
     if (std::string_view(key) == "nodes") nodes = v;
+  }
+  if (auto it = o.given.find("ntasks_per_gpu"); it != o.given.end()) {
+    // As many tasks as the step's GPUs times the count, each bound to one GPU among as many
+    // others (--gpu-bind=single:N), unless the tasks are given here.
+    const auto per_gpu = positive(it->second.text);
+    if (!per_gpu) return srun_error("invalid --ntasks-per-gpu value: '" + it->second.text + "' (a positive integer)");
+    auto gpus = o.given.contains("gpus_per_node") ? positive(o.given.at("gpus_per_node").text) : std::nullopt;
+    if (!gpus) {
+      const char* on_node = std::getenv("SLURM_GPUS_ON_NODE");
+      gpus = on_node ? positive(on_node) : std::nullopt;
+    }
+    if (!gpus) return srun_error("--ntasks-per-gpu: the step has no GPUs (give --gpus-per-node)");
+    if (!ntasks || o.given.at("ntasks").from.starts_with("SLURM_")) {
+      const int n = nodes.value_or(1);
+      ntasks = n * *gpus * *per_gpu;
+      body["ntasks"] = *ntasks;
+      body["ntasks_per_node"] = *gpus * *per_gpu;
+    }
+    if (!o.given.contains("gpu_bind")) body["gpu_bind"] = "single:" + std::to_string(*per_gpu);
   }
   if (ntasks && nodes && *nodes > *ntasks) {
     if (!o.quiet) {

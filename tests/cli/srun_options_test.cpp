@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "../slurm/options_table.h"
 
@@ -68,7 +69,31 @@ TEST(SrunOptions, EachIsRefusedByNameExactlyWhereThePageSaysNo) {
       EXPECT_NE(rc, std::optional<int>(255)) << o.name << ": " << said;
     }
   }
-  EXPECT_EQ(refused, 11) << "the count docs/slurm-options.md gives";
+  EXPECT_EQ(refused, 10) << "the count docs/slurm-options.md gives";
+}
+
+// A step's tasks from its GPUs (--ntasks-per-gpu), each bound to one; ports and GPU binding asked
+// go into the request as the controller reads them.
+TEST(SrunOptions, StepBodiesCarryTasksPerGpuPortsAndGpuBinding) {
+  const auto body_of = [](std::vector<std::string> args) {
+    args.push_back("true");
+    Argv argv("srun", args);
+    SrunOptions o;
+    nlohmann::json body;
+    EXPECT_EQ(parse_srun(argv, o), std::nullopt);
+    EXPECT_EQ(step_layout(o, body), std::nullopt);
+    return body;
+  };
+  auto b = body_of({"-N", "2", "--gpus-per-node=2", "--ntasks-per-gpu=3"});
+  EXPECT_EQ(b["ntasks"], 12);
+  EXPECT_EQ(b["ntasks_per_node"], 6);
+  EXPECT_EQ(b["gpu_bind"], "single:3");
+  b = body_of({"-n", "2", "--gpus-per-node=2", "--ntasks-per-gpu=3", "--gpu-bind=map_gpu:1,0", "--resv-ports"});
+  EXPECT_EQ(b["ntasks"], 2) << "tasks given stand";
+  EXPECT_EQ(b["gpu_bind"], "map_gpu:1,0");
+  EXPECT_EQ(b["resv_ports"], 0) << "as many as its most tasks on a node";
+  EXPECT_EQ(body_of({"--resv-ports=4"})["resv_ports"], 4);
+  EXPECT_FALSE(body_of({"--resv-ports=0"}).contains("resv_ports"));
 }
 
 }  // namespace
