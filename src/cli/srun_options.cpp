@@ -610,25 +610,7 @@ std::optional<int> step_layout(const SrunOptions& o, json& body) {
     if (std::string_view(key) == "ntasks") ntasks = v;
     if (std::string_view(key) == "nodes") nodes = v;
   }
-  if (auto it = o.given.find("ntasks_per_gpu"); it != o.given.end()) {
-    // As many tasks as the step's GPUs times the count, each bound to one GPU among as many
-    // others (--gpu-bind=single:N), unless the tasks are given here.
-    const auto per_gpu = positive(it->second.text);
-    if (!per_gpu) return srun_error("invalid --ntasks-per-gpu value: '" + it->second.text + "' (a positive integer)");
-    auto gpus = o.given.contains("gpus_per_node") ? positive(o.given.at("gpus_per_node").text) : std::nullopt;
-    if (!gpus) {
-      const char* on_node = std::getenv("SLURM_GPUS_ON_NODE");
-      gpus = on_node ? positive(on_node) : std::nullopt;
-    }
-    if (!gpus) return srun_error("--ntasks-per-gpu: the step has no GPUs (give --gpus-per-node)");
-    if (!ntasks || o.given.at("ntasks").from.starts_with("SLURM_")) {
-      const int n = nodes.value_or(1);
-      ntasks = n * *gpus * *per_gpu;
-      body["ntasks"] = *ntasks;
-      body["ntasks_per_node"] = *gpus * *per_gpu;
-    }
-    if (!o.given.contains("gpu_bind")) body["gpu_bind"] = "single:" + std::to_string(*per_gpu);
-  }
+  if (auto bad = step_tasks_per_gpu(o, body, ntasks, nodes)) return *bad;
   if (ntasks && nodes && *nodes > *ntasks) {
     if (!o.quiet) {
       std::fprintf(stderr, "srun: Warning: can't run %d processes on %d nodes, setting nnodes to %d\n", *ntasks, *nodes,
@@ -694,22 +676,7 @@ std::optional<int> step_layout(const SrunOptions& o, json& body) {
   if (auto bad = step_shares(o, body)) return *bad;
   if (!o.name.empty()) body["name"] = o.name;
   if (o.time_limit > 0) body["time"] = o.time_limit;  // the controller ends the step then
-  if (auto it = o.given.find("constraint"); it != o.given.end()) {
-    auto ways = slurm::parse_constraint(it->second.text);
-    if (!ways) return srun_error(ways.error().message);
-    body["constraint"] = it->second.text;  // a step's own: the controller refuses counts and brackets
-  }
-  if (auto it = o.given.find("gpu_bind"); it != o.given.end()) {
-    auto bind = slurm::parse_gpu_bind(it->second.text);
-    if (!bind) return srun_error(bind.error().message);
-    body["gpu_bind"] = it->second.text;
-  }
-  if (auto it = o.given.find("resv_ports"); it != o.given.end()) {
-    // --resv-ports alone: as many ports as its most tasks on a node (0 to the controller).
-    const std::string& n = it->second.text;
-    if (!n.empty() && n != "0" && !positive(n)) return srun_error("invalid " + it->second.from + " value '" + n + "'");
-    if (n != "0") body["resv_ports"] = n.empty() ? 0 : *positive(n);
-  }
+  if (auto bad = step_placement(o, body)) return *bad;
   std::error_code ec;
   const std::filesystem::path cwd = std::filesystem::current_path(ec);
   std::filesystem::path dir = o.chdir.empty() ? cwd : std::filesystem::path(o.chdir);

@@ -57,6 +57,12 @@ std::optional<int> step_layout(const SrunOptions& o, nlohmann::json& body);
 std::optional<int> step_environment(const SrunOptions& o, nlohmann::json& body);
 // What the step holds of its job: --exact, --overlap, -I, memory, GPUs and -E (srun_shares.cpp).
 std::optional<int> step_shares(const SrunOptions& o, nlohmann::json& body);
+// --ntasks-per-gpu: the step's tasks (`ntasks`, unless given on the command line) from its GPUs on
+// each of its `nodes`, and each task's GPU (srun_shares.cpp).
+std::optional<int> step_tasks_per_gpu(const SrunOptions& o, nlohmann::json& body, std::optional<int>& ntasks,
+                                      std::optional<int> nodes);
+// -C, --gpu-bind, --resv-ports: the features of its nodes, its tasks' GPUs, its ports (srun_shares.cpp).
+std::optional<int> step_placement(const SrunOptions& o, nlohmann::json& body);
 // With --task-prolog or --task-epilog, the step's command run between them: a shell that runs
 // the prolog, takes its "export NAME=value", "unset NAME" and "print TEXT" lines as Slurm's
 // slurmstepd takes them, runs the command, then the epilog.

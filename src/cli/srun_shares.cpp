@@ -1,14 +1,18 @@
 // What a step holds of its job, from srun's options into the step's request: whether it holds only
 // its tasks' CPUs (--exact) or shares (--overlap), waits or not (-I), its memory (--mem,
 // --mem-per-cpu, --mem-per-gpu), its own GPUs (--gres, --gpus, --gpus-per-node, --gpus-per-task)
-// and whether its tasks keep the job's counts (-E).
+// and whether its tasks keep the job's counts (-E); its tasks by GPU (--ntasks-per-gpu) and their
+// GPUs (--gpu-bind), the features of its nodes (-C) and its ports (--resv-ports).
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "cli/srun_options.h"
+#include "slurm/binding.h"
+#include "slurm/features.h"
 #include "slurm/specs.h"
 
 namespace gwang::cli {
@@ -109,6 +113,50 @@ std::optional<int> step_shares(const SrunOptions& o, json& body) {
   }
   if (auto it = o.given.find("preserve_env"); it != o.given.end()) body["preserve_env"] = true;
   return step_gpus(o, body);
+}
+
+std::optional<int> step_tasks_per_gpu(const SrunOptions& o, json& body, std::optional<int>& ntasks,
+                                      std::optional<int> nodes) {
+  if (auto it = o.given.find("ntasks_per_gpu"); it != o.given.end()) {
+    // As many tasks as the step's GPUs times the count, each bound to one GPU among as many
+    // others (--gpu-bind=single:N), unless the tasks are given here.
+    const auto per_gpu = positive(it->second.text);
+    if (!per_gpu) return srun_error("invalid --ntasks-per-gpu value: '" + it->second.text + "' (a positive integer)");
+    auto gpus = o.given.contains("gpus_per_node") ? positive(o.given.at("gpus_per_node").text) : std::nullopt;
+    if (!gpus) {
+      const char* on_node = std::getenv("SLURM_GPUS_ON_NODE");
+      gpus = on_node ? positive(on_node) : std::nullopt;
+    }
+    if (!gpus) return srun_error("--ntasks-per-gpu: the step has no GPUs (give --gpus-per-node)");
+    if (!ntasks || o.given.at("ntasks").from.starts_with("SLURM_")) {
+      const int n = nodes.value_or(1);
+      ntasks = n * *gpus * *per_gpu;
+      body["ntasks"] = *ntasks;
+      body["ntasks_per_node"] = *gpus * *per_gpu;
+    }
+    if (!o.given.contains("gpu_bind")) body["gpu_bind"] = "single:" + std::to_string(*per_gpu);
+  }
+  return std::nullopt;
+}
+
+std::optional<int> step_placement(const SrunOptions& o, json& body) {
+  if (auto it = o.given.find("constraint"); it != o.given.end()) {
+    auto ways = slurm::parse_constraint(it->second.text);
+    if (!ways) return srun_error(ways.error().message);
+    body["constraint"] = it->second.text;  // a step's own: the controller refuses counts and brackets
+  }
+  if (auto it = o.given.find("gpu_bind"); it != o.given.end()) {
+    auto bind = slurm::parse_gpu_bind(it->second.text);
+    if (!bind) return srun_error(bind.error().message);
+    body["gpu_bind"] = it->second.text;
+  }
+  if (auto it = o.given.find("resv_ports"); it != o.given.end()) {
+    // --resv-ports alone: as many ports as its most tasks on a node (0 to the controller).
+    const std::string& n = it->second.text;
+    if (!n.empty() && n != "0" && !positive(n)) return srun_error("invalid " + it->second.from + " value '" + n + "'");
+    if (n != "0") body["resv_ports"] = n.empty() ? 0 : *positive(n);
+  }
+  return std::nullopt;
 }
 
 }  // namespace gwang::cli
