@@ -28,7 +28,6 @@
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "slurm/binding.h"
-#include "slurm/features.h"
 #include "slurm/hostlist.h"
 #include "slurm/specs.h"
 
