@@ -128,6 +128,11 @@ Result<void> read_files(const json& j, SubmitRequest& r) {
           field_error("partition", "must be a partition's name (1 to 64 letters, digits, '.', '_' or '-')").error());
     r.partition = v.get<std::string>();
   }
+  if (j.contains("gpu_binding_disabled")) {
+    if (!j["gpu_binding_disabled"].is_boolean())
+      return tl::unexpected(field_error("gpu_binding_disabled", "must be true or false").error());
+    r.gpu_binding_disabled = j["gpu_binding_disabled"].get<bool>();
+  }
   if (j.contains("exclusive")) {
     if (!j["exclusive"].is_boolean()) return tl::unexpected(field_error("exclusive", "must be true or false").error());
     r.exclusive = j["exclusive"].get<bool>();
@@ -398,7 +403,8 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
                                   "exclusive",
                                   "core_spec",
                                   "thread_spec",
-                                  "deadline"};
+                                  "deadline",
+                                  "gpu_binding_disabled"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -465,6 +471,7 @@ std::string to_json(const SubmitRequest& r) {
   if (r.core_spec > 0) j["core_spec"] = r.core_spec;
   if (r.thread_spec > 0) j["thread_spec"] = r.thread_spec;
   if (r.deadline > 0) j["deadline"] = r.deadline;
+  if (r.gpu_binding_disabled) j["gpu_binding_disabled"] = true;
   return j.dump();
 }
 

@@ -76,6 +76,9 @@ struct SubmitRequest {
   // Unix seconds by which it must end (sbatch --deadline): a job still waiting when it could no
   // longer end by then (its start plus its time limit) is removed, state DEADLINE; 0: none.
   std::int64_t deadline = 0;
+  // Its tasks' CPUs chosen without regard to their GPUs' nearness (sbatch
+  // --gres-flags=disable-binding); by default those near its GPUs come first.
+  bool gpu_binding_disabled = false;
   // Its place in the queue: lowered by `nice` (sbatch --nice; below 0, for operators only), or
   // fixed at `priority` by an operator (sbatch --priority; -1: as the queue order gives it).
   std::int64_t nice = 0;

@@ -82,6 +82,7 @@ void put(Encoder& e, const Submitted& v) {
   e.i(v.request.core_spec);
   e.i(v.request.thread_spec);
   e.i(v.request.deadline);
+  e.u(v.request.gpu_binding_disabled);
 }
 void get(Decoder& d, Submitted& v) {
   v.id = d.i();
@@ -115,6 +116,7 @@ void get(Decoder& d, Submitted& v) {
     v.request.core_spec = small(d);
     v.request.thread_spec = small(d);
     v.request.deadline = d.i();
+    v.request.gpu_binding_disabled = flag(d);
   }
 }
 

@@ -258,6 +258,7 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   e.i(r.thread_spec);
   e.i(r.deadline);
   for (const StepRecord& st : j.steps) encode_ints(e, st.resv_ports);
+  e.u(r.gpu_binding_disabled);
 }
 
 namespace {
@@ -355,6 +356,7 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
     r.thread_spec = static_cast<int>(d.i());
     r.deadline = d.i();
     for (StepRecord& st : j.steps) st.resv_ports = decode_ints(d);
+    r.gpu_binding_disabled = flag(d);
   }
   return {};
 }

@@ -37,7 +37,10 @@ void Controller::begin(const core::Decision& d, std::int64_t now) {
     t.node = node.name;
     t.shares = p.devices;
     for (const core::DeviceShare& share : p.devices) t.devices.push_back(node.host.devices.at(share.index).uuid);
-    t.cpus = place_cpus(node, job.id, p, job.request.exclusive ? whole_node_cpus(node, job.request) : job.request.cpus);
+    // --gres-flags=disable-binding: its CPUs chosen as if it had no devices.
+    const core::TaskPlacement nearness = job.request.gpu_binding_disabled ? core::TaskPlacement{p.node, {}} : p;
+    t.cpus = place_cpus(node, job.id, nearness,
+                        job.request.exclusive ? whole_node_cpus(node, job.request) : job.request.cpus);
     started.tasks.push_back(std::move(t));
   }
   journal_async(started, now);

@@ -63,7 +63,7 @@ constexpr OptionDef kOptions[] = {
     {"gpus-per-socket", 0, Arg::Required, false},
     {"gpus-per-task", 0, Arg::Required, true},
     {"gres", 0, Arg::Required, true},
-    {"gres-flags", 0, Arg::Required, false},
+    {"gres-flags", 0, Arg::Required, true},
     {"help", 'h', Arg::None, true},
     {"hint", 0, Arg::Required, false},
     {"hold", 'H', Arg::None, true},
@@ -193,6 +193,14 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
   }
   if (name == "core-spec") return with(parse_count(v, "--core-spec", 65535), o.core_spec);
   if (name == "thread-spec") return with(parse_count(v, "--thread-spec", 65535), o.thread_spec);
+  if (name == "gres-flags") {
+    if (v == "disable-binding") return o.gpu_binding_disabled = true, Result<void>{};
+    if (v == "enforce-binding")
+      return fail(
+          "--gres-flags=enforce-binding: gwang picks a task's CPUs near its GPUs first, but does not hold a "
+          "job back until only those are free");
+    return fail("--gres-flags: '" + v + "' is neither disable-binding nor enforce-binding");
+  }
   if (name == "spread-job") return o.spread_job = true, Result<void>{};
   if (name == "exclusive") {
     // Whole nodes. Sharing a node with one's own jobs only (=user) or with jobs of one's MCS label
@@ -507,6 +515,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(threads_per_core, over.threads_per_core);
   take(exclusive, over.exclusive);
   take(spread_job, over.spread_job);
+  take(gpu_binding_disabled, over.gpu_binding_disabled);
   take(core_spec, over.core_spec);
   take(thread_spec, over.thread_spec);
   take(gpu_bind, over.gpu_bind);

@@ -40,6 +40,7 @@ struct SbatchOptions {
   std::optional<std::int64_t> sockets_per_node, cores_per_socket, threads_per_core;
   std::optional<bool> exclusive;
   std::optional<bool> spread_job;
+  std::optional<bool> gpu_binding_disabled;            // --gres-flags=disable-binding (enforce-binding refused by name)
   std::optional<std::int64_t> core_spec, thread_spec;  // -S, --thread-spec: kept for the system on each node
   std::optional<std::string>
       gpu_bind;  // --gpu-bind: its steps' tasks' GPUs (SLURM_GPU_BIND, which srun reads)  // --spread-job: over as many

@@ -696,6 +696,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   later.exclusive = true;
   later.thread_spec = 1;
   later.deadline = now_ + 10 * 86400;
+  later.gpu_binding_disabled = true;
   ASSERT_TRUE(controller_->submit(later, nobody_, now_));
   const std::vector<JobRecord> before = controller_->jobs(true);
   ASSERT_TRUE(controller_->checkpoint(now_));
@@ -741,6 +742,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     EXPECT_EQ(b.request.exclusive, a.request.exclusive);
     EXPECT_EQ(b.request.thread_spec, a.request.thread_spec);
     EXPECT_EQ(b.request.deadline, a.request.deadline);
+    EXPECT_EQ(b.request.gpu_binding_disabled, a.request.gpu_binding_disabled);
     EXPECT_EQ(b.signals, a.signals);
     EXPECT_EQ(b.credential, a.credential);
     EXPECT_EQ(b.array_job, a.array_job);

@@ -120,6 +120,7 @@ api::SubmitRequest any_request() {
   r.core_spec = *rc::gen::inRange(0, 65536);
   r.thread_spec = *rc::gen::inRange(0, 65536);
   r.deadline = *rc::gen::arbitrary<std::int64_t>();
+  r.gpu_binding_disabled = *rc::gen::arbitrary<bool>();
   return r;
 }
 

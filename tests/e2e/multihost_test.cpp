@@ -281,6 +281,18 @@ TEST_F(MultiHost, TasksRunOnTheirOwnCpusNearTheirDevices) {
   wait_for("the steps' job to end", [&] { return ended(j = job(id)); });
   ASSERT_EQ(j["state"], "COMPLETED") << j.dump() << slurp(dir_ / "bind.out");
   const std::string host = j["node"];
+  // --gres-flags=disable-binding: the task's CPU chosen as if it had no device (the lowest), not CPU 1.
+  const Outcome far =
+      sh("cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" + ip(0) +
+         ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " " + (bin / "sbatch").string() +
+         " --parsable --mem=64M --gres=npu:test:1 --gres-flags=disable-binding -o " + (dir_ / "far.out").string() +
+         " --wrap 'grep Cpus_allowed_list /proc/self/status'");
+  ASSERT_EQ(far.status, 0) << far.output;
+  json f;
+  wait_for("the unbound device's job to end",
+           [&] { return ended(f = job(far.output.substr(0, far.output.find('\n')))); });
+  EXPECT_EQ(f["state"], "COMPLETED") << f.dump();
+  EXPECT_EQ(slurp(dir_ / "far.out"), "Cpus_allowed_list:\t0\n");
   EXPECT_EQ(slurp(dir_ / "bind.out"),
             "batch 0-1\n"
             "0 0 quiet,mask_cpu:0x1,0x2\n"
