@@ -186,6 +186,14 @@ Result<void> read_files(const json& j, SubmitRequest& r) {
     if (!ways) return tl::unexpected(field_error(field, ways.error().message).error());
     *out = v.get<std::string>();
   }
+  if (j.contains("batch_features")) {
+    const json& v = j["batch_features"];
+    auto clauses = v.is_string() && v.get<std::string>().size() <= 1024
+                       ? slurm::parse_feature_list(v.get<std::string>())
+                       : Result<slurm::FeatureClauses>(fail("must be a string of up to 1,024 bytes"));
+    if (!clauses) return tl::unexpected(field_error("batch_features", clauses.error().message).error());
+    r.batch_features = v.get<std::string>();
+  }
   if (j.contains("mail_user")) {
     const json& v = j["mail_user"];
     if (!v.is_string() || !slurm::mail_user_ok(v.get<std::string>()))
@@ -404,7 +412,8 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
                                   "core_spec",
                                   "thread_spec",
                                   "deadline",
-                                  "gpu_binding_disabled"};
+                                  "gpu_binding_disabled",
+                                  "batch_features"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -472,6 +481,7 @@ std::string to_json(const SubmitRequest& r) {
   if (r.thread_spec > 0) j["thread_spec"] = r.thread_spec;
   if (r.deadline > 0) j["deadline"] = r.deadline;
   if (r.gpu_binding_disabled) j["gpu_binding_disabled"] = true;
+  if (!r.batch_features.empty()) j["batch_features"] = r.batch_features;
   return j.dump();
 }
 

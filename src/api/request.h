@@ -63,6 +63,9 @@ struct SubmitRequest {
   // The features its nodes must have (sbatch -C, --constraint), and those it would rather they had
   // (--prefer: tried first, then without), in Slurm's syntax (slurm/features.h); empty: none.
   std::string constraint, prefer;
+  // The features the node its batch script runs on must have (sbatch --batch: names joined by &
+  // and |); that node comes first among its nodes. Empty: any of them.
+  std::string batch_features;
   std::int64_t tmp_bytes = 0;  // the temporary disk each of its nodes must have (sbatch --tmp)
   // Nodes with at least this many sockets, cores per socket and threads per core (sbatch -B,
   // --sockets-per-node, --cores-per-socket); 0: any.

@@ -86,6 +86,7 @@ Result<void> set_script(const slurm::SbatchOptions& o, const SbatchContext& c, a
   if (o.mail_user) r.mail_user = *o.mail_user;
   if (o.constraint) r.constraint = *o.constraint;
   if (o.prefer) r.prefer = *o.prefer;
+  if (o.batch_features) r.batch_features = *o.batch_features;
   if (o.tmp) r.tmp_bytes = *o.tmp;
   if (o.nice) r.nice = *o.nice;
   if (o.priority) r.priority = *o.priority;

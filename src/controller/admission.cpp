@@ -74,8 +74,21 @@ Result<void> Controller::set_features(const api::SubmitRequest& r, core::JobSpec
   spec.task.tmp_mib = (r.tmp_bytes + kMiB - 1) / kMiB;
   spec.task.shape = {r.sockets_per_node, r.cores_per_socket, r.threads_per_core};
   spec.task.whole_node = r.exclusive;
-  if (r.constraint.empty() && r.prefer.empty()) return {};
+  if (r.constraint.empty() && r.prefer.empty() && r.batch_features.empty()) return {};
   const auto& registry = scheduler_->cluster().registry();
+  // --batch: its first task's node (where its script runs) meets these as well.
+  slurm::FeatureClauses batch;
+  if (!r.batch_features.empty()) {
+    auto clauses = slurm::parse_feature_list(r.batch_features);
+    if (!clauses) return tl::unexpected(clauses.error());
+    batch = std::move(*clauses);
+    for (const auto& clause : batch) {
+      for (const std::string& name : clause) {
+        if (!registry.find_feature(name))
+          return fail("Invalid feature specification: no node has feature '" + name + "' (--batch)");
+      }
+    }
+  }
   auto required = r.constraint.empty() ? Result<std::vector<slurm::FeatureWay>>(std::vector<slurm::FeatureWay>{{}})
                                        : slurm::parse_constraint(r.constraint);
   if (!required) return tl::unexpected(required.error());
@@ -104,6 +117,7 @@ Result<void> Controller::set_features(const api::SubmitRequest& r, core::JobSpec
     auto all = rule_of(w.all, registry);
     bool possible = all.has_value();
     int counted = 0;
+    if (possible && !batch.empty()) way.leading.emplace_back(1, both(*all, *rule_of(batch, registry)));
     for (const auto& [count, clauses] : w.counted) {
       auto rule = rule_of(clauses, registry);
       possible = possible && rule.has_value();

@@ -83,6 +83,7 @@ void put(Encoder& e, const Submitted& v) {
   e.i(v.request.thread_spec);
   e.i(v.request.deadline);
   e.u(v.request.gpu_binding_disabled);
+  e.s(v.request.batch_features);
 }
 void get(Decoder& d, Submitted& v) {
   v.id = d.i();
@@ -117,6 +118,7 @@ void get(Decoder& d, Submitted& v) {
     v.request.thread_spec = small(d);
     v.request.deadline = d.i();
     v.request.gpu_binding_disabled = flag(d);
+    v.request.batch_features = text(d);
   }
 }
 

@@ -259,6 +259,7 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   e.i(r.deadline);
   for (const StepRecord& st : j.steps) encode_ints(e, st.resv_ports);
   e.u(r.gpu_binding_disabled);
+  e.s(r.batch_features);
 }
 
 namespace {
@@ -357,6 +358,7 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
     r.deadline = d.i();
     for (StepRecord& st : j.steps) st.resv_ports = decode_ints(d);
     r.gpu_binding_disabled = flag(d);
+    r.batch_features = text(d);
   }
   return {};
 }

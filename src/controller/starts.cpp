@@ -1,11 +1,13 @@
 // Starts: a start the pass decided, recorded with its ranks in the nodes' order, then sent to its
 // nodes (or run here) once durable; a step's tasks sent the same way.
 
+#include <algorithm>
 #include <cassert>
 
 #include "controller/auth.h"
 #include "controller/controller.h"
 #include "controller/launch.h"
+#include "slurm/features.h"
 #include "slurm/hostlist.h"
 
 namespace gwang::controller {
@@ -29,6 +31,20 @@ void Controller::begin(const core::Decision& d, std::int64_t now) {
       }
     }
     assert(placement.size() == d.placement.size());
+    // --batch: the first of its nodes with the features asked first, where the script runs.
+    if (!job.request.batch_features.empty()) {
+      const auto clauses = slurm::parse_feature_list(job.request.batch_features);  // checked at submission
+      const auto meets = [&](const core::TaskPlacement& p) {
+        const std::vector<std::string>& have = by_id_.at(p.node.value)->host.features;
+        return clauses && std::all_of(clauses->begin(), clauses->end(), [&](const std::vector<std::string>& clause) {
+                 return std::any_of(clause.begin(), clause.end(), [&](const std::string& f) {
+                   return std::find(have.begin(), have.end(), f) != have.end();
+                 });
+               });
+      };
+      const auto batch = std::find_if(placement.begin(), placement.end(), meets);
+      if (batch != placement.end()) std::rotate(placement.begin(), batch, batch + 1);
+    }
   }
   events::Started started{job.id, job.attempt, random_token().substr(0, 32), {}};
   for (const core::TaskPlacement& p : placement) {

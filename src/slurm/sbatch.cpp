@@ -28,7 +28,7 @@ constexpr OptionDef kOptions[] = {
     {"account", 'A', Arg::Required, true},
     {"acctg-freq", 0, Arg::Required, true},
     {"array", 'a', Arg::Required, true},
-    {"batch", 0, Arg::Required, false},
+    {"batch", 0, Arg::Required, true},
     {"bb", 0, Arg::Required, false},
     {"bbf", 0, Arg::Required, false},
     {"begin", 'b', Arg::Required, true},
@@ -184,6 +184,11 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
     auto ways = parse_constraint(v, "--" + name);
     if (!ways) return fail(ways.error().message);
     return text(name == "constraint" ? o.constraint : o.prefer);
+  }
+  if (name == "batch") {
+    auto clauses = parse_feature_list(v);
+    if (!clauses) return fail(clauses.error().message);
+    return text(o.batch_features);
   }
   if (name == "tmp") return with(parse_slurm_memory(v), o.tmp);
   if (name == "gpu-bind") {
@@ -507,6 +512,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(clusters, over.clusters);
   take(constraint, over.constraint);
   take(prefer, over.prefer);
+  take(batch_features, over.batch_features);
   take(tmp, over.tmp);
   take(nice, over.nice);
   take(priority, over.priority);

@@ -33,6 +33,7 @@ struct SbatchOptions {
   std::optional<std::string> uid;                 // --uid: the user (name or number) it is for
   std::optional<std::string> clusters;            // -M: the clusters it may go to (this one, or all)
   std::optional<std::string> constraint, prefer;  // -C, --prefer: node features (features.h)
+  std::optional<std::string> batch_features;      // --batch: the batch script's node's features
   std::optional<std::int64_t> tmp;                // --tmp: temporary disk per node, bytes
   std::optional<std::int64_t> nice;               // --nice (100 when given no value)
   std::optional<std::int64_t> priority;           // --priority (TOP: the largest)

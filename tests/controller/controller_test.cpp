@@ -743,6 +743,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     EXPECT_EQ(b.request.thread_spec, a.request.thread_spec);
     EXPECT_EQ(b.request.deadline, a.request.deadline);
     EXPECT_EQ(b.request.gpu_binding_disabled, a.request.gpu_binding_disabled);
+    EXPECT_EQ(b.request.batch_features, a.request.batch_features);
     EXPECT_EQ(b.signals, a.signals);
     EXPECT_EQ(b.credential, a.credential);
     EXPECT_EQ(b.array_job, a.array_job);

@@ -121,6 +121,7 @@ api::SubmitRequest any_request() {
   r.thread_spec = *rc::gen::inRange(0, 65536);
   r.deadline = *rc::gen::arbitrary<std::int64_t>();
   r.gpu_binding_disabled = *rc::gen::arbitrary<bool>();
+  r.batch_features = *text();
   return r;
 }
 

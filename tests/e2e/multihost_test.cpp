@@ -409,6 +409,15 @@ TEST_F(MultiHost, JobsRunOnNodesWithTheFeaturesTheyAsk) {
   const Outcome malformed = sbatch("-C 'fast&'");
   EXPECT_NE(malformed.status, 0) << malformed.output;
   EXPECT_NE(malformed.output.find("Invalid --constraint specification 'fast&'"), std::string::npos) << malformed.output;
+  // --batch: the script runs on the job's node with the feature (host2), which comes first.
+  const Outcome batch = sh(env + (bin / "sbatch").string() + " --parsable --mem=64M -N 2 -C ib --batch=slow -o " +
+                           (dir_ / "batch.out").string() + " --wrap 'echo $SLURMD_NODENAME $SLURM_NODEID'");
+  ASSERT_EQ(batch.status, 0) << batch.output;
+  json b;
+  wait_for("the job of --batch to end",
+           [&] { return ended(b = job(batch.output.substr(0, batch.output.find('\n')))); });
+  EXPECT_EQ(b["state"], "COMPLETED") << b.dump();
+  EXPECT_EQ(slurp(dir_ / "batch.out"), node(2) + " 0\n");
   const Outcome shown = sh(env + (bin / "scontrol").string() + " show node " + node(1));
   EXPECT_NE(shown.output.find("AvailableFeatures=fast,ib"), std::string::npos) << shown.output;
   EXPECT_NE(shown.output.find("ActiveFeatures=fast,ib"), std::string::npos) << shown.output;
