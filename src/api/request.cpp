@@ -104,6 +104,38 @@ Result<void> read_program(const json& j, SubmitRequest& r) {
   return {};
 }
 
+// What it asks of its nodes besides resources: features (-C, --prefer, --batch), whole nodes
+// (--exclusive) and its CPUs' nearness to its GPUs (--gres-flags).
+Result<void> read_placement(const json& j, SubmitRequest& r) {
+  for (auto [field, out] : {std::pair{"constraint", &r.constraint}, std::pair{"prefer", &r.prefer}}) {
+    if (!j.contains(field)) continue;
+    const json& v = j[field];
+    auto ways = v.is_string() && v.get<std::string>().size() <= 1024
+                    ? slurm::parse_constraint(v.get<std::string>(), std::string("--") + field)
+                    : Result<std::vector<slurm::FeatureWay>>(fail("must be a string of up to 1,024 bytes"));
+    if (!ways) return tl::unexpected(field_error(field, ways.error().message).error());
+    *out = v.get<std::string>();
+  }
+  if (j.contains("batch_features")) {
+    const json& v = j["batch_features"];
+    auto clauses = v.is_string() && v.get<std::string>().size() <= 1024
+                       ? slurm::parse_feature_list(v.get<std::string>())
+                       : Result<slurm::FeatureClauses>(fail("must be a string of up to 1,024 bytes"));
+    if (!clauses) return tl::unexpected(field_error("batch_features", clauses.error().message).error());
+    r.batch_features = v.get<std::string>();
+  }
+  if (j.contains("gpu_binding_disabled")) {
+    if (!j["gpu_binding_disabled"].is_boolean())
+      return tl::unexpected(field_error("gpu_binding_disabled", "must be true or false").error());
+    r.gpu_binding_disabled = j["gpu_binding_disabled"].get<bool>();
+  }
+  if (j.contains("exclusive")) {
+    if (!j["exclusive"].is_boolean()) return tl::unexpected(field_error("exclusive", "must be true or false").error());
+    r.exclusive = j["exclusive"].get<bool>();
+  }
+  return {};
+}
+
 // Its files, partition, hold, comment, working directory and environment.
 Result<void> read_files(const json& j, SubmitRequest& r) {
   for (const char* field : {"output", "error", "input"}) {
@@ -127,15 +159,6 @@ Result<void> read_files(const json& j, SubmitRequest& r) {
       return tl::unexpected(
           field_error("partition", "must be a partition's name (1 to 64 letters, digits, '.', '_' or '-')").error());
     r.partition = v.get<std::string>();
-  }
-  if (j.contains("gpu_binding_disabled")) {
-    if (!j["gpu_binding_disabled"].is_boolean())
-      return tl::unexpected(field_error("gpu_binding_disabled", "must be true or false").error());
-    r.gpu_binding_disabled = j["gpu_binding_disabled"].get<bool>();
-  }
-  if (j.contains("exclusive")) {
-    if (!j["exclusive"].is_boolean()) return tl::unexpected(field_error("exclusive", "must be true or false").error());
-    r.exclusive = j["exclusive"].get<bool>();
   }
   if (j.contains("hold")) {
     if (!j["hold"].is_boolean()) return tl::unexpected(field_error("hold", "must be true or false").error());
@@ -176,23 +199,6 @@ Result<void> read_files(const json& j, SubmitRequest& r) {
               .error());
     }
     r.signal = slurm::format_signal_spec(*spec);
-  }
-  for (auto [field, out] : {std::pair{"constraint", &r.constraint}, std::pair{"prefer", &r.prefer}}) {
-    if (!j.contains(field)) continue;
-    const json& v = j[field];
-    auto ways = v.is_string() && v.get<std::string>().size() <= 1024
-                    ? slurm::parse_constraint(v.get<std::string>(), std::string("--") + field)
-                    : Result<std::vector<slurm::FeatureWay>>(fail("must be a string of up to 1,024 bytes"));
-    if (!ways) return tl::unexpected(field_error(field, ways.error().message).error());
-    *out = v.get<std::string>();
-  }
-  if (j.contains("batch_features")) {
-    const json& v = j["batch_features"];
-    auto clauses = v.is_string() && v.get<std::string>().size() <= 1024
-                       ? slurm::parse_feature_list(v.get<std::string>())
-                       : Result<slurm::FeatureClauses>(fail("must be a string of up to 1,024 bytes"));
-    if (!clauses) return tl::unexpected(field_error("batch_features", clauses.error().message).error());
-    r.batch_features = v.get<std::string>();
   }
   if (j.contains("mail_user")) {
     const json& v = j["mail_user"];
@@ -419,7 +425,7 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
       return fail("unknown field '" + key + "'");
     }
   }
-  for (auto read : {read_program, read_files, read_sizes, read_charging}) {
+  for (auto read : {read_program, read_files, read_placement, read_sizes, read_charging}) {
     if (auto e = read(j, r); !e) return tl::unexpected(e.error());
   }
   if (auto e = read_conditions(j, r, max_array_size); !e) return tl::unexpected(e.error());
