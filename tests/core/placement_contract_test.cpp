@@ -171,8 +171,10 @@ TEST_P(PlacementContract, KeepsToTheNodesATaskNames) {
     t.nodes = std::make_shared<const NodeFilter>(NodeFilter{{anywhere->node}, true});
     for (std::uint64_t seed : {1u, 2u, 3u}) {
       const auto p = place(c, c.free(), t, seed);
-      if (p) EXPECT_NE(p->node, anywhere->node);
-      if (p) EXPECT_EQ(fault(c, c.free(), t, *p), "");
+      if (p) {
+        EXPECT_NE(p->node, anywhere->node);
+        EXPECT_EQ(fault(c, c.free(), t, *p), "");
+      }
     }
     // Naming only that node: it goes there.
     t.nodes = std::make_shared<const NodeFilter>(NodeFilter{{anywhere->node}, false});
@@ -197,12 +199,16 @@ TEST_P(PlacementContract, KeepsToNodesWithTheFeaturesATaskNames) {
     t.features = std::make_shared<const FeatureRule>(FeatureRule{{0b01}});
     for (std::uint64_t seed : {1u, 2u, 3u}) {
       const auto p = place(c, c.free(), t, seed);
-      if (p) EXPECT_TRUE(p->node == nid(1) || p->node == nid(3)) << p->node.value;
-      if (p) EXPECT_EQ(fault(c, c.free(), t, *p), "");
+      if (p) {
+        EXPECT_TRUE(p->node == nid(1) || p->node == nid(3)) << p->node.value;
+        EXPECT_EQ(fault(c, c.free(), t, *p), "");
+      }
     }
     // Both features (two clauses): n3 only; either (one clause of both): n1 or n3.
     t.features = std::make_shared<const FeatureRule>(FeatureRule{{0b01, 0b10}});
-    if (const auto p = place(c, c.free(), t)) EXPECT_EQ(p->node, nid(3));
+    if (const auto p = place(c, c.free(), t)) {
+      EXPECT_EQ(p->node, nid(3));
+    }
     t.features = std::make_shared<const FeatureRule>(FeatureRule{{0b100}});  // a feature no node has
     EXPECT_FALSE(place(c, c.free(), t).has_value());
   }

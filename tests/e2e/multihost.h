@@ -120,6 +120,15 @@ class MultiHost : public ::testing::Test {
     EXPECT_FALSE(j.is_discarded()) << o.output;
     return j;
   }
+  // Slurm's commands installed in dir_/bin, and the shell's start of a line that runs one of them
+  // as a user of the cluster would: in dir_, on the controller's host, with its URL and token.
+  std::string slurm_commands() {
+    const fs::path bin = dir_ / "bin";
+    fs::create_directories(bin);
+    run(std::string(GWANG_BINARY) + " slurm install " + bin.string());
+    return "cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" + ip(0) +
+           ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " ";
+  }
   std::string submit(const std::string& args) {
     const Outcome o = gwang("submit " + args);
     EXPECT_EQ(o.status, 0) << o.output;

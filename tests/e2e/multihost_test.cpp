@@ -168,8 +168,7 @@ TEST_F(MultiHost, CutOffAgentEndsItsTasksAndTheJobRunsOnceElsewhere) {
 // each script checks from inside what Slurm would have given it.
 TEST_F(MultiHost, TheMultiNodeCorpusRunsItsStepsAcrossHosts) {
   const fs::path bin = dir_ / "bin";
-  fs::create_directories(bin);
-  run(std::string(GWANG_BINARY) + " slurm install " + bin.string());
+  const std::string env = slurm_commands();
   const std::string corpus = std::string(GWANG_TEST_DIR) + "/../slurm/corpus/multinode";
   std::vector<std::string> scripts;
   for (const auto& e : fs::directory_iterator(corpus)) {
@@ -183,9 +182,7 @@ TEST_F(MultiHost, TheMultiNodeCorpusRunsItsStepsAcrossHosts) {
   // credential they are given.
   std::map<std::string, std::string> ids;
   for (const std::string& s : scripts) {
-    const Outcome o = sh("cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" +
-                         ip(0) + ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " " +
-                         (bin / "sbatch").string() + " --parsable " + s + ".sh");
+    const Outcome o = sh(env + (bin / "sbatch").string() + " --parsable " + s + ".sh");
     ASSERT_EQ(o.status, 0) << s << ": " << o.output;
     ids[s] = o.output.substr(0, o.output.find('\n'));
   }
@@ -217,10 +214,8 @@ TEST_F(MultiHost, TheMultiNodeCorpusRunsItsStepsAcrossHosts) {
 // with the subject, the address, the job's variables and an empty input.
 TEST_F(MultiHost, AJobMailsItsUserThroughTheMailProgram) {
   const fs::path bin = dir_ / "bin";
-  fs::create_directories(bin);
-  run(std::string(GWANG_BINARY) + " slurm install " + bin.string());
-  const Outcome o = sh("cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" + ip(0) +
-                       ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " " + (bin / "sbatch").string() +
+  const std::string env = slurm_commands();
+  const Outcome o = sh(env + (bin / "sbatch").string() +
                        " --parsable -J mailed --mail-type=begin,end --mail-user=ada@example.org --wrap true");
   ASSERT_EQ(o.status, 0) << o.output;
   const std::string id = o.output.substr(0, o.output.find('\n'));
@@ -250,8 +245,7 @@ TEST_F(MultiHost, TasksRunOnTheirOwnCpusNearTheirDevices) {
   EXPECT_EQ(gwang("logs " + near).output, "Cpus_allowed_list:\t1\n");
 
   const fs::path bin = dir_ / "bin";
-  fs::create_directories(bin);
-  run(std::string(GWANG_BINARY) + " slurm install " + bin.string());
+  const std::string env = slurm_commands();
   const std::string show =
       "sh -c 'echo \"$SLURM_PROCID $(grep Cpus_allowed_list /proc/self/status | cut -f2) $SLURM_CPU_BIND\"'";
   write(dir_ / "bind.sh",
@@ -272,10 +266,8 @@ TEST_F(MultiHost, TasksRunOnTheirOwnCpusNearTheirDevices) {
             // Exact steps with their own memory run side by side, each on its CPU.
             "for k in 1 2; do srun -n1 --exact --mem=10 " +
             show + " & done | cut -d' ' -f2 | sort\n");
-  const Outcome o =
-      sh("cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" + ip(0) +
-         ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " " + (bin / "sbatch").string() +
-         " --parsable -N1 -n2 --mem=64M -o " + (dir_ / "bind.out").string() + " " + (dir_ / "bind.sh").string());
+  const Outcome o = sh(env + (bin / "sbatch").string() + " --parsable -N1 -n2 --mem=64M -o " +
+                       (dir_ / "bind.out").string() + " " + (dir_ / "bind.sh").string());
   ASSERT_EQ(o.status, 0) << o.output;
   const std::string id = o.output.substr(0, o.output.find('\n'));
   wait_for("the steps' job to end", [&] { return ended(j = job(id)); });
@@ -283,10 +275,8 @@ TEST_F(MultiHost, TasksRunOnTheirOwnCpusNearTheirDevices) {
   const std::string host = j["node"];
   // --gres-flags=disable-binding: the task's CPU chosen as if it had no device (the lowest), not CPU 1.
   const Outcome far =
-      sh("cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" + ip(0) +
-         ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " " + (bin / "sbatch").string() +
-         " --parsable --mem=64M --gres=npu:test:1 --gres-flags=disable-binding -o " + (dir_ / "far.out").string() +
-         " --wrap 'grep Cpus_allowed_list /proc/self/status'");
+      sh(env + (bin / "sbatch").string() + " --parsable --mem=64M --gres=npu:test:1 --gres-flags=disable-binding -o " +
+         (dir_ / "far.out").string() + " --wrap 'grep Cpus_allowed_list /proc/self/status'");
   ASSERT_EQ(far.status, 0) << far.output;
   json f;
   wait_for("the unbound device's job to end",
@@ -316,12 +306,9 @@ TEST_F(MultiHost, TasksRunOnTheirOwnCpusNearTheirDevices) {
 // and never on those it excludes; a node that does not exist is refused as Slurm refuses it.
 TEST_F(MultiHost, JobsRunOnTheNodesTheyNameAndNotOnThoseTheyExclude) {
   const fs::path bin = dir_ / "bin";
-  fs::create_directories(bin);
-  run(std::string(GWANG_BINARY) + " slurm install " + bin.string());
+  const std::string env = slurm_commands();
   const auto sbatch = [&](const std::string& args) {
-    return sh("cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" + ip(0) +
-              ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " " + (bin / "sbatch").string() +
-              " --parsable --mem=64M -o /dev/null " + args + " --wrap true");
+    return sh(env + (bin / "sbatch").string() + " --parsable --mem=64M -o /dev/null " + args + " --wrap true");
   };
   write(dir_ / "nodes.txt", node(3) + "\n");
   const std::vector<std::pair<std::string, std::string>> cases = {
@@ -360,10 +347,7 @@ TEST_F(MultiHost, JobsRunOnTheNodesTheyNameAndNotOnThoseTheyExclude) {
 // and ib, host3 none), and --tmp against their temporary file systems; scontrol shows a node's.
 TEST_F(MultiHost, JobsRunOnNodesWithTheFeaturesTheyAsk) {
   const fs::path bin = dir_ / "bin";
-  fs::create_directories(bin);
-  run(std::string(GWANG_BINARY) + " slurm install " + bin.string());
-  const std::string env = "cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" +
-                          ip(0) + ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " ";
+  const std::string env = slurm_commands();
   const auto sbatch = [&](const std::string& args) {
     return sh(env + (bin / "sbatch").string() + " --parsable --mem=64M -o /dev/null " + args + " --wrap true");
   };
@@ -388,9 +372,12 @@ TEST_F(MultiHost, JobsRunOnNodesWithTheFeaturesTheyAsk) {
     json j;
     wait_for("the job of " + args + " to end", [&] { return ended(j = job(id)); });
     EXPECT_EQ(j["state"], "COMPLETED") << args << ": " << j.dump();
-    if (!nodes.empty()) EXPECT_EQ(j["node"], nodes) << args;
-    if (args.find("slow*1") != std::string::npos)
+    if (!nodes.empty()) {
+      EXPECT_EQ(j["node"], nodes) << args;
+    }
+    if (args.find("slow*1") != std::string::npos) {
       EXPECT_NE(j["node"].get<std::string>().find(node(2)), std::string::npos) << j.dump();
+    }
   }
   // A feature no node has; a matching or that no two nodes meet alike; more /tmp than any has.
   const Outcome unknown = sbatch("-C nosuch");
@@ -438,10 +425,7 @@ TEST_F(MultiHost, JobsRunOnNodesWithTheFeaturesTheyAsk) {
 // while it does; with --thread-spec, less those it keeps for the system.
 TEST_F(MultiHost, AnExclusiveJobHasItsNodeToItself) {
   const fs::path bin = dir_ / "bin";
-  fs::create_directories(bin);
-  run(std::string(GWANG_BINARY) + " slurm install " + bin.string());
-  const std::string env = "cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" +
-                          ip(0) + ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " ";
+  const std::string env = slurm_commands();
   const auto sbatch = [&](const std::string& args) {
     const Outcome o = sh(env + (bin / "sbatch").string() + " --parsable --mem=64M " + args);
     EXPECT_EQ(o.status, 0) << args << ": " << o.output;
