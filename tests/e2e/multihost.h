@@ -158,6 +158,17 @@ class MultiHost : public ::testing::Test {
     FAIL() << "timed out waiting for " << what << "\ncontroller:\n" << slurp(dir_ / "h0.log");
   }
   bool ended(const json& j) { return j["state"] != "PENDING" && j["state"] != "RUNNING"; }
+  // The job an `sbatch --parsable` call (`o`, for `what`) submitted, once it has ended; null when
+  // the call failed.
+  json ended_job(const Outcome& o, const std::string& what, std::chrono::seconds limit = 30s) {
+    EXPECT_EQ(o.status, 0) << what << ": " << o.output;
+    if (o.status != 0) return json();
+    const std::string id = o.output.substr(0, o.output.find('\n'));
+    json j;
+    wait_for(
+        "the job of " + what + " to end", [&] { return ended(j = job(id)); }, limit);
+    return j;
+  }
   int host_of(const std::string& node_name) { return std::stoi(node_name.substr(4)); }
 
   std::string tag_;

@@ -274,13 +274,10 @@ TEST_F(MultiHost, TasksRunOnTheirOwnCpusNearTheirDevices) {
   ASSERT_EQ(j["state"], "COMPLETED") << j.dump() << slurp(dir_ / "bind.out");
   const std::string host = j["node"];
   // --gres-flags=disable-binding: the task's CPU chosen as if it had no device (the lowest), not CPU 1.
-  const Outcome far =
+  const json f = ended_job(
       sh(env + (bin / "sbatch").string() + " --parsable --mem=64M --gres=npu:test:1 --gres-flags=disable-binding -o " +
-         (dir_ / "far.out").string() + " --wrap 'grep Cpus_allowed_list /proc/self/status'");
-  ASSERT_EQ(far.status, 0) << far.output;
-  json f;
-  wait_for("the unbound device's job to end",
-           [&] { return ended(f = job(far.output.substr(0, far.output.find('\n')))); });
+         (dir_ / "far.out").string() + " --wrap 'grep Cpus_allowed_list /proc/self/status'"),
+      "--gres-flags=disable-binding");
   EXPECT_EQ(f["state"], "COMPLETED") << f.dump();
   EXPECT_EQ(slurp(dir_ / "far.out"), "Cpus_allowed_list:\t0\n");
   EXPECT_EQ(slurp(dir_ / "bind.out"),
@@ -320,11 +317,7 @@ TEST_F(MultiHost, JobsRunOnTheNodesTheyNameAndNotOnThoseTheyExclude) {
       {"-N 2 --exclude=" + node(2), node(1) + "," + node(3)},
   };
   for (const auto& [args, nodes] : cases) {
-    const Outcome o = sbatch(args);
-    ASSERT_EQ(o.status, 0) << args << ": " << o.output;
-    const std::string id = o.output.substr(0, o.output.find('\n'));
-    json j;
-    wait_for("the job of " + args + " to end", [&] { return ended(j = job(id)); });
+    const json j = ended_job(sbatch(args), args);
     EXPECT_EQ(j["state"], "COMPLETED") << args << ": " << j.dump();
     EXPECT_EQ(j["node"], nodes) << args;
   }
@@ -366,11 +359,7 @@ TEST_F(MultiHost, JobsRunOnNodesWithTheFeaturesTheyAsk) {
       {"-n 4 -N 1-2 --spread-job -C ib", node(1) + "," + node(2)},
   };
   for (const auto& [args, nodes] : cases) {
-    const Outcome o = sbatch(args);
-    ASSERT_EQ(o.status, 0) << args << ": " << o.output;
-    const std::string id = o.output.substr(0, o.output.find('\n'));
-    json j;
-    wait_for("the job of " + args + " to end", [&] { return ended(j = job(id)); });
+    const json j = ended_job(sbatch(args), args);
     EXPECT_EQ(j["state"], "COMPLETED") << args << ": " << j.dump();
     if (!nodes.empty()) {
       EXPECT_EQ(j["node"], nodes) << args;
@@ -397,24 +386,19 @@ TEST_F(MultiHost, JobsRunOnNodesWithTheFeaturesTheyAsk) {
   EXPECT_NE(malformed.status, 0) << malformed.output;
   EXPECT_NE(malformed.output.find("Invalid --constraint specification 'fast&'"), std::string::npos) << malformed.output;
   // --batch: the script runs on the job's node with the feature (host2), which comes first.
-  const Outcome batch = sh(env + (bin / "sbatch").string() + " --parsable --mem=64M -N 2 -C ib --batch=slow -o " +
-                           (dir_ / "batch.out").string() + " --wrap 'echo $SLURMD_NODENAME $SLURM_NODEID'");
-  ASSERT_EQ(batch.status, 0) << batch.output;
-  json b;
-  wait_for("the job of --batch to end",
-           [&] { return ended(b = job(batch.output.substr(0, batch.output.find('\n')))); });
+  const json b = ended_job(sh(env + (bin / "sbatch").string() + " --parsable --mem=64M -N 2 -C ib --batch=slow -o " +
+                              (dir_ / "batch.out").string() + " --wrap 'echo $SLURMD_NODENAME $SLURM_NODEID'"),
+                           "--batch");
   EXPECT_EQ(b["state"], "COMPLETED") << b.dump();
   EXPECT_EQ(slurp(dir_ / "batch.out"), node(2) + " 0\n");
   const Outcome shown = sh(env + (bin / "scontrol").string() + " show node " + node(1));
   EXPECT_NE(shown.output.find("AvailableFeatures=fast,ib"), std::string::npos) << shown.output;
   EXPECT_NE(shown.output.find("ActiveFeatures=fast,ib"), std::string::npos) << shown.output;
   // srun -C inside a job of two nodes: the step runs on those of its nodes with the feature.
-  const Outcome step =
-      sh(env + (bin / "sbatch").string() + " --parsable --mem=64M -N 2 -C ib -o " + (dir_ / "step.out").string() +
-         " --wrap 'srun -N 1 -C slow hostname; srun -N 1 -C nosuch true'");
-  ASSERT_EQ(step.status, 0) << step.output;
-  json j;
-  wait_for("the job of srun -C to end", [&] { return ended(j = job(step.output.substr(0, step.output.find('\n')))); });
+  const json j =
+      ended_job(sh(env + (bin / "sbatch").string() + " --parsable --mem=64M -N 2 -C ib -o " +
+                   (dir_ / "step.out").string() + " --wrap 'srun -N 1 -C slow hostname; srun -N 1 -C nosuch true'"),
+                "srun -C");
   const std::string out = slurp(dir_ / "step.out");
   EXPECT_NE(out.find("Requested node configuration is not available"), std::string::npos) << out;
   ASSERT_TRUE(j.contains("steps")) << j.dump() << out;
