@@ -247,6 +247,13 @@ Result<void> read_sizes(const json& j, SubmitRequest& r) {
       !e) {
     return tl::unexpected(e.error());
   }
+  if (auto e = amount(j, "time_min", 0, 365LL * 86400, "seconds must be from 0 to 365 days", parse_duration,
+                      "must be a duration such as \"30m\" or a number of seconds", r.time_min_s);
+      !e) {
+    return tl::unexpected(e.error());
+  }
+  if (r.time_min_s > r.time_s)
+    return tl::unexpected(field_error("time_min", "must not be above the time limit").error());
   if (j.contains("gpus")) {
     const json& v = j["gpus"];
     if (v.is_string()) {
@@ -419,7 +426,8 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
                                   "thread_spec",
                                   "deadline",
                                   "gpu_binding_disabled",
-                                  "batch_features"};
+                                  "batch_features",
+                                  "time_min"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -488,6 +496,7 @@ std::string to_json(const SubmitRequest& r) {
   if (r.deadline > 0) j["deadline"] = r.deadline;
   if (r.gpu_binding_disabled) j["gpu_binding_disabled"] = true;
   if (!r.batch_features.empty()) j["batch_features"] = r.batch_features;
+  if (r.time_min_s > 0) j["time_min"] = r.time_min_s;
   return j.dump();
 }
 

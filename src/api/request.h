@@ -79,6 +79,9 @@ struct SubmitRequest {
   // Unix seconds by which it must end (sbatch --deadline): a job still waiting when it could no
   // longer end by then (its start plus its time limit) is removed, state DEADLINE; 0: none.
   std::int64_t deadline = 0;
+  // The least time limit it takes (sbatch --time-min): its limit may be lowered to as little as this
+  // when it starts, if that lets it start before a reservation; 0: its limit stands.
+  std::int64_t time_min_s = 0;
   // Its tasks' CPUs chosen without regard to their GPUs' nearness (sbatch
   // --gres-flags=disable-binding); by default those near its GPUs come first.
   bool gpu_binding_disabled = false;

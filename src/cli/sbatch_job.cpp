@@ -133,6 +133,11 @@ Result<void> set_time(const slurm::SbatchOptions& o, SbatchJob& out) {
       out.request.time_s = o.time->minutes * 60;
     }
   }
+  if (o.time_min && !o.time_min->unlimited && o.time_min->minutes > 0) {
+    out.request.time_min_s = std::min<std::int64_t>(o.time_min->minutes * 60, kMaxTimeSeconds);
+    if (o.time && out.request.time_min_s > out.request.time_s)
+      return fail("--time-min: " + slurm::format_time_limit(*o.time_min) + " is longer than --time");
+  }
   return {};
 }
 

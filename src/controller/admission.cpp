@@ -150,6 +150,7 @@ Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
   spec.tasks = r.nodes;
   spec.spread = r.nodes > 1;
   spec.time_limit = r.time_s;
+  spec.time_min = std::min(r.time_min_s, r.time_s);
   spec.user = job.user;
   spec.project = job.project;
   spec.preemptible = job.preemptible;
@@ -402,7 +403,9 @@ Result<JobRecord> Controller::cancel(std::int64_t id, const std::string& user, b
 }
 
 void Controller::watch_deadline(const JobRecord& job) {
-  if (job.request.deadline > 0) deadlines_.emplace(job.request.deadline - job.request.time_s, job.id);
+  // It can still end by its deadline if it starts by then less its least limit.
+  const std::int64_t least = job.request.time_min_s > 0 ? job.request.time_min_s : job.request.time_s;
+  if (job.request.deadline > 0) deadlines_.emplace(job.request.deadline - least, job.id);
 }
 
 void Controller::end_past_deadline(std::int64_t now) {

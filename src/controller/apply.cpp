@@ -51,6 +51,7 @@ Result<void> Controller::apply(const events::Started& e, std::int64_t time) {
   job.attempt = e.attempt;
   job.credential = e.credential;
   job.tasks = e.tasks;
+  if (e.time_s > 0) job.request.time_s = e.time_s;  // lowered to start it (--time-min)
   if (job.request.exclusive) {
     // Its nodes are its own: it has all of their CPUs (the fewest of any of them, where they differ).
     int cpus = 0;

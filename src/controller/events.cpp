@@ -84,6 +84,7 @@ void put(Encoder& e, const Submitted& v) {
   e.i(v.request.deadline);
   e.u(v.request.gpu_binding_disabled);
   e.s(v.request.batch_features);
+  e.i(v.request.time_min_s);
 }
 void get(Decoder& d, Submitted& v) {
   v.id = d.i();
@@ -119,6 +120,7 @@ void get(Decoder& d, Submitted& v) {
     v.request.deadline = d.i();
     v.request.gpu_binding_disabled = flag(d);
     v.request.batch_features = text(d);
+    v.request.time_min_s = d.i();
   }
 }
 
@@ -128,8 +130,9 @@ void put(Encoder& e, const Started& v) {
   e.s(v.credential);
   e.u(v.tasks.size());
   for (const TaskRecord& t : v.tasks) encode_task(e, t);
-  // Added later, at the end: each task's CPUs.
+  // Added later, at the end: each task's CPUs; its lowered time limit.
   for (const TaskRecord& t : v.tasks) encode_ints(e, t.cpus);
+  e.i(v.time_s);
 }
 void get(Decoder& d, Started& v) {
   v.id = d.i();
@@ -139,6 +142,7 @@ void get(Decoder& d, Started& v) {
   if (d.ok() && !d.at_end()) {
     for (TaskRecord& t : v.tasks) t.cpus = decode_ints(d);
   }
+  if (d.ok() && !d.at_end()) v.time_s = d.i();
 }
 
 void put(Encoder& e, const RankEnded& v) {

@@ -34,6 +34,7 @@ struct Started {
   int attempt = 0;
   std::string credential;  // the job's own, while it runs
   std::vector<TaskRecord> tasks;
+  std::int64_t time_s = 0;  // > 0: its time limit, lowered to start it now (--time-min)
   bool operator==(const Started&) const = default;
 };
 

@@ -260,6 +260,7 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   for (const StepRecord& st : j.steps) encode_ints(e, st.resv_ports);
   e.u(r.gpu_binding_disabled);
   e.s(r.batch_features);
+  e.i(r.time_min_s);
 }
 
 namespace {
@@ -359,6 +360,7 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
     for (StepRecord& st : j.steps) st.resv_ports = decode_ints(d);
     r.gpu_binding_disabled = flag(d);
     r.batch_features = text(d);
+    r.time_min_s = d.i();
   }
   return {};
 }

@@ -46,7 +46,7 @@ void Controller::begin(const core::Decision& d, std::int64_t now) {
       if (batch != placement.end()) std::rotate(placement.begin(), batch, batch + 1);
     }
   }
-  events::Started started{job.id, job.attempt, random_token().substr(0, 32), {}};
+  events::Started started{job.id, job.attempt, random_token().substr(0, 32), {}, d.time_limit};
   for (const core::TaskPlacement& p : placement) {
     Node& node = *by_id_.at(p.node.value);
     TaskRecord t;

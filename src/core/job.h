@@ -74,10 +74,13 @@ struct JobSpec {
   // Where a constraint on its nodes' features is more than one rule for every task: its ways, the
   // first that places it now used (with them, task.features is none). Shared by the job's copies.
   std::shared_ptr<const std::vector<FeatureWay>> feature_ways;
-  int tasks = 1;              // a gang: all tasks start together or none does
-  bool spread = false;        // each task on a different node (multi-node jobs)
-  Time time_limit = 0;        // seconds (> 0): the job is ended when it runs this long
-  Time estimate = 0;          // seconds planned for reservations and backfilling; 0: the time limit
+  int tasks = 1;        // a gang: all tasks start together or none does
+  bool spread = false;  // each task on a different node (multi-node jobs)
+  Time time_limit = 0;  // seconds (> 0): the job is ended when it runs this long
+  Time estimate = 0;    // seconds planned for reservations and backfilling; 0: the time limit
+  // > 0: the least time limit it takes (Slurm's --time-min): backfilling may lower its limit to as
+  // little as this to start it before a reservation it would otherwise run into.
+  Time time_min = 0;
   std::int64_t priority = 0;  // larger first, under the priority queue order
   // Its own adjustment (Slurm's --nice): subtracted from its priority under the priority and
   // multifactor orders; under fcfs and sjf, jobs go by nice first (lower first), then as the order

@@ -133,6 +133,8 @@ Result<SubmitStatus> Scheduler::submit(JobSpec spec, Time now) {
   if (index_.contains(spec.id)) return fail(who + ": id already used");
   if (spec.tasks < 1) return fail(who + ": tasks must be at least 1");
   if (spec.time_limit <= 0) return fail(who + ": time limit must be positive");
+  if (spec.time_min < 0 || spec.time_min > spec.time_limit)
+    return fail(who + ": the least time limit must be from 0 to the time limit");
   if (spec.estimate < 0) return fail(who + ": estimate must not be negative");
   const AcceleratorRequest& a = spec.task.accel;
   if (a.count < 0) return fail(who + ": accelerator count must not be negative");

@@ -77,6 +77,7 @@ struct Decision {
   Action action;
   JobId job;
   std::vector<TaskPlacement> placement;  // for Start: one entry per task; empty for Preempt
+  Time time_limit = 0;                   // for Start, > 0: its time limit, lowered to start it now (JobSpec::time_min)
 };
 
 enum class SubmitStatus : std::uint8_t { Queued, Unsatisfiable };

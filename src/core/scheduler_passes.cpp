@@ -237,7 +237,13 @@ void Scheduler::backfill(Queue::iterator head_at, Time now, std::vector<Decision
   };
   for (Slot slot : candidates) {
     Job& job = jobs_[slot];
-    const bool outlives = shadow_time && now + job.spec.planned_runtime() > *shadow_time;
+    bool outlives = shadow_time && now + job.spec.planned_runtime() > *shadow_time;
+    // A job that takes a shorter limit (time_min) starts now with one that ends by the reservation.
+    Time lowered = 0;
+    if (outlives && job.spec.time_min > 0 && now + job.spec.time_min <= *shadow_time) {
+      outlives = false;
+      lowered = *shadow_time - now;
+    }
     if (over_quota(slot)) {
       hold_for_quota(job);
       continue;
@@ -287,7 +293,12 @@ void Scheduler::backfill(Queue::iterator head_at, Time now, std::vector<Decision
       }
     }
     queue_.erase(queue_key(slot));
+    if (lowered > 0) {
+      job.spec.time_limit = lowered;
+      if (job.spec.estimate > lowered) job.spec.estimate = lowered;
+    }
     start(slot, std::move(*placement), now, out);
+    out.back().time_limit = lowered;
   }
 }
 

@@ -117,7 +117,7 @@ constexpr OptionDef kOptions[] = {
     {"thread-spec", 0, Arg::Required, true},
     {"threads-per-core", 0, Arg::Required, false},
     {"time", 't', Arg::Required, true},
-    {"time-min", 0, Arg::Required, false},
+    {"time-min", 0, Arg::Required, true},
     {"tmp", 0, Arg::Required, true},
     {"uid", 0, Arg::Required, true},
     {"usage", 'u', Arg::None, true},
@@ -397,6 +397,7 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
   if (name == "requeue") return o.requeue = true, Result<void>{};
   if (name == "test-only") return o.test_only = true, Result<void>{};
   if (name == "time") return with(parse_time_limit(v), o.time);
+  if (name == "time-min") return with(parse_time_limit(v), o.time_min);
   if (name == "usage") return o.usage = true, Result<void>{};
   if (name == "verbose") return ++o.verbose, Result<void>{};
   if (name == "version") return o.version = true, Result<void>{};
@@ -499,6 +500,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(array, over.array);
   take(begin, over.begin);
   take(deadline, over.deadline);
+  take(time_min, over.time_min);
   take(chdir, over.chdir);
   take(comment, over.comment);
   take(nodelist, over.nodelist);

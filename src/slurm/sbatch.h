@@ -22,6 +22,7 @@ struct SbatchOptions {
   std::optional<ArraySpec> array;        // -a
   std::optional<std::int64_t> begin;     // -b, Unix seconds
   std::optional<std::int64_t> deadline;  // --deadline, Unix seconds
+  std::optional<TimeLimit> time_min;     // --time-min
   std::optional<std::string> chdir;      // -D
   std::optional<std::string> comment;    // --comment
   // -w, -F, -x as given: host lists, or files of names (read by the command, not here).

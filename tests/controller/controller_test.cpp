@@ -229,6 +229,34 @@ TEST_F(ControllerTest, AJobThatCanNoLongerEndByItsDeadlineIsRemoved) {
   run_until_ended(runs->id);
 }
 
+// --time-min: a job that would run into the head's reservation starts now with its limit lowered
+// to end by it, and keeps that limit (across a restart too).
+TEST_F(ControllerTest, ALeastTimeLimitStartsAJobBeforeTheReservation) {
+  open();
+  api::SubmitRequest first = request({"sleep", "1000"});
+  first.time_s = 100;  // runs until now + 100
+  auto running = controller_->submit(first, nobody_, now_);
+  ASSERT_TRUE(running);
+  controller_->round(agent::Clock::now(), now_);
+  ASSERT_EQ(controller_->job(running->id)->state, JobState::Running);
+  api::SubmitRequest whole = request({"true"});
+  whole.cpus = 4;  // the head: all four CPUs, at the first job's end
+  ASSERT_TRUE(controller_->submit(whole, nobody_, now_));
+  api::SubmitRequest flexible = request({"sleep", "1000"});
+  flexible.time_s = 3600;
+  flexible.time_min_s = 60;
+  auto backfilled = controller_->submit(flexible, nobody_, now_);
+  ASSERT_TRUE(backfilled);
+  now_ += 10;
+  controller_->round(agent::Clock::now(), now_);
+  ASSERT_EQ(controller_->job(backfilled->id)->state, JobState::Running);
+  EXPECT_EQ(controller_->job(backfilled->id)->request.time_s, 90) << "ends by the reservation";
+  ASSERT_TRUE(controller_->checkpoint(now_));
+  controller_.reset();
+  open();
+  EXPECT_EQ(controller_->job(backfilled->id)->request.time_s, 90);
+}
+
 // Dependencies in Slurm's syntax and begin times hold jobs back until they hold; they survive a
 // restart, also when the job depended on ended before it.
 TEST_F(ControllerTest, DependenciesAndBeginTimes) {
@@ -697,6 +725,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   later.thread_spec = 1;
   later.deadline = now_ + 10 * 86400;
   later.gpu_binding_disabled = true;
+  later.time_min_s = 60;
   ASSERT_TRUE(controller_->submit(later, nobody_, now_));
   const std::vector<JobRecord> before = controller_->jobs(true);
   ASSERT_TRUE(controller_->checkpoint(now_));
@@ -744,6 +773,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     EXPECT_EQ(b.request.deadline, a.request.deadline);
     EXPECT_EQ(b.request.gpu_binding_disabled, a.request.gpu_binding_disabled);
     EXPECT_EQ(b.request.batch_features, a.request.batch_features);
+    EXPECT_EQ(b.request.time_min_s, a.request.time_min_s);
     EXPECT_EQ(b.signals, a.signals);
     EXPECT_EQ(b.credential, a.credential);
     EXPECT_EQ(b.array_job, a.array_job);

@@ -122,6 +122,7 @@ api::SubmitRequest any_request() {
   r.deadline = *rc::gen::arbitrary<std::int64_t>();
   r.gpu_binding_disabled = *rc::gen::arbitrary<bool>();
   r.batch_features = *text();
+  r.time_min_s = *rc::gen::arbitrary<std::int64_t>();
   return r;
 }
 
@@ -146,7 +147,7 @@ Event any_event() {
           *text(),       *rc::gen::arbitrary<bool>(),
           any_request(), *rc::gen::container<std::vector<std::int64_t>>(rc::gen::arbitrary<std::int64_t>())};
     case 1: {
-      Started s{id(), small(), *text(), {}};
+      Started s{id(), small(), *text(), {}, *rc::gen::arbitrary<std::int64_t>()};
       const int n = *rc::gen::inRange(0, 6);
       for (int i = 0; i < n; ++i) s.tasks.push_back(any_task());
       return s;

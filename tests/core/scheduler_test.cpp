@@ -236,6 +236,41 @@ TEST(SchedulerQueue, NiceAndFixedPriorityMoveJobsInEveryOrder) {
   }
 }
 
+// A job that takes a shorter limit (Slurm's --time-min) backfills before the head's reservation
+// with its limit lowered to end by it; without one, it waits behind the head.
+TEST(SchedulerBackfill, ALeastTimeLimitLetsAJobStartBeforeTheReservation) {
+  Cluster c = make_cluster();
+  make_node(c, 3000, {});
+  Scheduler s(std::move(c), make_options(QueueOrder::Fcfs, Backfill::Easy));
+  queue_job(s, make_job(1, make_task(1000), {.time_limit = 100}), 0);  // runs until 100
+  s.schedule(0);
+  queue_job(s, make_job(2, make_task(3000), {.submit = 1, .time_limit = 100}), 1);  // the head: reserved at 100
+  queue_job(s, make_job(3, make_task(1000), {.submit = 2, .time_limit = 300}), 2);  // would delay it
+  JobSpec flexible = make_job(4, make_task(1000), {.submit = 3, .time_limit = 300});
+  flexible.time_min = 60;
+  queue_job(s, flexible, 3);
+  const auto decisions = s.schedule(10);
+  ASSERT_EQ(started(decisions), (std::vector<std::int64_t>{4}));
+  EXPECT_EQ(decisions.front().time_limit, 90) << "ends by the reservation at 100";
+  EXPECT_EQ(s.job(jid(4)).spec.time_limit, 90);
+  EXPECT_EQ(s.job(jid(3)).state, JobState::Pending);
+  // A CPU is still free, but too little time is left before the reservation for its least limit:
+  // it waits.
+  JobSpec late = make_job(5, make_task(1000), {.submit = 4, .time_limit = 300});
+  late.time_min = 60;
+  queue_job(s, late, 50);
+  EXPECT_TRUE(started(s.schedule(50)).empty());
+  EXPECT_EQ(s.job(jid(5)).state, JobState::Pending);
+  JobSpec fits = make_job(7, make_task(1000), {.submit = 5, .time_limit = 300});
+  fits.time_min = 40;
+  queue_job(s, fits, 50);
+  EXPECT_EQ(started(s.schedule(50)), (std::vector<std::int64_t>{7}));
+  // A least limit above the limit is malformed.
+  JobSpec bad = make_job(6, make_task(1000), {.time_limit = 10});
+  bad.time_min = 20;
+  EXPECT_FALSE(s.submit(bad, 50).has_value());
+}
+
 // A drained node still counts for satisfiability (it may come back).
 TEST(SchedulerSubmit, DrainedNodesStillMakeJobsSatisfiable) {
   Scheduler s(gpu_cluster(1, 4), make_options(QueueOrder::Fcfs, Backfill::Easy));
