@@ -220,8 +220,13 @@ void Scheduler::give_back(FreeState& free, const std::vector<TaskPlacement>& pla
   for (const TaskPlacement& p : placement) cluster_.release(free, p, spec.task);
 }
 
-void Scheduler::start(Slot slot, std::vector<TaskPlacement> placement, Time now, std::vector<Decision>& out) {
+void Scheduler::start(Slot slot, std::vector<TaskPlacement> placement, Time now, std::vector<Decision>& out,
+                      Time lowered) {
   Job& job = jobs_[slot];
+  if (lowered > 0) {
+    job.spec.time_limit = lowered;
+    if (job.spec.estimate > lowered) job.spec.estimate = lowered;
+  }
   job.state = JobState::Running;
   job.reason = PendingReason::None;
   job.reserved_at = -1;
@@ -233,7 +238,7 @@ void Scheduler::start(Slot slot, std::vector<TaskPlacement> placement, Time now,
   if (job.spec.preemptible) ++running_preemptible_;
   count_quotas(slot, +1);
   conditions_changed_ = true;  // `after` dependencies on it may hold now
-  out.push_back({Action::Start, job.spec.id, std::move(placement)});
+  out.push_back({Action::Start, job.spec.id, std::move(placement), lowered});
 }
 
 void Scheduler::end_running(Slot slot, Time now, JobState outcome) {

@@ -286,7 +286,11 @@ class Scheduler {
   // The same on a state that may be changed in between (placed, then given back): no copy.
   bool probe(FreeState& free, const JobSpec& spec) const;
   void give_back(FreeState& free, const std::vector<TaskPlacement>& placement, const JobSpec& spec) const;
-  void start(Slot slot, std::vector<TaskPlacement> placement, Time now, std::vector<Decision>& out);
+  // `lowered` > 0: its time limit, lowered to start it before a reservation (shorter_limit).
+  void start(Slot slot, std::vector<TaskPlacement> placement, Time now, std::vector<Decision>& out, Time lowered = 0);
+  // The limit, ending by `reserved`, that a job which would run past it starts with now, if it
+  // takes one that short (JobSpec::time_min); 0 where it does not.
+  static Time shorter_limit(const JobSpec& spec, Time now, Time reserved);
   void end_running(Slot slot, Time now, JobState outcome);
   void enqueue_again(Slot slot, Time now);  // an ended job waits again (requeue, preempted)
   // The first phase of a pass: starts jobs from the front of the queue while they fit, passing over

@@ -237,13 +237,9 @@ void Scheduler::backfill(Queue::iterator head_at, Time now, std::vector<Decision
   };
   for (Slot slot : candidates) {
     Job& job = jobs_[slot];
-    bool outlives = shadow_time && now + job.spec.planned_runtime() > *shadow_time;
     // A job that takes a shorter limit (time_min) starts now with one that ends by the reservation.
-    Time lowered = 0;
-    if (outlives && job.spec.time_min > 0 && now + job.spec.time_min <= *shadow_time) {
-      outlives = false;
-      lowered = *shadow_time - now;
-    }
+    const Time lowered = shadow_time ? shorter_limit(job.spec, now, *shadow_time) : 0;
+    const bool outlives = lowered == 0 && shadow_time && now + job.spec.planned_runtime() > *shadow_time;
     if (over_quota(slot)) {
       hold_for_quota(job);
       continue;
@@ -293,13 +289,13 @@ void Scheduler::backfill(Queue::iterator head_at, Time now, std::vector<Decision
       }
     }
     queue_.erase(queue_key(slot));
-    if (lowered > 0) {
-      job.spec.time_limit = lowered;
-      if (job.spec.estimate > lowered) job.spec.estimate = lowered;
-    }
-    start(slot, std::move(*placement), now, out);
-    out.back().time_limit = lowered;
+    start(slot, std::move(*placement), now, out, lowered);
   }
+}
+
+Time Scheduler::shorter_limit(const JobSpec& spec, Time now, Time reserved) {
+  const bool outlives = now + spec.planned_runtime() > reserved;
+  return outlives && spec.time_min > 0 && now + spec.time_min <= reserved ? reserved - now : 0;
 }
 
 void Scheduler::conservative(Queue::iterator from, Time now, std::vector<Decision>& out) {
