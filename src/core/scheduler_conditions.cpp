@@ -1,11 +1,12 @@
 // The scheduler's conditions: a job with a begin time, dependencies (Slurm's kinds) or an array
 // limit waits out of the queue until they hold; each pass first admits those that now may queue.
 
+#include "core/scheduler.h"
+
 #include <algorithm>
 #include <cassert>
 #include <limits>
 
-#include "core/scheduler.h"
 #include "core/scheduler_passes.h"
 
 namespace gwang::core {

@@ -1,13 +1,13 @@
 // The scheduler's passes: the queue's front started in order, then EASY backfilling behind the
 // head's reservation, or conservative backfilling where every waiting job keeps one.
 
-#include "core/scheduler_passes.h"
+#include "core/scheduler.h"
 
 #include <algorithm>
 #include <cassert>
 #include <limits>
 
-#include "core/scheduler.h"
+#include "core/scheduler_passes.h"
 
 namespace gwang::core {
 

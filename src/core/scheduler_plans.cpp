@@ -1,11 +1,12 @@
 // The scheduler's plans, made without changing anything: when waiting jobs are expected to start,
 // when a job not yet submitted would, and what change to a waiting job would start it sooner.
 
+#include "core/scheduler.h"
+
 #include <algorithm>
 #include <cassert>
 #include <limits>
 
-#include "core/scheduler.h"
 #include "core/scheduler_passes.h"
 
 namespace gwang::core {

@@ -1,11 +1,12 @@
 // The scheduler's preemption: preemptible jobs that borrowed capacity are chosen to stop, so that the
 // queue's head gets the room its reservation needs.
 
+#include "core/scheduler.h"
+
 #include <algorithm>
 #include <cassert>
 #include <limits>
 
-#include "core/scheduler.h"
 #include "core/scheduler_passes.h"
 
 namespace gwang::core {

@@ -1,11 +1,12 @@
 // The scheduler's multifactor priority: age, fair share over the accounts' usage (charged as jobs
 // run), size and programme, and the queue ordered by it again.
 
+#include "core/scheduler.h"
+
 #include <algorithm>
 #include <cassert>
 #include <limits>
 
-#include "core/scheduler.h"
 #include "core/scheduler_passes.h"
 
 namespace gwang::core {

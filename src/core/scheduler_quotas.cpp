@@ -1,11 +1,12 @@
 // The scheduler's quotas: the accelerators a project or an institution may hold at once, counted as
 // jobs start and end, and the jobs they hold back.
 
+#include "core/scheduler.h"
+
 #include <algorithm>
 #include <cassert>
 #include <limits>
 
-#include "core/scheduler.h"
 #include "core/scheduler_passes.h"
 
 namespace gwang::core {
