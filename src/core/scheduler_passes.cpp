@@ -1,13 +1,13 @@
 // The scheduler's passes: the queue's front started in order, then EASY backfilling behind the
 // head's reservation, or conservative backfilling where every waiting job keeps one.
 
-#include "core/scheduler.h"
+#include "core/scheduler_passes.h"
 
 #include <algorithm>
 #include <cassert>
 #include <limits>
 
-#include "core/scheduler_passes.h"
+#include "core/scheduler.h"
 
 namespace gwang::core {
 
@@ -26,12 +26,15 @@ std::optional<std::vector<TaskPlacement>> Scheduler::place_tasks(FreeState& free
                                                                  const FeatureWay* way) const {
   std::vector<TaskPlacement> out;
   std::vector<NodeId> used;
-  TaskRequest task = spec.task;  // its features the way's rule for each task, sharing the way's owner
+  // With a way, a copy of the task whose features are the way's rule for each task (sharing the
+  // ways' owner); without, the task itself, uncopied.
+  std::optional<TaskRequest> ruled;
+  if (way) ruled = spec.task;
   for (int t = 0; t < spec.tasks; ++t) {
     const PlacementContext ctx{cluster_, free, rng_,
                                spec.spread ? std::span<const NodeId>(used) : std::span<const NodeId>()};
-    if (way) task.features = std::shared_ptr<const FeatureRule>(spec.feature_ways, &way->rule_for(t));
-    auto where = placement_->place(ctx, task);
+    if (way) ruled->features = std::shared_ptr<const FeatureRule>(spec.feature_ways, &way->rule_for(t));
+    auto where = placement_->place(ctx, way ? *ruled : spec.task);
     if (!where) {
       for (const TaskPlacement& p : out) cluster_.release(free, p, spec.task);
       return std::nullopt;
