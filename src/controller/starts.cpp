@@ -35,12 +35,7 @@ void Controller::begin(const core::Decision& d, std::int64_t now) {
     if (!job.request.batch_features.empty()) {
       const auto clauses = slurm::parse_feature_list(job.request.batch_features);  // checked at submission
       const auto meets = [&](const core::TaskPlacement& p) {
-        const std::vector<std::string>& have = by_id_.at(p.node.value)->host.features;
-        return clauses && std::all_of(clauses->begin(), clauses->end(), [&](const std::vector<std::string>& clause) {
-                 return std::any_of(clause.begin(), clause.end(), [&](const std::string& f) {
-                   return std::find(have.begin(), have.end(), f) != have.end();
-                 });
-               });
+        return clauses && slurm::meets(*clauses, by_id_.at(p.node.value)->host.features);
       };
       const auto batch = std::find_if(placement.begin(), placement.end(), meets);
       if (batch != placement.end()) std::rotate(placement.begin(), batch, batch + 1);

@@ -356,13 +356,7 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
       const auto it = nodes_.find(n);
       const std::vector<std::string> none;
       const std::vector<std::string>& have = it == nodes_.end() ? none : it->second->host.features;
-      const bool meets =
-          ways && std::all_of(ways->front().all.begin(), ways->front().all.end(), [&](const auto& clause) {
-            return std::any_of(clause.begin(), clause.end(), [&](const std::string& f) {
-              return std::find(have.begin(), have.end(), f) != have.end();
-            });
-          });
-      meets ? (void)++meeting : within.exclude.push_back(n);
+      ways&& slurm::meets(ways->front().all, have) ? (void)++meeting : within.exclude.push_back(n);
     }
     if (meeting == 0) return fail("Requested node configuration is not available: no node of the job has the features");
   }

@@ -250,6 +250,13 @@ Result<FeatureClauses> parse_feature_list(std::string_view text) {
   return clauses_of(x);
 }
 
+bool meets(const FeatureClauses& clauses, const std::vector<std::string>& have) {
+  return std::all_of(clauses.begin(), clauses.end(), [&](const std::vector<std::string>& clause) {
+    return std::any_of(clause.begin(), clause.end(),
+                       [&](const std::string& f) { return std::find(have.begin(), have.end(), f) != have.end(); });
+  });
+}
+
 std::vector<std::string> feature_names(const std::vector<FeatureWay>& ways) {
   std::vector<std::string> out;
   const auto add = [&out](const FeatureClauses& clauses) {

@@ -31,6 +31,9 @@ Result<std::vector<FeatureWay>> parse_constraint(std::string_view text, std::str
 // --batch's list: names joined by & and |, without parentheses, brackets or counts.
 Result<FeatureClauses> parse_feature_list(std::string_view text);
 
+// Whether a node with the features `have` meets the clauses (each shares a name with them).
+bool meets(const FeatureClauses& clauses, const std::vector<std::string>& have);
+
 // Every feature name a constraint mentions, once each, in order of first mention.
 std::vector<std::string> feature_names(const std::vector<FeatureWay>& ways);
 

@@ -54,6 +54,14 @@ TEST(Constraint, BatchListsAreNamesJoinedByAndOrOr) {
   for (const char* bad : {"a*2", "[a|b]", "(a|b)&c", ""}) EXPECT_FALSE(parse_feature_list(bad).has_value()) << bad;
 }
 
+TEST(Constraint, ANodeMeetsClausesWhenItSharesANameWithEach) {
+  const C clauses{{"ib"}, {"a100", "h100"}};
+  EXPECT_TRUE(meets(clauses, {"h100", "ib"}));
+  EXPECT_FALSE(meets(clauses, {"h100"}));
+  EXPECT_FALSE(meets(clauses, {"ib", "v100"}));
+  EXPECT_TRUE(meets({}, {}));
+}
+
 TEST(Constraint, NodeFeatureListsAreNames) {
   EXPECT_EQ(*parse_node_features("a100,ib,a100"), (std::vector<std::string>{"a100", "ib"}));
   EXPECT_EQ(*parse_node_features(""), std::vector<std::string>{});
