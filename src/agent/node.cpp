@@ -317,14 +317,24 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
   spec.name = "job-" + l.task + options_.group_suffix;
   spec.argv = l.argv;
   // A task of `srun --mpi=pmix` runs under gwang-pmix, the node's PMIx server for its step, which
-  // is installed beside the agent's own program.
-  if (std::any_of(l.env.begin(), l.env.end(), [](const auto& kv) { return kv.first == "GWANG_PMIX_SRUN"; })) {
-    std::error_code ec;
-    const fs::path launcher = fs::read_symlink("/proc/self/exe", ec).parent_path() / "gwang-pmix";
-    if (ec || ::access(launcher.c_str(), X_OK) != 0) {
+  // is installed beside the agent's own program. One of `srun --bcast` first fetches its program
+  // from srun, by the agent's own program (`bcast-exec`), which then runs the copy.
+  const auto has = [&](const char* name) {
+    return std::any_of(l.env.begin(), l.env.end(), [&](const auto& kv) { return kv.first == name; });
+  };
+  std::error_code self_ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", self_ec);
+  if (has("GWANG_BCAST_SRUN") && l.script.empty()) {
+    if (self_ec) return refuse("srun --bcast: the agent's own program: " + self_ec.message());
+    spec.launcher = {self.string(), "bcast-exec", has("GWANG_PMIX_SRUN") ? "2" : "0", "--"};
+    spec.find_program = false;
+  }
+  if (has("GWANG_PMIX_SRUN")) {
+    const fs::path launcher = self.parent_path() / "gwang-pmix";
+    if (self_ec || ::access(launcher.c_str(), X_OK) != 0) {
       return refuse("srun --mpi=pmix: this node has no " + launcher.string() + " (gwang built without PMIx)");
     }
-    spec.launcher = launcher.string();
+    spec.launcher.insert(spec.launcher.end(), {launcher.string(), "--"});
   }
   if (!l.script.empty()) {
     const std::string path = script_path(options_.log_dir, l.task);

@@ -274,7 +274,7 @@ std::string_view to_string(TaskEnd end) {
 
 Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking& tracking) {
   if (spec.argv.empty()) return fail("task " + spec.name + ": no program to run");
-  auto program = resolve_program(spec);
+  auto program = spec.find_program ? resolve_program(spec) : Result<std::string>(spec.argv.front());
   if (!program) return tl::unexpected(program.error());
   auto out_fd = open_output(spec.stdout_path, spec.uid, spec.gid);
   if (!out_fd) return tl::unexpected(out_fd.error());
@@ -301,8 +301,8 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
   std::vector<std::string> args = spec.argv;
   if (!spec.launcher.empty()) {
     args.front() = *program;
-    args.insert(args.begin(), {spec.launcher, "--"});
-    program = spec.launcher;
+    args.insert(args.begin(), spec.launcher.begin(), spec.launcher.end());
+    program = spec.launcher.front();
   }
   std::vector<char*> argv, envp;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));

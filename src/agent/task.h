@@ -22,9 +22,12 @@ using Clock = std::chrono::steady_clock;
 struct TaskSpec {
   std::string name;               // unique on the node, e.g. "job-42.0"
   std::vector<std::string> argv;  // argv[0] is looked up in the env's PATH
-  // Non-empty: the program that runs argv, as `launcher -- PROGRAM ARGS...` with PROGRAM found as
-  // above (gwang-pmix, for a task of `srun --mpi=pmix`).
-  std::string launcher;
+  // Non-empty: what runs argv, as `LAUNCHER... PROGRAM ARGS...` with PROGRAM found as above and
+  // LAUNCHER's first word the program executed: `gwang-pmix --` for a task of `srun --mpi=pmix`,
+  // `gwang-server bcast-exec N --` before it for one of `srun --bcast`.
+  std::vector<std::string> launcher;
+  // False: PROGRAM is not looked for on the node, where the launcher puts it (srun --bcast).
+  bool find_program = true;
   std::vector<std::pair<std::string, std::string>> env;  // the whole environment: nothing is inherited
   std::string workdir;
   uid_t uid = 0;

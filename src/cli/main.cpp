@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "api/partition.h"
+#include "cli/bcast.h"
 #include "cli/books.h"
 #include "cli/commands.h"
 #include "core/queue_policy.h"
@@ -345,6 +346,10 @@ int run_parsed(const Commands& c, const BookCommands& books, [[maybe_unused]] ch
 }  // namespace
 
 int main(int argc, char** argv) {
+#ifdef GWANG_SERVER
+  // A task of `srun --bcast`, started by the agent: its program fetched from srun, then run.
+  if (argc > 1 && std::strcmp(argv[1], "bcast-exec") == 0) return gwang::cli::bcast_exec(argc - 2, argv + 2);
+#endif
   // Slurm's commands: by the program's name (a link named sbatch), or as gwang's first word.
   if (const std::optional<int> rc = run_slurm_command(argc, argv)) return *rc;
   CLI::App app{"gwang: scheduler, simulator and operations tool of an AI computing centre"};

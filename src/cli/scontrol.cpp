@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "cli/api_call.h"
+#include "cli/bcast.h"
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "cli/slurm_jobs.h"
@@ -113,7 +114,9 @@ int show_config(const ClientArgs& client) {
     if (auto where = host_and_port(controller_urls(endpoint->url).front())) std::tie(host, port) = *where;
   }
   std::vector<std::pair<std::string, std::string>> keys = {
-      {"AcctGatherNodeFreq", "0 sec"},  // no sampling of nodes or tasks
+      {"AcctGatherNodeFreq", "0 sec"},                      // no sampling of nodes or tasks
+      {"BcastExclude", std::string(kBcastExcludeDefault)},  // srun --send-libs leaves these out
+      {"BcastParameters", "(null)"},
       {"ClusterName", c.value("cluster_name", "gwang")},
       {"KillWait", sec("kill_grace_s")},
       {"MailProg", c.value("mail_program", std::string()).empty() ? "(null)" : c.value("mail_program", std::string())},

@@ -28,6 +28,7 @@
 #include "api/rlimits.h"
 #include "api/utf8.h"
 #include "cli/api_call.h"
+#include "cli/bcast.h"
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "cli/pmi_server.h"
@@ -421,13 +422,23 @@ int run_srun(const std::vector<std::string>& args) {
   // --mpi=pmi2: this srun is the step's PMI server; its tasks reach it at PMI_PORT (the
   // controller gives each its PMI_RANK and PMI_SIZE). --mpi=pmix: each node's PMIx server
   // (gwang-pmix, started by the agent) reaches this srun at GWANG_PMIX_SRUN to meet the others.
+  // --bcast: the nodes fetch the program from this srun too.
   std::unique_ptr<PmiServer> pmi;
   std::unique_ptr<PmixRelay> pmix;
+  std::unique_ptr<BcastServer> bcast;
+  const bool bcasts = o.given.count("bcast") > 0;
+  Result<std::string> address = std::string();
+  if (o.pmi2 || o.pmix || bcasts) {
+    auto endpoint = resolve_endpoint(client.url, client.token);
+    address = endpoint ? local_address_towards(controller_urls(endpoint->url).front())
+                       : Result<std::string>(tl::unexpected(endpoint.error()));
+  }
+  if (bcasts) {
+    if (!address) return srun_error("--bcast: " + address.error().message);
+    if (auto failed = step_bcast(o, *address, body, bcast)) return *failed;
+  }
   if (o.pmi2 || o.pmix) {
     const std::string type = o.pmi2 ? "pmi2" : "pmix";
-    auto endpoint = resolve_endpoint(client.url, client.token);
-    auto address = endpoint ? local_address_towards(controller_urls(endpoint->url).front())
-                            : Result<std::string>(tl::unexpected(endpoint.error()));
     if (!address) return srun_error("--mpi=" + type + ": " + address.error().message);
     body["env"]["SLURM_MPI_TYPE"] = type;
     if (o.pmi2) {

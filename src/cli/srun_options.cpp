@@ -121,7 +121,11 @@ enum {
   kHetGroup,
   kGpuBind,
   kResvPorts,
-  kNtasksPerGpu
+  kNtasksPerGpu,
+  kBcast,
+  kBcastExclude,
+  kCompress,
+  kSendLibs
 };
 const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"nodes", required_argument, nullptr, 'N'},
@@ -181,7 +185,11 @@ const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"constraint", required_argument, nullptr, 'C'},
                                {"gpu-bind", required_argument, nullptr, kGpuBind},
                                {"resv-ports", optional_argument, nullptr, kResvPorts},
-                               {"ntasks-per-gpu", required_argument, nullptr, kNtasksPerGpu}};
+                               {"ntasks-per-gpu", required_argument, nullptr, kNtasksPerGpu},
+                               {"bcast", optional_argument, nullptr, kBcast},
+                               {"bcast-exclude", required_argument, nullptr, kBcastExclude},
+                               {"compress", optional_argument, nullptr, kCompress},
+                               {"send-libs", optional_argument, nullptr, kSendLibs}};
 
 // The options that ask for a job allocation, which srun inside one does not make: Slurm's srun
 // takes them there and uses none of them (srun(1): "This option applies to job allocations"), and
@@ -269,10 +277,6 @@ constexpr Refused kRefused[] = {
 
     {"test-only", 0, no_argument},
     {"no-allocate", 'Z', no_argument},
-    {"bcast", 0, optional_argument},
-    {"bcast-exclude", 0, required_argument},
-    {"compress", 0, optional_argument},
-    {"send-libs", 0, optional_argument},
     {"container", 0, required_argument},
     {"no-kill", 'k', optional_argument},
     {"slurmd-debug", 0, required_argument},
@@ -334,7 +338,11 @@ std::map<std::string, Setting> srun_environment_settings() {
                                  std::pair{"mem_per_cpu", "SLURM_MEM_PER_CPU"},
                                  std::pair{"mem_per_gpu", "SLURM_MEM_PER_GPU"},
                                  std::pair{"gpu_bind", "SLURM_GPU_BIND"},
-                                 std::pair{"resv_ports", "SLURM_RESV_PORTS"}}) {
+                                 std::pair{"resv_ports", "SLURM_RESV_PORTS"},
+                                 std::pair{"bcast", "SLURM_BCAST"},
+                                 std::pair{"bcast_exclude", "SLURM_BCAST_EXCLUDE"},
+                                 std::pair{"compress", "SLURM_COMPRESS"},
+                                 std::pair{"send_libs", "SLURM_SEND_LIBS"}}) {
     const char* v = std::getenv(var);
     if (const std::string text = v ? v : ""; !text.empty()) given[key] = {text, var};
   }
@@ -418,6 +426,11 @@ const std::map<int, std::pair<const char*, const char*>> kSettings = {
     {kGpuBind, {"gpu_bind", "--gpu-bind"}},
     {kResvPorts, {"resv_ports", "--resv-ports"}},
     {kNtasksPerGpu, {"ntasks_per_gpu", "--ntasks-per-gpu"}},
+    // The program copied to the nodes (srun_bcast.cpp).
+    {kBcast, {"bcast", "--bcast"}},
+    {kBcastExclude, {"bcast_exclude", "--bcast-exclude"}},
+    {kCompress, {"compress", "--compress"}},
+    {kSendLibs, {"send_libs", "--send-libs"}},
 };
 
 // Takes one option getopt_long returned into `o`; returns the exit status when srun ends with it

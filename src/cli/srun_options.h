@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
@@ -63,6 +64,12 @@ std::optional<int> step_tasks_per_gpu(const SrunOptions& o, nlohmann::json& body
                                       std::optional<int> nodes);
 // -C, --gpu-bind, --resv-ports: the features of its nodes, its tasks' GPUs, its ports (srun_shares.cpp).
 std::optional<int> step_placement(const SrunOptions& o, nlohmann::json& body);
+class BcastServer;
+// --bcast (with --send-libs, --bcast-exclude, --compress): the program, and its libraries, served
+// to the step's nodes by `server` at `address` (this host's, as the nodes reach it), and what the
+// step's tasks are told to fetch them (srun_bcast.cpp). Returns 1 after saying why it cannot.
+std::optional<int> step_bcast(const SrunOptions& o, const std::string& address, nlohmann::json& body,
+                              std::unique_ptr<BcastServer>& server);
 // With --task-prolog or --task-epilog, the step's command run between them: a shell that runs
 // the prolog, takes its "export NAME=value", "unset NAME" and "print TEXT" lines as Slurm's
 // slurmstepd takes them, runs the command, then the epilog.

@@ -438,3 +438,39 @@ TEST_F(MultiHost, AnExclusiveJobHasItsNodeToItself) {
   EXPECT_NE(shown.output.find("--exclusive=user: gwang keeps whole nodes for a job"), std::string::npos)
       << shown.output;
 }
+
+// srun --bcast on two hosts: each node's own copy of the program (compressed on the way), and
+// with --send-libs the library it needs from a directory that is not the system's, beside the
+// copy and first in LD_LIBRARY_PATH: the copy loads it from there.
+TEST_F(MultiHost, SrunBcastCopiesTheProgramAndItsLibrariesToEachNode) {
+  const fs::path bin = dir_ / "bin", work = dir_ / "bcast";
+  const std::string env = slurm_commands();
+  fs::create_directories(work / "lib");
+  fs::create_directories(work / "copies");
+  fs::permissions(work, fs::perms::all);
+  fs::permissions(work / "copies", fs::perms::all);
+  write(work / "gw.c", "int gw(void) { return 7; }\n");
+  write(work / "uses.c",
+        "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\nint gw(void);\n"
+        "int main(void) {\n  char line[512], *lib = \"none\";\n  FILE* maps = fopen(\"/proc/self/maps\", \"r\");\n"
+        "  while (fgets(line, sizeof line, maps)) if (strstr(line, \"libgw\")) { lib = strchr(line, '/'); break; }\n"
+        "  lib[strcspn(lib, \"\\n\")] = 0;\n"
+        "  printf(\"%s %s %d\\n\", getenv(\"SLURMD_NODENAME\"), lib, gw());\n  return 0;\n}\n");
+  run("cd " + work.string() + " && cc -shared -fPIC -o lib/libgw.so gw.c && cc -o uses uses.c -Llib -lgw");
+  const json j =
+      ended_job(sh(env + (bin / "sbatch").string() + " --parsable --mem=64M -N 2 -o " + (work / "out").string() +
+                   " --wrap 'cd " + work.string() + " && LD_LIBRARY_PATH=" + (work / "lib").string() +
+                   " srun --bcast=" + (work / "copies").string() + "/ --send-libs --compress ./uses | sort'"),
+                "srun --bcast");
+  EXPECT_EQ(j["state"], "COMPLETED") << j.dump() << slurp(work / "out");
+  const std::string id = std::to_string(j["id"].get<std::int64_t>());
+  std::string expected;
+  std::stringstream nodes(j["node"].get<std::string>());
+  for (std::string n; std::getline(nodes, n, ',');) {
+    const fs::path copy = work / "copies" / ("slurm_bcast_" + id + ".0_" + n);
+    expected += n + " " + copy.string() + "_libs/libgw.so 7\n";
+    EXPECT_TRUE(slurp(copy) == slurp(work / "uses")) << copy;  // (binaries: not printed)
+    EXPECT_TRUE(slurp(copy.string() + "_libs/libgw.so") == slurp(work / "lib" / "libgw.so")) << copy;
+  }
+  EXPECT_EQ(slurp(work / "out"), expected);
+}

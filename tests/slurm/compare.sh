@@ -227,7 +227,7 @@ srun_alloc() { id=$(sbatch --parsable --wait srun_alloc.sh); sed "s/$id/ID/g" sr
 both "srun's allocation options, prologs, epilogs" "$(declare -f srun_alloc); srun_alloc"
 # sbatch's options that Slurm with gwang's configuration takes and does not use.
 both "sbatch's options unused here" "sbatch --wait -o un.out -s --acctg-freq=task=10 --profile=none --network=x --switches=1 --power=level --wckey=w --mcs-label=m --wrap 'echo ran' >/dev/null; cat un.out"
-both "scontrol show config (what tools read)" "scontrol show config | grep -E '^(SchedulerTimeSlice|AcctGatherNodeFreq|MpiDefault|SelectType|TaskPlugin|TrackWCKey|MCSPlugin) '"
+both "scontrol show config (what tools read)" "scontrol show config | grep -E '^(SchedulerTimeSlice|AcctGatherNodeFreq|MpiDefault|SelectType|TaskPlugin|TrackWCKey|MCSPlugin|BcastExclude|BcastParameters) '"
 both "srun --mpi of no type" "srun --mpi=frob true 2>&1 | tail -n 1; echo rc=\${PIPESTATUS[0]}"
 # The submitter's resource limits, which the script starts with.
 both "sbatch propagates limits" "ulimit -S -n 777; ulimit -S -c 0; sbatch --wait -o ul.out --wrap 'ulimit -S -n; ulimit -S -c; env | grep -c ^SLURM_RLIMIT_' >/dev/null; cat ul.out"
@@ -372,6 +372,32 @@ srun --mpi=pmix -n 3 -l printenv SLURM_PMIX_MAPPING_SERV SLURM_MPI_TYPE | sort
 srun --mpi=pmix -n 4 -m cyclic -l printenv SLURM_PMIX_MAPPING_SERV | sort
 PMIX
 both2 "srun --mpi=pmix of Open MPI on two nodes" "sbatch --wait pmix.sh >/dev/null; cat pmix.out"
+# srun --bcast: the program copied to each node before it runs there (by default as
+# slurm_bcast_JOB.STEP_NODE in the working directory), and with --send-libs the libraries it needs
+# that are not under BcastExclude's directories, beside it in DEST_libs (put first in
+# LD_LIBRARY_PATH); then the refusals of a bad --compress and a relative --bcast-exclude. (The
+# two nodes share this host's file system: Slurm's second node then fails to make a DEST_libs
+# the first has made, so the libraries go to per-node names.)
+mkdir -p lib && printf 'int gw(void) { return 7; }\n' >lib/gw.c && cc -shared -fPIC -o lib/libgw.so lib/gw.c &&
+  printf '#include <stdio.h>\n#include <stdlib.h>\nint gw(void);\nint main(void) { printf("%%s %%d\\n", getenv("LD_LIBRARY_PATH"), gw()); return 0; }\n' >uses.c &&
+  cc -o uses uses.c -Llib -lgw || die "cc failed"
+printf '#!/bin/sh\necho "$0 $SLURMD_NODENAME"\n' >showme.sh && chmod 755 showme.sh
+cat >bcast.sh <<'BCAST'
+#!/bin/bash
+#SBATCH -N 2 --ntasks-per-node=1 -t 2 -o bcast.out
+mask() { sed "s|$PWD|WORK|g; s|_$SLURM_JOB_ID\.|_ID.|g" | sort; }
+srun --bcast ./showme.sh | mask
+mkdir -p bc bc2 && srun --bcast="$PWD/bc/" --compress ./showme.sh | mask
+srun --bcast="$PWD/bc/mine" --compress=lz4 showme.sh 2>&1 | mask
+LD_LIBRARY_PATH=$PWD/lib srun --bcast="$PWD/bc/" --send-libs ./uses | mask
+LD_LIBRARY_PATH=$PWD/lib srun --bcast="$PWD/bc2/" --send-libs --bcast-exclude="$PWD/lib" ./uses | mask
+ls bc bc/*_libs bc2 | mask
+srun --bcast --compress=zstd true 2>&1 | mask; echo "rc=${PIPESTATUS[0]}"
+srun --bcast --bcast-exclude=lib true 2>&1 | mask; echo "rc=${PIPESTATUS[0]}"
+srun --bcast ./nosuch 2>&1 | mask; echo "rc=${PIPESTATUS[0]}"
+rm -rf bc bc2 slurm_bcast_*
+BCAST
+both2 "srun --bcast on two nodes" "sbatch --wait bcast.sh >/dev/null; cat bcast.out"
 envs2() { both2 "environment on two nodes: sbatch $1" "bash $BASE/envs.sh $BASE/env_exclude $G $1"; }
 envs2 "-N 2 --ntasks-per-node=2 -t 5"
 envs2 "-N 2 -t 5"
