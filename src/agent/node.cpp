@@ -10,6 +10,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -381,6 +382,8 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
     spec.env.emplace_back("GWANG_URL", options_.controller_url);
   }
   add_node_env(l, *owner, spec);
+  // srun --slurmd-debug: the agent says what it does with the task on the task's standard error.
+  const bool debug = std::erase_if(spec.env, [](const auto& e) { return e.first == "GWANG_SLURMD_DEBUG"; }) > 0;
   // The devices are the node's to say, whatever the job's environment asked for.
   std::erase_if(spec.env,
                 [](const auto& e) { return e.first == "CUDA_VISIBLE_DEVICES" || e.first == "GWANG_DEVICES"; });
@@ -401,7 +404,64 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
   const long long started = (*task)->started();
   const pid_t pid = (*task)->pid();
   tasks_[l.task] = Running{std::move(*task), "", false, spec.name, started};
+  if (debug) debug_started(tasks_[l.task], l, spec, pid);
   append("+ " + l.task + " " + std::to_string(pid) + " " + std::to_string(started) + " " + spec.name + "\n");
+}
+
+namespace {
+
+void append_to(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return;
+  (void)!::write(fd, text.data(), text.size());
+  ::close(fd);
+}
+
+}  // namespace
+
+void NodeAgent::debug_started(Running& r, const Launch& l, const TaskSpec& spec, pid_t pid) {
+  char host[256] = "?";
+  ::gethostname(host, sizeof host - 1);
+  std::string node = host;
+  for (const auto& [k, v] : l.env) {
+    if (k == "SLURMD_NODENAME") node = v;
+  }
+  r.debug_note = "gwang-agent-" + node + ": task " + std::to_string(l.rank) + " (" + std::to_string(pid) + ")";
+  r.debug_log = spec.stderr_path;
+  char when[32] = "?";
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  if (::localtime_r(&now, &local)) std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &local);
+  std::string what = r.debug_note + " started " + when + " as " + spec.argv.front() + " (uid " +
+                     std::to_string(spec.uid) + ") in " + spec.workdir + "\n" + r.debug_note + ": CPUs " +
+                     (spec.cpus.empty() ? std::string("all") : core::format_cpu_list(spec.cpus)) + ", memory limit " +
+                     (spec.memory_limit_bytes > 0 ? std::to_string(spec.memory_limit_bytes >> 20) + " MB" : "none");
+  for (const auto& [k, v] : spec.env) {
+    if (k == "CUDA_VISIBLE_DEVICES" || k == "GWANG_DEVICES") what += ", " + k + "=" + v;
+  }
+  append_to(r.debug_log, what + "\n");
+}
+
+void NodeAgent::debug_ended(const Running& r, const TaskStatus& status) {
+  std::string how;
+  switch (status.end) {
+    case TaskEnd::Exited:
+      how = "exited with exit code " + std::to_string(status.exit_code);
+      break;
+    case TaskEnd::Signaled:
+      how = "exited. Killed by signal " + std::to_string(status.signal);
+      break;
+    case TaskEnd::TimedOut:
+      how = "ended at its time limit";
+      break;
+    case TaskEnd::Cancelled:
+      how = "ended: cancelled";
+      break;
+    case TaskEnd::OutOfMemory:
+      how = "ended at its memory limit";
+      break;
+  }
+  append_to(r.debug_log, r.debug_note + " " + how + ".\n");
 }
 
 void NodeAgent::terminate(const std::string& task, TaskEnd why, Clock::time_point now, const std::string& message) {
@@ -441,6 +501,7 @@ std::vector<Finished> NodeAgent::poll(Clock::time_point now) {
   std::erase_if(unremoved_, [](const std::unique_ptr<Task>& t) { return t->cleaned(); });
   for (auto it = tasks_.begin(); it != tasks_.end();) {
     if (auto status = it->second.task->poll(now)) {
+      if (!it->second.debug_note.empty()) debug_ended(it->second, *status);
       const std::string& failure = it->second.task->failure();
       out.push_back({it->first, *status, failure.empty() ? it->second.message : failure, it->second.fenced});
       done_[it->first] = Done{it->second.task->pid(), it->second.started, it->second.group};

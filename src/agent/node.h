@@ -137,7 +137,13 @@ class NodeAgent {
     std::string group;  // the task group's name
     long long started = -1;
     int signalled = -1;  // the last serial sent
+    // srun --slurmd-debug: the start of the agent's lines about the task, and the file they go to
+    // (its standard error); empty: none.
+    std::string debug_note, debug_log;
   };
+  // srun --slurmd-debug: the agent's lines about a task that started, and one that ended.
+  void debug_started(Running& r, const Launch& l, const TaskSpec& spec, pid_t pid);
+  static void debug_ended(const Running& r, const TaskStatus& status);
   struct Done {
     pid_t pid = -1;
     long long started = -1;

@@ -456,6 +456,9 @@ int run_srun(const std::vector<std::string>& args) {
       body["env"]["SLURM_PMIXP_ABORT_AGENT_PORT"] = std::to_string(pmix->port());
     }
   }
+  // --slurmd-debug: each node's agent says what it does with the step's tasks on their standard
+  // error (Slurm's slurmstepd, its log lines at any level given: the same, measured).
+  if (o.given.count("slurmd_debug")) body["env"]["GWANG_SLURMD_DEBUG"] = "1";
   set_error_prefix("srun: error: Unable to create step for job " + id + ": ");
   const auto immediate = o.given.find("immediate");
   auto step = create_step(client, id, body.dump(), immediate == o.given.end() ? -1 : std::stoi(immediate->second.text));

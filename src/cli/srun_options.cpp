@@ -125,7 +125,8 @@ enum {
   kBcast,
   kBcastExclude,
   kCompress,
-  kSendLibs
+  kSendLibs,
+  kSlurmdDebug
 };
 const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"nodes", required_argument, nullptr, 'N'},
@@ -189,7 +190,8 @@ const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"bcast", optional_argument, nullptr, kBcast},
                                {"bcast-exclude", required_argument, nullptr, kBcastExclude},
                                {"compress", optional_argument, nullptr, kCompress},
-                               {"send-libs", optional_argument, nullptr, kSendLibs}};
+                               {"send-libs", optional_argument, nullptr, kSendLibs},
+                               {"slurmd-debug", required_argument, nullptr, kSlurmdDebug}};
 
 // The options that ask for a job allocation, which srun inside one does not make: Slurm's srun
 // takes them there and uses none of them (srun(1): "This option applies to job allocations"), and
@@ -279,7 +281,6 @@ constexpr Refused kRefused[] = {
     {"no-allocate", 'Z', no_argument},
     {"container", 0, required_argument},
     {"no-kill", 'k', optional_argument},
-    {"slurmd-debug", 0, required_argument},
 };
 constexpr int kRefusedBase = 2000;
 
@@ -431,6 +432,8 @@ const std::map<int, std::pair<const char*, const char*>> kSettings = {
     {kBcastExclude, {"bcast_exclude", "--bcast-exclude"}},
     {kCompress, {"compress", "--compress"}},
     {kSendLibs, {"send_libs", "--send-libs"}},
+    // The agents' lines about the step's tasks, on their standard error.
+    {kSlurmdDebug, {"slurmd_debug", "--slurmd-debug"}},
 };
 
 // Takes one option getopt_long returned into `o`; returns the exit status when srun ends with it

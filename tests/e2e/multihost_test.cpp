@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -473,4 +474,31 @@ TEST_F(MultiHost, SrunBcastCopiesTheProgramAndItsLibrariesToEachNode) {
     EXPECT_TRUE(slurp(copy.string() + "_libs/libgw.so") == slurp(work / "lib" / "libgw.so")) << copy;
   }
   EXPECT_EQ(slurp(work / "out"), expected);
+}
+
+// srun --slurmd-debug: each node's agent says on the task's standard error (relayed by srun) what
+// it started, as whom and where, on which CPUs, and how the task ended; without it, nothing.
+TEST_F(MultiHost, SrunSlurmdDebugSaysWhatTheAgentDidWithEachTask) {
+  const fs::path bin = dir_ / "bin";
+  const std::string env = slurm_commands();
+  const json j =
+      ended_job(sh(env + (bin / "sbatch").string() + " --parsable --mem=64M -N 2 -o " + (dir_ / "debug.out").string() +
+                   " --wrap 'srun --slurmd-debug=verbose sh -c \"exit \\$SLURM_NODEID\" 2>&1 | sort; "
+                   "srun true 2>&1'"),
+                "srun --slurmd-debug");
+  EXPECT_EQ(j["state"], "COMPLETED") << j.dump();
+  const std::string out = slurp(dir_ / "debug.out");
+  const std::string first = j["node"].get<std::string>().substr(0, j["node"].get<std::string>().find(','));
+  const std::string second = j["node"].get<std::string>().substr(first.size() + 1);
+  for (const auto& [node, rank] : {std::pair{first, 0}, std::pair{second, 1}}) {
+    const std::string task = "gwang-agent-" + node + ": task " + std::to_string(rank) + " \\(\\d+\\)";
+    for (const std::string& line :
+         {task + " started \\S+ as sh \\(uid 65534\\) in " + dir_.string(), task + ": CPUs \\S+, memory limit 64 MB",
+          task + " exited with exit code " + std::to_string(rank) + "\\."}) {
+      EXPECT_TRUE(std::regex_search(out, std::regex("(^|\n)" + line + "\n"))) << line << "\n" << out;
+    }
+  }
+  EXPECT_NE(out.find("srun: error: " + second + ": task 1: Exited with exit code 1\n"), std::string::npos) << out;
+  // Six lines of the agents', srun's own, and none from the plain srun after it.
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 7) << out;
 }
