@@ -1,6 +1,7 @@
 #include "agent/node.h"
 
 #include <fcntl.h>
+#include <linux/mempolicy.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,12 +14,14 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
 #include "agent/account.h"
 #include "api/rlimits.h"
 #include "core/cpus.h"
+#include "slurm/membind.h"
 
 namespace gwang::agent {
 
@@ -294,6 +297,53 @@ void add_node_env(const Launch& l, const Account& owner, TaskSpec& spec) {
   if (!l.script.empty() && user_env && *user_env == "1") login_environment(l, owner, spec);
 }
 
+// The node's NUMA nodes and the CPUs of each (sysfs); empty where the kernel shows none.
+std::map<int, std::vector<int>> numa_nodes() {
+  std::map<int, std::vector<int>> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/sys/devices/system/node", ec)) {
+    const std::string name = e.path().filename().string();
+    if (!name.starts_with("node") || name.size() < 5 || name.size() > 9 ||
+        name.find_first_not_of("0123456789", 4) != std::string::npos)
+      continue;
+    std::ifstream in(e.path() / "cpulist");
+    std::string list;
+    std::getline(in, list);
+    auto cpus = core::parse_cpu_list(list);
+    out[std::stoi(name.substr(4))] = cpus ? std::move(*cpus) : std::vector<int>{};
+  }
+  return out;
+}
+
+// srun --mem-bind (its SLURM_MEM_BIND_* variables): a step task's memory policy, its verbose line
+// ("mem-bind=LOC - n1, task  0  0 [PID]: mask 0x1 set"), or why it cannot run. The batch shell
+// is not bound, as in Slurm.
+void bind_memory(const Launch& l, TaskSpec& spec) {
+  const slurm::MemBind bind = slurm::mem_bind_of(l.env);
+  if (l.step < 0 || bind.type.empty()) return;
+  std::string node = "?", local = "0";
+  for (const auto& [k, v] : l.env) {
+    if (k == "SLURMD_NODENAME") node = v;
+    if (k == "SLURM_LOCALID" && !v.empty() && v.size() < 6 && v.find_first_not_of("0123456789") == std::string::npos)
+      local = v;
+  }
+  const slurm::TaskMemory m = slurm::task_memory(bind, std::stoi(local), l.cpus, numa_nodes());
+  if (!m.error.empty()) {
+    spec.refusal = "gwang-agent-" + node + ": error: " + m.error + "\n";
+    return;
+  }
+  if (m.bind) {
+    spec.mem_policy = bind.prefer ? MPOL_PREFERRED : MPOL_BIND;
+    spec.mem_nodes = m.nodes;
+  }
+  if (bind.verbose) {
+    const auto width2 = [](std::string s) { return s.size() < 2 ? std::string(2 - s.size(), ' ') + s : s; };
+    spec.mem_note_head =
+        m.note + " - " + node + ", task " + width2(std::to_string(l.rank)) + " " + width2(local) + " [";
+    spec.mem_note_tail = "]: mask " + core::format_cpu_mask(m.nodes) + (m.bind ? " set\n" : "\n");
+  }
+}
+
 }  // namespace
 
 void NodeAgent::launch(const Launch& l, Clock::time_point) {
@@ -382,6 +432,7 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
     spec.env.emplace_back("GWANG_URL", options_.controller_url);
   }
   add_node_env(l, *owner, spec);
+  bind_memory(l, spec);
   // srun --slurmd-debug: the agent says what it does with the task on the task's standard error.
   const bool debug = std::erase_if(spec.env, [](const auto& e) { return e.first == "GWANG_SLURMD_DEBUG"; }) > 0;
   // The devices are the node's to say, whatever the job's environment asked for.

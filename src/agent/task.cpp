@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,7 +43,8 @@ enum Step {
   kAffinity,
   kOutput,
   kError,
-  kInput
+  kInput,
+  kMemory
 };
 
 const char* step_text(int step) {
@@ -57,6 +59,8 @@ const char* step_text(int step) {
       return "keeping the task from the node's other devices";
     case kAffinity:
       return "binding the task to its CPUs";
+    case kMemory:
+      return "binding the task's memory to its NUMA nodes";
     case kSession:
       return "starting a session";
     case kStdio:
@@ -119,6 +123,9 @@ Result<int> open_output(const std::string& path, uid_t uid, gid_t gid) {
   return fd;
 }
 
+// The most NUMA nodes a task's memory can be bound to.
+constexpr int kMemMaskBits = 1024;
+
 // What the child of a launch is given, all of it made before the fork.
 struct ChildSetup {
   ProcessTracker& tracker;
@@ -128,6 +135,7 @@ struct ChildSetup {
   char* const* envp;
   char* pid_slot;         // where the task writes its process id in its environment (room for 20 digits), or null
   const cpu_set_t* cpus;  // the task's CPUs, or null: not bound
+  const unsigned long* mem_mask;  // the task's NUMA nodes (kMemMaskBits), for spec.mem_policy
 };
 
 // In the child: says which step failed (with errno) to the agent, and ends.
@@ -248,6 +256,21 @@ void open_job_files(const TaskSpec& spec, int report_fd) {
     (void)!::write(STDERR_FILENO, pid, static_cast<std::size_t>(n));
     (void)!::write(STDERR_FILENO, spec.bind_note_tail.data(), spec.bind_note_tail.size());
   }
+  if (!spec.mem_note_head.empty()) {
+    char pid[24];
+    const int n = format_decimal(::getpid(), pid);
+    (void)!::write(STDERR_FILENO, spec.mem_note_head.data(), spec.mem_note_head.size());
+    (void)!::write(STDERR_FILENO, pid, static_cast<std::size_t>(n));
+    (void)!::write(STDERR_FILENO, spec.mem_note_tail.data(), spec.mem_note_tail.size());
+  }
+  if (!spec.refusal.empty()) {
+    (void)!::write(STDERR_FILENO, spec.refusal.data(), spec.refusal.size());
+    ::_exit(1);
+  }
+  if (spec.mem_policy != 0 &&
+      ::syscall(SYS_set_mempolicy, spec.mem_policy, c.mem_mask, static_cast<unsigned long>(kMemMaskBits) + 1) != 0) {
+    child_failed(c.report_fd, kMemory);
+  }
   // The task inherits its three standard files and nothing else of the agent's.
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
   ::execve(c.program, c.argv, c.envp);
@@ -290,6 +313,13 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
     if (id < 0 || id >= CPU_SETSIZE)
       return fail("CPU " + std::to_string(id) + " is beyond what a task can be bound to");
     CPU_SET(id, &cpus);
+  }
+
+  unsigned long mem_mask[kMemMaskBits / (8 * sizeof(unsigned long))] = {};
+  for (const int node : spec.mem_nodes) {
+    if (node < 0 || node >= kMemMaskBits)
+      return fail("NUMA node " + std::to_string(node) + " is beyond what a task can be bound to");
+    mem_mask[node / (8 * sizeof(unsigned long))] |= 1UL << (node % (8 * sizeof(unsigned long)));
   }
 
   // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
@@ -343,7 +373,7 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
   if (pid == 0) {
     char* pid_slot = spec.pid_variable.empty() ? nullptr : env_text.back().data() + spec.pid_variable.size() + 1;
     run_child(spec, ChildSetup{*tracker, *out_fd, *err_fd, status_fd, report[1], program->c_str(), argv.data(),
-                               envp.data(), pid_slot, spec.cpus.empty() ? nullptr : &cpus});
+                               envp.data(), pid_slot, spec.cpus.empty() ? nullptr : &cpus, mem_mask});
   }
 
   ::close(report[1]);

@@ -51,6 +51,15 @@ struct TaskSpec {
   // Non-empty: written to the task's standard error before it runs, its process id between the two
   // ("cpu-bind=MASK - n1, task  0  0 [" pid "]: mask 0x1 set\n"), as Slurm's task/affinity says a binding.
   std::string bind_note_head, bind_note_tail;
+  // Likewise a second line, of its memory binding ("mem-bind=LOC - n1, task  0  0 [" pid "]: mask 0x1 set").
+  std::string mem_note_head, mem_note_tail;
+  // The task's memory policy (set_mempolicy(2)): 0 (none), or MPOL_BIND or MPOL_PREFERRED of the
+  // NUMA nodes `mem_nodes` (srun --mem-bind).
+  int mem_policy = 0;
+  std::vector<int> mem_nodes;
+  // Non-empty: the task does not run its program: this is written on its standard error and it
+  // exits 1, as Slurm's slurmstepd ends a task whose binding the node cannot make.
+  std::string refusal;
   // Non-empty: the task runs under a small keeper process that waits for it and writes its exit
   // status here, so that an agent that restarts can adopt the task and still learn how it ended.
   std::string status_path;

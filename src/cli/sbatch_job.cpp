@@ -7,6 +7,7 @@
 #include "api/rlimits.h"
 #include "api/utf8.h"
 #include "cli/slurm_nodes.h"
+#include "slurm/membind.h"
 
 namespace gwang::cli {
 
@@ -345,7 +346,13 @@ Result<void> set_environment(const slurm::SbatchOptions& o, const SbatchContext&
   if (o.mem_per_gpu) set("SLURM_MEM_PER_GPU", std::to_string((*o.mem_per_gpu + kMiB - 1) / kMiB));
   if (o.cpus_per_gpu) set("SLURM_CPUS_PER_GPU", std::to_string(*o.cpus_per_gpu));
   if (o.ntasks_per_gpu) set("SLURM_NTASKS_PER_GPU", std::to_string(*o.ntasks_per_gpu));
-  if (o.gpu_bind) set("SLURM_GPU_BIND", *o.gpu_bind);              // its steps' default (srun reads it)
+  if (o.gpu_bind) set("SLURM_GPU_BIND", *o.gpu_bind);  // its steps' default (srun reads it)
+  if (o.mem_bind) {  // likewise: srun binds the steps' tasks (the batch shell is not bound, as in Slurm)
+    if (auto bind = slurm::parse_mem_bind(*o.mem_bind); bind && !bind->type.empty()) {
+      set("SLURM_MEM_BIND", slurm::mem_bind_text(*bind));
+      set("SLURM_MEM_BIND_VERBOSE", bind->verbose ? "verbose" : "quiet");
+    }
+  }
   if (o.distribution) set("SLURM_DISTRIBUTION", *o.distribution);  // the steps' layout, which srun reads
   if (o.overcommit.value_or(false)) set("SLURM_OVERCOMMIT", "1");  // srun's default, too
   if (r.gpus.count > 0) set("SLURM_GPUS_ON_NODE", std::to_string(r.gpus.count));

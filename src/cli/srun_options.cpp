@@ -126,7 +126,8 @@ enum {
   kBcastExclude,
   kCompress,
   kSendLibs,
-  kSlurmdDebug
+  kSlurmdDebug,
+  kMemBind
 };
 const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"nodes", required_argument, nullptr, 'N'},
@@ -191,7 +192,8 @@ const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"bcast-exclude", required_argument, nullptr, kBcastExclude},
                                {"compress", optional_argument, nullptr, kCompress},
                                {"send-libs", optional_argument, nullptr, kSendLibs},
-                               {"slurmd-debug", required_argument, nullptr, kSlurmdDebug}};
+                               {"slurmd-debug", required_argument, nullptr, kSlurmdDebug},
+                               {"mem-bind", required_argument, nullptr, kMemBind}};
 
 // The options that ask for a job allocation, which srun inside one does not make: Slurm's srun
 // takes them there and uses none of them (srun(1): "This option applies to job allocations"), and
@@ -234,7 +236,6 @@ constexpr InsideAllocation kInsideAllocation[] = {
     {"mail-type", 0, required_argument, nullptr},
     {"mail-user", 0, required_argument, nullptr},
     {"mcs-label", 0, required_argument, nullptr},
-    {"mem-bind", 0, required_argument, nullptr},
     {"accel-bind", 0, required_argument, nullptr},
     {"mincpus", 0, required_argument, nullptr},
     {"msg-timeout", 0, required_argument, nullptr},
@@ -343,7 +344,8 @@ std::map<std::string, Setting> srun_environment_settings() {
                                  std::pair{"bcast", "SLURM_BCAST"},
                                  std::pair{"bcast_exclude", "SLURM_BCAST_EXCLUDE"},
                                  std::pair{"compress", "SLURM_COMPRESS"},
-                                 std::pair{"send_libs", "SLURM_SEND_LIBS"}}) {
+                                 std::pair{"send_libs", "SLURM_SEND_LIBS"},
+                                 std::pair{"mem_bind", "SLURM_MEM_BIND"}}) {
     const char* v = std::getenv(var);
     if (const std::string text = v ? v : ""; !text.empty()) given[key] = {text, var};
   }
@@ -434,6 +436,7 @@ const std::map<int, std::pair<const char*, const char*>> kSettings = {
     {kSendLibs, {"send_libs", "--send-libs"}},
     // The agents' lines about the step's tasks, on their standard error.
     {kSlurmdDebug, {"slurmd_debug", "--slurmd-debug"}},
+    {kMemBind, {"mem_bind", "--mem-bind"}},
 };
 
 // Takes one option getopt_long returned into `o`; returns the exit status when srun ends with it

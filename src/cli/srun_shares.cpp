@@ -2,8 +2,10 @@
 // its tasks' CPUs (--exact) or shares (--overlap), waits or not (-I), its memory (--mem,
 // --mem-per-cpu, --mem-per-gpu), its own GPUs (--gres, --gpus, --gpus-per-node, --gpus-per-task)
 // and whether its tasks keep the job's counts (-E); its tasks by GPU (--ntasks-per-gpu) and their
-// GPUs (--gpu-bind), the features of its nodes (-C) and its ports (--resv-ports).
+// GPUs (--gpu-bind), the features of its nodes (-C), its ports (--resv-ports) and its tasks'
+// memory (--mem-bind).
 
+#include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -13,6 +15,7 @@
 #include "cli/srun_options.h"
 #include "slurm/binding.h"
 #include "slurm/features.h"
+#include "slurm/membind.h"
 #include "slurm/specs.h"
 
 namespace gwang::cli {
@@ -156,6 +159,22 @@ std::optional<int> step_placement(const SrunOptions& o, json& body) {
     if (!n.empty() && n != "0" && !positive(n)) return srun_error("invalid " + it->second.from + " value '" + n + "'");
     if (n != "0") body["resv_ports"] = n.empty() ? 0 : *positive(n);
   }
+  return std::nullopt;
+}
+
+std::optional<int> step_mem_bind(const SrunOptions& o, json& body) {
+  const auto it = o.given.find("mem_bind");
+  if (it == o.given.end()) return std::nullopt;
+  if (it->second.text == "help") {
+    std::fputs(slurm::mem_bind_help().data(), stdout);
+    return 255;
+  }
+  auto bind = slurm::parse_mem_bind(it->second.text);
+  if (!bind) {
+    std::fprintf(stderr, "srun: error: %s\n", bind.error().message.c_str());
+    return 255;
+  }
+  for (const auto& [name, value] : slurm::mem_bind_env(*bind)) body["env"][name] = value;
   return std::nullopt;
 }
 

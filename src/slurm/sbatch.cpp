@@ -8,6 +8,7 @@
 #include "slurm/binding.h"
 #include "slurm/features.h"
 #include "slurm/mail.h"
+#include "slurm/membind.h"
 #include "slurm/signals.h"
 
 namespace gwang::slurm {
@@ -76,7 +77,7 @@ constexpr OptionDef kOptions[] = {
     {"mail-user", 0, Arg::Required, true},
     {"mcs-label", 0, Arg::Required, true},
     {"mem", 0, Arg::Required, true},
-    {"mem-bind", 0, Arg::Required, false},
+    {"mem-bind", 0, Arg::Required, true},
     {"mem-per-cpu", 0, Arg::Required, true},
     {"mem-per-gpu", 0, Arg::Required, true},
     {"mincpus", 0, Arg::Required, true},
@@ -195,6 +196,12 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
     auto bind = parse_gpu_bind(v);
     if (!bind) return fail(bind.error().message);
     return text(o.gpu_bind);
+  }
+  if (name == "mem-bind") {
+    if (v == "help") return fail(std::string(mem_bind_help()));
+    auto bind = parse_mem_bind(v);
+    if (!bind) return fail(bind.error().message);
+    return text(o.mem_bind);
   }
   if (name == "core-spec") return with(parse_count(v, "--core-spec", 65535), o.core_spec);
   if (name == "thread-spec") return with(parse_count(v, "--thread-spec", 65535), o.thread_spec);
@@ -527,6 +534,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(core_spec, over.core_spec);
   take(thread_spec, over.thread_spec);
   take(gpu_bind, over.gpu_bind);
+  take(mem_bind, over.mem_bind);
   take(ntasks_per_gpu, over.ntasks_per_gpu);
   take(cpus_per_task, over.cpus_per_task);
   take(dependency, over.dependency);

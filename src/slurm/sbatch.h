@@ -40,13 +40,13 @@ struct SbatchOptions {
   std::optional<std::int64_t> priority;           // --priority (TOP: the largest)
   // -B S[:C[:T]], --sockets-per-node, --cores-per-socket: the least of a node's CPU shape.
   std::optional<std::int64_t> sockets_per_node, cores_per_socket, threads_per_core;
-  std::optional<bool> exclusive;
-  std::optional<bool> spread_job;
-  std::optional<bool> gpu_binding_disabled;            // --gres-flags=disable-binding (enforce-binding refused by name)
+  std::optional<bool> exclusive;             // --exclusive: whole nodes (=user and =mcs refused by name)
+  std::optional<bool> spread_job;            // --spread-job: over as many nodes as its tasks and partition allow
+  std::optional<bool> gpu_binding_disabled;  // --gres-flags=disable-binding (enforce-binding refused by name)
   std::optional<std::int64_t> core_spec, thread_spec;  // -S, --thread-spec: kept for the system on each node
-  std::optional<std::string>
-      gpu_bind;  // --gpu-bind: its steps' tasks' GPUs (SLURM_GPU_BIND, which srun reads)  // --spread-job: over as many
-                 // nodes as its tasks and partition allow // --exclusive: whole nodes (=user and =mcs refused by name)
+  // --gpu-bind, --mem-bind: its steps' tasks' GPUs and memory (SLURM_GPU_BIND and SLURM_MEM_BIND,
+  // which srun reads).
+  std::optional<std::string> gpu_bind, mem_bind;
   std::optional<std::int64_t> cpus_per_task;              // -c
   std::optional<DependencySpec> dependency;               // -d
   std::optional<std::string> error;                       // -e pattern

@@ -5,9 +5,9 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -87,6 +87,42 @@ TEST_F(TaskTest, OutputFilesAndExitCode) {
   EXPECT_EQ(s.exit_code, 3);
   EXPECT_EQ(slurp(dir_ / "out"), "to-out\n");
   EXPECT_EQ(slurp(dir_ / "err"), "to-err\n");
+}
+
+// srun --mem-bind: the task's memory policy is set before its program runs (numa_maps shows it
+// for each mapping without one of its own), with its verbose line first; a binding the node cannot
+// make ends the task with exit code 1 and the reason, the program not run.
+TEST_F(TaskTest, MemoryBindingAndItsRefusal) {
+  for (const auto& [policy, shown] : {std::pair{2, "bind:0"}, std::pair{1, "prefer:0"}}) {
+    TaskSpec s = spec({"sh", "-c", "head -1 /proc/self/numa_maps | cut -d' ' -f2"});
+    s.mem_policy = policy;  // MPOL_BIND, MPOL_PREFERRED
+    s.mem_nodes = {0};
+    s.mem_note_head = "mem-bind=MAP - n1, task  0  0 [";
+    s.mem_note_tail = "]: mask 0x1 set\n";
+    auto task = Task::launch(s, tracking_);
+    ASSERT_TRUE(task) << task.error().message;
+    EXPECT_EQ(wait_end(**task).exit_code, 0);
+    EXPECT_EQ(slurp(dir_ / "out"), std::string(shown) + "\n");
+    EXPECT_EQ(slurp(dir_ / "err"),
+              "mem-bind=MAP - n1, task  0  0 [" + std::to_string((*task)->pid()) + "]: mask 0x1 set\n");
+    fs::remove(dir_ / "out");
+    fs::remove(dir_ / "err");
+  }
+  TaskSpec s = spec({"sh", "-c", "echo ran"});
+  s.refusal = "gwang-agent-n1: error: NUMA node 1 does not exist\n";
+  auto task = Task::launch(s, tracking_);
+  ASSERT_TRUE(task) << task.error().message;
+  const TaskStatus end = wait_end(**task);
+  EXPECT_EQ(end.end, TaskEnd::Exited);
+  EXPECT_EQ(end.exit_code, 1);
+  EXPECT_EQ(slurp(dir_ / "out"), "");
+  EXPECT_EQ(slurp(dir_ / "err"), "gwang-agent-n1: error: NUMA node 1 does not exist\n");
+  TaskSpec far = spec({"true"});
+  far.mem_policy = 2;
+  far.mem_nodes = {4096};
+  const auto beyond = Task::launch(far, tracking_);
+  ASSERT_FALSE(beyond);
+  EXPECT_EQ(beyond.error().message, "NUMA node 4096 is beyond what a task can be bound to");
 }
 
 // The task sees exactly the environment it was given, and starts in its working directory.

@@ -190,10 +190,26 @@ for b in q verbose,none v cores q,threads map_cpu:0,1 v,mask_cpu:0x3; do
   srun -n1 --cpu-bind=$b bash -c 'env | grep ^SLURM_CPU_BIND' 2>&1 | sed 's/\[[0-9]*\]/[PID]/' | sort
 done
 srun -n1 --cpu-bind=frob true 2>&1 | tail -n 1; echo "rc=${PIPESTATUS[0]}"
+# --mem-bind: the tasks' variables, each one's memory policy (numa_maps: "bind:0", "prefer:0",
+# "default") and the verbose lines; then Slurm's words for a bad one, and its help.
+for b in local none map_mem:0 mask_mem:0x1 verbose,local p,map_mem:0 prefer,local sort,local nosort \
+    q,none v,mask_mem:0x1,0x1 verbose,none v,rank; do
+  echo "== --mem-bind=$b"
+  srun -n 1 --mem-bind=$b bash -c 'env | grep ^SLURM_MEM_BIND | sort | paste -sd" "; head -1 /proc/self/numa_maps | cut -d" " -f2' 2>&1 | sed 's/\[[0-9]*\]/[PID]/' | sort
+done
+for b in bogus map_mem: mask_mem:zz help; do srun --mem-bind=$b true; echo "rc=$?"; done
 srun -n1 --quit-on-interrupt -X -I true; echo "rc=$?"
 EOF_IO
 srun_io() { id=$(sbatch --parsable --wait srun_io.sh); sed "s/$id/ID/g" srun_io.out; }
 both "srun output, multi-prog, limits" "$(declare -f srun_io); srun_io"
+# sbatch --mem-bind: the batch shell's variables (it is not bound), and its step's binding.
+cat >mbs.sh <<'MBS'
+#!/bin/bash
+#SBATCH --mem-bind=verbose,local -o mbs.out
+env | grep ^SLURM_MEM_BIND | sort; head -1 /proc/self/numa_maps | cut -d" " -f2
+srun bash -c 'env | grep ^SLURM_MEM_BIND | sort; head -1 /proc/self/numa_maps | cut -d" " -f2' 2>&1 | sed 's/\[[0-9]*\]/[PID]/' | sort
+MBS
+both "sbatch --mem-bind" "sbatch --wait mbs.sh >/dev/null; cat mbs.out"
 # srun inside an allocation: the options that ask for an allocation, taken and not used (some
 # with a line of Slurm's); srun's own prolog and epilog; the tasks' prolog and epilog; --propagate.
 printf '#!/bin/sh\necho "export FOO=bar baz"\necho "print hello from $SLURM_PROCID"\necho "unset HOME"\necho "other"\n' >tp.sh
