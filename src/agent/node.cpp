@@ -1,6 +1,7 @@
 #include "agent/node.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/mempolicy.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -285,7 +286,8 @@ void add_node_env(const Launch& l, const Account& owner, TaskSpec& spec) {
     std::erase_if(spec.env, [&](const auto& e) { return e.first == key; });
   }
   set_env(spec, "SLURM_JOB_UID", std::to_string(owner.uid));
-  set_env(spec, "SLURM_JOB_GID", std::to_string(owner.gid));
+  set_env(spec, "SLURM_JOB_GID", std::to_string(spec.gid));
+  std::erase_if(spec.env, [](const auto& e) { return e.first == "GWANG_JOB_GROUP"; });
   spec.pid_variable = "SLURM_TASK_PID";
   if (const std::string* mask = value("SLURM_UMASK")) {
     if (!mask->empty() && mask->size() <= 4 && mask->find_first_not_of("01234567") == std::string::npos) {
@@ -295,6 +297,21 @@ void add_node_env(const Launch& l, const Account& owner, TaskSpec& spec) {
   }
   const std::string* user_env = value("SLURM_GET_USER_ENV");
   if (!l.script.empty() && user_env && *user_env == "1") login_environment(l, owner, spec);
+}
+
+// sbatch --gid: the job's group, by its name on this node, in place of its user's own; why not
+// where this node has no such group.
+std::optional<std::string> take_job_group(const Launch& l, TaskSpec& spec) {
+  for (const auto& [k, v] : l.env) {
+    if (k != "GWANG_JOB_GROUP") continue;
+    group entry{}, *found = nullptr;
+    std::vector<char> buf(16384);
+    if (::getgrnam_r(v.c_str(), &entry, buf.data(), buf.size(), &found) != 0 || !found) {
+      return "group '" + v + "' is not known on this node";
+    }
+    spec.gid = found->gr_gid;
+  }
+  return std::nullopt;
 }
 
 // The node's NUMA nodes and the CPUs of each (sysfs); empty where the kernel shows none.
@@ -401,6 +418,7 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
   spec.uid = owner->uid;
   spec.gid = owner->gid;
   spec.groups = owner->groups;
+  if (auto unknown = take_job_group(l, spec)) return refuse(*unknown);
   const fs::path out = fs::path(options_.log_dir) / log_name(l.task, false);
   std::error_code ec;
   fs::create_directories(out.parent_path(), ec);

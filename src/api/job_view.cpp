@@ -76,6 +76,7 @@ void write_job_view(Json& w, const JobView& j) {
   if (!j.input.empty()) w.field("input", j.input);
   if (j.open_append) w.field("open_append", true);
   if (!j.comment.empty()) w.field("comment", j.comment);
+  if (!j.group.empty()) w.field("group", j.group);
   if (!j.partition.empty()) w.field("partition", j.partition);
   if (j.hold != Hold::None) w.field("hold", to_string(j.hold));
   if (!j.qos.empty()) w.field("qos", j.qos);
@@ -170,7 +171,10 @@ Result<JobView> read_job_view(const json& j, const std::string& where) {
   }
   f.may("gpu_share", v.gpu_share).may("begin", v.begin).may("dependency", v.dependency).may("batch", v.batch);
   f.may("output", v.output).may("error", v.error).may("input", v.input).may("open_append", v.open_append);
-  f.may("comment", v.comment).may("partition", v.partition).name("hold", v.hold, parse_hold, false);
+  f.may("comment", v.comment)
+      .may("group", v.group)
+      .may("partition", v.partition)
+      .name("hold", v.hold, parse_hold, false);
   f.may("qos", v.qos).may("array", v.array).may("array_job_id", v.array_job_id);
   f.may("array_task_id", v.array_task_id);
   if (f.ok() && j.contains("priority")) {
@@ -197,7 +201,8 @@ Result<JobView> read_job_view(const json& j, const std::string& where) {
 }
 
 Result<std::vector<JobSummary>> read_job_summaries(const json& list, const std::string& where) {
-  return read_list<JobSummary>(list, where, [](const json& j, const std::string& at) { return read_job_summary(j, at); });
+  return read_list<JobSummary>(list, where,
+                               [](const json& j, const std::string& at) { return read_job_summary(j, at); });
 }
 
 Result<std::vector<JobView>> read_job_views(const json& list, const std::string& where) {

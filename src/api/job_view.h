@@ -33,9 +33,9 @@ struct StepView {
   int exit_code = 0, signal = 0;
   std::int64_t start_time = -1, end_time = -1;  // Unix seconds; -1: not yet (null)
   int ntasks = 0, cpus_per_task = 1;
-  std::vector<std::string> nodes;    // the job's nodes it runs on, in order
+  std::vector<std::string> nodes;  // the job's nodes it runs on, in order
   std::vector<std::string> command;
-  std::string stopping;              // being ended, and why ("": not)
+  std::string stopping;                            // being ended, and why ("": not)
   std::optional<std::vector<StepTaskView>> tasks;  // by task id; only in a step's own answer
   bool ended() const { return api::ended(state); }
   bool operator==(const StepView&) const = default;
@@ -54,7 +54,7 @@ struct JobSummary {
   std::string name, user;
   JobState state = JobState::Pending;
   ReasonCode reason_code = ReasonCode::None;  // why it waits, as a code
-  std::string reason;                          // the same in words, or why it ended
+  std::string reason;                         // the same in words, or why it ended
   std::int64_t submit_time = 0;
   std::int64_t start_time = -1, end_time = -1;  // -1: not yet (null)
   std::string node;                             // its nodes, comma-separated, once it runs
@@ -69,31 +69,32 @@ struct JobSummary {
 struct JobView : JobSummary {
   std::vector<std::string> command;
   std::string workdir;
-  int cpus = 1;            // per task
-  std::int64_t mem = 0;    // bytes per task
-  int nodes = 1;           // tasks, one per node
+  int cpus = 1;                 // per task
+  std::int64_t mem = 0;         // bytes per task
+  int nodes = 1;                // tasks, one per node
   std::int64_t time_limit = 0;  // seconds
   int exit_code = 0;
-  int attempt = 0;         // how many times it was requeued
+  int attempt = 0;  // how many times it was requeued
   bool requeue = true;
   bool preemptible = false;
-  std::vector<std::string> devices;  // UUIDs of the devices it holds
-  int gpus = 0;                      // GPUs per task (0: none)
+  std::vector<std::string> devices;     // UUIDs of the devices it holds
+  int gpus = 0;                         // GPUs per task (0: none)
   std::vector<std::string> gpu_models;  // the models it accepts (empty: any)
-  double gpu_share = 0;              // a share of one GPU instead (0: none)
-  std::int64_t begin = 0;            // not eligible before (0: at once)
+  double gpu_share = 0;                 // a share of one GPU instead (0: none)
+  std::int64_t begin = 0;               // not eligible before (0: at once)
   std::string dependency;
-  bool batch = false;                // runs a script
+  bool batch = false;  // runs a script
   std::string output, error, input;
   bool open_append = false;
   std::string comment, partition;
+  std::string group;  // the group it runs as (sbatch --gid); empty: its user's own
   Hold hold = Hold::None;
-  std::string qos;                    // the allocation programme it runs under, when named
-  std::string array;                  // its array's spec ("0-15%4"), for a task of an array
-  std::int64_t array_job_id = 0;      // 0: not in an array
+  std::string qos;                // the allocation programme it runs under, when named
+  std::string array;              // its array's spec ("0-15%4"), for a task of an array
+  std::int64_t array_job_id = 0;  // 0: not in an array
   std::int64_t array_task_id = -1;
   std::vector<StepView> steps;
-  std::optional<PriorityView> priority;         // a waiting job's, under the multifactor order
+  std::optional<PriorityView> priority;  // a waiting job's, under the multifactor order
   bool in_array() const { return array_task_id >= 0; }
   bool operator==(const JobView&) const = default;
 };

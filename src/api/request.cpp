@@ -1,6 +1,7 @@
 #include "api/request.h"
 
 #include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <tuple>
 
@@ -123,6 +124,19 @@ Result<void> read_placement(const json& j, SubmitRequest& r) {
                        : Result<slurm::FeatureClauses>(fail("must be a string of up to 1,024 bytes"));
     if (!clauses) return tl::unexpected(field_error("batch_features", clauses.error().message).error());
     r.batch_features = v.get<std::string>();
+  }
+  if (j.contains("group")) {
+    // A group name as the system takes one: letters, digits, '.', '_', '-' (not first), up to 32.
+    const json& v = j["group"];
+    const std::string g = v.is_string() ? v.get<std::string>() : "";
+    const bool ok = !g.empty() && g.size() <= 32 && g.front() != '-' && std::all_of(g.begin(), g.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    });
+    if (!ok) {
+      return tl::unexpected(
+          field_error("group", "must be a group name (letters, digits, '.', '_', '-'; up to 32)").error());
+    }
+    r.group = g;
   }
   if (j.contains("gpu_binding_disabled")) {
     if (!j["gpu_binding_disabled"].is_boolean())
@@ -427,7 +441,8 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
                                   "deadline",
                                   "gpu_binding_disabled",
                                   "batch_features",
-                                  "time_min"};
+                                  "time_min",
+                                  "group"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -497,6 +512,7 @@ std::string to_json(const SubmitRequest& r) {
   if (r.gpu_binding_disabled) j["gpu_binding_disabled"] = true;
   if (!r.batch_features.empty()) j["batch_features"] = r.batch_features;
   if (r.time_min_s > 0) j["time_min"] = r.time_min_s;
+  if (!r.group.empty()) j["group"] = r.group;
   return j.dump();
 }
 

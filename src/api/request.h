@@ -66,6 +66,9 @@ struct SubmitRequest {
   // The features the node its batch script runs on must have (sbatch --batch: names joined by &
   // and |); that node comes first among its nodes. Empty: any of them.
   std::string batch_features;
+  // The group it runs as on its nodes (sbatch --gid, an operator's): a group name; empty: its
+  // user's own.
+  std::string group;
   std::int64_t tmp_bytes = 0;  // the temporary disk each of its nodes must have (sbatch --tmp)
   // Nodes with at least this many sockets, cores per socket and threads per core (sbatch -B,
   // --sockets-per-node, --cores-per-socket); 0: any.

@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 
+#include "cli/accounts.h"
 #include "cli/api_call.h"
 #include "cli/commands.h"
 #include "cli/slurm_jobs.h"
@@ -113,8 +114,8 @@ json sacct_json(const SlurmJob& j, bool allocations) {
   o["derived_exit_code"] = exit_json(0, 0);
   const auto [code, signal] = exit_and_signal(j, false);
   o["exit_code"] = exit_json(code, signal);
-  if (const passwd* pw = ::getpwnam(j.user.c_str())) {
-    if (const group* g = ::getgrgid(pw->pw_gid)) o["group"] = g->gr_name;
+  if (const auto u = find_user(j.user)) {
+    if (const auto g = find_group(j.group.empty() ? std::to_string(u->gid) : j.group)) o["group"] = g->name;
   }
   o["job_id"] = j.id;
   o["name"] = j.name;
@@ -541,7 +542,7 @@ int run_sacct(const std::vector<std::string>& args) {
   const auto window = sacct_window(o, now);
   if (!window) return sacct_error(window.error().message);
   if (!o.all_users && o.users.empty()) {
-    if (const passwd* pw = ::getpwuid(::getuid())) o.users.insert(pw->pw_name);
+    if (const auto u = find_user(std::to_string(::getuid()))) o.users.insert(u->name);
   }
 
   ClientArgs client;

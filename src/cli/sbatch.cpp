@@ -1,6 +1,7 @@
 // sbatch, as Slurm 22.05's man page describes it, on gwang's API.
 #include "slurm/sbatch.h"
 
+#include <grp.h>
 #include <pwd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@
 
 #include "api/request.h"
 #include "api/rlimits.h"
+#include "cli/accounts.h"
 #include "cli/api_call.h"
 #include "cli/commands.h"
 #include "cli/sbatch_job.h"
@@ -173,12 +175,33 @@ Result<std::string> cluster_named(const ClientArgs& client, const std::string& c
 Result<std::string> uid_user(const std::optional<std::string>& uid) {
   if (!uid) return std::string();
   if (::getuid() != 0) return fail("--uid only permitted by root user");
-  const std::string& u = *uid;
-  const passwd* pw = !u.empty() && u.size() < 10 && u.find_first_not_of("0123456789") == std::string::npos
-                         ? ::getpwuid(static_cast<uid_t>(std::stoul(u)))
-                         : ::getpwnam(u.c_str());
-  if (!pw) return fail("Invalid --uid specification");
-  return std::string(pw->pw_name);
+  const auto u = find_user(*uid);
+  if (!u) return fail("Invalid --uid specification");
+  return u->name;
+}
+
+// The group --gid names (a name or a number), for root alone, as Slurm's sbatch takes it; "" when
+// not given.
+Result<std::string> gid_group(const std::optional<std::string>& gid) {
+  if (!gid) return std::string();
+  if (::getuid() != 0) return fail("--gid only permitted by root user");
+  const auto g = find_group(*gid);
+  if (!g) return fail("Invalid --gid specification");
+  return g->name;
+}
+
+// A job without -t: its partition's MaxTime (none is UNLIMITED, gwang's longest) into `r`; false
+// (after saying why) where the partitions cannot be read.
+bool partition_time(const ClientArgs& client, api::SubmitRequest& r) {
+  int rc = 0;
+  auto parts = request(client, "GET", "/api/v1/partitions", "", &rc);
+  if (!parts) return false;
+  r.time_s = kUnlimited;
+  for (const auto& p : (*parts)["partitions"]) {
+    const bool mine = r.partition.empty() ? p.value("default", false) : p.value("name", "") == r.partition;
+    if (mine && p["max_time"].is_number()) r.time_s = p["max_time"].get<std::int64_t>();
+  }
+  return true;
 }
 
 // --spread-job: as many nodes as its tasks, its node range and its partition's nodes allow, the
@@ -266,12 +289,15 @@ int run_sbatch(const std::vector<std::string>& args) {
   c.cwd = std::filesystem::current_path(ec).string();
   if (ec) return sbatch_error("the current directory is not known: " + ec.message());
 
-  // --uid: root submits for another user (the controller takes it from an operator only).
+  // --uid, --gid: root submits for another user, or to run as another group (the controller
+  // takes either from an operator only).
   auto as_user = uid_user(options.uid);
-  if (!as_user) return sbatch_error(as_user.error().message);
+  auto as_group = gid_group(options.gid);
+  if (!as_user || !as_group) return sbatch_error((!as_user ? as_user : as_group).error().message);
   if (options.spread_job.value_or(false) && !spread_nodes(options)) return 1;
   auto job = sbatch_request(options, c);
   if (!job) return option_error(job.error().message);
+  job->request.group = *as_group;
   const bool quiet = options.quiet.value_or(false);
   if (!quiet) {
     for (const std::string& w : job->warnings) std::fprintf(stderr, "sbatch: warning: %s\n", w.c_str());
@@ -283,14 +309,7 @@ int run_sbatch(const std::vector<std::string>& args) {
   if (job->partition_time) {
     // No -t: the partition's MaxTime, as Slurm gives a job without one (gwang's partitions have no
     // separate default); none is UNLIMITED, gwang's longest.
-    auto parts = request(client, "GET", "/api/v1/partitions", "", &rc);
-    if (!parts) return 1;
-    job->request.time_s = kUnlimited;
-    for (const auto& p : (*parts)["partitions"]) {
-      const bool mine =
-          job->request.partition.empty() ? p.value("default", false) : p.value("name", "") == job->request.partition;
-      if (mine && p["max_time"].is_number()) job->request.time_s = p["max_time"].get<std::int64_t>();
-    }
+    if (!partition_time(client, job->request)) return 1;
   }
   if (options.test_only.value_or(false)) {
     auto t = request(client, "POST", "/api/v1/jobs?test_only=1" + (as_user->empty() ? "" : "&as_user=" + *as_user),

@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "cli/accounts.h"
 #include "cli/api_call.h"
 #include "cli/commands.h"
 #include "cli/slurm_jobs.h"
@@ -125,7 +126,7 @@ std::optional<int> take_scancel_option(int c, const std::string& value, Argv& ar
       std::printf("%s", kScancelUsage);
       return 0;
     case 'm' + 256:
-      if (const passwd* pw = ::getpwuid(::getuid())) o.users.insert(pw->pw_name);
+      if (const auto u = find_user(std::to_string(::getuid()))) o.users.insert(u->name);
       return std::nullopt;
     case 'n':
       add(o.names);

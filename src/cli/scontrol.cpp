@@ -13,6 +13,7 @@
 #include <set>
 #include <tuple>
 
+#include "cli/accounts.h"
 #include "cli/api_call.h"
 #include "cli/bcast.h"
 #include "cli/client.h"
@@ -33,12 +34,13 @@ int scontrol_error(const std::string& message) {
   return 1;
 }
 
-std::string id_name(const std::string& user) {
-  const passwd* pw = ::getpwnam(user.c_str());
-  if (!pw) return user + "(4294967294) GroupId=(null)(4294967294)";
-  const group* gr = ::getgrgid(pw->pw_gid);
-  return user + "(" + std::to_string(pw->pw_uid) + ") GroupId=" + (gr ? gr->gr_name : "(null)") + "(" +
-         std::to_string(pw->pw_gid) + ")";
+// "user(uid) GroupId=group(gid)": its user's group, or the one it runs as (sbatch --gid).
+std::string id_name(const std::string& user, const std::string& as_group) {
+  const auto u = find_user(user);
+  if (!u) return user + "(4294967294) GroupId=(null)(4294967294)";
+  const auto g = find_group(as_group.empty() ? std::to_string(u->gid) : as_group);
+  return user + "(" + std::to_string(u->uid) + ") GroupId=" + (g ? g->name : "(null)") + "(" +
+         (g ? std::to_string(g->gid) : std::string("4294967294")) + ")";
 }
 
 std::string memory_text(std::int64_t bytes) {
@@ -55,7 +57,7 @@ void show_job(const SlurmJob& j, std::int64_t now) {
                 static_cast<long long>(j.array_task_id));
   }
   std::printf(" JobName=%s\n", j.name.c_str());
-  std::printf("   UserId=%s\n", id_name(j.user).c_str());
+  std::printf("   UserId=%s\n", id_name(j.user, j.group).c_str());
   std::printf("   Account=%s\n", j.project.empty() ? "(null)" : j.project.c_str());
   std::printf("   JobState=%s Reason=%s Dependency=%s\n", state_name(j.state).c_str(),
               j.pending() ? reason_code(j).c_str() : "None", j.dependency.empty() ? "(null)" : j.dependency.c_str());

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "cli/accounts.h"
 #include "slurm/format.h"
 #include "slurm/hostlist.h"
 #include "slurm/specs.h"
@@ -206,7 +207,7 @@ std::string upper(std::string text) {
 }
 
 std::string uid_of(const std::string& user) {
-  if (const passwd* pw = ::getpwnam(user.c_str())) return std::to_string(pw->pw_uid);
+  if (const auto u = find_user(user)) return std::to_string(u->uid);
   return "4294967294";
 }
 

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "cli/accounts.h"
 #include "cli/api_call.h"
 #include "cli/commands.h"
 #include "cli/slurm_jobs.h"
@@ -369,8 +370,7 @@ std::optional<int> parse_squeue(Argv& argv, SqueueOptions& o) {
   }
   if (::optind < argv.argc()) return squeue_error("unexpected argument '" + std::string(argv.argv()[::optind]) + "'");
   if (o.me) {
-    const passwd* pw = ::getpwuid(::getuid());
-    if (pw) o.users.insert(pw->pw_name);
+    if (const auto u = find_user(std::to_string(::getuid()))) o.users.insert(u->name);
   }
   return std::nullopt;
 }

@@ -85,6 +85,7 @@ void put(Encoder& e, const Submitted& v) {
   e.u(v.request.gpu_binding_disabled);
   e.s(v.request.batch_features);
   e.i(v.request.time_min_s);
+  e.s(v.request.group);
 }
 void get(Decoder& d, Submitted& v) {
   v.id = d.i();
@@ -122,6 +123,7 @@ void get(Decoder& d, Submitted& v) {
     v.request.batch_features = text(d);
     v.request.time_min_s = d.i();
   }
+  if (d.ok() && !d.at_end()) v.request.group = text(d);
 }
 
 void put(Encoder& e, const Started& v) {

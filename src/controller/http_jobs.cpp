@@ -26,6 +26,8 @@ void ApiServer::Impl::submit_job(const httplib::Request& req, httplib::Response&
   // A job raised in the queue (a negative nice, a priority of its own) is an operator's doing, as in Slurm.
   if (request->nice < 0 && !who->is_operator)
     return error(res, 403, "field 'nice': only an operator may set a negative nice (Access/permission denied)");
+  if (!request->group.empty() && !who->is_operator)
+    return error(res, 403, "field 'group': only an operator submits a job to run as another group");
   if (request->priority >= 0 && !who->is_operator)
     return error(res, 403, "field 'priority': only an operator sets a job's priority (Access/permission denied)");
   std::string owner = who->user;

@@ -75,6 +75,7 @@ api::JobView job_view(const JobRecord& j, api::Reason reason, const std::int64_t
   v.input = r.input;
   v.open_append = r.open_append;
   v.comment = r.comment;
+  v.group = r.group;
   v.partition = r.partition;
   v.hold = j.hold;
   v.qos = r.qos;

@@ -126,6 +126,8 @@ void add_identity_env(const JobRecord& job, int rank, const std::string& cluster
   set("GWANG_NODELIST", job.nodelist());
   set("GWANG_RESTART_COUNT", std::to_string(job.attempt));
   set("GWANG_PREEMPTIBLE", job.preemptible ? "1" : "0");
+  // sbatch --gid: the group its tasks run as, which the agent looks up on the node (and takes out).
+  if (!job.request.group.empty()) set("GWANG_JOB_GROUP", job.request.group);
   // Slurm's, for the scripts and frameworks that read them (sbatch(1), "OUTPUT ENVIRONMENT
   // VARIABLES"). A batch job's task counts come with its request, from sbatch's options.
   for (const char* key : {"SLURM_JOB_ID", "SLURM_JOBID"}) set(key, id);

@@ -261,6 +261,8 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   e.u(r.gpu_binding_disabled);
   e.s(r.batch_features);
   e.i(r.time_min_s);
+  // Format 22 on: the group it runs as.
+  e.s(r.group);
 }
 
 namespace {
@@ -362,6 +364,7 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
     r.batch_features = text(d);
     r.time_min_s = d.i();
   }
+  if (format >= 22) r.group = text(d);
   return {};
 }
 

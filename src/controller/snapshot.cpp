@@ -23,8 +23,9 @@ namespace {
 // nodes it names (--nodelist, --exclude); 15 what its steps hold on each node; 16 their devices;
 // 17 whether they keep the job's task counts (srun -E); 18 signals; 19 --kill-on-invalid-dep; 20
 // steps' time limits; 21 node features, temporary disk and CPU shape asked, nice, priority, whole
-// nodes, deadline, GPU binding and batch node's features, and its steps' reserved ports.
-constexpr int kSnapshotFormat = 21;
+// nodes, deadline, GPU binding and batch node's features, and its steps' reserved ports; 22 the
+// group it runs as (sbatch --gid).
+constexpr int kSnapshotFormat = 22;
 std::string snapshot_magic(int format) { return "gwang snapshot " + std::to_string(format) + "\n"; }
 
 }  // namespace

@@ -56,7 +56,7 @@ constexpr OptionDef kOptions[] = {
     {"export-file", 0, Arg::Required, true},
     {"extra-node-info", 'B', Arg::Required, true},
     {"get-user-env", 0, Arg::Optional, true},
-    {"gid", 0, Arg::Required, false},
+    {"gid", 0, Arg::Required, true},
     {"gpu-bind", 0, Arg::Required, true},
     {"gpu-freq", 0, Arg::Required, false},
     {"gpus", 'G', Arg::Required, true},
@@ -179,7 +179,8 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
   if (name == "nodefile") return text(o.nodefile);
   if (name == "exclude") return text(o.exclude);
   if (name == "mail-type") return with(parse_mail_type(v), o.mail_type);
-  if (name == "uid") return text(o.uid);            // the command checks and resolves it
+  if (name == "uid") return text(o.uid);
+  if (name == "gid") return text(o.gid);            // likewise            // the command checks and resolves it
   if (name == "clusters") return text(o.clusters);  // likewise, against the cluster's name
   if (name == "constraint" || name == "prefer") {
     auto ways = parse_constraint(v, "--" + name);
@@ -518,6 +519,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(signal, over.signal);
   take(kill_on_invalid_dep, over.kill_on_invalid_dep);
   take(uid, over.uid);
+  take(gid, over.gid);
   take(clusters, over.clusters);
   take(constraint, over.constraint);
   take(prefer, over.prefer);

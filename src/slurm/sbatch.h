@@ -32,6 +32,7 @@ struct SbatchOptions {
   std::optional<std::string> signal;              // --signal, as format_signal_spec writes it
   std::optional<bool> kill_on_invalid_dep;        // --kill-on-invalid-dep=yes|no
   std::optional<std::string> uid;                 // --uid: the user (name or number) it is for
+  std::optional<std::string> gid;                 // --gid: the group (name or number) it runs as
   std::optional<std::string> clusters;            // -M: the clusters it may go to (this one, or all)
   std::optional<std::string> constraint, prefer;  // -C, --prefer: node features (features.h)
   std::optional<std::string> batch_features;      // --batch: the batch script's node's features

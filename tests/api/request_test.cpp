@@ -232,6 +232,13 @@ TEST(ParseSubmit, PartitionHoldAndTheRestOfSbatchsFields) {
             "field 'nodelist': must be a list of node names (each 1 to 64 letters, digits, '.', '_' or '-')");
   EXPECT_EQ(error_of(R"({"command":["x"],"exclude":["a b"]})"),
             "field 'exclude': must be a list of node names (each 1 to 64 letters, digits, '.', '_' or '-')");
+  // The group it runs as (sbatch --gid): a group name, kept through the JSON form.
+  EXPECT_EQ(parse_submit(to_json(*parse_submit(R"({"command":["x"],"group":"daemon"})")))->group, "daemon");
+  for (const char* bad : {R"("")", R"("-x")", R"("a b")", R"(7)", R"("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")"}) {
+    EXPECT_EQ(error_of(std::string(R"({"command":["x"],"group":)") + bad + "}"),
+              "field 'group': must be a group name (letters, digits, '.', '_', '-'; up to 32)")
+        << bad;
+  }
 }
 
 // A job step's request (srun): its fields, and a mistake in each named.

@@ -181,6 +181,7 @@ JobView full_job() {
   j.input = "in.txt";
   j.open_append = true;
   j.comment = "a comment";
+  j.group = "daemon";
   j.partition = "gpu";
   j.hold = Hold::User;
   j.qos = "startup";

@@ -726,6 +726,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   later.deadline = now_ + 10 * 86400;
   later.gpu_binding_disabled = true;
   later.time_min_s = 60;
+  later.group = "daemon";
   ASSERT_TRUE(controller_->submit(later, nobody_, now_));
   const std::vector<JobRecord> before = controller_->jobs(true);
   ASSERT_TRUE(controller_->checkpoint(now_));
@@ -774,6 +775,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     EXPECT_EQ(b.request.gpu_binding_disabled, a.request.gpu_binding_disabled);
     EXPECT_EQ(b.request.batch_features, a.request.batch_features);
     EXPECT_EQ(b.request.time_min_s, a.request.time_min_s);
+    EXPECT_EQ(b.request.group, a.request.group);
     EXPECT_EQ(b.signals, a.signals);
     EXPECT_EQ(b.credential, a.credential);
     EXPECT_EQ(b.array_job, a.array_job);

@@ -123,6 +123,7 @@ api::SubmitRequest any_request() {
   r.gpu_binding_disabled = *rc::gen::arbitrary<bool>();
   r.batch_features = *text();
   r.time_min_s = *rc::gen::arbitrary<std::int64_t>();
+  r.group = *text();
   return r;
 }
 

@@ -502,3 +502,24 @@ TEST_F(MultiHost, SrunSlurmdDebugSaysWhatTheAgentDidWithEachTask) {
   // Six lines of the agents', srun's own, and none from the plain srun after it.
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 7) << out;
 }
+
+// sbatch --gid (root's): the job's tasks run as that group on their nodes, batch shell and steps
+// alike, and scontrol shows it; another user may not ask it.
+TEST_F(MultiHost, AJobRunsAsTheGroupItsGidNames) {
+  const fs::path bin = dir_ / "bin";
+  const std::string env = slurm_commands();
+  const json j = ended_job(
+      sh(env + (bin / "sbatch").string() + " --parsable --mem=64M --gid=daemon -o " + (dir_ / "gid.out").string() +
+         " --wrap 'id -gn; echo $SLURM_JOB_GID; srun id -gn; scontrol show job $SLURM_JOB_ID "
+         "| grep -o \"GroupId=[^ ]*\"'"),
+      "sbatch --gid");
+  EXPECT_EQ(j["state"], "COMPLETED") << j.dump() << slurp(dir_ / "gid.out");
+  EXPECT_EQ(slurp(dir_ / "gid.out"), "daemon\n1\ndaemon\nGroupId=daemon(1)\n");
+  const Outcome unknown = sh(env + (bin / "sbatch").string() + " --gid=no-such-group --wrap true");
+  EXPECT_EQ(unknown.status, 1) << unknown.output;
+  EXPECT_EQ(unknown.output, "sbatch: error: Invalid --gid specification\n");
+  const Outcome user = sh(env + "setpriv --reuid=65534 --regid=65534 --clear-groups " + (bin / "sbatch").string() +
+                          " --gid=daemon --wrap true");
+  EXPECT_EQ(user.status, 1) << user.output;
+  EXPECT_EQ(user.output, "sbatch: error: --gid only permitted by root user\n");
+}
