@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "agent/account.h"
+#include "agent/cpufreq.h"
 #include "api/rlimits.h"
 #include "core/cpus.h"
 #include "slurm/membind.h"
@@ -299,6 +300,21 @@ void add_node_env(const Launch& l, const Account& owner, TaskSpec& spec) {
   if (!l.script.empty() && user_env && *user_env == "1") login_environment(l, owner, spec);
 }
 
+// srun --cpu-bind=verbose: the line the task says first, as Slurm's task/affinity says it
+// ("cpu-bind=MASK - n1, task  0  0 [4242]: mask 0x1 set").
+void cpu_bind_note(const Launch& l, TaskSpec& spec) {
+  if (!l.cpu_bind_verbose || l.cpus.empty()) return;
+  std::string node = "?", local = "0";
+  for (const auto& [k, v] : l.env) {
+    if (k == "SLURMD_NODENAME") node = v;
+    if (k == "SLURM_LOCALID") local = v;
+  }
+  const auto width2 = [](std::string s) { return s.size() < 2 ? std::string(2 - s.size(), ' ') + s : s; };
+  spec.bind_note_head = std::string(l.cpu_bind_none ? "cpu-bind=NONE - " : "cpu-bind=MASK - ") + node + ", task " +
+                        width2(std::to_string(l.rank)) + " " + width2(local) + " [";
+  spec.bind_note_tail = l.cpu_bind_none ? "]: mask 0x0\n" : "]: mask " + core::format_cpu_mask(l.cpus) + " set\n";
+}
+
 // sbatch --gid: the job's group, by its name on this node, in place of its user's own; why not
 // where this node has no such group.
 std::optional<std::string> take_job_group(const Launch& l, TaskSpec& spec) {
@@ -426,18 +442,7 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
   spec.stderr_path = (fs::path(options_.log_dir) / log_name(l.task, true)).string();
   spec.memory_limit_bytes = l.memory_limit_bytes;
   spec.cpus = l.cpus;
-  if (l.cpu_bind_verbose && !l.cpus.empty()) {
-    // As Slurm's task/affinity says it: "cpu-bind=MASK - n1, task  0  0 [4242]: mask 0x1 set".
-    std::string node = "?", local = "0";
-    for (const auto& [k, v] : l.env) {
-      if (k == "SLURMD_NODENAME") node = v;
-      if (k == "SLURM_LOCALID") local = v;
-    }
-    const auto width2 = [](std::string s) { return s.size() < 2 ? std::string(2 - s.size(), ' ') + s : s; };
-    spec.bind_note_head = std::string(l.cpu_bind_none ? "cpu-bind=NONE - " : "cpu-bind=MASK - ") + node + ", task " +
-                          width2(std::to_string(l.rank)) + " " + width2(local) + " [";
-    spec.bind_note_tail = l.cpu_bind_none ? "]: mask 0x0\n" : "]: mask " + core::format_cpu_mask(l.cpus) + " set\n";
-  }
+  cpu_bind_note(l, spec);
   if (!options_.state_dir.empty()) spec.status_path = options_.state_dir + "/status/" + l.task;
   spec.env = {
       {"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", owner->home}, {"USER", owner->name}, {"LOGNAME", owner->name}};
@@ -465,14 +470,18 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
       spec.denied_devices.push_back(rule);
     }
   }
+  // --cpu-freq (SLURM_CPU_FREQ_REQ): its CPUs' frequencies, set before it starts.
+  auto freq = set_cpu_freq(spec);
   auto task = Task::launch(spec, tracking_);
   if (!task) {
+    if (freq) restore_cpu_freq(options_.sysfs, *freq);
     if (!l.script.empty()) fs::remove_all(fs::path(script_path(options_.log_dir, l.task)).parent_path(), ec);
     return refuse(task.error().message);
   }
   const long long started = (*task)->started();
   const pid_t pid = (*task)->pid();
   tasks_[l.task] = Running{std::move(*task), "", false, spec.name, started};
+  tasks_[l.task].cpu_freq = std::move(freq);
   if (debug) debug_started(tasks_[l.task], l, spec, pid);
   append("+ " + l.task + " " + std::to_string(pid) + " " + std::to_string(started) + " " + spec.name + "\n");
 }
@@ -487,6 +496,17 @@ void append_to(const std::string& path, const std::string& text) {
 }
 
 }  // namespace
+
+std::shared_ptr<const CpuFreqSaved> NodeAgent::set_cpu_freq(const TaskSpec& spec) const {
+  for (const auto& [k, v] : spec.env) {
+    if (k != "SLURM_CPU_FREQ_REQ") continue;
+    auto freq = slurm::parse_cpu_freq(v);
+    if (!freq) return nullptr;  // not srun's or sbatch's: nothing is set
+    auto saved = std::make_shared<CpuFreqSaved>(apply_cpu_freq(options_.sysfs, spec.cpus, *freq));
+    return saved->cpus.empty() ? nullptr : saved;
+  }
+  return nullptr;
+}
 
 void NodeAgent::debug_started(Running& r, const Launch& l, const TaskSpec& spec, pid_t pid) {
   char host[256] = "?";
@@ -571,6 +591,7 @@ std::vector<Finished> NodeAgent::poll(Clock::time_point now) {
   for (auto it = tasks_.begin(); it != tasks_.end();) {
     if (auto status = it->second.task->poll(now)) {
       if (!it->second.debug_note.empty()) debug_ended(it->second, *status);
+      if (it->second.cpu_freq) restore_cpu_freq(options_.sysfs, *it->second.cpu_freq);
       const std::string& failure = it->second.task->failure();
       out.push_back({it->first, *status, failure.empty() ? it->second.message : failure, it->second.fenced});
       done_[it->first] = Done{it->second.task->pid(), it->second.started, it->second.group};

@@ -19,6 +19,8 @@
 
 namespace gwang::agent {
 
+struct CpuFreqSaved;
+
 // One task of a job, as the controller asks a node to run it.
 struct Launch {
   // "JOB.ATTEMPT.RANK", or "JOB.ATTEMPT.sSTEP.RANK" for a task of a job step (srun inside a job):
@@ -89,6 +91,8 @@ struct NodeAgentOptions {
   // Where tasks reach the controller (one URL or several, comma-separated): their GWANG_URL, so
   // that the commands inside a job find it. Empty: not set.
   std::string controller_url;
+  // Where the kernel's sysfs is (its cpufreq files set tasks' CPU frequencies): "/sys".
+  std::string sysfs = "/sys";
 };
 
 // Forgets every task a state directory records (a clean stop, once its tasks have ended): the
@@ -140,7 +144,10 @@ class NodeAgent {
     // srun --slurmd-debug: the start of the agent's lines about the task, and the file they go to
     // (its standard error); empty: none.
     std::string debug_note, debug_log;
+    std::shared_ptr<const CpuFreqSaved> cpu_freq;  // --cpu-freq: what its CPUs' frequencies were
   };
+  // --cpu-freq: the frequencies a task asks (SLURM_CPU_FREQ_REQ) set on its CPUs; what they were.
+  std::shared_ptr<const CpuFreqSaved> set_cpu_freq(const TaskSpec& spec) const;
   // srun --slurmd-debug: the agent's lines about a task that started, and one that ended.
   void debug_started(Running& r, const Launch& l, const TaskSpec& spec, pid_t pid);
   static void debug_ended(const Running& r, const TaskStatus& status);

@@ -353,6 +353,7 @@ Result<void> set_environment(const slurm::SbatchOptions& o, const SbatchContext&
       set("SLURM_MEM_BIND_VERBOSE", bind->verbose ? "verbose" : "quiet");
     }
   }
+  if (o.cpu_freq) set("SLURM_CPU_FREQ_REQ", *o.cpu_freq);          // the batch shell's CPUs and its steps'
   if (o.distribution) set("SLURM_DISTRIBUTION", *o.distribution);  // the steps' layout, which srun reads
   if (o.overcommit.value_or(false)) set("SLURM_OVERCOMMIT", "1");  // srun's default, too
   if (r.gpus.count > 0) set("SLURM_GPUS_ON_NODE", std::to_string(r.gpus.count));

@@ -127,7 +127,8 @@ enum {
   kCompress,
   kSendLibs,
   kSlurmdDebug,
-  kMemBind
+  kMemBind,
+  kCpuFreq
 };
 const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"nodes", required_argument, nullptr, 'N'},
@@ -193,7 +194,8 @@ const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"compress", optional_argument, nullptr, kCompress},
                                {"send-libs", optional_argument, nullptr, kSendLibs},
                                {"slurmd-debug", required_argument, nullptr, kSlurmdDebug},
-                               {"mem-bind", required_argument, nullptr, kMemBind}};
+                               {"mem-bind", required_argument, nullptr, kMemBind},
+                               {"cpu-freq", required_argument, nullptr, kCpuFreq}};
 
 // The options that ask for a job allocation, which srun inside one does not make: Slurm's srun
 // takes them there and uses none of them (srun(1): "This option applies to job allocations"), and
@@ -221,7 +223,6 @@ constexpr InsideAllocation kInsideAllocation[] = {
      "srun: error: Ignoring --core-spec value for a job step within an existing job. Set specialized cores at job "
      "allocation time."},
     {"cores-per-socket", 0, required_argument, nullptr},
-    {"cpu-freq", 0, required_argument, nullptr},
     {"cpus-per-gpu", 0, required_argument, nullptr},  // Slurm 22.05's srun (measured) left the step's CPUs as they were
     {"deadline", 0, required_argument, nullptr},
     {"delay-boot", 0, required_argument, nullptr},
@@ -345,7 +346,8 @@ std::map<std::string, Setting> srun_environment_settings() {
                                  std::pair{"bcast_exclude", "SLURM_BCAST_EXCLUDE"},
                                  std::pair{"compress", "SLURM_COMPRESS"},
                                  std::pair{"send_libs", "SLURM_SEND_LIBS"},
-                                 std::pair{"mem_bind", "SLURM_MEM_BIND"}}) {
+                                 std::pair{"mem_bind", "SLURM_MEM_BIND"},
+                                 std::pair{"cpu_freq", "SLURM_CPU_FREQ_REQ"}}) {
     const char* v = std::getenv(var);
     if (const std::string text = v ? v : ""; !text.empty()) given[key] = {text, var};
   }
@@ -437,6 +439,7 @@ const std::map<int, std::pair<const char*, const char*>> kSettings = {
     // The agents' lines about the step's tasks, on their standard error.
     {kSlurmdDebug, {"slurmd_debug", "--slurmd-debug"}},
     {kMemBind, {"mem_bind", "--mem-bind"}},
+    {kCpuFreq, {"cpu_freq", "--cpu-freq"}},
 };
 
 // Takes one option getopt_long returned into `o`; returns the exit status when srun ends with it

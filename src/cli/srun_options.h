@@ -67,6 +67,9 @@ std::optional<int> step_placement(const SrunOptions& o, nlohmann::json& body);
 // --mem-bind (and SLURM_MEM_BIND): the tasks' SLURM_MEM_BIND_* variables, by which each node's
 // agent binds them; returns 255 after Slurm's words for a bad one (or its help) (srun_shares.cpp).
 std::optional<int> step_mem_bind(const SrunOptions& o, nlohmann::json& body);
+// --cpu-freq (and SLURM_CPU_FREQ_REQ): the tasks' SLURM_CPU_FREQ_REQ, in Slurm's words, which each
+// node's agent sets on their CPUs; returns 255 after Slurm's two lines for a bad one (srun_shares.cpp).
+std::optional<int> step_cpu_freq(const SrunOptions& o, nlohmann::json& body);
 class BcastServer;
 // --bcast (with --send-libs, --bcast-exclude, --compress): the program, and its libraries, served
 // to the step's nodes by `server` at `address` (this host's, as the nodes reach it), and what the

@@ -3,7 +3,7 @@
 // --mem-per-cpu, --mem-per-gpu), its own GPUs (--gres, --gpus, --gpus-per-node, --gpus-per-task)
 // and whether its tasks keep the job's counts (-E); its tasks by GPU (--ntasks-per-gpu) and their
 // GPUs (--gpu-bind), the features of its nodes (-C), its ports (--resv-ports) and its tasks'
-// memory (--mem-bind).
+// memory (--mem-bind) and CPUs' frequencies (--cpu-freq).
 
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +14,7 @@
 
 #include "cli/srun_options.h"
 #include "slurm/binding.h"
+#include "slurm/cpufreq.h"
 #include "slurm/features.h"
 #include "slurm/membind.h"
 #include "slurm/specs.h"
@@ -175,6 +176,18 @@ std::optional<int> step_mem_bind(const SrunOptions& o, json& body) {
     return 255;
   }
   for (const auto& [name, value] : slurm::mem_bind_env(*bind)) body["env"][name] = value;
+  return std::nullopt;
+}
+
+std::optional<int> step_cpu_freq(const SrunOptions& o, json& body) {
+  const auto it = o.given.find("cpu_freq");
+  if (it == o.given.end()) return std::nullopt;
+  auto freq = slurm::parse_cpu_freq(it->second.text);
+  if (!freq) {
+    std::fprintf(stderr, "srun: error: %s\nsrun: error: Invalid --cpu-freq argument\n", freq.error().message.c_str());
+    return 255;
+  }
+  body["env"]["SLURM_CPU_FREQ_REQ"] = slurm::cpu_freq_text(*freq);
   return std::nullopt;
 }
 

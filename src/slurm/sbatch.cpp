@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "slurm/binding.h"
+#include "slurm/cpufreq.h"
 #include "slurm/features.h"
 #include "slurm/mail.h"
 #include "slurm/membind.h"
@@ -42,7 +43,7 @@ constexpr OptionDef kOptions[] = {
     {"contiguous", 0, Arg::None, false},
     {"core-spec", 'S', Arg::Required, true},
     {"cores-per-socket", 0, Arg::Required, true},
-    {"cpu-freq", 0, Arg::Required, false},
+    {"cpu-freq", 0, Arg::Required, true},
     {"cpus-per-gpu", 0, Arg::Required, true},
     {"cpus-per-task", 'c', Arg::Required, true},
     {"deadline", 0, Arg::Required, true},
@@ -197,6 +198,12 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
     auto bind = parse_gpu_bind(v);
     if (!bind) return fail(bind.error().message);
     return text(o.gpu_bind);
+  }
+  if (name == "cpu-freq") {  // Slurm's two lines for a bad one
+    auto freq = parse_cpu_freq(v);
+    if (!freq) return fail(freq.error().message + "\nsbatch: error: Invalid --cpu-freq argument");
+    o.cpu_freq = cpu_freq_text(*freq);
+    return {};
   }
   if (name == "mem-bind") {
     if (v == "help") return fail(std::string(mem_bind_help()));
@@ -537,6 +544,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(thread_spec, over.thread_spec);
   take(gpu_bind, over.gpu_bind);
   take(mem_bind, over.mem_bind);
+  take(cpu_freq, over.cpu_freq);
   take(ntasks_per_gpu, over.ntasks_per_gpu);
   take(cpus_per_task, over.cpus_per_task);
   take(dependency, over.dependency);

@@ -48,12 +48,13 @@ struct SbatchOptions {
   // --gpu-bind, --mem-bind: its steps' tasks' GPUs and memory (SLURM_GPU_BIND and SLURM_MEM_BIND,
   // which srun reads).
   std::optional<std::string> gpu_bind, mem_bind;
-  std::optional<std::int64_t> cpus_per_task;              // -c
-  std::optional<DependencySpec> dependency;               // -d
-  std::optional<std::string> error;                       // -e pattern
-  std::optional<ExportSpec> export_env;                   // --export
-  std::optional<bool> get_user_env;                       // --get-user-env: the user's login environment
-  std::optional<std::string> export_file;                 // --export-file: a file (or descriptor) of NAME=value
+  std::optional<std::string> cpu_freq;        // --cpu-freq, in Slurm's words (SLURM_CPU_FREQ_REQ: its tasks' CPUs)
+  std::optional<std::int64_t> cpus_per_task;  // -c
+  std::optional<DependencySpec> dependency;   // -d
+  std::optional<std::string> error;           // -e pattern
+  std::optional<ExportSpec> export_env;       // --export
+  std::optional<bool> get_user_env;           // --get-user-env: the user's login environment
+  std::optional<std::string> export_file;     // --export-file: a file (or descriptor) of NAME=value
   std::optional<std::vector<std::string>> propagate;      // --propagate: the limits passed on (default: all)
   std::optional<std::vector<DeviceCount>> gpus;           // -G, per job
   std::optional<std::vector<DeviceCount>> gpus_per_node;  // --gpus-per-node

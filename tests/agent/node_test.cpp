@@ -153,6 +153,56 @@ TEST_F(NodeAgentTest, ATaskIsToldItsProcessAndOwner) {
   EXPECT_EQ(mask, "0027");
 }
 
+// --cpu-freq: the task's CPUs' frequencies are set (the node's cpufreq files: a made-up sysfs
+// here) before its program runs, and put back when it ends; a CPU without cpufreq is left alone.
+TEST_F(NodeAgentTest, ATasksCpuFrequenciesAreSetAndPutBack) {
+  const fs::path cpu0 = dir_ / "sys/devices/system/cpu/cpu0/cpufreq";
+  fs::create_directories(cpu0);
+  fs::create_directories(dir_ / "sys/devices/system/cpu/cpu1");
+  const auto put = [&](const char* name, const std::string& value) { std::ofstream(cpu0 / name) << value << "\n"; };
+  const auto get = [&](const char* name) {
+    std::ifstream in(cpu0 / name);
+    std::string w;
+    in >> w;
+    return w;
+  };
+  put("scaling_available_frequencies", "2000000 1000000 1500000");
+  put("scaling_governor", "ondemand");
+  put("scaling_min_freq", "1000000");
+  put("scaling_max_freq", "2000000");
+  put("scaling_setspeed", "<unsupported>");
+  for (const fs::path& p : fs::directory_iterator(cpu0)) fs::permissions(p, fs::perms::all);
+  NodeAgentOptions o = options();
+  o.sysfs = (dir_ / "sys").string();
+  NodeAgent agent(o);
+  // A single frequency: the UserSpace governor at that speed (the highest available below it).
+  Launch l = launch(11, {"sh", "-c",
+                         "cat " + (cpu0 / "scaling_governor").string() + " " + (cpu0 / "scaling_setspeed").string() +
+                             " > " + (dir_ / "out11").string()});
+  l.env = {{"SLURM_CPU_FREQ_REQ", "1800000"}};
+  agent.launch(l, Clock::now());
+  ASSERT_EQ(ended(agent, 1).size(), 1u);
+  std::ifstream in(dir_ / "out11");
+  std::stringstream seen;
+  seen << in.rdbuf();
+  EXPECT_EQ(seen.str(), "userspace\n1500000\n");
+  EXPECT_EQ(get("scaling_governor"), "ondemand");
+  // A range and a governor: Low-Medium:Performance.
+  Launch r = launch(12, {"sh", "-c",
+                         "cat " + (cpu0 / "scaling_min_freq").string() + " " + (cpu0 / "scaling_max_freq").string() +
+                             " " + (cpu0 / "scaling_governor").string() + " > " + (dir_ / "out12").string()});
+  r.env = {{"SLURM_CPU_FREQ_REQ", "Low-Medium:Performance"}};
+  agent.launch(r, Clock::now());
+  ASSERT_EQ(ended(agent, 1).size(), 1u);
+  std::ifstream in12(dir_ / "out12");
+  std::stringstream seen12;
+  seen12 << in12.rdbuf();
+  EXPECT_EQ(seen12.str(), "1000000\n1500000\nperformance\n");
+  EXPECT_EQ(get("scaling_governor"), "ondemand");
+  EXPECT_EQ(get("scaling_min_freq"), "1000000");
+  EXPECT_EQ(get("scaling_max_freq"), "2000000");
+}
+
 // The resource limits from where the job was submitted: the task starts with them (each at most
 // its hard limit), and is not shown them.
 TEST_F(NodeAgentTest, ATaskStartsWithTheLimitsItWasSent) {

@@ -57,9 +57,10 @@ elif [ "$target" = protocol ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/agent/protocol.cpp" "$root/src/agent/task.cpp"
            "$root/src/agent/tracker.cpp" "$root/src/agent/node.cpp" "$root/src/agent/devices.cpp"
            "$root/src/agent/account.cpp" "$root/src/api/base64.cpp" "$root/src/agent/protocol_binary.cpp"
-           "$root/src/core/cpus.cpp" "$root/src/slurm/membind.cpp")
+           "$root/src/core/cpus.cpp" "$root/src/slurm/membind.cpp" "$root/src/agent/cpufreq.cpp"
+           "$root/src/slurm/cpufreq.cpp")
   headers=("$root"/src/agent/*.h "$root/src/core/result.h" "$root/src/core/cpus.h" "$root/src/api/base64.h"
-           "$root/src/api/codec.h" "$root/src/api/utf8.h" "$root/src/slurm/membind.h")
+           "$root/src/api/codec.h" "$root/src/api/utf8.h" "$root/src/slurm/membind.h" "$root/src/slurm/cpufreq.h")
   libs=(-lcrypto)
 elif [ "$target" = books ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/controller/accounting.cpp" "$root"/src/core/*.cpp)

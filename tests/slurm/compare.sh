@@ -210,6 +210,19 @@ env | grep ^SLURM_MEM_BIND | sort; head -1 /proc/self/numa_maps | cut -d" " -f2
 srun bash -c 'env | grep ^SLURM_MEM_BIND | sort; head -1 /proc/self/numa_maps | cut -d" " -f2' 2>&1 | sed 's/\[[0-9]*\]/[PID]/' | sort
 MBS
 both "sbatch --mem-bind" "sbatch --wait mbs.sh >/dev/null; cat mbs.out"
+# --cpu-freq: the tasks' SLURM_CPU_FREQ_REQ in Slurm's spelling, for each form; Slurm's words for
+# a bad value and for a governor slurm.conf's default CpuFreqGovernors leaves out; sbatch's.
+cat >cf.sh <<'CF'
+#!/bin/bash
+#SBATCH -o cf.out
+for f in high low medium highm1 2400000 1000000-2000000 1000000-2000000:performance performance ondemand \
+    Conservative userspace powersave schedutil 2000000:ondemand low-high:UserSpace bogus 0 -5; do
+  echo "== $f"
+  srun --cpu-freq=$f bash -c 'env | grep -i freq | sort'; echo "rc=$?"
+done
+CF
+both "srun --cpu-freq" "sbatch --wait cf.sh >/dev/null; cat cf.out"
+both "sbatch --cpu-freq" "sbatch --wait --cpu-freq=high -o cf2.out --wrap 'env | grep -i freq; srun env | grep -i freq' >/dev/null; cat cf2.out; sbatch --cpu-freq=bogus --wrap true; echo rc=\$?; sbatch --cpu-freq=powersave --wrap true >/dev/null; echo rc=\$?"
 # srun inside an allocation: the options that ask for an allocation, taken and not used (some
 # with a line of Slurm's); srun's own prolog and epilog; the tasks' prolog and epilog; --propagate.
 printf '#!/bin/sh\necho "export FOO=bar baz"\necho "print hello from $SLURM_PROCID"\necho "unset HOME"\necho "other"\n' >tp.sh
