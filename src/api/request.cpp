@@ -138,6 +138,11 @@ Result<void> read_placement(const json& j, SubmitRequest& r) {
     }
     r.group = g;
   }
+  if (j.contains("contiguous")) {
+    if (!j["contiguous"].is_boolean())
+      return tl::unexpected(field_error("contiguous", "must be true or false").error());
+    r.contiguous = j["contiguous"].get<bool>();
+  }
   if (j.contains("gpu_binding_disabled")) {
     if (!j["gpu_binding_disabled"].is_boolean())
       return tl::unexpected(field_error("gpu_binding_disabled", "must be true or false").error());
@@ -442,7 +447,8 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
                                   "gpu_binding_disabled",
                                   "batch_features",
                                   "time_min",
-                                  "group"};
+                                  "group",
+                                  "contiguous"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -513,6 +519,7 @@ std::string to_json(const SubmitRequest& r) {
   if (!r.batch_features.empty()) j["batch_features"] = r.batch_features;
   if (r.time_min_s > 0) j["time_min"] = r.time_min_s;
   if (!r.group.empty()) j["group"] = r.group;
+  if (r.contiguous) j["contiguous"] = true;
   return j.dump();
 }
 

@@ -69,6 +69,7 @@ struct SubmitRequest {
   // The group it runs as on its nodes (sbatch --gid, an operator's): a group name; empty: its
   // user's own.
   std::string group;
+  bool contiguous = false;     // its nodes adjacent in name order (sbatch --contiguous)
   std::int64_t tmp_bytes = 0;  // the temporary disk each of its nodes must have (sbatch --tmp)
   // Nodes with at least this many sockets, cores per socket and threads per core (sbatch -B,
   // --sockets-per-node, --cores-per-socket); 0: any.

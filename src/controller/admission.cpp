@@ -149,6 +149,7 @@ Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
   spec.submit = job.submit;
   spec.tasks = r.nodes;
   spec.spread = r.nodes > 1;
+  spec.contiguous = r.contiguous;
   spec.time_limit = r.time_s;
   spec.time_min = std::min(r.time_min_s, r.time_s);
   spec.user = job.user;

@@ -86,6 +86,7 @@ void put(Encoder& e, const Submitted& v) {
   e.s(v.request.batch_features);
   e.i(v.request.time_min_s);
   e.s(v.request.group);
+  e.u(v.request.contiguous);
 }
 void get(Decoder& d, Submitted& v) {
   v.id = d.i();
@@ -124,6 +125,7 @@ void get(Decoder& d, Submitted& v) {
     v.request.time_min_s = d.i();
   }
   if (d.ok() && !d.at_end()) v.request.group = text(d);
+  if (d.ok() && !d.at_end()) v.request.contiguous = flag(d);
 }
 
 void put(Encoder& e, const Started& v) {

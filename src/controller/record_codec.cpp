@@ -261,8 +261,9 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   e.u(r.gpu_binding_disabled);
   e.s(r.batch_features);
   e.i(r.time_min_s);
-  // Format 22 on: the group it runs as.
+  // Format 22 on: the group it runs as; 23 on: whether its nodes are adjacent.
   e.s(r.group);
+  e.u(r.contiguous);
 }
 
 namespace {
@@ -365,6 +366,7 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
     r.time_min_s = d.i();
   }
   if (format >= 22) r.group = text(d);
+  if (format >= 23) r.contiguous = flag(d);
   return {};
 }
 

@@ -76,6 +76,9 @@ struct JobSpec {
   std::shared_ptr<const std::vector<FeatureWay>> feature_ways;
   int tasks = 1;        // a gang: all tasks start together or none does
   bool spread = false;  // each task on a different node (multi-node jobs)
+  // Its nodes adjacent in the cluster's order of node names (Slurm's --contiguous): host2, host3,
+  // host4, never host2 and host4 without host3.
+  bool contiguous = false;
   Time time_limit = 0;  // seconds (> 0): the job is ended when it runs this long
   Time estimate = 0;    // seconds planned for reservations and backfilling; 0: the time limit
   // > 0: the least time limit it takes (Slurm's --time-min): backfilling may lower its limit to as

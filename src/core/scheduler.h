@@ -281,6 +281,9 @@ class Scheduler {
   // Its tasks placed one way of its feature constraint (none: by the task's own request).
   std::optional<std::vector<TaskPlacement>> place_tasks(FreeState& free, const JobSpec& spec,
                                                         const FeatureWay* way) const;
+  // A contiguous job's tasks on a run of nodes adjacent in name order: the narrowest run that
+  // holds them, the first in that order (scheduler_passes.cpp).
+  std::optional<std::vector<TaskPlacement>> place_contiguous(FreeState& free, const JobSpec& spec) const;
   // Whether the job could be placed on `free`; changes nothing but the random generator's state.
   bool fits(const FreeState& free, const JobSpec& spec) const;
   // The same on a state that may be changed in between (placed, then given back): no copy.

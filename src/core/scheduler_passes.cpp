@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cctype>
 #include <limits>
+#include <memory>
+#include <string_view>
 
 #include "core/scheduler.h"
 
@@ -15,6 +18,7 @@ using detail::lacks_room;
 using detail::min_into;
 
 std::optional<std::vector<TaskPlacement>> Scheduler::place_all(FreeState& free, const JobSpec& spec) const {
+  if (spec.contiguous && spec.tasks > 1) return place_contiguous(free, spec);
   if (!spec.feature_ways) return place_tasks(free, spec, nullptr);
   for (const FeatureWay& way : *spec.feature_ways) {
     if (auto placed = place_tasks(free, spec, &way)) return placed;
@@ -44,6 +48,80 @@ std::optional<std::vector<TaskPlacement>> Scheduler::place_tasks(FreeState& free
     out.push_back(std::move(*where));
   }
   return out;
+}
+
+namespace {
+
+// Node names in their natural order, as Slurm's host lists run: digits as numbers (host2 before
+// host10), the rest character by character.
+bool name_before(const std::string& a, const std::string& b) {
+  std::size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    const bool da = std::isdigit(static_cast<unsigned char>(a[i])) != 0;
+    const bool db = std::isdigit(static_cast<unsigned char>(b[j])) != 0;
+    if (da && db) {
+      std::size_t ei = i, ej = j;
+      while (ei < a.size() && std::isdigit(static_cast<unsigned char>(a[ei]))) ++ei;
+      while (ej < b.size() && std::isdigit(static_cast<unsigned char>(b[ej]))) ++ej;
+      std::string_view x(a.data() + i, ei - i), y(b.data() + j, ej - j);
+      while (x.size() > 1 && x.front() == '0') x.remove_prefix(1);
+      while (y.size() > 1 && y.front() == '0') y.remove_prefix(1);
+      if (x.size() != y.size()) return x.size() < y.size();
+      if (x != y) return x < y;
+      i = ei;
+      j = ej;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i;
+      ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+
+}  // namespace
+
+std::optional<std::vector<TaskPlacement>> Scheduler::place_contiguous(FreeState& free, const JobSpec& spec) const {
+  std::vector<NodeId> order;
+  for (std::size_t i = 0; i < cluster_.size(); ++i) order.push_back(NodeId{static_cast<std::uint32_t>(i)});
+  std::sort(order.begin(), order.end(),
+            [&](NodeId x, NodeId y) { return name_before(cluster_.node(x).name, cluster_.node(y).name); });
+  std::vector<std::size_t> position(order.size());
+  for (std::size_t k = 0; k < order.size(); ++k) position[order[k].value] = k;
+  JobSpec windowed = spec;
+  windowed.contiguous = false;
+  const std::shared_ptr<const NodeFilter> named = spec.task.nodes;
+  const std::size_t widest = std::min<std::size_t>(static_cast<std::size_t>(spec.tasks), order.size());
+  for (std::size_t width = spec.spread ? widest : 1; width <= widest; ++width) {
+    for (std::size_t start = 0; start + width <= order.size(); ++start) {
+      // A run it may not use whole (a node down, or one it excludes) is no run.
+      auto window = std::make_shared<NodeFilter>();
+      bool usable = true;
+      for (std::size_t k = start; k < start + width && usable; ++k) {
+        const NodeId id = order[k];
+        usable = cluster_.node(id).state == NodeState::Up && (!named || named->allows(id));
+        window->ids.push_back(id);
+      }
+      if (!usable) continue;
+      std::sort(window->ids.begin(), window->ids.end());
+      windowed.task.nodes = std::move(window);
+      auto placed = place_all(free, windowed);
+      if (!placed) continue;
+      // Its tasks may hold fewer nodes than the run: those must be adjacent too.
+      std::size_t lo = order.size(), hi = 0, used = 0;
+      std::vector<bool> seen(order.size(), false);
+      for (const TaskPlacement& p : *placed) {
+        const std::size_t at = position[p.node.value];
+        if (!seen[at]) ++used;
+        seen[at] = true;
+        lo = std::min(lo, at);
+        hi = std::max(hi, at);
+      }
+      if (hi - lo + 1 == used) return placed;
+      give_back(free, *placed, spec);
+    }
+  }
+  return std::nullopt;
 }
 
 bool Scheduler::fits(const FreeState& free, const JobSpec& spec) const {

@@ -40,7 +40,7 @@ constexpr OptionDef kOptions[] = {
     {"comment", 0, Arg::Required, true},
     {"constraint", 'C', Arg::Required, true},
     {"container", 0, Arg::Required, false},
-    {"contiguous", 0, Arg::None, false},
+    {"contiguous", 0, Arg::None, true},
     {"core-spec", 'S', Arg::Required, true},
     {"cores-per-socket", 0, Arg::Required, true},
     {"cpu-freq", 0, Arg::Required, true},
@@ -222,6 +222,7 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
     return fail("--gres-flags: '" + v + "' is neither disable-binding nor enforce-binding");
   }
   if (name == "spread-job") return o.spread_job = true, Result<void>{};
+  if (name == "contiguous") return o.contiguous = true, Result<void>{};
   if (name == "exclusive") {
     // Whole nodes. Sharing a node with one's own jobs only (=user) or with jobs of one's MCS label
     // (=mcs) is not offered: gwang keeps a node whole or shares it.
@@ -539,6 +540,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(threads_per_core, over.threads_per_core);
   take(exclusive, over.exclusive);
   take(spread_job, over.spread_job);
+  take(contiguous, over.contiguous);
   take(gpu_binding_disabled, over.gpu_binding_disabled);
   take(core_spec, over.core_spec);
   take(thread_spec, over.thread_spec);

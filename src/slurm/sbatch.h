@@ -43,6 +43,7 @@ struct SbatchOptions {
   std::optional<std::int64_t> sockets_per_node, cores_per_socket, threads_per_core;
   std::optional<bool> exclusive;             // --exclusive: whole nodes (=user and =mcs refused by name)
   std::optional<bool> spread_job;            // --spread-job: over as many nodes as its tasks and partition allow
+  std::optional<bool> contiguous;            // --contiguous: its nodes adjacent in name order
   std::optional<bool> gpu_binding_disabled;  // --gres-flags=disable-binding (enforce-binding refused by name)
   std::optional<std::int64_t> core_spec, thread_spec;  // -S, --thread-spec: kept for the system on each node
   // --gpu-bind, --mem-bind: its steps' tasks' GPUs and memory (SLURM_GPU_BIND and SLURM_MEM_BIND,

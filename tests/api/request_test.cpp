@@ -232,6 +232,8 @@ TEST(ParseSubmit, PartitionHoldAndTheRestOfSbatchsFields) {
             "field 'nodelist': must be a list of node names (each 1 to 64 letters, digits, '.', '_' or '-')");
   EXPECT_EQ(error_of(R"({"command":["x"],"exclude":["a b"]})"),
             "field 'exclude': must be a list of node names (each 1 to 64 letters, digits, '.', '_' or '-')");
+  EXPECT_TRUE(parse_submit(to_json(*parse_submit(R"({"command":["x"],"contiguous":true})")))->contiguous);
+  EXPECT_EQ(error_of(R"({"command":["x"],"contiguous":1})"), "field 'contiguous': must be true or false");
   // The group it runs as (sbatch --gid): a group name, kept through the JSON form.
   EXPECT_EQ(parse_submit(to_json(*parse_submit(R"({"command":["x"],"group":"daemon"})")))->group, "daemon");
   for (const char* bad : {R"("")", R"("-x")", R"("a b")", R"(7)", R"("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")"}) {

@@ -727,6 +727,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   later.gpu_binding_disabled = true;
   later.time_min_s = 60;
   later.group = "daemon";
+  later.contiguous = true;
   ASSERT_TRUE(controller_->submit(later, nobody_, now_));
   const std::vector<JobRecord> before = controller_->jobs(true);
   ASSERT_TRUE(controller_->checkpoint(now_));
@@ -776,6 +777,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     EXPECT_EQ(b.request.batch_features, a.request.batch_features);
     EXPECT_EQ(b.request.time_min_s, a.request.time_min_s);
     EXPECT_EQ(b.request.group, a.request.group);
+    EXPECT_EQ(b.request.contiguous, a.request.contiguous);
     EXPECT_EQ(b.signals, a.signals);
     EXPECT_EQ(b.credential, a.credential);
     EXPECT_EQ(b.array_job, a.array_job);

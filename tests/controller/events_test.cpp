@@ -124,6 +124,7 @@ api::SubmitRequest any_request() {
   r.batch_features = *text();
   r.time_min_s = *rc::gen::arbitrary<std::int64_t>();
   r.group = *text();
+  r.contiguous = *rc::gen::arbitrary<bool>();
   return r;
 }
 

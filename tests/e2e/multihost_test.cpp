@@ -523,3 +523,26 @@ TEST_F(MultiHost, AJobRunsAsTheGroupItsGidNames) {
   EXPECT_EQ(user.status, 1) << user.output;
   EXPECT_EQ(user.output, "sbatch: error: --gid only permitted by root user\n");
 }
+
+// sbatch --contiguous: two nodes adjacent in name order. With host2 held whole, host1 and host3
+// are free but not adjacent: the job waits for host2 and runs on it and a neighbour.
+TEST_F(MultiHost, AContiguousJobWaitsForAdjacentNodes) {
+  const fs::path bin = dir_ / "bin";
+  const std::string env = slurm_commands();
+  const auto sbatch = [&](const std::string& args) {
+    const Outcome o = sh(env + (bin / "sbatch").string() + " --parsable --mem=64M -o /dev/null " + args);
+    EXPECT_EQ(o.status, 0) << args << ": " << o.output;
+    return o.output.substr(0, o.output.find('\n'));
+  };
+  const std::string whole = sbatch("--exclusive -w " + node(2) + " --wrap 'sleep 2'");
+  json w;
+  wait_for("the whole-node job to start", [&] { return (w = job(whole))["state"] == "RUNNING"; });
+  const std::string adjacent = sbatch("-N 2 --contiguous --wrap true");
+  json a;
+  wait_for(
+      "both jobs to end", [&] { return ended(w = job(whole)) && ended(a = job(adjacent)); }, 60s);
+  EXPECT_EQ(a["state"], "COMPLETED") << a.dump();
+  EXPECT_GE(a["start_time"].get<std::int64_t>(), w["end_time"].get<std::int64_t>()) << a.dump() << w.dump();
+  const std::string nodes = a["node"];
+  EXPECT_TRUE(nodes == node(1) + "," + node(2) || nodes == node(2) + "," + node(3)) << nodes;
+}
