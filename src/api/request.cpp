@@ -138,6 +138,8 @@ Result<void> read_placement(const json& j, SubmitRequest& r) {
     }
     r.group = g;
   }
+  if (auto e = integer(j, "cores_per_node", 0, 65535, r.cores_per_node); !e) return e;
+  if (auto e = integer(j, "cpu_threads_per_core", 0, 65535, r.cpu_threads_per_core); !e) return e;
   if (j.contains("contiguous")) {
     if (!j["contiguous"].is_boolean())
       return tl::unexpected(field_error("contiguous", "must be true or false").error());
@@ -448,7 +450,9 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
                                   "batch_features",
                                   "time_min",
                                   "group",
-                                  "contiguous"};
+                                  "contiguous",
+                                  "cores_per_node",
+                                  "cpu_threads_per_core"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -520,6 +524,8 @@ std::string to_json(const SubmitRequest& r) {
   if (r.time_min_s > 0) j["time_min"] = r.time_min_s;
   if (!r.group.empty()) j["group"] = r.group;
   if (r.contiguous) j["contiguous"] = true;
+  if (r.cores_per_node > 0) j["cores_per_node"] = r.cores_per_node;
+  if (r.cpu_threads_per_core > 0) j["cpu_threads_per_core"] = r.cpu_threads_per_core;
   return j.dump();
 }
 

@@ -69,7 +69,13 @@ struct SubmitRequest {
   // The group it runs as on its nodes (sbatch --gid, an operator's): a group name; empty: its
   // user's own.
   std::string group;
-  bool contiguous = false;     // its nodes adjacent in name order (sbatch --contiguous)
+  bool contiguous = false;  // its nodes adjacent in name order (sbatch --contiguous)
+  // Nodes with at least this many cores in all (sbatch --ntasks-per-core: its tasks per node over
+  // it); 0: any.
+  int cores_per_node = 0;
+  // At most this many threads of each core among its CPUs (sbatch --threads-per-core, and
+  // --hint=nomultithread, compute_bound, memory_bound: 1); 0: any.
+  int cpu_threads_per_core = 0;
   std::int64_t tmp_bytes = 0;  // the temporary disk each of its nodes must have (sbatch --tmp)
   // Nodes with at least this many sockets, cores per socket and threads per core (sbatch -B,
   // --sockets-per-node, --cores-per-socket); 0: any.

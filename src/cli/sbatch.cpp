@@ -99,7 +99,8 @@ int option_error(const std::string& message) {
   } else {
     std::fprintf(stderr, "sbatch: error: %s\n", message.c_str());
   }
-  return 255;
+  // Slurm's sbatch ends with 1 for a bad --hint (measured), 255 for its other options' mistakes.
+  return message.starts_with("unrecognized --hint argument") ? 1 : 255;
 }
 
 void sbatch_usage(std::FILE* to) {

@@ -354,6 +354,15 @@ Result<void> set_environment(const slurm::SbatchOptions& o, const SbatchContext&
       set("SLURM_MEM_BIND_VERBOSE", bind->verbose ? "verbose" : "quiet");
     }
   }
+  // How its steps' tasks lie on cores (srun reads them), as Slurm's sbatch tells them.
+  if (o.hint && !o.ntasks_per_core && !o.threads_used) {
+    set("SLURM_HINT", *o.hint);
+    set(*o.hint == "multithread" ? "SLURM_NTASKS_PER_CORE" : "SLURM_THREADS_PER_CORE",
+        *o.hint == "multithread" ? "65535" : "1");
+  }
+  if (o.ntasks_per_core) set("SLURM_NTASKS_PER_CORE", std::to_string(*o.ntasks_per_core));
+  if (o.ntasks_per_socket) set("SLURM_NTASKS_PER_SOCKET", std::to_string(*o.ntasks_per_socket));
+  if (o.threads_used) set("SLURM_THREADS_PER_CORE", std::to_string(*o.threads_used));
   if (o.cpu_freq) set("SLURM_CPU_FREQ_REQ", *o.cpu_freq);          // the batch shell's CPUs and its steps'
   if (o.distribution) set("SLURM_DISTRIBUTION", *o.distribution);  // the steps' layout, which srun reads
   if (o.overcommit.value_or(false)) set("SLURM_OVERCOMMIT", "1");  // srun's default, too
@@ -370,6 +379,26 @@ Result<void> set_environment(const slurm::SbatchOptions& o, const SbatchContext&
 
 }  // namespace
 
+// How its tasks lie on cores: --ntasks-per-core and --ntasks-per-socket ask nodes with enough
+// cores and sockets for its tasks per node; --threads-per-core and the hints that keep to one
+// thread of a core (nomultithread, compute_bound, memory_bound) take at most that many threads of
+// each core for its CPUs. A hint with --ntasks-per-core or --threads-per-core is dropped, as
+// Slurm's sbatch drops it.
+Result<void> set_layout(const slurm::SbatchOptions& o, const Shape& shape, api::SubmitRequest& r) {
+  const auto at_least = [&](std::int64_t per) { return static_cast<int>((shape.per_node + per - 1) / per); };
+  if (o.ntasks_per_core) r.cores_per_node = at_least(*o.ntasks_per_core);
+  if (o.ntasks_per_socket) r.sockets_per_node = std::max(r.sockets_per_node, at_least(*o.ntasks_per_socket));
+  if (o.threads_used) r.cpu_threads_per_core = static_cast<int>(*o.threads_used);
+  if (!o.hint || o.ntasks_per_core || o.threads_used) return {};
+  const std::string& h = *o.hint;
+  if (h == "nomultithread" || h == "compute_bound" || h == "memory_bound") {
+    r.cpu_threads_per_core = 1;
+  } else if (h != "multithread") {
+    return fail("unrecognized --hint argument \"" + h + "\", see --hint=help");
+  }
+  return {};
+}
+
 Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchContext& c) {
   SbatchJob out;
   api::SubmitRequest& r = out.request;
@@ -380,6 +409,7 @@ Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& o, const SbatchCont
   if (!shape) return tl::unexpected(shape.error());
   if (auto ok = set_devices(o, *shape, r); !ok) return tl::unexpected(ok.error());
   if (auto ok = set_tasks_per_gpu(o, *shape, r); !ok) return tl::unexpected(ok.error());
+  if (auto ok = set_layout(o, *shape, r); !ok) return tl::unexpected(ok.error());
   if (auto ok = set_per_gpu(o, r); !ok) return tl::unexpected(ok.error());
   if (auto ok = set_queue(o, r); !ok) return tl::unexpected(ok.error());
   if (auto ok = set_environment(o, c, *shape, r); !ok) return tl::unexpected(ok.error());

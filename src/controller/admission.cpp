@@ -72,7 +72,7 @@ core::FeatureRule both(core::FeatureRule a, const core::FeatureRule& b) {
 
 Result<void> Controller::set_features(const api::SubmitRequest& r, core::JobSpec& spec) const {
   spec.task.tmp_mib = (r.tmp_bytes + kMiB - 1) / kMiB;
-  spec.task.shape = {r.sockets_per_node, r.cores_per_socket, r.threads_per_core};
+  spec.task.shape = {r.sockets_per_node, r.cores_per_socket, r.threads_per_core, r.cores_per_node};
   spec.task.whole_node = r.exclusive;
   if (r.constraint.empty() && r.prefer.empty() && r.batch_features.empty()) return {};
   const auto& registry = scheduler_->cluster().registry();

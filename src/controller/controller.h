@@ -416,7 +416,8 @@ class Controller {
   void set_topology(Node& node, const agent::HostResources& host);
   // A starting task's CPUs on its node, near its devices, among those no running job holds; held
   // for the job at once. Empty: the node's topology is unknown or has too few free.
-  std::vector<int> place_cpus(Node& node, std::int64_t job, const core::TaskPlacement& where, int count);
+  std::vector<int> place_cpus(Node& node, std::int64_t job, const core::TaskPlacement& where, int count,
+                              int threads_per_core = 0);
   void hold_cpus(const JobRecord& job);  // what its tasks' records say (recovery)
   void free_cpus(const JobRecord& job);  // it ended or waits again
   // The CPUs of each task of a new step (by task), from its job's on each node, as srun's

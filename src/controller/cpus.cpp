@@ -52,7 +52,8 @@ int Controller::whole_node_cpus(const Node& node, const api::SubmitRequest& r) {
   return std::max(1, node.host.cpus - kept);
 }
 
-std::vector<int> Controller::place_cpus(Node& node, std::int64_t job, const core::TaskPlacement& where, int count) {
+std::vector<int> Controller::place_cpus(Node& node, std::int64_t job, const core::TaskPlacement& where, int count,
+                                        int threads_per_core) {
   if (!node.cpus.known() || count < 1) return {};
   std::vector<bool> held(node.cpus.cpus.size(), false);
   for (const auto& [other, ids] : node.cpus_held) {
@@ -67,7 +68,9 @@ std::vector<int> Controller::place_cpus(Node& node, std::int64_t job, const core
   }
   std::vector<std::uint16_t> devices;
   for (const core::DeviceShare& d : where.devices) devices.push_back(d.index);
-  auto picked = core::pick_cpus(node.cpus, free, count, devices);
+  // Too few cores for the threads per core asked (the scheduler counts CPUs): any of the free.
+  auto picked = core::pick_cpus(node.cpus, free, count, devices, threads_per_core);
+  if (!picked && threads_per_core > 0) picked = core::pick_cpus(node.cpus, free, count, devices);
   if (!picked) return {};  // more CPUs in use than the node's count says: the task is not bound
   std::vector<int>& mine = node.cpus_held[job];
   mine.insert(mine.end(), picked->begin(), picked->end());

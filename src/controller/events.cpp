@@ -87,6 +87,8 @@ void put(Encoder& e, const Submitted& v) {
   e.i(v.request.time_min_s);
   e.s(v.request.group);
   e.u(v.request.contiguous);
+  e.i(v.request.cores_per_node);
+  e.i(v.request.cpu_threads_per_core);
 }
 void get(Decoder& d, Submitted& v) {
   v.id = d.i();
@@ -126,6 +128,10 @@ void get(Decoder& d, Submitted& v) {
   }
   if (d.ok() && !d.at_end()) v.request.group = text(d);
   if (d.ok() && !d.at_end()) v.request.contiguous = flag(d);
+  if (d.ok() && !d.at_end()) {
+    v.request.cores_per_node = small(d);
+    v.request.cpu_threads_per_core = small(d);
+  }
 }
 
 void put(Encoder& e, const Started& v) {

@@ -261,9 +261,12 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   e.u(r.gpu_binding_disabled);
   e.s(r.batch_features);
   e.i(r.time_min_s);
-  // Format 22 on: the group it runs as; 23 on: whether its nodes are adjacent.
+  // Format 22 on: the group it runs as; 23 on: whether its nodes are adjacent; 24 on: its least
+  // cores per node and threads per core.
   e.s(r.group);
   e.u(r.contiguous);
+  e.i(r.cores_per_node);
+  e.i(r.cpu_threads_per_core);
 }
 
 namespace {
@@ -367,6 +370,10 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
   }
   if (format >= 22) r.group = text(d);
   if (format >= 23) r.contiguous = flag(d);
+  if (format >= 24) {
+    r.cores_per_node = static_cast<int>(d.i());
+    r.cpu_threads_per_core = static_cast<int>(d.i());
+  }
   return {};
 }
 

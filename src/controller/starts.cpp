@@ -51,7 +51,8 @@ void Controller::begin(const core::Decision& d, std::int64_t now) {
     // --gres-flags=disable-binding: its CPUs chosen as if it had no devices.
     const core::TaskPlacement nearness = job.request.gpu_binding_disabled ? core::TaskPlacement{p.node, {}} : p;
     t.cpus = place_cpus(node, job.id, nearness,
-                        job.request.exclusive ? whole_node_cpus(node, job.request) : job.request.cpus);
+                        job.request.exclusive ? whole_node_cpus(node, job.request) : job.request.cpus,
+                        job.request.cpu_threads_per_core);
     started.tasks.push_back(std::move(t));
   }
   journal_async(started, now);

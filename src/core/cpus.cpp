@@ -42,7 +42,7 @@ Result<void> validate(const CpuTopology& t) {
 }
 
 std::optional<std::vector<int>> pick_cpus(const CpuTopology& t, std::span<const int> free, int count,
-                                          std::span<const std::uint16_t> devices) {
+                                          std::span<const std::uint16_t> devices, int threads_per_core) {
   if (count <= 0) return std::vector<int>{};
   if (static_cast<int>(free.size()) < count) return std::nullopt;
   // The free CPUs by core, with whether the core is near one of the devices.
@@ -82,11 +82,14 @@ std::optional<std::vector<int>> pick_cpus(const CpuTopology& t, std::span<const 
   });
   std::vector<int> out;
   for (const Core& c : cores) {
+    int taken = 0;
     for (const int id : c.cpus) {
-      if (static_cast<int>(out.size()) == count) break;
+      if (static_cast<int>(out.size()) == count || (threads_per_core > 0 && taken == threads_per_core)) break;
       out.push_back(id);
+      ++taken;
     }
   }
+  if (static_cast<int>(out.size()) < count) return std::nullopt;  // too few cores for the threads asked
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -32,8 +32,10 @@ Result<void> validate(const CpuTopology& topology);
 // Order of preference: CPUs near any of `devices` (device indices), then the others; within each,
 // the cores with the most free threads first (whole cores before shared ones), lowest core first;
 // a core's threads in id order.
+// `threads_per_core` > 0: at most that many threads of each core (Slurm's --hint=nomultithread,
+// --threads-per-core).
 std::optional<std::vector<int>> pick_cpus(const CpuTopology& topology, std::span<const int> free, int count,
-                                          std::span<const std::uint16_t> devices = {});
+                                          std::span<const std::uint16_t> devices = {}, int threads_per_core = 0);
 
 // The CPUs of each of `tasks` tasks of `per_task` CPUs among `held` (a job's CPUs on a node), each
 // task's apart from the others' and from those `busy` counts in use (by CPU id, parallel to `held`)

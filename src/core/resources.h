@@ -100,8 +100,10 @@ struct FeatureRule {
 // task asks of its node's (sbatch -B): 0 asks nothing.
 struct NodeShape {
   int sockets = 0, cores = 0, threads = 0;
+  int cores_total = 0;  // asked only: the least cores of the node in all (Slurm's --ntasks-per-core)
   bool covers(const NodeShape& least) const {
-    return sockets >= least.sockets && cores >= least.cores && threads >= least.threads;
+    return sockets >= least.sockets && cores >= least.cores && threads >= least.threads &&
+           sockets * cores >= least.cores_total;
   }
   bool operator==(const NodeShape&) const = default;
 };

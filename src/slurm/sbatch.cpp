@@ -67,7 +67,7 @@ constexpr OptionDef kOptions[] = {
     {"gres", 0, Arg::Required, true},
     {"gres-flags", 0, Arg::Required, true},
     {"help", 'h', Arg::None, true},
-    {"hint", 0, Arg::Required, false},
+    {"hint", 0, Arg::Required, true},
     {"hold", 'H', Arg::None, true},
     {"ignore-pbs", 0, Arg::None, true},
     {"input", 'i', Arg::Required, true},
@@ -90,10 +90,10 @@ constexpr OptionDef kOptions[] = {
     {"nodelist", 'w', Arg::Required, true},
     {"nodes", 'N', Arg::Required, true},
     {"ntasks", 'n', Arg::Required, true},
-    {"ntasks-per-core", 0, Arg::Required, false},
+    {"ntasks-per-core", 0, Arg::Required, true},
     {"ntasks-per-gpu", 0, Arg::Required, true},
     {"ntasks-per-node", 0, Arg::Required, true},
-    {"ntasks-per-socket", 0, Arg::Required, false},
+    {"ntasks-per-socket", 0, Arg::Required, true},
     {"ntasks-per-tres", 0, Arg::Required, true},
     {"open-mode", 0, Arg::Required, true},
     {"output", 'o', Arg::Required, true},
@@ -117,7 +117,7 @@ constexpr OptionDef kOptions[] = {
     {"switches", 0, Arg::Required, true},
     {"test-only", 0, Arg::None, true},
     {"thread-spec", 0, Arg::Required, true},
-    {"threads-per-core", 0, Arg::Required, false},
+    {"threads-per-core", 0, Arg::Required, true},
     {"time", 't', Arg::Required, true},
     {"time-min", 0, Arg::Required, true},
     {"tmp", 0, Arg::Required, true},
@@ -223,6 +223,14 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
   }
   if (name == "spread-job") return o.spread_job = true, Result<void>{};
   if (name == "contiguous") return o.contiguous = true, Result<void>{};
+  if (name == "hint") return text(o.hint);  // the command checks it, as Slurm's sbatch (exit status 1)
+  if (name == "ntasks-per-core") return with(parse_count(v, "--ntasks-per-core", 65535), o.ntasks_per_core);
+  if (name == "ntasks-per-socket") return with(parse_count(v, "--ntasks-per-socket", 65535), o.ntasks_per_socket);
+  if (name == "threads-per-core") {  // nodes with as many, and as many of each core's used
+    auto r = with(parse_count(v, "--threads-per-core", 65535), o.threads_used);
+    if (r) o.threads_per_core = o.threads_used;
+    return r;
+  }
   if (name == "exclusive") {
     // Whole nodes. Sharing a node with one's own jobs only (=user) or with jobs of one's MCS label
     // (=mcs) is not offered: gwang keeps a node whole or shares it.
@@ -541,6 +549,10 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(exclusive, over.exclusive);
   take(spread_job, over.spread_job);
   take(contiguous, over.contiguous);
+  take(hint, over.hint);
+  take(ntasks_per_core, over.ntasks_per_core);
+  take(ntasks_per_socket, over.ntasks_per_socket);
+  take(threads_used, over.threads_used);
   take(gpu_binding_disabled, over.gpu_binding_disabled);
   take(core_spec, over.core_spec);
   take(thread_spec, over.thread_spec);

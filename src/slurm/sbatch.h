@@ -41,10 +41,14 @@ struct SbatchOptions {
   std::optional<std::int64_t> priority;           // --priority (TOP: the largest)
   // -B S[:C[:T]], --sockets-per-node, --cores-per-socket: the least of a node's CPU shape.
   std::optional<std::int64_t> sockets_per_node, cores_per_socket, threads_per_core;
-  std::optional<bool> exclusive;             // --exclusive: whole nodes (=user and =mcs refused by name)
-  std::optional<bool> spread_job;            // --spread-job: over as many nodes as its tasks and partition allow
-  std::optional<bool> contiguous;            // --contiguous: its nodes adjacent in name order
-  std::optional<bool> gpu_binding_disabled;  // --gres-flags=disable-binding (enforce-binding refused by name)
+  std::optional<bool> exclusive;   // --exclusive: whole nodes (=user and =mcs refused by name)
+  std::optional<bool> spread_job;  // --spread-job: over as many nodes as its tasks and partition allow
+  std::optional<bool> contiguous;  // --contiguous: its nodes adjacent in name order
+  // How its tasks lie on cores (--hint, --ntasks-per-core, --ntasks-per-socket, --threads-per-core,
+  // which also sets threads_per_core): checked and carried out by the command (sbatch_job.cpp).
+  std::optional<std::string> hint;
+  std::optional<std::int64_t> ntasks_per_core, ntasks_per_socket, threads_used;
+  std::optional<bool> gpu_binding_disabled;            // --gres-flags=disable-binding (enforce-binding refused by name)
   std::optional<std::int64_t> core_spec, thread_spec;  // -S, --thread-spec: kept for the system on each node
   // --gpu-bind, --mem-bind: its steps' tasks' GPUs and memory (SLURM_GPU_BIND and SLURM_MEM_BIND,
   // which srun reads).

@@ -194,6 +194,33 @@ TEST(SbatchRequest, PerGpuMincpusOvercommitAndLayout) {
   EXPECT_EQ(error_of("#SBATCH --wait-all-nodes=2\n"), "t.sh:2: --wait-all-nodes: '2' is neither 0 nor 1");
 }
 
+// How tasks lie on cores: the nodes they need, the threads of each core used, and what srun is told.
+TEST(SbatchRequest, HintsAndTasksPerCoreOrSocket) {
+  auto h = job("#SBATCH -n 4 --hint=nomultithread\n");
+  ASSERT_TRUE(h) << h.error().message;
+  EXPECT_EQ(h->request.cpu_threads_per_core, 1);
+  EXPECT_EQ(env_of(h->request, "SLURM_HINT"), "nomultithread");
+  EXPECT_EQ(env_of(h->request, "SLURM_THREADS_PER_CORE"), "1");
+  auto m = job("#SBATCH --hint=multithread\n");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->request.cpu_threads_per_core, 0);
+  EXPECT_EQ(env_of(m->request, "SLURM_NTASKS_PER_CORE"), "65535");
+  auto c = job("#SBATCH -n 6 --ntasks-per-core=2 --ntasks-per-socket=4 --hint=compute_bound\n");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->request.cores_per_node, 3);
+  EXPECT_EQ(c->request.sockets_per_node, 2);
+  EXPECT_EQ(c->request.cpu_threads_per_core, 0) << "the hint is dropped, as Slurm's sbatch drops it";
+  EXPECT_EQ(env_of(c->request, "SLURM_HINT"), "<unset>");
+  EXPECT_EQ(env_of(c->request, "SLURM_NTASKS_PER_CORE"), "2");
+  EXPECT_EQ(env_of(c->request, "SLURM_NTASKS_PER_SOCKET"), "4");
+  auto t = job("#SBATCH --threads-per-core=2\n");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->request.threads_per_core, 2);
+  EXPECT_EQ(t->request.cpu_threads_per_core, 2);
+  EXPECT_EQ(env_of(t->request, "SLURM_THREADS_PER_CORE"), "2");
+  EXPECT_EQ(error_of("#SBATCH --hint=bogus\n"), "unrecognized --hint argument \"bogus\", see --hint=help");
+}
+
 TEST(SbatchRequest, FilesTimeAndConditions) {
   auto a =
       job("#SBATCH -J sweep -o logs/%x-%A_%a.out -e logs/%x-%A_%a.err -i in.txt --open-mode=append -D run\n"

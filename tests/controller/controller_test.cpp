@@ -728,6 +728,8 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   later.time_min_s = 60;
   later.group = "daemon";
   later.contiguous = true;
+  later.cores_per_node = 1;
+  later.cpu_threads_per_core = 1;
   ASSERT_TRUE(controller_->submit(later, nobody_, now_));
   const std::vector<JobRecord> before = controller_->jobs(true);
   ASSERT_TRUE(controller_->checkpoint(now_));
@@ -778,6 +780,8 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     EXPECT_EQ(b.request.time_min_s, a.request.time_min_s);
     EXPECT_EQ(b.request.group, a.request.group);
     EXPECT_EQ(b.request.contiguous, a.request.contiguous);
+    EXPECT_EQ(b.request.cores_per_node, a.request.cores_per_node);
+    EXPECT_EQ(b.request.cpu_threads_per_core, a.request.cpu_threads_per_core);
     EXPECT_EQ(b.signals, a.signals);
     EXPECT_EQ(b.credential, a.credential);
     EXPECT_EQ(b.array_job, a.array_job);

@@ -125,6 +125,8 @@ api::SubmitRequest any_request() {
   r.time_min_s = *rc::gen::arbitrary<std::int64_t>();
   r.group = *text();
   r.contiguous = *rc::gen::arbitrary<bool>();
+  r.cores_per_node = *rc::gen::inRange(0, 65536);
+  r.cpu_threads_per_core = *rc::gen::inRange(0, 65536);
   return r;
 }
 

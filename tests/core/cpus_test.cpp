@@ -39,6 +39,17 @@ TEST(CpuPlaces, WithoutDevicesTheLowestWholeCoresGo) {
   EXPECT_EQ(*pick_cpus(t, all_of(t), 3), (std::vector<int>{0, 1, 8}));
 }
 
+// --hint=nomultithread, --threads-per-core: at most so many threads of each core; too few cores
+// for that is none.
+TEST(CpuPlaces, AtMostSoManyThreadsOfEachCore) {
+  const CpuTopology t = two_sockets();
+  EXPECT_EQ(*pick_cpus(t, all_of(t), 3, {}, 1), (std::vector<int>{0, 1, 2}));
+  const std::vector<std::uint16_t> gpu2{2};
+  EXPECT_EQ(*pick_cpus(t, all_of(t), 4, gpu2, 1), (std::vector<int>{4, 5, 6, 7}));
+  EXPECT_EQ(*pick_cpus(t, all_of(t), 4, {}, 2), (std::vector<int>{0, 1, 8, 9}));
+  EXPECT_FALSE(pick_cpus(t, all_of(t), 9, {}, 1));  // eight cores
+}
+
 TEST(CpuPlaces, WholeCoresGoBeforeCoresAnotherTaskShares) {
   const CpuTopology t = two_sockets();
   // CPU 0 is held: core 0 has one free thread (8), the others two.

@@ -223,6 +223,19 @@ done
 CF
 both "srun --cpu-freq" "sbatch --wait cf.sh >/dev/null; cat cf.out"
 both "sbatch --cpu-freq" "sbatch --wait --cpu-freq=high -o cf2.out --wrap 'env | grep -i freq; srun env | grep -i freq' >/dev/null; cat cf2.out; sbatch --cpu-freq=bogus --wrap true; echo rc=\$?; sbatch --cpu-freq=powersave --wrap true >/dev/null; echo rc=\$?"
+# --hint, --threads-per-core, --ntasks-per-core: what the batch shell and its step are told, and
+# the step's CPUs (on these one-thread cores, the same); a hint --ntasks-per-core drops; a bad hint.
+cat >hint.sh <<'HINT'
+#!/bin/bash
+for o in --hint=nomultithread --hint=multithread --hint=compute_bound --hint=memory_bound --threads-per-core=1 \
+    --ntasks-per-core=1 "--hint=nomultithread --ntasks-per-core=1" --hint=bogus "-n 2 --ntasks-per-core=1"; do
+  echo "== $o"
+  sbatch --wait -o hint.out $o --wrap 'env | grep -E "HINT|PER_CORE|PER_SOCKET|THREADS|CPUS_ON|JOB_CPUS|NTASKS" | sort; srun bash -c "grep Cpus_allowed_list /proc/self/status; env | grep -E \"HINT|PER_CORE|PER_SOCKET|THREADS|CPU_BIND=\" | sort" | sort' 2>&1 | sed 's/job [0-9]*/job ID/'
+  echo "rc=${PIPESTATUS[0]}"
+  cat hint.out 2>/dev/null; rm -f hint.out
+done
+HINT
+both "sbatch --hint, --threads-per-core, --ntasks-per-core" "bash hint.sh"
 # srun inside an allocation: the options that ask for an allocation, taken and not used (some
 # with a line of Slurm's); srun's own prolog and epilog; the tasks' prolog and epilog; --propagate.
 printf '#!/bin/sh\necho "export FOO=bar baz"\necho "print hello from $SLURM_PROCID"\necho "unset HOME"\necho "other"\n' >tp.sh
