@@ -395,12 +395,20 @@ std::optional<json> create_step(const ClientArgs& client, const std::string& id,
   return std::move(a.body);
 }
 
+// This host's address as the nodes reach it: the one it reaches the controller from.
+Result<std::string> address_towards_controller(const ClientArgs& client) {
+  auto endpoint = resolve_endpoint(client.url, client.token);
+  if (!endpoint) return tl::unexpected(endpoint.error());
+  return local_address_towards(controller_urls(endpoint->url).front());
+}
+
 }  // namespace
 
 int run_srun(const std::vector<std::string>& args) {
   Argv argv("srun", args);
   SrunOptions o;
   if (auto done = parse_srun(argv, o)) return *done;
+  if (o.given.count("test_only")) return srun_test_only(o);
   json body{{"command", o.command}};
   if (auto failed = step_layout(o, body)) return *failed;
   if (auto failed = step_multi_prog(o, body)) return *failed;
@@ -429,12 +437,8 @@ int run_srun(const std::vector<std::string>& args) {
   std::unique_ptr<PmixRelay> pmix;
   std::unique_ptr<BcastServer> bcast;
   const bool bcasts = o.given.count("bcast") > 0;
-  Result<std::string> address = std::string();
-  if (o.pmi2 || o.pmix || bcasts) {
-    auto endpoint = resolve_endpoint(client.url, client.token);
-    address = endpoint ? local_address_towards(controller_urls(endpoint->url).front())
-                       : Result<std::string>(tl::unexpected(endpoint.error()));
-  }
+  const Result<std::string> address =
+      o.pmi2 || o.pmix || bcasts ? address_towards_controller(client) : Result<std::string>(std::string());
   if (bcasts) {
     if (!address) return srun_error("--bcast: " + address.error().message);
     if (auto failed = step_bcast(o, *address, body, bcast)) return *failed;

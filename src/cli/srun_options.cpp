@@ -128,7 +128,8 @@ enum {
   kSendLibs,
   kSlurmdDebug,
   kMemBind,
-  kCpuFreq
+  kCpuFreq,
+  kTestOnly
 };
 const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"nodes", required_argument, nullptr, 'N'},
@@ -195,7 +196,8 @@ const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"send-libs", optional_argument, nullptr, kSendLibs},
                                {"slurmd-debug", required_argument, nullptr, kSlurmdDebug},
                                {"mem-bind", required_argument, nullptr, kMemBind},
-                               {"cpu-freq", required_argument, nullptr, kCpuFreq}};
+                               {"cpu-freq", required_argument, nullptr, kCpuFreq},
+                               {"test-only", no_argument, nullptr, kTestOnly}};
 
 // The options that ask for a job allocation, which srun inside one does not make: Slurm's srun
 // takes them there and uses none of them (srun(1): "This option applies to job allocations"), and
@@ -279,7 +281,6 @@ struct Refused {
 constexpr Refused kRefused[] = {
     {"gpus-per-socket", 0, required_argument},
 
-    {"test-only", 0, no_argument},
     {"no-allocate", 'Z', no_argument},
     {"container", 0, required_argument},
     {"no-kill", 'k', optional_argument},
@@ -440,6 +441,7 @@ const std::map<int, std::pair<const char*, const char*>> kSettings = {
     {kSlurmdDebug, {"slurmd_debug", "--slurmd-debug"}},
     {kMemBind, {"mem_bind", "--mem-bind"}},
     {kCpuFreq, {"cpu_freq", "--cpu-freq"}},
+    {kTestOnly, {"test_only", "--test-only"}},
 };
 
 // Takes one option getopt_long returned into `o`; returns the exit status when srun ends with it
@@ -704,97 +706,6 @@ std::optional<int> step_layout(const SrunOptions& o, json& body) {
   if (dir.is_relative()) dir = cwd / dir;
   body["workdir"] = dir.lexically_normal().string();
   return std::nullopt;
-}
-
-// Puts the tasks' environment into `body`: this one's (--export=ALL), or its SLURM_* variables
-// alone (NONE), and the variables named; returns 1 after saying why when --export is bad.
-std::optional<int> step_environment(const SrunOptions& o, json& body) {
-  slurm::ExportSpec exports;
-  if (auto it = o.given.find("export"); it != o.given.end()) {
-    auto e = slurm::parse_export(it->second.text);
-    if (!e) {  // the message names --export; an environment variable's value says which one too
-      return srun_error(it->second.from == "--export" ? e.error().message : it->second.from + ": " + e.error().message);
-    }
-    exports = *e;
-  }
-  json vars = json::object();
-  for (char** e = environ; e && *e; ++e) {
-    const std::string_view kv = *e;
-    const auto eq = kv.find('=');
-    if (eq == std::string_view::npos || eq == 0) continue;
-    const std::string key(kv.substr(0, eq));
-    if (!exports.all && !key.starts_with("SLURM_")) continue;
-    const std::string value(kv.substr(eq + 1));
-    if (!api::valid_utf8(value)) {
-      if (!o.quiet) {
-        std::fprintf(stderr, "srun: Warning: %s is not valid UTF-8; the tasks do not get it\n", key.c_str());
-      }
-      continue;
-    }
-    vars[key] = value;
-  }
-  for (const auto& [var, value] : exports.vars) {
-    if (value) {
-      vars[var] = *value;
-    } else if (const char* v = std::getenv(var.c_str())) {
-      vars[var] = v;
-    }
-  }
-  // What srun itself tells its tasks, as Slurm's does: its scheduling priority, its file mode
-  // mask (which the tasks start with), its log level, and the layout it asked for.
-  errno = 0;
-  const int nice = ::getpriority(PRIO_PROCESS, 0);
-  vars["SLURM_PRIO_PROCESS"] = std::to_string(errno == 0 ? nice : 0);
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  vars["SLURM_UMASK"] = slurm::umask_text(mask);
-  vars["SRUN_DEBUG"] = std::to_string(o.log_level);
-  // Its resource limits, which the tasks start with (Slurm's PropagateResourceLimits=ALL).
-  for (const auto& [name, value] : api::current_rlimits()) {
-    if (o.propagate && std::find(o.propagate->begin(), o.propagate->end(), name) == o.propagate->end()) continue;
-    vars[api::kRlimitPrefix + name] = std::to_string(value);
-  }
-  // The CPU binding asked for, as Slurm's srun tells its tasks (nothing for a bare "quiet").
-  if (auto it = o.given.find("cpu_bind"); it != o.given.end()) {
-    if (auto bind = slurm::parse_cpu_bind(it->second.text); bind && (bind->verbose || !bind->type.empty())) {
-      // Slurm 22.05's own forms, quirks and all: a map's or mask's list (masks without "0x"), or
-      // else the whole value as given ("" for none), after the type in SLURM_CPU_BIND.
-      const bool listed = !bind->list.empty();
-      std::string list = listed ? bind->list : bind->type == "none" ? "" : it->second.text;
-      if (listed && bind->type.starts_with("mask_")) {
-        for (std::size_t at;
-             (at = list.find("0x")) != std::string::npos || (at = list.find("0X")) != std::string::npos;)
-          list.erase(at, 2);
-      }
-      const std::string type = bind->type + (listed ? ":" : "");
-      const std::string verbosity = bind->verbose ? "verbose" : "quiet";
-      vars["SLURM_CPU_BIND_VERBOSE"] = verbosity;
-      vars["SLURM_CPU_BIND_TYPE"] = type;
-      vars["SLURM_CPU_BIND_LIST"] = list;
-      vars["SLURM_CPU_BIND"] = verbosity + (type.empty() ? "" : "," + type + list);
-    }
-  }
-  // The layout asked for; without one, the controller says which its layout was.
-  if (auto d = o.given.find("distribution"); d != o.given.end()) vars["SLURM_DISTRIBUTION"] = d->second.text;
-  body["env"] = std::move(vars);
-  return std::nullopt;
-}
-
-// The id of the job the step runs in ("123" of "123.4"); nothing after saying why there is none.
-std::optional<std::string> step_job_id(const SrunOptions& o) {
-  auto job = o.given.find("jobid");
-  if (job == o.given.end()) {
-    srun_error(
-        "gwang's srun runs inside a job's allocation, and SLURM_JOB_ID is not set: submit the work with sbatch (or "
-        "give --jobid)");
-    return std::nullopt;
-  }
-  std::string id = job->second.text.substr(0, job->second.text.find('.'));
-  if (!positive(id)) {
-    srun_error("invalid job id '" + job->second.text + "' (from " + job->second.from + ")");
-    return std::nullopt;
-  }
-  return id;
 }
 
 }  // namespace gwang::cli
