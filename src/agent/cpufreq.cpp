@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "slurm/specs.h"
+
 namespace gwang::agent {
 
 namespace {
@@ -65,11 +67,6 @@ std::vector<int> all_cpus(const fs::path& base) {
   return out;
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 }  // namespace
 
 CpuFreqSaved apply_cpu_freq(const std::string& sysfs, const std::vector<int>& cpus, const slurm::CpuFreq& freq) {
@@ -92,7 +89,7 @@ CpuFreqSaved apply_cpu_freq(const std::string& sysfs, const std::vector<int>& cp
     } else if (!freq.max.empty()) {
       write_range(dir, pick(freq.min), pick(freq.max));
     }
-    if (!freq.governor.empty()) write_word(dir / "scaling_governor", lower(freq.governor));
+    if (!freq.governor.empty()) write_word(dir / "scaling_governor", slurm::lower(freq.governor));
     saved.cpus.push_back(std::move(was));
   }
   return saved;

@@ -2,14 +2,13 @@
 
 #include <grp.h>
 #include <pwd.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <map>
 #include <sstream>
 #include <vector>
+
+#include "cli/program_output.h"
 
 namespace gwang::cli {
 
@@ -21,30 +20,10 @@ bool numeric(const std::string& key) {
 
 // getent's line for `key` in `database` ("passwd", "group"), split at its colons; empty when none.
 std::vector<std::string> getent(const char* database, const std::string& key) {
-  int out[2];
-  if (::pipe(out) != 0) return {};
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out[1], STDOUT_FILENO);
-    ::close(out[0]);
-    ::execlp("getent", "getent", database, key.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  std::string text;
-  char buf[1024];
-  ssize_t n;
-  while ((n = ::read(out[0], buf, sizeof buf)) != 0) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(out[0]);
-  int status = 0;
-  if (pid > 0) ::waitpid(pid, &status, 0);
+  const std::optional<std::string> text = program_output({"getent", database, key});
   std::vector<std::string> fields;
-  if (pid <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return fields;
-  std::istringstream line(text.substr(0, text.find('\n')));
+  if (!text) return fields;
+  std::istringstream line(text->substr(0, text->find('\n')));
   for (std::string f; std::getline(line, f, ':');) fields.push_back(f);
   return fields;
 }

@@ -118,6 +118,7 @@ Result<std::string> bcast_contents(const BcastFile& file) {
 struct BcastServer::Impl {
   StepSocket sock;
   std::vector<BcastFile> files;
+  std::string key;
   std::atomic<bool> stopping{false};
   std::thread thread;
 
@@ -130,7 +131,7 @@ struct BcastServer::Impl {
   // Answers one request; false for one that is not ours (the peer is dropped).
   bool answer(int fd, const mpi::WireMessage& m) {
     const bool known = m.a >= 0 && m.a < static_cast<std::int64_t>(files.size());
-    if (m.verb != "stat" && m.verb != "get") return false;
+    if ((m.verb != "stat" && m.verb != "get") || m.data != key) return false;
     if (!known) {
       send_whole(fd, mpi::encode({"none", m.a, 0, ""}));
       return true;
@@ -194,12 +195,13 @@ BcastServer::~BcastServer() {
   impl_->sock.close();
 }
 
-Result<std::unique_ptr<BcastServer>> BcastServer::listen(std::vector<BcastFile> files) {
+Result<std::unique_ptr<BcastServer>> BcastServer::listen(std::vector<BcastFile> files, std::string key) {
   auto impl = std::make_unique<Impl>();
   auto sock = StepSocket::open("the --bcast server");
   if (!sock) return tl::unexpected(sock.error());
   impl->sock = *sock;
   impl->files = std::move(files);
+  impl->key = std::move(key);
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->run(); });
   return std::unique_ptr<BcastServer>(new BcastServer(std::move(impl)));
@@ -289,10 +291,11 @@ int exec_failed(const std::string& why) {
 
 }  // namespace
 
-Result<std::string> fetch_bcast_file(const std::string& address, int index, const std::string& path) {
+Result<std::string> fetch_bcast_file(const std::string& address, const std::string& key, int index,
+                                     const std::string& path) {
   Connection c;
   if (auto o = c.open(address); !o) return tl::unexpected(o.error());
-  auto meta = c.ask({"stat", index, 0, ""});
+  auto meta = c.ask({"stat", index, 0, key});
   if (!meta) return tl::unexpected(meta.error());
   if (meta->verb != "meta") return fail("srun has no file " + std::to_string(index));
   BcastFile f;
@@ -317,7 +320,7 @@ Result<std::string> fetch_bcast_file(const std::string& address, int index, cons
       st.st_mtim.tv_sec == f.mtime) {
     return f.name;  // this node has it already (another task of the step, here, fetched it)
   }
-  auto got = c.ask({"get", index, 0, ""});
+  auto got = c.ask({"get", index, 0, key});
   if (!got) return tl::unexpected(got.error());
   if (got->verb != "file") return fail("srun has no file " + std::to_string(index));
   f.data = std::move(got->data);
@@ -334,7 +337,7 @@ int bcast_exec(int argc, char** argv) {
     const char* v = std::getenv(name);
     return std::string(v ? v : "");
   };
-  const std::string address = env("GWANG_BCAST_SRUN");
+  const std::string address = env("GWANG_BCAST_SRUN"), key = env("GWANG_BCAST_KEY");
   const int files = std::max(1, std::atoi(env("GWANG_BCAST_FILES").c_str()));
   std::string destination =
       bcast_destination(env("GWANG_BCAST_DEST"), env("SLURM_JOB_ID"), env("SLURM_STEP_ID"), env("SLURMD_NODENAME"));
@@ -350,19 +353,20 @@ int bcast_exec(int argc, char** argv) {
   if (lock < 0) return exec_failed("cannot open " + dir + ": " + std::strerror(errno));
   while (::flock(lock, LOCK_EX) != 0 && errno == EINTR) {
   }
-  auto fetched = fetch_bcast_file(address, 0, destination);
+  auto fetched = fetch_bcast_file(address, key, 0, destination);
   const std::string libraries = bcast_libraries(destination);
   if (fetched && files > 1 && ::mkdir(libraries.c_str(), 0755) != 0 && errno != EEXIST) {
     fetched = fail("cannot create " + libraries + ": " + std::strerror(errno));
   }
-  for (int i = 1; fetched && i < files; ++i) fetched = fetch_bcast_file(address, i, libraries);
+  for (int i = 1; fetched && i < files; ++i) fetched = fetch_bcast_file(address, key, i, libraries);
   ::close(lock);
   if (!fetched) return exec_failed(fetched.error().message);
   if (files > 1) {
     const std::string old = env("LD_LIBRARY_PATH");
     ::setenv("LD_LIBRARY_PATH", (libraries + (old.empty() ? "" : ":" + old)).c_str(), 1);
   }
-  for (const char* name : {"GWANG_BCAST_SRUN", "GWANG_BCAST_DEST", "GWANG_BCAST_FILES"}) ::unsetenv(name);
+  for (const char* name : {"GWANG_BCAST_SRUN", "GWANG_BCAST_KEY", "GWANG_BCAST_DEST", "GWANG_BCAST_FILES"})
+    ::unsetenv(name);
   program[which] = destination.data();
   ::execv(program[0], program);
   return exec_failed(std::string("cannot run ") + program[0] + ": " + std::strerror(errno));

@@ -4,9 +4,11 @@
 // the task's own user, once per node, and then runs the copy (bcast_exec). Slurm's srun sends the
 // files to its slurmds; here the nodes fetch them from srun, as the PMIx servers reach it.
 //
-// The messages are mpi/wire.h's ("VERB A B LENGTH\n" then LENGTH bytes). From a node:
-//   stat INDEX 0        what file INDEX is (0: the program, 1...: its libraries)
-//   get INDEX 0         its contents
+// The messages are mpi/wire.h's ("VERB A B LENGTH\n" then LENGTH bytes). From a node, each with
+// the step's key (GWANG_BCAST_KEY, which only the step's tasks are told) as its data:
+//   stat INDEX 0 KEY    what file INDEX is (0: the program, 1...: its libraries)
+//   get INDEX 0 KEY     its contents
+// A request without the key ends the connection.
 // and from srun:
 //   meta INDEX SIZE "MODE MTIME CODEC NAME"   SIZE bytes once whole; CODEC lz4 or none
 //   file INDEX SIZE BYTES                     the contents, as CODEC says
@@ -61,10 +63,10 @@ Result<std::string> bcast_contents(const BcastFile& file);
 std::string lz4_compress(std::string_view bytes);
 Result<std::string> lz4_decompress(std::string_view bytes, std::uint64_t size);
 
-// srun's side: serves `files` to the step's nodes until it is destroyed.
+// srun's side: serves `files` to those who give `key`, until it is destroyed.
 class BcastServer {
  public:
-  static Result<std::unique_ptr<BcastServer>> listen(std::vector<BcastFile> files);
+  static Result<std::unique_ptr<BcastServer>> listen(std::vector<BcastFile> files, std::string key);
   ~BcastServer();
   BcastServer(const BcastServer&) = delete;
   BcastServer& operator=(const BcastServer&) = delete;
@@ -76,12 +78,14 @@ class BcastServer {
   std::unique_ptr<Impl> impl_;
 };
 
-// A node's side: fetches file `index` from srun at `address` ("HOST:PORT") to `path`, unless a
-// file of the same size and time is there already. Returns the file's name (for a library).
-Result<std::string> fetch_bcast_file(const std::string& address, int index, const std::string& path);
+// A node's side: fetches file `index` from srun at `address` ("HOST:PORT"), giving `key`, to
+// `path` (for a library, into the directory `path`), unless a file of the same size and time is
+// there already. Returns the file's name (for a library).
+Result<std::string> fetch_bcast_file(const std::string& address, const std::string& key, int index,
+                                     const std::string& path);
 
 // `gwang-server bcast-exec N -- PROGRAM ARGS...`, run by the agent as a task of `srun --bcast`:
-// fetches the step's files (GWANG_BCAST_SRUN, GWANG_BCAST_DEST, GWANG_BCAST_FILES in its
+// fetches the step's files (GWANG_BCAST_SRUN, _KEY, _DEST and _FILES in its
 // environment), then runs PROGRAM ARGS with the N-th of them (counted from PROGRAM) replaced by
 // the copy. Returns only on failure.
 int bcast_exec(int argc, char** argv);

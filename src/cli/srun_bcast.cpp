@@ -1,16 +1,15 @@
 // srun's --bcast, --send-libs, --bcast-exclude and --compress: the program (and libraries) it reads
 // here and serves to the step's nodes, and what the step's tasks are told to fetch them.
 
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "cli/bcast.h"
+#include "cli/program_output.h"
 #include "cli/srun_options.h"
 
 namespace gwang::cli {
@@ -34,32 +33,7 @@ std::string find_program(const std::string& name) {
 }
 
 // ldd(1)'s list of the program's shared objects; empty for a static program (ldd then fails).
-std::string run_ldd(const std::string& program) {
-  int out[2];
-  if (::pipe(out) != 0) return "";
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out[1], STDOUT_FILENO);
-    const int null = ::open("/dev/null", O_WRONLY);
-    if (null >= 0) ::dup2(null, STDERR_FILENO);
-    ::close(out[0]);
-    ::execlp("ldd", "ldd", program.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(out[0], buf, sizeof buf)) != 0) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(out[0]);
-  int status = 0;
-  if (pid > 0) ::waitpid(pid, &status, 0);
-  return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? text : "";
-}
+std::string run_ldd(const std::string& program) { return program_output({"ldd", program}).value_or(""); }
 
 const Setting* setting(const SrunOptions& o, const char* key) {
   const auto it = o.given.find(key);
@@ -106,10 +80,19 @@ std::optional<int> step_bcast(const SrunOptions& o, const std::string& address, 
     }
   }
   const std::size_t count = files.size();
-  auto served = BcastServer::listen(std::move(files));
+  // The key the step's tasks give: no one else on the network gets the files.
+  std::random_device random;
+  std::string key;
+  for (int i = 0; i < 4; ++i) {
+    char part[9];
+    std::snprintf(part, sizeof part, "%08x", static_cast<unsigned>(random()));
+    key += part;
+  }
+  auto served = BcastServer::listen(std::move(files), key);
   if (!served) return srun_error("--bcast: " + served.error().message);
   server = std::move(*served);
   body["env"]["GWANG_BCAST_SRUN"] = address + ":" + std::to_string(server->port());
+  body["env"]["GWANG_BCAST_KEY"] = key;
   body["env"]["GWANG_BCAST_DEST"] = bcast->text;
   body["env"]["GWANG_BCAST_FILES"] = std::to_string(count);
   return std::nullopt;

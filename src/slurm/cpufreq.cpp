@@ -3,15 +3,11 @@
 #include <algorithm>
 #include <cctype>
 
+#include "slurm/specs.h"
+
 namespace gwang::slurm {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // A frequency word in Slurm's spelling ("High"), or a positive number of kHz as given; "" when
 // neither.

@@ -5,15 +5,11 @@
 #include <cstdio>
 #include <ctime>
 
+#include "slurm/specs.h"
+
 namespace gwang::slurm {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Reads "[.][digits]" at `at`; false when a '.' has no digits after it.
 bool read_size(std::string_view text, std::size_t& at, int& width, bool& right) {

@@ -15,6 +15,9 @@
 
 namespace gwang::slurm {
 
+// `s` in lower case (ASCII letters): Slurm's words are matched regardless of case.
+std::string lower(std::string_view s);
+
 // -t/--time: "minutes", "minutes:seconds", "hours:minutes:seconds", "days-hours",
 // "days-hours:minutes", "days-hours:minutes:seconds"; "0", "-1", "INFINITE" and "UNLIMITED" for
 // no limit. Seconds round up to the next minute, as in Slurm.

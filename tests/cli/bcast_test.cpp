@@ -90,19 +90,19 @@ TEST_F(BcastFetch, ANodeGetsTheFilesWholeWithTheirModeAndTime) {
   files.push_back(read_bcast_file(prog.string(), "", true).value());
   files.push_back(read_bcast_file(lib.string(), "libx.so.1", false).value());
   const std::int64_t mtime = files[0].mtime;
-  auto server = BcastServer::listen(std::move(files));
+  auto server = BcastServer::listen(std::move(files), "k3y");
   ASSERT_TRUE(server) << server.error().message;
   const std::string at = "127.0.0.1:" + std::to_string((*server)->port());
 
   const fs::path copy = dir_ / "node" / "copy";
-  ASSERT_EQ(fetch_bcast_file(at, 0, copy.string()).value(), "");
+  ASSERT_EQ(fetch_bcast_file(at, "k3y", 0, copy.string()).value(), "");
   EXPECT_EQ(slurp(copy), program);
   struct stat st {};
   ASSERT_EQ(::stat(copy.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0750u);
   EXPECT_EQ(st.st_mtim.tv_sec, mtime);
   // A library goes into the directory under its own name.
-  ASSERT_EQ(fetch_bcast_file(at, 1, (dir_ / "node" / "libs").string()).value(), "libx.so.1");
+  ASSERT_EQ(fetch_bcast_file(at, "k3y", 1, (dir_ / "node" / "libs").string()).value(), "libx.so.1");
   EXPECT_EQ(slurp(dir_ / "node" / "libs" / "libx.so.1"), "library");
   // A copy of the same size and time is left as it is (another task of the node made it).
   std::string same = program;
@@ -110,14 +110,19 @@ TEST_F(BcastFetch, ANodeGetsTheFilesWholeWithTheirModeAndTime) {
   std::ofstream(copy, std::ios::binary) << same;
   const timespec times[2] = {{mtime, 0}, {mtime, 0}};
   ASSERT_EQ(::utimensat(AT_FDCWD, copy.c_str(), times, 0), 0);
-  ASSERT_TRUE(fetch_bcast_file(at, 0, copy.string()));
+  ASSERT_TRUE(fetch_bcast_file(at, "k3y", 0, copy.string()));
   EXPECT_EQ(slurp(copy), same);
   // A file srun does not have; a server that is not there.
-  const auto none = fetch_bcast_file(at, 2, copy.string());
+  const auto none = fetch_bcast_file(at, "k3y", 2, copy.string());
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().message, "srun has no file 2");
+  // Without the step's key, nothing.
+  const auto stranger = fetch_bcast_file(at, "guess", 0, (dir_ / "node" / "stolen").string());
+  ASSERT_FALSE(stranger);
+  EXPECT_EQ(stranger.error().message, "srun closed the connection");
+  EXPECT_FALSE(fs::exists(dir_ / "node" / "stolen"));
   server->reset();
-  EXPECT_FALSE(fetch_bcast_file(at, 0, copy.string()));
+  EXPECT_FALSE(fetch_bcast_file(at, "k3y", 0, copy.string()));
   // No temporary file is left behind.
   for (const auto& e : fs::directory_iterator(dir_ / "node")) {
     EXPECT_EQ(e.path().filename().string().find(".gwang-bcast."), std::string::npos) << e.path();
