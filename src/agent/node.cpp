@@ -21,6 +21,7 @@
 
 #include "agent/account.h"
 #include "agent/cpufreq.h"
+#include "agent/gpufreq.h"
 #include "api/rlimits.h"
 #include "core/cpus.h"
 #include "slurm/membind.h"
@@ -470,18 +471,18 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
       spec.denied_devices.push_back(rule);
     }
   }
-  // --cpu-freq (SLURM_CPU_FREQ_REQ): its CPUs' frequencies, set before it starts.
-  auto freq = set_cpu_freq(spec);
+  // --cpu-freq, --gpu-freq: its CPUs' frequencies and GPUs' clocks, set before it starts.
+  auto freq = set_frequencies(l, spec);
   auto task = Task::launch(spec, tracking_);
   if (!task) {
-    if (freq) restore_cpu_freq(options_.sysfs, *freq);
+    if (freq) put_back(options_.sysfs, *freq);
     if (!l.script.empty()) fs::remove_all(fs::path(script_path(options_.log_dir, l.task)).parent_path(), ec);
     return refuse(task.error().message);
   }
   const long long started = (*task)->started();
   const pid_t pid = (*task)->pid();
   tasks_[l.task] = Running{std::move(*task), "", false, spec.name, started};
-  tasks_[l.task].cpu_freq = std::move(freq);
+  tasks_[l.task].freq = std::move(freq);
   if (debug) debug_started(tasks_[l.task], l, spec, pid);
   append("+ " + l.task + " " + std::to_string(pid) + " " + std::to_string(started) + " " + spec.name + "\n");
 }
@@ -497,15 +498,36 @@ void append_to(const std::string& path, const std::string& text) {
 
 }  // namespace
 
-std::shared_ptr<const CpuFreqSaved> NodeAgent::set_cpu_freq(const TaskSpec& spec) const {
-  for (const auto& [k, v] : spec.env) {
-    if (k != "SLURM_CPU_FREQ_REQ") continue;
-    auto freq = slurm::parse_cpu_freq(v);
-    if (!freq) return nullptr;  // not srun's or sbatch's: nothing is set
-    auto saved = std::make_shared<CpuFreqSaved>(apply_cpu_freq(options_.sysfs, spec.cpus, *freq));
-    return saved->cpus.empty() ? nullptr : saved;
+struct Frequencies {
+  CpuFreqSaved cpu;
+  GpuFreqSet gpu;
+};
+
+std::shared_ptr<const Frequencies> NodeAgent::set_frequencies(const Launch& l, TaskSpec& spec) const {
+  auto out = std::make_shared<Frequencies>();
+  const auto value = [&](const char* name) -> const std::string* {
+    for (const auto& [k, v] : spec.env) {
+      if (k == name) return &v;
+    }
+    return nullptr;
+  };
+  if (const std::string* v = value("SLURM_CPU_FREQ_REQ")) {
+    if (auto freq = slurm::parse_cpu_freq(*v)) out->cpu = apply_cpu_freq(options_.sysfs, spec.cpus, *freq);
   }
-  return nullptr;
+  // A step is told SLURMD_TRES_FREQ ("gpu:..."), its batch shell SLURM_GPU_FREQ.
+  const std::string* tres = l.step >= 0 ? value("SLURMD_TRES_FREQ") : value("SLURM_GPU_FREQ");
+  const std::string gpu = !tres ? "" : l.step >= 0 ? (tres->starts_with("gpu:") ? tres->substr(4) : "") : *tres;
+  if (auto freq = slurm::parse_gpu_freq(gpu); freq && !gpu.empty() && !l.devices.empty()) {
+    std::string said, failed;
+    out->gpu = apply_gpu_freq(options_.nvml_library, l.devices, *freq, said, failed);
+    spec.note += (freq->verbose ? said : "") + failed;
+  }
+  return out->cpu.cpus.empty() && out->gpu.uuids.empty() ? nullptr : out;
+}
+
+void NodeAgent::put_back(const std::string& sysfs, const Frequencies& freq) {
+  restore_cpu_freq(sysfs, freq.cpu);
+  reset_gpu_freq(freq.gpu);
 }
 
 void NodeAgent::debug_started(Running& r, const Launch& l, const TaskSpec& spec, pid_t pid) {
@@ -591,7 +613,7 @@ std::vector<Finished> NodeAgent::poll(Clock::time_point now) {
   for (auto it = tasks_.begin(); it != tasks_.end();) {
     if (auto status = it->second.task->poll(now)) {
       if (!it->second.debug_note.empty()) debug_ended(it->second, *status);
-      if (it->second.cpu_freq) restore_cpu_freq(options_.sysfs, *it->second.cpu_freq);
+      if (it->second.freq) put_back(options_.sysfs, *it->second.freq);
       const std::string& failure = it->second.task->failure();
       out.push_back({it->first, *status, failure.empty() ? it->second.message : failure, it->second.fenced});
       done_[it->first] = Done{it->second.task->pid(), it->second.started, it->second.group};

@@ -19,7 +19,7 @@
 
 namespace gwang::agent {
 
-struct CpuFreqSaved;
+struct Frequencies;
 
 // One task of a job, as the controller asks a node to run it.
 struct Launch {
@@ -93,6 +93,8 @@ struct NodeAgentOptions {
   std::string controller_url;
   // Where the kernel's sysfs is (its cpufreq files set tasks' CPU frequencies): "/sys".
   std::string sysfs = "/sys";
+  // The NVML library that sets tasks' GPU clocks (--gpu-freq).
+  std::string nvml_library = "libnvidia-ml.so.1";
 };
 
 // Forgets every task a state directory records (a clean stop, once its tasks have ended): the
@@ -144,10 +146,12 @@ class NodeAgent {
     // srun --slurmd-debug: the start of the agent's lines about the task, and the file they go to
     // (its standard error); empty: none.
     std::string debug_note, debug_log;
-    std::shared_ptr<const CpuFreqSaved> cpu_freq;  // --cpu-freq: what its CPUs' frequencies were
+    std::shared_ptr<const Frequencies> freq;  // --cpu-freq, --gpu-freq: what to put back
   };
-  // --cpu-freq: the frequencies a task asks (SLURM_CPU_FREQ_REQ) set on its CPUs; what they were.
-  std::shared_ptr<const CpuFreqSaved> set_cpu_freq(const TaskSpec& spec) const;
+  // --cpu-freq and --gpu-freq: the frequencies a task asks (SLURM_CPU_FREQ_REQ, SLURMD_TRES_FREQ or
+  // SLURM_GPU_FREQ) set on its CPUs and GPUs; what to put back (null: nothing was set).
+  std::shared_ptr<const Frequencies> set_frequencies(const Launch& l, TaskSpec& spec) const;
+  static void put_back(const std::string& sysfs, const Frequencies& freq);
   // srun --slurmd-debug: the agent's lines about a task that started, and one that ended.
   void debug_started(Running& r, const Launch& l, const TaskSpec& spec, pid_t pid);
   static void debug_ended(const Running& r, const TaskStatus& status);

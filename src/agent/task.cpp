@@ -263,6 +263,7 @@ void open_job_files(const TaskSpec& spec, int report_fd) {
     (void)!::write(STDERR_FILENO, pid, static_cast<std::size_t>(n));
     (void)!::write(STDERR_FILENO, spec.mem_note_tail.data(), spec.mem_note_tail.size());
   }
+  if (!spec.note.empty()) (void)!::write(STDERR_FILENO, spec.note.data(), spec.note.size());
   if (!spec.refusal.empty()) {
     (void)!::write(STDERR_FILENO, spec.refusal.data(), spec.refusal.size());
     ::_exit(1);

@@ -57,6 +57,8 @@ struct TaskSpec {
   // NUMA nodes `mem_nodes` (srun --mem-bind).
   int mem_policy = 0;
   std::vector<int> mem_nodes;
+  // Written on its standard error before it runs (what the agent set for it: --gpu-freq's clocks).
+  std::string note;
   // Non-empty: the task does not run its program: this is written on its standard error and it
   // exits 1, as Slurm's slurmstepd ends a task whose binding the node cannot make.
   std::string refusal;

@@ -363,6 +363,7 @@ Result<void> set_environment(const slurm::SbatchOptions& o, const SbatchContext&
   if (o.ntasks_per_core) set("SLURM_NTASKS_PER_CORE", std::to_string(*o.ntasks_per_core));
   if (o.ntasks_per_socket) set("SLURM_NTASKS_PER_SOCKET", std::to_string(*o.ntasks_per_socket));
   if (o.threads_used) set("SLURM_THREADS_PER_CORE", std::to_string(*o.threads_used));
+  if (o.gpu_freq) set("SLURM_GPU_FREQ", *o.gpu_freq);              // the batch shell's GPUs; srun tells its steps
   if (o.cpu_freq) set("SLURM_CPU_FREQ_REQ", *o.cpu_freq);          // the batch shell's CPUs and its steps'
   if (o.distribution) set("SLURM_DISTRIBUTION", *o.distribution);  // the steps' layout, which srun reads
   if (o.overcommit.value_or(false)) set("SLURM_OVERCOMMIT", "1");  // srun's default, too

@@ -416,6 +416,7 @@ int run_srun(const std::vector<std::string>& args) {
   if (auto failed = step_environment(o, body)) return *failed;
   if (auto failed = step_mem_bind(o, body)) return *failed;
   if (auto failed = step_cpu_freq(o, body)) return *failed;
+  if (auto failed = step_gpu_freq(o, body)) return *failed;
   const std::optional<std::string> job = step_job_id(o);
   if (!job) return 1;
   const std::string& id = *job;

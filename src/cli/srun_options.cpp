@@ -129,7 +129,8 @@ enum {
   kSlurmdDebug,
   kMemBind,
   kCpuFreq,
-  kTestOnly
+  kTestOnly,
+  kGpuFreq
 };
 const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"nodes", required_argument, nullptr, 'N'},
@@ -197,7 +198,8 @@ const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"slurmd-debug", required_argument, nullptr, kSlurmdDebug},
                                {"mem-bind", required_argument, nullptr, kMemBind},
                                {"cpu-freq", required_argument, nullptr, kCpuFreq},
-                               {"test-only", no_argument, nullptr, kTestOnly}};
+                               {"test-only", no_argument, nullptr, kTestOnly},
+                               {"gpu-freq", required_argument, nullptr, kGpuFreq}};
 
 // The options that ask for a job allocation, which srun inside one does not make: Slurm's srun
 // takes them there and uses none of them (srun(1): "This option applies to job allocations"), and
@@ -231,7 +233,6 @@ constexpr InsideAllocation kInsideAllocation[] = {
     {"dependency", 'd', required_argument, nullptr},
     {"extra-node-info", 'B', required_argument, nullptr},
     {"gid", 0, required_argument, nullptr},
-    {"gpu-freq", 0, required_argument, nullptr},
     {"gres-flags", 0, required_argument, nullptr},
     {"hint", 0, required_argument, nullptr},
     {"hold", 'H', no_argument, nullptr},
@@ -348,7 +349,8 @@ std::map<std::string, Setting> srun_environment_settings() {
                                  std::pair{"compress", "SLURM_COMPRESS"},
                                  std::pair{"send_libs", "SLURM_SEND_LIBS"},
                                  std::pair{"mem_bind", "SLURM_MEM_BIND"},
-                                 std::pair{"cpu_freq", "SLURM_CPU_FREQ_REQ"}}) {
+                                 std::pair{"cpu_freq", "SLURM_CPU_FREQ_REQ"},
+                                 std::pair{"gpu_freq", "SLURM_GPU_FREQ"}}) {
     const char* v = std::getenv(var);
     if (const std::string text = v ? v : ""; !text.empty()) given[key] = {text, var};
   }
@@ -442,6 +444,7 @@ const std::map<int, std::pair<const char*, const char*>> kSettings = {
     {kMemBind, {"mem_bind", "--mem-bind"}},
     {kCpuFreq, {"cpu_freq", "--cpu-freq"}},
     {kTestOnly, {"test_only", "--test-only"}},
+    {kGpuFreq, {"gpu_freq", "--gpu-freq"}},
 };
 
 // Takes one option getopt_long returned into `o`; returns the exit status when srun ends with it

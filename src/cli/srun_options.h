@@ -70,6 +70,9 @@ std::optional<int> step_mem_bind(const SrunOptions& o, nlohmann::json& body);
 // --cpu-freq (and SLURM_CPU_FREQ_REQ): the tasks' SLURM_CPU_FREQ_REQ, in Slurm's words, which each
 // node's agent sets on their CPUs; returns 255 after Slurm's two lines for a bad one (srun_shares.cpp).
 std::optional<int> step_cpu_freq(const SrunOptions& o, nlohmann::json& body);
+// --gpu-freq (and SLURM_GPU_FREQ): the tasks' SLURMD_TRES_FREQ ("gpu:VALUE"), by which each node's
+// agent sets their GPUs' clocks; returns 255 after Slurm's words for a bad one (srun_shares.cpp).
+std::optional<int> step_gpu_freq(const SrunOptions& o, nlohmann::json& body);
 // --test-only: when and where a job of the step's counts would start, as Slurm's srun says it;
 // nothing is submitted (srun_test_only.cpp). Returns srun's exit status.
 int srun_test_only(const SrunOptions& o);

@@ -191,4 +191,15 @@ std::optional<int> step_cpu_freq(const SrunOptions& o, json& body) {
   return std::nullopt;
 }
 
+std::optional<int> step_gpu_freq(const SrunOptions& o, json& body) {
+  const auto it = o.given.find("gpu_freq");
+  if (it == o.given.end()) return std::nullopt;
+  if (auto freq = slurm::parse_gpu_freq(it->second.text); !freq) {
+    std::fprintf(stderr, "srun: error: %s\n", freq.error().message.c_str());
+    return 255;
+  }
+  body["env"]["SLURMD_TRES_FREQ"] = "gpu:" + it->second.text;
+  return std::nullopt;
+}
+
 }  // namespace gwang::cli

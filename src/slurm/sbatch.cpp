@@ -59,7 +59,7 @@ constexpr OptionDef kOptions[] = {
     {"get-user-env", 0, Arg::Optional, true},
     {"gid", 0, Arg::Required, true},
     {"gpu-bind", 0, Arg::Required, true},
-    {"gpu-freq", 0, Arg::Required, false},
+    {"gpu-freq", 0, Arg::Required, true},
     {"gpus", 'G', Arg::Required, true},
     {"gpus-per-node", 0, Arg::Required, true},
     {"gpus-per-socket", 0, Arg::Required, false},
@@ -204,6 +204,10 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
     if (!freq) return fail(freq.error().message + "\nsbatch: error: Invalid --cpu-freq argument");
     o.cpu_freq = cpu_freq_text(*freq);
     return {};
+  }
+  if (name == "gpu-freq") {
+    if (auto freq = parse_gpu_freq(v); !freq) return fail(freq.error().message);
+    return text(o.gpu_freq);
   }
   if (name == "mem-bind") {
     if (v == "help") return fail(std::string(mem_bind_help()));
@@ -559,6 +563,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(gpu_bind, over.gpu_bind);
   take(mem_bind, over.mem_bind);
   take(cpu_freq, over.cpu_freq);
+  take(gpu_freq, over.gpu_freq);
   take(ntasks_per_gpu, over.ntasks_per_gpu);
   take(cpus_per_task, over.cpus_per_task);
   take(dependency, over.dependency);

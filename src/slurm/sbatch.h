@@ -53,6 +53,7 @@ struct SbatchOptions {
   // --gpu-bind, --mem-bind: its steps' tasks' GPUs and memory (SLURM_GPU_BIND and SLURM_MEM_BIND,
   // which srun reads).
   std::optional<std::string> gpu_bind, mem_bind;
+  std::optional<std::string> gpu_freq;        // --gpu-freq, as given (SLURM_GPU_FREQ: its tasks' GPUs' clocks)
   std::optional<std::string> cpu_freq;        // --cpu-freq, in Slurm's words (SLURM_CPU_FREQ_REQ: its tasks' CPUs)
   std::optional<std::int64_t> cpus_per_task;  // -c
   std::optional<DependencySpec> dependency;   // -d

@@ -203,6 +203,46 @@ TEST_F(NodeAgentTest, ATasksCpuFrequenciesAreSetAndPutBack) {
   EXPECT_EQ(get("scaling_max_freq"), "2000000");
 }
 
+// --gpu-freq: the task's GPUs' application clocks set through NVML (a stand-in library here)
+// before its program runs, said on its standard error with verbose, and reset when it ends; a
+// step reads SLURMD_TRES_FREQ, a batch shell SLURM_GPU_FREQ.
+TEST_F(NodeAgentTest, ATasksGpuClocksAreSetAndReset) {
+  const std::string gpu = "GPU-11111111-2222-3333-4444-555555555555";
+  const fs::path log = dir_ / "nvml.log";
+  ::setenv("GWANG_FAKE_NVML_LOG", log.c_str(), 1);
+  NodeAgentOptions o = options();
+  o.nvml_library = FAKE_NVML;
+  o.host.devices.push_back({"gpu:H100", "NVIDIA H100 80GB HBM3", gpu, 0, 0, false, "", 'c', -1, -1, {}});
+  NodeAgent agent(o);
+  Launch step = launch(13, {"sh", "-c", "cat " + log.string() + " > " + (dir_ / "out13").string()});
+  step.task = step_task_id(13, 0, 0, 0);
+  step.step = 0;
+  step.devices = {gpu};
+  step.env = {{"SLURMD_TRES_FREQ", "gpu:medium,memory=high,verbose"}};
+  agent.launch(step, Clock::now());
+  ASSERT_EQ(ended(agent, 1).size(), 1u);
+  const auto slurp = [](const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  EXPECT_EQ(slurp(dir_ / "out13"), "set " + gpu + " 2619 1005\n");
+  EXPECT_EQ(slurp(dir_ / "logs" / log_name(step.task, true)),
+            "gpu-freq: " + gpu + ": memory 2619 MHz, graphics 1005 MHz\n");
+  EXPECT_EQ(slurp(log), "set " + gpu + " 2619 1005\nreset " + gpu + "\n");
+  // A batch shell: its SLURM_GPU_FREQ; without verbose, nothing said.
+  fs::remove(log);
+  Launch batch = launch(14, {"true"});
+  batch.devices = {gpu};
+  batch.env = {{"SLURM_GPU_FREQ", "low"}};
+  agent.launch(batch, Clock::now());
+  ASSERT_EQ(ended(agent, 1).size(), 1u);
+  EXPECT_EQ(slurp(log), "set " + gpu + " 2619 210\nreset " + gpu + "\n");
+  EXPECT_EQ(slurp(dir_ / "logs" / log_name(batch.task, true)), "");
+  ::unsetenv("GWANG_FAKE_NVML_LOG");
+}
+
 // The resource limits from where the job was submitted: the task starts with them (each at most
 // its hard limit), and is not shown them.
 TEST_F(NodeAgentTest, ATaskStartsWithTheLimitsItWasSent) {

@@ -225,6 +225,8 @@ done
 CF
 both "srun --cpu-freq" "sbatch --wait cf.sh >/dev/null; cat cf.out"
 both "sbatch --cpu-freq" "sbatch --wait --cpu-freq=high -o cf2.out --wrap 'env | grep -i freq; srun env | grep -i freq' >/dev/null; cat cf2.out; sbatch --cpu-freq=bogus --wrap true; echo rc=\$?; sbatch --cpu-freq=powersave --wrap true >/dev/null; echo rc=\$?"
+# --gpu-freq: the batch shell's SLURM_GPU_FREQ, its steps' SLURMD_TRES_FREQ, and a bad value.
+both "--gpu-freq" "sbatch --wait --gpu-freq=high -o gf.out --wrap 'env | grep -i freq; srun env | grep -i freq | sort; srun --gpu-freq=low,memory=high,verbose env | grep -i freq | sort' >/dev/null; cat gf.out; sbatch --gpu-freq=bogus --wrap true; echo rc=\$?"
 # --hint, --threads-per-core, --ntasks-per-core: what the batch shell and its step are told, and
 # the step's CPUs (on these one-thread cores, the same); a hint --ntasks-per-core drops; a bad hint.
 cat >hint.sh <<'HINT'
