@@ -49,8 +49,6 @@ done
 # sbatch --test-only on an idle node: it would start now (the seconds masked), here, in main.
 both "sbatch --test-only" "sbatch --test-only -c 2 -t 10 --wrap true 2>&1 | sed -E 's/T[0-9:]+ using/T(now) using/'"
 
-# srun --test-only, inside a job and outside: when and where a job of its counts would start.
-both "srun --test-only" "sbatch --wait -o tz.out --wrap 'srun --test-only hostname 2>&1 | sed -E \"s/T[0-9:]+ using/T(now) using/\"; srun --test-only -n 2 -t 5 hostname 2>&1 | sed -E \"s/T[0-9:]+ using/T(now) using/\"' >/dev/null; cat tz.out; srun --test-only -c 2 hostname 2>&1 | sed -E 's/T[0-9:]+ using/T(now) using/'; echo rc=\$?"
 # Options sbatch refuses before it calls the controller.
 both "sbatch unknown option" "sbatch --frobnicate --wrap true; echo rc=\$?"
 both "sbatch missing script" "sbatch nothere.sh; echo rc=\$?"
@@ -343,6 +341,9 @@ envs "--export=NONE -t 5"
 envs "--export=FOO=1,HOME -t 5"
 umask 0027  # the job and its steps start with the submitter's
 envs "-J named --get-user-env -t 5"
+# srun --test-only, inside a job and outside: when and where a job of its counts would start (it
+# takes job ids, so it comes after the cases that name jobs by id).
+both "srun --test-only" "sbatch --wait -o tz.out --wrap 'srun --test-only hostname 2>&1 | sed -E \"s/T[0-9:]+ using/T(now) using/\"; srun --test-only -n 2 -t 5 hostname 2>&1 | sed -E \"s/T[0-9:]+ using/T(now) using/\"' >/dev/null; cat tz.out; srun --test-only -c 2 hostname 2>&1 | sed -E 's/T[0-9:]+ using/T(now) using/'; echo rc=\$?"
 umask 0022
 
 start_two_node_clusters
