@@ -267,7 +267,7 @@ RC=3 srun --prolog=$PWD/sp.sh -n1 echo step ran 2>&1 | head -n 2
 echo "== propagate"
 ulimit -S -n 555; srun -n1 --propagate=NONE bash -c 'ulimit -S -n'; srun -n1 --propagate=NOFILE bash -c 'ulimit -S -n'
 EOF_ALLOC
-srun_alloc() { id=$(sbatch --parsable --wait srun_alloc.sh); sed "s/$id/ID/g" srun_alloc.out; }
+srun_alloc() { id=$(sbatch --parsable --wait srun_alloc.sh); sed -E "s/\\b$id\\b/ID/g" srun_alloc.out; }
 both "srun's allocation options, prologs, epilogs" "$(declare -f srun_alloc); srun_alloc"
 # sbatch's options that Slurm with gwang's configuration takes and does not use.
 both "sbatch's options unused here" "sbatch --wait -o un.out -s --acctg-freq=task=10 --profile=none --network=x --switches=1 --power=level --wckey=w --mcs-label=m --wrap 'echo ran' >/dev/null; cat un.out"
@@ -342,8 +342,9 @@ envs "--export=FOO=1,HOME -t 5"
 umask 0027  # the job and its steps start with the submitter's
 envs "-J named --get-user-env -t 5"
 # srun --test-only, inside a job and outside: when and where a job of its counts would start (it
-# takes job ids, so it comes after the cases that name jobs by id).
-both "srun --test-only" "sbatch --wait -o tz.out --wrap 'srun --test-only hostname 2>&1 | sed -E \"s/T[0-9:]+ using/T(now) using/\"; srun --test-only -n 2 -t 5 hostname 2>&1 | sed -E \"s/T[0-9:]+ using/T(now) using/\"' >/dev/null; cat tz.out; srun --test-only -c 2 hostname 2>&1 | sed -E 's/T[0-9:]+ using/T(now) using/'; echo rc=\$?"
+# takes job ids, so it comes after the cases that name jobs by id; and by now gwang's ids run
+# ahead of Slurm's, an array taking one per task, so they are masked).
+both "srun --test-only" "sbatch --wait -o tz.out --wrap 'srun --test-only hostname 2>&1 | sed -E \"s/Job [0-9]+ to start at [0-9-]+T[0-9:]+ using/Job ID to start at (now) using/\"; srun --test-only -n 2 -t 5 hostname 2>&1 | sed -E \"s/Job [0-9]+ to start at [0-9-]+T[0-9:]+ using/Job ID to start at (now) using/\"' >/dev/null; cat tz.out; srun --test-only -c 2 hostname 2>&1 | sed -E 's/Job [0-9]+ to start at [0-9-]+T[0-9:]+ using/Job ID to start at (now) using/'; echo rc=\$?"
 umask 0022
 
 start_two_node_clusters
