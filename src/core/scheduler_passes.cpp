@@ -94,12 +94,15 @@ std::optional<std::vector<TaskPlacement>> Scheduler::place_contiguous(FreeState&
   const std::size_t widest = std::min<std::size_t>(static_cast<std::size_t>(spec.tasks), order.size());
   for (std::size_t width = spec.spread ? widest : 1; width <= widest; ++width) {
     for (std::size_t start = 0; start + width <= order.size(); ++start) {
-      // A run it may not use whole (a node down, or one it excludes) is no run.
+      // A run it may not use whole (a node down, or one it excludes) is no run; nor, for a spread
+      // job, one with a node that has no room for a task now: only runs that may hold it are
+      // tried, so a job that waits costs a pass a look at each node, not a placement per run.
       auto window = std::make_shared<NodeFilter>();
       bool usable = true;
       for (std::size_t k = start; k < start + width && usable; ++k) {
         const NodeId id = order[k];
-        usable = cluster_.node(id).state == NodeState::Up && (!named || named->allows(id));
+        usable = cluster_.node(id).state == NodeState::Up && (!named || named->allows(id)) &&
+                 (!spec.spread || cluster_.available_on(free, id, spec.task));
         window->ids.push_back(id);
       }
       if (!usable) continue;
