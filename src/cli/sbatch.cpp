@@ -315,15 +315,7 @@ int run_sbatch(const std::vector<std::string>& args) {
   if (options.test_only.value_or(false)) {
     auto t = request(client, "POST", "/api/v1/jobs?test_only=1" + (as_user->empty() ? "" : "&as_user=" + *as_user),
                      api::to_json(job->request), &rc);
-    if (!t) return 1;
-    if ((*t)["start"].is_null())
-      return sbatch_error("Job violates accounting/QOS policy or no nodes that are up can hold it");
-    std::vector<std::string> nodes = (*t)["nodes"].get<std::vector<std::string>>();
-    std::fprintf(stderr, "sbatch: Job %lld to start at %s using %d processors on nodes %s in partition %s\n",
-                 static_cast<long long>((*t)["id"].get<std::int64_t>()),
-                 slurm::format_slurm_date((*t)["start"].get<std::int64_t>()).c_str(), (*t)["cpus"].get<int>(),
-                 slurm::compress_hosts(nodes).c_str(), (*t)["partition"].get<std::string>().c_str());
-    return 0;
+    return t ? say_test_only("sbatch", *t) : 1;
   }
   // -M: gwang is one cluster; a list that names it (or "all") sends the job to it, as Slurm's.
   const auto cluster = options.clusters ? cluster_named(client, *options.clusters) : Result<std::string>("");

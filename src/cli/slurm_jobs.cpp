@@ -201,6 +201,20 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
+int say_test_only(const char* program, const nlohmann::json& t) {
+  if (t["start"].is_null()) {
+    std::fprintf(stderr, "%s: error: Job violates accounting/QOS policy or no nodes that are up can hold it\n",
+                 program);
+    return 1;
+  }
+  const std::vector<std::string> nodes = t["nodes"].get<std::vector<std::string>>();
+  std::fprintf(stderr, "%s: Job %lld to start at %s using %d processors on nodes %s in partition %s\n", program,
+               static_cast<long long>(t["id"].get<std::int64_t>()),
+               slurm::format_slurm_date(t["start"].get<std::int64_t>()).c_str(), t["cpus"].get<int>(),
+               slurm::compress_hosts(nodes).c_str(), t["partition"].get<std::string>().c_str());
+  return 0;
+}
+
 std::string upper(std::string text) {
   for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return text;

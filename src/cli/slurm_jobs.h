@@ -95,6 +95,10 @@ int option_complaint(const char* program, int c, Argv& args, std::initializer_li
 
 std::vector<std::string> split_list(const std::string& text);  // "a,b,,c": a, b, c
 std::string upper(std::string text);
+// sbatch's and srun's --test-only: the controller's answer (POST /api/v1/jobs?test_only=1) said
+// as Slurm's `PROGRAM: Job 12 to start at ... using 2 processors on nodes n1 in partition main`,
+// or that no node can hold it; the exit status.
+int say_test_only(const char* program, const nlohmann::json& answer);
 std::string uid_of(const std::string& user);  // the account's uid, or Slurm's NO_VAL (4294967294)
 
 }  // namespace gwang::cli

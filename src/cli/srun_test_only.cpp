@@ -1,18 +1,13 @@
 // srun --test-only: when a job of the step's counts would start, were it submitted now, and where,
 // as Slurm's srun says it; nothing is submitted or run.
-#include <algorithm>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <vector>
 
 #include "api/request.h"
 #include "cli/api_call.h"
 #include "cli/client.h"
 #include "cli/slurm_jobs.h"
 #include "cli/srun_options.h"
-#include "slurm/format.h"
-#include "slurm/hostlist.h"
 
 namespace gwang::cli {
 
@@ -34,15 +29,7 @@ int srun_test_only(const SrunOptions& o) {
   set_error_prefix("srun: error: Unable to allocate resources: ");
   int rc = 0;
   auto t = request(client, "POST", "/api/v1/jobs?test_only=1", api::to_json(r), &rc);
-  if (!t) return 1;
-  if ((*t)["start"].is_null())
-    return srun_error("Job violates accounting/QOS policy or no nodes that are up can hold it");
-  const std::vector<std::string> nodes = (*t)["nodes"].get<std::vector<std::string>>();
-  std::fprintf(stderr, "srun: Job %lld to start at %s using %d processors on nodes %s in partition %s\n",
-               static_cast<long long>((*t)["id"].get<std::int64_t>()),
-               slurm::format_slurm_date((*t)["start"].get<std::int64_t>()).c_str(), (*t)["cpus"].get<int>(),
-               slurm::compress_hosts(nodes).c_str(), (*t)["partition"].get<std::string>().c_str());
-  return 0;
+  return t ? say_test_only("srun", *t) : 1;
 }
 
 }  // namespace gwang::cli
