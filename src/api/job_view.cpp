@@ -77,6 +77,7 @@ void write_job_view(Json& w, const JobView& j) {
   if (j.open_append) w.field("open_append", true);
   if (!j.comment.empty()) w.field("comment", j.comment);
   if (!j.group.empty()) w.field("group", j.group);
+  if (!j.licenses.empty()) w.field("licenses", j.licenses);
   if (!j.partition.empty()) w.field("partition", j.partition);
   if (j.hold != Hold::None) w.field("hold", to_string(j.hold));
   if (!j.qos.empty()) w.field("qos", j.qos);
@@ -173,6 +174,7 @@ Result<JobView> read_job_view(const json& j, const std::string& where) {
   f.may("output", v.output).may("error", v.error).may("input", v.input).may("open_append", v.open_append);
   f.may("comment", v.comment)
       .may("group", v.group)
+      .may("licenses", v.licenses)
       .may("partition", v.partition)
       .name("hold", v.hold, parse_hold, false);
   f.may("qos", v.qos).may("array", v.array).may("array_job_id", v.array_job_id);

@@ -87,7 +87,8 @@ struct JobView : JobSummary {
   std::string output, error, input;
   bool open_append = false;
   std::string comment, partition;
-  std::string group;  // the group it runs as (sbatch --gid); empty: its user's own
+  std::string group;     // the group it runs as (sbatch --gid); empty: its user's own
+  std::string licenses;  // the licenses it holds while it runs ("matlab:2,fluent:1"); empty: none
   Hold hold = Hold::None;
   std::string qos;                // the allocation programme it runs under, when named
   std::string array;              // its array's spec ("0-15%4"), for a task of an array

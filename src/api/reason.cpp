@@ -7,11 +7,24 @@
 namespace gwang::api {
 namespace {
 
-constexpr std::array<std::string_view, 16> kNames = {
-    "None",          "Priority",    "Resources",    "Reserved",     "ReservedForJob", "NodesUnavailable",
-    "Gang",          "QuotaReached", "Preempting",  "JobHeldUser",  "JobHeldAdmin",   "Held",
-    "BeginTime",     "Dependency",  "DependencyNeverSatisfied",     "JobArrayTaskLimit"};
-static_assert(static_cast<std::size_t>(ReasonCode::JobArrayTaskLimit) + 1 == kNames.size());
+constexpr std::array<std::string_view, 17> kNames = {"None",
+                                                     "Priority",
+                                                     "Resources",
+                                                     "Reserved",
+                                                     "ReservedForJob",
+                                                     "NodesUnavailable",
+                                                     "Gang",
+                                                     "QuotaReached",
+                                                     "Preempting",
+                                                     "JobHeldUser",
+                                                     "JobHeldAdmin",
+                                                     "Held",
+                                                     "BeginTime",
+                                                     "Dependency",
+                                                     "DependencyNeverSatisfied",
+                                                     "JobArrayTaskLimit",
+                                                     "Licenses"};
+static_assert(static_cast<std::size_t>(ReasonCode::Licenses) + 1 == kNames.size());
 
 }  // namespace
 

@@ -25,6 +25,7 @@ enum class ReasonCode : std::uint8_t {
   Dependency,                // waiting for other jobs
   DependencyNeverSatisfied,  // its dependency can no longer hold
   JobArrayTaskLimit,         // its array runs as many tasks at once as it allows
+  Licenses,                  // the licenses it needs are not all free
 };
 
 // A reason as shown: its code, and its words (valid as long as what they were made from).

@@ -138,6 +138,12 @@ Result<void> read_placement(const json& j, SubmitRequest& r) {
     }
     r.group = g;
   }
+  if (j.contains("licenses")) {  // its names and counts are the controller's to check
+    const json& v = j["licenses"];
+    if (!v.is_string() || v.get<std::string>().size() > 1024)
+      return tl::unexpected(field_error("licenses", "must be a string of up to 1,024 bytes").error());
+    r.licenses = v.get<std::string>();
+  }
   if (auto e = integer(j, "cores_per_node", 0, 65535, r.cores_per_node); !e) return e;
   if (auto e = integer(j, "cpu_threads_per_core", 0, 65535, r.cpu_threads_per_core); !e) return e;
   if (j.contains("contiguous")) {
@@ -452,7 +458,8 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
                                   "group",
                                   "contiguous",
                                   "cores_per_node",
-                                  "cpu_threads_per_core"};
+                                  "cpu_threads_per_core",
+                                  "licenses"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -526,6 +533,7 @@ std::string to_json(const SubmitRequest& r) {
   if (r.contiguous) j["contiguous"] = true;
   if (r.cores_per_node > 0) j["cores_per_node"] = r.cores_per_node;
   if (r.cpu_threads_per_core > 0) j["cpu_threads_per_core"] = r.cpu_threads_per_core;
+  if (!r.licenses.empty()) j["licenses"] = r.licenses;
   return j.dump();
 }
 

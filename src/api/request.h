@@ -70,6 +70,9 @@ struct SubmitRequest {
   // user's own.
   std::string group;
   bool contiguous = false;  // its nodes adjacent in name order (sbatch --contiguous)
+  // The cluster's licenses it holds while it runs (sbatch -L): "NAME[:COUNT],...", as given
+  // (slurm/licenses.h); empty: none.
+  std::string licenses;
   // Nodes with at least this many cores in all (sbatch --ntasks-per-core: its tasks per node over
   // it); 0: any.
   int cores_per_node = 0;

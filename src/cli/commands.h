@@ -87,6 +87,7 @@ struct UpArgs {
   std::string queue_order = "fcfs";  // or "multifactor"
   std::string backfill = "easy";     // or "conservative"
   std::string cluster_name = "gwang";
+  std::string licenses;  // the cluster's licenses, "matlab:2,fluent:30" (jobs' -L)
 };
 int run_up(const UpArgs& args);
 

@@ -647,6 +647,7 @@ int run_controller(const DaemonArgs& args) {
   options.cluster_name = cfg->cluster_name;
   options.snapshot_every = cfg->snapshot_every;
   options.partitions = cfg->partitions;
+  options.licenses = cfg->licenses;
   options.on_store_failure = controller::stop_on_store_failure;
   options.queue_order = cfg->queue_order;
   options.backfill = cfg->backfill;

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "core/queue_policy.h"
 #include "slurm/features.h"
+#include "slurm/licenses.h"
 
 namespace {
 
@@ -175,6 +176,19 @@ void add_up(CLI::App& app, const Wanted& wanted, Commands& c) {
           },
           "NAME"))
       ->capture_default_str();
+  u->add_option("--licenses", up.licenses,
+                "the cluster's licenses, NAME:SEATS[,NAME:SEATS...] (jobs ask for them with -L)")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            auto l = gwang::slurm::parse_licenses(text);
+            if (!l) return l.error().message;
+            for (const auto& one : *l) {
+              if (!gwang::slurm::license_name_ok(one.name))
+                return "license '" + one.name + "': expected a name of letters, digits, '.', '_' or '-'";
+            }
+            return std::string();
+          },
+          "NAME:SEATS[,...]"));
   u->add_option("--queue-order", up.queue_order,
                 "who goes first: fcfs, sjf, priority, or multifactor (age, fair share, size, programme)")
       ->check(core_name(gwang::core::parse_queue_order))

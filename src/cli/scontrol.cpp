@@ -80,6 +80,7 @@ void show_job(const SlurmJob& j, std::int64_t now) {
   std::printf("   Command=%s\n", j.batch ? j.name.c_str() : command.c_str());
   std::printf("   WorkDir=%s\n", j.workdir.c_str());
   if (!j.comment.empty()) std::printf("   Comment=%s\n", j.comment.c_str());
+  if (!j.licenses.empty()) std::printf("   Licenses=%s\n", j.licenses.c_str());
   std::printf("\n");
 }
 
@@ -99,6 +100,24 @@ void show_node(const SlurmNode& n) {
   std::string parts;
   for (const std::string& p : n.partitions) parts += (parts.empty() ? "" : ",") + p;
   std::printf("   Partitions=%s\n\n", parts.c_str());
+}
+
+// `scontrol show licenses [NAME]`: each license's seats, in name order, as Slurm prints them.
+int show_licenses(const ClientArgs& client, const std::string& name) {
+  int rc = 0;
+  auto answer = request(client, "GET", "/api/v1/licenses", "", &rc);
+  if (!answer) return 1;
+  std::vector<json> licenses((*answer)["licenses"].begin(), (*answer)["licenses"].end());
+  if (licenses.empty()) std::printf("No licenses configured in Slurm.\n");
+  std::sort(licenses.begin(), licenses.end(),
+            [](const json& a, const json& b) { return a.value("name", "") < b.value("name", ""); });
+  for (const json& l : licenses) {
+    if (!name.empty() && l.value("name", "") != name) continue;
+    std::printf("LicenseName=%s\n    Total=%lld Used=%lld Free=%lld Reserved=0 Remote=no\n",
+                l.value("name", "").c_str(), static_cast<long long>(l.value("total", 0LL)),
+                static_cast<long long>(l.value("used", 0LL)), static_cast<long long>(l.value("free", 0LL)));
+  }
+  return 0;
 }
 
 // `scontrol show config`: the controller's settings under Slurm's names, "Key = Value" with the key
@@ -121,6 +140,7 @@ int show_config(const ClientArgs& client) {
       {"BcastParameters", "(null)"},
       {"ClusterName", c.value("cluster_name", "gwang")},
       {"KillWait", sec("kill_grace_s")},
+      {"Licenses", c.value("licenses", std::string()).empty() ? "(null)" : c.value("licenses", std::string())},
       {"MailProg", c.value("mail_program", std::string()).empty() ? "(null)" : c.value("mail_program", std::string())},
       {"MaxArraySize", std::to_string(c.value("max_array_size", 1001))},
       {"MCSPlugin", "mcs/none"},  // no labels: --mcs-label is taken and not checked
@@ -156,7 +176,7 @@ int run_scontrol(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
     std::printf(
         "Usage: scontrol COMMAND\n"
-        "  show job [ID], show node [NAME], show partition [NAME], show config\n"
+        "  show job [ID], show node [NAME], show partition [NAME], show licenses [NAME], show config\n"
         "  show hostnames LIST, show hostlist NAMES, show hostlistsorted NAMES\n"
         "  hold ID, uhold ID, release ID\n");
     return args.empty() ? 1 : 0;
@@ -237,6 +257,7 @@ int run_scontrol(const std::vector<std::string>& args) {
     if (!any && !arg.empty()) return scontrol_error("Node " + arg + " not found");
     return 0;
   }
+  if (what.size() >= 2 && std::string_view("licenses").starts_with(what)) return show_licenses(client, arg);
   if (what == "partition" || what == "partitions") {
     auto answer = request(client, "GET", "/api/v1/partitions", "", &rc);
     if (!answer) return 1;

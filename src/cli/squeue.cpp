@@ -35,7 +35,7 @@ const std::vector<std::pair<std::string, char>>& long_fields() {
       {"MinMemory", 'm'},  {"Name", 'j'},         {"NodeList", 'N'},    {"NumCPUs", 'C'},    {"NumNodes", 'D'},
       {"Partition", 'P'},  {"Reason", 'r'},       {"ReasonList", 'R'},  {"SchedNodes", 'Y'}, {"StartTime", 'S'},
       {"State", 'T'},      {"StateCompact", 't'}, {"SubmitTime", 'V'},  {"TimeLeft", 'L'},   {"TimeLimit", 'l'},
-      {"TimeUsed", 'M'},   {"UserID", 'U'},       {"UserName", 'u'},    {"WorkDir", 'Z'}};
+      {"TimeUsed", 'M'},   {"UserID", 'U'},       {"UserName", 'u'},    {"WorkDir", 'Z'},    {"Licenses", 'W'}};
   return kFields;
 }
 
@@ -63,6 +63,8 @@ const char* header_of(char type) {
       return "NAME";
     case 'k':
       return "COMMENT";
+    case 'W':
+      return "LICENSES";
     case 'K':
       return "ARRAY_TASK_ID";
     case 'l':
@@ -102,7 +104,7 @@ const char* header_of(char type) {
   }
   return "?";
 }
-constexpr std::string_view kLetters = "aAcCDeEFijkKlLmMNoPrRStTuUVYZ";
+constexpr std::string_view kLetters = "aAcCDeEFijkKlLmMNoPrRStTuUVWYZ";
 
 std::string memory_text(std::int64_t bytes) {
   const std::int64_t mib = (bytes + (1 << 20) - 1) >> 20;
@@ -134,6 +136,7 @@ json job_json(const Row& row, bool grouped) {
   for (const std::string& a : j.command) command += (command.empty() ? "" : " ") + a;
   o["command"] = j.batch ? "" : command;
   o["comment"] = j.comment;
+  o["licenses"] = j.licenses;
   // A job that ended without running was given no CPUs.
   o["cpus"] = j.ended() && j.start_time < 0 ? json(nullptr) : json(static_cast<std::int64_t>(j.cpus) * j.nodes);
   o["current_working_directory"] = j.workdir;
@@ -199,6 +202,8 @@ std::string field(const Row& row, char type, std::int64_t now) {
       return j.name;
     case 'k':
       return j.comment.empty() ? "(null)" : j.comment;
+    case 'W':
+      return j.licenses.empty() ? "(null)" : j.licenses;
     case 'K':
       return row.task;
     case 'l':

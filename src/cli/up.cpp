@@ -17,6 +17,7 @@
 #include "cli/commands.h"
 #include "cli/serve.h"
 #include "slurm/features.h"
+#include "slurm/licenses.h"
 
 namespace gwang::cli {
 
@@ -85,6 +86,7 @@ int run_up(const UpArgs& args) {
   controller::ControllerOptions options;
   options.data_dir = data;
   options.cluster_name = args.cluster_name;
+  options.licenses = *slurm::parse_licenses(args.licenses);  // checked by the command line
   options.local_node = hostname;
   options.on_store_failure = controller::stop_on_store_failure;
   options.allow_root = args.allow_root;

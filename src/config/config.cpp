@@ -289,6 +289,29 @@ Result<AgentConfig> load_agent_config(const std::string& path) {
   return parse_agent_config(*text, path);
 }
 
+namespace {
+
+// [licenses] NAME = SEATS, into `out` (in name order).
+Result<void> read_licenses(const std::string& path, const Reader& r, const toml::table& top,
+                           std::vector<slurm::LicenseCount>& out) {
+  const toml::node* node = top.get("licenses");
+  if (!node) return {};
+  const toml::table* table = node->as_table();
+  if (!table) return tl::unexpected(r.error("licenses", "expected a table: [licenses] with NAME = SEATS"));
+  Reader l(path, *table, "licenses.");
+  for (const auto& [key, value] : *table) {
+    const std::string name(key.str());
+    if (!slurm::license_name_ok(name))
+      return tl::unexpected(l.error(name.c_str(), "expected a name of letters, digits, '.', '_' or '-'"));
+    int seats = 0;
+    GWANG_TRY(l.integer(name.c_str(), seats, 0, 1'000'000'000));
+    out.push_back({name, seats});
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<ControllerConfig> parse_controller_config(std::string_view text, const std::string& path) {
   auto t = parse(text, path);
   if (!t) return tl::unexpected(t.error());
@@ -374,6 +397,8 @@ Result<ControllerConfig> parse_controller_config(std::string_view text, const st
       c.partitions.push_back(std::move(p));
     }
   }
+  r.skip("licenses");
+  GWANG_TRY(read_licenses(path, r, *t, c.licenses));
   r.skip("accounting");
   if (const toml::node* node = t->get("accounting")) {
     const toml::table* acc = node->as_table();

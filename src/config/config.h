@@ -12,6 +12,7 @@
 #include "api/partition.h"
 #include "core/queue_policy.h"
 #include "core/result.h"
+#include "slurm/licenses.h"
 
 namespace gwang::config {
 
@@ -41,6 +42,8 @@ struct ControllerConfig {
   core::QueueOrder queue_order = core::QueueOrder::Fcfs;
   core::Backfill backfill = core::Backfill::Easy;
   std::vector<api::Partition> partitions;  // [[partitions]] name, nodes, default, max_time
+  // [licenses] NAME = SEATS: the cluster's licenses, which jobs ask for with -L (Slurm's Licenses=).
+  std::vector<slurm::LicenseCount> licenses;
   // [accounting]
   bool require_project = false;            // every job is charged to a project of its owner
   bool require_grant = false;              // a project that never held a grant runs nothing

@@ -142,6 +142,29 @@ Result<void> Controller::set_features(const api::SubmitRequest& r, core::JobSpec
   return {};
 }
 
+Result<void> Controller::set_licenses(const api::SubmitRequest& r, core::JobSpec& spec) const {
+  if (r.licenses.empty()) return {};
+  auto asked = slurm::parse_licenses(r.licenses);
+  if (!asked) return fail("Invalid license specification: " + asked.error().message);
+  const core::Cluster& cluster = scheduler_->cluster();
+  for (const slurm::LicenseCount& l : *asked) {
+    const auto id = cluster.find_license(l.name);
+    if (!id) {
+      std::string names;
+      for (std::uint16_t k = 0; k < cluster.license_count(); ++k)
+        names += (names.empty() ? "" : ", ") + cluster.license_name(k);
+      return fail("Invalid license specification: no license '" + l.name +
+                  "' (this cluster's: " + (names.empty() ? "none" : names) + ")");
+    }
+    if (l.count > cluster.license_total(*id)) {
+      return fail("Invalid license specification: " + std::to_string(l.count) + " of license '" + l.name +
+                  "' asked, and the cluster has " + std::to_string(cluster.license_total(*id)));
+    }
+    if (l.count > 0) spec.licenses.push_back({*id, static_cast<std::int32_t>(l.count)});
+  }
+  return {};
+}
+
 Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
   const api::SubmitRequest& r = job.request;
   core::JobSpec spec;
@@ -192,6 +215,7 @@ Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
     spec.task.nodes = std::move(*filter);
   }
   if (auto f = set_features(r, spec); !f) return tl::unexpected(f.error());
+  if (auto l = set_licenses(r, spec); !l) return tl::unexpected(l.error());
   spec.nice = r.nice;
   spec.fixed_priority = r.priority;
   spec.name = r.name;

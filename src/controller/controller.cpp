@@ -60,6 +60,11 @@ Result<std::unique_ptr<Controller>> Controller::open(ControllerOptions options, 
   c->instance_ = std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<std::uintptr_t>(c.get()) % 100000);
   c->scheduler_ = std::make_unique<core::Scheduler>(core::Cluster{}, c->scheduler_options());
   if (auto r = c->set_partitions(); !r) return tl::unexpected(r.error());
+  for (const slurm::LicenseCount& l : c->options_.licenses) {
+    if (c->scheduler_->cluster().find_license(l.name)) return fail("license '" + l.name + "' is named twice");
+    if (c->scheduler_->cluster().license_count() >= 1024) return fail("more than 1,024 licenses");
+    c->scheduler_->add_license(l.name, l.count);
+  }
   if (!c->options_.local_node.empty()) {
     if (!parts.runner) {
       auto runner = make_node_agent_runner(c->options_, c->instance_);
@@ -205,6 +210,17 @@ std::vector<Controller::PartitionRecord> Controller::partitions() const {
       if (p.all || p.names.contains(n->name)) r.nodes.push_back(n->name);
     }
     out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<Controller::LicenseRecord> Controller::licenses() const {
+  std::lock_guard lock(mu_);
+  const core::Cluster& cluster = scheduler_->cluster();
+  std::vector<LicenseRecord> out;
+  for (std::uint16_t id = 0; id < cluster.license_count(); ++id) {
+    const std::int64_t total = cluster.license_total(id);
+    out.push_back({cluster.license_name(id), total, total - cluster.free().licenses[id]});
   }
   return out;
 }

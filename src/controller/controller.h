@@ -38,6 +38,7 @@
 #include "core/cpus.h"
 #include "core/scheduler.h"
 #include "slurm/binding.h"
+#include "slurm/licenses.h"
 #include "store/committer.h"
 #include "store/journal.h"
 #include "store/postgres.h"
@@ -77,6 +78,8 @@ struct ControllerOptions {
   // The node pools jobs ask for by name (Slurm's partitions), at most 64. None: one partition,
   // api::implicit_partition(), of every node.
   std::vector<api::Partition> partitions;
+  // The cluster's licenses (Slurm's Licenses=): seats jobs ask for with -L, held while they run.
+  std::vector<slurm::LicenseCount> licenses;
   // At most this many agent calls wait for orders at once; the others are answered at once (each
   // waiting call holds one of the HTTP server's threads).
   int max_waiting_agents = 32;
@@ -175,6 +178,12 @@ class Controller {
     std::vector<std::string> nodes;
   };
   std::vector<PartitionRecord> partitions() const;
+  // The cluster's licenses, with the seats running jobs hold of each.
+  struct LicenseRecord {
+    std::string name;
+    std::int64_t total = 0, used = 0;
+  };
+  std::vector<LicenseRecord> licenses() const;
   // What reads see: the jobs, and why each waiting one waits, as the last change left them.
   using StateCounts = std::array<std::int64_t, std::size(kJobStates)>;  // jobs by JobState
   struct View {
@@ -435,6 +444,8 @@ class Controller {
   // into the spec. Errors: a constraint naming a feature no node has, or counting more nodes than
   // the job's.
   Result<void> set_features(const api::SubmitRequest& r, core::JobSpec& spec) const;
+  // Its licenses (-L), each known to the cluster and no more than it has.
+  Result<void> set_licenses(const api::SubmitRequest& r, core::JobSpec& spec) const;
   // The CPUs a job of whole nodes has on `node`: all of them, less the cores or threads it keeps
   // for the system (--core-spec: whole cores of the node's threads each; --thread-spec).
   static int whole_node_cpus(const Node& node, const api::SubmitRequest& r);

@@ -89,6 +89,7 @@ void put(Encoder& e, const Submitted& v) {
   e.u(v.request.contiguous);
   e.i(v.request.cores_per_node);
   e.i(v.request.cpu_threads_per_core);
+  e.s(v.request.licenses);
 }
 void get(Decoder& d, Submitted& v) {
   v.id = d.i();
@@ -132,6 +133,7 @@ void get(Decoder& d, Submitted& v) {
     v.request.cores_per_node = small(d);
     v.request.cpu_threads_per_core = small(d);
   }
+  if (d.ok() && !d.at_end()) v.request.licenses = text(d);
 }
 
 void put(Encoder& e, const Started& v) {

@@ -292,6 +292,7 @@ void ApiServer::Impl::routes() {
   route("POST", "/api/v1/jobs/{id}/hold", R"(/api/v1/jobs/(\d{1,18})/hold)", &Impl::hold_job);
   route("POST", "/api/v1/jobs/{id}/release", R"(/api/v1/jobs/(\d{1,18})/release)", &Impl::release_job);
   route("GET", "/api/v1/partitions", "/api/v1/partitions", &Impl::list_partitions);
+  route("GET", "/api/v1/licenses", "/api/v1/licenses", &Impl::list_licenses);
   route("GET", "/api/v1/jobs/{id}/logs", R"(/api/v1/jobs/(\d{1,18})/logs)", &Impl::job_logs);
   route("POST", "/api/v1/jobs/{id}/steps", R"(/api/v1/jobs/(\d{1,18})/steps)", &Impl::start_step);
   route("GET", "/api/v1/jobs/{id}/steps/{step}", R"(/api/v1/jobs/(\d{1,18})/steps/(\d{1,6}))", &Impl::show_step);

@@ -153,6 +153,7 @@ struct ApiServer::Impl {
   void hold_job(const httplib::Request& req, httplib::Response& res);
   void release_job(const httplib::Request& req, httplib::Response& res);
   void list_partitions(const httplib::Request& req, httplib::Response& res);
+  void list_licenses(const httplib::Request& req, httplib::Response& res);
   void job_logs(const httplib::Request& req, httplib::Response& res);
   // Whether the caller may cancel, hold or release the job (`verb`): its owner, its institution's
   // admins and operators; else a 403 written that says so.

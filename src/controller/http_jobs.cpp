@@ -1,5 +1,6 @@
 // The API's job routes: submissions (and test submissions), the job list in pages and as the queue
-// table, a job, its cancel, hold and release, its output, and the partitions jobs are sent to.
+// table, a job, its cancel, hold and release, its output, the partitions jobs are sent to, and the
+// cluster's licenses.
 
 #include <algorithm>
 #include <deque>
@@ -252,6 +253,19 @@ void ApiServer::Impl::list_partitions(const httplib::Request& req, httplib::Resp
                    {"nodes", p.nodes}});
   }
   reply(res, 200, json{{"partitions", out}});
+}
+
+void ApiServer::Impl::list_licenses(const httplib::Request& req, httplib::Response& res) {
+  auto who = authenticate(req, res);
+  if (!who) return;
+  json out = json::array();
+  for (const Controller::LicenseRecord& l : controller.licenses()) {
+    out.push_back({{"name", l.name},
+                   {"total", l.total},
+                   {"used", l.used},
+                   {"free", std::max<std::int64_t>(0, l.total - l.used)}});
+  }
+  reply(res, 200, json{{"licenses", out}});
 }
 
 void ApiServer::Impl::job_logs(const httplib::Request& req, httplib::Response& res) {

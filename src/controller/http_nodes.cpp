@@ -80,6 +80,7 @@ void ApiServer::Impl::show_config(const httplib::Request& req, httplib::Response
              {"queue_order", std::string(core::to_string(o.queue_order))},
              {"backfill", std::string(core::to_string(o.backfill))},
              {"partitions", o.partitions.size()},
+             {"licenses", slurm::format_licenses(o.licenses)},
              {"local_node", o.local_node}});
 }
 

@@ -76,6 +76,7 @@ api::JobView job_view(const JobRecord& j, api::Reason reason, const std::int64_t
   v.open_append = r.open_append;
   v.comment = r.comment;
   v.group = r.group;
+  v.licenses = r.licenses;
   v.partition = r.partition;
   v.hold = j.hold;
   v.qos = r.qos;

@@ -262,11 +262,12 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   e.s(r.batch_features);
   e.i(r.time_min_s);
   // Format 22 on: the group it runs as; 23 on: whether its nodes are adjacent; 24 on: its least
-  // cores per node and threads per core.
+  // cores per node and threads per core; 25 on: its licenses.
   e.s(r.group);
   e.u(r.contiguous);
   e.i(r.cores_per_node);
   e.i(r.cpu_threads_per_core);
+  e.s(r.licenses);
 }
 
 namespace {
@@ -374,6 +375,7 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
     r.cores_per_node = static_cast<int>(d.i());
     r.cpu_threads_per_core = static_cast<int>(d.i());
   }
+  if (format >= 25) r.licenses = text(d);
   return {};
 }
 

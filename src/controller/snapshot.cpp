@@ -25,8 +25,9 @@ namespace {
 // steps' time limits; 21 node features, temporary disk and CPU shape asked, nice, priority, whole
 // nodes, deadline, GPU binding and batch node's features, and its steps' reserved ports; 22 the
 // group it runs as (sbatch --gid); 23 whether its nodes are adjacent (--contiguous); 24 its least
-// cores per node (--ntasks-per-core) and threads per core of its CPUs (--hint, --threads-per-core).
-constexpr int kSnapshotFormat = 24;
+// cores per node (--ntasks-per-core) and threads per core of its CPUs (--hint, --threads-per-core);
+// 25 its licenses (-L).
+constexpr int kSnapshotFormat = 25;
 std::string snapshot_magic(int format) { return "gwang snapshot " + std::to_string(format) + "\n"; }
 
 }  // namespace

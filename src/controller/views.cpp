@@ -74,7 +74,7 @@ void Controller::note_waiting(const JobRecord& job, const core::Job* j) {
     w.begin = j->spec.begin;
     if (j->reason == core::PendingReason::ReservedForOther) {
       const core::Job* other = scheduler_->find(j->blocker);
-      if (other && other->reason == core::PendingReason::Reserved) w.blocker_at = other->reserved_at;
+      if (other && other->has_reservation()) w.blocker_at = other->reserved_at;
     }
   }
   const Waiting* was = waits_.find(job.id);
@@ -215,6 +215,12 @@ api::Reason Controller::reason_of(const Waiting* j, const std::string* held, con
     case core::PendingReason::ArrayTaskLimit:
       code = ReasonCode::JobArrayTaskLimit;
       reason = "JobArrayTaskLimit: its array runs as many tasks at once as it allows";
+      break;
+    case core::PendingReason::Licenses:
+      code = ReasonCode::Licenses;
+      scratch = "Licenses: waiting for licenses to free up (" + job.request.licenses + ")";
+      if (j->reserved_at >= 0) scratch += ", expected start at " + core::format_utc(j->reserved_at);
+      reason = scratch;
       break;
     default:
       code = ReasonCode::Priority;

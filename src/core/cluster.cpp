@@ -57,6 +57,35 @@ NodeId Cluster::add_node(const NodeSpec& spec) {
   return id;
 }
 
+std::uint16_t Cluster::add_license(std::string name, std::int64_t total) {
+  assert(total >= 0 && licenses_.size() < 65535 && !find_license(name));
+  licenses_.push_back({std::move(name), total});
+  free_.licenses.push_back(total);
+  return static_cast<std::uint16_t>(licenses_.size() - 1);
+}
+
+std::optional<std::uint16_t> Cluster::find_license(std::string_view name) const {
+  for (std::size_t i = 0; i < licenses_.size(); ++i) {
+    if (licenses_[i].name == name) return static_cast<std::uint16_t>(i);
+  }
+  return std::nullopt;
+}
+
+bool Cluster::licenses_free(const FreeState& free, std::span<const LicenseNeed> needs) {
+  return std::all_of(needs.begin(), needs.end(), [&](const LicenseNeed& n) {
+    assert(n.id < free.licenses.size());
+    return free.licenses[n.id] >= n.count;
+  });
+}
+
+void Cluster::take_licenses(FreeState& free, std::span<const LicenseNeed> needs) {
+  for (const LicenseNeed& n : needs) free.licenses[n.id] -= n.count;
+}
+
+void Cluster::give_licenses(FreeState& free, std::span<const LicenseNeed> needs) {
+  for (const LicenseNeed& n : needs) free.licenses[n.id] += n.count;
+}
+
 // --- the free-capacity index
 
 namespace {

@@ -69,9 +69,20 @@ struct NodeFree {
   int whole_free_devices() const;
 };
 
+// A job's need of one license: the license's id (Cluster::add_license) and how many seats.
+struct LicenseNeed {
+  std::uint16_t id = 0;
+  std::int32_t count = 1;
+  bool operator==(const LicenseNeed&) const = default;
+};
+
 class FreeState {
  public:
   std::vector<NodeFree> nodes;
+  // Free seats of each license, by id: the whole cluster's, not a node's. A job holds its seats
+  // while it runs, wherever its tasks are (Slurm's Licenses=). Below zero where a driver gave a
+  // license fewer seats than running jobs hold: nobody starts with it until they end.
+  std::vector<std::int64_t> licenses;
   const NodeFree& operator[](NodeId id) const { return nodes[id.value]; }
   NodeFree& operator[](NodeId id) { return nodes[id.value]; }
 
@@ -103,6 +114,18 @@ class Cluster {
     nodes_[id.value].shape = shape;
   }
   std::optional<NodeId> find(std::string_view name) const;
+
+  // Licenses: seats counted over the whole cluster (software licenses, say). Adds one with `total`
+  // seats, all free; returns its id (dense, in order of addition).
+  std::uint16_t add_license(std::string name, std::int64_t total);
+  std::size_t license_count() const { return licenses_.size(); }
+  const std::string& license_name(std::uint16_t id) const { return licenses_[id].name; }
+  std::int64_t license_total(std::uint16_t id) const { return licenses_[id].total; }
+  std::optional<std::uint16_t> find_license(std::string_view name) const;
+  // Whether `free` has the seats of every need; takes them, gives them back.
+  static bool licenses_free(const FreeState& free, std::span<const LicenseNeed> needs);
+  static void take_licenses(FreeState& free, std::span<const LicenseNeed> needs);
+  static void give_licenses(FreeState& free, std::span<const LicenseNeed> needs);
 
   // The order in which placement policies visit nodes (and break ties: first visited wins).
   // Node id order unless a driver sets another permutation.
@@ -149,7 +172,12 @@ class Cluster {
   std::vector<std::uint32_t> position_;      // node id -> scan position
   std::size_t words_ = 0;                    // 64-bit words per bitset
 
+  struct License {
+    std::string name;
+    std::int64_t total = 0;
+  };
   ResourceRegistry registry_;
+  std::vector<License> licenses_;
   std::vector<NodeInfo> nodes_;
   std::vector<NodeId> scan_order_;
   FreeState free_;

@@ -29,6 +29,7 @@ enum class PendingReason : std::uint8_t {
   Dependency,                // a job it depends on has not ended as it must yet (or, singleton, one of its name runs)
   DependencyNeverSatisfied,  // a job it depends on ended otherwise: it will never be eligible
   ArrayTaskLimit,            // its array runs as many tasks at once as it allows
+  Licenses,                  // in the queue: the licenses it needs are not all free now
 };
 
 std::string_view to_string(JobState state);
@@ -79,6 +80,11 @@ struct JobSpec {
   // Its nodes adjacent in the cluster's order of node names (Slurm's --contiguous): host2, host3,
   // host4, never host2 and host4 without host3.
   bool contiguous = false;
+  // Seats of the cluster's licenses it holds while it runs (Slurm's --licenses), each license once.
+  std::vector<LicenseNeed> licenses;
+  // A node of it going down takes that node's tasks out of it, and the rest go on (Slurm's
+  // --no-kill), unless the node held its first task (a batch job's script) or all of them.
+  bool no_kill = false;
   Time time_limit = 0;  // seconds (> 0): the job is ended when it runs this long
   Time estimate = 0;    // seconds planned for reservations and backfilling; 0: the time limit
   // > 0: the least time limit it takes (Slurm's --time-min): backfilling may lower its limit to as
@@ -122,7 +128,7 @@ struct Job {
   PendingReason reason = PendingReason::Priority;
   Time start = -1;
   Time end = -1;
-  Time reserved_at = -1;                      // when reason == Reserved (or Preempting)
+  Time reserved_at = -1;                      // when reason == Reserved (or Preempting, or Licenses)
   JobId blocker{};                            // when reason == ReservedForOther: the job the room is reserved for
   std::vector<TaskPlacement> reserved_place;  // conservative backfilling: where its reservation is
   std::int64_t rank = 0;                      // the multifactor priority it is queued by
@@ -136,6 +142,10 @@ struct Job {
   Time preempt_at = -1;                       // when it was asked to stop (kept after it ends)
 
   Time expected_end() const { return start + spec.planned_runtime(); }
+  // Pending with room reserved for it at `reserved_at` (its reason may be the licenses it waits for).
+  bool has_reservation() const {
+    return reason == PendingReason::Reserved || (reason == PendingReason::Licenses && reserved_at >= 0);
+  }
 };
 
 }  // namespace gwang::core

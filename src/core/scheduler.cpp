@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/names.h"
+#include "core/scheduler_passes.h"
 
 namespace gwang::core {
 
@@ -33,7 +34,8 @@ constexpr std::pair<PendingReason, std::string_view> kReasons[] = {
     {PendingReason::BeginTime, "begin_time"},
     {PendingReason::Dependency, "dependency"},
     {PendingReason::DependencyNeverSatisfied, "dependency_never_satisfied"},
-    {PendingReason::ArrayTaskLimit, "array_task_limit"}};
+    {PendingReason::ArrayTaskLimit, "array_task_limit"},
+    {PendingReason::Licenses, "licenses"}};
 
 // How many tasks like `task` fit on a node of capacity `info` when it is empty.
 std::int64_t capacity_in_tasks(const NodeInfo& info, const TaskRequest& task) {
@@ -102,6 +104,9 @@ std::vector<JobId> Scheduler::queue() const {
 }
 
 bool Scheduler::satisfiable(const JobSpec& spec) const {
+  for (const LicenseNeed& n : spec.licenses) {
+    if (n.count > cluster_.license_total(n.id)) return false;
+  }
   // The tasks the cluster's nodes could hold at most, each under the rule `features` (the task's own
   // where none).
   const auto room = [&](const FeatureRule* features, std::int64_t enough) {
@@ -157,6 +162,14 @@ Result<SubmitStatus> Scheduler::submit(JobSpec spec, Time now) {
   if (spec.task.scalars.empty() && a.count == 0) return fail(who + ": a task must request something");
   if (spec.task.pool < 0 || spec.task.pool > kMaxPools) return fail(who + ": node pools are numbered 1 to 64");
   if (spec.feature_ways && spec.feature_ways->empty()) return fail(who + ": a feature constraint needs a way");
+  for (std::size_t i = 0; i < spec.licenses.size(); ++i) {
+    const LicenseNeed& n = spec.licenses[i];
+    if (n.id >= cluster_.license_count()) return fail(who + ": no license " + std::to_string(n.id));
+    if (n.count < 1) return fail(who + ": a license's count must be at least 1");
+    for (std::size_t k = 0; k < i; ++k) {
+      if (spec.licenses[k].id == n.id) return fail(who + ": license " + std::to_string(n.id) + " is named twice");
+    }
+  }
   if (spec.begin < 0) return fail(who + ": begin time must not be negative");
   if (spec.array_limit < 0) return fail(who + ": array limit must not be negative");
   if (spec.in_array() && spec.array_job.value <= 0) return fail(who + ": an array task needs its array job id");
@@ -216,8 +229,18 @@ Result<void> Scheduler::remember(JobSpec spec, JobState outcome, Time start, Tim
 
 bool Scheduler::fits_now(JobId id) const { return fits(cluster_.free(), job(id).spec); }
 
+void Scheduler::take(FreeState& free, const std::vector<TaskPlacement>& placement, const JobSpec& spec) const {
+  for (const TaskPlacement& p : placement) cluster_.allocate(free, p, spec.task);
+  Cluster::take_licenses(free, spec.licenses);
+}
+
 void Scheduler::give_back(FreeState& free, const std::vector<TaskPlacement>& placement, const JobSpec& spec) const {
   for (const TaskPlacement& p : placement) cluster_.release(free, p, spec.task);
+  Cluster::give_licenses(free, spec.licenses);
+}
+
+PendingReason Scheduler::lacking(const FreeState& free, const JobSpec& spec) {
+  return Cluster::licenses_free(free, spec.licenses) ? detail::lacks_room(spec) : PendingReason::Licenses;
 }
 
 void Scheduler::start(Slot slot, std::vector<TaskPlacement> placement, Time now, std::vector<Decision>& out,
@@ -375,7 +398,10 @@ Result<void> Scheduler::adopt(JobId id, std::vector<TaskPlacement> placement, Ti
   if (it == index_.end()) return fail(who + ": unknown");
   Job& job = jobs_[it->second];
   if (job.state != JobState::Pending) return fail(who + ": not pending");
-  if (placement.size() != static_cast<std::size_t>(job.spec.tasks))
+  // A no_kill job may have lost some of its tasks' nodes (shrink), not its first.
+  const bool shrunk =
+      job.spec.no_kill && !placement.empty() && placement.size() < static_cast<std::size_t>(job.spec.tasks);
+  if (placement.size() != static_cast<std::size_t>(job.spec.tasks) && !shrunk)
     return fail(who + ": " + std::to_string(placement.size()) + " places for " + std::to_string(job.spec.tasks) +
                 " tasks");
   // Checked on a copy: all or nothing.
@@ -398,7 +424,9 @@ Result<void> Scheduler::adopt(JobId id, std::vector<TaskPlacement> placement, Ti
     }
     cluster_.allocate(trial, p, job.spec.task);
   }
-  for (const TaskPlacement& p : placement) cluster_.allocate(cluster_.free(), p, job.spec.task);
+  // Its licenses are taken even where fewer seats are free (the driver's count of them went down
+  // while it ran): the seats come back free only as the jobs that hold them end.
+  take(cluster_.free(), placement, job.spec);
   if (job.held) {
     job.held = false;
     --held_;
@@ -443,7 +471,27 @@ void Scheduler::set_node_traits(NodeId node, FeatureSet features, std::int64_t t
   cluster_.set_traits(node, features, tmp_mib, shape);
 }
 
-std::vector<JobId> Scheduler::set_node_state(NodeId node, NodeState state, Time now) {
+bool Scheduler::shrink(Slot slot, NodeId node) {
+  Job& job = jobs_[slot];
+  std::vector<TaskPlacement>& placement = job.placement;
+  if (!job.spec.no_kill || placement.empty() || placement.front().node == node) return false;
+  if (std::all_of(placement.begin(), placement.end(), [node](const TaskPlacement& p) { return p.node == node; }))
+    return false;
+  count_quotas(slot, -1);
+  std::vector<TaskPlacement> kept;
+  for (TaskPlacement& p : placement) {
+    if (p.node == node) {
+      cluster_.release(cluster_.free(), p, job.spec.task);
+    } else {
+      kept.push_back(std::move(p));
+    }
+  }
+  placement = std::move(kept);  // its spec keeps the tasks it asked for (a requeue starts them all)
+  count_quotas(slot, +1);
+  return true;
+}
+
+std::vector<JobId> Scheduler::set_node_state(NodeId node, NodeState state, Time now, std::vector<JobId>* shrunk) {
   replan_ = true;
   cluster_.set_state(node, state);
   std::vector<JobId> failed;
@@ -456,6 +504,10 @@ std::vector<JobId> Scheduler::set_node_state(NodeId node, NodeState state, Time 
   }
   std::sort(hit.begin(), hit.end(), [this](Slot a, Slot b) { return jobs_[a].spec.id < jobs_[b].spec.id; });
   for (Slot s : hit) {
+    if (shrink(s, node)) {
+      if (shrunk) shrunk->push_back(jobs_[s].spec.id);
+      continue;
+    }
     end_running(s, now, JobState::Failed);
     failed.push_back(jobs_[s].spec.id);
   }

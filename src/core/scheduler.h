@@ -128,15 +128,23 @@ class Scheduler {
   // Marks a pending job as running since `start` on `placement`, which a driver learnt from the
   // outside (a restarted controller re-adopting what its agents still run). Fails, changing
   // nothing, when the placement does not name one available place per task. Quotas do not stop it
-  // (it records what runs), but it counts toward them from then on.
+  // (it records what runs), but it counts toward them from then on; nor do its licenses (their
+  // free seats may go below zero).
   Result<void> adopt(JobId id, std::vector<TaskPlacement> placement, Time start);
   // Ends every running job that has reached its time limit; returns them (state TimedOut).
   std::vector<JobId> expire(Time now);
   // Node changes. A node going Down fails the jobs running on it (returned).
   NodeId add_node(const NodeSpec& spec);
+  // Adds a license of the cluster (Cluster::add_license), before any job asks for it.
+  std::uint16_t add_license(std::string name, std::int64_t total) {
+    return cluster_.add_license(std::move(name), total);
+  }
   // The id of a resource kind, interned if new (before adding a node with a new device model).
   ResourceKind intern_kind(std::string_view name) { return cluster_.registry().intern(name); }
-  std::vector<JobId> set_node_state(NodeId node, NodeState state, Time now);
+  // A job that keeps running without its tasks there (JobSpec::no_kill) gives their resources
+  // back and runs on fewer places from then on (its spec keeps the tasks it asked for); it is
+  // added to `shrunk` where given.
+  std::vector<JobId> set_node_state(NodeId node, NodeState state, Time now, std::vector<JobId>* shrunk = nullptr);
   // A node's features, temporary disk or CPUs' shape changed (its agent says so): placements from
   // now on see them.
   void set_node_traits(NodeId node, FeatureSet features, std::int64_t tmp_mib, NodeShape shape);
@@ -276,8 +284,11 @@ class Scheduler {
   Slot slot_of(JobId id) const;
   bool satisfiable(const JobSpec& spec) const;
 
-  // Places every task of the job in `free`, all or none; allocates there on success.
+  // Places every task of the job in `free`, all or none, with its licenses; allocates there (the
+  // licenses' seats too) on success.
   std::optional<std::vector<TaskPlacement>> place_all(FreeState& free, const JobSpec& spec) const;
+  // The same without its licenses.
+  std::optional<std::vector<TaskPlacement>> place_nodes(FreeState& free, const JobSpec& spec) const;
   // Its tasks placed one way of its feature constraint (none: by the task's own request).
   std::optional<std::vector<TaskPlacement>> place_tasks(FreeState& free, const JobSpec& spec,
                                                         const FeatureWay* way) const;
@@ -288,13 +299,23 @@ class Scheduler {
   bool fits(const FreeState& free, const JobSpec& spec) const;
   // The same on a state that may be changed in between (placed, then given back): no copy.
   bool probe(FreeState& free, const JobSpec& spec) const;
+  // A job's resources, its licenses' seats included, taken from `free` or given back to it.
+  void take(FreeState& free, const std::vector<TaskPlacement>& placement, const JobSpec& spec) const;
   void give_back(FreeState& free, const std::vector<TaskPlacement>& placement, const JobSpec& spec) const;
+  // Why a job that cannot be placed on `free` waits: its licenses, or room.
+  static PendingReason lacking(const FreeState& free, const JobSpec& spec);
   // `lowered` > 0: its time limit, lowered to start it before a reservation (shorter_limit).
   void start(Slot slot, std::vector<TaskPlacement> placement, Time now, std::vector<Decision>& out, Time lowered = 0);
   // The limit, ending by `reserved`, that a job which would run past it starts with now, if it
   // takes one that short (JobSpec::time_min); 0 where it does not.
   static Time shorter_limit(const JobSpec& spec, Time now, Time reserved);
+  // `both`: what is free now and stays free past the reservation whose planned state is `shadow`
+  // (differing from now on the nodes `touched`, sorted and made unique here).
+  void stays_free(FreeState& both, const FreeState& shadow, std::vector<NodeId>& touched) const;
   void end_running(Slot slot, Time now, JobState outcome);
+  // A running no_kill job's tasks on `node` given back; false (nothing changed) where it would
+  // lose its first task or every task.
+  bool shrink(Slot slot, NodeId node);
   void enqueue_again(Slot slot, Time now);  // an ended job waits again (requeue, preempted)
   // The first phase of a pass: starts jobs from the front of the queue while they fit, passing over
   // those held back by a quota. Returns the head: the first job that does not fit (or the end).

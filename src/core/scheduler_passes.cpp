@@ -14,10 +14,18 @@
 
 namespace gwang::core {
 
-using detail::lacks_room;
+using detail::licenses_min_into;
 using detail::min_into;
 
 std::optional<std::vector<TaskPlacement>> Scheduler::place_all(FreeState& free, const JobSpec& spec) const {
+  if (spec.licenses.empty()) return place_nodes(free, spec);
+  if (!Cluster::licenses_free(free, spec.licenses)) return std::nullopt;
+  auto placed = place_nodes(free, spec);
+  if (placed) Cluster::take_licenses(free, spec.licenses);
+  return placed;
+}
+
+std::optional<std::vector<TaskPlacement>> Scheduler::place_nodes(FreeState& free, const JobSpec& spec) const {
   if (spec.contiguous && spec.tasks > 1) return place_contiguous(free, spec);
   if (!spec.feature_ways) return place_tasks(free, spec, nullptr);
   for (const FeatureWay& way : *spec.feature_ways) {
@@ -108,7 +116,7 @@ std::optional<std::vector<TaskPlacement>> Scheduler::place_contiguous(FreeState&
       if (!usable) continue;
       std::sort(window->ids.begin(), window->ids.end());
       windowed.task.nodes = std::move(window);
-      auto placed = place_all(free, windowed);
+      auto placed = place_nodes(free, windowed);
       if (!placed) continue;
       // Its tasks may hold fewer nodes than the run: those must be adjacent too.
       std::size_t lo = order.size(), hi = 0, used = 0;
@@ -121,13 +129,14 @@ std::optional<std::vector<TaskPlacement>> Scheduler::place_contiguous(FreeState&
         hi = std::max(hi, at);
       }
       if (hi - lo + 1 == used) return placed;
-      give_back(free, *placed, spec);
+      for (const TaskPlacement& p : *placed) cluster_.release(free, p, spec.task);
     }
   }
   return std::nullopt;
 }
 
 bool Scheduler::fits(const FreeState& free, const JobSpec& spec) const {
+  if (!Cluster::licenses_free(free, spec.licenses)) return false;
   if (spec.tasks == 1 && !spec.feature_ways) return placement_->place({cluster_, free, rng_}, spec.task).has_value();
   FreeState scratch = free;
   return place_all(scratch, spec).has_value();
@@ -136,7 +145,7 @@ bool Scheduler::fits(const FreeState& free, const JobSpec& spec) const {
 bool Scheduler::probe(FreeState& free, const JobSpec& spec) const {
   auto placement = place_all(free, spec);
   if (!placement) return false;
-  for (const TaskPlacement& p : *placement) cluster_.release(free, p, spec.task);
+  give_back(free, *placement, spec);
   return true;
 }
 
@@ -201,7 +210,7 @@ void Scheduler::schedule_queue(Time now, std::vector<Decision>& out) {
   last_head_ = head;
   preempt_for(head, now, out);
   if (rules_.reservations == BackfillRules::Reservations::None) {
-    jobs_[head].reason = lacks_room(jobs_[head].spec);
+    jobs_[head].reason = lacking(cluster_.free(), jobs_[head].spec);
   } else {
     backfill(head_at, now, out);
   }
@@ -215,17 +224,17 @@ std::optional<Time> Scheduler::reserve(Slot head, Time now, FreeState& shadow, s
   const JobSpec& spec = jobs_[head].spec;
   std::vector<NodeId> released;
   auto release = [&](const Job& job) {
-    for (const TaskPlacement& p : job.placement) {
-      cluster_.release(shadow, p, job.spec.task);
-      released.push_back(p.node);
-    }
+    give_back(shadow, job.placement, job.spec);
+    for (const TaskPlacement& p : job.placement) released.push_back(p.node);
   };
   // After a group of jobs gave their resources back: whether the head fits (then it is placed).
   auto head_fits = [&] {
     touched.insert(touched.end(), released.begin(), released.end());
-    // A single task that did not fit before can only fit now on a node that just gained room.
-    if (spec.tasks == 1 && std::none_of(released.begin(), released.end(),
-                                        [&](NodeId n) { return cluster_.available_on(shadow, n, spec.task); })) {
+    // A single task that did not fit before can only fit now on a node that just gained room (or
+    // once the licenses it lacked came back).
+    if (spec.tasks == 1 && spec.licenses.empty() && std::none_of(released.begin(), released.end(), [&](NodeId n) {
+          return cluster_.available_on(shadow, n, spec.task);
+        })) {
       return false;
     }
     auto placement = place_all(shadow, spec);
@@ -265,31 +274,24 @@ void Scheduler::backfill(Queue::iterator head_at, Time now, std::vector<Decision
   std::vector<NodeId>& touched = touched_;  // the nodes where the planned future differs from now
   const std::optional<Time> shadow_time = reserve(head, now, shadow, touched, head_plan_);
   Job& head_job = jobs_[head];
-  head_job.reason = shadow_time ? PendingReason::Reserved : PendingReason::NodesUnavailable;
+  const bool seats = Cluster::licenses_free(cluster_.free(), head_job.spec.licenses);
+  head_job.reason = !seats        ? PendingReason::Licenses
+                    : shadow_time ? PendingReason::Reserved
+                                  : PendingReason::NodesUnavailable;
   head_job.reserved_at = shadow_time.value_or(-1);
 
   std::vector<Slot> candidates;
   const std::size_t depth = options_.backfill_depth > 0 ? options_.backfill_depth : queue_.size();
   candidates.reserve(std::min(depth, queue_.size()));
-  for (auto it = std::next(head_at); it != queue_.end() && candidates.size() < depth; ++it) {
+  for (auto it = std::next(head_at); it != queue_.end() && candidates.size() < depth; ++it)
     candidates.push_back(it->slot);
-  }
   if (rules_.shortest_first) {
     std::stable_sort(candidates.begin(), candidates.end(), [this](Slot a, Slot b) {
       return jobs_[a].spec.planned_runtime() < jobs_[b].spec.planned_runtime();
     });
   }
 
-  // `both`: what is free now and stays free past the reservation.
-  if (shadow_time) {
-    both = cluster_.free();
-    std::sort(touched.begin(), touched.end());
-    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-    for (NodeId n : touched) {
-      min_into(both[n], cluster_.free()[n], shadow[n]);
-      cluster_.reindex(both, n);
-    }
-  }
+  if (shadow_time) stays_free(both, shadow, touched);
   FreeState& live = cluster_.free();
   // During the scan the states only shrink: an accelerator request that no node of a state can
   // serve stays unservable there for the rest of the pass, whatever the rest of the job asks.
@@ -329,14 +331,14 @@ void Scheduler::backfill(Queue::iterator head_at, Time now, std::vector<Decision
       continue;
     }
     if (no_room(live, no_room_live_, job.spec.task.accel)) {
-      job.reason = lacks_room(job.spec);
+      job.reason = lacking(live, job.spec);
       continue;
     }
     std::optional<std::vector<TaskPlacement>> placement;
     if (!outlives) {
       placement = place_all(live, job.spec);
       if (!placement) {
-        job.reason = lacks_room(job.spec);
+        job.reason = lacking(live, job.spec);
         continue;
       }
       if (over_quota(slot, *placement)) {
@@ -349,6 +351,7 @@ void Scheduler::backfill(Queue::iterator head_at, Time now, std::vector<Decision
           min_into(both[p.node], live[p.node], shadow[p.node]);
           cluster_.reindex(both, p.node);
         }
+        licenses_min_into(both, live, shadow);
       }
     } else {
       if (!no_room(both, no_room_both_, job.spec.task.accel)) placement = place_all(both, job.spec);
@@ -358,7 +361,7 @@ void Scheduler::backfill(Queue::iterator head_at, Time now, std::vector<Decision
           job.reason = PendingReason::ReservedForOther;
           job.blocker = head_job.spec.id;
         } else {
-          job.reason = lacks_room(job.spec);
+          job.reason = lacking(live, job.spec);
         }
         continue;
       }
@@ -367,14 +370,23 @@ void Scheduler::backfill(Queue::iterator head_at, Time now, std::vector<Decision
         hold_for_quota(job);
         continue;
       }
-      for (const TaskPlacement& p : *placement) {
-        cluster_.allocate(live, p, job.spec.task);
-        cluster_.allocate(shadow, p, job.spec.task);
-      }
+      take(live, *placement, job.spec);
+      take(shadow, *placement, job.spec);
     }
     queue_.erase(queue_key(slot));
     start(slot, std::move(*placement), now, out, lowered);
   }
+}
+
+void Scheduler::stays_free(FreeState& both, const FreeState& shadow, std::vector<NodeId>& touched) const {
+  both = cluster_.free();
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (NodeId n : touched) {
+    min_into(both[n], cluster_.free()[n], shadow[n]);
+    cluster_.reindex(both, n);
+  }
+  licenses_min_into(both, cluster_.free(), shadow);
 }
 
 Time Scheduler::shorter_limit(const JobSpec& spec, Time now, Time reserved) {
@@ -393,13 +405,14 @@ void Scheduler::conservative(Queue::iterator from, Time now, std::vector<Decisio
       job.reason = PendingReason::NodesUnavailable;
       job.reserved_at = -1;
     } else if (p.start > now) {
-      job.reason = PendingReason::Reserved;
+      job.reason = Cluster::licenses_free(cluster_.free(), job.spec.licenses) ? PendingReason::Reserved
+                                                                              : PendingReason::Licenses;
       job.reserved_at = p.start;
       job.reserved_place = std::move(p.placement);
     } else if (over_quota(p.slot, p.placement)) {
       hold_for_quota(job);
     } else {
-      for (const TaskPlacement& t : p.placement) cluster_.allocate(cluster_.free(), t, job.spec.task);
+      take(cluster_.free(), p.placement, job.spec);
       queue_.erase(queue_key(p.slot));
       start(p.slot, std::move(p.placement), now, out);
     }

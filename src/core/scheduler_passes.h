@@ -26,4 +26,9 @@ inline void min_into(NodeFree& out, const NodeFree& now, const NodeFree& later) 
   }
 }
 
+// The same for the licenses' seats, which belong to no node.
+inline void licenses_min_into(FreeState& out, const FreeState& now, const FreeState& later) {
+  for (std::size_t i = 0; i < out.licenses.size(); ++i) out.licenses[i] = std::min(now.licenses[i], later.licenses[i]);
+}
+
 }  // namespace gwang::core::detail

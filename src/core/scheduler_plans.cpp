@@ -1,17 +1,16 @@
 // The scheduler's plans, made without changing anything: when waiting jobs are expected to start,
 // when a job not yet submitted would, and what change to a waiting job would start it sooner.
 
-#include "core/scheduler.h"
-
 #include <algorithm>
 #include <cassert>
 #include <limits>
 
+#include "core/scheduler.h"
 #include "core/scheduler_passes.h"
 
 namespace gwang::core {
 
-using detail::lacks_room;
+using detail::licenses_min_into;
 using detail::min_into;
 
 std::vector<std::pair<JobId, Time>> Scheduler::planned_starts(Time now, std::size_t limit) const {
@@ -55,7 +54,7 @@ std::vector<std::pair<JobId, Time>> Scheduler::plan_queue(Time now, std::size_t 
     while (!releases.empty() && releases.front().at <= t) {
       std::pop_heap(releases.begin(), releases.end(), later);
       const Release& r = releases.back();
-      for (const TaskPlacement& p : r.placement) cluster_.release(free, p, r.spec->task);
+      give_back(free, r.placement, *r.spec);
       releases.pop_back();
     }
   };
@@ -83,7 +82,7 @@ std::vector<std::pair<JobId, Time>> Scheduler::plan_queue(Time now, std::size_t 
     const Job& job = jobs_[k.slot];
     const Time from = t;
     Time start = plan(job.spec, nullptr);
-    if (start >= 0 && job.reason == PendingReason::Reserved && job.reserved_at >= start) start = job.reserved_at;
+    if (start >= 0 && job.has_reservation() && job.reserved_at >= start) start = job.reserved_at;
     out.emplace_back(job.spec.id, start);
     if (start < 0) t = from;  // the jobs behind it are planned as if it were not there
   }
@@ -129,16 +128,14 @@ std::vector<Scheduler::Planned> Scheduler::plan_reservations(Queue::const_iterat
     return i + 1;
   };
   // A reservation's room over [from, to), taken (+1) or given back (-1).
-  auto hold = [&](Time from, Time to, const std::vector<TaskPlacement>& placement, const TaskRequest& task, int sign) {
+  auto hold = [&](Time from, Time to, const std::vector<TaskPlacement>& placement, const JobSpec& spec, int sign) {
     const std::size_t first = split(from);
     const std::size_t last = split(to);
     for (std::size_t k = first; k < last; ++k) {
-      for (const TaskPlacement& p : placement) {
-        if (sign > 0)
-          cluster_.allocate(steps[k].free, p, task);
-        else
-          cluster_.release(steps[k].free, p, task);
-      }
+      if (sign > 0)
+        take(steps[k].free, placement, spec);
+      else
+        give_back(steps[k].free, placement, spec);
     }
   };
   FreeState low;
@@ -148,6 +145,7 @@ std::vector<Scheduler::Planned> Scheduler::plan_reservations(Queue::const_iterat
     bool narrowed = false;
     for (std::size_t j = i + 1; j < steps.size() && steps[j].at < steps[i].at + runtime; ++j) {
       for (std::size_t n = 0; n < low.nodes.size(); ++n) min_into(low.nodes[n], low.nodes[n], steps[j].free.nodes[n]);
+      licenses_min_into(low, low, steps[j].free);
       narrowed = true;
     }
     if (narrowed) cluster_.reindex(low);
@@ -165,13 +163,13 @@ std::vector<Scheduler::Planned> Scheduler::plan_reservations(Queue::const_iterat
   std::vector<bool> kept(considered.size(), false);
   for (std::size_t k = 0; k < considered.size(); ++k) {
     const Job& job = *considered[k];
-    if (!keep || job.reason != PendingReason::Reserved || job.reserved_place.empty() || job.reserved_at < now) {
+    if (!keep || !job.has_reservation() || job.reserved_place.empty() || job.reserved_at < now) {
       continue;
     }
     const Time runtime = job.spec.planned_runtime();
     const std::size_t i = split(job.reserved_at);
     FreeState& room = least_room(i, runtime);
-    bool fits_there = true;
+    bool fits_there = Cluster::licenses_free(room, job.spec.licenses);
     for (const TaskPlacement& p : job.reserved_place) {
       fits_there = fits_there && cluster_.available_on(room, p.node, job.spec.task) &&
                    std::all_of(p.devices.begin(), p.devices.end(),
@@ -179,7 +177,7 @@ std::vector<Scheduler::Planned> Scheduler::plan_reservations(Queue::const_iterat
       if (fits_there) cluster_.allocate(room, p, job.spec.task);
     }
     if (!fits_there) continue;
-    hold(job.reserved_at, job.reserved_at + runtime, job.reserved_place, job.spec.task, +1);
+    hold(job.reserved_at, job.reserved_at + runtime, job.reserved_place, job.spec, +1);
     kept[k] = true;
   }
   for (std::size_t k = 0; k < considered.size(); ++k) {
@@ -188,7 +186,7 @@ std::vector<Scheduler::Planned> Scheduler::plan_reservations(Queue::const_iterat
     Planned plan{index_.at(job.spec.id), -1, {}};
     Time until = std::numeric_limits<Time>::max();  // a kept reservation: only an earlier start moves it
     if (kept[k]) {
-      hold(job.reserved_at, job.reserved_at + runtime, job.reserved_place, job.spec.task, -1);
+      hold(job.reserved_at, job.reserved_at + runtime, job.reserved_place, job.spec, -1);
       until = job.reserved_at;
       plan.start = job.reserved_at;
       plan.placement = job.reserved_place;
@@ -202,7 +200,7 @@ std::vector<Scheduler::Planned> Scheduler::plan_reservations(Queue::const_iterat
         break;
       }
     }
-    if (plan.start >= 0) hold(plan.start, plan.start + runtime, plan.placement, job.spec.task, +1);
+    if (plan.start >= 0) hold(plan.start, plan.start + runtime, plan.placement, job.spec, +1);
     out.push_back(std::move(plan));
   }
   return out;
@@ -266,7 +264,7 @@ WhatIf Scheduler::what_if(JobId id, Time now) const {
   // It fits now, in room reserved for the head: a run that ends by the reservation backfills.
   if (job->reason == PendingReason::ReservedForOther) {
     const Job* head = find(job->blocker);
-    if (head && head->reason == PendingReason::Reserved && head->reserved_at > now) {
+    if (head && head->has_reservation() && head->reserved_at > now) {
       out.hints.push_back({Hint::Change::ShorterLimit, head->reserved_at - now, {}, now});
     }
   }

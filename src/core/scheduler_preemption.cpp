@@ -1,12 +1,11 @@
 // The scheduler's preemption: preemptible jobs that borrowed capacity are chosen to stop, so that the
 // queue's head gets the room its reservation needs.
 
-#include "core/scheduler.h"
-
 #include <algorithm>
 #include <cassert>
 #include <limits>
 
+#include "core/scheduler.h"
 #include "core/scheduler_passes.h"
 
 namespace gwang::core {
@@ -67,7 +66,7 @@ std::vector<Scheduler::Slot> Scheduler::pick_victims(const JobSpec& spec, FreeSt
   // Keep running, oldest first, each victim the job fits without.
   std::vector<Slot> needed;
   for (auto it = victims.rbegin(); it != victims.rend(); ++it) {
-    for (const TaskPlacement& p : jobs_[*it].placement) cluster_.allocate(trial, p, jobs_[*it].spec.task);
+    take(trial, jobs_[*it].placement, jobs_[*it].spec);
     if (probe(trial, spec)) continue;
     stop(*it);
     needed.push_back(*it);

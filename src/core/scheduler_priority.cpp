@@ -1,12 +1,11 @@
 // The scheduler's multifactor priority: age, fair share over the accounts' usage (charged as jobs
 // run), size and programme, and the queue ordered by it again.
 
-#include "core/scheduler.h"
-
 #include <algorithm>
 #include <cassert>
 #include <limits>
 
+#include "core/scheduler.h"
 #include "core/scheduler_passes.h"
 
 namespace gwang::core {
@@ -40,7 +39,7 @@ void Scheduler::charge_running(Slot slot, Time now) {
     }
   }
   if (!devices) {
-    rate = static_cast<double>(job.spec.tasks) *
+    rate = static_cast<double>(job.placement.size()) *
            static_cast<double>(job.spec.task.scalars.get(ResourceRegistry::kCpu)) / kMilli * options_.cpu_usage_weight;
   }
   if (rate > 0) fairshare_.charge(AccountId{job.account}, rate * seconds, now);

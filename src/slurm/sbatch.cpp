@@ -73,7 +73,7 @@ constexpr OptionDef kOptions[] = {
     {"input", 'i', Arg::Required, true},
     {"job-name", 'J', Arg::Required, true},
     {"kill-on-invalid-dep", 0, Arg::Required, true},
-    {"licenses", 'L', Arg::Required, false},
+    {"licenses", 'L', Arg::Required, true},
     {"mail-type", 0, Arg::Required, true},
     {"mail-user", 0, Arg::Required, true},
     {"mcs-label", 0, Arg::Required, true},
@@ -176,6 +176,7 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
   if (name == "deadline") return with(parse_begin(v, reader.clock), o.deadline);  // --begin's forms
   if (name == "chdir") return text(o.chdir);
   if (name == "comment") return text(o.comment);
+  if (name == "licenses") return text(o.licenses);  // the controller checks it, as Slurm's
   if (name == "nodelist") return text(o.nodelist);
   if (name == "nodefile") return text(o.nodefile);
   if (name == "exclude") return text(o.exclude);
@@ -553,6 +554,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(exclusive, over.exclusive);
   take(spread_job, over.spread_job);
   take(contiguous, over.contiguous);
+  take(licenses, over.licenses);
   take(hint, over.hint);
   take(ntasks_per_core, over.ntasks_per_core);
   take(ntasks_per_socket, over.ntasks_per_socket);

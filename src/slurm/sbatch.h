@@ -41,9 +41,10 @@ struct SbatchOptions {
   std::optional<std::int64_t> priority;           // --priority (TOP: the largest)
   // -B S[:C[:T]], --sockets-per-node, --cores-per-socket: the least of a node's CPU shape.
   std::optional<std::int64_t> sockets_per_node, cores_per_socket, threads_per_core;
-  std::optional<bool> exclusive;   // --exclusive: whole nodes (=user and =mcs refused by name)
-  std::optional<bool> spread_job;  // --spread-job: over as many nodes as its tasks and partition allow
-  std::optional<bool> contiguous;  // --contiguous: its nodes adjacent in name order
+  std::optional<bool> exclusive;        // --exclusive: whole nodes (=user and =mcs refused by name)
+  std::optional<bool> spread_job;       // --spread-job: over as many nodes as its tasks and partition allow
+  std::optional<bool> contiguous;       // --contiguous: its nodes adjacent in name order
+  std::optional<std::string> licenses;  // -L, --licenses: the cluster's licenses it holds while it runs
   // How its tasks lie on cores (--hint, --ntasks-per-core, --ntasks-per-socket, --threads-per-core,
   // which also sets threads_per_core): checked and carried out by the command (sbatch_job.cpp).
   std::optional<std::string> hint;

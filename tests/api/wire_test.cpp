@@ -105,8 +105,8 @@ void expect_schema(const json& written, const Schema& schema, bool all, const st
       ADD_FAILURE() << what << "." << key << " is written but not in the schema";
       continue;
     }
-    EXPECT_TRUE(of_type(value, p->second)) << what << "." << key << " is written as " << value.dump()
-                                           << ", the schema says " << p->second.type;
+    EXPECT_TRUE(of_type(value, p->second))
+        << what << "." << key << " is written as " << value.dump() << ", the schema says " << p->second.type;
     if (!p->second.values.empty() && value.is_string()) {
       const auto& vs = p->second.values;
       EXPECT_NE(std::find(vs.begin(), vs.end(), value.get<std::string>()), vs.end())
@@ -182,6 +182,7 @@ JobView full_job() {
   j.open_append = true;
   j.comment = "a comment";
   j.group = "daemon";
+  j.licenses = "matlab:2";
   j.partition = "gpu";
   j.hold = Hold::User;
   j.qos = "startup";
@@ -293,14 +294,16 @@ void expect_required(json full, const Schema& schema, Read read, const std::stri
 
 TEST(WireTypes, TheReadersRequireWhatTheSchemaRequires) {
   const auto doc = schemas();
-  expect_required(written(full_job(), write_job_view), doc.at("Job"), [](const json& j) { return read_job_view(j); },
-                  "job");
-  expect_required(written(full_summary(), write_job_summary), doc.at("JobSummary"),
-                  [](const json& j) { return read_job_summary(j); }, "job");
-  expect_required(written(full_step(true), write_step_view), doc.at("Step"),
-                  [](const json& j) { return read_step_view(j); }, "step");
-  expect_required(written(full_node(), write_node_view), doc.at("Node"),
-                  [](const json& j) { return read_node_view(j); }, "node");
+  expect_required(
+      written(full_job(), write_job_view), doc.at("Job"), [](const json& j) { return read_job_view(j); }, "job");
+  expect_required(
+      written(full_summary(), write_job_summary), doc.at("JobSummary"),
+      [](const json& j) { return read_job_summary(j); }, "job");
+  expect_required(
+      written(full_step(true), write_step_view), doc.at("Step"), [](const json& j) { return read_step_view(j); },
+      "step");
+  expect_required(
+      written(full_node(), write_node_view), doc.at("Node"), [](const json& j) { return read_node_view(j); }, "node");
 }
 
 TEST(WireTypes, AFieldOfTheWrongKindIsRefusedByName) {
@@ -388,7 +391,8 @@ bool ts_matches(std::string ts, const Property& p) {
   if (null != p.nullable) return false;
   if (p.type == "integer" || p.type == "number") return ts == "number";
   if (p.type == "boolean") return ts == "boolean";
-  if (p.type == "string") return ts == "string" || (!p.values.empty() && std::isupper(static_cast<unsigned char>(ts[0])));
+  if (p.type == "string")
+    return ts == "string" || (!p.values.empty() && std::isupper(static_cast<unsigned char>(ts[0])));
   if (p.type == "array") return ts.ends_with("[]");
   if (p.type == "object") return ts.starts_with("{");
   return false;
@@ -397,8 +401,8 @@ bool ts_matches(std::string ts, const Property& p) {
 TEST(WireTypes, TheDashboardsTypesAreTheSchemas) {
   const std::string source = read_file("web/src/api.ts");
   const auto doc = schemas();
-  for (const auto& [ts_name, schema_name] : std::map<std::string, std::string>{{"JobSummary", "JobSummary"},
-                                                                               {"Job", "Job"}}) {
+  for (const auto& [ts_name, schema_name] :
+       std::map<std::string, std::string>{{"JobSummary", "JobSummary"}, {"Job", "Job"}}) {
     const Schema& schema = doc.at(schema_name);
     const auto fields = ts_interface(source, ts_name);
     EXPECT_FALSE(fields.empty()) << ts_name;

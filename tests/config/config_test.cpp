@@ -58,6 +58,7 @@ TEST_F(ConfigTest, SampleControllerConfigLoads) {
   EXPECT_DOUBLE_EQ(c->cpu_hour, 0.01);
   EXPECT_DOUBLE_EQ(c->rates.at("gpu:H100"), 1.0);
   EXPECT_DOUBLE_EQ(c->rates.at("gpu:V100"), 0.3);
+  EXPECT_EQ(c->licenses, (std::vector<slurm::LicenseCount>{{"ansys", 4}, {"matlab", 20}}));
   ASSERT_EQ(c->partitions.size(), 3u);
   EXPECT_EQ(c->partitions[0].name, "gpu");
   EXPECT_EQ(c->partitions[0].nodes, "gpu[01-16]");
@@ -103,6 +104,22 @@ TEST_F(ConfigTest, PartitionMistakes) {
             path_ + ":5: 'partitions[0].max_time': expected from 60 to 31536000 seconds");
   EXPECT_EQ(controller_error(secret + "[[partitions]]\nname = \"a\"\nnodes = \"ALL\"\nmaxtime = \"1h\"\n"),
             path_ + ":5: unknown key 'partitions[0].maxtime'");
+}
+
+// [licenses]: the cluster's seats by name (in name order); each mistake names the line and key.
+TEST_F(ConfigTest, Licenses) {
+  const std::string secret = "cluster_secret_file = \"/s\"\n";
+  auto c = load_controller_config(write(secret + "[licenses]\nmatlab = 2\nansys = 100\nspare = 0\n"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->licenses, (std::vector<slurm::LicenseCount>{{"ansys", 100}, {"matlab", 2}, {"spare", 0}}));
+  EXPECT_EQ(controller_error(secret + "[licenses]\nmatlab = -1\n"),
+            path_ + ":3: 'licenses.matlab': expected an integer from 0 to 1000000000");
+  EXPECT_EQ(controller_error(secret + "[licenses]\nmatlab = \"2\"\n"),
+            path_ + ":3: 'licenses.matlab': expected an integer from 0 to 1000000000");
+  EXPECT_EQ(controller_error(secret + "[licenses]\n\"a:b\" = 1\n"),
+            path_ + ":3: 'licenses.a:b': expected a name of letters, digits, '.', '_' or '-'");
+  EXPECT_EQ(controller_error(secret + "licenses = 3\n"),
+            path_ + ":2: 'licenses': expected a table: [licenses] with NAME = SEATS");
 }
 
 // The accounting table: each mistake names the file, the line and the key.

@@ -681,6 +681,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     o.host.cpu_cores = {0, 1};
     o.host.devices[0].near_cpus = {1};
     o.host.devices[1].near_cpus = {0};
+    o.licenses = {{"matlab", 2}};
   };
   open();
   api::SubmitRequest r = request({"sh", "-c", "echo \"$GREETING\"; exit 4"});
@@ -730,7 +731,9 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   later.contiguous = true;
   later.cores_per_node = 1;
   later.cpu_threads_per_core = 1;
-  ASSERT_TRUE(controller_->submit(later, nobody_, now_));
+  later.licenses = "matlab:1";
+  auto submitted_later = controller_->submit(later, nobody_, now_);
+  ASSERT_TRUE(submitted_later) << submitted_later.error().message;
   const std::vector<JobRecord> before = controller_->jobs(true);
   ASSERT_TRUE(controller_->checkpoint(now_));
   controller_.reset();
@@ -782,6 +785,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     EXPECT_EQ(b.request.contiguous, a.request.contiguous);
     EXPECT_EQ(b.request.cores_per_node, a.request.cores_per_node);
     EXPECT_EQ(b.request.cpu_threads_per_core, a.request.cpu_threads_per_core);
+    EXPECT_EQ(b.request.licenses, a.request.licenses);
     EXPECT_EQ(b.signals, a.signals);
     EXPECT_EQ(b.credential, a.credential);
     EXPECT_EQ(b.array_job, a.array_job);

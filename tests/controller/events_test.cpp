@@ -127,6 +127,7 @@ api::SubmitRequest any_request() {
   r.contiguous = *rc::gen::arbitrary<bool>();
   r.cores_per_node = *rc::gen::inRange(0, 65536);
   r.cpu_threads_per_core = *rc::gen::inRange(0, 65536);
+  r.licenses = *text();
   return r;
 }
 

@@ -138,6 +138,7 @@ class VirtualController : public ::testing::Test {
     o.host.cpus = 4;
     o.host.memory_bytes = 8LL << 30;
     o.on_store_failure = [this](const Error& e) { store_failures_.push_back(e.message); };
+    o.licenses = licenses_;
     ControllerParts parts;
     parts.journal = journal ? std::move(journal) : std::make_unique<Borrowed>(*memory_);
     parts.runner = std::make_unique<FakeRunner>(log_);
@@ -173,7 +174,8 @@ class VirtualController : public ::testing::Test {
   std::unique_ptr<store::Journal> memory_ = store::make_memory_journal();
   RunnerLog log_;
   std::vector<std::string> store_failures_;
-  std::vector<Mail> mails_;  // what the controller mailed
+  std::vector<Mail> mails_;                    // what the controller mailed
+  std::vector<slurm::LicenseCount> licenses_;  // the cluster's licenses
   fs::path dir_;
   Account nobody_;
   std::int64_t now_ = 1'800'000'000;
@@ -380,6 +382,52 @@ TEST_F(VirtualController, AWaitingJobStartsWhenRoomIsFreed) {
   round();
   EXPECT_EQ(job(c).state, JobState::Running);
   EXPECT_EQ(log_.launched.back().task, task(c));
+}
+
+// Licenses: a job holds its seats while it runs and one that needs them waits, saying so; what a
+// job asks for is checked against the cluster's and kept as given; a new controller counts the
+// seats its adopted jobs hold.
+TEST_F(VirtualController, JobsHoldTheirLicensesWhileTheyRun) {
+  licenses_ = {{"matlab", 2}, {"fluent", 1}};
+  open();
+  api::SubmitRequest r = request(1);
+  r.licenses = "matlab:2";
+  const std::int64_t a = submit(r);
+  r.licenses = ",matlab";
+  const std::int64_t b = submit(r);
+  const std::int64_t c = submit(request(1));
+  round();
+  EXPECT_EQ(job(a).state, JobState::Running);
+  EXPECT_EQ(job(c).state, JobState::Running);
+  EXPECT_EQ(job(b).state, JobState::Pending);
+  EXPECT_EQ(job(b).request.licenses, ",matlab");
+  EXPECT_EQ(job(b).reason.rfind("Licenses: waiting for licenses to free up (,matlab)", 0), 0u) << job(b).reason;
+  auto seats = controller_->licenses();
+  ASSERT_EQ(seats.size(), 2u);
+  EXPECT_EQ(seats[0].name, "matlab");
+  EXPECT_EQ(seats[0].total, 2);
+  EXPECT_EQ(seats[0].used, 2);
+  EXPECT_EQ(seats[1].used, 0);
+  for (const auto& [asked, error] : std::vector<std::pair<std::string, std::string>>{
+           {"nope", "Invalid license specification: no license 'nope' (this cluster's: matlab, fluent)"},
+           {"matlab:3", "Invalid license specification: 3 of license 'matlab' asked, and the cluster has 2"},
+           {"matlab:x", "Invalid license specification: license 'matlab:x': the count must be a whole number"},
+           {"matlab:1,matlab:2", "Invalid license specification: 3 of license 'matlab' asked, and the cluster has 2"},
+           {"matlab 1", "Invalid license specification: license 'matlab 1' has a blank in it"}}) {
+    r.licenses = asked;
+    auto refused = controller_->submit(r, nobody_, now_);
+    ASSERT_FALSE(refused) << asked;
+    EXPECT_EQ(refused.error().message, error);
+  }
+  log_.exit(task(a), 0);
+  round(5);
+  round();
+  EXPECT_EQ(job(b).state, JobState::Running);
+  EXPECT_EQ(controller_->licenses()[0].used, 1);
+  log_.survivors = {task(b), task(c)};
+  open();
+  EXPECT_EQ(job(b).state, JobState::Running);
+  EXPECT_EQ(controller_->licenses()[0].used, 1);
 }
 
 // A controller killed while its local tasks ran: the next one's runner adopted them, so their jobs

@@ -93,7 +93,7 @@ inline bool same_free(const NodeFree& a, const NodeFree& b) {
          a.whole == b.whole;
 }
 inline bool same_free(const FreeState& a, const FreeState& b) {
-  if (a.nodes.size() != b.nodes.size()) return false;
+  if (a.nodes.size() != b.nodes.size() || a.licenses != b.licenses) return false;
   for (std::size_t i = 0; i < a.nodes.size(); ++i) {
     if (!same_free(a.nodes[i], b.nodes[i])) return false;
   }

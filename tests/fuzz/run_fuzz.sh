@@ -50,9 +50,9 @@ elif [ "$target" = submit ]; then
 elif [ "$target" = config ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/config/config.cpp" "$root/src/agent/devices.cpp"
            "$root/src/api/units.cpp" "$root/src/core/calendar.cpp" "$root/src/core/queue_policy.cpp"
-           "$root/src/core/cpus.cpp" "$root/src/slurm/hostlist.cpp")
+           "$root/src/core/cpus.cpp" "$root/src/slurm/hostlist.cpp" "$root/src/slurm/licenses.cpp")
   headers=("$root/src/config/config.h" "$root/src/agent/devices.h" "$root/src/api/units.h" "$root"/src/core/*.h
-           "$root/src/api/partition.h" "$root/src/slurm/hostlist.h")
+           "$root/src/api/partition.h" "$root/src/slurm/hostlist.h" "$root/src/slurm/licenses.h")
 elif [ "$target" = protocol ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/agent/protocol.cpp" "$root/src/agent/task.cpp"
            "$root/src/agent/tracker.cpp" "$root/src/agent/node.cpp" "$root/src/agent/devices.cpp"

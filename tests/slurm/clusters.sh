@@ -90,6 +90,7 @@ AccountingStoragePort=$DBD_PORT
 AccountingStoragePass=$S/msock/munge.sock
 JobAcctGatherType=jobacct_gather/none
 MaxArraySize=1001
+Licenses=fluent:1,matlab:2
 ReturnToService=2
 MinJobAge=300
 NodeName=$HOST NodeAddr=127.0.0.1 CPUs=2 RealMemory=8192 State=UNKNOWN
@@ -152,7 +153,7 @@ wait_for 60 sh -c "sinfo -h -o %T | grep -qx idle" || die "the Slurm node did no
 # ------------------------------------------------------------------ gwang
 note "starting gwang up under $BASE/gwang"
 start gwang "$GWANG_BIN" up --data "$BASE/gwang" --listen 127.0.0.1:0 --user root --allow-root --no-nvml --cpus 2 \
-  --cluster-name compare
+  --cluster-name compare --licenses fluent:1,matlab:2
 wait_for 30 test -s "$BASE/gwang/url" || die "gwang up did not start (see $S/log/gwang.out)"
 G=$BASE/gbin
 mkdir -p "$G"
@@ -186,7 +187,7 @@ start slurmd-n2 slurmd -D -N n2 -f "$S2/etc/slurm.conf"
 wait_for 60 sh -c "SLURM_CONF=$S2/etc/slurm.conf sinfo -h -o '%D %T' | grep -qx '2 idle'" || die "n1 and n2 did not come up"
 od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$BASE/gsecret"
 chmod 600 "$BASE/gsecret"
-printf 'listen = "127.0.0.1:%s"\ndata_dir = "%s"\ncluster_secret_file = "%s"\noperator = "root"\nkill_grace = "1s"\ncluster_name = "two"\n' \
+printf 'listen = "127.0.0.1:%s"\ndata_dir = "%s"\ncluster_secret_file = "%s"\noperator = "root"\nkill_grace = "1s"\ncluster_name = "two"\n[licenses]\nfluent = 1\nmatlab = 2\n' \
   "$GCTL_PORT" "$BASE/gctl" "$BASE/gsecret" >"$BASE/gctl.toml"
 start gwang-controller "$GWANG_BIN" controller --config "$BASE/gctl.toml"
 wait_for 30 test -s "$BASE/gctl/token" || die "gwang controller did not start (see $S/log/gwang-controller.out)"

@@ -238,6 +238,33 @@ for o in --hint=nomultithread --hint=multithread --hint=compute_bound --hint=mem
 done
 HINT
 both "sbatch --hint, --threads-per-core, --ntasks-per-core" "bash hint.sh"
+# Licenses (both clusters have fluent:1 and matlab:2): scontrol's view of them, what a job asks
+# for as it gave it, Slurm's forms taken and refused (gwang says why after Slurm's words), and a
+# job that waits for the seats another holds while a job asking for others runs.
+lic() {
+  scontrol show lic; scontrol show licenses matlab; scontrol show li nope
+  sbatch -H -L matlab:2,fluent --wrap true; sbatch -H -L matlab -L fluent --wrap true
+  squeue -o '%i %W %r' | sort -n; scontrol show job "$(squeue -h -o %i | sort -n | head -1)" | grep -o 'Licenses=[^ ]*'
+  for l in nope matlab:3 matlab:0 matlab:x ,matlab matlab, matlab=1 matlab:1,matlab:1 matlab:1,matlab:2 matlab@db:1; do
+    echo "== $l"; sbatch -H -L "$l" --wrap true 2>&1 | sed 's/specification: .*/specification/'; echo "rc=${PIPESTATUS[0]}"
+  done
+  squeue -o '%i %W %r' | sort -n; scancel -u root
+}
+both "sbatch -L, scontrol show licenses" "$(declare -f lic); lic"
+lic_wait() {
+  a=$(sbatch --parsable -L matlab:2 --wrap 'sleep 60')
+  for _ in $(seq 50); do [ "$(squeue -h -j "$a" -o %t)" = R ] && break; sleep 0.2; done
+  b=$(sbatch --parsable -L matlab --wrap true); c=$(sbatch --parsable -L fluent -o lw.out --wrap 'echo ran')
+  for _ in $(seq 50); do
+    [ -s lw.out ] && [ -z "$(squeue -h -j "$c" -o %t 2>/dev/null)" ] && [ "$(squeue -h -j "$b" -o %r)" = Licenses ] && break
+    sleep 0.2
+  done
+  squeue -o '%W %t %r' | sort; scontrol show lic; cat lw.out
+  scancel "$a"
+  for _ in $(seq 100); do [ -z "$(squeue -h -j "$b" -o %t 2>/dev/null)" ] && break; sleep 0.2; done
+  squeue -h | wc -l; scontrol show lic matlab
+}
+both "a job waiting for licenses" "$(declare -f lic_wait); lic_wait"
 # srun inside an allocation: the options that ask for an allocation, taken and not used (some
 # with a line of Slurm's); srun's own prolog and epilog; the tasks' prolog and epilog; --propagate.
 printf '#!/bin/sh\necho "export FOO=bar baz"\necho "print hello from $SLURM_PROCID"\necho "unset HOME"\necho "other"\n' >tp.sh
@@ -271,7 +298,7 @@ srun_alloc() { id=$(sbatch --parsable --wait srun_alloc.sh); sed -E "s/\\b$id\\b
 both "srun's allocation options, prologs, epilogs" "$(declare -f srun_alloc); srun_alloc"
 # sbatch's options that Slurm with gwang's configuration takes and does not use.
 both "sbatch's options unused here" "sbatch --wait -o un.out -s --acctg-freq=task=10 --profile=none --network=x --switches=1 --power=level --wckey=w --mcs-label=m --wrap 'echo ran' >/dev/null; cat un.out"
-both "scontrol show config (what tools read)" "scontrol show config | grep -E '^(SchedulerTimeSlice|AcctGatherNodeFreq|MpiDefault|SelectType|TaskPlugin|TrackWCKey|MCSPlugin|BcastExclude|BcastParameters) '"
+both "scontrol show config (what tools read)" "scontrol show config | grep -E '^(SchedulerTimeSlice|AcctGatherNodeFreq|MpiDefault|SelectType|TaskPlugin|TrackWCKey|MCSPlugin|BcastExclude|BcastParameters|Licenses) '"
 both "srun --mpi of no type" "srun --mpi=frob true 2>&1 | tail -n 1; echo rc=\${PIPESTATUS[0]}"
 # The submitter's resource limits, which the script starts with.
 both "sbatch propagates limits" "ulimit -S -n 777; ulimit -S -c 0; sbatch --wait -o ul.out --wrap 'ulimit -S -n; ulimit -S -c; env | grep -c ^SLURM_RLIMIT_' >/dev/null; cat ul.out"

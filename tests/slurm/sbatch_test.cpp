@@ -56,7 +56,6 @@ TEST(SbatchCommandLine, ErrorsReadAsSbatchs) {
             "option '--mem-per' is ambiguous; possibilities: '--mem-per-cpu' '--mem-per-gpu'");
   EXPECT_EQ(cli_error({"--time"}), "option '--time' requires an argument");
   EXPECT_EQ(cli_error({"-t"}), "option requires an argument -- 't'");
-  EXPECT_EQ(cli_error({"--licenses=matlab"}), "option '--licenses' is not supported by gwang");
   EXPECT_EQ(cli_error({"--mem-bind=frob"}), "unrecognized --mem-bind argument \"frob\"");
   EXPECT_EQ(cli_error({"--bb=x"}), "option '--bb' is not supported by gwang");
   EXPECT_EQ(cli_error({"-C", "a100|"}),
