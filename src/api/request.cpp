@@ -138,6 +138,10 @@ Result<void> read_placement(const json& j, SubmitRequest& r) {
     }
     r.group = g;
   }
+  if (j.contains("no_kill")) {
+    if (!j["no_kill"].is_boolean()) return tl::unexpected(field_error("no_kill", "must be true or false").error());
+    r.no_kill = j["no_kill"].get<bool>();
+  }
   if (j.contains("licenses")) {  // its names and counts are the controller's to check
     const json& v = j["licenses"];
     if (!v.is_string() || v.get<std::string>().size() > 1024)
@@ -459,7 +463,8 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
                                   "contiguous",
                                   "cores_per_node",
                                   "cpu_threads_per_core",
-                                  "licenses"};
+                                  "licenses",
+                                  "no_kill"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -534,6 +539,7 @@ std::string to_json(const SubmitRequest& r) {
   if (r.cores_per_node > 0) j["cores_per_node"] = r.cores_per_node;
   if (r.cpu_threads_per_core > 0) j["cpu_threads_per_core"] = r.cpu_threads_per_core;
   if (!r.licenses.empty()) j["licenses"] = r.licenses;
+  if (r.no_kill) j["no_kill"] = true;
   return j.dump();
 }
 
@@ -619,13 +625,36 @@ Result<StepRequest> parse_step(const std::string& body) {
   }
   if (!j.is_object()) return fail("expected a JSON object");
   StepRequest r;
-  static const char* kFields[] = {
-      "name",          "command",         "workdir",       "env",          "ntasks",
-      "nodes",         "ntasks_per_node", "cpus_per_task", "distribution", "kill_on_bad_exit",
-      "overcommit",    "nodelist",        "exclude",       "relative",     "exact",
-      "overlap",       "immediate",       "mem",           "mem_per_cpu",  "gpus_per_node",
-      "gpus_per_task", "gpu_type",        "gpus",          "mem_per_gpu",  "preserve_env",
-      "time",          "constraint",      "gpu_bind",      "resv_ports"};
+  static const char* kFields[] = {"name",
+                                  "command",
+                                  "workdir",
+                                  "env",
+                                  "ntasks",
+                                  "nodes",
+                                  "ntasks_per_node",
+                                  "cpus_per_task",
+                                  "distribution",
+                                  "kill_on_bad_exit",
+                                  "no_kill",
+                                  "overcommit",
+                                  "nodelist",
+                                  "exclude",
+                                  "relative",
+                                  "exact",
+                                  "overlap",
+                                  "immediate",
+                                  "mem",
+                                  "mem_per_cpu",
+                                  "gpus_per_node",
+                                  "gpus_per_task",
+                                  "gpu_type",
+                                  "gpus",
+                                  "mem_per_gpu",
+                                  "preserve_env",
+                                  "time",
+                                  "constraint",
+                                  "gpu_bind",
+                                  "resv_ports"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -691,13 +720,11 @@ Result<StepRequest> parse_step(const std::string& body) {
       return bad("distribution", "must be \"block\" or \"cyclic\"");
     r.cyclic = v.get<std::string>() == "cyclic";
   }
-  if (j.contains("overcommit")) {
-    if (!j["overcommit"].is_boolean()) return bad("overcommit", "must be true or false");
-    r.overcommit = j["overcommit"].get<bool>();
-  }
-  if (j.contains("kill_on_bad_exit")) {
-    if (!j["kill_on_bad_exit"].is_boolean()) return bad("kill_on_bad_exit", "must be true or false");
-    r.kill_on_bad_exit = j["kill_on_bad_exit"].get<bool>();
+  for (auto [field, out] : {std::pair{"overcommit", &r.overcommit}, std::pair{"no_kill", &r.no_kill},
+                            std::pair{"kill_on_bad_exit", &r.kill_on_bad_exit}}) {
+    if (!j.contains(field)) continue;
+    if (!j[field].is_boolean()) return bad(field, "must be true or false");
+    *out = j[field].get<bool>();
   }
   if (auto shares = read_step_shares(j, r); !shares) return tl::unexpected(shares.error());
   if (r.nodes > 0 && r.ntasks > 0 && r.nodes > r.ntasks)

@@ -73,6 +73,9 @@ struct SubmitRequest {
   // The cluster's licenses it holds while it runs (sbatch -L): "NAME[:COUNT],...", as given
   // (slurm/licenses.h); empty: none.
   std::string licenses;
+  // A node failure takes that node out of the job, and the rest go on (sbatch -k, --no-kill):
+  // not its first node (its script's) or its last.
+  bool no_kill = false;
   // Nodes with at least this many cores in all (sbatch --ntasks-per-core: its tasks per node over
   // it); 0: any.
   int cores_per_node = 0;
@@ -136,7 +139,8 @@ struct StepRequest {
   int cpus_per_task = 0;                                 // default 1
   bool cyclic = false;                                   // task ids round-robin over the nodes, not in blocks
   bool kill_on_bad_exit = false;                         // a task that fails ends the step's others
-  bool overcommit = false;                               // more tasks on a node than its CPUs (srun -O)
+  bool no_kill = false;     // a failed node ends its tasks of the step, not the step (srun -k)
+  bool overcommit = false;  // more tasks on a node than its CPUs (srun -O)
   // Which of the job's nodes (srun -w, -x, -r): these names (each a node of the job), none of
   // those, and from the job's node of index `relative` on (-1: from its first).
   std::vector<std::string> nodelist, exclude;

@@ -97,6 +97,7 @@ Result<void> set_script(const slurm::SbatchOptions& o, const SbatchContext& c, a
   if (o.exclusive) r.exclusive = *o.exclusive;
   if (o.contiguous) r.contiguous = *o.contiguous;
   if (o.licenses) r.licenses = *o.licenses;
+  if (o.no_kill) r.no_kill = *o.no_kill;
   if (o.gpu_binding_disabled) r.gpu_binding_disabled = *o.gpu_binding_disabled;
   if (o.core_spec && o.thread_spec) return fail("--core-spec and --thread-spec: give one of them");
   if (o.core_spec) r.core_spec = static_cast<int>(*o.core_spec), r.exclusive = true;

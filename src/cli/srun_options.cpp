@@ -143,6 +143,7 @@ const option kSrunOptions[] = {{"ntasks", required_argument, nullptr, 'n'},
                                {"label", no_argument, nullptr, 'l'},
                                {"unbuffered", no_argument, nullptr, 'u'},
                                {"kill-on-bad-exit", optional_argument, nullptr, 'K'},
+                               {"no-kill", optional_argument, nullptr, 'k'},
                                {"jobid", required_argument, nullptr, kJobid},
                                {"overlap", no_argument, nullptr, kOverlap},
                                {"exact", no_argument, nullptr, kExact},
@@ -284,7 +285,6 @@ constexpr Refused kRefused[] = {
 
     {"no-allocate", 'Z', no_argument},
     {"container", 0, required_argument},
-    {"no-kill", 'k', optional_argument},
 };
 constexpr int kRefusedBase = 2000;
 
@@ -328,6 +328,7 @@ std::map<std::string, Setting> srun_environment_settings() {
                                  std::pair{"jobid", "SLURM_JOB_ID"},
                                  std::pair{"label", "SLURM_LABELIO"},
                                  std::pair{"kill", "SLURM_KILL_BAD_EXIT"},
+                                 std::pair{"no_kill", "SLURM_NO_KILL"},
                                  std::pair{"unbuffered", "SLURM_UNBUFFEREDIO"},
                                  std::pair{"overcommit", "SLURM_OVERCOMMIT"},
                                  std::pair{"cpu_bind", "SLURM_CPU_BIND"},
@@ -489,6 +490,9 @@ std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv,
     case 'K':
       o.given["kill"] = {value.empty() ? "1" : value, "--kill-on-bad-exit"};
       return std::nullopt;
+    case 'k':
+      o.given["no_kill"] = {value.empty() ? "set" : value, "--no-kill"};
+      return std::nullopt;
     case kCpuBind:
       o.given["cpu_bind"] = {value, "--cpu-bind"};
       return std::nullopt;
@@ -609,6 +613,17 @@ std::optional<int> parse_srun(Argv& argv, SrunOptions& o) {
     if (!t) return srun_error("invalid " + it->second.from + " value: " + t.error().message);
     o.time_limit = t->unlimited ? 0 : t->minutes * 60;
   }
+  if (auto it = o.given.find("no_kill"); it != o.given.end()) {
+    const std::string v = slurm::lower(it->second.text);
+    if (v != "set" && v != "off" && v != "no" && !v.empty()) {
+      std::fprintf(stderr, "srun: error: Invalid --no-kill specification\n");
+      return 255;  // Slurm's srun's status for it (measured)
+    }
+    o.no_kill = v == "set" || v.empty();
+  }
+  // Under -k a step's tasks are not taken as ended for -K and -W (srun(1)): neither applies.
+  if (o.no_kill) o.given.erase("kill");
+  if (auto it = o.given.find("wait"); o.no_kill && it != o.given.end()) o.given.erase(it);
   if (auto it = o.given.find("wait"); it != o.given.end()) {
     if (it->second.text != "0" && !positive(it->second.text)) {
       return srun_error("invalid " + it->second.from + " value '" + it->second.text + "': expected seconds");
@@ -698,6 +713,7 @@ std::optional<int> step_layout(const SrunOptions& o, json& body) {
     body["relative"] = positive(it->second.text).value_or(0);
   }
   if (auto it = o.given.find("kill"); it != o.given.end()) body["kill_on_bad_exit"] = it->second.text != "0";
+  if (o.no_kill) body["no_kill"] = true;
   if (auto it = o.given.find("overcommit"); it != o.given.end() && it->second.text != "0") body["overcommit"] = true;
   if (auto bad = step_shares(o, body)) return *bad;
   if (!o.name.empty()) body["name"] = o.name;

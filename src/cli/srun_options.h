@@ -30,6 +30,7 @@ struct SrunOptions {
   std::string output, error;
   bool append = false;
   int wait_seconds = 0;         // -W: end the step this long after its first task ended (0: never)
+  bool no_kill = false;         // -k: a failed node ends its tasks, not the step; -K and -W do nothing
   std::int64_t time_limit = 0;  // -t: end the step after this many seconds (0: the job's limit)
   std::string multi_prog;       // --multi-prog: the configuration file (the command's first word)
   // --prolog and --epilog (run here, before and after the step, with its command as arguments);

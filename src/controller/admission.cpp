@@ -173,6 +173,7 @@ Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
   spec.tasks = r.nodes;
   spec.spread = r.nodes > 1;
   spec.contiguous = r.contiguous;
+  spec.no_kill = r.no_kill;
   spec.time_limit = r.time_s;
   spec.time_min = std::min(r.time_min_s, r.time_s);
   spec.user = job.user;

@@ -98,6 +98,7 @@ Result<void> Controller::apply(const events::StepStarted& e, std::int64_t time) 
   step.preserve_env = e.preserve_env;
   step.time_s = e.time_s;
   step.resv_ports = e.resv_ports;
+  step.no_kill = e.no_kill;
   step.node_devices = e.node_devices;
   if (!e.task_devices.empty() && e.task_devices.size() != e.task_nodes.size())
     return fail("the devices of " + std::to_string(e.task_devices.size()) + " task(s) of a step of " +
@@ -168,6 +169,18 @@ Result<void> Controller::apply(const events::Ended& e, std::int64_t time) {
   job.reason = e.reason;
   job.end = time;
   rank_ends_.erase(e.id);
+  return {};
+}
+
+Result<void> Controller::apply(const events::NodeLeft& e, std::int64_t) {
+  JobRecord* job = jobs_.edit(e.id);
+  if (!job) return fail(unknown_job(e.id));
+  if (e.attempt != job->attempt) return {};
+  for (TaskRecord& t : job->tasks) {
+    if (t.node != e.node) continue;
+    t.done = true;
+    t.lost = true;
+  }
   return {};
 }
 

@@ -346,6 +346,7 @@ class Controller {
   Result<void> apply(const events::StepTaskEnded& e, std::int64_t time);
   Result<void> apply(const events::StepStopping& e, std::int64_t time);
   Result<void> apply(const events::Requeued& e, std::int64_t time);
+  Result<void> apply(const events::NodeLeft& e, std::int64_t time);
   Result<void> apply(const events::Ended& e, std::int64_t time);
   Result<void> apply(const events::Held& e, std::int64_t time);
   Result<void> apply(const events::NodeRegistered& e, std::int64_t time);
@@ -473,6 +474,9 @@ class Controller {
   std::optional<std::pair<agent::TaskEnd, std::string>> stop_of(const agent::TaskRef& task) const;
   // Ends a step's tasks (a cancel, or a failed task under kill-on-bad-exit); journalled.
   void stop_step(JobRecord& job, StepRecord& step, const std::string& why, bool cancel, std::int64_t now);
+  // A --no-kill job's node went down and left it (the core gave back its room there): its ranks
+  // there are lost, its steps' tasks there end (a step without -k ends whole), and the job goes on.
+  void node_left(JobRecord& job, Node& node, const std::string& why, std::int64_t now);
   // Ends the running steps of job `id` that have reached their own time limits (srun -t).
   void steps_past_their_limits(std::int64_t id, std::int64_t now);
   // Queues a record without waiting; flush() waits until everything queued is durable.

@@ -79,7 +79,7 @@ std::vector<int> Controller::place_cpus(Node& node, std::int64_t job, const core
 
 void Controller::hold_cpus(const JobRecord& job) {
   for (const TaskRecord& t : job.tasks) {
-    if (t.cpus.empty()) continue;
+    if (t.cpus.empty() || t.lost) continue;
     if (Node* node = find_node(t.node)) {
       std::vector<int>& mine = node->cpus_held[job.id];
       mine.insert(mine.end(), t.cpus.begin(), t.cpus.end());

@@ -170,9 +170,50 @@ void Controller::node_down(Node& node, const std::string& why, std::int64_t now)
   node.down = true;
   node.launches.clear();
   node.tasks.clear();
-  const std::vector<core::JobId> failed = scheduler_->set_node_state(node.id, core::NodeState::Down, now);
+  std::vector<core::JobId> shrunk;
+  const std::vector<core::JobId> failed = scheduler_->set_node_state(node.id, core::NodeState::Down, now, &shrunk);
   for (core::JobId id : failed) node_failed(*jobs_.edit(id.value), why, now);
+  for (core::JobId id : shrunk) {
+    JobRecord& job = *jobs_.edit(id.value);
+    if (job.batch() && !job.tasks.empty() && job.tasks.front().node == node.name) {
+      scheduler_->finish(id, now, core::JobState::Failed);  // its script ran there: it cannot go on
+      node_failed(job, why, now);
+    } else {
+      node_left(job, node, why, now);
+    }
+  }
   pass_due_ = true;
+}
+
+void Controller::node_left(JobRecord& job, Node& node, const std::string& why, std::int64_t now) {
+  charge(job, now);  // its use up to now, the node's part with it
+  const events::NodeLeft left{job.id, job.attempt, node.name};
+  journal_async(left, now);
+  (void)apply(left, now);  // of a job the caller has: cannot fail
+  node.cpus_held.erase(job.id);
+  // Its steps' tasks there ended with the node; a step without srun -k is ended whole, as Slurm's.
+  for (StepRecord& step : job.steps) {
+    if (step.ended()) continue;
+    bool hit = false;
+    for (std::size_t t = 0; t < step.tasks.size(); ++t) {
+      const StepTaskRecord& task = step.tasks[t];
+      if (task.done() || job.tasks[static_cast<std::size_t>(task.node)].node != node.name) continue;
+      const events::StepTaskEnded ended{job.id, job.attempt, step.id, static_cast<int>(t), JobState::NodeFail, 0, 0};
+      journal_async(ended, now);
+      (void)apply(ended, now);
+      hit = true;
+    }
+    if (hit && !step.no_kill && !step.ended() && step.stopping.empty())
+      stop_step(job, step, "its node " + node.name + " failed: " + why, false, now);
+  }
+  // A job whose other ranks had all ended (one without a script) ends with it.
+  if (std::all_of(job.tasks.begin(), job.tasks.end(), [](const TaskRecord& t) { return t.done; })) {
+    scheduler_->finish(core::JobId{job.id}, now, core::JobState::Failed);
+    const auto f = failures_.find(job.id);
+    end(job, f != failures_.end() ? f->second.state : JobState::NodeFail,
+        f != failures_.end() ? f->second.exit_code : 0,
+        f != failures_.end() ? f->second.reason : "its node " + node.name + " failed: " + why, now);
+  }
 }
 
 void Controller::mail(const JobRecord& job, MailEvent event, std::int64_t end) {

@@ -90,6 +90,7 @@ void put(Encoder& e, const Submitted& v) {
   e.i(v.request.cores_per_node);
   e.i(v.request.cpu_threads_per_core);
   e.s(v.request.licenses);
+  e.u(v.request.no_kill);
 }
 void get(Decoder& d, Submitted& v) {
   v.id = d.i();
@@ -134,6 +135,7 @@ void get(Decoder& d, Submitted& v) {
     v.request.cpu_threads_per_core = small(d);
   }
   if (d.ok() && !d.at_end()) v.request.licenses = text(d);
+  if (d.ok() && !d.at_end()) v.request.no_kill = flag(d);
 }
 
 void put(Encoder& e, const Started& v) {
@@ -201,6 +203,7 @@ void put(Encoder& e, const StepStarted& v) {
   e.u(v.preserve_env);
   e.i(v.time_s);
   encode_ints(e, v.resv_ports);
+  e.u(v.no_kill);
 }
 void get(Decoder& d, StepStarted& v) {
   v.id = d.i();
@@ -229,6 +232,7 @@ void get(Decoder& d, StepStarted& v) {
   if (d.ok() && !d.at_end()) v.preserve_env = flag(d);
   if (d.ok() && !d.at_end()) v.time_s = d.i();
   if (d.ok() && !d.at_end()) v.resv_ports = decode_ints(d);
+  if (d.ok() && !d.at_end()) v.no_kill = flag(d);
 }
 
 void put(Encoder& e, const StepTaskEnded& v) {
@@ -346,10 +350,21 @@ void get(Decoder& d, Signalled& v) {
   v.signal = decode_signal(d);
 }
 
+void put(Encoder& e, const NodeLeft& v) {
+  e.i(v.id);
+  e.i(v.attempt);
+  e.s(v.node);
+}
+void get(Decoder& d, NodeLeft& v) {
+  v.id = d.i();
+  v.attempt = small(d);
+  v.node = text(d);
+}
+
 // The kinds, by the variant's index. A job array's submission has a kind of its own.
-constexpr std::string_view kKinds[] = {"job.submitted", "job.started",     "job.rank_ended", "job.step",
-                                       "job.step_task", "job.step_stop",   "job.requeued",   "job.ended",
-                                       "job.hold",      "node.registered", "node.state",     "job.signal"};
+constexpr std::string_view kKinds[] = {"job.submitted", "job.started",  "job.rank_ended", "job.step", "job.step_task",
+                                       "job.step_stop", "job.requeued", "job.ended",      "job.hold", "node.registered",
+                                       "node.state",    "job.signal",   "job.node_left"};
 static_assert(std::size(kKinds) == std::variant_size_v<Event>);
 constexpr std::string_view kArraySubmitted = "job.array_submitted";
 

@@ -70,6 +70,7 @@ struct StepStarted {
   bool preserve_env = false;                           // StepRecord's
   std::int64_t time_s = 0;                             // StepRecord's
   std::vector<int> resv_ports;                         // StepRecord's
+  bool no_kill = false;                                // StepRecord's
   bool operator==(const StepStarted&) const = default;
 };
 
@@ -135,6 +136,14 @@ struct NodeState {
   bool operator==(const NodeState&) const = default;
 };
 
+// A node of a running --no-kill job failed: its ranks there are lost, and the job goes on.
+struct NodeLeft {
+  std::int64_t id = 0;
+  int attempt = 0;
+  std::string node;
+  bool operator==(const NodeLeft&) const = default;
+};
+
 // A signal was sent to a running job (JobRecord::signals).
 struct Signalled {
   std::int64_t id = 0;
@@ -143,7 +152,7 @@ struct Signalled {
 };
 
 using Event = std::variant<Submitted, Started, RankEnded, StepStarted, StepTaskEnded, StepStopping, Requeued, Ended,
-                           Held, NodeRegistered, NodeState, Signalled>;
+                           Held, NodeRegistered, NodeState, Signalled, NodeLeft>;
 
 // The record's kind ("job.submitted", "job.array_submitted", "job.started", ...).
 std::string_view kind_of(const Event& event);

@@ -85,6 +85,7 @@ void read(const json& p, StepStopping& v) {
 
 // Signals came after the records' JSON form: none is in it.
 void read(const json&, Signalled&) { throw std::invalid_argument("a signal's record has no JSON form"); }
+void read(const json&, NodeLeft&) { throw std::invalid_argument("a node's leaving has no JSON form"); }
 
 void read(const json& p, Requeued& v) {
   v.id = p.at("id").get<std::int64_t>();

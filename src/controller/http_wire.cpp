@@ -57,7 +57,8 @@ api::JobView job_view(const JobRecord& j, api::Reason reason, const std::int64_t
   v.workdir = r.workdir;
   v.cpus = r.cpus;
   v.mem = r.mem_bytes;
-  v.nodes = r.nodes;
+  v.nodes = r.nodes -
+            static_cast<int>(std::count_if(j.tasks.begin(), j.tasks.end(), [](const TaskRecord& t) { return t.lost; }));
   v.time_limit = r.time_s;
   v.exit_code = j.exit_code;
   v.attempt = j.attempt;

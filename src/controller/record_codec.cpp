@@ -262,12 +262,16 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   e.s(r.batch_features);
   e.i(r.time_min_s);
   // Format 22 on: the group it runs as; 23 on: whether its nodes are adjacent; 24 on: its least
-  // cores per node and threads per core; 25 on: its licenses.
+  // cores per node and threads per core; 25 on: its licenses, --no-kill, its ranks lost with their
+  // nodes and its steps' -k.
   e.s(r.group);
   e.u(r.contiguous);
   e.i(r.cores_per_node);
   e.i(r.cpu_threads_per_core);
   e.s(r.licenses);
+  e.u(r.no_kill);
+  for (const TaskRecord& t : j.tasks) e.u(t.lost);
+  for (const StepRecord& st : j.steps) e.u(st.no_kill);
 }
 
 namespace {
@@ -375,7 +379,12 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
     r.cores_per_node = static_cast<int>(d.i());
     r.cpu_threads_per_core = static_cast<int>(d.i());
   }
-  if (format >= 25) r.licenses = text(d);
+  if (format >= 25) {
+    r.licenses = text(d);
+    r.no_kill = flag(d);
+    for (TaskRecord& t : j.tasks) t.lost = flag(d);
+    for (StepRecord& st : j.steps) st.no_kill = flag(d);
+  }
   return {};
 }
 

@@ -17,7 +17,9 @@ std::vector<int> StepRecord::nodes() const {
 
 std::string JobRecord::nodelist() const {
   std::string out;
-  for (const TaskRecord& t : tasks) out += (out.empty() ? "" : ",") + t.node;
+  for (const TaskRecord& t : tasks) {
+    if (!t.lost) out += (out.empty() ? "" : ",") + t.node;
+  }
   return out;
 }
 

@@ -31,6 +31,7 @@ struct TaskRecord {
   std::vector<std::string> devices;       // UUIDs of the devices it got
   std::vector<core::DeviceShare> shares;  // the same as the core placed them
   bool done = false;
+  bool lost = false;      // its node failed and left the job, which went on (--no-kill); done too
   std::vector<int> cpus;  // the CPU ids it holds and is bound to; empty: not bound
   bool operator==(const TaskRecord&) const = default;
 };
@@ -56,6 +57,7 @@ struct StepRecord {
   int cpus_per_task = 1;
   bool cpus_per_task_given = false;  // SLURM_CPUS_PER_TASK is set only when asked for
   bool kill_on_bad_exit = false;
+  bool no_kill = false;  // a failed node ends its tasks there, not the step (srun -k)
   // What it holds of its job's on each of the job's nodes (by index; 0 where it has no task), as
   // Slurm 22.05's steps hold it: other steps wait while it runs, unless it overlaps (holds nothing).
   bool overlap = false;
@@ -154,7 +156,7 @@ struct JobRecord {
   // with which the commands inside the job (srun, squeue, ...) act as its user.
   std::string credential;
   bool ended() const { return state != JobState::Pending && state != JobState::Running; }
-  std::string nodelist() const;  // "n1,n2"
+  std::string nodelist() const;  // "n1,n2": its nodes, less those it lost (--no-kill)
   // A batch job runs its script on its first node only; its other nodes are held for the steps
   // the script starts. Other jobs run their command on every node.
   bool batch() const { return !request.script.empty(); }

@@ -75,6 +75,7 @@ void Controller::adopt(JobRecord& job, std::int64_t now, std::set<std::string>& 
   std::string lost;
   for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
     const TaskRecord& t = job.tasks[rank];
+    if (t.lost) continue;  // its node left the job (--no-kill)
     Node* node = find_node(t.node);
     // The local node's ranks went on only where the runner adopted them (this process was
     // killed); a clean stop ended them.

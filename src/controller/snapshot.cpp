@@ -26,7 +26,7 @@ namespace {
 // nodes, deadline, GPU binding and batch node's features, and its steps' reserved ports; 22 the
 // group it runs as (sbatch --gid); 23 whether its nodes are adjacent (--contiguous); 24 its least
 // cores per node (--ntasks-per-core) and threads per core of its CPUs (--hint, --threads-per-core);
-// 25 its licenses (-L).
+// 25 its licenses (-L), --no-kill and the ranks it lost with their nodes, and its steps' -k.
 constexpr int kSnapshotFormat = 25;
 std::string snapshot_magic(int format) { return "gwang snapshot " + std::to_string(format) + "\n"; }
 

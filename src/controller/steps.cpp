@@ -348,6 +348,9 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
   std::vector<std::string> names;
   for (const TaskRecord& t : job.tasks) names.push_back(t.node);
   api::StepRequest within = r;
+  for (const TaskRecord& t : job.tasks) {
+    if (t.lost) within.exclude.push_back(t.node);  // its node failed and left the job (--no-kill)
+  }
   if (!r.constraint.empty()) {
     // srun -C: the job's nodes without the features are left out, as if excluded.
     const auto ways = slurm::parse_constraint(r.constraint);  // checked with the request: one way
@@ -385,6 +388,7 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
   started.env = r.env;
   started.cpus_per_task = r.cpus_per_task > 0 ? r.cpus_per_task : 0;
   started.kill_on_bad_exit = r.kill_on_bad_exit;
+  started.no_kill = r.no_kill;
   started.task_nodes = std::move(*layout);
   started.task_cpus = step_cpus(job, started.task_nodes, r.cpus_per_task > 0 ? r.cpus_per_task : 1, exact(r),
                                 slurm::cpu_bind_of(r.env));

@@ -83,7 +83,8 @@ struct JobSpec {
   // Seats of the cluster's licenses it holds while it runs (Slurm's --licenses), each license once.
   std::vector<LicenseNeed> licenses;
   // A node of it going down takes that node's tasks out of it, and the rest go on (Slurm's
-  // --no-kill), unless the node held its first task (a batch job's script) or all of them.
+  // --no-kill), unless the node held all of them. A driver that cannot go on without the node
+  // (a batch job's script ran there) finishes the job itself.
   bool no_kill = false;
   Time time_limit = 0;  // seconds (> 0): the job is ended when it runs this long
   Time estimate = 0;    // seconds planned for reservations and backfilling; 0: the time limit

@@ -474,7 +474,7 @@ void Scheduler::set_node_traits(NodeId node, FeatureSet features, std::int64_t t
 bool Scheduler::shrink(Slot slot, NodeId node) {
   Job& job = jobs_[slot];
   std::vector<TaskPlacement>& placement = job.placement;
-  if (!job.spec.no_kill || placement.empty() || placement.front().node == node) return false;
+  if (!job.spec.no_kill || placement.empty()) return false;
   if (std::all_of(placement.begin(), placement.end(), [node](const TaskPlacement& p) { return p.node == node; }))
     return false;
   count_quotas(slot, -1);

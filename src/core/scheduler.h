@@ -314,7 +314,7 @@ class Scheduler {
   void stays_free(FreeState& both, const FreeState& shadow, std::vector<NodeId>& touched) const;
   void end_running(Slot slot, Time now, JobState outcome);
   // A running no_kill job's tasks on `node` given back; false (nothing changed) where it would
-  // lose its first task or every task.
+  // lose every task.
   bool shrink(Slot slot, NodeId node);
   void enqueue_again(Slot slot, Time now);  // an ended job waits again (requeue, preempted)
   // The first phase of a pass: starts jobs from the front of the queue while they fit, passing over

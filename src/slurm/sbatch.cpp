@@ -84,7 +84,7 @@ constexpr OptionDef kOptions[] = {
     {"mincpus", 0, Arg::Required, true},
     {"network", 0, Arg::Required, true},
     {"nice", 0, Arg::Optional, true},
-    {"no-kill", 'k', Arg::Optional, false},
+    {"no-kill", 'k', Arg::Optional, true},
     {"no-requeue", 0, Arg::None, true},
     {"nodefile", 'F', Arg::Required, true},
     {"nodelist", 'w', Arg::Required, true},
@@ -235,6 +235,11 @@ Result<void> apply(SbatchOptions& o, const OptionDef& def, const std::optional<s
     auto r = with(parse_count(v, "--threads-per-core", 65535), o.threads_used);
     if (r) o.threads_per_core = o.threads_used;
     return r;
+  }
+  if (name == "no-kill") {  // Slurm's words for a value it does not take
+    if (!value || lower(v) == "set") return o.no_kill = true, Result<void>{};
+    if (lower(v) == "off" || lower(v) == "no") return o.no_kill = false, Result<void>{};
+    return fail("Invalid --no-kill specification");
   }
   if (name == "exclusive") {
     // Whole nodes. Sharing a node with one's own jobs only (=user) or with jobs of one's MCS label
@@ -555,6 +560,7 @@ void SbatchOptions::merge(const SbatchOptions& over) {
   take(spread_job, over.spread_job);
   take(contiguous, over.contiguous);
   take(licenses, over.licenses);
+  take(no_kill, over.no_kill);
   take(hint, over.hint);
   take(ntasks_per_core, over.ntasks_per_core);
   take(ntasks_per_socket, over.ntasks_per_socket);
@@ -642,6 +648,7 @@ Result<SbatchOptions> parse_environment(const std::map<std::string, std::string>
       {"SBATCH_JOB_NAME", "job-name"},
       {"SBATCH_MEM_PER_CPU", "mem-per-cpu"},
       {"SBATCH_MEM_PER_NODE", "mem"},
+      {"SBATCH_NO_KILL", "no-kill"},
       {"SBATCH_NO_REQUEUE", "no-requeue"},
       {"SBATCH_OPEN_MODE", "open-mode"},
       {"SBATCH_OUTPUT", "output"},

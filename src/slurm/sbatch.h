@@ -45,6 +45,7 @@ struct SbatchOptions {
   std::optional<bool> spread_job;       // --spread-job: over as many nodes as its tasks and partition allow
   std::optional<bool> contiguous;       // --contiguous: its nodes adjacent in name order
   std::optional<std::string> licenses;  // -L, --licenses: the cluster's licenses it holds while it runs
+  std::optional<bool> no_kill;          // -k, --no-kill[=off]: a failed node leaves the job, which goes on
   // How its tasks lie on cores (--hint, --ntasks-per-core, --ntasks-per-socket, --threads-per-core,
   // which also sets threads_per_core): checked and carried out by the command (sbatch_job.cpp).
   std::optional<std::string> hint;

@@ -69,7 +69,7 @@ TEST(SrunOptions, EachIsRefusedByNameExactlyWhereThePageSaysNo) {
       EXPECT_NE(rc, std::optional<int>(255)) << o.name << ": " << said;
     }
   }
-  EXPECT_EQ(refused, 4) << "the count docs/slurm-options.md gives";
+  EXPECT_EQ(refused, 3) << "the count docs/slurm-options.md gives";
 }
 
 // A step's tasks from its GPUs (--ntasks-per-gpu), each bound to one; ports and GPU binding asked

@@ -128,6 +128,7 @@ api::SubmitRequest any_request() {
   r.cores_per_node = *rc::gen::inRange(0, 65536);
   r.cpu_threads_per_core = *rc::gen::inRange(0, 65536);
   r.licenses = *text();
+  r.no_kill = *rc::gen::arbitrary<bool>();
   return r;
 }
 
@@ -192,6 +193,8 @@ Event any_event() {
     }
     case 10:
       return NodeState{*text(), *text()};
+    case 12:
+      return NodeLeft{id(), small(), *text()};
     default:
       return Signalled{
           id(),
@@ -244,6 +247,7 @@ TEST(Events, KindsAreTheJournalsNames) {
   EXPECT_EQ(kind_of(NodeRegistered{}), "node.registered");
   EXPECT_EQ(kind_of(NodeState{}), "node.state");
   EXPECT_EQ(kind_of(Signalled{}), "job.signal");
+  EXPECT_EQ(kind_of(NodeLeft{}), "job.node_left");
   EXPECT_TRUE(decode("job.array_submitted", encode(array)));
   EXPECT_FALSE(decode("usage.charged", "{}"));
   auto unknown = decode("job.teleported", "{}");

@@ -546,3 +546,55 @@ TEST_F(MultiHost, AContiguousJobWaitsForAdjacentNodes) {
   const std::string nodes = a["node"];
   EXPECT_TRUE(nodes == node(1) + "," + node(2) || nodes == node(2) + "," + node(3)) << nodes;
 }
+
+// sbatch -k (--no-kill): a node of the job that fails leaves it, and the job goes on with the
+// others. Its step there without srun -k ends whole; the one with -k goes on on the other nodes;
+// a new step runs on what is left, and the job completes as its script does.
+TEST_F(MultiHost, ANoKillJobGoesOnWithoutItsFailedNode) {
+  const fs::path bin = dir_ / "bin";
+  const std::string env = slurm_commands();
+  const fs::path started = dir_ / "nokill.started", out = dir_ / "nokill.out", script = dir_ / "nokill.sh";
+  std::ofstream(script) << "#!/bin/bash\n"
+                           "srun --overlap -N3 sleep 300 & a=$!\n"
+                           "srun --overlap -k -N3 sleep 25 & b=$!\n"
+                           "sleep 3; touch "
+                        << started.string()
+                        << "\n"
+                           "wait $a; echo \"without -k: rc=$?\"\n"
+                           "srun --overlap -N2 bash -c 'echo on $SLURMD_NODENAME' | sort\n"
+                           "wait $b; echo \"with -k: rc=$?\"\n"
+                           "scontrol show job $SLURM_JOB_ID | grep -o 'NumNodes=[0-9]*'\n";
+  const Outcome o =
+      sh(env + (bin / "sbatch").string() + " --parsable -N3 -k --mem=64M -o " + out.string() + " " + script.string());
+  ASSERT_EQ(o.status, 0) << o.output;
+  const std::string id = o.output.substr(0, o.output.find('\n'));
+  json j;
+  wait_for("the job and its steps to run", [&] { return fs::exists(started) && (j = job(id))["state"] == "RUNNING"; });
+  std::vector<std::string> nodes;
+  for (std::string s = j["node"]; !s.empty();) {
+    const auto comma = s.find(',');
+    nodes.push_back(s.substr(0, comma));
+    s = comma == std::string::npos ? "" : s.substr(comma + 1);
+  }
+  ASSERT_EQ(nodes.size(), 3u) << j.dump();
+  const std::string lost = nodes[2];  // not the script's node
+  const int h = host_of(lost);
+  ::kill(pids_[h], SIGKILL);
+  ::waitpid(pids_[h], nullptr, 0);
+  pids_[h] = -1;
+  wait_for("the node to go down", [&] { return node_states()[lost] == "down"; });
+  j = job(id);
+  EXPECT_EQ(j["state"], "RUNNING") << j.dump();
+  EXPECT_EQ(j["node"], nodes[0] + "," + nodes[1]) << j.dump();
+  wait_for(
+      "the job to end", [&] { return ended(j = job(id)); }, 60s);
+  EXPECT_EQ(j["state"], "COMPLETED") << j.dump() << slurp(out);
+  const std::string text = slurp(out);
+  EXPECT_EQ(text.find("without -k: rc=0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("without -k: rc="), std::string::npos) << text;
+  std::vector<std::string> left = {nodes[0], nodes[1]};
+  std::sort(left.begin(), left.end());
+  EXPECT_NE(text.find("on " + left[0] + "\non " + left[1] + "\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("with -k: rc="), std::string::npos) << text;
+  EXPECT_NE(text.find("NumNodes=2\n"), std::string::npos) << text;
+}

@@ -265,6 +265,9 @@ lic_wait() {
   squeue -h | wc -l; scontrol show lic matlab
 }
 both "a job waiting for licenses" "$(declare -f lic_wait); lic_wait"
+# -k, --no-kill: its values taken and refused (a node's failure itself is MultiHost's test), in
+# sbatch, its variable and srun (where -K and -W then do nothing).
+both "sbatch and srun -k" "sbatch --no-kill=bogus --wrap true; echo rc=\$?; sbatch -k --wait -o nk.out --wrap 'srun -k echo ran; srun --no-kill=off echo ran; srun -k -K -W 1 echo ran; srun --no-kill=bogus true; echo rc=\$?; SLURM_NO_KILL=bogus srun true; echo rc=\$?' >/dev/null; cat nk.out; SBATCH_NO_KILL=set sbatch --wait -o nk2.out --wrap 'echo ran' >/dev/null; cat nk2.out"
 # srun inside an allocation: the options that ask for an allocation, taken and not used (some
 # with a line of Slurm's); srun's own prolog and epilog; the tasks' prolog and epilog; --propagate.
 printf '#!/bin/sh\necho "export FOO=bar baz"\necho "print hello from $SLURM_PROCID"\necho "unset HOME"\necho "other"\n' >tp.sh
