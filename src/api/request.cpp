@@ -625,35 +625,12 @@ Result<StepRequest> parse_step(const std::string& body) {
   }
   if (!j.is_object()) return fail("expected a JSON object");
   StepRequest r;
-  static const char* kFields[] = {"name",
-                                  "command",
-                                  "workdir",
-                                  "env",
-                                  "ntasks",
-                                  "nodes",
-                                  "ntasks_per_node",
-                                  "cpus_per_task",
-                                  "distribution",
-                                  "kill_on_bad_exit",
-                                  "no_kill",
-                                  "overcommit",
-                                  "nodelist",
-                                  "exclude",
-                                  "relative",
-                                  "exact",
-                                  "overlap",
-                                  "immediate",
-                                  "mem",
-                                  "mem_per_cpu",
-                                  "gpus_per_node",
-                                  "gpus_per_task",
-                                  "gpu_type",
-                                  "gpus",
-                                  "mem_per_gpu",
-                                  "preserve_env",
-                                  "time",
-                                  "constraint",
-                                  "gpu_bind",
+  static const char* kFields[] = {"name",        "command",         "workdir",       "env",          "ntasks",
+                                  "nodes",       "ntasks_per_node", "cpus_per_task", "distribution", "kill_on_bad_exit",
+                                  "no_kill",     "nodes_from_env",  "overcommit",    "nodelist",     "exclude",
+                                  "relative",    "exact",           "overlap",       "immediate",    "mem",
+                                  "mem_per_cpu", "gpus_per_node",   "gpus_per_task", "gpu_type",     "gpus",
+                                  "mem_per_gpu", "preserve_env",    "time",          "constraint",   "gpu_bind",
                                   "resv_ports"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
@@ -720,8 +697,9 @@ Result<StepRequest> parse_step(const std::string& body) {
       return bad("distribution", "must be \"block\" or \"cyclic\"");
     r.cyclic = v.get<std::string>() == "cyclic";
   }
-  for (auto [field, out] : {std::pair{"overcommit", &r.overcommit}, std::pair{"no_kill", &r.no_kill},
-                            std::pair{"kill_on_bad_exit", &r.kill_on_bad_exit}}) {
+  for (auto [field, out] :
+       {std::pair{"overcommit", &r.overcommit}, std::pair{"no_kill", &r.no_kill},
+        std::pair{"kill_on_bad_exit", &r.kill_on_bad_exit}, std::pair{"nodes_from_env", &r.nodes_from_env}}) {
     if (!j.contains(field)) continue;
     if (!j[field].is_boolean()) return bad(field, "must be true or false");
     *out = j[field].get<bool>();

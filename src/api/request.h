@@ -139,7 +139,10 @@ struct StepRequest {
   int cpus_per_task = 0;                                 // default 1
   bool cyclic = false;                                   // task ids round-robin over the nodes, not in blocks
   bool kill_on_bad_exit = false;                         // a task that fails ends the step's others
-  bool no_kill = false;     // a failed node ends its tasks of the step, not the step (srun -k)
+  bool no_kill = false;  // a failed node ends its tasks of the step, not the step (srun -k)
+  // `nodes` is the job's count (srun's SLURM_NNODES), not -N: lowered to the nodes left to a job
+  // that lost some (--no-kill), as Slurm's srun lowers it to the allocation's.
+  bool nodes_from_env = false;
   bool overcommit = false;  // more tasks on a node than its CPUs (srun -O)
   // Which of the job's nodes (srun -w, -x, -r): these names (each a node of the job), none of
   // those, and from the job's node of index `relative` on (-1: from its first).

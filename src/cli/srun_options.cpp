@@ -651,6 +651,7 @@ std::optional<int> step_layout(const SrunOptions& o, json& body) {
     if (std::string_view(key) == "ntasks") ntasks = v;
     if (std::string_view(key) == "nodes") nodes = v;
   }
+  if (auto it = o.given.find("nodes"); nodes && it->second.from.starts_with("SLURM_")) body["nodes_from_env"] = true;
   if (auto bad = step_tasks_per_gpu(o, body, ntasks, nodes)) return *bad;
   if (ntasks && nodes && *nodes > *ntasks) {
     if (!o.quiet) {

@@ -142,13 +142,20 @@ Result<void> Controller::set_features(const api::SubmitRequest& r, core::JobSpec
   return {};
 }
 
-Result<void> Controller::set_licenses(const api::SubmitRequest& r, core::JobSpec& spec) const {
+Result<void> Controller::set_licenses(const api::SubmitRequest& r, core::JobSpec& spec, bool running) const {
   if (r.licenses.empty()) return {};
   auto asked = slurm::parse_licenses(r.licenses);
   if (!asked) return fail("Invalid license specification: " + asked.error().message);
   const core::Cluster& cluster = scheduler_->cluster();
   for (const slurm::LicenseCount& l : *asked) {
     const auto id = cluster.find_license(l.name);
+    // A running job (recovered after the licenses' configuration changed) keeps running: it holds
+    // the seats left of what it asked.
+    if (running) {
+      const std::int64_t seats = id ? std::min(l.count, cluster.license_total(*id)) : 0;
+      if (seats > 0) spec.licenses.push_back({*id, static_cast<std::int32_t>(seats)});
+      continue;
+    }
     if (!id) {
       std::string names;
       for (std::uint16_t k = 0; k < cluster.license_count(); ++k)
@@ -216,7 +223,7 @@ Result<core::JobSpec> Controller::to_spec(const JobRecord& job) const {
     spec.task.nodes = std::move(*filter);
   }
   if (auto f = set_features(r, spec); !f) return tl::unexpected(f.error());
-  if (auto l = set_licenses(r, spec); !l) return tl::unexpected(l.error());
+  if (auto l = set_licenses(r, spec, job.state == JobState::Running); !l) return tl::unexpected(l.error());
   spec.nice = r.nice;
   spec.fixed_priority = r.priority;
   spec.name = r.name;

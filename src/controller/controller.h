@@ -445,8 +445,9 @@ class Controller {
   // into the spec. Errors: a constraint naming a feature no node has, or counting more nodes than
   // the job's.
   Result<void> set_features(const api::SubmitRequest& r, core::JobSpec& spec) const;
-  // Its licenses (-L), each known to the cluster and no more than it has.
-  Result<void> set_licenses(const api::SubmitRequest& r, core::JobSpec& spec) const;
+  // Its licenses (-L), each known to the cluster and no more than it has; for a `running` job
+  // (recovered), those still known, no more than the cluster has now.
+  Result<void> set_licenses(const api::SubmitRequest& r, core::JobSpec& spec, bool running) const;
   // The CPUs a job of whole nodes has on `node`: all of them, less the cores or threads it keeps
   // for the system (--core-spec: whole cores of the node's threads each; --thread-spec).
   static int whole_node_cpus(const Node& node, const api::SubmitRequest& r);

@@ -348,9 +348,12 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
   std::vector<std::string> names;
   for (const TaskRecord& t : job.tasks) names.push_back(t.node);
   api::StepRequest within = r;
+  int left = 0;
   for (const TaskRecord& t : job.tasks) {
     if (t.lost) within.exclude.push_back(t.node);  // its node failed and left the job (--no-kill)
+    left += t.lost ? 0 : 1;
   }
+  if (r.nodes_from_env && within.nodes > left) within.nodes = left;
   if (!r.constraint.empty()) {
     // srun -C: the job's nodes without the features are left out, as if excluded.
     const auto ways = slurm::parse_constraint(r.constraint);  // checked with the request: one way

@@ -504,6 +504,7 @@ std::vector<JobId> Scheduler::set_node_state(NodeId node, NodeState state, Time 
   }
   std::sort(hit.begin(), hit.end(), [this](Slot a, Slot b) { return jobs_[a].spec.id < jobs_[b].spec.id; });
   for (Slot s : hit) {
+    charge_running(s, now);  // its use so far, on all of its places
     if (shrink(s, node)) {
       if (shrunk) shrunk->push_back(jobs_[s].spec.id);
       continue;

@@ -53,11 +53,12 @@ std::vector<Scheduler::Slot> Scheduler::pick_victims(const JobSpec& spec, FreeSt
   for (Slot s : pool) {
     stop(s);
     victims.push_back(s);
-    // A single task that did not fit before can only fit now on a node that just gained room.
+    // A single task that did not fit before can only fit now on a node that just gained room (or
+    // once seats it lacked came back).
     const auto& gained = jobs_[s].placement;
-    if (spec.tasks == 1 && std::none_of(gained.begin(), gained.end(), [&](const TaskPlacement& p) {
-          return cluster_.available_on(trial, p.node, spec.task);
-        })) {
+    if (spec.tasks == 1 && spec.licenses.empty() &&
+        std::none_of(gained.begin(), gained.end(),
+                     [&](const TaskPlacement& p) { return cluster_.available_on(trial, p.node, spec.task); })) {
       continue;
     }
     if ((fits = probe(trial, spec))) break;

@@ -13,7 +13,7 @@ Result<std::vector<LicenseCount>> parse_licenses(std::string_view text) {
   if (text.empty()) return out;
   std::size_t at = 0;
   while (at <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', at), text.size());
+    const std::size_t comma = std::min(text.find_first_of(",;", at), text.size());
     const std::string_view item = text.substr(at, comma - at);
     at = comma + 1;
     if (item.empty()) continue;
@@ -27,7 +27,9 @@ Result<std::vector<LicenseCount>> parse_licenses(std::string_view text) {
     if (sep != std::string_view::npos) {
       const std::string_view digits = item.substr(sep + 1);
       const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
-      if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size())
+      // "matlab:" is a count of 0, as Slurm's strtol reads it.
+      if (digits.empty()) count = 0;
+      if (!digits.empty() && (ec != std::errc() || end != digits.data() + digits.size()))
         return fail("license " + quoted + ": the count must be a whole number");
     }
     if (count < 0) return fail("license " + quoted + ": the count must be a whole number");

@@ -1,7 +1,8 @@
 // Slurm's license lists: what a job asks for (sbatch, srun and salloc -L, --licenses) and what the
-// cluster has (slurm.conf's Licenses=, gwang up --licenses): NAME[:COUNT], comma separated, a count
-// of 1 where none is given, a name named twice counted once with both counts, empty items
-// skipped (Slurm 22.05 takes ",matlab" and "matlab:1,matlab:1", and keeps a job's text as given).
+// cluster has (slurm.conf's Licenses=, gwang up --licenses): NAME[:COUNT], separated by ',' or ';',
+// a count of 1 where none is given (0 after a bare ':'), a name named twice counted once with both
+// counts, empty items skipped (Slurm 22.05 takes ",matlab" and "matlab:1,matlab:1", and keeps a
+// job's text as given).
 #pragma once
 
 #include <cstdint>

@@ -428,6 +428,12 @@ TEST_F(VirtualController, JobsHoldTheirLicensesWhileTheyRun) {
   open();
   EXPECT_EQ(job(b).state, JobState::Running);
   EXPECT_EQ(controller_->licenses()[0].used, 1);
+  // The license taken out of the configuration: the job that holds a seat of it runs on.
+  licenses_ = {{"fluent", 1}};
+  open();
+  EXPECT_EQ(job(b).state, JobState::Running);
+  ASSERT_EQ(controller_->licenses().size(), 1u);
+  EXPECT_EQ(controller_->licenses()[0].used, 0);
 }
 
 // A controller killed while its local tasks ran: the next one's runner adopted them, so their jobs
