@@ -166,7 +166,7 @@ for k in 1 2; do srun -n1 --exact --mem=100 bash -c 'show exact; sleep 2' & done
 wait
 srun -n1 --mem=100000 true; echo "rc=$?"
 EOF_HOLDS
-holds() { id=$(sbatch --parsable --wait holds.sh); sed "s/$id/ID/g" holds.out; }
+holds() { id=$(sbatch --parsable --wait holds.sh); sed "s/\\b$id\\b/ID/g" holds.out; }
 both "steps that hold and wait" "$(declare -f holds); holds"
 # srun's own output files, a program for each task, a step's time and wait limits, CPU binding.
 cat >srun_io.sh <<'EOF_IO'
@@ -200,7 +200,7 @@ done
 for b in bogus map_mem: mask_mem:zz help; do srun --mem-bind=$b true; echo "rc=$?"; done
 srun -n1 --quit-on-interrupt -X -I true; echo "rc=$?"
 EOF_IO
-srun_io() { id=$(sbatch --parsable --wait srun_io.sh); sed "s/$id/ID/g" srun_io.out; }
+srun_io() { id=$(sbatch --parsable --wait srun_io.sh); sed "s/\\b$id\\b/ID/g" srun_io.out; }
 both "srun output, multi-prog, limits" "$(declare -f srun_io); srun_io"
 # sbatch --mem-bind: the batch shell's variables (it is not bound), and its step's binding.
 cat >mbs.sh <<'MBS'
@@ -243,12 +243,13 @@ both "sbatch --hint, --threads-per-core, --ntasks-per-core" "bash hint.sh"
 # job that waits for the seats another holds while a job asking for others runs.
 lic() {
   scontrol show lic; scontrol show licenses matlab; scontrol show li nope
-  sbatch -H -L matlab:2,fluent --wrap true; sbatch -H -L matlab -L fluent --wrap true
-  squeue -o '%i %W %r' | sort -n; scontrol show job "$(squeue -h -o %i | sort -n | head -1)" | grep -o 'Licenses=[^ ]*'
+  first=$(sbatch --parsable -H -L matlab:2,fluent --wrap true); sbatch -H -L matlab -L fluent --wrap true >/dev/null
+  squeue -o '%W %r' | sort; scontrol show job "$first" | grep -o 'Licenses=[^ ]*'
   for l in nope matlab:3 matlab:0 matlab:x ,matlab matlab, matlab=1 matlab:1,matlab:1 matlab:1,matlab:2 matlab@db:1; do
-    echo "== $l"; sbatch -H -L "$l" --wrap true 2>&1 | sed 's/specification: .*/specification/'; echo "rc=${PIPESTATUS[0]}"
+    echo "== $l"; sbatch -H -L "$l" --wrap true 2>&1 | sed -E -e 's/specification: .*/specification/' -e 's/job [0-9]+/job ID/'
+    echo "rc=${PIPESTATUS[0]}"
   done
-  squeue -o '%i %W %r' | sort -n; scancel -u root
+  squeue -o '%W %r' | sort; scancel -u root
 }
 both "sbatch -L, scontrol show licenses" "$(declare -f lic); lic"
 lic_wait() {
@@ -328,7 +329,7 @@ both "sbatch --kill-on-invalid-dep" "$(declare -f invalid_dep); invalid_dep"
 step_limit() {
   id=$(sbatch --parsable -o sl.out --wrap 'srun -t 0:02 sleep 100; echo "srun rc=$?"; srun true; echo "next rc=$?"')
   for i in $(seq 240); do [ -z "$(squeue -h -j "$id" -o %i)" ] && break; sleep 0.5; done
-  sed -E -e 's/AT [0-9T:-]+/AT TIME/' -e "s/$id/ID/g" sl.out
+  sed -E -e 's/AT [0-9T:-]+/AT TIME/' -e "s/\\b$id\\b/ID/g" sl.out
   sacct -n -P -j "$id" -o JobID,State,ExitCode | sed "s/^$id/ID/"
 }
 both "srun -t: a step's own time limit" "$(declare -f step_limit); step_limit"
