@@ -5,6 +5,7 @@
 // error with the byte offset, never a crash.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -71,6 +72,15 @@ class Encoder {
     u(raw.size());
     body_.append(raw);
   }
+  // A place in what was written, and then, from there on, made into what bytes() writes: its
+  // length put before it. So a part whose length is not known before it is written (a block of
+  // records a decoder may skip, or read on another thread) is written in place.
+  std::size_t mark() const { return body_.size(); }
+  void prefix_length(std::size_t mark) {
+    Encoder length;
+    length.u(body_.size() - mark);
+    body_.insert(mark, length.body_);
+  }
   // `magic`, the string table, then what was written: the whole encoding.
   std::string finish(std::string_view magic) const {
     Encoder head;
@@ -111,14 +121,25 @@ class Decoder {
         fail("a string past the end");
         break;
       }
-      table_.emplace_back(d_.substr(at_, len));
-      if (!valid_utf8(table_.back())) {
+      own_table_.emplace_back(d_.substr(at_, len));
+      if (!valid_utf8(own_table_.back())) {
         fail("a string that is not UTF-8");  // everything stored came in as JSON, which is UTF-8
         break;
       }
       at_ += len;
     }
   }
+
+  // A decoder of `part` (what bytes() gave of `whole`) with the string table of `whole`, which
+  // must outlive it; offsets are counted from the start of `whole`, as in its errors.
+  Decoder(const Decoder& whole, std::string_view part) : d_(whole.d_), table_(whole.table_) {
+    const auto begin = static_cast<std::size_t>(part.data() - whole.d_.data());
+    assert(part.data() >= whole.d_.data() && begin + part.size() <= whole.d_.size());
+    d_ = whole.d_.substr(0, begin + part.size());
+    at_ = begin;
+  }
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
 
   bool ok() const { return error_.empty(); }
   bool at_end() const { return at_ == d_.size(); }
@@ -155,8 +176,8 @@ class Decoder {
   std::string_view s() {
     const std::uint64_t k = u();
     if (!ok()) return {};
-    if (k >= table_.size()) return fail("a reference to no string"), std::string_view();
-    return table_[k];
+    if (k >= table_->size()) return fail("a reference to no string"), std::string_view();
+    return (*table_)[k];
   }
   // What Encoder::bytes wrote.
   std::string_view bytes() {
@@ -177,7 +198,8 @@ class Decoder {
  private:
   std::string_view d_;
   std::size_t at_ = 0;
-  std::vector<std::string_view> table_;
+  std::vector<std::string_view> own_table_;
+  const std::vector<std::string_view>* table_ = &own_table_;  // own_table_, or a whole's (see above)
   std::string error_;
 };
 

@@ -14,11 +14,11 @@ std::string unknown_job(std::int64_t id) { return "names unknown job " + std::to
 
 }  // namespace
 
-Result<void> Controller::apply(const events::Event& event, std::int64_t time) {
-  return std::visit([&](const auto& e) { return apply(e, time); }, event);
+Result<void> Controller::apply(events::Event&& event, std::int64_t time) {
+  return std::visit([&](auto& e) { return apply(std::move(e), time); }, event);
 }
 
-Result<void> Controller::apply(const events::Submitted& e, std::int64_t time) {
+Result<void> Controller::apply(events::Submitted&& e, std::int64_t time) {
   const std::size_t count = e.array_tasks.empty() ? 1 : e.array_tasks.size();
   if (e.id < 1 || e.id > kMaxJobId - static_cast<std::int64_t>(count))
     return fail("a job with id " + std::to_string(e.id) + ": out of range");
@@ -28,7 +28,7 @@ Result<void> Controller::apply(const events::Submitted& e, std::int64_t time) {
     job.user = e.user;
     job.project = e.project;
     job.preemptible = e.preemptible;
-    job.request = e.request;
+    job.request = k + 1 < count ? e.request : std::move(e.request);
     job.submit = time;
     if (!e.array_tasks.empty()) {
       job.array_job = e.id;

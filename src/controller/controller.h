@@ -333,13 +333,13 @@ class Controller {
   Result<void> set_partitions();                     // from the options: the nodes of each
   Result<void> recover(std::int64_t now);
   // Applies one journal record to the state in memory, during recovery: the books' records to the
-  // books, the others as events.
-  Result<void> apply(const store::Record& rec);
+  // books, the others as events (`event`: its payload, decoded on whichever thread did that).
+  Result<void> apply(const store::Record& rec, std::optional<Result<events::Event>> event);
   // An event applied to the records in memory (not to the core, the nodes or the books' charges),
   // the same for a change made live, once journalled, and in recovery (apply.cpp). Errors: it
   // names a job that does not exist, or a step that is not the job's next.
-  Result<void> apply(const events::Event& event, std::int64_t time);
-  Result<void> apply(const events::Submitted& e, std::int64_t time);
+  Result<void> apply(events::Event&& event, std::int64_t time);
+  Result<void> apply(events::Submitted&& e, std::int64_t time);  // its request moved into the record
   Result<void> apply(const events::Started& e, std::int64_t time);
   Result<void> apply(const events::RankEnded& e, std::int64_t time);
   Result<void> apply(const events::StepStarted& e, std::int64_t time);

@@ -61,14 +61,16 @@ class CowTable {
     return slot.get();
   }
   // Puts a record at `id` (replacing one there); returns it.
-  T& put(std::int64_t id, T value) {
-    assert(id >= 1);
+  T& put(std::int64_t id, T value) { return adopt(id, std::make_shared<T>(std::move(value))); }
+  // The same with a record made elsewhere (on another thread, say), that nothing else holds.
+  T& adopt(std::int64_t id, std::shared_ptr<T> record) {
+    assert(id >= 1 && record && record.use_count() == 1);
     const auto c = static_cast<std::size_t>(id - 1) / kChunk;
     if (c >= chunks_.size()) chunks_.resize(c + 1);
     if (!chunks_[c]) chunks_[c] = std::make_shared<Chunk>();
     std::shared_ptr<T>& slot = own_slot(id);
     if (!slot) ++size_;
-    slot = std::make_shared<T>(std::move(value));
+    slot = std::move(record);
     changed_ = true;
     touched_.push_back(id);
     return *slot;

@@ -390,8 +390,7 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
 
 }  // namespace
 
-Result<JobRecord> decode_job(Decoder& d, int format, std::optional<Failure>& failure) {
-  JobRecord j;
+Result<void> decode_job(Decoder& d, int format, JobRecord& j, std::optional<Failure>& failure) {
   api::SubmitRequest& r = j.request;
   j.id = d.i();
   j.user = text(d);
@@ -412,8 +411,7 @@ Result<JobRecord> decode_job(Decoder& d, int format, std::optional<Failure>& fai
     f.reason = text(d);
     failure = std::move(f);
   }
-  if (auto tail = decode_job_tail(d, format, j); !tail) return tl::unexpected(tail.error());
-  return j;
+  return decode_job_tail(d, format, j);
 }
 
 }  // namespace gwang::controller

@@ -52,8 +52,8 @@ Result<StepRecord> decode_step(Decoder& d, std::size_t job_tasks);
 
 // The snapshot's layout of a job, with the first failure of its ranks if one is kept.
 void encode_job(Encoder& e, const JobRecord& j, const Failure* failure);
-// Reads a job written in snapshot format `format` (2 to the latest); `failure` gets its ranks'
-// first failure if it was kept.
-Result<JobRecord> decode_job(Decoder& d, int format, std::optional<Failure>& failure);
+// Reads a job written in snapshot format `format` (2 to the latest) into `j` (as constructed);
+// `failure` gets its ranks' first failure if it was kept.
+Result<void> decode_job(Decoder& d, int format, JobRecord& j, std::optional<Failure>& failure);
 
 }  // namespace gwang::controller

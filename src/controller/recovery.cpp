@@ -2,7 +2,9 @@
 // then every job that has not ended handed back to the core: waiting again, or adopted where its
 // agents still run it.
 
+#include <future>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "controller/controller.h"
@@ -13,20 +15,32 @@ namespace gwang::controller {
 
 using nlohmann::json;
 
-Result<void> Controller::apply(const store::Record& rec) {
-  const std::string where = "journal record " + std::to_string(rec.seq) + " (" + rec.kind + ")";
-  if (Accounting::handles(rec.kind)) {
+namespace {
+
+// The events of the journal's records (none for the books' records), decoded.
+std::vector<std::optional<Result<events::Event>>> decode_events(const std::vector<store::Record>& records) {
+  std::vector<std::optional<Result<events::Event>>> out(records.size());
+  for (std::size_t k = 0; k < records.size(); ++k) {
+    if (!Accounting::handles(records[k].kind)) out[k] = events::decode(records[k].kind, records[k].payload);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<void> Controller::apply(const store::Record& rec, std::optional<Result<events::Event>> event) {
+  const auto where = [&] { return "journal record " + std::to_string(rec.seq) + " (" + rec.kind + "): "; };
+  if (!event) {
     try {
       if (auto r = books_.apply(rec.kind, json::parse(rec.payload), rec.time); !r)
-        return fail(where + ": " + r.error().message);
+        return fail(where() + r.error().message);
     } catch (const json::exception& e) {
-      return fail(where + ": " + e.what());
+      return fail(where() + e.what());
     }
     return {};
   }
-  auto event = events::decode(rec.kind, rec.payload);
-  if (!event) return fail(where + ": " + event.error().message);
-  if (auto r = apply(*event, rec.time); !r) return fail(where + ": " + r.error().message);
+  if (!*event) return fail(where() + event->error().message);
+  if (auto r = apply(std::move(**event), rec.time); !r) return fail(where() + r.error().message);
   return {};
 }
 
@@ -134,14 +148,17 @@ void Controller::adopt(JobRecord& job, std::int64_t now, std::set<std::string>& 
 Result<void> Controller::recover(std::int64_t now) {
   auto loaded = journal_->load();
   if (!loaded) return tl::unexpected(loaded.error());
+  // The records after the snapshot are decoded on another thread while it is restored.
+  auto decoding = std::async(std::launch::async, [&] { return decode_events(loaded->records); });
   if (loaded->snapshot) {
     if (auto r = restore(loaded->snapshot->state); !r) {
       return fail("snapshot at record " + std::to_string(loaded->snapshot->seq) + ": " + r.error().message);
     }
     snapshot_seq_ = loaded->snapshot->seq;
   }
-  for (const store::Record& rec : loaded->records) {
-    if (auto r = apply(rec); !r) return r;
+  std::vector<std::optional<Result<events::Event>>> decoded = decoding.get();
+  for (std::size_t k = 0; k < loaded->records.size(); ++k) {
+    if (auto r = apply(loaded->records[k], std::move(decoded[k])); !r) return r;
   }
   for (auto& [name, node] : nodes_) node->heard = node->local;  // until its agent calls this controller
   for (auto& [name, node] : nodes_) {
@@ -176,7 +193,7 @@ Result<void> Controller::recover(std::int64_t now) {
       end(job, JobState::Failed, 0, !account ? account.error().message : spec.error().message, now);
       return;
     }
-    auto status = scheduler_->submit(*spec, now);
+    auto status = scheduler_->submit(std::move(*spec), now);
     if (!status || *status == core::SubmitStatus::Unsatisfiable) {
       end(job, job.state == JobState::Running ? JobState::NodeFail : JobState::Failed, 0,
           !status ? status.error().message : "no node can hold it any more", now);
