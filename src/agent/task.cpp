@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -44,7 +46,8 @@ enum Step {
   kOutput,
   kError,
   kInput,
-  kMemory
+  kMemory,
+  kTerminal
 };
 
 const char* step_text(int step) {
@@ -83,6 +86,8 @@ const char* step_text(int step) {
       return "opening its error file";
     case kInput:
       return "opening its input file";
+    case kTerminal:
+      return "taking its terminal";
   }
   return "starting";
 }
@@ -123,6 +128,33 @@ Result<int> open_output(const std::string& path, uid_t uid, gid_t gid) {
   return fd;
 }
 
+// A new pseudo-terminal of `rows` x `cols` for a task of `uid`: the side the agent keeps
+// (non-blocking) and the one the task takes, owned by its user and writable by its group alone.
+struct Terminal {
+  int agent = -1, task = -1;
+};
+Result<Terminal> open_terminal(const TaskSpec& spec) {
+  Terminal t;
+  t.agent = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+  if (t.agent < 0) return fail(std::string("cannot open a terminal: ") + std::strerror(errno));
+  char name[128];
+  if (::grantpt(t.agent) != 0 || ::unlockpt(t.agent) != 0 || ::ptsname_r(t.agent, name, sizeof name) != 0 ||
+      (t.task = ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+    const int e = errno;
+    ::close(t.agent);
+    return fail(std::string("cannot open a terminal: ") + std::strerror(e));
+  }
+  const struct winsize size { spec.terminal_rows, spec.terminal_cols, 0, 0 };
+  if (::ioctl(t.agent, TIOCSWINSZ, &size) != 0 || ::fchown(t.task, spec.uid, static_cast<gid_t>(-1)) != 0 ||
+      ::fchmod(t.task, 0620) != 0) {
+    const int e = errno;
+    ::close(t.agent);
+    ::close(t.task);
+    return fail("cannot give task " + spec.name + " its terminal: " + std::strerror(e));
+  }
+  return t;
+}
+
 // The most NUMA nodes a task's memory can be bound to.
 constexpr int kMemMaskBits = 1024;
 
@@ -130,6 +162,7 @@ constexpr int kMemMaskBits = 1024;
 struct ChildSetup {
   ProcessTracker& tracker;
   int out_fd, err_fd, status_fd, report_fd;
+  int terminal_fd;  // the task's side of its terminal (its standard files), or -1
   const char* program;
   char* const* argv;
   char* const* envp;
@@ -220,9 +253,18 @@ void open_job_files(const TaskSpec& spec, int report_fd) {
   if (joined == ProcessTracker::kCpusFailed) child_failed(c.report_fd, kAffinity);
   if (c.cpus && ::sched_setaffinity(0, sizeof(cpu_set_t), c.cpus) != 0) child_failed(c.report_fd, kAffinity);
   if (::setsid() < 0) child_failed(c.report_fd, kSession);
-  if (::dup2(c.out_fd, STDOUT_FILENO) < 0 || ::dup2(c.err_fd, STDERR_FILENO) < 0) child_failed(c.report_fd, kStdio);
-  const int null_fd = ::open("/dev/null", O_RDONLY);
-  if (null_fd < 0 || ::dup2(null_fd, STDIN_FILENO) < 0) child_failed(c.report_fd, kStdio);
+  if (c.terminal_fd >= 0) {
+    // The new session's controlling terminal: its keeper leads the session, the task's
+    // processes get the terminal's signals (Ctrl-C, a resize).
+    if (::ioctl(c.terminal_fd, TIOCSCTTY, 0) != 0) child_failed(c.report_fd, kTerminal);
+    for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {
+      if (::dup2(c.terminal_fd, fd) < 0) child_failed(c.report_fd, kTerminal);
+    }
+  } else {
+    if (::dup2(c.out_fd, STDOUT_FILENO) < 0 || ::dup2(c.err_fd, STDERR_FILENO) < 0) child_failed(c.report_fd, kStdio);
+    const int null_fd = ::open("/dev/null", O_RDONLY);
+    if (null_fd < 0 || ::dup2(null_fd, STDIN_FILENO) < 0) child_failed(c.report_fd, kStdio);
+  }
   // Signals the agent may block or ignore must not stay so in the task.
   sigset_t none;
   sigemptyset(&none);
@@ -239,7 +281,7 @@ void open_job_files(const TaskSpec& spec, int report_fd) {
   }
   // Only as the owner: a directory the owner may not enter stays closed to the task.
   if (::chdir(spec.workdir.empty() ? "/" : spec.workdir.c_str()) != 0) child_failed(c.report_fd, kWorkdir);
-  open_job_files(spec, c.report_fd);
+  if (c.terminal_fd < 0) open_job_files(spec, c.report_fd);
   if (spec.umask >= 0) ::umask(static_cast<mode_t>(spec.umask));
   for (const auto& [resource, value] : spec.rlimits) {
     struct rlimit limit {};
@@ -359,6 +401,18 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
     tracker->remove_waiting();
     return fail(std::string("pipe: ") + std::strerror(e));
   }
+  Terminal terminal;
+  if (spec.terminal_rows > 0 && spec.terminal_cols > 0) {
+    auto opened = open_terminal(spec);
+    if (!opened) {
+      for (int fd : {report[0], report[1], *out_fd, *err_fd, status_fd}) {
+        if (fd >= 0) ::close(fd);
+      }
+      tracker->remove_waiting();
+      return tl::unexpected(opened.error());
+    }
+    terminal = *opened;
+  }
 
   const pid_t pid = ::fork();
   if (pid < 0) {
@@ -368,16 +422,20 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
     ::close(*out_fd);
     ::close(*err_fd);
     if (status_fd >= 0) ::close(status_fd);
+    for (int fd : {terminal.agent, terminal.task}) {
+      if (fd >= 0) ::close(fd);
+    }
     tracker->remove_waiting();
     return fail(std::string("fork: ") + std::strerror(e));
   }
   if (pid == 0) {
     char* pid_slot = spec.pid_variable.empty() ? nullptr : env_text.back().data() + spec.pid_variable.size() + 1;
-    run_child(spec, ChildSetup{*tracker, *out_fd, *err_fd, status_fd, report[1], program->c_str(), argv.data(),
-                               envp.data(), pid_slot, spec.cpus.empty() ? nullptr : &cpus, mem_mask});
+    run_child(spec, ChildSetup{*tracker, *out_fd, *err_fd, status_fd, report[1], terminal.task, program->c_str(),
+                               argv.data(), envp.data(), pid_slot, spec.cpus.empty() ? nullptr : &cpus, mem_mask});
   }
 
   ::close(report[1]);
+  if (terminal.task >= 0) ::close(terminal.task);
   ::close(*out_fd);
   ::close(*err_fd);
   if (status_fd >= 0) ::close(status_fd);
@@ -388,6 +446,7 @@ Result<std::unique_ptr<Task>> Task::launch(const TaskSpec& spec, const Tracking&
   task->name_ = spec.name;
   task->pid_ = pid;
   task->report_fd_ = report[0];
+  task->terminal_fd_ = terminal.agent;
   task->status_path_ = spec.status_path;
   task->output_ = spec.output;
   task->error_ = spec.output_error.empty() ? spec.output : spec.output_error;
@@ -454,8 +513,17 @@ Result<std::unique_ptr<Task>> Task::adopt(const std::string& name, pid_t pid, lo
   return task;
 }
 
+Result<void> Task::resize(unsigned short rows, unsigned short cols) {
+  if (terminal_fd_ < 0) return fail("task " + name_ + " has no terminal");
+  const struct winsize size { rows, cols, 0, 0 };
+  if (::ioctl(terminal_fd_, TIOCSWINSZ, &size) != 0)
+    return fail("task " + name_ + ": cannot resize its terminal: " + std::strerror(errno));
+  return {};
+}
+
 Task::~Task() {
   if (report_fd_ >= 0) ::close(report_fd_);
+  if (terminal_fd_ >= 0) ::close(terminal_fd_);
   if (pid_ > 0 && !final_) {
     // Never leave a task behind: end it now.
     tracker_->signal_all(SIGKILL);

@@ -71,6 +71,11 @@ struct TaskSpec {
   std::string pid_variable;
   // Soft resource limits the task starts with (resource, value), each capped at its hard limit.
   std::vector<std::pair<int, std::uint64_t>> rlimits;
+  // Rows and columns above 0: the task's standard input, output and error are a new
+  // pseudo-terminal of this size, owned by its user, which is its controlling terminal (srun
+  // --pty); the agent holds the terminal's other side (Task::terminal). Its output then goes
+  // there alone, and input and output files are not opened.
+  unsigned short terminal_rows = 0, terminal_cols = 0;
 };
 
 enum class TaskEnd {
@@ -132,6 +137,13 @@ class Task {
   // Until then nullopt. Call it regularly, and at the kill deadline.
   std::optional<TaskStatus> poll(Clock::time_point now);
 
+  // The terminal's other side (TaskSpec::terminal_rows): what the task writes is read here, what
+  // is written here is its input (a Ctrl-C, 0x03, interrupts it as a terminal does). Non-blocking;
+  // -1 for a task without one. A read fails with EIO once the task and its keeper have ended.
+  int terminal() const { return terminal_fd_; }
+  // A new size of the terminal: the task's foreground processes get SIGWINCH.
+  Result<void> resize(unsigned short rows, unsigned short cols);
+
   // After the final status: true once the task's groups are removed too (asks again each call;
   // the kernel may keep a group busy a moment after its last process). The destructor waits for
   // what is still there.
@@ -157,7 +169,8 @@ class Task {
   bool term_deferred_ = false;                          // SIGTERM is due once the program runs
   std::vector<std::pair<int, bool>> signals_deferred_;  // signal() calls due once the program runs
   void send(int number, bool main_only);
-  int report_fd_ = -1;  // the child's report: a failure, or end of file once it executed
+  int report_fd_ = -1;    // the child's report: a failure, or end of file once it executed
+  int terminal_fd_ = -1;  // the terminal's side the agent holds, or -1
   std::string failure_;
   std::string output_, error_, input_;  // the job's own files, for failure_
 };

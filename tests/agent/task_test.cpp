@@ -4,6 +4,7 @@
 #include "agent/task.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -297,6 +298,88 @@ TEST_F(TaskTest, MemoryLimit) {
 }
 
 // The host's tracking is described for operators.
+// What the task wrote on its terminal until `needle` appears (or `limit` passes: all there was).
+std::string read_terminal_until(int fd, const std::string& needle, std::string& seen,
+                                std::chrono::milliseconds limit = 10000ms) {
+  const auto deadline = Clock::now() + limit;
+  while (seen.find(needle) == std::string::npos && Clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 20) <= 0) continue;
+    char buf[4096];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) seen.append(buf, static_cast<std::size_t>(n));
+    if (n < 0 && errno == EIO) break;  // the task and its keeper have ended
+  }
+  return seen;
+}
+
+void write_terminal(int fd, const std::string& bytes) {
+  ASSERT_EQ(::write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+}
+
+// srun --pty: the task's standard files are its terminal, of the size asked, owned by its user;
+// what it writes there is read on the agent's side, and its exit code comes back as usual.
+TEST_F(TaskTest, ATerminalTaskWritesOnItsTerminal) {
+  TaskSpec s = spec({"sh", "-c", "stty size; stat -c %U $(tty); test -t 0 && echo on-a-terminal; exit 3"});
+  s.uid = 65534;
+  s.gid = 65534;
+  s.groups = {65534};
+  s.status_path = (dir_ / "status").string();  // under its keeper, as the agent runs tasks
+  s.terminal_rows = 24;
+  s.terminal_cols = 100;
+  auto task = Task::launch(s, tracking_);
+  ASSERT_TRUE(task) << task.error().message;
+  ASSERT_GE((*task)->terminal(), 0);
+  std::string seen;
+  read_terminal_until((*task)->terminal(), "never", seen);
+  EXPECT_NE(seen.find("24 100\r\n"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("nobody\r\n"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("on-a-terminal"), std::string::npos) << seen;
+  const TaskStatus st = wait_end(**task);
+  EXPECT_EQ(st.end, TaskEnd::Exited);
+  EXPECT_EQ(st.exit_code, 3);
+  EXPECT_EQ(slurp(dir_ / "out"), "");  // its output went to the terminal alone
+  auto plain = Task::launch(spec({"true"}), tracking_);
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ((*plain)->terminal(), -1);
+  EXPECT_FALSE((*plain)->resize(10, 10));
+  wait_end(**plain);
+}
+
+// An interactive shell on the terminal: input reaches it, a resize is seen, Ctrl-C interrupts what
+// runs in the foreground and the shell goes on, and `exit 5` ends the task with 5.
+TEST_F(TaskTest, ATerminalCarriesInputResizesAndCtrlC) {
+  TaskSpec s = spec({"sh"});
+  s.status_path = (dir_ / "status").string();
+  s.terminal_rows = 24;
+  s.terminal_cols = 80;
+  auto task = Task::launch(s, tracking_);
+  ASSERT_TRUE(task) << task.error().message;
+  const int fd = (*task)->terminal();
+  const auto started = Clock::now();
+  std::string seen;
+  write_terminal(fd, "echo ready-$((6*7))\n");
+  read_terminal_until(fd, "ready-42\r\n", seen);
+  ASSERT_NE(seen.find("ready-42\r\n"), std::string::npos) << seen;
+  ASSERT_TRUE((*task)->resize(40, 120));
+  seen.clear();
+  write_terminal(fd, "stty size\n");
+  read_terminal_until(fd, "40 120\r\n", seen);
+  EXPECT_NE(seen.find("40 120\r\n"), std::string::npos) << seen;
+  write_terminal(fd, "sleep 60\n");
+  std::this_thread::sleep_for(300ms);
+  write_terminal(fd, "\x03");
+  seen.clear();
+  write_terminal(fd, "echo back-$((6*7))\n");
+  read_terminal_until(fd, "back-42\r\n", seen);
+  EXPECT_NE(seen.find("back-42\r\n"), std::string::npos) << seen;
+  write_terminal(fd, "exit 5\n");
+  const TaskStatus st = wait_end(**task);
+  EXPECT_EQ(st.end, TaskEnd::Exited);
+  EXPECT_EQ(st.exit_code, 5);
+  EXPECT_LT(Clock::now() - started, 30s);  // the sleep was interrupted
+}
+
 TEST(Tracking, DescribesWhatTheHostOffers) {
   const Tracking t = Tracking::detect();
   EXPECT_FALSE(t.describe().empty());
