@@ -3,7 +3,7 @@
 #include <fcntl.h>
 
 // GCC 12 in C++20 mode needs <utility> before Asio's headers (std::exchange in its awaitables).
-#include <utility>
+#include <httplib.h>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
@@ -14,11 +14,12 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <httplib.h>
-
+#include <boost/beast/websocket.hpp>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace gwang::controller {
@@ -26,6 +27,7 @@ namespace gwang::controller {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 
 namespace {
@@ -78,6 +80,7 @@ http::response<http::string_body> refusal(http::status status, const std::string
 
 struct HttpTransport::Impl {
   Serve serve;
+  Upgrade upgrade;
   TransportOptions options;
   std::mutex mu;  // guards the three below against stop() while run() tears them down
   bool stopped = false;
@@ -90,6 +93,79 @@ struct HttpTransport::Impl {
 };
 
 namespace {
+
+// A WebSocket taken over from an HTTP connection: reads go to its handler, sends are queued and
+// written in order on the connection's strand.
+class SocketSession final : public WebSocket, public std::enable_shared_from_this<SocketSession> {
+ public:
+  SocketSession(beast::tcp_stream stream, std::shared_ptr<WebSocketHandler> handler)
+      : ws_(std::move(stream)), handler_(std::move(handler)) {}
+
+  void accept(http::request<http::string_body> request) {
+    beast::get_lowest_layer(ws_).expires_never();  // the WebSocket's own timeouts apply
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.read_message_max(16 << 20);
+    auto req = std::make_shared<http::request<http::string_body>>(std::move(request));
+    ws_.async_accept(*req, [self = shared_from_this(), req](beast::error_code ec) {
+      if (ec) return self->ended();
+      self->handler_->opened(self);
+      self->read();
+    });
+  }
+
+  void send(std::string message, bool binary) override {
+    net::post(ws_.get_executor(), [self = shared_from_this(), m = std::move(message), binary]() mutable {
+      if (self->closing_ || self->done_) return;
+      self->queue_.emplace_back(std::move(m), binary);
+      if (self->queue_.size() == 1) self->write_next();
+    });
+  }
+
+  void close() override {
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+      if (self->closing_ || self->done_) return;
+      self->closing_ = true;
+      if (self->queue_.empty()) self->close_now();
+    });
+  }
+
+ private:
+  void read() {
+    ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->ended();
+      std::string message = beast::buffers_to_string(self->in_.data());
+      self->in_.consume(self->in_.size());
+      self->handler_->message(std::move(message), self->ws_.got_binary());
+      self->read();
+    });
+  }
+  void write_next() {
+    ws_.binary(queue_.front().second);
+    ws_.async_write(net::buffer(queue_.front().first), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->ended();
+      self->queue_.pop_front();
+      if (!self->queue_.empty()) return self->write_next();
+      if (self->closing_) self->close_now();
+    });
+  }
+  void close_now() {
+    ws_.async_close(websocket::close_code::normal, [self = shared_from_this()](beast::error_code) { self->ended(); });
+  }
+  void ended() {
+    if (done_) return;
+    done_ = true;
+    queue_.clear();
+    handler_->closed();
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  std::shared_ptr<WebSocketHandler> handler_;
+  beast::flat_buffer in_;
+  std::deque<std::pair<std::string, bool>> queue_;
+  bool closing_ = false, done_ = false;
+};
 
 // One connection: read a request, hand it to a worker, write its answer, read the next.
 class Session : public std::enable_shared_from_this<Session> {
@@ -104,7 +180,9 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().set_option(tcp::no_delay(true), ec);
     ::fcntl(stream_.socket().native_handle(), F_SETFD, FD_CLOEXEC);  // not a job's to inherit
   }
-  void start() { net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); }); }
+  void start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+  }
 
  private:
   void read_header() {
@@ -141,6 +219,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return failed(ec);
     stream_.expires_never();  // the handler may wait for the controller
     http::request<http::string_body> in = parser_->release();
+    if (t_.upgrade && websocket::is_upgrade(in)) return upgrade(std::move(in));
     const Form form{in.version(), in.keep_alive(), in.method() == http::verb::head};
     auto req = std::make_shared<httplib::Request>();
     to_handler_form(in, remote_, remote_port_, *req);
@@ -153,9 +232,39 @@ class Session : public std::enable_shared_from_this<Session> {
     net::post(*t_.workers, [self = shared_from_this(), req, form] {
       httplib::Response res;
       self->serve(*req, res, false);
-      auto out = std::make_shared<http::response<http::string_body>>(to_wire_form(res, form.version, form.keep, form.head));
+      auto out =
+          std::make_shared<http::response<http::string_body>>(to_wire_form(res, form.version, form.keep, form.head));
       net::post(self->stream_.get_executor(), [self, out] { self->write(std::move(*out)); });
     });
+  }
+
+  // A request for a WebSocket: the connection becomes one if the handler takes it, else it is
+  // answered (and closed).
+  void upgrade(http::request<http::string_body> in) {
+    auto original = std::make_shared<http::request<http::string_body>>(std::move(in));
+    auto decide = [self = shared_from_this(), original] {
+      auto req = std::make_shared<httplib::Request>();
+      http::request<http::string_body> copy = *original;
+      to_handler_form(copy, self->remote_, self->remote_port_, *req);
+      auto res = std::make_shared<httplib::Response>();
+      std::shared_ptr<WebSocketHandler> handler;
+      try {
+        handler = self->t_.upgrade(*req, *res);
+      } catch (const std::exception&) {
+        *res = httplib::Response{};
+        res->status = 500;
+        res->set_content(std::string(R"({"error":"internal error"})"), "application/json");
+      }
+      net::post(self->stream_.get_executor(), [self, original, handler, res] {
+        if (!handler) {
+          if (res->status < 400 || res->status > 599) res->status = 500;
+          return self->write(to_wire_form(*res, original->version(), false, false));
+        }
+        std::make_shared<SocketSession>(std::move(self->stream_), handler)->accept(std::move(*original));
+      });
+    };
+    if (t_.workers) return net::post(*t_.workers, std::move(decide));
+    decide();
   }
 
   // What the answer's form depends on of its request.
@@ -195,13 +304,11 @@ class Session : public std::enable_shared_from_this<Session> {
                            "request body over " + std::to_string(t_.options.body_limit >> 20) + " MiB"));
     }
     if (ec == http::error::header_limit) {
-      return write(refusal(http::status::request_header_fields_too_large, "request header over " +
-                                                                              std::to_string(t_.options.header_limit >> 10) +
-                                                                              " KiB"));
+      return write(refusal(http::status::request_header_fields_too_large,
+                           "request header over " + std::to_string(t_.options.header_limit >> 10) + " KiB"));
     }
     if (ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
-        ec != http::error::end_of_stream &&
-        ec != http::error::partial_message) {
+        ec != http::error::end_of_stream && ec != http::error::partial_message) {
       return write(refusal(http::status::bad_request, "malformed HTTP request: " + ec.message()));
     }
     close();  // closed by the client, timed out, reset
@@ -239,12 +346,14 @@ void HttpTransport::Impl::accept() {
   });
 }
 
-HttpTransport::HttpTransport(Serve serve, TransportOptions options) : impl_(new Impl) {
+HttpTransport::HttpTransport(Serve serve, TransportOptions options, Upgrade upgrade) : impl_(new Impl) {
   impl_->serve = std::move(serve);
+  impl_->upgrade = std::move(upgrade);
   impl_->options = options;
   impl_->ioc = std::make_unique<net::io_context>(options.io_threads);
   impl_->acceptor = std::make_unique<tcp::acceptor>(*impl_->ioc);
-  if (options.workers > 0) impl_->workers = std::make_unique<net::thread_pool>(static_cast<std::size_t>(options.workers));
+  if (options.workers > 0)
+    impl_->workers = std::make_unique<net::thread_pool>(static_cast<std::size_t>(options.workers));
   impl_->pause.emplace(*impl_->ioc);
 }
 

@@ -3,7 +3,8 @@
 // connection waiting for its next request costs a socket and a buffer, not a thread, so every agent
 // of a centre can keep its own; a handler that waits (for the controller's lock, the journal, a
 // file) holds a worker, never the loop that reads the other connections. Serving in the loop saves
-// two thread switches per request, which were most of a heartbeat's cost.
+// two thread switches per request, which were most of a heartbeat's cost. A request may open a
+// WebSocket (a terminal's stream, a session's service) that the loop then reads and writes.
 #pragma once
 
 #include <chrono>
@@ -30,14 +31,34 @@ struct TransportOptions {
   std::size_t body_limit = 256 << 20;  // a larger body is answered 413
 };
 
+// A WebSocket (RFC 6455) the transport opened: messages sent on it go out in order. Any thread.
+class WebSocket {
+ public:
+  virtual ~WebSocket() = default;
+  virtual void send(std::string message, bool binary) = 0;
+  virtual void close() = 0;  // after what was sent before
+};
+
+// What a WebSocket's messages go to. Called on the loop's thread, one at a time: none may block.
+class WebSocketHandler {
+ public:
+  virtual ~WebSocketHandler() = default;
+  virtual void opened(std::shared_ptr<WebSocket> socket) = 0;
+  virtual void message(std::string message, bool binary) = 0;
+  virtual void closed() = 0;  // once, by either side or a broken connection; nothing comes after
+};
+
 class HttpTransport {
  public:
+  // Whether a request that asks for a WebSocket gets one: its handler, or null with the answer
+  // (an error) in the response. Called on a worker: it may wait for the controller.
+  using Upgrade = std::function<std::shared_ptr<WebSocketHandler>(httplib::Request&, httplib::Response&)>;
   // `serve` answers one request: it fills the response's status, headers and body. It is called
   // first on the loop's thread with `in_loop` true, where it must not block: a request that might
   // is left there (false, nothing written) and served again on a worker, many at once, with
   // `in_loop` false (where it returns true). What it throws is answered 500.
   using Serve = std::function<bool(httplib::Request&, httplib::Response&, bool in_loop)>;
-  explicit HttpTransport(Serve serve, TransportOptions options = {});
+  explicit HttpTransport(Serve serve, TransportOptions options = {}, Upgrade upgrade = {});
   ~HttpTransport();
   HttpTransport(const HttpTransport&) = delete;
   HttpTransport& operator=(const HttpTransport&) = delete;
