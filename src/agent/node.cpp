@@ -380,7 +380,7 @@ void bind_memory(const Launch& l, TaskSpec& spec) {
 
 }  // namespace
 
-void NodeAgent::launch(const Launch& l, Clock::time_point) {
+void NodeAgent::launch(const Launch& l, Clock::time_point now) {
   if (!seen_.insert(l.task).second) return;
   auto refuse = [&](const std::string& why) {
     failed_to_start_.push_back({l.task, TaskStatus{TaskEnd::Exited, 127, 0}, why, false});
@@ -431,6 +431,11 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
   spec.output_error = l.error;
   spec.output_append = l.output_append;
   spec.input = l.input;
+  if (l.terminal_rows > 0 && l.terminal_cols > 0) {
+    if (options_.controller_url.empty()) return refuse("a terminal, with no controller URL to link it to");
+    spec.terminal_rows = static_cast<unsigned short>(l.terminal_rows);
+    spec.terminal_cols = static_cast<unsigned short>(l.terminal_cols);
+  }
   spec.workdir = l.workdir.empty() ? owner->home : l.workdir;
   spec.uid = owner->uid;
   spec.gid = owner->gid;
@@ -478,6 +483,14 @@ void NodeAgent::launch(const Launch& l, Clock::time_point) {
     if (freq) put_back(options_.sysfs, *freq);
     if (!l.script.empty()) fs::remove_all(fs::path(script_path(options_.log_dir, l.task)).parent_path(), ec);
     return refuse(task.error().message);
+  }
+  if ((*task)->terminal() >= 0) {
+    const int linked = ::fcntl((*task)->terminal(), F_DUPFD_CLOEXEC, 3);
+    if (linked >= 0) {
+      links_[l.task] = std::make_unique<TerminalLink>(options_.controller_url, l.task, l.terminal_secret, linked);
+    } else {
+      (*task)->terminate(TaskEnd::Cancelled, options_.kill_grace, now);
+    }
   }
   const long long started = (*task)->started();
   const pid_t pid = (*task)->pid();
@@ -610,6 +623,20 @@ std::vector<Finished> NodeAgent::poll(Clock::time_point now) {
   std::vector<Finished> out = std::move(failed_to_start_);
   failed_to_start_.clear();
   std::erase_if(unremoved_, [](const std::unique_ptr<Task>& t) { return t->cleaned(); });
+  // A terminal whose link ended before its task did (the controller's end went, or never came):
+  // the task is ended, as one whose line hung up, rather than left writing to no one.
+  for (auto it = links_.begin(); it != links_.end();) {
+    if (!it->second->done()) {
+      ++it;
+      continue;
+    }
+    if (auto t = tasks_.find(it->first); t != tasks_.end()) {
+      const std::string why = it->second->failure();
+      if (t->second.message.empty()) t->second.message = why.empty() ? "its terminal's client went away" : why;
+      t->second.task->terminate(TaskEnd::Cancelled, options_.kill_grace, now);
+    }
+    it = links_.erase(it);
+  }
   for (auto it = tasks_.begin(); it != tasks_.end();) {
     if (auto status = it->second.task->poll(now)) {
       if (!it->second.debug_note.empty()) debug_ended(it->second, *status);

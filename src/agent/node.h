@@ -15,6 +15,7 @@
 
 #include "agent/devices.h"
 #include "agent/task.h"
+#include "agent/terminal_link.h"
 #include "agent/tracker.h"
 
 namespace gwang::agent {
@@ -49,6 +50,10 @@ struct Launch {
   std::string output, error;
   bool output_append = false;  // appended to (a requeued job's second run, --open-mode), else truncated
   std::string input;           // likewise the file its standard input comes from (default /dev/null)
+  // Rows and columns above 0: it runs on a terminal of this size (srun --pty), which the agent
+  // links to the controller's end of it (api/v1/agent/terminals/TASK), showing this secret.
+  int terminal_rows = 0, terminal_cols = 0;
+  std::string terminal_secret;
 };
 
 // Where a node keeps the batch script of a task: log_dir/scripts/TASK/script.
@@ -169,7 +174,8 @@ class NodeAgent {
   int state_fd_ = -1;
   std::size_t appended_ = 0;  // changes appended since it was last rewritten
   std::vector<Finished> failed_to_start_;
-  std::vector<std::unique_ptr<Task>> unremoved_;  // ended tasks whose groups the kernel still holds
+  std::vector<std::unique_ptr<Task>> unremoved_;                // ended tasks whose groups the kernel still holds
+  std::map<std::string, std::unique_ptr<TerminalLink>> links_;  // tasks' terminals, until their links end
   std::set<std::string> seen_;
 };
 

@@ -259,6 +259,8 @@ std::string json_response(const SyncResponse& r) {
     if (!l.error.empty()) one["error"] = l.error;
     if (l.output_append) one["output_append"] = true;
     if (!l.input.empty()) one["input"] = l.input;
+    if (l.terminal_rows > 0)
+      one["terminal"] = {{"rows", l.terminal_rows}, {"cols", l.terminal_cols}, {"secret", l.terminal_secret}};
     if (l.step >= 0) one["step"] = l.step;
     if (!l.cpus.empty()) one["cpus"] = l.cpus;
     if (l.cpu_bind_verbose) one["cpu_bind_verbose"] = true;
@@ -306,6 +308,12 @@ Result<SyncResponse> json_to_response(const std::string& body) {
       x.error = l.value("error", "");
       x.output_append = l.value("output_append", false);
       x.input = l.value("input", "");
+      if (l.contains("terminal")) {
+        const json& t = l.at("terminal");
+        x.terminal_rows = integer<int>(t.at("rows"));
+        x.terminal_cols = integer<int>(t.at("cols"));
+        x.terminal_secret = t.at("secret").get<std::string>();
+      }
       x.cpus = l.value("cpus", std::vector<int>{});
       x.cpu_bind_verbose = l.value("cpu_bind_verbose", false);
       x.cpu_bind_none = l.value("cpu_bind_none", false);

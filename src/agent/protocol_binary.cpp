@@ -18,14 +18,16 @@ namespace {
 // reads every version; an agent is answered in version 2 only when a launch has CPUs, which only
 // an agent that reported its CPU ids gets, and in version 3 only when it has signals to send,
 // which only an agent that takes signals (a version 3 request) gets. Version 4 of the request adds
-// the node's features and the size of its temporary file system.
+// the node's features and the size of its temporary file system; version 4 of the answer adds the
+// launches' terminals, sent only when a launch has one.
 constexpr std::string_view kRequestMagic1 = "\x01gwang-sync-1\n";
 constexpr std::string_view kRequestMagic2 = "\x01gwang-sync-2\n";
 constexpr std::string_view kRequestMagic3 = "\x01gwang-sync-3\n";
 constexpr std::string_view kRequestMagic = "\x01gwang-sync-4\n";
 constexpr std::string_view kResponseMagic1 = "\x01gwang-orders-1\n";
 constexpr std::string_view kResponseMagic2 = "\x01gwang-orders-2\n";
-constexpr std::string_view kResponseMagic = "\x01gwang-orders-3\n";
+constexpr std::string_view kResponseMagic3 = "\x01gwang-orders-3\n";
+constexpr std::string_view kResponseMagic = "\x01gwang-orders-4\n";
 
 int small_int(api::Decoder& d) {
   const std::int64_t v = d.i();
@@ -57,7 +59,7 @@ Result<T> done(api::Decoder& d, T value, const char* what) {
 
 bool is_binary(std::string_view body) {
   for (const std::string_view magic : {kRequestMagic, kRequestMagic3, kRequestMagic2, kRequestMagic1, kResponseMagic,
-                                       kResponseMagic2, kResponseMagic1}) {
+                                       kResponseMagic3, kResponseMagic2, kResponseMagic1}) {
     if (body.starts_with(magic)) return true;
   }
   return false;
@@ -194,7 +196,9 @@ std::string encode(const SyncResponse& r) {
   // The launches' CPUs, at the end and only when some launch has them: an agent of the previous
   // version (which reports no CPU ids, so gets none) reads the answer as before.
   // Likewise the signals, after them, only when there are some.
-  const bool v3 = !r.signal.empty();
+  // Then the launches' terminals, only when one has one (version 4).
+  const bool v4 = std::any_of(r.launch.begin(), r.launch.end(), [](const Launch& l) { return l.terminal_rows > 0; });
+  const bool v3 = v4 || !r.signal.empty();
   const bool v2 = v3 || std::any_of(r.launch.begin(), r.launch.end(), [](const Launch& l) { return !l.cpus.empty(); });
   if (v2) {
     for (const Launch& l : r.launch) {
@@ -211,13 +215,26 @@ std::string encode(const SyncResponse& r) {
       e.u(s.main_only);
     }
   }
-  return e.finish(v3 ? kResponseMagic : v2 ? kResponseMagic2 : kResponseMagic1);
+  if (v4) {
+    for (const Launch& l : r.launch) {
+      e.i(l.terminal_rows);
+      e.i(l.terminal_cols);
+      e.s(l.terminal_secret);
+    }
+  }
+  return e.finish(v4 ? kResponseMagic : v3 ? kResponseMagic3 : v2 ? kResponseMagic2 : kResponseMagic1);
 }
 
 Result<SyncResponse> decode_response(std::string_view body) {
-  const int version = body.starts_with(kResponseMagic) ? 3 : body.starts_with(kResponseMagic2) ? 2 : 1;
+  const int version = body.starts_with(kResponseMagic)    ? 4
+                      : body.starts_with(kResponseMagic3) ? 3
+                      : body.starts_with(kResponseMagic2) ? 2
+                                                          : 1;
   const bool v2 = version >= 2;
-  api::Decoder d(body, version == 3 ? kResponseMagic : v2 ? kResponseMagic2 : kResponseMagic1);
+  api::Decoder d(body, version == 4   ? kResponseMagic
+                       : version == 3 ? kResponseMagic3
+                       : v2           ? kResponseMagic2
+                                      : kResponseMagic1);
   SyncResponse r;
   decode_each(d, r.launch, [&](Launch& l) {
     l.task = d.s();
@@ -256,13 +273,22 @@ Result<SyncResponse> decode_response(std::string_view body) {
       l.cpu_bind_none = (flags & 2) != 0;
     }
   }
-  if (version == 3) {
+  if (version >= 3) {
     decode_each(d, r.signal, [&](Signal& s) {
       s.task = d.s();
       s.serial = small_int(d);
       s.number = small_int(d);
       s.main_only = d.u(1) != 0;
     });
+  }
+  if (version >= 4) {
+    for (Launch& l : r.launch) {
+      l.terminal_rows = small_int(d);
+      l.terminal_cols = small_int(d);
+      if (l.terminal_rows < 0 || l.terminal_rows > 10000 || l.terminal_cols < 0 || l.terminal_cols > 10000)
+        d.fail("a terminal's size out of range");
+      l.terminal_secret = d.s();
+    }
   }
   return done(d, std::move(r), "sync answer");
 }

@@ -611,6 +611,17 @@ Result<void> read_step_shares(const json& j, StepRequest& r) {
       return bad("resv_ports", "must be a count of ports from 0 (as many as its most tasks on a node)");
     r.resv_ports = v.get<int>();
   }
+  if (j.contains("pty")) {
+    const json& v = j["pty"];
+    const auto size = [&](const char* key) {
+      return v.is_object() && v.contains(key) && v[key].is_number_integer() && v[key].get<std::int64_t>() >= 1 &&
+             v[key].get<std::int64_t>() <= 10000;
+    };
+    if (!size("rows") || !size("cols") || v.size() != 2)
+      return bad("pty", "must be {\"rows\": R, \"cols\": C}, each from 1 to 10,000");
+    r.pty_rows = v["rows"].get<int>();
+    r.pty_cols = v["cols"].get<int>();
+  }
   return {};
 }
 
@@ -625,13 +636,38 @@ Result<StepRequest> parse_step(const std::string& body) {
   }
   if (!j.is_object()) return fail("expected a JSON object");
   StepRequest r;
-  static const char* kFields[] = {"name",        "command",         "workdir",       "env",          "ntasks",
-                                  "nodes",       "ntasks_per_node", "cpus_per_task", "distribution", "kill_on_bad_exit",
-                                  "no_kill",     "nodes_from_env",  "overcommit",    "nodelist",     "exclude",
-                                  "relative",    "exact",           "overlap",       "immediate",    "mem",
-                                  "mem_per_cpu", "gpus_per_node",   "gpus_per_task", "gpu_type",     "gpus",
-                                  "mem_per_gpu", "preserve_env",    "time",          "constraint",   "gpu_bind",
-                                  "resv_ports"};
+  static const char* kFields[] = {"name",
+                                  "command",
+                                  "workdir",
+                                  "env",
+                                  "ntasks",
+                                  "nodes",
+                                  "ntasks_per_node",
+                                  "cpus_per_task",
+                                  "distribution",
+                                  "kill_on_bad_exit",
+                                  "no_kill",
+                                  "nodes_from_env",
+                                  "overcommit",
+                                  "nodelist",
+                                  "exclude",
+                                  "relative",
+                                  "exact",
+                                  "overlap",
+                                  "immediate",
+                                  "mem",
+                                  "mem_per_cpu",
+                                  "gpus_per_node",
+                                  "gpus_per_task",
+                                  "gpu_type",
+                                  "gpus",
+                                  "mem_per_gpu",
+                                  "preserve_env",
+                                  "time",
+                                  "constraint",
+                                  "gpu_bind",
+                                  "resv_ports",
+                                  "pty"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");

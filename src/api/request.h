@@ -178,6 +178,9 @@ struct StepRequest {
   // Ports reserved for it on each of its nodes (srun --resv-ports[=N]): -1 none; 0 as many as the
   // most tasks it has on a node; else this many.
   int resv_ports = -1;
+  // Rows and columns above 0: its first task runs on a terminal of this size, which its asker
+  // reaches through the controller (srun --pty); the task's output goes there alone.
+  int pty_rows = 0, pty_cols = 0;
 };
 
 // Why a step is being ended (its view's `stopping`) when its own time limit has come.

@@ -6,12 +6,13 @@
 #include <utility>
 #include <vector>
 
+#include "api/urls.h"
 #include "core/result.h"
 
 namespace gwang::cli {
 
 struct Endpoint {
-  std::string url;    // http://host:port
+  std::string url;  // http://host:port
   std::string token;
 };
 
@@ -31,12 +32,8 @@ struct Response {
   std::string leader;                  // the leader a standby names
 };
 
-// The host and port of a controller's URL, http://HOST[:PORT] ("[v6]" hosts too; port 80 when
-// none), or why it is not one.
-Result<std::pair<std::string, std::string>> host_and_port(const std::string& url);
-
-// The URLs of a comma-separated list ("http://ctl1:8686,http://ctl2:8686").
-std::vector<std::string> controller_urls(const std::string& list);
+using api::controller_urls;
+using api::host_and_port;
 
 // One request; a connection failure is an Error naming the URL. `endpoint.url` may list several
 // controllers, separated by commas: the call goes to the one that leads.

@@ -35,6 +35,7 @@
 #include "cli/pmix_relay.h"
 #include "cli/slurm_jobs.h"
 #include "cli/srun_options.h"
+#include "cli/srun_terminal.h"
 #include "core/ranges.h"
 #include "slurm/binding.h"
 #include "slurm/format.h"
@@ -396,6 +397,32 @@ std::optional<json> create_step(const ClientArgs& client, const std::string& id,
 }
 
 // This host's address as the nodes reach it: the one it reaches the controller from.
+// srun --prolog: run here before the step; false (said) when it fails.
+bool run_prolog(const SrunOptions& o) {
+  if (o.prolog.empty()) return true;
+  const int status = run_here(o.prolog, o.command);
+  if (status == 0) return true;
+  std::fprintf(stderr, "srun: error: srun prolog failed rc = %d. Aborting step.\n",
+               WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  return false;
+}
+
+// srun --pty: the step's terminal, opened and relaying; null (the step cancelled) after saying
+// why when it cannot be opened.
+std::unique_ptr<StepTerminal> open_terminal(const ClientArgs& client, const std::string& step_path) {
+  auto endpoint = resolve_endpoint(client.url, client.token);
+  auto opened = endpoint ? StepTerminal::open(*endpoint, step_path + "/terminal")
+                         : Result<std::unique_ptr<StepTerminal>>(tl::unexpected(endpoint.error()));
+  if (!opened) {
+    srun_error(opened.error().message);
+    int code = 0;
+    request(client, "POST", step_path + "/cancel", "", &code);
+    return nullptr;
+  }
+  (*opened)->start();
+  return std::move(*opened);
+}
+
 Result<std::string> address_towards_controller(const ClientArgs& client) {
   auto endpoint = resolve_endpoint(client.url, client.token);
   if (!endpoint) return tl::unexpected(endpoint.error());
@@ -421,14 +448,7 @@ int run_srun(const std::vector<std::string>& args) {
   if (!job) return 1;
   const std::string& id = *job;
 
-  if (!o.prolog.empty()) {
-    const int status = run_here(o.prolog, o.command);
-    if (status != 0) {
-      std::fprintf(stderr, "srun: error: srun prolog failed rc = %d. Aborting step.\n",
-                   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-      return 1;
-    }
-  }
+  if (!run_prolog(o)) return 1;
   ClientArgs client;
   // --mpi=pmi2: this srun is the step's PMI server; its tasks reach it at PMI_PORT (the
   // controller gives each its PMI_RANK and PMI_SIZE). --mpi=pmix: each node's PMIx server
@@ -466,6 +486,7 @@ int run_srun(const std::vector<std::string>& args) {
   // --slurmd-debug: each node's agent says what it does with the step's tasks on their standard
   // error (Slurm's slurmstepd, its log lines at any level given: the same, measured).
   if (o.given.count("slurmd_debug")) body["env"]["GWANG_SLURMD_DEBUG"] = "1";
+  step_pty(o, body);
   set_error_prefix("srun: error: Unable to create step for job " + id + ": ");
   const auto immediate = o.given.find("immediate");
   auto step = create_step(client, id, body.dump(), immediate == o.given.end() ? -1 : std::stoi(immediate->second.text));
@@ -510,8 +531,12 @@ int run_srun(const std::vector<std::string>& args) {
   std::function<std::optional<int>()> aborted;
   if (pmi) aborted = [&pmi] { return pmi->aborted(); };
   if (pmix) aborted = [&pmix] { return pmix->aborted(); };
+  // --pty: task 0's terminal, relayed on a thread of its own while the step is followed here.
+  std::unique_ptr<StepTerminal> terminal;
+  if (o.pty_rows > 0 && !(terminal = open_terminal(client, step_path))) return 1;
   const std::optional<api::StepView> last =
       follow_step(client, o, id + "." + std::to_string(step_id), step_path, aborted, relay, cancelled);
+  if (terminal) terminal->finish();
   if (!last) return 1;
   relay.finish();
   const int status = step_status(*last, id, step_id, cancelled);

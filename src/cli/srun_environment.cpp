@@ -26,6 +26,13 @@ using nlohmann::json;
 
 // Puts the tasks' environment into `body`: this one's (--export=ALL), or its SLURM_* variables
 // alone (NONE), and the variables named; returns 1 after saying why when --export is bad.
+void step_pty(const SrunOptions& o, json& body) {
+  if (o.pty_rows <= 0) return;
+  body["pty"] = {{"rows", o.pty_rows}, {"cols", o.pty_cols}};
+  body["env"]["SLURM_PTY_WIN_ROW"] = std::to_string(o.pty_rows);
+  body["env"]["SLURM_PTY_WIN_COL"] = std::to_string(o.pty_cols);
+}
+
 std::optional<int> step_environment(const SrunOptions& o, json& body) {
   slurm::ExportSpec exports;
   if (auto it = o.given.find("export"); it != o.given.end()) {

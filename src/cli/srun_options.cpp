@@ -2,6 +2,7 @@
 // environment, and what srun itself does with the tasks' output and its signals.
 #include <getopt.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -363,13 +364,8 @@ std::map<std::string, Setting> srun_environment_settings() {
 // with one, nothing when it goes on. `c` is one of them.
 std::optional<int> take_environment_option(int c, const std::string& value, SrunOptions& o) {
   switch (c) {
-    case kPty:  // a terminal for the tasks: none yet, so only where srun has none itself, as Slurm
-      if (::isatty(STDOUT_FILENO) || ::isatty(STDIN_FILENO)) {
-        return srun_error("--pty: gwang's srun gives its tasks no terminal; run the program without --pty");
-      }
-      std::fprintf(stderr,
-                   "srun: error: ioctl(TIOCGWINSZ): Inappropriate ioctl for device\n"
-                   "srun: error: Not using a pseudo-terminal, disregarding --pty option\n");
+    case kPty:  // task 0 on a terminal of its own (see the end of parse_srun)
+      o.given["pty"] = {"set", "--pty"};
       return std::nullopt;
     case kX11:
       if (!std::getenv("DISPLAY")) {
@@ -484,7 +480,7 @@ std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv,
       o.given["overcommit"] = {"1", "--overcommit"};
       return std::nullopt;
     case 'i':  // a step's tasks read /dev/null: what --input=none asks (MPICH's mpiexec asks it)
-      if (value == "none") return std::nullopt;
+      if (value == "none") return o.given["input"] = {value, "--input"}, std::nullopt;
       return srun_error("--input=" + value + ": gwang's srun gives its tasks no standard input (/dev/null); " +
                         "only --input=none");
     case 'K':
@@ -620,6 +616,23 @@ std::optional<int> parse_srun(Argv& argv, SrunOptions& o) {
       return 255;  // Slurm's srun's status for it (measured)
     }
     o.no_kill = v == "set" || v.empty();
+  }
+  if (o.given.count("pty")) {
+    if (o.given.count("output") || o.given.count("error") || o.given.count("input")) {
+      std::fprintf(stderr, "srun: error: --error/--input/--output are incompatible with --pty\n");
+      return 1;
+    }
+    // Of this terminal's size, as Slurm's, and only where srun's output is a terminal.
+    struct winsize size {};
+    if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0) {
+      std::fprintf(stderr,
+                   "srun: error: ioctl(TIOCGWINSZ): %s\n"
+                   "srun: error: Not using a pseudo-terminal, disregarding --pty option\n",
+                   std::strerror(errno));
+    } else {
+      o.pty_rows = size.ws_row > 0 ? size.ws_row : 24;
+      o.pty_cols = size.ws_col > 0 ? size.ws_col : 80;
+    }
   }
   // Under -k a step's tasks are not taken as ended for -K and -W (srun(1)): neither applies.
   if (o.no_kill) o.given.erase("kill");

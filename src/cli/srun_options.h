@@ -29,8 +29,10 @@ struct SrunOptions {
   // that task's), or a file name pattern; and whether files are appended to (--open-mode).
   std::string output, error;
   bool append = false;
-  int wait_seconds = 0;         // -W: end the step this long after its first task ended (0: never)
-  bool no_kill = false;         // -k: a failed node ends its tasks, not the step; -K and -W do nothing
+  int wait_seconds = 0;  // -W: end the step this long after its first task ended (0: never)
+  bool no_kill = false;  // -k: a failed node ends its tasks, not the step; -K and -W do nothing
+  // --pty where srun's output is a terminal: its size, which task 0's terminal starts with (0: none).
+  int pty_rows = 0, pty_cols = 0;
   std::int64_t time_limit = 0;  // -t: end the step after this many seconds (0: the job's limit)
   std::string multi_prog;       // --multi-prog: the configuration file (the command's first word)
   // --prolog and --epilog (run here, before and after the step, with its command as arguments);
@@ -57,6 +59,9 @@ std::optional<int> step_layout(const SrunOptions& o, nlohmann::json& body);
 // Puts the tasks' environment into `body`: this one's (--export=ALL), or its SLURM_* variables
 // alone (NONE), and the variables named; returns 1 after saying why when --export is bad.
 std::optional<int> step_environment(const SrunOptions& o, nlohmann::json& body);
+// --pty with a terminal: task 0's terminal of its size in `body`, and the size in its
+// environment, as Slurm tells its tasks (SLURM_PTY_WIN_ROW, SLURM_PTY_WIN_COL).
+void step_pty(const SrunOptions& o, nlohmann::json& body);
 // What the step holds of its job: --exact, --overlap, -I, memory, GPUs and -E (srun_shares.cpp).
 std::optional<int> step_shares(const SrunOptions& o, nlohmann::json& body);
 // --ntasks-per-gpu: the step's tasks (`ntasks`, unless given on the command line) from its GPUs on

@@ -99,6 +99,8 @@ Result<void> Controller::apply(const events::StepStarted& e, std::int64_t time) 
   step.time_s = e.time_s;
   step.resv_ports = e.resv_ports;
   step.no_kill = e.no_kill;
+  step.pty_rows = e.pty_rows;
+  step.pty_cols = e.pty_cols;
   step.node_devices = e.node_devices;
   if (!e.task_devices.empty() && e.task_devices.size() != e.task_nodes.size())
     return fail("the devices of " + std::to_string(e.task_devices.size()) + " task(s) of a step of " +

@@ -35,6 +35,7 @@
 #include "controller/metrics.h"
 #include "controller/records.h"
 #include "controller/runner.h"
+#include "controller/terminals.h"
 #include "core/cpus.h"
 #include "core/scheduler.h"
 #include "slurm/binding.h"
@@ -64,6 +65,9 @@ struct ControllerOptions {
   agent::TrackingOptions tracking;
   // A remote node whose agent has not called for this long is DOWN; its jobs end as NODE_FAIL.
   std::chrono::milliseconds node_timeout{60000};
+  // A step's terminal (srun --pty) whose client went away and did not come back for this long:
+  // the step is cancelled, as Slurm's is when its srun dies.
+  std::chrono::milliseconds terminal_grace{30000};
   int requeue_limit = 1;  // how many times a job that allows it is requeued after NODE_FAIL
   // A snapshot of the whole state is stored once this many records follow the last one (and at a
   // clean stop), so that recovery reads one snapshot and a short tail of records.
@@ -167,6 +171,11 @@ class Controller {
   // Asks a running step's tasks to end; it shows CANCELLED when they have. Errors: not found, ended.
   Result<StepRecord> cancel_step(std::int64_t job, int step, const std::string& user, bool operator_rights,
                                  std::int64_t now);
+  // The terminals of steps' tasks (srun --pty), which the API's WebSockets connect.
+  Terminals& terminals() { return terminals_; }
+  // The task whose terminal a running step has (its first), for `user` (its owner, or an
+  // operator). Errors: not found, ended, without a terminal.
+  Result<std::string> terminal_task(std::int64_t job, int step, const std::string& user, bool operator_rights) const;
   // Sends signal `number` to a running job's processes, as scancel --signal does: to its steps'
   // tasks (`step` >= 0: that step's only), its batch step, or both (`target`). Journalled; the
   // agents send it once. Errors: not found (not the user's), not running, no such running step.
@@ -465,6 +474,10 @@ class Controller {
   std::string master_address(const JobRecord& job) const;
   // Sends a step's launches (or starts them here, on the local node).
   void launch_step(JobRecord& job, const StepRecord& step);
+  // The launch of a step's task, with its terminal's (opened here) if it has one.
+  agent::Launch step_launch(const JobRecord& job, const StepRecord& step, int task);
+  // Cancels the steps whose terminal's client has been gone for longer than the grace.
+  void end_abandoned_terminals(agent::Clock::time_point mono, std::int64_t now);
   // A step's task ended (or never started); `time` is when. The same live and in recovery.
   void note_step_news(JobRecord& job);  // a step's task ended, or its output came: wait_step_news wakes once published
   static void step_task_ended(StepRecord& step, int task, JobState state, int exit_code, int signal, std::int64_t time);
@@ -556,6 +569,7 @@ class Controller {
   std::unique_ptr<store::GroupCommitter> committer_;  // every write to the journal goes through it
   std::unique_ptr<core::Scheduler> scheduler_;
   std::unique_ptr<LocalRunner> local_;  // runs the local node's tasks, if there is a local node
+  Terminals terminals_;
   Accounting books_;
   CowTable<JobRecord> jobs_;
   CowValues<Waiting> waits_;  // of waiting jobs (others' entries are left as they were)

@@ -51,6 +51,7 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
     const events::StepTaskEnded ended{id, attempt, step.id, rank, state, f.status.exit_code, f.status.signal};
     journal_async(ended, now);
     (void)apply(ended, now);  // of the job found above: cannot fail
+    terminals_.end(f.task);
     if (step.kill_on_bad_exit && state != JobState::Completed && !step.ended() && step.stopping.empty()) {
       stop_step(job, step,
                 "task " + std::to_string(rank) + " ended " + std::string(to_string(state)) + " (--kill-on-bad-exit)",

@@ -204,6 +204,8 @@ void put(Encoder& e, const StepStarted& v) {
   e.i(v.time_s);
   encode_ints(e, v.resv_ports);
   e.u(v.no_kill);
+  e.i(v.pty_rows);
+  e.i(v.pty_cols);
 }
 void get(Decoder& d, StepStarted& v) {
   v.id = d.i();
@@ -233,6 +235,10 @@ void get(Decoder& d, StepStarted& v) {
   if (d.ok() && !d.at_end()) v.time_s = d.i();
   if (d.ok() && !d.at_end()) v.resv_ports = decode_ints(d);
   if (d.ok() && !d.at_end()) v.no_kill = flag(d);
+  if (d.ok() && !d.at_end()) {
+    v.pty_rows = small(d);
+    v.pty_cols = small(d);
+  }
 }
 
 void put(Encoder& e, const StepTaskEnded& v) {

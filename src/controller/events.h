@@ -71,6 +71,7 @@ struct StepStarted {
   std::int64_t time_s = 0;                             // StepRecord's
   std::vector<int> resv_ports;                         // StepRecord's
   bool no_kill = false;                                // StepRecord's
+  int pty_rows = 0, pty_cols = 0;                      // StepRecord's
   bool operator==(const StepStarted&) const = default;
 };
 

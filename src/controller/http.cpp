@@ -298,6 +298,10 @@ void ApiServer::Impl::routes() {
   route("GET", "/api/v1/jobs/{id}/steps/{step}", R"(/api/v1/jobs/(\d{1,18})/steps/(\d{1,6}))", &Impl::show_step);
   route("POST", "/api/v1/jobs/{id}/steps/{step}/cancel", R"(/api/v1/jobs/(\d{1,18})/steps/(\d{1,6})/cancel)",
         &Impl::cancel_step);
+  // Terminals are WebSockets (upgrade(), http_terminals.cpp); a plain request is told so.
+  route("GET", "/api/v1/jobs/{id}/steps/{step}/terminal", R"(/api/v1/jobs/(\d{1,18})/steps/(\d{1,6})/terminal)",
+        &Impl::not_upgraded);
+  route("GET", "/api/v1/agent/terminals/{task}", R"(/api/v1/agent/terminals/([0-9a-z.]{1,64}))", &Impl::not_upgraded);
   // Nodes, the controller's own figures, and the agents' protocol (http_nodes.cpp).
   route("GET", "/api/v1/nodes", "/api/v1/nodes", &Impl::list_nodes);
   route("POST", "/api/v1/nodes/{name}/drain", R"(/api/v1/nodes/([A-Za-z0-9._-]{1,64})/drain)", &Impl::drain_node);

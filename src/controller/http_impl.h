@@ -168,6 +168,8 @@ struct ApiServer::Impl {
                                            const std::vector<std::array<std::int64_t, 2>>& offsets,
                                            std::optional<std::uint64_t> news);
   void cancel_step(const httplib::Request& req, httplib::Response& res);
+  // A terminal's route asked without a WebSocket (http_terminals.cpp): 426, saying so.
+  void not_upgraded(const httplib::Request& req, httplib::Response& res);
   // ?offsets=OUT:ERR,... for a step of `tasks` tasks (0:0 for those not given), or a 400 written.
   std::optional<std::vector<std::array<std::int64_t, 2>>> step_offsets(const httplib::Request& req,
                                                                        httplib::Response& res, std::size_t tasks);
@@ -243,9 +245,14 @@ struct ApiServer::Impl {
   std::string route_of(const std::string& path);  // the documented route a path is served by, or "other"
   void write_api_metrics(std::string& out);
 
+  // The WebSockets a request may open (http_terminals.cpp): a step's terminal for its owner, and
+  // its node's end for the agent running its task. Null, with the answer written, otherwise.
+  std::shared_ptr<WebSocketHandler> upgrade(httplib::Request& req, httplib::Response& res);
+
   // Last: gone first, with the handlers it may still be running.
   HttpTransport transport{
-      [this](httplib::Request& req, httplib::Response& res, bool in_loop) { return dispatch(req, res, in_loop); }};
+      [this](httplib::Request& req, httplib::Response& res, bool in_loop) { return dispatch(req, res, in_loop); },
+      TransportOptions{}, [this](httplib::Request& req, httplib::Response& res) { return upgrade(req, res); }};
 };
 
 }  // namespace gwang::controller

@@ -272,6 +272,11 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   e.u(r.no_kill);
   for (const TaskRecord& t : j.tasks) e.u(t.lost);
   for (const StepRecord& st : j.steps) e.u(st.no_kill);
+  // Format 27 on: its steps' terminals.
+  for (const StepRecord& st : j.steps) {
+    e.i(st.pty_rows);
+    e.i(st.pty_cols);
+  }
 }
 
 namespace {
@@ -384,6 +389,12 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
     r.no_kill = flag(d);
     for (TaskRecord& t : j.tasks) t.lost = flag(d);
     for (StepRecord& st : j.steps) st.no_kill = flag(d);
+  }
+  if (format >= 27) {
+    for (StepRecord& st : j.steps) {
+      st.pty_rows = small(d);
+      st.pty_cols = small(d);
+    }
   }
   return {};
 }

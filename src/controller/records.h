@@ -70,6 +70,7 @@ struct StepRecord {
   bool preserve_env = false;          // srun -E: its tasks keep the job's SLURM_NTASKS, SLURM_NNODES, ...
   std::int64_t time_s = 0;            // its own time limit (srun -t), seconds from its start; 0: the job's
   std::vector<int> resv_ports;        // the ports reserved for it on each of its nodes (srun --resv-ports)
+  int pty_rows = 0, pty_cols = 0;     // above 0: its first task's terminal (srun --pty)
   std::vector<StepTaskRecord> tasks;  // by task id (SLURM_PROCID)
   JobState state = JobState::Running;
   std::optional<JobState> failure;  // the state of the first task that failed

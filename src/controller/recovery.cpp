@@ -134,7 +134,10 @@ void Controller::adopt(JobRecord& job, std::int64_t now, std::set<std::string>& 
     for (std::size_t k = 0; k < step.tasks.size(); ++k) {
       if (step.tasks[k].done()) continue;
       Node& node = *find_node(job.tasks[static_cast<std::size_t>(step.tasks[k].node)].node);
-      agent::Launch l = make_step_launch(job, step, static_cast<int>(k), options_.cluster_name);
+      // A step's terminal went with the controller's process (and the agent's link to it): the
+      // step is ended below, and its launch, sent again, has none.
+      agent::Launch l = step.pty_rows > 0 ? make_step_launch(job, step, static_cast<int>(k), options_.cluster_name)
+                                          : step_launch(job, step, static_cast<int>(k));
       if (node.local) {
         if (!left_over.erase(l.task)) local_->launch(l);
         continue;
@@ -142,6 +145,10 @@ void Controller::adopt(JobRecord& job, std::int64_t now, std::set<std::string>& 
       node.tasks.insert(l.task);
       node.launches[l.task] = std::move(l);
     }
+  }
+  for (StepRecord& step : job.steps) {
+    if (step.pty_rows > 0 && !step.ended())
+      stop_step(job, step, "its terminal was lost when the controller restarted", true, now);
   }
 }
 

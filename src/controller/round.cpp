@@ -36,6 +36,7 @@ void Controller::round(agent::Clock::time_point mono, std::int64_t now) {
       if (now - std::max(books_.charged_until(id), job->start) >= books_.options().charge_every) charge(*job, now);
     }
     scanned_at_ = now;
+    end_abandoned_terminals(mono, now);
     for (Node* node : by_id_) {
       if (node->local || node->down) continue;
       const auto since = node->heard ? node->last_seen : started_;

@@ -94,7 +94,7 @@ void Controller::launch_step(JobRecord& job, const StepRecord& step) {
     if (step.tasks[t].done()) continue;
     Node* node = find_node(job.tasks[static_cast<std::size_t>(step.tasks[t].node)].node);
     if (!node) continue;  // gone: the job is failing with it
-    agent::Launch l = make_step_launch(job, step, static_cast<int>(t), options_.cluster_name);
+    agent::Launch l = step_launch(job, step, static_cast<int>(t));
     node->tasks.insert(l.task);
     if (node->local) {
       local_->launch(l);

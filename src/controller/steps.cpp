@@ -392,6 +392,8 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
   started.cpus_per_task = r.cpus_per_task > 0 ? r.cpus_per_task : 0;
   started.kill_on_bad_exit = r.kill_on_bad_exit;
   started.no_kill = r.no_kill;
+  started.pty_rows = r.pty_rows;
+  started.pty_cols = r.pty_cols;
   started.task_nodes = std::move(*layout);
   started.task_cpus = step_cpus(job, started.task_nodes, r.cpus_per_task > 0 ? r.cpus_per_task : 1, exact(r),
                                 slurm::cpu_bind_of(r.env));

@@ -168,6 +168,9 @@ SyncResponse full_response() {
   l.cpus = {2, 3, 34};
   l.cpu_bind_verbose = true;
   l.cpu_bind_none = true;
+  l.terminal_rows = 40;
+  l.terminal_cols = 132;
+  l.terminal_secret = "0f1e2d3c";
   r.launch.push_back(l);
   Launch plain;  // one without CPUs beside one with them
   plain.task = "9.0.0";
@@ -194,6 +197,8 @@ void expect_same(const SyncResponse& a, const SyncResponse& b) {
               std::tie(y.memory_limit_bytes, y.script, y.output, y.error, y.output_append, y.input));
     EXPECT_EQ(std::tie(x.cpus, x.cpu_bind_verbose, x.cpu_bind_none),
               std::tie(y.cpus, y.cpu_bind_verbose, y.cpu_bind_none));
+    EXPECT_EQ(std::tie(x.terminal_rows, x.terminal_cols, x.terminal_secret),
+              std::tie(y.terminal_rows, y.terminal_cols, y.terminal_secret));
   }
   ASSERT_EQ(a.terminate.size(), b.terminate.size());
   for (std::size_t i = 0; i < a.terminate.size(); ++i) {
@@ -239,6 +244,13 @@ TEST(Protocol, BothFormsCarryEveryField) {
   SyncResponse old = full_response();
   old.signal.clear();
   for (Launch& l : old.launch) l.cpus.clear();
+  // ... and without terminals, which only a launch with one (srun --pty) needs.
+  old.launch[0].terminal_rows = old.launch[0].terminal_cols = 0;
+  old.launch[0].terminal_secret.clear();
+  EXPECT_TRUE(encode(old, Form::Binary).starts_with("\x01gwang-orders-1\n"));
+  SyncResponse signals = old;
+  signals.signal = full_response().signal;
+  EXPECT_TRUE(encode(signals, Form::Binary).starts_with("\x01gwang-orders-3\n"));
   SyncResponse older = old;
   older.launch[0].cpu_bind_verbose = false;
   older.launch[0].cpu_bind_none = false;

@@ -274,6 +274,16 @@ TEST(ParseStep, FieldsAndMistakes) {
   EXPECT_FALSE(parse_step(R"({"command":["x"]})")->overcommit);
   EXPECT_EQ(step_error(R"({"command":["x"],"overcommit":1})"), "field 'overcommit': must be true or false");
   EXPECT_EQ(step_error("{").rfind("malformed JSON: ", 0), 0u) << step_error("{");
+  // srun --pty: task 0's terminal, of a size.
+  auto pty = parse_step(R"({"command":["bash"],"pty":{"rows":40,"cols":132}})");
+  ASSERT_TRUE(pty) << pty.error().message;
+  EXPECT_EQ(std::pair(pty->pty_rows, pty->pty_cols), std::pair(40, 132));
+  EXPECT_EQ(std::pair(r->pty_rows, r->pty_cols), std::pair(0, 0));
+  const std::string size_error = R"(field 'pty': must be {"rows": R, "cols": C}, each from 1 to 10,000)";
+  for (const char* bad : {R"(true)", R"({"rows":40})", R"({"rows":0,"cols":80})", R"({"rows":40,"cols":80000})",
+                          R"({"rows":"40","cols":80})", R"({"rows":40,"cols":80,"x":1})"}) {
+    EXPECT_EQ(step_error(std::string(R"({"command":["x"],"pty":)") + bad + "}"), size_error) << bad;
+  }
 }
 
 }  // namespace

@@ -1019,5 +1019,52 @@ TEST_F(AgentsTest, StepsRunOnTheNodesNamedExcludedOrFromARelativeNode) {
             "refused: the step asks for 2 nodes; job " + std::to_string(id) + " has 1 of those it may use");
 }
 
+// srun --pty: the step's first task is launched with its terminal (its size, and the secret its
+// relay's node end takes), the others without; only the job's owner reaches it; the step keeps its
+// terminal's size through a snapshot, and a restarted controller has no relay for it any more.
+TEST_F(AgentsTest, AStepsTerminalGoesWithItsFirstTask) {
+  snapshot_every_ = 1;  // every record is followed by a snapshot: recovery reads one
+  const std::int64_t id = running_batch_job();
+  api::StepRequest s;
+  s.command = {"bash"};
+  s.ntasks = 2;
+  s.pty_rows = 30;
+  s.pty_cols = 100;
+  auto step = controller_->start_step(id, s, "nobody", false, now_);
+  ASSERT_TRUE(step) << step.error().message;
+  EXPECT_EQ(std::pair(step->pty_rows, step->pty_cols), std::pair(30, 100));
+  call_all();
+  std::map<int, agent::Launch> tasks;
+  for (const FakeAgent& a : agents_) {
+    for (const auto& [t, l] : a.running) {
+      if (l.step == 0) tasks[l.rank] = l;
+    }
+  }
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_EQ(std::pair(tasks[0].terminal_rows, tasks[0].terminal_cols), std::pair(30, 100));
+  EXPECT_FALSE(tasks[0].terminal_secret.empty());
+  EXPECT_EQ(tasks[1].terminal_rows, 0);
+  EXPECT_TRUE(tasks[1].terminal_secret.empty());
+  EXPECT_TRUE(controller_->terminals().node_end(tasks[0].task, tasks[0].terminal_secret));
+  EXPECT_EQ(controller_->terminal_task(id, 0, "nobody", false), tasks[0].task);
+  EXPECT_EQ(controller_->terminal_task(id, 0, "root", true), tasks[0].task);
+  EXPECT_EQ(controller_->terminal_task(id, 0, "mallory", false).error().message,
+            "step " + std::to_string(id) + ".0 not found");
+  api::StepRequest plain;
+  plain.command = {"true"};
+  plain.overlap = true;
+  ASSERT_TRUE(controller_->start_step(id, plain, "nobody", false, now_));
+  EXPECT_EQ(controller_->terminal_task(id, 1, "nobody", false).error().message,
+            "step " + std::to_string(id) + ".1 has no terminal (srun --pty gives one)");
+  // Restarted: the step keeps its terminal's size, but the terminal went with the process (and
+  // the agents' links to it): the step is ended, its tasks asked to stop.
+  open();
+  const StepRecord after = job(id).steps[0];
+  EXPECT_EQ(std::pair(after.pty_rows, after.pty_cols), std::pair(30, 100));
+  EXPECT_EQ(after.stopping, "its terminal was lost when the controller restarted");
+  EXPECT_NE(controller_->terminal_task(id, 0, "nobody", false).error().message.find("has closed"), std::string::npos);
+  EXPECT_TRUE(job(id).steps[1].stopping.empty());
+}
+
 }  // namespace
 }  // namespace gwang::controller

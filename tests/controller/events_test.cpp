@@ -160,17 +160,22 @@ Event any_event() {
     }
     case 2:
       return RankEnded{id(), small(), small(), *state(), small(), *text()};
-    case 3:
-      return StepStarted{id(),
-                         small(),
-                         small(),
-                         *text(),
-                         *texts(),
-                         *text(),
-                         *env(),
-                         small(),
-                         *rc::gen::arbitrary<bool>(),
-                         *rc::gen::container<std::vector<int>>(rc::gen::arbitrary<int>())};
+    case 3: {
+      StepStarted s{id(),
+                    small(),
+                    small(),
+                    *text(),
+                    *texts(),
+                    *text(),
+                    *env(),
+                    small(),
+                    *rc::gen::arbitrary<bool>(),
+                    *rc::gen::container<std::vector<int>>(rc::gen::arbitrary<int>())};
+      s.no_kill = *rc::gen::arbitrary<bool>();
+      s.pty_rows = *rc::gen::inRange(0, 10001);
+      s.pty_cols = *rc::gen::inRange(0, 10001);
+      return s;
+    }
     case 4:
       return StepTaskEnded{id(), small(), small(), small(), *state(), small(), small()};
     case 5:

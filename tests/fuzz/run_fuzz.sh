@@ -59,9 +59,10 @@ elif [ "$target" = protocol ]; then
            "$root/src/agent/account.cpp" "$root/src/api/base64.cpp" "$root/src/agent/protocol_binary.cpp"
            "$root/src/core/cpus.cpp" "$root/src/slurm/membind.cpp" "$root/src/agent/cpufreq.cpp"
            "$root/src/slurm/cpufreq.cpp" "$root/src/agent/gpufreq.cpp" "$root/src/slurm/specs.cpp"
-           "$root/src/core/calendar.cpp")
+           "$root/src/core/calendar.cpp" "$root/src/agent/terminal_link.cpp" "$root/src/api/urls.cpp")
   headers=("$root"/src/agent/*.h "$root/src/core/result.h" "$root/src/core/cpus.h" "$root/src/api/base64.h"
-           "$root/src/api/codec.h" "$root/src/api/utf8.h" "$root/src/slurm/membind.h" "$root/src/slurm/cpufreq.h")
+           "$root/src/api/codec.h" "$root/src/api/utf8.h" "$root/src/slurm/membind.h" "$root/src/slurm/cpufreq.h"
+           "$root/src/api/urls.h")
   libs=(-lcrypto)
 elif [ "$target" = books ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/controller/accounting.cpp" "$root"/src/core/*.cpp)
