@@ -135,6 +135,9 @@ int run_show(const ClientArgs& client, const std::string& job);
 // POSTs the action (cancel, hold, release) to the job.
 int run_cancel(const ClientArgs& client, const std::string& job, const char* action = "cancel");
 int run_logs(const ClientArgs& client, const std::string& job, bool stderr_stream, bool follow, int rank);
+// A terminal in a running job's allocation (attach.cpp): `command` (default $SHELL) on its first
+// node; its exit code.
+int run_attach(const ClientArgs& client, const std::string& job, std::vector<std::string> command);
 int run_nodes(const ClientArgs& client);
 int run_node_state(const ClientArgs& client, const std::string& node, bool drain);
 

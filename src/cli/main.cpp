@@ -49,7 +49,7 @@ CLI::Validator at_least(long long low) {
 struct Commands {
   CLI::App *r = nullptr, *p = nullptr, *tn = nullptr, *u = nullptr, *ctl = nullptr, *agt = nullptr, *sb = nullptr,
            *q = nullptr, *sh = nullptr, *ca = nullptr, *ho = nullptr, *rl = nullptr, *lg = nullptr, *nd = nullptr,
-           *dr = nullptr, *rs = nullptr, *si = nullptr, *mig = nullptr;
+           *dr = nullptr, *rs = nullptr, *si = nullptr, *mig = nullptr, *at = nullptr;
   ReplayArgs replay;
   PackArgs pack;
   TenantsArgs tenants;
@@ -60,6 +60,7 @@ struct Commands {
   bool all = false, stderr_stream = false, follow = false, start = false;
   int rank = 0;
   std::string job_arg, node_arg;
+  std::vector<std::string> attach_command;
   std::string slurm_dir;
   MigrateArgs migrate;
 };
@@ -80,9 +81,9 @@ std::optional<int> run_slurm_command(int argc, char** argv) {
 bool build_every(int argc, char** argv) {
   bool every = true;
   if (argc > 1) {
-    for (const char* name :
-         {"sim",   "up",    "controller", "agent", "submit", "queue", "show",   "cancel", "hold",   "release", "logs",
-          "nodes", "drain", "resume",     "user",  "token",  "admin", "grants", "events", "report", "slurm"})
+    for (const char* name : {"sim",   "up",      "controller", "agent",  "submit", "queue",  "show", "cancel",
+                             "hold",  "release", "logs",       "nodes",  "drain",  "resume", "user", "token",
+                             "admin", "grants",  "events",     "report", "slurm",  "attach"})
       if (std::strcmp(argv[1], name) == 0) every = false;
   }
   return every;
@@ -285,6 +286,11 @@ void add_jobs(CLI::App& app, const Wanted& wanted, Commands& c) {
     lg->add_flag("--follow,-f", c.follow, "keep printing until the job ends");
     lg->add_option("--rank", c.rank, "the task of a multi-node job (default 0)")->check(at_least(0));
   }
+  if (CLI::App* at = c.at = add_job_command(app, wanted, c, "attach",
+                                            "A terminal in a running job's allocation: COMMAND (default $SHELL) on "
+                                            "its first node, as srun --jobid=JOB --overlap --pty does")) {
+    at->add_option("command", c.attach_command, "the command and its arguments (after --)")->expected(-1);
+  }
 }
 
 // gwang nodes, drain and resume, each when wanted.
@@ -351,6 +357,7 @@ int run_parsed(const Commands& c, const BookCommands& books, [[maybe_unused]] ch
   if (parsed(c.ho)) return run_cancel(c.client, c.job_arg, "hold");
   if (parsed(c.rl)) return run_cancel(c.client, c.job_arg, "release");
   if (parsed(c.lg)) return run_logs(c.client, c.job_arg, c.stderr_stream, c.follow, c.rank);
+  if (parsed(c.at)) return run_attach(c.client, c.job_arg, c.attach_command);
   if (parsed(c.nd)) return run_nodes(c.client);
   if (parsed(c.dr)) return run_node_state(c.client, c.node_arg, true);
   if (parsed(c.rs)) return run_node_state(c.client, c.node_arg, false);

@@ -104,6 +104,37 @@ TEST_F(Terminal, SrunPtyGivesTaskZeroATerminal) {
   gwang("cancel " + id);
 }
 
+// gwang attach: a shell in a running job's allocation, in this terminal; its exit code is the
+// command's. Without a terminal, it says so.
+TEST_F(Terminal, AttachOpensAShellInARunningJob) {
+  const std::string id = running_job();
+  struct winsize size {};
+  size.ws_row = 25;
+  size.ws_col = 70;
+  int terminal = -1;
+  const pid_t attach = ::forkpty(&terminal, nullptr, nullptr, &size);
+  ASSERT_GE(attach, 0);
+  if (attach == 0) {
+    ::setenv("GWANG_DATA", (dir_ / "data").c_str(), 1);
+    ::execl(GWANG_BINARY, GWANG_BINARY, "attach", id.c_str(), "--", "sh", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  type(terminal, "echo in-job-$SLURM_JOB_ID; stty size\r");
+  read_until(terminal, "25 70\r\n");
+  EXPECT_NE(seen_.find("in-job-" + id + "\r\n"), std::string::npos) << seen_;
+  EXPECT_NE(seen_.find("25 70\r\n"), std::string::npos) << seen_;
+  type(terminal, "exit 4\r");
+  read_until(terminal, "never", 5s);
+  int status = 0;
+  for (int i = 0; i < 200 && ::waitpid(attach, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 4) << status << "\n" << seen_;
+  ::close(terminal);
+  const Outcome none = gwang("attach " + id);
+  EXPECT_EQ(none.status, 2);
+  EXPECT_EQ(none.output, "gwang: attach gives a terminal, and this is none (its input or output is not one)\n");
+  gwang("cancel " + id);
+}
+
 // --pty where srun's output is no terminal: Slurm's two lines, and the step runs without one.
 TEST_F(Terminal, SrunPtyWithoutATerminalRunsWithoutOne) {
   const std::string id = running_job();

@@ -40,15 +40,15 @@ trap 'exit 2' INT TERM
 start_clusters() {
 # ------------------------------------------------------------------ Slurm
 need="slurmctld slurmd slurmdbd sbatch squeue sacct sacctmgr scontrol munged mungekey mariadbd mariadb-install-db mariadb
-      mpicc.openmpi mpirun.openmpi mpicc.mpich mpirun.mpich"
+      mpicc.openmpi mpirun.openmpi mpicc.mpich mpirun.mpich tmux"
 missing=""
 for c in $need; do command -v "$c" >/dev/null 2>&1 || missing="$missing $c"; done
 if [ -n "$missing" ]; then
-  note "installing slurm-wlm, slurmdbd, mariadb-server, Open MPI and MPICH (missing:$missing)"
+  note "installing slurm-wlm, slurmdbd, mariadb-server, Open MPI, MPICH and tmux (missing:$missing)"
   timeout 600 apt-get update -qq >&2 || die "apt-get update failed"
   DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get install -y -qq --no-install-recommends \
     slurm-wlm slurmctld slurmd slurm-client munge slurmdbd mariadb-server \
-    openmpi-bin libopenmpi-dev mpich libmpich-dev >&2 || die "apt-get install failed"
+    openmpi-bin libopenmpi-dev mpich libmpich-dev tmux >&2 || die "apt-get install failed"
 fi
 for p in $CTLD_PORT $SLURMD_PORT $DBD_PORT $DB_PORT $CTLD2_PORT $N1_PORT $N2_PORT $GCTL_PORT; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then die "port $p is in use"; fi

@@ -481,6 +481,9 @@ envs2() { both2 "environment on two nodes: sbatch $1" "bash $BASE/envs.sh $BASE/
 envs2 "-N 2 --ntasks-per-node=2 -t 5"
 envs2 "-N 2 -t 5"
 
+# srun --pty in a running job, typed into a terminal: its size and a resize, Ctrl-C, exit 3.
+both "srun --pty typed into a terminal" "bash $ROOT/tests/slurm/pty_transcript.sh"
+
 printf '%d same, %d different\n' "$same" "$different"
 
 # The corpus under Slurm itself: the scripts check from the inside what they got, and must pass
