@@ -623,16 +623,17 @@ std::vector<Finished> NodeAgent::poll(Clock::time_point now) {
   std::vector<Finished> out = std::move(failed_to_start_);
   failed_to_start_.clear();
   std::erase_if(unremoved_, [](const std::unique_ptr<Task>& t) { return t->cleaned(); });
-  // A terminal whose link ended before its task did (the controller's end went, or never came):
-  // the task is ended, as one whose line hung up, rather than left writing to no one.
+  // A terminal whose link failed (the controller's end went, or never came): the task is ended,
+  // as one whose line hung up, rather than left writing to no one. A link that ended with the
+  // task's terminal (the task ended) leaves the task's end as it was.
   for (auto it = links_.begin(); it != links_.end();) {
     if (!it->second->done()) {
       ++it;
       continue;
     }
-    if (auto t = tasks_.find(it->first); t != tasks_.end()) {
-      const std::string why = it->second->failure();
-      if (t->second.message.empty()) t->second.message = why.empty() ? "its terminal's client went away" : why;
+    const std::string why = it->second->failure();
+    if (auto t = tasks_.find(it->first); t != tasks_.end() && !why.empty()) {
+      if (t->second.message.empty()) t->second.message = why;
       t->second.task->terminate(TaskEnd::Cancelled, options_.kill_grace, now);
     }
     it = links_.erase(it);

@@ -132,6 +132,32 @@ TEST_F(NodeAgentTest, AFailedStartIsReportedWithItsReason) {
   EXPECT_NE(done[0].message.find("entering the working directory failed"), std::string::npos) << done[0].message;
 }
 
+// A task with a terminal whose link cannot reach the controller is ended, saying why, rather than
+// left writing to no one; one asked for where the agent knows no controller is refused.
+TEST_F(NodeAgentTest, ATerminalThatCannotBeLinkedEndsItsTask) {
+  NodeAgentOptions o = options();
+  o.controller_url = "http://127.0.0.1:1";  // nothing listens there
+  NodeAgent agent(o);
+  Launch l = launch(9, {"sleep", "30"});
+  l.step = 0;
+  l.task = step_task_id(9, 0, 0, 0);
+  l.terminal_rows = 24;
+  l.terminal_cols = 80;
+  l.terminal_secret = "s";
+  agent.launch(l, Clock::now());
+  std::vector<Finished> done = ended(agent, 1);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].status.end, TaskEnd::Cancelled);
+  EXPECT_NE(done[0].message.find("could not reach the controller"), std::string::npos) << done[0].message;
+  NodeAgent alone(options());
+  l.task = step_task_id(9, 0, 1, 0);
+  alone.launch(l, Clock::now());
+  done = ended(alone, 1);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].status.exit_code, 127);
+  EXPECT_NE(done[0].message.find("no controller URL"), std::string::npos) << done[0].message;
+}
+
 // What the node itself tells a task, as Slurm's slurmd does: its own process id, its owner's ids,
 // and the file mode mask srun asked for, which it starts with.
 TEST_F(NodeAgentTest, ATaskIsToldItsProcessAndOwner) {
