@@ -275,6 +275,15 @@ Result<void> check_listen(const Reader& r, const std::string& listen) {
   return {};
 }
 
+Result<void> check_store(const Reader& r, const std::string& store) {
+  if (store.empty() || store.starts_with("postgresql://") || store.starts_with("postgres://") ||
+      store.find('=') != std::string::npos)
+    return {};
+  return tl::unexpected(r.error("store",
+                                "expected a PostgreSQL URI (postgresql://...) or connection string "
+                                "(host=... dbname=...), or nothing for the embedded SQLite store"));
+}
+
 }  // namespace
 
 Result<ControllerConfig> load_controller_config(const std::string& path) {
@@ -326,18 +335,14 @@ Result<ControllerConfig> parse_controller_config(std::string_view text, const st
   GWANG_TRY(r.string("operator", c.operator_account));
   GWANG_TRY(r.string("web_dir", c.web_dir));
   GWANG_TRY(r.string("store", c.store));
-  if (!c.store.empty() && !c.store.starts_with("postgresql://") && !c.store.starts_with("postgres://") &&
-      c.store.find('=') == std::string::npos) {
-    return tl::unexpected(r.error("store",
-                                  "expected a PostgreSQL URI (postgresql://...) or connection string "
-                                  "(host=... dbname=...), or nothing for the embedded SQLite store"));
-  }
+  GWANG_TRY(check_store(r, c.store));
   GWANG_TRY(r.string("advertise", c.advertise));
   if (!c.advertise.empty() && !c.advertise.starts_with("http://"))
     return tl::unexpected(r.error("advertise", "expected a URL, http://HOST:PORT"));
   GWANG_TRY(r.duration("lease", c.lease, 2, 300));
   GWANG_TRY(r.duration("node_timeout", c.node_timeout, 2, 3600));
   GWANG_TRY(r.duration("kill_grace", c.kill_grace, 1, 600));
+  GWANG_TRY(r.duration("terminal_grace", c.terminal_grace, 1, 3600));
   GWANG_TRY(r.integer("requeue_limit", c.requeue_limit, 0, 100));
   GWANG_TRY(r.integer("max_array_size", c.max_array_size, 1, 4'000'001));
   std::string ports = std::to_string(c.resv_port_low) + "-" + std::to_string(c.resv_port_high);

@@ -47,6 +47,7 @@ TEST_F(ConfigTest, SampleControllerConfigLoads) {
   EXPECT_EQ(c->operator_account, "root");
   EXPECT_EQ(c->node_timeout, std::chrono::seconds(60));
   EXPECT_EQ(c->kill_grace, std::chrono::seconds(10));
+  EXPECT_EQ(c->terminal_grace, std::chrono::seconds(30));
   EXPECT_EQ(c->requeue_limit, 1);
   EXPECT_EQ(c->max_array_size, 1001);
   EXPECT_EQ(c->snapshot_every, 100000);
@@ -217,6 +218,12 @@ TEST_F(ConfigTest, MistakesNameFileLineAndKey) {
   EXPECT_EQ(controller_error(secret + "node_timeout = \"soon\"\n").rfind(path_ + ":2: 'node_timeout': ", 0), 0u);
   EXPECT_EQ(controller_error(secret + "node_timeout = \"1s\"\n"),
             path_ + ":2: 'node_timeout': expected from 2 to 3600 seconds");
+  EXPECT_EQ(controller_error(secret + "terminal_grace = \"2h\"\n"),
+            path_ + ":2: 'terminal_grace': expected from 1 to 3600 seconds");
+  EXPECT_EQ(controller_error(secret + "store = \"/var/db\"\n"),
+            path_ +
+                ":2: 'store': expected a PostgreSQL URI (postgresql://...) or connection string (host=... "
+                "dbname=...), or nothing for the embedded SQLite store");
   EXPECT_EQ(controller_error(secret + "listen = \"0.0.0.0\"\n"),
             path_ + ":2: 'listen': expected HOST:PORT, e.g. \"0.0.0.0:8686\"");
   EXPECT_EQ(controller_error(secret + "requeue_limit = -1\n"),

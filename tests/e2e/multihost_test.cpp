@@ -4,6 +4,8 @@
 #include "multihost.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -160,6 +162,51 @@ TEST_F(MultiHost, CutOffAgentEndsItsTasksAndTheJobRunsOnceElsewhere) {
   EXPECT_EQ(std::get<1>(lines[2]), j["node"]);
   EXPECT_EQ(std::get<0>(lines[3]), "end");
   EXPECT_LT(std::get<2>(lines[1]), std::get<2>(lines[2])) << "the two runs overlapped";
+}
+
+// srun --pty across hosts: the agent of the task's host links its terminal to the controller, so
+// keys and output go through with no port open on the node; once srun has gone for longer than
+// the controller's terminal_grace (2 s here), its step is cancelled and the job goes on.
+TEST_F(MultiHost, SrunPtyAcrossHostsAndAClientThatGoesAway) {
+  const std::string env = slurm_commands();
+  const Outcome o = sh(env + "sbatch --parsable -t 5 --mem=64M -o /dev/null --wrap 'sleep 300'");
+  ASSERT_EQ(o.status, 0) << o.output;
+  const std::string id = o.output.substr(0, o.output.find('\n'));
+  wait_for("the job to run", [&] { return job(id)["state"] == "RUNNING"; });
+  int terminal = -1;
+  struct winsize size {};
+  size.ws_row = 24;
+  size.ws_col = 80;
+  const pid_t srun = ::forkpty(&terminal, nullptr, nullptr, &size);
+  ASSERT_GE(srun, 0);
+  if (srun == 0) {
+    const std::string cmd = env + "srun --jobid=" + id + " --overlap --pty sh";
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const std::string keys = "echo on-$SLURMD_NODENAME-$((6*7))\r";
+  ASSERT_EQ(::write(terminal, keys.data(), keys.size()), static_cast<ssize_t>(keys.size()));
+  std::string seen;
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (seen.find("-42\r\n") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{terminal, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    char buf[4096];
+    const ssize_t n = ::read(terminal, buf, sizeof buf);
+    if (n <= 0) break;
+    seen.append(buf, static_cast<std::size_t>(n));
+  }
+  EXPECT_NE(seen.find("on-" + job(id)["node"].get<std::string>() + "-42\r\n"), std::string::npos) << seen;
+  // srun goes, without a word to the controller.
+  ::kill(-srun, SIGKILL);
+  ::kill(srun, SIGKILL);
+  ::waitpid(srun, nullptr, 0);
+  ::close(terminal);
+  wait_for("the step to be cancelled", [&] {
+    return sh(env + "sacct -n -P -j " + id + " -o JobID,State").output.find(id + ".0|CANCELLED") != std::string::npos;
+  });
+  EXPECT_EQ(job(id)["state"], "RUNNING");
+  gwang("cancel " + id);
 }
 
 }  // namespace
