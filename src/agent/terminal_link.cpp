@@ -38,6 +38,7 @@ struct TerminalLink::Impl {
   beast::flat_buffer in;
   mutable std::mutex mu;
   std::string failure;
+  bool terminal_ended = false;  // the task's terminal closed: the socket is being closed after it
 
   void failed(const std::string& why) {
     std::lock_guard lock(mu);
@@ -81,6 +82,7 @@ struct TerminalLink::Impl {
       if (ec) {
         // The terminal's end (EIO once the task and its keeper have gone): the last output is
         // through, so the socket closes.
+        terminal_ended = true;
         ws->async_close(websocket::close_code::normal, [this](beast::error_code) { ioc.stop(); });
         return;
       }
@@ -96,7 +98,7 @@ struct TerminalLink::Impl {
   void read_socket() {
     ws->async_read(in, [this](beast::error_code ec, std::size_t) {
       if (ec) {
-        if (ec != websocket::error::closed) failed("the controller's end of the terminal: " + ec.message());
+        if (!terminal_ended) failed("the controller's end of the terminal closed: " + ec.message());
         return ioc.stop();
       }
       std::string m = beast::buffers_to_string(in.data());
@@ -149,7 +151,7 @@ TerminalLink::TerminalLink(std::string controllers, std::string task, std::strin
   impl_->fd = terminal;
   thread_ = std::thread([this] {
     impl_->run();
-    impl_->terminal.reset();  // the task's terminal is let go: a task still on it gets SIGHUP
+    impl_->terminal.reset();  // this link's descriptor of it (the task's own stays with the task)
     impl_->ws.reset();
     done_ = true;
   });

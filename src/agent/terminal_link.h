@@ -3,7 +3,7 @@
 // what comes from there (binary) is its input, and a size that comes ({"rows":R,"cols":C}, text)
 // its terminal's new size. On its own thread, until the task's terminal closes (the task and its
 // keeper ended: the link then closes the socket after the last output) or the controller's end
-// does (the link then lets the terminal go, and the task gets SIGHUP as from a hung-up line).
+// does first, or cannot be reached: then failure() says so, and the agent ends the task.
 #pragma once
 
 #include <atomic>

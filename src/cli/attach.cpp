@@ -2,6 +2,7 @@
 // gives one: a step of one task on the job's first node, sharing what the job holds, on a
 // terminal of this one's size, relayed through the controller; the command's exit code is this
 // command's.
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -17,6 +18,17 @@
 #include "cli/srun_terminal.h"
 
 namespace gwang::cli {
+
+namespace {
+
+// Ended by a signal (a hang-up, kill): this terminal as it was, then the signal's end.
+extern "C" void on_fatal(int sig) {
+  StepTerminal::put_back();
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+}  // namespace
 
 int run_attach(const ClientArgs& a, const std::string& job, std::vector<std::string> command) {
   struct winsize size {};
@@ -56,6 +68,7 @@ int run_attach(const ClientArgs& a, const std::string& job, std::vector<std::str
     request(a, "POST", path + "/cancel", "", &code);
     return 1;
   }
+  for (int sig : {SIGHUP, SIGTERM, SIGQUIT}) ::signal(sig, on_fatal);
   (*terminal)->run();
   terminal->reset();
   // The terminal closes after the task's last output; its end reaches the controller a moment

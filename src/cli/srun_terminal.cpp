@@ -3,6 +3,7 @@
 
 #include "cli/srun_terminal.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -150,7 +151,7 @@ Result<std::unique_ptr<StepTerminal>> StepTerminal::open(const Endpoint& endpoin
 
 void StepTerminal::run() {
   Impl& t = *impl_;
-  if (::pipe2(t.wake, O_CLOEXEC) != 0) return;
+  if (::pipe2(t.wake, O_CLOEXEC | O_NONBLOCK) != 0) return;
   g_wake_fd = t.wake[1];
   struct sigaction sa {};
   sa.sa_handler = on_winch;
@@ -171,6 +172,8 @@ void StepTerminal::run() {
 
 void StepTerminal::stop() { impl_->ioc.stop(); }
 
+void StepTerminal::put_back() { put_terminal_back(); }
+
 void StepTerminal::start() {
   relaying_ = std::thread([this] {
     run();
@@ -187,14 +190,14 @@ void StepTerminal::finish() {
 StepTerminal::~StepTerminal() {
   impl_->ioc.stop();
   if (relaying_.joinable()) relaying_.join();
-  impl_->stopping = true;
+  ::signal(SIGWINCH, SIG_DFL);  // before its pipe goes
   g_wake_fd = -1;
+  impl_->stopping = true;
   if (impl_->wake[1] >= 0) (void)!::write(impl_->wake[1], "s", 1);
   if (impl_->keyboard.joinable()) impl_->keyboard.join();
   for (int fd : impl_->wake) {
     if (fd >= 0) ::close(fd);
   }
-  ::signal(SIGWINCH, SIG_DFL);
   put_terminal_back();
 }
 

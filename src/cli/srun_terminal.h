@@ -31,6 +31,9 @@ class StepTerminal {
   // output comes before it does), at most two seconds, then stops relaying.
   void start();
   void finish();
+  // Puts this terminal back as it was before raw mode, if it is in it: async-signal-safe, for a
+  // signal handler of a command that ends by the signal.
+  static void put_back();
 
   struct Impl;
 

@@ -5,6 +5,7 @@
 // GCC 12 in C++20 mode needs <utility> before Asio's headers (std::exchange in its awaitables).
 #include <httplib.h>
 
+#include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -78,9 +79,17 @@ http::response<http::string_body> refusal(http::status status, const std::string
 
 }  // namespace
 
+namespace {
+class SocketSession;
+}
+
 struct HttpTransport::Impl {
   Serve serve;
   Upgrade upgrade;
+  // The WebSockets open, so that those still open when the loop stops are closed to their
+  // handlers (which may hold them) before the loop's io_context goes.
+  std::mutex sockets_mu;
+  std::vector<std::weak_ptr<SocketSession>> sockets;
   TransportOptions options;
   std::mutex mu;  // guards the three below against stop() while run() tears them down
   bool stopped = false;
@@ -101,6 +110,24 @@ class SocketSession final : public WebSocket, public std::enable_shared_from_thi
   SocketSession(beast::tcp_stream stream, std::shared_ptr<WebSocketHandler> handler)
       : ws_(std::move(stream)), handler_(std::move(handler)) {}
 
+  std::size_t backlog() const override { return backlog_; }
+  void pause_reading(bool paused) override {
+    net::post(ws_.get_executor(), [self = shared_from_this(), paused] {
+      self->paused_ = paused;
+      if (!paused && !self->reading_ && !self->done_) self->read();
+    });
+  }
+  // The loop has stopped: its handler hears the end now, and lets go of it (and this of it).
+  void abandon() {
+    if (!done_) {
+      done_ = true;
+      handler_->closed();
+    }
+    handler_.reset();
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+  }
+
   void accept(http::request<http::string_body> request) {
     beast::get_lowest_layer(ws_).expires_never();  // the WebSocket's own timeouts apply
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
@@ -114,8 +141,9 @@ class SocketSession final : public WebSocket, public std::enable_shared_from_thi
   }
 
   void send(std::string message, bool binary) override {
+    backlog_ += message.size();
     net::post(ws_.get_executor(), [self = shared_from_this(), m = std::move(message), binary]() mutable {
-      if (self->closing_ || self->done_) return;
+      if (self->closing_ || self->done_) return void(self->backlog_ -= m.size());
       self->queue_.emplace_back(std::move(m), binary);
       if (self->queue_.size() == 1) self->write_next();
     });
@@ -131,19 +159,24 @@ class SocketSession final : public WebSocket, public std::enable_shared_from_thi
 
  private:
   void read() {
+    reading_ = true;
     ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->ended();
+      self->reading_ = false;
+      if (ec || self->done_) return self->ended();
       std::string message = beast::buffers_to_string(self->in_.data());
       self->in_.consume(self->in_.size());
       self->handler_->message(std::move(message), self->ws_.got_binary());
-      self->read();
+      if (!self->paused_ && !self->done_) self->read();
     });
   }
   void write_next() {
     ws_.binary(queue_.front().second);
     ws_.async_write(net::buffer(queue_.front().first), [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->ended();
+      const bool over = self->backlog_ > kBacklog;
+      self->backlog_ -= self->queue_.front().first.size();
       self->queue_.pop_front();
+      if (over && self->backlog_ < kDrained && !self->done_) self->handler_->drained();
       if (!self->queue_.empty()) return self->write_next();
       if (self->closing_) self->close_now();
     });
@@ -154,8 +187,9 @@ class SocketSession final : public WebSocket, public std::enable_shared_from_thi
   void ended() {
     if (done_) return;
     done_ = true;
+    for (const auto& [m, binary] : queue_) backlog_ -= m.size();
     queue_.clear();
-    handler_->closed();
+    if (handler_) handler_->closed();
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().close(ignored);
   }
@@ -164,7 +198,9 @@ class SocketSession final : public WebSocket, public std::enable_shared_from_thi
   std::shared_ptr<WebSocketHandler> handler_;
   beast::flat_buffer in_;
   std::deque<std::pair<std::string, bool>> queue_;
+  std::atomic<std::size_t> backlog_{0};  // bytes of what was sent, not yet written out
   bool closing_ = false, done_ = false;
+  bool paused_ = false, reading_ = false;  // pause_reading; a read under way
 };
 
 // One connection: read a request, hand it to a worker, write its answer, read the next.
@@ -260,7 +296,13 @@ class Session : public std::enable_shared_from_this<Session> {
           if (res->status < 400 || res->status > 599) res->status = 500;
           return self->write(to_wire_form(*res, original->version(), false, false));
         }
-        std::make_shared<SocketSession>(std::move(self->stream_), handler)->accept(std::move(*original));
+        auto socket = std::make_shared<SocketSession>(std::move(self->stream_), handler);
+        {
+          std::lock_guard lock(self->t_.sockets_mu);
+          std::erase_if(self->t_.sockets, [](const std::weak_ptr<SocketSession>& s) { return s.expired(); });
+          self->t_.sockets.push_back(socket);
+        }
+        socket->accept(std::move(*original));
       });
     };
     if (t_.workers) return net::post(*t_.workers, std::move(decide));
@@ -397,6 +439,13 @@ void HttpTransport::run() {
   std::lock_guard lock(impl_->mu);
   // Handlers still running finish; their answers, and every connection, go with the loop.
   impl_->workers.reset();
+  {
+    std::lock_guard sockets(impl_->sockets_mu);
+    for (const std::weak_ptr<SocketSession>& s : impl_->sockets) {
+      if (auto open = s.lock()) open->abandon();
+    }
+    impl_->sockets.clear();
+  }
   impl_->pause.reset();
   impl_->acceptor.reset();
   impl_->ioc.reset();

@@ -34,9 +34,16 @@ struct TransportOptions {
 // A WebSocket (RFC 6455) the transport opened: messages sent on it go out in order. Any thread.
 class WebSocket {
  public:
+  // Bytes sent and not yet written out above which a relay should stop feeding it (pause what
+  // feeds it) until it has drained below kDrained (its handler's drained()).
+  static constexpr std::size_t kBacklog = 4 << 20, kDrained = 1 << 20;
   virtual ~WebSocket() = default;
   virtual void send(std::string message, bool binary) = 0;
-  virtual void close() = 0;  // after what was sent before
+  virtual void close() = 0;                 // after what was sent before
+  virtual std::size_t backlog() const = 0;  // bytes sent, not yet written out
+  // Stops reading messages from the peer (which, its own buffers full, then stops sending), or
+  // starts again.
+  virtual void pause_reading(bool paused) = 0;
 };
 
 // What a WebSocket's messages go to. Called on the loop's thread, one at a time: none may block.
@@ -45,7 +52,11 @@ class WebSocketHandler {
   virtual ~WebSocketHandler() = default;
   virtual void opened(std::shared_ptr<WebSocket> socket) = 0;
   virtual void message(std::string message, bool binary) = 0;
-  virtual void closed() = 0;  // once, by either side or a broken connection; nothing comes after
+  // Once, by either side, a broken connection, or the transport stopping; nothing comes after.
+  // The handler lets go of the socket then: none may outlive its transport.
+  virtual void closed() = 0;
+  // Its backlog, once over kBacklog, has fallen below kDrained.
+  virtual void drained() {}
 };
 
 class HttpTransport {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <nlohmann/json.hpp>
+#include <system_error>
 #include <thread>
 
 #include "controller/controller.h"
@@ -90,13 +91,23 @@ std::vector<DecodedBlock> decode_blocks(Decoder& d, int format) {
   std::vector<DecodedBlock> out(d.ok() ? blocks.size() : 0);
   std::atomic<std::size_t> next{0};
   auto work = [&] {
-    for (std::size_t k; (k = next.fetch_add(1)) < out.size();)
-      out[k] = decode_block(d, blocks[k].bytes, blocks[k].count, format);
+    for (std::size_t k; (k = next.fetch_add(1)) < out.size();) {
+      try {
+        out[k] = decode_block(d, blocks[k].bytes, blocks[k].count, format);
+      } catch (const std::exception& e) {  // out of memory, most likely: the restore fails, saying so
+        out[k].jobs.clear();
+        out[k].error = "block " + std::to_string(k) + ": " + e.what();
+      }
+    }
   };
   const std::size_t helpers =
       std::min<std::size_t>({std::max(1u, std::thread::hardware_concurrency()) - 1, 7, out.size() / 2});
   std::vector<std::thread> threads;
-  for (std::size_t k = 0; k < helpers; ++k) threads.emplace_back(work);
+  try {
+    for (std::size_t k = 0; k < helpers; ++k) threads.emplace_back(work);
+  } catch (const std::system_error&) {
+    // No more threads to be had: those started and this one read the rest.
+  }
   work();
   for (std::thread& t : threads) t.join();
   return out;

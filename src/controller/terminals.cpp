@@ -74,17 +74,27 @@ class End final : public WebSocketHandler {
       t_->client_gone = false;
       t_->client_left.reset();
       Terminal::flush(socket, t_->for_client, t_->client_bytes);
+      if (t_->node) t_->node->pause_reading(false);  // what the one before had not taken is dropped
     }
   }
   void message(std::string m, bool binary) override {
     std::lock_guard lock(t_->mu);
     if (t_->ended || !socket_) return;
+    // A side that does not take what it is sent as fast as it comes (a client stopped, a task not
+    // reading its input) holds up the other: this end reads no more until that one has drained.
+    const std::shared_ptr<WebSocket>& to = node_ ? t_->client : t_->node;
     if (node_) {
       Terminal::pass(t_->client, t_->for_client, t_->client_bytes, std::move(m), binary, Terminals::kHeldForClient,
                      true);
     } else {
       Terminal::pass(t_->node, t_->for_node, t_->node_bytes, std::move(m), binary, Terminals::kHeldForNode, false);
     }
+    if (to && to->backlog() > WebSocket::kBacklog) socket_->pause_reading(true);
+  }
+  void drained() override {
+    std::lock_guard lock(t_->mu);
+    const std::shared_ptr<WebSocket>& from = node_ ? t_->client : t_->node;
+    if (from && socket_ && (node_ ? t_->node : t_->client) == socket_) from->pause_reading(false);
   }
   void closed() override {
     std::lock_guard lock(t_->mu);
@@ -96,6 +106,7 @@ class End final : public WebSocketHandler {
     } else if (!node_ && t_->client == socket_ && socket_) {
       t_->client.reset();
       t_->client_gone = true;
+      if (t_->node) t_->node->pause_reading(false);  // its output is held (the newest) for the next client
     }
     socket_.reset();
   }
@@ -117,6 +128,7 @@ std::string Terminals::open(const std::string& task) {
   if (!t) {
     t = std::make_shared<Terminal>();
     t->secret = random_token();
+    t->client_gone = true;  // until one comes: one that never does leaves the task to end too
   }
   return t->secret;
 }

@@ -39,8 +39,8 @@ class Terminals {
   std::shared_ptr<WebSocketHandler> node_end(const std::string& task, const std::string& secret);
   // The client's end: null when there is no such terminal.
   std::shared_ptr<WebSocketHandler> client_end(const std::string& task);
-  // The terminals whose client came and has been gone, without another coming, for longer than
-  // `grace` (the task's to end, as Slurm's when its srun dies). Time is the caller's: a client's
+  // The terminals whose client has been gone (or never came), without another coming, for longer
+  // than `grace` (the task's to end, as Slurm's when its srun dies). Time is the caller's: a client's
   // going counts from the first call that sees it gone.
   std::vector<std::string> abandoned(Clock::time_point now, Clock::duration grace);
 

@@ -19,8 +19,12 @@ class Socket final : public WebSocket {
  public:
   void send(std::string message, bool binary) override { sent.emplace_back(std::move(message), binary); }
   void close() override { closed = true; }
+  std::size_t backlog() const override { return unwritten; }
+  void pause_reading(bool p) override { paused = p; }
   std::vector<std::pair<std::string, bool>> sent;
   bool closed = false;
+  std::size_t unwritten = 0;  // what the test says is not written out yet
+  bool paused = false;
 };
 
 struct Connected {
@@ -88,6 +92,35 @@ TEST(Terminals, WhatComesBeforeTheOtherEndIsHeldWithinItsBound) {
   EXPECT_EQ(late.socket->sent, (std::vector<std::pair<std::string, bool>>{{"echo hi\r", true}}));
 }
 
+// A client that takes its output slower than it comes (stopped, on a slow link) holds up the
+// node's end, and so the task, rather than the controller holding it all; likewise a task that
+// does not read its input holds up the client.
+TEST(Terminals, ASlowEndHoldsUpTheOther) {
+  Terminals t;
+  const std::string secret = t.open(kTask);
+  Connected node = connect(t.node_end(kTask, secret));
+  Connected client = connect(t.client_end(kTask));
+  node.end->message("fast", true);
+  EXPECT_FALSE(node.socket->paused);
+  client.socket->unwritten = WebSocket::kBacklog + 1;
+  node.end->message("more", true);
+  EXPECT_TRUE(node.socket->paused);
+  client.socket->unwritten = 0;
+  client.end->drained();
+  EXPECT_FALSE(node.socket->paused);
+  node.socket->unwritten = WebSocket::kBacklog + 1;
+  client.end->message("keys", true);
+  EXPECT_TRUE(client.socket->paused);
+  node.end->drained();
+  EXPECT_FALSE(client.socket->paused);
+  // A client that goes while it holds the node up lets it go on: the newest output is held.
+  client.socket->unwritten = WebSocket::kBacklog + 1;
+  node.end->message("again", true);
+  EXPECT_TRUE(node.socket->paused);
+  client.end->closed();
+  EXPECT_FALSE(node.socket->paused);
+}
+
 TEST(Terminals, ANewerClientTakesThePlaceOfTheOneBefore) {
   Terminals t;
   const std::string secret = t.open(kTask);
@@ -109,6 +142,7 @@ TEST(Terminals, AClientGoneLongerThanTheGraceIsReported) {
   Connected client = connect(t.client_end(kTask));
   const auto t0 = Terminals::Clock::now();
   EXPECT_TRUE(t.abandoned(t0, 30s).empty());
+  EXPECT_TRUE(t.abandoned(t0 + 1h, 30s).empty());  // its client is there
   client.end->closed();
   EXPECT_TRUE(t.abandoned(t0, 30s).empty());  // gone since now
   EXPECT_TRUE(t.abandoned(t0 + 20s, 30s).empty());
@@ -118,10 +152,11 @@ TEST(Terminals, AClientGoneLongerThanTheGraceIsReported) {
   again.end->closed();
   EXPECT_TRUE(t.abandoned(t0 + 50s, 30s).empty());
   EXPECT_EQ(t.abandoned(t0 + 81s, 30s), std::vector<std::string>{kTask});
-  // Never a client: never abandoned (the task is the step's to end).
+  // A client that never comes: its grace counts from when the terminal is first looked at.
   Terminals u;
   u.open(kTask);
-  EXPECT_TRUE(u.abandoned(t0 + 1h, 1s).empty());
+  EXPECT_TRUE(u.abandoned(t0, 30s).empty());
+  EXPECT_EQ(u.abandoned(t0 + 31s, 30s), std::vector<std::string>{kTask});
 }
 
 TEST(Terminals, AnEndedTasksTerminalClosesAfterItsOutput) {

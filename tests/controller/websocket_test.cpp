@@ -35,6 +35,7 @@ class Echo final : public WebSocketHandler {
     socket_->send(std::move(m), binary);
   }
   void closed() override {
+    socket_.reset();  // as the contract asks: the socket goes with its transport
     std::lock_guard lock(mu_);
     closed_ = true;
     cv_.notify_all();
