@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "agent/protocol.h"
 #include "controller/auth.h"
 
 namespace gwang::controller {
@@ -46,14 +47,6 @@ struct Terminals::Terminal {
 namespace {
 
 using Terminal = Terminals::Terminal;
-
-// Whether two secrets are the same, in time that does not depend on where they differ.
-bool same_secret(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
 
 // One end of a terminal, as the transport's handler of its socket.
 class End final : public WebSocketHandler {
@@ -159,7 +152,8 @@ bool Terminals::has(const std::string& task) const {
 std::shared_ptr<WebSocketHandler> Terminals::node_end(const std::string& task, const std::string& secret) {
   std::lock_guard lock(mu_);
   auto it = open_.find(task);
-  if (it == open_.end() || secret.empty() || !same_secret(secret, it->second->secret)) return nullptr;
+  if (it == open_.end() || secret.empty() || !agent::protocol::same_signature(secret, it->second->secret))
+    return nullptr;
   return std::make_shared<End>(it->second, true);
 }
 
