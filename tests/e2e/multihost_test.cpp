@@ -311,9 +311,10 @@ TEST_F(MultiHost, TasksRunOnTheirOwnCpusNearTheirDevices) {
             "\n"
             // A step holds the job's CPUs: the next waits for it, and says so.
             "srun -n1 sleep 2 &\nsleep 0.5\nsrun -n1 true 2>&1 | sed \"s/$SLURM_JOB_ID/ID/\"\nwait\n"
-            // Exact steps with their own memory run side by side, each on its CPU.
+            // Exact steps with their own memory run side by side, each on its CPU (each holds it a
+            // second, so that the second starts while the first runs).
             "for k in 1 2; do srun -n1 --exact --mem=10 " +
-            show + " & done | cut -d' ' -f2 | sort\n");
+            show.substr(0, show.size() - 1) + "; sleep 1' & done | cut -d' ' -f2 | sort\n");
   const Outcome o = sh(env + (bin / "sbatch").string() + " --parsable -N1 -n2 --mem=64M -o " +
                        (dir_ / "bind.out").string() + " " + (dir_ / "bind.sh").string());
   ASSERT_EQ(o.status, 0) << o.output;
