@@ -84,6 +84,8 @@ struct JobView : JobSummary {
   std::int64_t begin = 0;               // not eligible before (0: at once)
   std::string dependency;
   bool batch = false;  // runs a script
+  // An allocation's kind (salloc's, srun's outside a job): "attended", "unattended"; "" none.
+  std::string allocation;
   std::string output, error, input;
   bool open_append = false;
   std::string comment, partition;

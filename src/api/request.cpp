@@ -16,6 +16,18 @@ namespace gwang::api {
 
 using nlohmann::json;
 
+std::string_view to_string(Allocation a) {
+  switch (a) {
+    case Allocation::None:
+      return "";
+    case Allocation::Attended:
+      return "attended";
+    case Allocation::Unattended:
+      return "unattended";
+  }
+  return "";
+}
+
 namespace {
 
 Result<void> field_error(const std::string& field, const std::string& what) {
@@ -90,16 +102,27 @@ Result<void> read_program(const json& j, SubmitRequest& r) {
     if (r.script.find('\0') != std::string::npos)
       return tl::unexpected(field_error("script", "contains a NUL byte").error());
   }
-  if (!j.contains("command") && r.script.empty()) return tl::unexpected(field_error("command", "required").error());
+  if (j.contains("allocation")) {
+    const json& v = j["allocation"];
+    const std::string a = v.is_string() ? v.get<std::string>() : "";
+    if (a != "attended" && a != "unattended")
+      return tl::unexpected(field_error("allocation", "expected \"attended\" or \"unattended\"").error());
+    if (!r.script.empty())
+      return tl::unexpected(field_error("allocation", "a job with a batch script is not an allocation").error());
+    r.allocation = a == "attended" ? Allocation::Attended : Allocation::Unattended;
+  }
+  // What an allocation's holder runs may be nothing (salloc --no-shell).
+  const bool optional = !r.script.empty() || r.allocation != Allocation::None;
+  if (!j.contains("command") && !optional) return tl::unexpected(field_error("command", "required").error());
   if (j.contains("command")) {
-    const char* shape = r.script.empty() ? "must be a non-empty array of strings" : "must be an array of strings";
-    if (!j["command"].is_array() || (j["command"].empty() && r.script.empty()))
+    const char* shape = optional ? "must be an array of strings" : "must be a non-empty array of strings";
+    if (!j["command"].is_array() || (j["command"].empty() && !optional))
       return tl::unexpected(field_error("command", shape).error());
     for (const auto& a : j["command"]) {
       if (!a.is_string()) return tl::unexpected(field_error("command", shape).error());
       r.command.push_back(a.get<std::string>());
     }
-    if (r.script.empty() && r.command.front().empty())
+    if (!optional && r.command.front().empty())
       return tl::unexpected(field_error("command", "the program name is empty").error());
   }
   return {};
@@ -395,7 +418,8 @@ Result<void> read_conditions(const json& j, SubmitRequest& r, std::int64_t max_a
 // the 200 bytes a name may have (at a character's start, so that it stays UTF-8): the request must
 // read back from the journal as it was accepted.
 void default_name(SubmitRequest& r) {
-  if (r.name.empty() && !r.script.empty()) r.name = "sbatch";  // as sbatch names a script read from stdin
+  if (r.name.empty() && !r.script.empty()) r.name = "sbatch";       // as sbatch names a script read from stdin
+  if (r.name.empty() && r.command.empty()) r.name = "interactive";  // an allocation's, as salloc's
   if (r.name.empty()) {
     const std::string& prog = r.command.front();
     r.name = prog.substr(prog.find_last_of('/') + 1);
@@ -464,7 +488,8 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
                                   "cores_per_node",
                                   "cpu_threads_per_core",
                                   "licenses",
-                                  "no_kill"};
+                                  "no_kill",
+                                  "allocation"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -474,6 +499,10 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
     if (auto e = read(j, r); !e) return tl::unexpected(e.error());
   }
   if (auto e = read_conditions(j, r, max_array_size); !e) return tl::unexpected(e.error());
+  if (r.allocation != Allocation::None) {
+    if (!r.array.empty()) return fail("field 'allocation': a job array is not an allocation");
+    r.requeue = false;  // its holder waits for it: it is not run again elsewhere
+  }
   default_name(r);
   return r;
 }
@@ -540,6 +569,7 @@ std::string to_json(const SubmitRequest& r) {
   if (r.cpu_threads_per_core > 0) j["cpu_threads_per_core"] = r.cpu_threads_per_core;
   if (!r.licenses.empty()) j["licenses"] = r.licenses;
   if (r.no_kill) j["no_kill"] = true;
+  if (r.allocation != Allocation::None) j["allocation"] = std::string(to_string(r.allocation));
   return j.dump();
 }
 

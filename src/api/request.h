@@ -16,6 +16,13 @@ namespace gwang::api {
 // The largest array index any request may name; a controller allows less (max_array_size).
 inline constexpr std::int64_t kMaxArrayIndex = 10'000'000;
 
+// A job that runs nothing of its own and holds its resources for the steps its holder starts
+// (salloc's, srun's outside a job): attended, its holder asks after it (GET .../allocation), and
+// it ends once the holder has been silent longer than the controller's allocation_grace;
+// unattended (salloc --no-shell), it is held until released, cancelled or out of time.
+enum class Allocation { None, Attended, Unattended };
+std::string_view to_string(Allocation a);  // "", "attended", "unattended"
+
 struct SubmitRequest {
   std::string name;                                      // default: the program's base name
   std::vector<std::string> command;                      // required, argv
@@ -105,6 +112,9 @@ struct SubmitRequest {
   // fixed at `priority` by an operator (sbatch --priority; -1: as the queue order gives it).
   std::int64_t nice = 0;
   std::int64_t priority = -1;
+  // An allocation: its command (optional) is what its holder runs, shown, never run by gwang;
+  // it is never requeued, and has no batch script or array.
+  Allocation allocation = Allocation::None;
 };
 
 inline constexpr std::int64_t kMaxNice = 2147483645;      // Slurm's NICE_OFFSET - 3
@@ -118,7 +128,7 @@ inline constexpr std::size_t kMaxScriptBytes = 4 << 20;  // Slurm's default max_
 // (bytes, seconds). "begin" takes a date ("2026-03-01T08:30") or Unix seconds; "dependency" Slurm's
 // dependency syntax, checked here for its form (the jobs it names are the controller's to check);
 // "array" Slurm's array syntax (its largest index is the controller's to check). "command" is
-// required unless there is a "script".
+// required unless there is a "script" or an "allocation" ("attended", "unattended").
 // An array's indices must be below `max_array_size` (a controller's own limit, where it is known:
 // an array beyond it is refused before its indices are spelled out).
 Result<SubmitRequest> parse_submit(const std::string& body, std::int64_t max_array_size = kMaxArrayIndex + 1);

@@ -639,6 +639,7 @@ int run_controller(const DaemonArgs& args) {
   options.store = args.store.empty() ? cfg->store : args.store;
   options.node_timeout = cfg->node_timeout;
   options.terminal_grace = cfg->terminal_grace;
+  options.allocation_grace = cfg->allocation_grace;
   options.kill_grace = cfg->kill_grace;
   options.requeue_limit = cfg->requeue_limit;
   options.max_array_size = cfg->max_array_size;

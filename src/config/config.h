@@ -25,13 +25,14 @@ struct ControllerConfig {
   std::string web_dir;                      // the dashboard's files ("": found beside the program)
   std::string store;                        // "": SQLite in data_dir; else PostgreSQL (postgresql://...)
   // With PostgreSQL, controllers take turns leading (one leads, the others stand by):
-  std::string advertise;                    // where clients reach this one ("": http://<host name>:<port>)
-  std::chrono::seconds lease{5};            // the leader's lease: a standby leads this soon after it dies
-  std::chrono::seconds node_timeout{60};    // a node silent this long is DOWN
-  std::chrono::seconds terminal_grace{30};  // a step's terminal without its client this long: cancelled
-  std::chrono::seconds kill_grace{10};      // SIGTERM to SIGKILL (the local node's, if any)
-  int requeue_limit = 1;                    // requeues of a job after NODE_FAIL
-  int max_array_size = 1001;                // job arrays' indices go up to this - 1 (Slurm's MaxArraySize)
+  std::string advertise;                      // where clients reach this one ("": http://<host name>:<port>)
+  std::chrono::seconds lease{5};              // the leader's lease: a standby leads this soon after it dies
+  std::chrono::seconds node_timeout{60};      // a node silent this long is DOWN
+  std::chrono::seconds terminal_grace{30};    // a step's terminal without its client this long: cancelled
+  std::chrono::seconds allocation_grace{60};  // an allocation whose holder is silent this long: ended
+  std::chrono::seconds kill_grace{10};        // SIGTERM to SIGKILL (the local node's, if any)
+  int requeue_limit = 1;                      // requeues of a job after NODE_FAIL
+  int max_array_size = 1001;                  // job arrays' indices go up to this - 1 (Slurm's MaxArraySize)
   // The ports steps may reserve on their nodes (srun --resv-ports): resv_ports = "LOW-HIGH" (Slurm's
   // MpiParams=ports=).
   int resv_port_low = 12000, resv_port_high = 12999;

@@ -398,6 +398,7 @@ Result<JobRecord> Controller::submit(const api::SubmitRequest& request, const Ac
     auto status = scheduler_->submit(std::move(task_spec), now);
     if (!status) return tl::unexpected(status.error());  // validated above: a broken invariant otherwise
     if (task.hold != Hold::None) scheduler_->hold(core::JobId{task.id});
+    if (task.request.allocation == api::Allocation::Attended) new_allocations_.push_back(task.id);
     watch_deadline(task);
     jobs_.put(task.id, std::move(task));
   }
@@ -471,8 +472,8 @@ void Controller::cancel_one(JobRecord& job, const std::string& user, std::int64_
     end(job, JobState::Cancelled, 0, "cancelled by " + user, now);
     pass_due_ = true;  // the jobs behind it may now go
   } else {
-    stop_tasks(job, agent::TaskEnd::Cancelled, "cancelled by " + user);
-    job.reason = "cancelling (asked by " + user + ")";
+    stop_tasks(job, agent::TaskEnd::Cancelled, "cancelled by " + user, now);
+    if (!job.ended()) job.reason = "cancelling (asked by " + user + ")";
   }
 }
 

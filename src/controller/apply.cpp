@@ -35,6 +35,7 @@ Result<void> Controller::apply(events::Submitted&& e, std::int64_t time) {
       job.array_task = e.array_tasks[k];
     }
     if (job.request.hold) job.hold = Hold::User;
+    if (job.request.allocation == api::Allocation::Attended) new_allocations_.push_back(job.id);
     watch_deadline(job);
     jobs_.put(job.id, std::move(job));
   }

@@ -68,6 +68,9 @@ struct ControllerOptions {
   // A step's terminal (srun --pty) whose client went away and did not come back for this long:
   // the step is cancelled, as Slurm's is when its srun dies.
   std::chrono::milliseconds terminal_grace{30000};
+  // An attended allocation (salloc's, srun's outside a job) whose holder has not asked after it for
+  // this long: it ends, CANCELLED (Slurm's InactiveLimit).
+  std::chrono::milliseconds allocation_grace{60000};
   int requeue_limit = 1;  // how many times a job that allows it is requeued after NODE_FAIL
   // A snapshot of the whole state is stored once this many records follow the last one (and at a
   // clean stop), so that recovery reads one snapshot and a short tail of records.
@@ -171,6 +174,16 @@ class Controller {
   // Asks a running step's tasks to end; it shows CANCELLED when they have. Errors: not found, ended.
   Result<StepRecord> cancel_step(std::int64_t job, int step, const std::string& user, bool operator_rights,
                                  std::int64_t now);
+  // Allocations (controller/allocations.cpp). Its holder asks after an allocation: the job as
+  // `user` (its owner, or an operator) may see it, its holder noted as there at `mono`. Errors:
+  // not found, not an allocation.
+  Result<JobRecord> attend(std::int64_t id, const std::string& user, bool operator_rights,
+                           agent::Clock::time_point mono);
+  // Its holder lets it go, its command having ended with `exit_code`: it ends COMPLETED (0) or
+  // FAILED, its steps' tasks told to end; one still waiting is cancelled. Errors: not found, not
+  // an allocation, already ended.
+  Result<JobRecord> release(std::int64_t id, const std::string& user, bool operator_rights, int exit_code,
+                            std::int64_t now);
   // The terminals of steps' tasks (srun --pty), which the API's WebSockets connect.
   Terminals& terminals() { return terminals_; }
   // The task whose terminal a running step has (its first), for `user` (its owner, or an
@@ -500,7 +513,12 @@ class Controller {
   // A task (rank) ended on `node`. Ignored when it is not the job's current attempt (a stale report).
   void task_ended(Node& node, const agent::Finished& f, std::int64_t now);
   // Ends the tasks of the job still running (the agents report them ended).
-  void stop_tasks(JobRecord& job, agent::TaskEnd why, const std::string& message);
+  // An allocation, whose ranks run nothing, ends at once (controller/allocations.cpp).
+  void stop_tasks(JobRecord& job, agent::TaskEnd why, const std::string& message, std::int64_t now);
+  // A running allocation ends now in `state`; its steps' tasks are told to end.
+  void end_allocation(JobRecord& job, JobState state, int exit_code, const std::string& reason, std::int64_t now);
+  // Ends the attended allocations whose holders have been silent for longer than the grace.
+  void end_unattended_allocations(agent::Clock::time_point mono, std::int64_t now);
   // The core has ended a running job because its node failed: requeue it, or end it as NODE_FAIL.
   void node_failed(JobRecord& job, const std::string& why, std::int64_t now);
   // The job waits again, as attempt + 1, saying why (journalled); the core has requeued it.
@@ -588,7 +606,11 @@ class Controller {
   std::map<std::int64_t, Failure> failures_;
   // Running jobs being ended (cancel, time limit, a failed rank): how and why.
   std::map<std::int64_t, std::pair<agent::TaskEnd, std::string>> stopping_;
-  std::set<std::int64_t> running_;            // ids of running jobs
+  std::set<std::int64_t> running_;  // ids of running jobs
+  // Attended allocations not ended, by id: when their holder last asked after them; and those
+  // submitted or recovered since the last round, which count from then.
+  std::map<std::int64_t, agent::Clock::time_point> attended_;
+  std::vector<std::int64_t> new_allocations_;
   std::set<std::int64_t> preempting_;         // running jobs the core asked to stop to make room
   std::map<std::int64_t, std::string> held_;  // waiting jobs held by their project's grants, and why
   // The partitions (options_.partitions, or the implicit one) and the nodes of each: a set of

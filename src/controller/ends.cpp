@@ -8,7 +8,11 @@
 
 namespace gwang::controller {
 
-void Controller::stop_tasks(JobRecord& job, agent::TaskEnd why, const std::string& message) {
+void Controller::stop_tasks(JobRecord& job, agent::TaskEnd why, const std::string& message, std::int64_t now) {
+  if (job.allocation()) {
+    const bool timed_out = why == agent::TaskEnd::TimedOut;
+    return end_allocation(job, timed_out ? JobState::Timeout : JobState::Cancelled, 0, message, now);
+  }
   if (!stopping_.emplace(job.id, std::make_pair(why, message)).second) return;
   for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
     if (job.tasks[rank].done) continue;
@@ -80,7 +84,7 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
     // One rank failing fails the job: the others would wait for it forever (a PyTorch group does).
     if (state != JobState::Completed)
       stop_tasks(job, agent::TaskEnd::Cancelled,
-                 "rank " + std::to_string(rank) + " ended " + std::string(to_string(state)));
+                 "rank " + std::to_string(rank) + " ended " + std::string(to_string(state)), now);
     return;
   }
   Failure final{JobState::Completed, 0, reason};
@@ -165,6 +169,7 @@ void Controller::end(JobRecord& job, JobState state, int exit_code, const std::s
   stopping_.erase(job.id);
   preempting_.erase(job.id);
   if (held_.erase(job.id) > 0) held_changed_ = true;
+  if (job.allocation()) note_step_news(job);  // its holder may be waiting to hear of its end
 }
 
 void Controller::node_down(Node& node, const std::string& why, std::int64_t now) {

@@ -91,6 +91,7 @@ void put(Encoder& e, const Submitted& v) {
   e.i(v.request.cpu_threads_per_core);
   e.s(v.request.licenses);
   e.u(v.request.no_kill);
+  e.u(static_cast<std::uint64_t>(v.request.allocation));
 }
 void get(Decoder& d, Submitted& v) {
   v.id = d.i();
@@ -136,6 +137,9 @@ void get(Decoder& d, Submitted& v) {
   }
   if (d.ok() && !d.at_end()) v.request.licenses = text(d);
   if (d.ok() && !d.at_end()) v.request.no_kill = flag(d);
+  if (d.ok() && !d.at_end()) {
+    v.request.allocation = static_cast<api::Allocation>(d.u(static_cast<std::uint64_t>(api::Allocation::Unattended)));
+  }
 }
 
 void put(Encoder& e, const Started& v) {

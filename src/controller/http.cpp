@@ -291,6 +291,8 @@ void ApiServer::Impl::routes() {
   route("POST", "/api/v1/jobs/{id}/signal", R"(/api/v1/jobs/(\d{1,18})/signal)", &Impl::signal_job);
   route("POST", "/api/v1/jobs/{id}/hold", R"(/api/v1/jobs/(\d{1,18})/hold)", &Impl::hold_job);
   route("POST", "/api/v1/jobs/{id}/release", R"(/api/v1/jobs/(\d{1,18})/release)", &Impl::release_job);
+  route("GET", "/api/v1/jobs/{id}/allocation", R"(/api/v1/jobs/(\d{1,18})/allocation)", &Impl::show_allocation);
+  route("POST", "/api/v1/jobs/{id}/relinquish", R"(/api/v1/jobs/(\d{1,18})/relinquish)", &Impl::relinquish_job);
   route("GET", "/api/v1/partitions", "/api/v1/partitions", &Impl::list_partitions);
   route("GET", "/api/v1/licenses", "/api/v1/licenses", &Impl::list_licenses);
   route("GET", "/api/v1/jobs/{id}/logs", R"(/api/v1/jobs/(\d{1,18})/logs)", &Impl::job_logs);

@@ -94,6 +94,9 @@ struct JobFilter {
 };
 // The job list's filters from a request's parameters, or a 400 already written.
 std::optional<JobFilter> job_filter(const httplib::Request& req, httplib::Response& res);
+// ?wait=MS&seen=N of a call that waits for news (MS up to 60,000; 0, 0 when absent), or a 400
+// already written.
+std::optional<std::pair<std::int64_t, std::uint64_t>> wait_params(const httplib::Request& req, httplib::Response& res);
 // A whole-number parameter in [min, max], `fallback` when absent; nullopt: a 400 already written.
 std::optional<std::int64_t> int_param(const httplib::Request& req, const char* name, std::int64_t min, std::int64_t max,
                                       std::int64_t fallback, httplib::Response& res);
@@ -168,6 +171,9 @@ struct ApiServer::Impl {
                                            const std::vector<std::array<std::int64_t, 2>>& offsets,
                                            std::optional<std::uint64_t> news);
   void cancel_step(const httplib::Request& req, httplib::Response& res);
+  // Allocations (http_allocations.cpp).
+  void show_allocation(const httplib::Request& req, httplib::Response& res);
+  void relinquish_job(const httplib::Request& req, httplib::Response& res);
   // A terminal's route asked without a WebSocket (http_terminals.cpp): 426, saying so.
   void not_upgraded(const httplib::Request& req, httplib::Response& res);
   // ?offsets=OUT:ERR,... for a step of `tasks` tasks (0:0 for those not given), or a 400 written.

@@ -55,23 +55,9 @@ void ApiServer::Impl::start_step(const httplib::Request& req, httplib::Response&
 void ApiServer::Impl::show_step(const httplib::Request& req, httplib::Response& res) {
   auto who = authenticate(req, res);
   if (!who) return;
-  std::int64_t wait_ms = 0;
-  std::uint64_t seen = 0;
-  for (const char* name : {"wait", "seen"}) {
-    if (!req.has_param(name)) continue;
-    const std::string text = req.get_param_value(name);
-    std::uint64_t value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || (name[0] == 'w' && value > 60000)) {
-      return error(res, 400,
-                   std::string("parameter '") + name + "': expected " +
-                       (name[0] == 'w' ? "milliseconds, 0 to 60000" : "the count a previous answer's news gave"));
-    }
-    if (name[0] == 'w')
-      wait_ms = static_cast<std::int64_t>(value);
-    else
-      seen = value;
-  }
+  const auto params = wait_params(req, res);
+  if (!params) return;
+  const auto [wait_ms, seen] = *params;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   bool may_wait = wait_ms > 0;
   for (;;) {

@@ -71,6 +71,7 @@ api::JobView job_view(const JobRecord& j, api::Reason reason, const std::int64_t
   v.begin = r.begin;
   v.dependency = r.dependency;
   v.batch = j.batch();
+  v.allocation = std::string(api::to_string(j.request.allocation));
   v.output = r.output;
   v.error = r.error;
   v.input = r.input;

@@ -137,7 +137,7 @@ void add_identity_env(const JobRecord& job, int rank, const std::string& cluster
   if (!job.request.partition.empty()) set("SLURM_JOB_PARTITION", job.request.partition);
   for (const char* key : {"SLURM_JOB_NODELIST", "SLURM_NODELIST"}) set(key, slurm::compress_hosts(hosts));
   for (const char* key : {"SLURM_JOB_NUM_NODES", "SLURM_NNODES"}) set(key, nodes);
-  if (!job.batch()) {
+  if (!job.batch() && !job.allocation()) {
     for (const char* key : {"SLURM_NTASKS", "SLURM_NPROCS"}) set(key, nodes);
   }
   set("SLURM_NODEID", std::to_string(rank));
@@ -179,6 +179,25 @@ void add_identity_env(const JobRecord& job, int rank, const std::string& cluster
       if (even) set("SLURM_ARRAY_TASK_STEP", std::to_string(step));
     }
   }
+}
+
+Env allocation_env(const JobRecord& job, const std::string& cluster) {
+  Env env;
+  add_identity_env(job, 0, cluster, env);
+  // Of the job as a whole: nothing of one node's, of a task's, or of a credential.
+  static constexpr std::string_view kNotHeld[] = {
+      "GWANG_TOKEN",        "SLURM_JOB_USER",  "SLURM_NODEID",        "SLURM_PROCID",
+      "SLURM_LOCALID",      "SLURMD_NODENAME", "SLURM_TOPOLOGY_ADDR", "SLURM_TOPOLOGY_ADDR_PATTERN",
+      "SLURM_CPUS_ON_NODE", "SLURM_JOB_GPUS",  "SLURM_GPUS_ON_NODE"};
+  std::erase_if(env, [](const auto& kv) {
+    return std::find(std::begin(kNotHeld), std::end(kNotHeld), kv.first) != std::end(kNotHeld);
+  });
+  // Its task counts, where its holder gave them (salloc -n), and their layout, as salloc says them.
+  if (const std::string* n = find_env(job.request.env, "SLURM_NTASKS")) {
+    for (const char* key : {"SLURM_NTASKS", "SLURM_NPROCS"}) env.emplace_back(key, *n);
+  }
+  env.emplace_back("SLURM_TASKS_PER_NODE", tasks_per_node_text(batch_tasks_per_node(job)));
+  return env;
 }
 
 agent::Launch make_launch(const JobRecord& job, int rank, const LaunchSite& site) {

@@ -25,6 +25,11 @@ struct LaunchSite {
 // Requires: the job has started (rank < job.tasks.size()).
 void add_identity_env(const JobRecord& job, int rank, const std::string& cluster, Env& env);
 
+// What an allocation's holder (salloc) gives its command: the job's identity (SLURM_JOB_ID, its
+// nodes, CPUs, memory, task counts and layout), nothing of one node's or a task's.
+// Requires: the job has started.
+Env allocation_env(const JobRecord& job, const std::string& cluster);
+
 // What the node of `rank` is asked to run.
 agent::Launch make_launch(const JobRecord& job, int rank, const LaunchSite& site);
 

@@ -168,7 +168,7 @@ Result<StepRecord> decode_step(Decoder& d, std::size_t job_tasks) {
   return st;
 }
 
-void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
+void encode_job(Encoder& e, const JobRecord& j, const Failure* failure, int format) {
   const api::SubmitRequest& r = j.request;
   e.i(j.id);
   e.s(j.user);
@@ -272,11 +272,14 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure) {
   e.u(r.no_kill);
   for (const TaskRecord& t : j.tasks) e.u(t.lost);
   for (const StepRecord& st : j.steps) e.u(st.no_kill);
-  // Format 27 on: its steps' terminals.
-  for (const StepRecord& st : j.steps) {
-    e.i(st.pty_rows);
-    e.i(st.pty_cols);
+  // Format 27 on: its steps' terminals; 28 on: whether it is an allocation.
+  if (format >= 27) {
+    for (const StepRecord& st : j.steps) {
+      e.i(st.pty_rows);
+      e.i(st.pty_cols);
+    }
   }
+  if (format >= 28) e.u(static_cast<std::uint64_t>(r.allocation));
 }
 
 namespace {
@@ -395,6 +398,9 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
       st.pty_rows = small(d);
       st.pty_cols = small(d);
     }
+  }
+  if (format >= 28) {
+    r.allocation = static_cast<api::Allocation>(d.u(static_cast<std::uint64_t>(api::Allocation::Unattended)));
   }
   return {};
 }

@@ -50,8 +50,11 @@ void encode_step(Encoder& e, const StepRecord& st);
 // Errors: a task on a node the job does not have (of `job_tasks`).
 Result<StepRecord> decode_step(Decoder& d, std::size_t job_tasks);
 
-// The snapshot's layout of a job, with the first failure of its ranks if one is kept.
-void encode_job(Encoder& e, const JobRecord& j, const Failure* failure);
+// The latest snapshot format's layout of a job.
+inline constexpr int kJobFormat = 28;
+// The snapshot's layout of a job, with the first failure of its ranks if one is kept, as format
+// `format` has it (25 to the latest: older readers are tested with it).
+void encode_job(Encoder& e, const JobRecord& j, const Failure* failure, int format = kJobFormat);
 // Reads a job written in snapshot format `format` (2 to the latest) into `j` (as constructed);
 // `failure` gets its ranks' first failure if it was kept.
 Result<void> decode_job(Decoder& d, int format, JobRecord& j, std::optional<Failure>& failure);

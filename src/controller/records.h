@@ -159,9 +159,11 @@ struct JobRecord {
   bool ended() const { return state != JobState::Pending && state != JobState::Running; }
   std::string nodelist() const;  // "n1,n2": its nodes, less those it lost (--no-kill)
   // A batch job runs its script on its first node only; its other nodes are held for the steps
-  // the script starts. Other jobs run their command on every node.
+  // the script starts. An allocation runs nothing: its nodes are held for its holder's steps.
+  // Other jobs run their command on every node.
   bool batch() const { return !request.script.empty(); }
-  bool runs_rank(std::size_t rank) const { return rank == 0 || !batch(); }
+  bool allocation() const { return request.allocation != api::Allocation::None; }
+  bool runs_rank(std::size_t rank) const { return !allocation() && (rank == 0 || !batch()); }
 };
 
 // How a device shows, in metrics and on the dashboard's map: "unavailable" on a node that takes no

@@ -208,6 +208,7 @@ Result<void> Controller::recover(std::int64_t now) {
     }
     if (job.state == JobState::Pending && job.hold != Hold::None) scheduler_->hold(core::JobId{id});
     if (job.state == JobState::Pending) watch_deadline(job);
+    if (job.request.allocation == api::Allocation::Attended) new_allocations_.push_back(id);
     if (job.state != JobState::Running) return;
     adopt(job, now, left_over);
   });

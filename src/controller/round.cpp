@@ -25,8 +25,9 @@ void Controller::round(agent::Clock::time_point mono, std::int64_t now) {
                                               : std::vector<std::int64_t>(running_.begin(), running_.end())) {
       const JobRecord* job = jobs_.find(id);
       if (now >= job->start + job->request.time_s && !stopping_.contains(id)) {
-        stop_tasks(*jobs_.edit(id), agent::TaskEnd::TimedOut, "time limit reached");
+        stop_tasks(*jobs_.edit(id), agent::TaskEnd::TimedOut, "time limit reached", now);
         job = jobs_.find(id);
+        if (job->ended()) continue;  // an allocation: it ended at once
       } else if (!stopping_.contains(id)) {
         if (!job->request.signal.empty()) signal_before_end(*job, now);  // sbatch --signal
         steps_past_their_limits(id, now);                                // srun -t
@@ -37,6 +38,7 @@ void Controller::round(agent::Clock::time_point mono, std::int64_t now) {
     }
     scanned_at_ = now;
     end_abandoned_terminals(mono, now);
+    end_unattended_allocations(mono, now);
     for (Node* node : by_id_) {
       if (node->local || node->down) continue;
       const auto since = node->heard ? node->last_seen : started_;
@@ -72,7 +74,7 @@ void Controller::round(agent::Clock::time_point mono, std::int64_t now) {
           JobRecord& victim = *jobs_.edit(d.job.value);
           ++preempted_total_;
           preempting_.insert(victim.id);
-          stop_tasks(victim, agent::TaskEnd::Cancelled, "preempted: its capacity is needed back");
+          stop_tasks(victim, agent::TaskEnd::Cancelled, "preempted: its capacity is needed back", now);
           continue;
         }
         begin(d, now);

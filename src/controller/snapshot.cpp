@@ -32,8 +32,8 @@ namespace {
 // cores per node (--ntasks-per-core) and threads per core of its CPUs (--hint, --threads-per-core);
 // 25 its licenses (-L), --no-kill and the ranks it lost with their nodes, and its steps' -k; 26
 // the jobs in blocks (each its count of jobs, then its bytes), read on every core at once; 27 its
-// steps' terminals (srun --pty).
-constexpr int kSnapshotFormat = 27;
+// steps' terminals (srun --pty); 28 whether it is an allocation (salloc's, srun's).
+constexpr int kSnapshotFormat = kJobFormat;
 constexpr std::size_t kJobsPerBlock = 2048;
 std::string snapshot_magic(int format) { return "gwang snapshot " + std::to_string(format) + "\n"; }
 

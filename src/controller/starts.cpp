@@ -62,6 +62,7 @@ void Controller::begin(const core::Decision& d, std::int64_t now) {
   mail(job, MailEvent::Began);
   if (job.attempt == 0) job.reason.clear();  // a requeued job keeps saying why it runs again
   running_.insert(job.id);
+  if (job.allocation()) note_step_news(job);  // its holder waits to hear of its start
 }
 
 void Controller::launch(JobRecord& job, std::int64_t now) {

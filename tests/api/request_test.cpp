@@ -178,6 +178,32 @@ TEST(ParseSubmit, BatchScriptAndOutputFiles) {
   EXPECT_EQ(error_of(big), "field 'script': larger than 4 MiB");
 }
 
+// An allocation (salloc's, srun's outside a job): its command is optional (what its holder runs),
+// its name salloc's, it is never requeued, and it has no script or array.
+TEST(ParseSubmit, Allocation) {
+  auto r = parse_submit(R"({"allocation":"attended","requeue":true})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->allocation, Allocation::Attended);
+  EXPECT_TRUE(r->command.empty());
+  EXPECT_EQ(r->name, "interactive");
+  EXPECT_FALSE(r->requeue) << "its holder waits for it: not run again elsewhere";
+  auto back = parse_submit(to_json(*r));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->allocation, Allocation::Attended);
+  auto shell = parse_submit(R"({"allocation":"unattended","command":["bash","-l"]})");
+  ASSERT_TRUE(shell) << shell.error().message;
+  EXPECT_EQ(parse_submit(to_json(*shell))->allocation, Allocation::Unattended);
+  EXPECT_EQ(shell->name, "bash");
+  EXPECT_EQ(parse_submit(to_json(*parse_submit(R"({"command":["x"]})")))->allocation, Allocation::None);
+  EXPECT_EQ(error_of(R"({"allocation":"yes"})"), "field 'allocation': expected \"attended\" or \"unattended\"");
+  EXPECT_EQ(error_of(R"({"allocation":true})"), "field 'allocation': expected \"attended\" or \"unattended\"");
+  EXPECT_EQ(error_of(R"({"allocation":"attended","script":"#!/bin/sh\n"})"),
+            "field 'allocation': a job with a batch script is not an allocation");
+  EXPECT_EQ(error_of(R"({"allocation":"attended","array":"0-3"})"),
+            "field 'allocation': a job array is not an allocation");
+  EXPECT_EQ(error_of(R"({"allocation":"attended","command":"bash"})"), "field 'command': must be an array of strings");
+}
+
 TEST(ParseSubmit, PartitionHoldAndTheRestOfSbatchsFields) {
   auto r = parse_submit(
       R"({"command":["x"],"partition":"gpu","hold":true,"input":"in.txt","open_append":true,"comment":"c","qos":"rnd"})");

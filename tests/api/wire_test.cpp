@@ -176,6 +176,7 @@ JobView full_job() {
   j.begin = 1'700'000'500;
   j.dependency = "afterok:41";
   j.batch = true;
+  j.allocation = "attended";
   j.output = "slurm-%j.out";
   j.error = "err-%j";
   j.input = "in.txt";

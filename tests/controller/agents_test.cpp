@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "controller/controller.h"
+#include "fake_agent.h"
 
 namespace gwang::controller {
 namespace {
@@ -18,55 +19,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace proto = agent::protocol;
 using namespace std::chrono_literals;
-
-std::string env_of(const agent::Launch& l, const std::string& key) {
-  for (const auto& [k, v] : l.env) {
-    if (k == key) return v;
-  }
-  return "<unset>";
-}
-
-// An agent as the controller sees it: what it runs and what it reports.
-struct FakeAgent {
-  std::string name, instance = "i1", address;
-  agent::HostResources host;
-  std::map<std::string, agent::Launch> running;
-  std::vector<agent::Finished> finished;
-  std::vector<proto::LogChunk> logs;
-  std::vector<agent::Launch> launched;       // every launch order it got
-  std::vector<proto::Terminate> terminated;  // every end order it got
-
-  Result<proto::SyncResponse> call(Controller& c, std::int64_t now,
-                                   agent::Clock::time_point mono = agent::Clock::now()) {
-    proto::SyncRequest r;
-    r.node = name;
-    r.instance = instance;
-    r.address = address;
-    r.host = host;
-    for (const auto& [t, l] : running) r.running.push_back(t);
-    r.finished = finished;
-    r.logs = logs;
-    auto answer = c.sync(r, "10.0.0.99", mono, now);
-    if (!answer) return answer;
-    for (const std::string& t : answer->acked) {
-      std::erase_if(finished, [&](const agent::Finished& f) { return f.task == t; });
-    }
-    logs.clear();
-    for (const agent::Launch& l : answer->launch) {
-      launched.push_back(l);
-      running.emplace(l.task, l);
-    }
-    for (const proto::Terminate& t : answer->terminate) {
-      terminated.push_back(t);
-      if (running.erase(t.task)) finished.push_back({t.task, {t.why, 0, 0}, t.message, false});
-    }
-    return answer;
-  }
-  void exit(const std::string& task, int code) {
-    ASSERT_TRUE(running.erase(task)) << name << " does not run " << task;
-    finished.push_back({task, {agent::TaskEnd::Exited, code, 0}, "", false});
-  }
-};
 
 class AgentsTest : public ::testing::Test {
  protected:

@@ -732,6 +732,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   later.cores_per_node = 1;
   later.cpu_threads_per_core = 1;
   later.licenses = "matlab:1";
+  later.allocation = api::Allocation::Unattended;
   auto submitted_later = controller_->submit(later, nobody_, now_);
   ASSERT_TRUE(submitted_later) << submitted_later.error().message;
   const std::vector<JobRecord> before = controller_->jobs(true);
@@ -786,6 +787,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     EXPECT_EQ(b.request.cores_per_node, a.request.cores_per_node);
     EXPECT_EQ(b.request.cpu_threads_per_core, a.request.cpu_threads_per_core);
     EXPECT_EQ(b.request.licenses, a.request.licenses);
+    EXPECT_EQ(b.request.allocation, a.request.allocation);
     EXPECT_EQ(b.signals, a.signals);
     EXPECT_EQ(b.credential, a.credential);
     EXPECT_EQ(b.array_job, a.array_job);

@@ -129,6 +129,7 @@ api::SubmitRequest any_request() {
   r.cpu_threads_per_core = *rc::gen::inRange(0, 65536);
   r.licenses = *text();
   r.no_kill = *rc::gen::arbitrary<bool>();
+  r.allocation = *rc::gen::element(api::Allocation::None, api::Allocation::Attended, api::Allocation::Unattended);
   return r;
 }
 

@@ -61,7 +61,7 @@ class SnapshotBlocks : public ::testing::Test {
         e.u(blocks[b]);
         mark = e.mark();
       }
-      for (std::size_t k = 0; k < blocks[b]; ++k) encode_job(e, ended_job(id++), nullptr);
+      for (std::size_t k = 0; k < blocks[b]; ++k) encode_job(e, ended_job(id++), nullptr, format);
       if (damage) damage(e, b);
       if (format >= 26) e.prefix_length(mark);
     }
@@ -149,7 +149,7 @@ TEST_F(SnapshotBlocks, ADamagedBlockIsAnErrorNamingTheByte) {
     e.u(20);
     e.u(30);  // a block of 30 of 20 jobs
     const std::size_t mark = e.mark();
-    for (std::int64_t id = 1; id <= 20; ++id) encode_job(e, ended_job(id), nullptr);
+    for (std::int64_t id = 1; id <= 20; ++id) encode_job(e, ended_job(id), nullptr, 26);
     e.prefix_length(mark);
     e.u(0);
     more = e.finish("gwang snapshot 26\n");
@@ -175,7 +175,7 @@ TEST_F(SnapshotBlocks, ADamagedBlockIsAnErrorNamingTheByte) {
     for (const auto& [count, written] : {std::pair{5, 4}, std::pair{5, 6}}) {
       e.u(static_cast<std::uint64_t>(count));
       const std::size_t mark = e.mark();
-      for (int k = 0; k < written; ++k) encode_job(e, ended_job(id++), nullptr);
+      for (int k = 0; k < written; ++k) encode_job(e, ended_job(id++), nullptr, 26);
       e.prefix_length(mark);
     }
     e.u(0);
