@@ -4,8 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+namespace gwang::api {
+struct SubmitRequest;
+}
 
 namespace gwang::cli {
 
@@ -129,6 +134,11 @@ struct SubmitArgs {
   std::vector<std::string> command;
 };
 int run_submit(const SubmitArgs& args);
+// The request `args` ask for, into `r`; the exit status after saying why where one is bad.
+std::optional<int> submit_request(const SubmitArgs& args, api::SubmitRequest& r);
+// gwang run: an allocation of what `args` ask for, COMMAND run in it as a step (srun's), on a
+// terminal of this one's with `tty`, and the allocation let go when it ends: its exit status.
+int run_interactive(const SubmitArgs& args, bool tty);
 
 int run_queue(const ClientArgs& client, bool all, bool start = false);
 int run_show(const ClientArgs& client, const std::string& job);
@@ -148,14 +158,15 @@ int run_scancel(const std::vector<std::string>& args);
 int run_sacct(const std::vector<std::string>& args);
 int run_sinfo(const std::vector<std::string>& args);
 int run_scontrol(const std::vector<std::string>& args);
-int run_srun(const std::vector<std::string>& args);  // inside a job's allocation: a job step
+int run_salloc(const std::vector<std::string>& args);  // an allocation, and a command with it
+int run_srun(const std::vector<std::string>& args);    // inside a job's allocation: a job step
 // Each of them by name, as a link to this program (`gwang slurm install`) or gwang's first word
 // calls it (slurm.cpp).
 struct SlurmCommand {
   const char* name;
   int (*run)(const std::vector<std::string>& args);
 };
-extern const SlurmCommand kSlurmCommands[7];
+extern const SlurmCommand kSlurmCommands[8];
 // Links named after each of them to this program in `dir`.
 int run_slurm_install(const std::string& dir);
 

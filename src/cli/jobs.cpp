@@ -111,8 +111,7 @@ void right(std::string& out, std::string_view text, std::size_t width) {
 
 }  // namespace
 
-int run_submit(const SubmitArgs& a) {
-  api::SubmitRequest r;
+std::optional<int> submit_request(const SubmitArgs& a, api::SubmitRequest& r) {
   r.name = a.name;
   r.command = a.command;
   if (r.command.size() == 1 && std::filesystem::is_regular_file(r.command[0]) &&
@@ -175,6 +174,12 @@ int run_submit(const SubmitArgs& a) {
     }
     r.gpus = *g;
   }
+  return std::nullopt;
+}
+
+int run_submit(const SubmitArgs& a) {
+  api::SubmitRequest r;
+  if (auto failed = submit_request(a, r)) return *failed;
   int rc = 0;
   auto job = request(a.client, "POST", "/api/v1/jobs", api::to_json(r), &rc);
   if (!job) return rc;

@@ -49,7 +49,7 @@ CLI::Validator at_least(long long low) {
 struct Commands {
   CLI::App *r = nullptr, *p = nullptr, *tn = nullptr, *u = nullptr, *ctl = nullptr, *agt = nullptr, *sb = nullptr,
            *q = nullptr, *sh = nullptr, *ca = nullptr, *ho = nullptr, *rl = nullptr, *lg = nullptr, *nd = nullptr,
-           *dr = nullptr, *rs = nullptr, *si = nullptr, *mig = nullptr, *at = nullptr;
+           *dr = nullptr, *rs = nullptr, *si = nullptr, *mig = nullptr, *at = nullptr, *rn = nullptr;
   ReplayArgs replay;
   PackArgs pack;
   TenantsArgs tenants;
@@ -58,6 +58,7 @@ struct Commands {
   SubmitArgs submit;
   ClientArgs client;  // of queue, show, cancel, hold, release, logs, nodes, drain and resume
   bool all = false, stderr_stream = false, follow = false, start = false;
+  bool tty = false, interactive = false;  // gwang run -t, -i
   int rank = 0;
   std::string job_arg, node_arg;
   std::vector<std::string> attach_command;
@@ -83,7 +84,7 @@ bool build_every(int argc, char** argv) {
   if (argc > 1) {
     for (const char* name : {"sim",   "up",      "controller", "agent",  "submit", "queue",  "show", "cancel",
                              "hold",  "release", "logs",       "nodes",  "drain",  "resume", "user", "token",
-                             "admin", "grants",  "events",     "report", "slurm",  "attach"})
+                             "admin", "grants",  "events",     "report", "slurm",  "attach", "run"})
       if (std::strcmp(argv[1], name) == 0) every = false;
   }
   return every;
@@ -230,12 +231,8 @@ void client_options(CLI::App* c, ClientArgs& a) {
   c->add_flag("--json", a.json, "print JSON");
 }
 
-// gwang submit, when wanted.
-void add_submit(CLI::App& app, const Wanted& wanted, Commands& c) {
-  if (!wanted("submit")) return;
-  SubmitArgs& submit = c.submit;
-  CLI::App* sb = c.sb =
-      app.add_subcommand("submit", "Submit a job: gwang submit [options] -- COMMAND ARGS, or a SCRIPT");
+// What a job asks for, of gwang submit and gwang run.
+void job_options(CLI::App* sb, SubmitArgs& submit) {
   client_options(sb, submit.client);
   sb->add_option("--cpus", submit.cpus, "CPUs per task")->capture_default_str();
   sb->add_option("--mem", submit.mem, "memory per task (16G, 512M)")->capture_default_str();
@@ -253,10 +250,28 @@ void add_submit(CLI::App& app, const Wanted& wanted, Commands& c) {
   sb->add_option("--begin", submit.begin, "not before this time (16:00, now+1hour, tomorrow, 2026-03-01T08:30)");
   sb->add_option("--dependency", submit.dependency,
                  "wait for other jobs: afterok:ID[:ID], afterany:ID, singleton, ...");
-  sb->add_option("--array", submit.array, "a job array: one job per index (0-15, 1,3,5-7, 0-15:4, %N at once)");
   sb->add_option("--partition", submit.partition, "the partition (node pool) it runs in (default: the default one)");
-  sb->add_flag("--hold", submit.hold, "submit it held: it waits until released (gwang release)");
-  sb->add_option("command", submit.command, "the command and its arguments, or a script")->required()->expected(-1);
+}
+
+// gwang submit and gwang run, when wanted.
+void add_submit(CLI::App& app, const Wanted& wanted, Commands& c) {
+  if (wanted("submit")) {
+    SubmitArgs& submit = c.submit;
+    CLI::App* sb = c.sb =
+        app.add_subcommand("submit", "Submit a job: gwang submit [options] -- COMMAND ARGS, or a SCRIPT");
+    job_options(sb, submit);
+    sb->add_option("--array", submit.array, "a job array: one job per index (0-15, 1,3,5-7, 0-15:4, %N at once)");
+    sb->add_flag("--hold", submit.hold, "submit it held: it waits until released (gwang release)");
+    sb->add_option("command", submit.command, "the command and its arguments, or a script")->required()->expected(-1);
+  }
+  if (wanted("run")) {
+    CLI::App* rn = c.rn = app.add_subcommand(
+        "run", "Run a command now on the resources asked for, its output here: gwang run [-it] [options] -- COMMAND");
+    job_options(rn, c.submit);
+    rn->add_flag("-t,--tty", c.tty, "on a terminal of this one's (its size, raw keys, Ctrl-C to the command)");
+    rn->add_flag("-i,--interactive", c.interactive, "its input from here: with -t, the terminal's");
+    rn->add_option("command", c.submit.command, "the command and its arguments")->required()->expected(-1);
+  }
 }
 
 // A subcommand of one job, named by its id, with the client's options; null when not wanted.
@@ -350,6 +365,13 @@ int run_parsed(const Commands& c, const BookCommands& books, [[maybe_unused]] ch
   if (parsed(c.u) || parsed(c.ctl) || parsed(c.agt)) return exec_server(argv);
 #endif
   if (parsed(c.sb)) return run_submit(c.submit);
+  if (parsed(c.rn)) {
+    if (c.interactive && !c.tty) {
+      std::fprintf(stderr, "gwang: run -i: a step's input is its terminal's; give -t with it (-it)\n");
+      return 2;
+    }
+    return run_interactive(c.submit, c.tty);
+  }
   if (parsed(c.si)) return run_slurm_install(c.slurm_dir);
   if (parsed(c.q)) return run_queue(c.client, c.all, c.start);
   if (parsed(c.sh)) return run_show(c.client, c.job_arg);

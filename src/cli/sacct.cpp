@@ -75,7 +75,8 @@ std::optional<std::string> step_field(const Line& line, const std::string& name,
 std::pair<int, int> exit_and_signal(const SlurmJob& j, bool step) {
   int signal = 0;
   if (const auto at = j.reason.find("(signal "); at != std::string::npos) signal = std::atoi(j.reason.c_str() + at + 8);
-  if (j.state == api::JobState::Cancelled && j.start_time >= 0 && signal == 0) signal = 15;
+  // A cancelled job's processes were sent SIGTERM; an allocation's holder was not (salloc's).
+  if (j.state == api::JobState::Cancelled && j.start_time >= 0 && signal == 0 && j.allocation.empty()) signal = 15;
   if (j.state == api::JobState::Timeout && step) signal = 15;
   if (j.state == api::JobState::OutOfMemory) signal = 125;
   return {signal ? 0 : j.exit_code, signal};
@@ -475,18 +476,22 @@ bool sacct_wants(const SlurmJob& j, const SacctOptions& o, const Window& w) {
 }
 
 // sacct's lines of the API's jobs: each job sacct shows, and unless --allocations the batch step
-// of one that ran as a batch, then the steps srun started in it.
+// of one that ran as a batch, then the steps srun started in it (or in an allocation).
 Result<std::vector<Line>> sacct_lines(const json& answer, const SacctOptions& o, const Window& w) {
   auto jobs = slurm_jobs(answer["jobs"]);
   if (!jobs) return tl::unexpected(jobs.error());
   std::vector<Line> lines;
   for (const SlurmJob& j : *jobs) {
     if (!sacct_wants(j, o, w)) continue;
-    const bool step = j.batch && j.start_time >= 0 && !o.allocations;
     lines.push_back({j, false});
-    if (!step) continue;
-    lines.push_back({j, true});
-    // The steps srun started, after the batch step.
+    if (o.allocations || j.start_time < 0) continue;
+    if (j.batch) {
+      lines.push_back({j, true});
+    } else if (j.allocation.empty()) {
+      continue;
+    }
+    // The steps srun started, after the batch step (an allocation has none: salloc's command ran
+    // where salloc did).
     for (std::size_t k = 0; k < j.steps.size(); ++k) lines.push_back({j, true, static_cast<int>(k)});
   }
   return lines;

@@ -35,17 +35,6 @@ namespace gwang::cli {
 
 namespace {
 
-std::vector<std::pair<std::string, std::string>> environment() {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (char** e = environ; e && *e; ++e) {
-    const std::string_view kv = *e;
-    const auto eq = kv.find('=');
-    if (eq == std::string_view::npos) continue;
-    out.emplace_back(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
-  }
-  return out;
-}
-
 // What --export-file names: a file, or an open descriptor (a number from 3), of NAME=value
 // definitions each ended by a NUL byte (so that values may hold any other character).
 Result<std::vector<std::pair<std::string, std::string>>> read_export_file(const std::string& source) {
@@ -171,6 +160,59 @@ Result<std::string> cluster_named(const ClientArgs& client, const std::string& c
               "available clusters.");
 }
 
+// --spread-job: as many nodes as its tasks, its node range and its partition's nodes allow, the
+// tasks spread evenly over them, into `options`; false (after saying why) where the partitions
+// cannot be read.
+bool spread_nodes(slurm::SbatchOptions& options) {
+  ClientArgs client;
+  int rc = 0;
+  auto parts = request(client, "GET", "/api/v1/partitions", "", &rc);
+  if (!parts) return false;
+  std::int64_t nodes = 0;
+  for (const auto& p : (*parts)["partitions"]) {
+    const bool mine = options.partition ? p.value("name", "") == *options.partition : p.value("default", false);
+    if (mine && p["nodes"].is_array()) nodes = static_cast<std::int64_t>(p["nodes"].size());
+  }
+  if (options.nodes) nodes = std::min(nodes, options.nodes->max);
+  if (options.ntasks) nodes = std::min(nodes, *options.ntasks);
+  nodes = std::max<std::int64_t>({nodes, options.nodes ? options.nodes->min : 1, 1});
+  options.nodes = slurm::NodeRange{nodes, nodes};
+  options.ntasks_per_node.reset();
+  return true;
+}
+
+std::vector<std::pair<std::string, std::string>> environment() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (char** e = environ; e && *e; ++e) {
+    const std::string_view kv = *e;
+    const auto eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    out.emplace_back(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<SbatchContext> local_context() {
+  SbatchContext c;
+  c.environment = environment();
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  c.host = host;
+  errno = 0;
+  const int nice = ::getpriority(PRIO_PROCESS, 0);
+  c.nice = errno == 0 ? nice : 0;
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  c.umask = mask;
+  c.rlimits = api::current_rlimits();
+  std::error_code ec;
+  c.cwd = std::filesystem::current_path(ec).string();
+  if (ec) return fail("the current directory is not known: " + ec.message());
+  return c;
+}
+
 // The user --uid names (a name or a number), for root alone, as Slurm's sbatch takes it; "" when
 // not given.
 Result<std::string> uid_user(const std::optional<std::string>& uid) {
@@ -205,31 +247,10 @@ bool partition_time(const ClientArgs& client, api::SubmitRequest& r) {
   return true;
 }
 
-// --spread-job: as many nodes as its tasks, its node range and its partition's nodes allow, the
-// tasks spread evenly over them, into `options`; false (after saying why) where the partitions
-// cannot be read.
-bool spread_nodes(slurm::SbatchOptions& options) {
-  ClientArgs client;
-  int rc = 0;
-  auto parts = request(client, "GET", "/api/v1/partitions", "", &rc);
-  if (!parts) return false;
-  std::int64_t nodes = 0;
-  for (const auto& p : (*parts)["partitions"]) {
-    const bool mine = options.partition ? p.value("name", "") == *options.partition : p.value("default", false);
-    if (mine && p["nodes"].is_array()) nodes = static_cast<std::int64_t>(p["nodes"].size());
-  }
-  if (options.nodes) nodes = std::min(nodes, options.nodes->max);
-  if (options.ntasks) nodes = std::min(nodes, *options.ntasks);
-  nodes = std::max<std::int64_t>({nodes, options.nodes ? options.nodes->min : 1, 1});
-  options.nodes = slurm::NodeRange{nodes, nodes};
-  options.ntasks_per_node.reset();
-  return true;
-}
-
-}  // namespace
-
 int run_sbatch(const std::vector<std::string>& args) {
-  const auto env = environment();
+  auto context = local_context();
+  if (!context) return sbatch_error(context.error().message);
+  const auto& env = context->environment;
   slurm::Reader reader{slurm::local_clock(static_cast<std::int64_t>(std::time(nullptr))), api::kMaxArrayIndex + 1};
   auto command_line = slurm::parse_command_line(args, reader);
   if (!command_line) return option_error(command_line.error().message);
@@ -246,8 +267,7 @@ int run_sbatch(const std::vector<std::string>& args) {
   auto from_env = slurm::parse_environment(env_map, reader);
   if (!from_env) return option_error(from_env.error().message);
 
-  SbatchContext c;
-  c.environment = env;
+  SbatchContext c = *context;
   std::vector<std::string> rest = command_line->rest;
   const bool wrap = given.wrap.has_value() || (from_env->wrap.has_value());
   if (wrap) {
@@ -271,25 +291,11 @@ int run_sbatch(const std::vector<std::string>& args) {
   options.merge(*from_env);
   options.merge(given);
 
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  c.host = host;
-  errno = 0;
-  const int nice = ::getpriority(PRIO_PROCESS, 0);
-  c.nice = errno == 0 ? nice : 0;
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  c.umask = mask;
-  c.rlimits = api::current_rlimits();
   if (options.export_file) {
     auto vars = read_export_file(*options.export_file);
     if (!vars) return sbatch_error(vars.error().message);
     c.export_file = std::move(*vars);
   }
-  std::error_code ec;
-  c.cwd = std::filesystem::current_path(ec).string();
-  if (ec) return sbatch_error("the current directory is not known: " + ec.message());
-
   // --uid, --gid: root submits for another user, or to run as another group (the controller
   // takes either from an operator only).
   auto as_user = uid_user(options.uid);

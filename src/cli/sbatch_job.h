@@ -9,6 +9,7 @@
 // same name, accounts projects. What has no equivalent is refused with the option's name.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,8 +43,21 @@ struct SbatchJob {
   std::vector<std::string> warnings;  // what sbatch would warn of ("setting nodes to 1")
 };
 
+// The submitter's side, as this process has it (sbatch.cpp): its environment, host, nice, umask,
+// resource limits and working directory; no script yet.
+Result<SbatchContext> local_context();
+
 // The request for the options (already merged: command line over environment over script).
 // Errors say which option is wrong and why.
 Result<SbatchJob> sbatch_request(const slurm::SbatchOptions& options, const SbatchContext& context);
+
+// What the commands that submit share (sbatch.cpp). The user --uid names (a name or a number),
+// for root alone, as Slurm's sbatch takes it; "" when not given. The group --gid names, likewise.
+Result<std::string> uid_user(const std::optional<std::string>& uid);
+Result<std::string> gid_group(const std::optional<std::string>& gid);
+// A job without -t: its partition's MaxTime (none is UNLIMITED, gwang's longest) into `r`; false
+// (after saying why) where the partitions cannot be read.
+struct ClientArgs;
+bool partition_time(const ClientArgs& client, api::SubmitRequest& r);
 
 }  // namespace gwang::cli

@@ -6,9 +6,9 @@
 
 namespace gwang::cli {
 
-const SlurmCommand kSlurmCommands[7] = {{"sbatch", run_sbatch}, {"squeue", run_squeue},     {"scancel", run_scancel},
-                                        {"sacct", run_sacct},   {"sinfo", run_sinfo},       {"scontrol", run_scontrol},
-                                        {"srun", run_srun}};
+const SlurmCommand kSlurmCommands[8] = {{"sbatch", run_sbatch}, {"squeue", run_squeue}, {"scancel", run_scancel},
+                                        {"sacct", run_sacct},   {"sinfo", run_sinfo},   {"scontrol", run_scontrol},
+                                        {"srun", run_srun},     {"salloc", run_salloc}};
 
 int run_slurm_install(const std::string& dir) {
   namespace fs = std::filesystem;

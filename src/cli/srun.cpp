@@ -27,6 +27,7 @@
 #include "api/request.h"
 #include "api/rlimits.h"
 #include "api/utf8.h"
+#include "cli/allocation.h"
 #include "cli/api_call.h"
 #include "cli/bcast.h"
 #include "cli/client.h"
@@ -423,6 +424,15 @@ std::unique_ptr<StepTerminal> open_terminal(const ClientArgs& client, const std:
   return std::move(*opened);
 }
 
+// The job the step runs in: the one named (--jobid, SLURM_JOB_ID), or outside a job an allocation
+// made for it (`held`, let go when srun ends); nothing after saying why, `*status` srun's then.
+std::optional<std::string> step_job(const SrunOptions& o, std::unique_ptr<HeldAllocation>& held, int* status) {
+  *status = 1;
+  if (o.given.count("jobid")) return step_job_id(o);
+  if (!(held = srun_allocation(o, status))) return std::nullopt;
+  return std::to_string(held->id());
+}
+
 Result<std::string> address_towards_controller(const ClientArgs& client) {
   auto endpoint = resolve_endpoint(client.url, client.token);
   if (!endpoint) return tl::unexpected(endpoint.error());
@@ -444,8 +454,10 @@ int run_srun(const std::vector<std::string>& args) {
   if (auto failed = step_mem_bind(o, body)) return *failed;
   if (auto failed = step_cpu_freq(o, body)) return *failed;
   if (auto failed = step_gpu_freq(o, body)) return *failed;
-  const std::optional<std::string> job = step_job_id(o);
-  if (!job) return 1;
+  std::unique_ptr<HeldAllocation> held;  // outside a job: the allocation made for the step
+  int failed = 1;
+  const std::optional<std::string> job = step_job(o, held, &failed);
+  if (!job) return failed;
   const std::string& id = *job;
 
   if (!run_prolog(o)) return 1;
@@ -545,6 +557,7 @@ int run_srun(const std::vector<std::string>& args) {
       std::fprintf(stderr, "srun: error: srun epilog failed status=%d\n", WIFEXITED(e) ? WEXITSTATUS(e) : e);
     }
   }
+  if (held) held->relinquish(status, false);
   return status;
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -108,12 +109,7 @@ std::optional<int> step_environment(const SrunOptions& o, json& body) {
 // The id of the job the step runs in ("123" of "123.4"); nothing after saying why there is none.
 std::optional<std::string> step_job_id(const SrunOptions& o) {
   auto job = o.given.find("jobid");
-  if (job == o.given.end()) {
-    srun_error(
-        "gwang's srun runs inside a job's allocation, and SLURM_JOB_ID is not set: submit the work with sbatch (or "
-        "give --jobid)");
-    return std::nullopt;
-  }
+  assert(job != o.given.end());  // outside a job, srun makes an allocation instead
   std::string id = job->second.text.substr(0, job->second.text.find('.'));
   if (!positive(id)) {
     srun_error("invalid job id '" + job->second.text + "' (from " + job->second.from + ")");

@@ -18,6 +18,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -30,6 +31,7 @@
 #include "cli/commands.h"
 #include "slurm/binding.h"
 #include "slurm/hostlist.h"
+#include "slurm/sbatch.h"
 #include "slurm/specs.h"
 
 extern char** environ;
@@ -45,7 +47,9 @@ namespace {
 
 constexpr const char* kSrunUsage =
     "Usage: srun [OPTIONS(0)... [executable(0) [args(0)...]]]\n"
-    "gwang runs srun inside a job's allocation (a batch script, or with --jobid): a job step.\n"
+    "Inside a job's allocation (a batch script, salloc, or --jobid), srun runs a job step in it;\n"
+    "outside one, it makes an allocation of sbatch's options (-N, -n, -c, --mem, -t, -p, --gres, ...)\n"
+    "for its step, and lets it go when the step ends.\n"
     "  -n, --ntasks=N             number of tasks (default: SLURM_NTASKS, else one per node)\n"
     "  -N, --nodes=N              number of the job's nodes to use (default: all of them)\n"
     "      --ntasks-per-node=N    at most N tasks on a node\n"
@@ -444,6 +448,28 @@ const std::map<int, std::pair<const char*, const char*>> kSettings = {
     {kGpuFreq, {"gpu_freq", "--gpu-freq"}},
 };
 
+// Notes an option getopt_long returned (`index`: its entry, where given by its long name) that
+// also shapes an allocation: one sbatch has, less those that are the step's alone.
+void note_allocation_option(int c, int index, const std::string& value, SrunOptions& o) {
+  const std::vector<option>& table = srun_option_table();
+  const option* opt = index >= 0 ? &table[static_cast<std::size_t>(index)] : nullptr;
+  for (std::size_t i = 0; !opt && table[i].name; ++i) {
+    if (table[i].val == c) opt = &table[i];
+  }
+  if (!opt) return;
+  static const std::set<std::string> kSbatch = [] {
+    const std::vector<std::string> names = slurm::sbatch_option_names();
+    return std::set<std::string>(names.begin(), names.end());
+  }();
+  static const std::set<std::string> kStepOnly = {"output",   "error",    "input",     "open-mode",    "wait",
+                                                  "export",   "chdir",    "propagate", "distribution", "gpu-bind",
+                                                  "mem-bind", "cpu-freq", "gpu-freq",  "quiet",        "verbose",
+                                                  "help",     "usage",    "version",   "test-only"};
+  if (!kSbatch.contains(opt->name) || kStepOnly.contains(opt->name)) return;
+  const bool valued = opt->has_arg == required_argument || (opt->has_arg == optional_argument && !value.empty());
+  o.allocation_args.push_back("--" + std::string(opt->name) + (valued ? "=" + value : ""));
+}
+
 // Takes one option getopt_long returned into `o`; returns the exit status when srun ends with it
 // (--help, --version, a mistake), nothing when srun goes on.
 std::optional<int> take_srun_option(int c, const std::string& value, Argv& argv, SrunOptions& o) {
@@ -569,13 +595,14 @@ std::optional<int> parse_srun(Argv& argv, SrunOptions& o) {
   ::optind = 0;
   ::opterr = 0;
   for (;;) {
-    int index = 0;
+    int index = -1;
     // "+": the options end at the program's name; its own are its.
     const int c = ::getopt_long(argv.argc(), argv.argv(),
                                 "+:n:N:c:m:J:D:i:luOK::QvhVw:x:F:r:o:e:t:W:XI::A:b:S:d:B:HL:sp:q:T:M:G:ZEC:k::",
                                 srun_option_table().data(), &index);
     if (c == -1) break;
     if (auto done = take_srun_option(c, ::optarg ? ::optarg : "", argv, o)) return done;
+    note_allocation_option(c, index, ::optarg ? ::optarg : "", o);
   }
   o.command.assign(argv.text().begin() + ::optind, argv.text().end());
   if (o.command.empty()) {

@@ -41,7 +41,15 @@ struct SrunOptions {
   std::optional<std::vector<std::string>> propagate;  // --propagate: the limits passed on (unset: all)
   bool pmi2 = false;  // --mpi=pmi2: srun serves the step's MPI tasks as their process manager
   bool pmix = false;  // --mpi=pmix: a PMIx server on each node serves them, srun relays among nodes
+  // The options given that also shape a job's allocation, as "--NAME[=VALUE]" in sbatch's words:
+  // what srun outside a job asks of the allocation it makes (srun_allocation.cpp).
+  std::vector<std::string> allocation_args;
 };
+
+class HeldAllocation;
+// srun outside a job: the allocation its options ask for, granted and asked after; null after
+// saying why not, `*exit_code` srun's status then (srun_allocation.cpp).
+std::unique_ptr<HeldAllocation> srun_allocation(const SrunOptions& o, int* exit_code);
 
 // Says "srun: error: MESSAGE"; returns 1.
 int srun_error(const std::string& message);

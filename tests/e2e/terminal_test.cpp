@@ -40,6 +40,48 @@ class Terminal : public Up {
   void type(int fd, const std::string& keys) {
     ASSERT_EQ(::write(fd, keys.data(), keys.size()), static_cast<ssize_t>(keys.size()));
   }
+  // `program` (a path) with `args` on a new terminal of `rows` x `cols`, in the work directory;
+  // its pid, and the terminal's other end in `fd`.
+  pid_t on_terminal(int rows, int cols, const std::string& program, const std::vector<std::string>& args, int& fd) {
+    struct winsize size {};
+    size.ws_row = static_cast<unsigned short>(rows);
+    size.ws_col = static_cast<unsigned short>(cols);
+    const pid_t pid = ::forkpty(&fd, nullptr, nullptr, &size);
+    if (pid == 0) {
+      ::setenv("GWANG_DATA", (dir_ / "data").c_str(), 1);
+      ::setenv("SHELL", "/bin/sh", 1);
+      ::setenv("PS1", "$ ", 1);
+      if (!bin_.empty()) ::setenv("PATH", (bin_.string() + ":" + std::getenv("PATH")).c_str(), 1);
+      if (::chdir((dir_ / "work").c_str()) != 0) ::_exit(126);
+      std::vector<char*> argv{const_cast<char*>(program.c_str())};
+      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(program.c_str(), argv.data());
+      ::_exit(127);
+    }
+    return pid;
+  }
+  // Its exit status once it has ended (-1: it did not within 10 s, or ended by a signal).
+  static int exit_of(pid_t pid) {
+    int status = 0;
+    for (int i = 0; i < 200 && ::waitpid(pid, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(50ms);
+    if (!WIFEXITED(status)) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      return -1;
+    }
+    return WEXITSTATUS(status);
+  }
+  static std::string host_name() {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);  // gwang up's node is this host
+    return host;
+  }
+  void install_slurm() {
+    bin_ = dir_ / "bin";
+    fs::create_directories(bin_);
+    EXPECT_EQ(gwang("slurm install " + bin_.string()).status, 0);
+  }
   std::string seen_;
   fs::path bin_;  // set by running_job
 };
@@ -150,6 +192,77 @@ TEST_F(Terminal, SrunPtyWithoutATerminalRunsWithoutOne) {
   EXPECT_EQ(o.output, "srun: error: --error/--input/--output are incompatible with --pty\n");
   EXPECT_EQ(o.status, 1);
   gwang("cancel " + id);
+}
+
+// salloc: an allocation and a shell with it here, in this terminal's foreground; srun in it runs
+// on the allocation's node; what is typed reaches the shell (Ctrl-C its sleep); its exit code is
+// salloc's, and the job ends FAILED with it.
+TEST_F(Terminal, SallocGivesAShellWithTheAllocation) {
+  install_slurm();
+  int terminal = -1;
+  const pid_t salloc = on_terminal(30, 90, (bin_ / "salloc").string(), {"-t", "5", "--mem=64M", "sh"}, terminal);
+  ASSERT_GE(salloc, 0);
+  read_until(terminal, "salloc: Granted job allocation ");
+  read_until(terminal, "\r\n", 2s);
+  const auto granted = seen_.find("salloc: Granted job allocation ");
+  ASSERT_NE(granted, std::string::npos) << seen_;
+  const std::string id = seen_.substr(granted + 31, seen_.find('\r', granted) - granted - 31);
+  type(terminal, "echo job=$SLURM_JOB_ID nodes=$SLURM_JOB_NUM_NODES; srun -n1 sh -c 'echo step-$((40+2))'\r");
+  read_until(terminal, "step-42\r\n");
+  EXPECT_NE(seen_.find("job=" + id + " nodes=1\r\n"), std::string::npos) << seen_;
+  EXPECT_NE(seen_.find("step-42\r\n"), std::string::npos) << seen_;
+  EXPECT_NE(gwang("show " + id).output.find("State=RUNNING"), std::string::npos);
+  seen_.clear();
+  type(terminal, "stty size; sleep 60\r");
+  read_until(terminal, "30 90\r\n");
+  std::this_thread::sleep_for(300ms);
+  type(terminal, "\x03");
+  type(terminal, "echo back-$((6*7))\r");
+  read_until(terminal, "back-42\r\n");
+  EXPECT_NE(seen_.find("back-42\r\n"), std::string::npos) << seen_;
+  seen_.clear();
+  type(terminal, "exit 3\r");
+  read_until(terminal, "salloc: Relinquishing job allocation " + id);
+  EXPECT_EQ(exit_of(salloc), 3) << seen_;
+  ::close(terminal);
+  Outcome o = gwang_as((bin_ / "sacct").string(), "-n -P -X -j " + id + " -o JobName,State,ExitCode");
+  EXPECT_EQ(o.output, "interactive|FAILED|3:0\n");
+}
+
+// srun --pty outside a job: an allocation made for it, task 0 on a terminal of this one's size,
+// and srun's exit code the task's; gwang run -it does the same. The allocations are let go.
+TEST_F(Terminal, SrunPtyOutsideAJobAndGwangRun) {
+  install_slurm();
+  int terminal = -1;
+  pid_t srun = on_terminal(28, 88, (bin_ / "srun").string(), {"-t", "5", "--mem=64M", "--pty", "sh"}, terminal);
+  ASSERT_GE(srun, 0);
+  type(terminal, "stty size; echo in-$((SLURM_JOB_ID * 1)).\r");
+  read_until(terminal, "28 88\r\n");
+  read_until(terminal, ".\r\n", 5s);
+  EXPECT_NE(seen_.find("28 88\r\n"), std::string::npos) << seen_;
+  type(terminal, "exit 5\r");
+  EXPECT_EQ(exit_of(srun), 5) << seen_;
+  ::close(terminal);
+  const auto in = seen_.rfind("in-");
+  ASSERT_NE(in, std::string::npos) << seen_;
+  const std::string id = seen_.substr(in + 3, seen_.find('.', in) - in - 3);
+  Outcome o = gwang_as((bin_ / "sacct").string(), "-n -P -j " + id + " -o JobID,JobName,State,ExitCode");
+  EXPECT_EQ(o.output, id + "|sh|FAILED|5:0\n" + id + ".0|sh|FAILED|5:0\n");
+
+  seen_.clear();
+  const pid_t run = on_terminal(24, 80, GWANG_BINARY, {"run", "-it", "--mem", "64M", "--", "sh"}, terminal);
+  ASSERT_GE(run, 0);
+  type(terminal, "tty\r");
+  read_until(terminal, "/dev/pts/");
+  EXPECT_NE(seen_.find("/dev/pts/"), std::string::npos) << seen_;
+  type(terminal, "exit 0\r");
+  EXPECT_EQ(exit_of(run), 0) << seen_;
+  ::close(terminal);
+  // Without a terminal, gwang run relays the output; the job shows how the command ended.
+  const Outcome plain = gwang("run --mem 64M -- sh -c 'echo plain; exit 2'");
+  EXPECT_EQ(plain.output, "plain\nsrun: error: " + host_name() + ": task 0: Exited with exit code 2\n");
+  EXPECT_EQ(plain.status, 2);
+  EXPECT_EQ(gwang_as((bin_ / "squeue").string(), "-h").output, "") << "every allocation was let go";
 }
 
 }  // namespace
