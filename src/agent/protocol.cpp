@@ -178,7 +178,8 @@ std::string json_request(const SyncRequest& r) {
               {"cpu_cores", r.host.cpu_cores},
               {"signalled", r.signalled},
               {"features", r.host.features},
-              {"tmp", r.host.tmp_bytes}}
+              {"tmp", r.host.tmp_bytes},
+              {"terminals", r.takes_terminals}}
       .dump();
 }
 
@@ -236,6 +237,7 @@ Result<SyncRequest> json_to_request(const std::string& body) {
     }
     r.wait_ms = integer_or<int>(o, "wait_ms", 0);
     r.takes_signals = o.contains("signalled");
+    r.takes_terminals = o.value("terminals", false);
     if (r.takes_signals) {
       for (const auto& [task, serial] : o.at("signalled").items()) r.signalled[task] = integer<int>(serial);
     }

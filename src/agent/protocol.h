@@ -56,6 +56,9 @@ struct SyncRequest {
   // `takes_signals`: this agent takes signal orders (it says so by sending the map, even empty).
   std::map<std::string, int> signalled;
   bool takes_signals = false;
+  // This agent runs a task on a terminal when its launch has one (and reads the answers that carry
+  // them); an agent of an earlier version does not, and is given no step with a terminal.
+  bool takes_terminals = false;
 };
 
 // A signal to send to a task once (scancel --signal, sbatch --signal): its serial says which of

@@ -19,11 +19,13 @@ namespace {
 // an agent that reported its CPU ids gets, and in version 3 only when it has signals to send,
 // which only an agent that takes signals (a version 3 request) gets. Version 4 of the request adds
 // the node's features and the size of its temporary file system; version 4 of the answer adds the
-// launches' terminals, sent only when a launch has one.
+// launches' terminals, sent only when a launch has one, which only an agent that takes terminals
+// (a version 5 request says so) gets.
 constexpr std::string_view kRequestMagic1 = "\x01gwang-sync-1\n";
 constexpr std::string_view kRequestMagic2 = "\x01gwang-sync-2\n";
 constexpr std::string_view kRequestMagic3 = "\x01gwang-sync-3\n";
-constexpr std::string_view kRequestMagic = "\x01gwang-sync-4\n";
+constexpr std::string_view kRequestMagic4 = "\x01gwang-sync-4\n";
+constexpr std::string_view kRequestMagic = "\x01gwang-sync-5\n";
 constexpr std::string_view kResponseMagic1 = "\x01gwang-orders-1\n";
 constexpr std::string_view kResponseMagic2 = "\x01gwang-orders-2\n";
 constexpr std::string_view kResponseMagic3 = "\x01gwang-orders-3\n";
@@ -58,8 +60,8 @@ Result<T> done(api::Decoder& d, T value, const char* what) {
 }  // namespace
 
 bool is_binary(std::string_view body) {
-  for (const std::string_view magic : {kRequestMagic, kRequestMagic3, kRequestMagic2, kRequestMagic1, kResponseMagic,
-                                       kResponseMagic3, kResponseMagic2, kResponseMagic1}) {
+  for (const std::string_view magic : {kRequestMagic, kRequestMagic4, kRequestMagic3, kRequestMagic2, kRequestMagic1,
+                                       kResponseMagic, kResponseMagic3, kResponseMagic2, kResponseMagic1}) {
     if (body.starts_with(magic)) return true;
   }
   return false;
@@ -102,16 +104,18 @@ std::string encode(const SyncRequest& r) {
     e.s(task);
     e.i(serial);
   }
-  // Version 4: the node's features and temporary file system.
+  // Version 4: the node's features and temporary file system; 5: whether it takes terminals.
   encode_strings(e, r.host.features);
   e.i(r.host.tmp_bytes);
+  e.u(r.takes_terminals);
   return e.finish(kRequestMagic);
 }
 
 Result<SyncRequest> decode_request(std::string_view body) {
-  constexpr std::string_view kMagics[] = {kRequestMagic1, kRequestMagic2, kRequestMagic3, kRequestMagic};
+  constexpr std::string_view kMagics[] = {kRequestMagic1, kRequestMagic2, kRequestMagic3, kRequestMagic4,
+                                          kRequestMagic};
   int version = 1;
-  for (int v = 2; v <= 4; ++v) {
+  for (int v = 2; v <= 5; ++v) {
     if (body.starts_with(kMagics[v - 1])) version = v;
   }
   const bool v2 = version >= 2;
@@ -156,6 +160,7 @@ Result<SyncRequest> decode_request(std::string_view body) {
     r.host.features = decode_strings(d);
     r.host.tmp_bytes = d.i();
   }
+  if (version >= 5) r.takes_terminals = d.u(1) != 0;
   return done(d, std::move(r), "sync request");
 }
 

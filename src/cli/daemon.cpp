@@ -461,6 +461,7 @@ proto::SyncRequest SyncLoop::request() {
   req.running = node_agent_.running();
   req.signalled = node_agent_.signalled();
   req.takes_signals = true;
+  req.takes_terminals = true;
   bool more = false;
   const std::set<std::string> complete = add_output(req, more);
   for (const agent::Finished& f : finished_) {

@@ -45,8 +45,10 @@ Result<std::vector<std::string>> multi_prog_words(const std::string& line) {
   char quote = 0;
   for (char c : line) {
     if (quote) {
-      if (c == quote) quote = 0;
-      else word += c;
+      if (c == quote)
+        quote = 0;
+      else
+        word += c;
     } else if (c == '\'' || c == '"') {
       quote = c;
       in_word = true;
@@ -89,7 +91,8 @@ void step_task_wrapper(const SrunOptions& o, json& body) {
       "exit $rc\n";
   json command = json::array({"/bin/sh", "-c", kWrapper, "task-prolog", o.task_prolog, o.task_epilog});
   for (const json& a : body["command"]) command.push_back(a);
-  if (!body.contains("name")) body["name"] = std::filesystem::path(body["command"][0].get<std::string>()).filename().string();
+  if (!body.contains("name"))
+    body["name"] = std::filesystem::path(body["command"][0].get<std::string>()).filename().string();
   body["command"] = std::move(command);
 }
 
@@ -132,9 +135,10 @@ std::optional<int> step_multi_prog(const SrunOptions& o, json& body) {
       ++offset;
     }
   }
-  if (ntasks && rest.empty()) {
-    for (int t = 0; t < *ntasks; ++t) {
-      if (!arms.contains(t)) return srun_error("--multi-prog: " + file + " gives no program for task " + std::to_string(t));
+  if (const int count = ntasks.value_or(0); count > 0 && rest.empty()) {
+    for (int t = 0; t < count; ++t) {
+      if (!arms.contains(t))
+        return srun_error("--multi-prog: " + file + " gives no program for task " + std::to_string(t));
     }
   }
   // A shell script that runs each task's own program, by its id.

@@ -342,6 +342,8 @@ class Controller {
     bool drained = false;  // by an operator (journalled)
     bool heard = true;     // its agent has called since this controller started
     bool down = false;     // silent past the node timeout
+    // Its agent runs a task on a terminal (as it last said; an agent of an earlier version does not).
+    bool takes_terminals = false;
     agent::Clock::time_point last_seen{};
     std::int64_t last_seen_wall = -1;
     std::set<std::string> tasks;                         // task ids that should run there now

@@ -111,6 +111,7 @@ SyncRequest full_request() {
   r.wait_ms = 25000;
   r.signalled = {{"7.0.0", 0}, {"8.1.s2.3", 3}};
   r.takes_signals = true;
+  r.takes_terminals = true;
   return r;
 }
 
@@ -144,6 +145,7 @@ void expect_same(const SyncRequest& a, const SyncRequest& b) {
   EXPECT_EQ(a.wait_ms, b.wait_ms);
   EXPECT_EQ(a.signalled, b.signalled);
   EXPECT_EQ(a.takes_signals, b.takes_signals);
+  EXPECT_EQ(a.takes_terminals, b.takes_terminals);
 }
 
 SyncResponse full_response() {
@@ -270,6 +272,15 @@ TEST(Protocol, BothFormsCarryEveryField) {
     ASSERT_TRUE(took) << took.error().message;
     EXPECT_TRUE(took->takes_signals);
   }
+  // An agent of the version before terminals says nothing of them: it takes none.
+  std::string earlier = encode(full_request(), Form::Binary);
+  ASSERT_TRUE(earlier.starts_with("\x01gwang-sync-5\n"));
+  earlier.replace(0, 14, "\x01gwang-sync-4\n");
+  earlier.pop_back();  // its last field, whether it takes terminals
+  auto before_terminals = decode_request(earlier);
+  ASSERT_TRUE(before_terminals) << before_terminals.error().message;
+  EXPECT_FALSE(before_terminals->takes_terminals);
+  EXPECT_EQ(before_terminals->host.tmp_bytes, full_request().host.tmp_bytes);
   // CPU ids without their cores are refused, by name.
   SyncRequest lopsided = full_request();
   lopsided.host.cpu_cores.pop_back();

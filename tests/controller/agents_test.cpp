@@ -974,6 +974,33 @@ TEST_F(AgentsTest, StepsRunOnTheNodesNamedExcludedOrFromARelativeNode) {
 // srun --pty: the step's first task is launched with its terminal (its size, and the secret its
 // relay's node end takes), the others without; only the job's owner reaches it; the step keeps its
 // terminal's size through a snapshot, and a restarted controller has no relay for it any more.
+// An agent of the version before terminals would not read a launch with one (its orders would
+// stall): a step whose first task would run there on a terminal is refused, saying why; one
+// without a terminal runs as ever.
+TEST_F(AgentsTest, AnAgentOfTheVersionBeforeTerminalsIsGivenNone) {
+  for (FakeAgent& a : agents_) a.takes_terminals = false;
+  const std::int64_t id = running_batch_job();
+  api::StepRequest s;
+  s.command = {"bash"};
+  s.ntasks = 1;
+  s.pty_rows = 30;
+  s.pty_cols = 100;
+  auto refused = controller_->start_step(id, s, "nobody", false, now_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message,
+            "node n1's agent is of an earlier gwang, which runs no task on a terminal: update it, or run the step "
+            "without --pty");
+  s.pty_rows = s.pty_cols = 0;
+  ASSERT_TRUE(controller_->start_step(id, s, "nobody", false, now_));
+  // Updated, it says so at its next call.
+  agents_[0].takes_terminals = true;
+  call_all();
+  s.pty_rows = 30;
+  s.pty_cols = 100;
+  s.overlap = true;
+  EXPECT_TRUE(controller_->start_step(id, s, "nobody", false, now_));
+}
+
 TEST_F(AgentsTest, AStepsTerminalGoesWithItsFirstTask) {
   snapshot_every_ = 1;  // every record is followed by a snapshot: recovery reads one
   const std::int64_t id = running_batch_job();

@@ -15,7 +15,7 @@ namespace {
 
 namespace proto = agent::protocol;
 
-std::string env_of(const agent::Launch& l, const std::string& key) {
+[[maybe_unused]] std::string env_of(const agent::Launch& l, const std::string& key) {
   for (const auto& [k, v] : l.env) {
     if (k == key) return v;
   }
@@ -31,6 +31,7 @@ struct FakeAgent {
   std::vector<proto::LogChunk> logs;
   std::vector<agent::Launch> launched;       // every launch order it got
   std::vector<proto::Terminate> terminated;  // every end order it got
+  bool takes_terminals = true;               // false: an agent of the version before terminals
 
   Result<proto::SyncResponse> call(Controller& c, std::int64_t now,
                                    agent::Clock::time_point mono = agent::Clock::now()) {
@@ -42,6 +43,7 @@ struct FakeAgent {
     for (const auto& [t, l] : running) r.running.push_back(t);
     r.finished = finished;
     r.logs = logs;
+    r.takes_terminals = takes_terminals;
     auto answer = c.sync(r, "10.0.0.99", mono, now);
     if (!answer) return answer;
     for (const std::string& t : answer->acked) {
