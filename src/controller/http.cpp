@@ -220,14 +220,27 @@ bool ApiServer::Impl::dispatch(httplib::Request& req, httplib::Response& res, bo
   return true;
 }
 
-std::optional<Scope> ApiServer::Impl::authenticate(const httplib::Request& req, httplib::Response& res) {
+std::optional<std::string> bearer_token(const httplib::Request& req) {
   const std::string header = req.get_header_value("Authorization");
   const std::string prefix = "Bearer ";
-  if (header.rfind(prefix, 0) != 0) {
+  if (header.rfind(prefix, 0) == 0) return header.substr(prefix.size());
+  // A browser's WebSocket: its subprotocols "gwang, gwang.bearer.TOKEN".
+  if (req.get_header_value("Upgrade").empty()) return std::nullopt;
+  const std::string offered = req.get_header_value("Sec-WebSocket-Protocol");
+  const std::string mark = "gwang.bearer.";
+  const std::size_t at = offered.find(mark);
+  if (at == std::string::npos || (at > 0 && offered[at - 1] != ' ' && offered[at - 1] != ',')) return std::nullopt;
+  const std::size_t from = at + mark.size();
+  return offered.substr(from, offered.find_first_of(", ", from) - from);
+}
+
+std::optional<Scope> ApiServer::Impl::authenticate(const httplib::Request& req, httplib::Response& res) {
+  const std::optional<std::string> presented = bearer_token(req);
+  if (!presented) {
     error(res, 401, "missing bearer token (Authorization: Bearer <token>)");
     return std::nullopt;
   }
-  const std::string token = header.substr(prefix.size());
+  const std::string& token = *presented;
   auto who = tokens.check(token);
   if (!who) {
     if (auto user = controller.job_credential_user(token)) who = Principal{*user, false};

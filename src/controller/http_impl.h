@@ -54,6 +54,9 @@ nlohmann::json user_json(const core::User& u);
 std::string grant_state(const core::Grant& g, std::int64_t now);  // upcoming, active, spent, expired
 nlohmann::json grant_json(const core::Grants& grants, const core::Grant& g, std::int64_t now);
 void error(httplib::Response& res, int status, const std::string& message);
+// The token a request presents: its Authorization header's (Bearer), or, for a browser's
+// WebSocket, which cannot send one, its offered subprotocol "gwang.bearer.TOKEN" (beside "gwang").
+std::optional<std::string> bearer_token(const httplib::Request& req);
 std::int64_t wall_now();
 
 // Who calls, and what the tenancy lets them reach, as it stands at the call. An operator (by the

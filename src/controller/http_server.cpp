@@ -103,6 +103,20 @@ struct HttpTransport::Impl {
 
 namespace {
 
+// Whether a WebSocket's offered subprotocols ("a, b") include "gwang".
+bool offers_gwang(std::string_view offered) {
+  while (!offered.empty()) {
+    const std::size_t comma = offered.find(',');
+    std::string_view one = offered.substr(0, comma);
+    while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
+    while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
+    if (one == "gwang") return true;
+    if (comma == std::string_view::npos) break;
+    offered.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 // A WebSocket taken over from an HTTP connection: reads go to its handler, sends are queued and
 // written in order on the connection's strand.
 class SocketSession final : public WebSocket, public std::enable_shared_from_this<SocketSession> {
@@ -132,6 +146,13 @@ class SocketSession final : public WebSocket, public std::enable_shared_from_thi
     beast::get_lowest_layer(ws_).expires_never();  // the WebSocket's own timeouts apply
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.read_message_max(16 << 20);
+    // A browser, which cannot send a WebSocket an Authorization header, offers the subprotocol
+    // "gwang" (with its token as another: see bearer_token); the answer must name the one taken.
+    const auto offered = request[http::field::sec_websocket_protocol];
+    if (offers_gwang(std::string_view(offered.data(), offered.size()))) {
+      ws_.set_option(websocket::stream_base::decorator(
+          [](websocket::response_type& r) { r.set(http::field::sec_websocket_protocol, "gwang"); }));
+    }
     auto req = std::make_shared<http::request<http::string_body>>(std::move(request));
     ws_.async_accept(*req, [self = shared_from_this(), req](beast::error_code ec) {
       if (ec) return self->ended();

@@ -13,6 +13,7 @@
 #include <thread>
 #include <utility>
 
+#include "controller/http_impl.h"
 #include "controller/http_server.h"
 
 namespace gwang::controller {
@@ -70,6 +71,7 @@ class WebSockets : public ::testing::Test {
           }
           auto echo = std::make_shared<Echo>();
           last_ = echo;
+          presented_ = bearer_token(req).value_or("(none)");
           return echo;
         });
     auto port = transport_->bind("127.0.0.1", 0);
@@ -102,7 +104,29 @@ class WebSockets : public ::testing::Test {
   std::thread server_;
   int port_ = 0;
   std::shared_ptr<Echo> last_;
+  std::string presented_;  // the token the last WebSocket presented
 };
+
+// A browser cannot give a WebSocket an Authorization header: it offers the subprotocols "gwang"
+// and "gwang.bearer.TOKEN"; the token is read from there, and the answer takes "gwang", without
+// which a browser drops the connection.
+TEST_F(WebSockets, ABrowsersTokenComesAsASubprotocol) {
+  websocket::stream<tcp::socket> ws(ioc_);
+  tcp::resolver resolver(ioc_);
+  net::connect(ws.next_layer(), resolver.resolve("127.0.0.1", std::to_string(port_)));
+  ws.set_option(websocket::stream_base::decorator([](websocket::request_type& r) {
+    r.set(beast::http::field::sec_websocket_protocol, "gwang, gwang.bearer.0123abcd");
+  }));
+  websocket::response_type answer;
+  ws.handshake(answer, "127.0.0.1", "/echo");
+  EXPECT_EQ(answer[beast::http::field::sec_websocket_protocol], "gwang");
+  EXPECT_EQ(presented_, "0123abcd");
+  ws.close(websocket::close_code::normal);
+  // An Authorization header is read first; without either, no token.
+  auto plain = open("/echo");
+  EXPECT_EQ(presented_, "(none)");
+  plain->close(websocket::close_code::normal);
+}
 
 TEST_F(WebSockets, MessagesGoBothWaysInOrder) {
   auto ws = open("/echo");

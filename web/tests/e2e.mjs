@@ -122,6 +122,24 @@ try {
     expect((await op.textContent("#job-state")) === "RUNNING", "the job shows RUNNING");
   });
 
+  await step(op, "a terminal in the running job", async () => {
+    await op.click("#terminal-open");
+    await op.waitForSelector("#terminal .xterm-rows");
+    // The shell's prompt, then what is typed runs on the job's node, on a terminal of 30 x 100.
+    await op.waitForFunction(() =>
+      [...document.querySelectorAll("#terminal .xterm-rows > div")].some((r) => r.textContent.trim().length > 0));
+    await op.keyboard.type("stty size; echo in-$SLURM_JOB_ID-$((6*7))");
+    await op.keyboard.press("Enter");
+    await op.waitForFunction((id) =>
+      [...document.querySelectorAll("#terminal .xterm-rows > div")].some((r) => r.textContent.trim() === `in-${id}-42`), chatty);
+    const shown = await op.evaluate(() => [...document.querySelectorAll("#terminal .xterm-rows > div")].map((r) => r.textContent.trim()));
+    expect(shown.includes("30 100"), `the task's terminal is the page's size (${shown.filter((r) => r).join(" | ")})`);
+    await op.keyboard.type("exit");
+    await op.keyboard.press("Enter");
+    await op.waitForFunction(() => document.querySelector("#terminal")?.textContent?.includes("has closed"));
+    await op.waitForSelector("#terminal-open");
+  });
+
   await step(op, "cancel the job", async () => {
     await op.click("#cancel");
     await op.click("#cancel"); // confirm

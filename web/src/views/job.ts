@@ -1,13 +1,14 @@
 // One job: its request, how it went (state history), its devices, a live tail of its output, its
-// usage and charge, and a cancel button for those allowed to.
+// usage and charge, a cancel button for those allowed to, and a terminal in it for its owner.
 import { get, logs, post, type Job, type JobUsage, type StartHints } from "../api";
 import type { Context } from "../main";
 import { bytes, clear, duration, h, message, notice, num, poll, time } from "../dom";
+import type { TerminalSession } from "./terminal";
 
 const TAIL = 64 * 1024; // bytes of output shown at first
 const KEEP = 512 * 1024; // most output kept in the page
 
-export const renderJob = (root: HTMLElement, _ctx: Context, arg: string): (() => void) => {
+export const renderJob = (root: HTMLElement, ctx: Context, arg: string): (() => void) => {
   const id = Number(arg);
   if (!Number.isInteger(id) || id <= 0) {
     root.append(notice(`'${arg}' is not a job id`));
@@ -23,10 +24,12 @@ export const renderJob = (root: HTMLElement, _ctx: Context, arg: string): (() =>
   const log = h("pre", { id: "log", class: "log" });
   const actions = h("div", { class: "actions" });
   const sooner = h("div", { id: "hints" });
+  const console_ = h("div", { id: "terminal" });
   root.append(
     status,
     head,
     actions,
+    console_,
     sooner,
     h("div", { class: "columns" }, spec, history),
     h("h3", {}, "Output ", stream, " rank ", rank),
@@ -38,6 +41,21 @@ export const renderJob = (root: HTMLElement, _ctx: Context, arg: string): (() =>
   let job: Job | null = null;
   let next = -1; // the log's next byte; -1: not read yet
   let confirming = false;
+  let terminal: TerminalSession | null = null;
+  const openIn = async (j: Job) => {
+    clear(console_);
+    try {
+      // xterm.js is loaded when a terminal is first opened, not with every page.
+      const { openTerminal } = await import("./terminal");
+      terminal = await openTerminal(console_, j.id, () => {
+        terminal = null;
+        draw(j);
+      });
+    } catch (e) {
+      console_.append(notice(message(e)));
+    }
+    draw(j);
+  };
 
   const row = (k: string, v: unknown) => h("tr", {}, h("th", {}, k), h("td", {}, v === undefined || v === null ? "" : String(v)));
 
@@ -111,6 +129,10 @@ export const renderJob = (root: HTMLElement, _ctx: Context, arg: string): (() =>
       });
       actions.append(cancel);
       if (confirming) actions.append(h("button", { onclick: () => ((confirming = false), draw(j)) }, "Keep it"));
+    }
+    // A shell in it, for its owner (its steps run as its owner).
+    if (j.state === "RUNNING" && j.user === ctx.who.user && !terminal) {
+      actions.append(h("button", { id: "terminal-open", onclick: () => void openIn(j) }, "Open a terminal in it"));
     }
   };
 
@@ -207,5 +229,8 @@ export const renderJob = (root: HTMLElement, _ctx: Context, arg: string): (() =>
   };
   stream.addEventListener("change", reread);
   rank.addEventListener("change", reread);
-  return stopPoll;
+  return () => {
+    stopPoll();
+    terminal?.close();
+  };
 };
