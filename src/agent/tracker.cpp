@@ -45,6 +45,29 @@ bool write_file(const std::string& path, const std::string& text) noexcept {
   return ok;
 }
 
+// The processes of session `sid` (from /proc: the fields after the command's closing parenthesis
+// are state, ppid, pgrp, session), other than this one.
+std::vector<pid_t> session_members(pid_t sid) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat;
+    if (!std::getline(in, stat)) continue;  // gone meanwhile
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 1));
+    std::string state;
+    long ppid = 0, pgrp = 0, session = 0;
+    if (!(fields >> state >> ppid >> pgrp >> session) || session != sid) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (pid != ::getpid()) out.push_back(pid);
+  }
+  return out;
+}
+
 std::vector<pid_t> read_pids(const std::string& procs) {
   std::vector<pid_t> pids;
   std::istringstream in(read_file(procs));
@@ -157,8 +180,14 @@ class GroupTracker final : public ProcessTracker {
   int signal_all(int sig) override {
     const std::string& dir = !v2_dir_.empty() ? v2_dir_ : v1_dir_;
     if (dir.empty()) {
-      // Process group only: the leader's group.
-      return leader_ > 0 && ::killpg(leader_, sig) == 0 ? 1 : 0;
+      // Process group only: the leader's group, and the processes of the session it leads that
+      // left the group (a shell's jobs, on a terminal, each have a group of their own).
+      if (leader_ <= 0) return 0;
+      int n = ::killpg(leader_, sig) == 0 ? 1 : 0;
+      for (const pid_t pid : session_members(leader_)) {
+        if (::getpgid(pid) != leader_) n += ::kill(pid, sig) == 0 ? 1 : 0;
+      }
+      return n;
     }
     const std::vector<pid_t> pids = read_pids(dir + "/cgroup.procs");
     if (pids.empty()) return 0;
@@ -176,7 +205,9 @@ class GroupTracker final : public ProcessTracker {
   bool empty() override {
     const std::string& dir = !v2_dir_.empty() ? v2_dir_ : v1_dir_;
     if (!dir.empty()) return read_pids(dir + "/cgroup.procs").empty();
-    return leader_ <= 0 || (::kill(-leader_, 0) != 0 && errno == ESRCH);
+    if (leader_ <= 0) return true;
+    if (::kill(-leader_, 0) == 0 || errno != ESRCH) return false;
+    return session_members(leader_).empty();  // the group has gone: what is left of its session
   }
 
   long oom_kills() override {

@@ -278,6 +278,36 @@ TEST_F(TaskTest, NoChildOutlivesTheTask) {
   }
 }
 
+// Without cgroups, a task's shell with job control (a terminal's, `set -m`) gives each job a
+// process group of its own: they are still the task's, by its session, ended with it whether it
+// exits or is cancelled.
+TEST_F(TaskTest, AShellsJobsEndWithTheTaskWithoutCgroups) {
+  const Tracking groups = Tracking::detect({.allow_cgroups = false});
+  const auto on_terminal = [&](std::vector<std::string> argv) {
+    TaskSpec s = spec(std::move(argv));
+    s.terminal_rows = 24;
+    s.terminal_cols = 80;
+    return s;
+  };
+  auto exits =
+      Task::launch(on_terminal({"sh", "-c", "set -m; sleep 1000 & echo $! > child; sleep 0.2; exit 0"}), groups);
+  ASSERT_TRUE(exits) << exits.error().message;
+  EXPECT_EQ(wait_end(**exits).end, TaskEnd::Exited);
+  const pid_t child = std::stoi(slurp(dir_ / "child"));
+  for (int i = 0; i < 200 && !gone(child); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(gone(child));
+  auto cancelled = Task::launch(on_terminal({"sh", "-c", "set -m; sleep 1000 & echo $! > job; sleep 1000"}), groups);
+  ASSERT_TRUE(cancelled) << cancelled.error().message;
+  for (int i = 0; i < 200 && !fs::exists(dir_ / "job"); ++i) std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(50ms);
+  const pid_t job = std::stoi(slurp(dir_ / "job"));
+  EXPECT_EQ(::getpgid(job), job) << "the job leads a group of its own";
+  (*cancelled)->terminate(TaskEnd::Cancelled, 1s, Clock::now());
+  EXPECT_EQ(wait_end(**cancelled).end, TaskEnd::Cancelled);
+  for (int i = 0; i < 200 && !gone(job); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(gone(job));
+}
+
 // The memory limit is enforced where the host allows it: the task is killed and reported so.
 TEST_F(TaskTest, MemoryLimit) {
   TaskSpec s = spec({"awk", "BEGIN { s = \"x\"; for (;;) s = s s }"});  // doubles a string until stopped
