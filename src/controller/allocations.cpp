@@ -2,6 +2,8 @@
 // holder (salloc, srun outside a job): its asking after them, their release, their ends, and
 // those whose holder went silent.
 
+#include <algorithm>
+
 #include "controller/controller.h"
 
 namespace gwang::controller {
@@ -34,14 +36,45 @@ Result<JobRecord> Controller::release(std::int64_t id, const std::string& user, 
     end(job, JobState::Cancelled, 0, "cancelled by " + user + " (its holder gave it up before it started)", now);
     pass_due_ = true;
   } else {
-    end_allocation(job, exit_code == 0 ? JobState::Completed : JobState::Failed, exit_code,
-                   "released by " + user + " (exit code " + std::to_string(exit_code) + ")", now);
+    stop_allocation(job, exit_code == 0 ? JobState::Completed : JobState::Failed, exit_code,
+                    "released by " + user + " (exit code " + std::to_string(exit_code) + ")", now);
   }
   return *jobs_.find(id);
 }
 
-void Controller::end_allocation(JobRecord& job, JobState state, int exit_code, const std::string& reason,
-                                std::int64_t now) {
+void Controller::stop_allocation(JobRecord& job, JobState state, int exit_code, const std::string& reason,
+                                 std::int64_t now) {
+  if (!allocation_ends_.emplace(job.id, Failure{state, exit_code, reason}).second) return;  // ending already
+  attended_.erase(job.id);
+  const bool live = std::any_of(job.steps.begin(), job.steps.end(), [](const StepRecord& s) { return !s.ended(); });
+  if (!live) return end_allocation(job, now);
+  // Its steps' tasks are told to end (remote agents with their next answer, through stop_of); it
+  // ends, and its nodes are free, once they have.
+  const agent::TaskEnd why = state == JobState::Timeout ? agent::TaskEnd::TimedOut : agent::TaskEnd::Cancelled;
+  stopping_.emplace(job.id, std::make_pair(why, reason));
+  for (const StepRecord& step : job.steps) {
+    for (std::size_t t = 0; t < step.tasks.size(); ++t) {
+      if (step.tasks[t].done()) continue;
+      Node* node = find_node(job.tasks[static_cast<std::size_t>(step.tasks[t].node)].node);
+      if (node && node->local) {
+        local_->terminate(agent::step_task_id(job.id, job.attempt, step.id, static_cast<int>(t)), why, reason);
+      }
+    }
+  }
+  orders_cv_.notify_all();
+  job.reason = "ending (" + reason + ")";
+  note_step_news(job);  // its holder, asking after it, hears at once
+}
+
+void Controller::allocation_step_ended(JobRecord& job, std::int64_t now) {
+  if (!allocation_ends_.contains(job.id)) return;
+  if (std::all_of(job.steps.begin(), job.steps.end(), [](const StepRecord& s) { return s.ended(); }))
+    end_allocation(job, now);
+}
+
+void Controller::end_allocation(JobRecord& job, std::int64_t now) {
+  const Failure how = allocation_ends_.at(job.id);
+  const JobState state = how.state;
   const core::JobId id{job.id};
   if (state == JobState::Cancelled) {
     scheduler_->cancel(id, now);
@@ -52,8 +85,7 @@ void Controller::end_allocation(JobRecord& job, JobState state, int exit_code, c
                                                     : core::JobState::Failed);
   }
   for (TaskRecord& t : job.tasks) t.done = true;
-  end(job, state, exit_code, reason, now);  // its steps' tasks are told to end
-  attended_.erase(job.id);
+  end(job, state, how.exit_code, how.reason, now);
   pass_due_ = true;
 }
 
@@ -63,8 +95,8 @@ void Controller::end_unattended_allocations(agent::Clock::time_point mono, std::
   new_allocations_.clear();
   const auto grace = options_.allocation_grace;
   for (auto it = attended_.begin(); it != attended_.end();) {
-    JobRecord* job = jobs_.edit(it->first);
-    if (!job || job->ended()) {
+    const JobRecord* seen = jobs_.find(it->first);
+    if (!seen || seen->ended()) {
       it = attended_.erase(it);
       continue;
     }
@@ -72,6 +104,7 @@ void Controller::end_unattended_allocations(agent::Clock::time_point mono, std::
       ++it;
       continue;
     }
+    JobRecord* job = jobs_.edit(it->first);  // a copy made only of the one that ends
     const std::string why = "its holder (salloc or srun) went silent: no word for " +
                             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(grace).count()) + " s";
     it = attended_.erase(it);
@@ -80,7 +113,7 @@ void Controller::end_unattended_allocations(agent::Clock::time_point mono, std::
       end(*job, JobState::Cancelled, 0, why, now);
       pass_due_ = true;
     } else {
-      end_allocation(*job, JobState::Cancelled, 0, why, now);
+      stop_allocation(*job, JobState::Cancelled, 0, why, now);
     }
   }
 }

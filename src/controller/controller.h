@@ -517,8 +517,11 @@ class Controller {
   // Ends the tasks of the job still running (the agents report them ended).
   // An allocation, whose ranks run nothing, ends at once (controller/allocations.cpp).
   void stop_tasks(JobRecord& job, agent::TaskEnd why, const std::string& message, std::int64_t now);
-  // A running allocation ends now in `state`; its steps' tasks are told to end.
-  void end_allocation(JobRecord& job, JobState state, int exit_code, const std::string& reason, std::int64_t now);
+  // A running allocation is ending in `state`: at once where no step of it runs, else once its
+  // steps' tasks, told to end, have (allocation_step_ended). The first end asked for stands.
+  void stop_allocation(JobRecord& job, JobState state, int exit_code, const std::string& reason, std::int64_t now);
+  void allocation_step_ended(JobRecord& job, std::int64_t now);  // a task of one of its steps ended
+  void end_allocation(JobRecord& job, std::int64_t now);         // as allocation_ends_ says
   // Ends the attended allocations whose holders have been silent for longer than the grace.
   void end_unattended_allocations(agent::Clock::time_point mono, std::int64_t now);
   // The core has ended a running job because its node failed: requeue it, or end it as NODE_FAIL.
@@ -613,8 +616,9 @@ class Controller {
   // submitted or recovered since the last round, which count from then.
   std::map<std::int64_t, agent::Clock::time_point> attended_;
   std::vector<std::int64_t> new_allocations_;
-  std::set<std::int64_t> preempting_;         // running jobs the core asked to stop to make room
-  std::map<std::int64_t, std::string> held_;  // waiting jobs held by their project's grants, and why
+  std::map<std::int64_t, Failure> allocation_ends_;  // running allocations being ended: how
+  std::set<std::int64_t> preempting_;                // running jobs the core asked to stop to make room
+  std::map<std::int64_t, std::string> held_;         // waiting jobs held by their project's grants, and why
   // The partitions (options_.partitions, or the implicit one) and the nodes of each: a set of
   // names, or every node.
   struct PartitionNodes {

@@ -11,7 +11,7 @@ namespace gwang::controller {
 void Controller::stop_tasks(JobRecord& job, agent::TaskEnd why, const std::string& message, std::int64_t now) {
   if (job.allocation()) {
     const bool timed_out = why == agent::TaskEnd::TimedOut;
-    return end_allocation(job, timed_out ? JobState::Timeout : JobState::Cancelled, 0, message, now);
+    return stop_allocation(job, timed_out ? JobState::Timeout : JobState::Cancelled, 0, message, now);
   }
   if (!stopping_.emplace(job.id, std::make_pair(why, message)).second) return;
   for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
@@ -56,6 +56,8 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
     journal_async(ended, now);
     (void)apply(ended, now);  // of the job found above: cannot fail
     terminals_.end(f.task);
+    if (job.allocation()) allocation_step_ended(job, now);
+    if (job.ended()) return;
     if (step.kill_on_bad_exit && state != JobState::Completed && !step.ended() && step.stopping.empty()) {
       stop_step(job, step,
                 "task " + std::to_string(rank) + " ended " + std::string(to_string(state)) + " (--kill-on-bad-exit)",
@@ -169,6 +171,7 @@ void Controller::end(JobRecord& job, JobState state, int exit_code, const std::s
   stopping_.erase(job.id);
   preempting_.erase(job.id);
   if (held_.erase(job.id) > 0) held_changed_ = true;
+  allocation_ends_.erase(job.id);
   if (job.allocation()) note_step_news(job);  // its holder may be waiting to hear of its end
 }
 

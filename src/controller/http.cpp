@@ -2,7 +2,9 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <deque>
@@ -224,14 +226,21 @@ std::optional<std::string> bearer_token(const httplib::Request& req) {
   const std::string header = req.get_header_value("Authorization");
   const std::string prefix = "Bearer ";
   if (header.rfind(prefix, 0) == 0) return header.substr(prefix.size());
-  // A browser's WebSocket: its subprotocols "gwang, gwang.bearer.TOKEN".
-  if (req.get_header_value("Upgrade").empty()) return std::nullopt;
+  // A browser's WebSocket (and only a WebSocket's upgrade): its subprotocols "gwang, gwang.bearer.TOKEN".
+  std::string upgrade = req.get_header_value("Upgrade");
+  for (char& c : upgrade) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (req.method != "GET" || upgrade != "websocket") return std::nullopt;
   const std::string offered = req.get_header_value("Sec-WebSocket-Protocol");
-  const std::string mark = "gwang.bearer.";
-  const std::size_t at = offered.find(mark);
-  if (at == std::string::npos || (at > 0 && offered[at - 1] != ' ' && offered[at - 1] != ',')) return std::nullopt;
-  const std::size_t from = at + mark.size();
-  return offered.substr(from, offered.find_first_of(", ", from) - from);
+  constexpr std::string_view kMark = "gwang.bearer.";
+  for (std::size_t from = 0; from <= offered.size();) {
+    const std::size_t comma = std::min(offered.find(',', from), offered.size());
+    std::string_view one(offered.data() + from, comma - from);
+    while (!one.empty() && (one.front() == ' ' || one.front() == '\t')) one.remove_prefix(1);
+    while (!one.empty() && (one.back() == ' ' || one.back() == '\t')) one.remove_suffix(1);
+    if (one.starts_with(kMark) && one.size() > kMark.size()) return std::string(one.substr(kMark.size()));
+    from = comma + 1;
+  }
+  return std::nullopt;
 }
 
 std::optional<Scope> ApiServer::Impl::authenticate(const httplib::Request& req, httplib::Response& res) {

@@ -192,9 +192,19 @@ Env allocation_env(const JobRecord& job, const std::string& cluster) {
   std::erase_if(env, [](const auto& kv) {
     return std::find(std::begin(kNotHeld), std::end(kNotHeld), kv.first) != std::end(kNotHeld);
   });
-  // Its task counts, where its holder gave them (salloc -n), and their layout, as salloc says them.
+  // Its task counts, where its holder gave them (salloc -n), and their layout, as salloc says them;
+  // and what its holder's options tell the steps run in it (srun reads them), as Slurm's salloc.
   if (const std::string* n = find_env(job.request.env, "SLURM_NTASKS")) {
     for (const char* key : {"SLURM_NTASKS", "SLURM_NPROCS"}) env.emplace_back(key, *n);
+  }
+  static constexpr std::string_view kForSteps[] = {
+      "SLURM_CPUS_PER_TASK",   "SLURM_NTASKS_PER_NODE",   "SLURM_MEM_PER_CPU",      "SLURM_MEM_PER_GPU",
+      "SLURM_CPUS_PER_GPU",    "SLURM_NTASKS_PER_GPU",    "SLURM_DISTRIBUTION",     "SLURM_GPU_BIND",
+      "SLURM_MEM_BIND",        "SLURM_MEM_BIND_VERBOSE",  "SLURM_OVERCOMMIT",       "SLURM_HINT",
+      "SLURM_NTASKS_PER_CORE", "SLURM_NTASKS_PER_SOCKET", "SLURM_THREADS_PER_CORE", "SLURM_GPU_FREQ",
+      "SLURM_CPU_FREQ_REQ"};
+  for (const std::string_view key : kForSteps) {
+    if (const std::string* v = find_env(job.request.env, key)) env.emplace_back(std::string(key), *v);
   }
   env.emplace_back("SLURM_TASKS_PER_NODE", tasks_per_node_text(batch_tasks_per_node(job)));
   return env;

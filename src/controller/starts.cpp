@@ -62,10 +62,10 @@ void Controller::begin(const core::Decision& d, std::int64_t now) {
   mail(job, MailEvent::Began);
   if (job.attempt == 0) job.reason.clear();  // a requeued job keeps saying why it runs again
   running_.insert(job.id);
-  if (job.allocation()) note_step_news(job);  // its holder waits to hear of its start
 }
 
 void Controller::launch(JobRecord& job, std::int64_t now) {
+  if (job.allocation()) note_step_news(job);  // its start is durable: its holder hears of it
   bool remote = false;
   for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
     if (!job.runs_rank(rank)) continue;

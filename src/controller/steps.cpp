@@ -383,6 +383,10 @@ Result<StepRecord> Controller::start_step(std::int64_t id, const api::StepReques
   }
   if (r.pty_rows > 0 && !layout->empty()) {
     const Node* first = find_node(job.tasks[static_cast<std::size_t>(layout->front())].node);
+    if (first && !first->local && !first->heard) {
+      return fail("node " + first->name + "'s agent has not called since the controller started: try again in a " +
+                  "moment");
+    }
     if (first && !first->local && !first->takes_terminals) {
       return fail("node " + first->name + "'s agent is of an earlier gwang, which runs no task on a terminal: " +
                   "update it, or run the step without --pty");

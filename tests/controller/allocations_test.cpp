@@ -1,7 +1,8 @@
 // Allocations (salloc's, srun's outside a job), driven in process with agents that call: they run
 // nothing of their own and hold their nodes for their holder's steps; they end when released
 // (COMPLETED or FAILED by the exit code), cancelled, out of time, or when their holder has been
-// silent longer than the grace, at once, their steps' tasks told to end; and a restart keeps them.
+// silent longer than the grace: their steps' tasks told to end, and their nodes free once those
+// have; and a restart keeps them.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -133,15 +134,20 @@ TEST_F(AllocationsTest, RunsNothingAndHoldsItsNodesForItsSteps) {
   EXPECT_EQ(value("SLURM_CLUSTER_NAME"), "compare");
   for (const char* per_task : {"SLURM_NODEID", "SLURM_PROCID", "SLURMD_NODENAME", "GWANG_TOKEN", "SLURM_JOB_USER"})
     EXPECT_EQ(value(per_task), "<unset>") << per_task;
-  // Released with its command's exit code 0: COMPLETED at once; its steps' tasks are told to end,
-  // and the job that waited starts.
+  // Released with its command's exit code 0: its steps' tasks are told to end, and once they have,
+  // it is COMPLETED and the job that waited starts (not before: its nodes are still in use).
   auto released = controller_->release(id, "nobody", false, 0, now_ + 60);
   ASSERT_TRUE(released) << released.error().message;
-  EXPECT_EQ(released->state, JobState::Completed);
-  EXPECT_EQ(released->exit_code, 0);
-  EXPECT_EQ(released->steps[0].state, JobState::Cancelled);
-  call_all();
+  EXPECT_EQ(released->state, JobState::Running);
+  EXPECT_EQ(released->reason, "ending (released by nobody (exit code 0))");
+  round(t0_);
+  EXPECT_EQ(job(waiting->id).state, JobState::Pending);
+  call_all();  // the agents end the step's tasks ...
   EXPECT_EQ(running_tasks(), 0u);
+  call_all();  // ... and say so
+  EXPECT_EQ(job(id).state, JobState::Completed);
+  EXPECT_EQ(job(id).exit_code, 0);
+  EXPECT_EQ(job(id).steps[0].state, JobState::Cancelled);
   round(t0_);
   EXPECT_EQ(job(waiting->id).state, JobState::Running);
   // Released again, it has ended already.
@@ -179,17 +185,22 @@ TEST_F(AllocationsTest, OneReleasedWhileWaitingIsCancelled) {
   EXPECT_EQ(job(first).state, JobState::Running);
 }
 
-TEST_F(AllocationsTest, CancelAndTheTimeLimitEndItAtOnce) {
+TEST_F(AllocationsTest, CancelAndTheTimeLimitEndItOnceItsStepsHaveEnded) {
   const std::int64_t id = allocation(1);
   step_in(id);
   auto cancelled = controller_->cancel(id, "nobody", false, now_);
   ASSERT_TRUE(cancelled);
-  EXPECT_EQ(cancelled->state, JobState::Cancelled);  // nothing of its own to wait for
+  EXPECT_EQ(cancelled->state, JobState::Running);  // its step's task is ending
+  // Released meanwhile by its holder: the first end asked for stands.
+  ASSERT_TRUE(controller_->release(id, "nobody", false, 0, now_));
+  call_all();
   call_all();
   EXPECT_EQ(running_tasks(), 0u);
+  EXPECT_EQ(job(id).state, JobState::Cancelled);
+  EXPECT_EQ(job(id).reason, "cancelled by nobody");
 
-  const std::int64_t timed = allocation(1);
-  now_ += 3601;  // past its hour
+  const std::int64_t timed = allocation(1);  // without a step: it ends at once
+  now_ += 3601;                              // past its hour
   round(t0_);
   EXPECT_EQ(job(timed).state, JobState::Timeout);
   EXPECT_EQ(job(timed).reason, "time limit reached");

@@ -122,10 +122,28 @@ TEST_F(WebSockets, ABrowsersTokenComesAsASubprotocol) {
   EXPECT_EQ(answer[beast::http::field::sec_websocket_protocol], "gwang");
   EXPECT_EQ(presented_, "0123abcd");
   ws.close(websocket::close_code::normal);
-  // An Authorization header is read first; without either, no token.
+  // Without it, no token.
   auto plain = open("/echo");
   EXPECT_EQ(presented_, "(none)");
   plain->close(websocket::close_code::normal);
+  // Read from a WebSocket's upgrade alone, as a whole entry of the list, never empty; an
+  // Authorization header comes first.
+  const auto token_of = [](const std::string& method, const std::string& upgrade, const std::string& offered,
+                           const std::string& authorization = "") {
+    httplib::Request r;
+    r.method = method;
+    if (!upgrade.empty()) r.set_header("Upgrade", upgrade);
+    r.set_header("Sec-WebSocket-Protocol", offered);
+    if (!authorization.empty()) r.set_header("Authorization", authorization);
+    return bearer_token(r).value_or("(none)");
+  };
+  EXPECT_EQ(token_of("GET", "WebSocket", "gwang,\tgwang.bearer.abc "), "abc");
+  EXPECT_EQ(token_of("GET", "websocket", "x.gwang.bearer.A, gwang.bearer.B"), "B");
+  EXPECT_EQ(token_of("GET", "websocket", "gwang, gwang.bearer."), "(none)");
+  EXPECT_EQ(token_of("POST", "websocket", "gwang, gwang.bearer.abc"), "(none)");
+  EXPECT_EQ(token_of("GET", "h2c", "gwang, gwang.bearer.abc"), "(none)");
+  EXPECT_EQ(token_of("GET", "", "gwang, gwang.bearer.abc"), "(none)");
+  EXPECT_EQ(token_of("GET", "websocket", "gwang, gwang.bearer.abc", "Bearer xyz"), "xyz");
 }
 
 TEST_F(WebSockets, MessagesGoBothWaysInOrder) {
