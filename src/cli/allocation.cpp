@@ -31,12 +31,14 @@ struct Answer {
   HeldAllocation::Env env;
 };
 
-// GET .../allocation: the job, its news, its environment once it runs; or the error's words.
-Result<Answer> look(const ClientArgs& client, std::int64_t id, int wait_ms, std::uint64_t seen) {
+// GET .../allocation: the job, its news, its environment once it runs; or the error's words, and
+// whether asking again may bring an answer (`*transient`: no answer, or the controller's trouble).
+Result<Answer> look(const ClientArgs& client, std::int64_t id, int wait_ms, std::uint64_t seen, bool* transient) {
   const ApiAnswer a = call_api(client, "GET",
                                "/api/v1/jobs/" + std::to_string(id) + "/allocation?wait=" + std::to_string(wait_ms) +
                                    "&seen=" + std::to_string(seen),
                                "");
+  *transient = a.transient();
   if (!a.ok()) return fail(a.error.empty() ? "the controller answered " + std::to_string(a.status) : a.error);
   if (!a.body.contains("job")) return fail("the controller's answer has no job");
   auto view = api::read_job_view(a.body["job"]);
@@ -91,10 +93,20 @@ bool HeldAllocation::wait_for_start(int* exit_code) {
   };
   const auto since = std::chrono::steady_clock::now();
   bool queued = false;
+  // Given up (a signal, -I): cancelled (CANCELLED, whether or not it has just started).
+  const auto give_up_here = [&] {
+    restore();
+    relinquished_ = true;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      const ApiAnswer a = call_api(client_, "POST", "/api/v1/jobs/" + std::to_string(id_) + "/cancel", "");
+      if (!a.transient()) break;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    *exit_code = 1;
+  };
   for (int wait = 1500;; wait = kStartWaitMs) {
     if (g_given_up) {  // as Slurm's say it
-      restore();
-      relinquish(0, false);
+      give_up_here();
       std::fprintf(stderr, "%s: Job allocation %lld has been revoked%s\n", prog, id, how_.salloc_words ? "." : "");
       if (how_.salloc_words) {
         std::fprintf(stderr, "%s: Job aborted due to signal\n", prog);
@@ -103,11 +115,31 @@ bool HeldAllocation::wait_for_start(int* exit_code) {
       }
       return false;
     }
-    auto a = look(client_, id_, wait, news_);
-    if (!a) {
+    const bool out_of_time = how_.immediate_s >= 0 && std::chrono::steady_clock::now() - since >=
+                                                          std::chrono::seconds(std::max(how_.immediate_s, 1));
+    bool transient = false;
+    auto a = out_of_time ? Result<Answer>(fail("out of time")) : look(client_, id_, wait, news_, &transient);
+    if (!a && transient) {
       // The controller may be restarting: the allocation is there still; asked again.
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
       continue;
+    }
+    if (!a && !out_of_time) {
+      restore();
+      relinquished_ = true;
+      std::fprintf(stderr, "%s: error: Job allocation %lld: %s\n", prog, id, a.error().message.c_str());
+      *exit_code = 1;
+      return false;
+    }
+    if (out_of_time) {  // -I
+      give_up_here();
+      if (how_.salloc_words) {
+        std::fprintf(stderr, "%s: error: Unable to allocate resources: Connection timed out\n", prog);
+        std::fprintf(stderr, "%s: Job allocation %lld has been revoked.\n", prog, id);
+      } else {
+        std::fprintf(stderr, "%s: error: Unable to allocate resources: Requested nodes are busy\n", prog);
+      }
+      return false;
     }
     job_ = std::move(a->job);
     news_ = a->news;
@@ -127,15 +159,6 @@ bool HeldAllocation::wait_for_start(int* exit_code) {
       std::fprintf(stderr, "%s: job %lld queued and waiting for resources\n", prog, id);
       queued = true;
     }
-    if (how_.immediate_s >= 0 &&
-        std::chrono::steady_clock::now() - since >= std::chrono::seconds(std::max(how_.immediate_s, 1))) {
-      restore();
-      relinquish(0, false);
-      std::fprintf(stderr, "%s: error: Unable to allocate resources: Connection timed out\n", prog);
-      std::fprintf(stderr, "%s: Job allocation %lld has been revoked%s\n", prog, id, how_.salloc_words ? "." : "");
-      *exit_code = 1;
-      return false;
-    }
   }
   restore();
   if (queued) std::fprintf(stderr, "%s: job %lld has been allocated resources\n", prog, id);
@@ -144,13 +167,21 @@ bool HeldAllocation::wait_for_start(int* exit_code) {
 }
 
 void HeldAllocation::attend(std::function<void(const api::JobView&)> ended) {
+  // The signals salloc and srun take are theirs: the thread that asks after the allocation blocks
+  // them, so that the kernel gives them to the command's thread (a hang-up salloc passes on).
+  sigset_t taken, before;
+  sigemptyset(&taken);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH}) sigaddset(&taken, sig);
+  ::pthread_sigmask(SIG_BLOCK, &taken, &before);
   attender_ = std::thread([this, ended = std::move(ended)] { attending(ended); });
+  ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
 }
 
 void HeldAllocation::attending(std::function<void(const api::JobView&)> ended) {
   while (!relinquished_) {
     const auto asked = std::chrono::steady_clock::now();
-    auto a = look(client_, id_, kHeldWaitMs, news_);
+    bool transient = false;
+    auto a = look(client_, id_, kHeldWaitMs, news_, &transient);
     if (relinquished_) return;
     if (!a) {
       std::this_thread::sleep_for(std::chrono::seconds(1));  // a controller restarting, or a standby's turn

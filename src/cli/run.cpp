@@ -30,6 +30,7 @@ int run_interactive(const SubmitArgs& a, bool tty) {
   int status = 1;
   auto held = HeldAllocation::ask(a.client, r, {"gwang", false, -1, ""}, &status);
   if (!held) return status;
+  held->attend(nullptr);  // asked after while the step runs; the step's end says what srun says
   // The step: the command on each of the job's nodes (one task a node), the first on a terminal
   // of this one's with -t; srun's words where it cannot be.
   std::vector<std::string> srun = {"--jobid=" + std::to_string(held->id())};

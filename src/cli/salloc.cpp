@@ -8,11 +8,11 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -21,6 +21,8 @@
 #include "cli/sbatch_job.h"
 #include "slurm/sbatch.h"
 #include "slurm/signals.h"
+
+extern char** environ;
 
 namespace gwang::cli {
 
@@ -116,47 +118,113 @@ std::vector<std::string> default_command() {
 volatile sig_atomic_t g_hangup = 0;
 void on_hangup(int) { g_hangup = 1; }
 
-// Runs the command with the allocation's variables in a process group of its own, in the
-// terminal's foreground where salloc has it (`interactive`); its wait status.
-int run_command(const std::vector<std::string>& command, const HeldAllocation::Env& env, std::atomic<pid_t>& started,
-                bool interactive) {
-  const pid_t child = ::fork();
-  if (child < 0) return salloc_error(std::string("fork failed: ") + std::strerror(errno)), 1 << 8;
-  if (child == 0) {
-    ::setpgid(0, 0);
-    // The terminal's foreground is its own before it reads it (SIGTTOU is still ignored here).
-    if (interactive) ::tcsetpgrp(STDIN_FILENO, ::getpid());
-    for (int sig : {SIGINT, SIGQUIT, SIGTTIN, SIGTTOU, SIGHUP, SIGTERM}) ::signal(sig, SIG_DFL);
-    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    std::vector<char*> argv;
+// The command salloc runs, and what the allocation's end may do to it (another thread).
+class Command {
+ public:
+  // `argv[0]` found on PATH as execvp would (a name with a '/' as it is); "" where it is not.
+  static std::string resolve(const std::string& name) {
+    if (name.find('/') != std::string::npos) return name;
+    const char* path = std::getenv("PATH");
+    std::string dirs = path ? path : "/usr/bin:/bin";
+    for (std::size_t from = 0; from <= dirs.size();) {
+      const std::size_t colon = std::min(dirs.find(':', from), dirs.size());
+      std::string dir = dirs.substr(from, colon - from);
+      const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+      if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+      from = colon + 1;
+    }
+    return "";
+  }
+
+  // Runs it with the allocation's variables, in `dir` where given, in a process group of its own,
+  // in the terminal's foreground where salloc has it (`interactive`); its wait status. Everything
+  // the child needs is made before the fork: a thread asks after the allocation meanwhile, and
+  // after a fork only async-signal-safe calls are safe.
+  int run(const std::vector<std::string>& command, const HeldAllocation::Env& env, const std::string& dir,
+          bool interactive) {
+    const std::string path = resolve(command.front());
+    if (path.empty()) {
+      std::fprintf(stderr, "salloc: error: _fork_command: Unable to find command \"%s\"\n", command.front().c_str());
+      return 1 << 8;
+    }
+    std::vector<std::string> vars;
+    for (char** e = environ; e && *e; ++e) {
+      const std::string kv = *e;
+      const std::string name = kv.substr(0, kv.find('='));
+      if (std::none_of(env.begin(), env.end(), [&](const auto& p) { return p.first == name; })) vars.push_back(kv);
+    }
+    for (const auto& [k, v] : env) vars.push_back(k + "=" + v);
+    std::vector<char*> argv, envp;
     for (const std::string& a : command) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    ::execvp(argv[0], argv.data());
-    if (errno == ENOENT) {
-      std::fprintf(stderr, "salloc: error: _fork_command: Unable to find command \"%s\"\n", argv[0]);
-    } else {
-      std::fprintf(stderr, "salloc: error: _fork_command: Unable to exec command \"%s\": %s\n", argv[0],
-                   std::strerror(errno));
+    for (std::string& v : vars) envp.push_back(v.data());
+    envp.push_back(nullptr);
+    const std::string failed = "salloc: error: _fork_command: Unable to exec command \"" + path + "\"\n";
+    const std::string no_dir = "salloc: error: chdir(" + dir + ") failed\n";
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    std::unique_lock lock(mu_);
+    const pid_t pid = ::fork();
+    if (pid < 0) return salloc_error(std::string("fork failed: ") + std::strerror(errno)), 1 << 8;
+    if (pid == 0) {
+      ::setpgid(0, 0);
+      // The terminal's foreground is its own before it reads it (SIGTTOU is still ignored here).
+      if (interactive) ::tcsetpgrp(STDIN_FILENO, ::getpid());
+      for (int sig : {SIGINT, SIGQUIT, SIGTTIN, SIGTTOU, SIGHUP, SIGTERM, SIGTSTP}) ::sigaction(sig, &dfl, nullptr);
+      sigset_t none;
+      sigemptyset(&none);
+      ::sigprocmask(SIG_SETMASK, &none, nullptr);
+      const bool moved = dir.empty() || ::chdir(dir.c_str()) == 0;
+      if (moved) ::execve(path.c_str(), argv.data(), envp.data());
+      const std::string& why = moved ? failed : no_dir;
+      [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, why.data(), why.size());
+      ::_exit(1);
     }
-    ::_exit(1);
+    ::setpgid(pid, pid);
+    child_ = pid;
+    lock.unlock();
+    if (interactive) ::tcsetpgrp(STDIN_FILENO, pid);
+    int status = 0;
+    siginfo_t info{};
+    for (;;) {
+      // Waited for without being reaped, so that the pid stays its own until it is marked gone.
+      const int r = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT);
+      if (r == 0) break;
+      if (errno != EINTR) break;
+      if (g_hangup) {
+        ::killpg(pid, SIGHUP);  // salloc's hang-up is its command's
+        g_hangup = 0;
+      }
+    }
+    {
+      std::lock_guard gone(mu_);
+      child_ = -1;
+    }
+    ::waitpid(pid, &status, 0);
+    if (interactive) ::tcsetpgrp(STDIN_FILENO, ::getpgrp());
+    return status;
   }
-  ::setpgid(child, child);
-  started = child;
-  if (interactive) ::tcsetpgrp(STDIN_FILENO, child);
-  int status = 0;
-  for (;;) {
-    const pid_t r = ::waitpid(child, &status, WUNTRACED);
-    if (r == child && !WIFSTOPPED(status)) break;
-    if (r < 0 && errno == EINTR && g_hangup) {
-      ::killpg(child, SIGHUP);  // salloc's hang-up is its command's
-      g_hangup = 0;
-    } else if (r < 0 && errno != EINTR) {
-      break;
+
+  // The allocation has ended under it (another thread): as Slurm's salloc, a foreground job the
+  // shell started gets SIGHUP, and with -K the command gets `signal`; nothing once it has ended.
+  void revoked(int signal, bool interactive) {
+    std::lock_guard lock(mu_);
+    if (child_ <= 0) return;
+    if (interactive) {
+      const pid_t fg = ::tcgetpgrp(STDIN_FILENO);
+      if (fg > 0 && fg != child_ && fg != ::getpgrp()) ::killpg(fg, SIGHUP);
+    }
+    if (signal > 0) {
+      ::killpg(child_, SIGCONT);
+      ::killpg(child_, signal);
     }
   }
-  if (interactive) ::tcsetpgrp(STDIN_FILENO, ::getpgrp());
-  return status;
-}
+
+ private:
+  std::mutex mu_;
+  pid_t child_ = -1;
+};
 
 }  // namespace
 
@@ -255,8 +323,9 @@ int run_salloc(const std::vector<std::string>& args) {
   HeldAllocation::Env env = held->environment();
   env.emplace_back("SLURM_SUBMIT_DIR", context->cwd);
   env.emplace_back("SLURM_SUBMIT_HOST", context->host);
-  std::atomic<pid_t> child{-1};
+  Command running;
   const std::int64_t id = held->id();
+  const int kill_number = kill_signal.empty() ? 0 : *slurm::signal_number(kill_signal);
   held->attend([&](const api::JobView& ended) {
     if (ended.state == api::JobState::Timeout) {
       std::fprintf(stderr, "salloc: Job %lld has exceeded its time limit and its allocation has been revoked.\n",
@@ -264,9 +333,9 @@ int run_salloc(const std::vector<std::string>& args) {
     } else {
       std::fprintf(stderr, "salloc: Job allocation %lld has been revoked.\n", static_cast<long long>(id));
     }
-    if (!kill_signal.empty() && child > 0) ::killpg(child, *slurm::signal_number(kill_signal));
+    running.revoked(kill_number, interactive);
   });
-  const int wait_status = run_command(command, env, child, interactive);
+  const int wait_status = running.run(command, env, options.chdir.value_or(""), interactive);
   if (interactive) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
   held->relinquish(relinquish_code(wait_status), true);
   if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
