@@ -209,6 +209,21 @@ TEST_F(MultiHost, SrunPtyAcrossHostsAndAClientThatGoesAway) {
   gwang("cancel " + id);
 }
 
+// gwang run, salloc and srun outside a job keep asking after their allocations while their
+// commands run: a command longer than the allocation's grace (3 s here) runs to its end.
+TEST_F(MultiHost, HoldersKeepTheirAllocationsPastTheGrace) {
+  const std::string env = slurm_commands();
+  const Outcome run = gwang("run --mem 64M -- sh -c 'sleep 5; echo ran-$((6*7))'");
+  EXPECT_EQ(run.status, 0) << run.output;
+  EXPECT_EQ(run.output, "ran-42\n");
+  const Outcome salloc = sh(env + "salloc -t 5 --mem=64M sh -c 'sleep 5; srun -n1 echo step-$((6*7))' 2>&1");
+  EXPECT_EQ(salloc.status, 0) << salloc.output;
+  EXPECT_NE(salloc.output.find("\nstep-42\nsalloc: Relinquishing job allocation "), std::string::npos) << salloc.output;
+  const Outcome srun = sh(env + "srun -t 5 --mem=64M sh -c 'sleep 5; echo srun-$((6*7))'");
+  EXPECT_EQ(srun.status, 0) << srun.output;
+  EXPECT_EQ(srun.output, "srun-42\n");
+}
+
 // srun --pty outside a job, on another host: its own allocation; when srun dies without a word,
 // its step is cancelled after the terminal's grace (2 s here), what it started there with it, and
 // its allocation after the allocation's (3 s): nothing is left on the node.
