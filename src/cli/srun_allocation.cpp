@@ -1,6 +1,7 @@
 // srun outside a job: the allocation it makes from its options (those that also shape a job, read
 // as sbatch reads them), held while its step runs and relinquished with the step's exit code.
 
+#include <cstdlib>
 #include <ctime>
 
 #include "cli/allocation.h"
@@ -13,7 +14,14 @@ namespace gwang::cli {
 std::unique_ptr<HeldAllocation> srun_allocation(const SrunOptions& o, int* exit_code) {
   *exit_code = 1;
   slurm::Reader reader{slurm::local_clock(static_cast<std::int64_t>(std::time(nullptr))), api::kMaxArrayIndex + 1};
-  auto line = slurm::parse_command_line(o.allocation_args, reader);
+  // srun's input variables for an allocation (srun(1)), under its command line (read after them).
+  std::vector<std::string> args;
+  for (const auto& [var, option] : {std::pair{"SLURM_ACCOUNT", "--account"}, std::pair{"SLURM_PARTITION", "--partition"},
+                                    std::pair{"SLURM_QOS", "--qos"}, std::pair{"SLURM_TIMELIMIT", "--time"}}) {
+    if (const char* v = std::getenv(var); v && *v) args.push_back(std::string(option) + "=" + v);
+  }
+  args.insert(args.end(), o.allocation_args.begin(), o.allocation_args.end());
+  auto line = slurm::parse_command_line(args, reader);
   if (!line) return srun_error(line.error().message), nullptr;
   auto context = local_context();
   if (!context) return srun_error(context.error().message), nullptr;
