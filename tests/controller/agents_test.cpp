@@ -26,19 +26,11 @@ class AgentsTest : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("gwang_agents_test_" + std::to_string(::getpid()) + "_" +
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
-    auto nobody = lookup_account("nobody");
+    auto nobody = test_account();
     ASSERT_TRUE(nobody) << nobody.error().message;
     nobody_ = *nobody;
-    nobody_.home = "/tmp";
-    for (int i = 1; i <= 3; ++i) {
-      FakeAgent a;
-      a.name = "n" + std::to_string(i);
-      a.address = "10.0.0." + std::to_string(i);
-      a.host.cpus = 4;
-      a.host.memory_bytes = 8LL << 30;
-      a.host.devices = {{"npu:x", "x", a.name + "-npu0", 0, 0, true}};
-      agents_.push_back(a);
-    }
+    agents_ = fake_agents(3);
+    for (FakeAgent& a : agents_) a.host.devices = {{"npu:x", "x", a.name + "-npu0", 0, 0, true}};
   }
   void TearDown() override {
     controller_.reset();

@@ -24,18 +24,10 @@ class AllocationsTest : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("gwang_allocations_test_" + std::to_string(::getpid()) + "_" +
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
-    auto nobody = lookup_account("nobody");
+    auto nobody = test_account();
     ASSERT_TRUE(nobody) << nobody.error().message;
     nobody_ = *nobody;
-    nobody_.home = "/tmp";
-    for (int i = 1; i <= 2; ++i) {
-      FakeAgent a;
-      a.name = "n" + std::to_string(i);
-      a.address = "10.0.0." + std::to_string(i);
-      a.host.cpus = 4;
-      a.host.memory_bytes = 8LL << 30;
-      agents_.push_back(a);
-    }
+    agents_ = fake_agents(2);
     open();
     call_all();
   }

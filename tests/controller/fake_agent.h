@@ -66,5 +66,26 @@ struct FakeAgent {
   }
 };
 
+// `count` agents n1, n2, ... at 10.0.0.1, ... of 4 CPUs and 8 GiB each.
+inline std::vector<FakeAgent> fake_agents(int count) {
+  std::vector<FakeAgent> out;
+  for (int i = 1; i <= count; ++i) {
+    FakeAgent a;
+    a.name = "n" + std::to_string(i);
+    a.address = "10.0.0." + std::to_string(i);
+    a.host.cpus = 4;
+    a.host.memory_bytes = 8LL << 30;
+    out.push_back(a);
+  }
+  return out;
+}
+
+// The account jobs run as in these tests (nobody, its home /tmp).
+inline Result<Account> test_account() {
+  auto nobody = lookup_account("nobody");
+  if (nobody) nobody->home = "/tmp";
+  return nobody;
+}
+
 }  // namespace
 }  // namespace gwang::controller

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -148,6 +150,37 @@ class MultiHost : public ::testing::Test {
     int n = 0;
     for (const auto& [name, state] : node_states()) n += state == "up";
     return n;
+  }
+  // A shell command line on a new terminal of 24 x 80, `keys` typed into it; its pid, and what the
+  // terminal showed until `needle` (or 15 s) in `seen`, its other end in `fd`.
+  pid_t typed_on_terminal(const std::string& command, const std::string& keys, const std::string& needle, int& fd,
+                          std::string& seen) {
+    struct winsize size {};
+    size.ws_row = 24;
+    size.ws_col = 80;
+    const pid_t pid = ::forkpty(&fd, nullptr, nullptr, &size);
+    if (pid == 0) {
+      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    if (pid < 0 || ::write(fd, keys.data(), keys.size()) != static_cast<ssize_t>(keys.size())) return pid;
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    while (seen.find(needle) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      seen.append(buf, static_cast<std::size_t>(n));
+    }
+    return pid;
+  }
+  // Kills a command started by typed_on_terminal, without a word to anyone, and closes its terminal.
+  static void kill_on_terminal(pid_t pid, int fd) {
+    ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    ::close(fd);
   }
   template <typename F>
   void wait_for(const std::string& what, F done, std::chrono::seconds limit = 30s) {

@@ -174,34 +174,12 @@ TEST_F(MultiHost, SrunPtyAcrossHostsAndAClientThatGoesAway) {
   const std::string id = o.output.substr(0, o.output.find('\n'));
   wait_for("the job to run", [&] { return job(id)["state"] == "RUNNING"; });
   int terminal = -1;
-  struct winsize size {};
-  size.ws_row = 24;
-  size.ws_col = 80;
-  const pid_t srun = ::forkpty(&terminal, nullptr, nullptr, &size);
-  ASSERT_GE(srun, 0);
-  if (srun == 0) {
-    const std::string cmd = env + "srun --jobid=" + id + " --overlap --pty sh";
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  const std::string keys = "echo on-$SLURMD_NODENAME-$((6*7))\r";
-  ASSERT_EQ(::write(terminal, keys.data(), keys.size()), static_cast<ssize_t>(keys.size()));
   std::string seen;
-  const auto deadline = std::chrono::steady_clock::now() + 15s;
-  while (seen.find("-42\r\n") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{terminal, POLLIN, 0};
-    if (::poll(&p, 1, 50) <= 0) continue;
-    char buf[4096];
-    const ssize_t n = ::read(terminal, buf, sizeof buf);
-    if (n <= 0) break;
-    seen.append(buf, static_cast<std::size_t>(n));
-  }
+  const pid_t srun = typed_on_terminal(env + "srun --jobid=" + id + " --overlap --pty sh",
+                                       "echo on-$SLURMD_NODENAME-$((6*7))\r", "-42\r\n", terminal, seen);
+  ASSERT_GE(srun, 0);
   EXPECT_NE(seen.find("on-" + job(id)["node"].get<std::string>() + "-42\r\n"), std::string::npos) << seen;
-  // srun goes, without a word to the controller.
-  ::kill(-srun, SIGKILL);
-  ::kill(srun, SIGKILL);
-  ::waitpid(srun, nullptr, 0);
-  ::close(terminal);
+  kill_on_terminal(srun, terminal);  // srun goes, without a word to the controller
   wait_for("the step to be cancelled", [&] {
     return sh(env + "sacct -n -P -j " + id + " -o JobID,State").output.find(id + ".0|CANCELLED") != std::string::npos;
   });
@@ -230,37 +208,17 @@ TEST_F(MultiHost, HoldersKeepTheirAllocationsPastTheGrace) {
 TEST_F(MultiHost, SrunOutsideAJobThatDiesLeavesNothingBehind) {
   const std::string env = slurm_commands();
   int terminal = -1;
-  struct winsize size {};
-  size.ws_row = 24;
-  size.ws_col = 80;
-  const pid_t srun = ::forkpty(&terminal, nullptr, nullptr, &size);
-  ASSERT_GE(srun, 0);
-  if (srun == 0) {
-    const std::string cmd = env + "srun -t 5 --mem=64M --pty sh";
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  const std::string keys = "sleep 317 & echo job-$((SLURM_JOB_ID+0))-on-$SLURMD_NODENAME-$((6*7))\r";
-  ASSERT_EQ(::write(terminal, keys.data(), keys.size()), static_cast<ssize_t>(keys.size()));
   std::string seen;
-  const auto deadline = std::chrono::steady_clock::now() + 15s;
-  while (seen.find("-42\r\n") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{terminal, POLLIN, 0};
-    if (::poll(&p, 1, 50) <= 0) continue;
-    char buf[4096];
-    const ssize_t n = ::read(terminal, buf, sizeof buf);
-    if (n <= 0) break;
-    seen.append(buf, static_cast<std::size_t>(n));
-  }
+  const pid_t srun = typed_on_terminal(env + "srun -t 5 --mem=64M --pty sh",
+                                       "sleep 317 & echo job-$((SLURM_JOB_ID+0))-on-$SLURMD_NODENAME-$((6*7))\r",
+                                       "-42\r\n", terminal, seen);
+  ASSERT_GE(srun, 0);
   const auto at = seen.rfind("job-");
   ASSERT_NE(at, std::string::npos) << seen;
   const std::string id = seen.substr(at + 4, seen.find("-on-", at) - at - 4);
   EXPECT_NE(seen.find("-on-" + job(id)["node"].get<std::string>() + "-42\r\n"), std::string::npos) << seen;
   EXPECT_EQ(sh("pgrep -f 'sleep 31[7]' >/dev/null; echo $?").output, "0\n") << "the step's process runs";
-  ::kill(-srun, SIGKILL);
-  ::kill(srun, SIGKILL);
-  ::waitpid(srun, nullptr, 0);
-  ::close(terminal);
+  kill_on_terminal(srun, terminal);
   // Its last call was a long poll, which counts as presence until it would have returned (20 s).
   wait_for(
       "the allocation to end", [&] { return job(id)["state"] == "CANCELLED"; }, 45s);
