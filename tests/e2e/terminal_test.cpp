@@ -236,16 +236,17 @@ TEST_F(Terminal, SrunPtyOutsideAJobAndGwangRun) {
   int terminal = -1;
   pid_t srun = on_terminal(28, 88, (bin_ / "srun").string(), {"-t", "5", "--mem=64M", "--pty", "sh"}, terminal);
   ASSERT_GE(srun, 0);
-  type(terminal, "stty size; echo in-$((SLURM_JOB_ID * 1)).\r");
-  read_until(terminal, "28 88\r\n");
-  read_until(terminal, ".\r\n", 5s);
+  // What is typed is echoed before it runs: the output waited for is computed, not typed.
+  type(terminal, "stty size; echo in-$SLURM_JOB_ID-$((6*7))\r");
+  read_until(terminal, "-42\r\n");
   EXPECT_NE(seen_.find("28 88\r\n"), std::string::npos) << seen_;
   type(terminal, "exit 5\r");
   EXPECT_EQ(exit_of(srun), 5) << seen_;
   ::close(terminal);
-  const auto in = seen_.rfind("in-");
-  ASSERT_NE(in, std::string::npos) << seen_;
-  const std::string id = seen_.substr(in + 3, seen_.find('.', in) - in - 3);
+  const auto end = seen_.rfind("-42\r\n");
+  const auto in = seen_.rfind("in-", end);
+  ASSERT_TRUE(end != std::string::npos && in != std::string::npos) << seen_;
+  const std::string id = seen_.substr(in + 3, end - in - 3);
   Outcome o = gwang_as((bin_ / "sacct").string(), "-n -P -j " + id + " -o JobID,JobName,State,ExitCode");
   EXPECT_EQ(o.output, id + "|sh|FAILED|5:0\n" + id + ".0|sh|FAILED|5:0\n");
 
