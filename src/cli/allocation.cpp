@@ -187,8 +187,8 @@ void HeldAllocation::attending(std::function<void(const api::JobView&)> ended) {
       std::this_thread::sleep_for(std::chrono::seconds(1));  // a controller restarting, or a standby's turn
       continue;
     }
-    // An answer at once with nothing new (the controller had too many waiting calls): asked again
-    // a second later, not at once.
+    // An answer at once with nothing new (the controller had too many waiting calls, or waits
+    // less than asked): asked again a second later, not at once.
     if (a->news == news_ && std::chrono::steady_clock::now() - asked < std::chrono::milliseconds(500))
       std::this_thread::sleep_for(std::chrono::seconds(1));
     news_ = a->news;

@@ -1,6 +1,7 @@
 // The API's allocation routes: an allocation's holder (salloc, srun outside a job) asks after it,
 // waiting for its start or end, and relinquishes it with its command's exit code.
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 
@@ -36,13 +37,16 @@ std::optional<std::pair<std::int64_t, std::uint64_t>> wait_params(const httplib:
 // GET /api/v1/jobs/{id}/allocation?wait=MS&seen=N: {"job": the job, "news": N, "environment":
 // {...} once it runs}. Its owner's (or an operator's) alone; asking is the holder's presence,
 // for as long as the call waits. An answer that would say nothing new (its news still `seen`)
-// waits up to MS for the job's start or end.
+// waits up to MS (at most half the controller's allocation_grace) for the job's start or end.
 void ApiServer::Impl::show_allocation(const httplib::Request& req, httplib::Response& res) {
   auto who = authenticate(req, res);
   if (!who) return;
   const auto params = wait_params(req, res);
   if (!params) return;
-  const auto [wait_ms, seen] = *params;
+  // A call waits at most half the grace: a holder that dies while its call waits is silent from
+  // when the call would have returned, so it loses the allocation within one and a half graces.
+  const std::int64_t wait_ms = std::min<std::int64_t>(params->first, controller.options().allocation_grace.count() / 2);
+  const std::uint64_t seen = params->second;
   const std::int64_t id = std::stoll(req.matches[1]);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   // The holder is there until this call's end at least.
