@@ -52,6 +52,18 @@ Result<Answer> look(const ClientArgs& client, std::int64_t id, int wait_ms, std:
   return out;
 }
 
+// A POST about job `id` (`what`: cancel, relinquish), asked again while the controller cannot
+// answer (a restart, a standby's turn), five times at most: the last answer.
+ApiAnswer post_to_job(const ClientArgs& client, std::int64_t id, const std::string& what, const std::string& body) {
+  ApiAnswer a;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    a = call_api(client, "POST", "/api/v1/jobs/" + std::to_string(id) + "/" + what, body);
+    if (!a.transient()) break;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  return a;
+}
+
 }  // namespace
 
 int relinquish_code(int wait_status) {
@@ -97,11 +109,7 @@ bool HeldAllocation::wait_for_start(int* exit_code) {
   const auto give_up_here = [&] {
     restore();
     relinquished_ = true;
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      const ApiAnswer a = call_api(client_, "POST", "/api/v1/jobs/" + std::to_string(id_) + "/cancel", "");
-      if (!a.transient()) break;
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-    }
+    post_to_job(client_, id_, "cancel", "");
     *exit_code = 1;
   };
   for (int wait = 1500;; wait = kStartWaitMs) {
@@ -207,16 +215,12 @@ void HeldAllocation::relinquish(int exit_code, bool say) {
     if (say)
       std::fprintf(stderr, "%s: Relinquishing job allocation %lld\n", how_.program.c_str(),
                    static_cast<long long>(id_));
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      const ApiAnswer a = call_api(client_, "POST", "/api/v1/jobs/" + std::to_string(id_) + "/relinquish",
-                                   json{{"exit_code", std::min(std::max(exit_code, 0), 255)}}.dump());
-      if (a.ok() || a.status == 409 || a.status == 404) break;  // let go, or ended already
-      if (!a.transient()) {
-        std::fprintf(stderr, "%s: error: Unable to clean up job allocation %lld: %s\n", how_.program.c_str(),
-                     static_cast<long long>(id_), a.error.c_str());
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::seconds(1));
+    const ApiAnswer a =
+        post_to_job(client_, id_, "relinquish", json{{"exit_code", std::min(std::max(exit_code, 0), 255)}}.dump());
+    // Let go, or ended already (409, 404); else Slurm's words for a relinquish that failed.
+    if (!a.ok() && !a.transient() && a.status != 409 && a.status != 404) {
+      std::fprintf(stderr, "%s: error: Unable to clean up job allocation %lld: %s\n", how_.program.c_str(),
+                   static_cast<long long>(id_), a.error.c_str());
     }
   }
   if (attender_.joinable()) attender_.join();

@@ -52,16 +52,7 @@ void Controller::stop_allocation(JobRecord& job, JobState state, int exit_code, 
   // ends, and its nodes are free, once they have.
   const agent::TaskEnd why = state == JobState::Timeout ? agent::TaskEnd::TimedOut : agent::TaskEnd::Cancelled;
   stopping_.emplace(job.id, std::make_pair(why, reason));
-  for (const StepRecord& step : job.steps) {
-    for (std::size_t t = 0; t < step.tasks.size(); ++t) {
-      if (step.tasks[t].done()) continue;
-      Node* node = find_node(job.tasks[static_cast<std::size_t>(step.tasks[t].node)].node);
-      if (node && node->local) {
-        local_->terminate(agent::step_task_id(job.id, job.attempt, step.id, static_cast<int>(t)), why, reason);
-      }
-    }
-  }
-  orders_cv_.notify_all();
+  stop_step_tasks(job, why, reason);
   job.reason = "ending (" + reason + ")";
   note_step_news(job);  // its holder, asking after it, hears at once
 }

@@ -517,6 +517,9 @@ class Controller {
   // Ends the tasks of the job still running (the agents report them ended).
   // An allocation, whose ranks run nothing, ends at once (controller/allocations.cpp).
   void stop_tasks(JobRecord& job, agent::TaskEnd why, const std::string& message, std::int64_t now);
+  // Its steps' tasks still running are told to end: the local node's now, remote agents with their
+  // next answer (stop_of says why, from stopping_).
+  void stop_step_tasks(const JobRecord& job, agent::TaskEnd why, const std::string& message);
   // A running allocation is ending in `state`: at once where no step of it runs, else once its
   // steps' tasks, told to end, have (allocation_step_ended). The first end asked for stands.
   void stop_allocation(JobRecord& job, JobState state, int exit_code, const std::string& reason, std::int64_t now);

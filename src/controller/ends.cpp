@@ -21,6 +21,10 @@ void Controller::stop_tasks(JobRecord& job, agent::TaskEnd why, const std::strin
       local_->terminate(agent::task_id(job.id, job.attempt, static_cast<int>(rank)), why, message);
     }
   }
+  stop_step_tasks(job, why, message);
+}
+
+void Controller::stop_step_tasks(const JobRecord& job, agent::TaskEnd why, const std::string& message) {
   for (const StepRecord& step : job.steps) {
     for (std::size_t t = 0; t < step.tasks.size(); ++t) {
       if (step.tasks[t].done()) continue;
@@ -30,7 +34,7 @@ void Controller::stop_tasks(JobRecord& job, agent::TaskEnd why, const std::strin
       }
     }
   }
-  orders_cv_.notify_all();  // remote agents get the order with their next answer
+  orders_cv_.notify_all();  // remote agents get the order with their next answer (stop_of)
 }
 
 void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t now) {

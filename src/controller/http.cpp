@@ -232,13 +232,8 @@ std::optional<std::string> bearer_token(const httplib::Request& req) {
   if (req.method != "GET" || upgrade != "websocket") return std::nullopt;
   const std::string offered = req.get_header_value("Sec-WebSocket-Protocol");
   constexpr std::string_view kMark = "gwang.bearer.";
-  for (std::size_t from = 0; from <= offered.size();) {
-    const std::size_t comma = std::min(offered.find(',', from), offered.size());
-    std::string_view one(offered.data() + from, comma - from);
-    while (!one.empty() && (one.front() == ' ' || one.front() == '\t')) one.remove_prefix(1);
-    while (!one.empty() && (one.back() == ' ' || one.back() == '\t')) one.remove_suffix(1);
+  for (const std::string_view one : websocket_subprotocols(offered)) {
     if (one.starts_with(kMark) && one.size() > kMark.size()) return std::string(one.substr(kMark.size()));
-    from = comma + 1;
   }
   return std::nullopt;
 }

@@ -5,6 +5,7 @@
 // GCC 12 in C++20 mode needs <utility> before Asio's headers (std::exchange in its awaitables).
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
@@ -101,21 +102,20 @@ struct HttpTransport::Impl {
   void accept();
 };
 
-namespace {
-
-// Whether a WebSocket's offered subprotocols ("a, b") include "gwang".
-bool offers_gwang(std::string_view offered) {
-  while (!offered.empty()) {
-    const std::size_t comma = offered.find(',');
-    std::string_view one = offered.substr(0, comma);
-    while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
-    while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
-    if (one == "gwang") return true;
-    if (comma == std::string_view::npos) break;
-    offered.remove_prefix(comma + 1);
+std::vector<std::string_view> websocket_subprotocols(std::string_view offered) {
+  std::vector<std::string_view> out;
+  for (std::size_t from = 0; from <= offered.size();) {
+    const std::size_t comma = std::min(offered.find(',', from), offered.size());
+    std::string_view one = offered.substr(from, comma - from);
+    while (!one.empty() && (one.front() == ' ' || one.front() == '\t')) one.remove_prefix(1);
+    while (!one.empty() && (one.back() == ' ' || one.back() == '\t')) one.remove_suffix(1);
+    if (!one.empty()) out.push_back(one);
+    from = comma + 1;
   }
-  return false;
+  return out;
 }
+
+namespace {
 
 // A WebSocket taken over from an HTTP connection: reads go to its handler, sends are queued and
 // written in order on the connection's strand.
@@ -149,7 +149,8 @@ class SocketSession final : public WebSocket, public std::enable_shared_from_thi
     // A browser, which cannot send a WebSocket an Authorization header, offers the subprotocol
     // "gwang" (with its token as another: see bearer_token); the answer must name the one taken.
     const auto offered = request[http::field::sec_websocket_protocol];
-    if (offers_gwang(std::string_view(offered.data(), offered.size()))) {
+    const auto offers = websocket_subprotocols(std::string_view(offered.data(), offered.size()));
+    if (std::find(offers.begin(), offers.end(), "gwang") != offers.end()) {
       ws_.set_option(websocket::stream_base::decorator(
           [](websocket::response_type& r) { r.set(http::field::sec_websocket_protocol, "gwang"); }));
     }

@@ -12,6 +12,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/result.h"
 
@@ -45,6 +47,10 @@ class WebSocket {
   // starts again.
   virtual void pause_reading(bool paused) = 0;
 };
+
+// The subprotocols a WebSocket's client offers (Sec-WebSocket-Protocol: "a, b"), each trimmed of
+// spaces and tabs, empty entries left out.
+std::vector<std::string_view> websocket_subprotocols(std::string_view offered);
 
 // What a WebSocket's messages go to. Called on the loop's thread, one at a time: none may block.
 class WebSocketHandler {
