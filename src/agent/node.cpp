@@ -380,6 +380,26 @@ void bind_memory(const Launch& l, TaskSpec& spec) {
 
 }  // namespace
 
+std::optional<std::string> NodeAgent::choose_service_port(int& port) const {
+  if (port < 0) return std::nullopt;
+  if (options_.controller_url.empty()) return "a session's service, with no controller URL to link it to";
+  if (port == 0 && (port = free_local_port()) == 0) return "a session's service: no free port on 127.0.0.1";
+  return std::nullopt;
+}
+
+void NodeAgent::link(const Launch& l, Task& task, int service_port, Clock::time_point now) {
+  if (task.terminal() >= 0) {
+    const int linked = ::fcntl(task.terminal(), F_DUPFD_CLOEXEC, 3);
+    if (linked >= 0) {
+      links_[l.task] = std::make_unique<TerminalLink>(options_.controller_url, l.task, l.terminal_secret, linked);
+    } else {
+      task.terminate(TaskEnd::Cancelled, options_.kill_grace, now);
+    }
+  }
+  if (service_port > 0)
+    services_[l.task] = std::make_unique<ServiceLink>(options_.controller_url, l.task, l.service_secret, service_port);
+}
+
 void NodeAgent::launch(const Launch& l, Clock::time_point now) {
   if (!seen_.insert(l.task).second) return;
   auto refuse = [&](const std::string& why) {
@@ -436,6 +456,8 @@ void NodeAgent::launch(const Launch& l, Clock::time_point now) {
     spec.terminal_rows = static_cast<unsigned short>(l.terminal_rows);
     spec.terminal_cols = static_cast<unsigned short>(l.terminal_cols);
   }
+  int service_port = l.service_port;
+  if (auto why = choose_service_port(service_port)) return refuse(*why);
   spec.workdir = l.workdir.empty() ? owner->home : l.workdir;
   spec.uid = owner->uid;
   spec.gid = owner->gid;
@@ -461,6 +483,8 @@ void NodeAgent::launch(const Launch& l, Clock::time_point now) {
     spec.env.emplace_back("GWANG_URL", options_.controller_url);
   }
   add_node_env(l, *owner, spec);
+  std::erase_if(spec.env, [](const auto& e) { return e.first == "GWANG_SESSION_PORT"; });
+  if (service_port > 0) spec.env.emplace_back("GWANG_SESSION_PORT", std::to_string(service_port));
   bind_memory(l, spec);
   // srun --slurmd-debug: the agent says what it does with the task on the task's standard error.
   const bool debug = std::erase_if(spec.env, [](const auto& e) { return e.first == "GWANG_SLURMD_DEBUG"; }) > 0;
@@ -484,14 +508,7 @@ void NodeAgent::launch(const Launch& l, Clock::time_point now) {
     if (!l.script.empty()) fs::remove_all(fs::path(script_path(options_.log_dir, l.task)).parent_path(), ec);
     return refuse(task.error().message);
   }
-  if ((*task)->terminal() >= 0) {
-    const int linked = ::fcntl((*task)->terminal(), F_DUPFD_CLOEXEC, 3);
-    if (linked >= 0) {
-      links_[l.task] = std::make_unique<TerminalLink>(options_.controller_url, l.task, l.terminal_secret, linked);
-    } else {
-      (*task)->terminate(TaskEnd::Cancelled, options_.kill_grace, now);
-    }
-  }
+  link(l, **task, service_port, now);
   const long long started = (*task)->started();
   const pid_t pid = (*task)->pid();
   tasks_[l.task] = Running{std::move(*task), "", false, spec.name, started};
@@ -645,6 +662,7 @@ std::vector<Finished> NodeAgent::poll(Clock::time_point now) {
       const std::string& failure = it->second.task->failure();
       out.push_back({it->first, *status, failure.empty() ? it->second.message : failure, it->second.fenced});
       done_[it->first] = Done{it->second.task->pid(), it->second.started, it->second.group};
+      services_.erase(it->first);  // its service's link closes with it
       if (!it->second.task->cleaned()) unremoved_.push_back(std::move(it->second.task));
       it = tasks_.erase(it);
     } else {

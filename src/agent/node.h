@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "agent/devices.h"
+#include "agent/service_link.h"
 #include "agent/task.h"
 #include "agent/terminal_link.h"
 #include "agent/tracker.h"
@@ -54,6 +55,11 @@ struct Launch {
   // links to the controller's end of it (api/v1/agent/terminals/TASK), showing this secret.
   int terminal_rows = 0, terminal_cols = 0;
   std::string terminal_secret;
+  // 0 or more: it serves a session (api/session.h) on 127.0.0.1 at this port, or (0) at one the
+  // agent chooses and gives it as GWANG_SESSION_PORT; the agent links it to the controller's proxy
+  // (api/v1/agent/services/TASK), showing this secret. -1: no service.
+  int service_port = -1;
+  std::string service_secret;
 };
 
 // Where a node keeps the batch script of a task: log_dir/scripts/TASK/script.
@@ -168,14 +174,19 @@ class NodeAgent {
   NodeAgentOptions options_;
   Tracking tracking_;
   std::map<std::string, Running> tasks_;
-  std::map<std::string, Done> done_;     // ended, until acknowledged
+  std::map<std::string, Done> done_;  // ended, until acknowledged
+  // A session's service's port (Launch::service_port): one chosen where it is 0; why not, if not.
+  std::optional<std::string> choose_service_port(int& port) const;
+  // A started task's links to the controller: its terminal's, its session's service's.
+  void link(const Launch& l, Task& task, int service_port, Clock::time_point now);
   void save();                           // rewrites the state file whole
   void append(const std::string& line);  // adds a change to it
   int state_fd_ = -1;
   std::size_t appended_ = 0;  // changes appended since it was last rewritten
   std::vector<Finished> failed_to_start_;
-  std::vector<std::unique_ptr<Task>> unremoved_;                // ended tasks whose groups the kernel still holds
-  std::map<std::string, std::unique_ptr<TerminalLink>> links_;  // tasks' terminals, until their links end
+  std::vector<std::unique_ptr<Task>> unremoved_;                  // ended tasks whose groups the kernel still holds
+  std::map<std::string, std::unique_ptr<TerminalLink>> links_;    // tasks' terminals, until their links end
+  std::map<std::string, std::unique_ptr<ServiceLink>> services_;  // sessions' services, while their tasks run
   std::set<std::string> seen_;
 };
 

@@ -179,7 +179,8 @@ std::string json_request(const SyncRequest& r) {
               {"signalled", r.signalled},
               {"features", r.host.features},
               {"tmp", r.host.tmp_bytes},
-              {"terminals", r.takes_terminals}}
+              {"terminals", r.takes_terminals},
+              {"services", r.takes_services}}
       .dump();
 }
 
@@ -238,6 +239,7 @@ Result<SyncRequest> json_to_request(const std::string& body) {
     r.wait_ms = integer_or<int>(o, "wait_ms", 0);
     r.takes_signals = o.contains("signalled");
     r.takes_terminals = o.value("terminals", false);
+    r.takes_services = o.value("services", false);
     if (r.takes_signals) {
       for (const auto& [task, serial] : o.at("signalled").items()) r.signalled[task] = integer<int>(serial);
     }
@@ -263,6 +265,7 @@ std::string json_response(const SyncResponse& r) {
     if (!l.input.empty()) one["input"] = l.input;
     if (l.terminal_rows > 0)
       one["terminal"] = {{"rows", l.terminal_rows}, {"cols", l.terminal_cols}, {"secret", l.terminal_secret}};
+    if (l.service_port >= 0) one["service"] = {{"port", l.service_port}, {"secret", l.service_secret}};
     if (l.step >= 0) one["step"] = l.step;
     if (!l.cpus.empty()) one["cpus"] = l.cpus;
     if (l.cpu_bind_verbose) one["cpu_bind_verbose"] = true;
@@ -315,6 +318,12 @@ Result<SyncResponse> json_to_response(const std::string& body) {
         x.terminal_rows = integer<int>(t.at("rows"));
         x.terminal_cols = integer<int>(t.at("cols"));
         x.terminal_secret = t.at("secret").get<std::string>();
+      }
+      if (l.contains("service")) {
+        const json& t = l.at("service");
+        x.service_port = integer<int>(t.at("port"));
+        if (x.service_port < 0 || x.service_port > 65535) return fail("field 'launch.service.port': out of range");
+        x.service_secret = t.at("secret").get<std::string>();
       }
       x.cpus = l.value("cpus", std::vector<int>{});
       x.cpu_bind_verbose = l.value("cpu_bind_verbose", false);

@@ -59,6 +59,9 @@ struct SyncRequest {
   // This agent runs a task on a terminal when its launch has one (and reads the answers that carry
   // them); an agent of an earlier version does not, and is given no step with a terminal.
   bool takes_terminals = false;
+  // This agent serves a session's service (Launch::service_port) through a link to the controller
+  // (agent/service_link.h); one of an earlier version starts no session.
+  bool takes_services = false;
 };
 
 // A signal to send to a task once (scancel --signal, sbatch --signal): its serial says which of

@@ -25,11 +25,13 @@ constexpr std::string_view kRequestMagic1 = "\x01gwang-sync-1\n";
 constexpr std::string_view kRequestMagic2 = "\x01gwang-sync-2\n";
 constexpr std::string_view kRequestMagic3 = "\x01gwang-sync-3\n";
 constexpr std::string_view kRequestMagic4 = "\x01gwang-sync-4\n";
-constexpr std::string_view kRequestMagic = "\x01gwang-sync-5\n";
+constexpr std::string_view kRequestMagic5 = "\x01gwang-sync-5\n";
+constexpr std::string_view kRequestMagic = "\x01gwang-sync-6\n";
 constexpr std::string_view kResponseMagic1 = "\x01gwang-orders-1\n";
 constexpr std::string_view kResponseMagic2 = "\x01gwang-orders-2\n";
 constexpr std::string_view kResponseMagic3 = "\x01gwang-orders-3\n";
-constexpr std::string_view kResponseMagic = "\x01gwang-orders-4\n";
+constexpr std::string_view kResponseMagic4 = "\x01gwang-orders-4\n";
+constexpr std::string_view kResponseMagic = "\x01gwang-orders-5\n";
 
 int small_int(api::Decoder& d) {
   const std::int64_t v = d.i();
@@ -60,8 +62,9 @@ Result<T> done(api::Decoder& d, T value, const char* what) {
 }  // namespace
 
 bool is_binary(std::string_view body) {
-  for (const std::string_view magic : {kRequestMagic, kRequestMagic4, kRequestMagic3, kRequestMagic2, kRequestMagic1,
-                                       kResponseMagic, kResponseMagic3, kResponseMagic2, kResponseMagic1}) {
+  for (const std::string_view magic :
+       {kRequestMagic, kRequestMagic5, kRequestMagic4, kRequestMagic3, kRequestMagic2, kRequestMagic1, kResponseMagic,
+        kResponseMagic4, kResponseMagic3, kResponseMagic2, kResponseMagic1}) {
     if (body.starts_with(magic)) return true;
   }
   return false;
@@ -104,18 +107,20 @@ std::string encode(const SyncRequest& r) {
     e.s(task);
     e.i(serial);
   }
-  // Version 4: the node's features and temporary file system; 5: whether it takes terminals.
+  // Version 4: the node's features and temporary file system; 5: whether it takes terminals; 6:
+  // whether it serves sessions.
   encode_strings(e, r.host.features);
   e.i(r.host.tmp_bytes);
   e.u(r.takes_terminals);
+  e.u(r.takes_services);
   return e.finish(kRequestMagic);
 }
 
 Result<SyncRequest> decode_request(std::string_view body) {
-  constexpr std::string_view kMagics[] = {kRequestMagic1, kRequestMagic2, kRequestMagic3, kRequestMagic4,
-                                          kRequestMagic};
+  constexpr std::string_view kMagics[] = {kRequestMagic1, kRequestMagic2, kRequestMagic3,
+                                          kRequestMagic4, kRequestMagic5, kRequestMagic};
   int version = 1;
-  for (int v = 2; v <= 5; ++v) {
+  for (int v = 2; v <= 6; ++v) {
     if (body.starts_with(kMagics[v - 1])) version = v;
   }
   const bool v2 = version >= 2;
@@ -161,6 +166,7 @@ Result<SyncRequest> decode_request(std::string_view body) {
     r.host.tmp_bytes = d.i();
   }
   if (version >= 5) r.takes_terminals = d.u(1) != 0;
+  if (version >= 6) r.takes_services = d.u(1) != 0;
   return done(d, std::move(r), "sync request");
 }
 
@@ -201,8 +207,10 @@ std::string encode(const SyncResponse& r) {
   // The launches' CPUs, at the end and only when some launch has them: an agent of the previous
   // version (which reports no CPU ids, so gets none) reads the answer as before.
   // Likewise the signals, after them, only when there are some.
-  // Then the launches' terminals, only when one has one (version 4).
-  const bool v4 = std::any_of(r.launch.begin(), r.launch.end(), [](const Launch& l) { return l.terminal_rows > 0; });
+  // Then the launches' terminals, only when one has one (version 4); then their services (5).
+  const bool v5 = std::any_of(r.launch.begin(), r.launch.end(), [](const Launch& l) { return l.service_port >= 0; });
+  const bool v4 =
+      v5 || std::any_of(r.launch.begin(), r.launch.end(), [](const Launch& l) { return l.terminal_rows > 0; });
   const bool v3 = v4 || !r.signal.empty();
   const bool v2 = v3 || std::any_of(r.launch.begin(), r.launch.end(), [](const Launch& l) { return !l.cpus.empty(); });
   if (v2) {
@@ -227,16 +235,28 @@ std::string encode(const SyncResponse& r) {
       e.s(l.terminal_secret);
     }
   }
-  return e.finish(v4 ? kResponseMagic : v3 ? kResponseMagic3 : v2 ? kResponseMagic2 : kResponseMagic1);
+  if (v5) {
+    for (const Launch& l : r.launch) {
+      e.i(l.service_port);
+      e.s(l.service_secret);
+    }
+  }
+  return e.finish(v5   ? kResponseMagic
+                  : v4 ? kResponseMagic4
+                  : v3 ? kResponseMagic3
+                  : v2 ? kResponseMagic2
+                       : kResponseMagic1);
 }
 
 Result<SyncResponse> decode_response(std::string_view body) {
-  const int version = body.starts_with(kResponseMagic)    ? 4
+  const int version = body.starts_with(kResponseMagic)    ? 5
+                      : body.starts_with(kResponseMagic4) ? 4
                       : body.starts_with(kResponseMagic3) ? 3
                       : body.starts_with(kResponseMagic2) ? 2
                                                           : 1;
   const bool v2 = version >= 2;
-  api::Decoder d(body, version == 4   ? kResponseMagic
+  api::Decoder d(body, version == 5   ? kResponseMagic
+                       : version == 4 ? kResponseMagic4
                        : version == 3 ? kResponseMagic3
                        : v2           ? kResponseMagic2
                                       : kResponseMagic1);
@@ -293,6 +313,13 @@ Result<SyncResponse> decode_response(std::string_view body) {
       if (l.terminal_rows < 0 || l.terminal_rows > 10000 || l.terminal_cols < 0 || l.terminal_cols > 10000)
         d.fail("a terminal's size out of range");
       l.terminal_secret = d.s();
+    }
+  }
+  if (version >= 5) {
+    for (Launch& l : r.launch) {
+      l.service_port = small_int(d);
+      if (l.service_port < -1 || l.service_port > 65535) d.fail("a service's port out of range");
+      l.service_secret = d.s();
     }
   }
   return done(d, std::move(r), "sync answer");

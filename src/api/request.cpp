@@ -111,8 +111,10 @@ Result<void> read_program(const json& j, SubmitRequest& r) {
       return tl::unexpected(field_error("allocation", "a job with a batch script is not an allocation").error());
     r.allocation = a == "attended" ? Allocation::Attended : Allocation::Unattended;
   }
-  // What an allocation's holder runs may be nothing (salloc --no-shell).
-  const bool optional = !r.script.empty() || r.allocation != Allocation::None;
+  if (auto e = read_session(j, r); !e) return e;
+  // What an allocation's holder runs may be nothing (salloc --no-shell), as may an app's arguments.
+  const bool optional = !r.script.empty() || r.allocation != Allocation::None ||
+                        (r.session.app != SessionApp::None && r.session.app != SessionApp::Custom);
   if (!j.contains("command") && !optional) return tl::unexpected(field_error("command", "required").error());
   if (j.contains("command")) {
     const char* shape = optional ? "must be an array of strings" : "must be a non-empty array of strings";
@@ -418,6 +420,8 @@ Result<void> read_conditions(const json& j, SubmitRequest& r, std::int64_t max_a
 // the 200 bytes a name may have (at a character's start, so that it stays UTF-8): the request must
 // read back from the journal as it was accepted.
 void default_name(SubmitRequest& r) {
+  if (r.name.empty() && r.session.app != SessionApp::None && r.session.app != SessionApp::Custom)
+    r.name = to_string(r.session.app);
   if (r.name.empty() && !r.script.empty()) r.name = "sbatch";       // as sbatch names a script read from stdin
   if (r.name.empty() && r.command.empty()) r.name = "interactive";  // an allocation's, as salloc's
   if (r.name.empty()) {
@@ -489,7 +493,8 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
                                   "cpu_threads_per_core",
                                   "licenses",
                                   "no_kill",
-                                  "allocation"};
+                                  "allocation",
+                                  "session"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
       return fail("unknown field '" + key + "'");
@@ -503,6 +508,7 @@ Result<SubmitRequest> parse_submit(const json& value, std::int64_t max_array_siz
     if (!r.array.empty()) return fail("field 'allocation': a job array is not an allocation");
     r.requeue = false;  // its holder waits for it: it is not run again elsewhere
   }
+  if (auto e = check_session(j, r); !e) return tl::unexpected(e.error());
   default_name(r);
   return r;
 }
@@ -526,14 +532,14 @@ std::string to_json(const SubmitRequest& r) {
   }
   if (r.gpu_share > 0) j["gpu_share"] = r.gpu_share;
   j["nodes"] = r.nodes;
-  j["time"] = r.time_s;
+  if (r.time_s > 0) j["time"] = r.time_s;  // a session's 0: the controller's longest
   if (!r.requeue) j["requeue"] = false;
   if (!r.project.empty()) j["project"] = r.project;
   if (r.preemptible) j["preemptible"] = true;
   if (r.begin > 0) j["begin"] = r.begin;
   if (!r.dependency.empty()) j["dependency"] = r.dependency;
   if (!r.array.empty()) j["array"] = r.array;
-  if (!r.script.empty()) j["script"] = r.script;
+  if (!r.script.empty() && r.session.app == SessionApp::None) j["script"] = r.script;  // an app's is the controller's
   if (!r.output.empty()) j["output"] = r.output;
   if (!r.error.empty()) j["error"] = r.error;
   if (!r.input.empty()) j["input"] = r.input;
@@ -569,7 +575,12 @@ std::string to_json(const SubmitRequest& r) {
   if (r.cpu_threads_per_core > 0) j["cpu_threads_per_core"] = r.cpu_threads_per_core;
   if (!r.licenses.empty()) j["licenses"] = r.licenses;
   if (r.no_kill) j["no_kill"] = true;
-  if (r.allocation != Allocation::None) j["allocation"] = std::string(to_string(r.allocation));
+  if (r.session.app != SessionApp::None) {
+    j["session"] = session_json(r.session);
+    if (r.session.app == SessionApp::Terminal) j.erase("allocation");
+  } else if (r.allocation != Allocation::None) {
+    j["allocation"] = std::string(to_string(r.allocation));
+  }
   return j.dump();
 }
 

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/session.h"
 #include "api/units.h"
 #include "core/result.h"
 
@@ -115,6 +116,10 @@ struct SubmitRequest {
   // An allocation: its command (optional) is what its holder runs, shown, never run by gwang;
   // it is never requeued, and has no batch script or array.
   Allocation allocation = Allocation::None;
+  // A session (api/session.h): one node, no array; its app's script runs its service, the command
+  // given its arguments (a custom app's command is the service). A terminal session is an
+  // unattended allocation that its owner's terminals use.
+  SessionRequest session;
 };
 
 inline constexpr std::int64_t kMaxNice = 2147483645;      // Slurm's NICE_OFFSET - 3
@@ -128,7 +133,8 @@ inline constexpr std::size_t kMaxScriptBytes = 4 << 20;  // Slurm's default max_
 // (bytes, seconds). "begin" takes a date ("2026-03-01T08:30") or Unix seconds; "dependency" Slurm's
 // dependency syntax, checked here for its form (the jobs it names are the controller's to check);
 // "array" Slurm's array syntax (its largest index is the controller's to check). "command" is
-// required unless there is a "script" or an "allocation" ("attended", "unattended").
+// required unless there is a "script", an "allocation" ("attended", "unattended") or a "session"
+// whose app is not custom.
 // An array's indices must be below `max_array_size` (a controller's own limit, where it is known:
 // an array beyond it is refused before its indices are spelled out).
 Result<SubmitRequest> parse_submit(const std::string& body, std::int64_t max_array_size = kMaxArrayIndex + 1);

@@ -139,6 +139,13 @@ std::optional<int> submit_request(const SubmitArgs& args, api::SubmitRequest& r)
 // gwang run: an allocation of what `args` ask for, COMMAND run in it as a step (srun's), on a
 // terminal of this one's with `tty`, and the allocation let go when it ends: its exit status.
 int run_interactive(const SubmitArgs& args, bool tty);
+// gwang session (session.cpp): start one of `app` ("jupyter", "custom:8888"; api::parse_session_app)
+// on what `args` ask for (its command: the app's arguments, or a custom app's service), waiting
+// until it answers unless !wait; list the caller's; open one (a browser's link, or a terminal
+// session's terminal).
+int run_session_start(const SubmitArgs& args, const std::string& app, const std::string& idle_timeout, bool wait);
+int run_session_list(const ClientArgs& client, bool all);
+int run_session_open(const ClientArgs& client, const std::string& session);
 
 int run_queue(const ClientArgs& client, bool all, bool start = false);
 int run_show(const ClientArgs& client, const std::string& job);

@@ -462,6 +462,7 @@ proto::SyncRequest SyncLoop::request() {
   req.signalled = node_agent_.signalled();
   req.takes_signals = true;
   req.takes_terminals = true;
+  req.takes_services = true;
   bool more = false;
   const std::set<std::string> complete = add_output(req, more);
   for (const agent::Finished& f : finished_) {
@@ -641,6 +642,9 @@ int run_controller(const DaemonArgs& args) {
   options.node_timeout = cfg->node_timeout;
   options.terminal_grace = cfg->terminal_grace;
   options.allocation_grace = cfg->allocation_grace;
+  options.session_idle_timeout = cfg->session_idle_timeout;
+  options.session_max_life = cfg->session_max_life;
+  options.session_start_timeout = cfg->session_start_timeout;
   options.kill_grace = cfg->kill_grace;
   options.requeue_limit = cfg->requeue_limit;
   options.max_array_size = cfg->max_array_size;

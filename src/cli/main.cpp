@@ -49,7 +49,8 @@ CLI::Validator at_least(long long low) {
 struct Commands {
   CLI::App *r = nullptr, *p = nullptr, *tn = nullptr, *u = nullptr, *ctl = nullptr, *agt = nullptr, *sb = nullptr,
            *q = nullptr, *sh = nullptr, *ca = nullptr, *ho = nullptr, *rl = nullptr, *lg = nullptr, *nd = nullptr,
-           *dr = nullptr, *rs = nullptr, *si = nullptr, *mig = nullptr, *at = nullptr, *rn = nullptr;
+           *dr = nullptr, *rs = nullptr, *si = nullptr, *mig = nullptr, *at = nullptr, *rn = nullptr, *ss = nullptr,
+           *sl = nullptr, *so = nullptr, *sx = nullptr;
   ReplayArgs replay;
   PackArgs pack;
   TenantsArgs tenants;
@@ -62,6 +63,9 @@ struct Commands {
   int rank = 0;
   std::string job_arg, node_arg;
   std::vector<std::string> attach_command;
+  SubmitArgs session;  // gwang session start
+  std::string session_app, session_idle;
+  bool session_no_wait = false;
   std::string slurm_dir;
   MigrateArgs migrate;
 };
@@ -84,7 +88,7 @@ bool build_every(int argc, char** argv) {
   if (argc > 1) {
     for (const char* name : {"sim",   "up",      "controller", "agent",  "submit", "queue",  "show", "cancel",
                              "hold",  "release", "logs",       "nodes",  "drain",  "resume", "user", "token",
-                             "admin", "grants",  "events",     "report", "slurm",  "attach", "run"})
+                             "admin", "grants",  "events",     "report", "slurm",  "attach", "run",  "session"})
       if (std::strcmp(argv[1], name) == 0) every = false;
   }
   return every;
@@ -274,6 +278,36 @@ void add_submit(CLI::App& app, const Wanted& wanted, Commands& c) {
   }
 }
 
+// gwang session start, list, open and stop, when wanted.
+void add_session(CLI::App& app, const Wanted& wanted, Commands& c) {
+  if (!wanted("session")) return;
+  CLI::App* s = app.add_subcommand("session",
+                                   "Sessions: a notebook, TensorBoard, an editor, a terminal or a "
+                                   "service of your own, reached through the controller");
+  s->require_subcommand(1);
+  c.session.time.clear();  // none given: the controller's longest (session_max_life)
+  c.ss = s->add_subcommand("start", "Start a session: gwang session start --app APP [options] [-- ARGS]");
+  job_options(c.ss, c.session);
+  c.ss->add_option("--app", c.session_app, "jupyter, tensorboard, vscode, terminal, or custom:PORT (your own service)")
+      ->required();
+  c.ss->add_option("--idle-timeout", c.session_idle,
+                   "ends after this long unused (default: the controller's session_idle_timeout)");
+  c.ss->add_flag("--no-wait", c.session_no_wait, "return once submitted, not once its service answers");
+  c.ss->add_option("command", c.session.command, "the app's arguments, or a custom app's command (after --)")
+      ->expected(-1);
+  c.sl = s->add_subcommand("list", "Your sessions (with --all, also those that have ended)");
+  client_options(c.sl, c.client);
+  c.sl->add_flag("--all", c.all, "include ended sessions");
+  for (auto [sub, name, help] : {std::tuple{&c.so, "open",
+                                            "A link that opens a session in a browser (once, within a "
+                                            "minute); a terminal in a terminal session"},
+                                 std::tuple{&c.sx, "stop", "End a session"}}) {
+    *sub = s->add_subcommand(name, help);
+    client_options(*sub, c.client);
+    (*sub)->add_option("session", c.job_arg, "session id")->required();
+  }
+}
+
 // A subcommand of one job, named by its id, with the client's options; null when not wanted.
 CLI::App* add_job_command(CLI::App& app, const Wanted& wanted, Commands& c, const char* name, const char* help) {
   if (!wanted(name)) return nullptr;
@@ -372,6 +406,10 @@ int run_parsed(const Commands& c, const BookCommands& books, [[maybe_unused]] ch
     }
     return run_interactive(c.submit, c.tty);
   }
+  if (parsed(c.ss)) return run_session_start(c.session, c.session_app, c.session_idle, !c.session_no_wait);
+  if (parsed(c.sl)) return run_session_list(c.client, c.all);
+  if (parsed(c.so)) return run_session_open(c.client, c.job_arg);
+  if (parsed(c.sx)) return run_cancel(c.client, c.job_arg);
   if (parsed(c.si)) return run_slurm_install(c.slurm_dir);
   if (parsed(c.q)) return run_queue(c.client, c.all, c.start);
   if (parsed(c.sh)) return run_show(c.client, c.job_arg);
@@ -408,6 +446,7 @@ int main(int argc, char** argv) {
   add_up(app, wanted, c);
   add_daemons(app, wanted, c);
   add_submit(app, wanted, c);
+  add_session(app, wanted, c);
   add_jobs(app, wanted, c);
   add_nodes(app, wanted, c);
   add_slurm(app, wanted, c);

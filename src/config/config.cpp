@@ -344,6 +344,9 @@ Result<ControllerConfig> parse_controller_config(std::string_view text, const st
   GWANG_TRY(r.duration("kill_grace", c.kill_grace, 1, 600));
   GWANG_TRY(r.duration("terminal_grace", c.terminal_grace, 1, 3600));
   GWANG_TRY(r.duration("allocation_grace", c.allocation_grace, 2, 86400));
+  GWANG_TRY(r.duration("session_idle_timeout", c.session_idle_timeout, 10, 31 * 86400));
+  GWANG_TRY(r.duration("session_max_life", c.session_max_life, 0, 366 * 86400));
+  GWANG_TRY(r.duration("session_start_timeout", c.session_start_timeout, 5, 86400));
   GWANG_TRY(r.integer("requeue_limit", c.requeue_limit, 0, 100));
   GWANG_TRY(r.integer("max_array_size", c.max_array_size, 1, 4'000'001));
   std::string ports = std::to_string(c.resv_port_low) + "-" + std::to_string(c.resv_port_high);

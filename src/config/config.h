@@ -30,9 +30,14 @@ struct ControllerConfig {
   std::chrono::seconds node_timeout{60};      // a node silent this long is DOWN
   std::chrono::seconds terminal_grace{30};    // a step's terminal without its client this long: cancelled
   std::chrono::seconds allocation_grace{60};  // an allocation whose holder is silent this long: ended
-  std::chrono::seconds kill_grace{10};        // SIGTERM to SIGKILL (the local node's, if any)
-  int requeue_limit = 1;                      // requeues of a job after NODE_FAIL
-  int max_array_size = 1001;                  // job arrays' indices go up to this - 1 (Slurm's MaxArraySize)
+  // Sessions (api/session.h): ended once unused this long (unless one asks for another); their
+  // longest time limit (0: none); how long a service has to answer on its port once started.
+  std::chrono::seconds session_idle_timeout{3600};
+  std::chrono::seconds session_max_life{86400};
+  std::chrono::seconds session_start_timeout{300};
+  std::chrono::seconds kill_grace{10};  // SIGTERM to SIGKILL (the local node's, if any)
+  int requeue_limit = 1;                // requeues of a job after NODE_FAIL
+  int max_array_size = 1001;            // job arrays' indices go up to this - 1 (Slurm's MaxArraySize)
   // The ports steps may reserve on their nodes (srun --resv-ports): resv_ports = "LOW-HIGH" (Slurm's
   // MpiParams=ports=).
   int resv_port_low = 12000, resv_port_high = 12999;

@@ -302,6 +302,7 @@ Result<Controller::Prepared> Controller::prepare(const api::SubmitRequest& reque
     }
   }
   if (job.request.workdir.empty()) job.request.workdir = owner.home;
+  if (auto session = prepare_session(job); !session) return tl::unexpected(session.error());
   if (job.request.partition.empty()) {
     const auto d =
         std::find_if(partitions_.begin(), partitions_.end(), [](const PartitionNodes& p) { return p.spec.is_default; });

@@ -108,6 +108,7 @@ Result<std::optional<proto::SyncResponse>> Controller::sync_with(Changing& chang
   if (registering || (!node->cpus.known() && !request.host.cpu_ids.empty())) set_topology(*node, request.host);
   node->tracking = request.tracking;
   node->takes_terminals = request.takes_terminals;
+  node->takes_services = request.takes_services;
   node->last_seen = mono;
   node->last_seen_wall = now;
   if (!node->heard || node->down) {

@@ -35,6 +35,7 @@
 #include "controller/metrics.h"
 #include "controller/records.h"
 #include "controller/runner.h"
+#include "controller/services.h"
 #include "controller/terminals.h"
 #include "core/cpus.h"
 #include "core/scheduler.h"
@@ -71,6 +72,12 @@ struct ControllerOptions {
   // An attended allocation (salloc's, srun's outside a job) whose holder has not asked after it for
   // this long: it ends, CANCELLED (Slurm's InactiveLimit).
   std::chrono::milliseconds allocation_grace{60000};
+  // Sessions (api/session.h): how long one its owner leaves unused lives on (unless it asks for
+  // another idle timeout), the longest time limit one may have (0: none; one without a time limit
+  // gets this), and how long its service has to answer on its port once it has started.
+  std::chrono::seconds session_idle_timeout{3600};
+  std::chrono::seconds session_max_life{86400};
+  std::chrono::milliseconds session_start_timeout{300000};
   int requeue_limit = 1;  // how many times a job that allows it is requeued after NODE_FAIL
   // A snapshot of the whole state is stored once this many records follow the last one (and at a
   // clean stop), so that recovery reads one snapshot and a short tail of records.
@@ -186,6 +193,22 @@ class Controller {
                             std::int64_t now);
   // The terminals of steps' tasks (srun --pty), which the API's WebSockets connect.
   Terminals& terminals() { return terminals_; }
+  // Sessions (controller/sessions.cpp): their services' links, which the proxy uses; what the proxy
+  // needs of a running session of `user`'s (errors: not found, also another's; ended, with its
+  // state and reason; not started); and what a view shows of one (none: not a session).
+  Services& services() { return services_; }
+  struct SessionTarget {
+    std::string task, secret;
+    api::SessionApp app = api::SessionApp::None;
+    bool keeps_prefix = false, token_authorization = false, serves = true;
+  };
+  Result<SessionTarget> session_target(std::int64_t id, const std::string& user) const;
+  struct SessionState {
+    bool ready = false;       // its service answers (a terminal session: once running)
+    std::int64_t idle_s = 0;  // since its owner last used it
+    std::int64_t idle_timeout_s = 0;
+  };
+  std::optional<SessionState> session_state(const JobRecord& job) const;
   // The task whose terminal a running step has (its first), for `user` (its owner, or an
   // operator). Errors: not found, ended, without a terminal.
   Result<std::string> terminal_task(std::int64_t job, int step, const std::string& user, bool operator_rights) const;
@@ -344,6 +367,7 @@ class Controller {
     bool down = false;     // silent past the node timeout
     // Its agent runs a task on a terminal (as it last said; an agent of an earlier version does not).
     bool takes_terminals = false;
+    bool takes_services = false;  // ... and serves sessions
     agent::Clock::time_point last_seen{};
     std::int64_t last_seen_wall = -1;
     std::set<std::string> tasks;                         // task ids that should run there now
@@ -491,6 +515,12 @@ class Controller {
   void launch_step(JobRecord& job, const StepRecord& step);
   // The launch of a step's task, with its terminal's (opened here) if it has one.
   agent::Launch step_launch(const JobRecord& job, const StepRecord& step, int task);
+  // A session's app's script, time limit, idle timeout and secret, at its submission.
+  Result<void> prepare_session(JobRecord& job) const;
+  // The launch of a job's rank, its session's service link opened where it has one.
+  agent::Launch job_launch(const JobRecord& job, int rank);
+  // Ends the sessions whose service never answered, or which their owner left idle too long.
+  void end_idle_sessions(agent::Clock::time_point mono, std::int64_t now);
   // Cancels the steps whose terminal's client has been gone for longer than the grace.
   void end_abandoned_terminals(agent::Clock::time_point mono, std::int64_t now);
   // A step's task ended (or never started); `time` is when. The same live and in recovery.
@@ -596,6 +626,8 @@ class Controller {
   std::unique_ptr<core::Scheduler> scheduler_;
   std::unique_ptr<LocalRunner> local_;  // runs the local node's tasks, if there is a local node
   Terminals terminals_;
+  Services services_;
+  std::map<std::int64_t, agent::Clock::time_point> session_used_;  // terminal sessions: last seen in use
   Accounting books_;
   CowTable<JobRecord> jobs_;
   CowValues<Waiting> waits_;  // of waiting jobs (others' entries are left as they were)

@@ -75,6 +75,7 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
   }
   charge(job, now);  // every rank's use up to now, this one's for the last time
   job.tasks[rank].done = true;
+  services_.end(f.task);  // a session's service: its link closes
   if (job.batch()) {
     for (TaskRecord& t : job.tasks) t.done = true;  // the script's end is the job's
   }
@@ -158,6 +159,7 @@ void Controller::requeued(JobRecord& job, const std::string& reason, std::int64_
 }
 
 void Controller::end(JobRecord& job, JobState state, int exit_code, const std::string& reason, std::int64_t now) {
+  if (job.request.session.app != api::SessionApp::None) services_.end(agent::task_id(job.id, job.attempt, 0));
   free_cpus(job);
   charge(job, now);
   const events::Ended ended{job.id, state, exit_code, reason};

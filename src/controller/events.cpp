@@ -92,6 +92,7 @@ void put(Encoder& e, const Submitted& v) {
   e.s(v.request.licenses);
   e.u(v.request.no_kill);
   e.u(static_cast<std::uint64_t>(v.request.allocation));
+  encode_session(e, v.request.session);
 }
 void get(Decoder& d, Submitted& v) {
   v.id = d.i();
@@ -140,6 +141,7 @@ void get(Decoder& d, Submitted& v) {
   if (d.ok() && !d.at_end()) {
     v.request.allocation = static_cast<api::Allocation>(d.u(static_cast<std::uint64_t>(api::Allocation::Unattended)));
   }
+  if (d.ok() && !d.at_end()) v.request.session = decode_session(d);
 }
 
 void put(Encoder& e, const Started& v) {

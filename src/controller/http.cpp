@@ -331,6 +331,7 @@ void ApiServer::Impl::routes() {
   route("GET", "/metrics", "/metrics", &Impl::show_metrics);
   book_routes();
   dashboard_routes();
+  session_routes();
 }
 
 void ApiServer::Impl::route(const std::string& method, const std::string& path, const std::string& pattern,

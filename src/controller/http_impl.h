@@ -239,7 +239,30 @@ struct ApiServer::Impl {
   void job_hints(const httplib::Request& req, httplib::Response& res);
   void show_fairshare(const httplib::Request& req, httplib::Response& res);
 
+  // Sessions (http_sessions.cpp): the caller's, a browser's login to one, the proxy to their
+  // services (HTTP here, WebSockets through session_upgrade) and the agents' links to them.
+  void list_sessions(const httplib::Request& req, httplib::Response& res);
+  void show_session(const httplib::Request& req, httplib::Response& res);
+  void session_login(const httplib::Request& req, httplib::Response& res);
+  // A browser come with a login's ticket: its cookie set, and sent on to the same place.
+  void enter_session(const httplib::Request& req, httplib::Response& res);
+  std::string login_cookie(std::int64_t id, const std::string& user);  // a new login's Set-Cookie
+  void proxy(const httplib::Request& req, httplib::Response& res);
+  std::shared_ptr<WebSocketHandler> session_upgrade(httplib::Request& req, httplib::Response& res);
+  std::shared_ptr<WebSocketHandler> link_upgrade(const std::string& task, const httplib::Request& req,
+                                                 httplib::Response& res);
+  // Who asks for session `id` (its login cookie's owner, or the token's), or nullopt with a 401
+  // written; and the running session at a proxied path of theirs, or nullopt with the answer
+  // written (404 for another's, 410 for one ended, 503 for one not started).
+  std::optional<std::string> session_caller(const httplib::Request& req, std::int64_t id, httplib::Response& res,
+                                            bool* by_cookie);
+  std::optional<Controller::SessionTarget> session_for(const httplib::Request& req, httplib::Response& res,
+                                                       bool* by_cookie, std::int64_t* id);
+  struct SessionLogins;
+  std::shared_ptr<SessionLogins> logins;
+
   void routes();            // http.cpp: the route table
+  void session_routes();    // http_sessions.cpp
   void book_routes();       // http_books.cpp
   void dashboard_routes();  // http_dashboard.cpp
 

@@ -142,7 +142,8 @@ class SocketSession final : public WebSocket, public std::enable_shared_from_thi
     beast::get_lowest_layer(ws_).socket().close(ignored);
   }
 
-  void accept(http::request<http::string_body> request) {
+  // `protocol`: the subprotocol its handler took (a session's service chose it), if any.
+  void accept(http::request<http::string_body> request, std::string protocol) {
     beast::get_lowest_layer(ws_).expires_never();  // the WebSocket's own timeouts apply
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.read_message_max(16 << 20);
@@ -150,7 +151,10 @@ class SocketSession final : public WebSocket, public std::enable_shared_from_thi
     // "gwang" (with its token as another: see bearer_token); the answer must name the one taken.
     const auto offered = request[http::field::sec_websocket_protocol];
     const auto offers = websocket_subprotocols(std::string_view(offered.data(), offered.size()));
-    if (std::find(offers.begin(), offers.end(), "gwang") != offers.end()) {
+    if (!protocol.empty()) {
+      ws_.set_option(websocket::stream_base::decorator(
+          [protocol](websocket::response_type& r) { r.set(http::field::sec_websocket_protocol, protocol); }));
+    } else if (std::find(offers.begin(), offers.end(), "gwang") != offers.end()) {
       ws_.set_option(websocket::stream_base::decorator(
           [](websocket::response_type& r) { r.set(http::field::sec_websocket_protocol, "gwang"); }));
     }
@@ -324,7 +328,7 @@ class Session : public std::enable_shared_from_this<Session> {
           std::erase_if(self->t_.sockets, [](const std::weak_ptr<SocketSession>& s) { return s.expired(); });
           self->t_.sockets.push_back(socket);
         }
-        socket->accept(std::move(*original));
+        socket->accept(std::move(*original), res->get_header_value("Sec-WebSocket-Protocol"));
       });
     };
     if (t_.workers) return net::post(*t_.workers, std::move(decide));

@@ -1,6 +1,7 @@
 // The API's WebSockets: a step's terminal (srun --pty) for its owner, at
 // /api/v1/jobs/{id}/steps/{step}/terminal, and the other end of it for the agent that runs its
-// task, at /api/v1/agent/terminals/{task}, shown the terminal's secret from the task's launch.
+// task, at /api/v1/agent/terminals/{task}, shown the terminal's secret from the task's launch;
+// and sessions' (http_sessions.cpp).
 
 #include <regex>
 
@@ -11,11 +12,14 @@ namespace gwang::controller {
 std::shared_ptr<WebSocketHandler> ApiServer::Impl::upgrade(httplib::Request& req, httplib::Response& res) {
   static const std::regex client(R"(/api/v1/jobs/(\d{1,18})/steps/(\d{1,6})/terminal)");
   static const std::regex node(R"(/api/v1/agent/terminals/([0-9]{1,18}\.[0-9]{1,9}\.s[0-9]{1,6}\.[0-9]{1,9}))");
+  static const std::regex link(R"(/api/v1/agent/services/([0-9]{1,18}\.[0-9]{1,9}\.[0-9]{1,9}))");
   std::smatch m;
   if (req.method != "GET") {
     error(res, 405, "a WebSocket is opened with GET");
     return nullptr;
   }
+  if (req.path.starts_with("/s/")) return session_upgrade(req, res);
+  if (std::regex_match(req.path, m, link)) return link_upgrade(m[1].str(), req, res);
   if (std::regex_match(req.path, m, node)) {
     const std::string header = req.get_header_value("Authorization");
     const std::string prefix = "Bearer ";

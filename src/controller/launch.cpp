@@ -210,6 +210,22 @@ Env allocation_env(const JobRecord& job, const std::string& cluster) {
   return env;
 }
 
+namespace {
+
+// A session's service runs as its first rank: where it listens, and the secret the proxy shows it.
+void add_session(const JobRecord& job, int rank, agent::Launch& l) {
+  const api::SessionRequest& s = job.request.session;
+  if (rank != 0 || s.app == api::SessionApp::None || !api::plan_app(s.app).serves) return;
+  l.service_port = s.port;  // 0: the agent chooses, and says it as GWANG_SESSION_PORT
+  l.service_secret = s.secret;
+  l.env.emplace_back("GWANG_SESSION_APP", std::string(api::to_string(s.app)));
+  l.env.emplace_back("GWANG_SESSION_PATH", "/s/" + std::to_string(job.id) + "/");
+  l.env.emplace_back("GWANG_SESSION_SECRET", s.secret);
+  if (s.port > 0) l.env.emplace_back("GWANG_SESSION_PORT", std::to_string(s.port));
+}
+
+}  // namespace
+
 agent::Launch make_launch(const JobRecord& job, int rank, const LaunchSite& site) {
   const TaskRecord& task = job.tasks[static_cast<std::size_t>(rank)];
   agent::Launch l;
@@ -236,6 +252,7 @@ agent::Launch make_launch(const JobRecord& job, int rank, const LaunchSite& site
   // A temporary directory, where the job names none.
   if (!find_env(job.request.env, "TMPDIR")) l.env.emplace_back("TMPDIR", "/tmp");
   add_identity_env(job, rank, site.cluster, l.env);
+  add_session(job, rank, l);
   if (job.batch()) {
     // The script's own: what sbatch's batch step is told (it is task 0 of the job's first node).
     l.env.emplace_back("ENVIRONMENT", "BATCH");

@@ -107,6 +107,23 @@ SignalRecord decode_signal(Decoder& d) {
   return s;
 }
 
+void encode_session(Encoder& e, const api::SessionRequest& s) {
+  e.u(static_cast<std::uint64_t>(s.app));
+  e.i(s.port);
+  e.i(s.idle_timeout_s);
+  e.s(s.secret);
+}
+
+api::SessionRequest decode_session(Decoder& d) {
+  api::SessionRequest s;
+  s.app = static_cast<api::SessionApp>(d.u(static_cast<std::uint64_t>(api::SessionApp::Custom)));
+  s.port = static_cast<int>(d.i());
+  s.idle_timeout_s = d.i();
+  s.secret = text(d);
+  if (d.ok() && (s.port < 0 || s.port > 65535)) d.fail("a session's port out of range");
+  return s;
+}
+
 void encode_step(Encoder& e, const StepRecord& st) {
   e.i(st.id);
   e.s(st.name);
@@ -272,7 +289,7 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure, int form
   e.u(r.no_kill);
   for (const TaskRecord& t : j.tasks) e.u(t.lost);
   for (const StepRecord& st : j.steps) e.u(st.no_kill);
-  // Format 27 on: its steps' terminals; 28 on: whether it is an allocation.
+  // Format 27 on: its steps' terminals; 28 on: whether it is an allocation; 29 on: its session.
   if (format >= 27) {
     for (const StepRecord& st : j.steps) {
       e.i(st.pty_rows);
@@ -280,6 +297,7 @@ void encode_job(Encoder& e, const JobRecord& j, const Failure* failure, int form
     }
   }
   if (format >= 28) e.u(static_cast<std::uint64_t>(r.allocation));
+  if (format >= 29) encode_session(e, r.session);
 }
 
 namespace {
@@ -402,6 +420,7 @@ Result<void> decode_job_tail(Decoder& d, int format, JobRecord& j) {
   if (format >= 28) {
     r.allocation = static_cast<api::Allocation>(d.u(static_cast<std::uint64_t>(api::Allocation::Unattended)));
   }
+  if (format >= 29) r.session = decode_session(d);
   return {};
 }
 

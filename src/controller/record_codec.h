@@ -46,12 +46,16 @@ TaskRecord decode_task(Decoder& d);
 void encode_signal(Encoder& e, const SignalRecord& s);
 SignalRecord decode_signal(Decoder& d);
 
+// A session's app, port, idle timeout and secret (api/session.h).
+void encode_session(Encoder& e, const api::SessionRequest& s);
+api::SessionRequest decode_session(Decoder& d);
+
 void encode_step(Encoder& e, const StepRecord& st);
 // Errors: a task on a node the job does not have (of `job_tasks`).
 Result<StepRecord> decode_step(Decoder& d, std::size_t job_tasks);
 
 // The latest snapshot format's layout of a job.
-inline constexpr int kJobFormat = 28;
+inline constexpr int kJobFormat = 29;
 // The snapshot's layout of a job, with the first failure of its ranks if one is kept, as format
 // `format` has it (25 to the latest: older readers are tested with it).
 void encode_job(Encoder& e, const JobRecord& j, const Failure* failure, int format = kJobFormat);

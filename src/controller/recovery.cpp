@@ -122,12 +122,13 @@ void Controller::adopt(JobRecord& job, std::int64_t now, std::set<std::string>& 
     if (job.tasks[rank].done || !job.runs_rank(rank)) continue;
     Node& node = *find_node(job.tasks[rank].node);
     const std::string t = agent::task_id(id, job.attempt, static_cast<int>(rank));
+    agent::Launch l = job_launch(job, static_cast<int>(rank));  // a session's link is taken again
     if (node.local) {
       left_over.erase(t);
       continue;
     }
     node.tasks.insert(t);
-    node.launches[t] = make_launch(job, static_cast<int>(rank), {options_.cluster_name, master_address(job)});
+    node.launches[t] = std::move(l);
   }
   for (const StepRecord& step : job.steps) {
     if (step.ended()) continue;

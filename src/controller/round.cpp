@@ -36,6 +36,7 @@ void Controller::round(agent::Clock::time_point mono, std::int64_t now) {
       // Grants burn down while jobs run, not only when they end.
       if (now - std::max(books_.charged_until(id), job->start) >= books_.options().charge_every) charge(*job, now);
     }
+    if (scanned_at_ != now) end_idle_sessions(mono, now);
     scanned_at_ = now;
     end_abandoned_terminals(mono, now);
     end_unattended_allocations(mono, now);

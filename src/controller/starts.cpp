@@ -70,7 +70,7 @@ void Controller::launch(JobRecord& job, std::int64_t now) {
   for (std::size_t rank = 0; rank < job.tasks.size(); ++rank) {
     if (!job.runs_rank(rank)) continue;
     Node& node = *find_node(job.tasks[rank].node);
-    agent::Launch l = make_launch(job, static_cast<int>(rank), {options_.cluster_name, master_address(job)});
+    agent::Launch l = job_launch(job, static_cast<int>(rank));
     node.tasks.insert(l.task);
     if (node.local && stopping_.contains(job.id)) {
       // Cancelled (or out of time) between its start being decided and being durable: it never runs.
@@ -78,6 +78,12 @@ void Controller::launch(JobRecord& job, std::int64_t now) {
       f.task = l.task;
       f.status.end = stopping_.at(job.id).first;
       f.message = stopping_.at(job.id).second + " before it started";
+      task_ended(node, f, now);
+    } else if (l.service_port >= 0 && !node.local && !node.takes_services) {
+      agent::Finished f;
+      f.task = l.task;
+      f.status.exit_code = 1;
+      f.message = "node " + node.name + "'s agent is of an earlier gwang, which serves no session: update it";
       task_ended(node, f, now);
     } else if (node.local) {
       local_->launch(l);

@@ -112,6 +112,7 @@ SyncRequest full_request() {
   r.signalled = {{"7.0.0", 0}, {"8.1.s2.3", 3}};
   r.takes_signals = true;
   r.takes_terminals = true;
+  r.takes_services = true;
   return r;
 }
 
@@ -146,6 +147,7 @@ void expect_same(const SyncRequest& a, const SyncRequest& b) {
   EXPECT_EQ(a.signalled, b.signalled);
   EXPECT_EQ(a.takes_signals, b.takes_signals);
   EXPECT_EQ(a.takes_terminals, b.takes_terminals);
+  EXPECT_EQ(a.takes_services, b.takes_services);
 }
 
 SyncResponse full_response() {
@@ -173,6 +175,8 @@ SyncResponse full_response() {
   l.terminal_rows = 40;
   l.terminal_cols = 132;
   l.terminal_secret = "0f1e2d3c";
+  l.service_port = 0;
+  l.service_secret = "5a6b7c8d";
   r.launch.push_back(l);
   Launch plain;  // one without CPUs beside one with them
   plain.task = "9.0.0";
@@ -201,6 +205,7 @@ void expect_same(const SyncResponse& a, const SyncResponse& b) {
               std::tie(y.cpus, y.cpu_bind_verbose, y.cpu_bind_none));
     EXPECT_EQ(std::tie(x.terminal_rows, x.terminal_cols, x.terminal_secret),
               std::tie(y.terminal_rows, y.terminal_cols, y.terminal_secret));
+    EXPECT_EQ(std::tie(x.service_port, x.service_secret), std::tie(y.service_port, y.service_secret));
   }
   ASSERT_EQ(a.terminate.size(), b.terminate.size());
   for (std::size_t i = 0; i < a.terminate.size(); ++i) {
@@ -246,7 +251,12 @@ TEST(Protocol, BothFormsCarryEveryField) {
   SyncResponse old = full_response();
   old.signal.clear();
   for (Launch& l : old.launch) l.cpus.clear();
-  // ... and without terminals, which only a launch with one (srun --pty) needs.
+  // ... and without terminals, which only a launch with one (srun --pty) needs, nor services
+  // (a session's).
+  old.launch[0].service_port = -1;
+  old.launch[0].service_secret.clear();
+  SyncResponse terminals = old;
+  EXPECT_TRUE(encode(terminals, Form::Binary).starts_with("\x01gwang-orders-4\n"));
   old.launch[0].terminal_rows = old.launch[0].terminal_cols = 0;
   old.launch[0].terminal_secret.clear();
   EXPECT_TRUE(encode(old, Form::Binary).starts_with("\x01gwang-orders-1\n"));
@@ -272,9 +282,17 @@ TEST(Protocol, BothFormsCarryEveryField) {
     ASSERT_TRUE(took) << took.error().message;
     EXPECT_TRUE(took->takes_signals);
   }
-  // An agent of the version before terminals says nothing of them: it takes none.
-  std::string earlier = encode(full_request(), Form::Binary);
-  ASSERT_TRUE(earlier.starts_with("\x01gwang-sync-5\n"));
+  // An agent of the version before services says nothing of them: it serves none; and one before
+  // terminals, nothing of those: it takes none.
+  std::string before_services = encode(full_request(), Form::Binary);
+  ASSERT_TRUE(before_services.starts_with("\x01gwang-sync-6\n"));
+  before_services.replace(0, 14, "\x01gwang-sync-5\n");
+  before_services.pop_back();  // its last field, whether it serves sessions
+  auto v5 = decode_request(before_services);
+  ASSERT_TRUE(v5) << v5.error().message;
+  EXPECT_FALSE(v5->takes_services);
+  EXPECT_TRUE(v5->takes_terminals);
+  std::string earlier = before_services;
   earlier.replace(0, 14, "\x01gwang-sync-4\n");
   earlier.pop_back();  // its last field, whether it takes terminals
   auto before_terminals = decode_request(earlier);

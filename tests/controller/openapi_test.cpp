@@ -1,14 +1,12 @@
 // docs/api/openapi.yaml and the server agree: every route served is documented, and every
 // documented operation is served.
 #include <gtest/gtest.h>
-
-#include <fstream>
-#include <regex>
-#include <set>
-
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
 
 #include "controller/http.h"
 
@@ -21,15 +19,18 @@ std::set<std::string> documented() {
   EXPECT_TRUE(in.good());
   std::set<std::string> out;
   std::string line, path;
-  const std::regex path_re(R"(^  (/api/v1/[^:]*|/metrics):\s*$)");
-  const std::regex method_re(R"(^    (get|post|put|delete|patch):)");
+  const std::regex path_re(R"(^  (/api/v1/[^:]*|/metrics|/s/[^:]*):\s*$)");
+  const std::regex method_re(R"(^    (get|post|put|delete|patch|options):)");
   bool in_paths = false;
   while (std::getline(in, line)) {
-    if (line == "paths:") in_paths = true;
-    else if (!line.empty() && line[0] != ' ') in_paths = false;
+    if (line == "paths:")
+      in_paths = true;
+    else if (!line.empty() && line[0] != ' ')
+      in_paths = false;
     std::smatch m;
     if (!in_paths) continue;
-    if (std::regex_match(line, m, path_re)) path = m[1];
+    if (std::regex_match(line, m, path_re))
+      path = m[1];
     else if (std::regex_search(line, m, method_re)) {
       std::string method = m[1];
       for (auto& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

@@ -52,11 +52,11 @@ class MultiHost : public ::testing::Test {
           "#!/bin/sh\nread -r nothing || true\necho \"$*|$SLURM_JOB_ID|$SLURM_JOB_MAIL_TYPE|$nothing\" >>" +
               (dir_ / "mails.txt").string() + "\n");
     fs::permissions(dir_ / "mail.sh", fs::perms::owner_all);
-    write(dir_ / "controller.toml", "listen = \"" + ip(0) + ":8686\"\ndata_dir = \"" + (dir_ / "ctl").string() +
-                                        "\"\ncluster_secret_file = \"" + (dir_ / "secret").string() +
-                                        "\"\noperator = \"nobody\"\nnode_timeout = \"6s\"\nkill_grace = \"1s\"\n" +
-                                        "terminal_grace = \"2s\"\n" + "allocation_grace = \"3s\"\n" +
-                                        "mail_program = \"" + (dir_ / "mail.sh").string() + "\"\n");
+    write(dir_ / "controller.toml",
+          "listen = \"" + ip(0) + ":8686\"\ndata_dir = \"" + (dir_ / "ctl").string() + "\"\ncluster_secret_file = \"" +
+              (dir_ / "secret").string() + "\"\noperator = \"nobody\"\nnode_timeout = \"6s\"\nkill_grace = \"1s\"\n" +
+              "terminal_grace = \"2s\"\n" + "allocation_grace = \"3s\"\n" + "session_start_timeout = \"5s\"\n" +
+              "mail_program = \"" + (dir_ / "mail.sh").string() + "\"\n");
     for (int h = 1; h <= kAgents; ++h) {
       write(dir_ / ("agent" + std::to_string(h) + ".toml"),
             "controller = \"http://" + ip(0) + ":8686\"\nnode_name = \"" + node(h) + "\"\ndata_dir = \"" +

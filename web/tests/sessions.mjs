@@ -1,0 +1,145 @@
+// Sessions through the controller's proxy, in headless Chromium: Debian's Jupyter Notebook started
+// as a session by `gwang session start`, opened by the link it prints, a cell run over the kernel's
+// WebSocket; another user's token is told there is no such session; the session, left alone,
+// ends by itself, its processes with it.
+//   node web/tests/sessions.mjs --gwang build/gwang --out build/session-e2e [--chromium /usr/bin/chromium]
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const gwang = arg("--gwang", "build/gwang");
+const out = arg("--out", "build/session-e2e");
+const browserPath = arg("--chromium", process.env.CHROMIUM ?? "/usr/bin/chromium");
+mkdirSync(out, { recursive: true });
+for (const [what, path] of [["Chromium", browserPath], ["Jupyter Notebook", "/usr/bin/jupyter-notebook"]]) {
+  if (!existsSync(path)) {
+    console.log(`not ok - ${what} is not at ${path} (scripts/test installs Debian's chromium and jupyter-notebook)`);
+    process.exit(1);
+  }
+}
+
+const data = mkdtempSync(join(tmpdir(), "gwang-sessions-"));
+const work = join(data, "work");
+mkdirSync(work);
+chmodSync(data, 0o755);
+chmodSync(work, 0o777);  // the session runs as nobody
+const server = spawn(gwang, ["up", "--data", join(data, "state"), "--listen", "127.0.0.1:0", "--user", "nobody",
+  "--no-nvml"], { stdio: ["ignore", "pipe", "pipe"] });
+let serverLog = "";
+server.stdout.on("data", (d) => (serverLog += d));
+server.stderr.on("data", (d) => (serverLog += d));
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function until(what, f, ms = 30000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+const expect = (cond, what) => {
+  if (!cond) throw new Error(what);
+};
+
+const state = join(data, "state");
+await until("gwang up to write its URL", () => existsSync(join(state, "url")) && existsSync(join(state, "token")));
+const url = readFileSync(join(state, "url"), "utf8").trim();
+const token = readFileSync(join(state, "token"), "utf8").trim();
+const cli = (args, as = token) =>
+  execFileSync(gwang, args, { env: { ...process.env, GWANG_URL: url, GWANG_TOKEN: as }, encoding: "utf8" });
+const otherToken = /[0-9a-f]{64}/.exec(cli(["token", "create", "--user", "daemon"]))[0];
+
+const results = [];
+const browser = await chromium.launch({
+  executablePath: browserPath,
+  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+let shot = 0;
+async function step(p, name, f) {
+  try {
+    await f();
+    results.push(`ok - ${name}`);
+  } catch (e) {
+    results.push(`not ok - ${name}: ${e.message.split("\n")[0]}`);
+  }
+  if (p) await p.screenshot({ path: join(out, `${String(++shot).padStart(2, "0")}-${name.replace(/[^a-z0-9]+/gi, "-")}.png`) });
+}
+
+let id = "";
+try {
+  const started = Date.now();
+  const said = cli(["session", "start", "--app", "jupyter", "--idle-timeout", "15s", "--workdir", work, "--mem", "2G"]);
+  id = /session (\d+) \(jupyter\) is ready/.exec(said)?.[1];
+  const link = /^\s+(http\S+gwang_ticket=\S+)$/m.exec(said)?.[1];
+  results.push(`${id && link ? "ok" : "not ok"} - gwang session start says where the notebook is (${Date.now() - started} ms)`);
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  const p = await context.newPage();
+  await step(p, "the link opens the notebook server through the proxy", async () => {
+    await p.goto(link);
+    expect(new URL(p.url()).pathname.startsWith(`/s/${id}/tree`), `landed on ${p.url()}`);
+    expect(!p.url().includes("gwang_ticket"), "the ticket is not left in the address");
+    await p.waitForSelector("#notebook_list");
+    const again = await context.request.get(link, { maxRedirects: 0 });
+    expect(again.status() === 401, `the link works once (again: ${again.status()})`);
+  });
+  await step(p, "a cell runs on the kernel: print(6*7) gives 42", async () => {
+    const made = await context.request.post(`${url}/s/${id}/api/contents`, { data: { type: "notebook" } });
+    expect(made.ok(), `a notebook made (${made.status()})`);
+    const name = (await made.json()).path;
+    await p.goto(`${url}/s/${id}/notebooks/${name}`);
+    await p.waitForSelector("#kernel_indicator_icon.kernel_idle_icon", { timeout: 60000 });
+    await p.click(".cell .CodeMirror");
+    await p.keyboard.type("print(6*7)");
+    await p.keyboard.press("Shift+Enter");
+    await p.waitForFunction(() => [...document.querySelectorAll(".output_subarea pre")].some((e) => e.textContent.trim() === "42"),
+      null, { timeout: 30000 });
+  });
+  await step(p, "another user's token finds no such session", async () => {
+    for (const path of [`/s/${id}/tree`, `/s/${id}/api/kernels`]) {
+      const r = await fetch(url + path, { headers: { Authorization: `Bearer ${otherToken}` } });
+      expect(r.status === 404, `${path}: ${r.status}`);
+    }
+    const none = await fetch(`${url}/s/${id}/tree`);
+    expect(none.status === 401, `no login: ${none.status}`);
+  });
+  await context.close();
+  await step(null, "the session left alone ends by itself, and its processes with it", async () => {
+    const ended = await until("the idle session to end", () => {
+      const s = JSON.parse(cli(["session", "list", "--all", "--json"])).sessions.find((x) => String(x.id) === id);
+      return s && s.state !== "RUNNING" ? s : null;
+    }, 60000);
+    expect(ended.state === "CANCELLED" && /idle/.test(ended.reason ?? ""), `ended ${ended.state}: ${ended.reason}`);
+    const after = await fetch(`${url}/s/${id}/tree`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(after.status === 410, `the proxy says it has ended (${after.status})`);
+    await until("no process of the session left", () => {
+      try {
+        execFileSync("pgrep", ["-u", "nobody", "-f", "[j]upyter"]);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 15000);
+  });
+} finally {
+  await browser.close();
+  server.kill("SIGTERM");
+  await new Promise((r) => server.once("exit", r));
+  rmSync(data, { recursive: true, force: true });
+}
+
+for (const r of results) console.log(r);
+const failed = results.filter((r) => r.startsWith("not ok")).length;
+console.log(`${results.length - failed} of ${results.length} steps passed; screenshots in ${out}`);
+if (failed) {
+  console.log("--- gwang up's output:\n" + serverLog);
+  process.exit(1);
+}
