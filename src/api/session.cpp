@@ -124,7 +124,8 @@ Result<void> read_session(const json& j, SubmitRequest& r) {
   if (!r.script.empty() || r.allocation != Allocation::None)
     return fail("field 'session': a session's app is its script; it has no \"script\" or \"allocation\"");
   if (r.session.app == SessionApp::Terminal) {
-    if (j.contains("command")) return fail("field 'command': a terminal session runs no command of its own");
+    if (j.contains("command") && !(j["command"].is_array() && j["command"].empty()))
+      return fail("field 'command': a terminal session runs no command of its own");
     r.allocation = Allocation::Unattended;
   }
   return {};

@@ -119,7 +119,7 @@ int run_session_start(const SubmitArgs& args, const std::string& app, const std:
                    s->contains("reason") ? ": " : "", s->value("reason", "").c_str());
       return 1;
     }
-    if (state == "RUNNING" && !said_started) {
+    if (state == "RUNNING" && !said_started && session->app != api::SessionApp::Terminal) {
       std::fprintf(stderr, "\nsession %lld started; waiting for its service to answer", static_cast<long long>(id));
       said_started = true;
     }

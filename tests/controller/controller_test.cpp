@@ -735,6 +735,12 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
   later.allocation = api::Allocation::Unattended;
   auto submitted_later = controller_->submit(later, nobody_, now_);
   ASSERT_TRUE(submitted_later) << submitted_later.error().message;
+  api::SubmitRequest session = request({"python3", "-m", "http.server"});
+  session.session = {api::SessionApp::Custom, 18080, 600, ""};
+  session.begin = now_ + 86400;
+  auto submitted_session = controller_->submit(session, nobody_, now_);
+  ASSERT_TRUE(submitted_session) << submitted_session.error().message;
+  EXPECT_EQ(controller_->job(submitted_session->id)->request.session.secret.size(), 64u) << "the controller's own";
   const std::vector<JobRecord> before = controller_->jobs(true);
   ASSERT_TRUE(controller_->checkpoint(now_));
   controller_.reset();
@@ -788,6 +794,7 @@ TEST_F(ControllerTest, ASnapshotKeepsEveryField) {
     EXPECT_EQ(b.request.cpu_threads_per_core, a.request.cpu_threads_per_core);
     EXPECT_EQ(b.request.licenses, a.request.licenses);
     EXPECT_EQ(b.request.allocation, a.request.allocation);
+    EXPECT_EQ(b.request.session, a.request.session);
     EXPECT_EQ(b.signals, a.signals);
     EXPECT_EQ(b.credential, a.credential);
     EXPECT_EQ(b.array_job, a.array_job);

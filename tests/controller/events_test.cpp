@@ -29,6 +29,7 @@ void expect_same(const Event& a, const Event& b) {
     EXPECT_EQ(s->project, t.project);
     EXPECT_EQ(s->preemptible, t.preemptible);
     EXPECT_EQ(shown(s->request), shown(t.request));
+    EXPECT_EQ(s->request.session, t.request.session);  // its secret, which its JSON form leaves out
     EXPECT_EQ(s->array_tasks, t.array_tasks);
   } else if (const auto* n = std::get_if<NodeRegistered>(&a)) {
     const auto& m = std::get<NodeRegistered>(b);
@@ -130,6 +131,11 @@ api::SubmitRequest any_request() {
   r.licenses = *text();
   r.no_kill = *rc::gen::arbitrary<bool>();
   r.allocation = *rc::gen::element(api::Allocation::None, api::Allocation::Attended, api::Allocation::Unattended);
+  r.session.app = *rc::gen::element(api::SessionApp::None, api::SessionApp::Jupyter, api::SessionApp::Terminal,
+                                    api::SessionApp::Custom);
+  r.session.port = *rc::gen::inRange(0, 65536);
+  r.session.idle_timeout_s = *rc::gen::arbitrary<std::int64_t>();
+  r.session.secret = *text();
   return r;
 }
 
