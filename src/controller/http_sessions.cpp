@@ -157,7 +157,7 @@ void ApiServer::Impl::proxy(const httplib::Request& req, httplib::Response& res)
   if (!t->serves) {
     // A terminal session's service is its owner's terminal, in the dashboard.
     res.status = 302;
-    res.set_header("Location", "/#/jobs/" + std::to_string(id) + "?terminal=1");
+    res.set_header("Location", "/#/job/" + std::to_string(id) + "?terminal=1");
     return;
   }
   if (req.path == "/s/" + std::to_string(id)) {

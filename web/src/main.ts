@@ -1,5 +1,5 @@
-// gwang's dashboard: log in with an API token, then the cluster, the queue, a job, projects and
-// programmes, and reports. What one sees follows the token's role, as in the API.
+// gwang's dashboard: log in with an API token, then the cluster, the queue, the caller's sessions,
+// a job, projects and programmes, and reports. What one sees follows the token's role, as in the API.
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
 
@@ -10,6 +10,7 @@ import { renderJob } from "./views/job";
 import { renderProjects } from "./views/projects";
 import { renderQueue } from "./views/queue";
 import { renderReports } from "./views/reports";
+import { renderSessions } from "./views/sessions";
 
 export interface Context {
   who: WhoAmI;
@@ -23,6 +24,7 @@ export type View = (root: HTMLElement, ctx: Context, arg: string) => () => void;
 const views: Record<string, { title: string; view: View; nav: boolean }> = {
   cluster: { title: "Cluster", view: renderCluster, nav: true },
   queue: { title: "Queue", view: renderQueue, nav: true },
+  sessions: { title: "Sessions", view: renderSessions, nav: true },
   projects: { title: "Projects", view: renderProjects, nav: true },
   reports: { title: "Reports", view: renderReports, nav: true },
   job: { title: "Job", view: renderJob, nav: false },

@@ -103,6 +103,22 @@ try {
     await p.waitForFunction(() => [...document.querySelectorAll(".output_subarea pre")].some((e) => e.textContent.trim() === "42"),
       null, { timeout: 30000 });
   });
+  await step(p, "the dashboard lists the session and opens it in a new tab", async () => {
+    const d = await context.newPage();
+    await d.goto(url);
+    await d.fill("#token", token);
+    await d.click("button[type=submit]");
+    await d.waitForSelector("#who");
+    await d.goto(`${url}/#/sessions`);
+    await d.waitForSelector(`tr[data-session="${id}"] button.open`);
+    const row = await d.textContent(`tr[data-session="${id}"]`);
+    expect(row.includes("jupyter") && row.includes("RUNNING"), `the row says what it is: ${row}`);
+    const [tab] = await Promise.all([context.waitForEvent("page"), d.click(`tr[data-session="${id}"] button.open`)]);
+    await tab.waitForURL(new RegExp(`/s/${id}/tree`), { timeout: 20000 });
+    await tab.waitForSelector("#notebook_list");
+    await tab.close();
+    await d.close();
+  });
   await step(p, "another user's token finds no such session", async () => {
     for (const path of [`/s/${id}/tree`, `/s/${id}/api/kernels`]) {
       const r = await fetch(url + path, { headers: { Authorization: `Bearer ${otherToken}` } });

@@ -42,6 +42,7 @@ export const renderJob = (root: HTMLElement, ctx: Context, arg: string): (() => 
   let next = -1; // the log's next byte; -1: not read yet
   let confirming = false;
   let terminal: TerminalSession | null = null;
+  let wantTerminal = ctx.params.get("terminal") === "1";
   const openIn = async (j: Job) => {
     clear(console_);
     try {
@@ -133,6 +134,11 @@ export const renderJob = (root: HTMLElement, ctx: Context, arg: string): (() => 
     // A shell in it, for its owner (its steps run as its owner).
     if (j.state === "RUNNING" && j.user === ctx.who.user && !terminal) {
       actions.append(h("button", { id: "terminal-open", onclick: () => void openIn(j) }, "Open a terminal in it"));
+      // Come to open one (a terminal session's address, #/job/ID?terminal=1): opened at once.
+      if (wantTerminal) {
+        wantTerminal = false;
+        void openIn(j);
+      }
     }
   };
 
