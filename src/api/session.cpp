@@ -144,7 +144,7 @@ namespace {
 
 // Jupyter keeps its runtime files under the user's home; an account whose home it cannot write
 // (a service account's /nonexistent) gets them in the job's own temporary directory.
-constexpr const char* kJupyter = R"(#!/bin/sh
+constexpr const char* kJupyter = R"sh(#!/bin/sh
 # A gwang session: Jupyter Notebook on 127.0.0.1:$GWANG_SESSION_PORT, served at $GWANG_SESSION_PATH.
 export JUPYTER_TOKEN="$GWANG_SESSION_SECRET"
 if [ ! -w "${HOME:-/nonexistent}" ]; then
@@ -152,9 +152,11 @@ if [ ! -w "${HOME:-/nonexistent}" ]; then
   export JUPYTER_CONFIG_DIR="$state/config" JUPYTER_RUNTIME_DIR="$state/runtime" JUPYTER_DATA_DIR="$state/data" \
     IPYTHONDIR="$state/ipython"
 fi
+# Root runs it only where the node lets jobs run as root at all.
+[ "$(id -u)" = 0 ] && set -- --allow-root "$@"
 exec jupyter notebook --no-browser --ip=127.0.0.1 --port="$GWANG_SESSION_PORT" --port-retries=0 \
   --NotebookApp.base_url="$GWANG_SESSION_PATH" --NotebookApp.allow_remote_access=True "$@"
-)";
+)sh";
 
 constexpr const char* kTensorBoard = R"(#!/bin/sh
 # A gwang session: TensorBoard on 127.0.0.1:$GWANG_SESSION_PORT, served at $GWANG_SESSION_PATH.
