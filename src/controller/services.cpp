@@ -235,13 +235,8 @@ std::shared_ptr<WebSocketHandler> Services::link_end(const std::string& task, co
 }
 
 std::optional<Services::State> Services::state(const std::string& task) const {
-  std::shared_ptr<Link> link;
-  {
-    std::lock_guard lock(mu_);
-    auto it = links_.find(task);
-    if (it == links_.end()) return std::nullopt;
-    link = it->second;
-  }
+  const std::shared_ptr<Link> link = find(task);
+  if (!link) return std::nullopt;
   std::lock_guard lock(link->mu);
   return State{link->node != nullptr, link->ready, link->opened, link->used};
 }
@@ -271,26 +266,22 @@ Result<Frame> ask(const std::shared_ptr<Services::Link>& link, Frame f, std::chr
 
 }  // namespace
 
+std::shared_ptr<Services::Link> Services::find(const std::string& task) const {
+  std::lock_guard lock(mu_);
+  auto it = links_.find(task);
+  return it == links_.end() ? nullptr : it->second;
+}
+
 Result<Frame> Services::exchange(const std::string& task, Frame request, std::chrono::milliseconds timeout) {
-  std::shared_ptr<Link> link;
-  {
-    std::lock_guard lock(mu_);
-    auto it = links_.find(task);
-    if (it == links_.end()) return fail("the session has ended");
-    link = it->second;
-  }
+  const std::shared_ptr<Link> link = find(task);
+  if (!link) return fail("the session has ended");
   request.type = Frame::Type::Request;
   return ask(link, std::move(request), timeout);
 }
 
 Result<Services::Opened> Services::open_socket(const std::string& task, Frame open, std::chrono::milliseconds timeout) {
-  std::shared_ptr<Link> link;
-  {
-    std::lock_guard lock(mu_);
-    auto it = links_.find(task);
-    if (it == links_.end()) return fail("the session has ended");
-    link = it->second;
-  }
+  const std::shared_ptr<Link> link = find(task);
+  if (!link) return fail("the session has ended");
   open.type = Frame::Type::SocketOpen;
   auto answer = ask(link, std::move(open), timeout);
   if (!answer) return tl::unexpected(answer.error());

@@ -58,6 +58,7 @@ class Services {
   struct Link;
 
  private:
+  std::shared_ptr<Link> find(const std::string& task) const;  // null: none
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Link>> links_;
 };

@@ -42,10 +42,11 @@ if [ "$target" = job_table ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/api/job_table.cpp")
   headers=("$root/src/api/job_table.h" "$root/src/api/json_writer.h" "$root/src/api/utf8.h" "$root/src/core/result.h")
 elif [ "$target" = submit ]; then
-  sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/api/request.cpp" "$root/src/api/units.cpp"
-           "$root/src/core/calendar.cpp" "$root/src/slurm/specs.cpp" "$root/src/slurm/mail.cpp"
+  sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/api/request.cpp" "$root/src/api/session.cpp"
+           "$root/src/api/units.cpp" "$root/src/core/calendar.cpp" "$root/src/slurm/specs.cpp" "$root/src/slurm/mail.cpp"
            "$root/src/slurm/signals.cpp" "$root/src/slurm/features.cpp" "$root/src/slurm/binding.cpp")
-  headers=("$root/src/api/request.h" "$root/src/api/units.h" "$root/src/core/calendar.h" "$root/src/core/result.h"
+  headers=("$root/src/api/request.h" "$root/src/api/session.h" "$root/src/api/units.h" "$root/src/core/calendar.h"
+           "$root/src/core/result.h"
            "$root/src/slurm/specs.h" "$root/src/slurm/mail.h")
 elif [ "$target" = config ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/config/config.cpp" "$root/src/agent/devices.cpp"
@@ -59,10 +60,11 @@ elif [ "$target" = protocol ]; then
            "$root/src/agent/account.cpp" "$root/src/api/base64.cpp" "$root/src/agent/protocol_binary.cpp"
            "$root/src/core/cpus.cpp" "$root/src/slurm/membind.cpp" "$root/src/agent/cpufreq.cpp"
            "$root/src/slurm/cpufreq.cpp" "$root/src/agent/gpufreq.cpp" "$root/src/slurm/specs.cpp"
-           "$root/src/core/calendar.cpp" "$root/src/agent/terminal_link.cpp" "$root/src/api/urls.cpp")
+           "$root/src/core/calendar.cpp" "$root/src/agent/terminal_link.cpp" "$root/src/api/urls.cpp"
+           "$root/src/agent/service_link.cpp" "$root/src/api/service_frame.cpp")
   headers=("$root"/src/agent/*.h "$root/src/core/result.h" "$root/src/core/cpus.h" "$root/src/api/base64.h"
            "$root/src/api/codec.h" "$root/src/api/utf8.h" "$root/src/slurm/membind.h" "$root/src/slurm/cpufreq.h"
-           "$root/src/api/urls.h")
+           "$root/src/api/urls.h" "$root/src/api/service_frame.h")
   libs=(-lcrypto)
 elif [ "$target" = books ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/controller/accounting.cpp" "$root"/src/core/*.cpp)

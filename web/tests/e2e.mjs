@@ -6,11 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { arg, expect, until } from "./harness.mjs";
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const gwang = arg("--gwang", "build/gwang");
 const out = arg("--out", "build/web-e2e");
 const browserPath = arg("--chromium", process.env.CHROMIUM ?? "/usr/bin/chromium");
@@ -27,16 +24,6 @@ let serverLog = "";
 server.stdout.on("data", (d) => (serverLog += d));
 server.stderr.on("data", (d) => (serverLog += d));
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(what, f, ms = 20000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 let url = "";
 await until("gwang up to write its URL", () => existsSync(join(data, "url")) && existsSync(join(data, "token")));
@@ -92,9 +79,6 @@ async function step(p, name, f) {
   }
   await p.screenshot({ path: join(out, `${String(++shot).padStart(2, "0")}-${name.replace(/[^a-z0-9]+/gi, "-")}.png`), fullPage: true });
 }
-const expect = (cond, what) => {
-  if (!cond) throw new Error(what);
-};
 
 try {
   const op = await page("operator");

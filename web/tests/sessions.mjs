@@ -8,11 +8,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { arg, expect, until } from "./harness.mjs";
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const gwang = arg("--gwang", "build/gwang");
 const out = arg("--out", "build/session-e2e");
 const browserPath = arg("--chromium", process.env.CHROMIUM ?? "/usr/bin/chromium");
@@ -35,19 +32,6 @@ let serverLog = "";
 server.stdout.on("data", (d) => (serverLog += d));
 server.stderr.on("data", (d) => (serverLog += d));
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(what, f, ms = 30000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
-const expect = (cond, what) => {
-  if (!cond) throw new Error(what);
-};
 
 const state = join(data, "state");
 await until("gwang up to write its URL", () => existsSync(join(state, "url")) && existsSync(join(state, "token")));
