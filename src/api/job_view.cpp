@@ -72,6 +72,7 @@ void write_job_view(Json& w, const JobView& j) {
   if (!j.dependency.empty()) w.field("dependency", j.dependency);
   if (j.batch) w.field("batch", true);  // the script itself is not repeated in listings
   if (!j.allocation.empty()) w.field("allocation", j.allocation);
+  if (!j.session.empty()) w.field("session", j.session);
   if (!j.output.empty()) w.field("output", j.output);
   if (!j.error.empty()) w.field("error", j.error);
   if (!j.input.empty()) w.field("input", j.input);
@@ -172,7 +173,7 @@ Result<JobView> read_job_view(const json& j, const std::string& where) {
     f.fail_with(g);
   }
   f.may("gpu_share", v.gpu_share).may("begin", v.begin).may("dependency", v.dependency).may("batch", v.batch);
-  f.may("allocation", v.allocation);
+  f.may("allocation", v.allocation).may("session", v.session);
   f.may("output", v.output).may("error", v.error).may("input", v.input).may("open_append", v.open_append);
   f.may("comment", v.comment)
       .may("group", v.group)

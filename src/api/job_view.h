@@ -86,6 +86,8 @@ struct JobView : JobSummary {
   bool batch = false;  // runs a script
   // An allocation's kind (salloc's, srun's outside a job): "attended", "unattended"; "" none.
   std::string allocation;
+  // A session's app (api/session.h: "jupyter", ..., "custom"); "" none. Its service is at /s/ID/.
+  std::string session;
   std::string output, error, input;
   bool open_append = false;
   std::string comment, partition;

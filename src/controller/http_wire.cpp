@@ -72,6 +72,7 @@ api::JobView job_view(const JobRecord& j, api::Reason reason, const std::int64_t
   v.dependency = r.dependency;
   v.batch = j.batch();
   v.allocation = std::string(api::to_string(j.request.allocation));
+  v.session = std::string(api::to_string(j.request.session.app));
   v.output = r.output;
   v.error = r.error;
   v.input = r.input;

@@ -177,6 +177,7 @@ JobView full_job() {
   j.dependency = "afterok:41";
   j.batch = true;
   j.allocation = "attended";
+  j.session = "jupyter";
   j.output = "slurm-%j.out";
   j.error = "err-%j";
   j.input = "in.txt";
