@@ -75,7 +75,7 @@ void Controller::task_ended(Node& node, const agent::Finished& f, std::int64_t n
   }
   charge(job, now);  // every rank's use up to now, this one's for the last time
   job.tasks[rank].done = true;
-  services_.end(f.task);  // a session's service: its link closes
+  if (job.request.session.app != api::SessionApp::None) services_.end(f.task);  // its service's link closes
   if (job.batch()) {
     for (TaskRecord& t : job.tasks) t.done = true;  // the script's end is the job's
   }
