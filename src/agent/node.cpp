@@ -243,7 +243,8 @@ void login_environment(const Launch& l, const Account& owner, TaskSpec& spec) {
     for (const auto& [k, v] : l.env) {
       if (k == key) return true;
     }
-    return key.starts_with("SLURM_") || key == "GWANG_URL" || key == "CUDA_VISIBLE_DEVICES" || key == "GWANG_DEVICES";
+    return key.starts_with("SLURM_") || key == "GWANG_URL" || key == "GWANG_CA" || key == "CUDA_VISIBLE_DEVICES" ||
+           key == "GWANG_DEVICES";
   };
   std::string keep;
   for (const auto& [k, v] : spec.env) {
@@ -380,9 +381,17 @@ void bind_memory(const Launch& l, TaskSpec& spec) {
 
 }  // namespace
 
-std::optional<std::string> NodeAgent::choose_service_port(int& port) const {
+std::optional<std::string> NodeAgent::link_problem(const char* what) {
+  if (options_.controller_url.empty()) return std::string(what) + ", with no controller URL to link it to";
+  if (options_.controller_url.find("https://") == std::string::npos) return std::nullopt;
+  if (!link_tls_) link_tls_ = net::client_context(options_.controller_ca);
+  if (!*link_tls_) return std::string(what) + ": cannot verify the controller: " + link_tls_->error().message;
+  return std::nullopt;
+}
+
+std::optional<std::string> NodeAgent::choose_service_port(int& port) {
   if (port < 0) return std::nullopt;
-  if (options_.controller_url.empty()) return "a session's service, with no controller URL to link it to";
+  if (auto why = link_problem("a session's service")) return why;
   if (port == 0 && (port = free_local_port()) == 0) return "a session's service: no free port on 127.0.0.1";
   return std::nullopt;
 }
@@ -391,13 +400,15 @@ void NodeAgent::link(const Launch& l, Task& task, int service_port, Clock::time_
   if (task.terminal() >= 0) {
     const int linked = ::fcntl(task.terminal(), F_DUPFD_CLOEXEC, 3);
     if (linked >= 0) {
-      links_[l.task] = std::make_unique<TerminalLink>(options_.controller_url, l.task, l.terminal_secret, linked);
+      links_[l.task] =
+          std::make_unique<TerminalLink>(options_.controller_url, link_tls(), l.task, l.terminal_secret, linked);
     } else {
       task.terminate(TaskEnd::Cancelled, options_.kill_grace, now);
     }
   }
   if (service_port > 0)
-    services_[l.task] = std::make_unique<ServiceLink>(options_.controller_url, l.task, l.service_secret, service_port);
+    services_[l.task] =
+        std::make_unique<ServiceLink>(options_.controller_url, link_tls(), l.task, l.service_secret, service_port);
 }
 
 void NodeAgent::launch(const Launch& l, Clock::time_point now) {
@@ -452,7 +463,7 @@ void NodeAgent::launch(const Launch& l, Clock::time_point now) {
   spec.output_append = l.output_append;
   spec.input = l.input;
   if (l.terminal_rows > 0 && l.terminal_cols > 0) {
-    if (options_.controller_url.empty()) return refuse("a terminal, with no controller URL to link it to");
+    if (auto why = link_problem("a terminal")) return refuse(*why);
     spec.terminal_rows = static_cast<unsigned short>(l.terminal_rows);
     spec.terminal_cols = static_cast<unsigned short>(l.terminal_cols);
   }
@@ -479,8 +490,9 @@ void NodeAgent::launch(const Launch& l, Clock::time_point now) {
     spec.env.push_back(kv);
   }
   if (!options_.controller_url.empty()) {
-    std::erase_if(spec.env, [](const auto& e) { return e.first == "GWANG_URL"; });
+    std::erase_if(spec.env, [](const auto& e) { return e.first == "GWANG_URL" || e.first == "GWANG_CA"; });
     spec.env.emplace_back("GWANG_URL", options_.controller_url);
+    if (!options_.controller_ca.empty()) spec.env.emplace_back("GWANG_CA", options_.controller_ca);
   }
   add_node_env(l, *owner, spec);
   std::erase_if(spec.env, [](const auto& e) { return e.first == "GWANG_SESSION_PORT"; });

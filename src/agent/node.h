@@ -18,6 +18,8 @@
 #include "agent/task.h"
 #include "agent/terminal_link.h"
 #include "agent/tracker.h"
+#include "core/result.h"
+#include "net/tls.h"
 
 namespace gwang::agent {
 
@@ -102,6 +104,9 @@ struct NodeAgentOptions {
   // Where tasks reach the controller (one URL or several, comma-separated): their GWANG_URL, so
   // that the commands inside a job find it. Empty: not set.
   std::string controller_url;
+  // What terminals' and sessions' links verify an https:// controller with, and tasks are given as
+  // GWANG_CA ("": the system's store, and no GWANG_CA).
+  std::string controller_ca;
   // Where the kernel's sysfs is (its cpufreq files set tasks' CPU frequencies): "/sys".
   std::string sysfs = "/sys";
   // The NVML library that sets tasks' GPU clocks (--gpu-freq).
@@ -144,7 +149,11 @@ class NodeAgent {
   // the tasks, running or ended.
   std::vector<std::string> adopt_recorded();
   bool knows(const std::string& task) const { return seen_.contains(task); }
-  void set_controller_url(const std::string& url) { options_.controller_url = url; }
+  void set_controller(const std::string& url, const std::string& ca_file) {
+    options_.controller_url = url;
+    options_.controller_ca = ca_file;
+    link_tls_.reset();
+  }
 
  private:
   struct Running {
@@ -176,7 +185,7 @@ class NodeAgent {
   std::map<std::string, Running> tasks_;
   std::map<std::string, Done> done_;  // ended, until acknowledged
   // A session's service's port (Launch::service_port): one chosen where it is 0; why not, if not.
-  std::optional<std::string> choose_service_port(int& port) const;
+  std::optional<std::string> choose_service_port(int& port);
   // A started task's links to the controller: its terminal's, its session's service's.
   void link(const Launch& l, Task& task, int service_port, Clock::time_point now);
   void save();                           // rewrites the state file whole
@@ -187,6 +196,11 @@ class NodeAgent {
   std::vector<std::unique_ptr<Task>> unremoved_;                  // ended tasks whose groups the kernel still holds
   std::map<std::string, std::unique_ptr<TerminalLink>> links_;    // tasks' terminals, until their links end
   std::map<std::string, std::unique_ptr<ServiceLink>> services_;  // sessions' services, while their tasks run
+  std::optional<Result<net::TlsContext>> link_tls_;               // what links verify an https:// controller with
+  // Why links cannot be made to the controller (no URL; no trust for https://), if they cannot.
+  std::optional<std::string> link_problem(const char* what);
+  // The context links verify the controller with (null for an http:// one); after link_problem.
+  net::TlsContext link_tls() const { return link_tls_ && *link_tls_ ? **link_tls_ : nullptr; }
   std::set<std::string> seen_;
 };
 

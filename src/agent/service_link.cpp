@@ -25,6 +25,7 @@
 
 #include "api/service_frame.h"
 #include "api/urls.h"
+#include "net/stream.h"
 
 namespace gwang::agent {
 
@@ -62,7 +63,8 @@ struct ServiceLink::Impl {
   std::atomic<bool>* ready = nullptr;
   net::io_context ioc;
   net::steady_timer retry{ioc}, probe_timer{ioc};
-  std::optional<websocket::stream<beast::tcp_stream>> ws;
+  std::shared_ptr<net::ssl::context> tls;  // for an https:// controller
+  std::optional<websocket::stream<gwang::net::Stream>> ws;
   beast::flat_buffer in;
   std::deque<std::string> outbox;
   std::size_t outbox_bytes = 0;
@@ -110,9 +112,11 @@ struct ServiceLink::Impl {
   void try_url(std::shared_ptr<std::vector<std::string>> urls, std::size_t k) {
     if (stopping) return;
     if (k >= urls->size()) return again(std::chrono::seconds(1));
-    auto where = api::host_and_port((*urls)[k]);
+    const std::string url = (*urls)[k];
+    auto where = api::host_and_port(url);
     if (!where) return try_url(urls, k + 1);
-    ws.emplace(ioc);
+    if (api::uses_tls(url) && !tls) return try_url(urls, k + 1);
+    ws.emplace(beast::tcp_stream(ioc));
     const std::uint64_t g = ++generation;
     auto resolver = std::make_shared<tcp::resolver>(ioc);
     resolver->async_resolve(
@@ -123,21 +127,32 @@ struct ServiceLink::Impl {
           beast::get_lowest_layer(*ws).async_connect(found, [=, this](beast::error_code ec, const tcp::endpoint&) {
             if (g != generation || stopping) return;
             if (ec) return try_url(urls, k + 1);
-            ws->set_option(websocket::stream_base::decorator(
-                [s = secret](websocket::request_type& req) { req.set(http::field::authorization, "Bearer " + s); }));
-            ws->read_message_max(kBodyLimit + (1 << 20));
-            ws->async_handshake(where->first + ":" + where->second, "/api/v1/agent/services/" + task,
-                                [=, this](beast::error_code ec) {
-                                  if (g != generation || stopping) return;
-                                  if (ec) return try_url(urls, k + 1);
-                                  beast::get_lowest_layer(*ws).expires_never();
-                                  ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
-                                  linked = true;
-                                  read_link();
-                                  probe();
-                                });
+            if (!api::uses_tls(url)) return handshake(urls, k, g);
+            gwang::net::start_client_tls(ws->next_layer(), tls, where->first);
+            ws->next_layer().tls_stream().async_handshake(net::ssl::stream_base::client,
+                                                          [=, this](beast::error_code ec) {
+                                                            if (g != generation || stopping) return;
+                                                            if (ec) return try_url(urls, k + 1);
+                                                            handshake(urls, k, g);
+                                                          });
           });
         });
+  }
+  // The WebSocket's handshake on the connection to the `k`th controller.
+  void handshake(std::shared_ptr<std::vector<std::string>> urls, std::size_t k, std::uint64_t g) {
+    ws->set_option(websocket::stream_base::decorator(
+        [s = secret](websocket::request_type& req) { req.set(http::field::authorization, "Bearer " + s); }));
+    ws->read_message_max(kBodyLimit + (1 << 20));
+    ws->async_handshake(api::authority_of((*urls)[k]), "/api/v1/agent/services/" + task,
+                        [=, this](beast::error_code ec) {
+                          if (g != generation || stopping) return;
+                          if (ec) return try_url(urls, k + 1);
+                          beast::get_lowest_layer(*ws).expires_never();
+                          ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+                          linked = true;
+                          read_link();
+                          probe();
+                        });
   }
   void again(std::chrono::milliseconds after) {
     retry.expires_after(after);
@@ -370,9 +385,11 @@ struct ServiceLink::Impl {
   }
 };
 
-ServiceLink::ServiceLink(std::string controllers, std::string task, std::string secret, int port)
+ServiceLink::ServiceLink(std::string controllers, gwang::net::TlsContext tls, std::string task, std::string secret,
+                         int port)
     : impl_(std::make_unique<Impl>()) {
   impl_->controllers = std::move(controllers);
+  if (tls) impl_->tls = gwang::net::asio_context(tls);
   impl_->task = std::move(task);
   impl_->secret = std::move(secret);
   impl_->port = port;

@@ -12,12 +12,14 @@
 #include <string>
 #include <thread>
 
+#include "net/tls.h"
+
 namespace gwang::agent {
 
 class ServiceLink {
  public:
-  // `controllers`: their URLs, comma-separated.
-  ServiceLink(std::string controllers, std::string task, std::string secret, int port);
+  // `controllers`: their URLs, comma-separated; `tls` verifies an https:// one.
+  ServiceLink(std::string controllers, net::TlsContext tls, std::string task, std::string secret, int port);
   ~ServiceLink();  // closes the link and every stream, and waits for its thread
   ServiceLink(const ServiceLink&) = delete;
   ServiceLink& operator=(const ServiceLink&) = delete;

@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "api/urls.h"
+#include "net/stream.h"
 
 namespace gwang::agent {
 
@@ -33,7 +34,8 @@ struct TerminalLink::Impl {
   int fd = -1;
   net::io_context ioc;
   std::optional<net::posix::stream_descriptor> terminal;
-  std::optional<websocket::stream<beast::tcp_stream>> ws;
+  std::shared_ptr<net::ssl::context> tls;  // for an https:// controller
+  std::optional<websocket::stream<gwang::net::Stream>> ws;
   std::array<char, 16384> out{};
   beast::flat_buffer in;
   mutable std::mutex mu;
@@ -54,16 +56,25 @@ struct TerminalLink::Impl {
         why = where.error().message;
         continue;
       }
-      ws.emplace(ioc);
+      ws.emplace(beast::tcp_stream(ioc));
       beast::error_code ec;
       tcp::resolver resolver(ioc);
       const auto found = resolver.resolve(where->first, where->second, ec);
       beast::get_lowest_layer(*ws).expires_after(std::chrono::seconds(10));
       if (!ec) beast::get_lowest_layer(*ws).connect(found, ec);
+      if (!ec) beast::get_lowest_layer(*ws).socket().set_option(tcp::no_delay(true), ec);
+      if (!ec && api::uses_tls(url)) {
+        const std::string failed = tls ? gwang::net::client_handshake(ws->next_layer(), tls, where->first)
+                                       : "no TLS context to verify it with";
+        if (!failed.empty()) {
+          why = url + ": " + failed;
+          continue;
+        }
+      }
       if (!ec) {
         ws->set_option(websocket::stream_base::decorator(
             [this](websocket::request_type& req) { req.set(beast::http::field::authorization, "Bearer " + secret); }));
-        ws->handshake(where->first + ":" + where->second, "/api/v1/agent/terminals/" + task, ec);
+        ws->handshake(api::authority_of(url), "/api/v1/agent/terminals/" + task, ec);
       }
       if (!ec) {
         beast::get_lowest_layer(*ws).expires_never();
@@ -143,9 +154,11 @@ struct TerminalLink::Impl {
   }
 };
 
-TerminalLink::TerminalLink(std::string controllers, std::string task, std::string secret, int terminal)
+TerminalLink::TerminalLink(std::string controllers, gwang::net::TlsContext tls, std::string task, std::string secret,
+                           int terminal)
     : impl_(std::make_unique<Impl>()) {
   impl_->controllers = std::move(controllers);
+  if (tls) impl_->tls = gwang::net::asio_context(tls);
   impl_->task = std::move(task);
   impl_->secret = std::move(secret);
   impl_->fd = terminal;

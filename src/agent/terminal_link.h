@@ -11,13 +11,16 @@
 #include <string>
 #include <thread>
 
+#include "net/tls.h"
+
 namespace gwang::agent {
 
 class TerminalLink {
  public:
   // Takes `terminal` (a descriptor of the terminal's agent side, its own: it is closed at the
-  // end). `controllers`: their URLs, comma-separated; the first that answers is used.
-  TerminalLink(std::string controllers, std::string task, std::string secret, int terminal);
+  // end). `controllers`: their URLs, comma-separated; the first that answers is used; `tls`
+  // verifies an https:// one.
+  TerminalLink(std::string controllers, net::TlsContext tls, std::string task, std::string secret, int terminal);
   ~TerminalLink();  // ends the link (closing the socket and the descriptor) and waits for its thread
   TerminalLink(const TerminalLink&) = delete;
   TerminalLink& operator=(const TerminalLink&) = delete;

@@ -4,11 +4,21 @@
 
 namespace gwang::api {
 
+bool uses_tls(const std::string& url) { return url.rfind("https://", 0) == 0; }
+
+std::string authority_of(const std::string& url) {
+  const std::size_t start = url.find("://");
+  const std::string rest = start == std::string::npos ? url : url.substr(start + 3);
+  return rest.substr(0, rest.find('/'));
+}
+
 Result<std::pair<std::string, std::string>> host_and_port(const std::string& url) {
-  if (url.rfind("http://", 0) != 0) return fail("controller URL '" + url + "': expected http://HOST:PORT");
-  std::string authority = url.substr(7);
-  authority = authority.substr(0, authority.find('/'));
-  std::string host = authority, port = "80";
+  const bool tls = uses_tls(url);
+  if (!tls && url.rfind("http://", 0) != 0) {
+    return fail("controller URL '" + url + "': expected http://HOST:PORT or https://HOST:PORT");
+  }
+  const std::string authority = authority_of(url);
+  std::string host = authority, port = tls ? "443" : "80";
   if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
     const auto close = authority.find(']');
     if (close == std::string::npos) return fail("controller URL '" + url + "': unclosed '['");
@@ -19,7 +29,7 @@ Result<std::pair<std::string, std::string>> host_and_port(const std::string& url
     port = authority.substr(colon + 1);
   }
   if (host.empty() || port.empty() || port.find_first_not_of("0123456789") != std::string::npos) {
-    return fail("controller URL '" + url + "': expected http://HOST:PORT");
+    return fail("controller URL '" + url + "': expected " + (tls ? "https" : "http") + "://HOST:PORT");
   }
   return std::pair{host, port};
 }

@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <thread>
 
 namespace gwang::cli {
@@ -108,28 +110,51 @@ Result<Endpoint> resolve_endpoint(const std::string& url_flag, const std::string
     return fail("no controller: give --url, set GWANG_URL, or start one here with 'gwang up' (looked in " + data + ")");
   }
   if (e.token.empty()) return fail("no token: give --token or set GWANG_TOKEN (looked in " + data + "/token)");
+  e.ca_file = net::client_ca_file("", data);
   return e;
+}
+
+Result<net::TlsContext> tls_context_for(const Endpoint& endpoint) {
+  // One per program: every call of a command verifies against the same trust.
+  static std::mutex mu;
+  static std::map<std::string, net::TlsContext> made;
+  std::lock_guard lock(mu);
+  if (auto found = made.find(endpoint.ca_file); found != made.end()) return found->second;
+  auto ctx = net::client_context(endpoint.ca_file);
+  if (!ctx)
+    return fail(ctx.error().message + (endpoint.ca_file.empty() ? "" : " (from $GWANG_CA or the data directory)"));
+  made[endpoint.ca_file] = *ctx;
+  return *ctx;
 }
 
 namespace {
 
-// A plain HTTP/1.1 exchange, one request per connection: the command makes one or two calls per
-// run, and a small client of its own keeps the command quick to start (no TLS or compression
-// libraries to load and bind). `sent`: whether the request left whole (the controller may have
-// acted on it even when no answer came).
-Result<Response> call_one(const std::string& url, const std::string& token, const std::string& method,
+// A plain HTTP/1.1 exchange, one request per connection, over TLS for an https:// URL: the
+// command makes one or two calls per run, and a small client of its own keeps the command quick to
+// start (no compression library to load, no TLS set up for a plain controller). `sent`: whether
+// the request left whole (the controller may have acted on it even when no answer came).
+Result<Response> call_one(const Endpoint& endpoint, const std::string& url, const std::string& method,
                           const std::string& path, const std::string& body, bool& sent) {
   sent = false;
   auto where = host_and_port(url);
   if (!where) return tl::unexpected(where.error());
   const auto& [host, port] = *where;
-  const std::string authority = url.substr(7, url.find('/', 7) - 7);
+  const std::string authority = api::authority_of(url);
   std::string why;
   Socket sock(connect_to(host, port, 5000, why));
   if (sock.fd() < 0) return fail("cannot reach the controller at " + url + ": " + why);
   timeval timeout{30, 0};
   ::setsockopt(sock.fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   ::setsockopt(sock.fd(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  std::unique_ptr<net::TlsClient> tls;
+  if (api::uses_tls(url)) {
+    auto ctx = tls_context_for(endpoint);
+    if (!ctx) return tl::unexpected(ctx.error());
+    auto connected = net::TlsClient::connect(sock.fd(), *ctx, host);
+    if (!connected) return fail("cannot reach the controller at " + url + ": " + connected.error().message);
+    tls = std::move(*connected);
+  }
+  const std::string& token = endpoint.token;
 
   std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + authority + "\r\nAuthorization: Bearer " + token +
                         "\r\nConnection: close\r\n";
@@ -138,8 +163,9 @@ Result<Response> call_one(const std::string& url, const std::string& token, cons
   }
   request += "\r\n" + body;
   for (std::size_t done = 0; done < request.size();) {
-    const ssize_t n = ::send(sock.fd(), request.data() + done, request.size() - done, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = tls ? tls->write_all(request.data(), request.size())
+                          : ::send(sock.fd(), request.data() + done, request.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR && !tls) continue;
     if (n <= 0) return fail("cannot send to the controller at " + url + ": " + std::strerror(errno));
     done += static_cast<std::size_t>(n);
   }
@@ -147,8 +173,8 @@ Result<Response> call_one(const std::string& url, const std::string& token, cons
   std::string reply;
   char buf[65536];
   while (true) {
-    const ssize_t n = ::recv(sock.fd(), buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = tls ? tls->read(buf, sizeof buf) : ::recv(sock.fd(), buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR && !tls) continue;
     if (n < 0) {
       return fail("no answer from the controller at " + url + ": " + std::strerror(errno) +
                   (method == "GET" ? std::string() : " (the request may or may not have been carried out)"));
@@ -237,7 +263,7 @@ Result<Response> call(const Endpoint& endpoint, const std::string& method, const
     const std::string url = urls[next % urls.size()];
     ++next;
     bool sent = false;
-    auto r = call_one(url, endpoint.token, method, path, body, sent);
+    auto r = call_one(endpoint, url, method, path, body, sent);
     if (r && !r->standby) return r;
     if (r) {
       standing_by = true;
@@ -246,7 +272,7 @@ Result<Response> call(const Endpoint& endpoint, const std::string& method, const
       if (!r->leader.empty() && r->leader != url) {
         // Straight to the leader it names, whether or not it was given.
         bool sent_there = false;
-        auto there = call_one(r->leader, endpoint.token, method, path, body, sent_there);
+        auto there = call_one(endpoint, r->leader, method, path, body, sent_there);
         if (there && !there->standby) return there;
         if (!there && sent_there && method != "GET") return there;
       }

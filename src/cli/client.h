@@ -8,12 +8,14 @@
 
 #include "api/urls.h"
 #include "core/result.h"
+#include "net/tls.h"
 
 namespace gwang::cli {
 
 struct Endpoint {
-  std::string url;  // http://host:port
+  std::string url;  // http://host:port or https://host:port
   std::string token;
+  std::string ca_file;  // what an https:// controller is verified with ("": the system's store)
 };
 
 // The local `gwang up` state directory: $GWANG_DATA, else /var/lib/gwang for root, else
@@ -21,8 +23,12 @@ struct Endpoint {
 std::string default_data_dir();
 
 // Server and token from the flags, then GWANG_URL / GWANG_TOKEN, then the files `gwang up` leaves
-// in its data directory. The error says what is missing and how to give it.
+// in its data directory; the trust for https:// from $GWANG_CA, then the data directory's ca.pem.
+// The error says what is missing and how to give it.
 Result<Endpoint> resolve_endpoint(const std::string& url_flag, const std::string& token_flag);
+
+// The TLS context that verifies `endpoint`'s controllers (made once per program and trust).
+Result<net::TlsContext> tls_context_for(const Endpoint& endpoint);
 
 struct Response {
   int status = 0;

@@ -93,6 +93,7 @@ struct UpArgs {
   std::string backfill = "easy";     // or "conservative"
   std::string cluster_name = "gwang";
   std::string licenses;  // the cluster's licenses, "matlab:2,fluent:30" (jobs' -L)
+  bool tls = false;      // serve HTTPS with a certificate of its own (made once, kept in data)
 };
 int run_up(const UpArgs& args);
 

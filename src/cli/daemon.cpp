@@ -21,6 +21,7 @@
 #include "agent/node.h"
 #include "agent/protocol.h"
 #include "api/units.h"
+#include "api/urls.h"
 #include "cli/commands.h"
 #include "cli/serve.h"
 #include "config/config.h"
@@ -83,7 +84,8 @@ bool store_is_postgres(const std::string& store) { return !store.empty(); }
 // leader when one holds the lease; agents and the command line go on to it.
 class StandbyServer {
  public:
-  Result<int> bind(const std::string& host, int port) {
+  Result<int> bind(const std::string& host, int port, const std::shared_ptr<net::ServerCredentials>& tls) {
+    if (tls) transport_.use_tls(tls);
     auto bound = transport_.bind(host, port);
     if (bound) thread_ = std::thread([this] { transport_.run(); });
     return bound;
@@ -130,19 +132,21 @@ class StandbyServer {
 // lease, or cannot renew it before it could expire, stops at once (exit code 75) so that it can never
 // act beside the new leader; its service manager starts it again, as a standby.
 int take_turns(controller::ControllerOptions& options, const std::string& host, int port, std::string advertise,
-               std::chrono::seconds ttl, const std::function<int(store::Lease&)>& lead) {
+               std::chrono::seconds ttl, const std::shared_ptr<net::ServerCredentials>& tls,
+               const std::function<int(store::Lease&)>& lead) {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   StandbyServer standby;
-  auto bound = standby.bind(host, port);
+  auto bound = standby.bind(host, port, tls);
   if (!bound) {
     std::fprintf(stderr, "gwang: %s\n", bound.error().message.c_str());
     return 1;
   }
   if (advertise.empty()) {
-    advertise = "http://" + (host.empty() || host == "0.0.0.0" ? hostname() : host) + ":" + std::to_string(*bound);
+    advertise = (tls ? "https://" : "http://") + (host.empty() || host == "0.0.0.0" ? hostname() : host) + ":" +
+                std::to_string(*bound);
   }
   const std::string holder = hostname() + ":" + std::to_string(*bound) + "/" + controller::random_token().substr(0, 8);
   auto lease = store::Lease::open(options.store, holder, advertise, ttl);
@@ -292,6 +296,7 @@ agent::NodeAgentOptions node_agent_options(const config::AgentConfig& cfg, const
   options.state_dir = (fs::path(cfg.data_dir) / "state").string();
   for (const std::string& url : cfg.controllers)
     options.controller_url += (options.controller_url.empty() ? "" : ",") + url;
+  options.controller_ca = cfg.ca_file;
   return options;
 }
 
@@ -391,6 +396,10 @@ SyncLoop::SyncLoop(const config::AgentConfig& cfg, const std::string& secret, co
     // event loop, and a kept connection spares both sides a TCP set-up per heartbeat.
     client->set_keep_alive(true);
     client->set_tcp_nodelay(true);
+    // An https:// controller must show a certificate that `ca` (else the system's store) trusts,
+    // for the name or address in its URL.
+    if (!cfg_.ca_file.empty()) client->set_ca_cert_path(cfg_.ca_file.c_str());
+    client->enable_server_certificate_verification(true);
   }
 }
 
@@ -499,9 +508,29 @@ std::set<std::string> SyncLoop::add_output(proto::SyncRequest& req, bool& more) 
   return complete;
 }
 
+// Why a call got no answer, in words (the HTTP library names its errors by their enumerators).
+std::string call_failure(httplib::Error e, const std::string& ca_file) {
+  switch (e) {
+    case httplib::Error::Connection:
+      return "cannot connect";
+    case httplib::Error::Read:
+      return "no answer (the connection closed or timed out)";
+    case httplib::Error::Write:
+      return "the call could not be sent";
+    case httplib::Error::SSLConnection:
+      return "the TLS handshake failed (is it an https:// controller?)";
+    case httplib::Error::SSLServerVerification:
+      return "SSL server verification failed: its certificate is not one " +
+             (ca_file.empty() ? std::string("the system's store") : ca_file) +
+             " trusts, or does not name the host of its URL";
+    default:
+      return httplib::to_string(e);
+  }
+}
+
 std::string SyncLoop::problem_of(const httplib::Result& res, const std::string& url, const std::string& signature,
                                  Result<proto::SyncResponse>& answer, bool& standby) const {
-  if (!res) return "cannot reach " + url + ": " + httplib::to_string(res.error());
+  if (!res) return "cannot reach " + url + ": " + call_failure(res.error(), cfg_.ca_file);
   if (res->status == 503 && res->has_header("X-Gwang-Standby")) {
     standby = true;
     return url + " stands by";
@@ -625,9 +654,18 @@ int run_controller(const DaemonArgs& args) {
     std::fprintf(stderr, "gwang: %s: listen: %s\n", args.config.c_str(), listen.error().message.c_str());
     return 2;
   }
+  std::shared_ptr<net::ServerCredentials> tls;
+  if (!cfg->tls_certificate.empty()) {
+    auto loaded = net::ServerCredentials::load(cfg->tls_certificate, cfg->tls_key);
+    if (!loaded) {
+      std::fprintf(stderr, "gwang: %s: tls: %s\n", args.config.c_str(), loaded.error().message.c_str());
+      return 2;
+    }
+    tls = *loaded;
+  }
   if (args.check) {
-    std::printf("%s: a controller listening on %s, state in %s, nodes DOWN after %lld s of silence\n",
-                args.config.c_str(), cfg->listen.c_str(), cfg->data_dir.c_str(),
+    std::printf("%s: a controller listening on %s (%s), state in %s, nodes DOWN after %lld s of silence\n",
+                args.config.c_str(), cfg->listen.c_str(), tls ? "HTTPS" : "plain HTTP", cfg->data_dir.c_str(),
                 static_cast<long long>(cfg->node_timeout.count()));
     for (const api::Partition& p : cfg->partitions) {
       std::printf(
@@ -677,14 +715,14 @@ int run_controller(const DaemonArgs& args) {
       std::fprintf(stderr, "gwang: %s\n", token.error().message.c_str());
       return 1;
     }
-    return serve(
-        **ctl, tokens, *secret, host, port, cfg->data_dir, std::chrono::milliseconds(100), find_web_dir(cfg->web_dir),
-        [&](const std::string& url) {
-          std::printf("gwang controller is up at %s\n", url.c_str());
-          std::printf("  state in %s; the operator token (%s) is in %s/token\n", cfg->data_dir.c_str(),
-                      account->name.c_str(), cfg->data_dir.c_str());
-          std::printf("  agents: gwang agent --config agent.toml, with controller = \"http://<this host>:%d\"\n", port);
-        });
+    return serve(**ctl, tokens, *secret, host, port, cfg->data_dir, std::chrono::milliseconds(100),
+                 find_web_dir(cfg->web_dir), tls, [&](const std::string& url) {
+                   std::printf("gwang controller is up at %s\n", url.c_str());
+                   std::printf("  state in %s; the operator token (%s) is in %s/token\n", cfg->data_dir.c_str(),
+                               account->name.c_str(), cfg->data_dir.c_str());
+                   std::printf("  agents: gwang agent --config agent.toml, with controller = \"%s://<this host>:%d\"\n",
+                               tls ? "https" : "http", port);
+                 });
   };
   if (!store_is_postgres(options.store)) {
     auto tokens = controller::TokenStore::load((fs::path(cfg->data_dir) / "tokens").string());
@@ -694,7 +732,7 @@ int run_controller(const DaemonArgs& args) {
     }
     return lead(*tokens);
   }
-  return take_turns(options, host, port, cfg->advertise, cfg->lease, [&](store::Lease&) {
+  return take_turns(options, host, port, cfg->advertise, cfg->lease, tls, [&](store::Lease&) {
     auto table = store::TokenTable::open(options.store);
     Result<controller::TokenStore> tokens = fail("");
     if (table)
@@ -727,6 +765,12 @@ int run_agent(const DaemonArgs& args) {
   }
   host->features = cfg->features;
   host->tmp_bytes = agent::file_system_bytes(cfg->tmp_fs);
+  // The trust an https:// controller is verified with must load before the agent calls it.
+  const bool tls = std::any_of(cfg->controllers.begin(), cfg->controllers.end(), api::uses_tls);
+  if (auto trust = tls ? net::client_context(cfg->ca_file) : Result<net::TlsContext>(nullptr); !trust) {
+    std::fprintf(stderr, "gwang: %s: ca: %s\n", args.config.c_str(), trust.error().message.c_str());
+    return 2;
+  }
   if (args.check) {
     std::printf("%s: node %s (%s), controller %s\n", args.config.c_str(), node.c_str(), describe(*host).c_str(),
                 join(cfg->controllers).c_str());

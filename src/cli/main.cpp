@@ -175,6 +175,9 @@ void add_up(CLI::App& app, const Wanted& wanted, Commands& c) {
           },
           "NAME[,NAME...]"));
   u->add_flag("--demo", up.demo, "submit a first job once up");
+  u->add_flag("--tls", up.tls,
+              "serve HTTPS, with a self-signed certificate kept in the data directory (ca.pem, which the "
+              "command line here trusts, and others given it as GWANG_CA)");
   u->add_option("--cluster-name", up.cluster_name, "the cluster's name, as jobs are told it (SLURM_CLUSTER_NAME)")
       ->check(CLI::Validator(
           [](std::string& text) {

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -36,19 +37,25 @@ void stop_on_signal(sigset_t signals, std::function<void()> stop) {
   }).detach();
 }
 
-bool write_private(const std::string& path, const std::string& text) {
-  // Written aside and renamed: whoever waits for the file (the command, a script) never reads it
-  // half-written.
+namespace {
+
+// Written aside and renamed: whoever waits for the file (the command, a script) never reads it
+// half-written. `mask`: the umask it is created under.
+bool write_whole(const std::string& path, const std::string& text, mode_t mask) {
   const std::string aside = path + ".new";
-  const mode_t old = ::umask(077);
+  const mode_t old = ::umask(mask);
   std::ofstream out(aside, std::ios::trunc);
-  out << text << '\n';
+  out << text;
   out.close();
   ::umask(old);
   std::error_code ec;
   if (out) fs::rename(aside, path, ec);
   return out && !ec;
 }
+
+}  // namespace
+
+bool write_private(const std::string& path, const std::string& text) { return write_whole(path, text + "\n", 077); }
 
 Result<std::pair<std::string, int>> parse_listen(const std::string& listen) {
   const auto colon = listen.rfind(':');
@@ -77,7 +84,30 @@ std::string find_web_dir(const std::string& configured) {
   return "";
 }
 
-Result<std::string> operator_token(controller::TokenStore& tokens, const std::string& data, const std::string& account) {
+Result<std::shared_ptr<net::ServerCredentials>> local_credentials(const std::string& data,
+                                                                  const std::vector<std::string>& names) {
+  const std::string certificate = (fs::path(data) / "ca.pem").string();
+  const std::string key = (fs::path(data) / "tls-key.pem").string();
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  bool usable = false;
+  if (auto facts = net::read_certificate(certificate); facts && facts->not_after > now + 30 * 86400) {
+    usable = std::all_of(names.begin(), names.end(), [&](const std::string& n) {
+      return std::find(facts->names.begin(), facts->names.end(), n) != facts->names.end();
+    });
+  }
+  if (!usable) {
+    auto made = net::make_self_signed(names, 365, now);
+    if (!made) return tl::unexpected(made.error());
+    // The key first: a certificate beside an older key would not load.
+    if (!write_whole(key, made->key_pem, 077)) return fail("cannot write " + key);
+    // Readable by all: jobs, run as their owners, verify the controller with it (GWANG_CA).
+    if (!write_whole(certificate, made->certificate_pem, 022)) return fail("cannot write " + certificate);
+  }
+  return net::ServerCredentials::load(certificate, key);
+}
+
+Result<std::string> operator_token(controller::TokenStore& tokens, const std::string& data,
+                                   const std::string& account) {
   const fs::path token_file = fs::path(data) / "token";
   std::string token;
   if (std::ifstream in(token_file); in) std::getline(in, token);
@@ -90,7 +120,8 @@ Result<std::string> operator_token(controller::TokenStore& tokens, const std::st
 
 int serve(controller::Controller& ctl, controller::TokenStore& tokens, const std::string& secret,
           const std::string& host, int port, const std::string& data, std::chrono::milliseconds period,
-          const std::string& web, const std::function<void(const std::string&)>& up) {
+          const std::string& web, const std::shared_ptr<net::ServerCredentials>& tls,
+          const std::function<void(const std::string&)>& up) {
   // Signals: SIGINT and SIGTERM stop the server; every thread leaves them to the waiting one.
   const sigset_t stop_signals = block_stop_signals();
   // Every agent keeps a connection open: the usual soft limit of 1,024 open files would refuse a
@@ -102,12 +133,14 @@ int serve(controller::Controller& ctl, controller::TokenStore& tokens, const std
 
   controller::ApiServer server(ctl, tokens, secret);
   server.serve_dashboard(web);
+  if (tls) server.use_tls(tls);
   auto bound = server.bind(host, port);
   if (!bound) {
     std::fprintf(stderr, "gwang: %s\n", bound.error().message.c_str());
     return 1;
   }
-  const std::string url = "http://" + (host == "0.0.0.0" ? std::string("127.0.0.1") : host) + ":" + std::to_string(*bound);
+  const std::string url = (tls ? "https://" : "http://") + (host == "0.0.0.0" ? std::string("127.0.0.1") : host) + ":" +
+                          std::to_string(*bound);
   write_private((fs::path(data) / "url").string(), url);
 
   std::atomic<bool> running{true};

@@ -10,6 +10,7 @@
 
 #include "controller/auth.h"
 #include "controller/controller.h"
+#include "net/tls.h"
 
 namespace gwang::cli {
 
@@ -28,13 +29,20 @@ Result<std::pair<std::string, int>> parse_listen(const std::string& listen);
 // The token in data/token if it stands for `account`; else a new operator token for it, written there.
 Result<std::string> operator_token(controller::TokenStore& tokens, const std::string& data, const std::string& account);
 
-// Serves the API on host:port and runs the control loop until SIGINT or SIGTERM; writes the URL
-// to data/url and calls `up(url)` once serving. Returns the process's exit code.
-// `period` is the control loop's: how soon an ended task or a freed node is noticed.
-// `web` is the dashboard's directory ("": none; see find_web_dir).
+// Serves the API on host:port (over TLS with `tls` where given) and runs the control loop until
+// SIGINT or SIGTERM; writes the URL to data/url and calls `up(url)` once serving. Returns the
+// process's exit code. `period` is the control loop's: how soon an ended task or a freed node is
+// noticed. `web` is the dashboard's directory ("": none; see find_web_dir).
 int serve(controller::Controller& ctl, controller::TokenStore& tokens, const std::string& secret,
           const std::string& host, int port, const std::string& data, std::chrono::milliseconds period,
-          const std::string& web, const std::function<void(const std::string&)>& up);
+          const std::string& web, const std::shared_ptr<net::ServerCredentials>& tls,
+          const std::function<void(const std::string&)>& up);
+
+// `gwang up --tls`'s key and self-signed certificate, in `data` (tls-key.pem, only its owner's;
+// ca.pem, the certificate, which clients trust): those already there if they name `names` and
+// are valid for 30 days more, else new ones for `names` (valid for a year).
+Result<std::shared_ptr<net::ServerCredentials>> local_credentials(const std::string& data,
+                                                                  const std::vector<std::string>& names);
 
 // The dashboard's built files: `configured` if given; else `web/` beside this program (a build
 // tree), then ../share/gwang/web beside it and /usr/share/gwang/web (installed); "" if none holds

@@ -24,6 +24,8 @@
 #include <thread>
 #include <utility>
 
+#include "net/stream.h"
+
 namespace gwang::cli {
 
 namespace net = boost::asio;
@@ -51,7 +53,7 @@ void put_terminal_back() {
 
 struct StepTerminal::Impl {
   net::io_context ioc;
-  std::optional<websocket::stream<tcp::socket>> ws;
+  std::optional<websocket::stream<gwang::net::Stream>> ws;
   beast::flat_buffer in;
   std::deque<std::pair<std::string, bool>> out;  // to the socket, in order
   int wake[2] = {-1, -1};                        // wakes the keyboard's thread
@@ -129,16 +131,27 @@ Result<std::unique_ptr<StepTerminal>> StepTerminal::open(const Endpoint& endpoin
       why = where.error().message;
       continue;
     }
-    impl->ws.emplace(impl->ioc);
+    impl->ws.emplace(beast::tcp_stream(impl->ioc));
     beast::error_code ec;
     tcp::resolver resolver(impl->ioc);
     const auto found = resolver.resolve(where->first, where->second, ec);
-    if (!ec) net::connect(impl->ws->next_layer(), found, ec);
+    if (!ec) beast::get_lowest_layer(*impl->ws).connect(found, ec);
+    if (!ec) beast::get_lowest_layer(*impl->ws).socket().set_option(tcp::no_delay(true), ec);
+    if (!ec && api::uses_tls(url)) {
+      auto ctx = tls_context_for(endpoint);
+      if (!ctx) return tl::unexpected(ctx.error());
+      if (std::string failed =
+              gwang::net::client_handshake(impl->ws->next_layer(), gwang::net::asio_context(*ctx), where->first);
+          !failed.empty()) {
+        why = url + ": " + failed;
+        continue;
+      }
+    }
     if (!ec) {
       impl->ws->set_option(websocket::stream_base::decorator([&](websocket::request_type& req) {
         req.set(beast::http::field::authorization, "Bearer " + endpoint.token);
       }));
-      impl->ws->handshake(where->first + ":" + where->second, path, ec);
+      impl->ws->handshake(api::authority_of(url), path, ec);
     }
     if (!ec) {
       impl->ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -22,6 +23,42 @@
 namespace gwang::cli {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// `gwang up --tls`'s credentials, for the host's name, localhost, its loopback addresses and the
+// address it listens on (local_credentials).
+Result<std::shared_ptr<net::ServerCredentials>> up_credentials(const std::string& data, const std::string& hostname,
+                                                               const std::string& listen_host) {
+  std::vector<std::string> names;
+  for (const std::string& n :
+       {hostname, std::string("localhost"), std::string("127.0.0.1"), std::string("::1"), listen_host}) {
+    if (n != "0.0.0.0" && n != "::" && !n.empty() && std::find(names.begin(), names.end(), n) == names.end())
+      names.push_back(n);
+  }
+  return local_credentials(data, names);
+}
+
+// --declare KIND=COUNT, each.
+Result<std::vector<agent::DeclaredDevices>> declared_devices(const std::vector<std::string>& flags) {
+  std::vector<agent::DeclaredDevices> declared;
+  for (const std::string& d : flags) {
+    const auto eq = d.find('=');
+    int count = 0;
+    try {
+      count = eq == std::string::npos ? 0 : std::stoi(d.substr(eq + 1));
+    } catch (...) {
+      count = 0;
+    }
+    if (eq == std::string::npos || count < 1) {
+      return fail("--declare '" + d + "': expected KIND=COUNT, e.g. npu:ascend910=8");
+    }
+    declared.push_back({d.substr(0, eq), count, 0});
+  }
+  return declared;
+}
+
+}  // namespace
 
 int run_up(const UpArgs& args) {
   // Before any thread starts (the journal's writer starts with the controller): SIGINT and SIGTERM
@@ -57,22 +94,12 @@ int run_up(const UpArgs& args) {
     return 2;
   }
 
-  std::vector<agent::DeclaredDevices> declared;
-  for (const std::string& d : args.declare) {
-    const auto eq = d.find('=');
-    int count = 0;
-    try {
-      count = eq == std::string::npos ? 0 : std::stoi(d.substr(eq + 1));
-    } catch (...) {
-      count = 0;
-    }
-    if (eq == std::string::npos || count < 1) {
-      std::fprintf(stderr, "gwang: --declare '%s': expected KIND=COUNT, e.g. npu:ascend910=8\n", d.c_str());
-      return 2;
-    }
-    declared.push_back({d.substr(0, eq), count, 0});
+  auto declared = declared_devices(args.declare);
+  if (!declared) {
+    std::fprintf(stderr, "gwang: %s\n", declared.error().message.c_str());
+    return 2;
   }
-  auto hostres = agent::discover_host(declared, args.no_nvml ? "" : "libnvidia-ml.so.1");
+  auto hostres = agent::discover_host(*declared, args.no_nvml ? "" : "libnvidia-ml.so.1");
   if (!hostres) {
     std::fprintf(stderr, "gwang: %s\n", hostres.error().message.c_str());
     return 2;
@@ -110,20 +137,33 @@ int run_up(const UpArgs& args) {
     std::fprintf(stderr, "gwang: %s\n", token.error().message.c_str());
     return 1;
   }
+  // HTTPS: a certificate for every name this machine is reached by here.
+  std::shared_ptr<net::ServerCredentials> tls;
+  const std::string ca_file = (fs::path(data) / "ca.pem").string();
+  if (args.tls) {
+    auto made = up_credentials(data, hostname, host);
+    if (!made) {
+      std::fprintf(stderr, "gwang: --tls: %s\n", made.error().message.c_str());
+      return 1;
+    }
+    tls = *made;
+  }
   // The local node's tasks are polled by the control loop: every 10 ms, so that a short job's slot
   // is free again at once.
-  return serve(**ctl, *tokens, "", host, port, data, std::chrono::milliseconds(10), find_web_dir(args.web),
+  return serve(**ctl, *tokens, "", host, port, data, std::chrono::milliseconds(10), find_web_dir(args.web), tls,
                [&](const std::string& url) {
                  const auto& h = *hostres;
                  std::string devices;
                  for (const auto& d : h.devices) devices += (devices.empty() ? "" : ", ") + d.kind;
-                 (*ctl)->set_api_url(url);
+                 (*ctl)->set_api_url(url, tls ? ca_file : "");
                  std::printf("gwang is up at %s\n", url.c_str());
                  std::printf("  node %s: %d CPUs, %s, devices: %s (%s)\n", hostname, h.cpus,
                              api::format_memory(h.memory_bytes).c_str(), devices.empty() ? "none" : devices.c_str(),
                              h.nvml_status.c_str());
                  std::printf("  state in %s; the operator token is in %s (jobs run as %s)\n", data.c_str(),
                              token_file.c_str(), account->name.c_str());
+                 if (tls)
+                   std::printf("  its certificate is %s: trusted here; elsewhere set GWANG_CA\n", ca_file.c_str());
                  std::printf("  in another terminal: gwang submit -- echo hello; gwang queue; gwang logs JOBID\n");
                  if (args.demo) {
                    api::SubmitRequest demo;

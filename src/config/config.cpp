@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "api/units.h"
+#include "api/urls.h"
 #include "core/cpus.h"
 #include "slurm/hostlist.h"
 
@@ -319,6 +320,29 @@ Result<void> read_licenses(const std::string& path, const Reader& r, const toml:
   return {};
 }
 
+// Where clients reach the controller: `advertise`, and [tls] certificate and key (both absolute
+// paths; a controller that serves TLS advertises https://).
+Result<void> read_transport(const std::string& path, Reader& r, const toml::table& t, ControllerConfig& c) {
+  GWANG_TRY(r.string("advertise", c.advertise));
+  if (!c.advertise.empty() && !c.advertise.starts_with("http://") && !c.advertise.starts_with("https://"))
+    return tl::unexpected(r.error("advertise", "expected a URL, http://HOST:PORT or https://HOST:PORT"));
+  r.skip("tls");
+  const toml::node* node = t.get("tls");
+  if (!node) return {};
+  const toml::table* tls = node->as_table();
+  if (!tls) return tl::unexpected(r.error("tls", "expected a table: [tls] with certificate and key"));
+  Reader a(path, *tls, "tls.");
+  GWANG_TRY(a.string("certificate", c.tls_certificate, true));
+  GWANG_TRY(a.string("key", c.tls_key, true));
+  for (const auto& [key, file] : {std::pair{"certificate", c.tls_certificate}, std::pair{"key", c.tls_key}}) {
+    if (file.empty() || file.front() != '/') return tl::unexpected(a.error(key, "expected an absolute path"));
+  }
+  GWANG_TRY(a.no_others());
+  if (!c.advertise.empty() && !c.advertise.starts_with("https://"))
+    return tl::unexpected(r.error("advertise", "expected https://HOST:PORT: this controller serves TLS ([tls])"));
+  return {};
+}
+
 }  // namespace
 
 Result<ControllerConfig> parse_controller_config(std::string_view text, const std::string& path) {
@@ -336,9 +360,6 @@ Result<ControllerConfig> parse_controller_config(std::string_view text, const st
   GWANG_TRY(r.string("web_dir", c.web_dir));
   GWANG_TRY(r.string("store", c.store));
   GWANG_TRY(check_store(r, c.store));
-  GWANG_TRY(r.string("advertise", c.advertise));
-  if (!c.advertise.empty() && !c.advertise.starts_with("http://"))
-    return tl::unexpected(r.error("advertise", "expected a URL, http://HOST:PORT"));
   GWANG_TRY(r.duration("lease", c.lease, 2, 300));
   GWANG_TRY(r.duration("node_timeout", c.node_timeout, 2, 3600));
   GWANG_TRY(r.duration("kill_grace", c.kill_grace, 1, 600));
@@ -408,6 +429,7 @@ Result<ControllerConfig> parse_controller_config(std::string_view text, const st
   }
   r.skip("licenses");
   GWANG_TRY(read_licenses(path, r, *t, c.licenses));
+  GWANG_TRY(read_transport(path, r, *t, c));
   r.skip("accounting");
   if (const toml::node* node = t->get("accounting")) {
     const toml::table* acc = node->as_table();
@@ -450,9 +472,12 @@ Result<AgentConfig> parse_agent_config(std::string_view text, const std::string&
   GWANG_TRY(r.strings("controller", c.controllers, true));
   if (c.controllers.empty()) return tl::unexpected(r.error("controller", "expected at least one URL"));
   for (const std::string& url : c.controllers) {
-    if (!url.starts_with("http://") || url.size() == 7)
-      return tl::unexpected(r.error("controller", "'" + url + "': expected a URL, http://HOST:PORT"));
+    if (!api::host_and_port(url))
+      return tl::unexpected(
+          r.error("controller", "'" + url + "': expected a URL, http://HOST:PORT or https://HOST:PORT"));
   }
+  GWANG_TRY(r.string("ca", c.ca_file));
+  if (!c.ca_file.empty() && c.ca_file.front() != '/') return tl::unexpected(r.error("ca", "expected an absolute path"));
   GWANG_TRY(r.string("node_name", c.node_name));
   if (!c.node_name.empty() &&
       (c.node_name.size() > 64 ||

@@ -24,8 +24,11 @@ struct ControllerConfig {
   std::string operator_account = "root";    // the account of the operator token in data_dir/token
   std::string web_dir;                      // the dashboard's files ("": found beside the program)
   std::string store;                        // "": SQLite in data_dir; else PostgreSQL (postgresql://...)
+  // [tls] certificate, key: PEM files (the chain, the server's own first; its key). Where given,
+  // the API speaks HTTPS only, and serves a renewed pair without a restart.
+  std::string tls_certificate, tls_key;
   // With PostgreSQL, controllers take turns leading (one leads, the others stand by):
-  std::string advertise;                      // where clients reach this one ("": http://<host name>:<port>)
+  std::string advertise;                      // where clients reach this one ("": http[s]://<host name>:<port>)
   std::chrono::seconds lease{5};              // the leader's lease: a standby leads this soon after it dies
   std::chrono::seconds node_timeout{60};      // a node silent this long is DOWN
   std::chrono::seconds terminal_grace{30};    // a step's terminal without its client this long: cancelled
@@ -60,8 +63,10 @@ struct ControllerConfig {
 };
 
 struct AgentConfig {
-  std::vector<std::string> controllers;           // required: the controllers' URLs, http://HOST:PORT (the
+  std::vector<std::string> controllers;           // required: the controllers' URLs, http[s]://HOST:PORT (the
                                                   // key `controller`: one, or a list where several take turns)
+  std::string ca_file;                            // `ca`: what https:// controllers are verified with ("": the
+                                                  // system's store); tasks are given it as GWANG_CA
   std::string node_name;                          // default: the host name
   std::string address;                            // where tasks reach this node; default: as the controller sees it
   std::string data_dir = "/var/lib/gwang-agent";  // task output until the controller has it

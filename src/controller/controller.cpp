@@ -232,9 +232,9 @@ void Controller::apply_node_state(Node& node, std::int64_t now) {
   pass_due_ = true;
 }
 
-void Controller::set_api_url(const std::string& url) {
+void Controller::set_api_url(const std::string& url, const std::string& ca_file) {
   std::lock_guard lock(mu_);
-  if (local_) local_->set_controller_url(url);
+  if (local_) local_->set_controller(url, ca_file);
 }
 
 std::string Controller::log_path(const JobRecord& job, int rank, bool stderr_stream) const {

@@ -269,8 +269,9 @@ class Controller {
   // The user a job's credential ("gwj.JOB.SECRET", its tasks' GWANG_TOKEN) stands for, while the
   // job runs; nullopt for any other token.
   std::optional<std::string> job_credential_user(const std::string& token) const;
-  // Where the API is served, as the local node's tasks reach it (their GWANG_URL).
-  void set_api_url(const std::string& url);
+  // Where the API is served, as the local node's tasks reach it (their GWANG_URL), and the
+  // certificate that verifies it where it is https:// ("": the system's store).
+  void set_api_url(const std::string& url, const std::string& ca_file = "");
   Result<void> set_node_state(const std::string& node, const std::string& state, std::int64_t now);
   // The file of a rank's output stream (of the job's latest attempt).
   std::string log_path(const JobRecord& job, int rank, bool stderr_stream) const;

@@ -356,6 +356,11 @@ const std::vector<std::string>& ApiServer::routes() const { return impl_->docume
 
 Result<int> ApiServer::bind(const std::string& host, int port) { return impl_->transport.bind(host, port); }
 
+void ApiServer::use_tls(std::shared_ptr<net::ServerCredentials> credentials) {
+  impl_->tls = credentials != nullptr;
+  impl_->transport.use_tls(std::move(credentials));
+}
+
 void ApiServer::serve() { impl_->transport.run(); }
 
 void ApiServer::stop() { impl_->transport.stop(); }

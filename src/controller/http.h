@@ -8,6 +8,10 @@
 #include "controller/auth.h"
 #include "controller/controller.h"
 
+namespace gwang::net {
+class ServerCredentials;
+}
+
 namespace gwang::controller {
 
 class ApiServer {
@@ -17,6 +21,8 @@ class ApiServer {
   ~ApiServer();
   // Binds `host:port` (port 0: any free one); returns the port bound.
   Result<int> bind(const std::string& host, int port);
+  // Every connection speaks TLS with `credentials` (before serve()).
+  void use_tls(std::shared_ptr<net::ServerCredentials> credentials);
   // Serves until stop(); blocks.
   void serve();
   void stop();

@@ -125,6 +125,7 @@ struct ApiServer::Impl {
   std::vector<Route> table;
   std::string web_dir;      // the dashboard's built files, served at /; empty: none
   std::string missing_web;  // where there are none, why (the page at / says it)
+  bool tls = false;         // served over HTTPS: cookies are Secure, services are told so
 
   // Registers a handler; `path` is the route as documented, `pattern` the regex that serves it.
   void add(const std::string& method, const std::string& path, const std::string& pattern, Serve h);

@@ -24,9 +24,12 @@
 #include <utility>
 #include <vector>
 
+#include "net/stream.h"
+
 namespace gwang::controller {
 
 namespace net = boost::asio;
+namespace tls = gwang::net;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
@@ -98,8 +101,21 @@ struct HttpTransport::Impl {
   std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<net::thread_pool> workers;
   std::optional<net::steady_timer> pause;  // after a failed accept (out of descriptors)
+  // The TLS context new connections are served with (options.tls's current one, wrapped for Asio).
+  std::mutex tls_mu;
+  tls::TlsContext tls_served;
+  std::shared_ptr<net::ssl::context> tls_wrapped;
 
   void accept();
+  std::shared_ptr<net::ssl::context> tls_context() {
+    tls::TlsContext now = options.tls->current(std::chrono::steady_clock::now());
+    std::lock_guard lock(tls_mu);
+    if (now != tls_served) {
+      tls_served = now;
+      tls_wrapped = tls::asio_context(now);
+    }
+    return tls_wrapped;
+  }
 };
 
 std::vector<std::string_view> websocket_subprotocols(std::string_view offered) {
@@ -121,7 +137,7 @@ namespace {
 // written in order on the connection's strand.
 class SocketSession final : public WebSocket, public std::enable_shared_from_this<SocketSession> {
  public:
-  SocketSession(beast::tcp_stream stream, std::shared_ptr<WebSocketHandler> handler)
+  SocketSession(tls::Stream stream, std::shared_ptr<WebSocketHandler> handler)
       : ws_(std::move(stream)), handler_(std::move(handler)) {}
 
   std::size_t backlog() const override { return backlog_; }
@@ -220,7 +236,7 @@ class SocketSession final : public WebSocket, public std::enable_shared_from_thi
     beast::get_lowest_layer(ws_).socket().close(ignored);
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<tls::Stream> ws_;
   std::shared_ptr<WebSocketHandler> handler_;
   beast::flat_buffer in_;
   std::deque<std::pair<std::string, bool>> queue_;
@@ -232,26 +248,53 @@ class SocketSession final : public WebSocket, public std::enable_shared_from_thi
 // One connection: read a request, hand it to a worker, write its answer, read the next.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(HttpTransport::Impl& t, tcp::socket socket) : t_(t), stream_(std::move(socket)) {
+  Session(HttpTransport::Impl& t, tcp::socket socket) : t_(t), stream_(beast::tcp_stream(std::move(socket))) {
     beast::error_code ec;
-    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+    const tcp::endpoint peer = tcp_().socket().remote_endpoint(ec);
     if (!ec) {
       remote_ = peer.address().to_string();
       remote_port_ = peer.port();
     }
-    stream_.socket().set_option(tcp::no_delay(true), ec);
-    ::fcntl(stream_.socket().native_handle(), F_SETFD, FD_CLOEXEC);  // not a job's to inherit
+    tcp_().socket().set_option(tcp::no_delay(true), ec);
+    ::fcntl(tcp_().socket().native_handle(), F_SETFD, FD_CLOEXEC);  // not a job's to inherit
   }
   void start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->t_.options.tls) return self->detect_tls();
+      self->read_header();
+    });
   }
 
  private:
+  beast::tcp_stream& tcp_() { return stream_.next_layer(); }
+
+  // A TLS server's connection: its handshake, or, where the client speaks plain HTTP, an answer
+  // that says how to call (its token has crossed the network in the clear by then: the answer
+  // tells its user so).
+  void detect_tls() {
+    tcp_().expires_after(t_.options.transfer);
+    beast::async_detect_ssl(tcp_(), buffer_, [self = shared_from_this()](beast::error_code ec, bool tls) {
+      if (ec) return self->close();
+      if (!tls) {
+        return self->write(refusal(http::status::bad_request,
+                                   "this controller speaks HTTPS only: call it at https:// (whatever this request "
+                                   "carried, a token too, has crossed the network unencrypted)"));
+      }
+      self->stream_.start_tls(self->t_.tls_context());
+      self->stream_.tls_stream().async_handshake(net::ssl::stream_base::server, self->buffer_.data(),
+                                                 [self](beast::error_code ec, std::size_t used) {
+                                                   if (ec) return self->close();
+                                                   self->buffer_.consume(used);
+                                                   self->read_header();
+                                                 });
+    });
+  }
+
   void read_header() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(t_.options.header_limit));
     parser_->body_limit(t_.options.body_limit);
-    stream_.expires_after(t_.options.idle);
+    tcp_().expires_after(t_.options.idle);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
@@ -261,7 +304,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
       // curl and others wait for this before they send a body.
       proceed_.emplace(http::status::continue_, parser_->get().version());
-      stream_.expires_after(t_.options.transfer);
+      tcp_().expires_after(t_.options.transfer);
       http::async_write(stream_, *proceed_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
         if (ec) return self->close();
         self->read_body();
@@ -272,14 +315,14 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_body() {
-    stream_.expires_after(t_.options.transfer);
+    tcp_().expires_after(t_.options.transfer);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_request(ec); });
   }
 
   void on_request(beast::error_code ec) {
     if (ec) return failed(ec);
-    stream_.expires_never();  // the handler may wait for the controller
+    tcp_().expires_never();  // the handler may wait for the controller
     http::request<http::string_body> in = parser_->release();
     if (t_.upgrade && websocket::is_upgrade(in)) return upgrade(std::move(in));
     const Form form{in.version(), in.keep_alive(), in.method() == http::verb::head};
@@ -357,7 +400,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void write(http::response<http::string_body>&& out) {
     out_ = std::move(out);
-    stream_.expires_after(t_.options.transfer);
+    tcp_().expires_after(t_.options.transfer);
     http::async_write(stream_, out_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec || self->out_.need_eof()) return self->close();
       self->out_ = {};
@@ -384,12 +427,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    tcp_().socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_().close();
   }
 
   HttpTransport::Impl& t_;
-  beast::tcp_stream stream_;
+  tls::Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::empty_body>> proceed_;
@@ -450,6 +493,10 @@ Result<int> HttpTransport::bind(const std::string& host, int port) {
     return fail("cannot listen on " + where + ": " + ec.message());
   }
   return static_cast<int>(a.local_endpoint().port());
+}
+
+void HttpTransport::use_tls(std::shared_ptr<tls::ServerCredentials> credentials) {
+  impl_->options.tls = std::move(credentials);
 }
 
 void HttpTransport::run() {

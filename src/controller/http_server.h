@@ -4,7 +4,8 @@
 // of a centre can keep its own; a handler that waits (for the controller's lock, the journal, a
 // file) holds a worker, never the loop that reads the other connections. Serving in the loop saves
 // two thread switches per request, which were most of a heartbeat's cost. A request may open a
-// WebSocket (a terminal's stream, a session's service) that the loop then reads and writes.
+// WebSocket (a terminal's stream, a session's service) that the loop then reads and writes. Where
+// the controller has a certificate, every connection speaks TLS (net/stream.h).
 #pragma once
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "net/tls.h"
 
 namespace httplib {
 struct Request;
@@ -31,6 +33,9 @@ struct TransportOptions {
   std::chrono::seconds transfer{60};  // a request's body, or an answer, moves within this
   std::size_t header_limit = 64 << 10;
   std::size_t body_limit = 256 << 20;  // a larger body is answered 413
+  // Where set, every connection speaks TLS with these credentials; a plain HTTP request is answered
+  // 400 (saying to call https://) and its connection closed.
+  std::shared_ptr<net::ServerCredentials> tls;
 };
 
 // A WebSocket (RFC 6455) the transport opened: messages sent on it go out in order. Any thread.
@@ -82,6 +87,8 @@ class HttpTransport {
 
   // Listens on `host:port` (port 0: any free one); returns the port bound.
   Result<int> bind(const std::string& host, int port);
+  // Sets TransportOptions::tls (before run()).
+  void use_tls(std::shared_ptr<net::ServerCredentials> credentials);
   // Serves until stop(), then closes every connection and returns.
   void run();
   // From any thread, before or during run().

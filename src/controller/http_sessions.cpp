@@ -119,9 +119,9 @@ std::optional<Controller::SessionTarget> ApiServer::Impl::session_for(const http
 namespace {
 
 // The request as the service gets it: the proxy's own credentials taken out, the session's secret
-// and where the request came from put in.
-Frame service_request(const httplib::Request& req, const Controller::SessionTarget& t, std::int64_t id,
-                      bool websocket) {
+// and where the request came from put in (`tls`: it came over HTTPS).
+Frame service_request(const httplib::Request& req, const Controller::SessionTarget& t, std::int64_t id, bool websocket,
+                      bool tls) {
   Frame f;
   f.method = req.method;
   const std::string prefix = "/s/" + std::to_string(id);
@@ -138,7 +138,7 @@ Frame service_request(const httplib::Request& req, const Controller::SessionTarg
   if (!cookies.empty()) f.headers.emplace_back("Cookie", cookies);
   f.headers.emplace_back("X-Forwarded-For", req.remote_addr);
   f.headers.emplace_back("X-Forwarded-Host", req.get_header_value("Host"));
-  f.headers.emplace_back("X-Forwarded-Proto", "http");
+  f.headers.emplace_back("X-Forwarded-Proto", tls ? "https" : "http");
   f.headers.emplace_back("X-Forwarded-Prefix", prefix);
   f.headers.emplace_back("X-Gwang-Session-Secret", t.secret);
   if (t.token_authorization) f.headers.emplace_back("Authorization", "token " + t.secret);
@@ -165,7 +165,7 @@ void ApiServer::Impl::proxy(const httplib::Request& req, httplib::Response& res)
     res.set_header("Location", "/s/" + std::to_string(id) + "/");
     return;
   }
-  auto answer = controller.services().exchange(t->task, service_request(req, *t, id, false), kExchangeTimeout);
+  auto answer = controller.services().exchange(t->task, service_request(req, *t, id, false, tls), kExchangeTimeout);
   if (!answer) {
     const auto state = controller.services().state(t->task);
     if (state && !state->ready) {
@@ -200,7 +200,7 @@ std::shared_ptr<WebSocketHandler> ApiServer::Impl::session_upgrade(httplib::Requ
     error(res, 404, "a terminal session serves no WebSocket of its own: its terminals are its steps'");
     return nullptr;
   }
-  auto opened = controller.services().open_socket(t->task, service_request(req, *t, id, true), kSocketTimeout);
+  auto opened = controller.services().open_socket(t->task, service_request(req, *t, id, true, tls), kSocketTimeout);
   if (!opened) {
     error(res, 502, "session " + std::to_string(id) + ": " + opened.error().message);
     return nullptr;
@@ -229,7 +229,8 @@ std::string ApiServer::Impl::login_cookie(std::int64_t id, const std::string& us
   const auto now = std::chrono::steady_clock::now();
   std::erase_if(logins->tickets, [&](const auto& e) { return e.second.until < now; });
   logins->by_value[value] = {id, user};
-  return cookie_name(id) + "=" + value + "; Path=/s/" + std::to_string(id) + "/; HttpOnly; SameSite=Strict";
+  return cookie_name(id) + "=" + value + "; Path=/s/" + std::to_string(id) + "/; HttpOnly; SameSite=Strict" +
+         (tls ? "; Secure" : "");
 }
 
 void ApiServer::Impl::session_login(const httplib::Request& req, httplib::Response& res) {

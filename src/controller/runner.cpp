@@ -32,7 +32,9 @@ class NodeAgentRunner final : public LocalRunner {
   }
   std::vector<agent::Finished> poll(agent::Clock::time_point now) override { return agent_->poll(now); }
   void acknowledge(const std::string& task) override { agent_->acknowledge(task); }
-  void set_controller_url(const std::string& url) override { agent_->set_controller_url(url); }
+  void set_controller(const std::string& url, const std::string& ca_file) override {
+    agent_->set_controller(url, ca_file);
+  }
   std::string tracking() const override { return agent_->tracking().describe(); }
   std::vector<std::string> left_over() const override { return left_over_; }
 

@@ -26,8 +26,8 @@ class LocalRunner {
   virtual std::vector<agent::Finished> poll(agent::Clock::time_point now) = 0;
   // The controller has recorded that the task ended.
   virtual void acknowledge(const std::string& task) = 0;
-  // Where the tasks reach the API (their GWANG_URL).
-  virtual void set_controller_url(const std::string& url) = 0;
+  // Where the tasks reach the API (their GWANG_URL), and what verifies it if https:// (GWANG_CA).
+  virtual void set_controller(const std::string& url, const std::string& ca_file) = 0;
   // How it tracks tasks, in words (nodes' "tracking").
   virtual std::string tracking() const = 0;
   // The tasks a run before this one left (a controller killed), adopted when it was made: those

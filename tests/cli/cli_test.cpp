@@ -192,8 +192,7 @@ TEST(Cli, UsageErrors) {
   // A number out of its range says so in whole numbers, before any call to a controller.
   const Outcome rank = gwang("logs 1 --rank -1");
   EXPECT_EQ(rank.status, 2);
-  EXPECT_EQ(rank.output.substr(0, rank.output.find('\n')),
-            "--rank: expected a whole number, 0 or more (got '-1')");
+  EXPECT_EQ(rank.output.substr(0, rank.output.find('\n')), "--rank: expected a whole number, 0 or more (got '-1')");
 }
 
 // --json output carries the fields the README promises, and the windows' mean.
@@ -260,9 +259,11 @@ TEST(Cli, DaemonConfigurationErrors) {
                                           secret + "\"\n");
   Outcome r = gwang("controller --config " + good + " --check");
   EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_EQ(r.output, good +
-                          ": a controller listening on 127.0.0.1:8686, state in /tmp/gwang-cli-test, nodes DOWN after "
-                          "60 s of silence\n");
+  EXPECT_EQ(
+      r.output,
+      good +
+          ": a controller listening on 127.0.0.1:8686 (plain HTTP), state in /tmp/gwang-cli-test, nodes DOWN after "
+          "60 s of silence\n");
 
   const std::string typo = write_temp(
       "typo.toml", "listen = \"127.0.0.1:8686\"\ncluster_secret_file = \"" + secret + "\"\nnode_timout = \"30s\"\n");
@@ -280,7 +281,9 @@ TEST(Cli, DaemonConfigurationErrors) {
       write_temp("agent.toml", "controller = \"127.0.0.1:8686\"\ncluster_secret_file = \"" + secret + "\"\n");
   r = gwang("agent --config " + agent);
   EXPECT_EQ(r.status, 2);
-  EXPECT_EQ(r.output, "gwang: " + agent + ":1: 'controller': '127.0.0.1:8686': expected a URL, http://HOST:PORT\n");
+  EXPECT_EQ(r.output,
+            "gwang: " + agent +
+                ":1: 'controller': '127.0.0.1:8686': expected a URL, http://HOST:PORT or https://HOST:PORT\n");
   r = gwang("agent --config /nonexistent/agent.toml");
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.output, "gwang: /nonexistent/agent.toml: cannot read: No such file or directory\n");

@@ -182,6 +182,26 @@ TEST_F(ConfigTest, SeveralControllers) {
   EXPECT_EQ(d->lease, std::chrono::seconds(5));
 }
 
+// HTTPS: the controller's certificate and key; the agent's trust for an https:// controller.
+TEST_F(ConfigTest, Tls) {
+  auto c = load_controller_config(
+      write("cluster_secret_file = \"/s\"\nadvertise = \"https://ctl1:8686\"\n"
+            "[tls]\ncertificate = \"/etc/gwang/tls/cert.pem\"\nkey = \"/etc/gwang/tls/key.pem\"\n"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->tls_certificate, "/etc/gwang/tls/cert.pem");
+  EXPECT_EQ(c->tls_key, "/etc/gwang/tls/key.pem");
+  EXPECT_EQ(c->advertise, "https://ctl1:8686");
+  auto plain = load_controller_config(write("cluster_secret_file = \"/s\"\n"));
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->tls_certificate, "");
+  auto a = load_agent_config(
+      write("controller = [\"https://ctl1:8686\", \"https://[fd00::2]\"]\nca = \"/etc/gwang/ca.pem\"\n"
+            "cluster_secret_file = \"/s\"\n"));
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->ca_file, "/etc/gwang/ca.pem");
+  EXPECT_EQ(a->controllers.size(), 2u);
+}
+
 // Characters beyond ASCII are welcome in comments and strings: an operator's notes in Korean.
 TEST_F(ConfigTest, KoreanInCommentsAndStrings) {
   auto c = load_controller_config(
@@ -247,12 +267,26 @@ TEST_F(ConfigTest, MistakesNameFileLineAndKey) {
   const std::string agent = "controller = \"http://c:1\"\n" + secret;
   EXPECT_EQ(agent_error(secret), path_ + ":1: 'controller': required");
   EXPECT_EQ(agent_error("controller = \"c:1\"\n" + secret),
-            path_ + ":1: 'controller': 'c:1': expected a URL, http://HOST:PORT");
+            path_ + ":1: 'controller': 'c:1': expected a URL, http://HOST:PORT or https://HOST:PORT");
   EXPECT_EQ(agent_error("controller = [\"http://a:1\", 2]\n" + secret),
             path_ + ":1: 'controller': expected a string or an array of strings");
   EXPECT_EQ(agent_error("controller = []\n" + secret), path_ + ":1: 'controller': expected at least one URL");
   EXPECT_EQ(controller_error(secret + "advertise = \"ctl1:8686\"\n"),
-            path_ + ":2: 'advertise': expected a URL, http://HOST:PORT");
+            path_ + ":2: 'advertise': expected a URL, http://HOST:PORT or https://HOST:PORT");
+  // TLS: both files, absolute; a controller that serves HTTPS advertises https://.
+  EXPECT_EQ(controller_error(secret + "[tls]\ncertificate = \"/etc/gwang/cert.pem\"\n"),
+            path_ + ":2: 'tls.key': required");
+  EXPECT_EQ(controller_error(secret + "[tls]\ncertificate = \"cert.pem\"\nkey = \"/k.pem\"\n"),
+            path_ + ":3: 'tls.certificate': expected an absolute path");
+  EXPECT_EQ(controller_error(secret + "tls = \"on\"\n"),
+            path_ + ":2: 'tls': expected a table: [tls] with certificate and key");
+  EXPECT_EQ(controller_error(secret + "[tls]\ncertificate = \"/c.pem\"\nkey = \"/k.pem\"\nca = \"/x\"\n"),
+            path_ + ":5: unknown key 'tls.ca'");
+  EXPECT_EQ(controller_error(secret +
+                             "advertise = \"http://ctl1:8686\"\n[tls]\ncertificate = \"/c.pem\"\nkey = \"/k.pem\"\n"),
+            path_ + ":2: 'advertise': expected https://HOST:PORT: this controller serves TLS ([tls])");
+  EXPECT_EQ(agent_error("controller = \"https://c:1\"\nca = \"ca.pem\"\n" + secret),
+            path_ + ":2: 'ca': expected an absolute path");
   EXPECT_EQ(controller_error(secret + "lease = \"1s\"\n"), path_ + ":2: 'lease': expected from 2 to 300 seconds");
   EXPECT_EQ(controller_error(secret + "resv_ports = \"13000-12000\"\n"),
             path_ + ":2: 'resv_ports': expected LOW-HIGH, ports from 1 to 65535 (12000-12999)");

@@ -104,7 +104,7 @@ class FakeRunner final : public LocalRunner {
   }
   std::vector<agent::Finished> poll(agent::Clock::time_point) override { return std::exchange(log_.finished, {}); }
   void acknowledge(const std::string& task) override { log_.acknowledged.insert(task); }
-  void set_controller_url(const std::string&) override {}
+  void set_controller(const std::string&, const std::string&) override {}
   std::string tracking() const override { return "none (a test's runner)"; }
   std::vector<std::string> left_over() const override { return log_.survivors; }
 

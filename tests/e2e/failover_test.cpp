@@ -52,9 +52,10 @@ void write(const fs::path& p, const std::string& text) {
   out << text;
 }
 
-// GET http://ip:port/path with a bearer token; the status and body ("" on a connection failure).
-std::pair<int, std::string> http_get(const std::string& ip, int port, const std::string& token,
-                                     const std::string& path) {
+// GET http://ip:port/path with a bearer token (https:// where `tls` is given, verified with it);
+// the status and body ("" on a connection failure).
+std::pair<int, std::string> http_get(const std::string& ip, int port, const std::string& token, const std::string& path,
+                                     const gwang::net::TlsContext& tls) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -68,10 +69,17 @@ std::pair<int, std::string> http_get(const std::string& ip, int port, const std:
   }
   const std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + ip + "\r\nAuthorization: Bearer " + token +
                               "\r\nConnection: close\r\n\r\n";
-  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   std::string reply;
   char buf[65536];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
+  if (tls) {
+    auto client = gwang::net::TlsClient::connect(fd, tls, ip);
+    if (client && (*client)->write_all(request.data(), request.size()) > 0) {
+      for (long n; (n = (*client)->read(buf, sizeof buf)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
+    }
+  } else {
+    ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
+  }
   ::close(fd);
   const auto head = reply.find("\r\n\r\n");
   if (reply.size() < 12 || head == std::string::npos) return {0, ""};
@@ -113,19 +121,29 @@ class Cluster : public ::testing::Test {
     ASSERT_EQ(failed, "");
     write(dir_ / "secret", "cluster-test-secret-0123456789\n");
     fs::permissions(dir_ / "secret", fs::perms::owner_read | fs::perms::owner_write);
+    // Over HTTPS (unless the suite runs over plain HTTP): one certificate naming both controllers.
+    if (gwang::testing::tls_on()) {
+      ASSERT_EQ(gwang::testing::make_certificate(dir_ / "tls", {ip(0), ip(1)}), "");
+      auto ctx = gwang::net::client_context(ca());
+      ASSERT_TRUE(ctx) << ctx.error().message;
+      tls_ = *ctx;
+    }
+    const std::string tls_table =
+        tls_ ? "[tls]\ncertificate = \"" + ca() + "\"\nkey = \"" + (dir_ / "tls" / "key.pem").string() + "\"\n" : "";
     for (int c = 0; c < kControllers; ++c) {
       write(dir_ / (name(c) + ".toml"),
             "listen = \"" + ip(c) + ":8686\"\ndata_dir = \"" + (dir_ / name(c)).string() +
                 "\"\ncluster_secret_file = \"" + (dir_ / "secret").string() + "\"\nstore = \"" + store_ +
                 "\"\nlease = \"" + o.lease + "\"\noperator = \"nobody\"\nnode_timeout = \"" + o.node_timeout +
-                "\"\nkill_grace = \"1s\"\n"
+                "\"\nkill_grace = \"1s\"\n" + tls_table +
                 "[accounting]\ncharge_every = \"10s\"\n[accounting.rates]\n\"npu:test\" = 1.0\n");
     }
     for (int h = kControllers; h < kControllers + o.agents; ++h) {
       write(
           dir_ / (name(h) + ".toml"),
-          "controller = [\"" + url(0) + "\", \"" + url(1) + "\"]\nnode_name = \"" + name(h) + "\"\ndata_dir = \"" +
-              (dir_ / name(h)).string() + "\"\ncluster_secret_file = \"" + (dir_ / "secret").string() +
+          "controller = [\"" + url(0) + "\", \"" + url(1) + "\"]\n" + (tls_ ? "ca = \"" + ca() + "\"\n" : "") +
+              "node_name = \"" + name(h) + "\"\ndata_dir = \"" + (dir_ / name(h)).string() +
+              "\"\ncluster_secret_file = \"" + (dir_ / "secret").string() +
               "\"\nkill_grace = \"1s\"\nsync_wait = \"1s\"\nnvml = false\n[[devices]]\nkind = \"npu:test\"\ncount = " +
               std::to_string(o.devices) + "\n");
     }
@@ -155,7 +173,8 @@ class Cluster : public ::testing::Test {
   std::string ns(int h) const { return net_->ns(h); }
   std::string veth(int h) const { return net_->veth(h); }
   std::string ip(int h) const { return net_->ip(h); }
-  std::string url(int c) const { return "http://" + ip(c) + ":8686"; }
+  std::string url(int c) const { return (tls_ ? "https://" : "http://") + ip(c) + ":8686"; }
+  std::string ca() const { return (dir_ / "tls" / "cert.pem").string(); }
   static std::string name(int h) { return h < kControllers ? "ctl" + std::to_string(h) : "host" + std::to_string(h); }
 
   void run(const std::string& cmd) {
@@ -178,15 +197,15 @@ class Cluster : public ::testing::Test {
   // The controller that leads now (-1: none).
   int leader() {
     for (int c = 0; c < kControllers; ++c) {
-      if (pids_[c] > 0 && http_get(ip(c), 8686, token_, "/api/v1/status").first == 200) return c;
+      if (pids_[c] > 0 && http_get(ip(c), 8686, token_, "/api/v1/status", tls_).first == 200) return c;
     }
     return -1;
   }
 
   // The command line, knowing both controllers.
   Outcome gwang(const std::string& args) {
-    return sh("cd " + dir_.string() + " && GWANG_URL=" + url(0) + "," + url(1) + " GWANG_TOKEN=" + token_ + " " +
-              GWANG_BINARY + " " + args);
+    return sh("cd " + dir_.string() + " && GWANG_URL=" + url(0) + "," + url(1) + " GWANG_TOKEN=" + token_ +
+              (tls_ ? " GWANG_CA=" + ca() : "") + " " + GWANG_BINARY + " " + args);
   }
   json gwang_json(const std::string& args) {
     const Outcome o = gwang(args);
@@ -387,7 +406,8 @@ class Cluster : public ::testing::Test {
     EXPECT_GE(lead, 0) << "no controller leads";
     double charges = 0;
     for (const auto& [id, j] : jobs) {
-      const auto [status, body] = http_get(ip(lead), 8686, token_, "/api/v1/jobs/" + std::to_string(id) + "/usage");
+      const auto [status, body] =
+          http_get(ip(lead), 8686, token_, "/api/v1/jobs/" + std::to_string(id) + "/usage", tls_);
       EXPECT_EQ(status, 200) << body;
       const json usage = json::parse(body, nullptr, false);
       if (status != 200 || usage.is_discarded()) return f;
@@ -432,6 +452,7 @@ class Cluster : public ::testing::Test {
   std::unique_ptr<gwang::testing::Network> net_;
   fs::path dir_;
   std::map<int, pid_t> pids_;
+  gwang::net::TlsContext tls_;  // verifies the controllers where they serve HTTPS
 };
 
 // The leader gets SIGKILL in the middle of a stream of submissions: the standby leads within 10 s,
@@ -439,7 +460,8 @@ class Cluster : public ::testing::Test {
 TEST_F(Cluster, LeaderKilledUnderLoadStandbyLeadsAndNothingIsLostOrRunTwice) {
   start({});
   // A standby answers with the leader's address: the command line given only the standby follows it.
-  const Outcome via_standby = sh("GWANG_URL=" + url(1) + " GWANG_TOKEN=" + token_ + " " + GWANG_BINARY + " nodes");
+  const Outcome via_standby = sh("GWANG_URL=" + url(1) + " GWANG_TOKEN=" + token_ + (tls_ ? " GWANG_CA=" + ca() : "") +
+                                 " " + GWANG_BINARY + " nodes");
   EXPECT_EQ(via_standby.status, 0) << via_standby.output;
   EXPECT_NE(via_standby.output.find("host2"), std::string::npos) << via_standby.output;
   books();

@@ -52,16 +52,22 @@ class MultiHost : public ::testing::Test {
           "#!/bin/sh\nread -r nothing || true\necho \"$*|$SLURM_JOB_ID|$SLURM_JOB_MAIL_TYPE|$nothing\" >>" +
               (dir_ / "mails.txt").string() + "\n");
     fs::permissions(dir_ / "mail.sh", fs::perms::owner_all);
+    // Over HTTPS (unless the suite runs over plain HTTP): the controller's certificate names its
+    // address; the agents, the command line and the jobs trust it (ca).
+    if (tls()) ASSERT_EQ(make_certificate(dir_ / "tls", {ip(0)}), "");
     write(dir_ / "controller.toml",
           "listen = \"" + ip(0) + ":8686\"\ndata_dir = \"" + (dir_ / "ctl").string() + "\"\ncluster_secret_file = \"" +
               (dir_ / "secret").string() + "\"\noperator = \"nobody\"\nnode_timeout = \"6s\"\nkill_grace = \"1s\"\n" +
               "terminal_grace = \"2s\"\n" + "allocation_grace = \"3s\"\n" + "session_start_timeout = \"5s\"\n" +
-              "mail_program = \"" + (dir_ / "mail.sh").string() + "\"\n");
+              "mail_program = \"" + (dir_ / "mail.sh").string() + "\"\n" +
+              (tls() ? "[tls]\ncertificate = \"" + ca() + "\"\nkey = \"" + (dir_ / "tls" / "key.pem").string() + "\"\n"
+                     : ""));
     for (int h = 1; h <= kAgents; ++h) {
       write(dir_ / ("agent" + std::to_string(h) + ".toml"),
-            "controller = \"http://" + ip(0) + ":8686\"\nnode_name = \"" + node(h) + "\"\ndata_dir = \"" +
-                (dir_ / node(h)).string() + "\"\ncluster_secret_file = \"" + (dir_ / "secret").string() +
-                "\"\nkill_grace = \"1s\"\nsync_wait = \"1s\"\nnvml = false\n" + features(h) +
+            "controller = \"" + url() + "\"\n" + (tls() ? "ca = \"" + ca() + "\"\n" : "") + "node_name = \"" + node(h) +
+                "\"\ndata_dir = \"" + (dir_ / node(h)).string() + "\"\ncluster_secret_file = \"" +
+                (dir_ / "secret").string() + "\"\nkill_grace = \"1s\"\nsync_wait = \"1s\"\nnvml = false\n" +
+                features(h) +
                 "[[devices]]\nkind = \"npu:test\"\ncount = 1\ncpus = \"1\"\n");  // the device is near CPU 1 (its
                                                                                  // topology, declared)
     }
@@ -89,6 +95,15 @@ class MultiHost : public ::testing::Test {
   std::string ns(int h) const { return net_->ns(h); }
   std::string veth(int h) const { return net_->veth(h); }
   std::string ip(int h) const { return net_->ip(h); }
+  // Whether this test's controller serves HTTPS (see tls_on); its URL; the certificate that
+  // verifies it.
+  virtual bool tls() const { return tls_on(); }
+  std::string url() const { return (tls() ? "https://" : "http://") + ip(0) + ":8686"; }
+  std::string ca() const { return (dir_ / "tls" / "cert.pem").string(); }
+  // The environment the command line is given: where the controller is, the token, the trust.
+  std::string client_env() const {
+    return "GWANG_URL=" + url() + " GWANG_TOKEN=" + token_ + (tls() ? " GWANG_CA=" + ca() : "");
+  }
   static std::string node(int h) { return "host" + std::to_string(h); }
   // The hosts' features (jobs' --constraint): host1 fast and ib, host2 slow and ib, host3 none.
   static std::string features(int h) {
@@ -112,8 +127,8 @@ class MultiHost : public ::testing::Test {
 
   // The command line, in the controller's namespace.
   Outcome gwang(const std::string& args) {
-    return sh("cd " + dir_.string() + " && GWANG_URL=http://" + ip(0) + ":8686 GWANG_TOKEN=" + token_ +
-              " ip netns exec " + ns(0) + " " + GWANG_BINARY + " " + args);
+    return sh("cd " + dir_.string() + " && " + client_env() + " ip netns exec " + ns(0) + " " + GWANG_BINARY + " " +
+              args);
   }
   json gwang_json(const std::string& args) {
     const Outcome o = gwang(args.substr(0, args.find(' ')) + " --json" +
@@ -129,8 +144,8 @@ class MultiHost : public ::testing::Test {
     const fs::path bin = dir_ / "bin";
     fs::create_directories(bin);
     run(std::string(GWANG_BINARY) + " slurm install " + bin.string());
-    return "cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin GWANG_URL=http://" + ip(0) +
-           ":8686 GWANG_TOKEN=" + token_ + " ip netns exec " + ns(0) + " ";
+    return "cd " + dir_.string() + " && PATH=" + bin.string() + ":/usr/bin:/bin " + client_env() + " ip netns exec " +
+           ns(0) + " ";
   }
   std::string submit(const std::string& args) {
     const Outcome o = gwang("submit " + args);

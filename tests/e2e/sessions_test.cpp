@@ -31,14 +31,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
 )";
 
-// A client of the proxy: METHOD PATH [TOKEN [BODY]] -> "STATUS\nBODY" (redirects not followed).
-constexpr const char* kClient = R"(import http.client, sys
+// A client of the proxy: METHOD PATH [TOKEN [BODY]] HOST:PORT -> "STATUS\nBODY" (redirects not
+// followed); over HTTPS, verifying the controller with $GWANG_CA, where that is set.
+constexpr const char* kClient = R"(import http.client, os, ssl, sys
 method, path = sys.argv[1], sys.argv[2]
 headers = {"Cookie": "gwang_session_1=forged; theirs=2"}
 if len(sys.argv) > 3 and sys.argv[3]:
     headers["Authorization"] = "Bearer " + sys.argv[3]
 host, port = sys.argv[-1].split(":")
-c = http.client.HTTPConnection(host, int(port), timeout=30)
+ca = os.environ.get("GWANG_CA")
+if ca:
+    c = http.client.HTTPSConnection(host, int(port), timeout=30, context=ssl.create_default_context(cafile=ca))
+else:
+    c = http.client.HTTPConnection(host, int(port), timeout=30)
 c.request(method, path, body=sys.argv[4] if len(sys.argv) > 5 else None, headers=headers)
 r = c.getresponse()
 print(r.status)
@@ -50,8 +55,9 @@ class Sessions : public MultiHost {
   // METHOD PATH through the controller's proxy, as `token` (none: ""): the status and the body.
   std::pair<int, std::string> call(const std::string& method, const std::string& path, const std::string& token,
                                    const std::string& body = "") {
-    const Outcome o = sh("ip netns exec " + ns(0) + " python3 " + (dir_ / "client.py").string() + " " + method + " '" +
-                         path + "' '" + token + "' " + (body.empty() ? "" : "'" + body + "' ") + ip(0) + ":8686");
+    const Outcome o = sh((tls() ? "GWANG_CA=" + ca() + " " : std::string()) + "ip netns exec " + ns(0) + " python3 " +
+                         (dir_ / "client.py").string() + " " + method + " '" + path + "' '" + token + "' " +
+                         (body.empty() ? "" : "'" + body + "' ") + ip(0) + ":8686");
     const auto nl = o.output.find('\n');
     if (o.status != 0 || nl == std::string::npos) return {0, o.output};
     return {std::stoi(o.output.substr(0, nl)), o.output.substr(nl + 1)};
@@ -91,6 +97,7 @@ TEST_F(Sessions, AServiceOnAnotherHostIsItsOwnersAloneThroughTheProxy) {
   EXPECT_EQ(seen["host"], host) << "the service runs on the session's node";
   EXPECT_EQ(seen["secret_ok"], true) << "the service is shown the session's secret";
   EXPECT_EQ(seen["headers"]["x-forwarded-prefix"], base);
+  EXPECT_EQ(seen["headers"]["x-forwarded-proto"], tls() ? "https" : "http");
   EXPECT_FALSE(seen["headers"].contains("authorization")) << "the caller's token stays with the proxy";
   EXPECT_EQ(seen["headers"]["cookie"], "theirs=2") << "gwang's cookie stays with the proxy, the service's own go on";
   auto [posted, echoed] = call("POST", base + "/form", token_, "a=6*7");

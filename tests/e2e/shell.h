@@ -7,12 +7,16 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "net/tls.h"
 
 namespace gwang::testing {
 
@@ -119,6 +123,25 @@ inline std::string slurp(const std::filesystem::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// Whether the end-to-end tests speak HTTPS to their controllers: they do, unless GWANG_TEST_TLS=0
+// runs the whole suite over plain HTTP (docs/testing.md).
+inline bool tls_on() {
+  const char* v = std::getenv("GWANG_TEST_TLS");
+  return !v || std::string(v) != "0";
+}
+
+// A controller's certificate for `names` (host names, addresses), made for a test: dir/cert.pem
+// (which its clients trust, as ca) and dir/key.pem (its owner's alone). "" or why not.
+inline std::string make_certificate(const std::filesystem::path& dir, const std::vector<std::string>& names) {
+  auto pair = gwang::net::make_self_signed(names, 2, static_cast<std::int64_t>(std::time(nullptr)));
+  if (!pair) return pair.error().message;
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "cert.pem") << pair->certificate_pem;
+  std::ofstream(dir / "key.pem") << pair->key_pem;
+  std::filesystem::permissions(dir / "key.pem", std::filesystem::perms::owner_read);
+  return "";
 }
 
 }  // namespace gwang::testing

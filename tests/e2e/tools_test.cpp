@@ -43,8 +43,8 @@ class Tools : public gwang::testing::multihost::MultiHost {
   // operator account here) with the Slurm commands first on its PATH and the directory its home.
   Outcome as_user(const std::string& cmd) {
     return sh("cd " + dir_.string() + " && env PATH=" + bin_.string() + ":/usr/bin:/bin HOME=" + dir_.string() +
-              " USER=nobody LOGNAME=nobody GWANG_URL=http://" + ip(0) + ":8686 GWANG_TOKEN=" + token_ +
-              " ip netns exec " + ns(0) + " setpriv --reuid=nobody --regid=nogroup --clear-groups " + cmd);
+              " USER=nobody LOGNAME=nobody " + client_env() + " ip netns exec " + ns(0) +
+              " setpriv --reuid=nobody --regid=nogroup --clear-groups " + cmd);
   }
 
   // The ids of the jobs sacct lists (without steps), and their states.

@@ -15,6 +15,9 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include "shell.h"
 
 namespace {
 
@@ -49,8 +52,13 @@ class Up : public ::testing::Test {
     if (server_ == 0) {
       const std::string log = (dir_ / "up.log").string();
       if (!std::freopen(log.c_str(), "a", stdout) || !std::freopen(log.c_str(), "a", stderr)) ::_exit(3);
-      ::execl(GWANG_BINARY, GWANG_BINARY, "up", "--data", (dir_ / "data").c_str(), "--listen", "127.0.0.1:0", "--user",
-              "nobody", "--declare", "npu:test=2", "--no-nvml", static_cast<char*>(nullptr));
+      // Over HTTPS, with its own certificate, unless the suite runs over plain HTTP (GWANG_TEST_TLS=0).
+      const std::string data = (dir_ / "data").string();
+      std::vector<const char*> argv{GWANG_BINARY, "up",     "--data",    data.c_str(), "--listen", "127.0.0.1:0",
+                                    "--user",     "nobody", "--declare", "npu:test=2", "--no-nvml"};
+      if (tls_) argv.push_back("--tls");
+      argv.push_back(nullptr);
+      ::execv(GWANG_BINARY, const_cast<char* const*>(argv.data()));
       ::_exit(127);
     }
     for (int i = 0; i < 500 && !fs::exists(dir_ / "data" / "url"); ++i) std::this_thread::sleep_for(10ms);
@@ -109,6 +117,7 @@ class Up : public ::testing::Test {
 
   fs::path dir_;
   pid_t server_ = -1;
+  bool tls_ = gwang::testing::tls_on();  // `gwang up --tls`
 };
 
 }  // namespace

@@ -51,9 +51,10 @@ elif [ "$target" = submit ]; then
 elif [ "$target" = config ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/config/config.cpp" "$root/src/agent/devices.cpp"
            "$root/src/api/units.cpp" "$root/src/core/calendar.cpp" "$root/src/core/queue_policy.cpp"
-           "$root/src/core/cpus.cpp" "$root/src/slurm/hostlist.cpp" "$root/src/slurm/licenses.cpp")
+           "$root/src/core/cpus.cpp" "$root/src/slurm/hostlist.cpp" "$root/src/slurm/licenses.cpp"
+           "$root/src/api/urls.cpp")
   headers=("$root/src/config/config.h" "$root/src/agent/devices.h" "$root/src/api/units.h" "$root"/src/core/*.h
-           "$root/src/api/partition.h" "$root/src/slurm/hostlist.h" "$root/src/slurm/licenses.h")
+           "$root/src/api/partition.h" "$root/src/slurm/hostlist.h" "$root/src/slurm/licenses.h" "$root/src/api/urls.h")
 elif [ "$target" = protocol ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/agent/protocol.cpp" "$root/src/agent/task.cpp"
            "$root/src/agent/tracker.cpp" "$root/src/agent/node.cpp" "$root/src/agent/devices.cpp"
@@ -61,11 +62,11 @@ elif [ "$target" = protocol ]; then
            "$root/src/core/cpus.cpp" "$root/src/slurm/membind.cpp" "$root/src/agent/cpufreq.cpp"
            "$root/src/slurm/cpufreq.cpp" "$root/src/agent/gpufreq.cpp" "$root/src/slurm/specs.cpp"
            "$root/src/core/calendar.cpp" "$root/src/agent/terminal_link.cpp" "$root/src/api/urls.cpp"
-           "$root/src/agent/service_link.cpp" "$root/src/api/service_frame.cpp")
+           "$root/src/agent/service_link.cpp" "$root/src/api/service_frame.cpp" "$root/src/net/tls.cpp")
   headers=("$root"/src/agent/*.h "$root/src/core/result.h" "$root/src/core/cpus.h" "$root/src/api/base64.h"
            "$root/src/api/codec.h" "$root/src/api/utf8.h" "$root/src/slurm/membind.h" "$root/src/slurm/cpufreq.h"
-           "$root/src/api/urls.h" "$root/src/api/service_frame.h")
-  libs=(-lcrypto)
+           "$root/src/api/urls.h" "$root/src/api/service_frame.h" "$root"/src/net/*.h)
+  libs=(-lssl -lcrypto)
 elif [ "$target" = books ]; then
   sources=("$root/tests/fuzz/fuzz_$target.cpp" "$root/src/controller/accounting.cpp" "$root"/src/core/*.cpp)
   headers=("$root/src/controller/accounting.h" "$root/src/api/codec.h" "$root/src/api/utf8.h" "$root"/src/core/*.h)

@@ -1,10 +1,13 @@
 // Sessions through the controller's proxy, in headless Chromium: Debian's Jupyter Notebook started
 // as a session by `gwang session start`, opened by the link it prints, a cell run over the kernel's
 // WebSocket; another user's token is told there is no such session; the session, left alone,
-// ends by itself, its processes with it.
+// ends by itself, its processes with it. All of it over HTTPS (`gwang up --tls`): the browser and
+// this script trust that controller's certificate alone.
 //   node web/tests/sessions.mjs --gwang build/gwang --out build/session-e2e [--chromium /usr/bin/chromium]
 import { execFileSync, spawn } from "node:child_process";
+import { createHash, X509Certificate } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -27,7 +30,7 @@ mkdirSync(work);
 chmodSync(data, 0o755);
 chmodSync(work, 0o777);  // the session runs as nobody
 const server = spawn(gwang, ["up", "--data", join(data, "state"), "--listen", "127.0.0.1:0", "--user", "nobody",
-  "--no-nvml"], { stdio: ["ignore", "pipe", "pipe"] });
+  "--no-nvml", "--tls"], { stdio: ["ignore", "pipe", "pipe"] });
 let serverLog = "";
 server.stdout.on("data", (d) => (serverLog += d));
 server.stderr.on("data", (d) => (serverLog += d));
@@ -37,15 +40,26 @@ const state = join(data, "state");
 await until("gwang up to write its URL", () => existsSync(join(state, "url")) && existsSync(join(state, "token")));
 const url = readFileSync(join(state, "url"), "utf8").trim();
 const token = readFileSync(join(state, "token"), "utf8").trim();
+const ca = readFileSync(join(state, "ca.pem"), "utf8");
+// GET `address` trusting the controller's certificate alone: its status.
+const get = (address, headers = {}) => new Promise((resolve, reject) => {
+  httpsRequest(address, { ca, headers }, (r) => {
+    r.resume();
+    resolve({ status: r.statusCode });
+  }).on("error", reject).end();
+});
+// Chromium trusts that certificate's key, and no other that is not in its store.
+const pin = createHash("sha256").update(new X509Certificate(ca).publicKey.export({ type: "spki", format: "der" }))
+  .digest("base64");
 const cli = (args, as = token) =>
-  execFileSync(gwang, args, { env: { ...process.env, GWANG_URL: url, GWANG_TOKEN: as }, encoding: "utf8" });
+  execFileSync(gwang, args, { env: { ...process.env, GWANG_URL: url, GWANG_TOKEN: as, GWANG_CA: join(state, "ca.pem") }, encoding: "utf8" });
 const otherToken = /[0-9a-f]{64}/.exec(cli(["token", "create", "--user", "daemon"]))[0];
 
 const results = [];
 const browser = await chromium.launch({
   executablePath: browserPath,
   args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync"],
+    "--disable-component-update", "--disable-sync", `--ignore-certificate-errors-spki-list=${pin}`],
 });
 let shot = 0;
 async function step(p, name, f) {
@@ -63,7 +77,7 @@ try {
   const started = Date.now();
   const said = cli(["session", "start", "--app", "jupyter", "--idle-timeout", "15s", "--workdir", work, "--mem", "2G"]);
   id = /session (\d+) \(jupyter\) is ready/.exec(said)?.[1];
-  const link = /^\s+(http\S+gwang_ticket=\S+)$/m.exec(said)?.[1];
+  const link = /^\s+(https:\S+gwang_ticket=\S+)$/m.exec(said)?.[1];
   results.push(`${id && link ? "ok" : "not ok"} - gwang session start says where the notebook is (${Date.now() - started} ms)`);
   const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
   const p = await context.newPage();
@@ -72,13 +86,21 @@ try {
     expect(new URL(p.url()).pathname.startsWith(`/s/${id}/tree`), `landed on ${p.url()}`);
     expect(!p.url().includes("gwang_ticket"), "the ticket is not left in the address");
     await p.waitForSelector("#notebook_list");
-    const again = await context.request.get(link, { maxRedirects: 0 });
-    expect(again.status() === 401, `the link works once (again: ${again.status()})`);
+    const again = await get(link);
+    expect(again.status === 401, `the link works once (again: ${again.status})`);
+    const login = (await context.cookies()).find((c) => c.name.startsWith("gwang_session_"));
+    expect(login?.secure && login?.httpOnly && login?.path === `/s/${id}/`,
+      `the login cookie is Secure, HttpOnly, for its session alone: ${JSON.stringify(login)}`);
   });
   await step(p, "a cell runs on the kernel: print(6*7) gives 42", async () => {
-    const made = await context.request.post(`${url}/s/${id}/api/contents`, { data: { type: "notebook" } });
-    expect(made.ok(), `a notebook made (${made.status()})`);
-    const name = (await made.json()).path;
+    // From the notebook's own page: the browser's connection, its login cookie.
+    const made = await p.evaluate(async (address) => {
+      const r = await fetch(address, { method: "POST", body: JSON.stringify({ type: "notebook" }),
+        headers: { "Content-Type": "application/json" } });
+      return { status: r.status, body: r.ok ? await r.json() : null };
+    }, `${url}/s/${id}/api/contents`);
+    expect(made.body, `a notebook made (${made.status})`);
+    const name = made.body.path;
     await p.goto(`${url}/s/${id}/notebooks/${name}`);
     await p.waitForSelector("#kernel_indicator_icon.kernel_idle_icon", { timeout: 60000 });
     await p.click(".cell .CodeMirror");
@@ -105,10 +127,10 @@ try {
   });
   await step(p, "another user's token finds no such session", async () => {
     for (const path of [`/s/${id}/tree`, `/s/${id}/api/kernels`]) {
-      const r = await fetch(url + path, { headers: { Authorization: `Bearer ${otherToken}` } });
+      const r = await get(url + path, { Authorization: `Bearer ${otherToken}` });
       expect(r.status === 404, `${path}: ${r.status}`);
     }
-    const none = await fetch(`${url}/s/${id}/tree`);
+    const none = await get(`${url}/s/${id}/tree`);
     expect(none.status === 401, `no login: ${none.status}`);
   });
   await context.close();
@@ -118,7 +140,7 @@ try {
       return s && s.state !== "RUNNING" ? s : null;
     }, 60000);
     expect(ended.state === "CANCELLED" && /idle/.test(ended.reason ?? ""), `ended ${ended.state}: ${ended.reason}`);
-    const after = await fetch(`${url}/s/${id}/tree`, { headers: { Authorization: `Bearer ${token}` } });
+    const after = await get(`${url}/s/${id}/tree`, { Authorization: `Bearer ${token}` });
     expect(after.status === 410, `the proxy says it has ended (${after.status})`);
     await until("no process of the session left", () => {
       try {
