@@ -19,6 +19,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <cstdio>
 #include <deque>
 #include <map>
 #include <optional>
@@ -69,7 +70,8 @@ struct ServiceLink::Impl {
   std::deque<std::string> outbox;
   std::size_t outbox_bytes = 0;
   bool linked = false, writing = false, stopping = false;
-  std::uint64_t generation = 0;  // of the link: what a link that broke began is dropped
+  std::string attempt_failure, problem;  // why the last try failed; the last reason said
+  std::uint64_t generation = 0;          // of the link: what a link that broke began is dropped
 
   // A WebSocket of the owner's, relayed to the service.
   struct Socket {
@@ -109,32 +111,49 @@ struct ServiceLink::Impl {
     auto urls = std::make_shared<std::vector<std::string>>(api::controller_urls(controllers));
     try_url(urls, 0);
   }
+  // Says once why the link cannot be made (each new reason), and once when it is made after that.
+  void unlinked(const std::string& why) {
+    if (why == problem) return;
+    problem = why;
+    std::fprintf(stderr,
+                 "gwang agent: the service of task %s cannot link to the controller: %s (trying every second)\n",
+                 task.c_str(), why.c_str());
+  }
   void try_url(std::shared_ptr<std::vector<std::string>> urls, std::size_t k) {
     if (stopping) return;
-    if (k >= urls->size()) return again(std::chrono::seconds(1));
+    if (k >= urls->size()) {
+      unlinked(attempt_failure);
+      return again(std::chrono::seconds(1));
+    }
     const std::string url = (*urls)[k];
+    auto failed = [=, this](const std::string& why) {
+      attempt_failure = url + ": " + why;
+      try_url(urls, k + 1);
+    };
     auto where = api::host_and_port(url);
-    if (!where) return try_url(urls, k + 1);
-    if (api::uses_tls(url) && !tls) return try_url(urls, k + 1);
+    if (!where) return failed(where.error().message);
+    if (api::uses_tls(url) && !tls) return failed("no TLS context to verify it with");
     ws.emplace(beast::tcp_stream(ioc));
     const std::uint64_t g = ++generation;
     auto resolver = std::make_shared<tcp::resolver>(ioc);
     resolver->async_resolve(
         where->first, where->second, [=, this](beast::error_code ec, tcp::resolver::results_type found) {
           if (g != generation || stopping) return;
-          if (ec) return try_url(urls, k + 1);
+          if (ec) return failed(ec.message());
           beast::get_lowest_layer(*ws).expires_after(std::chrono::seconds(10));
           beast::get_lowest_layer(*ws).async_connect(found, [=, this](beast::error_code ec, const tcp::endpoint&) {
             if (g != generation || stopping) return;
-            if (ec) return try_url(urls, k + 1);
+            if (ec) return failed(ec.message());
             if (!api::uses_tls(url)) return handshake(urls, k, g);
             gwang::net::start_client_tls(ws->next_layer(), tls, where->first);
-            ws->next_layer().tls_stream().async_handshake(net::ssl::stream_base::client,
-                                                          [=, this](beast::error_code ec) {
-                                                            if (g != generation || stopping) return;
-                                                            if (ec) return try_url(urls, k + 1);
-                                                            handshake(urls, k, g);
-                                                          });
+            ws->next_layer().tls_stream().async_handshake(
+                net::ssl::stream_base::client, [=, this](beast::error_code ec) {
+                  if (g != generation || stopping) return;
+                  if (ec) {
+                    return failed(gwang::net::handshake_failure(ws->next_layer(), ec, where->first));
+                  }
+                  handshake(urls, k, g);
+                });
           });
         });
   }
@@ -146,7 +165,15 @@ struct ServiceLink::Impl {
     ws->async_handshake(api::authority_of((*urls)[k]), "/api/v1/agent/services/" + task,
                         [=, this](beast::error_code ec) {
                           if (g != generation || stopping) return;
-                          if (ec) return try_url(urls, k + 1);
+                          if (ec) {
+                            attempt_failure = (*urls)[k] + ": " + ec.message();
+                            return try_url(urls, k + 1);
+                          }
+                          if (!problem.empty()) {
+                            std::fprintf(stderr, "gwang agent: the service of task %s is linked to %s again\n",
+                                         task.c_str(), (*urls)[k].c_str());
+                            problem.clear();
+                          }
                           beast::get_lowest_layer(*ws).expires_never();
                           ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
                           linked = true;

@@ -510,6 +510,11 @@ void HttpTransport::run() {
   impl_->ioc->run();
   for (std::thread& t : loops) t.join();
   std::lock_guard lock(impl_->mu);
+  // No connection is taken from now on: the kernel would otherwise complete connections that nobody
+  // serves (an agent's, or a link's, which would wait for its timeout instead of trying the next
+  // controller, or this one restarted, at once).
+  beast::error_code ignored;
+  impl_->acceptor->close(ignored);
   // Handlers still running finish; their answers, and every connection, go with the loop.
   impl_->workers.reset();
   {

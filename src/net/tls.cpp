@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -253,18 +254,26 @@ long TlsClient::write_all(const char* data, std::size_t size) {
   std::size_t written = 0;
   while (written < size) {
     std::size_t n = 0;
-    if (SSL_write_ex(ssl_, data + written, size - written, &n) != 1) return -1;
+    if (SSL_write_ex(ssl_, data + written, size - written, &n) != 1) {
+      const bool interrupted = SSL_get_error(ssl_, 0) == SSL_ERROR_SYSCALL && errno == EINTR;
+      ERR_clear_error();
+      if (interrupted) continue;  // a signal: the socket is as it was
+      return -1;
+    }
     written += n;
   }
   return static_cast<long>(written);
 }
 
 long TlsClient::read(char* into, std::size_t size) {
-  std::size_t n = 0;
-  if (SSL_read_ex(ssl_, into, size, &n) == 1) return static_cast<long>(n);
-  const int e = SSL_get_error(ssl_, 0);
-  ERR_clear_error();
-  return e == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+  while (true) {
+    std::size_t n = 0;
+    if (SSL_read_ex(ssl_, into, size, &n) == 1) return static_cast<long>(n);
+    const int e = SSL_get_error(ssl_, 0);
+    const bool interrupted = e == SSL_ERROR_SYSCALL && errno == EINTR;
+    ERR_clear_error();
+    if (!interrupted) return e == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+  }
 }
 
 std::string client_ca_file(const std::string& flag, const std::string& data_dir) {
