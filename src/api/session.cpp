@@ -171,29 +171,24 @@ exec code-server --bind-addr="127.0.0.1:$GWANG_SESSION_PORT" --auth=none --disab
 
 }  // namespace
 
-SessionAppPlan plan_app(SessionApp app) {
-  SessionAppPlan p;
+const SessionAppPlan& plan_app(SessionApp app) {
+  // Made once: the controller asks for a session's plan on every proxied request.
+  static const SessionAppPlan jupyter{kJupyter, true, true, true}, tensorboard{kTensorBoard, true, false, true},
+      vscode{kVSCode, false, false, true}, terminal{"", false, false, false}, own{"", false, false, true};
   switch (app) {
     case SessionApp::Jupyter:
-      p.script = kJupyter;
-      p.keeps_prefix = true;
-      p.token_authorization = true;
-      break;
+      return jupyter;
     case SessionApp::TensorBoard:
-      p.script = kTensorBoard;
-      p.keeps_prefix = true;
-      break;
+      return tensorboard;
     case SessionApp::VSCode:
-      p.script = kVSCode;
-      break;
+      return vscode;
     case SessionApp::Terminal:
-      p.serves = false;
-      break;
+      return terminal;
     case SessionApp::Custom:
     case SessionApp::None:
       break;
   }
-  return p;
+  return own;
 }
 
 }  // namespace gwang::api

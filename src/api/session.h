@@ -58,6 +58,6 @@ struct SessionAppPlan {
   bool token_authorization = false;
   bool serves = true;  // false: no service (a terminal session is its owner's terminals)
 };
-SessionAppPlan plan_app(SessionApp app);
+const SessionAppPlan& plan_app(SessionApp app);
 
 }  // namespace gwang::api

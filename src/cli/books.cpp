@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 #include <optional>
+#include <tuple>
 
 #include "api/units.h"
 #include "cli/api_call.h"
@@ -176,6 +177,7 @@ struct BookCommands::Args {
   ClientArgs client;
   std::string name, user, project, institution, type, sector = "other", programme, rule = "refuse";
   std::string start, end, from, to, by = "project", format = "table", id, step = "1d", model;
+  std::string session_idle, session_life;  // programmes' session defaults, as durations ("30m")
   double amount = 0, priority = 0;
   bool revoke = false;
   std::int64_t since = 0;
@@ -361,8 +363,19 @@ void BookCommands::add_programme(CLI::App* admin) {
   CLI::App* prog = admin->add_subcommand("programme", "Allocation programmes");
   prog->require_subcommand(1);
   CLI::App* pga = leaf(prog, "add", "Add a programme (operators)", [&cl, &a] {
-    return call_and_show(cl, "POST", "/api/v1/programmes",
-                         {{"name", a.name}, {"when_exhausted", a.rule}, {"priority", a.priority}},
+    json body{{"name", a.name}, {"when_exhausted", a.rule}, {"priority", a.priority}};
+    for (const auto& [field, option, flag] :
+         {std::tuple{"session_idle_timeout", "--session-idle-timeout", &a.session_idle},
+          std::tuple{"session_max_life", "--session-max-life", &a.session_life}}) {
+      if (flag->empty()) continue;
+      auto seconds = api::parse_duration(*flag);
+      if (!seconds) {
+        std::fprintf(stderr, "gwang: %s: %s\n", option, seconds.error().message.c_str());
+        return 2;
+      }
+      body[field] = *seconds;
+    }
+    return call_and_show(cl, "POST", "/api/v1/programmes", body,
                          [&a](const json&) { say("Added programme " + a.name); });
   });
   pga->add_option("name", a.name, "programme name")->required();
@@ -370,11 +383,23 @@ void BookCommands::add_programme(CLI::App* admin) {
       ->check(CLI::IsMember({"refuse", "preemptible"}))
       ->capture_default_str();
   pga->add_option("--priority", a.priority, "the programme's priority factor, 0 to 1")->capture_default_str();
+  pga->add_option("--session-idle-timeout", a.session_idle,
+                  "its sessions end once unused this long, unless they ask otherwise (default: the controller's)");
+  pga->add_option("--session-max-life", a.session_life,
+                  "its sessions' longest time limit, which one asking for none gets (default: the controller's)");
   leaf(prog, "list", "Programmes", [&cl] {
     return call_and_show(cl, "GET", "/api/v1/programmes", {}, [](const json& j) {
       std::vector<std::vector<std::string>> rows;
-      for (const json& p : j["programmes"]) rows.push_back({p["name"], p["when_exhausted"], num(p["priority"])});
-      print_table({"NAME", "WHEN EXHAUSTED", "PRIORITY"}, rows);
+      const auto duration = [](const json& s) {
+        return s.is_number_integer() && s.get<std::int64_t>() > 0 ? api::format_duration(s.get<std::int64_t>())
+                                                                  : std::string("-");
+      };
+      for (const json& p : j["programmes"]) {
+        rows.push_back({p["name"], p["when_exhausted"], num(p["priority"]),
+                        duration(p.value("session_idle_timeout", json())),
+                        duration(p.value("session_max_life", json()))});
+      }
+      print_table({"NAME", "WHEN EXHAUSTED", "PRIORITY", "SESSION IDLE", "SESSION LIFE"}, rows);
     });
   });
 }

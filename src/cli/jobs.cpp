@@ -287,6 +287,10 @@ int run_show(const ClientArgs& a, const std::string& job) {
                 v.input.empty() ? "/dev/null" : v.input.c_str());
   }
   if (!v.comment.empty()) std::printf("   Comment=%s\n", v.comment.c_str());
+  if (!v.session.empty()) {
+    std::printf("   Session=%s (its address: gwang session open %lld)\n", v.session.c_str(),
+                static_cast<long long>(v.id));
+  }
   if (v.pending()) {
     // What would start it sooner; a job may have started meanwhile (then nothing is said).
     int hint_rc = 0;

@@ -28,6 +28,10 @@ Result<std::int64_t> integer(const json& p, const char* field) {
   if (it == p.end() || !it->is_number_integer()) return fail("field '" + std::string(field) + "': expected an integer");
   return it->get<std::int64_t>();
 }
+// An optional integer field: `fallback` where it is absent.
+Result<std::int64_t> integer_or(const json& p, const char* field, std::int64_t fallback) {
+  return p.contains(field) ? integer(p, field) : Result<std::int64_t>(fallback);
+}
 Result<bool> boolean(const json& p, const char* field) {
   auto it = p.find(field);
   if (it == p.end() || !it->is_boolean()) return fail("field '" + std::string(field) + "': expected true or false");
@@ -95,12 +99,16 @@ Result<void> Accounting::apply_grant(const std::string& kind, const json& p, std
     GWANG_TRY(name, text(p, "name"));
     GWANG_TRY(rule, text(p, "when_exhausted"));
     GWANG_TRY(priority, number(p, "priority"));
+    GWANG_TRY(idle, integer_or(p, "session_idle_timeout", 0));
+    GWANG_TRY(life, integer_or(p, "session_max_life", 0));
     if (rule != "refuse" && rule != "preemptible") {
       return fail("field 'when_exhausted': expected refuse or preemptible, not '" + rule + "'");
     }
     prog.name = name;
     prog.when_exhausted = rule == "refuse" ? core::ExhaustedRule::Refuse : core::ExhaustedRule::Preemptible;
     prog.priority = priority;
+    prog.session_idle_timeout = idle;
+    prog.session_max_life = life;
     if (dry) return grants_.check_programme(prog);
     return grants_.add_programme(std::move(prog));
   }
@@ -290,7 +298,8 @@ Result<JobAdmission> Accounting::admit(const std::string& user, const std::strin
   }
   const std::vector<const core::Grant*> valid = grants_.valid(a.project, now);
   if (!valid.empty()) {
-    if (const core::Programme* p = grants_.programme(valid.front()->programme)) a.programme_priority = p->priority;
+    a.programme = valid.front()->programme;
+    if (const core::Programme* p = grants_.programme(a.programme)) a.programme_priority = p->priority;
   }
   return a;
 }

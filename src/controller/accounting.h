@@ -12,7 +12,9 @@
 //   tenancy.admin           {user, institution}
 //   tenancy.operator        {user, operator}
 //   tenancy.default_project {user, project}
-//   grant.programme         {name, when_exhausted, priority}   when_exhausted: "refuse" | "preemptible"
+//   grant.programme         {name, when_exhausted, priority[, session_idle_timeout, session_max_life]}
+//                                                              when_exhausted: "refuse" | "preemptible";
+//                                                              the sessions' defaults in seconds (0: none)
 //   grant.granted           {project, programme, amount, start, end, who}
 //   grant.topped_up         {grant, amount, who}
 //   grant.extended          {grant, end, who}
@@ -66,6 +68,7 @@ struct JobAdmission {
   bool preemptible = false;
   std::string note;  // why it was made preemptible, if it was
   double programme_priority = 0;
+  std::string programme;  // of the grant charged first ("" where none is)
 };
 
 // One piece of a running task's use since it was last charged, as the controller measures it.

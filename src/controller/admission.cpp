@@ -302,7 +302,9 @@ Result<Controller::Prepared> Controller::prepare(const api::SubmitRequest& reque
     }
   }
   if (job.request.workdir.empty()) job.request.workdir = owner.home;
-  if (auto session = prepare_session(job); !session) return tl::unexpected(session.error());
+  // A session takes the defaults of its programme (its --qos, else its first grant's), if it has any.
+  const core::Programme* programme = books_.grants().programme(request.qos.empty() ? admitted->programme : request.qos);
+  if (auto session = prepare_session(job, programme); !session) return tl::unexpected(session.error());
   if (job.request.partition.empty()) {
     const auto d =
         std::find_if(partitions_.begin(), partitions_.end(), [](const PartitionNodes& p) { return p.spec.is_default; });

@@ -517,7 +517,7 @@ class Controller {
   // The launch of a step's task, with its terminal's (opened here) if it has one.
   agent::Launch step_launch(const JobRecord& job, const StepRecord& step, int task);
   // A session's app's script, time limit, idle timeout and secret, at its submission.
-  Result<void> prepare_session(JobRecord& job) const;
+  Result<void> prepare_session(JobRecord& job, const core::Programme* programme) const;
   // The launch of a job's rank, its session's service link opened where it has one.
   agent::Launch job_launch(const JobRecord& job, int rank);
   // Ends the sessions whose service never answered, or which their owner left idle too long.

@@ -22,7 +22,9 @@ void ApiServer::Impl::list_programmes(const httplib::Request& req, httplib::Resp
     for (const auto& [name, p] : books.grants().programmes()) {
       out.push_back({{"name", name},
                      {"when_exhausted", p.when_exhausted == core::ExhaustedRule::Refuse ? "refuse" : "preemptible"},
-                     {"priority", p.priority}});
+                     {"priority", p.priority},
+                     {"session_idle_timeout", p.session_idle_timeout},
+                     {"session_max_life", p.session_max_life}});
     }
   });
   reply(res, 200, json{{"programmes", out}});
@@ -36,9 +38,12 @@ void ApiServer::Impl::add_programme(const httplib::Request& req, httplib::Respon
   if (!body) return;
   auto name = string_field(*body, "name", res);
   if (!name) return;
-  const json payload{{"name", *name},
-                     {"when_exhausted", body->value("when_exhausted", "refuse")},
-                     {"priority", body->contains("priority") ? (*body)["priority"] : json(0.0)}};
+  json payload{{"name", *name},
+               {"when_exhausted", body->value("when_exhausted", "refuse")},
+               {"priority", body->contains("priority") ? (*body)["priority"] : json(0.0)}};
+  for (const char* field : {"session_idle_timeout", "session_max_life"}) {
+    if (body->contains(field)) payload[field] = (*body)[field];
+  }
   if (change(res, "grant.programme", payload)) reply(res, 201, payload);
 }
 
@@ -142,7 +147,9 @@ void ApiServer::Impl::change_grant(const httplib::Request& req, httplib::Respons
   if (auto g = visible_grant(req, res, *who)) reply(res, 200, *g);
 }
 
-void ApiServer::Impl::top_up_grant(const httplib::Request& req, httplib::Response& res) { change_grant(req, res, true); }
+void ApiServer::Impl::top_up_grant(const httplib::Request& req, httplib::Response& res) {
+  change_grant(req, res, true);
+}
 
 void ApiServer::Impl::extend_grant(const httplib::Request& req, httplib::Response& res) {
   change_grant(req, res, false);

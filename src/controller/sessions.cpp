@@ -19,18 +19,23 @@ std::string minutes(std::chrono::milliseconds d) {
 
 }  // namespace
 
-Result<void> Controller::prepare_session(JobRecord& job) const {
+Result<void> Controller::prepare_session(JobRecord& job, const core::Programme* programme) const {
   api::SubmitRequest& r = job.request;
   if (r.session.app == api::SessionApp::None) return {};
-  const api::SessionAppPlan plan = api::plan_app(r.session.app);
+  const api::SessionAppPlan& plan = api::plan_app(r.session.app);
   if (!plan.script.empty()) r.script = plan.script;
-  const std::int64_t most = options_.session_max_life.count();
+  const bool own_life = programme && programme->session_max_life > 0;
+  const std::int64_t most = own_life ? programme->session_max_life : options_.session_max_life.count();
   if (most > 0 && r.time_s > most) {
     return fail("field 'time': a session lives at most " + api::format_duration(most) +
-                " (the controller's session_max_life)");
+                (own_life ? " (its programme " + programme->name + "'s session_max_life)"
+                          : std::string(" (the controller's session_max_life)")));
   }
   if (r.time_s <= 0) r.time_s = most > 0 ? most : r.time_s;
-  if (r.session.idle_timeout_s <= 0) r.session.idle_timeout_s = options_.session_idle_timeout.count();
+  if (r.session.idle_timeout_s <= 0) {
+    r.session.idle_timeout_s = programme && programme->session_idle_timeout > 0 ? programme->session_idle_timeout
+                                                                                : options_.session_idle_timeout.count();
+  }
   r.session.secret = random_token();
   return {};
 }
@@ -47,7 +52,7 @@ Result<Controller::SessionTarget> Controller::session_target(std::int64_t id, co
   // Another's session is not there at all, whoever asks (an operator included): its owner's alone.
   if (!job || job->user != user || job->request.session.app == api::SessionApp::None)
     return fail("session " + std::to_string(id) + " not found");
-  const api::SessionAppPlan plan = api::plan_app(job->request.session.app);
+  const api::SessionAppPlan& plan = api::plan_app(job->request.session.app);
   if (job->ended())
     return fail("session " + std::to_string(id) + " has ended (" + std::string(to_string(job->state)) +
                 (job->reason.empty() ? "" : ": " + job->reason) + ")");

@@ -34,6 +34,12 @@ Result<void> Grants::check_programme(const Programme& p) const {
   if (!std::isfinite(p.priority) || p.priority < 0 || p.priority > 1) {
     return fail("programme '" + p.name + "': priority must be between 0 and 1");
   }
+  if (p.session_idle_timeout < 0 || (p.session_idle_timeout > 0 && p.session_idle_timeout < 10)) {
+    return fail("programme '" + p.name + "': session_idle_timeout must be 0 (the controller's) or at least 10 seconds");
+  }
+  if (p.session_max_life < 0 || (p.session_max_life > 0 && p.session_max_life < 60)) {
+    return fail("programme '" + p.name + "': session_max_life must be 0 (the controller's) or at least 60 seconds");
+  }
   if (programmes_.contains(p.name)) return fail("programme '" + p.name + "' exists already");
   return {};
 }

@@ -30,6 +30,9 @@ struct Programme {
   std::string name;  // "AI startup compute voucher"
   ExhaustedRule when_exhausted = ExhaustedRule::Refuse;
   double priority = 0;  // the programme's priority factor, 0 (lowest) to 1
+  // Its sessions' defaults (seconds; 0: the controller's): how long one may go unused, and the
+  // longest time limit one may have (which one that asks for none gets).
+  std::int64_t session_idle_timeout = 0, session_max_life = 0;
 };
 
 struct Grant {

@@ -388,6 +388,60 @@ TEST_F(AccountingTest, AJobsQosIsTheProgrammeItIsChargedTo) {
   EXPECT_EQ(refused("rnd"), "qos 'rnd': project p holds no valid grant of that programme");
 }
 
+// A programme's sessions take its defaults, where it sets them: their longest life (which one asking
+// for none gets) and how long they may go unused; a session under another programme (its --qos)
+// takes the controller's; a programme's defaults out of bounds are refused, naming the field.
+TEST_F(AccountingTest, AProgrammesSessionsTakeItsDefaults) {
+  const auto refused = [&](const json& payload) {
+    auto r = controller_->administer("grant.programme", payload, now_);
+    return r ? std::string("accepted") : r.error().message;
+  };
+  EXPECT_EQ(refused({{"name", "x"}, {"when_exhausted", "refuse"}, {"priority", 0}, {"session_idle_timeout", 5}}),
+            "programme 'x': session_idle_timeout must be 0 (the controller's) or at least 10 seconds");
+  EXPECT_EQ(refused({{"name", "x"}, {"when_exhausted", "refuse"}, {"priority", 0}, {"session_max_life", "2h"}}),
+            "field 'session_max_life': expected an integer");
+  admin("grant.programme", {{"name", "course"},
+                            {"when_exhausted", "refuse"},
+                            {"priority", 0.1},
+                            {"session_idle_timeout", 900},
+                            {"session_max_life", 2 * kHour}});
+  for (const std::string programme : {"course", "rnd"}) {
+    admin("grant.granted", {{"project", "p"},
+                            {"programme", programme},
+                            {"amount", 100.0},
+                            {"start", kT0},
+                            {"end", programme == "course" ? kT0 + 30 * kDay : kT0 + 60 * kDay},
+                            {"who", "op"}});
+  }
+  api::SubmitRequest r;
+  r.command = {"python3", "-m", "http.server"};
+  r.mem_bytes = 64LL << 20;
+  r.session = {api::SessionApp::Custom, 18080, 0, ""};
+  r.time_s = 0;                                         // none asked, as a session's submission without "time"
+  auto course = controller_->submit(r, nobody_, now_);  // charged to the grant that expires first
+  ASSERT_TRUE(course) << course.error().message;
+  EXPECT_EQ(controller_->job(course->id)->request.time_s, 2 * kHour);
+  EXPECT_EQ(controller_->job(course->id)->request.session.idle_timeout_s, 900);
+  r.time_s = 3 * kHour;
+  auto longer = controller_->submit(r, nobody_, now_);
+  ASSERT_FALSE(longer);
+  EXPECT_EQ(longer.error().message,
+            "field 'time': a session lives at most 02:00:00 (its programme course's session_max_life)");
+  r.time_s = 0;
+  r.qos = "rnd";
+  auto rnd = controller_->submit(r, nobody_, now_);
+  ASSERT_TRUE(rnd) << rnd.error().message;
+  EXPECT_EQ(controller_->job(rnd->id)->request.time_s, kDay) << "the controller's session_max_life";
+  EXPECT_EQ(controller_->job(rnd->id)->request.session.idle_timeout_s, kHour) << "the controller's idle timeout";
+  // The programme keeps them across a restart.
+  ASSERT_TRUE(controller_->checkpoint(now_));
+  open();
+  r.qos = "";
+  auto again = controller_->submit(r, nobody_, now_);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(controller_->job(again->id)->request.session.idle_timeout_s, 900);
+}
+
 // The books come back the same after a restart: from the journal alone, and from a snapshot.
 TEST_F(AccountingTest, TheBooksSurviveARestart) {
   admin("grant.granted", {{"project", "p"},

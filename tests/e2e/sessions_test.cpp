@@ -98,6 +98,8 @@ TEST_F(Sessions, AServiceOnAnotherHostIsItsOwnersAloneThroughTheProxy) {
   EXPECT_EQ(seen["secret_ok"], true) << "the service is shown the session's secret";
   EXPECT_EQ(seen["headers"]["x-forwarded-prefix"], base);
   EXPECT_EQ(seen["headers"]["x-forwarded-proto"], tls() ? "https" : "http");
+  EXPECT_NE(gwang("show " + id).output.find("   Session=custom (its address: gwang session open " + id + ")"),
+            std::string::npos);
   EXPECT_FALSE(seen["headers"].contains("authorization")) << "the caller's token stays with the proxy";
   EXPECT_EQ(seen["headers"]["cookie"], "theirs=2") << "gwang's cookie stays with the proxy, the service's own go on";
   auto [posted, echoed] = call("POST", base + "/form", token_, "a=6*7");

@@ -585,6 +585,19 @@ TEST_F(Up, BooksFromTheCommandLine) {
   ok("admin project add llm --institution kaist");
   ok("admin project add-member llm nobody");
   ok("admin programme add voucher --when-exhausted refuse --priority 0.5");
+  // A programme's sessions' defaults, as durations; a bad one is refused, naming the option.
+  ok("admin programme add course --session-max-life 4h --session-idle-timeout 20m");
+  const std::string programmes = ok("admin programme list");
+  EXPECT_NE(programmes.find("04:00:00"), std::string::npos) << programmes;
+  EXPECT_NE(programmes.find("00:20:00"), std::string::npos) << programmes;
+  const Outcome soon = gwang("admin programme add quick --session-idle-timeout 5s");
+  EXPECT_EQ(soon.status, 2) << soon.output;
+  EXPECT_NE(soon.output.find("session_idle_timeout must be 0 (the controller's) or at least 10 seconds"),
+            std::string::npos)
+      << soon.output;
+  const Outcome typo = gwang("admin programme add quick --session-max-life forever");
+  EXPECT_EQ(typo.status, 2) << typo.output;
+  EXPECT_NE(typo.output.find("gwang: --session-max-life: "), std::string::npos) << typo.output;
   EXPECT_NE(
       ok("admin grant add llm --programme voucher --amount 0.0001 --start 2020-01-01 --end 2040-01-01").find("active"),
       std::string::npos);
