@@ -126,7 +126,7 @@ inline std::string slurp(const std::filesystem::path& p) {
 }
 
 // Whether the end-to-end tests speak HTTPS to their controllers: they do, unless GWANG_TEST_TLS=0
-// runs the whole suite over plain HTTP (docs/testing.md).
+// runs the whole suite over plain HTTP (`GWANG_TEST_TLS=0 ctest -L e2e`; docs/security.md).
 inline bool tls_on() {
   const char* v = std::getenv("GWANG_TEST_TLS");
   return !v || std::string(v) != "0";
