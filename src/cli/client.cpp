@@ -14,7 +14,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <map>
 #include <mutex>
 #include <thread>
 
@@ -115,16 +114,18 @@ Result<Endpoint> resolve_endpoint(const std::string& url_flag, const std::string
 }
 
 Result<net::TlsContext> tls_context_for(const Endpoint& endpoint) {
-  // One per program: every call of a command verifies against the same trust.
+  // Made once: every call of a command verifies against the same trust.
   static std::mutex mu;
-  static std::map<std::string, net::TlsContext> made;
+  static std::string made_for;
+  static net::TlsContext made;
   std::lock_guard lock(mu);
-  if (auto found = made.find(endpoint.ca_file); found != made.end()) return found->second;
+  if (made && made_for == endpoint.ca_file) return made;
   auto ctx = net::client_context(endpoint.ca_file);
   if (!ctx)
     return fail(ctx.error().message + (endpoint.ca_file.empty() ? "" : " (from $GWANG_CA or the data directory)"));
-  made[endpoint.ca_file] = *ctx;
-  return *ctx;
+  made_for = endpoint.ca_file;
+  made = *ctx;
+  return made;
 }
 
 namespace {
@@ -162,13 +163,14 @@ Result<Response> call_one(const Endpoint& endpoint, const std::string& url, cons
     request += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   }
   request += "\r\n" + body;
-  for (std::size_t done = 0; done < request.size();) {
-    const ssize_t n = tls ? tls->write_all(request.data(), request.size())
-                          : ::send(sock.fd(), request.data() + done, request.size() - done, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR && !tls) continue;
-    if (n <= 0) return fail("cannot send to the controller at " + url + ": " + std::strerror(errno));
-    done += static_cast<std::size_t>(n);
+  bool written = !tls || tls->write_all(request.data(), request.size()) > 0;
+  for (std::size_t done = 0; written && !tls && done < request.size();) {
+    const ssize_t n = ::send(sock.fd(), request.data() + done, request.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    written = n > 0;
+    if (written) done += static_cast<std::size_t>(n);
   }
+  if (!written) return fail("cannot send to the controller at " + url + ": " + std::strerror(errno));
   sent = true;
   std::string reply;
   char buf[65536];

@@ -104,15 +104,7 @@ class Stream {
 // which the server's certificate must name). The handshake comes next.
 inline void start_client_tls(Stream& stream, std::shared_ptr<asio::ssl::context> context, const std::string& host) {
   stream.start_tls(std::move(context));
-  SSL* ssl = stream.tls_stream().native_handle();
-  beast::error_code ec;
-  asio::ip::make_address(host, ec);
-  if (!ec) {
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
-  } else {
-    SSL_set_tlsext_host_name(ssl, host.c_str());
-    SSL_set1_host(ssl, host.c_str());
-  }
+  expect_peer(stream.tls_stream().native_handle(), host);
 }
 
 // Why a client's handshake with `host` failed with `ec`: the certificate verification's own

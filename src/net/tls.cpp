@@ -226,6 +226,15 @@ TlsContext ServerCredentials::current(std::chrono::steady_clock::time_point now)
   return context_;
 }
 
+void expect_peer(SSL* ssl, const std::string& host) {
+  if (is_address(host)) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+  } else {
+    SSL_set_tlsext_host_name(ssl, host.c_str());
+    SSL_set1_host(ssl, host.c_str());
+  }
+}
+
 TlsClient::~TlsClient() { SSL_free(ssl_); }
 
 Result<std::unique_ptr<TlsClient>> TlsClient::connect(int fd, const TlsContext& context, const std::string& host) {
@@ -234,12 +243,7 @@ Result<std::unique_ptr<TlsClient>> TlsClient::connect(int fd, const TlsContext& 
   if (!ssl) return fail("cannot start TLS: " + take_errors());
   std::unique_ptr<TlsClient> out(new TlsClient(ssl));
   SSL_set_fd(ssl, fd);
-  if (is_address(host)) {
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
-  } else {
-    SSL_set_tlsext_host_name(ssl, host.c_str());
-    SSL_set1_host(ssl, host.c_str());
-  }
+  expect_peer(ssl, host);
   if (SSL_connect(ssl) != 1) {
     const long verified = SSL_get_verify_result(ssl);
     std::string why = take_errors();

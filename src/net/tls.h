@@ -65,6 +65,10 @@ class ServerCredentials {
   std::string failed_;  // the last change that could not be read (said once)
 };
 
+// Sets what a client's connection `ssl` expects of its server: a certificate for `host` (a name,
+// also sent as SNI, or an IP address).
+void expect_peer(ssl_st* ssl, const std::string& host);
+
 // The last OpenSSL errors of this thread, as text (and cleared); "" if none.
 std::string take_errors();
 
